@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop.h - the one-thread event loop: ppoll over a signalfd, watched fds and timers.
+ *
+ * loop_init() blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD, reads them from a signalfd (O_CLOEXEC),
+ * makes relhost a child subreaper (PR_SET_CHILD_SUBREAPER) so escaped grandchildren are reparented
+ * to it, and ignores SIGPIPE. Nothing in relhost sleeps outside loop_once(): every wait (process,
+ * HTTP backoff, prompt, job poll interval) is a loop_once() call with a timeout, so signals and
+ * children are always served.
+ */
+#ifndef RELHOST_LOOP_H
+#define RELHOST_LOOP_H
+
+#include <poll.h>
+#include <signal.h>
+
+/** Set up the loop. Returns 0 or a negative RELHOST_E* (error_last() says why). */
+int loop_init(void);
+/** Restore the signal mask, close the signalfd. */
+void loop_fini(void);
+
+/** Monotonic clock in seconds. */
+double loop_now(void);
+
+typedef void (*loop_fd_cb)(int fd, short revents, void *arg);
+/** Call cb when fd is ready for events (POLLIN/POLLOUT). One watcher per fd. */
+int loop_watch_fd(int fd, short events, loop_fd_cb cb, void *arg);
+void loop_unwatch_fd(int fd);
+
+/** Called on every SIGCHLD (after the loop drained the signalfd); proc.c reaps there. */
+void loop_on_child(void (*cb)(void *arg), void *arg);
+
+/**
+ * Wait up to timeout_s seconds (0: just poll; negative: no limit) for one round of events, and
+ * dispatch them: fd callbacks, SIGCHLD hook, SIGINT/SIGTERM counted. Returns the number of
+ * interrupts seen so far (see loop_interrupted()).
+ */
+int loop_once(double timeout_s);
+
+/** How many SIGINT/SIGTERM arrived (0, 1, 2...). The first asks for a clean stop; the second
+ *  for a faster one (remote jobs cancelled too). */
+int loop_interrupted(void);
+/** The signal number of the first interrupt (SIGINT or SIGTERM), 0 when none. */
+int loop_interrupt_signal(void);
+/** Tests only: pretend an interrupt arrived. */
+void loop_fake_interrupt(int sig);
+
+#endif

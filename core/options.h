@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.h - fills a plugin's conf struct from its option table (Fluent Bit's config_map).
+ *
+ * The host parses, range-checks and stores every value at the row's offset; an unknown key lists
+ * the allowed ones, a bad value names the legal values, all with file:line. Every string, list
+ * and group item stored in the conf is owned by the optstore and lives until optstore_free().
+ */
+#ifndef RELHOST_OPTIONS_H
+#define RELHOST_OPTIONS_H
+
+#include <libconfig.h>
+#include <relhost/plugin.h>
+#include <stdio.h>
+
+/** Owns what was stored into one conf, and remembers where each value came from. */
+typedef struct optstore optstore;
+
+/** Names a host-level key of the group that the option table does not list (e.g. "plugin",
+ *  "name", "required"); NULL-terminated. */
+typedef const char *const *optstore_reserved;
+
+/**
+ * Fill conf (conf_size bytes, zeroed by the caller) from the libconfig group `group` using the
+ * plugin's table. Keys in `reserved` are skipped. Missing keys get their defaults; a missing
+ * required key, unknown key, wrong type or out-of-range value is an error with file:line naming
+ * `what` (e.g. "step \"bug-check\"").
+ * plan_dir resolves RELHOST_OPTF_PATH values; may be NULL (then they stay as written).
+ * Returns 0 or RELHOST_EINVAL (error_last() explains); *out is the store (also on error: free it).
+ */
+int options_fill(const relhost_plugin *pl, void *conf, const config_setting_t *group,
+                 optstore_reserved reserved, const char *what, const char *plan_dir,
+                 optstore **out);
+
+/** Fill conf with defaults only (no plan); a required option without default is an error. */
+int options_fill_defaults(const relhost_plugin *pl, void *conf, optstore **out);
+
+/** Fill conf from libconfig text whose top-level settings are the plugin's options (tests,
+ *  bench): e.g. "patterns = ( { name = \"x\"; regex = \"x=(\\\\d+)\"; } );". */
+int options_fill_text(const relhost_plugin *pl, void *conf, const char *text, optstore **out);
+
+/** "file:line" of the value stored at `field` (an address inside the filled conf), or NULL. */
+const char *optstore_where(const optstore *st, const void *field);
+
+void optstore_free(optstore *st);
+
+/** Print the option table as `relhost plugins --describe` shows it. */
+void options_describe(const relhost_plugin *pl, FILE *out);
+
+#endif
