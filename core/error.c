@@ -24,13 +24,20 @@ int error_set(int code, const char *fmt, ...)
 int error_wrap(int code, const char *fmt, ...)
 {
     char old[sizeof msg];
-    char prefix[1024];
     va_list ap;
+    int n;
     memcpy(old, msg, sizeof old);
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(msg, sizeof msg, "%s: %s", prefix, old);
+    if (n >= 0 && (size_t)n + 3 < sizeof msg) {
+        size_t room = sizeof msg - (size_t)n - 3;
+        size_t ol = strnlen(old, room);
+        msg[n] = ':';
+        msg[n + 1] = ' ';
+        memcpy(msg + n + 2, old, ol);
+        msg[(size_t)n + 2 + ol] = '\0';
+    }
     return code;
 }
 

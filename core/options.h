@@ -44,6 +44,17 @@ const char *optstore_where(const optstore *st, const void *field);
 
 void optstore_free(optstore *st);
 
+/** References (REF / REF_LIST values) recorded while filling, for the plan to resolve. */
+size_t optstore_nrefs(const optstore *st);
+void optstore_ref(const optstore *st, size_t i, relhost_ref_kind *kind, const char **name,
+                  const char **where);
+
+/** "10m" -> 600 seconds; "64M" -> bytes. 0 or RELHOST_EINVAL. */
+int options_parse_duration(const char *s, double *out);
+int options_parse_size(const char *s, uint64_t *out);
+/** ">=" for RELHOST_OP_GE... */
+const char *options_op_name(relhost_op op);
+
 /** Print the option table as `relhost plugins --describe` shows it. */
 void options_describe(const relhost_plugin *pl, FILE *out);
 

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include "error.h"
+#include "host.h"
+#include "log.h"
+#include "loop.h"
+#include "options.h"
+#include "outcome.h"
+#include "pipeline.h"
+#include "plan.h"
+#include "proc.h"
+#include "report.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_usage(FILE *out)
+{
+    fprintf(out,
+"usage: relhost [run] -c PLAN [options]        qualify a release: run the plan's steps in order\n"
+"       relhost plugins [-c PLAN] [--describe NAME]   list plugins, or one plugin's options\n"
+"       relhost -V | --help\n"
+"\n"
+"options:\n"
+"  -c, --config PLAN      the release plan (libconfig; see relhost.cfg(5))\n"
+"      --step NAME        run only this step (repeatable); others are left as they are\n"
+"      --check            load and validate everything, print the plan and what each step\n"
+"                         would do; run nothing, contact nothing, write nothing\n"
+"      --version V        the release version (default: the plan's `version`, or UTC\n"
+"                         YYYY.MM.DD-HHMM); [0-9A-Za-z][0-9A-Za-z._-]{0,63}\n"
+"      --new              start a new release instead of resuming the newest unfinished one\n"
+"      --profile NAME     run the validations of this plan profile (e.g. quick, comprehensive)\n"
+"      --only GLOB        only validations whose name matches GLOB (repeatable)\n"
+"      --retry-failed     re-run validations that failed in an earlier run of this release\n"
+"      --set KEY.PATH=V   override one plan setting after loading, validated like the file\n"
+"                         (repeatable), e.g. --set runners.slurm.partition=debug;\n"
+"                         steps are addressed by name: --set steps.smoke.timeout=5m\n"
+"      --describe NAME    with `plugins`: print NAME's option table\n"
+"      --no-interactive   never ask a human (manual gates become INCONCLUSIVE)\n"
+"      --no-color         no ANSI colours (also when NO_COLOR is set or stdout is no TTY)\n"
+"  -q, --quiet            only errors on stderr\n"
+"  -v, --verbose          more detail on stderr (repeatable): commands run, plugin debug\n"
+"  -V                     print relhost's own version\n"
+"  -h, --help             this text\n"
+"\n"
+"environment:\n"
+"  RELHOST_PLUGIN_PATH    colon-separated plugin folders, searched after the plan's plugin_path\n"
+"  NO_COLOR               disables colours\n"
+"\n"
+"exit status:\n"
+"  0    every required step passed (or was waived)\n"
+"  1    a required step FAILED (a verdict: the candidate is bad)\n"
+"  2    usage error, invalid plan, missing or broken plugin, corrupt or locked state\n"
+"  3    a required step could not decide (INCONCLUSIVE, or an ERROR that retrying won't fix)\n"
+"  4    gates green but publishing is frozen\n"
+"  75   deferred: a required step hit a retryable tool error; run again later\n"
+"  130  interrupted (SIGINT/SIGTERM); state is saved, run again to resume\n");
+}
+
+int cli_parse(cli *c, int argc, char **argv)
+{
+    enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
+           O_NOCOLOR, O_DESCRIBE };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"step", required_argument, NULL, O_STEP},
+        {"check", no_argument, NULL, O_CHECK},
+        {"version", required_argument, NULL, O_VERSION},
+        {"new", no_argument, NULL, O_NEW},
+        {"profile", required_argument, NULL, O_PROFILE},
+        {"only", required_argument, NULL, O_ONLY},
+        {"retry-failed", no_argument, NULL, O_RETRY},
+        {"set", required_argument, NULL, O_SET},
+        {"no-interactive", no_argument, NULL, O_NOINT},
+        {"no-color", no_argument, NULL, O_NOCOLOR},
+        {"describe", required_argument, NULL, O_DESCRIBE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int opt, first = 1;
+
+    memset(c, 0, sizeof *c);
+    c->command = CLI_RUN;
+    if (argc > 1 && argv[1][0] != '-') {
+        if (strcmp(argv[1], "run") == 0) {
+            c->command = CLI_RUN;
+        } else if (strcmp(argv[1], "plugins") == 0) {
+            c->command = CLI_PLUGINS;
+        } else {
+            fprintf(stderr, "relhost: unknown command '%s'; try relhost --help\n", argv[1]);
+            return EXIT_USAGE;
+        }
+        first = 2;
+    }
+    optind = first;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":c:qvVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': c->plan = optarg; break;
+        case O_STEP: sv_push(&c->steps, optarg); break;
+        case O_CHECK: c->check = 1; break;
+        case O_VERSION: c->version = optarg; break;
+        case O_NEW: c->new_release = 1; break;
+        case O_PROFILE: c->profile = optarg; break;
+        case O_ONLY: sv_push(&c->only, optarg); break;
+        case O_RETRY: c->retry_failed = 1; break;
+        case O_SET: sv_push(&c->sets, optarg); break;
+        case O_NOINT: c->no_interactive = 1; break;
+        case O_NOCOLOR: c->no_color = 1; break;
+        case O_DESCRIBE: c->describe = optarg; break;
+        case 'q': c->quiet = 1; break;
+        case 'v': c->verbose++; break;
+        case 'V': c->show_version = 1; break;
+        case 'h': c->help = 1; break;
+        case ':':
+            fprintf(stderr, "relhost: option %s needs a value; try relhost --help\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            fprintf(stderr, "relhost: unknown option %s; try relhost --help\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "relhost: unexpected argument '%s'; try relhost --help\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (c->help || c->show_version)
+        return 0;
+    if (c->command == CLI_RUN && !c->plan) {
+        fprintf(stderr, "relhost: no plan given; use relhost -c PLAN (try relhost --help)\n");
+        return EXIT_USAGE;
+    }
+    if (c->describe && c->command != CLI_PLUGINS) {
+        fprintf(stderr, "relhost: --describe goes with `relhost plugins`\n");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+void cli_free(cli *c)
+{
+    sv_free(&c->steps);
+    sv_free(&c->only);
+    sv_free(&c->sets);
+}
+
+static int cmd_plugins(const cli *c)
+{
+    plan p;
+    loader ld = {0};
+    strvec dirs = {0};
+    const loader *use = &ld;
+    int code = 0;
+    memset(&p, 0, sizeof p);
+    if (c->plan) {
+        plan_options po = {.path = c->plan, .sets = (const char *const *)c->sets.v,
+                           .host = host_table()};
+        /* A plan that fails to validate still names its plugin_path; list what is there. */
+        if (plan_load(&po, &p) != 0 && p.ld.dirs.n == 0) {
+            log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+            plan_free(&p);
+            return EXIT_USAGE;
+        }
+        use = &p.ld;
+    } else {
+        loader_default_dirs(&dirs);
+        loader_scan(&ld, (const char *const *)dirs.v, dirs.n, host_table());
+    }
+    if (c->describe) {
+        const loaded_plugin *lp = loader_find(use, c->describe);
+        if (!lp) {
+            log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+            code = EXIT_USAGE;
+        } else {
+            options_describe(&lp->desc, stdout);
+        }
+    } else {
+        report_plugins(use);
+    }
+    plan_free(&p);
+    loader_free(&ld);
+    sv_free(&dirs);
+    return code;
+}
+
+static int cmd_run(const cli *c)
+{
+    plan p;
+    plan_options po = {.path = c->plan, .version = c->version,
+                       .sets = (const char *const *)c->sets.v, .host = host_table()};
+    run_options ro;
+    run_result rr;
+    int code;
+
+    if (plan_load(&po, &p) != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+        plan_free(&p);
+        return EXIT_USAGE;
+    }
+    memset(&ro, 0, sizeof ro);
+    ro.mode = c->check ? RELHOST_MODE_CHECK : RELHOST_MODE_RUN;
+    ro.steps = c->steps.n ? (const char *const *)c->steps.v : NULL;
+    ro.only = c->only.n ? (const char *const *)c->only.v : NULL;
+    ro.profile = c->profile;
+    ro.retry_failed = c->retry_failed;
+    ro.interactive = !c->no_interactive && isatty(STDIN_FILENO);
+    ro.verbose = c->verbose;
+    if (pipeline_run(&p, &ro, &rr) != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+        code = EXIT_USAGE;
+    } else {
+        code = c->check ? EXIT_OK : rr.exit_code;
+    }
+    run_result_free(&rr);
+    plan_free(&p);
+    return code;
+}
+
+int cli_main(int argc, char **argv)
+{
+    cli c;
+    int code;
+    const char *nc = getenv("NO_COLOR");
+
+    code = cli_parse(&c, argc, argv);
+    if (code != 0) {
+        cli_free(&c);
+        return code;
+    }
+    if (c.help) {
+        cli_usage(stdout);
+        cli_free(&c);
+        return 0;
+    }
+    if (c.show_version) {
+        printf("relhost %s (plugin ABI %d.%d)\n", RELHOST_VERSION, RELHOST_ABI_MAJOR,
+               RELHOST_ABI_MINOR);
+        cli_free(&c);
+        return 0;
+    }
+    log_init(c.quiet ? -1 : c.verbose,
+             !c.no_color && !(nc && *nc) && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO));
+    if (loop_init() != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+        cli_free(&c);
+        return EXIT_USAGE;
+    }
+    proc_init();
+    code = c.command == CLI_PLUGINS ? cmd_plugins(&c) : cmd_run(&c);
+    if (loop_interrupted() && code != EXIT_USAGE)
+        code = EXIT_INTERRUPTED;
+    proc_kill_all();
+    loop_fini();
+    fflush(stdout);
+    cli_free(&c);
+    return code;
+}

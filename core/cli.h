@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h - the command line (getopt_long); `relhost --help` documents everything parsed here. */
+#ifndef RELHOST_CLI_H
+#define RELHOST_CLI_H
+
+#include "util.h"
+
+#include <stdio.h>
+
+typedef enum cli_command { CLI_RUN = 1, CLI_PLUGINS } cli_command;
+
+typedef struct cli {
+    cli_command command;
+    const char *plan;
+    strvec steps, only, sets;
+    const char *version;
+    const char *profile;
+    const char *describe;
+    int check, new_release, retry_failed, no_interactive, no_color, verbose, quiet;
+    int help, show_version;
+} cli;
+
+/** Parse argv. Returns 0, or EXIT_USAGE (2) after printing a one-line error to stderr. */
+int cli_parse(cli *c, int argc, char **argv);
+void cli_usage(FILE *out);
+void cli_free(cli *c);
+/** Entry point used by main(): parse, run, and return the process exit code. */
+int cli_main(int argc, char **argv);
+
+#endif

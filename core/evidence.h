@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * evidence.h - what a step or a job leaves behind: checks, metrics (with provenance), labels,
+ * artifacts, notes. Filled through the host services, rendered by reports, saved in state.
+ */
+#ifndef RELHOST_EVIDENCE_H
+#define RELHOST_EVIDENCE_H
+
+#include "util.h"
+
+#include <relhost/plugin.h>
+#include <stdint.h>
+
+typedef struct ev_metric {
+    char *key;
+    double value;
+    int finite;       /* 0: stored as null with a note (NaN fails every operator) */
+    char *source, *pattern, *reducer;
+    uint64_t samples;
+} ev_metric;
+
+typedef struct ev_check {
+    char *key, *op, *note;
+    double expected, expected_hi;
+    int has_actual;
+    double actual;
+    int passed;
+} ev_check;
+
+typedef struct ev_label {
+    char *key, *value;
+} ev_label;
+
+typedef struct ev_artifact {
+    char *kind, *uri, *sha256;
+} ev_artifact;
+
+typedef struct evidence {
+    ev_metric *metrics;
+    size_t nmetrics, capmetrics;
+    ev_check *checks;
+    size_t nchecks, capchecks;
+    ev_label *labels;
+    size_t nlabels, caplabels;
+    ev_artifact *artifacts;
+    size_t nartifacts, capartifacts;
+    strvec notes;
+} evidence;
+
+/** Set (replace) a metric. A non-finite value is stored as null and noted. */
+void evidence_metric(evidence *ev, const char *key, double value, const char *source,
+                     const char *pattern, const char *reducer, uint64_t samples);
+const ev_metric *evidence_find_metric(const evidence *ev, const char *key);
+void evidence_check(evidence *ev, const relhost_check *c);
+void evidence_label(evidence *ev, const char *key, const char *value);
+const char *evidence_find_label(const evidence *ev, const char *key);
+void evidence_artifact(evidence *ev, const char *kind, const char *uri, const char *sha256);
+void evidence_note(evidence *ev, const char *note);
+void evidence_free(evidence *ev);
+
+#endif

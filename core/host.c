@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+#include "host.h"
+
+#include "checks.h"
+#include "error.h"
+#include "log.h"
+#include "loop.h"
+#include "proc.h"
+#include "secrets.h"
+#include "template.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static hostctx *hc_of(const relhost_ctx *ctx)
+{
+    return ctx ? (hostctx *)ctx->host_private : NULL;
+}
+
+void hostctx_init(hostctx *hc, const relhost_ctx *base, const char *plugin, const char *step,
+                  evidence *ev, const optstore *store)
+{
+    memset(hc, 0, sizeof *hc);
+    hc->pub = *base;
+    hc->pub.struct_size = sizeof hc->pub;
+    hc->pub.step = step;
+    hc->pub.host_private = hc;
+    hc->ev = ev;
+    hc->store = store;
+    if (step && plugin && strcmp(step, plugin) != 0)
+        snprintf(hc->prefix, sizeof hc->prefix, "%s/%s", plugin, step);
+    else
+        snprintf(hc->prefix, sizeof hc->prefix, "%s", plugin ? plugin : (step ? step : ""));
+}
+
+char *hostctx_take_fail(hostctx *hc)
+{
+    char *m = hc->fail_msg;
+    hc->fail_msg = NULL;
+    return m;
+}
+
+void hostctx_fini(hostctx *hc) { free(hc->fail_msg); }
+
+static void svc_log(const relhost_ctx *ctx, relhost_level level, const char *fmt, ...)
+{
+    hostctx *hc = hc_of(ctx);
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, hc ? hc->prefix : "plugin", fmt, ap);
+    va_end(ap);
+}
+
+static void svc_fail(const relhost_ctx *ctx, const char *fmt, ...)
+{
+    hostctx *hc = hc_of(ctx);
+    strbuf b;
+    va_list ap;
+    sb_init(&b);
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (!hc) {
+        log_msg(RELHOST_LOG_ERROR, "plugin", "%s", b.s);
+        sb_free(&b);
+        return;
+    }
+    free(hc->fail_msg);
+    hc->fail_msg = secrets_redact_dup(b.s);
+    sb_free(&b);
+}
+
+static const char *svc_where(const relhost_ctx *ctx, const void *field)
+{
+    hostctx *hc = hc_of(ctx);
+    const char *w = hc ? optstore_where(hc->store, field) : NULL;
+    return w ? w : "the plan";
+}
+
+static const char *svc_secret(const relhost_ctx *ctx, const char *name)
+{
+    (void)ctx;
+    return secrets_getenv(name);
+}
+
+static int need_ev(const relhost_ctx *ctx, const char *what)
+{
+    hostctx *hc = hc_of(ctx);
+    if (hc && hc->ev)
+        return 0;
+    log_msg(RELHOST_LOG_WARN, hc ? hc->prefix : "plugin",
+            "%s outside a step or job is ignored (plugin bug)", what);
+    return RELHOST_EINVAL;
+}
+
+static int svc_check_add(const relhost_ctx *ctx, const relhost_check *c)
+{
+    relhost_check k;
+    if (!c || need_ev(ctx, "check_add"))
+        return RELHOST_EINVAL;
+    memset(&k, 0, sizeof k);
+    memcpy(&k, c, c->struct_size < sizeof k ? c->struct_size : sizeof k);
+    evidence_check(hc_of(ctx)->ev, &k);
+    return 0;
+}
+
+static int svc_metric_set(const relhost_ctx *ctx, const char *key, double value,
+                          const relhost_metric_info *info)
+{
+    relhost_metric_info mi;
+    if (!key || need_ev(ctx, "metric_set"))
+        return RELHOST_EINVAL;
+    memset(&mi, 0, sizeof mi);
+    if (info)
+        memcpy(&mi, info, info->struct_size < sizeof mi ? info->struct_size : sizeof mi);
+    evidence_metric(hc_of(ctx)->ev, key, value, mi.source, mi.pattern, mi.reducer, mi.samples);
+    return 0;
+}
+
+static int svc_label_set(const relhost_ctx *ctx, const char *key, const char *value)
+{
+    if (!key || !value || need_ev(ctx, "label_set"))
+        return RELHOST_EINVAL;
+    evidence_label(hc_of(ctx)->ev, key, value);
+    return 0;
+}
+
+static int svc_artifact_add(const relhost_ctx *ctx, const char *kind, const char *uri,
+                            const char *sha256)
+{
+    if (!uri || need_ev(ctx, "artifact_add"))
+        return RELHOST_EINVAL;
+    evidence_artifact(hc_of(ctx)->ev, kind, uri, sha256);
+    return 0;
+}
+
+static int svc_note_add(const relhost_ctx *ctx, const char *fmt, ...)
+{
+    strbuf b;
+    va_list ap;
+    if (need_ev(ctx, "note_add"))
+        return RELHOST_EINVAL;
+    sb_init(&b);
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    evidence_note(hc_of(ctx)->ev, b.s);
+    sb_free(&b);
+    return 0;
+}
+
+static int svc_checks_eval(const relhost_ctx *ctx, const relhost_checks *checks,
+                           relhost_verdict *out)
+{
+    if (!out || need_ev(ctx, "checks_eval"))
+        return RELHOST_EINVAL;
+    checks_eval(hc_of(ctx)->ev, checks, out);
+    return 0;
+}
+
+static int svc_proc_run(const relhost_ctx *ctx, const relhost_proc_spec *spec,
+                        relhost_proc_result *res)
+{
+    relhost_proc_spec s;
+    int rc;
+    memset(&s, 0, sizeof s);
+    memcpy(&s, spec, spec->struct_size < sizeof s ? spec->struct_size : sizeof s);
+    memset(res, 0, sizeof *res);
+    res->struct_size = sizeof *res;
+    if (!s.argv || !s.argv[0]) {
+        svc_fail(ctx, "proc_run: empty argv");
+        return RELHOST_EINVAL;
+    }
+    if (log_verbosity() > 0) {
+        strbuf b;
+        sb_init(&b);
+        for (size_t i = 0; s.argv[i]; i++)
+            sb_printf(&b, "%s%s", i ? " " : "", s.argv[i]);
+        log_msg(RELHOST_LOG_DEBUG, hc_of(ctx) ? hc_of(ctx)->prefix : "", "run: %s", b.s);
+        sb_free(&b);
+    }
+    rc = proc_run(&s, res);
+    if (rc != 0 && rc != RELHOST_EINTR)
+        svc_fail(ctx, "%s", error_last());
+    return rc;
+}
+
+static int svc_proc_spawn(const relhost_ctx *ctx, const relhost_proc_spec *spec, relhost_proc **out)
+{
+    relhost_proc_spec s;
+    int rc;
+    memset(&s, 0, sizeof s);
+    memcpy(&s, spec, spec->struct_size < sizeof s ? spec->struct_size : sizeof s);
+    rc = proc_spawn(&s, NULL, out);
+    if (rc != 0)
+        svc_fail(ctx, "%s", error_last());
+    return rc;
+}
+
+static int svc_proc_poll(const relhost_ctx *ctx, relhost_proc *p, int *done,
+                         relhost_proc_result *res)
+{
+    (void)ctx;
+    return proc_poll(p, done, res);
+}
+
+static int svc_proc_kill(const relhost_ctx *ctx, relhost_proc *p)
+{
+    (void)ctx;
+    return proc_kill(p);
+}
+
+static void svc_proc_release(const relhost_ctx *ctx, relhost_proc *p)
+{
+    (void)ctx;
+    proc_release(p);
+}
+
+/* ---- prompt: read a line from the terminal while the loop keeps serving signals ---- */
+
+struct prompt_state {
+    char line[256];
+    size_t len;
+    int done, eof;
+};
+
+static void on_tty(int fd, short revents, void *arg)
+{
+    struct prompt_state *ps = arg;
+    char c;
+    (void)revents;
+    while (!ps->done) {
+        ssize_t n = read(fd, &c, 1);
+        if (n == 0) {
+            ps->eof = ps->done = 1;
+        } else if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                ps->eof = ps->done = 1;
+            return;
+        } else if (c == '\n') {
+            ps->done = 1;
+        } else if (ps->len + 1 < sizeof ps->line) {
+            ps->line[ps->len++] = c;
+        }
+    }
+}
+
+static int svc_prompt_yesno(const relhost_ctx *ctx, const char *question, int *yes)
+{
+    struct prompt_state ps;
+    int fd, rc = 0;
+    if (!ctx || !ctx->interactive)
+        return RELHOST_ENOTSUP;
+    fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return RELHOST_ENOTSUP;
+    for (;;) {
+        char *q = xasprintf("%s [y/n] ", question);
+        char *red = secrets_redact_dup(q);
+        ssize_t wr = write(fd, red, strlen(red));
+        (void)wr;
+        free(q);
+        free(red);
+        memset(&ps, 0, sizeof ps);
+        loop_watch_fd(fd, POLLIN, on_tty, &ps);
+        while (!ps.done && !loop_interrupted())
+            loop_once(-1);
+        loop_unwatch_fd(fd);
+        if (loop_interrupted()) {
+            rc = RELHOST_EINTR;
+            break;
+        }
+        if (ps.eof) {
+            rc = RELHOST_ENOTSUP;
+            break;
+        }
+        ps.line[ps.len] = '\0';
+        if (strcmp(ps.line, "y") == 0 || strcmp(ps.line, "Y") == 0 || strcmp(ps.line, "yes") == 0 ||
+            strcmp(ps.line, "YES") == 0 || strcmp(ps.line, "Yes") == 0) {
+            *yes = 1;
+            break;
+        }
+        if (strcmp(ps.line, "n") == 0 || strcmp(ps.line, "N") == 0 || strcmp(ps.line, "no") == 0 ||
+            strcmp(ps.line, "NO") == 0 || strcmp(ps.line, "No") == 0) {
+            *yes = 0;
+            break;
+        }
+        {
+            static const char again[] = "please answer y or n\n";
+            wr = write(fd, again, sizeof again - 1);
+            (void)wr;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int svc_expand(const relhost_ctx *ctx, const char *tmpl, const char *const *vars, size_t n,
+                      char **out)
+{
+    int rc;
+    if (ctx && ctx->step)
+        template_set("step", ctx->step);
+    rc = template_expand(tmpl, vars, n, 0, out);
+    if (rc != 0)
+        svc_fail(ctx, "%s", error_last());
+    return rc;
+}
+
+static void svc_free(void *p) { free(p); }
+
+static const relhost_host table = {
+    .struct_size = sizeof(relhost_host),
+    .abi_major = RELHOST_ABI_MAJOR,
+    .abi_minor = RELHOST_ABI_MINOR,
+    .log = svc_log,
+    .fail = svc_fail,
+    .where = svc_where,
+    .secret = svc_secret,
+    .check_add = svc_check_add,
+    .metric_set = svc_metric_set,
+    .label_set = svc_label_set,
+    .artifact_add = svc_artifact_add,
+    .note_add = svc_note_add,
+    .checks_eval = svc_checks_eval,
+    .proc_run = svc_proc_run,
+    .proc_result_free = proc_result_free,
+    .proc_spawn = svc_proc_spawn,
+    .proc_poll = svc_proc_poll,
+    .proc_kill = svc_proc_kill,
+    .proc_release = svc_proc_release,
+    /* jobs, HTTP and the registry arrive with their issues; until then the slots are NULL, which
+     * the header documents as "service absent". */
+    .prompt_yesno = svc_prompt_yesno,
+    .expand = svc_expand,
+    .free = svc_free,
+};
+
+const relhost_host *host_table(void) { return &table; }

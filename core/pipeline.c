@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+#include "pipeline.h"
+
+#include "error.h"
+#include "host.h"
+#include "log.h"
+#include "loop.h"
+#include "outcome.h"
+#include "report.h"
+#include "template.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct opened {
+    void *inst;
+    int open;
+} opened;
+
+static int selected(const run_options *o, const char *name)
+{
+    if (!o->steps)
+        return 1;
+    for (size_t i = 0; o->steps[i]; i++)
+        if (strcmp(o->steps[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void base_ctx(const plan *p, const run_options *o, relhost_ctx *c, strvec *only,
+                     const plan_profile *prof)
+{
+    memset(c, 0, sizeof *c);
+    c->struct_size = sizeof *c;
+    c->mode = o->mode;
+    c->version = p->version;
+    c->profile = o->profile;
+    if (prof) {
+        c->profile_members.n = prof->members.n;
+        c->profile_members.v = (const char *const *)prof->members.v;
+    }
+    for (size_t i = 0; o->only && o->only[i]; i++)
+        sv_push(only, o->only[i]);
+    c->only.n = only->n;
+    c->only.v = (const char *const *)only->v;
+    c->retry_failed = o->retry_failed;
+    c->interactive = o->interactive;
+    c->verbose = o->verbose;
+    c->state_dir = p->state_dir;
+    c->log_dir = p->log_dir;
+    c->plan_dir = p->dir;
+}
+
+static int check_writable_dirs(const plan *p)
+{
+    const char *dirs[2] = {p->state_dir, p->log_dir};
+    for (int i = 0; i < 2; i++) {
+        if (path_mkdirs(dirs[i]) != 0)
+            return error_wrap(RELHOST_EINVAL, "%s %s", i ? "log_dir" : "state_dir", dirs[i]);
+        if (access(dirs[i], W_OK) != 0)
+            return error_set(RELHOST_EINVAL,
+                             "%s %s is not writable; fix its permissions or set %s in the plan",
+                             i ? "log_dir" : "state_dir", dirs[i], i ? "log_dir" : "state_dir");
+    }
+    return 0;
+}
+
+static void set_result(step_result *r, relhost_outcome oc, const char *reason, const char *msg)
+{
+    r->outcome = oc;
+    free(r->reason);
+    r->reason = reason ? xstrdup(reason) : NULL;
+    if (msg) {
+        free(r->message);
+        r->message = xstrdup(msg);
+    }
+}
+
+int pipeline_run(plan *p, const run_options *o, run_result *out)
+{
+    relhost_ctx base;
+    strvec only = {0};
+    const plan_profile *prof = NULL;
+    opened *gates;
+    int rc = 0, stop = 0, code = EXIT_OK;
+    const char *stopper = NULL;
+
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; o->steps && o->steps[i]; i++)
+        if (!plan_find_step(p, o->steps[i])) {
+            strbuf b;
+            sb_init(&b);
+            for (size_t k = 0; k < p->nsteps; k++)
+                sb_printf(&b, "%s%s", k ? ", " : "", p->steps[k].inst.name);
+            rc = error_set(RELHOST_EINVAL, "--step %s: no such step in %s; steps: %s",
+                           o->steps[i], p->path, b.s);
+            sb_free(&b);
+            return rc;
+        }
+    if (o->profile && !(prof = plan_find_profile(p, o->profile))) {
+        strbuf b;
+        sb_init(&b);
+        for (size_t k = 0; k < p->nprofiles; k++)
+            sb_printf(&b, "%s%s", k ? ", " : "", p->profiles[k].name);
+        rc = error_set(RELHOST_EINVAL, "--profile %s: no such profile in %s; profiles: %s",
+                       o->profile, p->path, b.len ? b.s : "(none)");
+        sb_free(&b);
+        return rc;
+    }
+    base_ctx(p, o, &base, &only, prof);
+
+    out->nsteps = p->nsteps;
+    out->steps = xcalloc(p->nsteps, sizeof *out->steps);
+    gates = xcalloc(p->nsteps, sizeof *gates);
+
+    /* Open every gate first: all configuration errors surface before anything runs. */
+    for (size_t i = 0; i < p->nsteps && rc == 0; i++) {
+        const plan_step *st = &p->steps[i];
+        const relhost_gate_ops *g = st->inst.pl->desc.gate;
+        hostctx hc;
+        out->steps[i].step = st;
+        out->steps[i].selected = selected(o, st->inst.name);
+        hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
+                     st->inst.store);
+        template_set("step", st->inst.name);
+        if (!g->open) {
+            rc = error_set(RELHOST_EINVAL, "%s: step \"%s\": plugin %s has no open()",
+                           st->inst.where, st->inst.name, st->inst.plugin_name);
+        } else if ((rc = g->open(&hc.pub, st->inst.conf, &gates[i].inst)) != 0) {
+            char *m = hostctx_take_fail(&hc);
+            rc = error_set(RELHOST_EINVAL, "%s: step \"%s\" (plugin %s): %s", st->inst.where,
+                           st->inst.name, st->inst.plugin_name,
+                           m ? m : "its configuration was refused (no reason given)");
+            free(m);
+        } else {
+            gates[i].open = 1;
+        }
+        template_set("step", NULL);
+        hostctx_fini(&hc);
+    }
+    if (rc == 0 && o->mode != RELHOST_MODE_CHECK)
+        rc = check_writable_dirs(p);
+
+    if (rc == 0 && o->mode == RELHOST_MODE_CHECK) {
+        for (size_t i = 0; i < p->nsteps; i++) {
+            const plan_step *st = &p->steps[i];
+            const relhost_gate_ops *g = st->inst.pl->desc.gate;
+            hostctx hc;
+            if (!RELHOST_HAS(g, describe) || !g->describe)
+                continue;
+            hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
+                         st->inst.store);
+            if (g->describe(&hc.pub, gates[i].inst) != 0) {
+                char *m = hostctx_take_fail(&hc);
+                evidence_note(&out->steps[i].ev, m ? m : "describe() failed");
+                free(m);
+            }
+            hostctx_fini(&hc);
+        }
+        report_check(p, out);
+    } else if (rc == 0) {
+        report_begin(p, o);
+        for (size_t i = 0; i < p->nsteps; i++) {
+            const plan_step *st = &p->steps[i];
+            const relhost_gate_ops *g = st->inst.pl->desc.gate;
+            step_result *r = &out->steps[i];
+            relhost_verdict v = {.struct_size = sizeof v};
+            hostctx hc;
+            int orc;
+
+            if (!r->selected)
+                continue;
+            if (loop_interrupted()) {
+                out->interrupted = 1;
+                break;
+            }
+            if (stop) {
+                char *m = xasprintf("required step \"%s\" did not pass", stopper);
+                set_result(r, RELHOST_SKIPPED, "upstream_failed", m);
+                free(m);
+                report_step(p, r);
+                continue;
+            }
+            hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &r->ev, st->inst.store);
+            template_set("step", st->inst.name);
+            r->started = time_wall();
+            r->ran = 1;
+            orc = g->run(&hc.pub, gates[i].inst, &v);
+            r->ended = time_wall();
+            template_set("step", NULL);
+            {
+                char *m = hostctx_take_fail(&hc);
+                if (orc == RELHOST_EINTR || (orc != 0 && loop_interrupted())) {
+                    out->interrupted = 1;
+                    set_result(r, RELHOST_NONE, "interrupted", m ? m : "interrupted");
+                } else if (orc != 0) {
+                    set_result(r, RELHOST_ERROR, "tool_error",
+                               m ? m : "the plugin failed without saying why");
+                    r->retryable = orc == RELHOST_ERETRY;
+                } else {
+                    relhost_outcome oc = outcome_sanitize(v.outcome);
+                    if (oc == RELHOST_NONE) {
+                        oc = RELHOST_ERROR;
+                        v.reason = "no_outcome";
+                    }
+                    /* DESIGN: a service that is not configured is SKIPPED when the step is
+                     * optional and INCONCLUSIVE when it is required (it cannot decide). */
+                    if (oc == RELHOST_SKIPPED && st->required && v.reason &&
+                        strcmp(v.reason, "not_configured") == 0)
+                        oc = RELHOST_INCONCLUSIVE;
+                    set_result(r, oc, v.reason, m);
+                    r->retryable = oc == RELHOST_ERROR && v.retryable;
+                }
+                free(m);
+            }
+            hostctx_fini(&hc);
+            report_step(p, r);
+            if (out->interrupted)
+                break;
+            if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {
+                if (st->required) {
+                    stop = 1;
+                    stopper = st->inst.name;
+                    code = exit_code_worst(code, outcome_exit_code(r->outcome, r->retryable));
+                } else {
+                    log_msg(RELHOST_LOG_WARN, st->inst.name,
+                            "optional step %s; the release goes on", outcome_name(r->outcome));
+                }
+            }
+        }
+        out->exit_code = out->interrupted ? EXIT_INTERRUPTED : code;
+        report_end(p, out);
+    }
+
+    for (size_t i = p->nsteps; i-- > 0;)
+        if (gates[i].open && p->steps[i].inst.pl->desc.gate->close)
+            p->steps[i].inst.pl->desc.gate->close(gates[i].inst);
+    free(gates);
+    sv_free(&only);
+    return rc;
+}
+
+void run_result_free(run_result *r)
+{
+    for (size_t i = 0; i < r->nsteps; i++) {
+        free(r->steps[i].reason);
+        free(r->steps[i].message);
+        evidence_free(&r->steps[i].ev);
+    }
+    free(r->steps);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pipeline.h - runs a plan's steps in order. Every gate is opened (its config validated) before
+ * the first step runs, so a typo in the last step fails at start, not after an hour of training.
+ * A required step that neither PASSED nor was WAIVED stops the pipeline: later steps are recorded
+ * SKIPPED (upstream_failed); an optional one warns and the pipeline goes on.
+ */
+#ifndef RELHOST_PIPELINE_H
+#define RELHOST_PIPELINE_H
+
+#include "evidence.h"
+#include "plan.h"
+
+typedef struct run_options {
+    relhost_mode mode;
+    const char *const *steps;   /* --step names, NULL-terminated, or NULL: all */
+    const char *profile;
+    const char *const *only;    /* --only globs, NULL-terminated, or NULL */
+    int retry_failed;
+    int interactive;
+    int verbose;
+} run_options;
+
+typedef struct step_result {
+    const plan_step *step;
+    int selected;               /* chosen by --step (or no --step given) */
+    int ran;                    /* run() was called */
+    relhost_outcome outcome;
+    char *reason;
+    int retryable;
+    char *message;              /* the plugin's fail() text or the host's explanation */
+    double started, ended;      /* wall clock; 0 when not run */
+    evidence ev;
+} step_result;
+
+typedef struct run_result {
+    step_result *steps;
+    size_t nsteps;
+    int exit_code;
+    int interrupted;
+} run_result;
+
+/** Run (or --check) the plan. Returns 0 or RELHOST_EINVAL when the plan cannot start (a gate's
+ *  open() refused its config, an unknown --step or --profile, an unwritable state dir): then
+ *  error_last() explains and nothing has run. */
+int pipeline_run(plan *p, const run_options *o, run_result *out);
+void run_result_free(run_result *r);
+
+#endif

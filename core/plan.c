@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+#include "plan.h"
+
+#include "error.h"
+#include "template.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const root_keys[] = {"name",   "version", "state_dir", "log_dir", "plugin_path",
+                                        "repo",   "ref",     "runners",   "metrics", "steps",
+                                        "profiles", NULL};
+static const char *const step_reserved[] = {"name", "plugin", "required", "publishes",
+                                            "description", NULL};
+static const char *const inst_reserved[] = {"plugin", NULL};
+
+static char *where_of(const config_setting_t *s)
+{
+    const char *f = config_setting_source_file(s);
+    return xasprintf("%s:%u", f ? f : "<plan>", config_setting_source_line(s));
+}
+
+static int perr(const config_setting_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int perr(const config_setting_t *s, const char *fmt, ...)
+{
+    char msg[2048];
+    char *w = s ? where_of(s) : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    error_set(RELHOST_EINVAL, "%s%s%s", w ? w : "", w ? ": " : "", msg);
+    free(w);
+    return RELHOST_EINVAL;
+}
+
+int plan_version_valid(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 64 || !isalnum((unsigned char)v[0]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)v[i]) && v[i] != '.' && v[i] != '_' && v[i] != '-')
+            return 0;
+    if (strstr(v, ".."))
+        return 0;
+    if (n >= 5 && strcmp(v + n - 5, ".lock") == 0)
+        return 0;
+    return 1;
+}
+
+void plan_auto_version(char *buf, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y.%m.%d-%H%M", &tm);
+}
+
+static int name_valid(const char *s)
+{
+    if (!*s || !isalnum((unsigned char)*s))
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+            return 0;
+    return 1;
+}
+
+/* ---- --set KEY.PATH=VALUE ---- */
+
+static config_setting_t *child_of(config_setting_t *parent, const char *seg)
+{
+    int t = config_setting_type(parent);
+    if (t == CONFIG_TYPE_GROUP)
+        return config_setting_get_member(parent, seg);
+    if (t == CONFIG_TYPE_LIST || t == CONFIG_TYPE_ARRAY) {
+        char *end;
+        long idx = strtol(seg, &end, 10);
+        if (*end == '\0' && end != seg)
+            return config_setting_get_elem(parent, (unsigned)idx);
+        for (int i = 0; i < config_setting_length(parent); i++) {
+            config_setting_t *e = config_setting_get_elem(parent, (unsigned)i);
+            const char *nm;
+            if (config_setting_type(e) == CONFIG_TYPE_GROUP &&
+                config_setting_lookup_string(e, "name", &nm) && strcmp(nm, seg) == 0)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+static int apply_set(config_t *cfg, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char *path, *seg, *save = NULL, *next;
+    config_setting_t *cur = config_root_setting(cfg), *target;
+    const char *val;
+    int type, rc = 0;
+    char *end;
+
+    if (!eq || eq == arg)
+        return error_set(RELHOST_EINVAL, "--set %s: expected KEY.PATH=VALUE", arg);
+    path = xstrndup(arg, (size_t)(eq - arg));
+    val = eq + 1;
+    seg = strtok_r(path, ".", &save);
+    while (seg) {
+        next = strtok_r(NULL, ".", &save);
+        if (!next)
+            break;
+        cur = child_of(cur, seg);
+        if (!cur) {
+            rc = error_set(RELHOST_EINVAL, "--set %s: the plan has no '%s' on that path", arg, seg);
+            goto out;
+        }
+        seg = next;
+    }
+    if (config_setting_type(cur) != CONFIG_TYPE_GROUP) {
+        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not inside a group", arg, seg);
+        goto out;
+    }
+    target = config_setting_get_member(cur, seg);
+    type = target ? config_setting_type(target) : CONFIG_TYPE_NONE;
+    if (type == CONFIG_TYPE_GROUP || type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY) {
+        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is a group or list; set one of its values",
+                       arg, seg);
+        goto out;
+    }
+    if (type != CONFIG_TYPE_STRING) {
+        /* Infer the type the way the plan file would have written it. */
+        long long iv;
+        double dv;
+        if (target)
+            config_setting_remove(cur, seg);
+        errno = 0;
+        iv = strtoll(val, &end, 10);
+        if (*val && *end == '\0' && errno == 0) {
+            target = config_setting_add(cur, seg, CONFIG_TYPE_INT64);
+            config_setting_set_int64(target, iv);
+            goto out;
+        }
+        dv = strtod(val, &end);
+        if (*val && *end == '\0') {
+            target = config_setting_add(cur, seg, CONFIG_TYPE_FLOAT);
+            config_setting_set_float(target, dv);
+            goto out;
+        }
+        if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
+            target = config_setting_add(cur, seg, CONFIG_TYPE_BOOL);
+            config_setting_set_bool(target, val[0] == 't');
+            goto out;
+        }
+        target = config_setting_add(cur, seg, CONFIG_TYPE_STRING);
+    }
+    if (!target || !config_setting_set_string(target, val))
+        rc = error_set(RELHOST_EINVAL, "--set %s: cannot set '%s'", arg, seg);
+out:
+    free(path);
+    return rc;
+}
+
+/* ---- instances ---- */
+
+static int fill_instance(plan *p, plan_instance *in, const config_setting_t *g, const char *kind,
+                         optstore_reserved reserved)
+{
+    const char *pname;
+    char *what;
+    int rc;
+    in->where = where_of(g);
+    if (!config_setting_lookup_string(g, "plugin", &pname))
+        return perr(g, "%s \"%s\" needs plugin = \"NAME\" (a string)", kind, in->name);
+    in->plugin_name = xstrdup(pname);
+    in->pl = loader_find(&p->ld, pname);
+    if (!in->pl)
+        return error_wrap(RELHOST_EINVAL, "%s: %s \"%s\"", in->where, kind, in->name);
+    if (strcmp(kind, "step") == 0 && !in->pl->desc.gate)
+        return perr(g, "step \"%s\": plugin \"%s\" is not a gate (it offers:%s%s)", in->name,
+                    pname, in->pl->desc.metrics ? " metrics" : "",
+                    in->pl->desc.runner ? " runner" : "");
+    if (strcmp(kind, "runner") == 0 && !in->pl->desc.runner)
+        return perr(g, "runner \"%s\": plugin \"%s\" is not a runner", in->name, pname);
+    if (strcmp(kind, "metrics source") == 0 && !in->pl->desc.metrics)
+        return perr(g, "metrics source \"%s\": plugin \"%s\" is not a metrics source", in->name,
+                    pname);
+    in->conf = xcalloc(1, in->pl->desc.conf_size ? in->pl->desc.conf_size : 1);
+    what = xasprintf("%s \"%s\"", kind, in->name);
+    template_set("step", strcmp(kind, "step") == 0 ? in->name : NULL);
+    rc = options_fill(&in->pl->desc, in->conf, g, reserved, what, p->dir, &in->store);
+    template_set("step", NULL);
+    free(what);
+    return rc;
+}
+
+static int load_group_of_instances(plan *p, const char *key, const char *kind,
+                                   plan_instance **out, size_t *nout)
+{
+    config_setting_t *g = config_lookup(&p->cfg, key);
+    int n;
+    if (!g)
+        return 0;
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return perr(g, "'%s' must be a group: %s = { name = { plugin = \"...\"; ... }; };", key,
+                    key);
+    n = config_setting_length(g);
+    *out = xcalloc((size_t)n + 1, sizeof **out);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+        plan_instance *in = &(*out)[i];
+        in->name = xstrdup(config_setting_name(e));
+        *nout = (size_t)i + 1;
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+            return perr(e, "%s \"%s\" must be a group { plugin = \"...\"; ... }", kind, in->name);
+        if (fill_instance(p, in, e, kind, inst_reserved) != 0)
+            return RELHOST_EINVAL;
+    }
+    return 0;
+}
+
+static int load_steps(plan *p)
+{
+    config_setting_t *s = config_lookup(&p->cfg, "steps");
+    int n;
+    if (!s)
+        return error_set(RELHOST_EINVAL, "%s: the plan has no steps = ( { name = ...; plugin = "
+                         "...; }, ... ); nothing to run", p->path);
+    if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        return perr(s, "'steps' must be a list of groups: steps = ( { ... }, { ... } );");
+    n = config_setting_length(s);
+    if (n == 0)
+        return perr(s, "'steps' is empty; nothing to run");
+    p->steps = xcalloc((size_t)n, sizeof *p->steps);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+        plan_step *st = &p->steps[i];
+        const char *nm, *desc;
+        int b;
+        p->nsteps = (size_t)i + 1;
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+            return perr(g, "step %d must be a group { name = \"...\"; plugin = \"...\"; }", i + 1);
+        if (!config_setting_lookup_string(g, "name", &nm))
+            return perr(g, "step %d needs name = \"...\" (a string)", i + 1);
+        if (!name_valid(nm))
+            return perr(g, "step name \"%s\" must be letters, digits, '-', '_' or '.'", nm);
+        for (int k = 0; k < i; k++)
+            if (strcmp(p->steps[k].inst.name, nm) == 0)
+                return perr(g, "duplicate step name \"%s\" (first at %s)", nm,
+                            p->steps[k].inst.where);
+        st->inst.name = xstrdup(nm);
+        st->required = 1;
+        if (config_setting_get_member(g, "required")) {
+            if (config_setting_type(config_setting_get_member(g, "required")) != CONFIG_TYPE_BOOL)
+                return perr(config_setting_get_member(g, "required"),
+                            "step \"%s\": 'required' must be true or false", nm);
+            config_setting_lookup_bool(g, "required", &b);
+            st->required = b;
+        }
+        if (config_setting_get_member(g, "publishes")) {
+            if (config_setting_type(config_setting_get_member(g, "publishes")) != CONFIG_TYPE_BOOL)
+                return perr(config_setting_get_member(g, "publishes"),
+                            "step \"%s\": 'publishes' must be true or false", nm);
+            config_setting_lookup_bool(g, "publishes", &b);
+            st->publishes = b;
+        }
+        if (config_setting_lookup_string(g, "description", &desc))
+            st->description = xstrdup(desc);
+        if (fill_instance(p, &st->inst, g, "step", step_reserved) != 0)
+            return RELHOST_EINVAL;
+    }
+    return 0;
+}
+
+static int load_profiles(plan *p)
+{
+    config_setting_t *g = config_lookup(&p->cfg, "profiles");
+    int n;
+    if (!g)
+        return 0;
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return perr(g, "'profiles' must be a group: profiles = { quick = [\"a\", \"b\"]; };");
+    n = config_setting_length(g);
+    p->profiles = xcalloc((size_t)n + 1, sizeof *p->profiles);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+        plan_profile *pr = &p->profiles[i];
+        int t = config_setting_type(e);
+        pr->name = xstrdup(config_setting_name(e));
+        p->nprofiles = (size_t)i + 1;
+        if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+            return perr(e, "profile \"%s\" must be a list of validation names", pr->name);
+        for (int k = 0; k < config_setting_length(e); k++) {
+            config_setting_t *m = config_setting_get_elem(e, (unsigned)k);
+            if (config_setting_type(m) != CONFIG_TYPE_STRING)
+                return perr(m, "profile \"%s\": element %d must be a string", pr->name, k + 1);
+            sv_push(&pr->members, config_setting_get_string(m));
+        }
+    }
+    return 0;
+}
+
+static int resolve_refs(plan *p, const plan_instance *in)
+{
+    for (size_t i = 0; i < optstore_nrefs(in->store); i++) {
+        relhost_ref_kind kind;
+        const char *name, *where;
+        int ok = 0;
+        const char *what = "name";
+        optstore_ref(in->store, i, &kind, &name, &where);
+        switch (kind) {
+        case RELHOST_REF_RUNNER:
+            ok = plan_find_runner(p, name) != NULL;
+            what = "runner (plan key runners)";
+            break;
+        case RELHOST_REF_METRICS:
+            ok = plan_find_metrics(p, name) != NULL;
+            what = "metrics source (plan key metrics)";
+            break;
+        case RELHOST_REF_STEP:
+            ok = plan_find_step(p, name) != NULL;
+            what = "step";
+            break;
+        default: ok = 1;
+        }
+        if (!ok)
+            return error_set(RELHOST_EINVAL, "%s: %s \"%s\" refers to unknown %s \"%s\"", where,
+                             in->where ? "instance" : "", in->name, what, name);
+    }
+    return 0;
+}
+
+static char *str_opt(config_t *cfg, const char *key, const char *def, int *rc)
+{
+    config_setting_t *s = config_lookup(cfg, key);
+    if (!s)
+        return def ? xstrdup(def) : NULL;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        *rc = perr(s, "'%s' must be a string", key);
+        return NULL;
+    }
+    return xstrdup(config_setting_get_string(s));
+}
+
+static char *hash_file(const char *path, const char *const *sets)
+{
+    FILE *f = fopen(path, "rbe");
+    uint64_t h = 1469598103934665603ULL;
+    int c;
+    if (f) {
+        while ((c = fgetc(f)) != EOF) {
+            h ^= (unsigned char)c;
+            h *= 1099511628211ULL;
+        }
+        fclose(f);
+    }
+    for (size_t i = 0; sets && sets[i]; i++)
+        for (const char *s = sets[i]; *s; s++) {
+            h ^= (unsigned char)*s;
+            h *= 1099511628211ULL;
+        }
+    return xasprintf("%016llx", (unsigned long long)h);
+}
+
+int plan_load(const plan_options *o, plan *p)
+{
+    config_setting_t *root, *pp;
+    int rc = 0;
+    char *v, *sd, *ld;
+    strvec dirs = {0};
+    const char *base;
+
+    memset(p, 0, sizeof *p);
+    config_init(&p->cfg);
+    p->path = path_absolute(o->path, NULL);
+    p->dir = path_dirname(p->path);
+    base = strrchr(p->path, '/');
+    p->name = xstrdup(base ? base + 1 : p->path);
+    if (strrchr(p->name, '.'))
+        *strrchr(p->name, '.') = '\0';
+    config_set_include_dir(&p->cfg, p->dir);
+    config_set_options(&p->cfg, CONFIG_OPTION_AUTOCONVERT);
+    {
+        FILE *f = fopen(p->path, "re");
+        if (!f)
+            return error_set(RELHOST_EINVAL, "cannot read plan %s: %s", p->path, strerror(errno));
+        fclose(f);
+    }
+    if (!config_read_file(&p->cfg, p->path)) {
+        const char *file = config_error_file(&p->cfg);
+        return error_set(RELHOST_EINVAL, "%s:%d: %s (libconfig syntax; see relhost.cfg(5))",
+                         file ? file : p->path, config_error_line(&p->cfg),
+                         config_error_text(&p->cfg));
+    }
+    for (size_t i = 0; o->sets && o->sets[i]; i++)
+        if ((rc = apply_set(&p->cfg, o->sets[i])) != 0)
+            return rc;
+    p->hash = hash_file(p->path, o->sets);
+
+    root = config_root_setting(&p->cfg);
+    for (int i = 0; i < config_setting_length(root); i++) {
+        config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
+        int known = 0;
+        for (size_t k = 0; root_keys[k]; k++)
+            known |= strcmp(root_keys[k], config_setting_name(e)) == 0;
+        if (!known) {
+            strbuf b;
+            sb_init(&b);
+            for (size_t k = 0; root_keys[k]; k++)
+                sb_printf(&b, "%s%s", k ? ", " : "", root_keys[k]);
+            rc = perr(e, "unknown plan key '%s'; allowed at top level: %s", config_setting_name(e),
+                      b.s);
+            sb_free(&b);
+            return rc;
+        }
+    }
+
+    {
+        char *pn = str_opt(&p->cfg, "name", NULL, &rc);
+        if (rc)
+            return rc;
+        if (pn) {
+            free(p->name);
+            p->name = pn;
+        }
+    }
+    v = str_opt(&p->cfg, "version", "auto", &rc);
+    if (rc)
+        return rc;
+    if (o->version) {
+        free(v);
+        v = xstrdup(o->version);
+    }
+    if (strcmp(v, "auto") == 0) {
+        char buf[32];
+        plan_auto_version(buf, sizeof buf);
+        free(v);
+        v = xstrdup(buf);
+        p->version_auto = 1;
+    }
+    p->version = v;
+    if (!plan_version_valid(v))
+        return error_set(RELHOST_EINVAL,
+                         "release version \"%s\" is not valid: use [0-9A-Za-z][0-9A-Za-z._-]{0,63}, "
+                         "no \"..\", not ending in \".lock\" (it becomes a path and a git ref)",
+                         v);
+    template_set("version", v);
+
+    sd = str_opt(&p->cfg, "state_dir", ".relhost/state", &rc);
+    ld = str_opt(&p->cfg, "log_dir", ".relhost/logs", &rc);
+    p->repo = str_opt(&p->cfg, "repo", NULL, &rc);
+    p->ref = str_opt(&p->cfg, "ref", NULL, &rc);
+    if (rc) {
+        free(sd);
+        free(ld);
+        return rc;
+    }
+    p->state_dir = path_absolute(sd, p->dir);
+    p->log_dir = path_absolute(ld, p->dir);
+    free(sd);
+    free(ld);
+    if (p->repo) {
+        char *abs = path_absolute(p->repo, p->dir);
+        free(p->repo);
+        p->repo = abs;
+    }
+    if (p->ref && !p->repo)
+        return perr(config_lookup(&p->cfg, "ref"), "'ref' needs 'repo' (the repository it names "
+                    "a commit of)");
+
+    pp = config_lookup(&p->cfg, "plugin_path");
+    if (pp) {
+        int t = config_setting_type(pp);
+        if (t == CONFIG_TYPE_STRING) {
+            sv_push_take(&dirs, path_absolute(config_setting_get_string(pp), p->dir));
+        } else if (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) {
+            for (int i = 0; i < config_setting_length(pp); i++) {
+                config_setting_t *e = config_setting_get_elem(pp, (unsigned)i);
+                if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+                    sv_free(&dirs);
+                    return perr(e, "plugin_path entries must be strings (folders)");
+                }
+                sv_push_take(&dirs, path_absolute(config_setting_get_string(e), p->dir));
+            }
+        } else {
+            return perr(pp, "'plugin_path' must be a list of folders");
+        }
+    }
+    loader_default_dirs(&dirs);
+    p->plugin_path = dirs;
+    loader_scan(&p->ld, (const char *const *)p->plugin_path.v, p->plugin_path.n, o->host);
+
+    if ((rc = load_group_of_instances(p, "runners", "runner", &p->runners, &p->nrunners)) != 0)
+        return rc;
+    if ((rc = load_group_of_instances(p, "metrics", "metrics source", &p->metrics,
+                                      &p->nmetrics)) != 0)
+        return rc;
+    if ((rc = load_steps(p)) != 0)
+        return rc;
+    if ((rc = load_profiles(p)) != 0)
+        return rc;
+    for (size_t i = 0; i < p->nrunners; i++)
+        if ((rc = resolve_refs(p, &p->runners[i])) != 0)
+            return rc;
+    for (size_t i = 0; i < p->nmetrics; i++)
+        if ((rc = resolve_refs(p, &p->metrics[i])) != 0)
+            return rc;
+    for (size_t i = 0; i < p->nsteps; i++)
+        if ((rc = resolve_refs(p, &p->steps[i].inst)) != 0)
+            return rc;
+    return 0;
+}
+
+static void instance_free(plan_instance *in)
+{
+    free(in->name);
+    free(in->plugin_name);
+    free(in->conf);
+    optstore_free(in->store);
+    free(in->where);
+}
+
+void plan_free(plan *p)
+{
+    for (size_t i = 0; i < p->nrunners; i++)
+        instance_free(&p->runners[i]);
+    for (size_t i = 0; i < p->nmetrics; i++)
+        instance_free(&p->metrics[i]);
+    for (size_t i = 0; i < p->nsteps; i++) {
+        instance_free(&p->steps[i].inst);
+        free(p->steps[i].description);
+    }
+    for (size_t i = 0; i < p->nprofiles; i++) {
+        free(p->profiles[i].name);
+        sv_free(&p->profiles[i].members);
+    }
+    free(p->runners);
+    free(p->metrics);
+    free(p->steps);
+    free(p->profiles);
+    loader_free(&p->ld);
+    sv_free(&p->plugin_path);
+    free(p->path);
+    free(p->dir);
+    free(p->name);
+    free(p->version);
+    free(p->state_dir);
+    free(p->log_dir);
+    free(p->repo);
+    free(p->ref);
+    free(p->hash);
+    config_destroy(&p->cfg);
+    memset(p, 0, sizeof *p);
+}
+
+const plan_step *plan_find_step(const plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (p->steps[i].inst.name && strcmp(p->steps[i].inst.name, name) == 0)
+            return &p->steps[i];
+    return NULL;
+}
+
+const plan_instance *plan_find_runner(const plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nrunners; i++)
+        if (strcmp(p->runners[i].name, name) == 0)
+            return &p->runners[i];
+    return NULL;
+}
+
+const plan_instance *plan_find_metrics(const plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nmetrics; i++)
+        if (strcmp(p->metrics[i].name, name) == 0)
+            return &p->metrics[i];
+    return NULL;
+}
+
+const plan_profile *plan_find_profile(const plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nprofiles; i++)
+        if (strcmp(p->profiles[i].name, name) == 0)
+            return &p->profiles[i];
+    return NULL;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plan.h - a release plan: a libconfig file validated whole before anything runs. Unknown keys,
+ * wrong types, missing keys, duplicate step names, unknown plugins, runners, metrics sources or
+ * steps are each one error with file:line (exit 2, nothing run). Relative paths resolve against
+ * the top-level plan's folder, which is also libconfig's @include folder.
+ */
+#ifndef RELHOST_PLAN_H
+#define RELHOST_PLAN_H
+
+#include "loader.h"
+#include "options.h"
+#include "util.h"
+
+#include <libconfig.h>
+
+/** One configured plugin instance: a step, a runner or a metrics source. */
+typedef struct plan_instance {
+    char *name;
+    char *plugin_name;
+    const loaded_plugin *pl;
+    void *conf;       /* pl->desc.conf_size bytes, filled from the plan */
+    optstore *store;
+    char *where;      /* file:line of the instance's group */
+} plan_instance;
+
+typedef struct plan_step {
+    plan_instance inst;
+    int required;
+    int publishes;
+    char *description;
+} plan_step;
+
+typedef struct plan_profile {
+    char *name;
+    strvec members;
+} plan_profile;
+
+typedef struct plan {
+    char *path;       /* absolute */
+    char *dir;        /* absolute folder of the plan */
+    char *name;       /* plan's `name`, or the file's stem */
+    char *version;    /* decided: --version, the plan's version, or auto (UTC) */
+    int version_auto; /* the version was generated */
+    char *state_dir, *log_dir; /* absolute */
+    char *repo, *ref; /* NULL when the plan names no repository */
+    strvec plugin_path;        /* the full search path actually used */
+    loader ld;
+    plan_instance *runners;
+    size_t nrunners;
+    plan_instance *metrics;
+    size_t nmetrics;
+    plan_step *steps;
+    size_t nsteps;
+    plan_profile *profiles;
+    size_t nprofiles;
+    char *hash;       /* sha-like hash of the plan file's bytes (after --set) */
+    config_t cfg;
+} plan;
+
+typedef struct plan_options {
+    const char *path;
+    const char *version;             /* --version, or NULL */
+    const char *const *sets;         /* --set KEY.PATH=VALUE, NULL-terminated or NULL */
+    const relhost_host *host;
+} plan_options;
+
+/** Load and validate the whole plan. 0, or RELHOST_EINVAL/ENOTFOUND with error_last() set. On
+ *  failure *p is still freeable. */
+int plan_load(const plan_options *o, plan *p);
+void plan_free(plan *p);
+
+/** Valid release version: [0-9A-Za-z][0-9A-Za-z._-]{0,63}, no "..", not ending ".lock". */
+int plan_version_valid(const char *v);
+/** UTC now as YYYY.MM.DD-HHMM into buf. */
+void plan_auto_version(char *buf, size_t cap);
+
+const plan_step *plan_find_step(const plan *p, const char *name);
+const plan_instance *plan_find_runner(const plan *p, const char *name);
+const plan_instance *plan_find_metrics(const plan *p, const char *name);
+const plan_profile *plan_find_profile(const plan *p, const char *name);
+
+#endif

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* report.h - the console report: the only writer to stdout (redacted through log.h's out_*). */
+#ifndef RELHOST_REPORT_H
+#define RELHOST_REPORT_H
+
+#include "pipeline.h"
+
+void report_begin(const plan *p, const run_options *o);
+void report_step(const plan *p, const step_result *r);
+void report_end(const plan *p, const run_result *r);
+/** --check: the plan as loaded (steps, plugins, options, what each step would do). */
+void report_check(const plan *p, const run_result *r);
+/** `relhost plugins`: every plugin found on the search path. */
+void report_plugins(const loader *ld);
+
+#endif

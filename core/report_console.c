@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+#include "report.h"
+
+#include "log.h"
+#include "outcome.h"
+
+#include <string.h>
+
+static const char *outcome_color(relhost_outcome o)
+{
+    switch (o) {
+    case RELHOST_PASSED:
+    case RELHOST_WAIVED: return col_green();
+    case RELHOST_FAILED:
+    case RELHOST_ERROR: return col_red();
+    case RELHOST_INCONCLUSIVE: return col_yellow();
+    default: return col_dim();
+    }
+}
+
+void report_begin(const plan *p, const run_options *o)
+{
+    out_printf("%srelhost%s %s: release %s%s%s of plan %s (%zu steps)%s%s\n", col_bold(),
+               col_reset(), RELHOST_VERSION, col_bold(), p->version, col_reset(), p->name,
+               p->nsteps, o->profile ? ", profile " : "", o->profile ? o->profile : "");
+}
+
+static void print_evidence(const evidence *ev, const char *indent)
+{
+    for (size_t i = 0; i < ev->nchecks; i++) {
+        const ev_check *c = &ev->checks[i];
+        char actual[64], expected[96];
+        if (c->has_actual)
+            snprintf(actual, sizeof actual, "%g", c->actual);
+        else
+            snprintf(actual, sizeof actual, "null");
+        if (strcmp(c->op, "range") == 0)
+            snprintf(expected, sizeof expected, "in [%g, %g]", c->expected, c->expected_hi);
+        else
+            snprintf(expected, sizeof expected, "%s %g", c->op, c->expected);
+        out_printf("%s%s%s%s %s = %s, expected %s%s%s\n", indent,
+                   c->passed ? col_green() : col_red(), c->passed ? "ok  " : "FAIL", col_reset(),
+                   c->key, actual, expected, c->note ? "  - " : "", c->note ? c->note : "");
+    }
+    for (size_t i = 0; i < ev->notes.n; i++)
+        out_printf("%s%s\n", indent, ev->notes.v[i]);
+}
+
+void report_step(const plan *p, const step_result *r)
+{
+    const plan_step *st = r->step;
+    size_t idx = (size_t)(st - p->steps) + 1;
+    out_printf("[%zu/%zu] %s%-12s%s %-20s %s(%s%s)%s", idx, p->nsteps, outcome_color(r->outcome),
+               outcome_name(r->outcome), col_reset(), st->inst.name, col_dim(),
+               st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
+    if (r->ran)
+        out_printf(" %.1fs", r->ended - r->started);
+    if (r->reason && r->outcome != RELHOST_PASSED)
+        out_printf("  reason: %s", r->reason);
+    out_printf("\n");
+    if (r->message && r->outcome != RELHOST_PASSED)
+        out_printf("      %s\n", r->message);
+    print_evidence(&r->ev, "      ");
+}
+
+void report_end(const plan *p, const run_result *r)
+{
+    size_t counts[RELHOST_WAIVED + 1] = {0};
+    (void)p;
+    for (size_t i = 0; i < r->nsteps; i++)
+        if (r->steps[i].selected && r->steps[i].outcome <= RELHOST_WAIVED)
+            counts[r->steps[i].outcome]++;
+    out_printf("result: ");
+    if (r->interrupted)
+        out_printf("%sINTERRUPTED%s", col_yellow(), col_reset());
+    else if (r->exit_code == 0)
+        out_printf("%sPASSED%s", col_green(), col_reset());
+    else if (r->exit_code == 1)
+        out_printf("%sFAILED%s", col_red(), col_reset());
+    else
+        out_printf("%sNOT DECIDED%s", col_yellow(), col_reset());
+    out_printf(" (exit %d):", r->exit_code);
+    for (int o = RELHOST_PASSED; o <= RELHOST_WAIVED; o++)
+        if (counts[o])
+            out_printf(" %zu %s", counts[o], outcome_name((relhost_outcome)o));
+    out_printf("\n");
+}
+
+void report_check(const plan *p, const run_result *r)
+{
+    out_printf("plan %s (%s)\n", p->name, p->path);
+    out_printf("  version    %s%s\n", p->version, p->version_auto ? " (auto)" : "");
+    out_printf("  state_dir  %s\n  log_dir    %s\n", p->state_dir, p->log_dir);
+    if (p->repo)
+        out_printf("  repo       %s (ref %s)\n", p->repo, p->ref ? p->ref : "HEAD");
+    out_printf("  plugins    from");
+    for (size_t i = 0; i < p->plugin_path.n; i++)
+        out_printf(" %s", p->plugin_path.v[i]);
+    out_printf("\n");
+    for (size_t i = 0; i < p->nrunners; i++)
+        out_printf("  runner     %-16s %s\n", p->runners[i].name, p->runners[i].plugin_name);
+    for (size_t i = 0; i < p->nmetrics; i++)
+        out_printf("  metrics    %-16s %s\n", p->metrics[i].name, p->metrics[i].plugin_name);
+    for (size_t i = 0; i < p->nprofiles; i++) {
+        out_printf("  profile    %-16s", p->profiles[i].name);
+        for (size_t k = 0; k < p->profiles[i].members.n; k++)
+            out_printf(" %s", p->profiles[i].members.v[k]);
+        out_printf("\n");
+    }
+    out_printf("steps:\n");
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const plan_step *st = &p->steps[i];
+        out_printf("  %zu. %-20s %s %s%s%s%s\n", i + 1, st->inst.name, st->inst.plugin_name,
+                   st->required ? "required" : "optional", st->publishes ? ", publishes" : "",
+                   r->steps[i].selected ? "" : ", not selected",
+                   st->description ? "" : "");
+        if (st->description)
+            out_printf("      %s\n", st->description);
+        print_evidence(&r->steps[i].ev, "      ");
+    }
+    out_printf("check: plan is valid; nothing was run\n");
+}
+
+void report_plugins(const loader *ld)
+{
+    for (size_t i = 0; i < ld->n; i++) {
+        const loaded_plugin *lp = &ld->v[i];
+        if (lp->error) {
+            out_printf("%-18s %sBROKEN%s  %s\n", lp->stem, col_red(), col_reset(), lp->error);
+            continue;
+        }
+        char caps[40];
+        snprintf(caps, sizeof caps, "%s%s%s%s%s", lp->desc.gate ? "gate" : "",
+                 lp->desc.gate && (lp->desc.metrics || lp->desc.runner) ? "," : "",
+                 lp->desc.metrics ? "metrics" : "", lp->desc.metrics && lp->desc.runner ? "," : "",
+                 lp->desc.runner ? "runner" : "");
+        out_printf("%-18s %-8s %-14s %s%s%s\n", lp->desc.name,
+                   lp->desc.version ? lp->desc.version : "?", caps, lp->path, lp->shadowed ? "  (shadowed by an earlier folder)" : "",
+                   lp->duplicate ? "  (DUPLICATE name in this folder)" : "");
+    }
+    if (ld->n == 0)
+        out_printf("no plugins found\n");
+    out_printf("searched:");
+    for (size_t i = 0; i < ld->dirs.n; i++)
+        out_printf(" %s", ld->dirs.v[i]);
+    out_printf("\n");
+}
