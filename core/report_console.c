@@ -42,8 +42,15 @@ static void print_evidence(const evidence *ev, const char *indent)
                    c->passed ? col_green() : col_red(), c->passed ? "ok  " : "FAIL", col_reset(),
                    c->key, actual, expected, c->note ? "  - " : "", c->note ? c->note : "");
     }
-    for (size_t i = 0; i < ev->notes.n; i++)
-        out_printf("%s%s\n", indent, ev->notes.v[i]);
+    for (size_t i = 0; i < ev->notes.n; i++) {
+        /* Notes may hold several lines (an output tail): keep every line under its step. */
+        const char *s = ev->notes.v[i];
+        while (*s) {
+            size_t n = strcspn(s, "\n");
+            out_printf("%s%.*s\n", indent, (int)n, s);
+            s += n + (s[n] == '\n');
+        }
+    }
 }
 
 void report_step(const plan *p, const step_result *r)

@@ -517,9 +517,14 @@ typedef struct relhost_host {
     void (*proc_release)(const relhost_ctx *ctx, relhost_proc *p);
 
     /* -- ABI 1.0: jobs (host-owned: runners, parallelism, deadlines, logs, metrics, state) -- */
+    /** Queue a job; the host starts it when its runner has a free slot (max_parallel). When the
+     *  release state already holds a finished result for the same spec, the job is not run again
+     *  and its result says resumed. *out is the host's, valid for the run. */
     int (*job_submit)(const relhost_ctx *ctx, const relhost_job_request *req, relhost_job **out);
-    /** Wait until every job in jobs[] has a result (MODE_RUN) or is recorded (MODE_LAUNCH). */
-    int (*job_wait)(const relhost_ctx *ctx, relhost_job *const *jobs, size_t n);
+    /** Drive jobs until every one of jobs[] has a result (any = 0) or at least one has (any = 1;
+     *  pass only unfinished jobs). In MODE_LAUNCH a job counts once it is submitted and
+     *  recorded. Returns RELHOST_EINTR when relhost is being interrupted. */
+    int (*job_wait)(const relhost_ctx *ctx, relhost_job *const *jobs, size_t n, int any);
     int (*job_result)(const relhost_ctx *ctx, const relhost_job *job, relhost_job_result *out);
 
     /* -- ABI 1.0: HTTP -- */
