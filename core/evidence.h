@@ -58,4 +58,12 @@ void evidence_artifact(evidence *ev, const char *kind, const char *uri, const ch
 void evidence_note(evidence *ev, const char *note);
 void evidence_free(evidence *ev);
 
+
+
+#include <jansson.h>
+
+/** The evidence as state and reports store it (schema: docs/state.md). New reference. */
+json_t *evidence_to_json(const evidence *ev);
+/** Load what evidence_to_json wrote; unknown members are ignored, bad ones skipped. */
+void evidence_from_json(evidence *ev, const json_t *j);
 #endif

@@ -3,6 +3,7 @@
 
 #include "checks.h"
 #include "error.h"
+#include "jobs.h"
 #include "log.h"
 #include "loop.h"
 #include "proc.h"
@@ -313,6 +314,40 @@ static int svc_expand(const relhost_ctx *ctx, const char *tmpl, const char *cons
 
 static void svc_free(void *p) { free(p); }
 
+static int no_jobs(const relhost_ctx *ctx)
+{
+    svc_fail(ctx, "jobs can only be submitted by a step during a run");
+    return RELHOST_ENOTSUP;
+}
+
+static int svc_job_submit(const relhost_ctx *ctx, const relhost_job_request *req, relhost_job **out)
+{
+    hostctx *hc = hc_of(ctx);
+    int rc;
+    if (!hc || !hc->jobs)
+        return no_jobs(ctx);
+    rc = jobs_submit(hc->jobs, ctx, req, out);
+    if (rc != 0)
+        svc_fail(ctx, "%s", error_last());
+    return rc;
+}
+
+static int svc_job_wait(const relhost_ctx *ctx, relhost_job *const *v, size_t n, int any)
+{
+    hostctx *hc = hc_of(ctx);
+    if (!hc || !hc->jobs)
+        return no_jobs(ctx);
+    return jobs_wait(hc->jobs, ctx, v, n, any);
+}
+
+static int svc_job_result(const relhost_ctx *ctx, const relhost_job *job, relhost_job_result *out)
+{
+    hostctx *hc = hc_of(ctx);
+    if (!hc || !hc->jobs || !job || !out)
+        return no_jobs(ctx);
+    return jobs_result(hc->jobs, job, out);
+}
+
 static const relhost_host table = {
     .struct_size = sizeof(relhost_host),
     .abi_major = RELHOST_ABI_MAJOR,
@@ -333,8 +368,11 @@ static const relhost_host table = {
     .proc_poll = svc_proc_poll,
     .proc_kill = svc_proc_kill,
     .proc_release = svc_proc_release,
-    /* jobs, HTTP and the registry arrive with their issues; until then the slots are NULL, which
-     * the header documents as "service absent". */
+    .job_submit = svc_job_submit,
+    .job_wait = svc_job_wait,
+    .job_result = svc_job_result,
+    /* HTTP and the registry arrive with their issues; until then the slots are NULL, which the
+     * header documents as "service absent". */
     .prompt_yesno = svc_prompt_yesno,
     .expand = svc_expand,
     .free = svc_free,

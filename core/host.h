@@ -18,6 +18,7 @@ typedef struct hostctx {
     evidence *ev;           /* where evidence services write; NULL: nowhere (logged) */
     const optstore *store;  /* for where() */
     char *fail_msg;         /* last host->fail() message, owned */
+    struct jobs *jobs;      /* the run's job layer (steps only), or NULL */
 } hostctx;
 
 /** The table plugins receive (static, valid for the process). */

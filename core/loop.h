@@ -16,8 +16,11 @@
 
 /** Set up the loop. Returns 0 or a negative RELHOST_E* (error_last() says why). */
 int loop_init(void);
-/** Restore the signal mask, close the signalfd. */
+/** Restore the signal mask, SIGPIPE and the subreaper flag, close the signalfd, forget every
+ *  watcher and the SIGCHLD hook. Signals still queued are consumed (and counted). */
 void loop_fini(void);
+/** 1 between loop_init() and loop_fini(): processes can only be waited for then. */
+int loop_active(void);
 
 /** Monotonic clock in seconds. */
 double loop_now(void);
@@ -26,6 +29,10 @@ typedef void (*loop_fd_cb)(int fd, short revents, void *arg);
 /** Call cb when fd is ready for events (POLLIN/POLLOUT). One watcher per fd. */
 int loop_watch_fd(int fd, short events, loop_fd_cb cb, void *arg);
 void loop_unwatch_fd(int fd);
+
+/** How many SIGCHLD rounds the loop has dispatched: a caller that saw a different number last
+ *  time knows a child changed state (the job layer polls local runners at once then). */
+unsigned loop_child_events(void);
 
 /** Called on every SIGCHLD (after the loop drained the signalfd); proc.c reaps there. */
 void loop_on_child(void (*cb)(void *arg), void *arg);
@@ -38,9 +45,11 @@ void loop_on_child(void (*cb)(void *arg), void *arg);
 int loop_once(double timeout_s);
 
 /** How many SIGINT/SIGTERM arrived (0, 1, 2...). The first asks for a clean stop; the second
- *  for a faster one (remote jobs cancelled too). */
+ *  for a faster one (remote jobs cancelled too). SIGHUP counts as SIGTERM. loop_init() starts
+ *  the count at 0. */
 int loop_interrupted(void);
-/** The signal number of the first interrupt (SIGINT or SIGTERM), 0 when none. */
+/** The signal number of the first interrupt (SIGINT or SIGTERM; SIGHUP reads as SIGTERM), 0
+ *  when none. */
 int loop_interrupt_signal(void);
 /** Tests only: pretend an interrupt arrived. */
 void loop_fake_interrupt(int sig);

@@ -3,6 +3,8 @@
 
 #include "error.h"
 #include "host.h"
+#include "jobs.h"
+#include "state.h"
 #include "log.h"
 #include "loop.h"
 #include "outcome.h"
@@ -35,7 +37,7 @@ static void base_ctx(const plan *p, const run_options *o, relhost_ctx *c, strvec
     c->struct_size = sizeof *c;
     c->mode = o->mode;
     c->version = p->version;
-    c->profile = o->profile;
+    c->profile = prof ? prof->name : NULL;
     if (prof) {
         c->profile_members.n = prof->members.n;
         c->profile_members.v = (const char *const *)prof->members.v;
@@ -77,6 +79,77 @@ static void set_result(step_result *r, relhost_outcome oc, const char *reason, c
     }
 }
 
+static void record_run_start(const plan *p, state *st)
+{
+    const char *k[1];
+    char ts[32];
+    time_iso8601(time_wall(), ts, sizeof ts);
+    if (state_is_new(st)) {
+        k[0] = "created_at";
+        state_set(st, k, 1, json_string(ts));
+    }
+    k[0] = "plan";
+    state_set(st, k, 1, json_string(p->path));
+    k[0] = "plan_name";
+    state_set(st, k, 1, json_string(p->name));
+    k[0] = "plan_hash";
+    state_set(st, k, 1, json_string(p->hash));
+    k[0] = "finished";
+    state_set(st, k, 1, json_false());
+    k[0] = "updated_at";
+    state_set(st, k, 1, json_string(ts));
+    if (state_flush(st) != 0)
+        log_msg(RELHOST_LOG_ERROR, "state", "%s", error_last());
+}
+
+static void record_step(state *st, const step_result *r)
+{
+    const char *k[2] = {"steps", r->step->inst.name};
+    json_t *o = json_object();
+    char ts[32];
+    if (!st)
+        return;
+    json_object_set_new(o, "plugin", json_string(r->step->inst.plugin_name));
+    json_object_set_new(o, "required", json_boolean(r->step->required));
+    json_object_set_new(o, "publishes", json_boolean(r->step->publishes));
+    json_object_set_new(o, "outcome", r->outcome ? json_string(outcome_name(r->outcome))
+                                                 : json_null());
+    json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
+    json_object_set_new(o, "retryable", json_boolean(r->retryable));
+    json_object_set_new(o, "message", r->message ? json_string(r->message) : json_null());
+    if (r->ran) {
+        time_iso8601(r->started, ts, sizeof ts);
+        json_object_set_new(o, "started_at", json_string(ts));
+        time_iso8601(r->ended, ts, sizeof ts);
+        json_object_set_new(o, "ended_at", json_string(ts));
+        json_object_set_new(o, "duration_s", json_real(r->ended - r->started));
+    }
+    json_object_set_new(o, "evidence", evidence_to_json(&r->ev));
+    state_set(st, k, 2, o);
+    /* A step's end is a snapshot point: the whole state is rewritten once per step. */
+    if (state_snapshot(st) != 0)
+        log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
+}
+
+static void record_run_end(state *st, const run_result *rr)
+{
+    const char *k[1];
+    char ts[32];
+    if (!st)
+        return;
+    time_iso8601(time_wall(), ts, sizeof ts);
+    k[0] = "updated_at";
+    state_set(st, k, 1, json_string(ts));
+    /* A release is finished once it reached a decision; an interrupted or deferred one is
+     * resumed by the next run without --version. */
+    k[0] = "finished";
+    state_set(st, k, 1, json_boolean(!rr->interrupted && rr->exit_code != EXIT_DEFERRED));
+    k[0] = "exit_code";
+    state_set(st, k, 1, json_integer(rr->exit_code));
+    if (state_snapshot(st) != 0)
+        log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
+}
+
 int pipeline_run(plan *p, const run_options *o, run_result *out)
 {
     relhost_ctx base;
@@ -85,6 +158,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     opened *gates;
     int rc = 0, stop = 0, code = EXIT_OK;
     const char *stopper = NULL;
+    state *sto = NULL;
+    jobs *jb = NULL;
 
     memset(out, 0, sizeof *out);
     for (size_t i = 0; o->steps && o->steps[i]; i++)
@@ -98,6 +173,9 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             sb_free(&b);
             return rc;
         }
+    /* A plan profile named "default" applies when --profile names none. */
+    if (!o->profile)
+        prof = plan_find_profile(p, "default");
     if (o->profile && !(prof = plan_find_profile(p, o->profile))) {
         strbuf b;
         sb_init(&b);
@@ -141,6 +219,16 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     }
     if (rc == 0 && o->mode != RELHOST_MODE_CHECK)
         rc = check_writable_dirs(p);
+    if (rc == 0 && o->mode != RELHOST_MODE_CHECK) {
+        if ((rc = state_open(p->state_dir, p->version, STATE_CREATE, &sto)) != 0) {
+            rc = error_wrap(RELHOST_EINVAL, "release %s", p->version);
+        } else {
+            if (state_warning(sto))
+                log_msg(RELHOST_LOG_WARN, "state", "%s", state_warning(sto));
+            record_run_start(p, sto);
+            jb = jobs_new(p, sto, &base);
+        }
+    }
 
     if (rc == 0 && o->mode == RELHOST_MODE_CHECK) {
         for (size_t i = 0; i < p->nsteps; i++) {
@@ -179,10 +267,12 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 char *m = xasprintf("required step \"%s\" did not pass", stopper);
                 set_result(r, RELHOST_SKIPPED, "upstream_failed", m);
                 free(m);
+                record_step(sto, r);
                 report_step(p, r);
                 continue;
             }
             hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &r->ev, st->inst.store);
+            hc.jobs = jb;
             template_set("step", st->inst.name);
             r->started = time_wall();
             r->ran = 1;
@@ -215,7 +305,9 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 free(m);
             }
             hostctx_fini(&hc);
+            record_step(sto, r);
             report_step(p, r);
+            report_jobs(p, r, state_root(sto));
             if (out->interrupted)
                 break;
             if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {
@@ -230,8 +322,16 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             }
         }
         out->exit_code = out->interrupted ? EXIT_INTERRUPTED : code;
+        if (out->interrupted && jb && jobs_detached(jb))
+            out_printf("%zu remote job(s) keep running; re-run to re-attach, or cancel them with: "
+                       "relhost kill -c %s --version %s\n", jobs_detached(jb), p->path,
+                       p->version);
+        record_run_end(sto, out);
         report_end(p, out);
     }
+    jobs_free(jb);
+    if (sto && state_close(sto) != 0)
+        log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
 
     for (size_t i = p->nsteps; i-- > 0;)
         if (gates[i].open && p->steps[i].inst.pl->desc.gate->close)

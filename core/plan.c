@@ -16,6 +16,7 @@ static const char *const root_keys[] = {"name",   "version", "state_dir", "log_d
 static const char *const step_reserved[] = {"name", "plugin", "required", "publishes",
                                             "description", NULL};
 static const char *const inst_reserved[] = {"plugin", NULL};
+static const char *const runner_reserved[] = {"plugin", "max_parallel", NULL};
 
 static char *where_of(const config_setting_t *s)
 {
@@ -215,7 +216,20 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind,
         *nout = (size_t)i + 1;
         if (config_setting_type(e) != CONFIG_TYPE_GROUP)
             return perr(e, "%s \"%s\" must be a group { plugin = \"...\"; ... }", kind, in->name);
-        if (fill_instance(p, in, e, kind, inst_reserved) != 0)
+        in->max_parallel = 4;
+        if (strcmp(kind, "runner") == 0) {
+            config_setting_t *mp = config_setting_get_member(e, "max_parallel");
+            if (mp) {
+                int t = config_setting_type(mp);
+                if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) ||
+                    config_setting_get_int64(mp) < 1 || config_setting_get_int64(mp) > 100000)
+                    return perr(mp, "runner \"%s\": max_parallel must be an integer 1..100000",
+                                in->name);
+                in->max_parallel = (int)config_setting_get_int64(mp);
+            }
+        }
+        if (fill_instance(p, in, e, kind,
+                          strcmp(kind, "runner") == 0 ? runner_reserved : inst_reserved) != 0)
             return RELHOST_EINVAL;
     }
     return 0;

@@ -22,6 +22,7 @@ typedef struct plan_instance {
     void *conf;       /* pl->desc.conf_size bytes, filled from the plan */
     optstore *store;
     char *where;      /* file:line of the instance's group */
+    int max_parallel; /* runners: jobs at once (host-level key, default 4) */
 } plan_instance;
 
 typedef struct plan_step {

@@ -4,7 +4,11 @@
 #include "log.h"
 #include "outcome.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *outcome_color(relhost_outcome o)
 {
@@ -151,4 +155,131 @@ void report_plugins(const loader *ld)
     for (size_t i = 0; i < ld->dirs.n; i++)
         out_printf(" %s", ld->dirs.v[i]);
     out_printf("\n");
+}
+
+#define TAIL_LINES 20
+#define TAIL_BYTES 65536
+
+/* The last TAIL_LINES lines of a log, read from its end only: logs can be gigabytes. */
+static void print_log_tail(const char *path, const char *indent)
+{
+    char buf[TAIL_BYTES + 1];
+    struct stat sb;
+    ssize_t n;
+    off_t from;
+    const char *p;
+    int lines = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        out_printf("%s(log %s cannot be read)\n", indent, path);
+        return;
+    }
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return;
+    }
+    from = sb.st_size > TAIL_BYTES ? sb.st_size - TAIL_BYTES : 0;
+    n = pread(fd, buf, TAIL_BYTES, from);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    p = buf + n;
+    if (p > buf && p[-1] == '\n')
+        p--;
+    while (p > buf && lines < TAIL_LINES) {
+        p--;
+        if (*p == '\n')
+            lines++;
+    }
+    if (*p == '\n')
+        p++;
+    out_printf("%slast lines of %s:\n", indent, path);
+    while (*p) {
+        size_t l = strcspn(p, "\n");
+        out_printf("%s  | %.*s\n", indent, (int)l, p);
+        p += l + (p[l] == '\n');
+    }
+}
+
+static const char *term_color(const char *t)
+{
+    if (!t)
+        return "";
+    if (strcmp(t, "job_completed") == 0 || strcmp(t, "max_runtime_reached") == 0)
+        return col_green();
+    if (strstr(t, "timeout"))
+        return col_yellow();
+    return col_red();
+}
+
+void report_jobs(const plan *p, const step_result *r, json_t *root)
+{
+    json_t *jobs = json_object_get(root, "jobs"), *j;
+    const char *id;
+    int header = 0;
+    (void)p;
+    json_object_foreach(jobs, id, j)
+    {
+        const char *step = json_string_value(json_object_get(j, "step"));
+        const char *oc = json_string_value(json_object_get(j, "outcome"));
+        const char *reason = json_string_value(json_object_get(j, "reason"));
+        const char *term = json_string_value(json_object_get(j, "termination_reason"));
+        const char *life = json_string_value(json_object_get(j, "lifecycle"));
+        json_t *ev = json_object_get(j, "evidence"), *c, *ex = json_object_get(j, "exit_code");
+        relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
+        char exitbuf[16];
+        size_t i;
+        if (!step || strcmp(step, r->step->inst.name) != 0)
+            continue;
+        if (!header) {
+            out_printf("      %s%-28s %-12s %8s %5s  %-20s %s%s\n", col_dim(), "validation",
+                       "outcome", "time", "exit", "termination", "restarts", col_reset());
+            header = 1;
+        }
+        snprintf(exitbuf, sizeof exitbuf, "%s", "-");
+        if (json_is_integer(ex))
+            snprintf(exitbuf, sizeof exitbuf, "%lld", (long long)json_integer_value(ex));
+        out_printf("      %-28s %s%-12s%s %7.1fs %5s  %s%-20s%s %lld%s%s\n",
+                   json_string_value(json_object_get(j, "validation")), outcome_color(o),
+                   oc ? oc : (life ? life : "?"), col_reset(),
+                   json_number_value(json_object_get(j, "duration_s")), exitbuf, term_color(term),
+                   term ? term : "-", col_reset(),
+                   (long long)json_integer_value(json_object_get(j, "restarts")),
+                   reason && o != RELHOST_PASSED ? "  reason: " : "",
+                   reason && o != RELHOST_PASSED ? reason : "");
+        json_array_foreach(json_object_get(ev, "checks"), i, c)
+        {
+            json_t *a = json_object_get(c, "actual");
+            const char *op = json_string_value(json_object_get(c, "op"));
+            const char *note = json_string_value(json_object_get(c, "note"));
+            int passed = json_is_true(json_object_get(c, "passed"));
+            char actual[48], expected[96];
+            if (json_is_number(a))
+                snprintf(actual, sizeof actual, "%g", json_number_value(a));
+            else
+                snprintf(actual, sizeof actual, "null");
+            if (op && strcmp(op, "range") == 0)
+                snprintf(expected, sizeof expected, "in [%g, %g]",
+                         json_number_value(json_object_get(c, "expected")),
+                         json_number_value(json_object_get(c, "expected_hi")));
+            else
+                snprintf(expected, sizeof expected, "%s %g", op ? op : "?",
+                         json_number_value(json_object_get(c, "expected")));
+            out_printf("        %s%s%s %s = %s, expected %s%s%s\n",
+                       passed ? col_green() : col_red(), passed ? "ok  " : "FAIL", col_reset(),
+                       json_string_value(json_object_get(c, "key")), actual, expected,
+                       note ? "  - " : "", note ? note : "");
+        }
+        if (o != RELHOST_PASSED && o != RELHOST_NONE) {
+            json_t *n;
+            const char *log = json_string_value(json_object_get(j, "log_path"));
+            json_array_foreach(json_object_get(ev, "notes"), i, n)
+                out_printf("        %s\n", json_string_value(n));
+            if (log)
+                print_log_tail(log, "        ");
+        }
+    }
 }

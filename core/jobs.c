@@ -1,0 +1,1148 @@
+/* SPDX-License-Identifier: MIT */
+#include "jobs.h"
+
+#include "checks.h"
+#include "crash.h"
+#include "error.h"
+#include "host.h"
+#include "log.h"
+#include "loop.h"
+#include "outcome.h"
+#include "state.h"
+#include "template.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_CHUNK 65536
+#define TAIL_INTERVAL 0.25   /* seconds between log reads of a running job */
+#define DEADLINE_SLACK 30.0  /* the host's deadline trails the runner's own time limit */
+
+enum phase { PH_QUEUED = 0, PH_SUBMITTING, PH_RUNNING, PH_DONE };
+
+struct runner_rt {
+    const plan_instance *pi;
+    const relhost_runner_ops *ops;
+    void *inst;
+    int opened;
+    int running;      /* jobs submitted and not ended */
+    double next_poll;
+    hostctx hc;
+    char prefix[96];
+};
+
+struct source_rt {
+    const plan_instance *pi;
+    const relhost_metrics_ops *ops;
+    void *inst;
+    int opened;
+};
+
+struct relhost_job {
+    jobs *owner;
+    char *id;             /* "<step>/<validation>": the key in state */
+    char *step, *validation;
+    struct runner_rt *rt;
+    strvec argv_t, env_t; /* as written (templates) */
+    char *cwd_t;
+    int shell;
+    double timeout_s;
+    int retries, nodes, gpus;
+    strvec rargs_k, rargs_v;
+    struct source_rt **src;
+    size_t nsrc;
+    relhost_check_spec *checks;
+    size_t nchecks;
+    strvec check_keys;
+    int *expect_exit;
+    size_t n_expect_exit;
+    char *expect_term;
+    char spec_hash[17], accept_hash[17];
+
+    enum phase phase;
+    int attempt;
+    char key[256];
+    char *log_path;
+    char ext_id[257];
+    void *handle;
+    relhost_job_status status;
+    uint64_t log_off;
+    int log_fd;
+    void **src_jobs;
+    double started, ended, deadline, not_before, next_tail;
+    int host_cancelled, deadline_hit, in_wait;
+    evidence ev;
+    hostctx ev_hc;
+    relhost_outcome outcome;
+    char *reason;
+    int retryable, exit_code, restarts, resumed;
+    char *term;
+    strvec argv_x, env_x; /* expanded for the current attempt */
+    char *cwd_x;
+};
+
+struct jobs {
+    plan *p;
+    struct state *st;
+    relhost_ctx base;
+    struct runner_rt *runners;
+    struct source_rt *sources;
+    relhost_job **all;
+    size_t n, cap;
+    size_t detached;
+    unsigned child_gen;
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; s && *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    h ^= 0xff; /* field separator, so ("ab","c") differs from ("a","bc") */
+    h *= 1099511628211ULL;
+    return h;
+}
+
+static void hex16(uint64_t h, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)h); }
+
+static const char *jstr_or(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static void set_str(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = s ? xstrdup(s) : NULL;
+}
+
+static struct runner_rt *runner_rt(jobs *j, const char *name)
+{
+    for (size_t i = 0; i < j->p->nrunners; i++)
+        if (strcmp(j->p->runners[i].name, name) == 0)
+            return &j->runners[i];
+    return NULL;
+}
+
+static struct source_rt *source_rt(jobs *j, const char *name)
+{
+    for (size_t i = 0; i < j->p->nmetrics; i++)
+        if (strcmp(j->p->metrics[i].name, name) == 0)
+            return &j->sources[i];
+    return NULL;
+}
+
+jobs *jobs_new(plan *p, struct state *st, const relhost_ctx *base)
+{
+    jobs *j = xcalloc(1, sizeof *j);
+    j->p = p;
+    j->st = st;
+    j->base = *base;
+    j->runners = xcalloc(p->nrunners + 1, sizeof *j->runners);
+    j->sources = xcalloc(p->nmetrics + 1, sizeof *j->sources);
+    for (size_t i = 0; i < p->nrunners; i++) {
+        j->runners[i].pi = &p->runners[i];
+        j->runners[i].ops = p->runners[i].pl->desc.runner;
+    }
+    for (size_t i = 0; i < p->nmetrics; i++) {
+        j->sources[i].pi = &p->metrics[i];
+        j->sources[i].ops = p->metrics[i].pl->desc.metrics;
+    }
+    j->child_gen = loop_child_events();
+    return j;
+}
+
+static int runner_open(jobs *j, struct runner_rt *r, const relhost_ctx *ctx)
+{
+    char *m;
+    if (r->opened)
+        return 0;
+    snprintf(r->prefix, sizeof r->prefix, "runner %s", r->pi->name);
+    hostctx_init(&r->hc, ctx, r->pi->plugin_name, r->prefix, NULL, r->pi->store);
+    if (!r->ops->open || r->ops->open(&r->hc.pub, r->pi->conf, &r->inst) != 0) {
+        m = hostctx_take_fail(&r->hc);
+        error_set(RELHOST_EINVAL, "%s: runner \"%s\" (plugin %s) refused its configuration: %s",
+                  r->pi->where, r->pi->name, r->pi->plugin_name, m ? m : "no reason given");
+        free(m);
+        return RELHOST_EINVAL;
+    }
+    r->opened = 1;
+    return 0;
+}
+
+static int source_open(struct source_rt *s, const relhost_ctx *ctx)
+{
+    hostctx hc;
+    char *m;
+    int rc = 0;
+    if (s->opened)
+        return 0;
+    hostctx_init(&hc, ctx, s->pi->plugin_name, s->pi->name, NULL, s->pi->store);
+    if (!s->ops->open || s->ops->open(&hc.pub, s->pi->conf, &s->inst) != 0) {
+        m = hostctx_take_fail(&hc);
+        rc = error_set(RELHOST_EINVAL,
+                       "%s: metrics source \"%s\" (plugin %s) refused its configuration: %s",
+                       s->pi->where, s->pi->name, s->pi->plugin_name, m ? m : "no reason given");
+        free(m);
+    } else {
+        s->opened = 1;
+    }
+    hostctx_fini(&hc);
+    return rc;
+}
+
+/* ---- the one mapping from a job's end to an outcome ---- */
+
+job_end_verdict jobs_map_end(const job_end_facts *f)
+{
+    job_end_verdict v = {RELHOST_FAILED, "exit_code", 0, 0};
+    int ok;
+    if (f->host_cancelled) {
+        v.outcome = RELHOST_NONE;
+        v.reason = "stopped";
+        return v;
+    }
+    switch (f->end) {
+    case RELHOST_END_EXITED: break;
+    case RELHOST_END_SIGNALED: v.reason = "signal"; return v;
+    case RELHOST_END_TIMEOUT: v.reason = "timeout"; return v;
+    case RELHOST_END_CANCELLED: v.reason = "cancelled"; return v;
+    case RELHOST_END_INFRA:
+        v.outcome = RELHOST_ERROR;
+        v.reason = "infra";
+        v.retryable = 1;
+        return v;
+    case RELHOST_END_EXEC_FAILED:
+        v.outcome = RELHOST_ERROR;
+        v.reason = "exec_failed";
+        return v;
+    default: /* an end the host does not know counts as a tool error */
+        v.outcome = RELHOST_ERROR;
+        v.reason = "tool_error";
+        return v;
+    }
+    if (f->n_expect_exit) {
+        ok = 0;
+        for (size_t i = 0; i < f->n_expect_exit; i++)
+            ok |= f->expect_exit[i] == f->exit_code;
+    } else {
+        ok = f->exit_code == 0;
+    }
+    if (f->expect_termination) {
+        ok = ok && f->termination_reason &&
+             strcmp(f->termination_reason, f->expect_termination) == 0;
+        if (!ok) {
+            v.reason = "termination_reason";
+            return v;
+        }
+    } else if (!ok && f->termination_reason &&
+               strcmp(f->termination_reason, "max_runtime_reached") == 0) {
+        ok = 1; /* the seed's rule: reaching the runtime limit is a successful run */
+    }
+    if (ok) {
+        v.outcome = RELHOST_PASSED;
+        v.reason = NULL;
+        v.run_checks = 1;
+        return v;
+    }
+    if (f->exit_code == 124) {
+        v.reason = "timeout";
+    } else if (f->exit_code == 126 || f->exit_code == 127) {
+        v.outcome = RELHOST_ERROR;
+        v.reason = "exec_failed";
+    }
+    return v;
+}
+
+/* ---- state ---- */
+
+static json_t *job_json(const relhost_job *jb)
+{
+    static const char *const phases[] = {"pending", "submitting", "running", "completed"};
+    json_t *o = json_object(), *argv = json_array();
+    char ts[32];
+    json_object_set_new(o, "step", json_string(jb->step));
+    json_object_set_new(o, "validation", json_string(jb->validation));
+    json_object_set_new(o, "runner", json_string(jb->rt->pi->name));
+    json_object_set_new(o, "lifecycle", json_string(phases[jb->phase]));
+    json_object_set_new(o, "attempt", json_integer(jb->attempt));
+    json_object_set_new(o, "key", json_string(jb->key));
+    json_object_set_new(o, "external_id", jb->ext_id[0] ? json_string(jb->ext_id) : json_null());
+    json_object_set_new(o, "log_path", jb->log_path ? json_string(jb->log_path) : json_null());
+    json_object_set_new(o, "spec_hash", json_string(jb->spec_hash));
+    json_object_set_new(o, "accept_hash", json_string(jb->accept_hash));
+    for (size_t i = 0; i < jb->argv_x.n; i++)
+        json_array_append_new(argv, json_string(jb->argv_x.v[i]));
+    json_object_set_new(o, "argv", argv);
+    if (jb->started > 0) {
+        time_iso8601(jb->started, ts, sizeof ts);
+        json_object_set_new(o, "started_at", json_string(ts));
+    }
+    if (jb->phase == PH_DONE && jb->ended > 0) {
+        time_iso8601(jb->ended, ts, sizeof ts);
+        json_object_set_new(o, "ended_at", json_string(ts));
+        json_object_set_new(o, "duration_s", json_real(jb->ended - jb->started));
+    }
+    if (jb->phase == PH_DONE) {
+        json_object_set_new(o, "outcome", json_string(outcome_name(jb->outcome)));
+        json_object_set_new(o, "reason", jb->reason ? json_string(jb->reason) : json_null());
+        json_object_set_new(o, "retryable", json_boolean(jb->retryable));
+        json_object_set_new(o, "exit_code", jb->exit_code >= 0 ? json_integer(jb->exit_code)
+                                                                : json_null());
+        json_object_set_new(o, "termination_reason", jb->term ? json_string(jb->term) : json_null());
+        json_object_set_new(o, "restarts", json_integer(jb->restarts));
+    }
+    json_object_set_new(o, "evidence", evidence_to_json(&jb->ev));
+    return o;
+}
+
+static void persist(relhost_job *jb)
+{
+    const char *path[2] = {"jobs", jb->id};
+    if (!jb->owner->st)
+        return;
+    state_set(jb->owner->st, path, 2, job_json(jb));
+}
+
+static void flush_state(jobs *j)
+{
+    if (j->st && state_flush(j->st) != 0)
+        log_msg(RELHOST_LOG_ERROR, "state", "cannot save state: %s", error_last());
+}
+
+/* ---- submit ---- */
+
+static void compute_hashes(relhost_job *jb)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < jb->argv_t.n; i++)
+        h = fnv(h, jb->argv_t.v[i]);
+    h = fnv(h, "|env");
+    for (size_t i = 0; i < jb->env_t.n; i++)
+        h = fnv(h, jb->env_t.v[i]);
+    h = fnv(h, jb->rt->pi->name);
+    h = fnv(h, jb->cwd_t ? jb->cwd_t : "");
+    h = fnv(h, jb->shell ? "shell" : "argv");
+    hex16(h, jb->spec_hash);
+    h = 1469598103934665603ULL;
+    for (size_t i = 0; i < jb->nchecks; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%d:%.17g:%.17g", (int)jb->checks[i].op,
+                 jb->checks[i].expected, jb->checks[i].expected_hi);
+        h = fnv(fnv(h, jb->checks[i].key), buf);
+    }
+    for (size_t i = 0; i < jb->n_expect_exit; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "x%d", jb->expect_exit[i]);
+        h = fnv(h, buf);
+    }
+    h = fnv(h, jb->expect_term ? jb->expect_term : "");
+    hex16(h, jb->accept_hash);
+}
+
+static void evaluate_checks(relhost_job *jb)
+{
+    relhost_checks cs = {jb->nchecks, sizeof(relhost_check_spec), jb->checks};
+    relhost_verdict v;
+    checks_eval(&jb->ev, &cs, &v);
+    jb->outcome = v.outcome;
+    set_str(&jb->reason, v.reason);
+}
+
+/* An earlier run of this release may already hold this validation's result. */
+static void resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
+{
+    json_t *rec, *root;
+    const char *life, *oc, *sh, *ah;
+    if (!j->st)
+        return;
+    root = state_root(j->st);
+    rec = json_object_get(json_object_get(root, "jobs"), jb->id);
+    if (!json_is_object(rec))
+        return;
+    life = json_string_value(json_object_get(rec, "lifecycle"));
+    sh = json_string_value(json_object_get(rec, "spec_hash"));
+    ah = json_string_value(json_object_get(rec, "accept_hash"));
+    jb->attempt = (int)json_integer_value(json_object_get(rec, "attempt"));
+    if (jb->attempt < 1)
+        jb->attempt = 1;
+    if (!sh || strcmp(sh, jb->spec_hash) != 0) {
+        jb->attempt = 1; /* the command changed: a new validation as far as results go */
+        return;
+    }
+    if (life && strcmp(life, "completed") == 0) {
+        relhost_outcome o = outcome_parse((oc = json_string_value(json_object_get(rec, "outcome")))
+                                              ? oc : "");
+        int retryable = json_is_true(json_object_get(rec, "retryable"));
+        if (o == RELHOST_NONE || (o == RELHOST_ERROR && retryable) ||
+            (ctx->retry_failed && !outcome_ok(o) && o != RELHOST_SKIPPED)) {
+            jb->attempt = 1;
+            return;
+        }
+        jb->phase = PH_DONE;
+        jb->resumed = 1;
+        jb->outcome = o;
+        set_str(&jb->reason, json_string_value(json_object_get(rec, "reason")));
+        jb->retryable = retryable;
+        jb->exit_code = json_is_integer(json_object_get(rec, "exit_code"))
+                            ? (int)json_integer_value(json_object_get(rec, "exit_code")) : -1;
+        set_str(&jb->term, json_string_value(json_object_get(rec, "termination_reason")));
+        jb->restarts = (int)json_integer_value(json_object_get(rec, "restarts"));
+        set_str(&jb->log_path, json_string_value(json_object_get(rec, "log_path")));
+        snprintf(jb->key, sizeof jb->key, "%s",
+                 jstr_or(rec, "key"));
+        snprintf(jb->ext_id, sizeof jb->ext_id, "%s",
+                 jstr_or(rec, "external_id"));
+        evidence_from_json(&jb->ev, json_object_get(rec, "evidence"));
+        if (!ah || strcmp(ah, jb->accept_hash) != 0) {
+            /* Acceptance changed, the command did not: judge the stored metrics again. */
+            evidence ev2 = {0};
+            for (size_t i = 0; i < jb->ev.nmetrics; i++) {
+                ev_metric *m = &jb->ev.metrics[i];
+                evidence_metric(&ev2, m->key, m->finite ? m->value : NAN, m->source, m->pattern,
+                                m->reducer, m->samples);
+            }
+            for (size_t i = 0; i < jb->ev.nlabels; i++)
+                evidence_label(&ev2, jb->ev.labels[i].key, jb->ev.labels[i].value);
+            evidence_free(&jb->ev);
+            jb->ev = ev2;
+            if (jb->outcome == RELHOST_PASSED ||
+                (jb->reason && (strcmp(jb->reason, "threshold") == 0 ||
+                                strcmp(jb->reason, "metric_missing") == 0)))
+                evaluate_checks(jb);
+            evidence_note(&jb->ev, "acceptance changed since the run: checks re-evaluated on "
+                                   "the stored metrics");
+            persist(jb);
+        }
+        return;
+    }
+    /* Submitted or running when relhost stopped. */
+    snprintf(jb->key, sizeof jb->key, "%s", jstr_or(rec, "key"));
+    snprintf(jb->ext_id, sizeof jb->ext_id, "%s",
+             jstr_or(rec, "external_id"));
+    if (jb->rt->ops->find && (jb->ext_id[0] || jb->key[0])) {
+        if (!jb->ext_id[0]) {
+            char id[257] = "";
+            if (runner_open(j, jb->rt, ctx) == 0 &&
+                jb->rt->ops->find(&jb->rt->hc.pub, jb->rt->inst, jb->key, id) == 0)
+                snprintf(jb->ext_id, sizeof jb->ext_id, "%s", id);
+        }
+        if (jb->ext_id[0]) {
+            jb->phase = PH_RUNNING; /* re-attach: never submitted twice */
+            jb->rt->running++;
+            jb->started = loop_now();
+            set_str(&jb->log_path, json_string_value(json_object_get(rec, "log_path")));
+            log_msg(RELHOST_LOG_INFO, jb->id, "re-attached to %s job %s", jb->rt->pi->name,
+                    jb->ext_id);
+            return;
+        }
+    }
+    /* A local job dies with relhost: run this attempt again. */
+    jb->ext_id[0] = '\0';
+    jb->key[0] = '\0';
+}
+
+int jobs_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq_in,
+                relhost_job **out)
+{
+    relhost_job_request rq;
+    relhost_job *jb;
+    struct runner_rt *rt;
+
+    memset(&rq, 0, sizeof rq);
+    memcpy(&rq, rq_in, rq_in->struct_size < sizeof rq ? rq_in->struct_size : sizeof rq);
+    *out = NULL;
+    if (!rq.validation || !*rq.validation || !rq.runner || !rq.argv || !rq.argv[0])
+        return error_set(RELHOST_EINVAL, "job_submit: validation, runner and argv are required");
+    rt = runner_rt(j, rq.runner);
+    if (!rt)
+        return error_set(RELHOST_EINVAL, "validation %s: unknown runner \"%s\" (plan key runners)",
+                         rq.validation, rq.runner);
+    if (runner_open(j, rt, ctx) != 0)
+        return RELHOST_EINVAL;
+    jb = xcalloc(1, sizeof *jb);
+    jb->owner = j;
+    jb->rt = rt;
+    jb->step = xstrdup(ctx->step ? ctx->step : "");
+    jb->validation = xstrdup(rq.validation);
+    jb->id = xasprintf("%s/%s", jb->step, jb->validation);
+    jb->log_fd = -1;
+    jb->exit_code = -1;
+    jb->attempt = 1;
+    jb->shell = rq.shell;
+    jb->timeout_s = rq.timeout_s;
+    jb->retries = rq.retries;
+    jb->nodes = rq.nodes;
+    jb->gpus = rq.gpus;
+    for (size_t i = 0; rq.argv[i]; i++)
+        sv_push(&jb->argv_t, rq.argv[i]);
+    if (rq.env)
+        for (size_t i = 0; i < rq.env->n; i++)
+            sv_push_take(&jb->env_t, xasprintf("%s=%s", rq.env->keys[i], rq.env->values[i]));
+    if (rq.pass_env)
+        for (size_t i = 0; i < rq.pass_env->n; i++) {
+            const char *v = getenv(rq.pass_env->v[i]);
+            if (v) /* the value is not hashed or stored: it may be a secret */
+                sv_push_take(&jb->env_t, xasprintf("%s=%s", rq.pass_env->v[i], v));
+        }
+    jb->cwd_t = rq.cwd ? xstrdup(rq.cwd) : NULL;
+    if (rq.runner_args)
+        for (size_t i = 0; i < rq.runner_args->n; i++) {
+            sv_push(&jb->rargs_k, rq.runner_args->keys[i]);
+            sv_push(&jb->rargs_v, rq.runner_args->values[i]);
+        }
+    if (rq.metrics && rq.metrics->n) {
+        jb->src = xcalloc(rq.metrics->n, sizeof *jb->src);
+        for (size_t i = 0; i < rq.metrics->n; i++) {
+            struct source_rt *s = source_rt(j, rq.metrics->v[i]);
+            if (!s) {
+                /* freed by jobs_free via the list below */
+                error_set(RELHOST_EINVAL, "validation %s: unknown metrics source \"%s\"",
+                          rq.validation, rq.metrics->v[i]);
+                jb->phase = PH_DONE;
+                jb->outcome = RELHOST_ERROR;
+                goto add;
+            }
+            if (source_open(s, ctx) != 0) {
+                jb->phase = PH_DONE;
+                jb->outcome = RELHOST_ERROR;
+                goto add;
+            }
+            jb->src[jb->nsrc++] = s;
+        }
+    }
+    if (rq.acceptance && rq.acceptance->n) {
+        size_t esz = rq.acceptance->elem_size ? rq.acceptance->elem_size : sizeof(relhost_check_spec);
+        jb->checks = xcalloc(rq.acceptance->n, sizeof *jb->checks);
+        for (size_t i = 0; i < rq.acceptance->n; i++) {
+            const relhost_check_spec *s =
+                (const void *)((const char *)rq.acceptance->v + i * esz);
+            memcpy(&jb->checks[i], s, s->struct_size < sizeof *s ? s->struct_size : sizeof *s);
+            sv_push(&jb->check_keys, s->key);
+            jb->checks[i].key = jb->check_keys.v[i];
+            jb->checks[i].where = NULL;
+        }
+        jb->nchecks = rq.acceptance->n;
+        /* check_keys may have been reallocated while pushing: fix the pointers up */
+        for (size_t i = 0; i < jb->nchecks; i++)
+            jb->checks[i].key = jb->check_keys.v[i];
+    }
+    if (rq.expect_exit && rq.n_expect_exit) {
+        jb->expect_exit = xcalloc(rq.n_expect_exit, sizeof *jb->expect_exit);
+        memcpy(jb->expect_exit, rq.expect_exit, rq.n_expect_exit * sizeof *jb->expect_exit);
+        jb->n_expect_exit = rq.n_expect_exit;
+    }
+    jb->expect_term = rq.expect_termination ? xstrdup(rq.expect_termination) : NULL;
+    compute_hashes(jb);
+    resume_from_state(j, jb, ctx);
+add:
+    if (j->n == j->cap) {
+        j->cap = j->cap ? j->cap * 2 : 64;
+        j->all = xrealloc(j->all, j->cap * sizeof *j->all);
+    }
+    j->all[j->n++] = jb;
+    *out = jb;
+    if (jb->phase == PH_DONE && jb->outcome == RELHOST_ERROR && !jb->resumed) {
+        set_str(&jb->reason, "tool_error");
+        evidence_note(&jb->ev, error_last());
+        persist(jb);
+        return RELHOST_EINVAL;
+    }
+    return 0;
+}
+
+/* ---- running ---- */
+
+static void expand_for_attempt(jobs *j, relhost_job *jb)
+{
+    char att[16];
+    const char *vars[4];
+    snprintf(att, sizeof att, "%d", jb->attempt);
+    vars[0] = "validation";
+    vars[1] = jb->validation;
+    vars[2] = "attempt";
+    vars[3] = att;
+    sv_free(&jb->argv_x);
+    sv_free(&jb->env_x);
+    free(jb->cwd_x);
+    jb->cwd_x = NULL;
+    for (size_t i = 0; i < jb->argv_t.n; i++) {
+        char *x;
+        if (template_expand(jb->argv_t.v[i], vars, 2, 0, &x) != 0)
+            x = xstrdup(jb->argv_t.v[i]);
+        sv_push_take(&jb->argv_x, x);
+    }
+    if (jb->shell) {
+        /* shell = true: the plan asked for a shell explicitly; argv is one command string. */
+        strbuf b;
+        sb_init(&b);
+        for (size_t i = 0; i < jb->argv_x.n; i++)
+            sb_printf(&b, "%s%s", i ? " " : "", jb->argv_x.v[i]);
+        sv_free(&jb->argv_x);
+        sv_push(&jb->argv_x, "/bin/sh");
+        sv_push(&jb->argv_x, "-c");
+        sv_push_take(&jb->argv_x, sb_take(&b));
+    }
+    for (size_t i = 0; i < jb->env_t.n; i++) {
+        char *x;
+        if (template_expand(jb->env_t.v[i], vars, 2, 0, &x) != 0)
+            x = xstrdup(jb->env_t.v[i]);
+        sv_push_take(&jb->env_x, x);
+    }
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_JOB=%s", jb->key));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_VERSION=%s", j->base.version));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_VALIDATION=%s", jb->validation));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_ATTEMPT=%d", jb->attempt));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_LOG=%s", jb->log_path));
+    if (j->base.commit)
+        sv_push_take(&jb->env_x, xasprintf("RELHOST_COMMIT=%s", j->base.commit));
+    if (jb->cwd_t) {
+        char *x;
+        if (template_expand(jb->cwd_t, vars, 2, 0, &x) != 0)
+            x = xstrdup(jb->cwd_t);
+        jb->cwd_x = path_absolute(x, j->p->dir);
+        free(x);
+    } else {
+        jb->cwd_x = xstrdup(j->p->dir);
+    }
+}
+
+static void open_sources(relhost_job *jb, const relhost_job_spec *spec)
+{
+    if (!jb->src_jobs && jb->nsrc)
+        jb->src_jobs = xcalloc(jb->nsrc, sizeof *jb->src_jobs);
+    for (size_t i = 0; i < jb->nsrc; i++) {
+        struct source_rt *s = jb->src[i];
+        if (jb->src_jobs[i] && s->ops->job_close)
+            s->ops->job_close(jb->src_jobs[i]);
+        jb->src_jobs[i] = NULL;
+        if (s->ops->job_open && s->ops->job_open(&jb->ev_hc.pub, s->inst, spec, &jb->src_jobs[i]))
+            jb->src_jobs[i] = NULL;
+    }
+}
+
+static void fill_spec(relhost_job *jb, relhost_job_spec *spec, relhost_map *ra)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->struct_size = sizeof *spec;
+    spec->key = jb->key;
+    spec->validation = jb->validation;
+    spec->argv = (const char *const *)jb->argv_x.v;
+    spec->env = (const char *const *)jb->env_x.v;
+    spec->cwd = jb->cwd_x;
+    spec->timeout_s = jb->timeout_s;
+    spec->log_path = jb->log_path;
+    spec->nodes = jb->nodes;
+    spec->gpus = jb->gpus;
+    ra->n = jb->rargs_k.n;
+    ra->keys = (const char *const *)jb->rargs_k.v;
+    ra->values = (const char *const *)jb->rargs_v.v;
+    spec->runner_args = *ra;
+}
+
+static void finish(jobs *j, relhost_job *jb);
+
+static void start_job(jobs *j, relhost_job *jb)
+{
+    relhost_job_spec spec;
+    relhost_map ra;
+    char *dir;
+    int rc;
+    char *folder = path_join(j->p->log_dir, j->base.version);
+
+    snprintf(jb->key, sizeof jb->key, "rh-%s-%s-a%d", j->base.version, jb->validation,
+             jb->attempt);
+    free(jb->log_path);
+    jb->log_path = jb->attempt == 1 ? xasprintf("%s/%s.log", folder, jb->validation)
+                                    : xasprintf("%s/%s.attempt%d.log", folder, jb->validation,
+                                                jb->attempt);
+    free(folder);
+    dir = path_dirname(jb->log_path);
+    path_mkdirs(dir);
+    free(dir);
+    /* One log per attempt, from byte 0. */
+    if (jb->log_fd >= 0)
+        close(jb->log_fd);
+    jb->log_fd = -1;
+    jb->log_off = 0;
+    {
+        int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            close(fd);
+    }
+    expand_for_attempt(j, jb);
+    evidence_free(&jb->ev);
+    hostctx_init(&jb->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    jb->ev_hc.pub.step = jb->step;
+    fill_spec(jb, &spec, &ra);
+    open_sources(jb, &spec);
+
+    jb->phase = PH_SUBMITTING;
+    jb->ext_id[0] = '\0';
+    jb->started = time_wall();
+    jb->host_cancelled = jb->deadline_hit = 0;
+    jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
+    /* The intent is durable before the runner acts on it (a crash now means: find(key)). */
+    persist(jb);
+    flush_state(j);
+    crash_point("jobs.before_submit");
+    rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
+    jb->ext_id[sizeof jb->ext_id - 1] = '\0';
+    if (rc == RELHOST_EINPROGRESS) {
+        jb->rt->running++;
+        persist(jb);
+        return;
+    }
+    if (rc != 0) {
+        char *m = hostctx_take_fail(&jb->rt->hc);
+        jb->phase = PH_DONE;
+        jb->outcome = RELHOST_ERROR;
+        jb->retryable = rc == RELHOST_ERETRY;
+        set_str(&jb->reason, "submit_failed");
+        evidence_note(&jb->ev, m ? m : "the runner could not submit the job");
+        free(m);
+        jb->ended = time_wall();
+        jb->rt->running++; /* finish() gives the slot back */
+        finish(j, jb);
+        return;
+    }
+    crash_point("jobs.after_submit");
+    jb->phase = PH_RUNNING;
+    jb->rt->running++;
+    jb->next_tail = loop_now() + TAIL_INTERVAL;
+    log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,
+            jb->ext_id, jb->attempt);
+    persist(jb);
+}
+
+/* Feed new log bytes to the job's metrics sources. */
+static void tail_log(relhost_job *jb)
+{
+    char buf[LOG_CHUNK];
+    const relhost_runner_ops *ops = jb->rt->ops;
+    for (;;) {
+        ssize_t n;
+        size_t got = 0;
+        if (ops->read_log) {
+            /* The runner fetches the log (e.g. from a remote engine); keep a local copy. */
+            if (ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle, jb->log_off,
+                              buf, sizeof buf, &got) != 0 || got == 0)
+                return;
+            n = (ssize_t)got;
+            {
+                int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                if (fd >= 0) {
+                    ssize_t w = write(fd, buf, got);
+                    (void)w;
+                    close(fd);
+                }
+            }
+        } else {
+            if (jb->log_fd < 0)
+                jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
+            if (jb->log_fd < 0)
+                return;
+            n = pread(jb->log_fd, buf, sizeof buf, (off_t)jb->log_off);
+            if (n <= 0)
+                return;
+        }
+        jb->log_off += (uint64_t)n;
+        for (size_t i = 0; i < jb->nsrc; i++)
+            if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed)
+                jb->src[i]->ops->feed(&jb->ev_hc.pub, jb->src_jobs[i], buf, (size_t)n);
+        if ((size_t)n < sizeof buf)
+            return;
+    }
+}
+
+static void close_sources(relhost_job *jb)
+{
+    for (size_t i = 0; jb->src_jobs && i < jb->nsrc; i++)
+        if (jb->src_jobs[i] && jb->src[i]->ops->job_close) {
+            jb->src[i]->ops->job_close(jb->src_jobs[i]);
+            jb->src_jobs[i] = NULL;
+        }
+}
+
+static void release_handle(relhost_job *jb)
+{
+    if (jb->handle && jb->rt->ops->release)
+        jb->rt->ops->release(jb->rt->inst, jb->handle);
+    jb->handle = NULL;
+}
+
+/* The job ended on its engine: read the rest of the log, collect metrics, decide. */
+static void ended(jobs *j, relhost_job *jb)
+{
+    job_end_facts f;
+    job_end_verdict v;
+    const char *term;
+    int source_failed = 0;
+    const ev_metric *m;
+
+    tail_log(jb);
+    for (size_t i = 0; i < jb->nsrc; i++) {
+        if (!jb->src_jobs || !jb->src_jobs[i] || !jb->src[i]->ops->collect)
+            continue;
+        if (jb->src[i]->ops->collect(&jb->ev_hc.pub, jb->src_jobs[i]) != 0) {
+            char *msg = hostctx_take_fail(&jb->ev_hc);
+            char *n = xasprintf("metrics source %s failed: %s", jb->src[i]->pi->name,
+                                msg ? msg : "no reason given");
+            evidence_note(&jb->ev, n);
+            free(n);
+            free(msg);
+            source_failed = 1;
+        }
+    }
+    close_sources(jb);
+    jb->ended = time_wall();
+    memset(&f, 0, sizeof f);
+    f.end = jb->status.end;
+    f.exit_code = jb->status.exit_code;
+    f.signal = jb->status.signal;
+    /* What the runner knows wins over what the log says. */
+    term = jb->status.engine_reason[0] && strcmp(jb->status.engine_state, "TERMINATION") == 0
+               ? jb->status.engine_reason
+               : evidence_find_label(&jb->ev, "termination_reason");
+    f.termination_reason = term;
+    f.expect_exit = jb->expect_exit;
+    f.n_expect_exit = jb->n_expect_exit;
+    f.expect_termination = jb->expect_term;
+    f.host_cancelled = jb->host_cancelled && !jb->deadline_hit;
+    if (jb->deadline_hit) {
+        f.end = RELHOST_END_TIMEOUT;
+    }
+    if (f.end == RELHOST_END_EXITED && f.exit_code < 0 && (m = evidence_find_metric(&jb->ev,
+                                                                                    "exit_code")))
+        f.exit_code = (int)m->value;
+    v = jobs_map_end(&f);
+    jb->exit_code = f.end == RELHOST_END_TIMEOUT ? 124 : f.exit_code;
+    if (f.end == RELHOST_END_SIGNALED)
+        jb->exit_code = -1;
+    set_str(&jb->term, term);
+    jb->restarts = jb->status.restarts;
+    if ((m = evidence_find_metric(&jb->ev, "restart_count")) && m->finite &&
+        (int)m->value > jb->restarts)
+        jb->restarts = (int)m->value;
+    if (v.outcome == RELHOST_NONE) {
+        /* Stopped by relhost: no outcome; the next run starts this attempt again. */
+        jb->phase = PH_QUEUED;
+        jb->rt->running--;
+        release_handle(jb);
+        persist(jb);
+        return;
+    }
+    jb->outcome = v.outcome;
+    set_str(&jb->reason, v.reason);
+    jb->retryable = v.retryable;
+    if (v.outcome == RELHOST_FAILED || v.outcome == RELHOST_ERROR) {
+        char *n;
+        if (f.end == RELHOST_END_SIGNALED)
+            n = xasprintf("killed by signal %d", f.signal);
+        else if (f.end == RELHOST_END_EXITED)
+            n = xasprintf("exited with %d%s%s", f.exit_code, term ? ", termination reason " : "",
+                          term ? term : "");
+        else
+            n = xasprintf("ended on %s as %s%s%s", jb->rt->pi->name,
+                          jb->status.engine_state[0] ? jb->status.engine_state : "?",
+                          jb->status.engine_reason[0] ? ": " : "", jb->status.engine_reason);
+        evidence_note(&jb->ev, n);
+        free(n);
+    }
+    if (v.run_checks) {
+        if (source_failed) {
+            /* A missing metric is a verdict only when its source worked. */
+            jb->outcome = RELHOST_ERROR;
+            set_str(&jb->reason, "source_failed");
+            jb->retryable = 1;
+        } else {
+            evaluate_checks(jb);
+        }
+    }
+    jb->phase = PH_DONE;
+    finish(j, jb);
+}
+
+static void finish(jobs *j, relhost_job *jb)
+{
+    jb->rt->running--;
+    release_handle(jb);
+    if (jb->log_fd >= 0) {
+        close(jb->log_fd);
+        jb->log_fd = -1;
+    }
+    if (jb->log_path)
+        evidence_artifact(&jb->ev, "log", jb->log_path, NULL);
+    if (jb->outcome == RELHOST_ERROR && jb->retryable && jb->attempt <= jb->retries) {
+        double backoff = pow(2.0, jb->attempt);
+        char *n = xasprintf("attempt %d: %s (%s); retrying in %.0f s", jb->attempt,
+                            outcome_name(jb->outcome), jb->reason ? jb->reason : "?",
+                            backoff > 60 ? 60 : backoff);
+        log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
+        free(n);
+        persist(jb);
+        jb->attempt++;
+        jb->phase = PH_QUEUED;
+        jb->not_before = loop_now() + (backoff > 60 ? 60 : backoff);
+        return;
+    }
+    persist(jb);
+    crash_point("jobs.after_result");
+    (void)j;
+}
+
+static void poll_runner(jobs *j, struct runner_rt *r)
+{
+    relhost_job_status *st;
+    relhost_job **who;
+    size_t n = 0;
+    double next = 1.0;
+    for (size_t i = 0; i < j->n; i++)
+        if (j->all[i]->rt == r && (j->all[i]->phase == PH_RUNNING ||
+                                   j->all[i]->phase == PH_SUBMITTING))
+            n++;
+    if (n == 0)
+        return;
+    st = xcalloc(n, sizeof *st);
+    who = xcalloc(n, sizeof *who);
+    n = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        relhost_job *jb = j->all[i];
+        if (jb->rt != r || (jb->phase != PH_RUNNING && jb->phase != PH_SUBMITTING))
+            continue;
+        st[n].struct_size = sizeof st[n];
+        st[n].key = jb->key;
+        st[n].external_id = jb->ext_id[0] ? jb->ext_id : NULL;
+        st[n].runner_handle = jb->handle;
+        st[n].state = jb->phase == PH_SUBMITTING ? RELHOST_JOB_SUBMITTING : RELHOST_JOB_RUNNING;
+        who[n++] = jb;
+    }
+    if (r->ops->poll(&r->hc.pub, r->inst, st, n, sizeof *st, &next) != 0) {
+        char *m = hostctx_take_fail(&r->hc);
+        log_msg(RELHOST_LOG_WARN, r->prefix, "poll failed: %s; trying again",
+                m ? m : "no reason given");
+        free(m);
+        next = 5;
+    }
+    for (size_t i = 0; i < n; i++) {
+        relhost_job *jb = who[i];
+        if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
+            snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
+            jb->phase = PH_RUNNING;
+            persist(jb);
+        }
+        if (st[i].state == RELHOST_JOB_LOST) {
+            st[i].state = RELHOST_JOB_ENDED;
+            st[i].end = RELHOST_END_INFRA;
+            snprintf(st[i].engine_state, sizeof st[i].engine_state, "LOST");
+        }
+        if (st[i].state == RELHOST_JOB_ENDED) {
+            jb->status = st[i];
+            ended(j, jb);
+        } else if (st[i].state != jb->status.state) {
+            jb->status.state = st[i].state;
+            jb->status.restarts = st[i].restarts;
+        }
+    }
+    free(st);
+    free(who);
+    if (next < 0.01)
+        next = 0.01;
+    r->next_poll = loop_now() + next;
+}
+
+static int counts_done(const relhost_job *jb, relhost_mode mode)
+{
+    if (jb->phase == PH_DONE)
+        return 1;
+    return mode == RELHOST_MODE_LAUNCH && (jb->phase == PH_RUNNING);
+}
+
+int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, int any)
+{
+    for (;;) {
+        size_t done = 0;
+        double now, wake;
+        for (size_t i = 0; i < n; i++)
+            done += counts_done(v[i], ctx->mode);
+        if ((any && done > 0) || done == n || n == 0)
+            break;
+        if (loop_interrupted()) {
+            jobs_stop(j);
+            flush_state(j);
+            return RELHOST_EINTR;
+        }
+        now = loop_now();
+        /* Start queued jobs (in submission order) while their runner has a free slot. */
+        for (size_t i = 0; i < j->n; i++) {
+            relhost_job *jb = j->all[i];
+            if (jb->phase == PH_QUEUED && jb->not_before <= now &&
+                jb->rt->running < jb->rt->pi->max_parallel)
+                start_job(j, jb);
+        }
+        now = loop_now();
+        wake = now + 1.0;
+        /* A child exited: local runners have news now, not at their next poll. */
+        {
+            unsigned gen = loop_child_events();
+            int child_news = gen != j->child_gen;
+            j->child_gen = gen;
+            for (size_t r = 0; r < j->p->nrunners; r++) {
+                struct runner_rt *rt = &j->runners[r];
+                if (!rt->opened || rt->running == 0)
+                    continue;
+                if (child_news || now >= rt->next_poll)
+                    poll_runner(j, rt);
+                if (rt->running && rt->next_poll < wake)
+                    wake = rt->next_poll;
+            }
+        }
+        now = loop_now();
+        for (size_t i = 0; i < j->n; i++) {
+            relhost_job *jb = j->all[i];
+            if (jb->phase == PH_QUEUED && jb->not_before > now && jb->not_before < wake)
+                wake = jb->not_before;
+            if (jb->phase != PH_RUNNING)
+                continue;
+            if (now >= jb->next_tail) {
+                tail_log(jb);
+                jb->next_tail = now + TAIL_INTERVAL;
+            }
+            if (jb->next_tail < wake)
+                wake = jb->next_tail;
+            if (jb->deadline > 0 && now >= jb->deadline && !jb->deadline_hit) {
+                /* The runner's own limit did not end it: the host's deadline does. */
+                log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s",
+                        jb->rt->pi->name, jb->ext_id);
+                jb->deadline_hit = jb->host_cancelled = 1;
+                if (jb->rt->ops->cancel)
+                    jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+            }
+        }
+        flush_state(j);
+        {
+            size_t ready = 0;
+            for (size_t i = 0; i < n; i++)
+                ready += counts_done(v[i], ctx->mode);
+            if ((any && ready > 0) || ready == n)
+                continue;
+        }
+        now = loop_now();
+        loop_once(wake > now ? wake - now : 0);
+    }
+    flush_state(j);
+    return 0;
+}
+
+void jobs_stop(jobs *j)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        relhost_job *jb = j->all[i];
+        if (jb->phase != PH_RUNNING && jb->phase != PH_SUBMITTING)
+            continue;
+        if (jb->rt->ops->find && loop_interrupted() < 2) {
+            j->detached++; /* re-attachable: leave it running, state keeps its id */
+            continue;
+        }
+        jb->host_cancelled = 1;
+        if (jb->rt->ops->cancel)
+            jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+        jb->phase = PH_QUEUED;
+        jb->rt->running--;
+        close_sources(jb);
+        release_handle(jb);
+        persist(jb);
+    }
+}
+
+size_t jobs_detached(const jobs *j) { return j->detached; }
+
+int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
+{
+    relhost_job_result r;
+    (void)j;
+    memset(&r, 0, sizeof r);
+    r.struct_size = out->struct_size < sizeof r ? out->struct_size : sizeof r;
+    r.finished = jb->phase == PH_DONE;
+    r.outcome = jb->phase == PH_DONE ? jb->outcome : RELHOST_NONE;
+    r.reason = jb->reason;
+    r.retryable = jb->retryable;
+    r.exit_code = jb->exit_code;
+    r.termination_reason = jb->term;
+    r.restarts = jb->restarts;
+    r.attempts = jb->attempt;
+    r.duration_s = jb->ended > jb->started ? jb->ended - jb->started : 0;
+    r.log_path = jb->log_path;
+    r.external_id = jb->ext_id[0] ? jb->ext_id : NULL;
+    r.resumed = jb->resumed;
+    memcpy(out, &r, r.struct_size);
+    return 0;
+}
+
+const evidence *jobs_evidence(const relhost_job *job) { return &job->ev; }
+
+static void job_free(relhost_job *jb)
+{
+    close_sources(jb);
+    release_handle(jb);
+    if (jb->log_fd >= 0)
+        close(jb->log_fd);
+    free(jb->src_jobs);
+    free(jb->src);
+    free(jb->id);
+    free(jb->step);
+    free(jb->validation);
+    sv_free(&jb->argv_t);
+    sv_free(&jb->env_t);
+    sv_free(&jb->argv_x);
+    sv_free(&jb->env_x);
+    free(jb->cwd_t);
+    free(jb->cwd_x);
+    sv_free(&jb->rargs_k);
+    sv_free(&jb->rargs_v);
+    free(jb->checks);
+    sv_free(&jb->check_keys);
+    free(jb->expect_exit);
+    free(jb->expect_term);
+    free(jb->log_path);
+    free(jb->reason);
+    free(jb->term);
+    evidence_free(&jb->ev);
+    hostctx_fini(&jb->ev_hc);
+    free(jb);
+}
+
+void jobs_free(jobs *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->n; i++) {
+        relhost_job *jb = j->all[i];
+        if ((jb->phase == PH_RUNNING || jb->phase == PH_SUBMITTING) && !jb->rt->ops->find &&
+            jb->rt->ops->cancel)
+            jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+        job_free(jb);
+    }
+    free(j->all);
+    for (size_t i = 0; i < j->p->nrunners; i++) {
+        if (j->runners[i].opened && j->runners[i].ops->close)
+            j->runners[i].ops->close(j->runners[i].inst);
+        if (j->runners[i].opened)
+            hostctx_fini(&j->runners[i].hc);
+    }
+    for (size_t i = 0; i < j->p->nmetrics; i++)
+        if (j->sources[i].opened && j->sources[i].ops->close)
+            j->sources[i].ops->close(j->sources[i].inst);
+    free(j->runners);
+    free(j->sources);
+    free(j);
+}

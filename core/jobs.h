@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs.h - jobs are a host concept. A gate submits validation jobs through the host services;
+ * this module owns everything after that: runner instances and their max_parallel, submission
+ * with an idempotency key, batch polling, host deadlines, one log file per attempt, streaming the
+ * log into metrics sources, mapping how a job ended to an outcome (one function), acceptance
+ * checks, retries of retryable tool errors, persistence in the release state, resume after a
+ * restart, and cancel on interrupt.
+ */
+#ifndef RELHOST_JOBS_H
+#define RELHOST_JOBS_H
+
+#include "evidence.h"
+#include "plan.h"
+
+#include <relhost/plugin.h>
+
+struct state;
+typedef struct jobs jobs;
+
+/** Create the job layer of one run. st may be NULL (--check: nothing is submitted). */
+jobs *jobs_new(plan *p, struct state *st, const relhost_ctx *base);
+/** Close runner and metrics instances. Jobs still running on local runners are killed. */
+void jobs_free(jobs *j);
+
+int jobs_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req, relhost_job **out);
+int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, int any);
+int jobs_result(jobs *j, const relhost_job *job, relhost_job_result *out);
+
+/** The evidence (metrics, checks, labels, notes) of a job; borrowed. */
+const evidence *jobs_evidence(const relhost_job *job);
+/** First interrupt: kill jobs that cannot outlive relhost, keep remote ones (re-attachable). */
+void jobs_stop(jobs *j);
+/** How many jobs were left running remotely by jobs_stop (for the `relhost kill` hint). */
+size_t jobs_detached(const jobs *j);
+
+/**
+ * The one mapping from how a job ended to an outcome (DESIGN "Outcomes"): exit 0 -> checks;
+ * 124 or a deadline -> FAILED timeout; a signal -> FAILED; 126/127 -> ERROR not retryable;
+ * infrastructure failures -> ERROR retryable; `expect` overrides; max_runtime_reached counts as
+ * success. Exposed for unit tests.
+ */
+typedef struct job_end_facts {
+    relhost_job_end end;
+    int exit_code;          /* valid with END_EXITED; -1 unknown */
+    int signal;
+    const char *termination_reason; /* from the runner or the log, may be NULL */
+    const int *expect_exit;
+    size_t n_expect_exit;
+    const char *expect_termination;
+    int host_cancelled;     /* relhost itself stopped the job */
+} job_end_facts;
+
+typedef struct job_end_verdict {
+    relhost_outcome outcome;  /* NONE: stopped by the host, run again on resume */
+    const char *reason;
+    int retryable;
+    int run_checks;           /* the job succeeded: acceptance checks decide */
+} job_end_verdict;
+
+job_end_verdict jobs_map_end(const job_end_facts *f);
+
+#endif

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runner_local - runs validation jobs on this machine through the host's process service: each
+ * job in its own process group, stdout and stderr appended to the job's log file as they arrive,
+ * a timeout that kills the whole tree (SIGTERM, grace, SIGKILL; exit 124 and a [TIMEOUT] line),
+ * and a tree kill on cancel. Local jobs do not outlive relhost, so this runner offers no find():
+ * after a restart the host runs the attempt again.
+ */
+#include <relhost/plugin.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct runner_local_conf {
+    double grace;
+};
+
+static const relhost_option runner_local_options[] = {
+    {.name = "grace", .type = RELHOST_OPT_DURATION, .def = "10s",
+     .offset = offsetof(struct runner_local_conf, grace), .min = 0, .max = 3600,
+     .doc = "time between SIGTERM and SIGKILL when a job times out or is cancelled"},
+    {0}};
+
+struct runner_local {
+    const struct runner_local_conf *conf;
+};
+
+static const relhost_host *host;
+
+static int runner_local_open(const relhost_ctx *ctx, const void *conf, void **inst)
+{
+    struct runner_local *r = calloc(1, sizeof *r);
+    if (!r) {
+        host->fail(ctx, "out of memory");
+        return RELHOST_ENOMEM;
+    }
+    r->conf = conf;
+    *inst = r;
+    return 0;
+}
+
+static int runner_local_submit(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
+                               char id[257], void **handle)
+{
+    struct runner_local *r = inst;
+    relhost_proc_spec ps = {.struct_size = sizeof ps};
+    relhost_proc *p = NULL;
+    int rc;
+    ps.argv = spec->argv;
+    ps.env = spec->env;
+    ps.cwd = spec->cwd;
+    ps.timeout_s = spec->timeout_s;
+    ps.grace_s = r->conf->grace > 0 ? r->conf->grace : 0.001;
+    ps.log_path = spec->log_path;
+    rc = host->proc_spawn(ctx, &ps, &p);
+    if (rc != 0)
+        return rc; /* the host's process service has explained why */
+    snprintf(id, 257, "local-%s", spec->key);
+    *handle = p;
+    return 0;
+}
+
+static int runner_local_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs,
+                             size_t n, size_t elem_size, double *next_poll_s)
+{
+    (void)inst;
+    for (size_t i = 0; i < n; i++) {
+        relhost_job_status *st = (relhost_job_status *)(void *)((char *)jobs + i * elem_size);
+        relhost_proc_result res;
+        int done = 0;
+        if (!st->runner_handle) {
+            st->state = RELHOST_JOB_LOST; /* a local job of an earlier relhost process */
+            continue;
+        }
+        memset(&res, 0, sizeof res);
+        res.struct_size = sizeof res;
+        if (host->proc_poll(ctx, st->runner_handle, &done, &res) != 0 || !done) {
+            st->state = RELHOST_JOB_RUNNING;
+            continue;
+        }
+        st->state = RELHOST_JOB_ENDED;
+        st->exit_code = res.exit_code;
+        if (res.exec_failed) {
+            st->end = RELHOST_END_EXEC_FAILED;
+            snprintf(st->engine_state, sizeof st->engine_state, "EXEC_FAILED");
+        } else if (res.timed_out) {
+            st->end = RELHOST_END_TIMEOUT;
+            st->exit_code = 124;
+            snprintf(st->engine_state, sizeof st->engine_state, "TIMEOUT");
+        } else if (res.signal) {
+            st->end = RELHOST_END_SIGNALED;
+            st->signal = res.signal;
+            snprintf(st->engine_state, sizeof st->engine_state, "SIGNALED");
+        } else {
+            st->end = RELHOST_END_EXITED;
+            snprintf(st->engine_state, sizeof st->engine_state, "EXITED");
+        }
+        host->proc_result_free(&res);
+    }
+    /* The host also polls as soon as a child exits; this is only the fallback pace. */
+    *next_poll_s = 1.0;
+    return 0;
+}
+
+static int runner_local_cancel(const relhost_ctx *ctx, void *inst, const char *external_id,
+                               void *handle)
+{
+    (void)inst;
+    (void)external_id;
+    if (!handle)
+        return 0;
+    return host->proc_kill(ctx, handle);
+}
+
+static void runner_local_release(void *inst, void *handle)
+{
+    (void)inst;
+    if (handle)
+        host->proc_release(NULL, handle);
+}
+
+static void runner_local_close(void *inst) { free(inst); }
+
+static const relhost_runner_ops runner_local_ops = {
+    .struct_size = sizeof(relhost_runner_ops),
+    .open = runner_local_open,
+    .submit = runner_local_submit,
+    .poll = runner_local_poll,
+    .cancel = runner_local_cancel,
+    .release = runner_local_release,
+    .close = runner_local_close,
+};
+
+static const relhost_plugin runner_local_plugin = {
+    RELHOST_PLUGIN_HEADER,
+    .name = "runner_local",
+    .version = "1.0.0",
+    .description = "run validation jobs as local process groups with tree-kill timeouts",
+    .options = runner_local_options,
+    .option_size = sizeof(relhost_option),
+    .conf_size = sizeof(struct runner_local_conf),
+    .runner = &runner_local_ops,
+};
+
+RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
+{
+    host = h;
+    *out = &runner_local_plugin;
+    return 0;
+}

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * workflow - the gate that runs a plan's validations (training runs, smoke tests) as jobs through
+ * the host, and passes when every selected validation passes its acceptance checks. The host owns
+ * the jobs (runners, parallelism, logs, metrics, checks, state, resume); this gate chooses what to
+ * run (profiles, --only, depends_on) and turns the validations' results into the step's verdict.
+ */
+#include <relhost/plugin.h>
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct workflow_expect {
+    relhost_strlist exit;        /* exit codes that count as success */
+    const char *termination_reason;
+};
+
+struct workflow_validation {
+    const char *name;
+    const char *description;
+    const char *runner;
+    relhost_strlist cmd;
+    int shell;
+    relhost_map env;
+    relhost_strlist pass_env;
+    const char *cwd;
+    double timeout_s;
+    int64_t retries;
+    int64_t nodes, gpus;
+    relhost_map runner_args;
+    relhost_strlist metrics;
+    relhost_checks acceptance;
+    relhost_strlist depends_on;
+    struct workflow_expect expect;
+};
+
+struct workflow_conf {
+    relhost_list validations;
+    relhost_strlist metrics;
+    const char *runner;
+};
+
+static const relhost_option workflow_expect_options[] = {
+    {.name = "exit", .type = RELHOST_OPT_STRLIST,
+     .offset = offsetof(struct workflow_expect, exit),
+     .doc = "exit codes that count as success (default: 0 only), e.g. [\"0\", \"1\"]"},
+    {.name = "termination_reason", .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct workflow_expect, termination_reason),
+     .doc = "the [SUMMARY] Termination reason the job must end with (e.g. heartbeat_timeout)"},
+    {0}};
+
+#define V(field) offsetof(struct workflow_validation, field)
+static const relhost_option workflow_validation_options[] = {
+    {.name = "name", .type = RELHOST_OPT_STRING, .required = 1, .offset = V(name),
+     .doc = "unique validation name (letters, digits, '-', '_', '.')"},
+    {.name = "description", .type = RELHOST_OPT_STRING, .offset = V(description),
+     .doc = "one line shown by --check"},
+    {.name = "runner", .type = RELHOST_OPT_REF, .ref_kind = RELHOST_REF_RUNNER,
+     .offset = V(runner), .doc = "runner to use (a name under the plan's runners); default: the "
+                                 "gate's runner"},
+    {.name = "cmd", .type = RELHOST_OPT_STRLIST, .required = 1, .offset = V(cmd),
+     .flags = RELHOST_OPTF_TEMPLATE,
+     .doc = "program and arguments; no shell unless shell = true (then one command string)"},
+    {.name = "shell", .type = RELHOST_OPT_BOOL, .def = "false", .offset = V(shell),
+     .doc = "run cmd with /bin/sh -c (explicit opt-in)"},
+    {.name = "env", .type = RELHOST_OPT_MAP, .offset = V(env), .flags = RELHOST_OPTF_TEMPLATE,
+     .doc = "environment variables for the job (never secrets: use pass_env)"},
+    {.name = "pass_env", .type = RELHOST_OPT_STRLIST, .offset = V(pass_env),
+     .doc = "names of relhost's environment variables handed to the job (secrets go here)"},
+    {.name = "cwd", .type = RELHOST_OPT_STRING, .offset = V(cwd),
+     .flags = RELHOST_OPTF_TEMPLATE | RELHOST_OPTF_PATH,
+     .doc = "working directory (default: the plan's folder)"},
+    {.name = "timeout_s", .type = RELHOST_OPT_DURATION, .def = "1h", .offset = V(timeout_s),
+     .min = 0, .max = 30 * 86400,
+     .doc = "kill the job after this long (seconds, or \"10m\"); it then FAILS with exit 124"},
+    {.name = "retries", .type = RELHOST_OPT_INT, .def = "0", .offset = V(retries), .min = 0,
+     .max = 20, .doc = "extra attempts after a retryable tool error (never after a verdict)"},
+    {.name = "nodes", .type = RELHOST_OPT_INT, .def = "0", .offset = V(nodes), .min = 0,
+     .max = 100000, .doc = "nodes for remote runners (0: runner default)"},
+    {.name = "gpus", .type = RELHOST_OPT_INT, .def = "0", .offset = V(gpus), .min = 0,
+     .max = 1024, .doc = "GPUs per node for remote runners"},
+    {.name = "runner_args", .type = RELHOST_OPT_MAP, .offset = V(runner_args),
+     .doc = "runner-specific settings for this validation (partition, accelerators...)"},
+    {.name = "metrics", .type = RELHOST_OPT_REF_LIST, .ref_kind = RELHOST_REF_METRICS,
+     .offset = V(metrics), .doc = "metrics sources fed this job's log (default: the gate's)"},
+    {.name = "acceptance", .type = RELHOST_OPT_CHECKS, .offset = V(acceptance),
+     .doc = "checks on the job's metrics, e.g. ( (\"sps_max\", \">=\", 30000.0) )"},
+    {.name = "depends_on", .type = RELHOST_OPT_STRLIST, .offset = V(depends_on),
+     .doc = "validations that must pass first; otherwise this one is SKIPPED"},
+    {.name = "expect", .type = RELHOST_OPT_GROUP, .offset = V(expect),
+     .sub = workflow_expect_options,
+     .doc = "what counts as a successful end (exit codes, termination reason)"},
+    {0}};
+#undef V
+
+static const relhost_option workflow_options[] = {
+    {.name = "validations", .type = RELHOST_OPT_GROUP_LIST, .required = 1,
+     .offset = offsetof(struct workflow_conf, validations), .sub = workflow_validation_options,
+     .item_size = sizeof(struct workflow_validation),
+     .doc = "the validations: ( { name = ...; cmd = [...]; acceptance = (...); }, ... )"},
+    {.name = "metrics", .type = RELHOST_OPT_REF_LIST, .ref_kind = RELHOST_REF_METRICS,
+     .offset = offsetof(struct workflow_conf, metrics),
+     .doc = "metrics sources for every validation that names none"},
+    {.name = "runner", .type = RELHOST_OPT_REF, .ref_kind = RELHOST_REF_RUNNER, .def = "local",
+     .offset = offsetof(struct workflow_conf, runner),
+     .doc = "runner for every validation that names none"},
+    {0}};
+
+enum vstate { V_WAITING = 0, V_SUBMITTED, V_DONE, V_SKIPPED, V_UNSELECTED };
+
+struct vrun {
+    const struct workflow_validation *v;
+    enum vstate state;
+    relhost_job *job;
+    relhost_job_result res;
+    int *expect_exit;
+    size_t n_expect_exit;
+};
+
+struct workflow {
+    const struct workflow_conf *conf;
+    struct vrun *runs;
+    size_t n;
+};
+
+static const relhost_host *host;
+
+static const struct workflow_validation *val(const struct workflow_conf *c, size_t i)
+{
+    return (const struct workflow_validation *)c->validations.items + i;
+}
+
+static int find_validation(const struct workflow *w, const char *name)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->runs[i].v->name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void workflow_close(void *inst)
+{
+    struct workflow *w = inst;
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        free(w->runs[i].expect_exit);
+    free(w->runs);
+    free(w);
+}
+
+/* Depth-first search for a cycle through depends_on. */
+static int has_cycle(const struct workflow *w, size_t i, char *mark)
+{
+    if (mark[i] == 1)
+        return 1;
+    if (mark[i] == 2)
+        return 0;
+    mark[i] = 1;
+    for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++) {
+        int k = find_validation(w, w->runs[i].v->depends_on.v[d]);
+        if (k >= 0 && has_cycle(w, (size_t)k, mark))
+            return 1;
+    }
+    mark[i] = 2;
+    return 0;
+}
+
+static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
+{
+    const struct workflow_conf *c = conf;
+    struct workflow *w = calloc(1, sizeof *w);
+    char *mark;
+    if (!w)
+        return RELHOST_ENOMEM;
+    w->conf = c;
+    w->n = c->validations.n;
+    w->runs = calloc(w->n + 1, sizeof *w->runs);
+    if (!w->runs) {
+        free(w);
+        return RELHOST_ENOMEM;
+    }
+    *inst = w;
+    for (size_t i = 0; i < w->n; i++) {
+        const struct workflow_validation *v = val(c, i);
+        w->runs[i].v = v;
+        for (const char *p = v->name; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
+                host->fail(ctx, "%s: validation name \"%s\" may hold only letters, digits, '-', "
+                                "'_' and '.' (it names log files and job keys)",
+                           host->where(ctx, &v->name), v->name);
+                return RELHOST_EINVAL;
+            }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(w->runs[k].v->name, v->name) == 0) {
+                host->fail(ctx, "%s: duplicate validation name \"%s\"",
+                           host->where(ctx, &v->name), v->name);
+                return RELHOST_EINVAL;
+            }
+        if (v->shell && v->cmd.n != 1) {
+            host->fail(ctx, "%s: validation %s: with shell = true, cmd is one command string",
+                       host->where(ctx, &v->cmd), v->name);
+            return RELHOST_EINVAL;
+        }
+        if (v->expect.exit.n) {
+            w->runs[i].expect_exit = calloc(v->expect.exit.n, sizeof(int));
+            if (!w->runs[i].expect_exit)
+                return RELHOST_ENOMEM;
+            for (size_t k = 0; k < v->expect.exit.n; k++) {
+                char *end;
+                long code = strtol(v->expect.exit.v[k], &end, 10);
+                if (*end || end == v->expect.exit.v[k] || code < 0 || code > 255) {
+                    host->fail(ctx, "%s: validation %s: expect.exit \"%s\" is not an exit code "
+                                    "0..255",
+                               host->where(ctx, &v->expect.exit), v->name, v->expect.exit.v[k]);
+                    return RELHOST_EINVAL;
+                }
+                w->runs[i].expect_exit[k] = (int)code;
+            }
+            w->runs[i].n_expect_exit = v->expect.exit.n;
+        }
+    }
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++)
+            if (find_validation(w, w->runs[i].v->depends_on.v[d]) < 0) {
+                host->fail(ctx, "%s: validation %s depends on unknown validation \"%s\"",
+                           host->where(ctx, &w->runs[i].v->depends_on), w->runs[i].v->name,
+                           w->runs[i].v->depends_on.v[d]);
+                return RELHOST_EINVAL;
+            }
+    mark = calloc(w->n + 1, 1);
+    if (!mark)
+        return RELHOST_ENOMEM;
+    for (size_t i = 0; i < w->n; i++)
+        if (has_cycle(w, i, mark)) {
+            host->fail(ctx, "%s: depends_on forms a cycle through validation %s",
+                       host->where(ctx, &w->runs[i].v->depends_on), w->runs[i].v->name);
+            free(mark);
+            return RELHOST_EINVAL;
+        }
+    free(mark);
+    return 0;
+}
+
+/* Profile and --only choose the validations; a dependency of a chosen one is not pulled in. */
+static int chosen(const relhost_ctx *ctx, const struct workflow_validation *v)
+{
+    int ok = 1;
+    if (ctx->profile_members.n) {
+        ok = 0;
+        for (size_t i = 0; i < ctx->profile_members.n; i++)
+            ok |= strcmp(ctx->profile_members.v[i], v->name) == 0;
+    }
+    if (ok && ctx->only.n) {
+        ok = 0;
+        for (size_t i = 0; i < ctx->only.n; i++)
+            ok |= fnmatch(ctx->only.v[i], v->name, 0) == 0;
+    }
+    return ok;
+}
+
+static void cmd_text(const struct workflow_validation *v, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < v->cmd.n && used < cap; i++) {
+        int n = snprintf(buf + used, cap - used, "%s%s", i ? " " : "", v->cmd.v[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static int workflow_describe(const relhost_ctx *ctx, void *inst)
+{
+    struct workflow *w = inst;
+    const struct workflow_conf *c = w->conf;
+    for (size_t i = 0; i < w->n; i++) {
+        const struct workflow_validation *v = w->runs[i].v;
+        char cmd[512];
+        cmd_text(v, cmd, sizeof cmd);
+        host->note_add(ctx, "validation %s%s: runner %s, timeout %.0f s%s: %s%s", v->name,
+                       chosen(ctx, v) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
+                       v->timeout_s, v->shell ? ", shell" : "", cmd,
+                       v->depends_on.n ? " (after its dependencies)" : "");
+        for (size_t k = 0; k < v->acceptance.n; k++) {
+            const relhost_check_spec *s = (const relhost_check_spec *)(const void *)(
+                (const char *)v->acceptance.v + k * v->acceptance.elem_size);
+            static const char *const ops[] = {"?", ">=", ">", "<=", "<", "==", "!=", "range"};
+            if (s->op == RELHOST_OP_RANGE)
+                host->note_add(ctx, "  accept %s in [%g, %g]", s->key, s->expected,
+                               s->expected_hi);
+            else
+                host->note_add(ctx, "  accept %s %s %g", s->key,
+                               ops[(unsigned)s->op <= RELHOST_OP_RANGE ? s->op : 0], s->expected);
+        }
+    }
+    return 0;
+}
+
+static int submit(const relhost_ctx *ctx, struct workflow *w, struct vrun *r)
+{
+    const struct workflow_validation *v = r->v;
+    relhost_job_request rq;
+    int rc;
+    memset(&rq, 0, sizeof rq);
+    rq.struct_size = sizeof rq;
+    rq.validation = v->name;
+    rq.runner = v->runner ? v->runner : w->conf->runner;
+    rq.argv = v->cmd.v;
+    rq.env = &v->env;
+    rq.pass_env = &v->pass_env;
+    rq.cwd = v->cwd;
+    rq.shell = v->shell;
+    rq.timeout_s = v->timeout_s;
+    rq.retries = (int)v->retries;
+    rq.nodes = (int)v->nodes;
+    rq.gpus = (int)v->gpus;
+    rq.runner_args = &v->runner_args;
+    rq.metrics = v->metrics.n ? &v->metrics : &w->conf->metrics;
+    rq.acceptance = &v->acceptance;
+    rq.expect_termination = v->expect.termination_reason;
+    rq.expect_exit = r->expect_exit;
+    rq.n_expect_exit = r->n_expect_exit;
+    rc = host->job_submit(ctx, &rq, &r->job);
+    r->state = V_SUBMITTED;
+    return rc;
+}
+
+static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
+{
+    struct workflow *w = inst;
+    size_t npass = 0, nfail = 0, nerr = 0, nerr_retry = 0, nskip = 0, nsel = 0;
+    relhost_job **wait = calloc(w->n + 1, sizeof *wait);
+    int rc = 0;
+
+    if (!wait)
+        return RELHOST_ENOMEM;
+    if (!host->job_submit || !host->job_wait || !host->job_result) {
+        host->fail(ctx, "this relhost offers no job service (it is older than the workflow "
+                        "gate needs)");
+        free(wait);
+        return RELHOST_ENOTSUP;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        w->runs[i].state = chosen(ctx, w->runs[i].v) ? V_WAITING : V_UNSELECTED;
+        nsel += w->runs[i].state == V_WAITING;
+    }
+    for (;;) {
+        size_t nwait = 0, progressed = 0;
+        /* Submit every validation whose dependencies are done; skip those whose failed. */
+        for (size_t i = 0; i < w->n; i++) {
+            struct vrun *r = &w->runs[i];
+            const char *blocker = NULL;
+            int ready = 1;
+            if (r->state != V_WAITING)
+                continue;
+            for (size_t d = 0; d < r->v->depends_on.n; d++) {
+                struct vrun *dep = &w->runs[find_validation(w, r->v->depends_on.v[d])];
+                if (dep->state == V_UNSELECTED)
+                    continue; /* not part of this run: nothing to wait for */
+                if (dep->state == V_SKIPPED ||
+                    (dep->state == V_DONE && dep->res.outcome != RELHOST_PASSED &&
+                     dep->res.outcome != RELHOST_WAIVED)) {
+                    blocker = dep->v->name;
+                    break;
+                }
+                if (dep->state != V_DONE)
+                    ready = 0;
+            }
+            if (blocker) {
+                r->state = V_SKIPPED;
+                host->note_add(ctx, "validation %s SKIPPED (upstream_failed): %s did not pass",
+                               r->v->name, blocker);
+                progressed++;
+                continue;
+            }
+            if (!ready || (ctx->mode == RELHOST_MODE_LAUNCH && r->v->depends_on.n))
+                continue;
+            if (submit(ctx, w, r) != 0 && !r->job) {
+                free(wait);
+                return RELHOST_EFAIL; /* the host explained why through fail() */
+            }
+            progressed++;
+        }
+        for (size_t i = 0; i < w->n; i++)
+            if (w->runs[i].state == V_SUBMITTED)
+                wait[nwait++] = w->runs[i].job;
+        if (nwait == 0) {
+            if (progressed)
+                continue;
+            break;
+        }
+        rc = host->job_wait(ctx, wait, nwait, ctx->mode != RELHOST_MODE_LAUNCH);
+        if (rc != 0)
+            break;
+        for (size_t i = 0; i < w->n; i++) {
+            struct vrun *r = &w->runs[i];
+            if (r->state != V_SUBMITTED)
+                continue;
+            memset(&r->res, 0, sizeof r->res);
+            r->res.struct_size = sizeof r->res;
+            host->job_result(ctx, r->job, &r->res);
+            if (r->res.finished || ctx->mode == RELHOST_MODE_LAUNCH)
+                r->state = V_DONE;
+        }
+        if (ctx->mode == RELHOST_MODE_LAUNCH)
+            break;
+    }
+    free(wait);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < w->n; i++) {
+        struct vrun *r = &w->runs[i];
+        if (r->state == V_SKIPPED)
+            nskip++;
+        if (r->state != V_DONE)
+            continue;
+        switch (r->res.outcome) {
+        case RELHOST_PASSED:
+        case RELHOST_WAIVED: npass++; break;
+        case RELHOST_FAILED: nfail++; break;
+        case RELHOST_ERROR:
+            nerr++;
+            nerr_retry += r->res.retryable != 0;
+            break;
+        default: break;
+        }
+    }
+    out->retryable = 0;
+    if (ctx->mode == RELHOST_MODE_LAUNCH) {
+        out->outcome = RELHOST_INCONCLUSIVE;
+        out->reason = "launched";
+        host->note_add(ctx, "%zu validation(s) launched; `relhost status` follows them", nsel);
+    } else if (nsel == 0) {
+        out->outcome = RELHOST_SKIPPED;
+        out->reason = "not_selected";
+        host->note_add(ctx, "no validation of this step is selected by the profile or --only");
+    } else if (nfail || nskip) {
+        out->outcome = RELHOST_FAILED;
+        out->reason = "validation_failed";
+    } else if (nerr) {
+        out->outcome = RELHOST_ERROR;
+        out->reason = "tool_error";
+        out->retryable = nerr == nerr_retry;
+    } else if (npass == nsel) {
+        out->outcome = RELHOST_PASSED;
+        out->reason = NULL;
+    } else {
+        out->outcome = RELHOST_INCONCLUSIVE;
+        out->reason = "no_result";
+    }
+    host->note_add(ctx, "%zu of %zu validation(s) passed%s", npass, nsel,
+                   nfail + nerr + nskip ? "" : "");
+    return 0;
+}
+
+static const relhost_gate_ops workflow_gate = {
+    .struct_size = sizeof(relhost_gate_ops),
+    .open = workflow_open,
+    .describe = workflow_describe,
+    .run = workflow_run,
+    .close = workflow_close,
+};
+
+static const relhost_plugin workflow_plugin = {
+    RELHOST_PLUGIN_HEADER,
+    .name = "workflow",
+    .version = "1.0.0",
+    .description = "run validation jobs and hold their metrics against acceptance checks",
+    .options = workflow_options,
+    .option_size = sizeof(relhost_option),
+    .conf_size = sizeof(struct workflow_conf),
+    .gate = &workflow_gate,
+};
+
+RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
+{
+    host = h;
+    *out = &workflow_plugin;
+    return 0;
+}
