@@ -192,7 +192,8 @@ static int cmd_run(const cli *c)
 {
     plan p;
     plan_options po = {.path = c->plan, .version = c->version,
-                       .sets = (const char *const *)c->sets.v, .host = host_table()};
+                       .sets = (const char *const *)c->sets.v, .host = host_table(),
+                       .new_release = c->new_release};
     run_options ro;
     run_result rr;
     int code;
@@ -202,6 +203,9 @@ static int cmd_run(const cli *c)
         plan_free(&p);
         return EXIT_USAGE;
     }
+    if (p.resumed)
+        log_msg(RELHOST_LOG_INFO, NULL, "resuming unfinished release %s (--new starts a new one)",
+                p.version);
     memset(&ro, 0, sizeof ro);
     ro.mode = c->check ? RELHOST_MODE_CHECK : RELHOST_MODE_RUN;
     ro.steps = c->steps.n ? (const char *const *)c->steps.v : NULL;

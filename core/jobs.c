@@ -1066,6 +1066,13 @@ void jobs_stop(jobs *j)
 
 size_t jobs_detached(const jobs *j) { return j->detached; }
 
+void jobs_ids(const jobs *j, const char *step, strvec *out)
+{
+    for (size_t i = 0; j && i < j->n; i++)
+        if (strcmp(j->all[i]->step, step) == 0)
+            sv_push(out, j->all[i]->id);
+}
+
 int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
 {
     relhost_job_result r;

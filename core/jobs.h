@@ -29,6 +29,9 @@ int jobs_result(jobs *j, const relhost_job *job, relhost_job_result *out);
 
 /** The evidence (metrics, checks, labels, notes) of a job; borrowed. */
 const evidence *jobs_evidence(const relhost_job *job);
+/** The state keys ("<step>/<validation>") of the jobs submitted in this run for `step`, in
+ *  submission order, appended to out. */
+void jobs_ids(const jobs *j, const char *step, strvec *out);
 /** First interrupt: kill jobs that cannot outlive relhost, keep remote ones (re-attachable). */
 void jobs_stop(jobs *j);
 /** How many jobs were left running remotely by jobs_stop (for the `relhost kill` hint). */

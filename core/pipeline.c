@@ -307,7 +307,12 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             hostctx_fini(&hc);
             record_step(sto, r);
             report_step(p, r);
-            report_jobs(p, r, state_root(sto));
+            {
+                strvec ids = {0};
+                jobs_ids(jb, st->inst.name, &ids);
+                report_jobs(p, r, state_root(sto), &ids);
+                sv_free(&ids);
+            }
             if (out->interrupted)
                 break;
             if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {

@@ -2,6 +2,7 @@
 #include "plan.h"
 
 #include "error.h"
+#include "state.h"
 #include "template.h"
 
 #include <ctype.h>
@@ -358,6 +359,49 @@ static char *str_opt(config_t *cfg, const char *key, const char *def, int *rc)
     return xstrdup(config_setting_get_string(s));
 }
 
+/* version = "auto" and no --version: resume the newest unfinished release of this plan's state
+ * folder, or (with --new, or none unfinished) make a new UTC-stamped version that no existing
+ * release uses. */
+static int pick_version(plan *p, int new_release, char **out)
+{
+    state_entry *e = NULL;
+    size_t n = 0;
+    char buf[48], cand[64];
+    int rc = state_list(p->state_dir, &e, &n);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; !new_release && i < n; i++) {
+        if (e[i].error) {
+            rc = error_set(RELHOST_EINVAL,
+                           "release %s in %s cannot be read (%s); fix or move it, or pass "
+                           "--version V or --new",
+                           e[i].version, p->state_dir, e[i].message ? e[i].message : "?");
+            state_list_free(e, n);
+            return rc;
+        }
+        if (!e[i].finished) {
+            *out = xstrdup(e[i].version);
+            p->resumed = 1;
+            state_list_free(e, n);
+            return 0;
+        }
+    }
+    plan_auto_version(buf, sizeof buf);
+    snprintf(cand, sizeof cand, "%s", buf);
+    for (int k = 2; k < 1000; k++) {
+        int taken = 0;
+        for (size_t i = 0; i < n; i++)
+            taken |= strcmp(e[i].version, cand) == 0;
+        if (!taken)
+            break;
+        snprintf(cand, sizeof cand, "%s-%d", buf, k);
+    }
+    state_list_free(e, n);
+    *out = xstrdup(cand);
+    p->version_auto = 1;
+    return 0;
+}
+
 static char *hash_file(const char *path, const char *const *sets)
 {
     FILE *f = fopen(path, "rbe");
@@ -440,28 +484,6 @@ int plan_load(const plan_options *o, plan *p)
             p->name = pn;
         }
     }
-    v = str_opt(&p->cfg, "version", "auto", &rc);
-    if (rc)
-        return rc;
-    if (o->version) {
-        free(v);
-        v = xstrdup(o->version);
-    }
-    if (strcmp(v, "auto") == 0) {
-        char buf[32];
-        plan_auto_version(buf, sizeof buf);
-        free(v);
-        v = xstrdup(buf);
-        p->version_auto = 1;
-    }
-    p->version = v;
-    if (!plan_version_valid(v))
-        return error_set(RELHOST_EINVAL,
-                         "release version \"%s\" is not valid: use [0-9A-Za-z][0-9A-Za-z._-]{0,63}, "
-                         "no \"..\", not ending in \".lock\" (it becomes a path and a git ref)",
-                         v);
-    template_set("version", v);
-
     sd = str_opt(&p->cfg, "state_dir", ".relhost/state", &rc);
     ld = str_opt(&p->cfg, "log_dir", ".relhost/logs", &rc);
     p->repo = str_opt(&p->cfg, "repo", NULL, &rc);
@@ -475,6 +497,26 @@ int plan_load(const plan_options *o, plan *p)
     p->log_dir = path_absolute(ld, p->dir);
     free(sd);
     free(ld);
+    v = str_opt(&p->cfg, "version", "auto", &rc);
+    if (rc)
+        return rc;
+    if (o->version) {
+        free(v);
+        v = xstrdup(o->version);
+    }
+    if (strcmp(v, "auto") == 0) {
+        free(v);
+        v = NULL;
+        if ((rc = pick_version(p, o->new_release, &v)) != 0)
+            return rc;
+    }
+    p->version = v;
+    if (!plan_version_valid(v))
+        return error_set(RELHOST_EINVAL,
+                         "release version \"%s\" is not valid: use [0-9A-Za-z][0-9A-Za-z._-]{0,63}, "
+                         "no \"..\", not ending in \".lock\" (it becomes a path and a git ref)",
+                         v);
+    template_set("version", v);
     if (p->repo) {
         char *abs = path_absolute(p->repo, p->dir);
         free(p->repo);

@@ -43,6 +43,7 @@ typedef struct plan {
     char *name;       /* plan's `name`, or the file's stem */
     char *version;    /* decided: --version, the plan's version, or auto (UTC) */
     int version_auto; /* the version was generated */
+    int resumed;      /* no --version: the newest unfinished release was picked up */
     char *state_dir, *log_dir; /* absolute */
     char *repo, *ref; /* NULL when the plan names no repository */
     strvec plugin_path;        /* the full search path actually used */
@@ -63,6 +64,7 @@ typedef struct plan_options {
     const char *path;
     const char *version;             /* --version, or NULL */
     const char *const *sets;         /* --set KEY.PATH=VALUE, NULL-terminated or NULL */
+    int new_release;                 /* --new: never resume an unfinished release */
     const relhost_host *host;
 } plan_options;
 

@@ -215,15 +215,16 @@ static const char *term_color(const char *t)
     return col_red();
 }
 
-void report_jobs(const plan *p, const step_result *r, json_t *root)
+void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec *ids)
 {
     json_t *jobs = json_object_get(root, "jobs"), *j;
-    const char *id;
     int header = 0;
     (void)p;
-    json_object_foreach(jobs, id, j)
-    {
-        const char *step = json_string_value(json_object_get(j, "step"));
+    for (size_t k = 0; k < ids->n; k++) {
+        const char *step;
+        if (!(j = json_object_get(jobs, ids->v[k])))
+            continue;
+        step = json_string_value(json_object_get(j, "step"));
         const char *oc = json_string_value(json_object_get(j, "outcome"));
         const char *reason = json_string_value(json_object_get(j, "reason"));
         const char *term = json_string_value(json_object_get(j, "termination_reason"));
