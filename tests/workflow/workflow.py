@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end tests of the workflow gate, the local runner and release state, driving the real
+relhost binary. One case per process: workflow.py CASE."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ["RELHOST_BIN"]
+PY = os.environ.get("PYTHON3", sys.executable)
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, "probe.py")
+TMP = os.environ.get("RELHOST_TEST_TMP", tempfile.gettempdir())
+
+
+def fail(msg, out=None):
+    print("FAIL:", msg)
+    if out is not None:
+        print("----- output -----")
+        print(out)
+    sys.exit(1)
+
+
+def check(cond, msg, out=None):
+    if not cond:
+        fail(msg, out)
+
+
+class Plan:
+    def __init__(self, name):
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=TMP)
+        self.path = os.path.join(self.dir, "plan.cfg")
+
+    def write(self, validations, max_parallel=4, extra_steps="", grace="1s"):
+        text = f"""
+state_dir = "state"; log_dir = "logs";
+runners = {{ local = {{ plugin = "runner_local"; max_parallel = {max_parallel}; grace = "{grace}"; }}; }};
+metrics = {{ logs = {{ plugin = "metrics_regex"; }}; }};
+steps = (
+  {{ name = "tests"; plugin = "workflow"; metrics = ["logs"];
+     validations = ( {validations} ); }}{extra_steps}
+);
+"""
+        with open(self.path, "w") as f:
+            f.write(text)
+
+    def run(self, *args, timeout=60, env=None):
+        p = subprocess.run([BIN, "-c", self.path, "--no-color", "--no-interactive", *args],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=timeout, env=env)
+        return p.returncode, p.stdout
+
+    def start(self, *args):
+        return subprocess.Popen([BIN, "-c", self.path, "--no-color", "--no-interactive", *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def state(self, version):
+        with open(os.path.join(self.dir, "state", f"release_{version}.json")) as f:
+            return json.load(f)
+
+    def p(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+
+def val(name, argv, extra="", timeout=30):
+    cmd = ", ".join(json.dumps(a) for a in argv)
+    return f'{{ name = "{name}"; cmd = [{cmd}]; timeout_s = {timeout}; ' \
+           f'acceptance = ( ("sps_max", ">=", 30000.0) ); {extra} }}'
+
+
+def wait_for(pred, what, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    fail("timed out waiting for " + what)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purpose, but relhost (the subreaper) must have reaped it.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def case_parallel_limit():
+    pl = Plan("parallel")
+    d = pl.p("probe")
+    os.mkdir(d)
+    pl.write(",".join(val(f"v{i}", [PY, PROBE, "concurrency", d, f"v{i}"]) for i in range(6)),
+             max_parallel=2)
+    rc, out = pl.run("--version", "1")
+    check(rc == 0, f"exit {rc}, want 0", out)
+    mx = int(open(os.path.join(d, "max")).read())
+    check(mx == 2, f"at most 2 jobs at once expected and 2 reached, saw {mx}", out)
+
+
+def case_timeout_kills_tree():
+    pl = Plan("timeout")
+    pidfile = pl.p("grandchild.pid")
+    pl.write(val("hang", [PY, PROBE, "escape", pidfile], timeout=2))
+    rc, out = pl.run("--version", "1")
+    check(rc == 1, f"exit {rc}, want 1 (FAILED)", out)
+    check("timeout" in out, "reason timeout not reported", out)
+    st = pl.state("1")
+    job = st["jobs"]["tests/hang"]
+    check(job["outcome"] == "FAILED" and job["reason"] == "timeout", f"job {job}", out)
+    check(job["exit_code"] == 124, f"exit code {job['exit_code']}, want 124", out)
+    log = open(job["log_path"]).read()
+    check("[TIMEOUT]" in log, "no [TIMEOUT] line in the log", log)
+    check(os.path.exists(pidfile), "the grandchild never started", out)
+    gpid = int(open(pidfile).read())
+    check(not pid_alive(gpid), f"setsid grandchild {gpid} that ignores SIGTERM survived", out)
+
+
+def case_interrupt_saves_state():
+    pl = Plan("interrupt")
+    flag = pl.p("never")
+    pl.write(val("quick", [PY, PROBE, "count", pl.p("count")]) + "," +
+             val("slow", [PY, PROBE, "wait", flag], 'depends_on = ["quick"];'))
+    p = pl.start("--version", "1")
+    log = pl.p("logs", "1", "slow.log")
+    wait_for(lambda: os.path.exists(log) and "waiting" in open(log).read(), "slow job start")
+    p.send_signal(signal.SIGINT)
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("relhost did not stop within 20 s of SIGINT")
+    check(p.returncode == 130, f"exit {p.returncode}, want 130", out)
+    st = pl.state("1")
+    check(st["jobs"]["tests/quick"]["outcome"] == "PASSED", "finished job lost", json.dumps(st))
+    check(st["jobs"]["tests/slow"]["lifecycle"] == "pending",
+          "interrupted job must be pending (run again on resume)", json.dumps(st))
+    check(st.get("finished") is False, "an interrupted release is not finished", json.dumps(st))
+    # The next run without --version resumes it and does not re-run the finished job.
+    open(flag, "w").close()
+    rc, out = pl.run()
+    check(rc == 0, f"resume exit {rc}", out)
+    check("resuming unfinished release 1" in out, "did not resume release 1", out)
+    check(len(open(pl.p("count")).read().split()) == 1, "completed validation ran again", out)
+
+
+def case_resume_and_retry_failed():
+    pl = Plan("resume")
+    flag = pl.p("flag")
+    pl.write(val("good", [PY, PROBE, "count", pl.p("good.count")]) + "," +
+             val("flaky", [PY, PROBE, "fail-unless", flag]))
+    rc, out = pl.run("--version", "7")
+    check(rc == 1, f"first run exit {rc}, want 1", out)
+    rc, out = pl.run("--version", "7")
+    check(rc == 1, f"second run exit {rc}, want 1 (the failure stands)", out)
+    check(len(open(pl.p("good.count")).read().split()) == 1, "completed validation re-ran", out)
+    check("resumed" in out, "resumed results are not shown as such", out)
+    open(flag, "w").close()
+    rc, out = pl.run("--version", "7", "--retry-failed")
+    check(rc == 0, f"--retry-failed exit {rc}, want 0", out)
+    check(len(open(pl.p("good.count")).read().split()) == 1, "--retry-failed re-ran a pass", out)
+
+
+def case_sigkill_resume():
+    pl = Plan("sigkill")
+    gate = pl.p("gate")
+    pl.write(val("first", [PY, PROBE, "count", pl.p("first.count")]) + "," +
+             val("second", [PY, PROBE, "wait", gate], 'depends_on = ["first"];'))
+    p = pl.start("--version", "9")
+    log = pl.p("logs", "9", "second.log")
+    wait_for(lambda: os.path.exists(log) and "waiting" in open(log).read(), "second job start")
+    p.kill()  # SIGKILL: no chance to save anything beyond what was already durable
+    p.wait()
+    open(gate, "w").close()
+    rc, out = pl.run("--version", "9")
+    check(rc == 0, f"re-run exit {rc}, want 0", out)
+    check(len(open(pl.p("first.count")).read().split()) == 1,
+          "a validation completed before SIGKILL ran again", out)
+
+
+def case_command_not_found():
+    pl = Plan("notfound")
+    pl.write(val("missing", ["/nonexistent/trainer", "--x"]))
+    rc, out = pl.run("--version", "1")
+    check(rc == 3, f"exit {rc}, want 3 (ERROR, not retryable)", out)
+    st = pl.state("1")
+    job = st["jobs"]["tests/missing"]
+    check(job["outcome"] == "ERROR" and job["reason"] == "exec_failed", f"job {job}", out)
+
+
+def case_missing_metric_fails():
+    pl = Plan("missing")
+    pl.write('{ name = "quiet"; cmd = ["true"]; acceptance = ( ("sps_max", ">=", 1.0) ); }')
+    rc, out = pl.run("--version", "1")
+    check(rc == 1, f"exit {rc}, want 1", out)
+    check("metric missing" in out, "note 'metric missing' not shown", out)
+    job = pl.state("1")["jobs"]["tests/quiet"]
+    chk = job["evidence"]["checks"][0]
+    check(chk["actual"] is None and chk["passed"] is False and chk["note"] == "metric missing",
+          f"check {chk}", out)
+
+
+def case_depends_on_skips():
+    pl = Plan("depends")
+    pl.write('{ name = "broken"; cmd = ["false"]; },' +
+             val("after", [PY, PROBE, "count", pl.p("after.count")], 'depends_on = ["broken"];'))
+    rc, out = pl.run("--version", "1")
+    check(rc == 1, f"exit {rc}, want 1", out)
+    check("after SKIPPED (upstream_failed)" in out, "dependent validation not SKIPPED", out)
+    check(not os.path.exists(pl.p("after.count")), "dependent validation ran", out)
+
+
+def case_changed_acceptance_reevaluates():
+    pl = Plan("accept")
+    pl.write(val("v", [PY, PROBE, "count", pl.p("count")]))
+    rc, out = pl.run("--version", "1")
+    check(rc == 0, f"first exit {rc}", out)
+    text = open(pl.path).read().replace('("sps_max", ">=", 30000.0)', '("sps_max", ">=", 40000.0)')
+    open(pl.path, "w").write(text)
+    rc, out = pl.run("--version", "1")
+    check(rc == 1, f"tighter threshold exit {rc}, want 1", out)
+    check(len(open(pl.p("count")).read().split()) == 1, "changed acceptance re-ran the job", out)
+    check("re-evaluated" in out, "no note about re-evaluation", out)
+
+
+def case_lock_held():
+    pl = Plan("lock")
+    gate = pl.p("gate")
+    pl.write(val("w", [PY, PROBE, "wait", gate]))
+    p = pl.start("--version", "1")
+    log = pl.p("logs", "1", "w.log")
+    wait_for(lambda: os.path.exists(log) and "waiting" in open(log).read(), "job start")
+    rc, out = pl.run("--version", "1")
+    open(gate, "w").close()
+    p.communicate(timeout=20)
+    check(rc == 2, f"second relhost on a locked release: exit {rc}, want 2", out)
+    check(f"pid {p.pid}" in out, "the message does not name the holder's pid", out)
+
+
+def case_corrupt_state_refused():
+    pl = Plan("corrupt")
+    pl.write(val("v", [PY, PROBE, "count", pl.p("count")]))
+    os.makedirs(pl.p("state"))
+    bad = pl.p("state", "release_1.json")
+    open(bad, "w").write('{"schema": 1, "version": "1", "seq": 3, "jobs": {')
+    before = open(bad).read()
+    rc, out = pl.run("--version", "1")
+    check(rc == 2, f"exit {rc}, want 2", out)
+    check(open(bad).read() == before, "a corrupt state file was modified", out)
+    check(not os.path.exists(pl.p("count")), "ran despite corrupt state", out)
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print("usage: workflow.py CASE; cases:", " ".join(sorted(CASES)))
+        sys.exit(2)
+    CASES[sys.argv[1]]()
+    print("ok")
