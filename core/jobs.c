@@ -76,6 +76,7 @@ struct relhost_job {
     void **src_jobs;
     double started, ended, deadline, not_before, next_tail;
     int host_cancelled, deadline_hit, in_wait;
+    int submit_pending;   /* intent recorded, runner not asked yet */
     evidence ev;
     hostctx ev_hc;
     relhost_outcome outcome;
@@ -96,7 +97,12 @@ struct jobs {
     size_t n, cap;
     size_t detached;
     unsigned child_gen;
+    unsigned long ended_count; /* jobs that reached an end, for the wait loop */
+    int log_folder_made;
 };
+
+static void finish(jobs *j, relhost_job *jb);
+static void close_sources(relhost_job *jb);
 
 /* ---- small helpers ---- */
 
@@ -651,12 +657,14 @@ static void fill_spec(relhost_job *jb, relhost_job_spec *spec, relhost_map *ra)
 
 static void finish(jobs *j, relhost_job *jb);
 
-static void start_job(jobs *j, relhost_job *jb)
+/* First half of a start: name the attempt, lay out its log, record the intent. The intent is
+ * made durable (for all jobs starting in this tick at once) before any runner acts on it, so
+ * that a crash in between means find(key), never a second submission. */
+static void prepare_job(jobs *j, relhost_job *jb)
 {
     relhost_job_spec spec;
     relhost_map ra;
     char *dir;
-    int rc;
     char *folder = path_join(j->p->log_dir, j->base.version);
 
     snprintf(jb->key, sizeof jb->key, "rh-%s-%s-a%d", j->base.version, jb->validation,
@@ -665,9 +673,12 @@ static void start_job(jobs *j, relhost_job *jb)
     jb->log_path = jb->attempt == 1 ? xasprintf("%s/%s.log", folder, jb->validation)
                                     : xasprintf("%s/%s.attempt%d.log", folder, jb->validation,
                                                 jb->attempt);
-    free(folder);
     dir = path_dirname(jb->log_path);
-    path_mkdirs(dir);
+    if (!j->log_folder_made || strcmp(dir, folder) != 0) {
+        path_mkdirs(dir);
+        j->log_folder_made = 1;
+    }
+    free(folder);
     free(dir);
     /* One log per attempt, from byte 0. */
     if (jb->log_fd >= 0)
@@ -681,6 +692,7 @@ static void start_job(jobs *j, relhost_job *jb)
     }
     expand_for_attempt(j, jb);
     evidence_free(&jb->ev);
+    hostctx_fini(&jb->ev_hc);
     hostctx_init(&jb->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
     jb->ev_hc.pub.step = jb->step;
     fill_spec(jb, &spec, &ra);
@@ -691,14 +703,22 @@ static void start_job(jobs *j, relhost_job *jb)
     jb->started = time_wall();
     jb->host_cancelled = jb->deadline_hit = 0;
     jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
-    /* The intent is durable before the runner acts on it (a crash now means: find(key)). */
+    jb->rt->running++;
+    jb->submit_pending = 1;
     persist(jb);
-    flush_state(j);
+}
+
+/* Second half: hand the job to its runner (its intent is already durable). */
+static void submit_job(jobs *j, relhost_job *jb)
+{
+    relhost_job_spec spec;
+    relhost_map ra;
+    int rc;
+    fill_spec(jb, &spec, &ra);
     crash_point("jobs.before_submit");
     rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
     jb->ext_id[sizeof jb->ext_id - 1] = '\0';
     if (rc == RELHOST_EINPROGRESS) {
-        jb->rt->running++;
         persist(jb);
         return;
     }
@@ -711,13 +731,12 @@ static void start_job(jobs *j, relhost_job *jb)
         evidence_note(&jb->ev, m ? m : "the runner could not submit the job");
         free(m);
         jb->ended = time_wall();
-        jb->rt->running++; /* finish() gives the slot back */
+        close_sources(jb);
         finish(j, jb);
         return;
     }
     crash_point("jobs.after_submit");
     jb->phase = PH_RUNNING;
-    jb->rt->running++;
     jb->next_tail = loop_now() + TAIL_INTERVAL;
     log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,
             jb->ext_id, jb->attempt);
@@ -837,6 +856,7 @@ static void ended(jobs *j, relhost_job *jb)
         /* Stopped by relhost: no outcome; the next run starts this attempt again. */
         jb->phase = PH_QUEUED;
         jb->rt->running--;
+        j->ended_count++;
         release_handle(jb);
         persist(jb);
         return;
@@ -874,6 +894,7 @@ static void ended(jobs *j, relhost_job *jb)
 
 static void finish(jobs *j, relhost_job *jb)
 {
+    j->ended_count++;
     jb->rt->running--;
     release_handle(jb);
     if (jb->log_fd >= 0) {
@@ -897,7 +918,6 @@ static void finish(jobs *j, relhost_job *jb)
     }
     persist(jb);
     crash_point("jobs.after_result");
-    (void)j;
 }
 
 static void poll_runner(jobs *j, struct runner_rt *r)
@@ -967,13 +987,98 @@ static int counts_done(const relhost_job *jb, relhost_mode mode)
     return mode == RELHOST_MODE_LAUNCH && (jb->phase == PH_RUNNING);
 }
 
+static size_t count_done(relhost_job *const *v, size_t n, relhost_mode mode)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++)
+        done += counts_done(v[i], mode);
+    return done;
+}
+
+/* Poll every runner that has news (a child exited) or is due; returns the earliest next poll. */
+static double poll_runners(jobs *j, double wake)
+{
+    unsigned gen = loop_child_events();
+    int child_news = gen != j->child_gen;
+    double now = loop_now();
+    j->child_gen = gen;
+    for (size_t r = 0; r < j->p->nrunners; r++) {
+        struct runner_rt *rt = &j->runners[r];
+        if (!rt->opened || rt->running == 0)
+            continue;
+        if (child_news || now >= rt->next_poll)
+            poll_runner(j, rt);
+        if (rt->running && rt->next_poll < wake)
+            wake = rt->next_poll;
+    }
+    return wake;
+}
+
+/* Read new log bytes of running jobs and enforce the host's deadlines. */
+static double tend_running(jobs *j, double wake)
+{
+    double now = loop_now();
+    for (size_t i = 0; i < j->n; i++) {
+        relhost_job *jb = j->all[i];
+        if (jb->phase == PH_QUEUED && jb->not_before > now && jb->not_before < wake)
+            wake = jb->not_before;
+        if (jb->phase != PH_RUNNING)
+            continue;
+        if (now >= jb->next_tail) {
+            tail_log(jb);
+            jb->next_tail = now + TAIL_INTERVAL;
+        }
+        if (jb->next_tail < wake)
+            wake = jb->next_tail;
+        if (jb->deadline > 0 && now >= jb->deadline && !jb->deadline_hit) {
+            /* The runner's own limit did not end it: the host's deadline does. */
+            log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s",
+                    jb->rt->pi->name, jb->ext_id);
+            jb->deadline_hit = jb->host_cancelled = 1;
+            if (jb->rt->ops->cancel)
+                jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+        }
+    }
+    return wake;
+}
+
+/* Record the intent of every queued job that has a free slot; returns how many. */
+static size_t prepare_ready(jobs *j)
+{
+    double now = loop_now();
+    size_t nstart = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        relhost_job *jb = j->all[i];
+        if (jb->phase == PH_QUEUED && jb->not_before <= now &&
+            jb->rt->running < jb->rt->pi->max_parallel) {
+            prepare_job(j, jb);
+            nstart++;
+        }
+    }
+    return nstart;
+}
+
+static void submit_prepared(jobs *j)
+{
+    for (size_t i = 0; i < j->n; i++)
+        if (j->all[i]->submit_pending) {
+            j->all[i]->submit_pending = 0;
+            submit_job(j, j->all[i]);
+        }
+}
+
+/*
+ * One tick: poll runners, tail logs, record the intents of jobs that can start, make all of it
+ * durable with ONE flush (results of ended jobs and intents alike), then submit. A tick that
+ * ended or started something is followed at once by another; otherwise the loop sleeps until
+ * the next poll, log read or retry is due, or a child exits.
+ */
 int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, int any)
 {
     for (;;) {
-        size_t done = 0;
+        size_t done = count_done(v, n, ctx->mode), nstart;
+        unsigned long ended_before = j->ended_count;
         double now, wake;
-        for (size_t i = 0; i < n; i++)
-            done += counts_done(v[i], ctx->mode);
         if ((any && done > 0) || done == n || n == 0)
             break;
         if (loop_interrupted()) {
@@ -981,63 +1086,16 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
             flush_state(j);
             return RELHOST_EINTR;
         }
-        now = loop_now();
-        /* Start queued jobs (in submission order) while their runner has a free slot. */
-        for (size_t i = 0; i < j->n; i++) {
-            relhost_job *jb = j->all[i];
-            if (jb->phase == PH_QUEUED && jb->not_before <= now &&
-                jb->rt->running < jb->rt->pi->max_parallel)
-                start_job(j, jb);
-        }
-        now = loop_now();
-        wake = now + 1.0;
-        /* A child exited: local runners have news now, not at their next poll. */
-        {
-            unsigned gen = loop_child_events();
-            int child_news = gen != j->child_gen;
-            j->child_gen = gen;
-            for (size_t r = 0; r < j->p->nrunners; r++) {
-                struct runner_rt *rt = &j->runners[r];
-                if (!rt->opened || rt->running == 0)
-                    continue;
-                if (child_news || now >= rt->next_poll)
-                    poll_runner(j, rt);
-                if (rt->running && rt->next_poll < wake)
-                    wake = rt->next_poll;
-            }
-        }
-        now = loop_now();
-        for (size_t i = 0; i < j->n; i++) {
-            relhost_job *jb = j->all[i];
-            if (jb->phase == PH_QUEUED && jb->not_before > now && jb->not_before < wake)
-                wake = jb->not_before;
-            if (jb->phase != PH_RUNNING)
-                continue;
-            if (now >= jb->next_tail) {
-                tail_log(jb);
-                jb->next_tail = now + TAIL_INTERVAL;
-            }
-            if (jb->next_tail < wake)
-                wake = jb->next_tail;
-            if (jb->deadline > 0 && now >= jb->deadline && !jb->deadline_hit) {
-                /* The runner's own limit did not end it: the host's deadline does. */
-                log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s",
-                        jb->rt->pi->name, jb->ext_id);
-                jb->deadline_hit = jb->host_cancelled = 1;
-                if (jb->rt->ops->cancel)
-                    jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
-            }
-        }
+        wake = poll_runners(j, loop_now() + 1.0);
+        wake = tend_running(j, wake);
+        nstart = prepare_ready(j);
         flush_state(j);
-        {
-            size_t ready = 0;
-            for (size_t i = 0; i < n; i++)
-                ready += counts_done(v[i], ctx->mode);
-            if ((any && ready > 0) || ready == n)
-                continue;
-        }
+        submit_prepared(j);
+        done = count_done(v, n, ctx->mode);
+        if ((any && done > 0) || done == n)
+            continue;
         now = loop_now();
-        loop_once(wake > now ? wake - now : 0);
+        loop_once(nstart || j->ended_count != ended_before ? 0 : (wake > now ? wake - now : 0));
     }
     flush_state(j);
     return 0;
@@ -1065,6 +1123,14 @@ void jobs_stop(jobs *j)
 }
 
 size_t jobs_detached(const jobs *j) { return j->detached; }
+
+int jobs_resumed(const jobs *j, const char *id)
+{
+    for (size_t i = 0; j && i < j->n; i++)
+        if (strcmp(j->all[i]->id, id) == 0)
+            return j->all[i]->resumed;
+    return 0;
+}
 
 void jobs_ids(const jobs *j, const char *step, strvec *out)
 {

@@ -32,6 +32,8 @@ const evidence *jobs_evidence(const relhost_job *job);
 /** The state keys ("<step>/<validation>") of the jobs submitted in this run for `step`, in
  *  submission order, appended to out. */
 void jobs_ids(const jobs *j, const char *step, strvec *out);
+/** 1 when the job with state key id took its result from an earlier run of this release. */
+int jobs_resumed(const jobs *j, const char *id);
 /** First interrupt: kill jobs that cannot outlive relhost, keep remote ones (re-attachable). */
 void jobs_stop(jobs *j);
 /** How many jobs were left running remotely by jobs_stop (for the `relhost kill` hint). */

@@ -236,8 +236,16 @@ void loader_default_dirs(strvec *out)
         exe[n] = '\0';
         d = path_dirname(exe);
         bd = path_dirname(RELHOST_BUILD_PLUGIN_DIR);
-        if (strncmp(d, bd, strlen(bd)) == 0)
+        if (strncmp(d, bd, strlen(bd)) == 0) {
             sv_push(out, RELHOST_BUILD_PLUGIN_DIR);
+        } else {
+            /* Installed: the plugins installed beside this binary (an installation moved to
+             * another prefix still finds its own plugins). */
+            char *rel = path_absolute(RELHOST_PLUGIN_DIR_FROM_BIN, d);
+            if (strcmp(rel, RELHOST_INSTALL_PLUGIN_DIR) != 0)
+                sv_push(out, rel);
+            free(rel);
+        }
         free(d);
         free(bd);
     }

@@ -20,8 +20,8 @@ struct watcher {
     short events;
     loop_fd_cb cb;
     void *arg;
-    /* Identifies this registration: a callback may unwatch a fd and another may watch a new fd
-     * with the same number within one dispatch round; the id keeps stale events from reaching it. */
+    /* Identifies this registration: within one dispatch round a callback may unwatch a fd and
+     * another may watch a new fd with the same number; the id keeps stale events away from it. */
     unsigned long id;
 };
 

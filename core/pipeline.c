@@ -309,8 +309,13 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             report_step(p, r);
             {
                 strvec ids = {0};
+                int *resumed;
                 jobs_ids(jb, st->inst.name, &ids);
-                report_jobs(p, r, state_root(sto), &ids);
+                resumed = xcalloc(ids.n + 1, sizeof *resumed);
+                for (size_t k = 0; k < ids.n; k++)
+                    resumed[k] = jobs_resumed(jb, ids.v[k]);
+                report_jobs(p, r, state_root(sto), &ids, resumed);
+                free(resumed);
                 sv_free(&ids);
             }
             if (out->interrupted)

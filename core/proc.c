@@ -57,6 +57,8 @@ struct relhost_proc {
      * again. The main pid is likewise never signalled once reaped. */
     int group_gone;
     int finished; /* main child reaped and nothing of its tree left */
+    double empty_since; /* when the tree was first seen empty, 0 while not */
+    int scan_unsure;    /* the last scan met a descendant whose environ it could not read */
     enum kill_state ks;
     double kill_at;   /* KS_TERM: when SIGKILL is due */
     double kill_sent; /* KS_KILL: when SIGKILL went out */
@@ -76,7 +78,7 @@ static struct relhost_proc *procs;
 static unsigned long cookie_seq;
 static int force_fd_fallback;
 
-/* ---- bookkeeping --------------------------------------------------------------------------- */
+/* ---- bookkeeping ---------------------------------------------------------------------------- */
 
 static void list_add(struct relhost_proc *p)
 {
@@ -214,7 +216,7 @@ static void pin_carrier(struct relhost_proc *p, int procfd, const char *name, pi
 {
     ssize_t n;
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pfd < 0 && errno != ENOSYS)
+    if (pfd < 0 && errno == ESRCH)
         return; /* gone already */
     /* Read again through the pinned pid: the first read may have been of a previous owner. */
     n = read_environ(procfd, name, buf, cap);
@@ -228,42 +230,146 @@ static void pin_carrier(struct relhost_proc *p, int procfd, const char *name, pi
         p->pins = xrealloc(p->pins, p->cap_pins * sizeof *p->pins);
     }
     p->pins[p->npins].pid = pid;
-    p->pins[p->npins].fd = pfd; /* -1 on kernels without pidfds (< 5.3): plain kill() */
+    p->pins[p->npins].fd = pfd; /* -1 without pidfds (kernel < 5.3, fds exhausted): kill() */
     p->npins++;
 }
 
+/* The parent pid from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces and
+ * parentheses, so the fields are counted from the last ')'). 0 when unreadable; *state gets the
+ * state letter (Z: a zombie, which runs nothing and has no environ left to read). */
+static pid_t read_ppid(int procfd, const char *pid, char *state)
+{
+    char path[64], buf[512];
+    const char *rp;
+    ssize_t n;
+    int fd;
+    snprintf(path, sizeof path, "%s/stat", pid);
+    fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    rp = strrchr(buf, ')');
+    if (!rp || rp[1] != ' ' || !rp[2] || rp[3] != ' ')
+        return 0;
+    *state = rp[2];
+    return (pid_t)strtol(rp + 4, NULL, 10);
+}
+
+/* relhost's descendants, from /proc/<pid>/stat of every process. Building it is the costly
+ * part of a scan, so one table serves every scan within TABLE_TTL_S: a process forked since is
+ * the child of a descendant in the table, whose environ is read live below; if that parent has
+ * exited meanwhile its read fails, the scan is unsure, and the second look (TICK_S later, past
+ * the TTL) builds a fresh table. */
+#define TABLE_TTL_S 0.01
+
+struct ent {
+    pid_t pid, ppid;
+    int below;
+    char state;
+};
+
+static struct {
+    struct ent *e;
+    size_t n, cap;
+    double at;
+    int valid;
+} table;
+
+static void table_build(int procfd, DIR *d)
+{
+    struct dirent *de;
+    pid_t self = getpid();
+    int changed;
+    table.n = 0;
+    while ((de = readdir(d)) != NULL) {
+        pid_t pid = parse_pid(de->d_name);
+        struct ent *x;
+        if (pid <= 0 || pid == self)
+            continue;
+        if (table.n == table.cap) {
+            table.cap = table.cap ? table.cap * 2 : 256;
+            table.e = xrealloc(table.e, table.cap * sizeof *table.e);
+        }
+        x = &table.e[table.n++];
+        x->pid = pid;
+        x->state = '?';
+        x->ppid = read_ppid(procfd, de->d_name, &x->state);
+        x->below = x->ppid == self;
+    }
+    do {
+        changed = 0;
+        for (size_t i = 0; i < table.n; i++) {
+            if (table.e[i].below)
+                continue;
+            for (size_t k = 0; k < table.n; k++)
+                if (table.e[k].below && table.e[k].pid == table.e[i].ppid) {
+                    table.e[i].below = changed = 1;
+                    break;
+                }
+        }
+    } while (changed);
+    table.at = loop_now();
+    table.valid = 1;
+}
+
 /* Finds the processes carrying p's cookie: those that left the group with setsid() or setpgid()
- * are found here, as Jenkins' ProcessTreeKiller finds them. */
+ * are found here, as Jenkins' ProcessTreeKiller finds them. Only relhost's descendants are read:
+ * relhost is a subreaper, so whatever a job started and left behind is reparented to relhost,
+ * never to init, and stays below it; reading /proc/<pid>/stat of every process to find them is
+ * far cheaper than reading every process's environ (that maps the other process's memory). */
 static void scan_carriers(struct relhost_proc *p)
 {
-    char want[96];
+    char want[96], name[24];
     size_t wlen;
     char *buf = NULL;
     size_t cap = 0;
     int procfd;
-    pid_t self = getpid();
-    DIR *d;
-    struct dirent *de;
+    DIR *d = NULL;
 
     wlen = (size_t)snprintf(want, sizeof want, "RELHOST_PROC=%s", p->cookie);
     procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (procfd < 0)
         return;
-    d = fdopendir(procfd);
-    if (!d) {
-        close(procfd);
-        return;
+    for (int pass = 0; pass < 2; pass++) {
+        int fresh = 0, vanished = 0;
+        if (pass > 0 || !table.valid || loop_now() - table.at > TABLE_TTL_S) {
+            int dfd = dup(procfd);
+            d = dfd >= 0 ? fdopendir(dfd) : NULL;
+            if (!d) {
+                if (dfd >= 0)
+                    close(dfd);
+                p->scan_unsure = 1;
+                break;
+            }
+            table_build(procfd, d);
+            closedir(d);
+            fresh = 1;
+        }
+        p->scan_unsure = 0;
+        for (size_t i = 0; i < table.n; i++) {
+            const struct ent *x = &table.e[i];
+            ssize_t len;
+            if (!x->below || pinned(p, x->pid) || x->state == 'Z' || x->state == 'X')
+                continue;
+            snprintf(name, sizeof name, "%d", (int)x->pid);
+            len = read_environ(procfd, name, &buf, &cap);
+            if (len > 0) {
+                if (environ_has(buf, (size_t)len, want, wlen))
+                    pin_carrier(p, procfd, name, x->pid, want, wlen, &buf, &cap);
+            } else if (len < 0 && !fresh) {
+                vanished = 1; /* gone since the table was built: build it again */
+            } else {
+                p->scan_unsure = 1; /* exiting, or inside execve(): look again later */
+            }
+        }
+        if (!vanished)
+            break;
     }
-    while ((de = readdir(d)) != NULL) {
-        pid_t pid = parse_pid(de->d_name);
-        ssize_t n;
-        if (pid <= 0 || pid == self || pinned(p, pid))
-            continue;
-        n = read_environ(procfd, de->d_name, &buf, &cap);
-        if (n > 0 && environ_has(buf, (size_t)n, want, wlen))
-            pin_carrier(p, procfd, de->d_name, pid, want, wlen, &buf, &cap);
-    }
-    closedir(d);
+    close(procfd);
     free(buf);
 }
 
@@ -361,6 +467,29 @@ static int kill_advance(struct relhost_proc *p, double now)
     return tree_alive(p);
 }
 
+/* Records one look at the tree and says whether it is gone for good. One empty look is enough
+ * when every descendant's environ could be read; a member caught inside execve() has no environ
+ * to read for a moment, so then the verdict waits for a second empty look TICK_S later. */
+static int settled(struct relhost_proc *p, int alive, double now)
+{
+    if (alive) {
+        p->empty_since = 0;
+        return 0;
+    }
+    if (!p->empty_since && !p->scan_unsure) {
+        p->finished = 1; /* every descendant was read: nothing of the tree is left */
+        return 1;
+    }
+    if (!p->empty_since) {
+        p->empty_since = now;
+        return 0;
+    }
+    if (now - p->empty_since < TICK_S)
+        return 0;
+    p->finished = 1;
+    return 1;
+}
+
 /* Tree-kills every process of ps[] at once and waits, serving the loop, until all are gone. A
  * further interrupt while waiting cuts the grace short. */
 static int kill_wait(struct relhost_proc **ps, size_t n)
@@ -374,7 +503,7 @@ static int kill_wait(struct relhost_proc **ps, size_t n)
     for (;;) {
         double wait = TICK_S;
         size_t alive = 0;
-        int hurry;
+        int hurry, left;
 
         reap_children();
         now = loop_now();
@@ -385,11 +514,10 @@ static int kill_wait(struct relhost_proc **ps, size_t n)
                 continue;
             if (hurry && p->ks == KS_TERM)
                 p->kill_at = now;
-            if (!kill_advance(p, now)) {
-                p->finished = 1;
+            left = kill_advance(p, now);
+            if (settled(p, left, now))
                 continue;
-            }
-            if (p->ks == KS_KILL && now - p->kill_sent > KILL_WAIT_S)
+            if (left && p->ks == KS_KILL && now - p->kill_sent > KILL_WAIT_S)
                 return error_set(RELHOST_EIO,
                                  "process tree of pid %d is still alive %gs after SIGKILL "
                                  "(stuck in uninterruptible I/O?)",
@@ -404,7 +532,7 @@ static int kill_wait(struct relhost_proc **ps, size_t n)
     }
 }
 
-/* ---- starting a child ------------------------------------------------------------------------ */
+/* ---- starting a child ----------------------------------------------------------------------- */
 
 static size_t name_len(const char *e)
 {
@@ -679,7 +807,7 @@ static void fill_result(const struct relhost_proc *p, relhost_proc_result *res)
     res->duration_s = (p->reaped ? p->reaped_at : loop_now()) - p->started;
 }
 
-/* ---- proc_run ---------------------------------------------------------------------------------- */
+/* ---- proc_run ------------------------------------------------------------------------------- */
 
 struct capture {
     int fd;
@@ -933,7 +1061,7 @@ void proc_result_free(relhost_proc_result *res)
     res->out_len = res->err_len = 0;
 }
 
-/* ---- proc_spawn and friends ------------------------------------------------------------------- */
+/* ---- proc_spawn and friends ----------------------------------------------------------------- */
 
 /* Appends one line of relhost's own to the log, on a line of its own. */
 static void log_note(struct relhost_proc *p, const char *fmt, ...)
@@ -1027,27 +1155,30 @@ int proc_poll(struct relhost_proc *p, int *done, relhost_proc_result *res)
         return error_set(RELHOST_EINVAL, "proc_poll: no process or no done flag");
     *done = 0;
     if (!p->finished) {
+        int alive;
         reap_children();
         now = loop_now();
-        if (p->ks == KS_NONE && !p->reaped && p->deadline && now >= p->deadline) {
+        if (p->ks == KS_NONE && !p->reaped) {
+            if (!p->deadline || now < p->deadline)
+                return 0;
             p->timed_out = 1;
             kill_start(p, now);
             log_note(p, "[TIMEOUT] relhost: killed after %gs (SIGTERM, SIGKILL after %gs grace)\n",
                      p->timeout_s, p->grace_s);
-        } else if (p->ks == KS_NONE && p->reaped) {
-            /* The job is over when its main process is (as in Slurm): what it left running is
-             * stopped, not waited for. */
-            if (!tree_alive(p)) {
-                p->finished = 1;
-            } else {
+        }
+        if (p->ks == KS_NONE) {
+            alive = tree_alive(p);
+            if (alive) {
+                /* The job is over when its main process is (as in Slurm): what it left running
+                 * is stopped, not waited for. */
                 kill_start(p, now);
                 log_note(p, "[CLEANUP] relhost: main process exited; stopping the processes it "
                          "left (SIGTERM, SIGKILL after %gs grace)\n", p->grace_s);
             }
+        } else {
+            alive = kill_advance(p, now);
         }
-        if (!p->finished && p->ks != KS_NONE && !kill_advance(p, now))
-            p->finished = 1;
-        if (!p->finished)
+        if (!settled(p, alive, now))
             return 0;
     }
     *done = 1;

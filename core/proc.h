@@ -36,7 +36,8 @@ void proc_init(void);
  * commands (scancel). When the main child has exited but a process it left keeps the pipes
  * open, reading stops after a short drain and the rest of the tree is killed.
  * res is filled on 0 and on RELHOST_EINTR (partial output); pass it to proc_result_free() in
- * every case. exec failure: res->err holds "relhost: cannot execute '<argv0>': <errno text>".
+ * every case. exec failure: res->err holds why, e.g. "relhost: cannot execute '<argv0>': <errno
+ * text>" (126 for a cwd that cannot be entered: "relhost: cannot run '<argv0>' in folder ...").
  * Killed by a signal: signal set, exited 0, exit_code 128 + signal. Timed out: as timeout(1)
  * reports it, exited 1, exit_code 124, signal 0.
  */

@@ -13,7 +13,8 @@ void report_end(const plan *p, const run_result *r);
 /** The validation jobs `ids` of step r, from the release state (root["jobs"]): a table of outcome,
  *  duration, exit code, termination reason, restarts and checks (actual vs expected); for each
  *  one that did not pass, its log path and the last lines of its log. */
-void report_jobs(const plan *p, const step_result *r, json_t *state_root, const strvec *ids);
+void report_jobs(const plan *p, const step_result *r, json_t *state_root, const strvec *ids,
+                 const int *resumed);
 /** --check: the plan as loaded (steps, plugins, options, what each step would do). */
 void report_check(const plan *p, const run_result *r);
 /** `relhost plugins`: every plugin found on the search path. */

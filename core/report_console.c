@@ -105,8 +105,8 @@ void report_check(const plan *p, const run_result *r)
     if (p->repo)
         out_printf("  repo       %s (ref %s)\n", p->repo, p->ref ? p->ref : "HEAD");
     out_printf("  plugins    from");
-    for (size_t i = 0; i < p->plugin_path.n; i++)
-        out_printf(" %s", p->plugin_path.v[i]);
+    for (size_t i = 0; i < p->ld.dirs.n; i++)
+        out_printf(" %s", p->ld.dirs.v[i]);
     out_printf("\n");
     for (size_t i = 0; i < p->nrunners; i++)
         out_printf("  runner     %-16s %s\n", p->runners[i].name, p->runners[i].plugin_name);
@@ -215,7 +215,8 @@ static const char *term_color(const char *t)
     return col_red();
 }
 
-void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec *ids)
+void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec *ids,
+                 const int *resumed)
 {
     json_t *jobs = json_object_get(root, "jobs"), *j;
     int header = 0;
@@ -243,14 +244,15 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
         snprintf(exitbuf, sizeof exitbuf, "%s", "-");
         if (json_is_integer(ex))
             snprintf(exitbuf, sizeof exitbuf, "%lld", (long long)json_integer_value(ex));
-        out_printf("      %-28s %s%-12s%s %7.1fs %5s  %s%-20s%s %lld%s%s\n",
+        out_printf("      %-28s %s%-12s%s %7.1fs %5s  %s%-20s%s %lld%s%s%s\n",
                    json_string_value(json_object_get(j, "validation")), outcome_color(o),
                    oc ? oc : (life ? life : "?"), col_reset(),
                    json_number_value(json_object_get(j, "duration_s")), exitbuf, term_color(term),
                    term ? term : "-", col_reset(),
                    (long long)json_integer_value(json_object_get(j, "restarts")),
                    reason && o != RELHOST_PASSED ? "  reason: " : "",
-                   reason && o != RELHOST_PASSED ? reason : "");
+                   reason && o != RELHOST_PASSED ? reason : "",
+                   resumed[k] ? "  (resumed: result of an earlier run)" : "");
         json_array_foreach(json_object_get(ev, "checks"), i, c)
         {
             json_t *a = json_object_get(c, "actual");

@@ -235,6 +235,29 @@ static int path_apply(json_t *root, const char *const *path, size_t depth, json_
     return json_object_set_new(o, path[depth - 1], value) == 0 ? 1 : -1;
 }
 
+/* 1 when v, or anything in it, is also referenced elsewhere (e.g. taken from state_get()). Such a
+ * value would tie two places of the root together in memory, so that a later change to one shows
+ * in the other, while replay rebuilds them apart: the state after a crash would differ from the
+ * state before it. O(size of v), like the encoding that follows anyway. */
+static int value_shared(json_t *v)
+{
+    const char *k;
+    json_t *c;
+    size_t i;
+    if (v->refcount != (size_t)-1 && v->refcount > 1) /* -1: true, false and null singletons */
+        return 1;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, c)
+            if (value_shared(c))
+                return 1;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, c)
+            if (value_shared(c))
+                return 1;
+    }
+    return 0;
+}
+
 /* ---- journal records ------------------------------------------------------------------------- */
 
 /* Append [len][crc][{"seq":N,"path":[...],"value":V}] to b. Returns 0 or RELHOST_EINVAL with b
@@ -277,8 +300,9 @@ typedef struct record {
     json_t *obj;   /* owned */
 } record;
 
-/* Decode one record at p. Returns 0 with *r filled and *size its framed size, or -1 with *why
- * saying what is wrong with it. */
+/* Decode one record at p. Returns 0 with *r filled and *size its framed size; -1 when the frame
+ * is damaged (what an interrupted write leaves); -2 when the frame is intact but its payload is
+ * not a state change (not a torn write: a bug or a hand edit). *why says what is wrong. */
 static int record_decode(const unsigned char *p, size_t avail, record *r, size_t *size,
                          const char **why)
 {
@@ -303,8 +327,9 @@ static int record_decode(const unsigned char *p, size_t avail, record *r, size_t
         *why = "a CRC mismatch";
         return -1;
     }
+    *size = 8 + (size_t)len;
     r->obj = json_loadb((const char *)p + 8, len, JSON_REJECT_DUPLICATES, NULL);
-    *why = "a record that is not a state change";
+    *why = "an intact record that is not a state change";
     if (!json_is_object(r->obj))
         goto bad;
     seq = json_object_get(r->obj, "seq");
@@ -323,12 +348,11 @@ static int record_decode(const unsigned char *p, size_t avail, record *r, size_t
     if (reserved_key(r->path[0]))
         goto bad;
     r->value = json_object_get(r->obj, "value");
-    *size = 8 + (size_t)len;
     return 0;
 bad:
     json_decref(r->obj);
     r->obj = NULL;
-    return -1;
+    return -2;
 }
 
 /* Replay buf (the journal) onto st->root. Records at or below the snapshot's seq are already in
@@ -343,13 +367,20 @@ static int journal_replay(state *st, const unsigned char *buf, size_t len, load_
         record r;
         size_t size = 0;
         const char *why = NULL;
-        int applied;
-        if (record_decode(buf + off, len - off, &r, &size, &why) != 0) {
+        int applied, rc = record_decode(buf + off, len - off, &r, &size, &why);
+        if (rc == -2)
+            return error_set(RELHOST_EINVAL,
+                             "state journal %s holds %s at byte %zu; it was left untouched: "
+                             "restore it from a backup, or move it and the snapshot away to "
+                             "start release %s over",
+                             st->journal_path, why, off, st->version);
+        if (rc != 0) {
+            /* Any intact frame further on, whatever its payload, proves this is not the end. */
             for (size_t q = off + 1; q + 8 <= len; q++) {
                 record later;
                 size_t lsize;
                 const char *lwhy;
-                if (record_decode(buf + q, len - q, &later, &lsize, &lwhy) == 0) {
+                if (record_decode(buf + q, len - q, &later, &lsize, &lwhy) != -1) {
                     json_decref(later.obj);
                     return error_set(RELHOST_EINVAL,
                                      "state journal %s is damaged at byte %zu (%s) but a valid "
@@ -747,6 +778,13 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
     }
     if (!value && !state_get(st, path, depth))
         return 0;
+    if (value && value_shared(value)) {
+        json_t *copy = json_deep_copy(value);
+        json_decref(value);
+        if (!(value = copy))
+            return error_set(RELHOST_ENOMEM, "out of memory copying a value for the state of "
+                             "release %s", st->version);
+    }
     patharr = json_array();
     for (size_t i = 0; i < depth; i++)
         if (json_array_append_new(patharr, json_string(path[i])) != 0) {
@@ -804,10 +842,10 @@ static int lock_take(state *st)
                          "relhost is running it; %s/%s names no pid yet); wait for it or stop it",
                          st->version, st->dir, st->lock_name);
     }
-    /* The pid only serves the message above: failing to record it does not stop the run. */
     n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) == 0)
-        n = (int)pwrite(fd, buf, (size_t)n, 0);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != (ssize_t)n) {
+        /* Only the message above reads the pid: the run does not stop for it. */
+    }
     st->lock_fd = fd;
     return 0;
 }

@@ -18,11 +18,11 @@
  * "value" deletes the path. seq grows by one per change and is never reused; the snapshot's
  * "seq" is the last change it contains, so records at or below it are skipped on replay.
  *
- * Recovery = snapshot + replay of the journal. A torn tail (short record, impossible length,
- * CRC mismatch or unreadable payload with nothing valid after it) is what an interrupted write
- * leaves: it is cut, and state_warning() says so. Damage followed by valid records, a snapshot
- * that does not parse, or one written by a newer relhost is an error (RELHOST_EINVAL: exit 2)
- * and no file is modified.
+ * Recovery = snapshot + replay of the journal. A torn tail (a short record, an impossible
+ * length or a CRC mismatch, with no intact frame after it) is what an interrupted write leaves:
+ * it is cut, and state_warning() says so. Damage followed by an intact frame, an intact record
+ * that is not a state change, a gap in seq, a snapshot that does not parse, or one written by a
+ * newer relhost is an error (RELHOST_EINVAL: exit 2) and no file is modified.
  *
  * Single-threaded, like the rest of the core. Errors: a negative RELHOST_E* with error_last()
  * set, saying what failed, on which file and what to do. Values are never formatted into
@@ -92,7 +92,9 @@ json_t *state_get(state *st, const char *const *path, size_t depth);
  *
  * path: 1 to STATE_PATH_MAX object keys in valid UTF-8, borrowed for the call; path[0] may not
  * be "schema", "seq" or "version". value: the reference is stolen, on failure too; the caller
- * must not modify the value afterwards (it now belongs to the root).
+ * must not modify the value afterwards (it now belongs to the root). A value that shares any node
+ * with the root or with the caller (a reference still held) is deep-copied first, so that memory
+ * never holds links a replay would not rebuild.
  * Returns 0, or RELHOST_EINVAL (read-only store, bad path, a value on the way that is not an
  * object, record too large) with nothing changed, or RELHOST_EIO after an earlier fatal error.
  */

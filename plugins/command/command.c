@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * command.c - a gate that runs one command and judges it by its exit code.
+ *
+ * The command is an argv array handed to the host's process service (host->proc_run), which owns
+ * fork/exec, the timeout, the process-group kill and output capture: this plugin never forks,
+ * waits or sleeps. There is no shell unless the plan says `shell = true`, because an argv array
+ * cannot be re-split by a value that contains spaces or quotes (a version, a path), while a shell
+ * string can.
+ *
+ * Verdicts (the same table core/jobs.c uses for a job's end, so a step and a validation that run
+ * the same command agree):
+ *   exit code listed in expect_exit        PASSED
+ *   killed at `timeout`, or exit 124       FAILED  timeout
+ *   could not start, or exit 126/127       ERROR   tool_error (not retryable)
+ *   killed by a signal                     FAILED  signal
+ *   any other exit code                    FAILED  exit_code
+ * Every non-PASSED verdict comes with a note naming the exit code and the last tail_lines lines of
+ * stderr and stdout, so the report says why without anyone opening a log.
+ */
+#include <relhost/plugin.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A tail longer than this is cut at its start: one runaway line must not make a report huge. */
+#define COMMAND_TAIL_MAX_BYTES 4096
+
+struct command_conf {
+    relhost_strlist cmd;
+    relhost_map env;
+    const char *cwd;
+    double timeout;
+    int shell;
+    relhost_strlist expect_exit;
+    int64_t tail_lines;
+};
+
+struct command {
+    const struct command_conf *conf;
+    const char **argv; /* NULL-terminated; the strings are the conf's (valid until close) */
+    char **env;        /* NULL-terminated "NAME=VALUE", owned */
+    int *expect;       /* exit codes that count as success, owned */
+    size_t n_expect;
+};
+
+/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
+static const relhost_host *host;
+
+static const relhost_option command_options[] = {
+    {.name = "cmd",
+     .type = RELHOST_OPT_STRLIST,
+     .required = 1,
+     .offset = offsetof(struct command_conf, cmd),
+     .doc = "the program and its arguments, e.g. [\"make\", \"test\"] (one string with shell)",
+     .flags = RELHOST_OPTF_TEMPLATE},
+    {.name = "env",
+     .type = RELHOST_OPT_MAP,
+     .offset = offsetof(struct command_conf, env),
+     .doc = "environment variables added for the command",
+     .flags = RELHOST_OPTF_TEMPLATE},
+    {.name = "cwd",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct command_conf, cwd),
+     .doc = "working directory, relative to the plan's folder (default: relhost's)",
+     .flags = RELHOST_OPTF_PATH},
+    {.name = "timeout",
+     .type = RELHOST_OPT_DURATION,
+     .def = "10m",
+     .offset = offsetof(struct command_conf, timeout),
+     .doc = "kill the command's process group after this long (0: never)",
+     .min = 0,
+     .max = 7 * 86400},
+    {.name = "shell",
+     .type = RELHOST_OPT_BOOL,
+     .def = "false",
+     .offset = offsetof(struct command_conf, shell),
+     .doc = "run cmd, one string, with /bin/sh -c"},
+    {.name = "expect_exit",
+     .type = RELHOST_OPT_STRLIST,
+     .def = "0",
+     .offset = offsetof(struct command_conf, expect_exit),
+     .doc = "exit codes (0-255, as strings) that count as success"},
+    {.name = "tail_lines",
+     .type = RELHOST_OPT_INT,
+     .def = "20",
+     .offset = offsetof(struct command_conf, tail_lines),
+     .doc = "lines of output shown in the note when the command does not pass",
+     .min = 0,
+     .max = 1000},
+    {0},
+};
+
+/* A bounded text buffer for notes; an overlong text ends in "...". */
+struct text {
+    char s[8192];
+    size_t len;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) RELHOST_PRINTF(2, 3);
+static void text_add(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (t->len >= sizeof t->s - 1)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(t->s + t->len, sizeof t->s - t->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof t->s - t->len) {
+        t->len = sizeof t->s - 1;
+        memcpy(t->s + sizeof t->s - 4, "...", 4);
+    } else {
+        t->len += (size_t)n;
+    }
+}
+
+/* An argument as a person would paste it into a shell: bare when safe, else single-quoted. */
+static void text_add_quoted(struct text *t, const char *arg)
+{
+    if (arg[0] != '\0' && strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789-_./:=,+@%") == strlen(arg)) {
+        text_add(t, "%s", arg);
+        return;
+    }
+    text_add(t, "'");
+    for (const char *p = arg; *p != '\0'; p++) {
+        if (*p == '\'')
+            text_add(t, "'\\''");
+        else
+            text_add(t, "%c", *p);
+    }
+    text_add(t, "'");
+}
+
+/* "file:line" of a conf setting for messages; a host without the service still gets a message. */
+static const char *where_of(const relhost_ctx *ctx, const void *field)
+{
+    const char *w = host->where != NULL ? host->where(ctx, field) : NULL;
+    return w != NULL ? w : "the plan";
+}
+
+static const char *code_name(int rc)
+{
+    switch (rc) {
+    case RELHOST_EFAIL: return "failure";
+    case RELHOST_EINVAL: return "invalid argument";
+    case RELHOST_ENOMEM: return "out of memory";
+    case RELHOST_ENOTSUP: return "not supported";
+    case RELHOST_ETIMEDOUT: return "timed out";
+    case RELHOST_EIO: return "I/O error";
+    case RELHOST_ENOTFOUND: return "not found";
+    case RELHOST_EINTR: return "interrupted";
+    case RELHOST_ERETRY: return "transient error";
+    default: return "error";
+    }
+}
+
+static void command_free(struct command *c)
+{
+    if (c == NULL)
+        return;
+    if (c->env != NULL) {
+        for (char **e = c->env; *e != NULL; e++)
+            free(*e);
+        free(c->env);
+    }
+    free(c->argv);
+    free(c->expect);
+    free(c);
+}
+
+/* Parse expect_exit: plain decimal codes 0-255, nothing else (no "0x1", no " 1", no "1a"). */
+static int parse_exit_codes(const relhost_ctx *ctx, struct command *c)
+{
+    const relhost_strlist *l = &c->conf->expect_exit;
+    size_t n = l->n;
+
+    c->expect = calloc(n > 0 ? n : 1, sizeof *c->expect);
+    if (c->expect == NULL)
+        return RELHOST_ENOMEM;
+    if (n == 0) { /* an explicit empty list would make every run fail: read it as the default */
+        c->expect[0] = 0;
+        c->n_expect = 1;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *s = l->v[i];
+        char *end = NULL;
+        long v;
+
+        errno = 0;
+        v = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : -1;
+        if (end == NULL || *end != '\0' || errno != 0 || v < 0 || v > 255) {
+            host->fail(ctx,
+                       "%s: expect_exit \"%s\" is not an exit code: give decimal codes 0-255 "
+                       "as strings, e.g. expect_exit = [\"0\", \"3\"]",
+                       where_of(ctx, l), s);
+            return RELHOST_EINVAL;
+        }
+        c->expect[i] = (int)v;
+    }
+    c->n_expect = n;
+    return 0;
+}
+
+static int build_env(const relhost_ctx *ctx, struct command *c)
+{
+    const relhost_map *m = &c->conf->env;
+
+    if (m->n == 0)
+        return 0;
+    c->env = calloc(m->n + 1, sizeof *c->env);
+    if (c->env == NULL)
+        return RELHOST_ENOMEM;
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->keys[i];
+        const char *v = m->values[i] != NULL ? m->values[i] : "";
+        size_t len;
+
+        if (k[0] == '\0' || strchr(k, '=') != NULL) {
+            host->fail(ctx, "%s: env key \"%s\" is not a variable name (empty or contains '=')",
+                       where_of(ctx, m), k);
+            return RELHOST_EINVAL;
+        }
+        len = strlen(k) + 1 + strlen(v) + 1;
+        c->env[i] = malloc(len);
+        if (c->env[i] == NULL)
+            return RELHOST_ENOMEM;
+        snprintf(c->env[i], len, "%s=%s", k, v);
+    }
+    return 0;
+}
+
+static int build_argv(const relhost_ctx *ctx, struct command *c)
+{
+    const struct command_conf *conf = c->conf;
+    const relhost_strlist *cmd = &conf->cmd;
+
+    if (cmd->n == 0 || cmd->v[0] == NULL || cmd->v[0][0] == '\0') {
+        host->fail(ctx, "%s: cmd is empty: give the program and its arguments, e.g. "
+                        "cmd = [\"make\", \"test\"]",
+                   where_of(ctx, cmd));
+        return RELHOST_EINVAL;
+    }
+    if (conf->shell) {
+        /* sh -c 'x' a b would silently make a and b into $0 and $1, not part of the command. */
+        if (cmd->n != 1) {
+            host->fail(ctx,
+                       "%s: with shell = true, cmd is ONE string for /bin/sh -c (got %zu items): "
+                       "join them into one string, or drop shell to run an argv",
+                       where_of(ctx, cmd), cmd->n);
+            return RELHOST_EINVAL;
+        }
+        c->argv = calloc(4, sizeof *c->argv);
+        if (c->argv == NULL)
+            return RELHOST_ENOMEM;
+        c->argv[0] = "/bin/sh";
+        c->argv[1] = "-c";
+        c->argv[2] = cmd->v[0];
+        return 0;
+    }
+    c->argv = calloc(cmd->n + 1, sizeof *c->argv);
+    if (c->argv == NULL)
+        return RELHOST_ENOMEM;
+    for (size_t i = 0; i < cmd->n; i++)
+        c->argv[i] = cmd->v[i];
+    return 0;
+}
+
+static int command_open(const relhost_ctx *ctx, const void *conf, void **inst)
+{
+    struct command *c = calloc(1, sizeof *c);
+    int rc;
+
+    if (c == NULL) {
+        host->fail(ctx, "command: out of memory");
+        return RELHOST_ENOMEM;
+    }
+    c->conf = conf;
+    rc = build_argv(ctx, c);
+    if (rc == 0)
+        rc = build_env(ctx, c);
+    if (rc == 0)
+        rc = parse_exit_codes(ctx, c);
+    if (rc != 0) {
+        if (rc == RELHOST_ENOMEM)
+            host->fail(ctx, "command: out of memory");
+        command_free(c);
+        return rc;
+    }
+    *inst = c;
+    return 0;
+}
+
+static void text_add_argv(struct text *t, const char *const *argv)
+{
+    for (size_t i = 0; argv[i] != NULL; i++) {
+        if (i > 0)
+            text_add(t, " ");
+        text_add_quoted(t, argv[i]);
+    }
+}
+
+static int command_describe(const relhost_ctx *ctx, void *inst)
+{
+    struct command *c = inst;
+    const struct command_conf *conf = c->conf;
+    struct text t = {.len = 0};
+
+    text_add(&t, "would run: ");
+    text_add_argv(&t, c->argv);
+    if (conf->cwd != NULL)
+        text_add(&t, " (in %s)", conf->cwd);
+    if (conf->timeout > 0)
+        text_add(&t, " with a timeout of %.15g s", conf->timeout);
+    else
+        text_add(&t, " with no timeout");
+    host->note_add(ctx, "%s", t.s);
+    if (c->env != NULL) {
+        t.len = 0;
+        t.s[0] = '\0';
+        text_add(&t, "environment:");
+        for (char **e = c->env; *e != NULL; e++) {
+            text_add(&t, " ");
+            text_add_quoted(&t, *e);
+        }
+        host->note_add(ctx, "%s", t.s);
+    }
+    return 0;
+}
+
+/* Start of the last `lines` lines of buf[0..len), ignoring one trailing newline, and no more
+ * than COMMAND_TAIL_MAX_BYTES (then cut at a UTF-8 character boundary). *n gets the length. */
+static const char *tail_of(const char *buf, size_t len, int64_t lines, size_t *n)
+{
+    size_t end = len;
+    size_t start;
+
+    if (end > 0 && buf[end - 1] == '\n')
+        end--;
+    start = end;
+    for (int64_t seen = 0; start > 0; start--) {
+        if (buf[start - 1] == '\n' && ++seen == lines)
+            break;
+    }
+    if (end - start > COMMAND_TAIL_MAX_BYTES) {
+        start = end - COMMAND_TAIL_MAX_BYTES;
+        while (start < end && ((unsigned char)buf[start] & 0xC0) == 0x80)
+            start++;
+    }
+    *n = end - start;
+    return buf + start;
+}
+
+static void note_tail(const relhost_ctx *ctx, const struct command *c, const char *stream,
+                      const char *buf, size_t len, int truncated)
+{
+    size_t n;
+    const char *p;
+
+    if (buf == NULL || len == 0 || c->conf->tail_lines <= 0)
+        return;
+    p = tail_of(buf, len, c->conf->tail_lines, &n);
+    if (n == 0)
+        return;
+    size_t lines = 1;
+    for (size_t i = 0; i < n; i++)
+        lines += p[i] == '\n';
+    host->note_add(ctx, "%s, last %zu line%s%s:\n%.*s", stream, lines, lines == 1 ? "" : "s",
+                   truncated ? " of the captured start (the output was longer than the capture)"
+                             : "",
+                   (int)n, p);
+}
+
+static int expected_exit(const struct command *c, int code)
+{
+    for (size_t i = 0; i < c->n_expect; i++)
+        if (c->expect[i] == code)
+            return 1;
+    return 0;
+}
+
+static void expected_list(const struct command *c, struct text *t)
+{
+    for (size_t i = 0; i < c->n_expect; i++)
+        text_add(t, "%s%d", i ? ", " : "", c->expect[i]);
+}
+
+static void set_label_int(const relhost_ctx *ctx, const char *key, int v)
+{
+    char buf[32];
+
+    if (!RELHOST_HAS(host, label_set) || host->label_set == NULL)
+        return;
+    snprintf(buf, sizeof buf, "%d", v);
+    host->label_set(ctx, key, buf);
+}
+
+static void judge(const relhost_ctx *ctx, const struct command *c, const relhost_proc_result *res,
+                  relhost_verdict *out)
+{
+    struct text want = {.len = 0};
+    const char *prog = c->argv[0];
+
+    expected_list(c, &want);
+    out->retryable = 0;
+    if (res->exec_failed) {
+        out->outcome = RELHOST_ERROR;
+        out->reason = "tool_error";
+        host->note_add(ctx, "could not start %s (exit %d: %s)", prog, res->exit_code,
+                       res->exit_code == 126 ? "not executable" : "not found");
+    } else if (res->timed_out) {
+        out->outcome = RELHOST_FAILED;
+        out->reason = "timeout";
+        host->note_add(ctx, "%s was killed after the timeout of %.15g s", prog, c->conf->timeout);
+    } else if (res->exited && expected_exit(c, res->exit_code)) {
+        out->outcome = RELHOST_PASSED;
+        out->reason = NULL;
+        host->note_add(ctx, "%s exited with %d after %.1f s", prog, res->exit_code,
+                       res->duration_s);
+    } else if (res->exited && (res->exit_code == 126 || res->exit_code == 127)) {
+        /* The shell's (or a wrapper's) own "cannot execute" / "not found": we could not test. */
+        out->outcome = RELHOST_ERROR;
+        out->reason = "tool_error";
+        host->note_add(ctx, "%s exited with %d (a command %s; expected %s)", prog,
+                       res->exit_code,
+                       res->exit_code == 126 ? "was not executable" : "was not found", want.s);
+    } else if (res->exited && res->exit_code == 124) {
+        /* timeout(1) inside the command: the same verdict as our own deadline. */
+        out->outcome = RELHOST_FAILED;
+        out->reason = "timeout";
+        host->note_add(ctx, "%s exited with 124, a timeout (expected %s)", prog, want.s);
+    } else if (res->exited) {
+        out->outcome = RELHOST_FAILED;
+        out->reason = "exit_code";
+        host->note_add(ctx, "%s exited with %d (expected %s) after %.1f s", prog, res->exit_code,
+                       want.s, res->duration_s);
+    } else if (res->signal != 0) {
+        out->outcome = RELHOST_FAILED;
+        out->reason = "signal";
+        host->note_add(ctx, "%s was killed by signal %d (%s)", prog, res->signal,
+                       strsignal(res->signal));
+    } else {
+        out->outcome = RELHOST_ERROR;
+        out->reason = "tool_error";
+        host->note_add(ctx, "%s ended with neither an exit code nor a signal", prog);
+    }
+    if (res->exited)
+        set_label_int(ctx, "exit_code", res->exit_code);
+    if (out->outcome != RELHOST_PASSED) {
+        note_tail(ctx, c, "stderr", res->err, res->err_len, res->truncated);
+        note_tail(ctx, c, "stdout", res->out, res->out_len, res->truncated);
+    }
+}
+
+static int command_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
+{
+    struct command *c = inst;
+    relhost_proc_spec spec;
+    relhost_proc_result res;
+    int rc;
+
+    if (!RELHOST_HAS(host, proc_result_free) || host->proc_run == NULL ||
+        host->proc_result_free == NULL) {
+        host->fail(ctx, "command: this relhost offers no process service (proc_run); upgrade "
+                        "relhost or remove the step");
+        return RELHOST_ENOTSUP;
+    }
+    memset(&spec, 0, sizeof spec);
+    spec.struct_size = sizeof spec;
+    spec.argv = c->argv;
+    spec.env = (const char *const *)c->env;
+    spec.cwd = c->conf->cwd;
+    spec.timeout_s = c->conf->timeout;
+    /* The caller sets struct_size of what it passes, so the host knows what it may fill. */
+    memset(&res, 0, sizeof res);
+    res.struct_size = sizeof res;
+
+    rc = host->proc_run(ctx, &spec, &res);
+    if (rc == RELHOST_EINTR) {
+        host->proc_result_free(&res);
+        return RELHOST_EINTR;
+    }
+    if (rc < 0) {
+        host->proc_result_free(&res);
+        host->fail(ctx, "command: could not run %s: %s (%d)", c->argv[0], code_name(rc), rc);
+        return rc;
+    }
+    judge(ctx, c, &res, out);
+    host->proc_result_free(&res);
+    return 0;
+}
+
+static void command_close(void *inst)
+{
+    command_free(inst);
+}
+
+static const relhost_gate_ops command_gate = {
+    .struct_size = sizeof(relhost_gate_ops),
+    .open = command_open,
+    .describe = command_describe,
+    .run = command_run,
+    .close = command_close,
+};
+
+static const relhost_plugin command_plugin = {
+    RELHOST_PLUGIN_HEADER,
+    .name = "command",
+    .version = "1.0.0",
+    .description = "run a command (argv, no shell unless asked) and judge its exit code",
+    .options = command_options,
+    .option_size = sizeof(relhost_option),
+    .conf_size = sizeof(struct command_conf),
+    .gate = &command_gate,
+};
+
+RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
+{
+    host = h;
+    *out = &command_plugin;
+    return 0;
+}

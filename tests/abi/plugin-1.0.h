@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * relhost/plugin.h - the relhost plugin ABI, version 1.0.
+ *
+ * This is the only header a relhost plugin includes. A plugin is a shared object exporting one
+ * symbol, relhost_plugin_entry(); the host passes a const table of services and receives a
+ * descriptor naming the plugin's options and the capabilities it offers (gate, metrics source,
+ * runner).
+ *
+ * WARNING - growth rules, read before changing anything here:
+ *  - Every struct that crosses the ABI begins with `size_t struct_size` and only ever grows at its
+ *    END. New members are marked with the ABI minor that added them, e.g. "Added in ABI 1.1".
+ *    Neither side reads a member past the other side's struct_size: use RELHOST_HAS().
+ *  - No array of structs crosses the ABI without its element size (e.g. option rows: the
+ *    descriptor records sizeof(relhost_option); job status arrays carry elem_size).
+ *  - relhost_host, the services table, is append-only: entries are never removed or reordered.
+ *  - An enum value the host does not know, coming from a plugin, counts as RELHOST_ERROR.
+ *  - A plugin built for ABI major M, minor m loads in any host of major M and minor >= m.
+ *  tests/abi/ keeps a frozen copy of the 1.0 header; a plugin built against it must load forever.
+ *
+ * Ownership rules (they hold for every function below unless its comment says otherwise):
+ *  - Pointers the host passes in (strings, specs, conf) are BORROWED for the duration of the call.
+ *    Exception: the conf struct given to open() and every string or list inside it stay valid until
+ *    the host has called close() on that instance.
+ *  - What a plugin hands to the host (strings, checks, metrics, ids) is COPIED by the host before
+ *    the call returns; the plugin keeps ownership of its own memory.
+ *  - Memory the host allocates for a plugin (HTTP responses, process output, expanded templates)
+ *    is released with the matching *_free service, or host->free() where stated.
+ *  - A plugin allocates its instance in open(); after every open() that returned 0, the host calls
+ *    close() exactly once. One .so serves many instances: a plugin keeps no mutable globals.
+ *
+ * Execution rules: the host runs one thread and calls plugin ops one at a time, never
+ * re-entrantly. Plugins start no threads, install no signal handlers and never call fork, wait*,
+ * prctl or curl_global_*: processes and HTTP go through the host services, which keep serving
+ * signals and deadlines while they wait.
+ *
+ * Errors: a function that can fail returns int, 0 on success or a negative RELHOST_E* code. Before
+ * returning a failure an op explains itself once through host->fail(): what failed, on which input,
+ * and what to do. Secrets are never formatted into a message. A verdict (PASSED, FAILED...) is an
+ * out-parameter, never a return code.
+ */
+#ifndef RELHOST_PLUGIN_H
+#define RELHOST_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RELHOST_ABI_MAJOR 1
+#define RELHOST_ABI_MINOR 0
+
+#if defined(__GNUC__)
+#define RELHOST_EXPORT __attribute__((visibility("default")))
+#define RELHOST_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define RELHOST_EXPORT
+#define RELHOST_PRINTF(fmt, args)
+#endif
+
+/** Name of the one symbol every plugin exports (see relhost_plugin_entry_fn). */
+#define RELHOST_ENTRY_SYMBOL "relhost_plugin_entry"
+
+/** True when struct *p, as filled by the other side, is large enough to hold `member`. */
+#define RELHOST_HAS(p, member)                                                                     \
+    ((p) != NULL && (p)->struct_size >= offsetof(__typeof__(*(p)), member) + sizeof((p)->member))
+
+/* ---- Return codes ------------------------------------------------------------------------ */
+
+#define RELHOST_OK 0
+#define RELHOST_EFAIL (-1)       /**< generic failure, explained through host->fail() */
+#define RELHOST_EINVAL (-2)      /**< bad argument or bad input (plan, reply, log) */
+#define RELHOST_ENOMEM (-3)      /**< out of memory */
+#define RELHOST_ENOTSUP (-4)     /**< this host does not offer the service (yet) */
+#define RELHOST_ETIMEDOUT (-5)   /**< a deadline passed */
+#define RELHOST_EIO (-6)         /**< I/O, network or child-process failure */
+#define RELHOST_ENOTFOUND (-7)   /**< the thing looked up does not exist */
+#define RELHOST_EINPROGRESS (-8) /**< runner submit: accepted, the id comes with a later poll */
+#define RELHOST_EINTR (-9)       /**< interrupted by SIGINT/SIGTERM: stop and return soon */
+#define RELHOST_ERETRY (-10)     /**< a transient tool error: the same call may succeed later */
+
+/* ---- Outcomes (one table for the whole project, see relhost(1) EXIT STATUS) --------------- */
+
+typedef enum relhost_outcome {
+    RELHOST_NONE = 0,     /**< no outcome yet */
+    RELHOST_PASSED = 1,   /**< the thing tested is good */
+    RELHOST_FAILED = 2,   /**< a verdict: the thing tested is bad */
+    RELHOST_ERROR = 3,    /**< a tool error: we could not find out */
+    RELHOST_INCONCLUSIVE = 4, /**< no decision by design (no human, not configured, no data) */
+    RELHOST_SKIPPED = 5,  /**< not run, with a reason */
+    RELHOST_WAIVED = 6    /**< did not pass, but a person waived it (who, why, when) */
+} relhost_outcome;
+
+/**
+ * A step's or a job's verdict, filled by the plugin. `reason` is one short machine word for every
+ * non-PASSED outcome: timeout, threshold, metric_missing, upstream_failed, not_configured,
+ * tool_error, tool_error_exhausted, frozen, declined, no_tty... It must be a string literal or live
+ * until the instance is closed; the host copies it. `retryable` marks an ERROR that may pass when
+ * tried again (network, preemption).
+ */
+typedef struct relhost_verdict {
+    size_t struct_size;
+    relhost_outcome outcome;
+    const char *reason;
+    int retryable;
+} relhost_verdict;
+
+/* ---- Logging levels ------------------------------------------------------------------------ */
+
+typedef enum relhost_level {
+    RELHOST_LOG_ERROR = 0,
+    RELHOST_LOG_WARN = 1,
+    RELHOST_LOG_INFO = 2,
+    RELHOST_LOG_DEBUG = 3 /**< shown with -v */
+} relhost_level;
+
+/* ---- Option tables ------------------------------------------------------------------------- */
+
+/**
+ * Option types and the C type the host stores at relhost_option.offset in the plugin's conf:
+ *  STRING      const char *        (NULL when absent and no default)
+ *  INT         int64_t             (a plan's integer; a double is refused)
+ *  BOOL        int                 (0 or 1)
+ *  DOUBLE      double              (an integer in the plan is coerced to double, never the reverse)
+ *  SIZE        uint64_t bytes      ("64M", "1G", or an integer)
+ *  DURATION    double seconds      ("10m", "90s", "2h", "1d", or a number of seconds)
+ *  ENUM        int                 (index into .choices)
+ *  STRLIST     relhost_strlist     (a list or array of strings; a single string is a list of one)
+ *  SECRET_ENV  const char *        (the NAME of an environment variable, never its value)
+ *  GROUP       a struct embedded at .offset, filled from .sub (rows' offsets relative to it)
+ *  GROUP_LIST  relhost_list        (items are .item_size bytes, each filled from .sub)
+ *  REF         const char *        (name of a runner, metrics source or step; see .ref_kind)
+ *  REF_LIST    relhost_strlist     (names, each resolved like REF)
+ *  CHECKS      relhost_checks      (acceptance checks, evaluated by the host's checks service)
+ *  MAP         relhost_map         (a group of string (or number) values under free keys: env)
+ * The host parses, range-checks and fills these; no plugin ever reads raw libconfig.
+ */
+typedef enum relhost_opt_type {
+    RELHOST_OPT_END = 0,
+    RELHOST_OPT_STRING,
+    RELHOST_OPT_INT,
+    RELHOST_OPT_BOOL,
+    RELHOST_OPT_DOUBLE,
+    RELHOST_OPT_SIZE,
+    RELHOST_OPT_DURATION,
+    RELHOST_OPT_ENUM,
+    RELHOST_OPT_STRLIST,
+    RELHOST_OPT_SECRET_ENV,
+    RELHOST_OPT_GROUP,
+    RELHOST_OPT_GROUP_LIST,
+    RELHOST_OPT_REF,
+    RELHOST_OPT_REF_LIST,
+    RELHOST_OPT_CHECKS,
+    RELHOST_OPT_MAP
+} relhost_opt_type;
+
+/** What a REF / REF_LIST option names. */
+typedef enum relhost_ref_kind {
+    RELHOST_REF_RUNNER = 1,
+    RELHOST_REF_METRICS = 2,
+    RELHOST_REF_STEP = 3
+} relhost_ref_kind;
+
+/** Option flags. */
+#define RELHOST_OPTF_TEMPLATE 0x1u /**< a STRING/STRLIST/MAP value whose {placeholders} expand */
+#define RELHOST_OPTF_PATH 0x2u     /**< a STRING/STRLIST path: relative ones resolve against the plan's folder */
+
+/** A list of strings; v[n] is NULL. Owned by the host. */
+typedef struct relhost_strlist {
+    size_t n;
+    const char *const *v;
+} relhost_strlist;
+
+/** A list of groups: n items of the row's item_size bytes each. Owned by the host. */
+typedef struct relhost_list {
+    size_t n;
+    void *items;
+} relhost_list;
+
+/** Free keys to string values (e.g. a job's environment). Owned by the host. */
+typedef struct relhost_map {
+    size_t n;
+    const char *const *keys;
+    const char *const *values;
+} relhost_map;
+
+/** Comparison operators of an acceptance check. */
+typedef enum relhost_op {
+    RELHOST_OP_GE = 1, /**< >= */
+    RELHOST_OP_GT,     /**< >  */
+    RELHOST_OP_LE,     /**< <= */
+    RELHOST_OP_LT,     /**< <  */
+    RELHOST_OP_EQ,     /**< == */
+    RELHOST_OP_NE,     /**< != */
+    RELHOST_OP_RANGE   /**< expected <= actual <= expected_hi */
+} relhost_op;
+
+/** One acceptance check as the plan states it. Owned by the host. */
+typedef struct relhost_check_spec {
+    size_t struct_size;
+    const char *key;   /**< metric name */
+    relhost_op op;
+    double expected;
+    double expected_hi; /**< RANGE only */
+    const char *where;  /**< "file:line" of the check in the plan */
+} relhost_check_spec;
+
+/** The acceptance checks of an option of type CHECKS. Owned by the host. */
+typedef struct relhost_checks {
+    size_t n;
+    size_t elem_size; /**< sizeof(relhost_check_spec) as the host built it */
+    const relhost_check_spec *v;
+} relhost_checks;
+
+/**
+ * One row of a plugin's option table. Declare as
+ *   static const relhost_option foo_options[] = { {.name = "x", ...}, {0} };
+ * The table ends with a row whose name is NULL. `def` is a default as it would be written in a
+ * plan ("10m", "4", "true", "Active"); the host parses it exactly like a plan value.
+ */
+typedef struct relhost_option {
+    const char *name;
+    relhost_opt_type type;
+    const char *def;
+    int required;
+    size_t offset;
+    const char *doc;
+    double min, max;            /**< bounds for INT/DOUBLE/SIZE/DURATION; both 0 = unbounded */
+    const char *const *choices; /**< ENUM: NULL-terminated legal values */
+    const struct relhost_option *sub; /**< GROUP / GROUP_LIST: the child table */
+    size_t item_size;           /**< GROUP_LIST: sizeof one item struct */
+    relhost_ref_kind ref_kind;  /**< REF / REF_LIST */
+    unsigned flags;             /**< RELHOST_OPTF_* */
+} relhost_option;
+
+/* ---- Context --------------------------------------------------------------------------------- */
+
+/** How a gate is being run. */
+typedef enum relhost_mode {
+    RELHOST_MODE_RUN = 1,    /**< do the work and wait for it */
+    RELHOST_MODE_CHECK = 2,  /**< --check: open() and describe() only; never run() */
+    RELHOST_MODE_LAUNCH = 3  /**< relhost launch: submit jobs, record them, return without waiting */
+} relhost_mode;
+
+/**
+ * What the host tells a plugin about the current run. Read-only for plugins; valid for the call.
+ * Every op receives the context of the step (or of the job, for metrics sources and runners): the
+ * evidence services attach what they are given to that step or job.
+ */
+typedef struct relhost_ctx {
+    size_t struct_size;
+    relhost_mode mode;
+    const char *version;   /**< the release version, e.g. "2025.10.02-1200" */
+    const char *commit;    /**< the candidate commit, or NULL when the plan names no repo */
+    const char *step;      /**< the step name, or NULL outside a step */
+    const char *profile;   /**< --profile, or NULL */
+    relhost_strlist profile_members; /**< validations the profile names; n == 0: no profile */
+    relhost_strlist only;  /**< --only globs; n == 0: everything */
+    int retry_failed;      /**< --retry-failed */
+    int interactive;       /**< a human may be asked (TTY, no --no-interactive) */
+    int verbose;           /**< -v count */
+    const char *state_dir; /**< absolute */
+    const char *log_dir;   /**< absolute */
+    const char *plan_dir;  /**< absolute folder of the top-level plan */
+    void *host_private;    /**< the host's; plugins never touch it */
+} relhost_ctx;
+
+/* ---- Evidence ---------------------------------------------------------------------------------- */
+
+/** A check result posted with host->check_add(). Strings are copied. */
+typedef struct relhost_check {
+    size_t struct_size;
+    const char *key;
+    const char *op;        /**< ">=", "range", "exists", ... as shown to people */
+    double expected;
+    double expected_hi;    /**< range only */
+    int has_actual;        /**< 0: actual is null (metric missing or not finite) */
+    double actual;
+    int passed;
+    const char *note;      /**< NULL or a short explanation ("metric missing") */
+} relhost_check;
+
+/** Where a metric came from (provenance). Strings are copied. */
+typedef struct relhost_metric_info {
+    size_t struct_size;
+    const char *source;   /**< the metrics source's plan name, filled by the host when NULL */
+    const char *pattern;  /**< regex, W&B key... */
+    const char *reducer;  /**< max, min, last, first, mean, count */
+    uint64_t samples;     /**< how many values were reduced */
+} relhost_metric_info;
+
+/* ---- Processes --------------------------------------------------------------------------------- */
+
+/**
+ * A command to run. argv[0] is looked up in PATH; there is never a shell unless argv says so.
+ * env entries are "NAME=VALUE" added to (or replacing in) relhost's environment; with
+ * clear_env the child gets only env plus PATH and HOME.
+ */
+typedef struct relhost_proc_spec {
+    size_t struct_size;
+    const char *const *argv; /**< NULL-terminated */
+    const char *const *env;  /**< NULL-terminated, or NULL */
+    const char *cwd;         /**< NULL: relhost's */
+    double timeout_s;        /**< 0: none. At the deadline: SIGTERM to the group, grace, SIGKILL */
+    double grace_s;          /**< 0: 5 seconds */
+    size_t capture_max;      /**< run: bytes of stdout and of stderr kept; 0: 1 MiB */
+    const char *log_path;    /**< spawn: stdout+stderr appended here; run: ignored */
+    const char *stdin_data;  /**< run: bytes written to the child's stdin, or NULL (/dev/null) */
+    int clear_env;
+} relhost_proc_spec;
+
+/** How a process ended. */
+typedef struct relhost_proc_result {
+    size_t struct_size;
+    int exited;       /**< 1: exit_code is valid */
+    int exit_code;
+    int signal;       /**< killed by this signal, or 0 */
+    int timed_out;    /**< killed at the deadline (exit_code is then 124) */
+    int exec_failed;  /**< could not start (exit_code 127 not found, 126 not executable) */
+    char *out;        /**< run: captured stdout, NUL-terminated, host-allocated */
+    size_t out_len;
+    char *err;        /**< run: captured stderr, NUL-terminated, host-allocated */
+    size_t err_len;
+    int truncated;    /**< output was longer than capture_max */
+    double duration_s;
+} relhost_proc_result;
+
+/** A spawned long-running process (opaque; owned by the host until proc_release). */
+typedef struct relhost_proc relhost_proc;
+
+/* ---- Jobs -------------------------------------------------------------------------------------- */
+
+/** What a runner is asked to start. All strings are already template-expanded. */
+typedef struct relhost_job_spec {
+    size_t struct_size;
+    const char *key;           /**< idempotency key rh-<version>-<validation>-a<attempt> */
+    const char *validation;    /**< validation name */
+    const char *const *argv;   /**< NULL-terminated */
+    const char *const *env;    /**< NULL-terminated "NAME=VALUE", incl. RELHOST_* and pass_env */
+    const char *cwd;           /**< NULL: the plan's folder */
+    double timeout_s;          /**< 0: none */
+    const char *log_path;      /**< the one log file of this attempt; runners write or mirror it */
+    int nodes;                 /**< 0: runner default */
+    int gpus;                  /**< per node; 0: none or runner default */
+    relhost_map runner_args;   /**< per-validation runner settings (partition, accelerators...) */
+} relhost_job_spec;
+
+/** A job's lifecycle as a runner sees it. */
+typedef enum relhost_job_state {
+    RELHOST_JOB_SUBMITTING = 1, /**< submit returned EINPROGRESS; external_id not known yet */
+    RELHOST_JOB_PENDING,
+    RELHOST_JOB_RUNNING,
+    RELHOST_JOB_ENDED,          /**< see the end fields */
+    RELHOST_JOB_LOST            /**< the engine no longer knows the job */
+} relhost_job_state;
+
+/** How a job ended on its engine, as far as the runner knows (fields ignored until ENDED). */
+typedef enum relhost_job_end {
+    RELHOST_END_EXITED = 1,     /**< exit_code valid */
+    RELHOST_END_SIGNALED,       /**< signal valid */
+    RELHOST_END_TIMEOUT,        /**< engine's own time limit */
+    RELHOST_END_CANCELLED,
+    RELHOST_END_INFRA,          /**< NODE_FAIL, PREEMPTED, BOOT_FAIL, FAILED_NO_RESOURCE... retryable */
+    RELHOST_END_EXEC_FAILED     /**< the command could not be started (126/127): not retryable */
+} relhost_job_end;
+
+/**
+ * One element of the array given to runner poll(). The host fills the inputs; the runner fills the
+ * outputs of every element it has news of, and leaves the others untouched.
+ */
+typedef struct relhost_job_status {
+    size_t struct_size;
+    /* in */
+    const char *key;            /**< idempotency key */
+    const char *external_id;    /**< NULL while SUBMITTING */
+    void *runner_handle;        /**< what submit stored in *handle, or NULL after a host restart */
+    /* out */
+    relhost_job_state state;
+    char new_external_id[257];  /**< SUBMITTING -> known: the runner writes the id here */
+    relhost_job_end end;
+    int exit_code;
+    int signal;
+    int restarts;
+    char engine_state[64];      /**< the engine's own word: COMPLETED, NODE_FAIL, SUCCEEDED... */
+    char engine_reason[128];    /**< free text from the engine, or "" */
+} relhost_job_status;
+
+/** A job as a gate submits it through host->job_submit(). */
+typedef struct relhost_job_request {
+    size_t struct_size;
+    const char *validation;     /**< unique within the step */
+    const char *runner;         /**< runner name from the plan's runners group */
+    const char *const *argv;    /**< templates allowed: {version} {commit} {validation} {attempt}... */
+    const relhost_map *env;     /**< templates allowed; may be NULL */
+    const relhost_strlist *pass_env; /**< names of relhost's environment variables handed over */
+    const char *cwd;
+    int shell;                  /**< argv is one string run by /bin/sh -c (plan said shell = true) */
+    double timeout_s;
+    int retries;                /**< extra attempts after a retryable ERROR */
+    int nodes, gpus;
+    const relhost_map *runner_args;
+    const relhost_strlist *metrics;  /**< names of metrics sources fed this job's log */
+    const relhost_checks *acceptance;
+    const char *expect_termination;  /**< NULL, or a termination reason that counts as success */
+    const int *expect_exit;          /**< NULL, or n_expect_exit exit codes that count as success */
+    size_t n_expect_exit;
+} relhost_job_request;
+
+/** A job handle (opaque, owned by the host for the whole run). */
+typedef struct relhost_job relhost_job;
+
+/** A job's result, filled by host->job_result(). Strings are the host's, valid for the run. */
+typedef struct relhost_job_result {
+    size_t struct_size;
+    int finished;               /**< 0: still running, or launched and not waited for */
+    relhost_outcome outcome;
+    const char *reason;
+    int retryable;
+    int exit_code;              /**< -1 when unknown */
+    const char *termination_reason; /**< NULL when unknown */
+    int restarts;
+    int attempts;
+    double duration_s;
+    const char *log_path;
+    const char *external_id;
+    int resumed;                /**< the result came from the state of an earlier run */
+} relhost_job_result;
+
+/* ---- HTTP -------------------------------------------------------------------------------------- */
+
+/** An HTTP request. Secrets are never put into headers or URLs by a plugin: name them by env var. */
+typedef struct relhost_http_request {
+    size_t struct_size;
+    const char *method;         /**< "GET", "POST"... */
+    const char *url;
+    const char *const *headers; /**< NULL-terminated "Name: value" */
+    const char *body;
+    size_t body_len;
+    const char *bearer_env;     /**< env var holding a bearer token, or NULL */
+    const char *basic_user;     /**< with basic_env: HTTP basic auth user */
+    const char *basic_env;      /**< env var holding the basic-auth password, or NULL */
+    double connect_timeout_s;   /**< 0: 10 */
+    double timeout_s;           /**< 0: 60, per attempt */
+    int max_attempts;           /**< 0: 4 */
+    double budget_s;            /**< 0: 300, the whole call including waits */
+    size_t max_response;        /**< 0: 16 MiB */
+} relhost_http_request;
+
+/** An HTTP response, host-allocated; release with host->http_response_free(). */
+typedef struct relhost_http_response {
+    size_t struct_size;
+    long status;
+    char *body;                 /**< NUL-terminated */
+    size_t body_len;
+    const char *const *headers; /**< NULL-terminated "name: value", names lower-cased */
+    int attempts;
+} relhost_http_response;
+
+/* ---- The host services table ----------------------------------------------------------------- */
+
+/**
+ * Services the host offers. Append-only: new entries go at the end, marked with the ABI minor that
+ * added them. A service this host lacks is NULL, or answers RELHOST_ENOTSUP with a message.
+ * Every function takes the ctx the op received; evidence goes to that ctx's step or job.
+ */
+typedef struct relhost_host {
+    size_t struct_size;
+    unsigned abi_major, abi_minor;
+
+    /* -- ABI 1.0: diagnostics -- */
+    /** Log a line, prefixed with plugin and step; secrets are redacted. */
+    void (*log)(const relhost_ctx *ctx, relhost_level level, const char *fmt, ...)
+        RELHOST_PRINTF(3, 4);
+    /** Explain why the current op fails (what, on which input, what to do). Last call wins. */
+    void (*fail)(const relhost_ctx *ctx, const char *fmt, ...) RELHOST_PRINTF(2, 3);
+    /** "file:line" of the plan setting stored at conf_field (an address inside a conf the host
+     *  filled), or "the plan" when unknown. Borrowed: valid until the instance is closed. */
+    const char *(*where)(const relhost_ctx *ctx, const void *conf_field);
+
+    /* -- ABI 1.0: secrets -- */
+    /** Value of the environment variable `name`, registered for redaction in all output; NULL
+     *  when unset or empty. Borrowed: valid for the run. Never log or format it. */
+    const char *(*secret)(const relhost_ctx *ctx, const char *name);
+
+    /* -- ABI 1.0: evidence -- */
+    int (*check_add)(const relhost_ctx *ctx, const relhost_check *check);
+    int (*metric_set)(const relhost_ctx *ctx, const char *key, double value,
+                      const relhost_metric_info *info);
+    int (*label_set)(const relhost_ctx *ctx, const char *key, const char *value);
+    /** kind: "log", "json", "report", "url"...; sha256 may be NULL. */
+    int (*artifact_add)(const relhost_ctx *ctx, const char *kind, const char *uri,
+                        const char *sha256);
+    int (*note_add)(const relhost_ctx *ctx, const char *fmt, ...) RELHOST_PRINTF(2, 3);
+
+    /* -- ABI 1.0: checks (one implementation for every gate) -- */
+    /** Evaluate checks against the metrics posted to ctx so far; posts each check; *out is
+     *  PASSED when all pass, FAILED otherwise (reason "threshold" or "metric_missing"). */
+    int (*checks_eval)(const relhost_ctx *ctx, const relhost_checks *checks,
+                       relhost_verdict *out);
+
+    /* -- ABI 1.0: processes -- */
+    /** Run a short command to completion (git, sbatch, squeue). Fills *res; free with
+     *  proc_result_free. Returns 0 when the command ran (whatever its exit code), RELHOST_EINTR
+     *  when relhost is being interrupted. */
+    int (*proc_run)(const relhost_ctx *ctx, const relhost_proc_spec *spec,
+                    relhost_proc_result *res);
+    void (*proc_result_free)(relhost_proc_result *res);
+    /** Start a long process writing into spec->log_path; *out is owned by the host. */
+    int (*proc_spawn)(const relhost_ctx *ctx, const relhost_proc_spec *spec, relhost_proc **out);
+    /** Non-blocking: *done = 1 and res filled once the process (and its group) has ended. */
+    int (*proc_poll)(const relhost_ctx *ctx, relhost_proc *p, int *done, relhost_proc_result *res);
+    /** SIGTERM to the process tree, grace, SIGKILL; returns once the tree is gone. */
+    int (*proc_kill)(const relhost_ctx *ctx, relhost_proc *p);
+    /** Forget a process that has ended (or kill it first). */
+    void (*proc_release)(const relhost_ctx *ctx, relhost_proc *p);
+
+    /* -- ABI 1.0: jobs (host-owned: runners, parallelism, deadlines, logs, metrics, state) -- */
+    /** Queue a job; the host starts it when its runner has a free slot (max_parallel). When the
+     *  release state already holds a finished result for the same spec, the job is not run again
+     *  and its result says resumed. *out is the host's, valid for the run. */
+    int (*job_submit)(const relhost_ctx *ctx, const relhost_job_request *req, relhost_job **out);
+    /** Drive jobs until every one of jobs[] has a result (any = 0) or at least one has (any = 1;
+     *  pass only unfinished jobs). In MODE_LAUNCH a job counts once it is submitted and
+     *  recorded. Returns RELHOST_EINTR when relhost is being interrupted. */
+    int (*job_wait)(const relhost_ctx *ctx, relhost_job *const *jobs, size_t n, int any);
+    int (*job_result)(const relhost_ctx *ctx, const relhost_job *job, relhost_job_result *out);
+
+    /* -- ABI 1.0: HTTP -- */
+    int (*http_request)(const relhost_ctx *ctx, const relhost_http_request *req,
+                        relhost_http_response **out);
+    void (*http_response_free)(relhost_http_response *resp);
+
+    /* -- ABI 1.0: interaction -- */
+    /** Ask a yes/no question on the controlling terminal. RELHOST_ENOTSUP when not interactive;
+     *  RELHOST_EINTR on SIGINT/SIGTERM. Serves signals and deadlines while it waits. */
+    int (*prompt_yesno)(const relhost_ctx *ctx, const char *question, int *yes);
+
+    /* -- ABI 1.0: templates -- */
+    /** Expand {placeholders} of the run (version, commit, step...) plus vars (n pairs of
+     *  name, value). *out is host-allocated: release with host->free(). */
+    int (*expand)(const relhost_ctx *ctx, const char *tmpl, const char *const *vars, size_t n,
+                  char **out);
+    void (*free)(void *p);
+
+    /* -- ABI 1.0: release registry (two-phase promotion) -- */
+    int (*registry_stage)(const relhost_ctx *ctx, const relhost_strlist *artifacts);
+    int (*registry_promote)(const relhost_ctx *ctx);
+    int (*registry_quarantine)(const relhost_ctx *ctx, const char *reason);
+} relhost_host;
+
+/* ---- Capabilities -------------------------------------------------------------------------- */
+
+/** A gate: one step of a release plan. */
+typedef struct relhost_gate_ops {
+    size_t struct_size;
+    /** Validate conf and build an instance. Contacts nothing, writes nothing. */
+    int (*open)(const relhost_ctx *ctx, const void *conf, void **inst);
+    /** Optional: say what run() would do (notes via host->note_add), with no side effects. */
+    int (*describe)(const relhost_ctx *ctx, void *inst);
+    /** Do the step. Fills *out; a negative return is an ERROR explained by host->fail(). */
+    int (*run)(const relhost_ctx *ctx, void *inst, relhost_verdict *out);
+    void (*close)(void *inst);
+} relhost_gate_ops;
+
+/**
+ * A metrics source. One instance per plan source; per job, job_open() creates the state that
+ * feed() and collect() use. Sources keep nothing durable: after a restart the host re-feeds the
+ * log from byte 0 into a fresh job state.
+ */
+typedef struct relhost_metrics_ops {
+    size_t struct_size;
+    int (*open)(const relhost_ctx *ctx, const void *conf, void **inst);
+    int (*job_open)(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec, void **job);
+    /** Bytes of the job's log, in order, cut anywhere (mid-line, mid-UTF-8). */
+    int (*feed)(const relhost_ctx *ctx, void *job, const char *buf, size_t len);
+    /** The job ended: post metrics and labels (host->metric_set, label_set). A negative return
+     *  means the source failed (ERROR), not that a metric is missing. */
+    int (*collect)(const relhost_ctx *ctx, void *job);
+    void (*job_close)(void *job);
+    void (*close)(void *inst);
+} relhost_metrics_ops;
+
+/** A runner: where jobs execute (local processes, Slurm, SkyPilot). */
+typedef struct relhost_runner_ops {
+    size_t struct_size;
+    int (*open)(const relhost_ctx *ctx, const void *conf, void **inst);
+    /** Start a job. Writes its external id (<= 256 bytes, NUL-terminated) into id; may store a
+     *  private handle in *handle (given back in status.runner_handle). RELHOST_EINPROGRESS: the
+     *  id comes in a later poll (status.new_external_id). RELHOST_ERETRY: try again later. */
+    int (*submit)(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec, char id[257],
+                  void **handle);
+    /** Refresh ALL given jobs in one call (one squeue, not one per job). elem_size is
+     *  sizeof(relhost_job_status) as the host built it. *next_poll_s: seconds until the next
+     *  useful poll. */
+    int (*poll)(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs, size_t n,
+                size_t elem_size, double *next_poll_s);
+    /** Find a job by idempotency key (resume after a crash): 0 and id, or RELHOST_ENOTFOUND. */
+    int (*find)(const relhost_ctx *ctx, void *inst, const char *key, char id[257]);
+    /** Copy log bytes from `offset` into buf (up to cap); *got = 0 at the current end. Optional
+     *  when the runner writes spec->log_path itself. */
+    int (*read_log)(const relhost_ctx *ctx, void *inst, const char *external_id, void *handle,
+                    uint64_t offset, char *buf, size_t cap, size_t *got);
+    /** Cancel a job; a job already ended or unknown counts as cancelled (return 0). */
+    int (*cancel)(const relhost_ctx *ctx, void *inst, const char *external_id, void *handle);
+    /** Forget a handle from submit() once the host no longer needs the job. */
+    void (*release)(void *inst, void *handle);
+    void (*close)(void *inst);
+} relhost_runner_ops;
+
+/* ---- The descriptor ---------------------------------------------------------------------------- */
+
+/** Fills abi_major, abi_minor and struct_size of a relhost_plugin initialiser. */
+#define RELHOST_PLUGIN_HEADER                                                                      \
+    .abi_major = RELHOST_ABI_MAJOR, .abi_minor = RELHOST_ABI_MINOR,                                \
+    .struct_size = sizeof(relhost_plugin)
+
+/**
+ * What a plugin is. A static const object inside the plugin; the host reads it, never writes it.
+ * conf_size is sizeof the plugin's conf struct (0 when it has no options); options describe it.
+ * The same conf and option table serve every capability the plugin offers.
+ */
+typedef struct relhost_plugin {
+    unsigned abi_major;
+    unsigned abi_minor;
+    size_t struct_size;
+    const char *name;        /**< [a-z0-9_]+, unique on the plugin path */
+    const char *version;
+    const char *description; /**< one line */
+    const relhost_option *options;
+    size_t option_size;      /**< sizeof(relhost_option) as the plugin was built */
+    size_t conf_size;
+    const relhost_gate_ops *gate;       /**< NULL: not a gate */
+    const relhost_metrics_ops *metrics; /**< NULL: not a metrics source */
+    const relhost_runner_ops *runner;   /**< NULL: not a runner */
+} relhost_plugin;
+
+/**
+ * The entry point, exported as RELHOST_ENTRY_SYMBOL:
+ *   RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *host, const relhost_plugin **out);
+ * host: the services table, valid for as long as the plugin is loaded (keep the pointer).
+ * out: set to the plugin's static descriptor. Return 0, or a negative RELHOST_E* to refuse loading.
+ */
+typedef int (*relhost_plugin_entry_fn)(const relhost_host *host, const relhost_plugin **out);
+
+RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *host, const relhost_plugin **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RELHOST_PLUGIN_H */
