@@ -16,6 +16,12 @@
  *  - relhost_host, the services table, is append-only: entries are never removed or reordered.
  *  - An enum value the host does not know, coming from a plugin, counts as RELHOST_ERROR.
  *  - A plugin built for ABI major M, minor m loads in any host of major M and minor >= m.
+ *  - struct_size is set by whoever allocates the struct: a caller passing a struct for the other
+ *    side to fill (relhost_verdict, relhost_proc_result, relhost_job_result, relhost_job_status)
+ *    sets it, and the filler writes no member past it.
+ *  - Frozen exceptions: relhost_strlist, relhost_list, relhost_map, relhost_checks and the rows
+ *    of relhost_option carry no struct_size. They are embedded in plugins' conf structs or arrays
+ *    whose element size is recorded elsewhere (option_size, elem_size) and never grow.
  *  tests/abi/ keeps a frozen copy of the 1.0 header; a plugin built against it must load forever.
  *
  * Ownership rules (they hold for every function below unless its comment says otherwise):
@@ -506,6 +512,8 @@ typedef struct relhost_host {
      *  when relhost is being interrupted. */
     int (*proc_run)(const relhost_ctx *ctx, const relhost_proc_spec *spec,
                     relhost_proc_result *res);
+    /** Free what proc_run put into res (out, err). Safe on a zeroed result and after any return
+     *  of proc_run, including errors and RELHOST_EINTR (partial output). */
     void (*proc_result_free)(relhost_proc_result *res);
     /** Start a long process writing into spec->log_path; *out is owned by the host. */
     int (*proc_spawn)(const relhost_ctx *ctx, const relhost_proc_spec *spec, relhost_proc **out);
