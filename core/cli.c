@@ -32,6 +32,8 @@ void cli_usage(FILE *out)
 "      --version V        the release version (default: the plan's `version`, or UTC\n"
 "                         YYYY.MM.DD-HHMM); [0-9A-Za-z][0-9A-Za-z._-]{0,63}\n"
 "      --new              start a new release instead of resuming the newest unfinished one\n"
+"      --new-candidate    the plan's ref moved: requalify this release on the new commit\n"
+"                         (its earlier results are dropped; without it, exit 2)\n"
 "      --profile NAME     run the validations of this plan profile (e.g. quick, comprehensive)\n"
 "      --only GLOB        only validations whose name matches GLOB (repeatable)\n"
 "      --retry-failed     re-run validations that failed in an earlier run of this release\n"
@@ -62,7 +64,7 @@ void cli_usage(FILE *out)
 
 int cli_parse(cli *c, int argc, char **argv)
 {
-    enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
+    enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
            O_NOCOLOR, O_DESCRIBE };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -70,6 +72,7 @@ int cli_parse(cli *c, int argc, char **argv)
         {"check", no_argument, NULL, O_CHECK},
         {"version", required_argument, NULL, O_VERSION},
         {"new", no_argument, NULL, O_NEW},
+        {"new-candidate", no_argument, NULL, O_NEWCAND},
         {"profile", required_argument, NULL, O_PROFILE},
         {"only", required_argument, NULL, O_ONLY},
         {"retry-failed", no_argument, NULL, O_RETRY},
@@ -105,6 +108,7 @@ int cli_parse(cli *c, int argc, char **argv)
         case O_CHECK: c->check = 1; break;
         case O_VERSION: c->version = optarg; break;
         case O_NEW: c->new_release = 1; break;
+        case O_NEWCAND: c->new_candidate = 1; break;
         case O_PROFILE: c->profile = optarg; break;
         case O_ONLY: sv_push(&c->only, optarg); break;
         case O_RETRY: c->retry_failed = 1; break;
@@ -212,6 +216,7 @@ static int cmd_run(const cli *c)
     ro.only = c->only.n ? (const char *const *)c->only.v : NULL;
     ro.profile = c->profile;
     ro.retry_failed = c->retry_failed;
+    ro.new_candidate = c->new_candidate;
     ro.interactive = !c->no_interactive && isatty(STDIN_FILENO);
     ro.verbose = c->verbose;
     if (pipeline_run(&p, &ro, &rr) != 0) {

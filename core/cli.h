@@ -16,7 +16,7 @@ typedef struct cli {
     const char *version;
     const char *profile;
     const char *describe;
-    int check, new_release, retry_failed, no_interactive, no_color, verbose, quiet;
+    int check, new_release, new_candidate, retry_failed, no_interactive, no_color, verbose, quiet;
     int help, show_version;
 } cli;
 

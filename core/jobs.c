@@ -98,6 +98,7 @@ struct jobs {
     size_t detached;
     unsigned child_gen;
     unsigned long ended_count; /* jobs that reached an end, for the wait loop */
+    char *workdir;             /* default cwd of jobs: the candidate's checkout, or NULL */
     int log_folder_made;
 };
 
@@ -615,10 +616,10 @@ static void expand_for_attempt(jobs *j, relhost_job *jb)
         char *x;
         if (template_expand(jb->cwd_t, vars, 2, 0, &x) != 0)
             x = xstrdup(jb->cwd_t);
-        jb->cwd_x = path_absolute(x, j->p->dir);
+        jb->cwd_x = path_absolute(x, j->workdir ? j->workdir : j->p->dir);
         free(x);
     } else {
-        jb->cwd_x = xstrdup(j->p->dir);
+        jb->cwd_x = xstrdup(j->workdir ? j->workdir : j->p->dir);
     }
 }
 
@@ -1194,10 +1195,17 @@ static void job_free(relhost_job *jb)
     free(jb);
 }
 
+void jobs_set_workdir(jobs *j, const char *dir)
+{
+    free(j->workdir);
+    j->workdir = dir ? xstrdup(dir) : NULL;
+}
+
 void jobs_free(jobs *j)
 {
     if (!j)
         return;
+    free(j->workdir);
     for (size_t i = 0; i < j->n; i++) {
         relhost_job *jb = j->all[i];
         if ((jb->phase == PH_RUNNING || jb->phase == PH_SUBMITTING) && !jb->rt->ops->find &&

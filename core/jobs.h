@@ -20,6 +20,9 @@ typedef struct jobs jobs;
 
 /** Create the job layer of one run. st may be NULL (--check: nothing is submitted). */
 jobs *jobs_new(plan *p, struct state *st, const relhost_ctx *base);
+/** Folder jobs run in when a validation names no cwd (the candidate's worktree); NULL: the
+ *  plan's folder. Copied. */
+void jobs_set_workdir(jobs *j, const char *dir);
 /** Close runner and metrics instances. Jobs still running on local runners are killed. */
 void jobs_free(jobs *j);
 

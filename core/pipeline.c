@@ -2,6 +2,7 @@
 #include "pipeline.h"
 
 #include "error.h"
+#include "candidate.h"
 #include "host.h"
 #include "jobs.h"
 #include "state.h"
@@ -160,6 +161,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     const char *stopper = NULL;
     state *sto = NULL;
     jobs *jb = NULL;
+    candidate cand = {0};
 
     memset(out, 0, sizeof *out);
     for (size_t i = 0; o->steps && o->steps[i]; i++)
@@ -187,6 +189,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         return rc;
     }
     base_ctx(p, o, &base, &only, prof);
+    base.commit = p->commit;
 
     out->nsteps = p->nsteps;
     out->steps = xcalloc(p->nsteps, sizeof *out->steps);
@@ -226,7 +229,15 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             if (state_warning(sto))
                 log_msg(RELHOST_LOG_WARN, "state", "%s", state_warning(sto));
             record_run_start(p, sto);
-            jb = jobs_new(p, sto, &base);
+            if ((rc = candidate_fix(p, sto, o->new_candidate, &cand)) == 0) {
+                base.commit = cand.commit;
+                if (cand.commit)
+                    template_set("commit", cand.commit);
+                if (cand.worktree)
+                    template_set("worktree", cand.worktree);
+                jb = jobs_new(p, sto, &base);
+                jobs_set_workdir(jb, cand.worktree);
+            }
         }
     }
 
@@ -340,6 +351,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         report_end(p, out);
     }
     jobs_free(jb);
+    candidate_free(&cand);
     if (sto && state_close(sto) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
 

@@ -17,6 +17,7 @@ typedef struct run_options {
     const char *profile;
     const char *const *only;    /* --only globs, NULL-terminated, or NULL */
     int retry_failed;
+    int new_candidate;          /* --new-candidate: requalify the release on a new commit */
     int interactive;
     int verbose;
 } run_options;

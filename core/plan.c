@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "plan.h"
 
+#include "candidate.h"
 #include "error.h"
 #include "state.h"
 #include "template.h"
@@ -11,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const root_keys[] = {"name",   "version", "state_dir", "log_dir", "plugin_path",
-                                        "repo",   "ref",     "runners",   "metrics", "steps",
-                                        "profiles", NULL};
+static const char *const root_keys[] = {"name",    "version", "state_dir", "log_dir",
+                                        "plugin_path", "repo", "ref",      "checkout",
+                                        "runners", "metrics", "steps",     "profiles", NULL};
 static const char *const step_reserved[] = {"name", "plugin", "required", "publishes",
                                             "description", NULL};
 static const char *const inst_reserved[] = {"plugin", NULL};
@@ -525,6 +526,28 @@ int plan_load(const plan_options *o, plan *p)
     if (p->ref && !p->repo)
         return perr(config_lookup(&p->cfg, "ref"), "'ref' needs 'repo' (the repository it names "
                     "a commit of)");
+    {
+        char *co = str_opt(&p->cfg, "checkout", "head", &rc);
+        if (rc)
+            return rc;
+        if (strcmp(co, "worktree") == 0) {
+            p->checkout_worktree = 1;
+        } else if (strcmp(co, "head") != 0) {
+            free(co);
+            return perr(config_lookup(&p->cfg, "checkout"),
+                        "'checkout' must be \"head\" (the repo must have the candidate checked "
+                        "out, clean) or \"worktree\" (relhost makes a worktree of it)");
+        }
+        free(co);
+        if (config_lookup(&p->cfg, "checkout") && !p->repo)
+            return perr(config_lookup(&p->cfg, "checkout"), "'checkout' needs 'repo'");
+    }
+    /* The candidate commit is known before any option is filled, so {commit} expands. */
+    if (p->repo) {
+        if ((rc = candidate_resolve(p, &p->commit)) != 0)
+            return rc;
+        template_set("commit", p->commit);
+    }
 
     pp = config_lookup(&p->cfg, "plugin_path");
     if (pp) {
@@ -606,6 +629,7 @@ void plan_free(plan *p)
     free(p->log_dir);
     free(p->repo);
     free(p->ref);
+    free(p->commit);
     free(p->hash);
     config_destroy(&p->cfg);
     memset(p, 0, sizeof *p);

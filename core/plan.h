@@ -46,6 +46,8 @@ typedef struct plan {
     int resumed;      /* no --version: the newest unfinished release was picked up */
     char *state_dir, *log_dir; /* absolute */
     char *repo, *ref; /* NULL when the plan names no repository */
+    char *commit;     /* the repo's ref resolved at load (git rev-parse), or NULL */
+    int checkout_worktree; /* checkout = "worktree": validations run in a worktree of the commit */
     strvec plugin_path;        /* the full search path actually used */
     loader ld;
     plan_instance *runners;

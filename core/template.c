@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const run_names[] = {"version", "rc", "commit", "step", "staged_dir", NULL};
+static const char *const run_names[] = {"version",    "rc",       "commit", "step",
+                                        "staged_dir", "worktree", NULL};
 static const char *const job_names[] = {"validation", "attempt", NULL};
 
 static strvec names, values;

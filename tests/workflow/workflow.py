@@ -259,6 +259,62 @@ def case_corrupt_state_refused():
     check(not os.path.exists(pl.p("count")), "ran despite corrupt state", out)
 
 
+def git(repo, *args):
+    subprocess.run(["git", "-C", repo, *args], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def case_candidate_commit_is_fixed():
+    pl = Plan("candidate")
+    repo = pl.p("repo")
+    os.mkdir(repo)
+    git(repo, "init", "-q")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty",
+        "-m", "one")
+    first = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True,
+                           text=True).stdout.strip()
+    cmd = [PY, PROBE, "count", pl.p("count")]
+    pl.write('{ name = "v"; cmd = ["sh", "-c", "git rev-parse HEAD > ' + pl.p("seen") +
+             '; echo {commit} > ' + pl.p("templ") + '; exec \\"$@\\"", "sh", ' +
+             ", ".join(json.dumps(a) for a in cmd) +
+             ']; acceptance = ( ("sps_max", ">=", 1.0) ); }')
+    text = open(pl.path).read().replace('state_dir = "state";',
+                                        'state_dir = "state"; repo = "repo"; checkout = "worktree";')
+    open(pl.path, "w").write(text)
+    rc, out = pl.run("--version", "1")
+    check(rc == 0, f"first run exit {rc}", out)
+    check(open(pl.p("seen")).read().strip() == first, "the job did not run on the candidate", out)
+    check(open(pl.p("templ")).read().strip() == first, "{commit} did not expand", out)
+    check(pl.state("1")["candidate"]["commit"] == first, "candidate not in state", out)
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty",
+        "-m", "two")
+    rc, out = pl.run("--version", "1")
+    check(rc == 2, f"resume on another commit: exit {rc}, want 2", out)
+    check("--new-candidate" in out, "the refusal does not say what to do", out)
+    rc, out = pl.run("--version", "1", "--new-candidate")
+    check(rc == 0, f"--new-candidate exit {rc}", out)
+    check(open(pl.p("seen")).read().strip() != first, "requalification ran the old commit", out)
+    check(len(open(pl.p("count")).read().split()) == 2, "old results were reused", out)
+
+
+def case_checkout_head_refuses_a_dirty_tree():
+    pl = Plan("dirty")
+    repo = pl.p("repo")
+    os.mkdir(repo)
+    git(repo, "init", "-q")
+    open(os.path.join(repo, "f"), "w").write("a\n")
+    git(repo, "add", "f")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "one")
+    open(os.path.join(repo, "f"), "w").write("changed\n")
+    pl.write(val("v", [PY, PROBE, "count", pl.p("count")]))
+    text = open(pl.path).read().replace('state_dir = "state";', 'state_dir = "state"; repo = "repo";')
+    open(pl.path, "w").write(text)
+    rc, out = pl.run("--version", "1")
+    check(rc == 2, f"exit {rc}, want 2", out)
+    check("uncommitted changes" in out, "the refusal does not name the dirty tree", out)
+    check(not os.path.exists(pl.p("count")), "a validation ran on a dirty tree", out)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
