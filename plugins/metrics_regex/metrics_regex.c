@@ -1,0 +1,1518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics_regex - a metrics source reading numbers and labels out of a job's log with PCRE2.
+ *
+ * The host feeds the log as it grows, cut anywhere. We read it line by line in constant memory:
+ * complete lines are scanned straight out of the host's buffer, and only the unfinished tail of
+ * a chunk is copied into a carry buffer that never grows past max_line (a longer line is skipped
+ * and counted). A line is only handed to PCRE2 when it contains the pattern's literal prefilter,
+ * found with a case-folded two-byte SIMD filter over the whole chunk (as ripgrep does), so the
+ * cost on the many lines that mention no metric is a vector compare, not a regex run.
+ *
+ * Results are independent of how the log was cut: every line is processed exactly once, whole,
+ * whether it came from the host's buffer or from the carry buffer.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <locale.h>
+#include <math.h>
+#include <pcre2.h>
+#include <relhost/plugin.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* ---- Configuration --------------------------------------------------------------------------- */
+
+/** One row of `patterns = ( {...}, ... )`. */
+struct metrics_regex_pattern {
+    const char *name;
+    const char *regex;
+    relhost_strlist reducers;
+    const char *metric;
+    double scale;
+    int case_insensitive;
+    const char *prefilter;
+    int label;
+};
+
+struct metrics_regex_conf {
+    int defaults;
+    relhost_list patterns;
+    uint64_t max_line;
+};
+
+static const char *const metrics_regex_reducer_names[] = {"max",  "min",   "last", "first",
+                                                          "mean", "count", NULL};
+
+static const relhost_option metrics_regex_pattern_options[] = {
+    {.name = "name",
+     .type = RELHOST_OPT_STRING,
+     .required = 1,
+     .offset = offsetof(struct metrics_regex_pattern, name),
+     .doc = "metric base name ([A-Za-z0-9_.-]); a pattern named like a default replaces it"},
+    {.name = "regex",
+     .type = RELHOST_OPT_STRING,
+     .required = 1,
+     .offset = offsetof(struct metrics_regex_pattern, regex),
+     .doc = "PCRE2 regex run on each line (never templated); the value is the group named value, "
+            "else the first capture group that took part; a group named unit scales it "
+            "(k/K 1e3, m/M 1e6, g/G 1e9)"},
+    {.name = "reducers",
+     .type = RELHOST_OPT_STRLIST,
+     .def = "last",
+     .offset = offsetof(struct metrics_regex_pattern, reducers),
+     .choices = metrics_regex_reducer_names,
+     .doc = "max, min, last, first, mean, count; each posts the metric <name>_<reducer>"},
+    {.name = "metric",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct metrics_regex_pattern, metric),
+     .doc = "exact metric (or label) name, for a pattern with a single reducer"},
+    {.name = "scale",
+     .type = RELHOST_OPT_DOUBLE,
+     .def = "1",
+     .offset = offsetof(struct metrics_regex_pattern, scale),
+     .doc = "multiplies every value (after the unit)"},
+    {.name = "case_insensitive",
+     .type = RELHOST_OPT_BOOL,
+     .def = "true",
+     .offset = offsetof(struct metrics_regex_pattern, case_insensitive),
+     .doc = "match letters in either case"},
+    {.name = "prefilter",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct metrics_regex_pattern, prefilter),
+     .doc = "a literal that every match contains (searched case-insensitively before the regex "
+            "runs); absent: derived from the regex; \"\": run the regex on every line"},
+    {.name = "label",
+     .type = RELHOST_OPT_BOOL,
+     .def = "false",
+     .offset = offsetof(struct metrics_regex_pattern, label),
+     .doc = "the capture is a string label (reducer first or last), not a number"},
+    {0}};
+
+static const relhost_option metrics_regex_options[] = {
+    {.name = "defaults",
+     .type = RELHOST_OPT_BOOL,
+     .def = "true",
+     .offset = offsetof(struct metrics_regex_conf, defaults),
+     .doc = "include the default patterns: sps (sps_max, sps_last), eval_success_rate, and the "
+            "[SUMMARY] markers exit_code, termination_reason, restart_count"},
+    {.name = "patterns",
+     .type = RELHOST_OPT_GROUP_LIST,
+     .offset = offsetof(struct metrics_regex_conf, patterns),
+     .sub = metrics_regex_pattern_options,
+     .item_size = sizeof(struct metrics_regex_pattern),
+     .doc = "more patterns: ( { name = \"loss\"; regex = \"loss[:=]\\\\s*([0-9.]+)\"; }, ... )"},
+    {.name = "max_line",
+     .type = RELHOST_OPT_SIZE,
+     .def = "1M",
+     .offset = offsetof(struct metrics_regex_conf, max_line),
+     .min = 64,
+     .max = 268435456.0, /* 256 MiB: the carry buffer of a job is at most this */
+     .doc = "longest line read, in bytes before the newline; longer lines are skipped and counted "
+            "(a job's memory is bounded by it)"},
+    {0}};
+
+/* ---- Default patterns ------------------------------------------------------------------------ */
+
+/*
+ * What real training logs print (DESIGN.md "Default metrics"). They agree with the seed's regexes
+ * (\bSPS[:=]\s*(\d+(?:\.\d+)?) and \beval[_\s-]?success[_\s-]?rate[:=]\s*(0?\.\d+|1(?:\.0)?))
+ * wherever those were right, and fix where they misread: "SPS: 31,000" is 31000 (not 31), the
+ * value-first forms "87.75 ksps", "950 sps", "1.23 Msps", "87,750 SPS" are read with their unit,
+ * "1.5e4" is 15000 (never 1.5), an eval rate of 1.5 is no match (not 1.0), and a number is never
+ * taken from the next line (we match lines, the seed's \s crossed newlines).
+ *
+ * A number: thousands-grouped, plain with optional fraction and exponent, or a bare fraction,
+ * atomic so that a longer number is never backtracked into a shorter one ("1.5e4" into 1.5) and
+ * the many numbers on a metric line that are not SPS fail fast. The guard after a label-first
+ * number refuses to cut a longer number short ("31,0000", "1.5.3"); a value-first number must
+ * not be followed by a label ("step 12 SPS: 31000" is 31000, not 12).
+ */
+#define MR_NUM                                                                                     \
+    "(?<value>(?>\\d{1,3}+(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?|\\.\\d+))"
+#define MR_SPS_REGEX                                                                               \
+    "\\bSPS\\s*[:=]\\s*" MR_NUM                                                                \
+    "(?![\\d.,]?\\d)(?:(?<unit>[kmg])(?:sps)?\\b|\\s*(?<unit>[kmg])sps\\b)?"                     \
+    "|(?<![\\w.,+-])" MR_NUM "\\s*+(?:(?<unit>[kmg])\\s*+)?sps\\b(?!\\s*[:=])"
+#define MR_EVAL_REGEX                                                                              \
+    "\\beval[_\\s-]?success[_\\s-]?rate\\s*[:=]\\s*(0?\\.\\d+|0|1(?:\\.0+)?)(?!\\.?\\d)"
+
+struct mr_default {
+    const char *name;
+    const char *regex;
+    const char *metric;
+    const char *prefilter;
+    const char *lead; /* every byte that can come before the prefilter inside a match */
+    const char *reducers[3];
+    int label;
+};
+
+/* What may stand between a match's start and its literal: a number, spaces and a unit before
+ * "sps"; "eval" and a separator before "success"; nothing before "[SUMMARY]" or "SPS:". */
+#define MR_WS " \t\v\f\r"
+#define MR_SPS_LEAD "0123456789.,eE+-kKmMgG" MR_WS
+#define MR_EVAL_LEAD "evalEVAL_-" MR_WS
+
+static const struct mr_default metrics_regex_defaults[] = {
+    {"sps", MR_SPS_REGEX, NULL, "sps", MR_SPS_LEAD, {"max", "last", NULL}, 0},
+    {"eval_success_rate", MR_EVAL_REGEX, "eval_success_rate", "success", MR_EVAL_LEAD,
+     {"last", NULL}, 0},
+    /* The seed's runner took the FIRST marker and so reported a restarted job's failed attempt. */
+    {"exit_code", "\\[SUMMARY\\]\\s*Exit code:\\s*([+-]?\\d+)(?!\\d)", "exit_code", "[summary]", "",
+     {"last", NULL}, 0},
+    {"termination_reason", "\\[SUMMARY\\]\\s*Termination reason:\\s*([\\w.-]+)",
+     "termination_reason", "[summary]", "", {"last", NULL}, 1},
+    {"restart_count", "\\[SUMMARY\\]\\s*Restart Count:\\s*(\\d+)(?!\\d)", "restart_count",
+     "[summary]", "", {"last", NULL}, 0},
+};
+
+#define MR_N_DEFAULTS (sizeof(metrics_regex_defaults) / sizeof(metrics_regex_defaults[0]))
+
+/* ---- Instance and job state ------------------------------------------------------------------ */
+
+enum mr_reducer { MR_MAX, MR_MIN, MR_LAST, MR_FIRST, MR_MEAN, MR_COUNT, MR_N_REDUCERS };
+
+#define MR_LIT_MAX 64    /* bytes of a prefilter literal that are used */
+#define MR_LABEL_MAX 256 /* bytes of a label value kept */
+#define MR_EXAMPLE_MAX 40
+#define MR_MAX_GROUPS 32 /* value/unit groups per regex that we look at */
+
+/** A case-folded literal and the two positions the vector filter compares first. */
+struct mr_lit {
+    unsigned char fold[MR_LIT_MAX]; /* letters lower-cased */
+    unsigned char mask[MR_LIT_MAX]; /* 0x20 on letters: (byte | mask) == fold matches both cases */
+    size_t len;                     /* 0: no prefilter, every line is a candidate */
+    size_t i1, i2;                  /* the two rarest positions */
+};
+
+struct mr_pat {
+    const char *name;        /* borrowed from conf or the defaults table */
+    const char *regex;
+    const void *where_field; /* &row->regex in the host's conf, or NULL for a default */
+    pcre2_code *code;
+    int jit;
+    uint32_t value_groups[MR_MAX_GROUPS];
+    size_t n_value;
+    uint32_t unit_groups[MR_MAX_GROUPS];
+    size_t n_unit;
+    double scale;
+    int label;
+    enum mr_reducer reducers[MR_N_REDUCERS];
+    char *keys[MR_N_REDUCERS]; /* metric (or label) names posted, owned */
+    size_t n_out;
+    struct mr_lit lit;
+    /* Known: only bytes in lead_set stand between a match's start and the first literal it
+     * holds, so a search may start at the first literal minus such bytes instead of at the
+     * line's start (the many numbers before "SPS:" on a metric line are never tried). */
+    int lead_known;
+    uint8_t lead_set[32];
+};
+
+/** Patterns sharing one prefilter literal: one search of the chunk serves them all. */
+struct mr_group {
+    struct mr_lit lit;
+    size_t first; /* patterns are sorted so that a group is a run of them */
+    size_t n;
+};
+
+struct metrics_regex {
+    const relhost_host *host;
+    struct mr_pat *pats; /* n_pats, sorted by group */
+    size_t n_pats;
+    struct mr_group *groups;
+    size_t n_groups;
+    uint32_t max_pairs; /* ovector pairs the largest pattern needs */
+    size_t max_line;
+    locale_t c_locale; /* numbers are read the same whatever LC_NUMERIC the host runs with */
+    int avx2;          /* the CPU has AVX2: the prefilter compares 32 bytes at a time */
+};
+
+struct mr_acc {
+    uint64_t n;
+    double mean, min, max, first, last;
+    uint64_t bad;
+    char bad_example[MR_EXAMPLE_MAX + 1];
+    char label[MR_LABEL_MAX + 1];
+    int label_truncated;
+};
+
+struct metrics_regex_job {
+    struct metrics_regex *inst;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit_stack;
+    char *carry; /* the unfinished last line, at most max_line bytes */
+    size_t carry_len, carry_cap;
+    int skipping; /* inside a line longer than max_line: drop bytes up to its newline */
+    uint64_t long_lines;
+    uint64_t match_errors;
+    int first_match_error;
+    struct mr_acc *acc; /* one per pattern */
+};
+
+/*
+ * The host table handed to the entry. Set once when the host loads the plugin and only read
+ * afterwards (every instance copies it in open()); the ABI gives open() no other way to reach it.
+ */
+static const relhost_host *metrics_regex_host;
+
+/* ---- Small helpers --------------------------------------------------------------------------- */
+
+static int mr_is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int mr_is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static unsigned char mr_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+/* Plugin-chosen names become metric keys and report columns: keep them to a safe alphabet. */
+static int mr_valid_key(const char *s)
+{
+    size_t n = 0;
+    for (; s[n] != '\0'; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (!mr_is_alpha(c) && !mr_is_digit(c) && c != '_' && c != '.' && c != '-')
+            return 0;
+    }
+    return n > 0 && n <= 128;
+}
+
+/* Copy text for a note: bounded and printable, since it comes from an arbitrary log. */
+static void mr_example(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        dst[k++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
+    }
+    dst[k] = '\0';
+}
+
+/* ---- Prefilter literals ---------------------------------------------------------------------- */
+
+/* How common a byte is in training logs; the rarest two of a literal are compared first. */
+static int mr_commonness(unsigned char c)
+{
+    static const char order[] = " 0123456789etaoinsrlhdcu.:=_-,/pmfgwybv|k()x[]jqz";
+    const char *p = c != '\0' ? strchr(order, mr_lower(c)) : NULL;
+    return p != NULL ? (int)(sizeof(order) - (size_t)(p - order)) : 0;
+}
+
+static void mr_lit_set(struct mr_lit *l, const unsigned char *s, size_t n)
+{
+    if (n > MR_LIT_MAX)
+        n = MR_LIT_MAX; /* a prefix of a required literal is still required */
+    l->len = n;
+    for (size_t i = 0; i < n; i++) {
+        l->fold[i] = mr_lower(s[i]);
+        l->mask[i] = mr_is_alpha(s[i]) ? 0x20 : 0x00;
+    }
+    l->i1 = l->i2 = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mr_commonness(l->fold[i]) < mr_commonness(l->fold[l->i1]))
+            l->i1 = i;
+    l->i2 = l->i1 == 0 && n > 1 ? 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        if (i != l->i1 && mr_commonness(l->fold[i]) < mr_commonness(l->fold[l->i2]))
+            l->i2 = i;
+}
+
+static int mr_lit_equal(const struct mr_lit *a, const struct mr_lit *b)
+{
+    return a->len == b->len && memcmp(a->fold, b->fold, a->len) == 0;
+}
+
+static int mr_lit_verify(const struct mr_lit *l, const unsigned char *s)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if ((unsigned char)(s[i] | l->mask[i]) != l->fold[i])
+            return 0;
+    return 1;
+}
+
+/*
+ * First occurrence of the literal in [hay, hay+n), either case, or NULL; l->len > 0.
+ * The vector loops compare the literal's two rarest bytes at their offsets for 16 or 32 starts
+ * at once and verify only the starts where both agree. Every load ends at or before
+ * i + i2 + (width - 1) <= last + i2 <= n - 1: never past the buffer.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MR_HAVE_AVX2 1
+#include <immintrin.h>
+
+__attribute__((target("avx2"))) static const char *
+mr_lit_find_avx2(const struct mr_lit *l, const unsigned char *h, size_t last, size_t *next)
+{
+    const unsigned char *a = h + l->i1, *b = h + l->i2;
+    const __m256i c1 = _mm256_set1_epi8((char)l->fold[l->i1]);
+    const __m256i m1 = _mm256_set1_epi8((char)l->mask[l->i1]);
+    const __m256i c2 = _mm256_set1_epi8((char)l->fold[l->i2]);
+    const __m256i m2 = _mm256_set1_epi8((char)l->mask[l->i2]);
+    size_t i = 0;
+    for (; i + 64 <= last + 1; i += 64) {
+        __m256i e0 = _mm256_and_si256(
+            _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_loadu_si256((const void *)(a + i)), m1), c1),
+            _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_loadu_si256((const void *)(b + i)), m2), c2));
+        __m256i e1 = _mm256_and_si256(
+            _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_loadu_si256((const void *)(a + i + 32)), m1),
+                              c1),
+            _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_loadu_si256((const void *)(b + i + 32)), m2),
+                              c2));
+        __m256i any = _mm256_or_si256(e0, e1);
+        if (_mm256_testz_si256(any, any))
+            continue;
+        uint64_t bits = (uint64_t)(uint32_t)_mm256_movemask_epi8(e0) |
+                        (uint64_t)(uint32_t)_mm256_movemask_epi8(e1) << 32;
+        while (bits != 0) {
+            size_t k = (size_t)__builtin_ctzll(bits);
+            if (mr_lit_verify(l, h + i + k))
+                return (const char *)h + i + k;
+            bits &= bits - 1;
+        }
+    }
+    *next = i;
+    return NULL;
+}
+#endif
+
+static const char *mr_lit_find(const struct mr_lit *l, const char *hay, size_t n, int avx2)
+{
+    const unsigned char *h = (const unsigned char *)hay;
+    if (n < l->len)
+        return NULL;
+    size_t last = n - l->len; /* last possible start */
+    size_t i = 0;
+#if defined(MR_HAVE_AVX2)
+    if (avx2) {
+        const char *hit = mr_lit_find_avx2(l, h, last, &i);
+        if (hit != NULL)
+            return hit;
+    }
+#else
+    (void)avx2;
+#endif
+#if defined(__SSE2__)
+    const unsigned char *a = h + l->i1, *b = h + l->i2;
+    const __m128i c1 = _mm_set1_epi8((char)l->fold[l->i1]);
+    const __m128i m1 = _mm_set1_epi8((char)l->mask[l->i1]);
+    const __m128i c2 = _mm_set1_epi8((char)l->fold[l->i2]);
+    const __m128i m2 = _mm_set1_epi8((char)l->mask[l->i2]);
+    for (; i + 16 <= last + 1; i += 16) {
+        __m128i x = _mm_or_si128(_mm_loadu_si128((const __m128i *)(a + i)), m1);
+        __m128i y = _mm_or_si128(_mm_loadu_si128((const __m128i *)(b + i)), m2);
+        unsigned bits = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(x, c1), _mm_cmpeq_epi8(y, c2)));
+        while (bits != 0) {
+            size_t k = (size_t)__builtin_ctz(bits);
+            if (mr_lit_verify(l, h + i + k))
+                return hay + i + k;
+            bits &= bits - 1;
+        }
+    }
+#endif
+    for (; i <= last; i++)
+        if ((unsigned char)(h[i + l->i1] | l->mask[l->i1]) == l->fold[l->i1] &&
+            mr_lit_verify(l, h + i))
+            return hay + i;
+    return NULL;
+}
+
+/*
+ * Derive a literal that every match of `re` contains, or return 0 (no prefilter: the regex
+ * runs on every line). Only top-level literal bytes count; groups, classes, escapes other than
+ * escaped punctuation, and anything we do not fully understand end a run or give up, so the
+ * answer is always safe (a shorter literal than possible, never a wrong one). *at_start is set
+ * when nothing that consumes bytes comes before the literal, i.e. every match starts with it.
+ * Called only on a regex that PCRE2 compiled, so its syntax is valid.
+ */
+static size_t mr_derive_literal(const char *re, unsigned char *best, size_t cap, int *at_start)
+{
+    unsigned char run[MR_LIT_MAX];
+    size_t run_len = 0, best_len = 0;
+    int last_literal = 0; /* the previous atom is the last byte of run */
+    size_t atoms = 0;     /* atoms before the current one that may consume bytes */
+    size_t run_atoms = 0; /* atoms before the run's first byte */
+    const char *p = re;
+
+    *at_start = 0;
+#define MR_END_RUN()                                                                               \
+    do {                                                                                           \
+        if (run_len > best_len) {                                                                  \
+            best_len = run_len < cap ? run_len : cap;                                              \
+            memcpy(best, run, best_len);                                                           \
+            *at_start = run_atoms == 0;                                                            \
+        }                                                                                          \
+        run_len = 0;                                                                               \
+    } while (0)
+#define MR_PUSH(byte)                                                                              \
+    do {                                                                                           \
+        if (run_len == sizeof(run))                                                                \
+            MR_END_RUN();                                                                          \
+        if (run_len == 0)                                                                          \
+            run_atoms = atoms;                                                                     \
+        run[run_len++] = (byte);                                                                   \
+        atoms++;                                                                                   \
+    } while (0)
+
+    while (*p != '\0') {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\\') {
+            unsigned char n = (unsigned char)p[1];
+            if (n == '\0')
+                return 0;
+            if (!mr_is_alpha(n) && !mr_is_digit(n)) {
+                if (n >= 0x80)
+                    return 0;
+                MR_PUSH(n); /* escaped punctuation is that byte */
+                last_literal = 1;
+                p += 2;
+                continue;
+            }
+            /* One-character escapes (classes, assertions, control characters). Others (\x, \p,
+             * \Q, \g, \k, back-references...) take arguments: give up rather than misread. */
+            if (strchr("dDsSwWbBhHvVRAzZGKXCntrfea", n) == NULL || (n == 'N' && p[2] == '{'))
+                return 0;
+            MR_END_RUN();
+            if (strchr("bBAG", n) == NULL)
+                atoms++; /* \b, \B, \A and \G consume nothing */
+            last_literal = 0;
+            p += 2;
+            continue;
+        }
+        if (c == '[') {
+            /* Skip a class: "]" first (after an optional "^") is literal, escapes and [:posix:]
+             * names inside are skipped whole. */
+            const char *q = p + 1;
+            if (*q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q != '\0' && *q != ']') {
+                if (*q == '\\' && q[1] != '\0')
+                    q += 2;
+                else if (*q == '[' && q[1] == ':') {
+                    const char *e = strstr(q + 2, ":]");
+                    if (e == NULL)
+                        return 0;
+                    q = e + 2;
+                } else
+                    q++;
+            }
+            if (*q != ']')
+                return 0;
+            MR_END_RUN();
+            atoms++;
+            last_literal = 0;
+            p = q + 1;
+            continue;
+        }
+        if (c == '(') {
+            /* Option settings such as (?x) change how the rest reads: refuse those; skip every
+             * other group whole (it may be optional or an alternation). */
+            if (p[1] == '?') {
+                const char *q = p + 2;
+                while (mr_is_alpha((unsigned char)*q) || *q == '-' || *q == '^') {
+                    if (*q == 'x')
+                        return 0;
+                    q++;
+                }
+            }
+            int depth = 0;
+            const char *q = p;
+            while (*q != '\0') {
+                if (*q == '\\' && q[1] != '\0') {
+                    q += 2;
+                    continue;
+                }
+                if (*q == '[') {
+                    /* a class inside a group may hold parentheses */
+                    const char *r = q + 1;
+                    if (*r == '^')
+                        r++;
+                    if (*r == ']')
+                        r++;
+                    while (*r != '\0' && *r != ']') {
+                        if (*r == '\\' && r[1] != '\0')
+                            r += 2;
+                        else if (*r == '[' && r[1] == ':') {
+                            const char *e = strstr(r + 2, ":]");
+                            if (e == NULL)
+                                return 0;
+                            r = e + 2;
+                        } else
+                            r++;
+                    }
+                    if (*r != ']')
+                        return 0;
+                    q = r + 1;
+                    continue;
+                }
+                if (*q == '(')
+                    depth++;
+                else if (*q == ')' && --depth == 0)
+                    break;
+                q++;
+            }
+            if (*q != ')')
+                return 0;
+            MR_END_RUN();
+            atoms++;
+            last_literal = 0;
+            p = q + 1;
+            continue;
+        }
+        if (c == '|' || c == ')')
+            return 0; /* a top-level alternation: no literal is common to every branch */
+        if (c == '?' || c == '*' || c == '+' || c == '{') {
+            unsigned long min = c == '+' ? 1 : 0;
+            const char *q = p + 1;
+            if (c == '{') {
+                /* {n} {n,} {n,m} {,m}; anything else PCRE2 would read as literal text */
+                int digits = 0;
+                min = 0;
+                while (mr_is_digit((unsigned char)*q)) {
+                    min = min * 10 + (unsigned long)(*q - '0');
+                    if (min > 100000)
+                        return 0;
+                    q++;
+                    digits = 1;
+                }
+                if (*q == ',') {
+                    q++;
+                    while (mr_is_digit((unsigned char)*q)) {
+                        q++;
+                        digits = 1;
+                    }
+                }
+                if (*q != '}' || !digits)
+                    return 0;
+                q++;
+            }
+            if (last_literal && run_len > 0 && min == 0)
+                run_len--; /* the byte may be absent */
+            MR_END_RUN();
+            last_literal = 0;
+            if (*q == '?' || *q == '+')
+                q++; /* lazy or possessive */
+            p = q;
+            continue;
+        }
+        if (c == '.' || c == '^' || c == '$' || c >= 0x80 || c == '\n') {
+            MR_END_RUN();
+            if (c != '^')
+                atoms++;
+            last_literal = 0;
+            p++;
+            continue;
+        }
+        MR_PUSH(c);
+        last_literal = 1;
+        p++;
+    }
+    MR_END_RUN();
+#undef MR_END_RUN
+#undef MR_PUSH
+    return best_len;
+}
+
+/* ---- Values ---------------------------------------------------------------------------------- */
+
+/*
+ * Read a captured number: optional sign, digits with optional thousands groups ("87,750"), an
+ * optional fraction and exponent, or a bare fraction (".5"). Anything else, including "nan",
+ * "inf" and overflow, is not a finite number: return -1 so the caller counts it.
+ */
+static int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
+{
+    char buf[128];
+    size_t k = 0, i = 0, int_digits = 0, frac_digits = 0;
+
+    while (n > 0 && (s[0] == ' ' || s[0] == '\t'))
+        s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    if (s[i] == '+' || s[i] == '-')
+        buf[k++] = s[i++];
+    while (i < n && mr_is_digit((unsigned char)s[i])) {
+        buf[k++] = s[i++];
+        int_digits++;
+    }
+    if (i < n && s[i] == ',') {
+        if (int_digits < 1 || int_digits > 3)
+            return -1;
+        while (i < n && s[i] == ',') {
+            if (i + 3 >= n || !mr_is_digit((unsigned char)s[i + 1]) ||
+                !mr_is_digit((unsigned char)s[i + 2]) || !mr_is_digit((unsigned char)s[i + 3]))
+                return -1;
+            if (i + 4 < n && mr_is_digit((unsigned char)s[i + 4]))
+                return -1;
+            memcpy(buf + k, s + i + 1, 3);
+            k += 3;
+            i += 4;
+        }
+    }
+    if (i < n && s[i] == '.') {
+        buf[k++] = s[i++];
+        while (i < n && mr_is_digit((unsigned char)s[i])) {
+            buf[k++] = s[i++];
+            frac_digits++;
+        }
+    }
+    if (int_digits == 0 && frac_digits == 0)
+        return -1;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t exp_digits = 0;
+        buf[k++] = s[i++];
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            buf[k++] = s[i++];
+        while (i < n && mr_is_digit((unsigned char)s[i])) {
+            buf[k++] = s[i++];
+            exp_digits++;
+        }
+        if (exp_digits == 0)
+            return -1;
+    }
+    if (i != n)
+        return -1;
+    buf[k] = '\0';
+    /* Clinger's fast path: up to 15 digits and no exponent is an exact integer divided by an
+     * exact power of ten, one correctly rounded operation, so the same double strtod gives. */
+    if (int_digits + frac_digits <= 15 && memchr(buf, 'e', k) == NULL &&
+        memchr(buf, 'E', k) == NULL) {
+        static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+        uint64_t mant = 0;
+        for (size_t j = 0; j < k; j++)
+            if (mr_is_digit((unsigned char)buf[j]))
+                mant = mant * 10 + (uint64_t)(buf[j] - '0');
+        double v = (double)mant / pow10[frac_digits];
+        *out = buf[0] == '-' ? -v : v;
+        return 0;
+    }
+    char *end = NULL;
+    double v = strtod_l(buf, &end, loc);
+    if (end != buf + k || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- Compiling patterns ---------------------------------------------------------------------- */
+
+static int mr_reducer_from_name(const char *s)
+{
+    for (int i = 0; metrics_regex_reducer_names[i] != NULL; i++)
+        if (strcmp(s, metrics_regex_reducer_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Where a setting came from, for messages: the plan's file:line or "default pattern". */
+static const char *mr_where(const struct metrics_regex *inst, const relhost_ctx *ctx,
+                            const struct mr_pat *p, const void *field)
+{
+    if (p->where_field == NULL)
+        return "default pattern";
+    if (inst->host->where == NULL)
+        return "the plan";
+    const char *w = inst->host->where(ctx, field);
+    return w != NULL ? w : "the plan";
+}
+
+/* Group numbers of every group called `name` (names may repeat across alternatives). */
+static size_t mr_named_groups(const pcre2_code *code, const char *name, uint32_t *out, size_t cap)
+{
+    uint32_t count = 0, entry = 0;
+    PCRE2_SPTR table = NULL;
+    size_t n = 0;
+    if (pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &count) != 0 || count == 0)
+        return 0;
+    pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+    pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
+    for (uint32_t i = 0; i < count && n < cap; i++) {
+        const unsigned char *e = table + (size_t)i * entry;
+        if (strcmp((const char *)e + 2, name) == 0)
+            out[n++] = ((uint32_t)e[0] << 8) | e[1];
+    }
+    return n;
+}
+
+/*
+ * Compile one pattern (already holding name, regex, scale, label and where_field) and fill its
+ * value/unit groups, reducers, keys and literal. Explains a failure through host->fail().
+ */
+static int mr_pat_build(struct metrics_regex *inst, const relhost_ctx *ctx, struct mr_pat *p,
+                        const char *const *reducers, size_t n_reducers, const char *metric,
+                        const char *prefilter, const char *lead, int case_insensitive,
+                        const struct metrics_regex_pattern *row)
+{
+    const relhost_host *h = inst->host;
+    int err = 0;
+    PCRE2_SIZE off = 0;
+
+    if (!mr_valid_key(p->name)) {
+        h->fail(ctx, "pattern \"%s\" (%s): the name must be 1-128 characters of A-Z a-z 0-9 _ . -",
+                p->name, mr_where(inst, ctx, p, row ? (const void *)&row->name : NULL));
+        return RELHOST_EINVAL;
+    }
+    if (metric != NULL && !mr_valid_key(metric)) {
+        h->fail(ctx, "pattern \"%s\" (%s): metric \"%s\" must be 1-128 characters of "
+                "A-Z a-z 0-9 _ . -", p->name,
+                mr_where(inst, ctx, p, row ? (const void *)&row->metric : NULL), metric);
+        return RELHOST_EINVAL;
+    }
+
+    /* (*UTF) is refused: logs are bytes, and a JIT match on invalid UTF-8 would be undefined. */
+    uint32_t opts = PCRE2_DUPNAMES | PCRE2_NEVER_UTF | (case_insensitive ? PCRE2_CASELESS : 0);
+    p->code = pcre2_compile((PCRE2_SPTR)p->regex, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
+    if (p->code == NULL) {
+        PCRE2_UCHAR msg[256];
+        if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
+            snprintf((char *)msg, sizeof(msg), "error %d", err);
+        h->fail(ctx, "pattern \"%s\" (%s): regex does not compile: %s at offset %zu of \"%s\"",
+                p->name, mr_where(inst, ctx, p, p->where_field), (const char *)msg, (size_t)off,
+                p->regex);
+        return RELHOST_EINVAL;
+    }
+    /* JIT is much faster; a build or platform without it still works with the interpreter. */
+    p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
+
+    uint32_t captures = 0;
+    pcre2_pattern_info(p->code, PCRE2_INFO_CAPTURECOUNT, &captures);
+    if (captures + 1 > inst->max_pairs)
+        inst->max_pairs = captures + 1;
+    p->n_unit = mr_named_groups(p->code, "unit", p->unit_groups, MR_MAX_GROUPS);
+    p->n_value = mr_named_groups(p->code, "value", p->value_groups, MR_MAX_GROUPS);
+    if (p->n_value == 0) {
+        for (uint32_t g = 1; g <= captures && p->n_value < MR_MAX_GROUPS; g++) {
+            int is_unit = 0;
+            for (size_t u = 0; u < p->n_unit; u++)
+                is_unit |= p->unit_groups[u] == g;
+            if (!is_unit)
+                p->value_groups[p->n_value++] = g;
+        }
+    }
+    if (p->n_value == 0) {
+        h->fail(ctx, "pattern \"%s\" (%s): the regex has no capture group for the value; put the "
+                "number in parentheses, e.g. \"loss[:=]\\\\s*([0-9.]+)\"",
+                p->name, mr_where(inst, ctx, p, p->where_field));
+        return RELHOST_EINVAL;
+    }
+
+    /* Reducers and the names they post. */
+    const void *red_field = row ? (const void *)&row->reducers : NULL;
+    if (n_reducers == 0) {
+        h->fail(ctx, "pattern \"%s\" (%s): reducers is empty; use one or more of max, min, last, "
+                "first, mean, count", p->name, mr_where(inst, ctx, p, red_field));
+        return RELHOST_EINVAL;
+    }
+    if (n_reducers > MR_N_REDUCERS) {
+        h->fail(ctx, "pattern \"%s\" (%s): %zu reducers given; each of max, min, last, first, "
+                "mean, count may appear once", p->name, mr_where(inst, ctx, p, red_field),
+                n_reducers);
+        return RELHOST_EINVAL;
+    }
+    for (size_t i = 0; i < n_reducers; i++) {
+        int r = mr_reducer_from_name(reducers[i]);
+        if (r < 0) {
+            h->fail(ctx, "pattern \"%s\" (%s): unknown reducer \"%s\"; use max, min, last, first, "
+                    "mean or count", p->name, mr_where(inst, ctx, p, red_field), reducers[i]);
+            return RELHOST_EINVAL;
+        }
+        for (size_t j = 0; j < i; j++)
+            if ((int)p->reducers[j] == r) {
+                h->fail(ctx, "pattern \"%s\" (%s): reducer \"%s\" is listed twice", p->name,
+                        mr_where(inst, ctx, p, red_field), reducers[i]);
+                return RELHOST_EINVAL;
+            }
+        p->reducers[i] = (enum mr_reducer)r;
+    }
+    p->n_out = n_reducers;
+    if (p->label) {
+        if (n_reducers != 1 || (p->reducers[0] != MR_LAST && p->reducers[0] != MR_FIRST)) {
+            h->fail(ctx, "pattern \"%s\" (%s): a label keeps one value: reducers must be "
+                    "\"last\" or \"first\"", p->name, mr_where(inst, ctx, p, red_field));
+            return RELHOST_EINVAL;
+        }
+        p->keys[0] = strdup(metric != NULL ? metric : p->name);
+        if (p->keys[0] == NULL)
+            return RELHOST_ENOMEM;
+    } else if (metric != NULL) {
+        if (n_reducers != 1) {
+            h->fail(ctx, "pattern \"%s\" (%s): metric names one metric but %zu reducers are "
+                    "listed; keep one reducer, or drop metric to get %s_<reducer>", p->name,
+                    mr_where(inst, ctx, p, row ? (const void *)&row->metric : NULL), n_reducers,
+                    p->name);
+            return RELHOST_EINVAL;
+        }
+        p->keys[0] = strdup(metric);
+        if (p->keys[0] == NULL)
+            return RELHOST_ENOMEM;
+    } else {
+        for (size_t i = 0; i < n_reducers; i++) {
+            size_t len = strlen(p->name) + 1 + strlen(reducers[i]) + 1;
+            p->keys[i] = malloc(len);
+            if (p->keys[i] == NULL)
+                return RELHOST_ENOMEM;
+            snprintf(p->keys[i], len, "%s_%s", p->name, reducers[i]);
+        }
+    }
+
+    /* The prefilter: given, derived, or none. */
+    if (prefilter != NULL) {
+        if (memchr(prefilter, '\n', strlen(prefilter)) != NULL) {
+            h->fail(ctx, "pattern \"%s\" (%s): prefilter contains a newline, but lines never do",
+                    p->name, mr_where(inst, ctx, p, row ? (const void *)&row->prefilter : NULL));
+            return RELHOST_EINVAL;
+        }
+        mr_lit_set(&p->lit, (const unsigned char *)prefilter, strlen(prefilter));
+        if (lead != NULL && p->lit.len > 0) {
+            p->lead_known = 1;
+            for (const unsigned char *b = (const unsigned char *)lead; *b != '\0'; b++)
+                p->lead_set[*b >> 3] |= (uint8_t)(1u << (*b & 7));
+        }
+    } else {
+        unsigned char lit[MR_LIT_MAX];
+        int at_start = 0;
+        size_t n = mr_derive_literal(p->regex, lit, sizeof(lit), &at_start);
+        mr_lit_set(&p->lit, lit, n);
+        p->lead_known = n > 0 && at_start; /* nothing may precede the literal */
+    }
+    return 0;
+}
+
+static void mr_pat_free(struct mr_pat *p)
+{
+    if (p == NULL)
+        return;
+    pcre2_code_free(p->code);
+    for (size_t i = 0; i < MR_N_REDUCERS; i++)
+        free(p->keys[i]);
+}
+
+static void metrics_regex_close(void *instp)
+{
+    struct metrics_regex *inst = instp;
+    if (inst == NULL)
+        return;
+    for (size_t i = 0; i < inst->n_pats; i++)
+        mr_pat_free(&inst->pats[i]);
+    free(inst->pats);
+    free(inst->groups);
+    if (inst->c_locale != (locale_t)0)
+        freelocale(inst->c_locale);
+    free(inst);
+}
+
+static const struct metrics_regex_pattern *mr_row(const struct metrics_regex_conf *conf, size_t i)
+{
+    return (const struct metrics_regex_pattern *)((const char *)conf->patterns.items +
+                                                  i * sizeof(struct metrics_regex_pattern));
+}
+
+/* Order patterns so that those sharing a literal are adjacent (one search serves them all),
+ * keeping plan order otherwise; the every-line group, if any, comes last. */
+static int mr_group_patterns(struct metrics_regex *inst)
+{
+    struct mr_pat *sorted = calloc(inst->n_pats, sizeof(*sorted));
+    inst->groups = calloc(inst->n_pats, sizeof(*inst->groups));
+    if (sorted == NULL || inst->groups == NULL) {
+        free(sorted);
+        return RELHOST_ENOMEM;
+    }
+    int *taken = calloc(inst->n_pats, sizeof(*taken));
+    if (taken == NULL) {
+        free(sorted);
+        return RELHOST_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t r = 0; r < 2 * inst->n_pats; r++) {
+        size_t i = r % inst->n_pats;
+        if (taken[i] || (r < inst->n_pats) != (inst->pats[i].lit.len > 0))
+            continue;
+        struct mr_group *g = &inst->groups[inst->n_groups++];
+        g->lit = inst->pats[i].lit;
+        g->first = k;
+        for (size_t j = i; j < inst->n_pats; j++) {
+            if (!taken[j] && mr_lit_equal(&inst->pats[j].lit, &g->lit)) {
+                taken[j] = 1;
+                sorted[k++] = inst->pats[j];
+                g->n++;
+            }
+        }
+    }
+    free(taken);
+    free(inst->pats);
+    inst->pats = sorted;
+    return 0;
+}
+
+static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **out)
+{
+    const struct metrics_regex_conf *conf = confp;
+    const relhost_host *h = metrics_regex_host;
+    int rc;
+
+    *out = NULL;
+    if (h == NULL)
+        return RELHOST_EINVAL;
+    struct metrics_regex *inst = calloc(1, sizeof(*inst));
+    if (inst == NULL) {
+        h->fail(ctx, "out of memory opening metrics_regex");
+        return RELHOST_ENOMEM;
+    }
+    inst->host = h;
+    inst->max_line = conf->max_line >= 64 ? (size_t)conf->max_line : 64;
+    inst->max_pairs = 1;
+    inst->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+#if defined(MR_HAVE_AVX2)
+    __builtin_cpu_init(); /* cheap, and required before the first query in some load orders */
+    inst->avx2 = __builtin_cpu_supports("avx2") != 0;
+#endif
+    size_t n_user = conf->patterns.n;
+    inst->pats = calloc(MR_N_DEFAULTS + n_user, sizeof(*inst->pats));
+    if (inst->pats == NULL || inst->c_locale == (locale_t)0) {
+        h->fail(ctx, "out of memory opening metrics_regex");
+        metrics_regex_close(inst);
+        return RELHOST_ENOMEM;
+    }
+
+    /* Plan patterns must have distinct names; one named like a default replaces that default. */
+    for (size_t i = 0; i < n_user; i++) {
+        const struct metrics_regex_pattern *row = mr_row(conf, i);
+        for (size_t j = 0; j < i; j++) {
+            if (row->name != NULL && mr_row(conf, j)->name != NULL &&
+                strcmp(row->name, mr_row(conf, j)->name) == 0) {
+                const char *w = h->where ? h->where(ctx, &row->name) : NULL;
+                h->fail(ctx, "pattern \"%s\" (%s) is defined twice; give each pattern its own "
+                        "name", row->name, w ? w : "the plan");
+                metrics_regex_close(inst);
+                return RELHOST_EINVAL;
+            }
+        }
+    }
+    if (conf->defaults) {
+        for (size_t d = 0; d < MR_N_DEFAULTS; d++) {
+            const struct mr_default *def = &metrics_regex_defaults[d];
+            int replaced = 0;
+            for (size_t i = 0; i < n_user; i++)
+                replaced |= mr_row(conf, i)->name && strcmp(mr_row(conf, i)->name, def->name) == 0;
+            if (replaced)
+                continue;
+            struct mr_pat *p = &inst->pats[inst->n_pats++];
+            size_t nr = 0;
+            while (def->reducers[nr] != NULL)
+                nr++;
+            p->name = def->name;
+            p->regex = def->regex;
+            p->scale = 1.0;
+            p->label = def->label;
+            rc = mr_pat_build(inst, ctx, p, def->reducers, nr, def->metric, def->prefilter,
+                              def->lead, 1, NULL);
+            if (rc != 0) {
+                if (rc == RELHOST_ENOMEM)
+                    h->fail(ctx, "out of memory compiling default pattern \"%s\"", p->name);
+                metrics_regex_close(inst);
+                return rc;
+            }
+        }
+    }
+    for (size_t i = 0; i < n_user; i++) {
+        const struct metrics_regex_pattern *row = mr_row(conf, i);
+        struct mr_pat *p = &inst->pats[inst->n_pats++];
+        p->name = row->name != NULL ? row->name : "";
+        p->regex = row->regex != NULL ? row->regex : "";
+        p->where_field = &row->regex;
+        p->scale = row->scale;
+        p->label = row->label;
+        if (!isfinite(p->scale)) {
+            const char *w = h->where ? h->where(ctx, &row->scale) : NULL;
+            h->fail(ctx, "pattern \"%s\" (%s): scale must be a finite number", p->name,
+                    w ? w : "the plan");
+            metrics_regex_close(inst);
+            return RELHOST_EINVAL;
+        }
+        rc = mr_pat_build(inst, ctx, p, row->reducers.v, row->reducers.n, row->metric,
+                          row->prefilter, NULL, row->case_insensitive, row);
+        if (rc != 0) {
+            if (rc == RELHOST_ENOMEM)
+                h->fail(ctx, "out of memory compiling pattern \"%s\"", p->name);
+            metrics_regex_close(inst);
+            return rc;
+        }
+    }
+    if (inst->n_pats == 0) {
+        h->fail(ctx, "metrics_regex has no patterns: set defaults = true or add patterns");
+        metrics_regex_close(inst);
+        return RELHOST_EINVAL;
+    }
+
+    /* Two patterns posting one metric would overwrite each other's evidence. */
+    for (size_t i = 0; i < inst->n_pats; i++)
+        for (size_t j = 0; j <= i; j++)
+            for (size_t a = 0; a < inst->pats[i].n_out; a++)
+                for (size_t b = 0; b < inst->pats[j].n_out; b++) {
+                    if ((i == j && b >= a) || strcmp(inst->pats[i].keys[a],
+                                                     inst->pats[j].keys[b]) != 0)
+                        continue;
+                    h->fail(ctx, "patterns \"%s\" and \"%s\" (%s) both post \"%s\"; rename one "
+                            "(a pattern named like a default pattern replaces it)",
+                            inst->pats[j].name, inst->pats[i].name,
+                            mr_where(inst, ctx, &inst->pats[i], inst->pats[i].where_field),
+                            inst->pats[i].keys[a]);
+                    metrics_regex_close(inst);
+                    return RELHOST_EINVAL;
+                }
+
+    rc = mr_group_patterns(inst);
+    if (rc != 0) {
+        h->fail(ctx, "out of memory opening metrics_regex");
+        metrics_regex_close(inst);
+        return rc;
+    }
+    *out = inst;
+    return 0;
+}
+
+/* ---- Jobs ------------------------------------------------------------------------------------ */
+
+static void metrics_regex_job_close(void *jobp)
+{
+    struct metrics_regex_job *job = jobp;
+    if (job == NULL)
+        return;
+    pcre2_match_data_free(job->md);
+    pcre2_match_context_free(job->mctx);
+    pcre2_jit_stack_free(job->jit_stack);
+    free(job->carry);
+    free(job->acc);
+    free(job);
+}
+
+static int metrics_regex_job_open(const relhost_ctx *ctx, void *instp, const relhost_job_spec *spec,
+                                  void **out)
+{
+    struct metrics_regex *inst = instp;
+    struct metrics_regex_job *job = calloc(1, sizeof(*job));
+    *out = NULL;
+    if (job == NULL)
+        goto oom;
+    job->inst = inst;
+    job->acc = calloc(inst->n_pats, sizeof(*job->acc));
+    job->md = pcre2_match_data_create(inst->max_pairs, NULL);
+    job->mctx = pcre2_match_context_create(NULL);
+    /* Room for user regexes that backtrack deeply; grown on demand, so it costs nothing here. */
+    job->jit_stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+    if (job->acc == NULL || job->md == NULL || job->mctx == NULL || job->jit_stack == NULL)
+        goto oom;
+    pcre2_jit_stack_assign(job->mctx, NULL, job->jit_stack);
+    *out = job;
+    return 0;
+oom:
+    metrics_regex_job_close(job);
+    inst->host->fail(ctx, "out of memory starting a metrics_regex job%s%s",
+                     spec && spec->validation ? " for " : "",
+                     spec && spec->validation ? spec->validation : "");
+    return RELHOST_ENOMEM;
+}
+
+static void mr_bad(struct mr_acc *a, const char *s, size_t n)
+{
+    if (a->bad++ == 0)
+        mr_example(a->bad_example, sizeof(a->bad_example), s, n);
+}
+
+/* One match of pattern p: reduce its value (or keep its label). */
+static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, struct mr_acc *a,
+                      const char *line, const PCRE2_SIZE *ov)
+{
+    const char *txt = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < p->n_value; i++) {
+        uint32_t g = p->value_groups[i];
+        if (ov[2 * g] != PCRE2_UNSET) {
+            txt = line + ov[2 * g];
+            len = ov[2 * g + 1] - ov[2 * g];
+            break;
+        }
+    }
+    if (txt == NULL) {
+        mr_bad(a, line + ov[0], ov[1] - ov[0]);
+        return;
+    }
+    if (p->label) {
+        if (p->reducers[0] == MR_FIRST && a->n > 0)
+            return;
+        size_t keep = len < MR_LABEL_MAX ? len : MR_LABEL_MAX;
+        memcpy(a->label, txt, keep);
+        a->label[keep] = '\0';
+        a->label_truncated = keep < len;
+        a->n++;
+        return;
+    }
+    double v = 0.0, unit = 1.0;
+    if (mr_parse_number(job->inst->c_locale, txt, len, &v) != 0) {
+        mr_bad(a, txt, len);
+        return;
+    }
+    for (size_t i = 0; i < p->n_unit; i++) {
+        uint32_t g = p->unit_groups[i];
+        if (ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] == ov[2 * g])
+            continue;
+        /* Throughputs are never in milli units, so m and M both mean mega (see README). */
+        switch (line[ov[2 * g]]) {
+        case 'k': case 'K': unit = 1e3; break;
+        case 'm': case 'M': unit = 1e6; break;
+        case 'g': case 'G': unit = 1e9; break;
+        default:
+            mr_bad(a, txt, ov[2 * g + 1] - (size_t)(txt - line));
+            return;
+        }
+        break;
+    }
+    v = v * unit * p->scale;
+    if (!isfinite(v)) {
+        mr_bad(a, txt, len);
+        return;
+    }
+    if (a->n == 0) {
+        a->first = a->min = a->max = a->mean = v;
+    } else {
+        if (v < a->min)
+            a->min = v;
+        if (v > a->max)
+            a->max = v;
+        /* A running mean cannot overflow where a sum of large values would. */
+        a->mean += (v - a->mean) / (double)(a->n + 1);
+    }
+    a->last = v;
+    a->n++;
+}
+
+/*
+ * Run pattern p over one line (no newline), taking every non-overlapping match like findall.
+ * Every match holds the pattern's literal, so the search ends when no literal is left; and when
+ * the bytes that can precede the literal in a match are known, it starts just before the next
+ * literal. PCRE2 still sees the whole line, so \b and lookbehinds read the bytes before `from`.
+ */
+static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *line, size_t len,
+                          const char *hit)
+{
+    const struct mr_pat *p = &job->inst->pats[pi];
+    struct mr_acc *a = &job->acc[pi];
+    PCRE2_SIZE off = 0;
+    for (;;) {
+        PCRE2_SIZE from = off;
+        if (p->lit.len > 0) {
+            /* the scan's hit is the line's first literal; later ones are looked for here */
+            const char *o = off == 0 && hit != NULL
+                                ? hit
+                                : mr_lit_find(&p->lit, line + off, len - off, job->inst->avx2);
+            if (o == NULL)
+                return;
+            if (p->lead_known) {
+                from = (PCRE2_SIZE)(o - line);
+                while (from > off && (p->lead_set[(unsigned char)line[from - 1] >> 3] >>
+                                      ((unsigned char)line[from - 1] & 7) & 1))
+                    from--;
+            }
+        }
+        int rc = p->jit ? pcre2_jit_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md,
+                                          job->mctx)
+                        : pcre2_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md, job->mctx);
+        if (rc == PCRE2_ERROR_NOMATCH)
+            return;
+        if (rc < 0) {
+            /* A match or stack limit on a pathological line: count it, keep going. */
+            if (job->match_errors++ == 0)
+                job->first_match_error = rc;
+            return;
+        }
+        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(job->md);
+        mr_sample(job, p, a, line, ov);
+        PCRE2_SIZE next = ov[1];
+        if (ov[1] <= ov[0] || ov[1] <= from)
+            next = (ov[1] > from ? ov[1] : from) + 1; /* empty match: step on one byte */
+        if (next > len)
+            return;
+        off = next;
+    }
+}
+
+/* Line [ls, le) for every pattern of g; hit: the line's first literal, or NULL. */
+static void mr_run_group_line(struct metrics_regex_job *job, const struct mr_group *g,
+                              const char *ls, const char *le, const char *hit)
+{
+    if (le > ls && le[-1] == '\r')
+        le--;
+    if (hit != NULL && hit + g->lit.len > le)
+        hit = NULL; /* the literal ended in the stripped CR: look again */
+    for (size_t i = 0; i < g->n; i++)
+        mr_match_line(job, g->first + i, ls, (size_t)(le - ls), hit);
+}
+
+/* Run group g over the lines of [pos, end) that hold its literal (or over every line). */
+static void mr_scan_group(struct metrics_regex_job *job, const struct mr_group *g, const char *pos,
+                          const char *end)
+{
+    while (pos < end) {
+        const char *ls = pos, *le, *hit = NULL;
+        if (g->lit.len > 0) {
+            hit = mr_lit_find(&g->lit, pos, (size_t)(end - pos), job->inst->avx2);
+            if (hit == NULL)
+                return;
+            const char *nl = memrchr(pos, '\n', (size_t)(hit - pos));
+            ls = nl != NULL ? nl + 1 : pos;
+            le = memchr(hit, '\n', (size_t)(end - hit));
+        } else {
+            le = memchr(pos, '\n', (size_t)(end - pos));
+        }
+        if (le == NULL)
+            le = end;
+        mr_run_group_line(job, g, ls, le, hit);
+        pos = le == end ? end : le + 1;
+    }
+}
+
+/*
+ * Scan [p, p+n): whole lines, p at a line start; the last line may lack its newline (the carry
+ * or the log's unterminated end). No line here is longer than max_line.
+ */
+static void mr_scan(struct metrics_regex_job *job, const char *p, size_t n)
+{
+    /* One pass per literal: a 64 KiB chunk stays in L2 across passes, and a fused multi-literal
+     * loop measured slower (its vectors no longer fit in registers). */
+    for (size_t gi = 0; gi < job->inst->n_groups; gi++)
+        mr_scan_group(job, &job->inst->groups[gi], p, p + n);
+}
+
+/* Lines [p, p+n), ending with a newline: skip (and count) those longer than max_line. */
+static void mr_scan_complete(struct metrics_regex_job *job, const char *p, size_t n)
+{
+    size_t max = job->inst->max_line;
+    while (n > 0) {
+        if (n <= max + 1) {
+            mr_scan(job, p, n);
+            return;
+        }
+        /* The last newline in the next max+1 bytes; none means the line at p is too long. */
+        const char *w = memrchr(p, '\n', max + 1);
+        if (w == NULL) {
+            const char *e = memchr(p + max + 1, '\n', n - max - 1); /* n ends with one */
+            job->long_lines++;
+            n -= (size_t)(e + 1 - p);
+            p = e + 1;
+            continue;
+        }
+        size_t k = (size_t)(w + 1 - p);
+        mr_scan(job, p, k);
+        p += k;
+        n -= k;
+    }
+}
+
+static int mr_carry_append(struct metrics_regex_job *job, const char *s, size_t n)
+{
+    size_t need = job->carry_len + n; /* callers keep need <= max_line */
+    if (need > job->carry_cap) {
+        size_t cap = job->carry_cap ? job->carry_cap * 2 : 4096;
+        if (cap < need)
+            cap = need;
+        if (cap > job->inst->max_line)
+            cap = job->inst->max_line;
+        char *c = realloc(job->carry, cap);
+        if (c == NULL)
+            return RELHOST_ENOMEM;
+        job->carry = c;
+        job->carry_cap = cap;
+    }
+    memcpy(job->carry + job->carry_len, s, n);
+    job->carry_len += n;
+    return 0;
+}
+
+static int metrics_regex_feed(const relhost_ctx *ctx, void *jobp, const char *buf, size_t len)
+{
+    struct metrics_regex_job *job = jobp;
+    size_t max = job->inst->max_line;
+
+    while (len > 0) {
+        if (job->skipping) {
+            const char *nl = memchr(buf, '\n', len);
+            if (nl == NULL)
+                return 0;
+            job->skipping = 0;
+            len -= (size_t)(nl + 1 - buf);
+            buf = nl + 1;
+            continue;
+        }
+        if (job->carry_len > 0) {
+            /* Finish the carried line: its newline must come within max_line bytes in all. */
+            size_t room = max - job->carry_len;
+            size_t look = len < room + 1 ? len : room + 1;
+            const char *nl = memchr(buf, '\n', look);
+            if (nl == NULL) {
+                if (len > room) {
+                    job->long_lines++;
+                    job->carry_len = 0;
+                    job->skipping = 1;
+                    buf += look;
+                    len -= look;
+                    continue;
+                }
+                if (mr_carry_append(job, buf, len) != 0)
+                    goto oom;
+                return 0;
+            }
+            if (mr_carry_append(job, buf, (size_t)(nl - buf)) != 0)
+                goto oom;
+            mr_scan(job, job->carry, job->carry_len);
+            job->carry_len = 0;
+            len -= (size_t)(nl + 1 - buf);
+            buf = nl + 1;
+            continue;
+        }
+        const char *last = memrchr(buf, '\n', len);
+        size_t whole = last != NULL ? (size_t)(last + 1 - buf) : 0;
+        if (whole > 0)
+            mr_scan_complete(job, buf, whole);
+        size_t tail = len - whole;
+        if (tail > max) {
+            job->long_lines++;
+            job->skipping = 1;
+            return 0;
+        }
+        if (tail > 0 && mr_carry_append(job, buf + whole, tail) != 0)
+            goto oom;
+        return 0;
+    }
+    return 0;
+oom:
+    job->inst->host->fail(ctx, "out of memory keeping a partial log line (%zu bytes)",
+                          job->carry_len);
+    return RELHOST_ENOMEM;
+}
+
+static double mr_reduce(const struct mr_acc *a, enum mr_reducer r)
+{
+    switch (r) {
+    case MR_MAX: return a->max;
+    case MR_MIN: return a->min;
+    case MR_LAST: return a->last;
+    case MR_FIRST: return a->first;
+    case MR_MEAN: return a->mean;
+    case MR_COUNT: return (double)a->n;
+    default: return NAN;
+    }
+}
+
+static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
+{
+    struct metrics_regex_job *job = jobp;
+    const struct metrics_regex *inst = job->inst;
+    const relhost_host *h = inst->host;
+    int rc = 0;
+
+    /* A log cut off without its last newline still ends in a line. */
+    if (job->carry_len > 0 && !job->skipping)
+        mr_scan(job, job->carry, job->carry_len);
+    job->carry_len = 0;
+
+    for (size_t i = 0; i < inst->n_pats; i++) {
+        const struct mr_pat *p = &inst->pats[i];
+        const struct mr_acc *a = &job->acc[i];
+        if (a->bad > 0 && h->note_add != NULL)
+            h->note_add(ctx, "pattern \"%s\": %llu match%s skipped, the value was not a finite "
+                        "number (first: \"%s\")", p->name, (unsigned long long)a->bad,
+                        a->bad == 1 ? "" : "es", a->bad_example);
+        if (a->n == 0)
+            continue; /* not posted: the host's checks say "metric missing" */
+        if (p->label) {
+            if (a->label_truncated && h->note_add != NULL)
+                h->note_add(ctx, "label \"%s\" was cut to %d bytes", p->keys[0], MR_LABEL_MAX);
+            int r = h->label_set ? h->label_set(ctx, p->keys[0], a->label) : RELHOST_ENOTSUP;
+            if (r < 0 && rc == 0) {
+                h->fail(ctx, "the host refused label \"%s\" (error %d)", p->keys[0], r);
+                rc = r;
+            }
+            continue;
+        }
+        for (size_t k = 0; k < p->n_out; k++) {
+            relhost_metric_info info = {
+                .struct_size = sizeof(info),
+                .source = NULL,
+                .pattern = p->regex,
+                .reducer = metrics_regex_reducer_names[p->reducers[k]],
+                .samples = a->n,
+            };
+            int r = h->metric_set ? h->metric_set(ctx, p->keys[k], mr_reduce(a, p->reducers[k]),
+                                                  &info)
+                                  : RELHOST_ENOTSUP;
+            if (r < 0 && rc == 0) {
+                h->fail(ctx, "the host refused metric \"%s\" (error %d)", p->keys[k], r);
+                rc = r;
+            }
+        }
+    }
+    if (job->long_lines > 0 && h->note_add != NULL)
+        h->note_add(ctx, "%llu log line%s longer than max_line (%zu bytes) skipped; metrics on "
+                    "them were not read", (unsigned long long)job->long_lines,
+                    job->long_lines == 1 ? "" : "s", inst->max_line);
+    if (job->match_errors > 0 && h->note_add != NULL) {
+        PCRE2_UCHAR msg[128];
+        if (pcre2_get_error_message(job->first_match_error, msg, sizeof(msg)) < 0)
+            snprintf((char *)msg, sizeof(msg), "error %d", job->first_match_error);
+        h->note_add(ctx, "%llu line%s could not be matched (PCRE2: %s); values on them were not "
+                    "read", (unsigned long long)job->match_errors,
+                    job->match_errors == 1 ? "" : "s", (const char *)msg);
+    }
+    return rc;
+}
+
+/* ---- Descriptor ------------------------------------------------------------------------------ */
+
+static const relhost_metrics_ops metrics_regex_ops = {
+    .struct_size = sizeof(relhost_metrics_ops),
+    .open = metrics_regex_open,
+    .job_open = metrics_regex_job_open,
+    .feed = metrics_regex_feed,
+    .collect = metrics_regex_collect,
+    .job_close = metrics_regex_job_close,
+    .close = metrics_regex_close,
+};
+
+static const relhost_plugin metrics_regex_plugin = {
+    RELHOST_PLUGIN_HEADER,
+    .name = "metrics_regex",
+    .version = "1.0.0",
+    .description = "metrics from log lines: PCRE2 patterns with reducers, units and prefilters",
+    .options = metrics_regex_options,
+    .option_size = sizeof(relhost_option),
+    .conf_size = sizeof(struct metrics_regex_conf),
+    .metrics = &metrics_regex_ops,
+};
+
+RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *host, const relhost_plugin **out)
+{
+    if (host == NULL || out == NULL)
+        return RELHOST_EINVAL;
+    metrics_regex_host = host;
+    *out = &metrics_regex_plugin;
+    return 0;
+}

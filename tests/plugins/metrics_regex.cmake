@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: MIT
+# plugins/metrics_regex: unit tests (cmocka) and a differential test against the seed's regexes.
+relhost_unit_test(test_plugins_metrics_regex
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
+
+# Feeds stdin to the plugin in seeded random chunks and prints the metrics as JSON lines.
+add_executable(metrics_regex_feed ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_feed.c
+  ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
+target_include_directories(metrics_regex_feed PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
+target_link_libraries(metrics_regex_feed PRIVATE relhost_core ${CMAKE_DL_LIBS})
+add_dependencies(metrics_regex_feed metrics_regex)
+target_compile_definitions(metrics_regex_feed PRIVATE
+  METRICS_REGEX_SO="$<TARGET_FILE:metrics_regex>")
+relhost_script_test(test_plugins_metrics_regex_diff ${PYTHON3}
+  ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_diff.py $<TARGET_FILE:metrics_regex_feed>)
+
+# bench/extract drives the real .so through this (see bench/README.md); built with the tests.
+add_executable(extract_driver ${PROJECT_SOURCE_DIR}/bench/extract_driver.c)
+target_link_libraries(extract_driver PRIVATE relhost_core ${CMAKE_DL_LIBS})
+add_dependencies(extract_driver metrics_regex)
