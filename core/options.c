@@ -56,11 +56,56 @@ static void *own(optstore *st, void *p)
 
 static char *own_str(optstore *st, const char *s) { return own(st, xstrdup(s)); }
 
-static char *where_of(const config_setting_t *s)
+static char *plan_dir_for_where;
+static struct set_mark {
+    const config_setting_t *s;
+    char *arg;
+} *marks;
+static size_t nmarks;
+
+void options_set_plan_dir(const char *dir)
 {
-    const char *f = config_setting_source_file(s);
-    return xasprintf("%s:%u", f ? f : "<plan>", config_setting_source_line(s));
+    free(plan_dir_for_where);
+    plan_dir_for_where = dir ? xstrdup(dir) : NULL;
 }
+
+void options_mark_set(const config_setting_t *s, const char *arg)
+{
+    marks = xrealloc(marks, (nmarks + 1) * sizeof *marks);
+    marks[nmarks].s = s;
+    marks[nmarks].arg = xstrdup(arg);
+    nmarks++;
+}
+
+void options_forget_marks(void)
+{
+    for (size_t i = 0; i < nmarks; i++)
+        free(marks[i].arg);
+    free(marks);
+    marks = NULL;
+    nmarks = 0;
+    options_set_plan_dir(NULL);
+}
+
+char *options_where_of(const config_setting_t *s)
+{
+    const char *f;
+    for (size_t i = 0; i < nmarks; i++)
+        if (marks[i].s == s)
+            return xasprintf("--set %s", marks[i].arg);
+    f = config_setting_source_file(s);
+    if (!f)
+        return xstrdup("the plan");
+    if (f[0] != '/' && plan_dir_for_where) {
+        char *abs = path_absolute(f, plan_dir_for_where);
+        char *w = xasprintf("%s:%u", abs, config_setting_source_line(s));
+        free(abs);
+        return w;
+    }
+    return xasprintf("%s:%u", f, config_setting_source_line(s));
+}
+
+#define where_of options_where_of
 
 static void remember(optstore *st, const void *field, const config_setting_t *s)
 {
@@ -198,8 +243,8 @@ int options_parse_size(const char *s, uint64_t *out)
         end++;
     if (*end == 'B' || *end == 'b')
         end++;
-    if (*end)
-        return RELHOST_EINVAL;
+    if (*end || v * mul >= 18446744073709551616.0)
+        return RELHOST_EINVAL; /* past 2^64 - 1: refused, never wrapped */
     *out = (uint64_t)(v * mul);
     return 0;
 }
@@ -280,8 +325,12 @@ static int store_string(const struct fillctx *c, const relhost_option *r, const 
             free(w);
             return RELHOST_EINVAL;
         }
-        if (template_expand(v, NULL, 0, 1, &val) != 0)
+        if (template_expand(v, NULL, 0, 1, &val) != 0) {
+            char *w = s ? where_of(s) : xstrdup("default");
+            error_wrap(RELHOST_EINVAL, "%s: %s: '%s'", w, c->what, r->name);
+            free(w);
             return RELHOST_EINVAL;
+        }
     } else {
         val = xstrdup(v);
     }

@@ -39,6 +39,16 @@ int options_fill_defaults(const relhost_plugin *pl, void *conf, optstore **out);
  *  bench): e.g. "patterns = ( { name = \"x\"; regex = \"x=(\\\\d+)\"; } );". */
 int options_fill_text(const relhost_plugin *pl, void *conf, const char *text, optstore **out);
 
+/**
+ * "file:line" of a plan setting as a heap string: a relative @include name is resolved against
+ * the plan folder given to options_set_plan_dir(); a setting made by --set names that argument.
+ */
+char *options_where_of(const config_setting_t *s);
+void options_set_plan_dir(const char *dir);
+/** Remember that setting s was written by `--set arg` (arg is copied). */
+void options_mark_set(const config_setting_t *s, const char *arg);
+void options_forget_marks(void);
+
 /** "file:line" of the value stored at `field` (an address inside the filled conf), or NULL. */
 const char *optstore_where(const optstore *st, const void *field);
 

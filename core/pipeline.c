@@ -58,13 +58,17 @@ static void base_ctx(const plan *p, const run_options *o, relhost_ctx *c, strvec
 static int check_writable_dirs(const plan *p)
 {
     const char *dirs[2] = {p->state_dir, p->log_dir};
+    const char *where[2] = {p->state_dir_where, p->log_dir_where};
     for (int i = 0; i < 2; i++) {
         if (path_mkdirs(dirs[i]) != 0)
-            return error_wrap(RELHOST_EINVAL, "%s %s", i ? "log_dir" : "state_dir", dirs[i]);
+            return error_wrap(RELHOST_EINVAL, "%s: %s %s", where[i], i ? "log_dir" : "state_dir",
+                              dirs[i]);
         if (access(dirs[i], W_OK) != 0)
             return error_set(RELHOST_EINVAL,
-                             "%s %s is not writable; fix its permissions or set %s in the plan",
-                             i ? "log_dir" : "state_dir", dirs[i], i ? "log_dir" : "state_dir");
+                             "%s: %s %s is not writable; fix its permissions or point %s "
+                             "elsewhere",
+                             where[i], i ? "log_dir" : "state_dir", dirs[i],
+                             i ? "log_dir" : "state_dir");
     }
     return 0;
 }
@@ -306,10 +310,11 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                         v.reason = "no_outcome";
                     }
                     /* DESIGN: a service that is not configured is SKIPPED when the step is
-                     * optional and INCONCLUSIVE when it is required (it cannot decide). */
-                    if (oc == RELHOST_SKIPPED && st->required && v.reason &&
-                        strcmp(v.reason, "not_configured") == 0)
-                        oc = RELHOST_INCONCLUSIVE;
+                     * optional and INCONCLUSIVE when it is required (it cannot decide); the
+                     * same holds for any skip of a required step. */
+                    if (oc == RELHOST_SKIPPED && st->required)
+                        oc = RELHOST_INCONCLUSIVE; /* a required step cannot be skipped:
+                                                    * nothing was decided, fail closed */
                     set_result(r, oc, v.reason, m);
                     r->retryable = oc == RELHOST_ERROR && v.retryable;
                 }

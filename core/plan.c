@@ -20,11 +20,7 @@ static const char *const step_reserved[] = {"name", "plugin", "required", "publi
 static const char *const inst_reserved[] = {"plugin", NULL};
 static const char *const runner_reserved[] = {"plugin", "max_parallel", NULL};
 
-static char *where_of(const config_setting_t *s)
-{
-    const char *f = config_setting_source_file(s);
-    return xasprintf("%s:%u", f ? f : "<plan>", config_setting_source_line(s));
-}
+#define where_of options_where_of
 
 static int perr(const config_setting_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -72,6 +68,93 @@ static int name_valid(const char *s)
         if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
             return 0;
     return 1;
+}
+
+/* ---- integers libconfig would silently wrap ---- */
+
+/* libconfig 1.5 reads an integer literal without the L suffix into 32 bits and wraps it
+ * (4294967299 becomes 3), so a plan value could mean something else than it says. Scan the
+ * text (and its @includes) for such literals before libconfig sees them. */
+static int check_int_literals(const char *path, const char *dir, int depth)
+{
+    FILE *f;
+    char *text = NULL;
+    size_t cap = 0, len = 0;
+    unsigned line = 1;
+    int rc = 0;
+    if (depth > 16)
+        return 0;
+    f = fopen(path, "re");
+    if (!f)
+        return 0; /* libconfig reports unreadable files itself, with its own words */
+    for (;;) {
+        size_t n;
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            text = xrealloc(text, cap);
+        }
+        n = fread(text + len, 1, 4096, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    text[len] = '\0';
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        char c = text[i];
+        if (c == '\n') {
+            line++;
+        } else if (c == '"') {
+            for (i++; i < len && text[i] != '"'; i++) {
+                if (text[i] == '\\')
+                    i++;
+                else if (text[i] == '\n')
+                    line++;
+            }
+        } else if (c == '#' || (c == '/' && text[i + 1] == '/')) {
+            while (i < len && text[i] != '\n')
+                i++;
+            line++;
+        } else if (c == '/' && text[i + 1] == '*') {
+            for (i += 2; i < len && !(text[i] == '*' && text[i + 1] == '/'); i++)
+                if (text[i] == '\n')
+                    line++;
+            i++;
+        } else if (c == '@' && strncmp(text + i, "@include", 8) == 0) {
+            const char *q = strchr(text + i, '"'), *e = q ? strchr(q + 1, '"') : NULL;
+            if (q && e) {
+                char *name = xstrndup(q + 1, (size_t)(e - q - 1));
+                char *inc = path_absolute(name, dir);
+                rc = check_int_literals(inc, dir, depth + 1);
+                free(name);
+                free(inc);
+                i = (size_t)(e - text);
+            }
+        } else if (isdigit((unsigned char)c) &&
+                   (i == 0 || (!isalnum((unsigned char)text[i - 1]) && text[i - 1] != '.' &&
+                               text[i - 1] != '_'))) {
+            size_t j = i;
+            int hex = c == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X');
+            unsigned long long v;
+            errno = 0;
+            v = strtoull(text + i, NULL, hex ? 16 : 10);
+            j += hex ? 2 : 0;
+            while (j < len && (hex ? isxdigit((unsigned char)text[j]) : isdigit((unsigned char)text[j])))
+                j++;
+            /* floats (1.5, 1e9) and 64-bit literals (5000000000L) are read correctly */
+            if (!(j < len && (text[j] == '.' || text[j] == 'e' || text[j] == 'E' ||
+                              text[j] == 'L')) &&
+                (errno == ERANGE || v > 2147483647ULL + (i > 0 && text[i - 1] == '-')))
+                rc = error_set(RELHOST_EINVAL,
+                               "%s:%u: integer %.*s does not fit in 32 bits, and libconfig would "
+                               "silently wrap it; write it with an L suffix (%.*sL) or as a "
+                               "string",
+                               path, line, (int)(j - i), text + i, (int)(j - i), text + i);
+            i = j - 1;
+        }
+    }
+    free(text);
+    return rc;
 }
 
 /* ---- --set KEY.PATH=VALUE ---- */
@@ -162,6 +245,8 @@ static int apply_set(config_t *cfg, const char *arg)
     if (!target || !config_setting_set_string(target, val))
         rc = error_set(RELHOST_EINVAL, "--set %s: cannot set '%s'", arg, seg);
 out:
+    if (rc == 0 && (target = config_setting_get_member(cur, seg)) != NULL)
+        options_mark_set(target, arg);
     free(path);
     return rc;
 }
@@ -440,6 +525,8 @@ int plan_load(const plan_options *o, plan *p)
     if (strrchr(p->name, '.'))
         *strrchr(p->name, '.') = '\0';
     config_set_include_dir(&p->cfg, p->dir);
+    options_forget_marks();
+    options_set_plan_dir(p->dir);
     config_set_options(&p->cfg, CONFIG_OPTION_AUTOCONVERT);
     {
         FILE *f = fopen(p->path, "re");
@@ -447,6 +534,8 @@ int plan_load(const plan_options *o, plan *p)
             return error_set(RELHOST_EINVAL, "cannot read plan %s: %s", p->path, strerror(errno));
         fclose(f);
     }
+    if (check_int_literals(p->path, p->dir, 0) != 0)
+        return RELHOST_EINVAL;
     if (!config_read_file(&p->cfg, p->path)) {
         const char *file = config_error_file(&p->cfg);
         return error_set(RELHOST_EINVAL, "%s:%d: %s (libconfig syntax; see relhost.cfg(5))",
@@ -496,6 +585,12 @@ int plan_load(const plan_options *o, plan *p)
     }
     p->state_dir = path_absolute(sd, p->dir);
     p->log_dir = path_absolute(ld, p->dir);
+    p->state_dir_where = config_lookup(&p->cfg, "state_dir")
+                             ? where_of(config_lookup(&p->cfg, "state_dir"))
+                             : xstrdup("the default state_dir");
+    p->log_dir_where = config_lookup(&p->cfg, "log_dir")
+                           ? where_of(config_lookup(&p->cfg, "log_dir"))
+                           : xstrdup("the default log_dir");
     free(sd);
     free(ld);
     v = str_opt(&p->cfg, "version", "auto", &rc);
@@ -512,11 +607,17 @@ int plan_load(const plan_options *o, plan *p)
             return rc;
     }
     p->version = v;
-    if (!plan_version_valid(v))
-        return error_set(RELHOST_EINVAL,
-                         "release version \"%s\" is not valid: use [0-9A-Za-z][0-9A-Za-z._-]{0,63}, "
-                         "no \"..\", not ending in \".lock\" (it becomes a path and a git ref)",
-                         v);
+    if (!plan_version_valid(v)) {
+        config_setting_t *vs = config_lookup(&p->cfg, "version");
+        char *w = !o->version && vs ? where_of(vs) : xstrdup("--version");
+        rc = error_set(RELHOST_EINVAL,
+                       "%s: release version \"%s\" is not valid: use "
+                       "[0-9A-Za-z][0-9A-Za-z._-]{0,63}, no \"..\", not ending in \".lock\" (it "
+                       "becomes a path and a git ref)",
+                       w, v);
+        free(w);
+        return rc;
+    }
     template_set("version", v);
     if (p->repo) {
         char *abs = path_absolute(p->repo, p->dir);
@@ -627,6 +728,8 @@ void plan_free(plan *p)
     free(p->version);
     free(p->state_dir);
     free(p->log_dir);
+    free(p->state_dir_where);
+    free(p->log_dir_where);
     free(p->repo);
     free(p->ref);
     free(p->commit);

@@ -45,6 +45,7 @@ typedef struct plan {
     int version_auto; /* the version was generated */
     int resumed;      /* no --version: the newest unfinished release was picked up */
     char *state_dir, *log_dir; /* absolute */
+    char *state_dir_where, *log_dir_where; /* where the plan set them, for errors */
     char *repo, *ref; /* NULL when the plan names no repository */
     char *commit;     /* the repo's ref resolved at load (git rev-parse), or NULL */
     int checkout_worktree; /* checkout = "worktree": validations run in a worktree of the commit */
