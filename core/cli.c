@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli.h"
 
+#include "batch.h"
 #include "error.h"
 #include "host.h"
 #include "log.h"
@@ -21,6 +22,10 @@ void cli_usage(FILE *out)
 {
     fprintf(out,
 "usage: relhost [run] -c PLAN [options]        qualify a release: run the plan's steps in order\n"
+"       relhost launch -c PLAN [options]        submit the release's remote jobs and return\n"
+"       relhost status -c PLAN [--version V] [--only GLOB] [--logs] [--tail N]\n"
+"                                               refresh and show the release's jobs\n"
+"       relhost kill -c PLAN [--version V] [--only GLOB]   cancel its unfinished remote jobs\n"
 "       relhost plugins [-c PLAN] [--describe NAME]   list plugins, or one plugin's options\n"
 "       relhost -V | --help\n"
 "\n"
@@ -41,6 +46,8 @@ void cli_usage(FILE *out)
 "                         (repeatable), e.g. --set runners.slurm.partition=debug;\n"
 "                         steps are addressed by name: --set steps.smoke.timeout=5m\n"
 "      --describe NAME    with `plugins`: print NAME's option table\n"
+"      --logs             with `status`: print the last lines of each job's log\n"
+"      --tail N           with `status --logs`: how many lines (default 20)\n"
 "      --no-interactive   never ask a human (manual gates become INCONCLUSIVE)\n"
 "      --no-color         no ANSI colours (also when NO_COLOR is set or stdout is no TTY)\n"
 "  -q, --quiet            only errors on stderr\n"
@@ -65,7 +72,7 @@ void cli_usage(FILE *out)
 int cli_parse(cli *c, int argc, char **argv)
 {
     enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
-           O_NOCOLOR, O_DESCRIBE };
+           O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"step", required_argument, NULL, O_STEP},
@@ -80,6 +87,8 @@ int cli_parse(cli *c, int argc, char **argv)
         {"no-interactive", no_argument, NULL, O_NOINT},
         {"no-color", no_argument, NULL, O_NOCOLOR},
         {"describe", required_argument, NULL, O_DESCRIBE},
+        {"logs", no_argument, NULL, O_LOGS},
+        {"tail", required_argument, NULL, O_TAIL},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -93,6 +102,12 @@ int cli_parse(cli *c, int argc, char **argv)
             c->command = CLI_RUN;
         } else if (strcmp(argv[1], "plugins") == 0) {
             c->command = CLI_PLUGINS;
+        } else if (strcmp(argv[1], "launch") == 0) {
+            c->command = CLI_LAUNCH;
+        } else if (strcmp(argv[1], "status") == 0) {
+            c->command = CLI_STATUS;
+        } else if (strcmp(argv[1], "kill") == 0) {
+            c->command = CLI_KILL;
         } else {
             fprintf(stderr, "relhost: unknown command '%s'; try relhost --help\n", argv[1]);
             return EXIT_USAGE;
@@ -116,6 +131,18 @@ int cli_parse(cli *c, int argc, char **argv)
         case O_NOINT: c->no_interactive = 1; break;
         case O_NOCOLOR: c->no_color = 1; break;
         case O_DESCRIBE: c->describe = optarg; break;
+        case O_LOGS: c->logs = 1; break;
+        case O_TAIL: {
+            char *end;
+            long t = strtol(optarg, &end, 10);
+            if (*end || t < 1 || t > 100000) {
+                fprintf(stderr, "relhost: --tail wants a number of lines 1..100000, got '%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            c->tail = (int)t;
+            break;
+        }
         case 'q': c->quiet = 1; break;
         case 'v': c->verbose++; break;
         case 'V': c->show_version = 1; break;
@@ -135,12 +162,20 @@ int cli_parse(cli *c, int argc, char **argv)
     }
     if (c->help || c->show_version)
         return 0;
-    if (c->command == CLI_RUN && !c->plan) {
+    if (c->command != CLI_PLUGINS && !c->plan) {
         fprintf(stderr, "relhost: no plan given; use relhost -c PLAN (try relhost --help)\n");
         return EXIT_USAGE;
     }
     if (c->describe && c->command != CLI_PLUGINS) {
         fprintf(stderr, "relhost: --describe goes with `relhost plugins`\n");
+        return EXIT_USAGE;
+    }
+    if ((c->logs || c->tail) && c->command != CLI_STATUS) {
+        fprintf(stderr, "relhost: --logs and --tail go with `relhost status`\n");
+        return EXIT_USAGE;
+    }
+    if (c->check && c->command != CLI_RUN) {
+        fprintf(stderr, "relhost: --check goes with `relhost -c PLAN` (run)\n");
         return EXIT_USAGE;
     }
     return 0;
@@ -197,7 +232,7 @@ static int cmd_run(const cli *c)
     plan p;
     plan_options po = {.path = c->plan, .version = c->version,
                        .sets = (const char *const *)c->sets.v, .host = host_table(),
-                       .new_release = c->new_release};
+                       .new_release = c->new_release, .newest = c->command == CLI_STATUS};
     run_options ro;
     run_result rr;
     int code;
@@ -207,11 +242,24 @@ static int cmd_run(const cli *c)
         plan_free(&p);
         return EXIT_USAGE;
     }
-    if (p.resumed)
-        log_msg(RELHOST_LOG_INFO, NULL, "resuming unfinished release %s (--new starts a new one)",
-                p.version);
+    if (p.resumed && c->command != CLI_STATUS)
+        log_msg(RELHOST_LOG_INFO, NULL, "%s unfinished release %s (--new starts a new one)",
+                c->command == CLI_KILL ? "cancelling the jobs of" : "resuming", p.version);
+    if (c->command == CLI_KILL && !p.resumed && !c->version) {
+        out_printf("no unfinished release in %s: nothing to cancel\n", p.state_dir);
+        plan_free(&p);
+        return 0;
+    }
+    if (c->command == CLI_STATUS || c->command == CLI_KILL) {
+        batch_options bo = {.only = c->only.n ? (const char *const *)c->only.v : NULL,
+                            .logs = c->logs, .tail = c->tail ? c->tail : 20};
+        code = c->command == CLI_STATUS ? batch_status(&p, &bo) : batch_kill(&p, &bo);
+        plan_free(&p);
+        return code;
+    }
     memset(&ro, 0, sizeof ro);
-    ro.mode = c->check ? RELHOST_MODE_CHECK : RELHOST_MODE_RUN;
+    ro.mode = c->check ? RELHOST_MODE_CHECK
+                       : (c->command == CLI_LAUNCH ? RELHOST_MODE_LAUNCH : RELHOST_MODE_RUN);
     ro.steps = c->steps.n ? (const char *const *)c->steps.v : NULL;
     ro.only = c->only.n ? (const char *const *)c->only.v : NULL;
     ro.profile = c->profile;

@@ -255,6 +255,13 @@ job_end_verdict jobs_map_end(const job_end_facts *f)
                strcmp(f->termination_reason, "max_runtime_reached") == 0) {
         ok = 1; /* the seed's rule: reaching the runtime limit is a successful run */
     }
+    if (ok && !f->expect_termination && f->termination_reason &&
+        strcmp(f->termination_reason, "job_completed") != 0 &&
+        strcmp(f->termination_reason, "max_runtime_reached") != 0) {
+        /* The launcher's word on how the job ended outranks a wrapper's exit status. */
+        v.reason = "termination_reason";
+        return v;
+    }
     if (ok) {
         v.outcome = RELHOST_PASSED;
         v.reason = NULL;
@@ -981,11 +988,14 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     r->next_poll = loop_now() + next;
 }
 
+/* In MODE_LAUNCH a job is done once it runs remotely with a known id, or when it cannot be
+ * launched now (its runner is full, or local: a local job dies with relhost, so it waits for a
+ * `relhost -c` run); only a submission in flight is waited for. */
 static int counts_done(const relhost_job *jb, relhost_mode mode)
 {
     if (jb->phase == PH_DONE)
         return 1;
-    return mode == RELHOST_MODE_LAUNCH && (jb->phase == PH_RUNNING);
+    return mode == RELHOST_MODE_LAUNCH && jb->phase != PH_SUBMITTING;
 }
 
 static size_t count_done(relhost_job *const *v, size_t n, relhost_mode mode)
@@ -1044,12 +1054,14 @@ static double tend_running(jobs *j, double wake)
 }
 
 /* Record the intent of every queued job that has a free slot; returns how many. */
-static size_t prepare_ready(jobs *j)
+static size_t prepare_ready(jobs *j, relhost_mode mode)
 {
     double now = loop_now();
     size_t nstart = 0;
     for (size_t i = 0; i < j->n; i++) {
         relhost_job *jb = j->all[i];
+        if (mode == RELHOST_MODE_LAUNCH && !jb->rt->ops->find)
+            continue; /* local jobs die with relhost: not launched, run by `relhost -c` */
         if (jb->phase == PH_QUEUED && jb->not_before <= now &&
             jb->rt->running < jb->rt->pi->max_parallel) {
             prepare_job(j, jb);
@@ -1076,12 +1088,16 @@ static void submit_prepared(jobs *j)
  */
 int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, int any)
 {
+    int ticked = 0;
     for (;;) {
         size_t done = count_done(v, n, ctx->mode), nstart;
         unsigned long ended_before = j->ended_count;
         double now, wake;
-        if ((any && done > 0) || done == n || n == 0)
+        /* A launch ticks once at least, so that its jobs get submitted. */
+        if (((any && done > 0) || done == n || n == 0) &&
+            (ticked || ctx->mode != RELHOST_MODE_LAUNCH))
             break;
+        ticked = 1;
         if (loop_interrupted()) {
             jobs_stop(j);
             flush_state(j);
@@ -1089,11 +1105,11 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
         }
         wake = poll_runners(j, loop_now() + 1.0);
         wake = tend_running(j, wake);
-        nstart = prepare_ready(j);
+        nstart = prepare_ready(j, ctx->mode);
         flush_state(j);
         submit_prepared(j);
         done = count_done(v, n, ctx->mode);
-        if ((any && done > 0) || done == n)
+        if ((any && done > 0) || done == n || nstart)
             continue;
         now = loop_now();
         loop_once(nstart || j->ended_count != ended_before ? 0 : (wake > now ? wake - now : 0));

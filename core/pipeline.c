@@ -312,7 +312,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     /* DESIGN: a service that is not configured is SKIPPED when the step is
                      * optional and INCONCLUSIVE when it is required (it cannot decide); the
                      * same holds for any skip of a required step. */
-                    if (oc == RELHOST_SKIPPED && st->required)
+                    if (oc == RELHOST_SKIPPED && st->required && o->mode == RELHOST_MODE_RUN)
                         oc = RELHOST_INCONCLUSIVE; /* a required step cannot be skipped:
                                                     * nothing was decided, fail closed */
                     set_result(r, oc, v.reason, m);
@@ -321,7 +321,9 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 free(m);
             }
             hostctx_fini(&hc);
-            record_step(sto, r);
+            /* A launch decides nothing: step results are recorded by the run that waits. */
+            if (o->mode == RELHOST_MODE_RUN)
+                record_step(sto, r);
             report_step(p, r);
             {
                 strvec ids = {0};
@@ -336,7 +338,10 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             }
             if (out->interrupted)
                 break;
-            if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {
+            if (o->mode == RELHOST_MODE_LAUNCH) {
+                if (r->outcome == RELHOST_ERROR)
+                    code = exit_code_worst(code, EXIT_UNDECIDED);
+            } else if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {
                 if (st->required) {
                     stop = 1;
                     stopper = st->inst.name;
@@ -348,11 +353,18 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             }
         }
         out->exit_code = out->interrupted ? EXIT_INTERRUPTED : code;
+        out->launch = o->mode == RELHOST_MODE_LAUNCH;
         if (out->interrupted && jb && jobs_detached(jb))
             out_printf("%zu remote job(s) keep running; re-run to re-attach, or cancel them with: "
                        "relhost kill -c %s --version %s\n", jobs_detached(jb), p->path,
                        p->version);
-        record_run_end(sto, out);
+        if (o->mode == RELHOST_MODE_LAUNCH)
+            out_printf("launched: remote jobs run on; follow them with `relhost status -c %s "
+                       "--version %s`; `relhost -c %s --version %s` waits for them and decides "
+                       "(and runs the local ones)\n",
+                       p->path, p->version, p->path, p->version);
+        else
+            record_run_end(sto, out);
         report_end(p, out);
     }
     jobs_free(jb);

@@ -39,6 +39,7 @@ typedef struct run_result {
     size_t nsteps;
     int exit_code;
     int interrupted;
+    int launch;                 /* relhost launch: nothing was decided */
 } run_result;
 
 /** Run (or --check) the plan. Returns 0 or RELHOST_EINVAL when the plan cannot start (a gate's

@@ -448,7 +448,7 @@ static char *str_opt(config_t *cfg, const char *key, const char *def, int *rc)
 /* version = "auto" and no --version: resume the newest unfinished release of this plan's state
  * folder, or (with --new, or none unfinished) make a new UTC-stamped version that no existing
  * release uses. */
-static int pick_version(plan *p, int new_release, char **out)
+static int pick_version(plan *p, int new_release, int newest, char **out)
 {
     state_entry *e = NULL;
     size_t n = 0;
@@ -456,6 +456,12 @@ static int pick_version(plan *p, int new_release, char **out)
     int rc = state_list(p->state_dir, &e, &n);
     if (rc != 0)
         return rc;
+    if (newest && n > 0 && !e[0].error) {
+        *out = xstrdup(e[0].version);
+        p->resumed = 1;
+        state_list_free(e, n);
+        return 0;
+    }
     for (size_t i = 0; !new_release && i < n; i++) {
         if (e[i].error) {
             rc = error_set(RELHOST_EINVAL,
@@ -603,7 +609,7 @@ int plan_load(const plan_options *o, plan *p)
     if (strcmp(v, "auto") == 0) {
         free(v);
         v = NULL;
-        if ((rc = pick_version(p, o->new_release, &v)) != 0)
+        if ((rc = pick_version(p, o->new_release, o->newest, &v)) != 0)
             return rc;
     }
     p->version = v;

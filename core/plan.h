@@ -68,6 +68,8 @@ typedef struct plan_options {
     const char *version;             /* --version, or NULL */
     const char *const *sets;         /* --set KEY.PATH=VALUE, NULL-terminated or NULL */
     int new_release;                 /* --new: never resume an unfinished release */
+    int newest;                      /* status: without --version, the newest release, finished
+                                        or not */
     const relhost_host *host;
 } plan_options;
 

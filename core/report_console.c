@@ -84,6 +84,8 @@ void report_end(const plan *p, const run_result *r)
     out_printf("result: ");
     if (r->interrupted)
         out_printf("%sINTERRUPTED%s", col_yellow(), col_reset());
+    else if (r->launch)
+        out_printf("%sLAUNCHED%s", col_bold(), col_reset());
     else if (r->exit_code == 0)
         out_printf("%sPASSED%s", col_green(), col_reset());
     else if (r->exit_code == 1)
@@ -161,7 +163,7 @@ void report_plugins(const loader *ld)
 #define TAIL_BYTES 65536
 
 /* The last TAIL_LINES lines of a log, read from its end only: logs can be gigabytes. */
-static void print_log_tail(const char *path, const char *indent)
+static void print_log_tail(const char *path, const char *indent, int max_lines)
 {
     char buf[TAIL_BYTES + 1];
     struct stat sb;
@@ -189,7 +191,7 @@ static void print_log_tail(const char *path, const char *indent)
     p = buf + n;
     if (p > buf && p[-1] == '\n')
         p--;
-    while (p > buf && lines < TAIL_LINES) {
+    while (p > buf && lines < max_lines) {
         p--;
         if (*p == '\n')
             lines++;
@@ -282,7 +284,37 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
             json_array_foreach(json_object_get(ev, "notes"), i, n)
                 out_printf("        %s\n", json_string_value(n));
             if (log)
-                print_log_tail(log, "        ");
+                print_log_tail(log, "        ", TAIL_LINES);
         }
     }
+}
+
+void report_status_row(json_t *rec, const char *live, int live_restarts, int tail)
+{
+    const char *oc = json_string_value(json_object_get(rec, "outcome"));
+    const char *life = json_string_value(json_object_get(rec, "lifecycle"));
+    const char *term = json_string_value(json_object_get(rec, "termination_reason"));
+    const char *reason = json_string_value(json_object_get(rec, "reason"));
+    const char *ext = json_string_value(json_object_get(rec, "external_id"));
+    const char *log = json_string_value(json_object_get(rec, "log_path"));
+    json_t *ex = json_object_get(rec, "exit_code");
+    relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
+    long long restarts = json_integer_value(json_object_get(rec, "restarts"));
+    char exitbuf[16] = "-", what[80];
+    if (json_is_integer(ex))
+        snprintf(exitbuf, sizeof exitbuf, "%lld", (long long)json_integer_value(ex));
+    if (oc && life && strcmp(life, "completed") == 0)
+        snprintf(what, sizeof what, "%s", oc);
+    else
+        snprintf(what, sizeof what, "%s%s%s", life ? life : "?", live ? "/" : "", live ? live : "");
+    if (live && live_restarts > restarts)
+        restarts = live_restarts;
+    out_printf("  %-30s %s%-22s%s %5s  %s%-20s%s %3lld  %-12s %s%s%s\n",
+               json_string_value(json_object_get(rec, "validation")), outcome_color(o), what,
+               col_reset(), exitbuf, term_color(term), term ? term : "-", col_reset(), restarts,
+               ext ? ext : "-", json_string_value(json_object_get(rec, "runner")),
+               reason && o != RELHOST_PASSED ? "  reason: " : "",
+               reason && o != RELHOST_PASSED ? reason : "");
+    if (tail > 0 && log)
+        print_log_tail(log, "      ", tail);
 }

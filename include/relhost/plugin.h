@@ -247,7 +247,9 @@ typedef struct relhost_option {
 typedef enum relhost_mode {
     RELHOST_MODE_RUN = 1,    /**< do the work and wait for it */
     RELHOST_MODE_CHECK = 2,  /**< --check: open() and describe() only; never run() */
-    RELHOST_MODE_LAUNCH = 3  /**< relhost launch: submit jobs, record them, return without waiting */
+    RELHOST_MODE_LAUNCH = 3  /**< relhost launch: submit jobs, record them, return without waiting.
+                              *   A gate that submits no jobs does nothing and returns SKIPPED
+                              *   with reason "launch". */
 } relhost_mode;
 
 /**

@@ -467,6 +467,13 @@ static int command_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     relhost_proc_result res;
     int rc;
 
+    if (ctx->mode == RELHOST_MODE_LAUNCH) {
+        /* `relhost launch` only submits jobs; this gate submits none. */
+        out->outcome = RELHOST_SKIPPED;
+        out->reason = "launch";
+        return 0;
+    }
+
     if (!RELHOST_HAS(host, proc_result_free) || host->proc_run == NULL ||
         host->proc_result_free == NULL) {
         host->fail(ctx, "command: this relhost offers no process service (proc_run); upgrade "

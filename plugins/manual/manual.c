@@ -72,6 +72,13 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     int yes = 0;
     int rc;
 
+    if (ctx->mode == RELHOST_MODE_LAUNCH) {
+        /* `relhost launch` only submits jobs; nobody is asked anything. */
+        out->outcome = RELHOST_SKIPPED;
+        out->reason = "launch";
+        return 0;
+    }
+
     /* A host without the service is the same situation as a host without a terminal. */
     if (!RELHOST_HAS(host, prompt_yesno) || host->prompt_yesno == NULL)
         rc = RELHOST_ENOTSUP;

@@ -432,9 +432,16 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
     }
     out->retryable = 0;
     if (ctx->mode == RELHOST_MODE_LAUNCH) {
+        size_t launched = 0;
+        for (size_t i = 0; i < w->n; i++)
+            launched += w->runs[i].state == V_DONE && w->runs[i].res.external_id &&
+                        !w->runs[i].res.finished;
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "launched";
-        host->note_add(ctx, "%zu validation(s) launched; `relhost status` follows them", nsel);
+        host->note_add(ctx, "%zu of %zu validation(s) running remotely; the others wait for "
+                            "`relhost -c` (local runners, full runners, dependencies, or done)",
+                       launched, nsel);
+        return 0;
     } else if (nsel == 0) {
         out->outcome = RELHOST_SKIPPED;
         out->reason = "not_selected";

@@ -199,6 +199,16 @@ static void test_unit_checks_jobs__max_runtime_reached_counts_as_success(void **
     assert_int_equal(v.outcome, RELHOST_FAILED);
 }
 
+static void test_unit_checks_jobs__a_bad_termination_reason_fails_even_with_exit_zero(void **st)
+{
+    job_end_verdict v = end(RELHOST_END_EXITED, 0, "heartbeat_timeout");
+    (void)st;
+    assert_int_equal(v.outcome, RELHOST_FAILED);
+    assert_string_equal(v.reason, "termination_reason");
+    v = end(RELHOST_END_EXITED, 0, "job_completed");
+    assert_int_equal(v.outcome, RELHOST_PASSED);
+}
+
 static void test_unit_checks_jobs__expect_overrides_exit_codes_and_termination(void **st)
 {
     int codes[] = {0, 3};
@@ -240,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_unit_checks_jobs__infrastructure_failures_are_retryable_errors),
         cmocka_unit_test(test_unit_checks_jobs__a_signal_is_a_failure_and_host_stops_have_no_outcome),
         cmocka_unit_test(test_unit_checks_jobs__max_runtime_reached_counts_as_success),
+        cmocka_unit_test(test_unit_checks_jobs__a_bad_termination_reason_fails_even_with_exit_zero),
         cmocka_unit_test(test_unit_checks_jobs__expect_overrides_exit_codes_and_termination),
         cmocka_unit_test(test_unit_checks_jobs__an_unknown_end_from_a_runner_is_an_error),
     };

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.h - the host's one HTTP client (libcurl), behind host->http_request.
+ *
+ * One curl multi handle, driven by the relhost loop: curl's sockets are loop_watch_fd() watchers
+ * and curl's timer is the loop_once() timeout, so a request in flight, a backoff and a
+ * Retry-After wait all keep serving signals and children. An interrupt counted after the call
+ * began ends it with RELHOST_EINTR.
+ *
+ * Policy (the same for every plugin):
+ *  - Auth by environment-variable name only: bearer_env -> "Authorization: Bearer <value>",
+ *    basic_user + basic_env -> HTTP basic. Values are read through secrets_getenv(), so their
+ *    raw, base64 and URL-encoded forms (and base64 of "user:password") are redacted everywhere.
+ *  - Only http and https; TLS verification is always on. The environment variable
+ *    RELHOST_CA_BUNDLE names a PEM CA bundle to verify against instead of the system's (a private
+ *    CA, a test server); there is no switch to turn verification off.
+ *  - Redirects are not followed (a 3xx is returned with its location header): following them
+ *    could carry credentials to another host.
+ *  - Retries: connection errors, timeouts, truncated or reset replies, 5xx and 429 are retried
+ *    with exponential backoff and jitter; Retry-After (seconds or HTTP-date) is honoured, and for
+ *    403/429 with x-ratelimit-remaining: 0, x-ratelimit-reset (epoch seconds; values below 10^9
+ *    are read as seconds from now). Other 4xx are returned at once. max_attempts and budget_s
+ *    bound the whole call including waits; each attempt's timeout is also cut to what is left of
+ *    the budget. When the next wait would pass the budget the call stops and returns the last
+ *    response (0) or the last transport error.
+ *  - The response (headers and body) is capped at max_response bytes: past it the call fails
+ *    with RELHOST_EIO "response larger than N bytes" and is not retried.
+ *
+ * Every message (error_last(), log lines) is redacted: URLs are printed through the redactor and
+ * with any user:password@ part masked.
+ */
+#ifndef RELHOST_HTTP_H
+#define RELHOST_HTTP_H
+
+#include <relhost/plugin.h>
+
+/** curl_global_init and the multi handle. Idempotent; http_request() calls it when needed.
+ *  Returns 0 or RELHOST_EIO with error_last() set. */
+int http_init(void);
+/** Release the multi handle (closing kept-alive connections) and curl_global_cleanup. Call
+ *  only when no request is in flight; http_init() may be called again afterwards. */
+void http_fini(void);
+
+/**
+ * Perform req (fields as documented in relhost/plugin.h; 0 picks the default). log_prefix names
+ * the caller in log lines ("plugin/step"), may be NULL.
+ * Returns 0 whenever an HTTP response arrived, whatever its status: *out is then host-allocated,
+ * release it with http_response_free(). Otherwise *out is NULL and the return is
+ * RELHOST_EINVAL (bad request, missing credential variable, bad RELHOST_CA_BUNDLE),
+ * RELHOST_ETIMEDOUT (the last attempt timed out), RELHOST_EIO (any other transport failure, or a
+ * response past max_response), or RELHOST_EINTR (interrupted); error_last() says what failed, on
+ * which URL (redacted), after how many attempts, and what to do.
+ */
+int http_request(const relhost_http_request *req, const char *log_prefix,
+                 relhost_http_response **out);
+/** Free a response from http_request(); NULL is fine. */
+void http_response_free(relhost_http_response *resp);
+
+#endif
