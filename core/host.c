@@ -3,6 +3,7 @@
 
 #include "checks.h"
 #include "error.h"
+#include "http.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
@@ -348,6 +349,18 @@ static int svc_job_result(const relhost_ctx *ctx, const relhost_job *job, relhos
     return jobs_result(hc->jobs, job, out);
 }
 
+static int svc_http_request(const relhost_ctx *ctx, const relhost_http_request *req,
+                            relhost_http_response **out)
+{
+    hostctx *hc = hc_of(ctx);
+    int rc = http_request(req, hc ? hc->prefix : NULL, out);
+    if (rc != 0 && rc != RELHOST_EINTR)
+        svc_fail(ctx, "%s", error_last());
+    return rc;
+}
+
+static void svc_http_response_free(relhost_http_response *resp) { http_response_free(resp); }
+
 static const relhost_host table = {
     .struct_size = sizeof(relhost_host),
     .abi_major = RELHOST_ABI_MAJOR,
@@ -371,8 +384,10 @@ static const relhost_host table = {
     .job_submit = svc_job_submit,
     .job_wait = svc_job_wait,
     .job_result = svc_job_result,
-    /* HTTP and the registry arrive with their issues; until then the slots are NULL, which the
-     * header documents as "service absent". */
+    .http_request = svc_http_request,
+    .http_response_free = svc_http_response_free,
+    /* The registry arrives with its issue; until then its slots are NULL, which the header
+     * documents as "service absent". */
     .prompt_yesno = svc_prompt_yesno,
     .expand = svc_expand,
     .free = svc_free,

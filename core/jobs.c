@@ -54,6 +54,7 @@ struct relhost_job {
     double timeout_s;
     int retries, nodes, gpus;
     strvec rargs_k, rargs_v;
+    strvec vars;          /* name, value pairs for templates (matrix keys) */
     struct source_rt **src;
     size_t nsrc;
     relhost_check_spec *checks;
@@ -242,7 +243,9 @@ job_end_verdict jobs_map_end(const job_end_facts *f)
         for (size_t i = 0; i < f->n_expect_exit; i++)
             ok |= f->expect_exit[i] == f->exit_code;
     } else {
-        ok = f->exit_code == 0;
+        /* Expecting a termination reason (a matrix cell that provokes a heartbeat timeout)
+         * says nothing about the exit code the launcher then gives: the reason decides. */
+        ok = f->expect_termination ? 1 : f->exit_code == 0;
     }
     if (f->expect_termination) {
         ok = ok && f->termination_reason &&
@@ -346,6 +349,8 @@ static void compute_hashes(relhost_job *jb)
     h = fnv(h, jb->rt->pi->name);
     h = fnv(h, jb->cwd_t ? jb->cwd_t : "");
     h = fnv(h, jb->shell ? "shell" : "argv");
+    for (size_t i = 0; i < jb->vars.n; i++)
+        h = fnv(h, jb->vars.v[i]);
     hex16(h, jb->spec_hash);
     h = 1469598103934665603ULL;
     for (size_t i = 0; i < jb->nchecks; i++) {
@@ -509,6 +514,11 @@ int jobs_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq_i
                 sv_push_take(&jb->env_t, xasprintf("%s=%s", rq.pass_env->v[i], v));
         }
     jb->cwd_t = rq.cwd ? xstrdup(rq.cwd) : NULL;
+    if (RELHOST_HAS(&rq, vars) && rq.vars)
+        for (size_t i = 0; i < rq.vars->n; i++) {
+            sv_push(&jb->vars, rq.vars->keys[i]);
+            sv_push(&jb->vars, rq.vars->values[i]);
+        }
     if (rq.runner_args)
         for (size_t i = 0; i < rq.runner_args->n; i++) {
             sv_push(&jb->rargs_k, rq.runner_args->keys[i]);
@@ -579,19 +589,24 @@ add:
 static void expand_for_attempt(jobs *j, relhost_job *jb)
 {
     char att[16];
-    const char *vars[4];
+    const char *vars[4 + 64];
+    size_t nv = 2;
     snprintf(att, sizeof att, "%d", jb->attempt);
     vars[0] = "validation";
     vars[1] = jb->validation;
     vars[2] = "attempt";
     vars[3] = att;
+    for (size_t i = 0; i + 1 < jb->vars.n && nv < 34; i += 2, nv++) {
+        vars[2 * nv] = jb->vars.v[i];
+        vars[2 * nv + 1] = jb->vars.v[i + 1];
+    }
     sv_free(&jb->argv_x);
     sv_free(&jb->env_x);
     free(jb->cwd_x);
     jb->cwd_x = NULL;
     for (size_t i = 0; i < jb->argv_t.n; i++) {
         char *x;
-        if (template_expand(jb->argv_t.v[i], vars, 2, 0, &x) != 0)
+        if (template_expand(jb->argv_t.v[i], vars, nv, 0, &x) != 0)
             x = xstrdup(jb->argv_t.v[i]);
         sv_push_take(&jb->argv_x, x);
     }
@@ -608,7 +623,7 @@ static void expand_for_attempt(jobs *j, relhost_job *jb)
     }
     for (size_t i = 0; i < jb->env_t.n; i++) {
         char *x;
-        if (template_expand(jb->env_t.v[i], vars, 2, 0, &x) != 0)
+        if (template_expand(jb->env_t.v[i], vars, nv, 0, &x) != 0)
             x = xstrdup(jb->env_t.v[i]);
         sv_push_take(&jb->env_x, x);
     }
@@ -621,7 +636,7 @@ static void expand_for_attempt(jobs *j, relhost_job *jb)
         sv_push_take(&jb->env_x, xasprintf("RELHOST_COMMIT=%s", j->base.commit));
     if (jb->cwd_t) {
         char *x;
-        if (template_expand(jb->cwd_t, vars, 2, 0, &x) != 0)
+        if (template_expand(jb->cwd_t, vars, nv, 0, &x) != 0)
             x = xstrdup(jb->cwd_t);
         jb->cwd_x = path_absolute(x, j->workdir ? j->workdir : j->p->dir);
         free(x);
@@ -1199,6 +1214,7 @@ static void job_free(relhost_job *jb)
     free(jb->cwd_x);
     sv_free(&jb->rargs_k);
     sv_free(&jb->rargs_v);
+    sv_free(&jb->vars);
     free(jb->checks);
     sv_free(&jb->check_keys);
     free(jb->expect_exit);

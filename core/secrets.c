@@ -36,20 +36,6 @@ char *base64_encode(const unsigned char *p, size_t n)
     return out;
 }
 
-char *url_encode(const char *s)
-{
-    strbuf b;
-    sb_init(&b);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~')
-            sb_putc(&b, (char)c);
-        else
-            sb_printf(&b, "%%%02X", c);
-    }
-    return sb_take(&b);
-}
 
 void secrets_add_derived(const char *value)
 {
@@ -62,15 +48,62 @@ void secrets_add_derived(const char *value)
     free(b64);
 }
 
+/* Percent-encoding with lower-case hex digits, or leaving '/' alone (Python's quote()): other
+ * encoders than ours put a secret into URLs and form bodies. */
+static char *url_encode_variant(const char *s, int lower_hex, int keep_slash)
+{
+    strbuf b;
+    sb_init(&b);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/'))
+            sb_putc(&b, (char)c);
+        else
+            sb_printf(&b, lower_hex ? "%%%02x" : "%%%02X", c);
+    }
+    return sb_take(&b);
+}
+
+char *url_encode(const char *s) { return url_encode_variant(s, 0, 0); }
+
+/*
+ * Inside a longer base64 text (a "user:KEY" pair, a JSON blob, a config file) a secret starts at
+ * any byte offset, and its encoding then differs with offset mod 3; the characters at its two
+ * edges also mix in neighbouring bytes. So register, for each offset, only the characters that
+ * encode the secret's bits alone: they appear whatever surrounds the secret.
+ */
+static void add_base64_cores(const char *value)
+{
+    size_t n = strlen(value);
+    for (size_t k = 0; k < 3; k++) {
+        unsigned char *buf = xcalloc(k + n + 1, 1);
+        size_t first = (8 * k + 5) / 6, end = (8 * (k + n)) / 6;
+        char *b64;
+        memcpy(buf + k, value, n);
+        b64 = base64_encode(buf, k + n);
+        if (end > first) {
+            b64[end] = '\0';
+            add_form(b64 + first);
+        }
+        free(b64);
+        free(buf);
+    }
+}
+
 void secrets_add(const char *value)
 {
-    char *enc;
     if (!value || strlen(value) < SECRETS_MIN_LEN)
         return;
     secrets_add_derived(value);
-    enc = url_encode(value);
-    add_form(enc);
-    free(enc);
+    add_base64_cores(value);
+    for (int lower = 0; lower < 2; lower++) {
+        for (int slash = 0; slash < 2; slash++) {
+            char *enc = url_encode_variant(value, lower, slash);
+            add_form(enc);
+            free(enc);
+        }
+    }
 }
 
 const char *secrets_getenv(const char *name)

@@ -13,7 +13,9 @@
 #define SECRETS_MIN_LEN 8
 #define SECRETS_MASK "********"
 
-/** Register a secret value: its raw, URL-encoded and base64 forms are masked from now on. */
+/** Register a secret value: from now on its raw form, its URL-encoded forms (upper- or
+ *  lower-case hex, '/' encoded or not) and its base64 forms (alone, and inside a longer base64
+ *  text at any byte offset, e.g. of "user:value") are masked. */
 void secrets_add(const char *value);
 /** Register an exact derived string (e.g. "api:KEY" before base64 of basic auth). */
 void secrets_add_derived(const char *value);

@@ -10,7 +10,8 @@
 
 static const char *const run_names[] = {"version",    "rc",       "commit", "step",
                                         "staged_dir", "worktree", NULL};
-static const char *const job_names[] = {"validation", "attempt", NULL};
+/* nodes and condition are the workflow gate's matrix axes. */
+static const char *const job_names[] = {"validation", "attempt", "nodes", "condition", NULL};
 
 static strvec names, values;
 

@@ -414,6 +414,8 @@ typedef struct relhost_job_request {
     const char *expect_termination;  /**< NULL, or a termination reason that counts as success */
     const int *expect_exit;          /**< NULL, or n_expect_exit exit codes that count as success */
     size_t n_expect_exit;
+    const relhost_map *vars;         /**< extra template variables of this job (matrix keys
+                                      *   such as nodes, condition), or NULL */
 } relhost_job_request;
 
 /** A job handle (opaque, owned by the host for the whole run). */

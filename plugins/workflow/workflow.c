@@ -17,6 +17,18 @@ struct workflow_expect {
     const char *termination_reason;
 };
 
+struct workflow_condition {
+    const char *name;
+    relhost_strlist args;        /* appended to cmd */
+    const char *termination_reason;
+    relhost_strlist exit;
+};
+
+struct workflow_matrix {
+    relhost_strlist nodes;       /* node counts, e.g. ["1", "2", "4"] */
+    relhost_list conditions;     /* struct workflow_condition */
+};
+
 struct workflow_validation {
     const char *name;
     const char *description;
@@ -34,6 +46,7 @@ struct workflow_validation {
     relhost_checks acceptance;
     relhost_strlist depends_on;
     struct workflow_expect expect;
+    struct workflow_matrix matrix;
 };
 
 struct workflow_conf {
@@ -49,6 +62,32 @@ static const relhost_option workflow_expect_options[] = {
     {.name = "termination_reason", .type = RELHOST_OPT_STRING,
      .offset = offsetof(struct workflow_expect, termination_reason),
      .doc = "the [SUMMARY] Termination reason the job must end with (e.g. heartbeat_timeout)"},
+    {0}};
+
+static const relhost_option workflow_condition_options[] = {
+    {.name = "name", .type = RELHOST_OPT_STRING, .required = 1,
+     .offset = offsetof(struct workflow_condition, name),
+     .doc = "condition name, the last part of the expanded validation's name"},
+    {.name = "args", .type = RELHOST_OPT_STRLIST, .flags = RELHOST_OPTF_TEMPLATE,
+     .offset = offsetof(struct workflow_condition, args),
+     .doc = "arguments appended to cmd for this condition"},
+    {.name = "termination_reason", .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct workflow_condition, termination_reason),
+     .doc = "the termination reason this condition must end with (any exit code then counts)"},
+    {.name = "exit", .type = RELHOST_OPT_STRLIST,
+     .offset = offsetof(struct workflow_condition, exit),
+     .doc = "exit codes that count as success for this condition"},
+    {0}};
+
+static const relhost_option workflow_matrix_options[] = {
+    {.name = "nodes", .type = RELHOST_OPT_STRLIST,
+     .offset = offsetof(struct workflow_matrix, nodes),
+     .doc = "node counts, e.g. [1, 2, 4]: one validation per count ({nodes} in cmd)"},
+    {.name = "conditions", .type = RELHOST_OPT_GROUP_LIST,
+     .offset = offsetof(struct workflow_matrix, conditions), .sub = workflow_condition_options,
+     .item_size = sizeof(struct workflow_condition),
+     .doc = "conditions ({condition} in cmd): ( { name = \"normal\"; }, { name = ...; args = "
+            "[...]; termination_reason = ...; } )"},
     {0}};
 
 #define V(field) offsetof(struct workflow_validation, field)
@@ -92,6 +131,9 @@ static const relhost_option workflow_validation_options[] = {
     {.name = "expect", .type = RELHOST_OPT_GROUP, .offset = V(expect),
      .sub = workflow_expect_options,
      .doc = "what counts as a successful end (exit codes, termination reason)"},
+    {.name = "matrix", .type = RELHOST_OPT_GROUP, .offset = V(matrix),
+     .sub = workflow_matrix_options,
+     .doc = "expand into <name>.<nodes>n.<condition> validations (seed 002's cluster matrix)"},
     {0}};
 #undef V
 
@@ -110,19 +152,26 @@ static const relhost_option workflow_options[] = {
 
 enum vstate { V_WAITING = 0, V_SUBMITTED, V_DONE, V_SKIPPED, V_UNSELECTED };
 
+/* One validation to run: a plan validation, or one cell of its matrix. */
 struct vrun {
     const struct workflow_validation *v;
+    char name[192];              /* v->name, or <name>.<nodes>n.<condition> */
+    const char **argv;           /* cmd, plus the condition's args; NULL-terminated */
+    const char *nodes_s;         /* matrix cell, or NULL */
+    const char *condition;
+    int nodes;
+    const char *expect_term;
+    int *expect_exit;
+    size_t n_expect_exit;
     enum vstate state;
     relhost_job *job;
     relhost_job_result res;
-    int *expect_exit;
-    size_t n_expect_exit;
 };
 
 struct workflow {
     const struct workflow_conf *conf;
     struct vrun *runs;
-    size_t n;
+    size_t n, cap;
 };
 
 static const relhost_host *host;
@@ -132,10 +181,21 @@ static const struct workflow_validation *val(const struct workflow_conf *c, size
     return (const struct workflow_validation *)c->validations.items + i;
 }
 
+static const struct workflow_condition *cond(const struct workflow_validation *v, size_t i)
+{
+    return (const struct workflow_condition *)v->matrix.conditions.items + i;
+}
+
+/* A run answers to its own name and, for a matrix cell, to its validation's name. */
+static int answers_to(const struct vrun *r, const char *name)
+{
+    return strcmp(r->name, name) == 0 || strcmp(r->v->name, name) == 0;
+}
+
 static int find_validation(const struct workflow *w, const char *name)
 {
     for (size_t i = 0; i < w->n; i++)
-        if (strcmp(w->runs[i].v->name, name) == 0)
+        if (answers_to(&w->runs[i], name))
             return (int)i;
     return -1;
 }
@@ -145,8 +205,10 @@ static void workflow_close(void *inst)
     struct workflow *w = inst;
     if (!w)
         return;
-    for (size_t i = 0; i < w->n; i++)
+    for (size_t i = 0; i < w->n; i++) {
         free(w->runs[i].expect_exit);
+        free(w->runs[i].argv);
+    }
     free(w->runs);
     free(w);
 }
@@ -159,13 +221,105 @@ static int has_cycle(const struct workflow *w, size_t i, char *mark)
     if (mark[i] == 2)
         return 0;
     mark[i] = 1;
-    for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++) {
-        int k = find_validation(w, w->runs[i].v->depends_on.v[d]);
-        if (k >= 0 && has_cycle(w, (size_t)k, mark))
-            return 1;
-    }
+    for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++)
+        for (size_t k = 0; k < w->n; k++)
+            if (answers_to(&w->runs[k], w->runs[i].v->depends_on.v[d]) && has_cycle(w, k, mark))
+                return 1;
     mark[i] = 2;
     return 0;
+}
+
+static int parse_exits(const relhost_ctx *ctx, const relhost_strlist *l, const void *field,
+                       const char *name, int **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!l->n)
+        return 0;
+    *out = calloc(l->n, sizeof(int));
+    if (!*out)
+        return RELHOST_ENOMEM;
+    for (size_t k = 0; k < l->n; k++) {
+        char *end;
+        long code = strtol(l->v[k], &end, 10);
+        if (*end || end == l->v[k] || code < 0 || code > 255) {
+            host->fail(ctx, "%s: validation %s: exit code \"%s\" is not 0..255",
+                       host->where(ctx, field), name, l->v[k]);
+            return RELHOST_EINVAL;
+        }
+        (*out)[k] = (int)code;
+    }
+    *n = l->n;
+    return 0;
+}
+
+/* Append one run: v itself, or its matrix cell (nodes_s, c). */
+static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct workflow_validation *v,
+                   const char *nodes_s, const struct workflow_condition *c)
+{
+    struct vrun *r;
+    size_t nargs = v->cmd.n + (c ? c->args.n : 0);
+    int rc;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        struct vrun *nr = realloc(w->runs, cap * sizeof *nr);
+        if (!nr)
+            return RELHOST_ENOMEM;
+        w->runs = nr;
+        w->cap = cap;
+    }
+    r = &w->runs[w->n];
+    memset(r, 0, sizeof *r);
+    r->v = v;
+    if (nodes_s && c)
+        snprintf(r->name, sizeof r->name, "%s.%sn.%s", v->name, nodes_s, c->name);
+    else if (nodes_s)
+        snprintf(r->name, sizeof r->name, "%s.%sn", v->name, nodes_s);
+    else if (c)
+        snprintf(r->name, sizeof r->name, "%s.%s", v->name, c->name);
+    else
+        snprintf(r->name, sizeof r->name, "%s", v->name);
+    r->argv = calloc(nargs + 1, sizeof *r->argv);
+    if (!r->argv)
+        return RELHOST_ENOMEM;
+    w->n++; /* from here on, close() frees what this run holds */
+    for (size_t i = 0; i < v->cmd.n; i++)
+        r->argv[i] = v->cmd.v[i];
+    for (size_t i = 0; c && i < c->args.n; i++)
+        r->argv[v->cmd.n + i] = c->args.v[i];
+    r->nodes_s = nodes_s;
+    r->condition = c ? c->name : NULL;
+    r->nodes = (int)v->nodes;
+    if (nodes_s) {
+        char *end;
+        long nn = strtol(nodes_s, &end, 10);
+        if (*end || end == nodes_s || nn < 1 || nn > 100000) {
+            host->fail(ctx, "%s: validation %s: matrix node count \"%s\" is not 1..100000",
+                       host->where(ctx, &v->matrix.nodes), v->name, nodes_s);
+            return RELHOST_EINVAL;
+        }
+        r->nodes = (int)nn;
+    }
+    r->expect_term = c && c->termination_reason ? c->termination_reason
+                                                : v->expect.termination_reason;
+    if (c && c->exit.n)
+        rc = parse_exits(ctx, &c->exit, &c->exit, r->name, &r->expect_exit, &r->n_expect_exit);
+    else
+        rc = parse_exits(ctx, &v->expect.exit, &v->expect.exit, r->name, &r->expect_exit,
+                         &r->n_expect_exit);
+    return rc;
+}
+
+static int expand(const relhost_ctx *ctx, struct workflow *w, const struct workflow_validation *v)
+{
+    size_t nn = v->matrix.nodes.n, nc = v->matrix.conditions.n;
+    int rc = 0;
+    if (!nn && !nc)
+        return add_run(ctx, w, v, NULL, NULL);
+    for (size_t i = 0; i < (nn ? nn : 1) && rc == 0; i++)
+        for (size_t k = 0; k < (nc ? nc : 1) && rc == 0; k++)
+            rc = add_run(ctx, w, v, nn ? v->matrix.nodes.v[i] : NULL, nc ? cond(v, k) : NULL);
+    return rc;
 }
 
 static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
@@ -173,19 +327,13 @@ static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
     const struct workflow_conf *c = conf;
     struct workflow *w = calloc(1, sizeof *w);
     char *mark;
+    int rc;
     if (!w)
         return RELHOST_ENOMEM;
     w->conf = c;
-    w->n = c->validations.n;
-    w->runs = calloc(w->n + 1, sizeof *w->runs);
-    if (!w->runs) {
-        free(w);
-        return RELHOST_ENOMEM;
-    }
     *inst = w;
-    for (size_t i = 0; i < w->n; i++) {
+    for (size_t i = 0; i < c->validations.n; i++) {
         const struct workflow_validation *v = val(c, i);
-        w->runs[i].v = v;
         for (const char *p = v->name; *p; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
@@ -194,40 +342,32 @@ static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
                            host->where(ctx, &v->name), v->name);
                 return RELHOST_EINVAL;
             }
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(w->runs[k].v->name, v->name) == 0) {
-                host->fail(ctx, "%s: duplicate validation name \"%s\"",
-                           host->where(ctx, &v->name), v->name);
-                return RELHOST_EINVAL;
-            }
         if (v->shell && v->cmd.n != 1) {
             host->fail(ctx, "%s: validation %s: with shell = true, cmd is one command string",
                        host->where(ctx, &v->cmd), v->name);
             return RELHOST_EINVAL;
         }
-        if (v->expect.exit.n) {
-            w->runs[i].expect_exit = calloc(v->expect.exit.n, sizeof(int));
-            if (!w->runs[i].expect_exit)
-                return RELHOST_ENOMEM;
-            for (size_t k = 0; k < v->expect.exit.n; k++) {
-                char *end;
-                long code = strtol(v->expect.exit.v[k], &end, 10);
-                if (*end || end == v->expect.exit.v[k] || code < 0 || code > 255) {
-                    host->fail(ctx, "%s: validation %s: expect.exit \"%s\" is not an exit code "
-                                    "0..255",
-                               host->where(ctx, &v->expect.exit), v->name, v->expect.exit.v[k]);
-                    return RELHOST_EINVAL;
-                }
-                w->runs[i].expect_exit[k] = (int)code;
-            }
-            w->runs[i].n_expect_exit = v->expect.exit.n;
+        if (v->shell && v->matrix.conditions.n) {
+            host->fail(ctx, "%s: validation %s: a matrix appends arguments, which a shell "
+                            "command string cannot take; use {condition} in the string instead",
+                       host->where(ctx, &v->matrix), v->name);
+            return RELHOST_EINVAL;
         }
+        if ((rc = expand(ctx, w, v)) != 0)
+            return rc;
     }
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(w->runs[k].name, w->runs[i].name) == 0) {
+                host->fail(ctx, "%s: duplicate validation name \"%s\"",
+                           host->where(ctx, &w->runs[i].v->name), w->runs[i].name);
+                return RELHOST_EINVAL;
+            }
     for (size_t i = 0; i < w->n; i++)
         for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++)
             if (find_validation(w, w->runs[i].v->depends_on.v[d]) < 0) {
                 host->fail(ctx, "%s: validation %s depends on unknown validation \"%s\"",
-                           host->where(ctx, &w->runs[i].v->depends_on), w->runs[i].v->name,
+                           host->where(ctx, &w->runs[i].v->depends_on), w->runs[i].name,
                            w->runs[i].v->depends_on.v[d]);
                 return RELHOST_EINVAL;
             }
@@ -237,7 +377,7 @@ static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
     for (size_t i = 0; i < w->n; i++)
         if (has_cycle(w, i, mark)) {
             host->fail(ctx, "%s: depends_on forms a cycle through validation %s",
-                       host->where(ctx, &w->runs[i].v->depends_on), w->runs[i].v->name);
+                       host->where(ctx, &w->runs[i].v->depends_on), w->runs[i].name);
             free(mark);
             return RELHOST_EINVAL;
         }
@@ -245,29 +385,31 @@ static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
     return 0;
 }
 
-/* Profile and --only choose the validations; a dependency of a chosen one is not pulled in. */
-static int chosen(const relhost_ctx *ctx, const struct workflow_validation *v)
+/* Profile and --only choose the validations (a matrix cell also answers to its validation's
+ * name); a dependency of a chosen one is not pulled in. */
+static int chosen(const relhost_ctx *ctx, const struct vrun *r)
 {
     int ok = 1;
     if (ctx->profile_members.n) {
         ok = 0;
         for (size_t i = 0; i < ctx->profile_members.n; i++)
-            ok |= strcmp(ctx->profile_members.v[i], v->name) == 0;
+            ok |= answers_to(r, ctx->profile_members.v[i]);
     }
     if (ok && ctx->only.n) {
         ok = 0;
         for (size_t i = 0; i < ctx->only.n; i++)
-            ok |= fnmatch(ctx->only.v[i], v->name, 0) == 0;
+            ok |= fnmatch(ctx->only.v[i], r->name, 0) == 0 ||
+                  fnmatch(ctx->only.v[i], r->v->name, 0) == 0;
     }
     return ok;
 }
 
-static void cmd_text(const struct workflow_validation *v, char *buf, size_t cap)
+static void cmd_text(const struct vrun *r, char *buf, size_t cap)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < v->cmd.n && used < cap; i++) {
-        int n = snprintf(buf + used, cap - used, "%s%s", i ? " " : "", v->cmd.v[i]);
+    for (size_t i = 0; r->argv[i] && used < cap; i++) {
+        int n = snprintf(buf + used, cap - used, "%s%s", i ? " " : "", r->argv[i]);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -279,13 +421,16 @@ static int workflow_describe(const relhost_ctx *ctx, void *inst)
     struct workflow *w = inst;
     const struct workflow_conf *c = w->conf;
     for (size_t i = 0; i < w->n; i++) {
-        const struct workflow_validation *v = w->runs[i].v;
+        const struct vrun *r = &w->runs[i];
+        const struct workflow_validation *v = r->v;
         char cmd[512];
-        cmd_text(v, cmd, sizeof cmd);
-        host->note_add(ctx, "validation %s%s: runner %s, timeout %.0f s%s: %s%s", v->name,
-                       chosen(ctx, v) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
+        cmd_text(r, cmd, sizeof cmd);
+        host->note_add(ctx, "validation %s%s: runner %s, timeout %.0f s%s: %s%s%s%s", r->name,
+                       chosen(ctx, r) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
                        v->timeout_s, v->shell ? ", shell" : "", cmd,
-                       v->depends_on.n ? " (after its dependencies)" : "");
+                       v->depends_on.n ? " (after its dependencies)" : "",
+                       r->expect_term ? "; must end with " : "",
+                       r->expect_term ? r->expect_term : "");
         for (size_t k = 0; k < v->acceptance.n; k++) {
             const relhost_check_spec *s = (const relhost_check_spec *)(const void *)(
                 (const char *)v->acceptance.v + k * v->acceptance.elem_size);
@@ -305,26 +450,37 @@ static int submit(const relhost_ctx *ctx, struct workflow *w, struct vrun *r)
 {
     const struct workflow_validation *v = r->v;
     relhost_job_request rq;
+    const char *keys[2], *vals[2];
+    relhost_map vars = {0, keys, vals};
     int rc;
+    if (r->nodes_s) {
+        keys[vars.n] = "nodes";
+        vals[vars.n++] = r->nodes_s;
+    }
+    if (r->condition) {
+        keys[vars.n] = "condition";
+        vals[vars.n++] = r->condition;
+    }
     memset(&rq, 0, sizeof rq);
     rq.struct_size = sizeof rq;
-    rq.validation = v->name;
+    rq.validation = r->name;
     rq.runner = v->runner ? v->runner : w->conf->runner;
-    rq.argv = v->cmd.v;
+    rq.argv = r->argv;
     rq.env = &v->env;
     rq.pass_env = &v->pass_env;
     rq.cwd = v->cwd;
     rq.shell = v->shell;
     rq.timeout_s = v->timeout_s;
     rq.retries = (int)v->retries;
-    rq.nodes = (int)v->nodes;
+    rq.nodes = r->nodes;
     rq.gpus = (int)v->gpus;
     rq.runner_args = &v->runner_args;
     rq.metrics = v->metrics.n ? &v->metrics : &w->conf->metrics;
     rq.acceptance = &v->acceptance;
-    rq.expect_termination = v->expect.termination_reason;
+    rq.expect_termination = r->expect_term;
     rq.expect_exit = r->expect_exit;
     rq.n_expect_exit = r->n_expect_exit;
+    rq.vars = &vars;
     rc = host->job_submit(ctx, &rq, &r->job);
     r->state = V_SUBMITTED;
     return rc;
@@ -346,7 +502,7 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
         return RELHOST_ENOTSUP;
     }
     for (size_t i = 0; i < w->n; i++) {
-        w->runs[i].state = chosen(ctx, w->runs[i].v) ? V_WAITING : V_UNSELECTED;
+        w->runs[i].state = chosen(ctx, &w->runs[i]) ? V_WAITING : V_UNSELECTED;
         nsel += w->runs[i].state == V_WAITING;
     }
     for (;;) {
@@ -358,23 +514,24 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
             int ready = 1;
             if (r->state != V_WAITING)
                 continue;
-            for (size_t d = 0; d < r->v->depends_on.n; d++) {
-                struct vrun *dep = &w->runs[find_validation(w, r->v->depends_on.v[d])];
-                if (dep->state == V_UNSELECTED)
-                    continue; /* not part of this run: nothing to wait for */
-                if (dep->state == V_SKIPPED ||
-                    (dep->state == V_DONE && dep->res.outcome != RELHOST_PASSED &&
-                     dep->res.outcome != RELHOST_WAIVED)) {
-                    blocker = dep->v->name;
-                    break;
+            for (size_t d = 0; d < r->v->depends_on.n && !blocker; d++)
+                for (size_t k = 0; k < w->n; k++) {
+                    struct vrun *dep = &w->runs[k];
+                    if (!answers_to(dep, r->v->depends_on.v[d]) || dep->state == V_UNSELECTED)
+                        continue; /* not part of this run: nothing to wait for */
+                    if (dep->state == V_SKIPPED ||
+                        (dep->state == V_DONE && dep->res.outcome != RELHOST_PASSED &&
+                         dep->res.outcome != RELHOST_WAIVED)) {
+                        blocker = dep->name;
+                        break;
+                    }
+                    if (dep->state != V_DONE)
+                        ready = 0;
                 }
-                if (dep->state != V_DONE)
-                    ready = 0;
-            }
             if (blocker) {
                 r->state = V_SKIPPED;
                 host->note_add(ctx, "validation %s SKIPPED (upstream_failed): %s did not pass",
-                               r->v->name, blocker);
+                               r->name, blocker);
                 progressed++;
                 continue;
             }

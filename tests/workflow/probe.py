@@ -7,6 +7,7 @@
                            write its pid to PIDFILE, then sleep forever
   wait FILE             -- print a line, then wait until FILE exists, then exit 0
   fail-unless FILE      -- exit 1 unless FILE exists (then print metrics and exit 0)
+  term REASON CODE NODES -- print metrics and the [SUMMARY] markers, then exit CODE
 """
 import fcntl
 import os
@@ -69,6 +70,12 @@ def main():
         while not os.path.exists(sys.argv[2]):
             time.sleep(0.05)
         metrics()
+    elif mode == "term":
+        metrics()
+        print(f"nodes={sys.argv[4]}", flush=True)
+        print(f"[SUMMARY] Exit code: {sys.argv[3]}", flush=True)
+        print(f"[SUMMARY] Termination reason: {sys.argv[2]}", flush=True)
+        return int(sys.argv[3])
     elif mode == "fail-unless":
         if not os.path.exists(sys.argv[2]):
             print("flag missing: failing", flush=True)

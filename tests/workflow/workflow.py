@@ -259,6 +259,36 @@ def case_corrupt_state_refused():
     check(not os.path.exists(pl.p("count")), "ran despite corrupt state", out)
 
 
+def case_matrix_expands_and_checks_termination():
+    pl = Plan("matrix")
+    pl.write('{ name = "cluster"; cmd = [' + json.dumps(PY) + ', ' + json.dumps(PROBE) +
+             ', "term"]; matrix = { nodes = [1, 2]; conditions = ('
+             ' { name = "normal"; args = ["job_completed", "0", "{nodes}"]; },'
+             ' { name = "heartbeat"; args = ["heartbeat_timeout", "1", "{nodes}"];'
+             '   termination_reason = "heartbeat_timeout"; },'
+             ' { name = "wrong"; args = ["job_completed", "0", "{nodes}"];'
+             '   termination_reason = "heartbeat_timeout"; } ); };'
+             ' acceptance = ( ("sps_max", ">=", 1.0) ); }')
+    rc, out = pl.run("--version", "1")
+    check(rc == 1, f"exit {rc}, want 1 (the 'wrong' cells fail)", out)
+    jobs = pl.state("1")["jobs"]
+    names = sorted(k.split("/", 1)[1] for k in jobs)
+    want = sorted(f"cluster.{n}n.{c}" for n in (1, 2) for c in ("normal", "heartbeat", "wrong"))
+    check(names == want, f"expanded {names}, want {want}", out)
+    for n in (1, 2):
+        check(jobs[f"tests/cluster.{n}n.normal"]["outcome"] == "PASSED", "normal cell", out)
+        hb = jobs[f"tests/cluster.{n}n.heartbeat"]
+        check(hb["outcome"] == "PASSED" and hb["termination_reason"] == "heartbeat_timeout",
+              f"expected heartbeat timeout counts as success: {hb}", out)
+        wr = jobs[f"tests/cluster.{n}n.wrong"]
+        check(wr["outcome"] == "FAILED" and wr["reason"] == "termination_reason", f"{wr}", out)
+        log = open(hb["log_path"]).read()
+        check(f"nodes={n}" in log, "{nodes} did not expand in the cell's arguments", log)
+    rc, out = pl.run("--version", "2", "--only", "cluster.2n.normal")
+    check(rc == 0 and list(pl.state("2")["jobs"]) == ["tests/cluster.2n.normal"],
+          "--only did not pick one matrix cell", out)
+
+
 def git(repo, *args):
     subprocess.run(["git", "-C", repo, *args], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
