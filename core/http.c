@@ -360,8 +360,11 @@ static char *curl_what(const struct xfer *x)
     size_t dl = strlen(x->errbuf);
     while (dl > 0 && (x->errbuf[dl - 1] == '\n' || x->errbuf[dl - 1] == '\r'))
         dl--;
-    if (dl == 0 || (strncmp(x->errbuf, gen, dl) == 0 && gen[dl] == '\0'))
+    if (dl == 0)
         return xstrdup(gen);
+    /* The detail often ends with the generic text already ("...: Couldn't connect to server"). */
+    if (strstr(x->errbuf, gen))
+        return xstrndup(x->errbuf, dl);
     return xasprintf("%s (%.*s)", gen, (int)dl, x->errbuf);
 }
 
@@ -371,7 +374,8 @@ static const char *curl_advice(CURLcode c)
     case CURLE_COULDNT_RESOLVE_HOST:
         return "check the host name in the URL and that DNS works here";
     case CURLE_COULDNT_CONNECT:
-        return "check that the service is up and the URL's host and port are right";
+        return "check that the service is up and the URL's host and port are right, then run "
+               "again";
     case CURLE_OPERATION_TIMEDOUT:
         return "the server did not answer in time: try later, or raise timeout_s or budget_s";
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -497,16 +501,16 @@ static double status_wait(const struct xfer *x, long status, int attempt, char *
     if (ra && *ra) {
         char *end;
         double s = strtod(ra, &end);
+        time_t at;
         if (end != ra && *end == '\0' && isdigit((unsigned char)*ra)) {
             snprintf(why, whylen, "HTTP %ld, Retry-After: %s", status, ra);
             return s;
-        } else {
-            time_t at = curl_getdate(ra, NULL);
-            if (at != (time_t)-1) {
-                double d = (double)at - time_wall();
-                snprintf(why, whylen, "HTTP %ld, Retry-After: %s", status, ra);
-                return d > 0 ? d : 0;
-            }
+        }
+        at = curl_getdate(ra, NULL);
+        if (at != (time_t)-1) {
+            double d = (double)at - time_wall();
+            snprintf(why, whylen, "HTTP %ld, Retry-After: %s", status, ra);
+            return d > 0 ? d : 0;
         }
     }
     if (rem && strtod(rem, NULL) == 0 && isdigit((unsigned char)*rem) && reset && *reset) {
@@ -548,8 +552,14 @@ static void set_attempt_timeouts(const struct call *c, CURL *e)
 {
     double left = c->budget_s - (loop_now() - c->t0);
     double total = c->timeout_s < left ? c->timeout_s : left;
-    double conn = c->connect_s < total ? c->connect_s : total;
-    long total_ms = (long)ceil(total * 1000.0), conn_ms = (long)ceil(conn * 1000.0);
+    double conn;
+    long total_ms, conn_ms;
+    /* curl takes milliseconds in a long; a few days is "no limit" for one attempt. */
+    if (total > 1e6)
+        total = 1e6;
+    conn = c->connect_s < total ? c->connect_s : total;
+    total_ms = (long)ceil(total * 1000.0);
+    conn_ms = (long)ceil(conn * 1000.0);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, total_ms > 0 ? total_ms : 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, conn_ms > 0 ? conn_ms : 1L);
 }

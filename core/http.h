@@ -23,8 +23,11 @@
  *    bound the whole call including waits; each attempt's timeout is also cut to what is left of
  *    the budget. When the next wait would pass the budget the call stops and returns the last
  *    response (0) or the last transport error.
- *  - The response (headers and body) is capped at max_response bytes: past it the call fails
- *    with RELHOST_EIO "response larger than N bytes" and is not retried.
+ *  - The body is capped at max_response bytes (after decompression; a larger Content-Length
+ *    fails before the body is read): past it the call fails with RELHOST_EIO "response larger
+ *    than N bytes" and is not retried. libcurl bounds the headers itself.
+ *  - A body with body_len 0 is taken as a NUL-terminated string. POST, PUT and PATCH without a
+ *    body send an empty one (Content-Length: 0). No "Expect: 100-continue" round trip.
  *
  * Every message (error_last(), log lines) is redacted: URLs are printed through the redactor and
  * with any user:password@ part masked.

@@ -71,6 +71,14 @@ void options_set_plan_dir(const char *dir)
 
 void options_mark_set(const config_setting_t *s, const char *arg)
 {
+    /* A later --set of the same setting (or a new setting at a reused address) replaces the
+     * mark: the error must name the --set that produced the value. */
+    for (size_t i = 0; i < nmarks; i++)
+        if (marks[i].s == s) {
+            free(marks[i].arg);
+            marks[i].arg = xstrdup(arg);
+            return;
+        }
     marks = xrealloc(marks, (nmarks + 1) * sizeof *marks);
     marks[nmarks].s = s;
     marks[nmarks].arg = xstrdup(arg);

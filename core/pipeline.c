@@ -296,7 +296,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             template_set("step", NULL);
             {
                 char *m = hostctx_take_fail(&hc);
-                if (orc == RELHOST_EINTR || (orc != 0 && loop_interrupted())) {
+                if (orc != 0 && loop_interrupted()) {
                     out->interrupted = 1;
                     set_result(r, RELHOST_NONE, "interrupted", m ? m : "interrupted");
                 } else if (orc != 0) {

@@ -132,7 +132,11 @@ static int check_int_literals(const char *path, const char *dir, int depth)
             }
         } else if (isdigit((unsigned char)c) &&
                    (i == 0 || (!isalnum((unsigned char)text[i - 1]) && text[i - 1] != '.' &&
-                               text[i - 1] != '_'))) {
+                               text[i - 1] != '_' &&
+                               /* "build-2025...": digits inside a setting name */
+                               !(text[i - 1] == '-' && i > 1 &&
+                                 (isalnum((unsigned char)text[i - 2]) || text[i - 2] == '_' ||
+                                  text[i - 2] == '-'))))) {
             size_t j = i;
             int hex = c == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X');
             unsigned long long v;

@@ -289,6 +289,51 @@ def case_matrix_expands_and_checks_termination():
           "--only did not pick one matrix cell", out)
 
 
+CRASH_POINTS = ["jobs.before_submit", "jobs.after_submit", "jobs.after_result",
+                "state.journal.before_write", "state.journal.after_write",
+                "state.journal.after_sync", "state.snapshot.before_write",
+                "state.snapshot.before_rename", "state.snapshot.after_rename",
+                "state.snapshot.before_truncate", "state.snapshot.after_truncate"]
+
+
+def case_a_kill_at_every_crash_point_loses_no_result():
+    """relhost dies (SIGKILL) at each write boundary, at its 1st, 2nd and 3rd hit; the next run
+    finishes the release, every validation passes, and a validation whose result was durable
+    before the crash is never run again (counted through a side effect, not relhost's word)."""
+    for point in CRASH_POINTS:
+        for hit in (1, 2, 3):
+            pl = Plan("crash")
+            pl.write(",".join(val(f"v{i}", [PY, PROBE, "count", pl.p(f"c{i}")]) for i in range(3)),
+                     max_parallel=1)
+            env = dict(os.environ, RELHOST_CRASH_AT=f"{point}:{hit}")
+            rc, out = pl.run("--version", "1", env=env)
+            if rc == 0:
+                continue  # the point was not reached that many times: nothing to prove
+            check(rc == -signal.SIGKILL, f"{point}:{hit}: exit {rc}, want death by SIGKILL", out)
+            durable = set()
+            snap = pl.p("state", "release_1.json")
+            if os.path.exists(snap):
+                # what a reader sees now, journal included, through relhost's own status
+                st = subprocess.run([BIN, "status", "-c", pl.path, "--version", "1",
+                                     "--no-color"], capture_output=True, text=True)
+                check(st.returncode == 0, f"{point}:{hit}: status after crash failed",
+                      st.stdout + st.stderr)
+                for line in st.stdout.splitlines():
+                    parts = line.split()
+                    if len(parts) > 1 and parts[1] == "PASSED":
+                        durable.add(parts[0])
+            rc, out2 = pl.run("--version", "1")
+            check(rc == 0, f"{point}:{hit}: the run after the crash exit {rc}", out + out2)
+            jobs = pl.state("1")["jobs"]
+            for i in range(3):
+                check(jobs[f"tests/v{i}"]["outcome"] == "PASSED", f"{point}:{hit}: v{i}", out2)
+                runs = len(open(pl.p(f"c{i}")).read().split())
+                limit = 1 if f"v{i}" in durable else 2
+                check(1 <= runs <= limit,
+                      f"{point}:{hit}: v{i} ran {runs} times (durable before crash: "
+                      f"{f'v{i}' in durable})", out + out2)
+
+
 def git(repo, *args):
     subprocess.run(["git", "-C", repo, *args], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)

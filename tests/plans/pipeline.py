@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""pipeline.py - running a plan: order, fail-fast, outcomes -> exit codes, the manual gate.
+
+Verdicts come from fixture_gate's `outcome` / `retryable` / `run_return` options; side effects
+from `command` steps appending to a file (what ran is proved by the file, not by relhost's word).
+The manual gate's terminal path runs relhost on a pseudo-terminal that is its controlling
+terminal, reads until the question appears and answers as a person would.
+
+Run one case: pipeline.py <case>; all: pipeline.py; names: pipeline.py --list.
+"""
+import json
+import os
+import signal
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import rh  # noqa: E402
+
+VERSION = "1.0"
+
+
+class Plan:
+    """A scratch folder with a plan; steps_fn(folder) returns the step texts."""
+
+    def __init__(self, steps_fn, top=""):
+        self.dir = rh.scratch()
+        self.log = os.path.join(self.dir, "ran.log")
+        self.path = rh.write_plan(self.dir,
+                                  f"plugin_path = {json.dumps([rh.fixture('good')])};\n"
+                                  f'version = "{VERSION}";\n{top}'
+                                  f"steps = (\n" + ",\n".join(steps_fn(self.dir)) + "\n);\n")
+
+    def run(self, *args, env=None):
+        return rh.run(["-c", self.path] + list(args), cwd=self.dir, env=env)
+
+    def ran(self):
+        """The names the `appender` steps wrote, in order."""
+        return rh.read(self.log).split() if os.path.exists(self.log) else []
+
+    def state(self):
+        f = os.path.join(self.dir, ".relhost", "state", f"release_{VERSION}.json")
+        rh.check(os.path.isfile(f), f"no state file {f}")
+        with open(f, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def expect_state(self, res, want, exit_code=None, finished=None):
+        """want: {step: (outcome or None, reason or None)} as recorded in the state file."""
+        st = self.state()
+        got = {n: (s.get("outcome"), s.get("reason")) for n, s in st.get("steps", {}).items()}
+        bad = [f"{n}: state has {got.get(n, '<no entry>')}, want {w}" for n, w in want.items()
+               if got.get(n) != w]
+        if exit_code is not None and st.get("exit_code") != exit_code:
+            bad.append(f"state exit_code {st.get('exit_code')}, want {exit_code}")
+        if finished is not None and st.get("finished") != finished:
+            bad.append(f"state finished {st.get('finished')}, want {finished}")
+        if bad:
+            rh.fail("; ".join(bad), res)
+
+
+def gate(name, opts="", required=True):
+    req = "" if required else " required = false;"
+    return f'  {{ name = "{name}"; plugin = "fixture_gate";{req} {opts} }}'
+
+
+def appender(plan_dir, name, required=True):
+    """A command step that appends its name to ran.log (proof that it ran, and when)."""
+    log = os.path.join(plan_dir, "ran.log")
+    req = "" if required else " required = false;"
+    return (f'  {{ name = "{name}"; plugin = "command";{req} '
+            f'cmd = ["sh", "-c", "echo \\"$0\\" >> \\"$1\\"", "{{step}}", "{log}"]; }}')
+
+
+# ---- order and fail-fast -----------------------------------------------------------------------
+
+def case_steps_run_in_plan_order():
+    p = Plan(lambda d: [appender(d, "one"), gate("g1"), appender(d, "two"), gate("g2"),
+                        appender(d, "three")])
+    r = rh.expect(p.run(), 0, out=[r"^result: PASSED \(exit 0\): 5 PASSED$"])
+    rh.check(p.ran() == ["one", "two", "three"], f"ran.log says {p.ran()}", r)
+    rh.expect_outcomes(r, [(n, "PASSED", None) for n in ("one", "g1", "two", "g2", "three")])
+    rh.check([s["idx"] for s in rh.report(r.out)] == [1, 2, 3, 4, 5], "numbered 1..5 of 5", r)
+    p.expect_state(r, {n: ("PASSED", None) for n in ("one", "g1", "two", "g2", "three")},
+                   exit_code=0, finished=True)
+
+
+def case_required_failed_stops_the_run():
+    p = Plan(lambda d: [appender(d, "before"), gate("verdict", 'outcome = "failed"; '
+                                                               'reason = "threshold";'),
+                        appender(d, "after"), gate("later")])
+    r = rh.expect(p.run(), 1, out=[r"^result: FAILED \(exit 1\): 1 PASSED 1 FAILED 2 SKIPPED$",
+                                   r'required step "verdict" did not pass'])
+    rh.check(p.ran() == ["before"], f"only 'before' may run; ran.log says {p.ran()}", r)
+    rh.expect_outcomes(r, [("before", "PASSED", None), ("verdict", "FAILED", "threshold"),
+                           ("after", "SKIPPED", "upstream_failed"),
+                           ("later", "SKIPPED", "upstream_failed")])
+    p.expect_state(r, {"verdict": ("FAILED", "threshold"),
+                       "after": ("SKIPPED", "upstream_failed"),
+                       "later": ("SKIPPED", "upstream_failed")}, exit_code=1, finished=True)
+
+
+def case_optional_failure_warns_and_continues():
+    p = Plan(lambda d: [gate("soft", 'outcome = "failed";', required=False),
+                        appender(d, "after")])
+    r = rh.expect(p.run(), 0, out=[r"^result: PASSED \(exit 0\)"],
+                  err=[r"^relhost \[soft\] warning: optional step FAILED; the release goes on$"])
+    rh.check(p.ran() == ["after"], f"'after' must run; ran.log says {p.ran()}", r)
+    rh.expect_outcomes(r, [("soft", "FAILED", "fixture"), ("after", "PASSED", None)])
+    rh.check(rh.step_of(r, "soft")["optional"], "the report marks it optional", r)
+
+
+def _stops(outcome_opts, code, outcome, reason, result_word):
+    p = Plan(lambda d: [gate("g", outcome_opts), appender(d, "after")])
+    r = rh.expect(p.run(), code, out=[rf"^result: {result_word} \(exit {code}\):"])
+    rh.expect_outcomes(r, [("g", outcome, reason), ("after", "SKIPPED", "upstream_failed")])
+    rh.check(p.ran() == [], f"nothing may run after the required step; ran.log: {p.ran()}", r)
+    return p, r
+
+
+def case_required_error_exit_3():
+    p, r = _stops('outcome = "error"; reason = "api_down";', 3, "ERROR", "api_down",
+                  "NOT DECIDED")
+    p.expect_state(r, {"g": ("ERROR", "api_down")}, exit_code=3, finished=True)
+
+
+def case_retryable_error_exit_75():
+    p, r = _stops('outcome = "error"; retryable = true;', 75, "ERROR", "fixture", "NOT DECIDED")
+    # Deferred: the release is not finished, so the next run resumes it.
+    p.expect_state(r, {"g": ("ERROR", "fixture")}, exit_code=75, finished=False)
+    rh.check(p.state()["steps"]["g"]["retryable"] is True, "state records retryable", r)
+
+
+def case_required_inconclusive_exit_3():
+    _stops('outcome = "inconclusive"; reason = "no_data";', 3, "INCONCLUSIVE", "no_data",
+           "NOT DECIDED")
+
+
+def case_run_efail_is_tool_error():
+    p, r = _stops('run_return = "efail";', 3, "ERROR", "tool_error", "NOT DECIDED")
+    msg = "fixture_gate: run() fails on purpose (run_return = efail)"
+    rh.check(msg in rh.step_of(r, "g")["lines"], "the plugin's host->fail() message is shown", r)
+    rh.check(p.state()["steps"]["g"]["message"] == msg, "the message is kept in the state", r)
+
+
+def case_failed_outranks_error():
+    # A required FAILED, then a required ERROR: exit 1 (a verdict outranks could-not-decide).
+    # With fail-fast the ERROR step never runs; an optional ERROR before both does not count.
+    p = Plan(lambda d: [gate("flaky", 'outcome = "error";', required=False),
+                        gate("bad", 'outcome = "failed";'),
+                        gate("broken", 'outcome = "error";')])
+    r = rh.expect(p.run(), 1, out=[r"^result: FAILED \(exit 1\)"])
+    rh.expect_outcomes(r, [("flaky", "ERROR", "fixture"), ("bad", "FAILED", "fixture"),
+                           ("broken", "SKIPPED", "upstream_failed")])
+
+
+def case_required_skipped_fails_closed():
+    # A required step that reports SKIPPED did not pass: the release must not come out green
+    # (exit 0 means "every required step passed or was waived"). It cannot decide: exit 3, and
+    # the steps after it do not run.
+    p = Plan(lambda d: [gate("g", 'outcome = "skipped"; reason = "nothing_to_check";'),
+                        appender(d, "after")])
+    r = p.run()
+    rh.expect(r, 3, not_out=[r"^result: PASSED"])
+    rh.check(p.ran() == [], f"nothing may run after it; ran.log: {p.ran()}", r)
+
+
+def case_not_configured_required_vs_optional():
+    # DESIGN: a service that is not configured is INCONCLUSIVE when required, SKIPPED when
+    # optional.
+    opts = 'outcome = "skipped"; reason = "not_configured";'
+    p = Plan(lambda d: [gate("opt", opts, required=False), appender(d, "mid"), gate("req", opts),
+                        appender(d, "after")])
+    r = rh.expect(p.run(), 3)
+    rh.expect_outcomes(r, [("opt", "SKIPPED", "not_configured"), ("mid", "PASSED", None),
+                           ("req", "INCONCLUSIVE", "not_configured"),
+                           ("after", "SKIPPED", "upstream_failed")])
+    rh.check(p.ran() == ["mid"], f"ran.log: {p.ran()}", r)
+
+
+# ---- the manual gate ---------------------------------------------------------------------------
+
+def manual_plan(required=True):
+    req = "" if required else " required = false;"
+    return Plan(lambda d: [f'  {{ name = "sign-off"; plugin = "manual";{req} '
+                           f'question = "Ship {{version}}?"; }}', appender(d, "after")])
+
+
+QUESTION = r"Ship 1\.0\? \[y/n\] "
+
+
+def case_manual_no_interactive():
+    p = manual_plan()
+    r = rh.expect(p.run("--no-interactive"), 3, out=[r"nobody to ask \"Ship 1\.0\?\""])
+    rh.expect_outcomes(r, [("sign-off", "INCONCLUSIVE", "no_tty"),
+                           ("after", "SKIPPED", "upstream_failed")])
+    # Even on a terminal, --no-interactive never asks.
+    r = rh.run_pty(["-c", p.path, "--no-interactive"], cwd=p.dir)
+    rh.expect(r, 3, not_out=[r"\[y/n\]"])
+    rh.expect_outcomes(r, [("sign-off", "INCONCLUSIVE", "no_tty"),
+                           ("after", "SKIPPED", "upstream_failed")])
+    # Optional: INCONCLUSIVE, a warning, and the release goes on.
+    p = manual_plan(required=False)
+    r = rh.expect(p.run("--no-interactive"), 0, err=[r"optional step INCONCLUSIVE"])
+    rh.expect_outcomes(r, [("sign-off", "INCONCLUSIVE", "no_tty"), ("after", "PASSED", None)])
+
+
+def case_manual_without_tty():
+    # stdin is not a terminal (here /dev/null): nobody to ask, never a silent yes.
+    p = manual_plan()
+    r = rh.expect(p.run(), 3)
+    rh.expect_outcomes(r, [("sign-off", "INCONCLUSIVE", "no_tty"),
+                           ("after", "SKIPPED", "upstream_failed")])
+
+
+def case_manual_pty_yes():
+    p = manual_plan()
+    r = rh.run_pty(["-c", p.path], cwd=p.dir, script=[(QUESTION, b"y\n")])
+    rh.expect(r, 0, out=[QUESTION, r'asked "Ship 1\.0\?": \S+ answered yes'])
+    rh.expect_outcomes(r, [("sign-off", "PASSED", None), ("after", "PASSED", None)])
+    rh.check(p.ran() == ["after"], f"ran.log: {p.ran()}", r)
+
+
+def case_manual_pty_no():
+    p = manual_plan()
+    r = rh.run_pty(["-c", p.path], cwd=p.dir, script=[(QUESTION, b"n\n")])
+    rh.expect(r, 1, out=[r'asked "Ship 1\.0\?": \S+ answered no'])
+    rh.expect_outcomes(r, [("sign-off", "FAILED", "declined"),
+                           ("after", "SKIPPED", "upstream_failed")])
+    rh.check(p.ran() == [], f"ran.log: {p.ran()}", r)
+
+
+def case_manual_pty_asks_again():
+    # An answer that is neither yes nor no is asked again; nothing is decided from it.
+    p = manual_plan()
+    r = rh.run_pty(["-c", p.path], cwd=p.dir,
+                   script=[(QUESTION, b"maybe\n"), (r"please answer y or n", b""),
+                           (QUESTION, b"yes\n")])
+    rh.expect(r, 0)
+    rh.expect_outcomes(r, [("sign-off", "PASSED", None), ("after", "PASSED", None)])
+
+
+def case_manual_pty_sigint():
+    p = manual_plan()
+    r = rh.run_pty(["-c", p.path], cwd=p.dir,
+                   script=[(QUESTION, lambda proc: proc.send_signal(signal.SIGINT))])
+    rh.expect(r, 130, out=[r"^result: INTERRUPTED \(exit 130\)"],
+              not_out=[r"answered", r"\] (PASSED|FAILED)\s+sign-off"])
+    rh.check(p.ran() == [], f"nothing may run after the interrupt; ran.log: {p.ran()}", r)
+    # No outcome was recorded: the release is unfinished and the next run asks again.
+    p.expect_state(r, {"sign-off": (None, "interrupted")}, exit_code=130, finished=False)
+    r = rh.run_pty(["-c", p.path], cwd=p.dir, script=[(QUESTION, b"y\n")])
+    rh.expect(r, 0)
+    rh.expect_outcomes(r, [("sign-off", "PASSED", None), ("after", "PASSED", None)])
+
+
+# ---- console output ----------------------------------------------------------------------------
+
+def case_no_color():
+    p = Plan(lambda d: [gate("g"), gate("soft", 'outcome = "failed";', required=False)])
+    # On a terminal relhost colours its report (the control for the checks below)...
+    r = rh.run_pty(["-c", p.path], cwd=p.dir)
+    rh.expect(r, 0)
+    rh.check("\x1b[" in r.raw, "on a terminal the report should be coloured", r)
+    rh.check("interactive=1" in r.out, "on a terminal the run is interactive", r)
+    # ...and not with NO_COLOR set, with --no-color, or into a pipe.
+    for args, env, how in (([], {"NO_COLOR": "1"}, "NO_COLOR=1"),
+                           (["--no-color"], None, "--no-color")):
+        r = rh.run_pty(["-c", p.path] + args, cwd=p.dir, env=env)
+        rh.expect(r, 0, out=[r"^result: PASSED"])
+        rh.check("\x1b" not in r.raw, f"{how}: the output holds ESC bytes", r)
+    r = rh.expect(p.run(), 0)
+    rh.check("\x1b" not in r.all, "into a pipe: the output holds ESC bytes", r)
+
+
+def case_quiet_silences_warnings():
+    p = Plan(lambda d: [gate("soft", 'outcome = "failed";', required=False),
+                        appender(d, "after")])
+    r = rh.expect(p.run(), 0, err=[r"warning: optional step FAILED"])
+    r = rh.expect(p.run("-q"), 0, out=[r"^result: PASSED"])
+    rh.check(r.err == "", "-q: nothing but errors on stderr", r)
+    r = rh.expect(p.run("--quiet"), 0)
+    rh.check(r.err == "", "--quiet: nothing but errors on stderr", r)
+    # Errors still come out.
+    r = rh.expect(p.run("-q", "--step", "nosuch"), 2, err=[r"^relhost error: --step nosuch"])
+
+
+if __name__ == "__main__":
+    sys.exit(rh.main(globals()))
