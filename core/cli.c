@@ -4,6 +4,7 @@
 #include "batch.h"
 #include "error.h"
 #include "host.h"
+#include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "options.h"
@@ -58,6 +59,7 @@ void cli_usage(FILE *out)
 "environment:\n"
 "  RELHOST_PLUGIN_PATH    colon-separated plugin folders, searched after the plan's plugin_path\n"
 "  NO_COLOR               disables colours\n"
+"  RELHOST_CA_BUNDLE      PEM CA bundle for HTTPS (verification cannot be turned off)\n"
 "\n"
 "exit status:\n"
 "  0    every required step passed (or was waived)\n"
@@ -308,10 +310,17 @@ int cli_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     proc_init();
+    if (http_init() != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+        loop_fini();
+        cli_free(&c);
+        return EXIT_USAGE;
+    }
     code = c.command == CLI_PLUGINS ? cmd_plugins(&c) : cmd_run(&c);
     if (loop_interrupted() && code != EXIT_USAGE)
         code = EXIT_INTERRUPTED;
     proc_kill_all();
+    http_fini();
     loop_fini();
     fflush(stdout);
     cli_free(&c);

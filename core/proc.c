@@ -237,13 +237,13 @@ static void pin_carrier(struct relhost_proc *p, int procfd, const char *name, pi
 /* The parent pid from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces and
  * parentheses, so the fields are counted from the last ')'). 0 when unreadable; *state gets the
  * state letter (Z: a zombie, which runs nothing and has no environ left to read). */
-static pid_t read_ppid(int procfd, const char *pid, char *state)
+static pid_t read_ppid(int procfd, pid_t pid, char *state)
 {
     char path[64], buf[512];
     const char *rp;
     ssize_t n;
     int fd;
-    snprintf(path, sizeof path, "%s/stat", pid);
+    snprintf(path, sizeof path, "%d/stat", (int)pid);
     fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
@@ -297,7 +297,7 @@ static void table_build(int procfd, DIR *d)
         x = &table.e[table.n++];
         x->pid = pid;
         x->state = '?';
-        x->ppid = read_ppid(procfd, de->d_name, &x->state);
+        x->ppid = read_ppid(procfd, pid, &x->state);
         x->below = x->ppid == self;
     }
     do {
