@@ -816,14 +816,33 @@ int options_fill_text(const relhost_plugin *pl, void *conf, const char *text, op
     return rc;
 }
 
+/* A default as one line: control characters (a two-line message) are shown escaped. */
+static const char *one_line(const char *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (; s && *s && o + 3 < cap; s++) {
+        if (*s == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = 'n';
+        } else if ((unsigned char)*s < 0x20) {
+            buf[o++] = ' ';
+        } else {
+            buf[o++] = *s;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 static void describe_rows(const relhost_plugin *pl, const relhost_option *opts, int depth,
                           FILE *out)
 {
     for (size_t k = 0; opts && row_at(pl, opts, k).name; k++) {
         relhost_option r = row_at(pl, opts, k);
+        char defbuf[512];
         fprintf(out, "%*s%-22s %-18s %s%s%s", depth * 2 + 2, "", r.name, type_name(r.type),
                 r.required ? "required" : "default ", r.required ? "" : " ",
-                r.required ? "" : (r.def ? r.def : "(none)"));
+                r.required ? "" : (r.def ? one_line(r.def, defbuf, sizeof defbuf) : "(none)"));
         fprintf(out, "\n%*s%s", depth * 2 + 4, "", r.doc ? r.doc : "");
         if (r.type == RELHOST_OPT_ENUM) {
             fprintf(out, " (one of:");

@@ -460,13 +460,18 @@ static int pick_version(plan *p, int new_release, int newest, char **out)
     int rc = state_list(p->state_dir, &e, &n);
     if (rc != 0)
         return rc;
-    if (newest && n > 0 && !e[0].error) {
-        *out = xstrdup(e[0].version);
+    /* Plans may share a state folder: only this plan's releases are resumed or shown. */
+    for (size_t i = 0; newest && i < n; i++) {
+        if (e[i].error || (e[i].plan && strcmp(e[i].plan, p->path) != 0))
+            continue;
+        *out = xstrdup(e[i].version);
         p->resumed = 1;
         state_list_free(e, n);
         return 0;
     }
     for (size_t i = 0; !new_release && i < n; i++) {
+        if (!e[i].error && e[i].plan && strcmp(e[i].plan, p->path) != 0)
+            continue;
         if (e[i].error) {
             rc = error_set(RELHOST_EINVAL,
                            "release %s in %s cannot be read (%s); fix or move it, or pass "

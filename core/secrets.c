@@ -91,10 +91,32 @@ static void add_base64_cores(const char *value)
     }
 }
 
+/* A secret URL (a webhook) carries its credential in a path segment or query value; the
+ * segment alone may appear in a message (an API echoing it), so each long one is a secret too. */
+static void add_url_parts(const char *value)
+{
+    const char *p = strstr(value, "://");
+    if (!p)
+        return;
+    p = strchr(p + 3, '/');
+    while (p && *p) {
+        size_t n;
+        p++;
+        n = strcspn(p, "/?&=#");
+        if (n >= 16) {
+            char *seg = xstrndup(p, n);
+            secrets_add(seg);
+            free(seg);
+        }
+        p += n;
+    }
+}
+
 void secrets_add(const char *value)
 {
     if (!value || strlen(value) < SECRETS_MIN_LEN)
         return;
+    add_url_parts(value);
     secrets_add_derived(value);
     add_base64_cores(value);
     for (int lower = 0; lower < 2; lower++) {

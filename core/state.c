@@ -1121,6 +1121,8 @@ int state_list(const char *dir, state_entry **out, size_t *n)
             e[k].message = xstrdup(error_last());
         } else {
             e[k].finished = json_is_true(json_object_get(st->root, "finished"));
+            if (json_is_string(json_object_get(st->root, "plan")))
+                e[k].plan = xstrdup(json_string_value(json_object_get(st->root, "plan")));
             state_close(st);
         }
         sn = xasprintf("release_%s.json", names.v[i]);
@@ -1148,6 +1150,7 @@ void state_list_free(state_entry *entries, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(entries[i].version);
         free(entries[i].message);
+        free(entries[i].plan);
     }
     free(entries);
 }

@@ -139,6 +139,7 @@ typedef struct state_entry {
     double mtime;   /* newest of the snapshot's and journal's mtimes, seconds since the epoch */
     int error;      /* 0, or the RELHOST_E* its read-only open gave (corrupt, newer schema) */
     char *message;  /* owned: error_last() of that open, NULL when error is 0 */
+    char *plan;     /* owned: root["plan"] (the plan file that made it), or NULL */
 } state_entry;
 
 /**

@@ -1,0 +1,1059 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * asana.c - the bug gate: a release is blocked while its Asana section holds open tasks.
+ *
+ * Flow (every request through host->http_request, which owns auth, timeouts, retries on 5xx/429
+ * with Retry-After, and the redaction of the token; this plugin never sees the token's value):
+ *   GET {base}/projects/{project}/sections?limit=100            find the section by its name
+ *   GET {base}/sections/{gid}/tasks?completed_since=now&limit=100&opt_fields=...
+ * Both follow next_page: the next request carries the `offset` the API returned, sent to the
+ * CONFIGURED base URL. next_page.uri is never followed: it names Asana's public host, so a plan
+ * pointed at a proxy or a test server would otherwise leak the token to app.asana.com.
+ *
+ * Verdicts:
+ *   no open task in the section (after tag / custom field narrowing)   PASSED
+ *   open tasks                                                          FAILED  blockers
+ *   no token or no project, on a terminal, manual_fallback: asked       PASSED / FAILED declined
+ *   no token or no project otherwise                                    SKIPPED not_configured
+ *   section missing, HTTP 4xx, invalid JSON, unexpected shape           ERROR   (not retryable)
+ *   HTTP 5xx or 429 after the host's retries, transport failure         ERROR   retryable
+ * Unknown or malformed replies fail closed: a field the narrowing needs that the API did not send
+ * is an ERROR, never a task silently counted as "not a blocker".
+ */
+#include <relhost/plugin.h>
+
+#include <jansson.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* The project id is not a secret (it is in every task link), so it may come from a plain
+ * environment variable, as in the seed's setup; the token only ever through the host. */
+#define ASANA_PROJECT_ENV "ASANA_PROJECT_ID"
+/* The API's maximum page size: fewest requests against a 150/min rate limit. */
+#define ASANA_LIMIT "100"
+#define ASANA_TASK_FIELDS                                                                          \
+    "name,completed,permalink_url,assignee.name,custom_fields.name,"                               \
+    "custom_fields.display_value,memberships.section.name,tags.name"
+/* 100,000 items: a server still paging past this is looping, not listing. */
+#define ASANA_MAX_PAGES 1000
+/* Task names and people are user text: long or multi-line ones must not swamp the report. */
+#define ASANA_TEXT_MAX 200
+#define ASANA_EXCERPT_MAX 120
+
+struct asana_conf {
+    const char *token_env;
+    const char *project;
+    const char *section;
+    const char *base_url;
+    const char *tag;
+    const char *custom_field;
+    const char *custom_value;
+    double timeout;
+    double retry_budget;
+    int manual_fallback;
+};
+
+struct asana {
+    const struct asana_conf *conf;
+    char *base;         /* base_url without trailing slashes */
+    char *project;      /* from the plan, else $ASANA_PROJECT_ID; NULL when neither */
+    int project_is_env; /* for messages: where to fix a wrong project */
+};
+
+/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
+static const relhost_host *host;
+
+static const relhost_option asana_options[] = {
+    {.name = "token_env",
+     .type = RELHOST_OPT_SECRET_ENV,
+     .def = "ASANA_TOKEN",
+     .offset = offsetof(struct asana_conf, token_env),
+     .doc = "environment variable holding the Asana personal access token"},
+    {.name = "project",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct asana_conf, project),
+     .doc = "project gid (default: $" ASANA_PROJECT_ENV ", read as plain, non-secret text)"},
+    {.name = "section",
+     .type = RELHOST_OPT_STRING,
+     .def = "Active",
+     .offset = offsetof(struct asana_conf, section),
+     .doc = "name of the section whose open tasks block the release"},
+    {.name = "base_url",
+     .type = RELHOST_OPT_STRING,
+     .def = "https://app.asana.com/api/1.0",
+     .offset = offsetof(struct asana_conf, base_url),
+     .doc = "API base URL (https; plain http only to a loopback address)"},
+    {.name = "tag",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct asana_conf, tag),
+     .doc = "count only open tasks carrying this tag (exact name)"},
+    {.name = "custom_field",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct asana_conf, custom_field),
+     .doc = "count only open tasks whose custom field of this name is set (see custom_value)"},
+    {.name = "custom_value",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct asana_conf, custom_value),
+     .doc = "with custom_field: count only tasks whose field shows exactly this value"},
+    {.name = "timeout",
+     .type = RELHOST_OPT_DURATION,
+     .def = "30s",
+     .offset = offsetof(struct asana_conf, timeout),
+     .doc = "time one HTTP attempt may take",
+     .min = 0.1,
+     .max = 3600},
+    {.name = "retry_budget",
+     .type = RELHOST_OPT_DURATION,
+     .def = "2m",
+     .offset = offsetof(struct asana_conf, retry_budget),
+     .doc = "time one request may take with the host's retries and Retry-After waits",
+     .min = 0.1,
+     .max = 86400},
+    {.name = "manual_fallback",
+     .type = RELHOST_OPT_BOOL,
+     .def = "true",
+     .offset = offsetof(struct asana_conf, manual_fallback),
+     .doc = "when Asana is not configured and a person is at the terminal, ask them instead"},
+    {0},
+};
+
+/* ---- small text helpers ------------------------------------------------------------------ */
+
+/* A growing heap string; on allocation failure it stays NULL and every later add is a no-op. */
+struct str {
+    char *s;
+    size_t len, cap;
+    int oom;
+};
+
+static void str_add(struct str *b, const char *fmt, ...) RELHOST_PRINTF(2, 3);
+static void str_add(struct str *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        free(b->s);
+        b->s = NULL;
+        b->oom = 1;
+        return;
+    }
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 128;
+        char *p;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        p = realloc(b->s, cap);
+        if (p == NULL) {
+            free(b->s);
+            b->s = NULL;
+            b->oom = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* Take the string (the caller frees it); NULL after an allocation failure. */
+static char *str_take(struct str *b)
+{
+    char *s = b->oom ? NULL : b->s;
+
+    if (s == NULL && !b->oom)
+        s = calloc(1, 1);
+    b->s = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+/* RFC 3986 percent-encoding: an opaque offset may hold '+', '/' or '=' and must survive as is. */
+static void str_add_urlenc(struct str *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            str_add(b, "%c", *p);
+        else
+            str_add(b, "%%%02X", *p);
+    }
+}
+
+/* Copy user text (a task name, a reply excerpt) for a one-line message: control characters
+ * become spaces, and past `max` bytes (or what fits in cap) it is cut at a UTF-8 character
+ * boundary and ends in "...". cap must be at least 4. */
+static void clean_text(const char *s, size_t len, size_t max, char *out, size_t cap)
+{
+    size_t avail = strnlen(s, len);
+    size_t limit = max < cap - 4 ? max : cap - 4;
+    int cut = avail > limit;
+    size_t n = cut ? limit : avail;
+    size_t o = 0;
+
+    /* s[n] is the first byte left out: while it continues a character, leave that one out too. */
+    while (cut && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[o++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+    }
+    if (cut) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+static const char *where_of(const relhost_ctx *ctx, const void *field)
+{
+    const char *w = host->where != NULL ? host->where(ctx, field) : NULL;
+    return w != NULL ? w : "the plan";
+}
+
+static const char *code_name(int rc)
+{
+    switch (rc) {
+    case RELHOST_EFAIL: return "failure";
+    case RELHOST_EINVAL: return "invalid request";
+    case RELHOST_ENOMEM: return "out of memory";
+    case RELHOST_ENOTSUP: return "not supported";
+    case RELHOST_ETIMEDOUT: return "timed out";
+    case RELHOST_EIO: return "network error";
+    case RELHOST_ERETRY: return "transient error";
+    default: return "error";
+    }
+}
+
+/* A gid goes into a URL path: digits (Asana's) or at most a plain token, nothing that could
+ * change the path or the query. */
+static int valid_gid(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n <= 64 &&
+           strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == n;
+}
+
+/* https://host[:port][/path], or http:// to a loopback address only: the host sends the token
+ * with every request, and a bearer token in clear text on a network is a published token. */
+static const char *bad_base_url(const char *url)
+{
+    const char *auth;
+    size_t alen;
+    int plain;
+
+    if (strncmp(url, "https://", 8) == 0) {
+        auth = url + 8;
+        plain = 0;
+    } else if (strncmp(url, "http://", 7) == 0) {
+        auth = url + 7;
+        plain = 1;
+    } else {
+        return "it must start with https:// (or http:// to 127.0.0.1 or localhost, for tests)";
+    }
+    alen = strcspn(auth, "/");
+    if (alen == 0)
+        return "it names no host";
+    if (memchr(auth, '@', alen) != NULL)
+        return "it holds user:password@: the token comes from token_env, never from the URL";
+    if (strpbrk(url, "?# \t\r\n") != NULL)
+        return "it holds a query, a fragment or a blank: give the bare base, like "
+               "https://app.asana.com/api/1.0";
+    if (plain) {
+        static const char *const loopback[] = {"127.0.0.1", "localhost", "[::1]", NULL};
+        int ok = 0;
+        for (size_t i = 0; loopback[i] != NULL; i++) {
+            size_t n = strlen(loopback[i]);
+            if (alen >= n && strncmp(auth, loopback[i], n) == 0 && (alen == n || auth[n] == ':'))
+                ok = 1;
+        }
+        if (!ok)
+            return "plain http:// is only allowed to a loopback address (127.0.0.1, localhost, "
+                   "[::1]): use https://";
+    }
+    return NULL;
+}
+
+/* ---- open / close -------------------------------------------------------------------------- */
+
+static void asana_free(struct asana *a)
+{
+    if (a == NULL)
+        return;
+    free(a->base);
+    free(a->project);
+    free(a);
+}
+
+static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
+{
+    const struct asana_conf *c = conf;
+    struct asana *a;
+    const char *why;
+    const char *proj;
+    size_t n;
+
+    if (c->section == NULL || c->section[0] == '\0') {
+        host->fail(ctx, "%s: section is empty: name the Asana section whose open tasks block a "
+                        "release, e.g. section = \"Active\"",
+                   where_of(ctx, &c->section));
+        return RELHOST_EINVAL;
+    }
+    if (c->base_url == NULL || (why = bad_base_url(c->base_url)) != NULL) {
+        /* The value is not echoed: it might hold a password (the very thing refused). */
+        host->fail(ctx, "%s: base_url is not usable: %s", where_of(ctx, &c->base_url),
+                   why != NULL ? why : "it is empty");
+        return RELHOST_EINVAL;
+    }
+    if (c->custom_value != NULL && c->custom_field == NULL) {
+        host->fail(ctx, "%s: custom_value is set without custom_field: name the field too, e.g. "
+                        "custom_field = \"Priority\"; custom_value = \"High\";",
+                   where_of(ctx, &c->custom_value));
+        return RELHOST_EINVAL;
+    }
+    if (c->tag != NULL && c->tag[0] == '\0') {
+        host->fail(ctx, "%s: an empty tag would match no task: remove it or name the tag",
+                   where_of(ctx, &c->tag));
+        return RELHOST_EINVAL;
+    }
+    if (c->custom_field != NULL && c->custom_field[0] == '\0') {
+        host->fail(ctx, "%s: an empty custom_field would match no task: remove it or name the "
+                        "field",
+                   where_of(ctx, &c->custom_field));
+        return RELHOST_EINVAL;
+    }
+    proj = c->project;
+    if (proj == NULL) {
+        proj = getenv(ASANA_PROJECT_ENV);
+        if (proj != NULL && proj[0] == '\0')
+            proj = NULL;
+    }
+    if (proj != NULL && !valid_gid(proj)) {
+        char shown[ASANA_TEXT_MAX + 4];
+        clean_text(proj, strlen(proj), 64, shown, sizeof shown);
+        if (c->project != NULL)
+            host->fail(ctx, "%s: project \"%s\" is not an Asana project gid: give the number "
+                            "from the project's URL (https://app.asana.com/0/<gid>/...)",
+                       where_of(ctx, &c->project), shown);
+        else
+            host->fail(ctx, "$" ASANA_PROJECT_ENV " \"%s\" is not an Asana project gid: give the "
+                            "number from the project's URL (https://app.asana.com/0/<gid>/...)",
+                       shown);
+        return RELHOST_EINVAL;
+    }
+
+    a = calloc(1, sizeof *a);
+    if (a == NULL)
+        goto oom;
+    a->conf = c;
+    a->project_is_env = c->project == NULL;
+    n = strlen(c->base_url);
+    while (n > 0 && c->base_url[n - 1] == '/')
+        n--;
+    a->base = strndup(c->base_url, n);
+    if (a->base == NULL)
+        goto oom;
+    if (proj != NULL && (a->project = strdup(proj)) == NULL)
+        goto oom;
+    *inst = a;
+    return 0;
+oom:
+    asana_free(a);
+    host->fail(ctx, "asana: out of memory");
+    return RELHOST_ENOMEM;
+}
+
+static void asana_close(void *inst)
+{
+    asana_free(inst);
+}
+
+/* ---- configuration state ------------------------------------------------------------------- */
+
+static int token_set(const relhost_ctx *ctx, const struct asana *a)
+{
+    /* Only asks whether it is set; the value stays with the host (which also registers it for
+     * redaction here, before any request could echo it). */
+    return host->secret != NULL && host->secret(ctx, a->conf->token_env) != NULL;
+}
+
+static void not_configured_text(const struct asana *a, int have_token, char *buf, size_t cap)
+{
+    static const char no_project[] = "no project (set `project` or $" ASANA_PROJECT_ENV ")";
+
+    if (!have_token && a->project == NULL)
+        snprintf(buf, cap, "Asana is not configured: $%s is not set, and %s", a->conf->token_env,
+                 no_project);
+    else if (!have_token)
+        snprintf(buf, cap, "Asana is not configured: $%s is not set", a->conf->token_env);
+    else
+        snprintf(buf, cap, "Asana is not configured: %s", no_project);
+}
+
+static void narrowing_text(const struct asana *a, char *buf, size_t cap)
+{
+    const struct asana_conf *c = a->conf;
+    int n = 0;
+
+    buf[0] = '\0';
+    if (c->tag != NULL)
+        n = snprintf(buf, cap, " tagged \"%s\"", c->tag);
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    if (c->custom_field != NULL && c->custom_value != NULL)
+        snprintf(buf + n, cap - (size_t)n, "%s with %s = \"%s\"", n ? " and" : "",
+                 c->custom_field, c->custom_value);
+    else if (c->custom_field != NULL)
+        snprintf(buf + n, cap - (size_t)n, "%s with custom field \"%s\" set", n ? " and" : "",
+                 c->custom_field);
+}
+
+static int asana_describe(const relhost_ctx *ctx, void *inst)
+{
+    struct asana *a = inst;
+    const struct asana_conf *c = a->conf;
+    int have_token = token_set(ctx, a);
+    char narrow[512];
+
+    if (!have_token || a->project == NULL) {
+        char why[256];
+        not_configured_text(a, have_token, why, sizeof why);
+        if (ctx->interactive && c->manual_fallback)
+            host->note_add(ctx, "%s: would ask on the terminal \"Asana is not configured: "
+                                "confirm there are no open release blockers?\"",
+                           why);
+        else
+            host->note_add(ctx, "%s: the step would be SKIPPED (not_configured), which stops "
+                                "the release when the step is required",
+                           why);
+        return 0;
+    }
+    narrowing_text(a, narrow, sizeof narrow);
+    host->note_add(ctx, "would list the sections of project %s%s (GET %s/projects/%s/sections"
+                        "?limit=" ASANA_LIMIT ") and find section \"%s\"",
+                   a->project, a->project_is_env ? " (from $" ASANA_PROJECT_ENV ")" : "",
+                   a->base, a->project, c->section);
+    host->note_add(ctx, "would list its incomplete tasks (GET %s/sections/<gid>/tasks"
+                        "?completed_since=now&limit=" ASANA_LIMIT "&opt_fields=...), following "
+                        "next_page offsets on %s; authenticated with $%s",
+                   a->base, a->base, c->token_env);
+    host->note_add(ctx, "blockers: incomplete tasks in the section%s; none -> PASSED, any -> "
+                        "FAILED",
+                   narrow);
+    return 0;
+}
+
+/* ---- the not-configured path ------------------------------------------------------------- */
+
+static const char *who_answers(void)
+{
+    const char *user = getenv("USER");
+    const struct passwd *pw;
+
+    if (user == NULL || user[0] == '\0')
+        user = getenv("LOGNAME");
+    if (user != NULL && user[0] != '\0')
+        return user;
+    pw = getpwuid(geteuid());
+    return pw != NULL && pw->pw_name != NULL ? pw->pw_name : "the terminal user";
+}
+
+static int not_configured(const relhost_ctx *ctx, struct asana *a, int have_token,
+                          relhost_verdict *out)
+{
+    static const char question[] =
+        "Asana is not configured: confirm there are no open release blockers?";
+    char why[256];
+    int yes = 0;
+    int rc = RELHOST_ENOTSUP;
+
+    not_configured_text(a, have_token, why, sizeof why);
+    out->retryable = 0;
+    if (ctx->interactive && a->conf->manual_fallback && RELHOST_HAS(host, prompt_yesno) &&
+        host->prompt_yesno != NULL)
+        rc = host->prompt_yesno(ctx, question, &yes);
+    if (rc == RELHOST_EINTR)
+        return RELHOST_EINTR;
+    if (rc == 0) {
+        host->note_add(ctx, "%s; asked \"%s\": %s answered %s", why, question, who_answers(),
+                       yes ? "yes" : "no");
+        out->outcome = yes ? RELHOST_PASSED : RELHOST_FAILED;
+        out->reason = yes ? NULL : "declined";
+        return 0;
+    }
+    /* Nobody to ask (or a host that cannot ask): no decision, never a silent yes. */
+    host->note_add(ctx, "%s; set $%s and the project to check Asana%s", why, a->conf->token_env,
+                   a->conf->manual_fallback ? ", or run on a terminal to confirm by hand" : "");
+    out->outcome = RELHOST_SKIPPED;
+    out->reason = "not_configured";
+    return 0;
+}
+
+/* ---- HTTP + JSON ------------------------------------------------------------------------ */
+
+enum { GOT_JSON = 0, GOT_VERDICT = 1 };
+
+static void set_error(relhost_verdict *out, int retryable)
+{
+    out->outcome = RELHOST_ERROR;
+    out->reason = "tool_error";
+    out->retryable = retryable;
+}
+
+/* What the API said went wrong: errors[].message (and .phrase, which Asana adds to a 500 so
+ * that support can find the incident), else the start of the body as text. */
+static void api_error_text(const relhost_http_response *r, char *buf, size_t cap)
+{
+    json_t *root = r->body != NULL ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    json_t *errs = json_is_object(root) ? json_object_get(root, "errors") : NULL;
+    size_t len = 0;
+
+    buf[0] = '\0';
+    if (json_is_array(errs)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) {
+            const char *msg = json_string_value(json_object_get(e, "message"));
+            const char *phrase = json_string_value(json_object_get(e, "phrase"));
+            char m[ASANA_TEXT_MAX + 4], p[ASANA_TEXT_MAX + 4];
+            int n;
+            if (msg == NULL && json_is_string(e))
+                msg = json_string_value(e);
+            if (msg == NULL)
+                continue;
+            clean_text(msg, strlen(msg), ASANA_TEXT_MAX, m, sizeof m);
+            if (phrase != NULL)
+                clean_text(phrase, strlen(phrase), ASANA_TEXT_MAX, p, sizeof p);
+            n = snprintf(buf + len, cap - len, "%s%s%s%s%s", len ? "; " : "", m,
+                         phrase != NULL ? " (phrase: " : "", phrase != NULL ? p : "",
+                         phrase != NULL ? ")" : "");
+            if (n < 0 || (size_t)n >= cap - len)
+                break;
+            len += (size_t)n;
+        }
+    }
+    json_decref(root);
+    if (buf[0] != '\0')
+        return;
+    if (r->body == NULL || r->body_len == 0) {
+        snprintf(buf, cap, "(empty body)");
+        return;
+    }
+    char ex[ASANA_EXCERPT_MAX + 4];
+    clean_text(r->body, r->body_len, ASANA_EXCERPT_MAX, ex, sizeof ex);
+    snprintf(buf, cap, "body: \"%s\"", ex);
+}
+
+static int response_attempts(const relhost_http_response *r)
+{
+    return RELHOST_HAS(r, attempts) && r->attempts > 0 ? r->attempts : 1;
+}
+
+/*
+ * GET url and parse its JSON object. GOT_JSON: *root is the reply (the caller decrefs it).
+ * GOT_VERDICT: the request failed; out holds an ERROR and host->fail() the reason. A negative
+ * return (RELHOST_EINTR) ends the run.
+ */
+static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, const char *what,
+                    json_t **root, relhost_verdict *out)
+{
+    static const char *const headers[] = {"Accept: application/json", NULL};
+    relhost_http_request req;
+    relhost_http_response *resp = NULL;
+    char detail[1024];
+    json_error_t jerr;
+    long status;
+    int rc;
+
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.method = "GET";
+    req.url = url;
+    req.headers = headers;
+    req.bearer_env = a->conf->token_env;
+    req.timeout_s = a->conf->timeout;
+    req.connect_timeout_s = a->conf->timeout < 10 ? a->conf->timeout : 10;
+    req.budget_s = a->conf->retry_budget;
+
+    rc = host->http_request(ctx, &req, &resp);
+    if (rc < 0 && resp != NULL) /* the contract says none, but never leak one */
+        host->http_response_free(resp);
+    if (rc == RELHOST_EINTR)
+        return RELHOST_EINTR;
+    if (rc < 0) {
+        /* The host has explained the transport failure (timeout, reset, truncated reply) in
+         * its fail() text, which becomes the step's message; the note adds what was asked. */
+        host->note_add(ctx, "%s: no usable reply (%s); the next run tries again", what,
+                       code_name(rc));
+        set_error(out, rc != RELHOST_EINVAL && rc != RELHOST_ENOTSUP && rc != RELHOST_ENOMEM);
+        return GOT_VERDICT;
+    }
+    if (resp == NULL) {
+        host->fail(ctx, "asana: %s: the HTTP service returned neither a reply nor an error for "
+                        "GET %s (a relhost bug)",
+                   what, url);
+        set_error(out, 0);
+        return GOT_VERDICT;
+    }
+    status = resp->status;
+    if (status >= 200 && status < 300) {
+        *root = json_loadb(resp->body != NULL ? resp->body : "", resp->body_len, 0, &jerr);
+        if (*root == NULL) {
+            char ex[ASANA_EXCERPT_MAX + 4];
+            clean_text(resp->body != NULL ? resp->body : "", resp->body_len, ASANA_EXCERPT_MAX,
+                       ex, sizeof ex);
+            host->fail(ctx, "asana: %s: the reply to GET %s (HTTP %ld, %zu bytes) is not valid "
+                            "JSON: %s at line %d, column %d; it begins \"%s\"",
+                       what, url, status, resp->body_len, jerr.text, jerr.line, jerr.column, ex);
+            host->http_response_free(resp);
+            set_error(out, 0);
+            return GOT_VERDICT;
+        }
+        if (!json_is_object(*root)) {
+            host->fail(ctx, "asana: %s: unexpected reply to GET %s: a JSON %s where an object "
+                            "{\"data\": [...], \"next_page\": ...} was expected",
+                       what, url,
+                       json_is_array(*root) ? "array" : json_is_string(*root) ? "string"
+                                                                               : "scalar");
+            json_decref(*root);
+            *root = NULL;
+            host->http_response_free(resp);
+            set_error(out, 0);
+            return GOT_VERDICT;
+        }
+        host->http_response_free(resp);
+        return GOT_JSON;
+    }
+
+    api_error_text(resp, detail, sizeof detail);
+    if (status == 429 || status >= 500) {
+        int n = response_attempts(resp);
+        host->fail(ctx, "asana: %s: GET %s answered HTTP %ld after %d attempt%s: %s; the step "
+                        "is retried on the next run",
+                   what, url, status, n, n == 1 ? "" : "s", detail);
+        set_error(out, 1);
+    } else {
+        const char *hint = "";
+        char h[256];
+        if (status == 401) {
+            snprintf(h, sizeof h, ": check that $%s holds a valid personal access token",
+                     a->conf->token_env);
+            hint = h;
+        } else if (status >= 300 && status < 400) {
+            snprintf(h, sizeof h, ": relhost follows no redirect (it would carry the token "
+                                  "along): point base_url at the final address");
+            hint = h;
+        } else if (status == 403 || status == 404) {
+            snprintf(h, sizeof h, ": check the project gid (%s) and that the token's user can "
+                                  "see the project",
+                     a->project_is_env ? "$" ASANA_PROJECT_ENV
+                                       : where_of(ctx, &a->conf->project));
+            hint = h;
+        }
+        host->fail(ctx, "asana: %s: GET %s answered HTTP %ld: %s%s", what, url, status, detail,
+                   hint);
+        set_error(out, 0);
+    }
+    host->http_response_free(resp);
+    return GOT_VERDICT;
+}
+
+/*
+ * GET every page of a list (base + path_query, then with each next_page.offset) and append the
+ * items of every `data` array to `items`. *pages counts the requests. Same returns as get_json.
+ */
+static int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_query,
+                   const char *what, json_t *items, size_t *pages, relhost_verdict *out)
+{
+    char *offset = NULL;
+    char *url = NULL;
+    int rc = GOT_JSON;
+
+    for (;;) {
+        struct str u = {0};
+        json_t *root = NULL;
+        json_t *data, *next, *off;
+
+        str_add(&u, "%s%s", a->base, path_query);
+        if (offset != NULL) {
+            str_add(&u, "&offset=");
+            str_add_urlenc(&u, offset);
+        }
+        free(url);
+        url = str_take(&u);
+        if (url == NULL) {
+            host->fail(ctx, "asana: out of memory");
+            rc = RELHOST_ENOMEM;
+            break;
+        }
+        rc = get_json(ctx, a, url, what, &root, out);
+        if (rc != GOT_JSON)
+            break;
+        (*pages)++;
+        data = json_object_get(root, "data");
+        next = json_object_get(root, "next_page");
+        off = json_is_object(next) ? json_object_get(next, "offset") : NULL;
+        if (!json_is_array(data)) {
+            host->fail(ctx, "asana: %s: unexpected reply to GET %s: \"data\" is %s, not a list",
+                       what, url, data == NULL ? "missing" : "not a list");
+            rc = GOT_VERDICT;
+        } else if (next != NULL && !json_is_null(next) &&
+                   (!json_is_string(off) || json_string_value(off)[0] == '\0')) {
+            host->fail(ctx, "asana: %s: unexpected reply to GET %s: next_page is neither null "
+                            "nor an object with an \"offset\" string",
+                       what, url);
+            rc = GOT_VERDICT;
+        } else if (off != NULL && offset != NULL && strcmp(json_string_value(off), offset) == 0) {
+            host->fail(ctx, "asana: %s: GET %s returned the offset it was given as the next "
+                            "page: following it would never end",
+                       what, url);
+            rc = GOT_VERDICT;
+        } else if (off != NULL && *pages >= ASANA_MAX_PAGES) {
+            host->fail(ctx, "asana: %s: still more pages after %d requests of " ASANA_LIMIT
+                            " items (last GET %s): the API seems to loop",
+                       what, ASANA_MAX_PAGES, url);
+            rc = GOT_VERDICT;
+        } else if (json_array_extend(items, data) != 0) {
+            host->fail(ctx, "asana: out of memory");
+            rc = RELHOST_ENOMEM;
+        }
+        if (rc == GOT_VERDICT)
+            set_error(out, 0);
+        if (rc != GOT_JSON || off == NULL) {
+            json_decref(root);
+            break;
+        }
+        free(offset);
+        offset = strdup(json_string_value(off));
+        json_decref(root);
+        if (offset == NULL) {
+            host->fail(ctx, "asana: out of memory");
+            rc = RELHOST_ENOMEM;
+            break;
+        }
+    }
+    free(offset);
+    free(url);
+    return rc;
+}
+
+/* ---- sections --------------------------------------------------------------------------- */
+
+/*
+ * Find the gids of the sections named conf->section (Asana allows duplicate names: all of them
+ * count, so a blocker cannot hide in the second "Active"). Fills `gids` with strings.
+ */
+static int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, size_t *pages,
+                         relhost_verdict *out)
+{
+    const char *want = a->conf->section;
+    json_t *sections = json_array();
+    struct str pq = {0};
+    char what[256];
+    char *path;
+    size_t i;
+    json_t *s;
+    int rc;
+
+    snprintf(what, sizeof what, "listing the sections of project %s", a->project);
+    str_add(&pq, "/projects/%s/sections?limit=" ASANA_LIMIT, a->project);
+    path = str_take(&pq);
+    if (sections == NULL || path == NULL) {
+        json_decref(sections);
+        free(path);
+        host->fail(ctx, "asana: out of memory");
+        return RELHOST_ENOMEM;
+    }
+    rc = get_all(ctx, a, path, what, sections, pages, out);
+    free(path);
+    if (rc != GOT_JSON) {
+        json_decref(sections);
+        return rc;
+    }
+    json_array_foreach(sections, i, s) {
+        const char *gid = json_string_value(json_object_get(s, "gid"));
+        const char *name = json_string_value(json_object_get(s, "name"));
+        if (gid == NULL || name == NULL || !valid_gid(gid)) {
+            host->fail(ctx, "asana: %s: section %zu of the reply has no usable \"gid\" and "
+                            "\"name\" strings",
+                       what, i + 1);
+            set_error(out, 0);
+            json_decref(sections);
+            return GOT_VERDICT;
+        }
+        if (strcmp(name, want) == 0 && json_array_append_new(gids, json_string(gid)) != 0) {
+            json_decref(sections);
+            host->fail(ctx, "asana: out of memory");
+            return RELHOST_ENOMEM;
+        }
+    }
+    if (json_array_size(gids) > 0) {
+        json_decref(sections);
+        return GOT_JSON;
+    }
+
+    /* A configuration problem, stated with what would fix it: the names that do exist. */
+    struct str names = {0};
+    char near[ASANA_TEXT_MAX + 4] = "";
+    json_array_foreach(sections, i, s) {
+        const char *name = json_string_value(json_object_get(s, "name"));
+        char shown[ASANA_TEXT_MAX + 4];
+        if (i == 50) {
+            str_add(&names, ", ... (%zu in all)", json_array_size(sections));
+            break;
+        }
+        clean_text(name, strlen(name), 80, shown, sizeof shown);
+        str_add(&names, "%s\"%s\"", i ? ", " : "", shown);
+        if (near[0] == '\0' && strcasecmp(name, want) == 0)
+            snprintf(near, sizeof near, "%s", shown);
+    }
+    char *list = str_take(&names);
+    if (json_array_size(sections) == 0)
+        host->fail(ctx, "asana: project %s has no sections, so section \"%s\" (%s) cannot be "
+                        "checked: create it in Asana or fix `section`",
+                   a->project, want, where_of(ctx, &a->conf->section));
+    else
+        host->fail(ctx, "asana: project %s has no section \"%s\" (%s)%s%s%s; its sections are: "
+                        "%s",
+                   a->project, want, where_of(ctx, &a->conf->section),
+                   near[0] != '\0' ? " (did you mean \"" : "", near,
+                   near[0] != '\0' ? "\"? names are compared exactly)" : "",
+                   list != NULL ? list : "(out of memory)");
+    free(list);
+    json_decref(sections);
+    set_error(out, 0);
+    return GOT_VERDICT;
+}
+
+/* ---- tasks ------------------------------------------------------------------------------- */
+
+/* 1 when the task is a blocker, 0 when narrowing excludes it, -1 when its shape is wrong (the
+ * message in err): a field the narrowing needs that is missing fails closed. */
+static int is_blocker(const struct asana *a, json_t *t, char *err, size_t cap)
+{
+    const struct asana_conf *c = a->conf;
+    json_t *completed = json_object_get(t, "completed");
+    size_t i;
+    json_t *e;
+
+    if (completed != NULL && !json_is_boolean(completed)) {
+        snprintf(err, cap, "\"completed\" is not true or false");
+        return -1;
+    }
+    /* completed_since=now already hides finished tasks; this guards a server that ignores it. */
+    if (json_is_true(completed))
+        return 0;
+    if (c->tag != NULL) {
+        json_t *tags = json_object_get(t, "tags");
+        int hit = 0;
+        if (!json_is_array(tags)) {
+            snprintf(err, cap, "no \"tags\" list, so the tag \"%s\" cannot be checked", c->tag);
+            return -1;
+        }
+        json_array_foreach(tags, i, e) {
+            const char *n = json_string_value(json_object_get(e, "name"));
+            if (n != NULL && strcmp(n, c->tag) == 0)
+                hit = 1;
+        }
+        if (!hit)
+            return 0;
+    }
+    if (c->custom_field != NULL) {
+        json_t *fields = json_object_get(t, "custom_fields");
+        int hit = 0;
+        if (!json_is_array(fields)) {
+            snprintf(err, cap, "no \"custom_fields\" list, so the field \"%s\" cannot be checked",
+                     c->custom_field);
+            return -1;
+        }
+        json_array_foreach(fields, i, e) {
+            const char *n = json_string_value(json_object_get(e, "name"));
+            const char *v = json_string_value(json_object_get(e, "display_value"));
+            if (n == NULL || strcmp(n, c->custom_field) != 0)
+                continue;
+            if (c->custom_value != NULL ? v != NULL && strcmp(v, c->custom_value) == 0
+                                        : v != NULL && v[0] != '\0')
+                hit = 1;
+        }
+        if (!hit)
+            return 0;
+    }
+    return 1;
+}
+
+static void note_blocker(const relhost_ctx *ctx, json_t *t)
+{
+    const char *name = json_string_value(json_object_get(t, "name"));
+    const char *gid = json_string_value(json_object_get(t, "gid"));
+    const char *link = json_string_value(json_object_get(t, "permalink_url"));
+    const char *who = json_string_value(json_object_get(json_object_get(t, "assignee"), "name"));
+    char n[ASANA_TEXT_MAX + 4], w[ASANA_TEXT_MAX + 4], l[512 + 4];
+
+    if (name == NULL || name[0] == '\0')
+        name = "(no name)";
+    clean_text(name, strlen(name), ASANA_TEXT_MAX, n, sizeof n);
+    if (who != NULL)
+        clean_text(who, strlen(who), ASANA_TEXT_MAX, w, sizeof w);
+    if (link != NULL)
+        clean_text(link, strlen(link), 512, l, sizeof l);
+    else
+        snprintf(l, sizeof l, "(no link; task gid %s)", gid != NULL ? gid : "unknown");
+    host->note_add(ctx, "blocker: \"%s\" (%s%s) %s", n, who != NULL ? "assignee: " : "unassigned",
+                   who != NULL ? w : "", l);
+}
+
+static void set_label_count(const relhost_ctx *ctx, const char *key, size_t v)
+{
+    char buf[32];
+
+    if (!RELHOST_HAS(host, label_set) || host->label_set == NULL)
+        return;
+    snprintf(buf, sizeof buf, "%zu", v);
+    host->label_set(ctx, key, buf);
+}
+
+static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
+{
+    struct asana *a = inst;
+    const struct asana_conf *c = a->conf;
+    int have_token = token_set(ctx, a);
+    json_t *gids = NULL, *tasks = NULL;
+    size_t pages = 0, open_tasks, blockers = 0;
+    char narrow[512];
+    char what[512];
+    size_t i;
+    json_t *t, *g;
+    int rc;
+
+    if (!have_token || a->project == NULL)
+        return not_configured(ctx, a, have_token, out);
+    if (!RELHOST_HAS(host, http_response_free) || host->http_request == NULL ||
+        host->http_response_free == NULL) {
+        host->fail(ctx, "asana: this relhost has no HTTP service (http_request): upgrade relhost, "
+                        "or make the step optional until then");
+        return RELHOST_ENOTSUP;
+    }
+
+    gids = json_array();
+    tasks = json_array();
+    if (gids == NULL || tasks == NULL) {
+        host->fail(ctx, "asana: out of memory");
+        rc = RELHOST_ENOMEM;
+        goto done;
+    }
+    rc = find_sections(ctx, a, gids, &pages, out);
+    if (rc != GOT_JSON)
+        goto done;
+    if (json_array_size(gids) > 1)
+        host->note_add(ctx, "project %s has %zu sections named \"%s\": all of them are checked",
+                       a->project, json_array_size(gids), c->section);
+
+    json_array_foreach(gids, i, g) {
+        struct str pq = {0};
+        char *path;
+        str_add(&pq, "/sections/%s/tasks?completed_since=now&limit=" ASANA_LIMIT
+                     "&opt_fields=" ASANA_TASK_FIELDS,
+                json_string_value(g));
+        path = str_take(&pq);
+        if (path == NULL) {
+            host->fail(ctx, "asana: out of memory");
+            rc = RELHOST_ENOMEM;
+            goto done;
+        }
+        snprintf(what, sizeof what, "listing the open tasks of section \"%s\" (gid %s)",
+                 c->section, json_string_value(g));
+        rc = get_all(ctx, a, path, what, tasks, &pages, out);
+        free(path);
+        if (rc != GOT_JSON)
+            goto done;
+    }
+
+    /* Judge every task before posting anything, so a malformed task anywhere is an ERROR and
+     * never a partial list of blockers under a FAILED that looks complete. */
+    open_tasks = 0;
+    json_array_foreach(tasks, i, t) {
+        char err[256];
+        int b = json_is_object(t) ? is_blocker(a, t, err, sizeof err) : -1;
+        if (!json_is_object(t))
+            snprintf(err, sizeof err, "it is not an object");
+        if (b < 0) {
+            host->fail(ctx, "asana: listing the open tasks of section \"%s\": unexpected reply: "
+                            "task %zu: %s",
+                       c->section, i + 1, err);
+            set_error(out, 0);
+            rc = GOT_VERDICT;
+            goto done;
+        }
+        if (!json_is_true(json_object_get(t, "completed")))
+            open_tasks++;
+        blockers += (size_t)b;
+    }
+
+    narrowing_text(a, narrow, sizeof narrow);
+    set_label_count(ctx, "blockers", blockers);
+    out->retryable = 0;
+    if (blockers == 0) {
+        host->note_add(ctx, "no open blockers%s in section \"%s\" of project %s (%zu open task%s, "
+                            "%zu request%s)",
+                       narrow, c->section, a->project, open_tasks, open_tasks == 1 ? "" : "s",
+                       pages, pages == 1 ? "" : "s");
+        out->outcome = RELHOST_PASSED;
+        out->reason = NULL;
+    } else {
+        host->note_add(ctx, "%zu open blocker%s%s in section \"%s\" of project %s:", blockers,
+                       blockers == 1 ? "" : "s", narrow, c->section, a->project);
+        json_array_foreach(tasks, i, t) {
+            char err[8];
+            if (is_blocker(a, t, err, sizeof err) == 1)
+                note_blocker(ctx, t);
+        }
+        out->outcome = RELHOST_FAILED;
+        out->reason = "blockers";
+    }
+    rc = 0;
+done:
+    json_decref(gids);
+    json_decref(tasks);
+    /* GOT_VERDICT: the verdict is in *out and the reason in the fail() text. */
+    return rc == GOT_VERDICT ? 0 : rc;
+}
+
+static const relhost_gate_ops asana_gate = {
+    .struct_size = sizeof(relhost_gate_ops),
+    .open = asana_open,
+    .describe = asana_describe,
+    .run = asana_run,
+    .close = asana_close,
+};
+
+static const relhost_plugin asana_plugin = {
+    RELHOST_PLUGIN_HEADER,
+    .name = "asana",
+    .version = "1.0.0",
+    .description = "FAILED while an Asana section holds open tasks (release blockers)",
+    .options = asana_options,
+    .option_size = sizeof(relhost_option),
+    .conf_size = sizeof(struct asana_conf),
+    .gate = &asana_gate,
+};
+
+RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
+{
+    host = h;
+    *out = &asana_plugin;
+    return 0;
+}

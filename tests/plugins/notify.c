@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the notify gate against the mock host, with a scripted HTTP service: Discord's
+ * 2000-character cut at its exact boundaries, Slack's "ok" body, a host without HTTP, an
+ * interrupt, and a webhook variable that holds no https URL (refused without showing it).
+ * The conf is filled from plan text through the plugin's own option table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The plugin itself, so its statics (discord_cut) are testable too. */
+#include "../../plugins/notify/notify.c"
+
+#include <cmocka.h>
+
+#include "error.h"
+#include "mock_host.h"
+#include "options.h"
+
+struct reply {
+    int rc;
+    long status;
+    const char *body;
+};
+
+/* Test-only state: one test at a time drives the stub. */
+static struct {
+    const struct reply *script;
+    size_t n, next;
+    char bodies[4][256];
+} http;
+
+static int stub_http(const relhost_ctx *ctx, const relhost_http_request *req,
+                     relhost_http_response **out)
+{
+    const struct reply *r;
+    relhost_http_response *resp;
+
+    (void)ctx;
+    *out = NULL;
+    assert_true(http.next < http.n && http.next < 4);
+    assert_string_equal(req->method, "POST");
+    snprintf(http.bodies[http.next], sizeof http.bodies[0], "%.*s", (int)req->body_len,
+             req->body);
+    r = &http.script[http.next++];
+    if (r->rc != 0)
+        return r->rc;
+    resp = calloc(1, sizeof *resp);
+    assert_non_null(resp);
+    resp->struct_size = sizeof *resp;
+    resp->status = r->status;
+    resp->body = strdup(r->body);
+    resp->body_len = strlen(r->body);
+    resp->attempts = 1;
+    *out = resp;
+    return 0;
+}
+
+static void stub_free(relhost_http_response *resp)
+{
+    if (resp == NULL)
+        return;
+    free(resp->body);
+    free(resp);
+}
+
+struct fx {
+    mock_host m;
+    const relhost_plugin *pl;
+    struct notify_conf conf;
+    optstore *st;
+    void *inst;
+    relhost_verdict v;
+};
+
+static struct fx *fx_new(const char *text, const char *const *env, const struct reply *script,
+                         size_t n)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    mock_host_init(&f->m);
+    f->m.secrets = env;
+    memset(&http, 0, sizeof http);
+    http.script = script;
+    http.n = n;
+    if (script != NULL) {
+        f->m.host.http_request = stub_http;
+        f->m.host.http_response_free = stub_free;
+    }
+    assert_int_equal(relhost_plugin_entry(&f->m.host, &f->pl), 0);
+    if (options_fill_text(f->pl, &f->conf, text, &f->st) != 0)
+        fail_msg("options_fill_text(%s): %s", text, error_last());
+    assert_int_equal(f->pl->gate->open(&f->m.ctx, &f->conf, &f->inst), 0);
+    f->v.struct_size = sizeof f->v;
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    f->pl->gate->close(f->inst);
+    optstore_free(f->st);
+    mock_host_free(&f->m);
+    free(f);
+}
+
+static int fx_run(struct fx *f)
+{
+    return f->pl->gate->run(&f->m.ctx, f->inst, &f->v);
+}
+
+static const char *const discord_only[] = {
+    "DISCORD_WEBHOOK_URL=https://discord.test/api/webhooks/1/tok-0123456789abcdefghij", NULL};
+static const char *const both[] = {
+    "DISCORD_WEBHOOK_URL=https://discord.test/api/webhooks/1/tok-0123456789abcdefghij",
+    "SLACK_WEBHOOK_URL=https://hooks.slack.test/services/T1/B2/sec-0123456789abcdef", NULL};
+
+static void assert_fail_has(const struct fx *f, const char *needle)
+{
+    const char *m = mock_host_last_fail(&f->m);
+    if (m == NULL || strstr(m, needle) == NULL)
+        fail_msg("last fail() is \"%s\", wanted it to contain \"%s\"", m ? m : "(none)", needle);
+}
+
+/* A string of n copies of the UTF-8 character c, on the heap. */
+static char *repeat(const char *c, size_t n)
+{
+    size_t len = strlen(c);
+    char *s = malloc(n * len + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * len, c, len);
+    s[n * len] = '\0';
+    return s;
+}
+
+static void test_plugins_notify__discord_cut_keeps_2000_and_cuts_2001(void **state)
+{
+    size_t units;
+    int cut;
+    char *s, *out;
+    (void)state;
+
+    s = repeat("\xC3\xA9", 2000); /* 2000 characters of two bytes: fits exactly */
+    out = discord_cut(s, &units, &cut);
+    assert_int_equal(units, 2000);
+    assert_false(cut);
+    assert_string_equal(out, s);
+    free(out);
+    free(s);
+
+    s = repeat("a", 2001);
+    out = discord_cut(s, &units, &cut);
+    assert_true(cut);
+    assert_int_equal(strlen(out), 1999 + 3); /* 1999 'a' and the 3-byte ellipsis */
+    assert_string_equal(out + 1999, "\xE2\x80\xA6");
+    free(out);
+    free(s);
+
+    /* 999 astral characters are 1998 units; the 1000th would pass 1999: never half of one. */
+    s = repeat("\xF0\x9F\x8E\x89", 1001);
+    out = discord_cut(s, &units, &cut);
+    assert_int_equal(units, 2002);
+    assert_true(cut);
+    assert_int_equal(strlen(out), 999 * 4 + 3);
+    assert_memory_equal(out, s, 999 * 4);
+    free(out);
+    free(s);
+}
+
+static void test_plugins_notify__no_http_service_is_an_error_that_says_so(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("message = \"hi\";", discord_only, NULL, 0);
+    assert_int_equal(fx_run(f), RELHOST_ENOTSUP);
+    assert_fail_has(f, "this relhost has no HTTP service");
+    fx_free(f);
+}
+
+static void test_plugins_notify__slack_ok_with_a_newline_passes(void **state)
+{
+    static const struct reply script[] = {{0, 204, ""}, {0, 200, "ok\n"}};
+    (void)state;
+    struct fx *f = fx_new("message = \"hi \\\"there\\\"\";", both, script, 2);
+    assert_int_equal(fx_run(f), 0);
+    assert_int_equal(f->v.outcome, RELHOST_PASSED);
+    assert_string_equal(http.bodies[0], "{\"content\":\"hi \\\"there\\\"\"}");
+    assert_string_equal(http.bodies[1], "{\"text\":\"hi \\\"there\\\"\"}");
+    assert_string_equal(mock_host_label(&f->m, "discord"), "posted");
+    assert_string_equal(mock_host_label(&f->m, "slack"), "posted");
+    fx_free(f);
+}
+
+static void test_plugins_notify__slack_200_with_another_word_is_an_error(void **state)
+{
+    static const struct reply script[] = {{0, 200, "ok-ish"}};
+    static const char *const slack_only[] = {
+        "SLACK_WEBHOOK_URL=https://hooks.slack.test/services/T1/B2/sec-0123456789abcdef", NULL};
+    (void)state;
+    struct fx *f = fx_new("message = \"hi\";", slack_only, script, 1);
+    assert_int_equal(fx_run(f), 0);
+    assert_int_equal(f->v.outcome, RELHOST_ERROR);
+    assert_false(f->v.retryable);
+    assert_fail_has(f, "HTTP 200: \"ok-ish\" instead of \"ok\"");
+    fx_free(f);
+}
+
+static void test_plugins_notify__an_interrupt_stops_before_the_next_service(void **state)
+{
+    static const struct reply script[] = {{RELHOST_EINTR, 0, NULL}};
+    (void)state;
+    struct fx *f = fx_new("message = \"hi\";", both, script, 1);
+    assert_int_equal(fx_run(f), RELHOST_EINTR);
+    assert_int_equal(http.next, 1); /* Slack was not tried */
+    fx_free(f);
+}
+
+static void test_plugins_notify__a_url_that_is_not_https_is_refused_unshown(void **state)
+{
+    static const char *const plain[] = {
+        "DISCORD_WEBHOOK_URL=http://discord.test/api/webhooks/1/tok-0123456789abcdefghij", NULL};
+    static const struct reply script[] = {{0, 204, ""}};
+    (void)state;
+    struct fx *f = fx_new("message = \"hi\";", plain, script, 1);
+    assert_int_equal(fx_run(f), 0);
+    assert_int_equal(f->v.outcome, RELHOST_ERROR);
+    assert_int_equal(http.next, 0);
+    assert_fail_has(f, "$DISCORD_WEBHOOK_URL does not hold a usable Discord webhook URL");
+    assert_null(strstr(mock_host_last_fail(&f->m), "discord.test"));
+    assert_null(strstr(mock_host_last_fail(&f->m), "tok-0123456789"));
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plugins_notify__discord_cut_keeps_2000_and_cuts_2001),
+        cmocka_unit_test(test_plugins_notify__no_http_service_is_an_error_that_says_so),
+        cmocka_unit_test(test_plugins_notify__slack_ok_with_a_newline_passes),
+        cmocka_unit_test(test_plugins_notify__slack_200_with_another_word_is_an_error),
+        cmocka_unit_test(test_plugins_notify__an_interrupt_stops_before_the_next_service),
+        cmocka_unit_test(test_plugins_notify__a_url_that_is_not_https_is_refused_unshown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
