@@ -17,6 +17,7 @@ typedef struct ev_metric {
     int finite;       /* 0: stored as null with a note (NaN fails every operator) */
     char *source, *pattern, *reducer;
     uint64_t samples;
+    int priority;     /* of its source, when sources compete for a key */
 } ev_metric;
 
 typedef struct ev_check {

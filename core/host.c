@@ -114,12 +114,36 @@ static int svc_metric_set(const relhost_ctx *ctx, const char *key, double value,
                           const relhost_metric_info *info)
 {
     relhost_metric_info mi;
+    hostctx *hc = hc_of(ctx);
+    const ev_metric *old;
+    ev_metric *m;
     if (!key || need_ev(ctx, "metric_set"))
         return RELHOST_EINVAL;
     memset(&mi, 0, sizeof mi);
     if (info)
         memcpy(&mi, info, info->struct_size < sizeof mi ? info->struct_size : sizeof mi);
-    evidence_metric(hc_of(ctx)->ev, key, value, mi.source, mi.pattern, mi.reducer, mi.samples);
+    if (!mi.source)
+        mi.source = hc->source;
+    /* Metrics of several sources merge; a key two of them provide goes to the higher
+     * priority, and at equal priority it is a conflict the plan must settle. */
+    old = evidence_find_metric(hc->ev, key);
+    if (old && hc->source && old->source && strcmp(old->source, hc->source) != 0) {
+        if (old->priority > hc->source_priority)
+            return 0;
+        if (old->priority == hc->source_priority) {
+            char *n = xasprintf("metric %s is provided by both metrics sources %s and %s; give "
+                                "one a higher `priority` in the plan's metrics group",
+                                key, old->source, hc->source);
+            evidence_note(hc->ev, n);
+            free(n);
+            hc->conflicts++;
+            return 0;
+        }
+    }
+    evidence_metric(hc->ev, key, value, mi.source, mi.pattern, mi.reducer, mi.samples);
+    m = (ev_metric *)evidence_find_metric(hc->ev, key);
+    if (m)
+        m->priority = hc->source_priority;
     return 0;
 }
 

@@ -19,6 +19,9 @@ typedef struct hostctx {
     const optstore *store;  /* for where() */
     char *fail_msg;         /* last host->fail() message, owned */
     struct jobs *jobs;      /* the run's job layer (steps only), or NULL */
+    const char *source;     /* metrics source whose op is running (jobs), or NULL */
+    int source_priority;
+    int conflicts;          /* keys two sources of equal priority both posted */
 } hostctx;
 
 /** The table plugins receive (static, valid for the process). */

@@ -799,8 +799,11 @@ static void tail_log(relhost_job *jb)
         }
         jb->log_off += (uint64_t)n;
         for (size_t i = 0; i < jb->nsrc; i++)
-            if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed)
+            if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed) {
+                jb->ev_hc.source = jb->src[i]->pi->name;
+                jb->ev_hc.source_priority = jb->src[i]->pi->priority;
                 jb->src[i]->ops->feed(&jb->ev_hc.pub, jb->src_jobs[i], buf, (size_t)n);
+            }
         if ((size_t)n < sizeof buf)
             return;
     }
@@ -835,6 +838,8 @@ static void ended(jobs *j, relhost_job *jb)
     for (size_t i = 0; i < jb->nsrc; i++) {
         if (!jb->src_jobs || !jb->src_jobs[i] || !jb->src[i]->ops->collect)
             continue;
+        jb->ev_hc.source = jb->src[i]->pi->name;
+        jb->ev_hc.source_priority = jb->src[i]->pi->priority;
         if (jb->src[i]->ops->collect(&jb->ev_hc.pub, jb->src_jobs[i]) != 0) {
             char *msg = hostctx_take_fail(&jb->ev_hc);
             char *n = xasprintf("metrics source %s failed: %s", jb->src[i]->pi->name,
@@ -845,6 +850,7 @@ static void ended(jobs *j, relhost_job *jb)
             source_failed = 1;
         }
     }
+    jb->ev_hc.source = NULL;
     close_sources(jb);
     jb->ended = time_wall();
     memset(&f, 0, sizeof f);
@@ -902,7 +908,12 @@ static void ended(jobs *j, relhost_job *jb)
         free(n);
     }
     if (v.run_checks) {
-        if (source_failed) {
+        if (jb->ev_hc.conflicts) {
+            /* Two sources disagree on who owns a key: no verdict on an ambiguous metric. */
+            jb->outcome = RELHOST_ERROR;
+            set_str(&jb->reason, "metric_conflict");
+            jb->retryable = 0;
+        } else if (source_failed) {
             /* A missing metric is a verdict only when its source worked. */
             jb->outcome = RELHOST_ERROR;
             set_str(&jb->reason, "source_failed");

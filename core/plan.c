@@ -19,6 +19,7 @@ static const char *const step_reserved[] = {"name", "plugin", "required", "publi
                                             "description", NULL};
 static const char *const inst_reserved[] = {"plugin", NULL};
 static const char *const runner_reserved[] = {"plugin", "max_parallel", NULL};
+static const char *const metrics_reserved[] = {"plugin", "priority", NULL};
 
 #define where_of options_where_of
 
@@ -319,8 +320,20 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind,
                 in->max_parallel = (int)config_setting_get_int64(mp);
             }
         }
+        if (strcmp(kind, "metrics source") == 0) {
+            config_setting_t *pr = config_setting_get_member(e, "priority");
+            if (pr) {
+                int t = config_setting_type(pr);
+                if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+                    return perr(pr, "metrics source \"%s\": priority must be an integer",
+                                in->name);
+                in->priority = (int)config_setting_get_int64(pr);
+            }
+        }
         if (fill_instance(p, in, e, kind,
-                          strcmp(kind, "runner") == 0 ? runner_reserved : inst_reserved) != 0)
+                          strcmp(kind, "runner") == 0          ? runner_reserved
+                          : strcmp(kind, "metrics source") == 0 ? metrics_reserved
+                                                                : inst_reserved) != 0)
             return RELHOST_EINVAL;
     }
     return 0;

@@ -23,6 +23,7 @@ typedef struct plan_instance {
     optstore *store;
     char *where;      /* file:line of the instance's group */
     int max_parallel; /* runners: jobs at once (host-level key, default 4) */
+    int priority;     /* metrics sources: which wins when two post one key (default 0) */
 } plan_instance;
 
 typedef struct plan_step {

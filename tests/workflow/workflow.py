@@ -289,6 +289,26 @@ def case_matrix_expands_and_checks_termination():
           "--only did not pick one matrix cell", out)
 
 
+def case_two_sources_of_one_key_need_a_priority():
+    pl = Plan("sources")
+    pl.write(val("v", [PY, PROBE, "count", pl.p("count")], 'metrics = ["logs", "more"];'))
+    text = open(pl.path).read().replace(
+        'logs = { plugin = "metrics_regex"; };',
+        'logs = { plugin = "metrics_regex"; }; more = { plugin = "metrics_regex"; };')
+    open(pl.path, "w").write(text)
+    rc, out = pl.run("--version", "1")
+    check(rc == 3, f"equal priority: exit {rc}, want 3 (ERROR metric_conflict)", out)
+    job = pl.state("1")["jobs"]["tests/v"]
+    check(job["reason"] == "metric_conflict", f"{job['reason']}", out)
+    check("give one a higher `priority`" in out, "the note does not say what to do", out)
+    open(pl.path, "w").write(text.replace('more = { plugin = "metrics_regex"; };',
+                                          'more = { plugin = "metrics_regex"; priority = 1; };'))
+    rc, out = pl.run("--version", "2")
+    check(rc == 0, f"with a priority: exit {rc}, want 0", out)
+    m = pl.state("2")["jobs"]["tests/v"]["evidence"]["metrics"]["sps_max"]
+    check(m["source"] == "more", f"the higher priority did not win: {m}", out)
+
+
 CRASH_POINTS = ["jobs.before_submit", "jobs.after_submit", "jobs.after_result",
                 "state.journal.before_write", "state.journal.after_write",
                 "state.journal.after_sync", "state.snapshot.before_write",
