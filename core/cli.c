@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "batch.h"
+#include "freeze.h"
 #include "error.h"
 #include "host.h"
 #include "http.h"
@@ -27,6 +28,8 @@ void cli_usage(FILE *out)
 "       relhost status -c PLAN [--version V] [--only GLOB] [--logs] [--tail N]\n"
 "                                               refresh and show the release's jobs\n"
 "       relhost kill -c PLAN [--version V] [--only GLOB]   cancel its unfinished remote jobs\n"
+"       relhost freeze -c PLAN --reason TEXT   stop publishing (gates still run; exit 4)\n"
+"       relhost unfreeze -c PLAN [--reason TEXT]\n"
 "       relhost plugins [-c PLAN] [--describe NAME]   list plugins, or one plugin's options\n"
 "       relhost -V | --help\n"
 "\n"
@@ -47,6 +50,7 @@ void cli_usage(FILE *out)
 "                         (repeatable), e.g. --set runners.slurm.partition=debug;\n"
 "                         steps are addressed by name: --set steps.smoke.timeout=5m\n"
 "      --describe NAME    with `plugins`: print NAME's option table\n"
+"      --reason TEXT      with `freeze` / `unfreeze`: why (kept in the audit log)\n"
 "      --logs             with `status`: print the last lines of each job's log\n"
 "      --tail N           with `status --logs`: how many lines (default 20)\n"
 "      --no-interactive   never ask a human (manual gates become INCONCLUSIVE)\n"
@@ -60,6 +64,7 @@ void cli_usage(FILE *out)
 "  RELHOST_PLUGIN_PATH    colon-separated plugin folders, searched after the plan's plugin_path\n"
 "  NO_COLOR               disables colours\n"
 "  RELHOST_CA_BUNDLE      PEM CA bundle for HTTPS (verification cannot be turned off)\n"
+"  RELHOST_FREEZE         1: publishing is frozen, as after `relhost freeze`\n"
 "\n"
 "exit status:\n"
 "  0    every required step passed (or was waived)\n"
@@ -74,7 +79,7 @@ void cli_usage(FILE *out)
 int cli_parse(cli *c, int argc, char **argv)
 {
     enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
-           O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL };
+           O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL, O_REASON };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"step", required_argument, NULL, O_STEP},
@@ -91,6 +96,7 @@ int cli_parse(cli *c, int argc, char **argv)
         {"describe", required_argument, NULL, O_DESCRIBE},
         {"logs", no_argument, NULL, O_LOGS},
         {"tail", required_argument, NULL, O_TAIL},
+        {"reason", required_argument, NULL, O_REASON},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -110,6 +116,10 @@ int cli_parse(cli *c, int argc, char **argv)
             c->command = CLI_STATUS;
         } else if (strcmp(argv[1], "kill") == 0) {
             c->command = CLI_KILL;
+        } else if (strcmp(argv[1], "freeze") == 0) {
+            c->command = CLI_FREEZE;
+        } else if (strcmp(argv[1], "unfreeze") == 0) {
+            c->command = CLI_UNFREEZE;
         } else {
             fprintf(stderr, "relhost: unknown command '%s'; try relhost --help\n", argv[1]);
             return EXIT_USAGE;
@@ -134,6 +144,7 @@ int cli_parse(cli *c, int argc, char **argv)
         case O_NOCOLOR: c->no_color = 1; break;
         case O_DESCRIBE: c->describe = optarg; break;
         case O_LOGS: c->logs = 1; break;
+        case O_REASON: c->reason = optarg; break;
         case O_TAIL: {
             char *end;
             long t = strtol(optarg, &end, 10);
@@ -174,6 +185,14 @@ int cli_parse(cli *c, int argc, char **argv)
     }
     if ((c->logs || c->tail) && c->command != CLI_STATUS) {
         fprintf(stderr, "relhost: --logs and --tail go with `relhost status`\n");
+        return EXIT_USAGE;
+    }
+    if (c->command == CLI_FREEZE && (!c->reason || !*c->reason)) {
+        fprintf(stderr, "relhost: freeze needs --reason TEXT (it goes into the audit log)\n");
+        return EXIT_USAGE;
+    }
+    if (c->reason && c->command != CLI_FREEZE && c->command != CLI_UNFREEZE) {
+        fprintf(stderr, "relhost: --reason goes with `relhost freeze` / `unfreeze`\n");
         return EXIT_USAGE;
     }
     if (c->check && c->command != CLI_RUN) {
@@ -247,6 +266,18 @@ static int cmd_run(const cli *c)
     if (p.resumed && c->command != CLI_STATUS)
         log_msg(RELHOST_LOG_INFO, NULL, "%s unfinished release %s (--new starts a new one)",
                 c->command == CLI_KILL ? "cancelling the jobs of" : "resuming", p.version);
+    if (c->command == CLI_FREEZE || c->command == CLI_UNFREEZE) {
+        int rc = c->command == CLI_FREEZE ? freeze_set(p.state_dir, c->reason)
+                                          : freeze_clear(p.state_dir, c->reason);
+        if (rc != 0)
+            log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+        else
+            out_printf("%s %s (audit: %s/audit.jsonl)\n",
+                       c->command == CLI_FREEZE ? "publishing frozen for" : "publishing unfrozen for",
+                       p.state_dir, p.state_dir);
+        plan_free(&p);
+        return rc ? EXIT_USAGE : 0;
+    }
     if (c->command == CLI_KILL && !p.resumed && !c->version) {
         out_printf("no unfinished release in %s: nothing to cancel\n", p.state_dir);
         plan_free(&p);

@@ -7,7 +7,15 @@
 
 #include <stdio.h>
 
-typedef enum cli_command { CLI_RUN = 1, CLI_PLUGINS, CLI_LAUNCH, CLI_STATUS, CLI_KILL } cli_command;
+typedef enum cli_command {
+    CLI_RUN = 1,
+    CLI_PLUGINS,
+    CLI_LAUNCH,
+    CLI_STATUS,
+    CLI_KILL,
+    CLI_FREEZE,
+    CLI_UNFREEZE
+} cli_command;
 
 typedef struct cli {
     cli_command command;
@@ -19,6 +27,7 @@ typedef struct cli {
     int check, new_release, new_candidate, retry_failed, no_interactive, no_color, verbose, quiet;
     int help, show_version;
     int logs, tail;
+    const char *reason;
 } cli;
 
 /** Parse argv. Returns 0, or EXIT_USAGE (2) after printing a one-line error to stderr. */

@@ -7,6 +7,7 @@
 #include "host.h"
 #include "log.h"
 #include "loop.h"
+#include "options.h"
 #include "outcome.h"
 #include "state.h"
 #include "template.h"
@@ -507,6 +508,11 @@ int jobs_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq_i
     if (rq.env)
         for (size_t i = 0; i < rq.env->n; i++)
             sv_push_take(&jb->env_t, xasprintf("%s=%s", rq.env->keys[i], rq.env->values[i]));
+    /* DESIGN: jobs get secrets only through pass_env. Every variable a plan option names as a
+     * secret is removed from what the job inherits ("NAME" alone unsets), then pass_env hands
+     * over those the validation asked for. */
+    for (size_t i = 0; i < options_secret_names()->n; i++)
+        sv_push(&jb->env_t, options_secret_names()->v[i]);
     if (rq.pass_env)
         for (size_t i = 0; i < rq.pass_env->n; i++) {
             const char *v = getenv(rq.pass_env->v[i]);
@@ -838,16 +844,24 @@ static void ended(jobs *j, relhost_job *jb)
     for (size_t i = 0; i < jb->nsrc; i++) {
         if (!jb->src_jobs || !jb->src_jobs[i] || !jb->src[i]->ops->collect)
             continue;
+        int crc;
         jb->ev_hc.source = jb->src[i]->pi->name;
         jb->ev_hc.source_priority = jb->src[i]->pi->priority;
-        if (jb->src[i]->ops->collect(&jb->ev_hc.pub, jb->src_jobs[i]) != 0) {
+        crc = jb->src[i]->ops->collect(&jb->ev_hc.pub, jb->src_jobs[i]);
+        if (crc != 0) {
             char *msg = hostctx_take_fail(&jb->ev_hc);
             char *n = xasprintf("metrics source %s failed: %s", jb->src[i]->pi->name,
                                 msg ? msg : "no reason given");
             evidence_note(&jb->ev, n);
             free(n);
             free(msg);
-            source_failed = 1;
+            /* Only a transient failure (network, 5xx, timeout) may pass when tried again; a run
+             * that does not exist or a key that is refused will not. */
+            if (crc == RELHOST_ERETRY || crc == RELHOST_ETIMEDOUT || crc == RELHOST_EIO ||
+                crc == RELHOST_EINTR)
+                source_failed = source_failed ? source_failed : 2;
+            else
+                source_failed = 1;
         }
     }
     jb->ev_hc.source = NULL;
@@ -917,7 +931,7 @@ static void ended(jobs *j, relhost_job *jb)
             /* A missing metric is a verdict only when its source worked. */
             jb->outcome = RELHOST_ERROR;
             set_str(&jb->reason, "source_failed");
-            jb->retryable = 1;
+            jb->retryable = source_failed == 2;
         } else {
             evaluate_checks(jb);
         }

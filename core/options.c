@@ -57,6 +57,9 @@ static void *own(optstore *st, void *p)
 static char *own_str(optstore *st, const char *s) { return own(st, xstrdup(s)); }
 
 static char *plan_dir_for_where;
+static strvec secret_names;
+
+const strvec *options_secret_names(void) { return &secret_names; }
 static struct set_mark {
     const config_setting_t *s;
     char *arg;
@@ -568,6 +571,13 @@ static int fill_row(const struct fillctx *c, const relhost_option *r, void *conf
             return RELHOST_EINVAL;
         if (r->type == RELHOST_OPT_REF)
             add_ref(c->st, r->ref_kind, v, s);
+        if (r->type == RELHOST_OPT_SECRET_ENV) {
+            int seen = 0;
+            for (size_t i = 0; i < secret_names.n; i++)
+                seen |= strcmp(secret_names.v[i], v) == 0;
+            if (!seen)
+                sv_push(&secret_names, v);
+        }
         break;
     }
     case RELHOST_OPT_INT: {

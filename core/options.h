@@ -10,6 +10,8 @@
 #define RELHOST_OPTIONS_H
 
 #include <libconfig.h>
+#include "util.h"
+
 #include <relhost/plugin.h>
 #include <stdio.h>
 
@@ -53,6 +55,10 @@ void options_forget_marks(void);
 const char *optstore_where(const optstore *st, const void *field);
 
 void optstore_free(optstore *st);
+
+/** Names of every environment variable a SECRET_ENV option (value or default) named so far:
+ *  jobs do not inherit them unless a validation's pass_env hands them over. */
+const strvec *options_secret_names(void);
 
 /** References (REF / REF_LIST values) recorded while filling, for the plan to resolve. */
 size_t optstore_nrefs(const optstore *st);

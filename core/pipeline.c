@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "candidate.h"
+#include "freeze.h"
 #include "host.h"
 #include "jobs.h"
 #include "state.h"
@@ -14,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct opened {
@@ -121,6 +123,8 @@ static void record_step(state *st, const step_result *r)
                                                  : json_null());
     json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
     json_object_set_new(o, "retryable", json_boolean(r->retryable));
+    if (r->defers)
+        json_object_set_new(o, "defers", json_integer(r->defers));
     json_object_set_new(o, "message", r->message ? json_string(r->message) : json_null());
     if (r->ran) {
         time_iso8601(r->started, ts, sizeof ts);
@@ -155,6 +159,74 @@ static void record_run_end(state *st, const run_result *rr)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
 }
 
+/* The outcome step `name` has for this candidate: this run's if it ran, else the state's. */
+static relhost_outcome outcome_so_far(const run_result *out, size_t i, state *sto)
+{
+    const step_result *r = &out->steps[i];
+    const char *k[2] = {"steps", r->step->inst.name};
+    json_t *rec;
+    if (r->outcome != RELHOST_NONE)
+        return r->outcome;
+    rec = sto ? state_get(sto, k, 2) : NULL;
+    return outcome_parse(json_string_value(json_object_get(rec, "outcome"))
+                             ? json_string_value(json_object_get(rec, "outcome"))
+                             : "");
+}
+
+/*
+ * DESIGN "Promotion": a publishing step runs only when every required non-publishing step
+ * before it PASSED or was WAIVED for this candidate, whichever invocation produced that result,
+ * so `--step release` can never publish a candidate whose tests failed. Returns the index of the
+ * first step that blocks, or -1.
+ */
+static int publish_blocker(const plan *p, const run_result *out, size_t i, state *sto,
+                           relhost_outcome *blocking)
+{
+    for (size_t k = 0; k < i; k++) {
+        const plan_step *s = &p->steps[k];
+        relhost_outcome oc;
+        if (!s->required || s->publishes || s->when != WHEN_SUCCESS)
+            continue;
+        oc = outcome_so_far(out, k, sto);
+        if (!outcome_ok(oc)) {
+            *blocking = oc;
+            return (int)k;
+        }
+    }
+    return -1;
+}
+
+static double parse_iso(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return 0;
+    return (double)timegm(&tm);
+}
+
+/* A required step hit a retryable tool error: defer the release (exit 75) unless it has
+ * deferred max_defers times or is past defer_deadline; then fail closed. */
+static int defer_or_exhaust(const plan *p, step_result *r, state *sto)
+{
+    int defers = r->defers + 1;
+    double created = sto ? parse_iso(json_string_value(json_object_get(state_root(sto),
+                                                                       "created_at")))
+                         : 0;
+    int late = p->defer_deadline > 0 && created > 0 && time_wall() - created > p->defer_deadline;
+    r->defers = defers;
+    if (defers > p->max_defers || late) {
+        char *m = xasprintf("%s; deferred %d time(s)%s: failing closed (max_defers %d)",
+                            r->message ? r->message : "retryable tool error", defers - 1,
+                            late ? " and past defer_deadline" : "", p->max_defers);
+        set_result(r, RELHOST_FAILED, "tool_error_exhausted", m);
+        free(m);
+        r->retryable = 0;
+        return EXIT_FAILED;
+    }
+    return EXIT_DEFERRED;
+}
+
 int pipeline_run(plan *p, const run_options *o, run_result *out)
 {
     relhost_ctx base;
@@ -166,6 +238,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     state *sto = NULL;
     jobs *jb = NULL;
     candidate cand = {0};
+    freeze_info frz;
+    int frozen_skips = 0;
 
     memset(out, 0, sizeof *out);
     for (size_t i = 0; o->steps && o->steps[i]; i++)
@@ -226,6 +300,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     }
     if (rc == 0 && o->mode != RELHOST_MODE_CHECK)
         rc = check_writable_dirs(p);
+    if (rc == 0)
+        rc = freeze_get(p->state_dir, &frz);
     if (rc == 0 && o->mode != RELHOST_MODE_CHECK) {
         if ((rc = state_open(p->state_dir, p->version, STATE_CREATE, &sto)) != 0) {
             rc = error_wrap(RELHOST_EINVAL, "release %s", p->version);
@@ -278,13 +354,54 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 out->interrupted = 1;
                 break;
             }
-            if (stop) {
+            /* A deferral is no failure: the alarm waits until the release fails closed. */
+            if (st->when == WHEN_ON_FAILURE && (!stop || code == EXIT_DEFERRED) &&
+                o->mode == RELHOST_MODE_RUN) {
+                set_result(r, RELHOST_SKIPPED, "not_needed", "runs only when the release fails");
+                report_step(p, r);
+                continue;
+            }
+            if (stop && st->when == WHEN_SUCCESS) {
                 char *m = xasprintf("required step \"%s\" did not pass", stopper);
                 set_result(r, RELHOST_SKIPPED, "upstream_failed", m);
                 free(m);
                 record_step(sto, r);
                 report_step(p, r);
                 continue;
+            }
+            if (st->publishes && o->mode == RELHOST_MODE_RUN) {
+                relhost_outcome bo = RELHOST_NONE;
+                int b = publish_blocker(p, out, i, sto, &bo);
+                if (b >= 0) {
+                    char *m = xasprintf("required step \"%s\" is %s for this candidate: nothing "
+                                        "is published until every required step passed",
+                                        p->steps[b].inst.name,
+                                        bo == RELHOST_NONE ? "not run" : outcome_name(bo));
+                    set_result(r, RELHOST_SKIPPED, "not_qualified", m);
+                    free(m);
+                    code = exit_code_worst(code, bo == RELHOST_FAILED ? EXIT_FAILED
+                                                                       : EXIT_UNDECIDED);
+                    record_step(sto, r);
+                    report_step(p, r);
+                    continue;
+                }
+                if (frz.frozen) {
+                    char *m = frz.by[0] ? xasprintf("publishing is frozen: %s (by %s at %s)",
+                                                    frz.reason, frz.by, frz.at)
+                                        : xasprintf("publishing is frozen: %s", frz.reason);
+                    set_result(r, RELHOST_SKIPPED, "frozen", m);
+                    free(m);
+                    frozen_skips++;
+                    record_step(sto, r);
+                    report_step(p, r);
+                    continue;
+                }
+            }
+            {
+                /* defers spent by earlier runs of this release carry over */
+                const char *k[2] = {"steps", st->inst.name};
+                json_t *prev = sto ? state_get(sto, k, 2) : NULL;
+                r->defers = (int)json_integer_value(json_object_get(prev, "defers"));
             }
             hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &r->ev, st->inst.store);
             hc.jobs = jb;
@@ -341,17 +458,32 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             if (o->mode == RELHOST_MODE_LAUNCH) {
                 if (r->outcome == RELHOST_ERROR)
                     code = exit_code_worst(code, EXIT_UNDECIDED);
+            } else if (st->when != WHEN_SUCCESS) {
+                /* alerts and clean-ups: their own failure never changes the verdict */
+                if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED)
+                    log_msg(RELHOST_LOG_WARN, st->inst.name, "%s step %s",
+                            st->when == WHEN_ON_FAILURE ? "on_failure" : "always",
+                            outcome_name(r->outcome));
             } else if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {
                 if (st->required) {
+                    int c = outcome_exit_code(r->outcome, r->retryable);
+                    if (c == EXIT_DEFERRED) {
+                        c = defer_or_exhaust(p, r, sto);
+                        record_step(sto, r);
+                        if (c == EXIT_FAILED)
+                            report_step(p, r);
+                    }
                     stop = 1;
                     stopper = st->inst.name;
-                    code = exit_code_worst(code, outcome_exit_code(r->outcome, r->retryable));
+                    code = exit_code_worst(code, c);
                 } else {
                     log_msg(RELHOST_LOG_WARN, st->inst.name,
                             "optional step %s; the release goes on", outcome_name(r->outcome));
                 }
             }
         }
+        if (code == EXIT_OK && frozen_skips)
+            code = EXIT_FROZEN; /* every gate green, but nothing was published */
         out->exit_code = out->interrupted ? EXIT_INTERRUPTED : code;
         out->launch = o->mode == RELHOST_MODE_LAUNCH;
         if (out->interrupted && jb && jobs_detached(jb))

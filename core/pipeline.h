@@ -31,6 +31,7 @@ typedef struct step_result {
     int retryable;
     char *message;              /* the plugin's fail() text or the host's explanation */
     double started, ended;      /* wall clock; 0 when not run */
+    int defers;                 /* how often this release deferred on this step so far */
     evidence ev;
 } step_result;
 

@@ -12,11 +12,12 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const root_keys[] = {"name",    "version", "state_dir", "log_dir",
-                                        "plugin_path", "repo", "ref",      "checkout",
-                                        "runners", "metrics", "steps",     "profiles", NULL};
-static const char *const step_reserved[] = {"name", "plugin", "required", "publishes",
-                                            "description", NULL};
+static const char *const root_keys[] = {"name",    "version",    "state_dir", "log_dir",
+                                        "plugin_path", "repo",  "ref",       "checkout",
+                                        "runners", "metrics",   "steps",     "profiles",
+                                        "max_defers", "defer_deadline", NULL};
+static const char *const step_reserved[] = {"name",        "plugin", "required", "publishes",
+                                            "description", "when",   NULL};
 static const char *const inst_reserved[] = {"plugin", NULL};
 static const char *const runner_reserved[] = {"plugin", "max_parallel", NULL};
 static const char *const metrics_reserved[] = {"plugin", "priority", NULL};
@@ -386,6 +387,20 @@ static int load_steps(plan *p)
         }
         if (config_setting_lookup_string(g, "description", &desc))
             st->description = xstrdup(desc);
+        if (config_setting_get_member(g, "when")) {
+            config_setting_t *w = config_setting_get_member(g, "when");
+            const char *ws = config_setting_type(w) == CONFIG_TYPE_STRING
+                                 ? config_setting_get_string(w) : "";
+            if (strcmp(ws, "success") == 0)
+                st->when = WHEN_SUCCESS;
+            else if (strcmp(ws, "on_failure") == 0)
+                st->when = WHEN_ON_FAILURE;
+            else if (strcmp(ws, "always") == 0)
+                st->when = WHEN_ALWAYS;
+            else
+                return perr(w, "step \"%s\": 'when' must be one of: success, on_failure, always",
+                            nm);
+        }
         if (fill_instance(p, &st->inst, g, "step", step_reserved) != 0)
             return RELHOST_EINVAL;
     }
@@ -700,6 +715,26 @@ int plan_load(const plan_options *o, plan *p)
     p->plugin_path = dirs;
     loader_scan(&p->ld, (const char *const *)p->plugin_path.v, p->plugin_path.n, o->host);
 
+    p->max_defers = 3;
+    if (config_lookup(&p->cfg, "max_defers")) {
+        config_setting_t *md = config_lookup(&p->cfg, "max_defers");
+        int t = config_setting_type(md);
+        if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || config_setting_get_int64(md) < 0 ||
+            config_setting_get_int64(md) > 1000)
+            return perr(md, "'max_defers' must be an integer 0..1000");
+        p->max_defers = (int)config_setting_get_int64(md);
+    }
+    if (config_lookup(&p->cfg, "defer_deadline")) {
+        config_setting_t *dd = config_lookup(&p->cfg, "defer_deadline");
+        int t = config_setting_type(dd);
+        if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 || t == CONFIG_TYPE_FLOAT)
+            p->defer_deadline = config_setting_get_float(dd) ? config_setting_get_float(dd)
+                                                             : (double)config_setting_get_int64(dd);
+        else if (t != CONFIG_TYPE_STRING ||
+                 options_parse_duration(config_setting_get_string(dd), &p->defer_deadline) != 0)
+            return perr(dd, "'defer_deadline' must be a duration like \"12h\" (time after the "
+                        "release's first run past which it no longer defers)");
+    }
     if ((rc = load_group_of_instances(p, "runners", "runner", &p->runners, &p->nrunners)) != 0)
         return rc;
     if ((rc = load_group_of_instances(p, "metrics", "metrics source", &p->metrics,

@@ -26,10 +26,13 @@ typedef struct plan_instance {
     int priority;     /* metrics sources: which wins when two post one key (default 0) */
 } plan_instance;
 
+typedef enum step_when { WHEN_SUCCESS = 0, WHEN_ON_FAILURE, WHEN_ALWAYS } step_when;
+
 typedef struct plan_step {
     plan_instance inst;
     int required;
     int publishes;
+    step_when when;
     char *description;
 } plan_step;
 
@@ -49,6 +52,8 @@ typedef struct plan {
     char *state_dir_where, *log_dir_where; /* where the plan set them, for errors */
     char *repo, *ref; /* NULL when the plan names no repository */
     char *commit;     /* the repo's ref resolved at load (git rev-parse), or NULL */
+    int max_defers;   /* a required step's retryable ERROR defers the release at most this often */
+    double defer_deadline; /* seconds after the release's creation when deferring stops; 0: none */
     int checkout_worktree; /* checkout = "worktree": validations run in a worktree of the commit */
     strvec plugin_path;        /* the full search path actually used */
     loader ld;

@@ -569,6 +569,8 @@ static void build_env(const relhost_proc_spec *spec, const char *cookie, const c
         sv_push(out, *e);
     }
     for (size_t i = 0; add && add[i]; i++) {
+        if (!strchr(add[i], '='))
+            continue; /* "NAME" alone removes NAME from what the child inherits */
         if (overridden(add[i], add, i + 1) || same_name(add[i], "RELHOST_PROC=") ||
             (job && same_name(add[i], "RELHOST_JOB=")))
             continue;
@@ -591,10 +593,11 @@ static int spec_copy(const relhost_proc_spec *in, relhost_proc_spec *s, const ch
     if (!s->argv || !s->argv[0])
         return error_set(RELHOST_EINVAL, "%s: empty argv", what);
     for (size_t i = 0; s->env && s->env[i]; i++) {
+        /* "NAME=VALUE" sets, a bare "NAME" removes; an entry must at least have a name */
         const char *eq = strchr(s->env[i], '=');
-        if (!eq || eq == s->env[i])
-            return error_set(RELHOST_EINVAL, "%s: environment entry \"%s\" of '%s' is not "
-                             "NAME=VALUE", what, s->env[i], s->argv[0]);
+        if (eq == s->env[i] || !s->env[i][0])
+            return error_set(RELHOST_EINVAL, "%s: environment entry \"%s\" of '%s' is neither "
+                             "NAME=VALUE nor NAME", what, s->env[i], s->argv[0]);
     }
     if (!loop_active())
         return error_set(RELHOST_EINVAL, "%s: the event loop is not running (call loop_init() "

@@ -309,6 +309,22 @@ def case_two_sources_of_one_key_need_a_priority():
     check(m["source"] == "more", f"the higher priority did not win: {m}", out)
 
 
+def case_jobs_get_secrets_only_through_pass_env():
+    pl = Plan("secrets")
+    token = "tok-9f8e7d6c5b4a39281706"
+    pl.write('{ name = "plain"; cmd = ["env"]; },'
+             '{ name = "given"; cmd = ["env"]; pass_env = ["ASANA_TOKEN"]; }',
+             extra_steps=',\n  { name = "bugs"; plugin = "asana"; required = false; }')
+    env = dict(os.environ, ASANA_TOKEN=token)
+    env.pop("ASANA_PROJECT_ID", None)
+    rc, out = pl.run("--version", "1", env=env)
+    check(rc == 0, f"exit {rc}", out)
+    plain = open(pl.p("logs", "1", "plain.log")).read()
+    given = open(pl.p("logs", "1", "given.log")).read()
+    check("ASANA_TOKEN" not in plain, "a job inherited a secret it was not given", plain)
+    check(f"ASANA_TOKEN={token}" in given, "pass_env did not hand the secret over", given)
+
+
 CRASH_POINTS = ["jobs.before_submit", "jobs.after_submit", "jobs.after_result",
                 "state.journal.before_write", "state.journal.after_write",
                 "state.journal.after_sync", "state.snapshot.before_write",

@@ -308,7 +308,7 @@ static void test_unit_proc__bad_specs_are_refused_with_a_message(void **state)
 {
     const char *empty[] = {NULL};
     const char *argv[] = {"true", NULL};
-    const char *env[] = {"GOOD=1", "NOEQUALS", NULL};
+    const char *env[] = {"GOOD=1", "=nameless", NULL};
     relhost_proc_spec s = spec_of(empty);
     relhost_proc_result r;
     relhost_proc *p = (relhost_proc *)&s;
@@ -320,8 +320,8 @@ static void test_unit_proc__bad_specs_are_refused_with_a_message(void **state)
     s = spec_of(argv);
     s.env = env;
     assert_int_equal(proc_run(&s, &r), RELHOST_EINVAL);
-    assert_string_equal(error_last(),
-                        "proc_run: environment entry \"NOEQUALS\" of 'true' is not NAME=VALUE");
+    assert_string_equal(error_last(), "proc_run: environment entry \"=nameless\" of 'true' is "
+                                      "neither NAME=VALUE nor NAME");
 
     s = spec_of(argv);
     s.struct_size = 4;
@@ -479,7 +479,8 @@ static void test_unit_proc__env_gets_a_unique_cookie_and_additions_replace_inher
     void **state)
 {
     const char *argv[] = {"env", NULL};
-    const char *env[] = {"RELHOST_T_FOO=new", "RELHOST_T_BAR=x", "RELHOST_PROC=forged", NULL};
+    const char *env[] = {"RELHOST_T_FOO=new", "RELHOST_T_BAR=x", "RELHOST_PROC=forged",
+                         "RELHOST_T_SECRET", NULL};
     relhost_proc_spec s = spec_of(argv);
     relhost_proc_result r1, r2;
     const char *c1, *c2;
@@ -487,10 +488,14 @@ static void test_unit_proc__env_gets_a_unique_cookie_and_additions_replace_inher
     (void)state;
 
     setenv("RELHOST_T_FOO", "old", 1);
+    setenv("RELHOST_T_SECRET", "hunter22hunter22", 1);
     s.env = env;
     assert_int_equal(proc_run(&s, &r1), 0);
     assert_int_equal(proc_run(&s, &r2), 0);
     unsetenv("RELHOST_T_FOO");
+    unsetenv("RELHOST_T_SECRET");
+    /* a bare NAME removes the variable from what the child inherits */
+    assert_null(strstr(r1.out, "RELHOST_T_SECRET"));
 
     assert_non_null(env_line(r1.out, "RELHOST_T_FOO"));
     assert_true(strncmp(env_line(r1.out, "RELHOST_T_FOO"), "new\n", 4) == 0);
