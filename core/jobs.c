@@ -378,6 +378,45 @@ static void evaluate_checks(relhost_job *jb)
     set_str(&jb->reason, v.reason);
 }
 
+static void expand_for_attempt(jobs *j, relhost_job *jb);
+static void fill_spec(relhost_job *jb, relhost_job_spec *spec, relhost_map *ra);
+static void open_sources(relhost_job *jb, const relhost_job_spec *spec);
+
+/* A job an earlier relhost submitted and the engine still knows: follow it again. Its metrics
+ * sources start afresh and the log is fed again from byte 0 (sources keep nothing durable);
+ * the host's deadline counts from when the job really started. */
+static void reattach(jobs *j, relhost_job *jb, json_t *rec)
+{
+    relhost_job_spec spec;
+    relhost_map ra;
+    double started = time_parse_iso8601(json_string_value(json_object_get(rec, "started_at")));
+    set_str(&jb->log_path, json_string_value(json_object_get(rec, "log_path")));
+    if (!jb->log_path) {
+        char *folder = path_join(j->p->log_dir, j->base.version);
+        jb->log_path = xasprintf("%s/%s.log", folder, jb->validation);
+        free(folder);
+    }
+    expand_for_attempt(j, jb);
+    evidence_free(&jb->ev);
+    hostctx_fini(&jb->ev_hc);
+    hostctx_init(&jb->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    jb->ev_hc.pub.step = jb->step;
+    fill_spec(jb, &spec, &ra);
+    open_sources(jb, &spec);
+    jb->log_off = 0;
+    jb->log_fd = -1;
+    jb->started = started > 0 ? started : time_wall();
+    jb->deadline = 0;
+    if (jb->timeout_s > 0) {
+        double left = jb->started + jb->timeout_s + DEADLINE_SLACK - time_wall();
+        jb->deadline = loop_now() + (left > 0 ? left : 0);
+    }
+    jb->phase = PH_RUNNING; /* re-attached: never submitted twice */
+    jb->rt->running++;
+    jb->next_tail = loop_now();
+    log_msg(RELHOST_LOG_INFO, jb->id, "re-attached to %s job %s", jb->rt->pi->name, jb->ext_id);
+}
+
 /* An earlier run of this release may already hold this validation's result. */
 static void resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
 {
@@ -452,17 +491,30 @@ static void resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
     if (jb->rt->ops->find && (jb->ext_id[0] || jb->key[0])) {
         if (!jb->ext_id[0]) {
             char id[257] = "";
-            if (runner_open(j, jb->rt, ctx) == 0 &&
-                jb->rt->ops->find(&jb->rt->hc.pub, jb->rt->inst, jb->key, id) == 0)
+            int frc = runner_open(j, jb->rt, ctx);
+            if (frc == 0)
+                frc = jb->rt->ops->find(&jb->rt->hc.pub, jb->rt->inst, jb->key, id);
+            if (frc == 0) {
                 snprintf(jb->ext_id, sizeof jb->ext_id, "%s", id);
+            } else if (frc != RELHOST_ENOTFOUND) {
+                /* Not knowing whether the engine has the job is no licence to submit it again:
+                 * a second copy would run. Defer instead. */
+                char *m = hostctx_take_fail(&jb->rt->hc);
+                char *n = xasprintf("cannot tell whether %s already has job %s (%s); not "
+                                    "submitting it twice", jb->rt->pi->name, jb->key,
+                                    m ? m : error_last());
+                evidence_note(&jb->ev, n);
+                free(n);
+                free(m);
+                jb->phase = PH_DONE;
+                jb->outcome = RELHOST_ERROR;
+                set_str(&jb->reason, "find_failed");
+                jb->retryable = 1;
+                return;
+            }
         }
         if (jb->ext_id[0]) {
-            jb->phase = PH_RUNNING; /* re-attach: never submitted twice */
-            jb->rt->running++;
-            jb->started = loop_now();
-            set_str(&jb->log_path, json_string_value(json_object_get(rec, "log_path")));
-            log_msg(RELHOST_LOG_INFO, jb->id, "re-attached to %s job %s", jb->rt->pi->name,
-                    jb->ext_id);
+            reattach(j, jb, rec);
             return;
         }
     }
@@ -1057,7 +1109,9 @@ static double poll_runners(jobs *j, double wake)
         struct runner_rt *rt = &j->runners[r];
         if (!rt->opened || rt->running == 0)
             continue;
-        if (child_news || now >= rt->next_poll)
+        /* A child exiting is news only for runners whose jobs are relhost's own children
+         * (those that cannot re-attach); a remote runner's own squeue exiting is not. */
+        if ((child_news && !rt->ops->find) || now >= rt->next_poll)
             poll_runner(j, rt);
         if (rt->running && rt->next_poll < wake)
             wake = rt->next_poll;

@@ -196,21 +196,12 @@ static int publish_blocker(const plan *p, const run_result *out, size_t i, state
     return -1;
 }
 
-static double parse_iso(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return 0;
-    return (double)timegm(&tm);
-}
-
 /* A required step hit a retryable tool error: defer the release (exit 75) unless it has
  * deferred max_defers times or is past defer_deadline; then fail closed. */
 static int defer_or_exhaust(const plan *p, step_result *r, state *sto)
 {
     int defers = r->defers + 1;
-    double created = sto ? parse_iso(json_string_value(json_object_get(state_root(sto),
+    double created = sto ? time_parse_iso8601(json_string_value(json_object_get(state_root(sto),
                                                                        "created_at")))
                          : 0;
     int late = p->defer_deadline > 0 && created > 0 && time_wall() - created > p->defer_deadline;
@@ -490,6 +481,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             out_printf("%zu remote job(s) keep running; re-run to re-attach, or cancel them with: "
                        "relhost kill -c %s --version %s\n", jobs_detached(jb), p->path,
                        p->version);
+        if (o->mode == RELHOST_MODE_LAUNCH && sto && state_snapshot(sto) != 0)
+            log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
         if (o->mode == RELHOST_MODE_LAUNCH)
             out_printf("launched: remote jobs run on; follow them with `relhost status -c %s "
                        "--version %s`; `relhost -c %s --version %s` waits for them and decides "

@@ -261,6 +261,15 @@ void time_iso8601(double epoch, char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+double time_parse_iso8601(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return 0;
+    return (double)timegm(&tm);
+}
+
 double time_wall(void)
 {
     struct timespec ts;

@@ -53,6 +53,8 @@ int path_mkdirs(const char *path);
 /** UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
 void time_iso8601(double epoch, char *buf, size_t cap);
 double time_wall(void);
+/** "YYYY-MM-DDTHH:MM:SSZ" back to epoch seconds; 0 when s is NULL or malformed. */
+double time_parse_iso8601(const char *s);
 
 /** Shell-style glob match (fnmatch without flags). */
 int glob_match(const char *pattern, const char *s);

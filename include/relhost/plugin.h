@@ -303,8 +303,8 @@ typedef struct relhost_metric_info {
 
 /**
  * A command to run. argv[0] is looked up in PATH; there is never a shell unless argv says so.
- * env entries are "NAME=VALUE" added to (or replacing in) relhost's environment; with
- * clear_env the child gets only env plus PATH and HOME.
+ * env entries are "NAME=VALUE" added to (or replacing in) relhost's environment, or "NAME"
+ * alone, which removes NAME; with clear_env the child gets only env plus PATH and HOME.
  */
 typedef struct relhost_proc_spec {
     size_t struct_size;

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runner_slurm - runs validation jobs as Slurm batch jobs through the Slurm 22.05 command-line
+ * tools (sbatch, squeue, scontrol, scancel), always through the host's process service with argv
+ * arrays, never a shell.
+ *
+ * - submit writes a small batch script next to the job's log (<log>.sbatch, mode 0700) that
+ *   exports the job's environment, changes to its folder and execs its argv, each value
+ *   single-quoted; then `sbatch --parsable -J <key> --output=<log> --open-mode=append ...`.
+ *   Variables whose value relhost hands over from its own environment (pass_env) are NOT written
+ *   into the script: they reach the job through sbatch's environment (--export=ALL), so secrets
+ *   never land in a file relhost writes nor in any argv (ps, squeue, scontrol).
+ * - poll refreshes every job of the runner with ONE `squeue -t all -j id,id,...` per cluster, and
+ *   one `scontrol show job -o ID` per job that has just ended (for ExitCode and Restarts).
+ * - find(key) asks squeue for a job named by the idempotency key, so a crash between the
+ *   SUBMITTING record and sbatch's answer never submits twice.
+ * - The job's output file is written by Slurm on the compute node and read by relhost here:
+ *   the log folder must be on a file system both see (the usual shared home or project space).
+ */
+#include "runner_slurm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define C(f) offsetof(struct runner_slurm_conf, f)
+static const relhost_option runner_slurm_options[] = {
+    {.name = "partition", .type = RELHOST_OPT_STRING, .offset = C(partition),
+     .doc = "Slurm partition (sbatch --partition); unset: the cluster's default"},
+    {.name = "account", .type = RELHOST_OPT_STRING, .offset = C(account),
+     .doc = "account charged for the jobs (sbatch --account)"},
+    {.name = "qos", .type = RELHOST_OPT_STRING, .offset = C(qos),
+     .doc = "quality of service (sbatch --qos)"},
+    {.name = "extra_args", .type = RELHOST_OPT_STRLIST, .offset = C(extra_args),
+     .doc = "more sbatch arguments, one per item, e.g. [\"--mem=16G\", \"--exclusive\"]"},
+    {.name = "poll_interval", .type = RELHOST_OPT_DURATION, .def = "10s",
+     .offset = C(poll_interval), .min = 0.1, .max = 3600,
+     .doc = "time between two polls (one squeue for all of the runner's jobs)"},
+    {.name = "time_slack", .type = RELHOST_OPT_DURATION, .def = "2m", .offset = C(time_slack),
+     .min = 0, .max = 86400,
+     .doc = "added to a validation's timeout_s for sbatch --time: relhost's own deadline ends "
+            "the job first, Slurm's time limit is the backstop while relhost is not running"},
+    {.name = "command_timeout", .type = RELHOST_OPT_DURATION, .def = "60s",
+     .offset = C(command_timeout), .min = 1, .max = 3600,
+     .doc = "kill a Slurm command (sbatch, squeue, scontrol, scancel) that runs longer"},
+    {.name = "export_env", .type = RELHOST_OPT_STRLIST,
+     .def = "USER,LOGNAME,SHELL,LANG,LC_*,TZ",
+     .offset = C(export_env),
+     .doc = "variables of relhost's environment every job gets besides PATH, HOME, SLURM_*, "
+            "SBATCH_*, the validation's env and pass_env; NAME, PREFIX* or \"*\" (all of it, "
+            "secrets included: Slurm's own default)"},
+    {.name = "sbatch", .type = RELHOST_OPT_STRING, .def = "sbatch", .offset = C(sbatch),
+     .doc = "the sbatch program (looked up in PATH)"},
+    {.name = "squeue", .type = RELHOST_OPT_STRING, .def = "squeue", .offset = C(squeue),
+     .doc = "the squeue program (looked up in PATH)"},
+    {.name = "scontrol", .type = RELHOST_OPT_STRING, .def = "scontrol", .offset = C(scontrol),
+     .doc = "the scontrol program (looked up in PATH)"},
+    {.name = "scancel", .type = RELHOST_OPT_STRING, .def = "scancel", .offset = C(scancel),
+     .doc = "the scancel program (looked up in PATH)"},
+    {0}};
+#undef C
+
+/* Per-validation runner_args this runner understands, and the sbatch option each becomes. */
+static const char *const arg_keys[] = {"partition", "account", "qos", "constraint", "gres", NULL};
+static const char *const arg_flags[] = {"--partition", "--account", "--qos", "--constraint",
+                                        "--gres", NULL};
+
+struct runner_slurm {
+    const struct runner_slurm_conf *conf;
+    double last_poll; /* CLOCK_MONOTONIC seconds of the last squeue, 0: none yet */
+};
+
+static const relhost_host *host;
+
+/* ---- running the Slurm tools ---- */
+
+/* Runs argv to completion. 0 when it ran (look at res), else the host's error (already
+ * explained through host->fail). res must be freed with host->proc_result_free either way. */
+static int run_tool(const relhost_ctx *ctx, const struct runner_slurm *r, char *const *argv,
+                    const char *const *env, int clear_env, relhost_proc_result *res)
+{
+    relhost_proc_spec ps;
+    memset(&ps, 0, sizeof ps);
+    ps.struct_size = sizeof ps;
+    ps.argv = (const char *const *)argv;
+    ps.env = env;
+    ps.clear_env = clear_env;
+    ps.timeout_s = r->conf->command_timeout;
+    ps.grace_s = 2;
+    ps.capture_max = 4u << 20;
+    memset(res, 0, sizeof *res);
+    res->struct_size = sizeof *res;
+    return host->proc_run(ctx, &ps, res);
+}
+
+/* argv head for a tool, with -M <cluster> when the job lives on a named cluster. */
+static void tool_head(struct strv *a, const char *prog, const char *cluster)
+{
+    sv_add(a, prog);
+    if (cluster && cluster[0]) {
+        sv_add(a, "-M");
+        sv_add(a, cluster);
+    }
+}
+
+/* ---- open / close ---- */
+
+static int runner_slurm_open(const relhost_ctx *ctx, const void *conf, void **inst)
+{
+    const struct runner_slurm_conf *c = conf;
+    struct runner_slurm *r;
+    const char *const *progs[] = {&c->sbatch, &c->squeue, &c->scontrol, &c->scancel};
+    for (size_t i = 0; i < 4; i++)
+        if (!*progs[i] || !(*progs[i])[0]) {
+            host->fail(ctx, "%s: the Slurm program paths (sbatch, squeue, scontrol, scancel) "
+                            "must not be empty", host->where(ctx, progs[i]));
+            return RELHOST_EINVAL;
+        }
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        host->fail(ctx, "out of memory");
+        return RELHOST_ENOMEM;
+    }
+    r->conf = c;
+    *inst = r;
+    return 0;
+}
+
+static void runner_slurm_close(void *inst) { free(inst); }
+
+/* ---- submit ---- */
+
+static const char *arg_value(const relhost_job_spec *spec, const char *key)
+{
+    for (size_t i = 0; i < spec->runner_args.n; i++)
+        if (strcmp(spec->runner_args.keys[i], key) == 0)
+            return spec->runner_args.values[i];
+    return NULL;
+}
+
+static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key, char id[257]);
+
+static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
+                               char id[257], void **handle)
+{
+    struct runner_slurm *r = inst;
+    const struct runner_slurm_conf *c = r->conf;
+    struct strv argv = {0}, env = {0};
+    relhost_proc_result res;
+    char script[4200], msg[1024];
+    const char *vals[5];
+    int rc;
+
+    *handle = NULL;
+    if (!spec->log_path || !spec->argv || !spec->argv[0]) {
+        host->fail(ctx, "job %s: no log path or no command", spec->key);
+        return RELHOST_EINVAL;
+    }
+    vals[0] = c->partition;
+    vals[1] = c->account;
+    vals[2] = c->qos;
+    vals[3] = vals[4] = NULL;
+    for (size_t i = 0; i < spec->runner_args.n; i++) {
+        size_t k = 0;
+        while (arg_keys[k] && strcmp(arg_keys[k], spec->runner_args.keys[i]) != 0)
+            k++;
+        if (!arg_keys[k]) {
+            host->fail(ctx, "validation %s: runner_args key \"%s\" is not known to runner_slurm; "
+                            "known keys: partition, account, qos, constraint, gres "
+                            "(other sbatch options go into the runner's extra_args)",
+                       spec->validation, spec->runner_args.keys[i]);
+            return RELHOST_EINVAL;
+        }
+    }
+    for (size_t k = 0; arg_keys[k]; k++) {
+        const char *v = arg_value(spec, arg_keys[k]);
+        if (v)
+            vals[k] = v;
+    }
+    if (snprintf(script, sizeof script, "%s.sbatch", spec->log_path) >= (int)sizeof script) {
+        host->fail(ctx, "log path too long: %s", spec->log_path);
+        return RELHOST_EINVAL;
+    }
+    rc = slurm_write_script(host, ctx, spec, script);
+    if (rc != 0)
+        return rc;
+
+    sv_add(&argv, c->sbatch);
+    sv_add(&argv, "--parsable");
+    sv_fmt(&argv, "--job-name=%s", spec->key);
+    if ((rc = slurm_output_arg(host, ctx, spec->log_path, &argv)) != 0)
+        goto out;
+    sv_add(&argv, "--open-mode=append");
+    sv_add(&argv, "--export=ALL");
+    sv_fmt(&argv, "--nodes=%d", spec->nodes > 0 ? spec->nodes : 1);
+    if (spec->gpus > 0)
+        sv_fmt(&argv, "--gpus-per-node=%d", spec->gpus);
+    for (size_t k = 0; arg_keys[k]; k++)
+        if (vals[k] && vals[k][0])
+            sv_fmt(&argv, "%s=%s", arg_flags[k], vals[k]);
+    if (spec->timeout_s > 0) {
+        /* Slurm counts whole minutes; relhost's deadline (timeout + its own slack) comes first,
+         * Slurm's limit ends the job when no relhost is watching. */
+        double minutes = ceil((spec->timeout_s + c->time_slack) / 60.0);
+        if (minutes < 1)
+            minutes = 1;
+        sv_fmt(&argv, "--time=%.0f", minutes);
+    }
+    for (size_t i = 0; i < c->extra_args.n; i++)
+        sv_add(&argv, c->extra_args.v[i]);
+    sv_add(&argv, script);
+    slurm_sbatch_env(c, spec, &env);
+    if (argv.oom || env.oom) {
+        host->fail(ctx, "out of memory");
+        rc = RELHOST_ENOMEM;
+        goto out;
+    }
+
+    rc = run_tool(ctx, r, argv.v, (const char *const *)env.v, 1, &res);
+    if (rc != 0) {
+        host->proc_result_free(&res);
+        goto out; /* the host explained it (interrupted, or sbatch could not be run) */
+    }
+    if (res.exec_failed) {
+        host->fail(ctx, "cannot run %s (runner option sbatch): %s", c->sbatch,
+                   res.err ? res.err : "not found");
+        rc = RELHOST_EFAIL;
+    } else if (res.exited && res.exit_code == 0 && res.out &&
+               slurm_parse_submit(res.out, id) == 0) {
+        rc = 0;
+    } else {
+        /* sbatch said yes in words we cannot read: the job may well exist. */
+        int accepted = res.exited && res.exit_code == 0;
+        int again = accepted || slurm_transient(&res);
+        slurm_tool_message(&res, msg, sizeof msg);
+        if (accepted)
+            snprintf(msg, sizeof msg, "unexpected answer \"%.200s\"", res.out ? res.out : "");
+        /* A submission that timed out may still have been accepted: look before retrying. */
+        if (again && runner_slurm_find(ctx, inst, spec->key, id) == 0) {
+            host->log(ctx, RELHOST_LOG_WARN, "sbatch for %s failed (%s) but Slurm has the job "
+                      "as %s", spec->key, msg, id);
+            rc = 0;
+        } else {
+            rc = again && !accepted ? RELHOST_ERETRY : RELHOST_EFAIL;
+            host->fail(ctx, "sbatch failed for %s: %s%s", spec->key, msg,
+                       rc == RELHOST_ERETRY ? " (transient: may be retried)" : "");
+        }
+    }
+    host->proc_result_free(&res);
+out:
+    sv_free(&argv);
+    sv_free(&env);
+    return rc;
+}
+
+/* ---- poll ---- */
+
+static relhost_job_status *elem(relhost_job_status *jobs, size_t i, size_t elem_size)
+{
+    return (relhost_job_status *)(void *)((char *)jobs + i * elem_size);
+}
+
+/*
+ * The end of a job: JobState, ExitCode=code:signal and Restarts from scontrol (squeue has no
+ * exit code). Returns 0 when st says ENDED, 1 when the job turned out not to have ended (requeued
+ * meanwhile: st says RUNNING), a negative code when scontrol failed (explained; ask again at the
+ * next poll).
+ */
+static int fill_end(const relhost_ctx *ctx, struct runner_slurm *r, const char *num,
+                    const char *cluster, const char *word, relhost_job_status *st)
+{
+    struct strv argv = {0};
+    relhost_proc_result res;
+    char state[64], reason[128] = "", ec[32] = "", restarts[16] = "";
+    int code = -1, sig = 0, rc;
+
+    snprintf(state, sizeof state, "%s", word);
+    tool_head(&argv, r->conf->scontrol, cluster);
+    sv_add(&argv, "show");
+    sv_add(&argv, "job");
+    sv_add(&argv, "-o");
+    sv_add(&argv, num);
+    if (argv.oom) {
+        sv_free(&argv);
+        return RELHOST_ENOMEM;
+    }
+    rc = run_tool(ctx, r, argv.v, NULL, 0, &res);
+    sv_free(&argv);
+    if (rc != 0) {
+        host->proc_result_free(&res);
+        return rc;
+    }
+    if (res.exited && res.exit_code == 0 && res.out &&
+        slurm_kv_get(res.out, "JobState", state, sizeof state) == 0) {
+        slurm_kv_get(res.out, "Reason", reason, sizeof reason);
+        slurm_kv_get(res.out, "Restarts", restarts, sizeof restarts);
+        if (slurm_kv_get(res.out, "ExitCode", ec, sizeof ec) != 0 ||
+            sscanf(ec, "%d:%d", &code, &sig) != 2) {
+            code = -1;
+            sig = 0;
+        }
+    } else if (!(res.err && strstr(res.err, "Invalid job id"))) {
+        char msg[512];
+        slurm_tool_message(&res, msg, sizeof msg);
+        host->fail(ctx, "scontrol show job %s failed: %s", num, msg);
+        host->proc_result_free(&res);
+        return RELHOST_EIO;
+    }
+    /* else: purged between squeue and scontrol; squeue's word is all there is. */
+    host->proc_result_free(&res);
+    if (!slurm_terminal_state(state)) {
+        st->state = slurm_pending_state(state) ? RELHOST_JOB_PENDING : RELHOST_JOB_RUNNING;
+        st->restarts = restarts[0] ? atoi(restarts) : 0;
+        slurm_set_word(st->engine_state, sizeof st->engine_state, state);
+        return 1;
+    }
+
+    slurm_map_end(state, code, sig, restarts[0] ? atoi(restarts) : 0, st);
+    if (reason[0])
+        slurm_set_word(st->engine_reason, sizeof st->engine_reason, reason);
+    return 0;
+}
+
+/* One squeue for the jobs of one cluster: idx[0..k) index into jobs. */
+static int poll_cluster(const relhost_ctx *ctx, struct runner_slurm *r, relhost_job_status *jobs,
+                        size_t elem_size, const size_t *idx, size_t k, const char *cluster,
+                        char (*nums)[32])
+{
+    struct strv argv = {0};
+    struct sbuf ids = {0};
+    relhost_proc_result res;
+    const char *out = "";
+    int rc, failed = 0;
+
+    for (size_t i = 0; i < k; i++) {
+        if (i)
+            sb_add(&ids, ",", 1);
+        sb_str(&ids, nums[idx[i]]);
+    }
+    tool_head(&argv, r->conf->squeue, cluster);
+    sv_add(&argv, "-h");
+    sv_add(&argv, "-t");
+    sv_add(&argv, "all");
+    sv_add(&argv, "-j");
+    sv_add(&argv, ids.s ? ids.s : "");
+    /* The job name last: it is the only free-text field and may hold a '|'. */
+    sv_add(&argv, "-o");
+    sv_add(&argv, "%i|%T|%r|%j");
+    free(ids.s);
+    if (argv.oom || ids.oom) {
+        sv_free(&argv);
+        host->fail(ctx, "out of memory");
+        return RELHOST_ENOMEM;
+    }
+    rc = run_tool(ctx, r, argv.v, NULL, 0, &res);
+    sv_free(&argv);
+    if (rc != 0) {
+        host->proc_result_free(&res);
+        return rc;
+    }
+    if (res.exited && res.exit_code == 0) {
+        out = res.out ? res.out : "";
+    } else if (!(res.exited && res.err && strstr(res.err, "Invalid job id specified"))) {
+        /* squeue answers "Invalid job id" for ONE unknown id (with several it lists the known
+         * ones): that means gone. Anything else (controller down, timeout) tells nothing. */
+        char msg[512];
+        slurm_tool_message(&res, msg, sizeof msg);
+        host->fail(ctx, "squeue failed: %s", msg);
+        host->proc_result_free(&res);
+        return RELHOST_EIO;
+    }
+
+    for (size_t i = 0; i < k; i++) {
+        relhost_job_status *st = elem(jobs, idx[i], elem_size);
+        const char *num = nums[idx[i]];
+        size_t nl = strlen(num);
+        char word[64] = "", reason[128] = "";
+        int seen = 0;
+        for (const char *line = out; *line;) {
+            const char *end = strchr(line, '\n');
+            size_t len = end ? (size_t)(end - line) : strlen(line);
+            if (len > nl && memcmp(line, num, nl) == 0 && line[nl] == '|') {
+                const char *f = line + nl + 1, *bar = memchr(f, '|', len - nl - 1);
+                if (bar) {
+                    const char *bar2 = memchr(bar + 1, '|', (size_t)(line + len - bar - 1));
+                    snprintf(word, sizeof word, "%.*s", (int)(bar - f), f);
+                    if (bar2)
+                        snprintf(reason, sizeof reason, "%.*s", (int)(bar2 - bar - 1), bar + 1);
+                    seen = 1;
+                }
+            }
+            if (!end)
+                break;
+            line = end + 1;
+        }
+        if (!seen) {
+            st->state = RELHOST_JOB_LOST;
+            st->exit_code = -1;
+            snprintf(st->engine_state, sizeof st->engine_state, "GONE");
+            snprintf(st->engine_reason, sizeof st->engine_reason,
+                     "squeue -t all no longer lists job %s (older than MinJobAge?)", num);
+            continue;
+        }
+        slurm_set_word(st->engine_state, sizeof st->engine_state, word);
+        slurm_set_word(st->engine_reason, sizeof st->engine_reason, reason);
+        if (slurm_terminal_state(word)) {
+            int e = fill_end(ctx, r, num, cluster, word, st);
+            if (e < 0) {
+                failed = e; /* ask again at the next poll */
+                st->state = RELHOST_JOB_RUNNING;
+                if (e == RELHOST_EINTR)
+                    break;
+            }
+        } else if (slurm_pending_state(word)) {
+            st->state = RELHOST_JOB_PENDING;
+        } else {
+            /* RUNNING, COMPLETING, REQUEUED, SUSPENDED, STAGE_OUT, SIGNALING, RESIZING,
+             * STOPPED, and any word newer than 22.05: still in progress. */
+            st->state = RELHOST_JOB_RUNNING;
+        }
+    }
+    host->proc_result_free(&res);
+    return failed;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int runner_slurm_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs,
+                             size_t n, size_t elem_size, double *next_poll_s)
+{
+    struct runner_slurm *r = inst;
+    char (*nums)[32], (*clusters)[200];
+    size_t *idx;
+    unsigned char *done;
+    double now = mono_now();
+    int rc = 0;
+
+    /* The controller's load is this runner's business: whoever asks early (the host also polls
+     * whenever any child process exits, squeue's own included) gets no news, not a squeue. */
+    if (r->last_poll > 0 && now - r->last_poll < r->conf->poll_interval) {
+        *next_poll_s = r->conf->poll_interval - (now - r->last_poll);
+        return 0;
+    }
+    r->last_poll = now;
+    *next_poll_s = r->conf->poll_interval;
+    nums = calloc(n ? n : 1, sizeof *nums);
+    clusters = calloc(n ? n : 1, sizeof *clusters);
+    idx = calloc(n ? n : 1, sizeof *idx);
+    done = calloc(n ? n : 1, 1);
+    if (!nums || !clusters || !idx || !done) {
+        free(nums), free(clusters), free(idx), free(done);
+        host->fail(ctx, "out of memory");
+        return RELHOST_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        relhost_job_status *st = elem(jobs, i, elem_size);
+        if (!st->external_id) {
+            done[i] = 1; /* never submitted with EINPROGRESS: nothing to look up */
+            continue;
+        }
+        if (slurm_split_id(st->external_id, nums[i], sizeof nums[i], clusters[i],
+                           sizeof clusters[i]) != 0) {
+            done[i] = 1;
+            st->state = RELHOST_JOB_LOST;
+            st->exit_code = -1;
+            snprintf(st->engine_state, sizeof st->engine_state, "BAD_ID");
+            snprintf(st->engine_reason, sizeof st->engine_reason,
+                     "\"%.100s\" is not a Slurm job id", st->external_id);
+        }
+    }
+    /* One squeue per cluster, normally exactly one. */
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        int e;
+        if (done[i])
+            continue;
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && strcmp(clusters[j], clusters[i]) == 0) {
+                idx[k++] = j;
+                done[j] = 1;
+            }
+        e = poll_cluster(ctx, r, jobs, elem_size, idx, k, clusters[i], nums);
+        if (e != 0 && rc == 0)
+            rc = e;
+        if (e == RELHOST_EINTR)
+            break;
+    }
+    free(nums), free(clusters), free(idx), free(done);
+    return rc;
+}
+
+/* ---- find / cancel ---- */
+
+static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key, char id[257])
+{
+    struct runner_slurm *r = inst;
+    struct strv argv = {0};
+    relhost_proc_result res;
+    unsigned long long best = 0;
+    size_t kl = strlen(key);
+    int rc;
+
+    if (!kl || strpbrk(key, ", \t\n|")) {
+        host->fail(ctx, "job key \"%s\" cannot be looked up by name in Slurm", key);
+        return RELHOST_EINVAL;
+    }
+    tool_head(&argv, r->conf->squeue, NULL);
+    sv_add(&argv, "-h");
+    sv_add(&argv, "-t");
+    sv_add(&argv, "all");
+    sv_add(&argv, "-n");
+    sv_add(&argv, key);
+    sv_add(&argv, "-o");
+    sv_add(&argv, "%i|%j");
+    if (argv.oom) {
+        sv_free(&argv);
+        return RELHOST_ENOMEM;
+    }
+    rc = run_tool(ctx, r, argv.v, NULL, 0, &res);
+    sv_free(&argv);
+    if (rc != 0) {
+        host->proc_result_free(&res);
+        return rc;
+    }
+    if (!res.exited || res.exit_code != 0) {
+        char msg[512];
+        slurm_tool_message(&res, msg, sizeof msg);
+        host->fail(ctx, "squeue -n %s failed: %s", key, msg);
+        host->proc_result_free(&res);
+        return RELHOST_EIO; /* not ENOTFOUND: we do not know, so nothing may be resubmitted */
+    }
+    for (const char *line = res.out ? res.out : ""; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *bar = memchr(line, '|', len);
+        /* The newest job of that name wins: a resubmission after a lost one is newer. */
+        if (bar && (size_t)(line + len - bar - 1) == kl && memcmp(bar + 1, key, kl) == 0) {
+            char *e;
+            unsigned long long v = strtoull(line, &e, 10);
+            if (e == bar && v > best)
+                best = v;
+        }
+        if (!end)
+            break;
+        line = end + 1;
+    }
+    host->proc_result_free(&res);
+    if (!best)
+        return RELHOST_ENOTFOUND;
+    snprintf(id, 257, "%llu", best);
+    return 0;
+}
+
+static int runner_slurm_cancel(const relhost_ctx *ctx, void *inst, const char *external_id,
+                               void *handle)
+{
+    struct runner_slurm *r = inst;
+    struct strv argv = {0};
+    relhost_proc_result res;
+    char num[32], cluster[200], msg[512];
+    int rc;
+    (void)handle;
+    if (!external_id || !external_id[0])
+        return 0; /* never reached Slurm */
+    if (slurm_split_id(external_id, num, sizeof num, cluster, sizeof cluster) != 0) {
+        host->fail(ctx, "\"%s\" is not a Slurm job id", external_id);
+        return RELHOST_EINVAL;
+    }
+    tool_head(&argv, r->conf->scancel, cluster);
+    sv_add(&argv, num);
+    if (argv.oom) {
+        sv_free(&argv);
+        return RELHOST_ENOMEM;
+    }
+    rc = run_tool(ctx, r, argv.v, NULL, 0, &res);
+    sv_free(&argv);
+    if (rc == 0 && !(res.exited && res.exit_code == 0)) {
+        /* scancel is silent and exits 0 for ended and unknown jobs: this is a real failure. */
+        slurm_tool_message(&res, msg, sizeof msg);
+        host->fail(ctx, "scancel %s failed: %s", num, msg);
+        rc = RELHOST_EIO;
+    }
+    host->proc_result_free(&res);
+    return rc;
+}
+
+static const relhost_runner_ops runner_slurm_ops = {
+    .struct_size = sizeof(relhost_runner_ops),
+    .open = runner_slurm_open,
+    .submit = runner_slurm_submit,
+    .poll = runner_slurm_poll,
+    .find = runner_slurm_find,
+    .cancel = runner_slurm_cancel,
+    .close = runner_slurm_close,
+};
+
+static const relhost_plugin runner_slurm_plugin = {
+    RELHOST_PLUGIN_HEADER,
+    .name = "runner_slurm",
+    .version = "1.0.0",
+    .description = "run validation jobs as Slurm batch jobs (sbatch, one squeue per poll)",
+    .options = runner_slurm_options,
+    .option_size = sizeof(relhost_option),
+    .conf_size = sizeof(struct runner_slurm_conf),
+    .runner = &runner_slurm_ops,
+};
+
+RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
+{
+    host = h;
+    *out = &runner_slurm_plugin;
+    return 0;
+}

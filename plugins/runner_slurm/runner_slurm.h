@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runner_slurm.h - what the three files of runner_slurm share (private to the plugin; every
+ * symbol is hidden by the plugin build):
+ *   runner_slurm.c  options, the runner ops, running the Slurm tools
+ *   slurm_script.c  what a job is made of: the batch script, sbatch's environment, owned buffers
+ *   slurm_parse.c   what Slurm says: ids, messages, transient errors, job states and their ends
+ */
+#ifndef RUNNER_SLURM_H
+#define RUNNER_SLURM_H
+
+#include <relhost/plugin.h>
+
+#include <stddef.h>
+
+struct runner_slurm_conf {
+    const char *partition;
+    const char *account;
+    const char *qos;
+    relhost_strlist extra_args;
+    double poll_interval;
+    double time_slack;
+    double command_timeout;
+    relhost_strlist export_env;
+    const char *sbatch;
+    const char *squeue;
+    const char *scontrol;
+    const char *scancel;
+};
+
+/* ---- owned buffers (slurm_script.c): an allocation failure sticks in oom, so callers check
+ * once at the end ---- */
+
+struct sbuf {
+    char *s; /* NUL-terminated, or NULL while empty */
+    size_t len, cap;
+    int oom;
+};
+
+void sb_add(struct sbuf *b, const char *s, size_t n);
+void sb_str(struct sbuf *b, const char *s);
+
+/* A NULL-terminated list of owned strings (argv, env); v is NULL while empty. */
+struct strv {
+    char **v;
+    size_t n, cap;
+    int oom;
+};
+
+void sv_take(struct strv *a, char *s); /* takes s; NULL marks oom */
+void sv_add(struct strv *a, const char *s);
+void sv_fmt(struct strv *a, const char *fmt, ...) RELHOST_PRINTF(2, 3);
+void sv_free(struct strv *a);
+
+/* ---- the job (slurm_script.c) ---- */
+
+/* Writes spec's batch script to path (mode 0700, temp file renamed into place): the
+ * environment that is not handed over, cd to spec->cwd, exec of spec->argv, every value
+ * single-quoted. 0, or a RELHOST_E* code explained through h->fail. */
+int slurm_write_script(const relhost_host *h, const relhost_ctx *ctx,
+                       const relhost_job_spec *spec, const char *path);
+
+/* Adds to env what sbatch runs with besides PATH and HOME: SLURM_* and SBATCH_*, the export_env
+ * names of relhost's environment, and spec's variables handed over from relhost's environment
+ * (pass_env), which never go into the script. */
+void slurm_sbatch_env(const struct runner_slurm_conf *c, const relhost_job_spec *spec,
+                      struct strv *env);
+
+/* Adds "--output=<log_path>" to argv, with '%' written "%%" (sbatch expands %j and friends).
+ * RELHOST_EINVAL (explained) for a path with a backslash, which sbatch would drop. */
+int slurm_output_arg(const relhost_host *h, const relhost_ctx *ctx, const char *log_path,
+                     struct strv *argv);
+
+/* ---- what Slurm says (slurm_parse.c) ---- */
+
+/* "123" or "123;cluster" into its number and cluster ("" when none); 0, or -1 when ext is not
+ * a Slurm job id. */
+int slurm_split_id(const char *ext, char *num, size_t ncap, char *cluster, size_t ccap);
+
+/* The job id sbatch --parsable printed (alone on its line) into id; 0, or -1. */
+int slurm_parse_submit(const char *out, char id[257]);
+
+/* What a failed tool said: its "error:" / "fatal:" lines without prefixes, joined with "; ",
+ * else its first line; notes a command timeout. */
+void slurm_tool_message(const relhost_proc_result *res, char *out, size_t cap);
+
+/* 1 when the same call may well succeed later (controller busy or unreachable, submit limit,
+ * command timeout). */
+int slurm_transient(const relhost_proc_result *res);
+
+/* The value of Key in a `scontrol show job -o` line into out; 0, or -1 when absent. */
+int slurm_kv_get(const char *line, const char *key, char *out, size_t cap);
+
+/* Slurm job state words: ended for good / waiting to start. */
+int slurm_terminal_state(const char *word);
+int slurm_pending_state(const char *word);
+
+/* Copies a Slurm word into an engine_state / engine_reason field ("None" becomes ""). */
+void slurm_set_word(char *dst, size_t cap, const char *word);
+
+/* Fills st for a job that ended in Slurm state `state` with ExitCode code:sig (code -1 when
+ * unknown) and `restarts`: the one place where Slurm's ends become relhost's. */
+void slurm_map_end(const char *state, int code, int sig, int restarts, relhost_job_status *st);
+
+#endif /* RUNNER_SLURM_H */

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: MIT
+# slurm/slurm.py: runner_slurm end to end through the relhost binary. Every `def case_<name>():`
+# is one ctest entry, test_slurm__<name>, running `slurm.py <name>` in a process of its own.
+#   real_*  a real single-node Slurm 22.05 cluster on 127.0.0.1, started for the case by
+#           cluster.py (munged, slurmctld, slurmd from apt: slurmctld slurmd slurm-client munge;
+#           needs root) and always stopped. When the daemons cannot start, the case prints
+#           "SKIPPED: slurm daemons did not start: <reason>" and exits 77: ctest says skipped.
+#   fake_*  the same runner against tests/slurm/fake_slurm.py (end states a one-node cluster
+#           cannot produce); they run everywhere.
+# RUN_SERIAL: the real cases start daemons and count processes; one of them waits for Slurm's
+# own one-minute time limit.
+set(_slurm_py ${CMAKE_CURRENT_LIST_DIR}/slurm.py)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_slurm_py})
+file(STRINGS ${_slurm_py} _defs REGEX "^def case_[A-Za-z0-9_]+\\(")
+if(NOT _defs)
+  message(FATAL_ERROR "${_slurm_py} defines no case_<name>() functions")
+endif()
+foreach(_def ${_defs})
+  string(REGEX REPLACE "^def case_([A-Za-z0-9_]+)\\(.*" "\\1" _case "${_def}")
+  relhost_script_test(test_slurm__${_case} ${PYTHON3} ${_slurm_py} ${_case})
+  set_tests_properties(test_slurm__${_case} PROPERTIES LABELS "slurm" SKIP_RETURN_CODE 77
+                       RUN_SERIAL TRUE TIMEOUT 600)
+endforeach()

@@ -1,0 +1,605 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end tests of runner_slurm through the real relhost binary.
+
+Cases named real_* run against a real single-node Slurm 22.05 cluster on 127.0.0.1 started for
+the case by cluster.py (munged, slurmctld, slurmd; stopped at the end whatever happens). When the
+daemons cannot start here, such a case prints "SKIPPED: slurm daemons did not start: <reason>"
+and exits 77, which ctest reports as skipped: never as passed.
+
+Cases named fake_* drive the same runner with tests/slurm/fake_slurm.py in place of the Slurm
+tools, for the end states a one-node cluster cannot produce; they run everywhere.
+
+Counting is done through side effects, never through relhost's own word: shims first on PATH
+append one line per sbatch / squeue / scontrol / scancel call before exec'ing the real tool.
+"""
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402
+import rh  # noqa: E402
+
+PY = sys.executable
+JOB = os.path.join(HERE, "job.py")
+FAKE = os.path.join(HERE, "fake_slurm.py")
+TOOLS = ("sbatch", "squeue", "scontrol", "scancel")
+TOKEN = "rh-test-Token-5f3a9c1e77"       # handed to jobs through pass_env
+UNLISTED = "rh-unlisted-Secret-0b1d2e3f"  # in relhost's environment, never handed over
+
+
+# ---- the cluster and the counting shims ---------------------------------------------------------
+
+@contextlib.contextmanager
+def slurm():
+    c = cluster.Cluster()
+    try:
+        c.start()
+    except cluster.NotStarted as e:
+        c.stop()
+        msg = cluster.skip_message(e)
+        print(msg, flush=True)
+        raise rh.Skip(msg) from None
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def counting_shims(folder):
+    """folder/bin/{sbatch,...}: log "<time> <args>" to folder/calls.<tool>, exec the real one."""
+    b = os.path.join(folder, "bin")
+    os.makedirs(b, exist_ok=True)
+    for t in TOOLS:
+        real = shutil.which(t, path="/usr/bin:/bin:/usr/sbin:/sbin")
+        rh.check(real is not None, f"{t} is not installed")
+        log = shlex.quote(os.path.join(folder, "calls." + t))
+        rh.write(os.path.join(b, t), f'#!/bin/sh\necho "$(date +%s.%N) $*" >> {log}\n'
+                                     f'exec {shlex.quote(real)} "$@"\n', mode=0o755)
+    return b
+
+
+def fake_tools(folder):
+    """folder/bin/{sbatch,...} -> fake_slurm.py, its state in folder/fake."""
+    b = os.path.join(folder, "bin")
+    os.makedirs(b, exist_ok=True)
+    os.makedirs(os.path.join(folder, "fake"), exist_ok=True)
+    for t in TOOLS:
+        os.symlink(FAKE, os.path.join(b, t))
+    return b
+
+
+def calls(folder, tool):
+    p = os.path.join(folder, "calls." + tool)
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [line.split(" ", 1) for line in f.read().splitlines()]
+
+
+def fake_calls(folder, tool):
+    p = os.path.join(folder, "fake", "calls.log")
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [c[1:] for c in map(json.loads, f.read().splitlines()) if c[0] == tool]
+
+
+def env_for(c, folder, bindir, extra=None):
+    """relhost's environment: the shims first on PATH, the cluster's SLURM_CONF, a token that a
+    validation hands over with pass_env and one nobody hands over."""
+    e = {"PATH": bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
+         "RH_TEST_TOKEN": TOKEN, "RH_TEST_UNLISTED": UNLISTED}
+    if c is not None:
+        e["SLURM_CONF"] = c.conf
+    else:
+        e["SLURM_FAKE_DIR"] = os.path.join(folder, "fake")
+        e["SLURM_CONF"] = None
+    e.update(extra or {})
+    return e
+
+
+# ---- plans ------------------------------------------------------------------------------------
+
+def val(name, argv, extra="", timeout=120):
+    cmd = ", ".join(json.dumps(a) for a in argv)
+    return f'{{ name = "{name}"; cmd = [{cmd}]; timeout_s = {timeout}; {extra} }}'
+
+
+def plan(folder, validations, runner="", poll="1s", top=""):
+    return rh.write_plan(folder, f"""
+state_dir = "state"; log_dir = "logs";
+{top}
+runners = {{ slurm = {{ plugin = "runner_slurm"; partition = "debug"; poll_interval = "{poll}";
+                        {runner} }}; }};
+metrics = {{ logs = {{ plugin = "metrics_regex"; }}; }};
+steps = (
+  {{ name = "tests"; plugin = "workflow"; metrics = ["logs"]; runner = "slurm";
+     validations = ( {", ".join(validations)} ); }}
+);
+""")
+
+
+def state(folder, version):
+    with open(os.path.join(folder, "state", f"release_{version}.json")) as f:
+        return json.load(f)
+
+
+def job_of(folder, version, name):
+    return state(folder, version)["jobs"]["tests/" + name]
+
+
+def run(args, env, cwd, timeout=rh.TIMEOUT):
+    """rh.run, and no sanitizer report (an ASan build exits 1 or 23, which a case expecting a
+    failure could mistake for relhost's own answer)."""
+    r = rh.run(args, env=env, cwd=cwd, timeout=timeout)
+    rh.check(not re.search(r"Sanitizer|runtime error:", r.all), "sanitizer report", r)
+    return r
+
+
+def start(args, env):
+    return subprocess.Popen([rh.relhost_bin()] + list(args), env=rh.base_env(env),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(pred, what, timeout=30.0, proc=None):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        if proc is not None and proc.poll() is not None:
+            rh.fail(f"relhost exited ({proc.returncode}) while waiting for {what}:\n"
+                    f"{proc.stdout.read()}")
+        time.sleep(0.1)
+    rh.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def squeue_jobs(c):
+    """{job name: (id, state)} of every job the cluster knows."""
+    r = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i|%T|%j"], env=c.env(),
+                       capture_output=True, text=True, timeout=30)
+    rh.check(r.returncode == 0, f"squeue failed: {r.stderr}")
+    out = {}
+    for line in r.stdout.splitlines():
+        jid, st, name = line.split("|", 2)
+        out.setdefault(name, []).append((jid, st))
+    return out
+
+
+def slurm_state(c, name):
+    jobs = squeue_jobs(c).get(name, [])
+    return jobs[-1][1] if jobs else None
+
+
+def metric(job, key):
+    m = job["evidence"]["metrics"].get(key)
+    return m["value"] if m else None
+
+
+def expect_job(job, outcome, reason=None, exit_code="any", res=None):
+    got = (job.get("outcome"), job.get("reason"))
+    rh.check(got == (outcome, reason), f"job {job['validation']}: outcome/reason {got}, "
+             f"want {(outcome, reason)}; notes {job['evidence'].get('notes')}", res)
+    if exit_code != "any":
+        rh.check(job.get("exit_code") == exit_code,
+                 f"job {job['validation']}: exit_code {job.get('exit_code')}, want {exit_code}",
+                 res)
+
+
+# ---- real cluster -----------------------------------------------------------------------------
+
+def case_real_pass_reads_metrics_from_the_slurm_output():
+    d = rh.scratch()
+    with slurm() as c:
+        b = counting_shims(d)
+        p = plan(d, [val("train", [PY, JOB, "metrics"],
+                         'acceptance = ( ("sps_max", ">=", 30000.0) );')])
+        r = run(["-c", p, "--version", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
+        rh.expect(r, 0, out=[r"PASSED\s+tests", r"sps_max = 87750"])
+        job = job_of(d, "1", "train")
+        expect_job(job, "PASSED", None, 0, r)
+        rh.check(metric(job, "sps_max") == 87750.0, f"sps_max {metric(job, 'sps_max')}", r)
+        rh.check(re.fullmatch(r"\d+", job["external_id"] or ""), f"id {job['external_id']}", r)
+        # Slurm itself wrote the log relhost read, under the job's idempotency key.
+        rh.check(squeue_jobs(c).get("rh-1-train-a1") == [(job["external_id"], "COMPLETED")],
+                 f"squeue: {squeue_jobs(c)}", r)
+        sc = subprocess.run(["scontrol", "show", "job", "-o", job["external_id"]], env=c.env(),
+                            capture_output=True, text=True).stdout
+        rh.check(f"StdOut={job['log_path']} " in sc, f"Slurm's StdOut is not the log: {sc}", r)
+        rh.check("87,750 SPS" in rh.read(job["log_path"]), "the log lacks the job's output", r)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls: {calls(d, 'sbatch')}", r)
+
+
+def case_real_exit_code_fails():
+    d = rh.scratch()
+    with slurm() as c:
+        b = counting_shims(d)
+        p = plan(d, [val("broken", [PY, JOB, "exit", "3"])])
+        r = run(["-c", p, "--version", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
+        rh.expect(r, 1, out=[r"FAILED\s+tests", r"exited with 3", r"about to exit with 3"])
+        job = job_of(d, "1", "broken")
+        expect_job(job, "FAILED", "exit_code", 3, r)
+        rh.check(slurm_state(c, "rh-1-broken-a1") == "FAILED", "Slurm disagrees", r)
+
+
+def case_real_environment_and_secrets():
+    d = rh.scratch()
+    weird = "it's \"quoted\" $(touch /tmp/rh-pwned) `id` $HOME \\ back\nslash; *"
+    out = os.path.join(d, "env.json")
+    work = os.path.join(d, "work dir")
+    os.mkdir(work)
+    with slurm() as c:
+        b = counting_shims(d)
+        names = ["WEIRD", "RH_TEST_TOKEN", "RH_TEST_UNLISTED", "RELHOST_JOB", "SLURM_JOB_ID"]
+        p = plan(d, [val("env", [PY, JOB, "env", out] + names,
+                         f'env = {{ WEIRD = {json.dumps(weird)}; }}; '
+                         f'pass_env = ["RH_TEST_TOKEN"]; cwd = {json.dumps(work)};')])
+        r = run(["-c", p, "--version", "1", "--no-color", "-v"], env=env_for(c, d, b), cwd=d)
+        rh.expect(r, 0, not_any=[re.escape(TOKEN), re.escape(UNLISTED)])
+        got = json.loads(rh.read(out))
+        rh.check(got["WEIRD"] == weird, f"WEIRD arrived as {got['WEIRD']!r}", r)
+        rh.check(got["RH_TEST_TOKEN"] == TOKEN, "the pass_env token did not reach the job", r)
+        rh.check(got["RH_TEST_UNLISTED"] is None,
+                 "a variable nobody handed over reached the job (sbatch --export of all of "
+                 "relhost's environment)", r)
+        rh.check(got["RELHOST_JOB"] == "rh-1-env-a1", f"RELHOST_JOB {got['RELHOST_JOB']}", r)
+        rh.check(got["SLURM_JOB_ID"] == job_of(d, "1", "env")["external_id"], "not Slurm's", r)
+        rh.check(got["__cwd__"] == work, f"the job ran in {got['__cwd__']}, want {work}", r)
+        rh.check(not os.path.exists("/tmp/rh-pwned"), "a value was run by the shell", r)
+        script = job_of(d, "1", "env")["log_path"] + ".sbatch"
+        mode = stat.S_IMODE(os.stat(script).st_mode)
+        rh.check(mode == 0o700, f"batch script mode {mode:o}, want 700", r)
+        text = rh.read(script)
+        rh.check(TOKEN not in text and UNLISTED not in text, "a secret is in the script", r)
+        rh.check("export WEIRD=" in text, "the plan's env is not in the script", r)
+        for t in TOOLS:
+            for _, args in calls(d, t):
+                rh.check(TOKEN not in args, f"the token is in the argv of {t}: {args}", r)
+        sc = subprocess.run(["scontrol", "show", "job", "-o"], env=c.env(), capture_output=True,
+                            text=True).stdout
+        rh.check(TOKEN not in sc, "the token shows in scontrol show job", r)
+
+
+def case_real_host_deadline_cancels_the_job():
+    d = rh.scratch()
+    with slurm() as c:
+        b = counting_shims(d)
+        # relhost's deadline is timeout_s plus its own 30 s slack; Slurm's --time is
+        # ceil((2 s + time_slack 2m) / 60) = 3 minutes, so relhost's deadline comes first.
+        p = plan(d, [val("hang", [PY, JOB, "sleep", "600"], timeout=2)])
+        r = run(["-c", p, "--version", "1", "--no-color"], env_for(c, d, b), d,
+                timeout=120)
+        rh.expect(r, 1, out=[r"FAILED\s+tests", r"timeout"])
+        expect_job(job_of(d, "1", "hang"), "FAILED", "timeout", 124, r)
+        argv = calls(d, "sbatch")[0][1]
+        rh.check("--time=3 " in argv, f"sbatch argv {argv}", r)
+        wait_for(lambda: slurm_state(c, "rh-1-hang-a1") == "CANCELLED", "scancel to land", 20)
+        rh.check(len(calls(d, "scancel")) >= 1, "no scancel", r)
+
+
+def case_real_slurm_time_limit_while_relhost_is_down():
+    """relhost is SIGKILLed; Slurm's own --time ends the job (TIMEOUT); the next run re-attaches
+    without a second sbatch and records FAILED timeout with exit code 124. Takes 1-2 minutes:
+    Slurm's smallest limit is one minute and it checks limits every 30 s."""
+    d = rh.scratch()
+    with slurm() as c:
+        b = counting_shims(d)
+        env = env_for(c, d, b)
+        p = plan(d, [val("slow", [PY, JOB, "sleep", "600"], timeout=30)],
+                 runner='time_slack = "0s";')
+        proc = start(["-c", p, "--version", "1", "--no-color"], env)
+        wait_for(lambda: slurm_state(c, "rh-1-slow-a1") == "RUNNING", "the job to run", 30, proc)
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        rh.check("--time=1 " in calls(d, "sbatch")[0][1], f"argv {calls(d, 'sbatch')}")
+        wait_for(lambda: slurm_state(c, "rh-1-slow-a1") == "TIMEOUT", "Slurm's TIMEOUT", 150)
+        r = run(["-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        rh.expect(r, 1, out=[r"FAILED\s+tests"], any=[r"re-attached"])
+        job = job_of(d, "1", "slow")
+        expect_job(job, "FAILED", "timeout", 124, r)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch ran {len(calls(d, 'sbatch'))} times", r)
+
+
+def sigkill_and_rerun(d, c, acceptance):
+    """Start relhost on one waiting job, SIGKILL it once the job runs, let the job finish, run
+    relhost again: (result of the second run, its state record of the job)."""
+    flag = os.path.join(d, "go")
+    b = counting_shims(d)
+    env = env_for(c, d, b)
+    p = plan(d, [val("long", [PY, JOB, "wait", flag], acceptance)])
+    proc = start(["-c", p, "--version", "1", "--no-color"], env)
+    log = os.path.join(d, "logs", "1", "long.log")
+    wait_for(lambda: os.path.exists(log) and "waiting" in rh.read(log), "the job to run", 30, proc)
+    proc.kill()  # SIGKILL: nothing is saved beyond what was already durable
+    proc.wait()
+    proc.stdout.close()
+    rh.check(slurm_state(c, "rh-1-long-a1") == "RUNNING", "the job died with relhost")
+    open(flag, "w").close()
+    r = run(["-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    rh.check("re-attached to slurm job" in r.all, "the second run did not re-attach", r)
+    rh.check(len(calls(d, "sbatch")) == 1, f"sbatch ran {len(calls(d, 'sbatch'))} times", r)
+    rh.check(len(squeue_jobs(c)["rh-1-long-a1"]) == 1, f"{squeue_jobs(c)}", r)
+    return r, job_of(d, "1", "long")
+
+
+def case_real_sigkill_reattaches_without_a_second_sbatch():
+    d = rh.scratch()
+    with slurm() as c:
+        r, job = sigkill_and_rerun(d, c, "")
+        rh.expect(r, 0, out=[r"PASSED\s+tests"])
+        expect_job(job, "PASSED", None, 0, r)
+
+
+def case_real_reattached_job_is_fed_to_metrics():
+    """After a restart the host re-reads the job's log from byte 0 into fresh metrics sources
+    (DESIGN: sources keep nothing durable); the result's duration is a duration."""
+    d = rh.scratch()
+    with slurm() as c:
+        r, job = sigkill_and_rerun(d, c, 'acceptance = ( ("sps_max", ">=", 30000.0) );')
+        rh.check(metric(job, "sps_max") == 87750.0,
+                 f"metrics were not read after re-attach: {job['evidence']}", r)
+        expect_job(job, "PASSED", None, 0, r)
+        rh.check(0 <= job.get("duration_s", -1) < 3600, f"duration_s {job.get('duration_s')}", r)
+
+
+def case_real_crash_around_sbatch_submits_once():
+    """A crash after sbatch answered but before its id was recorded: the next run finds the job
+    by its key (squeue -n) instead of submitting it again. A crash before sbatch: find says
+    not found, and the job is submitted exactly once."""
+    d = rh.scratch()
+    with slurm() as c:
+        b = counting_shims(d)
+        env = env_for(c, d, b)
+        p = plan(d, [val("a", [PY, JOB, "metrics"]), val("b", [PY, JOB, "metrics"])])
+        r = run(["-c", p, "--version", "1", "--no-color"],
+                   env=dict(env, RELHOST_CRASH_AT="jobs.after_submit"), cwd=d)
+        rh.check(r.rc != 0 and "dying at jobs.after_submit" in r.err, "no crash", r)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
+        r = run(["-c", p, "--version", "1", "--no-color"],
+                   env=dict(env, RELHOST_CRASH_AT="jobs.before_submit"), cwd=d)
+        rh.check(r.rc != 0 and "dying at jobs.before_submit" in r.err, "no crash", r)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
+        r = run(["-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        rh.expect(r, 0, out=[r"PASSED\s+tests"])
+        names = [re.search(r"--job-name=(\S+)", a).group(1) for _, a in calls(d, "sbatch")]
+        rh.check(sorted(names) == ["rh-1-a-a1", "rh-1-b-a1"], f"sbatch calls {names}", r)
+        jobs = squeue_jobs(c)
+        rh.check(len(jobs["rh-1-a-a1"]) == 1 and len(jobs["rh-1-b-a1"]) == 1, f"{jobs}", r)
+        rh.check(any(f"-n rh-1-" in a for _, a in calls(d, "squeue")), "find(key) never ran", r)
+
+
+def case_real_one_squeue_per_poll_interval():
+    d = rh.scratch()
+    with slurm() as c:
+        b = counting_shims(d)
+        p = plan(d, [val(f"j{i}", [PY, JOB, "sleep", "5"],
+                         'acceptance = ( ("sps_max", ">=", 30000.0) );') for i in range(4)])
+        t0 = time.monotonic()
+        r = run(["-c", p, "--version", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
+        wall = time.monotonic() - t0
+        rh.expect(r, 0, out=[r"PASSED\s+tests"])
+        polls = [a for _, a in calls(d, "squeue") if " -j " in f" {a}"]
+        # poll_interval 1 s: about one squeue per second for all four jobs, never one per job.
+        rh.check(len(polls) <= wall + 2, f"{len(polls)} squeue calls in {wall:.1f} s: "
+                 f"{polls}", r)
+        rh.check(len(polls) >= 3, f"only {len(polls)} squeue calls in {wall:.1f} s", r)
+        ids = sorted(job_of(d, "1", f"j{i}")["external_id"] for i in range(4))
+        full = [a for a in polls if sorted(re.search(r"-j (\S+)", a).group(1).split(",")) == ids]
+        rh.check(full, f"no squeue asked for all four jobs at once: {polls}", r)
+        ends = calls(d, "scontrol")
+        rh.check(len(ends) == 4, f"scontrol once per ended job expected, got {ends}", r)
+
+
+def case_real_interrupt_detaches_then_kill_cancels():
+    """The first SIGINT leaves the Slurm job running (re-attachable) and prints the command that
+    cancels it; `relhost kill -c PLAN --version V` then cancels it."""
+    d = rh.scratch()
+    flag = os.path.join(d, "never")
+    with slurm() as c:
+        b = counting_shims(d)
+        env = env_for(c, d, b)
+        p = plan(d, [val("long", [PY, JOB, "wait", flag])])
+        proc = start(["-c", p, "--version", "1", "--no-color"], env)
+        wait_for(lambda: slurm_state(c, "rh-1-long-a1") == "RUNNING", "the job to run", 30, proc)
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rh.fail("relhost did not stop within 30 s of SIGINT")
+        rh.check(proc.returncode == 130, f"exit {proc.returncode}, want 130\n{out}")
+        rh.check("relhost kill -c" in out, f"no `relhost kill -c PLAN` hint:\n{out}")
+        rh.check(slurm_state(c, "rh-1-long-a1") == "RUNNING", "the first SIGINT cancelled it")
+        r = run(["kill", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        rh.expect(r, 0)
+        wait_for(lambda: slurm_state(c, "rh-1-long-a1") == "CANCELLED", "the job to be cancelled",
+                 20)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
+
+
+def case_real_launch_status_kill():
+    """`relhost launch` submits and returns; `status` shows the job; `kill` cancels it."""
+    d = rh.scratch()
+    flag = os.path.join(d, "never")
+    with slurm() as c:
+        b = counting_shims(d)
+        env = env_for(c, d, b)
+        p = plan(d, [val("long", [PY, JOB, "wait", flag])])
+        r = run(["launch", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        rh.expect(r, 0)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
+        rh.check(slurm_state(c, "rh-1-long-a1") in ("PENDING", "RUNNING"),
+                 f"launched job: {squeue_jobs(c)}", r)
+        r = run(["status", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        # The engine's own word comes from runner_slurm's poll.
+        rh.expect(r, 0, out=[r"^\s*long\s.*(PENDING|RUNNING)"])
+        r = run(["kill", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        rh.expect(r, 0)
+        wait_for(lambda: slurm_state(c, "rh-1-long-a1") == "CANCELLED", "the job to be cancelled",
+                 20)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
+
+
+# ---- fake Slurm tools -------------------------------------------------------------------------
+
+def fake_run(d, validations, version="1", runner="", top="", args=()):
+    b = fake_tools(d)
+    p = plan(d, validations, runner=runner, poll="0.1s", top=top)
+    r = run(["-c", p, "--version", version, "--no-color"] + list(args),
+               env=env_for(None, d, b), cwd=d)
+    return p, r
+
+
+def ended(name, end, extra=""):
+    return val(name, [PY, JOB, "metrics"], f'env = {{ FAKE_END = "{end}"; {extra} }};')
+
+
+def case_fake_end_states_map_to_outcomes():
+    d = rh.scratch()
+    cases = [  # name, FAKE_END, outcome, reason, exit_code, restarts
+        ("completed", "COMPLETED 0:0 2", "PASSED", None, 0, 2),
+        ("failed3", "FAILED 3:0 0", "FAILED", "exit_code", 3, 0),
+        ("killed", "FAILED 0:9 0", "FAILED", "signal", None, 0),
+        ("timeout", "TIMEOUT 0:15 0", "FAILED", "timeout", 124, 0),
+        ("deadline", "DEADLINE 0:0 0", "FAILED", "timeout", 124, 0),
+        ("cancelled", "CANCELLED 0:15 0", "FAILED", "cancelled", None, 0),
+        ("oom", "OUT_OF_MEMORY 0:125 0", "FAILED", "signal", None, 0),
+        ("nodefail", "NODE_FAIL 0:0 1", "ERROR", "infra", None, 1),
+        ("preempted", "PREEMPTED 0:0 0", "ERROR", "infra", None, 0),
+        ("bootfail", "BOOT_FAIL 0:0 0", "ERROR", "infra", None, 0),
+        ("nocode", "FAILED 0:0 0", "ERROR", "infra", None, 0),
+        ("notfound", "FAILED 127:0 0", "ERROR", "exec_failed", 127, 0),
+    ]
+    vals = [ended(n, e) for n, e, *_ in cases]
+    vals.append(val("gone", [PY, JOB, "metrics"], 'env = { FAKE_GONE = "1"; };'))
+    _, r = fake_run(d, vals)
+    rh.expect(r, 1, out=[r"FAILED\s+tests", r"ended on slurm as NODE_FAIL: NodeDown",
+                         r"killed by signal 9"])
+    for name, _, outcome, reason, code, restarts in cases:
+        job = job_of(d, "1", name)
+        expect_job(job, outcome, reason, "any", r)
+        if code is not None:
+            rh.check(job["exit_code"] == code, f"{name}: exit_code {job['exit_code']}", r)
+        rh.check(job["restarts"] == restarts, f"{name}: restarts {job['restarts']}", r)
+        rh.check(job["retryable"] == (outcome == "ERROR" and reason == "infra"),
+                 f"{name}: retryable {job['retryable']}", r)
+    gone = job_of(d, "1", "gone")
+    expect_job(gone, "ERROR", "infra", "any", r)
+    rh.check(any("no longer lists job" in n for n in gone["evidence"]["notes"]),
+             f"{gone['evidence']}", r)
+    for name in ("nodefail", "cancelled", "gone"):
+        rh.check(job_of(d, "1", name)["exit_code"] is None,
+                 f"{name}: Slurm's 0:0 is no exit code: {job_of(d, '1', name)['exit_code']}", r)
+    polls = fake_calls(d, "squeue")
+    rh.check(all(len(a[a.index("-j") + 1].split(",")) > 1 for a in polls[:2]),
+             f"the first polls did not ask for all jobs at once: {polls[:2]}", r)
+    rh.check(len(fake_calls(d, "scontrol")) == len(cases),
+             f"scontrol calls {fake_calls(d, 'scontrol')}", r)
+
+
+def case_fake_a_single_vanished_job_is_lost():
+    """squeue answers "Invalid job id specified" (exit 1) when ONE unknown id is asked for."""
+    d = rh.scratch()
+    _, r = fake_run(d, [val("gone", [PY, JOB, "metrics"], 'env = { FAKE_GONE = "1"; };')])
+    expect_job(job_of(d, "1", "gone"), "ERROR", "infra", "any", r)
+
+
+def case_fake_sbatch_arguments_and_environment():
+    d = rh.scratch()
+    pc = "logs%x"  # sbatch --output expands %x: the runner must write %%
+    _, r = fake_run(
+        d, [val("big", [PY, JOB, "metrics"],
+                'nodes = 2; gpus = 4; pass_env = ["RH_TEST_TOKEN"]; env = { PLAIN = "v"; }; '
+                'runner_args = { partition = "override"; constraint = "h100"; gres = "nvme:1"; };',
+                timeout=90)],
+        runner='account = "acct"; qos = "high"; extra_args = ["--mem=1G", "--exclusive"];',
+        top="")
+    rh.expect(r, 0)
+    argv = fake_calls(d, "sbatch")
+    rh.check(len(argv) == 1, f"sbatch calls {argv}", r)
+    a = argv[0]
+    log = job_of(d, "1", "big")["log_path"]
+    want = ["--parsable", "--job-name=rh-1-big-a1", f"--output={log}", "--open-mode=append",
+            "--export=ALL", "--nodes=2", "--gpus-per-node=4", "--partition=override",
+            "--account=acct", "--qos=high", "--constraint=h100", "--gres=nvme:1",
+            "--time=4", "--mem=1G", "--exclusive", log + ".sbatch"]
+    rh.check(a == want, f"sbatch argv\n  got  {a}\n  want {want}", r)
+    env_names = json.loads(rh.read(os.path.join(d, "fake", "sbatch_env.log")).splitlines()[0])
+    rh.check("RH_TEST_TOKEN" in env_names, f"pass_env not handed to sbatch: {env_names}", r)
+    rh.check("RH_TEST_UNLISTED" not in env_names, f"unlisted variable given to sbatch", r)
+    rh.check("PLAIN" not in env_names, "the plan's env belongs in the script", r)
+    text = rh.read(log + ".sbatch")
+    rh.check(TOKEN not in text and "export PLAIN='v'" in text, f"script:\n{text}", r)
+    # A log folder with a '%' in it: sbatch must get %% (else %x would expand).
+    d2 = rh.scratch()
+    b = fake_tools(d2)
+    p = rh.write_plan(d2, f"""
+state_dir = "state"; log_dir = "{pc}";
+runners = {{ slurm = {{ plugin = "runner_slurm"; poll_interval = "0.1s"; }}; }};
+steps = ( {{ name = "tests"; plugin = "workflow"; runner = "slurm";
+             validations = ( {val("p", [PY, JOB, "metrics"])} ); }} );
+""")
+    r = run(["-c", p, "--version", "1", "--no-color"], env=env_for(None, d2, b), cwd=d2)
+    rh.expect(r, 0)
+    out = [x for x in fake_calls(d2, "sbatch")[0] if x.startswith("--output=")]
+    rh.check(out == [f"--output={d2}/logs%%x/1/p.log"], f"{out}", r)
+
+
+def case_fake_sbatch_errors():
+    d = rh.scratch()
+    _, r = fake_run(d, [
+        val("badpart", [PY, JOB, "metrics"],
+            'env = { FAKE_SBATCH_ERR = "Batch job submission failed: Invalid partition name '
+            'specified"; };'),
+        val("busy", [PY, JOB, "metrics"],
+            'env = { FAKE_SBATCH_ERR = "Batch job submission failed: Socket timed out on '
+            'send/recv operation"; };'),
+        val("badarg", [PY, JOB, "metrics"], 'runner_args = { memory = "1G"; };'),
+    ])
+    rh.check(r.rc in (3, 75), "tool errors only: exit 3 (or 75 when deferred)", r)
+    bad = job_of(d, "1", "badpart")
+    expect_job(bad, "ERROR", "submit_failed", "any", r)
+    rh.check(not bad["retryable"], "a bad partition is not transient", r)
+    rh.check(any("Invalid partition name specified" in n for n in bad["evidence"]["notes"]),
+             f"sbatch's message is lost: {bad['evidence']['notes']}", r)
+    busy = job_of(d, "1", "busy")
+    expect_job(busy, "ERROR", "submit_failed", "any", r)
+    rh.check(busy["retryable"], "a controller timeout is transient", r)
+    rh.check(any("-n" in a for a in fake_calls(d, "squeue")),
+             "after a timed-out sbatch the runner must look for the job before retrying", r)
+    badarg = job_of(d, "1", "badarg")
+    expect_job(badarg, "ERROR", "submit_failed", "any", r)
+    rh.check(any("runner_args key \"memory\"" in n and "partition, account" in n
+                 for n in badarg["evidence"]["notes"]), f"{badarg['evidence']['notes']}", r)
+
+
+def case_fake_time_limit_and_defaults():
+    d = rh.scratch()
+    _, r = fake_run(d, [val("short", [PY, JOB, "metrics"], timeout=30),
+                        val("untimed", [PY, JOB, "metrics"], timeout=0)],
+                    runner='time_slack = "45s";')
+    rh.expect(r, 0)
+    by = {re.search(r"--job-name=rh-1-(\w+)-a1", " ".join(a)).group(1): a
+          for a in fake_calls(d, "sbatch")}
+    rh.check("--time=2" in by["short"], f"ceil((30 s + 45 s) / 60) = 2: {by['short']}", r)
+    rh.check(not any(x.startswith("--time") for x in by["untimed"]),
+             f"timeout_s = 0 must leave Slurm's default: {by['untimed']}", r)
+    rh.check("--nodes=1" in by["short"] and not any("gpus" in x for x in by["short"]),
+             f"{by['short']}", r)
+
+
+if __name__ == "__main__":
+    sys.exit(rh.main(globals()))
