@@ -403,6 +403,12 @@ static void reattach(jobs *j, relhost_job *jb, json_t *rec)
     jb->ev_hc.pub.step = jb->step;
     fill_spec(jb, &spec, &ra);
     open_sources(jb, &spec);
+    if (jb->rt->ops->read_log) {
+        /* The runner serves the log again from byte 0: the local copy starts over. */
+        int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            close(fd);
+    }
     jb->log_off = 0;
     jb->log_fd = -1;
     jb->started = started > 0 ? started : time_wall();

@@ -303,7 +303,7 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
     const struct asana_conf *c = conf;
     struct asana *a;
-    const char *why;
+    const char *why = NULL;
     const char *proj;
     size_t n;
 
