@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relhost/plugin.h - the relhost plugin ABI, version 1.0.
+ * relhost/plugin.h - the relhost plugin ABI, version 1.1 (1.0 plus job template variables).
  *
  * This is the only header a relhost plugin includes. A plugin is a shared object exporting one
  * symbol, relhost_plugin_entry(); the host passes a const table of services and receives a
@@ -56,7 +56,7 @@ extern "C" {
 #endif
 
 #define RELHOST_ABI_MAJOR 1
-#define RELHOST_ABI_MINOR 0
+#define RELHOST_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define RELHOST_EXPORT __attribute__((visibility("default")))
@@ -414,6 +414,7 @@ typedef struct relhost_job_request {
     const char *expect_termination;  /**< NULL, or a termination reason that counts as success */
     const int *expect_exit;          /**< NULL, or n_expect_exit exit codes that count as success */
     size_t n_expect_exit;
+    /* Added in ABI 1.1 */
     const relhost_map *vars;         /**< extra template variables of this job (matrix keys
                                       *   such as nodes, condition), or NULL */
 } relhost_job_request;
