@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * git.c - release actions over the git CLI: create the release branch, tag the candidate.
+ *
+ *   action = "prepare_branch": refs/heads/<branch> is created at the candidate commit with
+ *     `git update-ref` (never a checkout: the work tree and index stay as they are) and, with
+ *     push, pushed alone to the remote.
+ *   action = "tag": an annotated tag on the candidate, its message the release notes' first
+ *     lines, pushed together with the release branch in ONE atomic push, so the remote gets both
+ *     or neither.
+ *
+ * Re-running a release must pass without changing anything, and must never move what a person
+ * (or another release) made. So a branch that exists passes when it is at the candidate, or at
+ * relhost's own release-notes commit on top of it (one parent, the candidate; author "relhost");
+ * a tag passes when it peels to the candidate. Anything else is FAILED "exists at A, expected B"
+ * and left alone: nothing here forces a push or deletes a ref. Before pushing, the remote's
+ * copies are read with ls-remote and judged by the same rule.
+ *
+ * Verdicts:
+ *   created, or already as wanted, locally and on the remote     PASSED
+ *   branch or tag exists at another commit (here or remotely)    FAILED  branch_exists, tag_exists
+ *   uncommitted changes and require_clean                        ERROR   dirty_tree
+ *   the remote refused the push (a hook, a protection rule)      ERROR   push_rejected
+ *   git missing, no repository, ref missing, detached HEAD...    ERROR   tool_error
+ *   a network failure or a timeout                               ERROR   tool_error, retryable
+ */
+#include "git.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct git {
+    const struct git_conf *conf;
+};
+
+/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
+static const relhost_host *host;
+
+static const char *const git_actions[] = {"prepare_branch", "tag", NULL};
+
+static const relhost_option git_options[] = {
+    {.name = "action",
+     .type = RELHOST_OPT_ENUM,
+     .required = 1,
+     .offset = offsetof(struct git_conf, action),
+     .doc = "prepare_branch: create (and push) the release branch at the candidate; tag: an "
+            "annotated tag on it, pushed atomically with the branch",
+     .choices = git_actions},
+    {.name = "repo",
+     .type = RELHOST_OPT_STRING,
+     .def = ".",
+     .offset = offsetof(struct git_conf, repo),
+     .doc = "a folder inside the repository (relative to the plan's folder); it must hold the "
+            "plan's candidate commit",
+     .flags = RELHOST_OPTF_PATH},
+    {.name = "branch",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct git_conf, branch),
+     .doc = "the release branch, e.g. \"release/{version}\" (prepare_branch: required; tag: "
+            "pushed with the tag, unset: the tag alone)",
+     .flags = RELHOST_OPTF_TEMPLATE},
+    {.name = "tag",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct git_conf, tag),
+     .doc = "the tag, e.g. \"v{version}\" (action tag: required)",
+     .flags = RELHOST_OPTF_TEMPLATE},
+    {.name = "remote",
+     .type = RELHOST_OPT_STRING,
+     .def = "origin",
+     .offset = offsetof(struct git_conf, remote),
+     .doc = "the remote pushed to: a configured remote's name, or a URL"},
+    {.name = "push",
+     .type = RELHOST_OPT_BOOL,
+     .def = "true",
+     .offset = offsetof(struct git_conf, push),
+     .doc = "push to the remote (false: create locally only)"},
+    {.name = "require_clean",
+     .type = RELHOST_OPT_BOOL,
+     .def = "true",
+     .offset = offsetof(struct git_conf, require_clean),
+     .doc = "refuse when tracked files have uncommitted changes"},
+    {.name = "ref",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct git_conf, ref),
+     .doc = "only for plans that name no repo: the commit to release (default HEAD, which must "
+            "be on a branch)"},
+    {.name = "timeout",
+     .type = RELHOST_OPT_DURATION,
+     .def = "5m",
+     .offset = offsetof(struct git_conf, timeout),
+     .doc = "stop any one git command after this long (0: never)",
+     .min = 0,
+     .max = 86400},
+    {.name = "git",
+     .type = RELHOST_OPT_STRING,
+     .def = "git",
+     .offset = offsetof(struct git_conf, git),
+     .doc = "the git program (looked up in PATH unless it holds a '/')"},
+    {0},
+};
+
+/* "file:line" of a conf setting for messages; a host without the service still gets a message. */
+static const char *where_of(const relhost_ctx *ctx, const void *field)
+{
+    const char *w = host->where != NULL ? host->where(ctx, field) : NULL;
+    return w != NULL ? w : "the plan";
+}
+
+/* A verdict other than PASSED, explained once (the host shows it as the step's message). */
+static void verdict(const struct gitrun *g, relhost_verdict *out, relhost_outcome oc,
+                    const char *reason, int retryable, const char *fmt, ...) RELHOST_PRINTF(6, 7);
+static void verdict(const struct gitrun *g, relhost_verdict *out, relhost_outcome oc,
+                    const char *reason, int retryable, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    host->fail(g->ctx, "%s", msg);
+    out->outcome = oc;
+    out->reason = reason;
+    out->retryable = retryable;
+}
+
+static void label(const struct gitrun *g, const char *key, const char *value)
+{
+    if (RELHOST_HAS(host, label_set) && host->label_set != NULL && value != NULL)
+        host->label_set(g->ctx, key, value);
+}
+
+static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
+{
+    const struct git_conf *conf = confp;
+    const char *names[2][2] = {{"branch", conf->branch}, {"tag", conf->tag}};
+    const void *fields[2] = {&conf->branch, &conf->tag};
+    struct git *gi;
+
+    if (conf->git == NULL || conf->git[0] == '\0') {
+        host->fail(ctx, "%s: git is empty: name the git program, e.g. git = \"/usr/bin/git\"",
+                   where_of(ctx, &conf->git));
+        return RELHOST_EINVAL;
+    }
+    if (conf->remote == NULL || conf->remote[0] == '\0' || conf->remote[0] == '-') {
+        host->fail(ctx, "%s: remote \"%s\" is not a remote name or URL",
+                   where_of(ctx, &conf->remote), conf->remote != NULL ? conf->remote : "");
+        return RELHOST_EINVAL;
+    }
+    {
+        char scrubbed[2048];
+        snprintf(scrubbed, sizeof scrubbed, "%s", conf->remote);
+        git_scrub_userinfo(scrubbed);
+        if (strcmp(scrubbed, conf->remote) != 0 && strncmp(conf->remote, "ssh://", 6) != 0) {
+            /* Never the value itself: it is a credential, and messages end up in reports. */
+            host->fail(ctx,
+                       "%s: remote %s holds a user name or password: credentials stay out of "
+                       "the plan; name a configured remote, or let a credential helper supply "
+                       "them",
+                       where_of(ctx, &conf->remote), scrubbed);
+            return RELHOST_EINVAL;
+        }
+    }
+    if (conf->action == GIT_PREPARE_BRANCH && conf->branch == NULL) {
+        host->fail(ctx,
+                   "%s: action = \"prepare_branch\" needs the branch to create, e.g. "
+                   "branch = \"release/{version}\"",
+                   where_of(ctx, &conf->action));
+        return RELHOST_EINVAL;
+    }
+    if (conf->action == GIT_PREPARE_BRANCH && conf->tag != NULL) {
+        host->fail(ctx, "%s: tag belongs to action = \"tag\": make the tag a step of its own",
+                   where_of(ctx, &conf->tag));
+        return RELHOST_EINVAL;
+    }
+    if (conf->action == GIT_TAG && conf->tag == NULL) {
+        host->fail(ctx, "%s: action = \"tag\" needs the tag to create, e.g. tag = \"v{version}\"",
+                   where_of(ctx, &conf->action));
+        return RELHOST_EINVAL;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        const char *why;
+        if (names[i][1] == NULL)
+            continue;
+        why = strlen(names[i][1]) > GIT_NAME_MAX ? "it is longer than 400 characters"
+                                                 : git_refname_problem(names[i][1]);
+        if (why != NULL) {
+            host->fail(ctx, "%s: %s \"%s\" is not a valid git %s name: %s",
+                       where_of(ctx, fields[i]), names[i][0], names[i][1], names[i][0], why);
+            return RELHOST_EINVAL;
+        }
+    }
+    if (conf->ref != NULL && ctx->commit != NULL) {
+        /* Two sources for one commit would let the step tag something that was not tested. */
+        host->fail(ctx,
+                   "%s: ref is only for plans that name no repo; this plan's candidate is "
+                   "%.12s (the plan's repo and ref): remove the step's ref",
+                   where_of(ctx, &conf->ref), ctx->commit);
+        return RELHOST_EINVAL;
+    }
+    if (conf->ref != NULL && (conf->ref[0] == '\0' || conf->ref[0] == '-')) {
+        host->fail(ctx, "%s: ref \"%s\" is not a branch, tag or commit name",
+                   where_of(ctx, &conf->ref), conf->ref);
+        return RELHOST_EINVAL;
+    }
+    gi = calloc(1, sizeof *gi);
+    if (gi == NULL) {
+        host->fail(ctx, "git: out of memory");
+        return RELHOST_ENOMEM;
+    }
+    gi->conf = conf;
+    *inst = gi;
+    return 0;
+}
+
+static void gitrun_init(struct gitrun *g, const relhost_ctx *ctx, const struct git *gi, int check)
+{
+    memset(g, 0, sizeof *g);
+    g->host = host;
+    g->ctx = ctx;
+    g->conf = gi->conf;
+    g->check = check;
+    g->dir = gi->conf->repo;
+}
+
+static void failed_exists(const struct gitrun *g, relhost_verdict *out, const char *kind,
+                          const char *name, const char *where, const char *at)
+{
+    verdict(g, out, RELHOST_FAILED, strcmp(kind, "tag") == 0 ? "tag_exists" : "branch_exists", 0,
+            "%s %s%s exists at %s, expected %s (the commit being released, from %s); relhost "
+            "never moves it: delete it if it is stale, or release under another version",
+            kind, name, where, at, g->commit, g->source);
+}
+
+/* Decide about the remote's copy of the branch: push it (it is absent, at the candidate, or
+ * already at our tip), leave it (it holds relhost's notes commit and ours is the bare
+ * candidate), or FAILED. */
+static int judge_remote_branch(struct gitrun *g, const char *name, const char *remote_tip,
+                               const char *local_tip, int *push_it, relhost_verdict *out)
+{
+    char where[1024];
+    enum git_ref_state st;
+    int rc;
+
+    *push_it = 1;
+    if (remote_tip[0] == '\0' || strcmp(remote_tip, local_tip) == 0 ||
+        strcmp(remote_tip, g->commit) == 0)
+        return 0;
+    if ((rc = git_judge_tip(g, remote_tip, &st)) != 0)
+        return rc;
+    *push_it = 0;
+    if (st == GIT_REF_NOTES && strcmp(local_tip, g->commit) == 0) {
+        host->note_add(g->ctx,
+                       "%s already has branch %s at %s, relhost's release-notes commit "
+                       "over the candidate: left as it is",
+                       g->conf->remote, name, remote_tip);
+        return 0;
+    }
+    snprintf(where, sizeof where, " on %s", g->conf->remote);
+    failed_exists(g, out, "branch", name, where, remote_tip);
+    return 0;
+}
+
+static const char *push_word(char flag)
+{
+    switch (flag) {
+    case '*': return "created";
+    case '=': return "already there";
+    case ' ': return "fast-forwarded";
+    case '+': return "forced";
+    case '-': return "deleted";
+    default: return "rejected";
+    }
+}
+
+/* One `git push --porcelain` of n refspecs (atomic: all or none). A refusal by the remote is an
+ * ERROR verdict quoting git; a failure to reach it is a negative return. */
+static int push_refs(struct gitrun *g, const char *const *specs, size_t n, int atomic,
+                     relhost_verdict *out)
+{
+    const char *args[8 + GIT_PUSH_MAX];
+    struct git_pushed lines[2 * GIT_PUSH_MAX];
+    char res[8192], refused[1024];
+    size_t k = 0, nl, used = 0;
+    int code = 0;
+    int rc;
+
+    args[k++] = "push";
+    if (atomic)
+        args[k++] = "--atomic";
+    args[k++] = "--porcelain";
+    /* push.followTags in the user's config would add tags we were not asked to push. */
+    args[k++] = "--no-follow-tags";
+    args[k++] = g->conf->remote;
+    for (size_t i = 0; i < n && i < GIT_PUSH_MAX; i++)
+        args[k++] = specs[i];
+    args[k] = NULL;
+    if ((rc = git_cmd(g, args, NULL, res, sizeof res, &code)) != 0)
+        return rc;
+    nl = git_parse_push(res, lines, 2 * GIT_PUSH_MAX);
+    refused[0] = '\0';
+    for (size_t i = 0; i < nl; i++) {
+        if (lines[i].flag != '!' || used >= sizeof refused)
+            continue;
+        int w = snprintf(refused + used, sizeof refused - used, "%s%s %s", used ? ", " : "",
+                         lines[i].to, lines[i].summary);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    if (refused[0] != '\0') {
+        verdict(g, out, RELHOST_ERROR, "push_rejected", 0,
+                "%s refused the push: %s; git said: %s; nothing was pushed%s: fix what the "
+                "remote objects to and run the step again",
+                g->conf->remote, refused, git_errmsg(g),
+                atomic && n > 1 ? " (one atomic push: neither ref changed)" : "");
+        return 0;
+    }
+    if (code != 0) {
+        host->fail(g->ctx,
+                   "git push to %s failed (exit %d): %s; check the remote's name or URL "
+                   "and your access to it (credential helper, ssh agent)",
+                   g->conf->remote, code, git_errmsg(g));
+        return g->transient ? RELHOST_ERETRY : RELHOST_EFAIL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *dst = strrchr(specs[i], ':') != NULL ? strrchr(specs[i], ':') + 1 : specs[i];
+        size_t j = 0;
+        while (j < nl && strcmp(lines[j].to, dst) != 0)
+            j++;
+        if (j == nl) {
+            host->fail(g->ctx,
+                       "git push to %s exited 0 but reported nothing about %s: check "
+                       "the remote by hand (git ls-remote %s %s)",
+                       g->conf->remote, dst, g->conf->remote, dst);
+            return RELHOST_EFAIL;
+        }
+        host->note_add(g->ctx, "pushed %s to %s: %s %s", dst, g->conf->remote,
+                       push_word(lines[j].flag), lines[j].summary);
+    }
+    return 0;
+}
+
+static int prepare_branch(struct gitrun *g, relhost_verdict *out)
+{
+    const char *name = g->conf->branch;
+    char ref[GIT_NAME_MAX + 16], spec[2 * GIT_NAME_MAX + 32];
+    char tip[GIT_OID_MAX], remote_tip[1][GIT_OID_MAX];
+    const char *names[1] = {ref};
+    const char *specs[1] = {spec};
+    enum git_ref_state st;
+    int push_it = 1;
+    int rc;
+
+    snprintf(ref, sizeof ref, "refs/heads/%s", name);
+    if ((rc = git_branch_state(g, name, tip, &st)) != 0)
+        return rc;
+    if (st == GIT_REF_ELSEWHERE) {
+        failed_exists(g, out, "branch", name, "", tip);
+        return 0;
+    }
+    if (st == GIT_REF_MISSING) {
+        char zero[GIT_OID_MAX], why[GIT_NAME_MAX];
+        size_t len = strlen(g->commit);
+        const char *args[] = {"update-ref", "-m", why, ref, g->commit, zero, NULL};
+        int code = 0;
+
+        /* An all-zero old value: create, and fail rather than move a branch made meanwhile. */
+        memset(zero, '0', len);
+        zero[len] = '\0';
+        snprintf(why, sizeof why, "relhost: release %s", g->ctx->version);
+        if ((rc = git_cmd(g, args, NULL, NULL, 0, &code)) != 0)
+            return rc;
+        if (code != 0) {
+            host->fail(g->ctx,
+                       "could not create branch %s at %s in %s (git update-ref, exit "
+                       "%d): %s",
+                       name, g->commit, g->top, code, git_errmsg(g));
+            return RELHOST_EFAIL;
+        }
+        snprintf(tip, sizeof tip, "%s", g->commit);
+        host->note_add(g->ctx,
+                       "created branch %s at %s, %s (the ref only: the work tree and "
+                       "index were not touched)",
+                       name, g->commit, g->source);
+    } else if (st == GIT_REF_AT_COMMIT) {
+        host->note_add(g->ctx, "branch %s already at %s, %s: nothing to create", name, g->commit,
+                       g->source);
+    } else {
+        host->note_add(g->ctx,
+                       "branch %s at %s, relhost's release-notes commit over %s (%s): "
+                       "kept",
+                       name, tip, g->commit, g->source);
+    }
+    label(g, "branch", name);
+    label(g, "commit", g->commit);
+    out->outcome = RELHOST_PASSED;
+    if (!g->conf->push) {
+        host->note_add(g->ctx, "push = false: the branch stays in %s", g->top);
+        return 0;
+    }
+    if ((rc = git_ls_remote(g, names, 1, remote_tip)) != 0)
+        return rc;
+    if ((rc = judge_remote_branch(g, name, remote_tip[0], tip, &push_it, out)) != 0)
+        return rc;
+    if (out->outcome != RELHOST_PASSED || !push_it)
+        return 0;
+    snprintf(spec, sizeof spec, "%s:%s", ref, ref);
+    return push_refs(g, specs, 1, 0, out);
+}
+
+static int tag_action(struct gitrun *g, relhost_verdict *out)
+{
+    const char *name = g->conf->tag, *branch = g->conf->branch;
+    char tref[GIT_NAME_MAX + 16], tpeel[GIT_NAME_MAX + 16], bref[GIT_NAME_MAX + 16];
+    char obj[GIT_OID_MAX], tip[GIT_OID_MAX], remote[3][GIT_OID_MAX], kind[32];
+    const char *names[3] = {tref, tpeel, bref};
+    const char *specs[2];
+    size_t nspecs = 0;
+    enum git_ref_state st;
+    int push_tag = 1, push_branch = 0;
+    int rc;
+
+    snprintf(tref, sizeof tref, "refs/tags/%s", name);
+    snprintf(tpeel, sizeof tpeel, "refs/tags/%s^{}", name);
+    if (branch != NULL) {
+        snprintf(bref, sizeof bref, "refs/heads/%s", branch);
+        if ((rc = git_branch_state(g, branch, tip, &st)) != 0)
+            return rc;
+        if (st == GIT_REF_MISSING) {
+            host->fail(g->ctx,
+                       "branch %s does not exist in %s, and the tag is pushed together "
+                       "with it: run the prepare_branch step first, or leave branch "
+                       "unset to push the tag alone",
+                       branch, g->top);
+            return RELHOST_EINVAL;
+        }
+        if (st == GIT_REF_ELSEWHERE) {
+            failed_exists(g, out, "branch", branch, "", tip);
+            return 0;
+        }
+    }
+    if ((rc = git_tag_state(g, name, obj, &st, kind, sizeof kind)) != 0)
+        return rc;
+    if (st == GIT_REF_ELSEWHERE) {
+        failed_exists(g, out, "tag", name, "", obj);
+        return 0;
+    }
+    if (st == GIT_REF_MISSING) {
+        char msg[GIT_MSG_MAX], path[4096], head[256];
+        const char *args[] = {"tag",     "-a", "--cleanup=whitespace", "-F", "-", "--", name,
+                              g->commit, NULL};
+        int from_notes = 0, code = 0;
+
+        /* --cleanup=whitespace: the default would strip lines starting with '#' as comments,
+         * and Markdown notes begin with exactly such a heading. */
+        git_tag_message(g, msg, sizeof msg, path, sizeof path, &from_notes);
+        if ((rc = git_cmd(g, args, msg, NULL, 0, &code)) != 0)
+            return rc;
+        if (code != 0) {
+            host->fail(g->ctx, "could not create tag %s on %s in %s (git tag, exit %d): %s%s", name,
+                       g->commit, g->top, code, git_errmsg(g),
+                       strstr(g->err, "user.email") != NULL
+                           ? "; set user.name and user.email (git config), or GIT_COMMITTER_NAME "
+                             "and GIT_COMMITTER_EMAIL in relhost's environment"
+                           : "");
+            return RELHOST_EFAIL;
+        }
+        if ((rc = git_resolve(g, tref, obj)) != 0)
+            return rc == RELHOST_ENOTFOUND ? RELHOST_EFAIL : rc;
+        git_message_head(msg, head, sizeof head);
+        host->note_add(g->ctx,
+                       "created annotated tag %s (tag object %s) on %s, %s; message "
+                       "\"%s\"%s%s",
+                       name, obj, g->commit, g->source, head, from_notes ? " from " : "",
+                       from_notes ? path : "");
+        if (!from_notes)
+            host->note_add(g->ctx,
+                           "the release notes %s were missing or empty: the tag's "
+                           "message is \"Release %s\"",
+                           path, g->ctx->version);
+    } else {
+        host->note_add(g->ctx, "tag %s already on %s, %s (%s)", name, g->commit, g->source,
+                       strcmp(kind, "tag") == 0 ? "annotated"
+                                                : "a lightweight tag, not made by relhost");
+    }
+    label(g, "tag", name);
+    label(g, "commit", g->commit);
+    if (branch != NULL)
+        label(g, "branch", branch);
+    out->outcome = RELHOST_PASSED;
+    if (!g->conf->push) {
+        host->note_add(g->ctx, "push = false: the tag stays in %s", g->top);
+        return 0;
+    }
+    if ((rc = git_ls_remote(g, names, branch != NULL ? 3 : 2, remote)) != 0)
+        return rc;
+    if (remote[0][0] != '\0') {
+        const char *rpeel = remote[1][0] != '\0' ? remote[1] : remote[0];
+        char where[1024];
+        if (strcmp(rpeel, g->commit) != 0) {
+            snprintf(where, sizeof where, " on %s", g->conf->remote);
+            failed_exists(g, out, "tag", name, where, rpeel);
+            return 0;
+        }
+        if (strcmp(remote[0], obj) != 0) {
+            /* Another tag object on the same commit: the release is tagged; pushing ours would
+             * be refused ("already exists") and take the branch down with it. */
+            push_tag = 0;
+            host->note_add(g->ctx,
+                           "%s already has tag %s on %s (tag object %s, ours is %s): "
+                           "left as it is",
+                           g->conf->remote, name, g->commit, remote[0], obj);
+        }
+    }
+    if (branch != NULL) {
+        if ((rc = judge_remote_branch(g, branch, remote[2], tip, &push_branch, out)) != 0)
+            return rc;
+        if (out->outcome != RELHOST_PASSED)
+            return 0;
+    }
+    /* Branch first, as a reader of the push output expects; one push, so both or neither. */
+    if (push_branch)
+        specs[nspecs++] = bref;
+    if (push_tag)
+        specs[nspecs++] = tref;
+    if (nspecs == 0) {
+        host->note_add(g->ctx, "%s already has the tag and the branch: nothing to push",
+                       g->conf->remote);
+        return 0;
+    }
+    return push_refs(g, specs, nspecs, 1, out);
+}
+
+static int git_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
+{
+    struct gitrun g;
+    char dirty[1024];
+    int rc;
+
+    if (ctx->mode == RELHOST_MODE_LAUNCH) {
+        /* `relhost launch` only submits jobs; this gate submits none and changes nothing. */
+        out->outcome = RELHOST_SKIPPED;
+        out->reason = "launch";
+        return 0;
+    }
+    if (!RELHOST_HAS(host, proc_result_free) || host->proc_run == NULL ||
+        host->proc_result_free == NULL) {
+        host->fail(ctx, "git: this relhost offers no process service (proc_run); upgrade relhost");
+        return RELHOST_ENOTSUP;
+    }
+    gitrun_init(&g, ctx, inst, 0);
+    if ((rc = git_locate(&g)) != 0)
+        return rc;
+    if (g.conf->require_clean) {
+        if ((rc = git_dirty_files(&g, dirty, sizeof dirty)) != 0)
+            return rc;
+        if (dirty[0] != '\0') {
+            verdict(&g, out, RELHOST_ERROR, "dirty_tree", 0,
+                    "%s has uncommitted changes (%s): a release made now would not contain "
+                    "them; commit or stash them, or set require_clean = false",
+                    g.top, dirty);
+            return 0;
+        }
+    }
+    if (g.conf->action == GIT_PREPARE_BRANCH)
+        return prepare_branch(&g, out);
+    return tag_action(&g, out);
+}
+
+/* --check: say what run() would do, from read-only commands (see reads_only in git_cmd.c). */
+static int git_describe(const relhost_ctx *ctx, void *inst)
+{
+    const char *get_url[] = {"remote", "get-url", NULL, NULL};
+    struct gitrun g;
+    char dirty[1024], tip[GIT_OID_MAX], obj[GIT_OID_MAX], kind[32], url[1024] = "";
+    enum git_ref_state st;
+    int code = 0;
+    int rc;
+
+    gitrun_init(&g, ctx, inst, 1);
+    if ((rc = git_locate(&g)) != 0)
+        return rc;
+    host->note_add(ctx, "commit %s: %s", g.commit, g.source);
+    if (g.conf->require_clean) {
+        if ((rc = git_dirty_files(&g, dirty, sizeof dirty)) != 0)
+            return rc;
+        if (dirty[0] != '\0')
+            host->note_add(ctx,
+                           "%s has uncommitted changes (%s): the step would refuse them "
+                           "(require_clean = true)",
+                           g.top, dirty);
+    }
+    if (g.conf->push) {
+        get_url[2] = g.conf->remote;
+        if ((rc = git_cmd(&g, get_url, NULL, url, sizeof url, &code)) != 0)
+            return rc;
+        if (code != 0)
+            snprintf(url, sizeof url, "not a configured remote: git reads it as a URL or path");
+        git_scrub_userinfo(url);
+    }
+    if (g.conf->branch != NULL) {
+        const char *b = g.conf->branch;
+        if ((rc = git_branch_state(&g, b, tip, &st)) != 0)
+            return rc;
+        if (st == GIT_REF_ELSEWHERE)
+            host->note_add(ctx, "branch %s exists at %s, expected %s: the step would FAIL", b, tip,
+                           g.commit);
+        else if (st == GIT_REF_AT_COMMIT || st == GIT_REF_NOTES)
+            host->note_add(ctx, "branch %s already at %s%s: kept", b, tip,
+                           st == GIT_REF_NOTES ? " (relhost's release-notes commit)" : "");
+        else if (g.conf->action == GIT_PREPARE_BRANCH)
+            host->note_add(ctx,
+                           "would create branch %s at %s in %s with git update-ref (the "
+                           "work tree is not touched)",
+                           b, g.commit, g.top);
+        else
+            host->note_add(ctx,
+                           "branch %s does not exist yet: the step would refuse unless the "
+                           "prepare_branch step creates it first",
+                           b);
+    }
+    if (g.conf->action == GIT_TAG) {
+        const char *t = g.conf->tag;
+        if ((rc = git_tag_state(&g, t, obj, &st, kind, sizeof kind)) != 0)
+            return rc;
+        if (st == GIT_REF_ELSEWHERE) {
+            host->note_add(ctx, "tag %s exists at %s, expected %s: the step would FAIL", t, obj,
+                           g.commit);
+        } else if (st == GIT_REF_AT_COMMIT) {
+            host->note_add(ctx, "tag %s already on %s: kept", t, g.commit);
+        } else {
+            char msg[GIT_MSG_MAX], path[4096], head[256];
+            int from_notes = 0;
+            git_tag_message(&g, msg, sizeof msg, path, sizeof path, &from_notes);
+            git_message_head(msg, head, sizeof head);
+            host->note_add(
+                ctx, "would create annotated tag %s on %s, message \"%s\" (%s%s)", t, g.commit,
+                head, from_notes ? "the first lines of " : "release notes not written yet: ", path);
+        }
+    }
+    if (!g.conf->push)
+        host->note_add(ctx, "push = false: nothing would be pushed");
+    else if (g.conf->action == GIT_PREPARE_BRANCH)
+        host->note_add(ctx, "would push refs/heads/%s, and nothing else, to %s (%s)",
+                       g.conf->branch, g.conf->remote, url);
+    else if (g.conf->branch != NULL)
+        host->note_add(ctx,
+                       "would push refs/heads/%s and refs/tags/%s to %s (%s) in one atomic "
+                       "push: both or neither",
+                       g.conf->branch, g.conf->tag, g.conf->remote, url);
+    else
+        host->note_add(ctx, "would push refs/tags/%s to %s (%s)", g.conf->tag, g.conf->remote, url);
+    return 0;
+}
+
+static void git_close(void *inst)
+{
+    free(inst);
+}
+
+static const relhost_gate_ops git_gate = {
+    .struct_size = sizeof(relhost_gate_ops),
+    .open = git_open,
+    .describe = git_describe,
+    .run = git_run,
+    .close = git_close,
+};
+
+static const relhost_plugin git_plugin = {
+    RELHOST_PLUGIN_HEADER,
+    .name = "git",
+    .version = "1.0.0",
+    .description = "release branch and annotated tag on the candidate commit, pushed with the "
+                   "git CLI",
+    .options = git_options,
+    .option_size = sizeof(relhost_option),
+    .conf_size = sizeof(struct git_conf),
+    .gate = &git_gate,
+};
+
+RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
+{
+    host = h;
+    *out = &git_plugin;
+    return 0;
+}

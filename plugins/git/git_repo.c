@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * git_repo.c - reading the repository for the git plugin: its top folder, the commit a release
+ * action applies to, uncommitted changes, where a branch or tag stands, the tag's message.
+ *
+ * Everything here only reads (it also serves --check); what to create and push, and the
+ * verdicts, are git.c's.
+ */
+#include "git.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* "file:line" of a conf setting for messages; a host without the service still gets a message. */
+static const char *where_of(const struct gitrun *g, const void *field)
+{
+    const char *w = g->host->where != NULL ? g->host->where(g->ctx, field) : NULL;
+    return w != NULL ? w : "the plan";
+}
+
+/* The commit when the plan names no repo: the step's ref, by default HEAD, which must be on a
+ * branch with a commit (a detached HEAD is whatever someone last checked out). */
+static int commit_from_ref(struct gitrun *g)
+{
+    const char *ref = g->conf->ref != NULL ? g->conf->ref : "HEAD";
+    char spec[GIT_NAME_MAX + 16];
+    char head[512];
+    int code = 0;
+    int rc;
+
+    if (strcmp(ref, "HEAD") == 0) {
+        const char *sym[] = {"symbolic-ref", "--quiet", "HEAD", NULL};
+        if ((rc = git_cmd(g, sym, NULL, head, sizeof head, &code)) != 0)
+            return rc;
+        if (code == 1) {
+            char at[GIT_OID_MAX];
+            if (git_resolve(g, "HEAD^{commit}", at) != 0)
+                snprintf(at, sizeof at, "?");
+            g->host->fail(g->ctx,
+                          "HEAD of %s is detached (at %.12s): a release is cut from a named "
+                          "commit, not from whatever is checked out; check out the release "
+                          "branch, set the step's ref, or name repo and ref in the plan",
+                          g->top, at);
+            return RELHOST_EINVAL;
+        }
+        if (code != 0) {
+            g->host->fail(g->ctx, "git symbolic-ref HEAD in %s failed (exit %d): %s", g->top, code,
+                          git_errmsg(g));
+            return RELHOST_EFAIL;
+        }
+        rc = git_resolve(g, "HEAD^{commit}", g->commit);
+        if (rc == RELHOST_ENOTFOUND) {
+            g->host->fail(g->ctx,
+                          "HEAD of %s is %s, which has no commit yet (an unborn branch): "
+                          "commit first, or set the step's ref",
+                          g->top, head);
+            return RELHOST_EINVAL;
+        }
+        if (rc != 0)
+            return rc;
+        snprintf(g->source, sizeof g->source,
+                 "HEAD (%s) of %s; the plan names no repo, so the step resolved it", head, g->top);
+        return 0;
+    }
+    snprintf(spec, sizeof spec, "%s^{commit}", ref);
+    rc = git_resolve(g, spec, g->commit);
+    if (rc == RELHOST_ENOTFOUND) {
+        g->host->fail(g->ctx,
+                      "%s: ref \"%s\" does not resolve to a commit in %s: fix the step's "
+                      "ref, or fetch it",
+                      where_of(g, &g->conf->ref), ref, g->top);
+        return RELHOST_EINVAL;
+    }
+    if (rc != 0)
+        return rc;
+    snprintf(g->source, sizeof g->source,
+             "ref %s of %s; the plan names no repo, so the step resolved it", ref, g->top);
+    return 0;
+}
+
+int git_locate(struct gitrun *g)
+{
+    const char *top[] = {"rev-parse", "--show-toplevel", NULL};
+    char spec[GIT_OID_MAX + 16];
+    int code = 0;
+    int rc;
+
+    if ((rc = git_cmd(g, top, NULL, g->top, sizeof g->top, &code)) != 0)
+        return rc;
+    if (code != 0 || g->top[0] == '\0') {
+        g->host->fail(g->ctx,
+                      "%s is not in a git work tree (git rev-parse --show-toplevel: %s): "
+                      "set the step's repo (%s) to the repository's folder",
+                      g->conf->repo, git_errmsg(g), where_of(g, &g->conf->repo));
+        return RELHOST_EINVAL;
+    }
+    g->dir = g->top;
+    if (g->ctx->commit == NULL)
+        return commit_from_ref(g);
+    snprintf(spec, sizeof spec, "%s^{commit}", g->ctx->commit);
+    rc = git_resolve(g, spec, g->commit);
+    if (rc == RELHOST_ENOTFOUND) {
+        g->host->fail(g->ctx,
+                      "the release candidate %s is not a commit of %s: the step's repo "
+                      "(%s) must be the plan's repo, or a clone that has fetched it",
+                      g->ctx->commit, g->top, where_of(g, &g->conf->repo));
+        return RELHOST_EINVAL;
+    }
+    if (rc != 0)
+        return rc;
+    snprintf(g->source, sizeof g->source, "the release candidate");
+    return 0;
+}
+
+/* Untracked files are ignored, as core's checkout check ignores them: they are in no commit
+ * either way, and build output would otherwise block every release. */
+int git_dirty_files(struct gitrun *g, char *list, size_t cap)
+{
+    const char *args[] = {"status", "--porcelain", "--untracked-files=no", NULL};
+    char out[2048];
+    const char *p = out;
+    size_t shown = 0, more = 0, len = 0;
+    int code = 0;
+    int rc;
+
+    list[0] = '\0';
+    if ((rc = git_cmd(g, args, NULL, out, sizeof out, &code)) != 0)
+        return rc;
+    if (code != 0) {
+        g->host->fail(g->ctx, "git status in %s failed (exit %d): %s", g->top, code, git_errmsg(g));
+        return RELHOST_EFAIL;
+    }
+    while (*p != '\0') {
+        size_t n = strcspn(p, "\n");
+        if (n > 3 && shown < 3 && len < cap) {
+            int w =
+                snprintf(list + len, cap - len, "%s%.*s", shown ? ", " : "", (int)(n - 3), p + 3);
+            len += w > 0 ? (size_t)w : 0;
+            shown++;
+        } else if (n > 3) {
+            more++;
+        }
+        p += n + (p[n] == '\n');
+    }
+    if (more > 0 && len < cap)
+        snprintf(list + len, cap - len, " (and %zu more)", more);
+    return 0;
+}
+
+int git_judge_tip(struct gitrun *g, const char *tip, enum git_ref_state *st)
+{
+    int ours = 0;
+    int rc;
+
+    if (strcmp(tip, g->commit) == 0) {
+        *st = GIT_REF_AT_COMMIT;
+        return 0;
+    }
+    if ((rc = git_is_notes_commit(g, tip, g->commit, &ours)) != 0)
+        return rc;
+    *st = ours ? GIT_REF_NOTES : GIT_REF_ELSEWHERE;
+    return 0;
+}
+
+int git_branch_state(struct gitrun *g, const char *name, char tip[GIT_OID_MAX],
+                     enum git_ref_state *st)
+{
+    char ref[GIT_NAME_MAX + 16];
+    int rc;
+
+    snprintf(ref, sizeof ref, "refs/heads/%s", name);
+    rc = git_resolve(g, ref, tip);
+    if (rc == RELHOST_ENOTFOUND) {
+        *st = GIT_REF_MISSING;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    return git_judge_tip(g, tip, st);
+}
+
+/* The notes are written by the host after each step, so by the tag step they hold everything
+ * the steps before it found; --check may run before they exist. */
+void git_tag_message(const struct gitrun *g, char *msg, size_t cap, char *path, size_t pcap,
+                     int *from_notes)
+{
+    size_t len = 0, lines = 0, keep = 0;
+    int fd;
+
+    *from_notes = 0;
+    snprintf(path, pcap, "%s/release_%s.md", g->ctx->state_dir != NULL ? g->ctx->state_dir : ".",
+             g->ctx->version);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        while (len < cap - 1) {
+            ssize_t r = read(fd, msg + len, cap - 1 - len);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+        }
+        close(fd);
+    }
+    msg[len] = '\0';
+    len = strlen(msg); /* a NUL in the file ends the message: git would refuse it anyway */
+    /* Whole lines only, at most GIT_MSG_LINES of them, trailing white space dropped. */
+    for (size_t i = 0; i < len && lines < GIT_MSG_LINES; i++) {
+        if (msg[i] == '\n') {
+            lines++;
+            keep = i;
+        }
+    }
+    if (lines < GIT_MSG_LINES && len < cap - 1)
+        keep = len;
+    while (keep > 0 && strchr(" \t\r\n", msg[keep - 1]) != NULL)
+        keep--;
+    msg[keep] = '\0';
+    if (strspn(msg, " \t\r\n") == keep) {
+        snprintf(msg, cap, "Release %s", g->ctx->version);
+        return;
+    }
+    *from_notes = 1;
+}
+
+void git_message_head(const char *msg, char *head, size_t cap)
+{
+    size_t n;
+
+    msg += strspn(msg, " \t\r\n");
+    n = strcspn(msg, "\n");
+    snprintf(head, cap, "%.*s", (int)(n < 200 ? n : 200), msg);
+}
+
+int git_tag_state(struct gitrun *g, const char *name, char obj[GIT_OID_MAX], enum git_ref_state *st,
+                  char *kind, size_t kcap)
+{
+    char ref[GIT_NAME_MAX + 16], peeled[GIT_OID_MAX];
+    const char *args[] = {"cat-file", "-t", obj, NULL};
+    int code = 0;
+    int rc;
+
+    snprintf(ref, sizeof ref, "refs/tags/%s", name);
+    rc = git_resolve(g, ref, obj);
+    if (rc == RELHOST_ENOTFOUND) {
+        *st = GIT_REF_MISSING;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    snprintf(ref, sizeof ref, "refs/tags/%s^{commit}", name);
+    rc = git_resolve(g, ref, peeled);
+    if (rc == RELHOST_ENOTFOUND) { /* a tag of a tree or blob */
+        *st = GIT_REF_ELSEWHERE;
+        snprintf(obj, GIT_OID_MAX, "%s", "a non-commit object");
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (strcmp(peeled, g->commit) != 0) {
+        *st = GIT_REF_ELSEWHERE;
+        memcpy(obj, peeled, sizeof peeled);
+        return 0;
+    }
+    *st = GIT_REF_AT_COMMIT;
+    if ((rc = git_cmd(g, args, NULL, kind, kcap, &code)) != 0)
+        return rc;
+    if (code != 0)
+        snprintf(kind, kcap, "?");
+    return 0;
+}
