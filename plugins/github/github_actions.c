@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * github_actions.c - what the github gate does: open (or reuse) the release pull request,
+ * create (or update) the release of a tag, raise (or comment on) the alarm issue.
+ *
+ * Each is safe to run again, because a release is run again after any failure:
+ *  - a pull request that already exists is found and reused (GitHub refuses a second one);
+ *  - a release is looked up by its tag first (published: GET .../releases/tags/{tag}; a draft
+ *    has no tag yet and only shows in GET .../releases) and updated, never duplicated;
+ *  - an issue is looked up by its title among the open ones; a second run comments on it.
+ * A POST that creates something is sent ONCE (no host retries): when its reply is lost (reset,
+ * timeout, truncated, 5xx, rate limit) it may or may not have taken effect, so the gate looks
+ * for what it posted before posting again. Issues and comments carry a hidden marker with a
+ * random id for that; a release is known by its tag. The host's retries stay on for the rest:
+ * GETs and PATCHes repeat harmlessly, and a repeated pull request POST answers "already exists".
+ */
+#include "github.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* 10,000 open issues: past that relhost will not guess whether the alarm is already raised. */
+#define GH_ISSUE_PAGES 100
+/* Releases come newest first: a draft of this release is near the top. */
+#define GH_RELEASE_PAGES 10
+#define GH_COMMENT_PAGES 10
+/* A creating POST is sent at most this often in one run (each after a look for its effect). */
+#define GH_CREATE_TRIES 3
+/* Comments since this long before the first POST are searched for its marker (clock skew). */
+#define GH_SINCE_SLACK_S 600
+
+/* ---- pull request ---------------------------------------------------------------------------- */
+
+static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body_src,
+                      relhost_verdict *out)
+{
+    struct gh_str u = {0};
+    relhost_http_response *r = NULL;
+    json_t *list = NULL, *pr = NULL;
+    char what[512];
+    char *suffix, *url;
+    size_t i;
+    json_t *e;
+    int rc;
+
+    gh_str_add(&u, "/pulls?head=");
+    gh_str_urlenc(&u, g->head_filter);
+    gh_str_add(&u, "&base=");
+    gh_str_urlenc(&u, g->base);
+    gh_str_add(&u, "&state=open&per_page=100");
+    suffix = gh_str_take(&u);
+    url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
+    free(suffix);
+    if (url == NULL)
+        return gh_oom(ctx);
+    snprintf(what, sizeof what, "finding the open pull request from %s into %s in %s/%s",
+             g->head_filter, g->base, g->owner, g->repo);
+    struct gh_call c = {.method = "GET", .url = url, .what = what};
+    rc = gh_send(ctx, g, &c, &r, out);
+    if (rc != GH_OK)
+        goto done;
+    if (r->status != 200) {
+        gh_refused(ctx, g, &c, r, out);
+        rc = GH_VERDICT;
+        goto done;
+    }
+    rc = gh_parse(ctx, &c, r, JSON_ARRAY, &list, out);
+    if (rc != GH_OK)
+        goto done;
+    json_array_foreach(list, i, e) {
+        if (gh_jint(e, "number") > 0 && gh_jstr(e, "html_url") != NULL) {
+            pr = e;
+            break;
+        }
+    }
+    if (pr == NULL) {
+        /* GitHub said one exists a moment ago: it was closed since, or lives elsewhere. */
+        gh_host->fail(ctx, "github: GitHub says a pull request from %s into %s already exists "
+                           "in %s/%s, but GET %s lists no open one (closed meanwhile?); the next "
+                           "run tries again",
+                      g->head_filter, g->base, g->owner, g->repo, url);
+        gh_set_error(out, 1);
+        rc = GH_VERDICT;
+        goto done;
+    }
+    gh_host->note_add(ctx, "pull request #%lld from %s into %s is already open: reused, not "
+                           "modified: %s",
+                      gh_jint(pr, "number"), g->head, g->base, gh_jstr(pr, "html_url"));
+    if (json_array_size(list) > 1)
+        gh_host->note_add(ctx, "%zu open pull requests match; the first one is reused",
+                          json_array_size(list));
+    gh_host->note_add(ctx, "body (not sent): %s", body_src);
+    gh_evidence(ctx, "pull_request", gh_jstr(pr, "html_url"));
+    gh_set_passed(out);
+done:
+    json_decref(list);
+    if (r != NULL)
+        gh_host->http_response_free(r);
+    free(url);
+    return rc;
+}
+
+int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
+                    const char *body_src, relhost_verdict *out)
+{
+    relhost_http_response *r = NULL;
+    json_t *payload, *pr = NULL;
+    char what[512];
+    char *url = gh_repo_url(g, "/pulls");
+    int rc;
+
+    payload = json_pack("{s:s, s:s, s:s, s:s, s:b}", "title", g->title, "head", g->head, "base",
+                        g->base, "body", body, "draft", g->conf->draft);
+    if (url == NULL || payload == NULL) {
+        free(url);
+        json_decref(payload);
+        return gh_oom(ctx);
+    }
+    snprintf(what, sizeof what, "opening a pull request from %s into %s in %s/%s", g->head,
+             g->base, g->owner, g->repo);
+    /* The host may repeat this POST after a lost reply: a second one answers "already
+     * exists", which is handled below, so no duplicate can come of it. */
+    struct gh_call c = {.method = "POST", .url = url, .body = payload, .what = what};
+    rc = gh_send(ctx, g, &c, &r, out);
+    json_decref(payload);
+    if (rc != GH_OK)
+        goto done;
+    if (r->status == 201 || r->status == 200) {
+        rc = gh_parse(ctx, &c, r, JSON_OBJECT, &pr, out);
+        if (rc != GH_OK)
+            goto done;
+        if (gh_jint(pr, "number") <= 0 || gh_jstr(pr, "html_url") == NULL) {
+            rc = gh_bad_shape(ctx, &c, "the pull request has no \"number\" or \"html_url\"", out);
+            goto done;
+        }
+        gh_host->note_add(ctx, "opened pull request #%lld \"%s\" (%s into %s%s): %s",
+                          gh_jint(pr, "number"), g->title, g->head, g->base,
+                          g->conf->draft ? ", draft" : "", gh_jstr(pr, "html_url"));
+        gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+        gh_evidence(ctx, "pull_request", gh_jstr(pr, "html_url"));
+        gh_set_passed(out);
+    } else if (r->status == 422 && gh_error_has(r, "A pull request already exists for", NULL)) {
+        rc = reuse_pull(ctx, g, body_src, out);
+    } else if (r->status == 422 && gh_error_has(r, "No commits between", NULL)) {
+        /*
+         * The head branch holds nothing the base lacks: the release's commits are already in
+         * the base, which is what the pull request was for. PASSED, said plainly: blocking the
+         * release (INCONCLUSIVE) would ask a person to decide something already true, and a
+         * FAILED would call a good candidate bad.
+         */
+        gh_host->note_add(ctx, "no pull request needed: GitHub says there are no commits between "
+                               "%s and %s, so %s already holds everything on %s",
+                          g->base, g->head, g->base, g->head);
+        if (RELHOST_HAS(gh_host, label_set) && gh_host->label_set != NULL)
+            gh_host->label_set(ctx, "pull_request", "none");
+        gh_set_passed(out);
+    } else {
+        gh_refused(ctx, g, &c, r, out);
+        rc = GH_VERDICT;
+    }
+done:
+    json_decref(pr);
+    if (r != NULL)
+        gh_host->http_response_free(r);
+    free(url);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- release --------------------------------------------------------------------------------- */
+
+static int is_sha(const char *s)
+{
+    return s != NULL && strlen(s) == 40 && strspn(s, "0123456789abcdefABCDEF") == 40;
+}
+
+/*
+ * The release of g->tag: *rel is the published one (GET .../releases/tags/{tag}), else a draft
+ * carrying the tag from the list, else NULL. GH_OK / GH_VERDICT / negative.
+ */
+static int find_release(const relhost_ctx *ctx, const struct github *g, json_t **rel,
+                        relhost_verdict *out)
+{
+    struct gh_str u = {0};
+    relhost_http_response *r = NULL;
+    json_t *list = NULL;
+    char what[512];
+    char *suffix, *url, *list_url = NULL;
+    int complete = 1;
+    size_t i, n = 0;
+    json_t *e;
+    int rc;
+
+    *rel = NULL;
+    gh_str_add(&u, "/releases/tags/");
+    gh_str_urlenc(&u, g->tag);
+    suffix = gh_str_take(&u);
+    url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
+    free(suffix);
+    if (url == NULL)
+        return gh_oom(ctx);
+    snprintf(what, sizeof what, "looking up the release of tag %s in %s/%s", g->tag, g->owner,
+             g->repo);
+    struct gh_call c = {.method = "GET", .url = url, .what = what};
+    rc = gh_send(ctx, g, &c, &r, out);
+    if (rc != GH_OK)
+        goto done;
+    if (r->status == 200) {
+        rc = gh_parse(ctx, &c, r, JSON_OBJECT, rel, out);
+        if (rc == GH_OK && gh_jint(*rel, "id") <= 0) {
+            json_decref(*rel);
+            *rel = NULL;
+            rc = gh_bad_shape(ctx, &c, "the release has no \"id\"", out);
+        }
+        goto done;
+    }
+    if (r->status != 404) {
+        gh_refused(ctx, g, &c, r, out);
+        rc = GH_VERDICT;
+        goto done;
+    }
+    /* 404: no published release; a draft's tag only shows in the list. */
+    list = json_array();
+    list_url = gh_repo_url(g, "/releases?per_page=100");
+    if (list == NULL || list_url == NULL) {
+        rc = gh_oom(ctx);
+        goto done;
+    }
+    snprintf(what, sizeof what, "looking for a draft release of tag %s in %s/%s", g->tag,
+             g->owner, g->repo);
+    rc = gh_get_all(ctx, g, list_url, what, GH_RELEASE_PAGES, 0, list, &complete, out);
+    if (rc != GH_OK)
+        goto done;
+    json_array_foreach(list, i, e) {
+        const char *t = gh_jstr(e, "tag_name");
+        if (t == NULL || strcmp(t, g->tag) != 0 || gh_jint(e, "id") <= 0)
+            continue;
+        if (n++ == 0)
+            *rel = json_incref(e);
+    }
+    if (n > 1)
+        gh_host->note_add(ctx, "%zu draft releases carry tag %s; the newest (id %lld) is used",
+                          n, g->tag, gh_jint(*rel, "id"));
+    if (!complete)
+        gh_host->note_add(ctx, "only the newest %d releases were searched for a draft of tag %s",
+                          GH_RELEASE_PAGES * 100, g->tag);
+done:
+    json_decref(list);
+    if (r != NULL)
+        gh_host->http_response_free(r);
+    free(url);
+    free(list_url);
+    return rc;
+}
+
+/* Does refs/tags/{tag} exist? GH_OK with *exists, GH_VERDICT, negative. */
+static int tag_exists(const relhost_ctx *ctx, const struct github *g, int *exists,
+                      relhost_verdict *out)
+{
+    struct gh_str u = {0};
+    relhost_http_response *r = NULL;
+    char what[512];
+    char *suffix, *url;
+    int rc;
+
+    gh_str_add(&u, "/git/ref/tags/");
+    gh_str_urlenc(&u, g->tag);
+    suffix = gh_str_take(&u);
+    url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
+    free(suffix);
+    if (url == NULL)
+        return gh_oom(ctx);
+    snprintf(what, sizeof what, "looking up tag %s in %s/%s", g->tag, g->owner, g->repo);
+    struct gh_call c = {.method = "GET", .url = url, .what = what};
+    rc = gh_send(ctx, g, &c, &r, out);
+    if (rc == GH_OK) {
+        if (r->status == 200 || r->status == 404) {
+            *exists = r->status == 200;
+        } else {
+            gh_refused(ctx, g, &c, r, out);
+            rc = GH_VERDICT;
+        }
+        gh_host->http_response_free(r);
+    }
+    free(url);
+    return rc;
+}
+
+static int update_release(const relhost_ctx *ctx, const struct github *g, const json_t *rel,
+                          const char *target, const char *body, const char *body_src,
+                          const char *why, relhost_verdict *out)
+{
+    const struct github_conf *cf = g->conf;
+    long long id = gh_jint(rel, "id");
+    const char *was = gh_jstr(rel, "target_commitish");
+    int is_draft = json_is_true(json_object_get(rel, "draft"));
+    int publish = is_draft && !cf->draft;
+    relhost_http_response *r = NULL;
+    json_t *payload = NULL, *done_rel = NULL;
+    char what[512], suffix[64];
+    char *url = NULL;
+    int rc;
+
+    if (is_sha(was) && is_sha(target) && strcasecmp(was, target) != 0) {
+        gh_host->fail(ctx, "github: release \"%s\" of tag %s in %s/%s (id %lld) was made for "
+                           "commit %s, but this candidate is commit %s: relhost does not put one "
+                           "candidate's release on another's tag; use another tag (%s), or "
+                           "delete that release if it is wrong",
+                      gh_jstr(rel, "name") != NULL ? gh_jstr(rel, "name") : "", g->tag, g->owner,
+                      g->repo, id, was, target, gh_where(ctx, &cf->tag));
+        gh_set_error(out, 0);
+        return GH_VERDICT;
+    }
+    if (!is_draft && cf->draft)
+        gh_host->note_add(ctx, "release of tag %s is already published: it stays published "
+                               "(draft = true applies to a new release only)",
+                          g->tag);
+    snprintf(suffix, sizeof suffix, "/releases/%lld", id);
+    if (gh_jstr(rel, "name") != NULL && strcmp(gh_jstr(rel, "name"), g->name) == 0 &&
+        gh_jstr(rel, "body") != NULL && strcmp(gh_jstr(rel, "body"), body) == 0 &&
+        json_is_true(json_object_get(rel, "prerelease")) == (cf->prerelease != 0) && !publish) {
+        /* Nothing to change: no write, so a re-run leaves the release's history alone. */
+        gh_host->note_add(ctx, "release \"%s\" (tag %s, id %lld%s) is up to date%s: nothing "
+                               "sent: %s",
+                          g->name, g->tag, id, is_draft ? ", draft" : "", why,
+                          gh_jstr(rel, "html_url") != NULL ? gh_jstr(rel, "html_url")
+                                                           : "(no link)");
+        gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+        gh_evidence(ctx, "release", gh_jstr(rel, "html_url"));
+        gh_set_passed(out);
+        return GH_OK;
+    }
+    payload = json_pack("{s:s, s:s, s:b}", "name", g->name, "body", body, "prerelease",
+                        cf->prerelease);
+    url = gh_repo_url(g, suffix);
+    if (payload == NULL || url == NULL ||
+        (publish && json_object_set_new(payload, "draft", json_false()) != 0)) {
+        rc = gh_oom(ctx);
+        goto done;
+    }
+    snprintf(what, sizeof what, "updating release %lld (tag %s) in %s/%s", id, g->tag, g->owner,
+             g->repo);
+    struct gh_call c = {.method = "PATCH", .url = url, .body = payload, .what = what};
+    rc = gh_send(ctx, g, &c, &r, out);
+    if (rc != GH_OK)
+        goto done;
+    if (r->status != 200) {
+        gh_refused(ctx, g, &c, r, out);
+        rc = GH_VERDICT;
+        goto done;
+    }
+    rc = gh_parse(ctx, &c, r, JSON_OBJECT, &done_rel, out);
+    if (rc != GH_OK)
+        goto done;
+    gh_host->note_add(ctx, "updated release \"%s\" (tag %s, id %lld%s)%s: %s", g->name, g->tag,
+                      id, publish ? ", published the draft" : is_draft ? ", draft" : "", why,
+                      gh_jstr(done_rel, "html_url") != NULL ? gh_jstr(done_rel, "html_url")
+                                                            : "(no link)");
+    gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+    gh_evidence(ctx, "release", gh_jstr(done_rel, "html_url"));
+    gh_set_passed(out);
+done:
+    json_decref(payload);
+    json_decref(done_rel);
+    if (r != NULL)
+        gh_host->http_response_free(r);
+    free(url);
+    return rc;
+}
+
+int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const char *body_src,
+               relhost_verdict *out)
+{
+    const struct github_conf *cf = g->conf;
+    const char *target = cf->target_commitish != NULL ? cf->target_commitish : ctx->commit;
+    json_t *rel = NULL, *payload = NULL, *created = NULL;
+    char what[512], lost[128];
+    char *url = NULL;
+    int rc, exists = 1;
+
+    rc = find_release(ctx, g, &rel, out);
+    if (rc != GH_OK)
+        goto done;
+    if (rel != NULL) {
+        rc = update_release(ctx, g, rel, target, body, body_src, "", out);
+        goto done;
+    }
+    if (target == NULL) {
+        /* Without a target GitHub tags the default branch's head, which is not what was
+         * tested: only an existing tag is safe. */
+        rc = tag_exists(ctx, g, &exists, out);
+        if (rc != GH_OK)
+            goto done;
+        if (!exists) {
+            gh_host->fail(ctx, "github: tag %s does not exist in %s/%s, and relhost knows no "
+                               "commit to create it at (no target_commitish, and the plan names "
+                               "no repo for a candidate commit): GitHub would tag the default "
+                               "branch's head, which is not the tested candidate; push the tag "
+                               "first, set target_commitish (%s), or name the plan's repo",
+                          g->tag, g->owner, g->repo, gh_where(ctx, &cf->action));
+            gh_set_error(out, 0);
+            rc = GH_VERDICT;
+            goto done;
+        }
+    }
+    payload = json_pack("{s:s, s:s, s:s, s:b, s:b}", "tag_name", g->tag, "name", g->name, "body",
+                        body, "draft", cf->draft, "prerelease", cf->prerelease);
+    url = gh_repo_url(g, "/releases");
+    if (payload == NULL || url == NULL ||
+        (target != NULL &&
+         json_object_set_new(payload, "target_commitish", json_string(target)) != 0)) {
+        rc = gh_oom(ctx);
+        goto done;
+    }
+    snprintf(what, sizeof what, "creating the release of tag %s in %s/%s", g->tag, g->owner,
+             g->repo);
+    struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
+    for (int attempt = 1;; attempt++) {
+        rc = gh_post_once(ctx, g, &c, "already_exists", &created, lost, sizeof lost, out);
+        if (rc == GH_OK) {
+            const char *link = gh_jstr(created, "html_url");
+            if (gh_jint(created, "id") <= 0 || link == NULL) {
+                rc = gh_bad_shape(ctx, &c, "the release has no \"id\" or \"html_url\"", out);
+                break;
+            }
+            gh_host->note_add(ctx, "created release \"%s\" (tag %s at %s%s%s, id %lld): %s",
+                              g->name, g->tag, target != NULL ? target : "the existing tag",
+                              cf->draft ? ", draft" : "", cf->prerelease ? ", pre-release" : "",
+                              gh_jint(created, "id"), link);
+            gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+            gh_evidence(ctx, "release", link);
+            gh_set_passed(out);
+            if (attempt > 1)
+                gh_sent_again(ctx, &c, attempt, lost);
+            break;
+        }
+        if (rc != GH_AMBIGUOUS && rc != GH_RACE)
+            break;
+        if (rc == GH_AMBIGUOUS && attempt == GH_CREATE_TRIES) {
+            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
+            break;
+        }
+        if (rc == GH_AMBIGUOUS)
+            gh_host->note_add(ctx, "POST %s: %s; looking for the release before trying again",
+                              url, lost);
+        {
+            int race = rc == GH_RACE;
+            rc = find_release(ctx, g, &rel, out);
+            if (rc != GH_OK)
+                break;
+            if (rel != NULL) {
+                rc = update_release(ctx, g, rel, target, body, body_src,
+                                    race ? " (created by someone else meanwhile)"
+                                         : " (found after a lost reply)",
+                                    out);
+                if (rc == GH_OK && !race)
+                    gh_host->fail(ctx, "github: the reply to POST %s was lost (%s); the release "
+                                       "of tag %s was found by its tag",
+                                  url, lost, g->tag);
+                break;
+            }
+            if (race) {
+                gh_host->fail(ctx, "github: GitHub says a release of tag %s already exists in "
+                                   "%s/%s, but neither GET .../releases/tags/%s nor the list of "
+                                   "releases shows it; the next run tries again",
+                              g->tag, g->owner, g->repo, g->tag);
+                gh_set_error(out, 1);
+                rc = GH_VERDICT;
+                break;
+            }
+        }
+    }
+done:
+    json_decref(rel);
+    json_decref(payload);
+    json_decref(created);
+    free(url);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- issue ----------------------------------------------------------------------------------- */
+
+struct found {
+    long long number;
+    char url[512];
+    int mine; /* its body carries this run's marker */
+};
+
+/*
+ * The open issue titled g->title (pull requests, which the issues list also holds, left out):
+ * the one carrying this run's marker, else the oldest. f->number 0: none.
+ */
+static int find_issue(const relhost_ctx *ctx, const struct github *g, struct found *f,
+                      relhost_verdict *out)
+{
+    json_t *list = json_array();
+    char *url = gh_repo_url(g, "/issues?state=open&per_page=100");
+    char what[512];
+    int complete;
+    size_t i;
+    json_t *e;
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    if (list == NULL || url == NULL) {
+        json_decref(list);
+        free(url);
+        return gh_oom(ctx);
+    }
+    snprintf(what, sizeof what, "looking for an open issue titled \"%s\" in %s/%s", g->title,
+             g->owner, g->repo);
+    rc = gh_get_all(ctx, g, url, what, GH_ISSUE_PAGES, 1, list, &complete, out);
+    json_array_foreach(list, i, e) {
+        const char *t = gh_jstr(e, "title");
+        const char *b = gh_jstr(e, "body");
+        long long n = gh_jint(e, "number");
+        int mine;
+        if (rc != GH_OK)
+            break;
+        if (json_object_get(e, "pull_request") != NULL)
+            continue;
+        if (t == NULL || n <= 0) {
+            gh_host->fail(ctx, "github: %s: unexpected reply to GET %s: item %zu has no "
+                               "\"title\" or \"number\"",
+                          what, url, i + 1);
+            gh_set_error(out, 0);
+            rc = GH_VERDICT;
+            break;
+        }
+        if (strcmp(t, g->title) != 0)
+            continue;
+        mine = b != NULL && strstr(b, g->nonce) != NULL;
+        if (f->number == 0 || (mine && !f->mine) || (mine == f->mine && n < f->number)) {
+            const char *link = gh_jstr(e, "html_url");
+            f->number = n;
+            f->mine = mine;
+            snprintf(f->url, sizeof f->url, "%s", link != NULL ? link : "(no link)");
+        }
+    }
+    json_decref(list);
+    free(url);
+    return rc;
+}
+
+/* Did a comment of ours (by marker) reach issue n since `since`? */
+static int find_comment(const relhost_ctx *ctx, const struct github *g, long long n,
+                        const char *since, struct found *f, relhost_verdict *out)
+{
+    json_t *list = json_array();
+    char suffix[160], what[256];
+    char *url;
+    int complete;
+    size_t i;
+    json_t *e;
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    snprintf(suffix, sizeof suffix, "/issues/%lld/comments?since=%s&per_page=100", n, since);
+    url = gh_repo_url(g, suffix);
+    if (list == NULL || url == NULL) {
+        json_decref(list);
+        free(url);
+        return gh_oom(ctx);
+    }
+    snprintf(what, sizeof what, "looking for this run's comment on issue #%lld in %s/%s", n,
+             g->owner, g->repo);
+    rc = gh_get_all(ctx, g, url, what, GH_COMMENT_PAGES, 0, list, &complete, out);
+    json_array_foreach(list, i, e) {
+        const char *b = gh_jstr(e, "body");
+        if (rc != GH_OK)
+            break;
+        if (b != NULL && strstr(b, g->nonce) != NULL) {
+            f->number = gh_jint(e, "id");
+            f->mine = 1;
+            snprintf(f->url, sizeof f->url, "%s",
+                     gh_jstr(e, "html_url") != NULL ? gh_jstr(e, "html_url") : "(no link)");
+            break;
+        }
+    }
+    json_decref(list);
+    free(url);
+    return rc;
+}
+
+static int comment(const relhost_ctx *ctx, const struct github *g, const struct found *issue,
+                   const char *text, const char *body_src, const char *since,
+                   relhost_verdict *out)
+{
+    json_t *payload = json_pack("{s:s}", "body", text);
+    json_t *created = NULL;
+    char suffix[64], what[512], lost[128];
+    char *url;
+    int rc;
+
+    snprintf(suffix, sizeof suffix, "/issues/%lld/comments", issue->number);
+    url = gh_repo_url(g, suffix);
+    if (payload == NULL || url == NULL) {
+        json_decref(payload);
+        free(url);
+        return gh_oom(ctx);
+    }
+    snprintf(what, sizeof what, "commenting on issue #%lld in %s/%s", issue->number, g->owner,
+             g->repo);
+    struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
+    for (int attempt = 1;; attempt++) {
+        struct found mine;
+        rc = gh_post_once(ctx, g, &c, NULL, &created, lost, sizeof lost, out);
+        if (rc == GH_OK) {
+            const char *link = gh_jstr(created, "html_url");
+            if (link == NULL) {
+                rc = gh_bad_shape(ctx, &c, "the comment has no \"html_url\"", out);
+                break;
+            }
+            gh_host->note_add(ctx, "commented on open issue #%lld \"%s\": %s", issue->number,
+                              g->title, link);
+            gh_host->note_add(ctx, "comment: %s (%zu characters)", body_src, gh_chars(text));
+            gh_evidence(ctx, "issue", issue->url);
+            gh_set_passed(out);
+            if (attempt > 1)
+                gh_sent_again(ctx, &c, attempt, lost);
+            break;
+        }
+        if (rc != GH_AMBIGUOUS)
+            break;
+        if (attempt == GH_CREATE_TRIES) {
+            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
+            break;
+        }
+        gh_host->note_add(ctx, "POST %s: %s; looking for the comment before trying again", url,
+                          lost);
+        rc = find_comment(ctx, g, issue->number, since, &mine, out);
+        if (rc != GH_OK)
+            break;
+        if (mine.mine) {
+            gh_host->fail(ctx, "github: the reply to POST %s was lost (%s); the comment it made "
+                               "was found by its marker",
+                          url, lost);
+            gh_host->note_add(ctx, "commented on open issue #%lld \"%s\" (found after a lost "
+                                   "reply): %s",
+                              issue->number, g->title, mine.url);
+            gh_evidence(ctx, "issue", issue->url);
+            gh_set_passed(out);
+            break;
+        }
+    }
+    json_decref(payload);
+    json_decref(created);
+    free(url);
+    return rc;
+}
+
+int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const char *body_src,
+             relhost_verdict *out)
+{
+    const struct github_conf *cf = g->conf;
+    struct gh_str t = {0};
+    json_t *payload = NULL, *labels = NULL, *created = NULL;
+    struct found f;
+    char what[512], lost[128], since[32];
+    char *text = NULL, *url = NULL;
+    time_t t0 = time(NULL) - GH_SINCE_SLACK_S;
+    struct tm tm;
+    int rc;
+
+    if (gmtime_r(&t0, &tm) == NULL || strftime(since, sizeof since, "%Y-%m-%dT%H%%3A%M%%3A%SZ",
+                                                &tm) == 0)
+        snprintf(since, sizeof since, "1970-01-01T00%%3A00%%3A00Z");
+    /* An HTML comment: invisible on GitHub's page, and how a lost reply's post is found. */
+    gh_str_add(&t, "%s\n\n<!-- relhost: release %s, step %s, post %s -->", body,
+               ctx->version != NULL ? ctx->version : "",
+               ctx->step != NULL ? ctx->step : "github", g->nonce);
+    text = gh_str_take(&t);
+    if (text == NULL)
+        return gh_oom(ctx);
+
+    rc = find_issue(ctx, g, &f, out);
+    if (rc != GH_OK)
+        goto done;
+    if (f.number > 0) {
+        rc = comment(ctx, g, &f, text, body_src, since, out);
+        goto done;
+    }
+
+    labels = json_array();
+    for (size_t i = 0; labels != NULL && i < cf->labels.n; i++)
+        if (json_array_append_new(labels, json_string(cf->labels.v[i])) != 0) {
+            json_decref(labels);
+            labels = NULL;
+        }
+    payload = labels != NULL ? json_pack("{s:s, s:s, s:O}", "title", g->title, "body", text,
+                                         "labels", labels)
+                             : NULL;
+    url = gh_repo_url(g, "/issues");
+    if (payload == NULL || url == NULL) {
+        rc = gh_oom(ctx);
+        goto done;
+    }
+    snprintf(what, sizeof what, "opening issue \"%s\" in %s/%s", g->title, g->owner, g->repo);
+    struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
+    for (int attempt = 1;; attempt++) {
+        rc = gh_post_once(ctx, g, &c, NULL, &created, lost, sizeof lost, out);
+        if (rc == GH_OK) {
+            const char *link = gh_jstr(created, "html_url");
+            if (gh_jint(created, "number") <= 0 || link == NULL) {
+                rc = gh_bad_shape(ctx, &c, "the issue has no \"number\" or \"html_url\"", out);
+                break;
+            }
+            gh_host->note_add(ctx, "opened issue #%lld \"%s\": %s", gh_jint(created, "number"),
+                              g->title, link);
+            gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+            gh_evidence(ctx, "issue", link);
+            gh_set_passed(out);
+            if (attempt > 1)
+                gh_sent_again(ctx, &c, attempt, lost);
+            break;
+        }
+        if (rc != GH_AMBIGUOUS)
+            break;
+        if (attempt == GH_CREATE_TRIES) {
+            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
+            break;
+        }
+        gh_host->note_add(ctx, "POST %s: %s; looking for the issue before trying again", url,
+                          lost);
+        rc = find_issue(ctx, g, &f, out);
+        if (rc != GH_OK)
+            break;
+        if (f.number > 0 && f.mine) {
+            gh_host->fail(ctx, "github: the reply to POST %s was lost (%s); the issue it opened "
+                               "was found by its marker",
+                          url, lost);
+            gh_host->note_add(ctx, "opened issue #%lld \"%s\" (found after a lost reply): %s",
+                              f.number, g->title, f.url);
+            gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+            gh_evidence(ctx, "issue", f.url);
+            gh_set_passed(out);
+            break;
+        }
+        if (f.number > 0) {
+            /* Someone else raised it meanwhile: join them rather than open a second one. */
+            rc = comment(ctx, g, &f, text, body_src, since, out);
+            break;
+        }
+    }
+done:
+    json_decref(payload);
+    json_decref(labels);
+    json_decref(created);
+    free(text);
+    free(url);
+    return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: MIT
+# plugins/github end to end: tests/plugins/github.py drives the relhost binary and the github
+# plugin against tests/fakes/github_fake.py on 127.0.0.1. Every `def case_<name>():` is one
+# ctest entry, test_plugins_github__<name>; the names are read from the script (adding a case
+# touches no CMake).
+set(_py ${CMAKE_CURRENT_LIST_DIR}/github.py)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_py})
+file(STRINGS ${_py} _defs REGEX "^def case_[A-Za-z0-9_]+\\(")
+foreach(_def ${_defs})
+  string(REGEX REPLACE "^def case_([A-Za-z0-9_]+)\\(.*" "\\1" _case "${_def}")
+  relhost_script_test(test_plugins_github__${_case} ${PYTHON3} ${_py} ${_case})
+  set_tests_properties(test_plugins_github__${_case} PROPERTIES LABELS "plugins;http" TIMEOUT 120
+                       SKIP_RETURN_CODE 77)
+endforeach()
+
+# Unit tests (cmocka, mock host with a scripted HTTP service) for what a real server cannot show.
+set(_gh ${PROJECT_SOURCE_DIR}/plugins/github)
+relhost_unit_test(test_plugins_github
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/github.c ${_gh}/github.c ${_gh}/github_api.c
+          ${_gh}/github_actions.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+  LIBS PkgConfig::JANSSON)
