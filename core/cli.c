@@ -14,6 +14,8 @@
 #include "plan.h"
 #include "proc.h"
 #include "report.h"
+#include "report_files.h"
+#include "state.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -30,6 +32,9 @@ void cli_usage(FILE *out)
 "       relhost kill -c PLAN [--version V] [--only GLOB]   cancel its unfinished remote jobs\n"
 "       relhost freeze -c PLAN --reason TEXT   stop publishing (gates still run; exit 4)\n"
 "       relhost unfreeze -c PLAN [--reason TEXT]\n"
+"       relhost report -c PLAN [--version V] --format junit|json|md [-o FILE]\n"
+"                                               a release's report, from its state (default:\n"
+"                                               the newest release of the plan; -o -: stdout)\n"
 "       relhost plugins [-c PLAN] [--describe NAME]   list plugins, or one plugin's options\n"
 "       relhost -V | --help\n"
 "\n"
@@ -51,6 +56,11 @@ void cli_usage(FILE *out)
 "                         steps are addressed by name: --set steps.smoke.timeout=5m\n"
 "      --describe NAME    with `plugins`: print NAME's option table\n"
 "      --reason TEXT      with `freeze` / `unfreeze`: why (kept in the audit log)\n"
+"      --report-junit FILE  after the run, write the release as JUnit XML to FILE\n"
+"      --report-json FILE   ... as the JSON report (docs/report.schema.json)\n"
+"      --report-md FILE     ... as Markdown release notes\n"
+"      --format F         with `report`: junit, json or md\n"
+"  -o, --output FILE      with `report`: write to FILE (default: stdout)\n"
 "      --logs             with `status`: print the last lines of each job's log\n"
 "      --tail N           with `status --logs`: how many lines (default 20)\n"
 "      --no-interactive   never ask a human (manual gates become INCONCLUSIVE)\n"
@@ -65,6 +75,7 @@ void cli_usage(FILE *out)
 "  NO_COLOR               disables colours\n"
 "  RELHOST_CA_BUNDLE      PEM CA bundle for HTTPS (verification cannot be turned off)\n"
 "  RELHOST_FREEZE         1: publishing is frozen, as after `relhost freeze`\n"
+"  GITHUB_STEP_SUMMARY    set (GitHub Actions): each run appends its Markdown report there\n"
 "\n"
 "exit status:\n"
 "  0    every required step passed (or was waived)\n"
@@ -79,7 +90,8 @@ void cli_usage(FILE *out)
 int cli_parse(cli *c, int argc, char **argv)
 {
     enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
-           O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL, O_REASON };
+           O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL, O_REASON, O_REPORT_JUNIT, O_REPORT_JSON,
+           O_REPORT_MD, O_FORMAT };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"step", required_argument, NULL, O_STEP},
@@ -97,6 +109,11 @@ int cli_parse(cli *c, int argc, char **argv)
         {"logs", no_argument, NULL, O_LOGS},
         {"tail", required_argument, NULL, O_TAIL},
         {"reason", required_argument, NULL, O_REASON},
+        {"report-junit", required_argument, NULL, O_REPORT_JUNIT},
+        {"report-json", required_argument, NULL, O_REPORT_JSON},
+        {"report-md", required_argument, NULL, O_REPORT_MD},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -120,6 +137,8 @@ int cli_parse(cli *c, int argc, char **argv)
             c->command = CLI_FREEZE;
         } else if (strcmp(argv[1], "unfreeze") == 0) {
             c->command = CLI_UNFREEZE;
+        } else if (strcmp(argv[1], "report") == 0) {
+            c->command = CLI_REPORT;
         } else {
             fprintf(stderr, "relhost: unknown command '%s'; try relhost --help\n", argv[1]);
             return EXIT_USAGE;
@@ -128,7 +147,7 @@ int cli_parse(cli *c, int argc, char **argv)
     }
     optind = first;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":c:qvVh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":c:o:qvVh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c': c->plan = optarg; break;
         case O_STEP: sv_push(&c->steps, optarg); break;
@@ -156,6 +175,11 @@ int cli_parse(cli *c, int argc, char **argv)
             c->tail = (int)t;
             break;
         }
+        case O_REPORT_JUNIT: c->report_junit = optarg; break;
+        case O_REPORT_JSON: c->report_json = optarg; break;
+        case O_REPORT_MD: c->report_md = optarg; break;
+        case O_FORMAT: c->format = optarg; break;
+        case 'o': c->output = optarg; break;
         case 'q': c->quiet = 1; break;
         case 'v': c->verbose++; break;
         case 'V': c->show_version = 1; break;
@@ -193,6 +217,21 @@ int cli_parse(cli *c, int argc, char **argv)
     }
     if (c->reason && c->command != CLI_FREEZE && c->command != CLI_UNFREEZE) {
         fprintf(stderr, "relhost: --reason goes with `relhost freeze` / `unfreeze`\n");
+        return EXIT_USAGE;
+    }
+    if ((c->format || c->output) && c->command != CLI_REPORT) {
+        fprintf(stderr, "relhost: --format and -o go with `relhost report`\n");
+        return EXIT_USAGE;
+    }
+    if (c->command == CLI_REPORT && report_format_parse(c->format) == REPORT_NONE) {
+        fprintf(stderr, "relhost: report needs --format junit, json or md%s%s%s\n",
+                c->format ? " (not '" : "", c->format ? c->format : "", c->format ? "')" : "");
+        return EXIT_USAGE;
+    }
+    if ((c->report_junit || c->report_json || c->report_md) &&
+        (c->command != CLI_RUN || c->check)) {
+        fprintf(stderr, "relhost: --report-junit/--report-json/--report-md go with a run "
+                        "(`relhost -c PLAN`); for an earlier release use `relhost report`\n");
         return EXIT_USAGE;
     }
     if (c->check && c->command != CLI_RUN) {
@@ -248,12 +287,72 @@ static int cmd_plugins(const cli *c)
     return code;
 }
 
+/* After a run: the reports asked for with --report-*, and the Markdown appended to
+ * $GITHUB_STEP_SUMMARY under GitHub Actions, all made from the state as the run saved it. A
+ * report that cannot be written is an error on stderr; the exit code stays the release's
+ * decision. */
+static void write_reports(const plan *p, const cli *c)
+{
+    const char *gh = getenv("GITHUB_STEP_SUMMARY");
+    const struct {
+        report_format fmt;
+        const char *path;
+        int flags;
+    } w[] = {{REPORT_JUNIT, c->report_junit, 0},
+             {REPORT_JSON, c->report_json, 0},
+             {REPORT_MD, c->report_md, 0},
+             {REPORT_MD, gh && *gh ? gh : NULL, REPORT_APPEND}};
+    state *st = NULL;
+    int any = 0;
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        any |= w[i].path != NULL;
+    if (!any)
+        return;
+    if (state_open(p->state_dir, p->version, STATE_READONLY, &st) != 0) {
+        log_msg(RELHOST_LOG_ERROR, "report", "release %s: %s", p->version, error_last());
+        return;
+    }
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        char *err = NULL;
+        if (w[i].path && report_write(w[i].fmt, state_root(st), p->repo, w[i].path, w[i].flags,
+                                      &err) != 0)
+            log_msg(RELHOST_LOG_ERROR, "report", "%s", err ? err : error_last());
+        free(err);
+    }
+    state_close(st);
+}
+
+/* relhost report: one report of a release, from its state (read-only, no lock). */
+static int cmd_report(const cli *c, const plan *p)
+{
+    state *st = NULL;
+    char *err = NULL;
+    int code = 0;
+    if (state_open(p->state_dir, p->version, STATE_READONLY, &st) != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", p->version, error_last());
+        return EXIT_USAGE;
+    }
+    if (state_is_new(st)) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "no state for release %s in %s: nothing was run; pass "
+                "--version V (see the release_*.json files there)", p->version, p->state_dir);
+        code = EXIT_USAGE;
+    } else if (report_write(report_format_parse(c->format), state_root(st), p->repo, c->output, 0,
+                            &err) != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "%s", err ? err : error_last());
+        code = EXIT_USAGE;
+    }
+    free(err);
+    state_close(st);
+    return code;
+}
+
 static int cmd_run(const cli *c)
 {
     plan p;
     plan_options po = {.path = c->plan, .version = c->version,
                        .sets = (const char *const *)c->sets.v, .host = host_table(),
-                       .new_release = c->new_release, .newest = c->command == CLI_STATUS};
+                       .new_release = c->new_release,
+                       .newest = c->command == CLI_STATUS || c->command == CLI_REPORT};
     run_options ro;
     run_result rr;
     int code;
@@ -262,6 +361,11 @@ static int cmd_run(const cli *c)
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         plan_free(&p);
         return EXIT_USAGE;
+    }
+    if (c->command == CLI_REPORT) {
+        code = cmd_report(c, &p);
+        plan_free(&p);
+        return code;
     }
     if (p.resumed && c->command != CLI_STATUS)
         log_msg(RELHOST_LOG_INFO, NULL, "%s unfinished release %s (--new starts a new one)",
@@ -305,6 +409,8 @@ static int cmd_run(const cli *c)
         code = EXIT_USAGE;
     } else {
         code = c->check ? EXIT_OK : rr.exit_code;
+        if (ro.mode == RELHOST_MODE_RUN)
+            write_reports(&p, c);
     }
     run_result_free(&rr);
     plan_free(&p);

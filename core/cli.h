@@ -14,7 +14,8 @@ typedef enum cli_command {
     CLI_STATUS,
     CLI_KILL,
     CLI_FREEZE,
-    CLI_UNFREEZE
+    CLI_UNFREEZE,
+    CLI_REPORT
 } cli_command;
 
 typedef struct cli {
@@ -28,6 +29,8 @@ typedef struct cli {
     int help, show_version;
     int logs, tail;
     const char *reason;
+    /* --report-junit/--report-json/--report-md FILE (run), --format and -o (report) */
+    const char *report_junit, *report_json, *report_md, *format, *output;
 } cli;
 
 /** Parse argv. Returns 0, or EXIT_USAGE (2) after printing a one-line error to stderr. */

@@ -103,19 +103,23 @@ static void record_run_start(const plan *p, state *st)
     state_set(st, k, 1, json_string(p->hash));
     k[0] = "finished";
     state_set(st, k, 1, json_false());
+    k[0] = "exit_code"; /* a resumed run is undecided until it ends */
+    state_set(st, k, 1, json_null());
     k[0] = "updated_at";
     state_set(st, k, 1, json_string(ts));
     if (state_flush(st) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "%s", error_last());
 }
 
-static void record_step(state *st, const step_result *r)
+static void record_step(state *st, const plan *p, const step_result *r)
 {
     const char *k[2] = {"steps", r->step->inst.name};
     json_t *o = json_object();
     char ts[32];
     if (!st)
         return;
+    /* The plan's order, which reports sort steps by: started_at has one-second resolution. */
+    json_object_set_new(o, "position", json_integer((json_int_t)(r->step - p->steps)));
     json_object_set_new(o, "plugin", json_string(r->step->inst.plugin_name));
     json_object_set_new(o, "required", json_boolean(r->step->required));
     json_object_set_new(o, "publishes", json_boolean(r->step->publishes));
@@ -356,7 +360,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 char *m = xasprintf("required step \"%s\" did not pass", stopper);
                 set_result(r, RELHOST_SKIPPED, "upstream_failed", m);
                 free(m);
-                record_step(sto, r);
+                record_step(sto, p, r);
                 report_step(p, r);
                 continue;
             }
@@ -372,7 +376,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     free(m);
                     code = exit_code_worst(code, bo == RELHOST_FAILED ? EXIT_FAILED
                                                                        : EXIT_UNDECIDED);
-                    record_step(sto, r);
+                    record_step(sto, p, r);
                     report_step(p, r);
                     continue;
                 }
@@ -383,7 +387,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     set_result(r, RELHOST_SKIPPED, "frozen", m);
                     free(m);
                     frozen_skips++;
-                    record_step(sto, r);
+                    record_step(sto, p, r);
                     report_step(p, r);
                     continue;
                 }
@@ -431,7 +435,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             hostctx_fini(&hc);
             /* A launch decides nothing: step results are recorded by the run that waits. */
             if (o->mode == RELHOST_MODE_RUN)
-                record_step(sto, r);
+                record_step(sto, p, r);
             report_step(p, r);
             {
                 strvec ids = {0};
@@ -460,7 +464,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     int c = outcome_exit_code(r->outcome, r->retryable);
                     if (c == EXIT_DEFERRED) {
                         c = defer_or_exhaust(p, r, sto);
-                        record_step(sto, r);
+                        record_step(sto, p, r);
                         if (c == EXIT_FAILED)
                             report_step(p, r);
                     }
