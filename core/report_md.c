@@ -200,12 +200,7 @@ static void wandb_cell(strbuf *b, json_t *job)
     char *needle, *url = NULL;
     size_t i;
     if (!run) {
-        if ((url = note_url(ev, "/runs/")) != NULL && strstr(url, "wandb")) {
-            md_link(b, "run", url, 1);
-        } else {
-            sb_puts(b, "-");
-        }
-        free(url);
+        sb_puts(b, "-");
         return;
     }
     id = strrchr(run, '/') ? strrchr(run, '/') + 1 : run;
