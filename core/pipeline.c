@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "outcome.h"
 #include "report.h"
+#include "report_files.h"
 #include "template.h"
 
 #include <stdlib.h>
@@ -111,6 +112,20 @@ static void record_run_start(const plan *p, state *st)
         log_msg(RELHOST_LOG_ERROR, "state", "%s", error_last());
 }
 
+/* The release notes, <state_dir>/release_<version>.md, kept current at every step's end: a
+ * later step of the same run (the tag's message, the GitHub release body, the announcement)
+ * reads them. */
+static void write_notes(state *st, const plan *p)
+{
+    char *path = xasprintf("%s/release_%s.md", p->state_dir, p->version);
+    char *err = NULL;
+    if (report_write(REPORT_MD, state_root(st), p->repo, path, 0, &err) != 0)
+        log_msg(RELHOST_LOG_WARN, "report", "release notes %s not written: %s", path,
+                err ? err : "?");
+    free(err);
+    free(path);
+}
+
 static void record_step(state *st, const plan *p, const step_result *r)
 {
     const char *k[2] = {"steps", r->step->inst.name};
@@ -142,9 +157,10 @@ static void record_step(state *st, const plan *p, const step_result *r)
     /* A step's end is a snapshot point: the whole state is rewritten once per step. */
     if (state_snapshot(st) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
+    write_notes(st, p);
 }
 
-static void record_run_end(state *st, const run_result *rr)
+static void record_run_end(state *st, const plan *p, const run_result *rr)
 {
     const char *k[1];
     char ts[32];
@@ -161,6 +177,7 @@ static void record_run_end(state *st, const run_result *rr)
     state_set(st, k, 1, json_integer(rr->exit_code));
     if (state_snapshot(st) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
+    write_notes(st, p);
 }
 
 /* The outcome step `name` has for this candidate: this run's if it ran, else the state's. */
@@ -493,7 +510,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                        "(and runs the local ones)\n",
                        p->path, p->version, p->path, p->version);
         else
-            record_run_end(sto, out);
+            record_run_end(sto, p, out);
         report_end(p, out);
     }
     jobs_free(jb);
