@@ -453,6 +453,39 @@ def case_real_launch_status_kill():
         rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
 
 
+def case_real_stable_plan_launch_status_kill():
+    """The real plan, etc/stable.cfg, pointed at the test cluster with --set: launch submits the
+    Slurm cells of its cluster matrix, status shows them, kill cancels them."""
+    d = rh.scratch()
+    stable = os.path.join(rh.source_dir(), "etc", "stable.cfg")
+    with slurm() as c:
+        b = counting_shims(d)
+        env = env_for(c, d, b)
+        sets = ["--set", f"state_dir={d}/state", "--set", f"log_dir={d}/logs",
+                "--set", "runners.slurm.partition=debug", "--set", "runners.slurm.poll_interval=1s",
+                "--profile", "cluster", "--only", "cluster.1n.*"]
+        try:
+            r = run(["launch", "-c", stable, "--version", "st1", "--no-color"] + sets, env=env,
+                    cwd=d)
+            rh.expect(r, 0, out=[r"LAUNCHED"])
+            n = len(calls(d, "sbatch"))
+            rh.check(n == 4, f"4 cells of cluster.1n.* launched, sbatch calls: {n}", r)
+            r = run(["status", "-c", stable, "--version", "st1", "--no-color"] + sets[:8], env=env,
+                    cwd=d)
+            rh.expect(r, 0, out=[r"^\s*cluster\.1n\.normal\s", r"^\s*cluster\.1n\.cmd_fails\s"])
+            r = run(["kill", "-c", stable, "--version", "st1", "--no-color"] + sets[:8], env=env,
+                    cwd=d)
+            rh.expect(r, 0, out=[r"release st1: \d+ cancelled"])
+            rh.check(len(calls(d, "sbatch")) == 4, "kill submitted something", r)
+        finally:
+            # the plan checks the candidate out in a worktree of this repository: remove it
+            subprocess.run(["git", "-C", rh.source_dir(), "worktree", "remove", "--force",
+                            os.path.join(d, "state", "worktrees", "st1")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(["git", "-C", rh.source_dir(), "worktree", "prune"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 # ---- fake Slurm tools -------------------------------------------------------------------------
 
 def fake_run(d, validations, version="1", runner="", top="", args=()):
