@@ -52,7 +52,7 @@ void cli_usage(FILE *out)
 "      --only GLOB        only validations whose name matches GLOB (repeatable)\n"
 "      --retry-failed     re-run validations that failed in an earlier run of this release\n"
 "      --set KEY.PATH=V   override one plan setting after loading, validated like the file\n"
-"                         (repeatable), e.g. --set runners.slurm.partition=debug;\n"
+"                         (repeatable), e.g. --set runners.cluster.partition=debug;\n"
 "                         steps are addressed by name: --set steps.smoke.timeout=5m\n"
 "      --describe NAME    with `plugins`: print NAME's option table\n"
 "      --reason TEXT      with `freeze` / `unfreeze`: why (kept in the audit log)\n"

@@ -1172,7 +1172,7 @@ int proc_poll(struct relhost_proc *p, int *done, relhost_proc_result *res)
         if (p->ks == KS_NONE) {
             alive = tree_alive(p);
             if (alive) {
-                /* The job is over when its main process is (as in Slurm): what it left running
+                /* The job is over when its main process is (as batch schedulers have it): what it left running
                  * is stopped, not waited for. */
                 kill_start(p, now);
                 log_note(p, "[CLEANUP] relhost: main process exited; stopping the processes it "

@@ -5,7 +5,7 @@
  * The state of release V is one JSON object in memory. Every change goes through state_set(),
  * which updates memory and appends a framed record to an in-memory buffer; state_flush() makes
  * the buffer durable with one write() and one fdatasync() (once per loop tick, and before any
- * action a record enables, e.g. SUBMITTING{key} before sbatch); state_snapshot() rewrites the
+ * action a record enables, e.g. SUBMITTING{key} before a submission); state_snapshot() rewrites the
  * whole object at step ends and exit. Files in the state folder:
  *
  *   release_<v>.json     snapshot: the root object, written temp + fsync + rename + fsync(dir)

@@ -33,7 +33,7 @@ struct reply {
 
 #define MAX_CALLS 16
 
-/* Test-only state: one test at a time drives the stub. */
+/* Test-only state: one test at a time drives the scripted HTTP service. */
 static struct {
     const struct reply *script;
     size_t n, next;
@@ -47,7 +47,7 @@ static struct {
 
 static const char *const no_headers[] = {NULL};
 
-static int stub_http(const relhost_ctx *ctx, const relhost_http_request *req,
+static int scripted_http(const relhost_ctx *ctx, const relhost_http_request *req,
                      relhost_http_response **out)
 {
     const struct reply *r;
@@ -82,7 +82,7 @@ static int stub_http(const relhost_ctx *ctx, const relhost_http_request *req,
     return 0;
 }
 
-static void stub_free(relhost_http_response *resp)
+static void scripted_free(relhost_http_response *resp)
 {
     if (resp == NULL)
         return;
@@ -91,7 +91,7 @@ static void stub_free(relhost_http_response *resp)
 }
 
 /* The host's template service, for {version} only (the defaults use nothing else). */
-static int stub_expand(const relhost_ctx *ctx, const char *tmpl, const char *const *vars, size_t n,
+static int scripted_expand(const relhost_ctx *ctx, const char *tmpl, const char *const *vars, size_t n,
                        char **out)
 {
     const char *at = strstr(tmpl, "{version}");
@@ -135,15 +135,15 @@ static struct fx *fx_new(const char *text, const struct reply *script, size_t n)
     assert_non_null(f);
     mock_host_init(&f->m);
     f->m.secrets = token_set_env;
-    f->m.host.expand = stub_expand;
+    f->m.host.expand = scripted_expand;
     /* No release notes file here: the default body is used. */
     f->m.ctx.state_dir = "/nonexistent-relhost-unit-test";
     memset(&http, 0, sizeof http);
     http.script = script;
     http.n = n;
     if (script != NULL) {
-        f->m.host.http_request = stub_http;
-        f->m.host.http_response_free = stub_free;
+        f->m.host.http_request = scripted_http;
+        f->m.host.http_response_free = scripted_free;
     }
     assert_int_equal(relhost_plugin_entry(&f->m.host, &f->pl), 0);
     if (options_fill_text(f->pl, &f->conf, text, &f->st) != 0)
@@ -317,7 +317,7 @@ static void test_plugins_github__three_lost_replies_are_a_retryable_error(void *
 static void test_plugins_github__a_marker_found_after_a_lost_reply_is_not_posted_again(
     void **state)
 {
-    /* The second list must show the issue with this run's marker, which is random: the stub
+    /* The second list must show the issue with this run's marker, which is random: the scripted HTTP service
      * script is built after open(), from the instance's nonce. */
     static char listed[512];
     static struct reply script[] = {

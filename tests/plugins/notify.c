@@ -28,14 +28,14 @@ struct reply {
     const char *body;
 };
 
-/* Test-only state: one test at a time drives the stub. */
+/* Test-only state: one test at a time drives the scripted HTTP service. */
 static struct {
     const struct reply *script;
     size_t n, next;
     char bodies[4][256];
 } http;
 
-static int stub_http(const relhost_ctx *ctx, const relhost_http_request *req,
+static int scripted_http(const relhost_ctx *ctx, const relhost_http_request *req,
                      relhost_http_response **out)
 {
     const struct reply *r;
@@ -61,7 +61,7 @@ static int stub_http(const relhost_ctx *ctx, const relhost_http_request *req,
     return 0;
 }
 
-static void stub_free(relhost_http_response *resp)
+static void scripted_free(relhost_http_response *resp)
 {
     if (resp == NULL)
         return;
@@ -89,8 +89,8 @@ static struct fx *fx_new(const char *text, const char *const *env, const struct 
     http.script = script;
     http.n = n;
     if (script != NULL) {
-        f->m.host.http_request = stub_http;
-        f->m.host.http_response_free = stub_free;
+        f->m.host.http_request = scripted_http;
+        f->m.host.http_response_free = scripted_free;
     }
     assert_int_equal(relhost_plugin_entry(&f->m.host, &f->pl), 0);
     if (options_fill_text(f->pl, &f->conf, text, &f->st) != 0)
