@@ -154,7 +154,7 @@ enum { GH_AMBIGUOUS = 2, GH_RACE = 3 };
 /*
  * POST c once (c->once set). GH_OK: *created is the 2xx reply's object. GH_AMBIGUOUS: no
  * verdict yet: the request may have taken effect (no reply, 5xx) or surely did not but may
- * after waiting out a primary rate limit; lost says which, fail() holds the reason should the caller
+ * after waiting out a rate limit; lost says which, fail() holds the reason should the caller
  * give up. GH_RACE: a 422 whose errors[].code is race_code. GH_VERDICT: refused (explained).
  */
 int gh_post_once(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
