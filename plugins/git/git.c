@@ -7,20 +7,25 @@
  *     push, pushed alone to the remote.
  *   action = "tag": an annotated tag on the candidate, its message the release notes' first
  *     lines, pushed together with the release branch in ONE atomic push, so the remote gets both
- *     or neither.
+ *     or neither. With commit_notes, the release notes are first committed onto the branch as
+ *     one commit over the candidate (git_notes.c), so the pull request carries them; the tag
+ *     stays on the candidate. That branch push goes with --force-with-lease naming the commit
+ *     ls-remote saw, so it replaces relhost's earlier notes commit and nothing else.
  *
  * Re-running a release must pass without changing anything, and must never move what a person
  * (or another release) made. So a branch that exists passes when it is at the candidate, or at
  * relhost's own release-notes commit on top of it (one parent, the candidate; author "relhost");
  * a tag passes when it peels to the candidate. Anything else is FAILED "exists at A, expected B"
- * and left alone: nothing here forces a push or deletes a ref. Before pushing, the remote's
- * copies are read with ls-remote and judged by the same rule.
+ * and left alone: nothing here deletes a ref, and the one forced push (a notes commit replacing
+ * relhost's earlier one) is leased. Before pushing, the remote's copies are read with ls-remote
+ * and judged by the same rule.
  *
  * Verdicts:
  *   created, or already as wanted, locally and on the remote     PASSED
  *   branch or tag exists at another commit (here or remotely)    FAILED  branch_exists, tag_exists
  *   uncommitted changes and require_clean                        ERROR   dirty_tree
- *   the remote refused the push (a hook, a protection rule)      ERROR   push_rejected
+ *   the remote refused the push (a hook, a protection rule, or
+ *   the branch moved after ls-remote read it: a stale lease)     ERROR   push_rejected
  *   git missing, no repository, ref missing, detached HEAD...    ERROR   tool_error
  *   a network failure or a timeout                               ERROR   tool_error, retryable
  */
@@ -98,6 +103,20 @@ static const relhost_option git_options[] = {
      .def = "git",
      .offset = offsetof(struct git_conf, git),
      .doc = "the git program (looked up in PATH unless it holds a '/')"},
+    {.name = "commit_notes",
+     .type = RELHOST_OPT_BOOL,
+     .def = "false",
+     .offset = offsetof(struct git_conf, commit_notes),
+     .doc = "action tag: also commit the release notes onto the branch, as one commit over the "
+            "candidate (author relhost), so a pull request from the branch carries them; the "
+            "tag stays on the candidate"},
+    {.name = "notes_path",
+     .type = RELHOST_OPT_STRING,
+     .def = "RELEASE_NOTES.md",
+     .offset = offsetof(struct git_conf, notes_path),
+     .doc = "with commit_notes: the notes' file in the repository, relative to its top folder "
+            "(no \"..\", not absolute)",
+     .flags = RELHOST_OPTF_TEMPLATE},
     {0},
 };
 
@@ -192,6 +211,29 @@ static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
             return RELHOST_EINVAL;
         }
     }
+    if (conf->commit_notes && conf->action != GIT_TAG) {
+        /* Only the tag step runs after the validations, when the notes are complete. */
+        host->fail(ctx,
+                   "%s: commit_notes belongs to action = \"tag\", which runs once the "
+                   "validations have filled the notes: set it on the tag step",
+                   where_of(ctx, &conf->commit_notes));
+        return RELHOST_EINVAL;
+    }
+    if (conf->commit_notes && conf->branch == NULL) {
+        host->fail(ctx,
+                   "%s: commit_notes commits the notes onto the release branch: set branch, "
+                   "e.g. branch = \"release/{version}\"",
+                   where_of(ctx, &conf->commit_notes));
+        return RELHOST_EINVAL;
+    }
+    if (conf->notes_path != NULL) {
+        const char *why = git_notes_path_problem(conf->notes_path);
+        if (why != NULL) {
+            host->fail(ctx, "%s: notes_path \"%s\" is not a file inside the repository: %s",
+                       where_of(ctx, &conf->notes_path), conf->notes_path, why);
+            return RELHOST_EINVAL;
+        }
+    }
     if (conf->ref != NULL && ctx->commit != NULL) {
         /* Two sources for one commit would let the step tag something that was not tested. */
         host->fail(ctx,
@@ -235,10 +277,12 @@ static void failed_exists(const struct gitrun *g, relhost_verdict *out, const ch
 }
 
 /* Decide about the remote's copy of the branch: push it (it is absent, at the candidate, or
- * already at our tip), leave it (it holds relhost's notes commit and ours is the bare
- * candidate), or FAILED. */
+ * already at our tip), replace it (it holds relhost's notes commit and `replace`: the tag step
+ * with commit_notes, whose push is leased), leave it (relhost's notes commit otherwise), or
+ * FAILED. */
 static int judge_remote_branch(struct gitrun *g, const char *name, const char *remote_tip,
-                               const char *local_tip, int *push_it, relhost_verdict *out)
+                               const char *local_tip, int replace, int *push_it,
+                               relhost_verdict *out)
 {
     char where[1024];
     enum git_ref_state st;
@@ -251,7 +295,16 @@ static int judge_remote_branch(struct gitrun *g, const char *name, const char *r
     if ((rc = git_judge_tip(g, remote_tip, &st)) != 0)
         return rc;
     *push_it = 0;
-    if (st == GIT_REF_NOTES && strcmp(local_tip, g->commit) == 0) {
+    if (st == GIT_REF_NOTES && replace) {
+        *push_it = 1;
+        host->note_add(g->ctx,
+                       "%s has branch %s at %s, relhost's earlier release-notes commit over "
+                       "the candidate: replaced by %s, leased on %s",
+                       g->conf->remote, name, remote_tip, local_tip, remote_tip);
+        return 0;
+    }
+    if (st == GIT_REF_NOTES) {
+        /* Ours is the candidate, or another notes commit that the tag step pushes. */
         host->note_add(g->ctx,
                        "%s already has branch %s at %s, relhost's release-notes commit "
                        "over the candidate: left as it is",
@@ -275,10 +328,11 @@ static const char *push_word(char flag)
     }
 }
 
-/* One `git push --porcelain` of n refspecs (atomic: all or none). A refusal by the remote is an
- * ERROR verdict quoting git; a failure to reach it is a negative return. */
+/* One `git push --porcelain` of n refspecs (atomic: all or none), with lease NULL or a
+ * "--force-with-lease=REF:EXPECT" option. A refusal by the remote is an ERROR verdict quoting
+ * git; a failure to reach it is a negative return. */
 static int push_refs(struct gitrun *g, const char *const *specs, size_t n, int atomic,
-                     relhost_verdict *out)
+                     const char *lease, relhost_verdict *out)
 {
     const char *args[8 + GIT_PUSH_MAX];
     struct git_pushed lines[2 * GIT_PUSH_MAX];
@@ -293,6 +347,8 @@ static int push_refs(struct gitrun *g, const char *const *specs, size_t n, int a
     args[k++] = "--porcelain";
     /* push.followTags in the user's config would add tags we were not asked to push. */
     args[k++] = "--no-follow-tags";
+    if (lease != NULL)
+        args[k++] = lease;
     args[k++] = g->conf->remote;
     for (size_t i = 0; i < n && i < GIT_PUSH_MAX; i++)
         args[k++] = specs[i];
@@ -307,6 +363,18 @@ static int push_refs(struct gitrun *g, const char *const *specs, size_t n, int a
         int w = snprintf(refused + used, sizeof refused - used, "%s%s %s", used ? ", " : "",
                          lines[i].to, lines[i].summary);
         used += w > 0 ? (size_t)w : 0;
+    }
+    if (refused[0] != '\0' && strstr(refused, "stale info") != NULL) {
+        verdict(g, out, RELHOST_ERROR, "push_rejected", 0,
+                "%s refused the push: %s; the branch there moved after relhost read it "
+                "(someone else pushed to it), and relhost only replaces the commit it saw; "
+                "nothing was pushed%s: see what the branch holds now (git ls-remote %s), "
+                "then run the step again",
+                g->conf->remote, refused, atomic && n > 1 ? " (one atomic push: neither ref "
+                                                            "changed)"
+                                                          : "",
+                g->conf->remote);
+        return 0;
     }
     if (refused[0] != '\0') {
         verdict(g, out, RELHOST_ERROR, "push_rejected", 0,
@@ -401,12 +469,12 @@ static int prepare_branch(struct gitrun *g, relhost_verdict *out)
     }
     if ((rc = git_ls_remote(g, names, 1, remote_tip)) != 0)
         return rc;
-    if ((rc = judge_remote_branch(g, name, remote_tip[0], tip, &push_it, out)) != 0)
+    if ((rc = judge_remote_branch(g, name, remote_tip[0], tip, 0, &push_it, out)) != 0)
         return rc;
     if (out->outcome != RELHOST_PASSED || !push_it)
         return 0;
     snprintf(spec, sizeof spec, "%s:%s", ref, ref);
-    return push_refs(g, specs, 1, 0, out);
+    return push_refs(g, specs, 1, 0, NULL, out);
 }
 
 static int tag_action(struct gitrun *g, relhost_verdict *out)
@@ -414,10 +482,11 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
     const char *name = g->conf->tag, *branch = g->conf->branch;
     char tref[GIT_NAME_MAX + 16], tpeel[GIT_NAME_MAX + 16], bref[GIT_NAME_MAX + 16];
     char obj[GIT_OID_MAX], tip[GIT_OID_MAX], remote[3][GIT_OID_MAX], kind[32];
+    char lease[GIT_NAME_MAX + GIT_OID_MAX + 48];
     const char *names[3] = {tref, tpeel, bref};
     const char *specs[2];
     size_t nspecs = 0;
-    enum git_ref_state st;
+    enum git_ref_state st, bst = GIT_REF_MISSING;
     int push_tag = 1, push_branch = 0;
     int rc;
 
@@ -425,9 +494,9 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
     snprintf(tpeel, sizeof tpeel, "refs/tags/%s^{}", name);
     if (branch != NULL) {
         snprintf(bref, sizeof bref, "refs/heads/%s", branch);
-        if ((rc = git_branch_state(g, branch, tip, &st)) != 0)
+        if ((rc = git_branch_state(g, branch, tip, &bst)) != 0)
             return rc;
-        if (st == GIT_REF_MISSING) {
+        if (bst == GIT_REF_MISSING) {
             host->fail(g->ctx,
                        "branch %s does not exist in %s, and the tag is pushed together "
                        "with it: run the prepare_branch step first, or leave branch "
@@ -435,7 +504,7 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
                        branch, g->top);
             return RELHOST_EINVAL;
         }
-        if (st == GIT_REF_ELSEWHERE) {
+        if (bst == GIT_REF_ELSEWHERE) {
             failed_exists(g, out, "branch", branch, "", tip);
             return 0;
         }
@@ -446,6 +515,9 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
         failed_exists(g, out, "tag", name, "", obj);
         return 0;
     }
+    /* After the local checks that can FAIL, so a refused release leaves the branch alone. */
+    if (g->conf->commit_notes && (rc = git_notes_commit(g, branch, tip, bst)) != 0)
+        return rc;
     if (st == GIT_REF_MISSING) {
         char msg[GIT_MSG_MAX], path[4096], head[256];
         const char *args[] = {"tag",     "-a", "--cleanup=whitespace", "-F", "-", "--", name,
@@ -488,9 +560,13 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
     label(g, "commit", g->commit);
     if (branch != NULL)
         label(g, "branch", branch);
+    if (g->conf->commit_notes)
+        label(g, "notes_commit", tip);
     out->outcome = RELHOST_PASSED;
     if (!g->conf->push) {
-        host->note_add(g->ctx, "push = false: the tag stays in %s", g->top);
+        host->note_add(g->ctx, "push = false: the tag%s stay%s in %s",
+                       g->conf->commit_notes ? " and the notes commit" : "",
+                       g->conf->commit_notes ? "" : "s", g->top);
         return 0;
     }
     if ((rc = git_ls_remote(g, names, branch != NULL ? 3 : 2, remote)) != 0)
@@ -514,7 +590,8 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
         }
     }
     if (branch != NULL) {
-        if ((rc = judge_remote_branch(g, branch, remote[2], tip, &push_branch, out)) != 0)
+        if ((rc = judge_remote_branch(g, branch, remote[2], tip, g->conf->commit_notes,
+                                      &push_branch, out)) != 0)
             return rc;
         if (out->outcome != RELHOST_PASSED)
             return 0;
@@ -529,7 +606,12 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
                        g->conf->remote);
         return 0;
     }
-    return push_refs(g, specs, nspecs, 1, out);
+    /* The notes commit replaces relhost's earlier one on the remote, a forced update: leased on
+     * what ls-remote saw ("" = must not exist), so a branch someone moved since is refused. */
+    if (push_branch && g->conf->commit_notes)
+        snprintf(lease, sizeof lease, "--force-with-lease=%s:%s", bref, remote[2]);
+    return push_refs(g, specs, nspecs, 1, push_branch && g->conf->commit_notes ? lease : NULL,
+                     out);
 }
 
 static int git_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
@@ -574,7 +656,7 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
     const char *get_url[] = {"remote", "get-url", NULL, NULL};
     struct gitrun g;
     char dirty[1024], tip[GIT_OID_MAX], obj[GIT_OID_MAX], kind[32], url[1024] = "";
-    enum git_ref_state st;
+    enum git_ref_state st, bst = GIT_REF_MISSING;
     int code = 0;
     int rc;
 
@@ -603,9 +685,15 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
         const char *b = g.conf->branch;
         if ((rc = git_branch_state(&g, b, tip, &st)) != 0)
             return rc;
+        bst = st;
         if (st == GIT_REF_ELSEWHERE)
             host->note_add(ctx, "branch %s exists at %s, expected %s: the step would FAIL", b, tip,
                            g.commit);
+        else if (st == GIT_REF_NOTES && g.conf->commit_notes)
+            host->note_add(ctx,
+                           "branch %s at %s, relhost's release-notes commit: kept when the "
+                           "notes are unchanged, else replaced by a new one over %s",
+                           b, tip, g.commit);
         else if (st == GIT_REF_AT_COMMIT || st == GIT_REF_NOTES)
             host->note_add(ctx, "branch %s already at %s%s: kept", b, tip,
                            st == GIT_REF_NOTES ? " (relhost's release-notes commit)" : "");
@@ -639,6 +727,16 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
                 head, from_notes ? "the first lines of " : "release notes not written yet: ", path);
         }
     }
+    if (g.conf->commit_notes && bst != GIT_REF_ELSEWHERE) {
+        char file[4096];
+        git_notes_file(&g, file, sizeof file);
+        host->note_add(ctx,
+                       "would commit the release notes to %s on branch %s: one commit over "
+                       "%s, author " GIT_NOTES_NAME ", holding %s as it is when the step runs "
+                       "(built without a checkout: the work tree and index are not touched); "
+                       "the tag stays on %s",
+                       g.conf->notes_path, g.conf->branch, g.commit, file, g.commit);
+    }
     if (!g.conf->push)
         host->note_add(ctx, "push = false: nothing would be pushed");
     else if (g.conf->action == GIT_PREPARE_BRANCH)
@@ -647,8 +745,12 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
     else if (g.conf->branch != NULL)
         host->note_add(ctx,
                        "would push refs/heads/%s and refs/tags/%s to %s (%s) in one atomic "
-                       "push: both or neither",
-                       g.conf->branch, g.conf->tag, g.conf->remote, url);
+                       "push: both or neither%s",
+                       g.conf->branch, g.conf->tag, g.conf->remote, url,
+                       g.conf->commit_notes
+                           ? "; the branch with --force-with-lease on what the remote holds, "
+                             "so only relhost's earlier notes commit is ever replaced"
+                           : "");
     else
         host->note_add(ctx, "would push refs/tags/%s to %s (%s)", g.conf->tag, g.conf->remote, url);
     return 0;
@@ -670,9 +772,9 @@ static const relhost_gate_ops git_gate = {
 static const relhost_plugin git_plugin = {
     RELHOST_PLUGIN_HEADER,
     .name = "git",
-    .version = "1.0.0",
-    .description = "release branch and annotated tag on the candidate commit, pushed with the "
-                   "git CLI",
+    .version = "1.1.0",
+    .description = "release branch and annotated tag on the candidate commit (and the release "
+                   "notes committed onto the branch), pushed with the git CLI",
     .options = git_options,
     .option_size = sizeof(relhost_option),
     .conf_size = sizeof(struct git_conf),

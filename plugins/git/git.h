@@ -3,8 +3,9 @@
  * git.h - private to the git plugin: running git through the host and reading what it prints.
  *
  * git.c holds the release actions (what to create and push, when a re-run passes, verdicts);
- * git_repo.c reads the repository (top folder, commit, ref states, tag message); git_cmd.c runs
- * git and parses its output. The rules can be read without the plumbing.
+ * git_repo.c reads the repository (top folder, commit, ref states, tag message); git_notes.c
+ * commits the release notes onto the release branch; git_cmd.c runs git and parses its output.
+ * The rules can be read without the plumbing.
  */
 #ifndef RELHOST_PLUGIN_GIT_H
 #define RELHOST_PLUGIN_GIT_H
@@ -25,6 +26,9 @@
 #define GIT_MSG_MAX 4096
 /* Longer names would not fit the fixed buffers; git itself allows more, nobody needs it. */
 #define GIT_NAME_MAX 400
+/* Who relhost's release-notes commit is by: git_is_notes_commit() knows it by this author. */
+#define GIT_NOTES_NAME "relhost"
+#define GIT_NOTES_EMAIL "relhost@localhost"
 
 enum git_action { GIT_PREPARE_BRANCH = 0, GIT_TAG = 1 };
 
@@ -47,6 +51,8 @@ struct git_conf {
     const char *ref;
     double timeout;
     const char *git;
+    int commit_notes;       /* tag: commit the release notes onto the branch */
+    const char *notes_path; /* where, in the repository */
 };
 
 /* One step's call into git: where it runs and what the last command said. Lives for one op. */
@@ -80,6 +86,11 @@ struct git_pushed {
  */
 int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *out, size_t cap,
             int *code);
+
+/* git_cmd() with env: NULL, or up to 8 "NAME=VALUE" entries for this command alone (a
+ * temporary index, the notes commit's identity). Borrowed for the call. */
+int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *env,
+                const char *input, char *out, size_t cap, int *code);
 
 /* Full object name of `spec` into oid: 0, RELHOST_ENOTFOUND when it does not resolve, or a
  * failure explained with host->fail() (not a repository, git missing...). */
@@ -132,6 +143,9 @@ int git_branch_state(struct gitrun *g, const char *name, char tip[GIT_OID_MAX],
 int git_tag_state(struct gitrun *g, const char *name, char obj[GIT_OID_MAX], enum git_ref_state *st,
                   char *kind, size_t kcap);
 
+/* <state_dir>/release_<version>.md, the release notes the host rewrites after every step. */
+void git_notes_file(const struct gitrun *g, char *path, size_t cap);
+
 /* The tag's message: the first GIT_MSG_LINES lines of <state_dir>/release_<version>.md (path
  * gets that name), or "Release <version>" when it is missing or blank (*from_notes = 0). */
 void git_tag_message(const struct gitrun *g, char *msg, size_t cap, char *path, size_t pcap,
@@ -139,5 +153,22 @@ void git_tag_message(const struct gitrun *g, char *msg, size_t cap, char *path, 
 
 /* The message's first non-blank line (at most 200 bytes), for notes. */
 void git_message_head(const char *msg, char *head, size_t cap);
+
+/* ---- git_notes.c: the release notes committed onto the release branch ---- */
+
+/* Why `path` cannot be where the notes go inside the repository (empty, absolute, a "." or ".."
+ * part, a ".git" part...), or NULL when it can. */
+const char *git_notes_path_problem(const char *path);
+
+/*
+ * Put the release notes file at conf->notes_path in one commit over g->commit (parent the
+ * candidate, author and committer "relhost") and move refs/heads/<branch> to it, without
+ * touching the work tree or the index (a temporary index under the state folder).
+ * tip, st: where the branch stands, GIT_REF_AT_COMMIT or GIT_REF_NOTES. When it already is
+ * relhost's notes commit with the same tree, nothing changes; otherwise a new commit replaces
+ * it and tip gets its name. Notes say what happened; failures are explained with host->fail().
+ */
+int git_notes_commit(struct gitrun *g, const char *branch, char tip[GIT_OID_MAX],
+                     enum git_ref_state st);
 
 #endif /* RELHOST_PLUGIN_GIT_H */

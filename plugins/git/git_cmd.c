@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define GIT_ARGV_MAX 24
+#define GIT_ENV_EXTRA 8
 
 /* git asking for a user name or password on the terminal would wait for a reply that never
  * comes: its process group is not in the foreground, so reading the TTY stops it until the
@@ -135,11 +136,18 @@ int git_err_transient(const char *err)
 int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *out, size_t cap,
             int *code)
 {
+    return git_cmd_env(g, args, NULL, input, out, cap, code);
+}
+
+int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *env,
+                const char *input, char *out, size_t cap, int *code)
+{
     const relhost_host *host = g->host;
     const char *argv[GIT_ARGV_MAX];
+    const char *envv[sizeof git_env / sizeof git_env[0] + GIT_ENV_EXTRA];
     relhost_proc_spec spec;
     relhost_proc_result res;
-    size_t n = 0;
+    size_t n = 0, ne = 0;
     int rc;
 
     g->err[0] = '\0';
@@ -164,11 +172,21 @@ int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *
         argv[n++] = args[i];
     }
     argv[n] = NULL;
+    for (size_t i = 0; git_env[i] != NULL; i++)
+        envv[ne++] = git_env[i];
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+        if (i == GIT_ENV_EXTRA) {
+            host->fail(g->ctx, "git %s: too many variables (a bug in the git plugin)", args[0]);
+            return RELHOST_EINVAL;
+        }
+        envv[ne++] = env[i];
+    }
+    envv[ne] = NULL;
 
     memset(&spec, 0, sizeof spec);
     spec.struct_size = sizeof spec;
     spec.argv = argv;
-    spec.env = git_env;
+    spec.env = envv;
     spec.timeout_s = g->conf->timeout;
     spec.stdin_data = input;
     memset(&res, 0, sizeof res);
@@ -268,7 +286,7 @@ int git_is_notes_commit(struct gitrun *g, const char *oid, const char *base, int
         if (strncmp(p, "parent ", 7) == 0) {
             parents++;
             parent_ok = len == 7 + strlen(base) && strncmp(p + 7, base, len - 7) == 0;
-        } else if (strncmp(p, "author relhost <", 16) == 0) {
+        } else if (strncmp(p, "author " GIT_NOTES_NAME " <", 8 + sizeof GIT_NOTES_NAME) == 0) {
             author_ok = 1;
         }
         p += len + (p[len] == '\n');

@@ -182,6 +182,12 @@ int git_branch_state(struct gitrun *g, const char *name, char tip[GIT_OID_MAX],
     return git_judge_tip(g, tip, st);
 }
 
+void git_notes_file(const struct gitrun *g, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/release_%s.md", g->ctx->state_dir != NULL ? g->ctx->state_dir : ".",
+             g->ctx->version);
+}
+
 /* The notes are written by the host after each step, so by the tag step they hold everything
  * the steps before it found; --check may run before they exist. */
 void git_tag_message(const struct gitrun *g, char *msg, size_t cap, char *path, size_t pcap,
@@ -191,8 +197,7 @@ void git_tag_message(const struct gitrun *g, char *msg, size_t cap, char *path, 
     int fd;
 
     *from_notes = 0;
-    snprintf(path, pcap, "%s/release_%s.md", g->ctx->state_dir != NULL ? g->ctx->state_dir : ".",
-             g->ctx->version);
+    git_notes_file(g, path, pcap);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         while (len < cap - 1) {

@@ -509,6 +509,283 @@ def case_launch_does_nothing():
     check((sc.refs("work"), sc.refs("origin")) == before, "launch changed refs", out)
 
 
+# ---- commit_notes: the release notes as one commit over the candidate on the release branch ----
+
+def notes_step(extra=""):
+    return tag_step("commit_notes = true; " + extra)
+
+
+def commit_info(repo, rev, fmt):
+    return git(repo, "log", "-1", f"--format={fmt}", rev)
+
+
+def index_bytes(sc):
+    with open(os.path.join(sc.work, ".git", "index"), "rb") as f:
+        return f.read()
+
+
+def leftovers(sc):
+    """Temporary index folders the notes commit left in the state folder."""
+    return [n for n in os.listdir(sc.p("state")) if n.startswith(".git-notes")]
+
+
+def case_notes_commit_carries_the_notes_and_the_tag_stays_on_the_candidate():
+    sc = Scene("notes-commit")
+    sc.write_plan(prep_step(), notes_step())
+    index = index_bytes(sc)
+    rc, out = sc.run()
+    check(rc == 0, f"exit {rc}, want 0", out)
+    notes = git(sc.work, "rev-parse", "refs/heads/release/1")
+    check(notes != sc.head, "the branch is still at the candidate: no notes commit", out)
+    # One commit, by relhost, whose one parent is the candidate, adding only the notes file.
+    check(commit_info(sc.work, notes, "%P") == sc.head, "the notes commit's parent", out)
+    check(commit_info(sc.work, notes, "%an|%cn|%s") == "relhost|relhost|Release notes for 1",
+          f"author/committer/subject: {commit_info(sc.work, notes, '%an|%cn|%s')!r}", out)
+    check(git(sc.work, "diff-tree", "--no-commit-id", "-r", "--name-status", sc.head, notes)
+          == "A\tRELEASE_NOTES.md", "the notes commit changes more than RELEASE_NOTES.md", out)
+    # The file holds the notes as the tag step read them: the prepare step's result is in,
+    # and the tag's message is their head, so tag and commit tell the same story.
+    blob = git(sc.work, "cat-file", "blob", notes + ":RELEASE_NOTES.md")
+    check(blob.startswith("# Release 1") and "created branch release/1" in blob,
+          f"RELEASE_NOTES.md:\n{blob}", out)
+    obj = git(sc.work, "rev-parse", "refs/tags/v1")
+    msg = git(sc.work, "cat-file", "tag", obj).split("\n\n", 1)[1].strip()
+    check(blob.startswith(msg), f"the tag message is not the head of the committed notes:\n{msg}",
+          out)
+    # The tag stays on the validated commit; the remote has both.
+    check(git(sc.work, "rev-parse", "refs/tags/v1^{commit}") == sc.head, "tag moved", out)
+    check(sc.remote_ref("refs/heads/release/1") == notes, "remote branch not at the notes", out)
+    check(sc.remote_ref("refs/tags/v1") == obj, "remote tag is not ours", out)
+    check(sc.remote_ref("refs/tags/v1^{commit}") == sc.head, "remote tag not on HEAD", out)
+    # Nothing of the user's changed: HEAD, index, work tree; no temporary index left behind.
+    check(git(sc.work, "symbolic-ref", "HEAD") == "refs/heads/main" and
+          git(sc.work, "rev-parse", "HEAD") == sc.head, "HEAD changed", out)
+    check(git(sc.work, "status", "--porcelain", "--untracked-files=all") == "",
+          "the work tree changed", out)
+    check(index_bytes(sc) == index, "the user's index was rewritten", out)
+    check(leftovers(sc) == [], f"temporary files left: {leftovers(sc)}", out)
+    check(sc.step("tag")["evidence"]["labels"].get("notes_commit") == notes, "label", out)
+    check(f"committed the release notes {sc.p('state', 'release_1.md')} as RELEASE_NOTES.md "
+          f"onto branch release/1: commit {notes}, parent {sc.head}" in out, "note", out)
+    check("pushed refs/heads/release/1 to origin: fast-forwarded" in out, "push note", out)
+
+
+def case_notes_rerun_with_the_same_notes_changes_nothing():
+    sc = Scene("notes-same")
+    sc.write_plan(prep_step(), notes_step())
+    rc, out = sc.run()
+    check(rc == 0, f"first run exit {rc}", out)
+    notes = git(sc.work, "rev-parse", "refs/heads/release/1")
+    # The host rewrites the notes after every step; put back what was committed, so the
+    # re-run of the tag step alone reads the same notes.
+    with open(sc.p("state", "release_1.md"), "w") as f:
+        f.write(git(sc.work, "cat-file", "blob", notes + ":RELEASE_NOTES.md") + "\n")
+    before = (sc.refs("work"), sc.refs("origin"))
+    reflog = git(sc.work, "reflog", "show", "--format=%H", "refs/heads/release/1")
+    rc, out = sc.run("--step", "tag")
+    check(rc == 0, f"re-run exit {rc}, want 0", out)
+    check((sc.refs("work"), sc.refs("origin")) == before, "the re-run changed refs", out)
+    check(git(sc.work, "reflog", "show", "--format=%H", "refs/heads/release/1") == reflog,
+          "the re-run wrote the branch again", out)
+    check(f"branch release/1 already at {notes}, relhost's release-notes commit over "
+          f"{sc.head} with these notes" in out, "no 'kept' note", out)
+    check("pushed refs/heads/release/1 to origin: already there" in out, "remote state", out)
+
+
+def case_changed_notes_replace_the_notes_commit():
+    sc = Scene("notes-changed")
+    sc.write_plan(prep_step(), notes_step())
+    rc, out = sc.run()
+    check(rc == 0, f"first run exit {rc}", out)
+    first = git(sc.work, "rev-parse", "refs/heads/release/1")
+    tag_obj = git(sc.work, "rev-parse", "refs/tags/v1")
+    # A whole re-run: the notes now tell of it, so they differ from the committed ones.
+    rc, out = sc.run()
+    check(rc == 0, f"re-run exit {rc}, want 0", out)
+    second = git(sc.work, "rev-parse", "refs/heads/release/1")
+    check(second != first, "the notes commit was not replaced", out)
+    check(commit_info(sc.work, second, "%P|%an") == f"{sc.head}|relhost",
+          "the new notes commit is not relhost's over the candidate", out)
+    check(git(sc.work, "rev-list", "--count", f"{sc.head}..{second}") == "1",
+          "the branch is more than one commit over the candidate", out)
+    blob = git(sc.work, "cat-file", "blob", second + ":RELEASE_NOTES.md")
+    check(f"branch release/1 at {first}, relhost's release-notes commit" in blob,
+          f"the new commit does not hold the new notes:\n{blob}", out)
+    check(sc.remote_ref("refs/heads/release/1") == second, "the remote kept the old notes", out)
+    check(f"replaced by {second}, leased on {first}" in out, "no lease note", out)
+    check(f"pushed refs/heads/release/1 to origin: forced {first[:7]}...{second[:7]}" in out,
+          "the push is not reported as a forced update", out)
+    # The tag is the same object, still on the candidate, here and on the remote.
+    check(git(sc.work, "rev-parse", "refs/tags/v1") == tag_obj and
+          sc.remote_ref("refs/tags/v1") == tag_obj, "the tag changed", out)
+    check(sc.remote_ref("refs/tags/v1^{commit}") == sc.head, "the tag left the candidate", out)
+    # Somebody else's commit on the branch is not relhost's to replace: FAILED, nothing moves.
+    other = relhost_notes_commit(sc, sc.head, author="someone")
+    git(sc.work, "update-ref", "refs/heads/release/1", other, second)
+    rc, out = sc.run("--step", "tag")
+    check(rc == 1, f"branch at a stranger's commit: exit {rc}, want 1", out)
+    check(f"branch release/1 exists at {other}, expected {sc.head}" in out, "message", out)
+    check(git(sc.work, "rev-parse", "refs/heads/release/1") == other, "the branch moved", out)
+    check(sc.remote_ref("refs/heads/release/1") == second, "the remote changed on FAILED", out)
+
+
+def case_notes_commit_leaves_the_work_tree_and_index_alone():
+    sc = Scene("notes-index")
+    # A staged change and an unstaged one: neither may reach the notes commit or be lost.
+    sc.write("a.txt", "staged\n")
+    git(sc.work, "add", "a.txt")
+    sc.write("a.txt", "unstaged\n")
+    sc.write("RELEASE_NOTES.md", "an untracked file of the user's\n")
+    staged = git(sc.work, "diff", "--cached")
+    index = index_bytes(sc)
+    sc.write_plan(prep_step("require_clean = false;"),
+                  notes_step("require_clean = false;"), plan_repo=False)
+    rc, out = sc.run()
+    check(rc == 0, f"exit {rc}, want 0", out)
+    notes = git(sc.work, "rev-parse", "refs/heads/release/1")
+    check(commit_info(sc.work, notes, "%P") == sc.head, "notes commit not over HEAD", out)
+    check(git(sc.work, "cat-file", "blob", notes + ":a.txt") == "two",
+          "the user's staged change leaked into the notes commit", out)
+    check(index_bytes(sc) == index and git(sc.work, "diff", "--cached") == staged,
+          "the user's index changed", out)
+    with open(os.path.join(sc.work, "a.txt")) as f:
+        check(f.read() == "unstaged\n", "the work tree file changed", out)
+    with open(os.path.join(sc.work, "RELEASE_NOTES.md")) as f:
+        check(f.read() == "an untracked file of the user's\n", "the user's file changed", out)
+    check(git(sc.work, "rev-parse", "HEAD") == sc.head and
+          git(sc.work, "symbolic-ref", "HEAD") == "refs/heads/main", "HEAD changed", out)
+    check(leftovers(sc) == [], f"temporary files left: {leftovers(sc)}", out)
+    # A release branch checked out by the user is not moved under their work tree.
+    sc2 = Scene("notes-checked-out")
+    git(sc2.work, "branch", "release/1", sc2.head)
+    git(sc2.work, "switch", "-q", "release/1")
+    sc2.write_plan(prep_step(), notes_step())
+    rc, out = sc2.run()
+    check(rc == 3, f"branch checked out: exit {rc}, want 3", out)
+    msg = sc2.step("tag")["message"]
+    check(f"branch release/1 is checked out in {sc2.work}" in msg and "git switch" in msg,
+          msg, out)
+    check(git(sc2.work, "rev-parse", "refs/heads/release/1") == sc2.head, "branch moved", out)
+    check(sc2.remote_ref("refs/heads/release/1") == sc2.head and
+          sc2.remote_ref("refs/tags/v1") == "", "the tag step pushed something", out)
+
+
+def case_moved_remote_branch_fails_the_lease_and_pushes_nothing():
+    sc = Scene("notes-lease")
+    sc.write_plan(prep_step(), notes_step())
+    rc, out = sc.run("--step", "prepare")
+    check(rc == 0, f"prepare: exit {rc}", out)
+    # Someone pushes to the release branch between relhost's ls-remote and its push: a git
+    # whose push first moves the remote's branch, as that other push would.
+    theirs = git(sc.work, "commit-tree", sc.head + "^{tree}", "-p", sc.head, "-m", "hotfix")
+    git(sc.work, "push", "-q", "origin", f"{theirs}:refs/heads/someone")
+    racing = sc.p("racing-git")
+    real = shutil.which("git")
+    with open(racing, "w") as f:
+        f.write(f'#!/bin/sh\nfor a in "$@"; do case "$a" in push) {real} --git-dir '
+                f'"{sc.origin}" update-ref refs/heads/release/1 {theirs};; esac; done\n'
+                f'exec {real} "$@"\n')
+    os.chmod(racing, 0o755)
+    sc.write_plan(prep_step(), notes_step(f'git = "{racing}";'))
+    rc, out = sc.run("--step", "tag")
+    check(rc == 3, f"exit {rc}, want 3 (ERROR)", out)
+    st = sc.step("tag")
+    check(st["outcome"] == "ERROR" and st["reason"] == "push_rejected" and not st["retryable"],
+          f"step {st}", out)
+    check("stale info" in st["message"] and "moved after relhost read it" in st["message"],
+          "the message does not say the branch moved", out)
+    check("neither ref changed" in st["message"], "the message does not say nothing moved", out)
+    # Their commit stays; the tag did not go either (one atomic push).
+    check(sc.remote_ref("refs/heads/release/1") == theirs, "their push was overwritten", out)
+    check(sc.remote_ref("refs/tags/v1") == "", "the tag was pushed without the branch", out)
+    # Next run, with the race over: their branch is somebody else's commit, FAILED, untouched.
+    sc.write_plan(prep_step(), notes_step())
+    rc, out = sc.run("--step", "tag")
+    check(rc == 1, f"re-run: exit {rc}, want 1 (FAILED)", out)
+    check(f"branch release/1 on origin exists at {theirs}" in out, "message", out)
+    check(sc.remote_ref("refs/heads/release/1") == theirs, "the remote branch moved", out)
+    check(sc.remote_ref("refs/tags/v1") == "", "the tag was pushed", out)
+
+
+def case_notes_missing_is_an_error_and_changes_nothing():
+    sc = Scene("notes-missing")
+    git(sc.work, "branch", "release/1", sc.head)
+    sc.write_plan(notes_step())  # the first step: no step has written the notes yet
+    before = (sc.refs("work"), sc.refs("origin"))
+    rc, out = sc.run()
+    check(rc == 3, f"exit {rc}, want 3", out)
+    msg = sc.step("tag")["message"]
+    check(f"the release notes {sc.p('state', 'release_1.md')}: No such file" in msg and
+          "commit_notes = false" in msg, msg, out)
+    check((sc.refs("work"), sc.refs("origin")) == before, "refs changed", out)
+
+
+def case_notes_path_on_a_folder_is_an_error_and_leaves_nothing():
+    sc = Scene("notes-folder")
+    os.mkdir(os.path.join(sc.work, "docs"))
+    sc.write("docs/x.md", "x\n")
+    git(sc.work, "add", "docs/x.md")
+    git(sc.work, "commit", "-q", "-m", "docs")
+    head = git(sc.work, "rev-parse", "HEAD")
+    sc.write_plan(prep_step(), notes_step('notes_path = "docs";'))
+    rc, out = sc.run()
+    check(rc == 3, f"exit {rc}, want 3", out)
+    msg = sc.step("tag")["message"]
+    check(f"could not build the tree of {head} plus the notes at docs" in msg and
+          "appears as both a file and as a directory" in msg and
+          "choose a notes_path" in msg, msg, out)
+    check(git(sc.work, "rev-parse", "refs/heads/release/1") == head, "the branch moved", out)
+    check(sc.remote_ref("refs/tags/v1") == "", "the tag was pushed", out)
+    check(leftovers(sc) == [], f"temporary files left: {leftovers(sc)}", out)
+
+
+def case_check_describes_the_notes_commit():
+    sc = Scene("notes-check")
+    git(sc.work, "branch", "release/1", sc.head)
+    sc.write_plan(notes_step('notes_path = "docs/notes-{version}.md";'))
+    before = (sc.refs("work"), sc.refs("origin"))
+    rc, out = sc.run("--check", "-v")
+    check(rc == 0, f"exit {rc}, want 0", out)
+    check(f"would commit the release notes to docs/notes-1.md on branch release/1: one commit "
+          f"over {sc.head}, author relhost" in out, "the notes commit is not described", out)
+    check(f"the tag stays on {sc.head}" in out, "the tag's place is not said", out)
+    check("--force-with-lease" in out, "the leased push is not described", out)
+    ran = re.findall(r"run: \S*git -C \S+ (\S+)", out)
+    check(ran and set(ran) <= READ_ONLY, f"--check ran {sorted(set(ran) - READ_ONLY)}", out)
+    check((sc.refs("work"), sc.refs("origin")) == before, "--check changed refs", out)
+
+
+def case_bad_notes_settings_are_refused_at_plan_load():
+    sc = Scene("notes-conf")
+    cases = [
+        ('notes_path = "/etc/RELEASE_NOTES.md";', "it is absolute"),
+        ('notes_path = "../RELEASE_NOTES.md";', 'it has a "." or ".." part'),
+        ('notes_path = "docs/../../x.md";', 'it has a "." or ".." part'),
+        ('notes_path = ".git/hooks/post-checkout";', 'it has a ".git" part'),
+        ('notes_path = "docs/.GIT/x";', 'it has a ".git" part'),
+        ('notes_path = "docs//x.md";', 'it contains "//"'),
+        ('notes_path = "docs/";', "it ends with '/'"),
+        ('notes_path = "";', "it is empty"),
+    ]
+    for extra, want in cases:
+        sc.write_plan(notes_step(extra))
+        rc, out = sc.run("--check")
+        check(rc == 2, f"{extra}: exit {rc}, want 2", out)
+        check("is not a file inside the repository: " + want in out, f"{extra}: no {want!r}",
+              out)
+        check(re.search(r"plan\.cfg:3: notes_path", out) is not None, f"{extra}: file:line", out)
+    for step, want in [
+        (prep_step("commit_notes = true;"), 'commit_notes belongs to action = "tag"'),
+        ('{ name = "tag"; plugin = "git"; action = "tag"; repo = "work"; tag = "v1"; '
+         'commit_notes = true; }', "commit_notes commits the notes onto the release branch"),
+    ]:
+        sc.write_plan(step)
+        rc, out = sc.run("--check")
+        check(rc == 2, f"{step}: exit {rc}, want 2", out)
+        check(want in out and re.search(r"plan\.cfg:3: commit_notes", out), f"{step}", out)
+    check(sc.remote_has_no_release_refs(), "something was pushed", out)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
