@@ -35,10 +35,14 @@ static void metric_set(evidence *ev, const char *key, double value, const char *
             free(m->source);
             free(m->pattern);
             free(m->reducer);
+            free(m->runs);
+            m->runs = NULL;
+            m->nruns = 0;
         }
     if (!m) {
         GROW(ev->metrics, ev->nmetrics, ev->capmetrics);
         m = &ev->metrics[ev->nmetrics++];
+        memset(m, 0, sizeof *m);
     }
     m->key = xstrdup(key);
     m->finite = isfinite(value);
@@ -62,7 +66,22 @@ const ev_metric *evidence_find_metric(const evidence *ev, const char *key)
     return NULL;
 }
 
-void evidence_check(evidence *ev, const relhost_check *c)
+void evidence_metric_runs(evidence *ev, const char *key, const double *runs, size_t n)
+{
+    for (size_t i = 0; i < ev->nmetrics; i++) {
+        ev_metric *m = &ev->metrics[i];
+        if (strcmp(m->key, key) != 0)
+            continue;
+        free(m->runs);
+        m->runs = n ? xcalloc(n, sizeof *m->runs) : NULL;
+        for (size_t k = 0; k < n; k++)
+            m->runs[k] = isfinite(runs[k]) ? runs[k] : NAN;
+        m->nruns = n;
+        return;
+    }
+}
+
+ev_check *evidence_check(evidence *ev, const relhost_check *c)
 {
     ev_check *k;
     GROW(ev->checks, ev->nchecks, ev->capchecks);
@@ -73,9 +92,11 @@ void evidence_check(evidence *ev, const relhost_check *c)
     k->note = dup_or_null(c->note);
     k->expected = c->expected;
     k->expected_hi = c->expected_hi;
+    k->has_expected = 1;
     k->has_actual = c->has_actual && isfinite(c->actual);
     k->actual = k->has_actual ? c->actual : 0;
     k->passed = c->passed != 0;
+    return k;
 }
 
 void evidence_label(evidence *ev, const char *key, const char *value)
@@ -120,11 +141,14 @@ void evidence_free(evidence *ev)
         free(ev->metrics[i].source);
         free(ev->metrics[i].pattern);
         free(ev->metrics[i].reducer);
+        free(ev->metrics[i].runs);
     }
     for (size_t i = 0; i < ev->nchecks; i++) {
         free(ev->checks[i].key);
         free(ev->checks[i].op);
         free(ev->checks[i].note);
+        free(ev->checks[i].stat);
+        free(ev->checks[i].direction);
     }
     for (size_t i = 0; i < ev->nlabels; i++) {
         free(ev->labels[i].key);
@@ -162,6 +186,12 @@ json_t *evidence_to_json(const evidence *ev)
         json_object_set_new(mj, "pattern", str_or_null(m->pattern));
         json_object_set_new(mj, "reducer", str_or_null(m->reducer));
         json_object_set_new(mj, "samples", json_integer((json_int_t)m->samples));
+        if (m->nruns) {
+            json_t *runs = json_array();
+            for (size_t k = 0; k < m->nruns; k++)
+                json_array_append_new(runs, num_or_null(1, m->runs[k]));
+            json_object_set_new(mj, "repeats", runs);
+        }
         json_object_set_new(metrics, m->key, mj);
     }
     for (size_t i = 0; i < ev->nchecks; i++) {
@@ -169,10 +199,19 @@ json_t *evidence_to_json(const evidence *ev)
         json_t *cj = json_object();
         json_object_set_new(cj, "key", json_string(c->key));
         json_object_set_new(cj, "op", json_string(c->op));
-        json_object_set_new(cj, "expected", num_or_null(1, c->expected));
-        if (strcmp(c->op, "range") == 0)
+        json_object_set_new(cj, "expected", num_or_null(c->has_expected, c->expected));
+        if (c->has_expected && strcmp(c->op, "range") == 0)
             json_object_set_new(cj, "expected_hi", num_or_null(1, c->expected_hi));
         json_object_set_new(cj, "actual", num_or_null(c->has_actual, c->actual));
+        if (c->stat)
+            json_object_set_new(cj, "stat", json_string(c->stat));
+        if (c->direction) {
+            json_object_set_new(cj, "direction", json_string(c->direction));
+            json_object_set_new(cj, "rel", num_or_null(1, c->rel));
+            json_object_set_new(cj, "abs", num_or_null(1, c->abs));
+            json_object_set_new(cj, "baseline", num_or_null(c->has_baseline, c->baseline));
+            json_object_set_new(cj, "bound", num_or_null(c->has_bound, c->bound));
+        }
         json_object_set_new(cj, "passed", json_boolean(c->passed));
         json_object_set_new(cj, "note", str_or_null(c->note));
         json_array_append_new(checks, cj);
@@ -213,13 +252,22 @@ void evidence_from_json(evidence *ev, const json_t *j)
         json_t *val = json_object_get(v, "value");
         json_int_t samples = json_integer_value(json_object_get(v, "samples"));
         /* A null value was noted when it was first set; reloading must not note it twice. */
+        json_t *runs = json_object_get(v, "repeats"), *r;
         metric_set(ev, k, json_is_number(val) ? json_number_value(val) : NAN, jstr(v, "source"),
                    jstr(v, "pattern"), jstr(v, "reducer"), samples > 0 ? (uint64_t)samples : 0, 0);
+        if (json_array_size(runs) > 0) {
+            double *d = xcalloc(json_array_size(runs), sizeof *d);
+            json_array_foreach(runs, i, r)
+                d[i] = json_is_number(r) ? json_number_value(r) : NAN;
+            evidence_metric_runs(ev, k, d, json_array_size(runs));
+            free(d);
+        }
     }
     json_array_foreach(json_object_get(j, "checks"), i, v)
     {
         relhost_check c = {.struct_size = sizeof c};
-        json_t *a = json_object_get(v, "actual");
+        json_t *a = json_object_get(v, "actual"), *x;
+        ev_check *k2;
         c.key = jstr(v, "key");
         c.op = jstr(v, "op");
         c.note = jstr(v, "note");
@@ -228,7 +276,16 @@ void evidence_from_json(evidence *ev, const json_t *j)
         c.has_actual = json_is_number(a);
         c.actual = json_number_value(a);
         c.passed = json_is_true(json_object_get(v, "passed"));
-        evidence_check(ev, &c);
+        k2 = evidence_check(ev, &c);
+        k2->has_expected = json_is_number(json_object_get(v, "expected"));
+        k2->stat = dup_or_null(jstr(v, "stat"));
+        k2->direction = dup_or_null(jstr(v, "direction"));
+        k2->rel = json_number_value(json_object_get(v, "rel"));
+        k2->abs = json_number_value(json_object_get(v, "abs"));
+        if ((k2->has_baseline = json_is_number(x = json_object_get(v, "baseline"))))
+            k2->baseline = json_number_value(x);
+        if ((k2->has_bound = json_is_number(x = json_object_get(v, "bound"))))
+            k2->bound = json_number_value(x);
     }
     json_object_foreach((json_t *)json_object_get(j, "labels"), k, v)
         if (json_is_string(v))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "jobs.h"
+#include "jobs_int.h"
 
+#include "baseline.h"
 #include "checks.h"
 #include "crash.h"
 #include "error.h"
@@ -23,86 +24,6 @@
 #define LOG_CHUNK 65536
 #define TAIL_INTERVAL 0.25   /* seconds between log reads of a running job */
 #define DEADLINE_SLACK 30.0  /* the host's deadline trails the runner's own time limit */
-
-enum phase { PH_QUEUED = 0, PH_SUBMITTING, PH_RUNNING, PH_DONE };
-
-struct runner_rt {
-    const plan_instance *pi;
-    const relhost_runner_ops *ops;
-    void *inst;
-    int opened;
-    int running;      /* jobs submitted and not ended */
-    double next_poll;
-    hostctx hc;
-    char prefix[96];
-};
-
-struct source_rt {
-    const plan_instance *pi;
-    const relhost_metrics_ops *ops;
-    void *inst;
-    int opened;
-};
-
-struct relhost_job {
-    jobs *owner;
-    char *id;             /* "<step>/<validation>": the key in state */
-    char *step, *validation;
-    struct runner_rt *rt;
-    strvec argv_t, env_t; /* as written (templates) */
-    char *cwd_t;
-    int shell;
-    double timeout_s;
-    int retries, nodes, gpus;
-    strvec rargs_k, rargs_v;
-    strvec vars;          /* name, value pairs for templates (matrix keys) */
-    struct source_rt **src;
-    size_t nsrc;
-    relhost_check_spec *checks;
-    size_t nchecks;
-    strvec check_keys;
-    int *expect_exit;
-    size_t n_expect_exit;
-    char *expect_term;
-    char spec_hash[17], accept_hash[17];
-
-    enum phase phase;
-    int attempt;
-    char key[256];
-    char *log_path;
-    char ext_id[257];
-    void *handle;
-    relhost_job_status status;
-    uint64_t log_off;
-    int log_fd;
-    void **src_jobs;
-    double started, ended, deadline, not_before, next_tail;
-    int host_cancelled, deadline_hit, in_wait;
-    int submit_pending;   /* intent recorded, runner not asked yet */
-    evidence ev;
-    hostctx ev_hc;
-    relhost_outcome outcome;
-    char *reason;
-    int retryable, exit_code, restarts, resumed;
-    char *term;
-    strvec argv_x, env_x; /* expanded for the current attempt */
-    char *cwd_x;
-};
-
-struct jobs {
-    plan *p;
-    struct state *st;
-    relhost_ctx base;
-    struct runner_rt *runners;
-    struct source_rt *sources;
-    relhost_job **all;
-    size_t n, cap;
-    size_t detached;
-    unsigned child_gen;
-    unsigned long ended_count; /* jobs that reached an end, for the wait loop */
-    char *workdir;             /* default cwd of jobs: the candidate's checkout, or NULL */
-    int log_folder_made;
-};
 
 static void finish(jobs *j, relhost_job *jb);
 static void close_sources(relhost_job *jb);
@@ -133,6 +54,8 @@ static void set_str(char **dst, const char *s)
     free(*dst);
     *dst = s ? xstrdup(s) : NULL;
 }
+
+void jobs_set_str(char **dst, const char *s) { set_str(dst, s); }
 
 static struct runner_rt *runner_rt(jobs *j, const char *name)
 {
@@ -320,15 +243,21 @@ static json_t *job_json(const relhost_job *jb)
         json_object_set_new(o, "restarts", json_integer(jb->restarts));
     }
     json_object_set_new(o, "evidence", evidence_to_json(&jb->ev));
+    repeats_json_members(jb, o);
     return o;
 }
 
-static void persist(relhost_job *jb)
+void jobs_persist(relhost_job *jb)
 {
     const char *path[2] = {"jobs", jb->id};
     if (!jb->owner->st)
         return;
     state_set(jb->owner->st, path, 2, job_json(jb));
+    if (jb->group) {
+        /* the aggregate's lifecycle follows its repeats' */
+        path[1] = jb->group->id;
+        state_set(jb->owner->st, path, 2, job_json(jb->group));
+    }
 }
 
 static void flush_state(jobs *j)
@@ -352,13 +281,25 @@ static void compute_hashes(relhost_job *jb)
     h = fnv(h, jb->shell ? "shell" : "argv");
     for (size_t i = 0; i < jb->vars.n; i++)
         h = fnv(h, jb->vars.v[i]);
+    if (jb->repeat || jb->nkids) {
+        /* a repeat is its own run ({repeat} may differ); an aggregate changes with its count */
+        char buf[48];
+        snprintf(buf, sizeof buf, "|repeat %d of %zu", jb->repeat, jb->nkids);
+        h = fnv(h, buf);
+    }
     hex16(h, jb->spec_hash);
     h = 1469598103934665603ULL;
     for (size_t i = 0; i < jb->nchecks; i++) {
-        char buf[128];
-        snprintf(buf, sizeof buf, "%d:%.17g:%.17g", (int)jb->checks[i].op,
-                 jb->checks[i].expected, jb->checks[i].expected_hi);
-        h = fnv(fnv(h, jb->checks[i].key), buf);
+        const relhost_check_spec *c = &jb->checks[i];
+        char buf[200];
+        snprintf(buf, sizeof buf, "%d:%.17g:%.17g", (int)c->op, c->expected, c->expected_hi);
+        h = fnv(fnv(h, c->key), buf);
+        /* Only what ABI 1.2 added and the check uses, so that older states keep their hash. */
+        if (c->stat != RELHOST_STAT_MEDIAN || c->baseline != RELHOST_BASELINE_NONE) {
+            snprintf(buf, sizeof buf, "stat %d baseline %d:%.17g:%.17g", (int)c->stat,
+                     (int)c->baseline, c->rel_tol, c->abs_tol);
+            h = fnv(h, buf);
+        }
     }
     for (size_t i = 0; i < jb->n_expect_exit; i++) {
         char buf[32];
@@ -369,11 +310,45 @@ static void compute_hashes(relhost_job *jb)
     hex16(h, jb->accept_hash);
 }
 
+/* ---- checks and the baseline ---- */
+
+int jobs_load_baseline(jobs *j)
+{
+    if (!j)
+        return 0;
+    if (!j->baseline_loaded) {
+        j->baseline_loaded = 1; /* once per run, whatever the answer */
+        if (j->p->baseline_path && baseline_load(j->p->baseline_path, &j->baseline) != 0)
+            j->baseline_error = xstrdup(error_last());
+    }
+    return j->baseline_error ? error_set(RELHOST_EINVAL, "%s", j->baseline_error) : 0;
+}
+
+void jobs_checks_env(jobs *j, const char *validation, checks_env *env)
+{
+    memset(env, 0, sizeof *env);
+    env->validation = validation;
+    if (!j)
+        return;
+    env->require_baseline = j->p->require_baseline;
+    (void)jobs_load_baseline(j);
+    env->baseline = j->baseline;
+    env->baseline_error = j->baseline_error;
+}
+
+void jobs_checks_eval(jobs *j, const char *name, evidence *ev, const relhost_checks *checks,
+                      relhost_verdict *out)
+{
+    checks_env env;
+    jobs_checks_env(j, name, &env);
+    checks_eval_env(ev, checks, &env, out);
+}
+
 static void evaluate_checks(relhost_job *jb)
 {
     relhost_checks cs = {jb->nchecks, sizeof(relhost_check_spec), jb->checks};
     relhost_verdict v;
-    checks_eval(&jb->ev, &cs, &v);
+    jobs_checks_eval(jb->owner, jb->validation, &jb->ev, &cs, &v);
     jb->outcome = v.outcome;
     set_str(&jb->reason, v.reason);
 }
@@ -482,11 +457,12 @@ static void resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
             jb->ev = ev2;
             if (jb->outcome == RELHOST_PASSED ||
                 (jb->reason && (strcmp(jb->reason, "threshold") == 0 ||
-                                strcmp(jb->reason, "metric_missing") == 0)))
+                                strcmp(jb->reason, "metric_missing") == 0 ||
+                                strcmp(jb->reason, "no_baseline") == 0)))
                 evaluate_checks(jb);
             evidence_note(&jb->ev, "acceptance changed since the run: checks re-evaluated on "
                                    "the stored metrics");
-            persist(jb);
+            jobs_persist(jb);
         }
         return;
     }
@@ -533,25 +509,46 @@ int jobs_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq_i
                 relhost_job **out)
 {
     relhost_job_request rq;
-    relhost_job *jb;
-    struct runner_rt *rt;
 
     memset(&rq, 0, sizeof rq);
     memcpy(&rq, rq_in, rq_in->struct_size < sizeof rq ? rq_in->struct_size : sizeof rq);
+    rq.struct_size = sizeof rq;
     *out = NULL;
     if (!rq.validation || !*rq.validation || !rq.runner || !rq.argv || !rq.argv[0])
         return error_set(RELHOST_EINVAL, "job_submit: validation, runner and argv are required");
+    if (rq.repeats < 0 || rq.repeats > 100)
+        return error_set(RELHOST_EINVAL, "validation %s: repeats = %d is not 1..100",
+                         rq.validation, rq.repeats);
+    if (rq.repeats > 1)
+        return repeats_submit(j, ctx, &rq, out);
+    return jobs_create(j, ctx, &rq, rq.validation, 0, NULL, 0, out);
+}
+
+int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req, const char *name,
+                int repeat, relhost_job *group, unsigned flags, relhost_job **out)
+{
+    relhost_job_request rq = *req;
+    relhost_job *jb;
+    struct runner_rt *rt;
+
+    *out = NULL;
     rt = runner_rt(j, rq.runner);
     if (!rt)
         return error_set(RELHOST_EINVAL, "validation %s: unknown runner \"%s\" (plan key runners)",
                          rq.validation, rq.runner);
     if (runner_open(j, rt, ctx) != 0)
         return RELHOST_EINVAL;
+    if (group)
+        rq.acceptance = NULL; /* a repeat is judged only as part of its aggregate */
     jb = xcalloc(1, sizeof *jb);
     jb->owner = j;
     jb->rt = rt;
+    jb->repeat = repeat;
+    jb->group = group;
+    if (flags & JOB_AGGREGATE)
+        jb->nkids = (size_t)rq.repeats; /* kids[] is filled by repeats_submit() */
     jb->step = xstrdup(ctx->step ? ctx->step : "");
-    jb->validation = xstrdup(rq.validation);
+    jb->validation = xstrdup(name);
     jb->id = xasprintf("%s/%s", jb->step, jb->validation);
     jb->log_fd = -1;
     jb->exit_code = -1;
@@ -631,7 +628,8 @@ int jobs_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq_i
     }
     jb->expect_term = rq.expect_termination ? xstrdup(rq.expect_termination) : NULL;
     compute_hashes(jb);
-    resume_from_state(j, jb, ctx);
+    if (!(flags & (JOB_AGGREGATE | JOB_FRESH)))
+        resume_from_state(j, jb, ctx);
 add:
     if (j->n == j->cap) {
         j->cap = j->cap ? j->cap * 2 : 64;
@@ -642,7 +640,7 @@ add:
     if (jb->phase == PH_DONE && jb->outcome == RELHOST_ERROR && !jb->resumed) {
         set_str(&jb->reason, "tool_error");
         evidence_note(&jb->ev, error_last());
-        persist(jb);
+        jobs_persist(jb);
         return RELHOST_EINVAL;
     }
     return 0;
@@ -652,15 +650,18 @@ add:
 
 static void expand_for_attempt(jobs *j, relhost_job *jb)
 {
-    char att[16];
-    const char *vars[4 + 64];
-    size_t nv = 2;
+    char att[16], rep[16];
+    const char *vars[6 + 64];
+    size_t nv = 3;
     snprintf(att, sizeof att, "%d", jb->attempt);
+    snprintf(rep, sizeof rep, "%d", jb->repeat ? jb->repeat : 1);
     vars[0] = "validation";
     vars[1] = jb->validation;
     vars[2] = "attempt";
     vars[3] = att;
-    for (size_t i = 0; i + 1 < jb->vars.n && nv < 34; i += 2, nv++) {
+    vars[4] = "repeat";
+    vars[5] = rep;
+    for (size_t i = 0; i + 1 < jb->vars.n && nv < 35; i += 2, nv++) {
         vars[2 * nv] = jb->vars.v[i];
         vars[2 * nv + 1] = jb->vars.v[i + 1];
     }
@@ -695,6 +696,7 @@ static void expand_for_attempt(jobs *j, relhost_job *jb)
     sv_push_take(&jb->env_x, xasprintf("RELHOST_VERSION=%s", j->base.version));
     sv_push_take(&jb->env_x, xasprintf("RELHOST_VALIDATION=%s", jb->validation));
     sv_push_take(&jb->env_x, xasprintf("RELHOST_ATTEMPT=%d", jb->attempt));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_REPEAT=%s", rep));
     sv_push_take(&jb->env_x, xasprintf("RELHOST_LOG=%s", jb->log_path));
     if (j->base.commit)
         sv_push_take(&jb->env_x, xasprintf("RELHOST_COMMIT=%s", j->base.commit));
@@ -792,7 +794,7 @@ static void prepare_job(jobs *j, relhost_job *jb)
     jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
     jb->rt->running++;
     jb->submit_pending = 1;
-    persist(jb);
+    jobs_persist(jb);
 }
 
 /* Second half: hand the job to its runner (its intent is already durable). */
@@ -806,7 +808,7 @@ static void submit_job(jobs *j, relhost_job *jb)
     rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
     jb->ext_id[sizeof jb->ext_id - 1] = '\0';
     if (rc == RELHOST_EINPROGRESS) {
-        persist(jb);
+        jobs_persist(jb);
         return;
     }
     if (rc != 0) {
@@ -827,7 +829,7 @@ static void submit_job(jobs *j, relhost_job *jb)
     jb->next_tail = loop_now() + TAIL_INTERVAL;
     log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,
             jb->ext_id, jb->attempt);
-    persist(jb);
+    jobs_persist(jb);
 }
 
 /* Feed new log bytes to the job's metrics sources. */
@@ -959,7 +961,7 @@ static void ended(jobs *j, relhost_job *jb)
         jb->rt->running--;
         j->ended_count++;
         release_handle(jb);
-        persist(jb);
+        jobs_persist(jb);
         return;
     }
     jb->outcome = v.outcome;
@@ -1016,14 +1018,16 @@ static void finish(jobs *j, relhost_job *jb)
                             backoff > 60 ? 60 : backoff);
         log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
         free(n);
-        persist(jb);
+        jobs_persist(jb);
         jb->attempt++;
         jb->phase = PH_QUEUED;
         jb->not_before = loop_now() + (backoff > 60 ? 60 : backoff);
         return;
     }
-    persist(jb);
+    jobs_persist(jb);
     crash_point("jobs.after_result");
+    if (jb->group)
+        repeats_kid_done(j, jb->group);
 }
 
 static void poll_runner(jobs *j, struct runner_rt *r)
@@ -1064,7 +1068,7 @@ static void poll_runner(jobs *j, struct runner_rt *r)
         if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
             snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
             jb->phase = PH_RUNNING;
-            persist(jb);
+            jobs_persist(jb);
         }
         if (st[i].state == RELHOST_JOB_LOST) {
             st[i].state = RELHOST_JOB_ENDED;
@@ -1093,8 +1097,12 @@ static int counts_done(const relhost_job *jb, relhost_mode mode)
 {
     if (jb->phase == PH_DONE)
         return 1;
+    if (jb->kids)
+        return repeats_done(jb, mode);
     return mode == RELHOST_MODE_LAUNCH && jb->phase != PH_SUBMITTING;
 }
+
+int jobs_counts_done(const relhost_job *jb, relhost_mode mode) { return counts_done(jb, mode); }
 
 static size_t count_done(relhost_job *const *v, size_t n, relhost_mode mode)
 {
@@ -1160,6 +1168,8 @@ static size_t prepare_ready(jobs *j, relhost_mode mode)
     size_t nstart = 0;
     for (size_t i = 0; i < j->n; i++) {
         relhost_job *jb = j->all[i];
+        if (jb->kids)
+            continue; /* an aggregate runs nothing itself: its repeats do */
         if (mode == RELHOST_MODE_LAUNCH && !jb->rt->ops->find)
             continue; /* local jobs die with relhost: not launched, run by `relhost -c` */
         if (jb->phase == PH_QUEUED && jb->not_before <= now &&
@@ -1235,7 +1245,7 @@ void jobs_stop(jobs *j)
         jb->rt->running--;
         close_sources(jb);
         release_handle(jb);
-        persist(jb);
+        jobs_persist(jb);
     }
 }
 
@@ -1262,6 +1272,11 @@ int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
     (void)j;
     memset(&r, 0, sizeof r);
     r.struct_size = out->struct_size < sizeof r ? out->struct_size : sizeof r;
+    if (jb->kids) {
+        repeats_result(jb, &r);
+        memcpy(out, &r, r.struct_size);
+        return 0;
+    }
     r.finished = jb->phase == PH_DONE;
     r.outcome = jb->phase == PH_DONE ? jb->outcome : RELHOST_NONE;
     r.reason = jb->reason;
@@ -1288,6 +1303,7 @@ static void job_free(relhost_job *jb)
         close(jb->log_fd);
     free(jb->src_jobs);
     free(jb->src);
+    free(jb->kids);
     free(jb->id);
     free(jb->step);
     free(jb->validation);
@@ -1323,6 +1339,8 @@ void jobs_free(jobs *j)
     if (!j)
         return;
     free(j->workdir);
+    json_decref(j->baseline);
+    free(j->baseline_error);
     for (size_t i = 0; i < j->n; i++) {
         relhost_job *jb = j->all[i];
         if ((jb->phase == PH_RUNNING || jb->phase == PH_SUBMITTING) && !jb->rt->ops->find &&

@@ -26,6 +26,33 @@ void jobs_set_workdir(jobs *j, const char *dir);
 /** Close runner and metrics instances. Jobs still running on local runners are killed. */
 void jobs_free(jobs *j);
 
+/**
+ * Read the baseline store (the plan's `baseline`, core/baseline.h) for this run's checks. Done
+ * once per run: the pipeline calls it before any step runs, so that a corrupt or too new store
+ * stops the run with exit 2 and nothing run; later calls (and checks, which load it lazily when
+ * nobody did) get the same answer. 0, or RELHOST_EINVAL with error_last() explaining.
+ */
+int jobs_load_baseline(jobs *j);
+
+/**
+ * Evaluate checks for a step or job named `name` (the first half of its baseline keys) with the
+ * run's baseline store and the plan's require_baseline: checks_eval_env() of core/checks.h.
+ * j may be NULL (--check: no baseline store, baseline rules say "no baseline yet").
+ */
+void jobs_checks_eval(jobs *j, const char *name, evidence *ev, const relhost_checks *checks,
+                      relhost_verdict *out);
+
+/**
+ * Queue a job (host->job_submit). With req->repeats = N > 1 the job is the aggregate of N runs
+ * "<validation>.r1".."<validation>.rN" (core/repeats.c): each an ordinary job with its own key,
+ * log, retries and state record ("<step>/<validation>.r<k>", with "repeat_of" and "repeat"),
+ * {repeat} = k in its templates, scheduled within the runner's max_parallel; the aggregate
+ * (state record "<step>/<validation>" with "repeats" and "runs") finishes when all have, keeps
+ * each metric's N values, and is judged once by the acceptance checks on each check's statistic
+ * of them. A repeat that FAILED (or hit an ERROR) makes the aggregate FAILED (ERROR) with that
+ * repeat's reason. On resume each repeat resumes on its own; with --retry-failed an aggregate
+ * that did not pass runs all its repeats again.
+ */
 int jobs_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req, relhost_job **out);
 int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, int any);
 int jobs_result(jobs *j, const relhost_job *job, relhost_job_result *out);

@@ -418,65 +418,151 @@ static int number_of(const config_setting_t *e, double *out)
     }
 }
 
-/* One check: ("key", ">=", 1.0), ("key", "range", lo, hi), or { metric; op; value; max; }. */
+/* Keys of the group form of a check. */
+static const char *const check_keys[] = {"metric", "op", "value", "max", "baseline", "rel",
+                                         "abs", "stat", NULL};
+
+/* A number >= 0 of a check group (rel, abs). */
+static int tolerance_of(const struct fillctx *c, const relhost_option *r, const config_setting_t *t,
+                        const char *metric, double *out)
+{
+    if (number_of(t, out) != 0 || !isfinite(*out) || *out < 0)
+        return bad(c, t, r->name, "check on \"%s\": %s must be a number >= 0 (rel is a fraction: "
+                   "0.2 = 20%%; abs is in the metric's unit)", metric, config_setting_name(t));
+    return 0;
+}
+
+/* The group form's baseline rule and stat: { ...; baseline = "higher"; rel = 0.2; abs = 0.002;
+ * stat = "median"; }. */
+static int fill_check_rule(const struct fillctx *c, const relhost_option *r,
+                           const config_setting_t *e, relhost_check_spec *cs)
+{
+    static const char *const stats[] = {"median", "min", "max", "mean", NULL};
+    const config_setting_t *b = config_setting_get_member(e, "baseline");
+    const config_setting_t *rel = config_setting_get_member(e, "rel");
+    const config_setting_t *abs_ = config_setting_get_member(e, "abs");
+    const config_setting_t *st = config_setting_get_member(e, "stat");
+    const char *v;
+    cs->stat = RELHOST_STAT_MEDIAN;
+    if (st) {
+        v = config_setting_type(st) == CONFIG_TYPE_STRING ? config_setting_get_string(st) : "";
+        for (cs->stat = 0; stats[cs->stat] && strcmp(stats[cs->stat], v) != 0; cs->stat++)
+            ;
+        if (!stats[cs->stat])
+            return bad(c, st, r->name, "check on \"%s\": stat must be one of median, min, max, "
+                       "mean (the statistic of a repeated validation's runs)", cs->key);
+    }
+    if (!b) {
+        if (rel || abs_)
+            return bad(c, rel ? rel : abs_, r->name, "check on \"%s\": %s needs baseline = "
+                       "\"higher\" or \"lower\" (a tolerance against the last promoted "
+                       "release)", cs->key, rel ? "rel" : "abs");
+        return 0;
+    }
+    v = config_setting_type(b) == CONFIG_TYPE_STRING ? config_setting_get_string(b) : "";
+    if (strcmp(v, "higher") == 0)
+        cs->baseline = RELHOST_BASELINE_HIGHER;
+    else if (strcmp(v, "lower") == 0)
+        cs->baseline = RELHOST_BASELINE_LOWER;
+    else
+        return bad(c, b, r->name, "check on \"%s\": baseline must be \"higher\" (higher is "
+                   "better, e.g. SPS) or \"lower\" (lower is better, e.g. latency)", cs->key);
+    if (!rel && !abs_)
+        return bad(c, b, r->name, "check on \"%s\": a baseline rule needs rel = 0.2 (a "
+                   "fraction of the baseline) and/or abs = ... (in the metric's unit); rel = 0.0 "
+                   "allows no change at all", cs->key);
+    if (rel && tolerance_of(c, r, rel, cs->key, &cs->rel_tol) != 0)
+        return RELHOST_EINVAL;
+    if (abs_ && tolerance_of(c, r, abs_, cs->key, &cs->abs_tol) != 0)
+        return RELHOST_EINVAL;
+    return 0;
+}
+
+/* One check: ("key", ">=", 1.0), ("key", "range", lo, hi), or a group { metric; op; value; max;
+ * baseline; rel; abs; stat; } holding a threshold (op, value), a baseline rule, or both. */
 static int fill_check(const struct fillctx *c, const relhost_option *r, const config_setting_t *e,
                       relhost_check_spec *cs)
 {
     const config_setting_t *k, *o, *v, *hi = NULL;
     const char *ops;
-    int t = config_setting_type(e);
+    int t = config_setting_type(e), group = t == CONFIG_TYPE_GROUP;
+    memset(cs, 0, sizeof *cs);
+    cs->struct_size = sizeof *cs;
     if (t == CONFIG_TYPE_LIST || t == CONFIG_TYPE_ARRAY) {
         int n = config_setting_length(e);
         if (n != 3 && n != 4)
-            return bad(c, e, r->name,
-                       "check must be (\"metric\", \"op\", value) or (\"metric\", \"range\", lo, hi)");
+            return bad(c, e, r->name, "check must be (\"metric\", \"op\", value) or "
+                       "(\"metric\", \"range\", lo, hi)");
         k = config_setting_get_elem(e, 0);
         o = config_setting_get_elem(e, 1);
         v = config_setting_get_elem(e, 2);
         if (n == 4)
             hi = config_setting_get_elem(e, 3);
-    } else if (t == CONFIG_TYPE_GROUP) {
+    } else if (group) {
         k = config_setting_get_member(e, "metric");
         o = config_setting_get_member(e, "op");
         v = config_setting_get_member(e, "value");
         hi = config_setting_get_member(e, "max");
         for (int i = 0; i < config_setting_length(e); i++) {
             const char *nm = config_setting_name(config_setting_get_elem(e, (unsigned)i));
-            if (strcmp(nm, "metric") && strcmp(nm, "op") && strcmp(nm, "value") &&
-                strcmp(nm, "max"))
+            size_t x = 0;
+            while (check_keys[x] && strcmp(check_keys[x], nm) != 0)
+                x++;
+            if (!check_keys[x])
                 return bad(c, config_setting_get_elem(e, (unsigned)i), r->name,
-                           "check has unknown key '%s'; allowed: metric, op, value, max", nm);
+                           "check has unknown key '%s'; allowed: metric, op, value, max, "
+                           "baseline, rel, abs, stat", nm);
         }
-        if (!k || !o || !v)
-            return bad(c, e, r->name, "check group needs metric, op and value");
+        if (!k || config_setting_type(k) != CONFIG_TYPE_STRING)
+            return bad(c, e, r->name, "check group needs metric = \"name\" (a string)");
+        if (!o != !v)
+            return bad(c, o ? o : v, r->name, "check on \"%s\": a threshold needs both op and "
+                       "value", config_setting_get_string(k));
+        if (!o && !config_setting_get_member(e, "baseline"))
+            return bad(c, e, r->name, "check on \"%s\" needs op and value (a threshold), "
+                       "baseline = \"higher\" or \"lower\" with rel and/or abs (a rule "
+                       "against the last promoted release), or both",
+                       config_setting_get_string(k));
     } else {
-        return bad(c, e, r->name, "each check must be a list like (\"sps_max\", \">=\", 30000.0)");
+        return bad(c, e, r->name, "each check must be a list like (\"sps_max\", \">=\", 30000.0) "
+                   "or a group like { metric = \"sps_max\"; baseline = \"higher\"; rel = 0.2; }");
     }
-    if (config_setting_type(k) != CONFIG_TYPE_STRING || config_setting_type(o) != CONFIG_TYPE_STRING)
+    if (config_setting_type(k) != CONFIG_TYPE_STRING ||
+        (o && config_setting_type(o) != CONFIG_TYPE_STRING))
         return bad(c, e, r->name, "check's metric and operator must be strings");
-    ops = config_setting_get_string(o);
-    cs->struct_size = sizeof *cs;
     cs->key = own_str(c->st, config_setting_get_string(k));
-    cs->op = 0;
+    cs->where = own(c->st, where_of(e));
+    if (group && fill_check_rule(c, r, e, cs) != 0)
+        return RELHOST_EINVAL;
+    if (!o) {
+        cs->op = RELHOST_OP_NONE;
+        if (hi)
+            return bad(c, hi, r->name, "check on \"%s\": max belongs to op = \"range\"",
+                       cs->key);
+        return 0;
+    }
+    ops = config_setting_get_string(o);
+    cs->op = RELHOST_OP_NONE;
     for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
         if (strcmp(op_names[i].name, ops) == 0)
             cs->op = op_names[i].op;
-    if (!cs->op)
+    if (cs->op == RELHOST_OP_NONE)
         return bad(c, o, r->name, "unknown operator \"%s\"; legal: >=, >, <=, <, ==, !=, range",
                    ops);
     if (number_of(v, &cs->expected) != 0)
         return bad(c, v, r->name, "check value for \"%s\" must be a number", cs->key);
     if (cs->op == RELHOST_OP_RANGE) {
         if (!hi || number_of(hi, &cs->expected_hi) != 0)
-            return bad(c, e, r->name, "range check on \"%s\" needs (\"%s\", \"range\", lo, hi)",
-                       cs->key, cs->key);
+            return group ? bad(c, e, r->name, "range check on \"%s\" needs max = hi (a number)",
+                               cs->key)
+                         : bad(c, e, r->name, "range check on \"%s\" needs (\"%s\", \"range\", "
+                               "lo, hi)", cs->key, cs->key);
         if (cs->expected_hi < cs->expected)
             return bad(c, e, r->name, "range check on \"%s\" has lo %g above hi %g", cs->key,
                        cs->expected, cs->expected_hi);
     } else if (hi) {
         return bad(c, e, r->name, "only a range check takes a fourth value");
     }
-    cs->where = own(c->st, where_of(e));
     return 0;
 }
 

@@ -41,8 +41,10 @@
 #include <stdio.h>
 
 /** The "report_schema" number report_json() writes (docs/report.schema.json). A change to the
- *  document's shape is a new number and a new golden file (tests/reports/golden.json). */
-#define REPORT_SCHEMA 1
+ *  document's shape is a new number and a new golden file (tests/reports/golden.json).
+ *  2: checks gained stat, direction, rel, abs and bound; metrics repeats; jobs repeats,
+ *  repeat_of and repeat (baseline rules and repeated validations). */
+#define REPORT_SCHEMA 2
 
 /** Lines and bytes of a job log's end shown in a JUnit <system-out>. */
 #define REPORT_TAIL_LINES 50
@@ -135,8 +137,11 @@ void report_text_clean(strbuf *out, const char *s, size_t n);
  *  ("30000", "0.93", "12833.333333333334"); "NaN" / "inf" / "-inf" for non-finite values. */
 void report_num_format(double v, char *buf, size_t cap);
 
-/** "op expected" as reports show a check: ">= 30000", "in [0.5, 1]" (op "range"). The check is
- *  one of the report model's (expected and expected_hi may be null: shown as "?"). */
+/** "op expected" as reports show a check: ">= 30000", "in [0.5, 1]" (op "range"); a baseline
+ *  rule as written, never its bound (a JUnit case name stays the same while the baseline moves):
+ *  ">= baseline - 20%", "<= baseline + max(10%, 5)", ">= 30000 and >= baseline - 0.002"; a
+ *  statistic other than the median is named: "... (min of the runs)". The check is one of the
+ *  report model's (expected and expected_hi may be null: shown as "?"). */
 void report_check_expected(json_t *check, strbuf *out);
 
 /** Write b to out through the redactor; RELHOST_EIO (with *err) when the stream failed. */

@@ -174,16 +174,41 @@ void report_num_format(double v, char *buf, size_t cap)
 void report_check_expected(json_t *check, strbuf *out)
 {
     const char *op = json_string_value(json_object_get(check, "op"));
+    const char *dir = json_string_value(json_object_get(check, "direction"));
+    const char *stat = json_string_value(json_object_get(check, "stat"));
     json_t *lo = json_object_get(check, "expected"), *hi = json_object_get(check, "expected_hi");
+    json_t *rel = json_object_get(check, "rel"), *abs_ = json_object_get(check, "abs");
     char a[40] = "?", b[40] = "?";
+    int higher = dir && strcmp(dir, "higher") == 0;
     if (json_is_number(lo))
         report_num_format(json_number_value(lo), a, sizeof a);
     if (json_is_number(hi))
         report_num_format(json_number_value(hi), b, sizeof b);
-    if (op && strcmp(op, "range") == 0)
-        sb_printf(out, "in [%s, %s]", a, b);
-    else
-        sb_printf(out, "%s %s", op ? op : "?", a);
+    /* A baseline rule alone has no threshold (expected null): only the rule is shown. */
+    if (!dir || json_is_number(lo)) {
+        if (op && strcmp(op, "range") == 0)
+            sb_printf(out, "in [%s, %s]", a, b);
+        else
+            sb_printf(out, "%s %s", op ? op : "?", a);
+    }
+    if (dir) {
+        /* The rule as written, never the bound it gave: a JUnit case keeps its name across
+         * releases while the baseline moves. */
+        double r = json_is_number(rel) ? json_number_value(rel) : 0;
+        double x = json_is_number(abs_) ? json_number_value(abs_) : 0;
+        report_num_format(r * 100, a, sizeof a);
+        report_num_format(x, b, sizeof b);
+        sb_printf(out, "%s%s baseline %s ", json_is_number(lo) ? " and " : "", higher ? ">=" : "<=",
+                  higher ? "-" : "+");
+        if (r > 0 && x > 0)
+            sb_printf(out, "max(%s%%, %s)", a, b);
+        else if (x > 0)
+            sb_printf(out, "%s", b);
+        else
+            sb_printf(out, "%s%%", a);
+    }
+    if (stat && strcmp(stat, "median") != 0)
+        sb_printf(out, " (%s of the runs)", stat);
 }
 
 int report_emit(FILE *out, const strbuf *b, char **err)
@@ -279,6 +304,46 @@ static const char **sorted_keys(json_t *o, size_t *n)
     return k;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A repeated validation's metric: {n, values, min, median, max, mean} of its runs' values (null
+ * where a run had none; the statistics are of the finite ones, null when there are none). */
+static json_t *model_spread(json_t *runs)
+{
+    json_t *o, *vals, *v;
+    double *d, sum = 0;
+    size_t i, n = 0;
+    if (!json_is_array(runs) || json_array_size(runs) == 0)
+        return json_null();
+    o = json_object();
+    vals = json_array();
+    d = xcalloc(json_array_size(runs), sizeof *d);
+    json_array_foreach(runs, i, v)
+    {
+        if (json_is_number(v) && isfinite(json_number_value(v))) {
+            d[n++] = json_number_value(v);
+            sum += json_number_value(v);
+            json_array_append_new(vals, json_real(json_number_value(v)));
+        } else {
+            json_array_append_new(vals, json_null());
+        }
+    }
+    qsort(d, n, sizeof *d, cmp_dbl);
+    json_object_set_new(o, "n", json_integer((json_int_t)json_array_size(runs)));
+    json_object_set_new(o, "values", vals);
+    json_object_set_new(o, "min", n ? json_real(d[0]) : json_null());
+    json_object_set_new(o, "median", n ? json_real(n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2)
+                                       : json_null());
+    json_object_set_new(o, "max", n ? json_real(d[n - 1]) : json_null());
+    json_object_set_new(o, "mean", n ? json_real(sum / (double)n) : json_null());
+    free(d);
+    return o;
+}
+
 static json_t *model_evidence(json_t *ev)
 {
     json_t *o = json_object(), *metrics = json_array(), *checks = json_array();
@@ -301,6 +366,7 @@ static json_t *model_evidence(json_t *ev)
             samples = json_integer(0);
         }
         json_object_set_new(mj, "samples", samples);
+        json_object_set_new(mj, "repeats", model_spread(json_object_get(m, "repeats")));
         json_array_append_new(metrics, mj);
     }
     free(keys);
@@ -317,7 +383,12 @@ static json_t *model_evidence(json_t *ev)
         json_object_set_new(cj, "expected", m_real(v, "expected"));
         json_object_set_new(cj, "expected_hi", m_real(v, "expected_hi"));
         json_object_set_new(cj, "actual", m_real(v, "actual"));
+        json_object_set_new(cj, "stat", m_str(v, "stat"));
+        json_object_set_new(cj, "direction", m_str(v, "direction"));
+        json_object_set_new(cj, "rel", m_real(v, "rel"));
+        json_object_set_new(cj, "abs", m_real(v, "abs"));
         json_object_set_new(cj, "baseline", m_real(v, "baseline"));
+        json_object_set_new(cj, "bound", m_real(v, "bound"));
         json_object_set_new(cj, "passed", m_bool(v, "passed"));
         json_object_set_new(cj, "note", m_str(v, "note"));
         json_array_append_new(checks, cj);
@@ -446,6 +517,9 @@ static json_t *model_job(const job_ref *r, json_t *j)
     json_object_set_new(o, "argv", argv);
     json_object_set_new(o, "spec_hash", m_str(j, "spec_hash"));
     json_object_set_new(o, "accept_hash", m_str(j, "accept_hash"));
+    json_object_set_new(o, "repeats", m_int(j, "repeats"));
+    json_object_set_new(o, "repeat_of", m_str(j, "repeat_of"));
+    json_object_set_new(o, "repeat", m_int(j, "repeat"));
     json_object_set_new(o, "evidence", model_evidence(json_object_get(j, "evidence")));
     return o;
 }
@@ -458,13 +532,18 @@ static json_t *counts_of(json_t *items)
     json_int_t c[7] = {0};
     json_t *o = json_object(), *v;
     size_t i;
+    json_int_t total = 0;
     json_array_foreach(items, i, v)
     {
         const char *oc = json_string_value(json_object_get(v, "outcome"));
         relhost_outcome x = oc ? outcome_parse(oc) : RELHOST_NONE;
+        /* a run of a repeated validation counts once, through its aggregate */
+        if (json_is_string(json_object_get(v, "repeat_of")))
+            continue;
         c[x == RELHOST_NONE ? 6 : (int)x - 1]++;
+        total++;
     }
-    json_object_set_new(o, "total", json_integer((json_int_t)json_array_size(items)));
+    json_object_set_new(o, "total", json_integer(total));
     for (i = 0; i < 7; i++)
         json_object_set_new(o, count_keys[i], json_integer(c[i]));
     return o;

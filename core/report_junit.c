@@ -92,6 +92,32 @@ static void property(strbuf *b, const char *name, const char *value)
     sb_puts(b, "/>\n");
 }
 
+/* "; over 3 runs: min 24000, median 30000, max 31000" for a repeated validation's metric (the
+ * report model's "repeats"), nothing otherwise. */
+static void spread_line(strbuf *b, json_t *sp)
+{
+    static const char *const stats[] = {"min", "median", "max"};
+    if (!json_is_object(sp))
+        return;
+    sb_printf(b, "; over %" JSON_INTEGER_FORMAT " runs:",
+              json_integer_value(json_object_get(sp, "n")));
+    for (size_t i = 0; i < 3; i++) {
+        char num[40] = "null";
+        json_t *x = json_object_get(sp, stats[i]);
+        if (json_is_number(x))
+            report_num_format(json_number_value(x), num, sizeof num);
+        sb_printf(b, "%s %s %s", i ? "," : "", stats[i], num);
+    }
+    {
+        size_t i, n = 0;
+        json_t *v;
+        json_array_foreach(json_object_get(sp, "values"), i, v)
+            n += !json_is_number(v);
+        if (n)
+            sb_printf(b, " (%zu run%s without a value)", n, n == 1 ? "" : "s");
+    }
+}
+
 /* "sps_max = 12833, expected >= 30000" (and the baseline and note when the check has them). */
 static void check_line(strbuf *b, json_t *c)
 {
@@ -108,7 +134,12 @@ static void check_line(strbuf *b, json_t *c)
     report_check_expected(c, b);
     if (json_is_number(base)) {
         report_num_format(json_number_value(base), num, sizeof num);
-        sb_printf(b, " (baseline %s)", num);
+        sb_printf(b, " (baseline %s", num);
+        if (json_is_number(json_object_get(c, "bound"))) {
+            report_num_format(json_number_value(json_object_get(c, "bound")), num, sizeof num);
+            sb_printf(b, ", bound %s", num);
+        }
+        sb_putc(b, ')');
     }
     if (note)
         sb_printf(b, ": %s", note);
@@ -363,6 +394,7 @@ static void job_case(strbuf *b, counts *c, json_t *job)
                       jstr(v, "source"), jstr(v, "reducer") ? jstr(v, "reducer") : "value",
                       json_integer_value(json_object_get(v, "samples")),
                       json_integer_value(json_object_get(v, "samples")) == 1 ? "" : "s");
+        spread_line(&out, json_object_get(v, "repeats"));
         sb_putc(&out, '\n');
     }
     json_object_foreach(json_object_get(ev, "labels"), key, v)

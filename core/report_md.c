@@ -431,6 +431,8 @@ static void check_rows(strbuf *b, const char *where, json_t *owner, int baseline
         if (baseline) {
             sb_puts(b, " | ");
             num(b, json_object_get(c, "baseline"));
+            sb_puts(b, " | ");
+            num(b, json_object_get(c, "bound"));
         }
         sb_printf(b, " | %s | ", json_is_true(json_object_get(c, "passed")) ? "pass" : failed);
         md_text(b, jstr(c, "note") ? jstr(c, "note") : "-");
@@ -450,20 +452,61 @@ static void checks_table(strbuf *b, json_t *model)
     sb_printf(b, "\n## Checks\n\n"
                  "| Step / validation | Metric | Actual | Expected |%s Result | Note |\n"
                  "|-------------------|--------|-------:|----------|%s--------|------|\n",
-              baseline ? " Baseline |" : "", baseline ? "---------:|" : "");
+              baseline ? " Baseline | Bound |" : "", baseline ? "---------:|------:|" : "");
     json_array_foreach(steps, i, x)
         check_rows(b, jstr(x, "name"), x, baseline);
     json_array_foreach(jobs, i, x)
         check_rows(b, jstr(x, "id"), x, baseline);
 }
 
-/* Notes of jobs (a step's notes are in its row): failures explained, W&B runs, retries. */
+/* " (1 run without a value)" when some run of a repeated validation lacked the metric. */
+static void without_value(strbuf *b, json_t *spread)
+{
+    size_t i, n = 0;
+    json_t *v;
+    json_array_foreach(json_object_get(spread, "values"), i, v)
+        n += !json_is_number(v);
+    if (n)
+        sb_printf(b, " (%zu run%s without a value)", n, n == 1 ? "" : "s");
+}
+
+/* Notes of jobs (a step's notes are in its row): failures explained, W&B runs, retries, and
+ * the spread of a repeated validation's metrics. */
 static void job_notes(strbuf *b, json_t *model)
 {
     json_t *jobs = json_object_get(model, "jobs"), *j, *n;
     size_t i, k;
     int any = 0;
     json_array_foreach(jobs, i, j)
+    {
+        json_array_foreach(json_object_get(json_object_get(j, "evidence"), "metrics"), k, n)
+        {
+            json_t *sp = json_object_get(n, "repeats"), *c;
+            size_t x;
+            int checked = 0;
+            /* only what a check looked at: the JSON report has every metric's spread */
+            json_array_foreach(json_object_get(json_object_get(j, "evidence"), "checks"), x, c)
+                checked |= jstr(c, "key") && jstr(n, "key") && strcmp(jstr(c, "key"),
+                                                                      jstr(n, "key")) == 0;
+            if (!json_is_object(sp) || !checked)
+                continue;
+            if (!any)
+                sb_puts(b, "\n## Notes\n\n");
+            any = 1;
+            sb_puts(b, "- **");
+            md_text(b, jstr(j, "id"));
+            sb_puts(b, ":** ");
+            md_text(b, jstr(n, "key"));
+            sb_printf(b, " over %" JSON_INTEGER_FORMAT " runs: min ",
+                      json_integer_value(json_object_get(sp, "n")));
+            num(b, json_object_get(sp, "min"));
+            sb_puts(b, ", median ");
+            num(b, json_object_get(sp, "median"));
+            sb_puts(b, ", max ");
+            num(b, json_object_get(sp, "max"));
+            without_value(b, sp);
+            sb_putc(b, '\n');
+        }
         json_array_foreach(json_object_get(json_object_get(j, "evidence"), "notes"), k, n)
         {
             if (!any)
@@ -475,6 +518,7 @@ static void job_notes(strbuf *b, json_t *model)
             md_text_n(b, json_string_value(n), MD_CELL_MAX);
             sb_putc(b, '\n');
         }
+    }
 }
 
 /* ---- commits since the previous tag, through core/proc.c --------------------------------- */

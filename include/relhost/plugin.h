@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relhost/plugin.h - the relhost plugin ABI, version 1.1 (1.0 plus job template variables).
+ * relhost/plugin.h - the relhost plugin ABI, version 1.2 (1.0; 1.1 added job template variables;
+ * 1.2 added baseline rules and statistics to acceptance checks, and repeated jobs).
  *
  * This is the only header a relhost plugin includes. A plugin is a shared object exporting one
  * symbol, relhost_plugin_entry(); the host passes a const table of services and receives a
@@ -56,7 +57,7 @@ extern "C" {
 #endif
 
 #define RELHOST_ABI_MAJOR 1
-#define RELHOST_ABI_MINOR 1
+#define RELHOST_ABI_MINOR 2
 
 #if defined(__GNUC__)
 #define RELHOST_EXPORT __attribute__((visibility("default")))
@@ -203,14 +204,54 @@ typedef enum relhost_op {
     RELHOST_OP_RANGE   /**< expected <= actual <= expected_hi */
 } relhost_op;
 
-/** One acceptance check as the plan states it. Owned by the host. */
+/**
+ * Added in ABI 1.2: the op of a check with no threshold (a baseline rule only). A macro, not an
+ * enumerator, so that a plugin's switch over relhost_op keeps compiling under -Wswitch; code
+ * that does not know it treats it as an unknown operator.
+ */
+#define RELHOST_OP_NONE ((relhost_op)0)
+
+/**
+ * Which statistic of a repeated validation's samples a check uses (Added in ABI 1.2). With one
+ * run every statistic is that run's value. MEDIAN of an even count is the mean of the middle two.
+ */
+typedef enum relhost_stat {
+    RELHOST_STAT_MEDIAN = 0,
+    RELHOST_STAT_MIN = 1,
+    RELHOST_STAT_MAX = 2,
+    RELHOST_STAT_MEAN = 3
+} relhost_stat;
+
+/** Which way a metric may not regress against its baseline (Added in ABI 1.2). */
+typedef enum relhost_baseline_dir {
+    RELHOST_BASELINE_NONE = 0,   /**< no baseline rule */
+    RELHOST_BASELINE_HIGHER = 1, /**< higher is better (SPS): bound = baseline - allowed */
+    RELHOST_BASELINE_LOWER = 2   /**< lower is better (latency): bound = baseline + allowed */
+} relhost_baseline_dir;
+
+/**
+ * One acceptance check as the plan states it. Owned by the host.
+ * A check holds a threshold (op, expected, expected_hi), a baseline rule (baseline, rel_tol,
+ * abs_tol), or both; with both, the metric must satisfy both. The baseline is the value the
+ * release registry recorded for "<validation>::<key>" at the last promotion; the allowed change
+ * is max(rel_tol * |baseline|, abs_tol), the looser of the two tolerances (as Python's
+ * math.isclose), because rel scales with large values and abs keeps a floor where rel shrinks to
+ * nothing near zero. Read the 1.2 members with RELHOST_HAS(): a smaller struct_size means
+ * MEDIAN and no baseline rule.
+ */
 typedef struct relhost_check_spec {
     size_t struct_size;
     const char *key;   /**< metric name */
-    relhost_op op;
+    relhost_op op;     /**< RELHOST_OP_NONE: no threshold (1.2) */
     double expected;
     double expected_hi; /**< RANGE only */
     const char *where;  /**< "file:line" of the check in the plan */
+    /* Added in ABI 1.2 */
+    relhost_stat stat;  /**< statistic of a repeated validation's samples the check uses */
+    relhost_baseline_dir baseline; /**< NONE: no baseline rule */
+    double rel_tol;     /**< baseline rule: allowed change as a fraction of |baseline| (0.2 =
+                         *   20%); 0 when not given */
+    double abs_tol;     /**< baseline rule: allowed change in the metric's unit; 0 when not given */
 } relhost_check_spec;
 
 /** The acceptance checks of an option of type CHECKS. Owned by the host. */
@@ -417,6 +458,15 @@ typedef struct relhost_job_request {
     /* Added in ABI 1.1 */
     const relhost_map *vars;         /**< extra template variables of this job (matrix keys
                                       *   such as nodes, condition), or NULL */
+    /* Added in ABI 1.2 */
+    int repeats;                     /**< run the job this many times (0 or 1: once; at most
+                                      *   100). The host runs N jobs "<validation>.r<k>" (each
+                                      *   with its own key, log, retries and state record,
+                                      *   {repeat} = k in templates) within the runner's
+                                      *   max_parallel, and the returned job is their aggregate:
+                                      *   it finishes when all have, each metric keeps the N
+                                      *   samples, and acceptance is judged once, on each
+                                      *   check's statistic of them. */
 } relhost_job_request;
 
 /** A job handle (opaque, owned by the host for the whole run). */
@@ -507,7 +557,10 @@ typedef struct relhost_host {
 
     /* -- ABI 1.0: checks (one implementation for every gate) -- */
     /** Evaluate checks against the metrics posted to ctx so far; posts each check; *out is
-     *  PASSED when all pass, FAILED otherwise (reason "threshold" or "metric_missing"). */
+     *  PASSED when all pass, FAILED otherwise (reason "threshold" or "metric_missing").
+     *  Baseline rules (1.2) look up "<step>::<key>" in the run's baseline store; with none
+     *  they pass with the note "no baseline yet", or, when the plan sets require_baseline,
+     *  make *out INCONCLUSIVE with reason "no_baseline" (unless another check FAILED). */
     int (*checks_eval)(const relhost_ctx *ctx, const relhost_checks *checks,
                        relhost_verdict *out);
 

@@ -47,6 +47,7 @@ struct workflow_validation {
     relhost_strlist depends_on;
     struct workflow_expect expect;
     struct workflow_matrix matrix;
+    int64_t repeats;
 };
 
 struct workflow_conf {
@@ -125,7 +126,10 @@ static const relhost_option workflow_validation_options[] = {
     {.name = "metrics", .type = RELHOST_OPT_REF_LIST, .ref_kind = RELHOST_REF_METRICS,
      .offset = V(metrics), .doc = "metrics sources fed this job's log (default: the gate's)"},
     {.name = "acceptance", .type = RELHOST_OPT_CHECKS, .offset = V(acceptance),
-     .doc = "checks on the job's metrics, e.g. ( (\"sps_max\", \">=\", 30000.0) )"},
+     .doc = "checks on the job's metrics: thresholds ( (\"sps_max\", \">=\", 30000.0) ) or "
+            "groups { metric = \"sps_max\"; op = \">=\"; value = 30000.0; baseline = "
+            "\"higher\"; rel = 0.2; abs = 100.0; stat = \"median\"; } (see relhost.cfg(5) "
+            "ACCEPTANCE CHECKS)"},
     {.name = "depends_on", .type = RELHOST_OPT_STRLIST, .offset = V(depends_on),
      .doc = "validations that must pass first; otherwise this one is SKIPPED"},
     {.name = "expect", .type = RELHOST_OPT_GROUP, .offset = V(expect),
@@ -134,6 +138,11 @@ static const relhost_option workflow_validation_options[] = {
     {.name = "matrix", .type = RELHOST_OPT_GROUP, .offset = V(matrix),
      .sub = workflow_matrix_options,
      .doc = "expand into <name>.<nodes>n.<condition> validations (seed 002's cluster matrix)"},
+    {.name = "repeats", .type = RELHOST_OPT_INT, .def = "1", .offset = V(repeats), .min = 1,
+     .max = 100,
+     .doc = "run the validation (each matrix cell) this many times, as jobs <name>.r1.. "
+            "<name>.rN within the runner's max_parallel ({repeat} in cmd); checks judge each "
+            "metric's median of the runs (or a check's stat) and reports show the spread"},
     {0}};
 #undef V
 
@@ -322,6 +331,18 @@ static int expand(const relhost_ctx *ctx, struct workflow *w, const struct workf
     return rc;
 }
 
+/* 1 when b's name is "<a's name>.r<k>", a run of a when a is repeated k or more times. */
+static int is_repeat_of(const struct vrun *a, const struct vrun *b)
+{
+    size_t n = strlen(a->name);
+    char *end;
+    long k;
+    if (a->v->repeats < 2 || strncmp(b->name, a->name, n) != 0 || strncmp(b->name + n, ".r", 2))
+        return 0;
+    k = strtol(b->name + n + 2, &end, 10);
+    return *end == '\0' && end != b->name + n + 2 && k >= 1 && k <= a->v->repeats;
+}
+
 static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
     const struct workflow_conf *c = conf;
@@ -357,12 +378,20 @@ static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
             return rc;
     }
     for (size_t i = 0; i < w->n; i++)
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(w->runs[k].name, w->runs[i].name) == 0) {
+        for (size_t k = 0; k < w->n; k++) {
+            if (k < i && strcmp(w->runs[k].name, w->runs[i].name) == 0) {
                 host->fail(ctx, "%s: duplicate validation name \"%s\"",
                            host->where(ctx, &w->runs[i].v->name), w->runs[i].name);
                 return RELHOST_EINVAL;
             }
+            if (k != i && is_repeat_of(&w->runs[k], &w->runs[i])) {
+                host->fail(ctx, "%s: validation name \"%s\" is also the name of a run of the "
+                                "repeated validation %s; rename one",
+                           host->where(ctx, &w->runs[i].v->name), w->runs[i].name,
+                           w->runs[k].name);
+                return RELHOST_EINVAL;
+            }
+        }
     for (size_t i = 0; i < w->n; i++)
         for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++)
             if (find_validation(w, w->runs[i].v->depends_on.v[d]) < 0) {
@@ -416,6 +445,28 @@ static void cmd_text(const struct vrun *r, char *buf, size_t cap)
     }
 }
 
+/* "  accept sps_max >= 30000 and within 20% below the baseline (median of the runs)" */
+static void describe_check(const relhost_ctx *ctx, const relhost_check_spec *s, int repeated)
+{
+    static const char *const ops[] = {"?", ">=", ">", "<=", "<", "==", "!=", "range"};
+    static const char *const stats[] = {"median", "min", "max", "mean"};
+    char thr[96] = "", rule[160] = "", stat[48] = "";
+    relhost_baseline_dir dir = RELHOST_HAS(s, abs_tol) ? s->baseline : RELHOST_BASELINE_NONE;
+    if (s->op == RELHOST_OP_RANGE)
+        snprintf(thr, sizeof thr, " in [%g, %g]", s->expected, s->expected_hi);
+    else if (s->op != RELHOST_OP_NONE)
+        snprintf(thr, sizeof thr, " %s %g", ops[(unsigned)s->op <= RELHOST_OP_RANGE ? s->op : 0],
+                 s->expected);
+    if (dir != RELHOST_BASELINE_NONE)
+        snprintf(rule, sizeof rule, "%s may %s at most max(%g%%, %g) from the baseline",
+                 thr[0] ? " and" : "", dir == RELHOST_BASELINE_HIGHER ? "drop" : "rise",
+                 s->rel_tol * 100, s->abs_tol);
+    if (repeated && RELHOST_HAS(s, stat))
+        snprintf(stat, sizeof stat, " (%s of the runs)",
+                 stats[(unsigned)s->stat <= RELHOST_STAT_MEAN ? s->stat : 0]);
+    host->note_add(ctx, "  accept %s%s%s%s", s->key, thr, rule, stat);
+}
+
 static int workflow_describe(const relhost_ctx *ctx, void *inst)
 {
     struct workflow *w = inst;
@@ -425,23 +476,19 @@ static int workflow_describe(const relhost_ctx *ctx, void *inst)
         const struct workflow_validation *v = r->v;
         char cmd[512];
         cmd_text(r, cmd, sizeof cmd);
-        host->note_add(ctx, "validation %s%s: runner %s, timeout %.0f s%s: %s%s%s%s", r->name,
+        char times[40] = "";
+        if (v->repeats > 1)
+            snprintf(times, sizeof times, ", %lld runs", (long long)v->repeats);
+        host->note_add(ctx, "validation %s%s: runner %s, timeout %.0f s%s%s: %s%s%s%s", r->name,
                        chosen(ctx, r) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
-                       v->timeout_s, v->shell ? ", shell" : "", cmd,
+                       v->timeout_s, times, v->shell ? ", shell" : "", cmd,
                        v->depends_on.n ? " (after its dependencies)" : "",
                        r->expect_term ? "; must end with " : "",
                        r->expect_term ? r->expect_term : "");
-        for (size_t k = 0; k < v->acceptance.n; k++) {
-            const relhost_check_spec *s = (const relhost_check_spec *)(const void *)(
-                (const char *)v->acceptance.v + k * v->acceptance.elem_size);
-            static const char *const ops[] = {"?", ">=", ">", "<=", "<", "==", "!=", "range"};
-            if (s->op == RELHOST_OP_RANGE)
-                host->note_add(ctx, "  accept %s in [%g, %g]", s->key, s->expected,
-                               s->expected_hi);
-            else
-                host->note_add(ctx, "  accept %s %s %g", s->key,
-                               ops[(unsigned)s->op <= RELHOST_OP_RANGE ? s->op : 0], s->expected);
-        }
+        for (size_t k = 0; k < v->acceptance.n; k++)
+            describe_check(ctx, (const relhost_check_spec *)(const void *)(
+                                    (const char *)v->acceptance.v + k * v->acceptance.elem_size),
+                           v->repeats > 1);
     }
     return 0;
 }
@@ -481,6 +528,7 @@ static int submit(const relhost_ctx *ctx, struct workflow *w, struct vrun *r)
     rq.expect_exit = r->expect_exit;
     rq.n_expect_exit = r->n_expect_exit;
     rq.vars = &vars;
+    rq.repeats = (int)v->repeats;
     rc = host->job_submit(ctx, &rq, &r->job);
     r->state = V_SUBMITTED;
     return rc;
@@ -614,8 +662,15 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
         out->outcome = RELHOST_PASSED;
         out->reason = NULL;
     } else {
+        /* a validation that could not decide (no baseline with require_baseline...): say why */
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "no_result";
+        for (size_t i = 0; i < w->n; i++)
+            if (w->runs[i].state == V_DONE && w->runs[i].res.outcome == RELHOST_INCONCLUSIVE &&
+                w->runs[i].res.reason) {
+                out->reason = w->runs[i].res.reason;
+                break;
+            }
     }
     host->note_add(ctx, "%zu of %zu validation(s) passed%s", npass, nsel,
                    nfail + nerr + nskip ? "" : "");
@@ -633,7 +688,7 @@ static const relhost_gate_ops workflow_gate = {
 static const relhost_plugin workflow_plugin = {
     RELHOST_PLUGIN_HEADER,
     .name = "workflow",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .description = "run validation jobs and hold their metrics against acceptance checks",
     .options = workflow_options,
     .option_size = sizeof(relhost_option),

@@ -184,7 +184,7 @@ def case_junit_validates_against_the_xsd():
     good = render(FIXTURE, "junit").decode()
     for bad, why in ((good.replace('<skipped message="SKIPPED (upstream_failed)"/>',
                                    '<skipped message="x"/><error message="y"/>', 1), "two results"),
-                     (good.replace('tests="25"', 'tests="many"', 1), "a count that is no number"),
+                     (good.replace('tests="32"', 'tests="many"', 1), "a count that is no number"),
                      (good.replace('time="0.102"', 'time="0.1s"', 1), "a time with a unit")):
         rh.check(bad != good, f"test bug: the {why} edit changed nothing")
         d = rh.scratch()
@@ -198,7 +198,7 @@ def case_junit_validates_against_the_xsd():
 def case_json_conforms_to_the_schema():
     doc = json.loads(render(FIXTURE, "json"))
     conforms(doc, "the fixture's JSON report")
-    rh.check(doc["report_schema"] == 1, "report_schema is not 1")
+    rh.check(doc["report_schema"] == 2, "report_schema is not 2")
     # The validator is not a rubber stamp either.
     s = schema()
     for mutate, why in ((lambda d: d["release"].pop("decision"), "a missing member"),
@@ -232,9 +232,24 @@ def case_json_report_says_what_the_state_says():
     rh.check(c[1]["op"] == "range" and c[1]["expected_hi"] == 1e9, f"range: {c[1]}")
     resumed = next(j for j in doc["jobs"] if j["validation"] == "arena_resumed")
     rh.check(resumed["attempt"] == 2 and resumed["restarts"] == 1, f"resumed: {resumed}")
-    rh.check(doc["summary"]["jobs"] == {"total": 9, "passed": 2, "failed": 2, "error": 1,
+    # arena_repeat counts once (FAILED), its three PASSED runs (repeat_of) not at all
+    rh.check(doc["summary"]["jobs"] == {"total": 10, "passed": 2, "failed": 3, "error": 1,
                                         "inconclusive": 1, "skipped": 1, "waived": 1, "none": 1},
              f"job counts: {doc['summary']['jobs']}")
+    rep = next(j for j in doc["jobs"] if j["validation"] == "arena_repeat")
+    sps = next(m for m in rep["evidence"]["metrics"] if m["key"] == "sps_max")
+    rh.check(rep["repeats"] == 3 and sps["repeats"] == {
+        "n": 3, "values": [24000, 31000, 30000], "min": 24000, "median": 30000, "max": 31000,
+        "mean": 28333.333333333332}, f"a repeated validation's spread: {rep}")
+    lat = next(m for m in rep["evidence"]["metrics"] if m["key"] == "latency_ms")
+    rh.check(lat["repeats"]["values"] == [12.5, 14, None] and lat["repeats"]["median"] == 13.25,
+             f"a run without the metric: {lat}")
+    c = rep["evidence"]["checks"][0]
+    rh.check((c["direction"], c["rel"], c["baseline"], c["bound"], c["stat"], c["expected"]) ==
+             ("higher", 0.2, 40000, 32000, "median", None), f"a baseline rule's check: {c}")
+    run = next(j for j in doc["jobs"] if j["validation"] == "arena_repeat.r2")
+    rh.check(run["repeat_of"] == "arena_repeat" and run["repeat"] == 2 and run["repeats"] is None,
+             f"a run of a repeated validation: {run}")
     cleanup = next(s for s in doc["steps"] if s["name"] == "cleanup")
     rh.check(cleanup["outcome"] is None, f"a step without outcome: {cleanup}")
 
@@ -471,8 +486,8 @@ def case_md_renders_as_written_in_gfm():
                                             "thead", "tbody", "tr", "th", "td", "br", "a"}),
              f"unexpected elements: {sorted(set(t.tags))}")
     widths = sorted(set(t.rows))
-    rh.check(widths == [7, 8, 9], f"table rows have {widths} cells, not 7 (checks), 8 (steps), "
-             f"9 (validations)")
+    rh.check(widths == [8, 9], f"table rows have {widths} cells, not 8 (checks with baseline "
+             f"and bound; steps), 9 (validations)")
     text = "".join(t.text)
     for literal in ('markup <script>alert("x")</script> & &amp; ]]> \'apos\' | pipe | `tick` '
                     '*star* _under_ [link](http://x) $HOME',
