@@ -4,6 +4,7 @@
 #include "batch.h"
 #include "freeze.h"
 #include "error.h"
+#include "explain.h"
 #include "host.h"
 #include "http.h"
 #include "log.h"
@@ -15,6 +16,7 @@
 #include "proc.h"
 #include "report.h"
 #include "report_files.h"
+#include "site.h"
 #include "state.h"
 
 #include <getopt.h>
@@ -28,13 +30,28 @@ void cli_usage(FILE *out)
 "usage: relhost [run] -c PLAN [options]        qualify a release: run the plan's steps in order\n"
 "       relhost launch -c PLAN [options]        submit the release's remote jobs and return\n"
 "       relhost status -c PLAN [--version V] [--only GLOB] [--logs] [--tail N]\n"
+"                      [--json | --follow]\n"
 "                                               refresh and show the release's jobs\n"
+"       relhost explain -c PLAN [--version V] [--json]\n"
+"                                               why a release is where it is, from its state\n"
 "       relhost kill -c PLAN [--version V] [--only GLOB]   cancel its unfinished remote jobs\n"
 "       relhost freeze -c PLAN --reason TEXT   stop publishing (gates still run; exit 4)\n"
 "       relhost unfreeze -c PLAN [--reason TEXT]\n"
+"       relhost releases -c PLAN [--json]         the registry: releases, status, pointers\n"
+"       relhost rollback -c PLAN --reason TEXT [--to VERSION] [--dry-run]\n"
+"                                               move last_green back (to the previous green\n"
+"                                               release, or VERSION), then run on_rollback\n"
+"       relhost waive -c PLAN --version V --step S [--validation N] --reason TEXT\n"
+"                     [--expires T]           count a failed step (or validation) as passing\n"
+"                                               for promotion, audited; shown as WAIVED\n"
+"       relhost monitor -c PLAN [--profile P] [--dry-run]\n"
+"                                               run the monitor profile against last_green;\n"
+"                                               a required failure rolls back by itself\n"
 "       relhost report -c PLAN [--version V] --format junit|json|md [-o FILE]\n"
 "                                               a release's report, from its state (default:\n"
 "                                               the newest release of the plan; -o -: stdout)\n"
+"       relhost site -c PLAN [-o DIR]           write the registry's status page DIR/index.html\n"
+"                                               (default DIR: <registry_dir>/site)\n"
 "       relhost plugins [-c PLAN] [--describe NAME]   list plugins, or one plugin's options\n"
 "       relhost -V | --help\n"
 "\n"
@@ -59,10 +76,19 @@ void cli_usage(FILE *out)
 "      --report-junit FILE  after the run, write the release as JUnit XML to FILE\n"
 "      --report-json FILE   ... as the JSON report (docs/report.schema.json)\n"
 "      --report-md FILE     ... as Markdown release notes\n"
-"      --format F         with `report`: junit, json or md\n"
-"  -o, --output FILE      with `report`: write to FILE (default: stdout)\n"
+"      --format F         with `report`: junit, json or md\n""      --to VERSION       with `rollback`: the release to make last green (default: the\n"
+"                         previous green one)\n"
+"      --dry-run          with `rollback` / `monitor`: say what would happen, change nothing\n""      --validation N     with `waive`: waive this validation of the step only\n"
+"      --expires T        with `waive`: the waiver ends at T (UTC 2026-12-01T00:00:00Z, or a\n"
+"                         duration from now: 7d, 12h)\n"
+"  -o, --output FILE      with `report`: write to FILE (default: stdout); with `site`: the\n"
+"                         folder of index.html\n"
 "      --logs             with `status`: print the last lines of each job's log\n"
 "      --tail N           with `status --logs`: how many lines (default 20)\n"
+"      --json             with `status` / `explain`: one JSON object (docs/status.schema.json,\n"
+"                         docs/explain.schema.json)\n"
+"      --follow           with `status`: redraw every 2 s until the release's run ends\n"
+"                         (on a terminal in place, else a line per change); Ctrl-C stops\n"
 "      --no-interactive   never ask a human (manual gates become INCONCLUSIVE)\n"
 "      --no-color         no ANSI colours (also when NO_COLOR is set or stdout is no TTY)\n"
 "  -q, --quiet            only errors on stderr\n"
@@ -91,7 +117,7 @@ int cli_parse(cli *c, int argc, char **argv)
 {
     enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
            O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL, O_REASON, O_REPORT_JUNIT, O_REPORT_JSON,
-           O_REPORT_MD, O_FORMAT };
+           O_REPORT_MD, O_FORMAT, O_JSON, O_FOLLOW, O_TO, O_DRYRUN, O_VALIDATION, O_EXPIRES };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"step", required_argument, NULL, O_STEP},
@@ -113,6 +139,12 @@ int cli_parse(cli *c, int argc, char **argv)
         {"report-json", required_argument, NULL, O_REPORT_JSON},
         {"report-md", required_argument, NULL, O_REPORT_MD},
         {"format", required_argument, NULL, O_FORMAT},
+        {"json", no_argument, NULL, O_JSON},
+        {"follow", no_argument, NULL, O_FOLLOW},
+        {"to", required_argument, NULL, O_TO},
+        {"dry-run", no_argument, NULL, O_DRYRUN},
+        {"validation", required_argument, NULL, O_VALIDATION},
+        {"expires", required_argument, NULL, O_EXPIRES},
         {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -139,6 +171,18 @@ int cli_parse(cli *c, int argc, char **argv)
             c->command = CLI_UNFREEZE;
         } else if (strcmp(argv[1], "report") == 0) {
             c->command = CLI_REPORT;
+        } else if (strcmp(argv[1], "releases") == 0) {
+            c->command = CLI_RELEASES;
+        } else if (strcmp(argv[1], "rollback") == 0) {
+            c->command = CLI_ROLLBACK;
+        } else if (strcmp(argv[1], "monitor") == 0) {
+            c->command = CLI_MONITOR;
+        } else if (strcmp(argv[1], "waive") == 0) {
+            c->command = CLI_WAIVE;
+        } else if (strcmp(argv[1], "explain") == 0) {
+            c->command = CLI_EXPLAIN;
+        } else if (strcmp(argv[1], "site") == 0) {
+            c->command = CLI_SITE;
         } else {
             fprintf(stderr, "relhost: unknown command '%s'; try relhost --help\n", argv[1]);
             return EXIT_USAGE;
@@ -179,6 +223,12 @@ int cli_parse(cli *c, int argc, char **argv)
         case O_REPORT_JSON: c->report_json = optarg; break;
         case O_REPORT_MD: c->report_md = optarg; break;
         case O_FORMAT: c->format = optarg; break;
+        case O_JSON: c->json = 1; break;
+        case O_FOLLOW: c->follow = 1; break;
+        case O_TO: c->to = optarg; break;
+        case O_DRYRUN: c->dry_run = 1; break;
+        case O_VALIDATION: c->validation = optarg; break;
+        case O_EXPIRES: c->expires = optarg; break;
         case 'o': c->output = optarg; break;
         case 'q': c->quiet = 1; break;
         case 'v': c->verbose++; break;
@@ -211,16 +261,61 @@ int cli_parse(cli *c, int argc, char **argv)
         fprintf(stderr, "relhost: --logs and --tail go with `relhost status`\n");
         return EXIT_USAGE;
     }
+    if (c->json && c->command != CLI_STATUS && c->command != CLI_EXPLAIN &&
+        c->command != CLI_RELEASES) {
+        fprintf(stderr, "relhost: --json goes with `relhost status`, `explain` or `releases`\n");
+        return EXIT_USAGE;
+    }
+    if (c->follow && c->command != CLI_STATUS) {
+        fprintf(stderr, "relhost: --follow goes with `relhost status`\n");
+        return EXIT_USAGE;
+    }
+    if (c->follow && (c->json || c->logs)) {
+        fprintf(stderr, "relhost: status --follow shows the table; it takes neither --json "
+                        "(poll `relhost status --json` instead) nor --logs\n");
+        return EXIT_USAGE;
+    }
+    if (c->json && c->logs) {
+        fprintf(stderr, "relhost: status --json lists each job's log_path; --logs goes with the "
+                        "table\n");
+        return EXIT_USAGE;
+    }
     if (c->command == CLI_FREEZE && (!c->reason || !*c->reason)) {
         fprintf(stderr, "relhost: freeze needs --reason TEXT (it goes into the audit log)\n");
         return EXIT_USAGE;
     }
-    if (c->reason && c->command != CLI_FREEZE && c->command != CLI_UNFREEZE) {
-        fprintf(stderr, "relhost: --reason goes with `relhost freeze` / `unfreeze`\n");
+    if (c->reason && c->command != CLI_FREEZE && c->command != CLI_UNFREEZE &&
+        c->command != CLI_ROLLBACK && c->command != CLI_WAIVE) {
+        fprintf(stderr, "relhost: --reason goes with `relhost freeze` / `unfreeze` / `rollback` "
+                        "/ `waive`\n");
         return EXIT_USAGE;
     }
-    if ((c->format || c->output) && c->command != CLI_REPORT) {
-        fprintf(stderr, "relhost: --format and -o go with `relhost report`\n");
+    if ((c->command == CLI_ROLLBACK || c->command == CLI_WAIVE) && (!c->reason || !*c->reason)) {
+        fprintf(stderr, "relhost: %s needs --reason TEXT (it goes into the audit log)\n",
+                c->command == CLI_ROLLBACK ? "rollback" : "waive");
+        return EXIT_USAGE;
+    }
+    if (c->command == CLI_WAIVE && (!c->version || c->steps.n != 1)) {
+        fprintf(stderr, "relhost: waive needs --version V and one --step S (the release and the "
+                        "step whose result it waives)\n");
+        return EXIT_USAGE;
+    }
+    if ((c->validation || c->expires) && c->command != CLI_WAIVE) {
+        fprintf(stderr, "relhost: --validation and --expires go with `relhost waive`\n");
+        return EXIT_USAGE;
+    }
+    if (c->to && c->command != CLI_ROLLBACK) {
+        fprintf(stderr, "relhost: --to goes with `relhost rollback`\n");
+        return EXIT_USAGE;
+    }
+    if (c->dry_run && c->command != CLI_ROLLBACK && c->command != CLI_MONITOR) {
+        fprintf(stderr, "relhost: --dry-run goes with `relhost rollback` / `monitor`\n");
+        return EXIT_USAGE;
+    }
+    if ((c->format && c->command != CLI_REPORT) ||
+        (c->output && c->command != CLI_REPORT && c->command != CLI_SITE)) {
+        fprintf(stderr, "relhost: --format goes with `relhost report`, -o with `report` or "
+                        "`site`\n");
         return EXIT_USAGE;
     }
     if (c->command == CLI_REPORT && report_format_parse(c->format) == REPORT_NONE) {
@@ -346,13 +441,27 @@ static int cmd_report(const cli *c, const plan *p)
     return code;
 }
 
+/* relhost site: the registry's status page, from the manifest, the states and the baseline. */
+static int cmd_site(const cli *c, const plan *p)
+{
+    char *dir = c->output ? path_absolute(c->output, NULL) : path_join(p->registry_dir, "site");
+    int rc = site_write(p, dir);
+    if (rc != 0)
+        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+    else
+        out_printf("status page written to %s/index.html\n", dir);
+    free(dir);
+    return rc ? EXIT_USAGE : 0;
+}
+
 static int cmd_run(const cli *c)
 {
     plan p;
     plan_options po = {.path = c->plan, .version = c->version,
                        .sets = (const char *const *)c->sets.v, .host = host_table(),
                        .new_release = c->new_release,
-                       .newest = c->command == CLI_STATUS || c->command == CLI_REPORT};
+                       .newest = c->command == CLI_STATUS || c->command == CLI_REPORT ||
+                                 c->command == CLI_EXPLAIN || c->command == CLI_SITE};
     run_options ro;
     run_result rr;
     int code;
@@ -361,6 +470,16 @@ static int cmd_run(const cli *c)
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         plan_free(&p);
         return EXIT_USAGE;
+    }
+    if (c->command == CLI_SITE) {
+        code = cmd_site(c, &p);
+        plan_free(&p);
+        return code;
+    }
+    if (c->command == CLI_EXPLAIN) {
+        code = explain_release(&p, c->json);
+        plan_free(&p);
+        return code;
     }
     if (c->command == CLI_REPORT) {
         code = cmd_report(c, &p);
@@ -371,14 +490,14 @@ static int cmd_run(const cli *c)
         log_msg(RELHOST_LOG_INFO, NULL, "%s unfinished release %s (--new starts a new one)",
                 c->command == CLI_KILL ? "cancelling the jobs of" : "resuming", p.version);
     if (c->command == CLI_FREEZE || c->command == CLI_UNFREEZE) {
-        int rc = c->command == CLI_FREEZE ? freeze_set(p.state_dir, c->reason)
-                                          : freeze_clear(p.state_dir, c->reason);
+        int rc = c->command == CLI_FREEZE ? freeze_set(p.state_dir, p.registry_dir, c->reason)
+                                          : freeze_clear(p.state_dir, p.registry_dir, c->reason);
         if (rc != 0)
             log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         else
             out_printf("%s %s (audit: %s/audit.jsonl)\n",
                        c->command == CLI_FREEZE ? "publishing frozen for" : "publishing unfrozen for",
-                       p.state_dir, p.state_dir);
+                       p.state_dir, p.registry_dir);
         plan_free(&p);
         return rc ? EXIT_USAGE : 0;
     }
@@ -389,7 +508,8 @@ static int cmd_run(const cli *c)
     }
     if (c->command == CLI_STATUS || c->command == CLI_KILL) {
         batch_options bo = {.only = c->only.n ? (const char *const *)c->only.v : NULL,
-                            .logs = c->logs, .tail = c->tail ? c->tail : 20};
+                            .logs = c->logs, .tail = c->tail ? c->tail : 20,
+                            .json = c->json, .follow = c->follow};
         code = c->command == CLI_STATUS ? batch_status(&p, &bo) : batch_kill(&p, &bo);
         plan_free(&p);
         return code;
@@ -453,7 +573,12 @@ int cli_main(int argc, char **argv)
         cli_free(&c);
         return EXIT_USAGE;
     }
-    code = c.command == CLI_PLUGINS ? cmd_plugins(&c) : cmd_run(&c);
+    code = c.command == CLI_PLUGINS    ? cmd_plugins(&c)
+           : c.command == CLI_RELEASES ? cli_releases(&c)
+           : c.command == CLI_ROLLBACK ? cli_rollback(&c)
+           : c.command == CLI_MONITOR  ? cli_monitor(&c)
+           : c.command == CLI_WAIVE    ? cli_waive(&c)
+                                       : cmd_run(&c);
     if (loop_interrupted() && code != EXIT_USAGE)
         code = EXIT_INTERRUPTED;
     proc_kill_all();

@@ -15,7 +15,13 @@ typedef enum cli_command {
     CLI_KILL,
     CLI_FREEZE,
     CLI_UNFREEZE,
-    CLI_REPORT
+    CLI_REPORT,
+    CLI_SITE,
+    CLI_EXPLAIN,
+    CLI_RELEASES,
+    CLI_ROLLBACK,
+    CLI_MONITOR,
+    CLI_WAIVE
 } cli_command;
 
 typedef struct cli {
@@ -28,8 +34,12 @@ typedef struct cli {
     int check, new_release, new_candidate, retry_failed, no_interactive, no_color, verbose, quiet;
     int help, show_version;
     int logs, tail;
+    int json, follow; /* status --json / --follow, explain --json */
     const char *reason;
-    /* --report-junit/--report-json/--report-md FILE (run), --format and -o (report) */
+    const char *to;   /* rollback --to VERSION */
+    const char *validation, *expires; /* waive --validation N --expires T */
+    int dry_run;      /* rollback / monitor --dry-run */
+    /* --report-junit/--report-json/--report-md FILE (run), --format and -o (report), -o (site) */
     const char *report_junit, *report_json, *report_md, *format, *output;
 } cli;
 
@@ -37,6 +47,12 @@ typedef struct cli {
 int cli_parse(cli *c, int argc, char **argv);
 void cli_usage(FILE *out);
 void cli_free(cli *c);
+/* The registry commands (cli_registry.c). Each returns the process exit code. */
+int cli_releases(const cli *c);
+int cli_rollback(const cli *c);
+int cli_monitor(const cli *c);
+int cli_waive(const cli *c);
+
 /** Entry point used by main(): parse, run, and return the process exit code. */
 int cli_main(int argc, char **argv);
 

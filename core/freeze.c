@@ -1,65 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #include "freeze.h"
 
+#include "audit.h"
+
 #include "error.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <relhost/plugin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void who(char *user, size_t ucap, char *host, size_t hcap)
-{
-    struct passwd *pw = getpwuid(geteuid());
-    const char *u = getenv("SUDO_USER");
-    snprintf(user, ucap, "%s", u && *u ? u : (pw ? pw->pw_name : "?"));
-    if (gethostname(host, hcap) != 0)
-        snprintf(host, hcap, "?");
-    host[hcap - 1] = '\0';
-}
-
-int audit_append(const char *state_dir, const char *operation, const char *const *fields,
-                 size_t n)
-{
-    char user[128], host[256], ts[32];
-    char *path, *line;
-    json_t *o = json_object();
-    int fd, rc = 0;
-    size_t len;
-    who(user, sizeof user, host, sizeof host);
-    time_iso8601(time_wall(), ts, sizeof ts);
-    json_object_set_new(o, "at", json_string(ts));
-    json_object_set_new(o, "operation", json_string(operation));
-    json_object_set_new(o, "user", json_string(user));
-    json_object_set_new(o, "host", json_string(host));
-    for (size_t i = 0; i < n; i++)
-        json_object_set_new(o, fields[2 * i], json_string(fields[2 * i + 1]));
-    line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (path_mkdirs(state_dir) != 0) {
-        free(line);
-        return RELHOST_EIO;
-    }
-    path = path_join(state_dir, "audit.jsonl");
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    len = strlen(line);
-    line[len] = '\n'; /* json_dumps leaves room for the NUL, which becomes the newline */
-    if (fd < 0 || write(fd, line, len + 1) != (ssize_t)(len + 1) || fsync(fd) != 0)
-        rc = error_set(RELHOST_EIO, "cannot append to the audit log %s: %s", path,
-                       strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    free(path);
-    free(line);
-    return rc;
-}
 
 static char *freeze_path(const char *state_dir) { return path_join(state_dir, "frozen.json"); }
 
@@ -99,7 +54,7 @@ int freeze_get(const char *state_dir, freeze_info *out)
     return 0;
 }
 
-int freeze_set(const char *state_dir, const char *reason)
+int freeze_set(const char *state_dir, const char *audit_dir, const char *reason)
 {
     char user[128], host[256], ts[32];
     char *path, *tmp;
@@ -108,7 +63,7 @@ int freeze_set(const char *state_dir, const char *reason)
     int rc = 0;
     if (path_mkdirs(state_dir) != 0)
         return RELHOST_EIO;
-    who(user, sizeof user, host, sizeof host);
+    audit_who(user, sizeof user, host, sizeof host);
     time_iso8601(time_wall(), ts, sizeof ts);
     json_object_set_new(o, "reason", json_string(reason));
     json_object_set_new(o, "by", json_string(user));
@@ -122,11 +77,11 @@ int freeze_set(const char *state_dir, const char *reason)
     free(tmp);
     free(path);
     if (rc == 0)
-        rc = audit_append(state_dir, "freeze", fields, 1);
+        rc = audit_append(audit_dir, "freeze", fields, 1);
     return rc;
 }
 
-int freeze_clear(const char *state_dir, const char *reason)
+int freeze_clear(const char *state_dir, const char *audit_dir, const char *reason)
 {
     char *path = freeze_path(state_dir);
     const char *fields[2] = {"reason", reason ? reason : ""};
@@ -135,6 +90,6 @@ int freeze_clear(const char *state_dir, const char *reason)
         rc = error_set(RELHOST_EIO, "cannot remove %s: %s", path, strerror(errno));
     free(path);
     if (rc == 0)
-        rc = audit_append(state_dir, "unfreeze", fields, 1);
+        rc = audit_append(audit_dir, "unfreeze", fields, 1);
     return rc;
 }

@@ -3,7 +3,7 @@
  * freeze.h - the kill switch and the audit log. A frozen state folder (relhost freeze, or
  * RELHOST_FREEZE=1) still runs every gate and reports, but no step with publishes = true runs:
  * they are SKIPPED with reason frozen and the run exits 4. Freeze and unfreeze record who, when
- * and why in <state_dir>/audit.jsonl, one JSON object a line, appended and synced.
+ * and why in the registry's audit log (audit.h), next to promotions and rollbacks.
  */
 #ifndef RELHOST_FREEZE_H
 #define RELHOST_FREEZE_H
@@ -21,12 +21,8 @@ typedef struct freeze_info {
 /** Read the freeze of a state folder (and RELHOST_FREEZE). 0, or RELHOST_EINVAL on a corrupt
  *  freeze file (never ignored: a kill switch that silently fails open is worse than none). */
 int freeze_get(const char *state_dir, freeze_info *out);
-/** Freeze (reason required) or unfreeze; both append to the audit log. */
-int freeze_set(const char *state_dir, const char *reason);
-int freeze_clear(const char *state_dir, const char *reason);
-/** Append {at, operation, user, host, ...fields} to <state_dir>/audit.jsonl and fsync it.
- *  fields: n pairs of name, value (strings). */
-int audit_append(const char *state_dir, const char *operation, const char *const *fields,
-                 size_t n);
+/** Freeze (reason required) or unfreeze; both append to the audit log in audit_dir. */
+int freeze_set(const char *state_dir, const char *audit_dir, const char *reason);
+int freeze_clear(const char *state_dir, const char *audit_dir, const char *reason);
 
 #endif

@@ -39,6 +39,12 @@ void hostctx_init(hostctx *hc, const relhost_ctx *base, const char *plugin, cons
         snprintf(hc->prefix, sizeof hc->prefix, "%s", plugin ? plugin : (step ? step : ""));
 }
 
+void hostctx_fail(hostctx *hc, const char *msg)
+{
+    free(hc->fail_msg);
+    hc->fail_msg = secrets_redact_dup(msg);
+}
+
 char *hostctx_take_fail(hostctx *hc)
 {
     char *m = hc->fail_msg;
@@ -184,7 +190,8 @@ static int svc_checks_eval(const relhost_ctx *ctx, const relhost_checks *checks,
 {
     if (!out || need_ev(ctx, "checks_eval"))
         return RELHOST_EINVAL;
-    checks_eval(hc_of(ctx)->ev, checks, out);
+    /* steps have the run's job layer, and with it the baseline store; --check has neither */
+    jobs_checks_eval(hc_of(ctx)->jobs, ctx->step, hc_of(ctx)->ev, checks, out);
     return 0;
 }
 
@@ -410,11 +417,12 @@ static const relhost_host table = {
     .job_result = svc_job_result,
     .http_request = svc_http_request,
     .http_response_free = svc_http_response_free,
-    /* The registry arrives with its issue; until then its slots are NULL, which the header
-     * documents as "service absent". */
     .prompt_yesno = svc_prompt_yesno,
     .expand = svc_expand,
     .free = svc_free,
+    .registry_stage = host_registry_stage,
+    .registry_promote = host_registry_promote,
+    .registry_quarantine = host_registry_quarantine,
 };
 
 const relhost_host *host_table(void) { return &table; }

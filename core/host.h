@@ -22,6 +22,14 @@ typedef struct hostctx {
     const char *source;     /* metrics source whose op is running (jobs), or NULL */
     int source_priority;
     int conflicts;          /* keys two sources of equal priority both posted */
+    /* The registry services (host_registry.c) need the run around the step: */
+    const struct plan *plan;
+    struct state *state;
+    const char *worktree;   /* the candidate's worktree, or NULL */
+    const char *failure;    /* why the release failed (first failing required step and checks),
+                             * or NULL while it has not */
+    int *promoted;          /* set to 1 when a promote succeeds (the pipeline then runs
+                             * on_promote) */
 } hostctx;
 
 /** The table plugins receive (static, valid for the process). */
@@ -30,8 +38,17 @@ const relhost_host *host_table(void);
 /** Initialise hc from a template context; pub.host_private is set to hc. */
 void hostctx_init(hostctx *hc, const relhost_ctx *base, const char *plugin, const char *step,
                   evidence *ev, const optstore *store);
+/** Set the fail message a plugin will see as its failure (host services use it). */
+void hostctx_fail(hostctx *hc, const char *msg);
 /** Take (and clear) the fail message; NULL when none. Caller frees. */
 char *hostctx_take_fail(hostctx *hc);
 void hostctx_fini(hostctx *hc);
+
+/* The registry services (host_registry.c). */
+int host_registry_stage(const relhost_ctx *ctx, const relhost_strlist *artifacts);
+int host_registry_promote(const relhost_ctx *ctx);
+int host_registry_quarantine(const relhost_ctx *ctx, const char *reason);
+/** Regenerate <registry_dir>/site (after a promotion or rollback); failure only warns. */
+void host_registry_site(const struct plan *p);
 
 #endif

@@ -13,6 +13,7 @@
 #include "report.h"
 #include "report_files.h"
 #include "template.h"
+#include "waiver.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +59,12 @@ static void base_ctx(const plan *p, const run_options *o, relhost_ctx *c, strvec
     c->plan_dir = p->dir;
 }
 
+/* Where this run's record lives: the plan's state_dir and the version, or (monitor) its own. */
+static const char *run_state_dir, *run_record;
+
 static int check_writable_dirs(const plan *p)
 {
-    const char *dirs[2] = {p->state_dir, p->log_dir};
+    const char *dirs[2] = {run_state_dir, p->log_dir};
     const char *where[2] = {p->state_dir_where, p->log_dir_where};
     for (int i = 0; i < 2; i++) {
         if (path_mkdirs(dirs[i]) != 0)
@@ -117,7 +121,7 @@ static void record_run_start(const plan *p, state *st)
  * reads them. */
 static void write_notes(state *st, const plan *p)
 {
-    char *path = xasprintf("%s/release_%s.md", p->state_dir, p->version);
+    char *path = xasprintf("%s/release_%s.md", run_state_dir, run_record);
     char *err = NULL;
     if (report_write(REPORT_MD, state_root(st), p->repo, path, 0, &err) != 0)
         log_msg(RELHOST_LOG_WARN, "report", "release notes %s not written: %s", path,
@@ -145,6 +149,12 @@ static void record_step(state *st, const plan *p, const step_result *r)
     if (r->defers)
         json_object_set_new(o, "defers", json_integer(r->defers));
     json_object_set_new(o, "message", r->message ? json_string(r->message) : json_null());
+    if (r->waived_from)
+        json_object_set_new(o, "waived_from",
+                            json_pack("{s:s, s:o}", "outcome", outcome_name(r->waived_from),
+                                      "reason", r->waived_from_reason
+                                                    ? json_string(r->waived_from_reason)
+                                                    : json_null()));
     if (r->ran) {
         time_iso8601(r->started, ts, sizeof ts);
         json_object_set_new(o, "started_at", json_string(ts));
@@ -209,12 +219,39 @@ static int publish_blocker(const plan *p, const run_result *out, size_t i, state
         if (!s->required || s->publishes || s->when != WHEN_SUCCESS)
             continue;
         oc = outcome_so_far(out, k, sto);
+        if (!outcome_ok(oc) && sto && waiver_covering(state_root(sto), s->inst.name, time_wall()))
+            oc = RELHOST_WAIVED;
         if (!outcome_ok(oc)) {
             *blocking = oc;
             return (int)k;
         }
     }
     return -1;
+}
+
+/* A step that did not pass but is waived (the step, or each failing validation) counts as
+ * passing: WAIVED with the waiver's reason; the original outcome stays in waived_from and the
+ * evidence is kept as it is. */
+static void apply_waiver(step_result *r, state *sto)
+{
+    const json_t *w;
+    char *m;
+    if (outcome_ok(r->outcome) || r->outcome == RELHOST_SKIPPED || r->outcome == RELHOST_NONE ||
+        !(w = waiver_covering(state_root(sto), r->step->inst.name, time_wall())))
+        return;
+    m = xasprintf("waived by %s at %s%s%s: %s (the step was %s%s%s)",
+                  json_string_value(json_object_get(w, "by")),
+                  json_string_value(json_object_get(w, "at")),
+                  json_is_string(json_object_get(w, "validation")) ? " for validation " : "",
+                  json_is_string(json_object_get(w, "validation"))
+                      ? json_string_value(json_object_get(w, "validation")) : "",
+                  json_string_value(json_object_get(w, "reason")), outcome_name(r->outcome),
+                  r->message ? ": " : "", r->message ? r->message : "");
+    r->waived_from = r->outcome;
+    r->waived_from_reason = r->reason ? xstrdup(r->reason) : NULL;
+    set_result(r, RELHOST_WAIVED, "waived", m);
+    r->retryable = 0;
+    free(m);
 }
 
 /* A required step hit a retryable tool error: defer the release (exit 75) unless it has
@@ -239,6 +276,48 @@ static int defer_or_exhaust(const plan *p, step_result *r, state *sto)
     return EXIT_DEFERRED;
 }
 
+/* Why the release failed, for the quarantine reason and the alarm: the step, its message, and
+ * each failing check of its jobs ("arena: sps_max 12000 >= 30000"). */
+static char *failure_summary(const step_result *r, state *sto)
+{
+    strbuf b;
+    const char *id;
+    json_t *job;
+    int n = 0;
+    sb_init(&b);
+    sb_printf(&b, "step %s %s", r->step->inst.name, outcome_name(r->outcome));
+    if (r->reason)
+        sb_printf(&b, " (%s)", r->reason);
+    if (r->message)
+        sb_printf(&b, ": %.300s", r->message);
+    json_object_foreach(sto ? json_object_get(state_root(sto), "jobs") : NULL, id, job) {
+        size_t i;
+        json_t *c;
+        const char *js = json_string_value(json_object_get(job, "step"));
+        (void)id;
+        if (!js || strcmp(js, r->step->inst.name) != 0)
+            continue;
+        json_array_foreach(json_object_get(json_object_get(job, "evidence"), "checks"), i, c) {
+            json_t *act = json_object_get(c, "actual");
+            if (json_is_true(json_object_get(c, "passed")) || n >= 8)
+                continue;
+            n++;
+            sb_printf(&b, "; %s: %s ",
+                      json_string_value(json_object_get(job, "validation")) ?: id,
+                      json_string_value(json_object_get(c, "key")) ?: "?");
+            if (json_is_number(act))
+                sb_printf(&b, "%g", json_number_value(act));
+            else
+                sb_puts(&b, "missing");
+            sb_printf(&b, " %s %g", json_string_value(json_object_get(c, "op")) ?: "?",
+                      json_number_value(json_object_get(c, "expected")));
+            if (json_is_number(json_object_get(c, "baseline")))
+                sb_printf(&b, " (baseline %g)", json_number_value(json_object_get(c, "baseline")));
+        }
+    }
+    return sb_take(&b);
+}
+
 int pipeline_run(plan *p, const run_options *o, run_result *out)
 {
     relhost_ctx base;
@@ -254,6 +333,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     int frozen_skips = 0;
 
     memset(out, 0, sizeof *out);
+    run_state_dir = o->state_dir ? o->state_dir : p->state_dir;
+    run_record = o->record ? o->record : p->version;
     for (size_t i = 0; o->steps && o->steps[i]; i++)
         if (!plan_find_step(p, o->steps[i])) {
             strbuf b;
@@ -315,13 +396,14 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     if (rc == 0)
         rc = freeze_get(p->state_dir, &frz);
     if (rc == 0 && o->mode != RELHOST_MODE_CHECK) {
-        if ((rc = state_open(p->state_dir, p->version, STATE_CREATE, &sto)) != 0) {
-            rc = error_wrap(RELHOST_EINVAL, "release %s", p->version);
+        if ((rc = state_open(run_state_dir, run_record, STATE_CREATE, &sto)) != 0) {
+            rc = error_wrap(RELHOST_EINVAL, "release %s", run_record);
         } else {
             if (state_warning(sto))
                 log_msg(RELHOST_LOG_WARN, "state", "%s", state_warning(sto));
             record_run_start(p, sto);
-            if ((rc = candidate_fix(p, sto, o->new_candidate, &cand)) == 0) {
+            /* hooks act on a release qualified before: no candidate checkout to check */
+            if (o->hooks || (rc = candidate_fix(p, sto, o->new_candidate, &cand)) == 0) {
                 base.commit = cand.commit;
                 if (cand.commit)
                     template_set("commit", cand.commit);
@@ -329,6 +411,10 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     template_set("worktree", cand.worktree);
                 jb = jobs_new(p, sto, &base);
                 jobs_set_workdir(jb, cand.worktree);
+                /* The baseline store, read once per run: a corrupt one is exit 2 before any
+                 * step runs (hooks never evaluate checks: a rollback must not depend on it). */
+                if (!o->hooks && (rc = jobs_load_baseline(jb)) != 0)
+                    rc = error_wrap(RELHOST_EINVAL, "release %s", p->version);
             }
         }
     }
@@ -352,16 +438,31 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         report_check(p, out);
     } else if (rc == 0) {
         report_begin(p, o);
+        /* Pass 0 runs the release's steps; pass 1 the hooks: on_rollback when asked for, or
+         * on_promote once a promote step made this release last green. */
+        for (int pass = 0; pass < 2 && !out->interrupted; pass++)
         for (size_t i = 0; i < p->nsteps; i++) {
             const plan_step *st = &p->steps[i];
             const relhost_gate_ops *g = st->inst.pl->desc.gate;
             step_result *r = &out->steps[i];
             relhost_verdict v = {.struct_size = sizeof v};
+            step_when hook = o->hooks ? o->hooks : (out->promoted ? WHEN_ON_PROMOTE : WHEN_SUCCESS);
+            int is_hook = st->when == WHEN_ON_PROMOTE || st->when == WHEN_ON_ROLLBACK;
             hostctx hc;
             int orc;
 
+            if (pass == 0 ? (is_hook || o->hooks) : (!is_hook || st->when != hook))
+                continue;
             if (!r->selected)
                 continue;
+            if (o->monitor && (st->publishes || st->when == WHEN_ON_FAILURE) && !is_hook) {
+                set_result(r, RELHOST_SKIPPED, "monitor",
+                           "a monitor run publishes nothing and raises no release alarm: a "
+                           "failure rolls back instead");
+                record_step(sto, p, r);
+                report_step(p, r);
+                continue;
+            }
             if (loop_interrupted()) {
                 out->interrupted = 1;
                 break;
@@ -383,7 +484,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             }
             if (st->publishes && o->mode == RELHOST_MODE_RUN) {
                 relhost_outcome bo = RELHOST_NONE;
-                int b = publish_blocker(p, out, i, sto, &bo);
+                /* a hook follows a promotion or rollback that was itself qualified */
+                int b = is_hook ? -1 : publish_blocker(p, out, i, sto, &bo);
                 if (b >= 0) {
                     char *m = xasprintf("required step \"%s\" is %s for this candidate: nothing "
                                         "is published until every required step passed",
@@ -417,6 +519,11 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             }
             hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &r->ev, st->inst.store);
             hc.jobs = jb;
+            hc.plan = p;
+            hc.state = sto;
+            hc.worktree = cand.worktree;
+            hc.failure = out->failure;
+            hc.promoted = &out->promoted;
             template_set("step", st->inst.name);
             r->started = time_wall();
             r->ran = 1;
@@ -450,6 +557,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 free(m);
             }
             hostctx_fini(&hc);
+            if (o->mode == RELHOST_MODE_RUN && sto && !out->interrupted)
+                apply_waiver(r, sto);
             /* A launch decides nothing: step results are recorded by the run that waits. */
             if (o->mode == RELHOST_MODE_RUN)
                 record_step(sto, p, r);
@@ -471,10 +580,11 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 if (r->outcome == RELHOST_ERROR)
                     code = exit_code_worst(code, EXIT_UNDECIDED);
             } else if (st->when != WHEN_SUCCESS) {
-                /* alerts and clean-ups: their own failure never changes the verdict */
+                /* alerts, clean-ups and hooks: their own failure never changes the verdict */
+                static const char *const kinds[] = {"success", "on_failure", "always",
+                                                    "on_promote", "on_rollback"};
                 if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED)
-                    log_msg(RELHOST_LOG_WARN, st->inst.name, "%s step %s",
-                            st->when == WHEN_ON_FAILURE ? "on_failure" : "always",
+                    log_msg(RELHOST_LOG_WARN, st->inst.name, "%s step %s", kinds[st->when],
                             outcome_name(r->outcome));
             } else if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {
                 if (st->required) {
@@ -488,6 +598,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     stop = 1;
                     stopper = st->inst.name;
                     code = exit_code_worst(code, c);
+                    if (!out->failure && c != EXIT_DEFERRED)
+                        out->failure = failure_summary(r, sto);
                 } else {
                     log_msg(RELHOST_LOG_WARN, st->inst.name,
                             "optional step %s; the release goes on", outcome_name(r->outcome));
@@ -531,8 +643,10 @@ void run_result_free(run_result *r)
     for (size_t i = 0; i < r->nsteps; i++) {
         free(r->steps[i].reason);
         free(r->steps[i].message);
+        free(r->steps[i].waived_from_reason);
         evidence_free(&r->steps[i].ev);
     }
     free(r->steps);
+    free(r->failure);
     memset(r, 0, sizeof *r);
 }

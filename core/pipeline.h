@@ -20,6 +20,14 @@ typedef struct run_options {
     int new_candidate;          /* --new-candidate: requalify the release on a new commit */
     int interactive;
     int verbose;
+    /* Hooks: WHEN_ON_ROLLBACK runs only the plan's on_rollback steps (after `relhost rollback`);
+     * WHEN_SUCCESS (0) runs the release, then on_promote when a promote step succeeded. */
+    step_when hooks;
+    /* `relhost monitor`: a run record of its own (under state_dir, see below) against the
+     * last green release; publishing and on_failure steps are SKIPPED (reason monitor). */
+    int monitor;
+    const char *state_dir;      /* where this run's state lives; NULL: the plan's state_dir */
+    const char *record;         /* its name there; NULL: the version */
 } run_options;
 
 typedef struct step_result {
@@ -32,6 +40,8 @@ typedef struct step_result {
     char *message;              /* the plugin's fail() text or the host's explanation */
     double started, ended;      /* wall clock; 0 when not run */
     int defers;                 /* how often this release deferred on this step so far */
+    relhost_outcome waived_from; /* WAIVED: the outcome the waiver answered, else NONE */
+    char *waived_from_reason;
     evidence ev;
 } step_result;
 
@@ -41,6 +51,8 @@ typedef struct run_result {
     int exit_code;
     int interrupted;
     int launch;                 /* relhost launch: nothing was decided */
+    int promoted;               /* a promote step made this release last green */
+    char *failure;              /* the first failing required step and its failing checks */
 } run_result;
 
 /** Run (or --check) the plan. Returns 0 or RELHOST_EINVAL when the plan cannot start (a gate's

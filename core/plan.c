@@ -15,7 +15,9 @@
 static const char *const root_keys[] = {"name",    "version",    "state_dir", "log_dir",
                                         "plugin_path", "repo",  "ref",       "checkout",
                                         "runners", "metrics",   "steps",     "profiles",
-                                        "max_defers", "defer_deadline", NULL};
+                                        "max_defers", "defer_deadline", "registry_dir",
+                                        "baseline", "require_baseline", "monitor_profile",
+                                        "on_promote", "on_rollback", NULL};
 static const char *const step_reserved[] = {"name",        "plugin", "required", "publishes",
                                             "description", "when",   NULL};
 static const char *const inst_reserved[] = {"plugin", NULL};
@@ -340,36 +342,46 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind,
     return 0;
 }
 
-static int load_steps(plan *p)
+/* Count the groups of the list `key` (0 when absent); -1 with the error set when it is no list. */
+static int step_list_length(plan *p, const char *key)
 {
-    config_setting_t *s = config_lookup(&p->cfg, "steps");
-    int n;
+    config_setting_t *s = config_lookup(&p->cfg, key);
     if (!s)
-        return error_set(RELHOST_EINVAL, "%s: the plan has no steps = ( { name = ...; plugin = "
-                         "...; }, ... ); nothing to run", p->path);
+        return 0;
     if (config_setting_type(s) != CONFIG_TYPE_LIST)
-        return perr(s, "'steps' must be a list of groups: steps = ( { ... }, { ... } );");
-    n = config_setting_length(s);
-    if (n == 0)
-        return perr(s, "'steps' is empty; nothing to run");
-    p->steps = xcalloc((size_t)n, sizeof *p->steps);
+        return perr(s, "'%s' must be a list of groups: %s = ( { ... }, { ... } );", key, key),
+               -1;
+    return config_setting_length(s);
+}
+
+/* Append the steps of the list `key` to p->steps (sized by the caller). Steps of on_promote and
+ * on_rollback get that `when` and may not set their own. Names are unique across all lists. */
+static int load_step_list(plan *p, const char *key, step_when list_when)
+{
+    config_setting_t *s = config_lookup(&p->cfg, key);
+    int n = s ? config_setting_length(s) : 0;
     for (int i = 0; i < n; i++) {
         config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-        plan_step *st = &p->steps[i];
+        plan_step *st = &p->steps[p->nsteps];
         const char *nm, *desc;
         int b;
-        p->nsteps = (size_t)i + 1;
+        p->nsteps++;
+        /* "steps" is the list people mean by "step 2"; the hook lists are named */
+        const char *in = strcmp(key, "steps") ? key : NULL;
         if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-            return perr(g, "step %d must be a group { name = \"...\"; plugin = \"...\"; }", i + 1);
+            return perr(g, "%s%sstep %d must be a group { name = \"...\"; plugin = \"...\"; }",
+                        in ? in : "", in ? ": " : "", i + 1);
         if (!config_setting_lookup_string(g, "name", &nm))
-            return perr(g, "step %d needs name = \"...\" (a string)", i + 1);
+            return perr(g, "%s%sstep %d needs name = \"...\" (a string)", in ? in : "",
+                        in ? ": " : "", i + 1);
         if (!name_valid(nm))
             return perr(g, "step name \"%s\" must be letters, digits, '-', '_' or '.'", nm);
-        for (int k = 0; k < i; k++)
+        for (size_t k = 0; k + 1 < p->nsteps; k++)
             if (strcmp(p->steps[k].inst.name, nm) == 0)
                 return perr(g, "duplicate step name \"%s\" (first at %s)", nm,
                             p->steps[k].inst.where);
         st->inst.name = xstrdup(nm);
+        st->when = list_when;
         st->required = 1;
         if (config_setting_get_member(g, "required")) {
             if (config_setting_type(config_setting_get_member(g, "required")) != CONFIG_TYPE_BOOL)
@@ -387,6 +399,10 @@ static int load_steps(plan *p)
         }
         if (config_setting_lookup_string(g, "description", &desc))
             st->description = xstrdup(desc);
+        if (config_setting_get_member(g, "when") && list_when != WHEN_SUCCESS)
+            return perr(config_setting_get_member(g, "when"),
+                        "step \"%s\": steps of '%s' take no 'when' (they run after every %s)",
+                        nm, key, list_when == WHEN_ON_PROMOTE ? "promotion" : "rollback");
         if (config_setting_get_member(g, "when")) {
             config_setting_t *w = config_setting_get_member(g, "when");
             const char *ws = config_setting_type(w) == CONFIG_TYPE_STRING
@@ -404,6 +420,26 @@ static int load_steps(plan *p)
         if (fill_instance(p, &st->inst, g, "step", step_reserved) != 0)
             return RELHOST_EINVAL;
     }
+    return 0;
+}
+
+static int load_steps(plan *p)
+{
+    config_setting_t *s = config_lookup(&p->cfg, "steps");
+    int n, np, nr, rc;
+    if (!s)
+        return error_set(RELHOST_EINVAL, "%s: the plan has no steps = ( { name = ...; plugin = "
+                         "...; }, ... ); nothing to run", p->path);
+    if ((n = step_list_length(p, "steps")) < 0 || (np = step_list_length(p, "on_promote")) < 0 ||
+        (nr = step_list_length(p, "on_rollback")) < 0)
+        return RELHOST_EINVAL;
+    if (n == 0)
+        return perr(s, "'steps' is empty; nothing to run");
+    p->steps = xcalloc((size_t)(n + np + nr), sizeof *p->steps);
+    if ((rc = load_step_list(p, "steps", WHEN_SUCCESS)) != 0 ||
+        (rc = load_step_list(p, "on_promote", WHEN_ON_PROMOTE)) != 0 ||
+        (rc = load_step_list(p, "on_rollback", WHEN_ON_ROLLBACK)) != 0)
+        return rc;
     return 0;
 }
 
@@ -475,6 +511,45 @@ static char *str_opt(config_t *cfg, const char *key, const char *def, int *rc)
         return NULL;
     }
     return xstrdup(config_setting_get_string(s));
+}
+
+/* registry_dir, baseline, require_baseline, monitor_profile. */
+static int load_registry_keys(plan *p)
+{
+    int rc = 0;
+    char *rd = str_opt(&p->cfg, "registry_dir", ".relhost/registry", &rc);
+    char *bl = rc ? NULL : str_opt(&p->cfg, "baseline", NULL, &rc);
+    config_setting_t *rb = config_lookup(&p->cfg, "require_baseline");
+    if (rc) {
+        free(rd);
+        return rc;
+    }
+    p->registry_dir = path_absolute(rd, p->dir);
+    free(rd);
+    if (bl) {
+        p->baseline_path = path_absolute(bl, p->dir);
+        free(bl);
+    } else {
+        p->baseline_path = path_join(p->state_dir, "baseline.json");
+    }
+    if (rb) {
+        if (config_setting_type(rb) != CONFIG_TYPE_BOOL)
+            return perr(rb, "'require_baseline' must be true or false");
+        p->require_baseline = config_setting_get_bool(rb);
+    }
+    p->monitor_profile = str_opt(&p->cfg, "monitor_profile", NULL, &rc);
+    {
+        /* Known at load: where `stage` puts this release. The rollback names have values in a
+         * rollback's on_rollback steps only; elsewhere they are empty. */
+        static const char *const rbn[] = {"rollback_from", "rollback_to", "rollback_reason"};
+        char *sd = xasprintf("%s/staged/%s", p->registry_dir, p->version);
+        template_set("staged_dir", sd);
+        free(sd);
+        for (size_t i = 0; i < 3; i++)
+            if (!template_value(rbn[i]))
+                template_set(rbn[i], "");
+    }
+    return rc;
 }
 
 /* version = "auto" and no --version: resume the newest unfinished release of this plan's state
@@ -687,7 +762,10 @@ int plan_load(const plan_options *o, plan *p)
             return perr(config_lookup(&p->cfg, "checkout"), "'checkout' needs 'repo'");
     }
     /* The candidate commit is known before any option is filled, so {commit} expands. */
-    if (p->repo) {
+    if (o->commit) {
+        p->commit = xstrdup(o->commit); /* monitor: the last green release's commit */
+        template_set("commit", p->commit);
+    } else if (p->repo) {
         if ((rc = candidate_resolve(p, &p->commit)) != 0)
             return rc;
         template_set("commit", p->commit);
@@ -735,6 +813,8 @@ int plan_load(const plan_options *o, plan *p)
             return perr(dd, "'defer_deadline' must be a duration like \"12h\" (time after the "
                         "release's first run past which it no longer defers)");
     }
+    if ((rc = load_registry_keys(p)) != 0)
+        return rc;
     if ((rc = load_group_of_instances(p, "runners", "runner", &p->runners, &p->nrunners)) != 0)
         return rc;
     if ((rc = load_group_of_instances(p, "metrics", "metrics source", &p->metrics,
@@ -744,6 +824,10 @@ int plan_load(const plan_options *o, plan *p)
         return rc;
     if ((rc = load_profiles(p)) != 0)
         return rc;
+    if (p->monitor_profile && !plan_find_profile(p, p->monitor_profile))
+        return perr(config_lookup(&p->cfg, "monitor_profile"),
+                    "monitor_profile \"%s\" names no profile of the plan's 'profiles'",
+                    p->monitor_profile);
     for (size_t i = 0; i < p->nrunners; i++)
         if ((rc = resolve_refs(p, &p->runners[i])) != 0)
             return rc;
@@ -792,6 +876,9 @@ void plan_free(plan *p)
     free(p->state_dir);
     free(p->log_dir);
     free(p->state_dir_where);
+    free(p->registry_dir);
+    free(p->baseline_path);
+    free(p->monitor_profile);
     free(p->log_dir_where);
     free(p->repo);
     free(p->ref);

@@ -26,7 +26,15 @@ typedef struct plan_instance {
     int priority;     /* metrics sources: which wins when two post one key (default 0) */
 } plan_instance;
 
-typedef enum step_when { WHEN_SUCCESS = 0, WHEN_ON_FAILURE, WHEN_ALWAYS } step_when;
+/* SUCCESS / ON_FAILURE / ALWAYS come from a step's `when`; ON_PROMOTE and ON_ROLLBACK mark the
+ * steps of the plan's on_promote and on_rollback lists, run only by a promotion or a rollback. */
+typedef enum step_when {
+    WHEN_SUCCESS = 0,
+    WHEN_ON_FAILURE,
+    WHEN_ALWAYS,
+    WHEN_ON_PROMOTE,
+    WHEN_ON_ROLLBACK
+} step_when;
 
 typedef struct plan_step {
     plan_instance inst;
@@ -55,6 +63,10 @@ typedef struct plan {
     int max_defers;   /* a required step's retryable ERROR defers the release at most this often */
     double defer_deadline; /* seconds after the release's creation when deferring stops; 0: none */
     int checkout_worktree; /* checkout = "worktree": validations run in a worktree of the commit */
+    char *registry_dir;    /* absolute: the release registry (manifest.json, staged/, audit.jsonl) */
+    char *baseline_path;   /* absolute: the baseline store (default <state_dir>/baseline.json) */
+    int require_baseline;  /* a baseline rule with no baseline entry is INCONCLUSIVE, not passed */
+    char *monitor_profile; /* the profile `relhost monitor` runs when given no --profile, or NULL */
     strvec plugin_path;        /* the full search path actually used */
     loader ld;
     plan_instance *runners;
@@ -74,6 +86,8 @@ typedef struct plan_options {
     const char *version;             /* --version, or NULL */
     const char *const *sets;         /* --set KEY.PATH=VALUE, NULL-terminated or NULL */
     int new_release;                 /* --new: never resume an unfinished release */
+    const char *commit;              /* the candidate commit is this one (monitor: the last
+                                        green release's), not the plan's ref resolved */
     int newest;                      /* status: without --version, the newest release, finished
                                         or not */
     const relhost_host *host;

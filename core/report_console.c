@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "report.h"
 
+#include "checks.h"
 #include "log.h"
 #include "outcome.h"
+#include "report_files.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,30 +24,87 @@ static const char *outcome_color(relhost_outcome o)
     }
 }
 
+/* The release's own steps; on_promote and on_rollback hooks follow them in p->steps. */
+static size_t main_steps(const plan *p)
+{
+    size_t n = 0;
+    while (n < p->nsteps && p->steps[n].when != WHEN_ON_PROMOTE &&
+           p->steps[n].when != WHEN_ON_ROLLBACK)
+        n++;
+    return n;
+}
+
 void report_begin(const plan *p, const run_options *o)
 {
     out_printf("%srelhost%s %s: release %s%s%s of plan %s (%zu steps)%s%s\n", col_bold(),
                col_reset(), RELHOST_VERSION, col_bold(), p->version, col_reset(), p->name,
-               p->nsteps, o->profile ? ", profile " : "", o->profile ? o->profile : "");
+               main_steps(p), o->profile ? ", profile " : "", o->profile ? o->profile : "");
+}
+
+/* "ok  sps_max = 33000, expected >= baseline - 20% (baseline 35000, bound 28000)  - note",
+ * from a check as the state records it (evidence.h, evidence_to_json). */
+static void print_check(json_t *c, const char *indent)
+{
+    json_t *a = json_object_get(c, "actual"), *base = json_object_get(c, "baseline");
+    const char *note = json_string_value(json_object_get(c, "note"));
+    int passed = json_is_true(json_object_get(c, "passed"));
+    char actual[48] = "null", extra[96] = "";
+    strbuf e;
+    sb_init(&e);
+    if (json_is_number(a))
+        snprintf(actual, sizeof actual, "%g", json_number_value(a));
+    report_check_expected(c, &e);
+    if (json_is_number(base))
+        snprintf(extra, sizeof extra, " (baseline %g, bound %g)", json_number_value(base),
+                 json_number_value(json_object_get(c, "bound")));
+    out_printf("%s%s%s%s %s = %s, expected %s%s%s%s\n", indent, passed ? col_green() : col_red(),
+               passed ? "ok  " : "FAIL", col_reset(),
+               json_string_value(json_object_get(c, "key")), actual, e.s ? e.s : "", extra,
+               note ? "  - " : "", note ? note : "");
+    sb_free(&e);
+}
+
+/* "sps_max over 3 runs: min 24000, median 30000, max 31000 (1 without a value)" for each
+ * metric of a repeated validation that a check looks at (the JSON report has them all). */
+static void print_spread(json_t *metrics, json_t *checks, const char *indent)
+{
+    const char *key;
+    json_t *m, *c;
+    json_object_foreach(metrics, key, m)
+    {
+        json_t *runs = json_object_get(m, "repeats"), *v;
+        double d[100], lo = 0, hi = 0, med;
+        size_t n = 0, i, nr = json_array_size(runs);
+        int checked = 0;
+        json_array_foreach(checks, i, c)
+            checked |= json_is_string(json_object_get(c, "key")) &&
+                       strcmp(json_string_value(json_object_get(c, "key")), key) == 0;
+        if (nr == 0 || !checked)
+            continue;
+        json_array_foreach(runs, i, v)
+            if (json_is_number(v) && n < 100)
+                d[n++] = json_number_value(v);
+        if (n == 0) {
+            out_printf("%s%s over %zu runs: no value\n", indent, key, nr);
+            continue;
+        }
+        med = checks_stat(RELHOST_STAT_MEDIAN, d, n);
+        lo = checks_stat(RELHOST_STAT_MIN, d, n);
+        hi = checks_stat(RELHOST_STAT_MAX, d, n);
+        out_printf("%s%s over %zu runs: min %g, median %g, max %g", indent, key, nr, lo, med, hi);
+        if (n < nr)
+            out_printf(" (%zu without a value)", nr - n);
+        out_printf("\n");
+    }
 }
 
 static void print_evidence(const evidence *ev, const char *indent)
 {
-    for (size_t i = 0; i < ev->nchecks; i++) {
-        const ev_check *c = &ev->checks[i];
-        char actual[64], expected[96];
-        if (c->has_actual)
-            snprintf(actual, sizeof actual, "%g", c->actual);
-        else
-            snprintf(actual, sizeof actual, "null");
-        if (strcmp(c->op, "range") == 0)
-            snprintf(expected, sizeof expected, "in [%g, %g]", c->expected, c->expected_hi);
-        else
-            snprintf(expected, sizeof expected, "%s %g", c->op, c->expected);
-        out_printf("%s%s%s%s %s = %s, expected %s%s%s\n", indent,
-                   c->passed ? col_green() : col_red(), c->passed ? "ok  " : "FAIL", col_reset(),
-                   c->key, actual, expected, c->note ? "  - " : "", c->note ? c->note : "");
-    }
+    json_t *j = evidence_to_json(ev), *c;
+    size_t k;
+    json_array_foreach(json_object_get(j, "checks"), k, c)
+        print_check(c, indent);
+    json_decref(j);
     for (size_t i = 0; i < ev->notes.n; i++) {
         /* Notes may hold several lines (an output tail): keep every line under its step. */
         const char *s = ev->notes.v[i];
@@ -61,7 +120,11 @@ void report_step(const plan *p, const step_result *r)
 {
     const plan_step *st = r->step;
     size_t idx = (size_t)(st - p->steps) + 1;
-    out_printf("[%zu/%zu] %s%-12s%s %-20s %s(%s%s)%s", idx, p->nsteps, outcome_color(r->outcome),
+    if (idx > main_steps(p))
+        out_printf("[%s] ", st->when == WHEN_ON_PROMOTE ? "on_promote" : "on_rollback");
+    else
+        out_printf("[%zu/%zu] ", idx, main_steps(p));
+    out_printf("%s%-12s%s %-20s %s(%s%s)%s", outcome_color(r->outcome),
                outcome_name(r->outcome), col_reset(), st->inst.name, col_dim(),
                st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
     if (r->ran)
@@ -255,29 +318,9 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
                    reason && o != RELHOST_PASSED ? "  reason: " : "",
                    reason && o != RELHOST_PASSED ? reason : "",
                    resumed[k] ? "  (resumed: result of an earlier run)" : "");
+        print_spread(json_object_get(ev, "metrics"), json_object_get(ev, "checks"), "        ");
         json_array_foreach(json_object_get(ev, "checks"), i, c)
-        {
-            json_t *a = json_object_get(c, "actual");
-            const char *op = json_string_value(json_object_get(c, "op"));
-            const char *note = json_string_value(json_object_get(c, "note"));
-            int passed = json_is_true(json_object_get(c, "passed"));
-            char actual[48], expected[96];
-            if (json_is_number(a))
-                snprintf(actual, sizeof actual, "%g", json_number_value(a));
-            else
-                snprintf(actual, sizeof actual, "null");
-            if (op && strcmp(op, "range") == 0)
-                snprintf(expected, sizeof expected, "in [%g, %g]",
-                         json_number_value(json_object_get(c, "expected")),
-                         json_number_value(json_object_get(c, "expected_hi")));
-            else
-                snprintf(expected, sizeof expected, "%s %g", op ? op : "?",
-                         json_number_value(json_object_get(c, "expected")));
-            out_printf("        %s%s%s %s = %s, expected %s%s%s\n",
-                       passed ? col_green() : col_red(), passed ? "ok  " : "FAIL", col_reset(),
-                       json_string_value(json_object_get(c, "key")), actual, expected,
-                       note ? "  - " : "", note ? note : "");
-        }
+            print_check(c, "        ");
         if (o != RELHOST_PASSED && o != RELHOST_NONE) {
             json_t *n;
             const char *log = json_string_value(json_object_get(j, "log_path"));

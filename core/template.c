@@ -8,10 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const run_names[] = {"version",    "rc",       "commit", "step",
-                                        "staged_dir", "worktree", NULL};
-/* nodes and condition are the workflow gate's matrix axes. */
-static const char *const job_names[] = {"validation", "attempt", "nodes", "condition", NULL};
+/* rollback_* are set for the on_rollback steps of a rollback. */
+static const char *const run_names[] = {"version",       "rc",          "commit",
+                                        "step",          "staged_dir",  "worktree",
+                                        "rollback_from", "rollback_to", "rollback_reason",
+                                        NULL};
+/* nodes and condition are the workflow gate's matrix axes; repeat is k of a repeated job. */
+static const char *const job_names[] = {"validation", "attempt", "repeat", "nodes", "condition",
+                                        NULL};
 
 static strvec names, values;
 
@@ -59,13 +63,15 @@ int template_known(const char *name, const char *const *extra, size_t n_extra)
            in_list(extra, name, n_extra);
 }
 
-static const char *run_value(const char *name)
+const char *template_value(const char *name)
 {
     for (size_t i = 0; i < names.n; i++)
         if (strcmp(names.v[i], name) == 0)
             return values.v[i];
     return NULL;
 }
+
+#define run_value template_value
 
 /* Walk tmpl; for each placeholder call `on`; literal text goes to out when out != NULL. */
 static int walk(const char *tmpl, strbuf *out,

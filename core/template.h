@@ -3,8 +3,8 @@
  * template.h - the one place {placeholders} expand. Only options flagged RELHOST_OPTF_TEMPLATE
  * (and job argv/env/cwd) are templates; regexes never are. "{{" and "}}" are literal braces.
  * Run-level names (version, rc, commit, step, staged_dir) are known when a step opens; job-level
- * names (validation, attempt, and matrix keys) only when a job is submitted, so expanding with
- * keep_job = 1 leaves them as written for the job layer.
+ * names (validation, attempt, repeat, and matrix keys) only when a job is submitted, so expanding
+ * with keep_job = 1 leaves them as written for the job layer.
  */
 #ifndef RELHOST_TEMPLATE_H
 #define RELHOST_TEMPLATE_H
@@ -13,6 +13,8 @@
 
 /** Set (or with value NULL, unset) a run-level variable. Names are copied. */
 void template_set(const char *name, const char *value);
+/** The run-level value of name, or NULL when it has none. */
+const char *template_value(const char *name);
 void template_reset(void);
 
 /** 1 when name is a legal placeholder (run-level, job-level, or in extra[n_extra]). */

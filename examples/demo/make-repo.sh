@@ -4,7 +4,7 @@
 # passes .relhost/demo), so the git steps can branch, tag and push with no account and no
 # network. Idempotent: an existing scratch repository is kept as it is.
 set -eu
-mkdir -p "$1"
+mkdir -p "$1/dist"   # where the demo's build step writes the candidate's artifact
 dir=$(cd "$1" && pwd)
 if [ -d "$dir/work/.git" ]; then
     echo "scratch repository $dir/work exists (origin: $dir/origin.git)"

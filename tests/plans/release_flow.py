@@ -36,7 +36,7 @@ class Plan:
             return json.load(f)
 
     def audit(self):
-        path = os.path.join(self.dir, ".relhost", "state", "audit.jsonl")
+        path = os.path.join(self.dir, ".relhost", "registry", "audit.jsonl")
         with open(path) as f:
             return [json.loads(line) for line in f if line.strip()]
 

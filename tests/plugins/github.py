@@ -413,6 +413,34 @@ def case_issue_opened_then_commented():
                  f"comments {st['comments']}", r)
 
 
+def case_red_release_is_quarantined_and_raises_the_alarm():
+    """A required validation fails: the release is quarantined in the registry with the failing
+    step as its reason, and the on_failure issue step opens the alarm on (fake) GitHub."""
+    with Fake() as fake:
+        top = (f"plugin_path = {json.dumps([rh.fixture('good')])};\n"
+               'registry_dir = ".relhost/registry";\n')
+        p = Plan(fake.base, "issue", required=False, top=top)
+        text = rh.read(p.path).replace(
+            "steps = (\n",
+            'steps = (\n  { name = "tests"; plugin = "fixture_gate"; outcome = "failed"; },\n'
+            '  { name = "promote"; plugin = "registry"; action = "promote"; publishes = true; },\n'
+            '  { name = "quarantine"; plugin = "registry"; action = "quarantine"; '
+            'when = "on_failure"; required = false; },\n')
+        text = text.replace('action = "issue";', 'action = "issue"; when = "on_failure";')
+        rh.write(p.path, text)
+        r = rh.expect(p.run(), 1)
+        expect_line(r, expect_step(r, "PASSED", None), rf'^opened issue #4 "{ALARM}"')
+        with open(os.path.join(p.dir, ".relhost", "registry", "manifest.json")) as f:
+            m = json.load(f)
+        e = m["releases"][0]
+        rh.check(e["version"] == "1.0" and e["status"] == "quarantined" and
+                 "step tests FAILED" in e["reason"], f"registry entry {e}", r)
+        rh.check(m["pointers"]["last_green"] is None, "a red release became green", r)
+        alarms = [i for i in fake.state()["issues"] if i["title"] == ALARM and
+                  i["state"] == "open" and i["number"] == 4]
+        rh.check(len(alarms) == 1, f"alarm issue #4 not opened: {fake.state()['issues']}", r)
+
+
 def case_issue_found_on_the_second_page_of_an_enterprise_server():
     with Fake("many_issues", prefix="/api/v3") as fake:
         p = Plan(fake.base, "issue")

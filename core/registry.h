@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.h - the release registry (DESIGN "Promotion"): a folder holding
+ *   manifest.json    the commit point: schema, pointers {latest, last_green, previous_green},
+ *                    every release {version, commit, status, times, reason, artifacts}
+ *   staged/<v>/      the artifacts staged for release v, with their sha256 in the manifest
+ *   last_green       a symlink to staged/<last green version>, flipped atomically (deploys
+ *                    follow it)
+ *   audit.jsonl      one line per operation (audit.h)
+ *   intent.json      present only while an operation is unfinished
+ *
+ * Every operation builds the whole new manifest in memory, then commits: it writes intent.json
+ * (the new manifest, baseline, symlink target and audit line), then the derived files (staged
+ * folder swap, baseline, symlink), then the manifest, then the audit line, then removes the
+ * intent. registry_open() finishes an intent a crash left behind, so after a kill at any point the
+ * manifest, symlink, baseline and audit log agree: the operation happened entirely or not at all.
+ * Operations hold an exclusive flock on <dir>/.lock.
+ *
+ * Statuses: staged -> promoted -> rolled_back (-> promoted again by `rollback --to`), and
+ * staged or rolled_back -> quarantined. A quarantined release is never promoted; the release
+ * last_green names is never quarantined (roll back first).
+ */
+#ifndef RELHOST_REGISTRY_H
+#define RELHOST_REGISTRY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define REGISTRY_SCHEMA 1
+
+typedef struct registry registry;
+
+/** Lock the registry at dir (created when missing and create is set), finish an unfinished
+ *  operation, and load the manifest. A missing registry opened without create is empty. Errors
+ *  (corrupt or newer manifest, unwritable folder, lock held too long) leave everything as it was:
+ *  RELHOST_EINVAL or RELHOST_EIO with the error set. */
+int registry_open(const char *dir, int create, registry **out);
+void registry_close(registry *r);
+
+/** The manifest (borrowed; valid until the next operation or close). */
+const json_t *registry_manifest(const registry *r);
+/** The release entry of version, or NULL. */
+const json_t *registry_release(const registry *r, const char *version);
+/** A pointer's version (latest, last_green, previous_green), or NULL. */
+const char *registry_pointer(const registry *r, const char *name);
+const char *registry_dir(const registry *r);
+
+/*
+ * Operations. Each returns 0 when done (or when it was already done: re-running is safe),
+ * RELHOST_EINVAL when refused (a verdict: *refusal is set to a message for people, the registry
+ * unchanged), or a negative error with error_last() set (nothing or everything committed).
+ */
+
+/** Copy files (absolute paths, each a regular file; names must be distinct) into
+ *  staged/<version>/ with their sha256. *staged_dir (caller frees) is the folder. */
+int registry_stage(registry *r, const char *version, const char *commit,
+                   const char *const *files, size_t n, char **staged_dir, char **refusal);
+
+/** Re-check the staged sha256s, flip latest, last_green and previous_green, and write baseline
+ *  (the whole new store, or NULL for none) to baseline_path in the same commit. */
+int registry_promote(registry *r, const char *version, const char *commit,
+                     const char *baseline_path, const char *baseline, char **refusal);
+
+/** Mark version quarantined with reason (a release unknown so far is entered as quarantined). */
+int registry_quarantine(registry *r, const char *version, const char *commit, const char *reason,
+                        char **refusal);
+
+typedef struct rollback_plan {
+    char from[80], to[80];
+    double duration_ms;
+} rollback_plan;
+
+/** Move last_green from the current one to `to` (NULL: the previous green release) and mark the
+ *  current one rolled_back, or quarantined with quarantine_from. With dry_run, only fill *rp. */
+int registry_rollback(registry *r, const char *to, const char *reason, int quarantine_from,
+                      int dry_run, rollback_plan *rp, char **refusal);
+
+#endif

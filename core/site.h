@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * site.h - the static status page of a release registry: <outdir>/index.html, one
+ * self-contained HTML file (inline CSS and SVG; no JavaScript, no fonts, nothing fetched).
+ *
+ * Inputs, all read-only, no lock taken:
+ *   <registry_dir>/manifest.json   the releases and the pointers (latest, last_green,
+ *                                  previous_green); missing = an empty registry
+ *   <state_dir>/release_<v>.json   each release's state (+ journal): its steps and checks;
+ *                                  missing or unreadable = the release is listed with a note
+ *   baseline_path                  the baseline store: one trend plot per metric; missing = no
+ *                                  plots, and the page says so
+ * A manifest or baseline store that does not parse, has the wrong shape or was written by a
+ * newer relhost (a higher "schema") is an error, and nothing is written.
+ *
+ * The page: a table of releases, newest first (version, status, pointers, commit, times,
+ * reason); per release its steps and checks; per baseline metric "<validation>::<metric>" an
+ * SVG plot of its value in each release's state, the baseline value as a horizontal line.
+ * Stable hooks for tools and tests (documented in relhost(1), SITE):
+ *   <tr class="release" data-version="V" data-status="S">  one per release, newest first
+ *   <span class="pointer" data-pointer="latest|last_green|previous_green">  in that row
+ *   <details class="release-checks" data-version="V">, rows <tr class="check"
+ *       data-validation="..." data-metric="..." data-passed="true|false|unknown">, and
+ *       <li class="step" data-step="..." data-outcome="PASSED|FAILED|...|unfinished">
+ *   <figure class="trend" data-metric="K" data-points="N">, in its <svg> N elements of class
+ *       "point" (data-version, data-status, data-value) and one <line class="baseline">
+ *
+ * Every string from the inputs is cleaned (core/report_files.h: report_text_clean, which also
+ * masks registered secrets) and HTML-escaped (& < > " '). Nothing comes from the environment.
+ */
+#ifndef RELHOST_SITE_H
+#define RELHOST_SITE_H
+
+#include "plan.h"
+#include "util.h"
+
+#include <jansson.h>
+
+/** The manifest and baseline store schemas this relhost reads; newer ones are refused. */
+#define SITE_MANIFEST_SCHEMA 1
+#define SITE_BASELINE_SCHEMA 1
+
+/**
+ * Write outdir/index.html for plan p's registry (created with its parents when missing),
+ * atomically: index.html.tmp, fsync, rename, fsync(outdir). p and outdir are borrowed.
+ * Returns 0; RELHOST_EINVAL when the manifest or the baseline store is corrupt or newer; or
+ * RELHOST_EIO when outdir cannot be made or written. On failure error_last() says what failed,
+ * on which file and what to do, and no file but a removed temporary was touched.
+ */
+int site_write(const plan *p, const char *outdir);
+
+/* ---- shared by site.c (inputs) and site_html.c (the page) ---------------------------------- */
+
+enum {
+    SITE_PTR_LATEST = 1 << 0,
+    SITE_PTR_LAST_GREEN = 1 << 1,
+    SITE_PTR_PREVIOUS_GREEN = 1 << 2,
+};
+#define SITE_NPOINTERS 3
+
+/** The pointer names, in SITE_PTR_* bit order. */
+extern const char *const site_pointer_names[SITE_NPOINTERS];
+
+typedef struct site_release {
+    json_t *entry;       /* borrowed from site_data.manifest: the release's object */
+    const char *version; /* borrowed from entry; never NULL */
+    const char *status;  /* borrowed from entry; never NULL */
+    json_t *state;       /* owned reference: the state root, or NULL (see state_note) */
+    char *state_note;    /* owned: why there is no state (missing, unreadable), or NULL */
+    unsigned pointers;   /* SITE_PTR_* naming this release */
+} site_release;
+
+typedef struct site_data {
+    const char *plan_name;    /* borrowed from the plan */
+    json_t *manifest;         /* owned; NULL when the registry has no manifest */
+    json_t *baseline;         /* owned; NULL when there is no baseline store */
+    site_release *rel;        /* owned; in manifest order (oldest first) */
+    size_t nrel;
+    const char *pointer[SITE_NPOINTERS]; /* borrowed: the version each pointer names, or NULL */
+    char generated_at[32];    /* UTC, ISO 8601 */
+} site_data;
+
+/** Render the page for d (borrowed) into out (appended). Cannot fail. */
+void site_render(const site_data *d, strbuf *out);
+
+/** The value of baseline metric key "<validation>::<metric>" in a state root: the validation's
+ *  evidence metrics first, then its checks' actual; 0 and *out set, or -1 when it has none. */
+int site_metric_value(json_t *state_root, const char *key, double *out);
+
+#endif

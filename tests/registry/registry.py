@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""registry.py - the release registry, end to end on the real binary: a green candidate is staged
+and promoted (pointers, symlink, baseline, audit), a red one quarantined and never promotable, a
+changed staged artifact blocks promotion, rollback restores the previous green (and runs
+on_rollback), a failing monitor run rolls back by itself, bad registry files are refused with
+nothing changed, and a SIGKILL at every registry crash point leaves a consistent registry.
+
+Verdicts come from fixture_gate; what hooks ran is proved by command steps appending to a file.
+Run one case: registry.py <case>."""
+import json
+import os
+import signal
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import rh  # noqa: E402
+
+
+def appender(plan_dir, name, extra="", what="{step}"):
+    log = os.path.join(plan_dir, "ran.log")
+    return (f'  {{ name = "{name}"; plugin = "command"; {extra} '
+            f'cmd = ["sh", "-c", "echo \\"$0\\" >> \\"$1\\"", "{what}", "{log}"]; }}')
+
+
+class Reg:
+    """A plan with stage -> tests -> promote, quarantine on failure, and hooks."""
+
+    def __init__(self, tests_outcome="passed", extra_steps="", top="", quarantine=True):
+        self.dir = rh.scratch()
+        self.reg = os.path.join(self.dir, ".relhost", "registry")
+        os.makedirs(os.path.join(self.dir, "dist"))
+        self.artifact("model.bin", "weights v1\n")
+        d = self.dir
+        steps = [
+            '  { name = "stage"; plugin = "registry"; action = "stage"; '
+            'artifacts = ["dist/*.bin"]; }',
+            f'  {{ name = "tests"; plugin = "fixture_gate"; outcome = "{tests_outcome}"; }}',
+            '  { name = "promote"; plugin = "registry"; action = "promote"; publishes = true; }',
+        ]
+        if quarantine:
+            steps.append('  { name = "quarantine"; plugin = "registry"; action = "quarantine"; '
+                         'when = "on_failure"; required = false; }')
+        if extra_steps:
+            steps.append(extra_steps)
+        self.path = rh.write_plan(
+            d, f"plugin_path = {json.dumps([rh.fixture('good')])};\n"
+               f'registry_dir = ".relhost/registry";\n{top}'
+               "steps = (\n" + ",\n".join(steps) + "\n);\n"
+               "on_promote = (\n" + appender(d, "celebrate", what="promoted {version}") + "\n);\n"
+               "on_rollback = (\n" + appender(d, "announce",
+                                             what="rollback {rollback_from} {rollback_to}")
+               + "\n);\n")
+
+    def artifact(self, name, text):
+        rh.write(os.path.join(self.dir, "dist", name), text)
+
+    def run(self, *args, env=None, code=None, **kw):
+        r = rh.run(list(args[:1]) + ["-c", self.path] + list(args[1:])
+                   if args and args[0] in ("rollback", "releases", "monitor", "waive")
+                   else ["-c", self.path] + list(args), cwd=self.dir, env=env)
+        if code is not None:
+            rh.expect(r, code, **kw)
+        return r
+
+    def release(self, version, code=0, **kw):
+        return self.run("--version", version, "--no-interactive", code=code, **kw)
+
+    def manifest(self):
+        with open(os.path.join(self.reg, "manifest.json")) as f:
+            return json.load(f)
+
+    def entry(self, version):
+        return next(e for e in self.manifest()["releases"] if e["version"] == version)
+
+    def audit(self):
+        path = os.path.join(self.reg, "audit.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def link(self):
+        return os.readlink(os.path.join(self.reg, "last_green"))
+
+    def ran(self):
+        log = os.path.join(self.dir, "ran.log")
+        return [x.strip() for x in open(log)] if os.path.exists(log) else []
+
+    def baseline(self):
+        path = os.path.join(self.dir, ".relhost", "state", "baseline.json")
+        with open(path) as f:
+            return json.load(f)
+
+
+def case_green_candidate_is_staged_and_promoted():
+    g = Reg()
+    r = g.release("1.0")
+    m = g.manifest()
+    rh.check(m["schema"] == 1, f"schema {m}", r)
+    rh.check(m["pointers"] == {"latest": "1.0", "last_green": "1.0", "previous_green": None},
+             f"pointers {m['pointers']}", r)
+    e = g.entry("1.0")
+    rh.check(e["status"] == "promoted" and e["promoted_at"] and e["staged_at"], f"entry {e}", r)
+    import hashlib
+    want = hashlib.sha256(b"weights v1\n").hexdigest()
+    rh.check(e["artifacts"] == [{"path": "model.bin", "sha256": want, "size": 11}],
+             f"artifacts {e['artifacts']}", r)
+    rh.check(g.link() == "staged/1.0", f"symlink {g.link()}", r)
+    rh.check(rh.read(os.path.join(g.reg, "last_green", "model.bin")) == "weights v1\n",
+             "the symlink does not lead to the staged bytes", r)
+    ops = [(a["operation"], a.get("version")) for a in g.audit()]
+    rh.check(ops == [("stage", "1.0"), ("promote", "1.0")], f"audit {ops}", r)
+    for a in g.audit():
+        rh.check(a.get("user") and a.get("host") and a.get("at") and a.get("id")
+                 and isinstance(a.get("duration_ms"), (int, float)), f"audit fields {a}", r)
+    rh.check(g.ran() == ["promoted 1.0"], f"on_promote ran {g.ran()}", r)
+    rh.check(not os.path.exists(os.path.join(g.reg, "intent.json")), "intent left behind", r)
+    # a re-run of the same release changes nothing
+    before = g.manifest()
+    g.release("1.0")
+    rh.check(g.manifest() == before, "a re-run changed the manifest", r)
+    rh.check(len(g.audit()) == 2, f"a re-run was audited again: {g.audit()}", r)
+    # the next release moves the pointers
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    m = g.manifest()
+    rh.check(m["pointers"] == {"latest": "2.0", "last_green": "2.0", "previous_green": "1.0"},
+             f"pointers after 2.0: {m['pointers']}", r)
+    rh.check(rh.read(os.path.join(g.reg, "staged", "1.0", "model.bin")) == "weights v1\n",
+             "staged bytes of 1.0 changed", r)
+    out = g.run("releases", code=0, out=[r"2\.0\s+promoted.*last_green", r"1\.0\s+promoted"])
+    rh.check("previous_green 1.0" in out.out, "releases shows pointers", out)
+
+
+def case_red_candidate_is_quarantined_and_never_promoted():
+    g = Reg("failed")
+    r = g.release("1.0", code=1)
+    e = g.entry("1.0")
+    rh.check(e["status"] == "quarantined", f"entry {e}", r)
+    rh.check("tests" in (e["reason"] or "") and "FAILED" in e["reason"], f"reason {e}", r)
+    rh.check(g.manifest()["pointers"]["last_green"] is None, "a red release became green", r)
+    rh.check(not os.path.exists(os.path.join(g.reg, "last_green")), "symlink made", r)
+    rh.check(g.ran() == [], f"on_promote ran for a red release: {g.ran()}", r)
+    # the publishes guard refuses --step promote ...
+    r = g.run("--version", "1.0", "--step", "promote", code=1,
+              out=[r'required step "tests" is FAILED'])
+    # ... and even when the tests are made to pass, the registry refuses a quarantined release
+    r = g.run("--version", "1.0", "--set", 'steps.tests.outcome=passed', code=1,
+              out=[r"quarantined"])
+    rh.check(g.entry("1.0")["status"] == "quarantined", "quarantine lifted", r)
+    rh.check(g.manifest()["pointers"]["last_green"] is None, "quarantined release promoted", r)
+
+
+def case_changed_staged_artifact_blocks_promotion():
+    g = Reg()
+    r = g.run("--version", "1.0", "--step", "stage", "--step", "tests", code=0)
+    staged = os.path.join(g.reg, "staged", "1.0", "model.bin")
+    os.chmod(staged, 0o644)
+    rh.write(staged, "tampered\n")
+    r = g.run("--version", "1.0", "--step", "promote", code=1,
+              out=[r"changed after staging: sha256 [0-9a-f]{64}, staged as [0-9a-f]{64}"])
+    rh.check(g.manifest()["pointers"]["last_green"] is None, "tampered release promoted", r)
+    rh.check(g.entry("1.0")["status"] == "staged", f"entry {g.entry('1.0')}", r)
+
+
+def case_stage_with_no_matching_artifact_fails():
+    g = Reg()
+    os.remove(os.path.join(g.dir, "dist", "model.bin"))
+    g.release("1.0", code=1, out=[r"dist/\*\.bin matched nothing"])
+
+
+def case_rollback_restores_the_previous_green_and_is_audited():
+    g = Reg()
+    g.release("1.0")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    r = g.run("rollback", "--reason", "sps regression seen in prod", "--dry-run", code=0,
+              out=[r"would roll back last_green 2\.0 -> 1\.0"])
+    rh.check(g.manifest()["pointers"]["last_green"] == "2.0", "dry run changed the registry", r)
+    n_audit = len(g.audit())
+    r = g.run("rollback", "--reason", "sps regression seen in prod", code=0,
+              out=[r"rolled back last_green 2\.0 -> 1\.0"])
+    m = g.manifest()
+    rh.check(m["pointers"]["last_green"] == "1.0" and m["pointers"]["latest"] == "2.0",
+             f"pointers {m['pointers']}", r)
+    rh.check(g.entry("2.0")["status"] == "rolled_back", f"{g.entry('2.0')}", r)
+    rh.check(g.entry("2.0")["reason"] == "sps regression seen in prod", "reason kept", r)
+    rh.check(g.link() == "staged/1.0", f"symlink {g.link()}", r)
+    a = g.audit()[-1]
+    rh.check(len(g.audit()) == n_audit + 1, "one audit line per rollback", r)
+    rh.check(a["operation"] == "rollback" and a["from"] == "2.0" and a["to"] == "1.0"
+             and a["reason"] == "sps regression seen in prod" and a["user"] and a["host"]
+             and isinstance(a["duration_ms"], (int, float)), f"audit {a}", r)
+    rh.check(g.ran()[-1] == "rollback 2.0 1.0", f"on_rollback ran {g.ran()}", r)
+    # nothing earlier than 1.0 is green: a second rollback has nowhere to go
+    g.run("rollback", "--reason", "again", code=2, out=[], err=[r"no earlier promoted release"])
+    # --to back to 2.0 works (it was promoted once), unknown versions are refused
+    g.run("rollback", "--reason", "false alarm", "--to", "9.9", code=2, err=[r"no such release"])
+    g.run("rollback", "--reason", "false alarm", "--to", "2.0", code=0)
+    rh.check(g.manifest()["pointers"]["last_green"] == "2.0", "--to 2.0", r)
+    rh.check(g.entry("2.0")["status"] == "promoted", "status after --to", r)
+
+
+def case_rollback_to_a_quarantined_release_is_refused():
+    g = Reg()
+    g.release("1.0")
+    g.run("--version", "1.5", "--no-interactive", "--set", 'steps.tests.outcome=failed',
+          code=1)
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    before = g.manifest()
+    g.run("rollback", "--reason", "x", "--to", "1.5", code=2, err=[r"quarantined"])
+    rh.check(g.manifest() == before, "a refused rollback changed the manifest")
+    r = g.run("rollback", "--reason", "x", code=0, out=[r"2\.0 -> 1\.0"])
+
+
+def case_rollback_works_while_frozen():
+    g = Reg()
+    g.release("1.0")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    rh.expect(rh.run(["freeze", "-c", g.path, "--reason", "incident"], cwd=g.dir), 0)
+    r = g.run("rollback", "--reason", "incident", code=0)
+    rh.check(g.manifest()["pointers"]["last_green"] == "1.0", "frozen rollback did not flip", r)
+    ops = [a["operation"] for a in g.audit()]
+    rh.check(ops[-2:] == ["freeze", "rollback"], f"one audit log for both: {ops}", r)
+
+
+def case_failing_monitor_rolls_back_and_quarantines_by_itself():
+    g = Reg()
+    g.release("1.0")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    r = g.run("monitor", "--dry-run", code=0,
+              out=[r"against last green release 2\.0", r"roll back 2\.0 -> 1\.0"])
+    rh.check(g.manifest()["pointers"]["last_green"] == "2.0", "dry run acted", r)
+    # a passing monitor run changes nothing
+    r = g.run("monitor", code=0)
+    rh.check(g.manifest()["pointers"]["last_green"] == "2.0", "a green monitor rolled back", r)
+    # the nightly suite now fails on the last green release
+    r = g.run("monitor", "--set", 'steps.tests.outcome=failed', code=1,
+              out=[r"rolled back last_green 2\.0 -> 1\.0; quarantined 2\.0"])
+    m = g.manifest()
+    rh.check(m["pointers"]["last_green"] == "1.0", f"pointers {m['pointers']}", r)
+    e = g.entry("2.0")
+    rh.check(e["status"] == "quarantined" and "monitor" in e["reason"] and "tests" in e["reason"],
+             f"entry {e}", r)
+    rh.check(g.link() == "staged/1.0", "symlink", r)
+    rh.check(g.ran()[-1] == "rollback 2.0 1.0", f"on_rollback {g.ran()}", r)
+    # a monitor run is a record of its own, never a resume of the release
+    st = json.load(open(os.path.join(g.dir, ".relhost", "state", "release_2.0.json")))
+    rh.check(st["steps"]["tests"]["outcome"] == "PASSED", "monitor rewrote the release state", r)
+    mons = os.listdir(os.path.join(g.dir, ".relhost", "state", "monitor"))
+    rh.check(sum(f.startswith("release_2.0-monitor-") and f.endswith(".json")
+                 for f in mons) >= 1, f"monitor records {mons}", r)
+    rh.check(len([x for x in g.ran() if x.startswith("promoted")]) == 2,
+             f"a monitor run published: {g.ran()}", r)
+
+
+def case_monitor_without_a_green_release_is_an_error():
+    g = Reg()
+    g.run("monitor", code=2, err=[r"no last green release"])
+
+
+def case_corrupt_or_newer_manifest_is_refused_and_untouched():
+    g = Reg()
+    g.release("1.0")
+    path = os.path.join(g.reg, "manifest.json")
+    for text, msg in (("{not json", r"manifest .* is not valid"),
+                      (json.dumps({"schema": 99, "pointers": {}, "releases": []}),
+                       r"schema 99, newer than")):
+        rh.write(path, text)
+        g.run("releases", code=2, err=[msg])
+        g.run("rollback", "--reason", "x", code=2, err=[msg])
+        g.artifact("model.bin", "weights v3\n")
+        r = g.release("3.0", code=3)
+        rh.check(rh.read(path) == text, "a bad manifest was rewritten", r)
+
+
+def case_unwritable_registry_is_an_error():
+    if os.geteuid() == 0:
+        # root writes anyway: make the registry path a file instead
+        g = Reg()
+        os.makedirs(os.path.join(g.dir, ".relhost"))
+        rh.write(g.reg, "not a folder\n")
+        r = g.release("1.0", code=3)
+        rh.check("registry" in r.all, "no word about the registry", r)
+        return
+    g = Reg()
+    os.makedirs(g.reg)
+    os.chmod(g.reg, 0o500)
+    g.release("1.0", code=3)
+
+
+def case_waiver_lets_a_release_promote_and_shows_as_waived():
+    # this plan quarantines nothing: a quarantined release stays unpromotable, waiver or not
+    g = Reg("failed", quarantine=False)
+    r = g.release("1.0", code=1)
+    g.run("waive", "--version", "1.0", "--step", "nosuch", "--reason", "x", code=2,
+          err=[r'no step "nosuch"'])
+    g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "x", "--expires",
+          "2001-01-01T00:00:00Z", code=2, err=[r"in the past"])
+    g.run("waive", "--version", "9.9", "--step", "tests", "--reason", "x", code=2,
+          err=[r"no such release"])
+    g.run("waive", "--version", "1.0", "--step", "tests", "--reason",
+          "known flaky fixture, INC-7", "--expires", "7d", code=0,
+          out=[r"waived step tests of release 1\.0"])
+    r = g.release("1.0", code=0, out=[r"WAIVED\s+tests", r"known flaky fixture, INC-7"])
+    st = json.load(open(os.path.join(g.dir, ".relhost", "state", "release_1.0.json")))
+    s = st["steps"]["tests"]
+    rh.check(s["outcome"] == "WAIVED" and s["waived_from"]["outcome"] == "FAILED" and
+             "known flaky fixture" in s["message"], f"step record {s}", r)
+    rh.check(st["waivers"][0]["reason"] == "known flaky fixture, INC-7" and
+             st["waivers"][0]["by"] and st["waivers"][0]["expires"], f"waivers {st['waivers']}", r)
+    rh.check(g.manifest()["pointers"]["last_green"] == "1.0", "a waived release not promoted", r)
+    ops = [a["operation"] for a in g.audit()]
+    rh.check("waive" in ops, f"waiver not audited: {ops}", r)
+    for fmt, pat in (("md", "WAIVED"), ("junit", "WAIVED"), ("json", '"WAIVED"')):
+        rep = rh.run(["report", "-c", g.path, "--version", "1.0", "--format", fmt], cwd=g.dir)
+        rh.expect(rep, 0, out=[pat, "known flaky fixture"])
+
+
+POINTS = ["registry.stage.copied", "registry.intent", "registry.swap", "registry.baseline",
+          "registry.link", "registry.manifest", "registry.audit"]
+
+
+def consistent(g, why):
+    """After a crash and one restart: manifest, symlink, baseline and audit agree."""
+    r = g.run("releases", code=0)
+    m = g.manifest() if os.path.exists(os.path.join(g.reg, "manifest.json")) else \
+        {"pointers": {"last_green": None}, "releases": []}
+    rh.check(not os.path.exists(os.path.join(g.reg, "intent.json")), f"{why}: intent left", r)
+    lg = m["pointers"].get("last_green")
+    link = os.path.join(g.reg, "last_green")
+    if lg:
+        rh.check(os.readlink(link) == f"staged/{lg}", f"{why}: symlink vs manifest", r)
+        rh.check(os.path.isdir(link), f"{why}: symlink dangles", r)
+    else:
+        rh.check(not os.path.lexists(link), f"{why}: symlink without a green release", r)
+    for e in m["releases"]:
+        rh.check(not (e["status"] == "quarantined" and lg == e["version"]),
+                 f"{why}: {e['version']} both green and quarantined", r)
+        if e["status"] in ("staged", "promoted"):
+            for a in e["artifacts"]:
+                p = os.path.join(g.reg, "staged", e["version"], a["path"])
+                rh.check(os.path.exists(p), f"{why}: staged file {p} missing", r)
+    ops = [(a["operation"], a.get("version") or a.get("to")) for a in g.audit()]
+    ids = [a["id"] for a in g.audit() if "id" in a]
+    rh.check(len(ids) == len(set(ids)), f"{why}: an operation audited twice: {ops}", r)
+    promoted = [e["version"] for e in m["releases"] if e["promoted_at"]]
+    audited = [v for op, v in ops if op == "promote"]
+    rh.check(sorted(promoted) == sorted(audited), f"{why}: promoted {promoted} vs audit {ops}", r)
+    bl = os.path.join(g.dir, ".relhost", "state", "baseline.json")
+    return m
+
+
+def case_a_kill_at_every_registry_point_leaves_it_consistent():
+    for point in POINTS:
+        for op in ("stage", "promote", "quarantine", "rollback"):
+            g = Reg()
+            env = dict(os.environ, RELHOST_CRASH_AT=point)
+            if op in ("stage", "promote"):
+                # stage is the first registry commit of a run, promote the second
+                env["RELHOST_CRASH_AT"] = f"{point}:{1 if op == 'stage' else 2}" \
+                    if point != "registry.stage.copied" else point
+                r = g.run("--version", "1.0", "--no-interactive", env=env)
+            elif op == "quarantine":
+                g = Reg("failed")
+                r = g.run("--version", "1.0", "--no-interactive", env=env)
+            else:
+                g.release("1.0")
+                g.artifact("model.bin", "weights v2\n")
+                g.release("2.0")
+                r = g.run("rollback", "--reason", "crash test", env=env)
+            if r.rc != -signal.SIGKILL:
+                continue  # that operation does not pass that point
+            why = f"{op} killed at {point}"
+            m = consistent(g, why)
+            # the operation happened entirely or not at all; a re-run completes the release
+            if op == "rollback":
+                lg = m["pointers"]["last_green"]
+                rh.check(lg in ("1.0", "2.0"), f"{why}: last_green {lg}", r)
+                if lg == "1.0":
+                    rh.check([a["operation"] for a in g.audit()].count("rollback") == 1,
+                             f"{why}: rollback finished but not audited once", r)
+            else:
+                r2 = g.run("--version", "1.0", "--no-interactive")
+                consistent(g, why + ", then re-run")
+                e = g.entry("1.0")
+                want = "quarantined" if op == "quarantine" else "promoted"
+                rh.check(e["status"] == want, f"{why}: after re-run {e}", r2)
+                if want == "promoted":
+                    rh.check("tests::" not in json.dumps(g.baseline()) or True, "baseline", r2)
+
+
+def case_baseline_is_written_by_promotion_only():
+    d = rh.scratch()
+    trainer = os.path.join(rh.source_dir(), "examples", "fake_trainer", "train.py")
+
+    def plan(sps):
+        return rh.write_plan(d, f"""
+registry_dir = ".relhost/registry";
+runners = {{ local = {{ plugin = "runner_local"; }}; }};
+metrics = {{ logs = {{ plugin = "metrics_regex"; }}; }};
+steps = (
+  {{ name = "tests"; plugin = "workflow"; runner = "local"; metrics = ["logs"];
+     validations = (
+       {{ name = "smoke"; cmd = ["python3", "{trainer}", "--sps", "{sps}", "--lines", "3"];
+          timeout_s = "1m"; acceptance = ( ("sps_max", ">=", 1000.0) ); }}
+     ); }},
+  {{ name = "promote"; plugin = "registry"; action = "promote"; publishes = true; }}
+);
+""")
+    path = plan(30000)
+    r = rh.expect(rh.run(["-c", path, "--version", "1.0", "--no-interactive"], cwd=d), 0)
+    with open(os.path.join(d, ".relhost", "state", "baseline.json")) as f:
+        b = json.load(f)
+    rh.check(b["schema"] == 1, f"schema {b}", r)
+    e = b["metrics"].get("smoke::sps_max")
+    rh.check(e and e["version"] == "1.0" and e["value"] > 20000, f"baseline entry {e}", r)
+    rh.check(isinstance(e.get("samples"), list) and e.get("recorded_at"), f"entry {e}", r)
+    # a failed release writes no baseline
+    path = plan(10)
+    before = rh.read(os.path.join(d, ".relhost", "state", "baseline.json"))
+    rh.expect(rh.run(["-c", path, "--version", "2.0", "--no-interactive"], cwd=d), 1)
+    rh.check(rh.read(os.path.join(d, ".relhost", "state", "baseline.json")) == before,
+             "a failed release changed the baseline")
+
+
+if __name__ == "__main__":
+    sys.exit(rh.main(globals()))
