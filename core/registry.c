@@ -472,6 +472,33 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+/* The staged bytes of e still match the sha256s recorded at staging. refusal NULL: only say
+ * whether they do. */
+static int verify_staged(const registry *r, const json_t *e, char **refusal)
+{
+    json_t *a;
+    size_t i;
+    json_array_foreach(json_object_get(e, "artifacts"), i, a) {
+        char sha[65], *p = xasprintf("%s/staged/%s/%s", r->dir, estr(e, "version"),
+                                     estr(a, "path"));
+        const char *want = estr(a, "sha256");
+        int rc = 0;
+        if (sha256_file(p, sha) != 0)
+            rc = refusal ? refuse(refusal, "staged artifact %s is unreadable (%s): the release "
+                                  "cannot be promoted; stage it again", p, error_last())
+                         : RELHOST_EINVAL;
+        else if (!want || strcmp(sha, want) != 0)
+            rc = refusal ? refuse(refusal, "staged artifact %s changed after staging: sha256 %s, "
+                                  "staged as %s; it is not promoted (stage the release again "
+                                  "from the candidate)", p, sha, want ? want : "(none)")
+                         : RELHOST_EINVAL;
+        free(p);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int registry_stage(registry *r, const char *version, const char *commit,
                    const char *const *files, size_t n, char **staged_dir, char **refusal)
 {
@@ -525,8 +552,9 @@ int registry_stage(registry *r, const char *version, const char *commit,
     }
     if (rc == 0)
         rc = fs_sync_dir(tmp);
-    if (rc == 0 && old && json_equal(json_object_get(old, "artifacts"), arts)) {
-        /* the same bytes are staged already: nothing to do */
+    if (rc == 0 && old && json_equal(json_object_get(old, "artifacts"), arts) &&
+        verify_staged(r, old, NULL) == 0) {
+        /* the same bytes are staged already, intact: nothing to do */
         fs_remove_tree(tmp);
         *staged_dir = path_join(staged, version);
         free(tmp);
@@ -562,33 +590,6 @@ int registry_stage(registry *r, const char *version, const char *commit,
     free(tmpname);
     free(staged);
     return rc;
-}
-
-/* The staged bytes of e still match the sha256s recorded at staging. */
-static int verify_staged(const registry *r, const json_t *e, char **refusal)
-{
-    json_t *a;
-    size_t i;
-    json_array_foreach(json_object_get(e, "artifacts"), i, a) {
-        char sha[65], *p = xasprintf("%s/staged/%s/%s", r->dir, estr(e, "version"),
-                                     estr(a, "path"));
-        int rc = sha256_file(p, sha);
-        if (rc != 0) {
-            rc = refuse(refusal, "staged artifact %s is unreadable (%s): the release cannot be "
-                        "promoted; stage it again", p, error_last());
-            free(p);
-            return rc;
-        }
-        if (!estr(a, "sha256") || strcmp(sha, estr(a, "sha256")) != 0) {
-            rc = refuse(refusal, "staged artifact %s changed after staging: sha256 %s, staged as "
-                        "%s; it is not promoted (stage the release again from the candidate)",
-                        p, sha, estr(a, "sha256") ? estr(a, "sha256") : "(none)");
-            free(p);
-            return rc;
-        }
-        free(p);
-    }
-    return 0;
 }
 
 int registry_promote(registry *r, const char *version, const char *commit,
