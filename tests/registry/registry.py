@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -59,7 +60,7 @@ class Reg:
 
     def run(self, *args, env=None, code=None, **kw):
         r = rh.run(list(args[:1]) + ["-c", self.path] + list(args[1:])
-                   if args and args[0] in ("rollback", "releases", "monitor", "waive")
+                   if args and args[0] in ("rollback", "releases", "monitor", "waive", "explain")
                    else ["-c", self.path] + list(args), cwd=self.dir, env=env)
         if code is not None:
             rh.expect(r, code, **kw)
@@ -322,9 +323,22 @@ def case_waiver_lets_a_release_promote_and_shows_as_waived():
     rh.check(g.manifest()["pointers"]["last_green"] == "1.0", "a waived release not promoted", r)
     ops = [a["operation"] for a in g.audit()]
     rh.check("waive" in ops, f"waiver not audited: {ops}", r)
+    g.run("explain", "--version", "1.0", code=0,
+          out=[r"tests waived by \S+ until \S+: known flaky fixture, INC-7"])
     for fmt, pat in (("md", "WAIVED"), ("junit", "WAIVED"), ("json", '"WAIVED"')):
         rep = rh.run(["report", "-c", g.path, "--version", "1.0", "--format", fmt], cwd=g.dir)
         rh.expect(rep, 0, out=[pat, "known flaky fixture"])
+
+
+def case_an_expired_waiver_waives_nothing():
+    g = Reg("failed", quarantine=False)
+    g.release("1.0", code=1)
+    g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "for a second",
+          "--expires", "1s", code=0)
+    time.sleep(1.5)
+    r = g.release("1.0", code=1, out=[r"FAILED\s+tests"])
+    rh.check(g.manifest()["pointers"]["last_green"] is None, "an expired waiver promoted", r)
+    r = g.run("--version", "1.0", "--step", "promote", code=1, out=[r'"tests" is FAILED'])
 
 
 POINTS = ["registry.stage.copied", "registry.intent", "registry.swap", "registry.baseline",
