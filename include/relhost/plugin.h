@@ -610,9 +610,17 @@ typedef struct relhost_host {
                   char **out);
     void (*free)(void *p);
 
-    /* -- ABI 1.0: release registry (two-phase promotion) -- */
+    /* -- ABI 1.0: release registry (two-phase promotion) --
+     * For the release of ctx (version, commit), in the plan's registry_dir. Each returns 0 when
+     * done or done before (re-running is safe); RELHOST_EINVAL when the registry refuses (a
+     * quarantined release, a staged artifact that changed, nothing matched): a verdict on the
+     * release, explained in the step's failure message; any other negative code is a tool
+     * error (registry unreadable or unwritable), also explained. NULL in hosts without one. */
+    /** Copy the files or globs (relative to the candidate's checkout) into staged/<version>/. */
     int (*registry_stage)(const relhost_ctx *ctx, const relhost_strlist *artifacts);
+    /** Re-check the staged sha256s, make the release last green, write the baseline. */
     int (*registry_promote)(const relhost_ctx *ctx);
+    /** Mark the release never promotable; reason NULL: the first failing required step. */
     int (*registry_quarantine)(const relhost_ctx *ctx, const char *reason);
 } relhost_host;
 
