@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "plan.h"
+#include "plan_int.h"
 
 #include "candidate.h"
 #include "error.h"
@@ -12,23 +13,21 @@
 #include <string.h>
 #include <time.h>
 
+#define perr plan_perr
+
 static const char *const root_keys[] = {"name",    "version",    "state_dir", "log_dir",
                                         "plugin_path", "repo",  "ref",       "checkout",
                                         "runners", "metrics",   "steps",     "profiles",
                                         "max_defers", "defer_deadline", "registry_dir",
                                         "baseline", "require_baseline", "monitor_profile",
                                         "on_promote", "on_rollback", NULL};
-static const char *const step_reserved[] = {"name",        "plugin", "required", "publishes",
-                                            "description", "when",   NULL};
 static const char *const inst_reserved[] = {"plugin", NULL};
 static const char *const runner_reserved[] = {"plugin", "max_parallel", NULL};
 static const char *const metrics_reserved[] = {"plugin", "priority", NULL};
 
 #define where_of options_where_of
 
-static int perr(const config_setting_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int perr(const config_setting_t *s, const char *fmt, ...)
+int plan_perr(const config_setting_t *s, const char *fmt, ...)
 {
     char msg[2048];
     char *w = s ? where_of(s) : NULL;
@@ -64,7 +63,7 @@ void plan_auto_version(char *buf, size_t cap)
     strftime(buf, cap, "%Y.%m.%d-%H%M", &tm);
 }
 
-static int name_valid(const char *s)
+int plan_name_valid(const char *s)
 {
     if (!*s || !isalnum((unsigned char)*s))
         return 0;
@@ -261,7 +260,7 @@ out:
 
 /* ---- instances ---- */
 
-static int fill_instance(plan *p, plan_instance *in, const config_setting_t *g, const char *kind,
+int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, const char *kind,
                          optstore_reserved reserved)
 {
     const char *pname;
@@ -333,140 +332,11 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind,
                 in->priority = (int)config_setting_get_int64(pr);
             }
         }
-        if (fill_instance(p, in, e, kind,
+        if (plan_fill_instance(p, in, e, kind,
                           strcmp(kind, "runner") == 0          ? runner_reserved
                           : strcmp(kind, "metrics source") == 0 ? metrics_reserved
                                                                 : inst_reserved) != 0)
             return RELHOST_EINVAL;
-    }
-    return 0;
-}
-
-/* Count the groups of the list `key` (0 when absent); -1 with the error set when it is no list. */
-static int step_list_length(plan *p, const char *key)
-{
-    config_setting_t *s = config_lookup(&p->cfg, key);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_LIST)
-        return perr(s, "'%s' must be a list of groups: %s = ( { ... }, { ... } );", key, key),
-               -1;
-    return config_setting_length(s);
-}
-
-/* Append the steps of the list `key` to p->steps (sized by the caller). Steps of on_promote and
- * on_rollback get that `when` and may not set their own. Names are unique across all lists. */
-static int load_step_list(plan *p, const char *key, step_when list_when)
-{
-    config_setting_t *s = config_lookup(&p->cfg, key);
-    int n = s ? config_setting_length(s) : 0;
-    for (int i = 0; i < n; i++) {
-        config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-        plan_step *st = &p->steps[p->nsteps];
-        const char *nm, *desc;
-        int b;
-        p->nsteps++;
-        /* "steps" is the list people mean by "step 2"; the hook lists are named */
-        const char *in = strcmp(key, "steps") ? key : NULL;
-        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-            return perr(g, "%s%sstep %d must be a group { name = \"...\"; plugin = \"...\"; }",
-                        in ? in : "", in ? ": " : "", i + 1);
-        if (!config_setting_lookup_string(g, "name", &nm))
-            return perr(g, "%s%sstep %d needs name = \"...\" (a string)", in ? in : "",
-                        in ? ": " : "", i + 1);
-        if (!name_valid(nm))
-            return perr(g, "step name \"%s\" must be letters, digits, '-', '_' or '.'", nm);
-        for (size_t k = 0; k + 1 < p->nsteps; k++)
-            if (strcmp(p->steps[k].inst.name, nm) == 0)
-                return perr(g, "duplicate step name \"%s\" (first at %s)", nm,
-                            p->steps[k].inst.where);
-        st->inst.name = xstrdup(nm);
-        st->when = list_when;
-        st->required = 1;
-        if (config_setting_get_member(g, "required")) {
-            if (config_setting_type(config_setting_get_member(g, "required")) != CONFIG_TYPE_BOOL)
-                return perr(config_setting_get_member(g, "required"),
-                            "step \"%s\": 'required' must be true or false", nm);
-            config_setting_lookup_bool(g, "required", &b);
-            st->required = b;
-        }
-        if (config_setting_get_member(g, "publishes")) {
-            if (config_setting_type(config_setting_get_member(g, "publishes")) != CONFIG_TYPE_BOOL)
-                return perr(config_setting_get_member(g, "publishes"),
-                            "step \"%s\": 'publishes' must be true or false", nm);
-            config_setting_lookup_bool(g, "publishes", &b);
-            st->publishes = b;
-        }
-        if (config_setting_lookup_string(g, "description", &desc))
-            st->description = xstrdup(desc);
-        if (config_setting_get_member(g, "when") && list_when != WHEN_SUCCESS)
-            return perr(config_setting_get_member(g, "when"),
-                        "step \"%s\": steps of '%s' take no 'when' (they run after every %s)",
-                        nm, key, list_when == WHEN_ON_PROMOTE ? "promotion" : "rollback");
-        if (config_setting_get_member(g, "when")) {
-            config_setting_t *w = config_setting_get_member(g, "when");
-            const char *ws = config_setting_type(w) == CONFIG_TYPE_STRING
-                                 ? config_setting_get_string(w) : "";
-            if (strcmp(ws, "success") == 0)
-                st->when = WHEN_SUCCESS;
-            else if (strcmp(ws, "on_failure") == 0)
-                st->when = WHEN_ON_FAILURE;
-            else if (strcmp(ws, "always") == 0)
-                st->when = WHEN_ALWAYS;
-            else
-                return perr(w, "step \"%s\": 'when' must be one of: success, on_failure, always",
-                            nm);
-        }
-        if (fill_instance(p, &st->inst, g, "step", step_reserved) != 0)
-            return RELHOST_EINVAL;
-    }
-    return 0;
-}
-
-static int load_steps(plan *p)
-{
-    config_setting_t *s = config_lookup(&p->cfg, "steps");
-    int n, np, nr, rc;
-    if (!s)
-        return error_set(RELHOST_EINVAL, "%s: the plan has no steps = ( { name = ...; plugin = "
-                         "...; }, ... ); nothing to run", p->path);
-    if ((n = step_list_length(p, "steps")) < 0 || (np = step_list_length(p, "on_promote")) < 0 ||
-        (nr = step_list_length(p, "on_rollback")) < 0)
-        return RELHOST_EINVAL;
-    if (n == 0)
-        return perr(s, "'steps' is empty; nothing to run");
-    p->steps = xcalloc((size_t)(n + np + nr), sizeof *p->steps);
-    if ((rc = load_step_list(p, "steps", WHEN_SUCCESS)) != 0 ||
-        (rc = load_step_list(p, "on_promote", WHEN_ON_PROMOTE)) != 0 ||
-        (rc = load_step_list(p, "on_rollback", WHEN_ON_ROLLBACK)) != 0)
-        return rc;
-    return 0;
-}
-
-static int load_profiles(plan *p)
-{
-    config_setting_t *g = config_lookup(&p->cfg, "profiles");
-    int n;
-    if (!g)
-        return 0;
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return perr(g, "'profiles' must be a group: profiles = { quick = [\"a\", \"b\"]; };");
-    n = config_setting_length(g);
-    p->profiles = xcalloc((size_t)n + 1, sizeof *p->profiles);
-    for (int i = 0; i < n; i++) {
-        config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
-        plan_profile *pr = &p->profiles[i];
-        int t = config_setting_type(e);
-        pr->name = xstrdup(config_setting_name(e));
-        p->nprofiles = (size_t)i + 1;
-        if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
-            return perr(e, "profile \"%s\" must be a list of validation names", pr->name);
-        for (int k = 0; k < config_setting_length(e); k++) {
-            config_setting_t *m = config_setting_get_elem(e, (unsigned)k);
-            if (config_setting_type(m) != CONFIG_TYPE_STRING)
-                return perr(m, "profile \"%s\": element %d must be a string", pr->name, k + 1);
-            sv_push(&pr->members, config_setting_get_string(m));
-        }
     }
     return 0;
 }
@@ -820,9 +690,9 @@ int plan_load(const plan_options *o, plan *p)
     if ((rc = load_group_of_instances(p, "metrics", "metrics source", &p->metrics,
                                       &p->nmetrics)) != 0)
         return rc;
-    if ((rc = load_steps(p)) != 0)
+    if ((rc = plan_load_steps(p)) != 0)
         return rc;
-    if ((rc = load_profiles(p)) != 0)
+    if ((rc = plan_load_profiles(p)) != 0)
         return rc;
     if (p->monitor_profile && !plan_find_profile(p, p->monitor_profile))
         return perr(config_lookup(&p->cfg, "monitor_profile"),
