@@ -145,12 +145,10 @@ static int do_rollback(const cli *c, const plan *p, const char *to, const char *
     int rc;
     if ((rc = registry_open(p->registry_dir, 0, &r)) == 0) {
         rc = registry_rollback(r, to, reason, quarantine_from, dry_run, &rp, &refusal);
-        if (rc == 0 && registry_release(r, rp.from))
-            from_commit = json_string_value(json_object_get(registry_release(r, rp.from),
-                                                            "commit"))
-                              ? xstrdup(json_string_value(json_object_get(
-                                    registry_release(r, rp.from), "commit")))
-                              : NULL;
+        if (rc == 0) {
+            const char *fc = str_or(registry_release(r, rp.from), "commit", NULL);
+            from_commit = fc ? xstrdup(fc) : NULL;
+        }
     }
     registry_close(r);
     if (rc != 0) {
@@ -216,11 +214,12 @@ int cli_monitor(const cli *c)
     if (code == 0 && c->dry_run) {
         rollback_plan rp;
         char *refusal = NULL;
-        out_printf("would run %s%s%s against last green release %s (commit %.12s)\n",
-                   profile ? "profile " : "the plan's validations",
-                   profile ? profile : "", "", version, commit ? commit : "unknown");
-        registry_open(p.registry_dir, 0, &r);
-        if (registry_rollback(r, NULL, "monitor", 1, 1, &rp, &refusal) == 0)
+        out_printf("would run %s%s against last green release %s (commit %.12s)\n",
+                   profile ? "profile " : "the plan's validations", profile ? profile : "",
+                   version, commit ? commit : "unknown");
+        if (registry_open(p.registry_dir, 0, &r) != 0)
+            out_printf("the registry cannot be read now: %s\n", error_last());
+        else if (registry_rollback(r, NULL, "monitor", 1, 1, &rp, &refusal) == 0)
             out_printf("on a failing required check it would roll back %s -> %s, quarantine "
                        "%s, and run the plan's on_rollback steps\n", rp.from, rp.to, rp.from);
         else
@@ -248,6 +247,7 @@ int cli_monitor(const cli *c)
         snprintf(record, sizeof record, "%s-monitor-", version);
         strftime(record + strlen(record), sizeof record - strlen(record), "%Y%m%dT%H%M%SZ", &tm);
     }
+    profile = c->profile ? c->profile : p.monitor_profile; /* the first plan is freed */
     dir = path_join(p.state_dir, "monitor");
     memset(&ro, 0, sizeof ro);
     ro.mode = RELHOST_MODE_RUN;

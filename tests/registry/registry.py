@@ -416,10 +416,10 @@ def case_a_kill_at_every_registry_point_leaves_it_consistent():
                 rh.check(e["status"] == want, f"{why}: after re-run {e}", r2)
 
 
-def trainer_plan(d, sps, acceptance):
+def trainer_plan(d, sps, acceptance, top=""):
     """A workflow step running the fake trainer at ~sps SPS, then promote."""
     trainer = os.path.join(rh.source_dir(), "examples", "fake_trainer", "train.py")
-    return rh.write_plan(d, f"""
+    return rh.write_plan(d, f"""{top}
 registry_dir = ".relhost/registry";
 runners = {{ local = {{ plugin = "runner_local"; }}; }};
 metrics = {{ logs = {{ plugin = "metrics_regex"; }}; }};
@@ -461,6 +461,23 @@ def case_the_promoted_baseline_judges_the_next_release():
     r = run("3.0", 27000, 0)
     with open(os.path.join(d, ".relhost", "registry", "manifest.json")) as f:
         rh.check(json.load(f)["pointers"]["last_green"] == "3.0", "3.0 not promoted", r)
+
+
+def case_monitor_runs_the_plans_monitor_profile_against_last_green():
+    d = rh.scratch()
+    top = 'monitor_profile = "nightly";\nprofiles = { nightly = ["smoke"]; };\n'
+    path = trainer_plan(d, 30000, '("sps_max", ">=", 1000.0)', top)
+    rh.expect(rh.run(["-c", path, "--version", "1.0", "--no-interactive"], cwd=d), 0)
+    r = rh.expect(rh.run(["monitor", "-c", path], cwd=d), 0,
+                  out=[r"monitoring last green release 1\.0", r"profile nightly"])
+    recs = [f for f in os.listdir(os.path.join(d, ".relhost", "state", "monitor"))
+            if f.endswith(".json")]
+    rh.check(len(recs) == 1, f"monitor records {recs}", r)
+    with open(os.path.join(d, ".relhost", "state", "monitor", recs[0])) as f:
+        st = json.load(f)
+    rh.check(st["version"].startswith("1.0-monitor-") and
+             st["jobs"]["tests/smoke"]["outcome"] == "PASSED", f"monitor record {st}", r)
+    rh.check(st["steps"]["promote"]["reason"] == "monitor", "a monitor run published", r)
 
 
 def case_baseline_is_written_by_promotion_only():
