@@ -98,7 +98,8 @@ int fs_copy_sha256(const char *src, const char *dst, char sha[65], long long *si
         return error_set(RELHOST_EINVAL, "artifact %s is not a regular file: name files (or "
                          "globs of files), not folders", src);
     }
-    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* read-only: a staged artifact is never edited in place (its sha256 is re-checked anyway) */
+    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
     if (out < 0) {
         rc = error_set(RELHOST_EIO, "cannot create %s: %s", dst, strerror(errno));
         close(in);

@@ -16,7 +16,8 @@ int fs_write_atomic(const char *path, const char *data, size_t len);
 int fs_symlink_atomic(const char *target, const char *path);
 /** fsync a folder, so a rename or create in it is durable. */
 int fs_sync_dir(const char *dir);
-/** Copy a regular file, fsync the copy, and give the sha256 (hex) of what was written. */
+/** Copy a regular file (the copy read-only), fsync it, and give the sha256 (hex) of what was
+ *  written. */
 int fs_copy_sha256(const char *src, const char *dst, char sha[65], long long *size);
 /** rm -rf; a missing path is no error. */
 int fs_remove_tree(const char *path);
