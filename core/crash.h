@@ -24,6 +24,14 @@
  *   state.backup.before_rename    migration: the backup temp file is complete and fsync'ed
  *   state.backup.after_rename     migration: the backup is in place (the migrated snapshot follows
  *                                 through the state.snapshot.* points)
+ * The registry (core/registry.c; proved by tests/registry, one kill per point and operation):
+ *   registry.stage.copied         artifacts copied into staged/.tmp-*, no intent yet
+ *   registry.intent               intent.json durable, nothing applied
+ *   registry.swap                 the staged folder swapped into place
+ *   registry.baseline             the baseline store written
+ *   registry.link                 the last_green symlink flipped
+ *   registry.manifest             manifest.json written (the commit point), no audit line yet
+ *   registry.audit                audit line appended, intent.json not yet removed
  */
 #ifndef RELHOST_CRASH_H
 #define RELHOST_CRASH_H
