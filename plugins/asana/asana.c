@@ -22,6 +22,8 @@
  */
 #include <relhost/plugin.h>
 
+#include "../common/pl_text.h"
+
 #include <jansson.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -122,101 +124,7 @@ static const relhost_option asana_options[] = {
     {0},
 };
 
-/* ---- small text helpers ------------------------------------------------------------------ */
-
-/* A growing heap string; on allocation failure it stays NULL and every later add is a no-op. */
-struct str {
-    char *s;
-    size_t len, cap;
-    int oom;
-};
-
-static void str_add(struct str *b, const char *fmt, ...) RELHOST_PRINTF(2, 3);
-static void str_add(struct str *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->oom)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        free(b->s);
-        b->s = NULL;
-        b->oom = 1;
-        return;
-    }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        char *p;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (p == NULL) {
-            free(b->s);
-            b->s = NULL;
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-/* Take the string (the caller frees it); NULL after an allocation failure. */
-static char *str_take(struct str *b)
-{
-    char *s = b->oom ? NULL : b->s;
-
-    if (s == NULL && !b->oom)
-        s = calloc(1, 1);
-    b->s = NULL;
-    b->len = b->cap = 0;
-    return s;
-}
-
-/* RFC 3986 percent-encoding: an opaque offset may hold '+', '/' or '=' and must survive as is. */
-static void str_add_urlenc(struct str *b, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            str_add(b, "%c", *p);
-        else
-            str_add(b, "%%%02X", *p);
-    }
-}
-
-/* Copy user text (a task name, a reply excerpt) for a one-line message: control characters
- * become spaces, and past `max` bytes (or what fits in cap) it is cut at a UTF-8 character
- * boundary and ends in "...". cap must be at least 4. */
-static void clean_text(const char *s, size_t len, size_t max, char *out, size_t cap)
-{
-    size_t avail = strnlen(s, len);
-    size_t limit = max < cap - 4 ? max : cap - 4;
-    int cut = avail > limit;
-    size_t n = cut ? limit : avail;
-    size_t o = 0;
-
-    /* s[n] is the first byte left out: while it continues a character, leave that one out too. */
-    while (cut && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[o++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-    }
-    if (cut) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
+/* ---- small text helpers (the shared ones: ../common/pl_text.h) ---------------------------- */
 
 static const char *where_of(const relhost_ctx *ctx, const void *field)
 {
@@ -248,46 +156,6 @@ static int valid_gid(const char *s)
            strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == n;
 }
 
-/* https://host[:port][/path], or http:// to a loopback address only: the host sends the token
- * with every request, and a bearer token in clear text on a network is a published token. */
-static const char *bad_base_url(const char *url)
-{
-    const char *auth;
-    size_t alen;
-    int plain;
-
-    if (strncmp(url, "https://", 8) == 0) {
-        auth = url + 8;
-        plain = 0;
-    } else if (strncmp(url, "http://", 7) == 0) {
-        auth = url + 7;
-        plain = 1;
-    } else {
-        return "it must start with https:// (or http:// to 127.0.0.1 or localhost, for tests)";
-    }
-    alen = strcspn(auth, "/");
-    if (alen == 0)
-        return "it names no host";
-    if (memchr(auth, '@', alen) != NULL)
-        return "it holds user:password@: the token comes from token_env, never from the URL";
-    if (strpbrk(url, "?# \t\r\n") != NULL)
-        return "it holds a query, a fragment or a blank: give the bare base, like "
-               "https://app.asana.com/api/1.0";
-    if (plain) {
-        static const char *const loopback[] = {"127.0.0.1", "localhost", "[::1]", NULL};
-        int ok = 0;
-        for (size_t i = 0; loopback[i] != NULL; i++) {
-            size_t n = strlen(loopback[i]);
-            if (alen >= n && strncmp(auth, loopback[i], n) == 0 && (alen == n || auth[n] == ':'))
-                ok = 1;
-        }
-        if (!ok)
-            return "plain http:// is only allowed to a loopback address (127.0.0.1, localhost, "
-                   "[::1]): use https://";
-    }
-    return NULL;
-}
-
 /* ---- open / close -------------------------------------------------------------------------- */
 
 static void asana_free(struct asana *a)
@@ -304,6 +172,7 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
     const struct asana_conf *c = conf;
     struct asana *a;
     const char *why = NULL;
+    char whybuf[256];
     const char *proj;
     size_t n;
 
@@ -313,7 +182,9 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
                    where_of(ctx, &c->section));
         return RELHOST_EINVAL;
     }
-    if (c->base_url == NULL || (why = bad_base_url(c->base_url)) != NULL) {
+    if (c->base_url == NULL ||
+        (why = pl_bad_base_url(c->base_url, "https://app.asana.com/api/1.0", whybuf,
+                               sizeof whybuf)) != NULL) {
         /* The value is not echoed: it might hold a password (the very thing refused). */
         host->fail(ctx, "%s: base_url is not usable: %s", where_of(ctx, &c->base_url),
                    why != NULL ? why : "it is empty");
@@ -344,7 +215,7 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
     }
     if (proj != NULL && !valid_gid(proj)) {
         char shown[ASANA_TEXT_MAX + 4];
-        clean_text(proj, strlen(proj), 64, shown, sizeof shown);
+        pl_clean_text(proj, strlen(proj), 64, shown, sizeof shown);
         if (c->project != NULL)
             host->fail(ctx, "%s: project \"%s\" is not an Asana project gid: give the number "
                             "from the project's URL (https://app.asana.com/0/<gid>/...)",
@@ -535,9 +406,9 @@ static void api_error_text(const relhost_http_response *r, char *buf, size_t cap
                 msg = json_string_value(e);
             if (msg == NULL)
                 continue;
-            clean_text(msg, strlen(msg), ASANA_TEXT_MAX, m, sizeof m);
+            pl_clean_text(msg, strlen(msg), ASANA_TEXT_MAX, m, sizeof m);
             if (phrase != NULL)
-                clean_text(phrase, strlen(phrase), ASANA_TEXT_MAX, p, sizeof p);
+                pl_clean_text(phrase, strlen(phrase), ASANA_TEXT_MAX, p, sizeof p);
             n = snprintf(buf + len, cap - len, "%s%s%s%s%s", len ? "; " : "", m,
                          phrase != NULL ? " (phrase: " : "", phrase != NULL ? p : "",
                          phrase != NULL ? ")" : "");
@@ -554,7 +425,7 @@ static void api_error_text(const relhost_http_response *r, char *buf, size_t cap
         return;
     }
     char ex[ASANA_EXCERPT_MAX + 4];
-    clean_text(r->body, r->body_len, ASANA_EXCERPT_MAX, ex, sizeof ex);
+    pl_clean_text(r->body, r->body_len, ASANA_EXCERPT_MAX, ex, sizeof ex);
     snprintf(buf, cap, "body: \"%s\"", ex);
 }
 
@@ -614,7 +485,7 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
         *root = json_loadb(resp->body != NULL ? resp->body : "", resp->body_len, 0, &jerr);
         if (*root == NULL) {
             char ex[ASANA_EXCERPT_MAX + 4];
-            clean_text(resp->body != NULL ? resp->body : "", resp->body_len, ASANA_EXCERPT_MAX,
+            pl_clean_text(resp->body != NULL ? resp->body : "", resp->body_len, ASANA_EXCERPT_MAX,
                        ex, sizeof ex);
             host->fail(ctx, "asana: %s: the reply to GET %s (HTTP %ld, %zu bytes) is not valid "
                             "JSON: %s at line %d, column %d; it begins \"%s\"",
@@ -684,17 +555,17 @@ static int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_que
     int rc = GOT_JSON;
 
     for (;;) {
-        struct str u = {0};
+        struct pl_str u = {0};
         json_t *root = NULL;
         json_t *data, *next, *off;
 
-        str_add(&u, "%s%s", a->base, path_query);
+        pl_str_add(&u, "%s%s", a->base, path_query);
         if (offset != NULL) {
-            str_add(&u, "&offset=");
-            str_add_urlenc(&u, offset);
+            pl_str_add(&u, "&offset=");
+            pl_str_urlenc(&u, offset);
         }
         free(url);
-        url = str_take(&u);
+        url = pl_str_take(&u);
         if (url == NULL) {
             host->fail(ctx, "asana: out of memory");
             rc = RELHOST_ENOMEM;
@@ -762,7 +633,7 @@ static int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, 
 {
     const char *want = a->conf->section;
     json_t *sections = json_array();
-    struct str pq = {0};
+    struct pl_str pq = {0};
     char what[256];
     char *path;
     size_t i;
@@ -770,8 +641,8 @@ static int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, 
     int rc;
 
     snprintf(what, sizeof what, "listing the sections of project %s", a->project);
-    str_add(&pq, "/projects/%s/sections?limit=" ASANA_LIMIT, a->project);
-    path = str_take(&pq);
+    pl_str_add(&pq, "/projects/%s/sections?limit=" ASANA_LIMIT, a->project);
+    path = pl_str_take(&pq);
     if (sections == NULL || path == NULL) {
         json_decref(sections);
         free(path);
@@ -807,21 +678,21 @@ static int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, 
     }
 
     /* A configuration problem, stated with what would fix it: the names that do exist. */
-    struct str names = {0};
+    struct pl_str names = {0};
     char near[ASANA_TEXT_MAX + 4] = "";
     json_array_foreach(sections, i, s) {
         const char *name = json_string_value(json_object_get(s, "name"));
         char shown[ASANA_TEXT_MAX + 4];
         if (i == 50) {
-            str_add(&names, ", ... (%zu in all)", json_array_size(sections));
+            pl_str_add(&names, ", ... (%zu in all)", json_array_size(sections));
             break;
         }
-        clean_text(name, strlen(name), 80, shown, sizeof shown);
-        str_add(&names, "%s\"%s\"", i ? ", " : "", shown);
+        pl_clean_text(name, strlen(name), 80, shown, sizeof shown);
+        pl_str_add(&names, "%s\"%s\"", i ? ", " : "", shown);
         if (near[0] == '\0' && strcasecmp(name, want) == 0)
             snprintf(near, sizeof near, "%s", shown);
     }
-    char *list = str_take(&names);
+    char *list = pl_str_take(&names);
     if (json_array_size(sections) == 0)
         host->fail(ctx, "asana: project %s has no sections, so section \"%s\" (%s) cannot be "
                         "checked: create it in Asana or fix `section`",
@@ -905,11 +776,11 @@ static void note_blocker(const relhost_ctx *ctx, json_t *t)
 
     if (name == NULL || name[0] == '\0')
         name = "(no name)";
-    clean_text(name, strlen(name), ASANA_TEXT_MAX, n, sizeof n);
+    pl_clean_text(name, strlen(name), ASANA_TEXT_MAX, n, sizeof n);
     if (who != NULL)
-        clean_text(who, strlen(who), ASANA_TEXT_MAX, w, sizeof w);
+        pl_clean_text(who, strlen(who), ASANA_TEXT_MAX, w, sizeof w);
     if (link != NULL)
-        clean_text(link, strlen(link), 512, l, sizeof l);
+        pl_clean_text(link, strlen(link), 512, l, sizeof l);
     else
         snprintf(l, sizeof l, "(no link; task gid %s)", gid != NULL ? gid : "unknown");
     host->note_add(ctx, "blocker: \"%s\" (%s%s) %s", n, who != NULL ? "assignee: " : "unassigned",
@@ -963,12 +834,12 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
                        a->project, json_array_size(gids), c->section);
 
     json_array_foreach(gids, i, g) {
-        struct str pq = {0};
+        struct pl_str pq = {0};
         char *path;
-        str_add(&pq, "/sections/%s/tasks?completed_since=now&limit=" ASANA_LIMIT
+        pl_str_add(&pq, "/sections/%s/tasks?completed_since=now&limit=" ASANA_LIMIT
                      "&opt_fields=" ASANA_TASK_FIELDS,
                 json_string_value(g));
-        path = str_take(&pq);
+        path = pl_str_take(&pq);
         if (path == NULL) {
             host->fail(ctx, "asana: out of memory");
             rc = RELHOST_ENOMEM;

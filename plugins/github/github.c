@@ -143,46 +143,6 @@ static const relhost_option github_options[] = {
 
 /* ---- checks of the plan's values ------------------------------------------------------------- */
 
-/* https://host[:port][/path], or http:// to a loopback address only: the host sends the token
- * with every request, and a bearer token in clear text on a network is a published token. */
-static const char *bad_base_url(const char *url)
-{
-    static const char *const loopback[] = {"127.0.0.1", "localhost", "[::1]", NULL};
-    const char *auth;
-    size_t alen;
-    int plain;
-
-    if (strncmp(url, "https://", 8) == 0) {
-        auth = url + 8;
-        plain = 0;
-    } else if (strncmp(url, "http://", 7) == 0) {
-        auth = url + 7;
-        plain = 1;
-    } else {
-        return "it must start with https:// (or http:// to 127.0.0.1 or localhost, for tests)";
-    }
-    alen = strcspn(auth, "/");
-    if (alen == 0)
-        return "it names no host";
-    if (memchr(auth, '@', alen) != NULL)
-        return "it holds user:password@: the token comes from token_env, never from the URL";
-    if (strpbrk(url, "?# \t\r\n") != NULL)
-        return "it holds a query, a fragment or a blank: give the bare base, like "
-               "https://api.github.com or https://github.example.com/api/v3";
-    if (plain) {
-        int ok = 0;
-        for (size_t i = 0; loopback[i] != NULL; i++) {
-            size_t n = strlen(loopback[i]);
-            if (alen >= n && strncmp(auth, loopback[i], n) == 0 && (alen == n || auth[n] == ':'))
-                ok = 1;
-        }
-        if (!ok)
-            return "plain http:// is only allowed to a loopback address (127.0.0.1, localhost, "
-                   "[::1]): use https://";
-    }
-    return NULL;
-}
-
 /* GitHub's rules: an owner is 1-39 letters, digits and hyphens; a repository name 1-100
  * letters, digits, '.', '-', '_' (not "." or ".."). Both go into URL paths as they are. */
 static const char *bad_repository(const char *s, size_t *slash)
@@ -422,6 +382,7 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
     const struct github_conf *c = conf;
     struct github *g;
     const char *why = NULL;
+    char whybuf[256];
     size_t slash = 0, n;
     int rc;
 
@@ -436,7 +397,10 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
                       c->repository != NULL ? c->repository : "", why != NULL ? why : "unset");
         return RELHOST_EINVAL;
     }
-    if (c->base_url == NULL || (why = bad_base_url(c->base_url)) != NULL) {
+    if (c->base_url == NULL ||
+        (why = pl_bad_base_url(c->base_url,
+                               "https://api.github.com or https://github.example.com/api/v3",
+                               whybuf, sizeof whybuf)) != NULL) {
         /* The value is not echoed: it might hold a password (the very thing refused). */
         gh_host->fail(ctx, "%s: base_url is not usable: %s", gh_where(ctx, &c->base_url),
                       why != NULL ? why : "it is empty");
@@ -469,12 +433,12 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
         if (rc == 0)
             rc = value_or(ctx, c->title, "Release {version}", &g->title);
         if (rc == 0) {
-            struct gh_str b = {0};
+            struct pl_str b = {0};
             if (strchr(g->head, ':') != NULL)
-                gh_str_add(&b, "%s", g->head);
+                pl_str_add(&b, "%s", g->head);
             else
-                gh_str_add(&b, "%s:%s", g->owner, g->head);
-            if ((g->head_filter = gh_str_take(&b)) == NULL)
+                pl_str_add(&b, "%s:%s", g->owner, g->head);
+            if ((g->head_filter = pl_str_take(&b)) == NULL)
                 rc = gh_oom(ctx);
         }
         break;
@@ -594,21 +558,21 @@ static int make_body(const relhost_ctx *ctx, const struct github *g, struct body
         b->text = strdup(c->body);
         snprintf(b->src, sizeof b->src, "`body` (%s)", gh_where(ctx, &c->body));
     } else if (b->text == NULL) {
-        struct gh_str s = {0};
+        struct pl_str s = {0};
         const char *step = ctx->step != NULL ? ctx->step : "github";
         const char *version = ctx->version != NULL ? ctx->version : "";
         if (c->action == GH_ISSUE)
-            gh_str_add(&s, "Release %s did not qualify%s%s%s.\n\nRaised by relhost (step %s): "
+            pl_str_add(&s, "Release %s did not qualify%s%s%s.\n\nRaised by relhost (step %s): "
                            "see the release's report for what failed.",
                        version, ctx->commit != NULL ? " (commit " : "",
                        ctx->commit != NULL ? ctx->commit : "", ctx->commit != NULL ? ")" : "",
                        step);
         else
-            gh_str_add(&s, "Release %s%s%s.\n\n%s by relhost (step %s).", version,
+            pl_str_add(&s, "Release %s%s%s.\n\n%s by relhost (step %s).", version,
                        ctx->commit != NULL ? " of commit " : "",
                        ctx->commit != NULL ? ctx->commit : "",
                        c->action == GH_RELEASE ? "Published" : "Opened", step);
-        b->text = gh_str_take(&s);
+        b->text = pl_str_take(&s);
         snprintf(b->src, sizeof b->src, "the default text (%s%s)",
                  c->body_from_notes ? "no release notes file at " : "body_from_notes = false",
                  c->body_from_notes ? path : "");
@@ -642,16 +606,16 @@ static int github_describe(const relhost_ctx *ctx, void *inst)
     struct github *g = inst;
     const struct github_conf *c = g->conf;
     const char *target = c->target_commitish != NULL ? c->target_commitish : ctx->commit;
-    struct gh_str q = {0};
+    struct pl_str q = {0};
     struct body b;
     char err[8192] = "out of memory";
     char *enc;
 
     if (c->action == GH_PULL_REQUEST) {
-        gh_str_urlenc(&q, g->head_filter);
-        gh_str_add(&q, "&base=");
-        gh_str_urlenc(&q, g->base);
-        enc = gh_str_take(&q);
+        pl_str_urlenc(&q, g->head_filter);
+        pl_str_add(&q, "&base=");
+        pl_str_urlenc(&q, g->base);
+        enc = pl_str_take(&q);
         gh_host->note_add(ctx, "would POST %s/repos/%s/%s/pulls: \"%s\" (head %s into base %s%s)",
                           g->api, g->owner, g->repo, g->title, g->head, g->base,
                           c->draft ? ", draft" : "");
@@ -660,8 +624,8 @@ static int github_describe(const relhost_ctx *ctx, void *inst)
                           g->head, g->base, g->api, g->owner, g->repo, enc != NULL ? enc : "");
         free(enc);
     } else if (c->action == GH_RELEASE) {
-        gh_str_urlenc(&q, g->tag);
-        enc = gh_str_take(&q);
+        pl_str_urlenc(&q, g->tag);
+        enc = pl_str_take(&q);
         gh_host->note_add(ctx, "would GET %s/repos/%s/%s/releases/tags/%s (a draft: GET "
                                "%s/repos/%s/%s/releases) for release \"%s\" of tag %s",
                           g->api, g->owner, g->repo, enc != NULL ? enc : "", g->api, g->owner,
@@ -675,11 +639,11 @@ static int github_describe(const relhost_ctx *ctx, void *inst)
                           c->draft ? ", draft" : "", c->prerelease ? ", pre-release" : "");
         free(enc);
     } else {
-        struct gh_str l = {0};
+        struct pl_str l = {0};
         char *labels;
         for (size_t i = 0; i < c->labels.n; i++)
-            gh_str_add(&l, "%s%s", i ? ", " : "; labels: ", c->labels.v[i]);
-        labels = gh_str_take(&l);
+            pl_str_add(&l, "%s%s", i ? ", " : "; labels: ", c->labels.v[i]);
+        labels = pl_str_take(&l);
         gh_host->note_add(ctx, "would GET %s/repos/%s/%s/issues?state=open&per_page=100 (every "
                                "page) for an open issue titled \"%s\"",
                           g->api, g->owner, g->repo, g->title);

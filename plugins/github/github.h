@@ -10,6 +10,8 @@
 
 #include <relhost/plugin.h>
 
+#include "../common/pl_text.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -65,23 +67,8 @@ struct github {
 /* The host's services, kept from the entry: the same for every instance (not mutable state). */
 extern const relhost_host *gh_host;
 
-/* ---- text (github_api.c) ---- */
+/* ---- text (github_api.c; the shared helpers are in ../common/pl_text.h) ---- */
 
-/* A growing heap string; after an allocation failure it stays NULL and adds are no-ops. */
-struct gh_str {
-    char *s;
-    size_t len, cap;
-    int oom;
-};
-void gh_str_add(struct gh_str *b, const char *fmt, ...) RELHOST_PRINTF(2, 3);
-/* RFC 3986 percent-encoding of everything but the unreserved characters. */
-void gh_str_urlenc(struct gh_str *b, const char *s);
-/* The string (the caller frees it), "" when nothing was added; NULL after a failure. */
-char *gh_str_take(struct gh_str *b);
-
-/* User text for one line: control characters become spaces, cut at a UTF-8 boundary past max
- * bytes (or what fits in cap, which is at least 4) with "...". */
-void gh_clean_text(const char *s, size_t len, size_t max, char *out, size_t cap);
 /* Characters (code points) of valid UTF-8 text. */
 size_t gh_chars(const char *s);
 /* "file:line" of a conf field, or "the plan". */

@@ -37,7 +37,7 @@
 static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body_src,
                       relhost_verdict *out)
 {
-    struct gh_str u = {0};
+    struct pl_str u = {0};
     relhost_http_response *r = NULL;
     json_t *list = NULL, *pr = NULL;
     char what[512];
@@ -46,12 +46,12 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
     json_t *e;
     int rc;
 
-    gh_str_add(&u, "/pulls?head=");
-    gh_str_urlenc(&u, g->head_filter);
-    gh_str_add(&u, "&base=");
-    gh_str_urlenc(&u, g->base);
-    gh_str_add(&u, "&state=open&per_page=100");
-    suffix = gh_str_take(&u);
+    pl_str_add(&u, "/pulls?head=");
+    pl_str_urlenc(&u, g->head_filter);
+    pl_str_add(&u, "&base=");
+    pl_str_urlenc(&u, g->base);
+    pl_str_add(&u, "&state=open&per_page=100");
+    suffix = pl_str_take(&u);
     url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
     free(suffix);
     if (url == NULL)
@@ -183,7 +183,7 @@ static int is_sha(const char *s)
 static int find_release(const relhost_ctx *ctx, const struct github *g, json_t **rel,
                         relhost_verdict *out)
 {
-    struct gh_str u = {0};
+    struct pl_str u = {0};
     relhost_http_response *r = NULL;
     json_t *list = NULL;
     char what[512];
@@ -194,9 +194,9 @@ static int find_release(const relhost_ctx *ctx, const struct github *g, json_t *
     int rc;
 
     *rel = NULL;
-    gh_str_add(&u, "/releases/tags/");
-    gh_str_urlenc(&u, g->tag);
-    suffix = gh_str_take(&u);
+    pl_str_add(&u, "/releases/tags/");
+    pl_str_urlenc(&u, g->tag);
+    suffix = pl_str_take(&u);
     url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
     free(suffix);
     if (url == NULL)
@@ -259,15 +259,15 @@ done:
 static int tag_exists(const relhost_ctx *ctx, const struct github *g, int *exists,
                       relhost_verdict *out)
 {
-    struct gh_str u = {0};
+    struct pl_str u = {0};
     relhost_http_response *r = NULL;
     char what[512];
     char *suffix, *url;
     int rc;
 
-    gh_str_add(&u, "/git/ref/tags/");
-    gh_str_urlenc(&u, g->tag);
-    suffix = gh_str_take(&u);
+    pl_str_add(&u, "/git/ref/tags/");
+    pl_str_urlenc(&u, g->tag);
+    suffix = pl_str_take(&u);
     url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
     free(suffix);
     if (url == NULL)
@@ -655,7 +655,7 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
              relhost_verdict *out)
 {
     const struct github_conf *cf = g->conf;
-    struct gh_str t = {0};
+    struct pl_str t = {0};
     json_t *payload = NULL, *labels = NULL, *created = NULL;
     struct found f;
     char what[512], lost[128], since[32];
@@ -668,10 +668,10 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
                                                 &tm) == 0)
         snprintf(since, sizeof since, "1970-01-01T00%%3A00%%3A00Z");
     /* An HTML comment: invisible on GitHub's page, and how a lost reply's post is found. */
-    gh_str_add(&t, "%s\n\n<!-- relhost: release %s, step %s, post %s -->", body,
+    pl_str_add(&t, "%s\n\n<!-- relhost: release %s, step %s, post %s -->", body,
                ctx->version != NULL ? ctx->version : "",
                ctx->step != NULL ? ctx->step : "github", g->nonce);
-    text = gh_str_take(&t);
+    text = pl_str_take(&t);
     if (text == NULL)
         return gh_oom(ctx);
 

@@ -20,87 +20,6 @@
 
 /* ---- text ------------------------------------------------------------------------------------ */
 
-void gh_str_add(struct gh_str *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->oom)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        free(b->s);
-        b->s = NULL;
-        b->oom = 1;
-        return;
-    }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        char *p;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (p == NULL) {
-            free(b->s);
-            b->s = NULL;
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void gh_str_urlenc(struct gh_str *b, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            gh_str_add(b, "%c", *p);
-        else
-            gh_str_add(b, "%%%02X", *p);
-    }
-}
-
-char *gh_str_take(struct gh_str *b)
-{
-    char *s = b->oom ? NULL : b->s;
-
-    if (s == NULL && !b->oom)
-        s = calloc(1, 1);
-    b->s = NULL;
-    b->len = b->cap = 0;
-    return s;
-}
-
-void gh_clean_text(const char *s, size_t len, size_t max, char *out, size_t cap)
-{
-    size_t avail = strnlen(s, len);
-    size_t limit = max < cap - 4 ? max : cap - 4;
-    int cut = avail > limit;
-    size_t n = cut ? limit : avail;
-    size_t o = 0;
-
-    /* s[n] is the first byte left out: while it continues a character, leave that one out too. */
-    while (cut && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[o++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-    }
-    if (cut) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
 size_t gh_chars(const char *s)
 {
     size_t n = 0;
@@ -243,7 +162,7 @@ int gh_parse(const relhost_ctx *ctx, const struct gh_call *c, const relhost_http
     *root = json_loadb(body, r->body != NULL ? r->body_len : 0, 0, &jerr);
     if (*root == NULL) {
         char ex[120 + 4];
-        gh_clean_text(body, r->body_len, 120, ex, sizeof ex);
+        pl_clean_text(body, r->body_len, 120, ex, sizeof ex);
         if (r->body_len == 0)
             gh_host->fail(ctx, "github: %s: the reply to %s %s (HTTP %ld) is empty where JSON "
                                "was expected%s",
@@ -340,15 +259,15 @@ static void api_text(const relhost_http_response *r, char *buf, size_t cap)
     const char *msg = json_string_value(json_object_get(root, "message"));
     const char *doc = json_string_value(json_object_get(root, "documentation_url"));
     json_t *errs = json_object_get(root, "errors");
-    struct gh_str b = {0};
+    struct pl_str b = {0};
     char t[GH_TEXT_MAX + 4];
     char *s;
     size_t i;
     json_t *e;
 
     if (msg != NULL) {
-        gh_clean_text(msg, strlen(msg), GH_TEXT_MAX, t, sizeof t);
-        gh_str_add(&b, "%s", t);
+        pl_clean_text(msg, strlen(msg), GH_TEXT_MAX, t, sizeof t);
+        pl_str_add(&b, "%s", t);
     }
     json_array_foreach(errs, i, e) {
         const char *m = json_is_string(e) ? json_string_value(e)
@@ -357,35 +276,35 @@ static void api_text(const relhost_http_response *r, char *buf, size_t cap)
         const char *field = json_string_value(json_object_get(e, "field"));
         const char *cd = json_string_value(json_object_get(e, "code"));
         if (i == 10) {
-            gh_str_add(&b, "; ... (%zu errors in all)", json_array_size(errs));
+            pl_str_add(&b, "; ... (%zu errors in all)", json_array_size(errs));
             break;
         }
-        gh_str_add(&b, "%s", b.len > 0 ? (i == 0 ? ": " : "; ") : "");
+        pl_str_add(&b, "%s", b.len > 0 ? (i == 0 ? ": " : "; ") : "");
         if (m != NULL) {
-            gh_clean_text(m, strlen(m), GH_TEXT_MAX, t, sizeof t);
-            gh_str_add(&b, "%s", t);
+            pl_clean_text(m, strlen(m), GH_TEXT_MAX, t, sizeof t);
+            pl_str_add(&b, "%s", t);
         } else {
-            gh_str_add(&b, "%s%s%s%s%s", res != NULL ? res : "", res != NULL && field ? "." : "",
+            pl_str_add(&b, "%s%s%s%s%s", res != NULL ? res : "", res != NULL && field ? "." : "",
                        field != NULL ? field : "", res != NULL || field != NULL ? " " : "",
                        cd != NULL ? cd : "(no code)");
         }
         if (m != NULL && cd != NULL && strcmp(cd, "custom") != 0)
-            gh_str_add(&b, " (%s%s%s)", field != NULL ? field : "", field != NULL ? " " : "",
+            pl_str_add(&b, " (%s%s%s)", field != NULL ? field : "", field != NULL ? " " : "",
                        cd);
     }
     if (b.len > 0 && doc != NULL) {
-        gh_clean_text(doc, strlen(doc), 200, t, sizeof t);
-        gh_str_add(&b, " (%s)", t);
+        pl_clean_text(doc, strlen(doc), 200, t, sizeof t);
+        pl_str_add(&b, " (%s)", t);
     }
     json_decref(root);
-    s = gh_str_take(&b);
+    s = pl_str_take(&b);
     if (s != NULL && s[0] != '\0') {
         snprintf(buf, cap, "%s", s);
     } else if (r->body == NULL || r->body_len == 0) {
         snprintf(buf, cap, "(empty body)");
     } else {
         char ex[120 + 4];
-        gh_clean_text(r->body, r->body_len, 120, ex, sizeof ex);
+        pl_clean_text(r->body, r->body_len, 120, ex, sizeof ex);
         snprintf(buf, cap, "body \"%s\"", ex);
     }
     free(s);
@@ -480,7 +399,7 @@ void gh_refused(const relhost_ctx *ctx, const struct github *g, const struct gh_
     } else if (st >= 300 && st < 400) {
         const char *loc = gh_header(r, "location");
         char l[GH_TEXT_MAX + 4];
-        gh_clean_text(loc != NULL ? loc : "(no location)", GH_TEXT_MAX, GH_TEXT_MAX, l, sizeof l);
+        pl_clean_text(loc != NULL ? loc : "(no location)", GH_TEXT_MAX, GH_TEXT_MAX, l, sizeof l);
         gh_host->fail(ctx, "github: %s: %s %s answered HTTP %ld, a redirect to %s: relhost "
                            "follows no redirect (it would carry the token along): when %s/%s "
                            "was renamed or transferred, set repository (%s) to its new name; "
@@ -504,10 +423,10 @@ void gh_refused(const relhost_ctx *ctx, const struct github *g, const struct gh_
 
 char *gh_repo_url(const struct github *g, const char *suffix)
 {
-    struct gh_str b = {0};
+    struct pl_str b = {0};
 
-    gh_str_add(&b, "%s/repos/%s/%s%s", g->api, g->owner, g->repo, suffix);
-    return gh_str_take(&b);
+    pl_str_add(&b, "%s/repos/%s/%s%s", g->api, g->owner, g->repo, suffix);
+    return pl_str_take(&b);
 }
 
 const char *gh_jstr(const json_t *o, const char *key)
@@ -669,7 +588,7 @@ int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url,
             break;
         if (!under_base(g, next)) {
             char l[GH_TEXT_MAX + 4];
-            gh_clean_text(next, strlen(next), GH_TEXT_MAX, l, sizeof l);
+            pl_clean_text(next, strlen(next), GH_TEXT_MAX, l, sizeof l);
             gh_host->fail(ctx, "github: %s: the reply to GET %s links its next page at %s, "
                                "which is not under base_url %s: relhost sends the token only "
                                "there, so the rest of the list cannot be read; when GitHub "

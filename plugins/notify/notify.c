@@ -21,6 +21,8 @@
  */
 #include <relhost/plugin.h>
 
+#include "../common/pl_text.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,29 +97,6 @@ struct service {
 };
 
 /* ---- text ------------------------------------------------------------------------------- */
-
-/* Control characters become spaces and the text is cut at a UTF-8 boundary: a reply body is
- * quoted on one line of a message. cap must be at least 4. */
-static void clean_text(const char *s, size_t len, size_t max, char *out, size_t cap)
-{
-    size_t avail = strnlen(s, len);
-    size_t limit = max < cap - 4 ? max : cap - 4;
-    int cut = avail > limit;
-    size_t n = cut ? limit : avail;
-    size_t o = 0;
-
-    while (cut && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[o++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-    }
-    if (cut) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
 
 /* Bytes of the UTF-8 character starting with lead byte c (the text is valid UTF-8: jansson
  * accepted it at open). */
@@ -245,7 +224,7 @@ static void discord_error_text(const relhost_http_response *r, char *buf, size_t
     char m[NOTIFY_TEXT_MAX + 4];
 
     if (msg != NULL) {
-        clean_text(msg, strlen(msg), NOTIFY_TEXT_MAX, m, sizeof m);
+        pl_clean_text(msg, strlen(msg), NOTIFY_TEXT_MAX, m, sizeof m);
         if (json_is_integer(code))
             snprintf(buf, cap, "%s (code %lld)", m, (long long)json_integer_value(code));
         else if (json_is_number(after))
@@ -253,7 +232,7 @@ static void discord_error_text(const relhost_http_response *r, char *buf, size_t
         else
             snprintf(buf, cap, "%s", m);
     } else if (r->body != NULL && r->body_len > 0) {
-        clean_text(r->body, r->body_len, NOTIFY_TEXT_MAX, m, sizeof m);
+        pl_clean_text(r->body, r->body_len, NOTIFY_TEXT_MAX, m, sizeof m);
         snprintf(buf, cap, "body \"%s\"", m);
     } else {
         snprintf(buf, cap, "(empty body)");
@@ -284,7 +263,7 @@ static void slack_error_text(const relhost_http_response *r, char *buf, size_t c
         snprintf(buf, cap, "(empty body)");
         return;
     }
-    clean_text(r->body, r->body_len, NOTIFY_TEXT_MAX, m, sizeof m);
+    pl_clean_text(r->body, r->body_len, NOTIFY_TEXT_MAX, m, sizeof m);
     if (r->status >= 200 && r->status < 300)
         snprintf(buf, cap, "\"%s\" instead of \"ok\"", m);
     else

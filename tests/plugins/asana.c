@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The plugin itself, so its statics (clean_text) are testable too. */
+/* The plugin itself, so its statics are testable too. */
 #include "../../plugins/asana/asana.c"
 
 #include <cmocka.h>
@@ -259,11 +259,11 @@ static void test_plugins_asana__user_text_is_cut_at_a_character_boundary(void **
     char out[16];
     (void)state;
     /* "ab" then three 2-byte characters: 5 bytes allowed ends inside the second one. */
-    clean_text("ab\xC3\xA9\xC3\xA9\xC3\xA9", 8, 5, out, sizeof out);
+    pl_clean_text("ab\xC3\xA9\xC3\xA9\xC3\xA9", 8, 5, out, sizeof out);
     assert_string_equal(out, "ab\xC3\xA9...");
-    clean_text("line\none\t", 9, 100, out, sizeof out);
+    pl_clean_text("line\none\t", 9, 100, out, sizeof out);
     assert_string_equal(out, "line one ");
-    clean_text("0123456789abcdefghij", 20, 100, out, sizeof out);
+    pl_clean_text("0123456789abcdefghij", 20, 100, out, sizeof out);
     assert_string_equal(out, "0123456789ab...");
 }
 

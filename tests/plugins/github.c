@@ -412,9 +412,9 @@ static void test_plugins_github__user_text_is_cut_at_a_character_boundary(void *
 {
     char out[16];
     (void)state;
-    gh_clean_text("ab\xC3\xA9\xC3\xA9\xC3\xA9", 8, 5, out, sizeof out);
+    pl_clean_text("ab\xC3\xA9\xC3\xA9\xC3\xA9", 8, 5, out, sizeof out);
     assert_string_equal(out, "ab\xC3\xA9...");
-    gh_clean_text("line\none\t", 9, 100, out, sizeof out);
+    pl_clean_text("line\none\t", 9, 100, out, sizeof out);
     assert_string_equal(out, "line one ");
     assert_int_equal(gh_chars("\xC3\xA9t\xC3\xA9"), 3);
 }
