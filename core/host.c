@@ -392,6 +392,21 @@ static int svc_http_request(const relhost_ctx *ctx, const relhost_http_request *
 
 static void svc_http_response_free(relhost_http_response *resp) { http_response_free(resp); }
 
+static int svc_job_require(const relhost_ctx *ctx, const char *validation)
+{
+    hostctx *hc = hc_of(ctx);
+    if (!hc || !hc->requires || !validation || !*validation) {
+        if (hc)
+            svc_fail(ctx, "job_require() is a service of a gate's open(), with a validation name");
+        return RELHOST_EINVAL;
+    }
+    for (size_t i = 0; i < hc->requires->n; i++)
+        if (strcmp(hc->requires->v[i], validation) == 0)
+            return 0;
+    sv_push(hc->requires, validation);
+    return 0;
+}
+
 static const relhost_host table = {
     .struct_size = sizeof(relhost_host),
     .abi_major = RELHOST_ABI_MAJOR,
@@ -423,6 +438,8 @@ static const relhost_host table = {
     .registry_stage = host_registry_stage,
     .registry_promote = host_registry_promote,
     .registry_quarantine = host_registry_quarantine,
+    .job_require = svc_job_require,
+    .checks_verify = host_checks_verify,
 };
 
 const relhost_host *host_table(void) { return &table; }

@@ -9,6 +9,7 @@
 
 #include "evidence.h"
 #include "options.h"
+#include "util.h"
 
 #include <relhost/plugin.h>
 
@@ -28,8 +29,12 @@ typedef struct hostctx {
     const char *worktree;   /* the candidate's worktree, or NULL */
     const char *failure;    /* why the release failed (first failing required step and checks),
                              * or NULL while it has not */
+    int failure_code;       /* the run's exit code so far: 1 a verdict (FAILED), 3 undecided */
     int *promoted;          /* set to 1 when a promote succeeds (the pipeline then runs
                              * on_promote) */
+    /* Only while a gate's open() runs (NULL otherwise): */
+    strvec *requires;       /* job_require(): the jobs the step needs (copied names) */
+    int step_required;      /* the step is required (checks_verify checks credentials) */
 } hostctx;
 
 /** The table plugins receive (static, valid for the process). */
@@ -48,6 +53,9 @@ void hostctx_fini(hostctx *hc);
 int host_registry_stage(const relhost_ctx *ctx, const relhost_strlist *artifacts);
 int host_registry_promote(const relhost_ctx *ctx);
 int host_registry_quarantine(const relhost_ctx *ctx, const char *reason);
+/* Plan-time checks of acceptance keys and source credentials (keycheck.c). */
+int host_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
+                       const relhost_checks *acceptance, const void *where_field);
 /** Regenerate <registry_dir>/site (after a promotion or rollback); failure only warns. */
 void host_registry_site(const struct plan *p);
 

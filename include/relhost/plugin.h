@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relhost/plugin.h - the relhost plugin ABI, version 1.2 (1.0; 1.1 added job template variables;
- * 1.2 added baseline rules and statistics to acceptance checks, and repeated jobs).
+ * relhost/plugin.h - the relhost plugin ABI, version 1.3 (1.0; 1.1 added job template variables;
+ * 1.2 added baseline rules and statistics to acceptance checks, and repeated jobs; 1.3 added the
+ * release's requirement set, plan-time checks of metric keys, and the keys a source can post).
  *
  * This is the only header a relhost plugin includes. A plugin is a shared object exporting one
  * symbol, relhost_plugin_entry(); the host passes a const table of services and receives a
@@ -57,7 +58,7 @@ extern "C" {
 #endif
 
 #define RELHOST_ABI_MAJOR 1
-#define RELHOST_ABI_MINOR 2
+#define RELHOST_ABI_MINOR 3
 
 #if defined(__GNUC__)
 #define RELHOST_EXPORT __attribute__((visibility("default")))
@@ -622,6 +623,30 @@ typedef struct relhost_host {
     int (*registry_promote)(const relhost_ctx *ctx);
     /** Mark the release never promotable; reason NULL: the first failing required step. */
     int (*registry_quarantine)(const relhost_ctx *ctx, const char *reason);
+
+    /* -- Added in ABI 1.3: the requirement set and plan-time checks -- */
+    /**
+     * Declare, from a gate's open(), that job `validation` of this step (a validation name as
+     * given to job_submit) must end PASSED or WAIVED before the step may pass. A gate declares
+     * every job the release needs (for the workflow: the validations the profile selects, and
+     * their dependencies), whatever --only narrows this run to. The host fixes the set at the
+     * release's first run and stores it; from then on the step's outcome is computed from the
+     * whole record of the release: a required job with no PASSED or WAIVED result makes the
+     * step INCONCLUSIVE (reason "incomplete"), a FAILED one makes it FAILED, whichever run
+     * produced it. validation is copied. 0, or RELHOST_EINVAL outside open().
+     */
+    int (*job_require)(const relhost_ctx *ctx, const char *validation);
+    /**
+     * Check, from a gate's open(), that the metrics sources named in `sources` (names under the
+     * plan's metrics group) can post every key `acceptance` reads (each source declares its keys
+     * with relhost_metrics_ops.keys), and, when the step is required, that every credential
+     * those sources need (relhost_metrics_ops.credentials) is set. where_field is the conf field the
+     * checks came from (for "file:line"). Returns 0, or RELHOST_EINVAL with the failure already
+     * explained through fail() (file:line, the key, the keys that exist, "did you mean"): the
+     * gate's open() then returns RELHOST_EINVAL itself.
+     */
+    int (*checks_verify)(const relhost_ctx *ctx, const relhost_strlist *sources,
+                         const relhost_checks *acceptance, const void *where_field);
 } relhost_host;
 
 /* ---- Capabilities -------------------------------------------------------------------------- */
@@ -654,6 +679,19 @@ typedef struct relhost_metrics_ops {
     int (*collect)(const relhost_ctx *ctx, void *job);
     void (*job_close)(void *job);
     void (*close)(void *inst);
+    /* Added in ABI 1.3 */
+    /** Optional: the metric keys (and labels) this source can post under configuration conf
+     *  (the struct the host filled for open()), as fnmatch(3) patterns ("sps_max", "eval_*"):
+     *  the source calls add(payload, key) once per key; the host copies each key. Called
+     *  before any instance exists (--check opens no source). A source without keys() is taken
+     *  to post any key. 0, or a negative RELHOST_E* (the host then checks no key of it). */
+    int (*keys)(const void *conf, void (*add)(void *payload, const char *key), void *payload);
+    /** Optional: the environment variables (names, never values) this source needs under conf
+     *  to read a job's metrics, e.g. an API key's variable; add() as for keys(). The host checks
+     *  them before any job of a required step starts, so a missing credential is said at once,
+     *  never after hours of jobs. */
+    int (*credentials)(const void *conf, void (*add)(void *payload, const char *env_name),
+                       void *payload);
 } relhost_metrics_ops;
 
 /** A runner: where jobs execute (local processes, Slurm, SkyPilot). */

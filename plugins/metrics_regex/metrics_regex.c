@@ -223,6 +223,7 @@ struct mr_group {
 
 struct metrics_regex {
     const relhost_host *host;
+    const void *conf;    /* the host's, valid until close */
     struct mr_pat *pats; /* n_pats, sorted by group */
     size_t n_pats;
     struct mr_group *groups;
@@ -978,6 +979,7 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
         return RELHOST_ENOMEM;
     }
     inst->host = h;
+    inst->conf = conf;
     inst->max_line = conf->max_line >= 64 ? (size_t)conf->max_line : 64;
     inst->max_pairs = 1;
     inst->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
@@ -1485,6 +1487,75 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
     return rc;
 }
 
+/* ---- Keys (ABI 1.3) -------------------------------------------------------------------------- */
+
+/*
+ * The keys the plan's checks may name: exactly the names open() gives its patterns (see
+ * mr_pat_build): a label or a pattern with `metric` posts that one name (a label without it, its
+ * pattern's name), any other pattern posts <name>_<reducer> per reducer, and a plan pattern named
+ * like a default replaces that default. keys() gets only the conf (the host asks before any
+ * instance exists) and hands each name to the host, which copies it.
+ */
+static int mr_add_key(void (*add)(void *, const char *), void *payload, const char *a,
+                      const char *b)
+{
+    size_t len;
+    char *k;
+    if (b == NULL) {
+        add(payload, a);
+        return 0;
+    }
+    len = strlen(a) + 1 + strlen(b) + 1; /* as long as open() makes it: no cap */
+    k = malloc(len);
+    if (k == NULL)
+        return RELHOST_ENOMEM; /* keys() fails: the host then checks no key of this source */
+    snprintf(k, len, "%s_%s", a, b);
+    add(payload, k);
+    free(k);
+    return 0;
+}
+
+static int metrics_regex_keys(const void *confp, void (*add)(void *payload, const char *key),
+                              void *payload)
+{
+    const struct metrics_regex_conf *conf = confp;
+    if (conf == NULL || add == NULL)
+        return RELHOST_EINVAL;
+    if (conf->defaults) {
+        for (size_t d = 0; d < MR_N_DEFAULTS; d++) {
+            const struct mr_default *def = &metrics_regex_defaults[d];
+            int replaced = 0;
+            for (size_t i = 0; i < conf->patterns.n; i++)
+                replaced |= mr_row(conf, i)->name && strcmp(mr_row(conf, i)->name, def->name) == 0;
+            if (replaced)
+                continue;
+            if (def->label || def->metric != NULL) {
+                if (mr_add_key(add, payload, def->metric != NULL ? def->metric : def->name, NULL))
+                    return RELHOST_ENOMEM;
+                continue;
+            }
+            for (size_t r = 0; def->reducers[r] != NULL; r++)
+                if (mr_add_key(add, payload, def->name, def->reducers[r]))
+                    return RELHOST_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < conf->patterns.n; i++) {
+        const struct metrics_regex_pattern *row = mr_row(conf, i);
+        if (row->name == NULL)
+            continue;
+        if (row->label || row->metric != NULL) {
+            if (mr_add_key(add, payload, row->metric != NULL ? row->metric : row->name, NULL))
+                return RELHOST_ENOMEM;
+            continue;
+        }
+        for (size_t r = 0; r < row->reducers.n; r++)
+            if (row->reducers.v[r] != NULL)
+                if (mr_add_key(add, payload, row->name, row->reducers.v[r]))
+                    return RELHOST_ENOMEM;
+    }
+    return 0;
+}
+
 /* ---- Descriptor ------------------------------------------------------------------------------ */
 
 static const relhost_metrics_ops metrics_regex_ops = {
@@ -1495,6 +1566,7 @@ static const relhost_metrics_ops metrics_regex_ops = {
     .collect = metrics_regex_collect,
     .job_close = metrics_regex_job_close,
     .close = metrics_regex_close,
+    .keys = metrics_regex_keys,
 };
 
 static const relhost_plugin metrics_regex_plugin = {

@@ -1571,10 +1571,7 @@ static int metrics_wandb_collect(const relhost_ctx *ctx, void *jobp)
 
 /* ---- Instances and jobs ---------------------------------------------------------------------- */
 
-static void metrics_wandb_close(void *instp)
-{
-    free(instp);
-}
+static void metrics_wandb_close(void *instp) { free(instp); }
 
 /* base_url: http(s), a host, a path at most; never credentials, a query or a fragment. */
 static int wb_set_base(struct metrics_wandb *inst, const relhost_ctx *ctx, const char *url,
@@ -1755,6 +1752,37 @@ oom:
 
 /* ---- Descriptor ------------------------------------------------------------------------------ */
 
+/* ---- Keys and credentials (ABI 1.3) --------------------------------------------------------- */
+
+/* The keys the plan's checks may name: every configured metric's name, and the label wandb_run.
+ * The host copies each name. */
+static int metrics_wandb_keys(const void *confp, void (*add)(void *payload, const char *key),
+                              void *payload)
+{
+    const struct metrics_wandb_conf *conf = confp;
+    if (conf == NULL || add == NULL)
+        return RELHOST_EINVAL;
+    for (size_t i = 0; i < conf->metrics.n; i++)
+        if (wb_row(conf, i)->name != NULL)
+            add(payload, wb_row(conf, i)->name);
+    add(payload, "wandb_run");
+    return 0;
+}
+
+/* The API key's variable, unless the metrics come from a run folder (run_dir: the run's
+ * files/wandb-summary.json, read with no key; see README "Reading the run"). */
+static int metrics_wandb_credentials(const void *confp,
+                                     void (*add)(void *payload, const char *env_name),
+                                     void *payload)
+{
+    const struct metrics_wandb_conf *conf = confp;
+    if (conf == NULL || add == NULL)
+        return RELHOST_EINVAL;
+    if (conf->run_dir == NULL && conf->api_key_env != NULL && *conf->api_key_env)
+        add(payload, conf->api_key_env);
+    return 0;
+}
+
 static const relhost_metrics_ops metrics_wandb_ops = {
     .struct_size = sizeof(relhost_metrics_ops),
     .open = metrics_wandb_open,
@@ -1763,6 +1791,8 @@ static const relhost_metrics_ops metrics_wandb_ops = {
     .collect = metrics_wandb_collect,
     .job_close = metrics_wandb_job_close,
     .close = metrics_wandb_close,
+    .keys = metrics_wandb_keys,
+    .credentials = metrics_wandb_credentials,
 };
 
 static const relhost_plugin metrics_wandb_plugin = {
