@@ -206,6 +206,30 @@ job_end_verdict jobs_map_end(const job_end_facts *f)
 
 /* ---- state ---- */
 
+/* What identifies a running local attempt's process, for stop_orphan() of a later relhost. */
+static json_t *process_json(const proc_ident *id)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "pid", json_integer(id->pid));
+    json_object_set_new(o, "starttime", json_integer((json_int_t)id->starttime));
+    json_object_set_new(o, "cookie", json_string(id->job));
+    json_object_set_new(o, "proc_cookie", json_string(id->cookie));
+    json_object_set_new(o, "grace_s", json_real(id->grace_s));
+    return o;
+}
+
+static void process_from_json(const json_t *o, proc_ident *id)
+{
+    memset(id, 0, sizeof *id);
+    if (!json_is_object(o))
+        return;
+    id->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
+    id->starttime = (unsigned long long)json_integer_value(json_object_get(o, "starttime"));
+    id->grace_s = json_number_value(json_object_get(o, "grace_s"));
+    snprintf(id->job, sizeof id->job, "%s", jstr_or(o, "cookie"));
+    snprintf(id->cookie, sizeof id->cookie, "%s", jstr_or(o, "proc_cookie"));
+}
+
 static json_t *job_json(const relhost_job *jb)
 {
     static const char *const phases[] = {"pending", "submitting", "running", "completed"};
@@ -233,6 +257,12 @@ static json_t *job_json(const relhost_job *jb)
         json_object_set_new(o, "ended_at", json_string(ts));
         json_object_set_new(o, "duration_s", json_real(jb->ended - jb->started));
     }
+    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->proc.pid > 0)
+        json_object_set_new(o, "process", process_json(&jb->proc));
+    if (jb->lost > 0)
+        json_object_set_new(o, "lost_attempts", json_integer(jb->lost));
+    if (jb->phase != PH_DONE && jb->restarts > 0)
+        json_object_set_new(o, "restarts", json_integer(jb->restarts));
     if (jb->phase == PH_DONE) {
         json_object_set_new(o, "outcome", json_string(outcome_name(jb->outcome)));
         json_object_set_new(o, "reason", jb->reason ? json_string(jb->reason) : json_null());
@@ -392,10 +422,100 @@ static void reattach(jobs *j, relhost_job *jb, json_t *rec)
         double left = jb->started + jb->timeout_s + DEADLINE_SLACK - time_wall();
         jb->deadline = loop_now() + (left > 0 ? left : 0);
     }
+    jb->restarts = (int)json_integer_value(json_object_get(rec, "restarts"));
     jb->phase = PH_RUNNING; /* re-attached: never submitted twice */
     jb->rt->running++;
     jb->next_tail = loop_now();
     log_msg(RELHOST_LOG_INFO, jb->id, "re-attached to %s job %s", jb->rt->pi->name, jb->ext_id);
+}
+
+/*
+ * The attempt an earlier relhost was running when it died (SIGKILL, OOM, power), on a runner
+ * whose jobs are relhost's own children (no find()): the job has a process group of its own and
+ * outlived that relhost (which is gone: we hold the release's lock). It cannot be re-attached
+ * (not our child: neither waitpid() nor anything else tells how it ends), so the rule is to stop
+ * it, once its pid, start time and cookie prove it is that very process (proc_stop_orphan(); a gone or reused pid is never signalled). The
+ * validation then runs as the next attempt, with its own key and log: the old log stays as
+ * evidence, and two attempts never run at once nor share a log. Returns 0, or RELHOST_EIO when
+ * the old attempt could not be stopped: then nothing may start (jb is an ERROR, retryable).
+ */
+static int stop_orphan(relhost_job *jb, json_t *rec)
+{
+    proc_ident id;
+    char *n = NULL;
+    int rc = 0;
+
+    process_from_json(json_object_get(rec, "process"), &id);
+    if (id.pid > 0 && jb->key[0] && strcmp(id.job, jb->key) == 0)
+        rc = proc_stop_orphan(&id);
+    if (rc == 0 && id.pid > 0 &&
+        json_integer_value(json_object_get(rec, "orphan_stopped")) == (json_int_t)id.pid)
+        rc = 1; /* stopped at the start of this run (jobs_stop_orphans) */
+    if (rc < 0) {
+        n = xasprintf("attempt %d (pid %d), left running by an earlier relhost, could not be "
+                      "stopped (%s); not starting a second copy", jb->attempt, (int)id.pid,
+                      error_last());
+        evidence_note(&jb->ev, n);
+        free(n);
+        jb->phase = PH_DONE;
+        jb->outcome = RELHOST_ERROR;
+        set_str(&jb->reason, "orphan_alive");
+        jb->retryable = 1;
+        return rc;
+    }
+    if (rc > 0)
+        n = xasprintf("attempt %d (pid %d) was left running by an earlier relhost; it was stopped "
+                      "before attempt %d started", jb->attempt, (int)id.pid, jb->attempt + 1);
+    else if (id.pid > 0)
+        n = xasprintf("attempt %d did not finish: the relhost running it died, and its process "
+                      "(pid %d) is gone; attempt %d runs it again", jb->attempt, (int)id.pid,
+                      jb->attempt + 1);
+    else /* it died before the process was recorded: nothing identifies it, nothing is signalled */
+        n = xasprintf("attempt %d did not finish: the relhost running it died before its process "
+                      "was recorded; attempt %d runs it again", jb->attempt, jb->attempt + 1);
+    jb->attempt++;
+    jb->lost++; /* lost to the crash, not to the validation: not counted against its retries */
+    if (n) {
+        log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
+        set_str(&jb->resume_note, n);
+        evidence_note(&jb->ev, n);
+        free(n);
+    }
+    return 0;
+}
+
+void jobs_stop_orphans(jobs *j)
+{
+    const char *id;
+    json_t *rec;
+    if (!j || !j->st)
+        return;
+    json_object_foreach(json_object_get(state_root(j->st), "jobs"), id, rec) {
+        const char *life = json_string_value(json_object_get(rec, "lifecycle"));
+        const char *key = json_string_value(json_object_get(rec, "key"));
+        struct runner_rt *rt = runner_rt(j, json_string_value(json_object_get(rec, "runner"))
+                                                ? json_string_value(json_object_get(rec, "runner"))
+                                                : "");
+        proc_ident pi;
+        int rc;
+        if (!life || (strcmp(life, "running") != 0 && strcmp(life, "submitting") != 0) || !rt ||
+            rt->ops->find || !key)
+            continue;
+        process_from_json(json_object_get(rec, "process"), &pi);
+        if (pi.pid <= 0 || strcmp(pi.job, key) != 0)
+            continue;
+        rc = proc_stop_orphan(&pi);
+        if (rc > 0) {
+            const char *path[3] = {"jobs", id, "orphan_stopped"};
+            log_msg(RELHOST_LOG_WARN, id, "stopped pid %d, left running by an earlier relhost "
+                    "(its attempt runs again when the validation is next selected)", (int)pi.pid);
+            /* the attempt's next resume says it was stopped, not that it was gone */
+            state_set(j->st, path, 3, json_integer(pi.pid));
+        }
+        else if (rc < 0)
+            log_msg(RELHOST_LOG_ERROR, id, "pid %d, left running by an earlier relhost, could not "
+                    "be stopped: %s", (int)pi.pid, error_last());
+    }
 }
 
 /* An earlier run of this release may already hold this validation's result. */
@@ -413,10 +533,12 @@ static void resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
     sh = json_string_value(json_object_get(rec, "spec_hash"));
     ah = json_string_value(json_object_get(rec, "accept_hash"));
     jb->attempt = (int)json_integer_value(json_object_get(rec, "attempt"));
+    jb->lost = (int)json_integer_value(json_object_get(rec, "lost_attempts"));
     if (jb->attempt < 1)
         jb->attempt = 1;
     if (!sh || strcmp(sh, jb->spec_hash) != 0) {
         jb->attempt = 1; /* the command changed: a new validation as far as results go */
+        jb->lost = 0;
         return;
     }
     if (life && strcmp(life, "completed") == 0) {
@@ -426,6 +548,7 @@ static void resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
         if (o == RELHOST_NONE || (o == RELHOST_ERROR && retryable) ||
             (ctx->retry_failed && !outcome_ok(o) && o != RELHOST_SKIPPED)) {
             jb->attempt = 1;
+            jb->lost = 0;
             return;
         }
         jb->phase = PH_DONE;
@@ -500,7 +623,12 @@ static void resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
             return;
         }
     }
-    /* A local job dies with relhost: run this attempt again. */
+    /* Not found by its runner (then submitting it again under its key is safe), or a job of
+     * relhost's own, which may have outlived the relhost that ran it: stop that one first. */
+    if (!jb->rt->ops->find && life &&
+        (strcmp(life, "running") == 0 || strcmp(life, "submitting") == 0) &&
+        stop_orphan(jb, rec) != 0)
+        return;
     jb->ext_id[0] = '\0';
     jb->key[0] = '\0';
 }
@@ -781,6 +909,8 @@ static void prepare_job(jobs *j, relhost_job *jb)
     }
     expand_for_attempt(j, jb);
     evidence_free(&jb->ev);
+    if (jb->resume_note)
+        evidence_note(&jb->ev, jb->resume_note);
     hostctx_fini(&jb->ev_hc);
     hostctx_init(&jb->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
     jb->ev_hc.pub.step = jb->step;
@@ -788,6 +918,8 @@ static void prepare_job(jobs *j, relhost_job *jb)
     open_sources(jb, &spec);
 
     jb->phase = PH_SUBMITTING;
+    jb->restarts = 0;
+    memset(&jb->proc, 0, sizeof jb->proc);
     jb->ext_id[0] = '\0';
     jb->started = time_wall();
     jb->host_cancelled = jb->deadline_hit = 0;
@@ -825,6 +957,10 @@ static void submit_job(jobs *j, relhost_job *jb)
         return;
     }
     crash_point("jobs.after_submit");
+    /* A runner without find() runs its jobs as relhost's own children, through the host's
+     * process service, which knows the job's process by its cookie (RELHOST_JOB=<key>). */
+    if (!jb->rt->ops->find && proc_job_ident(jb->key, &jb->proc) != 0)
+        memset(&jb->proc, 0, sizeof jb->proc);
     jb->phase = PH_RUNNING;
     jb->next_tail = loop_now() + TAIL_INTERVAL;
     log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,
@@ -951,7 +1087,8 @@ static void ended(jobs *j, relhost_job *jb)
     if (f.end == RELHOST_END_SIGNALED)
         jb->exit_code = -1;
     set_str(&jb->term, term);
-    jb->restarts = jb->status.restarts;
+    if (jb->status.restarts > jb->restarts)
+        jb->restarts = jb->status.restarts;
     if ((m = evidence_find_metric(&jb->ev, "restart_count")) && m->finite &&
         (int)m->value > jb->restarts)
         jb->restarts = (int)m->value;
@@ -1011,7 +1148,7 @@ static void finish(jobs *j, relhost_job *jb)
     }
     if (jb->log_path)
         evidence_artifact(&jb->ev, "log", jb->log_path, NULL);
-    if (jb->outcome == RELHOST_ERROR && jb->retryable && jb->attempt <= jb->retries) {
+    if (jb->outcome == RELHOST_ERROR && jb->retryable && jb->attempt - jb->lost <= jb->retries) {
         double backoff = pow(2.0, jb->attempt);
         char *n = xasprintf("attempt %d: %s (%s); retrying in %.0f s", jb->attempt,
                             outcome_name(jb->outcome), jb->reason ? jb->reason : "?",
@@ -1068,6 +1205,12 @@ static void poll_runner(jobs *j, struct runner_rt *r)
         if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
             snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
             jb->phase = PH_RUNNING;
+            jobs_persist(jb);
+        }
+        /* A count once reported is never lowered: a later status may carry none (a poll with
+         * no news of this job) or a smaller one (the engine's count restarts, a LOST job). */
+        if (st[i].restarts > jb->restarts) {
+            jb->restarts = st[i].restarts;
             jobs_persist(jb);
         }
         if (st[i].state == RELHOST_JOB_LOST) {
@@ -1323,6 +1466,7 @@ static void job_free(relhost_job *jb)
     free(jb->log_path);
     free(jb->reason);
     free(jb->term);
+    free(jb->resume_note);
     evidence_free(&jb->ev);
     hostctx_fini(&jb->ev_hc);
     free(jb);

@@ -64,6 +64,14 @@ const evidence *jobs_evidence(const relhost_job *job);
 void jobs_ids(const jobs *j, const char *step, strvec *out);
 /** 1 when the job with state key id took its result from an earlier run of this release. */
 int jobs_resumed(const jobs *j, const char *id);
+/**
+ * Stop every local job an earlier relhost of this release left running when it died (records
+ * still "running" or "submitting" on a runner without find(), whose recorded pid, start time
+ * and cookie prove the process is that job): called at the start of every run, so that no job
+ * outlives its host unseen, whatever this run selects. Records stay as they are; the attempt
+ * runs again when the validation is next selected.
+ */
+void jobs_stop_orphans(jobs *j);
 /** First interrupt: kill jobs that cannot outlive relhost, keep remote ones (re-attachable). */
 void jobs_stop(jobs *j);
 /** How many jobs were left running remotely by jobs_stop (for the `relhost kill` hint). */

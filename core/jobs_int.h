@@ -10,6 +10,7 @@
 #include "checks.h"
 #include "host.h"
 #include "jobs.h"
+#include "proc.h"
 
 #include <jansson.h>
 
@@ -72,7 +73,15 @@ struct relhost_job {
     hostctx ev_hc;
     relhost_outcome outcome;
     char *reason;
-    int retryable, exit_code, restarts, resumed;
+    int retryable, exit_code, resumed;
+    int restarts;         /* the most the runner or the log ever reported for this attempt */
+    /* A runner without find() runs jobs as relhost's own children: what identifies the
+     * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
+     * dies (jobs.c stop_orphan). */
+    proc_ident proc;
+    int lost;             /* attempts an earlier relhost died running: not counted as retries */
+    char *resume_note;    /* what resuming found of such an attempt; in every later attempt's
+                           * evidence */
     char *term;
     strvec argv_x, env_x; /* expanded for the current attempt */
     char *cwd_x;

@@ -40,7 +40,8 @@ enum kill_state { KS_NONE, KS_TERM, KS_KILL };
 
 struct pin {
     pid_t pid;
-    int fd; /* pidfd, or -1 */
+    int fd;   /* pidfd, or -1 */
+    int sent; /* an orphan's member: the last signal sent to it, 0 none */
 };
 
 /* Where child setup failed, as reported through the exec-report pipe. */
@@ -70,6 +71,8 @@ struct relhost_proc {
     int log_fd; /* spawn: the log, kept for the lines relhost appends */
     char *log_path;
     char cookie[64];
+    char *job;                    /* spawn: the RELHOST_JOB value it was given, or NULL */
+    unsigned long long starttime; /* field 22 of /proc/<pid>/stat, 0 when unread */
     struct pin *pins; /* cookie carriers seen so far */
     size_t npins, cap_pins;
 };
@@ -231,32 +234,54 @@ static void pin_carrier(struct relhost_proc *p, int procfd, const char *name, pi
     }
     p->pins[p->npins].pid = pid;
     p->pins[p->npins].fd = pfd; /* -1 without pidfds (kernel < 5.3, fds exhausted): kill() */
+    p->pins[p->npins].sent = 0;
     p->npins++;
 }
 
-/* The parent pid from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces and
- * parentheses, so the fields are counted from the last ')'). 0 when unreadable; *state gets the
- * state letter (Z: a zombie, which runs nothing and has no environ left to read). */
-static pid_t read_ppid(int procfd, pid_t pid, char *state)
+struct pstat {
+    char state; /* Z: a zombie, which runs nothing and has no environ left to read */
+    pid_t ppid, pgrp;
+    unsigned long long starttime; /* field 22: clock ticks after boot */
+};
+
+/* Fields of /proc/<pid>/stat ("pid (comm) state ppid pgrp ..."; comm may hold spaces and
+ * parentheses, so the fields are counted from the last ')'). -1 when unreadable. */
+static int read_stat(int procfd, pid_t pid, struct pstat *ps)
 {
-    char path[64], buf[512];
+    char path[64], buf[1024];
     const char *rp;
     ssize_t n;
     int fd;
     snprintf(path, sizeof path, "%d/stat", (int)pid);
     fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return -1;
     n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return -1;
     buf[n] = '\0';
     rp = strrchr(buf, ')');
     if (!rp || rp[1] != ' ' || !rp[2] || rp[3] != ' ')
+        return -1;
+    memset(ps, 0, sizeof *ps);
+    ps->state = rp[2];
+    /* ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime cutime
+     * cstime priority nice num_threads itrealvalue starttime */
+    if (sscanf(rp + 4, "%d %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+               "%llu", &ps->ppid, &ps->pgrp, &ps->starttime) < 2)
+        return -1; /* fields 6 to 21 are skipped as words */
+    return 0;
+}
+
+/* The parent pid from /proc/<pid>/stat, 0 when unreadable; *state gets the state letter. */
+static pid_t read_ppid(int procfd, pid_t pid, char *state)
+{
+    struct pstat ps;
+    if (read_stat(procfd, pid, &ps) != 0)
         return 0;
-    *state = rp[2];
-    return (pid_t)strtol(rp + 4, NULL, 10);
+    *state = ps.state;
+    return ps.ppid;
 }
 
 /* relhost's descendants, from /proc/<pid>/stat of every process. Building it is the costly
@@ -337,7 +362,7 @@ static void scan_carriers(struct relhost_proc *p)
     for (int pass = 0; pass < 2; pass++) {
         int fresh = 0, vanished = 0;
         if (pass > 0 || !table.valid || loop_now() - table.at > TABLE_TTL_S) {
-            int dfd = dup(procfd);
+            int dfd = fcntl(procfd, F_DUPFD_CLOEXEC, 0);
             d = dfd >= 0 ? fdopendir(dfd) : NULL;
             if (!d) {
                 if (dfd >= 0)
@@ -1099,11 +1124,34 @@ static void log_note(struct relhost_proc *p, const char *fmt, ...)
         return; /* a full disk must not stop the kill */
 }
 
+/* The RELHOST_JOB value a child gets from env (the last entry of that name wins, as in
+ * build_env(); a bare "RELHOST_JOB" removes it), or NULL. */
+static const char *job_of_env(const char *const *env)
+{
+    const char *job = NULL;
+    for (size_t i = 0; env && env[i]; i++)
+        if (same_name(env[i], "RELHOST_JOB="))
+            job = strchr(env[i], '=') ? strchr(env[i], '=') + 1 : NULL;
+    return job;
+}
+
+/* The start time of pid (field 22 of /proc/<pid>/stat), 0 when unreadable. */
+static unsigned long long start_time_of(pid_t pid)
+{
+    struct pstat ps;
+    int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = procfd >= 0 ? read_stat(procfd, pid, &ps) : -1;
+    if (procfd >= 0)
+        close(procfd);
+    return rc == 0 ? ps.starttime : 0;
+}
+
 int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relhost_proc **out)
 {
     relhost_proc_spec spec;
     struct relhost_proc *p;
     strvec env = {0};
+    const char *job;
     char *dir;
     int rc, log_fd, devnull;
 
@@ -1145,6 +1193,9 @@ int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relh
         free(p);
         return rc;
     }
+    job = cookie ? cookie : job_of_env(spec.env);
+    p->job = job ? xstrdup(job) : NULL;
+    p->starttime = start_time_of(p->pid);
     if (p->exec_failed)
         log_note(p, "relhost: %s\n", p->exec_msg);
     *out = p;
@@ -1210,10 +1261,219 @@ void proc_release(struct relhost_proc *p)
     if (p->log_fd >= 0)
         close(p->log_fd);
     free(p->log_path);
+    free(p->job);
     free(p);
 }
 
 pid_t proc_pid(const struct relhost_proc *p) { return p ? p->pid : -1; }
+
+/* ---- an attempt an earlier relhost left running ----------------------------------------------- */
+
+int proc_job_ident(const char *job, proc_ident *out)
+{
+    if (!job || !out)
+        return error_set(RELHOST_EINVAL, "proc_job_ident: no job or no output");
+    for (struct relhost_proc *p = procs; p; p = p->next) { /* newest first */
+        if (!p->spawned || !p->job || strcmp(p->job, job) != 0)
+            continue;
+        memset(out, 0, sizeof *out);
+        out->pid = p->pid;
+        out->starttime = p->starttime;
+        out->grace_s = p->grace_s;
+        snprintf(out->job, sizeof out->job, "%s", p->job);
+        snprintf(out->cookie, sizeof out->cookie, "%s", p->cookie);
+        return 0;
+    }
+    return RELHOST_ENOTFOUND;
+}
+
+/* Whether the pinned process is the one id names: alive and no zombie, started at
+ * id->starttime, RELHOST_JOB=<id->job> (and RELHOST_PROC=<id->cookie>) in its environ. The
+ * reads go through /proc/<pid> by number, so the pin is asked afterwards whether its process
+ * still lives: had it died meanwhile, what was read may be a newcomer's under that number. */
+static int is_orphan(int procfd, const struct pin *pn, const proc_ident *id)
+{
+    char name[24], want[300];
+    char *buf = NULL;
+    size_t cap = 0, wlen;
+    struct pstat ps;
+    ssize_t n;
+    int ok;
+
+    if (read_stat(procfd, pn->pid, &ps) != 0 || ps.state == 'Z' || ps.state == 'X' ||
+        ps.starttime != id->starttime)
+        return 0;
+    snprintf(name, sizeof name, "%d", (int)pn->pid);
+    n = read_environ(procfd, name, &buf, &cap);
+    wlen = (size_t)snprintf(want, sizeof want, "RELHOST_JOB=%s", id->job);
+    ok = n > 0 && environ_has(buf, (size_t)n, want, wlen);
+    if (ok && id->cookie[0]) {
+        wlen = (size_t)snprintf(want, sizeof want, "RELHOST_PROC=%s", id->cookie);
+        ok = environ_has(buf, (size_t)n, want, wlen);
+    }
+    free(buf);
+    return ok && pin_signal(pn, 0) == 0;
+}
+
+/* Pins pid as a member of o's process group, if it still is one once pinned. */
+static void pin_member(struct relhost_proc *o, int procfd, pid_t pid)
+{
+    struct pstat ps;
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd < 0 && errno == ESRCH)
+        return;
+    if (read_stat(procfd, pid, &ps) != 0 || ps.pgrp != o->pid || ps.state == 'Z') {
+        if (pfd >= 0)
+            close(pfd);
+        return;
+    }
+    if (o->npins == o->cap_pins) {
+        o->cap_pins = o->cap_pins ? o->cap_pins * 2 : 8;
+        o->pins = xrealloc(o->pins, o->cap_pins * sizeof *o->pins);
+    }
+    o->pins[o->npins++] = (struct pin){.pid = pid, .fd = pfd, .sent = 0};
+}
+
+/* Pins every live member of an orphan's tree not pinned yet: the processes of its group (only
+ * while its leader lives: once it is gone, the group's number may be reused) and those
+ * carrying its cookie wherever they went (setsid). Unlike scan_carriers() this reads every
+ * process on the machine: an orphan is below init now, not below this relhost. It runs only
+ * while an orphan is being stopped. */
+static void orphan_scan(struct relhost_proc *o, int procfd, int leader_alive, const char *want,
+                        size_t wlen)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    struct dirent *de;
+    pid_t self = getpid();
+    int dfd = openat(procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return; /* the pins already held are still signalled and watched */
+    }
+    while ((de = readdir(d)) != NULL) {
+        pid_t pid = parse_pid(de->d_name);
+        struct pstat ps;
+        ssize_t len;
+        if (pid <= 0 || pid == self || pinned(o, pid) || read_stat(procfd, pid, &ps) != 0 ||
+            ps.state == 'Z' || ps.state == 'X')
+            continue;
+        if (leader_alive && ps.pgrp == o->pid) {
+            pin_member(o, procfd, pid);
+            continue;
+        }
+        len = read_environ(procfd, de->d_name, &buf, &cap);
+        if (len > 0 && environ_has(buf, (size_t)len, want, wlen))
+            pin_carrier(o, procfd, de->d_name, pid, want, wlen, &buf, &cap);
+    }
+    closedir(d);
+    free(buf);
+}
+
+/* Sends sig to the pinned members of an orphan tree (SIGTERM once each, with SIGCONT so that a
+ * stopped one acts on it; SIGKILL at every call), forgets those gone (reaped, or a zombie: its
+ * parent is not relhost, and a zombie runs nothing) and returns how many are left. */
+static size_t orphan_signal(struct relhost_proc *o, int procfd, int sig)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < o->npins; i++) {
+        struct pin pn = o->pins[i];
+        struct pstat ps;
+        if ((pin_signal(&pn, 0) != 0 && errno == ESRCH) ||
+            (read_stat(procfd, pn.pid, &ps) == 0 && (ps.state == 'Z' || ps.state == 'X'))) {
+            if (pn.fd >= 0)
+                close(pn.fd);
+            continue;
+        }
+        if (sig == SIGKILL || !pn.sent) {
+            pin_signal(&pn, sig);
+            if (sig == SIGTERM)
+                pin_signal(&pn, SIGCONT);
+            pn.sent = sig;
+        }
+        o->pins[j++] = pn;
+    }
+    o->npins = j;
+    return j;
+}
+
+/* SIGTERM, grace, SIGKILL to the tree of the verified orphan o (its leader pinned), watching
+ * /proc every TICK_S until nothing of it is left. A further interrupt cuts the grace short. */
+static int orphan_kill_wait(struct relhost_proc *o, int procfd, const proc_ident *id)
+{
+    char want[300];
+    size_t wlen = id->cookie[0]
+                      ? (size_t)snprintf(want, sizeof want, "RELHOST_PROC=%s", id->cookie)
+                      : (size_t)snprintf(want, sizeof want, "RELHOST_JOB=%s", id->job);
+    int intr0 = loop_interrupted(), empty = 0;
+
+    o->ks = KS_TERM;
+    o->kill_at = loop_now() + (id->grace_s > 0 ? id->grace_s : DEFAULT_GRACE_S);
+    for (;;) {
+        double now;
+        orphan_scan(o, procfd, pinned(o, o->pid), want, wlen);
+        now = loop_now();
+        if (o->ks == KS_TERM && (now >= o->kill_at || loop_interrupted() > intr0)) {
+            o->ks = KS_KILL;
+            o->kill_sent = now;
+        }
+        if (orphan_signal(o, procfd, o->ks == KS_KILL ? SIGKILL : SIGTERM) > 0) {
+            empty = 0;
+            if (o->ks == KS_KILL && now - o->kill_sent > KILL_WAIT_S)
+                return error_set(RELHOST_EIO,
+                                 "process %d of job %s, left running by an earlier relhost, is "
+                                 "still alive %gs after SIGKILL (stuck in uninterruptible I/O?); "
+                                 "stop it, then run relhost again",
+                                 (int)o->pins[0].pid, id->job, KILL_WAIT_S);
+        } else if (empty++) {
+            return 0; /* two empty looks: a member inside execve() has no environ for a moment */
+        }
+        loop_once(TICK_S);
+    }
+}
+
+/* Re-attaching to an orphan is impossible: it is not our child (it was reparented to init or to
+ * a subreaper above the relhost that died), so neither waitpid() nor anything else tells how it
+ * ends, and its exit status is lost. The rule is therefore to stop it; the caller runs the job
+ * again. */
+int proc_stop_orphan(const proc_ident *id)
+{
+    struct relhost_proc o;
+    struct pin leader;
+    int procfd, rc;
+
+    if (!id || id->pid <= 1 || id->pid == getpid() || !id->job[0] || !id->starttime)
+        return 0;
+    if (!loop_active())
+        return error_set(RELHOST_EINVAL, "proc_stop_orphan: the event loop is not running");
+    leader.pid = id->pid;
+    leader.sent = 0;
+    leader.fd = (int)syscall(SYS_pidfd_open, id->pid, 0);
+    if (leader.fd < 0 && errno == ESRCH)
+        return 0; /* gone */
+    procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (procfd < 0 || !is_orphan(procfd, &leader, id)) {
+        rc = procfd < 0 ? error_set(RELHOST_EIO, "cannot open /proc to look for process %d of "
+                                    "job %s: %s", (int)id->pid, id->job, strerror(errno)) : 0;
+        if (leader.fd >= 0)
+            close(leader.fd);
+        if (procfd >= 0)
+            close(procfd);
+        return rc; /* gone, or someone else's process under a reused number: never signalled */
+    }
+    memset(&o, 0, sizeof o);
+    o.pid = id->pid;
+    o.pins = xmalloc(sizeof *o.pins);
+    o.pins[0] = leader;
+    o.npins = o.cap_pins = 1;
+    rc = orphan_kill_wait(&o, procfd, id);
+    pins_free(&o);
+    close(procfd);
+    return rc ? rc : 1;
+}
 
 void proc_kill_all(void)
 {

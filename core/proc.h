@@ -68,6 +68,37 @@ int proc_kill(struct relhost_proc *p);
 void proc_release(struct relhost_proc *p);
 pid_t proc_pid(const struct relhost_proc *p);
 
+/**
+ * What identifies a process proc_spawn() started for a job, so that a later relhost can tell
+ * whether that very process still runs: its pid, its start time (field 22 of /proc/<pid>/stat,
+ * clock ticks since boot: a reused pid has another), the job cookie it was given (RELHOST_JOB),
+ * its process cookie (RELHOST_PROC, unique to that spawn) and the grace its runner asked for.
+ */
+typedef struct proc_ident {
+    pid_t pid;
+    unsigned long long starttime;
+    double grace_s;
+    char job[256];
+    char cookie[64];
+} proc_ident;
+
+/** The newest process proc_spawn() started (and not released) whose environment holds
+ *  RELHOST_JOB=<job>, given as its cookie or in spec->env: 0 and *out filled, or
+ *  RELHOST_ENOTFOUND (nothing spawned for that job, e.g. a runner that runs jobs elsewhere). */
+int proc_job_ident(const char *job, proc_ident *out);
+
+/**
+ * Stops what an earlier relhost process left running of a job (relhost died, its job did not:
+ * the job has a process group of its own). Only when id->pid still runs AND its start time is
+ * id->starttime AND its environment holds RELHOST_JOB=<id->job> (and RELHOST_PROC=<id->cookie>
+ * when given) is it that process; otherwise nothing is signalled. Then: SIGTERM to its process
+ * group and to every process carrying its cookie (those that escaped with setsid), id->grace_s
+ * (default 5 s; serving the loop), SIGKILL, and a wait (polling /proc: they are not our
+ * children) until all are gone. Returns 1 when it was found and stopped, 0 when there was
+ * nothing to stop, RELHOST_EIO when some of it survived SIGKILL (explained).
+ */
+int proc_stop_orphan(const proc_ident *id);
+
 /** Tree-kill every process still running (interrupt path). Waits at most the longest grace. */
 void proc_kill_all(void);
 

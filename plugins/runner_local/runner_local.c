@@ -3,8 +3,12 @@
  * runner_local - runs validation jobs on this machine through the host's process service: each
  * job in its own process group, stdout and stderr appended to the job's log file as they arrive,
  * a timeout that kills the whole tree (SIGTERM, grace, SIGKILL; exit 124 and a [TIMEOUT] line),
- * and a tree kill on cancel. Local jobs do not outlive relhost, so this runner offers no find():
- * after a restart the host runs the attempt again.
+ * and a tree kill on cancel. A local job cannot be re-attached by a later relhost (it is not that
+ * relhost's child: nothing could wait for it or read its exit status), so this runner offers no
+ * find(). Jobs of a runner without find() are relhost's own children: the host's process
+ * service knows each one's pid, start time and cookie (RELHOST_JOB=<key>), the host records them
+ * in the job's state, and after a relhost killed with SIGKILL the next one stops such a job that
+ * is still running before it runs the validation again as a new attempt (core/jobs.c).
  */
 #include <relhost/plugin.h>
 

@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: MIT
+# crash/: what a relhost killed with SIGKILL leaves behind, and what the next relhost does with it
+# (never a second copy of a job that still runs), plus the job layer's restart count.
+#   crash.py             one ctest entry per case (test_crash__<case>)
+#   orphan.c             proc_stop_orphan(): what proves a process is the orphan, what it kills
+#   restarts_runner.c    crash_restarts, a fake runner whose polls report the restart counts a job
+#                        asks for; built into <build>/test-plugins/crash/
+relhost_add_plugin(crash_restarts SOURCES ${CMAKE_CURRENT_LIST_DIR}/restarts_runner.c
+                   OUTPUT_DIR ${CMAKE_BINARY_DIR}/test-plugins/crash)
+foreach(_case a_job_left_running_by_a_killed_relhost_is_stopped_before_the_next_attempt
+              restarts_reported_by_the_runner_are_never_lowered)
+  relhost_script_test(test_crash__${_case} ${PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/crash.py ${_case})
+  set_tests_properties(test_crash__${_case} PROPERTIES TIMEOUT 120 LABELS "crash")
+endforeach()
+relhost_unit_test(test_crash_orphan SOURCES ${CMAKE_CURRENT_LIST_DIR}/orphan.c)
+set_tests_properties(test_crash_orphan PROPERTIES TIMEOUT 60 LABELS "crash")
