@@ -57,12 +57,17 @@ void cli_usage(FILE *out)
 "\n"
 "options:\n"
 "  -c, --config PLAN      the release plan (libconfig; see relhost.cfg(5))\n"
-"      --step NAME        run only this step (repeatable); others are left as they are\n"
+"      --step NAME        run only this step (repeatable) of the release; others are left as\n"
+"                         they are\n"
+"      --rerun STEP       run STEP (a name or glob; repeatable) again although it already\n"
+"                         PASSED in this release; a PASSED step is otherwise \"already\n"
+"                         completed\" and not run again (its tag, post, promotion not redone)\n"
 "      --check            load and validate everything, print the plan and what each step\n"
 "                         would do; run nothing, contact nothing, write nothing\n"
 "      --version V        the release version (default: the plan's `version`, or UTC\n"
 "                         YYYY.MM.DD-HHMM); [0-9A-Za-z][0-9A-Za-z._-]{0,63}\n"
-"      --new              start a new release instead of resuming the newest unfinished one\n"
+"      --new              start a new release instead of continuing the newest one that was\n"
+"                         neither published nor quarantined\n"
 "      --new-candidate    the plan's ref moved: requalify this release on the new commit\n"
 "                         (its earlier results are dropped; without it, exit 2)\n"
 "      --profile NAME     run the validations of this plan profile (e.g. quick, comprehensive)\n"
@@ -117,10 +122,12 @@ int cli_parse(cli *c, int argc, char **argv)
 {
     enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
            O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL, O_REASON, O_REPORT_JUNIT, O_REPORT_JSON,
-           O_REPORT_MD, O_FORMAT, O_JSON, O_FOLLOW, O_TO, O_DRYRUN, O_VALIDATION, O_EXPIRES };
+           O_REPORT_MD, O_FORMAT, O_JSON, O_FOLLOW, O_TO, O_DRYRUN, O_VALIDATION, O_EXPIRES,
+           O_RERUN };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"step", required_argument, NULL, O_STEP},
+        {"rerun", required_argument, NULL, O_RERUN},
         {"check", no_argument, NULL, O_CHECK},
         {"version", required_argument, NULL, O_VERSION},
         {"new", no_argument, NULL, O_NEW},
@@ -195,6 +202,7 @@ int cli_parse(cli *c, int argc, char **argv)
         switch (opt) {
         case 'c': c->plan = optarg; break;
         case O_STEP: sv_push(&c->steps, optarg); break;
+        case O_RERUN: sv_push(&c->rerun, optarg); break;
         case O_CHECK: c->check = 1; break;
         case O_VERSION: c->version = optarg; break;
         case O_NEW: c->new_release = 1; break;
@@ -340,6 +348,7 @@ void cli_free(cli *c)
 {
     sv_free(&c->steps);
     sv_free(&c->only);
+    sv_free(&c->rerun);
     sv_free(&c->sets);
 }
 
@@ -487,8 +496,9 @@ static int cmd_run(const cli *c)
         return code;
     }
     if (p.resumed && c->command != CLI_STATUS)
-        log_msg(RELHOST_LOG_INFO, NULL, "%s unfinished release %s (--new starts a new one)",
-                c->command == CLI_KILL ? "cancelling the jobs of" : "resuming", p.version);
+        log_msg(RELHOST_LOG_INFO, NULL, "%s release %s (the newest, neither published nor "
+                "quarantined; --new starts a new one)",
+                c->command == CLI_KILL ? "cancelling the jobs of" : "continuing", p.version);
     if (c->command == CLI_FREEZE || c->command == CLI_UNFREEZE) {
         int rc = c->command == CLI_FREEZE ? freeze_set(p.state_dir, p.registry_dir, c->reason)
                                           : freeze_clear(p.state_dir, p.registry_dir, c->reason);
@@ -518,6 +528,7 @@ static int cmd_run(const cli *c)
     ro.mode = c->check ? RELHOST_MODE_CHECK
                        : (c->command == CLI_LAUNCH ? RELHOST_MODE_LAUNCH : RELHOST_MODE_RUN);
     ro.steps = c->steps.n ? (const char *const *)c->steps.v : NULL;
+    ro.rerun = c->rerun.n ? (const char *const *)c->rerun.v : NULL;
     ro.only = c->only.n ? (const char *const *)c->only.v : NULL;
     ro.profile = c->profile;
     ro.retry_failed = c->retry_failed;

@@ -27,7 +27,7 @@ typedef enum cli_command {
 typedef struct cli {
     cli_command command;
     const char *plan;
-    strvec steps, only, sets;
+    strvec steps, only, sets, rerun;
     const char *version;
     const char *profile;
     const char *describe;

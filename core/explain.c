@@ -302,6 +302,13 @@ json_t *explain_model(json_t *root, const explain_context *ctx)
     json_object_set_new(defers, "steps", dlist);
 
     head = headline(verdict, json_object_get(m, "release"), json_object_get(m, "jobs"));
+    if (strcmp(verdict, "quarantined") == 0 && json_is_true(json_object_get(root, "published"))) {
+        /* a publishing step (a tag, a post) ran before a later one failed: say so */
+        char *h = xasprintf("%s; but a publishing step of it had already run (see its steps)",
+                            head);
+        free(head);
+        head = h;
+    }
     x = json_object();
     json_object_set_new(x, "explain_schema", json_integer(EXPLAIN_SCHEMA));
     json_object_set_new(x, "verdict", json_string(verdict));

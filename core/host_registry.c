@@ -162,6 +162,17 @@ int host_registry_quarantine(const relhost_ctx *ctx, const char *reason)
     registry *r = NULL;
     char *refusal = NULL, *why;
     int rc;
+    if (hc->failure && hc->failure_code != 1 && !(reason && *reason)) {
+        /* Quarantine is a verdict on the candidate ("never promotable"); a release that could
+         * not decide (a tool or infrastructure error, no data) is not one: it stays open for a
+         * re-run or a waiver, and publishes nothing meanwhile. */
+        char *n = xasprintf("not quarantined: the release is undecided (exit %d), not failed; "
+                            "re-run it, or waive what could not be decided (relhost waive)",
+                            hc->failure_code);
+        evidence_note(hc->ev, n);
+        free(n);
+        return 0;
+    }
     if ((rc = open_for(hc, "quarantine", &r)) != 0) {
         registry_close(r);
         return rc;
@@ -172,6 +183,11 @@ int host_registry_quarantine(const relhost_ctx *ctx, const char *reason)
     rc = registry_quarantine(r, ctx->version, ctx->commit, why, &refusal);
     if (rc == 0)
         evidence_note(hc->ev, why);
+    if (rc == 0 && hc->state) {
+        /* a quarantined release is never resumed: the next run without --version starts anew */
+        const char *k[1] = {"quarantined"};
+        state_set(hc->state, k, 1, json_true());
+    }
     free(why);
     return finish(hc, r, rc, refusal, "quarantine");
 }

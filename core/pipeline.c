@@ -10,11 +10,14 @@
 #include "log.h"
 #include "loop.h"
 #include "outcome.h"
+#include "registry.h"
 #include "report.h"
 #include "report_files.h"
 #include "template.h"
+#include "verdict.h"
 #include "waiver.h"
 
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,14 +28,28 @@ typedef struct opened {
     int open;
 } opened;
 
-static int selected(const run_options *o, const char *name)
+static int listed(const char *const *names, const char *name)
 {
-    if (!o->steps)
-        return 1;
-    for (size_t i = 0; o->steps[i]; i++)
-        if (strcmp(o->steps[i], name) == 0)
+    for (size_t i = 0; names && names[i]; i++)
+        if (strcmp(names[i], name) == 0)
             return 1;
     return 0;
+}
+
+/* --rerun takes step names or globs ("*": every step). */
+static int rerun_asked(const run_options *o, const char *name)
+{
+    for (size_t i = 0; o->rerun && o->rerun[i]; i++)
+        if (fnmatch(o->rerun[i], name, 0) == 0)
+            return 1;
+    return 0;
+}
+
+/* --step names the steps to run; a step --rerun names by its exact name runs too (a glob
+ * such as "*" only lifts "already completed" from the steps that are selected). */
+static int selected(const run_options *o, const char *name)
+{
+    return !o->steps || listed(o->steps, name) || listed(o->rerun, name);
 }
 
 static void base_ctx(const plan *p, const run_options *o, relhost_ctx *c, strvec *only,
@@ -96,7 +113,8 @@ static void record_run_start(const plan *p, state *st)
     const char *k[1];
     char ts[32];
     time_iso8601(time_wall(), ts, sizeof ts);
-    if (state_is_new(st)) {
+    if (!json_is_string(json_object_get(state_root(st), "created_at"))) {
+        /* new, or only waived ahead of its first run (relhost waive) */
         k[0] = "created_at";
         state_set(st, k, 1, json_string(ts));
     }
@@ -163,28 +181,76 @@ static void record_step(state *st, const plan *p, const step_result *r)
         json_object_set_new(o, "duration_s", json_real(r->ended - r->started));
     }
     json_object_set_new(o, "evidence", evidence_to_json(&r->ev));
+    /* what "already completed" compares: a step passed under another plan runs again */
+    json_object_set_new(o, "plan_hash", json_string(p->hash));
     state_set(st, k, 2, o);
+    if (r->step->publishes && r->step->when == WHEN_SUCCESS && r->outcome == RELHOST_PASSED) {
+        /* a published release is never resumed: the next run without --version starts anew */
+        k[0] = "published";
+        state_set(st, k, 1, json_true());
+    }
     /* A step's end is a snapshot point: the whole state is rewritten once per step. */
     if (state_snapshot(st) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
     write_notes(st, p);
 }
 
+/*
+ * The release's verdict from its whole record, every run of it: FAILED (or undecided) as soon as
+ * a required step recorded that; otherwise decided only once every required step of the plan has
+ * an outcome (a `--step` run leaves the others to later runs). Returns the exit code the record
+ * gives; *decided = 0 while required steps have none.
+ */
+static int release_verdict(const plan *p, state *st, int *decided)
+{
+    int code = EXIT_OK, missing = 0;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        const char *k[2] = {"steps", s->inst.name};
+        json_t *rec;
+        const char *oc, *why;
+        relhost_outcome o;
+        if (s->when != WHEN_SUCCESS || !s->required)
+            continue;
+        rec = state_get(st, k, 2);
+        oc = json_string_value(json_object_get(rec, "outcome"));
+        why = json_string_value(json_object_get(rec, "reason"));
+        o = oc ? outcome_parse(oc) : RELHOST_NONE;
+        if (o == RELHOST_NONE)
+            missing = 1;
+        else if (o == RELHOST_SKIPPED && why && strcmp(why, "frozen") == 0)
+            code = exit_code_worst(code, EXIT_FROZEN);
+        else if (!outcome_ok(o))
+            code = exit_code_worst(code, outcome_exit_code(o, json_is_true(json_object_get(
+                                                                 rec, "retryable"))));
+    }
+    *decided = !missing || code == EXIT_FAILED || code == EXIT_UNDECIDED;
+    return code;
+}
+
 static void record_run_end(state *st, const plan *p, const run_result *rr)
 {
     const char *k[1];
     char ts[32];
+    int decided = 0, code;
     if (!st)
         return;
     time_iso8601(time_wall(), ts, sizeof ts);
     k[0] = "updated_at";
     state_set(st, k, 1, json_string(ts));
-    /* A release is finished once it reached a decision; an interrupted or deferred one is
-     * resumed by the next run without --version. */
+    /* A release is finished once its record reached a decision; an interrupted or deferred run,
+     * or one that ran only some steps, leaves it for the next run to continue. */
+    code = release_verdict(p, st, &decided);
+    if (rr->interrupted || rr->exit_code == EXIT_DEFERRED) {
+        decided = 0;
+        code = rr->exit_code;
+    } else if (!decided) {
+        code = rr->exit_code;
+    }
     k[0] = "finished";
-    state_set(st, k, 1, json_boolean(!rr->interrupted && rr->exit_code != EXIT_DEFERRED));
+    state_set(st, k, 1, json_boolean(decided));
     k[0] = "exit_code";
-    state_set(st, k, 1, json_integer(rr->exit_code));
+    state_set(st, k, 1, json_integer(code));
     if (state_snapshot(st) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
     write_notes(st, p);
@@ -219,7 +285,7 @@ static int publish_blocker(const plan *p, const run_result *out, size_t i, state
         if (!s->required || s->publishes || s->when != WHEN_SUCCESS)
             continue;
         oc = outcome_so_far(out, k, sto);
-        if (!outcome_ok(oc) && sto && waiver_covering(state_root(sto), s->inst.name, time_wall()))
+        if (!outcome_ok(oc) && sto && verdict_waiver(state_root(sto), s->inst.name, time_wall()))
             oc = RELHOST_WAIVED;
         if (!outcome_ok(oc)) {
             *blocking = oc;
@@ -237,7 +303,7 @@ static void apply_waiver(step_result *r, state *sto)
     const json_t *w;
     char *m;
     if (outcome_ok(r->outcome) || r->outcome == RELHOST_SKIPPED || r->outcome == RELHOST_NONE ||
-        !(w = waiver_covering(state_root(sto), r->step->inst.name, time_wall())))
+        !(w = verdict_waiver(state_root(sto), r->step->inst.name, time_wall())))
         return;
     m = xasprintf("waived by %s at %s%s%s: %s (the step was %s%s%s)",
                   json_string_value(json_object_get(w, "by")),
@@ -318,6 +384,50 @@ static char *failure_summary(const step_result *r, state *sto)
     return sb_take(&b);
 }
 
+/*
+ * A step that PASSED in an earlier run of this release, under the same plan, is not run again
+ * (its effect - a tag, a post, a promotion - never repeats) unless --rerun names it. A step
+ * whose required jobs no longer all pass in the record is not complete.
+ */
+static int already_completed(const plan *p, const run_options *o, state *sto, step_result *r)
+{
+    const char *k[2] = {"steps", r->step->inst.name};
+    json_t *prev = sto ? state_get(sto, k, 2) : NULL;
+    const char *ph = json_string_value(json_object_get(prev, "plan_hash"));
+    step_verdict sv;
+    int done;
+    if (o->mode != RELHOST_MODE_RUN || o->monitor || r->step->when != WHEN_SUCCESS ||
+        rerun_asked(o, r->step->inst.name) || !ph || strcmp(ph, p->hash) != 0 ||
+        outcome_parse(json_string_value(json_object_get(prev, "outcome"))
+                          ? json_string_value(json_object_get(prev, "outcome")) : "") !=
+            RELHOST_PASSED)
+        return 0;
+    verdict_step(state_root(sto), r->step->inst.name, RELHOST_PASSED, NULL, time_wall(), &sv);
+    done = sv.outcome == RELHOST_PASSED;
+    free(sv.message);
+    if (done) {
+        char *m = xasprintf("already completed (PASSED at %s); `--rerun %s` runs it again",
+                            json_string_value(json_object_get(prev, "ended_at"))
+                                ? json_string_value(json_object_get(prev, "ended_at")) : "?",
+                            r->step->inst.name);
+        set_result(r, RELHOST_PASSED, "already_completed", m);
+        free(m);
+    }
+    return done;
+}
+
+/* This run's gate verdict, completed by the release's record of the step's required jobs. */
+static void complete_from_record(state *sto, step_result *r)
+{
+    step_verdict sv;
+    verdict_step(state_root(sto), r->step->inst.name, r->outcome, r->reason, time_wall(), &sv);
+    if (sv.outcome != r->outcome) {
+        set_result(r, sv.outcome, sv.reason, sv.message);
+        r->retryable = 0;
+    }
+    free(sv.message);
+}
+
 int pipeline_run(plan *p, const run_options *o, run_result *out)
 {
     relhost_ctx base;
@@ -331,10 +441,20 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     candidate cand = {0};
     freeze_info frz;
     int frozen_skips = 0;
+    strvec *reqs = NULL;        /* per step: the jobs its gate requires (job_require) */
+    const char **names = NULL;  /* per step: its name */
 
     memset(out, 0, sizeof *out);
     run_state_dir = o->state_dir ? o->state_dir : p->state_dir;
     run_record = o->record ? o->record : p->version;
+    for (size_t i = 0; o->rerun && o->rerun[i]; i++) {
+        size_t k = 0;
+        while (k < p->nsteps && fnmatch(o->rerun[i], p->steps[k].inst.name, 0) != 0)
+            k++;
+        if (k == p->nsteps)
+            return error_set(RELHOST_EINVAL, "--rerun %s: no such step in %s (a step name or a "
+                             "glob: --rerun '*' runs every step again)", o->rerun[i], p->path);
+    }
     for (size_t i = 0; o->steps && o->steps[i]; i++)
         if (!plan_find_step(p, o->steps[i])) {
             strbuf b;
@@ -365,6 +485,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     out->nsteps = p->nsteps;
     out->steps = xcalloc(p->nsteps, sizeof *out->steps);
     gates = xcalloc(p->nsteps, sizeof *gates);
+    reqs = xcalloc(p->nsteps + 1, sizeof *reqs);
+    names = xcalloc(p->nsteps + 1, sizeof *names);
 
     /* Open every gate first: all configuration errors surface before anything runs. */
     for (size_t i = 0; i < p->nsteps && rc == 0; i++) {
@@ -375,6 +497,10 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         out->steps[i].selected = selected(o, st->inst.name);
         hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
                      st->inst.store);
+        hc.requires = &reqs[i];
+        hc.step_required = st->required && st->when == WHEN_SUCCESS;
+        hc.plan = p;
+        names[i] = st->inst.name;
         template_set("step", st->inst.name);
         if (!g->open) {
             rc = error_set(RELHOST_EINVAL, "%s: step \"%s\": plugin %s has no open()",
@@ -401,9 +527,17 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         } else {
             if (state_warning(sto))
                 log_msg(RELHOST_LOG_WARN, "state", "%s", state_warning(sto));
-            record_run_start(p, sto);
-            /* hooks act on a release qualified before: no candidate checkout to check */
-            if (o->hooks || (rc = candidate_fix(p, sto, o->new_candidate, &cand)) == 0) {
+            /* Refusals first, so that a refused run changes nothing in the state. Hooks act on
+             * a release qualified before: no requirement or candidate checkout to check. */
+            if (!o->hooks)
+                rc = verdict_check_profile(state_root(sto), run_record, prof ? prof->name : NULL);
+            if (rc == 0 && !o->hooks)
+                rc = candidate_fix(p, sto, o->new_candidate, &cand);
+            if (rc == 0) {
+                record_run_start(p, sto);
+                if (!o->hooks)
+                    verdict_store_requirements(sto, prof ? prof->name : NULL, names, reqs,
+                                               p->nsteps);
                 base.commit = cand.commit;
                 if (cand.commit)
                     template_set("commit", cand.commit);
@@ -411,6 +545,17 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     template_set("worktree", cand.worktree);
                 jb = jobs_new(p, sto, &base);
                 jobs_set_workdir(jb, cand.worktree);
+                if (!o->hooks)
+                    jobs_stop_orphans(jb);
+                /* A promotion or rollback a crash cut short is finished (or undone) first,
+                 * so that the baseline read next agrees with last_green. A registry that
+                 * cannot be opened is the registry steps' business: they say why. */
+                if (!o->hooks) {
+                    registry *rg = NULL;
+                    if (registry_open(p->registry_dir, 0, &rg) != 0)
+                        log_msg(RELHOST_LOG_DEBUG, "registry", "%s", error_last());
+                    registry_close(rg);
+                }
                 /* The baseline store, read once per run: a corrupt one is exit 2 before any
                  * step runs (hooks never evaluate checks: a rollback must not depend on it). */
                 if (!o->hooks && (rc = jobs_load_baseline(jb)) != 0)
@@ -474,6 +619,10 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 report_step(p, r);
                 continue;
             }
+            if (!is_hook && already_completed(p, o, sto, r)) {
+                report_step(p, r);
+                continue;
+            }
             if (stop && st->when == WHEN_SUCCESS) {
                 char *m = xasprintf("required step \"%s\" did not pass", stopper);
                 set_result(r, RELHOST_SKIPPED, "upstream_failed", m);
@@ -523,6 +672,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             hc.state = sto;
             hc.worktree = cand.worktree;
             hc.failure = out->failure;
+            hc.failure_code = code;
             hc.promoted = &out->promoted;
             template_set("step", st->inst.name);
             r->started = time_wall();
@@ -557,6 +707,9 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 free(m);
             }
             hostctx_fini(&hc);
+            if (o->mode == RELHOST_MODE_RUN && sto && !out->interrupted && !is_hook &&
+                !o->hooks)
+                complete_from_record(sto, r);
             if (o->mode == RELHOST_MODE_RUN && sto && !out->interrupted)
                 apply_waiver(r, sto);
             /* A launch decides nothing: step results are recorded by the run that waits. */
@@ -634,6 +787,10 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         if (gates[i].open && p->steps[i].inst.pl->desc.gate->close)
             p->steps[i].inst.pl->desc.gate->close(gates[i].inst);
     free(gates);
+    for (size_t i = 0; reqs && i < p->nsteps; i++)
+        sv_free(&reqs[i]);
+    free(reqs);
+    free(names);
     sv_free(&only);
     return rc;
 }

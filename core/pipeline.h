@@ -14,6 +14,7 @@
 typedef struct run_options {
     relhost_mode mode;
     const char *const *steps;   /* --step names, NULL-terminated, or NULL: all */
+    const char *const *rerun;   /* --rerun names: run again though they PASSED, or NULL */
     const char *profile;
     const char *const *only;    /* --only globs, NULL-terminated, or NULL */
     int retry_failed;

@@ -4,6 +4,7 @@
 
 #include "candidate.h"
 #include "error.h"
+#include "log.h"
 #include "state.h"
 #include "template.h"
 
@@ -422,9 +423,10 @@ static int load_registry_keys(plan *p)
     return rc;
 }
 
-/* version = "auto" and no --version: resume the newest unfinished release of this plan's state
- * folder, or (with --new, or none unfinished) make a new UTC-stamped version that no existing
- * release uses. */
+/* version = "auto" and no --version: continue the newest release of this plan unless it was
+ * published or quarantined (then, or with --new, make a new UTC-stamped version that no
+ * existing release uses). A release that failed or stopped half-way is continued: what passed
+ * stays passed, what is missing runs. */
 static int pick_version(plan *p, int new_release, int newest, char **out)
 {
     state_entry *e = NULL;
@@ -453,12 +455,16 @@ static int pick_version(plan *p, int new_release, int newest, char **out)
             state_list_free(e, n);
             return rc;
         }
-        if (!e[i].finished) {
+        if (!e[i].published && !e[i].quarantined) {
             *out = xstrdup(e[i].version);
             p->resumed = 1;
             state_list_free(e, n);
             return 0;
         }
+        if (e[i].quarantined)
+            log_msg(RELHOST_LOG_INFO, NULL, "release %s was quarantined (never promotable): "
+                    "starting a new release", e[i].version);
+        break; /* the newest was published or quarantined: a new release */
     }
     plan_auto_version(buf, sizeof buf);
     snprintf(cand, sizeof cand, "%s", buf);

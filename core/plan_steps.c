@@ -96,6 +96,28 @@ static int load_step_list(plan *p, const char *key, step_when list_when)
     return 0;
 }
 
+/* A publishing step runs once every required step BEFORE it passed: a required step after one
+ * would be decided only when the release is already out. */
+static int check_publish_order(const plan *p)
+{
+    const plan_step *pub = NULL;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const plan_step *st = &p->steps[i];
+        if (st->when != WHEN_SUCCESS)
+            continue;
+        if (st->publishes && !pub)
+            pub = st;
+        else if (pub && st->required && !st->publishes)
+            return error_set(RELHOST_EINVAL,
+                             "%s: step \"%s\" is required but comes after the publishing step "
+                             "\"%s\" (%s): it would be decided only after the release is out; "
+                             "move it before \"%s\", or make it optional (required = false)",
+                             st->inst.where, st->inst.name, pub->inst.name, pub->inst.where,
+                             pub->inst.name);
+    }
+    return 0;
+}
+
 int plan_load_steps(plan *p)
 {
     config_setting_t *s = config_lookup(&p->cfg, "steps");
@@ -113,7 +135,7 @@ int plan_load_steps(plan *p)
         (rc = load_step_list(p, "on_promote", WHEN_ON_PROMOTE)) != 0 ||
         (rc = load_step_list(p, "on_rollback", WHEN_ON_ROLLBACK)) != 0)
         return rc;
-    return 0;
+    return check_publish_order(p);
 }
 
 int plan_load_profiles(plan *p)

@@ -129,10 +129,13 @@ void report_step(const plan *p, const step_result *r)
                st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
     if (r->ran)
         out_printf(" %.1fs", r->ended - r->started);
-    if (r->reason && r->outcome != RELHOST_PASSED)
+    /* a PASSED step says why only when it did not run now: its result is the release's */
+    int said = r->outcome != RELHOST_PASSED ||
+               (r->reason && strcmp(r->reason, "already_completed") == 0);
+    if (r->reason && said)
         out_printf("  reason: %s", r->reason);
     out_printf("\n");
-    if (r->message && r->outcome != RELHOST_PASSED)
+    if (r->message && said)
         out_printf("      %s\n", r->message);
     print_evidence(&r->ev, "      ");
 }

@@ -1121,6 +1121,8 @@ int state_list(const char *dir, state_entry **out, size_t *n)
             e[k].message = xstrdup(error_last());
         } else {
             e[k].finished = json_is_true(json_object_get(st->root, "finished"));
+            e[k].published = json_is_true(json_object_get(st->root, "published"));
+            e[k].quarantined = json_is_true(json_object_get(st->root, "quarantined"));
             if (json_is_string(json_object_get(st->root, "plan")))
                 e[k].plan = xstrdup(json_string_value(json_object_get(st->root, "plan")));
             state_close(st);

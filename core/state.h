@@ -136,6 +136,8 @@ uint64_t state_seq(const state *st);
 typedef struct state_entry {
     char *version;  /* owned */
     int finished;   /* root["finished"] is true */
+    int published;  /* root["published"]: a publishing step of it PASSED */
+    int quarantined; /* root["quarantined"]: the registry quarantined it */
     double mtime;   /* newest of the snapshot's and journal's mtimes, seconds since the epoch */
     int error;      /* 0, or the RELHOST_E* its read-only open gave (corrupt, newer schema) */
     char *message;  /* owned: error_last() of that open, NULL when error is 0 */

@@ -131,7 +131,8 @@ static const relhost_option workflow_validation_options[] = {
             "\"higher\"; rel = 0.2; abs = 100.0; stat = \"median\"; } (see relhost.cfg(5) "
             "ACCEPTANCE CHECKS)"},
     {.name = "depends_on", .type = RELHOST_OPT_STRLIST, .offset = V(depends_on),
-     .doc = "validations that must pass first; otherwise this one is SKIPPED"},
+     .doc = "validations that must pass first (in this run or an earlier one of the release; "
+            "selecting this one runs them too); otherwise this one is SKIPPED"},
     {.name = "expect", .type = RELHOST_OPT_GROUP, .offset = V(expect),
      .sub = workflow_expect_options,
      .doc = "what counts as a successful end (exit codes, termination reason)"},
@@ -343,16 +344,33 @@ static int is_repeat_of(const struct vrun *a, const struct vrun *b)
     return *end == '\0' && end != b->name + n + 2 && k >= 1 && k <= a->v->repeats;
 }
 
+static int declare_requirements(const relhost_ctx *ctx, const struct workflow *w);
+static int verify_checks(const relhost_ctx *ctx, const struct workflow *w);
+
+static int open_checked(const relhost_ctx *ctx, struct workflow *w);
+
+/* The host calls close() only after an open() that succeeded: a refused one frees itself. */
 static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
-    const struct workflow_conf *c = conf;
     struct workflow *w = calloc(1, sizeof *w);
-    char *mark;
     int rc;
+    *inst = NULL;
     if (!w)
         return RELHOST_ENOMEM;
-    w->conf = c;
+    w->conf = conf;
+    if ((rc = open_checked(ctx, w)) != 0) {
+        workflow_close(w);
+        return rc;
+    }
     *inst = w;
+    return 0;
+}
+
+static int open_checked(const relhost_ctx *ctx, struct workflow *w)
+{
+    const struct workflow_conf *c = w->conf;
+    char *mark;
+    int rc;
     for (size_t i = 0; i < c->validations.n; i++) {
         const struct workflow_validation *v = val(c, i);
         for (const char *p = v->name; *p; p++)
@@ -411,12 +429,14 @@ static int workflow_open(const relhost_ctx *ctx, const void *conf, void **inst)
             return RELHOST_EINVAL;
         }
     free(mark);
-    return 0;
+    if ((rc = verify_checks(ctx, w)) != 0)
+        return rc;
+    return declare_requirements(ctx, w);
 }
 
-/* Profile and --only choose the validations (a matrix cell also answers to its validation's
- * name); a dependency of a chosen one is not pulled in. */
-static int chosen(const relhost_ctx *ctx, const struct vrun *r)
+/* The profile chooses what the release requires (a matrix cell also answers to its
+ * validation's name); --only narrows what this run runs within it. */
+static int in_profile(const relhost_ctx *ctx, const struct vrun *r)
 {
     int ok = 1;
     if (ctx->profile_members.n) {
@@ -424,6 +444,12 @@ static int chosen(const relhost_ctx *ctx, const struct vrun *r)
         for (size_t i = 0; i < ctx->profile_members.n; i++)
             ok |= answers_to(r, ctx->profile_members.v[i]);
     }
+    return ok;
+}
+
+static int chosen(const relhost_ctx *ctx, const struct vrun *r)
+{
+    int ok = in_profile(ctx, r);
     if (ok && ctx->only.n) {
         ok = 0;
         for (size_t i = 0; i < ctx->only.n; i++)
@@ -431,6 +457,56 @@ static int chosen(const relhost_ctx *ctx, const struct vrun *r)
                   fnmatch(ctx->only.v[i], r->v->name, 0) == 0;
     }
     return ok;
+}
+
+/* Mark (want[k] = 1) every run that run i depends on, transitively (the seed's rule: a chosen
+ * validation brings its dependencies, whatever the profile or --only say). */
+static void mark_deps(const struct workflow *w, size_t i, char *want)
+{
+    for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++)
+        for (size_t k = 0; k < w->n; k++)
+            if (!want[k] && answers_to(&w->runs[k], w->runs[i].v->depends_on.v[d])) {
+                want[k] = 1;
+                mark_deps(w, k, want);
+            }
+}
+
+/* The release requires every validation of the profile and their dependencies: declared to
+ * the host, which fixes the set at the release's first run (--only never narrows it). */
+static int declare_requirements(const relhost_ctx *ctx, const struct workflow *w)
+{
+    char *want;
+    int rc = 0;
+    if (!RELHOST_HAS(host, job_require) || !host->job_require)
+        return 0;
+    want = calloc(w->n + 1, 1);
+    if (!want)
+        return RELHOST_ENOMEM;
+    for (size_t i = 0; i < w->n; i++)
+        if (in_profile(ctx, &w->runs[i])) {
+            want[i] = 1;
+            mark_deps(w, i, want);
+        }
+    for (size_t i = 0; i < w->n && rc == 0; i++)
+        if (want[i])
+            rc = host->job_require(ctx, w->runs[i].name);
+    free(want);
+    return rc;
+}
+
+/* Every acceptance key must be one the validation's metrics sources can post, and their
+ * credentials must be set: said at load, never after hours of jobs. */
+static int verify_checks(const relhost_ctx *ctx, const struct workflow *w)
+{
+    if (!RELHOST_HAS(host, checks_verify) || !host->checks_verify)
+        return 0;
+    for (size_t i = 0; i < w->conf->validations.n; i++) {
+        const struct workflow_validation *v = val(w->conf, i);
+        const relhost_strlist *src = v->metrics.n ? &v->metrics : &w->conf->metrics;
+        if (v->acceptance.n && host->checks_verify(ctx, src, &v->acceptance, &v->acceptance))
+            return RELHOST_EINVAL;
+    }
+    return 0;
 }
 
 static void cmd_text(const struct vrun *r, char *buf, size_t cap)
@@ -549,9 +625,29 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
         free(wait);
         return RELHOST_ENOTSUP;
     }
-    for (size_t i = 0; i < w->n; i++) {
-        w->runs[i].state = chosen(ctx, &w->runs[i]) ? V_WAITING : V_UNSELECTED;
-        nsel += w->runs[i].state == V_WAITING;
+    {
+        char *want = calloc(w->n + 1, 1), *dep = calloc(w->n + 1, 1);
+        if (!want || !dep) {
+            free(want);
+            free(dep);
+            free(wait);
+            return RELHOST_ENOMEM;
+        }
+        for (size_t i = 0; i < w->n; i++)
+            if (chosen(ctx, &w->runs[i])) {
+                want[i] = 1;
+                mark_deps(w, i, dep);
+            }
+        for (size_t i = 0; i < w->n; i++) {
+            if (!want[i] && dep[i])
+                host->note_add(ctx, "validation %s runs too: a selected validation depends on it "
+                                    "(its result from an earlier run counts when it passed)",
+                               w->runs[i].name);
+            w->runs[i].state = want[i] || dep[i] ? V_WAITING : V_UNSELECTED;
+            nsel += w->runs[i].state == V_WAITING;
+        }
+        free(want);
+        free(dep);
     }
     for (;;) {
         size_t nwait = 0, progressed = 0;
@@ -565,8 +661,8 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
             for (size_t d = 0; d < r->v->depends_on.n && !blocker; d++)
                 for (size_t k = 0; k < w->n; k++) {
                     struct vrun *dep = &w->runs[k];
-                    if (!answers_to(dep, r->v->depends_on.v[d]) || dep->state == V_UNSELECTED)
-                        continue; /* not part of this run: nothing to wait for */
+                    if (!answers_to(dep, r->v->depends_on.v[d]))
+                        continue; /* dependencies of a selected run are selected too */
                     if (dep->state == V_SKIPPED ||
                         (dep->state == V_DONE && dep->res.outcome != RELHOST_PASSED &&
                          dep->res.outcome != RELHOST_WAIVED)) {
@@ -688,7 +784,7 @@ static const relhost_gate_ops workflow_gate = {
 static const relhost_plugin workflow_plugin = {
     RELHOST_PLUGIN_HEADER,
     .name = "workflow",
-    .version = "1.1.0",
+    .version = "1.2.0",
     .description = "run validation jobs and hold their metrics against acceptance checks",
     .options = workflow_options,
     .option_size = sizeof(relhost_option),

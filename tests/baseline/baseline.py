@@ -283,6 +283,8 @@ def case_resume_runs_only_the_repeats_that_are_missing():
     rh.check(sorted(counted(count)) == ["1", "2", "3"],
              f"a third repeat runs alone: {counted(count)}", r)
     r = pl.run("--version", "1")
+    rh.expect(r, 0, out=r"PASSED\s+tests.*already_completed")
+    r = pl.run("--version", "1", "--rerun", "tests")
     rh.expect(r, 0, out=r"speed\s+PASSED.*\(resumed")
     rh.check(len(counted(count)) == 3, "a finished release ran a repeat again", r)
 

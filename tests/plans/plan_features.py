@@ -182,8 +182,8 @@ def case_include_relative_to_plan():
                        '  , { name = "last"; plugin = "fixture_gate"; }')
     # From an unrelated folder, with the plan named absolutely and relatively.
     elsewhere = rh.scratch("cwd")
-    for cwd, arg in ((elsewhere, p), (d, os.path.join("plans", "plan.cfg"))):
-        r = rh.expect(rh.run(["-c", arg], cwd=cwd), 0)
+    for n, (cwd, arg) in enumerate(((elsewhere, p), (d, os.path.join("plans", "plan.cfg")))):
+        r = rh.expect(rh.run(["-c", arg, "--version", f"v{n}"], cwd=cwd), 0)
         rh.expect_outcomes(r, [("first", "PASSED", None), ("inc1", "PASSED", None),
                                ("inc2", "PASSED", None), ("last", "PASSED", None)])
         # Relative paths in an included file resolve against the TOP-LEVEL plan's folder.

@@ -103,8 +103,9 @@ class Plan:
         e = dict(CLEAN_ENV)
         e["GITHUB_TOKEN"] = token
         e.update(env or {})
-        return rh.run(["-c", self.path, "--no-color", "--no-interactive", *args], cwd=self.dir,
-                      env=e)
+        # every run acts again (--rerun '*'): what is tested is the gate's own idempotence
+        return rh.run(["-c", self.path, "--no-color", "--no-interactive", "--rerun", "*", *args],
+                      cwd=self.dir, env=e)
 
     def notes(self, text):
         """Write the release notes file the gate posts: <state_dir>/release_<version>.md."""
