@@ -286,6 +286,7 @@ struct fetch {
     int ran;          /* the CLI ran and printed a log */
     int exit_code;
     int has_summary, summary;
+    int timed_out;    /* the run script's last word: timeout(1) stopped the command */
     char trailer[32]; /* status of the "Managed job finished" trailer, or "" */
     char last[128];   /* the line that best explains a failure */
 };
@@ -309,6 +310,7 @@ static int fetch_log(const relhost_ctx *ctx, struct runner_skypilot *r, struct s
     f->exit_code = res.exit_code;
     len = sky_complete_len(res.out, res.out_len);
     f->has_summary = sky_summary_exit_code(res.out, len, &f->summary);
+    f->timed_out = sky_remote_timeout(res.out, len);
     sky_finished_status(res.out, len, f->trailer, sizeof f->trailer);
     why(&res, f->last, sizeof f->last);
     if (res.truncated && !rec->warned_trunc) {
@@ -380,6 +382,13 @@ static void ended(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_job
     if (state == RELHOST_JOB_ENDED && end == RELHOST_END_EXITED) {
         if (strcmp(word, "SUCCEEDED") == 0) {
             code = 0;
+        } else if (strcmp(word, "FAILED") == 0 && f.timed_out) {
+            /* remote_timeout: timeout(1) on the cluster stopped the command at timeout_s. The
+             * same end as the host's own deadline or Slurm's TIMEOUT: exit 124, timeout. */
+            end = RELHOST_END_TIMEOUT;
+            code = 124;
+            snprintf(reason, sizeof reason, "timeout_s reached on the cluster: timeout(1) "
+                                            "stopped the command");
         } else if (f.has_summary && f.summary != 0) {
             code = f.summary; /* the job's own last word, as metrics_regex reads it */
         } else {

@@ -72,6 +72,17 @@ void sky_error_line(const char *text, char *out, size_t cap);
 /* The last `[SUMMARY] Exit code: N` of a log (N in 0..255). Returns 1 and sets *code, or 0. */
 int sky_summary_exit_code(const char *text, size_t len, int *code);
 
+/* The lines the run script (sky_task.c, remote_timeout) prints after its command failed: SkyPilot
+ * reports a failed job as FAILED and never its exit code, so the script says itself whether
+ * timeout(1) stopped the command (exit 124, or 137 once `-k` had to kill it after the limit). */
+#define SKY_MARK "relhost-sky: "
+#define SKY_MARK_TIMEOUT SKY_MARK "timeout_s reached"
+#define SKY_MARK_EXIT SKY_MARK "the command exited with"
+
+/* Whether the LAST of those lines in a log says timeout: a job that SkyPilot restarted after a
+ * timed-out run ends the way its last run did. Returns 1 or 0. */
+int sky_remote_timeout(const char *text, size_t len);
+
 /* The status word of a `Managed job finished: 7 (status: SUCCEEDED).` trailer. Returns 1 or 0. */
 int sky_finished_status(const char *text, size_t len, char *status, size_t cap);
 
@@ -109,7 +120,7 @@ typedef struct sky_task_in {
     const char *const *argv;
     const char *const *env;      /* NAME=VALUE (values may be secrets), or NAME: unset */
     const char *cwd;             /* synced as SkyPilot's workdir when sync_workdir */
-    double timeout_s;            /* > 0: the run command is wrapped in timeout(1) */
+    double timeout_s;            /* > 0 with remote_timeout: the command runs under timeout(1) */
     int nodes, gpus;
     const relhost_map *runner_args;
     const char *accelerators;    /* runner default, or NULL */
@@ -137,6 +148,11 @@ typedef struct sky_task_out {
  * gpus and accelerators, a value YAML cannot hold), or RELHOST_ENOMEM. */
 int sky_task_build(const sky_task_in *in, sky_task_out *out, char *err, size_t errcap);
 void sky_task_out_free(sky_task_out *out);
+
+/* Appends the task's `run:` script (before YAML quoting): the argv, exec'd, or with
+ * remote_timeout and a timeout_s under timeout(1) followed by the SKY_MARK_* line that says how
+ * the command ended. Returns 0 or RELHOST_ENOMEM. */
+int sky_run_script(const sky_task_in *in, sky_buf *b);
 
 /* Whether the variable NAME=... would change how the sky CLI itself runs (PATH, PYTHON*, ...),
  * so that it must be written into the task instead of the CLI's environment. */

@@ -433,6 +433,25 @@ int sky_summary_exit_code(const char *text, size_t len, int *code)
     return found;
 }
 
+int sky_remote_timeout(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len, *last = NULL;
+    while (p < end) {
+        const char *m = memmem(p, (size_t)(end - p), SKY_MARK, sizeof SKY_MARK - 1);
+        if (!m)
+            break;
+        /* Only the script's two lines count, not another "relhost-sky: " in the output. */
+        if ((size_t)(end - m) >= sizeof SKY_MARK_TIMEOUT - 1 &&
+            memcmp(m, SKY_MARK_TIMEOUT, sizeof SKY_MARK_TIMEOUT - 1) == 0)
+            last = m;
+        else if ((size_t)(end - m) >= sizeof SKY_MARK_EXIT - 1 &&
+                 memcmp(m, SKY_MARK_EXIT, sizeof SKY_MARK_EXIT - 1) == 0)
+            last = NULL;
+        p = m + 1;
+    }
+    return last != NULL;
+}
+
 int sky_finished_status(const char *text, size_t len, char *status, size_t cap)
 {
     static const char mark[] = "Managed job finished:";

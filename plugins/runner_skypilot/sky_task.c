@@ -243,18 +243,36 @@ static int quote(sky_buf *b, const char *what, const char *s, char *err, size_t 
     return 0;
 }
 
-/* The `run:` script: the argv, each word single-quoted, exec'd so that its exit code is the
- * job's; wrapped in timeout(1) so that a job nobody watches (relhost launch) still ends. */
-static int run_script(const sky_task_in *in, sky_buf *b)
+/* The `run:` script: the argv, each word single-quoted. Without a time limit it is exec'd, so
+ * that its exit code is the job's. With remote_timeout it runs under timeout(1), so that a job
+ * nobody watches (relhost launch) still ends; SkyPilot then only says FAILED (no exit code), so
+ * the script prints how the command ended, for sky_remote_timeout(): 124 is timeout(1)'s own
+ * code, and 137 after the limit is its `-k` SIGKILL (timeout(1) then kills itself too). The
+ * script's exit code stays the command's. */
+int sky_run_script(const sky_task_in *in, sky_buf *b)
 {
-    sky_buf_puts(b, "exec ");
-    if (in->remote_timeout && in->timeout_s > 0)
-        sky_buf_printf(b, "timeout -k 60 %.0f ", ceil(in->timeout_s));
+    double limit = ceil(in->timeout_s);
+    if (!(in->remote_timeout && in->timeout_s > 0)) {
+        sky_buf_puts(b, "exec ");
+    } else {
+        sky_buf_puts(b, "relhost_t0=$(date +%s); ");
+        sky_buf_printf(b, "timeout -k 60 %.0f ", limit);
+    }
     for (size_t i = 0; in->argv[i]; i++) {
         if (i)
             sky_buf_puts(b, " ");
         sky_shell_quote(b, in->argv[i]);
     }
+    if (in->remote_timeout && in->timeout_s > 0)
+        sky_buf_printf(b, "; relhost_rc=$?; "
+                          "if [ \"$relhost_rc\" -eq 124 ] || { [ \"$relhost_rc\" -eq 137 ] && "
+                          "[ $(($(date +%%s) - relhost_t0)) -ge %.0f ]; }; then "
+                          "echo \"" SKY_MARK_TIMEOUT " (%.0f s): timeout(1) stopped the "
+                          "command, exit $relhost_rc\"; "
+                          "elif [ \"$relhost_rc\" -ne 0 ]; then "
+                          "echo \"" SKY_MARK_EXIT " $relhost_rc\"; fi; "
+                          "exit \"$relhost_rc\"",
+                       limit, limit);
     return b->oom ? RELHOST_ENOMEM : 0;
 }
 
@@ -368,7 +386,7 @@ int sky_task_build(const sky_task_in *in, sky_task_out *out, char *err, size_t c
         add_env(out, "%s", e);
     }
 
-    if ((rc = run_script(in, &run)) != 0) {
+    if ((rc = sky_run_script(in, &run)) != 0) {
         sky_buf_free(&run);
         return rc;
     }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char CUR_QUEUE[] =
@@ -220,6 +222,32 @@ static void test_skypilot_sky_unit__the_last_summary_exit_code_counts(void **sta
     assert_false(sky_summary_exit_code("no summary", 10, &code));
 }
 
+static void test_skypilot_sky_unit__the_run_scripts_last_word_says_timeout(void **state)
+{
+    static const char timed_out[] =
+        "step 1 SPS: 1\nrelhost-sky: timeout_s reached (600 s): timeout(1) stopped the "
+        "command, exit 124\n\xe2\x9c\x93 Managed job finished: 7 (status: FAILED).\n";
+    /* SkyPilot restarted the job after a timeout (max_restarts_on_errors); the last run failed
+     * otherwise: not a timeout. And the other way round. */
+    static const char then_failed[] =
+        "relhost-sky: timeout_s reached (600 s): timeout(1) stopped the command, exit 124\n"
+        "restarting\nrelhost-sky: the command exited with 3\n";
+    static const char then_timed_out[] =
+        "relhost-sky: the command exited with 3\n(head, rank=0, pid=1) relhost-sky: timeout_s "
+        "reached (600 s): timeout(1) stopped the command, exit 137\n";
+    /* Only the script's own two lines count. */
+    static const char other[] = "relhost-sky: timeout_s reached\nrelhost-sky: hello\n";
+    static const char summary[] = "step 1\n[SUMMARY] Exit code: 124\n", cut[] = "relhost-sky: t";
+    (void)state;
+    assert_true(sky_remote_timeout(timed_out, strlen(timed_out)));
+    assert_false(sky_remote_timeout(then_failed, strlen(then_failed)));
+    assert_true(sky_remote_timeout(then_timed_out, strlen(then_timed_out)));
+    assert_true(sky_remote_timeout(other, strlen(other)));
+    assert_false(sky_remote_timeout(summary, strlen(summary)));
+    assert_false(sky_remote_timeout(cut, strlen(cut)));
+    assert_false(sky_remote_timeout("", 0));
+}
+
 static void test_skypilot_sky_unit__finished_trailer_names_the_status(void **state)
 {
     static const char log[] = "x\n✓ Managed job finished: 7 (status: FAILED_SETUP).\n";
@@ -363,9 +391,85 @@ static void test_skypilot_sky_unit__secrets_go_by_name_never_into_yaml_or_argv(v
     assert_non_null(strstr(o.yaml.s, "name: \"rh-1-v-a1\"\n"));
     assert_non_null(strstr(o.yaml.s, "workdir: \"/work/tree\"\n"));
     assert_non_null(strstr(o.yaml.s, "  job_recovery:\n    max_restarts_on_errors: 3\n"));
-    assert_non_null(strstr(o.yaml.s, "run: \"exec timeout -k 60 91 'python' 'train.py' "
-                                     "'lr=1e-3'\"\n"));
+    assert_non_null(strstr(o.yaml.s, "run: \"relhost_t0=$(date +%s); timeout -k 60 91 'python' "
+                                     "'train.py' 'lr=1e-3'; relhost_rc=$?; "));
     sky_task_out_free(&o);
+}
+
+/* Runs the task's run script as SkyPilot would (a shell, here /bin/sh: the script is POSIX) with
+ * PATH=path; returns its exit code and what it printed in out. */
+static int run_script(const char *const *argv, double timeout_s, const char *path, char *out,
+                      size_t cap)
+{
+    sky_task_in in = task_in(argv, NULL);
+    sky_buf b = {0};
+    int fds[2], status = -1;
+    size_t got = 0;
+    ssize_t n;
+    pid_t pid;
+    in.timeout_s = timeout_s;
+    assert_int_equal(sky_run_script(&in, &b), 0);
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        if (path)
+            setenv("PATH", path, 1);
+        execl("/bin/sh", "sh", "-c", b.s, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    while (got + 1 < cap && (n = read(fds[0], out + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    sky_buf_free(&b);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_skypilot_sky_unit__the_run_script_names_a_remote_timeout(void **state)
+{
+    static const char *const sleeps[] = {"sleep", "5", NULL};
+    static const char *const fails[] = {"sh", "-c", "echo it\\'s; exit 5", NULL};
+    static const char *const passes[] = {"true", NULL};
+    static const char *const killed[] = {"never-run", NULL};
+    char out[1024], dir[] = "/tmp/sky-unit-XXXXXX", fake[64], path[128];
+    FILE *f;
+    (void)state;
+    /* The real timeout(1): exit 124 at the limit, and the line that says so. */
+    assert_int_equal(run_script(sleeps, 0.5, NULL, out, sizeof out), 124);
+    assert_string_equal(out, "relhost-sky: timeout_s reached (1 s): timeout(1) stopped the "
+                             "command, exit 124\n");
+    assert_true(sky_remote_timeout(out, strlen(out)));
+    /* Another failure keeps its code and is no timeout; a success prints nothing. */
+    assert_int_equal(run_script(fails, 30, NULL, out, sizeof out), 5);
+    assert_string_equal(out, "it's\nrelhost-sky: the command exited with 5\n");
+    assert_false(sky_remote_timeout(out, strlen(out)));
+    assert_int_equal(run_script(passes, 30, NULL, out, sizeof out), 0);
+    assert_string_equal(out, "");
+    /* A command that ignores SIGTERM is killed at -k 60, and timeout(1) kills itself too (137):
+     * a stand-in timeout(1) dies that way after the limit, then before it (an OOM kill). */
+    assert_non_null(mkdtemp(dir));
+    snprintf(fake, sizeof fake, "%s/timeout", dir);
+    snprintf(path, sizeof path, "%s:/usr/bin:/bin", dir);
+    assert_non_null(f = fopen(fake, "w"));
+    fputs("#!/bin/sh\nsleep \"$SKY_UNIT_DELAY\"; kill -9 $$\n", f);
+    fclose(f);
+    assert_int_equal(chmod(fake, 0700), 0);
+    setenv("SKY_UNIT_DELAY", "1.2", 1);
+    assert_int_equal(run_script(killed, 1, path, out, sizeof out), 137);
+    assert_string_equal(out, "relhost-sky: timeout_s reached (1 s): timeout(1) stopped the "
+                             "command, exit 137\n");
+    setenv("SKY_UNIT_DELAY", "0", 1);
+    assert_int_equal(run_script(killed, 30, path, out, sizeof out), 137);
+    assert_string_equal(out, "relhost-sky: the command exited with 137\n");
+    unsetenv("SKY_UNIT_DELAY");
+    unlink(fake);
+    rmdir(dir);
 }
 
 static void test_skypilot_sky_unit__resources_come_from_runner_args_and_gpus(void **state)
@@ -523,12 +627,14 @@ int main(void)
         cmocka_unit_test(test_skypilot_sky_unit__launch_id_comes_from_either_line),
         cmocka_unit_test(test_skypilot_sky_unit__error_line_prefers_errors_to_the_last_line),
         cmocka_unit_test(test_skypilot_sky_unit__the_last_summary_exit_code_counts),
+        cmocka_unit_test(test_skypilot_sky_unit__the_run_scripts_last_word_says_timeout),
         cmocka_unit_test(test_skypilot_sky_unit__finished_trailer_names_the_status),
         cmocka_unit_test(test_skypilot_sky_unit__every_status_maps_as_documented),
         cmocka_unit_test(test_skypilot_sky_unit__logs_exit_codes_map_as_documented),
         cmocka_unit_test(test_skypilot_sky_unit__yaml_quoting_keeps_every_character),
         cmocka_unit_test(test_skypilot_sky_unit__shell_quoting_survives_quotes),
         cmocka_unit_test(test_skypilot_sky_unit__secrets_go_by_name_never_into_yaml_or_argv),
+        cmocka_unit_test(test_skypilot_sky_unit__the_run_script_names_a_remote_timeout),
         cmocka_unit_test(test_skypilot_sky_unit__resources_come_from_runner_args_and_gpus),
         cmocka_unit_test(test_skypilot_sky_unit__bad_runner_args_are_refused_with_the_reason),
         cmocka_unit_test(test_skypilot_sky_unit__a_template_keeps_its_keys_and_loses_name_and_run),

@@ -17,6 +17,7 @@ foreach(_case pass_streams_sps secrets_never_on_disk_or_argv argv_quoting_surviv
               failure_keeps_the_exit_code slow_launch_reports_the_id_later
               no_resource_is_retried no_resource_without_retries_defers
               engine_statuses_map_to_outcomes restarts_come_from_recoveries
+              remote_timeout_is_a_timeout
               sigkill_reattaches_without_a_second_launch reattached_job_keeps_its_metrics_and_log
               sigkill_during_launch_waits_for_it interrupt_during_launch_relaunches_on_resume
               old_header_parses

@@ -49,10 +49,10 @@ def wait_for(pred, what, timeout=30, out=None):
     fail("timed out waiting for " + what, out)
 
 
-def val(name, argv, extra="", accept=True):
+def val(name, argv, extra="", accept=True, timeout=120):
     cmd = ", ".join(json.dumps(a, ensure_ascii=False) for a in argv)  # libconfig has no \\u
     acc = 'acceptance = ( ("sps_max", ">=", 30000.0) ); ' if accept else ""
-    return f'{{ name = "{name}"; cmd = [{cmd}]; timeout_s = 120; {acc}{extra} }}'
+    return f'{{ name = "{name}"; cmd = [{cmd}]; timeout_s = {timeout}; {acc}{extra} }}'
 
 
 class Plan:
@@ -137,10 +137,13 @@ steps = (
             for pid, group in ((j.get("cmd_pgid"), True), (j.get("worker_pid"), False)):
                 if not pid:
                     continue
-                try:
-                    (os.killpg if group else os.kill)(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+                # The run shell leads its own session; timeout(1) moves the command into a
+                # process group of its own within it: kill the whole session.
+                for p in in_session(pid) if group else [pid]:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
 
     def worker_errors(self):
         path = os.path.join(self.sky_dir, "worker-errors.log")
@@ -362,6 +365,47 @@ def case_restarts_come_from_recoveries():
     check(pl.fake_job(key("r"))["recoveries"] == 1, "the fake did not recover the job")
 
 
+def case_remote_timeout_is_a_timeout():
+    """remote_timeout (the default) runs the command under timeout(1) on the cluster. SkyPilot
+    then only says FAILED (API_SHAPES.md: no exit code), so the run script itself names the
+    timeout in the log: the job must be recorded as exit 124, reason timeout, as on local and
+    Slurm, not as exit 1 (exit_code). The restart count SkyPilot showed while the job ran
+    (#RECOVERIES) must still be there at its end."""
+    pl = Plan("remote-timeout")
+    pl.write(val("slow", [PY, JOB, "sleep", "60"], accept=False, timeout=2) + "," +
+             val("recovered", [PY, JOB, "sleep", "60"], 'env = { FAKE_SKY_RECOVER = "1"; };',
+                 accept=False, timeout=2) + "," +
+             val("plain", [PY, JOB, "fail", "5"], accept=False))
+    t0 = time.time()
+    try:
+        rc, out = pl.run("--version", "1")
+    finally:
+        pl.cleanup()
+    took = time.time() - t0
+    check(rc == 1, f"exit {rc}, want 1 (FAILED)", out)
+    for name in ("slow", "recovered"):
+        j = pl.job(name)
+        check((j["outcome"], j["reason"], j["exit_code"]) == ("FAILED", "timeout", 124),
+              f"{name}: {j['outcome']} {j['reason']} exit {j['exit_code']}, want FAILED "
+              f"timeout 124", out)
+        fj = pl.fake_job(key(name))
+        check(fj["status"] == "FAILED" and not fj.get("cancel"),
+              f"{name}: the cluster's timeout(1) must have ended it, not a cancel: {fj}", out)
+        log = open(pl.p("logs", "1", name + ".log")).read()
+        check("relhost-sky: timeout_s reached" in log, f"{name}: no timeout line in the log",
+              log)
+    check("past its deadline" not in out and took < 30,
+          f"relhost's own deadline ended a job ({took:.0f} s): the remote timeout was not seen",
+          out)
+    check(pl.job("recovered")["restarts"] == 1,
+          f"restarts {pl.job('recovered')['restarts']}, want 1 (#RECOVERIES)", out)
+    check(pl.fake_job(key("recovered"))["recoveries"] == 1, "the fake did not recover the job")
+    # An ordinary failure stays an ordinary failure (SkyPilot says FAILED, not the code).
+    j = pl.job("plain")
+    check((j["outcome"], j["reason"], j["exit_code"]) == ("FAILED", "exit_code", 1),
+          f"plain: {j['outcome']} {j['reason']} exit {j['exit_code']}", out)
+
+
 def sigkill_while_running(pl, accept):
     """Starts a job that waits for a gate, SIGKILLs relhost while it runs, opens the gate and
     runs relhost again; returns (exit code, output, log path)."""
@@ -406,6 +450,22 @@ def case_reattached_job_keeps_its_metrics_and_log():
           "after re-attaching", text)
     check(rc == 0 and j["outcome"] == "PASSED", f"exit {rc}, job {j}", out)
     check(j["duration_s"] < 600, f"duration {j['duration_s']} s after re-attaching", out)
+
+
+def in_session(sid):
+    """pids of the processes of session sid."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 3 and fields[3] == str(sid):
+            found.append(int(d))
+    return found
 
 
 def procs_with(*words, within=None):

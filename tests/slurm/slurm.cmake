@@ -7,6 +7,8 @@
 #           "SKIPPED: slurm daemons did not start: <reason>" and exits 77: ctest says skipped.
 #   fake_*  the same runner against tests/slurm/fake_slurm.py (end states a one-node cluster
 #           cannot produce); they run everywhere.
+#   slurm_unit.c  cmocka: slurm_parse.c's reading of Slurm's words (a job's end, its restarts)
+#           against API_SHAPES.md's formats; no Slurm.
 # RUN_SERIAL: the real cases start daemons and count processes; one of them waits for Slurm's
 # own one-minute time limit.
 set(_slurm_py ${CMAKE_CURRENT_LIST_DIR}/slurm.py)
@@ -21,3 +23,9 @@ foreach(_def ${_defs})
   set_tests_properties(test_slurm__${_case} PROPERTIES LABELS "slurm" SKIP_RETURN_CODE 77
                        RUN_SERIAL TRUE TIMEOUT 600)
 endforeach()
+
+set(_slurm_src ${PROJECT_SOURCE_DIR}/plugins/runner_slurm)
+relhost_unit_test(test_slurm_unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/slurm_unit.c
+                  ${_slurm_src}/slurm_parse.c)
+target_include_directories(test_slurm_unit PRIVATE ${_slurm_src})
+set_tests_properties(test_slurm_unit PROPERTIES LABELS "slurm")
