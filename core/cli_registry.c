@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli_registry.c - the commands over the release registry: `releases` (list), `rollback` (flip
- * last_green back, then run the plan's on_rollback steps) and `monitor` (run the monitor profile
+ * last_green back with the baseline of the release it returns to, then run the plan's on_rollback
+ * steps) and `monitor` (run the monitor profile
  * against the last green release as a run record of its own; a required failure rolls back and
  * quarantines that release by itself), and `waive` (a failed step counts as passing for
  * promotion, audited).
@@ -144,7 +145,8 @@ static int do_rollback(const cli *c, const plan *p, const char *to, const char *
     char *refusal = NULL, *from_commit = NULL;
     int rc;
     if ((rc = registry_open(p->registry_dir, 0, &r)) == 0) {
-        rc = registry_rollback(r, to, reason, quarantine_from, dry_run, &rp, &refusal);
+        rc = registry_rollback(r, to, reason, quarantine_from, dry_run, p->baseline_path, &rp,
+                               &refusal);
         if (rc == 0) {
             const char *fc = str_or(registry_release(r, rp.from), "commit", NULL);
             from_commit = fc ? xstrdup(fc) : NULL;
@@ -161,10 +163,14 @@ static int do_rollback(const cli *c, const plan *p, const char *to, const char *
         out_printf("would roll back last_green %s -> %s%s%s (reason: %s); nothing changed\n",
                    rp.from, rp.to, quarantine_from ? " and quarantine " : "",
                    quarantine_from ? rp.from : "", reason);
+        if (rp.baseline[0])
+            out_printf("  %s\n", rp.baseline);
     } else {
         out_printf("rolled back last_green %s -> %s%s%s in %.1f ms (audit: %s/audit.jsonl)\n",
                    rp.from, rp.to, quarantine_from ? "; quarantined " : "",
                    quarantine_from ? rp.from : "", rp.duration_ms, p->registry_dir);
+        if (rp.baseline[0])
+            out_printf("  %s\n", rp.baseline);
         host_registry_site(p);
         run_rollback_hooks(c, &rp, reason, from_commit);
     }
@@ -219,9 +225,10 @@ int cli_monitor(const cli *c)
                    version, commit ? commit : "unknown");
         if (registry_open(p.registry_dir, 0, &r) != 0)
             out_printf("the registry cannot be read now: %s\n", error_last());
-        else if (registry_rollback(r, NULL, "monitor", 1, 1, &rp, &refusal) == 0)
+        else if (registry_rollback(r, NULL, "monitor", 1, 1, p.baseline_path, &rp, &refusal) == 0)
             out_printf("on a failing required check it would roll back %s -> %s, quarantine "
-                       "%s, and run the plan's on_rollback steps\n", rp.from, rp.to, rp.from);
+                       "%s, and run the plan's on_rollback steps; %s\n", rp.from, rp.to, rp.from,
+                       rp.baseline);
         else
             out_printf("on a failing required check it could not roll back: %s\n", refusal);
         free(refusal);

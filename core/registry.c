@@ -2,6 +2,7 @@
 #include "registry.h"
 
 #include "audit.h"
+#include "baseline.h"
 #include "crash.h"
 #include "error.h"
 #include "fsutil.h"
@@ -26,6 +27,18 @@ struct registry {
     int lock_fd;       /* -1: opened read-only on a registry that does not exist */
     json_t *manifest;
 };
+
+/* What an operation does to the baseline store (see commit_op). */
+typedef struct baseline_op {
+    const char *path; /* the plan's baseline store */
+    const char *data; /* its new content, or NULL */
+    int remove;       /* no data: remove the store ("no baseline yet") */
+    const char *keep; /* with data: also write it here, relative to the registry */
+} baseline_op;
+
+/* Each promoted release keeps the baseline store as its promotion left it, in
+ * <registry>/baselines/<version>.json: a rollback makes it current again. */
+#define KEPT_DIR "baselines"
 
 static const char *const statuses[] = {"staged", "promoted", "quarantined", "rolled_back", NULL};
 static const char *const pointers[] = {"latest", "last_green", "previous_green", NULL};
@@ -167,6 +180,8 @@ static int apply_intent(registry *r, json_t *in, int recovering)
     const char *link = json_string_value(json_object_get(in, "link"));
     const char *bpath = json_string_value(json_object_get(in, "baseline_path"));
     const char *bdata = json_string_value(json_object_get(in, "baseline"));
+    const char *bkeep = json_string_value(json_object_get(in, "baseline_keep"));
+    int bremove = json_is_true(json_object_get(in, "baseline_remove"));
     const char *id = json_string_value(json_object_get(in, "id"));
     json_t *audit = json_object_get(in, "audit");
     char *staged = rpath(r, "staged"), *p;
@@ -192,12 +207,35 @@ static int apply_intent(registry *r, json_t *in, int recovering)
         free(to);
         free(old);
     }
+    /* The baseline: the promoted release's copy under baselines/ first, then the store the
+     * next run reads (a rollback writes the kept copy of the release it returns to, or removes
+     * the store when that release kept none). */
+    if (rc == 0 && bkeep && bdata) {
+        char *kdir = rpath(r, KEPT_DIR);
+        rc = path_mkdirs(kdir);
+        free(kdir);
+        if (rc == 0) {
+            p = rpath(r, bkeep);
+            rc = fs_write_atomic(p, bdata, strlen(bdata));
+            free(p);
+        }
+    }
     if (rc == 0 && bpath && bdata) {
         char *bdir = path_dirname(bpath);
         rc = path_mkdirs(bdir);
         free(bdir);
         if (rc == 0)
             rc = fs_write_atomic(bpath, bdata, strlen(bdata));
+        crash_point("registry.baseline");
+    } else if (rc == 0 && bpath && bremove) {
+        char *bdir = path_dirname(bpath);
+        if (unlink(bpath) != 0 && errno != ENOENT)
+            rc = error_set(RELHOST_EIO, "cannot remove the baseline store %s: %s (the release "
+                           "rolled back to kept no baseline; remove the file by hand)", bpath,
+                           strerror(errno));
+        else if (fs_exists(bdir))
+            rc = fs_sync_dir(bdir);
+        free(bdir);
         crash_point("registry.baseline");
     }
     if (rc == 0 && link) {
@@ -258,11 +296,13 @@ static void make_id(const char *op, char *buf, size_t cap)
 
 /*
  * Commit an operation: `manifest` (stolen) replaces the manifest; the others are optional.
+ * bo: the baseline store at bo->path becomes bo->data (or is removed with bo->remove), and
+ * bo->keep (a path under the registry) gets a copy of bo->data.
  * audit (stolen) gets id, operation and the times filled in.
  */
 static int commit_op(registry *r, const char *op, double started, json_t *manifest,
                   const char *swap_from, const char *swap_to, const char *link,
-                  const char *baseline_path, const char *baseline, json_t *audit)
+                  const baseline_op *bo, json_t *audit)
 {
     char id[96], ts[32];
     json_t *in = json_object();
@@ -278,10 +318,14 @@ static int commit_op(registry *r, const char *op, double started, json_t *manife
         json_object_set_new(in, "swap", json_pack("{s:s, s:s}", "from", swap_from, "to", swap_to));
     if (link)
         json_object_set_new(in, "link", json_string(link));
-    if (baseline_path && baseline) {
-        json_object_set_new(in, "baseline_path", json_string(baseline_path));
-        json_object_set_new(in, "baseline", json_string(baseline));
-    }
+    if (bo && bo->path && (bo->data || bo->remove))
+        json_object_set_new(in, "baseline_path", json_string(bo->path));
+    if (bo && bo->data)
+        json_object_set_new(in, "baseline", json_string(bo->data));
+    else if (bo && bo->path && bo->remove)
+        json_object_set_new(in, "baseline_remove", json_true());
+    if (bo && bo->keep && bo->data)
+        json_object_set_new(in, "baseline_keep", json_string(bo->keep));
     {
         json_t *a = json_object();
         json_object_set_new(a, "at", json_string(ts));
@@ -472,6 +516,14 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+/* "baselines/<version>.json", or NULL for a version that is no plain file name. */
+static char *kept_name(const char *version)
+{
+    if (!version || !*version || version[0] == '.' || strchr(version, '/'))
+        return NULL;
+    return xasprintf("%s/%s.json", KEPT_DIR, version);
+}
+
 /* The staged bytes of e still match the sha256s recorded at staging. refusal NULL: only say
  * whether they do. */
 static int verify_staged(const registry *r, const json_t *e, char **refusal)
@@ -582,7 +634,7 @@ int registry_stage(registry *r, const char *version, const char *commit,
     json_object_set_new(e, "status", json_string("staged"));
     json_object_set_new(e, "staged_at", json_string(ts));
     json_object_set_new(e, "artifacts", arts);
-    rc = commit_op(r, "stage", t0, m, tmpname, version, NULL, NULL, NULL,
+    rc = commit_op(r, "stage", t0, m, tmpname, version, NULL, NULL,
                 json_pack("{s:s, s:i}", "version", version, "artifacts", (int)n));
     if (rc == 0)
         *staged_dir = path_join(staged, version);
@@ -599,7 +651,7 @@ int registry_promote(registry *r, const char *version, const char *commit,
     const json_t *old = registry_release(r, version);
     const char *lg = registry_pointer(r, "last_green");
     json_t *m, *e, *ptrs;
-    char ts[32], *sd, *tmpname = NULL;
+    char ts[32], *sd, *tmpname = NULL, *keep, *cur = NULL;
     int rc;
     if ((rc = writable(r)) != 0)
         return rc;
@@ -649,10 +701,24 @@ int registry_promote(registry *r, const char *version, const char *commit,
         json_object_set_new(ptrs, "previous_green", json_string(lg));
     json_object_set_new(ptrs, "last_green", json_string(version));
     json_object_set_new(ptrs, "latest", json_string(version));
-    rc = commit_op(r, "promote", t0, m, tmpname, tmpname ? version : NULL, version, baseline_path,
-                baseline,
-                json_pack("{s:s, s:o, s:s}", "version", version, "from",
-                          lg ? json_string(lg) : json_null(), "to", version));
+    /* The release keeps the store its promotion leaves: the new one, or (promoted with none
+     * computed) the current one as it is, so that a rollback to it restores exactly that. */
+    keep = kept_name(version);
+    if (!baseline && baseline_path) {
+        json_t *st = NULL;
+        if (baseline_load(baseline_path, &st) == 0)
+            cur = baseline_dump(st);
+        json_decref(st);
+    }
+    {
+        baseline_op bo = {.path = baseline ? baseline_path : NULL,
+                          .data = baseline ? baseline : cur, .keep = keep};
+        rc = commit_op(r, "promote", t0, m, tmpname, tmpname ? version : NULL, version, &bo,
+                       json_pack("{s:s, s:o, s:s}", "version", version, "from",
+                                 lg ? json_string(lg) : json_null(), "to", version));
+    }
+    free(keep);
+    free(cur);
     free(tmpname);
     return rc;
 }
@@ -679,7 +745,7 @@ int registry_quarantine(registry *r, const char *version, const char *commit, co
     json_object_set_new(e, "status", json_string("quarantined"));
     json_object_set_new(e, "quarantined_at", json_string(ts));
     json_object_set_new(e, "reason", json_string(reason ? reason : "no reason given"));
-    return commit_op(r, "quarantine", t0, m, NULL, NULL, NULL, NULL, NULL,
+    return commit_op(r, "quarantine", t0, m, NULL, NULL, NULL, NULL,
                   json_pack("{s:s, s:s}", "version", version, "reason",
                             reason ? reason : "no reason given"));
 }
@@ -710,9 +776,41 @@ static size_t index_of(const json_t *rels, const char *version)
     return json_array_size(rels);
 }
 
-int registry_rollback(registry *r, const char *to, const char *reason, int quarantine_from,
-                      int dry_run, rollback_plan *rp, char **refusal)
+/* What a rollback to `to` does to the baseline store at bpath: *data (caller frees) is to's kept
+ * store, or NULL when it kept none (or its copy cannot be read): then the store is removed, fail
+ * closed ("no baseline yet", never the values of the release rolled back from). rp->baseline
+ * says which, for the command's output and the audit line. */
+static void rollback_baseline(const registry *r, const char *to, const char *bpath, int dry_run,
+                              char **data, rollback_plan *rp)
 {
+    char *kn = kept_name(to), *kp = kn ? rpath(r, kn) : NULL;
+    char removed[512];
+    json_t *st = NULL;
+    *data = NULL;
+    snprintf(removed, sizeof removed, "%s the baseline store %s, so baseline rules say \"no "
+             "baseline yet\" until the next promotion", dry_run ? "would remove" : "removed",
+             bpath);
+    if (kp && fs_exists(kp) && baseline_load(kp, &st) == 0 && (*data = baseline_dump(st)))
+        snprintf(rp->baseline, sizeof rp->baseline, "%s release %s (%s)",
+                 dry_run ? "would restore the baseline kept for" : "baseline restored to", to,
+                 bpath);
+    else if (kp && fs_exists(kp))
+        snprintf(rp->baseline, sizeof rp->baseline,
+                 "the baseline kept for release %s is unreadable (%s): %s", to,
+                 error_last() ? error_last() : "?", removed);
+    else
+        snprintf(rp->baseline, sizeof rp->baseline,
+                 "no baseline kept for release %s (promoted by an older relhost): %s", to,
+                 removed);
+    json_decref(st);
+    free(kp);
+    free(kn);
+}
+
+int registry_rollback(registry *r, const char *to, const char *reason, int quarantine_from,
+                      int dry_run, const char *baseline_path, rollback_plan *rp, char **refusal)
+{
+    char *bdata = NULL;
     double t0 = time_wall();
     const json_t *rels = json_object_get(r->manifest, "releases");
     const char *from = registry_pointer(r, "last_green");
@@ -750,12 +848,18 @@ int registry_rollback(registry *r, const char *to, const char *reason, int quara
         return refuse(refusal, "--to %s: that release is last green already", to);
     snprintf(rp->from, sizeof rp->from, "%s", from);
     snprintf(rp->to, sizeof rp->to, "%s", to);
-    if (dry_run)
+    if (dry_run) {
+        if (baseline_path)
+            rollback_baseline(r, to, baseline_path, 1, &bdata, rp);
+        free(bdata);
         return 0;
+    }
     if ((rc = writable(r)) != 0)
         return rc;
     if ((rc = verify_staged(r, te, refusal)) != 0)
         return rc;
+    if (baseline_path)
+        rollback_baseline(r, to, baseline_path, 0, &bdata, rp);
     m = json_deep_copy(r->manifest);
     now_iso(ts);
     e = entry_in(m, from, NULL, NULL);
@@ -772,8 +876,16 @@ int registry_rollback(registry *r, const char *to, const char *reason, int quara
     prev = green_before(json_object_get(m, "releases"),
                         index_of(json_object_get(m, "releases"), to), from);
     json_object_set_new(ptrs, "previous_green", prev ? json_string(prev) : json_null());
-    rc = commit_op(r, quarantine_from ? "rollback+quarantine" : "rollback", t0, m, NULL, NULL, to,
-                NULL, NULL, json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "reason", reason));
+    {
+        /* The baseline goes back with last_green, in the same commit. */
+        baseline_op bo = {.path = baseline_path, .data = bdata, .remove = !bdata};
+        json_t *a = json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "reason", reason);
+        if (baseline_path)
+            json_object_set_new(a, "baseline", json_string(rp->baseline));
+        rc = commit_op(r, quarantine_from ? "rollback+quarantine" : "rollback", t0, m, NULL,
+                       NULL, to, baseline_path ? &bo : NULL, a);
+    }
+    free(bdata);
     rp->duration_ms = (time_wall() - t0) * 1000.0;
     return rc;
 }

@@ -4,6 +4,8 @@
  *   manifest.json    the commit point: schema, pointers {latest, last_green, previous_green},
  *                    every release {version, commit, status, times, reason, artifacts}
  *   staged/<v>/      the artifacts staged for release v, with their sha256 in the manifest
+ *   baselines/<v>.json  the baseline store as release v's promotion left it (a rollback to v
+ *                    makes it the plan's baseline again)
  *   last_green       a symlink to staged/<last green version>, flipped atomically (deploys
  *                    follow it)
  *   audit.jsonl      one line per operation (audit.h)
@@ -57,7 +59,9 @@ int registry_stage(registry *r, const char *version, const char *commit,
                    const char *const *files, size_t n, char **staged_dir, char **refusal);
 
 /** Re-check the staged sha256s, flip latest, last_green and previous_green, and write baseline
- *  (the whole new store, or NULL for none) to baseline_path in the same commit. */
+ *  (the whole new store, or NULL for none) to baseline_path in the same commit, with a copy kept
+ *  as baselines/<version>.json (with baseline NULL: a copy of the store at baseline_path as it
+ *  is, an empty store when there is none). */
 int registry_promote(registry *r, const char *version, const char *commit,
                      const char *baseline_path, const char *baseline, char **refusal);
 
@@ -67,12 +71,17 @@ int registry_quarantine(registry *r, const char *version, const char *commit, co
 
 typedef struct rollback_plan {
     char from[80], to[80];
+    char baseline[1024]; /* what happened (or would happen) to the baseline store, or "" */
     double duration_ms;
 } rollback_plan;
 
 /** Move last_green from the current one to `to` (NULL: the previous green release) and mark the
- *  current one rolled_back, or quarantined with quarantine_from. With dry_run, only fill *rp. */
+ *  current one rolled_back, or quarantined with quarantine_from. With dry_run, only fill *rp.
+ *  With baseline_path (the plan's baseline store), the same commit makes the baseline `to` kept
+ *  at its promotion (baselines/<to>.json) current again, or removes the store when `to` kept
+ *  none (promoted by an older relhost) or its copy is unreadable: never the values of the
+ *  release rolled back from. rp->baseline says which; the audit line carries it as "baseline". */
 int registry_rollback(registry *r, const char *to, const char *reason, int quarantine_from,
-                      int dry_run, rollback_plan *rp, char **refusal);
+                      int dry_run, const char *baseline_path, rollback_plan *rp, char **refusal);
 
 #endif

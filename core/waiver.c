@@ -6,6 +6,7 @@
 #include "log.h"
 #include "options.h"
 #include "outcome.h"
+#include "registry.h"
 #include "state.h"
 #include "util.h"
 
@@ -83,7 +84,7 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
     char ts[32], exp_s[32], user[128], host[256];
     state *st = NULL;
     json_t *w, *list;
-    int rc;
+    int rc, ahead;
     if (!plan_find_step(p, step)) {
         strbuf b;
         sb_init(&b);
@@ -100,14 +101,43 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
                 exp_at > 0 ? "in the past" : "neither a time nor a duration");
         return EXIT_USAGE;
     }
-    /* A release that has not run yet may be waived ahead (a known, accepted failure). */
-    if ((rc = state_open(p->state_dir, p->version, 0, &st)) != 0) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "waive: release %s: %s", p->version,
-                rc == RELHOST_ENOTFOUND ? "no such release in the state folder (relhost "
-                                          "explain -c PLAN --version V names the releases)"
-                                        : error_last());
+    /* A waiver cannot make a quarantined release promotable: say so rather than record it. */
+    {
+        registry *r = NULL;
+        const json_t *e;
+        if (registry_open(p->registry_dir, 0, &r) != 0) {
+            log_msg(RELHOST_LOG_ERROR, NULL, "waive: release %s: the registry cannot be read, "
+                    "so whether the release is quarantined is unknown; nothing recorded: %s",
+                    p->version, error_last());
+            registry_close(r);
+            return EXIT_USAGE;
+        }
+        e = registry_release(r, p->version);
+        if (e && jstr(e, "status") && strcmp(jstr(e, "status"), "quarantined") == 0) {
+            log_msg(RELHOST_LOG_ERROR, NULL, "waive: release %s is quarantined in registry %s "
+                    "(%s): it is never promoted, waived or not, so nothing was recorded; "
+                    "qualify a new version", p->version, p->registry_dir,
+                    jstr(e, "reason") ? jstr(e, "reason") : "no reason recorded");
+            registry_close(r);
+            return EXIT_USAGE;
+        }
+        registry_close(r);
+    }
+    /* A release that has not run yet is waived ahead (a known, accepted failure): its state is
+     * created holding only the waiver, no run, and its first run finds the waiver there. */
+    if ((rc = state_open(p->state_dir, p->version, STATE_CREATE, &st)) != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "waive: release %s: %s", p->version, error_last());
         state_close(st);
         return EXIT_USAGE;
+    }
+    /* A run records the plan's hash (pipeline.c record_run_start): without one, none ran. */
+    ahead = !json_is_string(json_object_get(state_root(st), "plan_hash"));
+    if (state_is_new(st)) {
+        /* the release belongs to this plan (state_list, the views) */
+        const char *pk[1] = {"plan"};
+        state_set(st, pk, 1, json_string(p->path));
+        pk[0] = "plan_name";
+        state_set(st, pk, 1, json_string(p->name));
     }
     if (validation && state_get(st, k, 2)) {
         const char *id;
@@ -164,11 +194,18 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
         json_decref(w);
         return EXIT_USAGE;
     }
-    out_printf("waived %s%s%s of release %s by %s: %s%s%s\n", validation ? "validation " : "step ",
-               validation ? validation : step, validation ? "" : "", p->version, user, reason,
-               expires ? "; expires " : "", expires ? exp_s : "");
-    out_printf("it counts as passing for promotion: run the release again (relhost -c %s "
-               "--version %s) to go on\n", p->path, p->version);
+    out_printf("waived %s%s of release %s%s by %s: %s%s%s\n", validation ? "validation " : "step ",
+               validation ? validation : step, p->version, ahead ? " before its first run" : "",
+               user, reason, expires ? "; expires " : "", expires ? exp_s : "");
+    if (ahead)
+        out_printf("its first run (relhost -c %s --version %s) finds it: the step counts as "
+                   "passing for promotion if it does not pass%s\n", p->path, p->version,
+                   validation ? "; the validation's name is checked against the step's jobs "
+                                "only once it ran (a name it does not have waives nothing)"
+                              : "");
+    else
+        out_printf("it counts as passing for promotion: run the release again (relhost -c %s "
+                   "--version %s) to go on\n", p->path, p->version);
     json_decref(w);
     return 0;
 }

@@ -254,7 +254,7 @@ def case_explain_names_the_demo_failing_threshold():
                          r"^  failing checks:\n    workflow-tests/arena_slow_node: sps_max = "
                          r"1\d{4}, expected >= 30000( \(.*\))?$",
                          r"^    workflow-tests/arena_slow_node: FAILED \(threshold\), attempt 1",
-                         r"^      log: " + rh.q(d) + r"/\.relhost/logs/.*/arena_slow_node\.log$",
+                         r"^      log: " + rh.q(d) + r"/\.relhost/demo/logs/.*/arena_slow_node\.log$",
                          r"^    tag: SKIPPED, upstream_failed: required step \"workflow-tests\"",
                          r"^  retries: none", r"^  defers: none \(max_defers 3 per step\)"],
               not_out=[r"arena_local_smoke: "])

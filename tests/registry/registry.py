@@ -11,7 +11,9 @@ Run one case: registry.py <case>."""
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
 import time
 
@@ -166,7 +168,7 @@ def case_changed_staged_artifact_blocks_promotion():
     rh.check(g.manifest()["pointers"]["last_green"] is None, "tampered release promoted", r)
     rh.check(g.entry("1.0")["status"] == "staged", f"entry {g.entry('1.0')}", r)
     # staging again from the candidate repairs it, and then it is promoted
-    r = g.run("--version", "1.0", "--step", "stage", "--step", "promote", code=0)
+    r = g.run("--version", "1.0", "--rerun", "stage", "--step", "promote", code=0)
     rh.check(rh.read(staged) == "weights v1\n", "re-staging did not restore the bytes", r)
     rh.check(g.manifest()["pointers"]["last_green"] == "1.0", "not promoted after re-stage", r)
 
@@ -255,6 +257,14 @@ def case_failing_monitor_rolls_back_and_quarantines_by_itself():
              f"entry {e}", r)
     rh.check(g.link() == "staged/1.0", "symlink", r)
     rh.check(g.ran()[-1] == "rollback 2.0 1.0", f"on_rollback {g.ran()}", r)
+    # the baseline went back with last_green, in the same audited step
+    rh.expect(r, 1, out=[r"baseline restored to release 1\.0"])
+    a = g.audit()[-1]
+    rh.check(a["operation"] == "rollback+quarantine" and
+             "restored to release 1.0" in a.get("baseline", ""), f"audit {a}", r)
+    rh.check(rh.read(os.path.join(g.reg, "baselines", "1.0.json")) ==
+             rh.read(os.path.join(g.dir, ".relhost", "state", "baseline.json")),
+             "the baseline store is not 1.0's kept baseline", r)
     # a monitor run is a record of its own, never a resume of the release
     st = json.load(open(os.path.join(g.dir, ".relhost", "state", "release_2.0.json")))
     rh.check(st["steps"]["tests"]["outcome"] == "PASSED", "monitor rewrote the release state", r)
@@ -308,8 +318,8 @@ def case_waiver_lets_a_release_promote_and_shows_as_waived():
           err=[r'no step "nosuch"'])
     g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "x", "--expires",
           "2001-01-01T00:00:00Z", code=2, err=[r"in the past"])
-    g.run("waive", "--version", "9.9", "--step", "tests", "--reason", "x", code=2,
-          err=[r"no such release"])
+    g.run("waive", "--version", "../9.9", "--step", "tests", "--reason", "x", code=2,
+          err=[r'release version "\.\./9\.9" is not valid'])
     g.run("waive", "--version", "1.0", "--step", "tests", "--reason",
           "known flaky fixture, INC-7", "--expires", "7d", code=0,
           out=[r"waived step tests of release 1\.0"])
@@ -376,6 +386,11 @@ def consistent(g, why):
     rh.check(os.path.exists(bl) == bool(promoted), f"{why}: baseline vs promoted {promoted}", r)
     if promoted:
         rh.check(g.baseline()["schema"] == 1, f"{why}: baseline unreadable", r)
+    # the baseline store is the one last_green's promotion kept
+    if lg:
+        kept = os.path.join(g.reg, "baselines", f"{lg}.json")
+        rh.check(os.path.exists(kept) and rh.read(kept) == rh.read(bl),
+                 f"{why}: the baseline store is not the one {lg} kept", r)
     return m
 
 
@@ -500,6 +515,246 @@ def case_baseline_is_written_by_promotion_only():
     rh.expect(rh.run(["-c", path, "--version", "2.0", "--no-interactive"], cwd=d), 1)
     rh.check(rh.read(os.path.join(d, ".relhost", "state", "baseline.json")) == before,
              "a failed release changed the baseline")
+
+
+# ---- the baseline follows last_green (each promoted release keeps the baseline it wrote) ------
+
+class Trained:
+    """trainer_plan in a scratch folder: release(version, sps) runs and promotes it."""
+
+    def __init__(self, top="", rule='("sps_max", ">=", 1000.0)'):
+        self.dir = rh.scratch()
+        self.top, self.rule = top, rule
+        self.reg = os.path.join(self.dir, ".relhost", "registry")
+        self.bl = os.path.join(self.dir, ".relhost", "state", "baseline.json")
+        self.path = trainer_plan(self.dir, 30000, rule, top)
+
+    def release(self, version, sps, code=0, **kw):
+        self.path = trainer_plan(self.dir, sps, self.rule, self.top)
+        return rh.expect(rh.run(["-c", self.path, "--version", version, "--no-interactive"],
+                                cwd=self.dir), code, **kw)
+
+    def run(self, *args, code=None, env=None, **kw):
+        r = rh.run([args[0], "-c", self.path] + list(args[1:]), cwd=self.dir, env=env)
+        return rh.expect(r, code, **kw) if code is not None else r
+
+    def sps(self):
+        """(version, value) of the baseline's smoke::sps_max entry, or None without a store."""
+        if not os.path.exists(self.bl):
+            return None
+        with open(self.bl) as f:
+            e = json.load(f)["metrics"].get("smoke::sps_max")
+        return (e["version"], e["value"]) if e else ("-", None)
+
+    def audit(self):
+        with open(os.path.join(self.reg, "audit.jsonl")) as f:
+            return [json.loads(x) for x in f if x.strip()]
+
+    def manifest(self):
+        with open(os.path.join(self.reg, "manifest.json")) as f:
+            return json.load(f)
+
+
+def case_rollback_restores_the_baseline_of_the_release_it_returns_to():
+    """A promoted at ~30000 SPS, B at ~40000: B's promotion moves the baseline to B. Rolling B back
+    (an SPS regression) makes A's baseline current again, in the same step as last_green, and says
+    so; the next candidate at ~27000 is judged against A's bound (24000), not B's (32000)."""
+    t = Trained()
+    t.release("1.0", 30000)
+    a = t.sps()
+    rh.check(a and a[0] == "1.0", f"baseline after 1.0: {a}")
+    t.release("2.0", 40000)
+    b = t.sps()
+    rh.check(b and b[0] == "2.0" and b[1] > a[1], f"baseline after 2.0: {b}")
+    r = t.run("rollback", "--reason", "sps regression", "--dry-run", code=0,
+              out=[r"would roll back last_green 2\.0 -> 1\.0", r"baseline.*release 1\.0"])
+    rh.check(t.sps() == b, "a dry run moved the baseline", r)
+    r = t.run("rollback", "--reason", "sps regression", code=0,
+              out=[r"rolled back last_green 2\.0 -> 1\.0", r"baseline restored to release 1\.0"])
+    rh.check(t.sps() == a, f"after rollback to 1.0 the baseline is {t.sps()}, want {a}", r)
+    line = t.audit()[-1]
+    rh.check(line["operation"] == "rollback" and "restored to release 1.0" in line.get("baseline", ""),
+             f"the audit line does not say the baseline was restored: {line}", r)
+    # forward again with --to: 2.0's own baseline comes back
+    t.run("rollback", "--reason", "false alarm", "--to", "2.0", code=0,
+          out=[r"baseline restored to release 2\.0"])
+    rh.check(t.sps() == b, f"after --to 2.0 the baseline is {t.sps()}, want {b}")
+    t.run("rollback", "--reason", "sps regression", "--to", "1.0", code=0)
+    rh.check(t.sps() == a, f"after the second rollback the baseline is {t.sps()}, want {a}")
+    # the next candidate is judged against 1.0's values
+    t.rule = '{ metric = "sps_max"; baseline = "higher"; rel = 0.20; }'
+    r = t.release("3.0", 27000, code=0)
+    rh.check(t.manifest()["pointers"]["last_green"] == "3.0",
+             "3.0 was judged against the rolled-back release's baseline", r)
+    rh.check(t.sps()[0] == "3.0", f"3.0's promotion did not write the baseline: {t.sps()}", r)
+
+
+def case_rollback_to_a_release_without_a_kept_baseline_removes_the_baseline():
+    """A release promoted by an older relhost kept no baseline: a rollback to it removes the
+    current one (fail closed: "no baseline yet", never the rolled-back release's values), says so
+    in its output and audit line, and under require_baseline the next check is INCONCLUSIVE."""
+    t = Trained(top="require_baseline = true;\n")
+    t.release("1.0", 30000)
+    t.release("2.0", 40000)
+    kept = os.path.join(t.reg, "baselines", "1.0.json")
+    rh.check(os.path.exists(kept), f"1.0's promotion kept no baseline at {kept}")
+    os.remove(kept)  # as an older relhost left it
+    r = t.run("rollback", "--reason", "sps regression", code=0,
+              out=[r"rolled back last_green 2\.0 -> 1\.0", r"no baseline kept for release 1\.0"])
+    rh.check(t.sps() is None, f"the rolled-back release's baseline stayed: {t.sps()}", r)
+    line = t.audit()[-1]
+    rh.check("no baseline kept for release 1.0" in line.get("baseline", ""),
+             f"the audit line does not say so: {line}", r)
+    t.rule = '{ metric = "sps_max"; baseline = "higher"; rel = 0.20; }'
+    r = t.release("3.0", 27000, code=3, out=[r"no baseline yet"])
+    rh.check(t.manifest()["pointers"]["last_green"] == "1.0", "3.0 promoted without a baseline", r)
+
+
+def case_a_kill_during_rollback_keeps_baseline_and_last_green_together():
+    """SIGKILL at every crash point of a rollback; after the next command the baseline store is
+    the one of the release last_green names (A's or B's, never a mix)."""
+    base = Trained()
+    base.release("1.0", 30000)
+    a = base.sps()
+    base.release("2.0", 40000)
+    b = base.sps()
+    seen = 0
+    for point in POINTS:
+        d = rh.scratch()
+        shutil.rmtree(d)
+        shutil.copytree(base.dir, d, symlinks=True)
+        t = Trained.__new__(Trained)
+        t.dir, t.top, t.rule = d, "", base.rule
+        t.reg = os.path.join(d, ".relhost", "registry")
+        t.bl = os.path.join(d, ".relhost", "state", "baseline.json")
+        t.path = os.path.join(d, os.path.basename(base.path))
+        r = t.run("rollback", "--reason", "crash test", env={"RELHOST_CRASH_AT": point})
+        if r.rc != -signal.SIGKILL:
+            continue
+        seen += 1
+        why = f"rollback killed at {point}"
+        t.run("releases", code=0)
+        lg = t.manifest()["pointers"]["last_green"]
+        rh.check(not os.path.exists(os.path.join(t.reg, "intent.json")), f"{why}: intent left", r)
+        rh.check(os.readlink(os.path.join(t.reg, "last_green")) == f"staged/{lg}",
+                 f"{why}: symlink vs manifest ({lg})", r)
+        want = {"1.0": a, "2.0": b}[lg]
+        rh.check(t.sps() == want, f"{why}: last_green {lg} but the baseline is {t.sps()}", r)
+        n = [x["operation"] for x in t.audit()].count("rollback")
+        rh.check(n == (1 if lg == "1.0" else 0), f"{why}: {n} rollback audit lines", r)
+    rh.check(seen >= 4, f"only {seen} crash points were hit by a rollback")
+
+
+# ---- the plans of etc/ keep their own folders ----------------------------------------------------
+
+def etc_copy():
+    """etc/ in a scratch git repository d (stable.cfg's repo = ".." is d), examples/ linked."""
+    d = rh.scratch()
+    shutil.copytree(os.path.join(rh.source_dir(), "etc"), os.path.join(d, "etc"))
+    os.symlink(os.path.join(rh.source_dir(), "examples"), os.path.join(d, "examples"))
+    git = ["git", "-C", d, "-c", "user.email=t@relhost.invalid", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "etc"], ["commit", "-q", "-m", "etc"]):
+        subprocess.run(git + args, check=True, capture_output=True)
+    return d
+
+
+def plan_folders(d, name):
+    """{state_dir, log_dir, registry_dir} of etc/<name>.cfg, as relhost reads them."""
+    path = os.path.join(d, "etc", f"{name}.cfg")
+    r = rh.expect(rh.run(["-c", path, "--check"], cwd=d, env=NO_ACCOUNTS), None)
+    got = dict(re.findall(r"^  (state_dir|log_dir)\s+(\S+)$", r.out, re.M))
+    m = re.search(r"^registry (\S+)$", rh.expect(rh.run(["releases", "-c", path], cwd=d), 0).out,
+                  re.M)
+    rh.check(len(got) == 2 and m, f"{name}.cfg: no state_dir / log_dir / registry in", r)
+    got["registry_dir"] = m.group(1)
+    return got
+
+
+NO_ACCOUNTS = {"ASANA_TOKEN": None, "ASANA_PROJECT_ID": None, "GITHUB_TOKEN": None}
+
+
+def case_etc_plans_keep_their_own_state_logs_and_registry():
+    """etc/demo.cfg and etc/stable.cfg share no state, log or registry folder (all under the
+    git-ignored .relhost/): after the README's demo, `monitor -c etc/stable.cfg --dry-run` finds
+    no last green release instead of targeting the demo's."""
+    d = etc_copy()
+    demo, stable = plan_folders(d, "demo"), plan_folders(d, "stable")
+    for k in ("state_dir", "log_dir", "registry_dir"):
+        rh.check(demo[k] != stable[k], f"demo and stable share {k} {demo[k]}")
+        for name, f in (("demo", demo), ("stable", stable)):
+            rh.check(f[k].startswith(os.path.join(d, ".relhost") + "/"),
+                     f"{name}.cfg's {k} {f[k]} is not under the git-ignored .relhost/")
+    every = [f[k] for f in (demo, stable) for k in f]
+    for a in every:
+        for b in every:
+            rh.check(a == b or not b.startswith(a + "/"), f"{b} is inside {a}")
+    r = rh.run(["-c", os.path.join(d, "etc", "demo.cfg"), "--no-interactive"], cwd=d,
+               env=NO_ACCOUNTS, timeout=300)
+    rh.check(r.rc == 0, "the demo did not pass", r)
+    with open(os.path.join(demo["registry_dir"], "manifest.json")) as f:
+        rh.check(json.load(f)["pointers"]["last_green"], "the demo promoted nothing", r)
+    rh.expect(rh.run(["monitor", "-c", os.path.join(d, "etc", "stable.cfg"), "--dry-run"],
+                     cwd=d, env=NO_ACCOUNTS), 2, err=[r"no last green release"],
+              not_out=[r"against last green release"])
+    rh.check(not os.path.exists(stable["registry_dir"]) and
+             not os.path.exists(os.path.join(stable["state_dir"], "baseline.json")),
+             "the demo wrote into the stable plan's folders")
+
+
+# ---- waivers before the first run ------------------------------------------------------------
+
+def case_a_waiver_recorded_before_the_first_run_is_found_by_it():
+    """A known, accepted failure is waived for a named --version before that release ever ran:
+    the waiver is recorded (audited) without a run, and the release's first run finds it: the
+    failing step is WAIVED, the release promoted, never quarantined."""
+    g = Reg("failed")
+    r = g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "known flaky fixture, INC-9",
+              "--expires", "7d", code=0,
+              out=[r"waived step tests of release 1\.0", r"before its first run"])
+    a = [x for x in g.audit() if x["operation"] == "waive"]
+    rh.check(len(a) == 1 and a[0]["version"] == "1.0" and a[0]["step"] == "tests" and
+             a[0]["reason"] == "known flaky fixture, INC-9" and a[0]["user"], f"audit {a}", r)
+    st = json.load(open(os.path.join(g.dir, ".relhost", "state", "release_1.0.json")))
+    rh.check(len(st.get("waivers", [])) == 1 and not st.get("steps") and not st.get("jobs") and
+             "candidate" not in st, f"the waiver made a run: {st}", r)
+    rh.check(not os.path.exists(os.path.join(g.reg, "manifest.json")) or
+             not any(e["version"] == "1.0" for e in g.manifest()["releases"]),
+             "the waiver entered the release in the registry", r)
+    # a second waiver ahead adds to the first
+    g.run("waive", "--version", "1.0", "--step", "promote", "--reason", "belt and braces",
+          code=0)
+    r = g.release("1.0", code=0, out=[r"WAIVED\s+tests", r"known flaky fixture, INC-9"])
+    e = g.entry("1.0")
+    rh.check(e["status"] == "promoted" and g.manifest()["pointers"]["last_green"] == "1.0",
+             f"the waived release was not promoted: {e}", r)
+    st = json.load(open(os.path.join(g.dir, ".relhost", "state", "release_1.0.json")))
+    rh.check(st["steps"]["tests"]["outcome"] == "WAIVED" and
+             st["steps"]["tests"]["waived_from"]["outcome"] == "FAILED" and
+             len(st["waivers"]) == 2 and st.get("plan_hash"), f"state {st}", r)
+    g.run("explain", "--version", "1.0", code=0,
+          out=[r"tests waived by \S+ until \S+: known flaky fixture, INC-9"])
+
+
+def case_a_validation_waiver_before_the_first_run_is_found_by_it():
+    """--validation N before the step ever ran: the job that fails on its first run is WAIVED."""
+    t = Trained(rule='("sps_max", ">=", 90000.0)')
+    rh.expect(rh.run(["waive", "-c", t.path, "--version", "1.0", "--step", "tests",
+                      "--validation", "smoke", "--reason", "slow runner until INC-10"],
+                     cwd=t.dir), 0, out=[r"waived validation smoke of release 1\.0"])
+    r = t.release("1.0", 30000, code=0, out=[r"WAIVED\s+tests"])
+    rh.check(t.manifest()["pointers"]["last_green"] == "1.0", "not promoted", r)
+
+
+def case_a_quarantined_release_is_not_waived():
+    """A waiver cannot make a quarantined release promotable: it is refused, nothing recorded."""
+    g = Reg("failed")
+    g.release("1.0", code=1)
+    rh.check(g.entry("1.0")["status"] == "quarantined", "not quarantined")
+    n = len(g.audit())
+    g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "x", code=2,
+          err=[r"quarantined"])
+    st = json.load(open(os.path.join(g.dir, ".relhost", "state", "release_1.0.json")))
+    rh.check(not st.get("waivers") and len(g.audit()) == n, "a refused waiver was recorded")
 
 
 if __name__ == "__main__":

@@ -474,7 +474,7 @@ def case_site_takes_o_only_with_site_or_report():
 
 def case_demo_plan_gives_a_readable_page():
     """The demo, run in a copy of etc/ and examples/ (its state and registry go to
-    <copy>/.relhost), then its status page: every release of its registry, with its state."""
+    <copy>/.relhost/demo), then its status page: every release of its registry, with its state."""
     d = rh.scratch()
     src = rh.source_dir()
     shutil.copytree(os.path.join(src, "etc"), os.path.join(d, "etc"))
@@ -491,7 +491,7 @@ def case_demo_plan_gives_a_readable_page():
     no_active_content(raw, "the demo's page")
     doc = dom(raw)
     rh.check(doc.find("h1") is not None and "demo" in doc.find("h1").text(), "no title")
-    manifest = os.path.join(d, ".relhost", "registry", "manifest.json")
+    manifest = os.path.join(d, ".relhost", "demo", "registry", "manifest.json")
     rels = json.loads(rh.read(manifest))["releases"] if os.path.exists(manifest) else []
     rows = [(t.attrs.get("data-version"), t.attrs.get("data-status"))
             for t in doc.find_all("tr", cls="release")]
