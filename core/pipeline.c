@@ -97,6 +97,12 @@ static int check_writable_dirs(const plan *p)
     return 0;
 }
 
+/* Required by the plan now, or by the release's stored requirements (once required, always). */
+static int step_required(state *sto, const plan_step *s)
+{
+    return sto ? verdict_step_required(state_root(sto), s->inst.name, s->required) : s->required;
+}
+
 static void set_result(step_result *r, relhost_outcome oc, const char *reason, const char *msg)
 {
     r->outcome = oc;
@@ -158,7 +164,7 @@ static void record_step(state *st, const plan *p, const step_result *r)
     /* The plan's order, which reports sort steps by: started_at has one-second resolution. */
     json_object_set_new(o, "position", json_integer((json_int_t)(r->step - p->steps)));
     json_object_set_new(o, "plugin", json_string(r->step->inst.plugin_name));
-    json_object_set_new(o, "required", json_boolean(r->step->required));
+    json_object_set_new(o, "required", json_boolean(step_required(st, r->step)));
     json_object_set_new(o, "publishes", json_boolean(r->step->publishes));
     json_object_set_new(o, "outcome", r->outcome ? json_string(outcome_name(r->outcome))
                                                  : json_null());
@@ -210,7 +216,7 @@ static int release_verdict(const plan *p, state *st, int *decided)
         json_t *rec;
         const char *oc, *why;
         relhost_outcome o;
-        if (s->when != WHEN_SUCCESS || !s->required)
+        if (s->when != WHEN_SUCCESS || !step_required(st, s))
             continue;
         rec = state_get(st, k, 2);
         oc = json_string_value(json_object_get(rec, "outcome"));
@@ -282,7 +288,7 @@ static int publish_blocker(const plan *p, const run_result *out, size_t i, state
     for (size_t k = 0; k < i; k++) {
         const plan_step *s = &p->steps[k];
         relhost_outcome oc;
-        if (!s->required || s->publishes || s->when != WHEN_SUCCESS)
+        if (!step_required(sto, s) || s->publishes || s->when != WHEN_SUCCESS)
             continue;
         oc = outcome_so_far(out, k, sto);
         if (!outcome_ok(oc) && sto && verdict_waiver(state_root(sto), s->inst.name, time_wall()))
@@ -442,6 +448,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     freeze_info frz;
     int frozen_skips = 0;
     strvec *reqs = NULL;        /* per step: the jobs its gate requires (job_require) */
+    int *required = NULL;       /* per step: required by the plan (a success step) */
     const char **names = NULL;  /* per step: its name */
 
     memset(out, 0, sizeof *out);
@@ -487,6 +494,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     gates = xcalloc(p->nsteps, sizeof *gates);
     reqs = xcalloc(p->nsteps + 1, sizeof *reqs);
     names = xcalloc(p->nsteps + 1, sizeof *names);
+    required = xcalloc(p->nsteps + 1, sizeof *required);
 
     /* Open every gate first: all configuration errors surface before anything runs. */
     for (size_t i = 0; i < p->nsteps && rc == 0; i++) {
@@ -501,6 +509,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         hc.step_required = st->required && st->when == WHEN_SUCCESS;
         hc.plan = p;
         names[i] = st->inst.name;
+        required[i] = st->required && st->when == WHEN_SUCCESS;
         template_set("step", st->inst.name);
         if (!g->open) {
             rc = error_set(RELHOST_EINVAL, "%s: step \"%s\": plugin %s has no open()",
@@ -537,7 +546,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 record_run_start(p, sto);
                 if (!o->hooks)
                     verdict_store_requirements(sto, prof ? prof->name : NULL, names, reqs,
-                                               p->nsteps);
+                                               required, p->nsteps);
                 base.commit = cand.commit;
                 if (cand.commit)
                     template_set("commit", cand.commit);
@@ -698,7 +707,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     /* DESIGN: a service that is not configured is SKIPPED when the step is
                      * optional and INCONCLUSIVE when it is required (it cannot decide); the
                      * same holds for any skip of a required step. */
-                    if (oc == RELHOST_SKIPPED && st->required && o->mode == RELHOST_MODE_RUN)
+                    if (oc == RELHOST_SKIPPED && step_required(sto, st) &&
+                        o->mode == RELHOST_MODE_RUN)
                         oc = RELHOST_INCONCLUSIVE; /* a required step cannot be skipped:
                                                     * nothing was decided, fail closed */
                     set_result(r, oc, v.reason, m);
@@ -740,7 +750,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     log_msg(RELHOST_LOG_WARN, st->inst.name, "%s step %s", kinds[st->when],
                             outcome_name(r->outcome));
             } else if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {
-                if (st->required) {
+                if (step_required(sto, st)) {
                     int c = outcome_exit_code(r->outcome, r->retryable);
                     if (c == EXIT_DEFERRED) {
                         c = defer_or_exhaust(p, r, sto);
@@ -791,6 +801,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         sv_free(&reqs[i]);
     free(reqs);
     free(names);
+    free(required);
     sv_free(&only);
     return rc;
 }

@@ -46,13 +46,43 @@ static int in_array(const json_t *a, const char *s)
     return 0;
 }
 
+int verdict_step_required(const json_t *root, const char *step, int plan_required)
+{
+    return plan_required ||
+           in_array(json_object_get(json_object_get(root, "requirements"), "required_steps"),
+                    step);
+}
+
+/* Add the required steps the stored list lacks. */
+static void store_required_steps(state *st, const json_t *old, const char *const *steps,
+                                 const int *required, size_t n)
+{
+    const json_t *was = json_object_get(old, "required_steps");
+    json_t *a = json_is_array(was) ? json_deep_copy(was) : json_array();
+    const char *path[2] = {"requirements", "required_steps"};
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++)
+        if (required[i] && !in_array(a, steps[i])) {
+            json_array_append_new(a, json_string(steps[i]));
+            added++;
+        }
+    if (added || !json_is_array(was))
+        state_set(st, path, 2, a);
+    else
+        json_decref(a);
+}
+
 void verdict_store_requirements(state *st, const char *profile, const char *const *steps,
-                                const strvec *reqs, size_t n)
+                                const strvec *reqs, const int *required, size_t n)
 {
     const json_t *old = json_object_get(state_root(st), "requirements");
     const char *path[3] = {"requirements", "steps", NULL};
     if (!json_is_object(old)) {
-        json_t *o = json_object(), *s = json_object();
+        json_t *o = json_object(), *s = json_object(), *rs = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (required[i])
+                json_array_append_new(rs, json_string(steps[i]));
+        json_object_set_new(o, "required_steps", rs);
         json_object_set_new(o, "profile", profile ? json_string(profile) : json_null());
         for (size_t i = 0; i < n; i++) {
             json_t *a = json_array();
@@ -87,6 +117,7 @@ void verdict_store_requirements(state *st, const char *profile, const char *cons
         else
             json_decref(a);
     }
+    store_required_steps(st, old, steps, required, n);
 }
 
 /* Severity for combining: the worse outcome wins. */

@@ -33,12 +33,17 @@
 int verdict_check_profile(const json_t *root, const char *version, const char *profile);
 
 /**
- * Store the requirement set: at the first run, the profile and every step's jobs; later, jobs a
- * changed plan added are added (a set only grows: removing a job from the plan never makes the
- * release need less). steps[i] names step i, reqs[i] its jobs; n steps.
+ * Store the requirement set: at the first run, the profile, every step's jobs, and the names of
+ * the steps that are required (required[i]); later, what a changed plan added is added (a set
+ * only grows: removing a job from the plan, or making a step optional, never makes the release
+ * need less). steps[i] names step i, reqs[i] its jobs; n steps.
  */
 void verdict_store_requirements(state *st, const char *profile, const char *const *steps,
-                                const strvec *reqs, size_t n);
+                                const strvec *reqs, const int *required, size_t n);
+
+/** 1 when step is required for the release: by the plan now, or by the set stored at an earlier
+ *  run (a step once required stays required for the release). */
+int verdict_step_required(const json_t *root, const char *step, int plan_required);
 
 /** The outcome of a step as the record stands: what its gate said, worsened by its required jobs. */
 typedef struct step_verdict {

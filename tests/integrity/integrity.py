@@ -270,6 +270,24 @@ def case_waiving_the_failures_of_a_narrowed_run_does_not_waive_what_never_ran():
     rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
 
 
+def case_a_step_once_required_stays_required_for_the_release():
+    """Editing the plan to make a failing required step optional does not let the release
+    publish: the requirement set fixed at the first run holds (a new release follows the new
+    plan)."""
+    rel = Release([validation("a")], [PUBLISH])
+    rh.expect(rel.run("--version", "1"), 1)
+    rh.write(rel.path, rh.read(rel.path).replace('plugin = "workflow";',
+                                                 'plugin = "workflow"; required = false;'))
+    r = rel.run("--version", "1")
+    rh.expect(r, 1, out=[r"FAILED\s+tests", r"SKIPPED\s+release"])
+    rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
+    rh.expect(rel.run("--version", "1", "--step", "release"), 1, out=[r"not_qualified"])
+    rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
+    r = rel.run("--version", "2")
+    rh.expect(r, 0)
+    rh.check(rel.ran() == ["release"], f"ran {rel.ran()}", r)
+
+
 def case_waive_an_infra_failure_then_promote_with_an_etc_style_plan():
     """The shipped plans' shape (stage, tests, promote, quarantine on failure): an infrastructure
     failure (the trainer cannot be started: ERROR, undecided) does not quarantine the release;
