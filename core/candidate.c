@@ -180,10 +180,14 @@ int candidate_fix(const plan *p, state *st, int new_candidate, candidate *out)
         }
         /* Requalify: nothing that was decided about the old commit may count. */
         log_msg(RELHOST_LOG_WARN, NULL, "release %s: candidate changes from %.12s to %.12s; "
-                "earlier results are dropped", p->version, was, commit);
+                "earlier results and waivers are dropped", p->version, was, commit);
         path[0] = "jobs";
         state_set(st, path, 1, NULL);
         path[0] = "steps";
+        state_set(st, path, 1, NULL);
+        /* a waiver is a person's decision about a failure of the old commit: the registry's
+         * audit log keeps it, the new commit does not inherit it */
+        path[0] = "waivers";
         state_set(st, path, 1, NULL);
         path[0] = "candidate";
     }

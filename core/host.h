@@ -30,6 +30,8 @@ typedef struct hostctx {
     const char *failure;    /* why the release failed (first failing required step and checks),
                              * or NULL while it has not */
     int failure_code;       /* the run's exit code so far: 1 a verdict (FAILED), 3 undecided */
+    const char *unqualified; /* why the release may not be promoted now (a required step before
+                              * this one did not pass), or NULL */
     int *promoted;          /* set to 1 when a promote succeeds (the pipeline then runs
                              * on_promote) */
     /* Only while a gate's open() runs (NULL otherwise): */

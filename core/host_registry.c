@@ -129,6 +129,16 @@ int host_registry_promote(const relhost_ctx *ctx)
     json_t *cur = NULL, *next = NULL;
     char *refusal = NULL, *dump = NULL, ts[32];
     int rc;
+    if (hc->unqualified) {
+        /* The pipeline's publishing guard, again where the promotion happens: whatever the
+         * plan now says about the step, an unqualified release is never made last green. */
+        char *m = xasprintf("not promoted: %s; a release is promoted only when every required "
+                            "step before the promote step passed for its candidate",
+                            hc->unqualified);
+        hostctx_fail(hc, m);
+        free(m);
+        return RELHOST_EINVAL;
+    }
     if ((rc = open_for(hc, "promote", &r)) != 0) {
         registry_close(r);
         return rc;

@@ -103,6 +103,13 @@ static int step_required(state *sto, const plan_step *s)
     return sto ? verdict_step_required(state_root(sto), s->inst.name, s->required) : s->required;
 }
 
+/* Publishing by the plan now, or as stored at the release's first runs (once guarded, always). */
+static int step_publishes(state *sto, const plan_step *s)
+{
+    return sto ? verdict_step_publishes(state_root(sto), s->inst.name, s->publishes)
+               : s->publishes;
+}
+
 static void set_result(step_result *r, relhost_outcome oc, const char *reason, const char *msg)
 {
     r->outcome = oc;
@@ -165,7 +172,7 @@ static void record_step(state *st, const plan *p, const step_result *r)
     json_object_set_new(o, "position", json_integer((json_int_t)(r->step - p->steps)));
     json_object_set_new(o, "plugin", json_string(r->step->inst.plugin_name));
     json_object_set_new(o, "required", json_boolean(step_required(st, r->step)));
-    json_object_set_new(o, "publishes", json_boolean(r->step->publishes));
+    json_object_set_new(o, "publishes", json_boolean(step_publishes(st, r->step)));
     json_object_set_new(o, "outcome", r->outcome ? json_string(outcome_name(r->outcome))
                                                  : json_null());
     json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
@@ -187,10 +194,20 @@ static void record_step(state *st, const plan *p, const step_result *r)
         json_object_set_new(o, "duration_s", json_real(r->ended - r->started));
     }
     json_object_set_new(o, "evidence", evidence_to_json(&r->ev));
+    {
+        /* a publishing step whose run died (or was interrupted) may have had its effect: the
+         * mark stays until it ends with an outcome (see in_flight_publish()) */
+        json_t *prev = state_get(st, k, 2);
+        json_t *fl = json_object_get(prev, "in_flight");
+        if (fl && (r->outcome == RELHOST_NONE ||
+                   (r->reason && strcmp(r->reason, "interrupted_publish") == 0)))
+            json_object_set(o, "in_flight", fl);
+    }
     /* what "already completed" compares: a step passed under another plan runs again */
     json_object_set_new(o, "plan_hash", json_string(p->hash));
     state_set(st, k, 2, o);
-    if (r->step->publishes && r->step->when == WHEN_SUCCESS && r->outcome == RELHOST_PASSED) {
+    if (step_publishes(st, r->step) && r->step->when == WHEN_SUCCESS &&
+        r->outcome == RELHOST_PASSED) {
         /* a published release is never resumed: the next run without --version starts anew */
         k[0] = "published";
         state_set(st, k, 1, json_true());
@@ -288,7 +305,7 @@ static int publish_blocker(const plan *p, const run_result *out, size_t i, state
     for (size_t k = 0; k < i; k++) {
         const plan_step *s = &p->steps[k];
         relhost_outcome oc;
-        if (!step_required(sto, s) || s->publishes || s->when != WHEN_SUCCESS)
+        if (!step_required(sto, s) || step_publishes(sto, s) || s->when != WHEN_SUCCESS)
             continue;
         oc = outcome_so_far(out, k, sto);
         if (!outcome_ok(oc) && sto && verdict_waiver(state_root(sto), s->inst.name, time_wall()))
@@ -402,8 +419,11 @@ static int already_completed(const plan *p, const run_options *o, state *sto, st
     const char *ph = json_string_value(json_object_get(prev, "plan_hash"));
     step_verdict sv;
     int done;
+    /* a publishing step's effect never repeats, whatever the plan says now; another step runs
+     * again when the plan changed */
+    int pub = step_publishes(sto, r->step);
     if (o->mode != RELHOST_MODE_RUN || o->monitor || r->step->when != WHEN_SUCCESS ||
-        rerun_asked(o, r->step->inst.name) || !ph || strcmp(ph, p->hash) != 0 ||
+        rerun_asked(o, r->step->inst.name) || (!pub && (!ph || strcmp(ph, p->hash) != 0)) ||
         outcome_parse(json_string_value(json_object_get(prev, "outcome"))
                           ? json_string_value(json_object_get(prev, "outcome")) : "") !=
             RELHOST_PASSED)
@@ -420,6 +440,41 @@ static int already_completed(const plan *p, const run_options *o, state *sto, st
         free(m);
     }
     return done;
+}
+
+/*
+ * A publishing step an earlier run started and never saw end (it died, or was interrupted while
+ * the step ran) may have tagged, posted or promoted already: it is not run again blindly. The
+ * step is INCONCLUSIVE until a person checks and asks for it with --rerun. 1 when so.
+ */
+static int in_flight_publish(const run_options *o, state *sto, step_result *r)
+{
+    const char *k[2] = {"steps", r->step->inst.name};
+    json_t *prev = sto ? state_get(sto, k, 2) : NULL;
+    const char *at = json_string_value(json_object_get(prev, "in_flight"));
+    char *m;
+    if (!at || o->mode != RELHOST_MODE_RUN || rerun_asked(o, r->step->inst.name))
+        return 0;
+    m = xasprintf("the run that started this publishing step at %s ended before the step did: "
+                  "its effect (a tag, a post, a promotion) may or may not have happened; check "
+                  "it, then `--rerun %s` runs the step again",
+                  at, r->step->inst.name);
+    set_result(r, RELHOST_INCONCLUSIVE, "interrupted_publish", m);
+    free(m);
+    return 1;
+}
+
+/* Mark a publishing step as started, durably, before it acts (in_flight_publish()). */
+static void mark_in_flight(state *sto, const step_result *r)
+{
+    const char *k[3] = {"steps", r->step->inst.name, "in_flight"};
+    char ts[32];
+    if (!sto)
+        return;
+    time_iso8601(time_wall(), ts, sizeof ts);
+    state_set(sto, k, 3, json_string(ts));
+    if (state_flush(sto) != 0)
+        log_msg(RELHOST_LOG_ERROR, "state", "%s", error_last());
 }
 
 /* This run's gate verdict, completed by the release's record of the step's required jobs. */
@@ -449,6 +504,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     int frozen_skips = 0;
     strvec *reqs = NULL;        /* per step: the jobs its gate requires (job_require) */
     int *required = NULL;       /* per step: required by the plan (a success step) */
+    int *publishing = NULL;     /* per step: publishes by the plan (a success step) */
+    char *unqualified = NULL;   /* why the step running now may not promote, or NULL */
     const char **names = NULL;  /* per step: its name */
 
     memset(out, 0, sizeof *out);
@@ -495,6 +552,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     reqs = xcalloc(p->nsteps + 1, sizeof *reqs);
     names = xcalloc(p->nsteps + 1, sizeof *names);
     required = xcalloc(p->nsteps + 1, sizeof *required);
+    publishing = xcalloc(p->nsteps + 1, sizeof *publishing);
 
     /* Open every gate first: all configuration errors surface before anything runs. */
     for (size_t i = 0; i < p->nsteps && rc == 0; i++) {
@@ -510,6 +568,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         hc.plan = p;
         names[i] = st->inst.name;
         required[i] = st->required && st->when == WHEN_SUCCESS;
+        publishing[i] = st->publishes && st->when == WHEN_SUCCESS;
         template_set("step", st->inst.name);
         if (!g->open) {
             rc = error_set(RELHOST_EINVAL, "%s: step \"%s\": plugin %s has no open()",
@@ -546,7 +605,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 record_run_start(p, sto);
                 if (!o->hooks)
                     verdict_store_requirements(sto, prof ? prof->name : NULL, names, reqs,
-                                               required, p->nsteps);
+                                               required, publishing, p->nsteps);
                 base.commit = cand.commit;
                 if (cand.commit)
                     template_set("commit", cand.commit);
@@ -609,7 +668,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 continue;
             if (!r->selected)
                 continue;
-            if (o->monitor && (st->publishes || st->when == WHEN_ON_FAILURE) && !is_hook) {
+            if (o->monitor && (step_publishes(sto, st) || st->when == WHEN_ON_FAILURE) &&
+                !is_hook) {
                 set_result(r, RELHOST_SKIPPED, "monitor",
                            "a monitor run publishes nothing and raises no release alarm: a "
                            "failure rolls back instead");
@@ -640,7 +700,18 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 report_step(p, r);
                 continue;
             }
-            if (st->publishes && o->mode == RELHOST_MODE_RUN) {
+            if (step_publishes(sto, st) && o->mode == RELHOST_MODE_RUN && !is_hook &&
+                in_flight_publish(o, sto, r)) {
+                if (step_required(sto, st)) {
+                    code = exit_code_worst(code, EXIT_UNDECIDED);
+                    stop = 1;
+                    stopper = st->inst.name;
+                }
+                record_step(sto, p, r);
+                report_step(p, r);
+                continue;
+            }
+            if (step_publishes(sto, st) && o->mode == RELHOST_MODE_RUN) {
                 relhost_outcome bo = RELHOST_NONE;
                 /* a hook follows a promotion or rollback that was itself qualified */
                 int b = is_hook ? -1 : publish_blocker(p, out, i, sto, &bo);
@@ -656,6 +727,14 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     record_step(sto, p, r);
                     report_step(p, r);
                     continue;
+                }
+                /* The kill switch is read again right before publishing: a freeze set while
+                 * this run's tests ran holds; an unreadable one fails closed. */
+                if (freeze_get(p->state_dir, &frz) != 0) {
+                    frz.frozen = 1;
+                    frz.by[0] = '\0';
+                    snprintf(frz.reason, sizeof frz.reason, "the freeze file cannot be read (%s)",
+                             error_last());
                 }
                 if (frz.frozen) {
                     char *m = frz.by[0] ? xasprintf("publishing is frozen: %s (by %s at %s)",
@@ -682,10 +761,21 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             hc.worktree = cand.worktree;
             hc.failure = out->failure;
             hc.failure_code = code;
+            if (!is_hook && o->mode == RELHOST_MODE_RUN) {
+                relhost_outcome bo = RELHOST_NONE;
+                int b = publish_blocker(p, out, i, sto, &bo);
+                if (b >= 0)
+                    unqualified = xasprintf("required step \"%s\" is %s for this candidate",
+                                            p->steps[b].inst.name,
+                                            bo == RELHOST_NONE ? "not run" : outcome_name(bo));
+                hc.unqualified = unqualified;
+            }
             hc.promoted = &out->promoted;
             template_set("step", st->inst.name);
             r->started = time_wall();
             r->ran = 1;
+            if (o->mode == RELHOST_MODE_RUN && !is_hook && step_publishes(sto, st))
+                mark_in_flight(sto, r);
             orc = g->run(&hc.pub, gates[i].inst, &v);
             r->ended = time_wall();
             template_set("step", NULL);
@@ -717,6 +807,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                 free(m);
             }
             hostctx_fini(&hc);
+            free(unqualified);
+            unqualified = NULL;
             if (o->mode == RELHOST_MODE_RUN && sto && !out->interrupted && !is_hook &&
                 !o->hooks)
                 complete_from_record(sto, r);
@@ -802,6 +894,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     free(reqs);
     free(names);
     free(required);
+    free(publishing);
     sv_free(&only);
     return rc;
 }

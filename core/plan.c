@@ -444,27 +444,39 @@ static int pick_version(plan *p, int new_release, int newest, char **out)
         state_list_free(e, n);
         return 0;
     }
-    for (size_t i = 0; !new_release && i < n; i++) {
-        if (!e[i].error && e[i].plan && strcmp(e[i].plan, p->path) != 0)
-            continue;
-        if (e[i].error) {
+    {
+        /* The newest release is the one created last (a run of an older one, or a waiver on
+         * it, touches its files but does not make it newer); an unreadable one, by its mtime,
+         * stops the choice rather than letting an older one be continued quietly. */
+        size_t best = n;
+        for (size_t i = 0; !new_release && i < n; i++) {
+            double ti, tb;
+            if (!e[i].error && e[i].plan && strcmp(e[i].plan, p->path) != 0)
+                continue;
+            ti = e[i].created > 0 ? e[i].created : e[i].mtime;
+            tb = best < n ? (e[best].created > 0 ? e[best].created : e[best].mtime) : -1;
+            if (best == n || ti > tb)
+                best = i;
+        }
+        if (best < n && e[best].error) {
             rc = error_set(RELHOST_EINVAL,
                            "release %s in %s cannot be read (%s); fix or move it, or pass "
                            "--version V or --new",
-                           e[i].version, p->state_dir, e[i].message ? e[i].message : "?");
+                           e[best].version, p->state_dir,
+                           e[best].message ? e[best].message : "?");
             state_list_free(e, n);
             return rc;
         }
-        if (!e[i].published && !e[i].quarantined) {
-            *out = xstrdup(e[i].version);
+        if (best < n && !e[best].published && !e[best].quarantined) {
+            *out = xstrdup(e[best].version);
             p->resumed = 1;
             state_list_free(e, n);
             return 0;
         }
-        if (e[i].quarantined)
-            log_msg(RELHOST_LOG_INFO, NULL, "release %s was quarantined (never promotable): "
-                    "starting a new release", e[i].version);
-        break; /* the newest was published or quarantined: a new release */
+        if (best < n)
+            log_msg(RELHOST_LOG_INFO, NULL, "release %s was %s: starting a new release",
+                    e[best].version,
+                    e[best].quarantined ? "quarantined (never promotable)" : "published");
     }
     plan_auto_version(buf, sizeof buf);
     snprintf(cand, sizeof cand, "%s", buf);

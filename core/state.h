@@ -138,6 +138,7 @@ typedef struct state_entry {
     int finished;   /* root["finished"] is true */
     int published;  /* root["published"]: a publishing step of it PASSED */
     int quarantined; /* root["quarantined"]: the registry quarantined it */
+    double created; /* root["created_at"] in seconds since the epoch, 0 when absent */
     double mtime;   /* newest of the snapshot's and journal's mtimes, seconds since the epoch */
     int error;      /* 0, or the RELHOST_E* its read-only open gave (corrupt, newer schema) */
     char *message;  /* owned: error_last() of that open, NULL when error is 0 */

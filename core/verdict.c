@@ -53,16 +53,23 @@ int verdict_step_required(const json_t *root, const char *step, int plan_require
                     step);
 }
 
-/* Add the required steps the stored list lacks. */
-static void store_required_steps(state *st, const json_t *old, const char *const *steps,
-                                 const int *required, size_t n)
+int verdict_step_publishes(const json_t *root, const char *step, int plan_publishes)
 {
-    const json_t *was = json_object_get(old, "required_steps");
+    return plan_publishes ||
+           in_array(json_object_get(json_object_get(root, "requirements"), "publishing_steps"),
+                    step);
+}
+
+/* Add the steps flag[i] marks that the stored list `key` lacks. */
+static void store_step_list(state *st, const json_t *old, const char *key,
+                            const char *const *steps, const int *flag, size_t n)
+{
+    const json_t *was = json_object_get(old, key);
     json_t *a = json_is_array(was) ? json_deep_copy(was) : json_array();
-    const char *path[2] = {"requirements", "required_steps"};
+    const char *path[2] = {"requirements", key};
     size_t added = 0;
     for (size_t i = 0; i < n; i++)
-        if (required[i] && !in_array(a, steps[i])) {
+        if (flag[i] && !in_array(a, steps[i])) {
             json_array_append_new(a, json_string(steps[i]));
             added++;
         }
@@ -73,16 +80,21 @@ static void store_required_steps(state *st, const json_t *old, const char *const
 }
 
 void verdict_store_requirements(state *st, const char *profile, const char *const *steps,
-                                const strvec *reqs, const int *required, size_t n)
+                                const strvec *reqs, const int *required, const int *publishes,
+                                size_t n)
 {
     const json_t *old = json_object_get(state_root(st), "requirements");
     const char *path[3] = {"requirements", "steps", NULL};
     if (!json_is_object(old)) {
-        json_t *o = json_object(), *s = json_object(), *rs = json_array();
-        for (size_t i = 0; i < n; i++)
+        json_t *o = json_object(), *s = json_object(), *rs = json_array(), *ps = json_array();
+        for (size_t i = 0; i < n; i++) {
             if (required[i])
                 json_array_append_new(rs, json_string(steps[i]));
+            if (publishes[i])
+                json_array_append_new(ps, json_string(steps[i]));
+        }
         json_object_set_new(o, "required_steps", rs);
+        json_object_set_new(o, "publishing_steps", ps);
         json_object_set_new(o, "profile", profile ? json_string(profile) : json_null());
         for (size_t i = 0; i < n; i++) {
             json_t *a = json_array();
@@ -117,7 +129,8 @@ void verdict_store_requirements(state *st, const char *profile, const char *cons
         else
             json_decref(a);
     }
-    store_required_steps(st, old, steps, required, n);
+    store_step_list(st, old, "required_steps", steps, required, n);
+    store_step_list(st, old, "publishing_steps", steps, publishes, n);
 }
 
 /* Severity for combining: the worse outcome wins. */

@@ -34,16 +34,20 @@ int verdict_check_profile(const json_t *root, const char *version, const char *p
 
 /**
  * Store the requirement set: at the first run, the profile, every step's jobs, and the names of
- * the steps that are required (required[i]); later, what a changed plan added is added (a set
+ * the steps that are required (required[i]) and that publish (publishes[i]); later, what a changed plan added is added (a set
  * only grows: removing a job from the plan, or making a step optional, never makes the release
  * need less). steps[i] names step i, reqs[i] its jobs; n steps.
  */
 void verdict_store_requirements(state *st, const char *profile, const char *const *steps,
-                                const strvec *reqs, const int *required, size_t n);
+                                const strvec *reqs, const int *required, const int *publishes,
+                                size_t n);
 
 /** 1 when step is required for the release: by the plan now, or by the set stored at an earlier
  *  run (a step once required stays required for the release). */
 int verdict_step_required(const json_t *root, const char *step, int plan_required);
+/** 1 when step publishes for the release: by the plan now, or as stored at an earlier run (a
+ *  step once publishing stays guarded: dropping `publishes` never lets it run unqualified). */
+int verdict_step_publishes(const json_t *root, const char *step, int plan_publishes);
 
 /** The outcome of a step as the record stands: what its gate said, worsened by its required jobs. */
 typedef struct step_verdict {

@@ -288,6 +288,129 @@ def case_a_step_once_required_stays_required_for_the_release():
     rh.check(rel.ran() == ["release"], f"ran {rel.ran()}", r)
 
 
+def registry_release(extra_validation_opts=""):
+    rel = Release([validation("a", extra_validation_opts)],
+                  ['{ name = "promote"; plugin = "registry"; action = "promote"; '
+                   'publishes = true; }'],
+                  top='registry_dir = ".relhost/registry";')
+    rh.write(rel.path, rh.read(rel.path).replace(
+        "steps = (\n", 'steps = (\n  { name = "stage"; plugin = "registry"; action = "stage"; '
+        'artifacts = ["art.txt"]; },\n'))
+    rh.write(os.path.join(rel.dir, "art.txt"), "weights\n")
+    return rel
+
+
+def last_green(rel):
+    p = os.path.join(rel.dir, ".relhost", "registry", "manifest.json")
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return json.load(f)["pointers"]["last_green"]
+
+
+def case_dropping_publishes_never_promotes_a_failed_release():
+    """A step once publishing stays guarded for the release, and the registry's promotion
+    refuses an unqualified release whatever the plan says about the step."""
+    rel = registry_release()
+    rh.expect(rel.run("--version", "1"), 1)
+    r = rel.run("--version", "1", "--step", "promote", "--set", "steps.promote.publishes=false")
+    rh.check(r.rc != 0, "exit 0 for a failed release", r)
+    rh.check(last_green(rel) is None, f"promoted: {last_green(rel)}", r)
+    rel2 = registry_release()
+    rh.write(rel2.path, rh.read(rel2.path).replace("publishes = true; }", "}"))
+    rh.expect(rel2.run("--version", "1"), 1)
+    r = rel2.run("--version", "1", "--step", "promote")
+    rh.expect(r, 1, out=[r"not promoted: required step \"tests\" is FAILED"])
+    rh.check(last_green(rel2) is None, f"promoted: {last_green(rel2)}", r)
+
+
+def case_a_freeze_set_during_a_run_holds():
+    rel = Release([validation("a", 'timeout_s = 60;')], [PUBLISH])
+    rel.ok("a")
+    text = rh.read(rel.path).replace('"if [ -e ok.a ]', '"sleep 2; if [ -e ok.a ]')
+    rh.write(rel.path, text)
+    import subprocess
+    import time
+    p = subprocess.Popen([rh.relhost_bin(), "-c", rel.path, "--no-interactive", "--version", "1"],
+                         cwd=rel.dir, env=rh.base_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.7)
+    rh.expect(rel.cmd("freeze", "--reason", "incident 42"), 0)
+    out, _ = p.communicate(timeout=60)
+    rh.check(p.returncode == 4, f"exit {p.returncode}, want 4 (frozen)\n{out}")
+    rh.check("incident 42" in out and rel.ran() == [], f"published while frozen\n{out}")
+
+
+def case_new_candidate_drops_the_old_commits_waivers():
+    import subprocess
+    rel = Release([validation("a")], [PUBLISH], top='repo = "repo"; checkout = "worktree";')
+    repo = os.path.join(rel.dir, "repo")
+    os.makedirs(repo)
+    g = ["git", "-C", repo, "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(g + ["init", "-q"], check=True)
+    subprocess.run(g + ["commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    rh.expect(rel.run("--version", "1"), 1)
+    rh.expect(rel.cmd("waive", "--version", "1", "--step", "tests", "--validation", "a",
+                      "--reason", "infra on commit one"), 0)
+    subprocess.run(g + ["commit", "-q", "--allow-empty", "-m", "two"], check=True)
+    r = rel.run("--version", "1", "--new-candidate")
+    rh.expect(r, 1, err=[r"earlier results and waivers are dropped"], not_out=[r"WAIVED"])
+    rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
+
+
+def case_a_passed_publishing_step_never_repeats_after_a_plan_edit():
+    rel = Release([validation("a")], [PUBLISH, appender("announce",
+                                                        "publishes = true; required = false;")])
+    rel.ok("a")
+    text = rh.read(rel.path).replace('echo announce >> ran.log', 'test -e ann && echo announce >> ran.log')
+    rh.write(rel.path, text)
+    rh.expect(rel.run("--version", "1"), 0)
+    rh.check(rel.ran() == ["release"], f"ran {rel.ran()}")
+    rh.write(rel.path, rh.read(rel.path) + "\n# an edit\n")
+    rh.write(os.path.join(rel.dir, "ann"), "")
+    r = rel.run("--version", "1")
+    rh.expect(r, 0, out=[r"PASSED\s+release.*already_completed"])
+    rh.check(rel.ran() == ["release", "announce"], f"ran {rel.ran()}", r)
+
+
+def case_a_publishing_step_cut_by_a_kill_is_not_run_again_blindly():
+    import signal
+    import subprocess
+    import time
+    rel = Release([validation("a")], [appender("release", "publishes = true;")])
+    rel.ok("a")
+    rh.write(rel.path, rh.read(rel.path).replace('echo release >> ran.log',
+                                                 'echo release >> ran.log; sleep 30'))
+    p = subprocess.Popen([rh.relhost_bin(), "-c", rel.path, "--no-interactive", "--version", "1"],
+                         cwd=rel.dir, env=rh.base_env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 30
+    while rel.ran() != ["release"] and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    rh.write(rel.path, rh.read(rel.path).replace('; sleep 30', ''))
+    r = rel.run("--version", "1")
+    rh.expect(r, 3, out=[r"INCONCLUSIVE\s+release.*interrupted_publish", r"--rerun release"])
+    rh.check(rel.ran() == ["release"], f"ran again: {rel.ran()}", r)
+    r = rel.run("--version", "1", "--rerun", "release")
+    rh.expect(r, 0)
+    rh.check(rel.ran() == ["release", "release"], f"ran {rel.ran()}", r)
+
+
+def case_resume_continues_the_release_created_last():
+    import time
+    rel = Release([validation("a")], [PUBLISH], top='version = "auto";')
+    rh.expect(rel.run(), 1)
+    first = rel.versions()[0]
+    time.sleep(1.1)
+    rh.expect(rel.run("--new"), 1)
+    second = [v for v in rel.versions() if v != first][0]
+    rh.expect(rel.run("--version", first, "--step", "tests"), 1)  # touches the older one
+    r = rel.run("--step", "tests")
+    rh.expect(r, 1, err=[r"continuing release " + rh.q(second)])
+
+
 def case_waive_an_infra_failure_then_promote_with_an_etc_style_plan():
     """The shipped plans' shape (stage, tests, promote, quarantine on failure): an infrastructure
     failure (the trainer cannot be started: ERROR, undecided) does not quarantine the release;
