@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loop.h"
 #include "outcome.h"
+#include "proc.h"
 #include "registry.h"
 #include "report.h"
 #include "report_files.h"
@@ -613,8 +614,12 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
                     template_set("worktree", cand.worktree);
                 jb = jobs_new(p, sto, &base);
                 jobs_set_workdir(jb, cand.worktree);
+                proc_set_release(run_state_dir, run_record); /* tags every process from here */
                 if (!o->hooks)
                     jobs_stop_orphans(jb);
+                /* then whatever else a relhost that died left running in this state folder */
+                if (!o->hooks && proc_stop_release_orphans(proc_release_tag()) < 0)
+                    log_msg(RELHOST_LOG_ERROR, "release", "%s", error_last());
                 /* A promotion or rollback a crash cut short is finished (or undone) first,
                  * so that the baseline read next agrees with last_green. A registry that
                  * cannot be opened is the registry steps' business: they say why. */

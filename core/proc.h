@@ -99,6 +99,37 @@ int proc_job_ident(const char *job, proc_ident *out);
  */
 int proc_stop_orphan(const proc_ident *id);
 
+/**
+ * The release this relhost works on, set by the pipeline before any step runs (NULL clears it).
+ * Its tag is the absolute state folder (symlinks resolved; record names the release, for the
+ * caller's own messages): a run stops what a dead relhost left of any release of the folder.
+ * While one is set, every
+ * child gets RELHOST_RELEASE=<tag> and RELHOST_HOST=<relhost pid>.<relhost start time> (field 22
+ * of /proc/self/stat), which neither spec->env nor relhost's own environment can override; a
+ * proc_spawn() without a job (no cookie, no RELHOST_JOB in spec->env: a runner's own process,
+ * such as skypilot's `sky jobs launch`, which its find() waits for after a crash) gets neither.
+ * With no tag set, both are passed on only as relhost inherited them.
+ */
+void proc_set_release(const char *state_dir, const char *record);
+/** The tag proc_set_release() set, or NULL. */
+const char *proc_release_tag(void);
+
+/**
+ * Stops what a relhost that died (SIGKILL, OOM) left running of release `tag`: every process
+ * whose environment holds RELHOST_RELEASE=<tag> and whose RELHOST_HOST names a relhost that is
+ * no longer alive (its pid gone or a zombie, or that pid now has another start time). Never a
+ * process whose RELHOST_HOST is this relhost or another live one, never one without the tag or
+ * without a readable RELHOST_HOST; the rest of a process group is stopped only when its leader is
+ * such a process (members naming a live relhost excepted). As proc_stop_orphan(): SIGTERM (and
+ * SIGCONT) to each, 5 s of grace serving the loop, SIGKILL, and a wait, polling /proc, until
+ * all are gone (zombies count as gone); pidfds keep the numbers from being reused meanwhile.
+ * Logs one warning per process group stopped ("stopped pid N (comm), left running by relhost
+ * pid M that died"). Returns the number of process groups stopped (0: none found, after a
+ * single look), or RELHOST_EIO when some survived SIGKILL (explained; the groups that did stop
+ * are logged), RELHOST_EINVAL without a running loop.
+ */
+int proc_stop_release_orphans(const char *tag);
+
 /** Tree-kill every process still running (interrupt path). Waits at most the longest grace. */
 void proc_kill_all(void);
 

@@ -3,6 +3,8 @@
 # (never a second copy of a job that still runs), plus the job layer's restart count.
 #   crash.py             one ctest entry per case (test_crash__<case>)
 #   orphan.c             proc_stop_orphan(): what proves a process is the orphan, what it kills
+#   steps.py             a step's processes left by a killed relhost, stopped by the next run
+#                        through their release tag, and nothing else (test_crash_steps__<case>)
 #   restarts_runner.c    crash_restarts, a fake runner whose polls report the restart counts a job
 #                        asks for; built into <build>/test-plugins/crash/
 relhost_add_plugin(crash_restarts SOURCES ${CMAKE_CURRENT_LIST_DIR}/restarts_runner.c
@@ -11,6 +13,12 @@ foreach(_case a_job_left_running_by_a_killed_relhost_is_stopped_before_the_next_
               restarts_reported_by_the_runner_are_never_lowered)
   relhost_script_test(test_crash__${_case} ${PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/crash.py ${_case})
   set_tests_properties(test_crash__${_case} PROPERTIES TIMEOUT 120 LABELS "crash")
+endforeach()
+foreach(_case a_step_left_running_by_a_killed_relhost_is_stopped_by_the_next_run
+              a_tagged_process_of_a_live_relhost_is_never_signalled)
+  relhost_script_test(test_crash_steps__${_case} ${PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/steps.py
+                      ${_case})
+  set_tests_properties(test_crash_steps__${_case} PROPERTIES TIMEOUT 120 LABELS "crash")
 endforeach()
 relhost_unit_test(test_crash_orphan SOURCES ${CMAKE_CURRENT_LIST_DIR}/orphan.c)
 set_tests_properties(test_crash_orphan PROPERTIES TIMEOUT 60 LABELS "crash")

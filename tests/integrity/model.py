@@ -301,7 +301,10 @@ class Model:
         v = self.newest()
         if v:
             self.check_views(v)
-        if not name.endswith("SIGKILL") and res is not None and name.startswith("run"):
+        # A run refused before it started anything (exit 2: a profile change on the release...)
+        # is no finished run; orphans a kill left are stopped by the next run that starts.
+        if not name.endswith("SIGKILL") and res is not None and name.startswith("run") and \
+                res.rc != 2:
             self.check_processes()
             self.killed_pending = False
 
