@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_CHUNK 65536
@@ -919,6 +920,7 @@ static void prepare_job(jobs *j, relhost_job *jb)
 
     jb->phase = PH_SUBMITTING;
     jb->restarts = 0;
+    jb->log_restarts = 0;
     memset(&jb->proc, 0, sizeof jb->proc);
     jb->ext_id[0] = '\0';
     jb->started = time_wall();
@@ -968,6 +970,46 @@ static void submit_job(jobs *j, relhost_job *jb)
     jobs_persist(jb);
 }
 
+/*
+ * The job truncated its own log, or replaced the file (a restart writing from the top): what the
+ * sources were fed is no longer the log. Read it again from byte 0 into fresh source state, and
+ * count the restart (a runner of relhost's own children cannot know of it). 1 when so.
+ */
+static int log_started_over(relhost_job *jb)
+{
+    struct stat fs, ps;
+    relhost_job_spec spec;
+    relhost_map ra;
+    int replaced, shrank;
+    char *n;
+    if (jb->log_fd < 0 || fstat(jb->log_fd, &fs) != 0)
+        return 0;
+    replaced = stat(jb->log_path, &ps) == 0 && (ps.st_ino != fs.st_ino || ps.st_dev != fs.st_dev);
+    shrank = !replaced && (uint64_t)fs.st_size < jb->log_off;
+    if (!replaced && !shrank)
+        return 0;
+    n = replaced ? xasprintf("the job replaced its log %s after %llu bytes: read again from byte "
+                             "0, counted as a restart", jb->log_path,
+                             (unsigned long long)jb->log_off)
+                 : xasprintf("the job's log %s shrank from %llu to %llu bytes (it started writing "
+                             "from the top): read again from byte 0, counted as a restart",
+                             jb->log_path, (unsigned long long)jb->log_off,
+                             (unsigned long long)fs.st_size);
+    log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
+    evidence_note(&jb->ev, n);
+    free(n);
+    if (replaced) {
+        close(jb->log_fd);
+        jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
+    }
+    jb->log_off = 0;
+    fill_spec(jb, &spec, &ra);
+    open_sources(jb, &spec);
+    if (++jb->log_restarts > jb->restarts)
+        jb->restarts = jb->log_restarts;
+    return 1;
+}
+
 /* Feed new log bytes to the job's metrics sources. */
 static void tail_log(relhost_job *jb)
 {
@@ -993,6 +1035,9 @@ static void tail_log(relhost_job *jb)
         } else {
             if (jb->log_fd < 0)
                 jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
+            if (jb->log_fd < 0)
+                return;
+            log_started_over(jb);
             if (jb->log_fd < 0)
                 return;
             n = pread(jb->log_fd, buf, sizeof buf, (off_t)jb->log_off);

@@ -75,6 +75,7 @@ struct relhost_job {
     char *reason;
     int retryable, exit_code, resumed;
     int restarts;         /* the most the runner or the log ever reported for this attempt */
+    int log_restarts;     /* times the job truncated or replaced its own log this attempt */
     /* A runner without find() runs jobs as relhost's own children: what identifies the
      * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
      * dies (jobs.c stop_orphan). */

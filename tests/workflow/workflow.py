@@ -209,6 +209,22 @@ def case_missing_metric_fails():
           f"check {chk}", out)
 
 
+def case_a_log_the_job_rewrites_is_read_again():
+    """A job that starts its log over (a restart writing from the top) is read again from byte
+    0: sps_last is the new run's, not the stale one, and the restart is counted."""
+    pl = Plan("rewrite")
+    script = ('echo "SPS: 10"; echo "SPS: 10"; echo "SPS: 10"; sleep 0.8; '
+              'printf "SPS: 40000\\n" > "$RELHOST_LOG"; sleep 0.8')
+    pl.write('{ name = "restarts"; cmd = ["sh", "-c", ' + json.dumps(script) + '];'
+             ' acceptance = ( ("sps_last", ">=", 30000.0), ("sps_max", "<=", 40000.0) ); }')
+    rc, out = pl.run("--version", "1")
+    check(rc == 0, f"exit {rc}, want 0 (the rewritten log passes)", out)
+    job = pl.state("1")["jobs"]["tests/restarts"]
+    check(job["restarts"] >= 1, f"restart not counted: {job['restarts']}", out)
+    notes = " ".join(job["evidence"].get("notes", []))
+    check("read again from byte 0" in notes, f"no note: {notes}", out)
+
+
 def case_depends_on_skips():
     pl = Plan("depends")
     pl.write('{ name = "broken"; cmd = ["false"]; },' +
