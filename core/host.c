@@ -216,7 +216,11 @@ static int svc_proc_run(const relhost_ctx *ctx, const relhost_proc_spec *spec,
         log_msg(RELHOST_LOG_DEBUG, hc_of(ctx) ? hc_of(ctx)->prefix : "", "run: %s", b.s);
         sb_free(&b);
     }
+    if (hc_of(ctx) && hc_of(ctx)->no_release_tag)
+        proc_tag_suspend(1);
     rc = proc_run(&s, res);
+    if (hc_of(ctx) && hc_of(ctx)->no_release_tag)
+        proc_tag_suspend(0);
     if (rc != 0 && rc != RELHOST_EINTR)
         svc_fail(ctx, "%s", error_last());
     return rc;
@@ -228,7 +232,11 @@ static int svc_proc_spawn(const relhost_ctx *ctx, const relhost_proc_spec *spec,
     int rc;
     memset(&s, 0, sizeof s);
     memcpy(&s, spec, spec->struct_size < sizeof s ? spec->struct_size : sizeof s);
+    if (hc_of(ctx) && hc_of(ctx)->no_release_tag)
+        proc_tag_suspend(1);
     rc = proc_spawn(&s, NULL, out);
+    if (hc_of(ctx) && hc_of(ctx)->no_release_tag)
+        proc_tag_suspend(0);
     if (rc != 0)
         svc_fail(ctx, "%s", error_last());
     return rc;

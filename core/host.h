@@ -34,6 +34,8 @@ typedef struct hostctx {
                               * this one did not pass), or NULL */
     int *promoted;          /* set to 1 when a promote succeeds (the pipeline then runs
                              * on_promote) */
+    int no_release_tag;     /* a runner that hands jobs to a remote engine: its processes carry
+                             * no release tag (proc_tag_suspend) */
     /* Only while a gate's open() runs (NULL otherwise): */
     strvec *requires;       /* job_require(): the jobs the step needs (copied names) */
     int step_required;      /* the step is required (checks_verify checks credentials) */

@@ -101,6 +101,8 @@ static int runner_open(jobs *j, struct runner_rt *r, const relhost_ctx *ctx)
         return 0;
     snprintf(r->prefix, sizeof r->prefix, "runner %s", r->pi->name);
     hostctx_init(&r->hc, ctx, r->pi->plugin_name, r->prefix, NULL, r->pi->store);
+    /* a runner that can find its jobs again hands them to an engine they outlive relhost in */
+    r->hc.no_release_tag = r->ops->find != NULL;
     if (!r->ops->open || r->ops->open(&r->hc.pub, r->pi->conf, &r->inst) != 0) {
         m = hostctx_take_fail(&r->hc);
         error_set(RELHOST_EINVAL, "%s: runner \"%s\" (plugin %s) refused its configuration: %s",

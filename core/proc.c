@@ -84,6 +84,7 @@ static unsigned long cookie_seq;
 static int force_fd_fallback;
 /* proc_set_release(): the absolute state folder of the run, or NULL */
 static char *release_tag;
+static int tag_suspended; /* proc_tag_suspend(): children handed to a remote engine */
 
 /* ---- bookkeeping ---------------------------------------------------------------------------- */
 
@@ -629,7 +630,7 @@ static void build_env(const relhost_proc_spec *spec, const char *cookie, const c
     sv_push_take(out, xasprintf("RELHOST_PROC=%s", cookie));
     if (job)
         sv_push_take(out, xasprintf("RELHOST_JOB=%s", job));
-    if (tagged && release_tag) {
+    if (tagged && release_tag && !tag_suspended) {
         sv_push_take(out, xasprintf("RELHOST_RELEASE=%s", release_tag));
         sv_push_take(out, xasprintf("RELHOST_HOST=%s", host_id()));
     }
@@ -1525,6 +1526,8 @@ void proc_set_release(const char *state_dir, const char *record)
 }
 
 const char *proc_release_tag(void) { return release_tag; }
+
+void proc_tag_suspend(int on) { tag_suspended += on ? 1 : -1; }
 
 /* The value of the entry `name` ("NAME=") in a NUL-separated environment, copied into val
  * (cut to cap); 0 when there is none. */

@@ -113,6 +113,10 @@ int proc_stop_orphan(const proc_ident *id);
 void proc_set_release(const char *state_dir, const char *record);
 /** The tag proc_set_release() set, or NULL. */
 const char *proc_release_tag(void);
+/** Nested on/off: while on, children get no release tag (and none inherited): the processes of
+ *  runners that hand jobs to a remote engine (sbatch, sky), whose environment the engine would
+ *  pass on to jobs that must outlive relhost and be re-attached, never stopped as orphans. */
+void proc_tag_suspend(int on);
 
 /**
  * Stops what a relhost that died (SIGKILL, OOM) left running of release `tag`: every process
