@@ -134,14 +134,26 @@ static const relhost_option metrics_regex_options[] = {
  * number refuses to cut a longer number short ("31,0000", "1.5.3"); a value-first number must
  * not be followed by a label ("step 12 SPS: 31000" is 31000, not 12).
  */
-#define MR_NUM                                                                                     \
-    "(?<value>(?>\\d{1,3}+(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?|\\.\\d+))"
+#define MR_NUMBODY                                                                                 \
+    "(?>\\d{1,3}+(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?|\\.\\d+(?:[eE][+-]?\\d+)?)"
+#define MR_NUM "(?<value>[+-]?" MR_NUMBODY ")"
+#define MR_NUMPCT "(?<value>[+-]?" MR_NUMBODY "%?)"
+#define MR_GUARD "(?![\\d.,]?\\d)"
+/* After "SPS:" or "eval_success_rate:", a token that is not a whole number is captured anyway so
+ * that it is refused with a note (nan, 31,0000, a Unicode minus) rather than silently skipped. */
+#define MR_BAD "(?<value>[^\\s;|)}\\]'\"]+)"
+#define MR_UNIT "(?:(?<unit>[kmgb])(?:sps)?\\b|\\s*(?<unit>[kmgb])sps\\b)?"
 #define MR_SPS_REGEX                                                                               \
-    "\\bSPS\\s*[:=]\\s*" MR_NUM                                                                \
-    "(?![\\d.,]?\\d)(?:(?<unit>[kmg])(?:sps)?\\b|\\s*(?<unit>[kmg])sps\\b)?"                     \
-    "|(?<![\\w.,+-])" MR_NUM "\\s*+(?:(?<unit>[kmg])\\s*+)?sps\\b(?!\\s*[:=])"
+    "\\bSPS['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT "|" MR_BAD ")"                          \
+    "|\\bSPS\\s+" MR_NUM MR_GUARD MR_UNIT                                                        \
+    "|(?<![\\w.,+-])" MR_NUM "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                              \
+    "(?!['\"]?\\s*[:=]|\\s+[+-]?\\.?\\d)"
+#define MR_STEPS_REGEX                                                                             \
+    "(?<![\\w.,+-])" MR_NUM "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
 #define MR_EVAL_REGEX                                                                              \
-    "\\beval[_\\s-]?success[_\\s-]?rate\\s*[:=]\\s*(0?\\.\\d+|0|1(?:\\.0+)?)(?!\\.?\\d)"
+    "\\beval[_\\s-]?success[_\\s-]?rate['\"]?\\s*[:=]\\s*(?:" MR_NUMPCT MR_GUARD "|" MR_BAD ")"    \
+    "|\\btotal\\s+\\d+\\s+evals?\\s+" MR_NUMPCT "\\s*successful\\b"                              \
+    "|\\bsuccesses\\s*:\\s*\\d+\\s*/\\s*\\d+\\s*\\(\\s*" MR_NUMPCT "\\s*\\)"
 
 struct mr_default {
     const char *name;
@@ -151,25 +163,34 @@ struct mr_default {
     const char *lead; /* every byte that can come before the prefilter inside a match */
     const char *reducers[3];
     int label;
+    int case_sensitive; /* the [SUMMARY] markers are matched exactly as the trainer writes them */
+    int alias;          /* more forms of the previous default of the same name: one accumulator */
+    double lo, hi;      /* valid range: a value outside is refused, never clamped */
+    int integer;        /* a whole number */
+    int summary;        /* 1 + field of a [SUMMARY] block (1 exit code, 2 reason, 3 restarts) */
 };
 
 /* What may stand between a match's start and its literal: a number, spaces and a unit before
  * "sps"; "eval" and a separator before "success"; nothing before "[SUMMARY]" or "SPS:". */
 #define MR_WS " \t\v\f\r"
-#define MR_SPS_LEAD "0123456789.,eE+-kKmMgG" MR_WS
-#define MR_EVAL_LEAD "evalEVAL_-" MR_WS
+#define MR_SPS_LEAD "0123456789.,eE+-kKmMgGbB" MR_WS
+#define MR_EVAL_LEAD "evalEVAL_-totalsTOTALS0123456789.%" MR_WS
 
 static const struct mr_default metrics_regex_defaults[] = {
-    {"sps", MR_SPS_REGEX, NULL, "sps", MR_SPS_LEAD, {"max", "last", NULL}, 0},
+    {"sps", MR_SPS_REGEX, NULL, "sps", MR_SPS_LEAD, {"max", "last", NULL}, 0, 0, 0, 0, HUGE_VAL,
+     0, 0},
     {"eval_success_rate", MR_EVAL_REGEX, "eval_success_rate", "success", MR_EVAL_LEAD,
-     {"last", NULL}, 0},
+     {"last", NULL}, 0, 0, 0, 0, 1, 0, 0},
     /* The seed's runner took the FIRST marker and so reported a restarted job's failed attempt. */
-    {"exit_code", "\\[SUMMARY\\]\\s*Exit code:\\s*([+-]?\\d+)(?!\\d)", "exit_code", "[summary]", "",
-     {"last", NULL}, 0},
-    {"termination_reason", "\\[SUMMARY\\]\\s*Termination reason:\\s*([\\w.-]+)",
-     "termination_reason", "[summary]", "", {"last", NULL}, 1},
-    {"restart_count", "\\[SUMMARY\\]\\s*Restart Count:\\s*(\\d+)(?!\\d)", "restart_count",
-     "[summary]", "", {"last", NULL}, 0},
+    {"exit_code", "\\[SUMMARY\\] Exit code:[ \\t]*(\\S*)", "exit_code", "[summary]", "",
+     {"last", NULL}, 0, 1, 0, -255, 255, 1, 1},
+    {"termination_reason", "\\[SUMMARY\\] Termination reason:[ \\t]*([\\w.-]+)",
+     "termination_reason", "[summary]", "", {"last", NULL}, 1, 1, 0, 0, 0, 0, 2},
+    {"restart_count", "\\[SUMMARY\\] Restart Count:[ \\t]*(\\S*)", "restart_count", "[summary]",
+     "", {"last", NULL}, 0, 1, 0, 0, 1e6, 1, 3},
+    /* The seed trainer's older "87750 steps/sec": more samples of sps (no "sps" literal in it). */
+    {"sps", MR_STEPS_REGEX, NULL, "steps/s", MR_SPS_LEAD, {"max", "last", NULL}, 0, 0, 1, 0,
+     HUGE_VAL, 0, 0},
 };
 
 #define MR_N_DEFAULTS (sizeof(metrics_regex_defaults) / sizeof(metrics_regex_defaults[0]))
@@ -212,6 +233,11 @@ struct mr_pat {
      * line's start (the many numbers before "SPS:" on a metric line are never tried). */
     int lead_known;
     uint8_t lead_set[32];
+    int has_range, integer; /* a default's valid range and whole-number rule */
+    double lo, hi;
+    int summary;   /* 1 + field of a [SUMMARY] block, 0 for other patterns */
+    int alias;     /* feeds the accumulator of pattern acc_id and posts nothing itself */
+    size_t acc_id; /* index of the accumulator in job->acc */
 };
 
 /** Patterns sharing one prefilter literal: one search of the chunk serves them all. */
@@ -234,23 +260,51 @@ struct metrics_regex {
     int avx2;          /* the CPU has AVX2: the prefilter compares 32 bytes at a time */
 };
 
+/* Why a matched value was refused. */
+enum mr_cause { MR_C_NAN = 1, MR_C_MINUS, MR_C_RANGE, MR_C_INT, MR_C_LONG, MR_C_UNIT, MR_N_CAUSES };
+
+#define MR_NUM_MAX 100 /* longest number text read, in bytes */
+
 struct mr_acc {
     uint64_t n;
     double mean, min, max, first, last;
-    uint64_t bad;
-    char bad_example[MR_EXAMPLE_MAX + 1];
+    uint64_t first_key, last_key; /* log positions of the first and last accepted values */
+    uint64_t bad[MR_N_CAUSES];    /* refused values, per cause */
+    uint64_t bad_line[MR_N_CAUSES];
+    char bad_example[MR_N_CAUSES][MR_EXAMPLE_MAX + 1];
+    uint64_t n_bad, last_bad_key, last_bad_line; /* the last refused value */
+    int last_bad_cause;
+    uint64_t block; /* [SUMMARY] block of the last value, accepted or refused */
+    int has_block;
     char label[MR_LABEL_MAX + 1];
     int label_truncated;
 };
+
+/* Where a terminal escape sequence being removed stands. */
+enum mr_esc { MR_GROUND, MR_ESC, MR_CSI, MR_INTER, MR_STR, MR_STR_ESC };
 
 struct metrics_regex_job {
     struct metrics_regex *inst;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
-    char *carry; /* the unfinished last line, at most max_line bytes */
+    char *carry; /* the unfinished segment, escape sequences removed, at most max_line bytes */
     size_t carry_len, carry_cap;
-    int skipping; /* inside a line longer than max_line: drop bytes up to its newline */
+    int skipping; /* inside a segment longer than max_line: drop bytes up to its \r or \n */
+    int slow;     /* bytes go through mr_slow() until the next newline */
+    int prev_cr;  /* the last byte was a \r: a \n right after ends no second segment */
+    enum mr_esc esc;
+    uint64_t abs;     /* log offset of the next byte fed */
+    uint64_t seg_abs; /* log offset where the carried segment started */
+    uint64_t line;    /* newlines before the current region or segment */
+    /* The lines being matched: from the host's buffer (region != NULL, line numbers counted on
+     * demand from it) or the carry (region == NULL). */
+    const char *region, *count_ptr;
+    uint64_t region_abs, count_lines;
+    const char *cur_ls; /* start of the line being matched */
+    uint64_t cur_abs;   /* its log offset */
+    uint64_t block, block_line; /* the current [SUMMARY] block and the line it starts on */
+    unsigned block_seen;
     uint64_t long_lines;
     uint64_t match_errors;
     int first_match_error;
@@ -632,22 +686,50 @@ static size_t mr_derive_literal(const char *re, unsigned char *best, size_t cap,
 
 /* ---- Values ---------------------------------------------------------------------------------- */
 
+/* Length of a minus-like character other than ASCII '-' ending at s[n-1] (U+2212, U+2010-2015,
+ * U+207B, U+208B, U+FE63, U+FF0D in UTF-8), or 0. */
+static size_t mr_minus_before(const unsigned char *s, size_t n)
+{
+    if (n < 3)
+        return 0;
+    const unsigned char *t = s + n - 3;
+    if ((t[0] == 0xe2 && t[1] == 0x88 && t[2] == 0x92) ||
+        (t[0] == 0xe2 && t[1] == 0x80 && t[2] >= 0x90 && t[2] <= 0x95) ||
+        (t[0] == 0xe2 && t[1] == 0x81 && t[2] == 0xbb) ||
+        (t[0] == 0xe2 && t[1] == 0x82 && t[2] == 0x8b) ||
+        (t[0] == 0xef && t[1] == 0xb9 && t[2] == 0xa3) ||
+        (t[0] == 0xef && t[1] == 0xbc && t[2] == 0x8d))
+        return 3;
+    return 0;
+}
+
 /*
- * Read a captured number: optional sign, digits with optional thousands groups ("87,750"), an
- * optional fraction and exponent, or a bare fraction (".5"). Anything else, including "nan",
- * "inf" and overflow, is not a finite number: return -1 so the caller counts it.
+ * Read a captured number, the one grammar of every pattern: an optional ASCII sign, digits with
+ * optional thousands groups ("87,750"), an optional fraction and exponent, or a bare fraction
+ * (".5"), then an optional "%" (divides by 100). Returns 0, or why it is refused: MR_C_MINUS for a
+ * non-ASCII minus sign, MR_C_LONG for more than MR_NUM_MAX bytes, MR_C_NAN for anything else
+ * ("nan", "inf", overflow, "31,0000").
  */
 static int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
 {
-    char buf[128];
+    char buf[MR_NUM_MAX + 8];
     size_t k = 0, i = 0, int_digits = 0, frac_digits = 0;
+    int pct = 0;
 
     while (n > 0 && (s[0] == ' ' || s[0] == '\t'))
         s++, n--;
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n == 0 || n >= sizeof(buf))
-        return -1;
+    if (n >= 3 && mr_minus_before((const unsigned char *)s, 3) != 0)
+        return MR_C_MINUS;
+    if (n > MR_NUM_MAX)
+        return MR_C_LONG;
+    if (n > 0 && s[n - 1] == '%') {
+        pct = 1;
+        n--;
+    }
+    if (n == 0)
+        return MR_C_NAN;
     if (s[i] == '+' || s[i] == '-')
         buf[k++] = s[i++];
     while (i < n && mr_is_digit((unsigned char)s[i])) {
@@ -656,15 +738,16 @@ static int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
     }
     if (i < n && s[i] == ',') {
         if (int_digits < 1 || int_digits > 3)
-            return -1;
+            return MR_C_NAN;
         while (i < n && s[i] == ',') {
             if (i + 3 >= n || !mr_is_digit((unsigned char)s[i + 1]) ||
                 !mr_is_digit((unsigned char)s[i + 2]) || !mr_is_digit((unsigned char)s[i + 3]))
-                return -1;
+                return MR_C_NAN;
             if (i + 4 < n && mr_is_digit((unsigned char)s[i + 4]))
-                return -1;
+                return MR_C_NAN;
             memcpy(buf + k, s + i + 1, 3);
             k += 3;
+            int_digits += 3;
             i += 4;
         }
     }
@@ -676,9 +759,11 @@ static int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
         }
     }
     if (int_digits == 0 && frac_digits == 0)
-        return -1;
+        return MR_C_NAN;
+    int has_exp = 0;
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         size_t exp_digits = 0;
+        has_exp = 1;
         buf[k++] = s[i++];
         if (i < n && (s[i] == '+' || s[i] == '-'))
             buf[k++] = s[i++];
@@ -687,30 +772,31 @@ static int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
             exp_digits++;
         }
         if (exp_digits == 0)
-            return -1;
+            return MR_C_NAN;
     }
     if (i != n)
-        return -1;
+        return MR_C_NAN;
     buf[k] = '\0';
+    double v;
     /* Clinger's fast path: up to 15 digits and no exponent is an exact integer divided by an
      * exact power of ten, one correctly rounded operation, so the same double strtod gives. */
-    if (int_digits + frac_digits <= 15 && memchr(buf, 'e', k) == NULL &&
-        memchr(buf, 'E', k) == NULL) {
+    if (int_digits + frac_digits <= 15 && !has_exp) {
         static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                        1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
         uint64_t mant = 0;
         for (size_t j = 0; j < k; j++)
             if (mr_is_digit((unsigned char)buf[j]))
                 mant = mant * 10 + (uint64_t)(buf[j] - '0');
-        double v = (double)mant / pow10[frac_digits];
-        *out = buf[0] == '-' ? -v : v;
-        return 0;
+        v = (double)mant / pow10[frac_digits];
+        if (buf[0] == '-')
+            v = -v;
+    } else {
+        char *end = NULL;
+        v = strtod_l(buf, &end, loc);
+        if (end != buf + k || !isfinite(v))
+            return MR_C_NAN;
     }
-    char *end = NULL;
-    double v = strtod_l(buf, &end, loc);
-    if (end != buf + k || !isfinite(v))
-        return -1;
-    *out = v;
+    *out = pct ? v / 100.0 : v;
     return 0;
 }
 
@@ -1025,8 +1111,21 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
             p->regex = def->regex;
             p->scale = 1.0;
             p->label = def->label;
+            p->has_range = !def->label;
+            p->lo = def->lo;
+            p->hi = def->hi;
+            p->integer = def->integer;
+            p->summary = def->summary;
+            p->alias = def->alias;
             rc = mr_pat_build(inst, ctx, p, def->reducers, nr, def->metric, def->prefilter,
-                              def->lead, 1, NULL);
+                              def->lead, !def->case_sensitive, NULL);
+            if (rc == 0 && p->alias) {
+                for (size_t k = 0; k < MR_N_REDUCERS; k++) {
+                    free(p->keys[k]);
+                    p->keys[k] = NULL;
+                }
+                p->n_out = 0; /* its values are posted by the pattern it adds to */
+            }
             if (rc != 0) {
                 if (rc == RELHOST_ENOMEM)
                     h->fail(ctx, "out of memory compiling default pattern \"%s\"", p->name);
@@ -1088,6 +1187,16 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
         metrics_regex_close(inst);
         return rc;
     }
+    /* An alias adds its samples to the default of the same name (sorting moved them). */
+    for (size_t i = 0; i < inst->n_pats; i++) {
+        inst->pats[i].acc_id = i;
+        if (!inst->pats[i].alias)
+            continue;
+        for (size_t j = 0; j < inst->n_pats; j++)
+            if (!inst->pats[j].alias && inst->pats[j].where_field == NULL &&
+                strcmp(inst->pats[j].name, inst->pats[i].name) == 0)
+                inst->pats[i].acc_id = j;
+    }
     *out = inst;
     return 0;
 }
@@ -1134,18 +1243,64 @@ oom:
     return RELHOST_ENOMEM;
 }
 
-static void mr_bad(struct mr_acc *a, const char *s, size_t n)
+/* 1-based number of the line being matched, counting newlines on demand (only for notes). */
+static uint64_t mr_line_no(struct metrics_regex_job *job)
 {
-    if (a->bad++ == 0)
-        mr_example(a->bad_example, sizeof(a->bad_example), s, n);
+    if (job->region == NULL)
+        return job->line + 1;
+    if (job->count_ptr == NULL || job->cur_ls < job->count_ptr) {
+        job->count_ptr = job->region;
+        job->count_lines = job->line;
+    }
+    for (const char *q = job->count_ptr; q < job->cur_ls;) {
+        const char *nl = memchr(q, '\n', (size_t)(job->cur_ls - q));
+        if (nl == NULL)
+            break;
+        job->count_lines++;
+        q = nl + 1;
+    }
+    job->count_ptr = job->cur_ls;
+    return job->count_lines + 1;
 }
 
-/* One match of pattern p: reduce its value (or keep its label). */
+/* A [SUMMARY] marker: an exit code, or a field the current block already has, starts a block. */
+static void mr_summary(struct metrics_regex_job *job, const struct mr_pat *p, struct mr_acc *a)
+{
+    if (p->summary == 0)
+        return;
+    unsigned bit = 1u << (p->summary - 1);
+    if (p->summary == 1 || (job->block_seen & bit) != 0) {
+        job->block++;
+        job->block_seen = 0;
+        job->block_line = mr_line_no(job);
+    }
+    job->block_seen |= bit;
+    a->block = job->block;
+    a->has_block = 1;
+}
+
+static void mr_refuse(struct metrics_regex_job *job, const struct mr_pat *p, struct mr_acc *a,
+                      enum mr_cause cause, const char *s, size_t n, uint64_t key)
+{
+    uint64_t line = mr_line_no(job);
+    if (a->bad[cause]++ == 0) {
+        mr_example(a->bad_example[cause], sizeof(a->bad_example[cause]), s, n);
+        a->bad_line[cause] = line;
+    }
+    a->n_bad++;
+    a->last_bad_key = key;
+    a->last_bad_line = line;
+    a->last_bad_cause = (int)cause;
+    mr_summary(job, p, a);
+}
+
+/* One match of pattern p: reduce its value (or keep its label), or refuse it with a cause. */
 static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, struct mr_acc *a,
                       const char *line, const PCRE2_SIZE *ov)
 {
     const char *txt = NULL;
     size_t len = 0;
+    uint64_t key = job->cur_abs + ov[0];
     for (size_t i = 0; i < p->n_value; i++) {
         uint32_t g = p->value_groups[i];
         if (ov[2 * g] != PCRE2_UNSET) {
@@ -1155,22 +1310,30 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
         }
     }
     if (txt == NULL) {
-        mr_bad(a, line + ov[0], ov[1] - ov[0]);
+        mr_refuse(job, p, a, MR_C_NAN, line + ov[0], ov[1] - ov[0], key);
         return;
     }
     if (p->label) {
+        mr_summary(job, p, a);
         if (p->reducers[0] == MR_FIRST && a->n > 0)
             return;
         size_t keep = len < MR_LABEL_MAX ? len : MR_LABEL_MAX;
         memcpy(a->label, txt, keep);
         a->label[keep] = '\0';
         a->label_truncated = keep < len;
+        a->last_key = key;
         a->n++;
         return;
     }
     double v = 0.0, unit = 1.0;
-    if (mr_parse_number(job->inst->c_locale, txt, len, &v) != 0) {
-        mr_bad(a, txt, len);
+    /* A minus sign the regex left out of the capture, if it is not ASCII: never read as +. */
+    if (mr_minus_before((const unsigned char *)line, (size_t)(txt - line)) != 0) {
+        mr_refuse(job, p, a, MR_C_MINUS, txt - 3, len + 3, key);
+        return;
+    }
+    int cause = mr_parse_number(job->inst->c_locale, txt, len, &v);
+    if (cause != 0) {
+        mr_refuse(job, p, a, (enum mr_cause)cause, txt, len, key);
         return;
     }
     for (size_t i = 0; i < p->n_unit; i++) {
@@ -1181,20 +1344,30 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
         switch (line[ov[2 * g]]) {
         case 'k': case 'K': unit = 1e3; break;
         case 'm': case 'M': unit = 1e6; break;
-        case 'g': case 'G': unit = 1e9; break;
+        case 'g': case 'G': case 'b': case 'B': unit = 1e9; break;
         default:
-            mr_bad(a, txt, ov[2 * g + 1] - (size_t)(txt - line));
+            mr_refuse(job, p, a, MR_C_UNIT, txt, ov[2 * g + 1] - (size_t)(txt - line), key);
             return;
         }
         break;
     }
     v = v * unit * p->scale;
     if (!isfinite(v)) {
-        mr_bad(a, txt, len);
+        mr_refuse(job, p, a, MR_C_NAN, txt, len, key);
         return;
     }
+    if (p->has_range && !(v >= p->lo && v <= p->hi)) {
+        mr_refuse(job, p, a, MR_C_RANGE, txt, len, key);
+        return;
+    }
+    if (p->integer && v != (double)(long long)v) {
+        mr_refuse(job, p, a, MR_C_INT, txt, len, key);
+        return;
+    }
+    mr_summary(job, p, a);
     if (a->n == 0) {
-        a->first = a->min = a->max = a->mean = v;
+        a->first = a->min = a->max = a->mean = a->last = v;
+        a->first_key = a->last_key = key;
     } else {
         if (v < a->min)
             a->min = v;
@@ -1202,8 +1375,16 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
             a->max = v;
         /* A running mean cannot overflow where a sum of large values would. */
         a->mean += (v - a->mean) / (double)(a->n + 1);
+        /* Two patterns may feed one accumulator (a default and its alias): order by position. */
+        if (key >= a->last_key) {
+            a->last = v;
+            a->last_key = key;
+        }
+        if (key < a->first_key) {
+            a->first = v;
+            a->first_key = key;
+        }
     }
-    a->last = v;
     a->n++;
 }
 
@@ -1217,7 +1398,7 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
                           const char *hit)
 {
     const struct mr_pat *p = &job->inst->pats[pi];
-    struct mr_acc *a = &job->acc[pi];
+    struct mr_acc *a = &job->acc[p->acc_id];
     PCRE2_SIZE off = 0;
     for (;;) {
         PCRE2_SIZE from = off;
@@ -1261,10 +1442,9 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
 static void mr_run_group_line(struct metrics_regex_job *job, const struct mr_group *g,
                               const char *ls, const char *le, const char *hit)
 {
-    if (le > ls && le[-1] == '\r')
-        le--;
-    if (hit != NULL && hit + g->lit.len > le)
-        hit = NULL; /* the literal ended in the stripped CR: look again */
+    job->cur_ls = ls;
+    job->cur_abs = job->region != NULL ? job->region_abs + (uint64_t)(ls - job->region)
+                                       : job->seg_abs;
     for (size_t i = 0; i < g->n; i++)
         mr_match_line(job, g->first + i, ls, (size_t)(le - ls), hit);
 }
@@ -1349,60 +1529,208 @@ static int mr_carry_append(struct metrics_regex_job *job, const char *s, size_t 
     return 0;
 }
 
+/* One segment (no \r or \n in it, escape sequences removed) from the carry, for every group. */
+static void mr_scan_segment(struct metrics_regex_job *job, const char *p, size_t n)
+{
+    job->region = NULL;
+    for (size_t gi = 0; gi < job->inst->n_groups; gi++) {
+        const struct mr_group *g = &job->inst->groups[gi];
+        const char *hit = NULL;
+        if (g->lit.len > 0 && (hit = mr_lit_find(&g->lit, p, n, job->inst->avx2)) == NULL)
+            continue;
+        mr_run_group_line(job, g, p, p + n, hit);
+    }
+}
+
+/*
+ * Length of the prefix of [p, p+n) holding no ESC and no \r (bytes the fast path cannot take),
+ * and in *nl the newlines in it.
+ */
+static size_t mr_plain_prefix(const char *p, size_t n, uint64_t *nl)
+{
+    size_t i = 0;
+    uint64_t c = 0;
+#if defined(__SSE2__)
+    /* Newlines are summed in byte lanes (each lane gains at most 2 per step, flushed every 127
+     * steps), not with a popcount per block: no popcnt instruction is assumed. */
+    const __m128i vnl = _mm_set1_epi8('\n'), vesc = _mm_set1_epi8(0x1b), vcr = _mm_set1_epi8('\r');
+    const __m128i zero = _mm_setzero_si128();
+    __m128i acc = zero;
+    unsigned steps = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+        __m128i y = _mm_loadu_si128((const __m128i *)(p + i + 16));
+        __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vesc), _mm_cmpeq_epi8(x, vcr)),
+                                  _mm_or_si128(_mm_cmpeq_epi8(y, vesc), _mm_cmpeq_epi8(y, vcr)));
+        if (_mm_movemask_epi8(sp) != 0)
+            break; /* the scalar loop finds it and counts this block's newlines */
+        acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, vnl));
+        acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(y, vnl));
+        if (++steps == 127) {
+            __m128i sum = _mm_sad_epu8(acc, zero);
+            c += (uint64_t)_mm_cvtsi128_si32(sum) + (uint64_t)_mm_extract_epi16(sum, 4);
+            acc = zero;
+            steps = 0;
+        }
+    }
+    __m128i sum = _mm_sad_epu8(acc, zero);
+    c += (uint64_t)_mm_cvtsi128_si32(sum) + (uint64_t)_mm_extract_epi16(sum, 4);
+#endif
+    for (; i < n; i++) {
+        if (p[i] == 0x1b || p[i] == '\r')
+            break;
+        c += p[i] == '\n';
+    }
+    *nl = c;
+    return i;
+}
+
+/* End the carried segment at a \r or \n: match it unless it was too long. */
+static void mr_end_segment(struct metrics_regex_job *job)
+{
+    if (!job->skipping)
+        mr_scan_segment(job, job->carry, job->carry_len);
+    job->carry_len = 0;
+    job->skipping = 0;
+}
+
+/*
+ * The careful path, a byte state machine: removes terminal escape sequences (CSI, OSC/DCS/SOS/
+ * PM/APC strings ended by BEL or ST, two-byte and charset sequences), ends a segment at each \r
+ * and \n, and keeps the segment in the carry (at most max_line bytes, else it is skipped). The
+ * state lives in the job, so a sequence cut between chunks is removed all the same. Returns the
+ * bytes consumed: up to and including the first \n (then the fast path takes over), or all.
+ */
+static int mr_slow(struct metrics_regex_job *job, const char *buf, size_t len, size_t *used)
+{
+    size_t max = job->inst->max_line, i = 0;
+    uint64_t base = job->abs;
+    while (i < len) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '\n' || c == '\r') {
+            /* Ends any sequence: an unterminated one never eats the rest of the log. */
+            job->esc = MR_GROUND;
+            if (!(c == '\n' && job->prev_cr && job->carry_len == 0 && !job->skipping))
+                mr_end_segment(job);
+            job->prev_cr = c == '\r';
+            i++;
+            job->seg_abs = base + i;
+            if (c == '\n') {
+                job->line++;
+                job->slow = 0;
+                break;
+            }
+            continue;
+        }
+        job->prev_cr = 0;
+        if (job->skipping) {
+            while (i < len && buf[i] != '\n' && buf[i] != '\r')
+                i++;
+            continue;
+        }
+        switch (job->esc) {
+        case MR_GROUND: {
+            if (c == 0x1b) {
+                job->esc = MR_ESC;
+                i++;
+                break;
+            }
+            size_t j = i + 1;
+            while (j < len && buf[j] != '\n' && buf[j] != '\r' && buf[j] != 0x1b)
+                j++;
+            if (job->carry_len + (j - i) > max) {
+                job->long_lines++;
+                job->skipping = 1;
+                job->carry_len = 0;
+            } else if (mr_carry_append(job, buf + i, j - i) != 0) {
+                *used = i;
+                job->abs = base + i;
+                return RELHOST_ENOMEM;
+            }
+            i = j;
+            break;
+        }
+        case MR_ESC:
+            if (c == '[')
+                job->esc = MR_CSI;
+            else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_')
+                job->esc = MR_STR;
+            else if (c >= 0x20 && c <= 0x2f)
+                job->esc = MR_INTER;
+            else if (c != 0x1b)
+                job->esc = MR_GROUND; /* a two-byte sequence, or garbage: dropped */
+            i++;
+            break;
+        case MR_CSI:
+            if (c == 0x1b)
+                job->esc = MR_ESC;
+            else if (c < 0x20 || c > 0x3f)
+                job->esc = MR_GROUND; /* the final byte, or an invalid one: dropped */
+            i++;
+            break;
+        case MR_INTER:
+            if (c == 0x1b)
+                job->esc = MR_ESC;
+            else if (c < 0x20 || c > 0x2f)
+                job->esc = MR_GROUND;
+            i++;
+            break;
+        case MR_STR:
+            if (c == 0x07)
+                job->esc = MR_GROUND;
+            else if (c == 0x1b)
+                job->esc = MR_STR_ESC;
+            i++;
+            break;
+        case MR_STR_ESC:
+            if (c == '\\') {
+                job->esc = MR_GROUND;
+                i++;
+            } else {
+                job->esc = MR_ESC; /* not ST: this ESC starts a new sequence */
+            }
+            break;
+        }
+    }
+    *used = i;
+    job->abs = base + i;
+    return 0;
+}
+
 static int metrics_regex_feed(const relhost_ctx *ctx, void *jobp, const char *buf, size_t len)
 {
     struct metrics_regex_job *job = jobp;
-    size_t max = job->inst->max_line;
 
     while (len > 0) {
-        if (job->skipping) {
-            const char *nl = memchr(buf, '\n', len);
-            if (nl == NULL)
-                return 0;
-            job->skipping = 0;
-            len -= (size_t)(nl + 1 - buf);
-            buf = nl + 1;
-            continue;
-        }
-        if (job->carry_len > 0) {
-            /* Finish the carried line: its newline must come within max_line bytes in all. */
-            size_t room = max - job->carry_len;
-            size_t look = len < room + 1 ? len : room + 1;
-            const char *nl = memchr(buf, '\n', look);
-            if (nl == NULL) {
-                if (len > room) {
-                    job->long_lines++;
-                    job->carry_len = 0;
-                    job->skipping = 1;
-                    buf += look;
-                    len -= look;
-                    continue;
-                }
-                if (mr_carry_append(job, buf, len) != 0)
-                    goto oom;
-                return 0;
-            }
-            if (mr_carry_append(job, buf, (size_t)(nl - buf)) != 0)
+        if (job->slow) {
+            size_t used = 0;
+            if (mr_slow(job, buf, len, &used) != 0)
                 goto oom;
-            mr_scan(job, job->carry, job->carry_len);
-            job->carry_len = 0;
-            len -= (size_t)(nl + 1 - buf);
-            buf = nl + 1;
+            buf += used;
+            len -= used;
             continue;
         }
-        const char *last = memrchr(buf, '\n', len);
+        /* At a line start with nothing carried: whole lines free of ESC and \r are matched
+         * straight out of the host's buffer. */
+        uint64_t nl = 0;
+        size_t q = mr_plain_prefix(buf, len, &nl);
+        const char *last = q > 0 ? memrchr(buf, '\n', q) : NULL;
         size_t whole = last != NULL ? (size_t)(last + 1 - buf) : 0;
-        if (whole > 0)
+        if (whole > 0) {
+            job->region = buf;
+            job->region_abs = job->abs;
+            job->count_ptr = NULL;
             mr_scan_complete(job, buf, whole);
-        size_t tail = len - whole;
-        if (tail > max) {
-            job->long_lines++;
-            job->skipping = 1;
-            return 0;
+            job->region = NULL;
+            job->line += nl;
+            job->abs += whole;
+            buf += whole;
+            len -= whole;
         }
-        if (tail > 0 && mr_carry_append(job, buf + whole, tail) != 0)
-            goto oom;
-        return 0;
+        if (len > 0) {
+            job->slow = 1;
+            job->seg_abs = job->abs;
+        }
     }
     return 0;
 oom:
@@ -1431,20 +1759,50 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
     const relhost_host *h = inst->host;
     int rc = 0;
 
-    /* A log cut off without its last newline still ends in a line. */
-    if (job->carry_len > 0 && !job->skipping)
-        mr_scan(job, job->carry, job->carry_len);
+    /* A log cut off without its last newline still ends in a segment (an escape sequence cut
+     * at the end is dropped). */
+    if (job->slow && job->carry_len > 0 && !job->skipping)
+        mr_scan_segment(job, job->carry, job->carry_len);
     job->carry_len = 0;
+    job->esc = MR_GROUND;
 
     for (size_t i = 0; i < inst->n_pats; i++) {
         const struct mr_pat *p = &inst->pats[i];
         const struct mr_acc *a = &job->acc[i];
-        if (a->bad > 0 && h->note_add != NULL)
-            h->note_add(ctx, "pattern \"%s\": %llu match%s skipped, the value was not a finite "
-                        "number (first: \"%s\")", p->name, (unsigned long long)a->bad,
-                        a->bad == 1 ? "" : "es", a->bad_example);
+        if (p->alias)
+            continue; /* its samples are in the accumulator of the pattern it adds to */
+        for (int c = MR_C_NAN; c < MR_N_CAUSES && h->note_add != NULL; c++) {
+            char why[96];
+            if (a->bad[c] == 0)
+                continue;
+            if (c == MR_C_RANGE)
+                snprintf(why, sizeof(why), "outside the valid range %g..%g%s", p->lo, p->hi,
+                         p->lo == 0 && p->hi == 1 ? " (a rate; 87.5% is 0.875)" : "");
+            else
+                snprintf(why, sizeof(why), "%s",
+                         c == MR_C_NAN     ? "not a finite number"
+                         : c == MR_C_MINUS ? "signed with a non-ASCII minus (unreadable, never "
+                                             "read as positive)"
+                         : c == MR_C_INT   ? "not a whole number"
+                         : c == MR_C_LONG  ? "too long to be a number (over 100 characters)"
+                                           : "in an unknown unit");
+            h->note_add(ctx, "pattern \"%s\": %llu match%s skipped, the value was %s (first: "
+                        "\"%s\", first on line %llu)", p->name, (unsigned long long)a->bad[c],
+                        a->bad[c] == 1 ? "" : "es", why, a->bad_example[c],
+                        (unsigned long long)a->bad_line[c]);
+        }
+        /* A [SUMMARY] field missing from the last block is missing: not the earlier block's. */
+        if (p->summary != 0 && a->has_block && a->block != job->block) {
+            if (h->note_add != NULL)
+                h->note_add(ctx, "\"%s\" is absent from the last [SUMMARY] block (line %llu); "
+                            "the value of an earlier block is not reported", p->keys[0],
+                            (unsigned long long)job->block_line);
+            continue;
+        }
         if (a->n == 0)
             continue; /* not posted: the host's checks say "metric missing" */
+        /* The last match was refused: `last` would be a stale earlier value. */
+        int last_refused = a->n_bad > 0 && a->last_bad_key > a->last_key;
         if (p->label) {
             if (a->label_truncated && h->note_add != NULL)
                 h->note_add(ctx, "label \"%s\" was cut to %d bytes", p->keys[0], MR_LABEL_MAX);
@@ -1456,6 +1814,14 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
             continue;
         }
         for (size_t k = 0; k < p->n_out; k++) {
+            if (last_refused && p->reducers[k] == MR_LAST) {
+                if (h->note_add != NULL)
+                    h->note_add(ctx, "pattern \"%s\": its last match (line %llu) was refused, "
+                                "so %s is not posted rather than the earlier value %g",
+                                p->name, (unsigned long long)a->last_bad_line, p->keys[k],
+                                a->last);
+                continue;
+            }
             relhost_metric_info info = {
                 .struct_size = sizeof(info),
                 .source = NULL,
@@ -1473,8 +1839,8 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
         }
     }
     if (job->long_lines > 0 && h->note_add != NULL)
-        h->note_add(ctx, "%llu log line%s longer than max_line (%zu bytes) skipped; metrics on "
-                    "them were not read", (unsigned long long)job->long_lines,
+        h->note_add(ctx, "%llu log line%s longer than max_line (%zu bytes) skipped (each \\r-ended "
+                    "segment counts alone); metrics on them were not read", (unsigned long long)job->long_lines,
                     job->long_lines == 1 ? "" : "s", inst->max_line);
     if (job->match_errors > 0 && h->note_add != NULL) {
         PCRE2_UCHAR msg[128];
@@ -1527,7 +1893,7 @@ static int metrics_regex_keys(const void *confp, void (*add)(void *payload, cons
             int replaced = 0;
             for (size_t i = 0; i < conf->patterns.n; i++)
                 replaced |= mr_row(conf, i)->name && strcmp(mr_row(conf, i)->name, def->name) == 0;
-            if (replaced)
+            if (replaced || def->alias)
                 continue;
             if (def->label || def->metric != NULL) {
                 if (mr_add_key(add, payload, def->metric != NULL ? def->metric : def->name, NULL))

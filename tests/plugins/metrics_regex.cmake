@@ -18,3 +18,7 @@ relhost_script_test(test_plugins_metrics_regex_diff ${PYTHON3}
 add_executable(extract_driver ${PROJECT_SOURCE_DIR}/bench/extract_driver.c)
 target_link_libraries(extract_driver PRIVATE relhost_core ${CMAKE_DL_LIBS})
 add_dependencies(extract_driver metrics_regex)
+
+# Issue 14: a table of logs (coloured, progress bars, markers, refusals) fed at every chunking.
+relhost_unit_test(test_plugins_metrics_regex_table
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_table.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Table-driven tests of plugins/metrics_regex (issue 14): each case is a log (bytes, NULs and
+ * invalid UTF-8 allowed), an optional plan conf, and everything the source must post. Each case
+ * is fed whole, cut in two at every byte, and in equal chunks of every size from 1 byte to the
+ * whole log; every run must post identical metrics, labels and notes.
+ *
+ * Expectation syntax, items separated by ';':
+ *   key=VALUE     a metric with exactly this value (read with strtod)
+ *   @key=TEXT     a label
+ *   ~TEXT         a note containing TEXT
+ * Nothing else may be posted: a metric or label not listed fails the case, and a case listing no
+ * note must post none.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Before cmocka.h, whose fail() macro would rewrite the plugin's host->fail() calls. */
+#include "../../plugins/metrics_regex/metrics_regex.c"
+
+#include <cmocka.h>
+
+#include "error.h"
+#include "mock_host.h"
+#include "options.h"
+
+#define E "\033"
+#define UMINUS "\xe2\x88\x92" /* U+2212 MINUS SIGN */
+
+struct tcase {
+    const char *log;
+    size_t len; /* 0: strlen(log) */
+    const char *conf;
+    const char *expect;
+};
+
+#define L(s) s, sizeof(s) - 1
+
+static const char *const LOSS_CONF =
+    "defaults = false; patterns = ( { name = \"loss\"; regex = \"loss=(\\\\S+)\"; "
+    "reducers = [\"max\", \"last\"]; } );";
+static const char *const LOSS_DIGITS_CONF =
+    "defaults = false; patterns = ( { name = \"loss\"; regex = \"([0-9.]+) loss\"; } );";
+static const char *const TOK_CONF =
+    "defaults = false; patterns = ( { name = \"tok\"; metric = \"tokens\"; "
+    "regex = \"tok=(?<value>[0-9.,]+)(?<unit>[kMGb])?\"; reducers = \"max\"; } );";
+static const char *const ML64 = "max_line = 64;";
+
+static char big_digits[10100]; /* "SPS: " + 10,000 digits + "\n", filled in main */
+
+static const struct tcase cases[] = {
+    /* ---- SPS, plain ---- */
+    {L("SPS: 31000\n"), NULL, "sps_max=31000;sps_last=31000"},
+    {L("step 12 SPS: 31000 loss 0.3\n"), NULL, "sps_max=31000;sps_last=31000"},
+    {L("SPS=31000"), NULL, "sps_max=31000;sps_last=31000"},
+    {L("[train] sps: 31,000 (avg)\n"), NULL, "sps_max=31000;sps_last=31000"},
+    {L("throughput 87.75 ksps\n"), NULL, "sps_max=87750;sps_last=87750"},
+    {L("950 sps\n"), NULL, "sps_max=950;sps_last=950"},
+    {L("agent steps 1.23 Msps\n"), NULL, "sps_max=1230000;sps_last=1230000"},
+    {L("| 1024 | 87,750 SPS | 0.31 |\n"), NULL, "sps_max=87750;sps_last=87750"},
+    {L("SPS: 1.5e4\n"), NULL, "sps_max=15000;sps_last=15000"},
+    {L("SPS: 1.5e+4\n"), NULL, "sps_max=15000;sps_last=15000"},
+    {L("rate 1.5e4 sps\n"), NULL, "sps_max=15000;sps_last=15000"},
+    {L("SPS: 87.75k\n"), NULL, "sps_max=87750;sps_last=87750"},
+    {L("SPS:  1,234,567.5 \n"), NULL, "sps_max=1234567.5;sps_last=1234567.5"},
+    {L("SPS: +1,000\n"), NULL, "sps_max=1000;sps_last=1000"},
+    {L("SPS: 10 | SPS: 20\n"), NULL, "sps_max=20;sps_last=20"},
+    {L("SPS: 1\nSPS: 2"), NULL, "sps_max=2;sps_last=2"},
+    {L("SPS: 3\r\nSPS: 2\r\n"), NULL, "sps_max=3;sps_last=2"},
+    /* PufferLib's dashboard, the seed trainer's older formats, a rich table cell */
+    {L("SPS   25.1k\n"), NULL, "sps_max=25100;sps_last=25100"},
+    {L("  SPS         3b   \n"), NULL, "sps_max=3000000000;sps_last=3000000000"},
+    {L("SPS 2M\n"), NULL, "sps_max=2000000;sps_last=2000000"},
+    {L("Steps 12 SPS 31000\n"), NULL, "sps_max=31000;sps_last=31000"},
+    {L("87750 steps/sec\n"), NULL, "sps_max=87750;sps_last=87750"},
+    {L("epoch 3: 1,200 steps/s\n"), NULL, "sps_max=1200;sps_last=1200"},
+    {L("SPS: 100\n87750 steps/sec\n950 sps\n"), NULL, "sps_max=87750;sps_last=950"},
+    {L("950 sps\n87750 steps/sec\n"), NULL, "sps_max=87750;sps_last=87750"},
+    {L("\xe2\x94\x82 87,750 SPS \xe2\x94\x82\n"), NULL, "sps_max=87750;sps_last=87750"},
+    {L("{'sps': 31000, 'epoch': 1}\n"), NULL, "sps_max=31000;sps_last=31000"},
+    /* ---- SPS, coloured: reads exactly like plain ---- */
+    {L(E "[1mSPS " E "[0m: 2000\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L(E "[38;5;2mSPS" E "[0m: 2000\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L(E "[1mSPS: 2000" E "[0m"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("\xe2\x94\x82 " E "[1m87,750" E "[0m SPS \xe2\x94\x82\n"), NULL,
+     "sps_max=87750;sps_last=87750"},
+    {L("SPS: " E "[32m2000" E "[0m\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L(E "[37mSPS" E "[0m   25.1k\n"), NULL, "sps_max=25100;sps_last=25100"},
+    {L(E "[37mSPS" E "[0m   " E "[36m37" E "[0m\n"), NULL, "sps_max=37;sps_last=37"},
+    {L("SPS: 2" E "[38;5;2m000\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 5" E "[1m\n"), NULL, "sps_max=5;sps_last=5"},
+    {L("5" E "[0m sps\n"), NULL, "sps_max=5;sps_last=5"},
+    {L(E "[1m5" E "[0m ksps\n"), NULL, "sps_max=5000;sps_last=5000"},
+    {L(E "[38:2:255:0:0mSPS: 17\n"), NULL, "sps_max=17;sps_last=17"},
+    {L(E "[?25lSPS: 10" E "[?25h\n"), NULL, "sps_max=10;sps_last=10"},
+    {L("\r" E "[2KSPS: 11\n"), NULL, "sps_max=11;sps_last=11"},
+    {L(E "[KSPS: 12\n"), NULL, "sps_max=12;sps_last=12"},
+    {L("\033\033[1mSPS: 13\n"), NULL, "sps_max=13;sps_last=13"},
+    {L(E "[1\xffSPS: 16\n"), NULL, "sps_max=16;sps_last=16"},
+    /* OSC (BEL or ST), DCS, lone two-byte sequences, charset designation */
+    {L(E "]0;title\007SPS: 500\n"), NULL, "sps_max=500;sps_last=500"},
+    {L(E "]8;;http://x/1" E "\\SPS: 600" E "]8;;" E "\\\n"), NULL, "sps_max=600;sps_last=600"},
+    {L(E "]0;SPS: 9\007SPS: 601\n"), NULL, "sps_max=601;sps_last=601"},
+    {L(E "]0;title\nSPS: 14\n"), NULL, "sps_max=14;sps_last=14"},
+    {L(E "Pq#0;2;0;0;0" E "\\SPS: 15\n"), NULL, "sps_max=15;sps_last=15"},
+    {L(E "7SPS: 700" E "8\n"), NULL, "sps_max=700;sps_last=700"},
+    {L(E "(BSPS: 800\n"), NULL, "sps_max=800;sps_last=800"},
+    /* an escape sequence cut at the very end of the log */
+    {L("SPS: 900\n" E "[3"), NULL, "sps_max=900;sps_last=900"},
+    {L("SPS: 900\n" E "]0;abc"), NULL, "sps_max=900;sps_last=900"},
+    {L("SPS: 950" E "[0"), NULL, "sps_max=950;sps_last=950"},
+    {L("SPS: 950" E), NULL, "sps_max=950;sps_last=950"},
+    {L(E "[0m"), NULL, ""},
+    /* ---- NUL bytes, invalid UTF-8 ---- */
+    {L("x\0y\0 SPS=950 \0tail\n"), NULL, "sps_max=950;sps_last=950"},
+    {L(E "[1m\0SPS: 5\n"), NULL, "sps_max=5;sps_last=5"},
+    {L("progress \xff\xfe\xc3 87.75 ksps \xe2\x82\n"), NULL, "sps_max=87750;sps_last=87750"},
+    {L("SPS: 5\xff\n"), NULL, "sps_max=5;sps_last=5"},
+    {L("\xc3\x28\xa0\xa1 eval_success_rate: 0.5 \xf0\x28\x8c\x28\n"), NULL,
+     "eval_success_rate=0.5"},
+    /* ---- SPS refused: a note, never a wrong value ---- */
+    {L(UMINUS "5 sps\n"), NULL, "~sps;~minus"},
+    {L("SPS: " UMINUS "5\n"), NULL, "~sps;~minus"},
+    {L("SPS: -5\n"), NULL, "~sps;~outside"},
+    {L("-5 sps\n"), NULL, "~sps;~outside"},
+    {L("SPS: 1e999\n"), NULL, "~sps;~not a finite number"},
+    {L("SPS: nan\n"), NULL, "~sps;~not a finite number"},
+    {L("SPS: 31,0000\n"), NULL, "~sps;~not a finite number"},
+    {L("SPS: 100\nSPS: nan\nSPS: 200\n"), NULL,
+     "sps_max=200;sps_last=200;~1 match skipped;~line 2"},
+    {L("SPS: 100\nSPS: nan\n"), NULL, "sps_max=100;~line 2;~sps_last is not posted"},
+    {L("SPS: 100\nSPS: -1\nSPS: -2\n"), NULL,
+     "sps_max=100;~2 matches skipped;~first on line 2;~sps_last is not posted"},
+    {L("sps_max: 31000\n"), NULL, ""},
+    {L("SPS:\n31000\n"), NULL, ""},
+    {L(""), NULL, ""},
+    {big_digits, 0, NULL, "~sps;~too long"},
+    /* ---- eval_success_rate ---- */
+    {L("eval_success_rate: 0.93\n"), NULL, "eval_success_rate=0.93"},
+    {L("eval_success_rate: 1e-05\n"), NULL, "eval_success_rate=1e-05"},
+    {L("eval_success_rate: 1.0e-3\n"), NULL, "eval_success_rate=0.001"},
+    {L("eval_success_rate: 0.5e-1\n"), NULL, "eval_success_rate=0.05"},
+    {L("eval_success_rate: 1E2\n"), NULL, "~eval_success_rate;~outside"},
+    {L("eval_success_rate: 87.5%\n"), NULL, "eval_success_rate=0.875"},
+    {L("eval_success_rate: 1%\n"), NULL, "eval_success_rate=0.01"},
+    {L("eval_success_rate: 12%\n"), NULL, "eval_success_rate=0.12"},
+    {L("eval_success_rate: 100%\n"), NULL, "eval_success_rate=1"},
+    {L("eval_success_rate: 1.5\n"), NULL, "~eval_success_rate;~outside"},
+    {L("eval_success_rate: 101%\n"), NULL, "~eval_success_rate;~outside"},
+    {L("eval_success_rate: -0.5\n"), NULL, "~eval_success_rate;~outside"},
+    {L("eval_success_rate: " UMINUS "0.5\n"), NULL, "~eval_success_rate;~minus"},
+    {L("eval_success_rate: 0.8\neval_success_rate: nan\n"), NULL,
+     "~not a finite number;~eval_success_rate is not posted;~line 2"},
+    {L("eval_success_rate: 0.8\neval_success_rate: 1.0000001\n"), NULL,
+     "~outside;~eval_success_rate is not posted"},
+    {L("eval_success_rate: 0.9\neval_success_rate: 0.8\n"), NULL, "eval_success_rate=0.8"},
+    {L("eval success rate: .5\n"), NULL, "eval_success_rate=0.5"},
+    {L("EVAL_SUCCESS_RATE: 0\n"), NULL, "eval_success_rate=0"},
+    {L("eval-success rate=1.0\n"), NULL, "eval_success_rate=1"},
+    {L("total  40 evals 87.5% successful\n"), NULL, "eval_success_rate=0.875"},
+    {L("Successes: 35/40 (87.5%)\n"), NULL, "eval_success_rate=0.875"},
+    {L("{'eval_success_rate': 0.93, 'epoch': 1.0}\n"), NULL, "eval_success_rate=0.93"},
+    {L("{\"eval_success_rate\": 0.25}\n"), NULL, "eval_success_rate=0.25"},
+    {L(E "[32m2025-01-01 12:00:00" E "[0m | " E "[1mINFO" E "[0m | eval_success_rate: " E
+       "[1m0.9" E "[0m\n"),
+     NULL, "eval_success_rate=0.9"},
+    {L("eval_success_rate: 0.5\reval_success_rate: 0.93\n"), NULL, "eval_success_rate=0.93"},
+    /* ---- [SUMMARY] markers: exact, fresh blocks ---- */
+    {L("[SUMMARY] Exit code: 0\n"), NULL, "exit_code=0"},
+    {L("[SUMMARY] Exit code: 137\n[SUMMARY] Termination reason: oom\n"
+       "[SUMMARY] Restart Count: 2\n"),
+     NULL, "exit_code=137;@termination_reason=oom;restart_count=2"},
+    {L("[summary] Exit code: 0\n"), NULL, ""},
+    {L("[Summary] Exit code: 1\n"), NULL, ""},
+    {L("[SUMMARY]Exit code: 0\n"), NULL, ""},
+    {L("[SUMMARY] exit code: 0\n"), NULL, ""},
+    {L("[SUMMARY] Exit code: 0\n[SUMMARY] Termination reason: job_completed\n"
+       "[SUMMARY] Restart Count: 0\nrestarting\n[SUMMARY] Exit code: 1\n"),
+     NULL, "exit_code=1;~termination_reason;~restart_count;~last [SUMMARY] block"},
+    {L("[SUMMARY] Exit code: 1\n[SUMMARY] Termination reason: crash\n"
+       "[SUMMARY] Exit code: 0\n[SUMMARY] Termination reason: job_completed\r\n"),
+     NULL, "exit_code=0;@termination_reason=job_completed"},
+    {L("[SUMMARY] Exit code: 1\n[SUMMARY] Termination reason: crash\nrestarting\n"
+       "[SUMMARY] Termination reason: job_completed\n"),
+     NULL, "@termination_reason=job_completed;~exit_code;~last [SUMMARY] block"},
+    {L("[SUMMARY] Restart Count: N/A\n"), NULL, "~restart_count;~N/A"},
+    {L("[SUMMARY] Exit code: 0\n[SUMMARY] Restart Count: N/A\n"), NULL,
+     "exit_code=0;~restart_count;~N/A"},
+    {L("[SUMMARY] Exit code: 0\n[SUMMARY] Exit code: N/A\n"), NULL,
+     "~exit_code is not posted;~N/A"},
+    {L("[SUMMARY] Exit code: 999\n"), NULL, "~exit_code;~outside"},
+    {L("[SUMMARY] Exit code: -9\n"), NULL, "exit_code=-9"},
+    {L("[SUMMARY] Restart Count: 1.5\n"), NULL, "~restart_count;~whole number"},
+    {L("[SUMMARY] Exit code: 3\r\n"), NULL, "exit_code=3"},
+    {L(E "[1m[SUMMARY]" E "[0m Exit code: " E "[31m3" E "[0m\n"), NULL, "exit_code=3"},
+    {L("[SUMMARY] Exit code: 0" E "[0"), NULL, "exit_code=0"},
+    /* ---- \r ends a segment: progress bars, max_line per segment ---- */
+    {L("SPS: 100\rSPS: 200\rSPS: 300\n"), NULL, "sps_max=300;sps_last=300"},
+    {L("SPS: 300\rSPS: 200\r"), NULL, "sps_max=300;sps_last=200"},
+    {L(" 10%|#         | 1/10 [00:01<00:09, 950.00it/s, SPS=950]\r"
+       " 20%|##        | 2/10 [00:02<00:08, 951.00it/s, SPS=951]\r"
+       " 30%|###       | 3/10 [00:03<00:07, 949.00it/s, SPS=949]\n"),
+     ML64, "sps_max=951;sps_last=949"},
+    {L("SPS: 1\rxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx SPS: 9"
+       "\rSPS: 2\n"),
+     ML64, "sps_max=2;sps_last=2;~1 log line"},
+    {L("SPS: 1\n" E "[1mxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" E
+       "[0m\nSPS: 2\n"),
+     ML64, "sps_max=2;sps_last=2"},
+    {L("SPS: 1\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nSPS: 2\n"),
+     ML64, "sps_max=2;sps_last=2;~1 log line"},
+    /* ---- plan patterns use the same grammar ---- */
+    {L("loss=0.5\nloss=1,234.5\n"), LOSS_CONF, "loss_max=1234.5;loss_last=1234.5"},
+    {L("loss=2.5e-3\n"), LOSS_CONF, "loss_max=0.0025;loss_last=0.0025"},
+    {L("loss=50%\n"), LOSS_CONF, "loss_max=0.5;loss_last=0.5"},
+    {L("loss=0.5\nloss=nan\n"), LOSS_CONF,
+     "loss_max=0.5;~not a finite number;~loss_last is not posted"},
+    {L("loss=" UMINUS "0.5\n"), LOSS_CONF, "~minus"},
+    {L(UMINUS "0.5 loss\n"), LOSS_DIGITS_CONF, "~minus"},
+    {L("0.5 loss\n"), LOSS_DIGITS_CONF, "loss_last=0.5"},
+    {L("loss=-0.5\n"), LOSS_CONF, "loss_max=-0.5;loss_last=-0.5"},
+    {L("loss=" E "[1m0.25" E "[0m\n"), LOSS_CONF, "loss_max=0.25;loss_last=0.25"},
+    {L("tok=2b\ntok=1.5k\n"), TOK_CONF, "tokens=2000000000"},
+    {L("tok=3M\n"), TOK_CONF, "tokens=3000000"},
+};
+
+#define N_CASES (sizeof(cases) / sizeof(cases[0]))
+
+/* ---- Running a case -------------------------------------------------------------------------- */
+
+static char *dump(const mock_host *m)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *s = calloc(1, cap);
+    assert_non_null(s);
+    for (size_t i = 0; i < m->n_metrics; i++)
+        n += (size_t)snprintf(s + n, cap - n, "metric %s=%.17g %s %llu\n", m->metrics[i].key,
+                              m->metrics[i].value, m->metrics[i].reducer,
+                              (unsigned long long)m->metrics[i].samples);
+    for (size_t i = 0; i < m->n_labels; i++)
+        n += (size_t)snprintf(s + n, cap - n, "label %s=%s\n", m->labels[i].key,
+                              m->labels[i].value);
+    for (size_t i = 0; i < m->n_notes; i++)
+        n += (size_t)snprintf(s + n, cap - n, "note %s\n", m->notes[i]);
+    for (size_t i = 0; i < m->n_fails; i++)
+        n += (size_t)snprintf(s + n, cap - n, "fail %s\n", m->fails[i]);
+    assert_true(n < cap);
+    return s;
+}
+
+struct runner {
+    mock_host m;
+    const relhost_plugin *pl;
+    struct metrics_regex_conf conf;
+    optstore *st;
+    void *inst;
+};
+
+static void runner_open(struct runner *r, const char *conf)
+{
+    memset(r, 0, sizeof(*r));
+    mock_host_init(&r->m);
+    assert_int_equal(relhost_plugin_entry(&r->m.host, &r->pl), 0);
+    if (options_fill_text(r->pl, &r->conf, conf ? conf : "", &r->st) != 0)
+        fail_msg("conf %s: %s", conf, error_last());
+    if (r->pl->metrics->open(&r->m.ctx, &r->conf, &r->inst) != 0)
+        fail_msg("open: %s", mock_host_last_fail(&r->m));
+}
+
+static void runner_close(struct runner *r)
+{
+    r->pl->metrics->close(r->inst);
+    optstore_free(r->st);
+    mock_host_free(&r->m);
+}
+
+/* Feed [0, cut) then [cut, len) in chunks of `chunk` bytes; return what was posted. */
+static char *run(struct runner *r, const char *log, size_t len, size_t cut, size_t chunk)
+{
+    const relhost_metrics_ops *ops = r->pl->metrics;
+    void *job = NULL;
+    mock_host_reset(&r->m);
+    assert_int_equal(ops->job_open(&r->m.ctx, r->inst, NULL, &job), 0);
+    assert_int_equal(ops->feed(&r->m.ctx, job, log, cut), 0);
+    for (size_t i = cut; i < len;) {
+        size_t n = len - i < chunk ? len - i : chunk;
+        assert_int_equal(ops->feed(&r->m.ctx, job, log + i, n), 0);
+        i += n;
+    }
+    assert_int_equal(ops->collect(&r->m.ctx, job), 0);
+    struct metrics_regex_job *j = job;
+    assert_true(j->carry_cap <= ((struct metrics_regex *)r->inst)->max_line);
+    ops->job_close(job);
+    return dump(&r->m);
+}
+
+/* Does the recorded output satisfy the expectation? Explains the first mismatch in *why. */
+static int check(const mock_host *m, const char *expect, char *why, size_t cap)
+{
+    char buf[1024];
+    size_t notes_wanted = 0;
+    char *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", expect);
+    int *metric_seen = calloc(m->n_metrics + 1, sizeof(int));
+    int *label_seen = calloc(m->n_labels + 1, sizeof(int));
+    int ok = 1;
+    for (char *t = strtok_r(buf, ";", &save); t != NULL && ok; t = strtok_r(NULL, ";", &save)) {
+        if (t[0] == '~') {
+            notes_wanted++;
+            if (mock_host_note(m, t + 1) == NULL) {
+                snprintf(why, cap, "no note contains \"%s\"", t + 1);
+                ok = 0;
+            }
+            continue;
+        }
+        int label = t[0] == '@';
+        char *key = t + label, *eq = strchr(key, '=');
+        assert_non_null(eq);
+        *eq = '\0';
+        if (label) {
+            const char *v = mock_host_label(m, key);
+            if (v == NULL || strcmp(v, eq + 1) != 0) {
+                snprintf(why, cap, "label %s is %s, want %s", key, v ? v : "(not posted)", eq + 1);
+                ok = 0;
+            }
+            for (size_t i = 0; i < m->n_labels; i++)
+                label_seen[i] |= strcmp(m->labels[i].key, key) == 0;
+            continue;
+        }
+        const mock_metric *mm = mock_host_metric(m, key);
+        double want = strtod(eq + 1, NULL);
+        if (mm == NULL || mm->value != want) {
+            if (mm == NULL)
+                snprintf(why, cap, "metric %s not posted, want %.17g", key, want);
+            else
+                snprintf(why, cap, "metric %s = %.17g, want %.17g", key, mm->value, want);
+            ok = 0;
+        }
+        for (size_t i = 0; i < m->n_metrics; i++)
+            metric_seen[i] |= strcmp(m->metrics[i].key, key) == 0;
+    }
+    for (size_t i = 0; ok && i < m->n_metrics; i++)
+        if (!metric_seen[i]) {
+            snprintf(why, cap, "unexpected metric %s = %.17g", m->metrics[i].key,
+                     m->metrics[i].value);
+            ok = 0;
+        }
+    for (size_t i = 0; ok && i < m->n_labels; i++)
+        if (!label_seen[i]) {
+            snprintf(why, cap, "unexpected label %s = %s", m->labels[i].key, m->labels[i].value);
+            ok = 0;
+        }
+    if (ok && notes_wanted == 0 && m->n_notes > 0) {
+        snprintf(why, cap, "unexpected note: %s", m->notes[0]);
+        ok = 0;
+    }
+    if (ok && m->n_fails > 0) {
+        snprintf(why, cap, "fail: %s", m->fails[0]);
+        ok = 0;
+    }
+    free(metric_seen);
+    free(label_seen);
+    return ok;
+}
+
+static void printable(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f)
+            dst[k++] = (char)c;
+        else
+            k += (size_t)snprintf(dst + k, cap - k, "\\x%02x", c);
+    }
+    dst[k] = '\0';
+}
+
+static void test_plugins_metrics_regex_table__every_case_at_every_chunking(void **state)
+{
+    (void)state;
+    size_t failures = 0, runs = 0;
+    assert_true(N_CASES >= 100);
+    for (size_t c = 0; c < N_CASES; c++) {
+        const struct tcase *tc = &cases[c];
+        size_t len = tc->len ? tc->len : strlen(tc->log);
+        char shown[160], why[512] = "";
+        printable(shown, sizeof(shown), tc->log, len < 60 ? len : 60);
+        struct runner r;
+        runner_open(&r, tc->conf);
+        char *whole = run(&r, tc->log, len, 0, len ? len : 1);
+        if (!check(&r.m, tc->expect, why, sizeof(why))) {
+            print_message("case %zu \"%s\": %s\n%s", c, shown, why, whole);
+            failures++;
+            free(whole);
+            runner_close(&r);
+            continue;
+        }
+        /* Long logs: every chunk size up to 64, then a sample; every cut up to 64, then a
+         * sample. Short logs: all of them. */
+        size_t step = len > 512 ? len / 97 + 1 : 1;
+        int differs = 0;
+        for (size_t k = 1; k <= len && !differs; k += (k < 64 ? 1 : step)) {
+            char *got = run(&r, tc->log, len, 0, k);
+            runs++;
+            if (strcmp(got, whole) != 0) {
+                print_message("case %zu \"%s\": %zu-byte chunks give\n%sbut whole gives\n%s", c,
+                              shown, k, got, whole);
+                differs = 1;
+            }
+            free(got);
+        }
+        for (size_t k = 0; k <= len && !differs; k += (k < 64 ? 1 : step)) {
+            char *got = run(&r, tc->log, len, k, len);
+            runs++;
+            if (strcmp(got, whole) != 0) {
+                print_message("case %zu \"%s\": cut at %zu gives\n%sbut whole gives\n%s", c,
+                              shown, k, got, whole);
+                differs = 1;
+            }
+            free(got);
+        }
+        failures += (size_t)differs;
+        free(whole);
+        runner_close(&r);
+    }
+    print_message("%zu cases, %zu chunked runs compared with the whole-log run\n", N_CASES, runs);
+    if (failures > 0)
+        fail_msg("%zu of %zu cases failed", failures, N_CASES);
+}
+
+/* A 100 MB line without a newline, between two metric lines: bounded memory, a note. */
+static void test_plugins_metrics_regex_table__a_100mb_line_is_skipped_in_bounded_memory(
+    void **state)
+{
+    (void)state;
+    struct runner r;
+    runner_open(&r, NULL);
+    const relhost_metrics_ops *ops = r.pl->metrics;
+    void *jobp = NULL;
+    assert_int_equal(ops->job_open(&r.m.ctx, r.inst, NULL, &jobp), 0);
+    struct metrics_regex_job *job = jobp;
+    static char chunk[65536];
+    assert_int_equal(ops->feed(&r.m.ctx, job, "SPS: 7\n", 7), 0);
+    for (size_t i = 0; i < sizeof(chunk); i++)
+        chunk[i] = (char)(i % 64 == 0 ? ' ' : '0' + i % 10);
+    memcpy(chunk + 100, "SPS: 99999 " E "[1m", 15);
+    for (size_t fed = 0; fed < (size_t)100 << 20; fed += sizeof(chunk)) {
+        assert_int_equal(ops->feed(&r.m.ctx, job, chunk, sizeof(chunk)), 0);
+        assert_true(job->carry_cap <= 1u << 20);
+    }
+    assert_int_equal(ops->feed(&r.m.ctx, job, "\nSPS: 8\n", 8), 0);
+    assert_int_equal(ops->collect(&r.m.ctx, job), 0);
+    assert_true(mock_host_metric(&r.m, "sps_max")->value == 8);
+    assert_true(mock_host_metric(&r.m, "sps_last")->value == 8);
+    assert_non_null(mock_host_note(&r.m, "1 log line"));
+    ops->job_close(job);
+    runner_close(&r);
+}
+
+int main(void)
+{
+    memcpy(big_digits, "SPS: ", 5);
+    memset(big_digits + 5, '7', 10000);
+    big_digits[10005] = '\n';
+    big_digits[10006] = '\0';
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plugins_metrics_regex_table__every_case_at_every_chunking),
+        cmocka_unit_test(test_plugins_metrics_regex_table__a_100mb_line_is_skipped_in_bounded_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
