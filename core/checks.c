@@ -124,10 +124,18 @@ static int actual_of(const ev_metric *m, relhost_stat stat, double *out, char *w
     return 1;
 }
 
+/* Why a source refused the value of key (label RELHOST_LABEL_REFUSED "<key>"), or NULL. */
+static const char *refused_label(const evidence *ev, const char *key)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", RELHOST_LABEL_REFUSED, key);
+    return evidence_find_label(ev, name);
+}
+
 void checks_eval_env(evidence *ev, const relhost_checks *checks, const checks_env *env,
                      relhost_verdict *out)
 {
-    int missing = 0, failed = 0, nobase = 0, broken = 0;
+    int missing = 0, failed = 0, nobase = 0, broken = 0, refused = 0;
     size_t esz = checks && checks->elem_size ? checks->elem_size : sizeof(relhost_check_spec);
     for (size_t i = 0; checks && i < checks->n; i++) {
         relhost_check_spec s;
@@ -135,6 +143,7 @@ void checks_eval_env(evidence *ev, const relhost_checks *checks, const checks_en
         relhost_check c = {.struct_size = sizeof c};
         ev_check *rec;
         char note[320] = "", why[128] = "", tol[96];
+        const char *why_refused;
         int has_base = 0, higher, ok = 1, has_actual = 0;
         double base = 0, bound = 0, actual = 0;
 
@@ -149,7 +158,12 @@ void checks_eval_env(evidence *ev, const relhost_checks *checks, const checks_en
             double allowed = fmax(s.rel_tol * fabs(base), s.abs_tol);
             bound = higher ? base - allowed : base + allowed;
         }
-        if (!m) {
+        if (!m && (why_refused = refused_label(ev, s.key)) != NULL) {
+            /* the output held a value the source would not trust: no decision either way */
+            snprintf(note, sizeof note, "metric refused: %.280s", why_refused);
+            refused++;
+            ok = 0;
+        } else if (!m) {
             snprintf(note, sizeof note, "metric missing");
             missing++;
             ok = 0;
@@ -227,6 +241,9 @@ void checks_eval_env(evidence *ev, const relhost_checks *checks, const checks_en
     } else if (broken) {
         out->outcome = RELHOST_ERROR;
         out->reason = "baseline_unreadable";
+    } else if (refused) {
+        out->outcome = RELHOST_INCONCLUSIVE;
+        out->reason = "metric_refused";
     } else if (nobase) {
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "no_baseline";

@@ -470,6 +470,16 @@ typedef struct relhost_job_request {
                                       *   check's statistic of them. */
 } relhost_job_request;
 
+/**
+ * Added in ABI 1.3: the label a metrics source posts, with host->label_set(ctx,
+ * RELHOST_LABEL_REFUSED "<key>", "<why>"), when the job's output held a value of metric <key>
+ * that the source refused (not a number, out of the metric's range, a non-ASCII minus) and it
+ * therefore posts no value for it (or not its last one). A check of <key> then ends
+ * INCONCLUSIVE, reason "metric_refused", quoting why: the run printed a value nobody should
+ * trust, which decides nothing either way (a missing metric, by contrast, is FAILED).
+ */
+#define RELHOST_LABEL_REFUSED "refused:"
+
 /** A job handle (opaque, owned by the host for the whole run). */
 typedef struct relhost_job relhost_job;
 

@@ -1752,6 +1752,18 @@ static double mr_reduce(const struct mr_acc *a, enum mr_reducer r)
     }
 }
 
+/* Say that key's value was refused (ABI 1.3 RELHOST_LABEL_REFUSED): a check of it is then
+ * INCONCLUSIVE, not judged on a stale value nor FAILED as missing. */
+static void mr_post_refused(const relhost_host *h, const relhost_ctx *ctx, const char *key,
+                            unsigned long long line)
+{
+    char name[300], why[120];
+    snprintf(name, sizeof(name), "%s%s", RELHOST_LABEL_REFUSED, key);
+    snprintf(why, sizeof(why), "the log's last value of %s (line %llu) was refused: see the notes",
+             key, line);
+    h->label_set(ctx, name, why);
+}
+
 static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
 {
     struct metrics_regex_job *job = jobp;
@@ -1799,10 +1811,14 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
                             (unsigned long long)job->block_line);
             continue;
         }
+        /* The last match was refused: `last` would be a stale earlier value. */
+        int last_refused = a->n_bad > 0 && (a->n == 0 || a->last_bad_key > a->last_key);
+        if (last_refused && !p->label && h->label_set != NULL)
+            for (size_t k = 0; k < p->n_out; k++)
+                if (a->n == 0 || p->reducers[k] == MR_LAST)
+                    mr_post_refused(h, ctx, p->keys[k], a->last_bad_line);
         if (a->n == 0)
             continue; /* not posted: the host's checks say "metric missing" */
-        /* The last match was refused: `last` would be a stale earlier value. */
-        int last_refused = a->n_bad > 0 && a->last_bad_key > a->last_key;
         if (p->label) {
             if (a->label_truncated && h->note_add != NULL)
                 h->note_add(ctx, "label \"%s\" was cut to %d bytes", p->keys[0], MR_LABEL_MAX);

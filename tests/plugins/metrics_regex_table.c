@@ -9,6 +9,7 @@
  *   key=VALUE     a metric with exactly this value (read with strtod)
  *   @key=TEXT     a label
  *   ~TEXT         a note containing TEXT
+ *   !key          the source refused key's value (label RELHOST_LABEL_REFUSED "key")
  * Nothing else may be posted: a metric or label not listed fails the case, and a case listing no
  * note must post none.
  */
@@ -124,40 +125,40 @@ static const struct tcase cases[] = {
     {L("\xc3\x28\xa0\xa1 eval_success_rate: 0.5 \xf0\x28\x8c\x28\n"), NULL,
      "eval_success_rate=0.5"},
     /* ---- SPS refused: a note, never a wrong value ---- */
-    {L(UMINUS "5 sps\n"), NULL, "~sps;~minus"},
-    {L("SPS: " UMINUS "5\n"), NULL, "~sps;~minus"},
-    {L("SPS: -5\n"), NULL, "~sps;~outside"},
-    {L("-5 sps\n"), NULL, "~sps;~outside"},
-    {L("SPS: 1e999\n"), NULL, "~sps;~not a finite number"},
-    {L("SPS: nan\n"), NULL, "~sps;~not a finite number"},
-    {L("SPS: 31,0000\n"), NULL, "~sps;~not a finite number"},
+    {L(UMINUS "5 sps\n"), NULL, "~sps;~minus;!sps_max;!sps_last"},
+    {L("SPS: " UMINUS "5\n"), NULL, "~sps;~minus;!sps_max;!sps_last"},
+    {L("SPS: -5\n"), NULL, "~sps;~outside;!sps_max;!sps_last"},
+    {L("-5 sps\n"), NULL, "~sps;~outside;!sps_max;!sps_last"},
+    {L("SPS: 1e999\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
+    {L("SPS: nan\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
+    {L("SPS: 31,0000\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
     {L("SPS: 100\nSPS: nan\nSPS: 200\n"), NULL,
      "sps_max=200;sps_last=200;~1 match skipped;~line 2"},
-    {L("SPS: 100\nSPS: nan\n"), NULL, "sps_max=100;~line 2;~sps_last is not posted"},
+    {L("SPS: 100\nSPS: nan\n"), NULL, "sps_max=100;~line 2;~sps_last is not posted;!sps_last"},
     {L("SPS: 100\nSPS: -1\nSPS: -2\n"), NULL,
-     "sps_max=100;~2 matches skipped;~first on line 2;~sps_last is not posted"},
+     "sps_max=100;~2 matches skipped;~first on line 2;~sps_last is not posted;!sps_last"},
     {L("sps_max: 31000\n"), NULL, ""},
     {L("SPS:\n31000\n"), NULL, ""},
     {L(""), NULL, ""},
-    {big_digits, 0, NULL, "~sps;~too long"},
+    {big_digits, 0, NULL, "~sps;~too long;!sps_max;!sps_last"},
     /* ---- eval_success_rate ---- */
     {L("eval_success_rate: 0.93\n"), NULL, "eval_success_rate=0.93"},
     {L("eval_success_rate: 1e-05\n"), NULL, "eval_success_rate=1e-05"},
     {L("eval_success_rate: 1.0e-3\n"), NULL, "eval_success_rate=0.001"},
     {L("eval_success_rate: 0.5e-1\n"), NULL, "eval_success_rate=0.05"},
-    {L("eval_success_rate: 1E2\n"), NULL, "~eval_success_rate;~outside"},
+    {L("eval_success_rate: 1E2\n"), NULL, "~eval_success_rate;~outside;!eval_success_rate"},
     {L("eval_success_rate: 87.5%\n"), NULL, "eval_success_rate=0.875"},
     {L("eval_success_rate: 1%\n"), NULL, "eval_success_rate=0.01"},
     {L("eval_success_rate: 12%\n"), NULL, "eval_success_rate=0.12"},
     {L("eval_success_rate: 100%\n"), NULL, "eval_success_rate=1"},
-    {L("eval_success_rate: 1.5\n"), NULL, "~eval_success_rate;~outside"},
-    {L("eval_success_rate: 101%\n"), NULL, "~eval_success_rate;~outside"},
-    {L("eval_success_rate: -0.5\n"), NULL, "~eval_success_rate;~outside"},
-    {L("eval_success_rate: " UMINUS "0.5\n"), NULL, "~eval_success_rate;~minus"},
+    {L("eval_success_rate: 1.5\n"), NULL, "~eval_success_rate;~outside;!eval_success_rate"},
+    {L("eval_success_rate: 101%\n"), NULL, "~eval_success_rate;~outside;!eval_success_rate"},
+    {L("eval_success_rate: -0.5\n"), NULL, "~eval_success_rate;~outside;!eval_success_rate"},
+    {L("eval_success_rate: " UMINUS "0.5\n"), NULL, "~eval_success_rate;~minus;!eval_success_rate"},
     {L("eval_success_rate: 0.8\neval_success_rate: nan\n"), NULL,
-     "~not a finite number;~eval_success_rate is not posted;~line 2"},
+     "~not a finite number;~eval_success_rate is not posted;~line 2;!eval_success_rate"},
     {L("eval_success_rate: 0.8\neval_success_rate: 1.0000001\n"), NULL,
-     "~outside;~eval_success_rate is not posted"},
+     "~outside;~eval_success_rate is not posted;!eval_success_rate"},
     {L("eval_success_rate: 0.9\neval_success_rate: 0.8\n"), NULL, "eval_success_rate=0.8"},
     {L("eval success rate: .5\n"), NULL, "eval_success_rate=0.5"},
     {L("EVAL_SUCCESS_RATE: 0\n"), NULL, "eval_success_rate=0"},
@@ -188,14 +189,14 @@ static const struct tcase cases[] = {
     {L("[SUMMARY] Exit code: 1\n[SUMMARY] Termination reason: crash\nrestarting\n"
        "[SUMMARY] Termination reason: job_completed\n"),
      NULL, "@termination_reason=job_completed;~exit_code;~last [SUMMARY] block"},
-    {L("[SUMMARY] Restart Count: N/A\n"), NULL, "~restart_count;~N/A"},
+    {L("[SUMMARY] Restart Count: N/A\n"), NULL, "~restart_count;~N/A;!restart_count"},
     {L("[SUMMARY] Exit code: 0\n[SUMMARY] Restart Count: N/A\n"), NULL,
-     "exit_code=0;~restart_count;~N/A"},
+     "exit_code=0;~restart_count;~N/A;!restart_count"},
     {L("[SUMMARY] Exit code: 0\n[SUMMARY] Exit code: N/A\n"), NULL,
-     "~exit_code is not posted;~N/A"},
-    {L("[SUMMARY] Exit code: 999\n"), NULL, "~exit_code;~outside"},
+     "~exit_code is not posted;~N/A;!exit_code"},
+    {L("[SUMMARY] Exit code: 999\n"), NULL, "~exit_code;~outside;!exit_code"},
     {L("[SUMMARY] Exit code: -9\n"), NULL, "exit_code=-9"},
-    {L("[SUMMARY] Restart Count: 1.5\n"), NULL, "~restart_count;~whole number"},
+    {L("[SUMMARY] Restart Count: 1.5\n"), NULL, "~restart_count;~whole number;!restart_count"},
     {L("[SUMMARY] Exit code: 3\r\n"), NULL, "exit_code=3"},
     {L(E "[1m[SUMMARY]" E "[0m Exit code: " E "[31m3" E "[0m\n"), NULL, "exit_code=3"},
     {L("[SUMMARY] Exit code: 0" E "[0"), NULL, "exit_code=0"},
@@ -219,9 +220,9 @@ static const struct tcase cases[] = {
     {L("loss=2.5e-3\n"), LOSS_CONF, "loss_max=0.0025;loss_last=0.0025"},
     {L("loss=50%\n"), LOSS_CONF, "loss_max=0.5;loss_last=0.5"},
     {L("loss=0.5\nloss=nan\n"), LOSS_CONF,
-     "loss_max=0.5;~not a finite number;~loss_last is not posted"},
-    {L("loss=" UMINUS "0.5\n"), LOSS_CONF, "~minus"},
-    {L(UMINUS "0.5 loss\n"), LOSS_DIGITS_CONF, "~minus"},
+     "loss_max=0.5;~not a finite number;~loss_last is not posted;!loss_last"},
+    {L("loss=" UMINUS "0.5\n"), LOSS_CONF, "~minus;!loss_max;!loss_last"},
+    {L(UMINUS "0.5 loss\n"), LOSS_DIGITS_CONF, "~minus;!loss_last"},
     {L("0.5 loss\n"), LOSS_DIGITS_CONF, "loss_last=0.5"},
     {L("loss=-0.5\n"), LOSS_CONF, "loss_max=-0.5;loss_last=-0.5"},
     {L("loss=" E "[1m0.25" E "[0m\n"), LOSS_CONF, "loss_max=0.25;loss_last=0.25"},
@@ -316,6 +317,18 @@ static int check(const mock_host *m, const char *expect, char *why, size_t cap)
                 snprintf(why, cap, "no note contains \"%s\"", t + 1);
                 ok = 0;
             }
+            continue;
+        }
+        if (t[0] == '!') {
+            /* "!key": the source says key's value was refused (RELHOST_LABEL_REFUSED) */
+            char name[300];
+            snprintf(name, sizeof(name), "%s%s", RELHOST_LABEL_REFUSED, t + 1);
+            if (mock_host_label(m, name) == NULL) {
+                snprintf(why, cap, "no label %s", name);
+                ok = 0;
+            }
+            for (size_t i = 0; i < m->n_labels; i++)
+                label_seen[i] |= strcmp(m->labels[i].key, name) == 0;
             continue;
         }
         int label = t[0] == '@';

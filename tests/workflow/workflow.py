@@ -225,6 +225,21 @@ def case_a_log_the_job_rewrites_is_read_again():
     check("read again from byte 0" in notes, f"no note: {notes}", out)
 
 
+def case_a_refused_last_value_decides_nothing():
+    """The last eval rate the job printed is out of range (1.5): the earlier 0.9 is not judged
+    (stale), and the check is INCONCLUSIVE (metric_refused), neither PASSED nor FAILED."""
+    pl = Plan("refused")
+    pl.write('{ name = "evalrate"; cmd = ["sh", "-c", "echo eval_success_rate: 0.9; '
+             'echo eval_success_rate: 1.5"];'
+             ' acceptance = ( ("eval_success_rate", ">=", 0.8) ); }')
+    rc, out = pl.run("--version", "1")
+    check(rc == 3, f"exit {rc}, want 3 (INCONCLUSIVE)", out)
+    job = pl.state("1")["jobs"]["tests/evalrate"]
+    check(job["outcome"] == "INCONCLUSIVE" and job["reason"] == "metric_refused", f"{job}", out)
+    chk = job["evidence"]["checks"][0]
+    check(chk["actual"] is None and "metric refused" in (chk["note"] or ""), f"check {chk}", out)
+
+
 def case_depends_on_skips():
     pl = Plan("depends")
     pl.write('{ name = "broken"; cmd = ["false"]; },' +
