@@ -45,7 +45,12 @@ struct metrics_regex_conf {
     int defaults;
     relhost_list patterns;
     uint64_t max_line;
+    relhost_strlist presets;
 };
+
+/* The presets a plan may switch on (see "Format presets" below and the README). */
+static const char *const metrics_regex_preset_names[] = {
+    "sb3", "sample_factory", "rl_games", "rllib", "hf_trainer", "tqdm", NULL};
 
 static const char *const metrics_regex_reducer_names[] = {"max",  "min",   "last", "first",
                                                           "mean", "count", NULL};
@@ -116,6 +121,29 @@ static const relhost_option metrics_regex_options[] = {
      .max = 268435456.0, /* 256 MiB: the carry buffer of a job is at most this */
      .doc = "longest line read, in bytes before the newline; longer lines are skipped and counted "
             "(a job's memory is bounded by it)"},
+    {.name = "presets",
+     .type = RELHOST_OPT_STRLIST,
+     .offset = offsetof(struct metrics_regex_conf, presets),
+     .choices = metrics_regex_preset_names,
+     .doc = "format presets of other trainers, each posting its own keys named for what the number "
+            "counts (never sps_*): "
+            "sb3 (Stable-Baselines3's table: sb3_fps_max/_last env steps/s over all envs since "
+            "learn() began; sb3_table_success_rate, the last success_rate row, eval/ or "
+            "rollout/ alike; EvalCallback's lines: sb3_eval_success_rate, sb3_eval_mean_reward); "
+            "sample_factory (Fps is (10 sec: ...): sample_factory_fps_10s/60s/300s_max/_last env "
+            "frames/s incl. frameskip, all policies; sample_factory_total_frames); "
+            "rl_games (fps step/fps step and policy inference/fps total: rl_games_fps_step, "
+            "rl_games_fps_step_inference, rl_games_fps_total _max/_last, env steps/s over all "
+            "actors, no frameskip); "
+            "rllib (rllib_sample_throughput_max/_last from sample_throughput, env (or agent) "
+            "steps/s of the sampling phase; rllib_env_steps_sampled_per_s_max/_last from "
+            "num_env_steps_sampled_throughput_per_sec, env steps/s of the iteration); "
+            "hf_trainer (HF Trainer log dicts: hf_loss_min/_last, hf_eval_loss, hf_train_loss, "
+            "hf_epoch, hf_train_samples_per_second (training examples/s, not tokens), "
+            "hf_train_steps_per_second (optimizer steps/s)); "
+            "tqdm (tqdm and Lightning bars: tqdm_it_per_s_max/_last iterations/s of every bar in "
+            "the log; 2.50s/it is read as 1/2.50 it/s); every value goes through the one number "
+            "grammar and its refusals"},
     {0}};
 
 /* ---- Default patterns ------------------------------------------------------------------------ */
@@ -195,6 +223,193 @@ static const struct mr_default metrics_regex_defaults[] = {
 
 #define MR_N_DEFAULTS (sizeof(metrics_regex_defaults) / sizeof(metrics_regex_defaults[0]))
 
+/* ---- Format presets -------------------------------------------------------------------------- */
+
+/*
+ * Pattern sets for other trainers' output, switched on per source with `presets = [...]` (the
+ * README's "Format presets"). Each row is data for the same engine as the defaults and plan
+ * patterns: one number grammar, ranges, refusals, notes. Every row posts its own key, named for
+ * what its number counts; none posts sps_*, eval_success_rate or another default's key, because
+ * a trainer's "fps" is not always env steps per second. `counts` says what each number is, from
+ * the trainer's own code; the README's table repeats it.
+ *
+ * A value is captured as a whole token (MR_TOK: anything up to a space or a delimiter, with
+ * a comma only inside a number) and read by the grammar, so "nan", "1,2345" or a Unicode minus
+ * is refused with a note instead of cut short into a wrong number or silently skipped.
+ */
+#define MR_TOK "(?<value>(?:[^\\s,;|(){}\\[\\]'\"<>]|,(?=\\d))+)"
+/* a Python dict, JSON or YAML key of a result: 'key': v, "key": v, key: v, key=v */
+#define MR_DKEY(k) "(?<!\\w)" k "['\"]?\\s*[:=]\\s*['\"]?" MR_TOK
+/* an SB3 table row: "|    fps             | 1234     |" */
+#define MR_SB3_ROW(k) "^\\s*\\|\\s+" k "\\s*\\|\\s*" MR_TOK "\\s*\\|"
+/* a tqdm rate: 98.76it/s, 198kit/s (unit_scale), 2.50s/it (an iteration over 1 s), and
+ * tqdm.rich's "1,398.2 it/s" / "1.4 Kit/s" */
+#define MR_TQDM_NUM                                                                                \
+    "(?<![\\w.,+-])(?<value>\\d[\\d.,]*(?:[eE][+-]?\\d+)?) ?(?<unit>[kKMGTPEZY])?"
+
+struct mr_preset_row {
+    const char *name;   /* pattern name: posts <name>_<reducer>, or metric */
+    const char *regex;  /* case-sensitive: these trainers print fixed text */
+    const char *metric; /* one exact key, with one reducer */
+    const char *prefilter;
+    const char *reducers[3];
+    double lo, hi; /* valid range: outside it a value is refused, never clamped */
+    int integer;   /* a whole number */
+    int alias;     /* more forms of the previous row of the same name: one accumulator */
+    int invert;    /* the text is the reciprocal (tqdm's s/it): the value is 1/x */
+    const char *counts; /* what the number counts */
+};
+
+struct mr_preset {
+    const char *name;
+    const char *where; /* for messages: preset "name" */
+    const char *reads; /* what output it reads */
+    const struct mr_preset_row *rows;
+    size_t n;
+};
+
+/* Stable-Baselines3: HumanOutputFormat's table (keys sorted, "time/" then "   fps"; floats as
+ * %-8.3g, ints as str) and EvalCallback's verbose prints. fps is
+ * int((num_timesteps - num_timesteps_at_start) / time_elapsed), num_timesteps growing by n_envs
+ * per vectorised step. */
+static const struct mr_preset_row mr_preset_sb3[] = {
+    {.name = "sb3_fps", .regex = MR_SB3_ROW("fps"), .prefilter = "fps",
+     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "env steps per second summed over all envs, averaged since learn() began "
+               "(SB3's num_timesteps / time_elapsed; an Atari step with frame_skip 4 is 4 frames)"},
+    {.name = "sb3_table_success_rate", .regex = MR_SB3_ROW("success_rate"),
+     .metric = "sb3_table_success_rate", .prefilter = "success_rate", .reducers = {"last"},
+     .lo = 0, .hi = 1,
+     .counts = "fraction of episodes with info[\"is_success\"], from the table's last "
+               "success_rate row: eval/ (EvalCallback) or rollout/ (off-policy algorithms) alike, "
+               "since a row does not name its section"},
+    {.name = "sb3_eval_success_rate", .regex = "^\\s*Success rate:\\s*" MR_TOK,
+     .metric = "sb3_eval_success_rate", .prefilter = "Success rate:", .reducers = {"last"},
+     .lo = 0, .hi = 1,
+     .counts = "fraction of EvalCallback's evaluation episodes that succeeded (its \"Success "
+               "rate: 90.00%\" line, verbose >= 1; the eval/success_rate value)"},
+    {.name = "sb3_eval_mean_reward",
+     .regex = "^\\s*Eval num_timesteps=\\d+, episode_reward=" MR_TOK,
+     .metric = "sb3_eval_mean_reward", .prefilter = "Eval num_timesteps=", .reducers = {"last"},
+     .lo = -HUGE_VAL, .hi = HUGE_VAL,
+     .counts = "mean episode return of EvalCallback's last evaluation"},
+};
+
+/* Sample Factory: the runner's "Fps is (10 sec: %.1f, 60 sec: %.1f, 300 sec: %.1f). Total num
+ * frames: %d. ..." (nan until a window has data: refused with a note). Frames count env frames
+ * with env_frameskip applied, over all policies and workers. */
+#define MR_SF_FPS "\\bFps is \\(10 sec:"
+static const struct mr_preset_row mr_preset_sample_factory[] = {
+    {.name = "sample_factory_fps_10s", .regex = MR_SF_FPS "\\s*" MR_TOK, .prefilter = "Fps is (",
+     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "env frames per second over the last 10 s, frameskip included (an agent step "
+               "with env_frameskip 4 is 4 frames), all policies"},
+    {.name = "sample_factory_fps_60s", .regex = MR_SF_FPS "[^)]*?\\b60 sec:\\s*" MR_TOK,
+     .prefilter = "Fps is (", .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "env frames per second over the last 60 s, frameskip included"},
+    {.name = "sample_factory_fps_300s", .regex = MR_SF_FPS "[^)]*?\\b300 sec:\\s*" MR_TOK,
+     .prefilter = "Fps is (", .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "env frames per second over the last 300 s, frameskip included"},
+    {.name = "sample_factory_total_frames",
+     .regex = MR_SF_FPS "[^)]*\\)\\.\\s*Total num frames:\\s*" MR_TOK,
+     .metric = "sample_factory_total_frames", .prefilter = "Fps is (", .reducers = {"last"},
+     .lo = 0, .hi = HUGE_VAL, .integer = 1,
+     .counts = "env frames collected so far, frameskip included"},
+};
+
+/* rl_games: a2c_common's "fps step: %.0f fps step and policy inference: %.0f fps total: %.0f
+ * epoch: %d/%d frames: %d". Its frames are horizon_length x num_actors per epoch: one per env
+ * step of each actor, no frameskip applied. */
+static const struct mr_preset_row mr_preset_rl_games[] = {
+    {.name = "rl_games_fps_step", .regex = "\\bfps step:\\s*" MR_TOK, .prefilter = "fps step:",
+     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "env steps per second of all actors during env stepping only (rl_games' frames "
+               "are env steps; no frameskip)"},
+    {.name = "rl_games_fps_step_inference",
+     .regex = "\\bfps step and policy inference:\\s*" MR_TOK,
+     .prefilter = "fps step and policy inference:", .reducers = {"max", "last"}, .lo = 0,
+     .hi = HUGE_VAL, .counts = "env steps per second of all actors, stepping plus inference"},
+    {.name = "rl_games_fps_total", .regex = "\\bfps total:\\s*" MR_TOK, .prefilter = "fps total:",
+     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "env steps per second of all actors over the whole epoch, training included"},
+};
+
+/* RLlib: result dicts printed by pretty_print (YAML), print(result) (a dict) or as JSON. */
+static const struct mr_preset_row mr_preset_rllib[] = {
+    {.name = "rllib_sample_throughput", .regex = MR_DKEY("sample_throughput"),
+     .prefilter = "sample_throughput", .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "steps sampled per second of sampling time (timers.sample_throughput; env steps, "
+               "or agent steps with count_steps_by=agent_steps); training time not included"},
+    {.name = "rllib_env_steps_sampled_per_s",
+     .regex = MR_DKEY("num_env_steps_sampled_throughput_per_sec"),
+     .prefilter = "num_env_steps_sampled_throughput_per_sec", .reducers = {"max", "last"},
+     .lo = 0, .hi = HUGE_VAL,
+     .counts = "env steps sampled per second of the iteration's wall time "
+               "(num_env_steps_sampled_throughput_per_sec)"},
+};
+
+/* Hugging Face Trainer: ProgressCallback's str(logs) ({'loss': 0.5, ...}; some versions quote
+ * the numbers) and the final {'train_runtime': ..., 'train_samples_per_second': ...}. */
+static const struct mr_preset_row mr_preset_hf_trainer[] = {
+    {.name = "hf_loss", .regex = MR_DKEY("['\"]loss"), .prefilter = "loss",
+     .reducers = {"min", "last"}, .lo = -HUGE_VAL, .hi = HUGE_VAL,
+     .counts = "training loss of the last logging_steps window ('loss')"},
+    {.name = "hf_eval_loss", .regex = MR_DKEY("['\"]eval_loss"), .metric = "hf_eval_loss",
+     .prefilter = "eval_loss", .reducers = {"last"}, .lo = -HUGE_VAL, .hi = HUGE_VAL,
+     .counts = "loss on the eval dataset at the last evaluation ('eval_loss')"},
+    {.name = "hf_train_loss", .regex = MR_DKEY("['\"]train_loss"), .metric = "hf_train_loss",
+     .prefilter = "train_loss", .reducers = {"last"}, .lo = -HUGE_VAL, .hi = HUGE_VAL,
+     .counts = "mean training loss over the whole train() call ('train_loss', printed at the end)"},
+    {.name = "hf_epoch", .regex = MR_DKEY("['\"]epoch"), .metric = "hf_epoch",
+     .prefilter = "epoch", .reducers = {"last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "epochs done, fractional ('epoch')"},
+    {.name = "hf_train_samples_per_second", .regex = MR_DKEY("['\"]train_samples_per_second"),
+     .metric = "hf_train_samples_per_second", .prefilter = "train_samples_per_second",
+     .reducers = {"last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "training examples (dataset rows, not tokens) per second of train()'s runtime"},
+    {.name = "hf_train_steps_per_second", .regex = MR_DKEY("['\"]train_steps_per_second"),
+     .metric = "hf_train_steps_per_second", .prefilter = "train_steps_per_second",
+     .reducers = {"last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "optimizer steps (one per gradient_accumulation_steps batches) per second of "
+               "train()'s runtime"},
+};
+
+/* tqdm's format_meter: "{rate:5.2f}it/s", or "{1/rate:5.2f}s/it" when an iteration takes over
+ * 1 s; unit_scale adds an SI prefix (k, M, G; T and above are refused as an unknown unit).
+ * Lightning's TQDM and Rich progress bars print the same "98.76it/s". "?it/s" (no rate yet) is
+ * not a value and is not matched. */
+static const struct mr_preset_row mr_preset_tqdm[] = {
+    {.name = "tqdm_it_per_s", .regex = MR_TQDM_NUM "it/s\\b", .prefilter = "it/s",
+     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .counts = "loop iterations per second of every tqdm/Lightning bar in the log (what an "
+               "iteration is depends on the loop: a batch, an optimizer step, an episode...)"},
+    {.name = "tqdm_it_per_s", .regex = MR_TQDM_NUM "s/it\\b", .prefilter = "s/it",
+     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL, .alias = 1, .invert = 1,
+     .counts = "s/it converted: 2.50s/it is 0.4 it/s (tqdm rounds to 2 decimals, so within "
+               "0.2%)"},
+};
+
+#define MR_PRESET(n, r, rows) {n, "preset \"" n "\"", r, rows, sizeof(rows) / sizeof(rows[0])}
+static const struct mr_preset metrics_regex_presets[] = {
+    MR_PRESET("sb3", "Stable-Baselines3's logger table and EvalCallback lines", mr_preset_sb3),
+    MR_PRESET("sample_factory", "Sample Factory's \"Fps is (10 sec: ...)\" line",
+              mr_preset_sample_factory),
+    MR_PRESET("rl_games", "rl_games' \"fps step: ... fps total: ...\" line", mr_preset_rl_games),
+    MR_PRESET("rllib", "RLlib result dicts (pretty_print YAML, dict or JSON)", mr_preset_rllib),
+    MR_PRESET("hf_trainer", "Hugging Face Trainer's logged dicts", mr_preset_hf_trainer),
+    MR_PRESET("tqdm", "tqdm and Lightning progress bars", mr_preset_tqdm),
+};
+
+#define MR_N_PRESETS (sizeof(metrics_regex_presets) / sizeof(metrics_regex_presets[0]))
+
+static const struct mr_preset *mr_preset_find(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < MR_N_PRESETS; i++)
+        if (strcmp(metrics_regex_presets[i].name, name) == 0)
+            return &metrics_regex_presets[i];
+    return NULL;
+}
+
 /* ---- Instance and job state ------------------------------------------------------------------ */
 
 enum mr_reducer { MR_MAX, MR_MIN, MR_LAST, MR_FIRST, MR_MEAN, MR_COUNT, MR_N_REDUCERS };
@@ -237,6 +452,8 @@ struct mr_pat {
     double lo, hi;
     int summary;   /* 1 + field of a [SUMMARY] block, 0 for other patterns */
     int alias;     /* feeds the accumulator of pattern acc_id and posts nothing itself */
+    int invert;    /* a preset's reciprocal form (tqdm's s/it): the value is 1/x */
+    const char *where_text; /* "preset sb3" etc. for a preset's pattern, else NULL */
     size_t acc_id; /* index of the accumulator in job->acc */
 };
 
@@ -814,6 +1031,8 @@ static int mr_reducer_from_name(const char *s)
 static const char *mr_where(const struct metrics_regex *inst, const relhost_ctx *ctx,
                             const struct mr_pat *p, const void *field)
 {
+    if (p->where_text != NULL)
+        return p->where_text;
     if (p->where_field == NULL)
         return "default pattern";
     if (inst->host->where == NULL)
@@ -1073,8 +1292,28 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
     __builtin_cpu_init(); /* cheap, and required before the first query in some load orders */
     inst->avx2 = __builtin_cpu_supports("avx2") != 0;
 #endif
-    size_t n_user = conf->patterns.n;
-    inst->pats = calloc(MR_N_DEFAULTS + n_user, sizeof(*inst->pats));
+    size_t n_user = conf->patterns.n, n_preset_rows = 0;
+    /* Presets: each a known name, listed once (the host does not check a list's choices). */
+    for (size_t i = 0; i < conf->presets.n; i++) {
+        const struct mr_preset *ps = mr_preset_find(conf->presets.v[i]);
+        const char *w = h->where ? h->where(ctx, &conf->presets) : NULL;
+        if (ps == NULL) {
+            h->fail(ctx, "presets (%s): unknown preset \"%s\"; use sb3, sample_factory, rl_games, "
+                    "rllib, hf_trainer or tqdm", w ? w : "the plan",
+                    conf->presets.v[i] ? conf->presets.v[i] : "");
+            metrics_regex_close(inst);
+            return RELHOST_EINVAL;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(conf->presets.v[j], conf->presets.v[i]) == 0) {
+                h->fail(ctx, "presets (%s): preset \"%s\" is listed twice", w ? w : "the plan",
+                        conf->presets.v[i]);
+                metrics_regex_close(inst);
+                return RELHOST_EINVAL;
+            }
+        n_preset_rows += ps->n;
+    }
+    inst->pats = calloc(MR_N_DEFAULTS + n_preset_rows + n_user, sizeof(*inst->pats));
     if (inst->pats == NULL || inst->c_locale == (locale_t)0) {
         h->fail(ctx, "out of memory opening metrics_regex");
         metrics_regex_close(inst);
@@ -1134,6 +1373,47 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
             }
         }
     }
+    /* Preset patterns, like defaults: a plan pattern of the same name replaces one. */
+    for (size_t i = 0; i < conf->presets.n; i++) {
+        const struct mr_preset *ps = mr_preset_find(conf->presets.v[i]);
+        for (size_t r = 0; r < ps->n; r++) {
+            const struct mr_preset_row *pr = &ps->rows[r];
+            int replaced = 0;
+            for (size_t u = 0; u < n_user; u++)
+                replaced |= mr_row(conf, u)->name && strcmp(mr_row(conf, u)->name, pr->name) == 0;
+            if (replaced)
+                continue;
+            struct mr_pat *p = &inst->pats[inst->n_pats++];
+            size_t nr = 0;
+            while (nr < 3 && pr->reducers[nr] != NULL)
+                nr++;
+            p->name = pr->name;
+            p->regex = pr->regex;
+            p->where_text = ps->where;
+            p->scale = 1.0;
+            p->has_range = 1;
+            p->lo = pr->lo;
+            p->hi = pr->hi;
+            p->integer = pr->integer;
+            p->alias = pr->alias;
+            p->invert = pr->invert;
+            rc = mr_pat_build(inst, ctx, p, pr->reducers, nr, pr->metric, pr->prefilter, NULL, 0,
+                              NULL);
+            if (rc == 0 && p->alias) {
+                for (size_t k = 0; k < MR_N_REDUCERS; k++) {
+                    free(p->keys[k]);
+                    p->keys[k] = NULL;
+                }
+                p->n_out = 0;
+            }
+            if (rc != 0) {
+                if (rc == RELHOST_ENOMEM)
+                    h->fail(ctx, "out of memory compiling %s pattern \"%s\"", ps->where, p->name);
+                metrics_regex_close(inst);
+                return rc;
+            }
+        }
+    }
     for (size_t i = 0; i < n_user; i++) {
         const struct metrics_regex_pattern *row = mr_row(conf, i);
         struct mr_pat *p = &inst->pats[inst->n_pats++];
@@ -1159,7 +1439,8 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
         }
     }
     if (inst->n_pats == 0) {
-        h->fail(ctx, "metrics_regex has no patterns: set defaults = true or add patterns");
+        h->fail(ctx, "metrics_regex has no patterns: set defaults = true, add presets or "
+                "patterns");
         metrics_regex_close(inst);
         return RELHOST_EINVAL;
     }
@@ -1172,9 +1453,12 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
                     if ((i == j && b >= a) || strcmp(inst->pats[i].keys[a],
                                                      inst->pats[j].keys[b]) != 0)
                         continue;
-                    h->fail(ctx, "patterns \"%s\" and \"%s\" (%s) both post \"%s\"; rename one "
-                            "(a pattern named like a default pattern replaces it)",
-                            inst->pats[j].name, inst->pats[i].name,
+                    h->fail(ctx, "patterns \"%s\" (%s) and \"%s\" (%s) both post \"%s\"; "
+                            "rename one (a pattern named like a default or preset pattern "
+                            "replaces it)",
+                            inst->pats[j].name,
+                            mr_where(inst, ctx, &inst->pats[j], inst->pats[j].where_field),
+                            inst->pats[i].name,
                             mr_where(inst, ctx, &inst->pats[i], inst->pats[i].where_field),
                             inst->pats[i].keys[a]);
                     metrics_regex_close(inst);
@@ -1194,6 +1478,7 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
             continue;
         for (size_t j = 0; j < inst->n_pats; j++)
             if (!inst->pats[j].alias && inst->pats[j].where_field == NULL &&
+                inst->pats[j].where_text == inst->pats[i].where_text &&
                 strcmp(inst->pats[j].name, inst->pats[i].name) == 0)
                 inst->pats[i].acc_id = j;
     }
@@ -1351,7 +1636,10 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
         }
         break;
     }
-    v = v * unit * p->scale;
+    v *= unit;
+    if (p->invert)
+        v = 1.0 / v; /* 0 gives inf: refused below as not a finite number */
+    v *= p->scale;
     if (!isfinite(v)) {
         mr_refuse(job, p, a, MR_C_NAN, txt, len, key);
         return;
@@ -1532,6 +1820,8 @@ static int mr_carry_append(struct metrics_regex_job *job, const char *s, size_t 
 /* One segment (no \r or \n in it, escape sequences removed) from the carry, for every group. */
 static void mr_scan_segment(struct metrics_regex_job *job, const char *p, size_t n)
 {
+    if (p == NULL)
+        p = ""; /* an empty segment before any carry exists: NULL + 0 is undefined in C */
     job->region = NULL;
     for (size_t gi = 0; gi < job->inst->n_groups; gi++) {
         const struct mr_group *g = &job->inst->groups[gi];
@@ -1918,6 +2208,29 @@ static int metrics_regex_keys(const void *confp, void (*add)(void *payload, cons
             }
             for (size_t r = 0; def->reducers[r] != NULL; r++)
                 if (mr_add_key(add, payload, def->name, def->reducers[r]))
+                    return RELHOST_ENOMEM;
+        }
+    }
+    /* Presets' keys, as open() posts them: an unknown preset fails open() with its message. */
+    for (size_t i = 0; i < conf->presets.n; i++) {
+        const struct mr_preset *ps = mr_preset_find(conf->presets.v[i]);
+        int twice = 0;
+        for (size_t j = 0; ps != NULL && j < i; j++)
+            twice |= strcmp(conf->presets.v[j], conf->presets.v[i]) == 0;
+        for (size_t r = 0; ps != NULL && !twice && r < ps->n; r++) {
+            const struct mr_preset_row *pr = &ps->rows[r];
+            int replaced = 0;
+            for (size_t u = 0; u < conf->patterns.n; u++)
+                replaced |= mr_row(conf, u)->name && strcmp(mr_row(conf, u)->name, pr->name) == 0;
+            if (replaced || pr->alias)
+                continue;
+            if (pr->metric != NULL) {
+                if (mr_add_key(add, payload, pr->metric, NULL))
+                    return RELHOST_ENOMEM;
+                continue;
+            }
+            for (size_t k = 0; k < 3 && pr->reducers[k] != NULL; k++)
+                if (mr_add_key(add, payload, pr->name, pr->reducers[k]))
                     return RELHOST_ENOMEM;
         }
     }

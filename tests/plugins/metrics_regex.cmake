@@ -22,3 +22,8 @@ add_dependencies(extract_driver metrics_regex)
 # Issue 14: a table of logs (coloured, progress bars, markers, refusals) fed at every chunking.
 relhost_unit_test(test_plugins_metrics_regex_table
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_table.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
+
+# Issue 14 part 7: format presets (sb3, sample_factory, rl_games, rllib, hf_trainer, tqdm) on
+# real-shaped output at every chunking, and keys() declaring their keys.
+relhost_unit_test(test_plugins_metrics_regex_presets
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_presets.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
