@@ -453,6 +453,8 @@ static int pick_version(plan *p, int new_release, int newest, char **out)
             double ti, tb;
             if (!e[i].error && e[i].plan && strcmp(e[i].plan, p->path) != 0)
                 continue;
+            if (!e[i].error && e[i].created <= 0)
+                continue; /* only waived ahead (relhost waive): it starts with --version */
             ti = e[i].created > 0 ? e[i].created : e[i].mtime;
             tb = best < n ? (e[best].created > 0 ? e[best].created : e[best].mtime) : -1;
             if (best == n || ti > tb)

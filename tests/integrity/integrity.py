@@ -411,6 +411,15 @@ def case_resume_continues_the_release_created_last():
     rh.expect(r, 1, err=[r"continuing release " + rh.q(second)])
 
 
+def case_a_release_only_waived_ahead_is_not_continued_by_a_plain_run():
+    rel = Release([validation("a")], [PUBLISH], top='version = "auto";')
+    rel.ok("a")
+    rh.expect(rel.cmd("waive", "--version", "9.9-typo", "--step", "tests", "--reason", "ahead"), 0)
+    r = rel.run()
+    rh.expect(r, 0, not_err=[r"continuing release 9\.9-typo"])
+    rh.check(len(rel.versions()) == 2, f"versions {rel.versions()}", r)
+
+
 def case_waive_an_infra_failure_then_promote_with_an_etc_style_plan():
     """The shipped plans' shape (stage, tests, promote, quarantine on failure): an infrastructure
     failure (the trainer cannot be started: ERROR, undecided) does not quarantine the release;
