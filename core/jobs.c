@@ -1017,6 +1017,9 @@ static void tail_log(relhost_job *jb)
 {
     char buf[LOG_CHUNK];
     const relhost_runner_ops *ops = jb->rt->ops;
+    /* once per read, not per chunk: did the job start its own log over since the last one? */
+    if (!ops->read_log && jb->log_fd >= 0)
+        log_started_over(jb);
     for (;;) {
         ssize_t n;
         size_t got = 0;
@@ -1037,9 +1040,6 @@ static void tail_log(relhost_job *jb)
         } else {
             if (jb->log_fd < 0)
                 jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
-            if (jb->log_fd < 0)
-                return;
-            log_started_over(jb);
             if (jb->log_fd < 0)
                 return;
             n = pread(jb->log_fd, buf, sizeof buf, (off_t)jb->log_off);

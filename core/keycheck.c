@@ -78,7 +78,7 @@ static int is_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
 struct keyset {
     strvec keys;      /* fnmatch patterns, copied */
     int any;          /* some source declares no keys: it may post anything */
-    strbuf names;     /* "logs (metrics_regex), wandb (metrics_wandb)" */
+    strbuf names;     /* "<source> (<plugin>), ..." for messages */
     size_t nsources;
 };
 

@@ -1214,8 +1214,9 @@ int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relh
     p->log_fd = log_fd;
     p->log_path = xstrdup(spec.log_path);
     job = cookie ? cookie : job_of_env(spec.env);
-    /* A long process without a job is a runner's own (skypilot's `sky jobs launch`), which the
-     * runner's find() waits for after a crash: it is not marked for the release's sweep. */
+    /* A long process without a job is a runner's own (a launch command handing the job to a
+     * remote engine), which the runner's find() waits for after a crash: it is not marked for
+     * the release's sweep. */
     build_env(&spec, p->cookie, cookie, job != NULL, &env);
     rc = start_child(p, &spec, env.v, devnull, log_fd, log_fd);
     sv_free(&env);

@@ -107,14 +107,15 @@ int proc_stop_orphan(const proc_ident *id);
  * child gets RELHOST_RELEASE=<tag> and RELHOST_HOST=<relhost pid>.<relhost start time> (field 22
  * of /proc/self/stat), which neither spec->env nor relhost's own environment can override; a
  * proc_spawn() without a job (no cookie, no RELHOST_JOB in spec->env: a runner's own process,
- * such as skypilot's `sky jobs launch`, which its find() waits for after a crash) gets neither.
+ * such as a command launching a job on a remote engine, which its find() waits for after a
+ * crash) gets neither.
  * With no tag set, both are passed on only as relhost inherited them.
  */
 void proc_set_release(const char *state_dir, const char *record);
 /** The tag proc_set_release() set, or NULL. */
 const char *proc_release_tag(void);
 /** Nested on/off: while on, children get no release tag (and none inherited): the processes of
- *  runners that hand jobs to a remote engine (sbatch, sky), whose environment the engine would
+ *  runners that hand jobs to a remote engine (runners with find()), whose environment it would
  *  pass on to jobs that must outlive relhost and be re-attached, never stopped as orphans. */
 void proc_tag_suspend(int on);
 

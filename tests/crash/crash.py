@@ -19,30 +19,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rh  # noqa: E402
 
 
-def pid_alive(pid):
-    """Whether pid runs (a zombie does not: it waits for a parent that is not relhost)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_for(pred, what, timeout=30):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    rh.fail("timed out waiting for " + what)
-
-
 def lines(path):
     if not os.path.exists(path):
         return []
@@ -107,10 +83,10 @@ steps = (
                                          stdin=subprocess.DEVNULL, cwd=d, env=rh.base_env(),
                                          start_new_session=True)
     try:
-        wait_for(lambda: first(marker, "sleeping") and first(marker, "escaped"), "the job to start")
+        rh.wait_for(lambda: first(marker, "sleeping") and first(marker, "escaped"), "the job to start")
         orphan, child, escaped = (first(marker, w) for w in ("start", "sleeping", "escaped"))
         # The job's identity must be durable before relhost dies, as it is some ticks after start.
-        wait_for(lambda: state_mentions(d, rf'"pid":\s*{orphan}\b'), "the job's pid in the state")
+        rh.wait_for(lambda: state_mentions(d, rf'"pid":\s*{orphan}\b'), "the job's pid in the state")
         os.kill(first_relhost.pid, signal.SIGKILL)  # relhost only: not its job's process group
         first_relhost.wait()
     finally:
@@ -118,14 +94,14 @@ steps = (
             first_relhost.kill()
             first_relhost.wait()
     try:
-        rh.check(pid_alive(orphan) and pid_alive(child) and pid_alive(escaped),
+        rh.check(rh.pid_alive(orphan) and rh.pid_alive(child) and rh.pid_alive(escaped),
                  "the job did not outlive the killed relhost: the test proves nothing")
         rh.write(flag, "")
         r = rh.run(argv[1:], cwd=d, env=rh.base_env(), timeout=90)
         rh.expect(r, 0)
         for pid, what in ((orphan, "the first attempt"), (child, "its sleeping child"),
                           (escaped, "its child that escaped with setsid")):
-            rh.check(not pid_alive(pid), f"{what} (pid {pid}) still runs after the resume", r)
+            rh.check(not rh.pid_alive(pid), f"{what} (pid {pid}) still runs after the resume", r)
 
         # Never two copies at once: each start comes after the previous copy ended or stopped.
         running, starts = set(), []
@@ -165,7 +141,7 @@ steps = (
                  f"the second attempt's log {job_rec['log_path']} is not its own", r)
     finally:
         for pid in (first(marker, "start"), first(marker, "sleeping"), first(marker, "escaped")):
-            if pid and pid_alive(pid):
+            if pid and rh.pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 

@@ -20,21 +20,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rh  # noqa: E402
 
 
-def pid_alive(pid):
-    """Whether pid runs (a zombie does not: it waits for a parent that is not relhost)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def start_time(pid):
     """Field 22 of /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat") as f:
@@ -48,15 +33,6 @@ def environ(pid):
                         for e in f.read().split(b"\0") if b"=" in e)
     except OSError:
         return {}
-
-
-def wait_for(pred, what, timeout=30):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    rh.fail("timed out waiting for " + what)
 
 
 def read_pid(path):
@@ -122,7 +98,7 @@ def case_a_step_left_running_by_a_killed_relhost_is_stopped_by_the_next_run():
                                      stdin=subprocess.DEVNULL, cwd=d, env=rh.base_env(),
                                      start_new_session=True)
         try:
-            wait_for(lambda: read_pid(os.path.join(d, "step.pid")), "the step to start")
+            rh.wait_for(lambda: read_pid(os.path.join(d, "step.pid")), "the step to start")
             for f in ("step", "child", "escaped"):
                 pids[f] = read_pid(os.path.join(d, f + ".pid"))
             host = f"{first.pid}.{start_time(first.pid)}"
@@ -141,7 +117,7 @@ def case_a_step_left_running_by_a_killed_relhost_is_stopped_by_the_next_run():
                 first.wait()
         time.sleep(0.2)
         for f, pid in pids.items():
-            rh.check(pid_alive(pid), f"the step's {f} process (pid {pid}) did not outlive the "
+            rh.check(rh.pid_alive(pid), f"the step's {f} process (pid {pid}) did not outlive the "
                      "killed relhost: the test proves nothing")
 
         rh.write_plan(d, plan_text(d, CHECK))
@@ -151,17 +127,17 @@ def case_a_step_left_running_by_a_killed_relhost_is_stopped_by_the_next_run():
         rh.check(check.strip() == "checked", f"the resumed step still saw the old step's "
                  f"processes while it ran: {check!r}", r)
         for f, pid in pids.items():
-            rh.check(not pid_alive(pid), f"the step's {f} process (pid {pid}) still runs after "
+            rh.check(not rh.pid_alive(pid), f"the step's {f} process (pid {pid}) still runs after "
                      "the resumed release finished", r)
         rh.check(f"stopped pid {pids['step']} (sh), left running by relhost pid {first.pid} "
                  "that died" in r.all, "relhost did not say that it stopped the old step", r)
         rh.check(f"stopped pid {pids['escaped']} (sleep), left running by relhost pid "
                  f"{first.pid} that died" in r.all,
                  "relhost did not say that it stopped the step's escaped child", r)
-        rh.check(pid_alive(unrelated.pid), "an unrelated sleep (no release tag) was stopped", r)
+        rh.check(rh.pid_alive(unrelated.pid), "an unrelated sleep (no release tag) was stopped", r)
     finally:
         for pid in pids.values():
-            if pid and pid_alive(pid):
+            if pid and rh.pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         unrelated.kill()
         unrelated.wait()
@@ -192,7 +168,7 @@ def case_a_tagged_process_of_a_live_relhost_is_never_signalled():
         # The control: this release, its relhost dead. It shares this test's process group,
         # whose leader carries no tag: only the process itself may be signalled.
         procs["dead"] = start("dead", {"RELHOST_RELEASE": tag_of(d), "RELHOST_HOST": dead})
-        wait_for(lambda: all(environ(p.pid).get("RELHOST_HOST") or n == "nohost"
+        rh.wait_for(lambda: all(environ(p.pid).get("RELHOST_HOST") or n == "nohost"
                              for n, p in procs.items()), "the processes to start")
         r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--version", "1"], cwd=d,
                    env=rh.base_env(), timeout=60)
@@ -208,7 +184,7 @@ def case_a_tagged_process_of_a_live_relhost_is_never_signalled():
             sig = os.path.join(d, n + ".signals")
             if os.path.exists(sig):
                 rh.fail(f"the '{n}' process was sent SIGTERM: {rh.read(sig)!r}", r)
-        rh.check(pid_alive(me), "the test itself was signalled", r)
+        rh.check(rh.pid_alive(me), "the test itself was signalled", r)
     finally:
         for p in procs.values():
             if p.poll() is None:

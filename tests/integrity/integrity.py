@@ -88,6 +88,22 @@ steps = (
 PUBLISH = appender("release", "publishes = true;")
 
 
+def release_on_a_repo():
+    """A release of validation a whose candidate is a commit of a scratch repository (one commit
+    made); returns it and commit(message), which adds an empty commit."""
+    import subprocess
+    rel = Release([validation("a")], [PUBLISH], top='repo = "repo"; checkout = "worktree";')
+    repo = os.path.join(rel.dir, "repo")
+    os.makedirs(repo)
+    g = ["git", "-C", repo, "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(g + ["init", "-q"], check=True)
+
+    def commit(message):
+        subprocess.run(g + ["commit", "-q", "--allow-empty", "-m", message], check=True)
+    commit("one")
+    return rel, commit
+
+
 def case_only_after_a_failure_never_publishes():
     """A FAILED release re-run with --only naming a passing validation stays FAILED: the
     publishing step does not run, and explain does not say PASSED."""
@@ -217,15 +233,9 @@ def case_a_profile_change_is_refused_and_changes_nothing():
 
 
 def case_a_resume_on_another_commit_is_refused_and_changes_nothing():
-    rel = Release([validation("a")], [PUBLISH], top='repo = "repo"; checkout = "worktree";')
-    repo = os.path.join(rel.dir, "repo")
-    os.makedirs(repo)
-    import subprocess
-    g = ["git", "-C", repo, "-c", "user.email=t@t", "-c", "user.name=t"]
-    subprocess.run(g + ["init", "-q"], check=True)
-    subprocess.run(g + ["commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    rel, commit = release_on_a_repo()
     rh.expect(rel.run("--version", "1"), 1)
-    subprocess.run(g + ["commit", "-q", "--allow-empty", "-m", "two"], check=True)
+    commit("two")
     before = rel.state_bytes()
     r = rel.run("--version", "1")
     rh.expect(r, 2, err=[r"--new-candidate"])
@@ -342,17 +352,11 @@ def case_a_freeze_set_during_a_run_holds():
 
 
 def case_new_candidate_drops_the_old_commits_waivers():
-    import subprocess
-    rel = Release([validation("a")], [PUBLISH], top='repo = "repo"; checkout = "worktree";')
-    repo = os.path.join(rel.dir, "repo")
-    os.makedirs(repo)
-    g = ["git", "-C", repo, "-c", "user.email=t@t", "-c", "user.name=t"]
-    subprocess.run(g + ["init", "-q"], check=True)
-    subprocess.run(g + ["commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    rel, commit = release_on_a_repo()
     rh.expect(rel.run("--version", "1"), 1)
     rh.expect(rel.cmd("waive", "--version", "1", "--step", "tests", "--validation", "a",
                       "--reason", "infra on commit one"), 0)
-    subprocess.run(g + ["commit", "-q", "--allow-empty", "-m", "two"], check=True)
+    commit("two")
     r = rel.run("--version", "1", "--new-candidate")
     rh.expect(r, 1, err=[r"earlier results and waivers are dropped"], not_out=[r"WAIVED"])
     rh.check(rel.ran() == [], f"published: {rel.ran()}", r)

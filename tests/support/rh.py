@@ -140,6 +140,32 @@ def base_env(extra=None, drop=()):
     return env
 
 
+# ---- processes -----------------------------------------------------------------------------------
+
+def pid_alive(pid):
+    """Whether pid runs (a zombie does not: it waits for a parent that is not relhost)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(pred, what, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    fail("timed out waiting for " + what)
+
+
 # ---- running relhost ----------------------------------------------------------------------------
 
 class Result:
