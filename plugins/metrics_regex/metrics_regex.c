@@ -1013,7 +1013,10 @@ static int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
         if (end != buf + k || !isfinite(v))
             return MR_C_NAN;
     }
-    *out = pct ? v / 100.0 : v;
+    v = pct ? v / 100.0 : v;
+    /* "-0" reads as 0: a negative zero would make max and min depend on the order two equal
+     * values were seen in (found by the fuzzer: the whole log and its chunks disagreed). */
+    *out = v == 0.0 ? 0.0 : v;
     return 0;
 }
 

@@ -5,7 +5,9 @@
 # then fuzzes a fresh copy of the checked-in CORPUS for SECONDS (RELHOST_FUZZ_SECONDS in the
 # environment overrides it) and exits non-zero on any crash, sanitizer report or oracle abort; the
 # input that did it is left in WORKDIR/artifacts/. Extra libFuzzer flags: RELHOST_FUZZ_ARGS
-# (e.g. "-jobs=8 -workers=8").
+# (e.g. "-jobs=8 -workers=8"). The mutation seed is fixed (RELHOST_FUZZ_SEED, default 1) so that
+# a CI run explores a prefix of one reproducible sequence: a red CI is the same red on any machine
+# that gets as far, and a bug is found by a longer local run first (RELHOST_FUZZ_SEED=0: random).
 set -eu
 bin=$1 corpus=$2 work=$3
 secs=${RELHOST_FUZZ_SECONDS:-$4}
@@ -30,7 +32,7 @@ cd "$work"
 echo "fuzzing $(basename "$bin") for $secs s on a copy of $corpus ($(ls "$work/corpus" | wc -l) seeds)"
 set +e
 # shellcheck disable=SC2086
-"$bin" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=30 \
+"$bin" -seed="${RELHOST_FUZZ_SEED:-1}" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=30 \
   -print_final_stats=1 -artifact_prefix="$work/artifacts/" ${RELHOST_FUZZ_ARGS:-} "$work/corpus"
 rc=$?
 set -e
