@@ -488,6 +488,7 @@ struct mr_acc {
     uint64_t first_key, last_key; /* log positions of the first and last accepted values */
     uint64_t bad[MR_N_CAUSES];    /* refused values, per cause */
     uint64_t bad_line[MR_N_CAUSES];
+    uint64_t bad_key[MR_N_CAUSES];   /* position of the first refused value, per cause */
     char bad_example[MR_N_CAUSES][MR_EXAMPLE_MAX + 1];
     uint64_t n_bad, last_bad_key, last_bad_line; /* the last refused value */
     int last_bad_cause;
@@ -1571,14 +1572,18 @@ static void mr_refuse(struct metrics_regex_job *job, const struct mr_pat *p, str
                       enum mr_cause cause, const char *s, size_t n, uint64_t key)
 {
     uint64_t line = mr_line_no(job);
-    if (a->bad[cause]++ == 0) {
+    /* First and last by position in the log, not by when they were seen: a one-chunk scan
+     * visits each literal's lines in turn, a chunked one sees them interleaved. */
+    if (a->bad[cause]++ == 0 || key < a->bad_key[cause]) {
         mr_example(a->bad_example[cause], sizeof(a->bad_example[cause]), s, n);
         a->bad_line[cause] = line;
+        a->bad_key[cause] = key;
     }
-    a->n_bad++;
-    a->last_bad_key = key;
-    a->last_bad_line = line;
-    a->last_bad_cause = (int)cause;
+    if (a->n_bad++ == 0 || key >= a->last_bad_key) {
+        a->last_bad_key = key;
+        a->last_bad_line = line;
+        a->last_bad_cause = (int)cause;
+    }
     mr_summary(job, p, a);
 }
 
