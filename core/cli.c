@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli.h"
+#include "secrets.h"
 
 #include "batch.h"
 #include "freeze.h"
@@ -20,6 +21,7 @@
 #include "state.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,7 +65,8 @@ void cli_usage(FILE *out)
 "                         PASSED in this release; a PASSED step is otherwise \"already\n"
 "                         completed\" and not run again (its tag, post, promotion not redone)\n"
 "      --check            load and validate everything, print the plan and what each step\n"
-"                         would do; run nothing, contact nothing, write nothing\n"
+"                         would do and which secrets it passes; run nothing, contact\n"
+"                         nothing, write nothing\n"
 "      --version V        the release version (default: the plan's `version`, or UTC\n"
 "                         YYYY.MM.DD-HHMM); [0-9A-Za-z][0-9A-Za-z._-]{0,63}\n"
 "      --new              start a new release instead of continuing the newest one that was\n"
@@ -107,6 +110,10 @@ void cli_usage(FILE *out)
 "  RELHOST_CA_BUNDLE      PEM CA bundle for HTTPS (verification cannot be turned off)\n"
 "  RELHOST_FREEZE         1: publishing is frozen, as after `relhost freeze`\n"
 "  GITHUB_STEP_SUMMARY    set (GitHub Actions): each run appends its Markdown report there\n"
+"  *TOKEN* *SECRET* *PASSWORD* *PASSWD* *API_KEY* *APIKEY* *WEBHOOK* *CREDENTIAL*\n"
+"  *PRIVATE_KEY* *ACCESS_KEY*, and every plugin's secret variable: sealed. No process\n"
+"                         relhost starts inherits them (pass_env hands one over) and their\n"
+"                         values are masked in all output; see relhost.cfg(5) SECRETS\n"
 "\n"
 "exit status:\n"
 "  0    every required step passed (or was waived)\n"
@@ -116,6 +123,20 @@ void cli_usage(FILE *out)
 "  4    gates green but publishing is frozen\n"
 "  75   deferred: a required step hit a retryable tool error; run again later\n"
 "  130  interrupted (SIGINT/SIGTERM); state is saved, run again to resume\n");
+}
+
+/* A usage error on stderr, masked like all output: an argument may hold a secret. */
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void usage_error(const char *fmt, ...)
+{
+    strbuf b;
+    va_list ap;
+    sb_init(&b);
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    out_write(stderr, b.s ? b.s : "", b.len);
+    sb_free(&b);
 }
 
 int cli_parse(cli *c, int argc, char **argv)
@@ -191,7 +212,7 @@ int cli_parse(cli *c, int argc, char **argv)
         } else if (strcmp(argv[1], "site") == 0) {
             c->command = CLI_SITE;
         } else {
-            fprintf(stderr, "relhost: unknown command '%s'; try relhost --help\n", argv[1]);
+            usage_error("relhost: unknown command '%s'; try relhost --help\n", argv[1]);
             return EXIT_USAGE;
         }
         first = 2;
@@ -220,7 +241,7 @@ int cli_parse(cli *c, int argc, char **argv)
             char *end;
             long t = strtol(optarg, &end, 10);
             if (*end || t < 1 || t > 100000) {
-                fprintf(stderr, "relhost: --tail wants a number of lines 1..100000, got '%s'\n",
+                usage_error("relhost: --tail wants a number of lines 1..100000, got '%s'\n",
                         optarg);
                 return EXIT_USAGE;
             }
@@ -243,102 +264,102 @@ int cli_parse(cli *c, int argc, char **argv)
         case 'V': c->show_version = 1; break;
         case 'h': c->help = 1; break;
         case ':':
-            fprintf(stderr, "relhost: option %s needs a value; try relhost --help\n",
+            usage_error("relhost: option %s needs a value; try relhost --help\n",
                     argv[optind - 1]);
             return EXIT_USAGE;
         default:
-            fprintf(stderr, "relhost: unknown option %s; try relhost --help\n", argv[optind - 1]);
+            usage_error("relhost: unknown option %s; try relhost --help\n", argv[optind - 1]);
             return EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "relhost: unexpected argument '%s'; try relhost --help\n", argv[optind]);
+        usage_error("relhost: unexpected argument '%s'; try relhost --help\n", argv[optind]);
         return EXIT_USAGE;
     }
     if (c->help || c->show_version)
         return 0;
     if (c->command != CLI_PLUGINS && !c->plan) {
-        fprintf(stderr, "relhost: no plan given; use relhost -c PLAN (try relhost --help)\n");
+        usage_error("relhost: no plan given; use relhost -c PLAN (try relhost --help)\n");
         return EXIT_USAGE;
     }
     if (c->describe && c->command != CLI_PLUGINS) {
-        fprintf(stderr, "relhost: --describe goes with `relhost plugins`\n");
+        usage_error("relhost: --describe goes with `relhost plugins`\n");
         return EXIT_USAGE;
     }
     if ((c->logs || c->tail) && c->command != CLI_STATUS) {
-        fprintf(stderr, "relhost: --logs and --tail go with `relhost status`\n");
+        usage_error("relhost: --logs and --tail go with `relhost status`\n");
         return EXIT_USAGE;
     }
     if (c->json && c->command != CLI_STATUS && c->command != CLI_EXPLAIN &&
         c->command != CLI_RELEASES) {
-        fprintf(stderr, "relhost: --json goes with `relhost status`, `explain` or `releases`\n");
+        usage_error("relhost: --json goes with `relhost status`, `explain` or `releases`\n");
         return EXIT_USAGE;
     }
     if (c->follow && c->command != CLI_STATUS) {
-        fprintf(stderr, "relhost: --follow goes with `relhost status`\n");
+        usage_error("relhost: --follow goes with `relhost status`\n");
         return EXIT_USAGE;
     }
     if (c->follow && (c->json || c->logs)) {
-        fprintf(stderr, "relhost: status --follow shows the table; it takes neither --json "
+        usage_error("relhost: status --follow shows the table; it takes neither --json "
                         "(poll `relhost status --json` instead) nor --logs\n");
         return EXIT_USAGE;
     }
     if (c->json && c->logs) {
-        fprintf(stderr, "relhost: status --json lists each job's log_path; --logs goes with the "
+        usage_error("relhost: status --json lists each job's log_path; --logs goes with the "
                         "table\n");
         return EXIT_USAGE;
     }
     if (c->command == CLI_FREEZE && (!c->reason || !*c->reason)) {
-        fprintf(stderr, "relhost: freeze needs --reason TEXT (it goes into the audit log)\n");
+        usage_error("relhost: freeze needs --reason TEXT (it goes into the audit log)\n");
         return EXIT_USAGE;
     }
     if (c->reason && c->command != CLI_FREEZE && c->command != CLI_UNFREEZE &&
         c->command != CLI_ROLLBACK && c->command != CLI_WAIVE) {
-        fprintf(stderr, "relhost: --reason goes with `relhost freeze` / `unfreeze` / `rollback` "
+        usage_error("relhost: --reason goes with `relhost freeze` / `unfreeze` / `rollback` "
                         "/ `waive`\n");
         return EXIT_USAGE;
     }
     if ((c->command == CLI_ROLLBACK || c->command == CLI_WAIVE) && (!c->reason || !*c->reason)) {
-        fprintf(stderr, "relhost: %s needs --reason TEXT (it goes into the audit log)\n",
+        usage_error("relhost: %s needs --reason TEXT (it goes into the audit log)\n",
                 c->command == CLI_ROLLBACK ? "rollback" : "waive");
         return EXIT_USAGE;
     }
     if (c->command == CLI_WAIVE && (!c->version || c->steps.n != 1)) {
-        fprintf(stderr, "relhost: waive needs --version V and one --step S (the release and the "
+        usage_error("relhost: waive needs --version V and one --step S (the release and the "
                         "step whose result it waives)\n");
         return EXIT_USAGE;
     }
     if ((c->validation || c->expires) && c->command != CLI_WAIVE) {
-        fprintf(stderr, "relhost: --validation and --expires go with `relhost waive`\n");
+        usage_error("relhost: --validation and --expires go with `relhost waive`\n");
         return EXIT_USAGE;
     }
     if (c->to && c->command != CLI_ROLLBACK) {
-        fprintf(stderr, "relhost: --to goes with `relhost rollback`\n");
+        usage_error("relhost: --to goes with `relhost rollback`\n");
         return EXIT_USAGE;
     }
     if (c->dry_run && c->command != CLI_ROLLBACK && c->command != CLI_MONITOR) {
-        fprintf(stderr, "relhost: --dry-run goes with `relhost rollback` / `monitor`\n");
+        usage_error("relhost: --dry-run goes with `relhost rollback` / `monitor`\n");
         return EXIT_USAGE;
     }
     if ((c->format && c->command != CLI_REPORT) ||
         (c->output && c->command != CLI_REPORT && c->command != CLI_SITE)) {
-        fprintf(stderr, "relhost: --format goes with `relhost report`, -o with `report` or "
+        usage_error("relhost: --format goes with `relhost report`, -o with `report` or "
                         "`site`\n");
         return EXIT_USAGE;
     }
     if (c->command == CLI_REPORT && report_format_parse(c->format) == REPORT_NONE) {
-        fprintf(stderr, "relhost: report needs --format junit, json or md%s%s%s\n",
+        usage_error("relhost: report needs --format junit, json or md%s%s%s\n",
                 c->format ? " (not '" : "", c->format ? c->format : "", c->format ? "')" : "");
         return EXIT_USAGE;
     }
     if ((c->report_junit || c->report_json || c->report_md) &&
         (c->command != CLI_RUN || c->check)) {
-        fprintf(stderr, "relhost: --report-junit/--report-json/--report-md go with a run "
+        usage_error("relhost: --report-junit/--report-json/--report-md go with a run "
                         "(`relhost -c PLAN`); for an earlier release use `relhost report`\n");
         return EXIT_USAGE;
     }
     if (c->check && c->command != CLI_RUN) {
-        fprintf(stderr, "relhost: --check goes with `relhost -c PLAN` (run)\n");
+        usage_error("relhost: --check goes with `relhost -c PLAN` (run)\n");
         return EXIT_USAGE;
     }
     return 0;
@@ -548,13 +569,31 @@ static int cmd_run(const cli *c)
     return code;
 }
 
+/* Before anything runs, whatever the subcommand: every variable whose name looks secret is
+ * sealed (no child inherits it) and its value masked in everything relhost writes or prints.
+ * The installed plugins' secret variables are sealed when the plugins are scanned. */
+static void warn_short_secrets(strvec *shorts_in)
+{
+    strvec shorts = *shorts_in;
+    for (size_t i = 0; i < shorts.n; i++)
+        log_msg(RELHOST_LOG_WARN, NULL,
+                "%s looks like a secret but holds fewer than %d bytes: no process relhost "
+                "starts gets it, but it is too short to mask in output", shorts.v[i],
+                SECRETS_MIN_LEN);
+    sv_free(shorts_in);
+}
+
 int cli_main(int argc, char **argv)
 {
     cli c;
     int code;
     const char *nc = getenv("NO_COLOR");
+    strvec shorts = {0};
 
+    secrets_seal_environ(&shorts); /* first: even a usage error never echoes a secret */
     code = cli_parse(&c, argc, argv);
+    if (code != 0 || c.help || c.show_version)
+        sv_free(&shorts);
     if (code != 0) {
         cli_free(&c);
         return code;
@@ -572,11 +611,14 @@ int cli_main(int argc, char **argv)
     }
     log_init(c.quiet ? -1 : c.verbose,
              !c.no_color && !(nc && *nc) && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO));
+    warn_short_secrets(&shorts);
     if (loop_init() != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         cli_free(&c);
         return EXIT_USAGE;
     }
+    options_require_pass_env(c.command == CLI_RUN || c.command == CLI_LAUNCH ||
+                             c.command == CLI_MONITOR);
     proc_init();
     if (http_init() != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "freeze.h"
+#include "secrets.h"
 
 #include "audit.h"
 
@@ -65,7 +66,11 @@ int freeze_set(const char *state_dir, const char *audit_dir, const char *reason)
         return RELHOST_EIO;
     audit_who(user, sizeof user, host, sizeof host);
     time_iso8601(time_wall(), ts, sizeof ts);
-    json_object_set_new(o, "reason", json_string(reason));
+    {
+        char *red = secrets_redact_dup(reason); /* a reason may quote what it is about */
+        json_object_set_new(o, "reason", json_string(red));
+        free(red);
+    }
     json_object_set_new(o, "by", json_string(user));
     json_object_set_new(o, "at", json_string(ts));
     path = freeze_path(state_dir);

@@ -307,8 +307,15 @@ static void compute_hashes(relhost_job *jb)
     for (size_t i = 0; i < jb->argv_t.n; i++)
         h = fnv(h, jb->argv_t.v[i]);
     h = fnv(h, "|env");
-    for (size_t i = 0; i < jb->env_t.n; i++)
-        h = fnv(h, jb->env_t.v[i]);
+    for (size_t i = 0; i < jb->env_t.n; i++) {
+        if (i < jb->env_plan_n) {
+            h = fnv(h, jb->env_t.v[i]);
+        } else { /* pass_env: the name only; no hash of a secret is ever stored */
+            char *name = xstrndup(jb->env_t.v[i], strcspn(jb->env_t.v[i], "="));
+            h = fnv(fnv(h, "|pass "), name);
+            free(name);
+        }
+    }
     h = fnv(h, jb->rt->pi->name);
     h = fnv(h, jb->cwd_t ? jb->cwd_t : "");
     h = fnv(h, jb->shell ? "shell" : "argv");
@@ -694,11 +701,10 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     if (rq.env)
         for (size_t i = 0; i < rq.env->n; i++)
             sv_push_take(&jb->env_t, xasprintf("%s=%s", rq.env->keys[i], rq.env->values[i]));
-    /* DESIGN: jobs get secrets only through pass_env. Every variable a plan option names as a
-     * secret is removed from what the job inherits ("NAME" alone unsets), then pass_env hands
-     * over those the validation asked for. */
-    for (size_t i = 0; i < options_secret_names()->n; i++)
-        sv_push(&jb->env_t, options_secret_names()->v[i]);
+    /* DESIGN: jobs get secrets only through pass_env. No process relhost starts inherits a
+     * sealed variable (core/proc.c); pass_env hands over those the validation asked for, as
+     * explicit NAME=VALUE entries (the plan checked at load that each one is set). */
+    jb->env_plan_n = jb->env_t.n;
     if (rq.pass_env)
         for (size_t i = 0; i < rq.pass_env->n; i++) {
             const char *v = getenv(rq.pass_env->v[i]);
@@ -1098,10 +1104,10 @@ static void ended(jobs *j, relhost_job *jb)
             evidence_note(&jb->ev, n);
             free(n);
             free(msg);
-            /* Only a transient failure (network, 5xx, timeout) may pass when tried again; a run
-             * that does not exist or a key that is refused will not. */
-            if (crc == RELHOST_ERETRY || crc == RELHOST_ETIMEDOUT || crc == RELHOST_EIO ||
-                crc == RELHOST_EINTR)
+            /* Only what the source itself calls transient (RELHOST_ERETRY: the host's retry
+             * table said so) may pass when tried again; a run that does not exist, a refused
+             * key, a certificate or any other error will not. */
+            if (crc == RELHOST_ERETRY || crc == RELHOST_EINTR)
                 source_failed = source_failed ? source_failed : 2;
             else
                 source_failed = 1;

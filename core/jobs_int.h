@@ -40,6 +40,7 @@ struct relhost_job {
     char *step, *validation;
     struct runner_rt *rt;
     strvec argv_t, env_t; /* as written (templates) */
+    size_t env_plan_n;    /* env_t[0..env_plan_n) is the plan's env; the rest pass_env NAME=VALUE */
     char *cwd_t;
     int shell;
     double timeout_s;

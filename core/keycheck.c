@@ -15,6 +15,7 @@
 
 #include "host.h"
 #include "log.h"
+#include "options.h"
 #include "plan.h"
 #include "util.h"
 
@@ -133,16 +134,6 @@ static int suggest(strbuf *b, const struct keyset *ks, const char *key)
     return shown > 0;
 }
 
-/* A row of a plugin's option table, read with the plugin's own row size (an older, smaller
- * relhost_option reads as zero past its end), as options.c reads it. */
-static relhost_option row_at(const relhost_plugin *pl, const relhost_option *base, size_t i)
-{
-    relhost_option r;
-    size_t sz = pl->option_size ? pl->option_size : sizeof(relhost_option);
-    memset(&r, 0, sizeof r);
-    memcpy(&r, (const char *)base + i * sz, sz < sizeof r ? sz : sizeof r);
-    return r;
-}
 
 /* The SECRET_ENV option of conf (under table opts) that names variable var: its row name (with
  * its group's, "group.name") into *name and the field's address into *field. 1 when found. */
@@ -150,7 +141,7 @@ static int secret_option(const relhost_plugin *pl, const relhost_option *opts, c
                          const char *group, const char *var, char **name, const void **field)
 {
     for (size_t k = 0; opts; k++) {
-        relhost_option r = row_at(pl, opts, k);
+        relhost_option r = options_row(pl, opts, k);
         const char *f = conf + r.offset;
         if (!r.name)
             break;

@@ -2,6 +2,9 @@
 #include "loader.h"
 
 #include "error.h"
+#include "log.h"
+#include "options.h"
+#include "secrets.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -83,6 +86,22 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Every installed plugin's secret variables are sealed, used by the plan or not: a job never
+ * inherits ASANA_TOKEN because the plan happens to lack an asana step. A short value is sealed
+ * but not masked; names that look secret were warned about already (secrets_seal_environ). */
+static void seal_plugin_secrets(const loaded_plugin *lp)
+{
+    strvec shorts = {0};
+    options_seal_defaults(&lp->desc, &shorts);
+    for (size_t i = 0; i < shorts.n; i++)
+        if (!secrets_name_looks_secret(shorts.v[i]))
+            log_msg(RELHOST_LOG_WARN, NULL,
+                    "%s (plugin %s's secret variable) holds fewer than %d bytes: no process "
+                    "relhost starts gets it, but it is too short to mask in output",
+                    shorts.v[i], lp->desc.name, SECRETS_MIN_LEN);
+    sv_free(&shorts);
+}
+
 void loader_scan(loader *ld, const char *const *dirs, size_t n, const relhost_host *host)
 {
     size_t cap = 0;
@@ -138,6 +157,8 @@ void loader_scan(loader *ld, const char *const *dirs, size_t n, const relhost_ho
             lp->error = unsafe(lp->path, &st, 0);
             if (!lp->error)
                 load_one(lp, host);
+            if (!lp->error)
+                seal_plugin_secrets(lp);
         }
         /* Duplicates within this folder; shadowing by earlier folders. */
         for (size_t a = first; a < ld->n; a++) {

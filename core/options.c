@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "options.h"
+#include "secrets.h"
 
 #include "error.h"
+#include "log.h"
 #include "template.h"
 #include "util.h"
 
@@ -34,7 +36,7 @@ struct optstore {
 
 /* Rows are read with the plugin's own row size, so a plugin built with a smaller (older)
  * relhost_option still works: fields past its size read as zero. */
-static relhost_option row_at(const relhost_plugin *pl, const relhost_option *base, size_t i)
+relhost_option options_row(const relhost_plugin *pl, const relhost_option *base, size_t i)
 {
     relhost_option r;
     size_t sz = pl && pl->option_size ? pl->option_size : sizeof(relhost_option);
@@ -42,6 +44,74 @@ static relhost_option row_at(const relhost_plugin *pl, const relhost_option *bas
     memset(&r, 0, sizeof r);
     memcpy(&r, p, sz < sizeof r ? sz : sizeof r);
     return r;
+}
+
+static int valid_env_name(const char *s);
+
+/* Seal the variable every SECRET_ENV row names by default, in every group and list. */
+static void seal_rows(const relhost_plugin *pl, const relhost_option *opts, strvec *short_names)
+{
+    for (size_t k = 0; opts; k++) {
+        relhost_option r = options_row(pl, opts, k);
+        if (!r.name)
+            break;
+        if (r.type == RELHOST_OPT_SECRET_ENV && r.def && valid_env_name(r.def)) {
+            size_t len = secrets_seal(r.def);
+            if (len > 0 && len < SECRETS_MIN_LEN && short_names)
+                sv_push(short_names, r.def);
+        }
+        if ((r.type == RELHOST_OPT_GROUP || r.type == RELHOST_OPT_GROUP_LIST) && r.sub)
+            seal_rows(pl, r.sub, short_names);
+    }
+}
+
+void options_seal_defaults(const relhost_plugin *pl, strvec *short_names)
+{
+    seal_rows(pl, pl->options, short_names);
+}
+
+static void push_once(strvec *v, const char *s)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->v[i], s) == 0)
+            return;
+    sv_push(v, s);
+}
+
+static void secret_use(const relhost_plugin *pl, const relhost_option *opts, const char *conf,
+                       strvec *reads, strvec *passes)
+{
+    for (size_t k = 0; opts; k++) {
+        relhost_option r = options_row(pl, opts, k);
+        const char *f = conf + r.offset;
+        if (!r.name)
+            break;
+        if (r.type == RELHOST_OPT_SECRET_ENV) {
+            const char *v;
+            memcpy(&v, f, sizeof v);
+            if (v)
+                push_once(reads, v);
+        } else if (r.type == RELHOST_OPT_STRLIST && strcmp(r.name, "pass_env") == 0) {
+            relhost_strlist l;
+            memcpy(&l, f, sizeof l);
+            for (size_t i = 0; i < l.n; i++)
+                push_once(passes, l.v[i]);
+        } else if (r.type == RELHOST_OPT_GROUP && r.sub) {
+            secret_use(pl, r.sub, f, reads, passes);
+        } else if (r.type == RELHOST_OPT_GROUP_LIST && r.sub && r.item_size) {
+            relhost_list l;
+            memcpy(&l, f, sizeof l);
+            for (size_t i = 0; i < l.n; i++)
+                secret_use(pl, r.sub, (const char *)l.items + i * r.item_size, reads, passes);
+        }
+    }
+}
+
+void options_secret_use(const relhost_plugin *pl, const void *conf, strvec *reads,
+                        strvec *passes)
+{
+    if (conf)
+        secret_use(pl, pl->options, conf, reads, passes);
 }
 
 static void *own(optstore *st, void *p)
@@ -57,9 +127,6 @@ static void *own(optstore *st, void *p)
 static char *own_str(optstore *st, const char *s) { return own(st, xstrdup(s)); }
 
 static char *plan_dir_for_where;
-static strvec secret_names;
-
-const strvec *options_secret_names(void) { return &secret_names; }
 static struct set_mark {
     const config_setting_t *s;
     char *arg;
@@ -226,6 +293,53 @@ static int bad(const struct fillctx *c, const config_setting_t *s, const char *k
     error_set(RELHOST_EINVAL, "%s%s%s: '%s' %s", w ? w : "", w ? ": " : "", c->what, key, msg);
     free(w);
     return RELHOST_EINVAL;
+}
+
+/* Whether a plan's pass_env must name set variables (the commands that start processes). */
+static int pass_env_strict;
+
+void options_require_pass_env(int on) { pass_env_strict = on; }
+
+/* A STRLIST option called pass_env, in any plugin, is the one way a sealed variable reaches a
+ * child: each entry must be a variable name; a sealed one must hold a maskable value; with
+ * options_require_pass_env(1) each must be set. */
+static int check_pass_env(const struct fillctx *c, const config_setting_t *s,
+                          const relhost_option *r, const relhost_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const char *name = l->v[i], *v;
+        if (!valid_env_name(name))
+            return bad(c, s, r->name, "entry \"%s\" is not an environment variable name "
+                       "(letters, digits and '_', not starting with a digit)", name);
+        v = getenv(name);
+        if (pass_env_strict && !v)
+            return bad(c, s, r->name, "names %s, which is not set in relhost's environment; "
+                       "set it (export %s=...) or remove it from pass_env", name, name);
+        if (v && secrets_sealed(name) && *v && strlen(v) < SECRETS_MIN_LEN)
+            return bad(c, s, r->name, "hands over %s, which looks secret but holds fewer than "
+                       "%d bytes: too short to mask in logs and reports. Set it to the real "
+                       "credential, or rename it if it is not a secret", name, SECRETS_MIN_LEN);
+    }
+    return 0;
+}
+
+/* A secret-looking name given a literal value in a plan's map (env = { DB_PASSWORD = "..." }):
+ * the plan holds a secret. Say so, and mask the value like one. */
+static void warn_secret_literals(const struct fillctx *c, const config_setting_t *s,
+                                 const relhost_option *r, const relhost_map *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        char *w;
+        if (!secrets_name_looks_secret(m->keys[i]) || !m->values[i] || !*m->values[i])
+            continue;
+        secrets_add(m->values[i]);
+        w = where_of(s);
+        log_msg(RELHOST_LOG_WARN, NULL,
+                "%s%s%s: '%s' gives %s a literal value in the plan; secrets belong in relhost's "
+                "environment, handed over with pass_env = [\"%s\"] (the value is masked)",
+                w ? w : "", w ? ": " : "", c->what, r->name, m->keys[i], m->keys[i]);
+        free(w);
+    }
 }
 
 /* ---- scalar parsers shared by plan values and defaults ---- */
@@ -658,11 +772,15 @@ static int fill_row(const struct fillctx *c, const relhost_option *r, void *conf
         if (r->type == RELHOST_OPT_REF)
             add_ref(c->st, r->ref_kind, v, s);
         if (r->type == RELHOST_OPT_SECRET_ENV) {
-            int seen = 0;
-            for (size_t i = 0; i < secret_names.n; i++)
-                seen |= strcmp(secret_names.v[i], v) == 0;
-            if (!seen)
-                sv_push(&secret_names, v);
+            /* The plan uses this variable: sealed, and its value masked everywhere. A value too
+             * short to mask without shredding ordinary words is refused, never printed. */
+            size_t len = secrets_seal(v);
+            if (len > 0 && len < SECRETS_MIN_LEN)
+                return bad(c, s, r->name,
+                           "names environment variable %s, which holds fewer than %d bytes: "
+                           "a secret that short cannot be masked in logs and reports without "
+                           "masking ordinary words. Set %s to the real credential, or unset it",
+                           v, SECRETS_MIN_LEN, v);
         }
         break;
     }
@@ -771,6 +889,9 @@ static int fill_row(const struct fillctx *c, const relhost_option *r, void *conf
             if (r->type == RELHOST_OPT_REF_LIST)
                 for (size_t i = 0; i < l->n; i++)
                     add_ref(c->st, r->ref_kind, l->v[i], s);
+            if (r->type == RELHOST_OPT_STRLIST && strcmp(r->name, "pass_env") == 0 &&
+                check_pass_env(c, s, r, l) != 0)
+                return RELHOST_EINVAL;
         } else {
             /* A default list is written comma-separated: "max,last". */
             strvec parts = {0};
@@ -824,6 +945,8 @@ static int fill_row(const struct fillctx *c, const relhost_option *r, void *conf
     case RELHOST_OPT_MAP:
         if (s && fill_map(c, r, s, (relhost_map *)(void *)field) != 0)
             return RELHOST_EINVAL;
+        if (s)
+            warn_secret_literals(c, s, r, (const relhost_map *)(void *)field);
         break;
     default:
         return error_set(RELHOST_EINVAL, "%s: option '%s' has an unknown type %d in plugin %s",
@@ -838,7 +961,7 @@ static int fill_table(const struct fillctx *c, const relhost_option *opts, void 
 {
     size_t nrows = 0;
     if (opts)
-        while (row_at(c->pl, opts, nrows).name)
+        while (options_row(c->pl, opts, nrows).name)
             nrows++;
     /* Unknown keys first: a typo is the likeliest error and the most useful to report. */
     for (int i = 0; group && i < config_setting_length(group); i++) {
@@ -849,7 +972,7 @@ static int fill_table(const struct fillctx *c, const relhost_option *opts, void 
             if (strcmp(reserved[k], nm) == 0)
                 known = 1;
         for (size_t k = 0; !known && k < nrows; k++)
-            if (strcmp(row_at(c->pl, opts, k).name, nm) == 0)
+            if (strcmp(options_row(c->pl, opts, k).name, nm) == 0)
                 known = 1;
         if (!known) {
             strbuf b;
@@ -858,14 +981,14 @@ static int fill_table(const struct fillctx *c, const relhost_option *opts, void 
             for (size_t k = 0; reserved && reserved[k]; k++)
                 sb_printf(&b, "%s%s", b.len ? ", " : "", reserved[k]);
             for (size_t k = 0; k < nrows; k++)
-                sb_printf(&b, "%s%s", b.len ? ", " : "", row_at(c->pl, opts, k).name);
+                sb_printf(&b, "%s%s", b.len ? ", " : "", options_row(c->pl, opts, k).name);
             rc = bad(c, e, nm, "is not a known key; allowed: %s", b.len ? b.s : "(none)");
             sb_free(&b);
             return rc;
         }
     }
     for (size_t k = 0; k < nrows; k++) {
-        relhost_option r = row_at(c->pl, opts, k);
+        relhost_option r = options_row(c->pl, opts, k);
         const config_setting_t *s = group ? config_setting_get_member(group, r.name) : NULL;
         if (!s && r.required)
             return bad(c, group, r.name, "is required (%s: %s)", type_name(r.type),
@@ -933,8 +1056,8 @@ static const char *one_line(const char *s, char *buf, size_t cap)
 static void describe_rows(const relhost_plugin *pl, const relhost_option *opts, int depth,
                           FILE *out)
 {
-    for (size_t k = 0; opts && row_at(pl, opts, k).name; k++) {
-        relhost_option r = row_at(pl, opts, k);
+    for (size_t k = 0; opts && options_row(pl, opts, k).name; k++) {
+        relhost_option r = options_row(pl, opts, k);
         char defbuf[512];
         fprintf(out, "%*s%-22s %-18s %s%s%s", depth * 2 + 2, "", r.name, type_name(r.type),
                 r.required ? "required" : "default ", r.required ? "" : " ",
@@ -963,7 +1086,7 @@ void options_describe(const relhost_plugin *pl, FILE *out)
     fprintf(out, "capabilities:%s%s%s\n", pl->gate ? " gate" : "", pl->metrics ? " metrics" : "",
             pl->runner ? " runner" : "");
     fprintf(out, "options:\n");
-    if (!pl->options || !row_at(pl, pl->options, 0).name)
+    if (!pl->options || !options_row(pl, pl->options, 0).name)
         fprintf(out, "  (none)\n");
     describe_rows(pl, pl->options, 0, out);
 }

@@ -56,9 +56,23 @@ const char *optstore_where(const optstore *st, const void *field);
 
 void optstore_free(optstore *st);
 
-/** Names of every environment variable a SECRET_ENV option (value or default) named so far:
- *  jobs do not inherit them unless a validation's pass_env hands them over. */
-const strvec *options_secret_names(void);
+/** With on = 1 (run, launch, check, monitor: the commands that start processes), a pass_env
+ *  option naming an unset variable is a plan error; reports and status only read the plan. */
+void options_require_pass_env(int on);
+
+/** Row i of a plugin's option table, read with the plugin's own row size (an older, smaller
+ *  relhost_option reads as zero past its end). */
+relhost_option options_row(const relhost_plugin *pl, const relhost_option *base, size_t i);
+/** Seal (core/secrets.h) the variable every SECRET_ENV row of pl names by default, in every
+ *  group and list, whether or not the plan uses the plugin; a set value shorter than
+ *  SECRETS_MIN_LEN is sealed, not masked, and its name added to *short_names. */
+void options_seal_defaults(const relhost_plugin *pl, strvec *short_names);
+/** The variables a filled conf of pl names: SECRET_ENV values (the plugin reads them itself)
+ *  into *reads, entries of every STRLIST option called pass_env (handed to its processes)
+ *  into *passes; each name once, in table order. */
+void options_secret_use(const relhost_plugin *pl, const void *conf, strvec *reads,
+                        strvec *passes);
+
 
 /** References (REF / REF_LIST values) recorded while filling, for the plan to resolve. */
 size_t optstore_nrefs(const optstore *st);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "proc.h"
+#include "secrets.h"
 
 #include "error.h"
 #include "log.h"
@@ -600,7 +601,11 @@ static const char *host_id(void)
     return id;
 }
 
-/* relhost's environment (only PATH and HOME with clear_env), then spec->env replacing entries
+/* Whether the environment entry "NAME=VALUE" names a sealed variable (core/secrets.h). */
+static int is_sealed(const char *entry) { return secrets_sealed_n(entry, strcspn(entry, "=")); }
+
+/* relhost's environment minus every sealed variable (only PATH and HOME with clear_env), then
+ * spec->env replacing entries
  * of the same name, then the cookies, which nothing may override. With `tagged` and a release
  * tag set, the child is marked as a process of this relhost's release (RELHOST_RELEASE and
  * RELHOST_HOST, replacing what relhost inherited); otherwise those two are passed on only as
@@ -612,6 +617,8 @@ static void build_env(const relhost_proc_spec *spec, const char *cookie, const c
     for (char **e = environ; e && *e; e++) {
         if (spec->clear_env && !same_name(*e, "PATH=") && !same_name(*e, "HOME="))
             continue;
+        if (is_sealed(*e))
+            continue; /* a secret: only an explicit NAME=VALUE in spec->env hands it over */
         if (overridden(*e, add, 0) || same_name(*e, "RELHOST_PROC=") ||
             (job && same_name(*e, "RELHOST_JOB=")) ||
             (release_tag && (same_name(*e, "RELHOST_RELEASE=") || same_name(*e, "RELHOST_HOST="))))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "registry.h"
+#include "secrets.h"
 
 #include "audit.h"
 #include "baseline.h"
@@ -723,8 +724,8 @@ int registry_promote(registry *r, const char *version, const char *commit,
     return rc;
 }
 
-int registry_quarantine(registry *r, const char *version, const char *commit, const char *reason,
-                        char **refusal)
+static int quarantine(registry *r, const char *version, const char *commit, const char *reason,
+                      char **refusal)
 {
     double t0 = time_wall();
     const json_t *old = registry_release(r, version);
@@ -807,8 +808,8 @@ static void rollback_baseline(const registry *r, const char *to, const char *bpa
     free(kn);
 }
 
-int registry_rollback(registry *r, const char *to, const char *reason, int quarantine_from,
-                      int dry_run, const char *baseline_path, rollback_plan *rp, char **refusal)
+static int rollback(registry *r, const char *to, const char *reason, int quarantine_from,
+                    int dry_run, const char *baseline_path, rollback_plan *rp, char **refusal)
 {
     char *bdata = NULL;
     double t0 = time_wall();
@@ -887,5 +888,25 @@ int registry_rollback(registry *r, const char *to, const char *reason, int quara
     }
     free(bdata);
     rp->duration_ms = (time_wall() - t0) * 1000.0;
+    return rc;
+}
+
+/* An operator's reason may quote what it is about: the manifest, the intent and the audit log
+ * keep it masked (core/secrets.h), like everything else relhost writes. */
+int registry_quarantine(registry *r, const char *version, const char *commit, const char *reason,
+                        char **refusal)
+{
+    char *red = reason ? secrets_redact_dup(reason) : NULL;
+    int rc = quarantine(r, version, commit, red, refusal);
+    free(red);
+    return rc;
+}
+
+int registry_rollback(registry *r, const char *to, const char *reason, int quarantine_from,
+                      int dry_run, const char *baseline_path, rollback_plan *rp, char **refusal)
+{
+    char *red = reason ? secrets_redact_dup(reason) : NULL;
+    int rc = rollback(r, to, red, quarantine_from, dry_run, baseline_path, rp, refusal);
+    free(red);
     return rc;
 }

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "secrets.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+extern char **environ;
+
 static strvec forms;
+static strvec sealed;
+/* The first bytes of the registered forms: the redactor compares only at those. */
+static unsigned char first_byte[256];
 
 static void add_form(const char *f)
 {
@@ -14,6 +20,7 @@ static void add_form(const char *f)
         if (strcmp(forms.v[i], f) == 0)
             return;
     sv_push(&forms, f);
+    first_byte[(unsigned char)f[0]] = 1;
 }
 
 char *base64_encode(const unsigned char *p, size_t n)
@@ -112,11 +119,65 @@ static void add_url_parts(const char *value)
     }
 }
 
+/* The value as a JSON string holds it ('"' and '\\' escaped, control characters as \n or
+ * \u00XX, '/' as is or as \/): a job that prints a config, a plugin that quotes a reply. Only
+ * the forms that differ from the raw value add anything. */
+static void add_json_forms(const char *value)
+{
+    for (int esc_slash = 0; esc_slash < 2; esc_slash++) {
+        strbuf b;
+        sb_init(&b);
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+            switch (*p) {
+            case '"': sb_puts(&b, "\\\""); break;
+            case '\\': sb_puts(&b, "\\\\"); break;
+            case '\n': sb_puts(&b, "\\n"); break;
+            case '\r': sb_puts(&b, "\\r"); break;
+            case '\t': sb_puts(&b, "\\t"); break;
+            case '\b': sb_puts(&b, "\\b"); break;
+            case '\f': sb_puts(&b, "\\f"); break;
+            case '/':
+                sb_puts(&b, esc_slash ? "\\/" : "/");
+                break;
+            default:
+                if (*p < 0x20)
+                    sb_printf(&b, "\\u%04x", *p);
+                else
+                    sb_putc(&b, (char)*p);
+            }
+        }
+        if (strcmp(b.s ? b.s : "", value) != 0)
+            add_form(b.s);
+        sb_free(&b);
+    }
+}
+
+/* A value of several lines (a PEM key, a JSON credential) is shown line by line by whatever
+ * prints it a line at a time: each line long enough is a secret of its own. */
+static void add_lines(const char *value)
+{
+    const char *p = value;
+    if (!strpbrk(value, "\r\n"))
+        return;
+    while (*p) {
+        size_t n = strcspn(p, "\r\n");
+        if (n >= SECRETS_MIN_LEN) {
+            char *line = xstrndup(p, n);
+            secrets_add(line);
+            free(line);
+        }
+        p += n;
+        p += strspn(p, "\r\n");
+    }
+}
+
 void secrets_add(const char *value)
 {
     if (!value || strlen(value) < SECRETS_MIN_LEN)
         return;
+    add_lines(value);
     add_url_parts(value);
+    add_json_forms(value);
     secrets_add_derived(value);
     add_base64_cores(value);
     for (int lower = 0; lower < 2; lower++) {
@@ -137,6 +198,15 @@ const char *secrets_getenv(const char *name)
     return v;
 }
 
+/* Whether a text was cut here: its end, or an ellipsis ("..." or U+2026) that a shortener
+ * appended. A message cut inside a secret ("...token=abc123def4...") must not show the start
+ * of it, whoever shortened the text before it reached the redactor. */
+static int cut_at(const char *s, size_t n)
+{
+    return n == 0 || (n >= 3 && memcmp(s, "...", 3) == 0) ||
+           (n >= 3 && memcmp(s, "\xe2\x80\xa6", 3) == 0);
+}
+
 void secrets_redact(strbuf *out, const char *s, size_t n)
 {
     size_t i = 0, start = 0;
@@ -146,10 +216,21 @@ void secrets_redact(strbuf *out, const char *s, size_t n)
     }
     while (i < n) {
         size_t hit = 0;
+        if (!first_byte[(unsigned char)s[i]]) {
+            i++;
+            continue;
+        }
         for (size_t k = 0; k < forms.n; k++) {
-            size_t fl = strlen(forms.v[k]);
-            if (fl <= n - i && memcmp(s + i, forms.v[k], fl) == 0 && fl > hit)
-                hit = fl;
+            const char *f = forms.v[k];
+            size_t fl = strlen(f), m = 0;
+            while (m < fl && i + m < n && s[i + m] == f[m])
+                m++;
+            if (m == fl) {
+                if (fl > hit)
+                    hit = fl;
+            } else if (m >= SECRETS_MIN_LEN && m > hit && cut_at(s + i + m, n - i - m)) {
+                hit = m; /* text shortened inside a secret: its start is masked as well */
+            }
         }
         if (hit) {
             sb_add(out, s + start, i - start);
@@ -173,4 +254,90 @@ char *secrets_redact_dup(const char *s)
 
 size_t secrets_count(void) { return forms.n; }
 
-void secrets_clear(void) { sv_free(&forms); }
+void secrets_clear(void)
+{
+    sv_free(&forms);
+    sv_free(&sealed);
+    memset(first_byte, 0, sizeof first_byte);
+}
+
+int secrets_name_looks_secret(const char *name)
+{
+    static const char *const words[] = {"TOKEN",      "SECRET",      "PASSWORD", "PASSWD",
+                                        "API_KEY",    "APIKEY",      "WEBHOOK",  "CREDENTIAL",
+                                        "PRIVATE_KEY", "ACCESS_KEY", NULL};
+    size_t n = name ? strlen(name) : 0;
+    for (size_t w = 0; words[w]; w++) {
+        size_t k = strlen(words[w]);
+        for (size_t i = 0; i + k <= n; i++) {
+            size_t j = 0;
+            while (j < k && toupper((unsigned char)name[i + j]) == words[w][j])
+                j++;
+            /* The word must end the name or a part of it ('_'), plural allowed: HF_TOKEN,
+             * PGPASSWORD and GOOGLE_APPLICATION_CREDENTIALS look secret, TOKENIZERS_PARALLELISM
+             * does not. */
+            if (j == k) {
+                const char *after = name + i + k;
+                if (*after == 'S' || *after == 's')
+                    after++;
+                while (*after >= '0' && *after <= '9')
+                    after++;
+                if (*after == '\0' || *after == '_')
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int secrets_sealed_n(const char *name, size_t n)
+{
+    for (size_t i = 0; name && i < sealed.n; i++)
+        if (strncmp(sealed.v[i], name, n) == 0 && sealed.v[i][n] == '\0')
+            return 1;
+    return 0;
+}
+
+int secrets_sealed(const char *name) { return name && secrets_sealed_n(name, strlen(name)); }
+
+const strvec *secrets_sealed_names(void) { return &sealed; }
+
+size_t secrets_seal(const char *name)
+{
+    const char *v;
+    if (!name || !*name)
+        return 0;
+    if (!secrets_sealed(name))
+        sv_push(&sealed, name);
+    v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    secrets_add(v);
+    return strlen(v);
+}
+
+void secrets_seal_environ(strvec *short_names)
+{
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        char *name;
+        if (!eq || eq == *e)
+            continue;
+        name = xstrndup(*e, (size_t)(eq - *e));
+        if (secrets_name_looks_secret(name)) {
+            size_t len = secrets_seal(name);
+            if (len > 0 && len < SECRETS_MIN_LEN && short_names)
+                sv_push(short_names, name);
+        }
+        free(name);
+    }
+}
+
+void secrets_masked_names(strvec *out)
+{
+    for (size_t i = 0; i < sealed.n; i++) {
+        const char *v = getenv(sealed.v[i]);
+        if (v && strlen(v) >= SECRETS_MIN_LEN)
+            sv_push(out, sealed.v[i]);
+    }
+}

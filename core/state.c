@@ -3,6 +3,7 @@
 
 #include "crash.h"
 #include "error.h"
+#include "secrets.h"
 #include "util.h"
 
 #include <relhost/plugin.h>
@@ -256,6 +257,42 @@ static int value_shared(json_t *v)
                 return 1;
     }
     return 0;
+}
+
+/* Mask every registered secret (core/secrets.h) in the strings and keys of a value the state
+ * owns alone: nothing a plugin or a job echoed (an API error quoting a token, a task named after
+ * it) reaches the journal or the snapshot, whatever the writer forgot to mask. */
+static void redact_in_place(json_t *v)
+{
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        strbuf b;
+        sb_init(&b);
+        secrets_redact(&b, s, n);
+        if (b.len != n || memcmp(b.s, s, n) != 0)
+            json_string_setn(v, b.s, b.len);
+        sb_free(&b);
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, c) {
+            char *rk = secrets_redact_dup(k);
+            redact_in_place(c);
+            if (strcmp(rk, k) != 0) {
+                json_incref(c);
+                json_object_del(v, k);
+                json_object_set_new(v, rk, c);
+            }
+            free(rk);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c)
+            redact_in_place(c);
+    }
 }
 
 /* ---- journal records ------------------------------------------------------------------------- */
@@ -785,6 +822,8 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
             return error_set(RELHOST_ENOMEM, "out of memory copying a value for the state of "
                              "release %s", st->version);
     }
+    if (value && secrets_count() > 0)
+        redact_in_place(value);
     patharr = json_array();
     for (size_t i = 0; i < depth; i++)
         if (json_array_append_new(patharr, json_string(path[i])) != 0) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relhost/plugin.h - the relhost plugin ABI, version 1.3 (1.0; 1.1 added job template variables;
+ * relhost/plugin.h - the relhost plugin ABI, version 1.4 (1.0; 1.1 added job template variables;
  * 1.2 added baseline rules and statistics to acceptance checks, and repeated jobs; 1.3 added the
- * release's requirement set, plan-time checks of metric keys, and the keys a source can post).
+ * release's requirement set, plan-time checks of metric keys, and the keys a source can post;
+ * 1.4 added sealed secrets, at-most-once HTTP requests and per-step delivery records).
  *
  * This is the only header a relhost plugin includes. A plugin is a shared object exporting one
  * symbol, relhost_plugin_entry(); the host passes a const table of services and receives a
@@ -58,7 +59,7 @@ extern "C" {
 #endif
 
 #define RELHOST_ABI_MAJOR 1
-#define RELHOST_ABI_MINOR 3
+#define RELHOST_ABI_MINOR 4
 
 #if defined(__GNUC__)
 #define RELHOST_EXPORT __attribute__((visibility("default")))
@@ -518,6 +519,11 @@ typedef struct relhost_http_request {
     int max_attempts;           /**< 0: 4 */
     double budget_s;            /**< 0: 300, the whole call including waits */
     size_t max_response;        /**< 0: 16 MiB */
+    /* Added in ABI 1.4 */
+    /** 1: a request with a side effect that must not happen twice (a webhook POST). It is sent
+     *  again only when the failure proves the server never received it (no connection, a name
+     *  that does not resolve yet, 429); a lost reply, a timeout or a 5xx is returned as is. */
+    int at_most_once;
 } relhost_http_request;
 
 /** An HTTP response, host-allocated; release with host->http_response_free(). */
@@ -657,6 +663,21 @@ typedef struct relhost_host {
      */
     int (*checks_verify)(const relhost_ctx *ctx, const relhost_strlist *sources,
                          const relhost_checks *acceptance, const void *where_field);
+
+    /* -- Added in ABI 1.4: sealed secrets and delivery records -- */
+    /** 1 when the environment variable `name` is sealed: no process relhost starts inherits it
+     *  (a SECRET_ENV option's variable of any installed plugin, or a name that looks secret).
+     *  A plugin that copies relhost's environment to somewhere else (a runner's export list)
+     *  skips sealed names; a job's pass_env is the only way one is handed over. */
+    int (*sealed)(const relhost_ctx *ctx, const char *name);
+    /** The record `key` this step stored for this release in an earlier run or this one (a
+     *  webhook target already posted to), or NULL. Borrowed: valid until the next record_put
+     *  or the end of the op. key and value: printable, no secret (they are stored as is). */
+    const char *(*record_get)(const relhost_ctx *ctx, const char *key);
+    /** Store `value` under `key` for this step of this release, durably (journaled) before it
+     *  returns 0; a negative RELHOST_E* when the state cannot be written (then treat the side
+     *  effect as unrecorded and fail the step). */
+    int (*record_put)(const relhost_ctx *ctx, const char *key, const char *value);
 } relhost_host;
 
 /* ---- Capabilities -------------------------------------------------------------------------- */

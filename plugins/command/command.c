@@ -32,6 +32,7 @@
 struct command_conf {
     relhost_strlist cmd;
     relhost_map env;
+    relhost_strlist pass_env;
     const char *cwd;
     double timeout;
     int shell;
@@ -42,7 +43,8 @@ struct command_conf {
 struct command {
     const struct command_conf *conf;
     const char **argv; /* NULL-terminated; the strings are the conf's (valid until close) */
-    char **env;        /* NULL-terminated "NAME=VALUE", owned */
+    char **env;        /* NULL-terminated "NAME=VALUE", owned: the plan's env, then pass_env */
+    size_t n_plan_env; /* env[0..n_plan_env) is the plan's env, shown by describe */
     int *expect;       /* exit codes that count as success, owned */
     size_t n_expect;
 };
@@ -62,6 +64,11 @@ static const relhost_option command_options[] = {
      .offset = offsetof(struct command_conf, env),
      .doc = "environment variables added for the command",
      .flags = RELHOST_OPTF_TEMPLATE},
+    {.name = "pass_env",
+     .type = RELHOST_OPT_STRLIST,
+     .offset = offsetof(struct command_conf, pass_env),
+     .doc = "variables of relhost's environment handed to the command by name, the only way a "
+            "sealed one (a secret) reaches it; each must be set"},
     {.name = "cwd",
      .type = RELHOST_OPT_STRING,
      .offset = offsetof(struct command_conf, cwd),
@@ -213,10 +220,11 @@ static int parse_exit_codes(const relhost_ctx *ctx, struct command *c)
 static int build_env(const relhost_ctx *ctx, struct command *c)
 {
     const relhost_map *m = &c->conf->env;
+    const relhost_strlist *pass = &c->conf->pass_env;
 
-    if (m->n == 0)
+    if (m->n == 0 && pass->n == 0)
         return 0;
-    c->env = calloc(m->n + 1, sizeof *c->env);
+    c->env = calloc(m->n + pass->n + 1, sizeof *c->env);
     if (c->env == NULL)
         return RELHOST_ENOMEM;
     for (size_t i = 0; i < m->n; i++) {
@@ -234,6 +242,21 @@ static int build_env(const relhost_ctx *ctx, struct command *c)
         if (c->env[i] == NULL)
             return RELHOST_ENOMEM;
         snprintf(c->env[i], len, "%s=%s", k, v);
+    }
+    c->n_plan_env = m->n;
+    for (size_t i = 0, k = m->n; i < pass->n; i++) {
+        /* A sealed one is a secret (secret() keeps it masked); any other is plain text, not
+         * masked. An unset one was a plan error at load (run), or is simply not handed over. */
+        const char *v = host->sealed(ctx, pass->v[i]) ? host->secret(ctx, pass->v[i])
+                                                       : getenv(pass->v[i]);
+        size_t len;
+        if (v == NULL)
+            continue;
+        len = strlen(pass->v[i]) + 1 + strlen(v) + 1;
+        c->env[k] = malloc(len);
+        if (c->env[k] == NULL)
+            return RELHOST_ENOMEM;
+        snprintf(c->env[k++], len, "%s=%s", pass->v[i], v);
     }
     return 0;
 }
@@ -323,14 +346,22 @@ static int command_describe(const relhost_ctx *ctx, void *inst)
     else
         text_add(&t, " with no timeout");
     host->note_add(ctx, "%s", t.s);
-    if (c->env != NULL) {
+    if (c->n_plan_env > 0) {
         t.len = 0;
         t.s[0] = '\0';
         text_add(&t, "environment:");
-        for (char **e = c->env; *e != NULL; e++) {
+        for (size_t i = 0; i < c->n_plan_env; i++) {
             text_add(&t, " ");
-            text_add_quoted(&t, *e);
+            text_add_quoted(&t, c->env[i]);
         }
+        host->note_add(ctx, "%s", t.s);
+    }
+    if (conf->pass_env.n > 0) { /* the names only: the values may be secrets */
+        t.len = 0;
+        t.s[0] = '\0';
+        text_add(&t, "hands over from relhost's environment (pass_env):");
+        for (size_t i = 0; i < conf->pass_env.n; i++)
+            text_add(&t, " %s", conf->pass_env.v[i]);
         host->note_add(ctx, "%s", t.s);
     }
     return 0;

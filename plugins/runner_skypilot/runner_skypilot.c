@@ -39,6 +39,7 @@ struct runner_skypilot_conf {
     double launch_timeout;
     double cli_timeout;
     uint64_t log_max;
+    relhost_strlist pass_env;
 };
 
 #define C(m) offsetof(struct runner_skypilot_conf, m)
@@ -79,6 +80,10 @@ static const relhost_option runner_skypilot_options[] = {
     {.name = "cli_timeout", .type = RELHOST_OPT_DURATION, .def = "5m", .offset = C(cli_timeout),
      .min = 1, .max = 86400,
      .doc = "time limit of one short CLI call (queue, logs, cancel)"},
+    {.name = "pass_env", .type = RELHOST_OPT_STRLIST, .offset = C(pass_env),
+     .doc = "variables of relhost's environment the sky CLI itself gets (cloud credentials such "
+            "as AWS_SECRET_ACCESS_KEY, sealed from every child otherwise), never the job: a "
+            "job's variables are its validation's env and pass_env"},
     {.name = "log_max", .type = RELHOST_OPT_SIZE, .def = "256M", .offset = C(log_max),
      .min = 65536, .max = 4294967296.0,
      .doc = "largest job log read from `sky jobs logs` (it prints the whole log each time); "
@@ -118,6 +123,8 @@ struct runner_skypilot {
     const struct runner_skypilot_conf *conf;
     char *sky;                 /* conf->sky, a relative path made absolute */
     char *tmpl;                /* task_template's text */
+    char **cli_env;            /* NAME=VALUE of conf->pass_env, for the CLI only; NULL-ended */
+    size_t ncli_env;
     struct sky_rec *recs;
     double next_queue;
 };
@@ -206,6 +213,7 @@ static int sky_run(const relhost_ctx *ctx, struct runner_skypilot *r, const char
     memset(&ps, 0, sizeof ps);
     ps.struct_size = sizeof ps;
     ps.argv = argv;
+    ps.env = (const char *const *)r->cli_env;
     ps.timeout_s = r->conf->cli_timeout;
     ps.capture_max = capture;
     memset(res, 0, sizeof *res);
@@ -618,7 +626,7 @@ static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relh
     sky_task_in in;
     sky_task_out t;
     char err[512], *folder = NULL, *yaml_path = NULL, *out_path = NULL;
-    const char **argv = NULL;
+    const char **argv = NULL, **env = NULL;
     relhost_proc_spec ps;
     relhost_proc *p = NULL;
     struct sky_rec *rec;
@@ -681,7 +689,18 @@ static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relh
     memset(&ps, 0, sizeof ps);
     ps.struct_size = sizeof ps;
     ps.argv = argv;
-    ps.env = (const char *const *)t.env; /* the values behind --env NAME: never on argv */
+    /* The CLI's own credentials, then the values behind --env NAME (never on argv). */
+    env = calloc(r->ncli_env + t.nenv + 1, sizeof *env);
+    if (!env) {
+        host->fail(ctx, "out of memory");
+        rc = RELHOST_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < r->ncli_env; i++)
+        env[i] = r->cli_env[i];
+    for (size_t i = 0; i < t.nenv; i++)
+        env[r->ncli_env + i] = t.env[i];
+    ps.env = env;
     ps.cwd = spec->cwd;
     ps.timeout_s = c->launch_timeout;
     ps.grace_s = 10;
@@ -707,6 +726,7 @@ static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relh
     host->log(ctx, RELHOST_LOG_DEBUG, "launching %s (task %s)", spec->key, yaml_path);
 out:
     free(argv);
+    free(env);
     free(folder);
     free(yaml_path);
     free(out_path);
@@ -903,6 +923,26 @@ static int runner_skypilot_open(const relhost_ctx *ctx, const void *conf, void *
         host->fail(ctx, "out of memory");
         return RELHOST_ENOMEM;
     }
+    r->cli_env = calloc(c->pass_env.n + 1, sizeof *r->cli_env);
+    if (!r->cli_env) {
+        host->fail(ctx, "out of memory");
+        return RELHOST_ENOMEM;
+    }
+    for (size_t i = 0; i < c->pass_env.n; i++) {
+        /* A sealed one is a secret (secret() keeps it masked), any other plain text; unset
+         * ones are skipped (a plan error already for the commands that start processes). */
+        const char *v = host->sealed(ctx, c->pass_env.v[i]) ? host->secret(ctx, c->pass_env.v[i])
+                                                             : getenv(c->pass_env.v[i]);
+        size_t len;
+        if (!v)
+            continue;
+        len = strlen(c->pass_env.v[i]) + strlen(v) + 2;
+        if (!(r->cli_env[r->ncli_env] = malloc(len))) {
+            host->fail(ctx, "out of memory");
+            return RELHOST_ENOMEM;
+        }
+        snprintf(r->cli_env[r->ncli_env++], len, "%s=%s", c->pass_env.v[i], v);
+    }
     if (c->task_template) {
         char err[256];
         sky_buf probe = {0};
@@ -950,6 +990,9 @@ static void runner_skypilot_close(void *inst)
         r->recs = rec->next;
         rec_free(rec);
     }
+    for (size_t i = 0; i < r->ncli_env; i++)
+        free(r->cli_env[i]);
+    free(r->cli_env);
     free(r->sky);
     free(r->tmpl);
     free(r);

@@ -49,8 +49,8 @@ static const relhost_option runner_slurm_options[] = {
      .def = "USER,LOGNAME,SHELL,LANG,LC_*,TZ",
      .offset = C(export_env),
      .doc = "variables of relhost's environment every job gets besides PATH, HOME, SLURM_*, "
-            "SBATCH_*, the validation's env and pass_env; NAME, PREFIX* or \"*\" (all of it, "
-            "secrets included: Slurm's own default)"},
+            "SBATCH_*, the validation's env and pass_env; NAME, PREFIX* or \"*\" (all of it); "
+            "never a sealed variable (a secret): only pass_env hands one over"},
     {.name = "sbatch", .type = RELHOST_OPT_STRING, .def = "sbatch", .offset = C(sbatch),
      .doc = "the sbatch program (looked up in PATH)"},
     {.name = "squeue", .type = RELHOST_OPT_STRING, .def = "squeue", .offset = C(squeue),
@@ -211,7 +211,7 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
     for (size_t i = 0; i < c->extra_args.n; i++)
         sv_add(&argv, c->extra_args.v[i]);
     sv_add(&argv, script);
-    slurm_sbatch_env(c, spec, &env);
+    slurm_sbatch_env(host, ctx, c, spec, &env);
     if (argv.oom || env.oom) {
         host->fail(ctx, "out of memory");
         rc = RELHOST_ENOMEM;

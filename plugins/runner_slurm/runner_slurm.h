@@ -61,9 +61,10 @@ int slurm_write_script(const relhost_host *h, const relhost_ctx *ctx,
                        const relhost_job_spec *spec, const char *path);
 
 /* Adds to env what sbatch runs with besides PATH and HOME: SLURM_* and SBATCH_*, the export_env
- * names of relhost's environment, and spec's variables handed over from relhost's environment
- * (pass_env), which never go into the script. */
-void slurm_sbatch_env(const struct runner_slurm_conf *c, const relhost_job_spec *spec,
+ * names of relhost's environment except sealed ones (h->sealed: secrets), and spec's variables
+ * handed over from relhost's environment (pass_env), which never go into the script. */
+void slurm_sbatch_env(const relhost_host *h, const relhost_ctx *ctx,
+                      const struct runner_slurm_conf *c, const relhost_job_spec *spec,
                       struct strv *env);
 
 /* Adds "--output=<log_path>" to argv, with '%' written "%%" (sbatch expands %j and friends).

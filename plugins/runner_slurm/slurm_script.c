@@ -162,11 +162,26 @@ static int exported(const struct runner_slurm_conf *c, const char *entry)
     return 0;
 }
 
-void slurm_sbatch_env(const struct runner_slurm_conf *c, const relhost_job_spec *spec,
+/* A sealed variable (a secret) is never exported by a pattern, "*" included: only a
+ * validation's pass_env hands one over. */
+static int sealed(const relhost_host *h, const relhost_ctx *ctx, const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    char name[256];
+    size_t len = eq ? (size_t)(eq - entry) : strlen(entry);
+    if (len >= sizeof name)
+        return 1; /* no name that long is worth the risk */
+    memcpy(name, entry, len);
+    name[len] = '\0';
+    return h->sealed(ctx, name);
+}
+
+void slurm_sbatch_env(const relhost_host *h, const relhost_ctx *ctx,
+                      const struct runner_slurm_conf *c, const relhost_job_spec *spec,
                       struct strv *env)
 {
     for (char **e = environ; e && *e; e++)
-        if (exported(c, *e))
+        if (exported(c, *e) && !sealed(h, ctx, *e))
             sv_add(env, *e);
     for (size_t i = 0; spec->env && spec->env[i]; i++) {
         const char *eq;
