@@ -9,9 +9,11 @@
 
 #include <curl/curl.h>
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -368,45 +370,243 @@ static char *curl_what(const struct xfer *x)
     return xasprintf("%s (%.*s)", gen, (int)dl, x->errbuf);
 }
 
-static const char *curl_advice(CURLcode c)
+/*
+ * The retry table: how every failure of a call is judged, the same for every plugin (documented
+ * in relhost.cfg(5) and the README under "the retry table").
+ *
+ *   failure                                   tried again     resent with      returned as
+ *                                             in the call     at_most_once
+ *   connection refused                        yes             yes              RELHOST_ERETRY
+ *   timeout (connect or reply), reset,        yes             only when no     RELHOST_ERETRY
+ *     send/receive error, empty or                            byte was sent
+ *     truncated reply, HTTP/2 stream error
+ *   could not resolve the host                yes             yes              RELHOST_EIO
+ *   TLS handshake, certificate (CURLE_SSL_*,  no              -                RELHOST_EIO
+ *     CURLE_PEER_FAILED_VERIFICATION)
+ *   not HTTP (an HTTP/0.9 or garbage reply)   no              -                RELHOST_EIO
+ *   reply larger than max_response            no              -                RELHOST_EIO
+ *   anything else libcurl reports             no              -                RELHOST_EIO
+ *   refused before sending: bad request, bad  no              -                RELHOST_EINVAL
+ *     URL, credentials over plain http, a
+ *     missing variable, RELHOST_CA_BUNDLE
+ *   HTTP 5xx, 408                             yes             no               the response (0)
+ *   HTTP 429, 403 + x-ratelimit-remaining: 0  yes             429 only         the response (0)
+ *   any other HTTP status                     no              -                the response (0)
+ *
+ * RELHOST_ERETRY is the only retryable return: a plugin maps it to an ERROR with retryable = 1
+ * (the release is deferred, exit 75) and every other failure to a non-retryable ERROR (exit 3),
+ * and judges a response's status with the same rows (http_status_retryable()).
+ *
+ * With at_most_once, a failure after which the server may have received the request (a byte of
+ * it was sent: a timeout, reset or cut reply after sending, a reply that is not HTTP or too
+ * large) is not sent again and returns RELHOST_ETIMEDOUT, "delivery unknown", not retryable:
+ * whether it took effect must be found out before sending it again. Every other failure of an
+ * at_most_once request proves the server never got it.
+ *
+ * "Could not resolve" is tried again within the call, where a resolver hiccup passes in seconds,
+ * but is not retryable afterwards: libcurl cannot tell a name that does not exist (a typo, which
+ * would defer the release run after run) from a resolver that is down. Anything the table does
+ * not name is not retryable either: relhost fails closed on a failure it does not know to be
+ * temporary.
+ */
+enum {
+    RULE_RETRY = 1,  /* tried again within the call */
+    RULE_UNSENT = 2, /* proves the server never got the request: at_most_once may resend */
+};
+
+struct curl_rule {
+    CURLcode code;
+    unsigned flags;
+    int rc;
+    const char *advice;
+};
+
+#define ADVICE_TLS                                                                                 \
+    "the server's TLS certificate did not verify (self-signed, expired, or made for another "     \
+    "host name): check the URL's host; if a private CA signs it, point RELHOST_CA_BUNDLE at that " \
+    "CA's PEM bundle (verification cannot be turned off); not retried, a certificate does not "   \
+    "fix itself"
+#define ADVICE_TLS_HANDSHAKE                                                                       \
+    "the TLS handshake failed: check that the URL's port speaks https (not plain http) and that "  \
+    "the server accepts a current TLS version; not retried, the same handshake would fail again"
+
+static const struct curl_rule curl_rules[] = {
+    {CURLE_COULDNT_CONNECT, RULE_RETRY | RULE_UNSENT, RELHOST_ERETRY,
+     "check that the service is up and the URL's host and port are right; retryable: the next "
+     "run tries again"},
+    {CURLE_OPERATION_TIMEDOUT, RULE_RETRY, RELHOST_ERETRY,
+     "the server did not answer in time: try later, or raise timeout_s or budget_s; retryable: "
+     "the next run tries again"},
+    {CURLE_SEND_ERROR, RULE_RETRY, RELHOST_ERETRY,
+     "the connection broke: retryable, the next run tries again"},
+    {CURLE_RECV_ERROR, RULE_RETRY, RELHOST_ERETRY,
+     "the connection broke: retryable, the next run tries again"},
+    {CURLE_GOT_NOTHING, RULE_RETRY, RELHOST_ERETRY,
+     "the server closed the connection without a reply: retryable, the next run tries again"},
+    {CURLE_PARTIAL_FILE, RULE_RETRY, RELHOST_ERETRY,
+     "the reply was cut short: retryable, the next run tries again"},
+    {CURLE_HTTP2, RULE_RETRY, RELHOST_ERETRY,
+     "the HTTP/2 connection failed: retryable, the next run tries again"},
+    {CURLE_HTTP2_STREAM, RULE_RETRY, RELHOST_ERETRY,
+     "the server reset the HTTP/2 stream: retryable, the next run tries again"},
+    {CURLE_COULDNT_RESOLVE_HOST, RULE_RETRY | RULE_UNSENT, RELHOST_EIO,
+     "check the host name in the URL (a typo?) and that DNS works here; not retryable: a name "
+     "that does not resolve is taken as wrong, run again once DNS is back"},
+    {CURLE_PEER_FAILED_VERIFICATION, 0, RELHOST_EIO, ADVICE_TLS},
+    {CURLE_SSL_ISSUER_ERROR, 0, RELHOST_EIO, ADVICE_TLS},
+    {CURLE_SSL_INVALIDCERTSTATUS, 0, RELHOST_EIO, ADVICE_TLS},
+    {CURLE_SSL_PINNEDPUBKEYNOTMATCH, 0, RELHOST_EIO, ADVICE_TLS},
+    {CURLE_SSL_CONNECT_ERROR, 0, RELHOST_EIO, ADVICE_TLS_HANDSHAKE},
+    {CURLE_SSL_CIPHER, 0, RELHOST_EIO, ADVICE_TLS_HANDSHAKE},
+    {CURLE_SSL_CLIENTCERT, 0, RELHOST_EIO,
+     "the server asks for a client certificate, which relhost does not send; not retried"},
+    {CURLE_SSL_CACERT_BADFILE, 0, RELHOST_EIO,
+     "the CA bundle could not be loaded: point RELHOST_CA_BUNDLE at a readable PEM bundle, or "
+     "unset it to use the system's; not retried"},
+    {CURLE_SSL_CRL_BADFILE, 0, RELHOST_EIO, "the TLS setup failed; not retried"},
+    {CURLE_SSL_CERTPROBLEM, 0, RELHOST_EIO, "the TLS setup failed; not retried"},
+    {CURLE_SSL_ENGINE_NOTFOUND, 0, RELHOST_EIO, "the TLS setup failed; not retried"},
+    {CURLE_SSL_ENGINE_SETFAILED, 0, RELHOST_EIO, "the TLS setup failed; not retried"},
+    {CURLE_SSL_ENGINE_INITFAILED, 0, RELHOST_EIO, "the TLS setup failed; not retried"},
+    {CURLE_SSL_SHUTDOWN_FAILED, 0, RELHOST_EIO, "the TLS connection failed; not retried"},
+    /* validate() lets only http(s) URLs through: "unsupported protocol" is the server's reply */
+    {CURLE_UNSUPPORTED_PROTOCOL, 0, RELHOST_EIO,
+     "the server did not answer HTTP: check the URL's port (is it the service's?); not retried"},
+    {CURLE_WEIRD_SERVER_REPLY, 0, RELHOST_EIO,
+     "the server did not answer HTTP: check the URL's port (is it the service's?); not retried"},
+    {CURLE_URL_MALFORMAT, 0, RELHOST_EINVAL, "give a well-formed http(s) URL"},
+    {CURLE_OUT_OF_MEMORY, 0, RELHOST_ENOMEM, "out of memory"},
+};
+
+static const struct curl_rule unknown_rule = {
+    CURLE_OK, 0, RELHOST_EIO,
+    "relhost does not know this failure to be temporary, so it is not retried: check the URL, "
+    "the service and the network, then run again"};
+
+static const struct curl_rule *curl_rule_of(CURLcode c)
 {
-    switch (c) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return "check the host name in the URL and that DNS works here";
-    case CURLE_COULDNT_CONNECT:
-        return "check that the service is up and the URL's host and port are right, then run "
-               "again";
-    case CURLE_OPERATION_TIMEDOUT:
-        return "the server did not answer in time: try later, or raise timeout_s or budget_s";
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-        return "the server's TLS certificate did not verify: if a private CA signs it, point "
-               "RELHOST_CA_BUNDLE at that CA's PEM bundle (verification cannot be turned off)";
-    default:
-        return "check the service and the network, then run again";
-    }
+    for (size_t i = 0; i < sizeof curl_rules / sizeof *curl_rules; i++)
+        if (curl_rules[i].code == c)
+            return &curl_rules[i];
+    return &unknown_rule;
 }
 
-static int curl_retryable(CURLcode c)
+/* Whether a failed attempt proves that the server never got the request: the failure says so,
+ * or not a byte of the request left (connecting, the TLS handshake, a certificate). */
+static int never_sent(const struct xfer *x, const struct curl_rule *rule)
 {
-    switch (c) {
-    case CURLE_COULDNT_RESOLVE_HOST: /* a resolver hiccup is common; a typo fails each time */
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-    case CURLE_QUIC_CONNECT_ERROR:
+    long sent = -1;
+    if (rule->flags & RULE_UNSENT)
         return 1;
-    default:
-        return 0;
+    return curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
+}
+
+static int ratelimit_spent(const char *rem)
+{
+    return rem && isdigit((unsigned char)*rem) && strtod(rem, NULL) == 0;
+}
+
+int http_status_retryable(long status, const char *const *headers)
+{
+    if (status >= 500 && status <= 599)
+        return 1;
+    if (status == 429 || status == 408)
+        return 1;
+    if (status == 403) {
+        for (size_t i = 0; headers && headers[i]; i++)
+            if (strncasecmp(headers[i], "x-ratelimit-remaining:", 22) == 0)
+                return ratelimit_spent(headers[i] + 22 + strspn(headers[i] + 22, " \t"));
     }
+    return 0;
+}
+
+/* ---- credentials over plain http ---- */
+
+/* Whether host (len bytes, brackets of an IPv6 literal removed) is a loopback address as written:
+ * 127.0.0.0/8 in dotted-quad form, ::1, or "localhost". Other spellings of the same addresses
+ * (2130706433, 127.1, ::ffff:127.0.0.1) are refused: fail closed. */
+static int host_is_loopback(const char *host, size_t len, int bracketed)
+{
+    char h[64];
+    unsigned char a[16];
+    if (len == 0 || len >= sizeof h)
+        return 0;
+    memcpy(h, host, len);
+    h[len] = '\0';
+    if (bracketed)
+        return inet_pton(AF_INET6, h, a) == 1 && memcmp(a, &in6addr_loopback, 16) == 0;
+    if (strcasecmp(h, "localhost") == 0)
+        return 1;
+    /* inet_pton takes only the four-part decimal form: "127.0.0.1.example.com" is no address */
+    return inet_pton(AF_INET, h, a) == 1 && a[0] == 127;
+}
+
+int http_plain_ok(const char *url)
+{
+    const char *auth, *end, *host, *at, *hend;
+    int bracketed = 0;
+    if (strncasecmp(url, "https://", 8) == 0)
+        return 1;
+    if (strncasecmp(url, "http://", 7) != 0)
+        return 0;
+    auth = url + 7;
+    end = auth + strcspn(auth, "/?#");
+    host = auth;
+    /* the last '@' ends the userinfo: a password may itself contain '@' */
+    for (at = auth; at < end; at++)
+        if (*at == '@')
+            host = at + 1;
+    if (host < end && *host == '[') {
+        hend = memchr(host, ']', (size_t)(end - host));
+        if (!hend || (hend + 1 < end && hend[1] != ':'))
+            return 0;
+        host++;
+        bracketed = 1;
+    } else {
+        hend = memchr(host, ':', (size_t)(end - host));
+        if (!hend)
+            hend = end;
+    }
+    return host_is_loopback(host, (size_t)(hend - host), bracketed);
+}
+
+/* Whether text carries a registered secret (the redactor would change it). */
+static int holds_secret(const char *text)
+{
+    char *red = secrets_redact_dup(text);
+    int differs = strcmp(red, text) != 0;
+    free(red);
+    return differs;
+}
+
+/* What of the request is a credential, for the refusal's text (buf), or NULL when nothing is. */
+static const char *credential_of(const relhost_http_request *r, char *buf, size_t cap)
+{
+    const char *auth = r->url + strcspn(r->url, ":") + 3;
+    const char *end = auth + strcspn(auth, "/?#");
+    if (r->bearer_env) {
+        snprintf(buf, cap, "the token in $%s (bearer_env)", r->bearer_env);
+        return buf;
+    }
+    if (r->basic_env) {
+        snprintf(buf, cap, "the credential in $%s (basic_env)", r->basic_env);
+        return buf;
+    }
+    if (memchr(auth, '@', (size_t)(end - auth)))
+        return "the user:password@ of the URL";
+    for (size_t i = 0; r->headers && r->headers[i]; i++) {
+        const char *h = r->headers[i];
+        if (strncasecmp(h, "Authorization:", 14) == 0 ||
+            strncasecmp(h, "Proxy-Authorization:", 20) == 0)
+            return "an Authorization header";
+        if (holds_secret(h)) {
+            snprintf(buf, cap, "a secret in request header %zu", i + 1);
+            return buf;
+        }
+    }
+    if (holds_secret(r->url))
+        return "a secret in the URL (a webhook URL is one)";
+    return NULL;
 }
 
 /* ---- request validation ---- */
@@ -471,6 +671,15 @@ static int validate(const relhost_http_request *r, const char *method, const cha
         r->timeout_s < 0 || isnan(r->budget_s) || r->budget_s < 0 || r->max_attempts < 0)
         return fail(RELHOST_EINVAL, "%s %s: negative timeout, budget or max_attempts; use 0 "
                     "for the default or a positive value", method, shown);
+    if (!http_plain_ok(r->url)) {
+        char buf[160];
+        const char *cred = credential_of(r, buf, sizeof buf);
+        if (cred)
+            return fail(RELHOST_EINVAL, "%s %s: refusing to send %s over plain http to a host "
+                        "that is not loopback: anyone on the way could read it; use https:// "
+                        "(plain http may carry credentials only to 127.0.0.0/8, ::1 or "
+                        "localhost, for tests)", method, shown, cred);
+    }
     return 0;
 }
 
@@ -483,6 +692,7 @@ struct call {
     char *shown;
     double connect_s, timeout_s, budget_s;
     int max_attempts;
+    int at_most_once;
     size_t max_response;
     double t0;
 };
@@ -526,12 +736,6 @@ static double status_wait(const struct xfer *x, long status, int attempt, char *
     }
     snprintf(why, whylen, "HTTP %ld", status);
     return backoff;
-}
-
-static int ratelimited_403(const struct xfer *x)
-{
-    const char *rem = header_of(&x->headers, "x-ratelimit-remaining");
-    return rem && isdigit((unsigned char)*rem) && strtod(rem, NULL) == 0;
 }
 
 /* Serve the loop for `secs`; RELHOST_EINTR when an interrupt newer than intr0 arrives. */
@@ -614,6 +818,16 @@ static int setup_easy(struct call *c, struct xfer *x, struct curl_slist **hdrs)
         curl_easy_setopt(e, CURLOPT_CAINFO, ca);
     }
     curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+    /* Plain http goes only to loopback with credentials: never through a proxy from the
+     * environment, which would carry them over the network after all. */
+    if (strncasecmp(r->url, "http://", 7) == 0 && http_plain_ok(r->url))
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    /* On a kept-alive connection that died, libcurl sends the request again by itself: a side
+     * effect that must not happen twice gets a connection of its own. */
+    if (c->at_most_once) {
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "relhost/" RELHOST_VERSION);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -698,19 +912,27 @@ static void xfer_reset(struct xfer *x)
     x->errbuf[0] = '\0';
 }
 
-/* The message for a call that ends on a transport failure. */
+/* The message for an at_most_once call whose request the server may have received. */
+static int maybe_delivered(const struct call *c, int attempts, const char *what)
+{
+    fail(RELHOST_ETIMEDOUT, "%s %s failed after %d attempt%s in %.1f s: %s; the server may have "
+         "received it, so it is not sent again (at_most_once): check whether it took effect "
+         "before sending it again", c->method, c->shown, attempts, attempts == 1 ? "" : "s",
+         loop_now() - c->t0, what);
+    return RELHOST_ETIMEDOUT;
+}
+
+/* The message for a call that ends on a transport failure; returns the table's code. */
 static int transport_failure(const struct call *c, const struct xfer *x, int attempts,
                              const char *stopped)
 {
+    const struct curl_rule *rule = curl_rule_of(x->result);
     char *what = curl_what(x);
-    int code = x->result == CURLE_OPERATION_TIMEDOUT ? RELHOST_ETIMEDOUT : RELHOST_EIO;
-    if (x->result == CURLE_URL_MALFORMAT || x->result == CURLE_UNSUPPORTED_PROTOCOL)
-        code = RELHOST_EINVAL;
-    fail(code, "%s %s failed after %d attempt%s in %.1f s%s: %s; %s", c->method, c->shown,
+    fail(rule->rc, "%s %s failed after %d attempt%s in %.1f s%s: %s; %s", c->method, c->shown,
          attempts, attempts == 1 ? "" : "s", loop_now() - c->t0, stopped ? stopped : "", what,
-         code == RELHOST_EINVAL ? "give a well-formed http(s) URL" : curl_advice(x->result));
+         rule->advice);
     free(what);
-    return code;
+    return rule->rc;
 }
 
 static int run_call(struct call *c, struct xfer *x, relhost_http_response **out)
@@ -753,6 +975,13 @@ static int run_call(struct call *c, struct xfer *x, relhost_http_response **out)
             free(what);
         }
 
+        if ((x->too_big || x->result == CURLE_FILESIZE_EXCEEDED) && c->at_most_once) {
+            char *what = xasprintf("response larger than %zu bytes (max_response)",
+                                   c->max_response);
+            rc = maybe_delivered(c, attempt, what);
+            free(what);
+            goto done;
+        }
         if (x->too_big || x->result == CURLE_FILESIZE_EXCEEDED) {
             rc = fail(RELHOST_EIO, "%s %s: response larger than %zu bytes (max_response); raise "
                       "max_response or ask for less (paging, filters)", c->method, c->shown,
@@ -760,8 +989,15 @@ static int run_call(struct call *c, struct xfer *x, relhost_http_response **out)
             goto done;
         }
         if (x->result != CURLE_OK) {
+            const struct curl_rule *rule = curl_rule_of(x->result);
             char *what;
-            if (!curl_retryable(x->result)) {
+            if (c->at_most_once && !never_sent(x, rule)) {
+                what = curl_what(x);
+                rc = maybe_delivered(c, attempt, what);
+                free(what);
+                goto done;
+            }
+            if (!(rule->flags & RULE_RETRY)) {
                 rc = transport_failure(c, x, attempt, NULL);
                 goto done;
             }
@@ -772,7 +1008,9 @@ static int run_call(struct call *c, struct xfer *x, relhost_http_response **out)
             what = curl_what(x);
             snprintf(why, sizeof why, "%s", what);
             free(what);
-        } else if (status >= 500 || status == 429 || (status == 403 && ratelimited_403(x))) {
+        } else if (http_status_retryable(status, (const char *const *)x->headers.v) &&
+                   (!c->at_most_once || status == 429)) {
+            /* With at_most_once only a 429 proves the request was not acted on. */
             wait = status_wait(x, status, attempt, why, sizeof why);
         } else {
             *out = take_response(x, status, attempt);
@@ -843,6 +1081,7 @@ int http_request(const relhost_http_request *in, const char *log_prefix,
     c.budget_s = r.budget_s > 0 ? r.budget_s : HTTP_DEF_BUDGET_S;
     c.max_attempts = r.max_attempts > 0 ? r.max_attempts : HTTP_DEF_ATTEMPTS;
     c.max_response = r.max_response > 0 ? r.max_response : HTTP_DEF_MAX_RESPONSE;
+    c.at_most_once = r.at_most_once != 0;
     c.t0 = loop_now();
 
     rc = validate(&r, c.method, c.shown);

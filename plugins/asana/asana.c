@@ -16,12 +16,16 @@
  *   no token or no project, on a terminal, manual_fallback: asked       PASSED / FAILED declined
  *   no token or no project otherwise                                    SKIPPED not_configured
  *   section missing, HTTP 4xx, invalid JSON, unexpected shape           ERROR   (not retryable)
- *   HTTP 5xx or 429 after the host's retries, transport failure         ERROR   retryable
+ *   TLS or certificate error, unresolved name, http:// refused, ...     ERROR   (not retryable)
+ *   HTTP 5xx, 408 or 429 after the host's retries, refused connection,  ERROR   retryable
+ *   timeout, reset or cut reply (the host's RELHOST_ERETRY)
+ * That is the rule every HTTP plugin follows (plugins/common/pl_http.h, "the retry table").
  * Unknown or malformed replies fail closed: a field the narrowing needs that the API did not send
  * is an ERROR, never a task silently counted as "not a blocker".
  */
 #include <relhost/plugin.h>
 
+#include "../common/pl_http.h"
 #include "../common/pl_text.h"
 
 #include <jansson.h>
@@ -140,8 +144,8 @@ static const char *code_name(int rc)
     case RELHOST_ENOMEM: return "out of memory";
     case RELHOST_ENOTSUP: return "not supported";
     case RELHOST_ETIMEDOUT: return "timed out";
-    case RELHOST_EIO: return "network error";
-    case RELHOST_ERETRY: return "transient error";
+    case RELHOST_EIO: return "a failure retrying won't fix";
+    case RELHOST_ERETRY: return "a transient failure";
     default: return "error";
     }
 }
@@ -466,11 +470,20 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
     if (rc == RELHOST_EINTR)
         return RELHOST_EINTR;
     if (rc < 0) {
-        /* The host has explained the transport failure (timeout, reset, truncated reply) in
-         * its fail() text, which becomes the step's message; the note adds what was asked. */
-        host->note_add(ctx, "%s: no usable reply (%s); the next run tries again", what,
-                       code_name(rc));
-        set_error(out, rc != RELHOST_EINVAL && rc != RELHOST_ENOTSUP && rc != RELHOST_ENOMEM);
+        /* The host has explained the failure (what, on which URL, what to do) in its fail()
+         * text, which becomes the step's message; the note adds what was asked. Only
+         * RELHOST_ERETRY is worth another run (the retry table). */
+        int again = pl_http_rc_retryable(rc);
+        if (again)
+            host->note_add(ctx, "%s: no usable reply (%s); the next run tries again", what,
+                           code_name(rc));
+        else if (rc == RELHOST_EINVAL)
+            host->note_add(ctx, "%s: relhost refused to send GET %s; check base_url (%s)", what,
+                           url, where_of(ctx, &a->conf->base_url));
+        else
+            host->note_add(ctx, "%s: no usable reply (%s): not retryable, fix the cause and run "
+                                "again", what, code_name(rc));
+        set_error(out, again);
         return GOT_VERDICT;
     }
     if (resp == NULL) {
@@ -483,23 +496,21 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
     status = resp->status;
     if (status >= 200 && status < 300) {
         *root = json_loadb(resp->body != NULL ? resp->body : "", resp->body_len, 0, &jerr);
-        if (*root == NULL) {
-            char ex[ASANA_EXCERPT_MAX + 4];
-            pl_clean_text(resp->body != NULL ? resp->body : "", resp->body_len, ASANA_EXCERPT_MAX,
-                       ex, sizeof ex);
-            host->fail(ctx, "asana: %s: the reply to GET %s (HTTP %ld, %zu bytes) is not valid "
-                            "JSON: %s at line %d, column %d; it begins \"%s\"",
-                       what, url, status, resp->body_len, jerr.text, jerr.line, jerr.column, ex);
-            host->http_response_free(resp);
-            set_error(out, 0);
-            return GOT_VERDICT;
-        }
-        if (!json_is_object(*root)) {
-            host->fail(ctx, "asana: %s: unexpected reply to GET %s: a JSON %s where an object "
-                            "{\"data\": [...], \"next_page\": ...} was expected",
-                       what, url,
-                       json_is_array(*root) ? "array" : json_is_string(*root) ? "string"
-                                                                               : "scalar");
+        if (*root == NULL || !json_is_object(*root)) {
+            /* An unreadable body: not retryable, the same reply would come again (the rule of
+             * every HTTP plugin, pl_http.h). */
+            char is[256], line[1024];
+            if (*root == NULL)
+                snprintf(is, sizeof is, "is not valid JSON: %s at line %d, column %d", jerr.text,
+                         jerr.line, jerr.column);
+            else
+                snprintf(is, sizeof is, "is a JSON %s where an object {\"data\": [...], "
+                                        "\"next_page\": ...} was expected",
+                         json_is_array(*root) ? "array" : json_is_string(*root) ? "string"
+                                                                                 : "scalar");
+            pl_http_unreadable(line, sizeof line, "GET", url, resp, is, "JSON");
+            host->fail(ctx, "asana: %s: %s; " PL_HTTP_UNREADABLE_ADVICE " (base_url, %s)", what,
+                       line, where_of(ctx, &a->conf->base_url));
             json_decref(*root);
             *root = NULL;
             host->http_response_free(resp);
@@ -511,7 +522,7 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
     }
 
     api_error_text(resp, detail, sizeof detail);
-    if (status == 429 || status >= 500) {
+    if (pl_http_status_retryable(resp)) {
         int n = response_attempts(resp);
         host->fail(ctx, "asana: %s: GET %s answered HTTP %ld after %d attempt%s: %s; the step "
                         "is retried on the next run",

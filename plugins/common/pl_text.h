@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pl_text.h - text helpers the HTTP plugins (asana, github, notify) share. Compiled into each
+ * pl_text.h - text helpers the HTTP plugins (asana, github, metrics_wandb, notify) share. Compiled into each
  * plugin that lists pl_text.c in its SOURCES (hidden symbols: every .so has its own copy); it
  * uses only libc, no host service.
  */
@@ -29,10 +29,10 @@ char *pl_str_take(struct pl_str *b);
  * boundary and ends in "...". */
 void pl_clean_text(const char *s, size_t len, size_t max, char *out, size_t cap);
 
-/* NULL when url is https://host[:port][/path], or http:// to a loopback address only (the host
- * sends the token with every request, and a bearer token in clear text on a network is a
- * published token); else why not (a constant, or buf, cap bytes). example: a good base URL,
- * quoted in the reason. */
+/* NULL when url is http(s)://host[:port][/path] without user:password@, a query or a fragment;
+ * else why not (a constant, or buf, cap bytes). example: a good base URL, quoted in the reason.
+ * Plain http to a host that is not loopback passes here: the host's HTTP service refuses to send
+ * the token there (the request fails, not retryable, saying to use https). */
 const char *pl_bad_base_url(const char *url, const char *example, char *buf, size_t cap);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <relhost/plugin.h>
 
+#include "../common/pl_http.h"
 #include "../common/pl_text.h"
 
 #include <jansson.h>

@@ -5,9 +5,12 @@
  * messages that say what to do, and lists read page by page through the Link header.
  *
  * Retries, waits and the token belong to the host: host->http_request adds "Authorization:
- * Bearer" from the variable the plan names, retries 5xx, 429 and a 403 with
+ * Bearer" from the variable the plan names, retries 5xx, 408, 429 and a 403 with
  * x-ratelimit-remaining: 0 (waiting for retry-after or x-ratelimit-reset) within retry_budget,
- * and hands back the last reply when the budget is spent. What comes back here is judged once.
+ * and hands back the last reply when the budget is spent. What comes back here is judged once,
+ * by the rule every HTTP plugin follows (plugins/common/pl_http.h, "the retry table"): only
+ * RELHOST_ERETRY and a retryable status make a retryable ERROR; an unreadable 2xx body is not
+ * retryable.
  */
 #include "github.h"
 
@@ -48,8 +51,8 @@ static const char *code_name(int rc)
     case RELHOST_ENOMEM: return "out of memory";
     case RELHOST_ENOTSUP: return "not supported";
     case RELHOST_ETIMEDOUT: return "timed out";
-    case RELHOST_EIO: return "network error";
-    case RELHOST_ERETRY: return "transient error";
+    case RELHOST_EIO: return "a failure retrying won't fix";
+    case RELHOST_ERETRY: return "network error";
     default: return "error";
     }
 }
@@ -121,9 +124,13 @@ int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call
     if (rc < 0) {
         /* The host's fail() text says what failed, after how many attempts: the step's
          * message. The note names what relhost was doing. */
-        gh_host->note_add(ctx, "%s: no usable reply to %s %s (%s)", c->what, c->method, c->url,
-                          code_name(rc));
-        gh_set_error(out, rc != RELHOST_EINVAL && rc != RELHOST_ENOTSUP && rc != RELHOST_ENOMEM);
+        if (rc == RELHOST_EINVAL)
+            gh_host->note_add(ctx, "%s: relhost refused to send %s %s; check base_url (%s)",
+                              c->what, c->method, c->url, gh_where(ctx, &g->conf->base_url));
+        else
+            gh_host->note_add(ctx, "%s: no usable reply to %s %s (%s)", c->what, c->method,
+                              c->url, code_name(rc));
+        gh_set_error(out, pl_http_rc_retryable(rc));
         return GH_VERDICT;
     }
     if (*resp == NULL) {
@@ -160,26 +167,18 @@ int gh_parse(const relhost_ctx *ctx, const struct gh_call *c, const relhost_http
     json_error_t jerr;
 
     *root = json_loadb(body, r->body != NULL ? r->body_len : 0, 0, &jerr);
-    if (*root == NULL) {
-        char ex[120 + 4];
-        pl_clean_text(body, r->body_len, 120, ex, sizeof ex);
-        if (r->body_len == 0)
-            gh_host->fail(ctx, "github: %s: the reply to %s %s (HTTP %ld) is empty where JSON "
-                               "was expected%s",
-                          c->what, c->method, c->url, r->status, took);
+    if (*root == NULL || json_typeof(*root) != want) {
+        /* An unreadable body: not retryable, the same reply would come again (the rule of
+         * every HTTP plugin, pl_http.h). */
+        char is[256], line[1024];
+        const char *kind = want == JSON_ARRAY ? "an array" : "an object";
+        if (*root == NULL)
+            snprintf(is, sizeof is, "is not valid JSON: %s at line %d, column %d", jerr.text,
+                     jerr.line, jerr.column);
         else
-            gh_host->fail(ctx, "github: %s: the reply to %s %s (HTTP %ld, %zu bytes) is not "
-                               "valid JSON: %s at line %d, column %d; it begins \"%s\"%s",
-                          c->what, c->method, c->url, r->status, r->body_len, jerr.text,
-                          jerr.line, jerr.column, ex, took);
-        gh_set_error(out, 0);
-        return GH_VERDICT;
-    }
-    if (json_typeof(*root) != want) {
-        gh_host->fail(ctx, "github: %s: unexpected reply to %s %s (HTTP %ld): %s where %s was "
-                           "expected%s",
-                      c->what, c->method, c->url, r->status, type_name(*root),
-                      want == JSON_ARRAY ? "an array" : "an object", took);
+            snprintf(is, sizeof is, "is %s where %s was expected", type_name(*root), kind);
+        pl_http_unreadable(line, sizeof line, c->method, c->url, r, is, "JSON");
+        gh_host->fail(ctx, "github: %s: %s; " PL_HTTP_UNREADABLE_ADVICE "%s", c->what, line, took);
         json_decref(*root);
         *root = NULL;
         gh_set_error(out, 0);
@@ -363,7 +362,7 @@ void gh_refused(const relhost_ctx *ctx, const struct github *g, const struct gh_
                       c->what, c->method, c->url, st, ra != NULL ? ", retry-after: " : "",
                       ra != NULL ? ra : "", n, n == 1 ? "" : "s", detail);
         gh_set_error(out, 1);
-    } else if (st >= 500) {
+    } else if (pl_http_status_retryable(r)) {
         gh_host->fail(ctx, "github: %s: %s %s answered HTTP %ld after %d attempt%s: %s; the "
                            "next run tries again",
                       c->what, c->method, c->url, st, n, n == 1 ? "" : "s", detail);

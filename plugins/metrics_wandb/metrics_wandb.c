@@ -14,8 +14,16 @@
  * Outcomes follow DESIGN.md: a key the run does not have is not a failure of the source (nothing
  * is posted, a note names the keys the run does have, and the host's checks say "metric
  * missing"); a run we cannot find or read is (collect fails, the job is an ERROR). The API key is
- * only ever named by its environment variable: the host builds the basic-auth header.
+ * only ever named by its environment variable: the host builds the basic-auth header, and sends
+ * it over plain http only to a loopback address.
+ *
+ * HTTP failures follow the rule of every HTTP plugin (plugins/common/pl_http.h, "the retry
+ * table"): collect returns RELHOST_ERETRY (retryable ERROR, exit 75) for the host's RELHOST_ERETRY
+ * and for HTTP 5xx, 408, 429; RELHOST_EINVAL (not retryable, exit 3) for every other failure,
+ * TLS and certificate errors and an unreadable reply body included.
  */
+#include "../common/pl_http.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -172,6 +180,7 @@ struct metrics_wandb {
     char graphql_url[WB_URL_MAX + 16];
     char app_url[WB_URL_MAX];              /* where people open runs */
     char auth[WB_AUTH_MAX];                /* base's host[:port], lower case, no default port */
+    char base_from[160];                   /* where base came from, for messages */
 };
 
 /** A W&B run URL seen in the log. */
@@ -981,11 +990,6 @@ static int wb_resolve(struct wb_collect *c, int need_api)
 
 /* ---- GraphQL --------------------------------------------------------------------------------- */
 
-static int wb_retryable_status(long st)
-{
-    return st == 429 || st >= 500;
-}
-
 /* Judge a reply: HTTP status, GraphQL errors, JSON. 0 and *root (ours) when it carries data. */
 static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_http_response *r,
                           json_t **root)
@@ -1000,6 +1004,7 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
     const json_t *errs = json_is_object(j) ? json_object_get(j, "errors") : NULL;
     int has_errs = errs != NULL && !json_is_null(errs) &&
                    !(json_is_array(errs) && json_array_size(errs) == 0);
+    int again = pl_http_status_retryable(r);
     char etext[700], excerpt[160];
     int rc = 0;
 
@@ -1009,7 +1014,11 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
         wb_clean(excerpt, sizeof(excerpt), r->body, r->body_len);
     if (has_errs)
         wb_errors_text(errs, etext, sizeof(etext));
-    if (st == 401) {
+    if (again && !has_errs && st == 403) {
+        h->fail(c->ctx, "W&B's rate limit is used up (HTTP 403, x-ratelimit-remaining: 0) for "
+                "the %s query for run %s at %s; the next run tries again", op, c->run_path, url);
+        rc = RELHOST_ERETRY;
+    } else if (st == 401) {
         h->fail(c->ctx, "W&B rejected the API key (HTTP 401): %s refused the key in $%s; check "
                 "that it is a valid key for this W&B server", url, c->conf->api_key_env);
         rc = RELHOST_EINVAL;
@@ -1022,7 +1031,7 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
         size_t n = json_is_array(errs) ? json_array_size(errs) : 1;
         h->fail(c->ctx, "W&B answered the %s query for run %s with %s (HTTP %ld): %s", op,
                 c->run_path, n == 1 ? "an error" : "errors", st, etext);
-        rc = wb_retryable_status(st) ? RELHOST_ERETRY : RELHOST_EINVAL;
+        rc = again ? RELHOST_ERETRY : RELHOST_EINVAL;
     } else if (st < 200 || st > 299) {
         char loc[200] = "";
         for (size_t i = 0; r->headers != NULL && r->headers[i] != NULL; i++)
@@ -1035,19 +1044,19 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
         else
             h->fail(c->ctx, "W&B answered HTTP %ld to the %s query for run %s at %s%s%s%s", st, op,
                     c->run_path, url, excerpt[0] ? ": \"" : "", excerpt, excerpt[0] ? "\"" : "");
-        rc = wb_retryable_status(st) ? RELHOST_ERETRY : RELHOST_EINVAL;
-    } else if (j == NULL) {
-        if (r->body == NULL || r->body_len == 0)
-            h->fail(c->ctx, "W&B answered the %s query for run %s with an empty body (HTTP %ld) "
-                    "at %s", op, c->run_path, st, url);
+        rc = again ? RELHOST_ERETRY : RELHOST_EINVAL;
+    } else if (j == NULL || !json_is_object(json_object_get(j, "data"))) {
+        /* An unreadable body: not retryable, the same reply would come again (the rule of
+         * every HTTP plugin, pl_http.h; a reply cut short is the host's RELHOST_ERETRY). */
+        char is[256], line[1024];
+        if (j == NULL)
+            snprintf(is, sizeof(is), "is not valid JSON: %s at byte %d", jerr.text,
+                     jerr.position);
         else
-            h->fail(c->ctx, "W&B's reply to the %s query for run %s is not JSON (%s at byte %d "
-                    "of %zu): \"%s\"", op, c->run_path, jerr.text, jerr.position, r->body_len,
-                    excerpt);
-        rc = RELHOST_ERETRY; /* a proxy's error page or a cut reply: may pass later */
-    } else if (!json_is_object(json_object_get(j, "data"))) {
-        h->fail(c->ctx, "W&B's reply to the %s query for run %s has no data object: \"%s\"", op,
-                c->run_path, excerpt);
+            snprintf(is, sizeof(is), "has no data object");
+        pl_http_unreadable(line, sizeof(line), "POST", url, r, is, "a GraphQL reply");
+        h->fail(c->ctx, "W&B's reply to the %s query for run %s is unreadable: %s; "
+                PL_HTTP_UNREADABLE_ADVICE ": %s", op, c->run_path, line, c->inst->base_from);
         rc = RELHOST_EINVAL;
     }
     if (rc != 0) {
@@ -1108,14 +1117,21 @@ static int wb_graphql(struct wb_collect *c, const char *op, const char *query, j
             h->fail(c->ctx, "interrupted while asking W&B (%s query) for run %s", op, c->run_path);
             return rc;
         }
-        /* The host's fail() names the URL, the attempts and the cause; say what we asked. */
-        h->note_add(c->ctx, "W&B %s query for run %s at %s got no usable answer", op, c->run_path,
-                    c->inst->graphql_url);
-        return rc;
+        /* The host's fail() names the URL, the attempts and the cause; say what we asked.
+         * Only the host's RELHOST_ERETRY may pass later: every other code becomes
+         * RELHOST_EINVAL, which the host never takes for a transient failure of a source. */
+        if (rc == RELHOST_EINVAL)
+            h->note_add(c->ctx, "W&B %s query for run %s: relhost refused to send it to %s; "
+                        "check %s", op, c->run_path, c->inst->graphql_url, c->inst->base_from);
+        else
+            h->note_add(c->ctx, "W&B %s query for run %s at %s got no usable answer", op,
+                        c->run_path, c->inst->graphql_url);
+        return pl_http_rc_retryable(rc) ? RELHOST_ERETRY : RELHOST_EINVAL;
     }
     if (resp == NULL) {
-        h->fail(c->ctx, "the host's HTTP service returned no response for the W&B %s query", op);
-        return RELHOST_EIO;
+        h->fail(c->ctx, "the host's HTTP service returned no response for the W&B %s query (a "
+                "relhost bug)", op);
+        return RELHOST_EINVAL;
     }
     rc = wb_check_reply(c, op, resp, root);
     if (h->http_response_free != NULL)
@@ -1602,6 +1618,7 @@ static int wb_set_base(struct metrics_wandb *inst, const relhost_ctx *ctx, const
     }
     memcpy(inst->base, url, n);
     inst->base[n] = '\0';
+    snprintf(inst->base_from, sizeof(inst->base_from), "%s (%s)", from, w);
     snprintf(inst->graphql_url, sizeof(inst->graphql_url), "%s/graphql", inst->base);
     /* The public cloud serves its API and its pages on different hosts; a self-hosted server on
      * one. */

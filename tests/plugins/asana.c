@@ -231,17 +231,81 @@ static void test_plugins_asana__a_redirect_is_an_error_with_a_hint(void **state)
     fx_free(f);
 }
 
-static void test_plugins_asana__a_transport_failure_is_retryable(void **state)
+static void test_plugins_asana__only_the_hosts_eretry_is_retryable(void **state)
 {
-    static const struct reply script[] = {{RELHOST_ETIMEDOUT, 0, NULL}};
+    static const struct {
+        int rc;
+        int retryable;
+        const char *note;
+    } cases[] = {
+        {RELHOST_ERETRY, 1, "listing the sections of project 1201: no usable reply (a transient "
+                            "failure); the next run tries again"},
+        /* a TLS or certificate error, an unresolved name, a failure the table does not know */
+        {RELHOST_EIO, 0, "listing the sections of project 1201: no usable reply (a failure "
+                         "retrying won't fix): not retryable"},
+        /* refused before sending, e.g. the token over plain http to another host */
+        {RELHOST_EINVAL, 0, "listing the sections of project 1201: relhost refused to send GET "},
+        /* an older host's code is not the table's retryable one: fail closed */
+        {RELHOST_ETIMEDOUT, 0, "no usable reply (timed out): not retryable"},
+    };
     (void)state;
-    struct fx *f = fx_new("project = \"1201\";", script, 1);
-    assert_int_equal(fx_run(f), 0);
-    assert_int_equal(f->v.outcome, RELHOST_ERROR);
-    assert_true(f->v.retryable);
-    assert_non_null(mock_host_note(&f->m, "listing the sections of project 1201: no usable "
-                                          "reply (timed out)"));
-    fx_free(f);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct reply script[] = {{cases[i].rc, 0, NULL}};
+        struct fx *f = fx_new("project = \"1201\";", script, 1);
+        assert_int_equal(fx_run(f), 0);
+        assert_int_equal(f->v.outcome, RELHOST_ERROR);
+        assert_string_equal(f->v.reason, "tool_error");
+        if (f->v.retryable != cases[i].retryable)
+            fail_msg("case %zu (rc %d): retryable %d, want %d", i, cases[i].rc, f->v.retryable,
+                     cases[i].retryable);
+        if (mock_host_note(&f->m, cases[i].note) == NULL)
+            fail_msg("case %zu (rc %d): no note \"%s\"", i, cases[i].rc, cases[i].note);
+        fx_free(f);
+    }
+}
+
+static void test_plugins_asana__statuses_follow_the_retry_table(void **state)
+{
+    static const struct {
+        long status;
+        int retryable;
+    } cases[] = {{500, 1}, {503, 1}, {429, 1}, {408, 1}, {400, 0}, {401, 0}, {404, 0}, {410, 0}};
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct reply script[] = {{0, cases[i].status, "{\"errors\":[{\"message\":\"no\"}]}"}};
+        struct fx *f = fx_new("project = \"1201\";", script, 1);
+        assert_int_equal(fx_run(f), 0);
+        assert_int_equal(f->v.outcome, RELHOST_ERROR);
+        if (f->v.retryable != cases[i].retryable)
+            fail_msg("HTTP %ld: retryable %d, want %d", cases[i].status, f->v.retryable,
+                     cases[i].retryable);
+        fx_free(f);
+    }
+}
+
+static void test_plugins_asana__an_unreadable_reply_is_not_retryable(void **state)
+{
+    static const struct {
+        const char *body, *msg;
+    } cases[] = {
+        {"<html>Sign in</html>", "(HTTP 200, 20 bytes) is not valid JSON: "},
+        {"", "(HTTP 200) is empty where JSON was expected"},
+        {"[1, 2]", "is a JSON array where an object"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct reply script[] = {{0, 200, cases[i].body}};
+        struct fx *f = fx_new("project = \"1201\";", script, 1);
+        assert_int_equal(fx_run(f), 0);
+        assert_int_equal(f->v.outcome, RELHOST_ERROR);
+        assert_string_equal(f->v.reason, "tool_error");
+        assert_false(f->v.retryable);
+        assert_fail_has(f, cases[i].msg);
+        assert_fail_has(f, "the reply to GET https://app.asana.com/api/1.0/projects/1201/sections"
+                           "?limit=100 (HTTP 200");
+        assert_fail_has(f, "not retried (the same reply would come again)");
+        fx_free(f);
+    }
 }
 
 static void test_plugins_asana__an_interrupt_ends_the_run_without_a_verdict(void **state)
@@ -277,7 +341,9 @@ int main(void)
         cmocka_unit_test(test_plugins_asana__a_completed_task_is_no_blocker_even_if_sent),
         cmocka_unit_test(test_plugins_asana__a_task_without_tags_fails_closed_when_narrowing),
         cmocka_unit_test(test_plugins_asana__a_redirect_is_an_error_with_a_hint),
-        cmocka_unit_test(test_plugins_asana__a_transport_failure_is_retryable),
+        cmocka_unit_test(test_plugins_asana__only_the_hosts_eretry_is_retryable),
+        cmocka_unit_test(test_plugins_asana__statuses_follow_the_retry_table),
+        cmocka_unit_test(test_plugins_asana__an_unreadable_reply_is_not_retryable),
         cmocka_unit_test(test_plugins_asana__an_interrupt_ends_the_run_without_a_verdict),
         cmocka_unit_test(test_plugins_asana__user_text_is_cut_at_a_character_boundary),
     };

@@ -16,4 +16,5 @@ endforeach()
 relhost_unit_test(test_plugins_asana
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/asana.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_text.c
+          ${PROJECT_SOURCE_DIR}/plugins/common/pl_http.c
   LIBS PkgConfig::JANSSON)

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 import rh  # noqa: E402
 import asana_fake  # noqa: E402
+import http_tls  # noqa: E402
 
 FAKE = os.path.join(HERE, "..", "fakes", "asana_fake.py")
 PY = os.environ.get("PYTHON3", sys.executable)
@@ -382,6 +383,65 @@ def case_invalid_json_is_an_error():
         rh.check(f"the reply to GET {fake.base}/projects/1201/sections?limit=100 (HTTP 200, "
                  in msg and "is not valid JSON" in msg and 'it begins "{"data": [' in msg,
                  "message: " + msg, r)
+        # The rule of every HTTP plugin: an unreadable reply is not retried, and says why.
+        rh.check("not retried (the same reply would come again)" in msg and
+                 f"(base_url, {p.path}:" in msg, "message: " + msg, r)
+        rh.check(state_of(p)["steps"][STEP].get("retryable") is not True,
+                 "an unreadable reply was marked retryable", r)
+
+
+def state_of(p):
+    with open(os.path.join(p.dir, ".relhost", "state", "release_1.0.json")) as f:
+        return json.load(f)
+
+
+# ---- TLS and plain http: the host's retry table ---------------------------------------------
+
+def tls_case(cn, env_of, pattern):
+    """A TLS failure is an ERROR retrying won't fix: exit 3, not a deferral (75), one attempt."""
+    d = rh.scratch("tls")
+    try:
+        t = http_tls.TlsFake(d, cn=cn)
+    except http_tls.NoOpenssl as e:
+        raise rh.Skip(str(e))
+    with t:
+        p = Plan(t.base + "/api/1.0", budget="30s")
+        r = rh.expect(p.run(env=env_of(t)), 3, out=[r"^result: NOT DECIDED \(exit 3\)"])
+        s = expect_step(r, "ERROR", "tool_error")
+        rh.check(re.search(pattern, s["lines"][0]), f"message does not match /{pattern}/", r)
+        rh.check("failed after 1 attempt " in s["lines"][0], "a TLS failure was retried", r)
+        rh.check(state_of(p)["steps"][STEP].get("retryable") is not True,
+                 "a TLS failure was marked retryable", r)
+        rh.check(t.requests() == [], "a request got through an untrusted TLS connection", r)
+
+
+def case_self_signed_certificate_is_not_retryable():
+    tls_case("127.0.0.1", lambda t: {},
+             r"GET https://127\.0\.0\.1:\d+/api/1\.0/projects/1201/sections\?limit=100 failed .*"
+             r"certificate.*RELHOST_CA_BUNDLE.*not retried")
+
+
+def case_certificate_for_another_host_name_is_not_retryable():
+    # Trusted (RELHOST_CA_BUNDLE), but made for "localhost" and asked as 127.0.0.1.
+    tls_case("localhost", lambda t: {"RELHOST_CA_BUNDLE": t.cert},
+             r"failed .*(certificate|subject|name).*not retried")
+
+
+def case_token_over_plain_http_to_another_host_is_refused():
+    # 2130706433 is 127.0.0.1 as one number: it reaches the fake, yet is not a loopback spelling
+    # relhost accepts, so it stands for a remote host without traffic leaving this machine.
+    with Fake("empty") as fake:
+        p = Plan(f"http://2130706433:{fake.port}/api/1.0")
+        r = rh.expect(p.run(), 3, out=[r"^result: NOT DECIDED \(exit 3\)"])
+        s = expect_step(r, "ERROR", "tool_error")
+        rh.check(re.search(r"GET http://2130706433:\d+/api/1\.0/projects/1201/sections\?limit=100"
+                           r": refusing to send the token in \$ASANA_TOKEN \(bearer_env\) over "
+                           r"plain http .*use https://", s["lines"][0]),
+                 "message: " + s["lines"][0], r)
+        rh.check(any(f"check base_url ({p.path}:" in ln for ln in s["lines"]),
+                 "no note pointing at base_url", r)
+        rh.check(fake.requests() == [], f"the token was sent: {fake.requests()}", r)
+        rh.check(state_of(p)["steps"][STEP].get("retryable") is not True, "retryable", r)
 
 
 def case_unexpected_shape_is_an_error():
@@ -484,8 +544,6 @@ def case_check_mode_contacts_nothing():
 
 def case_bad_options_are_plan_errors():
     cases = [
-        ('base_url = "http://example.com/api/1.0";',
-         r"plain http:// is only allowed to a loopback address"),
         ('base_url = "https://me:hunter2hunter2@app.asana.com/api/1.0";',
          r"the token comes from token_env, never from the URL"),
         ('base_url = "ftp://app.asana.com";', r"it must start with https://"),

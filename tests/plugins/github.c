@@ -270,7 +270,7 @@ static void test_plugins_github__a_lost_issue_reply_is_looked_for_before_posting
 {
     static const struct reply script[] = {
         {0, 200, "[]", NULL},
-        {RELHOST_ETIMEDOUT, 0, NULL, NULL},
+        {RELHOST_ERETRY, 0, NULL, NULL},
         {0, 200, "[]", NULL},
         {0, 201, "{\"number\":9,\"html_url\":\"https://ghe.example.com/o/r/issues/9\"}", NULL},
     };
@@ -314,6 +314,56 @@ static void test_plugins_github__three_lost_replies_are_a_retryable_error(void *
     fx_free(f);
 }
 
+static void test_plugins_github__a_failure_retrying_wont_fix_is_not_retryable(void **state)
+{
+    /* A certificate error on the creating POST (RELHOST_EIO): no lost reply to look for, no
+     * second POST, and no deferral (exit 3, not 75). */
+    static const struct reply script[] = {
+        {0, 200, "[]", NULL},
+        {RELHOST_EIO, 0, NULL, NULL},
+    };
+    (void)state;
+    struct fx *f = fx_new(PLAN("issue", ""), script, 2);
+    assert_int_equal(fx_run(f), 0);
+    assert_int_equal(f->v.outcome, RELHOST_ERROR);
+    assert_string_equal(f->v.reason, "tool_error");
+    assert_false(f->v.retryable);
+    assert_int_equal(http.next, 2);
+    assert_non_null(mock_host_note(&f->m, "(a failure retrying won't fix)"));
+    fx_free(f);
+}
+
+static void test_plugins_github__a_408_is_retryable_an_unreadable_reply_is_not(void **state)
+{
+    static const struct reply timeout408[] = {{0, 408, "{\"message\":\"Request Timeout\"}", NULL}};
+    static const struct reply html[] = {{0, 200, "<html>Sign in to your proxy</html>", NULL}};
+    static const struct reply object[] = {{0, 200, "{\"items\": []}", NULL}};
+    (void)state;
+    struct fx *f = fx_new(PLAN("issue", ""), timeout408, 1);
+    assert_int_equal(fx_run(f), 0);
+    assert_int_equal(f->v.outcome, RELHOST_ERROR);
+    assert_true(f->v.retryable);
+    assert_fail_has(f, "answered HTTP 408 after 1 attempt: Request Timeout; the next run tries "
+                       "again");
+    fx_free(f);
+
+    f = fx_new(PLAN("issue", ""), html, 1);
+    assert_int_equal(fx_run(f), 0);
+    assert_int_equal(f->v.outcome, RELHOST_ERROR);
+    assert_string_equal(f->v.reason, "tool_error");
+    assert_false(f->v.retryable);
+    assert_fail_has(f, "(HTTP 200, 34 bytes) is not valid JSON: ");
+    assert_fail_has(f, "it begins \"<html>Sign in to your proxy</html>\"; not retried (the same "
+                       "reply would come again)");
+    fx_free(f);
+
+    f = fx_new(PLAN("issue", ""), object, 1);
+    assert_int_equal(fx_run(f), 0);
+    assert_false(f->v.retryable);
+    assert_fail_has(f, "is an object where an array was expected; it begins \"{\"items\": []}\"");
+    fx_free(f);
+}
+
 static void test_plugins_github__a_marker_found_after_a_lost_reply_is_not_posted_again(
     void **state)
 {
@@ -322,7 +372,7 @@ static void test_plugins_github__a_marker_found_after_a_lost_reply_is_not_posted
     static char listed[512];
     static struct reply script[] = {
         {0, 200, "[]", NULL},
-        {RELHOST_EIO, 0, NULL, NULL},
+        {RELHOST_ERETRY, 0, NULL, NULL},
         {0, 200, listed, NULL},
     };
     (void)state;
@@ -431,6 +481,8 @@ int main(void)
         cmocka_unit_test(
             test_plugins_github__a_lost_issue_reply_is_looked_for_before_posting_again),
         cmocka_unit_test(test_plugins_github__three_lost_replies_are_a_retryable_error),
+        cmocka_unit_test(test_plugins_github__a_failure_retrying_wont_fix_is_not_retryable),
+        cmocka_unit_test(test_plugins_github__a_408_is_retryable_an_unreadable_reply_is_not),
         cmocka_unit_test(
             test_plugins_github__a_marker_found_after_a_lost_reply_is_not_posted_again),
         cmocka_unit_test(test_plugins_github__an_issue_without_a_title_fails_closed),

@@ -22,6 +22,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import rh  # noqa: E402
+import http_tls  # noqa: E402
 
 FAKE = os.path.join(HERE, "..", "fakes", "github_fake.py")
 PY = os.environ.get("PYTHON3", sys.executable)
@@ -622,6 +623,44 @@ def case_invalid_json_is_an_error():
         rh.check(re.search(r"the reply to GET http://127\.0\.0\.1:\d+/repos/octo-org/octo-repo/"
                            r"issues\?state=open&per_page=100 \(HTTP 200, \d+ bytes\) is not "
                            r"valid JSON: .* it begins \"\{\"id\": 1, ", msg), "message: " + msg, r)
+        # The rule of every HTTP plugin: an unreadable reply is not retried, and says why.
+        rh.check("not retried (the same reply would come again)" in msg, "message: " + msg, r)
+        rh.check(p.state()["steps"][STEP].get("retryable") is not True, "retryable", r)
+
+
+# ---- TLS and plain http: the host's retry table ---------------------------------------------
+
+def case_self_signed_certificate_is_not_retryable():
+    d = rh.scratch("tls")
+    try:
+        t = http_tls.TlsFake(d)
+    except http_tls.NoOpenssl as e:
+        raise rh.Skip(str(e))
+    with t:
+        p = Plan(t.base, "pull_request", budget="30s")
+        r = rh.expect(p.run(), 3, out=[r"^result: NOT DECIDED \(exit 3\)"])
+        s = expect_step(r, "ERROR", "tool_error")
+        rh.check(re.search(r"https://127\.0\.0\.1:\d+/repos/octo-org/octo-repo/.* failed after 1 "
+                           r"attempt .*certificate.*RELHOST_CA_BUNDLE.*not retried",
+                           s["lines"][0]), "message: " + s["lines"][0], r)
+        rh.check(p.state()["steps"][STEP].get("retryable") is not True, "retryable", r)
+        rh.check(t.requests() == [], "a request got through an untrusted TLS connection", r)
+
+
+def case_token_over_plain_http_to_another_host_is_refused():
+    # 2130706433 is 127.0.0.1 as one number: it reaches the fake, yet is not a loopback spelling
+    # relhost accepts, so it stands for a remote host without traffic leaving this machine.
+    with Fake() as fake:
+        p = Plan(f"http://2130706433:{fake.port}", "issue")
+        r = rh.expect(p.run(), 3, out=[r"^result: NOT DECIDED \(exit 3\)"])
+        s = expect_step(r, "ERROR", "tool_error")
+        rh.check(re.search(r"GET http://2130706433:\d+/repos/octo-org/octo-repo/issues\?.*: "
+                           r"refusing to send the token in \$GITHUB_TOKEN \(bearer_env\) over "
+                           r"plain http .*use https://", s["lines"][0]),
+                 "message: " + s["lines"][0], r)
+        expect_line(r, s, rf"relhost refused to send GET .*; check base_url \({re.escape(p.path)}:")
+        rh.check(fake.requests() == [], f"the token was sent: {calls(fake)}", r)
+        rh.check(p.state()["steps"][STEP].get("retryable") is not True, "retryable", r)
 
 
 # ---- not configured, --check, launch, options ------------------------------------------------
@@ -702,7 +741,6 @@ def case_bad_options_are_plan_errors():
         ('repository = "octo-org";', r'repository "octo-org" is not usable: it must be '
                                      r'owner/name'),
         ('repository = "octo-org/octo-repo.git";', r'drop the "\.git" ending'),
-        ('base_url = "http://example.com";', r"plain http:// is only allowed to a loopback"),
         ('base_url = "https://me:hunter2hunter2@api.github.com";',
          r"the token comes from token_env, never from the URL"),
         ('tag = "v1";', r'`tag` does not apply to action = "pull_request" \(it is for release\)'),

@@ -739,13 +739,19 @@ static void test_plugins_metrics_wandb__graphql_errors_fail_with_their_messages(
         {502, "<html>Bad Gateway</html>",
          "W&B answered HTTP 502 to the Run query for run ent/proj/abc at "
          "http://127.0.0.1:8080/graphql: \"<html>Bad Gateway</html>\"", RELHOST_ERETRY},
+        /* an unreadable reply: not retryable, as in every HTTP plugin (pl_http.h) */
         {200, "{\"data\":{\"project\":{\"run\":{\"summaryMetrics\":",
-         "W&B's reply to the Run query for run ent/proj/abc is not JSON", RELHOST_ERETRY},
-        {200, "", "W&B answered the Run query for run ent/proj/abc with an empty body",
-         RELHOST_ERETRY},
+         "W&B's reply to the Run query for run ent/proj/abc is unreadable: the reply to POST "
+         "http://127.0.0.1:8080/graphql (HTTP 200, 44 bytes) is not valid JSON: ",
+         RELHOST_EINVAL},
+        {200, "", "W&B's reply to the Run query for run ent/proj/abc is unreadable: the reply to "
+         "POST http://127.0.0.1:8080/graphql (HTTP 200) is empty where a GraphQL reply was "
+         "expected; not retried (the same reply would come again)", RELHOST_EINVAL},
+        {408, "", "W&B answered HTTP 408 to the Run query", RELHOST_ERETRY},
+        {429, "{}", "W&B answered HTTP 429 to the Run query", RELHOST_ERETRY},
         {200, "{\"data\":{\"project\":{\"run\":{\"summaryMetrics\":\"[1,2\"}}}}",
          "summaryMetrics is not a JSON-encoded object", RELHOST_EINVAL},
-        {200, "[]", "has no data object", RELHOST_EINVAL},
+        {200, "[]", "(HTTP 200, 2 bytes) has no data object; it begins \"[]\"", RELHOST_EINVAL},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -786,13 +792,31 @@ static void test_plugins_metrics_wandb__a_transport_failure_keeps_the_hosts_mess
 {
     (void)state;
     struct fx *f = fx_new(SRC_API);
-    f->replies[f->n_replies++] = (struct reply){.body = NULL, .rc = RELHOST_ETIMEDOUT};
-    assert_int_equal(fx_run(f, "https://wandb.ai/ent/proj/runs/abc\n"), RELHOST_ETIMEDOUT);
+    f->replies[f->n_replies++] = (struct reply){.body = NULL, .rc = RELHOST_ERETRY};
+    assert_int_equal(fx_run(f, "https://wandb.ai/ent/proj/runs/abc\n"), RELHOST_ERETRY);
     assert_string_equal(last_fail(f),
                         "POST http://127.0.0.1:8080/graphql: connection refused after 4 attempts");
     assert_non_null(mock_host_note(&f->m, "W&B Run query for run ent/proj/abc at "
                                           "http://127.0.0.1:8080/graphql got no usable answer"));
     fx_free(f);
+
+    /* only the host's RELHOST_ERETRY may pass later: a TLS error (RELHOST_EIO), an old host's
+     * RELHOST_ETIMEDOUT and a refusal to send (RELHOST_EINVAL) come back as RELHOST_EINVAL,
+     * which the host never takes for a transient failure of a source */
+    {
+        static const int codes[] = {RELHOST_EIO, RELHOST_ETIMEDOUT, RELHOST_EINVAL};
+        for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+            f = fx_new(SRC_API);
+            f->replies[f->n_replies++] = (struct reply){.body = NULL, .rc = codes[i]};
+            assert_int_equal(fx_run(f, "https://wandb.ai/ent/proj/runs/abc\n"), RELHOST_EINVAL);
+            if (codes[i] == RELHOST_EINVAL)
+                assert_non_null(mock_host_note(&f->m, "W&B Run query for run ent/proj/abc: "
+                                                      "relhost refused to send it to "
+                                                      "http://127.0.0.1:8080/graphql; check "
+                                                      "base_url"));
+            fx_free(f);
+        }
+    }
 
     /* an interrupt: the host says nothing, so the source does */
     f = fx_new(SRC_API);

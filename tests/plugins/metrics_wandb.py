@@ -20,6 +20,9 @@ BIN = os.environ["RELHOST_BIN"]
 PY = os.environ.get("PYTHON3", sys.executable)
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "..", "fakes", "wandb_fake.py")
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, HERE)
+import http_tls  # noqa: E402
 TMP = os.environ.get("RELHOST_TEST_TMP", tempfile.gettempdir())
 
 KEY = "wbk-3f6c1e0d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
@@ -406,8 +409,53 @@ def case_truncated_body():
 
 
 def case_invalid_json():
-    transient("badjson", "badjson",
-              "W&B's reply to the Run query for run ent/proj/badjson is not JSON", transport=False)
+    # The rule of every HTTP plugin: an unreadable reply is not retried (exit 3, not 75): the
+    # same reply would come again.
+    def go(pl, fake):
+        pl.write(fake.base, log=train_log(fake.base, run="badjson"))
+        rc, out, st = pl.run()
+        expect_error(rc, out, st, "W&B's reply to the Run query for run ent/proj/badjson is "
+                     f"unreadable: the reply to POST {fake.base}/graphql (HTTP 200, ",
+                     retryable=False)
+        check("is not valid JSON: " in out and "not retried (the same reply would come again)"
+              in out and f"base_url ({pl.path}:" in out, "the message does not say why", out)
+        check(len(fake.requests()) == 1, f"{len(fake.requests())} requests, want 1", out)
+    with_fake("badjson", go)
+
+
+def case_api_key_over_plain_http_to_another_host_is_refused():
+    # 2130706433 is 127.0.0.1 as one number: it would reach the fake, but it is not a loopback
+    # spelling relhost accepts, so it stands for a remote W&B server without any traffic leaving
+    # this machine. The host refuses to send the key there; nothing reaches the server.
+    def go(pl, fake):
+        far = f"http://2130706433:{fake.port}"
+        pl.write(far, log=train_log(far))
+        rc, out, st = pl.run()
+        expect_error(rc, out, st, f"POST {far}/graphql: refusing to send the credential in "
+                     "$WANDB_API_KEY (basic_env) over plain http", retryable=False)
+        check("use https://" in out, "the message does not say to use https", out)
+        check(f"check base_url ({pl.path}:" in out, "no note pointing at base_url", out)
+        check(fake.requests() == [], f"the key was sent: {fake.requests()}", out)
+    with_fake("plainhttp", go)
+
+
+def case_self_signed_certificate_is_not_retryable():
+    pl = Plan("tls")
+    try:
+        t = http_tls.TlsFake(pl.dir)
+    except http_tls.NoOpenssl:
+        print("skipped: no openssl")
+        sys.exit(77)
+    try:
+        pl.write(t.base, log=train_log(t.base))
+        rc, out, st = pl.run()
+        expect_error(rc, out, st, f"POST {t.base}/graphql failed after 1 attempt ",
+                     retryable=False)
+        check("certificate" in out and "RELHOST_CA_BUNDLE" in out and "not retried" in out,
+              "the message does not explain the certificate failure", out)
+        check(t.requests() == [], "a request got through an untrusted TLS connection", out)
+    finally:
+        t.stop()
 
 
 def case_last_of_two_urls_wins():

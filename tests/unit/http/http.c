@@ -37,9 +37,11 @@
 static char tmp[PATH_MAX];
 static char script_path[PATH_MAX + 32];
 static char log_path[PATH_MAX + 32];
-static pid_t fake_pid = -1, tls_pid = -1;
-static int port, tls_port;
+static pid_t fake_pid = -1, tls_pid = -1, named_pid = -1;
+static int port, tls_port, named_port;
 static char cert_path[PATH_MAX + 32], key_path[PATH_MAX + 32];
+/* A certificate for "localhost" only, served on 127.0.0.1: a host name mismatch. */
+static char named_cert[PATH_MAX + 32], named_key[PATH_MAX + 32];
 
 /* ---- helpers ---- */
 
@@ -466,7 +468,7 @@ static void test_unit_http_http__a_refused_connection_is_retried_then_fails_clea
     relhost_http_request r = req_of("GET", url);
     (void)state;
     r.max_attempts = 2;
-    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EIO);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ERETRY);
     assert_null(resp);
     assert_non_null(strstr(error_last(), url));
     assert_non_null(strstr(error_last(), "after 2 attempts"));
@@ -486,14 +488,14 @@ static void test_unit_http_http__a_refused_connection_stops_when_the_budget_is_s
     (void)state;
     r.max_attempts = 100;
     r.budget_s = 1.5;
-    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EIO);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ERETRY);
     assert_non_null(strstr(error_last(), "budget_s=1.5"));
     assert_null(strstr(error_last(), "after 100 attempts"));
     close(fd);
     free(url);
 }
 
-static void test_unit_http_http__a_reply_slower_than_timeout_s_fails_with_etimedout(void **state)
+static void test_unit_http_http__a_reply_slower_than_timeout_s_is_a_retryable_failure(void **state)
 {
     relhost_http_response *resp = NULL;
     char *url = url_of("/slow");
@@ -502,7 +504,7 @@ static void test_unit_http_http__a_reply_slower_than_timeout_s_fails_with_etimed
     set_script("{\"routes\": {\"/slow\": [{\"status\": 200, \"delay\": 5}]}}");
     r.timeout_s = 0.5;
     r.max_attempts = 2;
-    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ETIMEDOUT);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ERETRY);
     assert_null(resp);
     assert_non_null(strstr(error_last(), "after 2 attempts"));
     assert_non_null(strstr(error_last(), "Timeout was reached"));
@@ -521,7 +523,7 @@ static void test_unit_http_http__the_budget_also_cuts_a_single_attempt_short(voi
     set_script("{\"routes\": {\"/slower\": [{\"status\": 200, \"delay\": 3}]}}");
     r.timeout_s = 30;
     r.budget_s = 1;
-    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ETIMEDOUT);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ERETRY);
     assert_non_null(strstr(error_last(), "after 1 attempt "));
     assert_int_equal(count_requests("/slower"), 1);
     free(url);
@@ -543,7 +545,7 @@ static void test_unit_http_http__a_connection_reset_mid_reply_is_retried(void **
     resp = NULL;
     r.url = url2;
     r.max_attempts = 2;
-    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EIO);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ERETRY);
     assert_null(resp);
     assert_non_null(strstr(error_last(), "after 2 attempts"));
     /* 2 attempts; curl itself may retry once more when a kept-alive connection it reused dies
@@ -562,7 +564,7 @@ static void test_unit_http_http__a_truncated_body_is_an_error_not_a_short_succes
     set_script("{\"routes\": {\"/short\": [{\"status\": 200, \"body\": \"0123456789abcdef\","
                " \"truncate\": 4}]}}");
     r.max_attempts = 2;
-    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EIO);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ERETRY);
     assert_null(resp);
     assert_non_null(strstr(error_last(), "partial"));
     assert_int_equal(count_requests("/short"), 2);
@@ -619,6 +621,7 @@ static void test_unit_http_http__tls_is_verified_and_relhost_ca_bundle_names_the
     assert_null(resp);
     assert_non_null(strstr(error_last(), "after 1 attempt "));
     assert_non_null(strstr(error_last(), "RELHOST_CA_BUNDLE"));
+    assert_non_null(strstr(error_last(), "not retried"));
     assert_int_equal(count_requests("/tls"), 0);
     /* trusted through the variable */
     setenv("RELHOST_CA_BUNDLE", cert_path, 1);
@@ -634,6 +637,313 @@ static void test_unit_http_http__tls_is_verified_and_relhost_ca_bundle_names_the
     assert_non_null(strstr(error_last(), missing));
     unsetenv("RELHOST_CA_BUNDLE");
     free(missing);
+    free(url);
+}
+
+static void test_unit_http_http__a_certificate_for_another_host_name_is_not_retried(void **s)
+{
+    relhost_http_response *resp = NULL;
+    char *url;
+    relhost_http_request r;
+    (void)s;
+    if (named_port <= 0)
+        skip();
+    /* The certificate is trusted but names "localhost": asked as 127.0.0.1, it does not match. */
+    url = xasprintf("https://127.0.0.1:%d/named", named_port);
+    r = req_of("GET", url);
+    r.max_attempts = 4;
+    set_script("{\"routes\": {\"/named\": [{\"status\": 200, \"body\": \"secure\"}]}}");
+    setenv("RELHOST_CA_BUNDLE", named_cert, 1);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EIO);
+    assert_null(resp);
+    assert_non_null(strstr(error_last(), url));
+    assert_non_null(strstr(error_last(), "after 1 attempt "));
+    assert_non_null(strstr(error_last(), "certificate"));
+    assert_non_null(strstr(error_last(), "not retried"));
+    assert_int_equal(count_requests("/named"), 0);
+    unsetenv("RELHOST_CA_BUNDLE");
+    free(url);
+}
+
+static void test_unit_http_http__https_to_a_plain_http_port_is_not_retried(void **state)
+{
+    relhost_http_response *resp = NULL;
+    char *url = xasprintf("https://127.0.0.1:%d/plain", port);
+    relhost_http_request r = req_of("GET", url);
+    (void)state;
+    set_script("{\"routes\": {}}");
+    r.max_attempts = 4;
+    /* A TLS handshake error (CURLE_SSL_CONNECT_ERROR) is in the table's "not retryable" part. */
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EIO);
+    assert_null(resp);
+    assert_non_null(strstr(error_last(), "after 1 attempt "));
+    assert_non_null(strstr(error_last(), "TLS"));
+    assert_non_null(strstr(error_last(), "not retried"));
+    free(url);
+}
+
+/* A server of the test's own that answers every connection with bytes that are not HTTP. */
+static void on_garbage_accept(int fd, short revents, void *arg)
+{
+    static const char junk[] = "SSH-2.0-OpenSSH_9.2\r\n";
+    int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    ssize_t n;
+    (void)revents;
+    if (c < 0)
+        return;
+    n = write(c, junk, sizeof junk - 1);
+    (void)n;
+    close(c);
+    (*(int *)arg)++;
+}
+
+static void test_unit_http_http__a_failure_outside_the_table_is_not_retryable(void **state)
+{
+    relhost_http_response *resp = NULL;
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), accepted = 0;
+    char *url;
+    relhost_http_request r;
+    (void)state;
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    assert_int_equal(loop_watch_fd(fd, POLLIN, on_garbage_accept, &accepted), 0);
+    url = xasprintf("http://127.0.0.1:%d/ssh", ntohs(a.sin_port));
+    r = req_of("GET", url);
+    r.max_attempts = 4;
+    /* Fail closed: what the table does not name as temporary is not, and not EINVAL either
+     * (the URL was fine: the server is not an HTTP server). */
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EIO);
+    assert_null(resp);
+    assert_non_null(strstr(error_last(), "after 1 attempt "));
+    assert_non_null(strstr(error_last(), "not retried"));
+    assert_int_equal(accepted, 1);
+    loop_unwatch_fd(fd);
+    close(fd);
+    free(url);
+}
+
+static void test_unit_http_http__a_408_is_retried_like_a_5xx(void **state)
+{
+    relhost_http_response *resp = NULL;
+    char *url = url_of("/slowclient");
+    relhost_http_request r = req_of("GET", url);
+    (void)state;
+    set_script("{\"routes\": {\"/slowclient\": [{\"status\": 408, \"body\": \"timeout\"},"
+               " {\"status\": 200, \"body\": \"fine\"}]}}");
+    assert_int_equal(http_request(&r, "t", &resp), 0);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->attempts, 2);
+    assert_int_equal(count_requests("/slowclient"), 2);
+    http_response_free(resp);
+    free(url);
+    assert_true(http_status_retryable(408, NULL));
+    assert_true(http_status_retryable(429, NULL));
+    assert_true(http_status_retryable(500, NULL));
+    assert_true(http_status_retryable(599, NULL));
+    assert_false(http_status_retryable(400, NULL));
+    assert_false(http_status_retryable(404, NULL));
+    assert_false(http_status_retryable(403, NULL));
+    assert_false(http_status_retryable(200, NULL));
+    {
+        const char *const limited[] = {"x-ratelimit-remaining: 0", NULL};
+        const char *const left[] = {"x-ratelimit-remaining: 12", NULL};
+        assert_true(http_status_retryable(403, limited));
+        assert_false(http_status_retryable(403, left));
+    }
+}
+
+/* ---- credentials and plain http ---- */
+
+static void test_unit_http_http__credentials_over_plain_http_go_only_to_loopback(void **state)
+{
+    static const char secret[] = "hook-secret-0123456789abcdef";
+    relhost_http_response *resp = NULL;
+    /* 2130706433 is 127.0.0.1 written as one number: curl would reach the fake, but it is not
+     * one of the loopback spellings relhost accepts, so it stands for "another host" without
+     * any traffic leaving this machine. */
+    char *far = xasprintf("http://2130706433:%d/plain", port);
+    char *near = url_of("/plain");
+    char *far_secret = xasprintf("http://2130706433:%d/plain/%s", port, secret);
+    char *far_user = xasprintf("http://api:pw-0123@2130706433:%d/plain", port);
+    char *shown = xasprintf("http://2130706433:%d/plain/" SECRETS_MASK, port);
+    const char *const auth_header[] = {"Authorization: Token abc", NULL};
+    const char *const secret_header[] = {"X-Hook: hook-secret-0123456789abcdef", NULL};
+    relhost_http_request r;
+    (void)state;
+    setenv("RH_HTTP_TOKEN", "tok-1234567890abcdef", 1);
+    secrets_add(secret);
+    set_script("{\"routes\": {\"/plain\": [{\"status\": 200, \"body\": \"ok\"}]}}");
+
+    /* bearer_env, basic_env, an Authorization header, a secret in the URL or in a header, a
+     * user:password@: each refused before anything is sent, naming the URL and what to do */
+    r = req_of("GET", far);
+    r.bearer_env = "RH_HTTP_TOKEN";
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EINVAL);
+    assert_null(resp);
+    assert_non_null(strstr(error_last(), far));
+    assert_non_null(strstr(error_last(), "bearer_env"));
+    assert_non_null(strstr(error_last(), "plain http"));
+    assert_non_null(strstr(error_last(), "use https://"));
+    r = req_of("POST", far);
+    r.basic_user = "api";
+    r.basic_env = "RH_HTTP_TOKEN";
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EINVAL);
+    assert_non_null(strstr(error_last(), "basic_env"));
+    r = req_of("GET", far);
+    r.headers = auth_header;
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EINVAL);
+    assert_non_null(strstr(error_last(), "Authorization header"));
+    r = req_of("POST", far_secret);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EINVAL);
+    assert_non_null(strstr(error_last(), shown));
+    assert_null(strstr(error_last(), secret));
+    r = req_of("GET", far);
+    r.headers = secret_header;
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EINVAL);
+    assert_null(strstr(error_last(), secret));
+    r = req_of("GET", far_user);
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_EINVAL);
+    assert_null(strstr(error_last(), "pw-0123"));
+    assert_int_equal(count_requests("/plain"), 0);
+
+    /* without credentials plain http goes anywhere; with them, to loopback */
+    r = req_of("GET", far);
+    assert_int_equal(http_request(&r, "t", &resp), 0);
+    assert_int_equal(resp->status, 200);
+    http_response_free(resp);
+    r = req_of("GET", near);
+    r.bearer_env = "RH_HTTP_TOKEN";
+    assert_int_equal(http_request(&r, "t", &resp), 0);
+    assert_int_equal(resp->status, 200);
+    http_response_free(resp);
+    assert_int_equal(count_requests("/plain"), 2);
+
+    free(far);
+    free(near);
+    free(far_secret);
+    free(far_user);
+    free(shown);
+}
+
+static void test_unit_http_http__loopback_means_127_0_0_0_8_localhost_and_ipv6_1(void **state)
+{
+    static const char *const yes[] = {
+        "http://127.0.0.1/", "http://127.0.0.1:8080/x", "http://127.255.3.4", "http://localhost",
+        "http://LocalHost:9/a?b", "http://[::1]:8080/", "http://[::1]", "http://u:p@127.0.0.1/",
+        "https://example.com/"};
+    static const char *const no[] = {
+        "http://127.0.0.1.example.com/", "http://localhost.example.com:80/",
+        "http://example.com/127.0.0.1", "http://example.com?x=127.0.0.1",
+        "http://example.com#127.0.0.1", "http://127.0.0.1@example.com/",
+        "http://localhost:pw@example.com/", "http://[::2]/", "http://[::ffff:127.0.0.1]/",
+        "http://2130706433/", "http://127.1/", "http://128.0.0.1/", "http://0.0.0.0/",
+        "http://[::1/", "http:///x", "http://"};
+    (void)state;
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        if (!http_plain_ok(yes[i]))
+            fail_msg("%s should be allowed credentials", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (http_plain_ok(no[i]))
+            fail_msg("%s should not be allowed credentials over plain http", no[i]);
+}
+
+/* ---- at most once ---- */
+
+static void test_unit_http_http__at_most_once_does_not_resend_a_5xx_a_timeout_or_a_reset(void **s)
+{
+    relhost_http_response *resp = NULL;
+    char *u500 = url_of("/once500"), *uslow = url_of("/onceslow"), *ureset = url_of("/oncereset");
+    relhost_http_request r = req_of("POST", u500);
+    (void)s;
+    set_script("{\"routes\": {\"/once500\": [{\"status\": 500, \"body\": \"no\"},"
+               " {\"status\": 200}], \"/onceslow\": [{\"status\": 200, \"delay\": 3}],"
+               " \"/oncereset\": [{\"status\": 200, \"body\": \"0123456789abcdef\","
+               " \"reset\": \"mid\"}, {\"status\": 200}]}}");
+    r.at_most_once = 1;
+    r.body = "{\"content\": \"released\"}";
+    assert_int_equal(http_request(&r, "t", &resp), 0);
+    assert_int_equal(resp->status, 500);
+    assert_int_equal(resp->attempts, 1);
+    assert_int_equal(count_requests("/once500"), 1);
+    http_response_free(resp);
+    resp = NULL;
+
+    /* sent, then no usable reply: "delivery unknown" (RELHOST_ETIMEDOUT), never resent and
+     * not retryable */
+    r.url = uslow;
+    r.timeout_s = 0.5;
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ETIMEDOUT);
+    assert_null(resp);
+    assert_non_null(strstr(error_last(), "after 1 attempt "));
+    assert_non_null(strstr(error_last(), "the server may have received it"));
+    assert_non_null(strstr(error_last(), "check whether it took effect"));
+    assert_int_equal(count_requests("/onceslow"), 1);
+
+    r.url = ureset;
+    r.timeout_s = 0;
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ETIMEDOUT);
+    assert_non_null(strstr(error_last(), "at_most_once"));
+    assert_int_equal(count_requests("/oncereset"), 1);
+    free(u500);
+    free(uslow);
+    free(ureset);
+}
+
+static void test_unit_http_http__at_most_once_resends_what_never_reached_the_server(void **s)
+{
+    relhost_http_response *resp = NULL;
+    int fd, p = refusing_port(&fd);
+    char *refused = xasprintf("http://127.0.0.1:%d/oncerefused", p), *busy = url_of("/oncebusy");
+    relhost_http_request r = req_of("POST", refused);
+    (void)s;
+    set_script("{\"routes\": {\"/oncebusy\": [{\"status\": 429, \"headers\": {\"Retry-After\":"
+               " \"0\"}}, {\"status\": 204}]}}");
+    r.at_most_once = 1;
+    r.max_attempts = 2;
+    assert_int_equal(http_request(&r, "t", &resp), RELHOST_ERETRY);
+    assert_non_null(strstr(error_last(), "after 2 attempts"));
+    /* a certificate that does not verify: nothing was sent, not retryable (RELHOST_EIO) */
+    if (tls_port > 0) {
+        char *tls = xasprintf("https://127.0.0.1:%d/oncetls", tls_port);
+        unsetenv("RELHOST_CA_BUNDLE");
+        r.url = tls;
+        assert_int_equal(http_request(&r, "t", &resp), RELHOST_EIO);
+        assert_non_null(strstr(error_last(), "certificate"));
+        assert_int_equal(count_requests("/oncetls"), 0);
+        free(tls);
+    }
+    r.url = busy;
+    assert_int_equal(http_request(&r, "t", &resp), 0);
+    assert_int_equal(resp->status, 204);
+    assert_int_equal(resp->attempts, 2);
+    assert_int_equal(count_requests("/oncebusy"), 2);
+    http_response_free(resp);
+    close(fd);
+    free(refused);
+    free(busy);
+}
+
+static void test_unit_http_http__a_plugin_older_than_at_most_once_keeps_its_retries(void **s)
+{
+    relhost_http_response *resp = NULL;
+    char *url = url_of("/olderretry");
+    relhost_http_request r = req_of("POST", url);
+    (void)s;
+    set_script("{\"routes\": {\"/olderretry\": [{\"status\": 502}, {\"status\": 201}]}}");
+    /* An ABI 1.3 struct ends before at_most_once: what lies past it is not read. */
+    r.struct_size = offsetof(relhost_http_request, at_most_once);
+    r.at_most_once = 1;
+    assert_int_equal(http_request(&r, "t", &resp), 0);
+    assert_int_equal(resp->status, 201);
+    assert_int_equal(resp->attempts, 2);
+    http_response_free(resp);
     free(url);
 }
 
@@ -739,7 +1049,7 @@ static void test_unit_http_http__no_form_of_a_secret_reaches_stderr_or_an_error(
     r = req_of("GET", url3);
     r.bearer_env = "RH_HTTP_SECRET";
     r.max_attempts = 2;
-    assert_int_equal(host_table()->http_request(&hc.pub, &r, &resp), RELHOST_EIO);
+    assert_int_equal(host_table()->http_request(&hc.pub, &r, &resp), RELHOST_ERETRY);
     msg = hostctx_take_fail(&hc);
     assert_non_null(msg);
     fprintf(stderr, "fail: %s\nerror_last: %s\n", msg, error_last());
@@ -819,6 +1129,50 @@ static void test_unit_http_http__secrets_in_base64_are_masked_at_every_offset(vo
     }
 }
 
+/* Issue 15: forms a secret takes on its way out, each masked. */
+static void test_unit_http_http__secrets_cut_multiline_and_json_forms_are_masked(void **state)
+{
+    (void)state;
+    secrets_add("tok_SECRET_0123456789abcdef");
+    secrets_add("line-one-of-key\nline-two-of-key\n");
+    secrets_add("pw\"with\\quote/slash");
+    static const char *const cases[][2] = {
+        /* shortened by whoever printed it: the start of the secret is masked too */
+        {"blocker: \"bbbb tok_SECRET_0123456789abc...\"", "blocker: \"bbbb " SECRETS_MASK "...\""},
+        {"body tok_SECRET_0123\xe2\x80\xa6", "body " SECRETS_MASK "\xe2\x80\xa6"},
+        {"ends with tok_SECRET_01", "ends with " SECRETS_MASK},
+        /* fewer than 8 bytes of it is not a secret's start */
+        {"tok_SEC...", "tok_SEC..."},
+        /* a value of several lines, printed a line at a time */
+        {"> line-two-of-key", "> " SECRETS_MASK},
+        /* JSON-escaped, '/' as is or escaped */
+        {"{\"p\": \"pw\\\"with\\\\quote/slash\"}", "{\"p\": \"" SECRETS_MASK "\"}"},
+        {"{\"p\": \"pw\\\"with\\\\quote\\/slash\"}", "{\"p\": \"" SECRETS_MASK "\"}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *red = secrets_redact_dup(cases[i][0]);
+        if (strcmp(red, cases[i][1]) != 0)
+            fail_msg("\"%s\" redacts to \"%s\", want \"%s\"", cases[i][0], red, cases[i][1]);
+        free(red);
+    }
+}
+
+static void test_unit_http_http__names_that_look_secret(void **state)
+{
+    static const char *const yes[] = {"HF_TOKEN", "GH_TOKEN2", "PGPASSWORD", "db_password",
+                                      "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS",
+                                      "SLACK_WEBHOOK_URL", "OPENAI_APIKEY", "TOKENS", NULL};
+    static const char *const no[] = {"TOKENIZERS_PARALLELISM", "PATH", "HOME", "KEYBOARD",
+                                     "PASSAGE", "SECRETARY", "TOKENX", NULL};
+    (void)state;
+    for (size_t i = 0; yes[i]; i++)
+        if (!secrets_name_looks_secret(yes[i]))
+            fail_msg("%s should look secret", yes[i]);
+    for (size_t i = 0; no[i]; i++)
+        if (secrets_name_looks_secret(no[i]))
+            fail_msg("%s should not look secret", no[i]);
+}
+
 /* ---- fixtures ---- */
 
 static int setup(void **state)
@@ -894,13 +1248,11 @@ static int start_fake(const char *cert, const char *key, pid_t *pid_out)
     return atoi(line);
 }
 
-/* A self-signed certificate for 127.0.0.1 (openssl req); 0 when made. */
-static int make_cert(void)
+/* A self-signed certificate (openssl req) for subject cn and subjectAltName san; 0 when made. */
+static int make_cert(const char *cert, const char *key, const char *cn, const char *san)
 {
     pid_t pid;
     int st;
-    snprintf(cert_path, sizeof cert_path, "%s/cert.pem", tmp);
-    snprintf(key_path, sizeof key_path, "%s/key.pem", tmp);
     pid = fork();
     if (pid < 0)
         return -1;
@@ -909,8 +1261,7 @@ static int make_cert(void)
         dup2(devnull, 1);
         dup2(devnull, 2);
         execlp("openssl", "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-               key_path, "-out", cert_path, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-               "subjectAltName=IP:127.0.0.1", (char *)NULL);
+               key, "-out", cert, "-days", "2", "-subj", cn, "-addext", san, (char *)NULL);
         _exit(127);
     }
     if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -945,8 +1296,14 @@ static int group_setup(void **state)
     if (port <= 0)
         return -1;
     /* Without openssl the TLS test skips; every other test runs. */
-    if (make_cert() == 0)
+    snprintf(cert_path, sizeof cert_path, "%s/cert.pem", tmp);
+    snprintf(key_path, sizeof key_path, "%s/key.pem", tmp);
+    snprintf(named_cert, sizeof named_cert, "%s/localhost-cert.pem", tmp);
+    snprintf(named_key, sizeof named_key, "%s/localhost-key.pem", tmp);
+    if (make_cert(cert_path, key_path, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1") == 0)
         tls_port = start_fake(cert_path, key_path, &tls_pid);
+    if (make_cert(named_cert, named_key, "/CN=localhost", "subjectAltName=DNS:localhost") == 0)
+        named_port = start_fake(named_cert, named_key, &named_pid);
     return 0;
 }
 
@@ -962,6 +1319,10 @@ static int group_teardown(void **state)
     if (tls_pid > 0) {
         kill(tls_pid, SIGTERM);
         waitpid(tls_pid, NULL, 0);
+    }
+    if (named_pid > 0) {
+        kill(named_pid, SIGTERM);
+        waitpid(named_pid, NULL, 0);
     }
     return 0;
 }
@@ -985,16 +1346,27 @@ int main(void)
         T(test_unit_http_http__the_budget_bounds_the_attempts_and_returns_the_last_reply),
         T(test_unit_http_http__a_refused_connection_is_retried_then_fails_clearly),
         T(test_unit_http_http__a_refused_connection_stops_when_the_budget_is_spent),
-        T(test_unit_http_http__a_reply_slower_than_timeout_s_fails_with_etimedout),
+        T(test_unit_http_http__a_reply_slower_than_timeout_s_is_a_retryable_failure),
         T(test_unit_http_http__the_budget_also_cuts_a_single_attempt_short),
         T(test_unit_http_http__a_connection_reset_mid_reply_is_retried),
         T(test_unit_http_http__a_truncated_body_is_an_error_not_a_short_success),
         T(test_unit_http_http__a_response_over_max_response_fails_without_retrying),
         T(test_unit_http_http__tls_is_verified_and_relhost_ca_bundle_names_the_trust),
+        T(test_unit_http_http__a_certificate_for_another_host_name_is_not_retried),
+        T(test_unit_http_http__https_to_a_plain_http_port_is_not_retried),
+        T(test_unit_http_http__a_failure_outside_the_table_is_not_retryable),
+        T(test_unit_http_http__a_408_is_retried_like_a_5xx),
+        T(test_unit_http_http__credentials_over_plain_http_go_only_to_loopback),
+        T(test_unit_http_http__loopback_means_127_0_0_0_8_localhost_and_ipv6_1),
+        T(test_unit_http_http__at_most_once_does_not_resend_a_5xx_a_timeout_or_a_reset),
+        T(test_unit_http_http__at_most_once_resends_what_never_reached_the_server),
+        T(test_unit_http_http__a_plugin_older_than_at_most_once_keeps_its_retries),
         T(test_unit_http_http__an_interrupt_during_a_retry_after_wait_returns_eintr),
         T(test_unit_http_http__an_interrupt_during_a_slow_reply_returns_eintr),
         T(test_unit_http_http__no_form_of_a_secret_reaches_stderr_or_an_error),
         T(test_unit_http_http__secrets_in_base64_are_masked_at_every_offset),
+        T(test_unit_http_http__secrets_cut_multiline_and_json_forms_are_masked),
+        T(test_unit_http_http__names_that_look_secret),
 #undef T
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
