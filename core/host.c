@@ -95,6 +95,12 @@ static const char *svc_secret(const relhost_ctx *ctx, const char *name)
     return secrets_getenv(name);
 }
 
+static int svc_sealed(const relhost_ctx *ctx, const char *name)
+{
+    (void)ctx;
+    return secrets_sealed(name);
+}
+
 static int need_ev(const relhost_ctx *ctx, const char *what)
 {
     hostctx *hc = hc_of(ctx);
@@ -448,6 +454,9 @@ static const relhost_host table = {
     .registry_quarantine = host_registry_quarantine,
     .job_require = svc_job_require,
     .checks_verify = host_checks_verify,
+    .sealed = svc_sealed,
+    .record_get = host_record_get,
+    .record_put = host_record_put,
 };
 
 const relhost_host *host_table(void) { return &table; }

@@ -57,6 +57,9 @@ void hostctx_fini(hostctx *hc);
 int host_registry_stage(const relhost_ctx *ctx, const relhost_strlist *artifacts);
 int host_registry_promote(const relhost_ctx *ctx);
 int host_registry_quarantine(const relhost_ctx *ctx, const char *reason);
+/* The delivery records (host_record.c): steps.<step>.records.<key> in the release state. */
+const char *host_record_get(const relhost_ctx *ctx, const char *key);
+int host_record_put(const relhost_ctx *ctx, const char *key, const char *value);
 /* Plan-time checks of acceptance keys and source credentials (keycheck.c). */
 int host_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
                        const relhost_checks *acceptance, const void *where_field);

@@ -8,15 +8,31 @@
  * template option: {version}, {commit}, {step}... are expanded by the host before open().
  *
  * Every configured service is tried, even after another one failed: an announcement that reaches
- * one channel is better than none. The step PASSES only when every configured service took the
- * message; a re-run after a failure posts again to the services that had succeeded (a webhook
- * offers no way to ask "did I already post this?").
+ * one channel is better than none. The step PASSES only when every configured service has the
+ * message.
+ *
+ * At most once: a webhook cannot be asked "did I already post this?", so each post is recorded in
+ * the release state (host->record_put, key "discord" or "slack") and never repeated blindly:
+ *   - before the POST the record says "sending <UTC>", durably; after a 2xx "posted <UTC>";
+ *   - the request is sent with at_most_once: the host sends it again only when the failure
+ *     proves the server never got it (no connection, 429); a timeout, a lost reply or a 5xx
+ *     comes back at once;
+ *   - a failure that proves non-delivery (4xx, or the service's ERETRY: nothing reached the
+ *     server) records "not_delivered <UTC>: why": the next run posts again;
+ *   - a failure after which the server may have the message (5xx, timeout, reset or truncated
+ *     reply, a 2xx without the expected answer) records "unknown <UTC>: why", and so does a
+ *     "sending" left by a run that died mid-post: the step is ERROR (delivery_unknown, not
+ *     retryable) and nothing goes to that target until a person checked the channel and said
+ *     either resend = target (post again) or delivered = target (it arrived), e.g. with
+ *     `--step STEP --set steps.STEP.resend=slack`;
+ *   - a target recorded "posted" is never posted to again in this release (re-runs and --rerun
+ *     alike): "already posted in an earlier run".
  *
  *   Discord: POST {"content": msg} (cut to 2000 characters), success 2xx (204, or 200 with
  *            ?wait=true); errors {"message", "code"}
  *   Slack:   POST {"text": msg}, success 200 with the body "ok"; errors are plain words
  *            (invalid_payload, channel_not_found...)
- *   429 and 5xx are retried by the host (Retry-After honoured); still failing -> ERROR retryable.
+ *   429 is retried by the host (Retry-After honoured); still refused -> ERROR retryable.
  *   Other 4xx -> ERROR, not retryable. Neither URL set -> SKIPPED not_configured.
  */
 #include <relhost/plugin.h>
@@ -27,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Discord's limit on `content`. Counted in UTF-16 code units, which is never less than the
  * number of code points: whichever of the two Discord counts, the cut message fits. */
@@ -39,7 +56,13 @@ struct notify_conf {
     const char *message;
     double timeout;
     double retry_budget;
+    relhost_strlist resend;    /* targets whose unknown delivery a person asks to post again */
+    relhost_strlist delivered; /* targets whose unknown delivery a person saw arrive */
 };
+
+/* The targets of a step, in the order they are posted to; a target's name is its record key. */
+enum { T_DISCORD, T_SLACK, NTARGETS };
+static const char *const target_names[NTARGETS] = {"discord", "slack"};
 
 struct notify {
     const struct notify_conf *conf;
@@ -48,6 +71,8 @@ struct notify {
     char *slack_body;   /* {"text": message} */
     size_t units;       /* length of the message in UTF-16 code units */
     int truncated;
+    int resend[NTARGETS];    /* from conf->resend */
+    int delivered[NTARGETS]; /* from conf->delivered */
 };
 
 /* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
@@ -85,6 +110,16 @@ static const relhost_option notify_options[] = {
      .doc = "time one post may take with the host's retries and Retry-After waits",
      .min = 0.1,
      .max = 86400},
+    {.name = "resend",
+     .type = RELHOST_OPT_STRLIST,
+     .offset = offsetof(struct notify_conf, resend),
+     .doc = "targets (discord, slack) whose delivery is unknown to post to again, after checking "
+            "the channel: give it for one run, --set steps.STEP.resend=slack"},
+    {.name = "delivered",
+     .type = RELHOST_OPT_STRLIST,
+     .offset = offsetof(struct notify_conf, delivered),
+     .doc = "targets (discord, slack) whose delivery is unknown but whose channel has the "
+            "message: recorded as posted, not posted again (--set steps.STEP.delivered=slack)"},
     {0},
 };
 
@@ -162,6 +197,35 @@ static void notify_free(struct notify *n)
     free(n);
 }
 
+/* resend / delivered: target names, a list or one string with commas ("discord,slack", as
+ * --set gives it). Sets want[t] for each target named; a name that is no target is a plan error. */
+static int parse_targets(const relhost_ctx *ctx, const relhost_strlist *l, const char *opt,
+                         int want[NTARGETS])
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const char *p = l->v[i];
+        while (*p != '\0') {
+            size_t len = strcspn(p, ", ");
+            int found = len == 0;
+            for (int t = 0; t < NTARGETS && !found; t++)
+                if (strlen(target_names[t]) == len && strncmp(p, target_names[t], len) == 0) {
+                    want[t] = 1;
+                    found = 1;
+                }
+            if (!found) {
+                host->fail(ctx, "%s: %s: \"%.*s\" is not a target of this step; the targets "
+                                "are discord and slack",
+                           host->where != NULL ? host->where(ctx, l) : "the plan", opt,
+                           (int)(len > 64 ? 64 : len), p);
+                return RELHOST_EINVAL;
+            }
+            p += len;
+            p += strspn(p, ", ");
+        }
+    }
+    return 0;
+}
+
 static int notify_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
     const struct notify_conf *c = conf;
@@ -187,6 +251,20 @@ static int notify_open(const relhost_ctx *ctx, const void *conf, void **inst)
     if (n == NULL)
         goto oom;
     n->conf = c;
+    if (parse_targets(ctx, &c->resend, "resend", n->resend) != 0 ||
+        parse_targets(ctx, &c->delivered, "delivered", n->delivered) != 0) {
+        notify_free(n);
+        return RELHOST_EINVAL;
+    }
+    for (int t = 0; t < NTARGETS; t++)
+        if (n->resend[t] && n->delivered[t]) {
+            host->fail(ctx, "%s: %s is named by both resend and delivered: say either that it "
+                            "arrived (delivered) or that it should be posted again (resend)",
+                       host->where != NULL ? host->where(ctx, &c->resend) : "the plan",
+                       target_names[t]);
+            notify_free(n);
+            return RELHOST_EINVAL;
+        }
     n->discord_text = discord_cut(c->message, &n->units, &n->truncated);
     if (n->discord_text == NULL)
         goto oom;
@@ -297,11 +375,57 @@ static void set_label(const relhost_ctx *ctx, const char *key, const char *value
         host->label_set(ctx, key, value);
 }
 
-enum { POSTED = 0, POST_FAILED = 1 };
+/* ---- delivery records ------------------------------------------------------------------- */
 
-/* POST body to the service's webhook. POSTED, or POST_FAILED with *retryable set and the reason
- * in host->fail() (the step's message is the last failure's); negative: RELHOST_EINTR. */
-static int post(const relhost_ctx *ctx, const struct notify *n, const struct service *svc,
+/* What the record of a target says. */
+enum delivery { D_NONE, D_POSTED, D_UNKNOWN };
+
+static enum delivery delivery_of(const char *rec)
+{
+    if (rec == NULL)
+        return D_NONE;
+    if (strncmp(rec, "posted", 6) == 0)
+        return D_POSTED;
+    /* "sending": a run died or was stopped between the record and the reply */
+    if (strncmp(rec, "unknown", 7) == 0 || strncmp(rec, "sending", 7) == 0)
+        return D_UNKNOWN;
+    return D_NONE; /* "not_delivered ...": the server never took it */
+}
+
+static void utc_now(char *buf, size_t cap)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, cap, "(time unknown)");
+}
+
+/* Record "<what> <UTC>[: why]" for target t. 0, or the host's negative code (explained). */
+static int record(const relhost_ctx *ctx, int t, const char *what, const char *why)
+{
+    char ts[32], value[320];
+    utc_now(ts, sizeof ts);
+    if (why != NULL)
+        snprintf(value, sizeof value, "%s %s: %s", what, ts, why);
+    else
+        snprintf(value, sizeof value, "%s %s", what, ts);
+    return host->record_put(ctx, target_names[t], value);
+}
+
+/* ---- posting ----------------------------------------------------------------------------- */
+
+/* How one post ended. */
+enum post_result {
+    POSTED = 0,        /* the service took it */
+    NOT_DELIVERED = 1, /* proved not taken: a later run may post again */
+    UNKNOWN = 2,       /* the service may have it: never posted again blindly */
+};
+
+/* POST body to target t's webhook. Returns a post_result, with *retryable (NOT_DELIVERED) and
+ * the reason in host->fail() and a note; negative: RELHOST_EINTR, or the state could not record
+ * the delivery (explained). The record says "sending" before the request leaves and what became
+ * of it after. */
+static int post(const relhost_ctx *ctx, const struct notify *n, int t, const struct service *svc,
                 const char *env, const char *body, int *retryable)
 {
     static const char *const headers[] = {"Content-Type: application/json", NULL};
@@ -309,13 +433,13 @@ static int post(const relhost_ctx *ctx, const struct notify *n, const struct ser
     relhost_http_response *resp = NULL;
     const char *url = host->secret(ctx, env);
     const char *why;
-    char detail[512];
+    char detail[512], short_why[256];
     int attempts, rc;
 
     *retryable = 0;
     if (url == NULL) { /* the caller checked; only a host bug gets here */
         host->fail(ctx, "notify: $%s is not set", env);
-        return POST_FAILED;
+        return NOT_DELIVERED;
     }
     if ((why = bad_url(url)) != NULL) {
         host->fail(ctx, "notify: $%s does not hold a usable %s webhook URL: %s (its value is "
@@ -324,7 +448,7 @@ static int post(const relhost_ctx *ctx, const struct notify *n, const struct ser
         host->note_add(ctx, "%s: not posted: $%s does not hold a usable webhook URL", svc->name,
                        env);
         set_label(ctx, svc->label, "failed");
-        return POST_FAILED;
+        return NOT_DELIVERED;
     }
     memset(&req, 0, sizeof req);
     req.struct_size = sizeof req;
@@ -336,37 +460,78 @@ static int post(const relhost_ctx *ctx, const struct notify *n, const struct ser
     req.timeout_s = n->conf->timeout;
     req.connect_timeout_s = n->conf->timeout < 10 ? n->conf->timeout : 10;
     req.budget_s = n->conf->retry_budget;
+    req.at_most_once = 1;
 
+    /* Durable before the request leaves: a kill during the POST leaves "sending", which the
+     * next run reads as unknown rather than as never tried. */
+    if ((rc = record(ctx, t, "sending", NULL)) != 0) {
+        set_label(ctx, svc->label, "failed");
+        return rc;
+    }
     host->log(ctx, RELHOST_LOG_DEBUG, "posting the announcement to %s ($%s)", svc->name, env);
     rc = host->http_request(ctx, &req, &resp);
-    if (rc < 0 && resp != NULL)
+    if (rc < 0 && resp != NULL) {
         host->http_response_free(resp);
+        resp = NULL;
+    }
     if (rc == RELHOST_EINTR)
-        return RELHOST_EINTR;
+        return RELHOST_EINTR; /* "sending" stays: the next run treats it as unknown */
     if (rc < 0) {
-        /* The host's fail() text says what went wrong on the wire; it stays the message. */
-        *retryable = rc != RELHOST_EINVAL && rc != RELHOST_ENOTSUP && rc != RELHOST_ENOMEM;
-        host->note_add(ctx, "%s: not posted: no usable reply from the webhook in $%s", svc->name,
-                       env);
-        set_label(ctx, svc->label, "failed");
-        return POST_FAILED;
+        /* The host's fail() text says what went wrong on the wire; it stays the message. An
+         * at_most_once request comes back RELHOST_ERETRY only when nothing reached the server
+         * (it may be sent again later); EINVAL, ENOTSUP and ENOMEM are refusals before sending.
+         * Anything else (a timeout, a reset or truncated reply) may have been delivered. */
+        if (rc == RELHOST_ERETRY || rc == RELHOST_EINVAL || rc == RELHOST_ENOTSUP ||
+            rc == RELHOST_ENOMEM) {
+            *retryable = rc == RELHOST_ERETRY;
+            host->note_add(ctx, "%s: not posted: the request did not reach the webhook in $%s",
+                           svc->name, env);
+            set_label(ctx, svc->label, "failed");
+            rc = record(ctx, t, "not_delivered", "the request did not reach the server");
+            return rc < 0 ? rc : NOT_DELIVERED;
+        }
+        host->note_add(ctx, "%s: delivery unknown: the request was sent to the webhook in $%s, "
+                            "and no reply came back (timeout, reset or cut reply)",
+                       svc->name, env);
+        set_label(ctx, svc->label, "unknown");
+        rc = record(ctx, t, "unknown", "sent, no usable reply");
+        return rc < 0 ? rc : UNKNOWN;
     }
     if (resp == NULL) {
         host->fail(ctx, "notify: the HTTP service returned neither a reply nor an error for the "
                         "%s webhook (a relhost bug)",
                    svc->name);
-        set_label(ctx, svc->label, "failed");
-        return POST_FAILED;
+        set_label(ctx, svc->label, "unknown");
+        rc = record(ctx, t, "unknown", "no reply from the HTTP service");
+        return rc < 0 ? rc : UNKNOWN;
     }
     attempts = RELHOST_HAS(resp, attempts) && resp->attempts > 0 ? resp->attempts : 1;
     if (svc->accepted(resp)) {
-        host->note_add(ctx, "posted to %s (HTTP %ld)", svc->name, resp->status);
-        set_label(ctx, svc->label, "posted");
+        long status = resp->status;
         host->http_response_free(resp);
+        set_label(ctx, svc->label, "posted");
+        if ((rc = record(ctx, t, "posted", NULL)) != 0)
+            return rc; /* "sending" stays: the next run asks a person */
+        host->note_add(ctx, "posted to %s (HTTP %ld)", svc->name, status);
         return POSTED;
     }
     svc->error_text(resp, detail, sizeof detail);
-    *retryable = resp->status == 429 || resp->status >= 500;
+    snprintf(short_why, sizeof short_why, "HTTP %ld", resp->status);
+    if ((resp->status >= 500 && resp->status < 600) ||
+        (resp->status >= 200 && resp->status < 300)) {
+        /* A 5xx may come after the message was posted (a proxy timing out, a crash after the
+         * write), and a 2xx without the expected answer says nothing reliable either. */
+        host->note_add(ctx, "%s: delivery unknown: HTTP %ld: %s", svc->name, resp->status,
+                       detail);
+        set_label(ctx, svc->label, "unknown");
+        host->fail(ctx, "notify: the %s webhook answered HTTP %ld: %s", svc->name, resp->status,
+                   detail);
+        host->http_response_free(resp);
+        rc = record(ctx, t, "unknown", short_why);
+        return rc < 0 ? rc : UNKNOWN;
+    }
+    /* 408, 429 (after the host's waits) and other 4xx: the service did not take the message. */
+    *retryable = resp->status == 429 || resp->status == 408;
     if (*retryable) {
         host->fail(ctx, "notify: the %s webhook answered HTTP %ld after %d attempt%s: %s; the "
                         "step is retried on the next run",
@@ -387,7 +552,8 @@ static int post(const relhost_ctx *ctx, const struct notify *n, const struct ser
     host->note_add(ctx, "%s: not posted: HTTP %ld: %s", svc->name, resp->status, detail);
     set_label(ctx, svc->label, "failed");
     host->http_response_free(resp);
-    return POST_FAILED;
+    rc = record(ctx, t, "not_delivered", short_why);
+    return rc < 0 ? rc : NOT_DELIVERED;
 }
 
 /* ---- describe / run ---------------------------------------------------------------------- */
@@ -401,6 +567,12 @@ static void note_truncation(const relhost_ctx *ctx, const struct notify *n)
                        n->units, DISCORD_MAX_CHARS);
 }
 
+static int has_records(void)
+{
+    return RELHOST_HAS(host, record_put) && host->record_get != NULL &&
+           host->record_put != NULL;
+}
+
 static int notify_describe(const relhost_ctx *ctx, void *inst)
 {
     struct notify *n = inst;
@@ -409,6 +581,7 @@ static int notify_describe(const relhost_ctx *ctx, void *inst)
     int any = 0;
 
     for (int i = 0; i < 2; i++) {
+        const char *rec = has_records() ? host->record_get(ctx, target_names[i]) : NULL;
         if (host->secret(ctx, envs[i]) == NULL) {
             host->note_add(ctx, "%s: not configured ($%s is not set): nothing would be posted "
                                 "there",
@@ -416,6 +589,12 @@ static int notify_describe(const relhost_ctx *ctx, void *inst)
             continue;
         }
         any = 1;
+        if (delivery_of(rec) == D_POSTED) {
+            host->note_add(ctx, "%s: already posted in an earlier run (%s): would not post "
+                                "again",
+                           svcs[i]->name, rec);
+            continue;
+        }
         host->note_add(ctx, "would post to %s (webhook URL from $%s):\n%s", svcs[i]->name,
                        envs[i], i == 0 ? n->discord_text : n->conf->message);
     }
@@ -428,16 +607,45 @@ static int notify_describe(const relhost_ctx *ctx, void *inst)
     return 0;
 }
 
+/* The step's failure when a target's delivery is unknown: what to check, what to run. */
+static void fail_unknown(const relhost_ctx *ctx, const int unknown[NTARGETS],
+                         const char *const recs[NTARGETS])
+{
+    char names[64] = "", list[64] = "", seen[256] = "";
+    const char *step = ctx->step != NULL ? ctx->step : "STEP";
+    for (int t = 0; t < NTARGETS; t++) {
+        static const char *const pretty[NTARGETS] = {"Discord", "Slack"};
+        size_t l;
+        if (!unknown[t])
+            continue;
+        l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", l ? " and " : "", pretty[t]);
+        l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", l ? "," : "", target_names[t]);
+        l = strlen(seen);
+        snprintf(seen + l, sizeof seen - l, "%s%s: %s", l ? "; " : "", target_names[t],
+                 recs[t] != NULL ? recs[t] : "unknown");
+    }
+    host->fail(ctx, "notify: delivery to %s is unknown (%s): the message may or may not be in "
+                    "the channel, and relhost does not post it again blindly. Check the channel, "
+                    "then either `relhost -c PLAN --step %s --set steps.%s.resend=%s` to post it "
+                    "again, or `relhost -c PLAN --step %s --set steps.%s.delivered=%s` if it "
+                    "arrived",
+               names, seen, step, step, list, step, step, list);
+}
+
 static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 {
     struct notify *n = inst;
-    const char *envs[2] = {n->conf->discord_url_env, n->conf->slack_url_env};
-    const char *bodies[2] = {n->discord_body, n->slack_body};
-    const struct service *svcs[2] = {&discord, &slack};
-    int configured[2];
-    int failed = 0, all_retryable = 1, posted = 0;
+    const char *envs[NTARGETS] = {n->conf->discord_url_env, n->conf->slack_url_env};
+    const char *bodies[NTARGETS] = {n->discord_body, n->slack_body};
+    const struct service *svcs[NTARGETS] = {&discord, &slack};
+    const char *recs[NTARGETS] = {NULL, NULL};
+    char *rec_copy[NTARGETS] = {NULL, NULL};
+    int configured[NTARGETS], unknown[NTARGETS] = {0, 0};
+    int failed = 0, all_retryable = 1, posted = 0, earlier = 0, nunknown = 0, rc = 0;
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NTARGETS; i++) {
         configured[i] = host->secret(ctx, envs[i]) != NULL;
         if (!configured[i])
             set_label(ctx, svcs[i]->label, "not_configured");
@@ -456,38 +664,120 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
                         "relhost, or make the step optional until then");
         return RELHOST_ENOTSUP;
     }
+    if (!has_records()) {
+        host->fail(ctx, "notify: this relhost cannot record deliveries (record_get, record_put), "
+                        "so a re-run could post the announcement twice: upgrade relhost, or make "
+                        "the step optional until then");
+        return RELHOST_ENOTSUP;
+    }
     if (configured[0])
         note_truncation(ctx, n);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NTARGETS && rc >= 0; i++) {
+        const char *rec;
         int retryable = 0;
-        int rc;
         if (!configured[i])
             continue;
-        rc = post(ctx, n, svcs[i], envs[i], bodies[i], &retryable);
+        rec = host->record_get(ctx, target_names[i]);
+        /* borrowed until the next record_put: keep a copy for the messages */
+        if (rec != NULL && (rec_copy[i] = strdup(rec)) == NULL) {
+            rc = RELHOST_ENOMEM;
+            host->fail(ctx, "notify: out of memory");
+            break;
+        }
+        recs[i] = rec_copy[i];
+        switch (delivery_of(recs[i])) {
+        case D_POSTED:
+            host->note_add(ctx, "%s: already posted in an earlier run (%s): not posted again",
+                           svcs[i]->name, recs[i]);
+            if (n->resend[i] || n->delivered[i])
+                host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose "
+                                    "delivery is unknown",
+                               svcs[i]->name, n->resend[i] ? "resend" : "delivered",
+                               target_names[i]);
+            set_label(ctx, svcs[i]->label, "posted");
+            posted++;
+            earlier++;
+            continue;
+        case D_UNKNOWN:
+            if (n->delivered[i]) {
+                if ((rc = record(ctx, i, "posted", "confirmed by a person (delivered)")) < 0)
+                    break;
+                host->note_add(ctx, "%s: recorded as posted, as delivered = %s says (the "
+                                    "earlier record: %s); not posted again",
+                               svcs[i]->name, target_names[i], recs[i]);
+                set_label(ctx, svcs[i]->label, "posted");
+                posted++;
+                continue;
+            }
+            if (!n->resend[i]) {
+                host->note_add(ctx, "%s: delivery unknown since an earlier run (%s): not posted "
+                                    "again until a person checks the channel (resend or "
+                                    "delivered)",
+                               svcs[i]->name, recs[i]);
+                set_label(ctx, svcs[i]->label, "unknown");
+                unknown[i] = 1;
+                nunknown++;
+                continue;
+            }
+            host->note_add(ctx, "%s: posting again, as resend = %s asks (the earlier record: "
+                                "%s)",
+                           svcs[i]->name, target_names[i], recs[i]);
+            break;
+        case D_NONE:
+            if (n->resend[i] || n->delivered[i])
+                host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose "
+                                    "delivery is unknown",
+                               svcs[i]->name, n->resend[i] ? "resend" : "delivered",
+                               target_names[i]);
+            break;
+        }
         if (rc < 0)
-            return rc;
+            break;
+        rc = post(ctx, n, i, svcs[i], envs[i], bodies[i], &retryable);
+        if (rc < 0)
+            break;
         if (rc == POSTED) {
             posted++;
+        } else if (rc == UNKNOWN) {
+            unknown[i] = 1;
+            nunknown++;
+            free(rec_copy[i]);
+            rec = host->record_get(ctx, target_names[i]);
+            rec_copy[i] = rec != NULL ? strdup(rec) : NULL;
+            recs[i] = rec_copy[i];
         } else {
             failed++;
             all_retryable = all_retryable && retryable;
         }
+        rc = 0;
     }
-    host->note_add(ctx, "the announcement:\n%s", n->conf->message);
-    if (failed == 0) {
-        out->outcome = RELHOST_PASSED;
-        out->reason = NULL;
-        out->retryable = 0;
-        return 0;
+    if (rc >= 0) {
+        host->note_add(ctx, "the announcement:\n%s", n->conf->message);
+        if (nunknown > 0) {
+            fail_unknown(ctx, unknown, recs);
+            out->outcome = RELHOST_ERROR;
+            out->reason = "delivery_unknown";
+            out->retryable = 0;
+        } else if (failed == 0) {
+            out->outcome = RELHOST_PASSED;
+            out->reason = NULL;
+            out->retryable = 0;
+            if (earlier == posted)
+                host->note_add(ctx, "every configured webhook already had the message: nothing "
+                                    "was posted");
+        } else {
+            out->outcome = RELHOST_ERROR;
+            out->reason = "tool_error";
+            out->retryable = all_retryable;
+        }
+        if (failed > 0 && posted > 0)
+            host->note_add(ctx, "%d of %d webhooks have the message; a re-run posts only to "
+                                "the other%s",
+                           posted, posted + failed + nunknown, failed == 1 ? "" : "s");
     }
-    if (posted > 0)
-        host->note_add(ctx, "%d of %d webhooks took the message; a re-run posts it to every "
-                            "configured webhook again",
-                       posted, posted + failed);
-    out->outcome = RELHOST_ERROR;
-    out->reason = "tool_error";
-    out->retryable = all_retryable;
-    return 0;
+    for (int i = 0; i < NTARGETS; i++)
+        free(rec_copy[i]);
+    return rc < 0 ? rc : 0;
 }
 
 static const relhost_gate_ops notify_gate = {
@@ -501,7 +791,7 @@ static const relhost_gate_ops notify_gate = {
 static const relhost_plugin notify_plugin = {
     RELHOST_PLUGIN_HEADER,
     .name = "notify",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .description = "announce the release on Discord and/or Slack webhooks",
     .options = notify_options,
     .option_size = sizeof(relhost_option),

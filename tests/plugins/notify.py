@@ -3,9 +3,13 @@
 """notify.py - the notify gate end to end: the real relhost binary, the real plugin, the host's
 HTTP service, against tests/fakes/webhook_fake.py (Discord and Slack) on 127.0.0.1.
 
-What was posted is read from the fake's request log, not from relhost's word. The last case runs
-the asana and notify gates together with -v and searches everything relhost wrote for the Asana
-token and the Discord webhook URL in every form (raw, base64, URL-encoded).
+What was posted is read from the fake's request log, not from relhost's word. The "at most once"
+cases count POSTs across runs of one release: a reply that may have been lost is never followed by
+a second POST, a re-run posts only to targets the state does not record as posted, and a target
+whose delivery is unknown gets nothing until resend (or delivered) says so; one of them kills
+relhost while the server holds the POST. The last case runs the asana and notify gates together
+with -v and searches everything relhost wrote for the Asana token and the Discord webhook URL in
+every form (raw, base64, URL-encoded).
 
 Run one case: notify.py <case>; all: notify.py; names: notify.py --list.
 """
@@ -13,9 +17,13 @@ import base64
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -251,12 +259,12 @@ def case_slack_rate_limited_then_posted():
 
 # ---- errors -----------------------------------------------------------------------------------
 
-def error_case(discord=None, slack=None, code=3, pattern="", requests=1):
+def error_case(discord=None, slack=None, code=3, pattern="", requests=1, reason="tool_error"):
     with Hooks(discord or "ok", slack or "ok") as fake:
         p = Plan(timeout="1s", budget="3s")
         r = rh.expect(p.run(env=fake.env(discord=discord is not None, slack=slack is not None)),
                       code)
-        s = expect_step(r, "ERROR", "tool_error")
+        s = expect_step(r, "ERROR", reason)
         rh.check(re.search(pattern, s["lines"][0]), f"message does not match /{pattern}/", r)
         n = len(fake.requests())
         rh.check(n >= requests if requests > 1 else n == requests,
@@ -291,29 +299,39 @@ def case_slack_gone_is_an_error():
                r"\$SLACK_WEBHOOK_URL$")
 
 
-def case_slack_200_without_ok_is_an_error():
-    error_case(slack="invalid_json", pattern=r'HTTP 200: "not ok" instead of "ok"$')
+def unknown_case(service, scenario, note):
+    """One POST, then ERROR delivery_unknown (exit 3, not deferred), the record "unknown", and
+    the step's message says what to check and how to resend."""
+    r, fake = error_case(**{service: scenario}, code=3, reason="delivery_unknown",
+                         pattern=rf"^notify: delivery to {service.capitalize()} is unknown "
+                                 rf"\({service}: unknown [0-9TZ:-]+: [^)]*\): the message may or "
+                                 rf"may not be in the channel")
+    s = step(r)
+    rh.check(any(ln.startswith(f"{service.capitalize()}: delivery unknown: {note}")
+                 for ln in s["lines"]), f"no note of the unknown delivery ({note})", r)
+    rh.check(f"`relhost -c PLAN --step {STEP} --set steps.{STEP}.resend={service}` to post it "
+             f"again" in s["lines"][0], "no resend advice", r)
+    return r, fake
 
 
-def case_server_error_is_retryable():
-    r, fake = error_case(discord="server_error", code=75, requests=2,
-                         pattern=r"the Discord webhook answered HTTP 500 after \d attempts: "
-                                 r"500: Internal Server Error \(code 0\); the step is retried")
+def case_slack_200_without_ok_is_delivery_unknown():
+    unknown_case("slack", "invalid_json", 'HTTP 200: "not ok" instead of "ok"')
 
 
-def case_slow_reply_is_retryable():
-    error_case(discord="slow", code=75, requests=2, pattern=r"failed after \d attempts .*"
-               r"[Tt]imed? ?out")
+def case_persistent_500_posts_once_and_fails_closed():
+    unknown_case("discord", "server_error", "HTTP 500: 500: Internal Server Error (code 0)")
 
 
-def case_connection_reset_is_retryable():
-    error_case(slack="reset", code=75, requests=2,
-               pattern=r"failed after \d attempts .*(reset|Recv failure)")
+def case_timeout_posts_once_and_fails_closed():
+    unknown_case("discord", "slow", "the request was sent")
 
 
-def case_truncated_reply_is_retryable():
-    error_case(discord="truncated", code=75, requests=2,
-               pattern=r"failed after \d attempts .*(transfer closed|partial|Partial)")
+def case_connection_reset_posts_once_and_fails_closed():
+    unknown_case("slack", "reset", "the request was sent")
+
+
+def case_truncated_reply_posts_once_and_fails_closed():
+    unknown_case("discord", "truncated", "the request was sent")
 
 
 def case_one_service_failing_still_posts_the_other():
@@ -322,10 +340,158 @@ def case_one_service_failing_still_posts_the_other():
         r = rh.expect(p.run(env=fake.env(discord=True, slack=True)), 3)
         s = expect_step(r, "ERROR", "tool_error")
         expect_posts(r, fake, "slack", [{"text": DEFAULT_MESSAGE}])
-        rh.check("1 of 2 webhooks took the message; a re-run posts it to every configured "
-                 "webhook again" in s["lines"], "the partial post is not explained", r)
+        rh.check("1 of 2 webhooks have the message; a re-run posts only to the other"
+                 in s["lines"], "the partial post is not explained", r)
         labels = state(p)["steps"][STEP]["evidence"]["labels"]
         rh.check(labels == {"discord": "failed", "slack": "posted"}, f"labels {labels}", r)
+        recs = records(p)
+        rh.check(recs["slack"].startswith("posted ") and
+                 recs["discord"].startswith("not_delivered ") and
+                 recs["discord"].endswith(": HTTP 400"), f"records {recs}", r)
+
+
+# ---- at most once across runs -----------------------------------------------------------------
+
+def records(plan):
+    return state(plan)["steps"][STEP].get("records", {})
+
+
+def closed_port():
+    """A 127.0.0.1 port nothing listens on: a connection to it is refused."""
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def case_rerun_after_partial_failure_posts_only_to_the_rest():
+    with Hooks() as fake:
+        p = Plan(timeout="1s", budget="2s")
+        env = fake.env(discord=True, slack=True)
+        good_slack = env["SLACK_WEBHOOK_URL"]
+        env["SLACK_WEBHOOK_URL"] = (f"http://127.0.0.1:{closed_port()}/services/T0123ABCD/"
+                                    f"B0456EFGH/{SLACK_SECRET}")
+        # Refused connections prove nothing arrived: retryable, the release is deferred.
+        r = rh.expect(p.run(env=env), 75)
+        s = expect_step(r, "ERROR", "tool_error")
+        rh.check("Slack: not posted: the request did not reach the webhook in $SLACK_WEBHOOK_URL"
+                 in s["lines"], "no note of the refused connection", r)
+        expect_posts(r, fake, "discord", [{"content": DEFAULT_MESSAGE}])
+        rh.check(records(p)["slack"].startswith("not_delivered "), f"records {records(p)}", r)
+        env["SLACK_WEBHOOK_URL"] = good_slack
+        r = rh.expect(p.run(env=env), 0)
+        s = expect_step(r, "PASSED", None)
+        expect_posts(r, fake, "discord", [{"content": DEFAULT_MESSAGE}])   # still one
+        expect_posts(r, fake, "slack", [{"text": DEFAULT_MESSAGE}])
+        rh.check(any(ln.startswith("Discord: already posted in an earlier run (posted ")
+                     for ln in s["lines"]), "no note that Discord was skipped", r)
+        recs = records(p)
+        rh.check(recs["discord"].startswith("posted ") and recs["slack"].startswith("posted "),
+                 f"records {recs}", r)
+        # --rerun runs the step again; the targets it posted to are not posted again.
+        r = rh.expect(p.run("--rerun", STEP, env=env), 0)
+        expect_step(r, "PASSED", None)
+        rh.check("every configured webhook already had the message: nothing was posted"
+                 in step(r)["lines"], "no note that nothing was posted", r)
+        rh.check(len(fake.requests()) == 2, f"{len(fake.requests())} requests, want 2", r)
+
+
+def case_rerun_after_unknown_posts_nothing_until_resend():
+    with Hooks("server_error") as broken, Hooks() as fake:
+        p = Plan(timeout="1s", budget="3s")
+        r = rh.expect(p.run(env=broken.env()), 3)
+        expect_step(r, "ERROR", "delivery_unknown")
+        rh.check(len(broken.requests()) == 1, f"{len(broken.requests())} POSTs, want 1", r)
+        # The channel works again; still nothing goes out on a plain run (nor on --rerun).
+        for args in ((), ("--rerun", STEP)):
+            r = rh.expect(p.run(*args, env=fake.env()), 3)
+            s = expect_step(r, "ERROR", "delivery_unknown")
+            rh.check(any(ln.startswith("Discord: delivery unknown since an earlier run "
+                                       "(unknown ") for ln in s["lines"]),
+                     "no note of the earlier unknown delivery", r)
+            rh.check(fake.requests() == [], f"posted without being asked: {fake.requests()}", r)
+        rh.check(records(p)["discord"].startswith("unknown ") and
+                 records(p)["discord"].endswith(": HTTP 500"), f"records {records(p)}", r)
+        # The operator checked the channel: the documented action posts once.
+        r = rh.expect(p.run("--step", STEP, "--set", f"steps.{STEP}.resend=discord",
+                            env=fake.env()), 0)
+        s = expect_step(r, "PASSED", None)
+        rh.check(any(ln.startswith("Discord: posting again, as resend = discord asks") for ln in
+                     s["lines"]), "no note of the resend", r)
+        expect_posts(r, fake, "discord", [{"content": DEFAULT_MESSAGE}])
+        # The resend left in place changes nothing now: the target is posted.
+        r = rh.expect(p.run("--step", STEP, "--rerun", STEP, "--set",
+                            f"steps.{STEP}.resend=discord", env=fake.env()), 0)
+        rh.check("Discord: resend = discord ignored: it applies only to a target whose delivery "
+                 "is unknown" in step(r)["lines"], "no note that resend was ignored", r)
+        expect_posts(r, fake, "discord", [{"content": DEFAULT_MESSAGE}])
+
+
+def case_delivered_records_the_post_without_posting():
+    with Hooks("server_error") as broken, Hooks() as fake:
+        p = Plan(timeout="1s", budget="3s")
+        rh.expect(p.run(env=broken.env()), 3)
+        r = rh.expect(p.run("--set", f"steps.{STEP}.delivered=discord", env=fake.env()), 0)
+        expect_step(r, "PASSED", None)
+        rh.check(fake.requests() == [], f"posted: {fake.requests()}", r)
+        rh.check(records(p)["discord"].startswith("posted ") and
+                 "confirmed by a person" in records(p)["discord"], f"records {records(p)}", r)
+
+
+def case_resend_names_only_targets():
+    p = Plan()
+    rh.expect(p.run("--check", "--set", f"steps.{STEP}.resend=discord,teams"), 2,
+              err=[r'resend: "teams" is not a target of this step; the targets are discord '
+                   r'and slack'])
+
+
+class _KillingHandler(BaseHTTPRequestHandler):
+    """Takes the POST, then SIGKILLs relhost before answering."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        srv = self.server
+        srv.posts += 1
+        if srv.victim is not None:
+            os.kill(srv.victim.pid, signal.SIGKILL)
+            srv.victim = None
+        self.close_connection = True
+
+
+def case_kill_during_post_is_unknown_on_the_next_run():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _KillingHandler)
+    srv.daemon_threads = True
+    srv.posts = 0
+    srv.victim = None
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/api/webhooks/1/{DISCORD_TOKEN}"
+        p = Plan("publishes = true;", timeout="5s", budget="10s")
+        e = dict(CLEAN_ENV)
+        e["DISCORD_WEBHOOK_URL"] = url
+        argv = [rh.relhost_bin(), "-c", p.path, "--no-color", "--no-interactive"]
+        srv.victim = proc = subprocess.Popen(argv, cwd=p.dir, env=rh.base_env(e),
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = proc.communicate(timeout=rh.TIMEOUT)
+        res = rh.Result(argv, p.dir, proc.returncode, rh._dec(out), rh._dec(err))
+        rh.check(proc.returncode == -signal.SIGKILL and srv.posts == 1,
+                 f"relhost was not killed during the POST (exit {proc.returncode}, "
+                 f"{srv.posts} POSTs)", res)
+        # The record made before the POST survived the kill: the next runs post nothing.
+        r = rh.expect(p.run(env=e), 3)
+        expect_step(r, "INCONCLUSIVE", "interrupted_publish")
+        r = rh.expect(p.run("--rerun", STEP, env=e), 3)
+        s = expect_step(r, "ERROR", "delivery_unknown")
+        rh.check(any(ln.startswith("Discord: delivery unknown since an earlier run (sending ")
+                     for ln in s["lines"]), "no note of the interrupted post", r)
+        rh.check(srv.posts == 1, f"{srv.posts} POSTs, want 1", r)
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 def case_url_that_is_not_https_is_refused_unshown():
@@ -402,7 +568,7 @@ def expect_no_secret(r, plan, secrets):
 
 def case_secrets_never_leak():
     for discord_sc, asana_sc, code in (("ok", "blockers", 0), ("gone", "server_error", 3),
-                                       ("server_error", "unauthorized", 75)):
+                                       ("server_error", "unauthorized", 3)):
         with Hooks(discord_sc, "ok") as hooks, \
                 Fake(ASANA_FAKE, asana_sc, "--token", ASANA_TOKEN) as asana:
             secrets = {"ASANA_TOKEN": ASANA_TOKEN, "DISCORD_WEBHOOK_URL": hooks.discord_url,
