@@ -2,6 +2,7 @@
 #include "audit.h"
 
 #include "error.h"
+#include "secrets.h"
 #include "util.h"
 
 #include <relhost/plugin.h>
@@ -24,10 +25,35 @@ void audit_who(char *user, size_t ucap, char *host, size_t hcap)
     host[hcap - 1] = '\0';
 }
 
+/* Every string of v (members of objects and arrays, at any depth) masked in place: a reason
+ * typed on the command line or a message taken from a server may hold a secret. Strings are
+ * masked before they are escaped as JSON, so a secret holding '"' or '\\' is still matched. */
+static void redact_strings(json_t *v)
+{
+    const char *k;
+    json_t *m;
+    size_t i;
+    if (json_is_string(v)) {
+        strbuf b;
+        sb_init(&b);
+        secrets_redact(&b, json_string_value(v), json_string_length(v));
+        if (json_string_setn(v, b.s ? b.s : "", b.len) != 0)
+            json_string_set(v, SECRETS_MASK); /* never kept unmasked */
+        sb_free(&b);
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, m)
+            redact_strings(m);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+            redact_strings(m);
+    }
+}
+
 int audit_append_obj(const char *dir, json_t *o)
 {
     char user[128], host[256], ts[32];
     char *path, *line;
+    json_t *masked;
     int fd, rc = 0;
     size_t len;
     audit_who(user, sizeof user, host, sizeof host);
@@ -38,7 +64,10 @@ int audit_append_obj(const char *dir, json_t *o)
         json_object_set_new(o, "user", json_string(user));
     if (!json_object_get(o, "host"))
         json_object_set_new(o, "host", json_string(host));
-    line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    masked = json_deep_copy(o);
+    redact_strings(masked);
+    line = json_dumps(masked, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(masked);
     if (path_mkdirs(dir) != 0) {
         free(line);
         return RELHOST_EIO;

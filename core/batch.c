@@ -194,10 +194,10 @@ static json_t *live_json(const bjob *v, size_t n)
     return o;
 }
 
-static void print_row(const bjob *b, json_t *live, int tail)
+static void print_row(json_t *root, const bjob *b, json_t *live, int tail)
 {
     json_t *l = json_object_get(live, b->id);
-    report_status_row(b->rec, json_string_value(json_object_get(l, "state")),
+    report_status_row(root, b->rec, json_string_value(json_object_get(l, "state")),
                       (int)json_integer_value(json_object_get(l, "restarts")), tail);
 }
 
@@ -249,7 +249,7 @@ int batch_status(plan *p, const batch_options *o)
     } else {
         print_header(p, state_root(st), n);
         for (size_t i = 0; i < n; i++)
-            print_row(&v[i], live, o->logs ? o->tail : 0);
+            print_row(state_root(st), &v[i], live, o->logs ? o->tail : 0);
     }
     json_decref(live);
     free(v);
@@ -316,7 +316,7 @@ static void stream_changes(plan *p, json_t *root, const bjob *v, size_t n, json_
     for (size_t i = 0; i < n; i++)
         if (changed(seen, v[i].id, job_sig(&v[i], live))) {
             stamp();
-            print_row(&v[i], live, 0);
+            print_row(root, &v[i], live, 0);
         }
     json_object_foreach(steps, name, s)
     {
@@ -352,7 +352,7 @@ static void draw_frame(plan *p, json_t *root, const bjob *v, size_t n, json_t *l
                "%zu skipped)\n", rec, counts[RELHOST_PASSED], counts[RELHOST_FAILED],
                counts[RELHOST_ERROR], counts[RELHOST_INCONCLUSIVE], counts[RELHOST_SKIPPED]);
     for (size_t i = 0; i < n; i++)
-        print_row(&v[i], live, 0);
+        print_row(root, &v[i], live, 0);
     stamp();
     out_printf(" refreshing every %.0f s until the release ends; Ctrl-C stops\n",
                FOLLOW_REFRESH_S);

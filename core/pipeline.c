@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "pipeline.h"
+#include "secrets.h"
 
 #include "error.h"
 #include "candidate.h"
@@ -8,6 +9,7 @@
 #include "jobs.h"
 #include "state.h"
 #include "log.h"
+#include "logview.h"
 #include "loop.h"
 #include "outcome.h"
 #include "proc.h"
@@ -144,6 +146,9 @@ static void record_run_start(const plan *p, state *st)
     state_set(st, k, 1, json_null());
     k[0] = "updated_at";
     state_set(st, k, 1, json_string(ts));
+    /* The names (never values) of the secrets masked now: a later view of this release's job
+     * logs withholds them unless it can mask the same variables (core/logview.h). */
+    logview_record_sealed(st);
     if (state_flush(st) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "%s", error_last());
 }
@@ -203,6 +208,9 @@ static void record_step(state *st, const plan *p, const step_result *r)
         if (fl && (r->outcome == RELHOST_NONE ||
                    (r->reason && strcmp(r->reason, "interrupted_publish") == 0)))
             json_object_set(o, "in_flight", fl);
+        /* delivery records (host_record.c: targets already posted to) outlive every run */
+        if (json_is_object(json_object_get(prev, "records")))
+            json_object_set(o, "records", json_object_get(prev, "records"));
     }
     /* what "already completed" compares: a step passed under another plan runs again */
     json_object_set_new(o, "plan_hash", json_string(p->hash));
@@ -490,6 +498,38 @@ static void complete_from_record(state *sto, step_result *r)
     free(sv.message);
 }
 
+/* --check: the secret variables a step hands to the processes it starts (pass_env: the only
+ * way a sealed variable reaches a child) and those its plugin reads itself. */
+static void check_secrets_note(const plan_instance *in, evidence *ev)
+{
+    strvec reads = {0}, passes = {0};
+    strbuf b;
+    size_t secret = 0;
+    sb_init(&b);
+    options_secret_use(&in->pl->desc, in->conf, &reads, &passes);
+    sb_puts(&b, "secrets: passes ");
+    for (size_t i = 0; i < passes.n; i++)
+        if (secrets_sealed(passes.v[i]))
+            sb_printf(&b, "%s%s", secret++ ? ", " : "", passes.v[i]);
+    sb_printf(&b, "%s to its processes (pass_env)", secret ? "" : "none");
+    if (passes.n > secret) {
+        sb_puts(&b, "; also hands over ");
+        for (size_t i = 0, k = 0; i < passes.n; i++)
+            if (!secrets_sealed(passes.v[i]))
+                sb_printf(&b, "%s%s", k++ ? ", " : "", passes.v[i]);
+    }
+    if (reads.n) {
+        sb_puts(&b, "; reads ");
+        for (size_t i = 0; i < reads.n; i++)
+            sb_printf(&b, "%s%s", i ? ", " : "", reads.v[i]);
+        sb_puts(&b, " itself");
+    }
+    evidence_note(ev, b.s);
+    sb_free(&b);
+    sv_free(&reads);
+    sv_free(&passes);
+}
+
 int pipeline_run(plan *p, const run_options *o, run_result *out)
 {
     relhost_ctx base;
@@ -642,6 +682,7 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
             const plan_step *st = &p->steps[i];
             const relhost_gate_ops *g = st->inst.pl->desc.gate;
             hostctx hc;
+            check_secrets_note(&st->inst, &out->steps[i].ev);
             if (!RELHOST_HAS(g, describe) || !g->describe)
                 continue;
             hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,

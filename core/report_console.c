@@ -3,9 +3,12 @@
 
 #include "checks.h"
 #include "log.h"
+#include "logview.h"
 #include "outcome.h"
 #include "report_files.h"
+#include "secrets.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,16 +230,29 @@ void report_plugins(const loader *ld)
 
 #define TAIL_LINES 20
 #define TAIL_BYTES 65536
+/* A line longer than the whole window: only its end is shown, far from the window's start. */
+#define TAIL_LONG_LINE 4096
 
-/* The last TAIL_LINES lines of a log, read from its end only: logs can be gigabytes. */
-static void print_log_tail(const char *path, const char *indent, int max_lines)
+/* The last max_lines lines of a log, read from its end only: logs can be gigabytes. The window
+ * is read as one buffer and masked whole (core/secrets.h) before it is cut into lines, so a
+ * secret is matched as the job wrote it, wherever the reads or the line cuts fall. A line that
+ * the window's start cuts is never shown: a secret straddling that start would show half,
+ * which no redactor can recognise. */
+static void print_log_tail(json_t *root, const char *path, const char *indent, int max_lines)
 {
-    char buf[TAIL_BYTES + 1];
     struct stat sb;
-    ssize_t n;
+    strbuf red;
+    char *buf, *withheld = logview_withheld(root);
+    size_t want, got = 0, start = 0;
     off_t from;
-    const char *p;
-    int lines = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    const char *p, *end;
+    int lines = 0, fd;
+    if (withheld) { /* a secret of the run this process cannot mask: no byte of the log */
+        out_printf("%s%s\n", indent, withheld);
+        free(withheld);
+        return;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         out_printf("%s(log %s cannot be read)\n", indent, path);
         return;
@@ -246,30 +262,58 @@ static void print_log_tail(const char *path, const char *indent, int max_lines)
         return;
     }
     from = sb.st_size > TAIL_BYTES ? sb.st_size - TAIL_BYTES : 0;
-    n = pread(fd, buf, TAIL_BYTES, from);
+    want = (size_t)(sb.st_size - from);
+    buf = xmalloc(want + 1);
+    while (got < want) {
+        ssize_t n = pread(fd, buf + got, want - got, from + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
     close(fd);
-    if (n <= 0)
+    if (got == 0) {
+        free(buf);
         return;
-    buf[n] = '\0';
-    for (ssize_t i = 0; i < n; i++)
+    }
+    for (size_t i = 0; i < got; i++)
         if (buf[i] == '\0')
             buf[i] = ' ';
-    p = buf + n;
-    if (p > buf && p[-1] == '\n')
+    sb_init(&red);
+    secrets_redact(&red, buf, got);
+    free(buf);
+    if (from > 0) {
+        const char *nl = memchr(red.s, '\n', red.len);
+        if (nl && (size_t)(nl - red.s) + 1 < red.len) {
+            start = (size_t)(nl - red.s) + 1;
+        } else if (red.len > TAIL_LONG_LINE) {
+            /* One line longer than the window: its last bytes, from a UTF-8 start. */
+            start = red.len - TAIL_LONG_LINE;
+            while (start < red.len && ((unsigned char)red.s[start] & 0xC0) == 0x80)
+                start++;
+        } else {
+            start = red.len;
+        }
+    }
+    end = red.s + red.len;
+    p = end;
+    if (p > red.s + start && p[-1] == '\n')
         p--;
-    while (p > buf && lines < max_lines) {
+    while (p > red.s + start && lines < max_lines) {
         p--;
         if (*p == '\n')
             lines++;
     }
-    if (*p == '\n')
+    if (p < end && *p == '\n')
         p++;
     out_printf("%slast lines of %s:\n", indent, path);
-    while (*p) {
+    while (p < end) {
         size_t l = strcspn(p, "\n");
         out_printf("%s  | %.*s\n", indent, (int)l, p);
         p += l + (p[l] == '\n');
     }
+    sb_free(&red);
 }
 
 static const char *term_color(const char *t)
@@ -330,12 +374,13 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
             json_array_foreach(json_object_get(ev, "notes"), i, n)
                 out_printf("        %s\n", json_string_value(n));
             if (log)
-                print_log_tail(log, "        ", TAIL_LINES);
+                print_log_tail(root, log, "        ", TAIL_LINES);
         }
     }
 }
 
-void report_status_row(json_t *rec, const char *live, int live_restarts, int tail)
+void report_status_row(json_t *root, json_t *rec, const char *live, int live_restarts,
+                       int tail)
 {
     const char *oc = json_string_value(json_object_get(rec, "outcome"));
     const char *life = json_string_value(json_object_get(rec, "lifecycle"));
@@ -362,5 +407,5 @@ void report_status_row(json_t *rec, const char *live, int live_restarts, int tai
                reason && o != RELHOST_PASSED ? "  reason: " : "",
                reason && o != RELHOST_PASSED ? reason : "");
     if (tail > 0 && log)
-        print_log_tail(log, "      ", tail);
+        print_log_tail(root, log, "      ", tail);
 }

@@ -791,8 +791,18 @@ int report_write(report_format fmt, json_t *state_root, const char *repo, const 
         free(text);
         return rc;
     }
+    {
+        /* The renderers mask every string before they escape it; the whole document is masked
+         * once more, so a renderer's slip (a raw link target, a value cut before it was
+         * masked) is caught here, before a byte leaves. */
+        strbuf red;
+        sb_init(&red);
+        secrets_redact(&red, text ? text : "", len);
+        free(text);
+        len = red.len;
+        text = sb_take(&red);
+    }
     if (!path || strcmp(path, "-") == 0) {
-        /* Already redacted by the renderer: written as is. */
         rc = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0
                  ? 0
                  : fail(err, RELHOST_EIO, "cannot write the report to stdout");

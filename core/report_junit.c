@@ -12,6 +12,8 @@
 #include "report_files.h"
 
 #include "error.h"
+#include "logview.h"
+#include "secrets.h"
 
 #include <relhost/plugin.h>
 
@@ -146,17 +148,29 @@ static void check_line(strbuf *b, json_t *c)
 }
 
 /* The last REPORT_TAIL_LINES lines of the log at path, at most REPORT_TAIL_BYTES, read from the
- * end of the file so a log of any size costs one bounded read. */
+ * end of the file so a log of any size costs one bounded read. The window is read as one buffer
+ * and masked whole (core/secrets.h) before it is cut: a secret is matched as the job wrote it,
+ * wherever the reads or the cuts fall; a line cut by the window's start is never shown, so a
+ * secret straddling it never shows half. */
+/* Set by report_junit() for the report it writes: the withheld line (core/logview.h) when a
+ * secret variable of the release's runs is not set now, so no log byte goes in. */
+static char *tail_withheld;
+
 static void log_tail(strbuf *b, const char *path)
 {
     struct stat st;
-    char *buf;
+    char *raw, *buf;
+    strbuf red;
     size_t want, got = 0, start = 0, lines = 0, k;
     off_t from;
     int fd, cut_head, cut_bytes = 0;
 
     if (!path) {
         sb_puts(b, "no log recorded for this job\n");
+        return;
+    }
+    if (tail_withheld) {
+        sb_printf(b, "%s\n", tail_withheld);
         return;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -172,9 +186,9 @@ static void log_tail(strbuf *b, const char *path)
      * at the window's start is dropped, not shown half. */
     want = (size_t)st.st_size < 4 * REPORT_TAIL_BYTES ? (size_t)st.st_size : 4 * REPORT_TAIL_BYTES;
     from = st.st_size - (off_t)want;
-    buf = xmalloc(want + 1);
+    raw = xmalloc(want + 1);
     while (got < want) {
-        ssize_t r = pread(fd, buf + got, want - got, from + (off_t)got);
+        ssize_t r = pread(fd, raw + got, want - got, from + (off_t)got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -184,14 +198,23 @@ static void log_tail(strbuf *b, const char *path)
     close(fd);
     if (got == 0) {
         sb_printf(b, "log %s is empty\n", path);
-        free(buf);
+        free(raw);
         return;
     }
+    sb_init(&red);
+    secrets_redact(&red, raw, got);
+    free(raw);
+    buf = red.s;
+    got = red.len;
     cut_head = from > 0;
     if (cut_head) {
         char *nl = memchr(buf, '\n', got);
         if (nl && (size_t)(nl - buf) + 1 < got)
             start = (size_t)(nl - buf) + 1;
+        else if (got <= REPORT_TAIL_BYTES)
+            /* One line, cut, and masking shrank it below the byte bound: show its second half
+             * only, away from the cut. */
+            start = got / 2;
     }
     /* Keep the last lines: walk back over REPORT_TAIL_LINES line ends (a final newline does
      * not start another line). */
@@ -235,7 +258,7 @@ static void log_tail(strbuf *b, const char *path)
     report_text_clean(b, buf + start, got - start);
     if (b->len == 0 || b->s[b->len - 1] != '\n')
         sb_putc(b, '\n');
-    free(buf);
+    sb_free(&red);
 }
 
 static void notes_to(strbuf *b, json_t *ev)
@@ -607,6 +630,7 @@ int report_junit(json_t *state_root, FILE *out, char **err)
     jobs = json_object_get(model, "jobs");
     rel = json_object_get(model, "release");
     sb_init(&suites);
+    tail_withheld = logview_withheld(state_root);
     json_array_foreach(steps, i, s)
         suite(&suites, &all, &total, model, jstr(s, "name"), s);
     /* Jobs of a step the state has no result for yet (running, or interrupted before the step
@@ -627,6 +651,8 @@ int report_junit(json_t *state_root, FILE *out, char **err)
             last = st;
         }
     }
+    free(tail_withheld);
+    tail_withheld = NULL;
 
     sb_init(&b);
     sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites");

@@ -9,6 +9,7 @@
  * text reads the same in a terminal, a diff and a mail.
  */
 #include "report_files.h"
+#include "secrets.h"
 
 #include "error.h"
 #include "proc.h"
@@ -129,9 +130,12 @@ static int safe_url(const char *u)
 static void md_link(strbuf *b, const char *text, const char *url, int in_table)
 {
     if (safe_url(url)) {
+        /* The target is not cleaned like text (it must stay a URL): masked here. */
+        char *u = secrets_redact_dup(url);
         sb_putc(b, '[');
         md_text(b, text);
-        sb_printf(b, "](%s)", url);
+        sb_printf(b, "](%s)", u);
+        free(u);
     } else {
         md_text(b, text);
         if (url) {

@@ -5,6 +5,7 @@
 #include "site.h"
 
 #include "report_files.h"
+#include "secrets.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -93,21 +94,26 @@ static void num(strbuf *b, double v)
     sb_puts(b, buf);
 }
 
-/* s shortened to at most max bytes, cut on a UTF-8 character boundary, with an ellipsis. */
+/* s shortened to at most max bytes, cut on a UTF-8 character boundary, with an ellipsis. Masked
+ * before it is cut: a secret the cut went through would show its first half, unrecognisable. */
 static void text_short(strbuf *b, const char *s, size_t max)
 {
-    size_t n = strlen(s);
+    strbuf red;
     char *cut;
-    if (n <= max) {
-        text(b, s);
+    sb_init(&red);
+    secrets_redact(&red, s, strlen(s));
+    if (red.len <= max) {
+        text(b, red.s ? red.s : "");
+        sb_free(&red);
         return;
     }
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+    while (max > 0 && ((unsigned char)red.s[max] & 0xC0) == 0x80)
         max--;
-    cut = xstrndup(s, max);
+    cut = xstrndup(red.s, max);
     text(b, cut);
     sb_puts(b, "&#8230;");
     free(cut);
+    sb_free(&red);
 }
 
 static const char *jstr(json_t *o, const char *key)

@@ -3,9 +3,11 @@
 
 #include "error.h"
 #include "report_files.h"
+#include "secrets.h"
 #include "util.h"
 
 #include <relhost/plugin.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Members copied from the report model's step and job objects, in this order. */
@@ -30,7 +32,18 @@ static json_t *pick(json_t *src, const char *const *keys)
     return o;
 }
 
-static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+/* Masked: a freeze reason is typed by a person and may quote anything. */
+static json_t *str_or_null(const char *s)
+{
+    json_t *v;
+    char *red;
+    if (!s || !*s)
+        return json_null();
+    red = secrets_redact_dup(s);
+    v = json_string(red);
+    free(red);
+    return v ? v : json_null();
+}
 
 json_t *status_freeze_json(const freeze_info *frz, const char *error)
 {

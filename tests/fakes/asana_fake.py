@@ -37,6 +37,9 @@ Backlog (1301), Active (1302), Done (1303) unless said otherwise.
   truncated       every reply announces more bytes (Content-Length) than it sends, then closes
   invalid_json    200 with a body that is not JSON
   bad_shape       200 with {"data": {...}} (an object where a list belongs)
+  echo_token      Active holds one open task whose name quotes the bearer token it received
+                  (to prove that relhost masks what a server echoes; tests/secrets)
+  echo_error      400 to everything, its errors[].message quoting the bearer token
 """
 import argparse
 import base64
@@ -59,7 +62,7 @@ PHRASE = "6 sad squid snuggle softly"
 
 SCENARIOS = ("empty", "blockers", "blockers_pages", "narrowing", "many_sections", "duplicate",
              "unauthorized", "not_found", "rate_limited", "server_error", "slow", "reset",
-             "truncated", "invalid_json", "bad_shape")
+             "truncated", "invalid_json", "bad_shape", "echo_token", "echo_error")
 
 
 def task(gid, name, completed=False, assignee=None, tags=(), priority=None, section=None):
@@ -281,6 +284,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(401, errors_body("Not Authorized"), entry)
         if st.scenario == "server_error":
             return self.reply(500, errors_body("Server Error", PHRASE), entry)
+        if st.scenario == "echo_error":
+            return self.reply(400, errors_body(f"Invalid token {auth[7:]}: revoked"), entry)
         if st.scenario == "rate_limited" and st.n == 0:
             return self.reply(429, errors_body(
                 "You have made too many requests recently. Please, be chill."), entry,
@@ -306,6 +311,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, errors_body(
                     f"section: Not a recognized ID: {m.group(1)}"), entry)
             ts = st.tasks[m.group(1)]
+            if st.scenario == "echo_token" and m.group(1) == "1302":
+                ts = [task("8001", f"Rotate the leaked token {auth[7:]} today",
+                           assignee="F. Person", section=("1302", "Active"))]
             if q.get("completed_since") == "now":
                 ts = [t for t in ts if not t["completed"]]
             if "opt_fields" in q:

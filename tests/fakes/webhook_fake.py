@@ -33,6 +33,10 @@ Scenarios, per service (default ok; also $DISCORD_FAKE_SCENARIO / $SLACK_FAKE_SC
   truncated          the reply announces more bytes than it sends, then closes (Discord:
                      a 200 with a message object, since a 204 has no body to cut)
   invalid_json       Discord: 400 with a body that is not JSON; Slack: 200 with "not ok"
+  echo               404 quoting the request path, webhook token included (Discord
+                     {"message": "Unknown Webhook /api/webhooks/ID/TOKEN", "code": 10015};
+                     Slack "channel_not_found: /services/T/B/SECRET"), to prove that relhost
+                     masks what a server echoes (tests/secrets)
 """
 import argparse
 import json
@@ -47,7 +51,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 SCENARIOS = ("ok", "rate_limited", "refused", "gone", "server_error", "slow", "reset",
-             "truncated", "invalid_json")
+             "truncated", "invalid_json", "echo")
 DISCORD_MAX = 2000
 
 
@@ -177,6 +181,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(400, {"message": "Invalid Form Body", "code": 50035}, entry)
         if sc == "gone":
             return self.reply(404, {"message": "Unknown Webhook", "code": 10015}, entry)
+        if sc == "echo":
+            return self.reply(404, {"message": "Unknown Webhook " + entry["path"],
+                                    "code": 10015}, entry)
         if sc == "server_error":
             return self.reply(500, {"message": "500: Internal Server Error", "code": 0}, entry)
         if sc == "invalid_json":
@@ -210,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(400, "invalid_payload", entry, ctype=text)
         if sc == "gone":
             return self.reply(404, "channel_not_found", entry, ctype=text)
+        if sc == "echo":
+            return self.reply(404, "channel_not_found: " + entry["path"], entry, ctype=text)
         if sc == "server_error":
             return self.reply(500, "internal_error", entry, ctype=text)
         if sc == "invalid_json":
