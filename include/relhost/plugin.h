@@ -481,6 +481,21 @@ typedef struct relhost_job_request {
  */
 #define RELHOST_LABEL_REFUSED "refused:"
 
+/*
+ * Added in ABI 1.4: the reserved metric and label keys, which the host itself reads from a job's
+ * evidence. A metrics source that posts one means exactly this by it; no other key is ever read
+ * by the host (core names no plugin's keys).
+ *  RELHOST_METRIC_EXIT_CODE        metric: the job's command's exit code, as the job's log tells it
+ *  RELHOST_METRIC_RESTART_COUNT    metric: how often the job's process was restarted (never lowered)
+ *  RELHOST_LABEL_TERMINATION_REASON label: why the job ended, as the job's engine or log says
+ *  RELHOST_LABEL_RUN_URL           label: a web page of the job's run (an experiment tracker's run),
+ *                                  linked by the reports; "https://..." only
+ */
+#define RELHOST_METRIC_EXIT_CODE "exit_code"
+#define RELHOST_METRIC_RESTART_COUNT "restart_count"
+#define RELHOST_LABEL_TERMINATION_REASON "termination_reason"
+#define RELHOST_LABEL_RUN_URL "run_url"
+
 /** A job handle (opaque, owned by the host for the whole run). */
 typedef struct relhost_job relhost_job;
 
