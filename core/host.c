@@ -421,6 +421,26 @@ static int svc_job_require(const relhost_ctx *ctx, const char *validation)
     return 0;
 }
 
+/* Worded for a plugin's sentence "could not X: %s"; EIO and ERETRY say what a retry would do,
+ * the distinction the plugin's verdict draws (pl_http.h). */
+static const char *svc_strerror(int code)
+{
+    switch (code) {
+    case RELHOST_OK: return "success";
+    case RELHOST_EFAIL: return "failure";
+    case RELHOST_EINVAL: return "invalid request";
+    case RELHOST_ENOMEM: return "out of memory";
+    case RELHOST_ENOTSUP: return "not supported";
+    case RELHOST_ETIMEDOUT: return "timed out";
+    case RELHOST_EIO: return "a failure retrying won't fix";
+    case RELHOST_ENOTFOUND: return "not found";
+    case RELHOST_EINPROGRESS: return "in progress";
+    case RELHOST_EINTR: return "interrupted";
+    case RELHOST_ERETRY: return "a transient failure";
+    default: return "unknown error";
+    }
+}
+
 static const relhost_host table = {
     .struct_size = sizeof(relhost_host),
     .abi_major = RELHOST_ABI_MAJOR,
@@ -457,6 +477,7 @@ static const relhost_host table = {
     .sealed = svc_sealed,
     .record_get = host_record_get,
     .record_put = host_record_put,
+    .strerror = svc_strerror,
 };
 
 const relhost_host *host_table(void) { return &table; }

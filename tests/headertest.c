@@ -110,3 +110,23 @@ const relhost_plugin *headertest_descriptor(void)
     return &headertest_plugin;
 }
 #endif
+
+#ifndef __cplusplus
+/* ABI 1.4: the HTTP option group expands under -pedantic inside a C plugin's option table. */
+struct headertest_http_conf {
+    const char *url;
+    relhost_http_options http;
+};
+static const relhost_option headertest_http_options[] = {
+    {.name = "url", .type = RELHOST_OPT_STRING, .offset = offsetof(struct headertest_http_conf, url)},
+    RELHOST_HTTP_OPTION_ROWS(struct headertest_http_conf, http),
+    {0},
+};
+
+const relhost_option *headertest_http_table(const relhost_host *host, const char **msg);
+const relhost_option *headertest_http_table(const relhost_host *host, const char **msg)
+{
+    *msg = RELHOST_HAS(host, strerror) ? host->strerror(RELHOST_EIO) : "";
+    return headertest_http_options;
+}
+#endif

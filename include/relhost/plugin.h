@@ -3,7 +3,8 @@
  * relhost/plugin.h - the relhost plugin ABI, version 1.4 (1.0; 1.1 added job template variables;
  * 1.2 added baseline rules and statistics to acceptance checks, and repeated jobs; 1.3 added the
  * release's requirement set, plan-time checks of metric keys, and the keys a source can post;
- * 1.4 added sealed secrets, at-most-once HTTP requests and per-step delivery records).
+ * 1.4 added sealed secrets, at-most-once HTTP requests, per-step delivery records, the reserved
+ * metric and label keys, host->strerror() and the HTTP option group).
  *
  * This is the only header a relhost plugin includes. A plugin is a shared object exporting one
  * symbol, relhost_plugin_entry(); the host passes a const table of services and receives a
@@ -496,6 +497,44 @@ typedef struct relhost_job_request {
 #define RELHOST_LABEL_TERMINATION_REASON "termination_reason"
 #define RELHOST_LABEL_RUN_URL "run_url"
 
+/*
+ * Added in ABI 1.4: the HTTP option group, the options every plugin that calls
+ * host->http_request offers, spelled and bounded alike, written once. A plugin embeds a
+ * relhost_http_options member in its conf and puts RELHOST_HTTP_OPTION_ROWS(conf type, member)
+ * among its option rows; the rows are ordinary top-level keys of the plugin's step or source (a
+ * plan writes `timeout = "30s"`, not a nested group), so adding the group changes no plan. The
+ * values go to relhost_http_request: timeout -> timeout_s, retry_budget -> budget_s.
+ *   timeout       DURATION, default 30s (0.1s..1h): time one HTTP attempt may take
+ *   retry_budget  DURATION, default 2m (0.1s..1d): time one request may take with the host's
+ *                 retries and rate-limit waits (Retry-After, x-ratelimit-reset)
+ * The host never sees relhost_http_options as a type: it fills the members through the rows'
+ * offsets. Like relhost_strlist it is frozen (no struct_size): a later option comes as a new
+ * group, never as a new member of this one. The rows are designated initialisers: C only (a C++
+ * plugin writes the two rows out).
+ */
+typedef struct relhost_http_options {
+    double timeout;      /**< seconds, per attempt */
+    double retry_budget; /**< seconds, the whole request with retries and waits */
+} relhost_http_options;
+
+/** The option rows of relhost_http_options `member` inside the conf struct `conf_type`. */
+#define RELHOST_HTTP_OPTION_ROWS(conf_type, member)                                                \
+    {.name = "timeout",                                                                            \
+     .type = RELHOST_OPT_DURATION,                                                                 \
+     .def = "30s",                                                                                 \
+     .offset = offsetof(conf_type, member.timeout),                                                \
+     .doc = "time one HTTP attempt may take",                                                      \
+     .min = 0.1,                                                                                   \
+     .max = 3600},                                                                                 \
+    {.name = "retry_budget",                                                                       \
+     .type = RELHOST_OPT_DURATION,                                                                 \
+     .def = "2m",                                                                                  \
+     .offset = offsetof(conf_type, member.retry_budget),                                           \
+     .doc = "time one request may take with the host's retries and rate-limit waits "              \
+            "(Retry-After, x-ratelimit-reset)",                                                    \
+     .min = 0.1,                                                                                   \
+     .max = 86400}
+
 /** A job handle (opaque, owned by the host for the whole run). */
 typedef struct relhost_job relhost_job;
 
@@ -693,6 +732,13 @@ typedef struct relhost_host {
      *  returns 0; a negative RELHOST_E* when the state cannot be written (then treat the side
      *  effect as unrecorded and fail the step). */
     int (*record_put)(const relhost_ctx *ctx, const char *key, const char *value);
+    /* -- Added in ABI 1.4: error messages -- */
+    /** A short message for a RELHOST_E* code ("timed out", "out of memory"), for a plugin's
+     *  fail() text, e.g. "could not run git: %s". Any int is accepted: 0 reads "success", a
+     *  code this host does not know reads "unknown error". The string is a constant of the
+     *  host: valid while the plugin is loaded, never freed. A plugin built for 1.4 that may run
+     *  under a 1.3 host reads it with RELHOST_HAS(host, strerror). */
+    const char *(*strerror)(int code);
 } relhost_host;
 
 /* ---- Capabilities -------------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
 /*
  * asana.c - the bug gate: a release is blocked while its Asana section holds open tasks.
  *
- * Flow (every request through host->http_request, which owns auth, timeouts, retries on 5xx/429
+ * Flow (every request through pl_host->http_request, which owns auth, timeouts, retries on 5xx/429
  * with Retry-After, and the redaction of the token; this plugin never sees the token's value):
  *   GET {base}/projects/{project}/sections?limit=100            find the section by its name
  *   GET {base}/sections/{gid}/tasks?completed_since=now&limit=100&opt_fields=...
@@ -24,6 +24,8 @@
  * is an ERROR, never a task silently counted as "not a blocker".
  */
 #include <relhost/plugin.h>
+
+#include "../common/pl_host.h"
 
 #include "../common/pl_http.h"
 #include "../common/pl_text.h"
@@ -59,8 +61,7 @@ struct asana_conf {
     const char *tag;
     const char *custom_field;
     const char *custom_value;
-    double timeout;
-    double retry_budget;
+    relhost_http_options http; /* timeout, retry_budget */
     int manual_fallback;
 };
 
@@ -70,9 +71,6 @@ struct asana {
     char *project;      /* from the plan, else $ASANA_PROJECT_ID; NULL when neither */
     int project_is_env; /* for messages: where to fix a wrong project */
 };
-
-/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
-static const relhost_host *host;
 
 static const relhost_option asana_options[] = {
     {.name = "token_env",
@@ -106,20 +104,7 @@ static const relhost_option asana_options[] = {
      .type = RELHOST_OPT_STRING,
      .offset = offsetof(struct asana_conf, custom_value),
      .doc = "with custom_field: count only tasks whose field shows exactly this value"},
-    {.name = "timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "30s",
-     .offset = offsetof(struct asana_conf, timeout),
-     .doc = "time one HTTP attempt may take",
-     .min = 0.1,
-     .max = 3600},
-    {.name = "retry_budget",
-     .type = RELHOST_OPT_DURATION,
-     .def = "2m",
-     .offset = offsetof(struct asana_conf, retry_budget),
-     .doc = "time one request may take with the host's retries and Retry-After waits",
-     .min = 0.1,
-     .max = 86400},
+    RELHOST_HTTP_OPTION_ROWS(struct asana_conf, http),
     {.name = "manual_fallback",
      .type = RELHOST_OPT_BOOL,
      .def = "true",
@@ -129,26 +114,6 @@ static const relhost_option asana_options[] = {
 };
 
 /* ---- small text helpers (the shared ones: ../common/pl_text.h) ---------------------------- */
-
-static const char *where_of(const relhost_ctx *ctx, const void *field)
-{
-    const char *w = host->where != NULL ? host->where(ctx, field) : NULL;
-    return w != NULL ? w : "the plan";
-}
-
-static const char *code_name(int rc)
-{
-    switch (rc) {
-    case RELHOST_EFAIL: return "failure";
-    case RELHOST_EINVAL: return "invalid request";
-    case RELHOST_ENOMEM: return "out of memory";
-    case RELHOST_ENOTSUP: return "not supported";
-    case RELHOST_ETIMEDOUT: return "timed out";
-    case RELHOST_EIO: return "a failure retrying won't fix";
-    case RELHOST_ERETRY: return "a transient failure";
-    default: return "error";
-    }
-}
 
 /* A gid goes into a URL path: digits (Asana's) or at most a plain token, nothing that could
  * change the path or the query. */
@@ -181,34 +146,34 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
     size_t n;
 
     if (c->section == NULL || c->section[0] == '\0') {
-        host->fail(ctx, "%s: section is empty: name the Asana section whose open tasks block a "
-                        "release, e.g. section = \"Active\"",
-                   where_of(ctx, &c->section));
+        pl_host->fail(ctx, "%s: section is empty: name the Asana section whose open tasks block a "
+                           "release, e.g. section = \"Active\"",
+                      pl_where(ctx, &c->section));
         return RELHOST_EINVAL;
     }
     if (c->base_url == NULL ||
         (why = pl_bad_base_url(c->base_url, "https://app.asana.com/api/1.0", whybuf,
                                sizeof whybuf)) != NULL) {
         /* The value is not echoed: it might hold a password (the very thing refused). */
-        host->fail(ctx, "%s: base_url is not usable: %s", where_of(ctx, &c->base_url),
-                   why != NULL ? why : "it is empty");
+        pl_host->fail(ctx, "%s: base_url is not usable: %s", pl_where(ctx, &c->base_url),
+                      why != NULL ? why : "it is empty");
         return RELHOST_EINVAL;
     }
     if (c->custom_value != NULL && c->custom_field == NULL) {
-        host->fail(ctx, "%s: custom_value is set without custom_field: name the field too, e.g. "
-                        "custom_field = \"Priority\"; custom_value = \"High\";",
-                   where_of(ctx, &c->custom_value));
+        pl_host->fail(ctx, "%s: custom_value is set without custom_field: name the field too, e.g. "
+                           "custom_field = \"Priority\"; custom_value = \"High\";",
+                      pl_where(ctx, &c->custom_value));
         return RELHOST_EINVAL;
     }
     if (c->tag != NULL && c->tag[0] == '\0') {
-        host->fail(ctx, "%s: an empty tag would match no task: remove it or name the tag",
-                   where_of(ctx, &c->tag));
+        pl_host->fail(ctx, "%s: an empty tag would match no task: remove it or name the tag",
+                      pl_where(ctx, &c->tag));
         return RELHOST_EINVAL;
     }
     if (c->custom_field != NULL && c->custom_field[0] == '\0') {
-        host->fail(ctx, "%s: an empty custom_field would match no task: remove it or name the "
-                        "field",
-                   where_of(ctx, &c->custom_field));
+        pl_host->fail(ctx, "%s: an empty custom_field would match no task: remove it or name the "
+                           "field",
+                      pl_where(ctx, &c->custom_field));
         return RELHOST_EINVAL;
     }
     proj = c->project;
@@ -221,13 +186,14 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
         char shown[ASANA_TEXT_MAX + 4];
         pl_clean_text(proj, strlen(proj), 64, shown, sizeof shown);
         if (c->project != NULL)
-            host->fail(ctx, "%s: project \"%s\" is not an Asana project gid: give the number "
-                            "from the project's URL (https://app.asana.com/0/<gid>/...)",
-                       where_of(ctx, &c->project), shown);
+            pl_host->fail(ctx, "%s: project \"%s\" is not an Asana project gid: give the number "
+                               "from the project's URL (https://app.asana.com/0/<gid>/...)",
+                          pl_where(ctx, &c->project), shown);
         else
-            host->fail(ctx, "$" ASANA_PROJECT_ENV " \"%s\" is not an Asana project gid: give the "
-                            "number from the project's URL (https://app.asana.com/0/<gid>/...)",
-                       shown);
+            pl_host->fail(ctx,
+                          "$" ASANA_PROJECT_ENV " \"%s\" is not an Asana project gid: give the "
+                          "number from the project's URL (https://app.asana.com/0/<gid>/...)",
+                          shown);
         return RELHOST_EINVAL;
     }
 
@@ -248,8 +214,7 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
     return 0;
 oom:
     asana_free(a);
-    host->fail(ctx, "asana: out of memory");
-    return RELHOST_ENOMEM;
+    return pl_oom(ctx);
 }
 
 static void asana_close(void *inst)
@@ -263,7 +228,7 @@ static int token_set(const relhost_ctx *ctx, const struct asana *a)
 {
     /* Only asks whether it is set; the value stays with the host (which also registers it for
      * redaction here, before any request could echo it). */
-    return host->secret != NULL && host->secret(ctx, a->conf->token_env) != NULL;
+    return pl_host->secret != NULL && pl_host->secret(ctx, a->conf->token_env) != NULL;
 }
 
 static void not_configured_text(const struct asana *a, int have_token, char *buf, size_t cap)
@@ -308,27 +273,27 @@ static int asana_describe(const relhost_ctx *ctx, void *inst)
         char why[256];
         not_configured_text(a, have_token, why, sizeof why);
         if (ctx->interactive && c->manual_fallback)
-            host->note_add(ctx, "%s: would ask on the terminal \"Asana is not configured: "
-                                "confirm there are no open release blockers?\"",
-                           why);
+            pl_host->note_add(ctx, "%s: would ask on the terminal \"Asana is not configured: "
+                                   "confirm there are no open release blockers?\"",
+                              why);
         else
-            host->note_add(ctx, "%s: the step would be SKIPPED (not_configured), which stops "
-                                "the release when the step is required",
-                           why);
+            pl_host->note_add(ctx, "%s: the step would be SKIPPED (not_configured), which stops "
+                                   "the release when the step is required",
+                              why);
         return 0;
     }
     narrowing_text(a, narrow, sizeof narrow);
-    host->note_add(ctx, "would list the sections of project %s%s (GET %s/projects/%s/sections"
-                        "?limit=" ASANA_LIMIT ") and find section \"%s\"",
-                   a->project, a->project_is_env ? " (from $" ASANA_PROJECT_ENV ")" : "",
-                   a->base, a->project, c->section);
-    host->note_add(ctx, "would list its incomplete tasks (GET %s/sections/<gid>/tasks"
-                        "?completed_since=now&limit=" ASANA_LIMIT "&opt_fields=...), following "
-                        "next_page offsets on %s; authenticated with $%s",
-                   a->base, a->base, c->token_env);
-    host->note_add(ctx, "blockers: incomplete tasks in the section%s; none -> PASSED, any -> "
-                        "FAILED",
-                   narrow);
+    pl_host->note_add(ctx, "would list the sections of project %s%s (GET %s/projects/%s/sections"
+                           "?limit=" ASANA_LIMIT ") and find section \"%s\"",
+                      a->project, a->project_is_env ? " (from $" ASANA_PROJECT_ENV ")" : "",
+                      a->base, a->project, c->section);
+    pl_host->note_add(ctx, "would list its incomplete tasks (GET %s/sections/<gid>/tasks"
+                           "?completed_since=now&limit=" ASANA_LIMIT "&opt_fields=...), following "
+                           "next_page offsets on %s; authenticated with $%s",
+                      a->base, a->base, c->token_env);
+    pl_host->note_add(ctx, "blockers: incomplete tasks in the section%s; none -> PASSED, any -> "
+                           "FAILED",
+                      narrow);
     return 0;
 }
 
@@ -358,21 +323,21 @@ static int not_configured(const relhost_ctx *ctx, struct asana *a, int have_toke
 
     not_configured_text(a, have_token, why, sizeof why);
     out->retryable = 0;
-    if (ctx->interactive && a->conf->manual_fallback && RELHOST_HAS(host, prompt_yesno) &&
-        host->prompt_yesno != NULL)
-        rc = host->prompt_yesno(ctx, question, &yes);
+    if (ctx->interactive && a->conf->manual_fallback && RELHOST_HAS(pl_host, prompt_yesno) &&
+        pl_host->prompt_yesno != NULL)
+        rc = pl_host->prompt_yesno(ctx, question, &yes);
     if (rc == RELHOST_EINTR)
         return RELHOST_EINTR;
     if (rc == 0) {
-        host->note_add(ctx, "%s; asked \"%s\": %s answered %s", why, question, who_answers(),
-                       yes ? "yes" : "no");
+        pl_host->note_add(ctx, "%s; asked \"%s\": %s answered %s", why, question, who_answers(),
+                          yes ? "yes" : "no");
         out->outcome = yes ? RELHOST_PASSED : RELHOST_FAILED;
         out->reason = yes ? NULL : "declined";
         return 0;
     }
     /* Nobody to ask (or a host that cannot ask): no decision, never a silent yes. */
-    host->note_add(ctx, "%s; set $%s and the project to check Asana%s", why, a->conf->token_env,
-                   a->conf->manual_fallback ? ", or run on a terminal to confirm by hand" : "");
+    pl_host->note_add(ctx, "%s; set $%s and the project to check Asana%s", why, a->conf->token_env,
+                      a->conf->manual_fallback ? ", or run on a terminal to confirm by hand" : "");
     out->outcome = RELHOST_SKIPPED;
     out->reason = "not_configured";
     return 0;
@@ -440,7 +405,7 @@ static int response_attempts(const relhost_http_response *r)
 
 /*
  * GET url and parse its JSON object. GOT_JSON: *root is the reply (the caller decrefs it).
- * GOT_VERDICT: the request failed; out holds an ERROR and host->fail() the reason. A negative
+ * GOT_VERDICT: the request failed; out holds an ERROR and pl_host->fail() the reason. A negative
  * return (RELHOST_EINTR) ends the run.
  */
 static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, const char *what,
@@ -460,13 +425,11 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
     req.url = url;
     req.headers = headers;
     req.bearer_env = a->conf->token_env;
-    req.timeout_s = a->conf->timeout;
-    req.connect_timeout_s = a->conf->timeout < 10 ? a->conf->timeout : 10;
-    req.budget_s = a->conf->retry_budget;
+    pl_http_limits(&req, &a->conf->http);
 
-    rc = host->http_request(ctx, &req, &resp);
+    rc = pl_host->http_request(ctx, &req, &resp);
     if (rc < 0 && resp != NULL) /* the contract says none, but never leak one */
-        host->http_response_free(resp);
+        pl_host->http_response_free(resp);
     if (rc == RELHOST_EINTR)
         return RELHOST_EINTR;
     if (rc < 0) {
@@ -475,21 +438,21 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
          * RELHOST_ERETRY is worth another run (the retry table). */
         int again = pl_http_rc_retryable(rc);
         if (again)
-            host->note_add(ctx, "%s: no usable reply (%s); the next run tries again", what,
-                           code_name(rc));
+            pl_host->note_add(ctx, "%s: no usable reply (%s); the next run tries again", what,
+                              pl_strerror(rc));
         else if (rc == RELHOST_EINVAL)
-            host->note_add(ctx, "%s: relhost refused to send GET %s; check base_url (%s)", what,
-                           url, where_of(ctx, &a->conf->base_url));
+            pl_host->note_add(ctx, "%s: relhost refused to send GET %s; check base_url (%s)", what,
+                              url, pl_where(ctx, &a->conf->base_url));
         else
-            host->note_add(ctx, "%s: no usable reply (%s): not retryable, fix the cause and run "
-                                "again", what, code_name(rc));
+            pl_host->note_add(ctx, "%s: no usable reply (%s): not retryable, fix the cause and run "
+                                   "again", what, pl_strerror(rc));
         set_error(out, again);
         return GOT_VERDICT;
     }
     if (resp == NULL) {
-        host->fail(ctx, "asana: %s: the HTTP service returned neither a reply nor an error for "
-                        "GET %s (a relhost bug)",
-                   what, url);
+        pl_host->fail(ctx, "asana: %s: the HTTP service returned neither a reply nor an error for "
+                           "GET %s (a relhost bug)",
+                      what, url);
         set_error(out, 0);
         return GOT_VERDICT;
     }
@@ -509,24 +472,24 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
                          json_is_array(*root) ? "array" : json_is_string(*root) ? "string"
                                                                                  : "scalar");
             pl_http_unreadable(line, sizeof line, "GET", url, resp, is, "JSON");
-            host->fail(ctx, "asana: %s: %s; " PL_HTTP_UNREADABLE_ADVICE " (base_url, %s)", what,
-                       line, where_of(ctx, &a->conf->base_url));
+            pl_host->fail(ctx, "asana: %s: %s; " PL_HTTP_UNREADABLE_ADVICE " (base_url, %s)", what,
+                          line, pl_where(ctx, &a->conf->base_url));
             json_decref(*root);
             *root = NULL;
-            host->http_response_free(resp);
+            pl_host->http_response_free(resp);
             set_error(out, 0);
             return GOT_VERDICT;
         }
-        host->http_response_free(resp);
+        pl_host->http_response_free(resp);
         return GOT_JSON;
     }
 
     api_error_text(resp, detail, sizeof detail);
     if (pl_http_status_retryable(resp)) {
         int n = response_attempts(resp);
-        host->fail(ctx, "asana: %s: GET %s answered HTTP %ld after %d attempt%s: %s; the step "
-                        "is retried on the next run",
-                   what, url, status, n, n == 1 ? "" : "s", detail);
+        pl_host->fail(ctx, "asana: %s: GET %s answered HTTP %ld after %d attempt%s: %s; the step "
+                           "is retried on the next run",
+                      what, url, status, n, n == 1 ? "" : "s", detail);
         set_error(out, 1);
     } else {
         const char *hint = "";
@@ -543,14 +506,14 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
             snprintf(h, sizeof h, ": check the project gid (%s) and that the token's user can "
                                   "see the project",
                      a->project_is_env ? "$" ASANA_PROJECT_ENV
-                                       : where_of(ctx, &a->conf->project));
+                                       : pl_where(ctx, &a->conf->project));
             hint = h;
         }
-        host->fail(ctx, "asana: %s: GET %s answered HTTP %ld: %s%s", what, url, status, detail,
-                   hint);
+        pl_host->fail(ctx, "asana: %s: GET %s answered HTTP %ld: %s%s", what, url, status, detail,
+                      hint);
         set_error(out, 0);
     }
-    host->http_response_free(resp);
+    pl_host->http_response_free(resp);
     return GOT_VERDICT;
 }
 
@@ -578,7 +541,7 @@ static int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_que
         free(url);
         url = pl_str_take(&u);
         if (url == NULL) {
-            host->fail(ctx, "asana: out of memory");
+            pl_host->fail(ctx, "asana: out of memory");
             rc = RELHOST_ENOMEM;
             break;
         }
@@ -590,27 +553,27 @@ static int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_que
         next = json_object_get(root, "next_page");
         off = json_is_object(next) ? json_object_get(next, "offset") : NULL;
         if (!json_is_array(data)) {
-            host->fail(ctx, "asana: %s: unexpected reply to GET %s: \"data\" is %s, not a list",
-                       what, url, data == NULL ? "missing" : "not a list");
+            pl_host->fail(ctx, "asana: %s: unexpected reply to GET %s: \"data\" is %s, not a list",
+                          what, url, data == NULL ? "missing" : "not a list");
             rc = GOT_VERDICT;
         } else if (next != NULL && !json_is_null(next) &&
                    (!json_is_string(off) || json_string_value(off)[0] == '\0')) {
-            host->fail(ctx, "asana: %s: unexpected reply to GET %s: next_page is neither null "
-                            "nor an object with an \"offset\" string",
-                       what, url);
+            pl_host->fail(ctx, "asana: %s: unexpected reply to GET %s: next_page is neither null "
+                               "nor an object with an \"offset\" string",
+                          what, url);
             rc = GOT_VERDICT;
         } else if (off != NULL && offset != NULL && strcmp(json_string_value(off), offset) == 0) {
-            host->fail(ctx, "asana: %s: GET %s returned the offset it was given as the next "
-                            "page: following it would never end",
-                       what, url);
+            pl_host->fail(ctx, "asana: %s: GET %s returned the offset it was given as the next "
+                               "page: following it would never end",
+                          what, url);
             rc = GOT_VERDICT;
         } else if (off != NULL && *pages >= ASANA_MAX_PAGES) {
-            host->fail(ctx, "asana: %s: still more pages after %d requests of " ASANA_LIMIT
+            pl_host->fail(ctx, "asana: %s: still more pages after %d requests of " ASANA_LIMIT
                             " items (last GET %s): the API seems to loop",
-                       what, ASANA_MAX_PAGES, url);
+                          what, ASANA_MAX_PAGES, url);
             rc = GOT_VERDICT;
         } else if (json_array_extend(items, data) != 0) {
-            host->fail(ctx, "asana: out of memory");
+            pl_host->fail(ctx, "asana: out of memory");
             rc = RELHOST_ENOMEM;
         }
         if (rc == GOT_VERDICT)
@@ -623,7 +586,7 @@ static int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_que
         offset = strdup(json_string_value(off));
         json_decref(root);
         if (offset == NULL) {
-            host->fail(ctx, "asana: out of memory");
+            pl_host->fail(ctx, "asana: out of memory");
             rc = RELHOST_ENOMEM;
             break;
         }
@@ -657,8 +620,7 @@ static int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, 
     if (sections == NULL || path == NULL) {
         json_decref(sections);
         free(path);
-        host->fail(ctx, "asana: out of memory");
-        return RELHOST_ENOMEM;
+        return pl_oom(ctx);
     }
     rc = get_all(ctx, a, path, what, sections, pages, out);
     free(path);
@@ -670,17 +632,16 @@ static int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, 
         const char *gid = json_string_value(json_object_get(s, "gid"));
         const char *name = json_string_value(json_object_get(s, "name"));
         if (gid == NULL || name == NULL || !valid_gid(gid)) {
-            host->fail(ctx, "asana: %s: section %zu of the reply has no usable \"gid\" and "
-                            "\"name\" strings",
-                       what, i + 1);
+            pl_host->fail(ctx, "asana: %s: section %zu of the reply has no usable \"gid\" and "
+                               "\"name\" strings",
+                          what, i + 1);
             set_error(out, 0);
             json_decref(sections);
             return GOT_VERDICT;
         }
         if (strcmp(name, want) == 0 && json_array_append_new(gids, json_string(gid)) != 0) {
             json_decref(sections);
-            host->fail(ctx, "asana: out of memory");
-            return RELHOST_ENOMEM;
+            return pl_oom(ctx);
         }
     }
     if (json_array_size(gids) > 0) {
@@ -705,16 +666,16 @@ static int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, 
     }
     char *list = pl_str_take(&names);
     if (json_array_size(sections) == 0)
-        host->fail(ctx, "asana: project %s has no sections, so section \"%s\" (%s) cannot be "
-                        "checked: create it in Asana or fix `section`",
-                   a->project, want, where_of(ctx, &a->conf->section));
+        pl_host->fail(ctx, "asana: project %s has no sections, so section \"%s\" (%s) cannot be "
+                           "checked: create it in Asana or fix `section`",
+                      a->project, want, pl_where(ctx, &a->conf->section));
     else
-        host->fail(ctx, "asana: project %s has no section \"%s\" (%s)%s%s%s; its sections are: "
-                        "%s",
-                   a->project, want, where_of(ctx, &a->conf->section),
-                   near[0] != '\0' ? " (did you mean \"" : "", near,
-                   near[0] != '\0' ? "\"? names are compared exactly)" : "",
-                   list != NULL ? list : "(out of memory)");
+        pl_host->fail(ctx, "asana: project %s has no section \"%s\" (%s)%s%s%s; its sections are: "
+                           "%s",
+                      a->project, want, pl_where(ctx, &a->conf->section),
+                      near[0] != '\0' ? " (did you mean \"" : "", near,
+                      near[0] != '\0' ? "\"? names are compared exactly)" : "",
+                      list != NULL ? list : "(out of memory)");
     free(list);
     json_decref(sections);
     set_error(out, 0);
@@ -794,18 +755,18 @@ static void note_blocker(const relhost_ctx *ctx, json_t *t)
         pl_clean_text(link, strlen(link), 512, l, sizeof l);
     else
         snprintf(l, sizeof l, "(no link; task gid %s)", gid != NULL ? gid : "unknown");
-    host->note_add(ctx, "blocker: \"%s\" (%s%s) %s", n, who != NULL ? "assignee: " : "unassigned",
-                   who != NULL ? w : "", l);
+    pl_host->note_add(ctx, "blocker: \"%s\" (%s%s) %s", n,
+                      who != NULL ? "assignee: " : "unassigned", who != NULL ? w : "", l);
 }
 
 static void set_label_count(const relhost_ctx *ctx, const char *key, size_t v)
 {
     char buf[32];
 
-    if (!RELHOST_HAS(host, label_set) || host->label_set == NULL)
+    if (!RELHOST_HAS(pl_host, label_set) || pl_host->label_set == NULL)
         return;
     snprintf(buf, sizeof buf, "%zu", v);
-    host->label_set(ctx, key, buf);
+    pl_host->label_set(ctx, key, buf);
 }
 
 static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
@@ -823,17 +784,18 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 
     if (!have_token || a->project == NULL)
         return not_configured(ctx, a, have_token, out);
-    if (!RELHOST_HAS(host, http_response_free) || host->http_request == NULL ||
-        host->http_response_free == NULL) {
-        host->fail(ctx, "asana: this relhost has no HTTP service (http_request): upgrade relhost, "
-                        "or make the step optional until then");
+    if (!RELHOST_HAS(pl_host, http_response_free) || pl_host->http_request == NULL ||
+        pl_host->http_response_free == NULL) {
+        pl_host->fail(ctx,
+                      "asana: this relhost has no HTTP service (http_request): upgrade relhost, "
+                      "or make the step optional until then");
         return RELHOST_ENOTSUP;
     }
 
     gids = json_array();
     tasks = json_array();
     if (gids == NULL || tasks == NULL) {
-        host->fail(ctx, "asana: out of memory");
+        pl_host->fail(ctx, "asana: out of memory");
         rc = RELHOST_ENOMEM;
         goto done;
     }
@@ -841,8 +803,8 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     if (rc != GOT_JSON)
         goto done;
     if (json_array_size(gids) > 1)
-        host->note_add(ctx, "project %s has %zu sections named \"%s\": all of them are checked",
-                       a->project, json_array_size(gids), c->section);
+        pl_host->note_add(ctx, "project %s has %zu sections named \"%s\": all of them are checked",
+                          a->project, json_array_size(gids), c->section);
 
     json_array_foreach(gids, i, g) {
         struct pl_str pq = {0};
@@ -852,7 +814,7 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
                 json_string_value(g));
         path = pl_str_take(&pq);
         if (path == NULL) {
-            host->fail(ctx, "asana: out of memory");
+            pl_host->fail(ctx, "asana: out of memory");
             rc = RELHOST_ENOMEM;
             goto done;
         }
@@ -873,9 +835,9 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         if (!json_is_object(t))
             snprintf(err, sizeof err, "it is not an object");
         if (b < 0) {
-            host->fail(ctx, "asana: listing the open tasks of section \"%s\": unexpected reply: "
-                            "task %zu: %s",
-                       c->section, i + 1, err);
+            pl_host->fail(ctx, "asana: listing the open tasks of section \"%s\": unexpected reply: "
+                               "task %zu: %s",
+                          c->section, i + 1, err);
             set_error(out, 0);
             rc = GOT_VERDICT;
             goto done;
@@ -889,15 +851,16 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     set_label_count(ctx, "blockers", blockers);
     out->retryable = 0;
     if (blockers == 0) {
-        host->note_add(ctx, "no open blockers%s in section \"%s\" of project %s (%zu open task%s, "
-                            "%zu request%s)",
-                       narrow, c->section, a->project, open_tasks, open_tasks == 1 ? "" : "s",
-                       pages, pages == 1 ? "" : "s");
+        pl_host->note_add(ctx,
+                          "no open blockers%s in section \"%s\" of project %s (%zu open task%s, "
+                          "%zu request%s)",
+                          narrow, c->section, a->project, open_tasks, open_tasks == 1 ? "" : "s",
+                          pages, pages == 1 ? "" : "s");
         out->outcome = RELHOST_PASSED;
         out->reason = NULL;
     } else {
-        host->note_add(ctx, "%zu open blocker%s%s in section \"%s\" of project %s:", blockers,
-                       blockers == 1 ? "" : "s", narrow, c->section, a->project);
+        pl_host->note_add(ctx, "%zu open blocker%s%s in section \"%s\" of project %s:", blockers,
+                          blockers == 1 ? "" : "s", narrow, c->section, a->project);
         json_array_foreach(tasks, i, t) {
             char err[8];
             if (is_blocker(a, t, err, sizeof err) == 1)
@@ -914,28 +877,10 @@ done:
     return rc == GOT_VERDICT ? 0 : rc;
 }
 
-static const relhost_gate_ops asana_gate = {
-    .struct_size = sizeof(relhost_gate_ops),
-    .open = asana_open,
-    .describe = asana_describe,
-    .run = asana_run,
-    .close = asana_close,
-};
-
-static const relhost_plugin asana_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "asana",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("asana", "1.0.0", asana_options, struct asana_conf),
     .description = "FAILED while an Asana section holds open tasks (release blockers)",
-    .options = asana_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct asana_conf),
-    .gate = &asana_gate,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = asana_open,
+                                      .describe = asana_describe, .run = asana_run,
+                                      .close = asana_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &asana_plugin;
-    return 0;
-}

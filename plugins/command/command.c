@@ -2,7 +2,7 @@
 /*
  * command.c - a gate that runs one command and judges it by its exit code.
  *
- * The command is an argv array handed to the host's process service (host->proc_run), which owns
+ * The command is an argv array handed to the host's process service (pl_host->proc_run), which owns
  * fork/exec, the timeout, the process-group kill and output capture: this plugin never forks,
  * waits or sleeps. There is no shell unless the plan says `shell = true`, because an argv array
  * cannot be re-split by a value that contains spaces or quotes (a version, a path), while a shell
@@ -19,6 +19,8 @@
  * stderr and stdout, so the report says why without anyone opening a log.
  */
 #include <relhost/plugin.h>
+
+#include "../common/pl_host.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -48,9 +50,6 @@ struct command {
     int *expect;       /* exit codes that count as success, owned */
     size_t n_expect;
 };
-
-/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
-static const relhost_host *host;
 
 static const relhost_option command_options[] = {
     {.name = "cmd",
@@ -146,29 +145,6 @@ static void text_add_quoted(struct text *t, const char *arg)
     text_add(t, "'");
 }
 
-/* "file:line" of a conf setting for messages; a host without the service still gets a message. */
-static const char *where_of(const relhost_ctx *ctx, const void *field)
-{
-    const char *w = host->where != NULL ? host->where(ctx, field) : NULL;
-    return w != NULL ? w : "the plan";
-}
-
-static const char *code_name(int rc)
-{
-    switch (rc) {
-    case RELHOST_EFAIL: return "failure";
-    case RELHOST_EINVAL: return "invalid argument";
-    case RELHOST_ENOMEM: return "out of memory";
-    case RELHOST_ENOTSUP: return "not supported";
-    case RELHOST_ETIMEDOUT: return "timed out";
-    case RELHOST_EIO: return "I/O error";
-    case RELHOST_ENOTFOUND: return "not found";
-    case RELHOST_EINTR: return "interrupted";
-    case RELHOST_ERETRY: return "transient error";
-    default: return "error";
-    }
-}
-
 static void command_free(struct command *c)
 {
     if (c == NULL)
@@ -205,10 +181,10 @@ static int parse_exit_codes(const relhost_ctx *ctx, struct command *c)
         errno = 0;
         v = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : -1;
         if (end == NULL || *end != '\0' || errno != 0 || v < 0 || v > 255) {
-            host->fail(ctx,
-                       "%s: expect_exit \"%s\" is not an exit code: give decimal codes 0-255 "
-                       "as strings, e.g. expect_exit = [\"0\", \"3\"]",
-                       where_of(ctx, l), s);
+            pl_host->fail(ctx,
+                          "%s: expect_exit \"%s\" is not an exit code: give decimal codes 0-255 "
+                          "as strings, e.g. expect_exit = [\"0\", \"3\"]",
+                          pl_where(ctx, l), s);
             return RELHOST_EINVAL;
         }
         c->expect[i] = (int)v;
@@ -233,8 +209,8 @@ static int build_env(const relhost_ctx *ctx, struct command *c)
         size_t len;
 
         if (k[0] == '\0' || strchr(k, '=') != NULL) {
-            host->fail(ctx, "%s: env key \"%s\" is not a variable name (empty or contains '=')",
-                       where_of(ctx, m), k);
+            pl_host->fail(ctx, "%s: env key \"%s\" is not a variable name (empty or contains '=')",
+                          pl_where(ctx, m), k);
             return RELHOST_EINVAL;
         }
         len = strlen(k) + 1 + strlen(v) + 1;
@@ -247,7 +223,7 @@ static int build_env(const relhost_ctx *ctx, struct command *c)
     for (size_t i = 0, k = m->n; i < pass->n; i++) {
         /* A sealed one is a secret (secret() keeps it masked); any other is plain text, not
          * masked. An unset one was a plan error at load (run), or is simply not handed over. */
-        const char *v = host->sealed(ctx, pass->v[i]) ? host->secret(ctx, pass->v[i])
+        const char *v = pl_host->sealed(ctx, pass->v[i]) ? pl_host->secret(ctx, pass->v[i])
                                                        : getenv(pass->v[i]);
         size_t len;
         if (v == NULL)
@@ -267,18 +243,19 @@ static int build_argv(const relhost_ctx *ctx, struct command *c)
     const relhost_strlist *cmd = &conf->cmd;
 
     if (cmd->n == 0 || cmd->v[0] == NULL || cmd->v[0][0] == '\0') {
-        host->fail(ctx, "%s: cmd is empty: give the program and its arguments, e.g. "
-                        "cmd = [\"make\", \"test\"]",
-                   where_of(ctx, cmd));
+        pl_host->fail(ctx, "%s: cmd is empty: give the program and its arguments, e.g. "
+                           "cmd = [\"make\", \"test\"]",
+                      pl_where(ctx, cmd));
         return RELHOST_EINVAL;
     }
     if (conf->shell) {
         /* sh -c 'x' a b would silently make a and b into $0 and $1, not part of the command. */
         if (cmd->n != 1) {
-            host->fail(ctx,
-                       "%s: with shell = true, cmd is ONE string for /bin/sh -c (got %zu items): "
-                       "join them into one string, or drop shell to run an argv",
-                       where_of(ctx, cmd), cmd->n);
+            pl_host->fail(
+                ctx,
+                "%s: with shell = true, cmd is ONE string for /bin/sh -c (got %zu items): "
+                "join them into one string, or drop shell to run an argv",
+                pl_where(ctx, cmd), cmd->n);
             return RELHOST_EINVAL;
         }
         c->argv = calloc(4, sizeof *c->argv);
@@ -302,10 +279,8 @@ static int command_open(const relhost_ctx *ctx, const void *conf, void **inst)
     struct command *c = calloc(1, sizeof *c);
     int rc;
 
-    if (c == NULL) {
-        host->fail(ctx, "command: out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (c == NULL)
+        return pl_oom(ctx);
     c->conf = conf;
     rc = build_argv(ctx, c);
     if (rc == 0)
@@ -314,7 +289,7 @@ static int command_open(const relhost_ctx *ctx, const void *conf, void **inst)
         rc = parse_exit_codes(ctx, c);
     if (rc != 0) {
         if (rc == RELHOST_ENOMEM)
-            host->fail(ctx, "command: out of memory");
+            pl_host->fail(ctx, "command: out of memory");
         command_free(c);
         return rc;
     }
@@ -345,7 +320,7 @@ static int command_describe(const relhost_ctx *ctx, void *inst)
         text_add(&t, " with a timeout of %.15g s", conf->timeout);
     else
         text_add(&t, " with no timeout");
-    host->note_add(ctx, "%s", t.s);
+    pl_host->note_add(ctx, "%s", t.s);
     if (c->n_plan_env > 0) {
         t.len = 0;
         t.s[0] = '\0';
@@ -354,7 +329,7 @@ static int command_describe(const relhost_ctx *ctx, void *inst)
             text_add(&t, " ");
             text_add_quoted(&t, c->env[i]);
         }
-        host->note_add(ctx, "%s", t.s);
+        pl_host->note_add(ctx, "%s", t.s);
     }
     if (conf->pass_env.n > 0) { /* the names only: the values may be secrets */
         t.len = 0;
@@ -362,7 +337,7 @@ static int command_describe(const relhost_ctx *ctx, void *inst)
         text_add(&t, "hands over from relhost's environment (pass_env):");
         for (size_t i = 0; i < conf->pass_env.n; i++)
             text_add(&t, " %s", conf->pass_env.v[i]);
-        host->note_add(ctx, "%s", t.s);
+        pl_host->note_add(ctx, "%s", t.s);
     }
     return 0;
 }
@@ -404,10 +379,10 @@ static void note_tail(const relhost_ctx *ctx, const struct command *c, const cha
     size_t lines = 1;
     for (size_t i = 0; i < n; i++)
         lines += p[i] == '\n';
-    host->note_add(ctx, "%s, last %zu line%s%s:\n%.*s", stream, lines, lines == 1 ? "" : "s",
-                   truncated ? " of the captured start (the output was longer than the capture)"
+    pl_host->note_add(ctx, "%s, last %zu line%s%s:\n%.*s", stream, lines, lines == 1 ? "" : "s",
+                      truncated ? " of the captured start (the output was longer than the capture)"
                              : "",
-                   (int)n, p);
+                      (int)n, p);
 }
 
 static int expected_exit(const struct command *c, int code)
@@ -428,10 +403,10 @@ static void set_label_int(const relhost_ctx *ctx, const char *key, int v)
 {
     char buf[32];
 
-    if (!RELHOST_HAS(host, label_set) || host->label_set == NULL)
+    if (!RELHOST_HAS(pl_host, label_set) || pl_host->label_set == NULL)
         return;
     snprintf(buf, sizeof buf, "%d", v);
-    host->label_set(ctx, key, buf);
+    pl_host->label_set(ctx, key, buf);
 }
 
 static void judge(const relhost_ctx *ctx, const struct command *c, const relhost_proc_result *res,
@@ -445,43 +420,44 @@ static void judge(const relhost_ctx *ctx, const struct command *c, const relhost
     if (res->exec_failed) {
         out->outcome = RELHOST_ERROR;
         out->reason = "tool_error";
-        host->note_add(ctx, "could not start %s (exit %d: %s)", prog, res->exit_code,
-                       res->exit_code == 126 ? "not executable" : "not found");
+        pl_host->note_add(ctx, "could not start %s (exit %d: %s)", prog, res->exit_code,
+                          res->exit_code == 126 ? "not executable" : "not found");
     } else if (res->timed_out) {
         out->outcome = RELHOST_FAILED;
         out->reason = "timeout";
-        host->note_add(ctx, "%s was killed after the timeout of %.15g s", prog, c->conf->timeout);
+        pl_host->note_add(ctx, "%s was killed after the timeout of %.15g s", prog,
+                          c->conf->timeout);
     } else if (res->exited && expected_exit(c, res->exit_code)) {
         out->outcome = RELHOST_PASSED;
         out->reason = NULL;
-        host->note_add(ctx, "%s exited with %d after %.1f s", prog, res->exit_code,
-                       res->duration_s);
+        pl_host->note_add(ctx, "%s exited with %d after %.1f s", prog, res->exit_code,
+                          res->duration_s);
     } else if (res->exited && (res->exit_code == 126 || res->exit_code == 127)) {
         /* The shell's (or a wrapper's) own "cannot execute" / "not found": we could not test. */
         out->outcome = RELHOST_ERROR;
         out->reason = "tool_error";
-        host->note_add(ctx, "%s exited with %d (a command %s; expected %s)", prog,
-                       res->exit_code,
-                       res->exit_code == 126 ? "was not executable" : "was not found", want.s);
+        pl_host->note_add(ctx, "%s exited with %d (a command %s; expected %s)", prog,
+                          res->exit_code,
+                          res->exit_code == 126 ? "was not executable" : "was not found", want.s);
     } else if (res->exited && res->exit_code == 124) {
         /* timeout(1) inside the command: the same verdict as our own deadline. */
         out->outcome = RELHOST_FAILED;
         out->reason = "timeout";
-        host->note_add(ctx, "%s exited with 124, a timeout (expected %s)", prog, want.s);
+        pl_host->note_add(ctx, "%s exited with 124, a timeout (expected %s)", prog, want.s);
     } else if (res->exited) {
         out->outcome = RELHOST_FAILED;
         out->reason = "exit_code";
-        host->note_add(ctx, "%s exited with %d (expected %s) after %.1f s", prog, res->exit_code,
-                       want.s, res->duration_s);
+        pl_host->note_add(ctx, "%s exited with %d (expected %s) after %.1f s", prog, res->exit_code,
+                          want.s, res->duration_s);
     } else if (res->signal != 0) {
         out->outcome = RELHOST_FAILED;
         out->reason = "signal";
-        host->note_add(ctx, "%s was killed by signal %d (%s)", prog, res->signal,
-                       strsignal(res->signal));
+        pl_host->note_add(ctx, "%s was killed by signal %d (%s)", prog, res->signal,
+                          strsignal(res->signal));
     } else {
         out->outcome = RELHOST_ERROR;
         out->reason = "tool_error";
-        host->note_add(ctx, "%s ended with neither an exit code nor a signal", prog);
+        pl_host->note_add(ctx, "%s ended with neither an exit code nor a signal", prog);
     }
     if (res->exited)
         set_label_int(ctx, "exit_code", res->exit_code);
@@ -505,10 +481,10 @@ static int command_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         return 0;
     }
 
-    if (!RELHOST_HAS(host, proc_result_free) || host->proc_run == NULL ||
-        host->proc_result_free == NULL) {
-        host->fail(ctx, "command: this relhost offers no process service (proc_run); upgrade "
-                        "relhost or remove the step");
+    if (!RELHOST_HAS(pl_host, proc_result_free) || pl_host->proc_run == NULL ||
+        pl_host->proc_result_free == NULL) {
+        pl_host->fail(ctx, "command: this relhost offers no process service (proc_run); upgrade "
+                           "relhost or remove the step");
         return RELHOST_ENOTSUP;
     }
     memset(&spec, 0, sizeof spec);
@@ -521,18 +497,18 @@ static int command_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     memset(&res, 0, sizeof res);
     res.struct_size = sizeof res;
 
-    rc = host->proc_run(ctx, &spec, &res);
+    rc = pl_host->proc_run(ctx, &spec, &res);
     if (rc == RELHOST_EINTR) {
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
         return RELHOST_EINTR;
     }
     if (rc < 0) {
-        host->proc_result_free(&res);
-        host->fail(ctx, "command: could not run %s: %s (%d)", c->argv[0], code_name(rc), rc);
+        pl_host->proc_result_free(&res);
+        pl_host->fail(ctx, "command: could not run %s: %s (%d)", c->argv[0], pl_strerror(rc), rc);
         return rc;
     }
     judge(ctx, c, &res, out);
-    host->proc_result_free(&res);
+    pl_host->proc_result_free(&res);
     return 0;
 }
 
@@ -541,28 +517,10 @@ static void command_close(void *inst)
     command_free(inst);
 }
 
-static const relhost_gate_ops command_gate = {
-    .struct_size = sizeof(relhost_gate_ops),
-    .open = command_open,
-    .describe = command_describe,
-    .run = command_run,
-    .close = command_close,
-};
-
-static const relhost_plugin command_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "command",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("command", "1.0.0", command_options, struct command_conf),
     .description = "run a command (argv, no shell unless asked) and judge its exit code",
-    .options = command_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct command_conf),
-    .gate = &command_gate,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = command_open,
+                                      .describe = command_describe, .run = command_run,
+                                      .close = command_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &command_plugin;
-    return 0;
-}

@@ -52,3 +52,11 @@ void pl_http_unreadable(char *buf, size_t cap, const char *method, const char *u
     snprintf(buf, cap, "the reply to %s %s (HTTP %ld, %zu bytes) %s; it begins \"%s\"", method,
              url, r->status, r->body_len, is != NULL ? is : "cannot be read", ex);
 }
+
+void pl_http_limits(relhost_http_request *req, const relhost_http_options *opts)
+{
+    req->timeout_s = opts->timeout;
+    /* A server that does not answer the handshake in 10 s is down, whatever a reply may take. */
+    req->connect_timeout_s = opts->timeout < 10 ? opts->timeout : 10;
+    req->budget_s = opts->retry_budget;
+}

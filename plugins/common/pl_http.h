@@ -26,6 +26,10 @@
 
 #include <stddef.h>
 
+/* Fill req's timeout_s, connect_timeout_s (the timeout, at most 10 s) and budget_s from the
+ * plugin's HTTP option group (RELHOST_HTTP_OPTION_ROWS in plugin.h). */
+void pl_http_limits(relhost_http_request *req, const relhost_http_options *opts);
+
 /* 1 when http_request's failure rc may pass on a later run: rc == RELHOST_ERETRY, nothing else. */
 int pl_http_rc_retryable(int rc);
 /* 1 when a response's status is worth trying again later: 5xx, 408, 429, and 403 with

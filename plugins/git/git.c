@@ -30,6 +30,7 @@
  *   a network failure or a timeout                               ERROR   tool_error, retryable
  */
 #include "git.h"
+#include "../common/pl_host.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,9 +40,6 @@
 struct git {
     const struct git_conf *conf;
 };
-
-/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
-static const relhost_host *host;
 
 static const char *const git_actions[] = {"prepare_branch", "tag", NULL};
 
@@ -120,13 +118,6 @@ static const relhost_option git_options[] = {
     {0},
 };
 
-/* "file:line" of a conf setting for messages; a host without the service still gets a message. */
-static const char *where_of(const relhost_ctx *ctx, const void *field)
-{
-    const char *w = host->where != NULL ? host->where(ctx, field) : NULL;
-    return w != NULL ? w : "the plan";
-}
-
 /* A verdict other than PASSED, explained once (the host shows it as the step's message). */
 static void verdict(const struct gitrun *g, relhost_verdict *out, relhost_outcome oc,
                     const char *reason, int retryable, const char *fmt, ...) RELHOST_PRINTF(6, 7);
@@ -139,7 +130,7 @@ static void verdict(const struct gitrun *g, relhost_verdict *out, relhost_outcom
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    host->fail(g->ctx, "%s", msg);
+    pl_host->fail(g->ctx, "%s", msg);
     out->outcome = oc;
     out->reason = reason;
     out->retryable = retryable;
@@ -147,8 +138,8 @@ static void verdict(const struct gitrun *g, relhost_verdict *out, relhost_outcom
 
 static void label(const struct gitrun *g, const char *key, const char *value)
 {
-    if (RELHOST_HAS(host, label_set) && host->label_set != NULL && value != NULL)
-        host->label_set(g->ctx, key, value);
+    if (RELHOST_HAS(pl_host, label_set) && pl_host->label_set != NULL && value != NULL)
+        pl_host->label_set(g->ctx, key, value);
 }
 
 static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
@@ -159,13 +150,13 @@ static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
     struct git *gi;
 
     if (conf->git == NULL || conf->git[0] == '\0') {
-        host->fail(ctx, "%s: git is empty: name the git program, e.g. git = \"/usr/bin/git\"",
-                   where_of(ctx, &conf->git));
+        pl_host->fail(ctx, "%s: git is empty: name the git program, e.g. git = \"/usr/bin/git\"",
+                      pl_where(ctx, &conf->git));
         return RELHOST_EINVAL;
     }
     if (conf->remote == NULL || conf->remote[0] == '\0' || conf->remote[0] == '-') {
-        host->fail(ctx, "%s: remote \"%s\" is not a remote name or URL",
-                   where_of(ctx, &conf->remote), conf->remote != NULL ? conf->remote : "");
+        pl_host->fail(ctx, "%s: remote \"%s\" is not a remote name or URL",
+                      pl_where(ctx, &conf->remote), conf->remote != NULL ? conf->remote : "");
         return RELHOST_EINVAL;
     }
     {
@@ -174,29 +165,30 @@ static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
         git_scrub_userinfo(scrubbed);
         if (strcmp(scrubbed, conf->remote) != 0 && strncmp(conf->remote, "ssh://", 6) != 0) {
             /* Never the value itself: it is a credential, and messages end up in reports. */
-            host->fail(ctx,
-                       "%s: remote %s holds a user name or password: credentials stay out of "
-                       "the plan; name a configured remote, or let a credential helper supply "
-                       "them",
-                       where_of(ctx, &conf->remote), scrubbed);
+            pl_host->fail(ctx,
+                          "%s: remote %s holds a user name or password: credentials stay out of "
+                          "the plan; name a configured remote, or let a credential helper supply "
+                          "them",
+                          pl_where(ctx, &conf->remote), scrubbed);
             return RELHOST_EINVAL;
         }
     }
     if (conf->action == GIT_PREPARE_BRANCH && conf->branch == NULL) {
-        host->fail(ctx,
-                   "%s: action = \"prepare_branch\" needs the branch to create, e.g. "
-                   "branch = \"release/{version}\"",
-                   where_of(ctx, &conf->action));
+        pl_host->fail(ctx,
+                      "%s: action = \"prepare_branch\" needs the branch to create, e.g. "
+                      "branch = \"release/{version}\"",
+                      pl_where(ctx, &conf->action));
         return RELHOST_EINVAL;
     }
     if (conf->action == GIT_PREPARE_BRANCH && conf->tag != NULL) {
-        host->fail(ctx, "%s: tag belongs to action = \"tag\": make the tag a step of its own",
-                   where_of(ctx, &conf->tag));
+        pl_host->fail(ctx, "%s: tag belongs to action = \"tag\": make the tag a step of its own",
+                      pl_where(ctx, &conf->tag));
         return RELHOST_EINVAL;
     }
     if (conf->action == GIT_TAG && conf->tag == NULL) {
-        host->fail(ctx, "%s: action = \"tag\" needs the tag to create, e.g. tag = \"v{version}\"",
-                   where_of(ctx, &conf->action));
+        pl_host->fail(ctx,
+                      "%s: action = \"tag\" needs the tag to create, e.g. tag = \"v{version}\"",
+                      pl_where(ctx, &conf->action));
         return RELHOST_EINVAL;
     }
     for (size_t i = 0; i < 2; i++) {
@@ -206,52 +198,50 @@ static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
         why = strlen(names[i][1]) > GIT_NAME_MAX ? "it is longer than 400 characters"
                                                  : git_refname_problem(names[i][1]);
         if (why != NULL) {
-            host->fail(ctx, "%s: %s \"%s\" is not a valid git %s name: %s",
-                       where_of(ctx, fields[i]), names[i][0], names[i][1], names[i][0], why);
+            pl_host->fail(ctx, "%s: %s \"%s\" is not a valid git %s name: %s",
+                          pl_where(ctx, fields[i]), names[i][0], names[i][1], names[i][0], why);
             return RELHOST_EINVAL;
         }
     }
     if (conf->commit_notes && conf->action != GIT_TAG) {
         /* Only the tag step runs after the validations, when the notes are complete. */
-        host->fail(ctx,
-                   "%s: commit_notes belongs to action = \"tag\", which runs once the "
-                   "validations have filled the notes: set it on the tag step",
-                   where_of(ctx, &conf->commit_notes));
+        pl_host->fail(ctx,
+                      "%s: commit_notes belongs to action = \"tag\", which runs once the "
+                      "validations have filled the notes: set it on the tag step",
+                      pl_where(ctx, &conf->commit_notes));
         return RELHOST_EINVAL;
     }
     if (conf->commit_notes && conf->branch == NULL) {
-        host->fail(ctx,
-                   "%s: commit_notes commits the notes onto the release branch: set branch, "
-                   "e.g. branch = \"release/{version}\"",
-                   where_of(ctx, &conf->commit_notes));
+        pl_host->fail(ctx,
+                      "%s: commit_notes commits the notes onto the release branch: set branch, "
+                      "e.g. branch = \"release/{version}\"",
+                      pl_where(ctx, &conf->commit_notes));
         return RELHOST_EINVAL;
     }
     if (conf->notes_path != NULL) {
         const char *why = git_notes_path_problem(conf->notes_path);
         if (why != NULL) {
-            host->fail(ctx, "%s: notes_path \"%s\" is not a file inside the repository: %s",
-                       where_of(ctx, &conf->notes_path), conf->notes_path, why);
+            pl_host->fail(ctx, "%s: notes_path \"%s\" is not a file inside the repository: %s",
+                          pl_where(ctx, &conf->notes_path), conf->notes_path, why);
             return RELHOST_EINVAL;
         }
     }
     if (conf->ref != NULL && ctx->commit != NULL) {
         /* Two sources for one commit would let the step tag something that was not tested. */
-        host->fail(ctx,
-                   "%s: ref is only for plans that name no repo; this plan's candidate is "
-                   "%.12s (the plan's repo and ref): remove the step's ref",
-                   where_of(ctx, &conf->ref), ctx->commit);
+        pl_host->fail(ctx,
+                      "%s: ref is only for plans that name no repo; this plan's candidate is "
+                      "%.12s (the plan's repo and ref): remove the step's ref",
+                      pl_where(ctx, &conf->ref), ctx->commit);
         return RELHOST_EINVAL;
     }
     if (conf->ref != NULL && (conf->ref[0] == '\0' || conf->ref[0] == '-')) {
-        host->fail(ctx, "%s: ref \"%s\" is not a branch, tag or commit name",
-                   where_of(ctx, &conf->ref), conf->ref);
+        pl_host->fail(ctx, "%s: ref \"%s\" is not a branch, tag or commit name",
+                      pl_where(ctx, &conf->ref), conf->ref);
         return RELHOST_EINVAL;
     }
     gi = calloc(1, sizeof *gi);
-    if (gi == NULL) {
-        host->fail(ctx, "git: out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (gi == NULL)
+        return pl_oom(ctx);
     gi->conf = conf;
     *inst = gi;
     return 0;
@@ -260,7 +250,6 @@ static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
 static void gitrun_init(struct gitrun *g, const relhost_ctx *ctx, const struct git *gi, int check)
 {
     memset(g, 0, sizeof *g);
-    g->host = host;
     g->ctx = ctx;
     g->conf = gi->conf;
     g->check = check;
@@ -297,18 +286,18 @@ static int judge_remote_branch(struct gitrun *g, const char *name, const char *r
     *push_it = 0;
     if (st == GIT_REF_NOTES && replace) {
         *push_it = 1;
-        host->note_add(g->ctx,
-                       "%s has branch %s at %s, relhost's earlier release-notes commit over "
-                       "the candidate: replaced by %s, leased on %s",
-                       g->conf->remote, name, remote_tip, local_tip, remote_tip);
+        pl_host->note_add(g->ctx,
+                          "%s has branch %s at %s, relhost's earlier release-notes commit over "
+                          "the candidate: replaced by %s, leased on %s",
+                          g->conf->remote, name, remote_tip, local_tip, remote_tip);
         return 0;
     }
     if (st == GIT_REF_NOTES) {
         /* Ours is the candidate, or another notes commit that the tag step pushes. */
-        host->note_add(g->ctx,
-                       "%s already has branch %s at %s, relhost's release-notes commit "
-                       "over the candidate: left as it is",
-                       g->conf->remote, name, remote_tip);
+        pl_host->note_add(g->ctx,
+                          "%s already has branch %s at %s, relhost's release-notes commit "
+                          "over the candidate: left as it is",
+                          g->conf->remote, name, remote_tip);
         return 0;
     }
     snprintf(where, sizeof where, " on %s", g->conf->remote);
@@ -385,10 +374,10 @@ static int push_refs(struct gitrun *g, const char *const *specs, size_t n, int a
         return 0;
     }
     if (code != 0) {
-        host->fail(g->ctx,
-                   "git push to %s failed (exit %d): %s; check the remote's name or URL "
-                   "and your access to it (credential helper, ssh agent)",
-                   g->conf->remote, code, git_errmsg(g));
+        pl_host->fail(g->ctx,
+                      "git push to %s failed (exit %d): %s; check the remote's name or URL "
+                      "and your access to it (credential helper, ssh agent)",
+                      g->conf->remote, code, git_errmsg(g));
         return g->transient ? RELHOST_ERETRY : RELHOST_EFAIL;
     }
     for (size_t i = 0; i < n; i++) {
@@ -397,14 +386,14 @@ static int push_refs(struct gitrun *g, const char *const *specs, size_t n, int a
         while (j < nl && strcmp(lines[j].to, dst) != 0)
             j++;
         if (j == nl) {
-            host->fail(g->ctx,
-                       "git push to %s exited 0 but reported nothing about %s: check "
-                       "the remote by hand (git ls-remote %s %s)",
-                       g->conf->remote, dst, g->conf->remote, dst);
+            pl_host->fail(g->ctx,
+                          "git push to %s exited 0 but reported nothing about %s: check "
+                          "the remote by hand (git ls-remote %s %s)",
+                          g->conf->remote, dst, g->conf->remote, dst);
             return RELHOST_EFAIL;
         }
-        host->note_add(g->ctx, "pushed %s to %s: %s %s", dst, g->conf->remote,
-                       push_word(lines[j].flag), lines[j].summary);
+        pl_host->note_add(g->ctx, "pushed %s to %s: %s %s", dst, g->conf->remote,
+                          push_word(lines[j].flag), lines[j].summary);
     }
     return 0;
 }
@@ -440,31 +429,31 @@ static int prepare_branch(struct gitrun *g, relhost_verdict *out)
         if ((rc = git_cmd(g, args, NULL, NULL, 0, &code)) != 0)
             return rc;
         if (code != 0) {
-            host->fail(g->ctx,
-                       "could not create branch %s at %s in %s (git update-ref, exit "
-                       "%d): %s",
-                       name, g->commit, g->top, code, git_errmsg(g));
+            pl_host->fail(g->ctx,
+                          "could not create branch %s at %s in %s (git update-ref, exit "
+                          "%d): %s",
+                          name, g->commit, g->top, code, git_errmsg(g));
             return RELHOST_EFAIL;
         }
         snprintf(tip, sizeof tip, "%s", g->commit);
-        host->note_add(g->ctx,
-                       "created branch %s at %s, %s (the ref only: the work tree and "
-                       "index were not touched)",
-                       name, g->commit, g->source);
+        pl_host->note_add(g->ctx,
+                          "created branch %s at %s, %s (the ref only: the work tree and "
+                          "index were not touched)",
+                          name, g->commit, g->source);
     } else if (st == GIT_REF_AT_COMMIT) {
-        host->note_add(g->ctx, "branch %s already at %s, %s: nothing to create", name, g->commit,
-                       g->source);
+        pl_host->note_add(g->ctx, "branch %s already at %s, %s: nothing to create", name, g->commit,
+                          g->source);
     } else {
-        host->note_add(g->ctx,
-                       "branch %s at %s, relhost's release-notes commit over %s (%s): "
-                       "kept",
-                       name, tip, g->commit, g->source);
+        pl_host->note_add(g->ctx,
+                          "branch %s at %s, relhost's release-notes commit over %s (%s): "
+                          "kept",
+                          name, tip, g->commit, g->source);
     }
     label(g, "branch", name);
     label(g, "commit", g->commit);
     out->outcome = RELHOST_PASSED;
     if (!g->conf->push) {
-        host->note_add(g->ctx, "push = false: the branch stays in %s", g->top);
+        pl_host->note_add(g->ctx, "push = false: the branch stays in %s", g->top);
         return 0;
     }
     if ((rc = git_ls_remote(g, names, 1, remote_tip)) != 0)
@@ -497,11 +486,11 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
         if ((rc = git_branch_state(g, branch, tip, &bst)) != 0)
             return rc;
         if (bst == GIT_REF_MISSING) {
-            host->fail(g->ctx,
-                       "branch %s does not exist in %s, and the tag is pushed together "
-                       "with it: run the prepare_branch step first, or leave branch "
-                       "unset to push the tag alone",
-                       branch, g->top);
+            pl_host->fail(g->ctx,
+                          "branch %s does not exist in %s, and the tag is pushed together "
+                          "with it: run the prepare_branch step first, or leave branch "
+                          "unset to push the tag alone",
+                          branch, g->top);
             return RELHOST_EINVAL;
         }
         if (bst == GIT_REF_ELSEWHERE) {
@@ -530,30 +519,31 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
         if ((rc = git_cmd(g, args, msg, NULL, 0, &code)) != 0)
             return rc;
         if (code != 0) {
-            host->fail(g->ctx, "could not create tag %s on %s in %s (git tag, exit %d): %s%s", name,
-                       g->commit, g->top, code, git_errmsg(g),
-                       strstr(g->err, "user.email") != NULL
-                           ? "; set user.name and user.email (git config), or GIT_COMMITTER_NAME "
-                             "and GIT_COMMITTER_EMAIL in relhost's environment"
-                           : "");
+            pl_host->fail(
+                g->ctx, "could not create tag %s on %s in %s (git tag, exit %d): %s%s", name,
+                g->commit, g->top, code, git_errmsg(g),
+                strstr(g->err, "user.email") != NULL
+                    ? "; set user.name and user.email (git config), or GIT_COMMITTER_NAME "
+                      "and GIT_COMMITTER_EMAIL in relhost's environment"
+                    : "");
             return RELHOST_EFAIL;
         }
         if ((rc = git_resolve(g, tref, obj)) != 0)
             return rc == RELHOST_ENOTFOUND ? RELHOST_EFAIL : rc;
         git_message_head(msg, head, sizeof head);
-        host->note_add(g->ctx,
-                       "created annotated tag %s (tag object %s) on %s, %s; message "
-                       "\"%s\"%s%s",
-                       name, obj, g->commit, g->source, head, from_notes ? " from " : "",
-                       from_notes ? path : "");
+        pl_host->note_add(g->ctx,
+                          "created annotated tag %s (tag object %s) on %s, %s; message "
+                          "\"%s\"%s%s",
+                          name, obj, g->commit, g->source, head, from_notes ? " from " : "",
+                          from_notes ? path : "");
         if (!from_notes)
-            host->note_add(g->ctx,
-                           "the release notes %s were missing or empty: the tag's "
-                           "message is \"Release %s\"",
-                           path, g->ctx->version);
+            pl_host->note_add(g->ctx,
+                              "the release notes %s were missing or empty: the tag's "
+                              "message is \"Release %s\"",
+                              path, g->ctx->version);
     } else {
-        host->note_add(g->ctx, "tag %s already on %s, %s (%s)", name, g->commit, g->source,
-                       strcmp(kind, "tag") == 0 ? "annotated"
+        pl_host->note_add(g->ctx, "tag %s already on %s, %s (%s)", name, g->commit, g->source,
+                          strcmp(kind, "tag") == 0 ? "annotated"
                                                 : "a lightweight tag, not made by relhost");
     }
     label(g, "tag", name);
@@ -564,9 +554,9 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
         label(g, "notes_commit", tip);
     out->outcome = RELHOST_PASSED;
     if (!g->conf->push) {
-        host->note_add(g->ctx, "push = false: the tag%s stay%s in %s",
-                       g->conf->commit_notes ? " and the notes commit" : "",
-                       g->conf->commit_notes ? "" : "s", g->top);
+        pl_host->note_add(g->ctx, "push = false: the tag%s stay%s in %s",
+                          g->conf->commit_notes ? " and the notes commit" : "",
+                          g->conf->commit_notes ? "" : "s", g->top);
         return 0;
     }
     if ((rc = git_ls_remote(g, names, branch != NULL ? 3 : 2, remote)) != 0)
@@ -583,10 +573,10 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
             /* Another tag object on the same commit: the release is tagged; pushing ours would
              * be refused ("already exists") and take the branch down with it. */
             push_tag = 0;
-            host->note_add(g->ctx,
-                           "%s already has tag %s on %s (tag object %s, ours is %s): "
-                           "left as it is",
-                           g->conf->remote, name, g->commit, remote[0], obj);
+            pl_host->note_add(g->ctx,
+                              "%s already has tag %s on %s (tag object %s, ours is %s): "
+                              "left as it is",
+                              g->conf->remote, name, g->commit, remote[0], obj);
         }
     }
     if (branch != NULL) {
@@ -602,8 +592,8 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
     if (push_tag)
         specs[nspecs++] = tref;
     if (nspecs == 0) {
-        host->note_add(g->ctx, "%s already has the tag and the branch: nothing to push",
-                       g->conf->remote);
+        pl_host->note_add(g->ctx, "%s already has the tag and the branch: nothing to push",
+                          g->conf->remote);
         return 0;
     }
     /* The notes commit replaces relhost's earlier one on the remote, a forced update: leased on
@@ -626,9 +616,10 @@ static int git_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         out->reason = "launch";
         return 0;
     }
-    if (!RELHOST_HAS(host, proc_result_free) || host->proc_run == NULL ||
-        host->proc_result_free == NULL) {
-        host->fail(ctx, "git: this relhost offers no process service (proc_run); upgrade relhost");
+    if (!RELHOST_HAS(pl_host, proc_result_free) || pl_host->proc_run == NULL ||
+        pl_host->proc_result_free == NULL) {
+        pl_host->fail(ctx,
+                      "git: this relhost offers no process service (proc_run); upgrade relhost");
         return RELHOST_ENOTSUP;
     }
     gitrun_init(&g, ctx, inst, 0);
@@ -663,15 +654,15 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
     gitrun_init(&g, ctx, inst, 1);
     if ((rc = git_locate(&g)) != 0)
         return rc;
-    host->note_add(ctx, "commit %s: %s", g.commit, g.source);
+    pl_host->note_add(ctx, "commit %s: %s", g.commit, g.source);
     if (g.conf->require_clean) {
         if ((rc = git_dirty_files(&g, dirty, sizeof dirty)) != 0)
             return rc;
         if (dirty[0] != '\0')
-            host->note_add(ctx,
-                           "%s has uncommitted changes (%s): the step would refuse them "
-                           "(require_clean = true)",
-                           g.top, dirty);
+            pl_host->note_add(ctx,
+                              "%s has uncommitted changes (%s): the step would refuse them "
+                              "(require_clean = true)",
+                              g.top, dirty);
     }
     if (g.conf->push) {
         get_url[2] = g.conf->remote;
@@ -687,42 +678,42 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
             return rc;
         bst = st;
         if (st == GIT_REF_ELSEWHERE)
-            host->note_add(ctx, "branch %s exists at %s, expected %s: the step would FAIL", b, tip,
-                           g.commit);
+            pl_host->note_add(ctx, "branch %s exists at %s, expected %s: the step would FAIL", b,
+                              tip, g.commit);
         else if (st == GIT_REF_NOTES && g.conf->commit_notes)
-            host->note_add(ctx,
-                           "branch %s at %s, relhost's release-notes commit: kept when the "
-                           "notes are unchanged, else replaced by a new one over %s",
-                           b, tip, g.commit);
+            pl_host->note_add(ctx,
+                              "branch %s at %s, relhost's release-notes commit: kept when the "
+                              "notes are unchanged, else replaced by a new one over %s",
+                              b, tip, g.commit);
         else if (st == GIT_REF_AT_COMMIT || st == GIT_REF_NOTES)
-            host->note_add(ctx, "branch %s already at %s%s: kept", b, tip,
-                           st == GIT_REF_NOTES ? " (relhost's release-notes commit)" : "");
+            pl_host->note_add(ctx, "branch %s already at %s%s: kept", b, tip,
+                              st == GIT_REF_NOTES ? " (relhost's release-notes commit)" : "");
         else if (g.conf->action == GIT_PREPARE_BRANCH)
-            host->note_add(ctx,
-                           "would create branch %s at %s in %s with git update-ref (the "
-                           "work tree is not touched)",
-                           b, g.commit, g.top);
+            pl_host->note_add(ctx,
+                              "would create branch %s at %s in %s with git update-ref (the "
+                              "work tree is not touched)",
+                              b, g.commit, g.top);
         else
-            host->note_add(ctx,
-                           "branch %s does not exist yet: the step would refuse unless the "
-                           "prepare_branch step creates it first",
-                           b);
+            pl_host->note_add(ctx,
+                              "branch %s does not exist yet: the step would refuse unless the "
+                              "prepare_branch step creates it first",
+                              b);
     }
     if (g.conf->action == GIT_TAG) {
         const char *t = g.conf->tag;
         if ((rc = git_tag_state(&g, t, obj, &st, kind, sizeof kind)) != 0)
             return rc;
         if (st == GIT_REF_ELSEWHERE) {
-            host->note_add(ctx, "tag %s exists at %s, expected %s: the step would FAIL", t, obj,
-                           g.commit);
+            pl_host->note_add(ctx, "tag %s exists at %s, expected %s: the step would FAIL", t, obj,
+                              g.commit);
         } else if (st == GIT_REF_AT_COMMIT) {
-            host->note_add(ctx, "tag %s already on %s: kept", t, g.commit);
+            pl_host->note_add(ctx, "tag %s already on %s: kept", t, g.commit);
         } else {
             char msg[GIT_MSG_MAX], path[4096], head[256];
             int from_notes = 0;
             git_tag_message(&g, msg, sizeof msg, path, sizeof path, &from_notes);
             git_message_head(msg, head, sizeof head);
-            host->note_add(
+            pl_host->note_add(
                 ctx, "would create annotated tag %s on %s, message \"%s\" (%s%s)", t, g.commit,
                 head, from_notes ? "the first lines of " : "release notes not written yet: ", path);
         }
@@ -730,29 +721,30 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
     if (g.conf->commit_notes && bst != GIT_REF_ELSEWHERE) {
         char file[4096];
         git_notes_file(&g, file, sizeof file);
-        host->note_add(ctx,
-                       "would commit the release notes to %s on branch %s: one commit over "
-                       "%s, author " GIT_NOTES_NAME ", holding %s as it is when the step runs "
-                       "(built without a checkout: the work tree and index are not touched); "
-                       "the tag stays on %s",
-                       g.conf->notes_path, g.conf->branch, g.commit, file, g.commit);
+        pl_host->note_add(ctx,
+                          "would commit the release notes to %s on branch %s: one commit over "
+                          "%s, author " GIT_NOTES_NAME ", holding %s as it is when the step runs "
+                          "(built without a checkout: the work tree and index are not touched); "
+                          "the tag stays on %s",
+                          g.conf->notes_path, g.conf->branch, g.commit, file, g.commit);
     }
     if (!g.conf->push)
-        host->note_add(ctx, "push = false: nothing would be pushed");
+        pl_host->note_add(ctx, "push = false: nothing would be pushed");
     else if (g.conf->action == GIT_PREPARE_BRANCH)
-        host->note_add(ctx, "would push refs/heads/%s, and nothing else, to %s (%s)",
-                       g.conf->branch, g.conf->remote, url);
+        pl_host->note_add(ctx, "would push refs/heads/%s, and nothing else, to %s (%s)",
+                          g.conf->branch, g.conf->remote, url);
     else if (g.conf->branch != NULL)
-        host->note_add(ctx,
-                       "would push refs/heads/%s and refs/tags/%s to %s (%s) in one atomic "
-                       "push: both or neither%s",
-                       g.conf->branch, g.conf->tag, g.conf->remote, url,
-                       g.conf->commit_notes
+        pl_host->note_add(ctx,
+                          "would push refs/heads/%s and refs/tags/%s to %s (%s) in one atomic "
+                          "push: both or neither%s",
+                          g.conf->branch, g.conf->tag, g.conf->remote, url,
+                          g.conf->commit_notes
                            ? "; the branch with --force-with-lease on what the remote holds, "
                              "so only relhost's earlier notes commit is ever replaced"
                            : "");
     else
-        host->note_add(ctx, "would push refs/tags/%s to %s (%s)", g.conf->tag, g.conf->remote, url);
+        pl_host->note_add(ctx, "would push refs/tags/%s to %s (%s)", g.conf->tag, g.conf->remote,
+                          url);
     return 0;
 }
 
@@ -761,29 +753,10 @@ static void git_close(void *inst)
     free(inst);
 }
 
-static const relhost_gate_ops git_gate = {
-    .struct_size = sizeof(relhost_gate_ops),
-    .open = git_open,
-    .describe = git_describe,
-    .run = git_run,
-    .close = git_close,
-};
-
-static const relhost_plugin git_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "git",
-    .version = "1.1.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("git", "1.1.0", git_options, struct git_conf),
     .description = "release branch and annotated tag on the candidate commit (and the release "
                    "notes committed onto the branch), pushed with the git CLI",
-    .options = git_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct git_conf),
-    .gate = &git_gate,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = git_open,
+                                      .describe = git_describe, .run = git_run, .close = git_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &git_plugin;
-    return 0;
-}

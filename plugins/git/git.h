@@ -57,7 +57,6 @@ struct git_conf {
 
 /* One step's call into git: where it runs and what the last command said. Lives for one op. */
 struct gitrun {
-    const relhost_host *host;
     const relhost_ctx *ctx;
     const struct git_conf *conf;
     int check;                /* --check: only commands that read (git_cmd refuses the others) */
@@ -77,15 +76,20 @@ struct git_pushed {
 };
 
 /*
- * Run `git -C dir args...` through host->proc_run with the step's timeout and no terminal prompt.
- * input: bytes for git's stdin, or NULL. out: stdout with trailing white space removed (cut to
- * cap), or NULL to drop it. *code: git's exit code. g->err gets stderr on one line.
- * Returns 0 when git ran to an exit, whatever its code. Otherwise the failure is explained with
- * host->fail() and returned: RELHOST_ENOTFOUND git is missing, RELHOST_ERETRY timed out,
+ * Run `git -C dir args...` through pl_host->proc_run with the step's timeout and no terminal
+ * prompt. input: bytes for git's stdin, or NULL. out: stdout with trailing white space removed (cut
+ * to cap), or NULL to drop it. *code: git's exit code. g->err gets stderr on one line. Returns 0
+ * when git ran to an exit, whatever its code. Otherwise the failure is explained with
+ * pl_host->fail() and returned: RELHOST_ENOTFOUND git is missing, RELHOST_ERETRY timed out,
  * RELHOST_EINTR relhost is being interrupted, another negative code for the rest.
  */
 int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *out, size_t cap,
             int *code);
+
+/* git_cmd() for a command that must succeed: an exit code other than 0 fails the op with "git
+ * WORDS in TOP failed (exit N): STDERR" (WORDS: args that are not options) and returns
+ * RELHOST_EFAIL. */
+int git_cmd_ok(struct gitrun *g, const char *const *args, char *out, size_t cap);
 
 /* git_cmd() with env: NULL, or up to 8 "NAME=VALUE" entries for this command alone (a
  * temporary index, the notes commit's identity). Borrowed for the call. */
@@ -93,7 +97,7 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
                 const char *input, char *out, size_t cap, int *code);
 
 /* Full object name of `spec` into oid: 0, RELHOST_ENOTFOUND when it does not resolve, or a
- * failure explained with host->fail() (not a repository, git missing...). */
+ * failure explained with pl_host->fail() (not a repository, git missing...). */
 int git_resolve(struct gitrun *g, const char *spec, char oid[GIT_OID_MAX]);
 
 /* Is `oid` relhost's own release-notes commit on top of `base`: a commit with one parent, base,
@@ -125,7 +129,7 @@ const char *git_refname_problem(const char *name);
 
 /* Find the work tree's top (g->top, g->dir) and the commit to act on (g->commit, g->source):
  * the plan's candidate, or the step's ref (HEAD by default, which must be a branch with a
- * commit) when the plan names no repo. Failures are explained with host->fail(). */
+ * commit) when the plan names no repo. Failures are explained with pl_host->fail(). */
 int git_locate(struct gitrun *g);
 
 /* Uncommitted changes to tracked files as "a, b, c (and n more)" into list; "" when clean. */
@@ -166,7 +170,7 @@ const char *git_notes_path_problem(const char *path);
  * touching the work tree or the index (a temporary index under the state folder).
  * tip, st: where the branch stands, GIT_REF_AT_COMMIT or GIT_REF_NOTES. When it already is
  * relhost's notes commit with the same tree, nothing changes; otherwise a new commit replaces
- * it and tip gets its name. Notes say what happened; failures are explained with host->fail().
+ * it and tip gets its name. Notes say what happened; failures are explained with pl_host->fail().
  */
 int git_notes_commit(struct gitrun *g, const char *branch, char tip[GIT_OID_MAX],
                      enum git_ref_state st);

@@ -8,6 +8,7 @@
  * git's human messages are quoted, never parsed, so a translated git still works.
  */
 #include "git.h"
+#include "../common/pl_host.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +143,6 @@ int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *
 int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *env,
                 const char *input, char *out, size_t cap, int *code)
 {
-    const relhost_host *host = g->host;
     const char *argv[GIT_ARGV_MAX];
     const char *envv[sizeof git_env / sizeof git_env[0] + GIT_ENV_EXTRA];
     relhost_proc_spec spec;
@@ -155,10 +155,10 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
     if (out != NULL && cap > 0)
         out[0] = '\0';
     if (g->check && !reads_only(args)) {
-        host->fail(g->ctx,
-                   "git %s would change something, and --check changes nothing "
-                   "(a bug in the git plugin)",
-                   args[0]);
+        pl_host->fail(g->ctx,
+                      "git %s would change something, and --check changes nothing "
+                      "(a bug in the git plugin)",
+                      args[0]);
         return RELHOST_EINVAL;
     }
     argv[n++] = g->conf->git;
@@ -166,7 +166,7 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
     argv[n++] = g->dir;
     for (size_t i = 0; args[i] != NULL; i++) {
         if (n + 1 >= GIT_ARGV_MAX) {
-            host->fail(g->ctx, "git %s: too many arguments (a bug in the git plugin)", args[0]);
+            pl_host->fail(g->ctx, "git %s: too many arguments (a bug in the git plugin)", args[0]);
             return RELHOST_EINVAL;
         }
         argv[n++] = args[i];
@@ -176,7 +176,7 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
         envv[ne++] = git_env[i];
     for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
         if (i == GIT_ENV_EXTRA) {
-            host->fail(g->ctx, "git %s: too many variables (a bug in the git plugin)", args[0]);
+            pl_host->fail(g->ctx, "git %s: too many variables (a bug in the git plugin)", args[0]);
             return RELHOST_EINVAL;
         }
         envv[ne++] = env[i];
@@ -192,37 +192,37 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
     memset(&res, 0, sizeof res);
     res.struct_size = sizeof res;
 
-    rc = host->proc_run(g->ctx, &spec, &res);
+    rc = pl_host->proc_run(g->ctx, &spec, &res);
     if (rc == RELHOST_EINTR) {
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
         return rc;
     }
     if (rc < 0) {
-        host->proc_result_free(&res);
-        host->fail(g->ctx, "could not run %s %s in %s (relhost error %d)", g->conf->git, args[0],
-                   g->dir, rc);
+        pl_host->proc_result_free(&res);
+        pl_host->fail(g->ctx, "could not run %s %s in %s (relhost error %d)", g->conf->git, args[0],
+                      g->dir, rc);
         return rc;
     }
     if (res.exec_failed) {
-        host->proc_result_free(&res);
-        host->fail(g->ctx,
-                   "git not found: could not run \"%s\" (%s); install git, or set the "
-                   "step's `git` option to its path",
-                   g->conf->git, res.exit_code == 126 ? "not executable" : "no such program");
+        pl_host->proc_result_free(&res);
+        pl_host->fail(g->ctx,
+                      "git not found: could not run \"%s\" (%s); install git, or set the "
+                      "step's `git` option to its path",
+                      g->conf->git, res.exit_code == 126 ? "not executable" : "no such program");
         return RELHOST_ENOTFOUND;
     }
     if (res.timed_out) {
-        host->proc_result_free(&res);
-        host->fail(g->ctx,
-                   "git %s in %s did not finish within the step's timeout of %.15g s "
-                   "and was stopped; try again, or raise `timeout`",
-                   args[0], g->dir, g->conf->timeout);
+        pl_host->proc_result_free(&res);
+        pl_host->fail(g->ctx,
+                      "git %s in %s did not finish within the step's timeout of %.15g s "
+                      "and was stopped; try again, or raise `timeout`",
+                      args[0], g->dir, g->conf->timeout);
         return RELHOST_ERETRY;
     }
     if (!res.exited) {
         int sig = res.signal;
-        host->proc_result_free(&res);
-        host->fail(g->ctx, "git %s in %s was killed by signal %d", args[0], g->dir, sig);
+        pl_host->proc_result_free(&res);
+        pl_host->fail(g->ctx, "git %s in %s was killed by signal %d", args[0], g->dir, sig);
         return RELHOST_EIO;
     }
     *code = res.exit_code;
@@ -237,7 +237,7 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
         memcpy(out, res.out, len);
         out[len] = '\0';
     }
-    host->proc_result_free(&res);
+    pl_host->proc_result_free(&res);
     return 0;
 }
 
@@ -260,7 +260,7 @@ int git_resolve(struct gitrun *g, const char *spec, char oid[GIT_OID_MAX])
     oid[0] = '\0';
     if (code == 1) /* --verify --quiet: "does not resolve", and nothing else, is a silent 1 */
         return RELHOST_ENOTFOUND;
-    g->host->fail(g->ctx, "git rev-parse %s in %s failed (exit %d): %s", spec, g->dir, code,
+    pl_host->fail(g->ctx, "git rev-parse %s in %s failed (exit %d): %s", spec, g->dir, code,
                   g->err[0] != '\0' ? g->err : "no message");
     return RELHOST_EFAIL;
 }
@@ -314,7 +314,7 @@ int git_ls_remote(struct gitrun *g, const char *const *names, size_t n, char (*o
     if ((rc = git_cmd(g, args, NULL, out, sizeof out, &code)) != 0)
         return rc;
     if (code != 0) {
-        g->host->fail(g->ctx,
+        pl_host->fail(g->ctx,
                       "could not read the refs of remote %s (git ls-remote, exit %d): %s; "
                       "check the remote's name or URL and your access to it (credential "
                       "helper, ssh agent)",
@@ -411,4 +411,20 @@ const char *git_refname_problem(const char *name)
         c += plen + (c[plen] == '/');
     }
     return NULL;
+}
+
+int git_cmd_ok(struct gitrun *g, const char *const *args, char *out, size_t cap)
+{
+    char words[256] = "";
+    size_t len = 0;
+    int code = 0;
+    int rc = git_cmd(g, args, NULL, out, cap, &code);
+
+    if (rc != 0 || code == 0)
+        return rc;
+    for (size_t i = 0; args[i] != NULL && len < sizeof words; i++)
+        if (args[i][0] != '-')
+            len += (size_t)snprintf(words + len, sizeof words - len, " %s", args[i]);
+    pl_host->fail(g->ctx, "git%s in %s failed (exit %d): %s", words, g->top, code, git_errmsg(g));
+    return RELHOST_EFAIL;
 }

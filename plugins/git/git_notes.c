@@ -11,6 +11,7 @@
  * re-run whose notes give the same tree keeps the commit, other notes replace it.
  */
 #include "git.h"
+#include "../common/pl_host.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -57,7 +58,6 @@ const char *git_notes_path_problem(const char *path)
  * repository's attributes: end of lines, LFS). */
 static int notes_blob(struct gitrun *g, const char *file, char blob[GIT_OID_MAX])
 {
-    const relhost_host *host = g->host;
     char vpath[NOTES_PATH_MAX + 16];
     const char *args[] = {"hash-object", "-w", vpath, "--", file, NULL};
     struct stat sb;
@@ -66,13 +66,13 @@ static int notes_blob(struct gitrun *g, const char *file, char blob[GIT_OID_MAX]
     int rc;
 
     if (missing != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
-        host->fail(g->ctx,
-                   "commit_notes: the release notes %s: %s; relhost writes them after each "
-                   "step, so they exist once a step before this one has run: put the tag "
-                   "step after the validations, or set commit_notes = false",
-                   file,
-                   missing != 0            ? strerror(missing)
-                   : S_ISREG(sb.st_mode) ? "the file is empty"
+        pl_host->fail(g->ctx,
+                      "commit_notes: the release notes %s: %s; relhost writes them after each "
+                      "step, so they exist once a step before this one has run: put the tag "
+                      "step after the validations, or set commit_notes = false",
+                      file,
+                      missing != 0            ? strerror(missing)
+                      : S_ISREG(sb.st_mode) ? "the file is empty"
                                          : "not a regular file");
         return RELHOST_EINVAL;
     }
@@ -80,10 +80,10 @@ static int notes_blob(struct gitrun *g, const char *file, char blob[GIT_OID_MAX]
     if ((rc = git_cmd(g, args, NULL, blob, GIT_OID_MAX, &code)) != 0)
         return rc;
     if (code != 0 || strlen(blob) < 40) {
-        host->fail(g->ctx,
-                   "commit_notes: could not store the release notes %s in %s (git "
-                   "hash-object, exit %d): %s",
-                   file, g->top, code, git_errmsg(g));
+        pl_host->fail(g->ctx,
+                      "commit_notes: could not store the release notes %s in %s (git "
+                      "hash-object, exit %d): %s",
+                      file, g->top, code, git_errmsg(g));
         return RELHOST_EFAIL;
     }
     return 0;
@@ -103,7 +103,6 @@ static void drop_tmp(const char *dir, const char *index)
 /* The candidate's tree with the blob at notes_path (added, or replacing a file there). */
 static int notes_tree(struct gitrun *g, const char *blob, char tree[GIT_OID_MAX])
 {
-    const relhost_host *host = g->host;
     const char *state = g->ctx->state_dir != NULL ? g->ctx->state_dir : ".";
     char dir[4096], index[4096 + 16], env_index[4096 + 32], info[NOTES_PATH_MAX + 2 * GIT_OID_MAX];
     const char *env[] = {env_index, NULL};
@@ -116,10 +115,10 @@ static int notes_tree(struct gitrun *g, const char *blob, char tree[GIT_OID_MAX]
 
     if ((size_t)snprintf(dir, sizeof dir, "%s/.git-notes-XXXXXX", state) >= sizeof dir ||
         mkdtemp(dir) == NULL) {
-        host->fail(g->ctx,
-                   "commit_notes: could not make a temporary folder in %s for the notes "
-                   "commit's index: %s; check that the state folder is writable",
-                   state, strerror(errno));
+        pl_host->fail(g->ctx,
+                      "commit_notes: could not make a temporary folder in %s for the notes "
+                      "commit's index: %s; check that the state folder is writable",
+                      state, strerror(errno));
         return RELHOST_EIO;
     }
     snprintf(index, sizeof index, "%s/index", dir);
@@ -139,11 +138,11 @@ static int notes_tree(struct gitrun *g, const char *blob, char tree[GIT_OID_MAX]
         return rc;
     if (code != 0) {
         /* The usual cause: notes_path names a folder of the candidate, or runs through a file. */
-        host->fail(g->ctx,
-                   "commit_notes: could not build the tree of %s plus the notes at %s in %s "
-                   "(git %s, exit %d): %s; choose a notes_path that is not a folder of the "
-                   "repository and does not run through a file",
-                   g->commit, g->conf->notes_path, g->top, step, code, git_errmsg(g));
+        pl_host->fail(g->ctx,
+                      "commit_notes: could not build the tree of %s plus the notes at %s in %s "
+                      "(git %s, exit %d): %s; choose a notes_path that is not a folder of the "
+                      "repository and does not run through a file",
+                      g->commit, g->conf->notes_path, g->top, step, code, git_errmsg(g));
         return RELHOST_EFAIL;
     }
     return 0;
@@ -158,17 +157,11 @@ static int checked_out_at(struct gitrun *g, const char *ref, char *where, size_t
     char out[16384];
     const char *p = out, *tree = "";
     size_t tree_len = 0;
-    int code = 0;
     int rc;
 
     where[0] = '\0';
-    if ((rc = git_cmd(g, args, NULL, out, sizeof out, &code)) != 0)
+    if ((rc = git_cmd_ok(g, args, out, sizeof out)) != 0)
         return rc;
-    if (code != 0) {
-        g->host->fail(g->ctx, "git worktree list in %s failed (exit %d): %s", g->top, code,
-                      git_errmsg(g));
-        return RELHOST_EFAIL;
-    }
     /* Stanzas: "worktree <path>", "HEAD <oid>", then "branch <ref>" or "detached". */
     while (*p != '\0') {
         size_t len = strcspn(p, "\n");
@@ -207,7 +200,7 @@ static int notes_commit_object(struct gitrun *g, const char *tree, char commit[G
     if ((rc = git_cmd_env(g, args, who, msg, commit, GIT_OID_MAX, &code)) != 0)
         return rc;
     if (code != 0 || strlen(commit) < 40) {
-        g->host->fail(g->ctx,
+        pl_host->fail(g->ctx,
                       "commit_notes: could not make the notes commit over %s in %s (git "
                       "commit-tree, exit %d): %s",
                       g->commit, g->top, code, git_errmsg(g));
@@ -219,7 +212,6 @@ static int notes_commit_object(struct gitrun *g, const char *tree, char commit[G
 int git_notes_commit(struct gitrun *g, const char *branch, char tip[GIT_OID_MAX],
                      enum git_ref_state st)
 {
-    const relhost_host *host = g->host;
     const char *path = g->conf->notes_path;
     char file[4096], blob[GIT_OID_MAX], tree[GIT_OID_MAX], old_tree[GIT_OID_MAX];
     char spec[GIT_OID_MAX + 16], commit[GIT_OID_MAX], ref[GIT_NAME_MAX + 16], why[GIT_NAME_MAX];
@@ -239,21 +231,21 @@ int git_notes_commit(struct gitrun *g, const char *branch, char tip[GIT_OID_MAX]
         if ((rc = git_resolve(g, spec, old_tree)) != 0)
             return rc == RELHOST_ENOTFOUND ? RELHOST_EFAIL : rc;
         if (strcmp(old_tree, tree) == 0) {
-            host->note_add(g->ctx,
-                           "branch %s already at %s, relhost's release-notes commit over %s "
-                           "with these notes (%s as %s): kept",
-                           branch, tip, g->commit, file, path);
+            pl_host->note_add(g->ctx,
+                              "branch %s already at %s, relhost's release-notes commit over %s "
+                              "with these notes (%s as %s): kept",
+                              branch, tip, g->commit, file, path);
             return 0;
         }
     }
     if ((rc = checked_out_at(g, ref, where, sizeof where)) != 0)
         return rc;
     if (where[0] != '\0') {
-        host->fail(g->ctx,
-                   "commit_notes: branch %s is checked out in %s; moving it to a notes commit "
-                   "would leave that work tree behind its own branch: check out another "
-                   "branch there (git switch main), or set commit_notes = false",
-                   branch, where);
+        pl_host->fail(g->ctx,
+                      "commit_notes: branch %s is checked out in %s; moving it to a notes commit "
+                      "would leave that work tree behind its own branch: check out another "
+                      "branch there (git switch main), or set commit_notes = false",
+                      branch, where);
         return RELHOST_EINVAL;
     }
     if ((rc = notes_commit_object(g, tree, commit)) != 0)
@@ -263,20 +255,20 @@ int git_notes_commit(struct gitrun *g, const char *branch, char tip[GIT_OID_MAX]
     if ((rc = git_cmd(g, update, NULL, NULL, 0, &code)) != 0)
         return rc;
     if (code != 0) {
-        host->fail(g->ctx,
-                   "could not move branch %s from %s to the notes commit %s in %s (git "
-                   "update-ref, exit %d): %s; if someone moved the branch meanwhile, look at "
-                   "it and run the step again",
-                   branch, tip, commit, g->top, code, git_errmsg(g));
+        pl_host->fail(g->ctx,
+                      "could not move branch %s from %s to the notes commit %s in %s (git "
+                      "update-ref, exit %d): %s; if someone moved the branch meanwhile, look at "
+                      "it and run the step again",
+                      branch, tip, commit, g->top, code, git_errmsg(g));
         return RELHOST_EFAIL;
     }
-    host->note_add(g->ctx,
-                   "committed the release notes %s as %s onto branch %s: commit %s, parent %s "
-                   "(the candidate), author " GIT_NOTES_NAME "%s%s; the work tree and index "
-                   "were not touched",
-                   file, path, branch, commit, g->commit,
-                   st == GIT_REF_NOTES ? "; it replaces relhost's earlier notes commit " : "",
-                   st == GIT_REF_NOTES ? tip : "");
+    pl_host->note_add(g->ctx,
+                      "committed the release notes %s as %s onto branch %s: commit %s, parent %s "
+                      "(the candidate), author " GIT_NOTES_NAME "%s%s; the work tree and index "
+                      "were not touched",
+                      file, path, branch, commit, g->commit,
+                      st == GIT_REF_NOTES ? "; it replaces relhost's earlier notes commit " : "",
+                      st == GIT_REF_NOTES ? tip : "");
     memcpy(tip, commit, GIT_OID_MAX);
     return 0;
 }

@@ -7,6 +7,8 @@
  * verdicts, are git.c's.
  */
 #include "git.h"
+#include "../common/pl_host.h"
+#include "../common/pl_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* "file:line" of a conf setting for messages; a host without the service still gets a message. */
-static const char *where_of(const struct gitrun *g, const void *field)
-{
-    const char *w = g->host->where != NULL ? g->host->where(g->ctx, field) : NULL;
-    return w != NULL ? w : "the plan";
-}
 
 /* The commit when the plan names no repo: the step's ref, by default HEAD, which must be on a
  * branch with a commit (a detached HEAD is whatever someone last checked out). */
@@ -39,7 +35,7 @@ static int commit_from_ref(struct gitrun *g)
             char at[GIT_OID_MAX];
             if (git_resolve(g, "HEAD^{commit}", at) != 0)
                 snprintf(at, sizeof at, "?");
-            g->host->fail(g->ctx,
+            pl_host->fail(g->ctx,
                           "HEAD of %s is detached (at %.12s): a release is cut from a named "
                           "commit, not from whatever is checked out; check out the release "
                           "branch, set the step's ref, or name repo and ref in the plan",
@@ -47,13 +43,13 @@ static int commit_from_ref(struct gitrun *g)
             return RELHOST_EINVAL;
         }
         if (code != 0) {
-            g->host->fail(g->ctx, "git symbolic-ref HEAD in %s failed (exit %d): %s", g->top, code,
+            pl_host->fail(g->ctx, "git symbolic-ref HEAD in %s failed (exit %d): %s", g->top, code,
                           git_errmsg(g));
             return RELHOST_EFAIL;
         }
         rc = git_resolve(g, "HEAD^{commit}", g->commit);
         if (rc == RELHOST_ENOTFOUND) {
-            g->host->fail(g->ctx,
+            pl_host->fail(g->ctx,
                           "HEAD of %s is %s, which has no commit yet (an unborn branch): "
                           "commit first, or set the step's ref",
                           g->top, head);
@@ -68,10 +64,10 @@ static int commit_from_ref(struct gitrun *g)
     snprintf(spec, sizeof spec, "%s^{commit}", ref);
     rc = git_resolve(g, spec, g->commit);
     if (rc == RELHOST_ENOTFOUND) {
-        g->host->fail(g->ctx,
+        pl_host->fail(g->ctx,
                       "%s: ref \"%s\" does not resolve to a commit in %s: fix the step's "
                       "ref, or fetch it",
-                      where_of(g, &g->conf->ref), ref, g->top);
+                      pl_where(g->ctx, &g->conf->ref), ref, g->top);
         return RELHOST_EINVAL;
     }
     if (rc != 0)
@@ -91,10 +87,10 @@ int git_locate(struct gitrun *g)
     if ((rc = git_cmd(g, top, NULL, g->top, sizeof g->top, &code)) != 0)
         return rc;
     if (code != 0 || g->top[0] == '\0') {
-        g->host->fail(g->ctx,
+        pl_host->fail(g->ctx,
                       "%s is not in a git work tree (git rev-parse --show-toplevel: %s): "
                       "set the step's repo (%s) to the repository's folder",
-                      g->conf->repo, git_errmsg(g), where_of(g, &g->conf->repo));
+                      g->conf->repo, git_errmsg(g), pl_where(g->ctx, &g->conf->repo));
         return RELHOST_EINVAL;
     }
     g->dir = g->top;
@@ -103,10 +99,10 @@ int git_locate(struct gitrun *g)
     snprintf(spec, sizeof spec, "%s^{commit}", g->ctx->commit);
     rc = git_resolve(g, spec, g->commit);
     if (rc == RELHOST_ENOTFOUND) {
-        g->host->fail(g->ctx,
+        pl_host->fail(g->ctx,
                       "the release candidate %s is not a commit of %s: the step's repo "
                       "(%s) must be the plan's repo, or a clone that has fetched it",
-                      g->ctx->commit, g->top, where_of(g, &g->conf->repo));
+                      g->ctx->commit, g->top, pl_where(g->ctx, &g->conf->repo));
         return RELHOST_EINVAL;
     }
     if (rc != 0)
@@ -123,16 +119,11 @@ int git_dirty_files(struct gitrun *g, char *list, size_t cap)
     char out[2048];
     const char *p = out;
     size_t shown = 0, more = 0, len = 0;
-    int code = 0;
     int rc;
 
     list[0] = '\0';
-    if ((rc = git_cmd(g, args, NULL, out, sizeof out, &code)) != 0)
+    if ((rc = git_cmd_ok(g, args, out, sizeof out)) != 0)
         return rc;
-    if (code != 0) {
-        g->host->fail(g->ctx, "git status in %s failed (exit %d): %s", g->top, code, git_errmsg(g));
-        return RELHOST_EFAIL;
-    }
     while (*p != '\0') {
         size_t n = strcspn(p, "\n");
         if (n > 3 && shown < 3 && len < cap) {
@@ -200,14 +191,7 @@ void git_tag_message(const struct gitrun *g, char *msg, size_t cap, char *path, 
     git_notes_file(g, path, pcap);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        while (len < cap - 1) {
-            ssize_t r = read(fd, msg + len, cap - 1 - len);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            len += (size_t)r;
-        }
+        len = pl_pread_all(fd, msg, cap - 1, 0);
         close(fd);
     }
     msg[len] = '\0';

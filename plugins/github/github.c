@@ -31,9 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
-const relhost_host *gh_host;
-
 static const char *const action_names[] = {"pull_request", "release", "issue", NULL};
 
 static const relhost_option github_options[] = {
@@ -62,21 +59,7 @@ static const relhost_option github_options[] = {
      .offset = offsetof(struct github_conf, base_url),
      .doc = "API base URL: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise "
             "Server (https; plain http only to a loopback address)"},
-    {.name = "timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "30s",
-     .offset = offsetof(struct github_conf, timeout),
-     .doc = "time one HTTP attempt may take",
-     .min = 0.1,
-     .max = 3600},
-    {.name = "retry_budget",
-     .type = RELHOST_OPT_DURATION,
-     .def = "2m",
-     .offset = offsetof(struct github_conf, retry_budget),
-     .doc = "time one request may take with the host's retries and rate-limit waits "
-            "(retry-after, x-ratelimit-reset)",
-     .min = 0.1,
-     .max = 86400},
+    RELHOST_HTTP_OPTION_ROWS(struct github_conf, http),
     {.name = "title",
      .type = RELHOST_OPT_STRING,
      .offset = offsetof(struct github_conf, title),
@@ -235,20 +218,20 @@ static int value_or(const relhost_ctx *ctx, const char *v, const char *def, char
 {
     if (v != NULL) {
         *out = strdup(v);
-        return *out != NULL ? 0 : gh_oom(ctx);
+        return *out != NULL ? 0 : pl_oom(ctx);
     }
-    if (gh_host->expand == NULL || gh_host->expand(ctx, def, NULL, 0, out) != 0 || *out == NULL) {
-        gh_host->fail(ctx, "github: cannot expand the default \"%s\" (no {version} in this run?)",
+    if (pl_host->expand == NULL || pl_host->expand(ctx, def, NULL, 0, out) != 0 || *out == NULL) {
+        pl_host->fail(ctx, "github: cannot expand the default \"%s\" (no {version} in this run?)",
                       def);
         return RELHOST_EINVAL;
     }
     /* The host's allocation: take a copy of our own, so that close() frees with free(). */
     {
         char *mine = strdup(*out);
-        gh_host->free(*out);
+        pl_host->free(*out);
         *out = mine;
     }
-    return *out != NULL ? 0 : gh_oom(ctx);
+    return *out != NULL ? 0 : pl_oom(ctx);
 }
 
 /* An option that the chosen action does not use is a mistake in the plan, not something to
@@ -256,9 +239,9 @@ static int value_or(const relhost_ctx *ctx, const char *v, const char *def, char
 static int refuse_option(const relhost_ctx *ctx, const struct github_conf *c, const void *field,
                          const char *name, const char *for_what)
 {
-    gh_host->fail(ctx, "%s: `%s` does not apply to action = \"%s\" (it is for %s): remove it, "
+    pl_host->fail(ctx, "%s: `%s` does not apply to action = \"%s\" (it is for %s): remove it, "
                        "or change the action",
-                  gh_where(ctx, field), name, action_names[c->action], for_what);
+                  pl_where(ctx, field), name, action_names[c->action], for_what);
     return RELHOST_EINVAL;
 }
 
@@ -304,44 +287,44 @@ static int check_values(const relhost_ctx *ctx, const struct github *g)
         else
             why = bad_ref(branch);
         if (why != NULL) {
-            gh_host->fail(ctx, "%s: head \"%s\" is not a branch name: %s", gh_where(ctx, &c->head),
+            pl_host->fail(ctx, "%s: head \"%s\" is not a branch name: %s", pl_where(ctx, &c->head),
                           g->head, why);
             return RELHOST_EINVAL;
         }
     }
     if (g->base != NULL && (why = bad_ref(g->base)) != NULL) {
-        gh_host->fail(ctx, "%s: base \"%s\" is not a branch name: %s", gh_where(ctx, &c->base),
+        pl_host->fail(ctx, "%s: base \"%s\" is not a branch name: %s", pl_where(ctx, &c->base),
                       g->base, why);
         return RELHOST_EINVAL;
     }
     if (g->tag != NULL && (why = bad_ref(g->tag)) != NULL) {
-        gh_host->fail(ctx, "%s: tag \"%s\" is not a tag name: %s", gh_where(ctx, &c->tag), g->tag,
+        pl_host->fail(ctx, "%s: tag \"%s\" is not a tag name: %s", pl_where(ctx, &c->tag), g->tag,
                       why);
         return RELHOST_EINVAL;
     }
     if (c->target_commitish != NULL && (why = bad_ref(c->target_commitish)) != NULL) {
-        gh_host->fail(ctx, "%s: target_commitish \"%s\" is not a branch or commit: %s",
-                      gh_where(ctx, &c->target_commitish), c->target_commitish, why);
+        pl_host->fail(ctx, "%s: target_commitish \"%s\" is not a branch or commit: %s",
+                      pl_where(ctx, &c->target_commitish), c->target_commitish, why);
         return RELHOST_EINVAL;
     }
     if (g->title != NULL && (why = bad_title(g->title)) != NULL) {
-        gh_host->fail(ctx, "%s: title is not usable: %s", gh_where(ctx, &c->title), why);
+        pl_host->fail(ctx, "%s: title is not usable: %s", pl_where(ctx, &c->title), why);
         return RELHOST_EINVAL;
     }
     if (g->name != NULL && (why = bad_title(g->name)) != NULL) {
-        gh_host->fail(ctx, "%s: release_name is not usable: %s", gh_where(ctx, &c->name), why);
+        pl_host->fail(ctx, "%s: release_name is not usable: %s", pl_where(ctx, &c->name), why);
         return RELHOST_EINVAL;
     }
     if (c->body != NULL) {
         if (c->body[0] == '\0') {
-            gh_host->fail(ctx, "%s: body is empty: remove it for the default text, or write "
+            pl_host->fail(ctx, "%s: body is empty: remove it for the default text, or write "
                                "one",
-                          gh_where(ctx, &c->body));
+                          pl_where(ctx, &c->body));
             return RELHOST_EINVAL;
         }
         if ((probe = json_string(c->body)) == NULL) {
-            gh_host->fail(ctx, "%s: body is not valid UTF-8: save the plan as UTF-8",
-                          gh_where(ctx, &c->body));
+            pl_host->fail(ctx, "%s: body is not valid UTF-8: save the plan as UTF-8",
+                          pl_where(ctx, &c->body));
             return RELHOST_EINVAL;
         }
         json_decref(probe);
@@ -349,9 +332,9 @@ static int check_values(const relhost_ctx *ctx, const struct github *g)
     for (size_t i = 0; i < c->labels.n; i++) {
         const char *l = c->labels.v[i];
         if (l[0] == '\0' || gh_chars(l) > GH_LABEL_MAX || (probe = json_string(l)) == NULL) {
-            gh_host->fail(ctx, "%s: label %zu is empty, longer than GitHub's %d characters, or "
+            pl_host->fail(ctx, "%s: label %zu is empty, longer than GitHub's %d characters, or "
                                "not UTF-8",
-                          gh_where(ctx, &c->labels), i + 1, GH_LABEL_MAX);
+                          pl_where(ctx, &c->labels), i + 1, GH_LABEL_MAX);
             return RELHOST_EINVAL;
         }
         json_decref(probe);
@@ -387,13 +370,13 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
     int rc;
 
     if (c->action < GH_PULL_REQUEST || c->action > GH_ISSUE) {
-        gh_host->fail(ctx, "%s: action must be pull_request, release or issue",
-                      gh_where(ctx, &c->action));
+        pl_host->fail(ctx, "%s: action must be pull_request, release or issue",
+                      pl_where(ctx, &c->action));
         return RELHOST_EINVAL;
     }
     if (c->repository == NULL || (why = bad_repository(c->repository, &slash)) != NULL) {
-        gh_host->fail(ctx, "%s: repository \"%s\" is not usable: %s",
-                      gh_where(ctx, &c->repository),
+        pl_host->fail(ctx, "%s: repository \"%s\" is not usable: %s",
+                      pl_where(ctx, &c->repository),
                       c->repository != NULL ? c->repository : "", why != NULL ? why : "unset");
         return RELHOST_EINVAL;
     }
@@ -402,7 +385,7 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
                                "https://api.github.com or https://github.example.com/api/v3",
                                whybuf, sizeof whybuf)) != NULL) {
         /* The value is not echoed: it might hold a password (the very thing refused). */
-        gh_host->fail(ctx, "%s: base_url is not usable: %s", gh_where(ctx, &c->base_url),
+        pl_host->fail(ctx, "%s: base_url is not usable: %s", pl_where(ctx, &c->base_url),
                       why != NULL ? why : "it is empty");
         return RELHOST_EINVAL;
     }
@@ -411,7 +394,7 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
 
     g = calloc(1, sizeof *g);
     if (g == NULL)
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     g->conf = c;
     n = strlen(c->base_url);
     while (n > 0 && c->base_url[n - 1] == '/')
@@ -421,7 +404,7 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
     g->repo = strdup(c->repository + slash + 1);
     if (g->api == NULL || g->owner == NULL || g->repo == NULL) {
         github_free(g);
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     }
     switch (c->action) {
     case GH_PULL_REQUEST:
@@ -439,7 +422,7 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
             else
                 pl_str_add(&b, "%s:%s", g->owner, g->head);
             if ((g->head_filter = pl_str_take(&b)) == NULL)
-                rc = gh_oom(ctx);
+                rc = pl_oom(ctx);
         }
         break;
     case GH_RELEASE:
@@ -447,7 +430,7 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
                     "repo scope)";
         rc = value_or(ctx, c->tag, "v{version}", &g->tag);
         if (rc == 0 && (g->name = strdup(c->name != NULL ? c->name : g->tag)) == NULL)
-            rc = gh_oom(ctx);
+            rc = pl_oom(ctx);
         break;
     default:
         g->rights = "write access to issues (fine-grained: Issues: write; classic: the repo "
@@ -548,7 +531,7 @@ static int make_body(const relhost_ctx *ctx, const struct github *g, struct body
         if (b->text == NULL && !missing) {
             snprintf(err, cap, "the release notes file %s is not usable: %s; fix it, or set "
                                "body_from_notes = false (%s)",
-                     path, why, gh_where(ctx, &c->body_from_notes));
+                     path, why, pl_where(ctx, &c->body_from_notes));
             return RELHOST_EINVAL;
         }
         if (b->text != NULL)
@@ -556,7 +539,7 @@ static int make_body(const relhost_ctx *ctx, const struct github *g, struct body
     }
     if (b->text == NULL && c->body != NULL) {
         b->text = strdup(c->body);
-        snprintf(b->src, sizeof b->src, "`body` (%s)", gh_where(ctx, &c->body));
+        snprintf(b->src, sizeof b->src, "`body` (%s)", pl_where(ctx, &c->body));
     } else if (b->text == NULL) {
         struct pl_str s = {0};
         const char *step = ctx->step != NULL ? ctx->step : "github";
@@ -598,7 +581,7 @@ static int token_set(const relhost_ctx *ctx, const struct github *g)
 {
     /* Only asks whether it is set; the value stays with the host (which also registers it for
      * redaction here, before any request could echo it). */
-    return gh_host->secret != NULL && gh_host->secret(ctx, g->conf->token_env) != NULL;
+    return pl_host->secret != NULL && pl_host->secret(ctx, g->conf->token_env) != NULL;
 }
 
 static int github_describe(const relhost_ctx *ctx, void *inst)
@@ -616,21 +599,21 @@ static int github_describe(const relhost_ctx *ctx, void *inst)
         pl_str_add(&q, "&base=");
         pl_str_urlenc(&q, g->base);
         enc = pl_str_take(&q);
-        gh_host->note_add(ctx, "would POST %s/repos/%s/%s/pulls: \"%s\" (head %s into base %s%s)",
+        pl_host->note_add(ctx, "would POST %s/repos/%s/%s/pulls: \"%s\" (head %s into base %s%s)",
                           g->api, g->owner, g->repo, g->title, g->head, g->base,
                           c->draft ? ", draft" : "");
-        gh_host->note_add(ctx, "a pull request from %s into %s that is already open is reused: "
+        pl_host->note_add(ctx, "a pull request from %s into %s that is already open is reused: "
                                "GET %s/repos/%s/%s/pulls?head=%s&state=open",
                           g->head, g->base, g->api, g->owner, g->repo, enc != NULL ? enc : "");
         free(enc);
     } else if (c->action == GH_RELEASE) {
         pl_str_urlenc(&q, g->tag);
         enc = pl_str_take(&q);
-        gh_host->note_add(ctx, "would GET %s/repos/%s/%s/releases/tags/%s (a draft: GET "
+        pl_host->note_add(ctx, "would GET %s/repos/%s/%s/releases/tags/%s (a draft: GET "
                                "%s/repos/%s/%s/releases) for release \"%s\" of tag %s",
                           g->api, g->owner, g->repo, enc != NULL ? enc : "", g->api, g->owner,
                           g->repo, g->name, g->tag);
-        gh_host->note_add(ctx, "found: PATCH %s/repos/%s/%s/releases/<id> with its name and "
+        pl_host->note_add(ctx, "found: PATCH %s/repos/%s/%s/releases/<id> with its name and "
                                "body; else POST %s/repos/%s/%s/releases: \"%s\" (tag %s at %s%s%s)",
                           g->api, g->owner, g->repo, g->api, g->owner, g->repo, g->name, g->tag,
                           target != NULL ? target
@@ -644,25 +627,25 @@ static int github_describe(const relhost_ctx *ctx, void *inst)
         for (size_t i = 0; i < c->labels.n; i++)
             pl_str_add(&l, "%s%s", i ? ", " : "; labels: ", c->labels.v[i]);
         labels = pl_str_take(&l);
-        gh_host->note_add(ctx, "would GET %s/repos/%s/%s/issues?state=open&per_page=100 (every "
+        pl_host->note_add(ctx, "would GET %s/repos/%s/%s/issues?state=open&per_page=100 (every "
                                "page) for an open issue titled \"%s\"",
                           g->api, g->owner, g->repo, g->title);
-        gh_host->note_add(ctx, "found: POST %s/repos/%s/%s/issues/<number>/comments; else POST "
+        pl_host->note_add(ctx, "found: POST %s/repos/%s/%s/issues/<number>/comments; else POST "
                                "%s/repos/%s/%s/issues: \"%s\"%s",
                           g->api, g->owner, g->repo, g->api, g->owner, g->repo, g->title,
                           labels != NULL ? labels : "");
         free(labels);
     }
     if (make_body(ctx, g, &b, err, sizeof err) == 0) {
-        gh_host->note_add(ctx, "body: %s (%zu characters)", b.src, gh_chars(b.text));
+        pl_host->note_add(ctx, "body: %s (%zu characters)", b.src, gh_chars(b.text));
         free(b.text);
     } else {
-        gh_host->note_add(ctx, "body: %s: the step would be an ERROR", err);
+        pl_host->note_add(ctx, "body: %s: the step would be an ERROR", err);
     }
     if (token_set(ctx, g))
-        gh_host->note_add(ctx, "authenticated with $%s", c->token_env);
+        pl_host->note_add(ctx, "authenticated with $%s", c->token_env);
     else
-        gh_host->note_add(ctx, "%s unset: the step would be SKIPPED (not_configured), "
+        pl_host->note_add(ctx, "%s unset: the step would be SKIPPED (not_configured), "
                                "INCONCLUSIVE when it is required",
                           c->token_env);
     return 0;
@@ -685,7 +668,7 @@ static int github_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         return 0;
     }
     if (!token_set(ctx, g)) {
-        gh_host->fail(ctx, "%s unset: GitHub is not configured, so nothing was sent to %s/%s; "
+        pl_host->fail(ctx, "%s unset: GitHub is not configured, so nothing was sent to %s/%s; "
                            "export %s with a token that has %s",
                       c->token_env, g->owner, g->repo, c->token_env, g->rights);
         out->outcome = RELHOST_SKIPPED;
@@ -693,20 +676,20 @@ static int github_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         out->retryable = 0;
         return 0;
     }
-    if (!RELHOST_HAS(gh_host, http_response_free) || gh_host->http_request == NULL ||
-        gh_host->http_response_free == NULL) {
-        gh_host->fail(ctx, "github: this relhost has no HTTP service (http_request): upgrade "
+    if (!RELHOST_HAS(pl_host, http_response_free) || pl_host->http_request == NULL ||
+        pl_host->http_response_free == NULL) {
+        pl_host->fail(ctx, "github: this relhost has no HTTP service (http_request): upgrade "
                            "relhost, or make the step optional until then");
         return RELHOST_ENOTSUP;
     }
     rc = make_body(ctx, g, &b, err, sizeof err);
     if (rc == RELHOST_EINVAL) {
-        gh_host->fail(ctx, "github: %s", err);
+        pl_host->fail(ctx, "github: %s", err);
         gh_set_error(out, 0);
         return 0;
     }
     if (rc != 0)
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     switch (c->action) {
     case GH_PULL_REQUEST:
         rc = gh_pull_request(ctx, g, b.text, b.src, out);
@@ -722,29 +705,11 @@ static int github_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     return rc;
 }
 
-static const relhost_gate_ops github_gate = {
-    .struct_size = sizeof(relhost_gate_ops),
-    .open = github_open,
-    .describe = github_describe,
-    .run = github_run,
-    .close = github_close,
-};
-
-static const relhost_plugin github_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "github",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("github", "1.0.0", github_options, struct github_conf),
     .description = "opens the release pull request, creates or updates the GitHub release, or "
                    "raises an issue; idempotent on re-runs",
-    .options = github_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct github_conf),
-    .gate = &github_gate,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = github_open,
+                                      .describe = github_describe, .run = github_run,
+                                      .close = github_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    gh_host = h;
-    *out = &github_plugin;
-    return 0;
-}

@@ -10,6 +10,8 @@
 
 #include <relhost/plugin.h>
 
+#include "../common/pl_host.h"
+
 #include "../common/pl_http.h"
 #include "../common/pl_text.h"
 
@@ -35,8 +37,7 @@ struct github_conf {
     const char *repository;
     const char *token_env;
     const char *base_url;
-    double timeout;
-    double retry_budget;
+    relhost_http_options http; /* timeout, retry_budget */
     const char *title;
     const char *body;
     int body_from_notes;
@@ -65,17 +66,10 @@ struct github {
     char nonce[33];     /* issue: marks what this run posts, so a lost reply can be found */
 };
 
-/* The host's services, kept from the entry: the same for every instance (not mutable state). */
-extern const relhost_host *gh_host;
-
 /* ---- text (github_api.c; the shared helpers are in ../common/pl_text.h) ---- */
 
 /* Characters (code points) of valid UTF-8 text. */
 size_t gh_chars(const char *s);
-/* "file:line" of a conf field, or "the plan". */
-const char *gh_where(const relhost_ctx *ctx, const void *field);
-/* Say "out of memory" through fail() and return RELHOST_ENOMEM. */
-int gh_oom(const relhost_ctx *ctx);
 
 /* ---- requests and replies (github_api.c) ---- */
 
@@ -97,7 +91,7 @@ void gh_set_error(relhost_verdict *out, int retryable);
 void gh_set_passed(relhost_verdict *out);
 
 /* Send c. GH_OK: *resp holds the reply, whatever its status (free it with
- * gh_host->http_response_free). GH_VERDICT: no reply (transport failure, explained by the host);
+ * pl_host->http_response_free). GH_VERDICT: no reply (transport failure, explained by the host);
  * out->retryable says whether trying again may help. */
 int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
             relhost_http_response **resp, relhost_verdict *out);

@@ -55,7 +55,7 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
     url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
     free(suffix);
     if (url == NULL)
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     snprintf(what, sizeof what, "finding the open pull request from %s into %s in %s/%s",
              g->head_filter, g->base, g->owner, g->repo);
     struct gh_call c = {.method = "GET", .url = url, .what = what};
@@ -78,7 +78,7 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
     }
     if (pr == NULL) {
         /* GitHub said one exists a moment ago: it was closed since, or lives elsewhere. */
-        gh_host->fail(ctx, "github: GitHub says a pull request from %s into %s already exists "
+        pl_host->fail(ctx, "github: GitHub says a pull request from %s into %s already exists "
                            "in %s/%s, but GET %s lists no open one (closed meanwhile?); the next "
                            "run tries again",
                       g->head_filter, g->base, g->owner, g->repo, url);
@@ -86,19 +86,19 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
         rc = GH_VERDICT;
         goto done;
     }
-    gh_host->note_add(ctx, "pull request #%lld from %s into %s is already open: reused, not "
+    pl_host->note_add(ctx, "pull request #%lld from %s into %s is already open: reused, not "
                            "modified: %s",
                       gh_jint(pr, "number"), g->head, g->base, gh_jstr(pr, "html_url"));
     if (json_array_size(list) > 1)
-        gh_host->note_add(ctx, "%zu open pull requests match; the first one is reused",
+        pl_host->note_add(ctx, "%zu open pull requests match; the first one is reused",
                           json_array_size(list));
-    gh_host->note_add(ctx, "body (not sent): %s", body_src);
+    pl_host->note_add(ctx, "body (not sent): %s", body_src);
     gh_evidence(ctx, "pull_request", gh_jstr(pr, "html_url"));
     gh_set_passed(out);
 done:
     json_decref(list);
     if (r != NULL)
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
     free(url);
     return rc;
 }
@@ -117,7 +117,7 @@ int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
     if (url == NULL || payload == NULL) {
         free(url);
         json_decref(payload);
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     }
     snprintf(what, sizeof what, "opening a pull request from %s into %s in %s/%s", g->head,
              g->base, g->owner, g->repo);
@@ -136,10 +136,10 @@ int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
             rc = gh_bad_shape(ctx, &c, "the pull request has no \"number\" or \"html_url\"", out);
             goto done;
         }
-        gh_host->note_add(ctx, "opened pull request #%lld \"%s\" (%s into %s%s): %s",
+        pl_host->note_add(ctx, "opened pull request #%lld \"%s\" (%s into %s%s): %s",
                           gh_jint(pr, "number"), g->title, g->head, g->base,
                           g->conf->draft ? ", draft" : "", gh_jstr(pr, "html_url"));
-        gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+        pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
         gh_evidence(ctx, "pull_request", gh_jstr(pr, "html_url"));
         gh_set_passed(out);
     } else if (r->status == 422 && gh_error_has(r, "A pull request already exists for", NULL)) {
@@ -151,11 +151,11 @@ int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
          * release (INCONCLUSIVE) would ask a person to decide something already true, and a
          * FAILED would call a good candidate bad.
          */
-        gh_host->note_add(ctx, "no pull request needed: GitHub says there are no commits between "
+        pl_host->note_add(ctx, "no pull request needed: GitHub says there are no commits between "
                                "%s and %s, so %s already holds everything on %s",
                           g->base, g->head, g->base, g->head);
-        if (RELHOST_HAS(gh_host, label_set) && gh_host->label_set != NULL)
-            gh_host->label_set(ctx, "pull_request", "none");
+        if (RELHOST_HAS(pl_host, label_set) && pl_host->label_set != NULL)
+            pl_host->label_set(ctx, "pull_request", "none");
         gh_set_passed(out);
     } else {
         gh_refused(ctx, g, &c, r, out);
@@ -164,7 +164,7 @@ int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
 done:
     json_decref(pr);
     if (r != NULL)
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
     free(url);
     return rc < 0 ? rc : 0;
 }
@@ -200,7 +200,7 @@ static int find_release(const relhost_ctx *ctx, const struct github *g, json_t *
     url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
     free(suffix);
     if (url == NULL)
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     snprintf(what, sizeof what, "looking up the release of tag %s in %s/%s", g->tag, g->owner,
              g->repo);
     struct gh_call c = {.method = "GET", .url = url, .what = what};
@@ -225,7 +225,7 @@ static int find_release(const relhost_ctx *ctx, const struct github *g, json_t *
     list = json_array();
     list_url = gh_repo_url(g, "/releases?per_page=100");
     if (list == NULL || list_url == NULL) {
-        rc = gh_oom(ctx);
+        rc = pl_oom(ctx);
         goto done;
     }
     snprintf(what, sizeof what, "looking for a draft release of tag %s in %s/%s", g->tag,
@@ -241,15 +241,15 @@ static int find_release(const relhost_ctx *ctx, const struct github *g, json_t *
             *rel = json_incref(e);
     }
     if (n > 1)
-        gh_host->note_add(ctx, "%zu draft releases carry tag %s; the newest (id %lld) is used",
+        pl_host->note_add(ctx, "%zu draft releases carry tag %s; the newest (id %lld) is used",
                           n, g->tag, gh_jint(*rel, "id"));
     if (!complete)
-        gh_host->note_add(ctx, "only the newest %d releases were searched for a draft of tag %s",
+        pl_host->note_add(ctx, "only the newest %d releases were searched for a draft of tag %s",
                           GH_RELEASE_PAGES * 100, g->tag);
 done:
     json_decref(list);
     if (r != NULL)
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
     free(url);
     free(list_url);
     return rc;
@@ -271,7 +271,7 @@ static int tag_exists(const relhost_ctx *ctx, const struct github *g, int *exist
     url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
     free(suffix);
     if (url == NULL)
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     snprintf(what, sizeof what, "looking up tag %s in %s/%s", g->tag, g->owner, g->repo);
     struct gh_call c = {.method = "GET", .url = url, .what = what};
     rc = gh_send(ctx, g, &c, &r, out);
@@ -282,7 +282,7 @@ static int tag_exists(const relhost_ctx *ctx, const struct github *g, int *exist
             gh_refused(ctx, g, &c, r, out);
             rc = GH_VERDICT;
         }
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
     }
     free(url);
     return rc;
@@ -304,17 +304,17 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
     int rc;
 
     if (is_sha(was) && is_sha(target) && strcasecmp(was, target) != 0) {
-        gh_host->fail(ctx, "github: release \"%s\" of tag %s in %s/%s (id %lld) was made for "
+        pl_host->fail(ctx, "github: release \"%s\" of tag %s in %s/%s (id %lld) was made for "
                            "commit %s, but this candidate is commit %s: relhost does not put one "
                            "candidate's release on another's tag; use another tag (%s), or "
                            "delete that release if it is wrong",
                       gh_jstr(rel, "name") != NULL ? gh_jstr(rel, "name") : "", g->tag, g->owner,
-                      g->repo, id, was, target, gh_where(ctx, &cf->tag));
+                      g->repo, id, was, target, pl_where(ctx, &cf->tag));
         gh_set_error(out, 0);
         return GH_VERDICT;
     }
     if (!is_draft && cf->draft)
-        gh_host->note_add(ctx, "release of tag %s is already published: it stays published "
+        pl_host->note_add(ctx, "release of tag %s is already published: it stays published "
                                "(draft = true applies to a new release only)",
                           g->tag);
     snprintf(suffix, sizeof suffix, "/releases/%lld", id);
@@ -322,12 +322,12 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
         gh_jstr(rel, "body") != NULL && strcmp(gh_jstr(rel, "body"), body) == 0 &&
         json_is_true(json_object_get(rel, "prerelease")) == (cf->prerelease != 0) && !publish) {
         /* Nothing to change: no write, so a re-run leaves the release's history alone. */
-        gh_host->note_add(ctx, "release \"%s\" (tag %s, id %lld%s) is up to date%s: nothing "
+        pl_host->note_add(ctx, "release \"%s\" (tag %s, id %lld%s) is up to date%s: nothing "
                                "sent: %s",
                           g->name, g->tag, id, is_draft ? ", draft" : "", why,
                           gh_jstr(rel, "html_url") != NULL ? gh_jstr(rel, "html_url")
                                                            : "(no link)");
-        gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+        pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
         gh_evidence(ctx, "release", gh_jstr(rel, "html_url"));
         gh_set_passed(out);
         return GH_OK;
@@ -337,7 +337,7 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
     url = gh_repo_url(g, suffix);
     if (payload == NULL || url == NULL ||
         (publish && json_object_set_new(payload, "draft", json_false()) != 0)) {
-        rc = gh_oom(ctx);
+        rc = pl_oom(ctx);
         goto done;
     }
     snprintf(what, sizeof what, "updating release %lld (tag %s) in %s/%s", id, g->tag, g->owner,
@@ -354,18 +354,18 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
     rc = gh_parse(ctx, &c, r, JSON_OBJECT, &done_rel, out);
     if (rc != GH_OK)
         goto done;
-    gh_host->note_add(ctx, "updated release \"%s\" (tag %s, id %lld%s)%s: %s", g->name, g->tag,
+    pl_host->note_add(ctx, "updated release \"%s\" (tag %s, id %lld%s)%s: %s", g->name, g->tag,
                       id, publish ? ", published the draft" : is_draft ? ", draft" : "", why,
                       gh_jstr(done_rel, "html_url") != NULL ? gh_jstr(done_rel, "html_url")
                                                             : "(no link)");
-    gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+    pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
     gh_evidence(ctx, "release", gh_jstr(done_rel, "html_url"));
     gh_set_passed(out);
 done:
     json_decref(payload);
     json_decref(done_rel);
     if (r != NULL)
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
     free(url);
     return rc;
 }
@@ -394,12 +394,12 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
         if (rc != GH_OK)
             goto done;
         if (!exists) {
-            gh_host->fail(ctx, "github: tag %s does not exist in %s/%s, and relhost knows no "
+            pl_host->fail(ctx, "github: tag %s does not exist in %s/%s, and relhost knows no "
                                "commit to create it at (no target_commitish, and the plan names "
                                "no repo for a candidate commit): GitHub would tag the default "
                                "branch's head, which is not the tested candidate; push the tag "
                                "first, set target_commitish (%s), or name the plan's repo",
-                          g->tag, g->owner, g->repo, gh_where(ctx, &cf->action));
+                          g->tag, g->owner, g->repo, pl_where(ctx, &cf->action));
             gh_set_error(out, 0);
             rc = GH_VERDICT;
             goto done;
@@ -411,7 +411,7 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
     if (payload == NULL || url == NULL ||
         (target != NULL &&
          json_object_set_new(payload, "target_commitish", json_string(target)) != 0)) {
-        rc = gh_oom(ctx);
+        rc = pl_oom(ctx);
         goto done;
     }
     snprintf(what, sizeof what, "creating the release of tag %s in %s/%s", g->tag, g->owner,
@@ -425,11 +425,11 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
                 rc = gh_bad_shape(ctx, &c, "the release has no \"id\" or \"html_url\"", out);
                 break;
             }
-            gh_host->note_add(ctx, "created release \"%s\" (tag %s at %s%s%s, id %lld): %s",
+            pl_host->note_add(ctx, "created release \"%s\" (tag %s at %s%s%s, id %lld): %s",
                               g->name, g->tag, target != NULL ? target : "the existing tag",
                               cf->draft ? ", draft" : "", cf->prerelease ? ", pre-release" : "",
                               gh_jint(created, "id"), link);
-            gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+            pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
             gh_evidence(ctx, "release", link);
             gh_set_passed(out);
             if (attempt > 1)
@@ -443,7 +443,7 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
             break;
         }
         if (rc == GH_AMBIGUOUS)
-            gh_host->note_add(ctx, "POST %s: %s; looking for the release before trying again",
+            pl_host->note_add(ctx, "POST %s: %s; looking for the release before trying again",
                               url, lost);
         {
             int race = rc == GH_RACE;
@@ -456,13 +456,13 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
                                          : " (found after a lost reply)",
                                     out);
                 if (rc == GH_OK && !race)
-                    gh_host->fail(ctx, "github: the reply to POST %s was lost (%s); the release "
+                    pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the release "
                                        "of tag %s was found by its tag",
                                   url, lost, g->tag);
                 break;
             }
             if (race) {
-                gh_host->fail(ctx, "github: GitHub says a release of tag %s already exists in "
+                pl_host->fail(ctx, "github: GitHub says a release of tag %s already exists in "
                                    "%s/%s, but neither GET .../releases/tags/%s nor the list of "
                                    "releases shows it; the next run tries again",
                               g->tag, g->owner, g->repo, g->tag);
@@ -507,7 +507,7 @@ static int find_issue(const relhost_ctx *ctx, const struct github *g, struct fou
     if (list == NULL || url == NULL) {
         json_decref(list);
         free(url);
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     }
     snprintf(what, sizeof what, "looking for an open issue titled \"%s\" in %s/%s", g->title,
              g->owner, g->repo);
@@ -522,7 +522,7 @@ static int find_issue(const relhost_ctx *ctx, const struct github *g, struct fou
         if (json_object_get(e, "pull_request") != NULL)
             continue;
         if (t == NULL || n <= 0) {
-            gh_host->fail(ctx, "github: %s: unexpected reply to GET %s: item %zu has no "
+            pl_host->fail(ctx, "github: %s: unexpected reply to GET %s: item %zu has no "
                                "\"title\" or \"number\"",
                           what, url, i + 1);
             gh_set_error(out, 0);
@@ -562,7 +562,7 @@ static int find_comment(const relhost_ctx *ctx, const struct github *g, long lon
     if (list == NULL || url == NULL) {
         json_decref(list);
         free(url);
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     }
     snprintf(what, sizeof what, "looking for this run's comment on issue #%lld in %s/%s", n,
              g->owner, g->repo);
@@ -599,7 +599,7 @@ static int comment(const relhost_ctx *ctx, const struct github *g, const struct 
     if (payload == NULL || url == NULL) {
         json_decref(payload);
         free(url);
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     }
     snprintf(what, sizeof what, "commenting on issue #%lld in %s/%s", issue->number, g->owner,
              g->repo);
@@ -613,9 +613,9 @@ static int comment(const relhost_ctx *ctx, const struct github *g, const struct 
                 rc = gh_bad_shape(ctx, &c, "the comment has no \"html_url\"", out);
                 break;
             }
-            gh_host->note_add(ctx, "commented on open issue #%lld \"%s\": %s", issue->number,
+            pl_host->note_add(ctx, "commented on open issue #%lld \"%s\": %s", issue->number,
                               g->title, link);
-            gh_host->note_add(ctx, "comment: %s (%zu characters)", body_src, gh_chars(text));
+            pl_host->note_add(ctx, "comment: %s (%zu characters)", body_src, gh_chars(text));
             gh_evidence(ctx, "issue", issue->url);
             gh_set_passed(out);
             if (attempt > 1)
@@ -628,16 +628,16 @@ static int comment(const relhost_ctx *ctx, const struct github *g, const struct 
             rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
             break;
         }
-        gh_host->note_add(ctx, "POST %s: %s; looking for the comment before trying again", url,
+        pl_host->note_add(ctx, "POST %s: %s; looking for the comment before trying again", url,
                           lost);
         rc = find_comment(ctx, g, issue->number, since, &mine, out);
         if (rc != GH_OK)
             break;
         if (mine.mine) {
-            gh_host->fail(ctx, "github: the reply to POST %s was lost (%s); the comment it made "
+            pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the comment it made "
                                "was found by its marker",
                           url, lost);
-            gh_host->note_add(ctx, "commented on open issue #%lld \"%s\" (found after a lost "
+            pl_host->note_add(ctx, "commented on open issue #%lld \"%s\" (found after a lost "
                                    "reply): %s",
                               issue->number, g->title, mine.url);
             gh_evidence(ctx, "issue", issue->url);
@@ -673,7 +673,7 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
                ctx->step != NULL ? ctx->step : "github", g->nonce);
     text = pl_str_take(&t);
     if (text == NULL)
-        return gh_oom(ctx);
+        return pl_oom(ctx);
 
     rc = find_issue(ctx, g, &f, out);
     if (rc != GH_OK)
@@ -694,7 +694,7 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
                              : NULL;
     url = gh_repo_url(g, "/issues");
     if (payload == NULL || url == NULL) {
-        rc = gh_oom(ctx);
+        rc = pl_oom(ctx);
         goto done;
     }
     snprintf(what, sizeof what, "opening issue \"%s\" in %s/%s", g->title, g->owner, g->repo);
@@ -707,9 +707,9 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
                 rc = gh_bad_shape(ctx, &c, "the issue has no \"number\" or \"html_url\"", out);
                 break;
             }
-            gh_host->note_add(ctx, "opened issue #%lld \"%s\": %s", gh_jint(created, "number"),
+            pl_host->note_add(ctx, "opened issue #%lld \"%s\": %s", gh_jint(created, "number"),
                               g->title, link);
-            gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+            pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
             gh_evidence(ctx, "issue", link);
             gh_set_passed(out);
             if (attempt > 1)
@@ -722,18 +722,18 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
             rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
             break;
         }
-        gh_host->note_add(ctx, "POST %s: %s; looking for the issue before trying again", url,
+        pl_host->note_add(ctx, "POST %s: %s; looking for the issue before trying again", url,
                           lost);
         rc = find_issue(ctx, g, &f, out);
         if (rc != GH_OK)
             break;
         if (f.number > 0 && f.mine) {
-            gh_host->fail(ctx, "github: the reply to POST %s was lost (%s); the issue it opened "
+            pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the issue it opened "
                                "was found by its marker",
                           url, lost);
-            gh_host->note_add(ctx, "opened issue #%lld \"%s\" (found after a lost reply): %s",
+            pl_host->note_add(ctx, "opened issue #%lld \"%s\" (found after a lost reply): %s",
                               f.number, g->title, f.url);
-            gh_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
+            pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
             gh_evidence(ctx, "issue", f.url);
             gh_set_passed(out);
             break;

@@ -32,31 +32,6 @@ size_t gh_chars(const char *s)
     return n;
 }
 
-const char *gh_where(const relhost_ctx *ctx, const void *field)
-{
-    const char *w = gh_host->where != NULL ? gh_host->where(ctx, field) : NULL;
-    return w != NULL ? w : "the plan";
-}
-
-int gh_oom(const relhost_ctx *ctx)
-{
-    gh_host->fail(ctx, "github: out of memory");
-    return RELHOST_ENOMEM;
-}
-
-static const char *code_name(int rc)
-{
-    switch (rc) {
-    case RELHOST_EINVAL: return "invalid request";
-    case RELHOST_ENOMEM: return "out of memory";
-    case RELHOST_ENOTSUP: return "not supported";
-    case RELHOST_ETIMEDOUT: return "timed out";
-    case RELHOST_EIO: return "a failure retrying won't fix";
-    case RELHOST_ERETRY: return "network error";
-    default: return "error";
-    }
-}
-
 /* ---- verdicts and evidence ------------------------------------------------------------------- */
 
 void gh_set_error(relhost_verdict *out, int retryable)
@@ -77,10 +52,10 @@ void gh_evidence(const relhost_ctx *ctx, const char *key, const char *url)
 {
     if (url == NULL)
         return;
-    if (RELHOST_HAS(gh_host, label_set) && gh_host->label_set != NULL)
-        gh_host->label_set(ctx, key, url);
-    if (RELHOST_HAS(gh_host, artifact_add) && gh_host->artifact_add != NULL)
-        gh_host->artifact_add(ctx, "url", url, NULL);
+    if (RELHOST_HAS(pl_host, label_set) && pl_host->label_set != NULL)
+        pl_host->label_set(ctx, key, url);
+    if (RELHOST_HAS(pl_host, artifact_add) && pl_host->artifact_add != NULL)
+        pl_host->artifact_add(ctx, "url", url, NULL);
 }
 
 /* ---- requests -------------------------------------------------------------------------------- */
@@ -99,7 +74,7 @@ int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call
 
     *resp = NULL;
     if (c->body != NULL && (body = json_dumps(c->body, JSON_COMPACT)) == NULL)
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     memset(&req, 0, sizeof req);
     req.struct_size = sizeof req;
     req.method = c->method;
@@ -108,15 +83,13 @@ int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call
     req.body = body;
     req.body_len = body != NULL ? strlen(body) : 0;
     req.bearer_env = g->conf->token_env;
-    req.timeout_s = g->conf->timeout;
-    req.connect_timeout_s = g->conf->timeout < 10 ? g->conf->timeout : 10;
-    req.budget_s = g->conf->retry_budget;
+    pl_http_limits(&req, &g->conf->http);
     req.max_attempts = c->once ? 1 : 0;
 
-    rc = gh_host->http_request(ctx, &req, resp);
+    rc = pl_host->http_request(ctx, &req, resp);
     free(body);
     if (rc < 0 && *resp != NULL) { /* the contract says none, but never leak one */
-        gh_host->http_response_free(*resp);
+        pl_host->http_response_free(*resp);
         *resp = NULL;
     }
     if (rc == RELHOST_EINTR)
@@ -125,16 +98,16 @@ int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call
         /* The host's fail() text says what failed, after how many attempts: the step's
          * message. The note names what relhost was doing. */
         if (rc == RELHOST_EINVAL)
-            gh_host->note_add(ctx, "%s: relhost refused to send %s %s; check base_url (%s)",
-                              c->what, c->method, c->url, gh_where(ctx, &g->conf->base_url));
+            pl_host->note_add(ctx, "%s: relhost refused to send %s %s; check base_url (%s)",
+                              c->what, c->method, c->url, pl_where(ctx, &g->conf->base_url));
         else
-            gh_host->note_add(ctx, "%s: no usable reply to %s %s (%s)", c->what, c->method,
-                              c->url, code_name(rc));
+            pl_host->note_add(ctx, "%s: no usable reply to %s %s (%s)", c->what, c->method,
+                              c->url, pl_strerror(rc));
         gh_set_error(out, pl_http_rc_retryable(rc));
         return GH_VERDICT;
     }
     if (*resp == NULL) {
-        gh_host->fail(ctx, "github: %s: the HTTP service returned neither a reply nor an error "
+        pl_host->fail(ctx, "github: %s: the HTTP service returned neither a reply nor an error "
                            "for %s %s (a relhost bug)",
                       c->what, c->method, c->url);
         gh_set_error(out, 0);
@@ -178,7 +151,7 @@ int gh_parse(const relhost_ctx *ctx, const struct gh_call *c, const relhost_http
         else
             snprintf(is, sizeof is, "is %s where %s was expected", type_name(*root), kind);
         pl_http_unreadable(line, sizeof line, c->method, c->url, r, is, "JSON");
-        gh_host->fail(ctx, "github: %s: %s; " PL_HTTP_UNREADABLE_ADVICE "%s", c->what, line, took);
+        pl_host->fail(ctx, "github: %s: %s; " PL_HTTP_UNREADABLE_ADVICE "%s", c->what, line, took);
         json_decref(*root);
         *root = NULL;
         gh_set_error(out, 0);
@@ -348,41 +321,41 @@ void gh_refused(const relhost_ctx *ctx, const struct github *g, const struct gh_
     if (lim == GH_LIMIT_PRIMARY) {
         char when[160];
         reset_text(r, when, sizeof when);
-        gh_host->fail(ctx, "github: %s: %s %s: the token's GitHub rate limit is used up (HTTP "
+        pl_host->fail(ctx, "github: %s: %s %s: the token's GitHub rate limit is used up (HTTP "
                            "%ld, x-ratelimit-remaining: 0) %s, longer than retry_budget (%g s) "
                            "allows after %d attempt%s: %s; the next run tries again",
-                      c->what, c->method, c->url, st, when, cf->retry_budget, n,
+                      c->what, c->method, c->url, st, when, cf->http.retry_budget, n,
                       n == 1 ? "" : "s", detail);
         gh_set_error(out, 1);
     } else if (lim == GH_LIMIT_SECONDARY) {
         const char *ra = gh_header(r, "retry-after");
-        gh_host->fail(ctx, "github: %s: %s %s: GitHub's secondary rate limit (HTTP %ld%s%s) "
+        pl_host->fail(ctx, "github: %s: %s %s: GitHub's secondary rate limit (HTTP %ld%s%s) "
                            "after %d attempt%s: %s; the next run tries again (many requests, "
                            "or many created items, in a short time trigger it)",
                       c->what, c->method, c->url, st, ra != NULL ? ", retry-after: " : "",
                       ra != NULL ? ra : "", n, n == 1 ? "" : "s", detail);
         gh_set_error(out, 1);
     } else if (pl_http_status_retryable(r)) {
-        gh_host->fail(ctx, "github: %s: %s %s answered HTTP %ld after %d attempt%s: %s; the "
+        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld after %d attempt%s: %s; the "
                            "next run tries again",
                       c->what, c->method, c->url, st, n, n == 1 ? "" : "s", detail);
         gh_set_error(out, 1);
     } else if (st == 401) {
-        gh_host->fail(ctx, "github: %s: %s %s answered HTTP 401: %s: $%s does not hold a "
+        pl_host->fail(ctx, "github: %s: %s %s answered HTTP 401: %s: $%s does not hold a "
                            "valid GitHub token (expired, revoked, or made for another GitHub "
                            "host?): create one with %s on %s/%s and export it as %s",
                       c->what, c->method, c->url, detail, cf->token_env, g->rights, g->owner,
                       g->repo, cf->token_env);
         gh_set_error(out, 0);
     } else if (st == 403 || st == 404) {
-        gh_host->fail(ctx, "github: %s: %s %s answered HTTP %ld: %s: the token in $%s lacks "
+        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld: %s: the token in $%s lacks "
                            "rights to %s/%s, or it does not exist (GitHub answers 404 for what a "
                            "token may not see): check repository (%s) and give the token %s",
                       c->what, c->method, c->url, st, detail, cf->token_env, g->owner, g->repo,
-                      gh_where(ctx, &cf->repository), g->rights);
+                      pl_where(ctx, &cf->repository), g->rights);
         gh_set_error(out, 0);
     } else if (st == 410) {
-        gh_host->fail(ctx, "github: %s: %s %s answered HTTP 410 Gone: %s: GitHub retired this "
+        pl_host->fail(ctx, "github: %s: %s %s answered HTTP 410 Gone: %s: GitHub retired this "
                            "API version (relhost sends X-GitHub-Api-Version: " GH_API_VERSION
                            ") or the feature is turned off for %s/%s: upgrade relhost when the "
                            "message names the API version; else turn the feature on in the "
@@ -390,29 +363,29 @@ void gh_refused(const relhost_ctx *ctx, const struct github *g, const struct gh_
                       c->what, c->method, c->url, detail, g->owner, g->repo);
         gh_set_error(out, 0);
     } else if (st == 422) {
-        gh_host->fail(ctx, "github: %s: %s %s answered HTTP 422: %s: GitHub refused the request "
+        pl_host->fail(ctx, "github: %s: %s %s answered HTTP 422: %s: GitHub refused the request "
                            "relhost built from the step's options (%s): fix them, or the "
                            "repository (a missing branch or tag?), and run again",
-                      c->what, c->method, c->url, detail, gh_where(ctx, &cf->action));
+                      c->what, c->method, c->url, detail, pl_where(ctx, &cf->action));
         gh_set_error(out, 0);
     } else if (st >= 300 && st < 400) {
         const char *loc = gh_header(r, "location");
         char l[GH_TEXT_MAX + 4];
         pl_clean_text(loc != NULL ? loc : "(no location)", GH_TEXT_MAX, GH_TEXT_MAX, l, sizeof l);
-        gh_host->fail(ctx, "github: %s: %s %s answered HTTP %ld, a redirect to %s: relhost "
+        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld, a redirect to %s: relhost "
                            "follows no redirect (it would carry the token along): when %s/%s "
                            "was renamed or transferred, set repository (%s) to its new name; "
                            "else point base_url at the final address",
                       c->what, c->method, c->url, st, l, g->owner, g->repo,
-                      gh_where(ctx, &cf->repository));
+                      pl_where(ctx, &cf->repository));
         gh_set_error(out, 0);
     } else if (st >= 200 && st < 300) {
-        gh_host->fail(ctx, "github: %s: %s %s answered HTTP %ld, which this request never "
+        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld, which this request never "
                            "gets from GitHub: %s",
                       c->what, c->method, c->url, st, detail);
         gh_set_error(out, 0);
     } else {
-        gh_host->fail(ctx, "github: %s: %s %s answered HTTP %ld: %s", c->what, c->method, c->url,
+        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld: %s", c->what, c->method, c->url,
                       st, detail);
         gh_set_error(out, 0);
     }
@@ -443,7 +416,7 @@ long long gh_jint(const json_t *o, const char *key)
 int gh_bad_shape(const relhost_ctx *ctx, const struct gh_call *c, const char *missing,
                  relhost_verdict *out)
 {
-    gh_host->fail(ctx, "github: %s: unexpected reply to %s %s: %s", c->what, c->method, c->url,
+    pl_host->fail(ctx, "github: %s: unexpected reply to %s %s: %s", c->what, c->method, c->url,
                   missing);
     gh_set_error(out, 0);
     return GH_VERDICT;
@@ -469,11 +442,11 @@ int gh_post_once(const relhost_ctx *ctx, const struct github *g, const struct gh
     }
     if (r->status == 201 || r->status == 200) {
         rc = gh_parse(ctx, c, r, JSON_OBJECT, created, out);
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
         return rc;
     }
     if (race_code != NULL && r->status == 422 && gh_error_has(r, NULL, race_code)) {
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
         return GH_RACE;
     }
     lim = gh_rate_limit(r);
@@ -481,17 +454,17 @@ int gh_post_once(const relhost_ctx *ctx, const struct github *g, const struct gh
     if (r->status >= 500 || lim == GH_LIMIT_PRIMARY) {
         snprintf(lost, cap, "HTTP %ld%s", r->status,
                  lim == GH_LIMIT_PRIMARY ? " (rate limit used up)" : "");
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
         return GH_AMBIGUOUS;
     }
-    gh_host->http_response_free(r);
+    pl_host->http_response_free(r);
     return GH_VERDICT;
 }
 
 void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt,
                    const char *lost)
 {
-    gh_host->fail(ctx, "github: %s: %s %s took effect on attempt %d (an earlier attempt got %s "
+    pl_host->fail(ctx, "github: %s: %s %s took effect on attempt %d (an earlier attempt got %s "
                        "and had no effect)",
                   c->what, c->method, c->url, attempt, lost);
 }
@@ -560,7 +533,7 @@ int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url,
 
     *complete = 1;
     if (cur == NULL)
-        return gh_oom(ctx);
+        return pl_oom(ctx);
     for (;;) {
         struct gh_call c = {.method = "GET", .url = cur, .what = what};
         relhost_http_response *r = NULL;
@@ -573,37 +546,37 @@ int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url,
         pages++;
         if (r->status != 200) {
             gh_refused(ctx, g, &c, r, out);
-            gh_host->http_response_free(r);
+            pl_host->http_response_free(r);
             rc = GH_VERDICT;
             break;
         }
         rc = gh_parse(ctx, &c, r, JSON_ARRAY, &page, out);
         if (rc == GH_OK && json_array_extend(items, page) != 0)
-            rc = gh_oom(ctx);
+            rc = pl_oom(ctx);
         json_decref(page);
         next = rc == GH_OK ? gh_next_link(r) : NULL;
-        gh_host->http_response_free(r);
+        pl_host->http_response_free(r);
         if (rc != GH_OK || next == NULL)
             break;
         if (!under_base(g, next)) {
             char l[GH_TEXT_MAX + 4];
             pl_clean_text(next, strlen(next), GH_TEXT_MAX, l, sizeof l);
-            gh_host->fail(ctx, "github: %s: the reply to GET %s links its next page at %s, "
+            pl_host->fail(ctx, "github: %s: the reply to GET %s links its next page at %s, "
                                "which is not under base_url %s: relhost sends the token only "
                                "there, so the rest of the list cannot be read; when GitHub "
                                "names another address for itself, set base_url (%s) to it",
-                          what, cur, l, g->api, gh_where(ctx, &g->conf->base_url));
+                          what, cur, l, g->api, pl_where(ctx, &g->conf->base_url));
             gh_set_error(out, 0);
             rc = GH_VERDICT;
         } else if (strcmp(next, cur) == 0) {
-            gh_host->fail(ctx, "github: %s: the reply to GET %s links itself as its next page: "
+            pl_host->fail(ctx, "github: %s: the reply to GET %s links itself as its next page: "
                                "following it would never end",
                           what, cur);
             gh_set_error(out, 0);
             rc = GH_VERDICT;
         } else if (pages >= max_pages) {
             if (strict) {
-                gh_host->fail(ctx, "github: %s: still more pages after %zu requests (last GET "
+                pl_host->fail(ctx, "github: %s: still more pages after %zu requests (last GET "
                                    "%s): relhost stops there rather than decide on part of "
                                    "the list",
                               what, pages, cur);

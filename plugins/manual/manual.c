@@ -2,14 +2,16 @@
 /*
  * manual.c - a gate that asks a person a yes/no question on the terminal.
  *
- * The question goes through host->prompt_yesno, which owns the terminal and keeps serving signals
- * and job deadlines while it waits; this plugin never reads a TTY itself. With no person to ask
- * (no TTY, --no-interactive, CI) the gate is INCONCLUSIVE with reason "no_tty": no decision by
+ * The question goes through pl_host->prompt_yesno, which owns the terminal and keeps serving
+ * signals and job deadlines while it waits; this plugin never reads a TTY itself. With no person to
+ * ask (no TTY, --no-interactive, CI) the gate is INCONCLUSIVE with reason "no_tty": no decision by
  * design, never a silent yes and never a FAILED that blames the release for a missing human.
  *   yes -> PASSED; no -> FAILED "declined"; nobody to ask -> INCONCLUSIVE "no_tty";
  *   SIGINT/SIGTERM while asking -> RELHOST_EINTR (no outcome; asked again on resume).
  */
 #include <relhost/plugin.h>
+
+#include "../common/pl_host.h"
 
 #include <pwd.h>
 #include <stdlib.h>
@@ -22,9 +24,6 @@ struct manual_conf {
 struct manual {
     const struct manual_conf *conf;
 };
-
-/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
-static const relhost_host *host;
 
 static const relhost_option manual_options[] = {
     {.name = "question",
@@ -42,16 +41,14 @@ static int manual_open(const relhost_ctx *ctx, const void *conf, void **inst)
     struct manual *m;
 
     if (c->question == NULL || c->question[0] == '\0') {
-        host->fail(ctx, "%s: question is empty: say what the person approves, e.g. "
-                        "question = \"Release notes reviewed for {version}?\"",
-                   host->where != NULL ? host->where(ctx, &c->question) : "the plan");
+        pl_host->fail(ctx, "%s: question is empty: say what the person approves, e.g. "
+                           "question = \"Release notes reviewed for {version}?\"",
+                      pl_where(ctx, &c->question));
         return RELHOST_EINVAL;
     }
     m = calloc(1, sizeof *m);
-    if (m == NULL) {
-        host->fail(ctx, "manual: out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (m == NULL)
+        return pl_oom(ctx);
     m->conf = c;
     *inst = m;
     return 0;
@@ -61,8 +58,8 @@ static int manual_describe(const relhost_ctx *ctx, void *inst)
 {
     struct manual *m = inst;
 
-    host->note_add(ctx, "would ask: %s [y/n]%s", m->conf->question,
-                   ctx->interactive ? "" : " (not interactive: the step would be INCONCLUSIVE)");
+    pl_host->note_add(ctx, "would ask: %s [y/n]%s", m->conf->question,
+                      ctx->interactive ? "" : " (not interactive: the step would be INCONCLUSIVE)");
     return 0;
 }
 
@@ -80,18 +77,18 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     }
 
     /* A host without the service is the same situation as a host without a terminal. */
-    if (!RELHOST_HAS(host, prompt_yesno) || host->prompt_yesno == NULL)
+    if (!RELHOST_HAS(pl_host, prompt_yesno) || pl_host->prompt_yesno == NULL)
         rc = RELHOST_ENOTSUP;
     else
-        rc = host->prompt_yesno(ctx, m->conf->question, &yes);
+        rc = pl_host->prompt_yesno(ctx, m->conf->question, &yes);
 
     switch (rc) {
     case 0:
         break;
     case RELHOST_ENOTSUP:
-        host->note_add(ctx, "nobody to ask \"%s\": not interactive (no terminal, or "
-                            "--no-interactive); run relhost on a terminal to decide",
-                       m->conf->question);
+        pl_host->note_add(ctx, "nobody to ask \"%s\": not interactive (no terminal, or "
+                               "--no-interactive); run relhost on a terminal to decide",
+                          m->conf->question);
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "no_tty";
         out->retryable = 0;
@@ -99,8 +96,8 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     case RELHOST_EINTR:
         return RELHOST_EINTR;
     default:
-        host->fail(ctx, "manual: could not ask \"%s\" on the terminal (error %d)",
-                   m->conf->question, rc);
+        pl_host->fail(ctx, "manual: could not ask \"%s\" on the terminal (error %d)",
+                      m->conf->question, rc);
         return rc;
     }
 
@@ -114,8 +111,8 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     }
     if (user == NULL || user[0] == '\0')
         user = "the terminal user";
-    host->note_add(ctx, "asked \"%s\": %s answered %s", m->conf->question, user,
-                   yes ? "yes" : "no");
+    pl_host->note_add(ctx, "asked \"%s\": %s answered %s", m->conf->question, user,
+                      yes ? "yes" : "no");
     out->retryable = 0;
     if (yes) {
         out->outcome = RELHOST_PASSED;
@@ -132,28 +129,10 @@ static void manual_close(void *inst)
     free(inst);
 }
 
-static const relhost_gate_ops manual_gate = {
-    .struct_size = sizeof(relhost_gate_ops),
-    .open = manual_open,
-    .describe = manual_describe,
-    .run = manual_run,
-    .close = manual_close,
-};
-
-static const relhost_plugin manual_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "manual",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("manual", "1.0.0", manual_options, struct manual_conf),
     .description = "ask a person a yes/no question; INCONCLUSIVE when nobody can answer",
-    .options = manual_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct manual_conf),
-    .gate = &manual_gate,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = manual_open,
+                                      .describe = manual_describe, .run = manual_run,
+                                      .close = manual_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &manual_plugin;
-    return 0;
-}

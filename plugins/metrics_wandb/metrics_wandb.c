@@ -22,6 +22,8 @@
  * and for HTTP 5xx, 408, 429; RELHOST_EINVAL (not retryable, exit 3) for every other failure,
  * TLS and certificate errors and an unreadable reply body included.
  */
+#include "../common/pl_host.h"
+#include "../common/pl_file.h"
 #include "../common/pl_http.h"
 
 #include <errno.h>
@@ -174,7 +176,6 @@ static const relhost_option metrics_wandb_options[] = {
     "run(name: $name) { sampledHistory(specs: $specs) } } }"
 
 struct metrics_wandb {
-    const relhost_host *host;
     const struct metrics_wandb_conf *conf; /* the host's, valid until close */
     char base[WB_URL_MAX];                 /* without a trailing slash */
     char graphql_url[WB_URL_MAX + 16];
@@ -205,12 +206,6 @@ struct metrics_wandb_job {
     int several_runs;  /* the URLs named more than one run */
     struct wb_url first, last;
 };
-
-/*
- * The host table handed to the entry. Set once when the host loads the plugin and only read
- * afterwards (every instance copies it in open()); the ABI gives open() no other way to reach it.
- */
-static const relhost_host *metrics_wandb_host;
 
 /* ---- Small helpers --------------------------------------------------------------------------- */
 
@@ -316,13 +311,6 @@ static const char *wb_env_lookup(const char *const *env, const char *name)
         if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
             v = env[i] + n + 1;
     return v;
-}
-
-/* "file:line" of a plan setting, for messages. */
-static const char *wb_where(const relhost_host *h, const relhost_ctx *ctx, const void *field)
-{
-    const char *w = h->where != NULL ? h->where(ctx, field) : NULL;
-    return w != NULL ? w : "the plan";
 }
 
 static const struct metrics_wandb_metric *wb_row(const struct metrics_wandb_conf *conf, size_t i)
@@ -702,7 +690,6 @@ struct wb_collect {
     struct metrics_wandb_job *job;
     const struct metrics_wandb *inst;
     const struct metrics_wandb_conf *conf;
-    const relhost_host *h;
 
     char *run_dir;              /* run_dir, expanded */
     char dir_id[WB_NAME_MAX + 1]; /* the run id in the run folder's name */
@@ -736,7 +723,7 @@ static void wb_collect_free(struct wb_collect *c)
 
 static int wb_oom(struct wb_collect *c, const char *what)
 {
-    c->h->fail(c->ctx, "out of memory %s", what);
+    pl_host->fail(c->ctx, "out of memory %s", what);
     return RELHOST_ENOMEM;
 }
 
@@ -756,22 +743,22 @@ static int wb_expand(struct wb_collect *c, const char *tmpl, const char *option,
         vars[2 * n + 1] = c->job->attempt;
         n++;
     }
-    if (c->h->expand == NULL) {
+    if (pl_host->expand == NULL) {
         if (strchr(tmpl, '{') != NULL) {
-            c->h->fail(c->ctx, "%s \"%s\" has placeholders but this host offers no template "
-                       "service", option, tmpl);
+            pl_host->fail(c->ctx, "%s \"%s\" has placeholders but this host offers no template "
+                          "service", option, tmpl);
             return RELHOST_ENOTSUP;
         }
         *out = wb_strdup(tmpl);
         return *out != NULL ? 0 : wb_oom(c, "expanding a template");
     }
     char *x = NULL;
-    int rc = c->h->expand(c->ctx, tmpl, vars, n, &x);
+    int rc = pl_host->expand(c->ctx, tmpl, vars, n, &x);
     if (rc != 0)
         return rc; /* the host explained which placeholder */
     *out = wb_strdup(x);
-    if (c->h->free != NULL)
-        c->h->free(x);
+    if (pl_host->free != NULL)
+        pl_host->free(x);
     return *out != NULL ? 0 : wb_oom(c, "expanding a template");
 }
 
@@ -812,19 +799,11 @@ static int wb_read_file(struct wb_collect *c, const char *path, char **out, size
         return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
     }
     char *b = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
     if (b == NULL) {
         close(fd);
         return -ENOMEM;
     }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    size_t got = pl_pread_all(fd, b, (size_t)st.st_size, 0);
     close(fd);
     b[got] = '\0';
     *out = b;
@@ -840,7 +819,6 @@ static int wb_read_file(struct wb_collect *c, const char *path, char **out, size
  */
 static int wb_open_run_dir(struct wb_collect *c)
 {
-    const relhost_host *h = c->h;
     struct stat st;
     char real[PATH_MAX];
     int rc = wb_expand(c, c->conf->run_dir, "run_dir", &c->run_dir);
@@ -848,10 +826,13 @@ static int wb_open_run_dir(struct wb_collect *c)
         return rc;
     int st_rc = stat(c->run_dir, &st), st_errno = errno;
     if (st_rc != 0 || !S_ISDIR(st.st_mode)) {
-        h->fail(c->ctx, "W&B run_dir %s %s; point run_dir at the wandb/run-<date>-<id> folder "
-                "the job wrote (relative paths are relative to the plan's folder)", c->run_dir,
-                st_rc == 0 ? "is not a folder" : st_errno == ENOENT ? "does not exist"
-                : strerror(st_errno));
+        pl_host->fail(c->ctx,
+                      "W&B run_dir %s %s; point run_dir at the wandb/run-<date>-<id> folder "
+                      "the job wrote (relative paths are relative to the plan's folder)",
+                      c->run_dir,
+                      st_rc == 0           ? "is not a folder"
+                      : st_errno == ENOENT ? "does not exist"
+                                           : strerror(st_errno));
         return RELHOST_ENOTFOUND;
     }
     /* wandb/latest-run is a symlink: the real folder's name holds the id */
@@ -865,25 +846,30 @@ static int wb_open_run_dir(struct wb_collect *c)
     int e = wb_read_file(c, c->summary_file, &text, &n);
     if (e == -ENOENT) {
         if (c->dir_offline) {
-            h->fail(c->ctx, "offline W&B run %s has no files/wandb-summary.json (offline runs "
-                    "may not write it); sync the run (wandb sync %s) and drop run_dir so relhost "
-                    "reads it from the W&B API", c->run_dir, c->run_dir);
+            pl_host->fail(
+                c->ctx,
+                "offline W&B run %s has no files/wandb-summary.json (offline runs "
+                "may not write it); sync the run (wandb sync %s) and drop run_dir so relhost "
+                "reads it from the W&B API",
+                c->run_dir, c->run_dir);
             return RELHOST_ENOTFOUND;
         }
-        h->note_add(c->ctx, "W&B run_dir %s has no files/wandb-summary.json; reading the run "
-                    "from the W&B API", c->run_dir);
+        pl_host->note_add(c->ctx, "W&B run_dir %s has no files/wandb-summary.json; reading the run "
+                          "from the W&B API", c->run_dir);
         return 0;
     }
     if (e != 0) {
-        h->fail(c->ctx, "cannot read W&B summary %s: %s", c->summary_file, strerror(-e));
+        pl_host->fail(c->ctx, "cannot read W&B summary %s: %s", c->summary_file, strerror(-e));
         return RELHOST_EIO;
     }
     json_error_t jerr;
     c->summary = wb_json_parse(text, n, &jerr);
     free(text);
     if (c->summary == NULL || !json_is_object(c->summary)) {
-        h->fail(c->ctx, "W&B summary %s is not a JSON object (%s, line %d); the run may still "
-                "be writing it", c->summary_file, c->summary ? "an array" : jerr.text, jerr.line);
+        pl_host->fail(c->ctx,
+                      "W&B summary %s is not a JSON object (%s, line %d); the run may still "
+                      "be writing it",
+                      c->summary_file, c->summary ? "an array" : jerr.text, jerr.line);
         return RELHOST_EINVAL;
     }
     c->summary_from_file = 1;
@@ -902,7 +888,6 @@ static int wb_resolve(struct wb_collect *c, int need_api)
 {
     struct metrics_wandb_job *job = c->job;
     const struct metrics_wandb_conf *conf = c->conf;
-    const relhost_host *h = c->h;
 
     if (conf->run_id != NULL) {
         int rc = wb_expand(c, conf->run_id, "run_id", &c->run_id_opt);
@@ -952,14 +937,16 @@ static int wb_resolve(struct wb_collect *c, int need_api)
                    c->run_dir);
         wb_cat(why, sizeof(why), &len, ". Let the job print its run URL (wandb does unless "
                "silenced), or set run_id or run_id_env");
-        h->fail(c->ctx, "%s", why);
+        pl_host->fail(c->ctx, "%s", why);
         return RELHOST_ENOTFOUND;
     }
     if (c->run_id != NULL && !wb_valid_name(c->run_id)) {
         char shown[64];
         wb_clean(shown, sizeof(shown), c->run_id, strlen(c->run_id));
-        h->fail(c->ctx, "\"%s\" (from %s) is not a W&B run id: ids are 1 to %d of A-Z a-z 0-9 "
-                "_ . -", shown, c->run_id_from, WB_NAME_MAX);
+        pl_host->fail(c->ctx,
+                      "\"%s\" (from %s) is not a W&B run id: ids are 1 to %d of A-Z a-z 0-9 "
+                      "_ . -",
+                      shown, c->run_id_from, WB_NAME_MAX);
         return RELHOST_EINVAL;
     }
 
@@ -972,11 +959,12 @@ static int wb_resolve(struct wb_collect *c, int need_api)
                                        : job->env_project;
     if (need_api && (c->entity == NULL || c->entity[0] == '\0' || c->project == NULL ||
                      c->project[0] == '\0')) {
-        h->fail(c->ctx, "no W&B %s for run %s (from %s): set %s in the plan, let the job print its "
-                "run URL, or give the job WANDB_ENTITY and WANDB_PROJECT",
-                c->entity == NULL || c->entity[0] == '\0' ? "entity" : "project", c->run_id,
-                c->run_id_from,
-                c->entity == NULL || c->entity[0] == '\0' ? "entity" : "project");
+        pl_host->fail(c->ctx,
+                      "no W&B %s for run %s (from %s): set %s in the plan, let the job print its "
+                      "run URL, or give the job WANDB_ENTITY and WANDB_PROJECT",
+                      c->entity == NULL || c->entity[0] == '\0' ? "entity" : "project", c->run_id,
+                      c->run_id_from,
+                      c->entity == NULL || c->entity[0] == '\0' ? "entity" : "project");
         return RELHOST_EINVAL;
     }
     if (c->run_id != NULL && c->entity != NULL && c->project != NULL)
@@ -994,7 +982,6 @@ static int wb_resolve(struct wb_collect *c, int need_api)
 static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_http_response *r,
                           json_t **root)
 {
-    const relhost_host *h = c->h;
     const char *url = c->inst->graphql_url;
     long st = r->status;
     json_error_t jerr;
@@ -1015,22 +1002,26 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
     if (has_errs)
         wb_errors_text(errs, etext, sizeof(etext));
     if (again && !has_errs && st == 403) {
-        h->fail(c->ctx, "W&B's rate limit is used up (HTTP 403, x-ratelimit-remaining: 0) for "
-                "the %s query for run %s at %s; the next run tries again", op, c->run_path, url);
+        pl_host->fail(c->ctx,
+                      "W&B's rate limit is used up (HTTP 403, x-ratelimit-remaining: 0) for "
+                      "the %s query for run %s at %s; the next run tries again",
+                      op, c->run_path, url);
         rc = RELHOST_ERETRY;
     } else if (st == 401) {
-        h->fail(c->ctx, "W&B rejected the API key (HTTP 401): %s refused the key in $%s; check "
-                "that it is a valid key for this W&B server", url, c->conf->api_key_env);
+        pl_host->fail(c->ctx,
+                      "W&B rejected the API key (HTTP 401): %s refused the key in $%s; check "
+                      "that it is a valid key for this W&B server",
+                      url, c->conf->api_key_env);
         rc = RELHOST_EINVAL;
     } else if (st == 403) {
-        h->fail(c->ctx, "W&B refused access (HTTP 403) to run %s at %s with the key in $%s%s%s",
-                c->run_path, url, c->conf->api_key_env, has_errs ? ": " : "",
-                has_errs ? etext : "");
+        pl_host->fail(
+            c->ctx, "W&B refused access (HTTP 403) to run %s at %s with the key in $%s%s%s",
+            c->run_path, url, c->conf->api_key_env, has_errs ? ": " : "", has_errs ? etext : "");
         rc = RELHOST_EINVAL;
     } else if (has_errs) {
         size_t n = json_is_array(errs) ? json_array_size(errs) : 1;
-        h->fail(c->ctx, "W&B answered the %s query for run %s with %s (HTTP %ld): %s", op,
-                c->run_path, n == 1 ? "an error" : "errors", st, etext);
+        pl_host->fail(c->ctx, "W&B answered the %s query for run %s with %s (HTTP %ld): %s", op,
+                      c->run_path, n == 1 ? "an error" : "errors", st, etext);
         rc = again ? RELHOST_ERETRY : RELHOST_EINVAL;
     } else if (st < 200 || st > 299) {
         char loc[200] = "";
@@ -1038,12 +1029,14 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
             if (strncmp(r->headers[i], "location:", 9) == 0)
                 wb_clean(loc, sizeof(loc), r->headers[i] + 9, strlen(r->headers[i] + 9));
         if (st >= 300 && st < 400)
-            h->fail(c->ctx, "W&B answered the %s query with a redirect (HTTP %ld%s%s) from %s; set "
-                    "base_url to the server's API address", op, st, loc[0] ? " to" : "", loc,
-                    url);
+            pl_host->fail(c->ctx,
+                          "W&B answered the %s query with a redirect (HTTP %ld%s%s) from %s; set "
+                          "base_url to the server's API address",
+                          op, st, loc[0] ? " to" : "", loc, url);
         else
-            h->fail(c->ctx, "W&B answered HTTP %ld to the %s query for run %s at %s%s%s%s", st, op,
-                    c->run_path, url, excerpt[0] ? ": \"" : "", excerpt, excerpt[0] ? "\"" : "");
+            pl_host->fail(c->ctx, "W&B answered HTTP %ld to the %s query for run %s at %s%s%s%s",
+                          st, op, c->run_path, url, excerpt[0] ? ": \"" : "", excerpt,
+                          excerpt[0] ? "\"" : "");
         rc = again ? RELHOST_ERETRY : RELHOST_EINVAL;
     } else if (j == NULL || !json_is_object(json_object_get(j, "data"))) {
         /* An unreadable body: not retryable, the same reply would come again (the rule of
@@ -1055,8 +1048,8 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
         else
             snprintf(is, sizeof(is), "has no data object");
         pl_http_unreadable(line, sizeof(line), "POST", url, r, is, "a GraphQL reply");
-        h->fail(c->ctx, "W&B's reply to the %s query for run %s is unreadable: %s; "
-                PL_HTTP_UNREADABLE_ADVICE ": %s", op, c->run_path, line, c->inst->base_from);
+        pl_host->fail(c->ctx, "W&B's reply to the %s query for run %s is unreadable: %s; "
+                      PL_HTTP_UNREADABLE_ADVICE ": %s", op, c->run_path, line, c->inst->base_from);
         rc = RELHOST_EINVAL;
     }
     if (rc != 0) {
@@ -1071,7 +1064,6 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
 static int wb_graphql(struct wb_collect *c, const char *op, const char *query, json_t *vars,
                       json_t **root)
 {
-    const relhost_host *h = c->h;
     static const char *const headers[] = {"Content-Type: application/json",
                                           "Accept: application/json", NULL};
     *root = NULL;
@@ -1107,35 +1099,40 @@ static int wb_graphql(struct wb_collect *c, const char *op, const char *query, j
         .budget_s = 4 * t,
     };
     relhost_http_response *resp = NULL;
-    int rc = h->http_request(c->ctx, &req, &resp);
+    int rc = pl_host->http_request(c->ctx, &req, &resp);
     free(text);
     if (rc != 0) {
-        if (resp != NULL && h->http_response_free != NULL)
-            h->http_response_free(resp);
+        if (resp != NULL && pl_host->http_response_free != NULL)
+            pl_host->http_response_free(resp);
         if (rc == RELHOST_EINTR) {
             /* the host explains nothing here: relhost is stopping */
-            h->fail(c->ctx, "interrupted while asking W&B (%s query) for run %s", op, c->run_path);
+            pl_host->fail(c->ctx, "interrupted while asking W&B (%s query) for run %s", op,
+                          c->run_path);
             return rc;
         }
         /* The host's fail() names the URL, the attempts and the cause; say what we asked.
          * Only the host's RELHOST_ERETRY may pass later: every other code becomes
          * RELHOST_EINVAL, which the host never takes for a transient failure of a source. */
         if (rc == RELHOST_EINVAL)
-            h->note_add(c->ctx, "W&B %s query for run %s: relhost refused to send it to %s; "
-                        "check %s", op, c->run_path, c->inst->graphql_url, c->inst->base_from);
+            pl_host->note_add(c->ctx,
+                              "W&B %s query for run %s: relhost refused to send it to %s; "
+                              "check %s",
+                              op, c->run_path, c->inst->graphql_url, c->inst->base_from);
         else
-            h->note_add(c->ctx, "W&B %s query for run %s at %s got no usable answer", op,
-                        c->run_path, c->inst->graphql_url);
+            pl_host->note_add(c->ctx, "W&B %s query for run %s at %s got no usable answer", op,
+                              c->run_path, c->inst->graphql_url);
         return pl_http_rc_retryable(rc) ? RELHOST_ERETRY : RELHOST_EINVAL;
     }
     if (resp == NULL) {
-        h->fail(c->ctx, "the host's HTTP service returned no response for the W&B %s query (a "
-                "relhost bug)", op);
+        pl_host->fail(c->ctx,
+                      "the host's HTTP service returned no response for the W&B %s query (a "
+                      "relhost bug)",
+                      op);
         return RELHOST_EINVAL;
     }
     rc = wb_check_reply(c, op, resp, root);
-    if (h->http_response_free != NULL)
-        h->http_response_free(resp);
+    if (pl_host->http_response_free != NULL)
+        pl_host->http_response_free(resp);
     return rc;
 }
 
@@ -1145,21 +1142,21 @@ static int wb_reply_run(struct wb_collect *c, const json_t *root, const json_t *
     const json_t *project = json_object_get(json_object_get(root, "data"), "project");
     *run = NULL;
     if (project == NULL || json_is_null(project)) {
-        c->h->fail(c->ctx, "W&B project %s/%s not found (project: null) at %s, looking for run "
-                   "%s (from %s); check entity and project, and that the API key's user can see "
-                   "them", c->entity, c->project, c->inst->base, c->run_id, c->run_id_from);
+        pl_host->fail(c->ctx, "W&B project %s/%s not found (project: null) at %s, looking for run "
+                      "%s (from %s); check entity and project, and that the API key's user can see "
+                      "them", c->entity, c->project, c->inst->base, c->run_id, c->run_id_from);
         return RELHOST_ENOTFOUND;
     }
     const json_t *run_j = json_object_get(project, "run");
     if (run_j == NULL || json_is_null(run_j)) {
-        c->h->fail(c->ctx, "W&B run %s not found (run: null) in project %s/%s at %s; the run id "
-                   "came from %s", c->run_id, c->entity, c->project, c->inst->base,
-                   c->run_id_from);
+        pl_host->fail(c->ctx, "W&B run %s not found (run: null) in project %s/%s at %s; the run id "
+                      "came from %s", c->run_id, c->entity, c->project, c->inst->base,
+                      c->run_id_from);
         return RELHOST_ENOTFOUND;
     }
     if (!json_is_object(run_j)) {
-        c->h->fail(c->ctx, "W&B's reply for run %s is malformed: data.project.run is not an "
-                   "object", c->run_path);
+        pl_host->fail(c->ctx, "W&B's reply for run %s is malformed: data.project.run is not an "
+                      "object", c->run_path);
         return RELHOST_EINVAL;
     }
     *run = run_j;
@@ -1201,8 +1198,8 @@ static int wb_fetch_run(struct wb_collect *c)
             char ex[120];
             const char *s = json_is_string(sm) ? json_string_value(sm) : "(not a string)";
             wb_clean(ex, sizeof(ex), s, strlen(s));
-            c->h->fail(c->ctx, "W&B run %s: summaryMetrics is not a JSON-encoded object: \"%s\"",
-                       c->run_path, ex);
+            pl_host->fail(c->ctx, "W&B run %s: summaryMetrics is not a JSON-encoded object: \"%s\"",
+                          c->run_path, ex);
             json_decref(root);
             return RELHOST_EINVAL;
         }
@@ -1305,8 +1302,8 @@ static int wb_fetch_history(struct wb_collect *c)
         ok = json_is_array(rows) || json_is_null(rows);
     }
     if (!ok) {
-        c->h->fail(c->ctx, "W&B's sampledHistory for run %s is not a list of %zu row lists (one "
-                   "per spec)", c->run_path, n_specs);
+        pl_host->fail(c->ctx, "W&B's sampledHistory for run %s is not a list of %zu row lists (one "
+                      "per spec)", c->run_path, n_specs);
         json_decref(root);
         return RELHOST_EINVAL;
     }
@@ -1406,10 +1403,10 @@ static int wb_post(struct wb_collect *c, const struct metrics_wandb_metric *m, d
         .reducer = reducer,
         .samples = samples,
     };
-    int r = c->h->metric_set != NULL ? c->h->metric_set(c->ctx, m->name, v, &info)
+    int r = pl_host->metric_set != NULL ? pl_host->metric_set(c->ctx, m->name, v, &info)
                                      : RELHOST_ENOTSUP;
     if (r < 0)
-        c->h->fail(c->ctx, "the host refused metric \"%s\" (error %d)", m->name, r);
+        pl_host->fail(c->ctx, "the host refused metric \"%s\" (error %d)", m->name, r);
     return r < 0 ? r : 0;
 }
 
@@ -1422,7 +1419,6 @@ static const char *wb_where_read(const struct wb_collect *c)
 static int wb_metric(struct wb_collect *c, size_t i)
 {
     const struct metrics_wandb_metric *m = wb_row(c->conf, i);
-    const relhost_host *h = c->h;
     char keys[400];
 
     if (m->reducer == WB_LAST && c->summary != NULL) {
@@ -1432,14 +1428,21 @@ static int wb_metric(struct wb_collect *c, size_t i)
             switch (wb_number(x, &v)) {
             case WB_NUM: return wb_post(c, m, v, 1, "last");
             case WB_NONFINITE:
-                h->note_add(c->ctx, "W&B key %s of run %s is not finite (NaN or Infinity) in the "
-                            "summary; %s not posted", m->key, c->run_path, m->name);
+                pl_host->note_add(c->ctx,
+                                  "W&B key %s of run %s is not finite (NaN or Infinity) in the "
+                                  "summary; %s not posted",
+                                  m->key, c->run_path, m->name);
                 return 0;
             case WB_NOTNUM:
-                h->note_add(c->ctx, "W&B key %s of run %s is not a number in the summary (a %s); "
-                            "%s not posted", m->key, c->run_path,
-                            json_is_string(x) ? "string" : json_is_object(x) ? "JSON object"
-                            : json_is_array(x) ? "list" : "boolean", m->name);
+                pl_host->note_add(c->ctx,
+                                  "W&B key %s of run %s is not a number in the summary (a %s); "
+                                  "%s not posted",
+                                  m->key, c->run_path,
+                                  json_is_string(x)   ? "string"
+                                  : json_is_object(x) ? "JSON object"
+                                  : json_is_array(x)  ? "list"
+                                                      : "boolean",
+                                  m->name);
                 return 0;
             }
         }
@@ -1447,8 +1450,8 @@ static int wb_metric(struct wb_collect *c, size_t i)
     int s = c->spec_of != NULL ? c->spec_of[i] : -1;
     if (s < 0 || c->hist == NULL) {
         wb_keys_text(c->summary, keys, sizeof(keys));
-        h->note_add(c->ctx, "W&B key %s not in run %s (%s; keys present: %s)", m->key,
-                    c->run_path, wb_where_read(c), keys);
+        pl_host->note_add(c->ctx, "W&B key %s not in run %s (%s; keys present: %s)", m->key,
+                          c->run_path, wb_where_read(c), keys);
         return 0;
     }
     const json_t *rows = json_array_get(c->hist, (size_t)s);
@@ -1457,34 +1460,39 @@ static int wb_metric(struct wb_collect *c, size_t i)
         return wb_oom(c, "reducing W&B history");
     int rc = 0;
     if (vals.nonfinite > 0)
-        h->note_add(c->ctx, "W&B key %s of run %s: %zu non-finite value%s (NaN or Infinity) in "
-                    "the sampled history skipped", m->key, c->run_path, vals.nonfinite,
-                    vals.nonfinite == 1 ? "" : "s");
+        pl_host->note_add(c->ctx,
+                          "W&B key %s of run %s: %zu non-finite value%s (NaN or Infinity) in "
+                          "the sampled history skipped",
+                          m->key, c->run_path, vals.nonfinite, vals.nonfinite == 1 ? "" : "s");
     if (vals.n == 0) {
         if (vals.notnum > 0)
-            h->note_add(c->ctx, "W&B key %s of run %s has no numeric value in its sampled history "
-                        "(%zu non-numeric value%s); %s not posted", m->key, c->run_path,
-                        vals.notnum, vals.notnum == 1 ? "" : "s", m->name);
+            pl_host->note_add(c->ctx,
+                              "W&B key %s of run %s has no numeric value in its sampled history "
+                              "(%zu non-numeric value%s); %s not posted",
+                              m->key, c->run_path, vals.notnum, vals.notnum == 1 ? "" : "s",
+                              m->name);
         else if (vals.nonfinite == 0) {
             wb_keys_text(c->history_keys != NULL ? c->history_keys : c->summary, keys,
                          sizeof(keys));
-            h->note_add(c->ctx, "W&B key %s not in run %s (sampled history: %zu rows; keys "
-                        "present: %s)", m->key, c->run_path,
-                        json_is_array(rows) ? json_array_size(rows) : (size_t)0, keys);
+            pl_host->note_add(c->ctx, "W&B key %s not in run %s (sampled history: %zu rows; keys "
+                              "present: %s)", m->key, c->run_path,
+                              json_is_array(rows) ? json_array_size(rows) : (size_t)0, keys);
         }
     } else {
         uint64_t used = 0;
         double v = wb_reduce(m, &vals, &used);
         if (!isfinite(v))
-            h->note_add(c->ctx, "W&B key %s of run %s: the %s of the sampled history is not "
-                        "finite; %s not posted", m->key, c->run_path,
-                        metrics_wandb_reducers[m->reducer], m->name);
+            pl_host->note_add(c->ctx, "W&B key %s of run %s: the %s of the sampled history is not "
+                              "finite; %s not posted", m->key, c->run_path,
+                              metrics_wandb_reducers[m->reducer], m->name);
         else
             rc = wb_post(c, m, v, used, metrics_wandb_reducers[m->reducer]);
         if (m->reducer != WB_LAST && c->history_lines > m->samples)
-            h->note_add(c->ctx, "W&B run %s has %lld history rows; %s of %s is over a sample of "
-                        "%zu (raise samples for more)", c->run_path, c->history_lines,
-                        metrics_wandb_reducers[m->reducer], m->key, vals.n);
+            pl_host->note_add(c->ctx,
+                              "W&B run %s has %lld history rows; %s of %s is over a sample of "
+                              "%zu (raise samples for more)",
+                              c->run_path, c->history_lines, metrics_wandb_reducers[m->reducer],
+                              m->key, vals.n);
     }
     free(vals.v);
     return rc;
@@ -1493,27 +1501,30 @@ static int wb_metric(struct wb_collect *c, size_t i)
 /* The run's label, its URL in a note and as an artifact, and what else is worth knowing. */
 static void wb_evidence(struct wb_collect *c)
 {
-    const relhost_host *h = c->h;
     struct metrics_wandb_job *job = c->job;
     char url[WB_URL_MAX + 3 * WB_NAME_MAX + 16];
 
     if (c->run_id == NULL)
         return;
-    if (h->label_set != NULL)
-        h->label_set(c->ctx, "wandb_run", c->run_path);
+    if (pl_host->label_set != NULL)
+        pl_host->label_set(c->ctx, "wandb_run", c->run_path);
     if (c->dir_id[0] != '\0' && strcmp(c->dir_id, c->run_id) != 0)
-        h->note_add(c->ctx, "run_dir %s holds run %s but the run id from %s is %s; %s", c->run_dir,
-                    c->dir_id, c->run_id_from, c->run_id,
-                    c->summary_from_file ? "the summary is the folder's, any history the API's"
-                                         : "the API's run was read");
+        pl_host->note_add(c->ctx, "run_dir %s holds run %s but the run id from %s is %s; %s",
+                          c->run_dir, c->dir_id, c->run_id_from, c->run_id,
+                          c->summary_from_file
+                              ? "the summary is the folder's, any history the API's"
+                              : "the API's run was read");
     if (job->n_urls > 0 && strcmp(job->last.id, c->run_id) != 0)
-        h->note_add(c->ctx, "the log's last W&B run URL names run %s, but run %s (from %s) was "
-                    "read", job->last.id, c->run_id, c->run_id_from);
+        pl_host->note_add(c->ctx,
+                          "the log's last W&B run URL names run %s, but run %s (from %s) was "
+                          "read",
+                          job->last.id, c->run_id, c->run_id_from);
     if (job->several_runs)
-        h->note_add(c->ctx, "the log printed URLs of more than one W&B run (first %s/%s/%s, last "
-                    "%s/%s/%s): a restarted job; the last one counts", job->first.entity,
-                    job->first.project, job->first.id, job->last.entity, job->last.project,
-                    job->last.id);
+        pl_host->note_add(c->ctx,
+                          "the log printed URLs of more than one W&B run (first %s/%s/%s, last "
+                          "%s/%s/%s): a restarted job; the last one counts",
+                          job->first.entity, job->first.project, job->first.id, job->last.entity,
+                          job->last.project, job->last.id);
     if (c->entity == NULL || c->project == NULL)
         return;
     if (job->n_urls > 0 && strcmp(job->last.id, c->run_id) == 0 &&
@@ -1522,26 +1533,31 @@ static void wb_evidence(struct wb_collect *c)
     else
         snprintf(url, sizeof(url), "%s/%s/%s/runs/%s", c->inst->app_url, c->entity, c->project,
                  c->run_id);
-    h->note_add(c->ctx, "W&B run %s%s%s%s (run id from %s, read from %s): %s", c->run_path,
-                c->state[0] ? " (state " : "", c->state, c->state[0] ? ")" : "",
-                c->run_id_from, wb_where_read(c), url);
-    if (h->artifact_add != NULL)
-        h->artifact_add(c->ctx, "url", url, NULL);
+    pl_host->note_add(c->ctx, "W&B run %s%s%s%s (run id from %s, read from %s): %s", c->run_path,
+                      c->state[0] ? " (state " : "", c->state, c->state[0] ? ")" : "",
+                      c->run_id_from, wb_where_read(c), url);
+    if (pl_host->artifact_add != NULL)
+        pl_host->artifact_add(c->ctx, "url", url, NULL);
+    /* The reports link the run through the reserved label (ABI 1.4), which is https only: a
+     * self-hosted server on plain http keeps its note and artifact. */
+    if (pl_host->label_set != NULL && strncmp(url, "https://", 8) == 0)
+        pl_host->label_set(c->ctx, RELHOST_LABEL_RUN_URL, url);
     if (c->state[0] && strcmp(c->state, "finished") != 0)
-        h->note_add(c->ctx, "W&B run %s is %s, not finished: its summary may not be final",
-                    c->run_path, c->state);
+        pl_host->note_add(c->ctx, "W&B run %s is %s, not finished: its summary may not be final",
+                          c->run_path, c->state);
     if (job->n_urls > 0 && (strcmp(job->last.entity, c->entity) != 0 ||
                             strcmp(job->last.project, c->project) != 0))
-        h->note_add(c->ctx, "the log's run URL names %s/%s but the plan says %s/%s; the plan's "
-                    "entity and project were used", job->last.entity, job->last.project,
-                    c->entity, c->project);
+        pl_host->note_add(c->ctx,
+                          "the log's run URL names %s/%s but the plan says %s/%s; the plan's "
+                          "entity and project were used",
+                          job->last.entity, job->last.project, c->entity, c->project);
 }
 
 static int metrics_wandb_collect(const relhost_ctx *ctx, void *jobp)
 {
     struct metrics_wandb_job *job = jobp;
     struct wb_collect c = {.ctx = ctx, .job = job, .inst = job->inst, .conf = job->inst->conf,
-                           .h = job->inst->host, .history_lines = -1};
+                           .history_lines = -1};
     int rc = 0, any_history = 0;
 
     /* A log cut off without its last line end still ends in a line. */
@@ -1558,18 +1574,22 @@ static int metrics_wandb_collect(const relhost_ctx *ctx, void *jobp)
     if (rc == 0)
         rc = wb_resolve(&c, need_api);
     if (rc == 0 && need_api) {
-        const relhost_host *h = c.h;
-        if (!RELHOST_HAS(h, http_request) || h->http_request == NULL) {
-            h->fail(ctx, "no HTTP service: this relhost does not offer host->http_request yet, so "
-                    "W&B run %s cannot be read from %s (a run_dir with files/wandb-summary.json "
-                    "needs no HTTP for reducer last)", c.run_path, c.inst->graphql_url);
+        if (!RELHOST_HAS(pl_host, http_request) || pl_host->http_request == NULL) {
+            pl_host->fail(
+                ctx,
+                "no HTTP service: this relhost does not offer host->http_request yet, so "
+                "W&B run %s cannot be read from %s (a run_dir with files/wandb-summary.json "
+                "needs no HTTP for reducer last)",
+                c.run_path, c.inst->graphql_url);
             rc = RELHOST_ENOTSUP;
-        } else if (h->secret == NULL || h->secret(ctx, c.conf->api_key_env) == NULL) {
+        } else if (pl_host->secret == NULL || pl_host->secret(ctx, c.conf->api_key_env) == NULL) {
             /* secret() also registers the key for redaction before any request is made */
-            h->fail(ctx, "no W&B API key: $%s is not set (or empty) in relhost's environment; "
-                    "export it (relhost sends it to %s as HTTP basic auth, never to jobs or logs) "
-                    "or name another variable with api_key_env", c.conf->api_key_env,
-                    c.inst->auth);
+            pl_host->fail(
+                ctx,
+                "no W&B API key: $%s is not set (or empty) in relhost's environment; "
+                "export it (relhost sends it to %s as HTTP basic auth, never to jobs or logs) "
+                "or name another variable with api_key_env",
+                c.conf->api_key_env, c.inst->auth);
             rc = RELHOST_EINVAL;
         }
     }
@@ -1593,8 +1613,7 @@ static void metrics_wandb_close(void *instp) { free(instp); }
 static int wb_set_base(struct metrics_wandb *inst, const relhost_ctx *ctx, const char *url,
                        const char *from)
 {
-    const relhost_host *h = inst->host;
-    const char *w = inst->conf->base_url != NULL ? wb_where(h, ctx, &inst->conf->base_url)
+    const char *w = inst->conf->base_url != NULL ? pl_where(ctx, &inst->conf->base_url)
                                                  : "relhost's environment";
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
@@ -1607,13 +1626,15 @@ static int wb_set_base(struct metrics_wandb *inst, const relhost_ctx *ctx, const
     }
     if (memchr(url, '@', n) != NULL) {
         /* never echo it: the text before '@' is a password */
-        h->fail(ctx, "%s (%s) must not carry credentials (user:password@): the API key is read "
-                "from the variable api_key_env names", from, w);
+        pl_host->fail(ctx,
+                      "%s (%s) must not carry credentials (user:password@): the API key is read "
+                      "from the variable api_key_env names",
+                      from, w);
         return RELHOST_EINVAL;
     }
     if (bad) {
-        h->fail(ctx, "%s \"%s\" (%s) is not an http(s) URL such as https://api.wandb.ai or "
-                "http://wandb.example.com:8080", from, url, w);
+        pl_host->fail(ctx, "%s \"%s\" (%s) is not an http(s) URL such as https://api.wandb.ai or "
+                      "http://wandb.example.com:8080", from, url, w);
         return RELHOST_EINVAL;
     }
     memcpy(inst->base, url, n);
@@ -1632,65 +1653,62 @@ static int wb_set_base(struct metrics_wandb *inst, const relhost_ctx *ctx, const
 static int metrics_wandb_open(const relhost_ctx *ctx, const void *confp, void **out)
 {
     const struct metrics_wandb_conf *conf = confp;
-    const relhost_host *h = metrics_wandb_host;
     int rc;
 
     *out = NULL;
-    if (h == NULL)
-        return RELHOST_EINVAL;
     struct metrics_wandb *inst = calloc(1, sizeof(*inst));
     if (inst == NULL) {
-        h->fail(ctx, "out of memory opening metrics_wandb");
+        pl_host->fail(ctx, "out of memory opening metrics_wandb");
         return RELHOST_ENOMEM;
     }
-    inst->host = h;
     inst->conf = conf;
 
     if (conf->metrics.n == 0) {
-        h->fail(ctx, "metrics (%s) is empty: list what to read, e.g. metrics = ( { name = "
-                "\"sps\"; key = \"overview/sps\"; } )", wb_where(h, ctx, &conf->metrics));
+        pl_host->fail(ctx, "metrics (%s) is empty: list what to read, e.g. metrics = ( { name = "
+                      "\"sps\"; key = \"overview/sps\"; } )", pl_where(ctx, &conf->metrics));
         goto bad;
     }
     for (size_t i = 0; i < conf->metrics.n; i++) {
         const struct metrics_wandb_metric *m = wb_row(conf, i);
         if (!wb_valid_metric(m->name)) {
-            h->fail(ctx, "metric name \"%s\" (%s) must be 1 to %d of A-Z a-z 0-9 _ . -",
-                    m->name ? m->name : "", wb_where(h, ctx, &m->name), WB_NAME_MAX);
+            pl_host->fail(ctx, "metric name \"%s\" (%s) must be 1 to %d of A-Z a-z 0-9 _ . -",
+                          m->name ? m->name : "", pl_where(ctx, &m->name), WB_NAME_MAX);
             goto bad;
         }
         if (m->key == NULL || m->key[0] == '\0' || strlen(m->key) > 256) {
-            h->fail(ctx, "metric \"%s\" (%s): key must be a W&B key of 1 to 256 bytes", m->name,
-                    wb_where(h, ctx, &m->key));
+            pl_host->fail(ctx, "metric \"%s\" (%s): key must be a W&B key of 1 to 256 bytes",
+                          m->name, pl_where(ctx, &m->key));
             goto bad;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(wb_row(conf, j)->name, m->name) == 0) {
-                h->fail(ctx, "metric \"%s\" (%s) is defined twice; give each its own name",
-                        m->name, wb_where(h, ctx, &m->name));
+                pl_host->fail(ctx, "metric \"%s\" (%s) is defined twice; give each its own name",
+                              m->name, pl_where(ctx, &m->name));
                 goto bad;
             }
         if (!isfinite(m->last_pct) || m->last_pct <= 0 || m->last_pct > 100) {
-            h->fail(ctx, "metric \"%s\" (%s): last_pct must be in (0, 100]", m->name,
-                    wb_where(h, ctx, &m->last_pct));
+            pl_host->fail(ctx, "metric \"%s\" (%s): last_pct must be in (0, 100]", m->name,
+                          pl_where(ctx, &m->last_pct));
             goto bad;
         }
     }
     if (conf->run_id_env != NULL && !wb_valid_env_name(conf->run_id_env)) {
-        h->fail(ctx, "run_id_env \"%s\" (%s) must be an environment variable name such as "
-                "WANDB_RUN_ID", conf->run_id_env, wb_where(h, ctx, &conf->run_id_env));
+        pl_host->fail(ctx, "run_id_env \"%s\" (%s) must be an environment variable name such as "
+                      "WANDB_RUN_ID", conf->run_id_env, pl_where(ctx, &conf->run_id_env));
         goto bad;
     }
     if (conf->api_key_env == NULL || !wb_valid_env_name(conf->api_key_env)) {
-        h->fail(ctx, "api_key_env (%s) must name an environment variable such as WANDB_API_KEY",
-                wb_where(h, ctx, &conf->api_key_env));
+        pl_host->fail(ctx,
+                      "api_key_env (%s) must name an environment variable such as WANDB_API_KEY",
+                      pl_where(ctx, &conf->api_key_env));
         goto bad;
     }
     if (conf->entity != NULL && conf->entity[0] == '\0') {
-        h->fail(ctx, "entity (%s) is empty", wb_where(h, ctx, &conf->entity));
+        pl_host->fail(ctx, "entity (%s) is empty", pl_where(ctx, &conf->entity));
         goto bad;
     }
     if (conf->project != NULL && conf->project[0] == '\0') {
-        h->fail(ctx, "project (%s) is empty", wb_where(h, ctx, &conf->project));
+        pl_host->fail(ctx, "project (%s) is empty", pl_where(ctx, &conf->project));
         goto bad;
     }
     /* WANDB_BASE_URL is what wandb itself reads for a self-hosted server: not a secret. */
@@ -1763,7 +1781,7 @@ static int metrics_wandb_job_open(const relhost_ctx *ctx, void *instp, const rel
     return 0;
 oom:
     metrics_wandb_job_close(job);
-    inst->host->fail(ctx, "out of memory starting a metrics_wandb job");
+    pl_host->fail(ctx, "out of memory starting a metrics_wandb job");
     return RELHOST_ENOMEM;
 }
 
@@ -1800,34 +1818,16 @@ static int metrics_wandb_credentials(const void *confp,
     return 0;
 }
 
-static const relhost_metrics_ops metrics_wandb_ops = {
-    .struct_size = sizeof(relhost_metrics_ops),
-    .open = metrics_wandb_open,
-    .job_open = metrics_wandb_job_open,
-    .feed = metrics_wandb_feed,
-    .collect = metrics_wandb_collect,
-    .job_close = metrics_wandb_job_close,
-    .close = metrics_wandb_close,
-    .keys = metrics_wandb_keys,
-    .credentials = metrics_wandb_credentials,
-};
-
-static const relhost_plugin metrics_wandb_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "metrics_wandb",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("metrics_wandb", "1.0.0", metrics_wandb_options, struct metrics_wandb_conf),
     .description = "metrics from a job's Weights & Biases run: summary and sampled history",
-    .options = metrics_wandb_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct metrics_wandb_conf),
-    .metrics = &metrics_wandb_ops,
+    .metrics = &(const relhost_metrics_ops){.struct_size = sizeof(relhost_metrics_ops),
+                                            .open = metrics_wandb_open,
+                                            .job_open = metrics_wandb_job_open,
+                                            .feed = metrics_wandb_feed,
+                                            .collect = metrics_wandb_collect,
+                                            .job_close = metrics_wandb_job_close,
+                                            .close = metrics_wandb_close,
+                                            .keys = metrics_wandb_keys,
+                                            .credentials = metrics_wandb_credentials},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *host, const relhost_plugin **out)
-{
-    if (host == NULL || out == NULL)
-        return RELHOST_EINVAL;
-    metrics_wandb_host = host;
-    *out = &metrics_wandb_plugin;
-    return 0;
-}

@@ -3,7 +3,7 @@
  * notify.c - the announce gate: post the release message to a Discord and/or a Slack webhook.
  *
  * A webhook URL is a credential (anyone holding it can post to the channel), so the plan names
- * only the environment variables that hold the URLs; the value goes from host->secret() straight
+ * only the environment variables that hold the URLs; the value goes from pl_host->secret() straight
  * into the request and is never formatted into a message, a note or a log line. The message is a
  * template option: {version}, {commit}, {step}... are expanded by the host before open().
  *
@@ -12,7 +12,7 @@
  * message.
  *
  * At most once: a webhook cannot be asked "did I already post this?", so each post is recorded in
- * the release state (host->record_put, key "discord" or "slack") and never repeated blindly:
+ * the release state (pl_host->record_put, key "discord" or "slack") and never repeated blindly:
  *   - before the POST the record says "sending <UTC>", durably; after a 2xx "posted <UTC>";
  *   - the request is sent with at_most_once: the host sends it again only when the failure
  *     proves the server never got it (no connection, 429); a timeout, a lost reply or a 5xx
@@ -37,6 +37,9 @@
  */
 #include <relhost/plugin.h>
 
+#include "../common/pl_host.h"
+
+#include "../common/pl_http.h"
 #include "../common/pl_text.h"
 
 #include <jansson.h>
@@ -54,8 +57,7 @@ struct notify_conf {
     const char *discord_url_env;
     const char *slack_url_env;
     const char *message;
-    double timeout;
-    double retry_budget;
+    relhost_http_options http; /* timeout, retry_budget */
     relhost_strlist resend;    /* targets whose unknown delivery a person asks to post again */
     relhost_strlist delivered; /* targets whose unknown delivery a person saw arrive */
 };
@@ -75,9 +77,6 @@ struct notify {
     int delivered[NTARGETS]; /* from conf->delivered */
 };
 
-/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
-static const relhost_host *host;
-
 static const relhost_option notify_options[] = {
     {.name = "discord_url_env",
      .type = RELHOST_OPT_SECRET_ENV,
@@ -96,20 +95,7 @@ static const relhost_option notify_options[] = {
      .offset = offsetof(struct notify_conf, message),
      .doc = "the announcement (Discord cuts it to 2000 characters)",
      .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "30s",
-     .offset = offsetof(struct notify_conf, timeout),
-     .doc = "time one HTTP attempt may take",
-     .min = 0.1,
-     .max = 3600},
-    {.name = "retry_budget",
-     .type = RELHOST_OPT_DURATION,
-     .def = "2m",
-     .offset = offsetof(struct notify_conf, retry_budget),
-     .doc = "time one post may take with the host's retries and Retry-After waits",
-     .min = 0.1,
-     .max = 86400},
+    RELHOST_HTTP_OPTION_ROWS(struct notify_conf, http),
     {.name = "resend",
      .type = RELHOST_OPT_STRLIST,
      .offset = offsetof(struct notify_conf, resend),
@@ -213,10 +199,10 @@ static int parse_targets(const relhost_ctx *ctx, const relhost_strlist *l, const
                     found = 1;
                 }
             if (!found) {
-                host->fail(ctx, "%s: %s: \"%.*s\" is not a target of this step; the targets "
-                                "are discord and slack",
-                           host->where != NULL ? host->where(ctx, l) : "the plan", opt,
-                           (int)(len > 64 ? 64 : len), p);
+                pl_host->fail(ctx, "%s: %s: \"%.*s\" is not a target of this step; the targets "
+                                   "are discord and slack",
+                              pl_where(ctx, l), opt,
+                              (int)(len > 64 ? 64 : len), p);
                 return RELHOST_EINVAL;
             }
             p += len;
@@ -229,20 +215,20 @@ static int parse_targets(const relhost_ctx *ctx, const relhost_strlist *l, const
 static int notify_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
     const struct notify_conf *c = conf;
-    const char *w = host->where != NULL ? host->where(ctx, &c->message) : "the plan";
+    const char *w = pl_where(ctx, &c->message);
     struct notify *n;
     json_t *probe;
 
     if (c->message == NULL || c->message[0] == '\0') {
-        host->fail(ctx, "%s: message is empty: Discord and Slack refuse an empty post; write "
-                        "the announcement, e.g. message = \"Released v{version}\"",
-                   w);
+        pl_host->fail(ctx, "%s: message is empty: Discord and Slack refuse an empty post; write "
+                           "the announcement, e.g. message = \"Released v{version}\"",
+                      w);
         return RELHOST_EINVAL;
     }
     /* Webhooks take JSON, which takes UTF-8 only: refuse here, not at the end of a release. */
     probe = json_string(c->message);
     if (probe == NULL) {
-        host->fail(ctx, "%s: message is not valid UTF-8: save the plan as UTF-8", w);
+        pl_host->fail(ctx, "%s: message is not valid UTF-8: save the plan as UTF-8", w);
         return RELHOST_EINVAL;
     }
     json_decref(probe);
@@ -258,10 +244,10 @@ static int notify_open(const relhost_ctx *ctx, const void *conf, void **inst)
     }
     for (int t = 0; t < NTARGETS; t++)
         if (n->resend[t] && n->delivered[t]) {
-            host->fail(ctx, "%s: %s is named by both resend and delivered: say either that it "
-                            "arrived (delivered) or that it should be posted again (resend)",
-                       host->where != NULL ? host->where(ctx, &c->resend) : "the plan",
-                       target_names[t]);
+            pl_host->fail(ctx, "%s: %s is named by both resend and delivered: say either that it "
+                               "arrived (delivered) or that it should be posted again (resend)",
+                          pl_where(ctx, &c->resend),
+                          target_names[t]);
             notify_free(n);
             return RELHOST_EINVAL;
         }
@@ -276,8 +262,7 @@ static int notify_open(const relhost_ctx *ctx, const void *conf, void **inst)
     return 0;
 oom:
     notify_free(n);
-    host->fail(ctx, "notify: out of memory");
-    return RELHOST_ENOMEM;
+    return pl_oom(ctx);
 }
 
 static void notify_close(void *inst)
@@ -371,8 +356,8 @@ static const char *bad_url(const char *url)
 
 static void set_label(const relhost_ctx *ctx, const char *key, const char *value)
 {
-    if (RELHOST_HAS(host, label_set) && host->label_set != NULL)
-        host->label_set(ctx, key, value);
+    if (RELHOST_HAS(pl_host, label_set) && pl_host->label_set != NULL)
+        pl_host->label_set(ctx, key, value);
 }
 
 /* ---- delivery records ------------------------------------------------------------------- */
@@ -409,7 +394,7 @@ static int record(const relhost_ctx *ctx, int t, const char *what, const char *w
         snprintf(value, sizeof value, "%s %s: %s", what, ts, why);
     else
         snprintf(value, sizeof value, "%s %s", what, ts);
-    return host->record_put(ctx, target_names[t], value);
+    return pl_host->record_put(ctx, target_names[t], value);
 }
 
 /* ---- posting ----------------------------------------------------------------------------- */
@@ -422,7 +407,7 @@ enum post_result {
 };
 
 /* POST body to target t's webhook. Returns a post_result, with *retryable (NOT_DELIVERED) and
- * the reason in host->fail() and a note; negative: RELHOST_EINTR, or the state could not record
+ * the reason in pl_host->fail() and a note; negative: RELHOST_EINTR, or the state could not record
  * the delivery (explained). The record says "sending" before the request leaves and what became
  * of it after. */
 static int post(const relhost_ctx *ctx, const struct notify *n, int t, const struct service *svc,
@@ -431,22 +416,22 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
     static const char *const headers[] = {"Content-Type: application/json", NULL};
     relhost_http_request req;
     relhost_http_response *resp = NULL;
-    const char *url = host->secret(ctx, env);
+    const char *url = pl_host->secret(ctx, env);
     const char *why;
     char detail[512], short_why[256];
     int attempts, rc;
 
     *retryable = 0;
     if (url == NULL) { /* the caller checked; only a host bug gets here */
-        host->fail(ctx, "notify: $%s is not set", env);
+        pl_host->fail(ctx, "notify: $%s is not set", env);
         return NOT_DELIVERED;
     }
     if ((why = bad_url(url)) != NULL) {
-        host->fail(ctx, "notify: $%s does not hold a usable %s webhook URL: %s (its value is "
-                        "not shown: a webhook URL is a credential)",
-                   env, svc->name, why);
-        host->note_add(ctx, "%s: not posted: $%s does not hold a usable webhook URL", svc->name,
-                       env);
+        pl_host->fail(ctx, "notify: $%s does not hold a usable %s webhook URL: %s (its value is "
+                           "not shown: a webhook URL is a credential)",
+                      env, svc->name, why);
+        pl_host->note_add(ctx, "%s: not posted: $%s does not hold a usable webhook URL", svc->name,
+                          env);
         set_label(ctx, svc->label, "failed");
         return NOT_DELIVERED;
     }
@@ -457,9 +442,7 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
     req.headers = headers;
     req.body = body;
     req.body_len = strlen(body);
-    req.timeout_s = n->conf->timeout;
-    req.connect_timeout_s = n->conf->timeout < 10 ? n->conf->timeout : 10;
-    req.budget_s = n->conf->retry_budget;
+    pl_http_limits(&req, &n->conf->http);
     req.at_most_once = 1;
 
     /* Durable before the request leaves: a kill during the POST leaves "sending", which the
@@ -468,10 +451,10 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
         set_label(ctx, svc->label, "failed");
         return rc;
     }
-    host->log(ctx, RELHOST_LOG_DEBUG, "posting the announcement to %s ($%s)", svc->name, env);
-    rc = host->http_request(ctx, &req, &resp);
+    pl_host->log(ctx, RELHOST_LOG_DEBUG, "posting the announcement to %s ($%s)", svc->name, env);
+    rc = pl_host->http_request(ctx, &req, &resp);
     if (rc < 0 && resp != NULL) {
-        host->http_response_free(resp);
+        pl_host->http_response_free(resp);
         resp = NULL;
     }
     if (rc == RELHOST_EINTR)
@@ -484,23 +467,23 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
         if (rc == RELHOST_ERETRY || rc == RELHOST_EINVAL || rc == RELHOST_ENOTSUP ||
             rc == RELHOST_ENOMEM) {
             *retryable = rc == RELHOST_ERETRY;
-            host->note_add(ctx, "%s: not posted: the request did not reach the webhook in $%s",
-                           svc->name, env);
+            pl_host->note_add(ctx, "%s: not posted: the request did not reach the webhook in $%s",
+                              svc->name, env);
             set_label(ctx, svc->label, "failed");
             rc = record(ctx, t, "not_delivered", "the request did not reach the server");
             return rc < 0 ? rc : NOT_DELIVERED;
         }
-        host->note_add(ctx, "%s: delivery unknown: the request was sent to the webhook in $%s, "
-                            "and no reply came back (timeout, reset or cut reply)",
-                       svc->name, env);
+        pl_host->note_add(ctx, "%s: delivery unknown: the request was sent to the webhook in $%s, "
+                               "and no reply came back (timeout, reset or cut reply)",
+                          svc->name, env);
         set_label(ctx, svc->label, "unknown");
         rc = record(ctx, t, "unknown", "sent, no usable reply");
         return rc < 0 ? rc : UNKNOWN;
     }
     if (resp == NULL) {
-        host->fail(ctx, "notify: the HTTP service returned neither a reply nor an error for the "
-                        "%s webhook (a relhost bug)",
-                   svc->name);
+        pl_host->fail(ctx, "notify: the HTTP service returned neither a reply nor an error for the "
+                           "%s webhook (a relhost bug)",
+                      svc->name);
         set_label(ctx, svc->label, "unknown");
         rc = record(ctx, t, "unknown", "no reply from the HTTP service");
         return rc < 0 ? rc : UNKNOWN;
@@ -508,11 +491,11 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
     attempts = RELHOST_HAS(resp, attempts) && resp->attempts > 0 ? resp->attempts : 1;
     if (svc->accepted(resp)) {
         long status = resp->status;
-        host->http_response_free(resp);
+        pl_host->http_response_free(resp);
         set_label(ctx, svc->label, "posted");
         if ((rc = record(ctx, t, "posted", NULL)) != 0)
             return rc; /* "sending" stays: the next run asks a person */
-        host->note_add(ctx, "posted to %s (HTTP %ld)", svc->name, status);
+        pl_host->note_add(ctx, "posted to %s (HTTP %ld)", svc->name, status);
         return POSTED;
     }
     svc->error_text(resp, detail, sizeof detail);
@@ -521,37 +504,37 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
         (resp->status >= 200 && resp->status < 300)) {
         /* A 5xx may come after the message was posted (a proxy timing out, a crash after the
          * write), and a 2xx without the expected answer says nothing reliable either. */
-        host->note_add(ctx, "%s: delivery unknown: HTTP %ld: %s", svc->name, resp->status,
-                       detail);
+        pl_host->note_add(ctx, "%s: delivery unknown: HTTP %ld: %s", svc->name, resp->status,
+                          detail);
         set_label(ctx, svc->label, "unknown");
-        host->fail(ctx, "notify: the %s webhook answered HTTP %ld: %s", svc->name, resp->status,
-                   detail);
-        host->http_response_free(resp);
+        pl_host->fail(ctx, "notify: the %s webhook answered HTTP %ld: %s", svc->name, resp->status,
+                      detail);
+        pl_host->http_response_free(resp);
         rc = record(ctx, t, "unknown", short_why);
         return rc < 0 ? rc : UNKNOWN;
     }
     /* 408, 429 (after the host's waits) and other 4xx: the service did not take the message. */
     *retryable = resp->status == 429 || resp->status == 408;
     if (*retryable) {
-        host->fail(ctx, "notify: the %s webhook answered HTTP %ld after %d attempt%s: %s; the "
-                        "step is retried on the next run",
-                   svc->name, resp->status, attempts, attempts == 1 ? "" : "s", detail);
+        pl_host->fail(ctx, "notify: the %s webhook answered HTTP %ld after %d attempt%s: %s; the "
+                           "step is retried on the next run",
+                      svc->name, resp->status, attempts, attempts == 1 ? "" : "s", detail);
     } else {
         /* 401/403/404/410: the webhook was deleted or the URL is wrong, not the message; a
          * redirect is not followed (it would carry the URL's credential elsewhere). */
         int gone = resp->status == 401 || resp->status == 403 || resp->status == 404 ||
                    resp->status == 410;
         int moved = resp->status >= 300 && resp->status < 400;
-        host->fail(ctx, "notify: the %s webhook refused the announcement: HTTP %ld: %s%s%s",
-                   svc->name, resp->status, detail,
-                   gone    ? "; check the webhook URL in $"
-                   : moved ? "; relhost follows no redirect: put the final URL in $"
+        pl_host->fail(ctx, "notify: the %s webhook refused the announcement: HTTP %ld: %s%s%s",
+                      svc->name, resp->status, detail,
+                      gone    ? "; check the webhook URL in $"
+                      : moved ? "; relhost follows no redirect: put the final URL in $"
                            : "",
-                   gone || moved ? env : "");
+                      gone || moved ? env : "");
     }
-    host->note_add(ctx, "%s: not posted: HTTP %ld: %s", svc->name, resp->status, detail);
+    pl_host->note_add(ctx, "%s: not posted: HTTP %ld: %s", svc->name, resp->status, detail);
     set_label(ctx, svc->label, "failed");
-    host->http_response_free(resp);
+    pl_host->http_response_free(resp);
     rc = record(ctx, t, "not_delivered", short_why);
     return rc < 0 ? rc : NOT_DELIVERED;
 }
@@ -561,16 +544,16 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
 static void note_truncation(const relhost_ctx *ctx, const struct notify *n)
 {
     if (n->truncated)
-        host->note_add(ctx, "the message is %zu characters long (in UTF-16 units, as Discord "
-                            "counts) and Discord takes %d: Discord gets it cut at a character "
-                            "boundary, with an ellipsis (Slack gets all of it)",
-                       n->units, DISCORD_MAX_CHARS);
+        pl_host->note_add(ctx, "the message is %zu characters long (in UTF-16 units, as Discord "
+                               "counts) and Discord takes %d: Discord gets it cut at a character "
+                               "boundary, with an ellipsis (Slack gets all of it)",
+                          n->units, DISCORD_MAX_CHARS);
 }
 
 static int has_records(void)
 {
-    return RELHOST_HAS(host, record_put) && host->record_get != NULL &&
-           host->record_put != NULL;
+    return RELHOST_HAS(pl_host, record_put) && pl_host->record_get != NULL &&
+           pl_host->record_put != NULL;
 }
 
 static int notify_describe(const relhost_ctx *ctx, void *inst)
@@ -581,28 +564,28 @@ static int notify_describe(const relhost_ctx *ctx, void *inst)
     int any = 0;
 
     for (int i = 0; i < 2; i++) {
-        const char *rec = has_records() ? host->record_get(ctx, target_names[i]) : NULL;
-        if (host->secret(ctx, envs[i]) == NULL) {
-            host->note_add(ctx, "%s: not configured ($%s is not set): nothing would be posted "
-                                "there",
-                           svcs[i]->name, envs[i]);
+        const char *rec = has_records() ? pl_host->record_get(ctx, target_names[i]) : NULL;
+        if (pl_host->secret(ctx, envs[i]) == NULL) {
+            pl_host->note_add(ctx, "%s: not configured ($%s is not set): nothing would be posted "
+                                   "there",
+                              svcs[i]->name, envs[i]);
             continue;
         }
         any = 1;
         if (delivery_of(rec) == D_POSTED) {
-            host->note_add(ctx, "%s: already posted in an earlier run (%s): would not post "
-                                "again",
-                           svcs[i]->name, rec);
+            pl_host->note_add(ctx, "%s: already posted in an earlier run (%s): would not post "
+                                   "again",
+                              svcs[i]->name, rec);
             continue;
         }
-        host->note_add(ctx, "would post to %s (webhook URL from $%s):\n%s", svcs[i]->name,
-                       envs[i], i == 0 ? n->discord_text : n->conf->message);
+        pl_host->note_add(ctx, "would post to %s (webhook URL from $%s):\n%s", svcs[i]->name,
+                          envs[i], i == 0 ? n->discord_text : n->conf->message);
     }
     if (!any)
-        host->note_add(ctx, "neither webhook is configured: the step would be SKIPPED "
-                            "(not_configured); the message would be:\n%s",
-                       n->conf->message);
-    else if (host->secret(ctx, envs[0]) != NULL)
+        pl_host->note_add(ctx, "neither webhook is configured: the step would be SKIPPED "
+                               "(not_configured); the message would be:\n%s",
+                          n->conf->message);
+    else if (pl_host->secret(ctx, envs[0]) != NULL)
         note_truncation(ctx, n);
     return 0;
 }
@@ -626,12 +609,13 @@ static void fail_unknown(const relhost_ctx *ctx, const int unknown[NTARGETS],
         snprintf(seen + l, sizeof seen - l, "%s%s: %s", l ? "; " : "", target_names[t],
                  recs[t] != NULL ? recs[t] : "unknown");
     }
-    host->fail(ctx, "notify: delivery to %s is unknown (%s): the message may or may not be in "
-                    "the channel, and relhost does not post it again blindly. Check the channel, "
-                    "then either `relhost -c PLAN --step %s --set steps.%s.resend=%s` to post it "
-                    "again, or `relhost -c PLAN --step %s --set steps.%s.delivered=%s` if it "
-                    "arrived",
-               names, seen, step, step, list, step, step, list);
+    pl_host->fail(ctx,
+                  "notify: delivery to %s is unknown (%s): the message may or may not be in "
+                  "the channel, and relhost does not post it again blindly. Check the channel, "
+                  "then either `relhost -c PLAN --step %s --set steps.%s.resend=%s` to post it "
+                  "again, or `relhost -c PLAN --step %s --set steps.%s.delivered=%s` if it "
+                  "arrived",
+                  names, seen, step, step, list, step, step, list);
 }
 
 static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
@@ -646,28 +630,29 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     int failed = 0, all_retryable = 1, posted = 0, earlier = 0, nunknown = 0, rc = 0;
 
     for (int i = 0; i < NTARGETS; i++) {
-        configured[i] = host->secret(ctx, envs[i]) != NULL;
+        configured[i] = pl_host->secret(ctx, envs[i]) != NULL;
         if (!configured[i])
             set_label(ctx, svcs[i]->label, "not_configured");
     }
     if (!configured[0] && !configured[1]) {
-        host->note_add(ctx, "no webhook configured: set $%s and/or $%s to announce the release",
-                       envs[0], envs[1]);
+        pl_host->note_add(ctx, "no webhook configured: set $%s and/or $%s to announce the release",
+                          envs[0], envs[1]);
         out->outcome = RELHOST_SKIPPED;
         out->reason = "not_configured";
         out->retryable = 0;
         return 0;
     }
-    if (!RELHOST_HAS(host, http_response_free) || host->http_request == NULL ||
-        host->http_response_free == NULL) {
-        host->fail(ctx, "notify: this relhost has no HTTP service (http_request): upgrade "
-                        "relhost, or make the step optional until then");
+    if (!RELHOST_HAS(pl_host, http_response_free) || pl_host->http_request == NULL ||
+        pl_host->http_response_free == NULL) {
+        pl_host->fail(ctx, "notify: this relhost has no HTTP service (http_request): upgrade "
+                           "relhost, or make the step optional until then");
         return RELHOST_ENOTSUP;
     }
     if (!has_records()) {
-        host->fail(ctx, "notify: this relhost cannot record deliveries (record_get, record_put), "
-                        "so a re-run could post the announcement twice: upgrade relhost, or make "
-                        "the step optional until then");
+        pl_host->fail(ctx,
+                      "notify: this relhost cannot record deliveries (record_get, record_put), "
+                      "so a re-run could post the announcement twice: upgrade relhost, or make "
+                      "the step optional until then");
         return RELHOST_ENOTSUP;
     }
     if (configured[0])
@@ -677,23 +662,23 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         int retryable = 0;
         if (!configured[i])
             continue;
-        rec = host->record_get(ctx, target_names[i]);
+        rec = pl_host->record_get(ctx, target_names[i]);
         /* borrowed until the next record_put: keep a copy for the messages */
         if (rec != NULL && (rec_copy[i] = strdup(rec)) == NULL) {
             rc = RELHOST_ENOMEM;
-            host->fail(ctx, "notify: out of memory");
+            pl_host->fail(ctx, "notify: out of memory");
             break;
         }
         recs[i] = rec_copy[i];
         switch (delivery_of(recs[i])) {
         case D_POSTED:
-            host->note_add(ctx, "%s: already posted in an earlier run (%s): not posted again",
-                           svcs[i]->name, recs[i]);
+            pl_host->note_add(ctx, "%s: already posted in an earlier run (%s): not posted again",
+                              svcs[i]->name, recs[i]);
             if (n->resend[i] || n->delivered[i])
-                host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose "
-                                    "delivery is unknown",
-                               svcs[i]->name, n->resend[i] ? "resend" : "delivered",
-                               target_names[i]);
+                pl_host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose "
+                                       "delivery is unknown",
+                                  svcs[i]->name, n->resend[i] ? "resend" : "delivered",
+                                  target_names[i]);
             set_label(ctx, svcs[i]->label, "posted");
             posted++;
             earlier++;
@@ -702,33 +687,33 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
             if (n->delivered[i]) {
                 if ((rc = record(ctx, i, "posted", "confirmed by a person (delivered)")) < 0)
                     break;
-                host->note_add(ctx, "%s: recorded as posted, as delivered = %s says (the "
-                                    "earlier record: %s); not posted again",
-                               svcs[i]->name, target_names[i], recs[i]);
+                pl_host->note_add(ctx, "%s: recorded as posted, as delivered = %s says (the "
+                                       "earlier record: %s); not posted again",
+                                  svcs[i]->name, target_names[i], recs[i]);
                 set_label(ctx, svcs[i]->label, "posted");
                 posted++;
                 continue;
             }
             if (!n->resend[i]) {
-                host->note_add(ctx, "%s: delivery unknown since an earlier run (%s): not posted "
-                                    "again until a person checks the channel (resend or "
-                                    "delivered)",
-                               svcs[i]->name, recs[i]);
+                pl_host->note_add(ctx, "%s: delivery unknown since an earlier run (%s): not posted "
+                                       "again until a person checks the channel (resend or "
+                                       "delivered)",
+                                  svcs[i]->name, recs[i]);
                 set_label(ctx, svcs[i]->label, "unknown");
                 unknown[i] = 1;
                 nunknown++;
                 continue;
             }
-            host->note_add(ctx, "%s: posting again, as resend = %s asks (the earlier record: "
-                                "%s)",
-                           svcs[i]->name, target_names[i], recs[i]);
+            pl_host->note_add(ctx, "%s: posting again, as resend = %s asks (the earlier record: "
+                                   "%s)",
+                              svcs[i]->name, target_names[i], recs[i]);
             break;
         case D_NONE:
             if (n->resend[i] || n->delivered[i])
-                host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose "
-                                    "delivery is unknown",
-                               svcs[i]->name, n->resend[i] ? "resend" : "delivered",
-                               target_names[i]);
+                pl_host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose "
+                                       "delivery is unknown",
+                                  svcs[i]->name, n->resend[i] ? "resend" : "delivered",
+                                  target_names[i]);
             break;
         }
         if (rc < 0)
@@ -742,7 +727,7 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
             unknown[i] = 1;
             nunknown++;
             free(rec_copy[i]);
-            rec = host->record_get(ctx, target_names[i]);
+            rec = pl_host->record_get(ctx, target_names[i]);
             rec_copy[i] = rec != NULL ? strdup(rec) : NULL;
             recs[i] = rec_copy[i];
         } else {
@@ -752,7 +737,7 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         rc = 0;
     }
     if (rc >= 0) {
-        host->note_add(ctx, "the announcement:\n%s", n->conf->message);
+        pl_host->note_add(ctx, "the announcement:\n%s", n->conf->message);
         if (nunknown > 0) {
             fail_unknown(ctx, unknown, recs);
             out->outcome = RELHOST_ERROR;
@@ -763,45 +748,27 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
             out->reason = NULL;
             out->retryable = 0;
             if (earlier == posted)
-                host->note_add(ctx, "every configured webhook already had the message: nothing "
-                                    "was posted");
+                pl_host->note_add(ctx, "every configured webhook already had the message: nothing "
+                                       "was posted");
         } else {
             out->outcome = RELHOST_ERROR;
             out->reason = "tool_error";
             out->retryable = all_retryable;
         }
         if (failed > 0 && posted > 0)
-            host->note_add(ctx, "%d of %d webhooks have the message; a re-run posts only to "
-                                "the other%s",
-                           posted, posted + failed + nunknown, failed == 1 ? "" : "s");
+            pl_host->note_add(ctx, "%d of %d webhooks have the message; a re-run posts only to "
+                                   "the other%s",
+                              posted, posted + failed + nunknown, failed == 1 ? "" : "s");
     }
     for (int i = 0; i < NTARGETS; i++)
         free(rec_copy[i]);
     return rc < 0 ? rc : 0;
 }
 
-static const relhost_gate_ops notify_gate = {
-    .struct_size = sizeof(relhost_gate_ops),
-    .open = notify_open,
-    .describe = notify_describe,
-    .run = notify_run,
-    .close = notify_close,
-};
-
-static const relhost_plugin notify_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "notify",
-    .version = "1.1.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("notify", "1.1.0", notify_options, struct notify_conf),
     .description = "announce the release on Discord and/or Slack webhooks",
-    .options = notify_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct notify_conf),
-    .gate = &notify_gate,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = notify_open,
+                                      .describe = notify_describe, .run = notify_run,
+                                      .close = notify_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &notify_plugin;
-    return 0;
-}

@@ -16,6 +16,8 @@
  */
 #include <relhost/plugin.h>
 
+#include "../common/pl_host.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -26,9 +28,6 @@ struct registry_conf {
     relhost_strlist artifacts;
     const char *reason;
 };
-
-/* Kept from the entry: valid while the plugin is loaded, and the same for every instance. */
-static const relhost_host *host;
 
 static const char *const actions[] = {"stage", "promote", "quarantine", NULL};
 
@@ -59,23 +58,23 @@ static int registry_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
     const struct registry_conf *c = conf;
     if (c->action == ACT_STAGE && c->artifacts.n == 0) {
-        host->fail(ctx, "%s: action \"stage\" needs artifacts = [\"path or glob\", ...]",
-                   host->where(ctx, &c->action));
+        pl_host->fail(ctx, "%s: action \"stage\" needs artifacts = [\"path or glob\", ...]",
+                      pl_where(ctx, &c->action));
         return RELHOST_EINVAL;
     }
     if (c->action != ACT_STAGE && c->artifacts.n) {
-        host->fail(ctx, "%s: artifacts go with action \"stage\" only",
-                   host->where(ctx, &c->artifacts));
+        pl_host->fail(ctx, "%s: artifacts go with action \"stage\" only",
+                      pl_where(ctx, &c->artifacts));
         return RELHOST_EINVAL;
     }
     if (c->action != ACT_QUARANTINE && c->reason) {
-        host->fail(ctx, "%s: reason goes with action \"quarantine\" only",
-                   host->where(ctx, &c->reason));
+        pl_host->fail(ctx, "%s: reason goes with action \"quarantine\" only",
+                      pl_where(ctx, &c->reason));
         return RELHOST_EINVAL;
     }
-    if (!host->registry_stage || !host->registry_promote || !host->registry_quarantine) {
-        host->fail(ctx, "this relhost offers no release registry (ABI %d.%d host without it)",
-                   RELHOST_ABI_MAJOR, RELHOST_ABI_MINOR);
+    if (!pl_host->registry_stage || !pl_host->registry_promote || !pl_host->registry_quarantine) {
+        pl_host->fail(ctx, "this relhost offers no release registry (ABI %d.%d host without it)",
+                      RELHOST_ABI_MAJOR, RELHOST_ABI_MINOR);
         return RELHOST_ENOTSUP;
     }
     *inst = (void *)c;
@@ -88,14 +87,15 @@ static int registry_describe(const relhost_ctx *ctx, void *inst)
     switch (c->action) {
     case ACT_STAGE:
         for (size_t i = 0; i < c->artifacts.n; i++)
-            host->note_add(ctx, "would stage %s for release %s", c->artifacts.v[i], ctx->version);
+            pl_host->note_add(ctx, "would stage %s for release %s", c->artifacts.v[i],
+                              ctx->version);
         break;
     case ACT_PROMOTE:
-        host->note_add(ctx, "would re-check the staged sha256s of %s and make it last green, "
-                            "writing the baseline", ctx->version);
+        pl_host->note_add(ctx, "would re-check the staged sha256s of %s and make it last green, "
+                               "writing the baseline", ctx->version);
         break;
     default:
-        host->note_add(ctx, "would quarantine %s when the release fails", ctx->version);
+        pl_host->note_add(ctx, "would quarantine %s when the release fails", ctx->version);
     }
     return 0;
 }
@@ -109,9 +109,9 @@ static int registry_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
         out->reason = "launch";
         return 0;
     }
-    rc = c->action == ACT_STAGE     ? host->registry_stage(ctx, &c->artifacts)
-         : c->action == ACT_PROMOTE ? host->registry_promote(ctx)
-                                    : host->registry_quarantine(ctx, c->reason);
+    rc = c->action == ACT_STAGE     ? pl_host->registry_stage(ctx, &c->artifacts)
+         : c->action == ACT_PROMOTE ? pl_host->registry_promote(ctx)
+                                    : pl_host->registry_quarantine(ctx, c->reason);
     if (rc == RELHOST_EINVAL) {
         /* refused: the host put the registry's reason into the step's message */
         out->outcome = RELHOST_FAILED;
@@ -126,28 +126,10 @@ static int registry_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
 
 static void registry_close(void *inst) { (void)inst; }
 
-static const relhost_gate_ops registry_gate = {
-    .struct_size = sizeof(relhost_gate_ops),
-    .open = registry_open,
-    .describe = registry_describe,
-    .run = registry_run,
-    .close = registry_close,
-};
-
-static const relhost_plugin registry_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "registry",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("registry", "1.0.0", registry_options, struct registry_conf),
     .description = "stage, promote or quarantine the release in the host's release registry",
-    .options = registry_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct registry_conf),
-    .gate = &registry_gate,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
+                                      .open = registry_open, .describe = registry_describe,
+                                      .run = registry_run, .close = registry_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &registry_plugin;
-    return 0;
-}

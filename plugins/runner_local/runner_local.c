@@ -12,6 +12,8 @@
  */
 #include <relhost/plugin.h>
 
+#include "../common/pl_host.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +32,11 @@ struct runner_local {
     const struct runner_local_conf *conf;
 };
 
-static const relhost_host *host;
-
 static int runner_local_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
     struct runner_local *r = calloc(1, sizeof *r);
-    if (!r) {
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (!r)
+        return pl_oom(ctx);
     r->conf = conf;
     *inst = r;
     return 0;
@@ -57,7 +55,7 @@ static int runner_local_submit(const relhost_ctx *ctx, void *inst, const relhost
     ps.timeout_s = spec->timeout_s;
     ps.grace_s = r->conf->grace > 0 ? r->conf->grace : 0.001;
     ps.log_path = spec->log_path;
-    rc = host->proc_spawn(ctx, &ps, &p);
+    rc = pl_host->proc_spawn(ctx, &ps, &p);
     if (rc != 0)
         return rc; /* the host's process service has explained why */
     snprintf(id, 257, "local-%s", spec->key);
@@ -79,7 +77,7 @@ static int runner_local_poll(const relhost_ctx *ctx, void *inst, relhost_job_sta
         }
         memset(&res, 0, sizeof res);
         res.struct_size = sizeof res;
-        if (host->proc_poll(ctx, st->runner_handle, &done, &res) != 0 || !done) {
+        if (pl_host->proc_poll(ctx, st->runner_handle, &done, &res) != 0 || !done) {
             st->state = RELHOST_JOB_RUNNING;
             continue;
         }
@@ -100,7 +98,7 @@ static int runner_local_poll(const relhost_ctx *ctx, void *inst, relhost_job_sta
             st->end = RELHOST_END_EXITED;
             snprintf(st->engine_state, sizeof st->engine_state, "EXITED");
         }
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
     }
     /* The host also polls as soon as a child exits; this is only the fallback pace. */
     *next_poll_s = 1.0;
@@ -114,42 +112,24 @@ static int runner_local_cancel(const relhost_ctx *ctx, void *inst, const char *e
     (void)external_id;
     if (!handle)
         return 0;
-    return host->proc_kill(ctx, handle);
+    return pl_host->proc_kill(ctx, handle);
 }
 
 static void runner_local_release(void *inst, void *handle)
 {
     (void)inst;
     if (handle)
-        host->proc_release(NULL, handle);
+        pl_host->proc_release(NULL, handle);
 }
 
 static void runner_local_close(void *inst) { free(inst); }
 
-static const relhost_runner_ops runner_local_ops = {
-    .struct_size = sizeof(relhost_runner_ops),
-    .open = runner_local_open,
-    .submit = runner_local_submit,
-    .poll = runner_local_poll,
-    .cancel = runner_local_cancel,
-    .release = runner_local_release,
-    .close = runner_local_close,
-};
-
-static const relhost_plugin runner_local_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "runner_local",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("runner_local", "1.0.0", runner_local_options, struct runner_local_conf),
     .description = "run validation jobs as local process groups with tree-kill timeouts",
-    .options = runner_local_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct runner_local_conf),
-    .runner = &runner_local_ops,
+    .runner = &(const relhost_runner_ops){.struct_size = sizeof(relhost_runner_ops),
+                                          .open = runner_local_open, .submit = runner_local_submit,
+                                          .poll = runner_local_poll, .cancel = runner_local_cancel,
+                                          .release = runner_local_release,
+                                          .close = runner_local_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &runner_local_plugin;
-    return 0;
-}

@@ -19,6 +19,7 @@
  *  cancel    `sky jobs cancel -y ID`; unknown or already ended counts as cancelled.
  */
 #include "runner_skypilot.h"
+#include "../common/pl_host.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -129,8 +130,6 @@ struct runner_skypilot {
     double next_queue;
 };
 
-static const relhost_host *host;
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -169,7 +168,7 @@ static struct sky_rec *rec_new(struct runner_skypilot *r, const char *key, const
 static void rec_free(struct sky_rec *rec)
 {
     if (rec->launch)
-        host->proc_release(NULL, rec->launch);
+        pl_host->proc_release(NULL, rec->launch);
     free(rec->launch_out);
     free(rec->log);
     free(rec);
@@ -198,7 +197,7 @@ static struct sky_rec *rec_find(struct runner_skypilot *r, void *handle, const c
 /* ---- CLI calls ---------------------------------------------------------------------------- */
 
 /* Runs `sky ARGS...` to completion. Returns 0 when it ran (*res holds its exit code and its
- * ANSI-stripped output), else a failure explained through host->fail(). */
+ * ANSI-stripped output), else a failure explained through pl_host->fail(). */
 static int sky_run(const relhost_ctx *ctx, struct runner_skypilot *r, const char *const *args,
                    size_t capture, relhost_proc_result *res)
 {
@@ -218,19 +217,19 @@ static int sky_run(const relhost_ctx *ctx, struct runner_skypilot *r, const char
     ps.capture_max = capture;
     memset(res, 0, sizeof *res);
     res->struct_size = sizeof *res;
-    rc = host->proc_run(ctx, &ps, res);
+    rc = pl_host->proc_run(ctx, &ps, res);
     if (rc != 0)
         return rc; /* the process service explained it */
     res->out_len = sky_strip_ansi(res->out, res->out_len);
     res->err_len = sky_strip_ansi(res->err, res->err_len);
     if (res->exec_failed) {
-        host->fail(ctx, "cannot run the SkyPilot CLI \"%s\" (exit %d): set the runner's sky "
-                        "option to its path, or put sky on PATH", r->sky, res->exit_code);
+        pl_host->fail(ctx, "cannot run the SkyPilot CLI \"%s\" (exit %d): set the runner's sky "
+                           "option to its path, or put sky on PATH", r->sky, res->exit_code);
         return RELHOST_EIO;
     }
     if (res->timed_out) {
-        host->fail(ctx, "`sky %s %s` did not finish within cli_timeout (%.0f s)", args[0],
-                   args[1] ? args[1] : "", r->conf->cli_timeout);
+        pl_host->fail(ctx, "`sky %s %s` did not finish within cli_timeout (%.0f s)", args[0],
+                      args[1] ? args[1] : "", r->conf->cli_timeout);
         return RELHOST_ETIMEDOUT;
     }
     return 0;
@@ -254,19 +253,19 @@ static int queue(const relhost_ctx *ctx, struct runner_skypilot *r, sky_queue *q
     int rc = sky_run(ctx, r, args, 0, &res);
     memset(q, 0, sizeof *q);
     if (rc != 0) {
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
         return rc;
     }
     if (res.exit_code != 0 || !res.exited) {
         why(&res, line, sizeof line);
-        host->fail(ctx, "`sky jobs queue` failed (exit %d): %s", res.exit_code, line);
-        host->proc_result_free(&res);
+        pl_host->fail(ctx, "`sky jobs queue` failed (exit %d): %s", res.exit_code, line);
+        pl_host->proc_result_free(&res);
         return RELHOST_EIO;
     }
     rc = sky_parse_queue(res.out, q, msg, sizeof msg);
     if (rc != 0)
-        host->fail(ctx, "cannot read `sky jobs queue`: %s", msg);
-    host->proc_result_free(&res);
+        pl_host->fail(ctx, "cannot read `sky jobs queue`: %s", msg);
+    pl_host->proc_result_free(&res);
     return rc == 0 ? 0 : rc == RELHOST_ENOMEM ? rc : RELHOST_EINVAL;
 }
 
@@ -311,7 +310,7 @@ static int fetch_log(const relhost_ctx *ctx, struct runner_skypilot *r, struct s
     rec->next_fetch = now_s() + log_interval(r);
     rc = sky_run(ctx, r, args, (size_t)r->conf->log_max, &res);
     if (rc != 0) {
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
         return rc;
     }
     f->ran = res.exited;
@@ -323,8 +322,8 @@ static int fetch_log(const relhost_ctx *ctx, struct runner_skypilot *r, struct s
     why(&res, f->last, sizeof f->last);
     if (res.truncated && !rec->warned_trunc) {
         rec->warned_trunc = 1;
-        host->log(ctx, RELHOST_LOG_WARN, "job %s: its log is longer than log_max (%llu bytes); "
-                  "the rest is not read", rec->id, (unsigned long long)r->conf->log_max);
+        pl_host->log(ctx, RELHOST_LOG_WARN, "job %s: its log is longer than log_max (%llu bytes); "
+                     "the rest is not read", rec->id, (unsigned long long)r->conf->log_max);
     }
     /* The CLI prints the log from its start each time: keep the part past what the host has.
      * Only exit codes that come with the log count (0 running or succeeded, 100 failed, 103
@@ -335,16 +334,15 @@ static int fetch_log(const relhost_ctx *ctx, struct runner_skypilot *r, struct s
         size_t keep = len - (size_t)rec->log_base;
         char *nb = malloc(keep + 1);
         if (!nb) {
-            host->proc_result_free(&res);
-            host->fail(ctx, "out of memory");
-            return RELHOST_ENOMEM;
+            pl_host->proc_result_free(&res);
+            return pl_oom(ctx);
         }
         memcpy(nb, res.out + rec->log_base, keep);
         free(rec->log);
         rec->log = nb;
         rec->log_len = keep;
     }
-    host->proc_result_free(&res);
+    pl_host->proc_result_free(&res);
     return 0;
 }
 
@@ -383,8 +381,8 @@ static void ended(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_job
     if (known) {
         f = *known;
     } else if (fetch_log(ctx, r, rec, &f) != 0) {
-        host->log(ctx, RELHOST_LOG_WARN, "job %s ended as %s, but its log could not be fetched",
-                  rec->id, word);
+        pl_host->log(ctx, RELHOST_LOG_WARN, "job %s ended as %s, but its log could not be fetched",
+                     rec->id, word);
         memset(&f, 0, sizeof f);
     }
     if (state == RELHOST_JOB_ENDED && end == RELHOST_END_EXITED) {
@@ -425,7 +423,7 @@ static void launch_done(const relhost_ctx *ctx, struct runner_skypilot *r, relho
         snprintf(st->new_external_id, sizeof st->new_external_id, "%s", id);
         rec->id_new = 1;
         set_state(st, rec, RELHOST_JOB_PENDING);
-        host->log(ctx, RELHOST_LOG_DEBUG, "%s launched as managed job %s", rec->key, id);
+        pl_host->log(ctx, RELHOST_LOG_DEBUG, "%s launched as managed job %s", rec->key, id);
     } else {
         rec->launch_failed = 1;
         rec->launch_end = res->exec_failed ? RELHOST_END_EXEC_FAILED : RELHOST_END_INFRA;
@@ -442,7 +440,7 @@ static void launch_done(const relhost_ctx *ctx, struct runner_skypilot *r, relho
                      "and printed no job id", res->exit_code);
     }
     free(out);
-    host->proc_release(ctx, rec->launch);
+    pl_host->proc_release(ctx, rec->launch);
     rec->launch = NULL;
 }
 
@@ -476,8 +474,8 @@ static void ask_logs(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_
     relhost_job_end end;
     const char *word;
     if (fetch_log(ctx, r, rec, &f) != 0 || !f.ran) {
-        host->log(ctx, RELHOST_LOG_WARN, "job %s is not in `sky jobs queue` and `sky jobs logs` "
-                  "failed; asking again at the next poll", rec->id);
+        pl_host->log(ctx, RELHOST_LOG_WARN, "job %s is not in `sky jobs queue` and `sky jobs logs` "
+                     "failed; asking again at the next poll", rec->id);
         return;
     }
     if (f.trailer[0] && sky_map_status(f.trailer, &state, &end) == 0 &&
@@ -514,10 +512,8 @@ static int runner_skypilot_poll(const relhost_ctx *ctx, void *inst, relhost_job_
     sky_queue q;
 
     memset(&q, 0, sizeof q);
-    if (!recs) {
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (!recs)
+        return pl_oom(ctx);
     /* 1. Launches: no CLI call, only the processes started by submit. */
     for (size_t i = 0; i < n; i++) {
         relhost_job_status *st = at(jobs, i, elem_size);
@@ -543,7 +539,7 @@ static int runner_skypilot_poll(const relhost_ctx *ctx, void *inst, relhost_job_
             int done = 0;
             memset(&res, 0, sizeof res);
             res.struct_size = sizeof res;
-            if (host->proc_poll(ctx, rec->launch, &done, &res) == 0 && done)
+            if (pl_host->proc_poll(ctx, rec->launch, &done, &res) == 0 && done)
                 launch_done(ctx, r, st, rec, &res);
             else
                 set_state(st, rec, RELHOST_JOB_SUBMITTING);
@@ -581,9 +577,9 @@ static int runner_skypilot_poll(const relhost_ctx *ctx, void *inst, relhost_job_
             snprintf(rec->id, sizeof rec->id, "%lld", row->id);
             snprintf(st->new_external_id, sizeof st->new_external_id, "%s", rec->id);
             rec->id_new = 1;
-            host->log(ctx, RELHOST_LOG_WARN, "`sky jobs launch` of %s failed (%s), but SkyPilot "
-                      "lists it as job %s: following that job", rec->key, rec->launch_why,
-                      rec->id);
+            pl_host->log(ctx, RELHOST_LOG_WARN, "`sky jobs launch` of %s failed (%s), but SkyPilot "
+                         "lists it as job %s: following that job", rec->key, rec->launch_why,
+                         rec->id);
         }
         if (!rec->id[0] || rec->final)
             continue;
@@ -651,7 +647,7 @@ static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relh
     in.tmpl = r->tmpl;
     rc = sky_task_build(&in, &t, err, sizeof err);
     if (rc != 0) {
-        host->fail(ctx, "validation %s: %s", spec->validation, err);
+        pl_host->fail(ctx, "validation %s: %s", spec->validation, err);
         sky_task_out_free(&t);
         return rc;
     }
@@ -660,18 +656,18 @@ static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relh
     out_path = folder ? sky_job_file(folder, spec->key, ".sky-launch.log") : NULL;
     argv = calloc(t.nargs + 12, sizeof *argv);
     if (!yaml_path || !out_path || !argv) {
-        host->fail(ctx, "out of memory");
+        pl_host->fail(ctx, "out of memory");
         rc = RELHOST_ENOMEM;
         goto out;
     }
     if (sky_write_file(yaml_path, t.yaml.s, t.yaml.len) != 0) {
-        host->fail(ctx, "cannot write the task file %s: %s", yaml_path, strerror(errno));
+        pl_host->fail(ctx, "cannot write the task file %s: %s", yaml_path, strerror(errno));
         rc = RELHOST_EIO;
         goto out;
     }
     /* A launch of an earlier run of this attempt may have left its id in the file. */
     if (sky_write_file(out_path, "", 0) != 0) {
-        host->fail(ctx, "cannot write %s: %s", out_path, strerror(errno));
+        pl_host->fail(ctx, "cannot write %s: %s", out_path, strerror(errno));
         rc = RELHOST_EIO;
         goto out;
     }
@@ -692,7 +688,7 @@ static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relh
     /* The CLI's own credentials, then the values behind --env NAME (never on argv). */
     env = calloc(r->ncli_env + t.nenv + 1, sizeof *env);
     if (!env) {
-        host->fail(ctx, "out of memory");
+        pl_host->fail(ctx, "out of memory");
         rc = RELHOST_ENOMEM;
         goto out;
     }
@@ -707,11 +703,11 @@ static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relh
     ps.log_path = out_path;
     rec = rec_new(r, spec->key, NULL);
     if (!rec) {
-        host->fail(ctx, "out of memory");
+        pl_host->fail(ctx, "out of memory");
         rc = RELHOST_ENOMEM;
         goto out;
     }
-    rc = host->proc_spawn(ctx, &ps, &p);
+    rc = pl_host->proc_spawn(ctx, &ps, &p);
     if (rc != 0) {
         rec_unlink(r, rec);
         rec_free(rec);
@@ -723,7 +719,7 @@ static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relh
     rec->state = RELHOST_JOB_SUBMITTING;
     *handle = rec;
     rc = RELHOST_EINPROGRESS;
-    host->log(ctx, RELHOST_LOG_DEBUG, "launching %s (task %s)", spec->key, yaml_path);
+    pl_host->log(ctx, RELHOST_LOG_DEBUG, "launching %s (task %s)", spec->key, yaml_path);
 out:
     free(argv);
     free(env);
@@ -752,8 +748,8 @@ static int wait_pid(const relhost_ctx *ctx, struct runner_skypilot *r, pid_t pid
     ps.timeout_s = r->conf->launch_timeout;
     memset(&res, 0, sizeof res);
     res.struct_size = sizeof res;
-    rc = host->proc_run(ctx, &ps, &res);
-    host->proc_result_free(&res);
+    rc = pl_host->proc_run(ctx, &ps, &res);
+    pl_host->proc_result_free(&res);
     return rc;
 }
 
@@ -781,16 +777,16 @@ static int runner_skypilot_find(const relhost_ctx *ctx, void *inst, const char *
     snprintf(folder, sizeof folder, "%s/%s", ctx->log_dir, ctx->version);
     if ((pid = sky_launch_in_flight(key, folder)) != 0) {
         /* A second launch would double the bill: wait for the first one's word. */
-        host->log(ctx, RELHOST_LOG_INFO, "%s: `sky jobs launch` of an earlier relhost is still "
-                  "running (pid %ld); waiting for it", key, (long)pid);
+        pl_host->log(ctx, RELHOST_LOG_INFO, "%s: `sky jobs launch` of an earlier relhost is still "
+                     "running (pid %ld); waiting for it", key, (long)pid);
         if ((rc = wait_pid(ctx, r, pid)) != 0)
             return rc;
     }
     /* The launch's own output names the job even once it has left the queue. */
     if (sky_launched_id(folder, key, num, sizeof num)) {
         snprintf(id, 257, "%s", num);
-        host->log(ctx, RELHOST_LOG_INFO, "%s: an earlier launch submitted it as job %s", key,
-                  num);
+        pl_host->log(ctx, RELHOST_LOG_INFO, "%s: an earlier launch submitted it as job %s", key,
+                     num);
         return 0;
     }
     return RELHOST_ENOTFOUND;
@@ -806,10 +802,8 @@ static int runner_skypilot_read_log(const relhost_ctx *ctx, void *inst, const ch
     struct sky_rec *rec = rec_find(r, handle, external_id);
     size_t have;
     *got = 0;
-    if (!rec && external_id && *external_id && !(rec = rec_new(r, NULL, external_id))) {
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (!rec && external_id && *external_id && !(rec = rec_new(r, NULL, external_id)))
+        return pl_oom(ctx);
     if (!rec || !rec->id[0])
         return 0;
     if (offset < rec->log_base) {
@@ -854,19 +848,19 @@ static int cancel_id(const relhost_ctx *ctx, struct runner_skypilot *r, const ch
     char line[160];
     int rc = sky_run(ctx, r, args, 0, &res);
     if (rc != 0) {
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
         return rc;
     }
     /* "scheduled to be cancelled", "not found. Skipped." and "already in terminal state ...
      * Skipped." all leave the job ended or ending: success. */
     if (res.exit_code == 0 || (res.out && (strstr(res.out, "not found. Skipped") ||
                                            strstr(res.out, "already in terminal state")))) {
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
         return 0;
     }
     why(&res, line, sizeof line);
-    host->fail(ctx, "`sky jobs cancel -y %s` failed (exit %d): %s", id, res.exit_code, line);
-    host->proc_result_free(&res);
+    pl_host->fail(ctx, "`sky jobs cancel -y %s` failed (exit %d): %s", id, res.exit_code, line);
+    pl_host->proc_result_free(&res);
     return RELHOST_EIO;
 }
 
@@ -880,8 +874,8 @@ static int runner_skypilot_cancel(const relhost_ctx *ctx, void *inst, const char
         /* Still launching: stop the launch, then cancel what it may already have submitted.
          * The next poll reports either that job (which then ends CANCELLED) or the end. */
         char found[257];
-        host->proc_kill(ctx, rec->launch);
-        host->proc_release(ctx, rec->launch);
+        pl_host->proc_kill(ctx, rec->launch);
+        pl_host->proc_release(ctx, rec->launch);
         rec->launch = NULL;
         if (runner_skypilot_find(ctx, inst, rec->key, found) == 0) {
             snprintf(rec->id, sizeof rec->id, "%.31s", found);
@@ -902,14 +896,12 @@ static int runner_skypilot_open(const relhost_ctx *ctx, const void *conf, void *
 {
     const struct runner_skypilot_conf *c = conf;
     struct runner_skypilot *r = calloc(1, sizeof *r);
-    if (!r) {
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (!r)
+        return pl_oom(ctx);
     *inst = r;
     r->conf = c;
     if (!c->sky || !*c->sky) {
-        host->fail(ctx, "%s: sky must name the SkyPilot CLI", host->where(ctx, &c->sky));
+        pl_host->fail(ctx, "%s: sky must name the SkyPilot CLI", pl_where(ctx, &c->sky));
         return RELHOST_EINVAL;
     }
     if (c->sky[0] != '/' && strchr(c->sky, '/') && ctx->plan_dir) {
@@ -919,28 +911,23 @@ static int runner_skypilot_open(const relhost_ctx *ctx, const void *conf, void *
     } else {
         r->sky = dupstr(c->sky);
     }
-    if (!r->sky) {
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (!r->sky)
+        return pl_oom(ctx);
     r->cli_env = calloc(c->pass_env.n + 1, sizeof *r->cli_env);
-    if (!r->cli_env) {
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (!r->cli_env)
+        return pl_oom(ctx);
     for (size_t i = 0; i < c->pass_env.n; i++) {
         /* A sealed one is a secret (secret() keeps it masked), any other plain text; unset
          * ones are skipped (a plan error already for the commands that start processes). */
-        const char *v = host->sealed(ctx, c->pass_env.v[i]) ? host->secret(ctx, c->pass_env.v[i])
-                                                             : getenv(c->pass_env.v[i]);
+        const char *v = pl_host->sealed(ctx, c->pass_env.v[i])
+                            ? pl_host->secret(ctx, c->pass_env.v[i])
+                            : getenv(c->pass_env.v[i]);
         size_t len;
         if (!v)
             continue;
         len = strlen(c->pass_env.v[i]) + strlen(v) + 2;
-        if (!(r->cli_env[r->ncli_env] = malloc(len))) {
-            host->fail(ctx, "out of memory");
-            return RELHOST_ENOMEM;
-        }
+        if (!(r->cli_env[r->ncli_env] = malloc(len)))
+            return pl_oom(ctx);
         snprintf(r->cli_env[r->ncli_env++], len, "%s=%s", c->pass_env.v[i], v);
     }
     if (c->task_template) {
@@ -950,20 +937,21 @@ static int runner_skypilot_open(const relhost_ctx *ctx, const void *conf, void *
         int rc;
         r->tmpl = sky_read_file(c->task_template, 1 << 20, &len);
         if (!r->tmpl) {
-            host->fail(ctx, "%s: cannot read task_template %s: %s",
-                       host->where(ctx, &c->task_template), c->task_template, strerror(errno));
+            pl_host->fail(ctx, "%s: cannot read task_template %s: %s",
+                          pl_where(ctx, &c->task_template), c->task_template,
+                          strerror(errno));
             return RELHOST_EINVAL;
         }
         if (strlen(r->tmpl) != len) {
-            host->fail(ctx, "%s: task_template %s holds a NUL byte or is over 1 MiB",
-                       host->where(ctx, &c->task_template), c->task_template);
+            pl_host->fail(ctx, "%s: task_template %s holds a NUL byte or is over 1 MiB",
+                          pl_where(ctx, &c->task_template), c->task_template);
             return RELHOST_EINVAL;
         }
         rc = sky_yaml_filter(r->tmpl, NULL, &probe, err, sizeof err);
         sky_buf_free(&probe);
         if (rc != 0) {
-            host->fail(ctx, "%s: task_template %s: %s", host->where(ctx, &c->task_template),
-                       c->task_template, err);
+            pl_host->fail(ctx, "%s: task_template %s: %s", pl_where(ctx, &c->task_template),
+                          c->task_template, err);
             return RELHOST_EINVAL;
         }
     }
@@ -998,32 +986,17 @@ static void runner_skypilot_close(void *inst)
     free(r);
 }
 
-static const relhost_runner_ops runner_skypilot_ops = {
-    .struct_size = sizeof(relhost_runner_ops),
-    .open = runner_skypilot_open,
-    .submit = runner_skypilot_submit,
-    .poll = runner_skypilot_poll,
-    .find = runner_skypilot_find,
-    .read_log = runner_skypilot_read_log,
-    .cancel = runner_skypilot_cancel,
-    .release = runner_skypilot_release,
-    .close = runner_skypilot_close,
-};
-
-static const relhost_plugin runner_skypilot_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "runner_skypilot",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("runner_skypilot", "1.0.0", runner_skypilot_options,
+                   struct runner_skypilot_conf),
     .description = "run validation jobs as SkyPilot managed jobs through the sky CLI",
-    .options = runner_skypilot_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct runner_skypilot_conf),
-    .runner = &runner_skypilot_ops,
+    .runner = &(const relhost_runner_ops){.struct_size = sizeof(relhost_runner_ops),
+                                          .open = runner_skypilot_open,
+                                          .submit = runner_skypilot_submit,
+                                          .poll = runner_skypilot_poll,
+                                          .find = runner_skypilot_find,
+                                          .read_log = runner_skypilot_read_log,
+                                          .cancel = runner_skypilot_cancel,
+                                          .release = runner_skypilot_release,
+                                          .close = runner_skypilot_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &runner_skypilot_plugin;
-    return 0;
-}

@@ -69,6 +69,9 @@ int sky_launch_id(const char *text, char *id, size_t cap);
  * at a UTF-8 boundary to fit cap. */
 void sky_error_line(const char *text, char *out, size_t cap);
 
+/* 1 when s is a non-empty run of ASCII digits (a job id, a count). */
+int sky_all_digits(const char *s);
+
 /* The last `[SUMMARY] Exit code: N` of a log (N in 0..255). Returns 1 and sets *code, or 0. */
 int sky_summary_exit_code(const char *text, size_t len, int *code);
 

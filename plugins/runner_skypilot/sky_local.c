@@ -4,6 +4,7 @@
  * output next to the job's log, and a `sky jobs launch` that an earlier relhost left running.
  */
 #include "runner_skypilot.h"
+#include "../common/pl_file.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -36,14 +37,7 @@ char *sky_read_file(const char *path, size_t max, size_t *len_out)
         close(fd);
         return NULL;
     }
-    while (len < max) {
-        ssize_t n = pread(fd, buf + len, max - len, from + (off_t)len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
+    len = pl_pread_all(fd, buf, max, from);
     close(fd);
     buf[len] = '\0';
     if (len_out)

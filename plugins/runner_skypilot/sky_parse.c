@@ -245,7 +245,18 @@ static void cell(const struct header *h, int col, const char *s, size_t len, cha
     copy_trimmed(s + b, e > b ? e - b : 0, out, cap);
 }
 
-static int all_digits(const char *s)
+/* Copy the n-byte word at s into out (cap bytes) and return 1; 0 when it is empty or does not
+ * fit (a truncated id or status would name something else). */
+static int copy_word(const char *s, size_t n, char *out, size_t cap)
+{
+    if (n == 0 || n >= cap)
+        return 0;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 1;
+}
+
+int sky_all_digits(const char *s)
 {
     if (!*s)
         return 0;
@@ -292,7 +303,7 @@ int sky_parse_queue(const char *text, sky_queue *q, char *err, size_t errcap)
                 continue;
             }
             cell(&h, c_id, s, len, idtxt, sizeof idtxt);
-            if (!all_digits(idtxt))
+            if (!sky_all_digits(idtxt))
                 continue; /* a task row of a pipeline (no ID), or a trailing hint */
             if (q->n == cap) {
                 size_t ncap = cap ? cap * 2 : 16;
@@ -312,7 +323,7 @@ int sky_parse_queue(const char *text, sky_queue *q, char *err, size_t errcap)
             /* A status cell may carry more than the word (a spinner glyph, a note). */
             r->status[strcspn(r->status, " ")] = '\0';
             cell(&h, c_rec, s, len, rec, sizeof rec);
-            r->recoveries = all_digits(rec) ? atoi(rec) : -1;
+            r->recoveries = sky_all_digits(rec) ? atoi(rec) : -1;
         }
     }
     if (!q->has_table && !q->empty_message) {
@@ -353,12 +364,8 @@ int sky_launch_id(const char *text, char *id, size_t cap)
         size_t n = 0;
         while (isdigit((unsigned char)best[n]))
             n++;
-        if (n == 0 || n >= cap)
-            return 0;
-        memcpy(id, best, n);
-        id[n] = '\0';
+        return copy_word(best, n, id, cap);
     }
-    return 1;
 }
 
 static int mentions_error(const char *s, size_t n)
@@ -472,11 +479,7 @@ int sky_finished_status(const char *text, size_t len, char *status, size_t cap)
         st += 9;
         while (st + n < end && (isupper((unsigned char)st[n]) || st[n] == '_'))
             n++;
-        if (n == 0 || n >= cap)
-            return 0;
-        memcpy(status, st, n);
-        status[n] = '\0';
-        return 1;
+        return copy_word(st, n, status, cap);
     }
     return 0;
 }

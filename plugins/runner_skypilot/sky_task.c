@@ -138,16 +138,6 @@ static int parse_bool(const char *s, int *out)
     return -1;
 }
 
-static int all_digits(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Resource settings a validation may give in runner_args, with their `sky jobs launch` flag
  * (used when a task template brings its own resources block). */
 static const struct res_key {
@@ -188,7 +178,7 @@ static int read_runner_args(const sky_task_in *in, struct resources *rs, char *e
             continue;
         }
         if (!strcmp(k, "max_restarts")) {
-            if (!all_digits(v) || strlen(v) > 4) {
+            if (!sky_all_digits(v) || strlen(v) > 4) {
                 snprintf(err, cap, "runner_args.max_restarts is \"%s\"; use a whole number "
                                    "0..9999", v);
                 return RELHOST_EINVAL;
@@ -206,7 +196,7 @@ static int read_runner_args(const sky_task_in *in, struct resources *rs, char *e
                                "cloud, region, image_id", k);
             return RELHOST_EINVAL;
         }
-        if (res_keys[r].whole_number && !all_digits(v)) {
+        if (res_keys[r].whole_number && !sky_all_digits(v)) {
             snprintf(err, cap, "runner_args.%s is \"%s\"; use a whole number (GB)", k, v);
             return RELHOST_EINVAL;
         }

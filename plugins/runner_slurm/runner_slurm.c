@@ -18,6 +18,7 @@
  *   the log folder must be on a file system both see (the usual shared home or project space).
  */
 #include "runner_slurm.h"
+#include "../common/pl_host.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,12 +73,10 @@ struct runner_slurm {
     double last_poll; /* CLOCK_MONOTONIC seconds of the last squeue, 0: none yet */
 };
 
-static const relhost_host *host;
-
 /* ---- running the Slurm tools ---- */
 
 /* Runs argv to completion. 0 when it ran (look at res), else the host's error (already
- * explained through host->fail). res must be freed with host->proc_result_free either way. */
+ * explained through pl_host->fail). res must be freed with pl_host->proc_result_free either way. */
 static int run_tool(const relhost_ctx *ctx, const struct runner_slurm *r, char *const *argv,
                     const char *const *env, int clear_env, relhost_proc_result *res)
 {
@@ -92,7 +91,23 @@ static int run_tool(const relhost_ctx *ctx, const struct runner_slurm *r, char *
     ps.capture_max = 4u << 20;
     memset(res, 0, sizeof *res);
     res->struct_size = sizeof *res;
-    return host->proc_run(ctx, &ps, res);
+    return pl_host->proc_run(ctx, &ps, res);
+}
+
+/* Run a tool's argv (freed here) without extra environment; on a failure nothing is left to
+ * free. RELHOST_ENOMEM when building argv ran out of memory. */
+static int run_argv(const relhost_ctx *ctx, const struct runner_slurm *r, struct strv *argv,
+                    relhost_proc_result *res)
+{
+    int rc = RELHOST_ENOMEM;
+
+    memset(res, 0, sizeof *res);
+    if (!argv->oom)
+        rc = run_tool(ctx, r, argv->v, NULL, 0, res);
+    sv_free(argv);
+    if (rc != 0)
+        pl_host->proc_result_free(res);
+    return rc;
 }
 
 /* argv head for a tool, with -M <cluster> when the job lives on a named cluster. */
@@ -114,15 +129,13 @@ static int runner_slurm_open(const relhost_ctx *ctx, const void *conf, void **in
     const char *const *progs[] = {&c->sbatch, &c->squeue, &c->scontrol, &c->scancel};
     for (size_t i = 0; i < 4; i++)
         if (!*progs[i] || !(*progs[i])[0]) {
-            host->fail(ctx, "%s: the Slurm program paths (sbatch, squeue, scontrol, scancel) "
-                            "must not be empty", host->where(ctx, progs[i]));
+            pl_host->fail(ctx, "%s: the Slurm program paths (sbatch, squeue, scontrol, scancel) "
+                               "must not be empty", pl_where(ctx, progs[i]));
             return RELHOST_EINVAL;
         }
     r = calloc(1, sizeof *r);
-    if (!r) {
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
-    }
+    if (!r)
+        return pl_oom(ctx);
     r->conf = c;
     *inst = r;
     return 0;
@@ -155,7 +168,7 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
 
     *handle = NULL;
     if (!spec->log_path || !spec->argv || !spec->argv[0]) {
-        host->fail(ctx, "job %s: no log path or no command", spec->key);
+        pl_host->fail(ctx, "job %s: no log path or no command", spec->key);
         return RELHOST_EINVAL;
     }
     vals[0] = c->partition;
@@ -167,10 +180,11 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
         while (arg_keys[k] && strcmp(arg_keys[k], spec->runner_args.keys[i]) != 0)
             k++;
         if (!arg_keys[k]) {
-            host->fail(ctx, "validation %s: runner_args key \"%s\" is not known to runner_slurm; "
-                            "known keys: partition, account, qos, constraint, gres "
-                            "(other sbatch options go into the runner's extra_args)",
-                       spec->validation, spec->runner_args.keys[i]);
+            pl_host->fail(ctx,
+                          "validation %s: runner_args key \"%s\" is not known to runner_slurm; "
+                          "known keys: partition, account, qos, constraint, gres "
+                          "(other sbatch options go into the runner's extra_args)",
+                          spec->validation, spec->runner_args.keys[i]);
             return RELHOST_EINVAL;
         }
     }
@@ -180,17 +194,17 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
             vals[k] = v;
     }
     if (snprintf(script, sizeof script, "%s.sbatch", spec->log_path) >= (int)sizeof script) {
-        host->fail(ctx, "log path too long: %s", spec->log_path);
+        pl_host->fail(ctx, "log path too long: %s", spec->log_path);
         return RELHOST_EINVAL;
     }
-    rc = slurm_write_script(host, ctx, spec, script);
+    rc = slurm_write_script(ctx, spec, script);
     if (rc != 0)
         return rc;
 
     sv_add(&argv, c->sbatch);
     sv_add(&argv, "--parsable");
     sv_fmt(&argv, "--job-name=%s", spec->key);
-    if ((rc = slurm_output_arg(host, ctx, spec->log_path, &argv)) != 0)
+    if ((rc = slurm_output_arg(ctx, spec->log_path, &argv)) != 0)
         goto out;
     sv_add(&argv, "--open-mode=append");
     sv_add(&argv, "--export=ALL");
@@ -211,21 +225,21 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
     for (size_t i = 0; i < c->extra_args.n; i++)
         sv_add(&argv, c->extra_args.v[i]);
     sv_add(&argv, script);
-    slurm_sbatch_env(host, ctx, c, spec, &env);
+    slurm_sbatch_env(ctx, c, spec, &env);
     if (argv.oom || env.oom) {
-        host->fail(ctx, "out of memory");
+        pl_host->fail(ctx, "out of memory");
         rc = RELHOST_ENOMEM;
         goto out;
     }
 
     rc = run_tool(ctx, r, argv.v, (const char *const *)env.v, 1, &res);
     if (rc != 0) {
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
         goto out; /* the host explained it (interrupted, or sbatch could not be run) */
     }
     if (res.exec_failed) {
-        host->fail(ctx, "cannot run %s (runner option sbatch): %s", c->sbatch,
-                   res.err ? res.err : "not found");
+        pl_host->fail(ctx, "cannot run %s (runner option sbatch): %s", c->sbatch,
+                      res.err ? res.err : "not found");
         rc = RELHOST_EFAIL;
     } else if (res.exited && res.exit_code == 0 && res.out &&
                slurm_parse_submit(res.out, id) == 0) {
@@ -239,16 +253,16 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
             snprintf(msg, sizeof msg, "unexpected answer \"%.200s\"", res.out ? res.out : "");
         /* A submission that timed out may still have been accepted: look before retrying. */
         if (again && runner_slurm_find(ctx, inst, spec->key, id) == 0) {
-            host->log(ctx, RELHOST_LOG_WARN, "sbatch for %s failed (%s) but Slurm has the job "
-                      "as %s", spec->key, msg, id);
+            pl_host->log(ctx, RELHOST_LOG_WARN, "sbatch for %s failed (%s) but Slurm has the job "
+                         "as %s", spec->key, msg, id);
             rc = 0;
         } else {
             rc = again && !accepted ? RELHOST_ERETRY : RELHOST_EFAIL;
-            host->fail(ctx, "sbatch failed for %s: %s%s", spec->key, msg,
-                       rc == RELHOST_ERETRY ? " (transient: may be retried)" : "");
+            pl_host->fail(ctx, "sbatch failed for %s: %s%s", spec->key, msg,
+                          rc == RELHOST_ERETRY ? " (transient: may be retried)" : "");
         }
     }
-    host->proc_result_free(&res);
+    pl_host->proc_result_free(&res);
 out:
     sv_free(&argv);
     sv_free(&env);
@@ -282,16 +296,8 @@ static int fill_end(const relhost_ctx *ctx, struct runner_slurm *r, const char *
     sv_add(&argv, "job");
     sv_add(&argv, "-o");
     sv_add(&argv, num);
-    if (argv.oom) {
-        sv_free(&argv);
-        return RELHOST_ENOMEM;
-    }
-    rc = run_tool(ctx, r, argv.v, NULL, 0, &res);
-    sv_free(&argv);
-    if (rc != 0) {
-        host->proc_result_free(&res);
+    if ((rc = run_argv(ctx, r, &argv, &res)) != 0)
         return rc;
-    }
     if (res.exited && res.exit_code == 0 && res.out &&
         slurm_kv_get(res.out, "JobState", state, sizeof state) == 0) {
         slurm_kv_get(res.out, "Reason", reason, sizeof reason);
@@ -304,12 +310,12 @@ static int fill_end(const relhost_ctx *ctx, struct runner_slurm *r, const char *
     } else if (!(res.err && strstr(res.err, "Invalid job id"))) {
         char msg[512];
         slurm_tool_message(&res, msg, sizeof msg);
-        host->fail(ctx, "scontrol show job %s failed: %s", num, msg);
-        host->proc_result_free(&res);
+        pl_host->fail(ctx, "scontrol show job %s failed: %s", num, msg);
+        pl_host->proc_result_free(&res);
         return RELHOST_EIO;
     }
     /* else: purged between squeue and scontrol; squeue's word is all there is. */
-    host->proc_result_free(&res);
+    pl_host->proc_result_free(&res);
     if (!slurm_terminal_state(state)) {
         st->state = slurm_pending_state(state) ? RELHOST_JOB_PENDING : RELHOST_JOB_RUNNING;
         st->restarts = restarts[0] ? atoi(restarts) : 0;
@@ -351,13 +357,12 @@ static int poll_cluster(const relhost_ctx *ctx, struct runner_slurm *r, relhost_
     free(ids.s);
     if (argv.oom || ids.oom) {
         sv_free(&argv);
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
+        return pl_oom(ctx);
     }
     rc = run_tool(ctx, r, argv.v, NULL, 0, &res);
     sv_free(&argv);
     if (rc != 0) {
-        host->proc_result_free(&res);
+        pl_host->proc_result_free(&res);
         return rc;
     }
     if (res.exited && res.exit_code == 0) {
@@ -367,8 +372,8 @@ static int poll_cluster(const relhost_ctx *ctx, struct runner_slurm *r, relhost_
          * ones): that means gone. Anything else (controller down, timeout) tells nothing. */
         char msg[512];
         slurm_tool_message(&res, msg, sizeof msg);
-        host->fail(ctx, "squeue failed: %s", msg);
-        host->proc_result_free(&res);
+        pl_host->fail(ctx, "squeue failed: %s", msg);
+        pl_host->proc_result_free(&res);
         return RELHOST_EIO;
     }
 
@@ -421,7 +426,7 @@ static int poll_cluster(const relhost_ctx *ctx, struct runner_slurm *r, relhost_
             st->state = RELHOST_JOB_RUNNING;
         }
     }
-    host->proc_result_free(&res);
+    pl_host->proc_result_free(&res);
     return failed;
 }
 
@@ -456,8 +461,7 @@ static int runner_slurm_poll(const relhost_ctx *ctx, void *inst, relhost_job_sta
     done = calloc(n ? n : 1, 1);
     if (!nums || !clusters || !idx || !done) {
         free(nums), free(clusters), free(idx), free(done);
-        host->fail(ctx, "out of memory");
-        return RELHOST_ENOMEM;
+        return pl_oom(ctx);
     }
     for (size_t i = 0; i < n; i++) {
         relhost_job_status *st = elem(jobs, i, elem_size);
@@ -508,7 +512,7 @@ static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key
     int rc;
 
     if (!kl || strpbrk(key, ", \t\n|")) {
-        host->fail(ctx, "job key \"%s\" cannot be looked up by name in Slurm", key);
+        pl_host->fail(ctx, "job key \"%s\" cannot be looked up by name in Slurm", key);
         return RELHOST_EINVAL;
     }
     tool_head(&argv, r->conf->squeue, NULL);
@@ -519,21 +523,13 @@ static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key
     sv_add(&argv, key);
     sv_add(&argv, "-o");
     sv_add(&argv, "%i|%j");
-    if (argv.oom) {
-        sv_free(&argv);
-        return RELHOST_ENOMEM;
-    }
-    rc = run_tool(ctx, r, argv.v, NULL, 0, &res);
-    sv_free(&argv);
-    if (rc != 0) {
-        host->proc_result_free(&res);
+    if ((rc = run_argv(ctx, r, &argv, &res)) != 0)
         return rc;
-    }
     if (!res.exited || res.exit_code != 0) {
         char msg[512];
         slurm_tool_message(&res, msg, sizeof msg);
-        host->fail(ctx, "squeue -n %s failed: %s", key, msg);
-        host->proc_result_free(&res);
+        pl_host->fail(ctx, "squeue -n %s failed: %s", key, msg);
+        pl_host->proc_result_free(&res);
         return RELHOST_EIO; /* not ENOTFOUND: we do not know, so nothing may be resubmitted */
     }
     for (const char *line = res.out ? res.out : ""; *line;) {
@@ -551,7 +547,7 @@ static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key
             break;
         line = end + 1;
     }
-    host->proc_result_free(&res);
+    pl_host->proc_result_free(&res);
     if (!best)
         return RELHOST_ENOTFOUND;
     snprintf(id, 257, "%llu", best);
@@ -570,7 +566,7 @@ static int runner_slurm_cancel(const relhost_ctx *ctx, void *inst, const char *e
     if (!external_id || !external_id[0])
         return 0; /* never reached Slurm */
     if (slurm_split_id(external_id, num, sizeof num, cluster, sizeof cluster) != 0) {
-        host->fail(ctx, "\"%s\" is not a Slurm job id", external_id);
+        pl_host->fail(ctx, "\"%s\" is not a Slurm job id", external_id);
         return RELHOST_EINVAL;
     }
     tool_head(&argv, r->conf->scancel, cluster);
@@ -584,37 +580,19 @@ static int runner_slurm_cancel(const relhost_ctx *ctx, void *inst, const char *e
     if (rc == 0 && !(res.exited && res.exit_code == 0)) {
         /* scancel is silent and exits 0 for ended and unknown jobs: this is a real failure. */
         slurm_tool_message(&res, msg, sizeof msg);
-        host->fail(ctx, "scancel %s failed: %s", num, msg);
+        pl_host->fail(ctx, "scancel %s failed: %s", num, msg);
         rc = RELHOST_EIO;
     }
-    host->proc_result_free(&res);
+    pl_host->proc_result_free(&res);
     return rc;
 }
 
-static const relhost_runner_ops runner_slurm_ops = {
-    .struct_size = sizeof(relhost_runner_ops),
-    .open = runner_slurm_open,
-    .submit = runner_slurm_submit,
-    .poll = runner_slurm_poll,
-    .find = runner_slurm_find,
-    .cancel = runner_slurm_cancel,
-    .close = runner_slurm_close,
-};
-
-static const relhost_plugin runner_slurm_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "runner_slurm",
-    .version = "1.0.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("runner_slurm", "1.0.0", runner_slurm_options, struct runner_slurm_conf),
     .description = "run validation jobs as Slurm batch jobs (sbatch, one squeue per poll)",
-    .options = runner_slurm_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct runner_slurm_conf),
-    .runner = &runner_slurm_ops,
+    .runner = &(const relhost_runner_ops){.struct_size = sizeof(relhost_runner_ops),
+                                          .open = runner_slurm_open, .submit = runner_slurm_submit,
+                                          .poll = runner_slurm_poll, .find = runner_slurm_find,
+                                          .cancel = runner_slurm_cancel,
+                                          .close = runner_slurm_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &runner_slurm_plugin;
-    return 0;
-}

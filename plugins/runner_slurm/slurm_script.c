@@ -10,6 +10,7 @@
  * SBATCH_* settings and the export_env names.
  */
 #include "runner_slurm.h"
+#include "../common/pl_host.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -164,7 +165,7 @@ static int exported(const struct runner_slurm_conf *c, const char *entry)
 
 /* A sealed variable (a secret) is never exported by a pattern, "*" included: only a
  * validation's pass_env hands one over. */
-static int sealed(const relhost_host *h, const relhost_ctx *ctx, const char *entry)
+static int sealed(const relhost_ctx *ctx, const char *entry)
 {
     const char *eq = strchr(entry, '=');
     char name[256];
@@ -173,15 +174,15 @@ static int sealed(const relhost_host *h, const relhost_ctx *ctx, const char *ent
         return 1; /* no name that long is worth the risk */
     memcpy(name, entry, len);
     name[len] = '\0';
-    return h->sealed(ctx, name);
+    return pl_host->sealed(ctx, name);
 }
 
-void slurm_sbatch_env(const relhost_host *h, const relhost_ctx *ctx,
+void slurm_sbatch_env(const relhost_ctx *ctx,
                       const struct runner_slurm_conf *c, const relhost_job_spec *spec,
                       struct strv *env)
 {
     for (char **e = environ; e && *e; e++)
-        if (exported(c, *e) && !sealed(h, ctx, *e))
+        if (exported(c, *e) && !sealed(ctx, *e))
             sv_add(env, *e);
     for (size_t i = 0; spec->env && spec->env[i]; i++) {
         const char *eq;
@@ -192,7 +193,7 @@ void slurm_sbatch_env(const relhost_host *h, const relhost_ctx *ctx,
 
 /* ---- the script ---- */
 
-static int write_all(const relhost_host *h, const relhost_ctx *ctx, const char *path,
+static int write_all(const relhost_ctx *ctx, const char *path,
                      const struct sbuf *b)
 {
     int fd, rc = 0;
@@ -201,7 +202,7 @@ static int write_all(const relhost_host *h, const relhost_ctx *ctx, const char *
     unlink(path);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
     if (fd < 0) {
-        h->fail(ctx, "cannot create the batch script %s: %s", path, strerror(errno));
+        pl_host->fail(ctx, "cannot create the batch script %s: %s", path, strerror(errno));
         return RELHOST_EIO;
     }
     while (off < b->len) {
@@ -209,21 +210,21 @@ static int write_all(const relhost_host *h, const relhost_ctx *ctx, const char *
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            h->fail(ctx, "cannot write the batch script %s: %s", path,
-                    w < 0 ? strerror(errno) : "short write");
+            pl_host->fail(ctx, "cannot write the batch script %s: %s", path,
+                          w < 0 ? strerror(errno) : "short write");
             rc = RELHOST_EIO;
             break;
         }
         off += (size_t)w;
     }
     if (close(fd) != 0 && rc == 0) {
-        h->fail(ctx, "cannot write the batch script %s: %s", path, strerror(errno));
+        pl_host->fail(ctx, "cannot write the batch script %s: %s", path, strerror(errno));
         rc = RELHOST_EIO;
     }
     return rc;
 }
 
-int slurm_write_script(const relhost_host *h, const relhost_ctx *ctx,
+int slurm_write_script(const relhost_ctx *ctx,
                        const relhost_job_spec *spec, const char *path)
 {
     struct sbuf b = {0};
@@ -259,18 +260,18 @@ int slurm_write_script(const relhost_host *h, const relhost_ctx *ctx,
     sb_add(&b, "\n", 1);
     if (b.oom) {
         free(b.s);
-        h->fail(ctx, "out of memory writing the batch script of %s", spec->key);
+        pl_host->fail(ctx, "out of memory writing the batch script of %s", spec->key);
         return RELHOST_ENOMEM;
     }
     if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp) {
         free(b.s);
-        h->fail(ctx, "log path too long for the batch script: %s", path);
+        pl_host->fail(ctx, "log path too long for the batch script: %s", path);
         return RELHOST_EINVAL;
     }
     /* Written aside and renamed: sbatch never reads a half-written script. */
-    rc = write_all(h, ctx, tmp, &b);
+    rc = write_all(ctx, tmp, &b);
     if (rc == 0 && rename(tmp, path) != 0) {
-        h->fail(ctx, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        pl_host->fail(ctx, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         rc = RELHOST_EIO;
     }
     if (rc != 0)
@@ -279,13 +280,13 @@ int slurm_write_script(const relhost_host *h, const relhost_ctx *ctx,
     return rc;
 }
 
-int slurm_output_arg(const relhost_host *h, const relhost_ctx *ctx, const char *log_path,
+int slurm_output_arg(const relhost_ctx *ctx, const char *log_path,
                      struct strv *argv)
 {
     struct sbuf b = {0};
     if (strchr(log_path, '\\')) {
-        h->fail(ctx, "the log path %s holds a backslash, which sbatch --output would drop: "
-                     "choose a log_dir without one", log_path);
+        pl_host->fail(ctx, "the log path %s holds a backslash, which sbatch --output would drop: "
+                      "choose a log_dir without one", log_path);
         return RELHOST_EINVAL;
     }
     sb_str(&b, "--output=");

@@ -7,6 +7,8 @@
  */
 #include <relhost/plugin.h>
 
+#include "../common/pl_host.h"
+
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,8 +186,6 @@ struct workflow {
     size_t n, cap;
 };
 
-static const relhost_host *host;
-
 static const struct workflow_validation *val(const struct workflow_conf *c, size_t i)
 {
     return (const struct workflow_validation *)c->validations.items + i;
@@ -253,8 +253,8 @@ static int parse_exits(const relhost_ctx *ctx, const relhost_strlist *l, const v
         char *end;
         long code = strtol(l->v[k], &end, 10);
         if (*end || end == l->v[k] || code < 0 || code > 255) {
-            host->fail(ctx, "%s: validation %s: exit code \"%s\" is not 0..255",
-                       host->where(ctx, field), name, l->v[k]);
+            pl_host->fail(ctx, "%s: validation %s: exit code \"%s\" is not 0..255",
+                          pl_where(ctx, field), name, l->v[k]);
             return RELHOST_EINVAL;
         }
         (*out)[k] = (int)code;
@@ -304,8 +304,8 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
         char *end;
         long nn = strtol(nodes_s, &end, 10);
         if (*end || end == nodes_s || nn < 1 || nn > 100000) {
-            host->fail(ctx, "%s: validation %s: matrix node count \"%s\" is not 1..100000",
-                       host->where(ctx, &v->matrix.nodes), v->name, nodes_s);
+            pl_host->fail(ctx, "%s: validation %s: matrix node count \"%s\" is not 1..100000",
+                          pl_where(ctx, &v->matrix.nodes), v->name, nodes_s);
             return RELHOST_EINVAL;
         }
         r->nodes = (int)nn;
@@ -376,20 +376,20 @@ static int open_checked(const relhost_ctx *ctx, struct workflow *w)
         for (const char *p = v->name; *p; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
-                host->fail(ctx, "%s: validation name \"%s\" may hold only letters, digits, '-', "
-                                "'_' and '.' (it names log files and job keys)",
-                           host->where(ctx, &v->name), v->name);
+                pl_host->fail(ctx, "%s: validation name \"%s\" may hold only letters, digits, '-', "
+                                   "'_' and '.' (it names log files and job keys)",
+                              pl_where(ctx, &v->name), v->name);
                 return RELHOST_EINVAL;
             }
         if (v->shell && v->cmd.n != 1) {
-            host->fail(ctx, "%s: validation %s: with shell = true, cmd is one command string",
-                       host->where(ctx, &v->cmd), v->name);
+            pl_host->fail(ctx, "%s: validation %s: with shell = true, cmd is one command string",
+                          pl_where(ctx, &v->cmd), v->name);
             return RELHOST_EINVAL;
         }
         if (v->shell && v->matrix.conditions.n) {
-            host->fail(ctx, "%s: validation %s: a matrix appends arguments, which a shell "
-                            "command string cannot take; use {condition} in the string instead",
-                       host->where(ctx, &v->matrix), v->name);
+            pl_host->fail(ctx, "%s: validation %s: a matrix appends arguments, which a shell "
+                               "command string cannot take; use {condition} in the string instead",
+                          pl_where(ctx, &v->matrix), v->name);
             return RELHOST_EINVAL;
         }
         if ((rc = expand(ctx, w, v)) != 0)
@@ -398,24 +398,24 @@ static int open_checked(const relhost_ctx *ctx, struct workflow *w)
     for (size_t i = 0; i < w->n; i++)
         for (size_t k = 0; k < w->n; k++) {
             if (k < i && strcmp(w->runs[k].name, w->runs[i].name) == 0) {
-                host->fail(ctx, "%s: duplicate validation name \"%s\"",
-                           host->where(ctx, &w->runs[i].v->name), w->runs[i].name);
+                pl_host->fail(ctx, "%s: duplicate validation name \"%s\"",
+                              pl_where(ctx, &w->runs[i].v->name), w->runs[i].name);
                 return RELHOST_EINVAL;
             }
             if (k != i && is_repeat_of(&w->runs[k], &w->runs[i])) {
-                host->fail(ctx, "%s: validation name \"%s\" is also the name of a run of the "
-                                "repeated validation %s; rename one",
-                           host->where(ctx, &w->runs[i].v->name), w->runs[i].name,
-                           w->runs[k].name);
+                pl_host->fail(ctx, "%s: validation name \"%s\" is also the name of a run of the "
+                                   "repeated validation %s; rename one",
+                              pl_where(ctx, &w->runs[i].v->name), w->runs[i].name,
+                              w->runs[k].name);
                 return RELHOST_EINVAL;
             }
         }
     for (size_t i = 0; i < w->n; i++)
         for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++)
             if (find_validation(w, w->runs[i].v->depends_on.v[d]) < 0) {
-                host->fail(ctx, "%s: validation %s depends on unknown validation \"%s\"",
-                           host->where(ctx, &w->runs[i].v->depends_on), w->runs[i].name,
-                           w->runs[i].v->depends_on.v[d]);
+                pl_host->fail(ctx, "%s: validation %s depends on unknown validation \"%s\"",
+                              pl_where(ctx, &w->runs[i].v->depends_on), w->runs[i].name,
+                              w->runs[i].v->depends_on.v[d]);
                 return RELHOST_EINVAL;
             }
     mark = calloc(w->n + 1, 1);
@@ -423,8 +423,8 @@ static int open_checked(const relhost_ctx *ctx, struct workflow *w)
         return RELHOST_ENOMEM;
     for (size_t i = 0; i < w->n; i++)
         if (has_cycle(w, i, mark)) {
-            host->fail(ctx, "%s: depends_on forms a cycle through validation %s",
-                       host->where(ctx, &w->runs[i].v->depends_on), w->runs[i].name);
+            pl_host->fail(ctx, "%s: depends_on forms a cycle through validation %s",
+                          pl_where(ctx, &w->runs[i].v->depends_on), w->runs[i].name);
             free(mark);
             return RELHOST_EINVAL;
         }
@@ -477,7 +477,7 @@ static int declare_requirements(const relhost_ctx *ctx, const struct workflow *w
 {
     char *want;
     int rc = 0;
-    if (!RELHOST_HAS(host, job_require) || !host->job_require)
+    if (!RELHOST_HAS(pl_host, job_require) || !pl_host->job_require)
         return 0;
     want = calloc(w->n + 1, 1);
     if (!want)
@@ -489,7 +489,7 @@ static int declare_requirements(const relhost_ctx *ctx, const struct workflow *w
         }
     for (size_t i = 0; i < w->n && rc == 0; i++)
         if (want[i])
-            rc = host->job_require(ctx, w->runs[i].name);
+            rc = pl_host->job_require(ctx, w->runs[i].name);
     free(want);
     return rc;
 }
@@ -498,12 +498,12 @@ static int declare_requirements(const relhost_ctx *ctx, const struct workflow *w
  * credentials must be set: said at load, never after hours of jobs. */
 static int verify_checks(const relhost_ctx *ctx, const struct workflow *w)
 {
-    if (!RELHOST_HAS(host, checks_verify) || !host->checks_verify)
+    if (!RELHOST_HAS(pl_host, checks_verify) || !pl_host->checks_verify)
         return 0;
     for (size_t i = 0; i < w->conf->validations.n; i++) {
         const struct workflow_validation *v = val(w->conf, i);
         const relhost_strlist *src = v->metrics.n ? &v->metrics : &w->conf->metrics;
-        if (v->acceptance.n && host->checks_verify(ctx, src, &v->acceptance, &v->acceptance))
+        if (v->acceptance.n && pl_host->checks_verify(ctx, src, &v->acceptance, &v->acceptance))
             return RELHOST_EINVAL;
     }
     return 0;
@@ -540,7 +540,7 @@ static void describe_check(const relhost_ctx *ctx, const relhost_check_spec *s, 
     if (repeated && RELHOST_HAS(s, stat))
         snprintf(stat, sizeof stat, " (%s of the runs)",
                  stats[(unsigned)s->stat <= RELHOST_STAT_MEAN ? s->stat : 0]);
-    host->note_add(ctx, "  accept %s%s%s%s", s->key, thr, rule, stat);
+    pl_host->note_add(ctx, "  accept %s%s%s%s", s->key, thr, rule, stat);
 }
 
 static int workflow_describe(const relhost_ctx *ctx, void *inst)
@@ -555,12 +555,12 @@ static int workflow_describe(const relhost_ctx *ctx, void *inst)
         char times[40] = "";
         if (v->repeats > 1)
             snprintf(times, sizeof times, ", %lld runs", (long long)v->repeats);
-        host->note_add(ctx, "validation %s%s: runner %s, timeout %.0f s%s%s: %s%s%s%s", r->name,
-                       chosen(ctx, r) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
-                       v->timeout_s, times, v->shell ? ", shell" : "", cmd,
-                       v->depends_on.n ? " (after its dependencies)" : "",
-                       r->expect_term ? "; must end with " : "",
-                       r->expect_term ? r->expect_term : "");
+        pl_host->note_add(
+            ctx, "validation %s%s: runner %s, timeout %.0f s%s%s: %s%s%s%s", r->name,
+            chosen(ctx, r) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
+            v->timeout_s, times, v->shell ? ", shell" : "", cmd,
+            v->depends_on.n ? " (after its dependencies)" : "",
+            r->expect_term ? "; must end with " : "", r->expect_term ? r->expect_term : "");
         for (size_t k = 0; k < v->acceptance.n; k++)
             describe_check(ctx, (const relhost_check_spec *)(const void *)(
                                     (const char *)v->acceptance.v + k * v->acceptance.elem_size),
@@ -605,7 +605,7 @@ static int submit(const relhost_ctx *ctx, struct workflow *w, struct vrun *r)
     rq.n_expect_exit = r->n_expect_exit;
     rq.vars = &vars;
     rq.repeats = (int)v->repeats;
-    rc = host->job_submit(ctx, &rq, &r->job);
+    rc = pl_host->job_submit(ctx, &rq, &r->job);
     r->state = V_SUBMITTED;
     return rc;
 }
@@ -619,9 +619,9 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
 
     if (!wait)
         return RELHOST_ENOMEM;
-    if (!host->job_submit || !host->job_wait || !host->job_result) {
-        host->fail(ctx, "this relhost offers no job service (it is older than the workflow "
-                        "gate needs)");
+    if (!pl_host->job_submit || !pl_host->job_wait || !pl_host->job_result) {
+        pl_host->fail(ctx, "this relhost offers no job service (it is older than the workflow "
+                           "gate needs)");
         free(wait);
         return RELHOST_ENOTSUP;
     }
@@ -640,9 +640,10 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
             }
         for (size_t i = 0; i < w->n; i++) {
             if (!want[i] && dep[i])
-                host->note_add(ctx, "validation %s runs too: a selected validation depends on it "
-                                    "(its result from an earlier run counts when it passed)",
-                               w->runs[i].name);
+                pl_host->note_add(ctx,
+                                  "validation %s runs too: a selected validation depends on it "
+                                  "(its result from an earlier run counts when it passed)",
+                                  w->runs[i].name);
             w->runs[i].state = want[i] || dep[i] ? V_WAITING : V_UNSELECTED;
             nsel += w->runs[i].state == V_WAITING;
         }
@@ -674,8 +675,8 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
                 }
             if (blocker) {
                 r->state = V_SKIPPED;
-                host->note_add(ctx, "validation %s SKIPPED (upstream_failed): %s did not pass",
-                               r->name, blocker);
+                pl_host->note_add(ctx, "validation %s SKIPPED (upstream_failed): %s did not pass",
+                                  r->name, blocker);
                 progressed++;
                 continue;
             }
@@ -695,7 +696,7 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
                 continue;
             break;
         }
-        rc = host->job_wait(ctx, wait, nwait, ctx->mode != RELHOST_MODE_LAUNCH);
+        rc = pl_host->job_wait(ctx, wait, nwait, ctx->mode != RELHOST_MODE_LAUNCH);
         if (rc != 0)
             break;
         for (size_t i = 0; i < w->n; i++) {
@@ -704,7 +705,7 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
                 continue;
             memset(&r->res, 0, sizeof r->res);
             r->res.struct_size = sizeof r->res;
-            host->job_result(ctx, r->job, &r->res);
+            pl_host->job_result(ctx, r->job, &r->res);
             if (r->res.finished || ctx->mode == RELHOST_MODE_LAUNCH)
                 r->state = V_DONE;
         }
@@ -739,14 +740,14 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
                         !w->runs[i].res.finished;
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "launched";
-        host->note_add(ctx, "%zu of %zu validation(s) running remotely; the others wait for "
-                            "`relhost -c` (local runners, full runners, dependencies, or done)",
-                       launched, nsel);
+        pl_host->note_add(ctx, "%zu of %zu validation(s) running remotely; the others wait for "
+                               "`relhost -c` (local runners, full runners, dependencies, or done)",
+                          launched, nsel);
         return 0;
     } else if (nsel == 0) {
         out->outcome = RELHOST_SKIPPED;
         out->reason = "not_selected";
-        host->note_add(ctx, "no validation of this step is selected by the profile or --only");
+        pl_host->note_add(ctx, "no validation of this step is selected by the profile or --only");
     } else if (nfail || nskip) {
         out->outcome = RELHOST_FAILED;
         out->reason = "validation_failed";
@@ -768,33 +769,15 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
                 break;
             }
     }
-    host->note_add(ctx, "%zu of %zu validation(s) passed%s", npass, nsel,
-                   nfail + nerr + nskip ? "" : "");
+    pl_host->note_add(ctx, "%zu of %zu validation(s) passed%s", npass, nsel,
+                      nfail + nerr + nskip ? "" : "");
     return 0;
 }
 
-static const relhost_gate_ops workflow_gate = {
-    .struct_size = sizeof(relhost_gate_ops),
-    .open = workflow_open,
-    .describe = workflow_describe,
-    .run = workflow_run,
-    .close = workflow_close,
-};
-
-static const relhost_plugin workflow_plugin = {
-    RELHOST_PLUGIN_HEADER,
-    .name = "workflow",
-    .version = "1.2.0",
+const relhost_plugin pl_plugin = {
+    PL_PLUGIN_BASE("workflow", "1.2.0", workflow_options, struct workflow_conf),
     .description = "run validation jobs and hold their metrics against acceptance checks",
-    .options = workflow_options,
-    .option_size = sizeof(relhost_option),
-    .conf_size = sizeof(struct workflow_conf),
-    .gate = &workflow_gate,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
+                                      .open = workflow_open, .describe = workflow_describe,
+                                      .run = workflow_run, .close = workflow_close},
 };
-
-RELHOST_EXPORT int relhost_plugin_entry(const relhost_host *h, const relhost_plugin **out)
-{
-    host = h;
-    *out = &workflow_plugin;
-    return 0;
-}

@@ -65,6 +65,8 @@ def aggregates(code):
 def other_declarations(code):
     """Top-level statements that are not struct/enum definitions: typedefs of function types,
     forward declarations, the entry point."""
+    # A directive ends at the first line end not escaped: drop continued macro bodies whole.
+    code = re.sub(r"\\\n", " ", code)
     code = re.sub(r"^\s*#.*$", " ", code, flags=re.M)
     code = re.sub(r'extern\s+"C"\s*\{', " ", code)
     # Drop aggregate bodies, keep what follows them ("} relhost_ctx;" becomes a typedef name).

@@ -17,6 +17,7 @@ endforeach()
 set(_gh ${PROJECT_SOURCE_DIR}/plugins/github)
 relhost_unit_test(test_plugins_github
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/github.c ${_gh}/github.c ${_gh}/github_api.c
+          ${PROJECT_SOURCE_DIR}/plugins/common/pl_host.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_text.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_http.c
           ${_gh}/github_actions.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c

@@ -609,8 +609,8 @@ def case_truncated_reply_is_retryable():
                            r"after \d attempts .*(transfer closed|partial|Partial)",
                            s["lines"][0]), "message: " + s["lines"][0], r)
         expect_line(r, s, r"^opening a pull request from release/1\.0 into main in "
-                          r"octo-org/octo-repo: no usable reply to POST .*/pulls \(network "
-                          r"error\)$")
+                          r"octo-org/octo-repo: no usable reply to POST .*/pulls \(a "
+                          r"transient failure\)$")
         # The host repeated the POST; GitHub's "already exists" kept it single.
         rh.check(len(fake.state()["pulls"]) == 2, "a second pull request was opened", r)
 

@@ -595,6 +595,8 @@ static void test_plugins_metrics_wandb__api_summary_and_history_reduce_exactly(v
     assert_int_equal(mm->samples, 1);
 
     assert_string_equal(mock_host_label(&f->m, "wandb_run"), "ent/proj/abc");
+    /* the reserved run_url label (ABI 1.4) is https only: a plain-http server gets none */
+    assert_null(mock_host_label(&f->m, RELHOST_LABEL_RUN_URL));
     assert_non_null(mock_host_note(&f->m, "W&B run ent/proj/abc (state finished) (run id from "
                                           "the run URL in the log, read from the W&B API): "
                                           "http://127.0.0.1:8080/ent/proj/runs/abc"));
@@ -966,6 +968,9 @@ static void test_plugins_metrics_wandb__a_run_folder_summary_needs_no_http(void 
              "wandb-summary.json; keys present: overview/sps, eval, lr)", dir);
     assert_non_null(mock_host_note(&f->m, want));
     assert_string_equal(mock_host_label(&f->m, "wandb_run"), "ent/proj/abc123");
+    /* the run read, on the public cloud's pages (not the log's other run) */
+    assert_string_equal(mock_host_label(&f->m, RELHOST_LABEL_RUN_URL),
+                        "https://wandb.ai/ent/proj/runs/abc123");
     assert_non_null(mock_host_note(&f->m, "(run id from the name of run_dir, read from"));
     fx_free(f);
     run_dir_remove(dir);

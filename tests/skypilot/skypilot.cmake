@@ -8,7 +8,7 @@
 set(_sky_dir ${PROJECT_SOURCE_DIR}/plugins/runner_skypilot)
 relhost_unit_test(test_skypilot_sky_unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/sky_unit.c ${_sky_dir}/sky_parse.c ${_sky_dir}/sky_task.c
-          ${_sky_dir}/sky_local.c
+          ${_sky_dir}/sky_local.c ${PROJECT_SOURCE_DIR}/plugins/common/pl_file.c
   LIBS m)
 target_include_directories(test_skypilot_sky_unit PRIVATE ${_sky_dir})
 set_tests_properties(test_skypilot_sky_unit PROPERTIES LABELS "skypilot")

@@ -169,6 +169,19 @@ static void mock_free_fn(void *p)
     free(p);
 }
 
+/* The real host's words (core/host.c) for the codes plugins name in their messages. */
+static const char *mock_strerror(int code)
+{
+    switch (code) {
+    case RELHOST_EINVAL: return "invalid request";
+    case RELHOST_ENOMEM: return "out of memory";
+    case RELHOST_ETIMEDOUT: return "timed out";
+    case RELHOST_EIO: return "a failure retrying won't fix";
+    case RELHOST_ERETRY: return "a transient failure";
+    default: return "unknown error";
+    }
+}
+
 void mock_host_init(mock_host *m)
 {
     memset(m, 0, sizeof(*m));
@@ -185,6 +198,7 @@ void mock_host_init(mock_host *m)
     m->host.artifact_add = mock_artifact_add;
     m->host.note_add = mock_note_add;
     m->host.free = mock_free_fn;
+    m->host.strerror = mock_strerror;
     m->ctx.struct_size = sizeof(m->ctx);
     m->ctx.mode = RELHOST_MODE_RUN;
     m->ctx.version = "test";

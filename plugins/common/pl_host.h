@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pl_host.h - what every bundled plugin shares about its host: the one spelling of the services
+ * table (pl_host), the entry point that keeps it, and the small helpers every plugin wrote for
+ * itself before. Compiled into each plugin that lists pl_host.c in its SOURCES (hidden symbols:
+ * every .so has its own copy, so pl_host is per plugin, set once, the same for every instance).
+ *
+ * A plugin defines its descriptor as `const relhost_plugin pl_plugin = {...}`; pl_host.c
+ * exports relhost_plugin_entry(), which keeps the host and hands pl_plugin out.
+ */
+#ifndef RELHOST_PL_HOST_H
+#define RELHOST_PL_HOST_H
+
+#include <relhost/plugin.h>
+
+/* The host's services, kept by the entry: valid while the plugin is loaded. Plugins and their
+ * helpers call pl_host->fail(), pl_host->http_request()...; no other copy of it exists. */
+extern const relhost_host *pl_host;
+
+/* The plugin's descriptor, defined by the plugin (its only non-static object), which
+ * relhost_plugin_entry() hands the host:
+ *   const relhost_plugin pl_plugin = {
+ *       PL_PLUGIN_BASE("foo", "1.0.0", foo_options, struct foo_conf),
+ *       .description = "...",
+ *       .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), ...},
+ *   };
+ * (a file-scope compound literal is static: the ops live as long as the descriptor). */
+extern const relhost_plugin pl_plugin;
+
+/* The members every descriptor fills alike: the ABI header, name and version, the option table,
+ * its row size and the conf struct the host fills from it. */
+#define PL_PLUGIN_BASE(name_, version_, options_, conf_type)                                       \
+    RELHOST_PLUGIN_HEADER, .name = (name_), .version = (version_), .options = (options_),          \
+    .option_size = sizeof(relhost_option), .conf_size = sizeof(conf_type)
+
+/* "file:line" of the plan setting stored at conf_field, or "the plan" (a host without the
+ * where service still gets a message). Borrowed from the host: valid until the instance closes. */
+const char *pl_where(const relhost_ctx *ctx, const void *conf_field);
+
+/* Say "out of memory" through fail() (the host prefixes plugin and step) and return
+ * RELHOST_ENOMEM: `return pl_oom(ctx);`. */
+int pl_oom(const relhost_ctx *ctx);
+
+/* The host's short message for a RELHOST_E* code (host->strerror, ABI 1.4), or "error" under a
+ * host that lacks it. A constant: never freed. */
+const char *pl_strerror(int code);
+
+#endif
