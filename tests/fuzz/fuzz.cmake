@@ -31,11 +31,11 @@ set(_fuzz_flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefi
 
 # plugins/metrics_regex's feed(): every chunking posts what one chunk posts.
 add_executable(fuzz_metrics_regex_feed ${CMAKE_CURRENT_LIST_DIR}/feed_fuzz.c
-  ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
+  ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c ${METRICS_REGEX_SOURCES})
 target_include_directories(fuzz_metrics_regex_feed PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
 target_compile_options(fuzz_metrics_regex_feed PRIVATE ${_fuzz_flags})
 target_link_options(fuzz_metrics_regex_feed PRIVATE ${_fuzz_flags})
-target_link_libraries(fuzz_metrics_regex_feed PRIVATE relhost_core)
+target_link_libraries(fuzz_metrics_regex_feed PRIVATE relhost_core PkgConfig::PCRE2)
 
 # Replays tests/fuzz/crashes/*, then runs the fuzzer on a fresh copy of the checked-in corpus
 # (the corpus in git never changes); fails on any crash, sanitizer report or oracle abort. The

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 # plugins/metrics_regex: unit tests (cmocka) and a differential test against the seed's regexes.
 relhost_unit_test(test_plugins_metrics_regex
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+          ${METRICS_REGEX_SOURCES}
+  LIBS PkgConfig::PCRE2)
 
 # Feeds stdin to the plugin in seeded random chunks and prints the metrics as JSON lines.
 add_executable(metrics_regex_feed ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_feed.c
@@ -21,9 +23,13 @@ add_dependencies(extract_driver metrics_regex)
 
 # Issue 14: a table of logs (coloured, progress bars, markers, refusals) fed at every chunking.
 relhost_unit_test(test_plugins_metrics_regex_table
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_table.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_table.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+          ${METRICS_REGEX_SOURCES}
+  LIBS PkgConfig::PCRE2)
 
 # Issue 14 part 7: format presets (sb3, sample_factory, rl_games, rllib, hf_trainer, tqdm) on
 # real-shaped output at every chunking, and keys() declaring their keys.
 relhost_unit_test(test_plugins_metrics_regex_presets
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_presets.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_presets.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+          ${METRICS_REGEX_SOURCES}
+  LIBS PkgConfig::PCRE2)
