@@ -12,7 +12,7 @@
 #include "log.h"
 #include "plan.h"
 #include "registry.h"
-#include "site.h"
+#include "view/site.h"
 #include "state.h"
 #include "template.h"
 #include "util.h"

@@ -54,15 +54,13 @@ void logview_record_sealed(struct state *st)
     sv_free(&names);
 }
 
-char *logview_withheld(json_t *root)
+char *logview_withheld_names(const char *const *names, size_t n)
 {
-    json_t *v;
     size_t i, missing = 0;
     strbuf b;
     sb_init(&b);
-    json_array_foreach(json_object_get(root, "sealed_env"), i, v)
-    {
-        const char *name = json_string_value(v);
+    for (i = 0; i < n; i++) {
+        const char *name = names[i];
         if (!name || !*name)
             continue;
         /* Sealing registers the value now, whatever sealed it (or did not) at start. */

@@ -19,13 +19,14 @@ struct state;
 void logview_record_sealed(struct state *st);
 
 /**
- * Whether the bytes of a job log of the release whose state root is `root` may be shown now:
- * NULL when every name in root["sealed_env"] is set in this process with a value of at least
- * SECRETS_MIN_LEN bytes (each is sealed and its value registered for masking on the way), else
- * a heap string (free it), one line without a trailing newline:
+ * Whether the bytes of a job log of a release may be shown now. names[0..n) are the names its
+ * state stored in "sealed_env" (record/record.h: release_record.sealed_env), borrowed for the
+ * call. NULL when every name is set in this process with a value of at least SECRETS_MIN_LEN
+ * bytes (each is sealed and its value registered for masking on the way), else a heap string
+ * (free it), one line without a trailing newline:
  * "[log withheld: NAME[, NAME...] was/were set when the job ran but ...]". Never a value.
- * A root without "sealed_env" (state of an older relhost, or no secret set then) passes.
+ * No names (state of an older relhost, or no secret set then) passes.
  */
-char *logview_withheld(json_t *root);
+char *logview_withheld_names(const char *const *names, size_t n);
 
 #endif

@@ -6,7 +6,7 @@
  */
 #include "loop.h"
 #include "proc.h"
-#include "report_files.h"
+#include "view/report_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>

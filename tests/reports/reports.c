@@ -11,7 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "report_files.h"
+#include "view/report_files.h"
+#include "view/text.h"
 #include "secrets.h"
 #include "util.h"
 
@@ -178,7 +179,7 @@ static void clean_is(const char *in, size_t n, const char *want)
 {
     strbuf b;
     sb_init(&b);
-    report_text_clean(&b, in, n);
+    text_clean(&b, in, n);
     assert_string_equal(b.s, want);
     sb_free(&b);
 }
@@ -206,7 +207,7 @@ static void test_reports__text_clean_leaves_valid_utf8_without_controls(void **s
 static void num_is(double v, const char *want)
 {
     char buf[40];
-    report_num_format(v, buf, sizeof buf);
+    text_num_format(v, buf, sizeof buf);
     assert_string_equal(buf, want);
 }
 

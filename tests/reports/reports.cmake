@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# tests/reports: the JUnit, JSON and Markdown reports (core/report_*.c, API in
-# core/report_files.h).
+# tests/reports: the JUnit, JSON and Markdown reports (core/view/report_*.c, API in
+# core/view/report_files.h; typed records in core/record/record.h).
 #   test_reports                  cmocka (reports.c): escaping of hostile strings, log tails,
 #                                 decision, ordering, numbers, report_write(), redaction
 #   test_reports__<case>          reports.py: golden files, junit.xsd (xmllint), the JSON schema,

@@ -2,9 +2,10 @@
 /* site_html.c - the status page as HTML: the releases table, each release's checks, one SVG
  * trend plot per baseline metric. Every input string goes through text() (cleaned, secrets
  * masked, HTML-escaped); numbers through one formatter. No script, no external resource. */
-#include "site.h"
+#include "view/site.h"
 
-#include "report_files.h"
+#include "view/report_files.h"
+#include "view/text.h"
 #include "secrets.h"
 
 #include <math.h>
@@ -82,7 +83,7 @@ static void text(strbuf *b, const char *s)
     if (!s)
         return;
     sb_init(&c);
-    report_text_clean(&c, s, strlen(s));
+    text_clean(&c, s, strlen(s));
     escape(b, c.s ? c.s : "", c.len);
     sb_free(&c);
 }
@@ -90,7 +91,7 @@ static void text(strbuf *b, const char *s)
 static void num(strbuf *b, double v)
 {
     char buf[48];
-    report_num_format(v, buf, sizeof buf);
+    text_num_format(v, buf, sizeof buf);
     sb_puts(b, buf);
 }
 
@@ -285,96 +286,100 @@ static const char **sorted_keys(json_t *o, size_t *n)
     return keys;
 }
 
-/* Every (owner name, check) of a state: jobs in key order, then steps with checks of their own
- * in name order. */
+/* Every (owner name, check) of a release: jobs in id order, then steps with checks of their
+ * own in name order. */
 typedef struct check_ref {
     const char *where;
-    json_t *check;
+    const check_record *check;
 } check_ref;
 
-static check_ref *collect_checks(json_t *root, size_t *n)
+static int cmp_job_id(const void *a, const void *b)
 {
-    json_t *jobs = json_object_get(root, "jobs"), *steps = json_object_get(root, "steps"), *c;
-    size_t nj, ns, cap = 16, i, k;
-    const char **jk = sorted_keys(jobs, &nj), **sk = sorted_keys(steps, &ns);
+    return strcmp((*(const job_record *const *)a)->id, (*(const job_record *const *)b)->id);
+}
+
+static int cmp_step_name(const void *a, const void *b)
+{
+    return strcmp((*(const step_record *const *)a)->name, (*(const step_record *const *)b)->name);
+}
+
+static void add_checks(check_ref **out, size_t *n, size_t *cap, const char *where,
+                       const evidence_record *ev)
+{
+    for (size_t k = 0; k < ev->nchecks; k++) {
+        if (*n == *cap)
+            *out = xrealloc(*out, (*cap *= 2) * sizeof **out);
+        (*out)[(*n)++] = (check_ref){where, &ev->checks[k]};
+    }
+}
+
+static check_ref *collect_checks(const release_record *rec, size_t *n)
+{
+    const job_record **jobs = xcalloc(rec->njobs + 1, sizeof *jobs);
+    const step_record **steps = xcalloc(rec->nsteps + 1, sizeof *steps);
+    size_t cap = 16, i;
     check_ref *out = xmalloc(cap * sizeof *out);
     *n = 0;
-    for (i = 0; i < nj + ns; i++) {
-        json_t *owner = i < nj ? json_object_get(jobs, jk[i]) : json_object_get(steps, sk[i - nj]);
-        const char *where = i < nj ? jstr(owner, "validation") : sk[i - nj];
-        if (!where)
-            where = jk[i];
-        json_array_foreach(json_object_get(json_object_get(owner, "evidence"), "checks"), k, c)
-        {
-            if (!json_is_object(c))
-                continue;
-            if (*n == cap)
-                out = xrealloc(out, (cap *= 2) * sizeof *out);
-            out[(*n)++] = (check_ref){where, c};
-        }
-    }
-    free(jk);
-    free(sk);
+    for (i = 0; i < rec->njobs; i++)
+        jobs[i] = &rec->jobs[i];
+    for (i = 0; i < rec->nsteps; i++)
+        steps[i] = &rec->steps[i];
+    qsort(jobs, rec->njobs, sizeof *jobs, cmp_job_id);
+    qsort(steps, rec->nsteps, sizeof *steps, cmp_step_name);
+    for (i = 0; i < rec->njobs; i++)
+        add_checks(&out, n, &cap, jobs[i]->validation_given ? jobs[i]->validation : jobs[i]->id,
+                   &jobs[i]->evidence);
+    for (i = 0; i < rec->nsteps; i++)
+        add_checks(&out, n, &cap, steps[i]->name, &steps[i]->evidence);
+    free(jobs);
+    free(steps);
     return out;
 }
 
-static void expected_cell(strbuf *b, json_t *c)
+/* A number of the record as a table cell's text; absent shows as a dash. */
+static void real_cell(strbuf *b, record_real v)
 {
-    const char *op = jstr(c, "op");
-    json_t *lo = json_object_get(c, "expected"), *hi = json_object_get(c, "expected_hi");
+    if (v.set)
+        num(b, v.v);
+    else
+        sb_puts(b, "&#8212;");
+}
+
+static void str_cell(strbuf *b, const char *s)
+{
+    if (s)
+        text(b, s);
+    else
+        sb_puts(b, "&#8212;");
+}
+
+static void expected_cell(strbuf *b, const check_record *c)
+{
     sb_puts(b, "<td class=\"expected\">");
-    value(b, lo);
-    if (op && strcmp(op, "range") == 0) {
+    real_cell(b, c->expected);
+    if (c->op && strcmp(c->op, "range") == 0) {
         sb_puts(b, " .. ");
-        value(b, hi);
+        real_cell(b, c->expected_hi);
     }
     sb_puts(b, "</td>");
 }
 
-/* Steps in the reports' order (core/report_files.h): by "position" when recorded, then by
- * start time, then by name; steps that never started last. */
-typedef struct step_ref {
-    const char *name;
-    json_t *rec;
-} step_ref;
-
-static int cmp_step(const void *pa, const void *pb)
+/* Steps come in the reports' order (record_read(): by "position" when recorded, then by start
+ * time, then by name; steps that never started last). */
+static void steps_list(strbuf *b, const release_record *rec)
 {
-    const step_ref *a = pa, *b = pb;
-    json_t *pa_ = json_object_get(a->rec, "position"), *pb_ = json_object_get(b->rec, "position");
-    const char *sa = jstr(a->rec, "started_at"), *sb = jstr(b->rec, "started_at");
-    int c;
-    if (json_is_integer(pa_) != json_is_integer(pb_))
-        return json_is_integer(pa_) ? -1 : 1;
-    if (json_is_integer(pa_) && json_integer_value(pa_) != json_integer_value(pb_))
-        return json_integer_value(pa_) < json_integer_value(pb_) ? -1 : 1;
-    if (!sa != !sb)
-        return sa ? -1 : 1;
-    if (sa && (c = strcmp(sa, sb)) != 0)
-        return c;
-    return strcmp(a->name, b->name);
-}
-
-static void steps_list(strbuf *b, json_t *steps)
-{
-    size_t n = 0;
-    const char *name;
-    json_t *s;
-    step_ref *sr;
-    if (!json_is_object(steps) || !json_object_size(steps))
+    if (!rec->nsteps)
         return;
-    sr = xcalloc(json_object_size(steps), sizeof *sr);
-    json_object_foreach(steps, name, s) sr[n++] = (step_ref){name, s};
-    qsort(sr, n, sizeof *sr, cmp_step);
     sb_puts(b, "<ul class=\"steps\">");
-    for (size_t i = 0; i < n; i++) {
-        const char *oc = jstr(sr[i].rec, "outcome"), *why = jstr(sr[i].rec, "reason");
+    for (size_t i = 0; i < rec->nsteps; i++) {
+        const step_record *s = &rec->steps[i];
+        const char *oc = s->outcome_raw, *why = s->reason;
         sb_puts(b, "<li class=\"step\" data-step=\"");
-        text(b, sr[i].name);
+        text(b, s->name);
         sb_puts(b, "\" data-outcome=\"");
         text(b, oc ? oc : "unfinished");
         sb_puts(b, "\"><code>");
-        text(b, sr[i].name);
+        text(b, s->name);
         sb_puts(b, "</code>: ");
         text(b, oc ? oc : "not finished");
         if (why) {
@@ -385,7 +390,16 @@ static void steps_list(strbuf *b, json_t *steps)
         sb_puts(b, "</li>");
     }
     sb_puts(b, "</ul>\n");
-    free(sr);
+}
+
+static void extra_cell(strbuf *b, const check_record *c, size_t k)
+{
+    if (k == 0)
+        real_cell(b, c->baseline);
+    else if (k == 1)
+        real_cell(b, c->bound);
+    else
+        str_cell(b, c->stat);
 }
 
 static void checks_table(strbuf *b, const check_ref *cr, size_t n)
@@ -393,7 +407,7 @@ static void checks_table(strbuf *b, const check_ref *cr, size_t n)
     int has[3] = {0, 0, 0};
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; extra_cols[k]; k++)
-            has[k] |= json_object_get(cr[i].check, extra_cols[k]) != NULL;
+            has[k] |= (cr[i].check->present & (1u << k)) != 0;
     sb_puts(b, "<table class=\"checks\">\n<thead><tr><th>Validation</th><th>Metric</th><th>Op</th>"
                "<th>Expected</th><th>Actual</th>");
     for (size_t k = 0; extra_cols[k]; k++)
@@ -401,33 +415,33 @@ static void checks_table(strbuf *b, const check_ref *cr, size_t n)
             sb_printf(b, "<th>%c%s</th>", extra_cols[k][0] - 'a' + 'A', extra_cols[k] + 1);
     sb_puts(b, "<th>Passed</th><th>Note</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < n; i++) {
-        json_t *c = cr[i].check, *passed = json_object_get(c, "passed");
-        const char *p = json_is_true(passed) ? "true" : json_is_false(passed) ? "false" : "unknown";
+        const check_record *c = cr[i].check;
+        const char *p = !c->passed_known ? "unknown" : c->passed ? "true" : "false";
         sb_puts(b, "<tr class=\"check\" data-validation=\"");
         text(b, cr[i].where);
         sb_puts(b, "\" data-metric=\"");
-        text(b, jstr(c, "key"));
+        text(b, c->key);
         sb_printf(b, "\" data-passed=\"%s\"><td>", p);
         text(b, cr[i].where);
         sb_puts(b, "</td><td><code>");
-        value(b, json_object_get(c, "key"));
+        str_cell(b, c->key);
         sb_puts(b, "</code></td><td class=\"op\">");
-        value(b, json_object_get(c, "op"));
+        str_cell(b, c->op);
         sb_puts(b, "</td>");
         expected_cell(b, c);
         sb_puts(b, "<td class=\"actual\">");
-        value(b, json_object_get(c, "actual"));
+        real_cell(b, c->actual);
         sb_puts(b, "</td>");
         for (size_t k = 0; extra_cols[k]; k++)
             if (has[k]) {
                 sb_printf(b, "<td class=\"%s\">", extra_cols[k]);
-                value(b, json_object_get(c, extra_cols[k]));
+                extra_cell(b, c, k);
                 sb_puts(b, "</td>");
             }
         sb_printf(b, "<td class=\"passed %s\">%s</td><td class=\"note\">",
                   *p == 't' ? "pass" : *p == 'f' ? "fail" : "unknown",
                   *p == 't' ? "pass" : *p == 'f' ? "FAIL" : "&#8212;");
-        value(b, json_object_get(c, "note"));
+        str_cell(b, c->note);
         sb_puts(b, "</td></tr>\n");
     }
     sb_puts(b, "</tbody>\n</table>\n");
@@ -441,17 +455,17 @@ static void release_checks(strbuf *b, const site_data *d)
     for (size_t i = d->nrel; i-- > 0;) {
         const site_release *r = &d->rel[i];
         size_t n = 0, failed = 0;
-        check_ref *cr = r->state ? collect_checks(r->state, &n) : NULL;
+        check_ref *cr = r->record ? collect_checks(r->record, &n) : NULL;
         for (size_t k = 0; k < n; k++)
-            failed += json_is_false(json_object_get(cr[k].check, "passed"));
+            failed += cr[k].check->passed_known && !cr[k].check->passed;
         sb_printf(b, "<details class=\"release-checks\" id=\"checks-%zu\" data-version=\"", i);
         text(b, r->version);
         sb_printf(b, "\"%s>\n<summary>", i + 1 == d->nrel ? " open" : "");
         text(b, r->version);
         sb_puts(b, " ");
         status_badge(b, r->status);
-        if (r->state)
-            sb_printf(b, " &#8212; run %s; %zu check%s, %zu failed", report_decision(r->state), n,
+        if (r->record)
+            sb_printf(b, " &#8212; run %s; %zu check%s, %zu failed", record_decision(r->record), n,
                       n == 1 ? "" : "s", failed);
         else
             sb_puts(b, " &#8212; no state");
@@ -461,7 +475,7 @@ static void release_checks(strbuf *b, const site_data *d)
             text(b, r->state_note);
             sb_puts(b, "</p>\n");
         } else {
-            steps_list(b, json_object_get(r->state, "steps"));
+            steps_list(b, r->record);
             if (n)
                 checks_table(b, cr, n);
             else
@@ -545,7 +559,7 @@ static void trend(strbuf *b, const site_data *d, const char *key, json_t *entry)
     size_t npts = 0, every = d->nrel > PLOT_XLABELS ? (d->nrel + PLOT_XLABELS - 1) / PLOT_XLABELS
                                                     : 1;
     for (size_t i = 0; i < d->nrel; i++)
-        if (d->rel[i].state && site_metric_value(d->rel[i].state, key, &val[i]) == 0) {
+        if (d->rel[i].record && record_metric_value(d->rel[i].record, key, &val[i]) == 0) {
             has[i] = 1;
             npts++;
             lo = fmin(lo, val[i]);

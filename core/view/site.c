@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* site.c - the status page's inputs (manifest, baseline store, release states) and the atomic
  * write of index.html; the page itself is rendered by site_html.c. */
-#include "site.h"
+#include "view/site.h"
 
 #include "error.h"
 #include "fsutil.h"
@@ -162,15 +162,18 @@ static void load_state(site_release *r, const char *state_dir)
     if (state_is_new(st))
         r->state_note = xstrdup("no state file for this release in the state folder: its steps "
                                 "and checks are unknown here");
-    else
-        r->state = json_incref(state_root(st));
+    else {
+        r->record = xcalloc(1, sizeof *r->record);
+        record_read(state_root(st), r->record);
+    }
     state_close(st);
 }
 
 static void data_free(site_data *d)
 {
     for (size_t i = 0; i < d->nrel; i++) {
-        json_decref(d->rel[i].state);
+        record_free(d->rel[i].record);
+        free(d->rel[i].record);
         free(d->rel[i].state_note);
     }
     free(d->rel);
@@ -216,65 +219,6 @@ static int data_load(const plan *p, site_data *d)
 }
 
 /* ---- metric values ------------------------------------------------------------------------- */
-
-static int value_in_evidence(json_t *ev, const char *metric, double *out)
-{
-    json_t *m = json_object_get(json_object_get(json_object_get(ev, "metrics"), metric), "value");
-    json_t *c;
-    size_t i;
-    if (json_is_number(m) && isfinite(json_number_value(m))) {
-        *out = json_number_value(m);
-        return 0;
-    }
-    json_array_foreach(json_object_get(ev, "checks"), i, c)
-    {
-        const char *k = json_string_value(json_object_get(c, "key"));
-        json_t *a = json_object_get(c, "actual");
-        if (k && strcmp(k, metric) == 0 && json_is_number(a) && isfinite(json_number_value(a))) {
-            *out = json_number_value(a);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-int site_metric_value(json_t *root, const char *key, double *out)
-{
-    const char *sep = strstr(key, "::");
-    char *validation = sep ? xstrndup(key, (size_t)(sep - key)) : NULL;
-    const char *metric = sep ? sep + 2 : key;
-    json_t *jobs = json_object_get(root, "jobs"), *j;
-    const char **keys = xcalloc(json_object_size(jobs) + 1, sizeof *keys);
-    const char *k;
-    size_t n = 0;
-    int rc = -1;
-    /* Jobs in key order, so that two steps running one validation give a stable answer. */
-    json_object_foreach(jobs, k, j) keys[n++] = k;
-    qsort(keys, n, sizeof *keys, cmp_str);
-    for (size_t i = 0; i < n && rc != 0; i++) {
-        json_t *job = json_object_get(jobs, keys[i]);
-        const char *v = json_string_value(json_object_get(job, "validation"));
-        const char *slash = strchr(keys[i], '/');
-        if (!v)
-            v = slash ? slash + 1 : keys[i];
-        if (!validation || strcmp(v, validation) == 0)
-            rc = value_in_evidence(json_object_get(job, "evidence"), metric, out);
-    }
-    /* A gate without jobs (a benchmark step) keeps its evidence on the step. */
-    if (rc != 0 && validation)
-        rc = value_in_evidence(
-            json_object_get(json_object_get(json_object_get(root, "steps"), validation),
-                            "evidence"),
-            metric, out);
-    free(keys);
-    free(validation);
-    return rc;
-}
 
 /* ---- writing ------------------------------------------------------------------------------- */
 

@@ -5,7 +5,8 @@
  * the remote runners said. The operator's view of a release in flight: which jobs run where,
  * restarts, termination reasons, how many defers are spent, whether publishing is frozen.
  *
- * It is built on report_model() (core/report_files.h), so steps and jobs come in the reports'
+ * It is built on the typed release record (record/record.h) and its report model
+ * (report_model_of(), view/report_files.h), so steps and jobs come in the reports'
  * order, typed and redacted the same way; the pieces explain.c needs too are exported below.
  * Every member the schema lists is always present (null when unknown); nothing else appears.
  */
@@ -39,9 +40,6 @@ json_t *status_model(json_t *state_root, const status_context *ctx);
  *  frz NULL means the freeze file could not be read (error says why): reported as frozen, as
  *  the pipeline would refuse to publish. */
 json_t *status_freeze_json(const freeze_info *frz, const char *error);
-
-/** The defers the release spent, from the raw state root: the sum of steps[*].defers. */
-long status_defers_spent(json_t *state_root);
 
 /** Write v to stdout as indented JSON plus a newline, redacted. Returns 0, or RELHOST_EIO with
  *  error_last() set. */

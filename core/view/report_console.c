@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-#include "report.h"
+#include "view/report.h"
 
 #include "checks.h"
 #include "log.h"
 #include "logview.h"
 #include "outcome.h"
-#include "report_files.h"
+#include "record/record.h"
+#include "view/report_files.h"
+#include "view/text.h"
 #include "secrets.h"
 
 #include <errno.h>
@@ -46,68 +48,78 @@ void report_begin(const plan *p, const run_options *o)
 
 /* "ok  sps_max = 33000, expected >= baseline - 20% (baseline 35000, bound 28000)  - note",
  * from a check as the state records it (evidence.h, evidence_to_json). */
-static void print_check(json_t *c, const char *indent)
+static void print_check(const check_record *c, const char *indent)
 {
-    json_t *a = json_object_get(c, "actual"), *base = json_object_get(c, "baseline");
-    const char *note = json_string_value(json_object_get(c, "note"));
-    int passed = json_is_true(json_object_get(c, "passed"));
     char actual[48] = "null", extra[96] = "";
     strbuf e;
     sb_init(&e);
-    if (json_is_number(a))
-        snprintf(actual, sizeof actual, "%g", json_number_value(a));
-    report_check_expected(c, &e);
-    if (json_is_number(base))
-        snprintf(extra, sizeof extra, " (baseline %g, bound %g)", json_number_value(base),
-                 json_number_value(json_object_get(c, "bound")));
-    out_printf("%s%s%s%s %s = %s, expected %s%s%s%s\n", indent, passed ? col_green() : col_red(),
-               passed ? "ok  " : "FAIL", col_reset(),
-               json_string_value(json_object_get(c, "key")), actual, e.s ? e.s : "", extra,
-               note ? "  - " : "", note ? note : "");
+    if (c->actual.set)
+        snprintf(actual, sizeof actual, "%g", c->actual.v);
+    text_check_expected(c, &e);
+    if (c->baseline.set)
+        snprintf(extra, sizeof extra, " (baseline %g, bound %g)", c->baseline.v,
+                 c->bound.set ? c->bound.v : 0.0);
+    out_printf("%s%s%s%s %s = %s, expected %s%s%s%s\n", indent,
+               c->passed ? col_green() : col_red(), c->passed ? "ok  " : "FAIL", col_reset(),
+               c->key, actual, e.s ? e.s : "", extra, c->note ? "  - " : "",
+               c->note ? c->note : "");
     sb_free(&e);
 }
 
-/* "sps_max over 3 runs: min 24000, median 30000, max 31000 (1 without a value)" for each
- * metric of a repeated validation that a check looks at (the JSON report has them all). */
-static void print_spread(json_t *metrics, json_t *checks, const char *indent)
+static int cmp_order(const void *a, const void *b)
 {
-    const char *key;
-    json_t *m, *c;
-    json_object_foreach(metrics, key, m)
-    {
-        json_t *runs = json_object_get(m, "repeats"), *v;
-        double d[100], lo = 0, hi = 0, med;
-        size_t n = 0, i, nr = json_array_size(runs);
+    const metric_record *x = *(const metric_record *const *)a;
+    const metric_record *y = *(const metric_record *const *)b;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* "sps_max over 3 runs: min 24000, median 30000, max 31000 (1 without a value)" for each
+ * metric of a repeated validation that a check looks at (the JSON report has them all), in the
+ * order the run posted them. */
+static void print_spread(const evidence_record *ev, const char *indent)
+{
+    const metric_record **ms = xcalloc(ev->nmetrics + 1, sizeof *ms);
+    size_t i, k;
+    for (i = 0; i < ev->nmetrics; i++)
+        ms[i] = &ev->metrics[i];
+    qsort(ms, ev->nmetrics, sizeof *ms, cmp_order);
+    for (k = 0; k < ev->nmetrics; k++) {
+        const metric_record *m = ms[k];
+        double d[100], lo, hi, med;
+        size_t n = 0, nr = m->nrepeats;
         int checked = 0;
-        json_array_foreach(checks, i, c)
-            checked |= json_is_string(json_object_get(c, "key")) &&
-                       strcmp(json_string_value(json_object_get(c, "key")), key) == 0;
+        for (i = 0; i < ev->nchecks; i++)
+            checked |= ev->checks[i].key && strcmp(ev->checks[i].key, m->key) == 0;
         if (nr == 0 || !checked)
             continue;
-        json_array_foreach(runs, i, v)
-            if (json_is_number(v) && n < 100)
-                d[n++] = json_number_value(v);
+        for (i = 0; i < nr; i++)
+            if (m->repeats[i].set && n < 100)
+                d[n++] = m->repeats[i].v;
         if (n == 0) {
-            out_printf("%s%s over %zu runs: no value\n", indent, key, nr);
+            out_printf("%s%s over %zu runs: no value\n", indent, m->key, nr);
             continue;
         }
         med = checks_stat(RELHOST_STAT_MEDIAN, d, n);
         lo = checks_stat(RELHOST_STAT_MIN, d, n);
         hi = checks_stat(RELHOST_STAT_MAX, d, n);
-        out_printf("%s%s over %zu runs: min %g, median %g, max %g", indent, key, nr, lo, med, hi);
+        out_printf("%s%s over %zu runs: min %g, median %g, max %g", indent, m->key, nr, lo, med,
+                   hi);
         if (n < nr)
             out_printf(" (%zu without a value)", nr - n);
         out_printf("\n");
     }
+    free(ms);
 }
 
 static void print_evidence(const evidence *ev, const char *indent)
 {
-    json_t *j = evidence_to_json(ev), *c;
-    size_t k;
-    json_array_foreach(json_object_get(j, "checks"), k, c)
-        print_check(c, indent);
+    json_t *j = evidence_to_json(ev);
+    evidence_record r;
+    record_read_evidence(j, &r);
     json_decref(j);
+    for (size_t k = 0; k < r.nchecks; k++)
+        print_check(&r.checks[k], indent);
+    record_evidence_free(&r);
     for (size_t i = 0; i < ev->notes.n; i++) {
         /* Notes may hold several lines (an output tail): keep every line under its step. */
         const char *s = ev->notes.v[i];
@@ -238,18 +250,18 @@ void report_plugins(const loader *ld)
  * secret is matched as the job wrote it, wherever the reads or the line cuts fall. A line that
  * the window's start cuts is never shown: a secret straddling that start would show half,
  * which no redactor can recognise. */
-static void print_log_tail(json_t *root, const char *path, const char *indent, int max_lines)
+static void print_log_tail(const char *withheld, const char *path, const char *indent,
+                           int max_lines)
 {
     struct stat sb;
     strbuf red;
-    char *buf, *withheld = logview_withheld(root);
+    char *buf;
     size_t want, got = 0, start = 0;
     off_t from;
     const char *p, *end;
     int lines = 0, fd;
     if (withheld) { /* a secret of the run this process cannot mask: no byte of the log */
         out_printf("%s%s\n", indent, withheld);
-        free(withheld);
         return;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -327,73 +339,95 @@ static const char *term_color(const char *t)
     return col_red();
 }
 
+static const job_record *job_by_id(const release_record *rec, const char *id)
+{
+    for (size_t i = 0; i < rec->njobs; i++)
+        if (strcmp(rec->jobs[i].id, id) == 0)
+            return &rec->jobs[i];
+    return NULL;
+}
+
+/* The log withheld line of a release (core/logview.h), or NULL; the caller frees it. */
+static char *withheld_of(const release_record *rec)
+{
+    return logview_withheld_names((const char *const *)rec->sealed_env, rec->nsealed);
+}
+
+/* A JSON integer of the state, or 0 (an integral real is not one here). */
+static long long int_or_0(record_int v) { return v.set && !v.from_real ? v.v : 0; }
+
+static void job_line(const job_record *j, int resumed)
+{
+    const char *oc = j->outcome_raw, *reason = j->reason, *term = j->termination_reason;
+    const char *life = j->lifecycle_raw;
+    relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
+    char exitbuf[16];
+    snprintf(exitbuf, sizeof exitbuf, "%s", "-");
+    if (j->exit_code.set && !j->exit_code.from_real)
+        snprintf(exitbuf, sizeof exitbuf, "%lld", j->exit_code.v);
+    out_printf("      %-28s %s%-12s%s %7.1fs %5s  %s%-20s%s %lld%s%s%s\n",
+               j->validation_given ? j->validation : "(null)",
+               outcome_color(o), oc ? oc : (life ? life : "?"), col_reset(),
+               j->duration_s.set ? j->duration_s.v : 0.0, exitbuf, term_color(term),
+               term ? term : "-", col_reset(), int_or_0(j->restarts),
+               reason && o != RELHOST_PASSED ? "  reason: " : "",
+               reason && o != RELHOST_PASSED ? reason : "",
+               resumed ? "  (resumed: result of an earlier run)" : "");
+}
+
 void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec *ids,
                  const int *resumed)
 {
-    json_t *jobs = json_object_get(root, "jobs"), *j;
+    release_record rec;
     int header = 0;
     (void)p;
+    if (record_read(root, &rec) != 0)
+        return;
     for (size_t k = 0; k < ids->n; k++) {
-        const char *step;
-        if (!(j = json_object_get(jobs, ids->v[k])))
-            continue;
-        step = json_string_value(json_object_get(j, "step"));
-        const char *oc = json_string_value(json_object_get(j, "outcome"));
-        const char *reason = json_string_value(json_object_get(j, "reason"));
-        const char *term = json_string_value(json_object_get(j, "termination_reason"));
-        const char *life = json_string_value(json_object_get(j, "lifecycle"));
-        json_t *ev = json_object_get(j, "evidence"), *c, *ex = json_object_get(j, "exit_code");
-        relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
-        char exitbuf[16];
+        const job_record *j = job_by_id(&rec, ids->v[k]);
+        relhost_outcome o;
         size_t i;
-        if (!step || strcmp(step, r->step->inst.name) != 0)
+        /* a record whose "step" is not a string has none here */
+        if (!j || !j->step_given || strcmp(j->step, r->step->inst.name) != 0)
             continue;
+        o = j->outcome_raw ? outcome_parse(j->outcome_raw) : RELHOST_NONE;
         if (!header) {
             out_printf("      %s%-28s %-12s %8s %5s  %-20s %s%s\n", col_dim(), "validation",
                        "outcome", "time", "exit", "termination", "restarts", col_reset());
             header = 1;
         }
-        snprintf(exitbuf, sizeof exitbuf, "%s", "-");
-        if (json_is_integer(ex))
-            snprintf(exitbuf, sizeof exitbuf, "%lld", (long long)json_integer_value(ex));
-        out_printf("      %-28s %s%-12s%s %7.1fs %5s  %s%-20s%s %lld%s%s%s\n",
-                   json_string_value(json_object_get(j, "validation")), outcome_color(o),
-                   oc ? oc : (life ? life : "?"), col_reset(),
-                   json_number_value(json_object_get(j, "duration_s")), exitbuf, term_color(term),
-                   term ? term : "-", col_reset(),
-                   (long long)json_integer_value(json_object_get(j, "restarts")),
-                   reason && o != RELHOST_PASSED ? "  reason: " : "",
-                   reason && o != RELHOST_PASSED ? reason : "",
-                   resumed[k] ? "  (resumed: result of an earlier run)" : "");
-        print_spread(json_object_get(ev, "metrics"), json_object_get(ev, "checks"), "        ");
-        json_array_foreach(json_object_get(ev, "checks"), i, c)
-            print_check(c, "        ");
+        job_line(j, resumed[k]);
+        print_spread(&j->evidence, "        ");
+        for (i = 0; i < j->evidence.nchecks; i++)
+            print_check(&j->evidence.checks[i], "        ");
         if (o != RELHOST_PASSED && o != RELHOST_NONE) {
-            json_t *n;
-            const char *log = json_string_value(json_object_get(j, "log_path"));
-            json_array_foreach(json_object_get(ev, "notes"), i, n)
-                out_printf("        %s\n", json_string_value(n));
-            if (log)
-                print_log_tail(root, log, "        ", TAIL_LINES);
+            for (i = 0; i < j->evidence.nnotes; i++)
+                out_printf("        %s\n", j->evidence.notes[i]);
+            if (j->log_path) {
+                char *withheld = withheld_of(&rec);
+                print_log_tail(withheld, j->log_path, "        ", TAIL_LINES);
+                free(withheld);
+            }
         }
     }
+    record_free(&rec);
 }
 
-void report_status_row(json_t *root, json_t *rec, const char *live, int live_restarts,
+void report_status_row(json_t *root, json_t *job, const char *live, int live_restarts,
                        int tail)
 {
-    const char *oc = json_string_value(json_object_get(rec, "outcome"));
-    const char *life = json_string_value(json_object_get(rec, "lifecycle"));
-    const char *term = json_string_value(json_object_get(rec, "termination_reason"));
-    const char *reason = json_string_value(json_object_get(rec, "reason"));
-    const char *ext = json_string_value(json_object_get(rec, "external_id"));
-    const char *log = json_string_value(json_object_get(rec, "log_path"));
-    json_t *ex = json_object_get(rec, "exit_code");
-    relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
-    long long restarts = json_integer_value(json_object_get(rec, "restarts"));
+    job_record j;
+    const char *oc, *life, *term, *reason, *ext;
+    relhost_outcome o;
+    long long restarts;
     char exitbuf[16] = "-", what[80];
-    if (json_is_integer(ex))
-        snprintf(exitbuf, sizeof exitbuf, "%lld", (long long)json_integer_value(ex));
+    record_read_job(job, NULL, &j);
+    oc = j.outcome_raw, life = j.lifecycle_raw, term = j.termination_reason;
+    reason = j.reason, ext = j.external_id;
+    o = oc ? outcome_parse(oc) : RELHOST_NONE;
+    restarts = int_or_0(j.restarts);
+    if (j.exit_code.set && !j.exit_code.from_real)
+        snprintf(exitbuf, sizeof exitbuf, "%lld", j.exit_code.v);
     if (oc && life && strcmp(life, "completed") == 0)
         snprintf(what, sizeof what, "%s", oc);
     else
@@ -401,11 +435,19 @@ void report_status_row(json_t *root, json_t *rec, const char *live, int live_res
     if (live && live_restarts > restarts)
         restarts = live_restarts;
     out_printf("  %-30s %s%-22s%s %5s  %s%-20s%s %3lld  %-12s %s%s%s\n",
-               json_string_value(json_object_get(rec, "validation")), outcome_color(o), what,
-               col_reset(), exitbuf, term_color(term), term ? term : "-", col_reset(), restarts,
-               ext ? ext : "-", json_string_value(json_object_get(rec, "runner")),
-               reason && o != RELHOST_PASSED ? "  reason: " : "",
+               j.validation_given ? j.validation : "(null)", outcome_color(o), what, col_reset(),
+               exitbuf, term_color(term), term ? term : "-", col_reset(), restarts,
+               ext ? ext : "-", j.runner, reason && o != RELHOST_PASSED ? "  reason: " : "",
                reason && o != RELHOST_PASSED ? reason : "");
-    if (tail > 0 && log)
-        print_log_tail(root, log, "      ", tail);
+    if (tail > 0 && j.log_path) {
+        release_record rec;
+        char *withheld = NULL;
+        if (record_read(root, &rec) == 0) {
+            withheld = withheld_of(&rec);
+            record_free(&rec);
+        }
+        print_log_tail(withheld, j.log_path, "      ", tail);
+        free(withheld);
+    }
+    record_job_free(&j);
 }

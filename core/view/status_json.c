@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "status_json.h"
+#include "view/status_json.h"
 
 #include "error.h"
-#include "report_files.h"
+#include "record/record.h"
+#include "view/report_files.h"
+#include "view/text.h"
 #include "secrets.h"
 #include "util.h"
 
@@ -57,27 +59,6 @@ json_t *status_freeze_json(const freeze_info *frz, const char *error)
     return o;
 }
 
-long status_defers_spent(json_t *root)
-{
-    json_t *steps = json_object_get(root, "steps"), *s;
-    const char *name;
-    long n = 0;
-    json_object_foreach(steps, name, s)
-    {
-        json_t *d = json_object_get(s, "defers");
-        if (json_is_integer(d) && json_integer_value(d) > 0)
-            n += (long)json_integer_value(d);
-    }
-    return n;
-}
-
-static json_t *step_defers(json_t *root, const char *name)
-{
-    json_t *d = json_object_get(json_object_get(json_object_get(root, "steps"), name), "defers");
-    return json_integer(json_is_integer(d) && json_integer_value(d) > 0 ? json_integer_value(d)
-                                                                          : 0);
-}
-
 static json_t *live_of(json_t *live, const char *id)
 {
     json_t *l = json_object_get(live, id), *o;
@@ -93,17 +74,22 @@ static json_t *live_of(json_t *live, const char *id)
 
 json_t *status_model(json_t *root, const status_context *ctx)
 {
-    json_t *m = report_model(root), *o, *steps, *jobs, *v, *d, *life, *sum;
+    release_record rec;
+    json_t *m, *o, *steps, *jobs, *v, *d, *life, *sum;
     json_int_t counts[5] = {0};
     size_t i;
-    if (!m)
+    if (record_read(root, &rec) != 0)
         return NULL;
+    text_redact_record(&rec);
+    /* The report model of the record: steps and jobs typed, ordered and masked as the reports
+     * show them; status picks its members from it. */
+    m = report_model_of(&rec);
     o = json_object();
     json_object_set_new(o, "status_schema", json_integer(STATUS_SCHEMA));
     json_object_set(o, "release", json_object_get(m, "release"));
     json_object_set_new(o, "freeze", status_freeze_json(ctx->frz, ctx->frz_error));
     d = json_object();
-    json_object_set_new(d, "spent", json_integer(status_defers_spent(root)));
+    json_object_set_new(d, "spent", json_integer(record_defers_spent(&rec)));
     json_object_set_new(d, "max_defers", json_integer(ctx->max_defers));
     json_object_set_new(d, "defer_deadline_s",
                         ctx->defer_deadline > 0 ? json_real(ctx->defer_deadline) : json_null());
@@ -113,8 +99,7 @@ json_t *status_model(json_t *root, const status_context *ctx)
     json_array_foreach(json_object_get(m, "steps"), i, v)
     {
         json_t *s = pick(v, step_keys);
-        json_object_set_new(s, "defers",
-                            step_defers(root, json_string_value(json_object_get(v, "name"))));
+        json_object_set_new(s, "defers", json_integer(record_step_defers(&rec.steps[i])));
         json_array_append_new(steps, s);
     }
     jobs = json_array();
@@ -142,6 +127,7 @@ json_t *status_model(json_t *root, const status_context *ctx)
     json_object_set_new(o, "steps", steps);
     json_object_set_new(o, "jobs", jobs);
     json_decref(m);
+    record_free(&rec);
     return o;
 }
 
@@ -161,7 +147,7 @@ int status_print_json(json_t *v)
         return error_set(RELHOST_EIO, "cannot serialise the JSON document (out of memory?)");
     }
     sb_putc(&b, '\n');
-    rc = report_emit(stdout, &b, NULL);
+    rc = text_emit(stdout, &b, NULL);
     sb_free(&b);
     return rc;
 }

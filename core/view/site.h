@@ -25,13 +25,14 @@
  *   <figure class="trend" data-metric="K" data-points="N">, in its <svg> N elements of class
  *       "point" (data-version, data-status, data-value) and one <line class="baseline">
  *
- * Every string from the inputs is cleaned (core/report_files.h: report_text_clean, which also
+ * Every string from the inputs is cleaned (view/text.h: text_clean, which also
  * masks registered secrets) and HTML-escaped (& < > " '). Nothing comes from the environment.
  */
 #ifndef RELHOST_SITE_H
 #define RELHOST_SITE_H
 
 #include "plan.h"
+#include "record/record.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -65,7 +66,8 @@ typedef struct site_release {
     json_t *entry;       /* borrowed from site_data.manifest: the release's object */
     const char *version; /* borrowed from entry; never NULL */
     const char *status;  /* borrowed from entry; never NULL */
-    json_t *state;       /* owned reference: the state root, or NULL (see state_note) */
+    release_record *record; /* owned: the release's state as typed records, or NULL (see
+                               state_note) */
     char *state_note;    /* owned: why there is no state (missing, unreadable), or NULL */
     unsigned pointers;   /* SITE_PTR_* naming this release */
 } site_release;
@@ -82,9 +84,5 @@ typedef struct site_data {
 
 /** Render the page for d (borrowed) into out (appended). Cannot fail. */
 void site_render(const site_data *d, strbuf *out);
-
-/** The value of baseline metric key "<validation>::<metric>" in a state root: the validation's
- *  evidence metrics first, then its checks' actual; 0 and *out set, or -1 when it has none. */
-int site_metric_value(json_t *state_root, const char *key, double *out);
 
 #endif

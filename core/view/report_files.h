@@ -3,10 +3,11 @@
  * report_files.h - the release reports written to files: JUnit XML (CI test views), a versioned
  * JSON document (machines), Markdown (release notes, $GITHUB_STEP_SUMMARY).
  *
- * Every report is a pure function of a release's state root (core/state.h): same state, same
+ * Every report is a pure function of a release's state root (core/state.h), which
+ * record_read() (record/record.h) turns into the typed records they render: same state, same
  * bytes. Nothing in the output comes from the clock, the environment or hash order: the only
  * times are those the state holds, objects are walked in sorted key order, and numbers are
- * printed by one formatter. Two inputs besides the state are read, and both are named by it:
+ * printed by one formatter (view/text.h). Two inputs besides the state are read, and both are named by it:
  * the job logs at their "log_path" (JUnit's <system-out> tails; a relative path is read from the
  * current folder), and, for Markdown with a repo, `git` for the commits since the previous tag.
  *
@@ -113,7 +114,7 @@ enum {
 int report_write(report_format fmt, json_t *state_root, const char *repo, const char *path,
                  int flags, char **err);
 
-/* ---- shared by report_junit.c, report_json.c and report_md.c ------------------------------ */
+/* ---- the report model (report_json.c), also used by explain, status and the tests --------- */
 
 /**
  * The report object report_json() prints (new reference), built from state_root with every
@@ -122,20 +123,13 @@ int report_write(report_format fmt, json_t *state_root, const char *repo, const 
  */
 json_t *report_model(json_t *state_root);
 
+/** The report model of a typed release record (new reference), masked already by
+ *  text_redact_record() (view/text.h): what report_model() gives for the state it was read from. */
+struct release_record;
+json_t *report_model_of(const struct release_record *rec);
+
 /** release.decision for a state root: "passed", "failed", ... (a static string). */
 const char *report_decision(json_t *state_root);
-
-/**
- * Append s[0..n) to out redacted and cleaned: invalid UTF-8, NUL and other C0 controls (but tab
- * and newline) and U+FFFE/U+FFFF become U+FFFD; CR LF and lone CR become LF; ANSI CSI and OSC
- * escape sequences (colours, titles) are removed. The result is valid UTF-8 that XML 1.0 and
- * Markdown can carry once escaped for them.
- */
-void report_text_clean(strbuf *out, const char *s, size_t n);
-
-/** The shortest decimal that reads back as v, without an exponent for 1e-5 <= |v| < 1e15
- *  ("30000", "0.93", "12833.333333333334"); "NaN" / "inf" / "-inf" for non-finite values. */
-void report_num_format(double v, char *buf, size_t cap);
 
 /** "op expected" as reports show a check: ">= 30000", "in [0.5, 1]" (op "range"); a baseline
  *  rule as written, never its bound (a JUnit case name stays the same while the baseline moves):
@@ -143,8 +137,5 @@ void report_num_format(double v, char *buf, size_t cap);
  *  statistic other than the median is named: "... (min of the runs)". The check is one of the
  *  report model's (expected and expected_hi may be null: shown as "?"). */
 void report_check_expected(json_t *check, strbuf *out);
-
-/** Write b to out through the redactor; RELHOST_EIO (with *err) when the stream failed. */
-int report_emit(FILE *out, const strbuf *b, char **err);
 
 #endif

@@ -4,15 +4,18 @@
  * shows for a job ($GITHUB_STEP_SUMMARY).
  *
  * Every piece of text from the state, a log or git is untrusted: it is cleaned
- * (report_text_clean), Markdown punctuation is backslash-escaped, '|' can never end a table cell
+ * (text_clean), Markdown punctuation is backslash-escaped, '|' can never end a table cell
  * and a newline never ends a row (it becomes <br>). Outcomes are words, never emoji, so the
  * text reads the same in a terminal, a diff and a mail.
  */
-#include "report_files.h"
+#include "view/report_files.h"
+#include "view/text.h"
 #include "secrets.h"
 
 #include "error.h"
+#include "outcome.h"
 #include "proc.h"
+#include "record/record.h"
 
 #include <relhost/plugin.h>
 
@@ -25,9 +28,17 @@
  * also keeps a step summary far below GitHub's 1 MiB limit per step. */
 #define MD_CELL_MAX 1000
 
-static const char *jstr(json_t *o, const char *k)
+static const char *oc_name(relhost_outcome oc)
 {
-    return json_string_value(json_object_get(o, k));
+    return oc == RELHOST_NONE ? NULL : outcome_name(oc);
+}
+
+static const char *label_of(const evidence_record *ev, const char *key)
+{
+    for (size_t i = 0; i < ev->nlabels; i++)
+        if (strcmp(ev->labels[i].key, key) == 0)
+            return ev->labels[i].value;
+    return NULL;
 }
 
 /* After a '&': would "&...;" read as an HTML entity? */
@@ -46,7 +57,7 @@ static void md_text_n(strbuf *b, const char *s, size_t max)
     strbuf c;
     size_t n;
     sb_init(&c);
-    report_text_clean(&c, s, s ? strlen(s) : 0);
+    text_clean(&c, s, s ? strlen(s) : 0);
     n = c.len;
     if (max && n > max) {
         n = max;
@@ -84,7 +95,7 @@ static void md_code(strbuf *b, const char *s, int in_table)
     size_t run = 0, longest = 0;
     int pad;
     sb_init(&c);
-    report_text_clean(&c, s, s ? strlen(s) : 0);
+    text_clean(&c, s, s ? strlen(s) : 0);
     if (c.len == 0) {
         sb_puts(b, "(empty)");
         sb_free(&c);
@@ -146,39 +157,41 @@ static void md_link(strbuf *b, const char *text, const char *url, int in_table)
     }
 }
 
-static void num(strbuf *b, json_t *v)
+static void num(strbuf *b, record_real v)
 {
     char s[40];
-    if (!json_is_number(v)) {
+    if (!v.set) {
         sb_puts(b, "-");
         return;
     }
-    report_num_format(json_number_value(v), s, sizeof s);
+    text_num_format(v.v, s, sizeof s);
     sb_puts(b, s);
 }
 
-static void seconds(strbuf *b, json_t *v)
+static void num_int(strbuf *b, record_int v)
 {
-    if (json_is_number(v) && isfinite(json_number_value(v)))
-        sb_printf(b, "%.1f s", json_number_value(v));
+    record_real r = {v.set, (double)v.v, 0};
+    num(b, r);
+}
+
+static void seconds(strbuf *b, record_real v)
+{
+    if (v.set)
+        sb_printf(b, "%.1f s", v.v);
     else
         sb_puts(b, "-");
 }
 
-static void outcome_cell(strbuf *b, json_t *o)
+static void outcome_cell(strbuf *b, relhost_outcome oc)
 {
-    const char *oc = jstr(o, "outcome");
-    sb_puts(b, oc ? oc : "none");
+    sb_puts(b, oc_name(oc) ? oc_name(oc) : "none");
 }
 
 /* The first http(s) URL in a note that contains `needle`, copied; NULL when none. */
-static char *note_url(json_t *ev, const char *needle)
+static char *note_url(const evidence_record *ev, const char *needle)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(ev, "notes"), i, v)
-    {
-        const char *s = json_string_value(v);
+    for (size_t i = 0; i < ev->nnotes; i++) {
+        const char *s = ev->notes[i];
         while (s && (s = strstr(s, "http")) != NULL) {
             size_t n = 0;
             char *u;
@@ -194,26 +207,30 @@ static char *note_url(json_t *ev, const char *needle)
     return NULL;
 }
 
-/* The job's W&B run: its "wandb_run" label (entity/project/id) linked to the run's URL, which
- * metrics_wandb records as a "url" artifact and in a note. */
-static void wandb_cell(strbuf *b, json_t *job)
+/* The job's run in an experiment tracker. The reserved label RELHOST_LABEL_RUN_URL is its web
+ * page; a "wandb_run" label (entity/project/id), as states written before that label existed
+ * hold (tests/reports/golden.md), is linked to the URL recorded with it as a "url" artifact or
+ * in a note. */
+static void wandb_cell(strbuf *b, const job_record *j)
 {
-    json_t *ev = json_object_get(job, "evidence"), *a;
-    const char *run = jstr(json_object_get(ev, "labels"), "wandb_run");
+    const evidence_record *ev = &j->evidence;
+    const char *run = label_of(ev, "wandb_run"), *run_url = label_of(ev, RELHOST_LABEL_RUN_URL);
     const char *id;
     char *needle, *url = NULL;
     size_t i;
+    if (run_url) {
+        md_link(b, run ? run : run_url, run_url, 1);
+        return;
+    }
     if (!run) {
         sb_puts(b, "-");
         return;
     }
     id = strrchr(run, '/') ? strrchr(run, '/') + 1 : run;
     needle = xasprintf("/runs/%s", id);
-    json_array_foreach(json_object_get(ev, "artifacts"), i, a)
-    {
-        const char *u = jstr(a, "uri");
-        if (!url && jstr(a, "kind") && strcmp(jstr(a, "kind"), "url") == 0 && u &&
-            safe_url(u) && strstr(u, needle))
+    for (i = 0; i < ev->nartifacts; i++) {
+        const char *u = ev->artifacts[i].uri, *kind = ev->artifacts[i].kind;
+        if (!url && kind && strcmp(kind, "url") == 0 && u && safe_url(u) && strstr(u, needle))
             url = xstrdup(u);
     }
     if (!url)
@@ -240,110 +257,106 @@ static const char *decision_text(const char *d)
     return "undecided: a required step could not decide";
 }
 
-static void counts_line(strbuf *b, json_t *c, const char *what)
+static void counts_line(strbuf *b, const record_counts *c, const char *what)
 {
-    static const char *const keys[] = {"passed",  "failed", "error", "inconclusive",
-                                       "skipped", "waived", "none"};
     static const char *const words[] = {"PASSED",  "FAILED", "ERROR", "INCONCLUSIVE",
                                         "SKIPPED", "WAIVED", "without outcome"};
-    json_int_t total = json_integer_value(json_object_get(c, "total"));
     int first = 1;
-    sb_printf(b, "%" JSON_INTEGER_FORMAT " %s%s", total, what, total == 1 ? "" : "s");
+    sb_printf(b, "%lld %s%s", c->total, what, c->total == 1 ? "" : "s");
     for (size_t i = 0; i < 7; i++) {
-        json_int_t n = json_integer_value(json_object_get(c, keys[i]));
+        long long n = c->n[i + 1];
         if (n == 0)
             continue;
-        sb_printf(b, "%s%" JSON_INTEGER_FORMAT " %s", first ? ": " : ", ", n, words[i]);
+        sb_printf(b, "%s%lld %s", first ? ": " : ", ", n, words[i]);
         first = 0;
     }
 }
 
-static void header(strbuf *b, json_t *model)
+static void header_commit(strbuf *b, const release_record *rec)
 {
-    json_t *rel = json_object_get(model, "release"), *cand = json_object_get(rel, "candidate");
-    json_t *sum = json_object_get(model, "summary"), *chk = json_object_get(sum, "checks");
-    const char *d = jstr(rel, "decision");
-    sb_puts(b, "# Release ");
-    md_text(b, jstr(rel, "version") ? jstr(rel, "version") : "(unnamed)");
-    sb_printf(b, ": %s\n\n", d);
-    sb_printf(b, "- **Decision:** %s", decision_text(d));
-    if (json_is_integer(json_object_get(rel, "exit_code")))
-        sb_printf(b, " (exit code %" JSON_INTEGER_FORMAT ")",
-                  json_integer_value(json_object_get(rel, "exit_code")));
-    sb_puts(b, "\n- **Plan:** ");
-    md_text(b, jstr(rel, "plan_name") ? jstr(rel, "plan_name") : "(unnamed)");
-    if (jstr(rel, "plan")) {
-        sb_puts(b, " ");
-        md_code(b, jstr(rel, "plan"), 0);
-    }
-    if (jstr(rel, "plan_hash")) {
-        sb_puts(b, ", hash ");
-        md_code(b, jstr(rel, "plan_hash"), 0);
-    }
+    const candidate_record *cand = &rec->candidate;
     sb_puts(b, "\n- **Commit:** ");
-    if (jstr(cand, "commit")) {
-        md_code(b, jstr(cand, "commit"), 0);
-        if (jstr(cand, "repo")) {
-            sb_puts(b, " of ");
-            md_code(b, jstr(cand, "repo"), 0);
-        }
-        if (jstr(cand, "ref")) {
-            sb_puts(b, ", ref ");
-            md_code(b, jstr(cand, "ref"), 0);
-        }
-        if (jstr(cand, "checkout")) {
-            sb_puts(b, ", checkout ");
-            md_text(b, jstr(cand, "checkout"));
-        }
-    } else {
+    if (!cand->commit) {
         sb_puts(b, "none recorded (the plan names no repository)");
+        return;
     }
-    sb_puts(b, "\n- **Created:** ");
-    md_text(b, jstr(rel, "created_at") ? jstr(rel, "created_at") : "-");
-    sb_puts(b, ", **updated:** ");
-    md_text(b, jstr(rel, "updated_at") ? jstr(rel, "updated_at") : "-");
-    sb_puts(b, "\n- **Summary:** ");
-    counts_line(b, json_object_get(sum, "steps"), "step");
-    sb_puts(b, "; ");
-    counts_line(b, json_object_get(sum, "jobs"), "validation");
-    sb_printf(b, "; %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " checks passed\n",
-              json_integer_value(json_object_get(chk, "passed")),
-              json_integer_value(json_object_get(chk, "total")));
+    md_code(b, cand->commit, 0);
+    if (cand->repo) {
+        sb_puts(b, " of ");
+        md_code(b, cand->repo, 0);
+    }
+    if (cand->ref) {
+        sb_puts(b, ", ref ");
+        md_code(b, cand->ref, 0);
+    }
+    if (cand->checkout) {
+        sb_puts(b, ", checkout ");
+        md_text(b, cand->checkout);
+    }
 }
 
-static void steps_table(strbuf *b, json_t *model)
+static void header(strbuf *b, const release_record *rec, const record_summary *sum)
 {
-    json_t *steps = json_object_get(model, "steps"), *s, *v;
+    const char *d = record_decision(rec);
+    sb_puts(b, "# Release ");
+    md_text(b, rec->version ? rec->version : "(unnamed)");
+    sb_printf(b, ": %s\n\n", d);
+    sb_printf(b, "- **Decision:** %s", decision_text(d));
+    if (rec->exit_code.set)
+        sb_printf(b, " (exit code %lld)", rec->exit_code.v);
+    sb_puts(b, "\n- **Plan:** ");
+    md_text(b, rec->plan_name ? rec->plan_name : "(unnamed)");
+    if (rec->plan) {
+        sb_puts(b, " ");
+        md_code(b, rec->plan, 0);
+    }
+    if (rec->plan_hash) {
+        sb_puts(b, ", hash ");
+        md_code(b, rec->plan_hash, 0);
+    }
+    header_commit(b, rec);
+    sb_puts(b, "\n- **Created:** ");
+    md_text(b, rec->created_at ? rec->created_at : "-");
+    sb_puts(b, ", **updated:** ");
+    md_text(b, rec->updated_at ? rec->updated_at : "-");
+    sb_puts(b, "\n- **Summary:** ");
+    counts_line(b, &sum->steps, "step");
+    sb_puts(b, "; ");
+    counts_line(b, &sum->jobs, "validation");
+    sb_printf(b, "; %lld of %lld checks passed\n", sum->checks_passed,
+              sum->checks_passed + sum->checks_failed);
+}
+
+static void steps_table(strbuf *b, const release_record *rec)
+{
     size_t i, k;
     sb_puts(b, "\n## Steps\n\n");
-    if (json_array_size(steps) == 0) {
+    if (rec->nsteps == 0) {
         sb_puts(b, "No step has a result yet.\n");
         return;
     }
     sb_puts(b, "| # | Step | Plugin | Required | Outcome | Reason | Duration | Details |\n"
                "|--:|------|--------|----------|---------|--------|---------:|---------|\n");
-    json_array_foreach(steps, i, s)
-    {
-        json_t *notes = json_object_get(json_object_get(s, "evidence"), "notes");
+    for (i = 0; i < rec->nsteps; i++) {
+        const step_record *s = &rec->steps[i];
         strbuf d;
         sb_printf(b, "| %zu | ", i + 1);
-        md_text(b, jstr(s, "name"));
+        md_text(b, s->name);
         sb_puts(b, " | ");
-        md_text(b, jstr(s, "plugin") ? jstr(s, "plugin") : "-");
-        sb_printf(b, " | %s%s | ", json_is_true(json_object_get(s, "required")) ? "yes" : "no",
-                  json_is_true(json_object_get(s, "publishes")) ? ", publishes" : "");
-        outcome_cell(b, s);
+        md_text(b, s->plugin ? s->plugin : "-");
+        sb_printf(b, " | %s%s | ", s->required ? "yes" : "no", s->publishes ? ", publishes" : "");
+        outcome_cell(b, s->outcome);
         sb_puts(b, " | ");
-        md_text(b, jstr(s, "reason") ? jstr(s, "reason") : "-");
+        md_text(b, s->reason ? s->reason : "-");
         sb_puts(b, " | ");
-        seconds(b, json_object_get(s, "duration_s"));
+        seconds(b, s->duration_s);
         sb_puts(b, " | ");
         /* Message, then notes, one per line: the cell is the step's story in brief. */
         sb_init(&d);
-        if (jstr(s, "message"))
-            sb_printf(&d, "%s", jstr(s, "message"));
-        json_array_foreach(notes, k, v)
-            sb_printf(&d, "%s%s", d.len ? "\n" : "", json_string_value(v));
+        if (s->message)
+            sb_printf(&d, "%s", s->message);
+        for (k = 0; k < s->evidence.nnotes; k++)
+            sb_printf(&d, "%s%s", d.len ? "\n" : "", s->evidence.notes[k]);
         if (d.len)
             md_text_n(b, d.s, MD_CELL_MAX);
         else
@@ -353,39 +366,38 @@ static void steps_table(strbuf *b, json_t *model)
     }
 }
 
-static void jobs_table(strbuf *b, json_t *model)
+static void jobs_table(strbuf *b, const release_record *rec)
 {
-    json_t *jobs = json_object_get(model, "jobs"), *j;
     size_t i;
-    if (json_array_size(jobs) == 0)
+    if (rec->njobs == 0)
         return;
     sb_puts(b, "\n## Validations\n\n"
                "| Step | Validation | Outcome | Reason | Attempt | Duration | Exit | Log "
                "| W&B run |\n"
                "|------|------------|---------|--------|--------:|---------:|-----:|-----"
                "|---------|\n");
-    json_array_foreach(jobs, i, j)
-    {
+    for (i = 0; i < rec->njobs; i++) {
+        const job_record *j = &rec->jobs[i];
         sb_puts(b, "| ");
-        md_text(b, jstr(j, "step"));
+        md_text(b, j->step);
         sb_puts(b, " | ");
-        md_text(b, jstr(j, "validation"));
+        md_text(b, j->validation);
         sb_puts(b, " | ");
-        if (jstr(j, "outcome"))
-            outcome_cell(b, j);
+        if (j->outcome != RELHOST_NONE)
+            outcome_cell(b, j->outcome);
         else
-            md_text(b, jstr(j, "lifecycle") ? jstr(j, "lifecycle") : "none");
+            md_text(b, j->lifecycle_raw ? j->lifecycle_raw : "none");
         sb_puts(b, " | ");
-        md_text(b, jstr(j, "reason") ? jstr(j, "reason") : "-");
+        md_text(b, j->reason ? j->reason : "-");
         sb_puts(b, " | ");
-        num(b, json_object_get(j, "attempt"));
+        num_int(b, j->attempt);
         sb_puts(b, " | ");
-        seconds(b, json_object_get(j, "duration_s"));
+        seconds(b, j->duration_s);
         sb_puts(b, " | ");
-        num(b, json_object_get(j, "exit_code"));
+        num_int(b, j->exit_code);
         sb_puts(b, " | ");
-        if (jstr(j, "log_path"))
-            md_code(b, jstr(j, "log_path"), 1);
+        if (j->log_path)
+            md_code(b, j->log_path, 1);
         else
             sb_puts(b, "-");
         sb_puts(b, " | ");
@@ -394,132 +406,121 @@ static void jobs_table(strbuf *b, json_t *model)
     }
 }
 
-static int any_baseline(json_t *items)
+static int any_baseline(const evidence_record *ev)
 {
-    size_t i, k;
-    json_t *it, *c;
-    json_array_foreach(items, i, it)
-        json_array_foreach(json_object_get(json_object_get(it, "evidence"), "checks"), k, c)
-            if (json_is_number(json_object_get(c, "baseline")))
-                return 1;
+    for (size_t k = 0; k < ev->nchecks; k++)
+        if (ev->checks[k].baseline.set)
+            return 1;
     return 0;
 }
 
-static void check_rows(strbuf *b, const char *where, json_t *owner, int baseline)
+static void check_rows(strbuf *b, const char *where, const evidence_record *ev,
+                       relhost_outcome oc, int baseline)
 {
-    json_t *ev = json_object_get(owner, "evidence");
-    const char *oc = jstr(owner, "outcome");
     /* A check that did not hold in a waived step or job: a person accepted it. */
-    const char *failed = oc && strcmp(oc, "WAIVED") == 0 ? "FAIL, waived" : "FAIL";
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(ev, "checks"), i, c)
-    {
+    const char *failed = oc == RELHOST_WAIVED ? "FAIL, waived" : "FAIL";
+    for (size_t i = 0; i < ev->nchecks; i++) {
+        const check_record *c = &ev->checks[i];
+        strbuf e;
         sb_puts(b, "| ");
         md_text(b, where);
         sb_puts(b, " | ");
-        md_text(b, jstr(c, "key") ? jstr(c, "key") : "?");
+        md_text(b, c->key ? c->key : "?");
         sb_puts(b, " | ");
-        if (json_is_number(json_object_get(c, "actual")))
-            num(b, json_object_get(c, "actual"));
+        if (c->actual.set)
+            num(b, c->actual);
         else
             sb_puts(b, "no value");
         sb_puts(b, " | ");
-        {
-            strbuf e;
-            sb_init(&e);
-            report_check_expected(c, &e);
-            md_text(b, e.s);
-            sb_free(&e);
-        }
+        sb_init(&e);
+        text_check_expected(c, &e);
+        md_text(b, e.s);
+        sb_free(&e);
         if (baseline) {
             sb_puts(b, " | ");
-            num(b, json_object_get(c, "baseline"));
+            num(b, c->baseline);
             sb_puts(b, " | ");
-            num(b, json_object_get(c, "bound"));
+            num(b, c->bound);
         }
-        sb_printf(b, " | %s | ", json_is_true(json_object_get(c, "passed")) ? "pass" : failed);
-        md_text(b, jstr(c, "note") ? jstr(c, "note") : "-");
+        sb_printf(b, " | %s | ", c->passed ? "pass" : failed);
+        md_text(b, c->note ? c->note : "-");
         sb_puts(b, " |\n");
     }
 }
 
-static void checks_table(strbuf *b, json_t *model)
+static void checks_table(strbuf *b, const release_record *rec, const record_summary *sum)
 {
-    json_t *steps = json_object_get(model, "steps"), *jobs = json_object_get(model, "jobs"), *x;
-    json_int_t total = json_integer_value(
-        json_object_get(json_object_get(json_object_get(model, "summary"), "checks"), "total"));
-    int baseline = any_baseline(steps) || any_baseline(jobs);
+    int baseline = 0;
     size_t i;
-    if (total == 0)
+    if (sum->checks_passed + sum->checks_failed == 0)
         return;
+    for (i = 0; i < rec->nsteps; i++)
+        baseline |= any_baseline(&rec->steps[i].evidence);
+    for (i = 0; i < rec->njobs; i++)
+        baseline |= any_baseline(&rec->jobs[i].evidence);
     sb_printf(b, "\n## Checks\n\n"
                  "| Step / validation | Metric | Actual | Expected |%s Result | Note |\n"
                  "|-------------------|--------|-------:|----------|%s--------|------|\n",
               baseline ? " Baseline | Bound |" : "", baseline ? "---------:|------:|" : "");
-    json_array_foreach(steps, i, x)
-        check_rows(b, jstr(x, "name"), x, baseline);
-    json_array_foreach(jobs, i, x)
-        check_rows(b, jstr(x, "id"), x, baseline);
+    for (i = 0; i < rec->nsteps; i++)
+        check_rows(b, rec->steps[i].name, &rec->steps[i].evidence, rec->steps[i].outcome,
+                   baseline);
+    for (i = 0; i < rec->njobs; i++)
+        check_rows(b, rec->jobs[i].id, &rec->jobs[i].evidence, rec->jobs[i].outcome, baseline);
 }
 
-/* " (1 run without a value)" when some run of a repeated validation lacked the metric. */
-static void without_value(strbuf *b, json_t *spread)
+static void notes_head(strbuf *b, int *any, const job_record *j)
 {
-    size_t i, n = 0;
-    json_t *v;
-    json_array_foreach(json_object_get(spread, "values"), i, v)
-        n += !json_is_number(v);
-    if (n)
-        sb_printf(b, " (%zu run%s without a value)", n, n == 1 ? "" : "s");
+    if (!*any)
+        sb_puts(b, "\n## Notes\n\n");
+    *any = 1;
+    sb_puts(b, "- **");
+    md_text(b, j->id);
+    sb_puts(b, ":** ");
+}
+
+/* A repeated validation's metric a check looked at: " over 3 runs: min .., median .., max .."
+ * (the JSON report has every metric's spread). */
+static void spread_note(strbuf *b, int *any, const job_record *j, const metric_record *m)
+{
+    record_spread sp;
+    record_real v = {0, 0, 0};
+    int checked = 0;
+    for (size_t x = 0; x < j->evidence.nchecks; x++)
+        checked |= j->evidence.checks[x].key && strcmp(j->evidence.checks[x].key, m->key) == 0;
+    if (!record_metric_spread(m, &sp) || !checked)
+        return;
+    notes_head(b, any, j);
+    md_text(b, m->key);
+    sb_printf(b, " over %zu runs: min ", sp.n);
+    v.set = sp.nvalues > 0;
+    v.v = sp.min;
+    num(b, v);
+    sb_puts(b, ", median ");
+    v.v = sp.median;
+    num(b, v);
+    sb_puts(b, ", max ");
+    v.v = sp.max;
+    num(b, v);
+    if (sp.n - sp.nvalues)
+        sb_printf(b, " (%zu run%s without a value)", sp.n - sp.nvalues,
+                  sp.n - sp.nvalues == 1 ? "" : "s");
+    sb_putc(b, '\n');
 }
 
 /* Notes of jobs (a step's notes are in its row): failures explained, W&B runs, retries, and
  * the spread of a repeated validation's metrics. */
-static void job_notes(strbuf *b, json_t *model)
+static void job_notes(strbuf *b, const release_record *rec)
 {
-    json_t *jobs = json_object_get(model, "jobs"), *j, *n;
     size_t i, k;
     int any = 0;
-    json_array_foreach(jobs, i, j)
-    {
-        json_array_foreach(json_object_get(json_object_get(j, "evidence"), "metrics"), k, n)
-        {
-            json_t *sp = json_object_get(n, "repeats"), *c;
-            size_t x;
-            int checked = 0;
-            /* only what a check looked at: the JSON report has every metric's spread */
-            json_array_foreach(json_object_get(json_object_get(j, "evidence"), "checks"), x, c)
-                checked |= jstr(c, "key") && jstr(n, "key") && strcmp(jstr(c, "key"),
-                                                                      jstr(n, "key")) == 0;
-            if (!json_is_object(sp) || !checked)
-                continue;
-            if (!any)
-                sb_puts(b, "\n## Notes\n\n");
-            any = 1;
-            sb_puts(b, "- **");
-            md_text(b, jstr(j, "id"));
-            sb_puts(b, ":** ");
-            md_text(b, jstr(n, "key"));
-            sb_printf(b, " over %" JSON_INTEGER_FORMAT " runs: min ",
-                      json_integer_value(json_object_get(sp, "n")));
-            num(b, json_object_get(sp, "min"));
-            sb_puts(b, ", median ");
-            num(b, json_object_get(sp, "median"));
-            sb_puts(b, ", max ");
-            num(b, json_object_get(sp, "max"));
-            without_value(b, sp);
-            sb_putc(b, '\n');
-        }
-        json_array_foreach(json_object_get(json_object_get(j, "evidence"), "notes"), k, n)
-        {
-            if (!any)
-                sb_puts(b, "\n## Notes\n\n");
-            any = 1;
-            sb_puts(b, "- **");
-            md_text(b, jstr(j, "id"));
-            sb_puts(b, ":** ");
-            md_text_n(b, json_string_value(n), MD_CELL_MAX);
+    for (i = 0; i < rec->njobs; i++) {
+        const job_record *j = &rec->jobs[i];
+        for (k = 0; k < j->evidence.nmetrics; k++)
+            spread_note(b, &any, j, &j->evidence.metrics[k]);
+        for (k = 0; k < j->evidence.nnotes; k++) {
+            notes_head(b, &any, j);
+            md_text_n(b, j->evidence.notes[k], MD_CELL_MAX);
             sb_putc(b, '\n');
         }
     }
@@ -588,10 +589,9 @@ static int is_tag(const char *s)
     return 1;
 }
 
-static void changes(strbuf *b, json_t *model, const char *repo)
+static void changes(strbuf *b, const release_record *rec, const char *repo)
 {
-    json_t *cand = json_object_get(json_object_get(model, "release"), "candidate");
-    const char *commit = jstr(cand, "commit");
+    const char *commit = rec->candidate.commit;
     char *prev = NULL, *why = NULL, *count = NULL, *log = NULL, *range, *parent;
     long total;
 
@@ -672,24 +672,27 @@ out:
 
 int report_md(json_t *state_root, const char *repo, FILE *out, char **err)
 {
-    json_t *model = report_model(state_root);
+    release_record rec;
+    record_summary sum;
     strbuf b;
     int rc;
-    if (!model) {
+    if (record_read(state_root, &rec) != 0) {
         if (err)
             *err = xstrdup(error_last());
         return RELHOST_EINVAL;
     }
+    text_redact_record(&rec);
+    record_summarize(&rec, &sum);
     sb_init(&b);
-    header(&b, model);
-    steps_table(&b, model);
-    jobs_table(&b, model);
-    checks_table(&b, model);
-    job_notes(&b, model);
+    header(&b, &rec, &sum);
+    steps_table(&b, &rec);
+    jobs_table(&b, &rec);
+    checks_table(&b, &rec, &sum);
+    job_notes(&b, &rec);
     if (repo)
-        changes(&b, model, repo);
-    rc = report_emit(out, &b, err);
+        changes(&b, &rec, repo);
+    rc = text_emit(out, &b, err);
     sb_free(&b);
-    json_decref(model);
+    record_free(&rec);
     return rc;
 }

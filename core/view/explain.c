@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-#include "explain.h"
+#include "view/explain.h"
 
 #include "error.h"
 #include "log.h"
 #include "outcome.h"
-#include "report_files.h"
+#include "record/record.h"
+#include "view/report_files.h"
+#include "view/text.h"
 #include "secrets.h"
 #include "state.h"
-#include "status_json.h"
+#include "view/status_json.h"
 #include "util.h"
 
 #include <errno.h>
@@ -104,30 +106,26 @@ static const char *verdict_of(json_t *registry, const char *decision)
     return decision;
 }
 
-/* The checks of one raw evidence object, as the model lists them (non-objects skipped), so the
- * k-th model check and the k-th raw object are the same check. */
-static json_t *raw_check(json_t *evidence, size_t k)
+/* A check member the model does not list the way explain shows it: a JSON integer in the state
+ * stays an integer. */
+static json_t *real_out(record_real r)
 {
-    json_t *c;
-    size_t i;
-    json_array_foreach(json_object_get(evidence, "checks"), i, c)
-    {
-        if (!json_is_object(c))
-            continue;
-        if (k-- == 0)
-            return c;
-    }
-    return NULL;
+    if (!r.set)
+        return json_null();
+    return r.is_int ? json_integer((json_int_t)r.v) : json_real(r.v);
 }
 
-static void add_failing_checks(json_t *out, json_t *item, json_t *raw, const char *step,
-                               const char *validation)
+/* The failing checks of a step or job: item is its report model object, ev its record (the k-th
+ * check of one is the k-th of the other). */
+static void add_failing_checks(json_t *out, json_t *item, const evidence_record *ev,
+                               const char *step, const char *validation)
 {
     json_t *c;
     size_t k;
     json_array_foreach(json_object_get(json_object_get(item, "evidence"), "checks"), k, c)
     {
-        json_t *r = raw_check(json_object_get(raw, "evidence"), k), *o;
+        const check_record *r = k < ev->nchecks ? &ev->checks[k] : NULL;
+        json_t *o;
         static const char *const keys[] = {"key", "op", "expected", "expected_hi", "actual",
                                            "baseline", NULL};
         if (json_is_true(json_object_get(c, "passed")))
@@ -137,8 +135,8 @@ static void add_failing_checks(json_t *out, json_t *item, json_t *raw, const cha
         json_object_set_new(o, "validation", jstr(validation));
         for (size_t i = 0; keys[i]; i++)
             json_object_set(o, keys[i], json_object_get(c, keys[i]));
-        json_object_set_new(o, "bound", scalar(json_object_get(r, "bound")));
-        json_object_set_new(o, "stat", scalar(json_object_get(r, "stat")));
+        json_object_set_new(o, "bound", r ? real_out(r->bound) : json_null());
+        json_object_set_new(o, "stat", jstr(r ? r->stat : NULL));
         json_object_set(o, "note", json_object_get(c, "note"));
         json_array_append_new(out, o);
     }
@@ -167,23 +165,17 @@ static json_t *job_brief(json_t *j)
     return o;
 }
 
-static json_t *waivers_of(json_t *root)
+static json_t *waivers_of(const release_record *rec)
 {
-    json_t *out = json_array(), *w;
-    size_t i;
-    json_array_foreach(json_object_get(root, "waivers"), i, w)
-    {
-        json_t *o;
-        if (!json_is_object(w))
-            continue;
-        o = json_object();
-        json_object_set_new(o, "step", scalar(json_object_get(w, "step")));
-        json_object_set_new(o, "validation", scalar(json_object_get(w, "validation")));
-        json_object_set_new(o, "who", scalar(json_object_get(w, json_object_get(w, "who")
-                                                                     ? "who"
-                                                                     : "by")));
-        json_object_set_new(o, "reason", scalar(json_object_get(w, "reason")));
-        json_object_set_new(o, "expires", scalar(json_object_get(w, "expires")));
+    json_t *out = json_array();
+    for (size_t i = 0; i < rec->nwaivers; i++) {
+        const waiver_record *w = &rec->waivers[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "step", jstr(w->step));
+        json_object_set_new(o, "validation", jstr(w->validation));
+        json_object_set_new(o, "who", jstr(w->who));
+        json_object_set_new(o, "reason", jstr(w->reason));
+        json_object_set_new(o, "expires", jstr(w->expires));
         json_array_append_new(out, o);
     }
     return out;
@@ -228,57 +220,50 @@ static char *headline(const char *verdict, json_t *rel, json_t *jobs)
                      "decision yet", v ? v : "?", pl ? pl : "?", done, json_array_size(jobs));
 }
 
-json_t *explain_model(json_t *root, const explain_context *ctx)
+/* Steps: failing checks, skipped and optional failures, the blocking step, defers. */
+static json_t *explain_steps(json_t *x, json_t *m, const release_record *rec, json_t *checks)
 {
-    json_t *m = report_model(root), *x, *reg, *checks, *fjobs, *unfin, *retries, *rlist;
-    json_t *skipped, *optional, *defers, *dlist, *blocking = NULL, *s, *j;
-    const char *decision = report_decision(root), *verdict;
-    json_int_t spent = 0;
+    json_t *skipped = json_array(), *optional = json_array(), *dlist = json_array();
+    json_t *blocking = NULL, *s;
     size_t i;
-    char *head;
-    if (!m)
-        return NULL;
-    reg = registry_of(ctx->manifest, str(json_object_get(m, "release"), "version"));
-    verdict = verdict_of(reg, decision);
-    checks = json_array();
-    fjobs = json_array();
-    unfin = json_array();
-    rlist = json_array();
-    skipped = json_array();
-    optional = json_array();
-    dlist = json_array();
     json_array_foreach(json_object_get(m, "steps"), i, s)
     {
-        const char *name = str(s, "name");
-        json_t *raw = json_object_get(json_object_get(root, "steps"), name);
-        json_t *d = json_object_get(raw, "defers");
+        const step_record *r = &rec->steps[i];
         relhost_outcome oc = oc_of(s);
         int req = json_is_true(json_object_get(s, "required"));
-        add_failing_checks(checks, s, raw, name, NULL);
+        long d = record_step_defers(r);
+        add_failing_checks(checks, s, &r->evidence, r->name, NULL);
         if (oc == RELHOST_SKIPPED)
             json_array_append_new(skipped, step_brief(s));
         else if (!req && oc != RELHOST_NONE && !outcome_ok(oc))
             json_array_append_new(optional, step_brief(s));
         if (req && !blocking && oc != RELHOST_NONE && !outcome_ok(oc))
             blocking = step_brief(s);
-        if (json_is_integer(d) && json_integer_value(d) > 0) {
+        if (d > 0) {
             json_t *o = json_object();
-            json_object_set_new(o, "step", jstr(name));
-            json_object_set_new(o, "defers", json_integer(json_integer_value(d)));
+            json_object_set_new(o, "step", jstr(r->name));
+            json_object_set_new(o, "defers", json_integer(d));
             json_array_append_new(dlist, o);
         }
     }
-    /* A green or promoted release has nothing blocking it, whatever an alert step did. */
-    if (blocking && (strcmp(decision, "passed") == 0 || strcmp(verdict, "promoted") == 0)) {
-        json_decref(blocking);
-        blocking = NULL;
-    }
+    json_object_set_new(x, "optional_failures", optional);
+    json_object_set_new(x, "skipped", skipped);
+    json_object_set_new(x, "steps_defers", dlist);
+    return blocking;
+}
+
+/* Jobs: failing checks, failing and unfinished jobs, retries. */
+static void explain_jobs(json_t *x, json_t *m, const release_record *rec, json_t *checks)
+{
+    json_t *fjobs = json_array(), *unfin = json_array(), *rlist = json_array(), *retries, *j;
+    json_int_t spent = 0;
+    size_t i;
     json_array_foreach(json_object_get(m, "jobs"), i, j)
     {
-        json_t *raw = json_object_get(json_object_get(root, "jobs"), str(j, "id"));
+        const job_record *r = &rec->jobs[i];
         json_t *att = json_object_get(j, "attempt");
         relhost_outcome oc = oc_of(j);
-        add_failing_checks(checks, j, raw, str(j, "step"), str(j, "validation"));
+        add_failing_checks(checks, j, &r->evidence, str(j, "step"), str(j, "validation"));
         if (oc != RELHOST_NONE && !outcome_ok(oc) && oc != RELHOST_SKIPPED)
             json_array_append_new(fjobs, job_brief(j));
         if (!str(j, "lifecycle") || strcmp(str(j, "lifecycle"), "completed") != 0)
@@ -296,20 +281,17 @@ json_t *explain_model(json_t *root, const explain_context *ctx)
     retries = json_object();
     json_object_set_new(retries, "spent", json_integer(spent));
     json_object_set_new(retries, "jobs", rlist);
-    defers = json_object();
-    json_object_set_new(defers, "spent", json_integer(status_defers_spent(root)));
-    json_object_set_new(defers, "max_defers", json_integer(ctx->max_defers));
-    json_object_set_new(defers, "steps", dlist);
+    json_object_set_new(x, "failing_jobs", fjobs);
+    json_object_set_new(x, "unfinished_jobs", unfin);
+    json_object_set_new(x, "retries", retries);
+}
 
-    head = headline(verdict, json_object_get(m, "release"), json_object_get(m, "jobs"));
-    if (strcmp(verdict, "quarantined") == 0 && json_is_true(json_object_get(root, "published"))) {
-        /* a publishing step (a tag, a post) ran before a later one failed: say so */
-        char *h = xasprintf("%s; but a publishing step of it had already run (see its steps)",
-                            head);
-        free(head);
-        head = h;
-    }
-    x = json_object();
+/* The explain object in its documented member order, from the parts x holds. */
+static json_t *explain_assemble(json_t *parts, const char *verdict, const char *head, json_t *m,
+                                json_t *reg, json_t *blocking, json_t *checks, json_t *defers,
+                                json_t *waivers, const explain_context *ctx)
+{
+    json_t *x = json_object();
     json_object_set_new(x, "explain_schema", json_integer(EXPLAIN_SCHEMA));
     json_object_set_new(x, "verdict", json_string(verdict));
     json_object_set_new(x, "headline", json_string(head));
@@ -317,16 +299,59 @@ json_t *explain_model(json_t *root, const explain_context *ctx)
     json_object_set_new(x, "registry", reg);
     json_object_set_new(x, "blocking_step", blocking ? blocking : json_null());
     json_object_set_new(x, "failing_checks", checks);
-    json_object_set_new(x, "failing_jobs", fjobs);
-    json_object_set_new(x, "unfinished_jobs", unfin);
-    json_object_set_new(x, "optional_failures", optional);
-    json_object_set_new(x, "skipped", skipped);
-    json_object_set_new(x, "waivers", waivers_of(root));
-    json_object_set_new(x, "retries", retries);
+    json_object_set(x, "failing_jobs", json_object_get(parts, "failing_jobs"));
+    json_object_set(x, "unfinished_jobs", json_object_get(parts, "unfinished_jobs"));
+    json_object_set(x, "optional_failures", json_object_get(parts, "optional_failures"));
+    json_object_set(x, "skipped", json_object_get(parts, "skipped"));
+    json_object_set_new(x, "waivers", waivers);
+    json_object_set(x, "retries", json_object_get(parts, "retries"));
     json_object_set_new(x, "defers", defers);
     json_object_set_new(x, "freeze", status_freeze_json(ctx->frz, ctx->frz_error));
+    return x;
+}
+
+json_t *explain_model(json_t *root, const explain_context *ctx)
+{
+    release_record rec;
+    json_t *m, *x, *reg, *checks = json_array(), *parts = json_object(), *defers, *blocking;
+    const char *decision, *verdict;
+    char *head;
+    if (record_read(root, &rec) != 0) {
+        json_decref(checks);
+        json_decref(parts);
+        return NULL;
+    }
+    text_redact_record(&rec);
+    m = report_model_of(&rec);
+    decision = record_decision(&rec);
+    reg = registry_of(ctx->manifest, str(json_object_get(m, "release"), "version"));
+    verdict = verdict_of(reg, decision);
+    blocking = explain_steps(parts, m, &rec, checks);
+    /* A green or promoted release has nothing blocking it, whatever an alert step did. */
+    if (blocking && (strcmp(decision, "passed") == 0 || strcmp(verdict, "promoted") == 0)) {
+        json_decref(blocking);
+        blocking = NULL;
+    }
+    explain_jobs(parts, m, &rec, checks);
+    defers = json_object();
+    json_object_set_new(defers, "spent", json_integer(record_defers_spent(&rec)));
+    json_object_set_new(defers, "max_defers", json_integer(ctx->max_defers));
+    json_object_set(defers, "steps", json_object_get(parts, "steps_defers"));
+
+    head = headline(verdict, json_object_get(m, "release"), json_object_get(m, "jobs"));
+    if (strcmp(verdict, "quarantined") == 0 && rec.published) {
+        /* a publishing step (a tag, a post) ran before a later one failed: say so */
+        char *h = xasprintf("%s; but a publishing step of it had already run (see its steps)",
+                            head);
+        free(head);
+        head = h;
+    }
+    x = explain_assemble(parts, verdict, head, m, reg, blocking, checks, defers,
+                         waivers_of(&rec), ctx);
     free(head);
+    json_decref(parts);
     json_decref(m);
+    record_free(&rec);
     return x;
 }
 
@@ -335,7 +360,7 @@ json_t *explain_model(json_t *root, const explain_context *ctx)
 static void num(json_t *v, char *buf, size_t cap)
 {
     if (json_is_number(v))
-        report_num_format(json_number_value(v), buf, cap);
+        text_num_format(json_number_value(v), buf, cap);
     else if (json_is_string(v))
         snprintf(buf, cap, "%s", json_string_value(v));
     else

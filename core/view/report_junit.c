@@ -9,10 +9,13 @@
  * <skipped> with the outcome first in the message, so nothing undecided reads as passed and a
  * waiver never reads as a failure.
  */
-#include "report_files.h"
+#include "view/report_files.h"
+#include "view/text.h"
 
 #include "error.h"
 #include "logview.h"
+#include "outcome.h"
+#include "record/record.h"
 #include "secrets.h"
 
 #include <relhost/plugin.h>
@@ -31,9 +34,10 @@ typedef struct counts {
     long tests, failures, errors, skipped;
 } counts;
 
-static const char *jstr(json_t *o, const char *k)
+/* An outcome as the reports name it; NULL when not decided yet. */
+static const char *oc_name(relhost_outcome oc)
 {
-    return json_string_value(json_object_get(o, k));
+    return oc == RELHOST_NONE ? NULL : outcome_name(oc);
 }
 
 /* Text content (attr 0) or a double-quoted attribute value (attr 1), cleaned and escaped. '>' is
@@ -43,7 +47,7 @@ static void xml_put(strbuf *b, const char *s, int attr)
 {
     strbuf c;
     sb_init(&c);
-    report_text_clean(&c, s, s ? strlen(s) : 0);
+    text_clean(&c, s, s ? strlen(s) : 0);
     for (size_t i = 0; i < c.len; i++) {
         char ch = c.s[i];
         switch (ch) {
@@ -66,11 +70,10 @@ static void xml_attr(strbuf *b, const char *name, const char *value)
     sb_putc(b, '"');
 }
 
-static void xml_attr_time(strbuf *b, json_t *seconds)
+static void xml_attr_time(strbuf *b, record_real seconds)
 {
-    double t = json_number_value(seconds);
-    if (json_is_number(seconds) && isfinite(t) && t >= 0)
-        sb_printf(b, " time=\"%.3f\"", t);
+    if (seconds.set && seconds.v >= 0)
+        sb_printf(b, " time=\"%.3f\"", seconds.v);
 }
 
 /* xs:dateTime as the state writes it (YYYY-MM-DDTHH:MM:SSZ); anything else is left out rather
@@ -94,57 +97,50 @@ static void property(strbuf *b, const char *name, const char *value)
     sb_puts(b, "/>\n");
 }
 
-/* "; over 3 runs: min 24000, median 30000, max 31000" for a repeated validation's metric (the
- * report model's "repeats"), nothing otherwise. */
-static void spread_line(strbuf *b, json_t *sp)
+/* "; over 3 runs: min 24000, median 30000, max 31000" for a repeated validation's metric,
+ * nothing otherwise. */
+static void spread_line(strbuf *b, const metric_record *m)
 {
+    record_spread sp;
     static const char *const stats[] = {"min", "median", "max"};
-    if (!json_is_object(sp))
+    if (!record_metric_spread(m, &sp))
         return;
-    sb_printf(b, "; over %" JSON_INTEGER_FORMAT " runs:",
-              json_integer_value(json_object_get(sp, "n")));
+    sb_printf(b, "; over %zu runs:", sp.n);
     for (size_t i = 0; i < 3; i++) {
         char num[40] = "null";
-        json_t *x = json_object_get(sp, stats[i]);
-        if (json_is_number(x))
-            report_num_format(json_number_value(x), num, sizeof num);
+        double v = i == 0 ? sp.min : i == 1 ? sp.median : sp.max;
+        if (sp.nvalues)
+            text_num_format(v, num, sizeof num);
         sb_printf(b, "%s %s %s", i ? "," : "", stats[i], num);
     }
-    {
-        size_t i, n = 0;
-        json_t *v;
-        json_array_foreach(json_object_get(sp, "values"), i, v)
-            n += !json_is_number(v);
-        if (n)
-            sb_printf(b, " (%zu run%s without a value)", n, n == 1 ? "" : "s");
-    }
+    if (sp.n - sp.nvalues)
+        sb_printf(b, " (%zu run%s without a value)", sp.n - sp.nvalues,
+                  sp.n - sp.nvalues == 1 ? "" : "s");
 }
 
 /* "sps_max = 12833, expected >= 30000" (and the baseline and note when the check has them). */
-static void check_line(strbuf *b, json_t *c)
+static void check_line(strbuf *b, const check_record *c)
 {
-    json_t *a = json_object_get(c, "actual"), *base = json_object_get(c, "baseline");
-    const char *note = jstr(c, "note");
     char num[40];
-    const char *key = jstr(c, "key");
-    if (json_is_number(a)) {
-        report_num_format(json_number_value(a), num, sizeof num);
+    const char *key = c->key;
+    if (c->actual.set) {
+        text_num_format(c->actual.v, num, sizeof num);
         sb_printf(b, "%s = %s, expected ", key ? key : "?", num);
     } else {
         sb_printf(b, "%s has no value, expected ", key ? key : "?");
     }
-    report_check_expected(c, b);
-    if (json_is_number(base)) {
-        report_num_format(json_number_value(base), num, sizeof num);
+    text_check_expected(c, b);
+    if (c->baseline.set) {
+        text_num_format(c->baseline.v, num, sizeof num);
         sb_printf(b, " (baseline %s", num);
-        if (json_is_number(json_object_get(c, "bound"))) {
-            report_num_format(json_number_value(json_object_get(c, "bound")), num, sizeof num);
+        if (c->bound.set) {
+            text_num_format(c->bound.v, num, sizeof num);
             sb_printf(b, ", bound %s", num);
         }
         sb_putc(b, ')');
     }
-    if (note)
-        sb_printf(b, ": %s", note);
+    if (c->note)
+        sb_printf(b, ": %s", c->note);
 }
 
 /* The last REPORT_TAIL_LINES lines of the log at path, at most REPORT_TAIL_BYTES, read from the
@@ -255,18 +251,16 @@ static void log_tail(strbuf *b, const char *path)
     else
         sb_printf(b, "log %s (%zu line%s):\n", path, lines, lines == 1 ? "" : "s");
     /* Cleaned here, where the length is known: a log may hold NUL bytes. */
-    report_text_clean(b, buf + start, got - start);
+    text_clean(b, buf + start, got - start);
     if (b->len == 0 || b->s[b->len - 1] != '\n')
         sb_putc(b, '\n');
     sb_free(&red);
 }
 
-static void notes_to(strbuf *b, json_t *ev)
+static void notes_to(strbuf *b, const evidence_record *ev)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(ev, "notes"), i, v)
-        sb_printf(b, "note: %s\n", json_string_value(v));
+    for (size_t i = 0; i < ev->nnotes; i++)
+        sb_printf(b, "note: %s\n", ev->notes[i]);
 }
 
 static tc_kind kind_of(const char *outcome)
@@ -283,7 +277,8 @@ static tc_kind kind_of(const char *outcome)
 }
 
 /* One <testcase>. message and body are plain text (escaped here); sysout may be NULL. */
-static void testcase(strbuf *b, counts *c, const char *name, const char *classname, json_t *time,
+static void testcase(strbuf *b, counts *c, const char *name, const char *classname,
+                     const record_real *time,
                      tc_kind kind, const char *type, const char *message, const char *body,
                      const char *sysout)
 {
@@ -293,7 +288,7 @@ static void testcase(strbuf *b, counts *c, const char *name, const char *classna
     xml_attr(b, "name", name && *name ? name : "(unnamed)");
     xml_attr(b, "classname", classname && *classname ? classname : "(unnamed)");
     if (time)
-        xml_attr_time(b, time);
+        xml_attr_time(b, *time);
     else
         sb_puts(b, " time=\"0.000\"");
     c->tests++;
@@ -352,101 +347,87 @@ static char *first_line(const char *s)
     return xstrndup(s ? s : "", n);
 }
 
-static void job_case(strbuf *b, counts *c, json_t *job)
+/* Why a job did not pass, in one line (detail) and in full (body). */
+static void job_detail(strbuf *detail, strbuf *body, const job_record *j)
 {
-    const char *step = jstr(job, "step"), *val = jstr(job, "validation");
-    const char *outcome = jstr(job, "outcome"), *reason = jstr(job, "reason");
-    json_t *ev = json_object_get(job, "evidence"), *chk, *v;
-    tc_kind kind = kind_of(outcome);
-    strbuf body, out, detail;
+    const evidence_record *ev = &j->evidence;
     size_t i, nfailed = 0;
-    char *msg, *cls;
-    const char *key;
-
-    sb_init(&body);
-    sb_init(&out);
-    sb_init(&detail);
-    json_array_foreach(json_object_get(ev, "checks"), i, chk)
-    {
-        if (json_is_true(json_object_get(chk, "passed")))
+    for (i = 0; i < ev->nchecks; i++) {
+        if (ev->checks[i].passed)
             continue;
         if (nfailed++ == 0)
-            check_line(&detail, chk);
-        check_line(&body, chk);
-        sb_putc(&body, '\n');
+            check_line(detail, &ev->checks[i]);
+        check_line(body, &ev->checks[i]);
+        sb_putc(body, '\n');
     }
     if (nfailed > 1)
-        sb_printf(&detail, " (and %zu more failed check%s)", nfailed - 1,
+        sb_printf(detail, " (and %zu more failed check%s)", nfailed - 1,
                   nfailed == 2 ? "" : "s");
-    if (json_is_integer(json_object_get(job, "exit_code")) || jstr(job, "termination_reason")) {
-        strbuf *t = detail.len ? &body : &detail;
-        json_t *x = json_object_get(job, "exit_code");
-        if (json_is_integer(x))
-            sb_printf(t, "exit code %" JSON_INTEGER_FORMAT, json_integer_value(x));
-        if (jstr(job, "termination_reason"))
-            sb_printf(t, "%stermination reason %s", json_is_integer(x) ? ", " : "",
-                      jstr(job, "termination_reason"));
-        if (t == &body)
-            sb_putc(&body, '\n');
+    if (j->exit_code.set || j->termination_reason) {
+        strbuf *t = detail->len ? body : detail;
+        if (j->exit_code.set)
+            sb_printf(t, "exit code %lld", j->exit_code.v);
+        if (j->termination_reason)
+            sb_printf(t, "%stermination reason %s", j->exit_code.set ? ", " : "",
+                      j->termination_reason);
+        if (t == body)
+            sb_putc(body, '\n');
     }
-    if (!outcome && jstr(job, "lifecycle") && detail.len == 0)
-        sb_printf(&detail, "lifecycle %s", jstr(job, "lifecycle"));
+    if (j->outcome == RELHOST_NONE && j->lifecycle_raw && detail->len == 0)
+        sb_printf(detail, "lifecycle %s", j->lifecycle_raw);
+}
 
-    /* system-out: what the job was, its metrics with where they came from, its notes, its log. */
-    sb_printf(&out, "job %s", jstr(job, "key") ? jstr(job, "key") : jstr(job, "id"));
-    if (json_is_integer(json_object_get(job, "attempt")))
-        sb_printf(&out, ", attempt %" JSON_INTEGER_FORMAT,
-                  json_integer_value(json_object_get(job, "attempt")));
-    if (jstr(job, "runner"))
-        sb_printf(&out, ", runner %s", jstr(job, "runner"));
-    if (jstr(job, "external_id"))
-        sb_printf(&out, ", id %s", jstr(job, "external_id"));
-    if (json_is_integer(json_object_get(job, "restarts")))
-        sb_printf(&out, ", restarts %" JSON_INTEGER_FORMAT,
-                  json_integer_value(json_object_get(job, "restarts")));
-    sb_putc(&out, '\n');
-    json_array_foreach(json_object_get(ev, "metrics"), i, v)
-    {
+/* system-out: what the job was, its metrics with where they came from, its notes, its log. */
+static void job_sysout(strbuf *out, const job_record *j)
+{
+    const evidence_record *ev = &j->evidence;
+    size_t i;
+    sb_printf(out, "job %s", j->key ? j->key : j->id);
+    if (j->attempt.set)
+        sb_printf(out, ", attempt %lld", j->attempt.v);
+    if (j->runner)
+        sb_printf(out, ", runner %s", j->runner);
+    if (j->external_id)
+        sb_printf(out, ", id %s", j->external_id);
+    if (j->restarts.set)
+        sb_printf(out, ", restarts %lld", j->restarts.v);
+    sb_putc(out, '\n');
+    for (i = 0; i < ev->nmetrics; i++) {
+        const metric_record *m = &ev->metrics[i];
         char num[40] = "null";
-        json_t *value = json_object_get(v, "value");
-        if (json_is_number(value))
-            report_num_format(json_number_value(value), num, sizeof num);
-        sb_printf(&out, "metric %s = %s", jstr(v, "key"), num);
-        if (jstr(v, "source"))
-            sb_printf(&out, " (source %s, %s of %" JSON_INTEGER_FORMAT " sample%s)",
-                      jstr(v, "source"), jstr(v, "reducer") ? jstr(v, "reducer") : "value",
-                      json_integer_value(json_object_get(v, "samples")),
-                      json_integer_value(json_object_get(v, "samples")) == 1 ? "" : "s");
-        spread_line(&out, json_object_get(v, "repeats"));
-        sb_putc(&out, '\n');
+        if (m->value.set)
+            text_num_format(m->value.v, num, sizeof num);
+        sb_printf(out, "metric %s = %s", m->key, num);
+        if (m->source)
+            sb_printf(out, " (source %s, %s of %lld sample%s)", m->source,
+                      m->reducer ? m->reducer : "value", m->samples, m->samples == 1 ? "" : "s");
+        spread_line(out, m);
+        sb_putc(out, '\n');
     }
-    json_object_foreach(json_object_get(ev, "labels"), key, v)
-        sb_printf(&out, "label %s = %s\n", key, json_string_value(v));
-    notes_to(&out, ev);
-    log_tail(&out, jstr(job, "log_path"));
+    for (i = 0; i < ev->nlabels; i++)
+        sb_printf(out, "label %s = %s\n", ev->labels[i].key, ev->labels[i].value);
+    notes_to(out, ev);
+    log_tail(out, j->log_path);
+}
 
-    {
-        char *d = first_line(detail.s);
-        msg = result_message(outcome, reason, d);
-        free(d);
-    }
-    testcase(b, c, val, step, json_object_get(job, "duration_s"), kind,
-             reason ? reason : outcome, msg, body.s, out.s);
-    free(msg);
-
-    /* One testcase per check: its name says what was asserted, so a CI history of
-     * "arena_smoke: sps_max >= 30000" stays one line across releases. */
-    cls = xasprintf("%s.%s", step, val);
-    json_array_foreach(json_object_get(ev, "checks"), i, chk)
-    {
+/* One testcase per check of a job or step: its name says what was asserted, so a CI history of
+ * "arena_smoke: sps_max >= 30000" stays one line across releases. */
+static void check_cases(strbuf *b, counts *c, const char *prefix, const char *cls,
+                        const evidence_record *ev, relhost_outcome oc, const char *reason)
+{
+    const char *outcome = oc_name(oc);
+    tc_kind kind = kind_of(outcome);
+    for (size_t i = 0; i < ev->nchecks; i++) {
+        const check_record *chk = &ev->checks[i];
         strbuf name, line;
         tc_kind k = TC_PASS;
+        char *msg;
         sb_init(&name);
         sb_init(&line);
-        sb_printf(&name, "%s: %s ", val, jstr(chk, "key") ? jstr(chk, "key") : "?");
-        report_check_expected(chk, &name);
+        sb_printf(&name, "%s: %s ", prefix, chk->key ? chk->key : "?");
+        text_check_expected(chk, &name);
         check_line(&line, chk);
-        if (!json_is_true(json_object_get(chk, "passed"))) {
+        if (!chk->passed) {
             /* A check that did not hold is as bad as its job says: a failure in a FAILED job,
              * an error when the job could not find out, skipped when it was waived or never
              * decided. */
@@ -459,71 +440,66 @@ static void job_case(strbuf *b, counts *c, json_t *job)
         sb_free(&name);
         sb_free(&line);
     }
+}
+
+static void job_case(strbuf *b, counts *c, const job_record *j)
+{
+    const char *outcome = oc_name(j->outcome), *reason = j->reason;
+    strbuf body, out, detail;
+    char *msg, *cls, *d;
+
+    sb_init(&body);
+    sb_init(&out);
+    sb_init(&detail);
+    job_detail(&detail, &body, j);
+    job_sysout(&out, j);
+    d = first_line(detail.s);
+    msg = result_message(outcome, reason, d);
+    free(d);
+    testcase(b, c, j->validation, j->step, &j->duration_s, kind_of(outcome),
+             reason ? reason : outcome, msg, body.s, out.s);
+    free(msg);
+    cls = xasprintf("%s.%s", j->step, j->validation);
+    check_cases(b, c, j->validation, cls, &j->evidence, j->outcome, reason);
     free(cls);
     sb_free(&body);
     sb_free(&out);
     sb_free(&detail);
 }
 
-/* Checks a gate posted on the step itself (no job): one testcase each. */
-static void step_checks(strbuf *b, counts *c, const char *name, json_t *step)
+/* The step's own testcase: its outcome, reason, message and notes. step NULL: the state has no
+ * record of it. */
+static void step_case(strbuf *b, counts *c, const char *name, const step_record *step)
 {
-    const char *outcome = jstr(step, "outcome"), *reason = jstr(step, "reason");
-    tc_kind kind = kind_of(outcome);
-    size_t i;
-    json_t *chk;
-    json_array_foreach(json_object_get(json_object_get(step, "evidence"), "checks"), i, chk)
-    {
-        strbuf tn, line;
-        tc_kind k = TC_PASS;
-        char *msg;
-        sb_init(&tn);
-        sb_init(&line);
-        sb_printf(&tn, "%s: %s ", name, jstr(chk, "key") ? jstr(chk, "key") : "?");
-        report_check_expected(chk, &tn);
-        check_line(&line, chk);
-        if (!json_is_true(json_object_get(chk, "passed")))
-            k = kind == TC_PASS ? TC_FAILURE : kind;
-        msg = k == TC_FAILURE ? xstrdup(line.s) : result_message(outcome, reason, line.s);
-        testcase(b, c, tn.s, name, NULL, k, k == TC_FAILURE ? "threshold" : reason, msg, line.s,
-                 NULL);
-        free(msg);
-        sb_free(&tn);
-        sb_free(&line);
-    }
-}
-
-/* The step's own testcase: its outcome, reason, message and notes. */
-static void step_case(strbuf *b, counts *c, const char *name, json_t *step)
-{
-    const char *outcome = jstr(step, "outcome"), *reason = jstr(step, "reason");
-    const char *message = jstr(step, "message");
-    json_t *ev = json_object_get(step, "evidence"), *v;
+    static const evidence_record none;
+    const evidence_record *ev = step ? &step->evidence : &none;
+    const char *outcome = step ? oc_name(step->outcome) : NULL;
+    const char *reason = step ? step->reason : NULL, *message = step ? step->message : NULL;
+    record_real unknown = {0, 0, 0};
     strbuf out;
     char *msg, *d;
     size_t i;
     tc_kind kind;
     sb_init(&out);
-    if (jstr(step, "plugin"))
-        sb_printf(&out, "step %s (plugin %s, %s)\n", name, jstr(step, "plugin"),
-                  json_is_true(json_object_get(step, "required")) ? "required" : "optional");
+    if (step && step->plugin)
+        sb_printf(&out, "step %s (plugin %s, %s)\n", name, step->plugin,
+                  step->required ? "required" : "optional");
     if (message)
         sb_printf(&out, "%s\n", message);
     notes_to(&out, ev);
-    json_array_foreach(json_object_get(ev, "artifacts"), i, v)
-        sb_printf(&out, "artifact %s %s\n", jstr(v, "kind") ? jstr(v, "kind") : "file",
-                  jstr(v, "uri"));
+    for (i = 0; i < ev->nartifacts; i++)
+        sb_printf(&out, "artifact %s %s\n", ev->artifacts[i].kind ? ev->artifacts[i].kind : "file",
+                  ev->artifacts[i].uri);
     if (!step)
         sb_puts(&out, "the state holds no result for this step: it is running, or was "
                       "interrupted\n");
     /* The message, else the first note, says why in one line. */
-    d = first_line(message ? message
-                           : json_string_value(json_array_get(json_object_get(ev, "notes"), 0)));
+    d = first_line(message ? message : ev->nnotes ? ev->notes[0] : NULL);
     msg = result_message(outcome, step ? reason : "no result recorded", d);
     kind = kind_of(outcome);
     /* A failure's body carries the text; system-out keeps it for results that have none. */
     /* No step record: its time is unknown (null), not zero. */
-    testcase(b, c, name, name, step ? json_object_get(step, "duration_s") : json_null(), kind,
+    testcase(b, c, name, name, step ? &step->duration_s : &unknown, kind,
              reason ? reason : outcome, msg, out.s,
              out.len && (kind == TC_PASS || kind == TC_SKIPPED) ? out.s : NULL);
     free(msg);
@@ -533,42 +509,60 @@ static void step_case(strbuf *b, counts *c, const char *name, json_t *step)
 
 static int counts_red(const counts *c) { return c->failures + c->errors > 0; }
 
-static void suite(strbuf *b, counts *all, double *total_time, json_t *model, const char *name,
-                  json_t *step)
+static void suite_head(strbuf *b, const release_record *rec, const step_record *step,
+                       const char *outcome)
+{
+    sb_puts(b, ">\n    <properties>\n");
+    property(b, "release.version", rec->version ? rec->version : "");
+    property(b, "release.decision", record_decision(rec));
+    if (rec->candidate.commit)
+        property(b, "release.commit", rec->candidate.commit);
+    if (step && step->plugin)
+        property(b, "step.plugin", step->plugin);
+    if (step) {
+        property(b, "step.required", step->required ? "true" : "false");
+        property(b, "step.publishes", step->publishes ? "true" : "false");
+    }
+    property(b, "step.outcome", outcome ? outcome : "none");
+    if (step && step->reason)
+        property(b, "step.reason", step->reason);
+    sb_puts(b, "    </properties>\n");
+}
+
+static void suite(strbuf *b, counts *all, double *total_time, const release_record *rec,
+                  const char *name, const step_record *step)
 {
     strbuf cases, head;
     counts c = {0};
-    json_t *jobs = json_object_get(model, "jobs"), *job, *rel = json_object_get(model, "release");
-    json_t *cand = json_object_get(rel, "candidate");
     double t = 0;
     int has_t = 0, njobs = 0;
     size_t i;
-    const char *outcome = jstr(step, "outcome");
+    const char *outcome = step ? oc_name(step->outcome) : NULL;
 
     sb_init(&cases);
     sb_init(&head);
-    json_array_foreach(jobs, i, job)
-    {
-        const char *s = jstr(job, "step");
-        json_t *d = json_object_get(job, "duration_s");
-        if (!s || strcmp(s, name) != 0)
+    for (i = 0; i < rec->njobs; i++) {
+        const job_record *j = &rec->jobs[i];
+        if (strcmp(j->step, name) != 0)
             continue;
         njobs++;
-        job_case(&cases, &c, job);
-        if (json_is_number(d)) {
-            t += json_number_value(d);
+        job_case(&cases, &c, j);
+        if (j->duration_s.set) {
+            t += j->duration_s.v;
             has_t = 1;
         }
     }
-    step_checks(&cases, &c, name, step);
+    /* Checks a gate posted on the step itself (no job): one testcase each. */
+    if (step)
+        check_cases(&cases, &c, name, name, &step->evidence, step->outcome, step->reason);
     /* The step's own testcase comes first when there is one. */
     if (njobs == 0 || !step ||
         (!counts_red(&c) && outcome &&
          (strcmp(outcome, "FAILED") == 0 || strcmp(outcome, "ERROR") == 0)))
         step_case(&head, &c, name, step);
     /* The step's own duration when it has one: its jobs ran in parallel, their sum would lie. */
-    if (json_is_number(json_object_get(step, "duration_s"))) {
-        t = json_number_value(json_object_get(step, "duration_s"));
+    if (step && step->duration_s.set) {
+        t = step->duration_s.v;
         has_t = 1;
     }
 
@@ -580,25 +574,9 @@ static void suite(strbuf *b, counts *all, double *total_time, json_t *model, con
         sb_printf(b, " time=\"%.3f\"", t);
         *total_time += t;
     }
-    if (is_timestamp(jstr(step, "started_at")))
-        xml_attr(b, "timestamp", jstr(step, "started_at"));
-    sb_puts(b, ">\n    <properties>\n");
-    property(b, "release.version", jstr(rel, "version") ? jstr(rel, "version") : "");
-    property(b, "release.decision", jstr(rel, "decision"));
-    if (jstr(cand, "commit"))
-        property(b, "release.commit", jstr(cand, "commit"));
-    if (jstr(step, "plugin"))
-        property(b, "step.plugin", jstr(step, "plugin"));
-    if (step) {
-        property(b, "step.required", json_is_true(json_object_get(step, "required")) ? "true"
-                                                                                      : "false");
-        property(b, "step.publishes",
-                 json_is_true(json_object_get(step, "publishes")) ? "true" : "false");
-    }
-    property(b, "step.outcome", outcome ? outcome : "none");
-    if (jstr(step, "reason"))
-        property(b, "step.reason", jstr(step, "reason"));
-    sb_puts(b, "    </properties>\n");
+    if (step && is_timestamp(step->started_at))
+        xml_attr(b, "timestamp", step->started_at);
+    suite_head(b, rec, step, outcome);
     sb_add(b, head.s, head.len);
     sb_add(b, cases.s, cases.len);
     sb_puts(b, "  </testsuite>\n");
@@ -612,7 +590,7 @@ static void suite(strbuf *b, counts *all, double *total_time, json_t *model, con
 
 int report_junit(json_t *state_root, FILE *out, char **err)
 {
-    json_t *model = report_model(state_root), *steps, *jobs, *s, *rel;
+    release_record rec;
     strbuf b, suites;
     counts all = {0};
     double total = 0;
@@ -621,33 +599,25 @@ int report_junit(json_t *state_root, FILE *out, char **err)
     char *name;
     int rc;
 
-    if (!model) {
+    if (record_read(state_root, &rec) != 0) {
         if (err)
             *err = xstrdup(error_last());
         return RELHOST_EINVAL;
     }
-    steps = json_object_get(model, "steps");
-    jobs = json_object_get(model, "jobs");
-    rel = json_object_get(model, "release");
+    text_redact_record(&rec);
     sb_init(&suites);
-    tail_withheld = logview_withheld(state_root);
-    json_array_foreach(steps, i, s)
-        suite(&suites, &all, &total, model, jstr(s, "name"), s);
+    tail_withheld = logview_withheld_names((const char *const *)rec.sealed_env, rec.nsealed);
+    for (i = 0; i < rec.nsteps; i++)
+        suite(&suites, &all, &total, &rec, rec.steps[i].name, &rec.steps[i]);
     /* Jobs of a step the state has no result for yet (running, or interrupted before the step
-     * was recorded): a suite each, after the recorded ones. The model puts them last, grouped
+     * was recorded): a suite each, after the recorded ones. The record puts them last, grouped
      * by step name. */
-    json_array_foreach(jobs, i, s)
-    {
-        const char *st = jstr(s, "step");
-        int known = 0;
-        size_t k;
-        json_t *x;
+    for (i = 0; i < rec.njobs; i++) {
+        const char *st = rec.jobs[i].step;
         if (last && strcmp(last, st) == 0)
             continue;
-        json_array_foreach(steps, k, x)
-            known |= strcmp(jstr(x, "name"), st) == 0;
-        if (!known) {
-            suite(&suites, &all, &total, model, st, NULL);
+        if (!record_step_find(&rec, st)) {
+            suite(&suites, &all, &total, &rec, st, NULL);
             last = st;
         }
     }
@@ -656,18 +626,17 @@ int report_junit(json_t *state_root, FILE *out, char **err)
 
     sb_init(&b);
     sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites");
-    name = xasprintf("relhost %s %s",
-                     jstr(rel, "plan_name") ? jstr(rel, "plan_name") : "release",
-                     jstr(rel, "version") ? jstr(rel, "version") : "?");
+    name = xasprintf("relhost %s %s", rec.plan_name ? rec.plan_name : "release",
+                     rec.version ? rec.version : "?");
     xml_attr(&b, "name", name);
     free(name);
     sb_printf(&b, " tests=\"%ld\" failures=\"%ld\" errors=\"%ld\" skipped=\"%ld\" time=\"%.3f\">\n",
               all.tests, all.failures, all.errors, all.skipped, total);
     sb_add(&b, suites.s, suites.len);
     sb_puts(&b, "</testsuites>\n");
-    rc = report_emit(out, &b, err);
+    rc = text_emit(out, &b, err);
     sb_free(&b);
     sb_free(&suites);
-    json_decref(model);
+    record_free(&rec);
     return rc;
 }

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record.h - a release as typed records: what the views (core/view/) render. record_read() is
+ * the views' only reader of the state: no view touches the state's JSON. (Not yet the only one
+ * in core: the write side, core/pipeline.c, core/jobs.c, core/repeats.c, core/verdict.c,
+ * core/batch.c and core/logview.c, still reads and writes these keys by name; the schema below
+ * is theirs too.) The outcomes here are the recorded ones: the pipeline records a step's outcome
+ * after the verdict rule (core/verdict.h) has worsened it, so views need not call that rule.
+ *
+ * The state's schema (STATE_SCHEMA 1; core/state.h keeps "schema", "version" and "seq"):
+ *
+ *   root {
+ *     "schema": int, "seq": int, "version": str,
+ *     "plan_name": str, "plan": str (plan file), "plan_hash": str,
+ *     "candidate": {"commit", "repo", "ref", "checkout": str},
+ *     "created_at", "updated_at": ISO 8601 UTC str,
+ *     "finished": bool, "exit_code": int (the run's exit code; absent while one is going on),
+ *     "published": bool, "quarantined": bool,
+ *     "sealed_env": [str] (names of secrets no longer known: core/logview.h),
+ *     "waivers": [{"step", "who", "why"|"reason", "expires", ...}] (core/waiver.c),
+ *     "requirements": {"profile": str|null, "steps": {"<step>": ["<job>"]}} (core/verdict.h),
+ *     "steps": { "<step>": STEP }, "jobs": { "<step>/<validation>": JOB }
+ *   }
+ *   STEP { "position": int (index in the plan), "plugin": str, "required", "publishes": bool,
+ *          "outcome": OUTCOME, "reason": str, "retryable": bool, "message": str,
+ *          "started_at", "ended_at": str, "duration_s": real, "defers": int,
+ *          "evidence": EVIDENCE }
+ *   JOB  { "step", "validation", "runner": str, "lifecycle": "pending" | "submitting" |
+ *          "running" | "completed", "attempt": int, "key", "external_id": str,
+ *          "outcome": OUTCOME, "reason": str, "retryable": bool, "exit_code": int,
+ *          "termination_reason": str, "restarts": int, "started_at", "ended_at": str,
+ *          "duration_s": real, "log_path": str, "argv": [str], "spec_hash", "accept_hash": str,
+ *          "repeats": int (an aggregate: how many runs), "repeat_of": str (a run: its
+ *          aggregate's validation), "repeat": int (a run's number), "evidence": EVIDENCE }
+ *   OUTCOME  "PASSED" | "FAILED" | "ERROR" | "INCONCLUSIVE" | "SKIPPED" | "WAIVED"
+ *   EVIDENCE { "metrics": { "<key>": {"value": real, "source", "pattern", "reducer": str,
+ *                                     "samples": int, "repeats": [real|null]} },
+ *              "checks": [ {"key", "op": str, "expected", "expected_hi", "actual": real,
+ *                           "stat": str, "direction": "higher"|"lower", "rel", "abs",
+ *                           "baseline", "bound": real, "passed": bool, "note": str} ],
+ *              "labels": { "<key>": str }, "artifacts": [ {"kind", "uri", "sha256": str} ],
+ *              "notes": [str] }
+ *
+ * The state may come from an older relhost or a hand edit: a member that is missing or has the
+ * wrong type reads as absent (NULL string, .set = 0), never as a crash. Strings are copied as the
+ * state holds them (not redacted: a view masks what it prints). Every record here is owned by
+ * the release_record it belongs to and freed by record_free().
+ */
+#ifndef RELHOST_RECORD_H
+#define RELHOST_RECORD_H
+
+#include <jansson.h>
+#include <relhost/plugin.h>
+#include <stddef.h>
+
+/** An optional integer: set = 0 when the state lacks it or holds another type (an integral
+ *  real, a hand-edited 3.0, counts as an integer). */
+typedef struct record_int {
+    int set;
+    int from_real; /* set from an integral real, not a JSON integer */
+    long long v;
+} record_int;
+
+/** An optional finite number: set = 0 when absent, not a number, or not finite. */
+typedef struct record_real {
+    int set;
+    double v;
+    int is_int; /* the state held a JSON integer (explain shows it as one) */
+} record_real;
+
+typedef enum record_lifecycle {
+    RECORD_LIFE_UNKNOWN = 0, /* absent or a word this relhost does not know */
+    RECORD_LIFE_PENDING,
+    RECORD_LIFE_SUBMITTING,
+    RECORD_LIFE_RUNNING,
+    RECORD_LIFE_COMPLETED,
+} record_lifecycle;
+
+/** A metric of a step or job; repeats: one value per run of a repeated validation. */
+typedef struct metric_record {
+    char *key, *source, *pattern, *reducer;
+    record_real value;
+    size_t order;      /* its place in the state's object (the order the run posted it) */
+    long long samples; /* 0 when absent, negative or not an integer */
+    int has_repeats;   /* "repeats" is a non-empty array */
+    size_t nrepeats;
+    record_real *repeats; /* nrepeats values; .set = 0 for a run without one */
+} metric_record;
+
+/** One acceptance check, as core/checks.c recorded it. */
+typedef struct check_record {
+    char *key, *op, *stat, *direction, *note;
+    record_real expected, expected_hi, actual, rel, abs, baseline, bound;
+    int passed;
+    int passed_known; /* "passed" is a JSON boolean (the status page shows "unknown" else) */
+    unsigned present; /* RECORD_HAS_* of the members the state has, null included */
+} check_record;
+
+#define RECORD_HAS_BASELINE (1u << 0)
+#define RECORD_HAS_BOUND (1u << 1)
+#define RECORD_HAS_STAT (1u << 2)
+
+typedef struct label_record {
+    char *key, *value;
+} label_record;
+
+typedef struct artifact_record {
+    char *kind, *uri, *sha256; /* uri is never NULL: artifacts without one are dropped */
+} artifact_record;
+
+/** Evidence: metrics and labels in sorted key order, checks, artifacts and notes in the state's. */
+typedef struct evidence_record {
+    size_t nmetrics, nchecks, nlabels, nartifacts, nnotes;
+    metric_record *metrics;
+    check_record *checks;
+    label_record *labels;
+    artifact_record *artifacts;
+    char **notes;
+} evidence_record;
+
+typedef struct step_record {
+    char *name;
+    record_int position;
+    char *plugin, *reason, *message, *started_at, *ended_at;
+    /* outcome: RELHOST_NONE when not decided yet; an unknown word reads as RELHOST_ERROR (an
+     * unknown value fails closed) with outcome_raw holding the word */
+    relhost_outcome outcome;
+    char *outcome_raw;
+    int required, publishes, retryable;
+    record_real duration_s;
+    record_int defers;
+    evidence_record evidence;
+} step_record;
+
+typedef struct job_record {
+    char *id, *step, *validation; /* never NULL: an older record's id "<step>/<validation>"
+                                     names the ones it lacks */
+    int step_given, validation_given; /* the state held them as strings (not from the id) */
+    char *runner, *key, *external_id, *reason, *termination_reason;
+    char *lifecycle_raw; /* the word in the state, NULL when absent */
+    record_lifecycle lifecycle;
+    relhost_outcome outcome; /* as step_record's */
+    char *outcome_raw;
+    int retryable;
+    record_int attempt, exit_code, restarts, repeats, repeat;
+    char *repeat_of;
+    char *started_at, *ended_at, *log_path, *spec_hash, *accept_hash;
+    record_real duration_s;
+    size_t nargv;
+    char **argv;
+    evidence_record evidence;
+} job_record;
+
+/** A waiver a person gave (core/waiver.c); who is "who", or "by" when there is no "who". */
+typedef struct waiver_record {
+    char *step, *validation, *who, *reason, *expires;
+} waiver_record;
+
+typedef struct candidate_record {
+    char *commit, *repo, *ref, *checkout;
+} candidate_record;
+
+/**
+ * A release. steps are in report order: a recorded plan position first (by it), then by
+ * "started_at", then by name; a step that never started after every started one. jobs follow
+ * their step's place in that order (jobs of a step without a record last, by step name), then
+ * validation, then id.
+ */
+typedef struct release_record {
+    char *version, *plan_name, *plan, *plan_hash, *created_at, *updated_at;
+    int has_candidate; /* "candidate" is an object */
+    candidate_record candidate;
+    int finished, published, quarantined;
+    record_int exit_code, schema, seq;
+    size_t nsteps, njobs, nsealed, nwaivers;
+    step_record *steps;
+    job_record *jobs;
+    waiver_record *waivers; /* the state's order; entries that are not objects skipped */
+    char **sealed_env; /* names of secrets no longer known (core/logview.h) */
+} release_record;
+
+/**
+ * Read the state root (borrowed for the call) into *out (zeroed first; free with record_free()).
+ * Returns 0, or RELHOST_EINVAL with error_last() set when root is not a JSON object.
+ */
+int record_read(json_t *root, release_record *out);
+
+/** Free everything rec owns (not rec itself); rec may be NULL. */
+void record_free(release_record *rec);
+
+/** One EVIDENCE object (core/evidence.h evidence_to_json(), or a record's "evidence"), borrowed
+ *  for the call, into *out (zeroed first; free with record_evidence_free()). */
+void record_read_evidence(json_t *ev, evidence_record *out);
+void record_evidence_free(evidence_record *ev);
+
+/** One JOB object of the state (borrowed for the call), whose id is id, into *out (zeroed
+ *  first; free with record_job_free()). */
+void record_read_job(json_t *job, const char *id, job_record *out);
+void record_job_free(job_record *j);
+
+/** "pending", "submitting", "running", "completed"; NULL for RECORD_LIFE_UNKNOWN. */
+const char *record_lifecycle_name(record_lifecycle l);
+
+/** The step named name, or NULL. */
+const step_record *record_step_find(const release_record *rec, const char *name);
+
+/** release.decision: "passed", "failed", "frozen", "undecided", "deferred", "interrupted" or
+ *  "in_progress" (a static string), from finished and exit_code (core/view/report_files.h). */
+const char *record_decision(const release_record *rec);
+
+/** Outcome counts: [0] unused, [RELHOST_PASSED..RELHOST_WAIVED] by outcome, [7] without one. */
+typedef struct record_counts {
+    long long total;
+    long long n[8];
+} record_counts;
+
+/** What a release record adds up to: its steps, its jobs (a run of a repeated validation counts
+ *  once, through its aggregate), and the checks of steps and jobs alike. */
+typedef struct record_summary {
+    record_counts steps, jobs;
+    long long checks_passed, checks_failed;
+} record_summary;
+
+void record_summarize(const release_record *rec, record_summary *out);
+
+/** The defers the release spent: the sum of its steps' positive integer "defers". */
+long record_defers_spent(const release_record *rec);
+
+/** A step's defers: its positive integer "defers", else 0. */
+long record_step_defers(const step_record *s);
+
+/** The value of baseline metric key "<validation>::<metric>" (or "<metric>": any job) in rec:
+ *  the validation's jobs' evidence metrics first (jobs in id order), then their checks' actual,
+ *  then a step named validation (a gate without jobs); 0 and *out set, or -1 when none has one. */
+int record_metric_value(const release_record *rec, const char *key, double *out);
+
+/** The spread of a repeated validation's metric over its runs: n runs, nvalues of them with a
+ *  finite value, and min, median, max and mean of those (meaningful when nvalues > 0). */
+typedef struct record_spread {
+    size_t n, nvalues;
+    double min, median, max, mean;
+} record_spread;
+
+/** 1 and *out filled when m has per-run values ("repeats"), else 0. */
+int record_metric_spread(const metric_record *m, record_spread *out);
+
+#endif

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record_read.c - the state root -> typed records (record.h). The only code that reads the
+ * release's keys for the views; defensive, because the state may be old or hand-edited.
+ */
+#include "record/record.h"
+
+#include "error.h"
+#include "outcome.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *r_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
+}
+
+static record_real r_realv(json_t *v)
+{
+    record_real r = {0, 0, 0};
+    if (json_is_number(v) && isfinite(json_number_value(v))) {
+        r.set = 1;
+        r.v = json_number_value(v);
+        r.is_int = json_is_integer(v);
+    }
+    return r;
+}
+
+static record_real r_real(json_t *o, const char *key) { return r_realv(json_object_get(o, key)); }
+
+static record_int r_int(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    record_int r = {0, 0, 0};
+    double d;
+    if (json_is_integer(v)) {
+        r.set = 1;
+        r.v = json_integer_value(v);
+    } else if (json_is_real(v)) {
+        d = json_real_value(v);
+        if (d == floor(d) && fabs(d) < 9e15) {
+            r.set = r.from_real = 1;
+            r.v = (long long)d;
+        }
+    }
+    return r;
+}
+
+static int r_bool(json_t *o, const char *key) { return json_is_true(json_object_get(o, key)); }
+
+static relhost_outcome r_outcome(json_t *o, char **raw)
+{
+    json_t *v = json_object_get(o, "outcome");
+    relhost_outcome oc;
+    *raw = NULL;
+    if (!json_is_string(v))
+        return RELHOST_NONE;
+    *raw = xstrdup(json_string_value(v));
+    oc = outcome_parse(json_string_value(v));
+    return oc == RELHOST_NONE ? RELHOST_ERROR : oc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of an object, sorted: object order in a state file is an accident of its writer. */
+static const char **sorted_keys(json_t *o, size_t *n)
+{
+    const char **k = xcalloc(json_object_size(o) + 1, sizeof *k);
+    const char *key;
+    json_t *v;
+    *n = 0;
+    json_object_foreach(o, key, v)
+        k[(*n)++] = key;
+    qsort(k, *n, sizeof *k, cmp_str);
+    return k;
+}
+
+static void read_metric(metric_record *m, const char *key, json_t *src)
+{
+    json_t *runs = json_object_get(src, "repeats"), *v;
+    record_int samples = r_int(src, "samples");
+    size_t i;
+    m->key = xstrdup(key);
+    m->value = r_real(src, "value");
+    m->source = r_str(src, "source");
+    m->pattern = r_str(src, "pattern");
+    m->reducer = r_str(src, "reducer");
+    m->samples = samples.set && samples.v >= 0 ? samples.v : 0;
+    if (json_is_array(runs) && json_array_size(runs) > 0) {
+        m->has_repeats = 1;
+        m->nrepeats = json_array_size(runs);
+        m->repeats = xcalloc(m->nrepeats, sizeof *m->repeats);
+        json_array_foreach(runs, i, v)
+            m->repeats[i] = r_realv(v);
+    }
+}
+
+static void read_check(check_record *c, json_t *v)
+{
+    c->key = r_str(v, "key");
+    c->op = r_str(v, "op");
+    c->expected = r_real(v, "expected");
+    c->expected_hi = r_real(v, "expected_hi");
+    c->actual = r_real(v, "actual");
+    c->stat = r_str(v, "stat");
+    c->direction = r_str(v, "direction");
+    c->rel = r_real(v, "rel");
+    c->abs = r_real(v, "abs");
+    c->baseline = r_real(v, "baseline");
+    c->bound = r_real(v, "bound");
+    c->passed = r_bool(v, "passed");
+    c->passed_known = json_is_boolean(json_object_get(v, "passed"));
+    c->note = r_str(v, "note");
+    c->present = (json_object_get(v, "baseline") ? RECORD_HAS_BASELINE : 0) |
+                 (json_object_get(v, "bound") ? RECORD_HAS_BOUND : 0) |
+                 (json_object_get(v, "stat") ? RECORD_HAS_STAT : 0);
+}
+
+static size_t key_index(json_t *o, const char *key)
+{
+    const char *k;
+    json_t *v;
+    size_t i = 0;
+    json_object_foreach(o, k, v)
+    {
+        if (strcmp(k, key) == 0)
+            return i;
+        i++;
+    }
+    return i;
+}
+
+static void read_evidence(evidence_record *e, json_t *ev)
+{
+    json_t *src = json_object_get(ev, "metrics"), *arr, *v;
+    const char **keys;
+    size_t n, i;
+
+    keys = sorted_keys(json_is_object(src) ? src : NULL, &n);
+    e->metrics = xcalloc(n + 1, sizeof *e->metrics);
+    for (i = 0; i < n; i++) {
+        e->metrics[e->nmetrics].order = key_index(src, keys[i]);
+        read_metric(&e->metrics[e->nmetrics++], keys[i], json_object_get(src, keys[i]));
+    }
+    free(keys);
+    /* Checks keep the state's order: the order of the plan's acceptance list. */
+    arr = json_object_get(ev, "checks");
+    e->checks = xcalloc(json_array_size(arr) + 1, sizeof *e->checks);
+    json_array_foreach(arr, i, v)
+        if (json_is_object(v))
+            read_check(&e->checks[e->nchecks++], v);
+    src = json_object_get(ev, "labels");
+    keys = sorted_keys(json_is_object(src) ? src : NULL, &n);
+    e->labels = xcalloc(n + 1, sizeof *e->labels);
+    for (i = 0; i < n; i++) {
+        char *l = r_str(src, keys[i]);
+        if (!l)
+            continue;
+        e->labels[e->nlabels].key = xstrdup(keys[i]);
+        e->labels[e->nlabels++].value = l;
+    }
+    free(keys);
+    arr = json_object_get(ev, "artifacts");
+    e->artifacts = xcalloc(json_array_size(arr) + 1, sizeof *e->artifacts);
+    json_array_foreach(arr, i, v)
+    {
+        artifact_record *a = &e->artifacts[e->nartifacts];
+        if (!json_is_string(json_object_get(v, "uri")))
+            continue;
+        a->kind = r_str(v, "kind");
+        a->uri = r_str(v, "uri");
+        a->sha256 = r_str(v, "sha256");
+        e->nartifacts++;
+    }
+    arr = json_object_get(ev, "notes");
+    e->notes = xcalloc(json_array_size(arr) + 1, sizeof *e->notes);
+    json_array_foreach(arr, i, v)
+        if (json_is_string(v))
+            e->notes[e->nnotes++] = xstrndup(json_string_value(v), json_string_length(v));
+}
+
+static void read_step(step_record *s, const char *name, json_t *v)
+{
+    s->name = xstrdup(name);
+    s->position = r_int(v, "position");
+    s->plugin = r_str(v, "plugin");
+    s->required = r_bool(v, "required");
+    s->publishes = r_bool(v, "publishes");
+    s->outcome = r_outcome(v, &s->outcome_raw);
+    s->reason = r_str(v, "reason");
+    s->retryable = r_bool(v, "retryable");
+    s->message = r_str(v, "message");
+    s->started_at = r_str(v, "started_at");
+    s->ended_at = r_str(v, "ended_at");
+    s->duration_s = r_real(v, "duration_s");
+    s->defers = r_int(v, "defers");
+    read_evidence(&s->evidence, json_object_get(v, "evidence"));
+}
+
+static record_lifecycle parse_life(const char *s)
+{
+    static const char *const names[] = {"pending", "submitting", "running", "completed"};
+    for (size_t i = 0; s && i < sizeof names / sizeof *names; i++)
+        if (strcmp(s, names[i]) == 0)
+            return (record_lifecycle)(i + 1);
+    return RECORD_LIFE_UNKNOWN;
+}
+
+const char *record_lifecycle_name(record_lifecycle l)
+{
+    static const char *const names[] = {NULL, "pending", "submitting", "running", "completed"};
+    return (size_t)l < sizeof names / sizeof *names ? names[l] : NULL;
+}
+
+void record_read_evidence(json_t *ev, evidence_record *out)
+{
+    memset(out, 0, sizeof *out);
+    read_evidence(out, ev);
+}
+
+static void read_job(job_record *j, const char *id, json_t *v)
+{
+    const char *slash = strchr(id, '/');
+    json_t *argv = json_object_get(v, "argv"), *a;
+    size_t i;
+    j->id = xstrdup(id);
+    /* Older or partial records: the id "<step>/<validation>" still names both. */
+    j->step = r_str(v, "step");
+    j->step_given = j->step != NULL;
+    if (!j->step)
+        j->step = slash ? xstrndup(id, (size_t)(slash - id)) : xstrdup("");
+    j->validation = r_str(v, "validation");
+    j->validation_given = j->validation != NULL;
+    if (!j->validation)
+        j->validation = xstrdup(slash ? slash + 1 : id);
+    j->runner = r_str(v, "runner");
+    j->lifecycle_raw = r_str(v, "lifecycle");
+    j->lifecycle = parse_life(j->lifecycle_raw);
+    j->attempt = r_int(v, "attempt");
+    j->key = r_str(v, "key");
+    j->external_id = r_str(v, "external_id");
+    j->outcome = r_outcome(v, &j->outcome_raw);
+    j->reason = r_str(v, "reason");
+    j->retryable = r_bool(v, "retryable");
+    j->exit_code = r_int(v, "exit_code");
+    j->termination_reason = r_str(v, "termination_reason");
+    j->restarts = r_int(v, "restarts");
+    j->started_at = r_str(v, "started_at");
+    j->ended_at = r_str(v, "ended_at");
+    j->duration_s = r_real(v, "duration_s");
+    j->log_path = r_str(v, "log_path");
+    j->argv = xcalloc(json_array_size(argv) + 1, sizeof *j->argv);
+    json_array_foreach(argv, i, a)
+        if (json_is_string(a))
+            j->argv[j->nargv++] = xstrndup(json_string_value(a), json_string_length(a));
+    j->spec_hash = r_str(v, "spec_hash");
+    j->accept_hash = r_str(v, "accept_hash");
+    j->repeats = r_int(v, "repeats");
+    j->repeat_of = r_str(v, "repeat_of");
+    j->repeat = r_int(v, "repeat");
+    read_evidence(&j->evidence, json_object_get(v, "evidence"));
+}
+
+/* A total order, so that qsort gives the same answer for any input order: recorded plan
+ * positions first, then start times, then names. */
+static int cmp_step(const void *a, const void *b)
+{
+    const step_record *x = a, *y = b;
+    int xp = x->position.set && !x->position.from_real;
+    int yp = y->position.set && !y->position.from_real;
+    int c;
+    if (xp != yp)
+        return xp ? -1 : 1;
+    if (xp && x->position.v != y->position.v)
+        return x->position.v < y->position.v ? -1 : 1;
+    if (!x->started_at != !y->started_at)
+        return x->started_at ? -1 : 1;
+    if (x->started_at && (c = strcmp(x->started_at, y->started_at)) != 0)
+        return c;
+    return strcmp(x->name, y->name);
+}
+
+static size_t job_rank(const job_record *j, const release_record *rec)
+{
+    for (size_t k = 0; k < rec->nsteps; k++)
+        if (strcmp(rec->steps[k].name, j->step) == 0)
+            return k;
+    return rec->nsteps;
+}
+
+static const release_record *sort_rec; /* qsort has no payload; single-threaded core */
+
+static int cmp_job(const void *a, const void *b)
+{
+    const job_record *x = a, *y = b;
+    size_t rx = job_rank(x, sort_rec), ry = job_rank(y, sort_rec);
+    int c;
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    if ((c = strcmp(x->step, y->step)) != 0)
+        return c;
+    if ((c = strcmp(x->validation, y->validation)) != 0)
+        return c;
+    return strcmp(x->id, y->id);
+}
+
+static void read_release(release_record *r, json_t *root)
+{
+    json_t *cand = json_object_get(root, "candidate"), *v;
+    size_t i;
+    r->version = r_str(root, "version");
+    r->plan_name = r_str(root, "plan_name");
+    r->plan = r_str(root, "plan");
+    r->plan_hash = r_str(root, "plan_hash");
+    if (json_is_object(cand)) {
+        r->has_candidate = 1;
+        r->candidate.commit = r_str(cand, "commit");
+        r->candidate.repo = r_str(cand, "repo");
+        r->candidate.ref = r_str(cand, "ref");
+        r->candidate.checkout = r_str(cand, "checkout");
+    }
+    r->created_at = r_str(root, "created_at");
+    r->updated_at = r_str(root, "updated_at");
+    r->finished = r_bool(root, "finished");
+    r->published = r_bool(root, "published");
+    r->quarantined = r_bool(root, "quarantined");
+    r->exit_code = r_int(root, "exit_code");
+    r->schema = r_int(root, "schema");
+    r->seq = r_int(root, "seq");
+    v = json_object_get(root, "sealed_env");
+    r->sealed_env = xcalloc(json_array_size(v) + 1, sizeof *r->sealed_env);
+    for (i = 0; i < json_array_size(v); i++)
+        if (json_is_string(json_array_get(v, i)))
+            r->sealed_env[r->nsealed++] = xstrdup(json_string_value(json_array_get(v, i)));
+}
+
+static void read_waivers(release_record *r, json_t *arr)
+{
+    json_t *w;
+    size_t i;
+    r->waivers = xcalloc(json_array_size(arr) + 1, sizeof *r->waivers);
+    json_array_foreach(arr, i, w)
+    {
+        waiver_record *x = &r->waivers[r->nwaivers];
+        if (!json_is_object(w))
+            continue;
+        x->step = r_str(w, "step");
+        x->validation = r_str(w, "validation");
+        x->who = r_str(w, json_object_get(w, "who") ? "who" : "by");
+        x->reason = r_str(w, "reason");
+        x->expires = r_str(w, "expires");
+        r->nwaivers++;
+    }
+}
+
+int record_read(json_t *root, release_record *out)
+{
+    json_t *steps, *jobs, *v;
+    const char *key;
+
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(root))
+        return error_set(RELHOST_EINVAL, "the release state is not a JSON object");
+    read_release(out, root);
+    read_waivers(out, json_object_get(root, "waivers"));
+    steps = json_object_get(root, "steps");
+    jobs = json_object_get(root, "jobs");
+    out->steps = xcalloc(json_object_size(json_is_object(steps) ? steps : NULL) + 1,
+                         sizeof *out->steps);
+    if (json_is_object(steps))
+        json_object_foreach(steps, key, v)
+            if (json_is_object(v))
+                read_step(&out->steps[out->nsteps++], key, v);
+    qsort(out->steps, out->nsteps, sizeof *out->steps, cmp_step);
+    out->jobs = xcalloc(json_object_size(json_is_object(jobs) ? jobs : NULL) + 1,
+                        sizeof *out->jobs);
+    if (json_is_object(jobs))
+        json_object_foreach(jobs, key, v)
+            if (json_is_object(v))
+                read_job(&out->jobs[out->njobs++], key, v);
+    sort_rec = out;
+    qsort(out->jobs, out->njobs, sizeof *out->jobs, cmp_job);
+    sort_rec = NULL;
+    return 0;
+}
+
+const step_record *record_step_find(const release_record *rec, const char *name)
+{
+    for (size_t i = 0; rec && name && i < rec->nsteps; i++)
+        if (strcmp(rec->steps[i].name, name) == 0)
+            return &rec->steps[i];
+    return NULL;
+}
+
+const char *record_decision(const release_record *rec)
+{
+    long long c;
+    if (!rec->exit_code.set || rec->exit_code.from_real)
+        return "in_progress";
+    c = rec->exit_code.v;
+    if (rec->finished) {
+        switch (c) {
+        case 0: return "passed";
+        case 1: return "failed";
+        case 4: return "frozen";
+        default: return "undecided";
+        }
+    }
+    if (c == 75)
+        return "deferred";
+    if (c == 130)
+        return "interrupted";
+    return "in_progress";
+}
+
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void free_evidence(evidence_record *e)
+{
+    size_t i;
+    for (i = 0; i < e->nmetrics; i++) {
+        metric_record *m = &e->metrics[i];
+        free(m->key), free(m->source), free(m->pattern), free(m->reducer), free(m->repeats);
+    }
+    for (i = 0; i < e->nchecks; i++) {
+        check_record *c = &e->checks[i];
+        free(c->key), free(c->op), free(c->stat), free(c->direction), free(c->note);
+    }
+    for (i = 0; i < e->nlabels; i++)
+        free(e->labels[i].key), free(e->labels[i].value);
+    for (i = 0; i < e->nartifacts; i++) {
+        artifact_record *a = &e->artifacts[i];
+        free(a->kind), free(a->uri), free(a->sha256);
+    }
+    free(e->metrics), free(e->checks), free(e->labels), free(e->artifacts);
+    free_strs(e->notes, e->nnotes);
+}
+
+void record_evidence_free(evidence_record *ev)
+{
+    if (ev)
+        free_evidence(ev);
+}
+
+static void free_step(step_record *s)
+{
+    free(s->name), free(s->plugin), free(s->reason), free(s->message);
+    free(s->started_at), free(s->ended_at), free(s->outcome_raw);
+    free_evidence(&s->evidence);
+}
+
+static void free_job(job_record *j)
+{
+    free(j->id), free(j->step), free(j->validation), free(j->runner), free(j->key);
+    free(j->external_id), free(j->reason), free(j->termination_reason), free(j->lifecycle_raw);
+    free(j->outcome_raw), free(j->repeat_of), free(j->started_at), free(j->ended_at);
+    free(j->log_path), free(j->spec_hash), free(j->accept_hash);
+    free_strs(j->argv, j->nargv);
+    free_evidence(&j->evidence);
+}
+
+void record_read_job(json_t *job, const char *id, job_record *out)
+{
+    memset(out, 0, sizeof *out);
+    read_job(out, id ? id : "", job);
+}
+
+void record_job_free(job_record *j)
+{
+    if (j)
+        free_job(j);
+}
+
+void record_free(release_record *rec)
+{
+    size_t i;
+    if (!rec)
+        return;
+    free(rec->version), free(rec->plan_name), free(rec->plan), free(rec->plan_hash);
+    free(rec->created_at), free(rec->updated_at);
+    free(rec->candidate.commit), free(rec->candidate.repo), free(rec->candidate.ref);
+    free(rec->candidate.checkout);
+    for (i = 0; i < rec->nsteps; i++)
+        free_step(&rec->steps[i]);
+    for (i = 0; i < rec->njobs; i++)
+        free_job(&rec->jobs[i]);
+    free(rec->steps), free(rec->jobs);
+    free_strs(rec->sealed_env, rec->nsealed);
+    for (i = 0; i < rec->nwaivers; i++) {
+        waiver_record *w = &rec->waivers[i];
+        free(w->step), free(w->validation), free(w->who), free(w->reason), free(w->expires);
+    }
+    free(rec->waivers);
+    memset(rec, 0, sizeof *rec);
+}

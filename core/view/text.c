@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * text.c - text helpers shared by every view (text.h).
+ */
+#include "view/text.h"
+
+#include "error.h"
+#include "log.h"
+#include "secrets.h"
+
+#include <jansson.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One UTF-8 code point at s[*i] (strict: no overlongs, no surrogates, nothing past U+10FFFF);
+ * -1 and one byte consumed when the bytes there are not one. */
+static long utf8_next(const unsigned char *s, size_t n, size_t *i)
+{
+    unsigned char c = s[*i];
+    size_t len;
+    long cp, min;
+    if (c < 0x80) {
+        (*i)++;
+        return c;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+        min = 0x10000;
+    } else {
+        (*i)++;
+        return -1;
+    }
+    if (*i + len > n) {
+        (*i)++;
+        return -1;
+    }
+    for (size_t k = 1; k < len; k++) {
+        if ((s[*i + k] & 0xC0) != 0x80) {
+            (*i)++;
+            return -1;
+        }
+        cp = (cp << 6) | (s[*i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        (*i)++;
+        return -1;
+    }
+    *i += len;
+    return cp;
+}
+
+static void put_utf8(strbuf *b, long cp)
+{
+    char u[4];
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        sb_add(b, u, 1);
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        sb_add(b, u, 2);
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        sb_add(b, u, 3);
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        sb_add(b, u, 4);
+    }
+}
+
+#define REPLACEMENT 0xFFFD
+
+void text_clean(strbuf *out, const char *s, size_t n)
+{
+    strbuf red;
+    const unsigned char *p;
+    size_t i = 0;
+    sb_init(&red);
+    /* Redact first: a secret is matched in the bytes the run wrote, before any of them change. */
+    secrets_redact(&red, s ? s : "", s ? n : 0);
+    p = (const unsigned char *)red.s;
+    n = red.len;
+    while (i < n) {
+        long cp;
+        if (p[i] == 0x1B && i + 1 < n && p[i + 1] == '[') {
+            /* CSI: colours and cursor moves are formatting, not content; dropped whole. */
+            i += 2;
+            while (i < n && p[i] >= 0x20 && p[i] <= 0x3F)
+                i++;
+            if (i < n && p[i] >= 0x40 && p[i] <= 0x7E)
+                i++;
+            continue;
+        }
+        if (p[i] == 0x1B && i + 1 < n && p[i + 1] == ']') {
+            /* OSC (window titles, hyperlinks), ended by BEL or ESC \. */
+            i += 2;
+            while (i < n && p[i] != 0x07 && !(p[i] == 0x1B && i + 1 < n && p[i + 1] == '\\'))
+                i++;
+            i += i < n ? (p[i] == 0x07 ? 1 : 2) : 0;
+            continue;
+        }
+        if (p[i] == '\r') {
+            /* CR LF is one line end; a lone CR (a progress bar redrawing) ends a line too. */
+            sb_putc(out, '\n');
+            i += (i + 1 < n && p[i + 1] == '\n') ? 2 : 1;
+            continue;
+        }
+        cp = utf8_next(p, n, &i);
+        if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0xFFFE || cp == 0xFFFF)
+            cp = REPLACEMENT;
+        put_utf8(out, cp);
+    }
+    sb_free(&red);
+}
+
+void text_num_format(double v, char *buf, size_t cap)
+{
+    char e[40];
+    int p, x;
+    if (isnan(v)) {
+        snprintf(buf, cap, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, cap, "%s", v < 0 ? "-inf" : "inf");
+        return;
+    }
+    if (v == 0) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    /* The fewest significant digits that read back as the same double. */
+    for (p = 1; p < 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    snprintf(e, sizeof e, "%.*e", p - 1, v);
+    x = atoi(strchr(e, 'e') + 1);
+    if (x >= -5 && x < 15)
+        snprintf(buf, cap, "%.*f", p - 1 - x > 0 ? p - 1 - x : 0, v);
+    else
+        snprintf(buf, cap, "%s", e);
+}
+
+int text_emit(FILE *out, const strbuf *b, char **err)
+{
+    out_write(out, b->s ? b->s : "", b->len);
+    if (fflush(out) != 0 || ferror(out)) {
+        int rc = error_set(RELHOST_EIO, "cannot write the report: %s", strerror(errno));
+        if (err)
+            *err = xstrdup(error_last());
+        return rc;
+    }
+    return 0;
+}
+
+void text_check_expected(const check_record *c, strbuf *out)
+{
+    const char *op = c->op, *dir = c->direction, *stat = c->stat;
+    char a[40] = "?", b[40] = "?";
+    int higher = dir && strcmp(dir, "higher") == 0;
+    if (c->expected.set)
+        text_num_format(c->expected.v, a, sizeof a);
+    if (c->expected_hi.set)
+        text_num_format(c->expected_hi.v, b, sizeof b);
+    /* A baseline rule alone has no threshold (expected null): only the rule is shown. */
+    if (!dir || c->expected.set) {
+        if (op && strcmp(op, "range") == 0)
+            sb_printf(out, "in [%s, %s]", a, b);
+        else
+            sb_printf(out, "%s %s", op ? op : "?", a);
+    }
+    if (dir) {
+        /* The rule as written, never the bound it gave: a JUnit case keeps its name across
+         * releases while the baseline moves. */
+        double r = c->rel.set ? c->rel.v : 0;
+        double x = c->abs.set ? c->abs.v : 0;
+        text_num_format(r * 100, a, sizeof a);
+        text_num_format(x, b, sizeof b);
+        sb_printf(out, "%s%s baseline %s ", c->expected.set ? " and " : "", higher ? ">=" : "<=",
+                  higher ? "-" : "+");
+        if (r > 0 && x > 0)
+            sb_printf(out, "max(%s%%, %s)", a, b);
+        else if (x > 0)
+            sb_printf(out, "%s", b);
+        else
+            sb_printf(out, "%s%%", a);
+    }
+    if (stat && strcmp(stat, "median") != 0)
+        sb_printf(out, " (%s of the runs)", stat);
+}
+
+/* Masked, or NULL when it is not UTF-8 (a damaged state): what the reports have always shown. */
+static void red(char **s)
+{
+    char *r;
+    json_t *t;
+    if (!*s)
+        return;
+    r = secrets_redact_dup(*s);
+    free(*s);
+    t = json_string(r);
+    if (!t) {
+        free(r);
+        r = NULL;
+    }
+    json_decref(t);
+    *s = r;
+}
+
+static void redact_evidence(evidence_record *e)
+{
+    size_t i, n;
+    for (i = 0; i < e->nmetrics; i++) {
+        red(&e->metrics[i].source);
+        red(&e->metrics[i].pattern);
+        red(&e->metrics[i].reducer);
+    }
+    for (i = 0; i < e->nchecks; i++) {
+        check_record *c = &e->checks[i];
+        red(&c->key), red(&c->op), red(&c->stat), red(&c->direction), red(&c->note);
+    }
+    for (i = 0, n = 0; i < e->nlabels; i++) {
+        red(&e->labels[i].value);
+        if (e->labels[i].value)
+            e->labels[n++] = e->labels[i];
+        else
+            free(e->labels[i].key);
+    }
+    e->nlabels = n;
+    for (i = 0; i < e->nartifacts; i++) {
+        red(&e->artifacts[i].kind), red(&e->artifacts[i].uri), red(&e->artifacts[i].sha256);
+    }
+    for (i = 0; i < e->nnotes; i++)
+        red(&e->notes[i]);
+}
+
+static void redact_job(job_record *j)
+{
+    red(&j->runner), red(&j->lifecycle_raw), red(&j->key), red(&j->external_id);
+    red(&j->reason), red(&j->termination_reason), red(&j->started_at), red(&j->ended_at);
+    red(&j->log_path), red(&j->spec_hash), red(&j->accept_hash), red(&j->repeat_of);
+    for (size_t i = 0; i < j->nargv; i++)
+        red(&j->argv[i]);
+    redact_evidence(&j->evidence);
+}
+
+void text_redact_record(release_record *rec)
+{
+    size_t i;
+    red(&rec->version), red(&rec->plan_name), red(&rec->plan), red(&rec->plan_hash);
+    red(&rec->created_at), red(&rec->updated_at);
+    red(&rec->candidate.commit), red(&rec->candidate.repo), red(&rec->candidate.ref);
+    red(&rec->candidate.checkout);
+    for (i = 0; i < rec->nsteps; i++) {
+        step_record *s = &rec->steps[i];
+        red(&s->plugin), red(&s->reason), red(&s->message), red(&s->started_at);
+        red(&s->ended_at);
+        redact_evidence(&s->evidence);
+    }
+    for (i = 0; i < rec->njobs; i++)
+        redact_job(&rec->jobs[i]);
+    for (i = 0; i < rec->nwaivers; i++) {
+        waiver_record *w = &rec->waivers[i];
+        red(&w->step), red(&w->validation), red(&w->who), red(&w->reason), red(&w->expires);
+    }
+}

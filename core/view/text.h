@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * text.h - the text every view shares: cleaning what a state or log holds before it is escaped
+ * for XML, Markdown, HTML or a terminal, number formatting, how a check's rule reads, and
+ * writing a rendered buffer through the redactor.
+ */
+#ifndef RELHOST_VIEW_TEXT_H
+#define RELHOST_VIEW_TEXT_H
+
+#include "record/record.h"
+#include "util.h"
+
+#include <stdio.h>
+
+/**
+ * Append s[0..n) to out redacted and cleaned: invalid UTF-8, NUL and other C0 controls (but tab
+ * and newline) and U+FFFE/U+FFFF become U+FFFD; CR LF and lone CR become LF; ANSI CSI and OSC
+ * escape sequences (colours, titles) are removed. The result is valid UTF-8 that XML 1.0 and
+ * Markdown can carry once escaped for them.
+ */
+void text_clean(strbuf *out, const char *s, size_t n);
+
+/** The shortest decimal that reads back as v, without an exponent for 1e-5 <= |v| < 1e15
+ *  ("30000", "0.93", "12833.333333333334"); "NaN" / "inf" / "-inf" for non-finite values. */
+void text_num_format(double v, char *buf, size_t cap);
+
+/** "op expected" as reports show a check: ">= 30000", "in [0.5, 1]" (op "range"); a baseline
+ *  rule as written, never its bound (a JUnit case name stays the same while the baseline moves):
+ *  ">= baseline - 20%", "<= baseline + max(10%, 5)", ">= 30000 and >= baseline - 0.002"; a
+ *  statistic other than the median is named: "... (min of the runs)". An absent expected or
+ *  expected_hi is shown as "?". */
+void text_check_expected(const check_record *c, strbuf *out);
+
+/** Write b to out through the redactor; RELHOST_EIO (with *err a heap copy of the message, when
+ *  err is not NULL) when the stream failed. */
+int text_emit(FILE *out, const strbuf *b, char **err);
+
+/**
+ * Mask, in place, every string of rec that came from a run (core/secrets.h): messages, notes,
+ * paths, argv, labels' values... Names the plan gave (step names, job ids, steps and
+ * validations, metric and label keys) are left as they are, as the reports have always shown
+ * them. A string that is not valid UTF-8 (a damaged state) becomes NULL (a note or an argv
+ * entry keeps its place), a label with such a value is dropped. The file reports render a
+ * record masked this way.
+ */
+void text_redact_record(release_record *rec);
+
+#endif
