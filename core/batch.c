@@ -2,15 +2,15 @@
 #include "batch.h"
 
 #include "error.h"
-#include "host.h"
 #include "freeze.h"
+#include "jobs.h"
 #include "log.h"
 #include "loop.h"
 #include "outcome.h"
-#include "report.h"
-#include "report_files.h"
+#include "view/report.h"
+#include "view/report_files.h"
 #include "state.h"
-#include "status_json.h"
+#include "view/status_json.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -55,11 +55,11 @@ static int open_state(plan *p, state **st)
 
 static size_t collect(json_t *root, const batch_options *o, bjob **out)
 {
-    json_t *jobs = json_object_get(root, "jobs"), *rec;
+    json_t *recs = json_object_get(root, "jobs"), *rec;
     const char *id;
     size_t n = 0;
-    *out = xcalloc(json_object_size(jobs) + 1, sizeof **out);
-    json_object_foreach(jobs, id, rec)
+    *out = xcalloc(json_object_size(recs) + 1, sizeof **out);
+    json_object_foreach(recs, id, rec)
     {
         bjob *b = &(*out)[n];
         b->id = id;
@@ -75,80 +75,31 @@ static size_t collect(json_t *root, const batch_options *o, bjob **out)
     return n;
 }
 
-/* A runner instance for a read-only query; NULL when the plan no longer has that runner. */
-typedef struct rinst {
-    const plan_instance *pi;
-    void *inst;
-    hostctx hc;
-    int open;
-} rinst;
-
-static int rinst_open(plan *p, const char *name, rinst *r)
-{
-    relhost_ctx base;
-    const relhost_runner_ops *ops;
-    memset(r, 0, sizeof *r);
-    r->pi = plan_find_runner(p, name);
-    if (!r->pi)
-        return -1;
-    ops = r->pi->pl->desc.runner;
-    memset(&base, 0, sizeof base);
-    base.struct_size = sizeof base;
-    base.mode = RELHOST_MODE_RUN;
-    base.version = p->version;
-    base.commit = p->commit;
-    base.state_dir = p->state_dir;
-    base.log_dir = p->log_dir;
-    base.plan_dir = p->dir;
-    hostctx_init(&r->hc, &base, r->pi->plugin_name, r->pi->name, NULL, r->pi->store);
-    if (ops->open(&r->hc.pub, r->pi->conf, &r->inst) != 0) {
-        char *m = hostctx_take_fail(&r->hc);
-        log_msg(RELHOST_LOG_ERROR, r->pi->name, "cannot open runner: %s", m ? m : "?");
-        free(m);
-        hostctx_fini(&r->hc);
-        return -1;
-    }
-    r->open = 1;
-    return 0;
-}
-
-static void rinst_close(rinst *r)
-{
-    if (!r->open)
-        return;
-    if (r->pi->pl->desc.runner->close)
-        r->pi->pl->desc.runner->close(r->inst);
-    hostctx_fini(&r->hc);
-    r->open = 0;
-}
-
 static int unfinished_remote(const bjob *b)
 {
     return strcmp(b->lifecycle, "completed") != 0 && strcmp(b->lifecycle, "pending") != 0 &&
            b->ext && *b->ext;
 }
 
-/* One poll per runner for every unfinished remote job of this release. */
+/* One poll per runner for every unfinished remote job of this release (through the job layer:
+ * core/jobs_runner.c). */
 static void refresh(plan *p, bjob *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        rinst r;
+        jobs_runner *r;
         relhost_job_status *st;
         size_t *idx, m = 0;
-        double next = 0;
-        const relhost_runner_ops *ops;
         if (v[i].polled || !unfinished_remote(&v[i]))
             continue;
-        if (rinst_open(p, v[i].runner, &r) != 0)
+        if (!(r = jobs_runner_open(p, v[i].runner)))
             continue;
-        ops = r.pi->pl->desc.runner;
         st = xcalloc(n, sizeof *st);
         idx = xcalloc(n, sizeof *idx);
         for (size_t k = i; k < n; k++) {
             if (v[k].polled || !unfinished_remote(&v[k]) || strcmp(v[k].runner, v[i].runner))
                 continue;
             v[k].polled = 1;
-            if (!ops->find)
+            if (!jobs_runner_remote(r))
                 continue; /* a local job: only the relhost running it can see it */
             st[m].struct_size = sizeof st[m];
             st[m].key = json_string_value(json_object_get(v[k].rec, "key"));
@@ -156,12 +107,12 @@ static void refresh(plan *p, bjob *v, size_t n)
             st[m].state = RELHOST_JOB_RUNNING;
             idx[m++] = k;
         }
-        if (m && ops->poll(&r.hc.pub, r.inst, st, m, sizeof *st, &next) == 0)
+        if (m && jobs_runner_poll(r, st, m) == 0)
             for (size_t k = 0; k < m; k++)
                 v[idx[k]].live = st[k];
         free(st);
         free(idx);
-        rinst_close(&r);
+        jobs_runner_close(r);
     }
 }
 
@@ -215,11 +166,11 @@ static int print_json(plan *p, const batch_options *o, json_t *root, json_t *liv
     char *frz_err = frc ? xstrdup(error_last()) : NULL;
     status_context ctx = {.max_defers = p->max_defers, .defer_deadline = p->defer_deadline,
                           .frz = frc ? NULL : &frz, .frz_error = frz_err, .live = live};
-    json_t *m = status_model(root, &ctx), *jobs = json_object_get(m, "jobs");
-    for (size_t i = json_array_size(jobs); i-- > 0;)
-        if (!selected(o, json_string_value(json_object_get(json_array_get(jobs, i),
+    json_t *m = status_model(root, &ctx), *rows = json_object_get(m, "jobs");
+    for (size_t i = json_array_size(rows); i-- > 0;)
+        if (!selected(o, json_string_value(json_object_get(json_array_get(rows, i),
                                                            "validation"))))
-            json_array_remove(jobs, i);
+            json_array_remove(rows, i);
     rc = m ? status_print_json(m) : -1;
     if (rc != 0)
         log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", p->version, error_last());
@@ -442,31 +393,32 @@ int batch_kill(plan *p, const batch_options *o)
         return rc;
     n = collect(state_root(st), o, &v);
     for (size_t i = 0; i < n; i++) {
-        rinst r;
-        const relhost_runner_ops *ops;
+        jobs_runner *r;
+        char *m = NULL;
+        int crc = RELHOST_ENOTSUP;
         if (!unfinished_remote(&v[i])) {
             done++;
             continue;
         }
-        if (rinst_open(p, v[i].runner, &r) != 0) {
+        if (!(r = jobs_runner_open(p, v[i].runner))) {
             failed++;
             continue;
         }
-        ops = r.pi->pl->desc.runner;
-        if (!ops->find || !ops->cancel) {
+        if (jobs_runner_remote(r))
+            crc = jobs_runner_cancel(r, v[i].ext, &m);
+        if (crc == RELHOST_ENOTSUP) {
             local++;
             out_printf("%-28s local: it stops with the relhost running it (Ctrl-C there)\n",
                        v[i].validation);
-        } else if (ops->cancel(&r.hc.pub, r.inst, v[i].ext, NULL) == 0) {
+        } else if (crc == 0) {
             cancelled++;
             out_printf("%-28s cancelled (%s job %s)\n", v[i].validation, v[i].runner, v[i].ext);
         } else {
-            char *m = hostctx_take_fail(&r.hc);
             failed++;
             out_printf("%-28s NOT cancelled: %s\n", v[i].validation, m ? m : "?");
-            free(m);
         }
-        rinst_close(&r);
+        free(m);
+        jobs_runner_close(r);
     }
     out_printf("release %s: %zu cancelled, %zu already finished or never started, %zu local, "
                "%zu failed\n", p->version, cancelled, done, local, failed);

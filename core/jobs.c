@@ -28,6 +28,11 @@
 
 static void finish(jobs *j, relhost_job *jb);
 static void close_sources(relhost_job *jb);
+static void arm_deadline(relhost_job *jb);
+static void arm_tail(relhost_job *jb, double when);
+static void arm_retry(relhost_job *jb);
+static void stop_timers(relhost_job *jb);
+static void arm_poll(struct runner_rt *r, double when);
 
 /* ---- small helpers ---- */
 
@@ -85,6 +90,7 @@ jobs *jobs_new(plan *p, struct state *st, const relhost_ctx *base)
     for (size_t i = 0; i < p->nrunners; i++) {
         j->runners[i].pi = &p->runners[i];
         j->runners[i].ops = p->runners[i].pl->desc.runner;
+        j->runners[i].owner = j;
     }
     for (size_t i = 0; i < p->nmetrics; i++) {
         j->sources[i].pi = &p->metrics[i];
@@ -94,23 +100,34 @@ jobs *jobs_new(plan *p, struct state *st, const relhost_ctx *base)
     return j;
 }
 
+int jobs_runner_rt_open(struct runner_rt *r, const relhost_ctx *ctx, int run, char **why)
+{
+    *why = NULL;
+    hostctx_init(&r->hc, ctx, r->pi->plugin_name, r->prefix, NULL, r->pi->store);
+    /* a runner that can find its jobs again hands them to an engine they outlive relhost in */
+    if (run)
+        r->hc.no_release_tag = r->ops->find != NULL;
+    if (!r->ops->open || r->ops->open(&r->hc.pub, r->pi->conf, &r->inst) != 0) {
+        *why = hostctx_take_fail(&r->hc);
+        return RELHOST_EINVAL;
+    }
+    r->opened = 1;
+    return 0;
+}
+
 static int runner_open(jobs *j, struct runner_rt *r, const relhost_ctx *ctx)
 {
     char *m;
+    (void)j;
     if (r->opened)
         return 0;
     snprintf(r->prefix, sizeof r->prefix, "runner %s", r->pi->name);
-    hostctx_init(&r->hc, ctx, r->pi->plugin_name, r->prefix, NULL, r->pi->store);
-    /* a runner that can find its jobs again hands them to an engine they outlive relhost in */
-    r->hc.no_release_tag = r->ops->find != NULL;
-    if (!r->ops->open || r->ops->open(&r->hc.pub, r->pi->conf, &r->inst) != 0) {
-        m = hostctx_take_fail(&r->hc);
+    if (jobs_runner_rt_open(r, ctx, 1, &m) != 0) {
         error_set(RELHOST_EINVAL, "%s: runner \"%s\" (plugin %s) refused its configuration: %s",
                   r->pi->where, r->pi->name, r->pi->plugin_name, m ? m : "no reason given");
         free(m);
         return RELHOST_EINVAL;
     }
-    r->opened = 1;
     return 0;
 }
 
@@ -435,7 +452,8 @@ static void reattach(jobs *j, relhost_job *jb, json_t *rec)
     jb->restarts = (int)json_integer_value(json_object_get(rec, "restarts"));
     jb->phase = PH_RUNNING; /* re-attached: never submitted twice */
     jb->rt->running++;
-    jb->next_tail = loop_now();
+    arm_deadline(jb);
+    arm_tail(jb, loop_now());
     log_msg(RELHOST_LOG_INFO, jb->id, "re-attached to %s job %s", jb->rt->pi->name, jb->ext_id);
 }
 
@@ -934,6 +952,7 @@ static void prepare_job(jobs *j, relhost_job *jb)
     jb->started = time_wall();
     jb->host_cancelled = jb->deadline_hit = 0;
     jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
+    arm_deadline(jb);
     jb->rt->running++;
     jb->submit_pending = 1;
     jobs_persist(jb);
@@ -947,7 +966,9 @@ static void submit_job(jobs *j, relhost_job *jb)
     int rc;
     fill_spec(jb, &spec, &ra);
     crash_point("jobs.before_submit");
+    jb->rt->busy++;
     rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
+    jb->rt->busy--;
     jb->ext_id[sizeof jb->ext_id - 1] = '\0';
     if (rc == RELHOST_EINPROGRESS) {
         jobs_persist(jb);
@@ -959,6 +980,7 @@ static void submit_job(jobs *j, relhost_job *jb)
         jb->outcome = RELHOST_ERROR;
         jb->retryable = rc == RELHOST_ERETRY;
         set_str(&jb->reason, "submit_failed");
+        stop_timers(jb);
         evidence_note(&jb->ev, m ? m : "the runner could not submit the job");
         free(m);
         jb->ended = time_wall();
@@ -972,7 +994,7 @@ static void submit_job(jobs *j, relhost_job *jb)
     if (!jb->rt->ops->find && proc_job_ident(jb->key, &jb->proc) != 0)
         memset(&jb->proc, 0, sizeof jb->proc);
     jb->phase = PH_RUNNING;
-    jb->next_tail = loop_now() + TAIL_INTERVAL;
+    arm_tail(jb, loop_now() + TAIL_INTERVAL);
     log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,
             jb->ext_id, jb->attempt);
     jobs_persist(jb);
@@ -1031,8 +1053,12 @@ static void tail_log(relhost_job *jb)
         size_t got = 0;
         if (ops->read_log) {
             /* The runner fetches the log (e.g. from a remote engine); keep a local copy. */
-            if (ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle, jb->log_off,
-                              buf, sizeof buf, &got) != 0 || got == 0)
+            int rrc;
+            jb->rt->busy++;
+            rrc = ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle,
+                                jb->log_off, buf, sizeof buf, &got);
+            jb->rt->busy--;
+            if (rrc != 0 || got == 0)
                 return;
             n = (ssize_t)got;
             {
@@ -1080,16 +1106,11 @@ static void release_handle(relhost_job *jb)
     jb->handle = NULL;
 }
 
-/* The job ended on its engine: read the rest of the log, collect metrics, decide. */
-static void ended(jobs *j, relhost_job *jb)
+/* Ask each metrics source of an ended job for what it collects (e.g. over HTTP). 0: all did;
+ * 2: one failed transiently (may pass when tried again); 1: one failed otherwise. */
+static int collect_sources(relhost_job *jb)
 {
-    job_end_facts f;
-    job_end_verdict v;
-    const char *term;
     int source_failed = 0;
-    const ev_metric *m;
-
-    tail_log(jb);
     for (size_t i = 0; i < jb->nsrc; i++) {
         if (!jb->src_jobs || !jb->src_jobs[i] || !jb->src[i]->ops->collect)
             continue;
@@ -1114,6 +1135,21 @@ static void ended(jobs *j, relhost_job *jb)
         }
     }
     jb->ev_hc.source = NULL;
+    return source_failed;
+}
+
+/* The job ended on its engine: read the rest of the log, collect metrics, decide. */
+static void ended(jobs *j, relhost_job *jb)
+{
+    job_end_facts f;
+    job_end_verdict v;
+    const char *term;
+    int source_failed;
+    const ev_metric *m;
+
+    stop_timers(jb); /* ended: no deadline, no log reads but the last one below */
+    tail_log(jb);
+    source_failed = collect_sources(jb);
     close_sources(jb);
     jb->ended = time_wall();
     memset(&f, 0, sizeof f);
@@ -1212,6 +1248,7 @@ static void finish(jobs *j, relhost_job *jb)
         jb->attempt++;
         jb->phase = PH_QUEUED;
         jb->not_before = loop_now() + (backoff > 60 ? 60 : backoff);
+        arm_retry(jb);
         return;
     }
     jobs_persist(jb);
@@ -1220,12 +1257,134 @@ static void finish(jobs *j, relhost_job *jb)
         repeats_kid_done(j, jb->group);
 }
 
+/*
+ * ---- How a job times out: the one path (and the job layer's other loop timers) ----
+ *
+ * Every step below fires from a loop timer, so it runs on time whichever code serves the loop:
+ * jobs_wait, or another job's metrics source waiting on HTTP (core/http.c), or a command.
+ *
+ *  1. The runner's own limit. The job spec carries timeout_s; runner_local hands it to the
+ *     host's process service, whose deadline timer (core/proc.c proc_arm) sends SIGTERM to the
+ *     job's process group (and to whatever escaped it) and writes "[TIMEOUT]" into the log; its
+ *     grace timer (runner_local's `grace`) then sends SIGKILL. A remote runner's engine applies
+ *     its own time limit (slurm --time, ...).
+ *  2. The host's deadline, DEADLINE_SLACK after it, in case the runner's limit did not end the
+ *     job: arm_deadline() at the start (prepare_job(); reattach() counts from the recorded
+ *     start) -> on_deadline() -> job_deadline(): deadline_hit, and the runner's cancel
+ *     (runner_local: proc_kill(), the same SIGTERM, grace, SIGKILL of core/proc.c kill_wait()).
+ *  3. The end: the runner's next poll (its poll timer, or at once when a local child exits)
+ *     reports ENDED -> ended() -> jobs_map_end(): END_TIMEOUT or deadline_hit = FAILED
+ *     "timeout", exit code 124 -> finish() records it.
+ *
+ * The kill never waits on other work. Log reads (tail timer) and polls (poll timer) call plugin
+ * ops that feed metrics sources and may end jobs, which must not run inside another plugin op:
+ * their timers do the work only while jobs_wait itself waits (j->serving); otherwise jobs_wait's
+ * next tick does it, since it is then overdue. A deadline inside an op of the same runner, or
+ * inside jobs_wait's own wait (whose tick polls first: a job that has ended is not timed out),
+ * is likewise done by the tick (tend_running).
+ */
+
+static void on_deadline(void *arg);
+static void on_tail(void *arg);
+static void on_poll(void *arg);
+static void on_retry(void *arg) { (void)arg; /* only wakes jobs_wait: the job may start */ }
+
+static void arm_deadline(relhost_job *jb)
+{
+    loop_timer_cancel(jb->deadline_timer);
+    jb->deadline_timer = jb->deadline > 0 ? loop_timer_add(jb->deadline, on_deadline, jb) : 0;
+}
+
+static void arm_tail(relhost_job *jb, double when)
+{
+    loop_timer_cancel(jb->tail_timer);
+    jb->next_tail = when;
+    jb->tail_timer = loop_timer_add(when, on_tail, jb);
+}
+
+static void arm_retry(relhost_job *jb)
+{
+    loop_timer_cancel(jb->retry_timer);
+    jb->retry_timer = loop_timer_add(jb->not_before, on_retry, jb);
+}
+
+static void arm_poll(struct runner_rt *r, double when)
+{
+    loop_timer_cancel(r->poll_timer);
+    r->next_poll = when;
+    r->poll_timer = r->running > 0 ? loop_timer_add(when, on_poll, r) : 0;
+}
+
+static void stop_timers(relhost_job *jb)
+{
+    loop_timer_cancel(jb->deadline_timer);
+    loop_timer_cancel(jb->tail_timer);
+    loop_timer_cancel(jb->retry_timer);
+    jb->deadline_timer = jb->tail_timer = jb->retry_timer = 0;
+}
+
+/* Step 2: the host's deadline passed and the job still runs: cancel it on its runner. */
+static void job_deadline(relhost_job *jb)
+{
+    if (jb->phase != PH_RUNNING || jb->deadline_hit)
+        return;
+    /* The runner's own limit did not end it: the host's deadline does. */
+    log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s",
+            jb->rt->pi->name, jb->ext_id);
+    jb->deadline_hit = jb->host_cancelled = 1;
+    if (jb->rt->ops->cancel) {
+        jb->rt->busy++;
+        jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+        jb->rt->busy--;
+    }
+}
+
+static void on_deadline(void *arg)
+{
+    relhost_job *jb = arg;
+    jb->deadline_timer = 0;
+    /* Within jobs_wait's own wait, its tick comes at once and polls first, so that a job whose
+     * end is already known is not called timed out; inside an op of the job's runner, the tick
+     * is the next moment an op may start. Anywhere else (another job's HTTP call...): now. */
+    if (!jb->owner->serving && !jb->rt->busy)
+        job_deadline(jb);
+}
+
+static void on_tail(void *arg)
+{
+    relhost_job *jb = arg;
+    jobs *j = jb->owner;
+    jb->tail_timer = 0;
+    if (!j->serving || jb->phase != PH_RUNNING || jb->rt->busy)
+        return; /* overdue: jobs_wait's next tick reads it */
+    j->serving = 0;
+    tail_log(jb);
+    j->serving = 1;
+    if (jb->phase == PH_RUNNING)
+        arm_tail(jb, loop_now() + TAIL_INTERVAL);
+}
+
+static void poll_runner(jobs *j, struct runner_rt *r);
+
+static void on_poll(void *arg)
+{
+    struct runner_rt *r = arg;
+    jobs *j = r->owner;
+    r->poll_timer = 0;
+    if (!j->serving || r->busy)
+        return; /* overdue: jobs_wait's next tick polls */
+    j->serving = 0;
+    poll_runner(j, r);
+    j->serving = 1;
+}
+
 static void poll_runner(jobs *j, struct runner_rt *r)
 {
     relhost_job_status *st;
     relhost_job **who;
     size_t n = 0;
     double next = 1.0;
+    int prc;
     for (size_t i = 0; i < j->n; i++)
         if (j->all[i]->rt == r && (j->all[i]->phase == PH_RUNNING ||
                                    j->all[i]->phase == PH_SUBMITTING))
@@ -1246,13 +1405,20 @@ static void poll_runner(jobs *j, struct runner_rt *r)
         st[n].state = jb->phase == PH_SUBMITTING ? RELHOST_JOB_SUBMITTING : RELHOST_JOB_RUNNING;
         who[n++] = jb;
     }
-    if (r->ops->poll(&r->hc.pub, r->inst, st, n, sizeof *st, &next) != 0) {
+    r->busy++;
+    prc = r->ops->poll(&r->hc.pub, r->inst, st, n, sizeof *st, &next);
+    r->busy--;
+    if (prc != 0) {
         char *m = hostctx_take_fail(&r->hc);
         log_msg(RELHOST_LOG_WARN, r->prefix, "poll failed: %s; trying again",
                 m ? m : "no reason given");
         free(m);
         next = 5;
     }
+    /* A job known to have ended is not timed out while others' ends are being processed. */
+    for (size_t i = 0; i < n; i++)
+        if (st[i].state == RELHOST_JOB_ENDED || st[i].state == RELHOST_JOB_LOST)
+            stop_timers(who[i]);
     for (size_t i = 0; i < n; i++) {
         relhost_job *jb = who[i];
         if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
@@ -1283,7 +1449,7 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     free(who);
     if (next < 0.01)
         next = 0.01;
-    r->next_poll = loop_now() + next;
+    arm_poll(r, loop_now() + next);
 }
 
 /* In MODE_LAUNCH a job is done once it runs remotely with a known id, or when it cannot be
@@ -1308,8 +1474,9 @@ static size_t count_done(relhost_job *const *v, size_t n, relhost_mode mode)
     return done;
 }
 
-/* Poll every runner that has news (a child exited) or is due; returns the earliest next poll. */
-static double poll_runners(jobs *j, double wake)
+/* Poll every runner that has news (a child exited) or is due (its poll timer fired while the
+ * job layer could not poll). */
+static void poll_runners(jobs *j)
 {
     unsigned gen = loop_child_events();
     int child_news = gen != j->child_gen;
@@ -1323,38 +1490,26 @@ static double poll_runners(jobs *j, double wake)
          * (those that cannot re-attach); a remote runner's own squeue exiting is not. */
         if ((child_news && !rt->ops->find) || now >= rt->next_poll)
             poll_runner(j, rt);
-        if (rt->running && rt->next_poll < wake)
-            wake = rt->next_poll;
     }
-    return wake;
 }
 
-/* Read new log bytes of running jobs and enforce the host's deadlines. */
-static double tend_running(jobs *j, double wake)
+/* The overdue work of running jobs: log reads and deadlines whose timers fired while the job
+ * layer could not act (see "How a job times out"). */
+static void tend_running(jobs *j)
 {
     double now = loop_now();
     for (size_t i = 0; i < j->n; i++) {
         relhost_job *jb = j->all[i];
-        if (jb->phase == PH_QUEUED && jb->not_before > now && jb->not_before < wake)
-            wake = jb->not_before;
         if (jb->phase != PH_RUNNING)
             continue;
         if (now >= jb->next_tail) {
             tail_log(jb);
-            jb->next_tail = now + TAIL_INTERVAL;
+            if (jb->phase == PH_RUNNING)
+                arm_tail(jb, now + TAIL_INTERVAL);
         }
-        if (jb->next_tail < wake)
-            wake = jb->next_tail;
-        if (jb->deadline > 0 && now >= jb->deadline && !jb->deadline_hit) {
-            /* The runner's own limit did not end it: the host's deadline does. */
-            log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s",
-                    jb->rt->pi->name, jb->ext_id);
-            jb->deadline_hit = jb->host_cancelled = 1;
-            if (jb->rt->ops->cancel)
-                jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
-        }
+        if (jb->deadline > 0 && now >= jb->deadline && !jb->deadline_hit)
+            job_deadline(jb);
     }
-    return wake;
 }
 
 /* Record the intent of every queued job that has a free slot; returns how many. */
@@ -1398,7 +1553,7 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
     for (;;) {
         size_t done = count_done(v, n, ctx->mode), nstart;
         unsigned long ended_before = j->ended_count;
-        double now, wake;
+        int serving = j->serving;
         /* A launch ticks once at least, so that its jobs get submitted. */
         if (((any && done > 0) || done == n || n == 0) &&
             (ticked || ctx->mode != RELHOST_MODE_LAUNCH))
@@ -1409,16 +1564,19 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
             flush_state(j);
             return RELHOST_EINTR;
         }
-        wake = poll_runners(j, loop_now() + 1.0);
-        wake = tend_running(j, wake);
+        poll_runners(j);
+        tend_running(j);
         nstart = prepare_ready(j, ctx->mode);
         flush_state(j);
         submit_prepared(j);
         done = count_done(v, n, ctx->mode);
         if ((any && done > 0) || done == n || nstart)
             continue;
-        now = loop_now();
-        loop_once(nstart || j->ended_count != ended_before ? 0 : (wake > now ? wake - now : 0));
+        /* Sleep until a timer of the job layer (a poll, a log read, a deadline, a retry) or a
+         * child's exit wakes the loop; the timers' work is done right there (j->serving). */
+        j->serving = 1;
+        loop_once(j->ended_count != ended_before ? 0 : 1.0);
+        j->serving = serving;
     }
     flush_state(j);
     return 0;
@@ -1426,6 +1584,10 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
 
 void jobs_stop(jobs *j)
 {
+    /* No deadline of a job fires while another is being stopped (a cancel waits). */
+    for (size_t i = 0; i < j->n; i++)
+        if (j->all[i]->phase == PH_RUNNING || j->all[i]->phase == PH_SUBMITTING)
+            stop_timers(j->all[i]);
     for (size_t i = 0; i < j->n; i++) {
         relhost_job *jb = j->all[i];
         if (jb->phase != PH_RUNNING && jb->phase != PH_SUBMITTING)
@@ -1493,6 +1655,7 @@ const evidence *jobs_evidence(const relhost_job *job) { return &job->ev; }
 
 static void job_free(relhost_job *jb)
 {
+    stop_timers(jb);
     close_sources(jb);
     release_handle(jb);
     if (jb->log_fd >= 0)
@@ -1538,6 +1701,13 @@ void jobs_free(jobs *j)
     free(j->workdir);
     json_decref(j->baseline);
     free(j->baseline_error);
+    /* No timer of the job layer may fire while it is taken down (a cancel below waits). */
+    for (size_t i = 0; i < j->n; i++)
+        stop_timers(j->all[i]);
+    for (size_t i = 0; i < j->p->nrunners; i++) {
+        loop_timer_cancel(j->runners[i].poll_timer);
+        j->runners[i].poll_timer = 0;
+    }
     for (size_t i = 0; i < j->n; i++) {
         relhost_job *jb = j->all[i];
         if ((jb->phase == PH_RUNNING || jb->phase == PH_SUBMITTING) && !jb->rt->ops->find &&

@@ -2,7 +2,8 @@
 /*
  * jobs.h - jobs are a host concept. A gate submits validation jobs through the host services;
  * this module owns everything after that: runner instances and their max_parallel, submission
- * with an idempotency key, batch polling, host deadlines, one log file per attempt, streaming the
+ * with an idempotency key, batch polling, host deadlines (loop timers; the whole timeout path is
+ * the comment "How a job times out" in jobs.c), one log file per attempt, streaming the
  * log into metrics sources, mapping how a job ended to an outcome (one function), acceptance
  * checks, retries of retryable tool errors, persistence in the release state, resume after a
  * restart, and cancel on interrupt.
@@ -76,6 +77,27 @@ void jobs_stop_orphans(jobs *j);
 void jobs_stop(jobs *j);
 /** How many jobs were left running remotely by jobs_stop (for the `relhost kill` hint). */
 size_t jobs_detached(const jobs *j);
+
+/*
+ * One runner of the plan opened outside a run, for `relhost status` and `relhost kill`
+ * (core/batch.c): they ask about and cancel jobs the release's state records, and follow none.
+ * core/jobs_runner.c; the runner is opened as a run opens it (jobs_runner_rt_open()).
+ */
+typedef struct jobs_runner jobs_runner;
+/** Open runner `name` of p: NULL when p has no such runner (quiet) or it refused its
+ *  configuration (logged, with the runner's reason). Close with jobs_runner_close(). */
+jobs_runner *jobs_runner_open(plan *p, const char *name);
+/** 1 when the runner's jobs outlive relhost and can be found again (its find op): only those
+ *  can be asked about or cancelled from another relhost. */
+int jobs_runner_remote(const jobs_runner *r);
+/** One poll of n jobs (st[i].struct_size, key, external_id and state set by the caller); 0, or
+ *  the poll op's failure. */
+int jobs_runner_poll(jobs_runner *r, relhost_job_status *st, size_t n);
+/** Cancel job external_id. 0; RELHOST_ENOTSUP when the runner has no cancel op; another
+ *  RELHOST_E* with *why the runner's message (caller frees; may be NULL). */
+int jobs_runner_cancel(jobs_runner *r, const char *external_id, char **why);
+/** Close the runner (NULL allowed). */
+void jobs_runner_close(jobs_runner *r);
 
 /**
  * The one mapping from how a job ended to an outcome (DESIGN "Outcomes"): exit 0 -> checks;

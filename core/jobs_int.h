@@ -23,6 +23,9 @@ struct runner_rt {
     int opened;
     int running;      /* jobs submitted and not ended */
     double next_poll;
+    unsigned long poll_timer; /* loop timer at next_poll (jobs.c arm_poll), 0: none */
+    int busy;                 /* one of its ops is running: no other op may start (timers wait) */
+    jobs *owner;
     hostctx hc;
     char prefix[96];
 };
@@ -68,6 +71,8 @@ struct relhost_job {
     int log_fd;
     void **src_jobs;
     double started, ended, deadline, not_before, next_tail;
+    /* loop timers (jobs.c, "How a job times out"), 0: none */
+    unsigned long deadline_timer, tail_timer, retry_timer;
     int host_cancelled, deadline_hit, in_wait;
     int submit_pending;   /* intent recorded, runner not asked yet */
     evidence ev;
@@ -106,6 +111,7 @@ struct jobs {
     size_t detached;
     unsigned child_gen;
     unsigned long ended_count; /* jobs that reached an end, for the wait loop */
+    int serving;               /* jobs_wait is in its own loop_once(): timers may do its work */
     char *workdir;             /* default cwd of jobs: the candidate's checkout, or NULL */
     int log_folder_made;
     json_t *baseline;          /* the baseline store, read once per run (jobs_load_baseline) */
@@ -132,6 +138,12 @@ int jobs_counts_done(const relhost_job *jb, relhost_mode mode);
 void jobs_set_str(char **dst, const char *s);
 /** What the checks of the job or step named `validation` need (baseline store, plan flags). */
 void jobs_checks_env(jobs *j, const char *validation, checks_env *env);
+
+/** Open runner instance r (r->pi, r->ops and r->prefix set): the one place a runner's open op
+ *  is called, for a run's runners (jobs.c, run = 1: a runner with find() gets no release tag)
+ *  and for relhost status / kill (jobs_runner.c, run = 0). 0, or RELHOST_EINVAL with *why the
+ *  runner's message (owned by the caller; may be NULL). */
+int jobs_runner_rt_open(struct runner_rt *r, const relhost_ctx *ctx, int run, char **why);
 
 /** Submit the aggregate of rq->repeats runs of rq (repeats.c); see jobs_submit(). */
 int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq,

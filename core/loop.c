@@ -25,6 +25,13 @@ struct watcher {
     unsigned long id;
 };
 
+struct timer {
+    double when;
+    loop_timer_cb cb;
+    void *arg;
+    unsigned long id; /* ids grow: a timer added during a round has an id above that round's */
+};
+
 static struct {
     int sigfd; /* -1 outside loop_init() .. loop_fini() */
     sigset_t old_mask;
@@ -38,6 +45,9 @@ static struct {
     int interrupts;
     int first_sig;
     unsigned child_events;
+    struct timer *t; /* pending timers, unordered (a handful: one per job and runner) */
+    size_t nt, capt;
+    unsigned long next_timer;
 } L = {.sigfd = -1};
 
 static void loop_signals(sigset_t *set)
@@ -136,6 +146,9 @@ void loop_fini(void)
     L.n = L.cap = 0;
     L.child_cb = NULL;
     L.child_arg = NULL;
+    free(L.t);
+    L.t = NULL;
+    L.nt = L.capt = 0;
 }
 
 int loop_active(void) { return L.sigfd >= 0; }
@@ -192,6 +205,60 @@ void loop_on_child(void (*cb)(void *arg), void *arg)
     L.child_arg = arg;
 }
 
+unsigned long loop_timer_add(double when, loop_timer_cb cb, void *arg)
+{
+    if (L.nt == L.capt) {
+        L.capt = L.capt ? L.capt * 2 : 16;
+        L.t = xrealloc(L.t, L.capt * sizeof *L.t);
+    }
+    L.t[L.nt].when = isnan(when) ? 0 : when;
+    L.t[L.nt].cb = cb;
+    L.t[L.nt].arg = arg;
+    L.t[L.nt].id = ++L.next_timer;
+    return L.t[L.nt++].id;
+}
+
+void loop_timer_cancel(unsigned long id)
+{
+    for (size_t i = 0; id && i < L.nt; i++) {
+        if (L.t[i].id == id) {
+            L.t[i] = L.t[--L.nt];
+            return;
+        }
+    }
+}
+
+double loop_timer_next(void)
+{
+    double next = -1;
+    for (size_t i = 0; i < L.nt; i++)
+        if (next < 0 || L.t[i].when < next)
+            next = L.t[i].when;
+    return next;
+}
+
+/* Runs the timers due now, earliest first, among those that existed when the round began
+ * (id <= last): one that a callback adds waits for the next round. Each is removed before its
+ * callback runs, and the list is searched again after every callback, which may have changed
+ * it (or, waiting itself, run some of these timers in a nested round). */
+static void run_timers(unsigned long last)
+{
+    for (;;) {
+        double now = loop_now();
+        size_t best = L.nt;
+        struct timer t;
+        for (size_t i = 0; i < L.nt; i++)
+            if (L.t[i].id <= last && L.t[i].when <= now &&
+                (best == L.nt || L.t[i].when < L.t[best].when))
+                best = i;
+        if (best == L.nt)
+            return;
+        t = L.t[best];
+        L.t[best] = L.t[--L.nt];
+        t.cb(t.arg);
+    }
+}
+
 static struct watcher *find_id(unsigned long id)
 {
     for (size_t i = 0; i < L.n; i++)
@@ -209,6 +276,8 @@ int loop_once(double timeout_s)
     unsigned long *ids = id_small;
     size_t n = L.n + 1;
     struct timespec ts, *tsp = NULL;
+    unsigned long last_timer = L.next_timer;
+    double next_timer = loop_timer_next();
     int r;
 
     if (n > sizeof pfd_small / sizeof pfd_small[0]) {
@@ -227,6 +296,13 @@ int loop_once(double timeout_s)
     }
     if (isnan(timeout_s))
         timeout_s = 0;
+    if (next_timer >= 0) {
+        double until = next_timer - loop_now();
+        if (until < 0)
+            until = 0;
+        if (timeout_s < 0 || until < timeout_s)
+            timeout_s = until;
+    }
     if (timeout_s >= 0) {
         if (timeout_s > 1e6)
             timeout_s = 1e6;
@@ -256,6 +332,7 @@ int loop_once(double timeout_s)
         free(pfd);
         free(ids);
     }
+    run_timers(last_timer);
     return L.interrupts;
 }
 

@@ -5,8 +5,9 @@
  * loop_init() blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD, reads them from a signalfd (O_CLOEXEC),
  * makes relhost a child subreaper (PR_SET_CHILD_SUBREAPER) so escaped grandchildren are reparented
  * to it, and ignores SIGPIPE. Nothing in relhost sleeps outside loop_once(): every wait (process,
- * HTTP backoff, prompt, job poll interval) is a loop_once() call with a timeout, so signals and
- * children are always served.
+ * HTTP transfer and backoff, prompt, job poll interval) is a loop_once() call with a timeout, so
+ * signals, children and timers (job deadlines, kill graces, log reads, runner polls) are always
+ * served, whichever code is waiting.
  */
 #ifndef RELHOST_LOOP_H
 #define RELHOST_LOOP_H
@@ -37,9 +38,29 @@ unsigned loop_child_events(void);
 /** Called on every SIGCHLD (after the loop drained the signalfd); proc.c reaps there. */
 void loop_on_child(void (*cb)(void *arg), void *arg);
 
+/*
+ * Timers. A timer is a one-shot callback at a monotonic time (loop_now() clock). Whatever code
+ * serves the loop runs the timers that are due: jobs_wait, the HTTP client's wait (core/http.c
+ * drive() and its backoff sleep), proc_run, a tree kill's grace: so a deadline fires on time
+ * even while another part of relhost waits on something slow. A callback runs after the fd
+ * callbacks of the same round, with its timer already removed: it may add timers (also itself
+ * again), cancel others, and wait through loop_once() itself (nested rounds run the other
+ * timers that fall due meanwhile). A timer added by a callback never fires in the same round.
+ */
+typedef void (*loop_timer_cb)(void *arg);
+/** Call cb(arg) once at monotonic time `when` (a time already past fires in the next round).
+ *  Returns the timer's id (never 0), for loop_timer_cancel(). Works before loop_init() too:
+ *  loop_once() serves timers whether or not signals are set up. */
+unsigned long loop_timer_add(double when, loop_timer_cb cb, void *arg);
+/** Forget timer `id` if it has not fired yet; 0 or an id that already fired: nothing. */
+void loop_timer_cancel(unsigned long id);
+/** When the earliest pending timer is due (loop_now() clock), or -1 when none. */
+double loop_timer_next(void);
+
 /**
  * Wait up to timeout_s seconds (0: just poll; negative: no limit) for one round of events, and
- * dispatch them: fd callbacks, SIGCHLD hook, SIGINT/SIGTERM counted. Returns the number of
+ * dispatch them: fd callbacks, SIGCHLD hook, SIGINT/SIGTERM counted, then the timers that are due.
+ * The wait ends early when a timer falls due before timeout_s. Returns the number of
  * interrupts seen so far (see loop_interrupted()).
  */
 int loop_once(double timeout_s);

@@ -78,6 +78,7 @@ struct relhost_proc {
     unsigned long long starttime; /* field 22 of /proc/<pid>/stat, 0 when unread */
     struct pin *pins; /* cookie carriers seen so far */
     size_t npins, cap_pins;
+    unsigned long timer; /* spawn: the loop timer of its deadline or grace (proc_arm), 0: none */
 };
 
 static struct relhost_proc *procs;
@@ -1183,6 +1184,8 @@ static unsigned long long start_time_of(pid_t pid)
     return rc == 0 ? ps.starttime : 0;
 }
 
+static void proc_arm(struct relhost_proc *p);
+
 int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relhost_proc **out)
 {
     relhost_proc_spec spec;
@@ -1238,11 +1241,55 @@ int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relh
     p->starttime = start_time_of(p->pid);
     if (p->exec_failed)
         log_note(p, "relhost: %s\n", p->exec_msg);
+    proc_arm(p);
     *out = p;
     return 0;
 }
 
+static void proc_timer_cb(void *arg);
+
+/*
+ * The timeout path of a spawned process (runner_local's jobs), on loop timers so that it runs
+ * on time whichever code serves the loop (jobs_wait, another job's HTTP metrics call, a gate's
+ * command): deadline timer -> proc_poll(): SIGTERM to the tree and the "[TIMEOUT]" log line ->
+ * grace timer -> proc_poll(): SIGKILL -> the runner's next poll reports the end. proc_poll() is
+ * the one state machine; the timers only make it move at the right moment. A cleanup kill (the
+ * main process exited, leaving others) gets its grace timer the same way.
+ */
+static void proc_arm(struct relhost_proc *p)
+{
+    double when = 0;
+    loop_timer_cancel(p->timer);
+    p->timer = 0;
+    if (!p->spawned || p->finished)
+        return;
+    if (p->ks == KS_NONE && !p->reaped && p->deadline > 0)
+        when = p->deadline;
+    else if (p->ks == KS_TERM)
+        when = p->kill_at;
+    if (when > 0)
+        p->timer = loop_timer_add(when, proc_timer_cb, p);
+}
+
+static void proc_timer_cb(void *arg)
+{
+    struct relhost_proc *p = arg;
+    int done = 0;
+    p->timer = 0;
+    proc_poll(p, &done, NULL); /* re-arms for the next step (proc_arm) */
+}
+
+static int proc_advance(struct relhost_proc *p, int *done, relhost_proc_result *res);
+
 int proc_poll(struct relhost_proc *p, int *done, relhost_proc_result *res)
+{
+    int rc = proc_advance(p, done, res);
+    if (p)
+        proc_arm(p);
+    return rc;
+}
+
+static int proc_advance(struct relhost_proc *p, int *done, relhost_proc_result *res)
 {
     double now;
     if (!p || !done)
@@ -1294,6 +1341,8 @@ void proc_release(struct relhost_proc *p)
 {
     if (!p)
         return;
+    loop_timer_cancel(p->timer);
+    p->timer = 0;
     if (!p->finished)
         kill_wait(&p, 1);
     list_remove(p);

@@ -5,6 +5,7 @@
 #   orphan.c             proc_stop_orphan(): what proves a process is the orphan, what it kills
 #   steps.py             a step's processes left by a killed relhost, stopped by the next run
 #                        through their release tag, and nothing else (test_crash_steps__<case>)
+#   timers.py            a deadline fires on time while another job waits on HTTP
 #   restarts_runner.c    crash_restarts, a fake runner whose polls report the restart counts a job
 #                        asks for; built into <build>/test-plugins/crash/
 relhost_add_plugin(crash_restarts SOURCES ${CMAKE_CURRENT_LIST_DIR}/restarts_runner.c
@@ -22,3 +23,10 @@ foreach(_case a_step_left_running_by_a_killed_relhost_is_stopped_by_the_next_run
 endforeach()
 relhost_unit_test(test_crash_orphan SOURCES ${CMAKE_CURRENT_LIST_DIR}/orphan.c)
 set_tests_properties(test_crash_orphan PROPERTIES TIMEOUT 60 LABELS "crash")
+# timers.py: a job's deadline is a loop timer, served while another job's metrics source waits on
+# HTTP (test_crash_timers__<case>)
+foreach(_case a_deadline_fires_while_another_job_waits_on_http)
+  relhost_script_test(test_crash_timers__${_case} ${PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/timers.py
+                      ${_case})
+  set_tests_properties(test_crash_timers__${_case} PROPERTIES TIMEOUT 180 LABELS "crash")
+endforeach()
