@@ -5,7 +5,7 @@
 #include "batch.h"
 #include "freeze.h"
 #include "error.h"
-#include "explain.h"
+#include "view/explain.h"
 #include "host.h"
 #include "http.h"
 #include "log.h"
@@ -14,10 +14,11 @@
 #include "outcome.h"
 #include "pipeline.h"
 #include "plan.h"
+#include "plan_keys.h"
 #include "proc.h"
-#include "report.h"
-#include "report_files.h"
-#include "site.h"
+#include "view/report.h"
+#include "view/report_files.h"
+#include "view/site.h"
 #include "state.h"
 
 #include <getopt.h>
@@ -79,7 +80,8 @@ void cli_usage(FILE *out)
 "      --set KEY.PATH=V   override one plan setting after loading, validated like the file\n"
 "                         (repeatable), e.g. --set runners.cluster.partition=debug;\n"
 "                         steps are addressed by name: --set steps.smoke.timeout=5m\n"
-"      --describe NAME    with `plugins`: print NAME's option table\n"
+"      --describe NAME    with `plugins`: print NAME's option table (core: the plan's\n"
+"                         own top-level keys)\n"
 "      --reason TEXT      with `freeze` / `unfreeze`: why (kept in the audit log)\n"
 "      --report-junit FILE  after the run, write the release as JUnit XML to FILE\n"
 "      --report-json FILE   ... as the JSON report (docs/report.schema.json)\n"
@@ -395,7 +397,9 @@ static int cmd_plugins(const cli *c)
         loader_default_dirs(&dirs);
         loader_scan(&ld, (const char *const *)dirs.v, dirs.n, host_table());
     }
-    if (c->describe) {
+    if (c->describe && strcmp(c->describe, "core") == 0) {
+        plan_keys_describe(stdout); /* the plan's own top-level keys */
+    } else if (c->describe) {
         const loaded_plugin *lp = loader_find(use, c->describe);
         if (!lp) {
             log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());

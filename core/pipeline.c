@@ -14,8 +14,8 @@
 #include "outcome.h"
 #include "proc.h"
 #include "registry.h"
-#include "report.h"
-#include "report_files.h"
+#include "view/report.h"
+#include "view/report_files.h"
 #include "template.h"
 #include "verdict.h"
 #include "waiver.h"
@@ -530,28 +530,254 @@ static void check_secrets_note(const plan_instance *in, evidence *ev)
     sv_free(&passes);
 }
 
-int pipeline_run(plan *p, const run_options *o, run_result *out)
-{
-    relhost_ctx base;
-    strvec only = {0};
-    const plan_profile *prof = NULL;
-    opened *gates;
-    int rc = 0, stop = 0, code = EXIT_OK;
-    const char *stopper = NULL;
-    state *sto = NULL;
-    jobs *jb = NULL;
-    candidate cand = {0};
-    freeze_info frz;
-    int frozen_skips = 0;
-    strvec *reqs = NULL;        /* per step: the jobs its gate requires (job_require) */
-    int *required = NULL;       /* per step: required by the plan (a success step) */
-    int *publishing = NULL;     /* per step: publishes by the plan (a success step) */
-    char *unqualified = NULL;   /* why the step running now may not promote, or NULL */
-    const char **names = NULL;  /* per step: its name */
+/* What one pass over the steps carries from step to step. */
+struct walk {
+    plan *p;
+    const run_options *o;
+    run_result *out;
+    state *sto;
+    int stop;            /* a required step did not pass: success steps are skipped from here */
+    const char *stopper; /* which one */
+    int code;            /* the release's exit code so far */
+    int frozen_skips;    /* publishing steps held by the freeze */
+    const relhost_ctx *base;
+    jobs *jb;
+    const char *worktree; /* the candidate's checkout, or NULL */
+};
 
-    memset(out, 0, sizeof *out);
-    run_state_dir = o->state_dir ? o->state_dir : p->state_dir;
-    run_record = o->record ? o->record : p->version;
+typedef enum { GO_RUN, GO_SKIP, GO_SKIP_UNRECORDED, GO_BREAK } step_go;
+
+/* Publishing only for a qualified candidate, and never while frozen (the kill switch is read
+ * again right before publishing: a freeze set while this run's tests ran holds; an unreadable
+ * one fails closed). */
+static step_go publish_gate(struct walk *w, size_t i, int is_hook)
+{
+    step_result *r = &w->out->steps[i];
+    relhost_outcome bo = RELHOST_NONE;
+    freeze_info frz;
+    /* a hook follows a promotion or rollback that was itself qualified */
+    int b = is_hook ? -1 : publish_blocker(w->p, w->out, i, w->sto, &bo);
+    char *m;
+    if (b >= 0) {
+        m = xasprintf("required step \"%s\" is %s for this candidate: nothing is published until "
+                      "every required step passed",
+                      w->p->steps[b].inst.name, bo == RELHOST_NONE ? "not run" : outcome_name(bo));
+        set_result(r, RELHOST_SKIPPED, "not_qualified", m);
+        free(m);
+        w->code = exit_code_worst(w->code, bo == RELHOST_FAILED ? EXIT_FAILED : EXIT_UNDECIDED);
+        return GO_SKIP;
+    }
+    if (freeze_get(w->p->state_dir, &frz) != 0) {
+        frz.frozen = 1;
+        frz.by[0] = '\0';
+        snprintf(frz.reason, sizeof frz.reason, "the freeze file cannot be read (%s)",
+                 error_last());
+    }
+    if (!frz.frozen)
+        return GO_RUN;
+    m = frz.by[0] ? xasprintf("publishing is frozen: %s (by %s at %s)", frz.reason, frz.by, frz.at)
+                  : xasprintf("publishing is frozen: %s", frz.reason);
+    set_result(r, RELHOST_SKIPPED, "frozen", m);
+    free(m);
+    w->frozen_skips++;
+    return GO_SKIP;
+}
+
+/*
+ * Whether step i runs now; when not, its result says why, and whether that skip is recorded in
+ * the state (GO_SKIP) or only reported (GO_SKIP_UNRECORDED: an alarm not needed, a step already
+ * completed). The questions, in order: a monitor run publishes nothing and raises no alarm; an
+ * interrupt stops the walk; an on_failure step waits for a failure; a PASSED step is not redone;
+ * after a required step failed, success steps are skipped; a publishing step whose earlier run
+ * died mid-way waits for --rerun; a publishing step needs a qualified candidate and no freeze.
+ */
+static step_go step_decide(struct walk *w, size_t i, int is_hook)
+{
+    const plan_step *st = &w->p->steps[i];
+    step_result *r = &w->out->steps[i];
+    const run_options *o = w->o;
+    int publishes = step_publishes(w->sto, st);
+    if (o->monitor && (publishes || st->when == WHEN_ON_FAILURE) && !is_hook) {
+        set_result(r, RELHOST_SKIPPED, "monitor",
+                   "a monitor run publishes nothing and raises no release alarm: a failure "
+                   "rolls back instead");
+        return GO_SKIP;
+    }
+    if (loop_interrupted())
+        return GO_BREAK;
+    /* A deferral is no failure: the alarm waits until the release fails closed. */
+    if (st->when == WHEN_ON_FAILURE && (!w->stop || w->code == EXIT_DEFERRED) &&
+        o->mode == RELHOST_MODE_RUN) {
+        set_result(r, RELHOST_SKIPPED, "not_needed", "runs only when the release fails");
+        return GO_SKIP_UNRECORDED;
+    }
+    if (!is_hook && already_completed(w->p, o, w->sto, r))
+        return GO_SKIP_UNRECORDED;
+    if (w->stop && st->when == WHEN_SUCCESS) {
+        char *m = xasprintf("required step \"%s\" did not pass", w->stopper);
+        set_result(r, RELHOST_SKIPPED, "upstream_failed", m);
+        free(m);
+        return GO_SKIP;
+    }
+    if (publishes && o->mode == RELHOST_MODE_RUN && !is_hook && in_flight_publish(o, w->sto, r)) {
+        if (step_required(w->sto, st)) {
+            w->code = exit_code_worst(w->code, EXIT_UNDECIDED);
+            w->stop = 1;
+            w->stopper = st->inst.name;
+        }
+        return GO_SKIP;
+    }
+    if (publishes && o->mode == RELHOST_MODE_RUN)
+        return publish_gate(w, i, is_hook);
+    return GO_RUN;
+}
+
+/* The step's result from what its gate's run() returned (orc, v) and said (m). */
+static void gate_result(struct walk *w, const plan_step *st, step_result *r, int orc,
+                        relhost_verdict *v, const char *m)
+{
+    relhost_outcome oc;
+    if (orc != 0 && loop_interrupted()) {
+        w->out->interrupted = 1;
+        set_result(r, RELHOST_NONE, "interrupted", m ? m : "interrupted");
+        return;
+    }
+    if (orc != 0) {
+        set_result(r, RELHOST_ERROR, "tool_error", m ? m : "the plugin failed without saying why");
+        r->retryable = orc == RELHOST_ERETRY;
+        return;
+    }
+    oc = outcome_sanitize(v->outcome);
+    if (oc == RELHOST_NONE) {
+        oc = RELHOST_ERROR;
+        v->reason = "no_outcome";
+    }
+    /* DESIGN: a service that is not configured is SKIPPED when the step is optional and
+     * INCONCLUSIVE when it is required (it cannot decide); the same holds for any skip of a
+     * required step: nothing was decided, fail closed. */
+    if (oc == RELHOST_SKIPPED && step_required(w->sto, st) && w->o->mode == RELHOST_MODE_RUN)
+        oc = RELHOST_INCONCLUSIVE;
+    set_result(r, oc, v->reason, m);
+    r->retryable = oc == RELHOST_ERROR && v->retryable;
+}
+
+/* Run step i's gate, then complete, waive, record and report its result. */
+static void run_gate(struct walk *w, size_t i, int is_hook, void *inst)
+{
+    const plan_step *st = &w->p->steps[i];
+    const run_options *o = w->o;
+    step_result *r = &w->out->steps[i];
+    relhost_verdict v = {.struct_size = sizeof v};
+    char *unqualified = NULL, *m;
+    hostctx hc;
+    int orc;
+    {
+        /* defers spent by earlier runs of this release carry over */
+        const char *k[2] = {"steps", st->inst.name};
+        json_t *prev = w->sto ? state_get(w->sto, k, 2) : NULL;
+        r->defers = (int)json_integer_value(json_object_get(prev, "defers"));
+    }
+    hostctx_init(&hc, w->base, st->inst.plugin_name, st->inst.name, &r->ev, st->inst.store);
+    hc.jobs = w->jb;
+    hc.plan = w->p;
+    hc.state = w->sto;
+    hc.worktree = w->worktree;
+    hc.failure = w->out->failure;
+    hc.failure_code = w->code;
+    if (!is_hook && o->mode == RELHOST_MODE_RUN) {
+        relhost_outcome bo = RELHOST_NONE;
+        int b = publish_blocker(w->p, w->out, i, w->sto, &bo);
+        if (b >= 0)
+            unqualified = xasprintf("required step \"%s\" is %s for this candidate",
+                                    w->p->steps[b].inst.name,
+                                    bo == RELHOST_NONE ? "not run" : outcome_name(bo));
+        hc.unqualified = unqualified;
+    }
+    hc.promoted = &w->out->promoted;
+    template_set("step", st->inst.name);
+    r->started = time_wall();
+    r->ran = 1;
+    if (o->mode == RELHOST_MODE_RUN && !is_hook && step_publishes(w->sto, st))
+        mark_in_flight(w->sto, r);
+    orc = st->inst.pl->desc.gate->run(&hc.pub, inst, &v);
+    r->ended = time_wall();
+    template_set("step", NULL);
+    m = hostctx_take_fail(&hc);
+    gate_result(w, st, r, orc, &v, m);
+    free(m);
+    hostctx_fini(&hc);
+    free(unqualified);
+    if (o->mode == RELHOST_MODE_RUN && w->sto && !w->out->interrupted && !is_hook && !o->hooks)
+        complete_from_record(w->sto, r);
+    if (o->mode == RELHOST_MODE_RUN && w->sto && !w->out->interrupted)
+        apply_waiver(r, w->sto);
+    /* A launch decides nothing: step results are recorded by the run that waits. */
+    if (o->mode == RELHOST_MODE_RUN)
+        record_step(w->sto, w->p, r);
+    report_step(w->p, r);
+}
+
+/* The console's lines for the jobs of the step just run. */
+static void report_step_jobs(struct walk *w, step_result *r)
+{
+    strvec ids = {0};
+    int *resumed;
+    jobs_ids(w->jb, r->step->inst.name, &ids);
+    resumed = xcalloc(ids.n + 1, sizeof *resumed);
+    for (size_t k = 0; k < ids.n; k++)
+        resumed[k] = jobs_resumed(w->jb, ids.v[k]);
+    report_jobs(w->p, r, state_root(w->sto), &ids, resumed);
+    free(resumed);
+    sv_free(&ids);
+}
+
+/* What step i's result does to the release: a required success step that did not pass stops
+ * the walk and sets the exit code (a retryable ERROR defers, until it is exhausted); any other
+ * step's failure only warns. */
+static void account_step(struct walk *w, size_t i)
+{
+    const plan_step *st = &w->p->steps[i];
+    step_result *r = &w->out->steps[i];
+    static const char *const kinds[] = {"success", "on_failure", "always", "on_promote",
+                                        "on_rollback"};
+    int c;
+    if (w->o->mode == RELHOST_MODE_LAUNCH) {
+        if (r->outcome == RELHOST_ERROR)
+            w->code = exit_code_worst(w->code, EXIT_UNDECIDED);
+        return;
+    }
+    if (outcome_ok(r->outcome) || r->outcome == RELHOST_SKIPPED)
+        return;
+    if (st->when != WHEN_SUCCESS) {
+        /* alerts, clean-ups and hooks: their own failure never changes the verdict */
+        log_msg(RELHOST_LOG_WARN, st->inst.name, "%s step %s", kinds[st->when],
+                outcome_name(r->outcome));
+        return;
+    }
+    if (!step_required(w->sto, st)) {
+        log_msg(RELHOST_LOG_WARN, st->inst.name, "optional step %s; the release goes on",
+                outcome_name(r->outcome));
+        return;
+    }
+    c = outcome_exit_code(r->outcome, r->retryable);
+    if (c == EXIT_DEFERRED) {
+        c = defer_or_exhaust(w->p, r, w->sto);
+        record_step(w->sto, w->p, r);
+        if (c == EXIT_FAILED)
+            report_step(w->p, r);
+    }
+    w->stop = 1;
+    w->stopper = st->inst.name;
+    w->code = exit_code_worst(w->code, c);
+    if (!w->out->failure && c != EXIT_DEFERRED)
+        w->out->failure = failure_summary(r, w->sto);
+}
+
+/* --rerun, --step and --profile name what the plan has; the profile (a plan profile named
+ * "default" applies when --profile names none) into *prof. 0 or RELHOST_EINVAL. */
+static int check_selection(const plan *p, const run_options *o, const plan_profile **prof)
+{
+    int rc;
     for (size_t i = 0; o->rerun && o->rerun[i]; i++) {
         size_t k = 0;
         while (k < p->nsteps && fnmatch(o->rerun[i], p->steps[k].inst.name, 0) != 0)
@@ -573,8 +799,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         }
     /* A plan profile named "default" applies when --profile names none. */
     if (!o->profile)
-        prof = plan_find_profile(p, "default");
-    if (o->profile && !(prof = plan_find_profile(p, o->profile))) {
+        *prof = plan_find_profile(p, "default");
+    if (o->profile && !(*prof = plan_find_profile(p, o->profile))) {
         strbuf b;
         sb_init(&b);
         for (size_t k = 0; k < p->nprofiles; k++)
@@ -584,32 +810,37 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         sb_free(&b);
         return rc;
     }
-    base_ctx(p, o, &base, &only, prof);
-    base.commit = p->commit;
+    return 0;
+}
 
-    out->nsteps = p->nsteps;
-    out->steps = xcalloc(p->nsteps, sizeof *out->steps);
-    gates = xcalloc(p->nsteps, sizeof *gates);
-    reqs = xcalloc(p->nsteps + 1, sizeof *reqs);
-    names = xcalloc(p->nsteps + 1, sizeof *names);
-    required = xcalloc(p->nsteps + 1, sizeof *required);
-    publishing = xcalloc(p->nsteps + 1, sizeof *publishing);
+/* Per step: the jobs its gate requires (job_require), whether the plan requires it and whether
+ * it publishes (a success step), its name: the release's requirement set. */
+struct reqset {
+    strvec *reqs;
+    int *required, *publishing;
+    const char **names;
+};
 
-    /* Open every gate first: all configuration errors surface before anything runs. */
+/* Open every step's gate (which validates its configuration) and collect the requirement set.
+ * 0, or RELHOST_EINVAL naming the step whose configuration was refused. */
+static int open_gates(plan *p, const run_options *o, const relhost_ctx *base, run_result *out,
+                      opened *gates, struct reqset *rs)
+{
+    int rc = 0;
     for (size_t i = 0; i < p->nsteps && rc == 0; i++) {
         const plan_step *st = &p->steps[i];
         const relhost_gate_ops *g = st->inst.pl->desc.gate;
         hostctx hc;
         out->steps[i].step = st;
         out->steps[i].selected = selected(o, st->inst.name);
-        hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
+        hostctx_init(&hc, base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
                      st->inst.store);
-        hc.requires = &reqs[i];
+        hc.requires = &rs->reqs[i];
         hc.step_required = st->required && st->when == WHEN_SUCCESS;
         hc.plan = p;
-        names[i] = st->inst.name;
-        required[i] = st->required && st->when == WHEN_SUCCESS;
-        publishing[i] = st->publishes && st->when == WHEN_SUCCESS;
+        rs->names[i] = st->inst.name;
+        rs->required[i] = st->required && st->when == WHEN_SUCCESS;
+        rs->publishing[i] = st->publishes && st->when == WHEN_SUCCESS;
         template_set("step", st->inst.name);
         if (!g->open) {
             rc = error_set(RELHOST_EINVAL, "%s: step \"%s\": plugin %s has no open()",
@@ -626,305 +857,195 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         template_set("step", NULL);
         hostctx_fini(&hc);
     }
-    if (rc == 0 && o->mode != RELHOST_MODE_CHECK)
-        rc = check_writable_dirs(p);
-    if (rc == 0)
-        rc = freeze_get(p->state_dir, &frz);
-    if (rc == 0 && o->mode != RELHOST_MODE_CHECK) {
-        if ((rc = state_open(run_state_dir, run_record, STATE_CREATE, &sto)) != 0) {
-            rc = error_wrap(RELHOST_EINVAL, "release %s", run_record);
-        } else {
-            if (state_warning(sto))
-                log_msg(RELHOST_LOG_WARN, "state", "%s", state_warning(sto));
-            /* Refusals first, so that a refused run changes nothing in the state. Hooks act on
-             * a release qualified before: no requirement or candidate checkout to check. */
-            if (!o->hooks)
-                rc = verdict_check_profile(state_root(sto), run_record, prof ? prof->name : NULL);
-            if (rc == 0 && !o->hooks)
-                rc = candidate_fix(p, sto, o->new_candidate, &cand);
-            if (rc == 0) {
-                record_run_start(p, sto);
-                if (!o->hooks)
-                    verdict_store_requirements(sto, prof ? prof->name : NULL, names, reqs,
-                                               required, publishing, p->nsteps);
-                base.commit = cand.commit;
-                if (cand.commit)
-                    template_set("commit", cand.commit);
-                if (cand.worktree)
-                    template_set("worktree", cand.worktree);
-                jb = jobs_new(p, sto, &base);
-                jobs_set_workdir(jb, cand.worktree);
-                proc_set_release(run_state_dir, run_record); /* tags every process from here */
-                if (!o->hooks)
-                    jobs_stop_orphans(jb);
-                /* then whatever else a relhost that died left running in this state folder */
-                if (!o->hooks && proc_stop_release_orphans(proc_release_tag()) < 0)
-                    log_msg(RELHOST_LOG_ERROR, "release", "%s", error_last());
-                /* A promotion or rollback a crash cut short is finished (or undone) first,
-                 * so that the baseline read next agrees with last_green. A registry that
-                 * cannot be opened is the registry steps' business: they say why. */
-                if (!o->hooks) {
-                    registry *rg = NULL;
-                    if (registry_open(p->registry_dir, 0, &rg) != 0)
-                        log_msg(RELHOST_LOG_DEBUG, "registry", "%s", error_last());
-                    registry_close(rg);
-                }
-                /* The baseline store, read once per run: a corrupt one is exit 2 before any
-                 * step runs (hooks never evaluate checks: a rollback must not depend on it). */
-                if (!o->hooks && (rc = jobs_load_baseline(jb)) != 0)
-                    rc = error_wrap(RELHOST_EINVAL, "release %s", p->version);
-            }
-        }
+    return rc;
+}
+
+/* Open the release's state and everything a run needs before its first step: refusals first
+ * (another profile, a changed candidate), so that a refused run changes nothing; then the run
+ * record, the requirement set, the candidate's template variables, the job layer, orphans of a
+ * relhost that died stopped, a cut-short registry operation finished, the baseline read. */
+static int open_release(plan *p, const run_options *o, const plan_profile *prof,
+                        const struct reqset *rs, relhost_ctx *base, state **sto, candidate *cand,
+                        jobs **jb)
+{
+    int rc;
+    if (state_open(run_state_dir, run_record, STATE_CREATE, sto) != 0)
+        return error_wrap(RELHOST_EINVAL, "release %s", run_record);
+    if (state_warning(*sto))
+        log_msg(RELHOST_LOG_WARN, "state", "%s", state_warning(*sto));
+    /* Refusals first, so that a refused run changes nothing in the state. Hooks act on a
+     * release qualified before: no requirement or candidate checkout to check. */
+    if (!o->hooks &&
+        ((rc = verdict_check_profile(state_root(*sto), run_record, prof ? prof->name : NULL)) != 0 ||
+         (rc = candidate_fix(p, *sto, o->new_candidate, cand)) != 0))
+        return rc;
+    record_run_start(p, *sto);
+    if (!o->hooks)
+        verdict_store_requirements(*sto, prof ? prof->name : NULL, rs->names, rs->reqs,
+                                   rs->required, rs->publishing, p->nsteps);
+    base->commit = cand->commit;
+    if (cand->commit)
+        template_set("commit", cand->commit);
+    if (cand->worktree)
+        template_set("worktree", cand->worktree);
+    *jb = jobs_new(p, *sto, base);
+    jobs_set_workdir(*jb, cand->worktree);
+    proc_set_release(run_state_dir, run_record); /* tags every process from here */
+    if (o->hooks)
+        return 0;
+    jobs_stop_orphans(*jb);
+    /* then whatever else a relhost that died left running in this state folder */
+    if (proc_stop_release_orphans(proc_release_tag()) < 0)
+        log_msg(RELHOST_LOG_ERROR, "release", "%s", error_last());
+    /* A promotion or rollback a crash cut short is finished (or undone) first, so that the
+     * baseline read next agrees with last_green. A registry that cannot be opened is the
+     * registry steps' business: they say why. */
+    {
+        registry *rg = NULL;
+        if (registry_open(p->registry_dir, 0, &rg) != 0)
+            log_msg(RELHOST_LOG_DEBUG, "registry", "%s", error_last());
+        registry_close(rg);
     }
+    /* The baseline store, read once per run: a corrupt one is exit 2 before any step runs
+     * (hooks never evaluate checks: a rollback must not depend on it). */
+    if (jobs_load_baseline(*jb) != 0)
+        return error_wrap(RELHOST_EINVAL, "release %s", p->version);
+    return 0;
+}
 
-    if (rc == 0 && o->mode == RELHOST_MODE_CHECK) {
-        for (size_t i = 0; i < p->nsteps; i++) {
-            const plan_step *st = &p->steps[i];
-            const relhost_gate_ops *g = st->inst.pl->desc.gate;
-            hostctx hc;
-            check_secrets_note(&st->inst, &out->steps[i].ev);
-            if (!RELHOST_HAS(g, describe) || !g->describe)
-                continue;
-            hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
-                         st->inst.store);
-            if (g->describe(&hc.pub, gates[i].inst) != 0) {
-                char *m = hostctx_take_fail(&hc);
-                evidence_note(&out->steps[i].ev, m ? m : "describe() failed");
-                free(m);
-            }
-            hostctx_fini(&hc);
+/* The release's exit code (a freeze that held back every publication is exit 4), what keeps
+ * running remotely, and the run's end in the state and on the console. */
+static void finish_walk(struct walk *w)
+{
+    plan *p = w->p;
+    run_result *out = w->out;
+    if (w->code == EXIT_OK && w->frozen_skips)
+        w->code = EXIT_FROZEN; /* every gate green, but nothing was published */
+    out->exit_code = out->interrupted ? EXIT_INTERRUPTED : w->code;
+    out->launch = w->o->mode == RELHOST_MODE_LAUNCH;
+    if (out->interrupted && w->jb && jobs_detached(w->jb))
+        out_printf("%zu remote job(s) keep running; re-run to re-attach, or cancel them with: "
+                   "relhost kill -c %s --version %s\n", jobs_detached(w->jb), p->path,
+                   p->version);
+    if (out->launch && w->sto && state_snapshot(w->sto) != 0)
+        log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
+    if (out->launch)
+        out_printf("launched: remote jobs run on; follow them with `relhost status -c %s "
+                   "--version %s`; `relhost -c %s --version %s` waits for them and decides "
+                   "(and runs the local ones)\n",
+                   p->path, p->version, p->path, p->version);
+    else
+        record_run_end(w->sto, p, out);
+    report_end(p, out);
+}
+
+/* --check: what each step would do (its gate's describe()) and which secrets it passes. */
+static void describe_steps(const plan *p, const relhost_ctx *base, const opened *gates,
+                           run_result *out)
+{
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const plan_step *st = &p->steps[i];
+        const relhost_gate_ops *g = st->inst.pl->desc.gate;
+        hostctx hc;
+        check_secrets_note(&st->inst, &out->steps[i].ev);
+        if (!RELHOST_HAS(g, describe) || !g->describe)
+            continue;
+        hostctx_init(&hc, base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
+                     st->inst.store);
+        if (g->describe(&hc.pub, gates[i].inst) != 0) {
+            char *m = hostctx_take_fail(&hc);
+            evidence_note(&out->steps[i].ev, m ? m : "describe() failed");
+            free(m);
         }
-        report_check(p, out);
-    } else if (rc == 0) {
-        report_begin(p, o);
-        /* Pass 0 runs the release's steps; pass 1 the hooks: on_rollback when asked for, or
-         * on_promote once a promote step made this release last green. */
-        for (int pass = 0; pass < 2 && !out->interrupted; pass++)
-        for (size_t i = 0; i < p->nsteps; i++) {
-            const plan_step *st = &p->steps[i];
-            const relhost_gate_ops *g = st->inst.pl->desc.gate;
-            step_result *r = &out->steps[i];
-            relhost_verdict v = {.struct_size = sizeof v};
-            step_when hook = o->hooks ? o->hooks : (out->promoted ? WHEN_ON_PROMOTE : WHEN_SUCCESS);
-            int is_hook = st->when == WHEN_ON_PROMOTE || st->when == WHEN_ON_ROLLBACK;
-            hostctx hc;
-            int orc;
+        hostctx_fini(&hc);
+    }
+}
 
+/* The run: every selected step in order, each asked step_decide() "run or skip, and why".
+ * Pass 0 runs the release's steps; pass 1 the hooks: on_rollback when asked for, or on_promote
+ * once a promote step made this release last green. Then the exit code and the run's end. */
+static void walk_steps(struct walk *w, const opened *gates)
+{
+    plan *p = w->p;
+    const run_options *o = w->o;
+    run_result *out = w->out;
+    report_begin(p, o);
+    for (int pass = 0; pass < 2 && !out->interrupted; pass++)
+        for (size_t i = 0; i < p->nsteps && !out->interrupted; i++) {
+            const plan_step *st = &p->steps[i];
+            step_result *r = &out->steps[i];
+            step_when hook = o->hooks ? o->hooks
+                                      : (out->promoted ? WHEN_ON_PROMOTE : WHEN_SUCCESS);
+            int is_hook = st->when == WHEN_ON_PROMOTE || st->when == WHEN_ON_ROLLBACK;
+            step_go go;
             if (pass == 0 ? (is_hook || o->hooks) : (!is_hook || st->when != hook))
                 continue;
             if (!r->selected)
                 continue;
-            if (o->monitor && (step_publishes(sto, st) || st->when == WHEN_ON_FAILURE) &&
-                !is_hook) {
-                set_result(r, RELHOST_SKIPPED, "monitor",
-                           "a monitor run publishes nothing and raises no release alarm: a "
-                           "failure rolls back instead");
-                record_step(sto, p, r);
-                report_step(p, r);
-                continue;
-            }
-            if (loop_interrupted()) {
+            go = step_decide(w, i, is_hook);
+            if (go == GO_BREAK) {
                 out->interrupted = 1;
-                break;
-            }
-            /* A deferral is no failure: the alarm waits until the release fails closed. */
-            if (st->when == WHEN_ON_FAILURE && (!stop || code == EXIT_DEFERRED) &&
-                o->mode == RELHOST_MODE_RUN) {
-                set_result(r, RELHOST_SKIPPED, "not_needed", "runs only when the release fails");
+            } else if (go != GO_RUN) {
+                if (go == GO_SKIP)
+                    record_step(w->sto, p, r);
                 report_step(p, r);
-                continue;
-            }
-            if (!is_hook && already_completed(p, o, sto, r)) {
-                report_step(p, r);
-                continue;
-            }
-            if (stop && st->when == WHEN_SUCCESS) {
-                char *m = xasprintf("required step \"%s\" did not pass", stopper);
-                set_result(r, RELHOST_SKIPPED, "upstream_failed", m);
-                free(m);
-                record_step(sto, p, r);
-                report_step(p, r);
-                continue;
-            }
-            if (step_publishes(sto, st) && o->mode == RELHOST_MODE_RUN && !is_hook &&
-                in_flight_publish(o, sto, r)) {
-                if (step_required(sto, st)) {
-                    code = exit_code_worst(code, EXIT_UNDECIDED);
-                    stop = 1;
-                    stopper = st->inst.name;
-                }
-                record_step(sto, p, r);
-                report_step(p, r);
-                continue;
-            }
-            if (step_publishes(sto, st) && o->mode == RELHOST_MODE_RUN) {
-                relhost_outcome bo = RELHOST_NONE;
-                /* a hook follows a promotion or rollback that was itself qualified */
-                int b = is_hook ? -1 : publish_blocker(p, out, i, sto, &bo);
-                if (b >= 0) {
-                    char *m = xasprintf("required step \"%s\" is %s for this candidate: nothing "
-                                        "is published until every required step passed",
-                                        p->steps[b].inst.name,
-                                        bo == RELHOST_NONE ? "not run" : outcome_name(bo));
-                    set_result(r, RELHOST_SKIPPED, "not_qualified", m);
-                    free(m);
-                    code = exit_code_worst(code, bo == RELHOST_FAILED ? EXIT_FAILED
-                                                                       : EXIT_UNDECIDED);
-                    record_step(sto, p, r);
-                    report_step(p, r);
-                    continue;
-                }
-                /* The kill switch is read again right before publishing: a freeze set while
-                 * this run's tests ran holds; an unreadable one fails closed. */
-                if (freeze_get(p->state_dir, &frz) != 0) {
-                    frz.frozen = 1;
-                    frz.by[0] = '\0';
-                    snprintf(frz.reason, sizeof frz.reason, "the freeze file cannot be read (%s)",
-                             error_last());
-                }
-                if (frz.frozen) {
-                    char *m = frz.by[0] ? xasprintf("publishing is frozen: %s (by %s at %s)",
-                                                    frz.reason, frz.by, frz.at)
-                                        : xasprintf("publishing is frozen: %s", frz.reason);
-                    set_result(r, RELHOST_SKIPPED, "frozen", m);
-                    free(m);
-                    frozen_skips++;
-                    record_step(sto, p, r);
-                    report_step(p, r);
-                    continue;
-                }
-            }
-            {
-                /* defers spent by earlier runs of this release carry over */
-                const char *k[2] = {"steps", st->inst.name};
-                json_t *prev = sto ? state_get(sto, k, 2) : NULL;
-                r->defers = (int)json_integer_value(json_object_get(prev, "defers"));
-            }
-            hostctx_init(&hc, &base, st->inst.plugin_name, st->inst.name, &r->ev, st->inst.store);
-            hc.jobs = jb;
-            hc.plan = p;
-            hc.state = sto;
-            hc.worktree = cand.worktree;
-            hc.failure = out->failure;
-            hc.failure_code = code;
-            if (!is_hook && o->mode == RELHOST_MODE_RUN) {
-                relhost_outcome bo = RELHOST_NONE;
-                int b = publish_blocker(p, out, i, sto, &bo);
-                if (b >= 0)
-                    unqualified = xasprintf("required step \"%s\" is %s for this candidate",
-                                            p->steps[b].inst.name,
-                                            bo == RELHOST_NONE ? "not run" : outcome_name(bo));
-                hc.unqualified = unqualified;
-            }
-            hc.promoted = &out->promoted;
-            template_set("step", st->inst.name);
-            r->started = time_wall();
-            r->ran = 1;
-            if (o->mode == RELHOST_MODE_RUN && !is_hook && step_publishes(sto, st))
-                mark_in_flight(sto, r);
-            orc = g->run(&hc.pub, gates[i].inst, &v);
-            r->ended = time_wall();
-            template_set("step", NULL);
-            {
-                char *m = hostctx_take_fail(&hc);
-                if (orc != 0 && loop_interrupted()) {
-                    out->interrupted = 1;
-                    set_result(r, RELHOST_NONE, "interrupted", m ? m : "interrupted");
-                } else if (orc != 0) {
-                    set_result(r, RELHOST_ERROR, "tool_error",
-                               m ? m : "the plugin failed without saying why");
-                    r->retryable = orc == RELHOST_ERETRY;
-                } else {
-                    relhost_outcome oc = outcome_sanitize(v.outcome);
-                    if (oc == RELHOST_NONE) {
-                        oc = RELHOST_ERROR;
-                        v.reason = "no_outcome";
-                    }
-                    /* DESIGN: a service that is not configured is SKIPPED when the step is
-                     * optional and INCONCLUSIVE when it is required (it cannot decide); the
-                     * same holds for any skip of a required step. */
-                    if (oc == RELHOST_SKIPPED && step_required(sto, st) &&
-                        o->mode == RELHOST_MODE_RUN)
-                        oc = RELHOST_INCONCLUSIVE; /* a required step cannot be skipped:
-                                                    * nothing was decided, fail closed */
-                    set_result(r, oc, v.reason, m);
-                    r->retryable = oc == RELHOST_ERROR && v.retryable;
-                }
-                free(m);
-            }
-            hostctx_fini(&hc);
-            free(unqualified);
-            unqualified = NULL;
-            if (o->mode == RELHOST_MODE_RUN && sto && !out->interrupted && !is_hook &&
-                !o->hooks)
-                complete_from_record(sto, r);
-            if (o->mode == RELHOST_MODE_RUN && sto && !out->interrupted)
-                apply_waiver(r, sto);
-            /* A launch decides nothing: step results are recorded by the run that waits. */
-            if (o->mode == RELHOST_MODE_RUN)
-                record_step(sto, p, r);
-            report_step(p, r);
-            {
-                strvec ids = {0};
-                int *resumed;
-                jobs_ids(jb, st->inst.name, &ids);
-                resumed = xcalloc(ids.n + 1, sizeof *resumed);
-                for (size_t k = 0; k < ids.n; k++)
-                    resumed[k] = jobs_resumed(jb, ids.v[k]);
-                report_jobs(p, r, state_root(sto), &ids, resumed);
-                free(resumed);
-                sv_free(&ids);
-            }
-            if (out->interrupted)
-                break;
-            if (o->mode == RELHOST_MODE_LAUNCH) {
-                if (r->outcome == RELHOST_ERROR)
-                    code = exit_code_worst(code, EXIT_UNDECIDED);
-            } else if (st->when != WHEN_SUCCESS) {
-                /* alerts, clean-ups and hooks: their own failure never changes the verdict */
-                static const char *const kinds[] = {"success", "on_failure", "always",
-                                                    "on_promote", "on_rollback"};
-                if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED)
-                    log_msg(RELHOST_LOG_WARN, st->inst.name, "%s step %s", kinds[st->when],
-                            outcome_name(r->outcome));
-            } else if (!outcome_ok(r->outcome) && r->outcome != RELHOST_SKIPPED) {
-                if (step_required(sto, st)) {
-                    int c = outcome_exit_code(r->outcome, r->retryable);
-                    if (c == EXIT_DEFERRED) {
-                        c = defer_or_exhaust(p, r, sto);
-                        record_step(sto, p, r);
-                        if (c == EXIT_FAILED)
-                            report_step(p, r);
-                    }
-                    stop = 1;
-                    stopper = st->inst.name;
-                    code = exit_code_worst(code, c);
-                    if (!out->failure && c != EXIT_DEFERRED)
-                        out->failure = failure_summary(r, sto);
-                } else {
-                    log_msg(RELHOST_LOG_WARN, st->inst.name,
-                            "optional step %s; the release goes on", outcome_name(r->outcome));
-                }
+            } else {
+                run_gate(w, i, is_hook, gates[i].inst);
+                report_step_jobs(w, r);
+                if (!out->interrupted)
+                    account_step(w, i);
             }
         }
-        if (code == EXIT_OK && frozen_skips)
-            code = EXIT_FROZEN; /* every gate green, but nothing was published */
-        out->exit_code = out->interrupted ? EXIT_INTERRUPTED : code;
-        out->launch = o->mode == RELHOST_MODE_LAUNCH;
-        if (out->interrupted && jb && jobs_detached(jb))
-            out_printf("%zu remote job(s) keep running; re-run to re-attach, or cancel them with: "
-                       "relhost kill -c %s --version %s\n", jobs_detached(jb), p->path,
-                       p->version);
-        if (o->mode == RELHOST_MODE_LAUNCH && sto && state_snapshot(sto) != 0)
-            log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
-        if (o->mode == RELHOST_MODE_LAUNCH)
-            out_printf("launched: remote jobs run on; follow them with `relhost status -c %s "
-                       "--version %s`; `relhost -c %s --version %s` waits for them and decides "
-                       "(and runs the local ones)\n",
-                       p->path, p->version, p->path, p->version);
-        else
-            record_run_end(sto, p, out);
-        report_end(p, out);
+    finish_walk(w);
+}
+
+int pipeline_run(plan *p, const run_options *o, run_result *out)
+{
+    relhost_ctx base;
+    strvec only = {0};
+    const plan_profile *prof = NULL;
+    opened *gates;
+    int rc = 0;
+    state *sto = NULL;
+    jobs *jb = NULL;
+    candidate cand = {0};
+    freeze_info frz;
+    struct walk w = {.p = p, .o = o, .out = out, .code = EXIT_OK};
+    struct reqset rs = {0};
+
+    memset(out, 0, sizeof *out);
+    run_state_dir = o->state_dir ? o->state_dir : p->state_dir;
+    run_record = o->record ? o->record : p->version;
+    if ((rc = check_selection(p, o, &prof)) != 0)
+        return rc;
+    base_ctx(p, o, &base, &only, prof);
+    base.commit = p->commit;
+
+    out->nsteps = p->nsteps;
+    out->steps = xcalloc(p->nsteps, sizeof *out->steps);
+    gates = xcalloc(p->nsteps, sizeof *gates);
+    rs.reqs = xcalloc(p->nsteps + 1, sizeof *rs.reqs);
+    rs.names = xcalloc(p->nsteps + 1, sizeof *rs.names);
+    rs.required = xcalloc(p->nsteps + 1, sizeof *rs.required);
+    rs.publishing = xcalloc(p->nsteps + 1, sizeof *rs.publishing);
+
+    /* Open every gate first: all configuration errors surface before anything runs. */
+    rc = open_gates(p, o, &base, out, gates, &rs);
+    if (rc == 0 && o->mode != RELHOST_MODE_CHECK)
+        rc = check_writable_dirs(p);
+    if (rc == 0)
+        rc = freeze_get(p->state_dir, &frz);
+    if (rc == 0 && o->mode != RELHOST_MODE_CHECK)
+        rc = open_release(p, o, prof, &rs, &base, &sto, &cand, &jb);
+    if (rc == 0 && o->mode == RELHOST_MODE_CHECK) {
+        describe_steps(p, &base, gates, out);
+        report_check(p, out);
+    } else if (rc == 0) {
+        w.sto = sto;
+        w.base = &base;
+        w.jb = jb;
+        w.worktree = cand.worktree;
+        walk_steps(&w, gates);
     }
     jobs_free(jb);
     candidate_free(&cand);
@@ -935,12 +1056,12 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         if (gates[i].open && p->steps[i].inst.pl->desc.gate->close)
             p->steps[i].inst.pl->desc.gate->close(gates[i].inst);
     free(gates);
-    for (size_t i = 0; reqs && i < p->nsteps; i++)
-        sv_free(&reqs[i]);
-    free(reqs);
-    free(names);
-    free(required);
-    free(publishing);
+    for (size_t i = 0; rs.reqs && i < p->nsteps; i++)
+        sv_free(&rs.reqs[i]);
+    free(rs.reqs);
+    free(rs.names);
+    free(rs.required);
+    free(rs.publishing);
     sv_free(&only);
     return rc;
 }

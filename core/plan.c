@@ -5,6 +5,7 @@
 #include "candidate.h"
 #include "error.h"
 #include "log.h"
+#include "plan_keys.h"
 #include "state.h"
 #include "template.h"
 
@@ -16,12 +17,6 @@
 
 #define perr plan_perr
 
-static const char *const root_keys[] = {"name",    "version",    "state_dir", "log_dir",
-                                        "plugin_path", "repo",  "ref",       "checkout",
-                                        "runners", "metrics",   "steps",     "profiles",
-                                        "max_defers", "defer_deadline", "registry_dir",
-                                        "baseline", "require_baseline", "monitor_profile",
-                                        "on_promote", "on_rollback", NULL};
 static const char *const inst_reserved[] = {"plugin", NULL};
 static const char *const runner_reserved[] = {"plugin", "max_parallel", NULL};
 static const char *const metrics_reserved[] = {"plugin", "priority", NULL};
@@ -372,55 +367,17 @@ static int resolve_refs(plan *p, const plan_instance *in)
     return 0;
 }
 
-static char *str_opt(config_t *cfg, const char *key, const char *def, int *rc)
+/* Known at open: where `stage` puts this release. The rollback names have values in a
+ * rollback's on_rollback steps only; elsewhere they are empty. */
+static void set_registry_templates(const plan *p)
 {
-    config_setting_t *s = config_lookup(cfg, key);
-    if (!s)
-        return def ? xstrdup(def) : NULL;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-        *rc = perr(s, "'%s' must be a string", key);
-        return NULL;
-    }
-    return xstrdup(config_setting_get_string(s));
-}
-
-/* registry_dir, baseline, require_baseline, monitor_profile. */
-static int load_registry_keys(plan *p)
-{
-    int rc = 0;
-    char *rd = str_opt(&p->cfg, "registry_dir", ".relhost/registry", &rc);
-    char *bl = rc ? NULL : str_opt(&p->cfg, "baseline", NULL, &rc);
-    config_setting_t *rb = config_lookup(&p->cfg, "require_baseline");
-    if (rc) {
-        free(rd);
-        return rc;
-    }
-    p->registry_dir = path_absolute(rd, p->dir);
-    free(rd);
-    if (bl) {
-        p->baseline_path = path_absolute(bl, p->dir);
-        free(bl);
-    } else {
-        p->baseline_path = path_join(p->state_dir, "baseline.json");
-    }
-    if (rb) {
-        if (config_setting_type(rb) != CONFIG_TYPE_BOOL)
-            return perr(rb, "'require_baseline' must be true or false");
-        p->require_baseline = config_setting_get_bool(rb);
-    }
-    p->monitor_profile = str_opt(&p->cfg, "monitor_profile", NULL, &rc);
-    {
-        /* Known at load: where `stage` puts this release. The rollback names have values in a
-         * rollback's on_rollback steps only; elsewhere they are empty. */
-        static const char *const rbn[] = {"rollback_from", "rollback_to", "rollback_reason"};
-        char *sd = xasprintf("%s/staged/%s", p->registry_dir, p->version);
-        template_set("staged_dir", sd);
-        free(sd);
-        for (size_t i = 0; i < 3; i++)
-            if (!template_value(rbn[i]))
-                template_set(rbn[i], "");
-    }
-    return rc;
+    static const char *const rbn[] = {"rollback_from", "rollback_to", "rollback_reason"};
+    char *sd = xasprintf("%s/staged/%s", p->registry_dir, p->version);
+    template_set("staged_dir", sd);
+    free(sd);
+    for (size_t i = 0; i < 3; i++)
+        if (!template_value(rbn[i]))
+            template_set(rbn[i], "");
 }
 
 /* version = "auto" and no --version: continue the newest release of this plan unless it was
@@ -516,12 +473,54 @@ static char *hash_file(const char *path, const char *const *sets)
     return xasprintf("%016llx", (unsigned long long)h);
 }
 
-int plan_load(const plan_options *o, plan *p)
+/* The plugin folders: the plan's plugin_path, then the default ones. */
+static void plugin_dirs(plan *p)
 {
-    config_setting_t *root, *pp;
-    int rc = 0;
-    char *v, *sd, *ld;
-    strvec dirs = {0};
+    for (size_t i = 0; i < p->keys.plugin_path.n; i++)
+        sv_push(&p->plugin_path, p->keys.plugin_path.v[i]);
+    loader_default_dirs(&p->plugin_path);
+}
+
+/* Every top-level key is one of the core table's or a structural one: a typo is named with the
+ * whole list, before any value is read. */
+static int check_root_keys(plan *p)
+{
+    config_setting_t *root = config_root_setting(&p->cfg);
+    const relhost_plugin *core = plan_keys_desc();
+    for (int i = 0; i < config_setting_length(root); i++) {
+        config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
+        const char *nm = config_setting_name(e);
+        int known = 0;
+        strbuf b;
+        int rc;
+        for (size_t k = 0; core->options[k].name; k++)
+            known |= strcmp(core->options[k].name, nm) == 0;
+        for (size_t k = 0; PLAN_STRUCTURAL_KEYS[k]; k++)
+            known |= strcmp(PLAN_STRUCTURAL_KEYS[k], nm) == 0;
+        if (known)
+            continue;
+        sb_init(&b);
+        for (size_t k = 0; core->options[k].name; k++)
+            sb_printf(&b, "%s%s", k ? ", " : "", core->options[k].name);
+        for (size_t k = 0; PLAN_STRUCTURAL_KEYS[k]; k++)
+            sb_printf(&b, ", %s", PLAN_STRUCTURAL_KEYS[k]);
+        rc = perr(e, "unknown plan key '%s'; allowed at top level: %s", nm, b.s);
+        sb_free(&b);
+        return rc;
+    }
+    return 0;
+}
+
+/* Where the plan set a core key, or "the default <key>". */
+static char *key_where(const plan *p, const void *field, const char *key)
+{
+    const char *w = optstore_where(p->keys_store, field);
+    return w ? xstrdup(w) : xasprintf("the default %s", key);
+}
+
+int plan_parse(const plan_options *o, plan *p)
+{
+    int rc;
     const char *base;
 
     memset(p, 0, sizeof *p);
@@ -554,60 +553,43 @@ int plan_load(const plan_options *o, plan *p)
         if ((rc = apply_set(&p->cfg, o->sets[i])) != 0)
             return rc;
     p->hash = hash_file(p->path, o->sets);
-
-    root = config_root_setting(&p->cfg);
-    for (int i = 0; i < config_setting_length(root); i++) {
-        config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
-        int known = 0;
-        for (size_t k = 0; root_keys[k]; k++)
-            known |= strcmp(root_keys[k], config_setting_name(e)) == 0;
-        if (!known) {
-            strbuf b;
-            sb_init(&b);
-            for (size_t k = 0; root_keys[k]; k++)
-                sb_printf(&b, "%s%s", k ? ", " : "", root_keys[k]);
-            rc = perr(e, "unknown plan key '%s'; allowed at top level: %s", config_setting_name(e),
-                      b.s);
-            sb_free(&b);
-            return rc;
-        }
-    }
-
-    {
-        char *pn = str_opt(&p->cfg, "name", NULL, &rc);
-        if (rc)
-            return rc;
-        if (pn) {
-            free(p->name);
-            p->name = pn;
-        }
-    }
-    sd = str_opt(&p->cfg, "state_dir", ".relhost/state", &rc);
-    ld = str_opt(&p->cfg, "log_dir", ".relhost/logs", &rc);
-    p->repo = str_opt(&p->cfg, "repo", NULL, &rc);
-    p->ref = str_opt(&p->cfg, "ref", NULL, &rc);
-    if (rc) {
-        free(sd);
-        free(ld);
+    if ((rc = check_root_keys(p)) != 0)
         return rc;
-    }
-    p->state_dir = path_absolute(sd, p->dir);
-    p->log_dir = path_absolute(ld, p->dir);
-    p->state_dir_where = config_lookup(&p->cfg, "state_dir")
-                             ? where_of(config_lookup(&p->cfg, "state_dir"))
-                             : xstrdup("the default state_dir");
-    p->log_dir_where = config_lookup(&p->cfg, "log_dir")
-                           ? where_of(config_lookup(&p->cfg, "log_dir"))
-                           : xstrdup("the default log_dir");
-    free(sd);
-    free(ld);
-    v = str_opt(&p->cfg, "version", "auto", &rc);
-    if (rc)
+    if ((rc = options_fill(plan_keys_desc(), &p->keys, config_root_setting(&p->cfg),
+                           PLAN_STRUCTURAL_KEYS, "plan", p->dir, &p->keys_store)) != 0)
         return rc;
-    if (o->version) {
-        free(v);
-        v = xstrdup(o->version);
+    if (p->keys.name) {
+        free(p->name);
+        p->name = xstrdup(p->keys.name);
     }
+    p->state_dir = xstrdup(p->keys.state_dir);
+    p->log_dir = xstrdup(p->keys.log_dir);
+    p->state_dir_where = key_where(p, &p->keys.state_dir, "state_dir");
+    p->log_dir_where = key_where(p, &p->keys.log_dir, "log_dir");
+    p->repo = p->keys.repo ? xstrdup(p->keys.repo) : NULL;
+    p->ref = p->keys.ref ? xstrdup(p->keys.ref) : NULL;
+    if (p->ref && !p->repo)
+        return perr(config_lookup(&p->cfg, "ref"), "'ref' needs 'repo' (the repository it names "
+                    "a commit of)");
+    p->checkout_worktree = p->keys.checkout == PLAN_CHECKOUT_WORKTREE;
+    if (config_lookup(&p->cfg, "checkout") && !p->repo)
+        return perr(config_lookup(&p->cfg, "checkout"), "'checkout' needs 'repo'");
+    p->max_defers = (int)p->keys.max_defers;
+    p->defer_deadline = p->keys.defer_deadline;
+    p->registry_dir = xstrdup(p->keys.registry_dir);
+    p->baseline_path = p->keys.baseline ? xstrdup(p->keys.baseline)
+                                        : path_join(p->state_dir, "baseline.json");
+    p->require_baseline = p->keys.require_baseline;
+    p->monitor_profile = p->keys.monitor_profile ? xstrdup(p->keys.monitor_profile) : NULL;
+    plugin_dirs(p);
+    return 0;
+}
+
+/* The release: its version (--version, the plan's, or picked), template variables. */
+static int open_version(const plan_options *o, plan *p)
+{
+    int rc;
+    char *v = xstrdup(o->version ? o->version : p->keys.version);
     if (strcmp(v, "auto") == 0) {
         free(v);
         v = NULL;
@@ -627,30 +609,14 @@ int plan_load(const plan_options *o, plan *p)
         return rc;
     }
     template_set("version", v);
-    if (p->repo) {
-        char *abs = path_absolute(p->repo, p->dir);
-        free(p->repo);
-        p->repo = abs;
-    }
-    if (p->ref && !p->repo)
-        return perr(config_lookup(&p->cfg, "ref"), "'ref' needs 'repo' (the repository it names "
-                    "a commit of)");
-    {
-        char *co = str_opt(&p->cfg, "checkout", "head", &rc);
-        if (rc)
-            return rc;
-        if (strcmp(co, "worktree") == 0) {
-            p->checkout_worktree = 1;
-        } else if (strcmp(co, "head") != 0) {
-            free(co);
-            return perr(config_lookup(&p->cfg, "checkout"),
-                        "'checkout' must be \"head\" (the repo must have the candidate checked "
-                        "out, clean) or \"worktree\" (relhost makes a worktree of it)");
-        }
-        free(co);
-        if (config_lookup(&p->cfg, "checkout") && !p->repo)
-            return perr(config_lookup(&p->cfg, "checkout"), "'checkout' needs 'repo'");
-    }
+    return 0;
+}
+
+int plan_open(const plan_options *o, plan *p)
+{
+    int rc;
+    if ((rc = open_version(o, p)) != 0)
+        return rc;
     /* The candidate commit is known before any option is filled, so {commit} expands. */
     if (o->commit) {
         p->commit = xstrdup(o->commit); /* monitor: the last green release's commit */
@@ -660,51 +626,8 @@ int plan_load(const plan_options *o, plan *p)
             return rc;
         template_set("commit", p->commit);
     }
-
-    pp = config_lookup(&p->cfg, "plugin_path");
-    if (pp) {
-        int t = config_setting_type(pp);
-        if (t == CONFIG_TYPE_STRING) {
-            sv_push_take(&dirs, path_absolute(config_setting_get_string(pp), p->dir));
-        } else if (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) {
-            for (int i = 0; i < config_setting_length(pp); i++) {
-                config_setting_t *e = config_setting_get_elem(pp, (unsigned)i);
-                if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-                    sv_free(&dirs);
-                    return perr(e, "plugin_path entries must be strings (folders)");
-                }
-                sv_push_take(&dirs, path_absolute(config_setting_get_string(e), p->dir));
-            }
-        } else {
-            return perr(pp, "'plugin_path' must be a list of folders");
-        }
-    }
-    loader_default_dirs(&dirs);
-    p->plugin_path = dirs;
     loader_scan(&p->ld, (const char *const *)p->plugin_path.v, p->plugin_path.n, o->host);
-
-    p->max_defers = 3;
-    if (config_lookup(&p->cfg, "max_defers")) {
-        config_setting_t *md = config_lookup(&p->cfg, "max_defers");
-        int t = config_setting_type(md);
-        if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || config_setting_get_int64(md) < 0 ||
-            config_setting_get_int64(md) > 1000)
-            return perr(md, "'max_defers' must be an integer 0..1000");
-        p->max_defers = (int)config_setting_get_int64(md);
-    }
-    if (config_lookup(&p->cfg, "defer_deadline")) {
-        config_setting_t *dd = config_lookup(&p->cfg, "defer_deadline");
-        int t = config_setting_type(dd);
-        if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 || t == CONFIG_TYPE_FLOAT)
-            p->defer_deadline = config_setting_get_float(dd) ? config_setting_get_float(dd)
-                                                             : (double)config_setting_get_int64(dd);
-        else if (t != CONFIG_TYPE_STRING ||
-                 options_parse_duration(config_setting_get_string(dd), &p->defer_deadline) != 0)
-            return perr(dd, "'defer_deadline' must be a duration like \"12h\" (time after the "
-                        "release's first run past which it no longer defers)");
-    }
-    if ((rc = load_registry_keys(p)) != 0)
-        return rc;
+    set_registry_templates(p);
     if ((rc = load_group_of_instances(p, "runners", "runner", &p->runners, &p->nrunners)) != 0)
         return rc;
     if ((rc = load_group_of_instances(p, "metrics", "metrics source", &p->metrics,
@@ -730,6 +653,12 @@ int plan_load(const plan_options *o, plan *p)
     return 0;
 }
 
+int plan_load(const plan_options *o, plan *p)
+{
+    int rc = plan_parse(o, p);
+    return rc != 0 ? rc : plan_open(o, p);
+}
+
 static void instance_free(plan_instance *in)
 {
     free(in->name);
@@ -741,6 +670,7 @@ static void instance_free(plan_instance *in)
 
 void plan_free(plan *p)
 {
+    optstore_free(p->keys_store);
     for (size_t i = 0; i < p->nrunners; i++)
         instance_free(&p->runners[i]);
     for (size_t i = 0; i < p->nmetrics; i++)

@@ -10,6 +10,7 @@
 
 #include "loader.h"
 #include "options.h"
+#include "plan_keys.h"
 #include "util.h"
 
 #include <libconfig.h>
@@ -78,6 +79,8 @@ typedef struct plan {
     plan_profile *profiles;
     size_t nprofiles;
     char *hash;       /* sha-like hash of the plan file's bytes (after --set) */
+    plan_keys keys;   /* the core's own top-level keys, as filled (core/plan_keys.h) */
+    optstore *keys_store;
     config_t cfg;
 } plan;
 
@@ -93,8 +96,15 @@ typedef struct plan_options {
     const relhost_host *host;
 } plan_options;
 
-/** Load and validate the whole plan. 0, or RELHOST_EINVAL/ENOTFOUND with error_last() set. On
- *  failure *p is still freeable. */
+/** Parse the plan file into *p: libconfig syntax, --set, the core's own keys (typed, checked,
+ *  paths made absolute). Touches nothing outside the file: no state, git, plugin or template.
+ *  0, or RELHOST_EINVAL with error_last() set; on failure *p is still freeable. */
+int plan_parse(const plan_options *o, plan *p);
+/** Open the release the parsed plan names: its version (picked from the state folder when
+ *  "auto"), the candidate commit (git), the template variables, the plugins (dlopen) and every
+ *  instance's options. 0, or RELHOST_EINVAL/ENOTFOUND with error_last() set. */
+int plan_open(const plan_options *o, plan *p);
+/** plan_parse, then plan_open: the whole plan, validated. On failure *p is still freeable. */
 int plan_load(const plan_options *o, plan *p);
 void plan_free(plan *p);
 

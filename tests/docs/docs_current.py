@@ -30,9 +30,12 @@ def main():
             bad.append(f"exit code {code} missing from --help")
         if not re.search(r"^\.B " + code + r"$", man1, re.M):
             bad.append(f"exit code {code} missing from docs/relhost.1")
-    plan_c = open(os.path.join(SRC, "core", "plan.c")).read()
-    keys = re.search(r"root_keys\[\] = \{(.*?)NULL\}", plan_c, re.S).group(1)
-    for key in re.findall(r'"([a-z_]+)"', keys):
+    core = subprocess.run([BIN, "plugins", "--describe", "core"], capture_output=True,
+                          text=True).stdout
+    keys = re.findall(r"^  ([a-z_]+)\s", core, re.M)
+    if len(keys) < 10:
+        bad.append(f"`relhost plugins --describe core` lists {len(keys)} keys:\n{core}")
+    for key in keys:
         if not re.search(r"^\.B " + key + r"$", man5, re.M):
             bad.append(f"plan key {key} is accepted by core/plan.c but not in docs/relhost.cfg.5")
     for b in bad:
