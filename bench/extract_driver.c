@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "options.h"
+#include "base/error.h"
+#include "plan/options.h"
 
 /* A minimal host: evidence is printed, not kept, so the driver's own memory stays flat. */
 static void drv_log(const relhost_ctx *ctx, relhost_level level, const char *fmt, ...)

@@ -2,12 +2,13 @@
 /*
  * record.h - a release as typed records: what the views (core/view/) render. record_read() is
  * the views' only reader of the state: no view touches the state's JSON. (Not yet the only one
- * in core: the write side, core/pipeline.c, core/jobs.c, core/repeats.c, core/verdict.c,
- * core/batch.c and core/logview.c, still reads and writes these keys by name; the schema below
- * is theirs too.) The outcomes here are the recorded ones: the pipeline records a step's outcome
- * after the verdict rule (core/verdict.h) has worsened it, so views need not call that rule.
+ * in core: the write side, core/run/pipeline.c, core/run/jobs.c, core/run/repeats.c,
+ * core/run/verdict.c, core/run/batch.c and core/view/logview.c, still reads and writes these keys
+ * by name; the schema below is theirs too.) The outcomes here are the recorded ones: the pipeline
+ * records a step's outcome after the verdict rule (core/run/verdict.h) has worsened it, so views
+ * need not call that rule.
  *
- * The state's schema (STATE_SCHEMA 1; core/state.h keeps "schema", "version" and "seq"):
+ * The state's schema (STATE_SCHEMA 1; core/record/state.h keeps "schema", "version" and "seq"):
  *
  *   root {
  *     "schema": int, "seq": int, "version": str,
@@ -16,9 +17,9 @@
  *     "created_at", "updated_at": ISO 8601 UTC str,
  *     "finished": bool, "exit_code": int (the run's exit code; absent while one is going on),
  *     "published": bool, "quarantined": bool,
- *     "sealed_env": [str] (names of secrets no longer known: core/logview.h),
- *     "waivers": [{"step", "who", "why"|"reason", "expires", ...}] (core/waiver.c),
- *     "requirements": {"profile": str|null, "steps": {"<step>": ["<job>"]}} (core/verdict.h),
+ *     "sealed_env": [str] (names of secrets no longer known: core/view/logview.h),
+ *     "waivers": [{"step", "who", "why"|"reason", "expires", ...}] (core/run/waiver.c),
+ *     "requirements": {"profile": str|null, "steps": {"<step>": ["<job>"]}} (core/run/verdict.h),
  *     "steps": { "<step>": STEP }, "jobs": { "<step>/<validation>": JOB }
  *   }
  *   STEP { "position": int (index in the plan), "plugin": str, "required", "publishes": bool,
@@ -87,7 +88,7 @@ typedef struct metric_record {
     record_real *repeats; /* nrepeats values; .set = 0 for a run without one */
 } metric_record;
 
-/** One acceptance check, as core/checks.c recorded it. */
+/** One acceptance check, as core/run/checks.c recorded it. */
 typedef struct check_record {
     char *key, *op, *stat, *direction, *note;
     record_real expected, expected_hi, actual, rel, abs, baseline, bound;
@@ -151,7 +152,7 @@ typedef struct job_record {
     evidence_record evidence;
 } job_record;
 
-/** A waiver a person gave (core/waiver.c); who is "who", or "by" when there is no "who". */
+/** A waiver a person gave (core/run/waiver.c); who is "who", or "by" when there is no "who". */
 typedef struct waiver_record {
     char *step, *validation, *who, *reason, *expires;
 } waiver_record;
@@ -176,7 +177,7 @@ typedef struct release_record {
     step_record *steps;
     job_record *jobs;
     waiver_record *waivers; /* the state's order; entries that are not objects skipped */
-    char **sealed_env; /* names of secrets no longer known (core/logview.h) */
+    char **sealed_env; /* names of secrets no longer known (core/view/logview.h) */
 } release_record;
 
 /**
@@ -188,7 +189,7 @@ int record_read(json_t *root, release_record *out);
 /** Free everything rec owns (not rec itself); rec may be NULL. */
 void record_free(release_record *rec);
 
-/** One EVIDENCE object (core/evidence.h evidence_to_json(), or a record's "evidence"), borrowed
+/** One EVIDENCE object (core/run/evidence.h evidence_to_json(), or a record's "evidence"), borrowed
  *  for the call, into *out (zeroed first; free with record_evidence_free()). */
 void record_read_evidence(json_t *ev, evidence_record *out);
 void record_evidence_free(evidence_record *ev);

@@ -5,9 +5,9 @@
  */
 #include "record/record.h"
 
-#include "error.h"
-#include "outcome.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/outcome.h"
+#include "base/util.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "view/explain.h"
 
-#include "error.h"
-#include "log.h"
-#include "outcome.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/outcome.h"
+#include "base/secrets.h"
+#include "base/util.h"
 #include "record/record.h"
+#include "record/state.h"
 #include "view/report_files.h"
-#include "view/text.h"
-#include "secrets.h"
-#include "state.h"
 #include "view/status_json.h"
-#include "util.h"
+#include "view/text.h"
 
 #include <errno.h>
 #include <math.h>

@@ -16,8 +16,8 @@
 #ifndef RELHOST_EXPLAIN_H
 #define RELHOST_EXPLAIN_H
 
-#include "freeze.h"
-#include "plan.h"
+#include "plan/plan.h"
+#include "run/freeze.h"
 
 #include <jansson.h>
 

@@ -3,7 +3,7 @@
 #ifndef RELHOST_REPORT_H
 #define RELHOST_REPORT_H
 
-#include "pipeline.h"
+#include "run/pipeline.h"
 
 #include <jansson.h>
 
@@ -19,7 +19,7 @@ void report_jobs(const plan *p, const step_result *r, json_t *state_root, const 
 void report_check(const plan *p, const run_result *r);
 /** One row of `relhost status`: the job record from state, the engine's live word (or NULL),
  *  and with tail > 0 the last `tail` lines of its log, withheld when a secret variable the
- *  release's runs stored in root["sealed_env"] is not set now (core/logview.h). */
+ *  release's runs stored in root["sealed_env"] is not set now (core/view/logview.h). */
 void report_status_row(json_t *root, json_t *rec, const char *live, int live_restarts,
                        int tail);
 /** `relhost plugins`: every plugin found on the search path. */

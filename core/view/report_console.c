@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "view/report.h"
 
-#include "checks.h"
-#include "log.h"
-#include "logview.h"
-#include "outcome.h"
+#include "base/log.h"
+#include "base/outcome.h"
+#include "base/secrets.h"
 #include "record/record.h"
+#include "run/checks.h"
+#include "view/logview.h"
 #include "view/report_files.h"
 #include "view/text.h"
-#include "secrets.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -246,7 +246,7 @@ void report_plugins(const loader *ld)
 #define TAIL_LONG_LINE 4096
 
 /* The last max_lines lines of a log, read from its end only: logs can be gigabytes. The window
- * is read as one buffer and masked whole (core/secrets.h) before it is cut into lines, so a
+ * is read as one buffer and masked whole (core/base/secrets.h) before it is cut into lines, so a
  * secret is matched as the job wrote it, wherever the reads or the line cuts fall. A line that
  * the window's start cuts is never shown: a secret straddling that start would show half,
  * which no redactor can recognise. */
@@ -347,7 +347,7 @@ static const job_record *job_by_id(const release_record *rec, const char *id)
     return NULL;
 }
 
-/* The log withheld line of a release (core/logview.h), or NULL; the caller frees it. */
+/* The log withheld line of a release (core/view/logview.h), or NULL; the caller frees it. */
 static char *withheld_of(const release_record *rec)
 {
     return logview_withheld_names((const char *const *)rec->sealed_env, rec->nsealed);

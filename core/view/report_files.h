@@ -3,7 +3,7 @@
  * report_files.h - the release reports written to files: JUnit XML (CI test views), a versioned
  * JSON document (machines), Markdown (release notes, $GITHUB_STEP_SUMMARY).
  *
- * Every report is a pure function of a release's state root (core/state.h), which
+ * Every report is a pure function of a release's state root (core/record/state.h), which
  * record_read() (record/record.h) turns into the typed records they render: same state, same
  * bytes. Nothing in the output comes from the clock, the environment or hash order: the only
  * times are those the state holds, objects are walked in sorted key order, and numbers are
@@ -25,7 +25,7 @@
  * exit 75 deferred, 130 interrupted, any other in_progress.
  *
  * Secrets: the state holds none, but every string taken from it or from a log passes through
- * the redactor (core/secrets.h) before it is escaped, so a value registered by the run that
+ * the redactor (core/base/secrets.h) before it is escaped, so a value registered by the run that
  * produced the state is masked in reports written right after it.
  *
  * Errors: 0, or a negative RELHOST_E* with error_last() set and, when err is not NULL, *err a
@@ -36,7 +36,7 @@
 #ifndef RELHOST_REPORT_FILES_H
 #define RELHOST_REPORT_FILES_H
 
-#include "util.h"
+#include "base/util.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -81,7 +81,7 @@ int report_json(json_t *state_root, FILE *out, char **err);
  * actual, expected, and a baseline column when any check carries one); notes. With repo not NULL
  * and a candidate commit in the state, the commits since the previous tag (`git describe --tags
  * --abbrev=0 COMMIT^`; the whole history when there is none), at most REPORT_MD_COMMITS then
- * "and N more", run through core/proc.c (so the event loop must be running: loop_init(),
+ * "and N more", run through core/run/proc.c (so the event loop must be running: loop_init(),
  * proc_init()). repo is borrowed (the plan's repository folder).
  */
 int report_md(json_t *state_root, const char *repo, FILE *out, char **err);

@@ -9,10 +9,10 @@
  */
 #include "view/report_files.h"
 
-#include "error.h"
-#include "outcome.h"
+#include "base/error.h"
+#include "base/outcome.h"
+#include "base/util.h"
 #include "record/record.h"
-#include "util.h"
 #include "view/text.h"
 
 #include <math.h>

@@ -12,11 +12,11 @@
 #include "view/report_files.h"
 #include "view/text.h"
 
-#include "error.h"
-#include "logview.h"
-#include "outcome.h"
+#include "base/error.h"
+#include "base/outcome.h"
+#include "base/secrets.h"
 #include "record/record.h"
-#include "secrets.h"
+#include "view/logview.h"
 
 #include <relhost/plugin.h>
 
@@ -145,10 +145,10 @@ static void check_line(strbuf *b, const check_record *c)
 
 /* The last REPORT_TAIL_LINES lines of the log at path, at most REPORT_TAIL_BYTES, read from the
  * end of the file so a log of any size costs one bounded read. The window is read as one buffer
- * and masked whole (core/secrets.h) before it is cut: a secret is matched as the job wrote it,
+ * and masked whole (core/base/secrets.h) before it is cut: a secret is matched as the job wrote it,
  * wherever the reads or the cuts fall; a line cut by the window's start is never shown, so a
  * secret straddling it never shows half. */
-/* Set by report_junit() for the report it writes: the withheld line (core/logview.h) when a
+/* Set by report_junit() for the report it writes: the withheld line (core/view/logview.h) when a
  * secret variable of the release's runs is not set now, so no log byte goes in. */
 static char *tail_withheld;
 

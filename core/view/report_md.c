@@ -8,14 +8,14 @@
  * and a newline never ends a row (it becomes <br>). Outcomes are words, never emoji, so the
  * text reads the same in a terminal, a diff and a mail.
  */
+#include "base/secrets.h"
 #include "view/report_files.h"
 #include "view/text.h"
-#include "secrets.h"
 
-#include "error.h"
-#include "outcome.h"
-#include "proc.h"
+#include "base/error.h"
+#include "base/outcome.h"
 #include "record/record.h"
+#include "run/proc.h"
 
 #include <relhost/plugin.h>
 
@@ -526,7 +526,7 @@ static void job_notes(strbuf *b, const release_record *rec)
     }
 }
 
-/* ---- commits since the previous tag, through core/proc.c --------------------------------- */
+/* ---- commits since the previous tag, through core/run/proc.c --------------------------------- */
 
 /* Run git -C repo args...; *out gets trimmed stdout; *why a one-line reason on failure. */
 static int git(const char *repo, const char *const *args, char **out, char **why)

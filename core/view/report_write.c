@@ -5,9 +5,9 @@
  */
 #include "view/report_files.h"
 
-#include "error.h"
-#include "secrets.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/secrets.h"
+#include "base/util.h"
 
 #include <relhost/plugin.h>
 #include <errno.h>

@@ -3,9 +3,9 @@
  * write of index.html; the page itself is rendered by site_html.c. */
 #include "view/site.h"
 
-#include "error.h"
-#include "fsutil.h"
-#include "state.h"
+#include "base/error.h"
+#include "record/state.h"
+#include "registry/fsutil.h"
 
 #include <errno.h>
 #include <math.h>

@@ -31,9 +31,9 @@
 #ifndef RELHOST_SITE_H
 #define RELHOST_SITE_H
 
-#include "plan.h"
+#include "base/util.h"
+#include "plan/plan.h"
 #include "record/record.h"
-#include "util.h"
 
 #include <jansson.h>
 

@@ -4,9 +4,9 @@
  * masked, HTML-escaped); numbers through one formatter. No script, no external resource. */
 #include "view/site.h"
 
+#include "base/secrets.h"
 #include "view/report_files.h"
 #include "view/text.h"
-#include "secrets.h"
 
 #include <math.h>
 #include <stdlib.h>

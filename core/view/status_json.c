@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "view/status_json.h"
 
-#include "error.h"
+#include "base/error.h"
+#include "base/secrets.h"
+#include "base/util.h"
 #include "record/record.h"
 #include "view/report_files.h"
 #include "view/text.h"
-#include "secrets.h"
-#include "util.h"
 
 #include <relhost/plugin.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #ifndef RELHOST_STATUS_JSON_H
 #define RELHOST_STATUS_JSON_H
 
-#include "freeze.h"
+#include "run/freeze.h"
 
 #include <jansson.h>
 

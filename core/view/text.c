@@ -4,9 +4,9 @@
  */
 #include "view/text.h"
 
-#include "error.h"
-#include "log.h"
-#include "secrets.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/secrets.h"
 
 #include <jansson.h>
 

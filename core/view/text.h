@@ -7,8 +7,8 @@
 #ifndef RELHOST_VIEW_TEXT_H
 #define RELHOST_VIEW_TEXT_H
 
+#include "base/util.h"
 #include "record/record.h"
-#include "util.h"
 
 #include <stdio.h>
 
@@ -36,7 +36,7 @@ void text_check_expected(const check_record *c, strbuf *out);
 int text_emit(FILE *out, const strbuf *b, char **err);
 
 /**
- * Mask, in place, every string of rec that came from a run (core/secrets.h): messages, notes,
+ * Mask, in place, every string of rec that came from a run (core/base/secrets.h): messages, notes,
  * paths, argv, labels' values... Names the plan gave (step names, job ids, steps and
  * validations, metric and label keys) are left as they are, as the reports have always shown
  * them. A string that is not valid UTF-8 (a damaged state) becomes NULL (a note or an argv

@@ -8,8 +8,8 @@
  * cannot be re-split by a value that contains spaces or quotes (a version, a path), while a shell
  * string can.
  *
- * Verdicts (the same table core/jobs.c uses for a job's end, so a step and a validation that run
- * the same command agree):
+ * Verdicts (the same table core/run/jobs.c uses for a job's end, so a step and a validation that
+ * run the same command agree):
  *   exit code listed in expect_exit        PASSED
  *   killed at `timeout`, or exit 124       FAILED  timeout
  *   could not start, or exit 126/127       ERROR   tool_error (not retryable)

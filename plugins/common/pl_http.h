@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pl_http.h - how an HTTP plugin judges what host->http_request gave it: one rule for asana,
- * github, metrics_wandb and notify, the plugin side of "the retry table" (core/http.c,
+ * github, metrics_wandb and notify, the plugin side of "the retry table" (core/net/http.c,
  * relhost.cfg(5)). Compiled into each plugin that lists pl_http.c (and pl_text.c) in its SOURCES.
  *
  * The rule:
@@ -33,7 +33,7 @@ void pl_http_limits(relhost_http_request *req, const relhost_http_options *opts)
 /* 1 when http_request's failure rc may pass on a later run: rc == RELHOST_ERETRY, nothing else. */
 int pl_http_rc_retryable(int rc);
 /* 1 when a response's status is worth trying again later: 5xx, 408, 429, and 403 with
- * x-ratelimit-remaining: 0 (the rows of http_status_retryable() in core/http.c). */
+ * x-ratelimit-remaining: 0 (the rows of http_status_retryable() in core/net/http.c). */
 int pl_http_status_retryable(const relhost_http_response *r);
 /* The value of response header `name` (lower case), or NULL. */
 const char *pl_http_header(const relhost_http_response *r, const char *name);

@@ -93,7 +93,7 @@ const char *pl_bad_base_url(const char *url, const char *example, char *buf, siz
     size_t alen;
 
     /* Plain http to a host that is not loopback is the host's to refuse, when the request
-     * carries the token (core/http.c): one rule for every plugin, applied where it is sent. */
+     * carries the token (core/net/http.c): one rule for every plugin, applied where it is sent. */
     if (strncmp(url, "https://", 8) == 0)
         auth = url + 8;
     else if (strncmp(url, "http://", 7) == 0)

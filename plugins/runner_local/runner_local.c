@@ -8,7 +8,7 @@
  * find(). Jobs of a runner without find() are relhost's own children: the host's process
  * service knows each one's pid, start time and cookie (RELHOST_JOB=<key>), the host records them
  * in the job's state, and after a relhost killed with SIGKILL the next one stops such a job that
- * is still running before it runs the validation again as a new attempt (core/jobs.c).
+ * is still running before it runs the validation again as a new attempt (core/run/jobs.c).
  */
 #include <relhost/plugin.h>
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# tests/baseline: baseline rules of acceptance checks (core/checks.c, core/baseline.c) and
-# repeated validations (core/repeats.c), end to end on the real binary. bench.py prints exact
+# tests/baseline: baseline rules of acceptance checks (core/run/checks.c, core/run/baseline.c) and
+# repeated validations (core/run/repeats.c), end to end on the real binary. bench.py prints exact
 # metrics, a different value per repeat. Every `def case_<name>():` is one ctest entry.
 set(_bl_dir ${CMAKE_CURRENT_LIST_DIR})
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_bl_dir}/baseline.py)

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "loop.h"
-#include "proc.h"
-#include "util.h"
+#include "base/util.h"
+#include "run/loop.h"
+#include "run/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>

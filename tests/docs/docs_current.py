@@ -37,7 +37,8 @@ def main():
         bad.append(f"`relhost plugins --describe core` lists {len(keys)} keys:\n{core}")
     for key in keys:
         if not re.search(r"^\.B " + key + r"$", man5, re.M):
-            bad.append(f"plan key {key} is accepted by core/plan.c but not in docs/relhost.cfg.5")
+            bad.append(f"plan key {key} is accepted by core/plan/plan.c but not in "
+                       "docs/relhost.cfg.5")
     for b in bad:
         print("FAIL:", b)
     print("ok" if not bad else f"{len(bad)} problem(s)")

@@ -30,9 +30,9 @@
 
 #include "../../plugins/metrics_regex/metrics_regex_int.h"
 
-#include "error.h"
+#include "base/error.h"
 #include "mock_host.h"
-#include "options.h"
+#include "plan/options.h"
 
 /* The confs an input can choose: the defaults, a custom pattern set (every reducer, units, a
  * label, a regex without a literal, a pattern replacing a default), a tiny max_line, and custom

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # tests/ops: the operator's commands, `relhost explain` and `relhost status --json / --follow`
-# (core/explain.c, core/status_json.c, core/batch.c; docs/explain.schema.json and
+# (core/view/explain.c, core/view/status_json.c, core/run/batch.c; docs/explain.schema.json and
 # docs/status.schema.json). One ctest per `def case_` of ops.py: test_ops__<case>.
 set(_ops_dir ${CMAKE_CURRENT_LIST_DIR})
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_ops_dir}/ops.py)

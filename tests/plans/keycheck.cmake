@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # plans/keycheck.py: acceptance keys must be ones their metrics sources post, and a required
 # step's sources must find their credentials, both said at --check and before a run's first job
-# (core/keycheck.c, host->checks_verify). Every `def case_<name>():` is one ctest entry,
+# (core/plan/keycheck.c, host->checks_verify). Every `def case_<name>():` is one ctest entry,
 # test_plans_keycheck__<name>, as in plans.cmake. Uses only the bundled plugins.
 set(_keycheck_py ${CMAKE_CURRENT_LIST_DIR}/keycheck.py)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_keycheck_py})

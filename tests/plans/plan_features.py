@@ -303,11 +303,11 @@ def case_version_flag():
 
 
 def _long_options():
-    """The long options and short letters core/cli.c accepts (its getopt tables)."""
-    text = rh.read(os.path.join(rh.source_dir(), "core", "cli.c"))
+    """The long options and short letters core/cli/cli.c accepts (its getopt tables)."""
+    text = rh.read(os.path.join(rh.source_dir(), "core", "cli", "cli.c"))
     longs = re.findall(r'\{"([a-z][a-z-]*)", (?:no|required|optional)_argument', text)
     m = re.search(r'getopt_long\([^"]*"([^"]*)"', text)
-    rh.check(longs and m, "cannot find the getopt tables in core/cli.c")
+    rh.check(longs and m, "cannot find the getopt tables in core/cli/cli.c")
     shorts = [c for c in m.group(1) if c.isalnum()]
     return longs, shorts
 

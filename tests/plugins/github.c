@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "mock_host.h"
-#include "options.h"
+#include "plan/options.h"
 
 /* ---- a scripted HTTP service ----------------------------------------------------------------- */
 

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "mock_host.h"
-#include "error.h"
-#include "options.h"
+#include "base/error.h"
+#include "plan/options.h"
 
 #ifndef METRICS_REGEX_SO
 #define METRICS_REGEX_SO "metrics_regex.so"

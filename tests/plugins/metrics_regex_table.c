@@ -28,9 +28,9 @@
 
 #include <cmocka.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "mock_host.h"
-#include "options.h"
+#include "plan/options.h"
 
 #include "metrics_regex_cases.h"
 

@@ -26,9 +26,9 @@
 
 #include <cmocka.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "mock_host.h"
-#include "options.h"
+#include "plan/options.h"
 
 #define KEY "k-0123456789abcdef0123"
 /* base64("api:" KEY) and the key's own base64: neither may appear anywhere */

@@ -5,7 +5,7 @@ whose job prints a W&B run URL; the source reads the run from tests/fakes/wandb_
 host's HTTP service; acceptance checks name the W&B metrics. One case per process:
 metrics_wandb.py CASE (tests/plugins/metrics_wandb.cmake registers each).
 
-Every HTTP case needs host->http_request (core/http.c); until the host offers it they fail with
+Every HTTP case needs host->http_request (core/net/http.c); until the host offers it they fail with
 the source's "no HTTP service" message, which is the correct report for such a host."""
 import base64
 import json

@@ -4,8 +4,8 @@
  * file on stdout, through the same report_write() the command line uses. The golden-file, schema
  * and xmllint tests (reports.py) drive it until `relhost report` can be used for the same.
  */
-#include "loop.h"
-#include "proc.h"
+#include "run/loop.h"
+#include "run/proc.h"
 #include "view/report_files.h"
 
 #include <stdio.h>
@@ -28,7 +28,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "report_render: %s:%d: %s\n", argv[1], je.line, je.text);
         return 2;
     }
-    /* report_md() runs git through core/proc.c, which needs the event loop. */
+    /* report_md() runs git through core/run/proc.c, which needs the event loop. */
     if (loop_init() != 0) {
         fprintf(stderr, "report_render: cannot start the event loop\n");
         json_decref(root);

@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/secrets.h"
+#include "base/util.h"
 #include "view/report_files.h"
 #include "view/text.h"
-#include "secrets.h"
-#include "util.h"
 
 #include <relhost/plugin.h>
 #include <errno.h>

@@ -333,8 +333,8 @@ def case_cli_writes_reports_after_a_run_and_on_demand():
     plan = real_plan(d)
     probe = rh.run(["report", "-c", plan, "--format", "json"], cwd=d)
     if "unknown command 'report'" in probe.err:
-        print("SKIP: this relhost has no `relhost report` yet (core/cli.c is not wired to "
-              "core/report_files.h)", file=sys.stderr)
+        print("SKIP: this relhost has no `relhost report` yet (core/cli/cli.c is not wired to "
+              "core/view/report_files.h)", file=sys.stderr)
         raise rh.Skip("relhost report is not wired in yet")
     summary = rh.write(os.path.join(d, "summary.md"), "## an earlier step's summary\n")
     out = {f: os.path.join(d, "out", f"r.{f}") for f in ("xml", "json", "md")}

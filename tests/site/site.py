@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """`relhost site`: the registry's static status page, end to end through the relhost binary.
 
-Each case builds a registry by hand (manifest.json in the format core/registry.h writes, release
-states, a baseline store), runs `relhost site -c PLAN -o DIR`, and reads DIR/index.html.
+Each case builds a registry by hand (manifest.json in the format core/registry/registry.h writes,
+release states, a baseline store), runs `relhost site -c PLAN -o DIR`, and reads DIR/index.html.
 Cases named browser_* render the page in headless Chromium (`--dump-dom`) and check the DOM the
 browser built, so that what is asserted is what a reader sees, not what the bytes look like.
 Without Chromium (Debian package `chromium`) they print SKIP and exit 77; CI installs it.

@@ -443,7 +443,7 @@ def case_reattached_job_keeps_its_metrics_and_log():
     pl = Plan("reattach-metrics")
     rc, out, log = sigkill_while_running(pl, accept=True)
     j = pl.job("long")
-    check("sps_max" in j["evidence"]["metrics"], "sps_max lost on re-attach (core/jobs.c opens "
+    check("sps_max" in j["evidence"]["metrics"], "sps_max lost on re-attach (core/run/jobs.c opens "
           "no metrics sources for a re-attached job)", out)
     text = open(log).read()
     check(text.count("SPS: 31000") == 1, "relhost's copy of the log holds the job's start twice "

@@ -169,7 +169,7 @@ static void mock_free_fn(void *p)
     free(p);
 }
 
-/* The real host's words (core/host.c) for the codes plugins name in their messages. */
+/* The real host's words (core/run/host.c) for the codes plugins name in their messages. */
 static const char *mock_strerror(int code)
 {
     switch (code) {

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of core/baseline.c: loading the store (and refusing a bad one without touching it),
- * the next store after a promotion, the file text, and lookups by statistic. */
+/* Unit tests of core/run/baseline.c: loading the store (and refusing a bad one without touching
+ * it), the next store after a promotion, the file text, and lookups by statistic. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "baseline.h"
-#include "error.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "run/baseline.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of core/checks.c (acceptance checks: thresholds, baseline rules, statistics of
- * repeats) and the job-end mapping in core/jobs.c. */
+/* Unit tests of core/run/checks.c (acceptance checks: thresholds, baseline rules, statistics of
+ * repeats) and the job-end mapping in core/run/jobs.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "checks.h"
-#include "jobs.h"
+#include "run/checks.h"
+#include "run/jobs.h"
 
 #include <math.h>
 #include <string.h>

@@ -9,13 +9,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "host.h"
-#include "http.h"
-#include "log.h"
-#include "loop.h"
-#include "secrets.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/secrets.h"
+#include "base/util.h"
+#include "net/http.h"
+#include "run/host.h"
+#include "run/loop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

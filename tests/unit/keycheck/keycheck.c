@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of core/keycheck.c: host->checks_verify() against a hand-built plan whose metrics
+/* Unit tests of core/plan/keycheck.c: host->checks_verify() against a hand-built plan whose metrics
  * sources are fakes (keys() and credentials() or neither, an old ABI, secret env options at every
  * depth). */
 #include <setjmp.h>
@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "host.h"
-#include "keycheck.h"
-#include "plan.h"
+#include "plan/keycheck.h"
+#include "plan/plan.h"
+#include "run/host.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -21,9 +21,9 @@
 #include <cmocka.h>
 #include <fnmatch.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "mock_host.h"
-#include "options.h"
+#include "plan/options.h"
 
 /* What keys() hands the host, copied (add() gets each name once; the host copies it). */
 typedef struct keylist {

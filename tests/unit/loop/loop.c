@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "loop.h"
+#include "run/loop.h"
 
 #include <relhost/plugin.h>
 

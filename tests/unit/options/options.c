@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/unit/options/options.c - core/options.c: options_fill on a small synthetic option table
- * holding every type (STRING, INT with bounds, BOOL, DOUBLE, SIZE, DURATION, ENUM, STRLIST,
+/* tests/unit/options/options.c - core/plan/options.c: options_fill on a small synthetic option
+ * table holding every type (STRING, INT with bounds, BOOL, DOUBLE, SIZE, DURATION, ENUM, STRLIST,
  * SECRET_ENV, GROUP, GROUP_LIST, MAP), defaults, required and unknown keys, the pass_env rule,
  * where a value came from (options_where_of, optstore_where, --set marks), and the size and
  * duration parsers. Plans are written to files so that errors carry file:line. */
@@ -10,11 +10,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "options.h"
-#include "secrets.h"
-#include "template.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/secrets.h"
+#include "base/util.h"
+#include "plan/options.h"
+#include "plan/template.h"
 
 #include <relhost/plugin.h>
 

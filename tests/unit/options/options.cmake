@@ -1,3 +1,3 @@
 # SPDX-License-Identifier: MIT
-# core/options.c: options_fill on small synthetic option tables of every type, and its parsers.
+# core/plan/options.c: options_fill on small synthetic option tables of every type, and its parsers.
 relhost_unit_test(test_unit_options SOURCES ${CMAKE_CURRENT_LIST_DIR}/options.c)

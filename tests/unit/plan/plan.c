@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/unit/plan/plan.c - core/plan.c's plan_parse: a plan file (written to a temp folder) into
- * a plan, with no state, git, plugin or template touched: defaults, every core key, --set, an
+/* tests/unit/plan/plan.c - core/plan/plan.c's plan_parse: a plan file (written to a temp folder)
+ * into a plan, with no state, git, plugin or template touched: defaults, every core key, --set, an
  * unknown top-level key, wrong types, keys that need repo, plugin_path as string or list,
  * libconfig syntax errors and integer literals libconfig would wrap; and plan_version_valid /
  * plan_name_valid. */
@@ -10,11 +10,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "plan.h"
-#include "plan_int.h"
-#include "template.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "plan/plan.h"
+#include "plan/plan_int.h"
+#include "plan/template.h"
 
 #include <relhost/plugin.h>
 

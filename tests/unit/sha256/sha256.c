@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of core/sha256.c: the FIPS 180-4 example vectors, inputs at every padding
+/* Unit tests of core/registry/sha256.c: the FIPS 180-4 example vectors, inputs at every padding
  * boundary (55/56/64 bytes and their neighbours), the same bytes fed in any chunking, and the
  * file digest (the registry's staged-artifact check). */
 #include <setjmp.h>
@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "sha256.h"
-#include "util.h"
+#include "base/util.h"
+#include "registry/sha256.h"
 
 #include <stdio.h>
 #include <stdlib.h>

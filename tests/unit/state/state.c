@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "state.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "record/state.h"
 
 #include <relhost/plugin.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/unit/template/template.c - core/template.c: run-level variables (set, replace, unset,
+/* tests/unit/template/template.c - core/plan/template.c: run-level variables (set, replace, unset,
  * reset), template_check on known and unknown placeholders, template_expand with run values,
  * call-site variables, keep_job, the "{{" / "}}" escapes, and the words of every error. */
 #include <stdarg.h>
@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "template.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "plan/template.h"
 
 #include <relhost/plugin.h>
 

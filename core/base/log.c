@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+#include "base/log.h"
+
+#include "base/secrets.h"
+#include "base/util.h"
+
+#include <stdlib.h>
+
+static int verbosity;
+static int color;
+
+void log_init(int v, int c)
+{
+    verbosity = v;
+    color = c;
+}
+
+int log_verbosity(void) { return verbosity; }
+int log_color(void) { return color; }
+
+void out_write(FILE *f, const char *s, size_t n)
+{
+    strbuf b;
+    sb_init(&b);
+    secrets_redact(&b, s, n);
+    fwrite(b.s, 1, b.len, f);
+    sb_free(&b);
+}
+
+void log_vmsg(relhost_level level, const char *prefix, const char *fmt, va_list ap)
+{
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    strbuf b;
+    if ((int)level > RELHOST_LOG_DEBUG)
+        level = RELHOST_LOG_DEBUG;
+    if (level == RELHOST_LOG_DEBUG && verbosity < 1)
+        return;
+    if (level >= RELHOST_LOG_INFO && verbosity < 0)
+        return;
+    if (level == RELHOST_LOG_WARN && verbosity < 0)
+        return;
+    sb_init(&b);
+    sb_puts(&b, "relhost");
+    if (prefix && *prefix)
+        sb_printf(&b, " [%s]", prefix);
+    if (level != RELHOST_LOG_INFO)
+        sb_printf(&b, " %s%s%s", level == RELHOST_LOG_ERROR ? col_red() : col_yellow(),
+                  names[level], col_reset());
+    sb_puts(&b, ": ");
+    sb_vprintf(&b, fmt, ap);
+    if (b.len == 0 || b.s[b.len - 1] != '\n')
+        sb_putc(&b, '\n');
+    fflush(stdout);
+    out_write(stderr, b.s, b.len);
+    sb_free(&b);
+}
+
+void log_msg(relhost_level level, const char *prefix, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, prefix, fmt, ap);
+    va_end(ap);
+}
+
+void out_printf(const char *fmt, ...)
+{
+    strbuf b;
+    va_list ap;
+    sb_init(&b);
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    out_write(stdout, b.s, b.len);
+    sb_free(&b);
+}
+
+const char *col_green(void) { return color ? "\033[32m" : ""; }
+const char *col_red(void) { return color ? "\033[31m" : ""; }
+const char *col_yellow(void) { return color ? "\033[33m" : ""; }
+const char *col_dim(void) { return color ? "\033[2m" : ""; }
+const char *col_bold(void) { return color ? "\033[1m" : ""; }
+const char *col_reset(void) { return color ? "\033[0m" : ""; }

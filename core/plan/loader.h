@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loader.h - finds plugins on the search path, dlopen()s them (RTLD_NOW | RTLD_LOCAL), calls
+ * their entry with the host table and checks the ABI. Search order: the plan's plugin_path, then
+ * $RELHOST_PLUGIN_PATH (colon list), then the build folder (when relhost runs from its build tree)
+ * and the install folder. A name found in an earlier folder shadows later ones; two files in ONE
+ * folder declaring the same name is an error. A file or folder writable by group or others, or
+ * owned by another user than root or us, is refused (as sudo refuses its plugins).
+ */
+#ifndef RELHOST_LOADER_H
+#define RELHOST_LOADER_H
+
+#include "base/util.h"
+
+#include <relhost/plugin.h>
+
+typedef struct loaded_plugin {
+    char *path;     /**< the .so */
+    char *dir;      /**< its folder, as searched */
+    char *stem;     /**< file name without .so */
+    void *dl;
+    relhost_plugin desc; /**< copied, zero-padded past the plugin's struct_size */
+    char *error;    /**< non-NULL: this file could not be used, and why */
+    int shadowed;   /**< an earlier folder has a plugin of the same name */
+    int duplicate;  /**< another file in the same folder declares the same name */
+} loaded_plugin;
+
+typedef struct loader {
+    strvec dirs;
+    loaded_plugin *v;
+    size_t n;
+} loader;
+
+/** Scan every folder (missing folders are skipped). Never fails: broken files are recorded. */
+void loader_scan(loader *ld, const char *const *dirs, size_t n, const relhost_host *host);
+
+/**
+ * The plugin called `name`, or NULL with error_last() set to one clear line: not found (naming
+ * the folders searched), not a relhost plugin, ABI mismatch, duplicate name, unsafe permissions.
+ */
+const loaded_plugin *loader_find(const loader *ld, const char *name);
+
+void loader_free(loader *ld);
+
+/** The default folders after the plan's: $RELHOST_PLUGIN_PATH, build dir, install dir. */
+void loader_default_dirs(strvec *out);
+
+#endif

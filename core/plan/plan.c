@@ -1,0 +1,741 @@
+/* SPDX-License-Identifier: MIT */
+#include "plan/plan.h"
+#include "plan/plan_int.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "plan/plan_keys.h"
+#include "plan/template.h"
+#include "record/state.h"
+#include "run/candidate.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define perr plan_perr
+
+static const char *const inst_reserved[] = {"plugin", NULL};
+static const char *const runner_reserved[] = {"plugin", "max_parallel", NULL};
+static const char *const metrics_reserved[] = {"plugin", "priority", NULL};
+
+#define where_of options_where_of
+
+int plan_perr(const config_setting_t *s, const char *fmt, ...)
+{
+    char msg[2048];
+    char *w = s ? where_of(s) : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    error_set(RELHOST_EINVAL, "%s%s%s", w ? w : "", w ? ": " : "", msg);
+    free(w);
+    return RELHOST_EINVAL;
+}
+
+int plan_version_valid(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 64 || !isalnum((unsigned char)v[0]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)v[i]) && v[i] != '.' && v[i] != '_' && v[i] != '-')
+            return 0;
+    if (strstr(v, ".."))
+        return 0;
+    if (n >= 5 && strcmp(v + n - 5, ".lock") == 0)
+        return 0;
+    return 1;
+}
+
+void plan_auto_version(char *buf, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y.%m.%d-%H%M", &tm);
+}
+
+int plan_name_valid(const char *s)
+{
+    if (!*s || !isalnum((unsigned char)*s))
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+            return 0;
+    return 1;
+}
+
+/* ---- integers libconfig would silently wrap ---- */
+
+/* libconfig 1.5 reads an integer literal without the L suffix into 32 bits and wraps it
+ * (4294967299 becomes 3), so a plan value could mean something else than it says. Scan the
+ * text (and its @includes) for such literals before libconfig sees them. */
+static int check_int_literals(const char *path, const char *dir, int depth)
+{
+    FILE *f;
+    char *text = NULL;
+    size_t cap = 0, len = 0;
+    unsigned line = 1;
+    int rc = 0;
+    if (depth > 16)
+        return 0;
+    f = fopen(path, "re");
+    if (!f)
+        return 0; /* libconfig reports unreadable files itself, with its own words */
+    for (;;) {
+        size_t n;
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            text = xrealloc(text, cap);
+        }
+        n = fread(text + len, 1, 4096, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    text[len] = '\0';
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        char c = text[i];
+        if (c == '\n') {
+            line++;
+        } else if (c == '"') {
+            for (i++; i < len && text[i] != '"'; i++) {
+                if (text[i] == '\\')
+                    i++;
+                else if (text[i] == '\n')
+                    line++;
+            }
+        } else if (c == '#' || (c == '/' && text[i + 1] == '/')) {
+            while (i < len && text[i] != '\n')
+                i++;
+            line++;
+        } else if (c == '/' && text[i + 1] == '*') {
+            for (i += 2; i < len && !(text[i] == '*' && text[i + 1] == '/'); i++)
+                if (text[i] == '\n')
+                    line++;
+            i++;
+        } else if (c == '@' && strncmp(text + i, "@include", 8) == 0) {
+            const char *q = strchr(text + i, '"'), *e = q ? strchr(q + 1, '"') : NULL;
+            if (q && e) {
+                char *name = xstrndup(q + 1, (size_t)(e - q - 1));
+                char *inc = path_absolute(name, dir);
+                rc = check_int_literals(inc, dir, depth + 1);
+                free(name);
+                free(inc);
+                i = (size_t)(e - text);
+            }
+        } else if (isdigit((unsigned char)c) &&
+                   (i == 0 || (!isalnum((unsigned char)text[i - 1]) && text[i - 1] != '.' &&
+                               text[i - 1] != '_' &&
+                               /* "build-2025...": digits inside a setting name */
+                               !(text[i - 1] == '-' && i > 1 &&
+                                 (isalnum((unsigned char)text[i - 2]) || text[i - 2] == '_' ||
+                                  text[i - 2] == '-'))))) {
+            size_t j = i;
+            int hex = c == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X');
+            unsigned long long v;
+            errno = 0;
+            v = strtoull(text + i, NULL, hex ? 16 : 10);
+            j += hex ? 2 : 0;
+            while (j < len && (hex ? isxdigit((unsigned char)text[j]) : isdigit((unsigned char)text[j])))
+                j++;
+            /* floats (1.5, 1e9) and 64-bit literals (5000000000L) are read correctly */
+            if (!(j < len && (text[j] == '.' || text[j] == 'e' || text[j] == 'E' ||
+                              text[j] == 'L')) &&
+                (errno == ERANGE || v > 2147483647ULL + (i > 0 && text[i - 1] == '-')))
+                rc = error_set(RELHOST_EINVAL,
+                               "%s:%u: integer %.*s does not fit in 32 bits, and libconfig would "
+                               "silently wrap it; write it with an L suffix (%.*sL) or as a "
+                               "string",
+                               path, line, (int)(j - i), text + i, (int)(j - i), text + i);
+            i = j - 1;
+        }
+    }
+    free(text);
+    return rc;
+}
+
+/* ---- --set KEY.PATH=VALUE ---- */
+
+static config_setting_t *child_of(config_setting_t *parent, const char *seg)
+{
+    int t = config_setting_type(parent);
+    if (t == CONFIG_TYPE_GROUP)
+        return config_setting_get_member(parent, seg);
+    if (t == CONFIG_TYPE_LIST || t == CONFIG_TYPE_ARRAY) {
+        char *end;
+        long idx = strtol(seg, &end, 10);
+        if (*end == '\0' && end != seg)
+            return config_setting_get_elem(parent, (unsigned)idx);
+        for (int i = 0; i < config_setting_length(parent); i++) {
+            config_setting_t *e = config_setting_get_elem(parent, (unsigned)i);
+            const char *nm;
+            if (config_setting_type(e) == CONFIG_TYPE_GROUP &&
+                config_setting_lookup_string(e, "name", &nm) && strcmp(nm, seg) == 0)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+static int apply_set(config_t *cfg, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char *path, *seg, *save = NULL, *next;
+    config_setting_t *cur = config_root_setting(cfg), *target;
+    const char *val;
+    int type, rc = 0;
+    char *end;
+
+    if (!eq || eq == arg)
+        return error_set(RELHOST_EINVAL, "--set %s: expected KEY.PATH=VALUE", arg);
+    path = xstrndup(arg, (size_t)(eq - arg));
+    val = eq + 1;
+    seg = strtok_r(path, ".", &save);
+    while (seg) {
+        next = strtok_r(NULL, ".", &save);
+        if (!next)
+            break;
+        cur = child_of(cur, seg);
+        if (!cur) {
+            rc = error_set(RELHOST_EINVAL, "--set %s: the plan has no '%s' on that path", arg, seg);
+            goto out;
+        }
+        seg = next;
+    }
+    if (config_setting_type(cur) != CONFIG_TYPE_GROUP) {
+        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not inside a group", arg, seg);
+        goto out;
+    }
+    target = config_setting_get_member(cur, seg);
+    type = target ? config_setting_type(target) : CONFIG_TYPE_NONE;
+    if (type == CONFIG_TYPE_GROUP || type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY) {
+        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is a group or list; set one of its values",
+                       arg, seg);
+        goto out;
+    }
+    if (type != CONFIG_TYPE_STRING) {
+        /* Infer the type the way the plan file would have written it. */
+        long long iv;
+        double dv;
+        if (target)
+            config_setting_remove(cur, seg);
+        errno = 0;
+        iv = strtoll(val, &end, 10);
+        if (*val && *end == '\0' && errno == 0) {
+            target = config_setting_add(cur, seg, CONFIG_TYPE_INT64);
+            config_setting_set_int64(target, iv);
+            goto out;
+        }
+        dv = strtod(val, &end);
+        if (*val && *end == '\0') {
+            target = config_setting_add(cur, seg, CONFIG_TYPE_FLOAT);
+            config_setting_set_float(target, dv);
+            goto out;
+        }
+        if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
+            target = config_setting_add(cur, seg, CONFIG_TYPE_BOOL);
+            config_setting_set_bool(target, val[0] == 't');
+            goto out;
+        }
+        target = config_setting_add(cur, seg, CONFIG_TYPE_STRING);
+    }
+    if (!target || !config_setting_set_string(target, val))
+        rc = error_set(RELHOST_EINVAL, "--set %s: cannot set '%s'", arg, seg);
+out:
+    if (rc == 0 && (target = config_setting_get_member(cur, seg)) != NULL)
+        options_mark_set(target, arg);
+    free(path);
+    return rc;
+}
+
+/* ---- instances ---- */
+
+int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, const char *kind,
+                         optstore_reserved reserved)
+{
+    const char *pname;
+    char *what;
+    int rc;
+    in->where = where_of(g);
+    if (!config_setting_lookup_string(g, "plugin", &pname))
+        return perr(g, "%s \"%s\" needs plugin = \"NAME\" (a string)", kind, in->name);
+    in->plugin_name = xstrdup(pname);
+    in->pl = loader_find(&p->ld, pname);
+    if (!in->pl)
+        return error_wrap(RELHOST_EINVAL, "%s: %s \"%s\"", in->where, kind, in->name);
+    if (strcmp(kind, "step") == 0 && !in->pl->desc.gate)
+        return perr(g, "step \"%s\": plugin \"%s\" is not a gate (it offers:%s%s)", in->name,
+                    pname, in->pl->desc.metrics ? " metrics" : "",
+                    in->pl->desc.runner ? " runner" : "");
+    if (strcmp(kind, "runner") == 0 && !in->pl->desc.runner)
+        return perr(g, "runner \"%s\": plugin \"%s\" is not a runner", in->name, pname);
+    if (strcmp(kind, "metrics source") == 0 && !in->pl->desc.metrics)
+        return perr(g, "metrics source \"%s\": plugin \"%s\" is not a metrics source", in->name,
+                    pname);
+    in->conf = xcalloc(1, in->pl->desc.conf_size ? in->pl->desc.conf_size : 1);
+    what = xasprintf("%s \"%s\"", kind, in->name);
+    template_set("step", strcmp(kind, "step") == 0 ? in->name : NULL);
+    rc = options_fill(&in->pl->desc, in->conf, g, reserved, what, p->dir, &in->store);
+    template_set("step", NULL);
+    free(what);
+    return rc;
+}
+
+static int load_group_of_instances(plan *p, const char *key, const char *kind,
+                                   plan_instance **out, size_t *nout)
+{
+    config_setting_t *g = config_lookup(&p->cfg, key);
+    int n;
+    if (!g)
+        return 0;
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return perr(g, "'%s' must be a group: %s = { name = { plugin = \"...\"; ... }; };", key,
+                    key);
+    n = config_setting_length(g);
+    *out = xcalloc((size_t)n + 1, sizeof **out);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+        plan_instance *in = &(*out)[i];
+        in->name = xstrdup(config_setting_name(e));
+        *nout = (size_t)i + 1;
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+            return perr(e, "%s \"%s\" must be a group { plugin = \"...\"; ... }", kind, in->name);
+        in->max_parallel = 4;
+        if (strcmp(kind, "runner") == 0) {
+            config_setting_t *mp = config_setting_get_member(e, "max_parallel");
+            if (mp) {
+                int t = config_setting_type(mp);
+                if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) ||
+                    config_setting_get_int64(mp) < 1 || config_setting_get_int64(mp) > 100000)
+                    return perr(mp, "runner \"%s\": max_parallel must be an integer 1..100000",
+                                in->name);
+                in->max_parallel = (int)config_setting_get_int64(mp);
+            }
+        }
+        if (strcmp(kind, "metrics source") == 0) {
+            config_setting_t *pr = config_setting_get_member(e, "priority");
+            if (pr) {
+                int t = config_setting_type(pr);
+                if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+                    return perr(pr, "metrics source \"%s\": priority must be an integer",
+                                in->name);
+                in->priority = (int)config_setting_get_int64(pr);
+            }
+        }
+        if (plan_fill_instance(p, in, e, kind,
+                          strcmp(kind, "runner") == 0          ? runner_reserved
+                          : strcmp(kind, "metrics source") == 0 ? metrics_reserved
+                                                                : inst_reserved) != 0)
+            return RELHOST_EINVAL;
+    }
+    return 0;
+}
+
+static int resolve_refs(plan *p, const plan_instance *in)
+{
+    for (size_t i = 0; i < optstore_nrefs(in->store); i++) {
+        relhost_ref_kind kind;
+        const char *name, *where;
+        int ok = 0;
+        const char *what = "name";
+        optstore_ref(in->store, i, &kind, &name, &where);
+        switch (kind) {
+        case RELHOST_REF_RUNNER:
+            ok = plan_find_runner(p, name) != NULL;
+            what = "runner (plan key runners)";
+            break;
+        case RELHOST_REF_METRICS:
+            ok = plan_find_metrics(p, name) != NULL;
+            what = "metrics source (plan key metrics)";
+            break;
+        case RELHOST_REF_STEP:
+            ok = plan_find_step(p, name) != NULL;
+            what = "step";
+            break;
+        default: ok = 1;
+        }
+        if (!ok)
+            return error_set(RELHOST_EINVAL, "%s: %s \"%s\" refers to unknown %s \"%s\"", where,
+                             in->where ? "instance" : "", in->name, what, name);
+    }
+    return 0;
+}
+
+/* Known at open: where `stage` puts this release. The rollback names have values in a
+ * rollback's on_rollback steps only; elsewhere they are empty. */
+static void set_registry_templates(const plan *p)
+{
+    static const char *const rbn[] = {"rollback_from", "rollback_to", "rollback_reason"};
+    char *sd = xasprintf("%s/staged/%s", p->registry_dir, p->version);
+    template_set("staged_dir", sd);
+    free(sd);
+    for (size_t i = 0; i < 3; i++)
+        if (!template_value(rbn[i]))
+            template_set(rbn[i], "");
+}
+
+/* version = "auto" and no --version: continue the newest release of this plan unless it was
+ * published or quarantined (then, or with --new, make a new UTC-stamped version that no
+ * existing release uses). A release that failed or stopped half-way is continued: what passed
+ * stays passed, what is missing runs. */
+static int pick_version(plan *p, int new_release, int newest, char **out)
+{
+    state_entry *e = NULL;
+    size_t n = 0;
+    char buf[48], cand[64];
+    int rc = state_list(p->state_dir, &e, &n);
+    if (rc != 0)
+        return rc;
+    /* Plans may share a state folder: only this plan's releases are resumed or shown. */
+    for (size_t i = 0; newest && i < n; i++) {
+        if (e[i].error || (e[i].plan && strcmp(e[i].plan, p->path) != 0))
+            continue;
+        *out = xstrdup(e[i].version);
+        p->resumed = 1;
+        state_list_free(e, n);
+        return 0;
+    }
+    {
+        /* The newest release is the one created last (a run of an older one, or a waiver on
+         * it, touches its files but does not make it newer); an unreadable one, by its mtime,
+         * stops the choice rather than letting an older one be continued quietly. */
+        size_t best = n;
+        for (size_t i = 0; !new_release && i < n; i++) {
+            double ti, tb;
+            if (!e[i].error && e[i].plan && strcmp(e[i].plan, p->path) != 0)
+                continue;
+            if (!e[i].error && e[i].created <= 0)
+                continue; /* only waived ahead (relhost waive): it starts with --version */
+            ti = e[i].created > 0 ? e[i].created : e[i].mtime;
+            tb = best < n ? (e[best].created > 0 ? e[best].created : e[best].mtime) : -1;
+            if (best == n || ti > tb)
+                best = i;
+        }
+        if (best < n && e[best].error) {
+            rc = error_set(RELHOST_EINVAL,
+                           "release %s in %s cannot be read (%s); fix or move it, or pass "
+                           "--version V or --new",
+                           e[best].version, p->state_dir,
+                           e[best].message ? e[best].message : "?");
+            state_list_free(e, n);
+            return rc;
+        }
+        if (best < n && !e[best].published && !e[best].quarantined) {
+            *out = xstrdup(e[best].version);
+            p->resumed = 1;
+            state_list_free(e, n);
+            return 0;
+        }
+        if (best < n)
+            log_msg(RELHOST_LOG_INFO, NULL, "release %s was %s: starting a new release",
+                    e[best].version,
+                    e[best].quarantined ? "quarantined (never promotable)" : "published");
+    }
+    plan_auto_version(buf, sizeof buf);
+    snprintf(cand, sizeof cand, "%s", buf);
+    for (int k = 2; k < 1000; k++) {
+        int taken = 0;
+        for (size_t i = 0; i < n; i++)
+            taken |= strcmp(e[i].version, cand) == 0;
+        if (!taken)
+            break;
+        snprintf(cand, sizeof cand, "%s-%d", buf, k);
+    }
+    state_list_free(e, n);
+    *out = xstrdup(cand);
+    p->version_auto = 1;
+    return 0;
+}
+
+static char *hash_file(const char *path, const char *const *sets)
+{
+    FILE *f = fopen(path, "rbe");
+    uint64_t h = 1469598103934665603ULL;
+    int c;
+    if (f) {
+        while ((c = fgetc(f)) != EOF) {
+            h ^= (unsigned char)c;
+            h *= 1099511628211ULL;
+        }
+        fclose(f);
+    }
+    for (size_t i = 0; sets && sets[i]; i++)
+        for (const char *s = sets[i]; *s; s++) {
+            h ^= (unsigned char)*s;
+            h *= 1099511628211ULL;
+        }
+    return xasprintf("%016llx", (unsigned long long)h);
+}
+
+/* The plugin folders: the plan's plugin_path, then the default ones. */
+static void plugin_dirs(plan *p)
+{
+    for (size_t i = 0; i < p->keys.plugin_path.n; i++)
+        sv_push(&p->plugin_path, p->keys.plugin_path.v[i]);
+    loader_default_dirs(&p->plugin_path);
+}
+
+/* Every top-level key is one of the core table's or a structural one: a typo is named with the
+ * whole list, before any value is read. */
+static int check_root_keys(plan *p)
+{
+    config_setting_t *root = config_root_setting(&p->cfg);
+    const relhost_plugin *core = plan_keys_desc();
+    for (int i = 0; i < config_setting_length(root); i++) {
+        config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
+        const char *nm = config_setting_name(e);
+        int known = 0;
+        strbuf b;
+        int rc;
+        for (size_t k = 0; core->options[k].name; k++)
+            known |= strcmp(core->options[k].name, nm) == 0;
+        for (size_t k = 0; PLAN_STRUCTURAL_KEYS[k]; k++)
+            known |= strcmp(PLAN_STRUCTURAL_KEYS[k], nm) == 0;
+        if (known)
+            continue;
+        sb_init(&b);
+        for (size_t k = 0; core->options[k].name; k++)
+            sb_printf(&b, "%s%s", k ? ", " : "", core->options[k].name);
+        for (size_t k = 0; PLAN_STRUCTURAL_KEYS[k]; k++)
+            sb_printf(&b, ", %s", PLAN_STRUCTURAL_KEYS[k]);
+        rc = perr(e, "unknown plan key '%s'; allowed at top level: %s", nm, b.s);
+        sb_free(&b);
+        return rc;
+    }
+    return 0;
+}
+
+/* Where the plan set a core key, or "the default <key>". */
+static char *key_where(const plan *p, const void *field, const char *key)
+{
+    const char *w = optstore_where(p->keys_store, field);
+    return w ? xstrdup(w) : xasprintf("the default %s", key);
+}
+
+int plan_parse(const plan_options *o, plan *p)
+{
+    int rc;
+    const char *base;
+
+    memset(p, 0, sizeof *p);
+    config_init(&p->cfg);
+    p->path = path_absolute(o->path, NULL);
+    p->dir = path_dirname(p->path);
+    base = strrchr(p->path, '/');
+    p->name = xstrdup(base ? base + 1 : p->path);
+    if (strrchr(p->name, '.'))
+        *strrchr(p->name, '.') = '\0';
+    config_set_include_dir(&p->cfg, p->dir);
+    options_forget_marks();
+    options_set_plan_dir(p->dir);
+    config_set_options(&p->cfg, CONFIG_OPTION_AUTOCONVERT);
+    {
+        FILE *f = fopen(p->path, "re");
+        if (!f)
+            return error_set(RELHOST_EINVAL, "cannot read plan %s: %s", p->path, strerror(errno));
+        fclose(f);
+    }
+    if (check_int_literals(p->path, p->dir, 0) != 0)
+        return RELHOST_EINVAL;
+    if (!config_read_file(&p->cfg, p->path)) {
+        const char *file = config_error_file(&p->cfg);
+        return error_set(RELHOST_EINVAL, "%s:%d: %s (libconfig syntax; see relhost.cfg(5))",
+                         file ? file : p->path, config_error_line(&p->cfg),
+                         config_error_text(&p->cfg));
+    }
+    for (size_t i = 0; o->sets && o->sets[i]; i++)
+        if ((rc = apply_set(&p->cfg, o->sets[i])) != 0)
+            return rc;
+    p->hash = hash_file(p->path, o->sets);
+    if ((rc = check_root_keys(p)) != 0)
+        return rc;
+    if ((rc = options_fill(plan_keys_desc(), &p->keys, config_root_setting(&p->cfg),
+                           PLAN_STRUCTURAL_KEYS, "plan", p->dir, &p->keys_store)) != 0)
+        return rc;
+    if (p->keys.name) {
+        free(p->name);
+        p->name = xstrdup(p->keys.name);
+    }
+    p->state_dir = xstrdup(p->keys.state_dir);
+    p->log_dir = xstrdup(p->keys.log_dir);
+    p->state_dir_where = key_where(p, &p->keys.state_dir, "state_dir");
+    p->log_dir_where = key_where(p, &p->keys.log_dir, "log_dir");
+    p->repo = p->keys.repo ? xstrdup(p->keys.repo) : NULL;
+    p->ref = p->keys.ref ? xstrdup(p->keys.ref) : NULL;
+    if (p->ref && !p->repo)
+        return perr(config_lookup(&p->cfg, "ref"), "'ref' needs 'repo' (the repository it names "
+                    "a commit of)");
+    p->checkout_worktree = p->keys.checkout == PLAN_CHECKOUT_WORKTREE;
+    if (config_lookup(&p->cfg, "checkout") && !p->repo)
+        return perr(config_lookup(&p->cfg, "checkout"), "'checkout' needs 'repo'");
+    p->max_defers = (int)p->keys.max_defers;
+    p->defer_deadline = p->keys.defer_deadline;
+    p->registry_dir = xstrdup(p->keys.registry_dir);
+    p->baseline_path = p->keys.baseline ? xstrdup(p->keys.baseline)
+                                        : path_join(p->state_dir, "baseline.json");
+    p->require_baseline = p->keys.require_baseline;
+    p->monitor_profile = p->keys.monitor_profile ? xstrdup(p->keys.monitor_profile) : NULL;
+    plugin_dirs(p);
+    return 0;
+}
+
+/* The release: its version (--version, the plan's, or picked), template variables. */
+static int open_version(const plan_options *o, plan *p)
+{
+    int rc;
+    char *v = xstrdup(o->version ? o->version : p->keys.version);
+    if (strcmp(v, "auto") == 0) {
+        free(v);
+        v = NULL;
+        if ((rc = pick_version(p, o->new_release, o->newest, &v)) != 0)
+            return rc;
+    }
+    p->version = v;
+    if (!plan_version_valid(v)) {
+        config_setting_t *vs = config_lookup(&p->cfg, "version");
+        char *w = !o->version && vs ? where_of(vs) : xstrdup("--version");
+        rc = error_set(RELHOST_EINVAL,
+                       "%s: release version \"%s\" is not valid: use "
+                       "[0-9A-Za-z][0-9A-Za-z._-]{0,63}, no \"..\", not ending in \".lock\" (it "
+                       "becomes a path and a git ref)",
+                       w, v);
+        free(w);
+        return rc;
+    }
+    template_set("version", v);
+    return 0;
+}
+
+int plan_open(const plan_options *o, plan *p)
+{
+    int rc;
+    if ((rc = open_version(o, p)) != 0)
+        return rc;
+    /* The candidate commit is known before any option is filled, so {commit} expands. */
+    if (o->commit) {
+        p->commit = xstrdup(o->commit); /* monitor: the last green release's commit */
+        template_set("commit", p->commit);
+    } else if (p->repo) {
+        if ((rc = candidate_resolve(p, &p->commit)) != 0)
+            return rc;
+        template_set("commit", p->commit);
+    }
+    loader_scan(&p->ld, (const char *const *)p->plugin_path.v, p->plugin_path.n, o->host);
+    set_registry_templates(p);
+    if ((rc = load_group_of_instances(p, "runners", "runner", &p->runners, &p->nrunners)) != 0)
+        return rc;
+    if ((rc = load_group_of_instances(p, "metrics", "metrics source", &p->metrics,
+                                      &p->nmetrics)) != 0)
+        return rc;
+    if ((rc = plan_load_steps(p)) != 0)
+        return rc;
+    if ((rc = plan_load_profiles(p)) != 0)
+        return rc;
+    if (p->monitor_profile && !plan_find_profile(p, p->monitor_profile))
+        return perr(config_lookup(&p->cfg, "monitor_profile"),
+                    "monitor_profile \"%s\" names no profile of the plan's 'profiles'",
+                    p->monitor_profile);
+    for (size_t i = 0; i < p->nrunners; i++)
+        if ((rc = resolve_refs(p, &p->runners[i])) != 0)
+            return rc;
+    for (size_t i = 0; i < p->nmetrics; i++)
+        if ((rc = resolve_refs(p, &p->metrics[i])) != 0)
+            return rc;
+    for (size_t i = 0; i < p->nsteps; i++)
+        if ((rc = resolve_refs(p, &p->steps[i].inst)) != 0)
+            return rc;
+    return 0;
+}
+
+int plan_load(const plan_options *o, plan *p)
+{
+    int rc = plan_parse(o, p);
+    return rc != 0 ? rc : plan_open(o, p);
+}
+
+static void instance_free(plan_instance *in)
+{
+    free(in->name);
+    free(in->plugin_name);
+    free(in->conf);
+    optstore_free(in->store);
+    free(in->where);
+}
+
+void plan_free(plan *p)
+{
+    optstore_free(p->keys_store);
+    for (size_t i = 0; i < p->nrunners; i++)
+        instance_free(&p->runners[i]);
+    for (size_t i = 0; i < p->nmetrics; i++)
+        instance_free(&p->metrics[i]);
+    for (size_t i = 0; i < p->nsteps; i++) {
+        instance_free(&p->steps[i].inst);
+        free(p->steps[i].description);
+    }
+    for (size_t i = 0; i < p->nprofiles; i++) {
+        free(p->profiles[i].name);
+        sv_free(&p->profiles[i].members);
+    }
+    free(p->runners);
+    free(p->metrics);
+    free(p->steps);
+    free(p->profiles);
+    loader_free(&p->ld);
+    sv_free(&p->plugin_path);
+    free(p->path);
+    free(p->dir);
+    free(p->name);
+    free(p->version);
+    free(p->state_dir);
+    free(p->log_dir);
+    free(p->state_dir_where);
+    free(p->registry_dir);
+    free(p->baseline_path);
+    free(p->monitor_profile);
+    free(p->log_dir_where);
+    free(p->repo);
+    free(p->ref);
+    free(p->commit);
+    free(p->hash);
+    config_destroy(&p->cfg);
+    memset(p, 0, sizeof *p);
+}
+
+const plan_step *plan_find_step(const plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (p->steps[i].inst.name && strcmp(p->steps[i].inst.name, name) == 0)
+            return &p->steps[i];
+    return NULL;
+}
+
+const plan_instance *plan_find_runner(const plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nrunners; i++)
+        if (strcmp(p->runners[i].name, name) == 0)
+            return &p->runners[i];
+    return NULL;
+}
+
+const plan_instance *plan_find_metrics(const plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nmetrics; i++)
+        if (strcmp(p->metrics[i].name, name) == 0)
+            return &p->metrics[i];
+    return NULL;
+}
+
+const plan_profile *plan_find_profile(const plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nprofiles; i++)
+        if (strcmp(p->profiles[i].name, name) == 0)
+            return &p->profiles[i];
+    return NULL;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* plan_int.h - what plan.c and plan_steps.c share; not for the rest of core. */
+#ifndef RELHOST_PLAN_INT_H
+#define RELHOST_PLAN_INT_H
+
+#include "plan/plan.h"
+
+/** Set the error "<file:line of s>: <message>" and return RELHOST_EINVAL. */
+int plan_perr(const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/** A step, runner or source name: letters, digits, '-', '_', '.'. */
+int plan_name_valid(const char *s);
+/** Fill an instance (plugin, conf, where) from its group; reserved: host-level keys. */
+int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, const char *kind,
+                       optstore_reserved reserved);
+/** steps, on_promote and on_rollback, into p->steps in that order. */
+int plan_load_steps(plan *p);
+int plan_load_profiles(plan *p);
+
+#endif

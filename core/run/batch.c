@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+#include "run/batch.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/outcome.h"
+#include "base/util.h"
+#include "record/state.h"
+#include "run/freeze.h"
+#include "run/jobs.h"
+#include "run/loop.h"
+#include "view/report.h"
+#include "view/report_files.h"
+#include "view/status_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One job of the state, as status and kill see it. */
+typedef struct bjob {
+    const char *id, *validation, *runner, *lifecycle, *ext;
+    json_t *rec;
+    relhost_job_status live; /* filled by a poll when the job is remote and unfinished */
+    int polled;
+} bjob;
+
+static int selected(const batch_options *o, const char *validation)
+{
+    if (!o->only || !o->only[0])
+        return 1;
+    for (size_t i = 0; o->only[i]; i++)
+        if (glob_match(o->only[i], validation))
+            return 1;
+    return 0;
+}
+
+static int open_state(plan *p, state **st)
+{
+    int rc = state_open(p->state_dir, p->version, STATE_READONLY, st);
+    if (rc != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", p->version, error_last());
+        return EXIT_USAGE;
+    }
+    if (state_is_new(*st)) {
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "no state for release %s in %s: nothing was launched or run; pass --version V "
+                "(see the release_*.json files there)",
+                p->version, p->state_dir);
+        state_close(*st);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static size_t collect(json_t *root, const batch_options *o, bjob **out)
+{
+    json_t *recs = json_object_get(root, "jobs"), *rec;
+    const char *id;
+    size_t n = 0;
+    *out = xcalloc(json_object_size(recs) + 1, sizeof **out);
+    json_object_foreach(recs, id, rec)
+    {
+        bjob *b = &(*out)[n];
+        b->id = id;
+        b->rec = rec;
+        b->validation = json_string_value(json_object_get(rec, "validation"));
+        b->runner = json_string_value(json_object_get(rec, "runner"));
+        b->lifecycle = json_string_value(json_object_get(rec, "lifecycle"));
+        b->ext = json_string_value(json_object_get(rec, "external_id"));
+        if (!b->validation || !b->runner || !b->lifecycle || !selected(o, b->validation))
+            continue;
+        n++;
+    }
+    return n;
+}
+
+static int unfinished_remote(const bjob *b)
+{
+    return strcmp(b->lifecycle, "completed") != 0 && strcmp(b->lifecycle, "pending") != 0 &&
+           b->ext && *b->ext;
+}
+
+/* One poll per runner for every unfinished remote job of this release (through the job layer:
+ * core/run/jobs_runner.c). */
+static void refresh(plan *p, bjob *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        jobs_runner *r;
+        relhost_job_status *st;
+        size_t *idx, m = 0;
+        if (v[i].polled || !unfinished_remote(&v[i]))
+            continue;
+        if (!(r = jobs_runner_open(p, v[i].runner)))
+            continue;
+        st = xcalloc(n, sizeof *st);
+        idx = xcalloc(n, sizeof *idx);
+        for (size_t k = i; k < n; k++) {
+            if (v[k].polled || !unfinished_remote(&v[k]) || strcmp(v[k].runner, v[i].runner))
+                continue;
+            v[k].polled = 1;
+            if (!jobs_runner_remote(r))
+                continue; /* a local job: only the relhost running it can see it */
+            st[m].struct_size = sizeof st[m];
+            st[m].key = json_string_value(json_object_get(v[k].rec, "key"));
+            st[m].external_id = v[k].ext;
+            st[m].state = RELHOST_JOB_RUNNING;
+            idx[m++] = k;
+        }
+        if (m && jobs_runner_poll(r, st, m) == 0)
+            for (size_t k = 0; k < m; k++)
+                v[idx[k]].live = st[k];
+        free(st);
+        free(idx);
+        jobs_runner_close(r);
+    }
+}
+
+static const char *live_word(const bjob *b)
+{
+    static const char *const states[] = {"?", "submitting", "pending", "running", "ended", "lost"};
+    if (!b->polled || !b->live.struct_size)
+        return NULL;
+    if (b->live.engine_state[0])
+        return b->live.engine_state;
+    return states[b->live.state <= RELHOST_JOB_LOST ? b->live.state : 0];
+}
+
+/* What the poll said, as {"<job id>": {"state": word, "restarts": n}}: kept by --follow between
+ * polls and put into the JSON status. */
+static json_t *live_json(const bjob *v, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *w = live_word(&v[i]);
+        json_t *e;
+        if (!w)
+            continue;
+        e = json_object();
+        json_object_set_new(e, "state", json_string(w));
+        json_object_set_new(e, "restarts", json_integer(v[i].live.restarts > 0
+                                                             ? v[i].live.restarts : 0));
+        json_object_set_new(o, v[i].id, e);
+    }
+    return o;
+}
+
+static void print_row(json_t *root, const bjob *b, json_t *live, int tail)
+{
+    json_t *l = json_object_get(live, b->id);
+    report_status_row(root, b->rec, json_string_value(json_object_get(l, "state")),
+                      (int)json_integer_value(json_object_get(l, "restarts")), tail);
+}
+
+static void print_header(plan *p, json_t *root, size_t n)
+{
+    out_printf("release %s of plan %s: %zu job(s)%s\n", p->version, p->name, n,
+               json_is_true(json_object_get(root, "finished")) ? " (finished)" : "");
+}
+
+/* The JSON status (docs/status.schema.json); --only narrows the jobs listed, not the summary. */
+static int print_json(plan *p, const batch_options *o, json_t *root, json_t *live)
+{
+    freeze_info frz;
+    int frc = freeze_get(p->state_dir, &frz), rc;
+    char *frz_err = frc ? xstrdup(error_last()) : NULL;
+    status_context ctx = {.max_defers = p->max_defers, .defer_deadline = p->defer_deadline,
+                          .frz = frc ? NULL : &frz, .frz_error = frz_err, .live = live};
+    json_t *m = status_model(root, &ctx), *rows = json_object_get(m, "jobs");
+    for (size_t i = json_array_size(rows); i-- > 0;)
+        if (!selected(o, json_string_value(json_object_get(json_array_get(rows, i),
+                                                           "validation"))))
+            json_array_remove(rows, i);
+    rc = m ? status_print_json(m) : -1;
+    if (rc != 0)
+        log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", p->version, error_last());
+    json_decref(m);
+    free(frz_err);
+    return rc ? EXIT_USAGE : 0;
+}
+
+static int follow(plan *p, const batch_options *o);
+
+int batch_status(plan *p, const batch_options *o)
+{
+    state *st;
+    bjob *v;
+    size_t n;
+    json_t *live;
+    int rc;
+    if (o->follow)
+        return follow(p, o);
+    if ((rc = open_state(p, &st)) != 0)
+        return rc;
+    n = collect(state_root(st), o, &v);
+    refresh(p, v, n);
+    live = live_json(v, n);
+    if (o->json) {
+        rc = print_json(p, o, state_root(st), live);
+    } else {
+        print_header(p, state_root(st), n);
+        for (size_t i = 0; i < n; i++)
+            print_row(state_root(st), &v[i], live, o->logs ? o->tail : 0);
+    }
+    json_decref(live);
+    free(v);
+    state_close(st);
+    return rc;
+}
+
+/* ---- --follow ----------------------------------------------------------------------------- */
+
+/* Seconds between redraws, and between two polls of the remote runners (a `relhost run` of the
+ * release polls them anyway; status only adds a look for releases that were launched). */
+#define FOLLOW_REFRESH_S 2.0
+#define FOLLOW_POLL_S 30.0
+/* Consecutive unreadable refreshes tolerated: a read racing the writer's snapshot can see a
+ * journal that no longer continues the snapshot it read; the next read is whole again. */
+#define FOLLOW_READ_RETRIES 5
+
+/* A row's identity as the non-TTY stream compares it: print a row only when this changed. */
+static char *job_sig(const bjob *b, json_t *live)
+{
+    json_t *l = json_object_get(live, b->id), *rec = b->rec;
+    const char *oc = json_string_value(json_object_get(rec, "outcome"));
+    const char *term = json_string_value(json_object_get(rec, "termination_reason"));
+    const char *w = json_string_value(json_object_get(l, "state"));
+    return xasprintf("%s|%s|%s|%lld|%lld|%s|%s", b->lifecycle, oc ? oc : "", w ? w : "",
+                     (long long)json_integer_value(json_object_get(rec, "restarts")),
+                     (long long)json_integer_value(json_object_get(l, "restarts")),
+                     term ? term : "", b->ext ? b->ext : "");
+}
+
+static char *step_sig(json_t *s)
+{
+    const char *oc = json_string_value(json_object_get(s, "outcome"));
+    const char *r = json_string_value(json_object_get(s, "reason"));
+    return xasprintf("%s|%s", oc ? oc : "", r ? r : "");
+}
+
+/* Print s once it differs from what `seen` (an object of strings) holds under key; s is
+ * stolen. Returns 1 when it changed. */
+static int changed(json_t *seen, const char *key, char *s)
+{
+    const char *was = json_string_value(json_object_get(seen, key));
+    int c = !was || strcmp(was, s) != 0;
+    if (c)
+        json_object_set_new(seen, key, json_string(s));
+    free(s);
+    return c;
+}
+
+static void stamp(void)
+{
+    char ts[32];
+    time_iso8601(time_wall(), ts, sizeof ts);
+    out_printf("%.8s", ts + 11); /* HH:MM:SS, UTC like every time relhost prints */
+}
+
+static void stream_changes(plan *p, json_t *root, const bjob *v, size_t n, json_t *live,
+                           json_t *seen, int first)
+{
+    json_t *steps = json_object_get(root, "steps"), *s;
+    const char *name;
+    if (first)
+        print_header(p, root, n);
+    for (size_t i = 0; i < n; i++)
+        if (changed(seen, v[i].id, job_sig(&v[i], live))) {
+            stamp();
+            print_row(root, &v[i], live, 0);
+        }
+    json_object_foreach(steps, name, s)
+    {
+        char *key = xasprintf("step:%s", name);
+        const char *oc = json_string_value(json_object_get(s, "outcome"));
+        const char *r = json_string_value(json_object_get(s, "reason"));
+        if (changed(seen, key, step_sig(s)) && oc) {
+            stamp();
+            out_printf("  step %-25s %s%s%s\n", name, oc, r ? "  reason: " : "", r ? r : "");
+        }
+        free(key);
+    }
+}
+
+static void draw_frame(plan *p, json_t *root, const bjob *v, size_t n, json_t *live)
+{
+    json_t *steps = json_object_get(root, "steps"), *s;
+    const char *name;
+    size_t counts[RELHOST_WAIVED + 1] = {0}, rec = 0;
+    /* Home and clear, then the whole table: one write per frame (stdout is fully buffered
+     * while following), so the terminal never shows half a table. */
+    out_printf("\033[H\033[2J");
+    print_header(p, root, n);
+    json_object_foreach(steps, name, s)
+    {
+        const char *oc = json_string_value(json_object_get(s, "outcome"));
+        relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
+        if (o <= RELHOST_WAIVED)
+            counts[o]++;
+        rec++;
+    }
+    out_printf("steps recorded: %zu (%zu passed, %zu failed, %zu error, %zu inconclusive, "
+               "%zu skipped)\n", rec, counts[RELHOST_PASSED], counts[RELHOST_FAILED],
+               counts[RELHOST_ERROR], counts[RELHOST_INCONCLUSIVE], counts[RELHOST_SKIPPED]);
+    for (size_t i = 0; i < n; i++)
+        print_row(root, &v[i], live, 0);
+    stamp();
+    out_printf(" refreshing every %.0f s until the release ends; Ctrl-C stops\n",
+               FOLLOW_REFRESH_S);
+}
+
+/* A run of the release has ended once it recorded an exit code: finished, or deferred (75) or
+ * interrupted (130) with nothing running any more. A launch records none: its jobs run on. */
+static int release_ended(json_t *root)
+{
+    return json_is_true(json_object_get(root, "finished")) ||
+           json_is_integer(json_object_get(root, "exit_code"));
+}
+
+static int follow(plan *p, const batch_options *o)
+{
+    static char obuf[1 << 16];
+    int tty = isatty(STDOUT_FILENO), fails = 0, first = 1, code = 0;
+    json_t *live = json_object(), *seen = json_object();
+    double next_poll = 0;
+
+    if (tty)
+        setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    for (;;) {
+        state *st = NULL;
+        bjob *v;
+        size_t n;
+        json_t *root;
+        double until;
+        int rc = first ? open_state(p, &st)
+                       : state_open(p->state_dir, p->version, STATE_READONLY, &st);
+        if (rc != 0 && first) {
+            code = rc;
+            break;
+        }
+        if (rc != 0) {
+            if (++fails >= FOLLOW_READ_RETRIES) {
+                log_msg(RELHOST_LOG_ERROR, NULL, "release %s: the state stopped being readable: "
+                        "%s", p->version, error_last());
+                code = EXIT_USAGE;
+                break;
+            }
+        } else {
+            fails = 0;
+            root = state_root(st);
+            n = collect(root, o, &v);
+            if (loop_now() >= next_poll) {
+                refresh(p, v, n);
+                json_decref(live);
+                live = live_json(v, n);
+                next_poll = loop_now() + FOLLOW_POLL_S;
+            }
+            if (tty)
+                draw_frame(p, root, v, n, live);
+            else
+                stream_changes(p, root, v, n, live, seen, first);
+            first = 0;
+            free(v);
+            if (release_ended(root)) {
+                out_printf("release %s ended: %s (exit %lld)\n", p->version,
+                           report_decision(root),
+                           (long long)json_integer_value(json_object_get(root, "exit_code")));
+                state_close(st);
+                break;
+            }
+            state_close(st);
+        }
+        fflush(stdout);
+        until = loop_now() + FOLLOW_REFRESH_S;
+        while (!loop_interrupted() && loop_now() < until)
+            loop_once(until - loop_now());
+        if (loop_interrupted())
+            break;
+    }
+    fflush(stdout);
+    json_decref(live);
+    json_decref(seen);
+    return code;
+}
+
+int batch_kill(plan *p, const batch_options *o)
+{
+    state *st;
+    bjob *v;
+    size_t n, cancelled = 0, done = 0, local = 0, failed = 0;
+    int rc = open_state(p, &st);
+    if (rc)
+        return rc;
+    n = collect(state_root(st), o, &v);
+    for (size_t i = 0; i < n; i++) {
+        jobs_runner *r;
+        char *m = NULL;
+        int crc = RELHOST_ENOTSUP;
+        if (!unfinished_remote(&v[i])) {
+            done++;
+            continue;
+        }
+        if (!(r = jobs_runner_open(p, v[i].runner))) {
+            failed++;
+            continue;
+        }
+        if (jobs_runner_remote(r))
+            crc = jobs_runner_cancel(r, v[i].ext, &m);
+        if (crc == RELHOST_ENOTSUP) {
+            local++;
+            out_printf("%-28s local: it stops with the relhost running it (Ctrl-C there)\n",
+                       v[i].validation);
+        } else if (crc == 0) {
+            cancelled++;
+            out_printf("%-28s cancelled (%s job %s)\n", v[i].validation, v[i].runner, v[i].ext);
+        } else {
+            failed++;
+            out_printf("%-28s NOT cancelled: %s\n", v[i].validation, m ? m : "?");
+        }
+        free(m);
+        jobs_runner_close(r);
+    }
+    out_printf("release %s: %zu cancelled, %zu already finished or never started, %zu local, "
+               "%zu failed\n", p->version, cancelled, done, local, failed);
+    free(v);
+    state_close(st);
+    return failed ? EXIT_UNDECIDED : 0;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs_int.h - the job layer's private structures, shared by core/run/jobs.c (one job: submit,
+ * poll, log, end, retry, resume) and core/run/repeats.c (a repeated validation: N jobs and their
+ * aggregate). Nothing else includes this header.
+ */
+#ifndef RELHOST_JOBS_INT_H
+#define RELHOST_JOBS_INT_H
+
+#include "run/checks.h"
+#include "run/host.h"
+#include "run/jobs.h"
+#include "run/proc.h"
+
+#include <jansson.h>
+
+enum phase { PH_QUEUED = 0, PH_SUBMITTING, PH_RUNNING, PH_DONE };
+
+struct runner_rt {
+    const plan_instance *pi;
+    const relhost_runner_ops *ops;
+    void *inst;
+    int opened;
+    int running;      /* jobs submitted and not ended */
+    double next_poll;
+    unsigned long poll_timer; /* loop timer at next_poll (jobs.c arm_poll), 0: none */
+    int busy;                 /* one of its ops is running: no other op may start (timers wait) */
+    jobs *owner;
+    hostctx hc;
+    char prefix[96];
+};
+
+struct source_rt {
+    const plan_instance *pi;
+    const relhost_metrics_ops *ops;
+    void *inst;
+    int opened;
+};
+
+struct relhost_job {
+    jobs *owner;
+    char *id;             /* "<step>/<validation>": the key in state */
+    char *step, *validation;
+    struct runner_rt *rt;
+    strvec argv_t, env_t; /* as written (templates) */
+    size_t env_plan_n;    /* env_t[0..env_plan_n) is the plan's env; the rest pass_env NAME=VALUE */
+    char *cwd_t;
+    int shell;
+    double timeout_s;
+    int retries, nodes, gpus;
+    strvec rargs_k, rargs_v;
+    strvec vars;          /* name, value pairs for templates (matrix keys) */
+    struct source_rt **src;
+    size_t nsrc;
+    relhost_check_spec *checks;
+    size_t nchecks;
+    strvec check_keys;
+    int *expect_exit;
+    size_t n_expect_exit;
+    char *expect_term;
+    char spec_hash[17], accept_hash[17];
+
+    enum phase phase;
+    int attempt;
+    char key[256];
+    char *log_path;
+    char ext_id[257];
+    void *handle;
+    relhost_job_status status;
+    uint64_t log_off;
+    int log_fd;
+    void **src_jobs;
+    double started, ended, deadline, not_before, next_tail;
+    /* loop timers (jobs.c, "How a job times out"), 0: none */
+    unsigned long deadline_timer, tail_timer, retry_timer;
+    int host_cancelled, deadline_hit, in_wait;
+    int submit_pending;   /* intent recorded, runner not asked yet */
+    evidence ev;
+    hostctx ev_hc;
+    relhost_outcome outcome;
+    char *reason;
+    int retryable, exit_code, resumed;
+    int restarts;         /* the most the runner or the log ever reported for this attempt */
+    int log_restarts;     /* times the job truncated or replaced its own log this attempt */
+    /* A runner without find() runs jobs as relhost's own children: what identifies the
+     * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
+     * dies (jobs.c stop_orphan). */
+    proc_ident proc;
+    int lost;             /* attempts an earlier relhost died running: not counted as retries */
+    char *resume_note;    /* what resuming found of such an attempt; in every later attempt's
+                           * evidence */
+    char *term;
+    strvec argv_x, env_x; /* expanded for the current attempt */
+    char *cwd_x;
+
+    /* repeats (core/run/repeats.c) */
+    int repeat;                /* 1..n: this job is repeat `repeat` of `group`; 0: not a repeat */
+    struct relhost_job *group; /* the aggregate this job is a repeat of, or NULL */
+    struct relhost_job **kids; /* an aggregate: its n repeats (owned by jobs->all); else NULL */
+    size_t nkids;
+};
+
+struct jobs {
+    plan *p;
+    struct state *st;
+    relhost_ctx base;
+    struct runner_rt *runners;
+    struct source_rt *sources;
+    relhost_job **all;
+    size_t n, cap;
+    size_t detached;
+    unsigned child_gen;
+    unsigned long ended_count; /* jobs that reached an end, for the wait loop */
+    int serving;               /* jobs_wait is in its own loop_once(): timers may do its work */
+    char *workdir;             /* default cwd of jobs: the candidate's checkout, or NULL */
+    int log_folder_made;
+    json_t *baseline;          /* the baseline store, read once per run (jobs_load_baseline) */
+    int baseline_loaded;
+    char *baseline_error;      /* why it could not be read, or NULL */
+};
+
+/* jobs_create() flags. */
+#define JOB_AGGREGATE 0x1u /* the aggregate of repeats: never scheduled, never resumed by itself */
+#define JOB_FRESH 0x2u     /* do not take a result from the state (--retry-failed of a group) */
+
+/**
+ * Build one job from a request (jobs.c): name is its validation name (rq->validation, or
+ * "<validation>.r<k>" for repeat k of group, which then carries no acceptance checks), resumed
+ * from the state unless flags say otherwise, appended to j->all. Same returns as jobs_submit().
+ */
+int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq, const char *name,
+                int repeat, relhost_job *group, unsigned flags, relhost_job **out);
+/** Record jb in the state (the aggregate too, when jb is one of its repeats). */
+void jobs_persist(relhost_job *jb);
+/** 1 when jb counts as done for a wait in `mode` (finished; in a launch: launched or held). */
+int jobs_counts_done(const relhost_job *jb, relhost_mode mode);
+/** Replace *dst by a copy of s (NULL allowed). */
+void jobs_set_str(char **dst, const char *s);
+/** What the checks of the job or step named `validation` need (baseline store, plan flags). */
+void jobs_checks_env(jobs *j, const char *validation, checks_env *env);
+
+/** Open runner instance r (r->pi, r->ops and r->prefix set): the one place a runner's open op
+ *  is called, for a run's runners (jobs.c, run = 1: a runner with find() gets no release tag)
+ *  and for relhost status / kill (jobs_runner.c, run = 0). 0, or RELHOST_EINVAL with *why the
+ *  runner's message (owned by the caller; may be NULL). */
+int jobs_runner_rt_open(struct runner_rt *r, const relhost_ctx *ctx, int run, char **why);
+
+/** Submit the aggregate of rq->repeats runs of rq (repeats.c); see jobs_submit(). */
+int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq,
+                   relhost_job **out);
+/** One repeat of g reached its final result: once all have, judge g. */
+void repeats_kid_done(jobs *j, relhost_job *g);
+/** Add what the state record o of jb says about repeats: an aggregate's "repeats" (n), "runs"
+ *  (its repeats' ids) and lifecycle; a repeat's "repeat_of" (the aggregate's validation) and
+ *  "repeat" (k). Nothing for other jobs. */
+void repeats_json_members(const relhost_job *jb, json_t *o);
+/** Fill r (zeroed, full size) from aggregate g. */
+void repeats_result(const relhost_job *g, relhost_job_result *r);
+/** 1 when every repeat of g counts as done for a wait in `mode` (g not finished yet). */
+int repeats_done(const relhost_job *g, relhost_mode mode);
+
+#endif

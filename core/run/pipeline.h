@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pipeline.h - runs a plan's steps in order. Every gate is opened (its config validated) before
+ * the first step runs, so a typo in the last step fails at start, not after an hour of training.
+ * A required step that neither PASSED nor was WAIVED stops the pipeline: later steps are recorded
+ * SKIPPED (upstream_failed); an optional one warns and the pipeline goes on.
+ */
+#ifndef RELHOST_PIPELINE_H
+#define RELHOST_PIPELINE_H
+
+#include "plan/plan.h"
+#include "run/evidence.h"
+
+typedef struct run_options {
+    relhost_mode mode;
+    const char *const *steps;   /* --step names, NULL-terminated, or NULL: all */
+    const char *const *rerun;   /* --rerun names: run again though they PASSED, or NULL */
+    const char *profile;
+    const char *const *only;    /* --only globs, NULL-terminated, or NULL */
+    int retry_failed;
+    int new_candidate;          /* --new-candidate: requalify the release on a new commit */
+    int interactive;
+    int verbose;
+    /* Hooks: WHEN_ON_ROLLBACK runs only the plan's on_rollback steps (after `relhost rollback`);
+     * WHEN_SUCCESS (0) runs the release, then on_promote when a promote step succeeded. */
+    step_when hooks;
+    /* `relhost monitor`: a run record of its own (under state_dir, see below) against the
+     * last green release; publishing and on_failure steps are SKIPPED (reason monitor). */
+    int monitor;
+    const char *state_dir;      /* where this run's state lives; NULL: the plan's state_dir */
+    const char *record;         /* its name there; NULL: the version */
+} run_options;
+
+typedef struct step_result {
+    const plan_step *step;
+    int selected;               /* chosen by --step (or no --step given) */
+    int ran;                    /* run() was called */
+    relhost_outcome outcome;
+    char *reason;
+    int retryable;
+    char *message;              /* the plugin's fail() text or the host's explanation */
+    double started, ended;      /* wall clock; 0 when not run */
+    int defers;                 /* how often this release deferred on this step so far */
+    relhost_outcome waived_from; /* WAIVED: the outcome the waiver answered, else NONE */
+    char *waived_from_reason;
+    evidence ev;
+} step_result;
+
+typedef struct run_result {
+    step_result *steps;
+    size_t nsteps;
+    int exit_code;
+    int interrupted;
+    int launch;                 /* relhost launch: nothing was decided */
+    int promoted;               /* a promote step made this release last green */
+    char *failure;              /* the first failing required step and its failing checks */
+} run_result;
+
+/** Run (or --check) the plan. Returns 0 or RELHOST_EINVAL when the plan cannot start (a gate's
+ *  open() refused its config, an unknown --step or --profile, an unwritable state dir): then
+ *  error_last() explains and nothing has run. */
+int pipeline_run(plan *p, const run_options *o, run_result *out);
+void run_result_free(run_result *r);
+
+#endif

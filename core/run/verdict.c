@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+#include "run/verdict.h"
+
+#include "base/error.h"
+#include "base/outcome.h"
+#include "run/waiver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *profile_of(const json_t *req)
+{
+    return json_string_value(json_object_get(req, "profile"));
+}
+
+int verdict_check_profile(const json_t *root, const char *version, const char *profile)
+{
+    const json_t *req = json_object_get(root, "requirements");
+    const char *was;
+    if (!json_is_object(req))
+        return 0;
+    was = profile_of(req);
+    if ((!was && !profile) || (was && profile && strcmp(was, profile) == 0))
+        return 0;
+    {
+        char *w = was ? xasprintf("profile %s", was) : xstrdup("no profile");
+        char *now = profile ? xasprintf("profile %s", profile) : xstrdup("no profile");
+        int rc = error_set(RELHOST_EINVAL,
+                           "release %s was started with %s, and a release's requirements are "
+                           "fixed at its first run; this run asks for %s: pass --new to start a "
+                           "new release with it, or run %s",
+                           version, w, now, was ? "with that profile again" : "without --profile");
+        free(w);
+        free(now);
+        return rc;
+    }
+}
+
+static int in_array(const json_t *a, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+            return 1;
+    return 0;
+}
+
+int verdict_step_required(const json_t *root, const char *step, int plan_required)
+{
+    return plan_required ||
+           in_array(json_object_get(json_object_get(root, "requirements"), "required_steps"),
+                    step);
+}
+
+int verdict_step_publishes(const json_t *root, const char *step, int plan_publishes)
+{
+    return plan_publishes ||
+           in_array(json_object_get(json_object_get(root, "requirements"), "publishing_steps"),
+                    step);
+}
+
+/* Add the steps flag[i] marks that the stored list `key` lacks. */
+static void store_step_list(state *st, const json_t *old, const char *key,
+                            const char *const *steps, const int *flag, size_t n)
+{
+    const json_t *was = json_object_get(old, key);
+    json_t *a = json_is_array(was) ? json_deep_copy(was) : json_array();
+    const char *path[2] = {"requirements", key};
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++)
+        if (flag[i] && !in_array(a, steps[i])) {
+            json_array_append_new(a, json_string(steps[i]));
+            added++;
+        }
+    if (added || !json_is_array(was))
+        state_set(st, path, 2, a);
+    else
+        json_decref(a);
+}
+
+void verdict_store_requirements(state *st, const char *profile, const char *const *steps,
+                                const strvec *reqs, const int *required, const int *publishes,
+                                size_t n)
+{
+    const json_t *old = json_object_get(state_root(st), "requirements");
+    const char *path[3] = {"requirements", "steps", NULL};
+    if (!json_is_object(old)) {
+        json_t *o = json_object(), *s = json_object(), *rs = json_array(), *ps = json_array();
+        for (size_t i = 0; i < n; i++) {
+            if (required[i])
+                json_array_append_new(rs, json_string(steps[i]));
+            if (publishes[i])
+                json_array_append_new(ps, json_string(steps[i]));
+        }
+        json_object_set_new(o, "required_steps", rs);
+        json_object_set_new(o, "publishing_steps", ps);
+        json_object_set_new(o, "profile", profile ? json_string(profile) : json_null());
+        for (size_t i = 0; i < n; i++) {
+            json_t *a = json_array();
+            if (!reqs[i].n) {
+                json_decref(a);
+                continue;
+            }
+            for (size_t k = 0; k < reqs[i].n; k++)
+                json_array_append_new(a, json_string(reqs[i].v[k]));
+            json_object_set_new(s, steps[i], a);
+        }
+        json_object_set_new(o, "steps", s);
+        path[1] = NULL;
+        state_set(st, path, 1, o);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *was = json_object_get(json_object_get(old, "steps"), steps[i]);
+        json_t *a;
+        size_t added = 0;
+        if (!reqs[i].n)
+            continue;
+        a = json_is_array(was) ? json_deep_copy(was) : json_array();
+        for (size_t k = 0; k < reqs[i].n; k++)
+            if (!in_array(a, reqs[i].v[k])) {
+                json_array_append_new(a, json_string(reqs[i].v[k]));
+                added++;
+            }
+        path[2] = steps[i];
+        if (added)
+            state_set(st, path, 3, a);
+        else
+            json_decref(a);
+    }
+    store_step_list(st, old, "required_steps", steps, required, n);
+    store_step_list(st, old, "publishing_steps", steps, publishes, n);
+}
+
+/* Severity for combining: the worse outcome wins. */
+static int rank(relhost_outcome o)
+{
+    switch (o) {
+    case RELHOST_FAILED: return 5;
+    case RELHOST_ERROR: return 4;
+    case RELHOST_INCONCLUSIVE: return 3;
+    case RELHOST_PASSED:
+    case RELHOST_WAIVED: return 1;
+    default: return 0; /* SKIPPED (not selected), NONE: the record decides */
+    }
+}
+
+void verdict_step(const json_t *root, const char *step, relhost_outcome oc, const char *reason,
+                  double now, step_verdict *out)
+{
+    const json_t *req = json_object_get(json_object_get(json_object_get(root, "requirements"),
+                                                        "steps"),
+                                        step);
+    const json_t *jobs = json_object_get(root, "jobs"), *v;
+    strbuf missing, failed;
+    size_t i, nmiss = 0, nfail = 0, nwaived = 0, n = json_array_size(req);
+    out->outcome = oc;
+    out->reason = reason;
+    out->message = NULL;
+    if (!json_is_array(req) || n == 0)
+        return;
+    sb_init(&missing);
+    sb_init(&failed);
+    json_array_foreach(req, i, v) {
+        const char *name = json_string_value(v);
+        char *id;
+        const json_t *rec;
+        const char *life, *jo;
+        relhost_outcome o;
+        if (!name)
+            continue;
+        id = xasprintf("%s/%s", step, name);
+        rec = json_object_get(jobs, id);
+        free(id);
+        life = json_string_value(json_object_get(rec, "lifecycle"));
+        jo = json_string_value(json_object_get(rec, "outcome"));
+        o = life && strcmp(life, "completed") == 0 && jo ? outcome_parse(jo) : RELHOST_NONE;
+        if (o == RELHOST_FAILED && !waiver_find(root, step, name, now)) {
+            sb_printf(&failed, "%s%s", nfail++ ? ", " : "", name);
+        } else if (!outcome_ok(o) && o != RELHOST_NONE && waiver_find(root, step, name, now)) {
+            nwaived++;
+        } else if (!outcome_ok(o) && o != RELHOST_FAILED && !waiver_find(root, step, name, now)) {
+            sb_printf(&missing, "%s%s%s%s", nmiss++ ? ", " : "", name,
+                      o == RELHOST_NONE ? "" : " ", o == RELHOST_NONE ? "" : outcome_name(o));
+        }
+    }
+    if (nfail && rank(oc) < rank(RELHOST_FAILED)) {
+        out->outcome = RELHOST_FAILED;
+        out->reason = "validation_failed";
+        out->message = xasprintf("required validation(s) FAILED in this release's record: %s",
+                                 failed.s);
+    } else if (!nfail && nmiss && (rank(oc) < rank(RELHOST_INCONCLUSIVE) ||
+                                   (oc == RELHOST_FAILED && nwaived))) {
+        /* (a gate FAILED on what is now waived: what never ran still decides nothing) */
+        out->outcome = RELHOST_INCONCLUSIVE;
+        out->reason = "incomplete";
+        out->message = xasprintf("%zu of %zu required validation(s) have no PASSED or WAIVED "
+                                 "result in this release: %s; run them (without --only, or "
+                                 "--only naming them)",
+                                 nmiss, n, missing.s);
+    } else if (!nfail && !nmiss && rank(oc) == 0) {
+        out->outcome = RELHOST_PASSED; /* nothing ran now, and the record is complete */
+        out->reason = NULL;
+        out->message = xasprintf("every required validation (%zu) passed in this release", n);
+    }
+    sb_free(&missing);
+    sb_free(&failed);
+}
+
+const json_t *verdict_waiver(const json_t *root, const char *step, double now)
+{
+    step_verdict sv;
+    int incomplete;
+    verdict_step(root, step, RELHOST_PASSED, NULL, now, &sv);
+    incomplete = sv.outcome == RELHOST_INCONCLUSIVE;
+    free(sv.message);
+    return incomplete ? waiver_find(root, step, NULL, now) : waiver_covering(root, step, now);
+}
