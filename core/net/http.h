@@ -20,7 +20,7 @@
  *    CA, a test server); there is no switch to turn verification off.
  *  - Redirects are not followed (a 3xx is returned with its location header): following them
  *    could carry credentials to another host.
- *  - Retries follow one table, "the retry table" (core/net/http.c, relhost.cfg(5)): refused
+ *  - Retries follow one table, "the retry table" (core/net/http_rules.c, relhost.cfg(5)): refused
  *    connections, timeouts, resets, truncated replies, an unresolved name, 5xx, 408, 429 and a
  *    403 with x-ratelimit-remaining: 0 are tried again with exponential backoff and jitter;
  *    Retry-After (seconds or HTTP-date) is honoured, and for 403/429 with

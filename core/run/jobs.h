@@ -3,7 +3,7 @@
  * jobs.h - jobs are a host concept. A gate submits validation jobs through the host services;
  * this module owns everything after that: runner instances and their max_parallel, submission
  * with an idempotency key, batch polling, host deadlines (loop timers; the whole timeout path is
- * the comment "How a job times out" in jobs.c), one log file per attempt, streaming the
+ * the comment "How a job times out" in jobs_timer.c), one log file per attempt, streaming the
  * log into metrics sources, mapping how a job ended to an outcome (one function), acceptance
  * checks, retries of retryable tool errors, persistence in the release state, resume after a
  * restart, and cancel on interrupt.

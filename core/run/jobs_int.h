@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jobs_int.h - the job layer's private structures, shared by core/run/jobs.c (one job: submit,
- * poll, log, end, retry, resume) and core/run/repeats.c (a repeated validation: N jobs and their
- * aggregate). Nothing else includes this header.
+ * jobs_int.h - the job layer's private structures, shared by core/run/jobs*.c (one job: submit
+ * and queue in jobs.c, start jobs_start.c, log jobs_log.c, timers jobs_timer.c, end and retry
+ * jobs_end.c, state jobs_persist.c, resume jobs_resume.c; runners for status / kill
+ * jobs_runner.c) and core/run/repeats.c (a repeated validation: N jobs and their aggregate).
+ * Nothing else includes this header.
  */
 #ifndef RELHOST_JOBS_INT_H
 #define RELHOST_JOBS_INT_H
@@ -14,6 +16,9 @@
 
 #include <jansson.h>
 
+#define TAIL_INTERVAL 0.25   /* seconds between log reads of a running job */
+#define DEADLINE_SLACK 30.0  /* the host's deadline trails the runner's own time limit */
+
 enum phase { PH_QUEUED = 0, PH_SUBMITTING, PH_RUNNING, PH_DONE };
 
 struct runner_rt {
@@ -23,7 +28,7 @@ struct runner_rt {
     int opened;
     int running;      /* jobs submitted and not ended */
     double next_poll;
-    unsigned long poll_timer; /* loop timer at next_poll (jobs.c arm_poll), 0: none */
+    unsigned long poll_timer; /* loop timer at next_poll (jobs_timer.c jobs_arm_poll), 0: none */
     int busy;                 /* one of its ops is running: no other op may start (timers wait) */
     jobs *owner;
     hostctx hc;
@@ -71,7 +76,7 @@ struct relhost_job {
     int log_fd;
     void **src_jobs;
     double started, ended, deadline, not_before, next_tail;
-    /* loop timers (jobs.c, "How a job times out"), 0: none */
+    /* loop timers (jobs_timer.c, "How a job times out"), 0: none */
     unsigned long deadline_timer, tail_timer, retry_timer;
     int host_cancelled, deadline_hit, in_wait;
     int submit_pending;   /* intent recorded, runner not asked yet */
@@ -84,7 +89,7 @@ struct relhost_job {
     int log_restarts;     /* times the job truncated or replaced its own log this attempt */
     /* A runner without find() runs jobs as relhost's own children: what identifies the
      * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
-     * dies (jobs.c stop_orphan). */
+     * dies (jobs_resume.c stop_orphan). */
     proc_ident proc;
     int lost;             /* attempts an earlier relhost died running: not counted as retries */
     char *resume_note;    /* what resuming found of such an attempt; in every later attempt's
@@ -144,6 +149,63 @@ void jobs_checks_env(jobs *j, const char *validation, checks_env *env);
  *  and for relhost status / kill (jobs_runner.c, run = 0). 0, or RELHOST_EINVAL with *why the
  *  runner's message (owned by the caller; may be NULL). */
 int jobs_runner_rt_open(struct runner_rt *r, const relhost_ctx *ctx, int run, char **why);
+
+/* ---- shared by the job layer's own files (jobs*.c) ---- */
+
+/* jobs.c */
+/** The string member k of o, or "" (never NULL). */
+const char *jobs_jstr_or(const json_t *o, const char *k);
+/** The runner instance named name, or NULL. */
+struct runner_rt *jobs_runner_find(jobs *j, const char *name);
+/** Open r for this run once (error_set with the plan's location when it refuses). */
+int jobs_runner_ensure_open(jobs *j, struct runner_rt *r, const relhost_ctx *ctx);
+
+/* jobs_start.c: one attempt's start */
+/** Expand jb's templates (argv, env, cwd) for its current attempt. */
+void jobs_expand_for_attempt(jobs *j, relhost_job *jb);
+/** Fill spec (and ra, which it points into) from jb's expanded attempt. */
+void jobs_fill_spec(relhost_job *jb, relhost_job_spec *spec, relhost_map *ra);
+/** First half of a start: name the attempt, lay out its log, record the intent. */
+void jobs_prepare_job(jobs *j, relhost_job *jb);
+/** Second half: hand the job to its runner (its intent is already durable). */
+void jobs_submit_job(jobs *j, relhost_job *jb);
+
+/* jobs_log.c: the log and the metrics sources it feeds */
+void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec);
+/** Feed new log bytes to the job's metrics sources. */
+void jobs_tail_log(relhost_job *jb);
+void jobs_close_sources(relhost_job *jb);
+
+/* jobs_timer.c: loop timers ("How a job times out") */
+void jobs_arm_deadline(relhost_job *jb);
+void jobs_arm_tail(relhost_job *jb, double when);
+void jobs_arm_retry(relhost_job *jb);
+void jobs_arm_poll(struct runner_rt *r, double when);
+void jobs_stop_timers(relhost_job *jb);
+/** Poll every runner that has news or is due. */
+void jobs_poll_runners(jobs *j);
+/** The overdue work of running jobs: log reads and deadlines. */
+void jobs_tend_running(jobs *j);
+
+/* jobs_end.c: a job's end */
+/** Judge jb's evidence against its acceptance checks: outcome and reason. */
+void jobs_evaluate_checks(relhost_job *jb);
+void jobs_release_handle(relhost_job *jb);
+/** The job ended on its engine (jb->status): read the rest of the log, collect, decide. */
+void jobs_ended(jobs *j, relhost_job *jb);
+/** Record jb's result, or queue its retry. */
+void jobs_finish(jobs *j, relhost_job *jb);
+
+/* jobs_persist.c: the state record */
+void jobs_process_from_json(const json_t *o, proc_ident *id);
+/** Make the state durable (an error is logged). */
+void jobs_flush_state(jobs *j);
+/** jb's spec_hash and accept_hash. */
+void jobs_compute_hashes(relhost_job *jb);
+
+/* jobs_resume.c */
+/** An earlier run of this release may already hold this validation's result: take it. */
+void jobs_resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx);
 
 /** Submit the aggregate of rq->repeats runs of rq (repeats.c); see jobs_submit(). */
 int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq,

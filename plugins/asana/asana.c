@@ -22,7 +22,11 @@
  * That is the rule every HTTP plugin follows (plugins/common/pl_http.h, "the retry table").
  * Unknown or malformed replies fail closed: a field the narrowing needs that the API did not send
  * is an ERROR, never a task silently counted as "not a blocker".
+ *
+ * asana_int.h lists the files and what each does.
  */
+#include "asana_int.h"
+
 #include <relhost/plugin.h>
 
 #include "../common/pl_host.h"
@@ -38,39 +42,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-/* The project id is not a secret (it is in every task link), so it may come from a plain
- * environment variable, as in the seed's setup; the token only ever through the host. */
-#define ASANA_PROJECT_ENV "ASANA_PROJECT_ID"
-/* The API's maximum page size: fewest requests against a 150/min rate limit. */
-#define ASANA_LIMIT "100"
-#define ASANA_TASK_FIELDS                                                                          \
-    "name,completed,permalink_url,assignee.name,custom_fields.name,"                               \
-    "custom_fields.display_value,memberships.section.name,tags.name"
-/* 100,000 items: a server still paging past this is looping, not listing. */
-#define ASANA_MAX_PAGES 1000
-/* Task names and people are user text: long or multi-line ones must not swamp the report. */
-#define ASANA_TEXT_MAX 200
-#define ASANA_EXCERPT_MAX 120
-
-struct asana_conf {
-    const char *token_env;
-    const char *project;
-    const char *section;
-    const char *base_url;
-    const char *tag;
-    const char *custom_field;
-    const char *custom_value;
-    relhost_http_options http; /* timeout, retry_budget */
-    int manual_fallback;
-};
-
-struct asana {
-    const struct asana_conf *conf;
-    char *base;         /* base_url without trailing slashes */
-    char *project;      /* from the plan, else $ASANA_PROJECT_ID; NULL when neither */
-    int project_is_env; /* for messages: where to fix a wrong project */
-};
 
 static const relhost_option asana_options[] = {
     {.name = "token_env",
@@ -117,7 +88,7 @@ static const relhost_option asana_options[] = {
 
 /* A gid goes into a URL path: digits (Asana's) or at most a plain token, nothing that could
  * change the path or the query. */
-static int valid_gid(const char *s)
+int valid_gid(const char *s)
 {
     size_t n = strlen(s);
 
@@ -343,422 +314,6 @@ static int not_configured(const relhost_ctx *ctx, struct asana *a, int have_toke
     return 0;
 }
 
-/* ---- HTTP + JSON ------------------------------------------------------------------------ */
-
-enum { GOT_JSON = 0, GOT_VERDICT = 1 };
-
-static void set_error(relhost_verdict *out, int retryable)
-{
-    out->outcome = RELHOST_ERROR;
-    out->reason = "tool_error";
-    out->retryable = retryable;
-}
-
-/* What the API said went wrong: errors[].message (and .phrase, which Asana adds to a 500 so
- * that support can find the incident), else the start of the body as text. */
-static void api_error_text(const relhost_http_response *r, char *buf, size_t cap)
-{
-    json_t *root = r->body != NULL ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
-    json_t *errs = json_is_object(root) ? json_object_get(root, "errors") : NULL;
-    size_t len = 0;
-
-    buf[0] = '\0';
-    if (json_is_array(errs)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(errs, i, e) {
-            const char *msg = json_string_value(json_object_get(e, "message"));
-            const char *phrase = json_string_value(json_object_get(e, "phrase"));
-            char m[ASANA_TEXT_MAX + 4], p[ASANA_TEXT_MAX + 4];
-            int n;
-            if (msg == NULL && json_is_string(e))
-                msg = json_string_value(e);
-            if (msg == NULL)
-                continue;
-            pl_clean_text(msg, strlen(msg), ASANA_TEXT_MAX, m, sizeof m);
-            if (phrase != NULL)
-                pl_clean_text(phrase, strlen(phrase), ASANA_TEXT_MAX, p, sizeof p);
-            n = snprintf(buf + len, cap - len, "%s%s%s%s%s", len ? "; " : "", m,
-                         phrase != NULL ? " (phrase: " : "", phrase != NULL ? p : "",
-                         phrase != NULL ? ")" : "");
-            if (n < 0 || (size_t)n >= cap - len)
-                break;
-            len += (size_t)n;
-        }
-    }
-    json_decref(root);
-    if (buf[0] != '\0')
-        return;
-    if (r->body == NULL || r->body_len == 0) {
-        snprintf(buf, cap, "(empty body)");
-        return;
-    }
-    char ex[ASANA_EXCERPT_MAX + 4];
-    pl_clean_text(r->body, r->body_len, ASANA_EXCERPT_MAX, ex, sizeof ex);
-    snprintf(buf, cap, "body: \"%s\"", ex);
-}
-
-static int response_attempts(const relhost_http_response *r)
-{
-    return RELHOST_HAS(r, attempts) && r->attempts > 0 ? r->attempts : 1;
-}
-
-/*
- * GET url and parse its JSON object. GOT_JSON: *root is the reply (the caller decrefs it).
- * GOT_VERDICT: the request failed; out holds an ERROR and pl_host->fail() the reason. A negative
- * return (RELHOST_EINTR) ends the run.
- */
-static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, const char *what,
-                    json_t **root, relhost_verdict *out)
-{
-    static const char *const headers[] = {"Accept: application/json", NULL};
-    relhost_http_request req;
-    relhost_http_response *resp = NULL;
-    char detail[1024];
-    json_error_t jerr;
-    long status;
-    int rc;
-
-    memset(&req, 0, sizeof req);
-    req.struct_size = sizeof req;
-    req.method = "GET";
-    req.url = url;
-    req.headers = headers;
-    req.bearer_env = a->conf->token_env;
-    pl_http_limits(&req, &a->conf->http);
-
-    rc = pl_host->http_request(ctx, &req, &resp);
-    if (rc < 0 && resp != NULL) /* the contract says none, but never leak one */
-        pl_host->http_response_free(resp);
-    if (rc == RELHOST_EINTR)
-        return RELHOST_EINTR;
-    if (rc < 0) {
-        /* The host has explained the failure (what, on which URL, what to do) in its fail()
-         * text, which becomes the step's message; the note adds what was asked. Only
-         * RELHOST_ERETRY is worth another run (the retry table). */
-        int again = pl_http_rc_retryable(rc);
-        if (again)
-            pl_host->note_add(ctx, "%s: no usable reply (%s); the next run tries again", what,
-                              pl_strerror(rc));
-        else if (rc == RELHOST_EINVAL)
-            pl_host->note_add(ctx, "%s: relhost refused to send GET %s; check base_url (%s)", what,
-                              url, pl_where(ctx, &a->conf->base_url));
-        else
-            pl_host->note_add(ctx, "%s: no usable reply (%s): not retryable, fix the cause and run "
-                                   "again", what, pl_strerror(rc));
-        set_error(out, again);
-        return GOT_VERDICT;
-    }
-    if (resp == NULL) {
-        pl_host->fail(ctx, "asana: %s: the HTTP service returned neither a reply nor an error for "
-                           "GET %s (a relhost bug)",
-                      what, url);
-        set_error(out, 0);
-        return GOT_VERDICT;
-    }
-    status = resp->status;
-    if (status >= 200 && status < 300) {
-        *root = json_loadb(resp->body != NULL ? resp->body : "", resp->body_len, 0, &jerr);
-        if (*root == NULL || !json_is_object(*root)) {
-            /* An unreadable body: not retryable, the same reply would come again (the rule of
-             * every HTTP plugin, pl_http.h). */
-            char is[256], line[1024];
-            if (*root == NULL)
-                snprintf(is, sizeof is, "is not valid JSON: %s at line %d, column %d", jerr.text,
-                         jerr.line, jerr.column);
-            else
-                snprintf(is, sizeof is, "is a JSON %s where an object {\"data\": [...], "
-                                        "\"next_page\": ...} was expected",
-                         json_is_array(*root) ? "array" : json_is_string(*root) ? "string"
-                                                                                 : "scalar");
-            pl_http_unreadable(line, sizeof line, "GET", url, resp, is, "JSON");
-            pl_host->fail(ctx, "asana: %s: %s; " PL_HTTP_UNREADABLE_ADVICE " (base_url, %s)", what,
-                          line, pl_where(ctx, &a->conf->base_url));
-            json_decref(*root);
-            *root = NULL;
-            pl_host->http_response_free(resp);
-            set_error(out, 0);
-            return GOT_VERDICT;
-        }
-        pl_host->http_response_free(resp);
-        return GOT_JSON;
-    }
-
-    api_error_text(resp, detail, sizeof detail);
-    if (pl_http_status_retryable(resp)) {
-        int n = response_attempts(resp);
-        pl_host->fail(ctx, "asana: %s: GET %s answered HTTP %ld after %d attempt%s: %s; the step "
-                           "is retried on the next run",
-                      what, url, status, n, n == 1 ? "" : "s", detail);
-        set_error(out, 1);
-    } else {
-        const char *hint = "";
-        char h[256];
-        if (status == 401) {
-            snprintf(h, sizeof h, ": check that $%s holds a valid personal access token",
-                     a->conf->token_env);
-            hint = h;
-        } else if (status >= 300 && status < 400) {
-            snprintf(h, sizeof h, ": relhost follows no redirect (it would carry the token "
-                                  "along): point base_url at the final address");
-            hint = h;
-        } else if (status == 403 || status == 404) {
-            snprintf(h, sizeof h, ": check the project gid (%s) and that the token's user can "
-                                  "see the project",
-                     a->project_is_env ? "$" ASANA_PROJECT_ENV
-                                       : pl_where(ctx, &a->conf->project));
-            hint = h;
-        }
-        pl_host->fail(ctx, "asana: %s: GET %s answered HTTP %ld: %s%s", what, url, status, detail,
-                      hint);
-        set_error(out, 0);
-    }
-    pl_host->http_response_free(resp);
-    return GOT_VERDICT;
-}
-
-/*
- * GET every page of a list (base + path_query, then with each next_page.offset) and append the
- * items of every `data` array to `items`. *pages counts the requests. Same returns as get_json.
- */
-static int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_query,
-                   const char *what, json_t *items, size_t *pages, relhost_verdict *out)
-{
-    char *offset = NULL;
-    char *url = NULL;
-    int rc = GOT_JSON;
-
-    for (;;) {
-        struct pl_str u = {0};
-        json_t *root = NULL;
-        json_t *data, *next, *off;
-
-        pl_str_add(&u, "%s%s", a->base, path_query);
-        if (offset != NULL) {
-            pl_str_add(&u, "&offset=");
-            pl_str_urlenc(&u, offset);
-        }
-        free(url);
-        url = pl_str_take(&u);
-        if (url == NULL) {
-            pl_host->fail(ctx, "asana: out of memory");
-            rc = RELHOST_ENOMEM;
-            break;
-        }
-        rc = get_json(ctx, a, url, what, &root, out);
-        if (rc != GOT_JSON)
-            break;
-        (*pages)++;
-        data = json_object_get(root, "data");
-        next = json_object_get(root, "next_page");
-        off = json_is_object(next) ? json_object_get(next, "offset") : NULL;
-        if (!json_is_array(data)) {
-            pl_host->fail(ctx, "asana: %s: unexpected reply to GET %s: \"data\" is %s, not a list",
-                          what, url, data == NULL ? "missing" : "not a list");
-            rc = GOT_VERDICT;
-        } else if (next != NULL && !json_is_null(next) &&
-                   (!json_is_string(off) || json_string_value(off)[0] == '\0')) {
-            pl_host->fail(ctx, "asana: %s: unexpected reply to GET %s: next_page is neither null "
-                               "nor an object with an \"offset\" string",
-                          what, url);
-            rc = GOT_VERDICT;
-        } else if (off != NULL && offset != NULL && strcmp(json_string_value(off), offset) == 0) {
-            pl_host->fail(ctx, "asana: %s: GET %s returned the offset it was given as the next "
-                               "page: following it would never end",
-                          what, url);
-            rc = GOT_VERDICT;
-        } else if (off != NULL && *pages >= ASANA_MAX_PAGES) {
-            pl_host->fail(ctx, "asana: %s: still more pages after %d requests of " ASANA_LIMIT
-                            " items (last GET %s): the API seems to loop",
-                          what, ASANA_MAX_PAGES, url);
-            rc = GOT_VERDICT;
-        } else if (json_array_extend(items, data) != 0) {
-            pl_host->fail(ctx, "asana: out of memory");
-            rc = RELHOST_ENOMEM;
-        }
-        if (rc == GOT_VERDICT)
-            set_error(out, 0);
-        if (rc != GOT_JSON || off == NULL) {
-            json_decref(root);
-            break;
-        }
-        free(offset);
-        offset = strdup(json_string_value(off));
-        json_decref(root);
-        if (offset == NULL) {
-            pl_host->fail(ctx, "asana: out of memory");
-            rc = RELHOST_ENOMEM;
-            break;
-        }
-    }
-    free(offset);
-    free(url);
-    return rc;
-}
-
-/* ---- sections --------------------------------------------------------------------------- */
-
-/*
- * Find the gids of the sections named conf->section (Asana allows duplicate names: all of them
- * count, so a blocker cannot hide in the second "Active"). Fills `gids` with strings.
- */
-static int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, size_t *pages,
-                         relhost_verdict *out)
-{
-    const char *want = a->conf->section;
-    json_t *sections = json_array();
-    struct pl_str pq = {0};
-    char what[256];
-    char *path;
-    size_t i;
-    json_t *s;
-    int rc;
-
-    snprintf(what, sizeof what, "listing the sections of project %s", a->project);
-    pl_str_add(&pq, "/projects/%s/sections?limit=" ASANA_LIMIT, a->project);
-    path = pl_str_take(&pq);
-    if (sections == NULL || path == NULL) {
-        json_decref(sections);
-        free(path);
-        return pl_oom(ctx);
-    }
-    rc = get_all(ctx, a, path, what, sections, pages, out);
-    free(path);
-    if (rc != GOT_JSON) {
-        json_decref(sections);
-        return rc;
-    }
-    json_array_foreach(sections, i, s) {
-        const char *gid = json_string_value(json_object_get(s, "gid"));
-        const char *name = json_string_value(json_object_get(s, "name"));
-        if (gid == NULL || name == NULL || !valid_gid(gid)) {
-            pl_host->fail(ctx, "asana: %s: section %zu of the reply has no usable \"gid\" and "
-                               "\"name\" strings",
-                          what, i + 1);
-            set_error(out, 0);
-            json_decref(sections);
-            return GOT_VERDICT;
-        }
-        if (strcmp(name, want) == 0 && json_array_append_new(gids, json_string(gid)) != 0) {
-            json_decref(sections);
-            return pl_oom(ctx);
-        }
-    }
-    if (json_array_size(gids) > 0) {
-        json_decref(sections);
-        return GOT_JSON;
-    }
-
-    /* A configuration problem, stated with what would fix it: the names that do exist. */
-    struct pl_str names = {0};
-    char near[ASANA_TEXT_MAX + 4] = "";
-    json_array_foreach(sections, i, s) {
-        const char *name = json_string_value(json_object_get(s, "name"));
-        char shown[ASANA_TEXT_MAX + 4];
-        if (i == 50) {
-            pl_str_add(&names, ", ... (%zu in all)", json_array_size(sections));
-            break;
-        }
-        pl_clean_text(name, strlen(name), 80, shown, sizeof shown);
-        pl_str_add(&names, "%s\"%s\"", i ? ", " : "", shown);
-        if (near[0] == '\0' && strcasecmp(name, want) == 0)
-            snprintf(near, sizeof near, "%s", shown);
-    }
-    char *list = pl_str_take(&names);
-    if (json_array_size(sections) == 0)
-        pl_host->fail(ctx, "asana: project %s has no sections, so section \"%s\" (%s) cannot be "
-                           "checked: create it in Asana or fix `section`",
-                      a->project, want, pl_where(ctx, &a->conf->section));
-    else
-        pl_host->fail(ctx, "asana: project %s has no section \"%s\" (%s)%s%s%s; its sections are: "
-                           "%s",
-                      a->project, want, pl_where(ctx, &a->conf->section),
-                      near[0] != '\0' ? " (did you mean \"" : "", near,
-                      near[0] != '\0' ? "\"? names are compared exactly)" : "",
-                      list != NULL ? list : "(out of memory)");
-    free(list);
-    json_decref(sections);
-    set_error(out, 0);
-    return GOT_VERDICT;
-}
-
-/* ---- tasks ------------------------------------------------------------------------------- */
-
-/* 1 when the task is a blocker, 0 when narrowing excludes it, -1 when its shape is wrong (the
- * message in err): a field the narrowing needs that is missing fails closed. */
-static int is_blocker(const struct asana *a, json_t *t, char *err, size_t cap)
-{
-    const struct asana_conf *c = a->conf;
-    json_t *completed = json_object_get(t, "completed");
-    size_t i;
-    json_t *e;
-
-    if (completed != NULL && !json_is_boolean(completed)) {
-        snprintf(err, cap, "\"completed\" is not true or false");
-        return -1;
-    }
-    /* completed_since=now already hides finished tasks; this guards a server that ignores it. */
-    if (json_is_true(completed))
-        return 0;
-    if (c->tag != NULL) {
-        json_t *tags = json_object_get(t, "tags");
-        int hit = 0;
-        if (!json_is_array(tags)) {
-            snprintf(err, cap, "no \"tags\" list, so the tag \"%s\" cannot be checked", c->tag);
-            return -1;
-        }
-        json_array_foreach(tags, i, e) {
-            const char *n = json_string_value(json_object_get(e, "name"));
-            if (n != NULL && strcmp(n, c->tag) == 0)
-                hit = 1;
-        }
-        if (!hit)
-            return 0;
-    }
-    if (c->custom_field != NULL) {
-        json_t *fields = json_object_get(t, "custom_fields");
-        int hit = 0;
-        if (!json_is_array(fields)) {
-            snprintf(err, cap, "no \"custom_fields\" list, so the field \"%s\" cannot be checked",
-                     c->custom_field);
-            return -1;
-        }
-        json_array_foreach(fields, i, e) {
-            const char *n = json_string_value(json_object_get(e, "name"));
-            const char *v = json_string_value(json_object_get(e, "display_value"));
-            if (n == NULL || strcmp(n, c->custom_field) != 0)
-                continue;
-            if (c->custom_value != NULL ? v != NULL && strcmp(v, c->custom_value) == 0
-                                        : v != NULL && v[0] != '\0')
-                hit = 1;
-        }
-        if (!hit)
-            return 0;
-    }
-    return 1;
-}
-
-static void note_blocker(const relhost_ctx *ctx, json_t *t)
-{
-    const char *name = json_string_value(json_object_get(t, "name"));
-    const char *gid = json_string_value(json_object_get(t, "gid"));
-    const char *link = json_string_value(json_object_get(t, "permalink_url"));
-    const char *who = json_string_value(json_object_get(json_object_get(t, "assignee"), "name"));
-    char n[ASANA_TEXT_MAX + 4], w[ASANA_TEXT_MAX + 4], l[512 + 4];
-
-    if (name == NULL || name[0] == '\0')
-        name = "(no name)";
-    pl_clean_text(name, strlen(name), ASANA_TEXT_MAX, n, sizeof n);
-    if (who != NULL)
-        pl_clean_text(who, strlen(who), ASANA_TEXT_MAX, w, sizeof w);
-    if (link != NULL)
-        pl_clean_text(link, strlen(link), 512, l, sizeof l);
-    else
-        snprintf(l, sizeof l, "(no link; task gid %s)", gid != NULL ? gid : "unknown");
-    pl_host->note_add(ctx, "blocker: \"%s\" (%s%s) %s", n,
-                      who != NULL ? "assignee: " : "unassigned", who != NULL ? w : "", l);
-}
-
 static void set_label_count(const relhost_ctx *ctx, const char *key, size_t v)
 {
     char buf[32];
@@ -775,11 +330,10 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     const struct asana_conf *c = a->conf;
     int have_token = token_set(ctx, a);
     json_t *gids = NULL, *tasks = NULL;
-    size_t pages = 0, open_tasks, blockers = 0;
+    size_t pages = 0, open_tasks = 0, blockers = 0;
     char narrow[512];
-    char what[512];
     size_t i;
-    json_t *t, *g;
+    json_t *t;
     int rc;
 
     if (!have_token || a->project == NULL)
@@ -806,46 +360,12 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         pl_host->note_add(ctx, "project %s has %zu sections named \"%s\": all of them are checked",
                           a->project, json_array_size(gids), c->section);
 
-    json_array_foreach(gids, i, g) {
-        struct pl_str pq = {0};
-        char *path;
-        pl_str_add(&pq, "/sections/%s/tasks?completed_since=now&limit=" ASANA_LIMIT
-                     "&opt_fields=" ASANA_TASK_FIELDS,
-                json_string_value(g));
-        path = pl_str_take(&pq);
-        if (path == NULL) {
-            pl_host->fail(ctx, "asana: out of memory");
-            rc = RELHOST_ENOMEM;
-            goto done;
-        }
-        snprintf(what, sizeof what, "listing the open tasks of section \"%s\" (gid %s)",
-                 c->section, json_string_value(g));
-        rc = get_all(ctx, a, path, what, tasks, &pages, out);
-        free(path);
-        if (rc != GOT_JSON)
-            goto done;
-    }
-
-    /* Judge every task before posting anything, so a malformed task anywhere is an ERROR and
-     * never a partial list of blockers under a FAILED that looks complete. */
-    open_tasks = 0;
-    json_array_foreach(tasks, i, t) {
-        char err[256];
-        int b = json_is_object(t) ? is_blocker(a, t, err, sizeof err) : -1;
-        if (!json_is_object(t))
-            snprintf(err, sizeof err, "it is not an object");
-        if (b < 0) {
-            pl_host->fail(ctx, "asana: listing the open tasks of section \"%s\": unexpected reply: "
-                               "task %zu: %s",
-                          c->section, i + 1, err);
-            set_error(out, 0);
-            rc = GOT_VERDICT;
-            goto done;
-        }
-        if (!json_is_true(json_object_get(t, "completed")))
-            open_tasks++;
-        blockers += (size_t)b;
-    }
+    rc = list_tasks(ctx, a, gids, tasks, &pages, out);
+    if (rc != GOT_JSON)
+        goto done;
+    rc = judge_tasks(ctx, a, tasks, &open_tasks, &blockers, out);
+    if (rc != GOT_JSON)
+        goto done;
 
     narrowing_text(a, narrow, sizeof narrow);
     set_label_count(ctx, "blockers", blockers);

@@ -17,31 +17,16 @@
  *  find      `sky jobs queue`, newest job NAMEd after the key; waits for a launch of that key
  *            still running from an earlier relhost, so that a resume never launches twice.
  *  cancel    `sky jobs cancel -y ID`; unknown or already ended counts as cancelled.
+ *
+ * runner_skypilot_int.h lists the files and what each does.
  */
-#include "runner_skypilot.h"
+#include "runner_skypilot_int.h"
 #include "../common/pl_host.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-struct runner_skypilot_conf {
-    const char *sky;
-    const char *task_template;
-    const char *accelerators;
-    int use_spot;
-    int64_t max_restarts;
-    int sync_workdir;
-    int remote_timeout;
-    double poll_interval;
-    double log_interval;
-    double launch_timeout;
-    double cli_timeout;
-    uint64_t log_max;
-    relhost_strlist pass_env;
-};
 
 #define C(m) offsetof(struct runner_skypilot_conf, m)
 static const relhost_option runner_skypilot_options[] = {
@@ -92,644 +77,6 @@ static const relhost_option runner_skypilot_options[] = {
     {0}};
 #undef C
 
-/* What this runner knows about one job. A job submitted by this process is the host's handle;
- * a re-attached one (after a host restart) is found by its id. */
-struct sky_rec {
-    struct sky_rec *next;
-    char key[256];
-    char id[32];
-    /* launch */
-    relhost_proc *launch;
-    char *launch_out;          /* the launch's output file, next to the job's log */
-    int id_new;                /* the id came with this poll: no queue has listed it yet */
-    int id_unreported;         /* cancel() found the id of a launch it stopped: tell the host */
-    int launch_cancelled;      /* cancel() stopped the launch before SkyPilot had the job */
-    int launch_failed;         /* ended without an id: ENDED unless the queue lists the key */
-    relhost_job_end launch_end;
-    char launch_why[128];
-    /* last known state, reported when no queue is due */
-    relhost_job_state state;
-    int restarts;
-    char status[32];
-    /* log: bytes [log_base, log_base + log_len) of the ANSI-stripped log */
-    char *log;
-    size_t log_len;
-    uint64_t log_base;
-    double next_fetch;
-    int final;                 /* the job ended and its whole log was fetched */
-    int warned_trunc;
-};
-
-struct runner_skypilot {
-    const struct runner_skypilot_conf *conf;
-    char *sky;                 /* conf->sky, a relative path made absolute */
-    char *tmpl;                /* task_template's text */
-    char **cli_env;            /* NAME=VALUE of conf->pass_env, for the CLI only; NULL-ended */
-    size_t ncli_env;
-    struct sky_rec *recs;
-    double next_queue;
-};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double log_interval(const struct runner_skypilot *r)
-{
-    return r->conf->log_interval > 0 ? r->conf->log_interval : r->conf->poll_interval;
-}
-
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-/* ---- records ------------------------------------------------------------------------------ */
-
-static struct sky_rec *rec_new(struct runner_skypilot *r, const char *key, const char *id)
-{
-    struct sky_rec *rec = calloc(1, sizeof *rec);
-    if (!rec)
-        return NULL;
-    snprintf(rec->key, sizeof rec->key, "%s", key ? key : "");
-    snprintf(rec->id, sizeof rec->id, "%s", id ? id : "");
-    rec->next = r->recs;
-    r->recs = rec;
-    return rec;
-}
-
-static void rec_free(struct sky_rec *rec)
-{
-    if (rec->launch)
-        pl_host->proc_release(NULL, rec->launch);
-    free(rec->launch_out);
-    free(rec->log);
-    free(rec);
-}
-
-static void rec_unlink(struct runner_skypilot *r, struct sky_rec *rec)
-{
-    for (struct sky_rec **pp = &r->recs; *pp; pp = &(*pp)->next)
-        if (*pp == rec) {
-            *pp = rec->next;
-            return;
-        }
-}
-
-/* The record of a job: the handle when the host has one, else the one with this id. */
-static struct sky_rec *rec_find(struct runner_skypilot *r, void *handle, const char *id)
-{
-    if (handle)
-        return handle;
-    for (struct sky_rec *rec = r->recs; id && *id && rec; rec = rec->next)
-        if (strcmp(rec->id, id) == 0)
-            return rec;
-    return NULL;
-}
-
-/* ---- CLI calls ---------------------------------------------------------------------------- */
-
-/* Runs `sky ARGS...` to completion. Returns 0 when it ran (*res holds its exit code and its
- * ANSI-stripped output), else a failure explained through pl_host->fail(). */
-static int sky_run(const relhost_ctx *ctx, struct runner_skypilot *r, const char *const *args,
-                   size_t capture, relhost_proc_result *res)
-{
-    const char *argv[12];
-    relhost_proc_spec ps;
-    size_t n = 0;
-    int rc;
-    argv[n++] = r->sky;
-    for (size_t i = 0; args[i] && n < sizeof argv / sizeof *argv - 1; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    memset(&ps, 0, sizeof ps);
-    ps.struct_size = sizeof ps;
-    ps.argv = argv;
-    ps.env = (const char *const *)r->cli_env;
-    ps.timeout_s = r->conf->cli_timeout;
-    ps.capture_max = capture;
-    memset(res, 0, sizeof *res);
-    res->struct_size = sizeof *res;
-    rc = pl_host->proc_run(ctx, &ps, res);
-    if (rc != 0)
-        return rc; /* the process service explained it */
-    res->out_len = sky_strip_ansi(res->out, res->out_len);
-    res->err_len = sky_strip_ansi(res->err, res->err_len);
-    if (res->exec_failed) {
-        pl_host->fail(ctx, "cannot run the SkyPilot CLI \"%s\" (exit %d): set the runner's sky "
-                           "option to its path, or put sky on PATH", r->sky, res->exit_code);
-        return RELHOST_EIO;
-    }
-    if (res->timed_out) {
-        pl_host->fail(ctx, "`sky %s %s` did not finish within cli_timeout (%.0f s)", args[0],
-                      args[1] ? args[1] : "", r->conf->cli_timeout);
-        return RELHOST_ETIMEDOUT;
-    }
-    return 0;
-}
-
-/* The best line explaining a failed call: stderr first, then stdout. */
-static void why(const relhost_proc_result *res, char *out, size_t cap)
-{
-    sky_error_line(res->err ? res->err : "", out, cap);
-    if (!out[0])
-        sky_error_line(res->out ? res->out : "", out, cap);
-    if (!out[0])
-        snprintf(out, cap, "exit code %d and no output", res->exit_code);
-}
-
-static int queue(const relhost_ctx *ctx, struct runner_skypilot *r, sky_queue *q)
-{
-    static const char *const args[] = {"jobs", "queue", NULL};
-    relhost_proc_result res;
-    char msg[256], line[160];
-    int rc = sky_run(ctx, r, args, 0, &res);
-    memset(q, 0, sizeof *q);
-    if (rc != 0) {
-        pl_host->proc_result_free(&res);
-        return rc;
-    }
-    if (res.exit_code != 0 || !res.exited) {
-        why(&res, line, sizeof line);
-        pl_host->fail(ctx, "`sky jobs queue` failed (exit %d): %s", res.exit_code, line);
-        pl_host->proc_result_free(&res);
-        return RELHOST_EIO;
-    }
-    rc = sky_parse_queue(res.out, q, msg, sizeof msg);
-    if (rc != 0)
-        pl_host->fail(ctx, "cannot read `sky jobs queue`: %s", msg);
-    pl_host->proc_result_free(&res);
-    return rc == 0 ? 0 : rc == RELHOST_ENOMEM ? rc : RELHOST_EINVAL;
-}
-
-static const sky_row *row_by_id(const sky_queue *q, const char *id)
-{
-    long long want = strtoll(id, NULL, 10);
-    for (size_t i = 0; i < q->n; i++)
-        if (q->rows[i].id == want)
-            return &q->rows[i];
-    return NULL;
-}
-
-/* The newest job named key, or NULL. */
-static const sky_row *row_by_name(const sky_queue *q, const char *key)
-{
-    const sky_row *best = NULL;
-    for (size_t i = 0; i < q->n; i++)
-        if (strcmp(q->rows[i].name, key) == 0 && (!best || q->rows[i].id > best->id))
-            best = &q->rows[i];
-    return best;
-}
-
-/* What one `sky jobs logs` fetch learnt. */
-struct fetch {
-    int ran;          /* the CLI ran and printed a log */
-    int exit_code;
-    int has_summary, summary;
-    int timed_out;    /* the run script's last word: timeout(1) stopped the command */
-    char trailer[32]; /* status of the "Managed job finished" trailer, or "" */
-    char last[128];   /* the line that best explains a failure */
-};
-
-/* Fetches the job's whole log so far and keeps what the host has not read yet. */
-static int fetch_log(const relhost_ctx *ctx, struct runner_skypilot *r, struct sky_rec *rec,
-                     struct fetch *f)
-{
-    const char *args[] = {"jobs", "logs", "--no-follow", rec->id, NULL};
-    relhost_proc_result res;
-    size_t len;
-    int rc;
-    memset(f, 0, sizeof *f);
-    rec->next_fetch = now_s() + log_interval(r);
-    rc = sky_run(ctx, r, args, (size_t)r->conf->log_max, &res);
-    if (rc != 0) {
-        pl_host->proc_result_free(&res);
-        return rc;
-    }
-    f->ran = res.exited;
-    f->exit_code = res.exit_code;
-    len = sky_complete_len(res.out, res.out_len);
-    f->has_summary = sky_summary_exit_code(res.out, len, &f->summary);
-    f->timed_out = sky_remote_timeout(res.out, len);
-    sky_finished_status(res.out, len, f->trailer, sizeof f->trailer);
-    why(&res, f->last, sizeof f->last);
-    if (res.truncated && !rec->warned_trunc) {
-        rec->warned_trunc = 1;
-        pl_host->log(ctx, RELHOST_LOG_WARN, "job %s: its log is longer than log_max (%llu bytes); "
-                     "the rest is not read", rec->id, (unsigned long long)r->conf->log_max);
-    }
-    /* The CLI prints the log from its start each time: keep the part past what the host has.
-     * Only exit codes that come with the log count (0 running or succeeded, 100 failed, 103
-     * cancelled): "not started yet" or an error is not part of the job's log. Output shorter
-     * than what the host has (a rotated log) teaches nothing new. */
-    if (res.exited && (res.exit_code == 0 || res.exit_code == 100 || res.exit_code == 103) &&
-        len > rec->log_base + rec->log_len) {
-        size_t keep = len - (size_t)rec->log_base;
-        char *nb = malloc(keep + 1);
-        if (!nb) {
-            pl_host->proc_result_free(&res);
-            return pl_oom(ctx);
-        }
-        memcpy(nb, res.out + rec->log_base, keep);
-        free(rec->log);
-        rec->log = nb;
-        rec->log_len = keep;
-    }
-    pl_host->proc_result_free(&res);
-    return 0;
-}
-
-/* ---- status ------------------------------------------------------------------------------- */
-
-static void set_state(relhost_job_status *st, struct sky_rec *rec, relhost_job_state state)
-{
-    st->state = state;
-    if (rec)
-        rec->state = state;
-}
-
-static void end_job(relhost_job_status *st, struct sky_rec *rec, relhost_job_state state,
-                    relhost_job_end end, int exit_code, const char *word, const char *reason)
-{
-    set_state(st, rec, state);
-    st->end = end;
-    st->exit_code = exit_code;
-    snprintf(st->engine_state, sizeof st->engine_state, "%s", word);
-    snprintf(st->engine_reason, sizeof st->engine_reason, "%s", reason ? reason : "");
-    if (rec) {
-        rec->final = 1;
-        st->restarts = rec->restarts;
-    }
-}
-
-/* The job ended as `word` (a queue status or the logs trailer): fetch its whole log once (the
- * host reads it right after this poll) and report how it ended. */
-static void ended(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_job_status *st,
-                  struct sky_rec *rec, const char *word, relhost_job_state state,
-                  relhost_job_end end, const struct fetch *known)
-{
-    struct fetch f;
-    char reason[128] = "";
-    int code = -1;
-    if (known) {
-        f = *known;
-    } else if (fetch_log(ctx, r, rec, &f) != 0) {
-        pl_host->log(ctx, RELHOST_LOG_WARN, "job %s ended as %s, but its log could not be fetched",
-                     rec->id, word);
-        memset(&f, 0, sizeof f);
-    }
-    if (state == RELHOST_JOB_ENDED && end == RELHOST_END_EXITED) {
-        if (strcmp(word, "SUCCEEDED") == 0) {
-            code = 0;
-        } else if (strcmp(word, "FAILED") == 0 && f.timed_out) {
-            /* remote_timeout: timeout(1) on the cluster stopped the command at timeout_s. The
-             * same end as the host's own deadline or Slurm's TIMEOUT: exit 124, timeout. */
-            end = RELHOST_END_TIMEOUT;
-            code = 124;
-            snprintf(reason, sizeof reason, "timeout_s reached on the cluster: timeout(1) "
-                                            "stopped the command");
-        } else if (f.has_summary && f.summary != 0) {
-            code = f.summary; /* the job's own last word, as metrics_regex reads it */
-        } else {
-            /* SkyPilot does not say the exit code of a failed job; a log without a non-zero
-             * [SUMMARY] Exit code counts as 1, never 0: the engine said it failed. */
-            code = 1;
-            snprintf(reason, sizeof reason, "%s", f.last);
-        }
-    } else if (end != RELHOST_END_CANCELLED) {
-        snprintf(reason, sizeof reason, "%s", f.last);
-    }
-    end_job(st, rec, state, end, code, word, reason);
-}
-
-/* A launch process ended: its id, or why there is none. */
-static void launch_done(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_job_status *st,
-                        struct sky_rec *rec, const relhost_proc_result *res)
-{
-    size_t len = 0;
-    char *out = sky_read_file(rec->launch_out, 1 << 20, &len);
-    char id[32];
-    if (out)
-        len = sky_strip_ansi(out, len);
-    if (out && sky_launch_id(out, id, sizeof id)) {
-        snprintf(rec->id, sizeof rec->id, "%s", id);
-        snprintf(st->new_external_id, sizeof st->new_external_id, "%s", id);
-        rec->id_new = 1;
-        set_state(st, rec, RELHOST_JOB_PENDING);
-        pl_host->log(ctx, RELHOST_LOG_DEBUG, "%s launched as managed job %s", rec->key, id);
-    } else {
-        rec->launch_failed = 1;
-        rec->launch_end = res->exec_failed ? RELHOST_END_EXEC_FAILED : RELHOST_END_INFRA;
-        if (res->exec_failed)
-            snprintf(rec->launch_why, sizeof rec->launch_why, "cannot run the SkyPilot CLI "
-                     "\"%s\" (exit %d)", r->sky, res->exit_code);
-        else if (res->timed_out)
-            snprintf(rec->launch_why, sizeof rec->launch_why, "`sky jobs launch` did not "
-                     "finish within launch_timeout (%.0f s)", r->conf->launch_timeout);
-        else if (out)
-            sky_error_line(out, rec->launch_why, sizeof rec->launch_why);
-        if (!rec->launch_why[0])
-            snprintf(rec->launch_why, sizeof rec->launch_why, "`sky jobs launch` exited with %d "
-                     "and printed no job id", res->exit_code);
-    }
-    free(out);
-    pl_host->proc_release(ctx, rec->launch);
-    rec->launch = NULL;
-}
-
-static void apply_row(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_job_status *st,
-                      struct sky_rec *rec, const sky_row *row, int *missing)
-{
-    relhost_job_state state;
-    relhost_job_end end;
-    if (row->recoveries >= 0)
-        rec->restarts = row->recoveries;
-    st->restarts = rec->restarts;
-    snprintf(rec->status, sizeof rec->status, "%s", row->status);
-    if (sky_map_status(row->status, &state, &end) != 0) {
-        *missing = 1; /* a status word this runner does not know: ask `sky jobs logs` */
-        return;
-    }
-    snprintf(st->engine_state, sizeof st->engine_state, "%s", row->status);
-    if (state == RELHOST_JOB_ENDED)
-        ended(ctx, r, st, rec, row->status, state, end, NULL);
-    else
-        set_state(st, rec, state);
-}
-
-/* The queue does not list the job (or shows a word we do not know): `sky jobs logs` says by its
- * exit code, and its trailer, how the job ended. */
-static void ask_logs(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_job_status *st,
-                     struct sky_rec *rec)
-{
-    struct fetch f;
-    relhost_job_state state;
-    relhost_job_end end;
-    const char *word;
-    if (fetch_log(ctx, r, rec, &f) != 0 || !f.ran) {
-        pl_host->log(ctx, RELHOST_LOG_WARN, "job %s is not in `sky jobs queue` and `sky jobs logs` "
-                     "failed; asking again at the next poll", rec->id);
-        return;
-    }
-    if (f.trailer[0] && sky_map_status(f.trailer, &state, &end) == 0 &&
-        state == RELHOST_JOB_ENDED) {
-        ended(ctx, r, st, rec, f.trailer, state, end, &f);
-        return;
-    }
-    if (!sky_map_logs_exit(f.exit_code, &state, &end, &word)) {
-        if (rec->state)
-            set_state(st, rec, rec->state);
-        return; /* not finished: the next poll looks again */
-    }
-    if (state == RELHOST_JOB_LOST) {
-        char reason[128];
-        snprintf(reason, sizeof reason, "`sky jobs logs %.31s`: %.76s", rec->id, f.last);
-        end_job(st, rec, RELHOST_JOB_LOST, RELHOST_END_INFRA, -1, "NOT_FOUND", reason);
-        return;
-    }
-    ended(ctx, r, st, rec, word, state, end, &f);
-}
-
-static relhost_job_status *at(relhost_job_status *jobs, size_t i, size_t elem_size)
-{
-    return (relhost_job_status *)(void *)((char *)jobs + i * elem_size);
-}
-
-static int runner_skypilot_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs,
-                                size_t n, size_t elem_size, double *next_poll_s)
-{
-    struct runner_skypilot *r = inst;
-    struct sky_rec **recs = calloc(n + 1, sizeof *recs);
-    double now = now_s();
-    int need_queue = 0, queue_ok = 0, rc = 0;
-    sky_queue q;
-
-    memset(&q, 0, sizeof q);
-    if (!recs)
-        return pl_oom(ctx);
-    /* 1. Launches: no CLI call, only the processes started by submit. */
-    for (size_t i = 0; i < n; i++) {
-        relhost_job_status *st = at(jobs, i, elem_size);
-        struct sky_rec *rec = rec_find(r, st->runner_handle, st->external_id);
-        if (!rec && st->external_id && *st->external_id)
-            rec = rec_new(r, st->key, st->external_id); /* re-attached after a restart */
-        recs[i] = rec;
-        if (!rec)
-            continue;
-        rec->id_new = 0;
-        if (rec->id_unreported) {
-            rec->id_unreported = 0;
-            snprintf(st->new_external_id, sizeof st->new_external_id, "%s", rec->id);
-        }
-        if (rec->launch_cancelled) {
-            rec->launch_cancelled = 0;
-            end_job(st, rec, RELHOST_JOB_ENDED, RELHOST_END_CANCELLED, -1, "CANCELLED",
-                    "cancelled while `sky jobs launch` ran; SkyPilot never had the job");
-            continue;
-        }
-        if (rec->launch) {
-            relhost_proc_result res;
-            int done = 0;
-            memset(&res, 0, sizeof res);
-            res.struct_size = sizeof res;
-            if (pl_host->proc_poll(ctx, rec->launch, &done, &res) == 0 && done)
-                launch_done(ctx, r, st, rec, &res);
-            else
-                set_state(st, rec, RELHOST_JOB_SUBMITTING);
-        }
-        if (rec->launch_failed && rec->launch_end != RELHOST_END_EXEC_FAILED)
-            need_queue = 1; /* did the launch submit the job before it failed? */
-        if (rec->id[0])
-            need_queue |= now >= r->next_queue;
-    }
-
-    /* 2. One `sky jobs queue` for every job of this runner. */
-    if (need_queue) {
-        r->next_queue = now + r->conf->poll_interval;
-        rc = queue(ctx, r, &q);
-        queue_ok = rc == 0;
-    }
-
-    /* 3. Each job's news, from the queue or, between queues, from what the last one said. */
-    for (size_t i = 0; i < n; i++) {
-        relhost_job_status *st = at(jobs, i, elem_size);
-        struct sky_rec *rec = recs[i];
-        int missing = 0;
-        if (!rec)
-            continue;
-        if (rec->launch_failed) {
-            const sky_row *row = queue_ok ? row_by_name(&q, rec->key) : NULL;
-            rec->launch_failed = 0;
-            if (!row || rec->launch_end == RELHOST_END_EXEC_FAILED) {
-                end_job(st, rec, RELHOST_JOB_ENDED, rec->launch_end,
-                        rec->launch_end == RELHOST_END_EXEC_FAILED ? 127 : -1, "LAUNCH_FAILED",
-                        rec->launch_why);
-                continue;
-            }
-            /* The launch failed after SkyPilot had taken the job: adopt it, never launch twice. */
-            snprintf(rec->id, sizeof rec->id, "%lld", row->id);
-            snprintf(st->new_external_id, sizeof st->new_external_id, "%s", rec->id);
-            rec->id_new = 1;
-            pl_host->log(ctx, RELHOST_LOG_WARN, "`sky jobs launch` of %s failed (%s), but SkyPilot "
-                         "lists it as job %s: following that job", rec->key, rec->launch_why,
-                         rec->id);
-        }
-        if (!rec->id[0] || rec->final)
-            continue;
-        if (!queue_ok) {
-            if (rec->state)
-                set_state(st, rec, rec->state);
-            st->restarts = rec->restarts;
-            continue;
-        }
-        {
-            const sky_row *row = row_by_id(&q, rec->id);
-            if (row)
-                apply_row(ctx, r, st, rec, row, &missing);
-            else if (!rec->id_new)
-                missing = 1;
-            else
-                set_state(st, rec, RELHOST_JOB_PENDING); /* just launched; give it a poll */
-        }
-        if (missing)
-            ask_logs(ctx, r, st, rec);
-    }
-    sky_queue_free(&q);
-    free(recs);
-    /* The host also polls as soon as a launch process exits; this is the pace of the queue. */
-    *next_poll_s = r->next_queue > now ? r->next_queue - now : r->conf->poll_interval;
-    if (*next_poll_s < 0.05)
-        *next_poll_s = 0.05;
-    /* A failed queue is reported (the host logs it and tries again); the launches' news in
-     * jobs[] stand either way. */
-    return need_queue && !queue_ok ? rc : 0;
-}
-
-/* ---- submit ------------------------------------------------------------------------------- */
-
-static int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
-                                  char id[257], void **handle)
-{
-    struct runner_skypilot *r = inst;
-    const struct runner_skypilot_conf *c = r->conf;
-    sky_task_in in;
-    sky_task_out t;
-    char err[512], *folder = NULL, *yaml_path = NULL, *out_path = NULL;
-    const char **argv = NULL, **env = NULL;
-    relhost_proc_spec ps;
-    relhost_proc *p = NULL;
-    struct sky_rec *rec;
-    size_t n = 0;
-    int rc;
-
-    (void)id;
-    memset(&in, 0, sizeof in);
-    in.key = spec->key;
-    in.argv = spec->argv;
-    in.env = spec->env;
-    in.cwd = spec->cwd;
-    in.timeout_s = spec->timeout_s;
-    in.nodes = spec->nodes;
-    in.gpus = spec->gpus;
-    in.runner_args = &spec->runner_args;
-    in.accelerators = c->accelerators;
-    in.use_spot = c->use_spot;
-    in.max_restarts = (int)c->max_restarts;
-    in.sync_workdir = c->sync_workdir;
-    in.remote_timeout = c->remote_timeout;
-    in.tmpl = r->tmpl;
-    rc = sky_task_build(&in, &t, err, sizeof err);
-    if (rc != 0) {
-        pl_host->fail(ctx, "validation %s: %s", spec->validation, err);
-        sky_task_out_free(&t);
-        return rc;
-    }
-    folder = sky_log_folder(spec->log_path);
-    yaml_path = folder ? sky_job_file(folder, spec->key, ".sky.yaml") : NULL;
-    out_path = folder ? sky_job_file(folder, spec->key, ".sky-launch.log") : NULL;
-    argv = calloc(t.nargs + 12, sizeof *argv);
-    if (!yaml_path || !out_path || !argv) {
-        pl_host->fail(ctx, "out of memory");
-        rc = RELHOST_ENOMEM;
-        goto out;
-    }
-    if (sky_write_file(yaml_path, t.yaml.s, t.yaml.len) != 0) {
-        pl_host->fail(ctx, "cannot write the task file %s: %s", yaml_path, strerror(errno));
-        rc = RELHOST_EIO;
-        goto out;
-    }
-    /* A launch of an earlier run of this attempt may have left its id in the file. */
-    if (sky_write_file(out_path, "", 0) != 0) {
-        pl_host->fail(ctx, "cannot write %s: %s", out_path, strerror(errno));
-        rc = RELHOST_EIO;
-        goto out;
-    }
-    argv[n++] = r->sky;
-    argv[n++] = "jobs";
-    argv[n++] = "launch";
-    argv[n++] = "-y";
-    argv[n++] = "-d";
-    argv[n++] = "--name";
-    argv[n++] = spec->key;
-    for (size_t i = 0; i < t.nargs; i++)
-        argv[n++] = t.args[i];
-    argv[n++] = yaml_path;
-    argv[n] = NULL;
-    memset(&ps, 0, sizeof ps);
-    ps.struct_size = sizeof ps;
-    ps.argv = argv;
-    /* The CLI's own credentials, then the values behind --env NAME (never on argv). */
-    env = calloc(r->ncli_env + t.nenv + 1, sizeof *env);
-    if (!env) {
-        pl_host->fail(ctx, "out of memory");
-        rc = RELHOST_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < r->ncli_env; i++)
-        env[i] = r->cli_env[i];
-    for (size_t i = 0; i < t.nenv; i++)
-        env[r->ncli_env + i] = t.env[i];
-    ps.env = env;
-    ps.cwd = spec->cwd;
-    ps.timeout_s = c->launch_timeout;
-    ps.grace_s = 10;
-    ps.log_path = out_path;
-    rec = rec_new(r, spec->key, NULL);
-    if (!rec) {
-        pl_host->fail(ctx, "out of memory");
-        rc = RELHOST_ENOMEM;
-        goto out;
-    }
-    rc = pl_host->proc_spawn(ctx, &ps, &p);
-    if (rc != 0) {
-        rec_unlink(r, rec);
-        rec_free(rec);
-        goto out; /* the process service explained it */
-    }
-    rec->launch = p;
-    rec->launch_out = out_path;
-    out_path = NULL;
-    rec->state = RELHOST_JOB_SUBMITTING;
-    *handle = rec;
-    rc = RELHOST_EINPROGRESS;
-    pl_host->log(ctx, RELHOST_LOG_DEBUG, "launching %s (task %s)", spec->key, yaml_path);
-out:
-    free(argv);
-    free(env);
-    free(folder);
-    free(yaml_path);
-    free(out_path);
-    sky_task_out_free(&t);
-    return rc;
-}
-
 /* ---- find --------------------------------------------------------------------------------- */
 
 /* Waits, through the process service (it keeps serving signals), until pid has ended: tail(1)
@@ -762,10 +109,10 @@ static int runner_skypilot_find(const relhost_ctx *ctx, void *inst, const char *
     pid_t pid;
     int rc;
 
-    rc = queue(ctx, r, &q);
+    rc = sky_queue_read(ctx, r, &q);
     if (rc != 0)
         return rc;
-    row = row_by_name(&q, key);
+    row = sky_row_by_name(&q, key);
     if (row)
         snprintf(id, 257, "%lld", row->id);
     sky_queue_free(&q);
@@ -799,10 +146,10 @@ static int runner_skypilot_read_log(const relhost_ctx *ctx, void *inst, const ch
                                     size_t *got)
 {
     struct runner_skypilot *r = inst;
-    struct sky_rec *rec = rec_find(r, handle, external_id);
+    struct sky_rec *rec = sky_rec_find(r, handle, external_id);
     size_t have;
     *got = 0;
-    if (!rec && external_id && *external_id && !(rec = rec_new(r, NULL, external_id)))
+    if (!rec && external_id && *external_id && !(rec = sky_rec_new(r, NULL, external_id)))
         return pl_oom(ctx);
     if (!rec || !rec->id[0])
         return 0;
@@ -826,9 +173,9 @@ static int runner_skypilot_read_log(const relhost_ctx *ctx, void *inst, const ch
     }
     /* A pending job has no log yet (and `sky jobs logs` may wait for it to start). */
     if (!rec->final && rec->log_len == 0 && rec->state != RELHOST_JOB_PENDING &&
-        rec->state != RELHOST_JOB_SUBMITTING && now_s() >= rec->next_fetch) {
-        struct fetch f;
-        int rc = fetch_log(ctx, r, rec, &f);
+        rec->state != RELHOST_JOB_SUBMITTING && sky_now() >= rec->next_fetch) {
+        struct sky_fetch f;
+        int rc = sky_fetch_log(ctx, r, rec, &f);
         if (rc != 0)
             return rc;
     }
@@ -846,7 +193,7 @@ static int cancel_id(const relhost_ctx *ctx, struct runner_skypilot *r, const ch
     const char *args[] = {"jobs", "cancel", "-y", id, NULL};
     relhost_proc_result res;
     char line[160];
-    int rc = sky_run(ctx, r, args, 0, &res);
+    int rc = sky_cli_run(ctx, r, args, 0, &res);
     if (rc != 0) {
         pl_host->proc_result_free(&res);
         return rc;
@@ -858,7 +205,7 @@ static int cancel_id(const relhost_ctx *ctx, struct runner_skypilot *r, const ch
         pl_host->proc_result_free(&res);
         return 0;
     }
-    why(&res, line, sizeof line);
+    sky_why(&res, line, sizeof line);
     pl_host->fail(ctx, "`sky jobs cancel -y %s` failed (exit %d): %s", id, res.exit_code, line);
     pl_host->proc_result_free(&res);
     return RELHOST_EIO;
@@ -868,7 +215,7 @@ static int runner_skypilot_cancel(const relhost_ctx *ctx, void *inst, const char
                                   void *handle)
 {
     struct runner_skypilot *r = inst;
-    struct sky_rec *rec = rec_find(r, handle, external_id);
+    struct sky_rec *rec = sky_rec_find(r, handle, external_id);
     const char *id = external_id && *external_id ? external_id : rec ? rec->id : "";
     if (!*id && rec && rec->launch) {
         /* Still launching: stop the launch, then cancel what it may already have submitted.
@@ -909,7 +256,7 @@ static int runner_skypilot_open(const relhost_ctx *ctx, const void *conf, void *
         if ((r->sky = malloc(n)) != NULL)
             snprintf(r->sky, n, "%s/%s", ctx->plan_dir, c->sky);
     } else {
-        r->sky = dupstr(c->sky);
+        r->sky = sky_dupstr(c->sky);
     }
     if (!r->sky)
         return pl_oom(ctx);
@@ -964,8 +311,8 @@ static void runner_skypilot_release(void *inst, void *handle)
     struct sky_rec *rec = handle;
     if (!rec)
         return;
-    rec_unlink(r, rec);
-    rec_free(rec);
+    sky_rec_unlink(r, rec);
+    sky_rec_free(rec);
 }
 
 static void runner_skypilot_close(void *inst)
@@ -976,7 +323,7 @@ static void runner_skypilot_close(void *inst)
     while (r->recs) {
         struct sky_rec *rec = r->recs;
         r->recs = rec->next;
-        rec_free(rec);
+        sky_rec_free(rec);
     }
     for (size_t i = 0; i < r->ncli_env; i++)
         free(r->cli_env[i]);

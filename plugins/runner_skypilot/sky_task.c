@@ -266,11 +266,94 @@ int sky_run_script(const sky_task_in *in, sky_buf *b)
     return b->oom ? RELHOST_ENOMEM : 0;
 }
 
+/* The task's resources (t_res 0), or, over a template's own (t_res 1), the launch flags that
+ * override them. */
+static int put_resources(sky_task_out *out, const struct resources *rs, int t_res, char *err,
+                         size_t cap)
+{
+    sky_buf *y = &out->yaml;
+    int rc;
+
+    if (!t_res) {
+        sky_buf_puts(y, "resources:\n");
+        if (rs->accel[0]) {
+            sky_buf_puts(y, "  accelerators: ");
+            if ((rc = quote(y, "accelerators", rs->accel, err, cap)) != 0)
+                return rc;
+            sky_buf_puts(y, "\n");
+        }
+        sky_buf_printf(y, "  use_spot: %s\n", rs->spot ? "true" : "false");
+        for (size_t r = 0; r < N_RES; r++) {
+            if (!rs->val[r])
+                continue;
+            sky_buf_printf(y, "  %s: ", res_keys[r].name);
+            if (res_keys[r].whole_number)
+                sky_buf_puts(y, rs->val[r]);
+            else if ((rc = quote(y, res_keys[r].name, rs->val[r], err, cap)) != 0)
+                return rc;
+            sky_buf_puts(y, "\n");
+        }
+        sky_buf_printf(y, "  job_recovery:\n    max_restarts_on_errors: %d\n", rs->restarts);
+    } else {
+        /* The template's resources stay; what this validation asks for overrides them the way
+         * a person would on the command line. */
+        if (rs->accel[0] && add_arg(out, "--gpus") == 0)
+            add_arg(out, "%s", rs->accel);
+        if (rs->spot_given)
+            add_arg(out, "%s", rs->spot ? "--use-spot" : "--no-use-spot");
+        for (size_t r = 0; r < N_RES; r++)
+            if (rs->val[r] && add_arg(out, "%s", res_keys[r].flag) == 0)
+                add_arg(out, "%s", rs->val[r]);
+    }
+    return 0;
+}
+
+/* The job's environment: plain values in envs (or --env NAME=VALUE over a template's own envs),
+ * every other one as --env NAME with its value in the CLI's environment (never on argv). */
+static int put_envs(const sky_task_in *in, sky_task_out *out, int t_envs, char *err, size_t cap)
+{
+    sky_buf *y = &out->yaml;
+    int rc, nplain = 0;
+
+    for (size_t i = 0; in->env && in->env[i]; i++) {
+        const char *e = in->env[i], *eq = strchr(e, '=');
+        size_t n = eq ? (size_t)(eq - e) : strlen(e);
+        if (!valid_env_name(e, n)) {
+            snprintf(err, cap, "environment entry \"%.*s\" does not start with a shell variable "
+                               "name", (int)n, e);
+            return RELHOST_EINVAL;
+        }
+        /* "NAME" alone unsets NAME for the job: a cluster inherits nothing from relhost's
+         * environment anyway. RELHOST_LOG names a file on this machine, not on the cluster. */
+        if (!eq || later_has(in->env, i + 1, e, n) || name_is(e, "RELHOST_LOG"))
+            continue;
+        if (name_has_prefix(e, "RELHOST_") || sky_env_affects_cli(e)) {
+            /* Set by relhost or configuration of the job's interpreter: not secrets. */
+            if (t_envs) {
+                add_arg(out, "--env");
+                add_arg(out, "%s", e);
+                continue;
+            }
+            if (nplain++ == 0)
+                sky_buf_puts(y, "envs:\n");
+            sky_buf_printf(y, "  %.*s: ", (int)n, e);
+            if ((rc = quote(y, "an environment value", eq + 1, err, cap)) != 0)
+                return rc;
+            sky_buf_puts(y, "\n");
+            continue;
+        }
+        add_arg(out, "--env");
+        add_arg(out, "%.*s", (int)n, e);
+        add_env(out, "%s", e);
+    }
+    return 0;
+}
+
 int sky_task_build(const sky_task_in *in, sky_task_out *out, char *err, size_t cap)
 {
     struct resources rs;
     sky_buf *y = &out->yaml, run = {0};
-    int t_res = 0, t_envs = 0, t_workdir = 0, rc, nplain = 0;
+    int t_res = 0, t_envs = 0, t_workdir = 0, rc;
 
     memset(out, 0, sizeof *out);
     err[0] = '\0';
@@ -312,69 +395,10 @@ int sky_task_build(const sky_task_in *in, sky_task_out *out, char *err, size_t c
         sky_buf_puts(y, "\n");
     }
 
-    if (!t_res) {
-        sky_buf_puts(y, "resources:\n");
-        if (rs.accel[0]) {
-            sky_buf_puts(y, "  accelerators: ");
-            if ((rc = quote(y, "accelerators", rs.accel, err, cap)) != 0)
-                return rc;
-            sky_buf_puts(y, "\n");
-        }
-        sky_buf_printf(y, "  use_spot: %s\n", rs.spot ? "true" : "false");
-        for (size_t r = 0; r < N_RES; r++) {
-            if (!rs.val[r])
-                continue;
-            sky_buf_printf(y, "  %s: ", res_keys[r].name);
-            if (res_keys[r].whole_number)
-                sky_buf_puts(y, rs.val[r]);
-            else if ((rc = quote(y, res_keys[r].name, rs.val[r], err, cap)) != 0)
-                return rc;
-            sky_buf_puts(y, "\n");
-        }
-        sky_buf_printf(y, "  job_recovery:\n    max_restarts_on_errors: %d\n", rs.restarts);
-    } else {
-        /* The template's resources stay; what this validation asks for overrides them the way
-         * a person would on the command line. */
-        if (rs.accel[0] && add_arg(out, "--gpus") == 0)
-            add_arg(out, "%s", rs.accel);
-        if (rs.spot_given)
-            add_arg(out, "%s", rs.spot ? "--use-spot" : "--no-use-spot");
-        for (size_t r = 0; r < N_RES; r++)
-            if (rs.val[r] && add_arg(out, "%s", res_keys[r].flag) == 0)
-                add_arg(out, "%s", rs.val[r]);
-    }
-
-    for (size_t i = 0; in->env && in->env[i]; i++) {
-        const char *e = in->env[i], *eq = strchr(e, '=');
-        size_t n = eq ? (size_t)(eq - e) : strlen(e);
-        if (!valid_env_name(e, n)) {
-            snprintf(err, cap, "environment entry \"%.*s\" does not start with a shell variable "
-                               "name", (int)n, e);
-            return RELHOST_EINVAL;
-        }
-        /* "NAME" alone unsets NAME for the job: a cluster inherits nothing from relhost's
-         * environment anyway. RELHOST_LOG names a file on this machine, not on the cluster. */
-        if (!eq || later_has(in->env, i + 1, e, n) || name_is(e, "RELHOST_LOG"))
-            continue;
-        if (name_has_prefix(e, "RELHOST_") || sky_env_affects_cli(e)) {
-            /* Set by relhost or configuration of the job's interpreter: not secrets. */
-            if (t_envs) {
-                add_arg(out, "--env");
-                add_arg(out, "%s", e);
-                continue;
-            }
-            if (nplain++ == 0)
-                sky_buf_puts(y, "envs:\n");
-            sky_buf_printf(y, "  %.*s: ", (int)n, e);
-            if ((rc = quote(y, "an environment value", eq + 1, err, cap)) != 0)
-                return rc;
-            sky_buf_puts(y, "\n");
-            continue;
-        }
-        add_arg(out, "--env");
-        add_arg(out, "%.*s", (int)n, e);
-        add_env(out, "%s", e);
-    }
+    if ((rc = put_resources(out, &rs, t_res, err, cap)) != 0)
+        return rc;
+    if ((rc = put_envs(in, out, t_envs, err, cap)) != 0)
+        return rc;
 
     if ((rc = sky_run_script(in, &run)) != 0) {
         sky_buf_free(&run);

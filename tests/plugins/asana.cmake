@@ -15,6 +15,8 @@ endforeach()
 # Unit tests (cmocka, mock host with a scripted HTTP service) for what a real server cannot show.
 relhost_unit_test(test_plugins_asana
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/asana.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+          ${PROJECT_SOURCE_DIR}/plugins/asana/asana_api.c
+          ${PROJECT_SOURCE_DIR}/plugins/asana/asana_tasks.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_host.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_text.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_http.c

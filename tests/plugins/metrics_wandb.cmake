@@ -3,8 +3,7 @@
 # the relhost binary against tests/fakes/wandb_fake.py (one ctest entry per case).
 relhost_unit_test(test_plugins_metrics_wandb
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_wandb.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
-          ${PROJECT_SOURCE_DIR}/plugins/common/pl_host.c ${PROJECT_SOURCE_DIR}/plugins/common/pl_file.c
-          ${PROJECT_SOURCE_DIR}/plugins/common/pl_text.c ${PROJECT_SOURCE_DIR}/plugins/common/pl_http.c
+          ${METRICS_WANDB_SOURCES}
   LIBS PkgConfig::JANSSON)
 add_dependencies(test_plugins_metrics_wandb metrics_wandb)
 

@@ -8,6 +8,5 @@ relhost_unit_test(test_unit_keycheck_regex_keys
   LIBS PkgConfig::PCRE2)
 relhost_unit_test(test_unit_keycheck_wandb_keys
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/wandb_keys.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
-          ${PROJECT_SOURCE_DIR}/plugins/common/pl_host.c ${PROJECT_SOURCE_DIR}/plugins/common/pl_file.c
-          ${PROJECT_SOURCE_DIR}/plugins/common/pl_text.c ${PROJECT_SOURCE_DIR}/plugins/common/pl_http.c
+          ${METRICS_WANDB_SOURCES}
   LIBS PkgConfig::JANSSON)

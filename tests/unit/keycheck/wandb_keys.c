@@ -14,7 +14,8 @@
 #include <string.h>
 
 /* Before cmocka.h, whose fail() macro would rewrite the plugin's host->fail() calls. */
-#include "../../../plugins/metrics_wandb/metrics_wandb.c"
+#include "../../../plugins/common/pl_host.h"
+#include "../../../plugins/metrics_wandb/metrics_wandb_int.h"
 
 #include <cmocka.h>
 

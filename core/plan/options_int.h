@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options_int.h - what the files of the option filler (core/plan/options*.c) share; not for
+ * other modules.
+ *
+ *   options.c           the fill API, walking tables, groups and lists; pass_env and secret rules
+ *   options_values.c    each type's value parsed, checked and stored; size and duration parsers
+ *   options_where.c     the optstore (owned values, file:line of each, references), --set marks
+ *   options_describe.c  `relhost plugins --describe`
+ */
+#ifndef RELHOST_OPTIONS_INT_H
+#define RELHOST_OPTIONS_INT_H
+
+#include "plan/options.h"
+
+#include "base/util.h"
+
+#include <libconfig.h>
+#include <relhost/plugin.h>
+
+struct where_ent {
+    const void *field;
+    char *where;
+};
+
+struct ref_ent {
+    relhost_ref_kind kind;
+    char *name;
+    char *where;
+};
+
+struct optstore {
+    void **allocs;
+    size_t nalloc, capalloc;
+    struct where_ent *w;
+    size_t nw, capw;
+    struct ref_ent *refs;
+    size_t nrefs, caprefs;
+    const char *plan_dir;
+};
+
+/* Context for error messages: "<what> key 'x' at file:line". */
+struct fillctx {
+    optstore *st;
+    const relhost_plugin *pl;
+    const char *what;
+};
+
+#define where_of options_where_of
+
+/* ---- options.c ---- */
+
+/* error_set(RELHOST_EINVAL, "<file:line>: <what>: '<key>' <message>"); returns RELHOST_EINVAL. */
+int opt_bad(const struct fillctx *c, const config_setting_t *s, const char *key,
+            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The rules of a STRLIST option called pass_env; 0 or RELHOST_EINVAL. */
+int opt_check_pass_env(const struct fillctx *c, const config_setting_t *s,
+                       const relhost_option *r, const relhost_strlist *l);
+
+/* ---- options_where.c ---- */
+
+/* Hand p (heap) to the store, which frees it in optstore_free(); returns p. */
+void *opt_own(optstore *st, void *p);
+char *opt_own_str(optstore *st, const char *s);
+/* Remember the file:line of setting s (NULL: nothing) as where the value at field came from. */
+void opt_remember(optstore *st, const void *field, const config_setting_t *s);
+/* Record a reference for the plan to resolve. */
+void opt_add_ref(optstore *st, relhost_ref_kind kind, const char *name,
+                 const config_setting_t *s);
+
+/* ---- options_describe.c ---- */
+
+/* A type as a plan author calls it ("size", "list of strings"). */
+const char *opt_type_name(relhost_opt_type t);
+
+/* ---- options_values.c ---- */
+
+/* Letters, digits and '_', not starting with a digit. */
+int opt_valid_env_name(const char *s);
+/* Fill one row's field from setting s (NULL: from the row's default, which is not NULL);
+ * 0 or RELHOST_EINVAL. */
+int opt_fill_string(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                    char *field);
+int opt_fill_int(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                 char *field);
+int opt_fill_bool(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                  char *field);
+int opt_fill_double(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                    char *field);
+int opt_fill_size(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                  char *field);
+int opt_fill_duration(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                      char *field);
+int opt_fill_enum(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                  char *field);
+int opt_fill_list(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                  char *field);
+/* CHECKS and MAP, from a plan setting only (they take no default). */
+int opt_fill_checks(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                    relhost_checks *out);
+int opt_fill_map(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
+                 relhost_map *out);
+
+#endif

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * state_journal.c - the state's journal: the record frame ([len][CRC-32][JSON change]), applying a
+ * change to the root (shared by state_set and replay), replay at open and state_flush(), the one
+ * write() + fdatasync() that makes pending records durable. Design in state.h.
+ */
+#include "record/state.h"
+#include "record/state_int.h"
+
+#include "base/error.h"
+#include "base/util.h"
+#include "run/crash.h"
+
+#include <relhost/plugin.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), table-driven --------------------- */
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+uint32_t state_crc32(const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    uint32_t c = 0xFFFFFFFFu;
+    /* Entry 1 of the table is never zero once filled: a cheap "initialised" flag. */
+    if (!crc_table[1])
+        crc_init();
+    for (size_t i = 0; i < len; i++)
+        c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+int state_reserved_key(const char *k)
+{
+    return strcmp(k, "schema") == 0 || strcmp(k, "seq") == 0 || strcmp(k, "version") == 0;
+}
+
+/* "a.b.c" for messages: keys are names chosen by the code, never values. */
+char *state_path_text(const char *const *path, size_t depth)
+{
+    strbuf b = {0};
+    for (size_t i = 0; i < depth; i++) {
+        if (i)
+            sb_putc(&b, '.');
+        sb_puts(&b, path[i] ? path[i] : "(null)");
+    }
+    return sb_take(&b);
+}
+
+/* ---- applying a change (shared by state_set and replay) -------------------------------------- */
+
+/* 0 when the path can be set; else the index of the first value on the way that exists and is
+ * not an object, plus one. */
+size_t state_path_blocked(json_t *root, const char *const *path, size_t depth)
+{
+    json_t *o = root;
+    for (size_t i = 0; i + 1 < depth; i++) {
+        o = json_object_get(o, path[i]);
+        if (!o)
+            return 0;
+        if (!json_is_object(o))
+            return i + 1;
+    }
+    return 0;
+}
+
+/* value is stolen; NULL deletes. The path was checked with state_path_blocked(). Returns 1 when
+ * something changed, 0 when a delete found nothing, -1 when jansson failed (out of memory). */
+int state_path_apply(json_t *root, const char *const *path, size_t depth, json_t *value)
+{
+    json_t *o = root;
+    for (size_t i = 0; i + 1 < depth; i++) {
+        json_t *next = json_object_get(o, path[i]);
+        if (!next) {
+            if (!value)
+                return 0;
+            next = json_object();
+            if (json_object_set_new(o, path[i], next) != 0) {
+                json_decref(value);
+                return -1;
+            }
+        }
+        o = next;
+    }
+    if (!value)
+        return json_object_del(o, path[depth - 1]) == 0;
+    return json_object_set_new(o, path[depth - 1], value) == 0 ? 1 : -1;
+}
+
+/* ---- journal records ------------------------------------------------------------------------- */
+
+/* Append [len][crc][{"seq":N,"path":[...],"value":V}] to b. Returns 0 or RELHOST_EINVAL with b
+ * unchanged. */
+int state_record_encode(strbuf *b, uint64_t seq, json_t *patharr, json_t *value)
+{
+    static const char header[8] = {0};
+    size_t start = b->len;
+    size_t len;
+    sb_add(b, header, sizeof header);
+    sb_printf(b, "{\"seq\":%" PRIu64 ",\"path\":", seq);
+    if (json_dump_callback(patharr, state_dump_to_sb, b, JSON_COMPACT) != 0)
+        goto bad;
+    if (value) {
+        sb_puts(b, ",\"value\":");
+        if (json_dump_callback(value, state_dump_to_sb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+            goto bad;
+    }
+    sb_putc(b, '}');
+    len = b->len - start - sizeof header;
+    if (len > STATE_RECORD_MAX) {
+        state_sb_truncate(b, start);
+        return error_set(RELHOST_EINVAL, "the change is %zu bytes of JSON, more than the %u a "
+                         "state record may hold; keep large data in a file, its path in the state",
+                         len, STATE_RECORD_MAX);
+    }
+    put_le32((unsigned char *)b->s + start, (uint32_t)len);
+    put_le32((unsigned char *)b->s + start + 4, state_crc32(b->s + start + 8, len));
+    return 0;
+bad:
+    state_sb_truncate(b, start);
+    return error_set(RELHOST_EINVAL, "the value cannot be written as JSON");
+}
+
+typedef struct record {
+    uint64_t seq;
+    const char *path[STATE_PATH_MAX];
+    size_t depth;
+    json_t *value; /* borrowed from obj; NULL = delete */
+    json_t *obj;   /* owned */
+} record;
+
+/* Decode one record at p. Returns 0 with *r filled and *size its framed size; -1 when the frame
+ * is damaged (what an interrupted write leaves); -2 when the frame is intact but its payload is
+ * not a state change (not a torn write: a bug or a hand edit). *why says what is wrong. */
+static int record_decode(const unsigned char *p, size_t avail, record *r, size_t *size,
+                         const char **why)
+{
+    uint32_t len;
+    json_t *seq, *path;
+    json_int_t n;
+    memset(r, 0, sizeof *r);
+    if (avail < 8) {
+        *why = "a record header cut short";
+        return -1;
+    }
+    len = get_le32(p);
+    if (len == 0 || len > STATE_RECORD_MAX) {
+        *why = "an impossible record length";
+        return -1;
+    }
+    if (len > avail - 8) {
+        *why = "a record shorter than its length";
+        return -1;
+    }
+    if (state_crc32(p + 8, len) != get_le32(p + 4)) {
+        *why = "a CRC mismatch";
+        return -1;
+    }
+    *size = 8 + (size_t)len;
+    r->obj = json_loadb((const char *)p + 8, len, JSON_REJECT_DUPLICATES, NULL);
+    *why = "an intact record that is not a state change";
+    if (!json_is_object(r->obj))
+        goto bad;
+    seq = json_object_get(r->obj, "seq");
+    path = json_object_get(r->obj, "path");
+    if (!json_is_integer(seq) || (n = json_integer_value(seq)) < 1 || !json_is_array(path))
+        goto bad;
+    r->seq = (uint64_t)n;
+    r->depth = json_array_size(path);
+    if (r->depth == 0 || r->depth > STATE_PATH_MAX)
+        goto bad;
+    for (size_t i = 0; i < r->depth; i++) {
+        r->path[i] = json_string_value(json_array_get(path, i));
+        if (!r->path[i])
+            goto bad;
+    }
+    if (state_reserved_key(r->path[0]))
+        goto bad;
+    r->value = json_object_get(r->obj, "value");
+    return 0;
+bad:
+    json_decref(r->obj);
+    r->obj = NULL;
+    return -2;
+}
+
+/* Replay buf (the journal) onto st->root. Records at or below the snapshot's seq are already in
+ * it; the rest must follow it without a gap. Damage with a valid record anywhere after it is
+ * corruption (an interrupted append only ever damages the end); damage with nothing valid after
+ * it is a torn tail, reported through li. */
+int state_journal_replay(state *st, const unsigned char *buf, size_t len, load_info *li)
+{
+    size_t off = 0;
+    uint64_t prev = 0;
+    while (off < len) {
+        record r;
+        size_t size = 0;
+        const char *why = NULL;
+        int applied, rc = record_decode(buf + off, len - off, &r, &size, &why);
+        if (rc == -2)
+            return error_set(RELHOST_EINVAL,
+                             "state journal %s holds %s at byte %zu; it was left untouched: "
+                             "restore it from a backup, or move it and the snapshot away to "
+                             "start release %s over",
+                             st->journal_path, why, off, st->version);
+        if (rc != 0) {
+            /* Any intact frame further on, whatever its payload, proves this is not the end. */
+            for (size_t q = off + 1; q + 8 <= len; q++) {
+                record later;
+                size_t lsize;
+                const char *lwhy;
+                if (record_decode(buf + q, len - q, &later, &lsize, &lwhy) != -1) {
+                    json_decref(later.obj);
+                    return error_set(RELHOST_EINVAL,
+                                     "state journal %s is damaged at byte %zu (%s) but a valid "
+                                     "record follows at byte %zu; it was left untouched: restore "
+                                     "it from a backup, or move it and the snapshot away to start "
+                                     "release %s over",
+                                     st->journal_path, off, why, q, st->version);
+                }
+            }
+            li->torn = 1;
+            li->torn_at = off;
+            free(st->warning);
+            st->warning = xasprintf("state journal %s: %s %zu bytes at byte %zu (%s), left by an "
+                                    "interrupted write; changes after the last flush were lost",
+                                    st->journal_path,
+                                    (st->flags & STATE_READONLY) ? "ignored a torn tail of"
+                                                                 : "cut a torn tail of",
+                                    len - off, off, why);
+            return 0;
+        }
+        if (prev && r.seq <= prev) {
+            json_decref(r.obj);
+            return error_set(RELHOST_EINVAL,
+                             "state journal %s: the record at byte %zu has seq %" PRIu64
+                             " after %" PRIu64 "; it was left untouched: restore it from a "
+                             "backup, or move it and the snapshot away to start release %s over",
+                             st->journal_path, off, r.seq, prev, st->version);
+        }
+        prev = r.seq;
+        li->records++;
+        if (r.seq > st->seq) {
+            size_t blocked = state_path_blocked(st->root, r.path, r.depth);
+            if (r.seq != st->seq + 1 || blocked) {
+                char *pt = state_path_text(r.path, blocked ? blocked : r.depth);
+                if (r.seq != st->seq + 1)
+                    error_set(RELHOST_EINVAL,
+                              "state journal %s: the record at byte %zu has seq %" PRIu64
+                              " but the state stops at %" PRIu64 " (records are missing); it "
+                              "was left untouched: restore the journal and snapshot from a backup",
+                              st->journal_path, off, r.seq, st->seq);
+                else
+                    error_set(RELHOST_EINVAL,
+                              "state journal %s: the record at byte %zu sets below %s, which is "
+                              "not an object; it was left untouched: restore the journal and "
+                              "snapshot from a backup",
+                              st->journal_path, off, pt);
+                free(pt);
+                json_decref(r.obj);
+                return RELHOST_EINVAL;
+            }
+            applied = state_path_apply(st->root, r.path, r.depth, json_incref(r.value));
+            json_decref(r.obj);
+            if (applied < 0)
+                return error_set(RELHOST_ENOMEM, "out of memory replaying state journal %s",
+                                 st->journal_path);
+            st->seq = r.seq;
+        } else {
+            json_decref(r.obj);
+        }
+        off += size;
+    }
+    return 0;
+}
+
+/* ---- flush ----------------------------------------------------------------------------------- */
+
+int state_flush(state *st)
+{
+    if (!st->pending.len)
+        return 0;
+    if (st->broken)
+        return error_set(RELHOST_EIO, "%s", st->broken);
+    crash_point("state.journal.before_write");
+    if (state_write_all(st->journal_fd, st->pending.s, st->pending.len) != 0) {
+        int e = errno;
+        /* A partial record would turn into "damage followed by valid records" at the next
+         * append: cut back to the last good length so the changes can be retried. */
+        if (ftruncate(st->journal_fd, st->journal_size) != 0 || fdatasync(st->journal_fd) != 0)
+            return state_fail_fatal(st,
+                                    "cannot append to state journal %s (%s) nor cut it back: %s",
+                                    st->journal_path, strerror(e), strerror(errno));
+        return error_set(RELHOST_EIO, "cannot append to state journal %s: %s; the changes since "
+                         "the last save are kept in memory and retried at the next flush",
+                         st->journal_path, strerror(e));
+    }
+    crash_point("state.journal.after_write");
+    if (fdatasync(st->journal_fd) != 0)
+        return state_fail_fatal(st, "cannot fdatasync state journal %s: %s", st->journal_path,
+                                strerror(errno));
+    crash_point("state.journal.after_sync");
+    st->journal_size += (off_t)st->pending.len;
+    state_sb_truncate(&st->pending, 0);
+    return 0;
+}

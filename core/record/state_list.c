@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * state_list.c - state_list(): the releases with state in a folder, each read with a read-only
+ * open. Design in state.h.
+ */
+#include "record/state.h"
+#include "record/state_int.h"
+
+#include "base/error.h"
+#include "base/util.h"
+
+#include <relhost/plugin.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- listing --------------------------------------------------------------------------------- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const state_entry *x = a, *y = b;
+    if (x->mtime != y->mtime)
+        return x->mtime < y->mtime ? 1 : -1;
+    return -strcmp(x->version, y->version);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static double file_mtime(int dfd, const char *name)
+{
+    struct stat sb;
+    if (fstatat(dfd, name, &sb, 0) != 0)
+        return 0;
+    return (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
+}
+
+int state_list(const char *dir, state_entry **out, size_t *n)
+{
+    static const char *const suffixes[] = {".json", ".journal"};
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ddup = -1;
+    DIR *d;
+    strvec names = {0};
+    state_entry *e;
+    size_t k = 0;
+    struct dirent *de;
+    *out = NULL;
+    *n = 0;
+    if (dfd < 0 && errno == ENOENT)
+        return 0;
+    /* fdopendir owns the fd it is given; dfd stays ours for the fstatat() calls below. */
+    if (dfd < 0 || (ddup = fcntl(dfd, F_DUPFD_CLOEXEC, 0)) < 0 || !(d = fdopendir(ddup))) {
+        int e0 = errno;
+        if (ddup >= 0)
+            close(ddup);
+        if (dfd >= 0)
+            close(dfd);
+        return error_set(RELHOST_EIO, "cannot list state folder %s: %s", dir, strerror(e0));
+    }
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, "release_", 8) != 0)
+            continue;
+        for (size_t i = 0; i < 2; i++) {
+            size_t sl = strlen(suffixes[i]);
+            char *v;
+            if (len <= 8 + sl || strcmp(de->d_name + len - sl, suffixes[i]) != 0)
+                continue;
+            v = xstrndup(de->d_name + 8, len - 8 - sl);
+            if (state_version_ok(v))
+                sv_push_take(&names, v);
+            else
+                free(v);
+        }
+    }
+    closedir(d);
+    if (names.n)
+        qsort(names.v, names.n, sizeof *names.v, str_cmp);
+    e = xcalloc(names.n ? names.n : 1, sizeof *e);
+    for (size_t i = 0; i < names.n; i++) {
+        state *st;
+        char *sn, *jn;
+        double a, b;
+        if (i && strcmp(names.v[i], names.v[i - 1]) == 0)
+            continue;
+        e[k].version = xstrdup(names.v[i]);
+        e[k].error = state_open(dir, names.v[i], STATE_READONLY, &st);
+        if (e[k].error) {
+            e[k].message = xstrdup(error_last());
+        } else {
+            e[k].finished = json_is_true(json_object_get(st->root, "finished"));
+            e[k].published = json_is_true(json_object_get(st->root, "published"));
+            e[k].quarantined = json_is_true(json_object_get(st->root, "quarantined"));
+            e[k].created = time_parse_iso8601(
+                json_string_value(json_object_get(st->root, "created_at")));
+            if (json_is_string(json_object_get(st->root, "plan")))
+                e[k].plan = xstrdup(json_string_value(json_object_get(st->root, "plan")));
+            state_close(st);
+        }
+        sn = xasprintf("release_%s.json", names.v[i]);
+        jn = xasprintf("release_%s.journal", names.v[i]);
+        a = file_mtime(dfd, sn);
+        b = file_mtime(dfd, jn);
+        e[k].mtime = a > b ? a : b;
+        free(sn);
+        free(jn);
+        k++;
+    }
+    sv_free(&names);
+    close(dfd);
+    if (k)
+        qsort(e, k, sizeof *e, entry_cmp);
+    *out = e;
+    *n = k;
+    return 0;
+}
+
+void state_list_free(state_entry *entries, size_t n)
+{
+    if (!entries)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(entries[i].version);
+        free(entries[i].message);
+        free(entries[i].plan);
+    }
+    free(entries);
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs_end.c - a job's end: the one mapping from an end to an outcome (jobs_map_end), the
+ * metrics its sources collect, the acceptance checks, and finish (result or retry).
+ */
+#include "run/jobs_int.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/outcome.h"
+#include "base/util.h"
+#include "plan/options.h"
+#include "plan/template.h"
+#include "record/state.h"
+#include "run/baseline.h"
+#include "run/checks.h"
+#include "run/crash.h"
+#include "run/host.h"
+#include "run/loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the one mapping from a job's end to an outcome ---- */
+
+job_end_verdict jobs_map_end(const job_end_facts *f)
+{
+    job_end_verdict v = {RELHOST_FAILED, "exit_code", 0, 0};
+    int ok;
+    if (f->host_cancelled) {
+        v.outcome = RELHOST_NONE;
+        v.reason = "stopped";
+        return v;
+    }
+    switch (f->end) {
+    case RELHOST_END_EXITED: break;
+    case RELHOST_END_SIGNALED: v.reason = "signal"; return v;
+    case RELHOST_END_TIMEOUT: v.reason = "timeout"; return v;
+    case RELHOST_END_CANCELLED: v.reason = "cancelled"; return v;
+    case RELHOST_END_INFRA:
+        v.outcome = RELHOST_ERROR;
+        v.reason = "infra";
+        v.retryable = 1;
+        return v;
+    case RELHOST_END_EXEC_FAILED:
+        v.outcome = RELHOST_ERROR;
+        v.reason = "exec_failed";
+        return v;
+    default: /* an end the host does not know counts as a tool error */
+        v.outcome = RELHOST_ERROR;
+        v.reason = "tool_error";
+        return v;
+    }
+    if (f->n_expect_exit) {
+        ok = 0;
+        for (size_t i = 0; i < f->n_expect_exit; i++)
+            ok |= f->expect_exit[i] == f->exit_code;
+    } else {
+        /* Expecting a termination reason (a matrix cell that provokes a heartbeat timeout)
+         * says nothing about the exit code the launcher then gives: the reason decides. */
+        ok = f->expect_termination ? 1 : f->exit_code == 0;
+    }
+    if (f->expect_termination) {
+        ok = ok && f->termination_reason &&
+             strcmp(f->termination_reason, f->expect_termination) == 0;
+        if (!ok) {
+            v.reason = "termination_reason";
+            return v;
+        }
+    } else if (!ok && f->termination_reason &&
+               strcmp(f->termination_reason, "max_runtime_reached") == 0) {
+        ok = 1; /* the seed's rule: reaching the runtime limit is a successful run */
+    }
+    if (ok && !f->expect_termination && f->termination_reason &&
+        strcmp(f->termination_reason, "job_completed") != 0 &&
+        strcmp(f->termination_reason, "max_runtime_reached") != 0) {
+        /* The launcher's word on how the job ended outranks a wrapper's exit status. */
+        v.reason = "termination_reason";
+        return v;
+    }
+    if (ok) {
+        v.outcome = RELHOST_PASSED;
+        v.reason = NULL;
+        v.run_checks = 1;
+        return v;
+    }
+    if (f->exit_code == 124) {
+        v.reason = "timeout";
+    } else if (f->exit_code == 126 || f->exit_code == 127) {
+        v.outcome = RELHOST_ERROR;
+        v.reason = "exec_failed";
+    }
+    return v;
+}
+
+/* ---- checks and the baseline ---- */
+
+int jobs_load_baseline(jobs *j)
+{
+    if (!j)
+        return 0;
+    if (!j->baseline_loaded) {
+        j->baseline_loaded = 1; /* once per run, whatever the answer */
+        if (j->p->baseline_path && baseline_load(j->p->baseline_path, &j->baseline) != 0)
+            j->baseline_error = xstrdup(error_last());
+    }
+    return j->baseline_error ? error_set(RELHOST_EINVAL, "%s", j->baseline_error) : 0;
+}
+
+void jobs_checks_env(jobs *j, const char *validation, checks_env *env)
+{
+    memset(env, 0, sizeof *env);
+    env->validation = validation;
+    if (!j)
+        return;
+    env->require_baseline = j->p->require_baseline;
+    (void)jobs_load_baseline(j);
+    env->baseline = j->baseline;
+    env->baseline_error = j->baseline_error;
+}
+
+void jobs_checks_eval(jobs *j, const char *name, evidence *ev, const relhost_checks *checks,
+                      relhost_verdict *out)
+{
+    checks_env env;
+    jobs_checks_env(j, name, &env);
+    checks_eval_env(ev, checks, &env, out);
+}
+
+void jobs_evaluate_checks(relhost_job *jb)
+{
+    relhost_checks cs = {jb->nchecks, sizeof(relhost_check_spec), jb->checks};
+    relhost_verdict v;
+    jobs_checks_eval(jb->owner, jb->validation, &jb->ev, &cs, &v);
+    jb->outcome = v.outcome;
+    jobs_set_str(&jb->reason, v.reason);
+}
+
+void jobs_release_handle(relhost_job *jb)
+{
+    if (jb->handle && jb->rt->ops->release)
+        jb->rt->ops->release(jb->rt->inst, jb->handle);
+    jb->handle = NULL;
+}
+
+/* Ask each metrics source of an ended job for what it collects (e.g. over HTTP). 0: all did;
+ * 2: one failed transiently (may pass when tried again); 1: one failed otherwise. */
+static int collect_sources(relhost_job *jb)
+{
+    int source_failed = 0;
+    for (size_t i = 0; i < jb->nsrc; i++) {
+        if (!jb->src_jobs || !jb->src_jobs[i] || !jb->src[i]->ops->collect)
+            continue;
+        int crc;
+        jb->ev_hc.source = jb->src[i]->pi->name;
+        jb->ev_hc.source_priority = jb->src[i]->pi->priority;
+        crc = jb->src[i]->ops->collect(&jb->ev_hc.pub, jb->src_jobs[i]);
+        if (crc != 0) {
+            char *msg = hostctx_take_fail(&jb->ev_hc);
+            char *n = xasprintf("metrics source %s failed: %s", jb->src[i]->pi->name,
+                                msg ? msg : "no reason given");
+            evidence_note(&jb->ev, n);
+            free(n);
+            free(msg);
+            /* Only what the source itself calls transient (RELHOST_ERETRY: the host's retry
+             * table said so) may pass when tried again; a run that does not exist, a refused
+             * key, a certificate or any other error will not. */
+            if (crc == RELHOST_ERETRY || crc == RELHOST_EINTR)
+                source_failed = source_failed ? source_failed : 2;
+            else
+                source_failed = 1;
+        }
+    }
+    jb->ev_hc.source = NULL;
+    return source_failed;
+}
+
+/* The job ended on its engine: read the rest of the log, collect metrics, decide. */
+void jobs_ended(jobs *j, relhost_job *jb)
+{
+    job_end_facts f;
+    job_end_verdict v;
+    const char *term;
+    int source_failed;
+    const ev_metric *m;
+
+    jobs_stop_timers(jb); /* ended: no deadline, no log reads but the last one below */
+    jobs_tail_log(jb);
+    source_failed = collect_sources(jb);
+    jobs_close_sources(jb);
+    jb->ended = time_wall();
+    memset(&f, 0, sizeof f);
+    f.end = jb->status.end;
+    f.exit_code = jb->status.exit_code;
+    f.signal = jb->status.signal;
+    /* What the runner knows wins over what the log says. */
+    term = jb->status.engine_reason[0] && strcmp(jb->status.engine_state, "TERMINATION") == 0
+               ? jb->status.engine_reason
+               : evidence_find_label(&jb->ev, "termination_reason");
+    f.termination_reason = term;
+    f.expect_exit = jb->expect_exit;
+    f.n_expect_exit = jb->n_expect_exit;
+    f.expect_termination = jb->expect_term;
+    f.host_cancelled = jb->host_cancelled && !jb->deadline_hit;
+    if (jb->deadline_hit) {
+        f.end = RELHOST_END_TIMEOUT;
+    }
+    if (f.end == RELHOST_END_EXITED && f.exit_code < 0 && (m = evidence_find_metric(&jb->ev,
+                                                                                    "exit_code")))
+        f.exit_code = (int)m->value;
+    v = jobs_map_end(&f);
+    jb->exit_code = f.end == RELHOST_END_TIMEOUT ? 124 : f.exit_code;
+    if (f.end == RELHOST_END_SIGNALED)
+        jb->exit_code = -1;
+    jobs_set_str(&jb->term, term);
+    if (jb->status.restarts > jb->restarts)
+        jb->restarts = jb->status.restarts;
+    if ((m = evidence_find_metric(&jb->ev, "restart_count")) && m->finite &&
+        (int)m->value > jb->restarts)
+        jb->restarts = (int)m->value;
+    if (v.outcome == RELHOST_NONE) {
+        /* Stopped by relhost: no outcome; the next run starts this attempt again. */
+        jb->phase = PH_QUEUED;
+        jb->rt->running--;
+        j->ended_count++;
+        jobs_release_handle(jb);
+        jobs_persist(jb);
+        return;
+    }
+    jb->outcome = v.outcome;
+    jobs_set_str(&jb->reason, v.reason);
+    jb->retryable = v.retryable;
+    if (v.outcome == RELHOST_FAILED || v.outcome == RELHOST_ERROR) {
+        char *n;
+        if (f.end == RELHOST_END_SIGNALED)
+            n = xasprintf("killed by signal %d", f.signal);
+        else if (f.end == RELHOST_END_EXITED)
+            n = xasprintf("exited with %d%s%s", f.exit_code, term ? ", termination reason " : "",
+                          term ? term : "");
+        else
+            n = xasprintf("ended on %s as %s%s%s", jb->rt->pi->name,
+                          jb->status.engine_state[0] ? jb->status.engine_state : "?",
+                          jb->status.engine_reason[0] ? ": " : "", jb->status.engine_reason);
+        evidence_note(&jb->ev, n);
+        free(n);
+    }
+    if (v.run_checks) {
+        if (jb->ev_hc.conflicts) {
+            /* Two sources disagree on who owns a key: no verdict on an ambiguous metric. */
+            jb->outcome = RELHOST_ERROR;
+            jobs_set_str(&jb->reason, "metric_conflict");
+            jb->retryable = 0;
+        } else if (source_failed) {
+            /* A missing metric is a verdict only when its source worked. */
+            jb->outcome = RELHOST_ERROR;
+            jobs_set_str(&jb->reason, "source_failed");
+            jb->retryable = source_failed == 2;
+        } else {
+            jobs_evaluate_checks(jb);
+        }
+    }
+    jb->phase = PH_DONE;
+    jobs_finish(j, jb);
+}
+
+void jobs_finish(jobs *j, relhost_job *jb)
+{
+    j->ended_count++;
+    jb->rt->running--;
+    jobs_release_handle(jb);
+    if (jb->log_fd >= 0) {
+        close(jb->log_fd);
+        jb->log_fd = -1;
+    }
+    if (jb->log_path)
+        evidence_artifact(&jb->ev, "log", jb->log_path, NULL);
+    if (jb->outcome == RELHOST_ERROR && jb->retryable && jb->attempt - jb->lost <= jb->retries) {
+        double backoff = pow(2.0, jb->attempt);
+        char *n = xasprintf("attempt %d: %s (%s); retrying in %.0f s", jb->attempt,
+                            outcome_name(jb->outcome), jb->reason ? jb->reason : "?",
+                            backoff > 60 ? 60 : backoff);
+        log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
+        free(n);
+        jobs_persist(jb);
+        jb->attempt++;
+        jb->phase = PH_QUEUED;
+        jb->not_before = loop_now() + (backoff > 60 ? 60 : backoff);
+        jobs_arm_retry(jb);
+        return;
+    }
+    jobs_persist(jb);
+    crash_point("jobs.after_result");
+    if (jb->group)
+        repeats_kid_done(j, jb->group);
+}

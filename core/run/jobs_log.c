@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs_log.c - a running job's log and the metrics sources it feeds: open the sources, tail
+ * the log into them (noticing a job that starts its log over), close them.
+ */
+#include "run/jobs_int.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/outcome.h"
+#include "base/util.h"
+#include "plan/options.h"
+#include "plan/template.h"
+#include "record/state.h"
+#include "run/baseline.h"
+#include "run/checks.h"
+#include "run/crash.h"
+#include "run/host.h"
+#include "run/loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define LOG_CHUNK 65536
+
+void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
+{
+    if (!jb->src_jobs && jb->nsrc)
+        jb->src_jobs = xcalloc(jb->nsrc, sizeof *jb->src_jobs);
+    for (size_t i = 0; i < jb->nsrc; i++) {
+        struct source_rt *s = jb->src[i];
+        if (jb->src_jobs[i] && s->ops->job_close)
+            s->ops->job_close(jb->src_jobs[i]);
+        jb->src_jobs[i] = NULL;
+        if (s->ops->job_open && s->ops->job_open(&jb->ev_hc.pub, s->inst, spec, &jb->src_jobs[i]))
+            jb->src_jobs[i] = NULL;
+    }
+}
+
+/*
+ * The job truncated its own log, or replaced the file (a restart writing from the top): what the
+ * sources were fed is no longer the log. Read it again from byte 0 into fresh source state, and
+ * count the restart (a runner of relhost's own children cannot know of it). 1 when so.
+ */
+static int log_started_over(relhost_job *jb)
+{
+    struct stat fs, ps;
+    relhost_job_spec spec;
+    relhost_map ra;
+    int replaced, shrank;
+    char *n;
+    if (jb->log_fd < 0 || fstat(jb->log_fd, &fs) != 0)
+        return 0;
+    replaced = stat(jb->log_path, &ps) == 0 && (ps.st_ino != fs.st_ino || ps.st_dev != fs.st_dev);
+    shrank = !replaced && (uint64_t)fs.st_size < jb->log_off;
+    if (!replaced && !shrank)
+        return 0;
+    n = replaced ? xasprintf("the job replaced its log %s after %llu bytes: read again from byte "
+                             "0, counted as a restart", jb->log_path,
+                             (unsigned long long)jb->log_off)
+                 : xasprintf("the job's log %s shrank from %llu to %llu bytes (it started writing "
+                             "from the top): read again from byte 0, counted as a restart",
+                             jb->log_path, (unsigned long long)jb->log_off,
+                             (unsigned long long)fs.st_size);
+    log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
+    evidence_note(&jb->ev, n);
+    free(n);
+    if (replaced) {
+        close(jb->log_fd);
+        jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
+    }
+    jb->log_off = 0;
+    jobs_fill_spec(jb, &spec, &ra);
+    jobs_open_sources(jb, &spec);
+    if (++jb->log_restarts > jb->restarts)
+        jb->restarts = jb->log_restarts;
+    return 1;
+}
+
+/* Feed new log bytes to the job's metrics sources. */
+void jobs_tail_log(relhost_job *jb)
+{
+    char buf[LOG_CHUNK];
+    const relhost_runner_ops *ops = jb->rt->ops;
+    /* once per read, not per chunk: did the job start its own log over since the last one? */
+    if (!ops->read_log && jb->log_fd >= 0)
+        log_started_over(jb);
+    for (;;) {
+        ssize_t n;
+        size_t got = 0;
+        if (ops->read_log) {
+            /* The runner fetches the log (e.g. from a remote engine); keep a local copy. */
+            int rrc;
+            jb->rt->busy++;
+            rrc = ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle,
+                                jb->log_off, buf, sizeof buf, &got);
+            jb->rt->busy--;
+            if (rrc != 0 || got == 0)
+                return;
+            n = (ssize_t)got;
+            {
+                int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                if (fd >= 0) {
+                    ssize_t w = write(fd, buf, got);
+                    (void)w;
+                    close(fd);
+                }
+            }
+        } else {
+            if (jb->log_fd < 0)
+                jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
+            if (jb->log_fd < 0)
+                return;
+            n = pread(jb->log_fd, buf, sizeof buf, (off_t)jb->log_off);
+            if (n <= 0)
+                return;
+        }
+        jb->log_off += (uint64_t)n;
+        for (size_t i = 0; i < jb->nsrc; i++)
+            if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed) {
+                jb->ev_hc.source = jb->src[i]->pi->name;
+                jb->ev_hc.source_priority = jb->src[i]->pi->priority;
+                jb->src[i]->ops->feed(&jb->ev_hc.pub, jb->src_jobs[i], buf, (size_t)n);
+            }
+        if ((size_t)n < sizeof buf)
+            return;
+    }
+}
+
+void jobs_close_sources(relhost_job *jb)
+{
+    for (size_t i = 0; jb->src_jobs && i < jb->nsrc; i++)
+        if (jb->src_jobs[i] && jb->src[i]->ops->job_close) {
+            jb->src[i]->ops->job_close(jb->src_jobs[i]);
+            jb->src_jobs[i] = NULL;
+        }
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs_start.c - starting one attempt of a job: its expanded command and spec, the intent
+ * made durable (prepare), then the runner's submit.
+ */
+#include "run/jobs_int.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/outcome.h"
+#include "base/util.h"
+#include "plan/options.h"
+#include "plan/template.h"
+#include "record/state.h"
+#include "run/baseline.h"
+#include "run/checks.h"
+#include "run/crash.h"
+#include "run/host.h"
+#include "run/loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- running ---- */
+
+void jobs_expand_for_attempt(jobs *j, relhost_job *jb)
+{
+    char att[16], rep[16];
+    const char *vars[6 + 64];
+    size_t nv = 3;
+    snprintf(att, sizeof att, "%d", jb->attempt);
+    snprintf(rep, sizeof rep, "%d", jb->repeat ? jb->repeat : 1);
+    vars[0] = "validation";
+    vars[1] = jb->validation;
+    vars[2] = "attempt";
+    vars[3] = att;
+    vars[4] = "repeat";
+    vars[5] = rep;
+    for (size_t i = 0; i + 1 < jb->vars.n && nv < 35; i += 2, nv++) {
+        vars[2 * nv] = jb->vars.v[i];
+        vars[2 * nv + 1] = jb->vars.v[i + 1];
+    }
+    sv_free(&jb->argv_x);
+    sv_free(&jb->env_x);
+    free(jb->cwd_x);
+    jb->cwd_x = NULL;
+    for (size_t i = 0; i < jb->argv_t.n; i++) {
+        char *x;
+        if (template_expand(jb->argv_t.v[i], vars, nv, 0, &x) != 0)
+            x = xstrdup(jb->argv_t.v[i]);
+        sv_push_take(&jb->argv_x, x);
+    }
+    if (jb->shell) {
+        /* shell = true: the plan asked for a shell explicitly; argv is one command string. */
+        strbuf b;
+        sb_init(&b);
+        for (size_t i = 0; i < jb->argv_x.n; i++)
+            sb_printf(&b, "%s%s", i ? " " : "", jb->argv_x.v[i]);
+        sv_free(&jb->argv_x);
+        sv_push(&jb->argv_x, "/bin/sh");
+        sv_push(&jb->argv_x, "-c");
+        sv_push_take(&jb->argv_x, sb_take(&b));
+    }
+    for (size_t i = 0; i < jb->env_t.n; i++) {
+        char *x;
+        if (template_expand(jb->env_t.v[i], vars, nv, 0, &x) != 0)
+            x = xstrdup(jb->env_t.v[i]);
+        sv_push_take(&jb->env_x, x);
+    }
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_JOB=%s", jb->key));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_VERSION=%s", j->base.version));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_VALIDATION=%s", jb->validation));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_ATTEMPT=%d", jb->attempt));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_REPEAT=%s", rep));
+    sv_push_take(&jb->env_x, xasprintf("RELHOST_LOG=%s", jb->log_path));
+    if (j->base.commit)
+        sv_push_take(&jb->env_x, xasprintf("RELHOST_COMMIT=%s", j->base.commit));
+    if (jb->cwd_t) {
+        char *x;
+        if (template_expand(jb->cwd_t, vars, nv, 0, &x) != 0)
+            x = xstrdup(jb->cwd_t);
+        jb->cwd_x = path_absolute(x, j->workdir ? j->workdir : j->p->dir);
+        free(x);
+    } else {
+        jb->cwd_x = xstrdup(j->workdir ? j->workdir : j->p->dir);
+    }
+}
+
+void jobs_fill_spec(relhost_job *jb, relhost_job_spec *spec, relhost_map *ra)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->struct_size = sizeof *spec;
+    spec->key = jb->key;
+    spec->validation = jb->validation;
+    spec->argv = (const char *const *)jb->argv_x.v;
+    spec->env = (const char *const *)jb->env_x.v;
+    spec->cwd = jb->cwd_x;
+    spec->timeout_s = jb->timeout_s;
+    spec->log_path = jb->log_path;
+    spec->nodes = jb->nodes;
+    spec->gpus = jb->gpus;
+    ra->n = jb->rargs_k.n;
+    ra->keys = (const char *const *)jb->rargs_k.v;
+    ra->values = (const char *const *)jb->rargs_v.v;
+    spec->runner_args = *ra;
+}
+
+/* First half of a start: name the attempt, lay out its log, record the intent. The intent is
+ * made durable (for all jobs starting in this tick at once) before any runner acts on it, so
+ * that a crash in between means find(key), never a second submission. */
+void jobs_prepare_job(jobs *j, relhost_job *jb)
+{
+    relhost_job_spec spec;
+    relhost_map ra;
+    char *dir;
+    char *folder = path_join(j->p->log_dir, j->base.version);
+
+    snprintf(jb->key, sizeof jb->key, "rh-%s-%s-a%d", j->base.version, jb->validation,
+             jb->attempt);
+    free(jb->log_path);
+    jb->log_path = jb->attempt == 1 ? xasprintf("%s/%s.log", folder, jb->validation)
+                                    : xasprintf("%s/%s.attempt%d.log", folder, jb->validation,
+                                                jb->attempt);
+    dir = path_dirname(jb->log_path);
+    if (!j->log_folder_made || strcmp(dir, folder) != 0) {
+        path_mkdirs(dir);
+        j->log_folder_made = 1;
+    }
+    free(folder);
+    free(dir);
+    /* One log per attempt, from byte 0. */
+    if (jb->log_fd >= 0)
+        close(jb->log_fd);
+    jb->log_fd = -1;
+    jb->log_off = 0;
+    {
+        int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            close(fd);
+    }
+    jobs_expand_for_attempt(j, jb);
+    evidence_free(&jb->ev);
+    if (jb->resume_note)
+        evidence_note(&jb->ev, jb->resume_note);
+    hostctx_fini(&jb->ev_hc);
+    hostctx_init(&jb->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    jb->ev_hc.pub.step = jb->step;
+    jobs_fill_spec(jb, &spec, &ra);
+    jobs_open_sources(jb, &spec);
+
+    jb->phase = PH_SUBMITTING;
+    jb->restarts = 0;
+    jb->log_restarts = 0;
+    memset(&jb->proc, 0, sizeof jb->proc);
+    jb->ext_id[0] = '\0';
+    jb->started = time_wall();
+    jb->host_cancelled = jb->deadline_hit = 0;
+    jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
+    jobs_arm_deadline(jb);
+    jb->rt->running++;
+    jb->submit_pending = 1;
+    jobs_persist(jb);
+}
+
+/* Second half: hand the job to its runner (its intent is already durable). */
+void jobs_submit_job(jobs *j, relhost_job *jb)
+{
+    relhost_job_spec spec;
+    relhost_map ra;
+    int rc;
+    jobs_fill_spec(jb, &spec, &ra);
+    crash_point("jobs.before_submit");
+    jb->rt->busy++;
+    rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
+    jb->rt->busy--;
+    jb->ext_id[sizeof jb->ext_id - 1] = '\0';
+    if (rc == RELHOST_EINPROGRESS) {
+        jobs_persist(jb);
+        return;
+    }
+    if (rc != 0) {
+        char *m = hostctx_take_fail(&jb->rt->hc);
+        jb->phase = PH_DONE;
+        jb->outcome = RELHOST_ERROR;
+        jb->retryable = rc == RELHOST_ERETRY;
+        jobs_set_str(&jb->reason, "submit_failed");
+        jobs_stop_timers(jb);
+        evidence_note(&jb->ev, m ? m : "the runner could not submit the job");
+        free(m);
+        jb->ended = time_wall();
+        jobs_close_sources(jb);
+        jobs_finish(j, jb);
+        return;
+    }
+    crash_point("jobs.after_submit");
+    /* A runner without find() runs its jobs as relhost's own children, through the host's
+     * process service, which knows the job's process by its cookie (RELHOST_JOB=<key>). */
+    if (!jb->rt->ops->find && proc_job_ident(jb->key, &jb->proc) != 0)
+        memset(&jb->proc, 0, sizeof jb->proc);
+    jb->phase = PH_RUNNING;
+    jobs_arm_tail(jb, loop_now() + TAIL_INTERVAL);
+    log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,
+            jb->ext_id, jb->attempt);
+    jobs_persist(jb);
+}

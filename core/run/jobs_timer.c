@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs_timer.c - the job layer's loop timers: deadline, log tail, retry and runner poll,
+ * and the overdue work the wait loop does for them. Read "How a job times out" below.
+ */
+#include "run/jobs_int.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/outcome.h"
+#include "base/util.h"
+#include "plan/options.h"
+#include "plan/template.h"
+#include "record/state.h"
+#include "run/baseline.h"
+#include "run/checks.h"
+#include "run/crash.h"
+#include "run/host.h"
+#include "run/loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * ---- How a job times out: the one path (and the job layer's other loop timers) ----
+ *
+ * Every step below fires from a loop timer, so it runs on time whichever code serves the loop:
+ * jobs_wait, or another job's metrics source waiting on HTTP (core/net/http.c), or a command.
+ *
+ *  1. The runner's own limit. The job spec carries timeout_s; runner_local hands it to the
+ *     host's process service, whose deadline timer (core/run/proc.c proc_arm) sends SIGTERM to the
+ *     job's process group (and to whatever escaped it) and writes "[TIMEOUT]" into the log; its
+ *     grace timer (runner_local's `grace`) then sends SIGKILL. A remote runner's engine applies
+ *     its own time limit (slurm --time, ...).
+ *  2. The host's deadline, DEADLINE_SLACK after it, in case the runner's limit did not end the
+ *     job: jobs_arm_deadline() at the start (jobs_prepare_job(); reattach() counts from the recorded
+ *     start) -> on_deadline() -> job_deadline(): deadline_hit, and the runner's cancel
+ *     (runner_local: proc_kill(), the same SIGTERM, grace, SIGKILL of core/run/proc.c kill_wait()).
+ *  3. The end: the runner's next poll (its poll timer, or at once when a local child exits)
+ *     reports ENDED -> jobs_ended() -> jobs_map_end(): END_TIMEOUT or deadline_hit = FAILED
+ *     "timeout", exit code 124 -> jobs_finish() records it.
+ *
+ * The kill never waits on other work. Log reads (tail timer) and polls (poll timer) call plugin
+ * ops that feed metrics sources and may end jobs, which must not run inside another plugin op:
+ * their timers do the work only while jobs_wait itself waits (j->serving); otherwise jobs_wait's
+ * next tick does it, since it is then overdue. A deadline inside an op of the same runner, or
+ * inside jobs_wait's own wait (whose tick polls first: a job that has ended is not timed out),
+ * is likewise done by the tick (jobs_tend_running).
+ */
+
+static void on_deadline(void *arg);
+static void on_tail(void *arg);
+static void on_poll(void *arg);
+static void on_retry(void *arg) { (void)arg; /* only wakes jobs_wait: the job may start */ }
+
+void jobs_arm_deadline(relhost_job *jb)
+{
+    loop_timer_cancel(jb->deadline_timer);
+    jb->deadline_timer = jb->deadline > 0 ? loop_timer_add(jb->deadline, on_deadline, jb) : 0;
+}
+
+void jobs_arm_tail(relhost_job *jb, double when)
+{
+    loop_timer_cancel(jb->tail_timer);
+    jb->next_tail = when;
+    jb->tail_timer = loop_timer_add(when, on_tail, jb);
+}
+
+void jobs_arm_retry(relhost_job *jb)
+{
+    loop_timer_cancel(jb->retry_timer);
+    jb->retry_timer = loop_timer_add(jb->not_before, on_retry, jb);
+}
+
+void jobs_arm_poll(struct runner_rt *r, double when)
+{
+    loop_timer_cancel(r->poll_timer);
+    r->next_poll = when;
+    r->poll_timer = r->running > 0 ? loop_timer_add(when, on_poll, r) : 0;
+}
+
+void jobs_stop_timers(relhost_job *jb)
+{
+    loop_timer_cancel(jb->deadline_timer);
+    loop_timer_cancel(jb->tail_timer);
+    loop_timer_cancel(jb->retry_timer);
+    jb->deadline_timer = jb->tail_timer = jb->retry_timer = 0;
+}
+
+/* Step 2: the host's deadline passed and the job still runs: cancel it on its runner. */
+static void job_deadline(relhost_job *jb)
+{
+    if (jb->phase != PH_RUNNING || jb->deadline_hit)
+        return;
+    /* The runner's own limit did not end it: the host's deadline does. */
+    log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s",
+            jb->rt->pi->name, jb->ext_id);
+    jb->deadline_hit = jb->host_cancelled = 1;
+    if (jb->rt->ops->cancel) {
+        jb->rt->busy++;
+        jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+        jb->rt->busy--;
+    }
+}
+
+static void on_deadline(void *arg)
+{
+    relhost_job *jb = arg;
+    jb->deadline_timer = 0;
+    /* Within jobs_wait's own wait, its tick comes at once and polls first, so that a job whose
+     * end is already known is not called timed out; inside an op of the job's runner, the tick
+     * is the next moment an op may start. Anywhere else (another job's HTTP call...): now. */
+    if (!jb->owner->serving && !jb->rt->busy)
+        job_deadline(jb);
+}
+
+static void on_tail(void *arg)
+{
+    relhost_job *jb = arg;
+    jobs *j = jb->owner;
+    jb->tail_timer = 0;
+    if (!j->serving || jb->phase != PH_RUNNING || jb->rt->busy)
+        return; /* overdue: jobs_wait's next tick reads it */
+    j->serving = 0;
+    jobs_tail_log(jb);
+    j->serving = 1;
+    if (jb->phase == PH_RUNNING)
+        jobs_arm_tail(jb, loop_now() + TAIL_INTERVAL);
+}
+
+static void poll_runner(jobs *j, struct runner_rt *r);
+
+static void on_poll(void *arg)
+{
+    struct runner_rt *r = arg;
+    jobs *j = r->owner;
+    r->poll_timer = 0;
+    if (!j->serving || r->busy)
+        return; /* overdue: jobs_wait's next tick polls */
+    j->serving = 0;
+    poll_runner(j, r);
+    j->serving = 1;
+}
+
+static void poll_runner(jobs *j, struct runner_rt *r)
+{
+    relhost_job_status *st;
+    relhost_job **who;
+    size_t n = 0;
+    double next = 1.0;
+    int prc;
+    for (size_t i = 0; i < j->n; i++)
+        if (j->all[i]->rt == r && (j->all[i]->phase == PH_RUNNING ||
+                                   j->all[i]->phase == PH_SUBMITTING))
+            n++;
+    if (n == 0)
+        return;
+    st = xcalloc(n, sizeof *st);
+    who = xcalloc(n, sizeof *who);
+    n = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        relhost_job *jb = j->all[i];
+        if (jb->rt != r || (jb->phase != PH_RUNNING && jb->phase != PH_SUBMITTING))
+            continue;
+        st[n].struct_size = sizeof st[n];
+        st[n].key = jb->key;
+        st[n].external_id = jb->ext_id[0] ? jb->ext_id : NULL;
+        st[n].runner_handle = jb->handle;
+        st[n].state = jb->phase == PH_SUBMITTING ? RELHOST_JOB_SUBMITTING : RELHOST_JOB_RUNNING;
+        who[n++] = jb;
+    }
+    r->busy++;
+    prc = r->ops->poll(&r->hc.pub, r->inst, st, n, sizeof *st, &next);
+    r->busy--;
+    if (prc != 0) {
+        char *m = hostctx_take_fail(&r->hc);
+        log_msg(RELHOST_LOG_WARN, r->prefix, "poll failed: %s; trying again",
+                m ? m : "no reason given");
+        free(m);
+        next = 5;
+    }
+    /* A job known to have ended is not timed out while others' ends are being processed. */
+    for (size_t i = 0; i < n; i++)
+        if (st[i].state == RELHOST_JOB_ENDED || st[i].state == RELHOST_JOB_LOST)
+            jobs_stop_timers(who[i]);
+    for (size_t i = 0; i < n; i++) {
+        relhost_job *jb = who[i];
+        if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
+            snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
+            jb->phase = PH_RUNNING;
+            jobs_persist(jb);
+        }
+        /* A count once reported is never lowered: a later status may carry none (a poll with
+         * no news of this job) or a smaller one (the engine's count restarts, a LOST job). */
+        if (st[i].restarts > jb->restarts) {
+            jb->restarts = st[i].restarts;
+            jobs_persist(jb);
+        }
+        if (st[i].state == RELHOST_JOB_LOST) {
+            st[i].state = RELHOST_JOB_ENDED;
+            st[i].end = RELHOST_END_INFRA;
+            snprintf(st[i].engine_state, sizeof st[i].engine_state, "LOST");
+        }
+        if (st[i].state == RELHOST_JOB_ENDED) {
+            jb->status = st[i];
+            jobs_ended(j, jb);
+        } else if (st[i].state != jb->status.state) {
+            jb->status.state = st[i].state;
+            jb->status.restarts = st[i].restarts;
+        }
+    }
+    free(st);
+    free(who);
+    if (next < 0.01)
+        next = 0.01;
+    jobs_arm_poll(r, loop_now() + next);
+}
+
+/* Poll every runner that has news (a child exited) or is due (its poll timer fired while the
+ * job layer could not poll). */
+void jobs_poll_runners(jobs *j)
+{
+    unsigned gen = loop_child_events();
+    int child_news = gen != j->child_gen;
+    double now = loop_now();
+    j->child_gen = gen;
+    for (size_t r = 0; r < j->p->nrunners; r++) {
+        struct runner_rt *rt = &j->runners[r];
+        if (!rt->opened || rt->running == 0)
+            continue;
+        /* A child exiting is news only for runners whose jobs are relhost's own children
+         * (those that cannot re-attach); a remote runner's own squeue exiting is not. */
+        if ((child_news && !rt->ops->find) || now >= rt->next_poll)
+            poll_runner(j, rt);
+    }
+}
+
+/* The overdue work of running jobs: log reads and deadlines whose timers fired while the job
+ * layer could not act (see "How a job times out"). */
+void jobs_tend_running(jobs *j)
+{
+    double now = loop_now();
+    for (size_t i = 0; i < j->n; i++) {
+        relhost_job *jb = j->all[i];
+        if (jb->phase != PH_RUNNING)
+            continue;
+        if (now >= jb->next_tail) {
+            jobs_tail_log(jb);
+            if (jb->phase == PH_RUNNING)
+                jobs_arm_tail(jb, now + TAIL_INTERVAL);
+        }
+        if (jb->deadline > 0 && now >= jb->deadline && !jb->deadline_hit)
+            job_deadline(jb);
+    }
+}
