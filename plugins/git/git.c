@@ -345,6 +345,8 @@ static int push_refs(struct gitrun *g, const char *const *specs, size_t n, int a
     if ((rc = git_cmd(g, args, NULL, res, sizeof res, &code)) != 0)
         return rc;
     nl = git_parse_push(res, lines, 2 * GIT_PUSH_MAX);
+    if (nl > 2 * GIT_PUSH_MAX) /* never: it fills at most max; says so to the optimizer */
+        nl = 2 * GIT_PUSH_MAX;
     refused[0] = '\0';
     for (size_t i = 0; i < nl; i++) {
         if (lines[i].flag != '!' || used >= sizeof refused)
