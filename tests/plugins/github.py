@@ -36,7 +36,7 @@ ALARM = "Release 1.0 did not qualify"
 CLEAN_ENV = {"GITHUB_TOKEN": None, "GH_TOKEN": None, "RELHOST_CA_BUNDLE": None}
 
 
-class Fake:
+class Fake(rh.FakeProcess):
     """github_fake.py in a process of its own; stop() ends it by its pid."""
 
     def __init__(self, scenario="ok", prefix=""):
@@ -66,22 +66,6 @@ class Fake:
     def state(self):
         with open(self.dump, encoding="utf-8") as f:
             return json.load(f)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.err.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 class Plan:

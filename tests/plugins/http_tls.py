@@ -19,6 +19,9 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import rh  # noqa: E402
+
 FAKE_HTTP = os.path.join(HERE, "..", "http", "fake_http.py")
 PY = os.environ.get("PYTHON3", sys.executable)
 
@@ -40,7 +43,7 @@ def make_cert(folder, cn):
     return cert, key
 
 
-class TlsFake:
+class TlsFake(rh.FakeProcess):
     def __init__(self, folder, cn="127.0.0.1"):
         self.dir = folder
         self.cert, key = make_cert(folder, cn)
@@ -65,18 +68,3 @@ class TlsFake:
         with open(self.log, encoding="utf-8") as f:
             return [line for line in f if line.strip()]
 
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.err.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()

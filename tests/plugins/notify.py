@@ -44,7 +44,7 @@ CLEAN_ENV = {"ASANA_TOKEN": None, "ASANA_PROJECT_ID": None, "DISCORD_WEBHOOK_URL
              "SLACK_WEBHOOK_URL": None, "RELHOST_CA_BUNDLE": None}
 
 
-class Fake:
+class Fake(rh.FakeProcess):
     """A fake server script in a process of its own; stop() ends it by its pid."""
 
     def __init__(self, script, *args):
@@ -67,22 +67,6 @@ class Fake:
         with open(self.log, encoding="utf-8") as f:
             reqs = [json.loads(line) for line in f if line.strip()]
         return [q for q in reqs if service is None or q.get("service") == service]
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.err.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 class Hooks(Fake):

@@ -142,6 +142,27 @@ def base_env(extra=None, drop=()):
 
 # ---- processes -----------------------------------------------------------------------------------
 
+class FakeProcess:
+    """A fake server started as a child process (self.p, its stderr file self.err): stop() ends
+    it (SIGTERM, then SIGKILL after 10 s); usable as a context manager."""
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.err.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 def pid_alive(pid):
     """Whether pid runs (a zombie does not: it waits for a parent that is not relhost)."""
     try:

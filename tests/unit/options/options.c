@@ -15,10 +15,10 @@
 #include "base/util.h"
 #include "plan/options.h"
 #include "plan/template.h"
+#include "registry/fsutil.h"
 
 #include <relhost/plugin.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,14 +118,6 @@ static int cfg_live;
 static optstore *st;
 static conf c;
 
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **unused)
 {
     const char *base = getenv("RELHOST_TEST_TMP");
@@ -152,7 +144,7 @@ static int teardown(void **unused)
     options_require_pass_env(0);
     secrets_clear();
     template_reset();
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fs_remove_tree(dir);
     free(dir);
     free(file);
     return 0;

@@ -15,10 +15,10 @@
 #include "plan/plan.h"
 #include "plan/plan_int.h"
 #include "plan/template.h"
+#include "registry/fsutil.h"
 
 #include <relhost/plugin.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +27,6 @@
 
 static char *dir; /* a fresh folder per test, removed by teardown */
 static plan p;
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **unused)
 {
@@ -56,7 +48,7 @@ static int teardown(void **unused)
     options_forget_marks();
     template_reset();
     error_clear();
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fs_remove_tree(dir);
     free(dir);
     return 0;
 }

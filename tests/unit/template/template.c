@@ -14,6 +14,7 @@
 
 #include <relhost/plugin.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,7 +80,7 @@ static void test_unit_template_template__the_name_is_copied(void **state)
     char name[16] = "rc";
     (void)state;
     template_set(name, "rc1");
-    strcpy(name, "xx");
+    snprintf(name, sizeof name, "xx");
     assert_string_equal(template_value("rc"), "rc1");
     assert_null(template_value("xx"));
 }
@@ -140,7 +141,7 @@ static void test_unit_template_template__check_refuses_unclosed_empty_and_overlo
     assert_error_has("bad placeholder in template \"a {} b\"");
     longname[0] = '{';
     memset(longname + 1, 'n', 150);
-    strcpy(longname + 151, "}");
+    memcpy(longname + 151, "}", 2);
     assert_int_equal(template_check(longname, NULL, 0), RELHOST_EINVAL);
     assert_error_has("bad placeholder in template");
 }
