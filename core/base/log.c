@@ -5,6 +5,7 @@
 #include "base/util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int verbosity;
 static int color;
@@ -65,14 +66,13 @@ void log_msg(relhost_level level, const char *prefix, const char *fmt, ...)
 
 void out_printf(const char *fmt, ...)
 {
-    strbuf b;
+    char *s;
     va_list ap;
-    sb_init(&b);
     va_start(ap, fmt);
-    sb_vprintf(&b, fmt, ap);
+    s = xvasprintf(fmt, ap);
     va_end(ap);
-    out_write(stdout, b.s, b.len);
-    sb_free(&b);
+    out_write(stdout, s, strlen(s));
+    free(s);
 }
 
 const char *col_green(void) { return color ? "\033[32m" : ""; }

@@ -131,14 +131,13 @@ void cli_usage(FILE *out)
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void usage_error(const char *fmt, ...)
 {
-    strbuf b;
+    char *s;
     va_list ap;
-    sb_init(&b);
     va_start(ap, fmt);
-    sb_vprintf(&b, fmt, ap);
+    s = xvasprintf(fmt, ap);
     va_end(ap);
-    out_write(stderr, b.s ? b.s : "", b.len);
-    sb_free(&b);
+    out_write(stderr, s, strlen(s));
+    free(s);
 }
 
 int cli_parse(cli *c, int argc, char **argv)

@@ -50,14 +50,11 @@ static int refuse(char **refusal, const char *fmt, ...) __attribute__((format(pr
 
 static int refuse(char **refusal, const char *fmt, ...)
 {
-    strbuf b;
     va_list ap;
-    sb_init(&b);
-    va_start(ap, fmt);
-    sb_vprintf(&b, fmt, ap);
-    va_end(ap);
     free(*refusal);
-    *refusal = sb_take(&b);
+    va_start(ap, fmt);
+    *refusal = xvasprintf(fmt, ap);
+    va_end(ap);
     return RELHOST_EINVAL;
 }
 

@@ -66,20 +66,19 @@ static void svc_log(const relhost_ctx *ctx, relhost_level level, const char *fmt
 static void svc_fail(const relhost_ctx *ctx, const char *fmt, ...)
 {
     hostctx *hc = hc_of(ctx);
-    strbuf b;
+    char *s;
     va_list ap;
-    sb_init(&b);
     va_start(ap, fmt);
-    sb_vprintf(&b, fmt, ap);
+    s = xvasprintf(fmt, ap);
     va_end(ap);
     if (!hc) {
-        log_msg(RELHOST_LOG_ERROR, "plugin", "%s", b.s);
-        sb_free(&b);
+        log_msg(RELHOST_LOG_ERROR, "plugin", "%s", s);
+        free(s);
         return;
     }
     free(hc->fail_msg);
-    hc->fail_msg = secrets_redact_dup(b.s);
-    sb_free(&b);
+    hc->fail_msg = secrets_redact_dup(s);
+    free(s);
 }
 
 static const char *svc_where(const relhost_ctx *ctx, const void *field)
