@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/secrets.h"
+#include "base/trust.h"
 #include "plan/options.h"
 
 #include <dirent.h>
@@ -14,17 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char *unsafe(const char *path, const struct stat *st, int is_dir)
-{
-    if (st->st_mode & (S_IWGRP | S_IWOTH))
-        return xasprintf("refused: %s %s is writable by %s; fix with chmod go-w %s", is_dir ? "folder" : "file",
-                         path, (st->st_mode & S_IWOTH) ? "others" : "its group", path);
-    if (st->st_uid != 0 && st->st_uid != geteuid())
-        return xasprintf("refused: %s %s is owned by uid %u, neither root nor the user running relhost",
-                         is_dir ? "folder" : "file", path, (unsigned)st->st_uid);
-    return NULL;
-}
 
 static void load_one(loaded_plugin *lp, const relhost_host *host)
 {
@@ -121,7 +111,7 @@ void loader_scan(loader *ld, const char *const *dirs, size_t n, const relhost_ho
         sv_push(&ld->dirs, dirs[i]);
         if (stat(dirs[i], &st) != 0 || !S_ISDIR(st.st_mode))
             continue;
-        dir_err = unsafe(dirs[i], &st, 1);
+        dir_err = trust_code_path(dirs[i], &st, 1);
         dir = opendir(dirs[i]);
         if (!dir) {
             free(dir_err);
@@ -154,7 +144,7 @@ void loader_scan(loader *ld, const char *const *dirs, size_t n, const relhost_ho
                 lp->error = xasprintf("cannot stat %s: %s", lp->path, strerror(errno));
                 continue;
             }
-            lp->error = unsafe(lp->path, &st, 0);
+            lp->error = trust_code_path(lp->path, &st, 0);
             if (!lp->error)
                 load_one(lp, host);
             if (!lp->error)

@@ -5,7 +5,7 @@
  * $RELHOST_PLUGIN_PATH (colon list), then the build folder (when relhost runs from its build tree)
  * and the install folder. A name found in an earlier folder shadows later ones; two files in ONE
  * folder declaring the same name is an error. A file or folder writable by group or others, or
- * owned by another user than root or us, is refused (as sudo refuses its plugins).
+ * owned by another user than root or us, or below a folder that is, is refused (core/base/trust.h).
  */
 #ifndef RELHOST_LOADER_H
 #define RELHOST_LOADER_H

@@ -18,7 +18,9 @@ static const relhost_option plan_key_rows[] = {
             "--version overrides it"},
     {.name = "state_dir", .type = RELHOST_OPT_STRING, .def = ".relhost/state",
      .offset = K(state_dir), .flags = RELHOST_OPTF_PATH,
-     .doc = "where release state is kept"},
+     .doc = "where release state is kept: a folder of the user running relhost, not \"/\", "
+            "not writable by group or others (refused otherwise; links inside are never "
+            "followed)"},
     {.name = "log_dir", .type = RELHOST_OPT_STRING, .def = ".relhost/logs", .offset = K(log_dir),
      .flags = RELHOST_OPTF_PATH, .doc = "where job logs go"},
     {.name = "plugin_path", .type = RELHOST_OPT_STRLIST, .offset = K(plugin_path),

@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/secrets.h"
+#include "base/trust.h"
 #include "base/util.h"
 #include "run/crash.h"
 
@@ -55,6 +56,14 @@ int state_read_fd_all(int fd, strbuf *b)
 }
 
 /* Normally one write(); a short write (disk full, a signal) continues with the rest. */
+const char *state_strerror(int e)
+{
+    if (e == ELOOP)
+        return "it is a symbolic link, and relhost follows none inside its state folder; remove "
+               "the link (and check who made it)";
+    return strerror(e);
+}
+
 int state_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -231,11 +240,11 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
 static int lock_take(state *st)
 {
     char buf[32];
-    int fd = openat(st->dir_fd, st->lock_name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = openat(st->dir_fd, st->lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     int n;
     if (fd < 0)
         return error_set(RELHOST_EIO, "cannot open lock file %s/%s: %s", st->dir, st->lock_name,
-                         strerror(errno));
+                         state_strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         ssize_t r;
@@ -270,12 +279,12 @@ static int lock_take(state *st)
 static int journal_open_append(state *st)
 {
     struct stat sb;
-    int existed = fstatat(st->dir_fd, st->journal_name, &sb, 0) == 0;
+    int existed = fstatat(st->dir_fd, st->journal_name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
     st->journal_fd = openat(st->dir_fd, st->journal_name,
-                            O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+                            O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (st->journal_fd < 0)
         return error_set(RELHOST_EIO, "cannot open state journal %s: %s", st->journal_path,
-                         strerror(errno));
+                         state_strerror(errno));
     /* A new file's name is only durable once its folder is synced; records fdatasync'ed into a
      * file whose name is lost would be lost with it. */
     return existed ? 0 : state_fsync_dir(st);
@@ -347,6 +356,21 @@ static void state_free(state *st)
     free(st);
 }
 
+/* The folder was opened once, following its symlinks; from here on every file goes through
+ * dir_fd with O_NOFOLLOW, so the folder checked is the folder written. */
+static int folder_trusted(state *st)
+{
+    struct stat sb;
+    char *refusal;
+    if (fstat(st->dir_fd, &sb) != 0)
+        return error_set(RELHOST_EIO, "cannot check state folder %s: %s", st->dir, strerror(errno));
+    if (!(refusal = trust_own_folder(st->dir, &sb)))
+        return 0;
+    error_set(RELHOST_EINVAL, "state folder %s", refusal);
+    free(refusal);
+    return RELHOST_EINVAL;
+}
+
 int state_open(const char *dir, const char *version, int flags, state **out)
 {
     state *st;
@@ -385,6 +409,8 @@ int state_open(const char *dir, const char *version, int flags, state **out)
             rc = error_set(RELHOST_EIO, "cannot open state folder %s: %s", dir, strerror(errno));
         goto fail;
     }
+    if (!(flags & STATE_READONLY) && (rc = folder_trusted(st)) != 0)
+        goto fail;
     if (flags & STATE_READONLY) {
         load_info li = {0};
         rc = state_load_unlocked(st, &li);

@@ -54,6 +54,8 @@ void state_sb_truncate(strbuf *b, size_t len);
 int state_dump_to_sb(const char *buf, size_t size, void *data);
 int state_read_fd_all(int fd, strbuf *b);
 int state_write_all(int fd, const char *p, size_t n);
+/* strerror(e), except that ELOOP (an O_NOFOLLOW open met a symlink) is said plainly */
+const char *state_strerror(int e);
 int state_version_ok(const char *v);
 json_t *state_new_root(const char *version);
 int state_refuse_readonly(state *st);

@@ -6,6 +6,7 @@
  */
 #include "record/state.h"
 #include "record/state_int.h"
+#include "record/record_shape.h"
 
 #include "base/error.h"
 #include "base/util.h"
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,7 +33,7 @@ static int snapshot_bad(state *st, const char *what)
 
 static int snapshot_load(state *st, load_info *li)
 {
-    int fd = openat(st->dir_fd, st->snap_name, O_RDONLY | O_CLOEXEC);
+    int fd = openat(st->dir_fd, st->snap_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     json_error_t je;
     json_t *root, *j;
     json_int_t schema = 0, seq = 0;
@@ -39,7 +41,7 @@ static int snapshot_load(state *st, load_info *li)
         if (errno == ENOENT)
             return 0;
         return error_set(RELHOST_EIO, "cannot open state snapshot %s: %s", st->snap_path,
-                         strerror(errno));
+                         state_strerror(errno));
     }
     if (fstat(fd, &li->snap_st) != 0 || state_read_fd_all(fd, &li->snap_raw) != 0) {
         int e = errno;
@@ -137,6 +139,7 @@ static int migrate(state *st, json_int_t from)
 int state_load(state *st, load_info *li)
 {
     int fd, rc;
+    char *bad;
     strbuf jbuf = {0};
     json_decref(st->root);
     st->root = NULL;
@@ -150,10 +153,10 @@ int state_load(state *st, load_info *li)
         st->root = state_new_root(st->version);
         li->schema = STATE_SCHEMA;
     }
-    fd = openat(st->dir_fd, st->journal_name, O_RDONLY | O_CLOEXEC);
+    fd = openat(st->dir_fd, st->journal_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno != ENOENT)
         return error_set(RELHOST_EIO, "cannot open state journal %s: %s", st->journal_path,
-                         strerror(errno));
+                         state_strerror(errno));
     if (fd >= 0) {
         li->have_journal = 1;
         if (state_read_fd_all(fd, &jbuf) != 0) {
@@ -172,6 +175,13 @@ int state_load(state *st, load_info *li)
     }
     if (li->schema < STATE_SCHEMA && (rc = migrate(st, li->schema)) != 0)
         return rc;
+    if ((bad = record_shape_bad(st->root)) != NULL) {
+        rc = error_set(RELHOST_EINVAL, "state of release %s is corrupt: it %s (in %s%s); it was "
+                       "left untouched: repair that member or restore the snapshot from a backup",
+                       st->version, bad, st->snap_path, li->have_journal ? " and its journal" : "");
+        free(bad);
+        return rc;
+    }
     st->seq_node = json_object_get(st->root, "seq");
     json_integer_set(st->seq_node, (json_int_t)st->seq);
     return 0;
@@ -191,7 +201,7 @@ int state_load_unlocked(state *st, load_info *li)
         state_load_info_free(li);
         memset(li, 0, sizeof *li);
         rc = state_load(st, li);
-        if (fstatat(st->dir_fd, st->snap_name, &now, 0) == 0)
+        if (fstatat(st->dir_fd, st->snap_name, &now, AT_SYMLINK_NOFOLLOW) == 0)
             same = li->have_snapshot && now.st_ino == li->snap_st.st_ino &&
                    now.st_dev == li->snap_st.st_dev;
         else

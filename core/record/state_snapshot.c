@@ -56,7 +56,10 @@ static int write_atomic(state *st, const char *name, const char *data, size_t le
     char *tmp = xasprintf("%s.tmp", name);
     char point[96];
     int fd, e;
-    fd = openat(st->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A temp file left by a crash is ours to replace; O_EXCL after the unlink means a link
+     * planted meanwhile is refused, never written through. */
+    unlinkat(st->dir_fd, tmp, 0);
+    fd = openat(st->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
         e = errno;
         goto fail;
@@ -86,7 +89,7 @@ static int write_atomic(state *st, const char *name, const char *data, size_t le
     free(tmp);
     return state_fsync_dir(st);
 fail:
-    error_set(RELHOST_EIO, "cannot write %s/%s: %s", st->dir, tmp, strerror(e));
+    error_set(RELHOST_EIO, "cannot write %s/%s: %s", st->dir, tmp, state_strerror(e));
     free(tmp);
     return RELHOST_EIO;
 }
@@ -126,7 +129,7 @@ int state_snapshot(state *st)
 int state_backup_write(state *st, const load_info *li)
 {
     char *bak = xasprintf("%s.v%" JSON_INTEGER_FORMAT ".bak", st->snap_name, li->schema);
-    int fd = openat(st->dir_fd, bak, O_RDONLY | O_CLOEXEC);
+    int fd = openat(st->dir_fd, bak, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     int rc = 0;
     if (fd >= 0) {
         /* Left by an open that died before writing the migrated snapshot: the same bytes

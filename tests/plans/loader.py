@@ -138,6 +138,17 @@ def case_file_owned_by_another_user():
                                        f"54321")])
 
 
+def case_folder_below_a_folder_others_may_write():
+    # As ssh's StrictModes: every folder up to "/" counts. A parent that anyone may write (and
+    # that has no sticky bit, unlike /tmp) could swap the plugin folder for another.
+    d = copy_fixture("good")
+    parent = os.path.dirname(d)
+    os.chmod(parent, 0o777)
+    real = os.path.realpath(parent)
+    refused([d], "fixture_gate", [rh.q(f"refused: {d} is below {real}, which anyone may write"),
+                                  rh.q(f"chmod go-w {real}")])
+
+
 def case_unsafe_copy_is_not_skipped():
     # An unsafe copy in an earlier folder must be reported, never silently passed over for a
     # later folder's copy of the same name (which would make the search order meaningless).

@@ -169,7 +169,7 @@ static json_t *journal_frames(void)
     return out;
 }
 
-/* Set a dotted path ("steps.build.outcome"). */
+/* Set a dotted path ("stages.build.outcome"). */
 static int set(state *st, const char *dotted, json_t *v)
 {
     char *copy = xstrdup(dotted), *save = NULL;
@@ -238,13 +238,13 @@ static void test_unit_state_state__set_flush_reopen_gives_the_same_json(void **u
     (void)unused;
     assert_int_equal(state_is_new(st), 1);
     assert_true(exists("release_" V ".json")); /* the snapshot is written at creation */
-    assert_int_equal(set(st, "steps.build", json_pack("{s:s, s:i, s:f}", "outcome", "PASSED",
+    assert_int_equal(set(st, "stages.build", json_pack("{s:s, s:i, s:f}", "outcome", "PASSED",
                                                        "restarts", 2, "loss", 0.1)), 0);
-    assert_int_equal(set(st, "jobs.rh-1.0-train-a1", json_string("SUBMITTING")), 0);
+    assert_int_equal(set(st, "tasks.rh-1.0-train-a1", json_string("SUBMITTING")), 0);
     assert_int_equal(set(st, "candidate", json_pack("{s:s, s:[s,s], s:n, s:b}", "commit",
                                                      "abc123", "digests", "sha256:1", "h\xc3\xa9",
                                                      "note", "pinned", 0)), 0);
-    assert_int_equal(set(st, "steps.build.outcome", json_string("WAIVED")), 0);
+    assert_int_equal(set(st, "stages.build.outcome", json_string("WAIVED")), 0);
     assert_int_equal(state_flush(st), 0);
     want = json_deep_copy(state_root(st));
     assert_int_equal(json_integer_value(json_object_get(want, "seq")), 4);
@@ -254,8 +254,8 @@ static void test_unit_state_state__set_flush_reopen_gives_the_same_json(void **u
     assert_int_equal(state_is_new(st), 0);
     assert_null(state_warning(st));
     assert_json_equal(state_root(st), want);
-    assert_string_equal(json_string_value(get(st, "steps.build.outcome")), "WAIVED");
-    assert_true(json_real_value(get(st, "steps.build.loss")) == 0.1);
+    assert_string_equal(json_string_value(get(st, "stages.build.outcome")), "WAIVED");
+    assert_true(json_real_value(get(st, "stages.build.loss")) == 0.1);
     close_ok(st);
     st = open_ok(STATE_READONLY);
     assert_json_equal(state_root(st), want);
@@ -268,20 +268,20 @@ static void test_unit_state_state__setting_null_deletes_the_key_and_the_delete_s
 {
     state *st = open_ok(STATE_CREATE);
     (void)unused;
-    assert_int_equal(set(st, "jobs.k1", json_string("RUNNING")), 0);
-    assert_int_equal(set(st, "jobs.k2", json_string("DONE")), 0);
+    assert_int_equal(set(st, "tasks.k1", json_string("RUNNING")), 0);
+    assert_int_equal(set(st, "tasks.k2", json_string("DONE")), 0);
     assert_int_equal(state_flush(st), 0);
-    assert_int_equal(set(st, "jobs.k1", NULL), 0);
+    assert_int_equal(set(st, "tasks.k1", NULL), 0);
     /* Nothing there: no change, no record, no seq. */
-    assert_int_equal(set(st, "jobs.k1", NULL), 0);
+    assert_int_equal(set(st, "tasks.k1", NULL), 0);
     assert_int_equal(set(st, "nothing.here", NULL), 0);
     assert_int_equal(state_seq(st), 3);
     assert_int_equal(state_flush(st), 0);
     close_ok(st);
 
     st = open_ok(0);
-    assert_null(get(st, "jobs.k1"));
-    assert_string_equal(json_string_value(get(st, "jobs.k2")), "DONE");
+    assert_null(get(st, "tasks.k1"));
+    assert_string_equal(json_string_value(get(st, "tasks.k2")), "DONE");
     assert_int_equal(state_seq(st), 3);
     close_ok(st);
     /* A deletion is a record without "value" (json null would be a value). */
@@ -390,9 +390,9 @@ static void test_unit_state_state__snapshot_then_more_journal_then_reopen_has_bo
     unsigned char *snap;
     json_t *disk, *frames;
     (void)unused;
-    assert_int_equal(set(st, "steps.build", json_string("PASSED")), 0);
+    assert_int_equal(set(st, "stages.build", json_string("PASSED")), 0);
     assert_int_equal(state_flush(st), 0);
-    assert_int_equal(set(st, "steps.test", json_string("RUNNING")), 0); /* never flushed */
+    assert_int_equal(set(st, "stages.test", json_string("RUNNING")), 0); /* never flushed */
     assert_int_equal(state_snapshot(st), 0);
     assert_int_equal(file_size("release_" V ".journal"), 0);
     snap = slurp("release_" V ".json", &len);
@@ -403,7 +403,7 @@ static void test_unit_state_state__snapshot_then_more_journal_then_reopen_has_bo
     assert_int_equal(json_integer_value(json_object_get(disk, "schema")), STATE_SCHEMA);
     json_decref(disk);
 
-    assert_int_equal(set(st, "steps.test", json_string("PASSED")), 0);
+    assert_int_equal(set(st, "stages.test", json_string("PASSED")), 0);
     assert_int_equal(state_flush(st), 0);
     close_ok(st);
     frames = journal_frames();
@@ -412,8 +412,8 @@ static void test_unit_state_state__snapshot_then_more_journal_then_reopen_has_bo
     json_decref(frames);
 
     st = open_ok(0);
-    assert_string_equal(json_string_value(get(st, "steps.build")), "PASSED");
-    assert_string_equal(json_string_value(get(st, "steps.test")), "PASSED");
+    assert_string_equal(json_string_value(get(st, "stages.build")), "PASSED");
+    assert_string_equal(json_string_value(get(st, "stages.test")), "PASSED");
     assert_int_equal(state_seq(st), 3);
     close_ok(st);
 }
@@ -432,11 +432,11 @@ static void test_unit_state_state__bad_versions_paths_and_readonly_changes_are_r
     assert_int_equal(state_open(dir, "", STATE_CREATE, &st), RELHOST_EINVAL);
 
     st = open_ok(STATE_CREATE);
-    assert_int_equal(set(st, "steps.build", json_string("PASSED")), 0);
+    assert_int_equal(set(st, "stages.build", json_string("PASSED")), 0);
     assert_int_equal(state_flush(st), 0);
-    assert_int_equal(set(st, "steps.build.outcome", json_string("x")), RELHOST_EINVAL);
-    assert_string_equal(error_last(), "cannot set steps.build.outcome in the state of release "
-                                      "1.0: steps.build is not an object");
+    assert_int_equal(set(st, "stages.build.outcome", json_string("x")), RELHOST_EINVAL);
+    assert_string_equal(error_last(), "cannot set stages.build.outcome in the state of release "
+                                      "1.0: stages.build is not an object");
     assert_int_equal(set(st, "seq", json_integer(99)), RELHOST_EINVAL);
     assert_error_contains("\"seq\" is kept by the state store");
     assert_int_equal(set(st, "schema", json_integer(9)), RELHOST_EINVAL);
@@ -889,22 +889,22 @@ static int life(int fd, json_t *expect)
             rc = state_open(dir, V, STATE_CREATE, &st);
             break;
         case 1:
-            rc = set(st, "steps.build", json_pack("{s:s}", "outcome", "RUNNING")) ||
-                 set(st, "jobs.k1", json_string("SUBMITTING")) || state_flush(st);
+            rc = set(st, "stages.build", json_pack("{s:s}", "outcome", "RUNNING")) ||
+                 set(st, "tasks.k1", json_string("SUBMITTING")) || state_flush(st);
             break;
         case 2:
-            rc = set(st, "jobs.k1", json_string("RUNNING")) ||
-                 set(st, "steps.build.outcome", json_string("PASSED")) || state_flush(st);
+            rc = set(st, "tasks.k1", json_string("RUNNING")) ||
+                 set(st, "stages.build.outcome", json_string("PASSED")) || state_flush(st);
             break;
         case 3:
             rc = state_snapshot(st);
             break;
         case 4:
-            rc = set(st, "jobs.k2", json_string("SUBMITTING")) || set(st, "jobs.k1", NULL) ||
+            rc = set(st, "tasks.k2", json_string("SUBMITTING")) || set(st, "tasks.k1", NULL) ||
                  state_flush(st);
             break;
         case 5: /* a snapshot absorbing a change never flushed */
-            rc = set(st, "steps.test", json_pack("{s:s}", "outcome", "FAILED")) ||
+            rc = set(st, "stages.test", json_pack("{s:s}", "outcome", "FAILED")) ||
                  state_snapshot(st);
             break;
         case 6:

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""state_folder.py - the state folder is relhost's own: what it refuses, and that it never writes
+through a link.
+
+A state folder that another user could write, or "/" itself, is refused before anything runs,
+with the chmod / chown that fixes it. Inside the folder no file is opened through a symbolic
+link: a planted link is an error that names it, and its target keeps its bytes. A folder given
+as a link is followed once (and then checked). A snapshot whose members have the wrong types is
+refused as corrupt and left as it was, never half-used.
+
+Run one case: state_folder.py <case>; all: state_folder.py; names: state_folder.py --list.
+"""
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import rh  # noqa: E402
+
+
+def plan(state_dir):
+    """A scratch folder with a one-step plan keeping its state in state_dir: (folder, plan, marker)."""
+    d = rh.scratch()
+    marker_text, marker = rh.marker_step(d)
+    p = rh.write_plan(d, f'version = "1.0";\nstate_dir = {json.dumps(state_dir)};  #STATE\n'
+                         f"steps = (\n  {marker_text[:-1]}\n);\n")
+    return d, p, marker
+
+
+def refused(state_dir, err, make=None):
+    d, p, marker = plan(state_dir)
+    if make:
+        make(d)
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 2, err=err)
+    rh.absent(marker, r, "a refused state folder is found before anything runs")
+    return d, r
+
+
+def case_root_folder_is_refused():
+    d, r = refused("/", [rh.q('state folder refused: / is the root folder "/"'),
+                         rh.q("give relhost a folder of its own")])
+    rh.absent("/release_1.0.lock", r, "nothing may be written into /")
+    rh.absent("/release_1.0.journal", r, "nothing may be written into /")
+
+
+def case_group_writable_folder_is_refused_with_the_fix():
+    def make(d):
+        os.mkdir(os.path.join(d, "st"), 0o700)
+        os.chmod(os.path.join(d, "st"), 0o775)
+    d, r = refused("st", [rh.q("is writable by its group"), rh.q("chmod go-w ")], make)
+    rh.check(os.listdir(os.path.join(d, "st")) == [], "a refused folder stays empty", r)
+
+
+def case_folder_of_another_user_is_refused_with_the_fix():
+    rh.need_root("chown to another uid")
+
+    def make(d):
+        os.mkdir(os.path.join(d, "st"), 0o755)
+        os.chown(os.path.join(d, "st"), 54321, -1)
+    refused("st", [rh.q("is owned by uid 54321, not by uid 0 running relhost"),
+                   rh.q("chown 0 ")], make)
+
+
+def planted(name):
+    """A case: release_1.0.<name> in the state folder is a link to a victim file, which must
+    keep its bytes; the run fails naming the link."""
+    def make(d):
+        os.mkdir(os.path.join(d, "st"), 0o755)
+        rh.write(os.path.join(d, "victim"), "precious\n")
+        os.symlink(os.path.join(d, "victim"), os.path.join(d, "st", f"release_1.0.{name}"))
+    d, r = refused("st", [rh.q(f"st/release_1.0.{name}"), rh.q("it is a symbolic link"),
+                          rh.q("remove the link")], make)
+    rh.check(rh.read(os.path.join(d, "victim")) == "precious\n",
+             f"a link planted as the {name} must never be written through", r)
+
+
+def case_linked_journal_is_refused_and_its_target_untouched():
+    planted("journal")
+
+
+def case_linked_lock_is_refused_and_its_target_untouched():
+    planted("lock")
+
+
+def case_linked_snapshot_is_refused_and_its_target_untouched():
+    planted("json")
+
+
+def case_folder_given_as_a_link_is_followed_once():
+    d, p, marker = plan("st")
+    os.mkdir(os.path.join(d, "real"), 0o755)
+    os.symlink(os.path.join(d, "real"), os.path.join(d, "st"))
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 0)
+    rh.present(marker, r)
+    rh.present(os.path.join(d, "real", "release_1.0.json"), r, "the state lives in the target")
+
+
+def case_snapshot_with_wrong_types_is_refused_as_corrupt_and_untouched():
+    d, p, marker = plan("st")
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 0)
+    snap = os.path.join(d, "st", "release_1.0.json")
+    doc = json.loads(rh.read(snap))
+    doc["jobs"] = True
+    rh.write(snap, json.dumps(doc))
+    before = rh.read(snap)
+    r = rh.run(["-c", p, "--version", "1.0", "--rerun", "marker"], cwd=d)
+    rh.expect(r, 2, err=[rh.q("state of release 1.0 is corrupt: it has \"jobs\" as a boolean "
+                              "where an object belongs"), rh.q(snap)])
+    rh.check(rh.read(snap) == before, "a corrupt snapshot is left as it was", r)
+    r = rh.run(["status", "-c", p, "--version", "1.0"], cwd=d)
+    rh.check(r.rc != 0, "status must not show a corrupt release as if it were fine", r)
+    rh.check("is corrupt" in r.err, "status names the corruption", r)
+    doc["jobs"] = {}
+    doc["steps"]["marker"]["outcome"] = 1
+    rh.write(snap, json.dumps(doc))
+    r = rh.run(["-c", p, "--version", "1.0", "--rerun", "marker"], cwd=d)
+    rh.expect(r, 2, err=[rh.q("it has steps \"marker\" with \"outcome\" as an integer where a "
+                              "string belongs")])
+
+
+sys.exit(rh.main(globals()))
