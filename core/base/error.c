@@ -6,9 +6,31 @@
 
 static char msg[4096];
 
+/* A message may quote input (a version, a name, a reply): its control characters are shown
+ * as \xHH, so a message can neither drive the terminal nor forge a line of its own. Newlines
+ * and tabs stay: some messages are several lines on purpose. */
+static void escape_controls(char *dst, size_t cap, const char *src)
+{
+    size_t o = 0;
+    for (; *src && o + 1 < cap; src++) {
+        unsigned char c = (unsigned char)*src;
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+            if (o + 5 >= cap)
+                break;
+            snprintf(dst + o, cap - o, "\\x%02x", c);
+            o += 4;
+        } else {
+            dst[o++] = (char)c;
+        }
+    }
+    dst[o] = '\0';
+}
+
 int error_setv(int code, const char *fmt, va_list ap)
 {
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char raw[sizeof msg];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    escape_controls(msg, sizeof msg, raw);
     return code;
 }
 
@@ -26,10 +48,13 @@ int error_wrap(int code, const char *fmt, ...)
     char old[sizeof msg];
     va_list ap;
     int n;
+    char raw[sizeof msg];
     memcpy(old, msg, sizeof old);
     va_start(ap, fmt);
-    n = vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    escape_controls(msg, sizeof msg, raw);
+    n = (int)strlen(msg);
     if (n >= 0 && (size_t)n + 3 < sizeof msg) {
         size_t room = sizeof msg - (size_t)n - 3;
         size_t ol = strnlen(old, room);

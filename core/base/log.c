@@ -32,6 +32,7 @@ void log_vmsg(relhost_level level, const char *prefix, const char *fmt, va_list 
 {
     static const char *names[] = {"error", "warning", "info", "debug"};
     strbuf b;
+    char *text;
     if ((int)level > RELHOST_LOG_DEBUG)
         level = RELHOST_LOG_DEBUG;
     if (level == RELHOST_LOG_DEBUG && verbosity < 1)
@@ -48,7 +49,14 @@ void log_vmsg(relhost_level level, const char *prefix, const char *fmt, va_list 
         sb_printf(&b, " %s%s%s", level == RELHOST_LOG_ERROR ? col_red() : col_yellow(),
                   names[level], col_reset());
     sb_puts(&b, ": ");
-    sb_vprintf(&b, fmt, ap);
+    text = xvasprintf(fmt, ap);
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+        /* Quoted input (a name, a reply) can neither drive the terminal nor forge a line. */
+        if ((*c < 0x20 && *c != '\n' && *c != '\t') || *c == 0x7f)
+            sb_printf(&b, "\\x%02x", *c);
+        else
+            sb_putc(&b, (char)*c);
+    free(text);
     if (b.len == 0 || b.s[b.len - 1] != '\n')
         sb_putc(&b, '\n');
     fflush(stdout);

@@ -325,6 +325,15 @@ def case_state_dir_cannot_be_created():
     rh.absent(folder)
 
 
+def case_control_characters_in_input_are_escaped_in_messages():
+    # A version (or any quoted input) with a terminal escape and a carriage return: the message shows
+    # them as \xHH; the raw bytes never reach the terminal, so no line can be forged.
+    p = Plan(fixture_step(""))
+    r = p.reject(["--version", "1.0\x1b[31mred\rforged"],
+                 err=[rh.q('release version "1.0\\x1b[31mred\\x0dforged" is not valid')])
+    rh.check("\x1b" not in r.err and "\r" not in r.err, "no raw control byte in the message", r)
+
+
 def case_gate_open_refuses():
     # The open_fails fixture's open() calls host->fail(): its message, the step and the plan
     # location of the step come out; nothing runs.
