@@ -11,6 +11,7 @@
 #include "plan/plan_keys.h"
 #include "record/state.h"
 #include "run/batch.h"
+#include "run/guard.h"
 #include "run/freeze.h"
 #include "run/host.h"
 #include "run/loop.h"
@@ -450,6 +451,24 @@ static void write_reports(const plan *p, const cli *c)
     state_close(st);
 }
 
+/* The state can no longer be saved (a full disk, an I/O error): the run stops at once, as on
+ * SIGTERM, and ends with 75 naming the file and the cause; nothing is reported that was not
+ * stored (the reports are read back from the state). */
+static void on_state_broken(const char *why) { loop_stop_failed(EXIT_DEFERRED, why); }
+
+/* An exit() inside a plugin call ends relhost with 3 (core/run/guard.h); the reports the
+ * command line asked for are written first, from the state the guard recorded. */
+typedef struct exit_reports {
+    const plan *p;
+    const cli *c;
+} exit_reports;
+
+static void reports_on_plugin_exit(void *data)
+{
+    const exit_reports *x = data;
+    write_reports(x->p, x->c);
+}
+
 /* relhost report: one report of a release, from its state (read-only, no lock). */
 static int cmd_report(const cli *c, const plan *p)
 {
@@ -497,8 +516,11 @@ static int cmd_run(const cli *c)
                                  c->command == CLI_EXPLAIN || c->command == CLI_SITE};
     run_options ro;
     run_result rr;
+    exit_reports xr = {.p = &p, .c = c};
     int code;
 
+    guard_install(); /* before the first plugin is loaded */
+    state_on_broken(on_state_broken);
     if (plan_load(&po, &p) != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         plan_free(&p);
@@ -559,6 +581,8 @@ static int cmd_run(const cli *c)
     ro.new_candidate = c->new_candidate;
     ro.interactive = !c->no_interactive && isatty(STDIN_FILENO);
     ro.verbose = c->verbose;
+    if (ro.mode == RELHOST_MODE_RUN)
+        guard_set_exit_hook(reports_on_plugin_exit, &xr);
     if (pipeline_run(&p, &ro, &rr) != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         code = EXIT_USAGE;
@@ -566,6 +590,14 @@ static int cmd_run(const cli *c)
         code = c->check ? EXIT_OK : rr.exit_code;
         if (ro.mode == RELHOST_MODE_RUN)
             write_reports(&p, c);
+    }
+    guard_set_exit_hook(NULL, NULL);
+    {
+        const char *why;
+        if (loop_stop_code(&why)) {
+            log_msg(RELHOST_LOG_ERROR, NULL, "the run was stopped: %s", why);
+            code = loop_stop_code(NULL);
+        }
     }
     run_result_free(&rr);
     plan_free(&p);
@@ -635,7 +667,7 @@ int cli_main(int argc, char **argv)
            : c.command == CLI_MONITOR  ? cli_monitor(&c)
            : c.command == CLI_WAIVE    ? cli_waive(&c)
                                        : cmd_run(&c);
-    if (loop_interrupted() && code != EXIT_USAGE)
+    if (loop_interrupted() && code != EXIT_USAGE && !loop_stop_code(NULL))
         code = EXIT_INTERRUPTED;
     proc_kill_all();
     http_fini();

@@ -109,6 +109,30 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value);
  */
 int state_flush(state *st);
 
+/** Called once each time a state becomes unable to save (a full disk, an I/O error: every
+ *  later save fails), with the message that names the file and the cause; the run layer
+ *  stops the run there (core/cli/cli.c: exit 75). NULL: none. */
+void state_on_broken(void (*fn)(const char *why));
+
+/**
+ * Changes written by a dying relhost (core/run/guard.c): a plugin crashed inside a call, and the
+ * handler of that signal may neither allocate nor lock. state_emergency_prepare() encodes, ahead
+ * of the call, the records that set paths[i] = values[i] (values consumed) as the changes that
+ * would follow the state as it is now; state_emergency_write() appends the changes still pending
+ * and then those records to the journal and fdatasyncs it, using write(2) and fdatasync(2) only.
+ * It writes nothing when the state changed after the prepare (the records would be out of
+ * order), nor for a read-only state. prepare returns 0, or RELHOST_EINVAL when the records do
+ * not fit (em is then empty).
+ */
+typedef struct state_emergency {
+    uint64_t first_seq; /* seq of the first record; 0: nothing prepared */
+    size_t len;
+    char buf[2048];
+} state_emergency;
+int state_emergency_prepare(state *st, state_emergency *em, const char *const *const *paths,
+                            const size_t *depths, json_t **values, size_t n);
+void state_emergency_write(state *st, const state_emergency *em);
+
 /**
  * Write the whole root to release_<v>.json (temp, fsync, rename, fsync(dir)), then cut the
  * journal to zero. Pending changes are absorbed by the snapshot, not written to the journal.

@@ -319,9 +319,11 @@ int state_flush(state *st)
             return state_fail_fatal(st,
                                     "cannot append to state journal %s (%s) nor cut it back: %s",
                                     st->journal_path, strerror(e), strerror(errno));
-        return error_set(RELHOST_EIO, "cannot append to state journal %s: %s; the changes since "
-                         "the last save are kept in memory and retried at the next flush",
-                         st->journal_path, strerror(e));
+        /* A full disk or an I/O error does not heal by itself within a run: going on would
+         * start jobs whose results cannot be stored. The changes not saved are named lost. */
+        return state_fail_fatal(st, "cannot append to state journal %s: %s (the changes since "
+                                "the last save are lost; everything saved before is kept)",
+                                st->journal_path, strerror(e));
     }
     crash_point("state.journal.after_write");
     if (fdatasync(st->journal_fd) != 0)
@@ -331,4 +333,45 @@ int state_flush(state *st)
     st->journal_size += (off_t)st->pending.len;
     state_sb_truncate(&st->pending, 0);
     return 0;
+}
+
+/* ---- a dying relhost's last changes (state.h) ------------------------------------------------ */
+
+int state_emergency_prepare(state *st, state_emergency *em, const char *const *const *paths,
+                            const size_t *depths, json_t **values, size_t n)
+{
+    strbuf b = {0};
+    int rc = 0;
+    em->first_seq = 0;
+    em->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *patharr = json_array();
+        for (size_t k = 0; k < depths[i]; k++)
+            json_array_append_new(patharr, json_string(paths[i][k]));
+        if (!rc)
+            rc = state_record_encode(&b, st->seq + 1 + i, patharr, values[i]);
+        json_decref(patharr);
+        json_decref(values[i]);
+    }
+    if (!rc && b.len > sizeof em->buf)
+        rc = error_set(RELHOST_EINVAL, "the changes a crash would record are %zu bytes, more "
+                       "than %zu", b.len, sizeof em->buf);
+    if (!rc && !(st->flags & STATE_READONLY) && st->journal_fd >= 0) {
+        memcpy(em->buf, b.s, b.len);
+        em->len = b.len;
+        em->first_seq = st->seq + 1;
+    }
+    sb_free(&b);
+    return rc;
+}
+
+void state_emergency_write(state *st, const state_emergency *em)
+{
+    if (!st || !em->first_seq || em->first_seq != st->seq + 1 || st->broken ||
+        st->journal_fd < 0)
+        return;
+    if (st->pending.len && state_write_all(st->journal_fd, st->pending.s, st->pending.len) != 0)
+        return;
+    if (state_write_all(st->journal_fd, em->buf, em->len) == 0)
+        fdatasync(st->journal_fd);
 }

@@ -24,6 +24,8 @@
 
 /* Once a sync failed, the kernel may have dropped the dirty pages and a retry could report
  * success for data that is gone (the "fsyncgate" lesson): refuse every later save instead. */
+static void (*broken_hook)(const char *why);
+
 int state_fail_fatal(state *st, const char *fmt, ...)
 {
     strbuf b = {0};
@@ -36,8 +38,12 @@ int state_fail_fatal(state *st, const char *fmt, ...)
               st->version);
     free(st->broken);
     st->broken = sb_take(&b);
+    if (broken_hook)
+        broken_hook(st->broken);
     return error_set(RELHOST_EIO, "%s", st->broken);
 }
+
+void state_on_broken(void (*fn)(const char *why)) { broken_hook = fn; }
 
 int state_fsync_dir(state *st)
 {
@@ -91,6 +97,7 @@ static int write_atomic(state *st, const char *name, const char *data, size_t le
 fail:
     error_set(RELHOST_EIO, "cannot write %s/%s: %s", st->dir, tmp, state_strerror(e));
     free(tmp);
+    errno = e;
     return RELHOST_EIO;
 }
 
@@ -111,6 +118,14 @@ int state_snapshot(state *st)
     sb_putc(&out, '\n');
     rc = write_atomic(st, st->snap_name, out.s, out.len, "state.snapshot");
     sb_free(&out);
+    if (rc && (errno == ENOSPC || errno == EDQUOT || errno == EIO || errno == EROFS)) {
+        /* The disk will not take more within this run: keep what the journal still takes,
+         * then stop saving (the run stops: state_on_broken). */
+        char *why = xstrdup(error_last());
+        state_flush(st);
+        rc = state_fail_fatal(st, "%s", why);
+        free(why);
+    }
     if (rc)
         return rc;
     /* The snapshot now holds every change up to st->seq, pending ones included: they need no

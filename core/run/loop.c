@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -44,6 +45,8 @@ static struct {
     void *child_arg;
     int interrupts;
     int first_sig;
+    int stop_code;      /* a tool failure stopped the run (loop_stop_failed) */
+    char stop_why[512];
     unsigned child_events;
     struct timer *t; /* pending timers, unordered (a handful: one per job and runner) */
     size_t nt, capt;
@@ -124,8 +127,8 @@ int loop_init(void)
     sigaction(SIGPIPE, &ign, &L.old_pipe);
 
     L.sigfd = fd;
-    L.interrupts = 0;
-    L.first_sig = 0;
+    L.interrupts = L.stop_code ? 1 : 0; /* a tool failure before the loop still stops it */
+    L.first_sig = L.stop_code ? SIGTERM : 0;
     return 0;
 }
 
@@ -341,5 +344,24 @@ int loop_interrupted(void) { return L.interrupts; }
 int loop_interrupt_signal(void) { return L.first_sig; }
 
 void loop_fake_interrupt(int sig) { count_interrupt(sig); }
+
+void loop_stop_failed(int code, const char *why)
+{
+    if (L.stop_code)
+        return;
+    L.stop_code = code;
+    snprintf(L.stop_why, sizeof L.stop_why, "%s", why ? why : "");
+    /* Stop as a first SIGTERM does: no job starts, the running ones are stopped. */
+    if (L.interrupts == 0)
+        L.first_sig = SIGTERM;
+    L.interrupts++;
+}
+
+int loop_stop_code(const char **why)
+{
+    if (why)
+        *why = L.stop_code ? L.stop_why : NULL;
+    return L.stop_code;
+}
 
 unsigned loop_child_events(void) { return L.child_events; }

@@ -72,6 +72,15 @@ int loop_interrupted(void);
 /** The signal number of the first interrupt (SIGINT or SIGTERM; SIGHUP reads as SIGTERM), 0
  *  when none. */
 int loop_interrupt_signal(void);
+/**
+ * A tool failure that makes going on pointless or harmful (the release state can no longer be
+ * saved: a full disk, an I/O error): stop the run as a first SIGTERM does (no job starts; the
+ * running ones are stopped) and make it end with exit `code` and the message `why` (copied).
+ * The first failure wins. Works before loop_init() too.
+ */
+void loop_stop_failed(int code, const char *why);
+/** The code given to loop_stop_failed() (0: none) and, in *why (may be NULL), its message. */
+int loop_stop_code(const char **why);
 /** Tests only: pretend an interrupt arrived. */
 void loop_fake_interrupt(int sig);
 

@@ -342,6 +342,16 @@ void proc_kill_all(void)
     free(ps);
 }
 
+void proc_kill_all_now(void)
+{
+    /* From a signal handler: kill(2) only, no allocation, no wait. Each child leads its own
+     * process group (setsid), so the group is its tree; a group seen gone is never signalled
+     * (its number may have been reused). */
+    for (struct relhost_proc *p = procs; p; p = p->next)
+        if (p->spawned && !p->finished && !p->group_gone && p->pid > 0)
+            kill(-p->pid, SIGKILL);
+}
+
 int proc_live_count(void)
 {
     int n = 0;

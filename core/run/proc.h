@@ -138,6 +138,10 @@ int proc_stop_release_orphans(const char *tag);
 /** Tree-kill every process still running (interrupt path). Waits at most the longest grace. */
 void proc_kill_all(void);
 
+/** SIGKILL the process group of every child still running, at once and without waiting:
+ *  async-signal-safe, for a relhost that is dying (core/run/guard.c). */
+void proc_kill_all_now(void);
+
 /** Number of processes started by proc_spawn() (and not released) whose tree is still running
  *  (for tests and status). Scans /proc for those whose main child has exited. */
 int proc_live_count(void);

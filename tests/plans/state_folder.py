@@ -13,6 +13,8 @@ Run one case: state_folder.py <case>; all: state_folder.py; names: state_folder.
 """
 import json
 import os
+import re
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -121,6 +123,42 @@ def case_snapshot_with_wrong_types_is_refused_as_corrupt_and_untouched():
     r = rh.run(["-c", p, "--version", "1.0", "--rerun", "marker"], cwd=d)
     rh.expect(r, 2, err=[rh.q("it has steps \"marker\" with \"outcome\" as an integer where a "
                               "string belongs")])
+
+
+def case_full_state_disk_stops_the_run_with_75():
+    # The state folder is a 48 KiB tmpfs: the journal fills it part way through 400 steps. The
+    # run must stop at once (no later step runs), end with 75 naming the journal and ENOSPC,
+    # and every step it reported as done must be in the state read back afterwards.
+    rh.need_root("mount a small tmpfs")
+    d = rh.scratch()
+    st = os.path.join(d, "st")
+    os.mkdir(st, 0o755)
+    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k,mode=0755", "tmpfs", st],
+                       capture_output=True, text=True)
+    if m.returncode != 0:
+        raise rh.Skip(f"cannot mount a tmpfs here: {m.stderr.strip()}")
+    try:
+        steps = ",\n".join(f'  {{ name = "s{i:03d}"; plugin = "command"; cmd = ["touch", '
+                           f'"{d}/ran-{i:03d}"]; }}' for i in range(400))
+        p = rh.write_plan(d, f'version = "1.0"; state_dir = "st";\nsteps = (\n{steps}\n);\n')
+        r = rh.run(["-c", p], cwd=d)
+        rh.expect(r, 75, err=[rh.q(f"{st}/release_1.0.") + r"(journal|json\.tmp)",
+                              rh.q("No space left on device"),
+                              rh.q("the run was stopped: ")])
+        ran = sorted(f for f in os.listdir(d) if f.startswith("ran-"))
+        rh.check(0 < len(ran) < 400, f"the run stops part way ({len(ran)} of 400 ran)", r)
+        subprocess.run(["umount", "-l", st], check=False)
+        m = None
+        done = re.findall(r"\] PASSED\s+(s\d{3}) ", r.out)
+        s = rh.run(["status", "-c", p, "--version", "1.0", "--json"], cwd=d)
+        if s.rc == 0:
+            stored = {x["name"] for x in json.loads(s.out).get("steps", [])
+                      if x.get("outcome") == "PASSED"}
+            rh.check(set(done) <= stored, "nothing reported as done that the state lost", r)
+        rh.check(len(ran) <= len(done) + 1, "no step starts after the state broke", r)
+    finally:
+        if m is not None:
+            subprocess.run(["umount", "-l", st], check=False)
 
 
 sys.exit(rh.main(globals()))

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* guard.c - what happens when a plugin call does not come back (guard.h). */
+#include "run/guard.h"
+
+#include "base/log.h"
+#include "base/util.h"
+#include "record/state.h"
+#include "run/proc.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define GUARD_DEPTH 8
+
+typedef struct frame {
+    const char *plugin, *call, *step;
+} frame;
+
+static struct {
+    int installed;
+    frame frames[GUARD_DEPTH];
+    volatile sig_atomic_t depth;
+    volatile sig_atomic_t stop_sig; /* a stop request that came during a call */
+    sigset_t stops;
+    struct state *st;
+    void (*hook)(void *);
+    void *hook_data;
+    /* What a crash and a hang record, prepared for the innermost call with a step. */
+    state_emergency crashed, hung;
+    const char *prep_plugin, *prep_call, *prep_step;
+    uint64_t prep_seq;
+} G;
+
+static void say(const char *s) { (void)!write(STDERR_FILENO, s, strlen(s)); }
+
+static const char *signame(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV (invalid memory access)";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGABRT: return "SIGABRT (abort)";
+    case SIGSYS: return "SIGSYS";
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    default: return "a fatal signal";
+    }
+}
+
+static const frame *innermost(void) { return G.depth > 0 ? &G.frames[G.depth - 1] : NULL; }
+
+/* The message of a call that did not come back, for stderr and the step's record. */
+static char *message_of(const frame *f, const char *what)
+{
+    return xasprintf("plugin %s %s during its %s() call%s%s; relhost recorded the step ERROR and "
+                     "stopped: fix or remove the plugin, then resume with --retry-failed",
+                     f->plugin, what, f->call, f->step ? " for step " : "", f->step ? f->step : "");
+}
+
+static void prepare(state_emergency *em, const frame *f, const char *reason, const char *what)
+{
+    const char *p_outcome[] = {"steps", f->step, "outcome"};
+    const char *p_reason[] = {"steps", f->step, "reason"};
+    const char *p_message[] = {"steps", f->step, "message"};
+    const char *const *paths[] = {p_outcome, p_reason, p_message};
+    size_t depths[] = {3, 3, 3};
+    char *msg = message_of(f, what);
+    json_t *values[] = {json_string("ERROR"), json_string(reason), json_string(msg)};
+    free(msg);
+    if (state_emergency_prepare(G.st, em, paths, depths, values, 3) != 0)
+        em->first_seq = 0;
+}
+
+/* Ahead of the call: the records its crash or hang would append. Redone only when the call,
+ * the plugin, the step or the state changed (feed() is called once per chunk of a log). */
+static void prepare_records(const frame *f)
+{
+    if (!G.st || !f->step) {
+        G.crashed.first_seq = G.hung.first_seq = 0;
+        return;
+    }
+    if (G.prep_plugin == f->plugin && G.prep_call == f->call && G.prep_step == f->step &&
+        G.prep_seq == state_seq(G.st) && G.crashed.first_seq)
+        return;
+    prepare(&G.crashed, f, "plugin_crashed", "crashed (a fatal signal)");
+    prepare(&G.hung, f, "plugin_hung", "did not return after relhost was told to stop");
+    G.prep_plugin = f->plugin;
+    G.prep_call = f->call;
+    G.prep_step = f->step;
+    G.prep_seq = state_seq(G.st);
+}
+
+/* ---- fatal signals ---------------------------------------------------------------------------- */
+
+static void on_fatal(int sig)
+{
+    const frame *f = innermost();
+    if (f) {
+        say("relhost error: plugin ");
+        say(f->plugin);
+        say(" crashed during its ");
+        say(f->call);
+        say("() call");
+        if (f->step) {
+            say(" for step ");
+            say(f->step);
+        }
+        say(": ");
+        say(signame(sig));
+        say("; the step is recorded ERROR (plugin_crashed), running jobs were killed; fix or "
+            "remove the plugin, then resume with --retry-failed\n");
+        if (f->step)
+            state_emergency_write(G.st, &G.crashed);
+    } else {
+        say("relhost error: relhost crashed: ");
+        say(signame(sig));
+        say("; running jobs were killed; please report this with the plan that caused it\n");
+    }
+    proc_kill_all_now();
+    /* SA_RESETHAND restored the default action: die of the same signal. */
+    raise(sig);
+}
+
+/* ---- stop requests during a call -------------------------------------------------------------- */
+
+static void hung_exit(int sig)
+{
+    const frame *f = innermost();
+    say("relhost error: plugin ");
+    say(f ? f->plugin : "?");
+    say(" did not return from its ");
+    say(f ? f->call : "?");
+    say("() call after ");
+    say(signame(sig));
+    say("; the step is recorded ERROR (plugin_hung), running jobs were killed\n");
+    if (f && f->step)
+        state_emergency_write(G.st, &G.hung);
+    proc_kill_all_now();
+    _exit(128 + sig);
+}
+
+static void on_stop(int sig)
+{
+    if (sig == SIGALRM) {
+        hung_exit(G.stop_sig ? (int)G.stop_sig : SIGTERM);
+        return;
+    }
+    if (G.stop_sig) {
+        hung_exit(sig); /* a second request: stop now */
+        return;
+    }
+    G.stop_sig = sig;
+    {
+        struct itimerval t = {.it_value = {.tv_sec = GUARD_STOP_GRACE_S}};
+        setitimer(ITIMER_REAL, &t, NULL);
+    }
+}
+
+/* ---- exit() during a call ------------------------------------------------------------------- */
+
+static void on_exit_guard(int status, void *unused)
+{
+    const frame *f = innermost();
+    char *msg, what[64];
+    (void)unused;
+    if (!f)
+        return;
+    G.depth = 0; /* whatever runs from here is relhost's own */
+    snprintf(what, sizeof what, "called exit(%d)", status);
+    msg = message_of(f, what);
+    if (G.st && f->step) {
+        const char *p[3] = {"steps", f->step, "outcome"};
+        state_set(G.st, p, 3, json_string("ERROR"));
+        p[2] = "reason";
+        state_set(G.st, p, 3, json_string("plugin_exited"));
+        p[2] = "message";
+        state_set(G.st, p, 3, json_string(msg));
+        state_flush(G.st);
+    }
+    if (G.hook)
+        G.hook(G.hook_data);
+    log_msg(RELHOST_LOG_ERROR, NULL, "%s (exit 3)", msg);
+    free(msg);
+    fflush(stdout);
+    proc_kill_all_now();
+    _exit(3);
+}
+
+/* ---- setup and the calls -------------------------------------------------------------------- */
+
+void guard_install(void)
+{
+    static char altstack[64 * 1024];
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
+    struct sigaction sa;
+    if (G.installed)
+        return;
+    G.installed = 1;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    sigaltstack(&ss, NULL);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal;
+    sa.sa_flags = SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        sigaction(fatal[i], &sa, NULL);
+    sigemptyset(&G.stops);
+    sigaddset(&G.stops, SIGINT);
+    sigaddset(&G.stops, SIGTERM);
+    sigaddset(&G.stops, SIGHUP);
+    sigaddset(&G.stops, SIGALRM);
+    on_exit(on_exit_guard, NULL);
+}
+
+void guard_set_state(struct state *st)
+{
+    G.st = st;
+    G.prep_plugin = NULL;
+    G.crashed.first_seq = G.hung.first_seq = 0;
+}
+
+void guard_set_exit_hook(void (*fn)(void *data), void *data)
+{
+    G.hook = fn;
+    G.hook_data = data;
+}
+
+static void catch_stops(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on ? on_stop : SIG_DFL;
+    if (on) {
+        sa.sa_mask = G.stops;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        sigaction(SIGALRM, &sa, NULL);
+        sigprocmask(SIG_UNBLOCK, &G.stops, NULL);
+    } else {
+        /* Blocked again first, so the loop's signalfd sees what comes next. */
+        sigprocmask(SIG_BLOCK, &G.stops, NULL);
+    }
+}
+
+int guard_enter(const char *plugin, const char *call, const char *step)
+{
+    int token = G.depth;
+    if (!G.installed || token >= GUARD_DEPTH)
+        return token;
+    G.frames[token] = (frame){.plugin = plugin ? plugin : "?", .call = call, .step = step};
+    if (step)
+        prepare_records(&G.frames[token]);
+    if (token == 0) {
+        G.stop_sig = 0;
+        catch_stops(1);
+    }
+    G.depth = token + 1;
+    return token;
+}
+
+void guard_leave(int token)
+{
+    if (!G.installed || token >= GUARD_DEPTH)
+        return;
+    G.depth = token;
+    if (token == 0) {
+        struct itimerval off = {0};
+        int sig;
+        catch_stops(0);
+        setitimer(ITIMER_REAL, &off, NULL);
+        sig = (int)G.stop_sig;
+        G.stop_sig = 0;
+        /* The request came while the plugin ran: hand it to the loop, which stops the run. */
+        if (sig)
+            raise(sig);
+    }
+}
