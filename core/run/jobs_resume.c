@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "plan/options.h"
 #include "plan/template.h"
+#include "record/record_evidence.h"
 #include "record/state.h"
 #include "run/baseline.h"
 #include "run/checks.h"
@@ -186,7 +187,7 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, json_t *re
              jobs_jstr_or(rec, "key"));
     snprintf(jb->ext_id, sizeof jb->ext_id, "%s",
              jobs_jstr_or(rec, "external_id"));
-    evidence_from_json(&jb->ev, json_object_get(rec, "evidence"));
+    record_evidence_from_json(&jb->ev, json_object_get(rec, "evidence"));
     if (!ah || strcmp(ah, jb->accept_hash) != 0) {
         /* Acceptance changed, the command did not: judge the stored metrics again. */
         evidence ev2 = {0};

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/outcome.h"
 #include "base/util.h"
+#include "record/record_evidence.h"
 #include "record/state.h"
 
 #include <math.h>
@@ -155,7 +156,7 @@ static int restore(relhost_job *g, json_t *prev)
     g->ended = g->started > 0 ? g->started + json_number_value(json_object_get(prev, "duration_s"))
                               : 0;
     evidence_free(&g->ev);
-    evidence_from_json(&g->ev, json_object_get(prev, "evidence"));
+    record_evidence_from_json(&g->ev, json_object_get(prev, "evidence"));
     g->resumed = 1;
     g->phase = PH_DONE;
     return 1;
