@@ -4,6 +4,7 @@
  * release's keys for the views; defensive, because the state may be old or hand-edited.
  */
 #include "record/record.h"
+#include "record/record_job.h"
 
 #include "base/error.h"
 #include "base/outcome.h"
@@ -504,4 +505,16 @@ void record_free(release_record *rec)
     }
     free(rec->waivers);
     memset(rec, 0, sizeof *rec);
+}
+
+/* Declared in record/record_job.h: status --follow lists steps as the state holds them. */
+const char **record_step_names(json_t *root, size_t *n)
+{
+    json_t *steps = json_object_get(root, "steps"), *v;
+    const char **names = xcalloc(json_object_size(steps) + 1, sizeof *names);
+    const char *key;
+    *n = 0;
+    json_object_foreach(steps, key, v)
+        names[(*n)++] = key;
+    return names;
 }

@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
+#include "record/record_job.h"
 #include "run/checks.h"
 
 #include <errno.h>
@@ -114,30 +115,29 @@ int baseline_load(const char *path, json_t **out)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_job_id(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(((const job_entry *)a)->job.id, ((const job_entry *)b)->job.id);
 }
 
 /* The entry of one metric, or NULL when it has no finite value. */
-static json_t *entry_of(json_t *m, const char *version, const char *commit, const char *now_iso)
+static json_t *entry_of(const metric_record *m, const char *version, const char *commit,
+                        const char *now_iso)
 {
-    json_t *v = json_object_get(m, "value"), *runs = json_object_get(m, "repeats"), *x;
     json_t *samples = json_array(), *e;
-    size_t i;
-    if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+    if (!m->value.set) {
         json_decref(samples);
         return NULL;
     }
-    if (json_array_size(runs) > 0) {
-        json_array_foreach(runs, i, x)
-            if (json_is_number(x) && isfinite(json_number_value(x)))
-                json_array_append_new(samples, json_real(json_number_value(x)));
+    if (m->has_repeats) {
+        for (size_t i = 0; i < m->nrepeats; i++)
+            if (m->repeats[i].set)
+                json_array_append_new(samples, json_real(m->repeats[i].v));
     } else {
-        json_array_append_new(samples, json_real(json_number_value(v)));
+        json_array_append_new(samples, json_real(m->value.v));
     }
     e = json_object();
-    json_object_set_new(e, "value", json_real(json_number_value(v)));
+    json_object_set_new(e, "value", json_real(m->value.v));
     json_object_set_new(e, "samples", samples);
     json_object_set_new(e, "stat", json_string("median"));
     json_object_set_new(e, "version", version ? json_string(version) : json_null());
@@ -149,9 +149,9 @@ static json_t *entry_of(json_t *m, const char *version, const char *commit, cons
 json_t *baseline_next(const json_t *cur, json_t *state_root, const char *version,
                       const char *commit, const char *now_iso)
 {
-    json_t *next = cur ? json_deep_copy(cur) : NULL, *metrics, *jobs, *rec;
-    const char **ids, *id;
-    size_t n = 0;
+    json_t *next = cur ? json_deep_copy(cur) : NULL, *metrics;
+    job_entry *jobs;
+    size_t n;
     if (!json_is_object(next)) {
         json_decref(next);
         next = empty_store();
@@ -162,32 +162,26 @@ json_t *baseline_next(const json_t *cur, json_t *state_root, const char *version
         metrics = json_object();
         json_object_set_new(next, "metrics", metrics);
     }
-    jobs = json_object_get(state_root, "jobs");
+    record_job_list(state_root, &jobs, &n);
     /* Sorted, so that the result never depends on the state's key order. */
-    ids = xcalloc(json_object_size(jobs) + 1, sizeof *ids);
-    json_object_foreach(jobs, id, rec)
-        ids[n++] = id;
-    qsort(ids, n, sizeof *ids, cmp_str);
+    qsort(jobs, n, sizeof *jobs, cmp_job_id);
     for (size_t i = 0; i < n; i++) {
-        const char *val, *oc, *mk;
-        json_t *m;
-        rec = json_object_get(jobs, ids[i]);
-        val = json_string_value(json_object_get(rec, "validation"));
-        oc = json_string_value(json_object_get(rec, "outcome"));
-        if (!val || !oc || strcmp(oc, "PASSED") != 0 || json_object_get(rec, "repeat_of"))
+        const job_record *rec = &jobs[i].job;
+        if (!rec->validation_given || !rec->outcome_raw ||
+            strcmp(rec->outcome_raw, "PASSED") != 0 || rec->repeat_of)
             continue;
-        json_object_foreach(json_object_get(json_object_get(rec, "evidence"), "metrics"), mk, m)
-        {
+        for (size_t k = 0; k < rec->evidence.nmetrics; k++) {
+            const metric_record *m = &rec->evidence.metrics[k];
             json_t *e = entry_of(m, version, commit, now_iso);
             char *key;
             if (!e)
                 continue;
-            key = xasprintf("%s::%s", val, mk);
+            key = xasprintf("%s::%s", rec->validation, m->key);
             json_object_set_new(metrics, key, e);
             free(key);
         }
     }
-    free(ids);
+    record_job_list_free(jobs, n);
     return next;
 }
 

@@ -5,6 +5,8 @@
 #include "base/log.h"
 #include "base/outcome.h"
 #include "base/util.h"
+#include "record/record.h"
+#include "record/record_job.h"
 #include "record/state.h"
 #include "run/freeze.h"
 #include "run/jobs.h"
@@ -17,10 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* One job of the state, as status and kill see it. */
+/* One job of the state, as status and kill see it (strings borrowed from its record e). */
 typedef struct bjob {
     const char *id, *validation, *runner, *lifecycle, *ext;
-    json_t *rec;
+    const job_entry *e;
+    json_t *rec; /* the record itself, for the status row of core/view/report.h */
     relhost_job_status live; /* filled by a poll when the job is remote and unfinished */
     int polled;
 } bjob;
@@ -53,27 +56,34 @@ static int open_state(plan *p, state **st)
     return 0;
 }
 
-static size_t collect(json_t *root, const batch_options *o, bjob **out)
+/* The state's jobs (read into *recs, *nrecs: free with record_job_list_free()) that status and
+ * kill list: those with a validation, a runner and a lifecycle, selected by --only. */
+static size_t collect(state *st, const batch_options *o, bjob **out, job_entry **recs,
+                      size_t *nrecs)
 {
-    json_t *recs = json_object_get(root, "jobs"), *rec;
-    const char *id;
     size_t n = 0;
-    *out = xcalloc(json_object_size(recs) + 1, sizeof **out);
-    json_object_foreach(recs, id, rec)
-    {
+    record_job_list(state_root(st), recs, nrecs);
+    *out = xcalloc(*nrecs + 1, sizeof **out);
+    for (size_t i = 0; i < *nrecs; i++) {
+        const job_entry *e = &(*recs)[i];
+        const char *path[2] = {"jobs", e->job.id};
         bjob *b = &(*out)[n];
-        b->id = id;
-        b->rec = rec;
-        b->validation = json_string_value(json_object_get(rec, "validation"));
-        b->runner = json_string_value(json_object_get(rec, "runner"));
-        b->lifecycle = json_string_value(json_object_get(rec, "lifecycle"));
-        b->ext = json_string_value(json_object_get(rec, "external_id"));
+        b->id = e->job.id;
+        b->e = e;
+        b->rec = state_get(st, path, 2);
+        b->validation = e->job.validation_given ? e->job.validation : NULL;
+        b->runner = e->job.runner;
+        b->lifecycle = e->job.lifecycle_raw;
+        b->ext = e->job.external_id;
         if (!b->validation || !b->runner || !b->lifecycle || !selected(o, b->validation))
             continue;
         n++;
     }
     return n;
 }
+
+/* An integer of a record as status always took it: a JSON integer, else 0. */
+static long long rec_int(record_int r) { return r.set && !r.from_real ? r.v : 0; }
 
 static int unfinished_remote(const bjob *b)
 {
@@ -102,7 +112,7 @@ static void refresh(plan *p, bjob *v, size_t n)
             if (!jobs_runner_remote(r))
                 continue; /* a local job: only the relhost running it can see it */
             st[m].struct_size = sizeof st[m];
-            st[m].key = json_string_value(json_object_get(v[k].rec, "key"));
+            st[m].key = v[k].e->job.key;
             st[m].external_id = v[k].ext;
             st[m].state = RELHOST_JOB_RUNNING;
             idx[m++] = k;
@@ -152,10 +162,10 @@ static void print_row(json_t *root, const bjob *b, json_t *live, int tail)
                       (int)json_integer_value(json_object_get(l, "restarts")), tail);
 }
 
-static void print_header(plan *p, json_t *root, size_t n)
+static void print_header(plan *p, const release_record *rel, size_t n)
 {
     out_printf("release %s of plan %s: %zu job(s)%s\n", p->version, p->name, n,
-               json_is_true(json_object_get(root, "finished")) ? " (finished)" : "");
+               rel->finished ? " (finished)" : "");
 }
 
 /* The JSON status (docs/status.schema.json); --only narrows the jobs listed, not the summary. */
@@ -185,25 +195,30 @@ int batch_status(plan *p, const batch_options *o)
 {
     state *st;
     bjob *v;
-    size_t n;
+    job_entry *recs;
+    size_t n, nrecs;
     json_t *live;
     int rc;
     if (o->follow)
         return follow(p, o);
     if ((rc = open_state(p, &st)) != 0)
         return rc;
-    n = collect(state_root(st), o, &v);
+    n = collect(st, o, &v, &recs, &nrecs);
     refresh(p, v, n);
     live = live_json(v, n);
     if (o->json) {
         rc = print_json(p, o, state_root(st), live);
     } else {
-        print_header(p, state_root(st), n);
+        release_record rel;
+        record_read(state_root(st), &rel);
+        print_header(p, &rel, n);
         for (size_t i = 0; i < n; i++)
             print_row(state_root(st), &v[i], live, o->logs ? o->tail : 0);
+        record_free(&rel);
     }
     json_decref(live);
     free(v);
+    record_job_list_free(recs, nrecs);
     state_close(st);
     return rc;
 }
@@ -221,20 +236,17 @@ int batch_status(plan *p, const batch_options *o)
 /* A row's identity as the non-TTY stream compares it: print a row only when this changed. */
 static char *job_sig(const bjob *b, json_t *live)
 {
-    json_t *l = json_object_get(live, b->id), *rec = b->rec;
-    const char *oc = json_string_value(json_object_get(rec, "outcome"));
-    const char *term = json_string_value(json_object_get(rec, "termination_reason"));
+    json_t *l = json_object_get(live, b->id);
+    const char *oc = b->e->job.outcome_raw, *term = b->e->job.termination_reason;
     const char *w = json_string_value(json_object_get(l, "state"));
     return xasprintf("%s|%s|%s|%lld|%lld|%s|%s", b->lifecycle, oc ? oc : "", w ? w : "",
-                     (long long)json_integer_value(json_object_get(rec, "restarts")),
+                     rec_int(b->e->job.restarts),
                      (long long)json_integer_value(json_object_get(l, "restarts")),
                      term ? term : "", b->ext ? b->ext : "");
 }
 
-static char *step_sig(json_t *s)
+static char *step_sig(const char *oc, const char *r)
 {
-    const char *oc = json_string_value(json_object_get(s, "outcome"));
-    const char *r = json_string_value(json_object_get(s, "reason"));
     return xasprintf("%s|%s", oc ? oc : "", r ? r : "");
 }
 
@@ -257,48 +269,50 @@ static void stamp(void)
     out_printf("%.8s", ts + 11); /* HH:MM:SS, UTC like every time relhost prints */
 }
 
-static void stream_changes(plan *p, json_t *root, const bjob *v, size_t n, json_t *live,
-                           json_t *seen, int first)
+static void stream_changes(plan *p, json_t *root, const release_record *rel, const bjob *v,
+                           size_t n, json_t *live, json_t *seen, int first)
 {
-    json_t *steps = json_object_get(root, "steps"), *s;
-    const char *name;
+    size_t nsteps;
+    const char **names = record_step_names(root, &nsteps);
     if (first)
-        print_header(p, root, n);
+        print_header(p, rel, n);
     for (size_t i = 0; i < n; i++)
         if (changed(seen, v[i].id, job_sig(&v[i], live))) {
             stamp();
             print_row(root, &v[i], live, 0);
         }
-    json_object_foreach(steps, name, s)
-    {
-        char *key = xasprintf("step:%s", name);
-        const char *oc = json_string_value(json_object_get(s, "outcome"));
-        const char *r = json_string_value(json_object_get(s, "reason"));
-        if (changed(seen, key, step_sig(s)) && oc) {
+    /* the steps in the state's order, each as its record says (none: not an object) */
+    for (size_t i = 0; i < nsteps; i++) {
+        const step_record *s = record_step_find(rel, names[i]);
+        char *key = xasprintf("step:%s", names[i]);
+        const char *oc = s ? s->outcome_raw : NULL, *r = s ? s->reason : NULL;
+        if (changed(seen, key, step_sig(oc, r)) && oc) {
             stamp();
-            out_printf("  step %-25s %s%s%s\n", name, oc, r ? "  reason: " : "", r ? r : "");
+            out_printf("  step %-25s %s%s%s\n", names[i], oc, r ? "  reason: " : "",
+                       r ? r : "");
         }
         free(key);
     }
+    free(names);
 }
 
-static void draw_frame(plan *p, json_t *root, const bjob *v, size_t n, json_t *live)
+static void draw_frame(plan *p, json_t *root, const release_record *rel, const bjob *v,
+                       size_t n, json_t *live)
 {
-    json_t *steps = json_object_get(root, "steps"), *s;
-    const char *name;
     size_t counts[RELHOST_WAIVED + 1] = {0}, rec = 0;
+    const char **names = record_step_names(root, &rec);
     /* Home and clear, then the whole table: one write per frame (stdout is fully buffered
      * while following), so the terminal never shows half a table. */
     out_printf("\033[H\033[2J");
-    print_header(p, root, n);
-    json_object_foreach(steps, name, s)
-    {
-        const char *oc = json_string_value(json_object_get(s, "outcome"));
-        relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
+    print_header(p, rel, n);
+    for (size_t i = 0; i < rec; i++) {
+        const step_record *s = record_step_find(rel, names[i]);
+        /* the word as recorded: one this relhost does not know counts as none */
+        relhost_outcome o = s && s->outcome_raw ? outcome_parse(s->outcome_raw) : RELHOST_NONE;
         if (o <= RELHOST_WAIVED)
             counts[o]++;
-        rec++;
     }
+    free(names);
     out_printf("steps recorded: %zu (%zu passed, %zu failed, %zu error, %zu inconclusive, "
                "%zu skipped)\n", rec, counts[RELHOST_PASSED], counts[RELHOST_FAILED],
                counts[RELHOST_ERROR], counts[RELHOST_INCONCLUSIVE], counts[RELHOST_SKIPPED]);
@@ -311,10 +325,9 @@ static void draw_frame(plan *p, json_t *root, const bjob *v, size_t n, json_t *l
 
 /* A run of the release has ended once it recorded an exit code: finished, or deferred (75) or
  * interrupted (130) with nothing running any more. A launch records none: its jobs run on. */
-static int release_ended(json_t *root)
+static int release_ended(const release_record *rel)
 {
-    return json_is_true(json_object_get(root, "finished")) ||
-           json_is_integer(json_object_get(root, "exit_code"));
+    return rel->finished || (rel->exit_code.set && !rel->exit_code.from_real);
 }
 
 static int follow(plan *p, const batch_options *o)
@@ -329,7 +342,9 @@ static int follow(plan *p, const batch_options *o)
     for (;;) {
         state *st = NULL;
         bjob *v;
-        size_t n;
+        job_entry *recs;
+        release_record rel;
+        size_t n, nrecs;
         json_t *root;
         double until;
         int rc = first ? open_state(p, &st)
@@ -348,7 +363,8 @@ static int follow(plan *p, const batch_options *o)
         } else {
             fails = 0;
             root = state_root(st);
-            n = collect(root, o, &v);
+            record_read(root, &rel);
+            n = collect(st, o, &v, &recs, &nrecs);
             if (loop_now() >= next_poll) {
                 refresh(p, v, n);
                 json_decref(live);
@@ -356,18 +372,20 @@ static int follow(plan *p, const batch_options *o)
                 next_poll = loop_now() + FOLLOW_POLL_S;
             }
             if (tty)
-                draw_frame(p, root, v, n, live);
+                draw_frame(p, root, &rel, v, n, live);
             else
-                stream_changes(p, root, v, n, live, seen, first);
+                stream_changes(p, root, &rel, v, n, live, seen, first);
             first = 0;
             free(v);
-            if (release_ended(root)) {
+            record_job_list_free(recs, nrecs);
+            if (release_ended(&rel)) {
                 out_printf("release %s ended: %s (exit %lld)\n", p->version,
-                           report_decision(root),
-                           (long long)json_integer_value(json_object_get(root, "exit_code")));
+                           report_decision(root), rec_int(rel.exit_code));
+                record_free(&rel);
                 state_close(st);
                 break;
             }
+            record_free(&rel);
             state_close(st);
         }
         fflush(stdout);
@@ -387,11 +405,12 @@ int batch_kill(plan *p, const batch_options *o)
 {
     state *st;
     bjob *v;
-    size_t n, cancelled = 0, done = 0, local = 0, failed = 0;
+    job_entry *recs;
+    size_t n, nrecs, cancelled = 0, done = 0, local = 0, failed = 0;
     int rc = open_state(p, &st);
     if (rc)
         return rc;
-    n = collect(state_root(st), o, &v);
+    n = collect(st, o, &v, &recs, &nrecs);
     for (size_t i = 0; i < n; i++) {
         jobs_runner *r;
         char *m = NULL;
@@ -423,6 +442,7 @@ int batch_kill(plan *p, const batch_options *o)
     out_printf("release %s: %zu cancelled, %zu already finished or never started, %zu local, "
                "%zu failed\n", p->version, cancelled, done, local, failed);
     free(v);
+    record_job_list_free(recs, nrecs);
     state_close(st);
     return failed ? EXIT_UNDECIDED : 0;
 }

@@ -59,6 +59,10 @@ typedef struct evidence {
 /** Set (replace) a metric. A non-finite value is stored as null and noted. */
 void evidence_metric(evidence *ev, const char *key, double value, const char *source,
                      const char *pattern, const char *reducer, uint64_t samples);
+/** As evidence_metric(), without the note of a non-finite value: a metric read back from the
+ *  state (core/record/record_evidence.h), noted when it was first set. */
+void evidence_metric_reload(evidence *ev, const char *key, double value, const char *source,
+                            const char *pattern, const char *reducer, uint64_t samples);
 const ev_metric *evidence_find_metric(const evidence *ev, const char *key);
 /** Attach the per-repeat values (n of them, NAN where a repeat had none) to metric key, which
  *  must exist; copied. */
@@ -72,12 +76,10 @@ void evidence_artifact(evidence *ev, const char *kind, const char *uri, const ch
 void evidence_note(evidence *ev, const char *note);
 void evidence_free(evidence *ev);
 
-
-
 #include <jansson.h>
 
-/** The evidence as state and reports store it (schema: docs/state.md). New reference. */
+/** record_evidence_to_json() (core/record/record_evidence.h, where the state's EVIDENCE is
+ *  written), kept for core/run/pipeline.c and core/view/report_console.c until they call it. */
 json_t *evidence_to_json(const evidence *ev);
-/** Load what evidence_to_json wrote; unknown members are ignored, bad ones skipped. */
-void evidence_from_json(evidence *ev, const json_t *j);
+
 #endif

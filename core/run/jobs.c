@@ -28,12 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *jobs_jstr_or(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 void jobs_set_str(char **dst, const char *s)
 {
     free(*dst);

@@ -9,6 +9,7 @@
 #ifndef RELHOST_JOBS_INT_H
 #define RELHOST_JOBS_INT_H
 
+#include "record/record_job.h"
 #include "run/checks.h"
 #include "run/host.h"
 #include "run/jobs.h"
@@ -153,8 +154,6 @@ int jobs_runner_rt_open(struct runner_rt *r, const relhost_ctx *ctx, int run, ch
 /* ---- shared by the job layer's own files (jobs*.c) ---- */
 
 /* jobs.c */
-/** The string member k of o, or "" (never NULL). */
-const char *jobs_jstr_or(const json_t *o, const char *k);
 /** The runner instance named name, or NULL. */
 struct runner_rt *jobs_runner_find(jobs *j, const char *name);
 /** Open r for this run once (error_set with the plan's location when it refuses). */
@@ -197,7 +196,11 @@ void jobs_ended(jobs *j, relhost_job *jb);
 void jobs_finish(jobs *j, relhost_job *jb);
 
 /* jobs_persist.c: the state record */
-void jobs_process_from_json(const json_t *o, proc_ident *id);
+/** The local process the record e names ("process"; zeroed when it names none). */
+void jobs_process_from_entry(const job_entry *e, proc_ident *id);
+/** An integer of a record as the job layer takes it: 0 unless the state held a JSON integer
+ *  (an integral real, which record.h reads as set, counts as none here). */
+long long jobs_rec_int(record_int r);
 /** Make the state durable (an error is logged). */
 void jobs_flush_state(jobs *j);
 /** jb's spec_hash and accept_hash. */
@@ -212,10 +215,11 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
                    relhost_job **out);
 /** One repeat of g reached its final result: once all have, judge g. */
 void repeats_kid_done(jobs *j, relhost_job *g);
-/** Add what the state record o of jb says about repeats: an aggregate's "repeats" (n), "runs"
- *  (its repeats' ids) and lifecycle; a repeat's "repeat_of" (the aggregate's validation) and
- *  "repeat" (k). Nothing for other jobs. */
-void repeats_json_members(const relhost_job *jb, json_t *o);
+/** Add what the state record e of jb says about repeats: an aggregate's "repeats" (n), "runs"
+ *  (its repeats' ids: e->runs, a new array of borrowed strings the caller frees), lifecycle and
+ *  key (none); a repeat's "repeat_of" (the aggregate's validation) and "repeat" (k). Nothing
+ *  for other jobs. */
+void repeats_entry_members(const relhost_job *jb, job_entry *e);
 /** Fill r (zeroed, full size) from aggregate g. */
 void repeats_result(const relhost_job *g, relhost_job_result *r);
 /** 1 when every repeat of g counts as done for a wait in `mode` (g not finished yet). */

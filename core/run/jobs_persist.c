@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jobs_persist.c - a job's record in the state: what it says (job_json), writing and
- * flushing it, and the spec and acceptance hashes that decide whether a stored result
+ * jobs_persist.c - a job's record in the state: what it says (entry_of, written by
+ * core/record/record_job.c), flushing it, and the spec and acceptance hashes that decide whether a stored result
  * still applies (jobs_resume.c).
  */
 #include "run/jobs_int.h"
@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "plan/options.h"
 #include "plan/template.h"
+#include "record/record_job.h"
 #include "record/state.h"
 #include "run/baseline.h"
 #include "run/checks.h"
@@ -42,88 +43,97 @@ static void hex16(uint64_t h, char out[17]) { snprintf(out, 17, "%016llx", (unsi
 
 /* ---- state ---- */
 
-/* What identifies a running local attempt's process, for stop_orphan() of a later relhost. */
-static json_t *process_json(const proc_ident *id)
+static record_int rec_int(long long v)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "pid", json_integer(id->pid));
-    json_object_set_new(o, "starttime", json_integer((json_int_t)id->starttime));
-    json_object_set_new(o, "cookie", json_string(id->job));
-    json_object_set_new(o, "proc_cookie", json_string(id->cookie));
-    json_object_set_new(o, "grace_s", json_real(id->grace_s));
-    return o;
+    record_int r = {1, 0, v};
+    return r;
 }
 
-void jobs_process_from_json(const json_t *o, proc_ident *id)
+long long jobs_rec_int(record_int r) { return r.set && !r.from_real ? r.v : 0; }
+
+void jobs_process_from_entry(const job_entry *e, proc_ident *id)
 {
     memset(id, 0, sizeof *id);
-    if (!json_is_object(o))
+    if (!e->has_process)
         return;
-    id->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
-    id->starttime = (unsigned long long)json_integer_value(json_object_get(o, "starttime"));
-    id->grace_s = json_number_value(json_object_get(o, "grace_s"));
-    snprintf(id->job, sizeof id->job, "%s", jobs_jstr_or(o, "cookie"));
-    snprintf(id->cookie, sizeof id->cookie, "%s", jobs_jstr_or(o, "proc_cookie"));
+    id->pid = (pid_t)jobs_rec_int(e->process.pid);
+    id->starttime = (unsigned long long)jobs_rec_int(e->process.starttime);
+    id->grace_s = e->process.grace_s.set ? e->process.grace_s.v : 0;
+    snprintf(id->job, sizeof id->job, "%s", e->process.cookie ? e->process.cookie : "");
+    snprintf(id->cookie, sizeof id->cookie, "%s",
+             e->process.proc_cookie ? e->process.proc_cookie : "");
 }
 
-static json_t *job_json(const relhost_job *jb)
+/* jb as its state record says it: every pointer borrowed from jb, the times formatted into
+ * started and ended; e->runs (an aggregate's) is the caller's to free. */
+static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended[32])
 {
-    static const char *const phases[] = {"pending", "submitting", "running", "completed"};
-    json_t *o = json_object(), *argv = json_array();
-    char ts[32];
-    json_object_set_new(o, "step", json_string(jb->step));
-    json_object_set_new(o, "validation", json_string(jb->validation));
-    json_object_set_new(o, "runner", json_string(jb->rt->pi->name));
-    json_object_set_new(o, "lifecycle", json_string(phases[jb->phase]));
-    json_object_set_new(o, "attempt", json_integer(jb->attempt));
-    json_object_set_new(o, "key", json_string(jb->key));
-    json_object_set_new(o, "external_id", jb->ext_id[0] ? json_string(jb->ext_id) : json_null());
-    json_object_set_new(o, "log_path", jb->log_path ? json_string(jb->log_path) : json_null());
-    json_object_set_new(o, "spec_hash", json_string(jb->spec_hash));
-    json_object_set_new(o, "accept_hash", json_string(jb->accept_hash));
-    for (size_t i = 0; i < jb->argv_x.n; i++)
-        json_array_append_new(argv, json_string(jb->argv_x.v[i]));
-    json_object_set_new(o, "argv", argv);
+    static const record_lifecycle life[] = {RECORD_LIFE_PENDING, RECORD_LIFE_SUBMITTING,
+                                            RECORD_LIFE_RUNNING, RECORD_LIFE_COMPLETED};
+    job_record *r = &e->job;
+    memset(e, 0, sizeof *e);
+    r->id = jb->id;
+    r->step = jb->step;
+    r->validation = jb->validation;
+    r->runner = jb->rt->pi->name;
+    r->lifecycle = life[jb->phase];
+    r->attempt = rec_int(jb->attempt);
+    r->key = jb->key;
+    r->external_id = jb->ext_id[0] ? jb->ext_id : NULL;
+    r->log_path = jb->log_path;
+    r->spec_hash = jb->spec_hash;
+    r->accept_hash = jb->accept_hash;
+    r->nargv = jb->argv_x.n;
+    r->argv = jb->argv_x.v;
     if (jb->started > 0) {
-        time_iso8601(jb->started, ts, sizeof ts);
-        json_object_set_new(o, "started_at", json_string(ts));
+        time_iso8601(jb->started, started, 32);
+        r->started_at = started;
     }
     if (jb->phase == PH_DONE && jb->ended > 0) {
-        time_iso8601(jb->ended, ts, sizeof ts);
-        json_object_set_new(o, "ended_at", json_string(ts));
-        json_object_set_new(o, "duration_s", json_real(jb->ended - jb->started));
+        time_iso8601(jb->ended, ended, 32);
+        r->ended_at = ended;
+        r->duration_s.set = 1;
+        r->duration_s.v = jb->ended - jb->started;
     }
-    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->proc.pid > 0)
-        json_object_set_new(o, "process", process_json(&jb->proc));
+    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->proc.pid > 0) {
+        e->has_process = 1;
+        e->process.pid = rec_int(jb->proc.pid);
+        e->process.starttime = rec_int((long long)jb->proc.starttime);
+        e->process.cookie = jb->proc.job;
+        e->process.proc_cookie = jb->proc.cookie;
+        e->process.grace_s.set = 1;
+        e->process.grace_s.v = jb->proc.grace_s;
+    }
     if (jb->lost > 0)
-        json_object_set_new(o, "lost_attempts", json_integer(jb->lost));
-    if (jb->phase != PH_DONE && jb->restarts > 0)
-        json_object_set_new(o, "restarts", json_integer(jb->restarts));
-    if (jb->phase == PH_DONE) {
-        json_object_set_new(o, "outcome", json_string(outcome_name(jb->outcome)));
-        json_object_set_new(o, "reason", jb->reason ? json_string(jb->reason) : json_null());
-        json_object_set_new(o, "retryable", json_boolean(jb->retryable));
-        json_object_set_new(o, "exit_code", jb->exit_code >= 0 ? json_integer(jb->exit_code)
-                                                                : json_null());
-        json_object_set_new(o, "termination_reason", jb->term ? json_string(jb->term) : json_null());
-        json_object_set_new(o, "restarts", json_integer(jb->restarts));
-    }
-    json_object_set_new(o, "evidence", evidence_to_json(&jb->ev));
-    repeats_json_members(jb, o);
-    return o;
+        e->lost_attempts = rec_int(jb->lost);
+    if (jb->phase == PH_DONE || jb->restarts > 0)
+        r->restarts = rec_int(jb->restarts);
+    r->outcome = jb->outcome;
+    r->reason = jb->reason;
+    r->retryable = jb->retryable;
+    if (jb->exit_code >= 0)
+        r->exit_code = rec_int(jb->exit_code);
+    r->termination_reason = jb->term;
+    e->ev = jb->ev;
+    repeats_entry_members(jb, e);
+}
+
+static void persist_one(relhost_job *jb)
+{
+    job_entry e;
+    char started[32], ended[32];
+    entry_of(jb, &e, started, ended);
+    record_job_write(jb->owner->st, &e);
+    free(e.runs);
 }
 
 void jobs_persist(relhost_job *jb)
 {
-    const char *path[2] = {"jobs", jb->id};
     if (!jb->owner->st)
         return;
-    state_set(jb->owner->st, path, 2, job_json(jb));
-    if (jb->group) {
-        /* the aggregate's lifecycle follows its repeats' */
-        path[1] = jb->group->id;
-        state_set(jb->owner->st, path, 2, job_json(jb->group));
-    }
+    persist_one(jb);
+    if (jb->group) /* the aggregate's lifecycle follows its repeats' */
+        persist_one(jb->group);
 }
 
 void jobs_flush_state(jobs *j)

@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "plan/options.h"
 #include "plan/template.h"
+#include "record/record_job.h"
 #include "record/state.h"
 #include "run/baseline.h"
 #include "run/checks.h"
@@ -29,12 +30,12 @@
 /* A job an earlier relhost submitted and the engine still knows: follow it again. Its metrics
  * sources start afresh and the log is fed again from byte 0 (sources keep nothing durable);
  * the host's deadline counts from when the job really started. */
-static void reattach(jobs *j, relhost_job *jb, json_t *rec)
+static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
 {
     relhost_job_spec spec;
     relhost_map ra;
-    double started = time_parse_iso8601(json_string_value(json_object_get(rec, "started_at")));
-    jobs_set_str(&jb->log_path, json_string_value(json_object_get(rec, "log_path")));
+    double started = time_parse_iso8601(rec->job.started_at);
+    jobs_set_str(&jb->log_path, rec->job.log_path);
     if (!jb->log_path) {
         char *folder = path_join(j->p->log_dir, j->base.version);
         jb->log_path = xasprintf("%s/%s.log", folder, jb->validation);
@@ -61,7 +62,7 @@ static void reattach(jobs *j, relhost_job *jb, json_t *rec)
         double left = jb->started + jb->timeout_s + DEADLINE_SLACK - time_wall();
         jb->deadline = loop_now() + (left > 0 ? left : 0);
     }
-    jb->restarts = (int)json_integer_value(json_object_get(rec, "restarts"));
+    jb->restarts = (int)jobs_rec_int(rec->job.restarts);
     jb->phase = PH_RUNNING; /* re-attached: never submitted twice */
     jb->rt->running++;
     jobs_arm_deadline(jb);
@@ -79,17 +80,16 @@ static void reattach(jobs *j, relhost_job *jb, json_t *rec)
  * evidence, and two attempts never run at once nor share a log. Returns 0, or RELHOST_EIO when
  * the old attempt could not be stopped: then nothing may start (jb is an ERROR, retryable).
  */
-static int stop_orphan(relhost_job *jb, json_t *rec)
+static int stop_orphan(relhost_job *jb, const job_entry *rec)
 {
     proc_ident id;
     char *n = NULL;
     int rc = 0;
 
-    jobs_process_from_json(json_object_get(rec, "process"), &id);
+    jobs_process_from_entry(rec, &id);
     if (id.pid > 0 && jb->key[0] && strcmp(id.job, jb->key) == 0)
         rc = proc_stop_orphan(&id);
-    if (rc == 0 && id.pid > 0 &&
-        json_integer_value(json_object_get(rec, "orphan_stopped")) == (json_int_t)id.pid)
+    if (rc == 0 && id.pid > 0 && jobs_rec_int(rec->orphan_stopped) == (long long)id.pid)
         rc = 1; /* stopped at the start of this run (jobs_stop_orphans) */
     if (rc < 0) {
         n = xasprintf("attempt %d (pid %d), left running by an earlier relhost, could not be "
@@ -126,46 +126,45 @@ static int stop_orphan(relhost_job *jb, json_t *rec)
 
 void jobs_stop_orphans(jobs *j)
 {
-    const char *id;
-    json_t *rec;
+    job_entry *v;
+    size_t n;
     if (!j || !j->st)
         return;
-    json_object_foreach(json_object_get(state_root(j->st), "jobs"), id, rec) {
-        const char *life = json_string_value(json_object_get(rec, "lifecycle"));
-        const char *key = json_string_value(json_object_get(rec, "key"));
-        struct runner_rt *rt = jobs_runner_find(j, json_string_value(json_object_get(rec, "runner"))
-                                                ? json_string_value(json_object_get(rec, "runner"))
-                                                : "");
+    record_job_list(state_root(j->st), &v, &n);
+    for (size_t i = 0; i < n; i++) {
+        const job_record *rec = &v[i].job;
+        const char *life = rec->lifecycle_raw, *key = rec->key, *id = rec->id;
+        struct runner_rt *rt = jobs_runner_find(j, rec->runner ? rec->runner : "");
         proc_ident pi;
         int rc;
         if (!life || (strcmp(life, "running") != 0 && strcmp(life, "submitting") != 0) || !rt ||
             rt->ops->find || !key)
             continue;
-        jobs_process_from_json(json_object_get(rec, "process"), &pi);
+        jobs_process_from_entry(&v[i], &pi);
         if (pi.pid <= 0 || strcmp(pi.job, key) != 0)
             continue;
         rc = proc_stop_orphan(&pi);
         if (rc > 0) {
-            const char *path[3] = {"jobs", id, "orphan_stopped"};
             log_msg(RELHOST_LOG_WARN, id, "stopped pid %d, left running by an earlier relhost "
                     "(its attempt runs again when the validation is next selected)", (int)pi.pid);
             /* the attempt's next resume says it was stopped, not that it was gone */
-            state_set(j->st, path, 3, json_integer(pi.pid));
+            record_job_mark_orphan_stopped(j->st, id, pi.pid);
         }
         else if (rc < 0)
             log_msg(RELHOST_LOG_ERROR, id, "pid %d, left running by an earlier relhost, could not "
                     "be stopped: %s", (int)pi.pid, error_last());
     }
+    record_job_list_free(v, n);
 }
 
 /* The stored record is a result of the same command: take it, unless it is to be run again
  * (no outcome, a retryable error, --retry-failed). ah: the stored acceptance hash. */
-static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, json_t *rec, const char *ah)
+static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry *e)
 {
-    const char *oc;
-    relhost_outcome o = outcome_parse((oc = json_string_value(json_object_get(rec, "outcome")))
-                                          ? oc : "");
-    int retryable = json_is_true(json_object_get(rec, "retryable"));
+    const job_record *rec = &e->job;
+    const char *ah = rec->accept_hash;
+    relhost_outcome o = outcome_parse(rec->outcome_raw ? rec->outcome_raw : "");
+    int retryable = rec->retryable;
     if (o == RELHOST_NONE || (o == RELHOST_ERROR && retryable) ||
         (ctx->retry_failed && !outcome_ok(o) && o != RELHOST_SKIPPED)) {
         jb->attempt = 1;
@@ -175,18 +174,18 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, json_t *re
     jb->phase = PH_DONE;
     jb->resumed = 1;
     jb->outcome = o;
-    jobs_set_str(&jb->reason, json_string_value(json_object_get(rec, "reason")));
+    jobs_set_str(&jb->reason, rec->reason);
     jb->retryable = retryable;
-    jb->exit_code = json_is_integer(json_object_get(rec, "exit_code"))
-                        ? (int)json_integer_value(json_object_get(rec, "exit_code")) : -1;
-    jobs_set_str(&jb->term, json_string_value(json_object_get(rec, "termination_reason")));
-    jb->restarts = (int)json_integer_value(json_object_get(rec, "restarts"));
-    jobs_set_str(&jb->log_path, json_string_value(json_object_get(rec, "log_path")));
-    snprintf(jb->key, sizeof jb->key, "%s",
-             jobs_jstr_or(rec, "key"));
-    snprintf(jb->ext_id, sizeof jb->ext_id, "%s",
-             jobs_jstr_or(rec, "external_id"));
-    evidence_from_json(&jb->ev, json_object_get(rec, "evidence"));
+    jb->exit_code = rec->exit_code.set && !rec->exit_code.from_real ? (int)rec->exit_code.v : -1;
+    jobs_set_str(&jb->term, rec->termination_reason);
+    jb->restarts = (int)jobs_rec_int(rec->restarts);
+    jobs_set_str(&jb->log_path, rec->log_path);
+    snprintf(jb->key, sizeof jb->key, "%s", rec->key ? rec->key : "");
+    snprintf(jb->ext_id, sizeof jb->ext_id, "%s", rec->external_id ? rec->external_id : "");
+    /* the job's evidence is still empty: the stored one becomes it */
+    evidence_free(&jb->ev);
+    jb->ev = e->ev;
+    memset(&e->ev, 0, sizeof e->ev);
     if (!ah || strcmp(ah, jb->accept_hash) != 0) {
         /* Acceptance changed, the command did not: judge the stored metrics again. */
         evidence ev2 = {0};
@@ -211,12 +210,13 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, json_t *re
 }
 
 /* The stored record is an attempt that was submitted or running when relhost stopped. */
-static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, json_t *rec,
-                             const char *life)
+static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx,
+                             const job_entry *rec)
 {
-    snprintf(jb->key, sizeof jb->key, "%s", jobs_jstr_or(rec, "key"));
+    const char *life = rec->job.lifecycle_raw;
+    snprintf(jb->key, sizeof jb->key, "%s", rec->job.key ? rec->job.key : "");
     snprintf(jb->ext_id, sizeof jb->ext_id, "%s",
-             jobs_jstr_or(rec, "external_id"));
+             rec->job.external_id ? rec->job.external_id : "");
     if (jb->rt->ops->find && (jb->ext_id[0] || jb->key[0])) {
         if (!jb->ext_id[0]) {
             char id[257] = "";
@@ -260,30 +260,24 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, j
 /* An earlier run of this release may already hold this validation's result. */
 void jobs_resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
 {
-    json_t *rec, *root;
-    const char *life, *sh, *ah;
-    if (!j->st)
+    job_entry rec;
+    const char *life, *sh;
+    if (!j->st || record_job_get(state_root(j->st), jb->id, &rec) != 0)
         return;
-    root = state_root(j->st);
-    rec = json_object_get(json_object_get(root, "jobs"), jb->id);
-    if (!json_is_object(rec))
-        return;
-    life = json_string_value(json_object_get(rec, "lifecycle"));
-    sh = json_string_value(json_object_get(rec, "spec_hash"));
-    ah = json_string_value(json_object_get(rec, "accept_hash"));
-    jb->attempt = (int)json_integer_value(json_object_get(rec, "attempt"));
-    jb->lost = (int)json_integer_value(json_object_get(rec, "lost_attempts"));
+    life = rec.job.lifecycle_raw;
+    sh = rec.job.spec_hash;
+    jb->attempt = (int)jobs_rec_int(rec.job.attempt);
+    jb->lost = (int)jobs_rec_int(rec.lost_attempts);
     if (jb->attempt < 1)
         jb->attempt = 1;
     if (!sh || strcmp(sh, jb->spec_hash) != 0) {
         jb->attempt = 1; /* the command changed: a new validation as far as results go */
         jb->lost = 0;
-        return;
+    } else if (life && strcmp(life, "completed") == 0) {
+        resume_completed(jb, ctx, &rec);
+    } else {
+        /* Submitted or running when relhost stopped. */
+        resume_in_flight(j, jb, ctx, &rec);
     }
-    if (life && strcmp(life, "completed") == 0) {
-        resume_completed(jb, ctx, rec, ah);
-        return;
-    }
-    /* Submitted or running when relhost stopped. */
-    resume_in_flight(j, jb, ctx, rec, life);
+    record_job_entry_free(&rec);
 }

@@ -11,31 +11,30 @@
 #include "base/error.h"
 #include "base/outcome.h"
 #include "base/util.h"
+#include "record/record_job.h"
 #include "record/state.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The aggregate's record in the state before this run touched it (borrowed), or NULL. */
-static json_t *prev_record(jobs *j, const relhost_job *g)
+/* The aggregate's record in the state before this run touched it, read before recording the
+ * repeats rewrites it (zeroed, which reads as no record, when there is none). */
+static void prev_record(jobs *j, const relhost_job *g, job_entry *out)
 {
-    const char *path[2] = {"jobs", g->id};
-    return j->st ? state_get(j->st, path, 2) : NULL;
+    if (j->st)
+        record_job_get(state_root(j->st), g->id, out);
+    else
+        memset(out, 0, sizeof *out);
 }
 
-static int same_str(json_t *rec, const char *key, const char *want)
-{
-    const char *s = json_string_value(json_object_get(rec, key));
-    return s && strcmp(s, want) == 0;
-}
+static int same_str(const char *s, const char *want) { return s && strcmp(s, want) == 0; }
 
-static relhost_outcome rec_outcome(json_t *rec)
+static relhost_outcome rec_outcome(const job_entry *rec)
 {
-    const char *oc = json_string_value(json_object_get(rec, "outcome"));
-    if (!same_str(rec, "lifecycle", "completed") || !oc)
+    if (rec->job.lifecycle != RECORD_LIFE_COMPLETED || !rec->job.outcome_raw)
         return RELHOST_NONE;
-    return outcome_parse(oc);
+    return outcome_parse(rec->job.outcome_raw);
 }
 
 /* Each metric any repeat posted: its values per repeat (NAN where a repeat has none), value =
@@ -132,30 +131,30 @@ static void judge(jobs *j, relhost_job *g)
 }
 
 /* An earlier run's verdict on the same repeats and the same acceptance stands, as a single
- * job's does (the baseline store may have moved since: a result is not judged twice). */
-static int restore(relhost_job *g, json_t *prev)
+ * job's does (the baseline store may have moved since: a result is not judged twice). Its
+ * evidence moves from prev to g. */
+static int restore(relhost_job *g, job_entry *prev)
 {
     relhost_outcome o = rec_outcome(prev);
-    json_t *x;
+    const job_record *r = &prev->job;
     for (size_t k = 0; k < g->nkids; k++)
         if (!g->kids[k]->resumed)
             return 0;
-    if (o == RELHOST_NONE || o == RELHOST_ERROR || !same_str(prev, "spec_hash", g->spec_hash) ||
-        !same_str(prev, "accept_hash", g->accept_hash))
+    if (o == RELHOST_NONE || o == RELHOST_ERROR || !same_str(r->spec_hash, g->spec_hash) ||
+        !same_str(r->accept_hash, g->accept_hash))
         return 0;
     g->outcome = o;
-    jobs_set_str(&g->reason, json_string_value(json_object_get(prev, "reason")));
-    g->retryable = json_is_true(json_object_get(prev, "retryable"));
-    jobs_set_str(&g->term, json_string_value(json_object_get(prev, "termination_reason")));
-    x = json_object_get(prev, "exit_code");
-    g->exit_code = json_is_integer(x) ? (int)json_integer_value(x) : -1;
-    g->restarts = (int)json_integer_value(json_object_get(prev, "restarts"));
+    jobs_set_str(&g->reason, r->reason);
+    g->retryable = r->retryable;
+    jobs_set_str(&g->term, r->termination_reason);
+    g->exit_code = r->exit_code.set && !r->exit_code.from_real ? (int)r->exit_code.v : -1;
+    g->restarts = (int)jobs_rec_int(r->restarts);
     /* the record is written again: keep its times */
-    g->started = time_parse_iso8601(json_string_value(json_object_get(prev, "started_at")));
-    g->ended = g->started > 0 ? g->started + json_number_value(json_object_get(prev, "duration_s"))
-                              : 0;
+    g->started = time_parse_iso8601(r->started_at);
+    g->ended = g->started > 0 ? g->started + (r->duration_s.set ? r->duration_s.v : 0) : 0;
     evidence_free(&g->ev);
-    evidence_from_json(&g->ev, json_object_get(prev, "evidence"));
+    g->ev = prev->ev;
+    memset(&prev->ev, 0, sizeof prev->ev);
     g->resumed = 1;
     g->phase = PH_DONE;
     return 1;
@@ -165,7 +164,7 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
                    relhost_job **out)
 {
     relhost_job *g = NULL;
-    json_t *prev;
+    job_entry prev;
     unsigned flags = 0;
     size_t made = 0;
     int rc;
@@ -175,10 +174,9 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
     if (rc != 0)
         return rc;
     g->kids = xcalloc(g->nkids, sizeof *g->kids);
-    /* Held: recording the repeats rewrites the aggregate's record. */
-    prev = json_incref(prev_record(j, g));
-    if (prev && ctx->retry_failed && same_str(prev, "spec_hash", g->spec_hash)) {
-        relhost_outcome o = rec_outcome(prev);
+    prev_record(j, g, &prev);
+    if (ctx->retry_failed && same_str(prev.job.spec_hash, g->spec_hash)) {
+        relhost_outcome o = rec_outcome(&prev);
         if (o != RELHOST_NONE && !outcome_ok(o) && o != RELHOST_SKIPPED)
             flags |= JOB_FRESH; /* --retry-failed: a new set of samples, not a patched one */
     }
@@ -207,21 +205,21 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
         jobs_set_str(&g->reason, "tool_error");
         evidence_note(&g->ev, error_last());
         jobs_persist(g);
-        json_decref(prev);
+        record_job_entry_free(&prev);
         return rc;
     }
     for (made = 0; made < g->nkids && g->kids[made]->phase == PH_DONE; made++)
         ;
-    if (made == g->nkids && !restore(g, prev)) {
+    if (made == g->nkids && !restore(g, &prev)) {
         judge(j, g);
-        if (prev && rec_outcome(prev) != RELHOST_NONE && g->kids[0]->resumed &&
-            !same_str(prev, "accept_hash", g->accept_hash)) {
+        if (rec_outcome(&prev) != RELHOST_NONE && g->kids[0]->resumed &&
+            !same_str(prev.job.accept_hash, g->accept_hash)) {
             evidence_note(&g->ev, "acceptance changed since the run: checks re-evaluated on the "
                                   "stored metrics");
         }
     }
     jobs_persist(g);
-    json_decref(prev);
+    record_job_entry_free(&prev);
     return 0;
 }
 
@@ -272,28 +270,29 @@ void repeats_result(const relhost_job *g, relhost_job_result *r)
     }
 }
 
-void repeats_json_members(const relhost_job *jb, json_t *o)
+void repeats_entry_members(const relhost_job *jb, job_entry *e)
 {
     if (jb->group) {
-        json_object_set_new(o, "repeat_of", json_string(jb->group->validation));
-        json_object_set_new(o, "repeat", json_integer(jb->repeat));
+        e->job.repeat_of = jb->group->validation;
+        e->job.repeat.set = 1;
+        e->job.repeat.v = jb->repeat;
     }
     if (jb->kids) {
-        json_t *runs = json_array();
-        const char *life = "pending";
+        record_lifecycle life = RECORD_LIFE_PENDING;
+        e->runs = xcalloc(jb->nkids + 1, sizeof *e->runs);
         for (size_t k = 0; k < jb->nkids; k++) {
             const relhost_job *kid = jb->kids[k];
             if (!kid)
                 continue;
-            json_array_append_new(runs, json_string(kid->id));
+            e->runs[e->nruns++] = kid->id;
             if (kid->phase == PH_RUNNING || kid->phase == PH_SUBMITTING)
-                life = "running";
+                life = RECORD_LIFE_RUNNING;
         }
         if (jb->phase == PH_DONE)
-            life = "completed";
-        json_object_set_new(o, "lifecycle", json_string(life));
-        json_object_set_new(o, "key", json_null());
-        json_object_set_new(o, "repeats", json_integer((json_int_t)jb->nkids));
-        json_object_set_new(o, "runs", runs);
+            life = RECORD_LIFE_COMPLETED;
+        e->job.lifecycle = life;
+        e->job.key = NULL;
+        e->job.repeats.set = 1;
+        e->job.repeats.v = (long long)jb->nkids;
     }
 }

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record_job.c - the job layer's JOB records (record_job.h): the one writer of them, and their
+ * typed reader on top of record_read_job() (record_read.c), defensive like it.
+ */
+#include "record/record_job.h"
+
+#include "base/outcome.h"
+#include "base/util.h"
+#include "record/record_evidence.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- writing ---- */
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+static void put(json_t *o, const char *key, json_t *v) { json_object_set_new(o, key, v); }
+
+static json_t *process_json(const record_job_process *p)
+{
+    json_t *o = json_object();
+    put(o, "pid", json_integer((json_int_t)p->pid.v));
+    put(o, "starttime", json_integer((json_int_t)p->starttime.v));
+    put(o, "cookie", str_or_null(p->cookie));
+    put(o, "proc_cookie", str_or_null(p->proc_cookie));
+    put(o, "grace_s", json_real(p->grace_s.v));
+    return o;
+}
+
+/* The members in the order the job layer has always written them, so that the journal's bytes
+ * stay what they were (the snapshot sorts its keys anyway). */
+static json_t *entry_json(const job_entry *e)
+{
+    const job_record *j = &e->job;
+    int done = j->lifecycle == RECORD_LIFE_COMPLETED;
+    json_t *o = json_object(), *argv = json_array();
+    put(o, "step", str_or_null(j->step));
+    put(o, "validation", str_or_null(j->validation));
+    put(o, "runner", str_or_null(j->runner));
+    put(o, "lifecycle", str_or_null(record_lifecycle_name(j->lifecycle)));
+    put(o, "attempt", json_integer(j->attempt.v));
+    put(o, "key", str_or_null(j->key));
+    put(o, "external_id", str_or_null(j->external_id));
+    put(o, "log_path", str_or_null(j->log_path));
+    put(o, "spec_hash", str_or_null(j->spec_hash));
+    put(o, "accept_hash", str_or_null(j->accept_hash));
+    for (size_t i = 0; i < j->nargv; i++)
+        json_array_append_new(argv, json_string(j->argv[i]));
+    put(o, "argv", argv);
+    if (j->started_at)
+        put(o, "started_at", json_string(j->started_at));
+    if (j->ended_at)
+        put(o, "ended_at", json_string(j->ended_at));
+    if (j->duration_s.set)
+        put(o, "duration_s", json_real(j->duration_s.v));
+    if (e->has_process)
+        put(o, "process", process_json(&e->process));
+    if (e->lost_attempts.set)
+        put(o, "lost_attempts", json_integer(e->lost_attempts.v));
+    if (!done && j->restarts.set)
+        put(o, "restarts", json_integer(j->restarts.v));
+    if (done) {
+        put(o, "outcome", json_string(outcome_name(j->outcome)));
+        put(o, "reason", str_or_null(j->reason));
+        put(o, "retryable", json_boolean(j->retryable));
+        put(o, "exit_code", j->exit_code.set ? json_integer(j->exit_code.v) : json_null());
+        put(o, "termination_reason", str_or_null(j->termination_reason));
+        if (j->restarts.set)
+            put(o, "restarts", json_integer(j->restarts.v));
+    }
+    put(o, "evidence", record_evidence_to_json(&e->ev));
+    if (j->repeat_of) {
+        put(o, "repeat_of", json_string(j->repeat_of));
+        put(o, "repeat", json_integer(j->repeat.v));
+    }
+    if (j->repeats.set) {
+        json_t *runs = json_array();
+        for (size_t i = 0; i < e->nruns; i++)
+            json_array_append_new(runs, json_string(e->runs[i]));
+        put(o, "repeats", json_integer(j->repeats.v));
+        put(o, "runs", runs);
+    }
+    return o;
+}
+
+int record_job_write(state *st, const job_entry *e)
+{
+    const char *path[2] = {"jobs", e->job.id};
+    return state_set(st, path, 2, entry_json(e));
+}
+
+int record_job_mark_orphan_stopped(state *st, const char *id, long long pid)
+{
+    const char *path[3] = {"jobs", id, "orphan_stopped"};
+    return state_set(st, path, 3, json_integer((json_int_t)pid));
+}
+
+/* ---- reading ---- */
+
+static char *r_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
+}
+
+/* As record_read.c: an integral real counts, with from_real set. */
+static record_int r_int(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    record_int r = {0, 0, 0};
+    double d;
+    if (json_is_integer(v)) {
+        r.set = 1;
+        r.v = json_integer_value(v);
+    } else if (json_is_real(v)) {
+        d = json_real_value(v);
+        if (d == floor(d) && fabs(d) < 9e15) {
+            r.set = r.from_real = 1;
+            r.v = (long long)d;
+        }
+    }
+    return r;
+}
+
+static record_real r_real(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    record_real r = {0, 0, 0};
+    if (json_is_number(v) && isfinite(json_number_value(v))) {
+        r.set = 1;
+        r.v = json_number_value(v);
+        r.is_int = json_is_integer(v);
+    }
+    return r;
+}
+
+static void read_entry(job_entry *e, const char *id, json_t *rec)
+{
+    json_t *proc = json_object_get(rec, "process"), *runs = json_object_get(rec, "runs"), *v;
+    size_t i;
+    record_read_job(rec, id, &e->job);
+    if ((e->has_process = json_is_object(proc))) {
+        e->process.pid = r_int(proc, "pid");
+        e->process.starttime = r_int(proc, "starttime");
+        e->process.cookie = r_str(proc, "cookie");
+        e->process.proc_cookie = r_str(proc, "proc_cookie");
+        e->process.grace_s = r_real(proc, "grace_s");
+    }
+    e->lost_attempts = r_int(rec, "lost_attempts");
+    e->orphan_stopped = r_int(rec, "orphan_stopped");
+    e->runs = xcalloc(json_array_size(runs) + 1, sizeof *e->runs);
+    json_array_foreach(runs, i, v)
+        if (json_is_string(v))
+            e->runs[e->nruns++] = xstrndup(json_string_value(v), json_string_length(v));
+}
+
+int record_job_get(json_t *root, const char *id, job_entry *out)
+{
+    json_t *rec = json_object_get(json_object_get(root, "jobs"), id);
+    memset(out, 0, sizeof *out);
+    if (!id || !json_is_object(rec))
+        return -1;
+    read_entry(out, id, rec);
+    record_evidence_from_json(&out->ev, json_object_get(rec, "evidence"));
+    return 0;
+}
+
+void record_job_list(json_t *root, job_entry **out, size_t *n)
+{
+    json_t *jobs = json_object_get(root, "jobs"), *rec;
+    const char *id;
+    *n = 0;
+    *out = xcalloc(json_object_size(jobs) + 1, sizeof **out);
+    json_object_foreach(jobs, id, rec)
+        if (json_is_object(rec))
+            read_entry(&(*out)[(*n)++], id, rec);
+}
+
+void record_job_entry_free(job_entry *e)
+{
+    if (!e)
+        return;
+    record_job_free(&e->job);
+    free(e->process.cookie);
+    free(e->process.proc_cookie);
+    for (size_t i = 0; i < e->nruns; i++)
+        free(e->runs[i]);
+    free(e->runs);
+    evidence_free(&e->ev);
+    memset(e, 0, sizeof *e);
+}
+
+void record_job_list_free(job_entry *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        record_job_entry_free(&v[i]);
+    free(v);
+}
