@@ -7,6 +7,7 @@
 #include "base/outcome.h"
 #include "plan/template.h"
 #include "record/state.h"
+#include "record/verdict.h"
 #include "registry/registry.h"
 #include "run/candidate.h"
 #include "run/freeze.h"
@@ -14,7 +15,6 @@
 #include "run/jobs.h"
 #include "run/loop.h"
 #include "run/proc.h"
-#include "run/verdict.h"
 #include "run/waiver.h"
 #include "view/logview.h"
 #include "view/report.h"
@@ -317,7 +317,8 @@ static int publish_blocker(const plan *p, const run_result *out, size_t i, state
         if (!step_required(sto, s) || step_publishes(sto, s) || s->when != WHEN_SUCCESS)
             continue;
         oc = outcome_so_far(out, k, sto);
-        if (!outcome_ok(oc) && sto && verdict_waiver(state_root(sto), s->inst.name, time_wall()))
+        if (!outcome_ok(oc) && sto &&
+            verdict_waiver(state_root(sto), s->inst.name, time_wall(), NULL))
             oc = RELHOST_WAIVED;
         if (!outcome_ok(oc)) {
             *blocking = oc;
@@ -332,19 +333,17 @@ static int publish_blocker(const plan *p, const run_result *out, size_t i, state
  * evidence is kept as it is. */
 static void apply_waiver(step_result *r, state *sto)
 {
-    const json_t *w;
+    waiver_record w;
     char *m;
     if (outcome_ok(r->outcome) || r->outcome == RELHOST_SKIPPED || r->outcome == RELHOST_NONE ||
-        !(w = verdict_waiver(state_root(sto), r->step->inst.name, time_wall())))
+        !verdict_waiver(state_root(sto), r->step->inst.name, time_wall(), &w))
         return;
-    m = xasprintf("waived by %s at %s%s%s: %s (the step was %s%s%s)",
-                  json_string_value(json_object_get(w, "by")),
-                  json_string_value(json_object_get(w, "at")),
-                  json_is_string(json_object_get(w, "validation")) ? " for validation " : "",
-                  json_is_string(json_object_get(w, "validation"))
-                      ? json_string_value(json_object_get(w, "validation")) : "",
-                  json_string_value(json_object_get(w, "reason")), outcome_name(r->outcome),
-                  r->message ? ": " : "", r->message ? r->message : "");
+    /* (a hand-edited waiver without "by", "at" or "reason" reads "(null)", as it always did) */
+    m = xasprintf("waived by %s at %s%s%s: %s (the step was %s%s%s)", w.by ? w.by : "(null)",
+                  w.at ? w.at : "(null)", w.validation ? " for validation " : "",
+                  w.validation ? w.validation : "", w.reason ? w.reason : "(null)",
+                  outcome_name(r->outcome), r->message ? ": " : "", r->message ? r->message : "");
+    record_waiver_free(&w);
     r->waived_from = r->outcome;
     r->waived_from_reason = r->reason ? xstrdup(r->reason) : NULL;
     set_result(r, RELHOST_WAIVED, "waived", m);

@@ -15,55 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A member of a registry entry (not the release state: that is read through record.h). */
 static const char *jstr(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
-}
-
-static int live(const json_t *w, double now)
-{
-    const char *exp = jstr(w, "expires");
-    return !exp || time_parse_iso8601(exp) > now;
-}
-
-const json_t *waiver_find(const json_t *root, const char *step, const char *validation,
-                          double now)
-{
-    size_t i;
-    json_t *w;
-    json_array_foreach(json_object_get(root, "waivers"), i, w) {
-        const char *wv = jstr(w, "validation");
-        if (!jstr(w, "step") || strcmp(jstr(w, "step"), step) != 0 || !live(w, now))
-            continue;
-        if ((!validation && !wv) || (validation && wv && strcmp(validation, wv) == 0))
-            return w;
-    }
-    return NULL;
-}
-
-const json_t *waiver_covering(const json_t *root, const char *step, double now)
-{
-    const json_t *w = waiver_find(root, step, NULL, now), *first = NULL;
-    const char *id;
-    json_t *job;
-    int failing = 0;
-    if (w)
-        return w;
-    json_object_foreach(json_object_get(root, "jobs"), id, job) {
-        const char *js = jstr(job, "step"), *oc = jstr(job, "outcome");
-        const json_t *vw;
-        (void)id;
-        if (!js || strcmp(js, step) != 0 || !oc || strcmp(oc, "PASSED") == 0)
-            continue;
-        failing++;
-        vw = jstr(job, "validation") ? waiver_find(root, step, jstr(job, "validation"), now)
-                                     : NULL;
-        if (!vw)
-            return NULL;
-        if (!first)
-            first = vw;
-    }
-    return failing ? first : NULL;
 }
 
 /* --expires: an ISO 8601 UTC time, or a duration from now ("7d", "12h"). */

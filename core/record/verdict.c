@@ -1,12 +1,71 @@
 /* SPDX-License-Identifier: MIT */
-#include "run/verdict.h"
+/*
+ * verdict.c - the verdict rule (verdict.h) over the state's requirements, jobs and waivers. It
+ * reads the state's JSON directly, as the rest of core/record does: it runs for every step of
+ * every run, and a whole record_read() per question would read every job's evidence.
+ */
+#include "record/verdict.h"
 
 #include "base/error.h"
 #include "base/outcome.h"
-#include "run/waiver.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int live(const json_t *w, double now)
+{
+    const char *exp = jstr(w, "expires");
+    return !exp || time_parse_iso8601(exp) > now;
+}
+
+/* The unexpired waiver of step (and validation, NULL for the whole step), or NULL. */
+static const json_t *waiver_find(const json_t *root, const char *step, const char *validation,
+                                 double now)
+{
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(root, "waivers"), i, w) {
+        const char *wv = jstr(w, "validation");
+        if (!jstr(w, "step") || strcmp(jstr(w, "step"), step) != 0 || !live(w, now))
+            continue;
+        if ((!validation && !wv) || (validation && wv && strcmp(validation, wv) == 0))
+            return w;
+    }
+    return NULL;
+}
+
+/* The waiver that makes step count as passing, or NULL: a step-level waiver, or (for a step
+ * whose jobs failed) validation waivers covering every job of the step that did not pass. When
+ * several validation waivers cover it, the first is returned. */
+static const json_t *waiver_covering(const json_t *root, const char *step, double now)
+{
+    const json_t *w = waiver_find(root, step, NULL, now), *first = NULL;
+    const char *id;
+    json_t *job;
+    int failing = 0;
+    if (w)
+        return w;
+    json_object_foreach(json_object_get(root, "jobs"), id, job) {
+        const char *js = jstr(job, "step"), *oc = jstr(job, "outcome");
+        const json_t *vw;
+        (void)id;
+        if (!js || strcmp(js, step) != 0 || !oc || strcmp(oc, "PASSED") == 0)
+            continue;
+        failing++;
+        vw = jstr(job, "validation") ? waiver_find(root, step, jstr(job, "validation"), now)
+                                     : NULL;
+        if (!vw)
+            return NULL;
+        if (!first)
+            first = vw;
+    }
+    return failing ? first : NULL;
+}
 
 static const char *profile_of(const json_t *req)
 {
@@ -208,12 +267,16 @@ void verdict_step(const json_t *root, const char *step, relhost_outcome oc, cons
     sb_free(&failed);
 }
 
-const json_t *verdict_waiver(const json_t *root, const char *step, double now)
+int verdict_waiver(const json_t *root, const char *step, double now, waiver_record *out)
 {
     step_verdict sv;
     int incomplete;
+    const json_t *w;
     verdict_step(root, step, RELHOST_PASSED, NULL, now, &sv);
     incomplete = sv.outcome == RELHOST_INCONCLUSIVE;
     free(sv.message);
-    return incomplete ? waiver_find(root, step, NULL, now) : waiver_covering(root, step, now);
+    w = incomplete ? waiver_find(root, step, NULL, now) : waiver_covering(root, step, now);
+    if (out)
+        record_read_waiver((json_t *)w, out);
+    return w != NULL;
 }
