@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * record.h - a release as typed records: what the views (core/view/) render and what the run
- * side (core/run/) reads back. record_read() and the single-item readers below are the only code
- * that reads these keys of the state; core/record/record_write.h holds the only code that writes
- * the release root and its steps (the job side: core/run/jobs*.c, core/run/repeats.c,
- * core/run/batch.c, core/run/evidence.c, still by name). The outcomes here are the recorded ones:
- * the pipeline records a step's outcome after the verdict rule (core/record/verdict.h) has
- * worsened it, so views need not call that rule.
+ * side (core/run/) reads back. Outside core/record, record_read() and the single-item readers
+ * below are the only readers of the release root and its steps, and core/record/record_write.h
+ * the only writer; the verdict rule (core/record/verdict.c) reads requirements, jobs and waivers
+ * itself. The job side (core/run/jobs*.c, repeats.c, batch.c, evidence.c, baseline.c) still
+ * reads and writes the JOB records by name. The outcomes here are the recorded ones: the
+ * pipeline records a step's outcome after the verdict rule (core/record/verdict.h) has worsened
+ * it, so views need not call that rule.
  *
  * The state's schema (STATE_SCHEMA 1; core/record/state.h keeps "schema", "version" and "seq"):
  *
@@ -15,7 +16,7 @@
  *     "plan_name": str, "plan": str (plan file), "plan_hash": str,
  *     "candidate": {"commit", "repo", "ref", "checkout": str},
  *     "created_at", "updated_at": ISO 8601 UTC str,
- *     "finished": bool, "exit_code": int (the run's exit code; absent while one is going on),
+ *     "finished": bool, "exit_code": int (the run's exit code; null while one goes on),
  *     "published": bool, "quarantined": bool,
  *     "sealed_env": [str] (names of secrets no longer known: core/view/logview.h),
  *     "waivers": [{"step", "validation": str|null, "reason", "by", "host", "at": str,
