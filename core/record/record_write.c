@@ -19,6 +19,89 @@ static void set_root(state *st, const char *key, json_t *v)
 
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
+static int in_array(const json_t *a, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+            return 1;
+    return 0;
+}
+
+/* Add the steps flag[i] marks that the stored list `key` lacks. */
+static void store_step_list(state *st, const json_t *old, const char *key,
+                            const char *const *steps, const int *flag, size_t n)
+{
+    const json_t *was = json_object_get(old, key);
+    json_t *a = json_is_array(was) ? json_deep_copy(was) : json_array();
+    const char *path[2] = {"requirements", key};
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++)
+        if (flag[i] && !in_array(a, steps[i])) {
+            json_array_append_new(a, json_string(steps[i]));
+            added++;
+        }
+    if (added || !json_is_array(was))
+        state_set(st, path, 2, a);
+    else
+        json_decref(a);
+}
+
+void record_write_requirements(state *st, const char *profile, const char *const *steps,
+                               const strvec *reqs, const int *required, const int *publishes,
+                               size_t n)
+{
+    const json_t *old = json_object_get(state_root(st), "requirements");
+    const char *path[3] = {"requirements", "steps", NULL};
+    if (!json_is_object(old)) {
+        json_t *o = json_object(), *s = json_object(), *rs = json_array(), *ps = json_array();
+        for (size_t i = 0; i < n; i++) {
+            if (required[i])
+                json_array_append_new(rs, json_string(steps[i]));
+            if (publishes[i])
+                json_array_append_new(ps, json_string(steps[i]));
+        }
+        json_object_set_new(o, "required_steps", rs);
+        json_object_set_new(o, "publishing_steps", ps);
+        json_object_set_new(o, "profile", profile ? json_string(profile) : json_null());
+        for (size_t i = 0; i < n; i++) {
+            json_t *a = json_array();
+            if (!reqs[i].n) {
+                json_decref(a);
+                continue;
+            }
+            for (size_t k = 0; k < reqs[i].n; k++)
+                json_array_append_new(a, json_string(reqs[i].v[k]));
+            json_object_set_new(s, steps[i], a);
+        }
+        json_object_set_new(o, "steps", s);
+        path[1] = NULL;
+        state_set(st, path, 1, o);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *was = json_object_get(json_object_get(old, "steps"), steps[i]);
+        json_t *a;
+        size_t added = 0;
+        if (!reqs[i].n)
+            continue;
+        a = json_is_array(was) ? json_deep_copy(was) : json_array();
+        for (size_t k = 0; k < reqs[i].n; k++)
+            if (!in_array(a, reqs[i].v[k])) {
+                json_array_append_new(a, json_string(reqs[i].v[k]));
+                added++;
+            }
+        path[2] = steps[i];
+        if (added)
+            state_set(st, path, 3, a);
+        else
+            json_decref(a);
+    }
+    store_step_list(st, old, "required_steps", steps, required, n);
+    store_step_list(st, old, "publishing_steps", steps, publishes, n);
+}
+
 void record_write_run_start(state *st, const char *plan_path, const char *plan_name,
                             const char *plan_hash, const char *now)
 {

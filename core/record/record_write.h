@@ -4,12 +4,12 @@
  * (the layout: core/record/record.h). Each writer goes through state_set() (core/record/state.h):
  * the change is in memory at once and journaled at the next flush or snapshot; the caller decides
  * when to flush or snapshot, except where a writer says otherwise. Strings are borrowed for the
- * call. The requirement set is written by verdict_store_requirements() (core/record/verdict.h),
- * the JOB records by the job side (core/run/jobs*.c).
+ * call. The JOB records are written by the job side (core/run/jobs*.c).
  */
 #ifndef RELHOST_RECORD_WRITE_H
 #define RELHOST_RECORD_WRITE_H
 
+#include "base/util.h"
 #include "record/record.h"
 #include "record/state.h"
 
@@ -43,6 +43,17 @@ void record_write_candidate(state *st, const candidate_record *c);
 
 /** A new candidate: drop every job and step record and every waiver of the old one. */
 void record_write_drop_results(state *st);
+
+/**
+ * The requirement set (core/record/verdict.h): at the first run, the profile, every step's jobs,
+ * and the names of the steps that are required (required[i]) and that publish (publishes[i]);
+ * later, what a changed plan added is added (a set only grows: removing a job from the plan, or
+ * making a step optional, never makes the release need less). steps[i] names step i, reqs[i] its
+ * jobs; n steps.
+ */
+void record_write_requirements(state *st, const char *profile, const char *const *steps,
+                               const strvec *reqs, const int *required, const int *publishes,
+                               size_t n);
 
 /** What record_write_step() writes of one step. */
 typedef struct step_write {

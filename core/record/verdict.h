@@ -7,7 +7,10 @@
  * them with host->job_require() from open() - is fixed at the release's first run, with the
  * profile that chose it, and stored in the state:
  *
- *   "requirements": { "profile": "quick" | null, "steps": { "<step>": ["<job>", ...] } }
+ *   "requirements": { "profile": "quick" | null, "steps": { "<step>": ["<job>", ...] },
+ *                     "required_steps", "publishing_steps": ["<step>", ...] }
+ *
+ * (written by core/record/record_write.h record_write_requirements()).
  *
  * Narrowing a run (--only, --step) changes what runs, never what is required. A step's outcome
  * is the worse of its gate's verdict in this run and what the record says of its required jobs
@@ -32,17 +35,6 @@
  * (NULL: none). 0 when the release is new or the profile is the same.
  */
 int verdict_check_profile(const json_t *root, const char *version, const char *profile);
-
-/**
- * The writer of the requirement set: at the first run, the profile, every step's jobs, and the
- * names of the steps that are required (required[i]) and that publish (publishes[i]); later,
- * what a changed plan added is added (a set only grows: removing a job from the plan, or making a
- * step optional, never makes the release need less). steps[i] names step i, reqs[i] its jobs;
- * n steps.
- */
-void verdict_store_requirements(state *st, const char *profile, const char *const *steps,
-                                const strvec *reqs, const int *required, const int *publishes,
-                                size_t n);
 
 /** 1 when step is required for the release: by the plan now, or by the set stored at an earlier
  *  run (a step once required stays required for the release). */

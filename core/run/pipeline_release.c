@@ -184,8 +184,8 @@ int pipeline_open_release(const struct walk *w, const plan_profile *prof,
         return rc;
     record_run_start(p, *sto);
     if (!o->hooks)
-        verdict_store_requirements(*sto, prof ? prof->name : NULL, rs->names, rs->reqs,
-                                   rs->required, rs->publishing, p->nsteps);
+        record_write_requirements(*sto, prof ? prof->name : NULL, rs->names, rs->reqs,
+                                  rs->required, rs->publishing, p->nsteps);
     base->commit = cand->commit;
     if (cand->commit)
         template_set("commit", cand->commit);
