@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * record.h - a release as typed records: what the views (core/view/) render. record_read() is
- * the views' only reader of the state: no view touches the state's JSON. (Not yet the only one
- * in core: the write side, core/run/pipeline.c, core/run/jobs.c, core/run/repeats.c,
- * core/run/verdict.c, core/run/batch.c and core/view/logview.c, still reads and writes these keys
- * by name; the schema below is theirs too.) The outcomes here are the recorded ones: the pipeline
- * records a step's outcome after the verdict rule (core/run/verdict.h) has worsened it, so views
- * need not call that rule.
+ * record.h - a release as typed records: what the views (core/view/) render and what the run
+ * side (core/run/) reads back. Outside core/record, record_read() and the single-item readers
+ * below are the only readers of the release root and its steps, and core/record/record_write.h
+ * the only writer; the verdict rule (core/record/verdict.c) reads requirements, jobs and waivers
+ * itself. The job side (core/run/jobs*.c, repeats.c, batch.c, evidence.c, baseline.c) still
+ * reads and writes the JOB records by name. The outcomes here are the recorded ones: the
+ * pipeline records a step's outcome after the verdict rule (core/record/verdict.h) has worsened
+ * it, so views need not call that rule.
  *
  * The state's schema (STATE_SCHEMA 1; core/record/state.h keeps "schema", "version" and "seq"):
  *
@@ -15,16 +16,22 @@
  *     "plan_name": str, "plan": str (plan file), "plan_hash": str,
  *     "candidate": {"commit", "repo", "ref", "checkout": str},
  *     "created_at", "updated_at": ISO 8601 UTC str,
- *     "finished": bool, "exit_code": int (the run's exit code; absent while one is going on),
+ *     "finished": bool, "exit_code": int (the run's exit code; null while one goes on),
  *     "published": bool, "quarantined": bool,
  *     "sealed_env": [str] (names of secrets no longer known: core/view/logview.h),
- *     "waivers": [{"step", "who", "why"|"reason", "expires", ...}] (core/run/waiver.c),
- *     "requirements": {"profile": str|null, "steps": {"<step>": ["<job>"]}} (core/run/verdict.h),
+ *     "waivers": [{"step", "validation": str|null, "reason", "by", "host", "at": str,
+ *                  "expires": str|null}] (core/run/waiver.c; an older hand edit: "who", "why"),
+ *     "requirements": {"profile": str|null, "steps": {"<step>": ["<job>"]},
+ *                      "required_steps", "publishing_steps": [str]} (core/record/verdict.h),
  *     "steps": { "<step>": STEP }, "jobs": { "<step>/<validation>": JOB }
  *   }
  *   STEP { "position": int (index in the plan), "plugin": str, "required", "publishes": bool,
  *          "outcome": OUTCOME, "reason": str, "retryable": bool, "message": str,
  *          "started_at", "ended_at": str, "duration_s": real, "defers": int,
+ *          "waived_from": {"outcome": OUTCOME, "reason": str|null} (WAIVED: what the waiver
+ *          answered), "in_flight": str (a publishing step's start while no run saw it end),
+ *          "records": {"<key>": str} (delivery records, core/run/host_record.c; they outlive
+ *          every run of the step), "plan_hash": str (the plan it was recorded under),
  *          "evidence": EVIDENCE }
  *   JOB  { "step", "validation", "runner": str, "lifecycle": "pending" | "submitting" |
  *          "running" | "completed", "attempt": int, "key", "external_id": str,
@@ -130,6 +137,12 @@ typedef struct step_record {
     int required, publishes, retryable;
     record_real duration_s;
     record_int defers;
+    relhost_outcome waived_from; /* RELHOST_NONE unless a waiver answered an outcome */
+    char *waived_from_reason;
+    char *in_flight;             /* a publishing step's start, while no run saw it end */
+    char *plan_hash;             /* the plan's hash when the step was recorded */
+    size_t nrecords;
+    label_record *records;       /* delivery records (string values), sorted by key */
     evidence_record evidence;
 } step_record;
 
@@ -152,9 +165,11 @@ typedef struct job_record {
     evidence_record evidence;
 } job_record;
 
-/** A waiver a person gave (core/run/waiver.c); who is "who", or "by" when there is no "who". */
+/** A waiver a person gave (core/run/waiver.c); who is "who", or "by" when there is no "who";
+ *  by, host and at as the state holds them. */
 typedef struct waiver_record {
     char *step, *validation, *who, *reason, *expires;
+    char *by, *host, *at;
 } waiver_record;
 
 typedef struct candidate_record {
@@ -198,6 +213,27 @@ void record_evidence_free(evidence_record *ev);
  *  first; free with record_job_free()). */
 void record_read_job(json_t *job, const char *id, job_record *out);
 void record_job_free(job_record *j);
+
+/** The release root only (no steps, no jobs): its scalars, candidate, sealed_env and waivers,
+ *  for the run side. As record_read(); free with record_free(). */
+int record_read_head(json_t *root, release_record *out);
+
+/** The STEP record name of the state root (borrowed for the call) into *out (zeroed first; free
+ *  with record_step_free()). 1 when the state has it (an object), else 0 (out->name still set). */
+int record_read_step(json_t *root, const char *name, step_record *out);
+void record_step_free(step_record *s);
+
+/** The jobs of step (their "step" member names it) in the state's order, into *out (free each
+ *  with record_job_free(), then the array). Returns how many; *out is never NULL. */
+size_t record_read_step_jobs(json_t *root, const char *step, job_record **out);
+
+/** A delivery record steps.<step>.records.<key> as a string, borrowed from root (valid until
+ *  the state changes), or NULL. */
+const char *record_step_delivery(json_t *root, const char *step, const char *key);
+
+/** One waiver object (borrowed) into *out (zeroed first; free with record_waiver_free()). */
+void record_read_waiver(json_t *w, waiver_record *out);
+void record_waiver_free(waiver_record *w);
 
 /** "pending", "submitting", "running", "completed"; NULL for RECORD_LIFE_UNKNOWN. */
 const char *record_lifecycle_name(record_lifecycle l);

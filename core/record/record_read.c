@@ -187,6 +187,33 @@ static void read_evidence(evidence_record *e, json_t *ev)
             e->notes[e->nnotes++] = xstrndup(json_string_value(v), json_string_length(v));
 }
 
+static void read_waived_from(step_record *s, json_t *wf)
+{
+    char *raw = NULL;
+    s->waived_from = RELHOST_NONE;
+    if (!json_is_object(wf))
+        return;
+    s->waived_from = r_outcome(wf, &raw);
+    free(raw);
+    s->waived_from_reason = r_str(wf, "reason");
+}
+
+static void read_records(step_record *s, json_t *recs)
+{
+    const char **keys;
+    size_t n;
+    keys = sorted_keys(json_is_object(recs) ? recs : NULL, &n);
+    s->records = xcalloc(n + 1, sizeof *s->records);
+    for (size_t i = 0; i < n; i++) {
+        char *v = r_str(recs, keys[i]);
+        if (!v)
+            continue;
+        s->records[s->nrecords].key = xstrdup(keys[i]);
+        s->records[s->nrecords++].value = v;
+    }
+    free(keys);
+}
+
 static void read_step(step_record *s, const char *name, json_t *v)
 {
     s->name = xstrdup(name);
@@ -202,6 +229,10 @@ static void read_step(step_record *s, const char *name, json_t *v)
     s->ended_at = r_str(v, "ended_at");
     s->duration_s = r_real(v, "duration_s");
     s->defers = r_int(v, "defers");
+    read_waived_from(s, json_object_get(v, "waived_from"));
+    s->in_flight = r_str(v, "in_flight");
+    s->plan_hash = r_str(v, "plan_hash");
+    read_records(s, json_object_get(v, "records"));
     read_evidence(&s->evidence, json_object_get(v, "evidence"));
 }
 
@@ -342,6 +373,18 @@ static void read_release(release_record *r, json_t *root)
             r->sealed_env[r->nsealed++] = xstrdup(json_string_value(json_array_get(v, i)));
 }
 
+static void read_waiver(waiver_record *x, json_t *w)
+{
+    x->step = r_str(w, "step");
+    x->validation = r_str(w, "validation");
+    x->who = r_str(w, json_object_get(w, "who") ? "who" : "by");
+    x->reason = r_str(w, "reason");
+    x->expires = r_str(w, "expires");
+    x->by = r_str(w, "by");
+    x->host = r_str(w, "host");
+    x->at = r_str(w, "at");
+}
+
 static void read_waivers(release_record *r, json_t *arr)
 {
     json_t *w;
@@ -349,16 +392,77 @@ static void read_waivers(release_record *r, json_t *arr)
     r->waivers = xcalloc(json_array_size(arr) + 1, sizeof *r->waivers);
     json_array_foreach(arr, i, w)
     {
-        waiver_record *x = &r->waivers[r->nwaivers];
         if (!json_is_object(w))
             continue;
-        x->step = r_str(w, "step");
-        x->validation = r_str(w, "validation");
-        x->who = r_str(w, json_object_get(w, "who") ? "who" : "by");
-        x->reason = r_str(w, "reason");
-        x->expires = r_str(w, "expires");
-        r->nwaivers++;
+        read_waiver(&r->waivers[r->nwaivers++], w);
     }
+}
+
+void record_read_waiver(json_t *w, waiver_record *out)
+{
+    memset(out, 0, sizeof *out);
+    if (json_is_object(w))
+        read_waiver(out, w);
+}
+
+static void free_waiver(waiver_record *w)
+{
+    free(w->step), free(w->validation), free(w->who), free(w->reason), free(w->expires);
+    free(w->by), free(w->host), free(w->at);
+}
+
+void record_waiver_free(waiver_record *w)
+{
+    if (w)
+        free_waiver(w);
+}
+
+int record_read_head(json_t *root, release_record *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(root))
+        return error_set(RELHOST_EINVAL, "the release state is not a JSON object");
+    read_release(out, root);
+    read_waivers(out, json_object_get(root, "waivers"));
+    out->steps = xcalloc(1, sizeof *out->steps);
+    out->jobs = xcalloc(1, sizeof *out->jobs);
+    return 0;
+}
+
+int record_read_step(json_t *root, const char *name, step_record *out)
+{
+    json_t *v = json_object_get(json_object_get(root, "steps"), name);
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(v)) {
+        out->name = xstrdup(name);
+        out->waived_from = RELHOST_NONE;
+        out->records = xcalloc(1, sizeof *out->records);
+        read_evidence(&out->evidence, NULL);
+        return 0;
+    }
+    read_step(out, name, v);
+    return 1;
+}
+
+size_t record_read_step_jobs(json_t *root, const char *step, job_record **out)
+{
+    json_t *jobs = json_object_get(root, "jobs"), *v;
+    const char *id;
+    size_t n = 0;
+    *out = xcalloc(json_object_size(json_is_object(jobs) ? jobs : NULL) + 1, sizeof **out);
+    json_object_foreach(json_is_object(jobs) ? jobs : NULL, id, v)
+    {
+        json_t *js = json_object_get(v, "step");
+        if (json_is_string(js) && strcmp(json_string_value(js), step) == 0)
+            read_job(&(*out)[n++], id, v);
+    }
+    return n;
+}
+
+const char *record_step_delivery(json_t *root, const char *step, const char *key)
+{
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(root, "steps"), step), "records"), key));
 }
 
 int record_read(json_t *root, release_record *out)
@@ -459,7 +563,19 @@ static void free_step(step_record *s)
 {
     free(s->name), free(s->plugin), free(s->reason), free(s->message);
     free(s->started_at), free(s->ended_at), free(s->outcome_raw);
+    free(s->waived_from_reason), free(s->in_flight), free(s->plan_hash);
+    for (size_t i = 0; i < s->nrecords; i++)
+        free(s->records[i].key), free(s->records[i].value);
+    free(s->records);
     free_evidence(&s->evidence);
+}
+
+void record_step_free(step_record *s)
+{
+    if (s) {
+        free_step(s);
+        memset(s, 0, sizeof *s);
+    }
 }
 
 static void free_job(job_record *j)
@@ -499,10 +615,8 @@ void record_free(release_record *rec)
         free_job(&rec->jobs[i]);
     free(rec->steps), free(rec->jobs);
     free_strs(rec->sealed_env, rec->nsealed);
-    for (i = 0; i < rec->nwaivers; i++) {
-        waiver_record *w = &rec->waivers[i];
-        free(w->step), free(w->validation), free(w->who), free(w->reason), free(w->expires);
-    }
+    for (i = 0; i < rec->nwaivers; i++)
+        free_waiver(&rec->waivers[i]);
     free(rec->waivers);
     memset(rec, 0, sizeof *rec);
 }

@@ -4,6 +4,8 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "record/record.h"
+#include "record/record_write.h"
 #include "run/proc.h"
 
 #include <ctype.h>
@@ -157,9 +159,8 @@ static int make_worktree(const plan *p, const char *commit, char **dir)
 
 int candidate_fix(const plan *p, state *st, int new_candidate, candidate *out)
 {
-    const char *path[2] = {"candidate", NULL};
-    json_t *old = json_object_get(state_root(st), "candidate"), *c;
-    const char *was = json_string_value(json_object_get(old, "commit"));
+    release_record head;
+    candidate_record c;
     char *commit = NULL;
     int rc;
 
@@ -167,7 +168,9 @@ int candidate_fix(const plan *p, state *st, int new_candidate, candidate *out)
     if (!p->repo || !p->commit)
         return 0;
     commit = xstrdup(p->commit);
-    if (was && strcmp(was, commit) != 0) {
+    record_read_head(state_root(st), &head);
+    if (head.candidate.commit && strcmp(head.candidate.commit, commit) != 0) {
+        const char *was = head.candidate.commit;
         if (!new_candidate) {
             rc = error_set(RELHOST_EINVAL,
                            "release %s qualifies commit %.12s, but %s now resolves to %.12s; "
@@ -176,27 +179,22 @@ int candidate_fix(const plan *p, state *st, int new_candidate, candidate *out)
                            p->version, was, p->ref ? p->ref : "HEAD", commit, p->version,
                            commit);
             free(commit);
+            record_free(&head);
             return rc;
         }
-        /* Requalify: nothing that was decided about the old commit may count. */
+        /* Requalify: nothing that was decided about the old commit may count; a waiver is a
+         * person's decision about a failure of the old commit: the registry's audit log keeps
+         * it, the new commit does not inherit it. */
         log_msg(RELHOST_LOG_WARN, NULL, "release %s: candidate changes from %.12s to %.12s; "
                 "earlier results and waivers are dropped", p->version, was, commit);
-        path[0] = "jobs";
-        state_set(st, path, 1, NULL);
-        path[0] = "steps";
-        state_set(st, path, 1, NULL);
-        /* a waiver is a person's decision about a failure of the old commit: the registry's
-         * audit log keeps it, the new commit does not inherit it */
-        path[0] = "waivers";
-        state_set(st, path, 1, NULL);
-        path[0] = "candidate";
+        record_write_drop_results(st);
     }
-    c = json_object();
-    json_object_set_new(c, "commit", json_string(commit));
-    json_object_set_new(c, "repo", json_string(p->repo));
-    json_object_set_new(c, "ref", json_string(p->ref ? p->ref : "HEAD"));
-    json_object_set_new(c, "checkout", json_string(p->checkout_worktree ? "worktree" : "head"));
-    state_set(st, path, 1, c);
+    record_free(&head);
+    c.commit = commit;
+    c.repo = (char *)p->repo;
+    c.ref = (char *)(p->ref ? p->ref : "HEAD");
+    c.checkout = (char *)(p->checkout_worktree ? "worktree" : "head");
+    record_write_candidate(st, &c);
     if (state_flush(st) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "%s", error_last());
     out->commit = commit;

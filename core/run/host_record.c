@@ -7,7 +7,7 @@
  * They live in the release state at steps.<step>.records.<key> = "value". record_put() journals
  * the change and flushes it (write + fdatasync) before it returns, so a kill right after the
  * side effect it records still finds the record on the next run. The pipeline carries the
- * records over when it rewrites a step's record at the step's end (pipeline.c record_step()), so
+ * records over when it rewrites a step's record at the step's end (record_write_step()), so
  * they survive re-runs of the step and --rerun; a new candidate (--new-candidate) drops them
  * with every other step record, as results of one commit never count for another.
  *
@@ -17,6 +17,8 @@
 #include "base/error.h"
 #include "base/secrets.h"
 #include "base/util.h"
+#include "record/record.h"
+#include "record/record_write.h"
 #include "record/state.h"
 #include "run/host.h"
 
@@ -60,19 +62,14 @@ static int holds_secret(const char *s)
 const char *host_record_get(const relhost_ctx *ctx, const char *key)
 {
     hostctx *hc = hc_of(ctx);
-    const char *path[4] = {"steps", NULL, "records", NULL};
     if (!hc || !hc->state || !ctx->step || !key || !*key)
         return NULL;
-    path[1] = ctx->step;
-    path[3] = key;
-    return json_string_value(state_get(hc->state, path, 4));
+    return record_step_delivery(state_root(hc->state), ctx->step, key);
 }
 
 int host_record_put(const relhost_ctx *ctx, const char *key, const char *value)
 {
     hostctx *hc = hc_of(ctx);
-    const char *path[4] = {"steps", NULL, "records", NULL};
-    json_t *v;
     int rc;
     if (!hc)
         return RELHOST_EINVAL;
@@ -99,7 +96,7 @@ int host_record_put(const relhost_ctx *ctx, const char *key, const char *value)
         free(m);
         return RELHOST_EINVAL;
     }
-    if ((v = json_string(value)) == NULL) {
+    if (!utf8_ok(value)) {
         char *m = xasprintf("record_put: step %s: the value of record %s is not valid UTF-8 (a "
                             "plugin bug); nothing was recorded",
                             ctx->step, key);
@@ -107,11 +104,9 @@ int host_record_put(const relhost_ctx *ctx, const char *key, const char *value)
         free(m);
         return RELHOST_EINVAL;
     }
-    path[1] = ctx->step;
-    path[3] = key;
     /* Durable before it returns: the caller acts on it (or has just acted) and a kill may
      * follow at once. */
-    if ((rc = state_set(hc->state, path, 4, v)) != 0 || (rc = state_flush(hc->state)) != 0) {
+    if ((rc = record_write_step_delivery(hc->state, ctx->step, key, value)) != 0) {
         char *m = xasprintf("record_put: step %s, record %s: the release state cannot be "
                             "written: %s; the delivery is not recorded: free disk space or fix "
                             "the state folder's permissions, then run again",

@@ -2,6 +2,8 @@
 #include "view/logview.h"
 
 #include "base/secrets.h"
+#include "record/record.h"
+#include "record/record_write.h"
 #include "record/state.h"
 
 #include <stdlib.h>
@@ -12,45 +14,39 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int same_names(const release_record *head, const strvec *names)
+{
+    if (head->nsealed != names->n)
+        return 0;
+    for (size_t i = 0; i < names->n; i++)
+        if (strcmp(head->sealed_env[i], names->v[i]) != 0)
+            return 0;
+    return 1;
+}
+
 void logview_record_sealed(struct state *st)
 {
-    const char *k[1] = {"sealed_env"};
-    json_t *old = json_object_get(state_root(st), "sealed_env"), *v, *arr;
+    release_record head;
     strvec names = {0};
-    size_t i, n;
+    size_t i;
+    record_read_head(state_root(st), &head);
     secrets_masked_names(&names);
-    json_array_foreach(old, i, v)
-    {
-        const char *s = json_string_value(v);
+    for (i = 0; i < head.nsealed; i++) {
+        const char *s = head.sealed_env[i];
         int dup = 0;
-        if (!s || !*s)
+        if (!*s)
             continue;
         for (size_t j = 0; j < names.n && !dup; j++)
             dup = strcmp(names.v[j], s) == 0;
         if (!dup)
             sv_push(&names, s);
     }
-    if (names.n == 0) {
-        sv_free(&names);
-        return;
-    }
-    qsort(names.v, names.n, sizeof names.v[0], cmp_str);
+    if (names.n > 0)
+        qsort(names.v, names.n, sizeof names.v[0], cmp_str);
     /* Unchanged: journal nothing. */
-    n = json_is_array(old) ? json_array_size(old) : 0;
-    if (n == names.n) {
-        int same = 1;
-        for (i = 0; i < n && same; i++)
-            same = json_is_string(json_array_get(old, i)) &&
-                   strcmp(json_string_value(json_array_get(old, i)), names.v[i]) == 0;
-        if (same) {
-            sv_free(&names);
-            return;
-        }
-    }
-    arr = json_array();
-    for (i = 0; i < names.n; i++)
-        json_array_append_new(arr, json_string(names.v[i]));
-    state_set(st, k, 1, arr);
+    if (names.n > 0 && !same_names(&head, &names))
+        record_write_sealed_env(st, (const char *const *)names.v, names.n);
+    record_free(&head);
     sv_free(&names);
 }
 

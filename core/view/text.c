@@ -273,7 +273,9 @@ void text_redact_record(release_record *rec)
     for (i = 0; i < rec->nsteps; i++) {
         step_record *s = &rec->steps[i];
         red(&s->plugin), red(&s->reason), red(&s->message), red(&s->started_at);
-        red(&s->ended_at);
+        red(&s->ended_at), red(&s->waived_from_reason), red(&s->in_flight), red(&s->plan_hash);
+        for (size_t k = 0; k < s->nrecords; k++)
+            red(&s->records[k].value);
         redact_evidence(&s->evidence);
     }
     for (i = 0; i < rec->njobs; i++)
@@ -281,5 +283,6 @@ void text_redact_record(release_record *rec)
     for (i = 0; i < rec->nwaivers; i++) {
         waiver_record *w = &rec->waivers[i];
         red(&w->step), red(&w->validation), red(&w->who), red(&w->reason), red(&w->expires);
+        red(&w->by), red(&w->host), red(&w->at);
     }
 }

@@ -7,7 +7,10 @@
  * them with host->job_require() from open() - is fixed at the release's first run, with the
  * profile that chose it, and stored in the state:
  *
- *   "requirements": { "profile": "quick" | null, "steps": { "<step>": ["<job>", ...] } }
+ *   "requirements": { "profile": "quick" | null, "steps": { "<step>": ["<job>", ...] },
+ *                     "required_steps", "publishing_steps": ["<step>", ...] }
+ *
+ * (written by core/record/record_write.h record_write_requirements()).
  *
  * Narrowing a run (--only, --step) changes what runs, never what is required. A step's outcome
  * is the worse of its gate's verdict in this run and what the record says of its required jobs
@@ -20,6 +23,7 @@
 #define RELHOST_VERDICT_H
 
 #include "base/util.h"
+#include "record/record.h"
 #include "record/state.h"
 
 #include <jansson.h>
@@ -32,16 +36,6 @@
  */
 int verdict_check_profile(const json_t *root, const char *version, const char *profile);
 
-/**
- * Store the requirement set: at the first run, the profile, every step's jobs, and the names of
- * the steps that are required (required[i]) and that publish (publishes[i]); later, what a changed plan added is added (a set
- * only grows: removing a job from the plan, or making a step optional, never makes the release
- * need less). steps[i] names step i, reqs[i] its jobs; n steps.
- */
-void verdict_store_requirements(state *st, const char *profile, const char *const *steps,
-                                const strvec *reqs, const int *required, const int *publishes,
-                                size_t n);
-
 /** 1 when step is required for the release: by the plan now, or by the set stored at an earlier
  *  run (a step once required stays required for the release). */
 int verdict_step_required(const json_t *root, const char *step, int plan_required);
@@ -49,7 +43,8 @@ int verdict_step_required(const json_t *root, const char *step, int plan_require
  *  step once publishing stays guarded: dropping `publishes` never lets it run unqualified). */
 int verdict_step_publishes(const json_t *root, const char *step, int plan_publishes);
 
-/** The outcome of a step as the record stands: what its gate said, worsened by its required jobs. */
+/** The outcome of a step as the record stands: what its gate said, worsened by its required
+ *  jobs. */
 typedef struct step_verdict {
     relhost_outcome outcome;
     const char *reason;     /* static string, or the gate's (borrowed) */
@@ -65,11 +60,13 @@ void verdict_step(const json_t *root, const char *step, relhost_outcome oc, cons
                   double now, step_verdict *out);
 
 /**
- * The waiver that makes step count as passing, or NULL (borrowed from root): waiver_covering()
- * of core/run/waiver.h, except that a step whose required jobs are not all done (a validation that
- * never ran) is covered only by a waiver of the whole step: waiving the failed validations of a
- * narrowed run never waives the ones it did not run.
+ * Whether a waiver makes step count as passing at time now (an expired waiver waives nothing):
+ * a waiver of the whole step, or validation waivers covering every job of the step that did not
+ * pass (the first of them is the one). A step whose required jobs are not all done (a validation
+ * that never ran) is covered only by a waiver of the whole step: waiving the failed validations
+ * of a narrowed run never waives the ones it did not run. 1 and, when out is not NULL, the
+ * waiver in *out (free with record_waiver_free()); else 0 (*out zeroed).
  */
-const json_t *verdict_waiver(const json_t *root, const char *step, double now);
+int verdict_waiver(const json_t *root, const char *step, double now, waiver_record *out);
 
 #endif

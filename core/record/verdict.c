@@ -1,12 +1,71 @@
 /* SPDX-License-Identifier: MIT */
-#include "run/verdict.h"
+/*
+ * verdict.c - the verdict rule (verdict.h) over the state's requirements, jobs and waivers. It
+ * reads the state's JSON directly, as the rest of core/record does: it runs for every step of
+ * every run, and a whole record_read() per question would read every job's evidence.
+ */
+#include "record/verdict.h"
 
 #include "base/error.h"
 #include "base/outcome.h"
-#include "run/waiver.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int live(const json_t *w, double now)
+{
+    const char *exp = jstr(w, "expires");
+    return !exp || time_parse_iso8601(exp) > now;
+}
+
+/* The unexpired waiver of step (and validation, NULL for the whole step), or NULL. */
+static const json_t *waiver_find(const json_t *root, const char *step, const char *validation,
+                                 double now)
+{
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(root, "waivers"), i, w) {
+        const char *wv = jstr(w, "validation");
+        if (!jstr(w, "step") || strcmp(jstr(w, "step"), step) != 0 || !live(w, now))
+            continue;
+        if ((!validation && !wv) || (validation && wv && strcmp(validation, wv) == 0))
+            return w;
+    }
+    return NULL;
+}
+
+/* The waiver that makes step count as passing, or NULL: a step-level waiver, or (for a step
+ * whose jobs failed) validation waivers covering every job of the step that did not pass. When
+ * several validation waivers cover it, the first is returned. */
+static const json_t *waiver_covering(const json_t *root, const char *step, double now)
+{
+    const json_t *w = waiver_find(root, step, NULL, now), *first = NULL;
+    const char *id;
+    json_t *job;
+    int failing = 0;
+    if (w)
+        return w;
+    json_object_foreach(json_object_get(root, "jobs"), id, job) {
+        const char *js = jstr(job, "step"), *oc = jstr(job, "outcome");
+        const json_t *vw;
+        (void)id;
+        if (!js || strcmp(js, step) != 0 || !oc || strcmp(oc, "PASSED") == 0)
+            continue;
+        failing++;
+        vw = jstr(job, "validation") ? waiver_find(root, step, jstr(job, "validation"), now)
+                                     : NULL;
+        if (!vw)
+            return NULL;
+        if (!first)
+            first = vw;
+    }
+    return failing ? first : NULL;
+}
 
 static const char *profile_of(const json_t *req)
 {
@@ -58,79 +117,6 @@ int verdict_step_publishes(const json_t *root, const char *step, int plan_publis
     return plan_publishes ||
            in_array(json_object_get(json_object_get(root, "requirements"), "publishing_steps"),
                     step);
-}
-
-/* Add the steps flag[i] marks that the stored list `key` lacks. */
-static void store_step_list(state *st, const json_t *old, const char *key,
-                            const char *const *steps, const int *flag, size_t n)
-{
-    const json_t *was = json_object_get(old, key);
-    json_t *a = json_is_array(was) ? json_deep_copy(was) : json_array();
-    const char *path[2] = {"requirements", key};
-    size_t added = 0;
-    for (size_t i = 0; i < n; i++)
-        if (flag[i] && !in_array(a, steps[i])) {
-            json_array_append_new(a, json_string(steps[i]));
-            added++;
-        }
-    if (added || !json_is_array(was))
-        state_set(st, path, 2, a);
-    else
-        json_decref(a);
-}
-
-void verdict_store_requirements(state *st, const char *profile, const char *const *steps,
-                                const strvec *reqs, const int *required, const int *publishes,
-                                size_t n)
-{
-    const json_t *old = json_object_get(state_root(st), "requirements");
-    const char *path[3] = {"requirements", "steps", NULL};
-    if (!json_is_object(old)) {
-        json_t *o = json_object(), *s = json_object(), *rs = json_array(), *ps = json_array();
-        for (size_t i = 0; i < n; i++) {
-            if (required[i])
-                json_array_append_new(rs, json_string(steps[i]));
-            if (publishes[i])
-                json_array_append_new(ps, json_string(steps[i]));
-        }
-        json_object_set_new(o, "required_steps", rs);
-        json_object_set_new(o, "publishing_steps", ps);
-        json_object_set_new(o, "profile", profile ? json_string(profile) : json_null());
-        for (size_t i = 0; i < n; i++) {
-            json_t *a = json_array();
-            if (!reqs[i].n) {
-                json_decref(a);
-                continue;
-            }
-            for (size_t k = 0; k < reqs[i].n; k++)
-                json_array_append_new(a, json_string(reqs[i].v[k]));
-            json_object_set_new(s, steps[i], a);
-        }
-        json_object_set_new(o, "steps", s);
-        path[1] = NULL;
-        state_set(st, path, 1, o);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *was = json_object_get(json_object_get(old, "steps"), steps[i]);
-        json_t *a;
-        size_t added = 0;
-        if (!reqs[i].n)
-            continue;
-        a = json_is_array(was) ? json_deep_copy(was) : json_array();
-        for (size_t k = 0; k < reqs[i].n; k++)
-            if (!in_array(a, reqs[i].v[k])) {
-                json_array_append_new(a, json_string(reqs[i].v[k]));
-                added++;
-            }
-        path[2] = steps[i];
-        if (added)
-            state_set(st, path, 3, a);
-        else
-            json_decref(a);
-    }
-    store_step_list(st, old, "required_steps", steps, required, n);
-    store_step_list(st, old, "publishing_steps", steps, publishes, n);
 }
 
 /* Severity for combining: the worse outcome wins. */
@@ -208,12 +194,16 @@ void verdict_step(const json_t *root, const char *step, relhost_outcome oc, cons
     sb_free(&failed);
 }
 
-const json_t *verdict_waiver(const json_t *root, const char *step, double now)
+int verdict_waiver(const json_t *root, const char *step, double now, waiver_record *out)
 {
     step_verdict sv;
     int incomplete;
+    const json_t *w;
     verdict_step(root, step, RELHOST_PASSED, NULL, now, &sv);
     incomplete = sv.outcome == RELHOST_INCONCLUSIVE;
     free(sv.message);
-    return incomplete ? waiver_find(root, step, NULL, now) : waiver_covering(root, step, now);
+    w = incomplete ? waiver_find(root, step, NULL, now) : waiver_covering(root, step, now);
+    if (out)
+        record_read_waiver((json_t *)w, out);
+    return w != NULL;
 }
