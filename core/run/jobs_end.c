@@ -3,6 +3,7 @@
  * jobs_end.c - a job's end: the one mapping from an end to an outcome (jobs_map_end), the
  * metrics its sources collect, the acceptance checks, and finish (result or retry).
  */
+#include "run/guard.h"
 #include "run/jobs_int.h"
 
 #include "base/error.h"
@@ -159,7 +160,11 @@ static int collect_sources(relhost_job *jb)
         int crc;
         jb->ev_hc.source = jb->src[i]->pi->name;
         jb->ev_hc.source_priority = jb->src[i]->pi->priority;
-        crc = jb->src[i]->ops->collect(&jb->ev_hc.pub, jb->src_jobs[i]);
+        {
+            int g = guard_enter(jb->src[i]->pi->plugin_name, "collect", jb->step);
+            crc = jb->src[i]->ops->collect(&jb->ev_hc.pub, jb->src_jobs[i]);
+            guard_leave(g);
+        }
         if (crc != 0) {
             char *msg = hostctx_take_fail(&jb->ev_hc);
             char *n = xasprintf("metrics source %s failed: %s", jb->src[i]->pi->name,

@@ -3,6 +3,7 @@
  * jobs_log.c - a running job's log and the metrics sources it feeds: open the sources, tail
  * the log into them (noticing a job that starts its log over), close them.
  */
+#include "run/guard.h"
 #include "run/jobs_int.h"
 
 #include "base/error.h"
@@ -36,8 +37,12 @@ void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
         if (jb->src_jobs[i] && s->ops->job_close)
             s->ops->job_close(jb->src_jobs[i]);
         jb->src_jobs[i] = NULL;
-        if (s->ops->job_open && s->ops->job_open(&jb->ev_hc.pub, s->inst, spec, &jb->src_jobs[i]))
-            jb->src_jobs[i] = NULL;
+        if (s->ops->job_open) {
+            int g = guard_enter(s->pi->plugin_name, "job_open", jb->step);
+            if (s->ops->job_open(&jb->ev_hc.pub, s->inst, spec, &jb->src_jobs[i]))
+                jb->src_jobs[i] = NULL;
+            guard_leave(g);
+        }
     }
 }
 
@@ -124,7 +129,9 @@ void jobs_tail_log(relhost_job *jb)
             if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed) {
                 jb->ev_hc.source = jb->src[i]->pi->name;
                 jb->ev_hc.source_priority = jb->src[i]->pi->priority;
+                int g = guard_enter(jb->src[i]->pi->plugin_name, "feed", jb->step);
                 jb->src[i]->ops->feed(&jb->ev_hc.pub, jb->src_jobs[i], buf, (size_t)n);
+                guard_leave(g);
             }
         if ((size_t)n < sizeof buf)
             return;

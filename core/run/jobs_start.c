@@ -3,6 +3,7 @@
  * jobs_start.c - starting one attempt of a job: its expanded command and spec, the intent
  * made durable (prepare), then the runner's submit.
  */
+#include "run/guard.h"
 #include "run/jobs_int.h"
 
 #include "base/error.h"
@@ -176,7 +177,11 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
     jobs_fill_spec(jb, &spec, &ra);
     crash_point("jobs.before_submit");
     jb->rt->busy++;
-    rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
+    {
+        int g = guard_enter(jb->rt->pi->plugin_name, "submit", jb->step);
+        rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
+        guard_leave(g);
+    }
     jb->rt->busy--;
     jb->ext_id[sizeof jb->ext_id - 1] = '\0';
     if (rc == RELHOST_EINPROGRESS) {

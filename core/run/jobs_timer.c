@@ -3,6 +3,7 @@
  * jobs_timer.c - the job layer's loop timers: deadline, log tail, retry and runner poll,
  * and the overdue work the wait loop does for them. Read "How a job times out" below.
  */
+#include "run/guard.h"
 #include "run/jobs_int.h"
 
 #include "base/error.h"
@@ -175,7 +176,12 @@ static void poll_runner(jobs *j, struct runner_rt *r)
         who[n++] = jb;
     }
     r->busy++;
-    prc = r->ops->poll(&r->hc.pub, r->inst, st, n, sizeof *st, &next);
+    {
+        /* A poll serves every job of the runner: a crash there is no one step's to record. */
+        int g = guard_enter(r->pi->plugin_name, "poll", NULL);
+        prc = r->ops->poll(&r->hc.pub, r->inst, st, n, sizeof *st, &next);
+        guard_leave(g);
+    }
     r->busy--;
     if (prc != 0) {
         char *m = hostctx_take_fail(&r->hc);

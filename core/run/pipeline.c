@@ -3,6 +3,7 @@
  * pipeline.c - the walk: open every gate, open the release (pipeline_release.c), then ask each
  * selected step whether it runs and run it (pipeline_step.c), and end the run.
  */
+#include "run/guard.h"
 #include "run/pipeline.h"
 
 #include "base/error.h"
@@ -199,6 +200,16 @@ static int check_selection(const plan *p, const run_options *o, const plan_profi
 
 /* Open every step's gate (which validates its configuration) and collect the requirement set.
  * 0, or RELHOST_EINVAL naming the step whose configuration was refused. */
+
+/* A gate's open(), guarded (core/run/guard.h): no state is open yet, so a crash is named only. */
+static int guarded_open(const relhost_gate_ops *g, hostctx *hc, const plan_step *st, void **inst)
+{
+    int t = guard_enter(st->inst.plugin_name, "open", NULL);
+    int rc = g->open(&hc->pub, st->inst.conf, inst);
+    guard_leave(t);
+    return rc;
+}
+
 static int open_gates(plan *p, const run_options *o, const relhost_ctx *base, run_result *out,
                       opened *gates, struct reqset *rs)
 {
@@ -221,7 +232,7 @@ static int open_gates(plan *p, const run_options *o, const relhost_ctx *base, ru
         if (!g->open) {
             rc = error_set(RELHOST_EINVAL, "%s: step \"%s\": plugin %s has no open()",
                            st->inst.where, st->inst.name, st->inst.plugin_name);
-        } else if ((rc = g->open(&hc.pub, st->inst.conf, &gates[i].inst)) != 0) {
+        } else if ((rc = guarded_open(g, &hc, st, &gates[i].inst)) != 0) {
             char *m = hostctx_take_fail(&hc);
             rc = error_set(RELHOST_EINVAL, "%s: step \"%s\" (plugin %s): %s", st->inst.where,
                            st->inst.name, st->inst.plugin_name,
@@ -339,12 +350,16 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
     }
     jobs_free(jb);
     candidate_free(&cand);
+    guard_set_state(NULL);
     if (sto && state_close(sto) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
 
     for (size_t i = p->nsteps; i-- > 0;)
-        if (gates[i].open && p->steps[i].inst.pl->desc.gate->close)
+        if (gates[i].open && p->steps[i].inst.pl->desc.gate->close) {
+            int g = guard_enter(p->steps[i].inst.plugin_name, "close", NULL);
             p->steps[i].inst.pl->desc.gate->close(gates[i].inst);
+            guard_leave(g);
+        }
     free(gates);
     for (size_t i = 0; rs.reqs && i < p->nsteps; i++)
         sv_free(&rs.reqs[i]);

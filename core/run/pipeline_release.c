@@ -11,6 +11,7 @@
 #include "record/record_write.h"
 #include "record/verdict.h"
 #include "registry/registry.h"
+#include "run/guard.h"
 #include "run/pipeline_int.h"
 #include "run/proc.h"
 #include "view/logview.h"
@@ -173,6 +174,7 @@ int pipeline_open_release(const struct walk *w, const plan_profile *prof,
     int rc;
     if (state_open(w->state_dir, w->record, STATE_CREATE, sto) != 0)
         return error_wrap(RELHOST_EINVAL, "release %s", w->record);
+    guard_set_state(*sto); /* a plugin that crashes from here on is recorded in it */
     if (state_warning(*sto))
         log_msg(RELHOST_LOG_WARN, "state", "%s", state_warning(*sto));
     /* Refusals first, so that a refused run changes nothing in the state. Hooks act on a

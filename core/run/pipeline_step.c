@@ -11,6 +11,7 @@
 #include "record/record.h"
 #include "record/record_write.h"
 #include "record/verdict.h"
+#include "run/guard.h"
 #include "run/freeze.h"
 #include "run/host.h"
 #include "run/loop.h"
@@ -184,6 +185,38 @@ static int already_completed(const plan *p, const run_options *o, state *sto, st
 }
 
 /*
+ * A step whose plugin crashed, exited or hung in an earlier run of this release (core/run/guard.h)
+ * is not run again by a plain resume, which would only crash again at the same place: it stays
+ * ERROR with the recorded reason until --retry-failed or --rerun asks for it. 1 when so.
+ */
+static int plugin_fault_recorded(struct walk *w, const plan_step *st, step_result *r)
+{
+    static const char *const faults[] = {"plugin_crashed", "plugin_exited", "plugin_hung"};
+    const run_options *o = w->o;
+    step_record prev;
+    int hit = 0;
+    if (!w->sto || o->mode != RELHOST_MODE_RUN || o->retry_failed ||
+        pipeline_rerun_asked(o, st->inst.name))
+        return 0;
+    record_read_step(state_root(w->sto), st->inst.name, &prev);
+    for (size_t k = 0; prev.reason && k < sizeof faults / sizeof faults[0]; k++)
+        hit |= prev.outcome == RELHOST_ERROR && strcmp(prev.reason, faults[k]) == 0;
+    if (hit) {
+        char *m = xasprintf("%s (an earlier run: %s); `--retry-failed` runs it again",
+                            prev.reason, prev.message ? prev.message : "no message");
+        pipeline_set_result(r, RELHOST_ERROR, prev.reason, m);
+        free(m);
+        if (pipeline_step_required(w->sto, st)) {
+            w->code = exit_code_worst(w->code, outcome_exit_code(RELHOST_ERROR, 0));
+            w->stop = 1;
+            w->stopper = st->inst.name;
+        }
+    }
+    record_step_free(&prev);
+    return hit;
+}
+
+/*
  * A publishing step an earlier run started and never saw end (it died, or was interrupted while
  * the step ran) may have tagged, posted or promoted already: it is not run again blindly. The
  * step is INCONCLUSIVE until a person checks and asks for it with --rerun. 1 when so.
@@ -298,6 +331,8 @@ step_go pipeline_step_decide(struct walk *w, size_t i, int is_hook)
     }
     if (!is_hook && already_completed(w->p, o, w->sto, r))
         return GO_SKIP_UNRECORDED;
+    if (!is_hook && plugin_fault_recorded(w, st, r))
+        return GO_SKIP;
     if (w->stop && st->when == WHEN_SUCCESS) {
         char *m = xasprintf("required step \"%s\" did not pass", w->stopper);
         pipeline_set_result(r, RELHOST_SKIPPED, "upstream_failed", m);
@@ -395,7 +430,11 @@ void pipeline_run_gate(struct walk *w, size_t i, int is_hook, void *inst)
     r->ran = 1;
     if (o->mode == RELHOST_MODE_RUN && !is_hook && pipeline_step_publishes(w->sto, st))
         mark_in_flight(w->sto, r);
-    orc = st->inst.pl->desc.gate->run(&hc.pub, inst, &v);
+    {
+        int g = guard_enter(st->inst.plugin_name, "run", st->inst.name);
+        orc = st->inst.pl->desc.gate->run(&hc.pub, inst, &v);
+        guard_leave(g);
+    }
     r->ended = time_wall();
     template_set("step", NULL);
     m = hostctx_take_fail(&hc);

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""faults.py - a plugin that crashes, aborts, exits or hangs inside a call never yields a verdict
+it did not earn (the faulty fixture: tests/fixtures/plugins/faulty.c).
+
+For each fault: relhost's exit code (never 0), the message naming the plugin and the call, the
+console output that came before (never lost), the step recorded ERROR with the named reason, no
+process left behind, and what the next resume does (it does not crash again unless asked with
+--retry-failed).
+
+Run one case: faults.py <case>; all: faults.py; names: faults.py --list.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import rh  # noqa: E402
+
+CHILD_ARG = "987.25"  # faulty.c's child_segv starts `sleep 987.25`
+
+
+def gate_plan(fault, at="run"):
+    d = rh.scratch()
+    marker_text, marker = rh.marker_step(d)
+    p = rh.write_plan(d, f'version = "1.0"; state_dir = "st";\n'
+                         f'plugin_path = [{json.dumps(rh.fixture("faulty"))}];\n'
+                         f"steps = (\n  {marker_text}\n"
+                         f'  {{ name = "gate"; plugin = "faulty"; fault = "{fault}"; '
+                         f'at = "{at}"; }}\n);\n')
+    return d, p, marker
+
+
+def feed_plan(fault, at="feed"):
+    d = rh.scratch()
+    rh.write(os.path.join(d, "job.log"), "sps: 100\n" * 10)
+    p = rh.write_plan(d, f'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                         f'plugin_path = [{json.dumps(rh.fixture("faulty"))}];\n'
+                         'runners = { local = { plugin = "runner_local"; }; };\n'
+                         f'metrics = {{ bad = {{ plugin = "faulty"; fault = "{fault}"; '
+                         f'at = "{at}"; }}; }};\n'
+                         'steps = (\n  { name = "wf"; plugin = "workflow"; runner = "local"; '
+                         'metrics = ["bad"];\n    validations = ( { name = "v"; cmd = ["cat", '
+                         f'{json.dumps(os.path.join(d, "job.log"))}]; }} ); }}\n);\n')
+    return d, p
+
+
+def step_record(d, step):
+    snap = os.path.join(d, "st", "release_1.0.json")
+    r = rh.run(["status", "-c", os.path.join(d, "plan.cfg"), "--version", "1.0", "--json"], cwd=d)
+    doc = json.loads(r.out) if r.rc == 0 and r.out.strip() else {}
+    for s in doc.get("steps", []):
+        if s.get("name") == step:
+            return s
+    rh.fail(f"no record of step {step} in the state ({snap})", r)
+
+
+def children_left():
+    left = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) >= 2 and argv[0].endswith(b"sleep") and argv[1] == CHILD_ARG.encode():
+            left.append(int(pid))
+    return left
+
+
+def expect_crash(r, sig, call, reason="plugin_crashed"):
+    rh.check(r.rc == -sig or r.rc == 128 + sig, f"relhost must die of signal {sig}", r)
+    rh.check(f"plugin faulty crashed during its {call}() call" in r.err,
+             "the message names the plugin and the call", r)
+    rh.check("faulty: about to misbehave" in r.out, "output before the crash survives", r)
+
+
+def crash_case(fault, sig):
+    d, p, marker = gate_plan(fault)
+    r = rh.run(["-c", p], cwd=d)
+    expect_crash(r, sig, "run")
+    rh.check("PASSED" in r.out and "marker" in r.out, "the step before is reported", r)
+    s = step_record(d, "gate")
+    rh.check(s.get("outcome") == "ERROR" and s.get("reason") == "plugin_crashed",
+             "the step is recorded ERROR (plugin_crashed)", r)
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 3, not_out=[rh.q("about to misbehave")])
+    rh.check("plugin_crashed" in r.all, "the resume says why the step is ERROR", r)
+    r = rh.run(["-c", p, "--retry-failed"], cwd=d)
+    expect_crash(r, sig, "run")
+
+
+def case_gate_segfault_is_recorded_and_not_repeated():
+    crash_case("segv", signal.SIGSEGV)
+
+
+def case_gate_abort_is_recorded_and_not_repeated():
+    crash_case("abort", signal.SIGABRT)
+
+
+def exit_case(fault, code):
+    d, p, marker = gate_plan(fault)
+    rep = os.path.join(d, "report.json")
+    r = rh.run(["-c", p, "--report-json", rep], cwd=d)
+    rh.expect(r, 3, err=[rh.q(f"plugin faulty called exit({code}) during its run() call "
+                              "for step gate")])
+    rh.check("faulty: about to misbehave" in r.out, "output before the exit survives", r)
+    s = step_record(d, "gate")
+    rh.check(s.get("outcome") == "ERROR" and s.get("reason") == "plugin_exited",
+             "the step is recorded ERROR (plugin_exited)", r)
+    rh.present(rep, r, "the JSON report is written before relhost exits")
+    doc = json.loads(rh.read(rep))
+    rh.check(doc.get("exit_code") == 3 or doc.get("release", {}).get("exit_code") == 3 or
+             "ERROR" in json.dumps(doc), "the report does not read as a pass", r)
+
+
+def case_gate_exit0_is_exit_3_not_green():
+    exit_case("exit0", 0)
+
+
+def case_gate_exit1_is_exit_3():
+    exit_case("exit1", 1)
+
+
+def case_gate_in_a_loop_still_hears_sigterm():
+    d, p, marker = gate_plan("loop")
+    out = open(os.path.join(d, "out"), "w+")
+    err = open(os.path.join(d, "err"), "w+")
+    proc = subprocess.Popen([rh.relhost_bin(), "-c", p], cwd=d, env=rh.base_env(),
+                            stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    rh.wait_for(lambda: "about to misbehave" in rh.read(os.path.join(d, "out")),
+                "the plugin to start its loop")
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        rh.fail("relhost was deaf to SIGTERM while a plugin looped")
+    took = time.time() - t0
+    e = rh.read(os.path.join(d, "err"))
+    rh.check(rc == 128 + signal.SIGTERM, f"exit {128 + signal.SIGTERM} after SIGTERM, not {rc}")
+    rh.check("plugin faulty did not return from its run() call" in e, "the message names it: " + e)
+    rh.check(took < 25, f"stopped within the grace ({took:.1f} s)")
+    s = step_record(d, "gate")
+    rh.check(s.get("outcome") == "ERROR" and s.get("reason") == "plugin_hung",
+             "the step is recorded ERROR (plugin_hung)")
+
+
+def case_child_of_a_crashed_plugin_is_killed_with_it():
+    before = children_left()
+    d, p, marker = gate_plan("child_segv")
+    r = rh.run(["-c", p], cwd=d)
+    expect_crash(r, signal.SIGSEGV, "run")
+    rh.wait_for(lambda: [c for c in children_left() if c not in before] == [],
+                "the plugin's child to be gone", timeout=10)
+
+
+def case_metrics_source_segfault_in_feed_names_it_and_kills_the_job():
+    d, p = feed_plan("segv")
+    r = rh.run(["-c", p], cwd=d)
+    expect_crash(r, signal.SIGSEGV, "feed")
+    s = step_record(d, "wf")
+    rh.check(s.get("outcome") == "ERROR" and s.get("reason") == "plugin_crashed",
+             "the workflow step is recorded ERROR (plugin_crashed)", r)
+
+
+def case_metrics_source_exit0_in_collect_is_exit_3():
+    d, p = feed_plan("exit0", "collect")
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 3, err=[rh.q("plugin faulty called exit(0) during its collect() call")])
+
+
+sys.exit(rh.main(globals()))
