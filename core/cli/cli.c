@@ -122,9 +122,11 @@ void cli_usage(FILE *out)
 "  0    every required step passed (or was waived)\n"
 "  1    a required step FAILED (a verdict: the candidate is bad)\n"
 "  2    usage error, invalid plan, missing or broken plugin, corrupt or locked state\n"
-"  3    a required step could not decide (INCONCLUSIVE, or an ERROR that retrying won't fix)\n"
+"  3    a required step could not decide (INCONCLUSIVE, or an ERROR that retrying won't fix);\n"
+"       also a plugin that called exit() inside a call (its step is ERROR plugin_exited)\n"
 "  4    gates green but publishing is frozen\n"
-"  75   deferred: a required step hit a retryable tool error; run again later\n"
+"  75   deferred: a required step hit a retryable tool error, or the state could not be\n"
+"       saved (a full disk: the run stopped at once); run again later\n"
 "  130  interrupted (SIGINT/SIGTERM); state is saved, run again to resume\n");
 }
 
