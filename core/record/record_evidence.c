@@ -3,6 +3,7 @@
  * record_evidence.c - the state's EVIDENCE object <-> the in-memory evidence (record_evidence.h).
  */
 #include "record/record_evidence.h"
+#include "record/record_json.h"
 
 #include "base/util.h"
 
@@ -17,7 +18,6 @@ static json_t *num_or_null(int has, double v)
     return has && isfinite(v) ? json_real(v) : json_null();
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
 json_t *record_evidence_to_json(const evidence *ev)
 {
@@ -27,9 +27,9 @@ json_t *record_evidence_to_json(const evidence *ev)
         const ev_metric *m = &ev->metrics[i];
         json_t *mj = json_object();
         json_object_set_new(mj, "value", num_or_null(m->finite, m->value));
-        json_object_set_new(mj, "source", str_or_null(m->source));
-        json_object_set_new(mj, "pattern", str_or_null(m->pattern));
-        json_object_set_new(mj, "reducer", str_or_null(m->reducer));
+        json_object_set_new(mj, "source", rj_str_or_null(m->source));
+        json_object_set_new(mj, "pattern", rj_str_or_null(m->pattern));
+        json_object_set_new(mj, "reducer", rj_str_or_null(m->reducer));
         json_object_set_new(mj, "samples", json_integer((json_int_t)m->samples));
         if (m->nruns) {
             json_t *runs = json_array();
@@ -58,7 +58,7 @@ json_t *record_evidence_to_json(const evidence *ev)
             json_object_set_new(cj, "bound", num_or_null(c->has_bound, c->bound));
         }
         json_object_set_new(cj, "passed", json_boolean(c->passed));
-        json_object_set_new(cj, "note", str_or_null(c->note));
+        json_object_set_new(cj, "note", rj_str_or_null(c->note));
         json_array_append_new(checks, cj);
     }
     for (size_t i = 0; i < ev->nlabels; i++)
@@ -67,7 +67,7 @@ json_t *record_evidence_to_json(const evidence *ev)
         json_t *aj = json_object();
         json_object_set_new(aj, "kind", json_string(ev->artifacts[i].kind));
         json_object_set_new(aj, "uri", json_string(ev->artifacts[i].uri));
-        json_object_set_new(aj, "sha256", str_or_null(ev->artifacts[i].sha256));
+        json_object_set_new(aj, "sha256", rj_str_or_null(ev->artifacts[i].sha256));
         json_array_append_new(arts, aj);
     }
     for (size_t i = 0; i < ev->notes.n; i++)
@@ -78,11 +78,6 @@ json_t *record_evidence_to_json(const evidence *ev)
     json_object_set_new(o, "artifacts", arts);
     json_object_set_new(o, "notes", notes);
     return o;
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
 }
 
 void record_evidence_from_json(evidence *ev, const json_t *j)
@@ -99,7 +94,7 @@ void record_evidence_from_json(evidence *ev, const json_t *j)
         /* A null value was noted when it was first set; reloading must not note it twice. */
         json_t *runs = json_object_get(v, "repeats"), *r;
         evidence_metric_reload(ev, k, json_is_number(val) ? json_number_value(val) : NAN,
-                               jstr(v, "source"), jstr(v, "pattern"), jstr(v, "reducer"),
+                               rj_cstr(v, "source"), rj_cstr(v, "pattern"), rj_cstr(v, "reducer"),
                                samples > 0 ? (uint64_t)samples : 0);
         if (json_array_size(runs) > 0) {
             double *d = xcalloc(json_array_size(runs), sizeof *d);
@@ -114,9 +109,9 @@ void record_evidence_from_json(evidence *ev, const json_t *j)
         relhost_check c = {.struct_size = sizeof c};
         json_t *a = json_object_get(v, "actual"), *x;
         ev_check *k2;
-        c.key = jstr(v, "key");
-        c.op = jstr(v, "op");
-        c.note = jstr(v, "note");
+        c.key = rj_cstr(v, "key");
+        c.op = rj_cstr(v, "op");
+        c.note = rj_cstr(v, "note");
         c.expected = json_number_value(json_object_get(v, "expected"));
         c.expected_hi = json_number_value(json_object_get(v, "expected_hi"));
         c.has_actual = json_is_number(a);
@@ -124,8 +119,8 @@ void record_evidence_from_json(evidence *ev, const json_t *j)
         c.passed = json_is_true(json_object_get(v, "passed"));
         k2 = evidence_check(ev, &c);
         k2->has_expected = json_is_number(json_object_get(v, "expected"));
-        k2->stat = evdup(jstr(v, "stat"));
-        k2->direction = evdup(jstr(v, "direction"));
+        k2->stat = evdup(rj_cstr(v, "stat"));
+        k2->direction = evdup(rj_cstr(v, "direction"));
         k2->rel = json_number_value(json_object_get(v, "rel"));
         k2->abs = json_number_value(json_object_get(v, "abs"));
         if ((k2->has_baseline = json_is_number(x = json_object_get(v, "baseline"))))
@@ -137,8 +132,8 @@ void record_evidence_from_json(evidence *ev, const json_t *j)
         if (json_is_string(v))
             evidence_label(ev, k, json_string_value(v));
     json_array_foreach(json_object_get(j, "artifacts"), i, v)
-        if (jstr(v, "uri"))
-            evidence_artifact(ev, jstr(v, "kind"), jstr(v, "uri"), jstr(v, "sha256"));
+        if (rj_cstr(v, "uri"))
+            evidence_artifact(ev, rj_cstr(v, "kind"), rj_cstr(v, "uri"), rj_cstr(v, "sha256"));
     json_array_foreach(json_object_get(j, "notes"), i, v)
         if (json_is_string(v))
             evidence_note(ev, json_string_value(v));

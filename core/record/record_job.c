@@ -4,6 +4,7 @@
  * typed reader on top of record_read_job() (record_read.c), defensive like it.
  */
 #include "record/record_job.h"
+#include "record/record_json.h"
 
 #include "base/outcome.h"
 #include "base/util.h"
@@ -15,7 +16,6 @@
 
 /* ---- writing ---- */
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
 static void put(json_t *o, const char *key, json_t *v) { json_object_set_new(o, key, v); }
 
@@ -24,8 +24,8 @@ static json_t *process_json(const record_job_process *p)
     json_t *o = json_object();
     put(o, "pid", json_integer((json_int_t)p->pid.v));
     put(o, "starttime", json_integer((json_int_t)p->starttime.v));
-    put(o, "cookie", str_or_null(p->cookie));
-    put(o, "proc_cookie", str_or_null(p->proc_cookie));
+    put(o, "cookie", rj_str_or_null(p->cookie));
+    put(o, "proc_cookie", rj_str_or_null(p->proc_cookie));
     put(o, "grace_s", json_real(p->grace_s.v));
     return o;
 }
@@ -37,16 +37,16 @@ static json_t *entry_json(const job_entry *e)
     const job_record *j = &e->job;
     int done = j->lifecycle == RECORD_LIFE_COMPLETED;
     json_t *o = json_object(), *argv = json_array();
-    put(o, "step", str_or_null(j->step));
-    put(o, "validation", str_or_null(j->validation));
-    put(o, "runner", str_or_null(j->runner));
-    put(o, "lifecycle", str_or_null(record_lifecycle_name(j->lifecycle)));
+    put(o, "step", rj_str_or_null(j->step));
+    put(o, "validation", rj_str_or_null(j->validation));
+    put(o, "runner", rj_str_or_null(j->runner));
+    put(o, "lifecycle", rj_str_or_null(record_lifecycle_name(j->lifecycle)));
     put(o, "attempt", json_integer(j->attempt.v));
-    put(o, "key", str_or_null(j->key));
-    put(o, "external_id", str_or_null(j->external_id));
-    put(o, "log_path", str_or_null(j->log_path));
-    put(o, "spec_hash", str_or_null(j->spec_hash));
-    put(o, "accept_hash", str_or_null(j->accept_hash));
+    put(o, "key", rj_str_or_null(j->key));
+    put(o, "external_id", rj_str_or_null(j->external_id));
+    put(o, "log_path", rj_str_or_null(j->log_path));
+    put(o, "spec_hash", rj_str_or_null(j->spec_hash));
+    put(o, "accept_hash", rj_str_or_null(j->accept_hash));
     for (size_t i = 0; i < j->nargv; i++)
         json_array_append_new(argv, json_string(j->argv[i]));
     put(o, "argv", argv);
@@ -64,10 +64,10 @@ static json_t *entry_json(const job_entry *e)
         put(o, "restarts", json_integer(j->restarts.v));
     if (done) {
         put(o, "outcome", json_string(outcome_name(j->outcome)));
-        put(o, "reason", str_or_null(j->reason));
+        put(o, "reason", rj_str_or_null(j->reason));
         put(o, "retryable", json_boolean(j->retryable));
         put(o, "exit_code", j->exit_code.set ? json_integer(j->exit_code.v) : json_null());
-        put(o, "termination_reason", str_or_null(j->termination_reason));
+        put(o, "termination_reason", rj_str_or_null(j->termination_reason));
         if (j->restarts.set)
             put(o, "restarts", json_integer(j->restarts.v));
     }
@@ -100,57 +100,20 @@ int record_job_mark_orphan_stopped(state *st, const char *id, long long pid)
 
 /* ---- reading ---- */
 
-static char *r_str(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
-}
-
-/* As record_read.c: an integral real counts, with from_real set. */
-static record_int r_int(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    record_int r = {0, 0, 0};
-    double d;
-    if (json_is_integer(v)) {
-        r.set = 1;
-        r.v = json_integer_value(v);
-    } else if (json_is_real(v)) {
-        d = json_real_value(v);
-        if (d == floor(d) && fabs(d) < 9e15) {
-            r.set = r.from_real = 1;
-            r.v = (long long)d;
-        }
-    }
-    return r;
-}
-
-static record_real r_real(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    record_real r = {0, 0, 0};
-    if (json_is_number(v) && isfinite(json_number_value(v))) {
-        r.set = 1;
-        r.v = json_number_value(v);
-        r.is_int = json_is_integer(v);
-    }
-    return r;
-}
-
 static void read_entry(job_entry *e, const char *id, json_t *rec)
 {
     json_t *proc = json_object_get(rec, "process"), *runs = json_object_get(rec, "runs"), *v;
     size_t i;
     record_read_job(rec, id, &e->job);
     if ((e->has_process = json_is_object(proc))) {
-        e->process.pid = r_int(proc, "pid");
-        e->process.starttime = r_int(proc, "starttime");
-        e->process.cookie = r_str(proc, "cookie");
-        e->process.proc_cookie = r_str(proc, "proc_cookie");
-        e->process.grace_s = r_real(proc, "grace_s");
+        e->process.pid = rj_int(proc, "pid");
+        e->process.starttime = rj_int(proc, "starttime");
+        e->process.cookie = rj_str(proc, "cookie");
+        e->process.proc_cookie = rj_str(proc, "proc_cookie");
+        e->process.grace_s = rj_real(proc, "grace_s");
     }
-    e->lost_attempts = r_int(rec, "lost_attempts");
-    e->orphan_stopped = r_int(rec, "orphan_stopped");
+    e->lost_attempts = rj_int(rec, "lost_attempts");
+    e->orphan_stopped = rj_int(rec, "orphan_stopped");
     e->runs = xcalloc(json_array_size(runs) + 1, sizeof *e->runs);
     json_array_foreach(runs, i, v)
         if (json_is_string(v))

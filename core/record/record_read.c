@@ -5,6 +5,7 @@
  */
 #include "record/record.h"
 #include "record/record_job.h"
+#include "record/record_json.h"
 
 #include "base/error.h"
 #include "base/outcome.h"
@@ -14,42 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *r_str(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
-}
-
-static record_real r_realv(json_t *v)
-{
-    record_real r = {0, 0, 0};
-    if (json_is_number(v) && isfinite(json_number_value(v))) {
-        r.set = 1;
-        r.v = json_number_value(v);
-        r.is_int = json_is_integer(v);
-    }
-    return r;
-}
-
-static record_real r_real(json_t *o, const char *key) { return r_realv(json_object_get(o, key)); }
-
-static record_int r_int(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    record_int r = {0, 0, 0};
-    double d;
-    if (json_is_integer(v)) {
-        r.set = 1;
-        r.v = json_integer_value(v);
-    } else if (json_is_real(v)) {
-        d = json_real_value(v);
-        if (d == floor(d) && fabs(d) < 9e15) {
-            r.set = r.from_real = 1;
-            r.v = (long long)d;
-        }
-    }
-    return r;
-}
 
 static int r_bool(json_t *o, const char *key) { return json_is_true(json_object_get(o, key)); }
 
@@ -86,39 +51,39 @@ static const char **sorted_keys(json_t *o, size_t *n)
 static void read_metric(metric_record *m, const char *key, json_t *src)
 {
     json_t *runs = json_object_get(src, "repeats"), *v;
-    record_int samples = r_int(src, "samples");
+    record_int samples = rj_int(src, "samples");
     size_t i;
     m->key = xstrdup(key);
-    m->value = r_real(src, "value");
-    m->source = r_str(src, "source");
-    m->pattern = r_str(src, "pattern");
-    m->reducer = r_str(src, "reducer");
+    m->value = rj_real(src, "value");
+    m->source = rj_str(src, "source");
+    m->pattern = rj_str(src, "pattern");
+    m->reducer = rj_str(src, "reducer");
     m->samples = samples.set && samples.v >= 0 ? samples.v : 0;
     if (json_is_array(runs) && json_array_size(runs) > 0) {
         m->has_repeats = 1;
         m->nrepeats = json_array_size(runs);
         m->repeats = xcalloc(m->nrepeats, sizeof *m->repeats);
         json_array_foreach(runs, i, v)
-            m->repeats[i] = r_realv(v);
+            m->repeats[i] = rj_realv(v);
     }
 }
 
 static void read_check(check_record *c, json_t *v)
 {
-    c->key = r_str(v, "key");
-    c->op = r_str(v, "op");
-    c->expected = r_real(v, "expected");
-    c->expected_hi = r_real(v, "expected_hi");
-    c->actual = r_real(v, "actual");
-    c->stat = r_str(v, "stat");
-    c->direction = r_str(v, "direction");
-    c->rel = r_real(v, "rel");
-    c->abs = r_real(v, "abs");
-    c->baseline = r_real(v, "baseline");
-    c->bound = r_real(v, "bound");
+    c->key = rj_str(v, "key");
+    c->op = rj_str(v, "op");
+    c->expected = rj_real(v, "expected");
+    c->expected_hi = rj_real(v, "expected_hi");
+    c->actual = rj_real(v, "actual");
+    c->stat = rj_str(v, "stat");
+    c->direction = rj_str(v, "direction");
+    c->rel = rj_real(v, "rel");
+    c->abs = rj_real(v, "abs");
+    c->baseline = rj_real(v, "baseline");
+    c->bound = rj_real(v, "bound");
     c->passed = r_bool(v, "passed");
     c->passed_known = json_is_boolean(json_object_get(v, "passed"));
-    c->note = r_str(v, "note");
+    c->note = rj_str(v, "note");
     c->present = (json_object_get(v, "baseline") ? RECORD_HAS_BASELINE : 0) |
                  (json_object_get(v, "bound") ? RECORD_HAS_BOUND : 0) |
                  (json_object_get(v, "stat") ? RECORD_HAS_STAT : 0);
@@ -161,7 +126,7 @@ static void read_evidence(evidence_record *e, json_t *ev)
     keys = sorted_keys(json_is_object(src) ? src : NULL, &n);
     e->labels = xcalloc(n + 1, sizeof *e->labels);
     for (i = 0; i < n; i++) {
-        char *l = r_str(src, keys[i]);
+        char *l = rj_str(src, keys[i]);
         if (!l)
             continue;
         e->labels[e->nlabels].key = xstrdup(keys[i]);
@@ -175,9 +140,9 @@ static void read_evidence(evidence_record *e, json_t *ev)
         artifact_record *a = &e->artifacts[e->nartifacts];
         if (!json_is_string(json_object_get(v, "uri")))
             continue;
-        a->kind = r_str(v, "kind");
-        a->uri = r_str(v, "uri");
-        a->sha256 = r_str(v, "sha256");
+        a->kind = rj_str(v, "kind");
+        a->uri = rj_str(v, "uri");
+        a->sha256 = rj_str(v, "sha256");
         e->nartifacts++;
     }
     arr = json_object_get(ev, "notes");
@@ -195,7 +160,7 @@ static void read_waived_from(step_record *s, json_t *wf)
         return;
     s->waived_from = r_outcome(wf, &raw);
     free(raw);
-    s->waived_from_reason = r_str(wf, "reason");
+    s->waived_from_reason = rj_str(wf, "reason");
 }
 
 static void read_records(step_record *s, json_t *recs)
@@ -205,7 +170,7 @@ static void read_records(step_record *s, json_t *recs)
     keys = sorted_keys(json_is_object(recs) ? recs : NULL, &n);
     s->records = xcalloc(n + 1, sizeof *s->records);
     for (size_t i = 0; i < n; i++) {
-        char *v = r_str(recs, keys[i]);
+        char *v = rj_str(recs, keys[i]);
         if (!v)
             continue;
         s->records[s->nrecords].key = xstrdup(keys[i]);
@@ -217,21 +182,21 @@ static void read_records(step_record *s, json_t *recs)
 static void read_step(step_record *s, const char *name, json_t *v)
 {
     s->name = xstrdup(name);
-    s->position = r_int(v, "position");
-    s->plugin = r_str(v, "plugin");
+    s->position = rj_int(v, "position");
+    s->plugin = rj_str(v, "plugin");
     s->required = r_bool(v, "required");
     s->publishes = r_bool(v, "publishes");
     s->outcome = r_outcome(v, &s->outcome_raw);
-    s->reason = r_str(v, "reason");
+    s->reason = rj_str(v, "reason");
     s->retryable = r_bool(v, "retryable");
-    s->message = r_str(v, "message");
-    s->started_at = r_str(v, "started_at");
-    s->ended_at = r_str(v, "ended_at");
-    s->duration_s = r_real(v, "duration_s");
-    s->defers = r_int(v, "defers");
+    s->message = rj_str(v, "message");
+    s->started_at = rj_str(v, "started_at");
+    s->ended_at = rj_str(v, "ended_at");
+    s->duration_s = rj_real(v, "duration_s");
+    s->defers = rj_int(v, "defers");
     read_waived_from(s, json_object_get(v, "waived_from"));
-    s->in_flight = r_str(v, "in_flight");
-    s->plan_hash = r_str(v, "plan_hash");
+    s->in_flight = rj_str(v, "in_flight");
+    s->plan_hash = rj_str(v, "plan_hash");
     read_records(s, json_object_get(v, "records"));
     read_evidence(&s->evidence, json_object_get(v, "evidence"));
 }
@@ -264,39 +229,39 @@ static void read_job(job_record *j, const char *id, json_t *v)
     size_t i;
     j->id = xstrdup(id);
     /* Older or partial records: the id "<step>/<validation>" still names both. */
-    j->step = r_str(v, "step");
+    j->step = rj_str(v, "step");
     j->step_given = j->step != NULL;
     if (!j->step)
         j->step = slash ? xstrndup(id, (size_t)(slash - id)) : xstrdup("");
-    j->validation = r_str(v, "validation");
+    j->validation = rj_str(v, "validation");
     j->validation_given = j->validation != NULL;
     if (!j->validation)
         j->validation = xstrdup(slash ? slash + 1 : id);
-    j->runner = r_str(v, "runner");
-    j->lifecycle_raw = r_str(v, "lifecycle");
+    j->runner = rj_str(v, "runner");
+    j->lifecycle_raw = rj_str(v, "lifecycle");
     j->lifecycle = parse_life(j->lifecycle_raw);
-    j->attempt = r_int(v, "attempt");
-    j->key = r_str(v, "key");
-    j->external_id = r_str(v, "external_id");
+    j->attempt = rj_int(v, "attempt");
+    j->key = rj_str(v, "key");
+    j->external_id = rj_str(v, "external_id");
     j->outcome = r_outcome(v, &j->outcome_raw);
-    j->reason = r_str(v, "reason");
+    j->reason = rj_str(v, "reason");
     j->retryable = r_bool(v, "retryable");
-    j->exit_code = r_int(v, "exit_code");
-    j->termination_reason = r_str(v, "termination_reason");
-    j->restarts = r_int(v, "restarts");
-    j->started_at = r_str(v, "started_at");
-    j->ended_at = r_str(v, "ended_at");
-    j->duration_s = r_real(v, "duration_s");
-    j->log_path = r_str(v, "log_path");
+    j->exit_code = rj_int(v, "exit_code");
+    j->termination_reason = rj_str(v, "termination_reason");
+    j->restarts = rj_int(v, "restarts");
+    j->started_at = rj_str(v, "started_at");
+    j->ended_at = rj_str(v, "ended_at");
+    j->duration_s = rj_real(v, "duration_s");
+    j->log_path = rj_str(v, "log_path");
     j->argv = xcalloc(json_array_size(argv) + 1, sizeof *j->argv);
     json_array_foreach(argv, i, a)
         if (json_is_string(a))
             j->argv[j->nargv++] = xstrndup(json_string_value(a), json_string_length(a));
-    j->spec_hash = r_str(v, "spec_hash");
-    j->accept_hash = r_str(v, "accept_hash");
-    j->repeats = r_int(v, "repeats");
-    j->repeat_of = r_str(v, "repeat_of");
-    j->repeat = r_int(v, "repeat");
+    j->spec_hash = rj_str(v, "spec_hash");
+    j->accept_hash = rj_str(v, "accept_hash");
+    j->repeats = rj_int(v, "repeats");
+    j->repeat_of = rj_str(v, "repeat_of");
+    j->repeat = rj_int(v, "repeat");
     read_evidence(&j->evidence, json_object_get(v, "evidence"));
 }
 
@@ -347,25 +312,25 @@ static void read_release(release_record *r, json_t *root)
 {
     json_t *cand = json_object_get(root, "candidate"), *v;
     size_t i;
-    r->version = r_str(root, "version");
-    r->plan_name = r_str(root, "plan_name");
-    r->plan = r_str(root, "plan");
-    r->plan_hash = r_str(root, "plan_hash");
+    r->version = rj_str(root, "version");
+    r->plan_name = rj_str(root, "plan_name");
+    r->plan = rj_str(root, "plan");
+    r->plan_hash = rj_str(root, "plan_hash");
     if (json_is_object(cand)) {
         r->has_candidate = 1;
-        r->candidate.commit = r_str(cand, "commit");
-        r->candidate.repo = r_str(cand, "repo");
-        r->candidate.ref = r_str(cand, "ref");
-        r->candidate.checkout = r_str(cand, "checkout");
+        r->candidate.commit = rj_str(cand, "commit");
+        r->candidate.repo = rj_str(cand, "repo");
+        r->candidate.ref = rj_str(cand, "ref");
+        r->candidate.checkout = rj_str(cand, "checkout");
     }
-    r->created_at = r_str(root, "created_at");
-    r->updated_at = r_str(root, "updated_at");
+    r->created_at = rj_str(root, "created_at");
+    r->updated_at = rj_str(root, "updated_at");
     r->finished = r_bool(root, "finished");
     r->published = r_bool(root, "published");
     r->quarantined = r_bool(root, "quarantined");
-    r->exit_code = r_int(root, "exit_code");
-    r->schema = r_int(root, "schema");
-    r->seq = r_int(root, "seq");
+    r->exit_code = rj_int(root, "exit_code");
+    r->schema = rj_int(root, "schema");
+    r->seq = rj_int(root, "seq");
     v = json_object_get(root, "sealed_env");
     r->sealed_env = xcalloc(json_array_size(v) + 1, sizeof *r->sealed_env);
     for (i = 0; i < json_array_size(v); i++)
@@ -375,14 +340,14 @@ static void read_release(release_record *r, json_t *root)
 
 static void read_waiver(waiver_record *x, json_t *w)
 {
-    x->step = r_str(w, "step");
-    x->validation = r_str(w, "validation");
-    x->who = r_str(w, json_object_get(w, "who") ? "who" : "by");
-    x->reason = r_str(w, "reason");
-    x->expires = r_str(w, "expires");
-    x->by = r_str(w, "by");
-    x->host = r_str(w, "host");
-    x->at = r_str(w, "at");
+    x->step = rj_str(w, "step");
+    x->validation = rj_str(w, "validation");
+    x->who = rj_str(w, json_object_get(w, "who") ? "who" : "by");
+    x->reason = rj_str(w, "reason");
+    x->expires = rj_str(w, "expires");
+    x->by = rj_str(w, "by");
+    x->host = rj_str(w, "host");
+    x->at = rj_str(w, "at");
 }
 
 static void read_waivers(release_record *r, json_t *arr)

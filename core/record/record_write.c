@@ -4,6 +4,7 @@
  * the state has always held them, so that snapshots stay comparable across versions.
  */
 #include "record/record_write.h"
+#include "record/record_json.h"
 
 #include "base/error.h"
 #include "base/outcome.h"
@@ -17,17 +18,6 @@ static void set_root(state *st, const char *key, json_t *v)
     state_set(st, k, 1, v);
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
-static int in_array(const json_t *a, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-            return 1;
-    return 0;
-}
 
 /* Add the steps flag[i] marks that the stored list `key` lacks. */
 static void store_step_list(state *st, const json_t *old, const char *key,
@@ -38,7 +28,7 @@ static void store_step_list(state *st, const json_t *old, const char *key,
     const char *path[2] = {"requirements", key};
     size_t added = 0;
     for (size_t i = 0; i < n; i++)
-        if (flag[i] && !in_array(a, steps[i])) {
+        if (flag[i] && !rj_in_array(a, steps[i])) {
             json_array_append_new(a, json_string(steps[i]));
             added++;
         }
@@ -88,7 +78,7 @@ void record_write_requirements(state *st, const char *profile, const char *const
             continue;
         a = json_is_array(was) ? json_deep_copy(was) : json_array();
         for (size_t k = 0; k < reqs[i].n; k++)
-            if (!in_array(a, reqs[i].v[k])) {
+            if (!rj_in_array(a, reqs[i].v[k])) {
                 json_array_append_new(a, json_string(reqs[i].v[k]));
                 added++;
             }
@@ -147,9 +137,9 @@ int record_write_waiver_add(state *st, const waiver_record *w)
         list = json_array();
     }
     json_array_append_new(list, json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:o}", "step", w->step,
-                                          "validation", str_or_null(w->validation), "reason",
+                                          "validation", rj_str_or_null(w->validation), "reason",
                                           w->reason, "by", w->by, "host", w->host, "at", w->at,
-                                          "expires", str_or_null(w->expires)));
+                                          "expires", rj_str_or_null(w->expires)));
     return state_set(st, k, 1, list);
 }
 
@@ -181,15 +171,15 @@ void record_write_step(state *st, const step_write *s)
     json_object_set_new(o, "publishes", json_boolean(s->publishes));
     json_object_set_new(o, "outcome", s->outcome ? json_string(outcome_name(s->outcome))
                                                  : json_null());
-    json_object_set_new(o, "reason", str_or_null(s->reason));
+    json_object_set_new(o, "reason", rj_str_or_null(s->reason));
     json_object_set_new(o, "retryable", json_boolean(s->retryable));
     if (s->defers)
         json_object_set_new(o, "defers", json_integer(s->defers));
-    json_object_set_new(o, "message", str_or_null(s->message));
+    json_object_set_new(o, "message", rj_str_or_null(s->message));
     if (s->waived_from)
         json_object_set_new(o, "waived_from",
                             json_pack("{s:s, s:o}", "outcome", outcome_name(s->waived_from),
-                                      "reason", str_or_null(s->waived_from_reason)));
+                                      "reason", rj_str_or_null(s->waived_from_reason)));
     if (s->ran) {
         time_iso8601(s->started, ts, sizeof ts);
         json_object_set_new(o, "started_at", json_string(ts));

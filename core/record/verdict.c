@@ -5,6 +5,7 @@
  * every run, and a whole record_read() per question would read every job's evidence.
  */
 #include "record/verdict.h"
+#include "record/record_json.h"
 
 #include "base/error.h"
 #include "base/outcome.h"
@@ -12,14 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 static int live(const json_t *w, double now)
 {
-    const char *exp = jstr(w, "expires");
+    const char *exp = rj_cstr(w, "expires");
     return !exp || time_parse_iso8601(exp) > now;
 }
 
@@ -30,8 +26,8 @@ static const json_t *waiver_find(const json_t *root, const char *step, const cha
     size_t i;
     json_t *w;
     json_array_foreach(json_object_get(root, "waivers"), i, w) {
-        const char *wv = jstr(w, "validation");
-        if (!jstr(w, "step") || strcmp(jstr(w, "step"), step) != 0 || !live(w, now))
+        const char *wv = rj_cstr(w, "validation");
+        if (!rj_cstr(w, "step") || strcmp(rj_cstr(w, "step"), step) != 0 || !live(w, now))
             continue;
         if ((!validation && !wv) || (validation && wv && strcmp(validation, wv) == 0))
             return w;
@@ -51,13 +47,13 @@ static const json_t *waiver_covering(const json_t *root, const char *step, doubl
     if (w)
         return w;
     json_object_foreach(json_object_get(root, "jobs"), id, job) {
-        const char *js = jstr(job, "step"), *oc = jstr(job, "outcome");
+        const char *js = rj_cstr(job, "step"), *oc = rj_cstr(job, "outcome");
         const json_t *vw;
         (void)id;
         if (!js || strcmp(js, step) != 0 || !oc || strcmp(oc, "PASSED") == 0)
             continue;
         failing++;
-        vw = jstr(job, "validation") ? waiver_find(root, step, jstr(job, "validation"), now)
+        vw = rj_cstr(job, "validation") ? waiver_find(root, step, rj_cstr(job, "validation"), now)
                                      : NULL;
         if (!vw)
             return NULL;
@@ -95,27 +91,17 @@ int verdict_check_profile(const json_t *root, const char *version, const char *p
     }
 }
 
-static int in_array(const json_t *a, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-            return 1;
-    return 0;
-}
-
 int verdict_step_required(const json_t *root, const char *step, int plan_required)
 {
     return plan_required ||
-           in_array(json_object_get(json_object_get(root, "requirements"), "required_steps"),
+           rj_in_array(json_object_get(json_object_get(root, "requirements"), "required_steps"),
                     step);
 }
 
 int verdict_step_publishes(const json_t *root, const char *step, int plan_publishes)
 {
     return plan_publishes ||
-           in_array(json_object_get(json_object_get(root, "requirements"), "publishing_steps"),
+           rj_in_array(json_object_get(json_object_get(root, "requirements"), "publishing_steps"),
                     step);
 }
 
