@@ -72,15 +72,19 @@ void log_msg(relhost_level level, const char *prefix, const char *fmt, ...)
     va_end(ap);
 }
 
+void out_vprintf(FILE *f, const char *fmt, va_list ap)
+{
+    char *s = xvasprintf(fmt, ap);
+    out_write(f, s, strlen(s));
+    free(s);
+}
+
 void out_printf(const char *fmt, ...)
 {
-    char *s;
     va_list ap;
     va_start(ap, fmt);
-    s = xvasprintf(fmt, ap);
+    out_vprintf(stdout, fmt, ap);
     va_end(ap);
-    out_write(stdout, s, strlen(s));
-    free(s);
 }
 
 const char *col_green(void) { return color ? "\033[32m" : ""; }

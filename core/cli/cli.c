@@ -134,13 +134,10 @@ void cli_usage(FILE *out)
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void usage_error(const char *fmt, ...)
 {
-    char *s;
     va_list ap;
     va_start(ap, fmt);
-    s = xvasprintf(fmt, ap);
+    out_vprintf(stderr, fmt, ap);
     va_end(ap);
-    out_write(stderr, s, strlen(s));
-    free(s);
 }
 
 int cli_parse(cli *c, int argc, char **argv)

@@ -137,42 +137,31 @@ static int suggest(strbuf *b, const struct keyset *ks, const char *key)
 
 /* The SECRET_ENV option of conf (under table opts) that names variable var: its row name (with
  * its group's, "group.name") into *name and the field's address into *field. 1 when found. */
+typedef struct secret_find {
+    const char *var;
+    char **name;
+    const void **field;
+} secret_find;
+
+static int secret_is(const relhost_option *r, const char *f, const char *group, void *data)
+{
+    secret_find *sf = data;
+    const char *v;
+    if (r->type != RELHOST_OPT_SECRET_ENV)
+        return 0;
+    memcpy(&v, f, sizeof v);
+    if (!v || strcmp(v, sf->var) != 0)
+        return 0;
+    *sf->name = group ? xasprintf("%s.%s", group, r->name) : xstrdup(r->name);
+    *sf->field = f;
+    return 1;
+}
+
 static int secret_option(const relhost_plugin *pl, const relhost_option *opts, const char *conf,
                          const char *group, const char *var, char **name, const void **field)
 {
-    for (size_t k = 0; opts; k++) {
-        relhost_option r = options_row(pl, opts, k);
-        const char *f = conf + r.offset;
-        if (!r.name)
-            break;
-        if (r.type == RELHOST_OPT_SECRET_ENV) {
-            const char *v;
-            memcpy(&v, f, sizeof v);
-            if (v && strcmp(v, var) == 0) {
-                *name = group ? xasprintf("%s.%s", group, r.name) : xstrdup(r.name);
-                *field = f;
-                return 1;
-            }
-        } else if (r.type == RELHOST_OPT_GROUP && r.sub) {
-            char *g = group ? xasprintf("%s.%s", group, r.name) : xstrdup(r.name);
-            int found = secret_option(pl, r.sub, f, g, var, name, field);
-            free(g);
-            if (found)
-                return 1;
-        } else if (r.type == RELHOST_OPT_GROUP_LIST && r.sub && r.item_size) {
-            relhost_list l;
-            char *g = group ? xasprintf("%s.%s", group, r.name) : xstrdup(r.name);
-            int found = 0;
-            memcpy(&l, f, sizeof l);
-            for (size_t i = 0; i < l.n && !found; i++)
-                found = secret_option(pl, r.sub, (const char *)l.items + i * r.item_size, g,
-                                      var, name, field);
-            free(g);
-            if (found)
-                return 1;
-        }
-    }
-    return 0;
+    secret_find sf = {var, name, field};
+    return options_walk(pl, opts, conf, group, secret_is, &sf);
 }
 
 /* Check i is the first to read its key (a key read twice is named once). */

@@ -58,54 +58,81 @@ static void push_once(strvec *v, const char *s)
     sv_push(v, s);
 }
 
-static void secret_use(const relhost_plugin *pl, const relhost_option *opts, const char *conf,
-                       strvec *reads, strvec *passes)
+int options_walk(const relhost_plugin *pl, const relhost_option *opts, const char *conf,
+                 const char *group, options_visit fn, void *data)
 {
     for (size_t k = 0; opts; k++) {
         relhost_option r = options_row(pl, opts, k);
         const char *f = conf + r.offset;
+        char *g;
+        int stop = 0;
         if (!r.name)
             break;
-        if (r.type == RELHOST_OPT_SECRET_ENV) {
-            const char *v;
-            memcpy(&v, f, sizeof v);
-            if (v)
-                push_once(reads, v);
-        } else if (r.type == RELHOST_OPT_STRLIST && strcmp(r.name, "pass_env") == 0) {
-            relhost_strlist l;
-            memcpy(&l, f, sizeof l);
-            for (size_t i = 0; i < l.n; i++)
-                push_once(passes, l.v[i]);
-        } else if (r.type == RELHOST_OPT_GROUP && r.sub) {
-            secret_use(pl, r.sub, f, reads, passes);
-        } else if (r.type == RELHOST_OPT_GROUP_LIST && r.sub && r.item_size) {
+        if (r.type != RELHOST_OPT_GROUP && r.type != RELHOST_OPT_GROUP_LIST) {
+            if (fn(&r, f, group, data))
+                return 1;
+            continue;
+        }
+        if (!r.sub)
+            continue;
+        g = group ? xasprintf("%s.%s", group, r.name) : xstrdup(r.name);
+        if (r.type == RELHOST_OPT_GROUP) {
+            stop = options_walk(pl, r.sub, f, g, fn, data);
+        } else if (r.item_size) {
             relhost_list l;
             memcpy(&l, f, sizeof l);
-            for (size_t i = 0; i < l.n; i++)
-                secret_use(pl, r.sub, (const char *)l.items + i * r.item_size, reads, passes);
+            for (size_t i = 0; i < l.n && !stop; i++)
+                stop = options_walk(pl, r.sub, (const char *)l.items + i * r.item_size, g, fn,
+                                    data);
         }
+        free(g);
+        if (stop)
+            return 1;
     }
+    return 0;
+}
+
+typedef struct secret_uses {
+    strvec *reads, *passes;
+} secret_uses;
+
+static int secret_use(const relhost_option *r, const char *f, const char *group, void *data)
+{
+    secret_uses *u = data;
+    (void)group;
+    if (r->type == RELHOST_OPT_SECRET_ENV) {
+        const char *v;
+        memcpy(&v, f, sizeof v);
+        if (v)
+            push_once(u->reads, v);
+    } else if (r->type == RELHOST_OPT_STRLIST && strcmp(r->name, "pass_env") == 0) {
+        relhost_strlist l;
+        memcpy(&l, f, sizeof l);
+        for (size_t i = 0; i < l.n; i++)
+            push_once(u->passes, l.v[i]);
+    }
+    return 0;
 }
 
 void options_secret_use(const relhost_plugin *pl, const void *conf, strvec *reads,
                         strvec *passes)
 {
+    secret_uses u = {reads, passes};
     if (conf)
-        secret_use(pl, pl->options, conf, reads, passes);
+        options_walk(pl, pl->options, conf, NULL, secret_use, &u);
 }
 
 int opt_bad(const struct fillctx *c, const config_setting_t *s, const char *key,
                const char *fmt, ...)
 {
-    char msg[1024];
-    char *w = s ? where_of(s) : NULL;
+    char *lead = xasprintf("%s: '%s' ", c->what, key);
     va_list ap;
+    int rc;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    rc = options_fail_at(s, lead, fmt, ap);
     va_end(ap);
-    error_set(RELHOST_EINVAL, "%s%s%s: '%s' %s", w ? w : "", w ? ": " : "", c->what, key, msg);
-    free(w);
-    return RELHOST_EINVAL;
+    free(lead);
+    return rc;
 }
 
 /* Whether a plan's pass_env must name set variables (the commands that start processes). */

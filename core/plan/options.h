@@ -10,6 +10,7 @@
 #define RELHOST_OPTIONS_H
 
 #include <libconfig.h>
+#include <stdarg.h>
 #include "base/util.h"
 
 #include <relhost/plugin.h>
@@ -46,6 +47,10 @@ int options_fill_text(const relhost_plugin *pl, void *conf, const char *text, op
  * the plan folder given to options_set_plan_dir(); a setting made by --set names that argument.
  */
 char *options_where_of(const config_setting_t *s);
+/** Set the error "<file:line of s>: <lead><fmt...>" (no location when s is NULL); returns
+ *  RELHOST_EINVAL. */
+int options_fail_at(const config_setting_t *s, const char *lead, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 void options_set_plan_dir(const char *dir);
 /** Remember that setting s was written by `--set arg` (arg is copied). */
 void options_mark_set(const config_setting_t *s, const char *arg);
@@ -63,6 +68,15 @@ void options_require_pass_env(int on);
 /** Row i of a plugin's option table, read with the plugin's own row size (an older, smaller
  *  relhost_option reads as zero past its end). */
 relhost_option options_row(const relhost_plugin *pl, const relhost_option *base, size_t i);
+
+/** Called by options_walk() for every option that is not a group, with its field in the conf
+ *  and its group's dotted name (NULL at the top); 1 stops the walk. */
+typedef int (*options_visit)(const relhost_option *r, const char *field, const char *group,
+                             void *data);
+/** Visit every option of table opts over conf, groups and group lists included. 1 when fn
+ *  stopped it. */
+int options_walk(const relhost_plugin *pl, const relhost_option *opts, const char *conf,
+                 const char *group, options_visit fn, void *data);
 /** Seal (core/base/secrets.h) the variable every SECRET_ENV row of pl names by default, in every
  *  group and list, whether or not the plan uses the plugin; a set value shorter than
  *  SECRETS_MIN_LEN is sealed, not masked, and its name added to *short_names. */

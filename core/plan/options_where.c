@@ -3,6 +3,7 @@
  * references to resolve) and the marks of settings made by --set. */
 #include "plan/options.h"
 #include "plan/options_int.h"
+#include "base/error.h"
 
 #include "base/util.h"
 
@@ -141,4 +142,14 @@ void optstore_free(optstore *st)
     free(st->w);
     free(st->refs);
     free(st);
+}
+
+int options_fail_at(const config_setting_t *s, const char *lead, const char *fmt, va_list ap)
+{
+    char *w = s ? options_where_of(s) : NULL;
+    char *msg = xvasprintf(fmt, ap);
+    error_set(RELHOST_EINVAL, "%s%s%s%s", w ? w : "", w ? ": " : "", lead ? lead : "", msg);
+    free(w);
+    free(msg);
+    return RELHOST_EINVAL;
 }

@@ -25,15 +25,12 @@ static const char *const metrics_reserved[] = {"plugin", "priority", NULL};
 
 int plan_perr(const config_setting_t *s, const char *fmt, ...)
 {
-    char msg[2048];
-    char *w = s ? where_of(s) : NULL;
     va_list ap;
+    int rc;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    rc = options_fail_at(s, NULL, fmt, ap);
     va_end(ap);
-    error_set(RELHOST_EINVAL, "%s%s%s", w ? w : "", w ? ": " : "", msg);
-    free(w);
-    return RELHOST_EINVAL;
+    return rc;
 }
 
 int plan_version_valid(const char *v)

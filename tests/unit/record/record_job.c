@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/error.h"
 #include "base/util.h"
 #include "record/record_job.h"
 #include "record/state.h"
@@ -301,6 +302,7 @@ static void test_unit_record_record_job__a_hand_edited_wrong_type_reads_as_absen
     job_entry r, *v;
     size_t n;
     state *st;
+    json_t *root;
     json_t *bad = json_loads(
         "{\"step\": 1, \"validation\": [], \"runner\": null, \"lifecycle\": \"dancing\","
         " \"attempt\": \"2\", \"key\": 5, \"external_id\": {}, \"outcome\": 3,"
@@ -316,12 +318,19 @@ static void test_unit_record_record_job__a_hand_edited_wrong_type_reads_as_absen
     assert_non_null(bad);
 
     st = open_state(STATE_CREATE);
-    assert_int_equal(state_set(st, path, 2, bad), 0);
+    assert_int_equal(state_set(st, path, 2, json_incref(bad)), 0);
     assert_int_equal(state_set(st, path2, 2, json_string("not a record")), 0);
     assert_int_equal(state_close(st), 0);
 
-    st = open_state(STATE_READONLY);
-    assert_int_equal(record_job_get(state_root(st), "s/bad", &r), 0);
+    /* Such a state is refused as corrupt when opened (core/record/record_shape.h), never
+     * half-used; the typed reader below is what stands behind members the shape does not
+     * cover, so it is tried on the same JSON in memory. */
+    st = NULL;
+    assert_int_not_equal(state_open(dir, V, STATE_READONLY, &st), 0);
+    assert_non_null(strstr(error_last(), "is corrupt"));
+    root = json_pack("{s:{s:o, s:s}}", "jobs", "s/bad", bad, "s/text", "not a record");
+    assert_non_null(root);
+    assert_int_equal(record_job_get(root, "s/bad", &r), 0);
     /* the id still names step and validation */
     assert_string_equal(r.job.step, "s");
     assert_string_equal(r.job.validation, "bad");
@@ -367,12 +376,12 @@ static void test_unit_record_record_job__a_hand_edited_wrong_type_reads_as_absen
     record_job_entry_free(&r);
 
     /* a record that is not an object is no record */
-    assert_int_equal(record_job_get(state_root(st), "s/text", &r), -1);
-    record_job_list(state_root(st), &v, &n);
+    assert_int_equal(record_job_get(root, "s/text", &r), -1);
+    record_job_list(root, &v, &n);
     assert_int_equal(n, 1);
     assert_string_equal(v[0].job.id, "s/bad");
     record_job_list_free(v, n);
-    state_close(st);
+    json_decref(root);
 }
 
 int main(void)
