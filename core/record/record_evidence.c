@@ -72,11 +72,9 @@ json_t *record_evidence_to_json(const evidence *ev)
     }
     for (size_t i = 0; i < ev->notes.n; i++)
         json_array_append_new(notes, json_string(ev->notes.v[i]));
-    json_object_set_new(o, "metrics", metrics);
-    json_object_set_new(o, "checks", checks);
-    json_object_set_new(o, "labels", labels);
-    json_object_set_new(o, "artifacts", arts);
-    json_object_set_new(o, "notes", notes);
+    json_object_update_new(o, json_pack("{s:o, s:o, s:o, s:o, s:o}", "metrics", metrics, "checks",
+                                        checks, "labels", labels, "artifacts", arts, "notes",
+                                        notes));
     return o;
 }
 

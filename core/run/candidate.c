@@ -16,21 +16,8 @@
 /* Run git with argv in the plan's repo; trimmed stdout into *out. */
 static int git(const plan *p, const char *const *args, char **out, int *exit_code)
 {
-    const char *argv[16];
-    relhost_proc_spec spec = {.struct_size = sizeof spec};
     relhost_proc_result res;
-    size_t n = 0;
-    int rc;
-    argv[n++] = "git";
-    argv[n++] = "-C";
-    argv[n++] = p->repo;
-    for (size_t i = 0; args[i] && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    spec.argv = argv;
-    spec.timeout_s = 120;
-    memset(&res, 0, sizeof res);
-    rc = proc_run(&spec, &res);
+    int rc = proc_run_git(p->repo, args, 120, &res);
     if (rc != 0) {
         proc_result_free(&res);
         return rc;

@@ -42,6 +42,10 @@ void proc_init(void);
  * reports it, exited 1, exit_code 124, signal 0.
  */
 int proc_run(const relhost_proc_spec *spec, relhost_proc_result *res);
+/** proc_run() of `git -C repo args...` (at most 12 args, NULL-terminated) with a deadline of
+ *  timeout_s; res as proc_run's (the caller frees it with proc_result_free). */
+int proc_run_git(const char *repo, const char *const *args, double timeout_s,
+                 relhost_proc_result *res);
 void proc_result_free(relhost_proc_result *res);
 
 /**

@@ -299,3 +299,19 @@ void proc_result_free(relhost_proc_result *res)
     res->out = res->err = NULL;
     res->out_len = res->err_len = 0;
 }
+
+int proc_run_git(const char *repo, const char *const *args, double timeout_s,
+                 relhost_proc_result *res)
+{
+    const char *argv[16];
+    relhost_proc_spec spec = {.struct_size = sizeof spec, .argv = argv, .timeout_s = timeout_s};
+    size_t n = 0;
+    argv[n++] = "git";
+    argv[n++] = "-C";
+    argv[n++] = repo;
+    for (size_t i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    memset(res, 0, sizeof *res);
+    return proc_run(&spec, res);
+}

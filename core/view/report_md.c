@@ -531,22 +531,11 @@ static void job_notes(strbuf *b, const release_record *rec)
 /* Run git -C repo args...; *out gets trimmed stdout; *why a one-line reason on failure. */
 static int git(const char *repo, const char *const *args, char **out, char **why)
 {
-    const char *argv[16];
-    relhost_proc_spec spec = {.struct_size = sizeof spec};
     relhost_proc_result res;
-    size_t n = 0, l;
+    size_t l;
     int rc;
-    argv[n++] = "git";
-    argv[n++] = "-C";
-    argv[n++] = repo;
-    for (size_t i = 0; args[i] && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    spec.argv = argv;
-    spec.timeout_s = 60;
-    memset(&res, 0, sizeof res);
     *out = NULL;
-    rc = proc_run(&spec, &res);
+    rc = proc_run_git(repo, args, 60, &res);
     if (rc != 0) {
         *why = xasprintf("git %s could not run: %s", args[0], error_last());
     } else if (res.exec_failed) {
