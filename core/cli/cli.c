@@ -140,84 +140,60 @@ static void usage_error(const char *fmt, ...)
     va_end(ap);
 }
 
-int cli_parse(cli *c, int argc, char **argv)
-{
-    enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
-           O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL, O_REASON, O_REPORT_JUNIT, O_REPORT_JSON,
-           O_REPORT_MD, O_FORMAT, O_JSON, O_FOLLOW, O_TO, O_DRYRUN, O_VALIDATION, O_EXPIRES,
-           O_RERUN };
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"step", required_argument, NULL, O_STEP},
-        {"rerun", required_argument, NULL, O_RERUN},
-        {"check", no_argument, NULL, O_CHECK},
-        {"version", required_argument, NULL, O_VERSION},
-        {"new", no_argument, NULL, O_NEW},
-        {"new-candidate", no_argument, NULL, O_NEWCAND},
-        {"profile", required_argument, NULL, O_PROFILE},
-        {"only", required_argument, NULL, O_ONLY},
-        {"retry-failed", no_argument, NULL, O_RETRY},
-        {"set", required_argument, NULL, O_SET},
-        {"no-interactive", no_argument, NULL, O_NOINT},
-        {"no-color", no_argument, NULL, O_NOCOLOR},
-        {"describe", required_argument, NULL, O_DESCRIBE},
-        {"logs", no_argument, NULL, O_LOGS},
-        {"tail", required_argument, NULL, O_TAIL},
-        {"reason", required_argument, NULL, O_REASON},
-        {"report-junit", required_argument, NULL, O_REPORT_JUNIT},
-        {"report-json", required_argument, NULL, O_REPORT_JSON},
-        {"report-md", required_argument, NULL, O_REPORT_MD},
-        {"format", required_argument, NULL, O_FORMAT},
-        {"json", no_argument, NULL, O_JSON},
-        {"follow", no_argument, NULL, O_FOLLOW},
-        {"to", required_argument, NULL, O_TO},
-        {"dry-run", no_argument, NULL, O_DRYRUN},
-        {"validation", required_argument, NULL, O_VALIDATION},
-        {"expires", required_argument, NULL, O_EXPIRES},
-        {"output", required_argument, NULL, 'o'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    int opt, first = 1;
+enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
+       O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL, O_REASON, O_REPORT_JUNIT, O_REPORT_JSON,
+       O_REPORT_MD, O_FORMAT, O_JSON, O_FOLLOW, O_TO, O_DRYRUN, O_VALIDATION, O_EXPIRES,
+       O_RERUN };
+static const struct option longopts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"step", required_argument, NULL, O_STEP},
+    {"rerun", required_argument, NULL, O_RERUN},
+    {"check", no_argument, NULL, O_CHECK},
+    {"version", required_argument, NULL, O_VERSION},
+    {"new", no_argument, NULL, O_NEW},
+    {"new-candidate", no_argument, NULL, O_NEWCAND},
+    {"profile", required_argument, NULL, O_PROFILE},
+    {"only", required_argument, NULL, O_ONLY},
+    {"retry-failed", no_argument, NULL, O_RETRY},
+    {"set", required_argument, NULL, O_SET},
+    {"no-interactive", no_argument, NULL, O_NOINT},
+    {"no-color", no_argument, NULL, O_NOCOLOR},
+    {"describe", required_argument, NULL, O_DESCRIBE},
+    {"logs", no_argument, NULL, O_LOGS},
+    {"tail", required_argument, NULL, O_TAIL},
+    {"reason", required_argument, NULL, O_REASON},
+    {"report-junit", required_argument, NULL, O_REPORT_JUNIT},
+    {"report-json", required_argument, NULL, O_REPORT_JSON},
+    {"report-md", required_argument, NULL, O_REPORT_MD},
+    {"format", required_argument, NULL, O_FORMAT},
+    {"json", no_argument, NULL, O_JSON},
+    {"follow", no_argument, NULL, O_FOLLOW},
+    {"to", required_argument, NULL, O_TO},
+    {"dry-run", no_argument, NULL, O_DRYRUN},
+    {"validation", required_argument, NULL, O_VALIDATION},
+    {"expires", required_argument, NULL, O_EXPIRES},
+    {"output", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
 
-    memset(c, 0, sizeof *c);
-    c->command = CLI_RUN;
-    if (argc > 1 && argv[1][0] != '-') {
-        if (strcmp(argv[1], "run") == 0) {
-            c->command = CLI_RUN;
-        } else if (strcmp(argv[1], "plugins") == 0) {
-            c->command = CLI_PLUGINS;
-        } else if (strcmp(argv[1], "launch") == 0) {
-            c->command = CLI_LAUNCH;
-        } else if (strcmp(argv[1], "status") == 0) {
-            c->command = CLI_STATUS;
-        } else if (strcmp(argv[1], "kill") == 0) {
-            c->command = CLI_KILL;
-        } else if (strcmp(argv[1], "freeze") == 0) {
-            c->command = CLI_FREEZE;
-        } else if (strcmp(argv[1], "unfreeze") == 0) {
-            c->command = CLI_UNFREEZE;
-        } else if (strcmp(argv[1], "report") == 0) {
-            c->command = CLI_REPORT;
-        } else if (strcmp(argv[1], "releases") == 0) {
-            c->command = CLI_RELEASES;
-        } else if (strcmp(argv[1], "rollback") == 0) {
-            c->command = CLI_ROLLBACK;
-        } else if (strcmp(argv[1], "monitor") == 0) {
-            c->command = CLI_MONITOR;
-        } else if (strcmp(argv[1], "waive") == 0) {
-            c->command = CLI_WAIVE;
-        } else if (strcmp(argv[1], "explain") == 0) {
-            c->command = CLI_EXPLAIN;
-        } else if (strcmp(argv[1], "site") == 0) {
-            c->command = CLI_SITE;
-        } else {
-            usage_error("relhost: unknown command '%s'; try relhost --help\n", argv[1]);
-            return EXIT_USAGE;
-        }
-        first = 2;
-    }
+/* The subcommands: `relhost NAME ...`; a first argument that is an option means `run`. */
+static const struct {
+    const char *name;
+    cli_command command;
+} commands[] = {
+    {"run", CLI_RUN},           {"plugins", CLI_PLUGINS},   {"launch", CLI_LAUNCH},
+    {"status", CLI_STATUS},     {"kill", CLI_KILL},         {"freeze", CLI_FREEZE},
+    {"unfreeze", CLI_UNFREEZE}, {"report", CLI_REPORT},     {"releases", CLI_RELEASES},
+    {"rollback", CLI_ROLLBACK}, {"monitor", CLI_MONITOR},   {"waive", CLI_WAIVE},
+    {"explain", CLI_EXPLAIN},   {"site", CLI_SITE},
+};
+
+/* The options after the command (argv[first..]), into c. */
+static int read_options(cli *c, int argc, char **argv, int first)
+{
+    int opt;
     optind = first;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":c:o:qvVh", longopts, NULL)) != -1) {
@@ -277,8 +253,12 @@ int cli_parse(cli *c, int argc, char **argv)
         usage_error("relhost: unexpected argument '%s'; try relhost --help\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (c->help || c->show_version)
-        return 0;
+    return 0;
+}
+
+/* Which options go with which command, and what each command needs. */
+static int options_fit(cli *c)
+{
     if (c->command != CLI_PLUGINS && !c->plan) {
         usage_error("relhost: no plan given; use relhost -c PLAN (try relhost --help)\n");
         return EXIT_USAGE;
@@ -364,6 +344,29 @@ int cli_parse(cli *c, int argc, char **argv)
         return EXIT_USAGE;
     }
     return 0;
+}
+
+int cli_parse(cli *c, int argc, char **argv)
+{
+    int first = 1;
+    memset(c, 0, sizeof *c);
+    c->command = CLI_RUN;
+    if (argc > 1 && argv[1][0] != '-') {
+        size_t k = 0;
+        while (k < sizeof commands / sizeof commands[0] && strcmp(argv[1], commands[k].name) != 0)
+            k++;
+        if (k == sizeof commands / sizeof commands[0]) {
+            usage_error("relhost: unknown command '%s'; try relhost --help\n", argv[1]);
+            return EXIT_USAGE;
+        }
+        c->command = commands[k].command;
+        first = 2;
+    }
+    if (read_options(c, argc, argv, first) != 0)
+        return EXIT_USAGE;
+    if (c->help || c->show_version)
+        return 0;
+    return options_fit(c);
 }
 
 void cli_free(cli *c)

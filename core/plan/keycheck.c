@@ -221,6 +221,111 @@ static int refuse(hostctx *hc, strbuf *msg)
     return RELHOST_EINVAL;
 }
 
+/* Checks but no source named to post their keys. */
+static int no_sources(hostctx *hc, const plan *p, const char *where,
+                      const relhost_checks *acceptance)
+{
+    strbuf msg;
+    sb_init(&msg);
+    sb_printf(&msg, "%s: acceptance checks read \"%s\"", where, spec_at(acceptance, 0)->key);
+    for (size_t i = 1; i < acceptance->n && i < 4; i++)
+        sb_printf(&msg, ", \"%s\"", spec_at(acceptance, i)->key);
+    sb_printf(&msg, "%s but no metrics source is named to post them; name one with metrics = "
+              "[\"...\"] (defined:", acceptance->n > 4 ? "..." : "");
+    for (size_t i = 0; i < p->nmetrics; i++)
+        sb_printf(&msg, "%s%s", i ? ", " : " ", p->metrics[i].name);
+    sb_puts(&msg, p->nmetrics ? ")" : " none; add one under the plan's metrics group)");
+    return refuse(hc, &msg);
+}
+
+/* The keys the named sources post, into ks (ks->any: one cannot tell). A source that does not
+ * exist is refused into msg (then 1). */
+static int collect_keys(hostctx *hc, const plan *p, const char *where,
+                        const relhost_strlist *sources, struct keyset *ks, strbuf *msg)
+{
+    for (size_t s = 0; s < sources->n; s++) {
+        const plan_instance *pi = plan_find_metrics(p, sources->v[s]);
+        const relhost_metrics_ops *ops;
+        int rc;
+        if (!pi) {
+            sb_printf(msg, "%s: metrics source \"%s\" named for these checks does not exist; ",
+                      where, sources->v[s]);
+            if (p->nmetrics == 0)
+                sb_puts(msg, "the plan defines none: add it under the plan's metrics group");
+            for (size_t i = 0; i < p->nmetrics; i++)
+                sb_printf(msg, "%s%s", i ? ", " : "the plan's metrics group defines: ",
+                          p->metrics[i].name);
+            return 1;
+        }
+        sb_printf(&ks->names, "%s%s (%s)", ks->nsources++ ? ", " : "", pi->name, pi->plugin_name);
+        ops = pi->pl ? pi->pl->desc.metrics : NULL;
+        if (!RELHOST_HAS(ops, keys) || !ops->keys) {
+            ks->any = 1;
+            continue;
+        }
+        rc = ops->keys(pi->conf, add_to, &ks->keys);
+        if (rc != 0) {
+            /* Cannot tell what it posts: judging its checks could refuse a valid plan. */
+            log_msg(RELHOST_LOG_WARN, hc->prefix,
+                    "metrics source %s (%s) could not list its keys (error %d); acceptance keys "
+                    "read from it are not checked before the run", pi->name, pi->plugin_name, rc);
+            ks->any = 1;
+        }
+    }
+    return 0;
+}
+
+/* The first acceptance key none of the sources posts (and how many there are), or NULL. */
+static const relhost_check_spec *first_unknown(const relhost_checks *acceptance,
+                                               const struct keyset *ks, size_t *n)
+{
+    const relhost_check_spec *first = NULL;
+    *n = 0;
+    for (size_t i = 0; !ks->any && i < acceptance->n; i++) {
+        const relhost_check_spec *c = spec_at(acceptance, i);
+        if (!c->key || keyset_has(ks, c->key) || !first_mention(acceptance, i))
+            continue;
+        if (!first)
+            first = c;
+        (*n)++;
+    }
+    return first;
+}
+
+/* "acceptance key "x" is not posted by ...; did you mean ...? (nor ...); it posts keys: ..." */
+static void unknown_key_message(strbuf *msg, const char *where, const relhost_checks *acceptance,
+                                const struct keyset *ks, const relhost_check_spec *first,
+                                size_t nunknown)
+{
+    const char *unknown = first->key;
+    int several = ks->nsources > 1, asked;
+    sb_printf(msg, "%s: acceptance key \"%s\" is not posted by metrics source%s %s",
+              first->where && *first->where ? first->where : where, unknown,
+              several ? "s" : "", ks->names.s);
+    asked = suggest(msg, ks, unknown);
+    if (nunknown > 1) {
+        size_t shown = 0;
+        sb_puts(msg, " (nor");
+        for (size_t i = 0; i < acceptance->n; i++) {
+            const relhost_check_spec *c = spec_at(acceptance, i);
+            if (!c->key || strcmp(c->key, unknown) == 0 || keyset_has(ks, c->key) ||
+                !first_mention(acceptance, i))
+                continue;
+            sb_printf(msg, "%s\"%s\"", shown++ ? ", " : " ", c->key);
+        }
+        sb_puts(msg, ")");
+    }
+    sb_printf(msg, "%skeys %s:", asked && nunknown == 1 ? " " : "; ",
+              several ? "they post" : "it posts");
+    for (size_t i = 0; i < ks->keys.n && i < KEYS_SHOWN; i++)
+        sb_printf(msg, "%s%s", i ? ", " : " ", ks->keys.v[i]);
+    if (ks->keys.n == 0)
+        sb_puts(msg, " none");
+    else if (ks->keys.n > KEYS_SHOWN)
+        sb_printf(msg, "... (%zu more)", ks->keys.n - KEYS_SHOWN);
+    sb_puts(msg, "; fix the key, or make one of these sources post it");
+}
+
 int host_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
                        const relhost_checks *acceptance, const void *where_field)
 {
@@ -230,9 +335,8 @@ int host_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
     struct keyset ks;
     strbuf msg;
     relhost_checks none = {0, sizeof(relhost_check_spec), NULL};
-    const char *unknown = NULL;
-    const relhost_check_spec *first = NULL;
-    size_t nunknown = 0;
+    const relhost_check_spec *first;
+    size_t nunknown;
 
     if (!hc)
         return RELHOST_EINVAL;
@@ -242,98 +346,19 @@ int host_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
     where = optstore_where(hc->store, where_field);
     if (!where)
         where = "the plan";
-    sb_init(&msg);
-    if (!sources || sources->n == 0) {
-        if (!acceptance || acceptance->n == 0) {
-            sb_free(&msg);
-            return 0;
-        }
-        sb_printf(&msg, "%s: acceptance checks read \"%s\"", where, spec_at(acceptance, 0)->key);
-        for (size_t i = 1; i < acceptance->n && i < 4; i++)
-            sb_printf(&msg, ", \"%s\"", spec_at(acceptance, i)->key);
-        sb_printf(&msg, "%s but no metrics source is named to post them; name one with metrics = "
-                  "[\"...\"] (defined:", acceptance->n > 4 ? "..." : "");
-        for (size_t i = 0; i < p->nmetrics; i++)
-            sb_printf(&msg, "%s%s", i ? ", " : " ", p->metrics[i].name);
-        sb_puts(&msg, p->nmetrics ? ")" : " none; add one under the plan's metrics group)");
-        return refuse(hc, &msg);
-    }
+    if (!sources || sources->n == 0)
+        return acceptance && acceptance->n ? no_sources(hc, p, where, acceptance) : 0;
     if (!acceptance)
         acceptance = &none;
-
+    sb_init(&msg);
     memset(&ks, 0, sizeof ks);
     sb_init(&ks.names);
-    for (size_t s = 0; s < sources->n; s++) {
-        const plan_instance *pi = plan_find_metrics(p, sources->v[s]);
-        const relhost_metrics_ops *ops;
-        int rc;
-        if (!pi) {
-            sb_printf(&msg, "%s: metrics source \"%s\" named for these checks does not exist; ",
-                      where, sources->v[s]);
-            if (p->nmetrics == 0)
-                sb_puts(&msg, "the plan defines none: add it under the plan's metrics group");
-            for (size_t i = 0; i < p->nmetrics; i++)
-                sb_printf(&msg, "%s%s", i ? ", " : "the plan's metrics group defines: ",
-                          p->metrics[i].name);
-            keyset_free(&ks);
-            return refuse(hc, &msg);
-        }
-        sb_printf(&ks.names, "%s%s (%s)", ks.nsources++ ? ", " : "", pi->name, pi->plugin_name);
-        ops = pi->pl ? pi->pl->desc.metrics : NULL;
-        if (!RELHOST_HAS(ops, keys) || !ops->keys) {
-            ks.any = 1;
-            continue;
-        }
-        rc = ops->keys(pi->conf, add_to, &ks.keys);
-        if (rc != 0) {
-            /* Cannot tell what it posts: judging its checks could refuse a valid plan. */
-            log_msg(RELHOST_LOG_WARN, hc->prefix,
-                    "metrics source %s (%s) could not list its keys (error %d); acceptance keys "
-                    "read from it are not checked before the run", pi->name, pi->plugin_name, rc);
-            ks.any = 1;
-            continue;
-        }
+    if (collect_keys(hc, p, where, sources, &ks, &msg)) {
+        keyset_free(&ks);
+        return refuse(hc, &msg);
     }
-
-    if (!ks.any) {
-        for (size_t i = 0; i < acceptance->n; i++) {
-            const relhost_check_spec *c = spec_at(acceptance, i);
-            if (!c->key || keyset_has(&ks, c->key) || !first_mention(acceptance, i))
-                continue;
-            if (!unknown) {
-                unknown = c->key;
-                first = c;
-            }
-            nunknown++;
-        }
-    }
-    if (unknown) {
-        int several = ks.nsources > 1, asked;
-        sb_printf(&msg, "%s: acceptance key \"%s\" is not posted by metrics source%s %s",
-                  first->where && *first->where ? first->where : where, unknown,
-                  several ? "s" : "", ks.names.s);
-        asked = suggest(&msg, &ks, unknown);
-        if (nunknown > 1) {
-            size_t shown = 0;
-            sb_puts(&msg, " (nor");
-            for (size_t i = 0; i < acceptance->n; i++) {
-                const relhost_check_spec *c = spec_at(acceptance, i);
-                if (!c->key || strcmp(c->key, unknown) == 0 || keyset_has(&ks, c->key) ||
-                    !first_mention(acceptance, i))
-                    continue;
-                sb_printf(&msg, "%s\"%s\"", shown++ ? ", " : " ", c->key);
-            }
-            sb_puts(&msg, ")");
-        }
-        sb_printf(&msg, "%skeys %s:", asked && nunknown == 1 ? " " : "; ",
-                  several ? "they post" : "it posts");
-        for (size_t i = 0; i < ks.keys.n && i < KEYS_SHOWN; i++)
-            sb_printf(&msg, "%s%s", i ? ", " : " ", ks.keys.v[i]);
-        if (ks.keys.n == 0)
-            sb_puts(&msg, " none");
-        else if (ks.keys.n > KEYS_SHOWN)
-            sb_printf(&msg, "... (%zu more)", ks.keys.n - KEYS_SHOWN);
-        sb_puts(&msg, "; fix the key, or make one of these sources post it");
+    if ((first = first_unknown(acceptance, &ks, &nunknown)) != NULL) {
+        unknown_key_message(&msg, where, acceptance, &ks, first, nunknown);
         keyset_free(&ks);
         return refuse(hc, &msg);
     }
