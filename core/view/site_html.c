@@ -482,6 +482,7 @@ static void svg_line(strbuf *b, const char *cls, double x1, double y1, double x2
 static void point(strbuf *b, const site_release *r, double x, double y, double v)
 {
     const char *cls = status_class(r);
+    char val[48];
     if (strcmp(cls, "quarantined") == 0 || strcmp(cls, "rolled_back") == 0) {
         /* A square for a bad release (a diamond when quarantined): shape, not only colour. */
         sb_printf(b, "<rect class=\"point s-%s\" x=\"%.1f\" y=\"%.1f\" width=\"9\" height=\"9\"",
@@ -491,15 +492,12 @@ static void point(strbuf *b, const site_release *r, double x, double y, double v
     } else {
         sb_printf(b, "<circle class=\"point s-%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\"", cls, x, y);
     }
+    text_num_format(v, val, sizeof val);
     attr(b, "data-version", r->version);
     attr(b, "data-status", r->status);
-    sb_puts(b, " data-value=\"");
-    num(b, v);
-    sb_puts(b, "\"><title>");
+    sb_printf(b, " data-value=\"%s\"><title>", val);
     text(b, r->version);
-    sb_puts(b, ": ");
-    num(b, v);
-    sb_puts(b, " (");
+    sb_printf(b, ": %s (", val);
     text(b, r->status);
     sb_printf(b, ")</title></%s>\n", *cls == 'q' || *cls == 'r' ? "rect" : "circle");
 }
