@@ -67,36 +67,36 @@ static void rollback_baseline(const registry *r, const char *to, const char *bpa
     free(kn);
 }
 
-/* The release to roll back to from `from` (to, when named), or NULL with *refusal set. */
-static const char *rollback_target(const registry *r, const char *from, const char *to,
-                                   char **refusal)
+/* *to: the release to roll back to from `from` (*to itself when named); or RELHOST_EINVAL with
+ * *refusal set. */
+static int rollback_target(const registry *r, const char *from, const char **to, char **refusal)
 {
     const manifest_release *te;
-    if (!to) {
+    if (!*to) {
         const char *pg = registry_pointer(r, MANIFEST_PREVIOUS_GREEN);
         const manifest_release *pe = pg ? registry_entry(r, pg) : NULL;
         if (pe && pe->status != MANIFEST_QUARANTINED && strcmp(pg, from) != 0)
-            to = pg;
+            *to = pg;
         else
-            to = green_before(&r->m, index_of(&r->m, from), from);
-        if (!to)
+            *to = green_before(&r->m, index_of(&r->m, from), from);
+        if (!*to)
             return registry_refuse(refusal, "no earlier promoted release to roll back to from %s "
                                    "(a quarantined one never is): name one with --to VERSION",
-                                   from), NULL;
+                                   from);
     }
-    te = registry_entry(r, to);
+    te = registry_entry(r, *to);
     if (!te)
         return registry_refuse(refusal, "--to %s: no such release in registry %s (`relhost "
-                               "releases` lists them)", to, r->dir), NULL;
+                               "releases` lists them)", *to, r->dir);
     if (te->status == MANIFEST_QUARANTINED)
         return registry_refuse(refusal, "--to %s: that release is quarantined (%s) and is never "
-                               "green again", to, te->reason ? te->reason : "no reason"), NULL;
+                               "green again", *to, te->reason ? te->reason : "no reason");
     if (!te->promoted_at)
         return registry_refuse(refusal, "--to %s: that release was never promoted (it is %s)",
-                               to, te->status_raw), NULL;
-    if (strcmp(to, from) == 0)
-        return registry_refuse(refusal, "--to %s: that release is last green already", to), NULL;
-    return to;
+                               *to, te->status_raw);
+    if (strcmp(*to, from) == 0)
+        return registry_refuse(refusal, "--to %s: that release is last green already", *to);
+    return 0;
 }
 
 static int rollback(registry *r, const char *to, const char *reason, int quarantine_from,
@@ -112,8 +112,8 @@ static int rollback(registry *r, const char *to, const char *reason, int quarant
     if (!from)
         return registry_refuse(refusal, "registry %s has no last green release: nothing to roll "
                                "back", r->dir);
-    if (!(to = rollback_target(r, from, to, refusal)))
-        return RELHOST_EINVAL;
+    if ((rc = rollback_target(r, from, &to, refusal)) != 0)
+        return rc;
     snprintf(rp->from, sizeof rp->from, "%s", from);
     snprintf(rp->to, sizeof rp->to, "%s", to);
     if (dry_run) {
