@@ -139,6 +139,14 @@ static void str_cell(strbuf *b, const char *s)
         sb_puts(b, "&#8212;");
 }
 
+/* A table cell: open, s (a dash when absent), close. */
+static void td(strbuf *b, const char *open, const char *s, const char *close)
+{
+    sb_puts(b, open);
+    str_cell(b, s);
+    sb_puts(b, close);
+}
+
 static const char *status_class(const site_release *r)
 {
     const char *known = manifest_status_name(r->entry->status);
@@ -224,9 +232,7 @@ static void releases_table(strbuf *b, const site_data *d)
         time_cell(b, "staged", e->staged_at);
         time_cell(b, "promoted", e->promoted_at);
         time_cell(b, "ended", e->rolled_back_at ? e->rolled_back_at : e->quarantined_at);
-        sb_puts(b, "<td class=\"reason\">");
-        str_cell(b, e->reason);
-        sb_puts(b, "</td>\n</tr>\n");
+        td(b, "<td class=\"reason\">", e->reason, "</td>\n</tr>\n");
     }
     sb_puts(b, "</tbody>\n</table>\n</section>\n");
 }
@@ -404,13 +410,10 @@ static void checks_table(strbuf *b, const check_ref *cr, size_t n)
         sb_puts(b, "<tr class=\"check\"");
         attr(b, "data-validation", cr[i].where);
         attr(b, "data-metric", c->key);
-        sb_printf(b, " data-passed=\"%s\"><td>", p);
-        text(b, cr[i].where);
-        sb_puts(b, "</td><td><code>");
-        str_cell(b, c->key);
-        sb_puts(b, "</code></td><td class=\"op\">");
-        str_cell(b, c->op);
-        sb_puts(b, "</td>");
+        sb_printf(b, " data-passed=\"%s\">", p);
+        td(b, "<td>", cr[i].where, "</td>");
+        td(b, "<td><code>", c->key, "</code></td>");
+        td(b, "<td class=\"op\">", c->op, "</td>");
         expected_cell(b, c);
         sb_puts(b, "<td class=\"actual\">");
         real_cell(b, c->actual);
