@@ -37,62 +37,57 @@ static int load(const cli *c, const char *version, const char *commit, plan *p)
     return 0;
 }
 
-static const char *str_or(const json_t *e, const char *k, const char *def)
+/* The plan and its registry (read-only); on failure the error is logged and the exit code
+ * returned. The caller frees p and closes *r either way. */
+static int open_registry(const cli *c, plan *p, registry **r)
 {
-    const char *s = json_string_value(json_object_get(e, k));
-    return s ? s : def;
+    int code = load(c, NULL, NULL, p);
+    if (code == 0 && registry_open(p->registry_dir, 0, r) != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+        code = EXIT_USAGE;
+    }
+    return code;
+}
+
+static const char *or_dash(const char *s) { return s ? s : "-"; }
+
+static void list_releases(const plan *p, const manifest *m)
+{
+    const char *lg = m->pointer[MANIFEST_LAST_GREEN];
+    out_printf("registry %s\n", p->registry_dir);
+    out_printf("  latest %s   last_green %s   previous_green %s\n",
+               or_dash(m->pointer[MANIFEST_LATEST]), or_dash(lg),
+               or_dash(m->pointer[MANIFEST_PREVIOUS_GREEN]));
+    if (m->nreleases == 0)
+        out_printf("  no releases yet: a plan's registry steps (stage, promote) fill it\n");
+    else
+        out_printf("  %-24s %-12s %-12s %-20s %-20s %s\n", "VERSION", "STATUS", "COMMIT",
+                   "STAGED", "PROMOTED", "REASON");
+    /* newest first, as people read a release list */
+    for (size_t i = m->nreleases; i-- > 0;) {
+        const manifest_release *e = &m->releases[i];
+        out_printf("  %-24s %-12s %-12.12s %-20s %-20s %s%s\n", e->version, e->status_raw,
+                   or_dash(e->commit), or_dash(e->staged_at), or_dash(e->promoted_at),
+                   e->reason ? e->reason : "",
+                   lg && strcmp(lg, e->version) == 0 ? "  <- last_green" : "");
+    }
 }
 
 int cli_releases(const cli *c)
 {
     plan p;
     registry *r = NULL;
-    const json_t *m;
-    json_t *e;
-    size_t i;
-    int code;
-    if ((code = load(c, NULL, NULL, &p)) != 0) {
-        plan_free(&p);
-        return code;
-    }
-    if (registry_open(p.registry_dir, 0, &r) != 0) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
-        registry_close(r);
-        plan_free(&p);
-        return EXIT_USAGE;
-    }
-    m = registry_manifest(r);
-    if (c->json) {
-        char *s = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int code = open_registry(c, &p, &r);
+    if (code == 0 && c->json) {
+        char *s = manifest_text(registry_manifest(r));
         out_printf("%s\n", s);
         free(s);
-    } else {
-        out_printf("registry %s\n", p.registry_dir);
-        out_printf("  latest %s   last_green %s   previous_green %s\n",
-                   registry_pointer(r, "latest") ? registry_pointer(r, "latest") : "-",
-                   registry_pointer(r, "last_green") ? registry_pointer(r, "last_green") : "-",
-                   registry_pointer(r, "previous_green") ? registry_pointer(r, "previous_green")
-                                                         : "-");
-        if (json_array_size(json_object_get(m, "releases")) == 0)
-            out_printf("  no releases yet: a plan's registry steps (stage, promote) fill it\n");
-        else
-            out_printf("  %-24s %-12s %-12s %-20s %-20s %s\n", "VERSION", "STATUS", "COMMIT",
-                       "STAGED", "PROMOTED", "REASON");
-        /* newest first, as people read a release list */
-        for (i = json_array_size(json_object_get(m, "releases")); i-- > 0;) {
-            const char *v;
-            const char *lg = registry_pointer(r, "last_green");
-            e = json_array_get(json_object_get(m, "releases"), i);
-            v = str_or(e, "version", "?");
-            out_printf("  %-24s %-12s %-12.12s %-20s %-20s %s%s\n", v, str_or(e, "status", "?"),
-                       str_or(e, "commit", "-"), str_or(e, "staged_at", "-"),
-                       str_or(e, "promoted_at", "-"), str_or(e, "reason", ""),
-                       lg && strcmp(lg, v) == 0 ? "  <- last_green" : "");
-        }
+    } else if (code == 0) {
+        list_releases(&p, registry_manifest(r));
     }
     registry_close(r);
     plan_free(&p);
-    return 0;
+    return code;
 }
 
 /* Run the plan's on_rollback steps, with {version} the release rolled back from. */
@@ -148,8 +143,8 @@ static int do_rollback(const cli *c, const plan *p, const char *to, const char *
         rc = registry_rollback(r, to, reason, quarantine_from, dry_run, p->baseline_path, &rp,
                                &refusal);
         if (rc == 0) {
-            const char *fc = str_or(registry_release(r, rp.from), "commit", NULL);
-            from_commit = fc ? xstrdup(fc) : NULL;
+            const manifest_release *fe = registry_entry(r, rp.from);
+            from_commit = fe && fe->commit ? xstrdup(fe->commit) : NULL;
         }
     }
     registry_close(r);
@@ -196,24 +191,20 @@ int cli_monitor(const cli *c)
     const char *profile;
     run_options ro;
     run_result rr;
-    int code;
-    if ((code = load(c, NULL, NULL, &p)) != 0) {
+    int code = open_registry(c, &p, &r);
+    if (code != 0) {
+        registry_close(r);
         plan_free(&p);
         return code;
     }
-    if (registry_open(p.registry_dir, 0, &r) != 0) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
-        code = EXIT_USAGE;
-    } else if (!registry_pointer(r, "last_green")) {
+    if (!registry_pointer(r, MANIFEST_LAST_GREEN)) {
         log_msg(RELHOST_LOG_ERROR, NULL, "monitor: registry %s has no last green release: "
                 "nothing to monitor (a promote step sets it)", p.registry_dir);
         code = EXIT_USAGE;
     } else {
-        const json_t *e = registry_release(r, registry_pointer(r, "last_green"));
-        version = xstrdup(registry_pointer(r, "last_green"));
-        commit = json_string_value(json_object_get(e, "commit"))
-                     ? xstrdup(json_string_value(json_object_get(e, "commit")))
-                     : NULL;
+        const manifest_release *e = registry_entry(r, registry_pointer(r, MANIFEST_LAST_GREEN));
+        version = xstrdup(registry_pointer(r, MANIFEST_LAST_GREEN));
+        commit = e && e->commit ? xstrdup(e->commit) : NULL;
     }
     registry_close(r);
     profile = c->profile ? c->profile : p.monitor_profile;

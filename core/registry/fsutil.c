@@ -163,3 +163,24 @@ int fs_exists(const char *path)
     struct stat sb;
     return lstat(path, &sb) == 0;
 }
+
+json_t *fs_load_json(const char *path, json_error_t *je)
+{
+    FILE *f = fopen(path, "re");
+    strbuf b;
+    char buf[65536];
+    size_t n;
+    json_t *j;
+    if (!f) {
+        snprintf(je->text, sizeof je->text, "%s", strerror(errno));
+        je->line = 0;
+        return NULL;
+    }
+    sb_init(&b);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_add(&b, buf, n);
+    fclose(f);
+    j = json_loadb(b.s ? b.s : "", b.len, JSON_REJECT_DUPLICATES, je);
+    sb_free(&b);
+    return j;
+}

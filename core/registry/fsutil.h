@@ -6,6 +6,7 @@
 #ifndef RELHOST_FSUTIL_H
 #define RELHOST_FSUTIL_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /** Replace path with data: path.tmp, fsync, rename, fsync of the folder. On failure the old file
@@ -21,6 +22,10 @@ int fs_sync_dir(const char *dir);
 int fs_copy_sha256(const char *src, const char *dst, char sha[65], long long *size);
 /** rm -rf; a missing path is no error. */
 int fs_remove_tree(const char *path);
+/** The JSON document in path, read whole (json_load_file reads a byte at a time, slow for a
+ *  1,000-release manifest), duplicate keys refused; NULL with *je set (the open error's text
+ *  and line 0 when it cannot be opened). */
+json_t *fs_load_json(const char *path, json_error_t *je);
 /** 1 when path exists (lstat). */
 int fs_exists(const char *path);
 

@@ -3,6 +3,7 @@
  * registry.h - the release registry (DESIGN "Promotion"): a folder holding
  *   manifest.json    the commit point: schema, pointers {latest, last_green, previous_green},
  *                    every release {version, commit, status, times, reason, artifacts}
+ *                    (manifest.h documents it and reads it into typed records)
  *   staged/<v>/      the artifacts staged for release v, with their sha256 in the manifest
  *   baselines/<v>.json  the baseline store as release v's promotion left it (a rollback to v
  *                    makes it the plan's baseline again)
@@ -25,10 +26,10 @@
 #ifndef RELHOST_REGISTRY_H
 #define RELHOST_REGISTRY_H
 
+#include "registry/manifest.h"
+
 #include <jansson.h>
 #include <stddef.h>
-
-#define REGISTRY_SCHEMA 1
 
 typedef struct registry registry;
 
@@ -40,11 +41,14 @@ int registry_open(const char *dir, int create, registry **out);
 void registry_close(registry *r);
 
 /** The manifest (borrowed; valid until the next operation or close). */
-const json_t *registry_manifest(const registry *r);
-/** The release entry of version, or NULL. */
+const manifest *registry_manifest(const registry *r);
+/** The release of version, or NULL (borrowed, as the manifest). */
+const manifest_release *registry_entry(const registry *r, const char *version);
+/** The release object of version in the manifest's JSON, or NULL (borrowed, as the manifest).
+ *  Only for core/run/waiver.c, which still reads it by key; use registry_entry(). */
 const json_t *registry_release(const registry *r, const char *version);
-/** A pointer's version (latest, last_green, previous_green), or NULL. */
-const char *registry_pointer(const registry *r, const char *name);
+/** The version pointer p names, or NULL (borrowed, as the manifest). */
+const char *registry_pointer(const registry *r, manifest_pointer p);
 const char *registry_dir(const registry *r);
 
 /*

@@ -18,10 +18,26 @@
 #include "view/site.h"
 
 #include <glob.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 static hostctx *hc_of(const relhost_ctx *ctx) { return (hostctx *)ctx->host_private; }
+
+static int fail(hostctx *hc, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The step's failure message; returns rc. */
+static int fail(hostctx *hc, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    char *m;
+    va_start(ap, fmt);
+    m = xvasprintf(fmt, ap);
+    va_end(ap);
+    hostctx_fail(hc, m);
+    free(m);
+    return rc;
+}
 
 /* Open the plan's registry for an operation; on failure the step's message is set. */
 static int open_for(hostctx *hc, const char *what, registry **r)
@@ -31,12 +47,9 @@ static int open_for(hostctx *hc, const char *what, registry **r)
         hostctx_fail(hc, "the registry services work only inside a step of a run");
         return RELHOST_EINVAL;
     }
-    if ((rc = registry_open(hc->plan->registry_dir, 1, r)) != 0) {
-        char *m = xasprintf("%s: %s", what, error_last());
-        hostctx_fail(hc, m);
-        free(m);
-        rc = RELHOST_EIO; /* an unusable registry is a tool error, never a verdict */
-    }
+    if ((rc = registry_open(hc->plan->registry_dir, 1, r)) != 0)
+        /* an unusable registry is a tool error, never a verdict */
+        rc = fail(hc, RELHOST_EIO, "%s: %s", what, error_last());
     return rc;
 }
 
@@ -46,11 +59,8 @@ static int finish(hostctx *hc, registry *r, int rc, char *refusal, const char *w
     if (rc == RELHOST_EINVAL && refusal) {
         hostctx_fail(hc, refusal);
     } else if (rc != 0) {
-        char *m = xasprintf("%s: %s", what, error_last());
-        hostctx_fail(hc, m);
-        free(m);
-        if (rc == RELHOST_EINVAL)
-            rc = RELHOST_EIO; /* bad input (a corrupt baseline) is no verdict on the release */
+        /* bad input (a corrupt baseline) is no verdict on the release */
+        rc = fail(hc, rc == RELHOST_EINVAL ? RELHOST_EIO : rc, "%s: %s", what, error_last());
     }
     free(refusal);
     registry_close(r);
@@ -105,14 +115,11 @@ int host_registry_stage(const relhost_ctx *ctx, const relhost_strlist *artifacts
         rc = registry_stage(r, ctx->version, ctx->commit, (const char *const *)files.v, files.n,
                             &staged, &refusal);
     if (rc == 0) {
-        const json_t *e = registry_release(r, ctx->version);
-        json_t *a;
-        size_t i;
+        const manifest_release *e = registry_entry(r, ctx->version);
         template_set("staged_dir", staged);
-        json_array_foreach(json_object_get(e, "artifacts"), i, a) {
-            char *uri = path_join(staged, json_string_value(json_object_get(a, "path")));
-            evidence_artifact(hc->ev, "staged", uri,
-                              json_string_value(json_object_get(a, "sha256")));
+        for (size_t i = 0; e && i < e->nartifacts; i++) {
+            char *uri = path_join(staged, e->artifacts[i].path);
+            evidence_artifact(hc->ev, "staged", uri, e->artifacts[i].sha256);
             free(uri);
         }
         evidence_note(hc->ev, staged);
@@ -129,16 +136,12 @@ int host_registry_promote(const relhost_ctx *ctx)
     json_t *cur = NULL, *next = NULL;
     char *refusal = NULL, *dump = NULL, ts[32];
     int rc;
-    if (hc->unqualified) {
+    if (hc->unqualified)
         /* The pipeline's publishing guard, again where the promotion happens: whatever the
          * plan now says about the step, an unqualified release is never made last green. */
-        char *m = xasprintf("not promoted: %s; a release is promoted only when every required "
-                            "step before the promote step passed for its candidate",
-                            hc->unqualified);
-        hostctx_fail(hc, m);
-        free(m);
-        return RELHOST_EINVAL;
-    }
+        return fail(hc, RELHOST_EINVAL, "not promoted: %s; a release is promoted only when "
+                    "every required step before the promote step passed for its candidate",
+                    hc->unqualified);
     if ((rc = open_for(hc, "promote", &r)) != 0) {
         registry_close(r);
         return rc;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* site.c - the status page's inputs (manifest, baseline store, release states) and the atomic
- * write of index.html; the page itself is rendered by site_html.c. */
+ * write of index.html; the page itself is rendered by site_html.c, the manifest read by
+ * core/registry/manifest.c. */
 #include "view/site.h"
 
 #include "base/error.h"
@@ -9,15 +10,9 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-const char *const site_pointer_names[SITE_NPOINTERS] = {"latest", "last_green", "previous_green"};
-
-static const char *const release_strings[] = {"commit",         "staged_at", "promoted_at",
-                                              "quarantined_at", "rolled_back_at", "reason", NULL};
 
 /* ---- reading the inputs -------------------------------------------------------------------- */
 
@@ -64,69 +59,6 @@ static int check_schema(json_t *doc, const char *path, const char *what, const c
         return error_set(RELHOST_EINVAL, "the %s %s has schema %lld, newer than the %lld this "
                          "relhost %s reads: upgrade relhost; nothing was written", what, path,
                          (long long)json_integer_value(s), (long long)known, RELHOST_VERSION);
-    return 0;
-}
-
-static int manifest_bad(const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int manifest_bad(const char *path, const char *fmt, ...)
-{
-    strbuf b;
-    va_list ap;
-    int rc;
-    sb_init(&b);
-    va_start(ap, fmt);
-    sb_vprintf(&b, fmt, ap);
-    va_end(ap);
-    rc = error_set(RELHOST_EINVAL, "the registry manifest %s is corrupt: %s; %s; nothing was "
-                   "written", path, b.s, manifest_fix);
-    sb_free(&b);
-    return rc;
-}
-
-/* Shape checks of the manifest, so that the renderer can trust every type it reads. Versions
- * are not formatted into messages: they came from users and may hold terminal escapes. */
-static int manifest_check(json_t *m, const char *path)
-{
-    json_t *ptrs = json_object_get(m, "pointers"), *rels = json_object_get(m, "releases"), *r;
-    size_t i, k;
-    int rc;
-    if ((rc = check_schema(m, path, "registry manifest", manifest_fix, SITE_MANIFEST_SCHEMA)) != 0)
-        return rc;
-    if (ptrs && !json_is_object(ptrs))
-        return manifest_bad(path, "\"pointers\" must be an object");
-    for (k = 0; k < SITE_NPOINTERS; k++) {
-        json_t *v = json_object_get(ptrs, site_pointer_names[k]);
-        if (v && !json_is_null(v) && !json_is_string(v))
-            return manifest_bad(path, "pointer \"%s\" must be a version string or null",
-                                site_pointer_names[k]);
-    }
-    if (rels && !json_is_array(rels))
-        return manifest_bad(path, "\"releases\" must be an array");
-    json_array_foreach(rels, i, r)
-    {
-        json_t *v = json_object_get(r, "version"), *a = json_object_get(r, "artifacts");
-        if (!json_is_object(r))
-            return manifest_bad(path, "release #%zu is not an object", i + 1);
-        if (!json_is_string(v) || json_string_length(v) == 0)
-            return manifest_bad(path, "release #%zu has no \"version\" string", i + 1);
-        if (!json_is_string(json_object_get(r, "status")))
-            return manifest_bad(path, "release #%zu has no \"status\" string (staged, promoted, "
-                                "quarantined or rolled_back)", i + 1);
-        for (k = 0; release_strings[k]; k++) {
-            json_t *s = json_object_get(r, release_strings[k]);
-            if (s && !json_is_null(s) && !json_is_string(s))
-                return manifest_bad(path, "release #%zu: \"%s\" must be a string or null", i + 1,
-                                    release_strings[k]);
-        }
-        if (a && !json_is_array(a))
-            return manifest_bad(path, "release #%zu: \"artifacts\" must be an array", i + 1);
-        for (k = 0; k < i; k++)
-            if (json_equal(v, json_object_get(json_array_get(rels, k), "version")))
-                return manifest_bad(path, "releases #%zu and #%zu have the same version", k + 1,
-                                    i + 1);
-    }
     return 0;
 }
 
@@ -177,40 +109,46 @@ static void data_free(site_data *d)
         free(d->rel[i].state_note);
     }
     free(d->rel);
-    json_decref(d->manifest);
+    manifest_free(&d->manifest);
     json_decref(d->baseline);
+}
+
+/* The manifest at path, checked for the page; a missing one leaves d->manifest empty. */
+static int manifest_load_page(const char *path, site_data *d)
+{
+    json_t *doc;
+    int rc = load_json(path, "registry manifest", manifest_fix, &doc);
+    if (rc == 0 && doc) {
+        d->has_manifest = 1;
+        rc = manifest_read(doc, path, MANIFEST_CHECK_PAGE, &d->manifest);
+    }
+    return rc;
 }
 
 static int data_load(const plan *p, site_data *d)
 {
     char *mpath = path_join(p->registry_dir, "manifest.json");
-    json_t *rels, *r, *ptrs;
-    size_t i;
     int rc;
     memset(d, 0, sizeof *d);
     d->plan_name = p->name;
     time_iso8601(time_wall(), d->generated_at, sizeof d->generated_at);
-    if ((rc = load_json(mpath, "registry manifest", manifest_fix, &d->manifest)) != 0 ||
-        (d->manifest && (rc = manifest_check(d->manifest, mpath)) != 0) ||
+    if ((rc = manifest_load_page(mpath, d)) != 0 ||
         (rc = load_json(p->baseline_path, "baseline store", baseline_fix, &d->baseline)) != 0 ||
         (d->baseline && (rc = baseline_check(d->baseline, p->baseline_path)) != 0)) {
         free(mpath);
         return rc;
     }
     free(mpath);
-    rels = json_object_get(d->manifest, "releases");
-    d->nrel = json_array_size(rels);
+    d->nrel = d->manifest.nreleases;
     d->rel = xcalloc(d->nrel ? d->nrel : 1, sizeof *d->rel);
-    ptrs = json_object_get(d->manifest, "pointers");
-    for (size_t k = 0; k < SITE_NPOINTERS; k++)
-        d->pointer[k] = json_string_value(json_object_get(ptrs, site_pointer_names[k]));
-    json_array_foreach(rels, i, r)
-    {
+    for (size_t k = 0; k < MANIFEST_NPOINTERS; k++)
+        d->pointer[k] = d->manifest.pointer[k];
+    for (size_t i = 0; i < d->nrel; i++) {
         site_release *sr = &d->rel[i];
-        sr->entry = r;
-        sr->version = json_string_value(json_object_get(r, "version"));
-        sr->status = json_string_value(json_object_get(r, "status"));
-        for (size_t k = 0; k < SITE_NPOINTERS; k++)
+        sr->entry = &d->manifest.releases[i];
+        sr->version = sr->entry->version;
+        sr->status = sr->entry->status_raw;
+        for (size_t k = 0; k < MANIFEST_NPOINTERS; k++)
             if (d->pointer[k] && strcmp(d->pointer[k], sr->version) == 0)
                 sr->pointers |= 1u << k;
         load_state(sr, p->state_dir);

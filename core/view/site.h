@@ -34,11 +34,12 @@
 #include "base/util.h"
 #include "plan/plan.h"
 #include "record/record.h"
+#include "registry/manifest.h"
 
 #include <jansson.h>
 
-/** The manifest and baseline store schemas this relhost reads; newer ones are refused. */
-#define SITE_MANIFEST_SCHEMA 1
+/** The baseline store schema this relhost reads; a newer one is refused (the manifest's is
+ *  MANIFEST_SCHEMA, core/registry/manifest.h). */
 #define SITE_BASELINE_SCHEMA 1
 
 /**
@@ -52,33 +53,24 @@ int site_write(const plan *p, const char *outdir);
 
 /* ---- shared by site.c (inputs) and site_html.c (the page) ---------------------------------- */
 
-enum {
-    SITE_PTR_LATEST = 1 << 0,
-    SITE_PTR_LAST_GREEN = 1 << 1,
-    SITE_PTR_PREVIOUS_GREEN = 1 << 2,
-};
-#define SITE_NPOINTERS 3
-
-/** The pointer names, in SITE_PTR_* bit order. */
-extern const char *const site_pointer_names[SITE_NPOINTERS];
-
 typedef struct site_release {
-    json_t *entry;       /* borrowed from site_data.manifest: the release's object */
+    const manifest_release *entry; /* borrowed from site_data.manifest */
     const char *version; /* borrowed from entry; never NULL */
-    const char *status;  /* borrowed from entry; never NULL */
+    const char *status;  /* borrowed from entry (the word in the manifest); never NULL */
     release_record *record; /* owned: the release's state as typed records, or NULL (see
                                state_note) */
     char *state_note;    /* owned: why there is no state (missing, unreadable), or NULL */
-    unsigned pointers;   /* SITE_PTR_* naming this release */
+    unsigned pointers;   /* bit k set: manifest pointer k (manifest_pointer) names it */
 } site_release;
 
 typedef struct site_data {
     const char *plan_name;    /* borrowed from the plan */
-    json_t *manifest;         /* owned; NULL when the registry has no manifest */
+    int has_manifest;         /* 0 when the registry has no manifest.json */
+    manifest manifest;        /* owned; zeroed (no releases) without manifest.json */
     json_t *baseline;         /* owned; NULL when there is no baseline store */
     site_release *rel;        /* owned; in manifest order (oldest first) */
     size_t nrel;
-    const char *pointer[SITE_NPOINTERS]; /* borrowed: the version each pointer names, or NULL */
+    const char *pointer[MANIFEST_NPOINTERS]; /* borrowed: the version each names, or NULL */
     char generated_at[32];    /* UTC, ISO 8601 */
 } site_data;
 

@@ -122,44 +122,46 @@ static const char *jstr(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-/* A JSON value as a table cell's text: strings as they are, numbers formatted, anything else
- * (a future object-valued member) as compact JSON. NULL and null show as a dash. */
-static void value(strbuf *b, json_t *v)
+/* An attribute, its value cleaned and escaped: ` name="value"`. */
+static void attr(strbuf *b, const char *name, const char *value)
 {
-    if (!v || json_is_null(v)) {
-        sb_puts(b, "&#8212;");
-    } else if (json_is_string(v)) {
-        text(b, json_string_value(v));
-    } else if (json_is_number(v)) {
-        num(b, json_number_value(v));
-    } else if (json_is_boolean(v)) {
-        sb_puts(b, json_is_true(v) ? "true" : "false");
-    } else {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    sb_printf(b, " %s=\"", name);
+    text(b, value);
+    sb_putc(b, '"');
+}
+
+/* A string or, absent, a dash. */
+static void str_cell(strbuf *b, const char *s)
+{
+    if (s)
         text(b, s);
-        free(s);
-    }
+    else
+        sb_puts(b, "&#8212;");
 }
 
-static const char *status_class(const char *s)
+/* A table cell: open, s (a dash when absent), close. */
+static void td(strbuf *b, const char *open, const char *s, const char *close)
 {
-    static const char *const known[] = {"staged", "promoted", "quarantined", "rolled_back", NULL};
-    for (size_t i = 0; known[i]; i++)
-        if (strcmp(s, known[i]) == 0)
-            return known[i];
-    return "unknown";
+    sb_puts(b, open);
+    str_cell(b, s);
+    sb_puts(b, close);
 }
 
-static void status_badge(strbuf *b, const char *status)
+static const char *status_class(const site_release *r)
 {
-    sb_printf(b, "<span class=\"status-badge s-%s\">", status_class(status));
-    text(b, strcmp(status, "rolled_back") == 0 ? "rolled back" : status);
+    const char *known = manifest_status_name(r->entry->status);
+    return known ? known : "unknown";
+}
+
+static void status_badge(strbuf *b, const site_release *r)
+{
+    sb_printf(b, "<span class=\"status-badge s-%s\">", status_class(r));
+    text(b, r->entry->status == MANIFEST_ROLLED_BACK ? "rolled back" : r->status);
     sb_puts(b, "</span>");
 }
 
-static void time_cell(strbuf *b, const char *cls, json_t *entry, const char *key)
+static void time_cell(strbuf *b, const char *cls, const char *t)
 {
-    const char *t = jstr(entry, key);
     sb_printf(b, "<td class=\"time %s\">", cls);
     if (t) {
         sb_puts(b, "<time datetime=\"");
@@ -204,7 +206,7 @@ static void releases_table(strbuf *b, const site_data *d)
         sb_printf(b, "<p class=\"empty\" id=\"no-releases\">No releases in the registry yet%s. A "
                   "release enters it when a qualified candidate is staged; this page is "
                   "regenerated after every promotion and rollback.</p>\n</section>\n",
-                  d->manifest ? "" : " (it has no manifest.json)");
+                  d->has_manifest ? "" : " (it has no manifest.json)");
         return;
     }
     sb_puts(b, "<table class=\"releases\">\n<thead><tr><th>Version</th><th>Status</th>"
@@ -212,29 +214,25 @@ static void releases_table(strbuf *b, const site_data *d)
                "<th>Quarantined / rolled back</th><th>Reason</th></tr></thead>\n<tbody>\n");
     for (size_t i = d->nrel; i-- > 0;) {
         const site_release *r = &d->rel[i];
-        const char *ended = jstr(r->entry, "rolled_back_at") ? "rolled_back_at"
-                                                             : "quarantined_at";
-        sb_printf(b, "<tr class=\"release\" id=\"release-%zu\" data-version=\"", i);
-        text(b, r->version);
-        sb_puts(b, "\" data-status=\"");
-        text(b, r->status);
-        sb_printf(b, "\">\n<td class=\"version\"><a href=\"#checks-%zu\">", i);
+        const manifest_release *e = r->entry;
+        sb_printf(b, "<tr class=\"release\" id=\"release-%zu\"", i);
+        attr(b, "data-version", r->version);
+        attr(b, "data-status", r->status);
+        sb_printf(b, ">\n<td class=\"version\"><a href=\"#checks-%zu\">", i);
         text(b, r->version);
         sb_puts(b, "</a></td><td class=\"status\">");
-        status_badge(b, r->status);
+        status_badge(b, r);
         sb_puts(b, "</td><td class=\"pointers\">");
-        for (size_t k = 0; k < SITE_NPOINTERS; k++)
+        for (size_t k = 0; k < MANIFEST_NPOINTERS; k++)
             if (r->pointers & (1u << k))
                 sb_printf(b, "<span class=\"pointer\" data-pointer=\"%s\">%s</span>",
-                          site_pointer_names[k], site_pointer_names[k]);
+                          manifest_pointer_names[k], manifest_pointer_names[k]);
         sb_puts(b, "</td>");
-        commit_cell(b, jstr(r->entry, "commit"));
-        time_cell(b, "staged", r->entry, "staged_at");
-        time_cell(b, "promoted", r->entry, "promoted_at");
-        time_cell(b, "ended", r->entry, ended);
-        sb_puts(b, "<td class=\"reason\">");
-        value(b, json_object_get(r->entry, "reason"));
-        sb_puts(b, "</td>\n</tr>\n");
+        commit_cell(b, e->commit);
+        time_cell(b, "staged", e->staged_at);
+        time_cell(b, "promoted", e->promoted_at);
+        time_cell(b, "ended", e->rolled_back_at ? e->rolled_back_at : e->quarantined_at);
+        td(b, "<td class=\"reason\">", e->reason, "</td>\n</tr>\n");
     }
     sb_puts(b, "</tbody>\n</table>\n</section>\n");
 }
@@ -242,13 +240,13 @@ static void releases_table(strbuf *b, const site_data *d)
 static void pointer_summary(strbuf *b, const site_data *d)
 {
     sb_puts(b, "<ul class=\"pointer-summary\">\n");
-    for (size_t k = 0; k < SITE_NPOINTERS; k++) {
+    for (size_t k = 0; k < MANIFEST_NPOINTERS; k++) {
         size_t at = d->nrel;
         for (size_t i = 0; i < d->nrel; i++)
             if (d->rel[i].pointers & (1u << k))
                 at = i;
-        sb_printf(b, "<li data-pointer-target=\"%s\"><strong>%s</strong>: ", site_pointer_names[k],
-                  site_pointer_names[k]);
+        sb_printf(b, "<li data-pointer-target=\"%s\"><strong>%s</strong>: ",
+                  manifest_pointer_names[k], manifest_pointer_names[k]);
         if (at < d->nrel) {
             sb_printf(b, "<a href=\"#release-%zu\">", at);
             text(b, d->rel[at].version);
@@ -345,14 +343,6 @@ static void real_cell(strbuf *b, record_real v)
         sb_puts(b, "&#8212;");
 }
 
-static void str_cell(strbuf *b, const char *s)
-{
-    if (s)
-        text(b, s);
-    else
-        sb_puts(b, "&#8212;");
-}
-
 static void expected_cell(strbuf *b, const check_record *c)
 {
     sb_puts(b, "<td class=\"expected\">");
@@ -417,17 +407,13 @@ static void checks_table(strbuf *b, const check_ref *cr, size_t n)
     for (size_t i = 0; i < n; i++) {
         const check_record *c = cr[i].check;
         const char *p = !c->passed_known ? "unknown" : c->passed ? "true" : "false";
-        sb_puts(b, "<tr class=\"check\" data-validation=\"");
-        text(b, cr[i].where);
-        sb_puts(b, "\" data-metric=\"");
-        text(b, c->key);
-        sb_printf(b, "\" data-passed=\"%s\"><td>", p);
-        text(b, cr[i].where);
-        sb_puts(b, "</td><td><code>");
-        str_cell(b, c->key);
-        sb_puts(b, "</code></td><td class=\"op\">");
-        str_cell(b, c->op);
-        sb_puts(b, "</td>");
+        sb_puts(b, "<tr class=\"check\"");
+        attr(b, "data-validation", cr[i].where);
+        attr(b, "data-metric", c->key);
+        sb_printf(b, " data-passed=\"%s\">", p);
+        td(b, "<td>", cr[i].where, "</td>");
+        td(b, "<td><code>", c->key, "</code></td>");
+        td(b, "<td class=\"op\">", c->op, "</td>");
         expected_cell(b, c);
         sb_puts(b, "<td class=\"actual\">");
         real_cell(b, c->actual);
@@ -458,12 +444,12 @@ static void release_checks(strbuf *b, const site_data *d)
         check_ref *cr = r->record ? collect_checks(r->record, &n) : NULL;
         for (size_t k = 0; k < n; k++)
             failed += cr[k].check->passed_known && !cr[k].check->passed;
-        sb_printf(b, "<details class=\"release-checks\" id=\"checks-%zu\" data-version=\"", i);
-        text(b, r->version);
-        sb_printf(b, "\"%s>\n<summary>", i + 1 == d->nrel ? " open" : "");
+        sb_printf(b, "<details class=\"release-checks\" id=\"checks-%zu\"", i);
+        attr(b, "data-version", r->version);
+        sb_printf(b, "%s>\n<summary>", i + 1 == d->nrel ? " open" : "");
         text(b, r->version);
         sb_puts(b, " ");
-        status_badge(b, r->status);
+        status_badge(b, r);
         if (r->record)
             sb_printf(b, " &#8212; run %s; %zu check%s, %zu failed", record_decision(r->record), n,
                       n == 1 ? "" : "s", failed);
@@ -498,7 +484,8 @@ static void svg_line(strbuf *b, const char *cls, double x1, double y1, double x2
 
 static void point(strbuf *b, const site_release *r, double x, double y, double v)
 {
-    const char *cls = status_class(r->status);
+    const char *cls = status_class(r);
+    char val[48];
     if (strcmp(cls, "quarantined") == 0 || strcmp(cls, "rolled_back") == 0) {
         /* A square for a bad release (a diamond when quarantined): shape, not only colour. */
         sb_printf(b, "<rect class=\"point s-%s\" x=\"%.1f\" y=\"%.1f\" width=\"9\" height=\"9\"",
@@ -508,17 +495,12 @@ static void point(strbuf *b, const site_release *r, double x, double y, double v
     } else {
         sb_printf(b, "<circle class=\"point s-%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\"", cls, x, y);
     }
-    sb_puts(b, " data-version=\"");
+    text_num_format(v, val, sizeof val);
+    attr(b, "data-version", r->version);
+    attr(b, "data-status", r->status);
+    sb_printf(b, " data-value=\"%s\"><title>", val);
     text(b, r->version);
-    sb_puts(b, "\" data-status=\"");
-    text(b, r->status);
-    sb_puts(b, "\" data-value=\"");
-    num(b, v);
-    sb_puts(b, "\"><title>");
-    text(b, r->version);
-    sb_puts(b, ": ");
-    num(b, v);
-    sb_puts(b, " (");
+    sb_printf(b, ": %s (", val);
     text(b, r->status);
     sb_printf(b, ")</title></%s>\n", *cls == 'q' || *cls == 'r' ? "rect" : "circle");
 }
