@@ -327,11 +327,6 @@ static json_t *obj_of(const manifest *m, const manifest_release *e)
     return json_array_get(json_object_get(m->doc, "releases"), (size_t)(e - m->releases));
 }
 
-const json_t *manifest_release_json(const manifest *m, const manifest_release *e)
-{
-    return e ? obj_of(m, e) : NULL;
-}
-
 /* ---- changing ------------------------------------------------------------------------------ */
 
 /* Member key of o and its typed copy *field become s (NULL: null). */

@@ -115,10 +115,6 @@ json_t *manifest_json(const manifest *m);
 /** The release of version, or NULL. Borrowed; valid until the next manifest_enter() on m. */
 const manifest_release *manifest_find(const manifest *m, const char *version);
 
-/** The release's object in the document (borrowed). Only for core/run/waiver.c, which still
- *  reads "status" and "reason" by name; new code reads manifest_release. */
-const json_t *manifest_release_json(const manifest *m, const manifest_release *e);
-
 /*
  * Changes, each to the typed record and the document alike. Members set in an object that
  * lacked them are added at its end, as registry operations always did.

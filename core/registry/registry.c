@@ -108,11 +108,6 @@ const manifest_release *registry_entry(const registry *r, const char *version)
     return manifest_find(&r->m, version);
 }
 
-const json_t *registry_release(const registry *r, const char *version)
-{
-    return manifest_release_json(&r->m, manifest_find(&r->m, version));
-}
-
 const char *registry_pointer(const registry *r, manifest_pointer p) { return r->m.pointer[p]; }
 
 /* ---- what the operations share ------------------------------------------------------------- */

@@ -44,9 +44,6 @@ void registry_close(registry *r);
 const manifest *registry_manifest(const registry *r);
 /** The release of version, or NULL (borrowed, as the manifest). */
 const manifest_release *registry_entry(const registry *r, const char *version);
-/** The release object of version in the manifest's JSON, or NULL (borrowed, as the manifest).
- *  Only for core/run/waiver.c, which still reads it by key; use registry_entry(). */
-const json_t *registry_release(const registry *r, const char *version);
 /** The version pointer p names, or NULL (borrowed, as the manifest). */
 const char *registry_pointer(const registry *r, manifest_pointer p);
 const char *registry_dir(const registry *r);

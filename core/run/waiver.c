@@ -15,12 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A member of a registry entry (not the release state: that is read through record.h). */
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* --expires: an ISO 8601 UTC time, or a duration from now ("7d", "12h"). */
 static int parse_expiry(const char *s, double now, double *at)
 {
@@ -70,7 +64,7 @@ static int known_validation(state *st, const plan *p, const char *step, const ch
 static int registry_allows(const plan *p)
 {
     registry *r = NULL;
-    const json_t *e;
+    const manifest_release *e;
     if (registry_open(p->registry_dir, 0, &r) != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "waive: release %s: the registry cannot be read, "
                 "so whether the release is quarantined is unknown; nothing recorded: %s",
@@ -78,12 +72,12 @@ static int registry_allows(const plan *p)
         registry_close(r);
         return 0;
     }
-    e = registry_release(r, p->version);
-    if (e && jstr(e, "status") && strcmp(jstr(e, "status"), "quarantined") == 0) {
+    e = registry_entry(r, p->version);
+    if (e && e->status == MANIFEST_QUARANTINED) {
         log_msg(RELHOST_LOG_ERROR, NULL, "waive: release %s is quarantined in registry %s "
                 "(%s): it is never promoted, waived or not, so nothing was recorded; "
                 "qualify a new version", p->version, p->registry_dir,
-                jstr(e, "reason") ? jstr(e, "reason") : "no reason recorded");
+                e->reason ? e->reason : "no reason recorded");
         registry_close(r);
         return 0;
     }
