@@ -132,119 +132,129 @@ static const char *refused_label(const evidence *ev, const char *key)
     return evidence_find_label(ev, name);
 }
 
+/* How many checks ended which way (checks_eval_env). */
+struct tally {
+    int missing, failed, nobase, broken, refused;
+};
+
+/* One check: compared, recorded in ev, counted in t. */
+static void eval_one(evidence *ev, const relhost_check_spec *spec, const checks_env *env,
+                     struct tally *t)
+{
+    relhost_check_spec s;
+    const ev_metric *m;
+    relhost_check c = {.struct_size = sizeof c};
+    ev_check *rec;
+    char note[320] = "", why[128] = "", tol[96];
+    const char *why_refused;
+    int has_base = 0, higher, ok = 1, has_actual = 0;
+    double base = 0, bound = 0, actual = 0;
+
+    checks_spec_read(spec, &s);
+    higher = s.baseline == RELHOST_BASELINE_HIGHER;
+    m = evidence_find_metric(ev, s.key);
+    if (s.baseline != RELHOST_BASELINE_NONE && env && env->baseline && env->validation)
+        has_base = baseline_lookup(env->baseline, env->validation, s.key, s.stat, &base);
+    if (has_base) {
+        double allowed = fmax(s.rel_tol * fabs(base), s.abs_tol);
+        bound = higher ? base - allowed : base + allowed;
+    }
+    if (!m && (why_refused = refused_label(ev, s.key)) != NULL) {
+        /* the output held a value the source would not trust: no decision either way */
+        snprintf(note, sizeof note, "metric refused: %.280s", why_refused);
+        t->refused++;
+        ok = 0;
+    } else if (!m) {
+        snprintf(note, sizeof note, "metric missing");
+        t->missing++;
+        ok = 0;
+    } else if (!actual_of(m, s.stat, &actual, why, sizeof why)) {
+        snprintf(note, sizeof note, "%s", why);
+        if (m->nruns)
+            t->missing++;
+        else
+            t->failed++;
+        ok = 0;
+    } else {
+        has_actual = 1;
+        if (!checks_compare(&s, actual)) {
+            ok = 0;
+            t->failed++;
+        }
+        if (s.baseline != RELHOST_BASELINE_NONE && has_base &&
+            !(higher ? actual >= bound : actual <= bound)) {
+            tolerance_text(&s, tol, sizeof tol);
+            snprintf(note, sizeof note, "%s %s%s%g %s bound %g (baseline %g, may %s %s)",
+                     s.key, m->nruns ? checks_stat_name(s.stat) : "", m->nruns ? " " : "",
+                     actual, higher ? "<" : ">", bound, base, higher ? "drop" : "rise", tol);
+            if (ok)
+                t->failed++;
+            ok = 0;
+        }
+    }
+    if (s.baseline != RELHOST_BASELINE_NONE && env && env->baseline_error) {
+        if (!note[0])
+            snprintf(note, sizeof note, "baseline store unreadable: %.250s",
+                     env->baseline_error);
+        if (ok)
+            t->broken++;
+        ok = 0;
+    } else if (s.baseline != RELHOST_BASELINE_NONE && !has_base) {
+        int need = env && env->require_baseline;
+        if (!note[0])
+            snprintf(note, sizeof note, "no baseline yet for %s::%s%s",
+                     env && env->validation ? env->validation : "?", s.key,
+                     need ? " (require_baseline = true: no decision without one)" : "");
+        if (need) {
+            if (ok)
+                t->nobase++;
+            ok = 0;
+        }
+    }
+    c.key = s.key;
+    c.op = s.op != RELHOST_OP_NONE ? options_op_name(s.op) : higher ? ">=" : "<=";
+    c.expected = s.expected;
+    c.expected_hi = s.expected_hi;
+    c.has_actual = has_actual;
+    c.actual = actual;
+    c.passed = ok;
+    c.note = note[0] ? note : NULL;
+    rec = evidence_check(ev, &c);
+    rec->has_expected = s.op != RELHOST_OP_NONE;
+    rec->stat = xstrdup(checks_stat_name(s.stat));
+    if (s.baseline != RELHOST_BASELINE_NONE) {
+        rec->direction = xstrdup(higher ? "higher" : "lower");
+        rec->rel = s.rel_tol;
+        rec->abs = s.abs_tol;
+        rec->has_baseline = rec->has_bound = has_base;
+        rec->baseline = base;
+        rec->bound = bound;
+    }
+}
+
 void checks_eval_env(evidence *ev, const relhost_checks *checks, const checks_env *env,
                      relhost_verdict *out)
 {
-    int missing = 0, failed = 0, nobase = 0, broken = 0, refused = 0;
+    struct tally t = {0};
     size_t esz = checks && checks->elem_size ? checks->elem_size : sizeof(relhost_check_spec);
-    for (size_t i = 0; checks && i < checks->n; i++) {
-        relhost_check_spec s;
-        const ev_metric *m;
-        relhost_check c = {.struct_size = sizeof c};
-        ev_check *rec;
-        char note[320] = "", why[128] = "", tol[96];
-        const char *why_refused;
-        int has_base = 0, higher, ok = 1, has_actual = 0;
-        double base = 0, bound = 0, actual = 0;
-
-        checks_spec_read((const relhost_check_spec *)(const void *)((const char *)checks->v +
-                                                                      i * esz),
-                         &s);
-        higher = s.baseline == RELHOST_BASELINE_HIGHER;
-        m = evidence_find_metric(ev, s.key);
-        if (s.baseline != RELHOST_BASELINE_NONE && env && env->baseline && env->validation)
-            has_base = baseline_lookup(env->baseline, env->validation, s.key, s.stat, &base);
-        if (has_base) {
-            double allowed = fmax(s.rel_tol * fabs(base), s.abs_tol);
-            bound = higher ? base - allowed : base + allowed;
-        }
-        if (!m && (why_refused = refused_label(ev, s.key)) != NULL) {
-            /* the output held a value the source would not trust: no decision either way */
-            snprintf(note, sizeof note, "metric refused: %.280s", why_refused);
-            refused++;
-            ok = 0;
-        } else if (!m) {
-            snprintf(note, sizeof note, "metric missing");
-            missing++;
-            ok = 0;
-        } else if (!actual_of(m, s.stat, &actual, why, sizeof why)) {
-            snprintf(note, sizeof note, "%s", why);
-            if (m->nruns)
-                missing++;
-            else
-                failed++;
-            ok = 0;
-        } else {
-            has_actual = 1;
-            if (!checks_compare(&s, actual)) {
-                ok = 0;
-                failed++;
-            }
-            if (s.baseline != RELHOST_BASELINE_NONE && has_base &&
-                !(higher ? actual >= bound : actual <= bound)) {
-                tolerance_text(&s, tol, sizeof tol);
-                snprintf(note, sizeof note, "%s %s%s%g %s bound %g (baseline %g, may %s %s)",
-                         s.key, m->nruns ? checks_stat_name(s.stat) : "", m->nruns ? " " : "",
-                         actual, higher ? "<" : ">", bound, base, higher ? "drop" : "rise", tol);
-                if (ok)
-                    failed++;
-                ok = 0;
-            }
-        }
-        if (s.baseline != RELHOST_BASELINE_NONE && env && env->baseline_error) {
-            if (!note[0])
-                snprintf(note, sizeof note, "baseline store unreadable: %.250s",
-                         env->baseline_error);
-            if (ok)
-                broken++;
-            ok = 0;
-        } else if (s.baseline != RELHOST_BASELINE_NONE && !has_base) {
-            int need = env && env->require_baseline;
-            if (!note[0])
-                snprintf(note, sizeof note, "no baseline yet for %s::%s%s",
-                         env && env->validation ? env->validation : "?", s.key,
-                         need ? " (require_baseline = true: no decision without one)" : "");
-            if (need) {
-                if (ok)
-                    nobase++;
-                ok = 0;
-            }
-        }
-        c.key = s.key;
-        c.op = s.op != RELHOST_OP_NONE ? options_op_name(s.op) : higher ? ">=" : "<=";
-        c.expected = s.expected;
-        c.expected_hi = s.expected_hi;
-        c.has_actual = has_actual;
-        c.actual = actual;
-        c.passed = ok;
-        c.note = note[0] ? note : NULL;
-        rec = evidence_check(ev, &c);
-        rec->has_expected = s.op != RELHOST_OP_NONE;
-        rec->stat = xstrdup(checks_stat_name(s.stat));
-        if (s.baseline != RELHOST_BASELINE_NONE) {
-            rec->direction = xstrdup(higher ? "higher" : "lower");
-            rec->rel = s.rel_tol;
-            rec->abs = s.abs_tol;
-            rec->has_baseline = rec->has_bound = has_base;
-            rec->baseline = base;
-            rec->bound = bound;
-        }
-    }
+    for (size_t i = 0; checks && i < checks->n; i++)
+        eval_one(ev, (const relhost_check_spec *)(const void *)((const char *)checks->v + i * esz),
+                 env, &t);
     out->struct_size = sizeof *out;
     out->retryable = 0;
-    if (failed) {
+    if (t.failed) {
         out->outcome = RELHOST_FAILED;
         out->reason = "threshold";
-    } else if (missing) {
+    } else if (t.missing) {
         out->outcome = RELHOST_FAILED;
         out->reason = "metric_missing";
-    } else if (broken) {
+    } else if (t.broken) {
         out->outcome = RELHOST_ERROR;
         out->reason = "baseline_unreadable";
-    } else if (refused) {
+    } else if (t.refused) {
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "metric_refused";
-    } else if (nobase) {
+    } else if (t.nobase) {
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "no_baseline";
     } else {

@@ -152,39 +152,28 @@ static void check_line(strbuf *b, const check_record *c)
  * secret variable of the release's runs is not set now, so no log byte goes in. */
 static char *tail_withheld;
 
-static void log_tail(strbuf *b, const char *path)
+/* The log's last bytes (four times the byte bound: enough for 50 lines of a normal log, and a
+ * line cut at the window's start is dropped, not shown half), masked, into *red and where the
+ * window starts into *from. 0, or -1 after saying into b why there is nothing to show. */
+static int log_end(strbuf *b, const char *path, strbuf *red, off_t *from)
 {
     struct stat st;
-    char *raw, *buf;
-    strbuf red;
-    size_t want, got = 0, start = 0, lines = 0, k;
-    off_t from;
-    int fd, cut_head, cut_bytes = 0;
-
-    if (!path) {
-        sb_puts(b, "no log recorded for this job\n");
-        return;
-    }
-    if (tail_withheld) {
-        sb_printf(b, "%s\n", tail_withheld);
-        return;
-    }
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    char *raw;
+    size_t want, got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         int e = fd < 0 ? errno : (S_ISREG(st.st_mode) ? errno : EINVAL);
         sb_printf(b, "log %s cannot be read: %s\n", path,
                   e == EINVAL ? "not a regular file" : strerror(e));
         if (fd >= 0)
             close(fd);
-        return;
+        return -1;
     }
-    /* Four times the byte bound: enough for 50 lines of a normal log, and a line that is cut
-     * at the window's start is dropped, not shown half. */
     want = (size_t)st.st_size < 4 * REPORT_TAIL_BYTES ? (size_t)st.st_size : 4 * REPORT_TAIL_BYTES;
-    from = st.st_size - (off_t)want;
+    *from = st.st_size - (off_t)want;
     raw = xmalloc(want + 1);
     while (got < want) {
-        ssize_t r = pread(fd, raw + got, want - got, from + (off_t)got);
+        ssize_t r = pread(fd, raw + got, want - got, *from + (off_t)got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -195,11 +184,32 @@ static void log_tail(strbuf *b, const char *path)
     if (got == 0) {
         sb_printf(b, "log %s is empty\n", path);
         free(raw);
+        return -1;
+    }
+    sb_init(red);
+    secrets_redact(red, raw, got);
+    free(raw);
+    return 0;
+}
+
+static void log_tail(strbuf *b, const char *path)
+{
+    char *buf;
+    strbuf red;
+    size_t got, start = 0, lines = 0, k;
+    off_t from;
+    int cut_head, cut_bytes = 0;
+
+    if (!path) {
+        sb_puts(b, "no log recorded for this job\n");
         return;
     }
-    sb_init(&red);
-    secrets_redact(&red, raw, got);
-    free(raw);
+    if (tail_withheld) {
+        sb_printf(b, "%s\n", tail_withheld);
+        return;
+    }
+    if (log_end(b, path, &red, &from) != 0)
+        return;
     buf = red.s;
     got = red.len;
     cut_head = from > 0;
