@@ -285,3 +285,17 @@ double time_wall(void)
 }
 
 int glob_match(const char *pattern, const char *s) { return fnmatch(pattern, s, 0) == 0; }
+
+size_t read_at(int fd, void *buf, size_t want, long long at)
+{
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = pread(fd, (char *)buf + got, want - got, (off_t)(at + (long long)got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}

@@ -16,6 +16,9 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** xasprintf() with a va_list (consumed); never NULL. */
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/** pread() until want bytes are in buf, the file ends or an error (EINTR retried); returns
+ *  the bytes read. */
+size_t read_at(int fd, void *buf, size_t want, long long at);
 
 /** A growable NUL-terminated string. */
 typedef struct strbuf {

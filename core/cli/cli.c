@@ -528,18 +528,11 @@ static int cmd_run(const cli *c)
         plan_free(&p);
         return EXIT_USAGE;
     }
-    if (c->command == CLI_SITE) {
-        code = cmd_site(c, &p);
-        plan_free(&p);
-        return code;
-    }
-    if (c->command == CLI_EXPLAIN) {
-        code = explain_release(&p, c->json);
-        plan_free(&p);
-        return code;
-    }
-    if (c->command == CLI_REPORT) {
-        code = cmd_report(c, &p);
+    if (c->command == CLI_SITE || c->command == CLI_EXPLAIN || c->command == CLI_REPORT) {
+        /* the commands that only read a release */
+        code = c->command == CLI_SITE      ? cmd_site(c, &p)
+               : c->command == CLI_EXPLAIN ? explain_release(&p, c->json)
+                                           : cmd_report(c, &p);
         plan_free(&p);
         return code;
     }

@@ -713,20 +713,22 @@ const plan_step *plan_find_step(const plan *p, const char *name)
     return NULL;
 }
 
+static const plan_instance *find_instance(const plan_instance *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
+}
+
 const plan_instance *plan_find_runner(const plan *p, const char *name)
 {
-    for (size_t i = 0; i < p->nrunners; i++)
-        if (strcmp(p->runners[i].name, name) == 0)
-            return &p->runners[i];
-    return NULL;
+    return find_instance(p->runners, p->nrunners, name);
 }
 
 const plan_instance *plan_find_metrics(const plan *p, const char *name)
 {
-    for (size_t i = 0; i < p->nmetrics; i++)
-        if (strcmp(p->metrics[i].name, name) == 0)
-            return &p->metrics[i];
-    return NULL;
+    return find_instance(p->metrics, p->nmetrics, name);
 }
 
 const plan_profile *plan_find_profile(const plan *p, const char *name)

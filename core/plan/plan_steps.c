@@ -29,6 +29,19 @@ static int step_list_length(plan *p, const char *key)
 
 /* Append the steps of the list `key` to p->steps (sized by the caller). Steps of on_promote and
  * on_rollback get that `when` and may not set their own. Names are unique across all lists. */
+/* A step's true/false key (required, publishes): *out keeps its default when the key is
+ * absent. */
+static int step_flag(const config_setting_t *g, const char *key, const char *step, int *out)
+{
+    config_setting_t *v = config_setting_get_member(g, key);
+    if (!v)
+        return 0;
+    if (config_setting_type(v) != CONFIG_TYPE_BOOL)
+        return perr(v, "step \"%s\": '%s' must be true or false", step, key);
+    *out = config_setting_get_bool(v);
+    return 0;
+}
+
 static int load_step_list(plan *p, const char *key, step_when list_when)
 {
     config_setting_t *s = config_lookup(&p->cfg, key);
@@ -37,7 +50,6 @@ static int load_step_list(plan *p, const char *key, step_when list_when)
         config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
         plan_step *st = &p->steps[p->nsteps];
         const char *nm, *desc;
-        int b;
         p->nsteps++;
         /* "steps" is the list people mean by "step 2"; the hook lists are named */
         const char *in = strcmp(key, "steps") ? key : NULL;
@@ -56,20 +68,9 @@ static int load_step_list(plan *p, const char *key, step_when list_when)
         st->inst.name = xstrdup(nm);
         st->when = list_when;
         st->required = 1;
-        if (config_setting_get_member(g, "required")) {
-            if (config_setting_type(config_setting_get_member(g, "required")) != CONFIG_TYPE_BOOL)
-                return perr(config_setting_get_member(g, "required"),
-                            "step \"%s\": 'required' must be true or false", nm);
-            config_setting_lookup_bool(g, "required", &b);
-            st->required = b;
-        }
-        if (config_setting_get_member(g, "publishes")) {
-            if (config_setting_type(config_setting_get_member(g, "publishes")) != CONFIG_TYPE_BOOL)
-                return perr(config_setting_get_member(g, "publishes"),
-                            "step \"%s\": 'publishes' must be true or false", nm);
-            config_setting_lookup_bool(g, "publishes", &b);
-            st->publishes = b;
-        }
+        if (step_flag(g, "required", nm, &st->required) != 0 ||
+            step_flag(g, "publishes", nm, &st->publishes) != 0)
+            return RELHOST_EINVAL;
         if (config_setting_lookup_string(g, "description", &desc))
             st->description = xstrdup(desc);
         if (config_setting_get_member(g, "when") && list_when != WHEN_SUCCESS)

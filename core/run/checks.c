@@ -240,27 +240,26 @@ void checks_eval_env(evidence *ev, const relhost_checks *checks, const checks_en
     for (size_t i = 0; checks && i < checks->n; i++)
         eval_one(ev, (const relhost_check_spec *)(const void *)((const char *)checks->v + i * esz),
                  env, &t);
+    /* The first that applies decides: a verdict before a tool error before no decision. */
+    const struct {
+        int count;
+        relhost_outcome outcome;
+        const char *reason;
+    } order[] = {
+        {t.failed, RELHOST_FAILED, "threshold"},
+        {t.missing, RELHOST_FAILED, "metric_missing"},
+        {t.broken, RELHOST_ERROR, "baseline_unreadable"},
+        {t.refused, RELHOST_INCONCLUSIVE, "metric_refused"},
+        {t.nobase, RELHOST_INCONCLUSIVE, "no_baseline"},
+        {1, RELHOST_PASSED, NULL},
+    };
+    size_t k = 0;
+    while (!order[k].count)
+        k++;
     out->struct_size = sizeof *out;
     out->retryable = 0;
-    if (t.failed) {
-        out->outcome = RELHOST_FAILED;
-        out->reason = "threshold";
-    } else if (t.missing) {
-        out->outcome = RELHOST_FAILED;
-        out->reason = "metric_missing";
-    } else if (t.broken) {
-        out->outcome = RELHOST_ERROR;
-        out->reason = "baseline_unreadable";
-    } else if (t.refused) {
-        out->outcome = RELHOST_INCONCLUSIVE;
-        out->reason = "metric_refused";
-    } else if (t.nobase) {
-        out->outcome = RELHOST_INCONCLUSIVE;
-        out->reason = "no_baseline";
-    } else {
-        out->outcome = RELHOST_PASSED;
-        out->reason = NULL;
-    }
+    out->outcome = order[k].outcome;
+    out->reason = order[k].reason;
 }
 
 void checks_eval(evidence *ev, const relhost_checks *checks, relhost_verdict *out)

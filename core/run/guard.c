@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "record/state.h"
+#include "run/loop.h"
 #include "run/proc.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ static struct {
     frame frames[GUARD_DEPTH];
     volatile sig_atomic_t depth;
     volatile sig_atomic_t stop_sig; /* a stop request that came during a call */
+    volatile unsigned long rounds_at_stop; /* loop_rounds() when it came */
     sigset_t stops;
     struct state *st;
     void (*hook)(void *);
@@ -131,6 +133,12 @@ static void on_fatal(int sig)
 
 /* ---- stop requests during a call -------------------------------------------------------------- */
 
+static void arm_grace(void)
+{
+    struct itimerval t = {.it_value = {.tv_sec = GUARD_STOP_GRACE_S}};
+    setitimer(ITIMER_REAL, &t, NULL);
+}
+
 static void hung_exit(int sig)
 {
     const frame *f = innermost();
@@ -147,21 +155,30 @@ static void hung_exit(int sig)
     _exit(128 + sig);
 }
 
+/* A stop request while a plugin call runs goes to the loop at once, so a plugin that waits
+ * through host services (a prompt, jobs, HTTP) sees the interrupt there and returns. One that
+ * neither returns nor serves the loop within GUARD_STOP_GRACE_S (or gets a second request
+ * while spinning) is hung. */
 static void on_stop(int sig)
 {
     if (sig == SIGALRM) {
-        hung_exit(G.stop_sig ? (int)G.stop_sig : SIGTERM);
+        if (loop_rounds() == G.rounds_at_stop) {
+            hung_exit((int)G.stop_sig);
+            return;
+        }
+        G.rounds_at_stop = loop_rounds(); /* still serving the loop: keep watching */
+        arm_grace();
         return;
     }
-    if (G.stop_sig) {
-        hung_exit(sig); /* a second request: stop now */
+    if (G.stop_sig && loop_rounds() == G.rounds_at_stop) {
+        hung_exit(sig);
         return;
     }
+    loop_interrupt_from_handler(sig);
+    if (!G.stop_sig)
+        arm_grace();
     G.stop_sig = sig;
-    {
-        struct itimerval t = {.it_value = {.tv_sec = GUARD_STOP_GRACE_S}};
-        setitimer(ITIMER_REAL, &t, NULL);
-    }
+    G.rounds_at_stop = loop_rounds();
 }
 
 /* ---- exit() during a call ------------------------------------------------------------------- */
@@ -276,13 +293,9 @@ void guard_leave(int token)
     G.depth = token;
     if (token == 0) {
         struct itimerval off = {0};
-        int sig;
         catch_stops(0);
         setitimer(ITIMER_REAL, &off, NULL);
-        sig = (int)G.stop_sig;
+        /* A request that came during the call was counted by the loop already. */
         G.stop_sig = 0;
-        /* The request came while the plugin ran: hand it to the loop, which stops the run. */
-        if (sig)
-            raise(sig);
     }
 }

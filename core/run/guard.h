@@ -15,10 +15,12 @@
  *                  to the journal, names the plugin, the call and the signal on stderr, kills the
  *                  running jobs' process groups and dies of the signal. A resume does not run
  *                  the step again unless asked (--retry-failed or --rerun).
- *   SIGINT, SIGTERM, SIGHUP  stay deliverable: the call has GUARD_STOP_GRACE_S seconds to come
- *                  back (then the loop stops the run as usual); if it does not, or a second
- *                  signal comes, the step is recorded ERROR (plugin_hung), jobs are killed and
- *                  relhost exits 128 + the signal.
+ *   SIGINT, SIGTERM, SIGHUP  stay deliverable: the loop counts the request at once, so a
+ *                  plugin waiting through host services (a prompt, its jobs, HTTP) sees it and
+ *                  returns, and the run stops as usual. A call that neither returns nor serves
+ *                  the loop for GUARD_STOP_GRACE_S seconds after the request (or gets a second
+ *                  one meanwhile) is hung: the step is recorded ERROR (plugin_hung), jobs are
+ *                  killed and relhost exits 128 + the signal.
  *
  * stdout is line-buffered once guard_install() ran, so no finished line is lost to a crash.
  * Outside a plugin call a fatal signal still kills the jobs' groups before relhost dies.

@@ -43,8 +43,9 @@ static struct {
     unsigned long next_id;
     void (*child_cb)(void *arg);
     void *child_arg;
-    int interrupts;
-    int first_sig;
+    volatile sig_atomic_t interrupts;
+    volatile sig_atomic_t first_sig;
+    volatile sig_atomic_t rounds; /* loop_once() calls that began: a plugin serving the loop */
     int stop_code;      /* a tool failure stopped the run (loop_stop_failed) */
     char stop_why[512];
     unsigned child_events;
@@ -283,6 +284,7 @@ int loop_once(double timeout_s)
     double next_timer = loop_timer_next();
     int r;
 
+    L.rounds++;
     if (n > sizeof pfd_small / sizeof pfd_small[0]) {
         pfd = xmalloc(n * sizeof *pfd);
         ids = xmalloc(n * sizeof *ids);
@@ -344,6 +346,10 @@ int loop_interrupted(void) { return L.interrupts; }
 int loop_interrupt_signal(void) { return L.first_sig; }
 
 void loop_fake_interrupt(int sig) { count_interrupt(sig); }
+
+void loop_interrupt_from_handler(int sig) { count_interrupt(sig); }
+
+unsigned long loop_rounds(void) { return (unsigned long)L.rounds; }
 
 void loop_stop_failed(int code, const char *why)
 {

@@ -81,6 +81,12 @@ int loop_interrupt_signal(void);
 void loop_stop_failed(int code, const char *why);
 /** The code given to loop_stop_failed() (0: none) and, in *why (may be NULL), its message. */
 int loop_stop_code(const char **why);
+/** Count an interrupt from a signal handler (core/run/guard.c catches SIGINT and SIGTERM while
+ *  a plugin call runs): async-signal-safe, as if the signalfd had read it. */
+void loop_interrupt_from_handler(int sig);
+/** How many loop_once() rounds began so far: a plugin call that waits through host services
+ *  serves the loop, one that spins does not (async-signal-safe to read). */
+unsigned long loop_rounds(void);
 /** Tests only: pretend an interrupt arrived. */
 void loop_fake_interrupt(int sig);
 

@@ -40,14 +40,17 @@ struct feeder {
     size_t len, off;
 };
 
-static void capture_close(struct capture *c)
+/* Stop watching *fd and close it (-1 after; -1 before: nothing). */
+static void unwatch_close(int *fd)
 {
-    if (c->fd < 0)
+    if (*fd < 0)
         return;
-    loop_unwatch_fd(c->fd);
-    close(c->fd);
-    c->fd = -1;
+    loop_unwatch_fd(*fd);
+    close(*fd);
+    *fd = -1;
 }
+
+static void capture_close(struct capture *c) { unwatch_close(&c->fd); }
 
 static void capture_cb(int fd, short revents, void *arg)
 {
@@ -85,14 +88,7 @@ static void capture_cb(int fd, short revents, void *arg)
     }
 }
 
-static void feeder_close(struct feeder *f)
-{
-    if (f->fd < 0)
-        return;
-    loop_unwatch_fd(f->fd);
-    close(f->fd);
-    f->fd = -1;
-}
+static void feeder_close(struct feeder *f) { unwatch_close(&f->fd); }
 
 static void feeder_cb(int fd, short revents, void *arg)
 {

@@ -276,14 +276,7 @@ static void print_log_tail(const char *withheld, const char *path, const char *i
     from = sb.st_size > TAIL_BYTES ? sb.st_size - TAIL_BYTES : 0;
     want = (size_t)(sb.st_size - from);
     buf = xmalloc(want + 1);
-    while (got < want) {
-        ssize_t n = pread(fd, buf + got, want - got, from + (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    got = read_at(fd, buf, want, (long long)from);
     close(fd);
     if (got == 0) {
         free(buf);

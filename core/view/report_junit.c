@@ -172,14 +172,7 @@ static int log_end(strbuf *b, const char *path, strbuf *red, off_t *from)
     want = (size_t)st.st_size < 4 * REPORT_TAIL_BYTES ? (size_t)st.st_size : 4 * REPORT_TAIL_BYTES;
     *from = st.st_size - (off_t)want;
     raw = xmalloc(want + 1);
-    while (got < want) {
-        ssize_t r = pread(fd, raw + got, want - got, *from + (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    got = read_at(fd, raw, want, (long long)*from);
     close(fd);
     if (got == 0) {
         sb_printf(b, "log %s is empty\n", path);

@@ -272,6 +272,15 @@ static void counts_line(strbuf *b, const record_counts *c, const char *what)
     }
 }
 
+/* lead then value as code, when there is a value */
+static void code_after(strbuf *b, const char *lead, const char *value)
+{
+    if (!value)
+        return;
+    sb_puts(b, lead);
+    md_code(b, value, 0);
+}
+
 static void header_commit(strbuf *b, const release_record *rec)
 {
     const candidate_record *cand = &rec->candidate;
@@ -281,14 +290,8 @@ static void header_commit(strbuf *b, const release_record *rec)
         return;
     }
     md_code(b, cand->commit, 0);
-    if (cand->repo) {
-        sb_puts(b, " of ");
-        md_code(b, cand->repo, 0);
-    }
-    if (cand->ref) {
-        sb_puts(b, ", ref ");
-        md_code(b, cand->ref, 0);
-    }
+    code_after(b, " of ", cand->repo);
+    code_after(b, ", ref ", cand->ref);
     if (cand->checkout) {
         sb_puts(b, ", checkout ");
         md_text(b, cand->checkout);
@@ -306,14 +309,8 @@ static void header(strbuf *b, const release_record *rec, const record_summary *s
         sb_printf(b, " (exit code %lld)", rec->exit_code.v);
     sb_puts(b, "\n- **Plan:** ");
     md_text(b, rec->plan_name ? rec->plan_name : "(unnamed)");
-    if (rec->plan) {
-        sb_puts(b, " ");
-        md_code(b, rec->plan, 0);
-    }
-    if (rec->plan_hash) {
-        sb_puts(b, ", hash ");
-        md_code(b, rec->plan_hash, 0);
-    }
+    code_after(b, " ", rec->plan);
+    code_after(b, ", hash ", rec->plan_hash);
     header_commit(b, rec);
     sb_puts(b, "\n- **Created:** ");
     md_text(b, rec->created_at ? rec->created_at : "-");
