@@ -46,7 +46,7 @@ typedef struct fake_job {
     char key[256], id[32], validation[64];
     fake_end how;
     int polls, cancelled, ended;
-    double cancelled_at;
+    double submitted_at, cancelled_at;
 } fake_job;
 
 typedef struct fake_script {
@@ -61,6 +61,8 @@ static struct {
     int running, max_running; /* submitted and not yet reported ENDED */
     int cancels;
     int running_at_cancel;    /* jobs running on the engine when the first cancel came */
+    int in_wait;              /* the case is inside jobs_wait (set around the call) */
+    int cancels_in_wait;      /* cancels that came while it was */
     const fake_script *script;
     size_t nscript;
     /* shorten_deadline: the job whose host deadline is brought in once it is armed */
@@ -72,6 +74,11 @@ static struct {
 } F;
 
 static const fake_end PASS = {1, RELHOST_END_EXITED, 0, 0};
+
+/* A job that never ends by itself is ended this long after its submission all the same, with
+ * STUCK_EXIT, so that a job layer that fails to cancel it fails the case instead of hanging it. */
+#define STUCK_AFTER_S 20.0
+#define STUCK_EXIT 99
 
 static fake_end how_ends(const char *validation, int attempt)
 {
@@ -131,6 +138,7 @@ static int fake_submit(const relhost_ctx *ctx, void *inst, const relhost_job_spe
     snprintf(fj->id, sizeof fj->id, "fake-%zu", F.n);
     snprintf(fj->validation, sizeof fj->validation, "%s", spec->validation);
     fj->how = how_ends(spec->validation, attempt);
+    fj->submitted_at = loop_now();
     if (++F.running > F.max_running)
         F.max_running = F.running;
     snprintf(id, 257, "%s", fj->id);
@@ -158,6 +166,10 @@ static int fake_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *sv,
             s->state = RELHOST_JOB_ENDED;
             s->end = fj->how.end;
             s->exit_code = fj->how.exit_code;
+        } else if (loop_now() - fj->submitted_at > STUCK_AFTER_S) {
+            s->state = RELHOST_JOB_ENDED;
+            s->end = RELHOST_END_EXITED;
+            s->exit_code = STUCK_EXIT;
         } else {
             fj->polls++;
             s->state = RELHOST_JOB_RUNNING;
@@ -184,6 +196,7 @@ static int fake_cancel(const relhost_ctx *ctx, void *inst, const char *external_
             F.running_at_cancel = F.running;
         fj->cancelled = 1;
         fj->cancelled_at = loop_now();
+        F.cancels_in_wait += F.in_wait;
     }
     return 0;
 }
@@ -291,6 +304,16 @@ static relhost_job *submit(const char *validation, const char *arg, double timeo
     return jb;
 }
 
+/* jobs_wait, noting for the fake that the job layer's own wait loop is running. */
+static int wait_jobs(relhost_job *const *v, size_t n, int any)
+{
+    int rc;
+    F.in_wait = 1;
+    rc = jobs_wait(J, &sctx, v, n, any);
+    F.in_wait = 0;
+    return rc;
+}
+
 static relhost_job_result result_of(const relhost_job *jb)
 {
     relhost_job_result r;
@@ -322,7 +345,7 @@ static void test_unit_jobs__a_job_that_exits_0_passes_and_its_exit_code_and_dura
     F.nscript = 1;
     open_run(4);
     jb = submit("ok", "--epochs=1", 0, 0);
-    assert_int_equal(jobs_wait(J, &sctx, &jb, 1, 0), 0);
+    assert_int_equal(wait_jobs(&jb, 1, 0), 0);
 
     r = result_of(jb);
     assert_true(r.finished);
@@ -366,7 +389,7 @@ static void test_unit_jobs__a_job_that_exits_3_fails_on_its_exit_code_and_is_not
     open_run(4);
     /* retries apply to retryable ERRORs only: a FAILED verdict is final */
     jb = submit("bad", "--epochs=1", 0, 2);
-    assert_int_equal(jobs_wait(J, &sctx, &jb, 1, 0), 0);
+    assert_int_equal(wait_jobs(&jb, 1, 0), 0);
 
     r = result_of(jb);
     assert_int_equal(r.outcome, RELHOST_FAILED);
@@ -408,7 +431,7 @@ static void test_unit_jobs__a_job_past_its_deadline_is_cancelled_and_fails_timeo
     F.shorten_validation = "hang";
     F.shorten_job = v[0];
     F.shorten_to = 0.3;
-    assert_int_equal(jobs_wait(J, &sctx, v, 2, 0), 0);
+    assert_int_equal(wait_jobs(v, 2, 0), 0);
 
     /* the job layer armed the deadline at timeout + DEADLINE_SLACK */
     assert_true(F.armed_deadline_in > 2.0 + DEADLINE_SLACK - 1.0);
@@ -441,6 +464,48 @@ static void test_unit_jobs__a_job_past_its_deadline_is_cancelled_and_fails_timeo
     close_run();
 }
 
+static void test_unit_jobs__a_deadline_fires_from_its_loop_timer_while_other_code_serves_the_loop(
+    void **unused)
+{
+    /* "quick" ends at its first poll, "hang" never by itself. The gate waits for any one of
+     * them, then serves the loop itself (as an HTTP wait does): the deadline of "hang" must be
+     * enforced right there, by its timer, not by the next jobs_wait. */
+    static const fake_script script[] = {{"hang", {{-1, RELHOST_END_EXITED, 0, 0}}, 1},
+                                         {"quick", {{0, RELHOST_END_EXITED, 0, 0}}, 1}};
+    relhost_job *v[2];
+    relhost_job_result r;
+    double until;
+    (void)unused;
+    F.script = script;
+    F.nscript = 2;
+    open_run(4);
+    v[0] = submit("hang", "--forever", 5.0, 0);
+    v[1] = submit("quick", "--epochs=1", 0, 0);
+    F.shorten_validation = "hang";
+    F.shorten_job = v[0];
+    F.shorten_to = 2.0;
+    assert_int_equal(wait_jobs(v, 2, 1), 0);
+    assert_true(result_of(v[1]).finished);
+    assert_false(result_of(v[0]).finished);
+    assert_int_equal(F.cancels, 0);
+
+    until = loop_now() + STUCK_AFTER_S;
+    while (F.cancels == 0 && loop_now() < until)
+        loop_once(0.1);
+    assert_int_equal(F.cancels, 1);
+    assert_int_equal(F.cancels_in_wait, 0);
+    assert_true(F.v[0].cancelled);
+    assert_true(F.v[0].cancelled_at >= F.shortened_deadline);
+
+    /* the end is then collected by the next wait, and is a timeout */
+    assert_int_equal(wait_jobs(v, 1, 0), 0);
+    r = result_of(v[0]);
+    assert_int_equal(r.outcome, RELHOST_FAILED);
+    assert_string_equal(r.reason, "timeout");
+    assert_int_equal(r.exit_code, 124);
+    close_run();
+}
+
 static void test_unit_jobs__a_retryable_error_is_retried_and_the_second_attempt_passes(
     void **unused)
 {
@@ -455,7 +520,7 @@ static void test_unit_jobs__a_retryable_error_is_retried_and_the_second_attempt_
     F.nscript = 1;
     open_run(4);
     jb = submit("flaky", "--epochs=1", 0, 1);
-    assert_int_equal(jobs_wait(J, &sctx, &jb, 1, 0), 0);
+    assert_int_equal(wait_jobs(&jb, 1, 0), 0);
 
     assert_int_equal(F.n, 2);
     assert_string_equal(F.v[0].key, "rh-" V "-flaky-a1");
@@ -485,7 +550,7 @@ static void test_unit_jobs__retries_stop_when_the_attempts_are_spent(void **unus
     F.nscript = 1;
     open_run(4);
     jb = submit("down", "--epochs=1", 0, 1);
-    assert_int_equal(jobs_wait(J, &sctx, &jb, 1, 0), 0);
+    assert_int_equal(wait_jobs(&jb, 1, 0), 0);
 
     assert_int_equal(F.n, 2); /* the first attempt and its one retry */
     r = result_of(jb);
@@ -498,27 +563,35 @@ static void test_unit_jobs__retries_stop_when_the_attempts_are_spent(void **unus
 
 static void test_unit_jobs__a_finished_job_in_the_state_is_resumed_not_run_again(void **unused)
 {
-    static const fake_script script[] = {{"bad", {{0, RELHOST_END_EXITED, 3, 0}}, 1}};
-    relhost_job *v[3];
+    /* run 1: "bad" exits 3, "lost" loses its node with no retries left (a retryable ERROR) */
+    static const fake_script script[] = {{"bad", {{0, RELHOST_END_EXITED, 3, 0}}, 1},
+                                         {"lost", {{0, RELHOST_END_INFRA, 0, 0}}, 1}};
+    relhost_job *v[4];
     relhost_job_result r;
     (void)unused;
     F.script = script;
-    F.nscript = 1;
+    F.nscript = 2;
     open_run(4);
     v[0] = submit("ok", "--epochs=1", 0, 0);
     v[1] = submit("bad", "--epochs=1", 0, 0);
     v[2] = submit("edited", "--epochs=1", 0, 0);
-    assert_int_equal(jobs_wait(J, &sctx, v, 3, 0), 0);
-    assert_int_equal(F.n, 3);
+    v[3] = submit("lost", "--epochs=1", 0, 0);
+    assert_int_equal(wait_jobs(v, 4, 0), 0);
+    assert_int_equal(F.n, 4);
+    assert_int_equal(result_of(v[3]).outcome, RELHOST_ERROR);
+    assert_true(result_of(v[3]).retryable);
     close_run();
 
-    /* A later run of the same release: the same commands, but for "edited" */
+    /* A later run of the same release, in which every job would pass: the same commands, but
+     * for "edited" */
     F.n = 0;
+    F.nscript = 0;
     open_run(4);
     v[0] = submit("ok", "--epochs=1", 0, 0);
     v[1] = submit("bad", "--epochs=1", 0, 0);
     v[2] = submit("edited", "--epochs=2", 0, 0);
-    assert_int_equal(jobs_wait(J, &sctx, v, 3, 0), 0);
+    v[3] = submit("lost", "--epochs=1", 0, 0);
+    assert_int_equal(wait_jobs(v, 4, 0), 0);
 
     r = result_of(v[0]);
     assert_true(r.resumed);
@@ -537,8 +610,13 @@ static void test_unit_jobs__a_finished_job_in_the_state_is_resumed_not_run_again
     assert_false(r.resumed);
     assert_false(jobs_resumed(J, STEP "/edited"));
     assert_int_equal(r.outcome, RELHOST_PASSED);
-    assert_int_equal(F.n, 1);
+    /* a retryable ERROR is no result: it runs again */
+    r = result_of(v[3]);
+    assert_false(r.resumed);
+    assert_int_equal(r.outcome, RELHOST_PASSED);
+    assert_int_equal(F.n, 2);
     assert_string_equal(F.v[0].validation, "edited");
+    assert_string_equal(F.v[1].validation, "lost");
     close_run();
 }
 
@@ -558,7 +636,7 @@ static void test_unit_jobs__a_runner_never_has_more_than_max_parallel_jobs_runni
     for (size_t i = 0; i < 5; i++)
         v[i] = submit(names[i], "--epochs=1", 0, 0);
     assert_int_equal(F.n, 0); /* submitting queues: nothing starts before the wait */
-    assert_int_equal(jobs_wait(J, &sctx, v, 5, 0), 0);
+    assert_int_equal(wait_jobs(v, 5, 0), 0);
 
     assert_int_equal(F.n, 5);
     assert_int_equal(F.max_running, 2); /* the slots are used, never exceeded */
@@ -587,6 +665,9 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_unit_jobs__a_job_past_its_deadline_is_cancelled_and_fails_timeout_while_another_runs_on,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unit_jobs__a_deadline_fires_from_its_loop_timer_while_other_code_serves_the_loop,
             setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_unit_jobs__a_retryable_error_is_retried_and_the_second_attempt_passes, setup,
