@@ -17,7 +17,7 @@
 #include "record/state.h"
 #include "registry/fsutil.h"
 #include "run/jobs.h"
-#include "run/jobs_int.h" /* only to bring one job's deadline in: see shorten_deadline */
+#include "run/jobs_int.h" /* DEADLINE_SLACK, and one job's deadline brought in: shorten_deadline */
 #include "run/loop.h"
 
 #include <relhost/plugin.h>
@@ -62,6 +62,8 @@ static struct {
     int cancels;
     int running_at_cancel;    /* jobs running on the engine when the first cancel came */
     int in_wait;              /* the case is inside jobs_wait (set around the call) */
+    int interrupt_at_poll;    /* >0: a SIGTERM "arrives" during the poll with this number */
+    int npolls;
     int cancels_in_wait;      /* cancels that came while it was */
     const fake_script *script;
     size_t nscript;
@@ -152,6 +154,8 @@ static int fake_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *sv,
 {
     (void)ctx;
     (void)inst;
+    if (++F.npolls == F.interrupt_at_poll)
+        loop_fake_interrupt(SIGTERM);
     for (size_t i = 0; i < n; i++) {
         relhost_job_status *s = (void *)((char *)sv + i * elem_size);
         fake_job *fj = fake_find(s->external_id);
@@ -412,7 +416,7 @@ static void test_unit_jobs__a_job_that_exits_3_fails_on_its_exit_code_and_is_not
     close_run();
 }
 
-static void test_unit_jobs__a_job_past_its_deadline_is_cancelled_and_fails_timeout_while_another_runs_on(
+static void test_unit_jobs__a_hung_job_is_cancelled_at_its_deadline_as_a_timeout_while_another_runs(
     void **unused)
 {
     /* "hang" never ends by itself (its runner's own limit "did not work"); "slow" runs until
@@ -620,6 +624,50 @@ static void test_unit_jobs__a_finished_job_in_the_state_is_resumed_not_run_again
     close_run();
 }
 
+static void test_unit_jobs__an_interrupt_cancels_a_running_job_which_runs_again_in_the_next_run(
+    void **unused)
+{
+    static const fake_script script[] = {{"long", {{-1, RELHOST_END_EXITED, 0, 0}}, 1}};
+    relhost_job *jb;
+    relhost_job_result r;
+    job_entry e;
+    (void)unused;
+    F.script = script;
+    F.nscript = 1;
+    F.interrupt_at_poll = 3;
+    open_run(4);
+    jb = submit("long", "--epochs=1", 0, 0);
+    assert_int_equal(wait_jobs(&jb, 1, 0), RELHOST_EINTR);
+
+    /* stopped by relhost: cancelled on its runner, no outcome, recorded as not yet run */
+    assert_int_equal(F.cancels, 1);
+    assert_true(F.v[0].cancelled);
+    r = result_of(jb);
+    assert_false(r.finished);
+    assert_int_equal(r.outcome, RELHOST_NONE);
+    record_of("long", &e);
+    assert_int_equal(e.job.lifecycle, RECORD_LIFE_PENDING);
+    assert_null(e.job.outcome_raw);
+    record_job_entry_free(&e);
+    close_run();
+
+    /* the next run (no interrupt now) runs it again, and it passes this time */
+    loop_fini();
+    assert_int_equal(loop_init(), 0);
+    assert_int_equal(loop_interrupted(), 0);
+    F.nscript = 0;
+    F.n = 0;
+    open_run(4);
+    jb = submit("long", "--epochs=1", 0, 0);
+    assert_int_equal(wait_jobs(&jb, 1, 0), 0);
+    r = result_of(jb);
+    assert_false(r.resumed);
+    assert_int_equal(r.outcome, RELHOST_PASSED);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(F.n, 1);
+    close_run();
+}
+
 static void test_unit_jobs__a_runner_never_has_more_than_max_parallel_jobs_running(void **unused)
 {
     static const char *const names[] = {"m1", "m2", "m3", "m4", "m5"};
@@ -664,7 +712,7 @@ int main(void)
             test_unit_jobs__a_job_that_exits_3_fails_on_its_exit_code_and_is_not_retried, setup,
             teardown),
         cmocka_unit_test_setup_teardown(
-            test_unit_jobs__a_job_past_its_deadline_is_cancelled_and_fails_timeout_while_another_runs_on,
+            test_unit_jobs__a_hung_job_is_cancelled_at_its_deadline_as_a_timeout_while_another_runs,
             setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_unit_jobs__a_deadline_fires_from_its_loop_timer_while_other_code_serves_the_loop,
@@ -677,6 +725,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_unit_jobs__a_finished_job_in_the_state_is_resumed_not_run_again, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unit_jobs__an_interrupt_cancels_a_running_job_which_runs_again_in_the_next_run,
+            setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_unit_jobs__a_runner_never_has_more_than_max_parallel_jobs_running, setup,
             teardown),
