@@ -62,9 +62,9 @@ static struct {
     int cancels;
     int running_at_cancel;    /* jobs running on the engine when the first cancel came */
     int in_wait;              /* the case is inside jobs_wait (set around the call) */
-    int interrupt_at_poll;    /* >0: a SIGTERM "arrives" during the poll with this number */
-    int npolls;
     int cancels_in_wait;      /* cancels that came while it was */
+    int npolls;               /* poll calls so far */
+    int interrupt_at_poll;    /* >0: a SIGTERM "arrives" during the poll with this number */
     const fake_script *script;
     size_t nscript;
     /* shorten_deadline: the job whose host deadline is brought in once it is armed */
