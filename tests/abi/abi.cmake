@@ -39,19 +39,19 @@ endif()
 
 # The frozen copy is a promise to every plugin built against it: editing it would silently move
 # the goalposts of abi_layout and abi10_gate. A deliberate ABI 2.0 adds plugin-2.0.h instead.
-add_test(NAME abi_frozen_header COMMAND ${CMAKE_COMMAND} -E sha256sum ${_abi_dir}/plugin-1.0.h)
-set_tests_properties(abi_frozen_header PROPERTIES PASS_REGULAR_EXPRESSION
+add_test(NAME test_abi__frozen_header COMMAND ${CMAKE_COMMAND} -E sha256sum ${_abi_dir}/plugin-1.0.h)
+set_tests_properties(test_abi__frozen_header PROPERTIES PASS_REGULAR_EXPRESSION
   "^a5991c4243526da0f3af16cb6b38acf58b96cc1bbeab7968900ea6c68ea97a72 ")
 
-relhost_unit_test(abi_layout SOURCES ${_abi_dir}/abi_layout.c ${_abi_dir}/abi_layout_10.c
+relhost_unit_test(test_abi__layout SOURCES ${_abi_dir}/abi_layout.c ${_abi_dir}/abi_layout_10.c
                   ${_abi_dir}/abi_layout_cur.c)
-target_compile_options(abi_layout PRIVATE ${_abi_strict})
+target_compile_options(test_abi__layout PRIVATE ${_abi_strict})
 
-relhost_script_test(abi_prefix ${PYTHON3} ${_abi_dir}/abi_prefix.py ${_abi_dir}/plugin-1.0.h
+relhost_script_test(test_abi__prefix ${PYTHON3} ${_abi_dir}/abi_prefix.py ${_abi_dir}/plugin-1.0.h
                     ${PROJECT_SOURCE_DIR}/include/relhost/plugin.h)
 
 relhost_add_plugin(abi10_gate SOURCES ${_abi_dir}/abi10_gate.c
                    OUTPUT_DIR ${CMAKE_BINARY_DIR}/test-plugins/abi10)
 target_compile_options(abi10_gate PRIVATE ${_abi_strict})
 
-relhost_script_test(abi_plan_abi10 bash ${_abi_dir}/abi10_plan.sh)
+relhost_script_test(test_abi__plan_abi10 bash ${_abi_dir}/abi10_plan.sh)

@@ -2,5 +2,5 @@
 # plans/custom_gate: install this build into a scratch prefix, build examples/custom_gate out of
 # tree against the installed SDK, and run the installed relhost on plans using it. It reads the
 # whole build tree (cmake --install), so it runs after everything is built; it needs no network.
-relhost_script_test(plans_custom_gate bash ${CMAKE_CURRENT_LIST_DIR}/custom_gate.sh)
-set_tests_properties(plans_custom_gate PROPERTIES TIMEOUT 300 LABELS "plans;install")
+relhost_script_test(test_plans__custom_gate bash ${CMAKE_CURRENT_LIST_DIR}/custom_gate.sh)
+set_tests_properties(test_plans__custom_gate PROPERTIES TIMEOUT 300 LABELS "plans;install")
