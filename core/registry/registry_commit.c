@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * registry_commit.c - the registry's commit point (registry.h): an operation's intent is
- * written first, then the derived files (staged folder swap, baseline, symlink), the manifest
- * and the audit line; recovery finishes an intent a crash left behind.
+ * written first, then the staged folder swap, the manifest (the commit point readers see), the
+ * files derived from it (baseline, symlink) and the audit line; recovery finishes an intent a
+ * crash left behind, so a reader never finds a derived file ahead of the manifest.
  *
  * intent.json { "schema": int, "id", "op": str, "started": real (epoch seconds),
  *               "swap": {"from", "to": str}, "link": str, "baseline_path": str,
@@ -144,27 +145,32 @@ static int apply_baseline(const registry *r, const intent *it)
     return rc;
 }
 
-/* The symlink and the manifest. */
-static int apply_link_manifest(const registry *r, const intent *it, const manifest *next)
+/* The manifest: the commit point, written before every file derived from it, so that a reader
+ * never finds the symlink or the baseline ahead of the manifest (only behind it, until the
+ * intent is finished). */
+static int apply_manifest(const registry *r, const manifest *next)
 {
-    char *p, *text;
-    int rc = 0;
-    if (it->link) {
-        char *target = xasprintf("staged/%s", it->link);
-        p = registry_path(r, "last_green");
-        rc = fs_symlink_atomic(target, p);
-        free(target);
-        free(p);
-        crash_point("registry.link");
-    }
-    if (rc == 0) {
-        text = manifest_text(next);
-        p = registry_path(r, "manifest.json");
-        rc = fs_write_atomic(p, text, strlen(text));
-        free(p);
-        free(text);
-        crash_point("registry.manifest");
-    }
+    char *text = manifest_text(next), *p = registry_path(r, "manifest.json");
+    int rc = fs_write_atomic(p, text, strlen(text));
+    free(p);
+    free(text);
+    crash_point("registry.manifest");
+    return rc;
+}
+
+/* The last_green symlink, after the manifest. */
+static int apply_link(const registry *r, const intent *it)
+{
+    char *target, *p;
+    int rc;
+    if (!it->link)
+        return 0;
+    target = xasprintf("staged/%s", it->link);
+    p = registry_path(r, "last_green");
+    rc = fs_symlink_atomic(target, p);
+    free(target);
+    free(p);
+    crash_point("registry.link");
     return rc;
 }
 
@@ -202,9 +208,11 @@ static int apply_intent(const registry *r, const intent *it, const manifest *nex
     if (it->swap_from && it->swap_to)
         rc = apply_swap(r, it);
     if (rc == 0)
+        rc = apply_manifest(r, next);
+    if (rc == 0)
         rc = apply_baseline(r, it);
     if (rc == 0)
-        rc = apply_link_manifest(r, it, next);
+        rc = apply_link(r, it);
     if (rc == 0)
         rc = apply_audit(r, it, recovering);
     return rc;

@@ -29,9 +29,9 @@
  *   registry.stage.copied         artifacts copied into staged/.tmp-*, no intent yet
  *   registry.intent               intent.json durable, nothing applied
  *   registry.swap                 the staged folder swapped into place
- *   registry.baseline             the baseline store written
- *   registry.link                 the last_green symlink flipped
- *   registry.manifest             manifest.json written (the commit point), no audit line yet
+ *   registry.manifest             manifest.json written (the commit point), nothing derived yet
+ *   registry.baseline             the baseline store written (after the manifest)
+ *   registry.link                 the last_green symlink flipped (after the manifest)
  *   registry.audit                audit line appended, intent.json not yet removed
  */
 #ifndef RELHOST_CRASH_H

@@ -351,8 +351,8 @@ def case_an_expired_waiver_waives_nothing():
     r = g.run("--version", "1.0", "--step", "promote", code=1, out=[r'"tests" is FAILED'])
 
 
-POINTS = ["registry.stage.copied", "registry.intent", "registry.swap", "registry.baseline",
-          "registry.link", "registry.manifest", "registry.audit"]
+POINTS = ["registry.stage.copied", "registry.intent", "registry.swap", "registry.manifest",
+          "registry.baseline", "registry.link", "registry.audit"]
 
 
 def consistent(g, why):
@@ -392,6 +392,30 @@ def consistent(g, why):
         rh.check(os.path.exists(kept) and rh.read(kept) == rh.read(bl),
                  f"{why}: the baseline store is not the one {lg} kept", r)
     return m
+
+
+def case_a_reader_never_finds_the_symlink_ahead_of_the_manifest():
+    # Read right after the kill, before any relhost command finishes the intent: the manifest
+    # is the commit point, so last_green may lag behind it but never names a release the
+    # manifest has not promoted (a deploy that follows the link sees no uncommitted release).
+    killed = 0
+    for point, hit in [(p, n) for p in POINTS for n in (1, 2)]:
+        g = Reg()
+        g.release("1.0")
+        g.artifact("model.bin", "weights v2\n")
+        env = dict(os.environ, RELHOST_CRASH_AT=f"{point}:{hit}")
+        r = g.run("--version", "2.0", "--no-interactive", env=env)
+        if r.rc != -signal.SIGKILL:
+            continue
+        killed += 1
+        m = g.manifest()
+        link = os.path.join(g.reg, "last_green")
+        target = os.readlink(link).split("/", 1)[1] if os.path.lexists(link) else None
+        promoted = {e["version"] for e in m["releases"] if e.get("promoted_at")}
+        rh.check(target is None or target in promoted,
+                 f"killed at {point}: last_green names {target}, which the manifest has not "
+                 f"promoted ({sorted(promoted)})", r)
+    rh.check(killed >= len(POINTS), f"only {killed} kills happened: the points moved?")
 
 
 def case_a_kill_at_every_registry_point_leaves_it_consistent():
