@@ -612,18 +612,11 @@ static int git_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     char dirty[1024];
     int rc;
 
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        /* `relhost launch` only submits jobs; this gate submits none and changes nothing. */
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "launch";
+    /* `relhost launch` only submits jobs; this gate submits none and changes nothing. */
+    if (pl_launch_skips(ctx, out))
         return 0;
-    }
-    if (!RELHOST_HAS(pl_host, proc_result_free) || pl_host->proc_run == NULL ||
-        pl_host->proc_result_free == NULL) {
-        pl_host->fail(ctx,
-                      "git: this relhost offers no process service (proc_run); upgrade relhost");
-        return RELHOST_ENOTSUP;
-    }
+    if ((rc = pl_need_proc(ctx, "upgrade relhost")) != 0)
+        return rc;
     gitrun_init(&g, ctx, inst, 0);
     if ((rc = git_locate(&g)) != 0)
         return rc;

@@ -69,12 +69,9 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     int yes = 0;
     int rc;
 
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        /* `relhost launch` only submits jobs; nobody is asked anything. */
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "launch";
+    /* `relhost launch` only submits jobs; nobody is asked anything. */
+    if (pl_launch_skips(ctx, out))
         return 0;
-    }
 
     /* A host without the service is the same situation as a host without a terminal. */
     if (!RELHOST_HAS(pl_host, prompt_yesno) || pl_host->prompt_yesno == NULL)

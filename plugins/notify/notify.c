@@ -637,17 +637,11 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     if (!configured[0] && !configured[1]) {
         pl_host->note_add(ctx, "no webhook configured: set $%s and/or $%s to announce the release",
                           envs[0], envs[1]);
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "not_configured";
-        out->retryable = 0;
+        pl_skip(out, "not_configured");
         return 0;
     }
-    if (!RELHOST_HAS(pl_host, http_response_free) || pl_host->http_request == NULL ||
-        pl_host->http_response_free == NULL) {
-        pl_host->fail(ctx, "notify: this relhost has no HTTP service (http_request): upgrade "
-                           "relhost, or make the step optional until then");
-        return RELHOST_ENOTSUP;
-    }
+    if ((rc = pl_need_http(ctx)) != 0)
+        return rc;
     if (!has_records()) {
         pl_host->fail(ctx,
                       "notify: this relhost cannot record deliveries (record_get, record_put), "

@@ -104,11 +104,8 @@ static int registry_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
 {
     const struct registry_conf *c = inst;
     int rc;
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "launch";
+    if (pl_launch_skips(ctx, out))
         return 0;
-    }
     rc = c->action == ACT_STAGE     ? pl_host->registry_stage(ctx, &c->artifacts)
          : c->action == ACT_PROMOTE ? pl_host->registry_promote(ctx)
                                     : pl_host->registry_quarantine(ctx, c->reason);
