@@ -102,6 +102,10 @@ int gh_parse(const relhost_ctx *ctx, const struct gh_call *c, const relhost_http
 /* Explain a reply that is not what the caller wanted (any status) and set an ERROR. */
 void gh_refused(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
                 const relhost_http_response *r, relhost_verdict *out);
+/* Send c and read its reply, which must be a 200, as JSON of type want: GH_OK with *root the
+ * caller's; GH_VERDICT for no reply, another status (gh_refused) or another body (gh_parse). */
+int gh_send_read(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
+                 json_type want, json_t **root, relhost_verdict *out);
 
 enum gh_limit { GH_LIMIT_NONE = 0, GH_LIMIT_PRIMARY, GH_LIMIT_SECONDARY };
 /* Whether r is a rate-limit answer: PRIMARY (x-ratelimit-remaining: 0, ends at
@@ -124,6 +128,8 @@ int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url,
 
 /* {api}/repos/{owner}/{repo}{suffix}; NULL when out of memory. */
 char *gh_repo_url(const struct github *g, const char *suffix);
+/* {api}/repos/{owner}/{repo}{prefix}{the tag, percent-encoded}; NULL when out of memory. */
+char *gh_tag_url(const struct github *g, const char *prefix);
 /* A string or integer member of a JSON object; NULL or -1 when absent or of another type. */
 const char *gh_jstr(const json_t *o, const char *key);
 long long gh_jint(const json_t *o, const char *key);

@@ -401,6 +401,19 @@ char *gh_repo_url(const struct github *g, const char *suffix)
     return pl_str_take(&b);
 }
 
+char *gh_tag_url(const struct github *g, const char *prefix)
+{
+    struct pl_str u = {0};
+    char *suffix, *url;
+
+    pl_str_add(&u, "%s", prefix);
+    pl_str_urlenc(&u, g->tag);
+    suffix = pl_str_take(&u);
+    url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
+    free(suffix);
+    return url;
+}
+
 const char *gh_jstr(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -467,6 +480,24 @@ void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt,
     pl_host->fail(ctx, "github: %s: %s %s took effect on attempt %d (an earlier attempt got %s "
                        "and had no effect)",
                   c->what, c->method, c->url, attempt, lost);
+}
+
+int gh_send_read(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
+                 json_type want, json_t **root, relhost_verdict *out)
+{
+    relhost_http_response *r = NULL;
+    int rc = gh_send(ctx, g, c, &r, out);
+
+    if (rc != GH_OK)
+        return rc;
+    if (r->status != 200) {
+        gh_refused(ctx, g, c, r, out);
+        rc = GH_VERDICT;
+    } else {
+        rc = gh_parse(ctx, c, r, want, root, out);
+    }
+    pl_host->http_response_free(r);
+    return rc;
 }
 
 /* ---- paging ---------------------------------------------------------------------------------- */
