@@ -610,84 +610,105 @@ static int submit(const relhost_ctx *ctx, struct workflow *w, struct vrun *r)
     return rc;
 }
 
-static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
+/* Mark the selected validations, and those they depend on, V_WAITING (the rest V_UNSELECTED);
+ * *nsel counts them. */
+static int select_runs(const relhost_ctx *ctx, struct workflow *w, size_t *nsel)
 {
-    struct workflow *w = inst;
-    size_t npass = 0, nfail = 0, nerr = 0, nerr_retry = 0, nskip = 0, nsel = 0;
-    relhost_job **wait = calloc(w->n + 1, sizeof *wait);
-    int rc = 0;
-
-    if (!wait)
-        return RELHOST_ENOMEM;
-    if (!pl_host->job_submit || !pl_host->job_wait || !pl_host->job_result) {
-        pl_host->fail(ctx, "this relhost offers no job service (it is older than the workflow "
-                           "gate needs)");
-        free(wait);
-        return RELHOST_ENOTSUP;
-    }
-    {
-        char *want = calloc(w->n + 1, 1), *dep = calloc(w->n + 1, 1);
-        if (!want || !dep) {
-            free(want);
-            free(dep);
-            free(wait);
-            return RELHOST_ENOMEM;
-        }
-        for (size_t i = 0; i < w->n; i++)
-            if (chosen(ctx, &w->runs[i])) {
-                want[i] = 1;
-                mark_deps(w, i, dep);
-            }
-        for (size_t i = 0; i < w->n; i++) {
-            if (!want[i] && dep[i])
-                pl_host->note_add(ctx,
-                                  "validation %s runs too: a selected validation depends on it "
-                                  "(its result from an earlier run counts when it passed)",
-                                  w->runs[i].name);
-            w->runs[i].state = want[i] || dep[i] ? V_WAITING : V_UNSELECTED;
-            nsel += w->runs[i].state == V_WAITING;
-        }
+    char *want = calloc(w->n + 1, 1), *dep = calloc(w->n + 1, 1);
+    if (!want || !dep) {
         free(want);
         free(dep);
+        return RELHOST_ENOMEM;
     }
+    for (size_t i = 0; i < w->n; i++)
+        if (chosen(ctx, &w->runs[i])) {
+            want[i] = 1;
+            mark_deps(w, i, dep);
+        }
+    for (size_t i = 0; i < w->n; i++) {
+        if (!want[i] && dep[i])
+            pl_host->note_add(ctx,
+                              "validation %s runs too: a selected validation depends on it "
+                              "(its result from an earlier run counts when it passed)",
+                              w->runs[i].name);
+        w->runs[i].state = want[i] || dep[i] ? V_WAITING : V_UNSELECTED;
+        *nsel += w->runs[i].state == V_WAITING;
+    }
+    free(want);
+    free(dep);
+    return 0;
+}
+
+/* The name of a dependency of r that did not pass, or NULL; *ready = 0 while one is not done. */
+static const char *blocker_of(const struct workflow *w, const struct vrun *r, int *ready)
+{
+    *ready = 1;
+    for (size_t d = 0; d < r->v->depends_on.n; d++)
+        for (size_t k = 0; k < w->n; k++) {
+            const struct vrun *dep = &w->runs[k];
+            if (!answers_to(dep, r->v->depends_on.v[d]))
+                continue; /* dependencies of a selected run are selected too */
+            if (dep->state == V_SKIPPED ||
+                (dep->state == V_DONE && dep->res.outcome != RELHOST_PASSED &&
+                 dep->res.outcome != RELHOST_WAIVED))
+                return dep->name;
+            if (dep->state != V_DONE)
+                *ready = 0;
+        }
+    return NULL;
+}
+
+/* Submit every validation whose dependencies are done; skip those whose failed. *progressed
+ * counts both. RELHOST_EFAIL when the host refused a job (it explained why through fail()). */
+static int submit_ready(const relhost_ctx *ctx, struct workflow *w, size_t *progressed)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct vrun *r = &w->runs[i];
+        const char *blocker;
+        int ready;
+        if (r->state != V_WAITING)
+            continue;
+        blocker = blocker_of(w, r, &ready);
+        if (blocker) {
+            r->state = V_SKIPPED;
+            pl_host->note_add(ctx, "validation %s SKIPPED (upstream_failed): %s did not pass",
+                              r->name, blocker);
+            (*progressed)++;
+            continue;
+        }
+        if (!ready || (ctx->mode == RELHOST_MODE_LAUNCH && r->v->depends_on.n))
+            continue;
+        if (submit(ctx, w, r) != 0 && !r->job)
+            return RELHOST_EFAIL;
+        (*progressed)++;
+    }
+    return 0;
+}
+
+/* Read the result of every submitted validation; a finished one (under launch: any) is done. */
+static void collect_results(const relhost_ctx *ctx, struct workflow *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct vrun *r = &w->runs[i];
+        if (r->state != V_SUBMITTED)
+            continue;
+        memset(&r->res, 0, sizeof r->res);
+        r->res.struct_size = sizeof r->res;
+        pl_host->job_result(ctx, r->job, &r->res);
+        if (r->res.finished || ctx->mode == RELHOST_MODE_LAUNCH)
+            r->state = V_DONE;
+    }
+}
+
+/* Submit and wait, round after round, until nothing is left to submit or wait for (under
+ * launch: one round). wait holds w->n + 1 jobs. */
+static int run_rounds(const relhost_ctx *ctx, struct workflow *w, relhost_job **wait)
+{
+    int rc = 0;
     for (;;) {
         size_t nwait = 0, progressed = 0;
-        /* Submit every validation whose dependencies are done; skip those whose failed. */
-        for (size_t i = 0; i < w->n; i++) {
-            struct vrun *r = &w->runs[i];
-            const char *blocker = NULL;
-            int ready = 1;
-            if (r->state != V_WAITING)
-                continue;
-            for (size_t d = 0; d < r->v->depends_on.n && !blocker; d++)
-                for (size_t k = 0; k < w->n; k++) {
-                    struct vrun *dep = &w->runs[k];
-                    if (!answers_to(dep, r->v->depends_on.v[d]))
-                        continue; /* dependencies of a selected run are selected too */
-                    if (dep->state == V_SKIPPED ||
-                        (dep->state == V_DONE && dep->res.outcome != RELHOST_PASSED &&
-                         dep->res.outcome != RELHOST_WAIVED)) {
-                        blocker = dep->name;
-                        break;
-                    }
-                    if (dep->state != V_DONE)
-                        ready = 0;
-                }
-            if (blocker) {
-                r->state = V_SKIPPED;
-                pl_host->note_add(ctx, "validation %s SKIPPED (upstream_failed): %s did not pass",
-                                  r->name, blocker);
-                progressed++;
-                continue;
-            }
-            if (!ready || (ctx->mode == RELHOST_MODE_LAUNCH && r->v->depends_on.n))
-                continue;
-            if (submit(ctx, w, r) != 0 && !r->job) {
-                free(wait);
-                return RELHOST_EFAIL; /* the host explained why through fail() */
-            }
-            progressed++;
-        }
+        if ((rc = submit_ready(ctx, w, &progressed)) != 0)
+            return rc;
         for (size_t i = 0; i < w->n; i++)
             if (w->runs[i].state == V_SUBMITTED)
                 wait[nwait++] = w->runs[i].job;
@@ -699,24 +720,36 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
         rc = pl_host->job_wait(ctx, wait, nwait, ctx->mode != RELHOST_MODE_LAUNCH);
         if (rc != 0)
             break;
-        for (size_t i = 0; i < w->n; i++) {
-            struct vrun *r = &w->runs[i];
-            if (r->state != V_SUBMITTED)
-                continue;
-            memset(&r->res, 0, sizeof r->res);
-            r->res.struct_size = sizeof r->res;
-            pl_host->job_result(ctx, r->job, &r->res);
-            if (r->res.finished || ctx->mode == RELHOST_MODE_LAUNCH)
-                r->state = V_DONE;
-        }
+        collect_results(ctx, w);
         if (ctx->mode == RELHOST_MODE_LAUNCH)
             break;
     }
-    free(wait);
-    if (rc != 0)
-        return rc;
+    return rc;
+}
+
+/* The step's verdict under launch: INCONCLUSIVE "launched", saying how many run remotely. */
+static void judge_launch(const relhost_ctx *ctx, const struct workflow *w, size_t nsel,
+                         relhost_verdict *out)
+{
+    size_t launched = 0;
+    for (size_t i = 0; i < w->n; i++)
+        launched += w->runs[i].state == V_DONE && w->runs[i].res.external_id &&
+                    !w->runs[i].res.finished;
+    out->outcome = RELHOST_INCONCLUSIVE;
+    out->reason = "launched";
+    pl_host->note_add(ctx, "%zu of %zu validation(s) running remotely; the others wait for "
+                           "`relhost -c` (local runners, full runners, dependencies, or done)",
+                      launched, nsel);
+}
+
+/* The step's verdict from its validations' results: a skipped or failed one fails the step,
+ * then an ERROR (retryable when all are), then all passed; otherwise INCONCLUSIVE. */
+static void judge(const relhost_ctx *ctx, const struct workflow *w, size_t nsel,
+                  relhost_verdict *out)
+{
+    size_t npass = 0, nfail = 0, nerr = 0, nerr_retry = 0, nskip = 0;
     for (size_t i = 0; i < w->n; i++) {
-        struct vrun *r = &w->runs[i];
+        const struct vrun *r = &w->runs[i];
         if (r->state == V_SKIPPED)
             nskip++;
         if (r->state != V_DONE)
@@ -732,19 +765,7 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
         default: break;
         }
     }
-    out->retryable = 0;
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        size_t launched = 0;
-        for (size_t i = 0; i < w->n; i++)
-            launched += w->runs[i].state == V_DONE && w->runs[i].res.external_id &&
-                        !w->runs[i].res.finished;
-        out->outcome = RELHOST_INCONCLUSIVE;
-        out->reason = "launched";
-        pl_host->note_add(ctx, "%zu of %zu validation(s) running remotely; the others wait for "
-                               "`relhost -c` (local runners, full runners, dependencies, or done)",
-                          launched, nsel);
-        return 0;
-    } else if (nsel == 0) {
+    if (nsel == 0) {
         out->outcome = RELHOST_SKIPPED;
         out->reason = "not_selected";
         pl_host->note_add(ctx, "no validation of this step is selected by the profile or --only");
@@ -771,6 +792,34 @@ static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
     }
     pl_host->note_add(ctx, "%zu of %zu validation(s) passed%s", npass, nsel,
                       nfail + nerr + nskip ? "" : "");
+}
+
+static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
+{
+    struct workflow *w = inst;
+    size_t nsel = 0;
+    relhost_job **wait = calloc(w->n + 1, sizeof *wait);
+    int rc;
+
+    if (!wait)
+        return RELHOST_ENOMEM;
+    if (!pl_host->job_submit || !pl_host->job_wait || !pl_host->job_result) {
+        pl_host->fail(ctx, "this relhost offers no job service (it is older than the workflow "
+                           "gate needs)");
+        free(wait);
+        return RELHOST_ENOTSUP;
+    }
+    rc = select_runs(ctx, w, &nsel);
+    if (rc == 0)
+        rc = run_rounds(ctx, w, wait);
+    free(wait);
+    if (rc != 0)
+        return rc;
+    out->retryable = 0;
+    if (ctx->mode == RELHOST_MODE_LAUNCH)
+        judge_launch(ctx, w, nsel, out);
+    else
+        judge(ctx, w, nsel, out);
     return 0;
 }
 
