@@ -75,11 +75,7 @@ int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call
     *resp = NULL;
     if (c->body != NULL && (body = json_dumps(c->body, JSON_COMPACT)) == NULL)
         return pl_oom(ctx);
-    memset(&req, 0, sizeof req);
-    req.struct_size = sizeof req;
-    req.method = c->method;
-    req.url = c->url;
-    req.headers = body != NULL ? body_headers : get_headers;
+    pl_http_request_init(&req, c->method, c->url, body != NULL ? body_headers : get_headers);
     req.body = body;
     req.body_len = body != NULL ? strlen(body) : 0;
     req.bearer_env = g->conf->token_env;

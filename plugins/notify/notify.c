@@ -406,98 +406,47 @@ enum post_result {
     UNKNOWN = 2,       /* the service may have it: never posted again blindly */
 };
 
-/* POST body to target t's webhook. Returns a post_result, with *retryable (NOT_DELIVERED) and
- * the reason in pl_host->fail() and a note; negative: RELHOST_EINTR, or the state could not record
- * the delivery (explained). The record says "sending" before the request leaves and what became
- * of it after. */
-static int post(const relhost_ctx *ctx, const struct notify *n, int t, const struct service *svc,
-                const char *env, const char *body, int *retryable)
+/* How post() ends for NOT_DELIVERED ("failed", recorded "not_delivered") or UNKNOWN ("unknown",
+ * recorded "unknown"), why being what the record keeps: res, or the record's failure. */
+static int post_ended(const relhost_ctx *ctx, int t, const struct service *svc,
+                      enum post_result res, const char *why)
 {
-    static const char *const headers[] = {"Content-Type: application/json", NULL};
-    relhost_http_request req;
-    relhost_http_response *resp = NULL;
-    const char *url = pl_host->secret(ctx, env);
-    const char *why;
-    char detail[512], short_why[256];
-    int attempts, rc;
+    int rc;
 
-    *retryable = 0;
-    if (url == NULL) { /* the caller checked; only a host bug gets here */
-        pl_host->fail(ctx, "notify: $%s is not set", env);
-        return NOT_DELIVERED;
-    }
-    if ((why = bad_url(url)) != NULL) {
-        pl_host->fail(ctx, "notify: $%s does not hold a usable %s webhook URL: %s (its value is "
-                           "not shown: a webhook URL is a credential)",
-                      env, svc->name, why);
-        pl_host->note_add(ctx, "%s: not posted: $%s does not hold a usable webhook URL", svc->name,
-                          env);
-        set_label(ctx, svc->label, "failed");
-        return NOT_DELIVERED;
-    }
-    memset(&req, 0, sizeof req);
-    req.struct_size = sizeof req;
-    req.method = "POST";
-    req.url = url;
-    req.headers = headers;
-    req.body = body;
-    req.body_len = strlen(body);
-    pl_http_limits(&req, &n->conf->http);
-    req.at_most_once = 1;
+    set_label(ctx, svc->label, res == UNKNOWN ? "unknown" : "failed");
+    rc = record(ctx, t, res == UNKNOWN ? "unknown" : "not_delivered", why);
+    return rc < 0 ? rc : (int)res;
+}
 
-    /* Durable before the request leaves: a kill during the POST leaves "sending", which the
-     * next run reads as unknown rather than as never tried. */
-    if ((rc = record(ctx, t, "sending", NULL)) != 0) {
-        set_label(ctx, svc->label, "failed");
-        return rc;
-    }
-    pl_host->log(ctx, RELHOST_LOG_DEBUG, "posting the announcement to %s ($%s)", svc->name, env);
-    rc = pl_host->http_request(ctx, &req, &resp);
-    if (rc < 0 && resp != NULL) {
-        pl_host->http_response_free(resp);
-        resp = NULL;
-    }
-    if (rc == RELHOST_EINTR)
-        return RELHOST_EINTR; /* "sending" stays: the next run treats it as unknown */
-    if (rc < 0) {
-        /* The host's fail() text says what went wrong on the wire; it stays the message. An
-         * at_most_once request comes back RELHOST_ERETRY only when nothing reached the server
-         * (it may be sent again later); EINVAL, ENOTSUP and ENOMEM are refusals before sending.
-         * Anything else (a timeout, a reset or truncated reply) may have been delivered. */
-        if (rc == RELHOST_ERETRY || rc == RELHOST_EINVAL || rc == RELHOST_ENOTSUP ||
-            rc == RELHOST_ENOMEM) {
-            *retryable = rc == RELHOST_ERETRY;
-            pl_host->note_add(ctx, "%s: not posted: the request did not reach the webhook in $%s",
-                              svc->name, env);
-            set_label(ctx, svc->label, "failed");
-            rc = record(ctx, t, "not_delivered", "the request did not reach the server");
-            return rc < 0 ? rc : NOT_DELIVERED;
-        }
-        pl_host->note_add(ctx, "%s: delivery unknown: the request was sent to the webhook in $%s, "
-                               "and no reply came back (timeout, reset or cut reply)",
+/* http_request failed (rc < 0, not RELHOST_EINTR): was the request delivered? */
+static int post_lost(const relhost_ctx *ctx, int t, const struct service *svc, const char *env,
+                     int rc, int *retryable)
+{
+    /* The host's fail() text says what went wrong on the wire; it stays the message. An
+     * at_most_once request comes back RELHOST_ERETRY only when nothing reached the server (it
+     * may be sent again later); EINVAL, ENOTSUP and ENOMEM are refusals before sending.
+     * Anything else (a timeout, a reset or truncated reply) may have been delivered. */
+    if (rc == RELHOST_ERETRY || rc == RELHOST_EINVAL || rc == RELHOST_ENOTSUP ||
+        rc == RELHOST_ENOMEM) {
+        *retryable = rc == RELHOST_ERETRY;
+        pl_host->note_add(ctx, "%s: not posted: the request did not reach the webhook in $%s",
                           svc->name, env);
-        set_label(ctx, svc->label, "unknown");
-        rc = record(ctx, t, "unknown", "sent, no usable reply");
-        return rc < 0 ? rc : UNKNOWN;
+        return post_ended(ctx, t, svc, NOT_DELIVERED, "the request did not reach the server");
     }
-    if (resp == NULL) {
-        pl_host->fail(ctx, "notify: the HTTP service returned neither a reply nor an error for the "
-                           "%s webhook (a relhost bug)",
-                      svc->name);
-        set_label(ctx, svc->label, "unknown");
-        rc = record(ctx, t, "unknown", "no reply from the HTTP service");
-        return rc < 0 ? rc : UNKNOWN;
-    }
-    attempts = RELHOST_HAS(resp, attempts) && resp->attempts > 0 ? resp->attempts : 1;
-    if (svc->accepted(resp)) {
-        long status = resp->status;
-        pl_host->http_response_free(resp);
-        set_label(ctx, svc->label, "posted");
-        if ((rc = record(ctx, t, "posted", NULL)) != 0)
-            return rc; /* "sending" stays: the next run asks a person */
-        pl_host->note_add(ctx, "posted to %s (HTTP %ld)", svc->name, status);
-        return POSTED;
-    }
+    pl_host->note_add(ctx, "%s: delivery unknown: the request was sent to the webhook in $%s, "
+                           "and no reply came back (timeout, reset or cut reply)",
+                      svc->name, env);
+    return post_ended(ctx, t, svc, UNKNOWN, "sent, no usable reply");
+}
+
+/* The webhook answered, but not that it took the message: UNKNOWN or NOT_DELIVERED, said in
+ * fail() and a note. Frees resp. */
+static int post_refused(const relhost_ctx *ctx, int t, const struct service *svc, const char *env,
+                        relhost_http_response *resp, int *retryable)
+{
+    int attempts = RELHOST_HAS(resp, attempts) && resp->attempts > 0 ? resp->attempts : 1;
+    char detail[512], short_why[256];
+
     svc->error_text(resp, detail, sizeof detail);
     snprintf(short_why, sizeof short_why, "HTTP %ld", resp->status);
     if ((resp->status >= 500 && resp->status < 600) ||
@@ -506,12 +455,10 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
          * write), and a 2xx without the expected answer says nothing reliable either. */
         pl_host->note_add(ctx, "%s: delivery unknown: HTTP %ld: %s", svc->name, resp->status,
                           detail);
-        set_label(ctx, svc->label, "unknown");
         pl_host->fail(ctx, "notify: the %s webhook answered HTTP %ld: %s", svc->name, resp->status,
                       detail);
         pl_host->http_response_free(resp);
-        rc = record(ctx, t, "unknown", short_why);
-        return rc < 0 ? rc : UNKNOWN;
+        return post_ended(ctx, t, svc, UNKNOWN, short_why);
     }
     /* 408, 429 (after the host's waits) and other 4xx: the service did not take the message. */
     *retryable = resp->status == 429 || resp->status == 408;
@@ -533,10 +480,75 @@ static int post(const relhost_ctx *ctx, const struct notify *n, int t, const str
                       gone || moved ? env : "");
     }
     pl_host->note_add(ctx, "%s: not posted: HTTP %ld: %s", svc->name, resp->status, detail);
-    set_label(ctx, svc->label, "failed");
     pl_host->http_response_free(resp);
-    rc = record(ctx, t, "not_delivered", short_why);
-    return rc < 0 ? rc : NOT_DELIVERED;
+    return post_ended(ctx, t, svc, NOT_DELIVERED, short_why);
+}
+
+/* POST body to target t's webhook. Returns a post_result, with *retryable (NOT_DELIVERED) and
+ * the reason in pl_host->fail() and a note; negative: RELHOST_EINTR, or the state could not record
+ * the delivery (explained). The record says "sending" before the request leaves and what became
+ * of it after. */
+static int post(const relhost_ctx *ctx, const struct notify *n, int t, const struct service *svc,
+                const char *env, const char *body, int *retryable)
+{
+    static const char *const headers[] = {"Content-Type: application/json", NULL};
+    relhost_http_request req;
+    relhost_http_response *resp = NULL;
+    const char *url = pl_host->secret(ctx, env);
+    const char *why;
+    int rc;
+
+    *retryable = 0;
+    if (url == NULL) { /* the caller checked; only a host bug gets here */
+        pl_host->fail(ctx, "notify: $%s is not set", env);
+        return NOT_DELIVERED;
+    }
+    if ((why = bad_url(url)) != NULL) {
+        pl_host->fail(ctx, "notify: $%s does not hold a usable %s webhook URL: %s (its value is "
+                           "not shown: a webhook URL is a credential)",
+                      env, svc->name, why);
+        pl_host->note_add(ctx, "%s: not posted: $%s does not hold a usable webhook URL", svc->name,
+                          env);
+        set_label(ctx, svc->label, "failed");
+        return NOT_DELIVERED;
+    }
+    pl_http_request_init(&req, "POST", url, headers);
+    req.body = body;
+    req.body_len = strlen(body);
+    pl_http_limits(&req, &n->conf->http);
+    req.at_most_once = 1;
+
+    /* Durable before the request leaves: a kill during the POST leaves "sending", which the
+     * next run reads as unknown rather than as never tried. */
+    if ((rc = record(ctx, t, "sending", NULL)) != 0) {
+        set_label(ctx, svc->label, "failed");
+        return rc;
+    }
+    pl_host->log(ctx, RELHOST_LOG_DEBUG, "posting the announcement to %s ($%s)", svc->name, env);
+    rc = pl_host->http_request(ctx, &req, &resp);
+    if (rc < 0 && resp != NULL) {
+        pl_host->http_response_free(resp);
+        resp = NULL;
+    }
+    if (rc == RELHOST_EINTR)
+        return RELHOST_EINTR; /* "sending" stays: the next run treats it as unknown */
+    if (rc < 0)
+        return post_lost(ctx, t, svc, env, rc, retryable);
+    if (resp == NULL) {
+        pl_host->fail(ctx, "notify: the HTTP service returned neither a reply nor an error for the "
+                           "%s webhook (a relhost bug)",
+                      svc->name);
+        return post_ended(ctx, t, svc, UNKNOWN, "no reply from the HTTP service");
+    }
+    if (!svc->accepted(resp))
+        return post_refused(ctx, t, svc, env, resp, retryable);
+    long status = resp->status;
+    pl_host->http_response_free(resp);
+    set_label(ctx, svc->label, "posted");
+    if ((rc = record(ctx, t, "posted", NULL)) != 0)
+        return rc; /* "sending" stays: the next run asks a person */
+    pl_host->note_add(ctx, "posted to %s (HTTP %ld)", svc->name, status);
+    return POSTED;
 }
 
 /* ---- describe / run ---------------------------------------------------------------------- */
