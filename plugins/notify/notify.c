@@ -630,16 +630,145 @@ static void fail_unknown(const relhost_ctx *ctx, const int unknown[NTARGETS],
                   names, seen, step, step, list, step, step, list);
 }
 
+/* What notify_run() learns target by target. recs[t]: the record of target t (rec_copy[t],
+ * owned), NULL when none. */
+struct tally {
+    const char *recs[NTARGETS];
+    char *rec_copy[NTARGETS];
+    int unknown[NTARGETS];
+    int failed, all_retryable, posted, earlier, nunknown;
+};
+
+/* resend or delivered set for a target whose delivery is not unknown: say it changes nothing. */
+static void note_ignored(const relhost_ctx *ctx, const struct notify *n, int i,
+                         const struct service *svc)
+{
+    if (n->resend[i] || n->delivered[i])
+        pl_host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose delivery "
+                               "is unknown",
+                          svc->name, n->resend[i] ? "resend" : "delivered", target_names[i]);
+}
+
+/* What an earlier run recorded of target i (tl->recs[i]) and the plan's resend and delivered
+ * make of it: 1 when that settles the target (counted in tl), 0 to post, negative when the
+ * state could not record a person's confirmation. */
+static int settled_earlier(const relhost_ctx *ctx, const struct notify *n, int i,
+                           const struct service *svc, struct tally *tl)
+{
+    const char *rec = tl->recs[i];
+    int rc;
+
+    switch (delivery_of(rec)) {
+    case D_POSTED:
+        pl_host->note_add(ctx, "%s: already posted in an earlier run (%s): not posted again",
+                          svc->name, rec);
+        note_ignored(ctx, n, i, svc);
+        set_label(ctx, svc->label, "posted");
+        tl->posted++;
+        tl->earlier++;
+        return 1;
+    case D_UNKNOWN:
+        if (n->delivered[i]) {
+            if ((rc = record(ctx, i, "posted", "confirmed by a person (delivered)")) < 0)
+                return rc;
+            pl_host->note_add(ctx, "%s: recorded as posted, as delivered = %s says (the earlier "
+                                   "record: %s); not posted again",
+                              svc->name, target_names[i], rec);
+            set_label(ctx, svc->label, "posted");
+            tl->posted++;
+            return 1;
+        }
+        if (!n->resend[i]) {
+            pl_host->note_add(ctx, "%s: delivery unknown since an earlier run (%s): not posted "
+                                   "again until a person checks the channel (resend or "
+                                   "delivered)",
+                              svc->name, rec);
+            set_label(ctx, svc->label, "unknown");
+            tl->unknown[i] = 1;
+            tl->nunknown++;
+            return 1;
+        }
+        pl_host->note_add(ctx, "%s: posting again, as resend = %s asks (the earlier record: %s)",
+                          svc->name, target_names[i], rec);
+        return 0;
+    case D_NONE:
+        note_ignored(ctx, n, i, svc);
+        return 0;
+    }
+    return 0;
+}
+
+/* Keep a copy of target i's record in tl (record_get's is borrowed until the next record_put). */
+static void copy_record(const relhost_ctx *ctx, int i, struct tally *tl)
+{
+    const char *rec;
+
+    free(tl->rec_copy[i]);
+    rec = pl_host->record_get(ctx, target_names[i]);
+    tl->rec_copy[i] = rec != NULL ? strdup(rec) : NULL;
+    tl->recs[i] = tl->rec_copy[i];
+}
+
+/* Post to target i and count how it ended; negative: post()'s. */
+static int deliver(const relhost_ctx *ctx, const struct notify *n, int i,
+                   const struct service *svc, const char *env, const char *body, struct tally *tl)
+{
+    int retryable = 0;
+    int rc = post(ctx, n, i, svc, env, body, &retryable);
+
+    if (rc < 0)
+        return rc;
+    if (rc == POSTED) {
+        tl->posted++;
+    } else if (rc == UNKNOWN) {
+        tl->unknown[i] = 1;
+        tl->nunknown++;
+        copy_record(ctx, i, tl);
+    } else {
+        tl->failed++;
+        tl->all_retryable = tl->all_retryable && retryable;
+    }
+    return 0;
+}
+
+/* The step's verdict: an unknown delivery first (a person must look), then failures. */
+static void judge(const relhost_ctx *ctx, const struct notify *n, const struct tally *tl,
+                  relhost_verdict *out)
+{
+    pl_host->note_add(ctx, "the announcement:\n%s", n->conf->message);
+    if (tl->nunknown > 0) {
+        fail_unknown(ctx, tl->unknown, tl->recs);
+        out->outcome = RELHOST_ERROR;
+        out->reason = "delivery_unknown";
+        out->retryable = 0;
+    } else if (tl->failed == 0) {
+        out->outcome = RELHOST_PASSED;
+        out->reason = NULL;
+        out->retryable = 0;
+        if (tl->earlier == tl->posted)
+            pl_host->note_add(ctx, "every configured webhook already had the message: nothing "
+                                   "was posted");
+    } else {
+        out->outcome = RELHOST_ERROR;
+        out->reason = "tool_error";
+        out->retryable = tl->all_retryable;
+    }
+    if (tl->failed > 0 && tl->posted > 0)
+        pl_host->note_add(ctx, "%d of %d webhooks have the message; a re-run posts only to the "
+                               "other%s",
+                          tl->posted, tl->posted + tl->failed + tl->nunknown,
+                          tl->failed == 1 ? "" : "s");
+}
+
 static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 {
     struct notify *n = inst;
     const char *envs[NTARGETS] = {n->conf->discord_url_env, n->conf->slack_url_env};
     const char *bodies[NTARGETS] = {n->discord_body, n->slack_body};
     const struct service *svcs[NTARGETS] = {&discord, &slack};
-    const char *recs[NTARGETS] = {NULL, NULL};
-    char *rec_copy[NTARGETS] = {NULL, NULL};
-    int configured[NTARGETS], unknown[NTARGETS] = {0, 0};
-    int failed = 0, all_retryable = 1, posted = 0, earlier = 0, nunknown = 0, rc = 0;
+    struct tally tl = {.all_retryable = 1};
+    int configured[NTARGETS];
+    int rc = 0;
 
     for (int i = 0; i < NTARGETS; i++) {
         configured[i] = pl_host->secret(ctx, envs[i]) != NULL;
@@ -663,111 +792,28 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     }
     if (configured[0])
         note_truncation(ctx, n);
-    for (int i = 0; i < NTARGETS && rc >= 0; i++) {
+    for (int i = 0; i < NTARGETS; i++) {
         const char *rec;
-        int retryable = 0;
         if (!configured[i])
             continue;
         rec = pl_host->record_get(ctx, target_names[i]);
-        /* borrowed until the next record_put: keep a copy for the messages */
-        if (rec != NULL && (rec_copy[i] = strdup(rec)) == NULL) {
+        if (rec != NULL && (tl.rec_copy[i] = strdup(rec)) == NULL) {
             rc = RELHOST_ENOMEM;
             pl_host->fail(ctx, "notify: out of memory");
             break;
         }
-        recs[i] = rec_copy[i];
-        switch (delivery_of(recs[i])) {
-        case D_POSTED:
-            pl_host->note_add(ctx, "%s: already posted in an earlier run (%s): not posted again",
-                              svcs[i]->name, recs[i]);
-            if (n->resend[i] || n->delivered[i])
-                pl_host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose "
-                                       "delivery is unknown",
-                                  svcs[i]->name, n->resend[i] ? "resend" : "delivered",
-                                  target_names[i]);
-            set_label(ctx, svcs[i]->label, "posted");
-            posted++;
-            earlier++;
-            continue;
-        case D_UNKNOWN:
-            if (n->delivered[i]) {
-                if ((rc = record(ctx, i, "posted", "confirmed by a person (delivered)")) < 0)
-                    break;
-                pl_host->note_add(ctx, "%s: recorded as posted, as delivered = %s says (the "
-                                       "earlier record: %s); not posted again",
-                                  svcs[i]->name, target_names[i], recs[i]);
-                set_label(ctx, svcs[i]->label, "posted");
-                posted++;
-                continue;
-            }
-            if (!n->resend[i]) {
-                pl_host->note_add(ctx, "%s: delivery unknown since an earlier run (%s): not posted "
-                                       "again until a person checks the channel (resend or "
-                                       "delivered)",
-                                  svcs[i]->name, recs[i]);
-                set_label(ctx, svcs[i]->label, "unknown");
-                unknown[i] = 1;
-                nunknown++;
-                continue;
-            }
-            pl_host->note_add(ctx, "%s: posting again, as resend = %s asks (the earlier record: "
-                                   "%s)",
-                              svcs[i]->name, target_names[i], recs[i]);
-            break;
-        case D_NONE:
-            if (n->resend[i] || n->delivered[i])
-                pl_host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose "
-                                       "delivery is unknown",
-                                  svcs[i]->name, n->resend[i] ? "resend" : "delivered",
-                                  target_names[i]);
-            break;
-        }
+        tl.recs[i] = tl.rec_copy[i];
+        rc = settled_earlier(ctx, n, i, svcs[i], &tl);
+        if (rc == 0)
+            rc = deliver(ctx, n, i, svcs[i], envs[i], bodies[i], &tl);
         if (rc < 0)
             break;
-        rc = post(ctx, n, i, svcs[i], envs[i], bodies[i], &retryable);
-        if (rc < 0)
-            break;
-        if (rc == POSTED) {
-            posted++;
-        } else if (rc == UNKNOWN) {
-            unknown[i] = 1;
-            nunknown++;
-            free(rec_copy[i]);
-            rec = pl_host->record_get(ctx, target_names[i]);
-            rec_copy[i] = rec != NULL ? strdup(rec) : NULL;
-            recs[i] = rec_copy[i];
-        } else {
-            failed++;
-            all_retryable = all_retryable && retryable;
-        }
         rc = 0;
     }
-    if (rc >= 0) {
-        pl_host->note_add(ctx, "the announcement:\n%s", n->conf->message);
-        if (nunknown > 0) {
-            fail_unknown(ctx, unknown, recs);
-            out->outcome = RELHOST_ERROR;
-            out->reason = "delivery_unknown";
-            out->retryable = 0;
-        } else if (failed == 0) {
-            out->outcome = RELHOST_PASSED;
-            out->reason = NULL;
-            out->retryable = 0;
-            if (earlier == posted)
-                pl_host->note_add(ctx, "every configured webhook already had the message: nothing "
-                                       "was posted");
-        } else {
-            out->outcome = RELHOST_ERROR;
-            out->reason = "tool_error";
-            out->retryable = all_retryable;
-        }
-        if (failed > 0 && posted > 0)
-            pl_host->note_add(ctx, "%d of %d webhooks have the message; a re-run posts only to "
-                                   "the other%s",
-                              posted, posted + failed + nunknown, failed == 1 ? "" : "s");
-    }
+    if (rc >= 0)
+        judge(ctx, n, &tl, out);
     for (int i = 0; i < NTARGETS; i++)
-        free(rec_copy[i]);
+        free(tl.rec_copy[i]);
     return rc < 0 ? rc : 0;
 }
 
