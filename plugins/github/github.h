@@ -153,6 +153,28 @@ int gh_post_once(const relhost_ctx *ctx, const struct github *g, const struct gh
 void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt,
                    const char *lost);
 
+/*
+ * What a creating POST means to the one who sends it (gh_create_once). made(): the POST
+ * created `created`: say so and set *out (GH_OK), or explain what it lacks (GH_VERDICT).
+ * look(): its reply was lost (race 0), or GitHub says the thing exists already (race 1, a 422
+ * carrying the code `conflict`): look for it; *settled = 1 when what was found decides the step
+ * (the return and *out are final), 0 to POST again.
+ */
+struct gh_create {
+    const char *noun;     /* what is looked for: "release", "issue", "comment" */
+    const char *conflict; /* gh_post_once()'s race code, or NULL */
+    int (*made)(const relhost_ctx *ctx, void *arg, const struct gh_call *c,
+                const json_t *created, relhost_verdict *out);
+    int (*look)(const relhost_ctx *ctx, void *arg, const struct gh_call *c, int race,
+                const char *lost, int *settled, relhost_verdict *out);
+    void *arg;
+};
+
+/* POST c (c->once set) at most 3 times in one run, looking for its effect before each repeat:
+ * GH_OK, GH_VERDICT or a negative RELHOST_E*. */
+int gh_create_once(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
+                   const struct gh_create *k, relhost_verdict *out);
+
 /* Post evidence: a note, the label `key` = url and the url as an artifact. */
 void gh_evidence(const relhost_ctx *ctx, const char *key, const char *url);
 

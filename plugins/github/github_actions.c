@@ -27,8 +27,6 @@
 /* Releases come newest first: a draft of this release is near the top. */
 #define GH_RELEASE_PAGES 10
 #define GH_COMMENT_PAGES 10
-/* A creating POST is sent at most this often in one run (each after a look for its effect). */
-#define GH_CREATE_TRIES 3
 /* Comments since this long before the first POST are searched for its marker (clock skew). */
 #define GH_SINCE_SLACK_S 600
 
@@ -338,60 +336,6 @@ done:
     return rc;
 }
 
-/* ---- creating POSTs ------------------------------------------------------------------------- */
-
-/*
- * What a creating POST means to the one who sends it (create_once below). made(): the POST
- * created `created`: say so and set *out (GH_OK), or explain what it lacks (GH_VERDICT).
- * look(): its reply was lost (race 0), or GitHub says the thing exists already (race 1, a 422
- * carrying the code `conflict`): look for it; *settled = 1 when what was found decides the step
- * (the return and *out are final), 0 to POST again.
- */
-struct gh_create {
-    const char *noun;     /* what is looked for: "release", "issue", "comment" */
-    const char *conflict; /* gh_post_once()'s race code, or NULL */
-    int (*made)(const relhost_ctx *ctx, void *arg, const struct gh_call *c,
-                const json_t *created, relhost_verdict *out);
-    int (*look)(const relhost_ctx *ctx, void *arg, const struct gh_call *c, int race,
-                const char *lost, int *settled, relhost_verdict *out);
-    void *arg;
-};
-
-/* POST c (c->once set) at most GH_CREATE_TRIES times, looking for its effect before each
- * repeat: GH_OK, GH_VERDICT or a negative RELHOST_E*. */
-static int create_once(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
-                       const struct gh_create *k, relhost_verdict *out)
-{
-    json_t *created = NULL;
-    char lost[128];
-    int rc;
-
-    for (int attempt = 1;; attempt++) {
-        int settled = 0;
-        rc = gh_post_once(ctx, g, c, k->conflict, &created, lost, sizeof lost, out);
-        if (rc == GH_OK) {
-            rc = k->made(ctx, k->arg, c, created, out);
-            if (rc == GH_OK && attempt > 1)
-                gh_sent_again(ctx, c, attempt, lost);
-            break;
-        }
-        if (rc != GH_AMBIGUOUS && rc != GH_RACE)
-            break;
-        if (rc == GH_AMBIGUOUS && attempt == GH_CREATE_TRIES) {
-            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
-            break;
-        }
-        if (rc == GH_AMBIGUOUS)
-            pl_host->note_add(ctx, "POST %s: %s; looking for the %s before trying again", c->url,
-                              lost, k->noun);
-        rc = k->look(ctx, k->arg, c, rc == GH_RACE, lost, &settled, out);
-        if (rc != GH_OK || settled)
-            break;
-    }
-    json_decref(created);
-    return rc;
-}
-
 /* The release gh_release() creates: what its made() and look() need. */
 struct new_release {
     const struct github *g;
@@ -507,7 +451,7 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
     snprintf(what, sizeof what, "creating the release of tag %s in %s/%s", g->tag, g->owner,
              g->repo);
     struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
-    rc = create_once(ctx, g, &c, &k, out);
+    rc = gh_create_once(ctx, g, &c, &k, out);
 done:
     json_decref(rel);
     json_decref(payload);
@@ -686,7 +630,7 @@ static int comment(const relhost_ctx *ctx, const struct github *g, const struct 
     snprintf(what, sizeof what, "commenting on issue #%lld in %s/%s", issue->number, g->owner,
              g->repo);
     struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
-    rc = create_once(ctx, g, &c, &k, out);
+    rc = gh_create_once(ctx, g, &c, &k, out);
     json_decref(payload);
     free(url);
     return rc;
@@ -798,7 +742,7 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
         .g = g, .body = body, .text = text, .body_src = body_src, .since = since};
     struct gh_create k = {.noun = "issue", .made = issue_made, .look = issue_look, .arg = &ni};
     struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
-    rc = create_once(ctx, g, &c, &k, out);
+    rc = gh_create_once(ctx, g, &c, &k, out);
 done:
     json_decref(payload);
     json_decref(labels);

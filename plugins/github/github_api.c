@@ -496,6 +496,42 @@ int gh_send_read(const relhost_ctx *ctx, const struct github *g, const struct gh
     return rc;
 }
 
+/* A creating POST is sent at most this often in one run (each after a look for its effect). */
+#define GH_CREATE_TRIES 3
+
+int gh_create_once(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
+                   const struct gh_create *k, relhost_verdict *out)
+{
+    json_t *created = NULL;
+    char lost[128];
+    int rc;
+
+    for (int attempt = 1;; attempt++) {
+        int settled = 0;
+        rc = gh_post_once(ctx, g, c, k->conflict, &created, lost, sizeof lost, out);
+        if (rc == GH_OK) {
+            rc = k->made(ctx, k->arg, c, created, out);
+            if (rc == GH_OK && attempt > 1)
+                gh_sent_again(ctx, c, attempt, lost);
+            break;
+        }
+        if (rc != GH_AMBIGUOUS && rc != GH_RACE)
+            break;
+        if (rc == GH_AMBIGUOUS && attempt == GH_CREATE_TRIES) {
+            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
+            break;
+        }
+        if (rc == GH_AMBIGUOUS)
+            pl_host->note_add(ctx, "POST %s: %s; looking for the %s before trying again", c->url,
+                              lost, k->noun);
+        rc = k->look(ctx, k->arg, c, rc == GH_RACE, lost, &settled, out);
+        if (rc != GH_OK || settled)
+            break;
+    }
+    json_decref(created);
+    return rc;
+}
+
 /* ---- paging ---------------------------------------------------------------------------------- */
 
 /* 1 when the parameters of one Link entry (what follows its <url>) hold rel="next"; rel may
