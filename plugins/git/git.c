@@ -341,13 +341,9 @@ static int prepare_branch(struct gitrun *g, relhost_verdict *out)
         snprintf(why, sizeof why, "relhost: release %s", g->ctx->version);
         if ((rc = git_cmd(g, args, NULL, NULL, 0, &code)) != 0)
             return rc;
-        if (code != 0) {
-            pl_host->fail(g->ctx,
-                          "could not create branch %s at %s in %s (git update-ref, exit "
-                          "%d): %s",
-                          name, g->commit, g->top, code, git_errmsg(g));
-            return RELHOST_EFAIL;
-        }
+        if (code != 0)
+            return git_failed(g, "update-ref", code, NULL, "could not create branch %s at %s in %s",
+                              name, g->commit, g->top);
         snprintf(tip, sizeof tip, "%s", g->commit);
         pl_host->note_add(g->ctx,
                           "created branch %s at %s, %s (the ref only: the work tree and "
@@ -394,15 +390,14 @@ static int create_tag(struct gitrun *g, const char *name, const char *tref, char
     git_tag_message(g, msg, sizeof msg, path, sizeof path, &from_notes);
     if ((rc = git_cmd(g, args, msg, NULL, 0, &code)) != 0)
         return rc;
-    if (code != 0) {
-        pl_host->fail(g->ctx, "could not create tag %s on %s in %s (git tag, exit %d): %s%s", name,
-                      g->commit, g->top, code, git_errmsg(g),
-                      strstr(g->err, "user.email") != NULL
-                          ? "; set user.name and user.email (git config), or GIT_COMMITTER_NAME "
-                            "and GIT_COMMITTER_EMAIL in relhost's environment"
-                          : "");
-        return RELHOST_EFAIL;
-    }
+    if (code != 0)
+        return git_failed(g, "tag", code,
+                          strstr(g->err, "user.email") != NULL
+                              ? "set user.name and user.email (git config), or "
+                                "GIT_COMMITTER_NAME and GIT_COMMITTER_EMAIL in relhost's "
+                                "environment"
+                              : NULL,
+                          "could not create tag %s on %s in %s", name, g->commit, g->top);
     if ((rc = git_resolve(g, tref, obj)) != 0)
         return rc == RELHOST_ENOTFOUND ? RELHOST_EFAIL : rc;
     git_message_head(msg, head, sizeof head);

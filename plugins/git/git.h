@@ -92,6 +92,11 @@ int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *
  * RELHOST_EFAIL. */
 int git_cmd_ok(struct gitrun *g, const char *const *args, char *out, size_t cap);
 
+/* A git command that had to succeed exited `code`: fail the op with "WHAT (git CMD, exit N):
+ * STDERR", then "; ADVICE" unless advice is NULL, WHAT being fmt's text. Returns RELHOST_EFAIL. */
+int git_failed(struct gitrun *g, const char *cmd, int code, const char *advice, const char *fmt,
+               ...) RELHOST_PRINTF(5, 6);
+
 /* git_cmd() with env: NULL, or up to 8 "NAME=VALUE" entries for this command alone (a
  * temporary index, the notes commit's identity). Borrowed for the call. */
 int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *env,

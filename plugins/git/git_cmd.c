@@ -10,6 +10,7 @@
 #include "git.h"
 #include "../common/pl_host.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,12 +315,11 @@ int git_ls_remote(struct gitrun *g, const char *const *names, size_t n, char (*o
     if ((rc = git_cmd(g, args, NULL, out, sizeof out, &code)) != 0)
         return rc;
     if (code != 0) {
-        pl_host->fail(g->ctx,
-                      "could not read the refs of remote %s (git ls-remote, exit %d): %s; "
-                      "check the remote's name or URL and your access to it (credential "
-                      "helper, ssh agent)",
-                      g->conf->remote, code, g->err[0] != '\0' ? g->err : "no message");
-        return g->transient ? RELHOST_ERETRY : RELHOST_EFAIL;
+        rc = git_failed(g, "ls-remote", code,
+                        "check the remote's name or URL and your access to it (credential "
+                        "helper, ssh agent)",
+                        "could not read the refs of remote %s", g->conf->remote);
+        return g->transient ? RELHOST_ERETRY : rc;
     }
     /* "<oid>\t<ref>" per line. Patterns match ref tails, so only exact names count. */
     while (*p != '\0') {
@@ -411,6 +411,20 @@ const char *git_refname_problem(const char *name)
         c += plen + (c[plen] == '/');
     }
     return NULL;
+}
+
+int git_failed(struct gitrun *g, const char *cmd, int code, const char *advice, const char *fmt,
+               ...)
+{
+    char what[8192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    pl_host->fail(g->ctx, "%s (git %s, exit %d): %s%s%s", what, cmd, code, git_errmsg(g),
+                  advice != NULL ? "; " : "", advice != NULL ? advice : "");
+    return RELHOST_EFAIL;
 }
 
 int git_cmd_ok(struct gitrun *g, const char *const *args, char *out, size_t cap)
