@@ -156,19 +156,31 @@ int git_judge_tip(struct gitrun *g, const char *tip, enum git_ref_state *st)
     return 0;
 }
 
-int git_branch_state(struct gitrun *g, const char *name, char tip[GIT_OID_MAX],
-                     enum git_ref_state *st)
+/* The object name of prefix+name into oid (*found = 1), or *st = GIT_REF_MISSING when it does
+ * not resolve (*found = 0, and 0 returned). */
+static int ref_lookup(struct gitrun *g, const char *prefix, const char *name,
+                      char oid[GIT_OID_MAX], enum git_ref_state *st, int *found)
 {
     char ref[GIT_NAME_MAX + 16];
     int rc;
 
-    snprintf(ref, sizeof ref, "refs/heads/%s", name);
-    rc = git_resolve(g, ref, tip);
+    snprintf(ref, sizeof ref, "%s%s", prefix, name);
+    rc = git_resolve(g, ref, oid);
+    *found = rc == 0;
     if (rc == RELHOST_ENOTFOUND) {
         *st = GIT_REF_MISSING;
         return 0;
     }
-    if (rc != 0)
+    return rc;
+}
+
+int git_branch_state(struct gitrun *g, const char *name, char tip[GIT_OID_MAX],
+                     enum git_ref_state *st)
+{
+    int found;
+    int rc = ref_lookup(g, "refs/heads/", name, tip, st, &found);
+
+    if (rc != 0 || !found)
         return rc;
     return git_judge_tip(g, tip, st);
 }
@@ -229,16 +241,10 @@ int git_tag_state(struct gitrun *g, const char *name, char obj[GIT_OID_MAX], enu
 {
     char ref[GIT_NAME_MAX + 16], peeled[GIT_OID_MAX];
     const char *args[] = {"cat-file", "-t", obj, NULL};
-    int code = 0;
+    int code = 0, found;
     int rc;
 
-    snprintf(ref, sizeof ref, "refs/tags/%s", name);
-    rc = git_resolve(g, ref, obj);
-    if (rc == RELHOST_ENOTFOUND) {
-        *st = GIT_REF_MISSING;
-        return 0;
-    }
-    if (rc != 0)
+    if ((rc = ref_lookup(g, "refs/tags/", name, obj, st, &found)) != 0 || !found)
         return rc;
     snprintf(ref, sizeof ref, "refs/tags/%s^{commit}", name);
     rc = git_resolve(g, ref, peeled);
