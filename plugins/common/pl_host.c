@@ -35,6 +35,11 @@ const char *pl_strerror(int code)
     return "error";
 }
 
+void pl_close_conf(void *inst)
+{
+    (void)inst;
+}
+
 void pl_skip(relhost_verdict *out, const char *reason)
 {
     out->outcome = RELHOST_SKIPPED;

@@ -45,6 +45,10 @@ int pl_oom(const relhost_ctx *ctx);
  * host that lacks it. A constant: never freed. */
 const char *pl_strerror(int code);
 
+/* For a plugin whose instance is its conf: open() sets *inst to the conf the host filled (the
+ * host owns it, valid until close), and this close op has nothing to free. */
+void pl_close_conf(void *inst);
+
 /* Mark the step SKIPPED for `reason` (a constant: "launch", "not_configured"...), not
  * retryable. */
 void pl_skip(relhost_verdict *out, const char *reason);

@@ -37,10 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct git {
-    const struct git_conf *conf;
-};
-
 static const char *const git_actions[] = {"prepare_branch", "tag", NULL};
 
 static const relhost_option git_options[] = {
@@ -145,26 +141,22 @@ static void label(const struct gitrun *g, const char *key, const char *value)
 static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
 {
     const struct git_conf *conf = confp;
-    struct git *gi;
     int rc;
 
     if ((rc = git_conf_check(ctx, conf)) != 0)
         return rc;
-    gi = calloc(1, sizeof *gi);
-    if (gi == NULL)
-        return pl_oom(ctx);
-    gi->conf = conf;
-    *inst = gi;
+    *inst = (void *)conf;
     return 0;
 }
 
-static void gitrun_init(struct gitrun *g, const relhost_ctx *ctx, const struct git *gi, int check)
+static void gitrun_init(struct gitrun *g, const relhost_ctx *ctx, const struct git_conf *conf,
+                        int check)
 {
     memset(g, 0, sizeof *g);
     g->ctx = ctx;
-    g->conf = gi->conf;
+    g->conf = conf;
     g->check = check;
-    g->dir = gi->conf->repo;
+    g->dir = conf->repo;
 }
 
 static void failed_exists(const struct gitrun *g, relhost_verdict *out, const char *kind,
@@ -717,15 +709,11 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
     return 0;
 }
 
-static void git_close(void *inst)
-{
-    free(inst);
-}
-
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("git", "1.1.0", git_options, struct git_conf),
     .description = "release branch and annotated tag on the candidate commit (and the release "
                    "notes committed onto the branch), pushed with the git CLI",
     .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = git_open,
-                                      .describe = git_describe, .run = git_run, .close = git_close},
+                                      .describe = git_describe, .run = git_run,
+                                      .close = pl_close_conf},
 };
