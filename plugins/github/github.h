@@ -177,6 +177,10 @@ int gh_create_once(const relhost_ctx *ctx, const struct github *g, const struct 
 
 /* Post evidence: a note, the label `key` = url and the url as an artifact. */
 void gh_evidence(const relhost_ctx *ctx, const char *key, const char *url);
+/* The step PASSED with url as its evidence: note "PART: SRC (N characters)" (part: "body" or
+ * "comment", src: where text came from), gh_evidence(), gh_set_passed(). */
+void gh_passed(const relhost_ctx *ctx, const char *part, const char *src, const char *text,
+               const char *key, const char *url, relhost_verdict *out);
 
 /* ---- the actions (github_actions.c) ---- */
 

@@ -126,9 +126,7 @@ int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
         pl_host->note_add(ctx, "opened pull request #%lld \"%s\" (%s into %s%s): %s",
                           gh_jint(pr, "number"), g->title, g->head, g->base,
                           g->conf->draft ? ", draft" : "", gh_jstr(pr, "html_url"));
-        pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-        gh_evidence(ctx, "pull_request", gh_jstr(pr, "html_url"));
-        gh_set_passed(out);
+        gh_passed(ctx, "body", body_src, body, "pull_request", gh_jstr(pr, "html_url"), out);
     } else if (r->status == 422 && gh_error_has(r, "A pull request already exists for", NULL)) {
         rc = reuse_pull(ctx, g, body_src, out);
     } else if (r->status == 422 && gh_error_has(r, "No commits between", NULL)) {
@@ -303,9 +301,7 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
                           g->name, g->tag, id, is_draft ? ", draft" : "", why,
                           gh_jstr(rel, "html_url") != NULL ? gh_jstr(rel, "html_url")
                                                            : "(no link)");
-        pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-        gh_evidence(ctx, "release", gh_jstr(rel, "html_url"));
-        gh_set_passed(out);
+        gh_passed(ctx, "body", body_src, body, "release", gh_jstr(rel, "html_url"), out);
         return GH_OK;
     }
     payload = json_pack("{s:s, s:s, s:b}", "name", g->name, "body", body, "prerelease",
@@ -326,9 +322,7 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
                       id, publish ? ", published the draft" : is_draft ? ", draft" : "", why,
                       gh_jstr(done_rel, "html_url") != NULL ? gh_jstr(done_rel, "html_url")
                                                             : "(no link)");
-    pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-    gh_evidence(ctx, "release", gh_jstr(done_rel, "html_url"));
-    gh_set_passed(out);
+    gh_passed(ctx, "body", body_src, body, "release", gh_jstr(done_rel, "html_url"), out);
 done:
     json_decref(payload);
     json_decref(done_rel);
@@ -357,9 +351,7 @@ static int release_made(const relhost_ctx *ctx, void *arg, const struct gh_call 
                       g->tag, nr->target != NULL ? nr->target : "the existing tag",
                       cf->draft ? ", draft" : "", cf->prerelease ? ", pre-release" : "",
                       gh_jint(created, "id"), link);
-    pl_host->note_add(ctx, "body: %s (%zu characters)", nr->body_src, gh_chars(nr->body));
-    gh_evidence(ctx, "release", link);
-    gh_set_passed(out);
+    gh_passed(ctx, "body", nr->body_src, nr->body, "release", link, out);
     return GH_OK;
 }
 
@@ -581,9 +573,7 @@ static int comment_made(const relhost_ctx *ctx, void *arg, const struct gh_call 
         return gh_bad_shape(ctx, c, "the comment has no \"html_url\"", out);
     pl_host->note_add(ctx, "commented on open issue #%lld \"%s\": %s", nc->issue->number,
                       nc->g->title, link);
-    pl_host->note_add(ctx, "comment: %s (%zu characters)", nc->body_src, gh_chars(nc->text));
-    gh_evidence(ctx, "issue", nc->issue->url);
-    gh_set_passed(out);
+    gh_passed(ctx, "comment", nc->body_src, nc->text, "issue", nc->issue->url, out);
     return GH_OK;
 }
 
@@ -652,9 +642,7 @@ static int issue_made(const relhost_ctx *ctx, void *arg, const struct gh_call *c
         return gh_bad_shape(ctx, c, "the issue has no \"number\" or \"html_url\"", out);
     pl_host->note_add(ctx, "opened issue #%lld \"%s\": %s", gh_jint(created, "number"),
                       ni->g->title, link);
-    pl_host->note_add(ctx, "body: %s (%zu characters)", ni->body_src, gh_chars(ni->body));
-    gh_evidence(ctx, "issue", link);
-    gh_set_passed(out);
+    gh_passed(ctx, "body", ni->body_src, ni->body, "issue", link, out);
     return GH_OK;
 }
 
@@ -678,9 +666,7 @@ static int issue_look(const relhost_ctx *ctx, void *arg, const struct gh_call *c
                   c->url, lost);
     pl_host->note_add(ctx, "opened issue #%lld \"%s\" (found after a lost reply): %s", f.number,
                       g->title, f.url);
-    pl_host->note_add(ctx, "body: %s (%zu characters)", ni->body_src, gh_chars(ni->body));
-    gh_evidence(ctx, "issue", f.url);
-    gh_set_passed(out);
+    gh_passed(ctx, "body", ni->body_src, ni->body, "issue", f.url, out);
     return GH_OK;
 }
 

@@ -58,6 +58,14 @@ void gh_evidence(const relhost_ctx *ctx, const char *key, const char *url)
         pl_host->artifact_add(ctx, "url", url, NULL);
 }
 
+void gh_passed(const relhost_ctx *ctx, const char *part, const char *src, const char *text,
+               const char *key, const char *url, relhost_verdict *out)
+{
+    pl_host->note_add(ctx, "%s: %s (%zu characters)", part, src, gh_chars(text));
+    gh_evidence(ctx, key, url);
+    gh_set_passed(out);
+}
+
 /* ---- requests -------------------------------------------------------------------------------- */
 
 int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
