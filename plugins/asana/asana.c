@@ -309,8 +309,7 @@ static int not_configured(const relhost_ctx *ctx, struct asana *a, int have_toke
     /* Nobody to ask (or a host that cannot ask): no decision, never a silent yes. */
     pl_host->note_add(ctx, "%s; set $%s and the project to check Asana%s", why, a->conf->token_env,
                       a->conf->manual_fallback ? ", or run on a terminal to confirm by hand" : "");
-    out->outcome = RELHOST_SKIPPED;
-    out->reason = "not_configured";
+    pl_skip(out, "not_configured");
     return 0;
 }
 
@@ -338,13 +337,8 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 
     if (!have_token || a->project == NULL)
         return not_configured(ctx, a, have_token, out);
-    if (!RELHOST_HAS(pl_host, http_response_free) || pl_host->http_request == NULL ||
-        pl_host->http_response_free == NULL) {
-        pl_host->fail(ctx,
-                      "asana: this relhost has no HTTP service (http_request): upgrade relhost, "
-                      "or make the step optional until then");
-        return RELHOST_ENOTSUP;
-    }
+    if ((rc = pl_need_http(ctx)) != 0)
+        return rc;
 
     gids = json_array();
     tasks = json_array();

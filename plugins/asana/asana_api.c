@@ -120,11 +120,7 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
     long status;
     int rc;
 
-    memset(&req, 0, sizeof req);
-    req.struct_size = sizeof req;
-    req.method = "GET";
-    req.url = url;
-    req.headers = headers;
+    pl_http_request_init(&req, "GET", url, headers);
     req.bearer_env = a->conf->token_env;
     pl_http_limits(&req, &a->conf->http);
 

@@ -474,19 +474,10 @@ static int command_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     relhost_proc_result res;
     int rc;
 
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        /* `relhost launch` only submits jobs; this gate submits none. */
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "launch";
+    if (pl_launch_skips(ctx, out))
         return 0;
-    }
-
-    if (!RELHOST_HAS(pl_host, proc_result_free) || pl_host->proc_run == NULL ||
-        pl_host->proc_result_free == NULL) {
-        pl_host->fail(ctx, "command: this relhost offers no process service (proc_run); upgrade "
-                           "relhost or remove the step");
-        return RELHOST_ENOTSUP;
-    }
+    if ((rc = pl_need_proc(ctx, "upgrade relhost or remove the step")) != 0)
+        return rc;
     memset(&spec, 0, sizeof spec);
     spec.struct_size = sizeof spec;
     spec.argv = c->argv;

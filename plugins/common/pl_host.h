@@ -45,4 +45,26 @@ int pl_oom(const relhost_ctx *ctx);
  * host that lacks it. A constant: never freed. */
 const char *pl_strerror(int code);
 
+/* For a plugin whose instance is its conf: open() sets *inst to the conf the host filled (the
+ * host owns it, valid until close), and this close op has nothing to free. */
+void pl_close_conf(void *inst);
+
+/* Mark the step SKIPPED for `reason` (a constant: "launch", "not_configured"...), not
+ * retryable. */
+void pl_skip(relhost_verdict *out, const char *reason);
+
+/* 1 under `relhost launch`, which only submits jobs: the step is then SKIPPED "launch" and a
+ * gate that submits none returns at once (`if (pl_launch_skips(ctx, out)) return 0;`). */
+int pl_launch_skips(const relhost_ctx *ctx, relhost_verdict *out);
+
+/* 0 when the host offers the process service (proc_run, proc_result_free). Otherwise fail
+ * "<plugin>: this relhost offers no process service (proc_run); <advice>" and return
+ * RELHOST_ENOTSUP. */
+int pl_need_proc(const relhost_ctx *ctx, const char *advice);
+
+/* 0 when the host offers the HTTP service (http_request, http_response_free). Otherwise fail
+ * "<plugin>: this relhost has no HTTP service (http_request): upgrade relhost, or make the step
+ * optional until then" and return RELHOST_ENOTSUP. */
+int pl_need_http(const relhost_ctx *ctx);
+
 #endif

@@ -53,6 +53,16 @@ void pl_http_unreadable(char *buf, size_t cap, const char *method, const char *u
              url, r->status, r->body_len, is != NULL ? is : "cannot be read", ex);
 }
 
+void pl_http_request_init(relhost_http_request *req, const char *method, const char *url,
+                          const char *const *headers)
+{
+    memset(req, 0, sizeof *req);
+    req->struct_size = sizeof *req;
+    req->method = method;
+    req->url = url;
+    req->headers = headers;
+}
+
 void pl_http_limits(relhost_http_request *req, const relhost_http_options *opts)
 {
     req->timeout_s = opts->timeout;

@@ -26,6 +26,11 @@
 
 #include <stddef.h>
 
+/* A request with nothing set but its size, method, url and headers (borrowed: they must outlive
+ * the http_request call). */
+void pl_http_request_init(relhost_http_request *req, const char *method, const char *url,
+                          const char *const *headers);
+
 /* Fill req's timeout_s, connect_timeout_s (the timeout, at most 10 s) and budget_s from the
  * plugin's HTTP option group (RELHOST_HTTP_OPTION_ROWS in plugin.h). */
 void pl_http_limits(relhost_http_request *req, const relhost_http_options *opts);

@@ -37,10 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct git {
-    const struct git_conf *conf;
-};
-
 static const char *const git_actions[] = {"prepare_branch", "tag", NULL};
 
 static const relhost_option git_options[] = {
@@ -145,115 +141,22 @@ static void label(const struct gitrun *g, const char *key, const char *value)
 static int git_open(const relhost_ctx *ctx, const void *confp, void **inst)
 {
     const struct git_conf *conf = confp;
-    const char *names[2][2] = {{"branch", conf->branch}, {"tag", conf->tag}};
-    const void *fields[2] = {&conf->branch, &conf->tag};
-    struct git *gi;
+    int rc;
 
-    if (conf->git == NULL || conf->git[0] == '\0') {
-        pl_host->fail(ctx, "%s: git is empty: name the git program, e.g. git = \"/usr/bin/git\"",
-                      pl_where(ctx, &conf->git));
-        return RELHOST_EINVAL;
-    }
-    if (conf->remote == NULL || conf->remote[0] == '\0' || conf->remote[0] == '-') {
-        pl_host->fail(ctx, "%s: remote \"%s\" is not a remote name or URL",
-                      pl_where(ctx, &conf->remote), conf->remote != NULL ? conf->remote : "");
-        return RELHOST_EINVAL;
-    }
-    {
-        char scrubbed[2048];
-        snprintf(scrubbed, sizeof scrubbed, "%s", conf->remote);
-        git_scrub_userinfo(scrubbed);
-        if (strcmp(scrubbed, conf->remote) != 0 && strncmp(conf->remote, "ssh://", 6) != 0) {
-            /* Never the value itself: it is a credential, and messages end up in reports. */
-            pl_host->fail(ctx,
-                          "%s: remote %s holds a user name or password: credentials stay out of "
-                          "the plan; name a configured remote, or let a credential helper supply "
-                          "them",
-                          pl_where(ctx, &conf->remote), scrubbed);
-            return RELHOST_EINVAL;
-        }
-    }
-    if (conf->action == GIT_PREPARE_BRANCH && conf->branch == NULL) {
-        pl_host->fail(ctx,
-                      "%s: action = \"prepare_branch\" needs the branch to create, e.g. "
-                      "branch = \"release/{version}\"",
-                      pl_where(ctx, &conf->action));
-        return RELHOST_EINVAL;
-    }
-    if (conf->action == GIT_PREPARE_BRANCH && conf->tag != NULL) {
-        pl_host->fail(ctx, "%s: tag belongs to action = \"tag\": make the tag a step of its own",
-                      pl_where(ctx, &conf->tag));
-        return RELHOST_EINVAL;
-    }
-    if (conf->action == GIT_TAG && conf->tag == NULL) {
-        pl_host->fail(ctx,
-                      "%s: action = \"tag\" needs the tag to create, e.g. tag = \"v{version}\"",
-                      pl_where(ctx, &conf->action));
-        return RELHOST_EINVAL;
-    }
-    for (size_t i = 0; i < 2; i++) {
-        const char *why;
-        if (names[i][1] == NULL)
-            continue;
-        why = strlen(names[i][1]) > GIT_NAME_MAX ? "it is longer than 400 characters"
-                                                 : git_refname_problem(names[i][1]);
-        if (why != NULL) {
-            pl_host->fail(ctx, "%s: %s \"%s\" is not a valid git %s name: %s",
-                          pl_where(ctx, fields[i]), names[i][0], names[i][1], names[i][0], why);
-            return RELHOST_EINVAL;
-        }
-    }
-    if (conf->commit_notes && conf->action != GIT_TAG) {
-        /* Only the tag step runs after the validations, when the notes are complete. */
-        pl_host->fail(ctx,
-                      "%s: commit_notes belongs to action = \"tag\", which runs once the "
-                      "validations have filled the notes: set it on the tag step",
-                      pl_where(ctx, &conf->commit_notes));
-        return RELHOST_EINVAL;
-    }
-    if (conf->commit_notes && conf->branch == NULL) {
-        pl_host->fail(ctx,
-                      "%s: commit_notes commits the notes onto the release branch: set branch, "
-                      "e.g. branch = \"release/{version}\"",
-                      pl_where(ctx, &conf->commit_notes));
-        return RELHOST_EINVAL;
-    }
-    if (conf->notes_path != NULL) {
-        const char *why = git_notes_path_problem(conf->notes_path);
-        if (why != NULL) {
-            pl_host->fail(ctx, "%s: notes_path \"%s\" is not a file inside the repository: %s",
-                          pl_where(ctx, &conf->notes_path), conf->notes_path, why);
-            return RELHOST_EINVAL;
-        }
-    }
-    if (conf->ref != NULL && ctx->commit != NULL) {
-        /* Two sources for one commit would let the step tag something that was not tested. */
-        pl_host->fail(ctx,
-                      "%s: ref is only for plans that name no repo; this plan's candidate is "
-                      "%.12s (the plan's repo and ref): remove the step's ref",
-                      pl_where(ctx, &conf->ref), ctx->commit);
-        return RELHOST_EINVAL;
-    }
-    if (conf->ref != NULL && (conf->ref[0] == '\0' || conf->ref[0] == '-')) {
-        pl_host->fail(ctx, "%s: ref \"%s\" is not a branch, tag or commit name",
-                      pl_where(ctx, &conf->ref), conf->ref);
-        return RELHOST_EINVAL;
-    }
-    gi = calloc(1, sizeof *gi);
-    if (gi == NULL)
-        return pl_oom(ctx);
-    gi->conf = conf;
-    *inst = gi;
+    if ((rc = git_conf_check(ctx, conf)) != 0)
+        return rc;
+    *inst = (void *)conf;
     return 0;
 }
 
-static void gitrun_init(struct gitrun *g, const relhost_ctx *ctx, const struct git *gi, int check)
+static void gitrun_init(struct gitrun *g, const relhost_ctx *ctx, const struct git_conf *conf,
+                        int check)
 {
     memset(g, 0, sizeof *g);
     g->ctx = ctx;
-    g->conf = gi->conf;
+    g->conf = conf;
     g->check = check;
-    g->dir = gi->conf->repo;
+    g->dir = conf->repo;
 }
 
 static void failed_exists(const struct gitrun *g, relhost_verdict *out, const char *kind,
@@ -430,13 +333,9 @@ static int prepare_branch(struct gitrun *g, relhost_verdict *out)
         snprintf(why, sizeof why, "relhost: release %s", g->ctx->version);
         if ((rc = git_cmd(g, args, NULL, NULL, 0, &code)) != 0)
             return rc;
-        if (code != 0) {
-            pl_host->fail(g->ctx,
-                          "could not create branch %s at %s in %s (git update-ref, exit "
-                          "%d): %s",
-                          name, g->commit, g->top, code, git_errmsg(g));
-            return RELHOST_EFAIL;
-        }
+        if (code != 0)
+            return git_failed(g, "update-ref", code, NULL, "could not create branch %s at %s in %s",
+                              name, g->commit, g->top);
         snprintf(tip, sizeof tip, "%s", g->commit);
         pl_host->note_add(g->ctx,
                           "created branch %s at %s, %s (the ref only: the work tree and "
@@ -468,37 +367,139 @@ static int prepare_branch(struct gitrun *g, relhost_verdict *out)
     return push_refs(g, specs, 1, 0, NULL, out);
 }
 
+/* Create the annotated tag `name` (tref: its ref) on g->commit, its message the head of the
+ * release notes; obj gets the tag object. */
+static int create_tag(struct gitrun *g, const char *name, const char *tref, char obj[GIT_OID_MAX])
+{
+    char msg[GIT_MSG_MAX], path[4096], head[256];
+    const char *args[] = {"tag",     "-a", "--cleanup=whitespace", "-F", "-", "--", name,
+                          g->commit, NULL};
+    int from_notes = 0, code = 0;
+    int rc;
+
+    /* --cleanup=whitespace: the default would strip lines starting with '#' as comments, and
+     * Markdown notes begin with exactly such a heading. */
+    git_tag_message(g, msg, sizeof msg, path, sizeof path, &from_notes);
+    if ((rc = git_cmd(g, args, msg, NULL, 0, &code)) != 0)
+        return rc;
+    if (code != 0)
+        return git_failed(g, "tag", code,
+                          strstr(g->err, "user.email") != NULL
+                              ? "set user.name and user.email (git config), or "
+                                "GIT_COMMITTER_NAME and GIT_COMMITTER_EMAIL in relhost's "
+                                "environment"
+                              : NULL,
+                          "could not create tag %s on %s in %s", name, g->commit, g->top);
+    if ((rc = git_resolve(g, tref, obj)) != 0)
+        return rc == RELHOST_ENOTFOUND ? RELHOST_EFAIL : rc;
+    git_message_head(msg, head, sizeof head);
+    pl_host->note_add(g->ctx,
+                      "created annotated tag %s (tag object %s) on %s, %s; message \"%s\"%s%s",
+                      name, obj, g->commit, g->source, head, from_notes ? " from " : "",
+                      from_notes ? path : "");
+    if (!from_notes)
+        pl_host->note_add(g->ctx,
+                          "the release notes %s were missing or empty: the tag's message is "
+                          "\"Release %s\"",
+                          path, g->ctx->version);
+    return 0;
+}
+
+/* The branch pushed with the tag must exist here, at the candidate or at relhost's notes commit
+ * over it: tip and *bst say where it is; 1 when it is elsewhere (the step FAILED, *out set). */
+static int tag_branch(struct gitrun *g, const char *branch, char tip[GIT_OID_MAX],
+                      enum git_ref_state *bst, relhost_verdict *out, int *failed)
+{
+    int rc;
+
+    if ((rc = git_branch_state(g, branch, tip, bst)) != 0)
+        return rc;
+    if (*bst == GIT_REF_MISSING) {
+        pl_host->fail(g->ctx,
+                      "branch %s does not exist in %s, and the tag is pushed together with it: "
+                      "run the prepare_branch step first, or leave branch unset to push the "
+                      "tag alone",
+                      branch, g->top);
+        return RELHOST_EINVAL;
+    }
+    if (*bst == GIT_REF_ELSEWHERE) {
+        failed_exists(g, out, "branch", branch, "", tip);
+        *failed = 1;
+    }
+    return 0;
+}
+
+/* The remote's tag (rtag: its object, rpeel: what it peels to, "" when missing): 1 when it is
+ * on another commit (the step FAILED, *out set); *push = 0 when it is another tag object on the
+ * candidate (the release is tagged: pushing ours would be refused). */
+static int remote_tag_elsewhere(struct gitrun *g, const char *name, const char *rtag,
+                                const char *rpeel, const char *obj, int *push,
+                                relhost_verdict *out)
+{
+    const char *peeled = rpeel[0] != '\0' ? rpeel : rtag;
+    char where[1024];
+
+    if (rtag[0] == '\0')
+        return 0;
+    if (strcmp(peeled, g->commit) != 0) {
+        snprintf(where, sizeof where, " on %s", g->conf->remote);
+        failed_exists(g, out, "tag", name, where, peeled);
+        return 1;
+    }
+    if (strcmp(rtag, obj) != 0) {
+        /* Another tag object on the same commit: the release is tagged; pushing ours would be
+         * refused ("already exists") and take the branch down with it. */
+        *push = 0;
+        pl_host->note_add(g->ctx,
+                          "%s already has tag %s on %s (tag object %s, ours is %s): left as it is",
+                          g->conf->remote, name, g->commit, rtag, obj);
+    }
+    return 0;
+}
+
+/* Push the branch (bref; rbranch: what the remote holds) and the tag (tref) that need it, in
+ * one atomic push. */
+static int push_tag_refs(struct gitrun *g, const char *bref, const char *rbranch, int push_branch,
+                         const char *tref, int push_tag, relhost_verdict *out)
+{
+    char lease[GIT_NAME_MAX + GIT_OID_MAX + 48];
+    const char *specs[2];
+    size_t nspecs = 0;
+
+    /* Branch first, as a reader of the push output expects; one push, so both or neither. */
+    if (push_branch)
+        specs[nspecs++] = bref;
+    if (push_tag)
+        specs[nspecs++] = tref;
+    if (nspecs == 0) {
+        pl_host->note_add(g->ctx, "%s already has the tag and the branch: nothing to push",
+                          g->conf->remote);
+        return 0;
+    }
+    /* The notes commit replaces relhost's earlier one on the remote, a forced update: leased on
+     * what ls-remote saw ("" = must not exist), so a branch someone moved since is refused. */
+    if (push_branch && g->conf->commit_notes)
+        snprintf(lease, sizeof lease, "--force-with-lease=%s:%s", bref, rbranch);
+    return push_refs(g, specs, nspecs, 1, push_branch && g->conf->commit_notes ? lease : NULL,
+                     out);
+}
+
 static int tag_action(struct gitrun *g, relhost_verdict *out)
 {
     const char *name = g->conf->tag, *branch = g->conf->branch;
     char tref[GIT_NAME_MAX + 16], tpeel[GIT_NAME_MAX + 16], bref[GIT_NAME_MAX + 16];
     char obj[GIT_OID_MAX], tip[GIT_OID_MAX], remote[3][GIT_OID_MAX], kind[32];
-    char lease[GIT_NAME_MAX + GIT_OID_MAX + 48];
     const char *names[3] = {tref, tpeel, bref};
-    const char *specs[2];
-    size_t nspecs = 0;
     enum git_ref_state st, bst = GIT_REF_MISSING;
-    int push_tag = 1, push_branch = 0;
+    int push_tag = 1, push_branch = 0, failed = 0;
     int rc;
 
     snprintf(tref, sizeof tref, "refs/tags/%s", name);
     snprintf(tpeel, sizeof tpeel, "refs/tags/%s^{}", name);
     if (branch != NULL) {
         snprintf(bref, sizeof bref, "refs/heads/%s", branch);
-        if ((rc = git_branch_state(g, branch, tip, &bst)) != 0)
+        if ((rc = tag_branch(g, branch, tip, &bst, out, &failed)) != 0 || failed)
             return rc;
-        if (bst == GIT_REF_MISSING) {
-            pl_host->fail(g->ctx,
-                          "branch %s does not exist in %s, and the tag is pushed together "
-                          "with it: run the prepare_branch step first, or leave branch "
-                          "unset to push the tag alone",
-                          branch, g->top);
-            return RELHOST_EINVAL;
-        }
-        if (bst == GIT_REF_ELSEWHERE) {
-            failed_exists(g, out, "branch", branch, "", tip);
-            return 0;
-        }
     }
     if ((rc = git_tag_state(g, name, obj, &st, kind, sizeof kind)) != 0)
         return rc;
@@ -510,39 +511,8 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
     if (g->conf->commit_notes && (rc = git_notes_commit(g, branch, tip, bst)) != 0)
         return rc;
     if (st == GIT_REF_MISSING) {
-        char msg[GIT_MSG_MAX], path[4096], head[256];
-        const char *args[] = {"tag",     "-a", "--cleanup=whitespace", "-F", "-", "--", name,
-                              g->commit, NULL};
-        int from_notes = 0, code = 0;
-
-        /* --cleanup=whitespace: the default would strip lines starting with '#' as comments,
-         * and Markdown notes begin with exactly such a heading. */
-        git_tag_message(g, msg, sizeof msg, path, sizeof path, &from_notes);
-        if ((rc = git_cmd(g, args, msg, NULL, 0, &code)) != 0)
+        if ((rc = create_tag(g, name, tref, obj)) != 0)
             return rc;
-        if (code != 0) {
-            pl_host->fail(
-                g->ctx, "could not create tag %s on %s in %s (git tag, exit %d): %s%s", name,
-                g->commit, g->top, code, git_errmsg(g),
-                strstr(g->err, "user.email") != NULL
-                    ? "; set user.name and user.email (git config), or GIT_COMMITTER_NAME "
-                      "and GIT_COMMITTER_EMAIL in relhost's environment"
-                    : "");
-            return RELHOST_EFAIL;
-        }
-        if ((rc = git_resolve(g, tref, obj)) != 0)
-            return rc == RELHOST_ENOTFOUND ? RELHOST_EFAIL : rc;
-        git_message_head(msg, head, sizeof head);
-        pl_host->note_add(g->ctx,
-                          "created annotated tag %s (tag object %s) on %s, %s; message "
-                          "\"%s\"%s%s",
-                          name, obj, g->commit, g->source, head, from_notes ? " from " : "",
-                          from_notes ? path : "");
-        if (!from_notes)
-            pl_host->note_add(g->ctx,
-                              "the release notes %s were missing or empty: the tag's "
-                              "message is \"Release %s\"",
-                              path, g->ctx->version);
     } else {
         pl_host->note_add(g->ctx, "tag %s already on %s, %s (%s)", name, g->commit, g->source,
                           strcmp(kind, "tag") == 0 ? "annotated"
@@ -563,24 +533,8 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
     }
     if ((rc = git_ls_remote(g, names, branch != NULL ? 3 : 2, remote)) != 0)
         return rc;
-    if (remote[0][0] != '\0') {
-        const char *rpeel = remote[1][0] != '\0' ? remote[1] : remote[0];
-        char where[1024];
-        if (strcmp(rpeel, g->commit) != 0) {
-            snprintf(where, sizeof where, " on %s", g->conf->remote);
-            failed_exists(g, out, "tag", name, where, rpeel);
-            return 0;
-        }
-        if (strcmp(remote[0], obj) != 0) {
-            /* Another tag object on the same commit: the release is tagged; pushing ours would
-             * be refused ("already exists") and take the branch down with it. */
-            push_tag = 0;
-            pl_host->note_add(g->ctx,
-                              "%s already has tag %s on %s (tag object %s, ours is %s): "
-                              "left as it is",
-                              g->conf->remote, name, g->commit, remote[0], obj);
-        }
-    }
+    if (remote_tag_elsewhere(g, name, remote[0], remote[1], obj, &push_tag, out))
+        return 0;
     if (branch != NULL) {
         if ((rc = judge_remote_branch(g, branch, remote[2], tip, g->conf->commit_notes,
                                       &push_branch, out)) != 0)
@@ -588,22 +542,7 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
         if (out->outcome != RELHOST_PASSED)
             return 0;
     }
-    /* Branch first, as a reader of the push output expects; one push, so both or neither. */
-    if (push_branch)
-        specs[nspecs++] = bref;
-    if (push_tag)
-        specs[nspecs++] = tref;
-    if (nspecs == 0) {
-        pl_host->note_add(g->ctx, "%s already has the tag and the branch: nothing to push",
-                          g->conf->remote);
-        return 0;
-    }
-    /* The notes commit replaces relhost's earlier one on the remote, a forced update: leased on
-     * what ls-remote saw ("" = must not exist), so a branch someone moved since is refused. */
-    if (push_branch && g->conf->commit_notes)
-        snprintf(lease, sizeof lease, "--force-with-lease=%s:%s", bref, remote[2]);
-    return push_refs(g, specs, nspecs, 1, push_branch && g->conf->commit_notes ? lease : NULL,
-                     out);
+    return push_tag_refs(g, bref, remote[2], push_branch, tref, push_tag, out);
 }
 
 static int git_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
@@ -612,18 +551,11 @@ static int git_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     char dirty[1024];
     int rc;
 
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        /* `relhost launch` only submits jobs; this gate submits none and changes nothing. */
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "launch";
+    /* `relhost launch` only submits jobs; this gate submits none and changes nothing. */
+    if (pl_launch_skips(ctx, out))
         return 0;
-    }
-    if (!RELHOST_HAS(pl_host, proc_result_free) || pl_host->proc_run == NULL ||
-        pl_host->proc_result_free == NULL) {
-        pl_host->fail(ctx,
-                      "git: this relhost offers no process service (proc_run); upgrade relhost");
-        return RELHOST_ENOTSUP;
-    }
+    if ((rc = pl_need_proc(ctx, "upgrade relhost")) != 0)
+        return rc;
     gitrun_init(&g, ctx, inst, 0);
     if ((rc = git_locate(&g)) != 0)
         return rc;
@@ -643,13 +575,98 @@ static int git_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     return tag_action(&g, out);
 }
 
+/* --check: what would become of the branch (tip and *bst: where it is now). */
+static int describe_branch(struct gitrun *g, char tip[GIT_OID_MAX], enum git_ref_state *bst)
+{
+    const char *b = g->conf->branch;
+    enum git_ref_state st;
+    int rc;
+
+    if ((rc = git_branch_state(g, b, tip, &st)) != 0)
+        return rc;
+    *bst = st;
+    if (st == GIT_REF_ELSEWHERE)
+        pl_host->note_add(g->ctx, "branch %s exists at %s, expected %s: the step would FAIL", b,
+                          tip, g->commit);
+    else if (st == GIT_REF_NOTES && g->conf->commit_notes)
+        pl_host->note_add(g->ctx,
+                          "branch %s at %s, relhost's release-notes commit: kept when the notes "
+                          "are unchanged, else replaced by a new one over %s",
+                          b, tip, g->commit);
+    else if (st == GIT_REF_AT_COMMIT || st == GIT_REF_NOTES)
+        pl_host->note_add(g->ctx, "branch %s already at %s%s: kept", b, tip,
+                          st == GIT_REF_NOTES ? " (relhost's release-notes commit)" : "");
+    else if (g->conf->action == GIT_PREPARE_BRANCH)
+        pl_host->note_add(g->ctx,
+                          "would create branch %s at %s in %s with git update-ref (the work "
+                          "tree is not touched)",
+                          b, g->commit, g->top);
+    else
+        pl_host->note_add(g->ctx,
+                          "branch %s does not exist yet: the step would refuse unless the "
+                          "prepare_branch step creates it first",
+                          b);
+    return 0;
+}
+
+/* --check: what would become of the tag. */
+static int describe_tag(struct gitrun *g)
+{
+    const char *t = g->conf->tag;
+    char obj[GIT_OID_MAX], kind[32];
+    enum git_ref_state st;
+    int rc;
+
+    if ((rc = git_tag_state(g, t, obj, &st, kind, sizeof kind)) != 0)
+        return rc;
+    if (st == GIT_REF_ELSEWHERE) {
+        pl_host->note_add(g->ctx, "tag %s exists at %s, expected %s: the step would FAIL", t, obj,
+                          g->commit);
+    } else if (st == GIT_REF_AT_COMMIT) {
+        pl_host->note_add(g->ctx, "tag %s already on %s: kept", t, g->commit);
+    } else {
+        char msg[GIT_MSG_MAX], path[4096], head[256];
+        int from_notes = 0;
+        git_tag_message(g, msg, sizeof msg, path, sizeof path, &from_notes);
+        git_message_head(msg, head, sizeof head);
+        pl_host->note_add(g->ctx, "would create annotated tag %s on %s, message \"%s\" (%s%s)", t,
+                          g->commit, head,
+                          from_notes ? "the first lines of " : "release notes not written yet: ",
+                          path);
+    }
+    return 0;
+}
+
+/* --check: what would be pushed where (url: the remote's URL, scrubbed). */
+static void describe_push(const struct gitrun *g, const char *url)
+{
+    const struct git_conf *c = g->conf;
+
+    if (!c->push)
+        pl_host->note_add(g->ctx, "push = false: nothing would be pushed");
+    else if (c->action == GIT_PREPARE_BRANCH)
+        pl_host->note_add(g->ctx, "would push refs/heads/%s, and nothing else, to %s (%s)",
+                          c->branch, c->remote, url);
+    else if (c->branch != NULL)
+        pl_host->note_add(g->ctx,
+                          "would push refs/heads/%s and refs/tags/%s to %s (%s) in one atomic "
+                          "push: both or neither%s",
+                          c->branch, c->tag, c->remote, url,
+                          c->commit_notes
+                              ? "; the branch with --force-with-lease on what the remote holds, "
+                                "so only relhost's earlier notes commit is ever replaced"
+                              : "");
+    else
+        pl_host->note_add(g->ctx, "would push refs/tags/%s to %s (%s)", c->tag, c->remote, url);
+}
+
 /* --check: say what run() would do, from read-only commands (see reads_only in git_cmd.c). */
 static int git_describe(const relhost_ctx *ctx, void *inst)
 {
     const char *get_url[] = {"remote", "get-url", NULL, NULL};
     struct gitrun g;
-    char dirty[1024], tip[GIT_OID_MAX], obj[GIT_OID_MAX], kind[32], url[1024] = "";
-    enum git_ref_state st, bst = GIT_REF_MISSING;
+    char dirty[1024], tip[GIT_OID_MAX], url[1024] = "";
+    enum git_ref_state bst = GIT_REF_MISSING;
     int code = 0;
     int rc;
 
@@ -674,52 +691,10 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
             snprintf(url, sizeof url, "not a configured remote: git reads it as a URL or path");
         git_scrub_userinfo(url);
     }
-    if (g.conf->branch != NULL) {
-        const char *b = g.conf->branch;
-        if ((rc = git_branch_state(&g, b, tip, &st)) != 0)
-            return rc;
-        bst = st;
-        if (st == GIT_REF_ELSEWHERE)
-            pl_host->note_add(ctx, "branch %s exists at %s, expected %s: the step would FAIL", b,
-                              tip, g.commit);
-        else if (st == GIT_REF_NOTES && g.conf->commit_notes)
-            pl_host->note_add(ctx,
-                              "branch %s at %s, relhost's release-notes commit: kept when the "
-                              "notes are unchanged, else replaced by a new one over %s",
-                              b, tip, g.commit);
-        else if (st == GIT_REF_AT_COMMIT || st == GIT_REF_NOTES)
-            pl_host->note_add(ctx, "branch %s already at %s%s: kept", b, tip,
-                              st == GIT_REF_NOTES ? " (relhost's release-notes commit)" : "");
-        else if (g.conf->action == GIT_PREPARE_BRANCH)
-            pl_host->note_add(ctx,
-                              "would create branch %s at %s in %s with git update-ref (the "
-                              "work tree is not touched)",
-                              b, g.commit, g.top);
-        else
-            pl_host->note_add(ctx,
-                              "branch %s does not exist yet: the step would refuse unless the "
-                              "prepare_branch step creates it first",
-                              b);
-    }
-    if (g.conf->action == GIT_TAG) {
-        const char *t = g.conf->tag;
-        if ((rc = git_tag_state(&g, t, obj, &st, kind, sizeof kind)) != 0)
-            return rc;
-        if (st == GIT_REF_ELSEWHERE) {
-            pl_host->note_add(ctx, "tag %s exists at %s, expected %s: the step would FAIL", t, obj,
-                              g.commit);
-        } else if (st == GIT_REF_AT_COMMIT) {
-            pl_host->note_add(ctx, "tag %s already on %s: kept", t, g.commit);
-        } else {
-            char msg[GIT_MSG_MAX], path[4096], head[256];
-            int from_notes = 0;
-            git_tag_message(&g, msg, sizeof msg, path, sizeof path, &from_notes);
-            git_message_head(msg, head, sizeof head);
-            pl_host->note_add(
-                ctx, "would create annotated tag %s on %s, message \"%s\" (%s%s)", t, g.commit,
-                head, from_notes ? "the first lines of " : "release notes not written yet: ", path);
-        }
-    }
+    if (g.conf->branch != NULL && (rc = describe_branch(&g, tip, &bst)) != 0)
+        return rc;
+    if (g.conf->action == GIT_TAG && (rc = describe_tag(&g)) != 0)
+        return rc;
     if (g.conf->commit_notes && bst != GIT_REF_ELSEWHERE) {
         char file[4096];
         git_notes_file(&g, file, sizeof file);
@@ -730,29 +705,8 @@ static int git_describe(const relhost_ctx *ctx, void *inst)
                           "the tag stays on %s",
                           g.conf->notes_path, g.conf->branch, g.commit, file, g.commit);
     }
-    if (!g.conf->push)
-        pl_host->note_add(ctx, "push = false: nothing would be pushed");
-    else if (g.conf->action == GIT_PREPARE_BRANCH)
-        pl_host->note_add(ctx, "would push refs/heads/%s, and nothing else, to %s (%s)",
-                          g.conf->branch, g.conf->remote, url);
-    else if (g.conf->branch != NULL)
-        pl_host->note_add(ctx,
-                          "would push refs/heads/%s and refs/tags/%s to %s (%s) in one atomic "
-                          "push: both or neither%s",
-                          g.conf->branch, g.conf->tag, g.conf->remote, url,
-                          g.conf->commit_notes
-                           ? "; the branch with --force-with-lease on what the remote holds, "
-                             "so only relhost's earlier notes commit is ever replaced"
-                           : "");
-    else
-        pl_host->note_add(ctx, "would push refs/tags/%s to %s (%s)", g.conf->tag, g.conf->remote,
-                          url);
+    describe_push(&g, url);
     return 0;
-}
-
-static void git_close(void *inst)
-{
-    free(inst);
 }
 
 const relhost_plugin pl_plugin = {
@@ -760,5 +714,6 @@ const relhost_plugin pl_plugin = {
     .description = "release branch and annotated tag on the candidate commit (and the release "
                    "notes committed onto the branch), pushed with the git CLI",
     .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = git_open,
-                                      .describe = git_describe, .run = git_run, .close = git_close},
+                                      .describe = git_describe, .run = git_run,
+                                      .close = pl_close_conf},
 };

@@ -3,8 +3,9 @@
  * git.h - private to the git plugin: running git through the host and reading what it prints.
  *
  * git.c holds the release actions (what to create and push, when a re-run passes, verdicts);
- * git_repo.c reads the repository (top folder, commit, ref states, tag message); git_notes.c
- * commits the release notes onto the release branch; git_cmd.c runs git and parses its output.
+ * git_conf.c checks the step's settings; git_repo.c reads the repository (top folder, commit,
+ * ref states, tag message); git_notes.c commits the release notes onto the release branch;
+ * git_cmd.c runs git and parses its output.
  * The rules can be read without the plumbing.
  */
 #ifndef RELHOST_PLUGIN_GIT_H
@@ -91,6 +92,11 @@ int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *
  * RELHOST_EFAIL. */
 int git_cmd_ok(struct gitrun *g, const char *const *args, char *out, size_t cap);
 
+/* A git command that had to succeed exited `code`: fail the op with "WHAT (git CMD, exit N):
+ * STDERR", then "; ADVICE" unless advice is NULL, WHAT being fmt's text. Returns RELHOST_EFAIL. */
+int git_failed(struct gitrun *g, const char *cmd, int code, const char *advice, const char *fmt,
+               ...) RELHOST_PRINTF(5, 6);
+
 /* git_cmd() with env: NULL, or up to 8 "NAME=VALUE" entries for this command alone (a
  * temporary index, the notes commit's identity). Borrowed for the call. */
 int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *env,
@@ -124,6 +130,12 @@ int git_err_transient(const char *err);
 /* Checks a branch or tag name the way `git check-ref-format` does, plus: no leading '-', so a
  * name can never be read as an option. Returns NULL when valid, else why not. */
 const char *git_refname_problem(const char *name);
+
+/* ---- git_conf.c: the settings ---- */
+
+/* Check the step's settings at open: 0, or RELHOST_EINVAL with the reason (and the setting's
+ * file:line) in pl_host->fail(). */
+int git_conf_check(const relhost_ctx *ctx, const struct git_conf *conf);
 
 /* ---- git_repo.c: reading the repository (also for --check) ---- */
 

@@ -10,6 +10,7 @@
 #include "git.h"
 #include "../common/pl_host.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,40 @@ int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *
     return git_cmd_env(g, args, NULL, input, out, cap, code);
 }
 
+/* Why git did not run to an exit (rc: proc_run's return, res: its result), explained through
+ * fail(), and the code to return; 0 when it exited, whatever its code. */
+static int not_exited(struct gitrun *g, const char *const *args, int rc,
+                      const relhost_proc_result *res)
+{
+    if (rc == RELHOST_EINTR)
+        return rc;
+    if (rc < 0) {
+        pl_host->fail(g->ctx, "could not run %s %s in %s (relhost error %d)", g->conf->git, args[0],
+                      g->dir, rc);
+        return rc;
+    }
+    if (res->exec_failed) {
+        pl_host->fail(g->ctx,
+                      "git not found: could not run \"%s\" (%s); install git, or set the "
+                      "step's `git` option to its path",
+                      g->conf->git, res->exit_code == 126 ? "not executable" : "no such program");
+        return RELHOST_ENOTFOUND;
+    }
+    if (res->timed_out) {
+        pl_host->fail(g->ctx,
+                      "git %s in %s did not finish within the step's timeout of %.15g s "
+                      "and was stopped; try again, or raise `timeout`",
+                      args[0], g->dir, g->conf->timeout);
+        return RELHOST_ERETRY;
+    }
+    if (!res->exited) {
+        pl_host->fail(g->ctx, "git %s in %s was killed by signal %d", args[0], g->dir,
+                      res->signal);
+        return RELHOST_EIO;
+    }
+    return 0;
+}
+
 int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *env,
                 const char *input, char *out, size_t cap, int *code)
 {
@@ -192,38 +227,10 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
     memset(&res, 0, sizeof res);
     res.struct_size = sizeof res;
 
-    rc = pl_host->proc_run(g->ctx, &spec, &res);
-    if (rc == RELHOST_EINTR) {
+    rc = not_exited(g, args, pl_host->proc_run(g->ctx, &spec, &res), &res);
+    if (rc != 0) {
         pl_host->proc_result_free(&res);
         return rc;
-    }
-    if (rc < 0) {
-        pl_host->proc_result_free(&res);
-        pl_host->fail(g->ctx, "could not run %s %s in %s (relhost error %d)", g->conf->git, args[0],
-                      g->dir, rc);
-        return rc;
-    }
-    if (res.exec_failed) {
-        pl_host->proc_result_free(&res);
-        pl_host->fail(g->ctx,
-                      "git not found: could not run \"%s\" (%s); install git, or set the "
-                      "step's `git` option to its path",
-                      g->conf->git, res.exit_code == 126 ? "not executable" : "no such program");
-        return RELHOST_ENOTFOUND;
-    }
-    if (res.timed_out) {
-        pl_host->proc_result_free(&res);
-        pl_host->fail(g->ctx,
-                      "git %s in %s did not finish within the step's timeout of %.15g s "
-                      "and was stopped; try again, or raise `timeout`",
-                      args[0], g->dir, g->conf->timeout);
-        return RELHOST_ERETRY;
-    }
-    if (!res.exited) {
-        int sig = res.signal;
-        pl_host->proc_result_free(&res);
-        pl_host->fail(g->ctx, "git %s in %s was killed by signal %d", args[0], g->dir, sig);
-        return RELHOST_EIO;
     }
     *code = res.exit_code;
     squash_err(g, res.err, res.err_len);
@@ -314,12 +321,11 @@ int git_ls_remote(struct gitrun *g, const char *const *names, size_t n, char (*o
     if ((rc = git_cmd(g, args, NULL, out, sizeof out, &code)) != 0)
         return rc;
     if (code != 0) {
-        pl_host->fail(g->ctx,
-                      "could not read the refs of remote %s (git ls-remote, exit %d): %s; "
-                      "check the remote's name or URL and your access to it (credential "
-                      "helper, ssh agent)",
-                      g->conf->remote, code, g->err[0] != '\0' ? g->err : "no message");
-        return g->transient ? RELHOST_ERETRY : RELHOST_EFAIL;
+        rc = git_failed(g, "ls-remote", code,
+                        "check the remote's name or URL and your access to it (credential "
+                        "helper, ssh agent)",
+                        "could not read the refs of remote %s", g->conf->remote);
+        return g->transient ? RELHOST_ERETRY : rc;
     }
     /* "<oid>\t<ref>" per line. Patterns match ref tails, so only exact names count. */
     while (*p != '\0') {
@@ -411,6 +417,20 @@ const char *git_refname_problem(const char *name)
         c += plen + (c[plen] == '/');
     }
     return NULL;
+}
+
+int git_failed(struct gitrun *g, const char *cmd, int code, const char *advice, const char *fmt,
+               ...)
+{
+    char what[8192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    pl_host->fail(g->ctx, "%s (git %s, exit %d): %s%s%s", what, cmd, code, git_errmsg(g),
+                  advice != NULL ? "; " : "", advice != NULL ? advice : "");
+    return RELHOST_EFAIL;
 }
 
 int git_cmd_ok(struct gitrun *g, const char *const *args, char *out, size_t cap)

@@ -79,13 +79,10 @@ static int notes_blob(struct gitrun *g, const char *file, char blob[GIT_OID_MAX]
     snprintf(vpath, sizeof vpath, "--path=%s", g->conf->notes_path);
     if ((rc = git_cmd(g, args, NULL, blob, GIT_OID_MAX, &code)) != 0)
         return rc;
-    if (code != 0 || strlen(blob) < 40) {
-        pl_host->fail(g->ctx,
-                      "commit_notes: could not store the release notes %s in %s (git "
-                      "hash-object, exit %d): %s",
-                      file, g->top, code, git_errmsg(g));
-        return RELHOST_EFAIL;
-    }
+    if (code != 0 || strlen(blob) < 40)
+        return git_failed(g, "hash-object", code, NULL,
+                          "commit_notes: could not store the release notes %s in %s", file,
+                          g->top);
     return 0;
 }
 
@@ -136,15 +133,14 @@ static int notes_tree(struct gitrun *g, const char *blob, char tree[GIT_OID_MAX]
     drop_tmp(dir, index);
     if (rc != 0)
         return rc;
-    if (code != 0) {
-        /* The usual cause: notes_path names a folder of the candidate, or runs through a file. */
-        pl_host->fail(g->ctx,
-                      "commit_notes: could not build the tree of %s plus the notes at %s in %s "
-                      "(git %s, exit %d): %s; choose a notes_path that is not a folder of the "
-                      "repository and does not run through a file",
-                      g->commit, g->conf->notes_path, g->top, step, code, git_errmsg(g));
-        return RELHOST_EFAIL;
-    }
+    /* The usual cause: notes_path names a folder of the candidate, or runs through a file. */
+    if (code != 0)
+        return git_failed(g, step, code,
+                          "choose a notes_path that is not a folder of the repository and does "
+                          "not run through a file",
+                          "commit_notes: could not build the tree of %s plus the notes at %s in "
+                          "%s",
+                          g->commit, g->conf->notes_path, g->top);
     return 0;
 }
 
@@ -199,13 +195,10 @@ static int notes_commit_object(struct gitrun *g, const char *tree, char commit[G
              g->conf->tag != NULL ? g->conf->tag : "(none)");
     if ((rc = git_cmd_env(g, args, who, msg, commit, GIT_OID_MAX, &code)) != 0)
         return rc;
-    if (code != 0 || strlen(commit) < 40) {
-        pl_host->fail(g->ctx,
-                      "commit_notes: could not make the notes commit over %s in %s (git "
-                      "commit-tree, exit %d): %s",
-                      g->commit, g->top, code, git_errmsg(g));
-        return RELHOST_EFAIL;
-    }
+    if (code != 0 || strlen(commit) < 40)
+        return git_failed(g, "commit-tree", code, NULL,
+                          "commit_notes: could not make the notes commit over %s in %s", g->commit,
+                          g->top);
     return 0;
 }
 
@@ -254,14 +247,12 @@ int git_notes_commit(struct gitrun *g, const char *branch, char tip[GIT_OID_MAX]
     snprintf(why, sizeof why, "relhost: release notes for %s", g->ctx->version);
     if ((rc = git_cmd(g, update, NULL, NULL, 0, &code)) != 0)
         return rc;
-    if (code != 0) {
-        pl_host->fail(g->ctx,
-                      "could not move branch %s from %s to the notes commit %s in %s (git "
-                      "update-ref, exit %d): %s; if someone moved the branch meanwhile, look at "
-                      "it and run the step again",
-                      branch, tip, commit, g->top, code, git_errmsg(g));
-        return RELHOST_EFAIL;
-    }
+    if (code != 0)
+        return git_failed(g, "update-ref", code,
+                          "if someone moved the branch meanwhile, look at it and run the step "
+                          "again",
+                          "could not move branch %s from %s to the notes commit %s in %s", branch,
+                          tip, commit, g->top);
     pl_host->note_add(g->ctx,
                       "committed the release notes %s as %s onto branch %s: commit %s, parent %s "
                       "(the candidate), author " GIT_NOTES_NAME "%s%s; the work tree and index "

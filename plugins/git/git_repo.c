@@ -17,63 +17,66 @@
 #include <unistd.h>
 
 
+/* The branch HEAD is on (head gets its ref name); a detached HEAD is refused. */
+static int head_branch(struct gitrun *g, char *head, size_t cap)
+{
+    const char *sym[] = {"symbolic-ref", "--quiet", "HEAD", NULL};
+    int code = 0;
+    int rc;
+
+    if ((rc = git_cmd(g, sym, NULL, head, cap, &code)) != 0)
+        return rc;
+    if (code == 1) {
+        char at[GIT_OID_MAX];
+        if (git_resolve(g, "HEAD^{commit}", at) != 0)
+            snprintf(at, sizeof at, "?");
+        pl_host->fail(g->ctx,
+                      "HEAD of %s is detached (at %.12s): a release is cut from a named "
+                      "commit, not from whatever is checked out; check out the release "
+                      "branch, set the step's ref, or name repo and ref in the plan",
+                      g->top, at);
+        return RELHOST_EINVAL;
+    }
+    if (code != 0) {
+        pl_host->fail(g->ctx, "git symbolic-ref HEAD in %s failed (exit %d): %s", g->top, code,
+                      git_errmsg(g));
+        return RELHOST_EFAIL;
+    }
+    return 0;
+}
+
 /* The commit when the plan names no repo: the step's ref, by default HEAD, which must be on a
  * branch with a commit (a detached HEAD is whatever someone last checked out). */
 static int commit_from_ref(struct gitrun *g)
 {
     const char *ref = g->conf->ref != NULL ? g->conf->ref : "HEAD";
+    int is_head = strcmp(ref, "HEAD") == 0;
     char spec[GIT_NAME_MAX + 16];
     char head[512];
-    int code = 0;
     int rc;
 
-    if (strcmp(ref, "HEAD") == 0) {
-        const char *sym[] = {"symbolic-ref", "--quiet", "HEAD", NULL};
-        if ((rc = git_cmd(g, sym, NULL, head, sizeof head, &code)) != 0)
-            return rc;
-        if (code == 1) {
-            char at[GIT_OID_MAX];
-            if (git_resolve(g, "HEAD^{commit}", at) != 0)
-                snprintf(at, sizeof at, "?");
-            pl_host->fail(g->ctx,
-                          "HEAD of %s is detached (at %.12s): a release is cut from a named "
-                          "commit, not from whatever is checked out; check out the release "
-                          "branch, set the step's ref, or name repo and ref in the plan",
-                          g->top, at);
-            return RELHOST_EINVAL;
-        }
-        if (code != 0) {
-            pl_host->fail(g->ctx, "git symbolic-ref HEAD in %s failed (exit %d): %s", g->top, code,
-                          git_errmsg(g));
-            return RELHOST_EFAIL;
-        }
-        rc = git_resolve(g, "HEAD^{commit}", g->commit);
-        if (rc == RELHOST_ENOTFOUND) {
+    if (is_head && (rc = head_branch(g, head, sizeof head)) != 0)
+        return rc;
+    snprintf(spec, sizeof spec, "%s^{commit}", ref);
+    rc = git_resolve(g, spec, g->commit);
+    if (rc == RELHOST_ENOTFOUND) {
+        if (is_head)
             pl_host->fail(g->ctx,
                           "HEAD of %s is %s, which has no commit yet (an unborn branch): "
                           "commit first, or set the step's ref",
                           g->top, head);
-            return RELHOST_EINVAL;
-        }
-        if (rc != 0)
-            return rc;
-        snprintf(g->source, sizeof g->source,
-                 "HEAD (%s) of %s; the plan names no repo, so the step resolved it", head, g->top);
-        return 0;
-    }
-    snprintf(spec, sizeof spec, "%s^{commit}", ref);
-    rc = git_resolve(g, spec, g->commit);
-    if (rc == RELHOST_ENOTFOUND) {
-        pl_host->fail(g->ctx,
-                      "%s: ref \"%s\" does not resolve to a commit in %s: fix the step's "
-                      "ref, or fetch it",
-                      pl_where(g->ctx, &g->conf->ref), ref, g->top);
+        else
+            pl_host->fail(g->ctx,
+                          "%s: ref \"%s\" does not resolve to a commit in %s: fix the step's "
+                          "ref, or fetch it",
+                          pl_where(g->ctx, &g->conf->ref), ref, g->top);
         return RELHOST_EINVAL;
     }
     if (rc != 0)
         return rc;
     snprintf(g->source, sizeof g->source,
-             "ref %s of %s; the plan names no repo, so the step resolved it", ref, g->top);
+             "%s%s%s of %s; the plan names no repo, so the step resolved it",
+             is_head ? "HEAD (" : "ref ", is_head ? head : ref, is_head ? ")" : "", g->top);
     return 0;
 }
 
@@ -156,19 +159,31 @@ int git_judge_tip(struct gitrun *g, const char *tip, enum git_ref_state *st)
     return 0;
 }
 
-int git_branch_state(struct gitrun *g, const char *name, char tip[GIT_OID_MAX],
-                     enum git_ref_state *st)
+/* The object name of prefix+name into oid (*found = 1), or *st = GIT_REF_MISSING when it does
+ * not resolve (*found = 0, and 0 returned). */
+static int ref_lookup(struct gitrun *g, const char *prefix, const char *name,
+                      char oid[GIT_OID_MAX], enum git_ref_state *st, int *found)
 {
     char ref[GIT_NAME_MAX + 16];
     int rc;
 
-    snprintf(ref, sizeof ref, "refs/heads/%s", name);
-    rc = git_resolve(g, ref, tip);
+    snprintf(ref, sizeof ref, "%s%s", prefix, name);
+    rc = git_resolve(g, ref, oid);
+    *found = rc == 0;
     if (rc == RELHOST_ENOTFOUND) {
         *st = GIT_REF_MISSING;
         return 0;
     }
-    if (rc != 0)
+    return rc;
+}
+
+int git_branch_state(struct gitrun *g, const char *name, char tip[GIT_OID_MAX],
+                     enum git_ref_state *st)
+{
+    int found;
+    int rc = ref_lookup(g, "refs/heads/", name, tip, st, &found);
+
+    if (rc != 0 || !found)
         return rc;
     return git_judge_tip(g, tip, st);
 }
@@ -229,16 +244,10 @@ int git_tag_state(struct gitrun *g, const char *name, char obj[GIT_OID_MAX], enu
 {
     char ref[GIT_NAME_MAX + 16], peeled[GIT_OID_MAX];
     const char *args[] = {"cat-file", "-t", obj, NULL};
-    int code = 0;
+    int code = 0, found;
     int rc;
 
-    snprintf(ref, sizeof ref, "refs/tags/%s", name);
-    rc = git_resolve(g, ref, obj);
-    if (rc == RELHOST_ENOTFOUND) {
-        *st = GIT_REF_MISSING;
-        return 0;
-    }
-    if (rc != 0)
+    if ((rc = ref_lookup(g, "refs/tags/", name, obj, st, &found)) != 0 || !found)
         return rc;
     snprintf(ref, sizeof ref, "refs/tags/%s^{commit}", name);
     rc = git_resolve(g, ref, peeled);

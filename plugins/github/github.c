@@ -661,27 +661,17 @@ static int github_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     char err[8192] = "out of memory";
     int rc;
 
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        /* `relhost launch` only submits jobs; this gate submits none. */
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "launch";
+    if (pl_launch_skips(ctx, out))
         return 0;
-    }
     if (!token_set(ctx, g)) {
         pl_host->fail(ctx, "%s unset: GitHub is not configured, so nothing was sent to %s/%s; "
                            "export %s with a token that has %s",
                       c->token_env, g->owner, g->repo, c->token_env, g->rights);
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "not_configured";
-        out->retryable = 0;
+        pl_skip(out, "not_configured");
         return 0;
     }
-    if (!RELHOST_HAS(pl_host, http_response_free) || pl_host->http_request == NULL ||
-        pl_host->http_response_free == NULL) {
-        pl_host->fail(ctx, "github: this relhost has no HTTP service (http_request): upgrade "
-                           "relhost, or make the step optional until then");
-        return RELHOST_ENOTSUP;
-    }
+    if ((rc = pl_need_http(ctx)) != 0)
+        return rc;
     rc = make_body(ctx, g, &b, err, sizeof err);
     if (rc == RELHOST_EINVAL) {
         pl_host->fail(ctx, "github: %s", err);

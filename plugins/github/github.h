@@ -102,6 +102,10 @@ int gh_parse(const relhost_ctx *ctx, const struct gh_call *c, const relhost_http
 /* Explain a reply that is not what the caller wanted (any status) and set an ERROR. */
 void gh_refused(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
                 const relhost_http_response *r, relhost_verdict *out);
+/* Send c and read its reply, which must be a 200, as JSON of type want: GH_OK with *root the
+ * caller's; GH_VERDICT for no reply, another status (gh_refused) or another body (gh_parse). */
+int gh_send_read(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
+                 json_type want, json_t **root, relhost_verdict *out);
 
 enum gh_limit { GH_LIMIT_NONE = 0, GH_LIMIT_PRIMARY, GH_LIMIT_SECONDARY };
 /* Whether r is a rate-limit answer: PRIMARY (x-ratelimit-remaining: 0, ends at
@@ -124,6 +128,8 @@ int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url,
 
 /* {api}/repos/{owner}/{repo}{suffix}; NULL when out of memory. */
 char *gh_repo_url(const struct github *g, const char *suffix);
+/* {api}/repos/{owner}/{repo}{prefix}{the tag, percent-encoded}; NULL when out of memory. */
+char *gh_tag_url(const struct github *g, const char *prefix);
 /* A string or integer member of a JSON object; NULL or -1 when absent or of another type. */
 const char *gh_jstr(const json_t *o, const char *key);
 long long gh_jint(const json_t *o, const char *key);
@@ -147,8 +153,34 @@ int gh_post_once(const relhost_ctx *ctx, const struct github *g, const struct gh
 void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt,
                    const char *lost);
 
+/*
+ * What a creating POST means to the one who sends it (gh_create_once). made(): the POST
+ * created `created`: say so and set *out (GH_OK), or explain what it lacks (GH_VERDICT).
+ * look(): its reply was lost (race 0), or GitHub says the thing exists already (race 1, a 422
+ * carrying the code `conflict`): look for it; *settled = 1 when what was found decides the step
+ * (the return and *out are final), 0 to POST again.
+ */
+struct gh_create {
+    const char *noun;     /* what is looked for: "release", "issue", "comment" */
+    const char *conflict; /* gh_post_once()'s race code, or NULL */
+    int (*made)(const relhost_ctx *ctx, void *arg, const struct gh_call *c,
+                const json_t *created, relhost_verdict *out);
+    int (*look)(const relhost_ctx *ctx, void *arg, const struct gh_call *c, int race,
+                const char *lost, int *settled, relhost_verdict *out);
+    void *arg;
+};
+
+/* POST c (c->once set) at most 3 times in one run, looking for its effect before each repeat:
+ * GH_OK, GH_VERDICT or a negative RELHOST_E*. */
+int gh_create_once(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
+                   const struct gh_create *k, relhost_verdict *out);
+
 /* Post evidence: a note, the label `key` = url and the url as an artifact. */
 void gh_evidence(const relhost_ctx *ctx, const char *key, const char *url);
+/* The step PASSED with url as its evidence: note "PART: SRC (N characters)" (part: "body" or
+ * "comment", src: where text came from), gh_evidence(), gh_set_passed(). */
+void gh_passed(const relhost_ctx *ctx, const char *part, const char *src, const char *text,
+               const char *key, const char *url, relhost_verdict *out);
 
 /* ---- the actions (github_actions.c) ---- */
 

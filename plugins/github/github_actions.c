@@ -27,8 +27,6 @@
 /* Releases come newest first: a draft of this release is near the top. */
 #define GH_RELEASE_PAGES 10
 #define GH_COMMENT_PAGES 10
-/* A creating POST is sent at most this often in one run (each after a look for its effect). */
-#define GH_CREATE_TRIES 3
 /* Comments since this long before the first POST are searched for its marker (clock skew). */
 #define GH_SINCE_SLACK_S 600
 
@@ -38,7 +36,6 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
                       relhost_verdict *out)
 {
     struct pl_str u = {0};
-    relhost_http_response *r = NULL;
     json_t *list = NULL, *pr = NULL;
     char what[512];
     char *suffix, *url;
@@ -59,15 +56,7 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
     snprintf(what, sizeof what, "finding the open pull request from %s into %s in %s/%s",
              g->head_filter, g->base, g->owner, g->repo);
     struct gh_call c = {.method = "GET", .url = url, .what = what};
-    rc = gh_send(ctx, g, &c, &r, out);
-    if (rc != GH_OK)
-        goto done;
-    if (r->status != 200) {
-        gh_refused(ctx, g, &c, r, out);
-        rc = GH_VERDICT;
-        goto done;
-    }
-    rc = gh_parse(ctx, &c, r, JSON_ARRAY, &list, out);
+    rc = gh_send_read(ctx, g, &c, JSON_ARRAY, &list, out);
     if (rc != GH_OK)
         goto done;
     json_array_foreach(list, i, e) {
@@ -97,8 +86,6 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
     gh_set_passed(out);
 done:
     json_decref(list);
-    if (r != NULL)
-        pl_host->http_response_free(r);
     free(url);
     return rc;
 }
@@ -139,9 +126,7 @@ int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
         pl_host->note_add(ctx, "opened pull request #%lld \"%s\" (%s into %s%s): %s",
                           gh_jint(pr, "number"), g->title, g->head, g->base,
                           g->conf->draft ? ", draft" : "", gh_jstr(pr, "html_url"));
-        pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-        gh_evidence(ctx, "pull_request", gh_jstr(pr, "html_url"));
-        gh_set_passed(out);
+        gh_passed(ctx, "body", body_src, body, "pull_request", gh_jstr(pr, "html_url"), out);
     } else if (r->status == 422 && gh_error_has(r, "A pull request already exists for", NULL)) {
         rc = reuse_pull(ctx, g, body_src, out);
     } else if (r->status == 422 && gh_error_has(r, "No commits between", NULL)) {
@@ -183,22 +168,17 @@ static int is_sha(const char *s)
 static int find_release(const relhost_ctx *ctx, const struct github *g, json_t **rel,
                         relhost_verdict *out)
 {
-    struct pl_str u = {0};
     relhost_http_response *r = NULL;
     json_t *list = NULL;
     char what[512];
-    char *suffix, *url, *list_url = NULL;
+    char *url, *list_url = NULL;
     int complete = 1;
     size_t i, n = 0;
     json_t *e;
     int rc;
 
     *rel = NULL;
-    pl_str_add(&u, "/releases/tags/");
-    pl_str_urlenc(&u, g->tag);
-    suffix = pl_str_take(&u);
-    url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
-    free(suffix);
+    url = gh_tag_url(g, "/releases/tags/");
     if (url == NULL)
         return pl_oom(ctx);
     snprintf(what, sizeof what, "looking up the release of tag %s in %s/%s", g->tag, g->owner,
@@ -259,17 +239,12 @@ done:
 static int tag_exists(const relhost_ctx *ctx, const struct github *g, int *exists,
                       relhost_verdict *out)
 {
-    struct pl_str u = {0};
     relhost_http_response *r = NULL;
     char what[512];
-    char *suffix, *url;
+    char *url;
     int rc;
 
-    pl_str_add(&u, "/git/ref/tags/");
-    pl_str_urlenc(&u, g->tag);
-    suffix = pl_str_take(&u);
-    url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
-    free(suffix);
+    url = gh_tag_url(g, "/git/ref/tags/");
     if (url == NULL)
         return pl_oom(ctx);
     snprintf(what, sizeof what, "looking up tag %s in %s/%s", g->tag, g->owner, g->repo);
@@ -297,7 +272,6 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
     const char *was = gh_jstr(rel, "target_commitish");
     int is_draft = json_is_true(json_object_get(rel, "draft"));
     int publish = is_draft && !cf->draft;
-    relhost_http_response *r = NULL;
     json_t *payload = NULL, *done_rel = NULL;
     char what[512], suffix[64];
     char *url = NULL;
@@ -327,9 +301,7 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
                           g->name, g->tag, id, is_draft ? ", draft" : "", why,
                           gh_jstr(rel, "html_url") != NULL ? gh_jstr(rel, "html_url")
                                                            : "(no link)");
-        pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-        gh_evidence(ctx, "release", gh_jstr(rel, "html_url"));
-        gh_set_passed(out);
+        gh_passed(ctx, "body", body_src, body, "release", gh_jstr(rel, "html_url"), out);
         return GH_OK;
     }
     payload = json_pack("{s:s, s:s, s:b}", "name", g->name, "body", body, "prerelease",
@@ -343,31 +315,98 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
     snprintf(what, sizeof what, "updating release %lld (tag %s) in %s/%s", id, g->tag, g->owner,
              g->repo);
     struct gh_call c = {.method = "PATCH", .url = url, .body = payload, .what = what};
-    rc = gh_send(ctx, g, &c, &r, out);
-    if (rc != GH_OK)
-        goto done;
-    if (r->status != 200) {
-        gh_refused(ctx, g, &c, r, out);
-        rc = GH_VERDICT;
-        goto done;
-    }
-    rc = gh_parse(ctx, &c, r, JSON_OBJECT, &done_rel, out);
+    rc = gh_send_read(ctx, g, &c, JSON_OBJECT, &done_rel, out);
     if (rc != GH_OK)
         goto done;
     pl_host->note_add(ctx, "updated release \"%s\" (tag %s, id %lld%s)%s: %s", g->name, g->tag,
                       id, publish ? ", published the draft" : is_draft ? ", draft" : "", why,
                       gh_jstr(done_rel, "html_url") != NULL ? gh_jstr(done_rel, "html_url")
                                                             : "(no link)");
-    pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-    gh_evidence(ctx, "release", gh_jstr(done_rel, "html_url"));
-    gh_set_passed(out);
+    gh_passed(ctx, "body", body_src, body, "release", gh_jstr(done_rel, "html_url"), out);
 done:
     json_decref(payload);
     json_decref(done_rel);
-    if (r != NULL)
-        pl_host->http_response_free(r);
     free(url);
     return rc;
+}
+
+/* The release gh_release() creates: what its made() and look() need. */
+struct new_release {
+    const struct github *g;
+    const char *target; /* the commit to tag, or NULL: the tag exists */
+    const char *body, *body_src;
+};
+
+static int release_made(const relhost_ctx *ctx, void *arg, const struct gh_call *c,
+                        const json_t *created, relhost_verdict *out)
+{
+    const struct new_release *nr = arg;
+    const struct github *g = nr->g;
+    const struct github_conf *cf = g->conf;
+    const char *link = gh_jstr(created, "html_url");
+
+    if (gh_jint(created, "id") <= 0 || link == NULL)
+        return gh_bad_shape(ctx, c, "the release has no \"id\" or \"html_url\"", out);
+    pl_host->note_add(ctx, "created release \"%s\" (tag %s at %s%s%s, id %lld): %s", g->name,
+                      g->tag, nr->target != NULL ? nr->target : "the existing tag",
+                      cf->draft ? ", draft" : "", cf->prerelease ? ", pre-release" : "",
+                      gh_jint(created, "id"), link);
+    gh_passed(ctx, "body", nr->body_src, nr->body, "release", link, out);
+    return GH_OK;
+}
+
+/* A release is known by its tag: one found is updated, whoever created it. */
+static int release_look(const relhost_ctx *ctx, void *arg, const struct gh_call *c, int race,
+                        const char *lost, int *settled, relhost_verdict *out)
+{
+    const struct new_release *nr = arg;
+    const struct github *g = nr->g;
+    json_t *rel = NULL;
+    int rc = find_release(ctx, g, &rel, out);
+
+    if (rc != GH_OK)
+        return rc;
+    if (rel != NULL) {
+        *settled = 1;
+        rc = update_release(ctx, g, rel, nr->target, nr->body, nr->body_src,
+                            race ? " (created by someone else meanwhile)"
+                                 : " (found after a lost reply)",
+                            out);
+        json_decref(rel);
+        if (rc == GH_OK && !race)
+            pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the release of tag %s "
+                               "was found by its tag",
+                          c->url, lost, g->tag);
+        return rc;
+    }
+    if (race) {
+        pl_host->fail(ctx, "github: GitHub says a release of tag %s already exists in %s/%s, but "
+                           "neither GET .../releases/tags/%s nor the list of releases shows it; "
+                           "the next run tries again",
+                      g->tag, g->owner, g->repo, g->tag);
+        gh_set_error(out, 1);
+        return GH_VERDICT;
+    }
+    return GH_OK;
+}
+
+/* Without a target GitHub tags the default branch's head, which is not what was tested: only
+ * an existing tag is safe. GH_OK when the tag exists. */
+static int need_tag(const relhost_ctx *ctx, const struct github *g, relhost_verdict *out)
+{
+    int exists = 1;
+    int rc = tag_exists(ctx, g, &exists, out);
+
+    if (rc != GH_OK || exists)
+        return rc;
+    pl_host->fail(ctx, "github: tag %s does not exist in %s/%s, and relhost knows no commit to "
+                       "create it at (no target_commitish, and the plan names no repo for a "
+                       "candidate commit): GitHub would tag the default branch's head, which is "
+                       "not the tested candidate; push the tag first, set target_commitish (%s), "
+                       "or name the plan's repo",
+                  g->tag, g->owner, g->repo, pl_where(ctx, &g->conf->action));
+    gh_set_error(out, 0);
+    return GH_VERDICT;
 }
 
 int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const char *body_src,
@@ -375,10 +414,13 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
 {
     const struct github_conf *cf = g->conf;
     const char *target = cf->target_commitish != NULL ? cf->target_commitish : ctx->commit;
-    json_t *rel = NULL, *payload = NULL, *created = NULL;
-    char what[512], lost[128];
+    struct new_release nr = {.g = g, .target = target, .body = body, .body_src = body_src};
+    struct gh_create k = {.noun = "release", .conflict = "already_exists", .made = release_made,
+                          .look = release_look, .arg = &nr};
+    json_t *rel = NULL, *payload = NULL;
+    char what[512];
     char *url = NULL;
-    int rc, exists = 1;
+    int rc;
 
     rc = find_release(ctx, g, &rel, out);
     if (rc != GH_OK)
@@ -387,24 +429,8 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
         rc = update_release(ctx, g, rel, target, body, body_src, "", out);
         goto done;
     }
-    if (target == NULL) {
-        /* Without a target GitHub tags the default branch's head, which is not what was
-         * tested: only an existing tag is safe. */
-        rc = tag_exists(ctx, g, &exists, out);
-        if (rc != GH_OK)
-            goto done;
-        if (!exists) {
-            pl_host->fail(ctx, "github: tag %s does not exist in %s/%s, and relhost knows no "
-                               "commit to create it at (no target_commitish, and the plan names "
-                               "no repo for a candidate commit): GitHub would tag the default "
-                               "branch's head, which is not the tested candidate; push the tag "
-                               "first, set target_commitish (%s), or name the plan's repo",
-                          g->tag, g->owner, g->repo, pl_where(ctx, &cf->action));
-            gh_set_error(out, 0);
-            rc = GH_VERDICT;
-            goto done;
-        }
-    }
+    if (target == NULL && (rc = need_tag(ctx, g, out)) != GH_OK)
+        goto done;
     payload = json_pack("{s:s, s:s, s:s, s:b, s:b}", "tag_name", g->tag, "name", g->name, "body",
                         body, "draft", cf->draft, "prerelease", cf->prerelease);
     url = gh_repo_url(g, "/releases");
@@ -417,68 +443,14 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
     snprintf(what, sizeof what, "creating the release of tag %s in %s/%s", g->tag, g->owner,
              g->repo);
     struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
-    for (int attempt = 1;; attempt++) {
-        rc = gh_post_once(ctx, g, &c, "already_exists", &created, lost, sizeof lost, out);
-        if (rc == GH_OK) {
-            const char *link = gh_jstr(created, "html_url");
-            if (gh_jint(created, "id") <= 0 || link == NULL) {
-                rc = gh_bad_shape(ctx, &c, "the release has no \"id\" or \"html_url\"", out);
-                break;
-            }
-            pl_host->note_add(ctx, "created release \"%s\" (tag %s at %s%s%s, id %lld): %s",
-                              g->name, g->tag, target != NULL ? target : "the existing tag",
-                              cf->draft ? ", draft" : "", cf->prerelease ? ", pre-release" : "",
-                              gh_jint(created, "id"), link);
-            pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-            gh_evidence(ctx, "release", link);
-            gh_set_passed(out);
-            if (attempt > 1)
-                gh_sent_again(ctx, &c, attempt, lost);
-            break;
-        }
-        if (rc != GH_AMBIGUOUS && rc != GH_RACE)
-            break;
-        if (rc == GH_AMBIGUOUS && attempt == GH_CREATE_TRIES) {
-            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
-            break;
-        }
-        if (rc == GH_AMBIGUOUS)
-            pl_host->note_add(ctx, "POST %s: %s; looking for the release before trying again",
-                              url, lost);
-        {
-            int race = rc == GH_RACE;
-            rc = find_release(ctx, g, &rel, out);
-            if (rc != GH_OK)
-                break;
-            if (rel != NULL) {
-                rc = update_release(ctx, g, rel, target, body, body_src,
-                                    race ? " (created by someone else meanwhile)"
-                                         : " (found after a lost reply)",
-                                    out);
-                if (rc == GH_OK && !race)
-                    pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the release "
-                                       "of tag %s was found by its tag",
-                                  url, lost, g->tag);
-                break;
-            }
-            if (race) {
-                pl_host->fail(ctx, "github: GitHub says a release of tag %s already exists in "
-                                   "%s/%s, but neither GET .../releases/tags/%s nor the list of "
-                                   "releases shows it; the next run tries again",
-                              g->tag, g->owner, g->repo, g->tag);
-                gh_set_error(out, 1);
-                rc = GH_VERDICT;
-                break;
-            }
-        }
-    }
+    rc = gh_create_once(ctx, g, &c, &k, out);
 done:
     json_decref(rel);
     json_decref(payload);
-    json_decref(created);
     free(url);
     return rc < 0 ? rc : 0;
 }
+
 
 /* ---- issue ----------------------------------------------------------------------------------- */
 
@@ -584,13 +556,57 @@ static int find_comment(const relhost_ctx *ctx, const struct github *g, long lon
     return rc;
 }
 
+/* A comment comment() posts on an open issue. */
+struct new_comment {
+    const struct github *g;
+    const struct found *issue;
+    const char *text, *body_src, *since;
+};
+
+static int comment_made(const relhost_ctx *ctx, void *arg, const struct gh_call *c,
+                        const json_t *created, relhost_verdict *out)
+{
+    const struct new_comment *nc = arg;
+    const char *link = gh_jstr(created, "html_url");
+
+    if (link == NULL)
+        return gh_bad_shape(ctx, c, "the comment has no \"html_url\"", out);
+    pl_host->note_add(ctx, "commented on open issue #%lld \"%s\": %s", nc->issue->number,
+                      nc->g->title, link);
+    gh_passed(ctx, "comment", nc->body_src, nc->text, "issue", nc->issue->url, out);
+    return GH_OK;
+}
+
+static int comment_look(const relhost_ctx *ctx, void *arg, const struct gh_call *c, int race,
+                        const char *lost, int *settled, relhost_verdict *out)
+{
+    const struct new_comment *nc = arg;
+    struct found mine;
+    int rc = find_comment(ctx, nc->g, nc->issue->number, nc->since, &mine, out);
+
+    if (rc != GH_OK || !mine.mine)
+        return rc;
+    pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the comment it made was "
+                       "found by its marker",
+                  c->url, lost);
+    pl_host->note_add(ctx, "commented on open issue #%lld \"%s\" (found after a lost reply): %s",
+                      nc->issue->number, nc->g->title, mine.url);
+    gh_evidence(ctx, "issue", nc->issue->url);
+    gh_set_passed(out);
+    *settled = 1;
+    return GH_OK;
+}
+
 static int comment(const relhost_ctx *ctx, const struct github *g, const struct found *issue,
                    const char *text, const char *body_src, const char *since,
                    relhost_verdict *out)
 {
+    struct new_comment nc = {
+        .g = g, .issue = issue, .text = text, .body_src = body_src, .since = since};
+    struct gh_create k = {
+        .noun = "comment", .made = comment_made, .look = comment_look, .arg = &nc};
     json_t *payload = json_pack("{s:s}", "body", text);
-    json_t *created = NULL;
-    char suffix[64], what[512], lost[128];
+    char suffix[64], what[512];
     char *url;
     int rc;
 
@@ -604,61 +620,76 @@ static int comment(const relhost_ctx *ctx, const struct github *g, const struct 
     snprintf(what, sizeof what, "commenting on issue #%lld in %s/%s", issue->number, g->owner,
              g->repo);
     struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
-    for (int attempt = 1;; attempt++) {
-        struct found mine;
-        rc = gh_post_once(ctx, g, &c, NULL, &created, lost, sizeof lost, out);
-        if (rc == GH_OK) {
-            const char *link = gh_jstr(created, "html_url");
-            if (link == NULL) {
-                rc = gh_bad_shape(ctx, &c, "the comment has no \"html_url\"", out);
-                break;
-            }
-            pl_host->note_add(ctx, "commented on open issue #%lld \"%s\": %s", issue->number,
-                              g->title, link);
-            pl_host->note_add(ctx, "comment: %s (%zu characters)", body_src, gh_chars(text));
-            gh_evidence(ctx, "issue", issue->url);
-            gh_set_passed(out);
-            if (attempt > 1)
-                gh_sent_again(ctx, &c, attempt, lost);
-            break;
-        }
-        if (rc != GH_AMBIGUOUS)
-            break;
-        if (attempt == GH_CREATE_TRIES) {
-            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
-            break;
-        }
-        pl_host->note_add(ctx, "POST %s: %s; looking for the comment before trying again", url,
-                          lost);
-        rc = find_comment(ctx, g, issue->number, since, &mine, out);
-        if (rc != GH_OK)
-            break;
-        if (mine.mine) {
-            pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the comment it made "
-                               "was found by its marker",
-                          url, lost);
-            pl_host->note_add(ctx, "commented on open issue #%lld \"%s\" (found after a lost "
-                                   "reply): %s",
-                              issue->number, g->title, mine.url);
-            gh_evidence(ctx, "issue", issue->url);
-            gh_set_passed(out);
-            break;
-        }
-    }
+    rc = gh_create_once(ctx, g, &c, &k, out);
     json_decref(payload);
-    json_decref(created);
     free(url);
     return rc;
+}
+
+/* The issue gh_issue() opens: text is body with this run's marker. */
+struct new_issue {
+    const struct github *g;
+    const char *body, *text, *body_src, *since;
+};
+
+static int issue_made(const relhost_ctx *ctx, void *arg, const struct gh_call *c,
+                      const json_t *created, relhost_verdict *out)
+{
+    const struct new_issue *ni = arg;
+    const char *link = gh_jstr(created, "html_url");
+
+    if (gh_jint(created, "number") <= 0 || link == NULL)
+        return gh_bad_shape(ctx, c, "the issue has no \"number\" or \"html_url\"", out);
+    pl_host->note_add(ctx, "opened issue #%lld \"%s\": %s", gh_jint(created, "number"),
+                      ni->g->title, link);
+    gh_passed(ctx, "body", ni->body_src, ni->body, "issue", link, out);
+    return GH_OK;
+}
+
+static int issue_look(const relhost_ctx *ctx, void *arg, const struct gh_call *c, int race,
+                      const char *lost, int *settled, relhost_verdict *out)
+{
+    const struct new_issue *ni = arg;
+    const struct github *g = ni->g;
+    struct found f;
+    int rc = find_issue(ctx, g, &f, out);
+
+    if (rc != GH_OK || f.number <= 0)
+        return rc;
+    *settled = 1;
+    if (!f.mine) {
+        /* Someone else raised it meanwhile: join them rather than open a second one. */
+        return comment(ctx, g, &f, ni->text, ni->body_src, ni->since, out);
+    }
+    pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the issue it opened was "
+                       "found by its marker",
+                  c->url, lost);
+    pl_host->note_add(ctx, "opened issue #%lld \"%s\" (found after a lost reply): %s", f.number,
+                      g->title, f.url);
+    gh_passed(ctx, "body", ni->body_src, ni->body, "issue", f.url, out);
+    return GH_OK;
+}
+
+/* The labels as a JSON array, or NULL when out of memory. */
+static json_t *label_array(const relhost_strlist *labels)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < labels->n; i++)
+        if (json_array_append_new(a, json_string(labels->v[i])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    return a;
 }
 
 int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const char *body_src,
              relhost_verdict *out)
 {
-    const struct github_conf *cf = g->conf;
     struct pl_str t = {0};
-    json_t *payload = NULL, *labels = NULL, *created = NULL;
+    json_t *payload = NULL, *labels = NULL;
     struct found f;
-    char what[512], lost[128], since[32];
+    char what[512], since[32];
     char *text = NULL, *url = NULL;
     time_t t0 = time(NULL) - GH_SINCE_SLACK_S;
     struct tm tm;
@@ -683,12 +714,7 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
         goto done;
     }
 
-    labels = json_array();
-    for (size_t i = 0; labels != NULL && i < cf->labels.n; i++)
-        if (json_array_append_new(labels, json_string(cf->labels.v[i])) != 0) {
-            json_decref(labels);
-            labels = NULL;
-        }
+    labels = label_array(&g->conf->labels);
     payload = labels != NULL ? json_pack("{s:s, s:s, s:O}", "title", g->title, "body", text,
                                          "labels", labels)
                              : NULL;
@@ -698,56 +724,14 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
         goto done;
     }
     snprintf(what, sizeof what, "opening issue \"%s\" in %s/%s", g->title, g->owner, g->repo);
+    struct new_issue ni = {
+        .g = g, .body = body, .text = text, .body_src = body_src, .since = since};
+    struct gh_create k = {.noun = "issue", .made = issue_made, .look = issue_look, .arg = &ni};
     struct gh_call c = {.method = "POST", .url = url, .body = payload, .once = 1, .what = what};
-    for (int attempt = 1;; attempt++) {
-        rc = gh_post_once(ctx, g, &c, NULL, &created, lost, sizeof lost, out);
-        if (rc == GH_OK) {
-            const char *link = gh_jstr(created, "html_url");
-            if (gh_jint(created, "number") <= 0 || link == NULL) {
-                rc = gh_bad_shape(ctx, &c, "the issue has no \"number\" or \"html_url\"", out);
-                break;
-            }
-            pl_host->note_add(ctx, "opened issue #%lld \"%s\": %s", gh_jint(created, "number"),
-                              g->title, link);
-            pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-            gh_evidence(ctx, "issue", link);
-            gh_set_passed(out);
-            if (attempt > 1)
-                gh_sent_again(ctx, &c, attempt, lost);
-            break;
-        }
-        if (rc != GH_AMBIGUOUS)
-            break;
-        if (attempt == GH_CREATE_TRIES) {
-            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
-            break;
-        }
-        pl_host->note_add(ctx, "POST %s: %s; looking for the issue before trying again", url,
-                          lost);
-        rc = find_issue(ctx, g, &f, out);
-        if (rc != GH_OK)
-            break;
-        if (f.number > 0 && f.mine) {
-            pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the issue it opened "
-                               "was found by its marker",
-                          url, lost);
-            pl_host->note_add(ctx, "opened issue #%lld \"%s\" (found after a lost reply): %s",
-                              f.number, g->title, f.url);
-            pl_host->note_add(ctx, "body: %s (%zu characters)", body_src, gh_chars(body));
-            gh_evidence(ctx, "issue", f.url);
-            gh_set_passed(out);
-            break;
-        }
-        if (f.number > 0) {
-            /* Someone else raised it meanwhile: join them rather than open a second one. */
-            rc = comment(ctx, g, &f, text, body_src, since, out);
-            break;
-        }
-    }
+    rc = gh_create_once(ctx, g, &c, &k, out);
 done:
     json_decref(payload);
     json_decref(labels);
-    json_decref(created);
     free(text);
     free(url);
     return rc < 0 ? rc : 0;

@@ -58,6 +58,14 @@ void gh_evidence(const relhost_ctx *ctx, const char *key, const char *url)
         pl_host->artifact_add(ctx, "url", url, NULL);
 }
 
+void gh_passed(const relhost_ctx *ctx, const char *part, const char *src, const char *text,
+               const char *key, const char *url, relhost_verdict *out)
+{
+    pl_host->note_add(ctx, "%s: %s (%zu characters)", part, src, gh_chars(text));
+    gh_evidence(ctx, key, url);
+    gh_set_passed(out);
+}
+
 /* ---- requests -------------------------------------------------------------------------------- */
 
 int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
@@ -75,11 +83,7 @@ int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call
     *resp = NULL;
     if (c->body != NULL && (body = json_dumps(c->body, JSON_COMPACT)) == NULL)
         return pl_oom(ctx);
-    memset(&req, 0, sizeof req);
-    req.struct_size = sizeof req;
-    req.method = c->method;
-    req.url = c->url;
-    req.headers = body != NULL ? body_headers : get_headers;
+    pl_http_request_init(&req, c->method, c->url, body != NULL ? body_headers : get_headers);
     req.body = body;
     req.body_len = body != NULL ? strlen(body) : 0;
     req.bearer_env = g->conf->token_env;
@@ -401,6 +405,19 @@ char *gh_repo_url(const struct github *g, const char *suffix)
     return pl_str_take(&b);
 }
 
+char *gh_tag_url(const struct github *g, const char *prefix)
+{
+    struct pl_str u = {0};
+    char *suffix, *url;
+
+    pl_str_add(&u, "%s", prefix);
+    pl_str_urlenc(&u, g->tag);
+    suffix = pl_str_take(&u);
+    url = suffix != NULL ? gh_repo_url(g, suffix) : NULL;
+    free(suffix);
+    return url;
+}
+
 const char *gh_jstr(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -467,6 +484,60 @@ void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt,
     pl_host->fail(ctx, "github: %s: %s %s took effect on attempt %d (an earlier attempt got %s "
                        "and had no effect)",
                   c->what, c->method, c->url, attempt, lost);
+}
+
+int gh_send_read(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
+                 json_type want, json_t **root, relhost_verdict *out)
+{
+    relhost_http_response *r = NULL;
+    int rc = gh_send(ctx, g, c, &r, out);
+
+    if (rc != GH_OK)
+        return rc;
+    if (r->status != 200) {
+        gh_refused(ctx, g, c, r, out);
+        rc = GH_VERDICT;
+    } else {
+        rc = gh_parse(ctx, c, r, want, root, out);
+    }
+    pl_host->http_response_free(r);
+    return rc;
+}
+
+/* A creating POST is sent at most this often in one run (each after a look for its effect). */
+#define GH_CREATE_TRIES 3
+
+int gh_create_once(const relhost_ctx *ctx, const struct github *g, const struct gh_call *c,
+                   const struct gh_create *k, relhost_verdict *out)
+{
+    json_t *created = NULL;
+    char lost[128];
+    int rc;
+
+    for (int attempt = 1;; attempt++) {
+        int settled = 0;
+        rc = gh_post_once(ctx, g, c, k->conflict, &created, lost, sizeof lost, out);
+        if (rc == GH_OK) {
+            rc = k->made(ctx, k->arg, c, created, out);
+            if (rc == GH_OK && attempt > 1)
+                gh_sent_again(ctx, c, attempt, lost);
+            break;
+        }
+        if (rc != GH_AMBIGUOUS && rc != GH_RACE)
+            break;
+        if (rc == GH_AMBIGUOUS && attempt == GH_CREATE_TRIES) {
+            rc = GH_VERDICT; /* fail() and *out hold the last failure, retryable */
+            break;
+        }
+        if (rc == GH_AMBIGUOUS)
+            pl_host->note_add(ctx, "POST %s: %s; looking for the %s before trying again", c->url,
+                              lost, k->noun);
+        rc = k->look(ctx, k->arg, c, rc == GH_RACE, lost, &settled, out);
+        if (rc != GH_OK || settled)
+            break;
+    }
+    json_decref(created);
+    return rc;
 }
 
 /* ---- paging ---------------------------------------------------------------------------------- */

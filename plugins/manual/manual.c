@@ -21,10 +21,6 @@ struct manual_conf {
     const char *question;
 };
 
-struct manual {
-    const struct manual_conf *conf;
-};
-
 static const relhost_option manual_options[] = {
     {.name = "question",
      .type = RELHOST_OPT_STRING,
@@ -38,7 +34,6 @@ static const relhost_option manual_options[] = {
 static int manual_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
     const struct manual_conf *c = conf;
-    struct manual *m;
 
     if (c->question == NULL || c->question[0] == '\0') {
         pl_host->fail(ctx, "%s: question is empty: say what the person approves, e.g. "
@@ -46,41 +41,34 @@ static int manual_open(const relhost_ctx *ctx, const void *conf, void **inst)
                       pl_where(ctx, &c->question));
         return RELHOST_EINVAL;
     }
-    m = calloc(1, sizeof *m);
-    if (m == NULL)
-        return pl_oom(ctx);
-    m->conf = c;
-    *inst = m;
+    *inst = (void *)c;
     return 0;
 }
 
 static int manual_describe(const relhost_ctx *ctx, void *inst)
 {
-    struct manual *m = inst;
+    const struct manual_conf *c = inst;
 
-    pl_host->note_add(ctx, "would ask: %s [y/n]%s", m->conf->question,
+    pl_host->note_add(ctx, "would ask: %s [y/n]%s", c->question,
                       ctx->interactive ? "" : " (not interactive: the step would be INCONCLUSIVE)");
     return 0;
 }
 
 static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 {
-    struct manual *m = inst;
+    const struct manual_conf *c = inst;
     int yes = 0;
     int rc;
 
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        /* `relhost launch` only submits jobs; nobody is asked anything. */
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "launch";
+    /* `relhost launch` only submits jobs; nobody is asked anything. */
+    if (pl_launch_skips(ctx, out))
         return 0;
-    }
 
     /* A host without the service is the same situation as a host without a terminal. */
     if (!RELHOST_HAS(pl_host, prompt_yesno) || pl_host->prompt_yesno == NULL)
         rc = RELHOST_ENOTSUP;
     else
-        rc = pl_host->prompt_yesno(ctx, m->conf->question, &yes);
+        rc = pl_host->prompt_yesno(ctx, c->question, &yes);
 
     switch (rc) {
     case 0:
@@ -88,7 +76,7 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     case RELHOST_ENOTSUP:
         pl_host->note_add(ctx, "nobody to ask \"%s\": not interactive (no terminal, or "
                                "--no-interactive); run relhost on a terminal to decide",
-                          m->conf->question);
+                          c->question);
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "no_tty";
         out->retryable = 0;
@@ -97,7 +85,7 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         return RELHOST_EINTR;
     default:
         pl_host->fail(ctx, "manual: could not ask \"%s\" on the terminal (error %d)",
-                      m->conf->question, rc);
+                      c->question, rc);
         return rc;
     }
 
@@ -111,7 +99,7 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     }
     if (user == NULL || user[0] == '\0')
         user = "the terminal user";
-    pl_host->note_add(ctx, "asked \"%s\": %s answered %s", m->conf->question, user,
+    pl_host->note_add(ctx, "asked \"%s\": %s answered %s", c->question, user,
                       yes ? "yes" : "no");
     out->retryable = 0;
     if (yes) {
@@ -124,15 +112,10 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     return 0;
 }
 
-static void manual_close(void *inst)
-{
-    free(inst);
-}
-
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("manual", "1.0.0", manual_options, struct manual_conf),
     .description = "ask a person a yes/no question; INCONCLUSIVE when nobody can answer",
     .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = manual_open,
                                       .describe = manual_describe, .run = manual_run,
-                                      .close = manual_close},
+                                      .close = pl_close_conf},
 };

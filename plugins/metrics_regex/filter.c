@@ -200,16 +200,12 @@ static int mr_slow(struct metrics_regex_job *job, const char *buf, size_t len, s
             i++;
             break;
         case MR_CSI:
-            if (c == 0x1b)
-                job->esc = MR_ESC;
-            else if (c < 0x20 || c > 0x3f)
-                job->esc = MR_GROUND; /* the final byte, or an invalid one: dropped */
-            i++;
-            break;
         case MR_INTER:
+            /* CSI parameters run to 0x3f, intermediates to 0x2f; past them comes the final
+             * byte, or an invalid one: dropped, with the sequence */
             if (c == 0x1b)
                 job->esc = MR_ESC;
-            else if (c < 0x20 || c > 0x2f)
+            else if (c < 0x20 || c > (job->esc == MR_CSI ? 0x3f : 0x2f))
                 job->esc = MR_GROUND;
             i++;
             break;

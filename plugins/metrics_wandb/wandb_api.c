@@ -209,6 +209,21 @@ static int wb_reply_run(struct wb_collect *c, const json_t *root, const json_t *
     return 0;
 }
 
+/* Ask W&B query `op` (vars: stolen, as by wb_graphql) about the run: *root is the reply (the
+ * caller's) and *run its data.project.run. On failure nothing is left to free. */
+static int wb_query_run(struct wb_collect *c, const char *op, const char *query, json_t *vars,
+                        json_t **root, const json_t **run)
+{
+    int rc = wb_graphql(c, op, query, vars, root);
+    if (rc == 0)
+        rc = wb_reply_run(c, *root, run);
+    if (rc != 0) {
+        json_decref(*root);
+        *root = NULL;
+    }
+    return rc;
+}
+
 /* A JSONString field (or, from a friendlier server, the object itself): a new reference. */
 static json_t *wb_json_field(const json_t *v)
 {
@@ -227,13 +242,9 @@ int wb_fetch_run(struct wb_collect *c)
     const json_t *run = NULL;
     json_t *vars = json_pack("{s:s, s:s, s:s}", "project", c->project, "entity", c->entity,
                              "name", c->run_id);
-    int rc = wb_graphql(c, "Run", WB_QUERY_RUN, vars, &root);
-    if (rc == 0)
-        rc = wb_reply_run(c, root, &run);
-    if (rc != 0) {
-        json_decref(root);
+    int rc = wb_query_run(c, "Run", WB_QUERY_RUN, vars, &root, &run);
+    if (rc != 0)
         return rc;
-    }
     /* summaryMetrics is JSON inside a JSON string: decode it a second time */
     const json_t *sm = json_object_get(run, "summaryMetrics");
     if (sm == NULL || json_is_null(sm)) {
@@ -334,13 +345,9 @@ int wb_fetch_history(struct wb_collect *c)
                              "name", c->run_id, "specs", specs);
     json_t *root = NULL;
     const json_t *run = NULL;
-    int rc = wb_graphql(c, "RunSampledHistory", WB_QUERY_HISTORY, vars, &root);
-    if (rc == 0)
-        rc = wb_reply_run(c, root, &run);
-    if (rc != 0) {
-        json_decref(root);
+    int rc = wb_query_run(c, "RunSampledHistory", WB_QUERY_HISTORY, vars, &root, &run);
+    if (rc != 0)
         return rc;
-    }
     const json_t *sh = json_object_get(run, "sampledHistory");
     int ok = json_is_array(sh) && json_array_size(sh) == n_specs;
     for (size_t s = 0; ok && s < n_specs; s++) {

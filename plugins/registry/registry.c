@@ -104,11 +104,8 @@ static int registry_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
 {
     const struct registry_conf *c = inst;
     int rc;
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "launch";
+    if (pl_launch_skips(ctx, out))
         return 0;
-    }
     rc = c->action == ACT_STAGE     ? pl_host->registry_stage(ctx, &c->artifacts)
          : c->action == ACT_PROMOTE ? pl_host->registry_promote(ctx)
                                     : pl_host->registry_quarantine(ctx, c->reason);
@@ -124,12 +121,11 @@ static int registry_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
     return 0;
 }
 
-static void registry_close(void *inst) { (void)inst; }
 
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("registry", "1.0.0", registry_options, struct registry_conf),
     .description = "stage, promote or quarantine the release in the host's release registry",
     .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
                                       .open = registry_open, .describe = registry_describe,
-                                      .run = registry_run, .close = registry_close},
+                                      .run = registry_run, .close = pl_close_conf},
 };

@@ -28,24 +28,16 @@ static const relhost_option runner_local_options[] = {
      .doc = "time between SIGTERM and SIGKILL when a job times out or is cancelled"},
     {0}};
 
-struct runner_local {
-    const struct runner_local_conf *conf;
-};
-
 static int runner_local_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
-    struct runner_local *r = calloc(1, sizeof *r);
-    if (!r)
-        return pl_oom(ctx);
-    r->conf = conf;
-    *inst = r;
+    *inst = (void *)conf;
     return 0;
 }
 
 static int runner_local_submit(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
                                char id[257], void **handle)
 {
-    struct runner_local *r = inst;
+    const struct runner_local_conf *c = inst;
     relhost_proc_spec ps = {.struct_size = sizeof ps};
     relhost_proc *p = NULL;
     int rc;
@@ -53,7 +45,7 @@ static int runner_local_submit(const relhost_ctx *ctx, void *inst, const relhost
     ps.env = spec->env;
     ps.cwd = spec->cwd;
     ps.timeout_s = spec->timeout_s;
-    ps.grace_s = r->conf->grace > 0 ? r->conf->grace : 0.001;
+    ps.grace_s = c->grace > 0 ? c->grace : 0.001;
     ps.log_path = spec->log_path;
     rc = pl_host->proc_spawn(ctx, &ps, &p);
     if (rc != 0)
@@ -122,7 +114,6 @@ static void runner_local_release(void *inst, void *handle)
         pl_host->proc_release(NULL, handle);
 }
 
-static void runner_local_close(void *inst) { free(inst); }
 
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_local", "1.0.0", runner_local_options, struct runner_local_conf),
@@ -131,5 +122,5 @@ const relhost_plugin pl_plugin = {
                                           .open = runner_local_open, .submit = runner_local_submit,
                                           .poll = runner_local_poll, .cancel = runner_local_cancel,
                                           .release = runner_local_release,
-                                          .close = runner_local_close},
+                                          .close = pl_close_conf},
 };

@@ -45,25 +45,20 @@ static int vpush(char ***v, size_t *n, size_t *cap, const char *fmt, va_list ap)
     return 0;
 }
 
-static int add_arg(sky_task_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int add_arg(sky_task_out *o, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = vpush(&o->args, &o->nargs, &o->cap_args, fmt, ap);
-    va_end(ap);
-    o->oom |= rc != 0;
-    return rc;
-}
+/* Which of the task's lists add() appends to. */
+enum sky_list { SKY_ARGS, SKY_ENV };
 
-static int add_env(sky_task_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int add_env(sky_task_out *o, const char *fmt, ...)
+static int add(sky_task_out *o, enum sky_list to, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int add(sky_task_out *o, enum sky_list to, const char *fmt, ...)
 {
     va_list ap;
     int rc;
     va_start(ap, fmt);
-    rc = vpush(&o->env, &o->nenv, &o->cap_env, fmt, ap);
+    if (to == SKY_ENV)
+        rc = vpush(&o->env, &o->nenv, &o->cap_env, fmt, ap);
+    else
+        rc = vpush(&o->args, &o->nargs, &o->cap_args, fmt, ap);
     va_end(ap);
     o->oom |= rc != 0;
     return rc;
@@ -297,13 +292,13 @@ static int put_resources(sky_task_out *out, const struct resources *rs, int t_re
     } else {
         /* The template's resources stay; what this validation asks for overrides them the way
          * a person would on the command line. */
-        if (rs->accel[0] && add_arg(out, "--gpus") == 0)
-            add_arg(out, "%s", rs->accel);
+        if (rs->accel[0] && add(out, SKY_ARGS, "--gpus") == 0)
+            add(out, SKY_ARGS, "%s", rs->accel);
         if (rs->spot_given)
-            add_arg(out, "%s", rs->spot ? "--use-spot" : "--no-use-spot");
+            add(out, SKY_ARGS, "%s", rs->spot ? "--use-spot" : "--no-use-spot");
         for (size_t r = 0; r < N_RES; r++)
-            if (rs->val[r] && add_arg(out, "%s", res_keys[r].flag) == 0)
-                add_arg(out, "%s", rs->val[r]);
+            if (rs->val[r] && add(out, SKY_ARGS, "%s", res_keys[r].flag) == 0)
+                add(out, SKY_ARGS, "%s", rs->val[r]);
     }
     return 0;
 }
@@ -330,8 +325,8 @@ static int put_envs(const sky_task_in *in, sky_task_out *out, int t_envs, char *
         if (name_has_prefix(e, "RELHOST_") || sky_env_affects_cli(e)) {
             /* Set by relhost or configuration of the job's interpreter: not secrets. */
             if (t_envs) {
-                add_arg(out, "--env");
-                add_arg(out, "%s", e);
+                add(out, SKY_ARGS, "--env");
+                add(out, SKY_ARGS, "%s", e);
                 continue;
             }
             if (nplain++ == 0)
@@ -342,9 +337,9 @@ static int put_envs(const sky_task_in *in, sky_task_out *out, int t_envs, char *
             sky_buf_puts(y, "\n");
             continue;
         }
-        add_arg(out, "--env");
-        add_arg(out, "%.*s", (int)n, e);
-        add_env(out, "%s", e);
+        add(out, SKY_ARGS, "--env");
+        add(out, SKY_ARGS, "%.*s", (int)n, e);
+        add(out, SKY_ENV, "%s", e);
     }
     return 0;
 }

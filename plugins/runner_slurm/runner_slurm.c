@@ -155,22 +155,11 @@ static const char *arg_value(const relhost_job_spec *spec, const char *key)
 
 static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key, char id[257]);
 
-static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
-                               char id[257], void **handle)
+/* vals[k] for arg_keys[k]: the step's runner_args over the runner's partition, account and
+ * qos. An unknown runner_args key is refused. */
+static int arg_values(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
+                      const relhost_job_spec *spec, const char *vals[5])
 {
-    struct runner_slurm *r = inst;
-    const struct runner_slurm_conf *c = r->conf;
-    struct strv argv = {0}, env = {0};
-    relhost_proc_result res;
-    char script[4200], msg[1024];
-    const char *vals[5];
-    int rc;
-
-    *handle = NULL;
-    if (!spec->log_path || !spec->argv || !spec->argv[0]) {
-        pl_host->fail(ctx, "job %s: no log path or no command", spec->key);
-        return RELHOST_EINVAL;
-    }
     vals[0] = c->partition;
     vals[1] = c->account;
     vals[2] = c->qos;
@@ -193,6 +182,94 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
         if (v)
             vals[k] = v;
     }
+    return 0;
+}
+
+/* sbatch's command line for the job: its options, then the script. */
+static int sbatch_argv(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
+                       const relhost_job_spec *spec, const char *const vals[5],
+                       const char *script, struct strv *argv)
+{
+    int rc;
+
+    sv_add(argv, c->sbatch);
+    sv_add(argv, "--parsable");
+    sv_fmt(argv, "--job-name=%s", spec->key);
+    if ((rc = slurm_output_arg(ctx, spec->log_path, argv)) != 0)
+        return rc;
+    sv_add(argv, "--open-mode=append");
+    sv_add(argv, "--export=ALL");
+    sv_fmt(argv, "--nodes=%d", spec->nodes > 0 ? spec->nodes : 1);
+    if (spec->gpus > 0)
+        sv_fmt(argv, "--gpus-per-node=%d", spec->gpus);
+    for (size_t k = 0; arg_keys[k]; k++)
+        if (vals[k] && vals[k][0])
+            sv_fmt(argv, "%s=%s", arg_flags[k], vals[k]);
+    if (spec->timeout_s > 0) {
+        /* Slurm counts whole minutes; relhost's deadline (timeout + its own slack) comes first,
+         * Slurm's limit ends the job when no relhost is watching. */
+        double minutes = ceil((spec->timeout_s + c->time_slack) / 60.0);
+        if (minutes < 1)
+            minutes = 1;
+        sv_fmt(argv, "--time=%.0f", minutes);
+    }
+    for (size_t i = 0; i < c->extra_args.n; i++)
+        sv_add(argv, c->extra_args.v[i]);
+    sv_add(argv, script);
+    return 0;
+}
+
+/* What sbatch's run (res) says: the job's id into id (0), or why not. */
+static int sbatch_answer(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
+                         const relhost_proc_result *res, char id[257])
+{
+    const struct runner_slurm_conf *c = ((const struct runner_slurm *)inst)->conf;
+    char msg[1024];
+    int rc;
+
+    if (res->exec_failed) {
+        pl_host->fail(ctx, "cannot run %s (runner option sbatch): %s", c->sbatch,
+                      res->err ? res->err : "not found");
+        return RELHOST_EFAIL;
+    }
+    if (res->exited && res->exit_code == 0 && res->out && slurm_parse_submit(res->out, id) == 0)
+        return 0;
+    /* sbatch said yes in words we cannot read: the job may well exist. */
+    int accepted = res->exited && res->exit_code == 0;
+    int again = accepted || slurm_transient(res);
+    slurm_tool_message(res, msg, sizeof msg);
+    if (accepted)
+        snprintf(msg, sizeof msg, "unexpected answer \"%.200s\"", res->out ? res->out : "");
+    /* A submission that timed out may still have been accepted: look before retrying. */
+    if (again && runner_slurm_find(ctx, inst, spec->key, id) == 0) {
+        pl_host->log(ctx, RELHOST_LOG_WARN, "sbatch for %s failed (%s) but Slurm has the job "
+                     "as %s", spec->key, msg, id);
+        return 0;
+    }
+    rc = again && !accepted ? RELHOST_ERETRY : RELHOST_EFAIL;
+    pl_host->fail(ctx, "sbatch failed for %s: %s%s", spec->key, msg,
+                  rc == RELHOST_ERETRY ? " (transient: may be retried)" : "");
+    return rc;
+}
+
+static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
+                               char id[257], void **handle)
+{
+    struct runner_slurm *r = inst;
+    const struct runner_slurm_conf *c = r->conf;
+    struct strv argv = {0}, env = {0};
+    relhost_proc_result res;
+    char script[4200];
+    const char *vals[5];
+    int rc;
+
+    *handle = NULL;
+    if (!spec->log_path || !spec->argv || !spec->argv[0]) {
+        pl_host->fail(ctx, "job %s: no log path or no command", spec->key);
+        return RELHOST_EINVAL;
+    }
+    if ((rc = arg_values(ctx, c, spec, vals)) != 0)
+        return rc;
     if (snprintf(script, sizeof script, "%s.sbatch", spec->log_path) >= (int)sizeof script) {
         pl_host->fail(ctx, "log path too long: %s", spec->log_path);
         return RELHOST_EINVAL;
@@ -200,31 +277,8 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
     rc = slurm_write_script(ctx, spec, script);
     if (rc != 0)
         return rc;
-
-    sv_add(&argv, c->sbatch);
-    sv_add(&argv, "--parsable");
-    sv_fmt(&argv, "--job-name=%s", spec->key);
-    if ((rc = slurm_output_arg(ctx, spec->log_path, &argv)) != 0)
+    if ((rc = sbatch_argv(ctx, c, spec, vals, script, &argv)) != 0)
         goto out;
-    sv_add(&argv, "--open-mode=append");
-    sv_add(&argv, "--export=ALL");
-    sv_fmt(&argv, "--nodes=%d", spec->nodes > 0 ? spec->nodes : 1);
-    if (spec->gpus > 0)
-        sv_fmt(&argv, "--gpus-per-node=%d", spec->gpus);
-    for (size_t k = 0; arg_keys[k]; k++)
-        if (vals[k] && vals[k][0])
-            sv_fmt(&argv, "%s=%s", arg_flags[k], vals[k]);
-    if (spec->timeout_s > 0) {
-        /* Slurm counts whole minutes; relhost's deadline (timeout + its own slack) comes first,
-         * Slurm's limit ends the job when no relhost is watching. */
-        double minutes = ceil((spec->timeout_s + c->time_slack) / 60.0);
-        if (minutes < 1)
-            minutes = 1;
-        sv_fmt(&argv, "--time=%.0f", minutes);
-    }
-    for (size_t i = 0; i < c->extra_args.n; i++)
-        sv_add(&argv, c->extra_args.v[i]);
-    sv_add(&argv, script);
     slurm_sbatch_env(ctx, c, spec, &env);
     if (argv.oom || env.oom) {
         pl_host->fail(ctx, "out of memory");
@@ -237,31 +291,7 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
         pl_host->proc_result_free(&res);
         goto out; /* the host explained it (interrupted, or sbatch could not be run) */
     }
-    if (res.exec_failed) {
-        pl_host->fail(ctx, "cannot run %s (runner option sbatch): %s", c->sbatch,
-                      res.err ? res.err : "not found");
-        rc = RELHOST_EFAIL;
-    } else if (res.exited && res.exit_code == 0 && res.out &&
-               slurm_parse_submit(res.out, id) == 0) {
-        rc = 0;
-    } else {
-        /* sbatch said yes in words we cannot read: the job may well exist. */
-        int accepted = res.exited && res.exit_code == 0;
-        int again = accepted || slurm_transient(&res);
-        slurm_tool_message(&res, msg, sizeof msg);
-        if (accepted)
-            snprintf(msg, sizeof msg, "unexpected answer \"%.200s\"", res.out ? res.out : "");
-        /* A submission that timed out may still have been accepted: look before retrying. */
-        if (again && runner_slurm_find(ctx, inst, spec->key, id) == 0) {
-            pl_host->log(ctx, RELHOST_LOG_WARN, "sbatch for %s failed (%s) but Slurm has the job "
-                         "as %s", spec->key, msg, id);
-            rc = 0;
-        } else {
-            rc = again && !accepted ? RELHOST_ERETRY : RELHOST_EFAIL;
-            pl_host->fail(ctx, "sbatch failed for %s: %s%s", spec->key, msg,
-                          rc == RELHOST_ERETRY ? " (transient: may be retried)" : "");
-        }
-    }
+    rc = sbatch_answer(ctx, inst, spec, &res, id);
     pl_host->proc_result_free(&res);
 out:
     sv_free(&argv);

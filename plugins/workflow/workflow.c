@@ -5,7 +5,7 @@
  * the jobs (runners, parallelism, logs, metrics, checks, state, resume); this gate chooses what to
  * run (profiles, --only, depends_on) and turns the validations' results into the step's verdict.
  */
-#include <relhost/plugin.h>
+#include "workflow.h"
 
 #include "../common/pl_host.h"
 
@@ -13,50 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct workflow_expect {
-    relhost_strlist exit;        /* exit codes that count as success */
-    const char *termination_reason;
-};
-
-struct workflow_condition {
-    const char *name;
-    relhost_strlist args;        /* appended to cmd */
-    const char *termination_reason;
-    relhost_strlist exit;
-};
-
-struct workflow_matrix {
-    relhost_strlist nodes;       /* node counts, e.g. ["1", "2", "4"] */
-    relhost_list conditions;     /* struct workflow_condition */
-};
-
-struct workflow_validation {
-    const char *name;
-    const char *description;
-    const char *runner;
-    relhost_strlist cmd;
-    int shell;
-    relhost_map env;
-    relhost_strlist pass_env;
-    const char *cwd;
-    double timeout_s;
-    int64_t retries;
-    int64_t nodes, gpus;
-    relhost_map runner_args;
-    relhost_strlist metrics;
-    relhost_checks acceptance;
-    relhost_strlist depends_on;
-    struct workflow_expect expect;
-    struct workflow_matrix matrix;
-    int64_t repeats;
-};
-
-struct workflow_conf {
-    relhost_list validations;
-    relhost_strlist metrics;
-    const char *runner;
-};
 
 static const relhost_option workflow_expect_options[] = {
     {.name = "exit", .type = RELHOST_OPT_STRLIST,
@@ -162,30 +118,6 @@ static const relhost_option workflow_options[] = {
      .doc = "runner for every validation that names none"},
     {0}};
 
-enum vstate { V_WAITING = 0, V_SUBMITTED, V_DONE, V_SKIPPED, V_UNSELECTED };
-
-/* One validation to run: a plan validation, or one cell of its matrix. */
-struct vrun {
-    const struct workflow_validation *v;
-    char name[192];              /* v->name, or <name>.<nodes>n.<condition> */
-    const char **argv;           /* cmd, plus the condition's args; NULL-terminated */
-    const char *nodes_s;         /* matrix cell, or NULL */
-    const char *condition;
-    int nodes;
-    const char *expect_term;
-    int *expect_exit;
-    size_t n_expect_exit;
-    enum vstate state;
-    relhost_job *job;
-    relhost_job_result res;
-};
-
-struct workflow {
-    const struct workflow_conf *conf;
-    struct vrun *runs;
-    size_t n, cap;
-};
-
 static const struct workflow_validation *val(const struct workflow_conf *c, size_t i)
 {
     return (const struct workflow_validation *)c->validations.items + i;
@@ -197,7 +129,7 @@ static const struct workflow_condition *cond(const struct workflow_validation *v
 }
 
 /* A run answers to its own name and, for a matrix cell, to its validation's name. */
-static int answers_to(const struct vrun *r, const char *name)
+int workflow_answers_to(const struct vrun *r, const char *name)
 {
     return strcmp(r->name, name) == 0 || strcmp(r->v->name, name) == 0;
 }
@@ -205,7 +137,7 @@ static int answers_to(const struct vrun *r, const char *name)
 static int find_validation(const struct workflow *w, const char *name)
 {
     for (size_t i = 0; i < w->n; i++)
-        if (answers_to(&w->runs[i], name))
+        if (workflow_answers_to(&w->runs[i], name))
             return (int)i;
     return -1;
 }
@@ -233,7 +165,8 @@ static int has_cycle(const struct workflow *w, size_t i, char *mark)
     mark[i] = 1;
     for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++)
         for (size_t k = 0; k < w->n; k++)
-            if (answers_to(&w->runs[k], w->runs[i].v->depends_on.v[d]) && has_cycle(w, k, mark))
+            if (workflow_answers_to(&w->runs[k], w->runs[i].v->depends_on.v[d]) &&
+                has_cycle(w, k, mark))
                 return 1;
     mark[i] = 2;
     return 0;
@@ -442,12 +375,12 @@ static int in_profile(const relhost_ctx *ctx, const struct vrun *r)
     if (ctx->profile_members.n) {
         ok = 0;
         for (size_t i = 0; i < ctx->profile_members.n; i++)
-            ok |= answers_to(r, ctx->profile_members.v[i]);
+            ok |= workflow_answers_to(r, ctx->profile_members.v[i]);
     }
     return ok;
 }
 
-static int chosen(const relhost_ctx *ctx, const struct vrun *r)
+int workflow_chosen(const relhost_ctx *ctx, const struct vrun *r)
 {
     int ok = in_profile(ctx, r);
     if (ok && ctx->only.n) {
@@ -461,13 +394,13 @@ static int chosen(const relhost_ctx *ctx, const struct vrun *r)
 
 /* Mark (want[k] = 1) every run that run i depends on, transitively (the seed's rule: a chosen
  * validation brings its dependencies, whatever the profile or --only say). */
-static void mark_deps(const struct workflow *w, size_t i, char *want)
+void workflow_mark_deps(const struct workflow *w, size_t i, char *want)
 {
     for (size_t d = 0; d < w->runs[i].v->depends_on.n; d++)
         for (size_t k = 0; k < w->n; k++)
-            if (!want[k] && answers_to(&w->runs[k], w->runs[i].v->depends_on.v[d])) {
+            if (!want[k] && workflow_answers_to(&w->runs[k], w->runs[i].v->depends_on.v[d])) {
                 want[k] = 1;
-                mark_deps(w, k, want);
+                workflow_mark_deps(w, k, want);
             }
 }
 
@@ -485,7 +418,7 @@ static int declare_requirements(const relhost_ctx *ctx, const struct workflow *w
     for (size_t i = 0; i < w->n; i++)
         if (in_profile(ctx, &w->runs[i])) {
             want[i] = 1;
-            mark_deps(w, i, want);
+            workflow_mark_deps(w, i, want);
         }
     for (size_t i = 0; i < w->n && rc == 0; i++)
         if (want[i])
@@ -557,7 +490,7 @@ static int workflow_describe(const relhost_ctx *ctx, void *inst)
             snprintf(times, sizeof times, ", %lld runs", (long long)v->repeats);
         pl_host->note_add(
             ctx, "validation %s%s: runner %s, timeout %.0f s%s%s: %s%s%s%s", r->name,
-            chosen(ctx, r) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
+            workflow_chosen(ctx, r) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
             v->timeout_s, times, v->shell ? ", shell" : "", cmd,
             v->depends_on.n ? " (after its dependencies)" : "",
             r->expect_term ? "; must end with " : "", r->expect_term ? r->expect_term : "");
@@ -566,211 +499,6 @@ static int workflow_describe(const relhost_ctx *ctx, void *inst)
                                     (const char *)v->acceptance.v + k * v->acceptance.elem_size),
                            v->repeats > 1);
     }
-    return 0;
-}
-
-static int submit(const relhost_ctx *ctx, struct workflow *w, struct vrun *r)
-{
-    const struct workflow_validation *v = r->v;
-    relhost_job_request rq;
-    const char *keys[2], *vals[2];
-    relhost_map vars = {0, keys, vals};
-    int rc;
-    if (r->nodes_s) {
-        keys[vars.n] = "nodes";
-        vals[vars.n++] = r->nodes_s;
-    }
-    if (r->condition) {
-        keys[vars.n] = "condition";
-        vals[vars.n++] = r->condition;
-    }
-    memset(&rq, 0, sizeof rq);
-    rq.struct_size = sizeof rq;
-    rq.validation = r->name;
-    rq.runner = v->runner ? v->runner : w->conf->runner;
-    rq.argv = r->argv;
-    rq.env = &v->env;
-    rq.pass_env = &v->pass_env;
-    rq.cwd = v->cwd;
-    rq.shell = v->shell;
-    rq.timeout_s = v->timeout_s;
-    rq.retries = (int)v->retries;
-    rq.nodes = r->nodes;
-    rq.gpus = (int)v->gpus;
-    rq.runner_args = &v->runner_args;
-    rq.metrics = v->metrics.n ? &v->metrics : &w->conf->metrics;
-    rq.acceptance = &v->acceptance;
-    rq.expect_termination = r->expect_term;
-    rq.expect_exit = r->expect_exit;
-    rq.n_expect_exit = r->n_expect_exit;
-    rq.vars = &vars;
-    rq.repeats = (int)v->repeats;
-    rc = pl_host->job_submit(ctx, &rq, &r->job);
-    r->state = V_SUBMITTED;
-    return rc;
-}
-
-static int workflow_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
-{
-    struct workflow *w = inst;
-    size_t npass = 0, nfail = 0, nerr = 0, nerr_retry = 0, nskip = 0, nsel = 0;
-    relhost_job **wait = calloc(w->n + 1, sizeof *wait);
-    int rc = 0;
-
-    if (!wait)
-        return RELHOST_ENOMEM;
-    if (!pl_host->job_submit || !pl_host->job_wait || !pl_host->job_result) {
-        pl_host->fail(ctx, "this relhost offers no job service (it is older than the workflow "
-                           "gate needs)");
-        free(wait);
-        return RELHOST_ENOTSUP;
-    }
-    {
-        char *want = calloc(w->n + 1, 1), *dep = calloc(w->n + 1, 1);
-        if (!want || !dep) {
-            free(want);
-            free(dep);
-            free(wait);
-            return RELHOST_ENOMEM;
-        }
-        for (size_t i = 0; i < w->n; i++)
-            if (chosen(ctx, &w->runs[i])) {
-                want[i] = 1;
-                mark_deps(w, i, dep);
-            }
-        for (size_t i = 0; i < w->n; i++) {
-            if (!want[i] && dep[i])
-                pl_host->note_add(ctx,
-                                  "validation %s runs too: a selected validation depends on it "
-                                  "(its result from an earlier run counts when it passed)",
-                                  w->runs[i].name);
-            w->runs[i].state = want[i] || dep[i] ? V_WAITING : V_UNSELECTED;
-            nsel += w->runs[i].state == V_WAITING;
-        }
-        free(want);
-        free(dep);
-    }
-    for (;;) {
-        size_t nwait = 0, progressed = 0;
-        /* Submit every validation whose dependencies are done; skip those whose failed. */
-        for (size_t i = 0; i < w->n; i++) {
-            struct vrun *r = &w->runs[i];
-            const char *blocker = NULL;
-            int ready = 1;
-            if (r->state != V_WAITING)
-                continue;
-            for (size_t d = 0; d < r->v->depends_on.n && !blocker; d++)
-                for (size_t k = 0; k < w->n; k++) {
-                    struct vrun *dep = &w->runs[k];
-                    if (!answers_to(dep, r->v->depends_on.v[d]))
-                        continue; /* dependencies of a selected run are selected too */
-                    if (dep->state == V_SKIPPED ||
-                        (dep->state == V_DONE && dep->res.outcome != RELHOST_PASSED &&
-                         dep->res.outcome != RELHOST_WAIVED)) {
-                        blocker = dep->name;
-                        break;
-                    }
-                    if (dep->state != V_DONE)
-                        ready = 0;
-                }
-            if (blocker) {
-                r->state = V_SKIPPED;
-                pl_host->note_add(ctx, "validation %s SKIPPED (upstream_failed): %s did not pass",
-                                  r->name, blocker);
-                progressed++;
-                continue;
-            }
-            if (!ready || (ctx->mode == RELHOST_MODE_LAUNCH && r->v->depends_on.n))
-                continue;
-            if (submit(ctx, w, r) != 0 && !r->job) {
-                free(wait);
-                return RELHOST_EFAIL; /* the host explained why through fail() */
-            }
-            progressed++;
-        }
-        for (size_t i = 0; i < w->n; i++)
-            if (w->runs[i].state == V_SUBMITTED)
-                wait[nwait++] = w->runs[i].job;
-        if (nwait == 0) {
-            if (progressed)
-                continue;
-            break;
-        }
-        rc = pl_host->job_wait(ctx, wait, nwait, ctx->mode != RELHOST_MODE_LAUNCH);
-        if (rc != 0)
-            break;
-        for (size_t i = 0; i < w->n; i++) {
-            struct vrun *r = &w->runs[i];
-            if (r->state != V_SUBMITTED)
-                continue;
-            memset(&r->res, 0, sizeof r->res);
-            r->res.struct_size = sizeof r->res;
-            pl_host->job_result(ctx, r->job, &r->res);
-            if (r->res.finished || ctx->mode == RELHOST_MODE_LAUNCH)
-                r->state = V_DONE;
-        }
-        if (ctx->mode == RELHOST_MODE_LAUNCH)
-            break;
-    }
-    free(wait);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < w->n; i++) {
-        struct vrun *r = &w->runs[i];
-        if (r->state == V_SKIPPED)
-            nskip++;
-        if (r->state != V_DONE)
-            continue;
-        switch (r->res.outcome) {
-        case RELHOST_PASSED:
-        case RELHOST_WAIVED: npass++; break;
-        case RELHOST_FAILED: nfail++; break;
-        case RELHOST_ERROR:
-            nerr++;
-            nerr_retry += r->res.retryable != 0;
-            break;
-        default: break;
-        }
-    }
-    out->retryable = 0;
-    if (ctx->mode == RELHOST_MODE_LAUNCH) {
-        size_t launched = 0;
-        for (size_t i = 0; i < w->n; i++)
-            launched += w->runs[i].state == V_DONE && w->runs[i].res.external_id &&
-                        !w->runs[i].res.finished;
-        out->outcome = RELHOST_INCONCLUSIVE;
-        out->reason = "launched";
-        pl_host->note_add(ctx, "%zu of %zu validation(s) running remotely; the others wait for "
-                               "`relhost -c` (local runners, full runners, dependencies, or done)",
-                          launched, nsel);
-        return 0;
-    } else if (nsel == 0) {
-        out->outcome = RELHOST_SKIPPED;
-        out->reason = "not_selected";
-        pl_host->note_add(ctx, "no validation of this step is selected by the profile or --only");
-    } else if (nfail || nskip) {
-        out->outcome = RELHOST_FAILED;
-        out->reason = "validation_failed";
-    } else if (nerr) {
-        out->outcome = RELHOST_ERROR;
-        out->reason = "tool_error";
-        out->retryable = nerr == nerr_retry;
-    } else if (npass == nsel) {
-        out->outcome = RELHOST_PASSED;
-        out->reason = NULL;
-    } else {
-        /* a validation that could not decide (no baseline with require_baseline...): say why */
-        out->outcome = RELHOST_INCONCLUSIVE;
-        out->reason = "no_result";
-        for (size_t i = 0; i < w->n; i++)
-            if (w->runs[i].state == V_DONE && w->runs[i].res.outcome == RELHOST_INCONCLUSIVE &&
-                w->runs[i].res.reason) {
-                out->reason = w->runs[i].res.reason;
-                break;
-            }
-    }
-    pl_host->note_add(ctx, "%zu of %zu validation(s) passed%s", npass, nsel,
-                      nfail + nerr + nskip ? "" : "");
     return 0;
 }
 

@@ -16,6 +16,7 @@ endforeach()
 # Unit tests (cmocka, mock host with a scripted HTTP service) for what a real server cannot show.
 relhost_unit_test(test_plugins_notify
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/notify.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+          ${PROJECT_SOURCE_DIR}/plugins/notify/notify_post.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_host.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_text.c
           ${PROJECT_SOURCE_DIR}/plugins/common/pl_http.c
