@@ -206,6 +206,10 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     struct runner_rt *rt;
 
     *out = NULL;
+    if (strlen(name) > RELHOST_JOB_NAME_MAX)
+        return error_set(RELHOST_EINVAL, "validation name \"%.40s...\" is %zu bytes, more than "
+                         "the %d a job name may hold (its key, log and record are named by it); "
+                         "shorten it", name, strlen(name), RELHOST_JOB_NAME_MAX);
     rt = jobs_runner_find(j, rq.runner);
     if (!rt)
         return error_set(RELHOST_EINVAL, "validation %s: unknown runner \"%s\" (plan key runners)",

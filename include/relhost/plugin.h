@@ -482,6 +482,11 @@ typedef struct relhost_job_request {
  */
 #define RELHOST_LABEL_REFUSED "refused:"
 
+/** The longest validation (job) name the host takes, in bytes, matrix cell and run suffix
+ *  included: it names the job's key "rh-<version>-<name>-a<attempt>", its log file and its
+ *  record. A longer name is refused (job_submit returns RELHOST_EINVAL), never cut. */
+#define RELHOST_JOB_NAME_MAX 160
+
 /*
  * Added in ABI 1.4: the reserved metric and label keys, which the host itself reads from a job's
  * evidence. A metrics source that posts one means exactly this by it; no other key is ever read

@@ -52,7 +52,8 @@ static const relhost_option workflow_matrix_options[] = {
 #define V(field) offsetof(struct workflow_validation, field)
 static const relhost_option workflow_validation_options[] = {
     {.name = "name", .type = RELHOST_OPT_STRING, .required = 1, .offset = V(name),
-     .doc = "unique validation name (letters, digits, '-', '_', '.')"},
+     .doc = "unique validation name (letters, digits, '-', '_', '.'; at most 160 bytes with "
+            "its matrix cell)"},
     {.name = "description", .type = RELHOST_OPT_STRING, .offset = V(description),
      .doc = "one line shown by --check"},
     {.name = "runner", .type = RELHOST_OPT_REF, .ref_kind = RELHOST_REF_RUNNER,
@@ -202,7 +203,7 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
 {
     struct vrun *r;
     size_t nargs = v->cmd.n + (c ? c->args.n : 0);
-    int rc;
+    int rc, len;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
         struct vrun *nr = realloc(w->runs, cap * sizeof *nr);
@@ -215,13 +216,20 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
     memset(r, 0, sizeof *r);
     r->v = v;
     if (nodes_s && c)
-        snprintf(r->name, sizeof r->name, "%s.%sn.%s", v->name, nodes_s, c->name);
+        len = snprintf(r->name, sizeof r->name, "%s.%sn.%s", v->name, nodes_s, c->name);
     else if (nodes_s)
-        snprintf(r->name, sizeof r->name, "%s.%sn", v->name, nodes_s);
+        len = snprintf(r->name, sizeof r->name, "%s.%sn", v->name, nodes_s);
     else if (c)
-        snprintf(r->name, sizeof r->name, "%s.%s", v->name, c->name);
+        len = snprintf(r->name, sizeof r->name, "%s.%s", v->name, c->name);
     else
-        snprintf(r->name, sizeof r->name, "%s", v->name);
+        len = snprintf(r->name, sizeof r->name, "%s", v->name);
+    if (len < 0 || len > RELHOST_JOB_NAME_MAX) {
+        /* never cut: two long names would collide as one */
+        pl_host->fail(ctx, "%s: validation name \"%.40s...\"%s is %d bytes, more than the %d a job "
+                           "name may hold; shorten it", pl_where(ctx, &v->name), v->name,
+                      nodes_s || c ? " (with its matrix cell)" : "", len, RELHOST_JOB_NAME_MAX);
+        return RELHOST_EINVAL;
+    }
     r->argv = calloc(nargs + 1, sizeof *r->argv);
     if (!r->argv)
         return RELHOST_ENOMEM;

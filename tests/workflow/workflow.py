@@ -4,6 +4,7 @@
 relhost binary. One case per process: workflow.py CASE."""
 import glob
 import json
+import re
 import os
 import signal
 import subprocess
@@ -288,6 +289,25 @@ def case_corrupt_state_refused():
     check(rc == 2, f"exit {rc}, want 2", out)
     check(open(bad).read() == before, "a corrupt state file was modified", out)
     check(not os.path.exists(pl.p("count")), "ran despite corrupt state", out)
+
+
+def case_a_name_over_the_limit_is_refused_never_cut():
+    # Two validations whose 170-byte names differ only at the end: cut at a fixed size they
+    # would collide as "duplicate" (or worse, share a key and a log). Each is refused with the
+    # plan line that names it, before anything runs.
+    pl = Plan("longname")
+    a, b = "v" * 169 + "a", "v" * 169 + "b"
+    pl.write(val(a, [PY, PROBE, "count", pl.p("count")]) + ", " +
+             val(b, [PY, PROBE, "count", pl.p("count")]))
+    rc, out = pl.run("--version", "1")
+    check(rc == 2, f"exit {rc}, want 2", out)
+    check("is 170 bytes, more than the 160 a job name may hold" in out, "the limit is named", out)
+    check(re.search(r"plan\.cfg:\d+: validation name", out), "the plan line is named", out)
+    check("duplicate" not in out, "a long name must not read as a duplicate", out)
+    check(not os.path.exists(pl.p("count")), "nothing may run", out)
+    pl.write(val("v" * 160, [PY, PROBE, "count", pl.p("count")]))
+    rc, out = pl.run("--version", "2")
+    check("more than the 160" not in out, "160 bytes is allowed", out)
 
 
 def case_matrix_expands_and_checks_termination():
