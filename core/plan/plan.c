@@ -18,7 +18,7 @@
 #define perr plan_perr
 
 static const char *const inst_reserved[] = {"plugin", NULL};
-static const char *const runner_reserved[] = {"plugin", "max_parallel", NULL};
+static const char *const runner_reserved[] = {"plugin", "max_parallel", "max_log", NULL};
 static const char *const metrics_reserved[] = {"plugin", "priority", NULL};
 
 #define where_of options_where_of
@@ -31,6 +31,27 @@ int plan_perr(const config_setting_t *s, const char *fmt, ...)
     rc = options_fail_at(s, NULL, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+/* A runner's max_log: a size ("512M", "2G") or a byte count, at least PLAN_MAX_LOG_MIN. */
+static int runner_max_log(const config_setting_t *e, plan_instance *in)
+{
+    config_setting_t *ml = config_setting_get_member(e, "max_log");
+    uint64_t v = 0;
+    int t, ok;
+    in->max_log = PLAN_MAX_LOG;
+    if (!ml)
+        return 0;
+    t = config_setting_type(ml);
+    if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+        ok = config_setting_get_int64(ml) > 0 && (v = (uint64_t)config_setting_get_int64(ml));
+    else
+        ok = t == CONFIG_TYPE_STRING && options_parse_size(config_setting_get_string(ml), &v) == 0;
+    if (!ok || v < PLAN_MAX_LOG_MIN)
+        return perr(ml, "runner \"%s\": max_log must be a size of at least 64K (e.g. \"512M\")",
+                    in->name);
+    in->max_log = v;
+    return 0;
 }
 
 int plan_version_valid(const char *v)
@@ -314,6 +335,8 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind,
                                 in->name);
                 in->max_parallel = (int)config_setting_get_int64(mp);
             }
+            if (runner_max_log(e, in) != 0)
+                return RELHOST_EINVAL;
         }
         if (strcmp(kind, "metrics source") == 0) {
             config_setting_t *pr = config_setting_get_member(e, "priority");

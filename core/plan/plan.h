@@ -14,8 +14,13 @@
 #include "plan/plan_keys.h"
 
 #include <libconfig.h>
+#include <stdint.h>
 
 /** One configured plugin instance: a step, a runner or a metrics source. */
+/* A runner's max_log default: 256 MiB of a job's log kept on disk (its head and its tail). */
+#define PLAN_MAX_LOG (256ull << 20)
+#define PLAN_MAX_LOG_MIN (64ull << 10)
+
 typedef struct plan_instance {
     char *name;
     char *plugin_name;
@@ -25,6 +30,8 @@ typedef struct plan_instance {
     char *where;      /* file:line of the instance's group */
     int max_parallel; /* runners: jobs at once (host-level key, default 4) */
     int priority;     /* metrics sources: which wins when two post one key (default 0) */
+    uint64_t max_log; /* runners: bytes of a job's log kept on disk, head and tail (host-level
+                       * key, default PLAN_MAX_LOG) */
 } plan_instance;
 
 /* SUCCESS / ON_FAILURE / ALWAYS come from a step's `when`; ON_PROMOTE and ON_ROLLBACK mark the

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* ---- the one mapping from a job's end to an outcome ---- */
@@ -186,12 +187,26 @@ static int collect_sources(relhost_job *jb)
 }
 
 /* The job ended on its engine: read the rest of the log, collect metrics, decide. */
+/* Why the job's log could not be written in full, or 0: the host's copy of a remote log failed
+ * a write, or a local job's log lies on a full filesystem (the job's own writes then failed). */
+static int log_write_error(const relhost_job *jb)
+{
+    struct statvfs fs;
+    if (jb->log_errno)
+        return jb->log_errno;
+    if (jb->rt->ops->read_log || jb->log_fd < 0 || fstatvfs(jb->log_fd, &fs) != 0)
+        return 0;
+    if (fs.f_bavail == 0 && (geteuid() != 0 || fs.f_bfree == 0))
+        return ENOSPC;
+    return 0;
+}
+
 void jobs_ended(jobs *j, relhost_job *jb)
 {
     job_end_facts f;
     job_end_verdict v;
     const char *term;
-    int source_failed;
+    int source_failed, log_err;
     const ev_metric *m;
 
     jobs_stop_timers(jb); /* ended: no deadline, no log reads but the last one below */
@@ -219,6 +234,18 @@ void jobs_ended(jobs *j, relhost_job *jb)
                                                                                     "exit_code")))
         f.exit_code = (int)m->value;
     v = jobs_map_end(&f);
+    if (v.outcome != RELHOST_NONE && (log_err = log_write_error(jb)) != 0) {
+        /* A log cut short by a full disk may lack the very lines that would fail the job:
+         * no verdict on it, whatever the exit code says. */
+        char *n = xasprintf("the job's log %s could not be written in full: %s; free the disk "
+                            "and run the validation again", jb->log_path, strerror(log_err));
+        evidence_note(&jb->ev, n);
+        free(n);
+        v.outcome = RELHOST_ERROR;
+        v.reason = "log_write_failed";
+        v.retryable = 0;
+        v.run_checks = 0;
+    }
     jb->exit_code = f.end == RELHOST_END_TIMEOUT ? 124 : f.exit_code;
     if (f.end == RELHOST_END_SIGNALED)
         jb->exit_code = -1;

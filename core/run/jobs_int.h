@@ -88,6 +88,8 @@ struct relhost_job {
     int retryable, exit_code, resumed;
     int restarts;         /* the most the runner or the log ever reported for this attempt */
     int log_restarts;     /* times the job truncated or replaced its own log this attempt */
+    uint64_t log_cut_to;  /* max_log: the log's bytes up to here past its head were dropped */
+    int log_errno;        /* the log could not be written (the host's copy of a remote log) */
     /* A runner without find() runs jobs as relhost's own children: what identifies the
      * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
      * dies (jobs_resume.c stop_orphan). */

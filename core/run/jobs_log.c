@@ -11,6 +11,7 @@
 #include "base/outcome.h"
 #include "base/util.h"
 #include "plan/options.h"
+#include "plan/plan.h"
 #include "plan/template.h"
 #include "record/state.h"
 #include "run/baseline.h"
@@ -79,11 +80,75 @@ static int log_started_over(relhost_job *jb)
         jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
     }
     jb->log_off = 0;
+    jb->log_cut_to = 0;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
     if (++jb->log_restarts > jb->restarts)
         jb->restarts = jb->log_restarts;
     return 1;
+}
+
+/* Append to the host's copy of a log a runner fetches. 0, or -1 with errno set. */
+static int copy_log(relhost_job *jb, const char *buf, size_t n)
+{
+    int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int rc = 0;
+    if (fd < 0)
+        return -1;
+    while (n > 0 && rc == 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = -1;
+        else {
+            buf += w;
+            n -= (size_t)w;
+        }
+    }
+    if (close(fd) != 0 && rc == 0)
+        rc = -1;
+    return rc;
+}
+
+/*
+ * max_log: a log past its runner's max_log keeps its head (the first half) and its tail (the
+ * last half) on disk; the middle, once fed to the metrics sources, is released with a hole
+ * punched in the file (it then reads as NUL bytes; the file keeps its length, so the job's own
+ * appends and the host's offsets are unaffected). The metrics sources saw every byte; a note
+ * says what was dropped. Filesystems that cannot punch holes keep the whole log (one warning).
+ */
+static void cap_log(relhost_job *jb)
+{
+    uint64_t max = jb->rt->pi->max_log ? jb->rt->pi->max_log : PLAN_MAX_LOG;
+    uint64_t head = (max / 2 + 4095) & ~4095ull, to;
+    int fd;
+    if (jb->log_off <= max || jb->log_cut_to == UINT64_MAX)
+        return;
+    to = (jb->log_off - max / 2) & ~4095ull; /* only bytes already fed, whole blocks */
+    if (to <= head || to <= jb->log_cut_to)
+        return;
+    fd = open(jb->log_path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                            (off_t)(jb->log_cut_to > head ? jb->log_cut_to : head),
+                            (off_t)(to - (jb->log_cut_to > head ? jb->log_cut_to : head))) != 0) {
+        log_msg(RELHOST_LOG_WARN, jb->id, "log %s is past max_log (%llu bytes) but its middle "
+                "cannot be dropped here (%s): it is kept whole", jb->log_path,
+                (unsigned long long)max, strerror(errno));
+        jb->log_cut_to = UINT64_MAX;
+    } else {
+        if (!jb->log_cut_to) {
+            char *n = xasprintf("log %s is past its runner's max_log (%llu bytes): on disk it "
+                                "keeps its head and its tail; the bytes between reached the "
+                                "metrics sources and now read as NUL bytes",
+                                jb->log_path, (unsigned long long)max);
+            evidence_note(&jb->ev, n);
+            free(n);
+        }
+        jb->log_cut_to = to;
+    }
+    if (fd >= 0)
+        close(fd);
 }
 
 /* Feed new log bytes to the job's metrics sources. */
@@ -107,14 +172,8 @@ void jobs_tail_log(relhost_job *jb)
             if (rrc != 0 || got == 0)
                 return;
             n = (ssize_t)got;
-            {
-                int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-                if (fd >= 0) {
-                    ssize_t w = write(fd, buf, got);
-                    (void)w;
-                    close(fd);
-                }
-            }
+            if (!jb->log_errno && copy_log(jb, buf, got) != 0)
+                jb->log_errno = errno ? errno : EIO;
         } else {
             if (jb->log_fd < 0)
                 jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
@@ -134,8 +193,9 @@ void jobs_tail_log(relhost_job *jb)
                 guard_leave(g);
             }
         if ((size_t)n < sizeof buf)
-            return;
+            break;
     }
+    cap_log(jb);
 }
 
 void jobs_close_sources(relhost_job *jb)

@@ -55,6 +55,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
             close(fd);
     }
     jb->log_off = 0;
+    jb->log_cut_to = 0;
     jb->log_fd = -1;
     jb->started = started > 0 ? started : time_wall();
     jb->deadline = 0;

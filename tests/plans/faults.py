@@ -178,4 +178,70 @@ def case_metrics_source_exit0_in_collect_is_exit_3():
     rh.expect(r, 3, err=[rh.q("plugin faulty called exit(0) during its collect() call")])
 
 
+def log_plan(d, script, max_log=None, log_dir="logs"):
+    """One workflow validation running `python3 -c script`, with sps_max >= 1000 as its check."""
+    ml = f' max_log = "{max_log}";' if max_log else ""
+    return rh.write_plan(d, f'version = "1.0"; state_dir = "st"; log_dir = "{log_dir}";\n'
+                            f'runners = {{ local = {{ plugin = "runner_local";{ml} }}; }};\n'
+                            'metrics = { logs = { plugin = "metrics_regex"; }; };\n'
+                            'steps = ( { name = "wf"; plugin = "workflow"; runner = "local"; '
+                            'metrics = ["logs"];\n  validations = ( { name = "v"; cmd = '
+                            f'["python3", "-c", {json.dumps(script)}]; acceptance = ( '
+                            '("sps_max", ">=", 1000.0) ); } ); } );\n')
+
+
+def job_of(d, step="wf", name="v"):
+    snap = json.loads(rh.read(os.path.join(d, "st", "release_1.0.json")))
+    return snap["jobs"][f"{step}/{name}"]
+
+
+def case_max_log_keeps_head_and_tail_and_the_metrics_see_every_byte():
+    # 3 MiB of output with max_log = 1M: the disk keeps about 1 MiB (head and tail), the file
+    # keeps its length, and the only passing value, in the middle, still reached the metrics.
+    d = rh.scratch()
+    script = ("import sys\nw = sys.stdout.write\n"
+              "for i in range(24000): w('noise line %06d sps: 10\\n' % i + 'x' * 90 + '\\n')\n"
+              "w('sps: 50000\\n')\n"
+              "for i in range(24000): w('noise line %06d sps: 10\\n' % i + 'x' * 90 + '\\n')\n")
+    p = log_plan(d, script, max_log="1M")
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 0)
+    log = os.path.join(d, "logs", "1.0", "v.log")
+    st = os.stat(log)
+    rh.check(st.st_size > 5 * 1024 * 1024, f"the file keeps its length ({st.st_size})", r)
+    rh.check(st.st_blocks * 512 < 2 * 1024 * 1024,
+             f"the disk keeps about max_log ({st.st_blocks * 512} bytes)", r)
+    job = job_of(d)
+    rh.check(job["evidence"]["metrics"]["sps_max"]["value"] == 50000,
+             "the value in the dropped middle reached the metrics", r)
+    rh.check(any("max_log" in n for n in job["evidence"]["notes"]), "a note says so", r)
+
+
+def case_a_full_log_disk_is_an_error_not_a_verdict():
+    # The log folder is a 64 KiB tmpfs: the job's output does not fit. Whatever its exit code,
+    # the job is ERROR log_write_failed naming ENOSPC, never PASSED on a cut log.
+    rh.need_root("mount a small tmpfs")
+    d = rh.scratch()
+    logs = os.path.join(d, "logs")
+    os.mkdir(logs, 0o755)
+    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", logs],
+                       capture_output=True, text=True)
+    if m.returncode != 0:
+        raise rh.Skip(f"cannot mount a tmpfs here: {m.stderr.strip()}")
+    try:
+        script = ("import sys\nprint('sps: 50000', flush=True)\n"
+                  "try:\n    sys.stdout.write('y' * 200000 + '\\nsps: 5\\n'); sys.stdout.flush()\n"
+                  "except OSError:\n    pass\n")
+        p = log_plan(d, script)
+        r = rh.run(["-c", p], cwd=d)
+        rh.check(r.rc not in (0, 1), f"a cut log is no verdict (exit {r.rc})", r)
+        job = job_of(d)
+        rh.check(job["outcome"] == "ERROR" and job["reason"] == "log_write_failed",
+                 f"the job is ERROR log_write_failed, not {job['outcome']} {job['reason']}", r)
+        rh.check(any("No space left on device" in n for n in job["evidence"]["notes"]),
+                 "ENOSPC is named", r)
+    finally:
+        subprocess.run(["umount", "-l", logs], check=False)
+
+
 sys.exit(rh.main(globals()))
