@@ -382,7 +382,7 @@ static int cmd_plugins(const cli *c)
     plan p;
     loader ld = {0};
     strvec dirs = {0};
-    const loader *use = &ld;
+    loader *use = &ld;
     int code = 0;
     memset(&p, 0, sizeof p);
     if (c->plan) {
@@ -410,6 +410,7 @@ static int cmd_plugins(const cli *c)
             options_describe(&lp->desc, stdout);
         }
     } else {
+        loader_open_all(use); /* the listing shows every file, broken ones too */
         report_plugins(use);
     }
     plan_free(&p);

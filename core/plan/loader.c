@@ -60,6 +60,13 @@ static void load_one(loaded_plugin *lp, const relhost_host *host)
         lp->error = xasprintf("%s: descriptor has no name", lp->path);
         return;
     }
+    if (strcmp(lp->desc.name, lp->stem) != 0) {
+        /* A plugin is found by its file name, so that only the plugins a plan uses are ever
+         * opened: a file named otherwise would be found by no plan. */
+        lp->error = xasprintf("%s declares plugin \"%s\": a plugin's file is named after it; "
+                              "rename the file %s.so", lp->path, lp->desc.name, lp->desc.name);
+        return;
+    }
     if (lp->desc.options && lp->desc.option_size == 0) {
         lp->error = xasprintf("%s: descriptor has options but option_size 0", lp->path);
         return;
@@ -92,16 +99,65 @@ static void seal_plugin_secrets(const loaded_plugin *lp)
     sv_free(&shorts);
 }
 
+/* A usable plugin's name: opened without error. */
+static const char *usable_name(const loaded_plugin *lp)
+{
+    return lp->opened && !lp->error ? lp->desc.name : NULL;
+}
+
+/* Duplicates within a folder; shadowing by earlier folders (entries are in folder order). */
+static void mark_names(loader *ld)
+{
+    for (size_t a = 0; a < ld->n; a++) {
+        const char *na = usable_name(&ld->v[a]);
+        ld->v[a].duplicate = ld->v[a].shadowed = 0;
+        for (size_t b = 0; na && b < ld->n; b++) {
+            const char *nb = usable_name(&ld->v[b]);
+            if (a == b || !nb || strcmp(na, nb) != 0)
+                continue;
+            if (strcmp(ld->v[a].dir, ld->v[b].dir) == 0)
+                ld->v[a].duplicate = 1;
+            else if (b < a)
+                ld->v[a].shadowed = 1;
+        }
+    }
+}
+
+/* dlopen one file found by the scan (its constructors run now), checked first. */
+static void open_entry(loader *ld, loaded_plugin *lp)
+{
+    struct stat st;
+    if (lp->opened)
+        return;
+    lp->opened = 1;
+    if (stat(lp->path, &st) != 0) {
+        lp->error = xasprintf("cannot stat %s: %s", lp->path, strerror(errno));
+        return;
+    }
+    lp->error = trust_code_path(lp->path, &st, 0);
+    if (!lp->error)
+        load_one(lp, ld->host);
+    if (!lp->error)
+        seal_plugin_secrets(lp);
+    mark_names(ld);
+}
+
+void loader_open_all(loader *ld)
+{
+    for (size_t i = 0; i < ld->n; i++)
+        open_entry(ld, &ld->v[i]);
+}
+
 void loader_scan(loader *ld, const char *const *dirs, size_t n, const relhost_host *host)
 {
-    size_t cap = 0;
+    size_t cap = ld->n;
+    ld->host = host;
     for (size_t i = 0; i < n; i++) {
         DIR *dir;
         struct dirent *de;
         struct stat st;
         char *dir_err = NULL;
         strvec files = {0};
-        size_t first = ld->n;
         int dup_seen = 0;
 
         for (size_t k = 0; k < ld->dirs.n; k++)
@@ -138,40 +194,26 @@ void loader_scan(loader *ld, const char *const *dirs, size_t n, const relhost_ho
             lp->stem = xstrndup(files.v[f], strlen(files.v[f]) - 3);
             if (dir_err) {
                 lp->error = xstrdup(dir_err);
-                continue;
+                lp->opened = 1; /* nothing to open: the folder is refused */
             }
-            if (stat(lp->path, &st) != 0) {
-                lp->error = xasprintf("cannot stat %s: %s", lp->path, strerror(errno));
-                continue;
-            }
-            lp->error = trust_code_path(lp->path, &st, 0);
-            if (!lp->error)
-                load_one(lp, host);
-            if (!lp->error)
-                seal_plugin_secrets(lp);
-        }
-        /* Duplicates within this folder; shadowing by earlier folders. */
-        for (size_t a = first; a < ld->n; a++) {
-            if (ld->v[a].error)
-                continue;
-            for (size_t b = first; b < ld->n; b++)
-                if (a != b && !ld->v[b].error && strcmp(ld->v[a].desc.name, ld->v[b].desc.name) == 0)
-                    ld->v[a].duplicate = 1;
-            for (size_t b = 0; b < first; b++)
-                if (!ld->v[b].error && strcmp(ld->v[a].desc.name, ld->v[b].desc.name) == 0)
-                    ld->v[a].shadowed = 1;
         }
         sv_free(&files);
         free(dir_err);
     }
 }
 
-const loaded_plugin *loader_find(const loader *ld, const char *name)
+const loaded_plugin *loader_find(loader *ld, const char *name)
 {
     strbuf searched;
     const loaded_plugin *broken = NULL;
+    /* Only what the name needs is opened: the files called <name>.so along the path. */
+    for (size_t i = 0; i < ld->n; i++)
+        if (strcmp(ld->v[i].stem, name) == 0)
+            open_entry(ld, &ld->v[i]);
     for (size_t i = 0; i < ld->n; i++) {
         const loaded_plugin *lp = &ld->v[i];
+        if (!lp->opened)
+            continue;
         if (lp->error) {
             if (!broken && strcmp(lp->stem, name) == 0)
                 broken = lp;
@@ -204,9 +246,9 @@ const loaded_plugin *loader_find(const loader *ld, const char *name)
     for (size_t i = 0; i < ld->dirs.n; i++)
         sb_printf(&searched, "%s%s", i ? ", " : "", ld->dirs.v[i]);
     error_set(RELHOST_ENOTFOUND,
-              "plugin \"%s\" not found; searched: %s (add its folder to plugin_path or "
-              "RELHOST_PLUGIN_PATH; `relhost plugins` lists what is found)",
-              name, searched.len ? searched.s : "(no folders)");
+              "plugin \"%s\" not found; searched: %s for %s.so (add its folder to plugin_path "
+              "or RELHOST_PLUGIN_PATH; `relhost plugins` lists what is found)",
+              name, searched.len ? searched.s : "(no folders)", name);
     sb_free(&searched);
     return NULL;
 }

@@ -89,9 +89,32 @@ def case_entry_fails():
 
 
 def case_duplicate_name_in_one_folder():
+    # A plugin's file is named after it, so one folder cannot hold two plugins of one name: the
+    # plan's "dupgate" is dupgate.so; dupgate_copy.so, which also declares "dupgate", is never
+    # opened for it, and `relhost plugins` lists it BROKEN with the rename to make.
     d = rh.fixture("dup_name")
-    refused([d], "dupgate", [rh.q('plugin "dupgate" is declared by two files in one folder'),
-                             rh.q(f"{d}/dupgate.so"), rh.q(f"{d}/dupgate_copy.so")])
+    w, p, marker = setup([d], "dupgate")
+    r = rh.run(["-c", p], cwd=w)
+    rh.expect(r, 0)
+    rh.check("dupgate copy a ran" in rh.step_of(r, "gate")["lines"], "dupgate.so runs", r)
+    r = rh.run(["plugins", "-c", p], cwd=w)
+    rh.expect(r, 0, out=[r"^dupgate_copy\s+BROKEN\s+.*declares plugin \"dupgate\"",
+                         rh.q("rename the file dupgate.so")])
+
+
+def case_an_unused_plugin_is_never_opened():
+    # Every other .so on the path stays closed (its constructors never run) for a run, --check
+    # and status; `relhost plugins` opens them all.
+    d = rh.fixture("ctor_marker")
+    w, p, marker = setup([d, rh.fixture("good")], "fixture_gate")
+    flag = os.path.join(w, "constructor-ran")
+    env = {"RELHOST_TEST_CTOR_MARKER": flag}
+    for args in (["-c", p], ["-c", p, "--check"], ["status", "-c", p]):
+        r = rh.run(args, cwd=w, env=env)
+        rh.absent(flag, r, f"relhost {' '.join(args[:1])}: an unused plugin was opened")
+    r = rh.run(["plugins", "-c", p], cwd=w, env=env)
+    rh.expect(r, 0, out=[r"^ctor_marker\s"])
+    rh.present(flag, r, "relhost plugins opens every plugin")
 
 
 def case_shadowing_earlier_folder_wins():
