@@ -73,7 +73,7 @@ int audit_append_obj(const char *dir, json_t *o)
         return RELHOST_EIO;
     }
     path = path_join(dir, "audit.jsonl");
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     len = strlen(line);
     line[len] = '\n'; /* json_dumps leaves room for the NUL, which becomes the newline */
     if (fd < 0 || write(fd, line, len + 1) != (ssize_t)(len + 1) || fsync(fd) != 0)

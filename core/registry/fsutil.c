@@ -51,7 +51,11 @@ static int sync_parent(const char *path)
 int fs_write_atomic(const char *path, const char *data, size_t len)
 {
     char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc = 0;
+    int fd, rc = 0;
+    /* A temp file left by a crash is ours to replace; after the unlink, O_EXCL | O_NOFOLLOW
+     * refuses a link planted meanwhile instead of writing through it. */
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0 || write_all_fd(fd, data, len) != 0 || fsync(fd) != 0) {
         rc = error_set(RELHOST_EIO, "cannot write %s: %s (check that the folder is writable "
                        "and the disk not full)", tmp, strerror(errno));
@@ -99,7 +103,7 @@ int fs_copy_sha256(const char *src, const char *dst, char sha[65], long long *si
                          "globs of files), not folders", src);
     }
     /* read-only: a staged artifact is never edited in place (its sha256 is re-checked anyway) */
-    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
     if (out < 0) {
         rc = error_set(RELHOST_EIO, "cannot create %s: %s", dst, strerror(errno));
         close(in);

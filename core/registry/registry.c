@@ -5,6 +5,7 @@
 #include "registry/registry_int.h"
 
 #include "base/error.h"
+#include "base/trust.h"
 #include "base/util.h"
 #include "registry/fsutil.h"
 #include "registry/sha256.h"
@@ -47,11 +48,26 @@ static int load_manifest(registry *r)
     return rc;
 }
 
+/* The registry decides what is live: a folder another user may write (or "/") is refused
+ * before anything in it is read or written, with the fix (core/base/trust.h). */
+static int folder_trusted(const char *dir)
+{
+    struct stat sb;
+    char *refusal;
+    if (stat(dir, &sb) != 0)
+        return error_set(RELHOST_EIO, "cannot check registry folder %s: %s", dir, strerror(errno));
+    if (!(refusal = trust_own_folder(dir, &sb)))
+        return 0;
+    error_set(RELHOST_EINVAL, "registry folder %s", refusal);
+    free(refusal);
+    return RELHOST_EINVAL;
+}
+
 static int take_lock(registry *r)
 {
     char *p = registry_path(r, ".lock");
     int waited = 0;
-    r->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    r->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (r->lock_fd < 0) {
         int rc = error_set(RELHOST_EIO, "cannot open %s: %s (is the registry folder writable?)",
                            p, strerror(errno));
@@ -84,7 +100,8 @@ int registry_open(const char *dir, int create, registry **out)
         return load_manifest(r);
     if (create && (rc = path_mkdirs(dir)) != 0)
         return error_wrap(rc, "registry_dir");
-    if ((rc = take_lock(r)) != 0 || (rc = registry_recover(r)) != 0)
+    if ((rc = folder_trusted(dir)) != 0 || (rc = take_lock(r)) != 0 ||
+        (rc = registry_recover(r)) != 0)
         return rc;
     return load_manifest(r);
 }

@@ -125,6 +125,21 @@ def case_snapshot_with_wrong_types_is_refused_as_corrupt_and_untouched():
                               "string belongs")])
 
 
+def case_group_writable_registry_folder_is_refused_with_the_fix():
+    # The registry says what is live: a folder another user may write is refused before its
+    # manifest is read or written.
+    d = rh.scratch()
+    reg = os.path.join(d, "reg")
+    os.mkdir(reg, 0o700)
+    os.chmod(reg, 0o775)
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; registry_dir = "reg";\n'
+                         'steps = ( { name = "m"; plugin = "command"; cmd = ["true"]; } );\n')
+    r = rh.run(["releases", "-c", p], cwd=d)
+    rh.expect(r, 2, err=[rh.q(f"registry folder refused: folder {reg} is writable by its group"),
+                         rh.q(f"chmod go-w {reg}")])
+    rh.check(os.listdir(reg) == [], "nothing was written into it", r)
+
+
 def case_full_state_disk_stops_the_run_with_75():
     # The state folder is a 48 KiB tmpfs: the journal fills it part way through 400 steps. The
     # run must stop at once (no later step runs), end with 75 naming the journal and ENOSPC,
