@@ -41,7 +41,8 @@
  *  2. The host's deadline, DEADLINE_SLACK after it, in case the runner's limit did not end the
  *     job: jobs_arm_deadline() at the start (jobs_prepare_job(); reattach() counts from the recorded
  *     start) -> on_deadline() -> job_deadline(): deadline_hit, and the runner's cancel
- *     (runner_local: proc_kill(), the same SIGTERM, grace, SIGKILL of core/run/proc.c kill_wait()).
+ *     (runner_local: proc_kill(), the same SIGTERM, grace, SIGKILL of core/run/proc_kill.c
+ *     proc_kill_wait()).
  *  3. The end: the runner's next poll (its poll timer, or at once when a local child exits)
  *     reports ENDED -> jobs_ended() -> jobs_map_end(): END_TIMEOUT or deadline_hit = FAILED
  *     "timeout", exit code 124 -> jobs_finish() records it.

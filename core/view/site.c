@@ -156,8 +156,6 @@ static int data_load(const plan *p, site_data *d)
     return 0;
 }
 
-/* ---- metric values ------------------------------------------------------------------------- */
-
 /* ---- writing ------------------------------------------------------------------------------- */
 
 static int write_page(const char *outdir, const strbuf *page)
