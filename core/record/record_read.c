@@ -6,6 +6,7 @@
 #include "record/record.h"
 #include "record/record_job.h"
 #include "record/record_json.h"
+#include "record/verdict.h"
 
 #include "base/error.h"
 #include "base/outcome.h"
@@ -394,6 +395,15 @@ int record_read_head(json_t *root, release_record *out)
     return 0;
 }
 
+/* A step as the verdict rule sees it: required (publishing) when its record, the release's
+ * requirement set or both say so, so every view agrees with the recorded verdict. */
+static void read_step_of(json_t *root, step_record *s, const char *name, json_t *v)
+{
+    read_step(s, name, v);
+    s->required = verdict_step_required(root, name, s->required);
+    s->publishes = verdict_step_publishes(root, name, s->publishes);
+}
+
 int record_read_step(json_t *root, const char *name, step_record *out)
 {
     json_t *v = json_object_get(json_object_get(root, "steps"), name);
@@ -405,7 +415,7 @@ int record_read_step(json_t *root, const char *name, step_record *out)
         read_evidence(&out->evidence, NULL);
         return 0;
     }
-    read_step(out, name, v);
+    read_step_of(root, out, name, v);
     return 1;
 }
 
@@ -447,7 +457,7 @@ int record_read(json_t *root, release_record *out)
     if (json_is_object(steps))
         json_object_foreach(steps, key, v)
             if (json_is_object(v))
-                read_step(&out->steps[out->nsteps++], key, v);
+                read_step_of(root, &out->steps[out->nsteps++], key, v);
     qsort(out->steps, out->nsteps, sizeof *out->steps, cmp_step);
     out->jobs = xcalloc(json_object_size(json_is_object(jobs) ? jobs : NULL) + 1,
                         sizeof *out->jobs);

@@ -91,18 +91,25 @@ int verdict_check_profile(const json_t *root, const char *version, const char *p
     }
 }
 
+/* Once required (or publishing), always: the plan now, the release's requirement set, or the
+ * step's own record saying so (a requirement set lost to a hand edit cannot make it optional). */
+static int once(const json_t *root, const char *step, int plan_says, const char *list,
+                const char *flag)
+{
+    const json_t *rec = json_object_get(json_object_get(root, "steps"), step);
+    return plan_says || rj_in_array(json_object_get(json_object_get(root, "requirements"), list),
+                                    step) ||
+           json_is_true(json_object_get(rec, flag));
+}
+
 int verdict_step_required(const json_t *root, const char *step, int plan_required)
 {
-    return plan_required ||
-           rj_in_array(json_object_get(json_object_get(root, "requirements"), "required_steps"),
-                    step);
+    return once(root, step, plan_required, "required_steps", "required");
 }
 
 int verdict_step_publishes(const json_t *root, const char *step, int plan_publishes)
 {
-    return plan_publishes ||
-           rj_in_array(json_object_get(json_object_get(root, "requirements"), "publishing_steps"),
-                    step);
+    return once(root, step, plan_publishes, "publishing_steps", "publishes");
 }
 
 /* Severity for combining: the worse outcome wins. */

@@ -51,6 +51,7 @@ typedef struct run_result {
     size_t nsteps;
     int exit_code;
     int interrupted;
+    int not_saved;   /* the state could not be saved: the run stopped (exit 75) */
     int launch;                 /* relhost launch: nothing was decided */
     int promoted;               /* a promote step made this release last green */
     char *failure;              /* the first failing required step and its failing checks */

@@ -13,6 +13,7 @@
 #include "registry/registry.h"
 #include "run/guard.h"
 #include "run/pipeline_int.h"
+#include "run/loop.h"
 #include "run/proc.h"
 #include "view/logview.h"
 #include "view/report.h"
@@ -241,5 +242,11 @@ void pipeline_finish_walk(struct walk *w)
                    p->path, p->version, p->path, p->version);
     else
         record_run_end(w, out);
+    if (loop_stop_code(NULL)) {
+        /* The state broke (core/cli/cli.c on_state_broken): whatever the steps said, nothing
+         * past the last save is a decision. */
+        out->not_saved = 1;
+        out->exit_code = loop_stop_code(NULL);
+    }
     report_end(p, out);
 }

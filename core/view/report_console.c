@@ -163,7 +163,9 @@ void report_end(const plan *p, const run_result *r)
         if (r->steps[i].selected && r->steps[i].outcome <= RELHOST_WAIVED)
             counts[r->steps[i].outcome]++;
     out_printf("result: ");
-    if (r->interrupted)
+    if (r->not_saved)
+        out_printf("%sNOT SAVED%s", col_red(), col_reset());
+    else if (r->interrupted)
         out_printf("%sINTERRUPTED%s", col_yellow(), col_reset());
     else if (r->launch)
         out_printf("%sLAUNCHED%s", col_bold(), col_reset());

@@ -123,6 +123,44 @@ def case_snapshot_with_wrong_types_is_refused_as_corrupt_and_untouched():
     r = rh.run(["-c", p, "--version", "1.0", "--rerun", "marker"], cwd=d)
     rh.expect(r, 2, err=[rh.q("it has steps \"marker\" with \"outcome\" as an integer where a "
                               "string belongs")])
+    # members a verdict leans on, each refused rather than dropped and rewritten
+    for path, value, said in [
+            (("requirements", "required_steps"), "marker", "requirements with \"required_steps\""),
+            (("requirements", "required_steps"), [1], "requirements required_steps[0]"),
+            (("steps", "marker", "outcome"), "bogus", "\"outcome\" \"bogus\", which relhost never"),
+            (("steps", "marker", "message"), 5, "\"message\" as an integer")]:
+        bad = json.loads(before)
+        bad["jobs"] = {}
+        node = bad
+        for k in path[:-1]:
+            node = node.setdefault(k, {})
+        node[path[-1]] = value
+        rh.write(snap, json.dumps(bad))
+        r = rh.run(["-c", p, "--version", "1.0", "--rerun", "marker"], cwd=d)
+        rh.expect(r, 2, err=[rh.q("is corrupt"), rh.q(said)])
+
+
+def case_a_step_once_required_stays_required_without_the_requirement_set():
+    # The requirement set is gone (a hand edit) and the plan now says optional: the step's own
+    # record still says required, so the FAILED step still fails the release.
+    d = rh.scratch()
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st";\n'
+                         'steps = ( { name = "pre"; plugin = "command"; cmd = ["false"]; } );\n')
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 1)
+    snap = os.path.join(d, "st", "release_1.0.json")
+    doc = json.loads(rh.read(snap))
+    doc.pop("requirements", None)
+    rh.write(snap, json.dumps(doc))
+    rh.write_plan(d, 'version = "1.0"; state_dir = "st";\n'
+                     'steps = ( { name = "pre"; plugin = "command"; cmd = ["false"]; '
+                     'required = false; } );\n')
+    r = rh.run(["-c", p, "--version", "1.0"], cwd=d)
+    rh.check(r.rc == 1, f"once required, the FAILED step still fails the release (exit {r.rc})", r)
+    r = rh.run(["explain", "-c", p, "--version", "1.0", "--json"], cwd=d)
+    x = json.loads(r.out)
+    rh.check(x["verdict"] == "failed" and (x.get("blocking_step") or {}).get("name") == "pre",
+             "explain names the required step that blocks the release", r)
 
 
 def case_group_writable_registry_folder_is_refused_with_the_fix():
@@ -159,7 +197,8 @@ def case_full_state_disk_stops_the_run_with_75():
         r = rh.run(["-c", p], cwd=d)
         rh.expect(r, 75, err=[rh.q(f"{st}/release_1.0.") + r"(journal|json\.tmp)",
                               rh.q("No space left on device"),
-                              rh.q("the run was stopped: ")])
+                              rh.q("the run was stopped: ")],
+                  out=[r"^result: NOT SAVED \(exit 75\)"])
         ran = sorted(f for f in os.listdir(d) if f.startswith("ran-"))
         rh.check(0 < len(ran) < 400, f"the run stops part way ({len(ran)} of 400 ran)", r)
         subprocess.run(["umount", "-l", st], check=False)
