@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 static const char *kind(int is_dir) { return is_dir ? "folder" : "file"; }
+static char *parents_bad(const char *path, int is_dir);
 
 static char *writable_by_others(const char *path, const struct stat *st, int is_dir)
 {
@@ -33,7 +34,7 @@ char *trust_own_folder(const char *path, const struct stat *st)
                          (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
     if (st->st_mode & (S_IWGRP | S_IWOTH))
         return writable_by_others(path, st, 1);
-    return NULL;
+    return parents_bad(path, 1);
 }
 
 static char *code_owner_bad(const char *path, const struct stat *st, int is_dir)
@@ -45,16 +46,13 @@ static char *code_owner_bad(const char *path, const struct stat *st, int is_dir)
     return NULL;
 }
 
-char *trust_code_path(const char *path, const struct stat *st, int is_dir)
+/* Every folder above path, up to "/": one that another user may write could swap the one below
+ * (a folder others may write is fine with the sticky bit and owned by root, as /tmp). */
+static char *parents_bad(const char *path, int is_dir)
 {
     char real[PATH_MAX], *slash, *bad;
-    if ((bad = code_owner_bad(path, st, is_dir)) != NULL)
-        return bad;
-    if (st->st_mode & (S_IWGRP | S_IWOTH))
-        return writable_by_others(path, st, is_dir);
     if (!realpath(path, real))
         return xasprintf("refused: cannot resolve %s: %s", path, strerror(errno));
-    /* Every folder above, up to "/": one that another user may write could swap ours. */
     while ((slash = strrchr(real, '/')) != NULL) {
         struct stat up;
         if (slash == real)
@@ -65,15 +63,23 @@ char *trust_code_path(const char *path, const struct stat *st, int is_dir)
             return xasprintf("refused: cannot check %s above %s: %s", real, path, strerror(errno));
         if ((bad = code_owner_bad(real, &up, 1)) != NULL)
             return bad;
-        if ((up.st_mode & (S_IWGRP | S_IWOTH)) && !((up.st_mode & S_ISVTX) && up.st_uid == 0)) {
-            char *msg = xasprintf("refused: %s is below %s, which %s may write, so the %s could "
-                                  "be replaced; fix with: chmod go-w %s (or chmod +t %s)", path,
-                                  real, (up.st_mode & S_IWOTH) ? "anyone" : "its group",
-                                  kind(is_dir), real, real);
-            return msg;
-        }
+        if ((up.st_mode & (S_IWGRP | S_IWOTH)) && !((up.st_mode & S_ISVTX) && up.st_uid == 0))
+            return xasprintf("refused: %s is below %s, which %s may write, so the %s could be "
+                             "replaced; fix with: chmod go-w %s (or chmod +t %s)", path, real,
+                             (up.st_mode & S_IWOTH) ? "anyone" : "its group", kind(is_dir),
+                             real, real);
         if (slash == real)
             break;
     }
     return NULL;
+}
+
+char *trust_code_path(const char *path, const struct stat *st, int is_dir)
+{
+    char *bad;
+    if ((bad = code_owner_bad(path, st, is_dir)) != NULL)
+        return bad;
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return writable_by_others(path, st, is_dir);
+    return parents_bad(path, is_dir);
 }

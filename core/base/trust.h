@@ -14,7 +14,8 @@
 /**
  * A folder relhost writes into (state_dir, the registry): st describes it after its symlinks were
  * followed once (fstat of the opened folder). Refused: not a folder, the root folder "/", owned
- * by another user than the one running relhost, writable by group or others.
+ * by another user than the one running relhost, writable by group or others, or below a folder
+ * that another user may write (as for code, below).
  */
 char *trust_own_folder(const char *path, const struct stat *st);
 

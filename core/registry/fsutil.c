@@ -170,14 +170,22 @@ int fs_exists(const char *path)
 
 json_t *fs_load_json(const char *path, json_error_t *je)
 {
-    FILE *f = fopen(path, "re");
+    /* The registry's own files are never read through a link: one planted there would put
+     * another file's releases into the manifest. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     strbuf b;
     char buf[65536];
     size_t n;
     json_t *j;
     if (!f) {
-        snprintf(je->text, sizeof je->text, "%s", strerror(errno));
+        snprintf(je->text, sizeof je->text, "%s",
+                 errno == ELOOP ? "it is a symbolic link, and relhost follows none in its "
+                                  "registry; remove the link (and check who made it)"
+                                : strerror(errno));
         je->line = 0;
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     sb_init(&b);

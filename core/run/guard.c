@@ -62,9 +62,14 @@ static const frame *innermost(void) { return G.depth > 0 ? &G.frames[G.depth - 1
 /* The message of a call that did not come back, for stderr and the step's record. */
 static char *message_of(const frame *f, const char *what)
 {
-    return xasprintf("plugin %s %s during its %s() call%s%s; relhost recorded the step ERROR and "
-                     "stopped: fix or remove the plugin, then resume with --retry-failed",
-                     f->plugin, what, f->call, f->step ? " for step " : "", f->step ? f->step : "");
+    int recorded = G.st && f->step;
+    return xasprintf("plugin %s %s during its %s() call%s%s; %s: fix or remove the plugin, then "
+                     "%s", f->plugin, what, f->call, f->step ? " for step " : "",
+                     f->step ? f->step : "",
+                     recorded ? "relhost recorded the step ERROR and stopped"
+                              : "relhost stopped before any release state was opened (nothing "
+                                "recorded)",
+                     recorded ? "resume with --retry-failed" : "run again");
 }
 
 static void prepare(state_emergency *em, const frame *f, const char *reason, const char *what)
@@ -117,10 +122,14 @@ static void on_fatal(int sig)
         }
         say(": ");
         say(signame(sig));
-        say("; the step is recorded ERROR (plugin_crashed), running jobs were killed; fix or "
-            "remove the plugin, then resume with --retry-failed\n");
-        if (f->step)
+        if (f->step && G.st && G.crashed.first_seq) {
+            say("; the step is recorded ERROR (plugin_crashed), running jobs were killed; fix or "
+                "remove the plugin, then resume with --retry-failed\n");
             state_emergency_write(G.st, &G.crashed);
+        } else {
+            say("; nothing was recorded (no release state for this call), running jobs were "
+                "killed; fix or remove the plugin, then run again\n");
+        }
     } else {
         say("relhost error: relhost crashed: ");
         say(signame(sig));
@@ -148,9 +157,13 @@ static void hung_exit(int sig)
     say(f ? f->call : "?");
     say("() call after ");
     say(signame(sig));
-    say("; the step is recorded ERROR (plugin_hung), running jobs were killed\n");
-    if (f && f->step)
+    if (f && f->step && G.st && G.hung.first_seq) {
+        say("; the step is recorded ERROR (plugin_hung), running jobs were killed\n");
         state_emergency_write(G.st, &G.hung);
+    } else {
+        say("; nothing was recorded (no release state for this call), running jobs were "
+            "killed\n");
+    }
     proc_kill_all_now();
     _exit(128 + sig);
 }

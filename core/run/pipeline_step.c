@@ -202,10 +202,11 @@ static int plugin_fault_recorded(struct walk *w, const plan_step *st, step_resul
     for (size_t k = 0; prev.reason && k < sizeof faults / sizeof faults[0]; k++)
         hit |= prev.outcome == RELHOST_ERROR && strcmp(prev.reason, faults[k]) == 0;
     if (hit) {
-        char *m = xasprintf("%s (an earlier run: %s); `--retry-failed` runs it again",
-                            prev.reason, prev.message ? prev.message : "no message");
-        pipeline_set_result(r, RELHOST_ERROR, prev.reason, m);
-        free(m);
+        /* the recorded message says what happened and how to run it again */
+        pipeline_set_result(r, RELHOST_ERROR, prev.reason,
+                            prev.message ? prev.message
+                                         : "an earlier run's plugin call did not come back; "
+                                           "`--retry-failed` runs the step again");
         if (pipeline_step_required(w->sto, st)) {
             w->code = exit_code_worst(w->code, outcome_exit_code(RELHOST_ERROR, 0));
             w->stop = 1;

@@ -368,15 +368,25 @@ static void num(json_t *v, char *buf, size_t cap)
 }
 
 /* "text" with every line after the first indented, so a multi-line message stays readable. */
+/* A message or note (which may quote a job's output), cleaned of terminal control sequences
+ * (core/view/text.c), its later lines under indent. */
 static void put_indented(const char *text, const char *indent)
 {
-    while (text && *text) {
-        size_t n = strcspn(text, "\n");
-        out_printf("%.*s", (int)n, text);
-        text += n;
-        if (*text == '\n' && *++text)
+    strbuf clean;
+    const char *s;
+    if (!text)
+        return;
+    sb_init(&clean);
+    text_clean(&clean, text, strlen(text));
+    s = clean.s;
+    while (*s) {
+        size_t n = strcspn(s, "\n");
+        out_printf("%.*s", (int)n, s);
+        s += n;
+        if (*s == '\n' && *++s)
             out_printf("\n%s", indent);
     }
+    sb_free(&clean);
 }
 
 static void print_check(json_t *c)
@@ -398,7 +408,9 @@ static void print_check(json_t *c)
         num(v, b, sizeof b);
         out_printf("%s%s %s", any++ ? ", " : " (", extra[i], b);
     }
-    out_printf("%s%s%s\n", any ? ")" : "", note ? "  - " : "", note ? note : "");
+    out_printf("%s%s", any ? ")" : "", note ? "  - " : "");
+    put_indented(note, "      ");
+    out_printf("\n");
     sb_free(&e);
 }
 

@@ -111,6 +111,25 @@ static void print_spread(const evidence_record *ev, const char *indent)
     free(ms);
 }
 
+/* Text a run wrote (a note holding an output tail, a log), one line per line under indent and
+ * lead: cleaned first (core/view/text.c), so no terminal control sequence of the job's reaches
+ * the terminal, and a carriage return cannot overwrite the line before. */
+static void print_lines(const char *indent, const char *lead, const char *s, size_t n)
+{
+    strbuf clean;
+    const char *p, *end;
+    sb_init(&clean);
+    text_clean(&clean, s, n);
+    p = clean.s;
+    end = clean.s + clean.len;
+    while (p < end) {
+        size_t l = strcspn(p, "\n");
+        out_printf("%s%s%.*s\n", indent, lead, (int)l, p);
+        p += l + (p[l] == '\n');
+    }
+    sb_free(&clean);
+}
+
 static void print_evidence(const evidence *ev, const char *indent)
 {
     json_t *j = evidence_to_json(ev);
@@ -120,15 +139,8 @@ static void print_evidence(const evidence *ev, const char *indent)
     for (size_t k = 0; k < r.nchecks; k++)
         print_check(&r.checks[k], indent);
     record_evidence_free(&r);
-    for (size_t i = 0; i < ev->notes.n; i++) {
-        /* Notes may hold several lines (an output tail): keep every line under its step. */
-        const char *s = ev->notes.v[i];
-        while (*s) {
-            size_t n = strcspn(s, "\n");
-            out_printf("%s%.*s\n", indent, (int)n, s);
-            s += n + (s[n] == '\n');
-        }
-    }
+    for (size_t i = 0; i < ev->notes.n; i++)
+        print_lines(indent, "", ev->notes.v[i], strlen(ev->notes.v[i]));
 }
 
 void report_step(const plan *p, const step_result *r)
@@ -315,11 +327,7 @@ static void print_log_tail(const char *withheld, const char *path, const char *i
     if (p < end && *p == '\n')
         p++;
     out_printf("%slast lines of %s:\n", indent, path);
-    while (p < end) {
-        size_t l = strcspn(p, "\n");
-        out_printf("%s  | %.*s\n", indent, (int)l, p);
-        p += l + (p[l] == '\n');
-    }
+    print_lines(indent, "  | ", p, (size_t)(end - p));
     sb_free(&red);
 }
 
@@ -397,7 +405,7 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
             print_check(&j->evidence.checks[i], "        ");
         if (o != RELHOST_PASSED && o != RELHOST_NONE) {
             for (i = 0; i < j->evidence.nnotes; i++)
-                out_printf("        %s\n", j->evidence.notes[i]);
+                print_lines("        ", "", j->evidence.notes[i], strlen(j->evidence.notes[i]));
             if (j->log_path) {
                 char *withheld = withheld_of(&rec);
                 print_log_tail(withheld, j->log_path, "        ", TAIL_LINES);

@@ -334,6 +334,28 @@ def case_control_characters_in_input_are_escaped_in_messages():
     rh.check("\x1b" not in r.err and "\r" not in r.err, "no raw control byte in the message", r)
 
 
+def case_a_jobs_control_sequences_never_reach_the_terminal():
+    # A command's output tail (OSC: sets the window title) and a validation's log (CSI: clears
+    # the screen) are shown in the run's console, `status --logs` and `explain` without a raw
+    # control byte; the text stays.
+    d = rh.scratch()
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                         'runners = { local = { plugin = "runner_local"; }; };\n'
+                         'steps = (\n'
+                         '  { name = "wf"; plugin = "workflow"; runner = "local"; required = false;\n'
+                         '    validations = ( { name = "v"; cmd = ["sh", "-c", '
+                         '"printf \'bad\\033[2Jlog\\n\' >&2; exit 3"]; } ); },\n'
+                         '  { name = "c"; plugin = "command"; cmd = ["sh", "-c", '
+                         '"printf \'out\\033]0;pwn\\007tail\\n\'; exit 3"]; }\n);\n')
+    for args in (["-c", p], ["status", "-c", p, "--version", "1.0", "--logs"],
+                 ["explain", "-c", p, "--version", "1.0"]):
+        r = rh.run(args, cwd=d)
+        rh.check("\x1b" not in r.out and "\x07" not in r.out,
+                 f"relhost {args[0]}: a raw control byte reached the terminal", r)
+    r = rh.run(["-c", p, "--version", "1.0", "--rerun", "c"], cwd=d)
+    rh.check("outtail" in r.out.replace("\n", ""), "the text of the output stays", r)
+
+
 def case_gate_open_refuses():
     # The open_fails fixture's open() calls host->fail(): its message, the step and the plan
     # location of the step come out; nothing runs.

@@ -66,6 +66,15 @@ def case_folder_of_another_user_is_refused_with_the_fix():
                    rh.q("chown 0 ")], make)
 
 
+def case_folder_below_a_folder_anyone_may_write_is_refused():
+    # Another user could rename the folder away and put theirs in its place.
+    def make(d):
+        os.mkdir(os.path.join(d, "ww"), 0o755)
+        os.chmod(os.path.join(d, "ww"), 0o777)
+    d, r = refused("ww/st", [rh.q("which anyone may write"), rh.q("chmod go-w ")],
+                   lambda d: (make(d), os.mkdir(os.path.join(d, "ww", "st"), 0o755)))
+
+
 def planted(name):
     """A case: release_1.0.<name> in the state folder is a link to a victim file, which must
     keep its bytes; the run fails naming the link."""
@@ -176,6 +185,25 @@ def case_group_writable_registry_folder_is_refused_with_the_fix():
     rh.expect(r, 2, err=[rh.q(f"registry folder refused: folder {reg} is writable by its group"),
                          rh.q(f"chmod go-w {reg}")])
     rh.check(os.listdir(reg) == [], "nothing was written into it", r)
+
+
+def case_a_manifest_planted_as_a_link_is_refused():
+    # manifest.json in the registry is a link to another file: its releases must never enter
+    # the registry (read or written through the link).
+    d = rh.scratch()
+    reg = os.path.join(d, "reg")
+    os.mkdir(reg, 0o755)
+    foreign = os.path.join(d, "foreign.json")
+    rh.write(foreign, json.dumps({"schema": 1, "pointers": {"latest": "0.9", "last_green": "0.9",
+                                                            "previous_green": None},
+                                  "releases": []}))
+    before = rh.read(foreign)
+    os.symlink(foreign, os.path.join(reg, "manifest.json"))
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; registry_dir = "reg";\n'
+                         'steps = ( { name = "m"; plugin = "command"; cmd = ["true"]; } );\n')
+    r = rh.run(["releases", "-c", p], cwd=d)
+    rh.expect(r, 2, err=[rh.q("manifest.json"), rh.q("it is a symbolic link")])
+    rh.check(rh.read(foreign) == before, "the link's target is untouched", r)
 
 
 def case_full_state_disk_stops_the_run_with_75():
