@@ -22,7 +22,7 @@ if [ -n "$crashes" ] && [ -d "$crashes" ] && [ -n "$(ls "$crashes")" ]; then
   for f in "$crashes"/*; do
     if ! "$bin" "$f" >"$work/replay.log" 2>&1; then
       cat "$work/replay.log"
-      echo "FAIL: saved reproducer $f still fails (see $(dirname "$crashes")/README.md)"
+      echo "FAIL: saved reproducer $f still fails (see $(dirname "$(dirname "$crashes")")/README.md)"
       exit 1
     fi
   done
