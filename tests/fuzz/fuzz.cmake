@@ -88,3 +88,23 @@ relhost_add_fuzz(plan_parse CORPUS plan
 # core/record: state_open() of any snapshot and journal, read-only and writable; record_read().
 relhost_add_fuzz(state_open CORPUS state
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/state_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c)
+
+# The plugins' reply and output parsers, each plugin's own files compiled in (instrumented).
+set(_pl ${PROJECT_SOURCE_DIR}/plugins)
+relhost_add_fuzz(asana_reply CORPUS asana
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/asana_fuzz.c ${_fuzz_support} ${_pl}/asana/asana.c
+          ${_pl}/asana/asana_api.c ${_pl}/asana/asana_tasks.c ${_pl}/common/pl_host.c
+          ${_pl}/common/pl_text.c ${_pl}/common/pl_http.c)
+relhost_add_fuzz(github_reply CORPUS github
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/github_fuzz.c ${_fuzz_support} ${_pl}/github/github.c
+          ${_pl}/github/github_api.c ${_pl}/github/github_actions.c ${_pl}/common/pl_host.c
+          ${_pl}/common/pl_text.c ${_pl}/common/pl_http.c)
+relhost_add_fuzz(metrics_wandb_reply CORPUS metrics_wandb
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/wandb_fuzz.c ${_fuzz_support} ${METRICS_WANDB_SOURCES})
+relhost_add_fuzz(runner_slurm_output CORPUS runner_slurm CORE NONE LIBS m
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/slurm_fuzz.c ${_fuzz_support} ${_pl}/runner_slurm/runner_slurm.c
+          ${_pl}/runner_slurm/slurm_script.c ${_pl}/runner_slurm/slurm_parse.c
+          ${_pl}/common/pl_host.c)
+relhost_add_fuzz(runner_skypilot_output CORPUS runner_skypilot CORE NONE
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/sky_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c
+          ${_pl}/runner_skypilot/sky_parse.c)
