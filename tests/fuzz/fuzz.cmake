@@ -50,12 +50,14 @@ set(_fuzz_support ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c ${CMAKE_CURRENT_LIST_DIR
 # copy of tests/fuzz/corpus/<CORPUS>/ (the corpus in git never changes); fails on any crash,
 # sanitizer report or oracle abort. The run bounds itself (-max_total_time, RELHOST_FUZZ_SECONDS),
 # so ctest's timeout is a week.
+add_custom_target(fuzz_all) # every harness: what CI builds
 function(relhost_add_fuzz NAME)
   cmake_parse_arguments(F "" "CORPUS;CORE" "SOURCES;LIBS" ${ARGN})
   if(NOT F_CORE)
     set(F_CORE relhost_core_fuzz)
   endif()
   add_executable(fuzz_${NAME} ${F_SOURCES})
+  add_dependencies(fuzz_all fuzz_${NAME})
   target_include_directories(fuzz_${NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support
                              ${CMAKE_CURRENT_FUNCTION_LIST_DIR})
   target_compile_options(fuzz_${NAME} PRIVATE ${_fuzz_flags})
