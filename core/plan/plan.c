@@ -208,6 +208,10 @@ static int apply_set(config_t *cfg, const char *arg)
         }
         seg = next;
     }
+    if (!seg) { /* the path was only dots */
+        rc = error_set(RELHOST_EINVAL, "--set %s: expected KEY.PATH=VALUE", arg);
+        goto out;
+    }
     if (config_setting_type(cur) != CONFIG_TYPE_GROUP) {
         rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not inside a group", arg, seg);
         goto out;
@@ -228,25 +232,30 @@ static int apply_set(config_t *cfg, const char *arg)
         errno = 0;
         iv = strtoll(val, &end, 10);
         if (*val && *end == '\0' && errno == 0) {
-            target = config_setting_add(cur, seg, CONFIG_TYPE_INT64);
-            config_setting_set_int64(target, iv);
-            goto out;
+            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_INT64)) != NULL)
+                config_setting_set_int64(target, iv);
+            goto added;
         }
         dv = strtod(val, &end);
         if (*val && *end == '\0') {
-            target = config_setting_add(cur, seg, CONFIG_TYPE_FLOAT);
-            config_setting_set_float(target, dv);
-            goto out;
+            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_FLOAT)) != NULL)
+                config_setting_set_float(target, dv);
+            goto added;
         }
         if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
-            target = config_setting_add(cur, seg, CONFIG_TYPE_BOOL);
-            config_setting_set_bool(target, val[0] == 't');
-            goto out;
+            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_BOOL)) != NULL)
+                config_setting_set_bool(target, val[0] == 't');
+            goto added;
         }
         target = config_setting_add(cur, seg, CONFIG_TYPE_STRING);
     }
-    if (!target || !config_setting_set_string(target, val))
+    if (target && !config_setting_set_string(target, val))
         rc = error_set(RELHOST_EINVAL, "--set %s: cannot set '%s'", arg, seg);
+added:
+    /* libconfig adds no member whose name it would not parse in a file. */
+    if (!target)
+        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not a valid key name (a letter or '*', "
+                       "then letters, digits, '_', '-' or '*')", arg, seg);
 out:
     if (rc == 0 && (target = config_setting_get_member(cur, seg)) != NULL)
         options_mark_set(target, arg);
