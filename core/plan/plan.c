@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define perr plan_perr
@@ -86,6 +87,13 @@ static int check_int_literals(const char *path, const char *dir, int depth)
     f = fopen(path, "re");
     if (!f)
         return 0; /* libconfig reports unreadable files itself, with its own words */
+    /* libconfig's scanner exit()s on a folder ("input in flex scanner failed"), and a device
+     * or FIFO would be read here without end. */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return error_set(RELHOST_EINVAL, "plan %s is not a regular file", path);
+    }
     for (;;) {
         size_t n;
         if (len + 4096 + 1 > cap) {
@@ -124,7 +132,12 @@ static int check_int_literals(const char *path, const char *dir, int depth)
             if (q && e) {
                 char *name = xstrndup(q + 1, (size_t)(e - q - 1));
                 char *inc = path_absolute(name, dir);
-                rc = check_int_literals(inc, dir, depth + 1);
+                struct stat ib;
+                if (stat(inc, &ib) == 0 && !S_ISREG(ib.st_mode))
+                    rc = error_set(RELHOST_EINVAL, "%s:%u: @include \"%s\": %s is not a regular "
+                                   "file", path, line, name, inc);
+                else
+                    rc = check_int_literals(inc, dir, depth + 1);
                 free(name);
                 free(inc);
                 i = (size_t)(e - text);
