@@ -128,7 +128,9 @@ static int check_int_literals(const char *path, const char *dir, int depth)
                     line++;
             i++;
         } else if (c == '@' && strncmp(text + i, "@include", 8) == 0) {
-            const char *q = strchr(text + i, '"'), *e = q ? strchr(q + 1, '"') : NULL;
+            /* The whole text (a NUL in it included); the name, like libconfig's, ends at a NUL. */
+            const char *q = memchr(text + i, '"', len - i);
+            const char *e = q ? memchr(q + 1, '"', len - (size_t)(q + 1 - text)) : NULL;
             if (q && e) {
                 char *name = xstrndup(q + 1, (size_t)(e - q - 1));
                 char *inc = path_absolute(name, dir);
