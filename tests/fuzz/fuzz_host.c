@@ -159,8 +159,6 @@ void fuzz_host_script(mock_host *m, const uint8_t *data, size_t size, const char
     m->host.proc_result_free = scripted_proc_free;
 }
 
-size_t fuzz_host_calls(void) { return script.calls; }
-
 void fuzz_host_dump(const mock_host *m, const char *what)
 {
     if (getenv("RELHOST_FUZZ_VERBOSE") == NULL)

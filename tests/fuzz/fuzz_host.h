@@ -26,8 +26,6 @@
  *  (borrowed until the next fuzz_host_script()). The base URL is what a "link: rel=next" header
  *  points under. */
 void fuzz_host_script(mock_host *m, const uint8_t *data, size_t size, const char *base_url);
-/** How many calls the services answered since the last fuzz_host_script(). */
-size_t fuzz_host_calls(void);
 /** With RELHOST_FUZZ_VERBOSE set in the environment: print what m recorded (fail() messages,
  *  notes, metrics) and the call count to stderr, to see where a replayed input went. */
 void fuzz_host_dump(const mock_host *m, const char *what);
