@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define perr plan_perr
@@ -104,6 +105,13 @@ static int check_int_literals(const char *path, const char *dir, int depth)
     f = fopen(path, "re");
     if (!f)
         return 0; /* libconfig reports unreadable files itself, with its own words */
+    /* libconfig's scanner exit()s on a folder ("input in flex scanner failed"), and a device
+     * or FIFO would be read here without end. */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return error_set(RELHOST_EINVAL, "plan %s is not a regular file", path);
+    }
     for (;;) {
         size_t n;
         if (len + 4096 + 1 > cap) {
@@ -138,11 +146,18 @@ static int check_int_literals(const char *path, const char *dir, int depth)
                     line++;
             i++;
         } else if (c == '@' && strncmp(text + i, "@include", 8) == 0) {
-            const char *q = strchr(text + i, '"'), *e = q ? strchr(q + 1, '"') : NULL;
+            /* The whole text (a NUL in it included); the name, like libconfig's, ends at a NUL. */
+            const char *q = memchr(text + i, '"', len - i);
+            const char *e = q ? memchr(q + 1, '"', len - (size_t)(q + 1 - text)) : NULL;
             if (q && e) {
                 char *name = xstrndup(q + 1, (size_t)(e - q - 1));
                 char *inc = path_absolute(name, dir);
-                rc = check_int_literals(inc, dir, depth + 1);
+                struct stat ib;
+                if (stat(inc, &ib) == 0 && !S_ISREG(ib.st_mode))
+                    rc = error_set(RELHOST_EINVAL, "%s:%u: @include \"%s\": %s is not a regular "
+                                   "file", path, line, name, inc);
+                else
+                    rc = check_int_literals(inc, dir, depth + 1);
                 free(name);
                 free(inc);
                 i = (size_t)(e - text);
@@ -226,6 +241,10 @@ static int apply_set(config_t *cfg, const char *arg)
         }
         seg = next;
     }
+    if (!seg) { /* the path was only dots */
+        rc = error_set(RELHOST_EINVAL, "--set %s: expected KEY.PATH=VALUE", arg);
+        goto out;
+    }
     if (config_setting_type(cur) != CONFIG_TYPE_GROUP) {
         rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not inside a group", arg, seg);
         goto out;
@@ -246,25 +265,30 @@ static int apply_set(config_t *cfg, const char *arg)
         errno = 0;
         iv = strtoll(val, &end, 10);
         if (*val && *end == '\0' && errno == 0) {
-            target = config_setting_add(cur, seg, CONFIG_TYPE_INT64);
-            config_setting_set_int64(target, iv);
-            goto out;
+            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_INT64)) != NULL)
+                config_setting_set_int64(target, iv);
+            goto added;
         }
         dv = strtod(val, &end);
         if (*val && *end == '\0') {
-            target = config_setting_add(cur, seg, CONFIG_TYPE_FLOAT);
-            config_setting_set_float(target, dv);
-            goto out;
+            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_FLOAT)) != NULL)
+                config_setting_set_float(target, dv);
+            goto added;
         }
         if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
-            target = config_setting_add(cur, seg, CONFIG_TYPE_BOOL);
-            config_setting_set_bool(target, val[0] == 't');
-            goto out;
+            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_BOOL)) != NULL)
+                config_setting_set_bool(target, val[0] == 't');
+            goto added;
         }
         target = config_setting_add(cur, seg, CONFIG_TYPE_STRING);
     }
-    if (!target || !config_setting_set_string(target, val))
+    if (target && !config_setting_set_string(target, val))
         rc = error_set(RELHOST_EINVAL, "--set %s: cannot set '%s'", arg, seg);
+added:
+    /* libconfig adds no member whose name it would not parse in a file. */
+    if (!target)
+        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not a valid key name (a letter or '*', "
+                       "then letters, digits, '_', '-' or '*')", arg, seg);
 out:
     if (rc == 0 && (target = config_setting_get_member(cur, seg)) != NULL)
         options_mark_set(target, arg);

@@ -323,7 +323,7 @@ int sky_parse_queue(const char *text, sky_queue *q, char *err, size_t errcap)
             /* A status cell may carry more than the word (a spinner glyph, a note). */
             r->status[strcspn(r->status, " ")] = '\0';
             cell(&h, c_rec, s, len, rec, sizeof rec);
-            r->recoveries = sky_all_digits(rec) ? atoi(rec) : -1;
+            r->recoveries = sky_all_digits(rec) && strlen(rec) < 10 ? atoi(rec) : -1;
         }
     }
     if (!q->has_table && !q->empty_message) {

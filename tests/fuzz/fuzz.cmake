@@ -2,7 +2,7 @@
 # tests/fuzz: libFuzzer harnesses, built only with -DRELHOST_FUZZ=ON and clang (see README.md).
 # Without the option, or with another compiler, nothing here is built or registered.
 option(RELHOST_FUZZ "Build the libFuzzer harnesses (clang only; always with ASan and UBSan)" OFF)
-set(RELHOST_FUZZ_SECONDS 60 CACHE STRING
+set(RELHOST_FUZZ_SECONDS 30 CACHE STRING
     "Seconds each fuzz test runs (RELHOST_FUZZ_SECONDS in the environment overrides it)")
 if(NOT RELHOST_FUZZ)
   return()
@@ -29,19 +29,84 @@ endif()
 set(_fuzz_flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     -fno-omit-frame-pointer -g)
 
-# plugins/metrics_regex's feed(): every chunking posts what one chunk posts.
-add_executable(fuzz_metrics_regex_feed ${CMAKE_CURRENT_LIST_DIR}/feed_fuzz.c
-  ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c ${METRICS_REGEX_SOURCES})
-target_include_directories(fuzz_metrics_regex_feed PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
-target_compile_options(fuzz_metrics_regex_feed PRIVATE ${_fuzz_flags})
-target_link_options(fuzz_metrics_regex_feed PRIVATE ${_fuzz_flags})
-target_link_libraries(fuzz_metrics_regex_feed PRIVATE relhost_core PkgConfig::PCRE2)
+# The core, compiled again with coverage and the sanitizers, for the harnesses of core code (the
+# plain relhost_core carries neither, so libFuzzer would be blind inside it).
+get_target_property(_core_sources relhost_core SOURCES)
+add_library(relhost_core_fuzz STATIC ${_core_sources})
+target_include_directories(relhost_core_fuzz PUBLIC
+  $<TARGET_PROPERTY:relhost_core,INTERFACE_INCLUDE_DIRECTORIES>)
+target_compile_definitions(relhost_core_fuzz PUBLIC
+  $<TARGET_PROPERTY:relhost_core,INTERFACE_COMPILE_DEFINITIONS>)
+target_link_libraries(relhost_core_fuzz PUBLIC PkgConfig::LIBCONFIG PkgConfig::JANSSON
+                      PkgConfig::PCRE2 PkgConfig::CURL ${CMAKE_DL_LIBS} m)
+target_compile_options(relhost_core_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                       -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
 
-# Replays tests/fuzz/crashes/*, then runs the fuzzer on a fresh copy of the checked-in corpus
-# (the corpus in git never changes); fails on any crash, sanitizer report or oracle abort. The
-# run bounds itself (-max_total_time, any RELHOST_FUZZ_SECONDS), so ctest's timeout is a week.
-add_test(NAME fuzz_metrics_regex_feed
-  COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run_fuzz.sh $<TARGET_FILE:fuzz_metrics_regex_feed>
-          ${CMAKE_CURRENT_LIST_DIR}/corpus/feed ${CMAKE_BINARY_DIR}/fuzz-work/feed
-          ${RELHOST_FUZZ_SECONDS} ${CMAKE_CURRENT_LIST_DIR}/crashes)
-set_tests_properties(fuzz_metrics_regex_feed PROPERTIES TIMEOUT 604800 LABELS fuzz)
+set(_fuzz_support ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_host.c
+    ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c)
+
+# relhost_add_fuzz(NAME CORPUS dir SOURCES file.c... [CORE core-target|NONE] [LIBS target...])
+# Target and ctest entry fuzz_<NAME>: replays tests/fuzz/crashes/<CORPUS>/*, then fuzzes a fresh
+# copy of tests/fuzz/corpus/<CORPUS>/ (the corpus in git never changes); fails on any crash,
+# sanitizer report or oracle abort. The run bounds itself (-max_total_time, RELHOST_FUZZ_SECONDS),
+# so ctest's timeout is a week.
+add_custom_target(fuzz_all) # every harness: what CI builds
+function(relhost_add_fuzz NAME)
+  cmake_parse_arguments(F "" "CORPUS;CORE" "SOURCES;LIBS" ${ARGN})
+  if(NOT F_CORE)
+    set(F_CORE relhost_core_fuzz)
+  endif()
+  add_executable(fuzz_${NAME} ${F_SOURCES})
+  add_dependencies(fuzz_all fuzz_${NAME})
+  target_include_directories(fuzz_${NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support
+                             ${CMAKE_CURRENT_FUNCTION_LIST_DIR})
+  target_compile_options(fuzz_${NAME} PRIVATE ${_fuzz_flags})
+  target_link_options(fuzz_${NAME} PRIVATE ${_fuzz_flags})
+  if(F_CORE STREQUAL "NONE") # a plugin whose own helpers share names with the core's
+    target_include_directories(fuzz_${NAME} PRIVATE ${PROJECT_SOURCE_DIR}/include)
+    target_link_libraries(fuzz_${NAME} PRIVATE ${F_LIBS})
+  else()
+    target_link_libraries(fuzz_${NAME} PRIVATE ${F_CORE} ${F_LIBS})
+  endif()
+  add_test(NAME fuzz_${NAME}
+    COMMAND sh ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/run_fuzz.sh $<TARGET_FILE:fuzz_${NAME}>
+            ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/corpus/${F_CORPUS}
+            ${CMAKE_BINARY_DIR}/fuzz-work/${F_CORPUS} ${RELHOST_FUZZ_SECONDS}
+            ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/crashes/${F_CORPUS})
+  set_tests_properties(fuzz_${NAME} PROPERTIES TIMEOUT 604800 LABELS fuzz)
+endfunction()
+
+# plugins/metrics_regex's feed(): every chunking posts what one chunk posts. (It links the plain
+# core: only the plugin is under test there.)
+relhost_add_fuzz(metrics_regex_feed CORPUS feed CORE relhost_core
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/feed_fuzz.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+          ${METRICS_REGEX_SOURCES}
+  LIBS PkgConfig::PCRE2)
+
+# core/plan: plan_parse() of any plan file and --set values.
+relhost_add_fuzz(plan_parse CORPUS plan
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/plan_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c)
+
+# core/record: state_open() of any snapshot and journal, read-only and writable; record_read().
+relhost_add_fuzz(state_open CORPUS state
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/state_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c)
+
+# The plugins' reply and output parsers, each plugin's own files compiled in (instrumented).
+set(_pl ${PROJECT_SOURCE_DIR}/plugins)
+relhost_add_fuzz(asana_reply CORPUS asana
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/asana_fuzz.c ${_fuzz_support} ${_pl}/asana/asana.c
+          ${_pl}/asana/asana_api.c ${_pl}/asana/asana_tasks.c ${_pl}/common/pl_host.c
+          ${_pl}/common/pl_text.c ${_pl}/common/pl_http.c)
+relhost_add_fuzz(github_reply CORPUS github
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/github_fuzz.c ${_fuzz_support} ${_pl}/github/github.c
+          ${_pl}/github/github_api.c ${_pl}/github/github_actions.c ${_pl}/common/pl_host.c
+          ${_pl}/common/pl_text.c ${_pl}/common/pl_http.c)
+relhost_add_fuzz(metrics_wandb_reply CORPUS metrics_wandb
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/wandb_fuzz.c ${_fuzz_support} ${METRICS_WANDB_SOURCES})
+relhost_add_fuzz(runner_slurm_output CORPUS runner_slurm CORE NONE LIBS m
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/slurm_fuzz.c ${_fuzz_support} ${_pl}/runner_slurm/runner_slurm.c
+          ${_pl}/runner_slurm/slurm_script.c ${_pl}/runner_slurm/slurm_parse.c
+          ${_pl}/common/pl_host.c)
+relhost_add_fuzz(runner_skypilot_output CORPUS runner_skypilot CORE NONE
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/sky_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c
+          ${_pl}/runner_skypilot/sky_parse.c)

@@ -9,6 +9,11 @@
 # a CI run explores a prefix of one reproducible sequence: a red CI is the same red on any machine
 # that gets as far, and a bug is found by a longer local run first (RELHOST_FUZZ_SEED=0: random).
 set -eu
+# LeakSanitizer ignores what tests/lsan.supp names (libconfig's own leak on some syntax errors),
+# as in the ASan build; CI exports the same LSAN_OPTIONS.
+here=$(cd "$(dirname "$0")" && pwd)
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/../lsan.supp:print_suppressions=0}
+export LSAN_OPTIONS
 bin=$1 corpus=$2 work=$3
 secs=${RELHOST_FUZZ_SECONDS:-$4}
 crashes=${5:-}
@@ -22,7 +27,7 @@ if [ -n "$crashes" ] && [ -d "$crashes" ] && [ -n "$(ls "$crashes")" ]; then
   for f in "$crashes"/*; do
     if ! "$bin" "$f" >"$work/replay.log" 2>&1; then
       cat "$work/replay.log"
-      echo "FAIL: saved reproducer $f still fails (see $(dirname "$crashes")/README.md)"
+      echo "FAIL: saved reproducer $f still fails (see $(dirname "$(dirname "$crashes")")/README.md)"
       exit 1
     fi
   done

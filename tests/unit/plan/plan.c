@@ -235,6 +235,51 @@ static void test_unit_plan_plan__a_bad_set_is_named(void **state)
     assert_error_has("--set grp=1: 'grp' is a group or list; set one of its values");
 }
 
+/* Found by tests/fuzz (fuzz_plan_parse): libconfig's scanner exit()ed on a folder. */
+static void test_unit_plan_plan__an_include_or_plan_that_is_no_regular_file_is_an_error(
+    void **state)
+{
+    char *sub = in_dir("sub");
+    (void)state;
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(parse("name = \"x\";\n@include \"\"\n"), RELHOST_EINVAL);
+    assert_error_has("release.cfg:2: @include \"\": ");
+    assert_error_has(" is not a regular file");
+    assert_int_equal(parse("@include \"sub\"\n"), RELHOST_EINVAL);
+    assert_error_has("release.cfg:1: @include \"sub\": ");
+    assert_int_equal(parse("@include \"/dev/zero\"\n"), RELHOST_EINVAL);
+    assert_error_has("@include \"/dev/zero\": /dev/zero is not a regular file");
+    plan_options o = {0};
+    o.path = sub;
+    plan_free(&p);
+    assert_int_equal(plan_parse(&o, &p), RELHOST_EINVAL);
+    assert_error_has("/sub is not a regular file");
+    free(sub);
+}
+
+/* Found by tests/fuzz (fuzz_plan_parse): a name libconfig will not add used to crash relhost. */
+static void test_unit_plan_plan__a_set_of_a_name_libconfig_refuses_is_an_error_not_a_crash(
+    void **state)
+{
+    static const char *const number[] = {"bad key=1.5", NULL};
+    static const char *const integer[] = {"grp.9lives=1", NULL};
+    static const char *const boolean[] = {"a+b=true", NULL};
+    static const char *const text[] = {"a b=on", NULL};
+    static const char *const dots[] = {"..=1", NULL};
+    (void)state;
+    assert_int_equal(parse_sets("", number), RELHOST_EINVAL);
+    assert_error_has("--set bad key=1.5: 'bad key' is not a valid key name (a letter or '*', then "
+                     "letters, digits, '_', '-' or '*')");
+    assert_int_equal(parse_sets("grp = { a = 1; };\n", integer), RELHOST_EINVAL);
+    assert_error_has("--set grp.9lives=1: '9lives' is not a valid key name");
+    assert_int_equal(parse_sets("", boolean), RELHOST_EINVAL);
+    assert_error_has("--set a+b=true: 'a+b' is not a valid key name");
+    assert_int_equal(parse_sets("", text), RELHOST_EINVAL);
+    assert_error_has("--set a b=on: 'a b' is not a valid key name");
+    assert_int_equal(parse_sets("", dots), RELHOST_EINVAL);
+    assert_error_has("--set ..=1: expected KEY.PATH=VALUE");
+}
+
 /* ---- plan_parse: errors --------------------------------------------------------------------- */
 
 static void test_unit_plan_plan__an_unknown_top_level_key_lists_the_allowed_ones(void **state)
@@ -405,6 +450,8 @@ int main(void)
         T(test_unit_plan_plan__set_overrides_and_adds_values),
         T(test_unit_plan_plan__set_changes_the_hash),
         T(test_unit_plan_plan__a_bad_set_is_named),
+        T(test_unit_plan_plan__a_set_of_a_name_libconfig_refuses_is_an_error_not_a_crash),
+        T(test_unit_plan_plan__an_include_or_plan_that_is_no_regular_file_is_an_error),
         T(test_unit_plan_plan__an_unknown_top_level_key_lists_the_allowed_ones),
         T(test_unit_plan_plan__wrong_types_are_named_with_file_and_line),
         T(test_unit_plan_plan__ref_and_checkout_need_repo),
