@@ -126,8 +126,8 @@ int main(int argc, char **argv)
     }
     void *conf = calloc(1, pl->conf_size ? pl->conf_size : 1);
     optstore *st = NULL;
-    int rc = argc > 4 ? options_fill_text(pl, conf, argv[4], &st)
-                      : options_fill_defaults(pl, conf, &st);
+    int rc =
+        argc > 4 ? options_fill_text(pl, conf, argv[4], &st) : options_fill_defaults(pl, conf, &st);
     if (rc != 0) {
         fprintf(stderr, "extract_driver: conf: %s\n", error_last());
         return 1;

@@ -17,7 +17,7 @@
 #endif
 
 /* Every struct that crosses the ABI starts with its size, so a reader can check it first. */
-#define HT_SIZED_FIRST(type)                                                                       \
+#define HT_SIZED_FIRST(type) \
     HT_STATIC_ASSERT(offsetof(type, struct_size) == 0, #type " must begin with struct_size")
 
 HT_SIZED_FIRST(relhost_verdict);
@@ -60,10 +60,7 @@ HT_STATIC_ASSERT(sizeof(((relhost_job_status *)0)->new_external_id) == 257,
 
 /* The exported entry must have exactly the type the loader casts dlsym() to. */
 relhost_plugin_entry_fn headertest_entry_type(void);
-relhost_plugin_entry_fn headertest_entry_type(void)
-{
-    return relhost_plugin_entry;
-}
+relhost_plugin_entry_fn headertest_entry_type(void) { return relhost_plugin_entry; }
 
 /* RELHOST_HAS must expand under -pedantic for const and non-const pointers of every sized kind
  * a plugin meets: the host table, a ctx, an out-parameter. */
@@ -87,10 +84,7 @@ static const relhost_option headertest_options[] = {
 };
 
 const relhost_option *headertest_table(void);
-const relhost_option *headertest_table(void)
-{
-    return headertest_options;
-}
+const relhost_option *headertest_table(void) { return headertest_options; }
 
 #ifndef __cplusplus
 /* C plugins fill the descriptor's header with RELHOST_PLUGIN_HEADER (designated initialisers). */
@@ -105,10 +99,7 @@ static const relhost_plugin headertest_plugin = {
 };
 
 const relhost_plugin *headertest_descriptor(void);
-const relhost_plugin *headertest_descriptor(void)
-{
-    return &headertest_plugin;
-}
+const relhost_plugin *headertest_descriptor(void) { return &headertest_plugin; }
 #endif
 
 #ifndef __cplusplus
@@ -118,7 +109,9 @@ struct headertest_http_conf {
     relhost_http_options http;
 };
 static const relhost_option headertest_http_options[] = {
-    {.name = "url", .type = RELHOST_OPT_STRING, .offset = offsetof(struct headertest_http_conf, url)},
+    {.name = "url",
+     .type = RELHOST_OPT_STRING,
+     .offset = offsetof(struct headertest_http_conf, url)},
     RELHOST_HTTP_OPTION_ROWS(struct headertest_http_conf, http),
     {0},
 };

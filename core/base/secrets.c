@@ -43,7 +43,6 @@ char *base64_encode(const unsigned char *p, size_t n)
     return out;
 }
 
-
 void secrets_add_derived(const char *value)
 {
     char *b64;
@@ -136,9 +135,7 @@ static void add_json_forms(const char *value)
             case '\t': sb_puts(&b, "\\t"); break;
             case '\b': sb_puts(&b, "\\b"); break;
             case '\f': sb_puts(&b, "\\f"); break;
-            case '/':
-                sb_puts(&b, esc_slash ? "\\/" : "/");
-                break;
+            case '/': sb_puts(&b, esc_slash ? "\\/" : "/"); break;
             default:
                 if (*p < 0x20)
                     sb_printf(&b, "\\u%04x", *p);
@@ -263,8 +260,8 @@ void secrets_clear(void)
 
 int secrets_name_looks_secret(const char *name)
 {
-    static const char *const words[] = {"TOKEN",      "SECRET",      "PASSWORD", "PASSWD",
-                                        "API_KEY",    "APIKEY",      "WEBHOOK",  "CREDENTIAL",
+    static const char *const words[] = {"TOKEN",       "SECRET",     "PASSWORD", "PASSWD",
+                                        "API_KEY",     "APIKEY",     "WEBHOOK",  "CREDENTIAL",
                                         "PRIVATE_KEY", "ACCESS_KEY", NULL};
     size_t n = name ? strlen(name) : 0;
     for (size_t w = 0; words[w]; w++) {

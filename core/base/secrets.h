@@ -44,7 +44,7 @@ void secrets_clear(void);
  *  PGPASSWORD, AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, not TOKENIZERS_PARALLELISM.
  *  The list is SECRETS_NAME_WORDS, documented in relhost.cfg(5). */
 int secrets_name_looks_secret(const char *name);
-#define SECRETS_NAME_WORDS                                                                        \
+#define SECRETS_NAME_WORDS \
     "TOKEN, SECRET, PASSWORD, PASSWD, API_KEY, APIKEY, WEBHOOK, CREDENTIAL, PRIVATE_KEY, ACCESS_KEY"
 /** Seal `name`; when it is set, register its value for masking. Returns the value's length
  *  (0 when unset or empty). */

@@ -16,8 +16,8 @@ static char *parents_bad(const char *path, int is_dir);
 static char *writable_by_others(const char *path, const struct stat *st, int is_dir)
 {
     return xasprintf("refused: %s %s is writable by %s, who could change what relhost reads "
-                     "there; fix with: chmod go-w %s", kind(is_dir), path,
-                     (st->st_mode & S_IWOTH) ? "others" : "its group", path);
+                     "there; fix with: chmod go-w %s",
+                     kind(is_dir), path, (st->st_mode & S_IWOTH) ? "others" : "its group", path);
 }
 
 char *trust_own_folder(const char *path, const struct stat *st)
@@ -27,11 +27,13 @@ char *trust_own_folder(const char *path, const struct stat *st)
         return xasprintf("refused: %s is not a folder", path);
     if (stat("/", &root) == 0 && root.st_dev == st->st_dev && root.st_ino == st->st_ino)
         return xasprintf("refused: %s is the root folder \"/\"; give relhost a folder of its "
-                         "own (e.g. state_dir = \"/var/lib/relhost/state\")", path);
+                         "own (e.g. state_dir = \"/var/lib/relhost/state\")",
+                         path);
     if (st->st_uid != geteuid())
         return xasprintf("refused: folder %s is owned by uid %u, not by uid %u running relhost; "
-                         "fix with: chown %u %s (or use a folder of your own)", path,
-                         (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+                         "fix with: chown %u %s (or use a folder of your own)",
+                         path, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(),
+                         path);
     if (st->st_mode & (S_IWGRP | S_IWOTH))
         return writable_by_others(path, st, 1);
     return parents_bad(path, 1);
@@ -41,8 +43,9 @@ static char *code_owner_bad(const char *path, const struct stat *st, int is_dir)
 {
     if (st->st_uid != 0 && st->st_uid != geteuid())
         return xasprintf("refused: %s %s is owned by uid %u, neither root nor uid %u running "
-                         "relhost; fix with: chown %u %s", kind(is_dir), path,
-                         (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+                         "relhost; fix with: chown %u %s",
+                         kind(is_dir), path, (unsigned)st->st_uid, (unsigned)geteuid(),
+                         (unsigned)geteuid(), path);
     return NULL;
 }
 
@@ -65,9 +68,9 @@ static char *parents_bad(const char *path, int is_dir)
             return bad;
         if ((up.st_mode & (S_IWGRP | S_IWOTH)) && !((up.st_mode & S_ISVTX) && up.st_uid == 0))
             return xasprintf("refused: %s is below %s, which %s may write, so the %s could be "
-                             "replaced; fix with: chmod go-w %s (or chmod +t %s)", path, real,
-                             (up.st_mode & S_IWOTH) ? "anyone" : "its group", kind(is_dir),
-                             real, real);
+                             "replaced; fix with: chmod go-w %s (or chmod +t %s)",
+                             path, real, (up.st_mode & S_IWOTH) ? "anyone" : "its group",
+                             kind(is_dir), real, real);
         if (slash == real)
             break;
     }

@@ -30,104 +30,107 @@
 
 void cli_usage(FILE *out)
 {
-    fprintf(out,
-"usage: relhost [run] -c PLAN [options]        qualify a release: run the plan's steps in order\n"
-"       relhost launch -c PLAN [options]        submit the release's remote jobs and return\n"
-"       relhost status -c PLAN [--version V] [--only GLOB] [--logs] [--tail N]\n"
-"                      [--json | --follow]\n"
-"                                               refresh and show the release's jobs\n"
-"       relhost explain -c PLAN [--version V] [--json]\n"
-"                                               why a release is where it is, from its state\n"
-"       relhost kill -c PLAN [--version V] [--only GLOB]   cancel its unfinished remote jobs\n"
-"       relhost freeze -c PLAN --reason TEXT   stop publishing (gates still run; exit 4)\n"
-"       relhost unfreeze -c PLAN [--reason TEXT]\n"
-"       relhost releases -c PLAN [--json]         the registry: releases, status, pointers\n"
-"       relhost rollback -c PLAN --reason TEXT [--to VERSION] [--dry-run]\n"
-"                                               move last_green back (to the previous green\n"
-"                                               release, or VERSION), then run on_rollback\n"
-"       relhost waive -c PLAN --version V --step S [--validation N] --reason TEXT\n"
-"                     [--expires T]           count a failed step (or validation) as passing\n"
-"                                               for promotion, audited; shown as WAIVED\n"
-"       relhost monitor -c PLAN [--profile P] [--dry-run]\n"
-"                                               run the monitor profile against last_green;\n"
-"                                               a required failure rolls back by itself\n"
-"       relhost report -c PLAN [--version V] --format junit|json|md [-o FILE]\n"
-"                                               a release's report, from its state (default:\n"
-"                                               the newest release of the plan; -o -: stdout)\n"
-"       relhost site -c PLAN [-o DIR]           write the registry's status page DIR/index.html\n"
-"                                               (default DIR: <registry_dir>/site)\n"
-"       relhost plugins [-c PLAN] [--describe NAME]   list plugins, or one plugin's options\n"
-"       relhost -V | --help\n"
-"\n"
-"options:\n"
-"  -c, --config PLAN      the release plan (libconfig; see relhost.cfg(5))\n"
-"      --step NAME        run only this step (repeatable) of the release; others are left as\n"
-"                         they are\n"
-"      --rerun STEP       run STEP (a name or glob; repeatable) again although it already\n"
-"                         PASSED in this release; a PASSED step is otherwise \"already\n"
-"                         completed\" and not run again (its tag, post, promotion not redone)\n"
-"      --check            load and validate everything, print the plan and what each step\n"
-"                         would do and which secrets it passes; run nothing, contact\n"
-"                         nothing, write nothing\n"
-"      --version V        the release version (default: the plan's `version`, or UTC\n"
-"                         YYYY.MM.DD-HHMM); [0-9A-Za-z][0-9A-Za-z._-]{0,63}\n"
-"      --new              start a new release instead of continuing the newest one that was\n"
-"                         neither published nor quarantined\n"
-"      --new-candidate    the plan's ref moved: requalify this release on the new commit\n"
-"                         (its earlier results are dropped; without it, exit 2)\n"
-"      --profile NAME     run the validations of this plan profile (e.g. quick, comprehensive)\n"
-"      --only GLOB        only validations whose name matches GLOB (repeatable)\n"
-"      --retry-failed     re-run validations that failed in an earlier run of this release\n"
-"      --set KEY.PATH=V   override one plan setting after loading, validated like the file\n"
-"                         (repeatable), e.g. --set runners.cluster.partition=debug;\n"
-"                         steps are addressed by name: --set steps.smoke.timeout=5m\n"
-"      --describe NAME    with `plugins`: print NAME's option table (core: the plan's\n"
-"                         own top-level keys)\n"
-"      --reason TEXT      with `freeze` / `unfreeze`: why (kept in the audit log)\n"
-"      --report-junit FILE  after the run, write the release as JUnit XML to FILE\n"
-"      --report-json FILE   ... as the JSON report (docs/report.schema.json)\n"
-"      --report-md FILE     ... as Markdown release notes\n"
-"      --format F         with `report`: junit, json or md\n""      --to VERSION       with `rollback`: the release to make last green (default: the\n"
-"                         previous green one)\n"
-"      --dry-run          with `rollback` / `monitor`: say what would happen, change nothing\n""      --validation N     with `waive`: waive this validation of the step only\n"
-"      --expires T        with `waive`: the waiver ends at T (UTC 2026-12-01T00:00:00Z, or a\n"
-"                         duration from now: 7d, 12h)\n"
-"  -o, --output FILE      with `report`: write to FILE (default: stdout); with `site`: the\n"
-"                         folder of index.html\n"
-"      --logs             with `status`: print the last lines of each job's log\n"
-"      --tail N           with `status --logs`: how many lines (default 20)\n"
-"      --json             with `status` / `explain`: one JSON object (docs/status.schema.json,\n"
-"                         docs/explain.schema.json)\n"
-"      --follow           with `status`: redraw every 2 s until the release's run ends\n"
-"                         (on a terminal in place, else a line per change); Ctrl-C stops\n"
-"      --no-interactive   never ask a human (manual gates become INCONCLUSIVE)\n"
-"      --no-color         no ANSI colours (also when NO_COLOR is set or stdout is no TTY)\n"
-"  -q, --quiet            only errors on stderr\n"
-"  -v, --verbose          more detail on stderr (repeatable): commands run, plugin debug\n"
-"  -V                     print relhost's own version\n"
-"  -h, --help             this text\n"
-"\n"
-"environment:\n"
-"  RELHOST_PLUGIN_PATH    colon-separated plugin folders, searched after the plan's plugin_path\n"
-"  NO_COLOR               disables colours\n"
-"  RELHOST_CA_BUNDLE      PEM CA bundle for HTTPS (verification cannot be turned off)\n"
-"  RELHOST_FREEZE         1: publishing is frozen, as after `relhost freeze`\n"
-"  GITHUB_STEP_SUMMARY    set (GitHub Actions): each run appends its Markdown report there\n"
-"  *TOKEN* *SECRET* *PASSWORD* *PASSWD* *API_KEY* *APIKEY* *WEBHOOK* *CREDENTIAL*\n"
-"  *PRIVATE_KEY* *ACCESS_KEY*, and every plugin's secret variable: sealed. No process\n"
-"                         relhost starts inherits them (pass_env hands one over) and their\n"
-"                         values are masked in all output; see relhost.cfg(5) SECRETS\n"
-"\n"
-"exit status:\n"
-"  0    every required step passed (or was waived)\n"
-"  1    a required step FAILED (a verdict: the candidate is bad)\n"
-"  2    usage error, invalid plan, missing or broken plugin, corrupt or locked state\n"
-"  3    a required step could not decide (INCONCLUSIVE, or an ERROR that retrying won't fix);\n"
-"       also a plugin that called exit() inside a call (its step is ERROR plugin_exited)\n"
-"  4    gates green but publishing is frozen\n"
-"  75   deferred: a required step hit a retryable tool error, or the state could not be\n"
-"       saved (a full disk: the run stopped at once); run again later\n"
-"  130  interrupted (SIGINT/SIGTERM); state is saved, run again to resume\n");
+    fprintf(
+        out,
+        "usage: relhost [run] -c PLAN [options]        qualify a release: run the plan's steps in order\n"
+        "       relhost launch -c PLAN [options]        submit the release's remote jobs and return\n"
+        "       relhost status -c PLAN [--version V] [--only GLOB] [--logs] [--tail N]\n"
+        "                      [--json | --follow]\n"
+        "                                               refresh and show the release's jobs\n"
+        "       relhost explain -c PLAN [--version V] [--json]\n"
+        "                                               why a release is where it is, from its state\n"
+        "       relhost kill -c PLAN [--version V] [--only GLOB]   cancel its unfinished remote jobs\n"
+        "       relhost freeze -c PLAN --reason TEXT   stop publishing (gates still run; exit 4)\n"
+        "       relhost unfreeze -c PLAN [--reason TEXT]\n"
+        "       relhost releases -c PLAN [--json]         the registry: releases, status, pointers\n"
+        "       relhost rollback -c PLAN --reason TEXT [--to VERSION] [--dry-run]\n"
+        "                                               move last_green back (to the previous green\n"
+        "                                               release, or VERSION), then run on_rollback\n"
+        "       relhost waive -c PLAN --version V --step S [--validation N] --reason TEXT\n"
+        "                     [--expires T]           count a failed step (or validation) as passing\n"
+        "                                               for promotion, audited; shown as WAIVED\n"
+        "       relhost monitor -c PLAN [--profile P] [--dry-run]\n"
+        "                                               run the monitor profile against last_green;\n"
+        "                                               a required failure rolls back by itself\n"
+        "       relhost report -c PLAN [--version V] --format junit|json|md [-o FILE]\n"
+        "                                               a release's report, from its state (default:\n"
+        "                                               the newest release of the plan; -o -: stdout)\n"
+        "       relhost site -c PLAN [-o DIR]           write the registry's status page DIR/index.html\n"
+        "                                               (default DIR: <registry_dir>/site)\n"
+        "       relhost plugins [-c PLAN] [--describe NAME]   list plugins, or one plugin's options\n"
+        "       relhost -V | --help\n"
+        "\n"
+        "options:\n"
+        "  -c, --config PLAN      the release plan (libconfig; see relhost.cfg(5))\n"
+        "      --step NAME        run only this step (repeatable) of the release; others are left as\n"
+        "                         they are\n"
+        "      --rerun STEP       run STEP (a name or glob; repeatable) again although it already\n"
+        "                         PASSED in this release; a PASSED step is otherwise \"already\n"
+        "                         completed\" and not run again (its tag, post, promotion not redone)\n"
+        "      --check            load and validate everything, print the plan and what each step\n"
+        "                         would do and which secrets it passes; run nothing, contact\n"
+        "                         nothing, write nothing\n"
+        "      --version V        the release version (default: the plan's `version`, or UTC\n"
+        "                         YYYY.MM.DD-HHMM); [0-9A-Za-z][0-9A-Za-z._-]{0,63}\n"
+        "      --new              start a new release instead of continuing the newest one that was\n"
+        "                         neither published nor quarantined\n"
+        "      --new-candidate    the plan's ref moved: requalify this release on the new commit\n"
+        "                         (its earlier results are dropped; without it, exit 2)\n"
+        "      --profile NAME     run the validations of this plan profile (e.g. quick, comprehensive)\n"
+        "      --only GLOB        only validations whose name matches GLOB (repeatable)\n"
+        "      --retry-failed     re-run validations that failed in an earlier run of this release\n"
+        "      --set KEY.PATH=V   override one plan setting after loading, validated like the file\n"
+        "                         (repeatable), e.g. --set runners.cluster.partition=debug;\n"
+        "                         steps are addressed by name: --set steps.smoke.timeout=5m\n"
+        "      --describe NAME    with `plugins`: print NAME's option table (core: the plan's\n"
+        "                         own top-level keys)\n"
+        "      --reason TEXT      with `freeze` / `unfreeze`: why (kept in the audit log)\n"
+        "      --report-junit FILE  after the run, write the release as JUnit XML to FILE\n"
+        "      --report-json FILE   ... as the JSON report (docs/report.schema.json)\n"
+        "      --report-md FILE     ... as Markdown release notes\n"
+        "      --format F         with `report`: junit, json or md\n"
+        "      --to VERSION       with `rollback`: the release to make last green (default: the\n"
+        "                         previous green one)\n"
+        "      --dry-run          with `rollback` / `monitor`: say what would happen, change nothing\n"
+        "      --validation N     with `waive`: waive this validation of the step only\n"
+        "      --expires T        with `waive`: the waiver ends at T (UTC 2026-12-01T00:00:00Z, or a\n"
+        "                         duration from now: 7d, 12h)\n"
+        "  -o, --output FILE      with `report`: write to FILE (default: stdout); with `site`: the\n"
+        "                         folder of index.html\n"
+        "      --logs             with `status`: print the last lines of each job's log\n"
+        "      --tail N           with `status --logs`: how many lines (default 20)\n"
+        "      --json             with `status` / `explain`: one JSON object (docs/status.schema.json,\n"
+        "                         docs/explain.schema.json)\n"
+        "      --follow           with `status`: redraw every 2 s until the release's run ends\n"
+        "                         (on a terminal in place, else a line per change); Ctrl-C stops\n"
+        "      --no-interactive   never ask a human (manual gates become INCONCLUSIVE)\n"
+        "      --no-color         no ANSI colours (also when NO_COLOR is set or stdout is no TTY)\n"
+        "  -q, --quiet            only errors on stderr\n"
+        "  -v, --verbose          more detail on stderr (repeatable): commands run, plugin debug\n"
+        "  -V                     print relhost's own version\n"
+        "  -h, --help             this text\n"
+        "\n"
+        "environment:\n"
+        "  RELHOST_PLUGIN_PATH    colon-separated plugin folders, searched after the plan's plugin_path\n"
+        "  NO_COLOR               disables colours\n"
+        "  RELHOST_CA_BUNDLE      PEM CA bundle for HTTPS (verification cannot be turned off)\n"
+        "  RELHOST_FREEZE         1: publishing is frozen, as after `relhost freeze`\n"
+        "  GITHUB_STEP_SUMMARY    set (GitHub Actions): each run appends its Markdown report there\n"
+        "  *TOKEN* *SECRET* *PASSWORD* *PASSWD* *API_KEY* *APIKEY* *WEBHOOK* *CREDENTIAL*\n"
+        "  *PRIVATE_KEY* *ACCESS_KEY*, and every plugin's secret variable: sealed. No process\n"
+        "                         relhost starts inherits them (pass_env hands one over) and their\n"
+        "                         values are masked in all output; see relhost.cfg(5) SECRETS\n"
+        "\n"
+        "exit status:\n"
+        "  0    every required step passed (or was waived)\n"
+        "  1    a required step FAILED (a verdict: the candidate is bad)\n"
+        "  2    usage error, invalid plan, missing or broken plugin, corrupt or locked state\n"
+        "  3    a required step could not decide (INCONCLUSIVE, or an ERROR that retrying won't fix);\n"
+        "       also a plugin that called exit() inside a call (its step is ERROR plugin_exited)\n"
+        "  4    gates green but publishing is frozen\n"
+        "  75   deferred: a required step hit a retryable tool error, or the state could not be\n"
+        "       saved (a full disk: the run stopped at once); run again later\n"
+        "  130  interrupted (SIGINT/SIGTERM); state is saved, run again to resume\n");
 }
 
 /* A usage error on stderr, masked like all output: an argument may hold a secret. */
@@ -140,53 +143,76 @@ static void usage_error(const char *fmt, ...)
     va_end(ap);
 }
 
-enum { O_STEP = 256, O_CHECK, O_VERSION, O_NEW, O_NEWCAND, O_PROFILE, O_ONLY, O_RETRY, O_SET, O_NOINT,
-       O_NOCOLOR, O_DESCRIBE, O_LOGS, O_TAIL, O_REASON, O_REPORT_JUNIT, O_REPORT_JSON,
-       O_REPORT_MD, O_FORMAT, O_JSON, O_FOLLOW, O_TO, O_DRYRUN, O_VALIDATION, O_EXPIRES,
-       O_RERUN };
-static const struct option longopts[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"step", required_argument, NULL, O_STEP},
-    {"rerun", required_argument, NULL, O_RERUN},
-    {"check", no_argument, NULL, O_CHECK},
-    {"version", required_argument, NULL, O_VERSION},
-    {"new", no_argument, NULL, O_NEW},
-    {"new-candidate", no_argument, NULL, O_NEWCAND},
-    {"profile", required_argument, NULL, O_PROFILE},
-    {"only", required_argument, NULL, O_ONLY},
-    {"retry-failed", no_argument, NULL, O_RETRY},
-    {"set", required_argument, NULL, O_SET},
-    {"no-interactive", no_argument, NULL, O_NOINT},
-    {"no-color", no_argument, NULL, O_NOCOLOR},
-    {"describe", required_argument, NULL, O_DESCRIBE},
-    {"logs", no_argument, NULL, O_LOGS},
-    {"tail", required_argument, NULL, O_TAIL},
-    {"reason", required_argument, NULL, O_REASON},
-    {"report-junit", required_argument, NULL, O_REPORT_JUNIT},
-    {"report-json", required_argument, NULL, O_REPORT_JSON},
-    {"report-md", required_argument, NULL, O_REPORT_MD},
-    {"format", required_argument, NULL, O_FORMAT},
-    {"json", no_argument, NULL, O_JSON},
-    {"follow", no_argument, NULL, O_FOLLOW},
-    {"to", required_argument, NULL, O_TO},
-    {"dry-run", no_argument, NULL, O_DRYRUN},
-    {"validation", required_argument, NULL, O_VALIDATION},
-    {"expires", required_argument, NULL, O_EXPIRES},
-    {"output", required_argument, NULL, 'o'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+enum {
+    O_STEP = 256,
+    O_CHECK,
+    O_VERSION,
+    O_NEW,
+    O_NEWCAND,
+    O_PROFILE,
+    O_ONLY,
+    O_RETRY,
+    O_SET,
+    O_NOINT,
+    O_NOCOLOR,
+    O_DESCRIBE,
+    O_LOGS,
+    O_TAIL,
+    O_REASON,
+    O_REPORT_JUNIT,
+    O_REPORT_JSON,
+    O_REPORT_MD,
+    O_FORMAT,
+    O_JSON,
+    O_FOLLOW,
+    O_TO,
+    O_DRYRUN,
+    O_VALIDATION,
+    O_EXPIRES,
+    O_RERUN
+};
+static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"step", required_argument, NULL, O_STEP},
+                                         {"rerun", required_argument, NULL, O_RERUN},
+                                         {"check", no_argument, NULL, O_CHECK},
+                                         {"version", required_argument, NULL, O_VERSION},
+                                         {"new", no_argument, NULL, O_NEW},
+                                         {"new-candidate", no_argument, NULL, O_NEWCAND},
+                                         {"profile", required_argument, NULL, O_PROFILE},
+                                         {"only", required_argument, NULL, O_ONLY},
+                                         {"retry-failed", no_argument, NULL, O_RETRY},
+                                         {"set", required_argument, NULL, O_SET},
+                                         {"no-interactive", no_argument, NULL, O_NOINT},
+                                         {"no-color", no_argument, NULL, O_NOCOLOR},
+                                         {"describe", required_argument, NULL, O_DESCRIBE},
+                                         {"logs", no_argument, NULL, O_LOGS},
+                                         {"tail", required_argument, NULL, O_TAIL},
+                                         {"reason", required_argument, NULL, O_REASON},
+                                         {"report-junit", required_argument, NULL, O_REPORT_JUNIT},
+                                         {"report-json", required_argument, NULL, O_REPORT_JSON},
+                                         {"report-md", required_argument, NULL, O_REPORT_MD},
+                                         {"format", required_argument, NULL, O_FORMAT},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"follow", no_argument, NULL, O_FOLLOW},
+                                         {"to", required_argument, NULL, O_TO},
+                                         {"dry-run", no_argument, NULL, O_DRYRUN},
+                                         {"validation", required_argument, NULL, O_VALIDATION},
+                                         {"expires", required_argument, NULL, O_EXPIRES},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
 
 /* The subcommands: `relhost NAME ...`; a first argument that is an option means `run`. */
 static const struct {
     const char *name;
     cli_command command;
 } commands[] = {
-    {"run", CLI_RUN},           {"plugins", CLI_PLUGINS},   {"launch", CLI_LAUNCH},
-    {"status", CLI_STATUS},     {"kill", CLI_KILL},         {"freeze", CLI_FREEZE},
-    {"unfreeze", CLI_UNFREEZE}, {"report", CLI_REPORT},     {"releases", CLI_RELEASES},
-    {"rollback", CLI_ROLLBACK}, {"monitor", CLI_MONITOR},   {"waive", CLI_WAIVE},
+    {"run", CLI_RUN},           {"plugins", CLI_PLUGINS}, {"launch", CLI_LAUNCH},
+    {"status", CLI_STATUS},     {"kill", CLI_KILL},       {"freeze", CLI_FREEZE},
+    {"unfreeze", CLI_UNFREEZE}, {"report", CLI_REPORT},   {"releases", CLI_RELEASES},
+    {"rollback", CLI_ROLLBACK}, {"monitor", CLI_MONITOR}, {"waive", CLI_WAIVE},
     {"explain", CLI_EXPLAIN},   {"site", CLI_SITE},
 };
 
@@ -219,7 +245,7 @@ static int read_options(cli *c, int argc, char **argv, int first)
             long t = strtol(optarg, &end, 10);
             if (*end || t < 1 || t > 100000) {
                 usage_error("relhost: --tail wants a number of lines 1..100000, got '%s'\n",
-                        optarg);
+                            optarg);
                 return EXIT_USAGE;
             }
             c->tail = (int)t;
@@ -241,8 +267,7 @@ static int read_options(cli *c, int argc, char **argv, int first)
         case 'V': c->show_version = 1; break;
         case 'h': c->help = 1; break;
         case ':':
-            usage_error("relhost: option %s needs a value; try relhost --help\n",
-                    argv[optind - 1]);
+            usage_error("relhost: option %s needs a value; try relhost --help\n", argv[optind - 1]);
             return EXIT_USAGE;
         default:
             usage_error("relhost: unknown option %s; try relhost --help\n", argv[optind - 1]);
@@ -282,12 +307,12 @@ static int options_fit(cli *c)
     }
     if (c->follow && (c->json || c->logs)) {
         usage_error("relhost: status --follow shows the table; it takes neither --json "
-                        "(poll `relhost status --json` instead) nor --logs\n");
+                    "(poll `relhost status --json` instead) nor --logs\n");
         return EXIT_USAGE;
     }
     if (c->json && c->logs) {
         usage_error("relhost: status --json lists each job's log_path; --logs goes with the "
-                        "table\n");
+                    "table\n");
         return EXIT_USAGE;
     }
     if (c->command == CLI_FREEZE && (!c->reason || !*c->reason)) {
@@ -297,17 +322,17 @@ static int options_fit(cli *c)
     if (c->reason && c->command != CLI_FREEZE && c->command != CLI_UNFREEZE &&
         c->command != CLI_ROLLBACK && c->command != CLI_WAIVE) {
         usage_error("relhost: --reason goes with `relhost freeze` / `unfreeze` / `rollback` "
-                        "/ `waive`\n");
+                    "/ `waive`\n");
         return EXIT_USAGE;
     }
     if ((c->command == CLI_ROLLBACK || c->command == CLI_WAIVE) && (!c->reason || !*c->reason)) {
         usage_error("relhost: %s needs --reason TEXT (it goes into the audit log)\n",
-                c->command == CLI_ROLLBACK ? "rollback" : "waive");
+                    c->command == CLI_ROLLBACK ? "rollback" : "waive");
         return EXIT_USAGE;
     }
     if (c->command == CLI_WAIVE && (!c->version || c->steps.n != 1)) {
         usage_error("relhost: waive needs --version V and one --step S (the release and the "
-                        "step whose result it waives)\n");
+                    "step whose result it waives)\n");
         return EXIT_USAGE;
     }
     if ((c->validation || c->expires) && c->command != CLI_WAIVE) {
@@ -325,18 +350,18 @@ static int options_fit(cli *c)
     if ((c->format && c->command != CLI_REPORT) ||
         (c->output && c->command != CLI_REPORT && c->command != CLI_SITE)) {
         usage_error("relhost: --format goes with `relhost report`, -o with `report` or "
-                        "`site`\n");
+                    "`site`\n");
         return EXIT_USAGE;
     }
     if (c->command == CLI_REPORT && report_format_parse(c->format) == REPORT_NONE) {
         usage_error("relhost: report needs --format junit, json or md%s%s%s\n",
-                c->format ? " (not '" : "", c->format ? c->format : "", c->format ? "')" : "");
+                    c->format ? " (not '" : "", c->format ? c->format : "", c->format ? "')" : "");
         return EXIT_USAGE;
     }
     if ((c->report_junit || c->report_json || c->report_md) &&
         (c->command != CLI_RUN || c->check)) {
         usage_error("relhost: --report-junit/--report-json/--report-md go with a run "
-                        "(`relhost -c PLAN`); for an earlier release use `relhost report`\n");
+                    "(`relhost -c PLAN`); for an earlier release use `relhost report`\n");
         return EXIT_USAGE;
     }
     if (c->check && c->command != CLI_RUN) {
@@ -386,8 +411,8 @@ static int cmd_plugins(const cli *c)
     int code = 0;
     memset(&p, 0, sizeof p);
     if (c->plan) {
-        plan_options po = {.path = c->plan, .sets = (const char *const *)c->sets.v,
-                           .host = host_table()};
+        plan_options po = {
+            .path = c->plan, .sets = (const char *const *)c->sets.v, .host = host_table()};
         /* A plan that fails to validate still names its plugin_path; list what is there. */
         if (plan_load(&po, &p) != 0 && p.ld.dirs.n == 0) {
             log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
@@ -446,8 +471,8 @@ static void write_reports(const plan *p, const cli *c)
     }
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
         char *err = NULL;
-        if (w[i].path && report_write(w[i].fmt, state_root(st), p->repo, w[i].path, w[i].flags,
-                                      &err) != 0)
+        if (w[i].path &&
+            report_write(w[i].fmt, state_root(st), p->repo, w[i].path, w[i].flags, &err) != 0)
             log_msg(RELHOST_LOG_ERROR, "report", "%s", err ? err : error_last());
         free(err);
     }
@@ -483,8 +508,10 @@ static int cmd_report(const cli *c, const plan *p)
         return EXIT_USAGE;
     }
     if (state_is_new(st)) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "no state for release %s in %s: nothing was run; pass "
-                "--version V (see the release_*.json files there)", p->version, p->state_dir);
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "no state for release %s in %s: nothing was run; pass "
+                "--version V (see the release_*.json files there)",
+                p->version, p->state_dir);
         code = EXIT_USAGE;
     } else if (report_write(report_format_parse(c->format), state_root(st), p->repo, c->output, 0,
                             &err) != 0) {
@@ -512,8 +539,10 @@ static int cmd_site(const cli *c, const plan *p)
 static int cmd_run(const cli *c)
 {
     plan p;
-    plan_options po = {.path = c->plan, .version = c->version,
-                       .sets = (const char *const *)c->sets.v, .host = host_table(),
+    plan_options po = {.path = c->plan,
+                       .version = c->version,
+                       .sets = (const char *const *)c->sets.v,
+                       .host = host_table(),
                        .new_release = c->new_release,
                        .newest = c->command == CLI_STATUS || c->command == CLI_REPORT ||
                                  c->command == CLI_EXPLAIN || c->command == CLI_SITE};
@@ -538,7 +567,8 @@ static int cmd_run(const cli *c)
         return code;
     }
     if (p.resumed && c->command != CLI_STATUS)
-        log_msg(RELHOST_LOG_INFO, NULL, "%s release %s (the newest, neither published nor "
+        log_msg(RELHOST_LOG_INFO, NULL,
+                "%s release %s (the newest, neither published nor "
                 "quarantined; --new starts a new one)",
                 c->command == CLI_KILL ? "cancelling the jobs of" : "continuing", p.version);
     if (c->command == CLI_FREEZE || c->command == CLI_UNFREEZE) {
@@ -548,7 +578,8 @@ static int cmd_run(const cli *c)
             log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         else
             out_printf("%s %s (audit: %s/audit.jsonl)\n",
-                       c->command == CLI_FREEZE ? "publishing frozen for" : "publishing unfrozen for",
+                       c->command == CLI_FREEZE ? "publishing frozen for"
+                                                : "publishing unfrozen for",
                        p.state_dir, p.registry_dir);
         plan_free(&p);
         return rc ? EXIT_USAGE : 0;
@@ -560,8 +591,10 @@ static int cmd_run(const cli *c)
     }
     if (c->command == CLI_STATUS || c->command == CLI_KILL) {
         batch_options bo = {.only = c->only.n ? (const char *const *)c->only.v : NULL,
-                            .logs = c->logs, .tail = c->tail ? c->tail : 20,
-                            .json = c->json, .follow = c->follow};
+                            .logs = c->logs,
+                            .tail = c->tail ? c->tail : 20,
+                            .json = c->json,
+                            .follow = c->follow};
         code = c->command == CLI_STATUS ? batch_status(&p, &bo) : batch_kill(&p, &bo);
         plan_free(&p);
         return code;
@@ -609,8 +642,8 @@ static void warn_short_secrets(strvec *shorts_in)
     for (size_t i = 0; i < shorts.n; i++)
         log_msg(RELHOST_LOG_WARN, NULL,
                 "%s looks like a secret but holds fewer than %d bytes: no process relhost "
-                "starts gets it, but it is too short to mask in output", shorts.v[i],
-                SECRETS_MIN_LEN);
+                "starts gets it, but it is too short to mask in output",
+                shorts.v[i], SECRETS_MIN_LEN);
     sv_free(shorts_in);
 }
 

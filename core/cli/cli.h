@@ -36,9 +36,9 @@ typedef struct cli {
     int logs, tail;
     int json, follow; /* status --json / --follow, explain --json */
     const char *reason;
-    const char *to;   /* rollback --to VERSION */
+    const char *to;                   /* rollback --to VERSION */
     const char *validation, *expires; /* waive --validation N --expires T */
-    int dry_run;      /* rollback / monitor --dry-run */
+    int dry_run;                      /* rollback / monitor --dry-run */
     /* --report-junit/--report-json/--report-md FILE (run), --format and -o (report), -o (site) */
     const char *report_junit, *report_json, *report_md, *format, *output;
 } cli;

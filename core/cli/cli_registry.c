@@ -27,8 +27,11 @@
 
 static int load(const cli *c, const char *version, const char *commit, plan *p)
 {
-    plan_options po = {.path = c->plan, .version = version, .commit = commit,
-                       .sets = (const char *const *)c->sets.v, .host = host_table(),
+    plan_options po = {.path = c->plan,
+                       .version = version,
+                       .commit = commit,
+                       .sets = (const char *const *)c->sets.v,
+                       .host = host_table(),
                        .newest = 1};
     if (plan_load(&po, p) != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
@@ -61,8 +64,8 @@ static void list_releases(const plan *p, const manifest *m)
     if (m->nreleases == 0)
         out_printf("  no releases yet: a plan's registry steps (stage, promote) fill it\n");
     else
-        out_printf("  %-24s %-12s %-12s %-20s %-20s %s\n", "VERSION", "STATUS", "COMMIT",
-                   "STAGED", "PROMOTED", "REASON");
+        out_printf("  %-24s %-12s %-12s %-20s %-20s %s\n", "VERSION", "STATUS", "COMMIT", "STAGED",
+                   "PROMOTED", "REASON");
     /* newest first, as people read a release list */
     for (size_t i = m->nreleases; i-- > 0;) {
         const manifest_release *e = &m->releases[i];
@@ -198,8 +201,10 @@ int cli_monitor(const cli *c)
         return code;
     }
     if (!registry_pointer(r, MANIFEST_LAST_GREEN)) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "monitor: registry %s has no last green release: "
-                "nothing to monitor (a promote step sets it)", p.registry_dir);
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "monitor: registry %s has no last green release: "
+                "nothing to monitor (a promote step sets it)",
+                p.registry_dir);
         code = EXIT_USAGE;
     } else {
         const manifest_release *e = registry_entry(r, registry_pointer(r, MANIFEST_LAST_GREEN));
@@ -212,14 +217,14 @@ int cli_monitor(const cli *c)
         rollback_plan rp;
         char *refusal = NULL;
         out_printf("would run %s%s against last green release %s (commit %.12s)\n",
-                   profile ? "profile " : "the plan's validations", profile ? profile : "",
-                   version, commit ? commit : "unknown");
+                   profile ? "profile " : "the plan's validations", profile ? profile : "", version,
+                   commit ? commit : "unknown");
         if (registry_open(p.registry_dir, 0, &r) != 0)
             out_printf("the registry cannot be read now: %s\n", error_last());
         else if (registry_rollback(r, NULL, "monitor", 1, 1, p.baseline_path, &rp, &refusal) == 0)
             out_printf("on a failing required check it would roll back %s -> %s, quarantine "
-                       "%s, and run the plan's on_rollback steps; %s\n", rp.from, rp.to, rp.from,
-                       rp.baseline);
+                       "%s, and run the plan's on_rollback steps; %s\n",
+                       rp.from, rp.to, rp.from, rp.baseline);
         else
             out_printf("on a failing required check it could not roll back: %s\n", refusal);
         free(refusal);
@@ -268,8 +273,10 @@ int cli_monitor(const cli *c)
             char *reason = xasprintf("monitor %s: %s", record,
                                      rr.failure ? rr.failure : "a required step failed");
             if (do_rollback(c, &p, NULL, reason, 1, 0) != 0)
-                log_msg(RELHOST_LOG_ERROR, NULL, "monitor: release %s failed and could not be "
-                        "rolled back: act by hand (relhost rollback --to VERSION)", version);
+                log_msg(RELHOST_LOG_ERROR, NULL,
+                        "monitor: release %s failed and could not be "
+                        "rolled back: act by hand (relhost rollback --to VERSION)",
+                        version);
             free(reason);
         }
     }

@@ -74,10 +74,11 @@ void http_response_free(relhost_http_response *resp)
 /* The message for an at_most_once call whose request the server may have received. */
 static int maybe_delivered(const struct call *c, int attempts, const char *what)
 {
-    http_fail(RELHOST_ETIMEDOUT, "%s %s failed after %d attempt%s in %.1f s: %s; the server may have "
+    http_fail(RELHOST_ETIMEDOUT,
+              "%s %s failed after %d attempt%s in %.1f s: %s; the server may have "
               "received it, so it is not sent again (at_most_once): check whether it took effect "
-              "before sending it again", c->method, c->shown, attempts, attempts == 1 ? "" : "s",
-              loop_now() - c->t0, what);
+              "before sending it again",
+              c->method, c->shown, attempts, attempts == 1 ? "" : "s", loop_now() - c->t0, what);
     return RELHOST_ETIMEDOUT;
 }
 
@@ -95,8 +96,7 @@ static int transport_failure(const struct call *c, const struct xfer *x, int att
 }
 
 /* One attempt, logged at verbosity 1: 0, or the error the call ends with. */
-static int one_attempt(const struct call *c, struct xfer *x, int attempt, int intr0,
-                       long *status)
+static int one_attempt(const struct call *c, struct xfer *x, int attempt, int intr0, long *status)
 {
     double ta = loop_now();
     CURLMcode mc;
@@ -106,8 +106,10 @@ static int one_attempt(const struct call *c, struct xfer *x, int attempt, int in
     http_set_attempt_timeouts(c, x->easy);
     rc = http_xfer_perform(x, intr0, &mc);
     if (rc == RELHOST_EIO)
-        return http_fail(RELHOST_EIO, "%s %s: cannot start the transfer: %s; this is a relhost "
-                         "bug", c->method, c->shown, curl_multi_strerror(mc));
+        return http_fail(RELHOST_EIO,
+                         "%s %s: cannot start the transfer: %s; this is a relhost "
+                         "bug",
+                         c->method, c->shown, curl_multi_strerror(mc));
     if (rc == RELHOST_EINTR) {
         http_fail(rc, "%s %s: interrupted during attempt %d", c->method, c->shown, attempt);
         return rc;
@@ -116,8 +118,8 @@ static int one_attempt(const struct call *c, struct xfer *x, int attempt, int in
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, status);
     if (log_verbosity() >= 1) {
         char *what = x->result == CURLE_OK ? xasprintf("HTTP %ld", *status) : http_curl_what(x);
-        log_msg(RELHOST_LOG_DEBUG, c->prefix, "%s %s -> %s in %.2f s (attempt %d/%d)",
-                c->method, c->shown, what, loop_now() - ta, attempt, c->max_attempts);
+        log_msg(RELHOST_LOG_DEBUG, c->prefix, "%s %s -> %s in %.2f s (attempt %d/%d)", c->method,
+                c->shown, what, loop_now() - ta, attempt, c->max_attempts);
         free(what);
     }
     return 0;
@@ -137,9 +139,10 @@ static int judge_attempt(const struct call *c, struct xfer *x, int attempt, long
         return 1;
     }
     if (x->too_big || x->result == CURLE_FILESIZE_EXCEEDED) {
-        *rc = http_fail(RELHOST_EIO, "%s %s: response larger than %zu bytes (max_response); "
-                        "raise max_response or ask for less (paging, filters)", c->method,
-                        c->shown, c->max_response);
+        *rc = http_fail(RELHOST_EIO,
+                        "%s %s: response larger than %zu bytes (max_response); "
+                        "raise max_response or ask for less (paging, filters)",
+                        c->method, c->shown, c->max_response);
         return 1;
     }
     if (x->result != CURLE_OK) {
@@ -190,8 +193,8 @@ static int give_up(const struct call *c, struct xfer *x, int attempt, long statu
     if (x->result != CURLE_OK) {
         *rc = transport_failure(c, x, attempt, stop);
     } else {
-        log_msg(RELHOST_LOG_WARN, c->prefix, "%s %s: %s; giving up after %d attempt%s%s",
-                c->method, c->shown, why, attempt, attempt == 1 ? "" : "s", stop);
+        log_msg(RELHOST_LOG_WARN, c->prefix, "%s %s: %s; giving up after %d attempt%s%s", c->method,
+                c->shown, why, attempt, attempt == 1 ? "" : "s", stop);
         *out = take_response(x, status, attempt);
         *rc = 0;
     }
@@ -244,7 +247,7 @@ int http_request(const relhost_http_request *in, const char *log_prefix,
         *out = NULL;
     if (!in || !out || in->struct_size == 0)
         return error_set(RELHOST_EINVAL, "http_request: no request, no struct_size or no out "
-                         "pointer; this is a plugin bug");
+                                         "pointer; this is a plugin bug");
     /* A plugin built against an older header passes a shorter struct: the rest reads as 0. */
     memset(&r, 0, sizeof r);
     memcpy(&r, in, in->struct_size < sizeof r ? in->struct_size : sizeof r);

@@ -159,34 +159,45 @@ int http_validate(const relhost_http_request *r, const char *method, const char 
 {
     size_t ml = strlen(method);
     if (ml == 0 || ml > 32)
-        return http_fail(RELHOST_EINVAL, "HTTP request to %s: bad method \"%s\"; use GET, POST, PUT, "
-                         "PATCH, DELETE or HEAD", shown, method);
+        return http_fail(RELHOST_EINVAL,
+                         "HTTP request to %s: bad method \"%s\"; use GET, POST, PUT, "
+                         "PATCH, DELETE or HEAD",
+                         shown, method);
     for (size_t i = 0; i < ml; i++)
         if (!is_tchar((unsigned char)method[i]))
-            return http_fail(RELHOST_EINVAL, "HTTP request to %s: bad method \"%s\"; use GET, POST, "
-                             "PUT, PATCH, DELETE or HEAD", shown, method);
+            return http_fail(RELHOST_EINVAL,
+                             "HTTP request to %s: bad method \"%s\"; use GET, POST, "
+                             "PUT, PATCH, DELETE or HEAD",
+                             shown, method);
     if (strncasecmp(r->url, "http://", 7) != 0 && strncasecmp(r->url, "https://", 8) != 0)
-        return http_fail(RELHOST_EINVAL, "%s %s: only http:// and https:// URLs are allowed; give an "
-                         "absolute http(s) URL", method, shown);
+        return http_fail(RELHOST_EINVAL,
+                         "%s %s: only http:// and https:// URLs are allowed; give an "
+                         "absolute http(s) URL",
+                         method, shown);
     for (const char *c = r->url; *c; c++)
         if ((unsigned char)*c <= ' ' || *c == 0x7f)
-            return http_fail(RELHOST_EINVAL, "%s %s: the URL contains a space or a control "
-                             "character; percent-encode it", method, shown);
+            return http_fail(RELHOST_EINVAL,
+                             "%s %s: the URL contains a space or a control "
+                             "character; percent-encode it",
+                             method, shown);
     for (size_t i = 0; r->headers && r->headers[i]; i++) {
         const char *h = r->headers[i], *colon = strchr(h, ':');
         if (strpbrk(h, "\r\n"))
-            return http_fail(RELHOST_EINVAL, "%s %s: request header %zu contains a line break; give "
-                             "one \"Name: value\" per entry", method, shown, i + 1);
+            return http_fail(RELHOST_EINVAL,
+                             "%s %s: request header %zu contains a line break; give "
+                             "one \"Name: value\" per entry",
+                             method, shown, i + 1);
         if (!colon || colon == h)
             return http_fail(RELHOST_EINVAL, "%s %s: request header \"%s\" is not \"Name: value\"",
                              method, shown, h);
         for (const char *c = h; c < colon; c++)
             if (!is_tchar((unsigned char)*c))
-                return http_fail(RELHOST_EINVAL, "%s %s: request header \"%s\" has a bad name", method,
-                                 shown, h);
+                return http_fail(RELHOST_EINVAL, "%s %s: request header \"%s\" has a bad name",
+                                 method, shown, h);
         if ((r->bearer_env || r->basic_env) && colon - h == 13 &&
             strncasecmp(h, "Authorization", 13) == 0)
-            return http_fail(RELHOST_EINVAL, "%s %s: an Authorization header and bearer_env/basic_env "
+            return http_fail(RELHOST_EINVAL,
+                             "%s %s: an Authorization header and bearer_env/basic_env "
                              "both given; drop the header (the host builds it from the variable)",
                              method, shown);
     }
@@ -194,29 +205,39 @@ int http_validate(const relhost_http_request *r, const char *method, const char 
         return http_fail(RELHOST_EINVAL, "%s %s: body_len is %zu but body is NULL", method, shown,
                          r->body_len);
     if (r->bearer_env && r->basic_env)
-        return http_fail(RELHOST_EINVAL, "%s %s: both bearer_env (%s) and basic_env (%s) given; use "
-                         "one", method, shown, r->bearer_env, r->basic_env);
+        return http_fail(RELHOST_EINVAL,
+                         "%s %s: both bearer_env (%s) and basic_env (%s) given; use "
+                         "one",
+                         method, shown, r->bearer_env, r->basic_env);
     if (r->basic_env && (!r->basic_user || !*r->basic_user))
         return http_fail(RELHOST_EINVAL, "%s %s: basic_env (%s) needs basic_user (e.g. \"api\")",
                          method, shown, r->basic_env);
     if (r->basic_user && !r->basic_env)
-        return http_fail(RELHOST_EINVAL, "%s %s: basic_user \"%s\" needs basic_env, the name of the "
-                         "variable holding the password", method, shown, r->basic_user);
+        return http_fail(RELHOST_EINVAL,
+                         "%s %s: basic_user \"%s\" needs basic_env, the name of the "
+                         "variable holding the password",
+                         method, shown, r->basic_user);
     if (r->basic_user && strchr(r->basic_user, ':'))
-        return http_fail(RELHOST_EINVAL, "%s %s: basic_user \"%s\" contains ':', which HTTP basic "
-                         "auth cannot carry", method, shown, r->basic_user);
+        return http_fail(RELHOST_EINVAL,
+                         "%s %s: basic_user \"%s\" contains ':', which HTTP basic "
+                         "auth cannot carry",
+                         method, shown, r->basic_user);
     if (isnan(r->connect_timeout_s) || r->connect_timeout_s < 0 || isnan(r->timeout_s) ||
         r->timeout_s < 0 || isnan(r->budget_s) || r->budget_s < 0 || r->max_attempts < 0)
-        return http_fail(RELHOST_EINVAL, "%s %s: negative timeout, budget or max_attempts; use 0 "
-                         "for the default or a positive value", method, shown);
+        return http_fail(RELHOST_EINVAL,
+                         "%s %s: negative timeout, budget or max_attempts; use 0 "
+                         "for the default or a positive value",
+                         method, shown);
     if (!http_plain_ok(r->url)) {
         char buf[160];
         const char *cred = credential_of(r, buf, sizeof buf);
         if (cred)
-            return http_fail(RELHOST_EINVAL, "%s %s: refusing to send %s over plain http to a host "
+            return http_fail(RELHOST_EINVAL,
+                             "%s %s: refusing to send %s over plain http to a host "
                              "that is not loopback: anyone on the way could read it; use https:// "
                              "(plain http may carry credentials only to 127.0.0.0/8, ::1 or "
-                             "localhost, for tests)", method, shown, cred);
+                             "localhost, for tests)",
+                             method, shown, cred);
     }
     return 0;
 }

@@ -74,8 +74,7 @@ int http_never_sent(const struct xfer *x, const struct curl_rule *rule);
 /* Exponential backoff with jitter before attempt + 1. */
 double http_backoff(int attempt);
 /* Seconds to wait before the next attempt after a retryable HTTP status, and why. */
-double http_status_wait(const struct xfer *x, long status, int attempt, char *why,
-                        size_t whylen);
+double http_status_wait(const struct xfer *x, long status, int attempt, char *why, size_t whylen);
 
 /* ---- http_transfer.c ---- */
 

@@ -60,12 +60,12 @@
  * temporary.
  */
 #define ADVICE_TLS                                                                                 \
-    "the server's TLS certificate did not verify (self-signed, expired, or made for another "     \
+    "the server's TLS certificate did not verify (self-signed, expired, or made for another "      \
     "host name): check the URL's host; if a private CA signs it, point RELHOST_CA_BUNDLE at that " \
-    "CA's PEM bundle (verification cannot be turned off); not retried, a certificate does not "   \
+    "CA's PEM bundle (verification cannot be turned off); not retried, a certificate does not "    \
     "fix itself"
-#define ADVICE_TLS_HANDSHAKE                                                                       \
-    "the TLS handshake failed: check that the URL's port speaks https (not plain http) and that "  \
+#define ADVICE_TLS_HANDSHAKE                                                                      \
+    "the TLS handshake failed: check that the URL's port speaks https (not plain http) and that " \
     "the server accepts a current TLS version; not retried, the same handshake would fail again"
 
 static const struct curl_rule curl_rules[] = {
@@ -167,8 +167,7 @@ double http_backoff(int attempt)
 }
 
 /* Seconds to wait before the next attempt after a retryable HTTP status, and why. */
-double http_status_wait(const struct xfer *x, long status, int attempt, char *why,
-                        size_t whylen)
+double http_status_wait(const struct xfer *x, long status, int attempt, char *why, size_t whylen)
 {
     const char *ra = http_header_of(&x->headers, "retry-after");
     const char *rem = http_header_of(&x->headers, "x-ratelimit-remaining");
@@ -195,8 +194,8 @@ double http_status_wait(const struct xfer *x, long status, int attempt, char *wh
         if (end != reset && r >= 0) {
             /* Some services send seconds-to-wait here; no epoch is that small. */
             double d = r < 1e9 ? r : r - time_wall();
-            snprintf(why, whylen, "HTTP %ld, rate limit exhausted (x-ratelimit-reset: %s)",
-                     status, reset);
+            snprintf(why, whylen, "HTTP %ld, rate limit exhausted (x-ratelimit-reset: %s)", status,
+                     reset);
             return (d > 0 ? d : 0) + HTTP_RESET_MARGIN_S;
         }
     }

@@ -161,14 +161,16 @@ int http_init(void)
     if (!H.global) {
         CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT);
         if (c != CURLE_OK)
-            return error_set(RELHOST_EIO, "cannot initialise libcurl: %s; check the TLS library "
-                             "installation", curl_easy_strerror(c));
+            return error_set(RELHOST_EIO,
+                             "cannot initialise libcurl: %s; check the TLS library "
+                             "installation",
+                             curl_easy_strerror(c));
         H.global = 1;
     }
     H.multi = curl_multi_init();
     if (!H.multi)
         return error_set(RELHOST_EIO, "cannot create the HTTP client (curl_multi_init failed); "
-                         "out of memory?");
+                                      "out of memory?");
     curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, on_timer);
     H.timer_at = -1;
@@ -356,18 +358,20 @@ static int setup_auth(const struct call *c, CURL *e)
     if (r->bearer_env) {
         const char *tok = secrets_getenv(r->bearer_env);
         if (!tok)
-            return http_fail(RELHOST_EINVAL, "%s %s: environment variable %s (bearer_env) is not set "
-                             "or empty; export it with the API token", c->method, c->shown,
-                             r->bearer_env);
+            return http_fail(RELHOST_EINVAL,
+                             "%s %s: environment variable %s (bearer_env) is not set "
+                             "or empty; export it with the API token",
+                             c->method, c->shown, r->bearer_env);
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
         curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, tok);
     } else if (r->basic_env) {
         const char *pw = secrets_getenv(r->basic_env);
         char *pair;
         if (!pw)
-            return http_fail(RELHOST_EINVAL, "%s %s: environment variable %s (basic_env) is not set "
-                             "or empty; export it with the password or API key", c->method, c->shown,
-                             r->basic_env);
+            return http_fail(RELHOST_EINVAL,
+                             "%s %s: environment variable %s (basic_env) is not set "
+                             "or empty; export it with the password or API key",
+                             c->method, c->shown, r->basic_env);
         /* The header carries base64("user:password"), whose text no form of the bare password
          * predicts at its edges: register the pair itself too. */
         pair = xasprintf("%s:%s", r->basic_user, pw);
@@ -401,8 +405,10 @@ int http_setup_easy(struct call *c, struct xfer *x, struct curl_slist **hdrs)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca && *ca) {
         if (access(ca, R_OK) != 0)
-            return http_fail(RELHOST_EINVAL, "%s %s: RELHOST_CA_BUNDLE names %s, which cannot be "
-                             "read; point it at a PEM CA bundle or unset it", c->method, c->shown, ca);
+            return http_fail(RELHOST_EINVAL,
+                             "%s %s: RELHOST_CA_BUNDLE names %s, which cannot be "
+                             "read; point it at a PEM CA bundle or unset it",
+                             c->method, c->shown, ca);
         curl_easy_setopt(e, CURLOPT_CAINFO, ca);
     }
     curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);

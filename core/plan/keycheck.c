@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEYS_SHOWN 30    /* keys named in an "unknown key" message */
-#define SUGGEST_MAX 2    /* edit distance of a "did you mean" */
+#define KEYS_SHOWN 30 /* keys named in an "unknown key" message */
+#define SUGGEST_MAX 2 /* edit distance of a "did you mean" */
 
 size_t keycheck_distance(const char *a, const char *b, size_t limit)
 {
@@ -77,9 +77,9 @@ static int is_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 /* What the named sources can post. */
 struct keyset {
-    strvec keys;      /* fnmatch patterns, copied */
-    int any;          /* some source declares no keys: it may post anything */
-    strbuf names;     /* "<source> (<plugin>), ..." for messages */
+    strvec keys;  /* fnmatch patterns, copied */
+    int any;      /* some source declares no keys: it may post anything */
+    strbuf names; /* "<source> (<plugin>), ..." for messages */
     size_t nsources;
 };
 
@@ -134,7 +134,6 @@ static int suggest(strbuf *b, const struct keyset *ks, const char *key)
     return shown > 0;
 }
 
-
 /* The SECRET_ENV option of conf (under table opts) that names variable var: its row name (with
  * its group's, "group.name") into *name and the field's address into *field. 1 when found. */
 typedef struct secret_find {
@@ -181,8 +180,7 @@ static void add_to(void *payload, const char *name)
 }
 
 /* A credential source pi declares that is unset or empty: explained into msg, 1. */
-static int missing_credential(hostctx *hc, const plan_instance *pi, const char *step,
-                              strbuf *msg)
+static int missing_credential(hostctx *hc, const plan_instance *pi, const char *step, strbuf *msg)
 {
     const relhost_metrics_ops *ops = pi && pi->pl ? pi->pl->desc.metrics : NULL;
     strvec need = {0};
@@ -201,7 +199,8 @@ static int missing_credential(hostctx *hc, const plan_instance *pi, const char *
         if (secret_option(&pi->pl->desc, pi->pl->desc.options, pi->conf, NULL, need.v[i], &opt,
                           &field))
             w = optstore_where(pi->store, field);
-        sb_printf(msg, "%s: metrics source %s needs $%s%s%s%s for required step %s; set it, or "
+        sb_printf(msg,
+                  "%s: metrics source %s needs $%s%s%s%s for required step %s; set it, or "
                   "make the step optional",
                   w ? w : (pi->where ? pi->where : "the plan"), pi->name, need.v[i],
                   opt ? " (its option " : "", opt ? opt : "", opt ? ")" : "",
@@ -230,8 +229,10 @@ static int no_sources(hostctx *hc, const plan *p, const char *where,
     sb_printf(&msg, "%s: acceptance checks read \"%s\"", where, spec_at(acceptance, 0)->key);
     for (size_t i = 1; i < acceptance->n && i < 4; i++)
         sb_printf(&msg, ", \"%s\"", spec_at(acceptance, i)->key);
-    sb_printf(&msg, "%s but no metrics source is named to post them; name one with metrics = "
-              "[\"...\"] (defined:", acceptance->n > 4 ? "..." : "");
+    sb_printf(&msg,
+              "%s but no metrics source is named to post them; name one with metrics = "
+              "[\"...\"] (defined:",
+              acceptance->n > 4 ? "..." : "");
     for (size_t i = 0; i < p->nmetrics; i++)
         sb_printf(&msg, "%s%s", i ? ", " : " ", p->metrics[i].name);
     sb_puts(&msg, p->nmetrics ? ")" : " none; add one under the plan's metrics group)");
@@ -253,8 +254,8 @@ static int collect_keys(hostctx *hc, const plan *p, const char *where,
             if (p->nmetrics == 0)
                 sb_puts(msg, "the plan defines none: add it under the plan's metrics group");
             for (size_t i = 0; i < p->nmetrics; i++)
-                sb_printf(msg, "%s%s", i ? ", " : "the plan's metrics group defines: ",
-                          p->metrics[i].name);
+                sb_printf(msg, "%s%s",
+                          i ? ", " : "the plan's metrics group defines: ", p->metrics[i].name);
             return 1;
         }
         sb_printf(&ks->names, "%s%s (%s)", ks->nsources++ ? ", " : "", pi->name, pi->plugin_name);
@@ -268,7 +269,8 @@ static int collect_keys(hostctx *hc, const plan *p, const char *where,
             /* Cannot tell what it posts: judging its checks could refuse a valid plan. */
             log_msg(RELHOST_LOG_WARN, hc->prefix,
                     "metrics source %s (%s) could not list its keys (error %d); acceptance keys "
-                    "read from it are not checked before the run", pi->name, pi->plugin_name, rc);
+                    "read from it are not checked before the run",
+                    pi->name, pi->plugin_name, rc);
             ks->any = 1;
         }
     }
@@ -300,8 +302,8 @@ static void unknown_key_message(strbuf *msg, const char *where, const relhost_ch
     const char *unknown = first->key;
     int several = ks->nsources > 1, asked;
     sb_printf(msg, "%s: acceptance key \"%s\" is not posted by metrics source%s %s",
-              first->where && *first->where ? first->where : where, unknown,
-              several ? "s" : "", ks->names.s);
+              first->where && *first->where ? first->where : where, unknown, several ? "s" : "",
+              ks->names.s);
     asked = suggest(msg, ks, unknown);
     if (nunknown > 1) {
         size_t shown = 0;

@@ -32,7 +32,8 @@ static void load_one(loaded_plugin *lp, const relhost_host *host)
     sym = dlsym(lp->dl, RELHOST_ENTRY_SYMBOL);
     if (!sym) {
         lp->error = xasprintf("%s is not a relhost plugin: it exports no %s() (see "
-                              "relhost/plugin.h)", lp->path, RELHOST_ENTRY_SYMBOL);
+                              "relhost/plugin.h)",
+                              lp->path, RELHOST_ENTRY_SYMBOL);
         return;
     }
     memcpy(&entry, &sym, sizeof entry);
@@ -64,7 +65,8 @@ static void load_one(loaded_plugin *lp, const relhost_host *host)
         /* A plugin is found by its file name, so that only the plugins a plan uses are ever
          * opened: a file named otherwise would be found by no plan. */
         lp->error = xasprintf("%s declares plugin \"%s\": a plugin's file is named after it; "
-                              "rename the file %s.so", lp->path, lp->desc.name, lp->desc.name);
+                              "rename the file %s.so",
+                              lp->path, lp->desc.name, lp->desc.name);
         return;
     }
     if (lp->desc.options && lp->desc.option_size == 0) {

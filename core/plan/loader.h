@@ -22,15 +22,15 @@
 #include <relhost/plugin.h>
 
 typedef struct loaded_plugin {
-    char *path;     /**< the .so */
-    char *dir;      /**< its folder, as searched */
-    char *stem;     /**< file name without .so */
+    char *path; /**< the .so */
+    char *dir;  /**< its folder, as searched */
+    char *stem; /**< file name without .so */
     void *dl;
     relhost_plugin desc; /**< copied, zero-padded past the plugin's struct_size */
-    char *error;    /**< non-NULL: this file could not be used, and why */
-    int shadowed;   /**< an earlier folder has a plugin of the same name */
-    int duplicate;  /**< another file in the same folder declares the same name */
-    int opened;     /**< dlopen()ed (or refused): desc is valid when error is NULL */
+    char *error;         /**< non-NULL: this file could not be used, and why */
+    int shadowed;        /**< an earlier folder has a plugin of the same name */
+    int duplicate;       /**< another file in the same folder declares the same name */
+    int opened;          /**< dlopen()ed (or refused): desc is valid when error is NULL */
 } loaded_plugin;
 
 typedef struct loader {

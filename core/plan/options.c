@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* Rows are read with the plugin's own row size, so a plugin built with a smaller (older)
  * relhost_option still works: fields past its size read as zero. */
 relhost_option options_row(const relhost_plugin *pl, const relhost_option *base, size_t i)
@@ -26,7 +25,6 @@ relhost_option options_row(const relhost_plugin *pl, const relhost_option *base,
     memcpy(&r, p, sz < sizeof r ? sz : sizeof r);
     return r;
 }
-
 
 /* Seal the variable every SECRET_ENV row names by default, in every group and list. */
 static void seal_rows(const relhost_plugin *pl, const relhost_option *opts, strvec *short_names)
@@ -82,8 +80,8 @@ int options_walk(const relhost_plugin *pl, const relhost_option *opts, const cha
             relhost_list l;
             memcpy(&l, f, sizeof l);
             for (size_t i = 0; i < l.n && !stop; i++)
-                stop = options_walk(pl, r.sub, (const char *)l.items + i * r.item_size, g, fn,
-                                    data);
+                stop =
+                    options_walk(pl, r.sub, (const char *)l.items + i * r.item_size, g, fn, data);
         }
         free(g);
         if (stop)
@@ -114,16 +112,15 @@ static int secret_use(const relhost_option *r, const char *f, const char *group,
     return 0;
 }
 
-void options_secret_use(const relhost_plugin *pl, const void *conf, strvec *reads,
-                        strvec *passes)
+void options_secret_use(const relhost_plugin *pl, const void *conf, strvec *reads, strvec *passes)
 {
     secret_uses u = {reads, passes};
     if (conf)
         options_walk(pl, pl->options, conf, NULL, secret_use, &u);
 }
 
-int opt_bad(const struct fillctx *c, const config_setting_t *s, const char *key,
-               const char *fmt, ...)
+int opt_bad(const struct fillctx *c, const config_setting_t *s, const char *key, const char *fmt,
+            ...)
 {
     char *lead = xasprintf("%s: '%s' ", c->what, key);
     va_list ap;
@@ -143,22 +140,28 @@ void options_require_pass_env(int on) { pass_env_strict = on; }
 /* A STRLIST option called pass_env, in any plugin, is the one way a sealed variable reaches a
  * child: each entry must be a variable name; a sealed one must hold a maskable value; with
  * options_require_pass_env(1) each must be set. */
-int opt_check_pass_env(const struct fillctx *c, const config_setting_t *s,
-                          const relhost_option *r, const relhost_strlist *l)
+int opt_check_pass_env(const struct fillctx *c, const config_setting_t *s, const relhost_option *r,
+                       const relhost_strlist *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         const char *name = l->v[i], *v;
         if (!opt_valid_env_name(name))
-            return opt_bad(c, s, r->name, "entry \"%s\" is not an environment variable name "
-                       "(letters, digits and '_', not starting with a digit)", name);
+            return opt_bad(c, s, r->name,
+                           "entry \"%s\" is not an environment variable name "
+                           "(letters, digits and '_', not starting with a digit)",
+                           name);
         v = getenv(name);
         if (pass_env_strict && !v)
-            return opt_bad(c, s, r->name, "names %s, which is not set in relhost's environment; "
-                           "set it (export %s=...) or remove it from pass_env", name, name);
+            return opt_bad(c, s, r->name,
+                           "names %s, which is not set in relhost's environment; "
+                           "set it (export %s=...) or remove it from pass_env",
+                           name, name);
         if (v && secrets_sealed(name) && *v && strlen(v) < SECRETS_MIN_LEN)
-            return opt_bad(c, s, r->name, "hands over %s, which looks secret but holds fewer than "
+            return opt_bad(c, s, r->name,
+                           "hands over %s, which looks secret but holds fewer than "
                            "%d bytes: too short to mask in logs and reports. Set it to the real "
-                           "credential, or rename it if it is not a secret", name, SECRETS_MIN_LEN);
+                           "credential, or rename it if it is not a secret",
+                           name, SECRETS_MIN_LEN);
     }
     return 0;
 }
@@ -302,8 +305,7 @@ static int fill_table(const struct fillctx *c, const relhost_option *opts, void 
 }
 
 int options_fill(const relhost_plugin *pl, void *conf, const config_setting_t *group,
-                 optstore_reserved reserved, const char *what, const char *plan_dir,
-                 optstore **out)
+                 optstore_reserved reserved, const char *what, const char *plan_dir, optstore **out)
 {
     struct fillctx c;
     optstore *st = xcalloc(1, sizeof *st);

@@ -84,9 +84,7 @@ void options_seal_defaults(const relhost_plugin *pl, strvec *short_names);
 /** The variables a filled conf of pl names: SECRET_ENV values (the plugin reads them itself)
  *  into *reads, entries of every STRLIST option called pass_env (handed to its processes)
  *  into *passes; each name once, in table order. */
-void options_secret_use(const relhost_plugin *pl, const void *conf, strvec *reads,
-                        strvec *passes);
-
+void options_secret_use(const relhost_plugin *pl, const void *conf, strvec *reads, strvec *passes);
 
 /** References (REF / REF_LIST values) recorded while filling, for the plan to resolve. */
 size_t optstore_nrefs(const optstore *st);

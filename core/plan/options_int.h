@@ -51,11 +51,11 @@ struct fillctx {
 /* ---- options.c ---- */
 
 /* error_set(RELHOST_EINVAL, "<file:line>: <what>: '<key>' <message>"); returns RELHOST_EINVAL. */
-int opt_bad(const struct fillctx *c, const config_setting_t *s, const char *key,
-            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int opt_bad(const struct fillctx *c, const config_setting_t *s, const char *key, const char *fmt,
+            ...) __attribute__((format(printf, 4, 5)));
 /* The rules of a STRLIST option called pass_env; 0 or RELHOST_EINVAL. */
-int opt_check_pass_env(const struct fillctx *c, const config_setting_t *s,
-                       const relhost_option *r, const relhost_strlist *l);
+int opt_check_pass_env(const struct fillctx *c, const config_setting_t *s, const relhost_option *r,
+                       const relhost_strlist *l);
 
 /* ---- options_where.c ---- */
 
@@ -65,8 +65,7 @@ char *opt_own_str(optstore *st, const char *s);
 /* Remember the file:line of setting s (NULL: nothing) as where the value at field came from. */
 void opt_remember(optstore *st, const void *field, const config_setting_t *s);
 /* Record a reference for the plan to resolve. */
-void opt_add_ref(optstore *st, relhost_ref_kind kind, const char *name,
-                 const config_setting_t *s);
+void opt_add_ref(optstore *st, relhost_ref_kind kind, const char *name, const config_setting_t *s);
 
 /* ---- options_describe.c ---- */
 

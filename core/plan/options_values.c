@@ -30,10 +30,22 @@ int options_parse_size(const char *s, uint64_t *out)
         end++;
     switch (toupper((unsigned char)*end)) {
     case '\0': break;
-    case 'K': mul = 1024.0; end++; break;
-    case 'M': mul = 1024.0 * 1024; end++; break;
-    case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
-    case 'T': mul = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    case 'K':
+        mul = 1024.0;
+        end++;
+        break;
+    case 'M':
+        mul = 1024.0 * 1024;
+        end++;
+        break;
+    case 'G':
+        mul = 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    case 'T':
+        mul = 1024.0 * 1024 * 1024 * 1024;
+        end++;
+        break;
     case 'B': break;
     default: return RELHOST_EINVAL;
     }
@@ -108,7 +120,6 @@ int opt_valid_env_name(const char *s)
     return 1;
 }
 
-
 /* A string option value: template-checked, expanded for run-level names, path-resolved. */
 static int store_string(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
                         const char *v, const char **field)
@@ -167,8 +178,7 @@ static int fill_strlist(const struct fillctx *c, const relhost_option *r, const 
             snprintf(num, sizeof num, "%lld", config_setting_get_int64(e));
             str = num;
             break;
-        default:
-            return opt_bad(c, e, r->name, "element %d must be a string", i + 1);
+        default: return opt_bad(c, e, r->name, "element %d must be a string", i + 1);
         }
         if (store_string(c, r, e, str, &v[i]) != 0)
             return RELHOST_EINVAL;
@@ -181,8 +191,8 @@ static int fill_strlist(const struct fillctx *c, const relhost_option *r, const 
 static const struct {
     const char *name;
     relhost_op op;
-} op_names[] = {{">=", RELHOST_OP_GE}, {">", RELHOST_OP_GT},  {"<=", RELHOST_OP_LE},
-                {"<", RELHOST_OP_LT},  {"==", RELHOST_OP_EQ}, {"!=", RELHOST_OP_NE},
+} op_names[] = {{">=", RELHOST_OP_GE},      {">", RELHOST_OP_GT},  {"<=", RELHOST_OP_LE},
+                {"<", RELHOST_OP_LT},       {"==", RELHOST_OP_EQ}, {"!=", RELHOST_OP_NE},
                 {"range", RELHOST_OP_RANGE}};
 
 const char *options_op_name(relhost_op op)
@@ -204,16 +214,18 @@ static int number_of(const config_setting_t *e, double *out)
 }
 
 /* Keys of the group form of a check. */
-static const char *const check_keys[] = {"metric", "op", "value", "max", "baseline", "rel",
-                                         "abs", "stat", NULL};
+static const char *const check_keys[] = {"metric", "op",  "value", "max", "baseline",
+                                         "rel",    "abs", "stat",  NULL};
 
 /* A number >= 0 of a check group (rel, abs). */
 static int tolerance_of(const struct fillctx *c, const relhost_option *r, const config_setting_t *t,
                         const char *metric, double *out)
 {
     if (number_of(t, out) != 0 || !isfinite(*out) || *out < 0)
-        return opt_bad(c, t, r->name, "check on \"%s\": %s must be a number >= 0 (rel is a fraction: "
-                       "0.2 = 20%%; abs is in the metric's unit)", metric, config_setting_name(t));
+        return opt_bad(c, t, r->name,
+                       "check on \"%s\": %s must be a number >= 0 (rel is a fraction: "
+                       "0.2 = 20%%; abs is in the metric's unit)",
+                       metric, config_setting_name(t));
     return 0;
 }
 
@@ -234,14 +246,18 @@ static int fill_check_rule(const struct fillctx *c, const relhost_option *r,
         for (cs->stat = 0; stats[cs->stat] && strcmp(stats[cs->stat], v) != 0; cs->stat++)
             ;
         if (!stats[cs->stat])
-            return opt_bad(c, st, r->name, "check on \"%s\": stat must be one of median, min, max, "
-                           "mean (the statistic of a repeated validation's runs)", cs->key);
+            return opt_bad(c, st, r->name,
+                           "check on \"%s\": stat must be one of median, min, max, "
+                           "mean (the statistic of a repeated validation's runs)",
+                           cs->key);
     }
     if (!b) {
         if (rel || abs_)
-            return opt_bad(c, rel ? rel : abs_, r->name, "check on \"%s\": %s needs baseline = "
+            return opt_bad(c, rel ? rel : abs_, r->name,
+                           "check on \"%s\": %s needs baseline = "
                            "\"higher\" or \"lower\" (a tolerance against the last promoted "
-                           "release)", cs->key, rel ? "rel" : "abs");
+                           "release)",
+                           cs->key, rel ? "rel" : "abs");
         return 0;
     }
     v = config_setting_type(b) == CONFIG_TYPE_STRING ? config_setting_get_string(b) : "";
@@ -250,12 +266,17 @@ static int fill_check_rule(const struct fillctx *c, const relhost_option *r,
     else if (strcmp(v, "lower") == 0)
         cs->baseline = RELHOST_BASELINE_LOWER;
     else
-        return opt_bad(c, b, r->name, "check on \"%s\": baseline must be \"higher\" (higher is "
-                       "better, e.g. SPS) or \"lower\" (lower is better, e.g. latency)", cs->key);
+        return opt_bad(c, b, r->name,
+                       "check on \"%s\": baseline must be \"higher\" (higher is "
+                       "better, e.g. SPS) or \"lower\" (lower is better, e.g. latency)",
+                       cs->key);
     if (!rel && !abs_)
-        return opt_bad(c, b, r->name, "check on \"%s\": a baseline rule needs rel = 0.2 (a "
-                       "fraction of the baseline) and/or abs = ... (in the metric's unit); rel = 0.0 "
-                       "allows no change at all", cs->key);
+        return opt_bad(
+            c, b, r->name,
+            "check on \"%s\": a baseline rule needs rel = 0.2 (a "
+            "fraction of the baseline) and/or abs = ... (in the metric's unit); rel = 0.0 "
+            "allows no change at all",
+            cs->key);
     if (rel && tolerance_of(c, r, rel, cs->key, &cs->rel_tol) != 0)
         return RELHOST_EINVAL;
     if (abs_ && tolerance_of(c, r, abs_, cs->key, &cs->abs_tol) != 0)
@@ -276,7 +297,8 @@ static int fill_check(const struct fillctx *c, const relhost_option *r, const co
     if (t == CONFIG_TYPE_LIST || t == CONFIG_TYPE_ARRAY) {
         int n = config_setting_length(e);
         if (n != 3 && n != 4)
-            return opt_bad(c, e, r->name, "check must be (\"metric\", \"op\", value) or "
+            return opt_bad(c, e, r->name,
+                           "check must be (\"metric\", \"op\", value) or "
                            "(\"metric\", \"range\", lo, hi)");
         k = config_setting_get_elem(e, 0);
         o = config_setting_get_elem(e, 1);
@@ -296,21 +318,27 @@ static int fill_check(const struct fillctx *c, const relhost_option *r, const co
             if (!check_keys[x])
                 return opt_bad(c, config_setting_get_elem(e, (unsigned)i), r->name,
                                "check has unknown key '%s'; allowed: metric, op, value, max, "
-                               "baseline, rel, abs, stat", nm);
+                               "baseline, rel, abs, stat",
+                               nm);
         }
         if (!k || config_setting_type(k) != CONFIG_TYPE_STRING)
             return opt_bad(c, e, r->name, "check group needs metric = \"name\" (a string)");
         if (!o != !v)
-            return opt_bad(c, o ? o : v, r->name, "check on \"%s\": a threshold needs both op and "
-                           "value", config_setting_get_string(k));
+            return opt_bad(c, o ? o : v, r->name,
+                           "check on \"%s\": a threshold needs both op and "
+                           "value",
+                           config_setting_get_string(k));
         if (!o && !config_setting_get_member(e, "baseline"))
-            return opt_bad(c, e, r->name, "check on \"%s\" needs op and value (a threshold), "
+            return opt_bad(c, e, r->name,
+                           "check on \"%s\" needs op and value (a threshold), "
                            "baseline = \"higher\" or \"lower\" with rel and/or abs (a rule "
                            "against the last promoted release), or both",
                            config_setting_get_string(k));
     } else {
-        return opt_bad(c, e, r->name, "each check must be a list like (\"sps_max\", \">=\", 30000.0) "
-                       "or a group like { metric = \"sps_max\"; baseline = \"higher\"; rel = 0.2; }");
+        return opt_bad(
+            c, e, r->name,
+            "each check must be a list like (\"sps_max\", \">=\", 30000.0) "
+            "or a group like { metric = \"sps_max\"; baseline = \"higher\"; rel = 0.2; }");
     }
     if (config_setting_type(k) != CONFIG_TYPE_STRING ||
         (o && config_setting_type(o) != CONFIG_TYPE_STRING))
@@ -340,8 +368,10 @@ static int fill_check(const struct fillctx *c, const relhost_option *r, const co
         if (!hi || number_of(hi, &cs->expected_hi) != 0)
             return group ? opt_bad(c, e, r->name, "range check on \"%s\" needs max = hi (a number)",
                                    cs->key)
-                         : opt_bad(c, e, r->name, "range check on \"%s\" needs (\"%s\", \"range\", "
-                                   "lo, hi)", cs->key, cs->key);
+                         : opt_bad(c, e, r->name,
+                                   "range check on \"%s\" needs (\"%s\", \"range\", "
+                                   "lo, hi)",
+                                   cs->key, cs->key);
         if (cs->expected_hi < cs->expected)
             return opt_bad(c, e, r->name, "range check on \"%s\" has lo %g above hi %g", cs->key,
                            cs->expected, cs->expected_hi);
@@ -352,12 +382,13 @@ static int fill_check(const struct fillctx *c, const relhost_option *r, const co
 }
 
 int opt_fill_checks(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
-                       relhost_checks *out)
+                    relhost_checks *out)
 {
     int t = config_setting_type(s), n;
     relhost_check_spec *v;
     if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
-        return opt_bad(c, s, r->name, "must be a list of checks: ( (\"sps_max\", \">=\", 30000.0) )");
+        return opt_bad(c, s, r->name,
+                       "must be a list of checks: ( (\"sps_max\", \">=\", 30000.0) )");
     n = config_setting_length(s);
     /* A single tuple written without the outer list: ("sps_max", ">=", 1.0). */
     if (n > 0 && config_setting_type(config_setting_get_elem(s, 0)) == CONFIG_TYPE_STRING) {
@@ -378,7 +409,7 @@ int opt_fill_checks(const struct fillctx *c, const relhost_option *r, const conf
 }
 
 int opt_fill_map(const struct fillctx *c, const relhost_option *r, const config_setting_t *s,
-                    relhost_map *out)
+                 relhost_map *out)
 {
     int n;
     const char **k, **v;
@@ -394,11 +425,18 @@ int opt_fill_map(const struct fillctx *c, const relhost_option *r, const config_
         switch (config_setting_type(e)) {
         case CONFIG_TYPE_STRING: str = config_setting_get_string(e); break;
         case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64: snprintf(num, sizeof num, "%lld", config_setting_get_int64(e)); break;
-        case CONFIG_TYPE_FLOAT: snprintf(num, sizeof num, "%.17g", config_setting_get_float(e)); break;
-        case CONFIG_TYPE_BOOL: snprintf(num, sizeof num, "%s", config_setting_get_bool(e) ? "true" : "false"); break;
-        default: return opt_bad(c, e, r->name, "value of '%s' must be a string or number",
-                                config_setting_name(e));
+        case CONFIG_TYPE_INT64:
+            snprintf(num, sizeof num, "%lld", config_setting_get_int64(e));
+            break;
+        case CONFIG_TYPE_FLOAT:
+            snprintf(num, sizeof num, "%.17g", config_setting_get_float(e));
+            break;
+        case CONFIG_TYPE_BOOL:
+            snprintf(num, sizeof num, "%s", config_setting_get_bool(e) ? "true" : "false");
+            break;
+        default:
+            return opt_bad(c, e, r->name, "value of '%s' must be a string or number",
+                           config_setting_name(e));
         }
         k[i] = opt_own_str(c->st, config_setting_name(e));
         if (store_string(c, r, e, str, &v[i]) != 0)
@@ -429,7 +467,7 @@ int opt_fill_string(const struct fillctx *c, const relhost_option *r, const conf
     v = s ? config_setting_get_string(s) : def;
     if (r->type == RELHOST_OPT_SECRET_ENV && !opt_valid_env_name(v))
         return opt_bad(c, s, r->name,
-                   "must name an environment variable (like ASANA_TOKEN), never hold a secret");
+                       "must name an environment variable (like ASANA_TOKEN), never hold a secret");
     if (store_string(c, r, s, v, (const char **)(void *)field) != 0)
         return RELHOST_EINVAL;
     if (r->type == RELHOST_OPT_REF)

@@ -26,7 +26,7 @@ static char *plan_dir_for_where;
 static struct set_mark {
     const config_setting_t *s;
     char *arg;
-} *marks;
+} * marks;
 static size_t nmarks;
 
 void options_set_plan_dir(const char *dir)
@@ -79,7 +79,6 @@ char *options_where_of(const config_setting_t *s)
     return xasprintf("%s:%u", f, config_setting_source_line(s));
 }
 
-
 void opt_remember(optstore *st, const void *field, const config_setting_t *s)
 {
     if (!s)
@@ -93,8 +92,7 @@ void opt_remember(optstore *st, const void *field, const config_setting_t *s)
     st->nw++;
 }
 
-void opt_add_ref(optstore *st, relhost_ref_kind kind, const char *name,
-                    const config_setting_t *s)
+void opt_add_ref(optstore *st, relhost_ref_kind kind, const char *name, const config_setting_t *s)
 {
     if (st->nrefs == st->caprefs) {
         st->caprefs = st->caprefs ? st->caprefs * 2 : 8;

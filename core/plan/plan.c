@@ -154,8 +154,10 @@ static int check_int_literals(const char *path, const char *dir, int depth)
                 char *inc = path_absolute(name, dir);
                 struct stat ib;
                 if (stat(inc, &ib) == 0 && !S_ISREG(ib.st_mode))
-                    rc = error_set(RELHOST_EINVAL, "%s:%u: @include \"%s\": %s is not a regular "
-                                   "file", path, line, name, inc);
+                    rc = error_set(RELHOST_EINVAL,
+                                   "%s:%u: @include \"%s\": %s is not a regular "
+                                   "file",
+                                   path, line, name, inc);
                 else
                     rc = check_int_literals(inc, dir, depth + 1);
                 free(name);
@@ -175,11 +177,12 @@ static int check_int_literals(const char *path, const char *dir, int depth)
             errno = 0;
             v = strtoull(text + i, NULL, hex ? 16 : 10);
             j += hex ? 2 : 0;
-            while (j < len && (hex ? isxdigit((unsigned char)text[j]) : isdigit((unsigned char)text[j])))
+            while (j < len &&
+                   (hex ? isxdigit((unsigned char)text[j]) : isdigit((unsigned char)text[j])))
                 j++;
             /* floats (1.5, 1e9) and 64-bit literals (5000000000L) are read correctly */
-            if (!(j < len && (text[j] == '.' || text[j] == 'e' || text[j] == 'E' ||
-                              text[j] == 'L')) &&
+            if (!(j < len &&
+                  (text[j] == '.' || text[j] == 'e' || text[j] == 'E' || text[j] == 'L')) &&
                 (errno == ERANGE || v > 2147483647ULL + (i > 0 && text[i - 1] == '-')))
                 rc = error_set(RELHOST_EINVAL,
                                "%s:%u: integer %.*s does not fit in 32 bits, and libconfig would "
@@ -287,8 +290,10 @@ static int apply_set(config_t *cfg, const char *arg)
 added:
     /* libconfig adds no member whose name it would not parse in a file. */
     if (!target)
-        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not a valid key name (a letter or '*', "
-                       "then letters, digits, '_', '-' or '*')", arg, seg);
+        rc = error_set(RELHOST_EINVAL,
+                       "--set %s: '%s' is not a valid key name (a letter or '*', "
+                       "then letters, digits, '_', '-' or '*')",
+                       arg, seg);
 out:
     if (rc == 0 && (target = config_setting_get_member(cur, seg)) != NULL)
         options_mark_set(target, arg);
@@ -299,7 +304,7 @@ out:
 /* ---- instances ---- */
 
 int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, const char *kind,
-                         optstore_reserved reserved)
+                       optstore_reserved reserved)
 {
     const char *pname;
     char *what;
@@ -312,9 +317,8 @@ int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, co
     if (!in->pl)
         return error_wrap(RELHOST_EINVAL, "%s: %s \"%s\"", in->where, kind, in->name);
     if (strcmp(kind, "step") == 0 && !in->pl->desc.gate)
-        return perr(g, "step \"%s\": plugin \"%s\" is not a gate (it offers:%s%s)", in->name,
-                    pname, in->pl->desc.metrics ? " metrics" : "",
-                    in->pl->desc.runner ? " runner" : "");
+        return perr(g, "step \"%s\": plugin \"%s\" is not a gate (it offers:%s%s)", in->name, pname,
+                    in->pl->desc.metrics ? " metrics" : "", in->pl->desc.runner ? " runner" : "");
     if (strcmp(kind, "runner") == 0 && !in->pl->desc.runner)
         return perr(g, "runner \"%s\": plugin \"%s\" is not a runner", in->name, pname);
     if (strcmp(kind, "metrics source") == 0 && !in->pl->desc.metrics)
@@ -329,8 +333,8 @@ int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, co
     return rc;
 }
 
-static int load_group_of_instances(plan *p, const char *key, const char *kind,
-                                   plan_instance **out, size_t *nout)
+static int load_group_of_instances(plan *p, const char *key, const char *kind, plan_instance **out,
+                                   size_t *nout)
 {
     config_setting_t *g = config_lookup(&p->cfg, key);
     int n;
@@ -367,15 +371,14 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind,
             if (pr) {
                 int t = config_setting_type(pr);
                 if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
-                    return perr(pr, "metrics source \"%s\": priority must be an integer",
-                                in->name);
+                    return perr(pr, "metrics source \"%s\": priority must be an integer", in->name);
                 in->priority = (int)config_setting_get_int64(pr);
             }
         }
         if (plan_fill_instance(p, in, e, kind,
-                          strcmp(kind, "runner") == 0          ? runner_reserved
-                          : strcmp(kind, "metrics source") == 0 ? metrics_reserved
-                                                                : inst_reserved) != 0)
+                               strcmp(kind, "runner") == 0           ? runner_reserved
+                               : strcmp(kind, "metrics source") == 0 ? metrics_reserved
+                                                                     : inst_reserved) != 0)
             return RELHOST_EINVAL;
     }
     return 0;
@@ -465,8 +468,7 @@ static int pick_version(plan *p, int new_release, int newest, char **out)
             rc = error_set(RELHOST_EINVAL,
                            "release %s in %s cannot be read (%s); fix or move it, or pass "
                            "--version V or --new",
-                           e[best].version, p->state_dir,
-                           e[best].message ? e[best].message : "?");
+                           e[best].version, p->state_dir, e[best].message ? e[best].message : "?");
             state_list_free(e, n);
             return rc;
         }
@@ -614,15 +616,15 @@ int plan_parse(const plan_options *o, plan *p)
     p->ref = p->keys.ref ? xstrdup(p->keys.ref) : NULL;
     if (p->ref && !p->repo)
         return perr(config_lookup(&p->cfg, "ref"), "'ref' needs 'repo' (the repository it names "
-                    "a commit of)");
+                                                   "a commit of)");
     p->checkout_worktree = p->keys.checkout == PLAN_CHECKOUT_WORKTREE;
     if (config_lookup(&p->cfg, "checkout") && !p->repo)
         return perr(config_lookup(&p->cfg, "checkout"), "'checkout' needs 'repo'");
     p->max_defers = (int)p->keys.max_defers;
     p->defer_deadline = p->keys.defer_deadline;
     p->registry_dir = xstrdup(p->keys.registry_dir);
-    p->baseline_path = p->keys.baseline ? xstrdup(p->keys.baseline)
-                                        : path_join(p->state_dir, "baseline.json");
+    p->baseline_path =
+        p->keys.baseline ? xstrdup(p->keys.baseline) : path_join(p->state_dir, "baseline.json");
     p->require_baseline = p->keys.require_baseline;
     p->monitor_profile = p->keys.monitor_profile ? xstrdup(p->keys.monitor_profile) : NULL;
     plugin_dirs(p);
@@ -674,8 +676,8 @@ int plan_open(const plan_options *o, plan *p)
     set_registry_templates(p);
     if ((rc = load_group_of_instances(p, "runners", "runner", &p->runners, &p->nrunners)) != 0)
         return rc;
-    if ((rc = load_group_of_instances(p, "metrics", "metrics source", &p->metrics,
-                                      &p->nmetrics)) != 0)
+    if ((rc = load_group_of_instances(p, "metrics", "metrics source", &p->metrics, &p->nmetrics)) !=
+        0)
         return rc;
     if ((rc = plan_load_steps(p)) != 0)
         return rc;

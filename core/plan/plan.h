@@ -25,7 +25,7 @@ typedef struct plan_instance {
     char *name;
     char *plugin_name;
     const loaded_plugin *pl;
-    void *conf;       /* pl->desc.conf_size bytes, filled from the plan */
+    void *conf; /* pl->desc.conf_size bytes, filled from the plan */
     optstore *store;
     char *where;      /* file:line of the instance's group */
     int max_parallel; /* runners: jobs at once (host-level key, default 4) */
@@ -58,24 +58,24 @@ typedef struct plan_profile {
 } plan_profile;
 
 typedef struct plan {
-    char *path;       /* absolute */
-    char *dir;        /* absolute folder of the plan */
-    char *name;       /* plan's `name`, or the file's stem */
-    char *version;    /* decided: --version, the plan's version, or auto (UTC) */
-    int version_auto; /* the version was generated */
-    int resumed;      /* no --version: the newest unfinished release was picked up */
+    char *path;                /* absolute */
+    char *dir;                 /* absolute folder of the plan */
+    char *name;                /* plan's `name`, or the file's stem */
+    char *version;             /* decided: --version, the plan's version, or auto (UTC) */
+    int version_auto;          /* the version was generated */
+    int resumed;               /* no --version: the newest unfinished release was picked up */
     char *state_dir, *log_dir; /* absolute */
     char *state_dir_where, *log_dir_where; /* where the plan set them, for errors */
-    char *repo, *ref; /* NULL when the plan names no repository */
-    char *commit;     /* the repo's ref resolved at load (git rev-parse), or NULL */
-    int max_defers;   /* a required step's retryable ERROR defers the release at most this often */
+    char *repo, *ref;                      /* NULL when the plan names no repository */
+    char *commit;   /* the repo's ref resolved at load (git rev-parse), or NULL */
+    int max_defers; /* a required step's retryable ERROR defers the release at most this often */
     double defer_deadline; /* seconds after the release's creation when deferring stops; 0: none */
     int checkout_worktree; /* checkout = "worktree": validations run in a worktree of the commit */
-    char *registry_dir;    /* absolute: the release registry (manifest.json, staged/, audit.jsonl) */
-    char *baseline_path;   /* absolute: the baseline store (default <state_dir>/baseline.json) */
-    int require_baseline;  /* a baseline rule with no baseline entry is INCONCLUSIVE, not passed */
+    char *registry_dir;   /* absolute: the release registry (manifest.json, staged/, audit.jsonl) */
+    char *baseline_path;  /* absolute: the baseline store (default <state_dir>/baseline.json) */
+    int require_baseline; /* a baseline rule with no baseline entry is INCONCLUSIVE, not passed */
     char *monitor_profile; /* the profile `relhost monitor` runs when given no --profile, or NULL */
-    strvec plugin_path;        /* the full search path actually used */
+    strvec plugin_path;    /* the full search path actually used */
     loader ld;
     plan_instance *runners;
     size_t nrunners;
@@ -85,20 +85,20 @@ typedef struct plan {
     size_t nsteps;
     plan_profile *profiles;
     size_t nprofiles;
-    char *hash;       /* sha-like hash of the plan file's bytes (after --set) */
-    plan_keys keys;   /* the core's own top-level keys, as filled (core/plan/plan_keys.h) */
+    char *hash;     /* sha-like hash of the plan file's bytes (after --set) */
+    plan_keys keys; /* the core's own top-level keys, as filled (core/plan/plan_keys.h) */
     optstore *keys_store;
     config_t cfg;
 } plan;
 
 typedef struct plan_options {
     const char *path;
-    const char *version;             /* --version, or NULL */
-    const char *const *sets;         /* --set KEY.PATH=VALUE, NULL-terminated or NULL */
-    int new_release;                 /* --new: never resume an unfinished release */
-    const char *commit;              /* the candidate commit is this one (monitor: the last
+    const char *version;     /* --version, or NULL */
+    const char *const *sets; /* --set KEY.PATH=VALUE, NULL-terminated or NULL */
+    int new_release;         /* --new: never resume an unfinished release */
+    const char *commit;      /* the candidate commit is this one (monitor: the last
                                         green release's), not the plan's ref resolved */
-    int newest;                      /* status: without --version, the newest release, finished
+    int newest;              /* status: without --version, the newest release, finished
                                         or not */
     const relhost_host *host;
 } plan_options;

@@ -15,16 +15,16 @@
 
 /** What the table fills; paths are absolute (resolved against the plan's folder). */
 typedef struct plan_keys {
-    const char *name;        /* NULL: the file's stem */
-    const char *version;     /* "auto" by default */
+    const char *name;    /* NULL: the file's stem */
+    const char *version; /* "auto" by default */
     const char *state_dir, *log_dir;
     relhost_strlist plugin_path;
     const char *repo, *ref;
-    int checkout;            /* PLAN_CHECKOUT_HEAD or PLAN_CHECKOUT_WORKTREE */
+    int checkout; /* PLAN_CHECKOUT_HEAD or PLAN_CHECKOUT_WORKTREE */
     int64_t max_defers;
-    double defer_deadline;   /* seconds; 0: none */
+    double defer_deadline; /* seconds; 0: none */
     const char *registry_dir;
-    const char *baseline;    /* NULL: <state_dir>/baseline.json */
+    const char *baseline; /* NULL: <state_dir>/baseline.json */
     int require_baseline;
     const char *monitor_profile;
 } plan_keys;

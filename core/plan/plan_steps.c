@@ -22,8 +22,7 @@ static int step_list_length(plan *p, const char *key)
     if (!s)
         return 0;
     if (config_setting_type(s) != CONFIG_TYPE_LIST)
-        return perr(s, "'%s' must be a list of groups: %s = ( { ... }, { ... } );", key, key),
-               -1;
+        return perr(s, "'%s' must be a list of groups: %s = ( { ... }, { ... } );", key, key), -1;
     return config_setting_length(s);
 }
 
@@ -75,12 +74,12 @@ static int load_step_list(plan *p, const char *key, step_when list_when)
             st->description = xstrdup(desc);
         if (config_setting_get_member(g, "when") && list_when != WHEN_SUCCESS)
             return perr(config_setting_get_member(g, "when"),
-                        "step \"%s\": steps of '%s' take no 'when' (they run after every %s)",
-                        nm, key, list_when == WHEN_ON_PROMOTE ? "promotion" : "rollback");
+                        "step \"%s\": steps of '%s' take no 'when' (they run after every %s)", nm,
+                        key, list_when == WHEN_ON_PROMOTE ? "promotion" : "rollback");
         if (config_setting_get_member(g, "when")) {
             config_setting_t *w = config_setting_get_member(g, "when");
-            const char *ws = config_setting_type(w) == CONFIG_TYPE_STRING
-                                 ? config_setting_get_string(w) : "";
+            const char *ws =
+                config_setting_type(w) == CONFIG_TYPE_STRING ? config_setting_get_string(w) : "";
             if (strcmp(ws, "success") == 0)
                 st->when = WHEN_SUCCESS;
             else if (strcmp(ws, "on_failure") == 0)
@@ -124,8 +123,10 @@ int plan_load_steps(plan *p)
     config_setting_t *s = config_lookup(&p->cfg, "steps");
     int n, np, nr, rc;
     if (!s)
-        return error_set(RELHOST_EINVAL, "%s: the plan has no steps = ( { name = ...; plugin = "
-                         "...; }, ... ); nothing to run", p->path);
+        return error_set(RELHOST_EINVAL,
+                         "%s: the plan has no steps = ( { name = ...; plugin = "
+                         "...; }, ... ); nothing to run",
+                         p->path);
     if ((n = step_list_length(p, "steps")) < 0 || (np = step_list_length(p, "on_promote")) < 0 ||
         (nr = step_list_length(p, "on_rollback")) < 0)
         return RELHOST_EINVAL;
@@ -166,4 +167,3 @@ int plan_load_profiles(plan *p)
     }
     return 0;
 }
-

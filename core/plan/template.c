@@ -9,13 +9,12 @@
 #include <string.h>
 
 /* rollback_* are set for the on_rollback steps of a rollback. */
-static const char *const run_names[] = {"version",       "rc",          "commit",
-                                        "step",          "staged_dir",  "worktree",
-                                        "rollback_from", "rollback_to", "rollback_reason",
-                                        NULL};
+static const char *const run_names[] = {
+    "version",       "rc",          "commit",          "step", "staged_dir", "worktree",
+    "rollback_from", "rollback_to", "rollback_reason", NULL};
 /* nodes and condition are the workflow gate's matrix axes; repeat is k of a repeated job. */
-static const char *const job_names[] = {"validation", "attempt", "repeat", "nodes", "condition",
-                                        NULL};
+static const char *const job_names[] = {"validation", "attempt",   "repeat",
+                                        "nodes",      "condition", NULL};
 
 static strvec names, values;
 
@@ -74,8 +73,8 @@ const char *template_value(const char *name)
 #define run_value template_value
 
 /* Walk tmpl; for each placeholder call `on`; literal text goes to out when out != NULL. */
-static int walk(const char *tmpl, strbuf *out,
-                int (*on)(const char *name, strbuf *out, void *arg), void *arg)
+static int walk(const char *tmpl, strbuf *out, int (*on)(const char *name, strbuf *out, void *arg),
+                void *arg)
 {
     const char *p = tmpl;
     while (*p) {
@@ -180,8 +179,7 @@ static int on_expand(const char *name, strbuf *out, void *arg)
     return error_set(RELHOST_EINVAL, "unknown placeholder {%s} in \"%s\"", name, a->tmpl);
 }
 
-int template_expand(const char *tmpl, const char *const *vars, size_t n, int keep_job,
-                    char **out)
+int template_expand(const char *tmpl, const char *const *vars, size_t n, int keep_job, char **out)
 {
     struct expand_arg a = {tmpl, vars, n, keep_job};
     strbuf b;

@@ -31,7 +31,6 @@ int template_check(const char *tmpl, const char *const *extra, size_t n_extra);
  * job-level and extra names that have no value as written. An unset name otherwise is an error.
  * Returns 0 and a heap string in *out, or RELHOST_EINVAL.
  */
-int template_expand(const char *tmpl, const char *const *vars, size_t n, int keep_job,
-                    char **out);
+int template_expand(const char *tmpl, const char *const *vars, size_t n, int keep_job, char **out);
 
 #endif

@@ -139,15 +139,15 @@ typedef struct step_record {
     record_int defers;
     relhost_outcome waived_from; /* RELHOST_NONE unless a waiver answered an outcome */
     char *waived_from_reason;
-    char *in_flight;             /* a publishing step's start, while no run saw it end */
-    char *plan_hash;             /* the plan's hash when the step was recorded */
+    char *in_flight; /* a publishing step's start, while no run saw it end */
+    char *plan_hash; /* the plan's hash when the step was recorded */
     size_t nrecords;
-    label_record *records;       /* delivery records (string values), sorted by key */
+    label_record *records; /* delivery records (string values), sorted by key */
     evidence_record evidence;
 } step_record;
 
 typedef struct job_record {
-    char *id, *step, *validation; /* never NULL: an older record's id "<step>/<validation>"
+    char *id, *step, *validation;     /* never NULL: an older record's id "<step>/<validation>"
                                      names the ones it lacks */
     int step_given, validation_given; /* the state held them as strings (not from the id) */
     char *runner, *key, *external_id, *reason, *termination_reason;
@@ -192,7 +192,7 @@ typedef struct release_record {
     step_record *steps;
     job_record *jobs;
     waiver_record *waivers; /* the state's order; entries that are not objects skipped */
-    char **sealed_env; /* names of secrets no longer known (core/view/logview.h) */
+    char **sealed_env;      /* names of secrets no longer known (core/view/logview.h) */
 } release_record;
 
 /**

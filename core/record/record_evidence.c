@@ -18,7 +18,6 @@ static json_t *num_or_null(int has, double v)
     return has && isfinite(v) ? json_real(v) : json_null();
 }
 
-
 json_t *record_evidence_to_json(const evidence *ev)
 {
     json_t *o = json_object(), *metrics = json_object(), *checks = json_array();
@@ -72,9 +71,9 @@ json_t *record_evidence_to_json(const evidence *ev)
     }
     for (size_t i = 0; i < ev->notes.n; i++)
         json_array_append_new(notes, json_string(ev->notes.v[i]));
-    json_object_update_new(o, json_pack("{s:o, s:o, s:o, s:o, s:o}", "metrics", metrics, "checks",
-                                        checks, "labels", labels, "artifacts", arts, "notes",
-                                        notes));
+    json_object_update_new(o,
+                           json_pack("{s:o, s:o, s:o, s:o, s:o}", "metrics", metrics, "checks",
+                                     checks, "labels", labels, "artifacts", arts, "notes", notes));
     return o;
 }
 
@@ -96,8 +95,7 @@ void record_evidence_from_json(evidence *ev, const json_t *j)
                                samples > 0 ? (uint64_t)samples : 0);
         if (json_array_size(runs) > 0) {
             double *d = xcalloc(json_array_size(runs), sizeof *d);
-            json_array_foreach(runs, i, r)
-                d[i] = json_is_number(r) ? json_number_value(r) : NAN;
+            json_array_foreach(runs, i, r) d[i] = json_is_number(r) ? json_number_value(r) : NAN;
             evidence_metric_runs(ev, k, d, json_array_size(runs));
             free(d);
         }
@@ -126,13 +124,10 @@ void record_evidence_from_json(evidence *ev, const json_t *j)
         if ((k2->has_bound = json_is_number(x = json_object_get(v, "bound"))))
             k2->bound = json_number_value(x);
     }
-    json_object_foreach((json_t *)json_object_get(j, "labels"), k, v)
-        if (json_is_string(v))
-            evidence_label(ev, k, json_string_value(v));
-    json_array_foreach(json_object_get(j, "artifacts"), i, v)
-        if (rj_cstr(v, "uri"))
-            evidence_artifact(ev, rj_cstr(v, "kind"), rj_cstr(v, "uri"), rj_cstr(v, "sha256"));
-    json_array_foreach(json_object_get(j, "notes"), i, v)
-        if (json_is_string(v))
-            evidence_note(ev, json_string_value(v));
+    json_object_foreach((json_t *)json_object_get(j, "labels"), k, v) if (json_is_string(v))
+        evidence_label(ev, k, json_string_value(v));
+    json_array_foreach(json_object_get(j, "artifacts"), i, v) if (rj_cstr(v, "uri"))
+        evidence_artifact(ev, rj_cstr(v, "kind"), rj_cstr(v, "uri"), rj_cstr(v, "sha256"));
+    json_array_foreach(json_object_get(j, "notes"), i, v) if (json_is_string(v))
+        evidence_note(ev, json_string_value(v));
 }

@@ -16,7 +16,6 @@
 
 /* ---- writing ---- */
 
-
 static void put(json_t *o, const char *key, json_t *v) { json_object_set_new(o, key, v); }
 
 static json_t *process_json(const record_job_process *p)
@@ -115,9 +114,8 @@ static void read_entry(job_entry *e, const char *id, json_t *rec)
     e->lost_attempts = rj_int(rec, "lost_attempts");
     e->orphan_stopped = rj_int(rec, "orphan_stopped");
     e->runs = xcalloc(json_array_size(runs) + 1, sizeof *e->runs);
-    json_array_foreach(runs, i, v)
-        if (json_is_string(v))
-            e->runs[e->nruns++] = xstrndup(json_string_value(v), json_string_length(v));
+    json_array_foreach(runs, i, v) if (json_is_string(v)) e->runs[e->nruns++] =
+        xstrndup(json_string_value(v), json_string_length(v));
 }
 
 int record_job_get(json_t *root, const char *id, job_entry *out)
@@ -137,9 +135,8 @@ void record_job_list(json_t *root, job_entry **out, size_t *n)
     const char *id;
     *n = 0;
     *out = xcalloc(json_object_size(jobs) + 1, sizeof **out);
-    json_object_foreach(jobs, id, rec)
-        if (json_is_object(rec))
-            read_entry(&(*out)[(*n)++], id, rec);
+    json_object_foreach(jobs, id, rec) if (json_is_object(rec))
+        read_entry(&(*out)[(*n)++], id, rec);
 }
 
 void record_job_entry_free(job_entry *e)

@@ -49,7 +49,7 @@ typedef struct job_entry {
     job_record job;
     int has_process; /* "process" is an object; written when set */
     record_job_process process;
-    record_int lost_attempts; /* written when set */
+    record_int lost_attempts;  /* written when set */
     record_int orphan_stopped; /* read only: written by record_job_mark_orphan_stopped() */
     size_t nruns;
     char **runs; /* an aggregate's repeats' ids ("runs"); strings only */

@@ -53,9 +53,8 @@ int rj_in_array(const json_t *a, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach((json_t *)a, i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-            return 1;
+    json_array_foreach((json_t *)a, i,
+                       v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return 1;
     return 0;
 }
 

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static int r_bool(json_t *o, const char *key) { return json_is_true(json_object_get(o, key)); }
 
 static relhost_outcome r_outcome(json_t *o, char **raw)
@@ -43,8 +42,7 @@ static const char **sorted_keys(json_t *o, size_t *n)
     const char *key;
     json_t *v;
     *n = 0;
-    json_object_foreach(o, key, v)
-        k[(*n)++] = key;
+    json_object_foreach(o, key, v) k[(*n)++] = key;
     qsort(k, *n, sizeof *k, cmp_str);
     return k;
 }
@@ -64,8 +62,7 @@ static void read_metric(metric_record *m, const char *key, json_t *src)
         m->has_repeats = 1;
         m->nrepeats = json_array_size(runs);
         m->repeats = xcalloc(m->nrepeats, sizeof *m->repeats);
-        json_array_foreach(runs, i, v)
-            m->repeats[i] = rj_realv(v);
+        json_array_foreach(runs, i, v) m->repeats[i] = rj_realv(v);
     }
 }
 
@@ -120,9 +117,7 @@ static void read_evidence(evidence_record *e, json_t *ev)
     /* Checks keep the state's order: the order of the plan's acceptance list. */
     arr = json_object_get(ev, "checks");
     e->checks = xcalloc(json_array_size(arr) + 1, sizeof *e->checks);
-    json_array_foreach(arr, i, v)
-        if (json_is_object(v))
-            read_check(&e->checks[e->nchecks++], v);
+    json_array_foreach(arr, i, v) if (json_is_object(v)) read_check(&e->checks[e->nchecks++], v);
     src = json_object_get(ev, "labels");
     keys = sorted_keys(json_is_object(src) ? src : NULL, &n);
     e->labels = xcalloc(n + 1, sizeof *e->labels);
@@ -148,9 +143,8 @@ static void read_evidence(evidence_record *e, json_t *ev)
     }
     arr = json_object_get(ev, "notes");
     e->notes = xcalloc(json_array_size(arr) + 1, sizeof *e->notes);
-    json_array_foreach(arr, i, v)
-        if (json_is_string(v))
-            e->notes[e->nnotes++] = xstrndup(json_string_value(v), json_string_length(v));
+    json_array_foreach(arr, i, v) if (json_is_string(v)) e->notes[e->nnotes++] =
+        xstrndup(json_string_value(v), json_string_length(v));
 }
 
 static void read_waived_from(step_record *s, json_t *wf)
@@ -255,9 +249,8 @@ static void read_job(job_record *j, const char *id, json_t *v)
     j->duration_s = rj_real(v, "duration_s");
     j->log_path = rj_str(v, "log_path");
     j->argv = xcalloc(json_array_size(argv) + 1, sizeof *j->argv);
-    json_array_foreach(argv, i, a)
-        if (json_is_string(a))
-            j->argv[j->nargv++] = xstrndup(json_string_value(a), json_string_length(a));
+    json_array_foreach(argv, i, a) if (json_is_string(a)) j->argv[j->nargv++] =
+        xstrndup(json_string_value(a), json_string_length(a));
     j->spec_hash = rj_str(v, "spec_hash");
     j->accept_hash = rj_str(v, "accept_hash");
     j->repeats = rj_int(v, "repeats");
@@ -452,19 +445,17 @@ int record_read(json_t *root, release_record *out)
     read_waivers(out, json_object_get(root, "waivers"));
     steps = json_object_get(root, "steps");
     jobs = json_object_get(root, "jobs");
-    out->steps = xcalloc(json_object_size(json_is_object(steps) ? steps : NULL) + 1,
-                         sizeof *out->steps);
+    out->steps =
+        xcalloc(json_object_size(json_is_object(steps) ? steps : NULL) + 1, sizeof *out->steps);
     if (json_is_object(steps))
-        json_object_foreach(steps, key, v)
-            if (json_is_object(v))
-                read_step_of(root, &out->steps[out->nsteps++], key, v);
+        json_object_foreach(steps, key, v) if (json_is_object(v))
+            read_step_of(root, &out->steps[out->nsteps++], key, v);
     qsort(out->steps, out->nsteps, sizeof *out->steps, cmp_step);
-    out->jobs = xcalloc(json_object_size(json_is_object(jobs) ? jobs : NULL) + 1,
-                        sizeof *out->jobs);
+    out->jobs =
+        xcalloc(json_object_size(json_is_object(jobs) ? jobs : NULL) + 1, sizeof *out->jobs);
     if (json_is_object(jobs))
-        json_object_foreach(jobs, key, v)
-            if (json_is_object(v))
-                read_job(&out->jobs[out->njobs++], key, v);
+        json_object_foreach(jobs, key, v) if (json_is_object(v))
+            read_job(&out->jobs[out->njobs++], key, v);
     sort_rec = out;
     qsort(out->jobs, out->njobs, sizeof *out->jobs, cmp_job);
     sort_rec = NULL;
@@ -603,7 +594,6 @@ const char **record_step_names(json_t *root, size_t *n)
     const char **names = xcalloc(json_object_size(steps) + 1, sizeof *names);
     const char *key;
     *n = 0;
-    json_object_foreach(steps, key, v)
-        names[(*n)++] = key;
+    json_object_foreach(steps, key, v) names[(*n)++] = key;
     return names;
 }

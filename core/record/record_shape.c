@@ -16,31 +16,67 @@ typedef struct member_type {
 } member_type;
 
 static const member_type root_members[] = {
-    {"schema", T_INT}, {"seq", T_INT}, {"version", T_STR}, {"plan_name", T_STR | T_NULL},
-    {"plan", T_STR | T_NULL}, {"plan_hash", T_STR | T_NULL}, {"candidate", T_OBJ | T_NULL},
-    {"created_at", T_STR | T_NULL}, {"updated_at", T_STR | T_NULL}, {"finished", T_BOOL},
-    {"exit_code", T_INT | T_NULL}, {"published", T_BOOL}, {"quarantined", T_BOOL},
-    {"sealed_env", T_ARR}, {"waivers", T_ARR}, {"requirements", T_OBJ | T_NULL},
-    {"steps", T_OBJ}, {"jobs", T_OBJ}, {NULL, 0},
+    {"schema", T_INT},
+    {"seq", T_INT},
+    {"version", T_STR},
+    {"plan_name", T_STR | T_NULL},
+    {"plan", T_STR | T_NULL},
+    {"plan_hash", T_STR | T_NULL},
+    {"candidate", T_OBJ | T_NULL},
+    {"created_at", T_STR | T_NULL},
+    {"updated_at", T_STR | T_NULL},
+    {"finished", T_BOOL},
+    {"exit_code", T_INT | T_NULL},
+    {"published", T_BOOL},
+    {"quarantined", T_BOOL},
+    {"sealed_env", T_ARR},
+    {"waivers", T_ARR},
+    {"requirements", T_OBJ | T_NULL},
+    {"steps", T_OBJ},
+    {"jobs", T_OBJ},
+    {NULL, 0},
 };
 
 static const member_type step_members[] = {
-    {"position", T_INT | T_NULL}, {"outcome", T_STR | T_NULL}, {"reason", T_STR | T_NULL},
-    {"plugin", T_STR | T_NULL}, {"message", T_STR | T_NULL}, {"started_at", T_STR | T_NULL},
-    {"ended_at", T_STR | T_NULL}, {"plan_hash", T_STR | T_NULL}, {"in_flight", T_STR | T_NULL},
-    {"required", T_BOOL}, {"publishes", T_BOOL}, {"retryable", T_BOOL},
-    {"defers", T_INT}, {"duration_s", T_NUM | T_NULL}, {"evidence", T_OBJ | T_NULL},
+    {"position", T_INT | T_NULL},
+    {"outcome", T_STR | T_NULL},
+    {"reason", T_STR | T_NULL},
+    {"plugin", T_STR | T_NULL},
+    {"message", T_STR | T_NULL},
+    {"started_at", T_STR | T_NULL},
+    {"ended_at", T_STR | T_NULL},
+    {"plan_hash", T_STR | T_NULL},
+    {"in_flight", T_STR | T_NULL},
+    {"required", T_BOOL},
+    {"publishes", T_BOOL},
+    {"retryable", T_BOOL},
+    {"defers", T_INT},
+    {"duration_s", T_NUM | T_NULL},
+    {"evidence", T_OBJ | T_NULL},
     {NULL, 0},
 };
 
 static const member_type job_members[] = {
-    {"step", T_STR}, {"validation", T_STR}, {"lifecycle", T_STR | T_NULL},
-    {"runner", T_STR | T_NULL}, {"key", T_STR | T_NULL}, {"external_id", T_STR | T_NULL},
-    {"termination_reason", T_STR | T_NULL}, {"log_path", T_STR | T_NULL},
-    {"attempt", T_INT | T_NULL}, {"outcome", T_STR | T_NULL}, {"reason", T_STR | T_NULL},
-    {"retryable", T_BOOL}, {"exit_code", T_INT | T_NULL}, {"restarts", T_INT | T_NULL},
-    {"duration_s", T_NUM | T_NULL}, {"argv", T_ARR | T_NULL}, {"repeats", T_INT | T_NULL},
-    {"repeat", T_INT | T_NULL}, {"repeat_of", T_STR | T_NULL}, {"evidence", T_OBJ | T_NULL},
+    {"step", T_STR},
+    {"validation", T_STR},
+    {"lifecycle", T_STR | T_NULL},
+    {"runner", T_STR | T_NULL},
+    {"key", T_STR | T_NULL},
+    {"external_id", T_STR | T_NULL},
+    {"termination_reason", T_STR | T_NULL},
+    {"log_path", T_STR | T_NULL},
+    {"attempt", T_INT | T_NULL},
+    {"outcome", T_STR | T_NULL},
+    {"reason", T_STR | T_NULL},
+    {"retryable", T_BOOL},
+    {"exit_code", T_INT | T_NULL},
+    {"restarts", T_INT | T_NULL},
+    {"duration_s", T_NUM | T_NULL},
+    {"argv", T_ARR | T_NULL},
+    {"repeats", T_INT | T_NULL},
+    {"repeat", T_INT | T_NULL},
+    {"repeat_of", T_STR | T_NULL},
+    {"evidence", T_OBJ | T_NULL},
     {NULL, 0},
 };
 
@@ -50,24 +86,25 @@ static const member_type requirement_members[] = {
 };
 
 static const member_type metric_members[] = {
-    {"value", T_NUM | T_NULL}, {"samples", T_INT | T_NULL}, {"repeats", T_ARR | T_NULL},
+    {"value", T_NUM | T_NULL},  {"samples", T_INT | T_NULL}, {"repeats", T_ARR | T_NULL},
     {"source", T_STR | T_NULL}, {"reducer", T_STR | T_NULL}, {NULL, 0},
 };
 
 static const member_type check_members[] = {
-    {"key", T_STR | T_NULL}, {"op", T_STR | T_NULL}, {"passed", T_BOOL},
-    {"actual", T_NUM | T_NULL}, {"expected", T_NUM | T_NULL}, {"expected_hi", T_NUM | T_NULL},
-    {"baseline", T_NUM | T_NULL}, {"bound", T_NUM | T_NULL}, {"note", T_STR | T_NULL},
-    {NULL, 0},
+    {"key", T_STR | T_NULL},      {"op", T_STR | T_NULL},
+    {"passed", T_BOOL},           {"actual", T_NUM | T_NULL},
+    {"expected", T_NUM | T_NULL}, {"expected_hi", T_NUM | T_NULL},
+    {"baseline", T_NUM | T_NULL}, {"bound", T_NUM | T_NULL},
+    {"note", T_STR | T_NULL},     {NULL, 0},
 };
 
 static const member_type evidence_members[] = {
-    {"metrics", T_OBJ}, {"checks", T_ARR}, {"labels", T_OBJ}, {"artifacts", T_ARR},
-    {"notes", T_ARR}, {NULL, 0},
+    {"metrics", T_OBJ},   {"checks", T_ARR}, {"labels", T_OBJ},
+    {"artifacts", T_ARR}, {"notes", T_ARR},  {NULL, 0},
 };
 
-static const char *const outcome_words[] = {"PASSED", "FAILED", "ERROR", "INCONCLUSIVE",
-                                            "SKIPPED", "WAIVED", "NONE", NULL};
+static const char *const outcome_words[] = {"PASSED",  "FAILED", "ERROR", "INCONCLUSIVE",
+                                            "SKIPPED", "WAIVED", "NONE",  NULL};
 static const char *const lifecycle_words[] = {"pending", "submitting", "running", "completed",
                                               NULL};
 
@@ -133,15 +170,11 @@ static char *elements_bad(const json_t *a, int types, const char *where)
     const char *k;
     json_t *v;
     if (json_is_array(a)) {
-        json_array_foreach((json_t *)a, i, v)
-            if (!(type_bit(v) & types))
-                return xasprintf("has %s[%zu] as %s where %s belongs", where, i, value_word(v),
-                                 type_word(types));
+        json_array_foreach((json_t *)a, i, v) if (!(type_bit(v) & types)) return xasprintf(
+            "has %s[%zu] as %s where %s belongs", where, i, value_word(v), type_word(types));
     } else {
-        json_object_foreach((json_t *)a, k, v)
-            if (!(type_bit(v) & types))
-                return xasprintf("has %s \"%s\" as %s where %s belongs", where, k,
-                                 value_word(v), type_word(types));
+        json_object_foreach((json_t *)a, k, v) if (!(type_bit(v) & types)) return xasprintf(
+            "has %s \"%s\" as %s where %s belongs", where, k, value_word(v), type_word(types));
     }
     return NULL;
 }
@@ -156,7 +189,8 @@ static char *each_bad(const json_t *c, const member_type *table, const char *whe
     if (bad)
         return bad;
     if (json_is_array(c)) {
-        json_array_foreach((json_t *)c, i, v) {
+        json_array_foreach((json_t *)c, i, v)
+        {
             char *w = xasprintf("%s[%zu] with ", where, i);
             bad = members_bad(v, table, w);
             free(w);
@@ -164,7 +198,8 @@ static char *each_bad(const json_t *c, const member_type *table, const char *whe
                 return bad;
         }
     } else {
-        json_object_foreach((json_t *)c, k, v) {
+        json_object_foreach((json_t *)c, k, v)
+        {
             char *w = xasprintf("%s \"%s\" with ", where, k);
             bad = members_bad(v, table, w);
             free(w);
@@ -213,8 +248,7 @@ static char *word_bad(const json_t *rec, const char *key, const char *const *wor
     for (size_t i = 0; w && words[i]; i++)
         if (strcmp(w, words[i]) == 0)
             return NULL;
-    return w ? xasprintf("has %s\"%s\" \"%s\", which relhost never writes", where, key, w)
-             : NULL;
+    return w ? xasprintf("has %s\"%s\" \"%s\", which relhost never writes", where, key, w) : NULL;
 }
 
 static char *requirements_bad(const json_t *root)
@@ -233,7 +267,8 @@ static char *requirements_bad(const json_t *root)
     {
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *)json_object_get(req, "steps"), k, v) {
+        json_object_foreach((json_t *)json_object_get(req, "steps"), k, v)
+        {
             char *w = xasprintf("requirements steps \"%s\"", k);
             bad = elements_bad(v, T_STR, w);
             free(w);
@@ -249,7 +284,8 @@ static char *records_bad(const json_t *root, const char *key, const member_type 
 {
     const char *name;
     json_t *rec;
-    json_object_foreach((json_t *)json_object_get(root, key), name, rec) {
+    json_object_foreach((json_t *)json_object_get(root, key), name, rec)
+    {
         char *where, *bad;
         if (!json_is_object(rec))
             return xasprintf("has %s \"%s\" as %s where an object belongs", key, name,

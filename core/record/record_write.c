@@ -18,10 +18,9 @@ static void set_root(state *st, const char *key, json_t *v)
     state_set(st, k, 1, v);
 }
 
-
 /* Add the steps flag[i] marks that the stored list `key` lacks. */
-static void store_step_list(state *st, const json_t *old, const char *key,
-                            const char *const *steps, const int *flag, size_t n)
+static void store_step_list(state *st, const json_t *old, const char *key, const char *const *steps,
+                            const int *flag, size_t n)
 {
     const json_t *was = json_object_get(old, key);
     json_t *a = json_is_array(was) ? json_deep_copy(was) : json_array();
@@ -169,8 +168,8 @@ void record_write_step(state *st, const step_write *s)
     json_object_set_new(o, "plugin", json_string(s->plugin));
     json_object_set_new(o, "required", json_boolean(s->required));
     json_object_set_new(o, "publishes", json_boolean(s->publishes));
-    json_object_set_new(o, "outcome", s->outcome ? json_string(outcome_name(s->outcome))
-                                                 : json_null());
+    json_object_set_new(o, "outcome",
+                        s->outcome ? json_string(outcome_name(s->outcome)) : json_null());
     json_object_set_new(o, "reason", rj_str_or_null(s->reason));
     json_object_set_new(o, "retryable", json_boolean(s->retryable));
     if (s->defers)

@@ -61,16 +61,16 @@ typedef struct step_write {
     long position; /* the plan's order, which reports sort steps by */
     const char *plugin;
     int required, publishes;
-    relhost_outcome outcome; /* RELHOST_NONE: null */
+    relhost_outcome outcome;      /* RELHOST_NONE: null */
     const char *reason, *message; /* NULL: null */
     int retryable;
     int defers;                  /* 0: not written */
     relhost_outcome waived_from; /* RELHOST_NONE: not written */
     const char *waived_from_reason;
-    int ran;                     /* started_at, ended_at and duration_s are written */
-    double started, ended;       /* wall clock */
-    json_t *evidence;            /* stolen: core/run/evidence.h evidence_to_json() */
-    const char *in_flight;       /* NULL: not written */
+    int ran;               /* started_at, ended_at and duration_s are written */
+    double started, ended; /* wall clock */
+    json_t *evidence;      /* stolen: core/run/evidence.h evidence_to_json() */
+    const char *in_flight; /* NULL: not written */
     const char *plan_hash;
 } step_write;
 

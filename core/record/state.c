@@ -100,8 +100,10 @@ json_t *state_new_root(const char *version)
 
 int state_refuse_readonly(state *st)
 {
-    return error_set(RELHOST_EINVAL, "the state of release %s was opened read-only and cannot "
-                     "change", st->version);
+    return error_set(RELHOST_EINVAL,
+                     "the state of release %s was opened read-only and cannot "
+                     "change",
+                     st->version);
 }
 
 /* 1 when v, or anything in it, is also referenced elsewhere (e.g. taken from state_get()). Such a
@@ -116,13 +118,9 @@ static int value_shared(json_t *v)
     if (v->refcount != (size_t)-1 && v->refcount > 1) /* -1: true, false and null singletons */
         return 1;
     if (json_is_object(v)) {
-        json_object_foreach(v, k, c)
-            if (value_shared(c))
-                return 1;
+        json_object_foreach(v, k, c) if (value_shared(c)) return 1;
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, c)
-            if (value_shared(c))
-                return 1;
+        json_array_foreach(v, i, c) if (value_shared(c)) return 1;
     }
     return 0;
 }
@@ -145,7 +143,8 @@ static void redact_in_place(json_t *v)
         const char *k;
         json_t *c;
         void *tmp;
-        json_object_foreach_safe(v, tmp, k, c) {
+        json_object_foreach_safe(v, tmp, k, c)
+        {
             char *rk = secrets_redact_dup(k);
             redact_in_place(c);
             if (strcmp(rk, k) != 0) {
@@ -158,8 +157,7 @@ static void redact_in_place(json_t *v)
     } else if (json_is_array(v)) {
         size_t i;
         json_t *c;
-        json_array_foreach(v, i, c)
-            redact_in_place(c);
+        json_array_foreach(v, i, c) redact_in_place(c);
     }
 }
 
@@ -188,8 +186,10 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
         }
     if (state_reserved_key(path[0])) {
         json_decref(value);
-        return error_set(RELHOST_EINVAL, "\"%s\" is kept by the state store itself; callers may "
-                         "not set it", path[0]);
+        return error_set(RELHOST_EINVAL,
+                         "\"%s\" is kept by the state store itself; callers may "
+                         "not set it",
+                         path[0]);
     }
     if ((blocked = state_path_blocked(st->root, path, depth)) != 0) {
         char *want = state_path_text(path, depth), *at = state_path_text(path, blocked);
@@ -206,8 +206,10 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
         json_t *copy = json_deep_copy(value);
         json_decref(value);
         if (!(value = copy))
-            return error_set(RELHOST_ENOMEM, "out of memory copying a value for the state of "
-                             "release %s", st->version);
+            return error_set(RELHOST_ENOMEM,
+                             "out of memory copying a value for the state of "
+                             "release %s",
+                             st->version);
     }
     if (value && secrets_count() > 0)
         redact_in_place(value);
@@ -261,10 +263,13 @@ static int lock_take(state *st)
             pid = strtol(buf, NULL, 10);
         }
         if (pid > 0)
-            return error_set(RELHOST_EINVAL, "release %s is locked by pid %ld (another relhost is "
-                             "running it); wait for it or stop it", st->version, pid);
+            return error_set(RELHOST_EINVAL,
+                             "release %s is locked by pid %ld (another relhost is "
+                             "running it); wait for it or stop it",
+                             st->version, pid);
         /* The holder has the lock but has not written its pid yet. */
-        return error_set(RELHOST_EINVAL, "release %s is locked by another process (another "
+        return error_set(RELHOST_EINVAL,
+                         "release %s is locked by another process (another "
                          "relhost is running it; %s/%s names no pid yet); wait for it or stop it",
                          st->version, st->dir, st->lock_name);
     }
@@ -310,8 +315,7 @@ static int open_writable(state *st)
     st->journal_size = (off_t)li.journal_len;
     if (li.torn) {
         crash_point("state.recover.before_truncate");
-        if (ftruncate(st->journal_fd, (off_t)li.torn_at) != 0 ||
-            fdatasync(st->journal_fd) != 0) {
+        if (ftruncate(st->journal_fd, (off_t)li.torn_at) != 0 || fdatasync(st->journal_fd) != 0) {
             rc = error_set(RELHOST_EIO, "cannot cut the torn tail of state journal %s: %s",
                            st->journal_path, strerror(errno));
             goto out;
@@ -377,7 +381,8 @@ int state_open(const char *dir, const char *version, int flags, state **out)
     int rc = 0;
     *out = NULL;
     if (!version || !state_version_ok(version))
-        return error_set(RELHOST_EINVAL, "release version \"%s\" cannot name a state file: use "
+        return error_set(RELHOST_EINVAL,
+                         "release version \"%s\" cannot name a state file: use "
                          "letters, digits, '.', '_', '+' and '-', not starting with '.' or '-'",
                          version ? version : "(null)");
     st = xcalloc(1, sizeof *st);
@@ -403,8 +408,10 @@ int state_open(const char *dir, const char *version, int flags, state **out)
             return 0;
         }
         if (errno == ENOENT)
-            rc = error_set(RELHOST_ENOTFOUND, "there is no state of release %s to resume: folder "
-                           "%s does not exist", version, dir);
+            rc = error_set(RELHOST_ENOTFOUND,
+                           "there is no state of release %s to resume: folder "
+                           "%s does not exist",
+                           version, dir);
         else
             rc = error_set(RELHOST_EIO, "cannot open state folder %s: %s", dir, strerror(errno));
         goto fail;

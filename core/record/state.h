@@ -158,15 +158,15 @@ uint64_t state_seq(const state *st);
 
 /** One release found by state_list(). */
 typedef struct state_entry {
-    char *version;  /* owned */
-    int finished;   /* root["finished"] is true */
-    int published;  /* root["published"]: a publishing step of it PASSED */
+    char *version;   /* owned */
+    int finished;    /* root["finished"] is true */
+    int published;   /* root["published"]: a publishing step of it PASSED */
     int quarantined; /* root["quarantined"]: the registry quarantined it */
-    double created; /* root["created_at"] in seconds since the epoch, 0 when absent */
-    double mtime;   /* newest of the snapshot's and journal's mtimes, seconds since the epoch */
-    int error;      /* 0, or the RELHOST_E* its read-only open gave (corrupt, newer schema) */
-    char *message;  /* owned: error_last() of that open, NULL when error is 0 */
-    char *plan;     /* owned: root["plan"] (the plan file that made it), or NULL */
+    double created;  /* root["created_at"] in seconds since the epoch, 0 when absent */
+    double mtime;    /* newest of the snapshot's and journal's mtimes, seconds since the epoch */
+    int error;       /* 0, or the RELHOST_E* its read-only open gave (corrupt, newer schema) */
+    char *message;   /* owned: error_last() of that open, NULL when error is 0 */
+    char *plan;      /* owned: root["plan"] (the plan file that made it), or NULL */
 } state_entry;
 
 /**

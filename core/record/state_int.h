@@ -29,22 +29,22 @@ struct state {
     json_t *root;
     json_t *seq_node; /* root["seq"], borrowed: updated in place at every change */
     uint64_t seq;
-    strbuf pending;      /* framed records not yet written */
-    off_t journal_size;  /* bytes known good in the journal: a failed append is cut back to it */
+    strbuf pending;     /* framed records not yet written */
+    off_t journal_size; /* bytes known good in the journal: a failed append is cut back to it */
     char *warning;
-    char *broken;        /* set once durability can no longer be promised; every save fails */
+    char *broken; /* set once durability can no longer be promised; every save fails */
     int is_new;
 };
 
 /* What a load found besides the root, for the decisions open makes afterwards. */
 typedef struct load_info {
     int have_snapshot;
-    struct stat snap_st;  /* identity of the snapshot read, to detect a concurrent rename */
-    json_int_t schema;    /* the snapshot's schema before migration */
-    strbuf snap_raw;      /* its bytes, kept for the .bak of a migration */
+    struct stat snap_st; /* identity of the snapshot read, to detect a concurrent rename */
+    json_int_t schema;   /* the snapshot's schema before migration */
+    strbuf snap_raw;     /* its bytes, kept for the .bak of a migration */
     int have_journal;
     size_t journal_len;
-    size_t records;       /* valid records in the journal (applied or already in the snapshot) */
+    size_t records; /* valid records in the journal (applied or already in the snapshot) */
     int torn;
     size_t torn_at;
 } load_info;

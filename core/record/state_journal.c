@@ -137,7 +137,8 @@ int state_record_encode(strbuf *b, uint64_t seq, json_t *patharr, json_t *value)
     len = b->len - start - sizeof header;
     if (len > STATE_RECORD_MAX) {
         state_sb_truncate(b, start);
-        return error_set(RELHOST_EINVAL, "the change is %zu bytes of JSON, more than the %u a "
+        return error_set(RELHOST_EINVAL,
+                         "the change is %zu bytes of JSON, more than the %u a "
                          "state record may hold; keep large data in a file, its path in the state",
                          len, STATE_RECORD_MAX);
     }
@@ -321,7 +322,8 @@ int state_flush(state *st)
                                     st->journal_path, strerror(e), strerror(errno));
         /* A full disk or an I/O error does not heal by itself within a run: going on would
          * start jobs whose results cannot be stored. The changes not saved are named lost. */
-        return state_fail_fatal(st, "cannot append to state journal %s: %s (the changes since "
+        return state_fail_fatal(st,
+                                "cannot append to state journal %s: %s (the changes since "
                                 "the last save are lost; everything saved before is kept)",
                                 st->journal_path, strerror(e));
     }
@@ -354,8 +356,10 @@ int state_emergency_prepare(state *st, state_emergency *em, const char *const *c
         json_decref(values[i]);
     }
     if (!rc && b.len > sizeof em->buf)
-        rc = error_set(RELHOST_EINVAL, "the changes a crash would record are %zu bytes, more "
-                       "than %zu", b.len, sizeof em->buf);
+        rc = error_set(RELHOST_EINVAL,
+                       "the changes a crash would record are %zu bytes, more "
+                       "than %zu",
+                       b.len, sizeof em->buf);
     if (!rc && !(st->flags & STATE_READONLY) && st->journal_fd >= 0) {
         memcpy(em->buf, b.s, b.len);
         em->len = b.len;
@@ -367,8 +371,7 @@ int state_emergency_prepare(state *st, state_emergency *em, const char *const *c
 
 void state_emergency_write(state *st, const state_emergency *em)
 {
-    if (!st || !em->first_seq || em->first_seq != st->seq + 1 || st->broken ||
-        st->journal_fd < 0)
+    if (!st || !em->first_seq || em->first_seq != st->seq + 1 || st->broken || st->journal_fd < 0)
         return;
     if (st->pending.len && state_write_all(st->journal_fd, st->pending.s, st->pending.len) != 0)
         return;

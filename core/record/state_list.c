@@ -98,8 +98,8 @@ int state_list(const char *dir, state_entry **out, size_t *n)
             e[k].finished = json_is_true(json_object_get(st->root, "finished"));
             e[k].published = json_is_true(json_object_get(st->root, "published"));
             e[k].quarantined = json_is_true(json_object_get(st->root, "quarantined"));
-            e[k].created = time_parse_iso8601(
-                json_string_value(json_object_get(st->root, "created_at")));
+            e[k].created =
+                time_parse_iso8601(json_string_value(json_object_get(st->root, "created_at")));
             if (json_is_string(json_object_get(st->root, "plan")))
                 e[k].plan = xstrdup(json_string_value(json_object_get(st->root, "plan")));
             state_close(st);

@@ -55,8 +55,8 @@ static int snapshot_load(state *st, load_info *li)
                       JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         char what[320];
-        snprintf(what, sizeof what, "is not valid JSON (%s, line %d column %d)", je.text,
-                 je.line, je.column);
+        snprintf(what, sizeof what, "is not valid JSON (%s, line %d column %d)", je.text, je.line,
+                 je.column);
         return snapshot_bad(st, what);
     }
     if (!json_is_object(root)) {
@@ -176,7 +176,8 @@ int state_load(state *st, load_info *li)
     if (li->schema < STATE_SCHEMA && (rc = migrate(st, li->schema)) != 0)
         return rc;
     if ((bad = record_shape_bad(st->root)) != NULL) {
-        rc = error_set(RELHOST_EINVAL, "state of release %s is corrupt: it %s (in %s%s); it was "
+        rc = error_set(RELHOST_EINVAL,
+                       "state of release %s is corrupt: it %s (in %s%s); it was "
                        "left untouched: repair that member or restore the snapshot from a backup",
                        st->version, bad, st->snap_path, li->have_journal ? " and its journal" : "");
         free(bad);
@@ -209,6 +210,8 @@ int state_load_unlocked(state *st, load_info *li)
         if (same)
             return rc;
     }
-    return error_set(RELHOST_EIO, "the state of release %s in %s kept changing while it was read; "
-                     "try again", st->version, st->dir);
+    return error_set(RELHOST_EIO,
+                     "the state of release %s in %s kept changing while it was read; "
+                     "try again",
+                     st->version, st->dir);
 }

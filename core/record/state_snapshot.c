@@ -33,7 +33,8 @@ int state_fail_fatal(state *st, const char *fmt, ...)
     va_start(ap, fmt);
     sb_vprintf(&b, fmt, ap);
     va_end(ap);
-    sb_printf(&b, "; the state of release %s can no longer be saved safely: stop, check the disk, "
+    sb_printf(&b,
+              "; the state of release %s can no longer be saved safely: stop, check the disk, "
               "then resume (recovery keeps everything saved before this failure)",
               st->version);
     free(st->broken);
@@ -110,8 +111,8 @@ int state_snapshot(state *st)
     if (st->broken)
         return error_set(RELHOST_EIO, "%s", st->broken);
     /* Sorted keys: the same state always gives the same bytes (diffs, golden files). */
-    if (json_dump_callback(st->root, state_dump_to_sb, &out,
-                           JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+    if (json_dump_callback(st->root, state_dump_to_sb, &out, JSON_INDENT(2) | JSON_SORT_KEYS) !=
+        0) {
         sb_free(&out);
         return error_set(RELHOST_EIO, "cannot encode the state of release %s", st->version);
     }
@@ -155,7 +156,8 @@ int state_backup_write(state *st, const load_info *li)
         close(fd);
         sb_free(&old);
         if (!same)
-            rc = error_set(RELHOST_EINVAL, "cannot migrate state snapshot %s: its backup %s/%s "
+            rc = error_set(RELHOST_EINVAL,
+                           "cannot migrate state snapshot %s: its backup %s/%s "
                            "already exists with other content; move that backup away and retry",
                            st->snap_path, st->dir, bak);
     } else {

@@ -25,7 +25,8 @@ static const json_t *waiver_find(const json_t *root, const char *step, const cha
 {
     size_t i;
     json_t *w;
-    json_array_foreach(json_object_get(root, "waivers"), i, w) {
+    json_array_foreach(json_object_get(root, "waivers"), i, w)
+    {
         const char *wv = rj_cstr(w, "validation");
         if (!rj_cstr(w, "step") || strcmp(rj_cstr(w, "step"), step) != 0 || !live(w, now))
             continue;
@@ -46,7 +47,8 @@ static const json_t *waiver_covering(const json_t *root, const char *step, doubl
     int failing = 0;
     if (w)
         return w;
-    json_object_foreach(json_object_get(root, "jobs"), id, job) {
+    json_object_foreach(json_object_get(root, "jobs"), id, job)
+    {
         const char *js = rj_cstr(job, "step"), *oc = rj_cstr(job, "outcome");
         const json_t *vw;
         (void)id;
@@ -54,7 +56,7 @@ static const json_t *waiver_covering(const json_t *root, const char *step, doubl
             continue;
         failing++;
         vw = rj_cstr(job, "validation") ? waiver_find(root, step, rj_cstr(job, "validation"), now)
-                                     : NULL;
+                                        : NULL;
         if (!vw)
             return NULL;
         if (!first)
@@ -97,8 +99,8 @@ static int once(const json_t *root, const char *step, int plan_says, const char 
                 const char *flag)
 {
     const json_t *rec = json_object_get(json_object_get(root, "steps"), step);
-    return plan_says || rj_in_array(json_object_get(json_object_get(root, "requirements"), list),
-                                    step) ||
+    return plan_says ||
+           rj_in_array(json_object_get(json_object_get(root, "requirements"), list), step) ||
            json_is_true(json_object_get(rec, flag));
 }
 
@@ -128,9 +130,8 @@ static int rank(relhost_outcome o)
 void verdict_step(const json_t *root, const char *step, relhost_outcome oc, const char *reason,
                   double now, step_verdict *out)
 {
-    const json_t *req = json_object_get(json_object_get(json_object_get(root, "requirements"),
-                                                        "steps"),
-                                        step);
+    const json_t *req =
+        json_object_get(json_object_get(json_object_get(root, "requirements"), "steps"), step);
     const json_t *jobs = json_object_get(root, "jobs"), *v;
     strbuf missing, failed;
     size_t i, nmiss = 0, nfail = 0, nwaived = 0, n = json_array_size(req);
@@ -141,7 +142,8 @@ void verdict_step(const json_t *root, const char *step, relhost_outcome oc, cons
         return;
     sb_init(&missing);
     sb_init(&failed);
-    json_array_foreach(req, i, v) {
+    json_array_foreach(req, i, v)
+    {
         const char *name = json_string_value(v);
         char *id;
         const json_t *rec;
@@ -160,17 +162,17 @@ void verdict_step(const json_t *root, const char *step, relhost_outcome oc, cons
         } else if (!outcome_ok(o) && o != RELHOST_NONE && waiver_find(root, step, name, now)) {
             nwaived++;
         } else if (!outcome_ok(o) && o != RELHOST_FAILED && !waiver_find(root, step, name, now)) {
-            sb_printf(&missing, "%s%s%s%s", nmiss++ ? ", " : "", name,
-                      o == RELHOST_NONE ? "" : " ", o == RELHOST_NONE ? "" : outcome_name(o));
+            sb_printf(&missing, "%s%s%s%s", nmiss++ ? ", " : "", name, o == RELHOST_NONE ? "" : " ",
+                      o == RELHOST_NONE ? "" : outcome_name(o));
         }
     }
     if (nfail && rank(oc) < rank(RELHOST_FAILED)) {
         out->outcome = RELHOST_FAILED;
         out->reason = "validation_failed";
-        out->message = xasprintf("required validation(s) FAILED in this release's record: %s",
-                                 failed.s);
-    } else if (!nfail && nmiss && (rank(oc) < rank(RELHOST_INCONCLUSIVE) ||
-                                   (oc == RELHOST_FAILED && nwaived))) {
+        out->message =
+            xasprintf("required validation(s) FAILED in this release's record: %s", failed.s);
+    } else if (!nfail && nmiss &&
+               (rank(oc) < rank(RELHOST_INCONCLUSIVE) || (oc == RELHOST_FAILED && nwaived))) {
         /* (a gate FAILED on what is now waived: what never ran still decides nothing) */
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "incomplete";

@@ -47,8 +47,8 @@ int verdict_step_publishes(const json_t *root, const char *step, int plan_publis
  *  jobs. */
 typedef struct step_verdict {
     relhost_outcome outcome;
-    const char *reason;     /* static string, or the gate's (borrowed) */
-    char *message;          /* owned; NULL: keep the gate's message */
+    const char *reason; /* static string, or the gate's (borrowed) */
+    char *message;      /* owned; NULL: keep the gate's message */
 } step_verdict;
 
 /**

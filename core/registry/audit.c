@@ -41,11 +41,9 @@ static void redact_strings(json_t *v)
             json_string_set(v, SECRETS_MASK); /* never kept unmasked */
         sb_free(&b);
     } else if (json_is_object(v)) {
-        json_object_foreach(v, k, m)
-            redact_strings(m);
+        json_object_foreach(v, k, m) redact_strings(m);
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, m)
-            redact_strings(m);
+        json_array_foreach(v, i, m) redact_strings(m);
     }
 }
 
@@ -77,8 +75,7 @@ int audit_append_obj(const char *dir, json_t *o)
     len = strlen(line);
     line[len] = '\n'; /* json_dumps leaves room for the NUL, which becomes the newline */
     if (fd < 0 || write(fd, line, len + 1) != (ssize_t)(len + 1) || fsync(fd) != 0)
-        rc = error_set(RELHOST_EIO, "cannot append to the audit log %s: %s", path,
-                       strerror(errno));
+        rc = error_set(RELHOST_EIO, "cannot append to the audit log %s: %s", path, strerror(errno));
     if (fd >= 0)
         close(fd);
     free(path);

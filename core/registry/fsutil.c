@@ -57,8 +57,10 @@ int fs_write_atomic(const char *path, const char *data, size_t len)
     unlink(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0 || write_all_fd(fd, data, len) != 0 || fsync(fd) != 0) {
-        rc = error_set(RELHOST_EIO, "cannot write %s: %s (check that the folder is writable "
-                       "and the disk not full)", tmp, strerror(errno));
+        rc = error_set(RELHOST_EIO,
+                       "cannot write %s: %s (check that the folder is writable "
+                       "and the disk not full)",
+                       tmp, strerror(errno));
         if (fd >= 0)
             close(fd);
         unlink(tmp);
@@ -99,8 +101,10 @@ int fs_copy_sha256(const char *src, const char *dst, char sha[65], long long *si
         return error_set(RELHOST_EIO, "cannot read artifact %s: %s", src, strerror(errno));
     if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(in);
-        return error_set(RELHOST_EINVAL, "artifact %s is not a regular file: name files (or "
-                         "globs of files), not folders", src);
+        return error_set(RELHOST_EINVAL,
+                         "artifact %s is not a regular file: name files (or "
+                         "globs of files), not folders",
+                         src);
     }
     /* read-only: a staged artifact is never edited in place (its sha256 is re-checked anyway) */
     out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
@@ -136,8 +140,9 @@ int fs_remove_tree(const char *path)
 {
     struct stat sb;
     if (lstat(path, &sb) != 0)
-        return errno == ENOENT ? 0 : error_set(RELHOST_EIO, "cannot stat %s: %s", path,
-                                                strerror(errno));
+        return errno == ENOENT
+                   ? 0
+                   : error_set(RELHOST_EIO, "cannot stat %s: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) {
         DIR *d = opendir(path);
         struct dirent *e;

@@ -43,8 +43,7 @@ static char **release_string(manifest_release *e, size_t k)
 
 const char *manifest_status_name(manifest_status s)
 {
-    return s >= MANIFEST_STAGED && s <= MANIFEST_ROLLED_BACK ? statuses[s - MANIFEST_STAGED]
-                                                             : NULL;
+    return s >= MANIFEST_STAGED && s <= MANIFEST_ROLLED_BACK ? statuses[s - MANIFEST_STAGED] : NULL;
 }
 
 static manifest_status status_of(const char *s)
@@ -62,7 +61,8 @@ static int bad_manifest(const char *path, const char *what)
     return error_set(RELHOST_EINVAL,
                      "registry manifest %s is not valid: %s. relhost changes nothing until it is "
                      "fixed: restore it from a backup (audit.jsonl in the same folder lists every "
-                     "operation)", path, what);
+                     "operation)",
+                     path, what);
 }
 
 static int check_registry(const char *path, const json_t *m)
@@ -88,7 +88,8 @@ static int check_registry(const char *path, const json_t *m)
         if (pv && !json_is_null(pv) && !json_is_string(pv))
             return bad_manifest(path, "a pointer is neither a version string nor null");
     }
-    json_array_foreach(rels, i, e) {
+    json_array_foreach(rels, i, e)
+    {
         if (!json_is_object(e) || !json_is_string(json_object_get(e, "version")) ||
             !status_of(json_string_value(json_object_get(e, "status"))))
             return bad_manifest(path, "a release lacks a version string or a known status "
@@ -128,7 +129,8 @@ static int page_schema(const json_t *m, const char *path)
     if (!json_is_integer(s) || json_integer_value(s) < 1)
         return page_bad(path, "has no valid \"schema\" (a positive integer)");
     if (json_integer_value(s) > MANIFEST_SCHEMA)
-        return error_set(RELHOST_EINVAL, "the registry manifest %s has schema %lld, newer than "
+        return error_set(RELHOST_EINVAL,
+                         "the registry manifest %s has schema %lld, newer than "
                          "the %lld this relhost %s reads: upgrade relhost; nothing was written",
                          path, (long long)json_integer_value(s), (long long)MANIFEST_SCHEMA,
                          RELHOST_VERSION);
@@ -154,15 +156,18 @@ static int check_page(const char *path, const json_t *m)
     }
     if (rels && !json_is_array(rels))
         return page_bad(path, "is corrupt: \"releases\" must be an array");
-    json_array_foreach(rels, i, r) {
+    json_array_foreach(rels, i, r)
+    {
         json_t *v = json_object_get(r, "version"), *a = json_object_get(r, "artifacts");
         if (!json_is_object(r))
             return page_bad(path, "is corrupt: release #%zu is not an object", i + 1);
         if (!json_is_string(v) || json_string_length(v) == 0)
             return page_bad(path, "is corrupt: release #%zu has no \"version\" string", i + 1);
         if (!json_is_string(json_object_get(r, "status")))
-            return page_bad(path, "is corrupt: release #%zu has no \"status\" string (staged, "
-                            "promoted, quarantined or rolled_back)", i + 1);
+            return page_bad(path,
+                            "is corrupt: release #%zu has no \"status\" string (staged, "
+                            "promoted, quarantined or rolled_back)",
+                            i + 1);
         for (k = 0; release_strings[k].key; k++) {
             json_t *s = json_object_get(r, release_strings[k].key);
             if (s && !json_is_null(s) && !json_is_string(s))
@@ -205,7 +210,8 @@ static void read_artifacts(const json_t *o, manifest_release *e)
     size_t i;
     artifacts_free(e);
     e->artifacts = xcalloc(json_array_size(arts) + 1, sizeof *e->artifacts);
-    json_array_foreach(arts, i, a) {
+    json_array_foreach(arts, i, a)
+    {
         manifest_artifact *x = &e->artifacts[e->nartifacts++];
         json_t *size = json_object_get(a, "size");
         x->path = str_of(a, "path");
@@ -245,8 +251,7 @@ static void read_doc(manifest *m)
     for (size_t k = 0; k < MANIFEST_NPOINTERS; k++)
         m->pointer[k] = str_of(ptrs, manifest_pointer_names[k]);
     m->releases = xcalloc(json_array_size(rels) + 1, sizeof *m->releases);
-    json_array_foreach(rels, i, r)
-        read_release(r, &m->releases[m->nreleases++]);
+    json_array_foreach(rels, i, r) read_release(r, &m->releases[m->nreleases++]);
 }
 
 int manifest_read(json_t *doc, const char *path, manifest_check check, manifest *out)
@@ -396,8 +401,8 @@ void manifest_set_artifacts(manifest *m, manifest_release *e, const manifest_sta
     read_artifacts(o, e);
 }
 
-int manifest_same_artifacts(const manifest *m, const manifest_release *e,
-                            const manifest_staged *a, size_t n)
+int manifest_same_artifacts(const manifest *m, const manifest_release *e, const manifest_staged *a,
+                            size_t n)
 {
     json_t *arts = staged_json(a, n);
     int same = json_equal(json_object_get(obj_of(m, e), "artifacts"), arts);

@@ -60,9 +60,9 @@ typedef struct manifest_artifact {
 } manifest_artifact;
 
 typedef struct manifest_release {
-    char *version;         /* never NULL */
+    char *version; /* never NULL */
     manifest_status status;
-    char *status_raw;      /* the word in the manifest; never NULL */
+    char *status_raw; /* the word in the manifest; never NULL */
     char *commit, *staged_at, *promoted_at, *quarantined_at, *rolled_back_at, *reason;
     size_t nartifacts;
     manifest_artifact *artifacts; /* the manifest's order */
@@ -143,8 +143,8 @@ typedef struct manifest_staged {
 void manifest_set_artifacts(manifest *m, manifest_release *e, const manifest_staged *a, size_t n);
 
 /** 1 when the release's artifacts are exactly these (members and order), else 0. */
-int manifest_same_artifacts(const manifest *m, const manifest_release *e,
-                            const manifest_staged *a, size_t n);
+int manifest_same_artifacts(const manifest *m, const manifest_release *e, const manifest_staged *a,
+                            size_t n);
 
 /** Point p at version; NULL writes null. */
 void manifest_set_pointer(manifest *m, manifest_pointer p, const char *version);

@@ -69,16 +69,18 @@ static int take_lock(registry *r)
     int waited = 0;
     r->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (r->lock_fd < 0) {
-        int rc = error_set(RELHOST_EIO, "cannot open %s: %s (is the registry folder writable?)",
-                           p, strerror(errno));
+        int rc = error_set(RELHOST_EIO, "cannot open %s: %s (is the registry folder writable?)", p,
+                           strerror(errno));
         free(p);
         return rc;
     }
     /* Operations take milliseconds: wait up to 30 s for another relhost's to end. */
     while (flock(r->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK || waited >= 3000) {
-            int rc = error_set(RELHOST_EIO, "registry %s is locked by another relhost (%s); "
-                               "try again when it is done", r->dir, p);
+            int rc = error_set(RELHOST_EIO,
+                               "registry %s is locked by another relhost (%s); "
+                               "try again when it is done",
+                               r->dir, p);
             free(p);
             return rc;
         }
@@ -148,19 +150,21 @@ int registry_verify_staged(const registry *r, const manifest_release *e, char **
     for (size_t i = 0; i < e->nartifacts; i++) {
         const manifest_artifact *a = &e->artifacts[i];
         /* an entry without a path names "(null)", which no staging wrote: unreadable */
-        char sha[65], *p = xasprintf("%s/staged/%s/%s", r->dir, e->version,
-                                     a->path ? a->path : "(null)");
+        char sha[65],
+            *p = xasprintf("%s/staged/%s/%s", r->dir, e->version, a->path ? a->path : "(null)");
         int rc = 0;
         if (sha256_file(p, sha) != 0)
-            rc = refusal ? registry_refuse(refusal, "staged artifact %s is unreadable (%s): the "
-                                           "release cannot be promoted; stage it again", p,
-                                           error_last())
+            rc = refusal ? registry_refuse(refusal,
+                                           "staged artifact %s is unreadable (%s): the "
+                                           "release cannot be promoted; stage it again",
+                                           p, error_last())
                          : RELHOST_EINVAL;
         else if (!a->sha256 || strcmp(sha, a->sha256) != 0)
-            rc = refusal ? registry_refuse(refusal, "staged artifact %s changed after staging: "
+            rc = refusal ? registry_refuse(refusal,
+                                           "staged artifact %s changed after staging: "
                                            "sha256 %s, staged as %s; it is not promoted (stage "
-                                           "the release again from the candidate)", p, sha,
-                                           a->sha256 ? a->sha256 : "(none)")
+                                           "the release again from the candidate)",
+                                           p, sha, a->sha256 ? a->sha256 : "(none)")
                          : RELHOST_EINVAL;
         free(p);
         if (rc != 0)
@@ -172,9 +176,11 @@ int registry_verify_staged(const registry *r, const manifest_release *e, char **
 static int commit_differs(const manifest_release *e, const char *commit, char **refusal)
 {
     if (e->commit && commit && strcmp(e->commit, commit) != 0)
-        return registry_refuse(refusal, "release %s is in the registry for commit %.12s, not "
+        return registry_refuse(refusal,
+                               "release %s is in the registry for commit %.12s, not "
                                "%.12s: a version names one candidate; use a new version for the "
-                               "new commit", e->version, e->commit, commit);
+                               "new commit",
+                               e->version, e->commit, commit);
     return 0;
 }
 
@@ -214,21 +220,23 @@ static int stage_refused(const registry *r, const manifest_release *old, const c
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < i; k++)
             if (strcmp(base_name(files[i]), base_name(files[k])) == 0)
-                return registry_refuse(refusal, "artifacts %s and %s have the same name: staged "
-                                       "files keep their names, so they must differ", files[k],
-                                       files[i]);
+                return registry_refuse(refusal,
+                                       "artifacts %s and %s have the same name: staged "
+                                       "files keep their names, so they must differ",
+                                       files[k], files[i]);
     if (old && (rc = commit_differs(old, commit, refusal)) != 0)
         return rc;
     if (old && old->status == MANIFEST_QUARANTINED)
-        return registry_refuse(refusal, "release %s is quarantined (%s): it can never be "
+        return registry_refuse(refusal,
+                               "release %s is quarantined (%s): it can never be "
                                "promoted, so it is not staged again; qualify a new version",
                                version, reason_or(old, "no reason recorded"));
     return 0;
 }
 
 /* Copy files into the new folder tmp, each with its sha256 (sha: n of them) into arts. */
-static int stage_copy(const char *tmp, const char *const *files, size_t n,
-                      manifest_staged *arts, char (*sha)[65])
+static int stage_copy(const char *tmp, const char *const *files, size_t n, manifest_staged *arts,
+                      char (*sha)[65])
 {
     int rc = 0;
     fs_remove_tree(tmp);
@@ -246,13 +254,13 @@ static int stage_copy(const char *tmp, const char *const *files, size_t n,
     return rc;
 }
 
-int registry_stage(registry *r, const char *version, const char *commit,
-                   const char *const *files, size_t n, char **staged_dir, char **refusal)
+int registry_stage(registry *r, const char *version, const char *commit, const char *const *files,
+                   size_t n, char **staged_dir, char **refusal)
 {
     double t0 = time_wall();
     const manifest_release *old = registry_entry(r, version);
     manifest_staged *arts;
-    char (*sha)[65], *staged, *tmpname = NULL, *tmp = NULL;
+    char(*sha)[65], *staged, *tmpname = NULL, *tmp = NULL;
     manifest next;
     int rc;
     *staged_dir = NULL;
@@ -275,9 +283,11 @@ int registry_stage(registry *r, const char *version, const char *commit,
         *staged_dir = path_join(staged, version);
     } else {
         if (rc == 0 && old && old->status != MANIFEST_STAGED)
-            rc = registry_refuse(refusal, "release %s is %s with other artifacts than these: "
+            rc = registry_refuse(refusal,
+                                 "release %s is %s with other artifacts than these: "
                                  "staged bytes of a promoted release never change; qualify a "
-                                 "new version", version, old->status_raw);
+                                 "new version",
+                                 version, old->status_raw);
         crash_point("registry.stage.copied");
         if (rc != 0) {
             fs_remove_tree(tmp);
@@ -314,18 +324,23 @@ static int promote_refused(const registry *r, const manifest_release *old, const
     if ((rc = commit_differs(old, commit, refusal)) != 0)
         return rc;
     if (old->status == MANIFEST_QUARANTINED)
-        return registry_refuse(refusal, "release %s is quarantined (%s): a quarantined release "
-                               "is never promoted", version, reason_or(old, "no reason"));
+        return registry_refuse(refusal,
+                               "release %s is quarantined (%s): a quarantined release "
+                               "is never promoted",
+                               version, reason_or(old, "no reason"));
     if (old->status == MANIFEST_ROLLED_BACK)
-        return registry_refuse(refusal, "release %s was rolled back (%s): it is not promoted "
+        return registry_refuse(refusal,
+                               "release %s was rolled back (%s): it is not promoted "
                                "again by a run; if it is good after all, use `relhost rollback "
-                               "--to %s`", version, reason_or(old, "no reason"), version);
+                               "--to %s`",
+                               version, reason_or(old, "no reason"), version);
     if (old->status == MANIFEST_PROMOTED) {
         if (lg && strcmp(lg, version) == 0)
             return *done = 1, 0; /* promoted already: a re-run changes nothing */
-        return registry_refuse(refusal, "release %s was promoted before and %s is last green "
-                               "now: use `relhost rollback --to %s` to go back to it", version,
-                               lg ? lg : "none", version);
+        return registry_refuse(refusal,
+                               "release %s was promoted before and %s is last green "
+                               "now: use `relhost rollback --to %s` to go back to it",
+                               version, lg ? lg : "none", version);
     }
     return registry_verify_staged(r, old, refusal);
 }
@@ -359,8 +374,9 @@ int registry_promote(registry *r, const char *version, const char *commit,
     manifest next;
     char *tmpname = NULL, *keep, *cur = NULL;
     int rc, done;
-    if ((rc = promote_refused(r, registry_entry(r, version), version, commit, &done,
-                              refusal)) != 0 || done)
+    if ((rc = promote_refused(r, registry_entry(r, version), version, commit, &done, refusal)) !=
+            0 ||
+        done)
         return rc;
     if ((rc = promote_folder(r, version, &tmpname)) != 0) {
         free(tmpname);
@@ -382,10 +398,12 @@ int registry_promote(registry *r, const char *version, const char *commit,
     }
     {
         baseline_op bo = {.path = baseline ? baseline_path : NULL,
-                          .data = baseline ? baseline : cur, .keep = keep};
+                          .data = baseline ? baseline : cur,
+                          .keep = keep};
         rc = registry_commit(r, "promote", t0, &next, tmpname, tmpname ? version : NULL, version,
-                             &bo, json_pack("{s:s, s:o, s:s}", "version", version, "from",
-                                            lg ? json_string(lg) : json_null(), "to", version));
+                             &bo,
+                             json_pack("{s:s, s:o, s:s}", "version", version, "from",
+                                       lg ? json_string(lg) : json_null(), "to", version));
     }
     free(keep);
     free(cur);
@@ -408,14 +426,15 @@ static int quarantine(registry *r, const char *version, const char *commit, cons
     if (old && old->status == MANIFEST_QUARANTINED)
         return 0; /* the first reason stands */
     if (lg && strcmp(lg, version) == 0)
-        return registry_refuse(refusal, "release %s is last green: roll it back first (`relhost "
+        return registry_refuse(refusal,
+                               "release %s is last green: roll it back first (`relhost "
                                "rollback -c PLAN --reason ...`), then it can be quarantined",
                                version);
     manifest_set_reason(&next, next_with(r, &next, version, commit, MANIFEST_QUARANTINED),
                         reason ? reason : "no reason given");
-    return registry_commit(r, "quarantine", t0, &next, NULL, NULL, NULL, NULL,
-                           json_pack("{s:s, s:s}", "version", version, "reason",
-                                     reason ? reason : "no reason given"));
+    return registry_commit(
+        r, "quarantine", t0, &next, NULL, NULL, NULL, NULL,
+        json_pack("{s:s, s:s}", "version", version, "reason", reason ? reason : "no reason given"));
 }
 
 /* An operator's reason may quote what it is about: the manifest, the intent and the audit log

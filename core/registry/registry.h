@@ -56,8 +56,8 @@ const char *registry_dir(const registry *r);
 
 /** Copy files (absolute paths, each a regular file; names must be distinct) into
  *  staged/<version>/ with their sha256. *staged_dir (caller frees) is the folder. */
-int registry_stage(registry *r, const char *version, const char *commit,
-                   const char *const *files, size_t n, char **staged_dir, char **refusal);
+int registry_stage(registry *r, const char *version, const char *commit, const char *const *files,
+                   size_t n, char **staged_dir, char **refusal);
 
 /** Re-check the staged sha256s, flip latest, last_green and previous_green, and write baseline
  *  (the whole new store, or NULL for none) to baseline_path in the same commit, with a copy kept

@@ -134,9 +134,10 @@ static int apply_baseline(const registry *r, const intent *it)
     } else if (rc == 0 && it->bpath && it->bremove) {
         char *bdir = path_dirname(it->bpath);
         if (unlink(it->bpath) != 0 && errno != ENOENT)
-            rc = error_set(RELHOST_EIO, "cannot remove the baseline store %s: %s (the release "
-                           "rolled back to kept no baseline; remove the file by hand)", it->bpath,
-                           strerror(errno));
+            rc = error_set(RELHOST_EIO,
+                           "cannot remove the baseline store %s: %s (the release "
+                           "rolled back to kept no baseline; remove the file by hand)",
+                           it->bpath, strerror(errno));
         else if (fs_exists(bdir))
             rc = fs_sync_dir(bdir);
         free(bdir);
@@ -266,8 +267,8 @@ int registry_commit(registry *r, const char *op, double started, manifest *next,
         r->m = *next;
     } else {
         manifest_free(next);
-        error_wrap(rc, "registry %s: %s interrupted (the next relhost command finishes it)",
-                   r->dir, op);
+        error_wrap(rc, "registry %s: %s interrupted (the next relhost command finishes it)", r->dir,
+                   op);
     }
     memset(next, 0, sizeof *next);
     return rc;
@@ -286,10 +287,13 @@ static int recover_intent(registry *r, const char *p)
         rc = error_set(RELHOST_EINVAL,
                        "registry %s: the unfinished operation in %s is unreadable (%s); relhost "
                        "will not guess: inspect it, then remove it to keep the registry as "
-                       "manifest.json says", r->dir, p, in ? "fields" : je.text);
+                       "manifest.json says",
+                       r->dir, p, in ? "fields" : je.text);
     else if (json_integer_value(json_object_get(in, "schema")) > MANIFEST_SCHEMA)
-        rc = error_set(RELHOST_EINVAL, "registry %s: %s was written by a newer relhost; finish "
-                       "it with that version", r->dir, p);
+        rc = error_set(RELHOST_EINVAL,
+                       "registry %s: %s was written by a newer relhost; finish "
+                       "it with that version",
+                       r->dir, p);
     else if ((rc = manifest_read(json_incref(json_object_get(in, "manifest")), p,
                                  MANIFEST_CHECK_REGISTRY, &next)) == 0) {
         intent_read(in, &it);

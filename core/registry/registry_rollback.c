@@ -47,9 +47,10 @@ static void rollback_baseline(const registry *r, const char *to, const char *bpa
     char removed[512];
     json_t *st = NULL;
     *data = NULL;
-    snprintf(removed, sizeof removed, "%s the baseline store %s, so baseline rules say \"no "
-             "baseline yet\" until the next promotion", dry_run ? "would remove" : "removed",
-             bpath);
+    snprintf(removed, sizeof removed,
+             "%s the baseline store %s, so baseline rules say \"no "
+             "baseline yet\" until the next promotion",
+             dry_run ? "would remove" : "removed", bpath);
     if (kp && fs_exists(kp) && baseline_load(kp, &st) == 0 && (*data = baseline_dump(st)))
         snprintf(rp->baseline, sizeof rp->baseline, "%s release %s (%s)",
                  dry_run ? "would restore the baseline kept for" : "baseline restored to", to,
@@ -60,8 +61,7 @@ static void rollback_baseline(const registry *r, const char *to, const char *bpa
                  error_last() ? error_last() : "?", removed);
     else
         snprintf(rp->baseline, sizeof rp->baseline,
-                 "no baseline kept for release %s (promoted by an older relhost): %s", to,
-                 removed);
+                 "no baseline kept for release %s (promoted by an older relhost): %s", to, removed);
     json_decref(st);
     free(kp);
     free(kn);
@@ -80,20 +80,25 @@ static int rollback_target(const registry *r, const char *from, const char **to,
         else
             *to = green_before(&r->m, index_of(&r->m, from), from);
         if (!*to)
-            return registry_refuse(refusal, "no earlier promoted release to roll back to from %s "
+            return registry_refuse(refusal,
+                                   "no earlier promoted release to roll back to from %s "
                                    "(a quarantined one never is): name one with --to VERSION",
                                    from);
     }
     te = registry_entry(r, *to);
     if (!te)
-        return registry_refuse(refusal, "--to %s: no such release in registry %s (`relhost "
-                               "releases` lists them)", *to, r->dir);
+        return registry_refuse(refusal,
+                               "--to %s: no such release in registry %s (`relhost "
+                               "releases` lists them)",
+                               *to, r->dir);
     if (te->status == MANIFEST_QUARANTINED)
-        return registry_refuse(refusal, "--to %s: that release is quarantined (%s) and is never "
-                               "green again", *to, te->reason ? te->reason : "no reason");
+        return registry_refuse(refusal,
+                               "--to %s: that release is quarantined (%s) and is never "
+                               "green again",
+                               *to, te->reason ? te->reason : "no reason");
     if (!te->promoted_at)
-        return registry_refuse(refusal, "--to %s: that release was never promoted (it is %s)",
-                               *to, te->status_raw);
+        return registry_refuse(refusal, "--to %s: that release was never promoted (it is %s)", *to,
+                               te->status_raw);
     if (strcmp(*to, from) == 0)
         return registry_refuse(refusal, "--to %s: that release is last green already", *to);
     return 0;
@@ -110,8 +115,10 @@ static int rollback(registry *r, const char *to, const char *reason, int quarant
     int rc;
     memset(rp, 0, sizeof *rp);
     if (!from)
-        return registry_refuse(refusal, "registry %s has no last green release: nothing to roll "
-                               "back", r->dir);
+        return registry_refuse(refusal,
+                               "registry %s has no last green release: nothing to roll "
+                               "back",
+                               r->dir);
     if ((rc = rollback_target(r, from, &to, refusal)) != 0)
         return rc;
     snprintf(rp->from, sizeof rp->from, "%s", from);
@@ -133,8 +140,8 @@ static int rollback(registry *r, const char *to, const char *reason, int quarant
         registry_now(ts);
         manifest_copy(&r->m, &next);
         e = manifest_enter(&next, from, NULL);
-        manifest_set_status(&next, e, quarantine_from ? MANIFEST_QUARANTINED
-                                                      : MANIFEST_ROLLED_BACK, ts);
+        manifest_set_status(&next, e, quarantine_from ? MANIFEST_QUARANTINED : MANIFEST_ROLLED_BACK,
+                            ts);
         if (quarantine_from)
             manifest_set_rolled_back_at(&next, e, ts);
     }

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIX_HINT                                                                                   \
-    "the file was left as it is; restore it from a backup or the registry, or move it aside to "  \
+#define FIX_HINT                                                                                 \
+    "the file was left as it is; restore it from a backup or the registry, or move it aside to " \
     "start without a baseline (every baseline rule then says \"no baseline yet\")"
 
 static const char *const stat_names[] = {"median", "min", "max", "mean", NULL};
@@ -30,34 +30,49 @@ static int check_entry(const char *path, const char *key, json_t *e)
     const char *sep = strstr(key, "::");
     size_t i;
     if (!sep || sep == key || !sep[2])
-        return error_set(RELHOST_EINVAL, "baseline store %s: key \"%s\" is not "
-                         "\"<validation>::<metric>\"; %s", path, key, FIX_HINT);
+        return error_set(RELHOST_EINVAL,
+                         "baseline store %s: key \"%s\" is not "
+                         "\"<validation>::<metric>\"; %s",
+                         path, key, FIX_HINT);
     if (!json_is_object(e))
-        return error_set(RELHOST_EINVAL, "baseline store %s: \"%s\" must be an object "
-                         "{\"value\": ..., \"samples\": [...]}; %s", path, key, FIX_HINT);
+        return error_set(RELHOST_EINVAL,
+                         "baseline store %s: \"%s\" must be an object "
+                         "{\"value\": ..., \"samples\": [...]}; %s",
+                         path, key, FIX_HINT);
     if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return error_set(RELHOST_EINVAL, "baseline store %s: \"%s\".value must be a finite "
-                         "number; %s", path, key, FIX_HINT);
+        return error_set(RELHOST_EINVAL,
+                         "baseline store %s: \"%s\".value must be a finite "
+                         "number; %s",
+                         path, key, FIX_HINT);
     if (s && !json_is_array(s))
-        return error_set(RELHOST_EINVAL, "baseline store %s: \"%s\".samples must be an array of "
-                         "numbers; %s", path, key, FIX_HINT);
-    json_array_foreach(s, i, x)
-        if (!json_is_number(x) || !isfinite(json_number_value(x)))
-            return error_set(RELHOST_EINVAL, "baseline store %s: \"%s\".samples[%zu] must be a "
-                             "finite number; %s", path, key, i, FIX_HINT);
+        return error_set(RELHOST_EINVAL,
+                         "baseline store %s: \"%s\".samples must be an array of "
+                         "numbers; %s",
+                         path, key, FIX_HINT);
+    json_array_foreach(
+        s, i, x) if (!json_is_number(x) ||
+                     !isfinite(json_number_value(
+                         x))) return error_set(RELHOST_EINVAL,
+                                               "baseline store %s: \"%s\".samples[%zu] must be a "
+                                               "finite number; %s",
+                                               path, key, i, FIX_HINT);
     x = json_object_get(e, "stat");
     if (x) {
         int known = 0;
         for (i = 0; json_is_string(x) && stat_names[i]; i++)
             known |= strcmp(json_string_value(x), stat_names[i]) == 0;
         if (!known)
-            return error_set(RELHOST_EINVAL, "baseline store %s: \"%s\".stat must be one of "
-                             "median, min, max, mean; %s", path, key, FIX_HINT);
+            return error_set(RELHOST_EINVAL,
+                             "baseline store %s: \"%s\".stat must be one of "
+                             "median, min, max, mean; %s",
+                             path, key, FIX_HINT);
     }
     for (i = 0; strs[i]; i++)
         if ((x = json_object_get(e, strs[i])) && !json_is_string(x) && !json_is_null(x))
-            return error_set(RELHOST_EINVAL, "baseline store %s: \"%s\".%s must be a string or "
-                             "null; %s", path, key, strs[i], FIX_HINT);
+            return error_set(RELHOST_EINVAL,
+                             "baseline store %s: \"%s\".%s must be a string or "
+                             "null; %s",
+                             path, key, strs[i], FIX_HINT);
     return 0;
 }
 
@@ -75,37 +90,43 @@ int baseline_load(const char *path, json_t **out)
             *out = empty_store();
             return 0;
         }
-        return error_set(RELHOST_EIO, "cannot read the baseline store %s: %s; fix its "
+        return error_set(RELHOST_EIO,
+                         "cannot read the baseline store %s: %s; fix its "
                          "permissions, or point the plan's `baseline` key elsewhere",
                          path, strerror(errno));
     }
     root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     fclose(f);
     if (!root)
-        return error_set(RELHOST_EINVAL, "baseline store %s is not valid JSON (line %d, column "
-                         "%d: %s); %s", path, je.line, je.column, je.text, FIX_HINT);
+        return error_set(RELHOST_EINVAL,
+                         "baseline store %s is not valid JSON (line %d, column "
+                         "%d: %s); %s",
+                         path, je.line, je.column, je.text, FIX_HINT);
     schema = json_object_get(root, "schema");
     metrics = json_object_get(root, "metrics");
     if (!json_is_object(root) || !json_is_integer(schema)) {
-        rc = error_set(RELHOST_EINVAL, "baseline store %s has no integer \"schema\" at its top "
-                       "(expected {\"schema\": %d, \"metrics\": {...}}); %s", path,
-                       BASELINE_SCHEMA, FIX_HINT);
+        rc = error_set(RELHOST_EINVAL,
+                       "baseline store %s has no integer \"schema\" at its top "
+                       "(expected {\"schema\": %d, \"metrics\": {...}}); %s",
+                       path, BASELINE_SCHEMA, FIX_HINT);
     } else if (json_integer_value(schema) > BASELINE_SCHEMA) {
-        rc = error_set(RELHOST_EINVAL, "baseline store %s has schema %" JSON_INTEGER_FORMAT
+        rc = error_set(RELHOST_EINVAL,
+                       "baseline store %s has schema %" JSON_INTEGER_FORMAT
                        ", newer than the %d this relhost reads: it was written by a newer "
-                       "relhost; upgrade relhost (the file was left as it is)", path,
-                       json_integer_value(schema), BASELINE_SCHEMA);
+                       "relhost; upgrade relhost (the file was left as it is)",
+                       path, json_integer_value(schema), BASELINE_SCHEMA);
     } else if (json_integer_value(schema) < 1) {
-        rc = error_set(RELHOST_EINVAL, "baseline store %s has schema %" JSON_INTEGER_FORMAT
-                       ", which no relhost writes; %s", path, json_integer_value(schema),
-                       FIX_HINT);
+        rc = error_set(RELHOST_EINVAL,
+                       "baseline store %s has schema %" JSON_INTEGER_FORMAT
+                       ", which no relhost writes; %s",
+                       path, json_integer_value(schema), FIX_HINT);
     } else if (!json_is_object(metrics)) {
-        rc = error_set(RELHOST_EINVAL, "baseline store %s: \"metrics\" must be an object "
-                       "{\"<validation>::<metric>\": {...}}; %s", path, FIX_HINT);
+        rc = error_set(RELHOST_EINVAL,
+                       "baseline store %s: \"metrics\" must be an object "
+                       "{\"<validation>::<metric>\": {...}}; %s",
+                       path, FIX_HINT);
     } else {
-        json_object_foreach(metrics, key, e)
-            if ((rc = check_entry(path, key, e)) != 0)
-                break;
+        json_object_foreach(metrics, key, e) if ((rc = check_entry(path, key, e)) != 0) break;
     }
     if (rc != 0) {
         json_decref(root);
@@ -219,9 +240,7 @@ int baseline_lookup(const json_t *store, const char *validation, const char *met
         return 1;
     }
     d = xcalloc(json_array_size(samples), sizeof *d);
-    json_array_foreach(samples, i, x)
-        if (json_is_number(x))
-            d[n++] = json_number_value(x);
+    json_array_foreach(samples, i, x) if (json_is_number(x)) d[n++] = json_number_value(x);
     *out = n ? checks_stat(stat, d, n) : json_number_value(v);
     free(d);
     return 1;

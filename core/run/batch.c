@@ -23,7 +23,7 @@
 typedef struct bjob {
     const char *id, *validation, *runner, *lifecycle, *ext;
     const job_entry *e;
-    json_t *rec; /* the record itself, for the status row of core/view/report.h */
+    json_t *rec;             /* the record itself, for the status row of core/view/report.h */
     relhost_job_status live; /* filled by a poll when the job is remote and unfinished */
     int polled;
 } bjob;
@@ -148,8 +148,8 @@ static json_t *live_json(const bjob *v, size_t n)
             continue;
         e = json_object();
         json_object_set_new(e, "state", json_string(w));
-        json_object_set_new(e, "restarts", json_integer(v[i].live.restarts > 0
-                                                             ? v[i].live.restarts : 0));
+        json_object_set_new(e, "restarts",
+                            json_integer(v[i].live.restarts > 0 ? v[i].live.restarts : 0));
         json_object_set_new(o, v[i].id, e);
     }
     return o;
@@ -174,12 +174,14 @@ static int print_json(plan *p, const batch_options *o, json_t *root, json_t *liv
     freeze_info frz;
     int frc = freeze_get(p->state_dir, &frz), rc;
     char *frz_err = frc ? xstrdup(error_last()) : NULL;
-    status_context ctx = {.max_defers = p->max_defers, .defer_deadline = p->defer_deadline,
-                          .frz = frc ? NULL : &frz, .frz_error = frz_err, .live = live};
+    status_context ctx = {.max_defers = p->max_defers,
+                          .defer_deadline = p->defer_deadline,
+                          .frz = frc ? NULL : &frz,
+                          .frz_error = frz_err,
+                          .live = live};
     json_t *m = status_model(root, &ctx), *rows = json_object_get(m, "jobs");
     for (size_t i = json_array_size(rows); i-- > 0;)
-        if (!selected(o, json_string_value(json_object_get(json_array_get(rows, i),
-                                                           "validation"))))
+        if (!selected(o, json_string_value(json_object_get(json_array_get(rows, i), "validation"))))
             json_array_remove(rows, i);
     rc = m ? status_print_json(m) : -1;
     if (rc != 0)
@@ -288,16 +290,15 @@ static void stream_changes(plan *p, json_t *root, const release_record *rel, con
         const char *oc = s ? s->outcome_raw : NULL, *r = s ? s->reason : NULL;
         if (changed(seen, key, step_sig(oc, r)) && oc) {
             stamp();
-            out_printf("  step %-25s %s%s%s\n", names[i], oc, r ? "  reason: " : "",
-                       r ? r : "");
+            out_printf("  step %-25s %s%s%s\n", names[i], oc, r ? "  reason: " : "", r ? r : "");
         }
         free(key);
     }
     free(names);
 }
 
-static void draw_frame(plan *p, json_t *root, const release_record *rel, const bjob *v,
-                       size_t n, json_t *live)
+static void draw_frame(plan *p, json_t *root, const release_record *rel, const bjob *v, size_t n,
+                       json_t *live)
 {
     size_t counts[RELHOST_WAIVED + 1] = {0}, rec = 0;
     const char **names = record_step_names(root, &rec);
@@ -314,13 +315,13 @@ static void draw_frame(plan *p, json_t *root, const release_record *rel, const b
     }
     free(names);
     out_printf("steps recorded: %zu (%zu passed, %zu failed, %zu error, %zu inconclusive, "
-               "%zu skipped)\n", rec, counts[RELHOST_PASSED], counts[RELHOST_FAILED],
-               counts[RELHOST_ERROR], counts[RELHOST_INCONCLUSIVE], counts[RELHOST_SKIPPED]);
+               "%zu skipped)\n",
+               rec, counts[RELHOST_PASSED], counts[RELHOST_FAILED], counts[RELHOST_ERROR],
+               counts[RELHOST_INCONCLUSIVE], counts[RELHOST_SKIPPED]);
     for (size_t i = 0; i < n; i++)
         print_row(root, &v[i], live, 0);
     stamp();
-    out_printf(" refreshing every %.0f s until the release ends; Ctrl-C stops\n",
-               FOLLOW_REFRESH_S);
+    out_printf(" refreshing every %.0f s until the release ends; Ctrl-C stops\n", FOLLOW_REFRESH_S);
 }
 
 /* A run of the release has ended once it recorded an exit code: finished, or deferred (75) or
@@ -347,16 +348,18 @@ static int follow(plan *p, const batch_options *o)
         size_t n, nrecs;
         json_t *root;
         double until;
-        int rc = first ? open_state(p, &st)
-                       : state_open(p->state_dir, p->version, STATE_READONLY, &st);
+        int rc =
+            first ? open_state(p, &st) : state_open(p->state_dir, p->version, STATE_READONLY, &st);
         if (rc != 0 && first) {
             code = rc;
             break;
         }
         if (rc != 0) {
             if (++fails >= FOLLOW_READ_RETRIES) {
-                log_msg(RELHOST_LOG_ERROR, NULL, "release %s: the state stopped being readable: "
-                        "%s", p->version, error_last());
+                log_msg(RELHOST_LOG_ERROR, NULL,
+                        "release %s: the state stopped being readable: "
+                        "%s",
+                        p->version, error_last());
                 code = EXIT_USAGE;
                 break;
             }
@@ -379,8 +382,8 @@ static int follow(plan *p, const batch_options *o)
             free(v);
             record_job_list_free(recs, nrecs);
             if (release_ended(&rel)) {
-                out_printf("release %s ended: %s (exit %lld)\n", p->version,
-                           report_decision(root), rec_int(rel.exit_code));
+                out_printf("release %s ended: %s (exit %lld)\n", p->version, report_decision(root),
+                           rec_int(rel.exit_code));
                 record_free(&rel);
                 state_close(st);
                 break;
@@ -440,7 +443,8 @@ int batch_kill(plan *p, const batch_options *o)
         jobs_runner_close(r);
     }
     out_printf("release %s: %zu cancelled, %zu already finished or never started, %zu local, "
-               "%zu failed\n", p->version, cancelled, done, local, failed);
+               "%zu failed\n",
+               p->version, cancelled, done, local, failed);
     free(v);
     record_job_list_free(recs, nrecs);
     state_close(st);

@@ -24,8 +24,10 @@ static int git(const plan *p, const char *const *args, char **out, int *exit_cod
     }
     if (res.exec_failed) {
         proc_result_free(&res);
-        return error_set(RELHOST_EINVAL, "cannot run git (needed because the plan names repo "
-                         "%s): is git installed?", p->repo);
+        return error_set(RELHOST_EINVAL,
+                         "cannot run git (needed because the plan names repo "
+                         "%s): is git installed?",
+                         p->repo);
     }
     *exit_code = res.exit_code;
     if (out) {
@@ -55,8 +57,10 @@ int candidate_resolve(const plan *p, char **commit)
     *commit = NULL;
     rc = git(p, args, commit, &code);
     if (rc == 0 && code != 0) {
-        rc = error_set(RELHOST_EINVAL, "ref \"%s\" does not resolve to a commit in %s; fix the "
-                       "plan's ref or fetch it", p->ref ? p->ref : "HEAD", p->repo);
+        rc = error_set(RELHOST_EINVAL,
+                       "ref \"%s\" does not resolve to a commit in %s; fix the "
+                       "plan's ref or fetch it",
+                       p->ref ? p->ref : "HEAD", p->repo);
         free(*commit);
         *commit = NULL;
     }
@@ -119,8 +123,10 @@ static int make_worktree(const plan *p, const char *commit, char **dir)
             /* relhost's own folder, at another commit (--new-candidate): make it anew. */
             const char *rm[] = {"worktree", "remove", "--force", wt, NULL};
             if ((rc = git(p, rm, NULL, &code)) != 0 || code != 0) {
-                rc = error_wrap(RELHOST_EINVAL, "%s is not a worktree at %.12s and cannot be "
-                                "removed", wt, commit);
+                rc = error_wrap(RELHOST_EINVAL,
+                                "%s is not a worktree at %.12s and cannot be "
+                                "removed",
+                                wt, commit);
                 free(wt);
                 return rc;
             }
@@ -163,8 +169,7 @@ int candidate_fix(const plan *p, state *st, int new_candidate, candidate *out)
                            "release %s qualifies commit %.12s, but %s now resolves to %.12s; "
                            "results of one commit never count for another: pass --new for a "
                            "new release, or --new-candidate to requalify %s on %.12s",
-                           p->version, was, p->ref ? p->ref : "HEAD", commit, p->version,
-                           commit);
+                           p->version, was, p->ref ? p->ref : "HEAD", commit, p->version, commit);
             free(commit);
             record_free(&head);
             return rc;
@@ -172,8 +177,10 @@ int candidate_fix(const plan *p, state *st, int new_candidate, candidate *out)
         /* Requalify: nothing that was decided about the old commit may count; a waiver is a
          * person's decision about a failure of the old commit: the registry's audit log keeps
          * it, the new commit does not inherit it. */
-        log_msg(RELHOST_LOG_WARN, NULL, "release %s: candidate changes from %.12s to %.12s; "
-                "earlier results and waivers are dropped", p->version, was, commit);
+        log_msg(RELHOST_LOG_WARN, NULL,
+                "release %s: candidate changes from %.12s to %.12s; "
+                "earlier results and waivers are dropped",
+                p->version, was, commit);
         record_write_drop_results(st);
     }
     record_free(&head);

@@ -15,8 +15,8 @@
 #include "record/state.h"
 
 typedef struct candidate {
-    char *commit;    /* 40 hex, or NULL when the plan names no repo */
-    char *worktree;  /* absolute folder the validations run in, or NULL */
+    char *commit;   /* 40 hex, or NULL when the plan names no repo */
+    char *worktree; /* absolute folder the validations run in, or NULL */
 } candidate;
 
 /** Resolve the plan's ref to a commit without writing anything (--check). */

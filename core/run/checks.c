@@ -184,9 +184,9 @@ static void eval_one(evidence *ev, const relhost_check_spec *spec, const checks_
         if (s.baseline != RELHOST_BASELINE_NONE && has_base &&
             !(higher ? actual >= bound : actual <= bound)) {
             tolerance_text(&s, tol, sizeof tol);
-            snprintf(note, sizeof note, "%s %s%s%g %s bound %g (baseline %g, may %s %s)",
-                     s.key, m->nruns ? checks_stat_name(s.stat) : "", m->nruns ? " " : "",
-                     actual, higher ? "<" : ">", bound, base, higher ? "drop" : "rise", tol);
+            snprintf(note, sizeof note, "%s %s%s%g %s bound %g (baseline %g, may %s %s)", s.key,
+                     m->nruns ? checks_stat_name(s.stat) : "", m->nruns ? " " : "", actual,
+                     higher ? "<" : ">", bound, base, higher ? "drop" : "rise", tol);
             if (ok)
                 t->failed++;
             ok = 0;
@@ -194,8 +194,7 @@ static void eval_one(evidence *ev, const relhost_check_spec *spec, const checks_
     }
     if (s.baseline != RELHOST_BASELINE_NONE && env && env->baseline_error) {
         if (!note[0])
-            snprintf(note, sizeof note, "baseline store unreadable: %.250s",
-                     env->baseline_error);
+            snprintf(note, sizeof note, "baseline store unreadable: %.250s", env->baseline_error);
         if (ok)
             t->broken++;
         ok = 0;

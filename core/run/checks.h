@@ -36,9 +36,9 @@ const char *checks_stat_name(relhost_stat stat);
 
 /** What baseline rules need; every member may be NULL / 0. */
 typedef struct checks_env {
-    const json_t *baseline;  /* the run's baseline store (run/baseline.h), borrowed; NULL: none */
-    const char *validation;  /* first half of the baseline key: the validation (or step) name */
-    int require_baseline;    /* the plan's require_baseline */
+    const json_t *baseline; /* the run's baseline store (run/baseline.h), borrowed; NULL: none */
+    const char *validation; /* first half of the baseline key: the validation (or step) name */
+    int require_baseline;   /* the plan's require_baseline */
     const char *baseline_error; /* the store could not be read (why): baseline rules cannot
                                  * pass and, when nothing FAILED, the verdict is ERROR
                                  * "baseline_unreadable" (fail closed) */

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GROW(arr, n, cap)                                                                          \
-    do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? (cap) * 2 : 8;                                                         \
-            (arr) = xrealloc((arr), (cap) * sizeof *(arr));                                        \
-        }                                                                                          \
+#define GROW(arr, n, cap)                                   \
+    do {                                                    \
+        if ((n) == (cap)) {                                 \
+            (cap) = (cap) ? (cap)*2 : 8;                    \
+            (arr) = xrealloc((arr), (cap) * sizeof *(arr)); \
+        }                                                   \
     } while (0)
 
 static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }

@@ -14,12 +14,12 @@
 typedef struct ev_metric {
     char *key;
     double value;
-    int finite;       /* 0: stored as null with a note (NaN fails every operator) */
+    int finite; /* 0: stored as null with a note (NaN fails every operator) */
     char *source, *pattern, *reducer;
     uint64_t samples;
-    int priority;     /* of its source, when sources compete for a key */
-    double *runs;     /* a repeated validation: the value of each repeat, NAN where it had none */
-    size_t nruns;     /* 0: not repeated */
+    int priority; /* of its source, when sources compete for a key */
+    double *runs; /* a repeated validation: the value of each repeat, NAN where it had none */
+    size_t nruns; /* 0: not repeated */
 } ev_metric;
 
 typedef struct ev_check {
@@ -29,11 +29,11 @@ typedef struct ev_check {
     int has_actual;
     double actual;
     int passed;
-    char *stat;       /* statistic of the repeats the check used ("median"...), or NULL */
-    char *direction;  /* baseline rule: "higher" or "lower"; NULL: the check has none */
+    char *stat;      /* statistic of the repeats the check used ("median"...), or NULL */
+    char *direction; /* baseline rule: "higher" or "lower"; NULL: the check has none */
     int has_baseline, has_bound; /* baseline rule: 0 = no baseline yet (null) */
     double baseline, bound;
-    double rel, abs;  /* baseline rule's tolerances as the plan gave them (0: not given) */
+    double rel, abs; /* baseline rule's tolerances as the plan gave them (0: not given) */
 } ev_check;
 
 typedef struct ev_label {

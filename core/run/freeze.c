@@ -45,11 +45,16 @@ int freeze_get(const char *state_dir, freeze_info *out)
         return rc;
     }
     out->frozen = 1;
-    snprintf(out->reason, sizeof out->reason, "%s", json_string_value(json_object_get(j, "reason")));
+    snprintf(out->reason, sizeof out->reason, "%s",
+             json_string_value(json_object_get(j, "reason")));
     snprintf(out->by, sizeof out->by, "%s",
-             json_string_value(json_object_get(j, "by")) ? json_string_value(json_object_get(j, "by")) : "?");
+             json_string_value(json_object_get(j, "by"))
+                 ? json_string_value(json_object_get(j, "by"))
+                 : "?");
     snprintf(out->at, sizeof out->at, "%s",
-             json_string_value(json_object_get(j, "at")) ? json_string_value(json_object_get(j, "at")) : "?");
+             json_string_value(json_object_get(j, "at"))
+                 ? json_string_value(json_object_get(j, "at"))
+                 : "?");
     json_decref(j);
     free(path);
     return 0;

@@ -27,7 +27,7 @@ static struct {
     int installed;
     frame frames[GUARD_DEPTH];
     volatile sig_atomic_t depth;
-    volatile sig_atomic_t stop_sig; /* a stop request that came during a call */
+    volatile sig_atomic_t stop_sig;        /* a stop request that came during a call */
     volatile unsigned long rounds_at_stop; /* loop_rounds() when it came */
     sigset_t stops;
     struct state *st;
@@ -64,8 +64,8 @@ static char *message_of(const frame *f, const char *what)
 {
     int recorded = G.st && f->step;
     return xasprintf("plugin %s %s during its %s() call%s%s; %s: fix or remove the plugin, then "
-                     "%s", f->plugin, what, f->call, f->step ? " for step " : "",
-                     f->step ? f->step : "",
+                     "%s",
+                     f->plugin, what, f->call, f->step ? " for step " : "", f->step ? f->step : "",
                      recorded ? "relhost recorded the step ERROR and stopped"
                               : "relhost stopped before any release state was opened (nothing "
                                 "recorded)",

@@ -18,10 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static hostctx *hc_of(const relhost_ctx *ctx)
-{
-    return ctx ? (hostctx *)ctx->host_private : NULL;
-}
+static hostctx *hc_of(const relhost_ctx *ctx) { return ctx ? (hostctx *)ctx->host_private : NULL; }
 
 void hostctx_init(hostctx *hc, const relhost_ctx *base, const char *plugin, const char *step,
                   evidence *ev, const optstore *store)

@@ -14,31 +14,31 @@
 #include <relhost/plugin.h>
 
 typedef struct hostctx {
-    relhost_ctx pub;        /* what the plugin sees; pub.host_private points back here */
-    char prefix[160];       /* "plugin/step" for log lines */
-    evidence *ev;           /* where evidence services write; NULL: nowhere (logged) */
-    const optstore *store;  /* for where() */
-    char *fail_msg;         /* last host->fail() message, owned */
-    struct jobs *jobs;      /* the run's job layer (steps only), or NULL */
-    const char *source;     /* metrics source whose op is running (jobs), or NULL */
+    relhost_ctx pub;       /* what the plugin sees; pub.host_private points back here */
+    char prefix[160];      /* "plugin/step" for log lines */
+    evidence *ev;          /* where evidence services write; NULL: nowhere (logged) */
+    const optstore *store; /* for where() */
+    char *fail_msg;        /* last host->fail() message, owned */
+    struct jobs *jobs;     /* the run's job layer (steps only), or NULL */
+    const char *source;    /* metrics source whose op is running (jobs), or NULL */
     int source_priority;
-    int conflicts;          /* keys two sources of equal priority both posted */
+    int conflicts; /* keys two sources of equal priority both posted */
     /* The registry services (host_registry.c) need the run around the step: */
     const struct plan *plan;
     struct state *state;
-    const char *worktree;   /* the candidate's worktree, or NULL */
-    const char *failure;    /* why the release failed (first failing required step and checks),
+    const char *worktree;    /* the candidate's worktree, or NULL */
+    const char *failure;     /* why the release failed (first failing required step and checks),
                              * or NULL while it has not */
-    int failure_code;       /* the run's exit code so far: 1 a verdict (FAILED), 3 undecided */
+    int failure_code;        /* the run's exit code so far: 1 a verdict (FAILED), 3 undecided */
     const char *unqualified; /* why the release may not be promoted now (a required step before
                               * this one did not pass), or NULL */
-    int *promoted;          /* set to 1 when a promote succeeds (the pipeline then runs
+    int *promoted;           /* set to 1 when a promote succeeds (the pipeline then runs
                              * on_promote) */
-    int no_release_tag;     /* a runner that hands jobs to a remote engine: its processes carry
+    int no_release_tag;      /* a runner that hands jobs to a remote engine: its processes carry
                              * no release tag (proc_tag_suspend) */
     /* Only while a gate's open() runs (NULL otherwise): */
-    strvec *requires;       /* job_require(): the jobs the step needs (copied names) */
-    int step_required;      /* the step is required (checks_verify checks credentials) */
+    strvec *requires;  /* job_require(): the jobs the step needs (copied names) */
+    int step_required; /* the step is required (checks_verify checks credentials) */
 } hostctx;
 
 /** The table plugins receive (static, valid for the process). */

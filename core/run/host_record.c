@@ -78,8 +78,7 @@ int host_record_put(const relhost_ctx *ctx, const char *key, const char *value)
                          "release (not under --check, describe or open); nothing was recorded");
         return RELHOST_ENOTSUP;
     }
-    if (!printable(key, RECORD_KEY_MAX) || !printable(value, RECORD_VALUE_MAX) ||
-        !utf8_ok(key)) {
+    if (!printable(key, RECORD_KEY_MAX) || !printable(value, RECORD_VALUE_MAX) || !utf8_ok(key)) {
         char *m = xasprintf("record_put: step %s: the record's key must be 1 to %d and its value "
                             "1 to %d bytes of printable UTF-8 text (a plugin bug); nothing was "
                             "recorded",

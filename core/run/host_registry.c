@@ -95,8 +95,8 @@ int host_registry_stage(const relhost_ctx *ctx, const relhost_strlist *artifacts
     }
     base = hc->worktree ? hc->worktree : (hc->plan->repo ? hc->plan->repo : hc->plan->dir);
     for (size_t i = 0; rc == 0 && i < artifacts->n; i++) {
-        char *pat = artifacts->v[i][0] == '/' ? xstrdup(artifacts->v[i])
-                                              : path_join(base, artifacts->v[i]);
+        char *pat =
+            artifacts->v[i][0] == '/' ? xstrdup(artifacts->v[i]) : path_join(base, artifacts->v[i]);
         glob_t g;
         int gr = glob(pat, GLOB_ERR, NULL, &g);
         if (gr == GLOB_NOMATCH)
@@ -139,7 +139,8 @@ int host_registry_promote(const relhost_ctx *ctx)
     if (hc->unqualified)
         /* The pipeline's publishing guard, again where the promotion happens: whatever the
          * plan now says about the step, an unqualified release is never made last green. */
-        return fail(hc, RELHOST_EINVAL, "not promoted: %s; a release is promoted only when "
+        return fail(hc, RELHOST_EINVAL,
+                    "not promoted: %s; a release is promoted only when "
                     "every required step before the promote step passed for its candidate",
                     hc->unqualified);
     if ((rc = open_for(hc, "promote", &r)) != 0) {
@@ -153,8 +154,8 @@ int host_registry_promote(const relhost_ctx *ctx)
         dump = next ? baseline_dump(next) : NULL;
     }
     if (rc == 0)
-        rc = registry_promote(r, ctx->version, ctx->commit, hc->plan->baseline_path, dump,
-                              &refusal);
+        rc =
+            registry_promote(r, ctx->version, ctx->commit, hc->plan->baseline_path, dump, &refusal);
     if (rc == 0) {
         if (hc->promoted)
             *hc->promoted = 1;

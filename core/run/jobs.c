@@ -135,8 +135,8 @@ int jobs_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq_i
     if (!rq.validation || !*rq.validation || !rq.runner || !rq.argv || !rq.argv[0])
         return error_set(RELHOST_EINVAL, "job_submit: validation, runner and argv are required");
     if (rq.repeats < 0 || rq.repeats > 100)
-        return error_set(RELHOST_EINVAL, "validation %s: repeats = %d is not 1..100",
-                         rq.validation, rq.repeats);
+        return error_set(RELHOST_EINVAL, "validation %s: repeats = %d is not 1..100", rq.validation,
+                         rq.repeats);
     if (rq.repeats > 1)
         return repeats_submit(j, ctx, &rq, out);
     return jobs_create(j, ctx, &rq, rq.validation, 0, NULL, 0, out);
@@ -174,12 +174,11 @@ static int take_sources(jobs *j, relhost_job *jb, const relhost_ctx *ctx,
 static void take_acceptance(relhost_job *jb, const relhost_job_request *rq)
 {
     if (rq->acceptance && rq->acceptance->n) {
-        size_t esz = rq->acceptance->elem_size ? rq->acceptance->elem_size
-                                               : sizeof(relhost_check_spec);
+        size_t esz =
+            rq->acceptance->elem_size ? rq->acceptance->elem_size : sizeof(relhost_check_spec);
         jb->checks = xcalloc(rq->acceptance->n, sizeof *jb->checks);
         for (size_t i = 0; i < rq->acceptance->n; i++) {
-            const relhost_check_spec *s =
-                (const void *)((const char *)rq->acceptance->v + i * esz);
+            const relhost_check_spec *s = (const void *)((const char *)rq->acceptance->v + i * esz);
             memcpy(&jb->checks[i], s, s->struct_size < sizeof *s ? s->struct_size : sizeof *s);
             sv_push(&jb->check_keys, s->key);
             jb->checks[i].key = jb->check_keys.v[i];
@@ -207,9 +206,11 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
 
     *out = NULL;
     if (strlen(name) > RELHOST_JOB_NAME_MAX)
-        return error_set(RELHOST_EINVAL, "validation name \"%.40s...\" is %zu bytes, more than "
+        return error_set(RELHOST_EINVAL,
+                         "validation name \"%.40s...\" is %zu bytes, more than "
                          "the %d a job name may hold (its key, log and record are named by it); "
-                         "shorten it", name, strlen(name), RELHOST_JOB_NAME_MAX);
+                         "shorten it",
+                         name, strlen(name), RELHOST_JOB_NAME_MAX);
     rt = jobs_runner_find(j, rq.runner);
     if (!rt)
         return error_set(RELHOST_EINVAL, "validation %s: unknown runner \"%s\" (plan key runners)",

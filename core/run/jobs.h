@@ -107,20 +107,20 @@ void jobs_runner_close(jobs_runner *r);
  */
 typedef struct job_end_facts {
     relhost_job_end end;
-    int exit_code;          /* valid with END_EXITED; -1 unknown */
+    int exit_code; /* valid with END_EXITED; -1 unknown */
     int signal;
     const char *termination_reason; /* from the runner or the log, may be NULL */
     const int *expect_exit;
     size_t n_expect_exit;
     const char *expect_termination;
-    int host_cancelled;     /* relhost itself stopped the job */
+    int host_cancelled; /* relhost itself stopped the job */
 } job_end_facts;
 
 typedef struct job_end_verdict {
-    relhost_outcome outcome;  /* NONE: stopped by the host, run again on resume */
+    relhost_outcome outcome; /* NONE: stopped by the host, run again on resume */
     const char *reason;
     int retryable;
-    int run_checks;           /* the job succeeded: acceptance checks decide */
+    int run_checks; /* the job succeeded: acceptance checks decide */
 } job_end_verdict;
 
 job_end_verdict jobs_map_end(const job_end_facts *f);

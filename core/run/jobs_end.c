@@ -230,15 +230,16 @@ void jobs_ended(jobs *j, relhost_job *jb)
     if (jb->deadline_hit) {
         f.end = RELHOST_END_TIMEOUT;
     }
-    if (f.end == RELHOST_END_EXITED && f.exit_code < 0 && (m = evidence_find_metric(&jb->ev,
-                                                                                    "exit_code")))
+    if (f.end == RELHOST_END_EXITED && f.exit_code < 0 &&
+        (m = evidence_find_metric(&jb->ev, "exit_code")))
         f.exit_code = (int)m->value;
     v = jobs_map_end(&f);
     if (v.outcome != RELHOST_NONE && (log_err = log_write_error(jb)) != 0) {
         /* A log cut short by a full disk may lack the very lines that would fail the job:
          * no verdict on it, whatever the exit code says. */
         char *n = xasprintf("the job's log %s could not be written in full: %s; free the disk "
-                            "and run the validation again", jb->log_path, strerror(log_err));
+                            "and run the validation again",
+                            jb->log_path, strerror(log_err));
         evidence_note(&jb->ev, n);
         free(n);
         v.outcome = RELHOST_ERROR;

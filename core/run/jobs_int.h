@@ -17,8 +17,8 @@
 
 #include <jansson.h>
 
-#define TAIL_INTERVAL 0.25   /* seconds between log reads of a running job */
-#define DEADLINE_SLACK 30.0  /* the host's deadline trails the runner's own time limit */
+#define TAIL_INTERVAL 0.25  /* seconds between log reads of a running job */
+#define DEADLINE_SLACK 30.0 /* the host's deadline trails the runner's own time limit */
 
 enum phase { PH_QUEUED = 0, PH_SUBMITTING, PH_RUNNING, PH_DONE };
 
@@ -27,7 +27,7 @@ struct runner_rt {
     const relhost_runner_ops *ops;
     void *inst;
     int opened;
-    int running;      /* jobs submitted and not ended */
+    int running; /* jobs submitted and not ended */
     double next_poll;
     unsigned long poll_timer; /* loop timer at next_poll (jobs_timer.c jobs_arm_poll), 0: none */
     int busy;                 /* one of its ops is running: no other op may start (timers wait) */
@@ -45,7 +45,7 @@ struct source_rt {
 
 struct relhost_job {
     jobs *owner;
-    char *id;             /* "<step>/<validation>": the key in state */
+    char *id; /* "<step>/<validation>": the key in state */
     char *step, *validation;
     struct runner_rt *rt;
     strvec argv_t, env_t; /* as written (templates) */
@@ -55,7 +55,7 @@ struct relhost_job {
     double timeout_s;
     int retries, nodes, gpus;
     strvec rargs_k, rargs_v;
-    strvec vars;          /* name, value pairs for templates (matrix keys) */
+    strvec vars; /* name, value pairs for templates (matrix keys) */
     struct source_rt **src;
     size_t nsrc;
     relhost_check_spec *checks;
@@ -80,22 +80,22 @@ struct relhost_job {
     /* loop timers (jobs_timer.c, "How a job times out"), 0: none */
     unsigned long deadline_timer, tail_timer, retry_timer;
     int host_cancelled, deadline_hit, in_wait;
-    int submit_pending;   /* intent recorded, runner not asked yet */
+    int submit_pending; /* intent recorded, runner not asked yet */
     evidence ev;
     hostctx ev_hc;
     relhost_outcome outcome;
     char *reason;
     int retryable, exit_code, resumed;
-    int restarts;         /* the most the runner or the log ever reported for this attempt */
-    int log_restarts;     /* times the job truncated or replaced its own log this attempt */
-    uint64_t log_cut_to;  /* max_log: the log's bytes up to here past its head were dropped */
-    int log_errno;        /* the log could not be written (the host's copy of a remote log) */
+    int restarts;        /* the most the runner or the log ever reported for this attempt */
+    int log_restarts;    /* times the job truncated or replaced its own log this attempt */
+    uint64_t log_cut_to; /* max_log: the log's bytes up to here past its head were dropped */
+    int log_errno;       /* the log could not be written (the host's copy of a remote log) */
     /* A runner without find() runs jobs as relhost's own children: what identifies the
      * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
      * dies (jobs_resume.c stop_orphan). */
     proc_ident proc;
-    int lost;             /* attempts an earlier relhost died running: not counted as retries */
-    char *resume_note;    /* what resuming found of such an attempt; in every later attempt's
+    int lost;          /* attempts an earlier relhost died running: not counted as retries */
+    char *resume_note; /* what resuming found of such an attempt; in every later attempt's
                            * evidence */
     char *term;
     strvec argv_x, env_x; /* expanded for the current attempt */
@@ -122,9 +122,9 @@ struct jobs {
     int serving;               /* jobs_wait is in its own loop_once(): timers may do its work */
     char *workdir;             /* default cwd of jobs: the candidate's checkout, or NULL */
     int log_folder_made;
-    json_t *baseline;          /* the baseline store, read once per run (jobs_load_baseline) */
+    json_t *baseline; /* the baseline store, read once per run (jobs_load_baseline) */
     int baseline_loaded;
-    char *baseline_error;      /* why it could not be read, or NULL */
+    char *baseline_error; /* why it could not be read, or NULL */
 };
 
 /* jobs_create() flags. */

@@ -66,8 +66,8 @@ static int log_started_over(relhost_job *jb)
     if (!replaced && !shrank)
         return 0;
     n = replaced ? xasprintf("the job replaced its log %s after %llu bytes: read again from byte "
-                             "0, counted as a restart", jb->log_path,
-                             (unsigned long long)jb->log_off)
+                             "0, counted as a restart",
+                             jb->log_path, (unsigned long long)jb->log_off)
                  : xasprintf("the job's log %s shrank from %llu to %llu bytes (it started writing "
                              "from the top): read again from byte 0, counted as a restart",
                              jb->log_path, (unsigned long long)jb->log_off,
@@ -132,9 +132,10 @@ static void cap_log(relhost_job *jb)
     if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                             (off_t)(jb->log_cut_to > head ? jb->log_cut_to : head),
                             (off_t)(to - (jb->log_cut_to > head ? jb->log_cut_to : head))) != 0) {
-        log_msg(RELHOST_LOG_WARN, jb->id, "log %s is past max_log (%llu bytes) but its middle "
-                "cannot be dropped here (%s): it is kept whole", jb->log_path,
-                (unsigned long long)max, strerror(errno));
+        log_msg(RELHOST_LOG_WARN, jb->id,
+                "log %s is past max_log (%llu bytes) but its middle "
+                "cannot be dropped here (%s): it is kept whole",
+                jb->log_path, (unsigned long long)max, strerror(errno));
         jb->log_cut_to = UINT64_MAX;
     } else {
         if (!jb->log_cut_to) {
@@ -166,8 +167,8 @@ void jobs_tail_log(relhost_job *jb)
             /* The runner fetches the log (e.g. from a remote engine); keep a local copy. */
             int rrc;
             jb->rt->busy++;
-            rrc = ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle,
-                                jb->log_off, buf, sizeof buf, &got);
+            rrc = ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle, jb->log_off,
+                                buf, sizeof buf, &got);
             jb->rt->busy--;
             if (rrc != 0 || got == 0)
                 return;

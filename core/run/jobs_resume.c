@@ -94,8 +94,8 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
         rc = 1; /* stopped at the start of this run (jobs_stop_orphans) */
     if (rc < 0) {
         n = xasprintf("attempt %d (pid %d), left running by an earlier relhost, could not be "
-                      "stopped (%s); not starting a second copy", jb->attempt, (int)id.pid,
-                      error_last());
+                      "stopped (%s); not starting a second copy",
+                      jb->attempt, (int)id.pid, error_last());
         evidence_note(&jb->ev, n);
         free(n);
         jb->phase = PH_DONE;
@@ -106,14 +106,16 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
     }
     if (rc > 0)
         n = xasprintf("attempt %d (pid %d) was left running by an earlier relhost; it was stopped "
-                      "before attempt %d started", jb->attempt, (int)id.pid, jb->attempt + 1);
+                      "before attempt %d started",
+                      jb->attempt, (int)id.pid, jb->attempt + 1);
     else if (id.pid > 0)
         n = xasprintf("attempt %d did not finish: the relhost running it died, and its process "
-                      "(pid %d) is gone; attempt %d runs it again", jb->attempt, (int)id.pid,
-                      jb->attempt + 1);
+                      "(pid %d) is gone; attempt %d runs it again",
+                      jb->attempt, (int)id.pid, jb->attempt + 1);
     else /* it died before the process was recorded: nothing identifies it, nothing is signalled */
         n = xasprintf("attempt %d did not finish: the relhost running it died before its process "
-                      "was recorded; attempt %d runs it again", jb->attempt, jb->attempt + 1);
+                      "was recorded; attempt %d runs it again",
+                      jb->attempt, jb->attempt + 1);
     jb->attempt++;
     jb->lost++; /* lost to the crash, not to the validation: not counted against its retries */
     if (n) {
@@ -146,14 +148,17 @@ void jobs_stop_orphans(jobs *j)
             continue;
         rc = proc_stop_orphan(&pi);
         if (rc > 0) {
-            log_msg(RELHOST_LOG_WARN, id, "stopped pid %d, left running by an earlier relhost "
-                    "(its attempt runs again when the validation is next selected)", (int)pi.pid);
+            log_msg(RELHOST_LOG_WARN, id,
+                    "stopped pid %d, left running by an earlier relhost "
+                    "(its attempt runs again when the validation is next selected)",
+                    (int)pi.pid);
             /* the attempt's next resume says it was stopped, not that it was gone */
             record_job_mark_orphan_stopped(j->st, id, pi.pid);
-        }
-        else if (rc < 0)
-            log_msg(RELHOST_LOG_ERROR, id, "pid %d, left running by an earlier relhost, could not "
-                    "be stopped: %s", (int)pi.pid, error_last());
+        } else if (rc < 0)
+            log_msg(RELHOST_LOG_ERROR, id,
+                    "pid %d, left running by an earlier relhost, could not "
+                    "be stopped: %s",
+                    (int)pi.pid, error_last());
     }
     record_job_list_free(v, n);
 }
@@ -200,9 +205,9 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
         evidence_free(&jb->ev);
         jb->ev = ev2;
         if (jb->outcome == RELHOST_PASSED ||
-            (jb->reason && (strcmp(jb->reason, "threshold") == 0 ||
-                            strcmp(jb->reason, "metric_missing") == 0 ||
-                            strcmp(jb->reason, "no_baseline") == 0)))
+            (jb->reason &&
+             (strcmp(jb->reason, "threshold") == 0 || strcmp(jb->reason, "metric_missing") == 0 ||
+              strcmp(jb->reason, "no_baseline") == 0)))
             jobs_evaluate_checks(jb);
         evidence_note(&jb->ev, "acceptance changed since the run: checks re-evaluated on "
                                "the stored metrics");
@@ -211,13 +216,11 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
 }
 
 /* The stored record is an attempt that was submitted or running when relhost stopped. */
-static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx,
-                             const job_entry *rec)
+static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, const job_entry *rec)
 {
     const char *life = rec->job.lifecycle_raw;
     snprintf(jb->key, sizeof jb->key, "%s", rec->job.key ? rec->job.key : "");
-    snprintf(jb->ext_id, sizeof jb->ext_id, "%s",
-             rec->job.external_id ? rec->job.external_id : "");
+    snprintf(jb->ext_id, sizeof jb->ext_id, "%s", rec->job.external_id ? rec->job.external_id : "");
     if (jb->rt->ops->find && (jb->ext_id[0] || jb->key[0])) {
         if (!jb->ext_id[0]) {
             char id[257] = "";
@@ -231,8 +234,8 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx,
                  * a second copy would run. Defer instead. */
                 char *m = hostctx_take_fail(&jb->rt->hc);
                 char *n = xasprintf("cannot tell whether %s already has job %s (%s); not "
-                                    "submitting it twice", jb->rt->pi->name, jb->key,
-                                    m ? m : error_last());
+                                    "submitting it twice",
+                                    jb->rt->pi->name, jb->key, m ? m : error_last());
                 evidence_note(&jb->ev, n);
                 free(n);
                 free(m);

@@ -121,12 +121,11 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     char *dir;
     char *folder = path_join(j->p->log_dir, j->base.version);
 
-    snprintf(jb->key, sizeof jb->key, "rh-%s-%s-a%d", j->base.version, jb->validation,
-             jb->attempt);
+    snprintf(jb->key, sizeof jb->key, "rh-%s-%s-a%d", j->base.version, jb->validation, jb->attempt);
     free(jb->log_path);
-    jb->log_path = jb->attempt == 1 ? xasprintf("%s/%s.log", folder, jb->validation)
-                                    : xasprintf("%s/%s.attempt%d.log", folder, jb->validation,
-                                                jb->attempt);
+    jb->log_path = jb->attempt == 1
+                       ? xasprintf("%s/%s.log", folder, jb->validation)
+                       : xasprintf("%s/%s.attempt%d.log", folder, jb->validation, jb->attempt);
     dir = path_dirname(jb->log_path);
     if (!j->log_folder_made || strcmp(dir, folder) != 0) {
         path_mkdirs(dir);

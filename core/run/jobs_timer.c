@@ -100,8 +100,8 @@ static void job_deadline(relhost_job *jb)
     if (jb->phase != PH_RUNNING || jb->deadline_hit)
         return;
     /* The runner's own limit did not end it: the host's deadline does. */
-    log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s",
-            jb->rt->pi->name, jb->ext_id);
+    log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s", jb->rt->pi->name,
+            jb->ext_id);
     jb->deadline_hit = jb->host_cancelled = 1;
     if (jb->rt->ops->cancel) {
         jb->rt->busy++;
@@ -157,8 +157,8 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     double next = 1.0;
     int prc;
     for (size_t i = 0; i < j->n; i++)
-        if (j->all[i]->rt == r && (j->all[i]->phase == PH_RUNNING ||
-                                   j->all[i]->phase == PH_SUBMITTING))
+        if (j->all[i]->rt == r &&
+            (j->all[i]->phase == PH_RUNNING || j->all[i]->phase == PH_SUBMITTING))
             n++;
     if (n == 0)
         return;

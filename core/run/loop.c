@@ -46,7 +46,7 @@ static struct {
     volatile sig_atomic_t interrupts;
     volatile sig_atomic_t first_sig;
     volatile sig_atomic_t rounds; /* loop_once() calls that began: a plugin serving the loop */
-    int stop_code;      /* a tool failure stopped the run (loop_stop_failed) */
+    int stop_code;                /* a tool failure stopped the run (loop_stop_failed) */
     char stop_why[512];
     unsigned child_events;
     struct timer *t; /* pending timers, unordered (a handful: one per job and runner) */

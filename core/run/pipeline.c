@@ -83,8 +83,7 @@ int pipeline_step_required(state *sto, const plan_step *s)
 
 int pipeline_step_publishes(state *sto, const plan_step *s)
 {
-    return sto ? verdict_step_publishes(state_root(sto), s->inst.name, s->publishes)
-               : s->publishes;
+    return sto ? verdict_step_publishes(state_root(sto), s->inst.name, s->publishes) : s->publishes;
 }
 
 relhost_outcome pipeline_recorded_outcome(const step_record *s)
@@ -92,8 +91,7 @@ relhost_outcome pipeline_recorded_outcome(const step_record *s)
     return s->outcome_raw ? outcome_parse(s->outcome_raw) : RELHOST_NONE;
 }
 
-void pipeline_set_result(step_result *r, relhost_outcome oc, const char *reason,
-                         const char *msg)
+void pipeline_set_result(step_result *r, relhost_outcome oc, const char *reason, const char *msg)
 {
     r->outcome = oc;
     free(r->reason);
@@ -168,8 +166,10 @@ static int check_selection(const plan *p, const run_options *o, const plan_profi
         while (k < p->nsteps && fnmatch(o->rerun[i], p->steps[k].inst.name, 0) != 0)
             k++;
         if (k == p->nsteps)
-            return error_set(RELHOST_EINVAL, "--rerun %s: no such step in %s (a step name or a "
-                             "glob: --rerun '*' runs every step again)", o->rerun[i], p->path);
+            return error_set(RELHOST_EINVAL,
+                             "--rerun %s: no such step in %s (a step name or a "
+                             "glob: --rerun '*' runs every step again)",
+                             o->rerun[i], p->path);
     }
     for (size_t i = 0; o->steps && o->steps[i]; i++)
         if (!plan_find_step(p, o->steps[i])) {
@@ -177,8 +177,8 @@ static int check_selection(const plan *p, const run_options *o, const plan_profi
             sb_init(&b);
             for (size_t k = 0; k < p->nsteps; k++)
                 sb_printf(&b, "%s%s", k ? ", " : "", p->steps[k].inst.name);
-            rc = error_set(RELHOST_EINVAL, "--step %s: no such step in %s; steps: %s",
-                           o->steps[i], p->path, b.s);
+            rc = error_set(RELHOST_EINVAL, "--step %s: no such step in %s; steps: %s", o->steps[i],
+                           p->path, b.s);
             sb_free(&b);
             return rc;
         }
@@ -275,8 +275,7 @@ static void walk_steps(struct walk *w, const opened *gates)
         for (size_t i = 0; i < p->nsteps && !out->interrupted; i++) {
             const plan_step *st = &p->steps[i];
             step_result *r = &out->steps[i];
-            step_when hook = o->hooks ? o->hooks
-                                      : (out->promoted ? WHEN_ON_PROMOTE : WHEN_SUCCESS);
+            step_when hook = o->hooks ? o->hooks : (out->promoted ? WHEN_ON_PROMOTE : WHEN_SUCCESS);
             int is_hook = st->when == WHEN_ON_PROMOTE || st->when == WHEN_ON_ROLLBACK;
             step_go go;
             if (pass == 0 ? (is_hook || o->hooks) : (!is_hook || st->when != hook))

@@ -13,12 +13,12 @@
 
 typedef struct run_options {
     relhost_mode mode;
-    const char *const *steps;   /* --step names, NULL-terminated, or NULL: all */
-    const char *const *rerun;   /* --rerun names: run again though they PASSED, or NULL */
+    const char *const *steps; /* --step names, NULL-terminated, or NULL: all */
+    const char *const *rerun; /* --rerun names: run again though they PASSED, or NULL */
     const char *profile;
-    const char *const *only;    /* --only globs, NULL-terminated, or NULL */
+    const char *const *only; /* --only globs, NULL-terminated, or NULL */
     int retry_failed;
-    int new_candidate;          /* --new-candidate: requalify the release on a new commit */
+    int new_candidate; /* --new-candidate: requalify the release on a new commit */
     int interactive;
     int verbose;
     /* Hooks: WHEN_ON_ROLLBACK runs only the plan's on_rollback steps (after `relhost rollback`);
@@ -27,20 +27,20 @@ typedef struct run_options {
     /* `relhost monitor`: a run record of its own (under state_dir, see below) against the
      * last green release; publishing and on_failure steps are SKIPPED (reason monitor). */
     int monitor;
-    const char *state_dir;      /* where this run's state lives; NULL: the plan's state_dir */
-    const char *record;         /* its name there; NULL: the version */
+    const char *state_dir; /* where this run's state lives; NULL: the plan's state_dir */
+    const char *record;    /* its name there; NULL: the version */
 } run_options;
 
 typedef struct step_result {
     const plan_step *step;
-    int selected;               /* chosen by --step (or no --step given) */
-    int ran;                    /* run() was called */
+    int selected; /* chosen by --step (or no --step given) */
+    int ran;      /* run() was called */
     relhost_outcome outcome;
     char *reason;
     int retryable;
-    char *message;              /* the plugin's fail() text or the host's explanation */
-    double started, ended;      /* wall clock; 0 when not run */
-    int defers;                 /* how often this release deferred on this step so far */
+    char *message;               /* the plugin's fail() text or the host's explanation */
+    double started, ended;       /* wall clock; 0 when not run */
+    int defers;                  /* how often this release deferred on this step so far */
     relhost_outcome waived_from; /* WAIVED: the outcome the waiver answered, else NONE */
     char *waived_from_reason;
     evidence ev;
@@ -51,10 +51,10 @@ typedef struct run_result {
     size_t nsteps;
     int exit_code;
     int interrupted;
-    int not_saved;   /* the state could not be saved: the run stopped (exit 75) */
-    int launch;                 /* relhost launch: nothing was decided */
-    int promoted;               /* a promote step made this release last green */
-    char *failure;              /* the first failing required step and its failing checks */
+    int not_saved; /* the state could not be saved: the run stopped (exit 75) */
+    int launch;    /* relhost launch: nothing was decided */
+    int promoted;  /* a promote step made this release last green */
+    char *failure; /* the first failing required step and its failing checks */
 } run_result;
 
 /** Run (or --check) the plan. Returns 0 or RELHOST_EINVAL when the plan cannot start (a gate's

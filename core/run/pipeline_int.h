@@ -44,8 +44,7 @@ struct reqset {
 
 /* pipeline.c */
 int pipeline_rerun_asked(const run_options *o, const char *name);
-void pipeline_set_result(step_result *r, relhost_outcome oc, const char *reason,
-                         const char *msg);
+void pipeline_set_result(step_result *r, relhost_outcome oc, const char *reason, const char *msg);
 /* Required by the plan now, or by the release's stored requirements (once required, always). */
 int pipeline_step_required(state *sto, const plan_step *s);
 /* Publishing by the plan now, or as stored at the release's first runs (once guarded, always). */
@@ -60,9 +59,8 @@ void pipeline_account_step(struct walk *w, size_t i);
 
 /* pipeline_release.c */
 int pipeline_check_dirs(const struct walk *w);
-int pipeline_open_release(const struct walk *w, const plan_profile *prof,
-                          const struct reqset *rs, relhost_ctx *base, state **sto,
-                          candidate *cand, jobs **jb);
+int pipeline_open_release(const struct walk *w, const plan_profile *prof, const struct reqset *rs,
+                          relhost_ctx *base, state **sto, candidate *cand, jobs **jb);
 void pipeline_record_step(const struct walk *w, const step_result *r);
 void pipeline_finish_walk(struct walk *w);
 

@@ -166,9 +166,8 @@ static void record_run_end(const struct walk *w, const run_result *rr)
  * (another profile, a changed candidate), so that a refused run changes nothing; then the run
  * record, the requirement set, the candidate's template variables, the job layer, orphans of a
  * relhost that died stopped, a cut-short registry operation finished, the baseline read. */
-int pipeline_open_release(const struct walk *w, const plan_profile *prof,
-                          const struct reqset *rs, relhost_ctx *base, state **sto,
-                          candidate *cand, jobs **jb)
+int pipeline_open_release(const struct walk *w, const plan_profile *prof, const struct reqset *rs,
+                          relhost_ctx *base, state **sto, candidate *cand, jobs **jb)
 {
     plan *p = w->p;
     const run_options *o = w->o;
@@ -181,14 +180,13 @@ int pipeline_open_release(const struct walk *w, const plan_profile *prof,
     /* Refusals first, so that a refused run changes nothing in the state. Hooks act on a
      * release qualified before: no requirement or candidate checkout to check. */
     if (!o->hooks &&
-        ((rc = verdict_check_profile(state_root(*sto), w->record, prof ? prof->name : NULL)) !=
-             0 ||
+        ((rc = verdict_check_profile(state_root(*sto), w->record, prof ? prof->name : NULL)) != 0 ||
          (rc = candidate_fix(p, *sto, o->new_candidate, cand)) != 0))
         return rc;
     record_run_start(p, *sto);
     if (!o->hooks)
-        record_write_requirements(*sto, prof ? prof->name : NULL, rs->names, rs->reqs,
-                                  rs->required, rs->publishing, p->nsteps);
+        record_write_requirements(*sto, prof ? prof->name : NULL, rs->names, rs->reqs, rs->required,
+                                  rs->publishing, p->nsteps);
     base->commit = cand->commit;
     if (cand->commit)
         template_set("commit", cand->commit);
@@ -231,8 +229,8 @@ void pipeline_finish_walk(struct walk *w)
     out->launch = w->o->mode == RELHOST_MODE_LAUNCH;
     if (out->interrupted && w->jb && jobs_detached(w->jb))
         out_printf("%zu remote job(s) keep running; re-run to re-attach, or cancel them with: "
-                   "relhost kill -c %s --version %s\n", jobs_detached(w->jb), p->path,
-                   p->version);
+                   "relhost kill -c %s --version %s\n",
+                   jobs_detached(w->jb), p->path, p->version);
     if (out->launch && w->sto && state_snapshot(w->sto) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
     if (out->launch)

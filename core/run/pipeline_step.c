@@ -317,9 +317,10 @@ step_go pipeline_step_decide(struct walk *w, size_t i, int is_hook)
     const run_options *o = w->o;
     int publishes = pipeline_step_publishes(w->sto, st);
     if (o->monitor && (publishes || st->when == WHEN_ON_FAILURE) && !is_hook) {
-        pipeline_set_result(r, RELHOST_SKIPPED, "monitor",
-                   "a monitor run publishes nothing and raises no release alarm: a failure "
-                   "rolls back instead");
+        pipeline_set_result(
+            r, RELHOST_SKIPPED, "monitor",
+            "a monitor run publishes nothing and raises no release alarm: a failure "
+            "rolls back instead");
         return GO_SKIP;
     }
     if (loop_interrupted())
@@ -420,9 +421,9 @@ void pipeline_run_gate(struct walk *w, size_t i, int is_hook, void *inst)
         relhost_outcome bo = RELHOST_NONE;
         int b = publish_blocker(w->p, w->out, i, w->sto, &bo);
         if (b >= 0)
-            unqualified = xasprintf("required step \"%s\" is %s for this candidate",
-                                    w->p->steps[b].inst.name,
-                                    bo == RELHOST_NONE ? "not run" : outcome_name(bo));
+            unqualified =
+                xasprintf("required step \"%s\" is %s for this candidate", w->p->steps[b].inst.name,
+                          bo == RELHOST_NONE ? "not run" : outcome_name(bo));
         hc.unqualified = unqualified;
     }
     hc.promoted = &w->out->promoted;

@@ -263,8 +263,10 @@ static int proc_advance(struct relhost_proc *p, int *done, relhost_proc_result *
                 /* The job is over when its main process is (as batch schedulers have it): what it left running
                  * is stopped, not waited for. */
                 proc_kill_start(p, now);
-                log_note(p, "[CLEANUP] relhost: main process exited; stopping the processes it "
-                         "left (SIGTERM, SIGKILL after %gs grace)\n", p->grace_s);
+                log_note(p,
+                         "[CLEANUP] relhost: main process exited; stopping the processes it "
+                         "left (SIGTERM, SIGKILL after %gs grace)\n",
+                         p->grace_s);
             }
         } else {
             alive = proc_kill_advance(p, now);

@@ -45,7 +45,7 @@ struct relhost_proc {
     /* The group was seen empty: its number may be reused by now, so it is never signalled
      * again. The main pid is likewise never signalled once reaped. */
     int group_gone;
-    int finished; /* main child reaped and nothing of its tree left */
+    int finished;       /* main child reaped and nothing of its tree left */
     double empty_since; /* when the tree was first seen empty, 0 while not */
     int scan_unsure;    /* the last scan met a descendant whose environ it could not read */
     enum kill_state ks;
@@ -61,7 +61,7 @@ struct relhost_proc {
     char cookie[64];
     char *job;                    /* spawn: the RELHOST_JOB value it was given, or NULL */
     unsigned long long starttime; /* field 22 of /proc/<pid>/stat, 0 when unread */
-    struct pin *pins; /* cookie carriers seen so far */
+    struct pin *pins;             /* cookie carriers seen so far */
     size_t npins, cap_pins;
     unsigned long timer; /* spawn: the loop timer of its deadline or grace (proc_arm), 0: none */
 };
@@ -105,11 +105,11 @@ int proc_kill_wait(struct relhost_proc **ps, size_t n);
 
 /* proc_spawn.c: starting a child */
 int proc_same_name(const char *a, const char *b);
-void proc_build_env(const relhost_proc_spec *spec, const char *cookie, const char *job,
-                    int tagged, strvec *out);
+void proc_build_env(const relhost_proc_spec *spec, const char *cookie, const char *job, int tagged,
+                    strvec *out);
 int proc_spec_copy(const relhost_proc_spec *in, relhost_proc_spec *s, const char *what);
-int proc_start_child(struct relhost_proc *p, const relhost_proc_spec *spec, char **envp,
-                     int in, int out, int err);
+int proc_start_child(struct relhost_proc *p, const relhost_proc_spec *spec, char **envp, int in,
+                     int out, int err);
 void proc_fill_result(const struct relhost_proc *p, relhost_proc_result *res);
 
 /* proc_orphan.c */

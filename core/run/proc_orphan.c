@@ -80,8 +80,7 @@ static void orphan_scan(struct relhost_proc *o, int procfd, int leader_alive, co
         struct pstat ps;
         ssize_t len;
         if (pid <= 0 || pid == self || proc_pinned(o, pid) ||
-            proc_read_stat(procfd, pid, &ps) != 0 ||
-            ps.state == 'Z' || ps.state == 'X')
+            proc_read_stat(procfd, pid, &ps) != 0 || ps.state == 'Z' || ps.state == 'X')
             continue;
         if (leader_alive && ps.pgrp == o->pid) {
             proc_pin_member(o, procfd, pid, o->pid);
@@ -127,9 +126,8 @@ size_t proc_orphan_signal(struct relhost_proc *o, int procfd, int sig)
 static int orphan_kill_wait(struct relhost_proc *o, int procfd, const proc_ident *id)
 {
     char want[300];
-    size_t wlen = id->cookie[0]
-                      ? (size_t)snprintf(want, sizeof want, "RELHOST_PROC=%s", id->cookie)
-                      : (size_t)snprintf(want, sizeof want, "RELHOST_JOB=%s", id->job);
+    size_t wlen = id->cookie[0] ? (size_t)snprintf(want, sizeof want, "RELHOST_PROC=%s", id->cookie)
+                                : (size_t)snprintf(want, sizeof want, "RELHOST_JOB=%s", id->job);
     int intr0 = loop_interrupted(), empty = 0;
 
     o->ks = KS_TERM;
@@ -178,8 +176,11 @@ int proc_stop_orphan(const proc_ident *id)
         return 0; /* gone */
     procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (procfd < 0 || !is_orphan(procfd, &leader, id)) {
-        rc = procfd < 0 ? error_set(RELHOST_EIO, "cannot open /proc to look for process %d of "
-                                    "job %s: %s", (int)id->pid, id->job, strerror(errno)) : 0;
+        rc = procfd < 0 ? error_set(RELHOST_EIO,
+                                    "cannot open /proc to look for process %d of "
+                                    "job %s: %s",
+                                    (int)id->pid, id->job, strerror(errno))
+                        : 0;
         if (leader.fd >= 0)
             close(leader.fd);
         if (procfd >= 0)

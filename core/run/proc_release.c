@@ -163,8 +163,7 @@ static void sweep_pin(struct sweep *sw, int procfd, const char *name, pid_t pid)
     n = proc_read_environ(procfd, name, &sw->buf, &sw->cap);
     if (n <= 0 || !proc_environ_has(sw->buf, (size_t)n, sw->want, sw->wlen) ||
         host_of(procfd, sw->buf, (size_t)n, &host) != HOST_DEAD ||
-        proc_read_stat(procfd, pid, &ps) != 0 ||
-        ps.state == 'Z' || ps.state == 'X') {
+        proc_read_stat(procfd, pid, &ps) != 0 || ps.state == 'Z' || ps.state == 'X') {
         if (pfd >= 0)
             close(pfd);
         return;
@@ -256,8 +255,10 @@ static void sweep_report(const struct sweep *sw, int procfd, int all)
             left |= proc_read_stat(procfd, sw->o.pins[k].pid, &ps) == 0 && ps.pgrp == g->pgrp;
         }
         if (!left)
-            log_msg(RELHOST_LOG_WARN, "release", "stopped pid %d (%s), left running by relhost "
-                    "pid %d that died", (int)g->pid, g->comm, (int)g->host);
+            log_msg(RELHOST_LOG_WARN, "release",
+                    "stopped pid %d (%s), left running by relhost "
+                    "pid %d that died",
+                    (int)g->pid, g->comm, (int)g->host);
     }
 }
 
@@ -270,15 +271,17 @@ int proc_stop_release_orphans(const char *tag)
         return 0;
     if (!loop_active())
         return error_set(RELHOST_EINVAL, "proc_stop_release_orphans: the event loop is not "
-                         "running");
+                                         "running");
     memset(&sw, 0, sizeof sw);
     if (strlen(tag) + sizeof "RELHOST_RELEASE=" > sizeof sw.want)
         return error_set(RELHOST_EINVAL, "proc_stop_release_orphans: release tag too long");
     sw.wlen = (size_t)snprintf(sw.want, sizeof sw.want, "RELHOST_RELEASE=%s", tag);
     procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (procfd < 0)
-        return error_set(RELHOST_EIO, "cannot open /proc to look for processes of release %s "
-                         "left running: %s", tag, strerror(errno));
+        return error_set(RELHOST_EIO,
+                         "cannot open /proc to look for processes of release %s "
+                         "left running: %s",
+                         tag, strerror(errno));
     if (sweep_scan(&sw, procfd) == 0)
         goto out; /* the usual case: one look, no wait */
     intr0 = loop_interrupted();

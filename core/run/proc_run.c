@@ -152,8 +152,8 @@ static int run_start(struct relhost_proc *p, const relhost_proc_spec *spec, int 
         goto fail;
     }
     proc_build_env(spec, p->cookie, NULL, 1, &env);
-    rc = proc_start_child(p, spec, env.v, spec->stdin_data ? ipipe[0] : devnull, opipe[1],
-                          epipe[1]);
+    rc =
+        proc_start_child(p, spec, env.v, spec->stdin_data ? ipipe[0] : devnull, opipe[1], epipe[1]);
     sv_free(&env);
     close_fd(&devnull);
     close_fd(&ipipe[0]);
@@ -281,8 +281,10 @@ int proc_run(const relhost_proc_spec *spec_in, relhost_proc_result *res)
     }
     res->truncated = out.truncated || err.truncated;
     if (interrupted)
-        return error_set(RELHOST_EINTR, "interrupted while running '%s'; its process tree was "
-                         "stopped", spec.argv[0]);
+        return error_set(RELHOST_EINTR,
+                         "interrupted while running '%s'; its process tree was "
+                         "stopped",
+                         spec.argv[0]);
     return rc;
 }
 

@@ -144,8 +144,10 @@ int proc_read_stat(int procfd, pid_t pid, struct pstat *ps)
     ps->state = rp[2];
     /* ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime cutime
      * cstime priority nice num_threads itrealvalue starttime */
-    if (sscanf(rp + 4, "%d %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-               "%llu", &ps->ppid, &ps->pgrp, &ps->starttime) < 2)
+    if (sscanf(rp + 4,
+               "%d %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+               "%llu",
+               &ps->ppid, &ps->pgrp, &ps->starttime) < 2)
         return -1; /* fields 6 to 21 are skipped as words */
     return 0;
 }

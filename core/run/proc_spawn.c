@@ -80,8 +80,8 @@ static int is_sealed(const char *entry) { return secrets_sealed_n(entry, strcspn
  * tag set, the child is marked as a process of this relhost's release (RELHOST_RELEASE and
  * RELHOST_HOST, replacing what relhost inherited); otherwise those two are passed on only as
  * relhost inherited them, and only when no release tag is set. */
-void proc_build_env(const relhost_proc_spec *spec, const char *cookie, const char *job,
-                    int tagged, strvec *out)
+void proc_build_env(const relhost_proc_spec *spec, const char *cookie, const char *job, int tagged,
+                    strvec *out)
 {
     const char *const *add = spec->env;
     for (char **e = environ; e && *e; e++) {
@@ -91,8 +91,8 @@ void proc_build_env(const relhost_proc_spec *spec, const char *cookie, const cha
             continue; /* a secret: only an explicit NAME=VALUE in spec->env hands it over */
         if (overridden(*e, add, 0) || proc_same_name(*e, "RELHOST_PROC=") ||
             (job && proc_same_name(*e, "RELHOST_JOB=")) ||
-            (proc_rel_tag && (proc_same_name(*e, "RELHOST_RELEASE=") ||
-                              proc_same_name(*e, "RELHOST_HOST="))))
+            (proc_rel_tag &&
+             (proc_same_name(*e, "RELHOST_RELEASE=") || proc_same_name(*e, "RELHOST_HOST="))))
             continue;
         sv_push(out, *e);
     }
@@ -101,8 +101,7 @@ void proc_build_env(const relhost_proc_spec *spec, const char *cookie, const cha
             continue; /* "NAME" alone removes NAME from what the child inherits */
         if (overridden(add[i], add, i + 1) || proc_same_name(add[i], "RELHOST_PROC=") ||
             (job && proc_same_name(add[i], "RELHOST_JOB=")) ||
-            proc_same_name(add[i], "RELHOST_RELEASE=") ||
-            proc_same_name(add[i], "RELHOST_HOST="))
+            proc_same_name(add[i], "RELHOST_RELEASE=") || proc_same_name(add[i], "RELHOST_HOST="))
             continue;
         sv_push(out, add[i]);
     }
@@ -120,8 +119,10 @@ int proc_spec_copy(const relhost_proc_spec *in, relhost_proc_spec *s, const char
     if (!in)
         return error_set(RELHOST_EINVAL, "%s: no process spec", what);
     if (in->struct_size < offsetof(relhost_proc_spec, argv) + sizeof in->argv)
-        return error_set(RELHOST_EINVAL, "%s: spec.struct_size is %zu; set it to "
-                         "sizeof(relhost_proc_spec)", what, in->struct_size);
+        return error_set(RELHOST_EINVAL,
+                         "%s: spec.struct_size is %zu; set it to "
+                         "sizeof(relhost_proc_spec)",
+                         what, in->struct_size);
     memset(s, 0, sizeof *s);
     memcpy(s, in, in->struct_size < sizeof *s ? in->struct_size : sizeof *s);
     if (!s->argv || !s->argv[0])
@@ -130,12 +131,16 @@ int proc_spec_copy(const relhost_proc_spec *in, relhost_proc_spec *s, const char
         /* "NAME=VALUE" sets, a bare "NAME" removes; an entry must at least have a name */
         const char *eq = strchr(s->env[i], '=');
         if (eq == s->env[i] || !s->env[i][0])
-            return error_set(RELHOST_EINVAL, "%s: environment entry \"%s\" of '%s' is neither "
-                             "NAME=VALUE nor NAME", what, s->env[i], s->argv[0]);
+            return error_set(RELHOST_EINVAL,
+                             "%s: environment entry \"%s\" of '%s' is neither "
+                             "NAME=VALUE nor NAME",
+                             what, s->env[i], s->argv[0]);
     }
     if (!loop_active())
-        return error_set(RELHOST_EINVAL, "%s: the event loop is not running (call loop_init() "
-                         "and proc_init() first)", what);
+        return error_set(RELHOST_EINVAL,
+                         "%s: the event loop is not running (call loop_init() "
+                         "and proc_init() first)",
+                         what);
     return 0;
 }
 
@@ -143,7 +148,7 @@ struct child_plan {
     char *const *argv;
     char **envp;
     const char *cwd;
-    int fd[3]; /* become 0, 1, 2 */
+    int fd[3];  /* become 0, 1, 2 */
     int report; /* write end of the exec-report pipe, CLOEXEC */
 };
 
@@ -264,8 +269,8 @@ static void child_main(const struct child_plan *c)
 
 /* Forks and execs. On return p is listed (so the SIGCHLD hook knows it) and either exec'd or
  * marked exec_failed with a message: the blocking read of the report pipe ends at exec. */
-int proc_start_child(struct relhost_proc *p, const relhost_proc_spec *spec, char **envp,
-                     int in, int out, int err)
+int proc_start_child(struct relhost_proc *p, const relhost_proc_spec *spec, char **envp, int in,
+                     int out, int err)
 {
     struct child_plan c;
     int rp[2], msg[2];

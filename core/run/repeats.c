@@ -59,8 +59,8 @@ static void merge_metrics(relhost_job *g)
                     samples += x->samples;
             }
             evidence_metric(&g->ev, m->key,
-                            nfin ? checks_stat(RELHOST_STAT_MEDIAN, fin, nfin) : NAN,
-                            first->source, first->pattern, first->reducer, samples);
+                            nfin ? checks_stat(RELHOST_STAT_MEDIAN, fin, nfin) : NAN, first->source,
+                            first->pattern, first->reducer, samples);
             evidence_metric_runs(&g->ev, m->key, runs, g->nkids);
         }
     }
@@ -186,7 +186,8 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
         relhost_job *kid = NULL;
         for (size_t i = 0; i < j->n && rc == 0; i++)
             if (strcmp(j->all[i]->id, id) == 0)
-                rc = error_set(RELHOST_EINVAL, "validation %s: its repeat %zu would be named %s, "
+                rc = error_set(RELHOST_EINVAL,
+                               "validation %s: its repeat %zu would be named %s, "
                                "which another validation of step %s already is; rename one",
                                rq->validation, k, name, g->step);
         if (rc == 0)

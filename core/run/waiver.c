@@ -50,9 +50,10 @@ static int known_validation(state *st, const plan *p, const char *step, const ch
     }
     free(jr);
     if (!found) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "waive: step \"%s\" of release %s has no validation "
-                "\"%s\"; it has: %s", step, p->version, validation,
-                names.len ? names.s : "(none)");
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "waive: step \"%s\" of release %s has no validation "
+                "\"%s\"; it has: %s",
+                step, p->version, validation, names.len ? names.s : "(none)");
         state_close(st);
     }
     sb_free(&names);
@@ -66,7 +67,8 @@ static int registry_allows(const plan *p)
     registry *r = NULL;
     const manifest_release *e;
     if (registry_open(p->registry_dir, 0, &r) != 0) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "waive: release %s: the registry cannot be read, "
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "waive: release %s: the registry cannot be read, "
                 "so whether the release is quarantined is unknown; nothing recorded: %s",
                 p->version, error_last());
         registry_close(r);
@@ -74,10 +76,11 @@ static int registry_allows(const plan *p)
     }
     e = registry_entry(r, p->version);
     if (e && e->status == MANIFEST_QUARANTINED) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "waive: release %s is quarantined in registry %s "
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "waive: release %s is quarantined in registry %s "
                 "(%s): it is never promoted, waived or not, so nothing was recorded; "
-                "qualify a new version", p->version, p->registry_dir,
-                e->reason ? e->reason : "no reason recorded");
+                "qualify a new version",
+                p->version, p->registry_dir, e->reason ? e->reason : "no reason recorded");
         registry_close(r);
         return 0;
     }
@@ -104,9 +107,10 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
         return EXIT_USAGE;
     }
     if (expires && (parse_expiry(expires, now, &exp_at) != 0 || exp_at <= now)) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "waive: --expires %s is %s: give a future UTC time "
-                "(2026-12-01T00:00:00Z) or a duration from now (7d, 12h)", expires,
-                exp_at > 0 ? "in the past" : "neither a time nor a duration");
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "waive: --expires %s is %s: give a future UTC time "
+                "(2026-12-01T00:00:00Z) or a duration from now (7d, 12h)",
+                expires, exp_at > 0 ? "in the past" : "neither a time nor a duration");
         return EXIT_USAGE;
     }
     if (!registry_allows(p))
@@ -146,9 +150,11 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
     if (state_close(st) != 0 && rc == 0)
         rc = RELHOST_EIO;
     if (rc == 0) {
-        const char *f[] = {"version", p->version, "step", step, "validation",
-                           validation ? validation : "", "reason", reason, "expires",
-                           expires ? exp_s : ""};
+        const char *f[] = {"version",    p->version,
+                           "step",       step,
+                           "validation", validation ? validation : "",
+                           "reason",     reason,
+                           "expires",    expires ? exp_s : ""};
         rc = audit_append(p->registry_dir, "waive", f, 5);
     }
     if (rc != 0) {
@@ -160,12 +166,14 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
                user, reason, expires ? "; expires " : "", expires ? exp_s : "");
     if (ahead)
         out_printf("its first run (relhost -c %s --version %s) finds it: the step counts as "
-                   "passing for promotion if it does not pass%s\n", p->path, p->version,
+                   "passing for promotion if it does not pass%s\n",
+                   p->path, p->version,
                    validation ? "; the validation's name is checked against the step's jobs "
                                 "only once it ran (a name it does not have waives nothing)"
                               : "");
     else
         out_printf("it counts as passing for promotion: run the release again (relhost -c %s "
-                   "--version %s) to go on\n", p->path, p->version);
+                   "--version %s) to go on\n",
+                   p->path, p->version);
     return 0;
 }

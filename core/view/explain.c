@@ -73,9 +73,11 @@ static json_t *registry_of(const char *manifest, const char *version)
     rels = json_object_get(doc, "releases");
     if (!doc || !json_is_array(rels)) {
         char *m = doc ? xasprintf("%s has no \"releases\" array; the verdict comes from the "
-                                  "release state", manifest)
+                                  "release state",
+                                  manifest)
                       : xasprintf("cannot read %s: %s (line %d); the verdict comes from the "
-                                  "release state", manifest, je.text, je.line);
+                                  "release state",
+                                  manifest, je.text, je.line);
         json_object_set_new(o, "error", json_string(m));
         free(m);
         json_decref(doc);
@@ -126,8 +128,8 @@ static void add_failing_checks(json_t *out, json_t *item, const evidence_record 
     {
         const check_record *r = k < ev->nchecks ? &ev->checks[k] : NULL;
         json_t *o;
-        static const char *const keys[] = {"key", "op", "expected", "expected_hi", "actual",
-                                           "baseline", NULL};
+        static const char *const keys[] = {"key",    "op",       "expected", "expected_hi",
+                                           "actual", "baseline", NULL};
         if (json_is_true(json_object_get(c, "passed")))
             continue;
         o = json_object();
@@ -155,10 +157,10 @@ static json_t *step_brief(json_t *s)
 
 static json_t *job_brief(json_t *j)
 {
-    static const char *const keys[] = {"id",       "step",      "validation",
-                                       "outcome",  "reason",    "attempt",
-                                       "restarts", "exit_code", "termination_reason",
-                                       "external_id", "lifecycle", "log_path", NULL};
+    static const char *const keys[] = {
+        "id",       "step",      "validation",         "outcome",     "reason",    "attempt",
+        "restarts", "exit_code", "termination_reason", "external_id", "lifecycle", "log_path",
+        NULL};
     json_t *o = json_object();
     for (size_t i = 0; keys[i]; i++)
         json_object_set(o, keys[i], json_object_get(j, keys[i]));
@@ -204,8 +206,8 @@ static char *headline(const char *verdict, json_t *rel, json_t *jobs)
     size_t done = 0, i;
     /* A registry verdict says what the runs decided too: "quarantined" alone hides whether a
      * gate failed or someone quarantined a green release. */
-    if (json_is_integer(code) && strcmp(verdict, str(rel, "decision") ? str(rel, "decision")
-                                                                      : "") == 0)
+    if (json_is_integer(code) &&
+        strcmp(verdict, str(rel, "decision") ? str(rel, "decision") : "") == 0)
         snprintf(ec, sizeof ec, " (exit %lld)", (long long)json_integer_value(code));
     else if (json_is_integer(code))
         snprintf(ec, sizeof ec, " (the run: %s, exit %lld)", str(rel, "decision"),
@@ -214,10 +216,10 @@ static char *headline(const char *verdict, json_t *rel, json_t *jobs)
         if (strcmp(verdict, headlines[i].verdict) == 0)
             return xasprintf("%s: release %s of plan %s: %s%s", headlines[i].word, v ? v : "?",
                              pl ? pl : "?", headlines[i].meaning, ec);
-    json_array_foreach(jobs, i, j)
-        done += str(j, "outcome") != NULL;
+    json_array_foreach(jobs, i, j) done += str(j, "outcome") != NULL;
     return xasprintf("IN PROGRESS: release %s of plan %s: %zu of %zu job(s) finished, no "
-                     "decision yet", v ? v : "?", pl ? pl : "?", done, json_array_size(jobs));
+                     "decision yet",
+                     v ? v : "?", pl ? pl : "?", done, json_array_size(jobs));
 }
 
 /* Steps: failing checks, skipped and optional failures, the blocking step, defers. */
@@ -341,13 +343,13 @@ json_t *explain_model(json_t *root, const explain_context *ctx)
     head = headline(verdict, json_object_get(m, "release"), json_object_get(m, "jobs"));
     if (strcmp(verdict, "quarantined") == 0 && rec.published) {
         /* a publishing step (a tag, a post) ran before a later one failed: say so */
-        char *h = xasprintf("%s; but a publishing step of it had already run (see its steps)",
-                            head);
+        char *h =
+            xasprintf("%s; but a publishing step of it had already run (see its steps)", head);
         free(head);
         head = h;
     }
-    x = explain_assemble(parts, verdict, head, m, reg, blocking, checks, defers,
-                         waivers_of(&rec), ctx);
+    x = explain_assemble(parts, verdict, head, m, reg, blocking, checks, defers, waivers_of(&rec),
+                         ctx);
     free(head);
     json_decref(parts);
     json_decref(m);
@@ -430,8 +432,8 @@ static void print_job(json_t *j, int failing)
     if (term)
         out_printf(", %s", term);
     if (json_integer_value(json_object_get(j, "restarts")) > 0)
-        out_printf(", %lld restart(s)", (long long)json_integer_value(json_object_get(j,
-                                                                                "restarts")));
+        out_printf(", %lld restart(s)",
+                   (long long)json_integer_value(json_object_get(j, "restarts")));
     if (ext)
         out_printf(", external id %s", ext);
     out_printf("\n");
@@ -493,18 +495,15 @@ static void print_text(json_t *x)
     }
     if (json_array_size(json_object_get(x, "failing_checks"))) {
         out_printf("  failing checks:\n");
-        json_array_foreach(json_object_get(x, "failing_checks"), i, v)
-            print_check(v);
+        json_array_foreach(json_object_get(x, "failing_checks"), i, v) print_check(v);
     }
     if (json_array_size(json_object_get(x, "failing_jobs"))) {
         out_printf("  jobs that did not pass:\n");
-        json_array_foreach(json_object_get(x, "failing_jobs"), i, v)
-            print_job(v, 1);
+        json_array_foreach(json_object_get(x, "failing_jobs"), i, v) print_job(v, 1);
     }
     if (json_array_size(json_object_get(x, "unfinished_jobs"))) {
         out_printf("  unfinished jobs:\n");
-        json_array_foreach(json_object_get(x, "unfinished_jobs"), i, v)
-            print_job(v, 0);
+        json_array_foreach(json_object_get(x, "unfinished_jobs"), i, v) print_job(v, 0);
     }
     print_steps("optional steps that did not pass", json_object_get(x, "optional_failures"));
     print_steps("skipped", json_object_get(x, "skipped"));
@@ -519,8 +518,8 @@ static void print_text(json_t *x)
     if (json_integer_value(json_object_get(ret, "spent")) == 0) {
         out_printf("  retries: none (every job ran once)\n");
     } else {
-        out_printf("  retries: %lld:", (long long)json_integer_value(json_object_get(ret,
-                                                                                "spent")));
+        out_printf("  retries: %lld:",
+                   (long long)json_integer_value(json_object_get(ret, "spent")));
         json_array_foreach(json_object_get(ret, "jobs"), i, v)
             out_printf("%s %s attempt %lld", i ? "," : "", str(v, "id"),
                        (long long)json_integer_value(json_object_get(v, "attempt")));
@@ -578,8 +577,10 @@ int explain_release(plan *p, int json)
         return EXIT_USAGE;
     }
     if (state_is_new(st)) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "no state for release %s in %s: nothing to explain; "
-                "pass --version V (see the release_*.json files there)", p->version, p->state_dir);
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "no state for release %s in %s: nothing to explain; "
+                "pass --version V (see the release_*.json files there)",
+                p->version, p->state_dir);
         state_close(st);
         free(manifest);
         return EXIT_USAGE;
@@ -587,8 +588,10 @@ int explain_release(plan *p, int json)
     if ((frc = freeze_get(p->state_dir, &frz)) != 0)
         frz_err = xstrdup(error_last());
     {
-        explain_context ctx = {.manifest = manifest, .frz = frc ? NULL : &frz,
-                               .frz_error = frz_err, .max_defers = p->max_defers};
+        explain_context ctx = {.manifest = manifest,
+                               .frz = frc ? NULL : &frz,
+                               .frz_error = frz_err,
+                               .max_defers = p->max_defers};
         x = explain_model(state_root(st), &ctx);
     }
     if (!x || explain_print(x, json) != 0) {

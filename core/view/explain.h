@@ -25,7 +25,7 @@
 #define EXPLAIN_SCHEMA 1
 
 typedef struct explain_context {
-    const char *manifest;  /* <registry_dir>/manifest.json, or NULL: no registry */
+    const char *manifest;   /* <registry_dir>/manifest.json, or NULL: no registry */
     const freeze_info *frz; /* the state folder's freeze, or NULL when unreadable */
     const char *frz_error;  /* why (with frz NULL) */
     int max_defers;

@@ -69,8 +69,9 @@ char *logview_withheld_names(const char *const *names, size_t n)
         sb_free(&b);
         return NULL;
     }
-    sb_printf(&b, " %s set when the job ran but %s not set now, so %s value%s could not be "
-                  "masked; run this command with the same secret variables set]",
+    sb_printf(&b,
+              " %s set when the job ran but %s not set now, so %s value%s could not be "
+              "masked; run this command with the same secret variables set]",
               missing == 1 ? "was" : "were", missing == 1 ? "is" : "are",
               missing == 1 ? "its" : "their", missing == 1 ? "" : "s");
     {

@@ -20,8 +20,7 @@ void report_check(const plan *p, const run_result *r);
 /** One row of `relhost status`: the job record from state, the engine's live word (or NULL),
  *  and with tail > 0 the last `tail` lines of its log, withheld when a secret variable the
  *  release's runs stored in root["sealed_env"] is not set now (core/view/logview.h). */
-void report_status_row(json_t *root, json_t *rec, const char *live, int live_restarts,
-                       int tail);
+void report_status_row(json_t *root, json_t *rec, const char *live, int live_restarts, int tail);
 /** `relhost plugins`: every plugin found on the search path. */
 void report_plugins(const loader *ld);
 

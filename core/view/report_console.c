@@ -59,10 +59,9 @@ static void print_check(const check_record *c, const char *indent)
     if (c->baseline.set)
         snprintf(extra, sizeof extra, " (baseline %g, bound %g)", c->baseline.v,
                  c->bound.set ? c->bound.v : 0.0);
-    out_printf("%s%s%s%s %s = %s, expected %s%s%s%s\n", indent,
-               c->passed ? col_green() : col_red(), c->passed ? "ok  " : "FAIL", col_reset(),
-               c->key, actual, e.s ? e.s : "", extra, c->note ? "  - " : "",
-               c->note ? c->note : "");
+    out_printf("%s%s%s%s %s = %s, expected %s%s%s%s\n", indent, c->passed ? col_green() : col_red(),
+               c->passed ? "ok  " : "FAIL", col_reset(), c->key, actual, e.s ? e.s : "", extra,
+               c->note ? "  - " : "", c->note ? c->note : "");
     sb_free(&e);
 }
 
@@ -151,14 +150,14 @@ void report_step(const plan *p, const step_result *r)
         out_printf("[%s] ", st->when == WHEN_ON_PROMOTE ? "on_promote" : "on_rollback");
     else
         out_printf("[%zu/%zu] ", idx, main_steps(p));
-    out_printf("%s%-12s%s %-20s %s(%s%s)%s", outcome_color(r->outcome),
-               outcome_name(r->outcome), col_reset(), st->inst.name, col_dim(),
-               st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
+    out_printf("%s%-12s%s %-20s %s(%s%s)%s", outcome_color(r->outcome), outcome_name(r->outcome),
+               col_reset(), st->inst.name, col_dim(), st->inst.plugin_name,
+               st->required ? "" : ", optional", col_reset());
     if (r->ran)
         out_printf(" %.1fs", r->ended - r->started);
     /* a PASSED step says why only when it did not run now: its result is the release's */
-    int said = r->outcome != RELHOST_PASSED ||
-               (r->reason && strcmp(r->reason, "already_completed") == 0);
+    int said =
+        r->outcome != RELHOST_PASSED || (r->reason && strcmp(r->reason, "already_completed") == 0);
     if (r->reason && said)
         out_printf("  reason: %s", r->reason);
     out_printf("\n");
@@ -220,8 +219,7 @@ void report_check(const plan *p, const run_result *r)
         const plan_step *st = &p->steps[i];
         out_printf("  %zu. %-20s %s %s%s%s%s\n", i + 1, st->inst.name, st->inst.plugin_name,
                    st->required ? "required" : "optional", st->publishes ? ", publishes" : "",
-                   r->steps[i].selected ? "" : ", not selected",
-                   st->description ? "" : "");
+                   r->steps[i].selected ? "" : ", not selected", st->description ? "" : "");
         if (st->description)
             out_printf("      %s\n", st->description);
         print_evidence(&r->steps[i].ev, "      ");
@@ -243,7 +241,8 @@ void report_plugins(const loader *ld)
                  lp->desc.metrics ? "metrics" : "", lp->desc.metrics && lp->desc.runner ? "," : "",
                  lp->desc.runner ? "runner" : "");
         out_printf("%-18s %-8s %-14s %s%s%s\n", lp->desc.name,
-                   lp->desc.version ? lp->desc.version : "?", caps, lp->path, lp->shadowed ? "  (shadowed by an earlier folder)" : "",
+                   lp->desc.version ? lp->desc.version : "?", caps, lp->path,
+                   lp->shadowed ? "  (shadowed by an earlier folder)" : "",
                    lp->duplicate ? "  (DUPLICATE name in this folder)" : "");
     }
     if (ld->n == 0)
@@ -369,8 +368,8 @@ static void job_line(const job_record *j, int resumed)
     if (j->exit_code.set && !j->exit_code.from_real)
         snprintf(exitbuf, sizeof exitbuf, "%lld", j->exit_code.v);
     out_printf("      %-28s %s%-12s%s %7.1fs %5s  %s%-20s%s %lld%s%s%s\n",
-               j->validation_given ? j->validation : "(null)",
-               outcome_color(o), oc ? oc : (life ? life : "?"), col_reset(),
+               j->validation_given ? j->validation : "(null)", outcome_color(o),
+               oc ? oc : (life ? life : "?"), col_reset(),
                j->duration_s.set ? j->duration_s.v : 0.0, exitbuf, term_color(term),
                term ? term : "-", col_reset(), int_or_0(j->restarts),
                reason && o != RELHOST_PASSED ? "  reason: " : "",
@@ -416,8 +415,7 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
     record_free(&rec);
 }
 
-void report_status_row(json_t *root, json_t *job, const char *live, int live_restarts,
-                       int tail)
+void report_status_row(json_t *root, json_t *job, const char *live, int live_restarts, int tail)
 {
     job_record j;
     const char *oc, *life, *term, *reason, *ext;
@@ -439,8 +437,8 @@ void report_status_row(json_t *root, json_t *job, const char *live, int live_res
         restarts = live_restarts;
     out_printf("  %-30s %s%-22s%s %5s  %s%-20s%s %3lld  %-12s %s%s%s\n",
                j.validation_given ? j.validation : "(null)", outcome_color(o), what, col_reset(),
-               exitbuf, term_color(term), term ? term : "-", col_reset(), restarts,
-               ext ? ext : "-", j.runner, reason && o != RELHOST_PASSED ? "  reason: " : "",
+               exitbuf, term_color(term), term ? term : "-", col_reset(), restarts, ext ? ext : "-",
+               j.runner, reason && o != RELHOST_PASSED ? "  reason: " : "",
                reason && o != RELHOST_PASSED ? reason : "");
     if (tail > 0 && j.log_path) {
         release_record rec;

@@ -88,12 +88,7 @@ int report_md(json_t *state_root, const char *repo, FILE *out, char **err);
 
 /* ---- for the command line ---------------------------------------------------------------- */
 
-typedef enum report_format {
-    REPORT_NONE = 0,
-    REPORT_JUNIT,
-    REPORT_JSON,
-    REPORT_MD
-} report_format;
+typedef enum report_format { REPORT_NONE = 0, REPORT_JUNIT, REPORT_JSON, REPORT_MD } report_format;
 
 /** "junit" / "json" / "md" (also "xml", "markdown"); REPORT_NONE when unknown. */
 report_format report_format_parse(const char *name);

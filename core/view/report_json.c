@@ -116,9 +116,9 @@ static json_t *model_evidence(const evidence_record *e)
     }
     for (i = 0; i < e->nnotes; i++)
         json_array_append_new(notes, m_str(e->notes[i]));
-    json_object_update_new(o, json_pack("{s:o, s:o, s:o, s:o, s:o}", "metrics", metrics, "checks",
-                                        checks, "labels", labels, "artifacts", arts, "notes",
-                                        notes));
+    json_object_update_new(o,
+                           json_pack("{s:o, s:o, s:o, s:o, s:o}", "metrics", metrics, "checks",
+                                     checks, "labels", labels, "artifacts", arts, "notes", notes));
     return o;
 }
 

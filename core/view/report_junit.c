@@ -281,9 +281,8 @@ static tc_kind kind_of(const char *outcome)
 
 /* One <testcase>. message and body are plain text (escaped here); sysout may be NULL. */
 static void testcase(strbuf *b, counts *c, const char *name, const char *classname,
-                     const record_real *time,
-                     tc_kind kind, const char *type, const char *message, const char *body,
-                     const char *sysout)
+                     const record_real *time, tc_kind kind, const char *type, const char *message,
+                     const char *body, const char *sysout)
 {
     static const char *const tags[] = {NULL, "failure", "error", "skipped"};
     sb_puts(b, "    <testcase");
@@ -364,8 +363,7 @@ static void job_detail(strbuf *detail, strbuf *body, const job_record *j)
         sb_putc(body, '\n');
     }
     if (nfailed > 1)
-        sb_printf(detail, " (and %zu more failed check%s)", nfailed - 1,
-                  nfailed == 2 ? "" : "s");
+        sb_printf(detail, " (and %zu more failed check%s)", nfailed - 1, nfailed == 2 ? "" : "s");
     if (j->exit_code.set || j->termination_reason) {
         strbuf *t = detail->len ? body : detail;
         if (j->exit_code.set)
@@ -437,8 +435,8 @@ static void check_cases(strbuf *b, counts *c, const char *prefix, const char *cl
             k = kind == TC_PASS ? TC_FAILURE : kind;
         }
         msg = k == TC_FAILURE ? xstrdup(line.s) : result_message(outcome, reason, line.s);
-        testcase(b, c, name.s, cls, NULL, k, k == TC_FAILURE ? "threshold" : reason, msg,
-                 line.s, NULL);
+        testcase(b, c, name.s, cls, NULL, k, k == TC_FAILURE ? "threshold" : reason, msg, line.s,
+                 NULL);
         free(msg);
         sb_free(&name);
         sb_free(&line);
@@ -502,9 +500,8 @@ static void step_case(strbuf *b, counts *c, const char *name, const step_record 
     kind = kind_of(outcome);
     /* A failure's body carries the text; system-out keeps it for results that have none. */
     /* No step record: its time is unknown (null), not zero. */
-    testcase(b, c, name, name, step ? &step->duration_s : &unknown, kind,
-             reason ? reason : outcome, msg, out.s,
-             out.len && (kind == TC_PASS || kind == TC_SKIPPED) ? out.s : NULL);
+    testcase(b, c, name, name, step ? &step->duration_s : &unknown, kind, reason ? reason : outcome,
+             msg, out.s, out.len && (kind == TC_PASS || kind == TC_SKIPPED) ? out.s : NULL);
     free(msg);
     free(d);
     sb_free(&out);

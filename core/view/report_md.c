@@ -259,7 +259,7 @@ static const char *decision_text(const char *d)
 
 static void counts_line(strbuf *b, const record_counts *c, const char *what)
 {
-    static const char *const words[] = {"PASSED",  "FAILED", "ERROR", "INCONCLUSIVE",
+    static const char *const words[] = {"PASSED",  "FAILED", "ERROR",          "INCONCLUSIVE",
                                         "SKIPPED", "WAIVED", "without outcome"};
     int first = 1;
     sb_printf(b, "%lld %s%s", c->total, what, c->total == 1 ? "" : "s");
@@ -411,8 +411,8 @@ static int any_baseline(const evidence_record *ev)
     return 0;
 }
 
-static void check_rows(strbuf *b, const char *where, const evidence_record *ev,
-                       relhost_outcome oc, int baseline)
+static void check_rows(strbuf *b, const char *where, const evidence_record *ev, relhost_outcome oc,
+                       int baseline)
 {
     /* A check that did not hold in a waived step or job: a person accepted it. */
     const char *failed = oc == RELHOST_WAIVED ? "FAIL, waived" : "FAIL";
@@ -455,13 +455,13 @@ static void checks_table(strbuf *b, const release_record *rec, const record_summ
         baseline |= any_baseline(&rec->steps[i].evidence);
     for (i = 0; i < rec->njobs; i++)
         baseline |= any_baseline(&rec->jobs[i].evidence);
-    sb_printf(b, "\n## Checks\n\n"
-                 "| Step / validation | Metric | Actual | Expected |%s Result | Note |\n"
-                 "|-------------------|--------|-------:|----------|%s--------|------|\n",
+    sb_printf(b,
+              "\n## Checks\n\n"
+              "| Step / validation | Metric | Actual | Expected |%s Result | Note |\n"
+              "|-------------------|--------|-------:|----------|%s--------|------|\n",
               baseline ? " Baseline | Bound |" : "", baseline ? "---------:|------:|" : "");
     for (i = 0; i < rec->nsteps; i++)
-        check_rows(b, rec->steps[i].name, &rec->steps[i].evidence, rec->steps[i].outcome,
-                   baseline);
+        check_rows(b, rec->steps[i].name, &rec->steps[i].evidence, rec->steps[i].outcome, baseline);
     for (i = 0; i < rec->njobs; i++)
         check_rows(b, rec->jobs[i].id, &rec->jobs[i].evidence, rec->jobs[i].outcome, baseline);
 }

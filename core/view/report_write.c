@@ -111,8 +111,10 @@ int report_write(report_format fmt, json_t *state_root, const char *repo, const 
         rc = -e;
     }
     if (rc != 0) {
-        rc = error_set(RELHOST_EIO, "cannot write the report to %s: %s; check that its folder "
-                       "exists and is writable", path, strerror(-rc));
+        rc = error_set(RELHOST_EIO,
+                       "cannot write the report to %s: %s; check that its folder "
+                       "exists and is writable",
+                       path, strerror(-rc));
     } else if (tmp && rename(tmp, path) != 0) {
         rc = error_set(RELHOST_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     }

@@ -31,16 +31,22 @@ static int load_json(const char *path, const char *what, const char *fix, json_t
     if (stat(path, &st) != 0) {
         if (errno == ENOENT)
             return 0;
-        return error_set(RELHOST_EIO, "cannot read the %s %s: %s; check the path and its "
-                         "permissions; nothing was written", what, path, strerror(errno));
+        return error_set(RELHOST_EIO,
+                         "cannot read the %s %s: %s; check the path and its "
+                         "permissions; nothing was written",
+                         what, path, strerror(errno));
     }
     if (!S_ISREG(st.st_mode))
-        return error_set(RELHOST_EINVAL, "the %s %s is not a regular file; %s; nothing was "
-                         "written", what, path, fix);
+        return error_set(RELHOST_EINVAL,
+                         "the %s %s is not a regular file; %s; nothing was "
+                         "written",
+                         what, path, fix);
     *out = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
-        return error_set(RELHOST_EINVAL, "the %s %s is not valid JSON (line %d, column %d: %s); "
-                         "%s; nothing was written", what, path, je.line, je.column, je.text, fix);
+        return error_set(RELHOST_EINVAL,
+                         "the %s %s is not valid JSON (line %d, column %d: %s); "
+                         "%s; nothing was written",
+                         what, path, je.line, je.column, je.text, fix);
     return 0;
 }
 
@@ -53,12 +59,16 @@ static int check_schema(json_t *doc, const char *path, const char *what, const c
         return error_set(RELHOST_EINVAL, "the %s %s is not a JSON object; %s; nothing was written",
                          what, path, fix);
     if (!json_is_integer(s) || json_integer_value(s) < 1)
-        return error_set(RELHOST_EINVAL, "the %s %s has no valid \"schema\" (a positive integer); "
-                         "%s; nothing was written", what, path, fix);
+        return error_set(RELHOST_EINVAL,
+                         "the %s %s has no valid \"schema\" (a positive integer); "
+                         "%s; nothing was written",
+                         what, path, fix);
     if (json_integer_value(s) > known)
-        return error_set(RELHOST_EINVAL, "the %s %s has schema %lld, newer than the %lld this "
-                         "relhost %s reads: upgrade relhost; nothing was written", what, path,
-                         (long long)json_integer_value(s), (long long)known, RELHOST_VERSION);
+        return error_set(RELHOST_EINVAL,
+                         "the %s %s has schema %lld, newer than the %lld this "
+                         "relhost %s reads: upgrade relhost; nothing was written",
+                         what, path, (long long)json_integer_value(s), (long long)known,
+                         RELHOST_VERSION);
     return 0;
 }
 
@@ -70,13 +80,17 @@ static int baseline_check(json_t *b, const char *path)
     if ((rc = check_schema(b, path, "baseline store", baseline_fix, SITE_BASELINE_SCHEMA)) != 0)
         return rc;
     if (metrics && !json_is_object(metrics))
-        return error_set(RELHOST_EINVAL, "the baseline store %s is corrupt: \"metrics\" must be an "
-                         "object; %s; nothing was written", path, baseline_fix);
+        return error_set(RELHOST_EINVAL,
+                         "the baseline store %s is corrupt: \"metrics\" must be an "
+                         "object; %s; nothing was written",
+                         path, baseline_fix);
     json_object_foreach(metrics, key, e)
     {
         if (!json_is_object(e))
-            return error_set(RELHOST_EINVAL, "the baseline store %s is corrupt: a metric's entry "
-                             "is not an object; %s; nothing was written", path, baseline_fix);
+            return error_set(RELHOST_EINVAL,
+                             "the baseline store %s is corrupt: a metric's entry "
+                             "is not an object; %s; nothing was written",
+                             path, baseline_fix);
     }
     return 0;
 }
@@ -166,8 +180,10 @@ static int write_page(const char *outdir, const strbuf *page)
         rc = fs_write_atomic(path, page->s ? page->s : "", page->len);
     if (rc != 0) {
         char *why = xstrdup(error_last());
-        rc = error_set(RELHOST_EIO, "cannot write the status page %s: %s; make %s writable or "
-                       "pick another folder with -o DIR", path, why, outdir);
+        rc = error_set(RELHOST_EIO,
+                       "cannot write the status page %s: %s; make %s writable or "
+                       "pick another folder with -o DIR",
+                       path, why, outdir);
         free(why);
     }
     free(path);

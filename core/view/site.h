@@ -55,23 +55,23 @@ int site_write(const plan *p, const char *outdir);
 
 typedef struct site_release {
     const manifest_release *entry; /* borrowed from site_data.manifest */
-    const char *version; /* borrowed from entry; never NULL */
-    const char *status;  /* borrowed from entry (the word in the manifest); never NULL */
-    release_record *record; /* owned: the release's state as typed records, or NULL (see
+    const char *version;           /* borrowed from entry; never NULL */
+    const char *status;            /* borrowed from entry (the word in the manifest); never NULL */
+    release_record *record;        /* owned: the release's state as typed records, or NULL (see
                                state_note) */
-    char *state_note;    /* owned: why there is no state (missing, unreadable), or NULL */
-    unsigned pointers;   /* bit k set: manifest pointer k (manifest_pointer) names it */
+    char *state_note;              /* owned: why there is no state (missing, unreadable), or NULL */
+    unsigned pointers;             /* bit k set: manifest pointer k (manifest_pointer) names it */
 } site_release;
 
 typedef struct site_data {
-    const char *plan_name;    /* borrowed from the plan */
-    int has_manifest;         /* 0 when the registry has no manifest.json */
-    manifest manifest;        /* owned; zeroed (no releases) without manifest.json */
-    json_t *baseline;         /* owned; NULL when there is no baseline store */
-    site_release *rel;        /* owned; in manifest order (oldest first) */
+    const char *plan_name; /* borrowed from the plan */
+    int has_manifest;      /* 0 when the registry has no manifest.json */
+    manifest manifest;     /* owned; zeroed (no releases) without manifest.json */
+    json_t *baseline;      /* owned; NULL when there is no baseline store */
+    site_release *rel;     /* owned; in manifest order (oldest first) */
     size_t nrel;
     const char *pointer[MANIFEST_NPOINTERS]; /* borrowed: the version each names, or NULL */
-    char generated_at[32];    /* UTC, ISO 8601 */
+    char generated_at[32];                   /* UTC, ISO 8601 */
 } site_data;
 
 /** Render the page for d (borrowed) into out (appended). Cannot fail. */

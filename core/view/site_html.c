@@ -203,7 +203,8 @@ static void releases_table(strbuf *b, const site_data *d)
 {
     sb_puts(b, "<section id=\"releases\">\n<h2>Releases</h2>\n");
     if (d->nrel == 0) {
-        sb_printf(b, "<p class=\"empty\" id=\"no-releases\">No releases in the registry yet%s. A "
+        sb_printf(b,
+                  "<p class=\"empty\" id=\"no-releases\">No releases in the registry yet%s. A "
                   "release enters it when a qualified candidate is staged; this page is "
                   "regenerated after every promotion and rollback.</p>\n</section>\n",
                   d->has_manifest ? "" : " (it has no manifest.json)");
@@ -245,8 +246,9 @@ static void pointer_summary(strbuf *b, const site_data *d)
         for (size_t i = 0; i < d->nrel; i++)
             if (d->rel[i].pointers & (1u << k))
                 at = i;
-        sb_printf(b, "<li data-pointer-target=\"%s\"><strong>%s</strong>: ",
-                  manifest_pointer_names[k], manifest_pointer_names[k]);
+        sb_printf(b,
+                  "<li data-pointer-target=\"%s\"><strong>%s</strong>: ", manifest_pointer_names[k],
+                  manifest_pointer_names[k]);
         if (at < d->nrel) {
             sb_printf(b, "<a href=\"#release-%zu\">", at);
             text(b, d->rel[at].version);
@@ -425,8 +427,12 @@ static void checks_table(strbuf *b, const check_ref *cr, size_t n)
                 sb_puts(b, "</td>");
             }
         sb_printf(b, "<td class=\"passed %s\">%s</td><td class=\"note\">",
-                  *p == 't' ? "pass" : *p == 'f' ? "fail" : "unknown",
-                  *p == 't' ? "pass" : *p == 'f' ? "FAIL" : "&#8212;");
+                  *p == 't'   ? "pass"
+                  : *p == 'f' ? "fail"
+                              : "unknown",
+                  *p == 't'   ? "pass"
+                  : *p == 'f' ? "FAIL"
+                              : "&#8212;");
         str_cell(b, c->note);
         sb_puts(b, "</td></tr>\n");
     }
@@ -538,8 +544,8 @@ static void trend(strbuf *b, const site_data *d, const char *key, json_t *entry)
     char *has = xcalloc(d->nrel ? d->nrel : 1, 1);
     double x0 = PLOT_ML + PLOT_PAD, x1 = PLOT_W - PLOT_MR - PLOT_PAD;
     double y0 = PLOT_MT + PLOT_PAD, y1 = PLOT_H - PLOT_MB - PLOT_PAD;
-    size_t npts = 0, every = d->nrel > PLOT_XLABELS ? (d->nrel + PLOT_XLABELS - 1) / PLOT_XLABELS
-                                                    : 1;
+    size_t npts = 0,
+           every = d->nrel > PLOT_XLABELS ? (d->nrel + PLOT_XLABELS - 1) / PLOT_XLABELS : 1;
     for (size_t i = 0; i < d->nrel; i++)
         if (d->rel[i].record && record_metric_value(d->rel[i].record, key, &val[i]) == 0) {
             has[i] = 1;
@@ -565,8 +571,9 @@ static void trend(strbuf *b, const site_data *d, const char *key, json_t *entry)
     text(b, key);
     sb_printf(b, "\" data-points=\"%zu\">\n", npts);
     caption(b, d, key, entry, has_base, base, npts);
-    sb_printf(b, "<svg class=\"plot\" viewBox=\"0 0 %.0f "
-                 "%.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"",
+    sb_printf(b,
+              "<svg class=\"plot\" viewBox=\"0 0 %.0f "
+              "%.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"",
               PLOT_W, PLOT_H, PLOT_W, PLOT_H);
     text(b, key);
     sb_puts(b, " across releases\">\n<title>");
@@ -582,16 +589,20 @@ static void trend(strbuf *b, const site_data *d, const char *key, json_t *entry)
     sb_printf(b, "<text class=\"y-label y-max\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">",
               PLOT_ML - 6, y0 + 4);
     num(b, hi);
-    sb_printf(b, "</text>\n<text class=\"y-label y-min\" x=\"%.1f\" y=\"%.1f\" "
-                 "text-anchor=\"end\">", PLOT_ML - 6, y1 + 4);
+    sb_printf(b,
+              "</text>\n<text class=\"y-label y-min\" x=\"%.1f\" y=\"%.1f\" "
+              "text-anchor=\"end\">",
+              PLOT_ML - 6, y1 + 4);
     num(b, lo);
     sb_puts(b, "</text>\n");
     if (has_base) {
         svg_line(b, "baseline", PLOT_ML, Y(base), PLOT_W - PLOT_MR, Y(base));
         sb_puts(b, " data-value=\"");
         num(b, base);
-        sb_printf(b, "\"/>\n<text class=\"baseline-label\" x=\"%.1f\" y=\"%.1f\" "
-                     "text-anchor=\"end\">baseline ", PLOT_W - PLOT_MR, Y(base) - 4);
+        sb_printf(b,
+                  "\"/>\n<text class=\"baseline-label\" x=\"%.1f\" y=\"%.1f\" "
+                  "text-anchor=\"end\">baseline ",
+                  PLOT_W - PLOT_MR, Y(base) - 4);
         num(b, base);
         sb_puts(b, "</text>\n");
     }
@@ -611,14 +622,18 @@ static void trend(strbuf *b, const site_data *d, const char *key, json_t *entry)
         double x = X(i), y = PLOT_H - PLOT_MB + 14;
         if (i % every != 0 && i + 1 != d->nrel)
             continue;
-        sb_printf(b, "<text class=\"x-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                     "transform=\"rotate(-40 %.1f %.1f)\">", x, y, x, y);
+        sb_printf(b,
+                  "<text class=\"x-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                  "transform=\"rotate(-40 %.1f %.1f)\">",
+                  x, y, x, y);
         text_short(b, d->rel[i].version, PLOT_XLABEL_MAX);
         sb_puts(b, "</text>\n");
     }
     if (npts == 0)
-        sb_printf(b, "<text class=\"no-data\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no "
-                     "release has a value yet</text>\n", (x0 + x1) / 2, (y0 + y1) / 2);
+        sb_printf(b,
+                  "<text class=\"no-data\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no "
+                  "release has a value yet</text>\n",
+                  (x0 + x1) / 2, (y0 + y1) / 2);
     sb_puts(b, "</svg>\n</figure>\n");
 #undef X
 #undef Y
@@ -641,8 +656,10 @@ static void legend(strbuf *b)
     };
     sb_puts(b, "<p class=\"legend\">");
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++)
-        sb_printf(b, "<svg width=\"14\" height=\"14\" viewBox=\"0 0 14 14\" aria-hidden=\"true\">%s"
-                     "</svg> %s &#160; ", items[i].shape, items[i].label);
+        sb_printf(b,
+                  "<svg width=\"14\" height=\"14\" viewBox=\"0 0 14 14\" aria-hidden=\"true\">%s"
+                  "</svg> %s &#160; ",
+                  items[i].shape, items[i].label);
     sb_puts(b, "<svg width=\"24\" height=\"14\" viewBox=\"0 0 24 14\" aria-hidden=\"true\"><line "
                "class=\"baseline\" x1=\"0\" y1=\"7\" x2=\"24\" y2=\"7\"/></svg> baseline</p>\n");
 }
@@ -683,8 +700,9 @@ void site_render(const site_data *d, strbuf *b)
     sb_puts(b, "</style>\n</head>\n<body>\n<header>\n<h1>");
     text(b, d->plan_name);
     sb_puts(b, ": release status</h1>\n");
-    sb_printf(b, "<p class=\"meta\">%zu release%s in the registry. Generated <time datetime=\"%s\">"
-                 "%s</time> by relhost " RELHOST_VERSION ".</p>\n",
+    sb_printf(b,
+              "<p class=\"meta\">%zu release%s in the registry. Generated <time datetime=\"%s\">"
+              "%s</time> by relhost " RELHOST_VERSION ".</p>\n",
               d->nrel, d->nrel == 1 ? "" : "s", d->generated_at, d->generated_at);
     pointer_summary(b, d);
     sb_puts(b, "</header>\n<main>\n");

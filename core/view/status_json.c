@@ -13,15 +13,14 @@
 #include <string.h>
 
 /* Members copied from the report model's step and job objects, in this order. */
-static const char *const step_keys[] = {"name",     "position", "plugin",     "required",
-                                        "publishes", "outcome", "reason",     "retryable",
-                                        "message",  "started_at", "ended_at", "duration_s",
-                                        NULL};
-static const char *const job_keys[] = {"id",        "step",     "validation", "runner",
-                                       "lifecycle", "outcome",  "reason",     "retryable",
-                                       "attempt",   "restarts", "exit_code",  "termination_reason",
-                                       "external_id", "key",    "log_path",   "started_at",
-                                       "ended_at",  "duration_s", NULL};
+static const char *const step_keys[] = {
+    "name",      "position", "plugin",     "required", "publishes",  "outcome", "reason",
+    "retryable", "message",  "started_at", "ended_at", "duration_s", NULL};
+static const char *const job_keys[] = {
+    "id",          "step",      "validation", "runner",     "lifecycle", "outcome",
+    "reason",      "retryable", "attempt",    "restarts",   "exit_code", "termination_reason",
+    "external_id", "key",       "log_path",   "started_at", "ended_at",  "duration_s",
+    NULL};
 static const char *const lifecycles[] = {"pending", "submitting", "running", "completed", NULL};
 
 static json_t *pick(json_t *src, const char *const *keys)
@@ -108,8 +107,8 @@ json_t *status_model(json_t *root, const status_context *ctx)
         json_t *j = pick(v, job_keys);
         const char *lc = json_string_value(json_object_get(v, "lifecycle"));
         size_t k = 0;
-        json_object_set_new(j, "live", live_of(ctx->live, json_string_value(json_object_get(v,
-                                                                                   "id"))));
+        json_object_set_new(j, "live",
+                            live_of(ctx->live, json_string_value(json_object_get(v, "id"))));
         while (lifecycles[k] && (!lc || strcmp(lifecycles[k], lc) != 0))
             k++;
         counts[k]++;

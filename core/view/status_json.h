@@ -22,8 +22,8 @@
 #define STATUS_SCHEMA 1
 
 typedef struct status_context {
-    int max_defers;        /* the plan's max_defers */
-    double defer_deadline; /* the plan's defer_deadline in seconds; 0: none */
+    int max_defers;         /* the plan's max_defers */
+    double defer_deadline;  /* the plan's defer_deadline in seconds; 0: none */
     const freeze_info *frz; /* the state folder's freeze, or NULL when it could not be read */
     const char *frz_error;  /* why it could not be read (with frz NULL), or NULL */
     /* Borrowed, or NULL: {"<job id>": {"state": "RUNNING", "restarts": 1}} from a runner poll. */

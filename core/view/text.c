@@ -195,8 +195,8 @@ void text_check_expected(const check_record *c, strbuf *out)
         double x = c->abs.set ? c->abs.v : 0;
         text_num_format(r * 100, a, sizeof a);
         text_num_format(x, b, sizeof b);
-        sb_printf(out, "%s%s baseline %s ", c->expected.set ? " and " : "", higher ? ">=" : "<=",
-                  higher ? "-" : "+");
+        sb_printf(out, "%s%s baseline %s ", c->expected.set ? " and " : "",
+                  higher ? ">=" : "<=", higher ? "-" : "+");
         if (r > 0 && x > 0)
             sb_printf(out, "max(%s%%, %s)", a, b);
         else if (x > 0)

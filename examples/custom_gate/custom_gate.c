@@ -163,10 +163,7 @@ static int custom_gate_run(const relhost_ctx *ctx, void *inst, relhost_verdict *
 }
 
 /* close(): called exactly once after every successful open(); free what open() allocated. */
-static void custom_gate_close(void *inst)
-{
-    free(inst);
-}
+static void custom_gate_close(void *inst) { free(inst); }
 
 static const relhost_gate_ops custom_gate_gate = {
     .struct_size = sizeof(relhost_gate_ops),

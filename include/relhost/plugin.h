@@ -74,7 +74,7 @@ extern "C" {
 #define RELHOST_ENTRY_SYMBOL "relhost_plugin_entry"
 
 /** True when struct *p, as filled by the other side, is large enough to hold `member`. */
-#define RELHOST_HAS(p, member)                                                                     \
+#define RELHOST_HAS(p, member) \
     ((p) != NULL && (p)->struct_size >= offsetof(__typeof__(*(p)), member) + sizeof((p)->member))
 
 /* ---- Return codes ------------------------------------------------------------------------ */
@@ -94,13 +94,13 @@ extern "C" {
 /* ---- Outcomes (one table for the whole project, see relhost(1) EXIT STATUS) --------------- */
 
 typedef enum relhost_outcome {
-    RELHOST_NONE = 0,     /**< no outcome yet */
-    RELHOST_PASSED = 1,   /**< the thing tested is good */
-    RELHOST_FAILED = 2,   /**< a verdict: the thing tested is bad */
-    RELHOST_ERROR = 3,    /**< a tool error: we could not find out */
+    RELHOST_NONE = 0,         /**< no outcome yet */
+    RELHOST_PASSED = 1,       /**< the thing tested is good */
+    RELHOST_FAILED = 2,       /**< a verdict: the thing tested is bad */
+    RELHOST_ERROR = 3,        /**< a tool error: we could not find out */
     RELHOST_INCONCLUSIVE = 4, /**< no decision by design (no human, not configured, no data) */
-    RELHOST_SKIPPED = 5,  /**< not run, with a reason */
-    RELHOST_WAIVED = 6    /**< did not pass, but a person waived it (who, why, when) */
+    RELHOST_SKIPPED = 5,      /**< not run, with a reason */
+    RELHOST_WAIVED = 6        /**< did not pass, but a person waived it (who, why, when) */
 } relhost_outcome;
 
 /**
@@ -175,7 +175,8 @@ typedef enum relhost_ref_kind {
 
 /** Option flags. */
 #define RELHOST_OPTF_TEMPLATE 0x1u /**< a STRING/STRLIST/MAP value whose {placeholders} expand */
-#define RELHOST_OPTF_PATH 0x2u     /**< a STRING/STRLIST path: relative ones resolve against the plan's folder */
+/** a STRING/STRLIST path: relative ones resolve against the plan's folder */
+#define RELHOST_OPTF_PATH 0x2u
 
 /** A list of strings; v[n] is NULL. Owned by the host. */
 typedef struct relhost_strlist {
@@ -244,17 +245,17 @@ typedef enum relhost_baseline_dir {
  */
 typedef struct relhost_check_spec {
     size_t struct_size;
-    const char *key;   /**< metric name */
-    relhost_op op;     /**< RELHOST_OP_NONE: no threshold (1.2) */
+    const char *key; /**< metric name */
+    relhost_op op;   /**< RELHOST_OP_NONE: no threshold (1.2) */
     double expected;
     double expected_hi; /**< RANGE only */
     const char *where;  /**< "file:line" of the check in the plan */
     /* Added in ABI 1.2 */
-    relhost_stat stat;  /**< statistic of a repeated validation's samples the check uses */
+    relhost_stat stat; /**< statistic of a repeated validation's samples the check uses */
     relhost_baseline_dir baseline; /**< NONE: no baseline rule */
-    double rel_tol;     /**< baseline rule: allowed change as a fraction of |baseline| (0.2 =
-                         *   20%); 0 when not given */
-    double abs_tol;     /**< baseline rule: allowed change in the metric's unit; 0 when not given */
+    /** baseline rule: allowed change as a fraction of |baseline| (0.2 = 20%); 0 when not given */
+    double rel_tol;
+    double abs_tol; /**< baseline rule: allowed change in the metric's unit; 0 when not given */
 } relhost_check_spec;
 
 /** The acceptance checks of an option of type CHECKS. Owned by the host. */
@@ -280,18 +281,18 @@ typedef struct relhost_option {
     double min, max;            /**< bounds for INT/DOUBLE/SIZE/DURATION; both 0 = unbounded */
     const char *const *choices; /**< ENUM: NULL-terminated legal values */
     const struct relhost_option *sub; /**< GROUP / GROUP_LIST: the child table */
-    size_t item_size;           /**< GROUP_LIST: sizeof one item struct */
-    relhost_ref_kind ref_kind;  /**< REF / REF_LIST */
-    unsigned flags;             /**< RELHOST_OPTF_* */
+    size_t item_size;                 /**< GROUP_LIST: sizeof one item struct */
+    relhost_ref_kind ref_kind;        /**< REF / REF_LIST */
+    unsigned flags;                   /**< RELHOST_OPTF_* */
 } relhost_option;
 
 /* ---- Context --------------------------------------------------------------------------------- */
 
 /** How a gate is being run. */
 typedef enum relhost_mode {
-    RELHOST_MODE_RUN = 1,    /**< do the work and wait for it */
-    RELHOST_MODE_CHECK = 2,  /**< --check: open() and describe() only; never run() */
-    RELHOST_MODE_LAUNCH = 3  /**< relhost launch: submit jobs, record them, return without waiting.
+    RELHOST_MODE_RUN = 1,   /**< do the work and wait for it */
+    RELHOST_MODE_CHECK = 2, /**< --check: open() and describe() only; never run() */
+    RELHOST_MODE_LAUNCH = 3 /**< relhost launch: submit jobs, record them, return without waiting.
                               *   A gate that submits no jobs does nothing and returns SKIPPED
                               *   with reason "launch". */
 } relhost_mode;
@@ -304,19 +305,19 @@ typedef enum relhost_mode {
 typedef struct relhost_ctx {
     size_t struct_size;
     relhost_mode mode;
-    const char *version;   /**< the release version, e.g. "2025.10.02-1200" */
-    const char *commit;    /**< the candidate commit, or NULL when the plan names no repo */
-    const char *step;      /**< the step name, or NULL outside a step */
-    const char *profile;   /**< --profile, or NULL */
+    const char *version; /**< the release version, e.g. "2025.10.02-1200" */
+    const char *commit;  /**< the candidate commit, or NULL when the plan names no repo */
+    const char *step;    /**< the step name, or NULL outside a step */
+    const char *profile; /**< --profile, or NULL */
     relhost_strlist profile_members; /**< validations the profile names; n == 0: no profile */
-    relhost_strlist only;  /**< --only globs; n == 0: everything */
-    int retry_failed;      /**< --retry-failed */
-    int interactive;       /**< a human may be asked (TTY, no --no-interactive) */
-    int verbose;           /**< -v count */
-    const char *state_dir; /**< absolute */
-    const char *log_dir;   /**< absolute */
-    const char *plan_dir;  /**< absolute folder of the top-level plan */
-    void *host_private;    /**< the host's; plugins never touch it */
+    relhost_strlist only;            /**< --only globs; n == 0: everything */
+    int retry_failed;                /**< --retry-failed */
+    int interactive;                 /**< a human may be asked (TTY, no --no-interactive) */
+    int verbose;                     /**< -v count */
+    const char *state_dir;           /**< absolute */
+    const char *log_dir;             /**< absolute */
+    const char *plan_dir;            /**< absolute folder of the top-level plan */
+    void *host_private;              /**< the host's; plugins never touch it */
 } relhost_ctx;
 
 /* ---- Evidence ---------------------------------------------------------------------------------- */
@@ -325,22 +326,22 @@ typedef struct relhost_ctx {
 typedef struct relhost_check {
     size_t struct_size;
     const char *key;
-    const char *op;        /**< ">=", "range", "exists", ... as shown to people */
+    const char *op; /**< ">=", "range", "exists", ... as shown to people */
     double expected;
-    double expected_hi;    /**< range only */
-    int has_actual;        /**< 0: actual is null (metric missing or not finite) */
+    double expected_hi; /**< range only */
+    int has_actual;     /**< 0: actual is null (metric missing or not finite) */
     double actual;
     int passed;
-    const char *note;      /**< NULL or a short explanation ("metric missing") */
+    const char *note; /**< NULL or a short explanation ("metric missing") */
 } relhost_check;
 
 /** Where a metric came from (provenance). Strings are copied. */
 typedef struct relhost_metric_info {
     size_t struct_size;
-    const char *source;   /**< the metrics source's plan name, filled by the host when NULL */
-    const char *pattern;  /**< regex, W&B key... */
-    const char *reducer;  /**< max, min, last, first, mean, count */
-    uint64_t samples;     /**< how many values were reduced */
+    const char *source;  /**< the metrics source's plan name, filled by the host when NULL */
+    const char *pattern; /**< regex, W&B key... */
+    const char *reducer; /**< max, min, last, first, mean, count */
+    uint64_t samples;    /**< how many values were reduced */
 } relhost_metric_info;
 
 /* ---- Processes --------------------------------------------------------------------------------- */
@@ -366,16 +367,16 @@ typedef struct relhost_proc_spec {
 /** How a process ended. */
 typedef struct relhost_proc_result {
     size_t struct_size;
-    int exited;       /**< 1: exit_code is valid */
+    int exited; /**< 1: exit_code is valid */
     int exit_code;
-    int signal;       /**< killed by this signal, or 0 */
-    int timed_out;    /**< killed at the deadline (exit_code is then 124) */
-    int exec_failed;  /**< could not start (exit_code 127 not found, 126 not executable) */
-    char *out;        /**< run: captured stdout, NUL-terminated, host-allocated */
+    int signal;      /**< killed by this signal, or 0 */
+    int timed_out;   /**< killed at the deadline (exit_code is then 124) */
+    int exec_failed; /**< could not start (exit_code 127 not found, 126 not executable) */
+    char *out;       /**< run: captured stdout, NUL-terminated, host-allocated */
     size_t out_len;
-    char *err;        /**< run: captured stderr, NUL-terminated, host-allocated */
+    char *err; /**< run: captured stderr, NUL-terminated, host-allocated */
     size_t err_len;
-    int truncated;    /**< output was longer than capture_max */
+    int truncated; /**< output was longer than capture_max */
     double duration_s;
 } relhost_proc_result;
 
@@ -387,16 +388,16 @@ typedef struct relhost_proc relhost_proc;
 /** What a runner is asked to start. All strings are already template-expanded. */
 typedef struct relhost_job_spec {
     size_t struct_size;
-    const char *key;           /**< idempotency key rh-<version>-<validation>-a<attempt> */
-    const char *validation;    /**< validation name */
-    const char *const *argv;   /**< NULL-terminated */
-    const char *const *env;    /**< NULL-terminated "NAME=VALUE", incl. RELHOST_* and pass_env */
-    const char *cwd;           /**< NULL: the plan's folder */
-    double timeout_s;          /**< 0: none */
-    const char *log_path;      /**< the one log file of this attempt; runners write or mirror it */
-    int nodes;                 /**< 0: runner default */
-    int gpus;                  /**< per node; 0: none or runner default */
-    relhost_map runner_args;   /**< per-validation runner settings (partition, accelerators...) */
+    const char *key;         /**< idempotency key rh-<version>-<validation>-a<attempt> */
+    const char *validation;  /**< validation name */
+    const char *const *argv; /**< NULL-terminated */
+    const char *const *env;  /**< NULL-terminated "NAME=VALUE", incl. RELHOST_* and pass_env */
+    const char *cwd;         /**< NULL: the plan's folder */
+    double timeout_s;        /**< 0: none */
+    const char *log_path;    /**< the one log file of this attempt; runners write or mirror it */
+    int nodes;               /**< 0: runner default */
+    int gpus;                /**< per node; 0: none or runner default */
+    relhost_map runner_args; /**< per-validation runner settings (partition, accelerators...) */
 } relhost_job_spec;
 
 /** A job's lifecycle as a runner sees it. */
@@ -404,18 +405,18 @@ typedef enum relhost_job_state {
     RELHOST_JOB_SUBMITTING = 1, /**< submit returned EINPROGRESS; external_id not known yet */
     RELHOST_JOB_PENDING,
     RELHOST_JOB_RUNNING,
-    RELHOST_JOB_ENDED,          /**< see the end fields */
-    RELHOST_JOB_LOST            /**< the engine no longer knows the job */
+    RELHOST_JOB_ENDED, /**< see the end fields */
+    RELHOST_JOB_LOST   /**< the engine no longer knows the job */
 } relhost_job_state;
 
 /** How a job ended on its engine, as far as the runner knows (fields ignored until ENDED). */
 typedef enum relhost_job_end {
-    RELHOST_END_EXITED = 1,     /**< exit_code valid */
-    RELHOST_END_SIGNALED,       /**< signal valid */
-    RELHOST_END_TIMEOUT,        /**< engine's own time limit */
+    RELHOST_END_EXITED = 1, /**< exit_code valid */
+    RELHOST_END_SIGNALED,   /**< signal valid */
+    RELHOST_END_TIMEOUT,    /**< engine's own time limit */
     RELHOST_END_CANCELLED,
-    RELHOST_END_INFRA,          /**< NODE_FAIL, PREEMPTED, BOOT_FAIL, FAILED_NO_RESOURCE... retryable */
-    RELHOST_END_EXEC_FAILED     /**< the command could not be started (126/127): not retryable */
+    RELHOST_END_INFRA,      /**< NODE_FAIL, PREEMPTED, BOOT_FAIL, FAILED_NO_RESOURCE... retryable */
+    RELHOST_END_EXEC_FAILED /**< the command could not be started (126/127): not retryable */
 } relhost_job_end;
 
 /**
@@ -425,44 +426,44 @@ typedef enum relhost_job_end {
 typedef struct relhost_job_status {
     size_t struct_size;
     /* in */
-    const char *key;            /**< idempotency key */
-    const char *external_id;    /**< NULL while SUBMITTING */
-    void *runner_handle;        /**< what submit stored in *handle, or NULL after a host restart */
+    const char *key;         /**< idempotency key */
+    const char *external_id; /**< NULL while SUBMITTING */
+    void *runner_handle;     /**< what submit stored in *handle, or NULL after a host restart */
     /* out */
     relhost_job_state state;
-    char new_external_id[257];  /**< SUBMITTING -> known: the runner writes the id here */
+    char new_external_id[257]; /**< SUBMITTING -> known: the runner writes the id here */
     relhost_job_end end;
     int exit_code;
     int signal;
     int restarts;
-    char engine_state[64];      /**< the engine's own word: COMPLETED, NODE_FAIL, SUCCEEDED... */
-    char engine_reason[128];    /**< free text from the engine, or "" */
+    char engine_state[64];   /**< the engine's own word: COMPLETED, NODE_FAIL, SUCCEEDED... */
+    char engine_reason[128]; /**< free text from the engine, or "" */
 } relhost_job_status;
 
 /** A job as a gate submits it through host->job_submit(). */
 typedef struct relhost_job_request {
     size_t struct_size;
-    const char *validation;     /**< unique within the step */
-    const char *runner;         /**< runner name from the plan's runners group */
-    const char *const *argv;    /**< templates allowed: {version} {commit} {validation} {attempt}... */
-    const relhost_map *env;     /**< templates allowed; may be NULL */
+    const char *validation;  /**< unique within the step */
+    const char *runner;      /**< runner name from the plan's runners group */
+    const char *const *argv; /**< templates allowed: {version} {commit} {validation} {attempt}... */
+    const relhost_map *env;  /**< templates allowed; may be NULL */
     const relhost_strlist *pass_env; /**< names of relhost's environment variables handed over */
     const char *cwd;
-    int shell;                  /**< argv is one string run by /bin/sh -c (plan said shell = true) */
+    int shell; /**< argv is one string run by /bin/sh -c (plan said shell = true) */
     double timeout_s;
-    int retries;                /**< extra attempts after a retryable ERROR */
+    int retries; /**< extra attempts after a retryable ERROR */
     int nodes, gpus;
     const relhost_map *runner_args;
-    const relhost_strlist *metrics;  /**< names of metrics sources fed this job's log */
+    const relhost_strlist *metrics; /**< names of metrics sources fed this job's log */
     const relhost_checks *acceptance;
-    const char *expect_termination;  /**< NULL, or a termination reason that counts as success */
-    const int *expect_exit;          /**< NULL, or n_expect_exit exit codes that count as success */
+    const char *expect_termination; /**< NULL, or a termination reason that counts as success */
+    const int *expect_exit;         /**< NULL, or n_expect_exit exit codes that count as success */
     size_t n_expect_exit;
     /* Added in ABI 1.1 */
-    const relhost_map *vars;         /**< extra template variables of this job (matrix keys
+    const relhost_map *vars; /**< extra template variables of this job (matrix keys
                                       *   such as nodes, condition), or NULL */
     /* Added in ABI 1.2 */
-    int repeats;                     /**< run the job this many times (0 or 1: once; at most
+    int repeats; /**< run the job this many times (0 or 1: once; at most
                                       *   100). The host runs N jobs "<validation>.r<k>" (each
                                       *   with its own key, log, retries and state record,
                                       *   {repeat} = k in templates) within the runner's
@@ -523,22 +524,21 @@ typedef struct relhost_http_options {
 } relhost_http_options;
 
 /** The option rows of relhost_http_options `member` inside the conf struct `conf_type`. */
-#define RELHOST_HTTP_OPTION_ROWS(conf_type, member)                                                \
-    {.name = "timeout",                                                                            \
-     .type = RELHOST_OPT_DURATION,                                                                 \
-     .def = "30s",                                                                                 \
-     .offset = offsetof(conf_type, member.timeout),                                                \
-     .doc = "time one HTTP attempt may take",                                                      \
-     .min = 0.1,                                                                                   \
-     .max = 3600},                                                                                 \
-    {.name = "retry_budget",                                                                       \
-     .type = RELHOST_OPT_DURATION,                                                                 \
-     .def = "2m",                                                                                  \
-     .offset = offsetof(conf_type, member.retry_budget),                                           \
-     .doc = "time one request may take with the host's retries and rate-limit waits "              \
-            "(Retry-After, x-ratelimit-reset)",                                                    \
-     .min = 0.1,                                                                                   \
-     .max = 86400}
+#define RELHOST_HTTP_OPTION_ROWS(conf_type, member)                                      \
+    {.name = "timeout",                                                                  \
+     .type = RELHOST_OPT_DURATION,                                                       \
+     .def = "30s",                                                                       \
+     .offset = offsetof(conf_type, member.timeout),                                      \
+     .doc = "time one HTTP attempt may take",                                            \
+     .min = 0.1,                                                                         \
+     .max = 3600},                                                                       \
+    {                                                                                    \
+        .name = "retry_budget", .type = RELHOST_OPT_DURATION, .def = "2m",               \
+        .offset = offsetof(conf_type, member.retry_budget),                              \
+        .doc = "time one request may take with the host's retries and rate-limit waits " \
+               "(Retry-After, x-ratelimit-reset)",                                       \
+        .min = 0.1, .max = 86400                                                         \
+    }
 
 /** A job handle (opaque, owned by the host for the whole run). */
 typedef struct relhost_job relhost_job;
@@ -546,18 +546,18 @@ typedef struct relhost_job relhost_job;
 /** A job's result, filled by host->job_result(). Strings are the host's, valid for the run. */
 typedef struct relhost_job_result {
     size_t struct_size;
-    int finished;               /**< 0: still running, or launched and not waited for */
+    int finished; /**< 0: still running, or launched and not waited for */
     relhost_outcome outcome;
     const char *reason;
     int retryable;
-    int exit_code;              /**< -1 when unknown */
+    int exit_code;                  /**< -1 when unknown */
     const char *termination_reason; /**< NULL when unknown */
     int restarts;
     int attempts;
     double duration_s;
     const char *log_path;
     const char *external_id;
-    int resumed;                /**< the result came from the state of an earlier run */
+    int resumed; /**< the result came from the state of an earlier run */
 } relhost_job_result;
 
 /* ---- HTTP -------------------------------------------------------------------------------------- */
@@ -565,19 +565,19 @@ typedef struct relhost_job_result {
 /** An HTTP request. Secrets are never put into headers or URLs by a plugin: name them by env var. */
 typedef struct relhost_http_request {
     size_t struct_size;
-    const char *method;         /**< "GET", "POST"... */
+    const char *method; /**< "GET", "POST"... */
     const char *url;
     const char *const *headers; /**< NULL-terminated "Name: value" */
     const char *body;
     size_t body_len;
-    const char *bearer_env;     /**< env var holding a bearer token, or NULL */
-    const char *basic_user;     /**< with basic_env: HTTP basic auth user */
-    const char *basic_env;      /**< env var holding the basic-auth password, or NULL */
-    double connect_timeout_s;   /**< 0: 10 */
-    double timeout_s;           /**< 0: 60, per attempt */
-    int max_attempts;           /**< 0: 4 */
-    double budget_s;            /**< 0: 300, the whole call including waits */
-    size_t max_response;        /**< 0: 16 MiB */
+    const char *bearer_env;   /**< env var holding a bearer token, or NULL */
+    const char *basic_user;   /**< with basic_env: HTTP basic auth user */
+    const char *basic_env;    /**< env var holding the basic-auth password, or NULL */
+    double connect_timeout_s; /**< 0: 10 */
+    double timeout_s;         /**< 0: 60, per attempt */
+    int max_attempts;         /**< 0: 4 */
+    double budget_s;          /**< 0: 300, the whole call including waits */
+    size_t max_response;      /**< 0: 16 MiB */
     /* Added in ABI 1.4 */
     /** 1: a request with a side effect that must not happen twice (a webhook POST). It is sent
      *  again only when the failure proves the server never received it (no connection, a name
@@ -589,7 +589,7 @@ typedef struct relhost_http_request {
 typedef struct relhost_http_response {
     size_t struct_size;
     long status;
-    char *body;                 /**< NUL-terminated */
+    char *body; /**< NUL-terminated */
     size_t body_len;
     const char *const *headers; /**< NULL-terminated "name: value", names lower-cased */
     int attempts;
@@ -637,8 +637,7 @@ typedef struct relhost_host {
      *  Baseline rules (1.2) look up "<step>::<key>" in the run's baseline store; with none
      *  they pass with the note "no baseline yet", or, when the plan sets require_baseline,
      *  make *out INCONCLUSIVE with reason "no_baseline" (unless another check FAILED). */
-    int (*checks_eval)(const relhost_ctx *ctx, const relhost_checks *checks,
-                       relhost_verdict *out);
+    int (*checks_eval)(const relhost_ctx *ctx, const relhost_checks *checks, relhost_verdict *out);
 
     /* -- ABI 1.0: processes -- */
     /** Run a short command to completion (git, sbatch, squeue). Fills *res; free with
@@ -821,8 +820,8 @@ typedef struct relhost_runner_ops {
 /* ---- The descriptor ---------------------------------------------------------------------------- */
 
 /** Fills abi_major, abi_minor and struct_size of a relhost_plugin initialiser. */
-#define RELHOST_PLUGIN_HEADER                                                                      \
-    .abi_major = RELHOST_ABI_MAJOR, .abi_minor = RELHOST_ABI_MINOR,                                \
+#define RELHOST_PLUGIN_HEADER                                       \
+    .abi_major = RELHOST_ABI_MAJOR, .abi_minor = RELHOST_ABI_MINOR, \
     .struct_size = sizeof(relhost_plugin)
 
 /**
@@ -834,11 +833,11 @@ typedef struct relhost_plugin {
     unsigned abi_major;
     unsigned abi_minor;
     size_t struct_size;
-    const char *name;        /**< [a-z0-9_]+, unique on the plugin path */
+    const char *name; /**< [a-z0-9_]+, unique on the plugin path */
     const char *version;
     const char *description; /**< one line */
     const relhost_option *options;
-    size_t option_size;      /**< sizeof(relhost_option) as the plugin was built */
+    size_t option_size; /**< sizeof(relhost_option) as the plugin was built */
     size_t conf_size;
     const relhost_gate_ops *gate;       /**< NULL: not a gate */
     const relhost_metrics_ops *metrics; /**< NULL: not a metrics source */

@@ -117,22 +117,23 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
     size_t n;
 
     if (c->section == NULL || c->section[0] == '\0') {
-        pl_host->fail(ctx, "%s: section is empty: name the Asana section whose open tasks block a "
-                           "release, e.g. section = \"Active\"",
+        pl_host->fail(ctx,
+                      "%s: section is empty: name the Asana section whose open tasks block a "
+                      "release, e.g. section = \"Active\"",
                       pl_where(ctx, &c->section));
         return RELHOST_EINVAL;
     }
-    if (c->base_url == NULL ||
-        (why = pl_bad_base_url(c->base_url, "https://app.asana.com/api/1.0", whybuf,
-                               sizeof whybuf)) != NULL) {
+    if (c->base_url == NULL || (why = pl_bad_base_url(c->base_url, "https://app.asana.com/api/1.0",
+                                                      whybuf, sizeof whybuf)) != NULL) {
         /* The value is not echoed: it might hold a password (the very thing refused). */
         pl_host->fail(ctx, "%s: base_url is not usable: %s", pl_where(ctx, &c->base_url),
                       why != NULL ? why : "it is empty");
         return RELHOST_EINVAL;
     }
     if (c->custom_value != NULL && c->custom_field == NULL) {
-        pl_host->fail(ctx, "%s: custom_value is set without custom_field: name the field too, e.g. "
-                           "custom_field = \"Priority\"; custom_value = \"High\";",
+        pl_host->fail(ctx,
+                      "%s: custom_value is set without custom_field: name the field too, e.g. "
+                      "custom_field = \"Priority\"; custom_value = \"High\";",
                       pl_where(ctx, &c->custom_value));
         return RELHOST_EINVAL;
     }
@@ -142,8 +143,9 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
         return RELHOST_EINVAL;
     }
     if (c->custom_field != NULL && c->custom_field[0] == '\0') {
-        pl_host->fail(ctx, "%s: an empty custom_field would match no task: remove it or name the "
-                           "field",
+        pl_host->fail(ctx,
+                      "%s: an empty custom_field would match no task: remove it or name the "
+                      "field",
                       pl_where(ctx, &c->custom_field));
         return RELHOST_EINVAL;
     }
@@ -157,8 +159,9 @@ static int asana_open(const relhost_ctx *ctx, const void *conf, void **inst)
         char shown[ASANA_TEXT_MAX + 4];
         pl_clean_text(proj, strlen(proj), 64, shown, sizeof shown);
         if (c->project != NULL)
-            pl_host->fail(ctx, "%s: project \"%s\" is not an Asana project gid: give the number "
-                               "from the project's URL (https://app.asana.com/0/<gid>/...)",
+            pl_host->fail(ctx,
+                          "%s: project \"%s\" is not an Asana project gid: give the number "
+                          "from the project's URL (https://app.asana.com/0/<gid>/...)",
                           pl_where(ctx, &c->project), shown);
         else
             pl_host->fail(ctx,
@@ -188,10 +191,7 @@ oom:
     return pl_oom(ctx);
 }
 
-static void asana_close(void *inst)
-{
-    asana_free(inst);
-}
+static void asana_close(void *inst) { asana_free(inst); }
 
 /* ---- configuration state ------------------------------------------------------------------- */
 
@@ -226,8 +226,8 @@ static void narrowing_text(const struct asana *a, char *buf, size_t cap)
     if (n < 0 || (size_t)n >= cap)
         return;
     if (c->custom_field != NULL && c->custom_value != NULL)
-        snprintf(buf + n, cap - (size_t)n, "%s with %s = \"%s\"", n ? " and" : "",
-                 c->custom_field, c->custom_value);
+        snprintf(buf + n, cap - (size_t)n, "%s with %s = \"%s\"", n ? " and" : "", c->custom_field,
+                 c->custom_value);
     else if (c->custom_field != NULL)
         snprintf(buf + n, cap - (size_t)n, "%s with custom field \"%s\" set", n ? " and" : "",
                  c->custom_field);
@@ -244,26 +244,31 @@ static int asana_describe(const relhost_ctx *ctx, void *inst)
         char why[256];
         not_configured_text(a, have_token, why, sizeof why);
         if (ctx->interactive && c->manual_fallback)
-            pl_host->note_add(ctx, "%s: would ask on the terminal \"Asana is not configured: "
-                                   "confirm there are no open release blockers?\"",
+            pl_host->note_add(ctx,
+                              "%s: would ask on the terminal \"Asana is not configured: "
+                              "confirm there are no open release blockers?\"",
                               why);
         else
-            pl_host->note_add(ctx, "%s: the step would be SKIPPED (not_configured), which stops "
-                                   "the release when the step is required",
+            pl_host->note_add(ctx,
+                              "%s: the step would be SKIPPED (not_configured), which stops "
+                              "the release when the step is required",
                               why);
         return 0;
     }
     narrowing_text(a, narrow, sizeof narrow);
-    pl_host->note_add(ctx, "would list the sections of project %s%s (GET %s/projects/%s/sections"
-                           "?limit=" ASANA_LIMIT ") and find section \"%s\"",
+    pl_host->note_add(ctx,
+                      "would list the sections of project %s%s (GET %s/projects/%s/sections"
+                      "?limit=" ASANA_LIMIT ") and find section \"%s\"",
                       a->project, a->project_is_env ? " (from $" ASANA_PROJECT_ENV ")" : "",
                       a->base, a->project, c->section);
-    pl_host->note_add(ctx, "would list its incomplete tasks (GET %s/sections/<gid>/tasks"
-                           "?completed_since=now&limit=" ASANA_LIMIT "&opt_fields=...), following "
-                           "next_page offsets on %s; authenticated with $%s",
+    pl_host->note_add(ctx,
+                      "would list its incomplete tasks (GET %s/sections/<gid>/tasks"
+                      "?completed_since=now&limit=" ASANA_LIMIT "&opt_fields=...), following "
+                      "next_page offsets on %s; authenticated with $%s",
                       a->base, a->base, c->token_env);
-    pl_host->note_add(ctx, "blockers: incomplete tasks in the section%s; none -> PASSED, any -> "
-                           "FAILED",
+    pl_host->note_add(ctx,
+                      "blockers: incomplete tasks in the section%s; none -> PASSED, any -> "
+                      "FAILED",
                       narrow);
     return 0;
 }
@@ -375,7 +380,8 @@ static int asana_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     } else {
         pl_host->note_add(ctx, "%zu open blocker%s%s in section \"%s\" of project %s:", blockers,
                           blockers == 1 ? "" : "s", narrow, c->section, a->project);
-        json_array_foreach(tasks, i, t) {
+        json_array_foreach(tasks, i, t)
+        {
             char err[8];
             if (is_blocker(a, t, err, sizeof err) == 1)
                 note_blocker(ctx, t);
@@ -394,7 +400,9 @@ done:
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("asana", "1.0.0", asana_options, struct asana_conf),
     .description = "FAILED while an Asana section holds open tasks (release blockers)",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = asana_open,
-                                      .describe = asana_describe, .run = asana_run,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
+                                      .open = asana_open,
+                                      .describe = asana_describe,
+                                      .run = asana_run,
                                       .close = asana_close},
 };

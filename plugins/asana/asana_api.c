@@ -36,7 +36,8 @@ static void api_error_text(const relhost_http_response *r, char *buf, size_t cap
     if (json_is_array(errs)) {
         size_t i;
         json_t *e;
-        json_array_foreach(errs, i, e) {
+        json_array_foreach(errs, i, e)
+        {
             const char *msg = json_string_value(json_object_get(e, "message"));
             const char *phrase = json_string_value(json_object_get(e, "phrase"));
             char m[ASANA_TEXT_MAX + 4], p[ASANA_TEXT_MAX + 4];
@@ -88,10 +89,12 @@ static int parse_reply(const relhost_ctx *ctx, struct asana *a, const char *url,
             snprintf(is, sizeof is, "is not valid JSON: %s at line %d, column %d", jerr.text,
                      jerr.line, jerr.column);
         else
-            snprintf(is, sizeof is, "is a JSON %s where an object {\"data\": [...], "
-                                    "\"next_page\": ...} was expected",
-                     json_is_array(*root) ? "array" : json_is_string(*root) ? "string"
-                                                                             : "scalar");
+            snprintf(is, sizeof is,
+                     "is a JSON %s where an object {\"data\": [...], "
+                     "\"next_page\": ...} was expected",
+                     json_is_array(*root)    ? "array"
+                     : json_is_string(*root) ? "string"
+                                             : "scalar");
         pl_http_unreadable(line, sizeof line, "GET", url, resp, is, "JSON");
         pl_host->fail(ctx, "asana: %s: %s; " PL_HTTP_UNREADABLE_ADVICE " (base_url, %s)", what,
                       line, pl_where(ctx, &a->conf->base_url));
@@ -141,14 +144,17 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
             pl_host->note_add(ctx, "%s: relhost refused to send GET %s; check base_url (%s)", what,
                               url, pl_where(ctx, &a->conf->base_url));
         else
-            pl_host->note_add(ctx, "%s: no usable reply (%s): not retryable, fix the cause and run "
-                                   "again", what, pl_strerror(rc));
+            pl_host->note_add(ctx,
+                              "%s: no usable reply (%s): not retryable, fix the cause and run "
+                              "again",
+                              what, pl_strerror(rc));
         set_error(out, again);
         return GOT_VERDICT;
     }
     if (resp == NULL) {
-        pl_host->fail(ctx, "asana: %s: the HTTP service returned neither a reply nor an error for "
-                           "GET %s (a relhost bug)",
+        pl_host->fail(ctx,
+                      "asana: %s: the HTTP service returned neither a reply nor an error for "
+                      "GET %s (a relhost bug)",
                       what, url);
         set_error(out, 0);
         return GOT_VERDICT;
@@ -160,8 +166,9 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
     api_error_text(resp, detail, sizeof detail);
     if (pl_http_status_retryable(resp)) {
         int n = response_attempts(resp);
-        pl_host->fail(ctx, "asana: %s: GET %s answered HTTP %ld after %d attempt%s: %s; the step "
-                           "is retried on the next run",
+        pl_host->fail(ctx,
+                      "asana: %s: GET %s answered HTTP %ld after %d attempt%s: %s; the step "
+                      "is retried on the next run",
                       what, url, status, n, n == 1 ? "" : "s", detail);
         set_error(out, 1);
     } else {
@@ -172,14 +179,15 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
                      a->conf->token_env);
             hint = h;
         } else if (status >= 300 && status < 400) {
-            snprintf(h, sizeof h, ": relhost follows no redirect (it would carry the token "
-                                  "along): point base_url at the final address");
+            snprintf(h, sizeof h,
+                     ": relhost follows no redirect (it would carry the token "
+                     "along): point base_url at the final address");
             hint = h;
         } else if (status == 403 || status == 404) {
-            snprintf(h, sizeof h, ": check the project gid (%s) and that the token's user can "
-                                  "see the project",
-                     a->project_is_env ? "$" ASANA_PROJECT_ENV
-                                       : pl_where(ctx, &a->conf->project));
+            snprintf(h, sizeof h,
+                     ": check the project gid (%s) and that the token's user can "
+                     "see the project",
+                     a->project_is_env ? "$" ASANA_PROJECT_ENV : pl_where(ctx, &a->conf->project));
             hint = h;
         }
         pl_host->fail(ctx, "asana: %s: GET %s answered HTTP %ld: %s%s", what, url, status, detail,
@@ -194,8 +202,8 @@ static int get_json(const relhost_ctx *ctx, struct asana *a, const char *url, co
  * GET every page of a list (base + path_query, then with each next_page.offset) and append the
  * items of every `data` array to `items`. *pages counts the requests. Same returns as get_json.
  */
-int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_query,
-                   const char *what, json_t *items, size_t *pages, relhost_verdict *out)
+int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_query, const char *what,
+            json_t *items, size_t *pages, relhost_verdict *out)
 {
     char *offset = NULL;
     char *url = NULL;
@@ -231,18 +239,21 @@ int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_query,
             rc = GOT_VERDICT;
         } else if (next != NULL && !json_is_null(next) &&
                    (!json_is_string(off) || json_string_value(off)[0] == '\0')) {
-            pl_host->fail(ctx, "asana: %s: unexpected reply to GET %s: next_page is neither null "
-                               "nor an object with an \"offset\" string",
+            pl_host->fail(ctx,
+                          "asana: %s: unexpected reply to GET %s: next_page is neither null "
+                          "nor an object with an \"offset\" string",
                           what, url);
             rc = GOT_VERDICT;
         } else if (off != NULL && offset != NULL && strcmp(json_string_value(off), offset) == 0) {
-            pl_host->fail(ctx, "asana: %s: GET %s returned the offset it was given as the next "
-                               "page: following it would never end",
+            pl_host->fail(ctx,
+                          "asana: %s: GET %s returned the offset it was given as the next "
+                          "page: following it would never end",
                           what, url);
             rc = GOT_VERDICT;
         } else if (off != NULL && *pages >= ASANA_MAX_PAGES) {
-            pl_host->fail(ctx, "asana: %s: still more pages after %d requests of " ASANA_LIMIT
-                            " items (last GET %s): the API seems to loop",
+            pl_host->fail(ctx,
+                          "asana: %s: still more pages after %d requests of " ASANA_LIMIT
+                          " items (last GET %s): the API seems to loop",
                           what, ASANA_MAX_PAGES, url);
             rc = GOT_VERDICT;
         } else if (json_array_extend(items, data) != 0) {

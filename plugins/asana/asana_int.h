@@ -18,8 +18,8 @@
 #define ASANA_PROJECT_ENV "ASANA_PROJECT_ID"
 /* The API's maximum page size: fewest requests against a 150/min rate limit. */
 #define ASANA_LIMIT "100"
-#define ASANA_TASK_FIELDS                                                                          \
-    "name,completed,permalink_url,assignee.name,custom_fields.name,"                               \
+#define ASANA_TASK_FIELDS                                            \
+    "name,completed,permalink_url,assignee.name,custom_fields.name," \
     "custom_fields.display_value,memberships.section.name,tags.name"
 /* 100,000 items: a server still paging past this is looping, not listing. */
 #define ASANA_MAX_PAGES 1000
@@ -64,8 +64,8 @@ int get_all(const relhost_ctx *ctx, struct asana *a, const char *path_query, con
 
 int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, size_t *pages,
                   relhost_verdict *out);
-int list_tasks(const relhost_ctx *ctx, struct asana *a, json_t *gids, json_t *tasks,
-               size_t *pages, relhost_verdict *out);
+int list_tasks(const relhost_ctx *ctx, struct asana *a, json_t *gids, json_t *tasks, size_t *pages,
+               relhost_verdict *out);
 int judge_tasks(const relhost_ctx *ctx, const struct asana *a, json_t *tasks, size_t *open_tasks,
                 size_t *blockers, relhost_verdict *out);
 void note_blocker(const relhost_ctx *ctx, json_t *t);

@@ -21,7 +21,7 @@
  * count, so a blocker cannot hide in the second "Active"). Fills `gids` with strings.
  */
 int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, size_t *pages,
-                         relhost_verdict *out)
+                  relhost_verdict *out)
 {
     const char *want = a->conf->section;
     json_t *sections = json_array();
@@ -46,12 +46,14 @@ int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, size_t 
         json_decref(sections);
         return rc;
     }
-    json_array_foreach(sections, i, s) {
+    json_array_foreach(sections, i, s)
+    {
         const char *gid = json_string_value(json_object_get(s, "gid"));
         const char *name = json_string_value(json_object_get(s, "name"));
         if (gid == NULL || name == NULL || !valid_gid(gid)) {
-            pl_host->fail(ctx, "asana: %s: section %zu of the reply has no usable \"gid\" and "
-                               "\"name\" strings",
+            pl_host->fail(ctx,
+                          "asana: %s: section %zu of the reply has no usable \"gid\" and "
+                          "\"name\" strings",
                           what, i + 1);
             set_error(out, 0);
             json_decref(sections);
@@ -70,7 +72,8 @@ int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, size_t 
     /* A configuration problem, stated with what would fix it: the names that do exist. */
     struct pl_str names = {0};
     char near[ASANA_TEXT_MAX + 4] = "";
-    json_array_foreach(sections, i, s) {
+    json_array_foreach(sections, i, s)
+    {
         const char *name = json_string_value(json_object_get(s, "name"));
         char shown[ASANA_TEXT_MAX + 4];
         if (i == 50) {
@@ -84,12 +87,14 @@ int find_sections(const relhost_ctx *ctx, struct asana *a, json_t *gids, size_t 
     }
     char *list = pl_str_take(&names);
     if (json_array_size(sections) == 0)
-        pl_host->fail(ctx, "asana: project %s has no sections, so section \"%s\" (%s) cannot be "
-                           "checked: create it in Asana or fix `section`",
+        pl_host->fail(ctx,
+                      "asana: project %s has no sections, so section \"%s\" (%s) cannot be "
+                      "checked: create it in Asana or fix `section`",
                       a->project, want, pl_where(ctx, &a->conf->section));
     else
-        pl_host->fail(ctx, "asana: project %s has no section \"%s\" (%s)%s%s%s; its sections are: "
-                           "%s",
+        pl_host->fail(ctx,
+                      "asana: project %s has no section \"%s\" (%s)%s%s%s; its sections are: "
+                      "%s",
                       a->project, want, pl_where(ctx, &a->conf->section),
                       near[0] != '\0' ? " (did you mean \"" : "", near,
                       near[0] != '\0' ? "\"? names are compared exactly)" : "",
@@ -125,7 +130,8 @@ int is_blocker(const struct asana *a, json_t *t, char *err, size_t cap)
             snprintf(err, cap, "no \"tags\" list, so the tag \"%s\" cannot be checked", c->tag);
             return -1;
         }
-        json_array_foreach(tags, i, e) {
+        json_array_foreach(tags, i, e)
+        {
             const char *n = json_string_value(json_object_get(e, "name"));
             if (n != NULL && strcmp(n, c->tag) == 0)
                 hit = 1;
@@ -141,7 +147,8 @@ int is_blocker(const struct asana *a, json_t *t, char *err, size_t cap)
                      c->custom_field);
             return -1;
         }
-        json_array_foreach(fields, i, e) {
+        json_array_foreach(fields, i, e)
+        {
             const char *n = json_string_value(json_object_get(e, "name"));
             const char *v = json_string_value(json_object_get(e, "display_value"));
             if (n == NULL || strcmp(n, c->custom_field) != 0)
@@ -178,8 +185,8 @@ void note_blocker(const relhost_ctx *ctx, json_t *t)
 }
 
 /* GET the open tasks of every section in gids (strings) into tasks. Returns as get_all(). */
-int list_tasks(const relhost_ctx *ctx, struct asana *a, json_t *gids, json_t *tasks,
-               size_t *pages, relhost_verdict *out)
+int list_tasks(const relhost_ctx *ctx, struct asana *a, json_t *gids, json_t *tasks, size_t *pages,
+               relhost_verdict *out)
 {
     const struct asana_conf *c = a->conf;
     char what[512];
@@ -187,19 +194,21 @@ int list_tasks(const relhost_ctx *ctx, struct asana *a, json_t *gids, json_t *ta
     json_t *g;
     int rc;
 
-    json_array_foreach(gids, i, g) {
+    json_array_foreach(gids, i, g)
+    {
         struct pl_str pq = {0};
         char *path;
-        pl_str_add(&pq, "/sections/%s/tasks?completed_since=now&limit=" ASANA_LIMIT
-                     "&opt_fields=" ASANA_TASK_FIELDS,
-                json_string_value(g));
+        pl_str_add(&pq,
+                   "/sections/%s/tasks?completed_since=now&limit=" ASANA_LIMIT
+                   "&opt_fields=" ASANA_TASK_FIELDS,
+                   json_string_value(g));
         path = pl_str_take(&pq);
         if (path == NULL) {
             pl_host->fail(ctx, "asana: out of memory");
             return RELHOST_ENOMEM;
         }
-        snprintf(what, sizeof what, "listing the open tasks of section \"%s\" (gid %s)",
-                 c->section, json_string_value(g));
+        snprintf(what, sizeof what, "listing the open tasks of section \"%s\" (gid %s)", c->section,
+                 json_string_value(g));
         rc = get_all(ctx, a, path, what, tasks, pages, out);
         free(path);
         if (rc != GOT_JSON)
@@ -218,14 +227,16 @@ int judge_tasks(const relhost_ctx *ctx, const struct asana *a, json_t *tasks, si
     /* Judge every task before posting anything, so a malformed task anywhere is an ERROR and
      * never a partial list of blockers under a FAILED that looks complete. */
     *open_tasks = 0;
-    json_array_foreach(tasks, i, t) {
+    json_array_foreach(tasks, i, t)
+    {
         char err[256];
         int b = json_is_object(t) ? is_blocker(a, t, err, sizeof err) : -1;
         if (!json_is_object(t))
             snprintf(err, sizeof err, "it is not an object");
         if (b < 0) {
-            pl_host->fail(ctx, "asana: listing the open tasks of section \"%s\": unexpected reply: "
-                               "task %zu: %s",
+            pl_host->fail(ctx,
+                          "asana: listing the open tasks of section \"%s\": unexpected reply: "
+                          "task %zu: %s",
                           a->conf->section, i + 1, err);
             set_error(out, 0);
             return GOT_VERDICT;

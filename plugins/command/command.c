@@ -224,7 +224,7 @@ static int build_env(const relhost_ctx *ctx, struct command *c)
         /* A sealed one is a secret (secret() keeps it masked); any other is plain text, not
          * masked. An unset one was a plan error at load (run), or is simply not handed over. */
         const char *v = pl_host->sealed(ctx, pass->v[i]) ? pl_host->secret(ctx, pass->v[i])
-                                                       : getenv(pass->v[i]);
+                                                         : getenv(pass->v[i]);
         size_t len;
         if (v == NULL)
             continue;
@@ -243,8 +243,9 @@ static int build_argv(const relhost_ctx *ctx, struct command *c)
     const relhost_strlist *cmd = &conf->cmd;
 
     if (cmd->n == 0 || cmd->v[0] == NULL || cmd->v[0][0] == '\0') {
-        pl_host->fail(ctx, "%s: cmd is empty: give the program and its arguments, e.g. "
-                           "cmd = [\"make\", \"test\"]",
+        pl_host->fail(ctx,
+                      "%s: cmd is empty: give the program and its arguments, e.g. "
+                      "cmd = [\"make\", \"test\"]",
                       pl_where(ctx, cmd));
         return RELHOST_EINVAL;
     }
@@ -381,7 +382,7 @@ static void note_tail(const relhost_ctx *ctx, const struct command *c, const cha
         lines += p[i] == '\n';
     pl_host->note_add(ctx, "%s, last %zu line%s%s:\n%.*s", stream, lines, lines == 1 ? "" : "s",
                       truncated ? " of the captured start (the output was longer than the capture)"
-                             : "",
+                                : "",
                       (int)n, p);
 }
 
@@ -503,15 +504,14 @@ static int command_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     return 0;
 }
 
-static void command_close(void *inst)
-{
-    command_free(inst);
-}
+static void command_close(void *inst) { command_free(inst); }
 
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("command", "1.0.0", command_options, struct command_conf),
     .description = "run a command (argv, no shell unless asked) and judge its exit code",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = command_open,
-                                      .describe = command_describe, .run = command_run,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
+                                      .open = command_open,
+                                      .describe = command_describe,
+                                      .run = command_run,
                                       .close = command_close},
 };

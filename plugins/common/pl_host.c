@@ -35,10 +35,7 @@ const char *pl_strerror(int code)
     return "error";
 }
 
-void pl_close_conf(void *inst)
-{
-    (void)inst;
-}
+void pl_close_conf(void *inst) { (void)inst; }
 
 void pl_skip(relhost_verdict *out, const char *reason)
 {
@@ -60,8 +57,8 @@ int pl_need_proc(const relhost_ctx *ctx, const char *advice)
     if (RELHOST_HAS(pl_host, proc_result_free) && pl_host->proc_run != NULL &&
         pl_host->proc_result_free != NULL)
         return 0;
-    pl_host->fail(ctx, "%s: this relhost offers no process service (proc_run); %s",
-                  pl_plugin.name, advice);
+    pl_host->fail(ctx, "%s: this relhost offers no process service (proc_run); %s", pl_plugin.name,
+                  advice);
     return RELHOST_ENOTSUP;
 }
 
@@ -70,8 +67,9 @@ int pl_need_http(const relhost_ctx *ctx)
     if (RELHOST_HAS(pl_host, http_response_free) && pl_host->http_request != NULL &&
         pl_host->http_response_free != NULL)
         return 0;
-    pl_host->fail(ctx, "%s: this relhost has no HTTP service (http_request): upgrade relhost, or "
-                       "make the step optional until then",
+    pl_host->fail(ctx,
+                  "%s: this relhost has no HTTP service (http_request): upgrade relhost, or "
+                  "make the step optional until then",
                   pl_plugin.name);
     return RELHOST_ENOTSUP;
 }

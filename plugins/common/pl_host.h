@@ -29,9 +29,9 @@ extern const relhost_plugin pl_plugin;
 
 /* The members every descriptor fills alike: the ABI header, name and version, the option table,
  * its row size and the conf struct the host fills from it. */
-#define PL_PLUGIN_BASE(name_, version_, options_, conf_type)                                       \
-    RELHOST_PLUGIN_HEADER, .name = (name_), .version = (version_), .options = (options_),          \
-    .option_size = sizeof(relhost_option), .conf_size = sizeof(conf_type)
+#define PL_PLUGIN_BASE(name_, version_, options_, conf_type)                              \
+    RELHOST_PLUGIN_HEADER, .name = (name_), .version = (version_), .options = (options_), \
+                           .option_size = sizeof(relhost_option), .conf_size = sizeof(conf_type)
 
 /* "file:line" of the plan setting stored at conf_field, or "the plan" (a host without the
  * where service still gets a message). Borrowed from the host: valid until the instance closes. */

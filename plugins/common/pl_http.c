@@ -8,10 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pl_http_rc_retryable(int rc)
-{
-    return rc == RELHOST_ERETRY;
-}
+int pl_http_rc_retryable(int rc) { return rc == RELHOST_ERETRY; }
 
 const char *pl_http_header(const relhost_http_response *r, const char *name)
 {
@@ -49,8 +46,8 @@ void pl_http_unreadable(char *buf, size_t cap, const char *method, const char *u
         return;
     }
     pl_clean_text(r->body, r->body_len, 120, ex, sizeof ex);
-    snprintf(buf, cap, "the reply to %s %s (HTTP %ld, %zu bytes) %s; it begins \"%s\"", method,
-             url, r->status, r->body_len, is != NULL ? is : "cannot be read", ex);
+    snprintf(buf, cap, "the reply to %s %s (HTTP %ld, %zu bytes) %s; it begins \"%s\"", method, url,
+             r->status, r->body_len, is != NULL ? is : "cannot be read", ex);
 }
 
 void pl_http_request_init(relhost_http_request *req, const char *method, const char *url,

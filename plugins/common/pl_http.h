@@ -52,8 +52,8 @@ void pl_http_unreadable(char *buf, size_t cap, const char *method, const char *u
                         const relhost_http_response *r, const char *is, const char *want);
 /* Advice for pl_http_unreadable's line: what answered is not the API (a proxy, a login page) or
  * it changed; not retried, because the same reply would come again. */
-#define PL_HTTP_UNREADABLE_ADVICE                                                                  \
-    "not retried (the same reply would come again): check that the URL reaches the service's "   \
+#define PL_HTTP_UNREADABLE_ADVICE                                                              \
+    "not retried (the same reply would come again): check that the URL reaches the service's " \
     "API and not a proxy or a login page"
 
 #endif

@@ -264,9 +264,10 @@ static int push_refs(struct gitrun *g, const char *const *specs, size_t n, int a
                 "(someone else pushed to it), and relhost only replaces the commit it saw; "
                 "nothing was pushed%s: see what the branch holds now (git ls-remote %s), "
                 "then run the step again",
-                g->conf->remote, refused, atomic && n > 1 ? " (one atomic push: neither ref "
-                                                            "changed)"
-                                                          : "",
+                g->conf->remote, refused,
+                atomic && n > 1 ? " (one atomic push: neither ref "
+                                  "changed)"
+                                : "",
                 g->conf->remote);
         return 0;
     }
@@ -393,10 +394,9 @@ static int create_tag(struct gitrun *g, const char *name, const char *tref, char
     if ((rc = git_resolve(g, tref, obj)) != 0)
         return rc == RELHOST_ENOTFOUND ? RELHOST_EFAIL : rc;
     git_message_head(msg, head, sizeof head);
-    pl_host->note_add(g->ctx,
-                      "created annotated tag %s (tag object %s) on %s, %s; message \"%s\"%s%s",
-                      name, obj, g->commit, g->source, head, from_notes ? " from " : "",
-                      from_notes ? path : "");
+    pl_host->note_add(
+        g->ctx, "created annotated tag %s (tag object %s) on %s, %s; message \"%s\"%s%s", name, obj,
+        g->commit, g->source, head, from_notes ? " from " : "", from_notes ? path : "");
     if (!from_notes)
         pl_host->note_add(g->ctx,
                           "the release notes %s were missing or empty: the tag's message is "
@@ -433,8 +433,7 @@ static int tag_branch(struct gitrun *g, const char *branch, char tip[GIT_OID_MAX
  * on another commit (the step FAILED, *out set); *push = 0 when it is another tag object on the
  * candidate (the release is tagged: pushing ours would be refused). */
 static int remote_tag_elsewhere(struct gitrun *g, const char *name, const char *rtag,
-                                const char *rpeel, const char *obj, int *push,
-                                relhost_verdict *out)
+                                const char *rpeel, const char *obj, int *push, relhost_verdict *out)
 {
     const char *peeled = rpeel[0] != '\0' ? rpeel : rtag;
     char where[1024];
@@ -480,8 +479,7 @@ static int push_tag_refs(struct gitrun *g, const char *bref, const char *rbranch
      * what ls-remote saw ("" = must not exist), so a branch someone moved since is refused. */
     if (push_branch && g->conf->commit_notes)
         snprintf(lease, sizeof lease, "--force-with-lease=%s:%s", bref, rbranch);
-    return push_refs(g, specs, nspecs, 1, push_branch && g->conf->commit_notes ? lease : NULL,
-                     out);
+    return push_refs(g, specs, nspecs, 1, push_branch && g->conf->commit_notes ? lease : NULL, out);
 }
 
 static int tag_action(struct gitrun *g, relhost_verdict *out)
@@ -516,7 +514,7 @@ static int tag_action(struct gitrun *g, relhost_verdict *out)
     } else {
         pl_host->note_add(g->ctx, "tag %s already on %s, %s (%s)", name, g->commit, g->source,
                           strcmp(kind, "tag") == 0 ? "annotated"
-                                                : "a lightweight tag, not made by relhost");
+                                                   : "a lightweight tag, not made by relhost");
     }
     label(g, "tag", name);
     label(g, "commit", g->commit);
@@ -629,10 +627,9 @@ static int describe_tag(struct gitrun *g)
         int from_notes = 0;
         git_tag_message(g, msg, sizeof msg, path, sizeof path, &from_notes);
         git_message_head(msg, head, sizeof head);
-        pl_host->note_add(g->ctx, "would create annotated tag %s on %s, message \"%s\" (%s%s)", t,
-                          g->commit, head,
-                          from_notes ? "the first lines of " : "release notes not written yet: ",
-                          path);
+        pl_host->note_add(
+            g->ctx, "would create annotated tag %s on %s, message \"%s\" (%s%s)", t, g->commit,
+            head, from_notes ? "the first lines of " : "release notes not written yet: ", path);
     }
     return 0;
 }
@@ -713,7 +710,9 @@ const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("git", "1.1.0", git_options, struct git_conf),
     .description = "release branch and annotated tag on the candidate commit (and the release "
                    "notes committed onto the branch), pushed with the git CLI",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = git_open,
-                                      .describe = git_describe, .run = git_run,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
+                                      .open = git_open,
+                                      .describe = git_describe,
+                                      .run = git_run,
                                       .close = pl_close_conf},
 };

@@ -106,10 +106,7 @@ void git_scrub_userinfo(char *s)
     }
 }
 
-const char *git_errmsg(const struct gitrun *g)
-{
-    return g->err[0] != '\0' ? g->err : "no message";
-}
+const char *git_errmsg(const struct gitrun *g) { return g->err[0] != '\0' ? g->err : "no message"; }
 
 int git_err_transient(const char *err)
 {
@@ -168,8 +165,7 @@ static int not_exited(struct gitrun *g, const char *const *args, int rc,
         return RELHOST_ERETRY;
     }
     if (!res->exited) {
-        pl_host->fail(g->ctx, "git %s in %s was killed by signal %d", args[0], g->dir,
-                      res->signal);
+        pl_host->fail(g->ctx, "git %s in %s was killed by signal %d", args[0], g->dir, res->signal);
         return RELHOST_EIO;
     }
     return 0;

@@ -71,9 +71,9 @@ static int notes_blob(struct gitrun *g, const char *file, char blob[GIT_OID_MAX]
                       "step, so they exist once a step before this one has run: put the tag "
                       "step after the validations, or set commit_notes = false",
                       file,
-                      missing != 0            ? strerror(missing)
+                      missing != 0          ? strerror(missing)
                       : S_ISREG(sb.st_mode) ? "the file is empty"
-                                         : "not a regular file");
+                                            : "not a regular file");
         return RELHOST_EINVAL;
     }
     snprintf(vpath, sizeof vpath, "--path=%s", g->conf->notes_path);
@@ -81,8 +81,7 @@ static int notes_blob(struct gitrun *g, const char *file, char blob[GIT_OID_MAX]
         return rc;
     if (code != 0 || strlen(blob) < 40)
         return git_failed(g, "hash-object", code, NULL,
-                          "commit_notes: could not store the release notes %s in %s", file,
-                          g->top);
+                          "commit_notes: could not store the release notes %s in %s", file, g->top);
     return 0;
 }
 
@@ -178,7 +177,7 @@ static int checked_out_at(struct gitrun *g, const char *ref, char *where, size_t
 static int notes_commit_object(struct gitrun *g, const char *tree, char commit[GIT_OID_MAX])
 {
     static const char *const who[] = {
-        "GIT_AUTHOR_NAME=" GIT_NOTES_NAME,    "GIT_AUTHOR_EMAIL=" GIT_NOTES_EMAIL,
+        "GIT_AUTHOR_NAME=" GIT_NOTES_NAME, "GIT_AUTHOR_EMAIL=" GIT_NOTES_EMAIL,
         "GIT_COMMITTER_NAME=" GIT_NOTES_NAME, "GIT_COMMITTER_EMAIL=" GIT_NOTES_EMAIL, NULL};
     /* No signature: the user's key would vouch for a commit that names relhost as its author,
      * and a signing agent may want a passphrase nobody can type. */

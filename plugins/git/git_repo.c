@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 /* The branch HEAD is on (head gets its ref name); a detached HEAD is refused. */
 static int head_branch(struct gitrun *g, char *head, size_t cap)
 {
@@ -161,8 +160,8 @@ int git_judge_tip(struct gitrun *g, const char *tip, enum git_ref_state *st)
 
 /* The object name of prefix+name into oid (*found = 1), or *st = GIT_REF_MISSING when it does
  * not resolve (*found = 0, and 0 returned). */
-static int ref_lookup(struct gitrun *g, const char *prefix, const char *name,
-                      char oid[GIT_OID_MAX], enum git_ref_state *st, int *found)
+static int ref_lookup(struct gitrun *g, const char *prefix, const char *name, char oid[GIT_OID_MAX],
+                      enum git_ref_state *st, int *found)
 {
     char ref[GIT_NAME_MAX + 16];
     int rc;

@@ -141,8 +141,7 @@ static const char *bad_repository(const char *s, size_t *slash)
         strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") < on)
         return "the owner must be 1 to 39 letters, digits or hyphens";
     if (rn == 0 || rn > 100 ||
-        strspn(sl + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-            rn ||
+        strspn(sl + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != rn ||
         strcmp(sl + 1, ".") == 0 || strcmp(sl + 1, "..") == 0)
         return "the name must be 1 to 100 letters, digits, '.', '-' or '_'";
     if (rn > 4 && strcmp(sl + 1 + rn - 4, ".git") == 0)
@@ -239,8 +238,9 @@ static int value_or(const relhost_ctx *ctx, const char *v, const char *def, char
 static int refuse_option(const relhost_ctx *ctx, const struct github_conf *c, const void *field,
                          const char *name, const char *for_what)
 {
-    pl_host->fail(ctx, "%s: `%s` does not apply to action = \"%s\" (it is for %s): remove it, "
-                       "or change the action",
+    pl_host->fail(ctx,
+                  "%s: `%s` does not apply to action = \"%s\" (it is for %s): remove it, "
+                  "or change the action",
                   pl_where(ctx, field), name, action_names[c->action], for_what);
     return RELHOST_EINVAL;
 }
@@ -317,8 +317,9 @@ static int check_values(const relhost_ctx *ctx, const struct github *g)
     }
     if (c->body != NULL) {
         if (c->body[0] == '\0') {
-            pl_host->fail(ctx, "%s: body is empty: remove it for the default text, or write "
-                               "one",
+            pl_host->fail(ctx,
+                          "%s: body is empty: remove it for the default text, or write "
+                          "one",
                           pl_where(ctx, &c->body));
             return RELHOST_EINVAL;
         }
@@ -332,8 +333,9 @@ static int check_values(const relhost_ctx *ctx, const struct github *g)
     for (size_t i = 0; i < c->labels.n; i++) {
         const char *l = c->labels.v[i];
         if (l[0] == '\0' || gh_chars(l) > GH_LABEL_MAX || (probe = json_string(l)) == NULL) {
-            pl_host->fail(ctx, "%s: label %zu is empty, longer than GitHub's %d characters, or "
-                               "not UTF-8",
+            pl_host->fail(ctx,
+                          "%s: label %zu is empty, longer than GitHub's %d characters, or "
+                          "not UTF-8",
                           pl_where(ctx, &c->labels), i + 1, GH_LABEL_MAX);
             return RELHOST_EINVAL;
         }
@@ -349,8 +351,8 @@ static void make_nonce(char out[33])
 
     /* Random so that two runs (or two steps) never take each other's post for their own. */
     if (getrandom(raw, sizeof raw, GRND_NONBLOCK) != (ssize_t)sizeof raw) {
-        unsigned long long x = (unsigned long long)time(NULL) ^
-                               ((unsigned long long)getpid() << 32) ^ (uintptr_t)out;
+        unsigned long long x =
+            (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^ (uintptr_t)out;
         for (i = 0; i < sizeof raw; i++) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
             raw[i] = (unsigned char)(x >> 56);
@@ -375,8 +377,7 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
         return RELHOST_EINVAL;
     }
     if (c->repository == NULL || (why = bad_repository(c->repository, &slash)) != NULL) {
-        pl_host->fail(ctx, "%s: repository \"%s\" is not usable: %s",
-                      pl_where(ctx, &c->repository),
+        pl_host->fail(ctx, "%s: repository \"%s\" is not usable: %s", pl_where(ctx, &c->repository),
                       c->repository != NULL ? c->repository : "", why != NULL ? why : "unset");
         return RELHOST_EINVAL;
     }
@@ -449,10 +450,7 @@ static int github_open(const relhost_ctx *ctx, const void *conf, void **inst)
     return 0;
 }
 
-static void github_close(void *inst)
-{
-    github_free(inst);
-}
+static void github_close(void *inst) { github_free(inst); }
 
 /* ---- the body -------------------------------------------------------------------------------- */
 
@@ -529,8 +527,9 @@ static int make_body(const relhost_ctx *ctx, const struct github *g, struct body
     if (c->body_from_notes) {
         b->text = read_notes(path, why, sizeof why, &missing);
         if (b->text == NULL && !missing) {
-            snprintf(err, cap, "the release notes file %s is not usable: %s; fix it, or set "
-                               "body_from_notes = false (%s)",
+            snprintf(err, cap,
+                     "the release notes file %s is not usable: %s; fix it, or set "
+                     "body_from_notes = false (%s)",
                      path, why, pl_where(ctx, &c->body_from_notes));
             return RELHOST_EINVAL;
         }
@@ -545,8 +544,9 @@ static int make_body(const relhost_ctx *ctx, const struct github *g, struct body
         const char *step = ctx->step != NULL ? ctx->step : "github";
         const char *version = ctx->version != NULL ? ctx->version : "";
         if (c->action == GH_ISSUE)
-            pl_str_add(&s, "Release %s did not qualify%s%s%s.\n\nRaised by relhost (step %s): "
-                           "see the release's report for what failed.",
+            pl_str_add(&s,
+                       "Release %s did not qualify%s%s%s.\n\nRaised by relhost (step %s): "
+                       "see the release's report for what failed.",
                        version, ctx->commit != NULL ? " (commit " : "",
                        ctx->commit != NULL ? ctx->commit : "", ctx->commit != NULL ? ")" : "",
                        step);
@@ -564,8 +564,9 @@ static int make_body(const relhost_ctx *ctx, const struct github *g, struct body
         return RELHOST_ENOMEM;
     chars = gh_chars(b->text);
     if (chars > body_max(g)) {
-        snprintf(err, cap, "the body from %s holds %zu characters; GitHub takes at most %zu in "
-                           "a %s: shorten it, or post a short `body` that links to the notes",
+        snprintf(err, cap,
+                 "the body from %s holds %zu characters; GitHub takes at most %zu in "
+                 "a %s: shorten it, or post a short `body` that links to the notes",
                  b->src, chars, body_max(g),
                  c->action == GH_RELEASE ? "release" : "pull request, issue or comment");
         free(b->text);
@@ -602,19 +603,22 @@ static int github_describe(const relhost_ctx *ctx, void *inst)
         pl_host->note_add(ctx, "would POST %s/repos/%s/%s/pulls: \"%s\" (head %s into base %s%s)",
                           g->api, g->owner, g->repo, g->title, g->head, g->base,
                           c->draft ? ", draft" : "");
-        pl_host->note_add(ctx, "a pull request from %s into %s that is already open is reused: "
-                               "GET %s/repos/%s/%s/pulls?head=%s&state=open",
+        pl_host->note_add(ctx,
+                          "a pull request from %s into %s that is already open is reused: "
+                          "GET %s/repos/%s/%s/pulls?head=%s&state=open",
                           g->head, g->base, g->api, g->owner, g->repo, enc != NULL ? enc : "");
         free(enc);
     } else if (c->action == GH_RELEASE) {
         pl_str_urlenc(&q, g->tag);
         enc = pl_str_take(&q);
-        pl_host->note_add(ctx, "would GET %s/repos/%s/%s/releases/tags/%s (a draft: GET "
-                               "%s/repos/%s/%s/releases) for release \"%s\" of tag %s",
+        pl_host->note_add(ctx,
+                          "would GET %s/repos/%s/%s/releases/tags/%s (a draft: GET "
+                          "%s/repos/%s/%s/releases) for release \"%s\" of tag %s",
                           g->api, g->owner, g->repo, enc != NULL ? enc : "", g->api, g->owner,
                           g->repo, g->name, g->tag);
-        pl_host->note_add(ctx, "found: PATCH %s/repos/%s/%s/releases/<id> with its name and "
-                               "body; else POST %s/repos/%s/%s/releases: \"%s\" (tag %s at %s%s%s)",
+        pl_host->note_add(ctx,
+                          "found: PATCH %s/repos/%s/%s/releases/<id> with its name and "
+                          "body; else POST %s/repos/%s/%s/releases: \"%s\" (tag %s at %s%s%s)",
                           g->api, g->owner, g->repo, g->api, g->owner, g->repo, g->name, g->tag,
                           target != NULL ? target
                                          : "the existing tag, which must exist (no "
@@ -627,11 +631,13 @@ static int github_describe(const relhost_ctx *ctx, void *inst)
         for (size_t i = 0; i < c->labels.n; i++)
             pl_str_add(&l, "%s%s", i ? ", " : "; labels: ", c->labels.v[i]);
         labels = pl_str_take(&l);
-        pl_host->note_add(ctx, "would GET %s/repos/%s/%s/issues?state=open&per_page=100 (every "
-                               "page) for an open issue titled \"%s\"",
+        pl_host->note_add(ctx,
+                          "would GET %s/repos/%s/%s/issues?state=open&per_page=100 (every "
+                          "page) for an open issue titled \"%s\"",
                           g->api, g->owner, g->repo, g->title);
-        pl_host->note_add(ctx, "found: POST %s/repos/%s/%s/issues/<number>/comments; else POST "
-                               "%s/repos/%s/%s/issues: \"%s\"%s",
+        pl_host->note_add(ctx,
+                          "found: POST %s/repos/%s/%s/issues/<number>/comments; else POST "
+                          "%s/repos/%s/%s/issues: \"%s\"%s",
                           g->api, g->owner, g->repo, g->api, g->owner, g->repo, g->title,
                           labels != NULL ? labels : "");
         free(labels);
@@ -645,8 +651,9 @@ static int github_describe(const relhost_ctx *ctx, void *inst)
     if (token_set(ctx, g))
         pl_host->note_add(ctx, "authenticated with $%s", c->token_env);
     else
-        pl_host->note_add(ctx, "%s unset: the step would be SKIPPED (not_configured), "
-                               "INCONCLUSIVE when it is required",
+        pl_host->note_add(ctx,
+                          "%s unset: the step would be SKIPPED (not_configured), "
+                          "INCONCLUSIVE when it is required",
                           c->token_env);
     return 0;
 }
@@ -664,8 +671,9 @@ static int github_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     if (pl_launch_skips(ctx, out))
         return 0;
     if (!token_set(ctx, g)) {
-        pl_host->fail(ctx, "%s unset: GitHub is not configured, so nothing was sent to %s/%s; "
-                           "export %s with a token that has %s",
+        pl_host->fail(ctx,
+                      "%s unset: GitHub is not configured, so nothing was sent to %s/%s; "
+                      "export %s with a token that has %s",
                       c->token_env, g->owner, g->repo, c->token_env, g->rights);
         pl_skip(out, "not_configured");
         return 0;
@@ -681,15 +689,9 @@ static int github_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     if (rc != 0)
         return pl_oom(ctx);
     switch (c->action) {
-    case GH_PULL_REQUEST:
-        rc = gh_pull_request(ctx, g, b.text, b.src, out);
-        break;
-    case GH_RELEASE:
-        rc = gh_release(ctx, g, b.text, b.src, out);
-        break;
-    default:
-        rc = gh_issue(ctx, g, b.text, b.src, out);
-        break;
+    case GH_PULL_REQUEST: rc = gh_pull_request(ctx, g, b.text, b.src, out); break;
+    case GH_RELEASE: rc = gh_release(ctx, g, b.text, b.src, out); break;
+    default: rc = gh_issue(ctx, g, b.text, b.src, out); break;
     }
     free(b.text);
     return rc;
@@ -699,7 +701,9 @@ const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("github", "1.0.0", github_options, struct github_conf),
     .description = "opens the release pull request, creates or updates the GitHub release, or "
                    "raises an issue; idempotent on re-runs",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = github_open,
-                                      .describe = github_describe, .run = github_run,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
+                                      .open = github_open,
+                                      .describe = github_describe,
+                                      .run = github_run,
                                       .close = github_close},
 };

@@ -21,10 +21,10 @@
 /* The REST API version every request pins; GitHub answers a retired one with 410. */
 #define GH_API_VERSION "2022-11-28"
 /* GitHub's own limits, checked before sending so the plan's author hears of them at once. */
-#define GH_TITLE_MAX 256          /* characters of a pull request or issue title */
-#define GH_BODY_MAX 65536         /* characters of a pull request, issue or comment body */
+#define GH_TITLE_MAX 256           /* characters of a pull request or issue title */
+#define GH_BODY_MAX 65536          /* characters of a pull request, issue or comment body */
 #define GH_RELEASE_BODY_MAX 125000 /* characters of a release body */
-#define GH_LABEL_MAX 50           /* characters of a label name */
+#define GH_LABEL_MAX 50            /* characters of a label name */
 /* A release notes file past this is not release notes; reading stops there. */
 #define GH_NOTES_FILE_MAX ((size_t)1 << 20)
 /* User text (titles, API messages) quoted in one line of a message is cut here. */
@@ -122,9 +122,8 @@ char *gh_next_link(const relhost_http_response *r);
 /* GET url and every next page (Link rel="next", followed only under the configured base URL),
  * appending each page's array items to items. At most max_pages requests; more pages is an
  * ERROR when strict, else the list ends there (*complete = 0). */
-int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url,
-               const char *what, size_t max_pages, int strict, json_t *items, int *complete,
-               relhost_verdict *out);
+int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url, const char *what,
+               size_t max_pages, int strict, json_t *items, int *complete, relhost_verdict *out);
 
 /* {api}/repos/{owner}/{repo}{suffix}; NULL when out of memory. */
 char *gh_repo_url(const struct github *g, const char *suffix);
@@ -150,8 +149,7 @@ int gh_post_once(const relhost_ctx *ctx, const struct github *g, const struct gh
                  relhost_verdict *out);
 /* A POST took effect on a later attempt: replace the earlier failure still held by fail(),
  * which must not stand as the message of a step that passed. */
-void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt,
-                   const char *lost);
+void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt, const char *lost);
 
 /*
  * What a creating POST means to the one who sends it (gh_create_once). made(): the POST
@@ -163,8 +161,8 @@ void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt,
 struct gh_create {
     const char *noun;     /* what is looked for: "release", "issue", "comment" */
     const char *conflict; /* gh_post_once()'s race code, or NULL */
-    int (*made)(const relhost_ctx *ctx, void *arg, const struct gh_call *c,
-                const json_t *created, relhost_verdict *out);
+    int (*made)(const relhost_ctx *ctx, void *arg, const struct gh_call *c, const json_t *created,
+                relhost_verdict *out);
     int (*look)(const relhost_ctx *ctx, void *arg, const struct gh_call *c, int race,
                 const char *lost, int *settled, relhost_verdict *out);
     void *arg;

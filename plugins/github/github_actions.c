@@ -59,7 +59,8 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
     rc = gh_send_read(ctx, g, &c, JSON_ARRAY, &list, out);
     if (rc != GH_OK)
         goto done;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         if (gh_jint(e, "number") > 0 && gh_jstr(e, "html_url") != NULL) {
             pr = e;
             break;
@@ -67,16 +68,18 @@ static int reuse_pull(const relhost_ctx *ctx, struct github *g, const char *body
     }
     if (pr == NULL) {
         /* GitHub said one exists a moment ago: it was closed since, or lives elsewhere. */
-        pl_host->fail(ctx, "github: GitHub says a pull request from %s into %s already exists "
-                           "in %s/%s, but GET %s lists no open one (closed meanwhile?); the next "
-                           "run tries again",
+        pl_host->fail(ctx,
+                      "github: GitHub says a pull request from %s into %s already exists "
+                      "in %s/%s, but GET %s lists no open one (closed meanwhile?); the next "
+                      "run tries again",
                       g->head_filter, g->base, g->owner, g->repo, url);
         gh_set_error(out, 1);
         rc = GH_VERDICT;
         goto done;
     }
-    pl_host->note_add(ctx, "pull request #%lld from %s into %s is already open: reused, not "
-                           "modified: %s",
+    pl_host->note_add(ctx,
+                      "pull request #%lld from %s into %s is already open: reused, not "
+                      "modified: %s",
                       gh_jint(pr, "number"), g->head, g->base, gh_jstr(pr, "html_url"));
     if (json_array_size(list) > 1)
         pl_host->note_add(ctx, "%zu open pull requests match; the first one is reused",
@@ -106,8 +109,8 @@ int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
         json_decref(payload);
         return pl_oom(ctx);
     }
-    snprintf(what, sizeof what, "opening a pull request from %s into %s in %s/%s", g->head,
-             g->base, g->owner, g->repo);
+    snprintf(what, sizeof what, "opening a pull request from %s into %s in %s/%s", g->head, g->base,
+             g->owner, g->repo);
     /* The host may repeat this POST after a lost reply: a second one answers "already
      * exists", which is handled below, so no duplicate can come of it. */
     struct gh_call c = {.method = "POST", .url = url, .body = payload, .what = what};
@@ -136,8 +139,9 @@ int gh_pull_request(const relhost_ctx *ctx, struct github *g, const char *body,
          * release (INCONCLUSIVE) would ask a person to decide something already true, and a
          * FAILED would call a good candidate bad.
          */
-        pl_host->note_add(ctx, "no pull request needed: GitHub says there are no commits between "
-                               "%s and %s, so %s already holds everything on %s",
+        pl_host->note_add(ctx,
+                          "no pull request needed: GitHub says there are no commits between "
+                          "%s and %s, so %s already holds everything on %s",
                           g->base, g->head, g->base, g->head);
         if (RELHOST_HAS(pl_host, label_set) && pl_host->label_set != NULL)
             pl_host->label_set(ctx, "pull_request", "none");
@@ -208,12 +212,13 @@ static int find_release(const relhost_ctx *ctx, const struct github *g, json_t *
         rc = pl_oom(ctx);
         goto done;
     }
-    snprintf(what, sizeof what, "looking for a draft release of tag %s in %s/%s", g->tag,
-             g->owner, g->repo);
+    snprintf(what, sizeof what, "looking for a draft release of tag %s in %s/%s", g->tag, g->owner,
+             g->repo);
     rc = gh_get_all(ctx, g, list_url, what, GH_RELEASE_PAGES, 0, list, &complete, out);
     if (rc != GH_OK)
         goto done;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         const char *t = gh_jstr(e, "tag_name");
         if (t == NULL || strcmp(t, g->tag) != 0 || gh_jint(e, "id") <= 0)
             continue;
@@ -221,8 +226,8 @@ static int find_release(const relhost_ctx *ctx, const struct github *g, json_t *
             *rel = json_incref(e);
     }
     if (n > 1)
-        pl_host->note_add(ctx, "%zu draft releases carry tag %s; the newest (id %lld) is used",
-                          n, g->tag, gh_jint(*rel, "id"));
+        pl_host->note_add(ctx, "%zu draft releases carry tag %s; the newest (id %lld) is used", n,
+                          g->tag, gh_jint(*rel, "id"));
     if (!complete)
         pl_host->note_add(ctx, "only the newest %d releases were searched for a draft of tag %s",
                           GH_RELEASE_PAGES * 100, g->tag);
@@ -278,34 +283,37 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
     int rc;
 
     if (is_sha(was) && is_sha(target) && strcasecmp(was, target) != 0) {
-        pl_host->fail(ctx, "github: release \"%s\" of tag %s in %s/%s (id %lld) was made for "
-                           "commit %s, but this candidate is commit %s: relhost does not put one "
-                           "candidate's release on another's tag; use another tag (%s), or "
-                           "delete that release if it is wrong",
+        pl_host->fail(ctx,
+                      "github: release \"%s\" of tag %s in %s/%s (id %lld) was made for "
+                      "commit %s, but this candidate is commit %s: relhost does not put one "
+                      "candidate's release on another's tag; use another tag (%s), or "
+                      "delete that release if it is wrong",
                       gh_jstr(rel, "name") != NULL ? gh_jstr(rel, "name") : "", g->tag, g->owner,
                       g->repo, id, was, target, pl_where(ctx, &cf->tag));
         gh_set_error(out, 0);
         return GH_VERDICT;
     }
     if (!is_draft && cf->draft)
-        pl_host->note_add(ctx, "release of tag %s is already published: it stays published "
-                               "(draft = true applies to a new release only)",
+        pl_host->note_add(ctx,
+                          "release of tag %s is already published: it stays published "
+                          "(draft = true applies to a new release only)",
                           g->tag);
     snprintf(suffix, sizeof suffix, "/releases/%lld", id);
     if (gh_jstr(rel, "name") != NULL && strcmp(gh_jstr(rel, "name"), g->name) == 0 &&
         gh_jstr(rel, "body") != NULL && strcmp(gh_jstr(rel, "body"), body) == 0 &&
         json_is_true(json_object_get(rel, "prerelease")) == (cf->prerelease != 0) && !publish) {
         /* Nothing to change: no write, so a re-run leaves the release's history alone. */
-        pl_host->note_add(ctx, "release \"%s\" (tag %s, id %lld%s) is up to date%s: nothing "
-                               "sent: %s",
+        pl_host->note_add(ctx,
+                          "release \"%s\" (tag %s, id %lld%s) is up to date%s: nothing "
+                          "sent: %s",
                           g->name, g->tag, id, is_draft ? ", draft" : "", why,
                           gh_jstr(rel, "html_url") != NULL ? gh_jstr(rel, "html_url")
                                                            : "(no link)");
         gh_passed(ctx, "body", body_src, body, "release", gh_jstr(rel, "html_url"), out);
         return GH_OK;
     }
-    payload = json_pack("{s:s, s:s, s:b}", "name", g->name, "body", body, "prerelease",
-                        cf->prerelease);
+    payload =
+        json_pack("{s:s, s:s, s:b}", "name", g->name, "body", body, "prerelease", cf->prerelease);
     url = gh_repo_url(g, suffix);
     if (payload == NULL || url == NULL ||
         (publish && json_object_set_new(payload, "draft", json_false()) != 0)) {
@@ -318,10 +326,12 @@ static int update_release(const relhost_ctx *ctx, const struct github *g, const 
     rc = gh_send_read(ctx, g, &c, JSON_OBJECT, &done_rel, out);
     if (rc != GH_OK)
         goto done;
-    pl_host->note_add(ctx, "updated release \"%s\" (tag %s, id %lld%s)%s: %s", g->name, g->tag,
-                      id, publish ? ", published the draft" : is_draft ? ", draft" : "", why,
-                      gh_jstr(done_rel, "html_url") != NULL ? gh_jstr(done_rel, "html_url")
-                                                            : "(no link)");
+    pl_host->note_add(
+        ctx, "updated release \"%s\" (tag %s, id %lld%s)%s: %s", g->name, g->tag, id,
+        publish    ? ", published the draft"
+        : is_draft ? ", draft"
+                   : "",
+        why, gh_jstr(done_rel, "html_url") != NULL ? gh_jstr(done_rel, "html_url") : "(no link)");
     gh_passed(ctx, "body", body_src, body, "release", gh_jstr(done_rel, "html_url"), out);
 done:
     json_decref(payload);
@@ -368,21 +378,22 @@ static int release_look(const relhost_ctx *ctx, void *arg, const struct gh_call 
         return rc;
     if (rel != NULL) {
         *settled = 1;
-        rc = update_release(ctx, g, rel, nr->target, nr->body, nr->body_src,
-                            race ? " (created by someone else meanwhile)"
-                                 : " (found after a lost reply)",
-                            out);
+        rc = update_release(
+            ctx, g, rel, nr->target, nr->body, nr->body_src,
+            race ? " (created by someone else meanwhile)" : " (found after a lost reply)", out);
         json_decref(rel);
         if (rc == GH_OK && !race)
-            pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the release of tag %s "
-                               "was found by its tag",
+            pl_host->fail(ctx,
+                          "github: the reply to POST %s was lost (%s); the release of tag %s "
+                          "was found by its tag",
                           c->url, lost, g->tag);
         return rc;
     }
     if (race) {
-        pl_host->fail(ctx, "github: GitHub says a release of tag %s already exists in %s/%s, but "
-                           "neither GET .../releases/tags/%s nor the list of releases shows it; "
-                           "the next run tries again",
+        pl_host->fail(ctx,
+                      "github: GitHub says a release of tag %s already exists in %s/%s, but "
+                      "neither GET .../releases/tags/%s nor the list of releases shows it; "
+                      "the next run tries again",
                       g->tag, g->owner, g->repo, g->tag);
         gh_set_error(out, 1);
         return GH_VERDICT;
@@ -399,11 +410,12 @@ static int need_tag(const relhost_ctx *ctx, const struct github *g, relhost_verd
 
     if (rc != GH_OK || exists)
         return rc;
-    pl_host->fail(ctx, "github: tag %s does not exist in %s/%s, and relhost knows no commit to "
-                       "create it at (no target_commitish, and the plan names no repo for a "
-                       "candidate commit): GitHub would tag the default branch's head, which is "
-                       "not the tested candidate; push the tag first, set target_commitish (%s), "
-                       "or name the plan's repo",
+    pl_host->fail(ctx,
+                  "github: tag %s does not exist in %s/%s, and relhost knows no commit to "
+                  "create it at (no target_commitish, and the plan names no repo for a "
+                  "candidate commit): GitHub would tag the default branch's head, which is "
+                  "not the tested candidate; push the tag first, set target_commitish (%s), "
+                  "or name the plan's repo",
                   g->tag, g->owner, g->repo, pl_where(ctx, &g->conf->action));
     gh_set_error(out, 0);
     return GH_VERDICT;
@@ -415,8 +427,11 @@ int gh_release(const relhost_ctx *ctx, struct github *g, const char *body, const
     const struct github_conf *cf = g->conf;
     const char *target = cf->target_commitish != NULL ? cf->target_commitish : ctx->commit;
     struct new_release nr = {.g = g, .target = target, .body = body, .body_src = body_src};
-    struct gh_create k = {.noun = "release", .conflict = "already_exists", .made = release_made,
-                          .look = release_look, .arg = &nr};
+    struct gh_create k = {.noun = "release",
+                          .conflict = "already_exists",
+                          .made = release_made,
+                          .look = release_look,
+                          .arg = &nr};
     json_t *rel = NULL, *payload = NULL;
     char what[512];
     char *url = NULL;
@@ -451,7 +466,6 @@ done:
     return rc < 0 ? rc : 0;
 }
 
-
 /* ---- issue ----------------------------------------------------------------------------------- */
 
 struct found {
@@ -484,7 +498,8 @@ static int find_issue(const relhost_ctx *ctx, const struct github *g, struct fou
     snprintf(what, sizeof what, "looking for an open issue titled \"%s\" in %s/%s", g->title,
              g->owner, g->repo);
     rc = gh_get_all(ctx, g, url, what, GH_ISSUE_PAGES, 1, list, &complete, out);
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         const char *t = gh_jstr(e, "title");
         const char *b = gh_jstr(e, "body");
         long long n = gh_jint(e, "number");
@@ -494,8 +509,9 @@ static int find_issue(const relhost_ctx *ctx, const struct github *g, struct fou
         if (json_object_get(e, "pull_request") != NULL)
             continue;
         if (t == NULL || n <= 0) {
-            pl_host->fail(ctx, "github: %s: unexpected reply to GET %s: item %zu has no "
-                               "\"title\" or \"number\"",
+            pl_host->fail(ctx,
+                          "github: %s: unexpected reply to GET %s: item %zu has no "
+                          "\"title\" or \"number\"",
                           what, url, i + 1);
             gh_set_error(out, 0);
             rc = GH_VERDICT;
@@ -539,7 +555,8 @@ static int find_comment(const relhost_ctx *ctx, const struct github *g, long lon
     snprintf(what, sizeof what, "looking for this run's comment on issue #%lld in %s/%s", n,
              g->owner, g->repo);
     rc = gh_get_all(ctx, g, url, what, GH_COMMENT_PAGES, 0, list, &complete, out);
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         const char *b = gh_jstr(e, "body");
         if (rc != GH_OK)
             break;
@@ -586,8 +603,9 @@ static int comment_look(const relhost_ctx *ctx, void *arg, const struct gh_call 
 
     if (rc != GH_OK || !mine.mine)
         return rc;
-    pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the comment it made was "
-                       "found by its marker",
+    pl_host->fail(ctx,
+                  "github: the reply to POST %s was lost (%s); the comment it made was "
+                  "found by its marker",
                   c->url, lost);
     pl_host->note_add(ctx, "commented on open issue #%lld \"%s\" (found after a lost reply): %s",
                       nc->issue->number, nc->g->title, mine.url);
@@ -598,8 +616,7 @@ static int comment_look(const relhost_ctx *ctx, void *arg, const struct gh_call 
 }
 
 static int comment(const relhost_ctx *ctx, const struct github *g, const struct found *issue,
-                   const char *text, const char *body_src, const char *since,
-                   relhost_verdict *out)
+                   const char *text, const char *body_src, const char *since, relhost_verdict *out)
 {
     struct new_comment nc = {
         .g = g, .issue = issue, .text = text, .body_src = body_src, .since = since};
@@ -661,8 +678,9 @@ static int issue_look(const relhost_ctx *ctx, void *arg, const struct gh_call *c
         /* Someone else raised it meanwhile: join them rather than open a second one. */
         return comment(ctx, g, &f, ni->text, ni->body_src, ni->since, out);
     }
-    pl_host->fail(ctx, "github: the reply to POST %s was lost (%s); the issue it opened was "
-                       "found by its marker",
+    pl_host->fail(ctx,
+                  "github: the reply to POST %s was lost (%s); the issue it opened was "
+                  "found by its marker",
                   c->url, lost);
     pl_host->note_add(ctx, "opened issue #%lld \"%s\" (found after a lost reply): %s", f.number,
                       g->title, f.url);
@@ -695,13 +713,13 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
     struct tm tm;
     int rc;
 
-    if (gmtime_r(&t0, &tm) == NULL || strftime(since, sizeof since, "%Y-%m-%dT%H%%3A%M%%3A%SZ",
-                                                &tm) == 0)
+    if (gmtime_r(&t0, &tm) == NULL ||
+        strftime(since, sizeof since, "%Y-%m-%dT%H%%3A%M%%3A%SZ", &tm) == 0)
         snprintf(since, sizeof since, "1970-01-01T00%%3A00%%3A00Z");
     /* An HTML comment: invisible on GitHub's page, and how a lost reply's post is found. */
     pl_str_add(&t, "%s\n\n<!-- relhost: release %s, step %s, post %s -->", body,
-               ctx->version != NULL ? ctx->version : "",
-               ctx->step != NULL ? ctx->step : "github", g->nonce);
+               ctx->version != NULL ? ctx->version : "", ctx->step != NULL ? ctx->step : "github",
+               g->nonce);
     text = pl_str_take(&t);
     if (text == NULL)
         return pl_oom(ctx);
@@ -715,9 +733,9 @@ int gh_issue(const relhost_ctx *ctx, struct github *g, const char *body, const c
     }
 
     labels = label_array(&g->conf->labels);
-    payload = labels != NULL ? json_pack("{s:s, s:s, s:O}", "title", g->title, "body", text,
-                                         "labels", labels)
-                             : NULL;
+    payload = labels != NULL
+                  ? json_pack("{s:s, s:s, s:O}", "title", g->title, "body", text, "labels", labels)
+                  : NULL;
     url = gh_repo_url(g, "/issues");
     if (payload == NULL || url == NULL) {
         rc = pl_oom(ctx);

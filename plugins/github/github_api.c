@@ -105,14 +105,15 @@ int gh_send(const relhost_ctx *ctx, const struct github *g, const struct gh_call
             pl_host->note_add(ctx, "%s: relhost refused to send %s %s; check base_url (%s)",
                               c->what, c->method, c->url, pl_where(ctx, &g->conf->base_url));
         else
-            pl_host->note_add(ctx, "%s: no usable reply to %s %s (%s)", c->what, c->method,
-                              c->url, pl_strerror(rc));
+            pl_host->note_add(ctx, "%s: no usable reply to %s %s (%s)", c->what, c->method, c->url,
+                              pl_strerror(rc));
         gh_set_error(out, pl_http_rc_retryable(rc));
         return GH_VERDICT;
     }
     if (*resp == NULL) {
-        pl_host->fail(ctx, "github: %s: the HTTP service returned neither a reply nor an error "
-                           "for %s %s (a relhost bug)",
+        pl_host->fail(ctx,
+                      "github: %s: the HTTP service returned neither a reply nor an error "
+                      "for %s %s (a relhost bug)",
                       c->what, c->method, c->url);
         gh_set_error(out, 0);
         return GH_VERDICT;
@@ -215,7 +216,8 @@ int gh_error_has(const relhost_http_response *r, const char *msg, const char *co
      * a message-only match looks at both places. */
     if (msg != NULL && code == NULL && top != NULL && strstr(top, msg) != NULL)
         hit = 1;
-    json_array_foreach(errs, i, e) {
+    json_array_foreach(errs, i, e)
+    {
         const char *m = json_is_string(e) ? json_string_value(e)
                                           : json_string_value(json_object_get(e, "message"));
         const char *cd = json_string_value(json_object_get(e, "code"));
@@ -245,7 +247,8 @@ static void api_text(const relhost_http_response *r, char *buf, size_t cap)
         pl_clean_text(msg, strlen(msg), GH_TEXT_MAX, t, sizeof t);
         pl_str_add(&b, "%s", t);
     }
-    json_array_foreach(errs, i, e) {
+    json_array_foreach(errs, i, e)
+    {
         const char *m = json_is_string(e) ? json_string_value(e)
                                           : json_string_value(json_object_get(e, "message"));
         const char *res = json_string_value(json_object_get(e, "resource"));
@@ -265,8 +268,7 @@ static void api_text(const relhost_http_response *r, char *buf, size_t cap)
                        cd != NULL ? cd : "(no code)");
         }
         if (m != NULL && cd != NULL && strcmp(cd, "custom") != 0)
-            pl_str_add(&b, " (%s%s%s)", field != NULL ? field : "", field != NULL ? " " : "",
-                       cd);
+            pl_str_add(&b, " (%s%s%s)", field != NULL ? field : "", field != NULL ? " " : "", cd);
     }
     if (b.len > 0 && doc != NULL) {
         pl_clean_text(doc, strlen(doc), 200, t, sizeof t);
@@ -325,67 +327,76 @@ void gh_refused(const relhost_ctx *ctx, const struct github *g, const struct gh_
     if (lim == GH_LIMIT_PRIMARY) {
         char when[160];
         reset_text(r, when, sizeof when);
-        pl_host->fail(ctx, "github: %s: %s %s: the token's GitHub rate limit is used up (HTTP "
-                           "%ld, x-ratelimit-remaining: 0) %s, longer than retry_budget (%g s) "
-                           "allows after %d attempt%s: %s; the next run tries again",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s: the token's GitHub rate limit is used up (HTTP "
+                      "%ld, x-ratelimit-remaining: 0) %s, longer than retry_budget (%g s) "
+                      "allows after %d attempt%s: %s; the next run tries again",
                       c->what, c->method, c->url, st, when, cf->http.retry_budget, n,
                       n == 1 ? "" : "s", detail);
         gh_set_error(out, 1);
     } else if (lim == GH_LIMIT_SECONDARY) {
         const char *ra = gh_header(r, "retry-after");
-        pl_host->fail(ctx, "github: %s: %s %s: GitHub's secondary rate limit (HTTP %ld%s%s) "
-                           "after %d attempt%s: %s; the next run tries again (many requests, "
-                           "or many created items, in a short time trigger it)",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s: GitHub's secondary rate limit (HTTP %ld%s%s) "
+                      "after %d attempt%s: %s; the next run tries again (many requests, "
+                      "or many created items, in a short time trigger it)",
                       c->what, c->method, c->url, st, ra != NULL ? ", retry-after: " : "",
                       ra != NULL ? ra : "", n, n == 1 ? "" : "s", detail);
         gh_set_error(out, 1);
     } else if (pl_http_status_retryable(r)) {
-        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld after %d attempt%s: %s; the "
-                           "next run tries again",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s answered HTTP %ld after %d attempt%s: %s; the "
+                      "next run tries again",
                       c->what, c->method, c->url, st, n, n == 1 ? "" : "s", detail);
         gh_set_error(out, 1);
     } else if (st == 401) {
-        pl_host->fail(ctx, "github: %s: %s %s answered HTTP 401: %s: $%s does not hold a "
-                           "valid GitHub token (expired, revoked, or made for another GitHub "
-                           "host?): create one with %s on %s/%s and export it as %s",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s answered HTTP 401: %s: $%s does not hold a "
+                      "valid GitHub token (expired, revoked, or made for another GitHub "
+                      "host?): create one with %s on %s/%s and export it as %s",
                       c->what, c->method, c->url, detail, cf->token_env, g->rights, g->owner,
                       g->repo, cf->token_env);
         gh_set_error(out, 0);
     } else if (st == 403 || st == 404) {
-        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld: %s: the token in $%s lacks "
-                           "rights to %s/%s, or it does not exist (GitHub answers 404 for what a "
-                           "token may not see): check repository (%s) and give the token %s",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s answered HTTP %ld: %s: the token in $%s lacks "
+                      "rights to %s/%s, or it does not exist (GitHub answers 404 for what a "
+                      "token may not see): check repository (%s) and give the token %s",
                       c->what, c->method, c->url, st, detail, cf->token_env, g->owner, g->repo,
                       pl_where(ctx, &cf->repository), g->rights);
         gh_set_error(out, 0);
     } else if (st == 410) {
-        pl_host->fail(ctx, "github: %s: %s %s answered HTTP 410 Gone: %s: GitHub retired this "
-                           "API version (relhost sends X-GitHub-Api-Version: " GH_API_VERSION
-                           ") or the feature is turned off for %s/%s: upgrade relhost when the "
-                           "message names the API version; else turn the feature on in the "
-                           "repository's settings (issues disabled?)",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s answered HTTP 410 Gone: %s: GitHub retired this "
+                      "API version (relhost sends X-GitHub-Api-Version: " GH_API_VERSION
+                      ") or the feature is turned off for %s/%s: upgrade relhost when the "
+                      "message names the API version; else turn the feature on in the "
+                      "repository's settings (issues disabled?)",
                       c->what, c->method, c->url, detail, g->owner, g->repo);
         gh_set_error(out, 0);
     } else if (st == 422) {
-        pl_host->fail(ctx, "github: %s: %s %s answered HTTP 422: %s: GitHub refused the request "
-                           "relhost built from the step's options (%s): fix them, or the "
-                           "repository (a missing branch or tag?), and run again",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s answered HTTP 422: %s: GitHub refused the request "
+                      "relhost built from the step's options (%s): fix them, or the "
+                      "repository (a missing branch or tag?), and run again",
                       c->what, c->method, c->url, detail, pl_where(ctx, &cf->action));
         gh_set_error(out, 0);
     } else if (st >= 300 && st < 400) {
         const char *loc = gh_header(r, "location");
         char l[GH_TEXT_MAX + 4];
         pl_clean_text(loc != NULL ? loc : "(no location)", GH_TEXT_MAX, GH_TEXT_MAX, l, sizeof l);
-        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld, a redirect to %s: relhost "
-                           "follows no redirect (it would carry the token along): when %s/%s "
-                           "was renamed or transferred, set repository (%s) to its new name; "
-                           "else point base_url at the final address",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s answered HTTP %ld, a redirect to %s: relhost "
+                      "follows no redirect (it would carry the token along): when %s/%s "
+                      "was renamed or transferred, set repository (%s) to its new name; "
+                      "else point base_url at the final address",
                       c->what, c->method, c->url, st, l, g->owner, g->repo,
                       pl_where(ctx, &cf->repository));
         gh_set_error(out, 0);
     } else if (st >= 200 && st < 300) {
-        pl_host->fail(ctx, "github: %s: %s %s answered HTTP %ld, which this request never "
-                           "gets from GitHub: %s",
+        pl_host->fail(ctx,
+                      "github: %s: %s %s answered HTTP %ld, which this request never "
+                      "gets from GitHub: %s",
                       c->what, c->method, c->url, st, detail);
         gh_set_error(out, 0);
     } else {
@@ -478,11 +489,11 @@ int gh_post_once(const relhost_ctx *ctx, const struct github *g, const struct gh
     return GH_VERDICT;
 }
 
-void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt,
-                   const char *lost)
+void gh_sent_again(const relhost_ctx *ctx, const struct gh_call *c, int attempt, const char *lost)
 {
-    pl_host->fail(ctx, "github: %s: %s %s took effect on attempt %d (an earlier attempt got %s "
-                       "and had no effect)",
+    pl_host->fail(ctx,
+                  "github: %s: %s %s took effect on attempt %d (an earlier attempt got %s "
+                  "and had no effect)",
                   c->what, c->method, c->url, attempt, lost);
 }
 
@@ -594,9 +605,8 @@ static int under_base(const struct github *g, const char *url)
     return strncmp(url, g->api, n) == 0 && url[n] == '/';
 }
 
-int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url,
-               const char *what, size_t max_pages, int strict, json_t *items, int *complete,
-               relhost_verdict *out)
+int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url, const char *what,
+               size_t max_pages, int strict, json_t *items, int *complete, relhost_verdict *out)
 {
     char *cur = strdup(url);
     size_t pages = 0;
@@ -632,24 +642,27 @@ int gh_get_all(const relhost_ctx *ctx, const struct github *g, const char *url,
         if (!under_base(g, next)) {
             char l[GH_TEXT_MAX + 4];
             pl_clean_text(next, strlen(next), GH_TEXT_MAX, l, sizeof l);
-            pl_host->fail(ctx, "github: %s: the reply to GET %s links its next page at %s, "
-                               "which is not under base_url %s: relhost sends the token only "
-                               "there, so the rest of the list cannot be read; when GitHub "
-                               "names another address for itself, set base_url (%s) to it",
+            pl_host->fail(ctx,
+                          "github: %s: the reply to GET %s links its next page at %s, "
+                          "which is not under base_url %s: relhost sends the token only "
+                          "there, so the rest of the list cannot be read; when GitHub "
+                          "names another address for itself, set base_url (%s) to it",
                           what, cur, l, g->api, pl_where(ctx, &g->conf->base_url));
             gh_set_error(out, 0);
             rc = GH_VERDICT;
         } else if (strcmp(next, cur) == 0) {
-            pl_host->fail(ctx, "github: %s: the reply to GET %s links itself as its next page: "
-                               "following it would never end",
+            pl_host->fail(ctx,
+                          "github: %s: the reply to GET %s links itself as its next page: "
+                          "following it would never end",
                           what, cur);
             gh_set_error(out, 0);
             rc = GH_VERDICT;
         } else if (pages >= max_pages) {
             if (strict) {
-                pl_host->fail(ctx, "github: %s: still more pages after %zu requests (last GET "
-                                   "%s): relhost stops there rather than decide on part of "
-                                   "the list",
+                pl_host->fail(ctx,
+                              "github: %s: still more pages after %zu requests (last GET "
+                              "%s): relhost stops there rather than decide on part of "
+                              "the list",
                               what, pages, cur);
                 gh_set_error(out, 0);
                 rc = GH_VERDICT;

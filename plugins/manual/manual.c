@@ -36,8 +36,9 @@ static int manual_open(const relhost_ctx *ctx, const void *conf, void **inst)
     const struct manual_conf *c = conf;
 
     if (c->question == NULL || c->question[0] == '\0') {
-        pl_host->fail(ctx, "%s: question is empty: say what the person approves, e.g. "
-                           "question = \"Release notes reviewed for {version}?\"",
+        pl_host->fail(ctx,
+                      "%s: question is empty: say what the person approves, e.g. "
+                      "question = \"Release notes reviewed for {version}?\"",
                       pl_where(ctx, &c->question));
         return RELHOST_EINVAL;
     }
@@ -71,21 +72,20 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
         rc = pl_host->prompt_yesno(ctx, c->question, &yes);
 
     switch (rc) {
-    case 0:
-        break;
+    case 0: break;
     case RELHOST_ENOTSUP:
-        pl_host->note_add(ctx, "nobody to ask \"%s\": not interactive (no terminal, or "
-                               "--no-interactive); run relhost on a terminal to decide",
+        pl_host->note_add(ctx,
+                          "nobody to ask \"%s\": not interactive (no terminal, or "
+                          "--no-interactive); run relhost on a terminal to decide",
                           c->question);
         out->outcome = RELHOST_INCONCLUSIVE;
         out->reason = "no_tty";
         out->retryable = 0;
         return 0;
-    case RELHOST_EINTR:
-        return RELHOST_EINTR;
+    case RELHOST_EINTR: return RELHOST_EINTR;
     default:
-        pl_host->fail(ctx, "manual: could not ask \"%s\" on the terminal (error %d)",
-                      c->question, rc);
+        pl_host->fail(ctx, "manual: could not ask \"%s\" on the terminal (error %d)", c->question,
+                      rc);
         return rc;
     }
 
@@ -99,8 +99,7 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     }
     if (user == NULL || user[0] == '\0')
         user = "the terminal user";
-    pl_host->note_add(ctx, "asked \"%s\": %s answered %s", c->question, user,
-                      yes ? "yes" : "no");
+    pl_host->note_add(ctx, "asked \"%s\": %s answered %s", c->question, user, yes ? "yes" : "no");
     out->retryable = 0;
     if (yes) {
         out->outcome = RELHOST_PASSED;
@@ -115,7 +114,9 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("manual", "1.0.0", manual_options, struct manual_conf),
     .description = "ask a person a yes/no question; INCONCLUSIVE when nobody can answer",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = manual_open,
-                                      .describe = manual_describe, .run = manual_run,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
+                                      .open = manual_open,
+                                      .describe = manual_describe,
+                                      .run = manual_run,
                                       .close = pl_close_conf},
 };

@@ -309,10 +309,9 @@ static int pat_compile(struct metrics_regex *inst, const relhost_ctx *ctx, struc
         PCRE2_UCHAR msg[256];
         if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
             snprintf((char *)msg, sizeof(msg), "error %d", err);
-        pl_host->fail(ctx,
-                      "pattern \"%s\" (%s): regex does not compile: %s at offset %zu of \"%s\"",
-                      p->name, mr_where(ctx, p, p->where_field), (const char *)msg, (size_t)off,
-                      p->regex);
+        pl_host->fail(
+            ctx, "pattern \"%s\" (%s): regex does not compile: %s at offset %zu of \"%s\"", p->name,
+            mr_where(ctx, p, p->where_field), (const char *)msg, (size_t)off, p->regex);
         return RELHOST_EINVAL;
     }
     /* JIT is much faster; a build or platform without it still works with the interpreter. */
@@ -334,7 +333,8 @@ static int pat_compile(struct metrics_regex *inst, const relhost_ctx *ctx, struc
         }
     }
     if (p->n_value == 0) {
-        pl_host->fail(ctx, "pattern \"%s\" (%s): the regex has no capture group for the value; "
+        pl_host->fail(ctx,
+                      "pattern \"%s\" (%s): the regex has no capture group for the value; "
                       "put the number in parentheses, e.g. \"loss[:=]\\\\s*([0-9.]+)\"",
                       p->name, mr_where(ctx, p, p->where_field));
         return RELHOST_EINVAL;
@@ -349,22 +349,26 @@ static int pat_reducers(const relhost_ctx *ctx, struct mr_pat *p, const char *co
 {
     const void *red_field = row ? (const void *)&row->reducers : NULL;
     if (n_reducers == 0) {
-        pl_host->fail(ctx, "pattern \"%s\" (%s): reducers is empty; use one or more of max, min, "
-                      "last, first, mean, count", p->name, mr_where(ctx, p, red_field));
+        pl_host->fail(ctx,
+                      "pattern \"%s\" (%s): reducers is empty; use one or more of max, min, "
+                      "last, first, mean, count",
+                      p->name, mr_where(ctx, p, red_field));
         return RELHOST_EINVAL;
     }
     if (n_reducers > MR_N_REDUCERS) {
-        pl_host->fail(ctx, "pattern \"%s\" (%s): %zu reducers given; each of max, min, last, "
-                      "first, mean, count may appear once", p->name, mr_where(ctx, p, red_field),
-                      n_reducers);
+        pl_host->fail(ctx,
+                      "pattern \"%s\" (%s): %zu reducers given; each of max, min, last, "
+                      "first, mean, count may appear once",
+                      p->name, mr_where(ctx, p, red_field), n_reducers);
         return RELHOST_EINVAL;
     }
     for (size_t i = 0; i < n_reducers; i++) {
         int r = mr_reducer_from_name(reducers[i]);
         if (r < 0) {
-            pl_host->fail(ctx, "pattern \"%s\" (%s): unknown reducer \"%s\"; use max, min, last, "
-                          "first, mean or count", p->name, mr_where(ctx, p, red_field),
-                          reducers[i]);
+            pl_host->fail(ctx,
+                          "pattern \"%s\" (%s): unknown reducer \"%s\"; use max, min, last, "
+                          "first, mean or count",
+                          p->name, mr_where(ctx, p, red_field), reducers[i]);
             return RELHOST_EINVAL;
         }
         for (size_t j = 0; j < i; j++)
@@ -378,8 +382,10 @@ static int pat_reducers(const relhost_ctx *ctx, struct mr_pat *p, const char *co
     p->n_out = n_reducers;
     if (p->label) {
         if (n_reducers != 1 || (p->reducers[0] != MR_LAST && p->reducers[0] != MR_FIRST)) {
-            pl_host->fail(ctx, "pattern \"%s\" (%s): a label keeps one value: reducers must be "
-                          "\"last\" or \"first\"", p->name, mr_where(ctx, p, red_field));
+            pl_host->fail(ctx,
+                          "pattern \"%s\" (%s): a label keeps one value: reducers must be "
+                          "\"last\" or \"first\"",
+                          p->name, mr_where(ctx, p, red_field));
             return RELHOST_EINVAL;
         }
         p->keys[0] = strdup(metric != NULL ? metric : p->name);
@@ -387,10 +393,11 @@ static int pat_reducers(const relhost_ctx *ctx, struct mr_pat *p, const char *co
             return RELHOST_ENOMEM;
     } else if (metric != NULL) {
         if (n_reducers != 1) {
-            pl_host->fail(ctx, "pattern \"%s\" (%s): metric names one metric but %zu reducers are "
-                          "listed; keep one reducer, or drop metric to get %s_<reducer>", p->name,
-                          mr_where(ctx, p, row ? (const void *)&row->metric : NULL), n_reducers,
-                          p->name);
+            pl_host->fail(ctx,
+                          "pattern \"%s\" (%s): metric names one metric but %zu reducers are "
+                          "listed; keep one reducer, or drop metric to get %s_<reducer>",
+                          p->name, mr_where(ctx, p, row ? (const void *)&row->metric : NULL),
+                          n_reducers, p->name);
             return RELHOST_EINVAL;
         }
         p->keys[0] = strdup(metric);
@@ -414,9 +421,10 @@ static int pat_prefilter(const relhost_ctx *ctx, struct mr_pat *p, const char *p
 {
     if (prefilter != NULL) {
         if (memchr(prefilter, '\n', strlen(prefilter)) != NULL) {
-            pl_host->fail(ctx, "pattern \"%s\" (%s): prefilter contains a newline, but lines "
-                          "never do", p->name,
-                          mr_where(ctx, p, row ? (const void *)&row->prefilter : NULL));
+            pl_host->fail(ctx,
+                          "pattern \"%s\" (%s): prefilter contains a newline, but lines "
+                          "never do",
+                          p->name, mr_where(ctx, p, row ? (const void *)&row->prefilter : NULL));
             return RELHOST_EINVAL;
         }
         mr_lit_set(&p->lit, (const unsigned char *)prefilter, strlen(prefilter));
@@ -453,9 +461,10 @@ int mr_pat_build(struct metrics_regex *inst, const relhost_ctx *ctx, struct mr_p
         return RELHOST_EINVAL;
     }
     if (metric != NULL && !mr_valid_key(metric)) {
-        pl_host->fail(ctx, "pattern \"%s\" (%s): metric \"%s\" must be 1-128 characters of "
-                      "A-Z a-z 0-9 _ . -", p->name,
-                      mr_where(ctx, p, row ? (const void *)&row->metric : NULL), metric);
+        pl_host->fail(ctx,
+                      "pattern \"%s\" (%s): metric \"%s\" must be 1-128 characters of "
+                      "A-Z a-z 0-9 _ . -",
+                      p->name, mr_where(ctx, p, row ? (const void *)&row->metric : NULL), metric);
         return RELHOST_EINVAL;
     }
 

@@ -54,9 +54,9 @@ __attribute__((target("avx2,popcnt"))) static size_t mr_plain_prefix_avx2(const 
     for (; i + 64 <= n; i += 64) {
         __m256i x = _mm256_loadu_si256((const void *)(p + i));
         __m256i y = _mm256_loadu_si256((const void *)(p + i + 32));
-        __m256i sp = _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpeq_epi8(x, vesc), _mm256_cmpeq_epi8(x, vcr)),
-            _mm256_or_si256(_mm256_cmpeq_epi8(y, vesc), _mm256_cmpeq_epi8(y, vcr)));
+        __m256i sp =
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, vesc), _mm256_cmpeq_epi8(x, vcr)),
+                            _mm256_or_si256(_mm256_cmpeq_epi8(y, vesc), _mm256_cmpeq_epi8(y, vcr)));
         if (!_mm256_testz_si256(sp, sp))
             break;
         uint64_t bits = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, vnl)) |
@@ -268,7 +268,6 @@ int metrics_regex_feed(const relhost_ctx *ctx, void *jobp, const char *buf, size
     }
     return 0;
 oom:
-    pl_host->fail(ctx, "out of memory keeping a partial log line (%zu bytes)",
-                  job->carry_len);
+    pl_host->fail(ctx, "out of memory keeping a partial log line (%zu bytes)", job->carry_len);
     return RELHOST_ENOMEM;
 }

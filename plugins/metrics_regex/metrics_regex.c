@@ -149,16 +149,17 @@ static int replaced_by_plan(const struct metrics_regex_conf *conf, const char *n
 
 /* Presets: each a known name, listed once (the host does not check a list's choices); the rows
  * they add are counted into *n_rows. */
-static int open_check_presets(const relhost_ctx *ctx,
-                              const struct metrics_regex_conf *conf, size_t *n_rows)
+static int open_check_presets(const relhost_ctx *ctx, const struct metrics_regex_conf *conf,
+                              size_t *n_rows)
 {
     for (size_t i = 0; i < conf->presets.n; i++) {
         const struct mr_preset *ps = mr_preset_find(conf->presets.v[i]);
         const char *w = pl_where(ctx, &conf->presets);
         if (ps == NULL) {
-            pl_host->fail(ctx, "presets (%s): unknown preset \"%s\"; use sb3, sample_factory, "
-                          "rl_games, rllib, hf_trainer or tqdm", w,
-                          conf->presets.v[i] ? conf->presets.v[i] : "");
+            pl_host->fail(ctx,
+                          "presets (%s): unknown preset \"%s\"; use sb3, sample_factory, "
+                          "rl_games, rllib, hf_trainer or tqdm",
+                          w, conf->presets.v[i] ? conf->presets.v[i] : "");
             return RELHOST_EINVAL;
         }
         for (size_t j = 0; j < i; j++)
@@ -173,8 +174,7 @@ static int open_check_presets(const relhost_ctx *ctx,
 }
 
 /* Plan patterns must have distinct names; one named like a default replaces that default. */
-static int open_check_names(const relhost_ctx *ctx,
-                            const struct metrics_regex_conf *conf)
+static int open_check_names(const relhost_ctx *ctx, const struct metrics_regex_conf *conf)
 {
     for (size_t i = 0; i < conf->patterns.n; i++) {
         const struct metrics_regex_pattern *row = mr_row(conf, i);
@@ -182,8 +182,10 @@ static int open_check_names(const relhost_ctx *ctx,
             if (row->name != NULL && mr_row(conf, j)->name != NULL &&
                 strcmp(row->name, mr_row(conf, j)->name) == 0) {
                 const char *w = pl_where(ctx, &row->name);
-                pl_host->fail(ctx, "pattern \"%s\" (%s) is defined twice; give each pattern its "
-                              "own name", row->name, w);
+                pl_host->fail(ctx,
+                              "pattern \"%s\" (%s) is defined twice; give each pattern its "
+                              "own name",
+                              row->name, w);
                 return RELHOST_EINVAL;
             }
         }
@@ -259,8 +261,8 @@ static int open_add_presets(struct metrics_regex *inst, const relhost_ctx *ctx,
             p->integer = pr->integer;
             p->alias = pr->alias;
             p->invert = pr->invert;
-            int rc = mr_pat_build(inst, ctx, p, pr->reducers, nr, pr->metric, pr->prefilter,
-                                  NULL, 0, NULL);
+            int rc = mr_pat_build(inst, ctx, p, pr->reducers, nr, pr->metric, pr->prefilter, NULL,
+                                  0, NULL);
             if (rc == 0 && p->alias)
                 drop_keys(p);
             if (rc != 0) {
@@ -308,18 +310,18 @@ static int open_check_keys(const struct metrics_regex *inst, const relhost_ctx *
         for (size_t j = 0; j <= i; j++)
             for (size_t a = 0; a < inst->pats[i].n_out; a++)
                 for (size_t b = 0; b < inst->pats[j].n_out; b++) {
-                    if ((i == j && b >= a) || strcmp(inst->pats[i].keys[a],
-                                                     inst->pats[j].keys[b]) != 0)
+                    if ((i == j && b >= a) ||
+                        strcmp(inst->pats[i].keys[a], inst->pats[j].keys[b]) != 0)
                         continue;
-                    pl_host->fail(
-                        ctx, "patterns \"%s\" (%s) and \"%s\" (%s) both post \"%s\"; "
-                        "rename one (a pattern named like a default or preset pattern "
-                        "replaces it)",
-                        inst->pats[j].name,
-                        mr_where(ctx, &inst->pats[j], inst->pats[j].where_field),
-                        inst->pats[i].name,
-                        mr_where(ctx, &inst->pats[i], inst->pats[i].where_field),
-                        inst->pats[i].keys[a]);
+                    pl_host->fail(ctx,
+                                  "patterns \"%s\" (%s) and \"%s\" (%s) both post \"%s\"; "
+                                  "rename one (a pattern named like a default or preset pattern "
+                                  "replaces it)",
+                                  inst->pats[j].name,
+                                  mr_where(ctx, &inst->pats[j], inst->pats[j].where_field),
+                                  inst->pats[i].name,
+                                  mr_where(ctx, &inst->pats[i], inst->pats[i].where_field),
+                                  inst->pats[i].keys[a]);
                     return RELHOST_EINVAL;
                 }
     return 0;
@@ -352,13 +354,12 @@ static int open_patterns(struct metrics_regex *inst, const relhost_ctx *ctx,
     if (inst->pats == NULL || inst->c_locale == (locale_t)0) {
         return pl_oom(ctx);
     }
-    if ((rc = open_check_names(ctx, conf)) != 0 ||
-        (rc = open_add_defaults(inst, ctx, conf)) != 0 ||
+    if ((rc = open_check_names(ctx, conf)) != 0 || (rc = open_add_defaults(inst, ctx, conf)) != 0 ||
         (rc = open_add_presets(inst, ctx, conf)) != 0 || (rc = open_add_plan(inst, ctx, conf)) != 0)
         return rc;
     if (inst->n_pats == 0) {
         pl_host->fail(ctx, "metrics_regex has no patterns: set defaults = true, add presets or "
-                      "patterns");
+                           "patterns");
         return RELHOST_EINVAL;
     }
     if ((rc = open_check_keys(inst, ctx)) != 0)
@@ -457,8 +458,7 @@ static double mr_reduce(const struct mr_acc *a, enum mr_reducer r)
 
 /* Say that key's value was refused (ABI 1.3 RELHOST_LABEL_REFUSED): a check of it is then
  * INCONCLUSIVE, not judged on a stale value nor FAILED as missing. */
-static void mr_post_refused(const relhost_ctx *ctx, const char *key,
-                            unsigned long long line)
+static void mr_post_refused(const relhost_ctx *ctx, const char *key, unsigned long long line)
 {
     char name[300], why[120];
     snprintf(name, sizeof(name), "%s%s", RELHOST_LABEL_REFUSED, key);
@@ -468,8 +468,8 @@ static void mr_post_refused(const relhost_ctx *ctx, const char *key,
 }
 
 /* One note per cause of refused values: how many, the first text and its line. */
-static void post_refusal_notes(const relhost_ctx *ctx,
-                               const struct mr_pat *p, const struct mr_acc *a)
+static void post_refusal_notes(const relhost_ctx *ctx, const struct mr_pat *p,
+                               const struct mr_acc *a)
 {
     for (int c = MR_C_NAN; c < MR_N_CAUSES && pl_host->note_add != NULL; c++) {
         char why[96];
@@ -486,10 +486,11 @@ static void post_refusal_notes(const relhost_ctx *ctx,
                      : c == MR_C_INT   ? "not a whole number"
                      : c == MR_C_LONG  ? "too long to be a number (over 100 characters)"
                                        : "in an unknown unit");
-        pl_host->note_add(ctx, "pattern \"%s\": %llu match%s skipped, the value was %s (first: "
-                          "\"%s\", first on line %llu)", p->name, (unsigned long long)a->bad[c],
-                          a->bad[c] == 1 ? "" : "es", why, a->bad_example[c],
-                          (unsigned long long)a->bad_line[c]);
+        pl_host->note_add(ctx,
+                          "pattern \"%s\": %llu match%s skipped, the value was %s (first: "
+                          "\"%s\", first on line %llu)",
+                          p->name, (unsigned long long)a->bad[c], a->bad[c] == 1 ? "" : "es", why,
+                          a->bad_example[c], (unsigned long long)a->bad_line[c]);
     }
 }
 
@@ -501,9 +502,10 @@ static void post_pattern(const struct metrics_regex_job *job, const relhost_ctx 
     /* A [SUMMARY] field missing from the last block is missing: not the earlier block's. */
     if (p->summary != 0 && a->has_block && a->block != job->block) {
         if (pl_host->note_add != NULL)
-            pl_host->note_add(ctx, "\"%s\" is absent from the last [SUMMARY] block (line %llu); "
-                              "the value of an earlier block is not reported", p->keys[0],
-                              (unsigned long long)job->block_line);
+            pl_host->note_add(ctx,
+                              "\"%s\" is absent from the last [SUMMARY] block (line %llu); "
+                              "the value of an earlier block is not reported",
+                              p->keys[0], (unsigned long long)job->block_line);
         return;
     }
     /* The last match was refused: `last` would be a stale earlier value. */
@@ -517,8 +519,8 @@ static void post_pattern(const struct metrics_regex_job *job, const relhost_ctx 
     if (p->label) {
         if (a->label_truncated && pl_host->note_add != NULL)
             pl_host->note_add(ctx, "label \"%s\" was cut to %d bytes", p->keys[0], MR_LABEL_MAX);
-        int r = pl_host->label_set ? pl_host->label_set(ctx, p->keys[0], a->label)
-                                   : RELHOST_ENOTSUP;
+        int r =
+            pl_host->label_set ? pl_host->label_set(ctx, p->keys[0], a->label) : RELHOST_ENOTSUP;
         if (r < 0 && *rc == 0) {
             pl_host->fail(ctx, "the host refused label \"%s\" (error %d)", p->keys[0], r);
             *rc = r;
@@ -528,7 +530,8 @@ static void post_pattern(const struct metrics_regex_job *job, const relhost_ctx 
     for (size_t k = 0; k < p->n_out; k++) {
         if (last_refused && p->reducers[k] == MR_LAST) {
             if (pl_host->note_add != NULL)
-                pl_host->note_add(ctx, "pattern \"%s\": its last match (line %llu) was refused, "
+                pl_host->note_add(ctx,
+                                  "pattern \"%s\": its last match (line %llu) was refused, "
                                   "so %s is not posted rather than the earlier value %g",
                                   p->name, (unsigned long long)a->last_bad_line, p->keys[k],
                                   a->last);
@@ -568,7 +571,8 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
         if (!inst->pats[i].alias) /* an alias's samples are in the pattern it adds to */
             post_pattern(job, ctx, &inst->pats[i], &job->acc[i], &rc);
     if (job->long_lines > 0 && pl_host->note_add != NULL)
-        pl_host->note_add(ctx, "%llu log line%s longer than max_line (%zu bytes) skipped (each "
+        pl_host->note_add(ctx,
+                          "%llu log line%s longer than max_line (%zu bytes) skipped (each "
                           "\\r-ended segment counts alone); metrics on them were not read",
                           (unsigned long long)job->long_lines, job->long_lines == 1 ? "" : "s",
                           inst->max_line);
@@ -576,9 +580,11 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
         PCRE2_UCHAR msg[128];
         if (pcre2_get_error_message(job->first_match_error, msg, sizeof(msg)) < 0)
             snprintf((char *)msg, sizeof(msg), "error %d", job->first_match_error);
-        pl_host->note_add(ctx, "%llu line%s could not be matched (PCRE2: %s); values on them were "
-                          "not read", (unsigned long long)job->match_errors,
-                          job->match_errors == 1 ? "" : "s", (const char *)msg);
+        pl_host->note_add(ctx,
+                          "%llu line%s could not be matched (PCRE2: %s); values on them were "
+                          "not read",
+                          (unsigned long long)job->match_errors, job->match_errors == 1 ? "" : "s",
+                          (const char *)msg);
     }
     return rc;
 }
@@ -674,14 +680,15 @@ static int metrics_regex_keys(const void *confp, void (*add)(void *payload, cons
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("metrics_regex", "1.0.0", metrics_regex_options, struct metrics_regex_conf),
     .description = "metrics from log lines: PCRE2 patterns with reducers, units and prefilters",
-    .metrics = &(const relhost_metrics_ops){
-        .struct_size = sizeof(relhost_metrics_ops),
-        .open = metrics_regex_open,
-        .job_open = metrics_regex_job_open,
-        .feed = metrics_regex_feed,
-        .collect = metrics_regex_collect,
-        .job_close = metrics_regex_job_close,
-        .close = metrics_regex_close,
-        .keys = metrics_regex_keys,
-    },
+    .metrics =
+        &(const relhost_metrics_ops){
+            .struct_size = sizeof(relhost_metrics_ops),
+            .open = metrics_regex_open,
+            .job_open = metrics_regex_job_open,
+            .feed = metrics_regex_feed,
+            .collect = metrics_regex_collect,
+            .job_close = metrics_regex_job_close,
+            .close = metrics_regex_close,
+            .keys = metrics_regex_keys,
+        },
 };

@@ -83,10 +83,10 @@ struct mr_preset_row {
     const char *metric; /* one exact key, with one reducer */
     const char *prefilter;
     const char *reducers[3];
-    double lo, hi; /* valid range: outside it a value is refused, never clamped */
-    int integer;   /* a whole number */
-    int alias;     /* more forms of the previous row of the same name: one accumulator */
-    int invert;    /* the text is the reciprocal (tqdm's s/it): the value is 1/x */
+    double lo, hi;      /* valid range: outside it a value is refused, never clamped */
+    int integer;        /* a whole number */
+    int alias;          /* more forms of the previous row of the same name: one accumulator */
+    int invert;         /* the text is the reciprocal (tqdm's s/it): the value is 1/x */
     const char *counts; /* what the number counts */
 };
 
@@ -126,7 +126,7 @@ struct mr_lit {
 };
 
 struct mr_pat {
-    const char *name;        /* borrowed from conf or the defaults table */
+    const char *name; /* borrowed from conf or the defaults table */
     const char *regex;
     const void *where_field; /* &row->regex in the host's conf, or NULL for a default */
     pcre2_code *code;
@@ -148,11 +148,11 @@ struct mr_pat {
     uint8_t lead_set[32];
     int has_range, integer; /* a default's valid range and whole-number rule */
     double lo, hi;
-    int summary;   /* 1 + field of a [SUMMARY] block, 0 for other patterns */
-    int alias;     /* feeds the accumulator of pattern acc_id and posts nothing itself */
-    int invert;    /* a preset's reciprocal form (tqdm's s/it): the value is 1/x */
+    int summary;            /* 1 + field of a [SUMMARY] block, 0 for other patterns */
+    int alias;              /* feeds the accumulator of pattern acc_id and posts nothing itself */
+    int invert;             /* a preset's reciprocal form (tqdm's s/it): the value is 1/x */
     const char *where_text; /* "preset sb3" etc. for a preset's pattern, else NULL */
-    size_t acc_id; /* index of the accumulator in job->acc */
+    size_t acc_id;          /* index of the accumulator in job->acc */
 };
 
 /** Patterns sharing one prefilter literal: one search of the chunk serves them all. */
@@ -174,9 +174,9 @@ struct mr_group {
  * would.
  */
 struct mr_fuse {
-    int on;                /* AVX2, and 1..MR_FUSE_MAX literal groups */
-    size_t n;              /* the literal groups, groups[0..n) (they are sorted first) */
-    size_t k[MR_FUSE_MAX]; /* where group i's fingerprint starts in its literal */
+    int on;                       /* AVX2, and 1..MR_FUSE_MAX literal groups */
+    size_t n;                     /* the literal groups, groups[0..n) (they are sorted first) */
+    size_t k[MR_FUSE_MAX];        /* where group i's fingerprint starts in its literal */
     uint8_t lo[3][16], hi[3][16]; /* bit i: a low/high nibble of group i's j-th fingerprint byte */
 };
 
@@ -204,7 +204,7 @@ struct mr_acc {
     uint64_t first_key, last_key; /* log positions of the first and last accepted values */
     uint64_t bad[MR_N_CAUSES];    /* refused values, per cause */
     uint64_t bad_line[MR_N_CAUSES];
-    uint64_t bad_key[MR_N_CAUSES];   /* position of the first refused value, per cause */
+    uint64_t bad_key[MR_N_CAUSES]; /* position of the first refused value, per cause */
     char bad_example[MR_N_CAUSES][MR_EXAMPLE_MAX + 1];
     uint64_t n_bad, last_bad_key, last_bad_line; /* the last refused value */
     int last_bad_cause;
@@ -235,8 +235,8 @@ struct metrics_regex_job {
      * demand from it) or the carry (region == NULL). */
     const char *region, *count_ptr;
     uint64_t region_abs, count_lines;
-    const char *cur_ls; /* start of the line being matched */
-    uint64_t cur_abs;   /* its log offset */
+    const char *cur_ls;         /* start of the line being matched */
+    uint64_t cur_abs;           /* its log offset */
     uint64_t block, block_line; /* the current [SUMMARY] block and the line it starts on */
     unsigned block_seen;
     uint64_t long_lines;
@@ -252,10 +252,7 @@ static inline int mr_is_alpha(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static inline int mr_is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
+static inline int mr_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 static inline unsigned char mr_lower(unsigned char c)
 {

@@ -133,9 +133,14 @@ int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
 double mr_unit_factor(char c)
 {
     switch (c) {
-    case 'k': case 'K': return 1e3;
-    case 'm': case 'M': return 1e6;
-    case 'g': case 'G': case 'b': case 'B': return 1e9;
+    case 'k':
+    case 'K': return 1e3;
+    case 'm':
+    case 'M': return 1e6;
+    case 'g':
+    case 'G':
+    case 'b':
+    case 'B': return 1e9;
     default: return 0.0;
     }
 }

@@ -24,7 +24,7 @@
  * number refuses to cut a longer number short ("31,0000", "1.5.3"); a value-first number must
  * not be followed by a label ("step 12 SPS: 31000" is 31000, not 12).
  */
-#define MR_NUMBODY                                                                                 \
+#define MR_NUMBODY \
     "(?>\\d{1,3}+(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?|\\.\\d+(?:[eE][+-]?\\d+)?)"
 #define MR_NUM "(?<value>[+-]?" MR_NUMBODY ")"
 #define MR_NUMPCT "(?<value>[+-]?" MR_NUMBODY "%?)"
@@ -33,16 +33,16 @@
  * that it is refused with a note (nan, 31,0000, a Unicode minus) rather than silently skipped. */
 #define MR_BAD "(?<value>[^\\s;|)}\\]'\"]+)"
 #define MR_UNIT "(?:(?<unit>[kmgb])(?:sps)?\\b|\\s*(?<unit>[kmgb])sps\\b)?"
-#define MR_SPS_REGEX                                                                               \
-    "\\bSPS['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT "|" MR_BAD ")"                          \
-    "|\\bSPS\\s+" MR_NUM MR_GUARD MR_UNIT                                                        \
-    "|(?<![\\w.,+-])" MR_NUM "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                              \
+#define MR_SPS_REGEX                                                     \
+    "\\bSPS['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT "|" MR_BAD ")" \
+    "|\\bSPS\\s+" MR_NUM MR_GUARD MR_UNIT "|(?<![\\w.,+-])" MR_NUM       \
+    "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                               \
     "(?!['\"]?\\s*[:=]|\\s+[+-]?\\.?\\d)"
-#define MR_STEPS_REGEX                                                                             \
+#define MR_STEPS_REGEX \
     "(?<![\\w.,+-])" MR_NUM "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
-#define MR_EVAL_REGEX                                                                              \
-    "\\beval[_\\s-]?success[_\\s-]?rate['\"]?\\s*[:=]\\s*(?:" MR_NUMPCT MR_GUARD "|" MR_BAD ")"    \
-    "|\\btotal\\s+\\d+\\s+evals?\\s+" MR_NUMPCT "\\s*successful\\b"                              \
+#define MR_EVAL_REGEX                                                                           \
+    "\\beval[_\\s-]?success[_\\s-]?rate['\"]?\\s*[:=]\\s*(?:" MR_NUMPCT MR_GUARD "|" MR_BAD ")" \
+    "|\\btotal\\s+\\d+\\s+evals?\\s+" MR_NUMPCT "\\s*successful\\b"                             \
     "|\\bsuccesses\\s*:\\s*\\d+\\s*/\\s*\\d+\\s*\\(\\s*" MR_NUMPCT "\\s*\\)"
 
 /* What may stand between a match's start and its literal: a number, spaces and a unit before
@@ -52,20 +52,86 @@
 #define MR_EVAL_LEAD "evalEVAL_-totalsTOTALS0123456789.%" MR_WS
 
 const struct mr_default metrics_regex_defaults[] = {
-    {"sps", MR_SPS_REGEX, NULL, "sps", MR_SPS_LEAD, {"max", "last", NULL}, 0, 0, 0, 0, HUGE_VAL,
-     0, 0},
-    {"eval_success_rate", MR_EVAL_REGEX, "eval_success_rate", "success", MR_EVAL_LEAD,
-     {"last", NULL}, 0, 0, 0, 0, 1, 0, 0},
+    {"sps",
+     MR_SPS_REGEX,
+     NULL,
+     "sps",
+     MR_SPS_LEAD,
+     {"max", "last", NULL},
+     0,
+     0,
+     0,
+     0,
+     HUGE_VAL,
+     0,
+     0},
+    {"eval_success_rate",
+     MR_EVAL_REGEX,
+     "eval_success_rate",
+     "success",
+     MR_EVAL_LEAD,
+     {"last", NULL},
+     0,
+     0,
+     0,
+     0,
+     1,
+     0,
+     0},
     /* The seed's runner took the FIRST marker and so reported a restarted job's failed attempt. */
-    {"exit_code", "\\[SUMMARY\\] Exit code:[ \\t]*(\\S*)", RELHOST_METRIC_EXIT_CODE,
-     "[summary]", "", {"last", NULL}, 0, 1, 0, -255, 255, 1, 1},
-    {"termination_reason", "\\[SUMMARY\\] Termination reason:[ \\t]*([\\w.-]+)",
-     RELHOST_LABEL_TERMINATION_REASON, "[summary]", "", {"last", NULL}, 1, 1, 0, 0, 0, 0, 2},
-    {"restart_count", "\\[SUMMARY\\] Restart Count:[ \\t]*(\\S*)",
-     RELHOST_METRIC_RESTART_COUNT, "[summary]", "", {"last", NULL}, 0, 1, 0, 0, 1e6, 1, 3},
+    {"exit_code",
+     "\\[SUMMARY\\] Exit code:[ \\t]*(\\S*)",
+     RELHOST_METRIC_EXIT_CODE,
+     "[summary]",
+     "",
+     {"last", NULL},
+     0,
+     1,
+     0,
+     -255,
+     255,
+     1,
+     1},
+    {"termination_reason",
+     "\\[SUMMARY\\] Termination reason:[ \\t]*([\\w.-]+)",
+     RELHOST_LABEL_TERMINATION_REASON,
+     "[summary]",
+     "",
+     {"last", NULL},
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     2},
+    {"restart_count",
+     "\\[SUMMARY\\] Restart Count:[ \\t]*(\\S*)",
+     RELHOST_METRIC_RESTART_COUNT,
+     "[summary]",
+     "",
+     {"last", NULL},
+     0,
+     1,
+     0,
+     0,
+     1e6,
+     1,
+     3},
     /* The seed trainer's older "87750 steps/sec": more samples of sps (no "sps" literal in it). */
-    {"sps", MR_STEPS_REGEX, NULL, "steps/s", MR_SPS_LEAD, {"max", "last", NULL}, 0, 0, 1, 0,
-     HUGE_VAL, 0, 0},
+    {"sps",
+     MR_STEPS_REGEX,
+     NULL,
+     "steps/s",
+     MR_SPS_LEAD,
+     {"max", "last", NULL},
+     0,
+     0,
+     1,
+     0,
+     HUGE_VAL,
+     0,
+     0},
 };
 
 const size_t mr_n_defaults = sizeof(metrics_regex_defaults) / sizeof(metrics_regex_defaults[0]);
@@ -91,33 +157,47 @@ const size_t mr_n_defaults = sizeof(metrics_regex_defaults) / sizeof(metrics_reg
 #define MR_SB3_ROW(k) "^\\s*\\|\\s+" k "\\s*\\|\\s*" MR_TOK "\\s*\\|"
 /* a tqdm rate: 98.76it/s, 198kit/s (unit_scale), 2.50s/it (an iteration over 1 s), and
  * tqdm.rich's "1,398.2 it/s" / "1.4 Kit/s" */
-#define MR_TQDM_NUM                                                                                \
-    "(?<![\\w.,+-])(?<value>\\d[\\d.,]*(?:[eE][+-]?\\d+)?) ?(?<unit>[kKMGTPEZY])?"
+#define MR_TQDM_NUM "(?<![\\w.,+-])(?<value>\\d[\\d.,]*(?:[eE][+-]?\\d+)?) ?(?<unit>[kKMGTPEZY])?"
 
 /* Stable-Baselines3: HumanOutputFormat's table (keys sorted, "time/" then "   fps"; floats as
  * %-8.3g, ints as str) and EvalCallback's verbose prints. fps is
  * int((num_timesteps - num_timesteps_at_start) / time_elapsed), num_timesteps growing by n_envs
  * per vectorised step. */
 static const struct mr_preset_row mr_preset_sb3[] = {
-    {.name = "sb3_fps", .regex = MR_SB3_ROW("fps"), .prefilter = "fps",
-     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "sb3_fps",
+     .regex = MR_SB3_ROW("fps"),
+     .prefilter = "fps",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "env steps per second summed over all envs, averaged since learn() began "
                "(SB3's num_timesteps / time_elapsed; an Atari step with frame_skip 4 is 4 frames)"},
-    {.name = "sb3_table_success_rate", .regex = MR_SB3_ROW("success_rate"),
-     .metric = "sb3_table_success_rate", .prefilter = "success_rate", .reducers = {"last"},
-     .lo = 0, .hi = 1,
+    {.name = "sb3_table_success_rate",
+     .regex = MR_SB3_ROW("success_rate"),
+     .metric = "sb3_table_success_rate",
+     .prefilter = "success_rate",
+     .reducers = {"last"},
+     .lo = 0,
+     .hi = 1,
      .counts = "fraction of episodes with info[\"is_success\"], from the table's last "
                "success_rate row: eval/ (EvalCallback) or rollout/ (off-policy algorithms) alike, "
                "since a row does not name its section"},
-    {.name = "sb3_eval_success_rate", .regex = "^\\s*Success rate:\\s*" MR_TOK,
-     .metric = "sb3_eval_success_rate", .prefilter = "Success rate:", .reducers = {"last"},
-     .lo = 0, .hi = 1,
+    {.name = "sb3_eval_success_rate",
+     .regex = "^\\s*Success rate:\\s*" MR_TOK,
+     .metric = "sb3_eval_success_rate",
+     .prefilter = "Success rate:",
+     .reducers = {"last"},
+     .lo = 0,
+     .hi = 1,
      .counts = "fraction of EvalCallback's evaluation episodes that succeeded (its \"Success "
                "rate: 90.00%\" line, verbose >= 1; the eval/success_rate value)"},
     {.name = "sb3_eval_mean_reward",
      .regex = "^\\s*Eval num_timesteps=\\d+, episode_reward=" MR_TOK,
-     .metric = "sb3_eval_mean_reward", .prefilter = "Eval num_timesteps=", .reducers = {"last"},
-     .lo = -HUGE_VAL, .hi = HUGE_VAL,
+     .metric = "sb3_eval_mean_reward",
+     .prefilter = "Eval num_timesteps=",
+     .reducers = {"last"},
+     .lo = -HUGE_VAL,
+     .hi = HUGE_VAL,
      .counts = "mean episode return of EvalCallback's last evaluation"},
 };
 
@@ -126,20 +206,36 @@ static const struct mr_preset_row mr_preset_sb3[] = {
  * with env_frameskip applied, over all policies and workers. */
 #define MR_SF_FPS "\\bFps is \\(10 sec:"
 static const struct mr_preset_row mr_preset_sample_factory[] = {
-    {.name = "sample_factory_fps_10s", .regex = MR_SF_FPS "\\s*" MR_TOK, .prefilter = "Fps is (",
-     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "sample_factory_fps_10s",
+     .regex = MR_SF_FPS "\\s*" MR_TOK,
+     .prefilter = "Fps is (",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "env frames per second over the last 10 s, frameskip included (an agent step "
                "with env_frameskip 4 is 4 frames), all policies"},
-    {.name = "sample_factory_fps_60s", .regex = MR_SF_FPS "[^)]*?\\b60 sec:\\s*" MR_TOK,
-     .prefilter = "Fps is (", .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "sample_factory_fps_60s",
+     .regex = MR_SF_FPS "[^)]*?\\b60 sec:\\s*" MR_TOK,
+     .prefilter = "Fps is (",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "env frames per second over the last 60 s, frameskip included"},
-    {.name = "sample_factory_fps_300s", .regex = MR_SF_FPS "[^)]*?\\b300 sec:\\s*" MR_TOK,
-     .prefilter = "Fps is (", .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "sample_factory_fps_300s",
+     .regex = MR_SF_FPS "[^)]*?\\b300 sec:\\s*" MR_TOK,
+     .prefilter = "Fps is (",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "env frames per second over the last 300 s, frameskip included"},
     {.name = "sample_factory_total_frames",
      .regex = MR_SF_FPS "[^)]*\\)\\.\\s*Total num frames:\\s*" MR_TOK,
-     .metric = "sample_factory_total_frames", .prefilter = "Fps is (", .reducers = {"last"},
-     .lo = 0, .hi = HUGE_VAL, .integer = 1,
+     .metric = "sample_factory_total_frames",
+     .prefilter = "Fps is (",
+     .reducers = {"last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
+     .integer = 1,
      .counts = "env frames collected so far, frameskip included"},
 };
 
@@ -147,29 +243,46 @@ static const struct mr_preset_row mr_preset_sample_factory[] = {
  * epoch: %d/%d frames: %d". Its frames are horizon_length x num_actors per epoch: one per env
  * step of each actor, no frameskip applied. */
 static const struct mr_preset_row mr_preset_rl_games[] = {
-    {.name = "rl_games_fps_step", .regex = "\\bfps step:\\s*" MR_TOK, .prefilter = "fps step:",
-     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "rl_games_fps_step",
+     .regex = "\\bfps step:\\s*" MR_TOK,
+     .prefilter = "fps step:",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "env steps per second of all actors during env stepping only (rl_games' frames "
                "are env steps; no frameskip)"},
     {.name = "rl_games_fps_step_inference",
      .regex = "\\bfps step and policy inference:\\s*" MR_TOK,
-     .prefilter = "fps step and policy inference:", .reducers = {"max", "last"}, .lo = 0,
-     .hi = HUGE_VAL, .counts = "env steps per second of all actors, stepping plus inference"},
-    {.name = "rl_games_fps_total", .regex = "\\bfps total:\\s*" MR_TOK, .prefilter = "fps total:",
-     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+     .prefilter = "fps step and policy inference:",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
+     .counts = "env steps per second of all actors, stepping plus inference"},
+    {.name = "rl_games_fps_total",
+     .regex = "\\bfps total:\\s*" MR_TOK,
+     .prefilter = "fps total:",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "env steps per second of all actors over the whole epoch, training included"},
 };
 
 /* RLlib: result dicts printed by pretty_print (YAML), print(result) (a dict) or as JSON. */
 static const struct mr_preset_row mr_preset_rllib[] = {
-    {.name = "rllib_sample_throughput", .regex = MR_DKEY("sample_throughput"),
-     .prefilter = "sample_throughput", .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "rllib_sample_throughput",
+     .regex = MR_DKEY("sample_throughput"),
+     .prefilter = "sample_throughput",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "steps sampled per second of sampling time (timers.sample_throughput; env steps, "
                "or agent steps with count_steps_by=agent_steps); training time not included"},
     {.name = "rllib_env_steps_sampled_per_s",
      .regex = MR_DKEY("num_env_steps_sampled_throughput_per_sec"),
-     .prefilter = "num_env_steps_sampled_throughput_per_sec", .reducers = {"max", "last"},
-     .lo = 0, .hi = HUGE_VAL,
+     .prefilter = "num_env_steps_sampled_throughput_per_sec",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "env steps sampled per second of the iteration's wall time "
                "(num_env_steps_sampled_throughput_per_sec)"},
 };
@@ -177,25 +290,52 @@ static const struct mr_preset_row mr_preset_rllib[] = {
 /* Hugging Face Trainer: ProgressCallback's str(logs) ({'loss': 0.5, ...}; some versions quote
  * the numbers) and the final {'train_runtime': ..., 'train_samples_per_second': ...}. */
 static const struct mr_preset_row mr_preset_hf_trainer[] = {
-    {.name = "hf_loss", .regex = MR_DKEY("['\"]loss"), .prefilter = "loss",
-     .reducers = {"min", "last"}, .lo = -HUGE_VAL, .hi = HUGE_VAL,
+    {.name = "hf_loss",
+     .regex = MR_DKEY("['\"]loss"),
+     .prefilter = "loss",
+     .reducers = {"min", "last"},
+     .lo = -HUGE_VAL,
+     .hi = HUGE_VAL,
      .counts = "training loss of the last logging_steps window ('loss')"},
-    {.name = "hf_eval_loss", .regex = MR_DKEY("['\"]eval_loss"), .metric = "hf_eval_loss",
-     .prefilter = "eval_loss", .reducers = {"last"}, .lo = -HUGE_VAL, .hi = HUGE_VAL,
+    {.name = "hf_eval_loss",
+     .regex = MR_DKEY("['\"]eval_loss"),
+     .metric = "hf_eval_loss",
+     .prefilter = "eval_loss",
+     .reducers = {"last"},
+     .lo = -HUGE_VAL,
+     .hi = HUGE_VAL,
      .counts = "loss on the eval dataset at the last evaluation ('eval_loss')"},
-    {.name = "hf_train_loss", .regex = MR_DKEY("['\"]train_loss"), .metric = "hf_train_loss",
-     .prefilter = "train_loss", .reducers = {"last"}, .lo = -HUGE_VAL, .hi = HUGE_VAL,
+    {.name = "hf_train_loss",
+     .regex = MR_DKEY("['\"]train_loss"),
+     .metric = "hf_train_loss",
+     .prefilter = "train_loss",
+     .reducers = {"last"},
+     .lo = -HUGE_VAL,
+     .hi = HUGE_VAL,
      .counts = "mean training loss over the whole train() call ('train_loss', printed at the end)"},
-    {.name = "hf_epoch", .regex = MR_DKEY("['\"]epoch"), .metric = "hf_epoch",
-     .prefilter = "epoch", .reducers = {"last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "hf_epoch",
+     .regex = MR_DKEY("['\"]epoch"),
+     .metric = "hf_epoch",
+     .prefilter = "epoch",
+     .reducers = {"last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "epochs done, fractional ('epoch')"},
-    {.name = "hf_train_samples_per_second", .regex = MR_DKEY("['\"]train_samples_per_second"),
-     .metric = "hf_train_samples_per_second", .prefilter = "train_samples_per_second",
-     .reducers = {"last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "hf_train_samples_per_second",
+     .regex = MR_DKEY("['\"]train_samples_per_second"),
+     .metric = "hf_train_samples_per_second",
+     .prefilter = "train_samples_per_second",
+     .reducers = {"last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "training examples (dataset rows, not tokens) per second of train()'s runtime"},
-    {.name = "hf_train_steps_per_second", .regex = MR_DKEY("['\"]train_steps_per_second"),
-     .metric = "hf_train_steps_per_second", .prefilter = "train_steps_per_second",
-     .reducers = {"last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "hf_train_steps_per_second",
+     .regex = MR_DKEY("['\"]train_steps_per_second"),
+     .metric = "hf_train_steps_per_second",
+     .prefilter = "train_steps_per_second",
+     .reducers = {"last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "optimizer steps (one per gradient_accumulation_steps batches) per second of "
                "train()'s runtime"},
 };
@@ -205,17 +345,30 @@ static const struct mr_preset_row mr_preset_hf_trainer[] = {
  * Lightning's TQDM and Rich progress bars print the same "98.76it/s". "?it/s" (no rate yet) is
  * not a value and is not matched. */
 static const struct mr_preset_row mr_preset_tqdm[] = {
-    {.name = "tqdm_it_per_s", .regex = MR_TQDM_NUM "it/s\\b", .prefilter = "it/s",
-     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL,
+    {.name = "tqdm_it_per_s",
+     .regex = MR_TQDM_NUM "it/s\\b",
+     .prefilter = "it/s",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
      .counts = "loop iterations per second of every tqdm/Lightning bar in the log (what an "
                "iteration is depends on the loop: a batch, an optimizer step, an episode...)"},
-    {.name = "tqdm_it_per_s", .regex = MR_TQDM_NUM "s/it\\b", .prefilter = "s/it",
-     .reducers = {"max", "last"}, .lo = 0, .hi = HUGE_VAL, .alias = 1, .invert = 1,
+    {.name = "tqdm_it_per_s",
+     .regex = MR_TQDM_NUM "s/it\\b",
+     .prefilter = "s/it",
+     .reducers = {"max", "last"},
+     .lo = 0,
+     .hi = HUGE_VAL,
+     .alias = 1,
+     .invert = 1,
      .counts = "s/it converted: 2.50s/it is 0.4 it/s (tqdm rounds to 2 decimals, so within "
                "0.2%)"},
 };
 
-#define MR_PRESET(n, r, rows) {n, "preset \"" n "\"", r, rows, sizeof(rows) / sizeof(rows[0])}
+#define MR_PRESET(n, r, rows)                                          \
+    {                                                                  \
+        n, "preset \"" n "\"", r, rows, sizeof(rows) / sizeof(rows[0]) \
+    }
 const struct mr_preset metrics_regex_presets[] = {
     MR_PRESET("sb3", "Stable-Baselines3's logger table and EvalCallback lines", mr_preset_sb3),
     MR_PRESET("sample_factory", "Sample Factory's \"Fps is (10 sec: ...)\" line",

@@ -50,8 +50,9 @@ static int mr_lit_verify(const struct mr_lit *l, const unsigned char *s)
  */
 #if defined(MR_HAVE_AVX2)
 
-__attribute__((target("avx2"))) static const char *
-mr_lit_find_avx2(const struct mr_lit *l, const unsigned char *h, size_t last, size_t *next)
+__attribute__((target("avx2"))) static const char *mr_lit_find_avx2(const struct mr_lit *l,
+                                                                    const unsigned char *h,
+                                                                    size_t last, size_t *next)
 {
     const unsigned char *a = h + l->i1, *b = h + l->i2;
     const __m256i c1 = _mm256_set1_epi8((char)l->fold[l->i1]);
@@ -309,13 +310,14 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
             if (p->lead_known) {
                 from = (PCRE2_SIZE)(o - line);
                 while (from > off && (p->lead_set[(unsigned char)line[from - 1] >> 3] >>
-                                      ((unsigned char)line[from - 1] & 7) & 1))
+                                          ((unsigned char)line[from - 1] & 7) &
+                                      1))
                     from--;
             }
         }
-        int rc = p->jit ? pcre2_jit_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md,
-                                          job->mctx)
-                        : pcre2_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md, job->mctx);
+        int rc = p->jit
+                     ? pcre2_jit_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md, job->mctx)
+                     : pcre2_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md, job->mctx);
         if (rc == PCRE2_ERROR_NOMATCH)
             return;
         if (rc < 0) {
@@ -340,8 +342,8 @@ static void mr_run_group_line(struct metrics_regex_job *job, const struct mr_gro
                               const char *ls, const char *le, const char *hit)
 {
     job->cur_ls = ls;
-    job->cur_abs = job->region != NULL ? job->region_abs + (uint64_t)(ls - job->region)
-                                       : job->seg_abs;
+    job->cur_abs =
+        job->region != NULL ? job->region_abs + (uint64_t)(ls - job->region) : job->seg_abs;
     for (size_t i = 0; i < g->n; i++)
         mr_match_line(job, g->first + i, ls, (size_t)(le - ls), hit);
 }
@@ -384,8 +386,7 @@ __attribute__((target("avx2"))) static inline __m256i mr_fuse_look(__m256i x, __
 
 /* The candidates of 32 positions from p: bit g of byte i when bytes i, i+1, i+2 may be group g's
  * fingerprint. Reads p[0..33]. */
-__attribute__((target("avx2"))) static inline __m256i mr_fuse_step(const char *p,
-                                                                   const __m256i *t)
+__attribute__((target("avx2"))) static inline __m256i mr_fuse_step(const char *p, const __m256i *t)
 {
     __m256i r = _mm256_set1_epi8(-1);
     for (int j = 0; j < 3; j++) {
@@ -399,8 +400,8 @@ __attribute__((target("avx2"))) static inline __m256i mr_fuse_step(const char *p
  * fingerprint may start at a + i, and any[], a bit per nonzero res[i]. Reads nothing past
  * p[n - 1]. */
 __attribute__((target("avx2"))) static void mr_fuse_pass(const struct mr_fuse *f, const char *p,
-                                                         size_t n, size_t a, size_t w,
-                                                         uint8_t *res, uint64_t *any)
+                                                         size_t n, size_t a, size_t w, uint8_t *res,
+                                                         uint64_t *any)
 {
     __m256i t[6];
     for (int j = 0; j < 3; j++) {

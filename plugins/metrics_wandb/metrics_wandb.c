@@ -34,8 +34,7 @@
 
 /* ---- Options --------------------------------------------------------------------------------- */
 
-const char *const metrics_wandb_reducers[] = {"last", "max", "min", "mean",
-                                                     "mean_last_pct", NULL};
+const char *const metrics_wandb_reducers[] = {"last", "max", "min", "mean", "mean_last_pct", NULL};
 
 static const relhost_option metrics_wandb_metric_options[] = {
     {.name = "name",
@@ -152,8 +151,10 @@ static int wb_set_base(struct metrics_wandb *inst, const relhost_ctx *ctx, const
         return RELHOST_EINVAL;
     }
     if (bad) {
-        pl_host->fail(ctx, "%s \"%s\" (%s) is not an http(s) URL such as https://api.wandb.ai or "
-                      "http://wandb.example.com:8080", from, url, w);
+        pl_host->fail(ctx,
+                      "%s \"%s\" (%s) is not an http(s) URL such as https://api.wandb.ai or "
+                      "http://wandb.example.com:8080",
+                      from, url, w);
         return RELHOST_EINVAL;
     }
     memcpy(inst->base, url, n);
@@ -183,8 +184,10 @@ static int metrics_wandb_open(const relhost_ctx *ctx, const void *confp, void **
     inst->conf = conf;
 
     if (conf->metrics.n == 0) {
-        pl_host->fail(ctx, "metrics (%s) is empty: list what to read, e.g. metrics = ( { name = "
-                      "\"sps\"; key = \"overview/sps\"; } )", pl_where(ctx, &conf->metrics));
+        pl_host->fail(ctx,
+                      "metrics (%s) is empty: list what to read, e.g. metrics = ( { name = "
+                      "\"sps\"; key = \"overview/sps\"; } )",
+                      pl_where(ctx, &conf->metrics));
         goto bad;
     }
     for (size_t i = 0; i < conf->metrics.n; i++) {
@@ -212,8 +215,10 @@ static int metrics_wandb_open(const relhost_ctx *ctx, const void *confp, void **
         }
     }
     if (conf->run_id_env != NULL && !wb_valid_env_name(conf->run_id_env)) {
-        pl_host->fail(ctx, "run_id_env \"%s\" (%s) must be an environment variable name such as "
-                      "WANDB_RUN_ID", conf->run_id_env, pl_where(ctx, &conf->run_id_env));
+        pl_host->fail(ctx,
+                      "run_id_env \"%s\" (%s) must be an environment variable name such as "
+                      "WANDB_RUN_ID",
+                      conf->run_id_env, pl_where(ctx, &conf->run_id_env));
         goto bad;
     }
     if (conf->api_key_env == NULL || !wb_valid_env_name(conf->api_key_env)) {

@@ -52,20 +52,20 @@ extern const char *const metrics_wandb_reducers[];
 
 /* ---- Instance and job state ------------------------------------------------------------------ */
 
-#define WB_LINE_MAX 8192  /* longest log line searched for a run URL; the job's carry buffer */
-#define WB_NAME_MAX 128   /* entity, project, run id */
-#define WB_AUTH_MAX 256   /* host[:port] */
+#define WB_LINE_MAX 8192 /* longest log line searched for a run URL; the job's carry buffer */
+#define WB_NAME_MAX 128  /* entity, project, run id */
+#define WB_AUTH_MAX 256  /* host[:port] */
 #define WB_URL_MAX 640
-#define WB_KEYS_SHOWN 8   /* keys named in a "not in run" note */
+#define WB_KEYS_SHOWN 8                 /* keys named in a "not in run" note */
 #define WB_FILE_MAX (64u * 1024 * 1024) /* a summary file larger than this is not a summary */
 
 struct metrics_wandb {
     const struct metrics_wandb_conf *conf; /* the host's, valid until close */
     char base[WB_URL_MAX];                 /* without a trailing slash */
     char graphql_url[WB_URL_MAX + 16];
-    char app_url[WB_URL_MAX];              /* where people open runs */
-    char auth[WB_AUTH_MAX];                /* base's host[:port], lower case, no default port */
-    char base_from[160];                   /* where base came from, for messages */
+    char app_url[WB_URL_MAX]; /* where people open runs */
+    char auth[WB_AUTH_MAX];   /* base's host[:port], lower case, no default port */
+    char base_from[160];      /* where base came from, for messages */
 };
 
 /** A W&B run URL seen in the log. */
@@ -78,16 +78,16 @@ struct wb_url {
 
 struct metrics_wandb_job {
     struct metrics_wandb *inst;
-    char *validation;  /* for {validation} in run_id and run_dir; NULL when unknown */
-    char *attempt;     /* for {attempt}: the job's RELHOST_ATTEMPT */
-    char *env_run_id;  /* run_id_env's value in the job's environment, or NULL */
+    char *validation;               /* for {validation} in run_id and run_dir; NULL when unknown */
+    char *attempt;                  /* for {attempt}: the job's RELHOST_ATTEMPT */
+    char *env_run_id;               /* run_id_env's value in the job's environment, or NULL */
     char *env_entity, *env_project; /* the job's WANDB_ENTITY / WANDB_PROJECT */
-    char *carry;       /* the unfinished last line, at most WB_LINE_MAX bytes */
+    char *carry;                    /* the unfinished last line, at most WB_LINE_MAX bytes */
     size_t carry_len;
-    int skipping;      /* inside a line longer than WB_LINE_MAX: drop bytes up to its end */
+    int skipping; /* inside a line longer than WB_LINE_MAX: drop bytes up to its end */
     uint64_t long_lines;
-    uint64_t n_urls;   /* run URLs seen */
-    int several_runs;  /* the URLs named more than one run */
+    uint64_t n_urls;  /* run URLs seen */
+    int several_runs; /* the URLs named more than one run */
     struct wb_url first, last;
 };
 
@@ -99,24 +99,24 @@ struct wb_collect {
     const struct metrics_wandb *inst;
     const struct metrics_wandb_conf *conf;
 
-    char *run_dir;              /* run_dir, expanded */
+    char *run_dir;                /* run_dir, expanded */
     char dir_id[WB_NAME_MAX + 1]; /* the run id in the run folder's name */
     int dir_offline;
-    char *run_id_opt;           /* run_id, expanded */
-    const char *run_id;         /* the run looked up, and where it came from */
+    char *run_id_opt;   /* run_id, expanded */
+    const char *run_id; /* the run looked up, and where it came from */
     char run_id_from[96];
     const char *entity, *project;
     char run_path[3 * WB_NAME_MAX + 8]; /* entity/project/id, for messages and the label */
 
-    json_t *summary;            /* the run's summary object */
+    json_t *summary; /* the run's summary object */
     int summary_from_file;
     char summary_file[PATH_MAX + 32];
-    json_t *history_keys;       /* historyKeys.keys, when the API gave it */
-    long long history_lines;    /* -1: unknown */
+    json_t *history_keys;    /* historyKeys.keys, when the API gave it */
+    long long history_lines; /* -1: unknown */
     char state[32];
-    json_t *hist_root;          /* the sampledHistory reply, alive while hist is used */
-    const json_t *hist;         /* one array of rows per spec */
-    int *spec_of;               /* per metric: its spec, or -1 */
+    json_t *hist_root;  /* the sampledHistory reply, alive while hist is used */
+    const json_t *hist; /* one array of rows per spec */
+    int *spec_of;       /* per metric: its spec, or -1 */
 };
 
 enum wb_num { WB_NUM, WB_NONFINITE, WB_NOTNUM };

@@ -13,13 +13,13 @@
 #include <string.h>
 
 /* The GraphQL operations, as API_SHAPES.md and the wandb client spell them. */
-#define WB_QUERY_RUN                                                                               \
-    "query Run($project: String!, $entity: String!, $name: String!) { "                           \
-    "project(name: $project, entityName: $entity) { run(name: $name) { "                           \
+#define WB_QUERY_RUN                                                     \
+    "query Run($project: String!, $entity: String!, $name: String!) { "  \
+    "project(name: $project, entityName: $entity) { run(name: $name) { " \
     "id name displayName state summaryMetrics historyKeys historyLineCount } } }"
-#define WB_QUERY_HISTORY                                                                           \
-    "query RunSampledHistory($project: String!, $entity: String!, $name: String!, "               \
-    "$specs: [JSONString!]!) { project(name: $project, entityName: $entity) { "                   \
+#define WB_QUERY_HISTORY                                                            \
+    "query RunSampledHistory($project: String!, $entity: String!, $name: String!, " \
+    "$specs: [JSONString!]!) { project(name: $project, entityName: $entity) { "     \
     "run(name: $name) { sampledHistory(specs: $specs) } } }"
 
 /* ---- GraphQL --------------------------------------------------------------------------------- */
@@ -32,11 +32,11 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
     long st = r->status;
     json_error_t jerr;
     memset(&jerr, 0, sizeof(jerr));
-    json_t *j = r->body != NULL && r->body_len > 0 ? wb_json_parse(r->body, r->body_len, &jerr)
-                                                   : NULL;
+    json_t *j =
+        r->body != NULL && r->body_len > 0 ? wb_json_parse(r->body, r->body_len, &jerr) : NULL;
     const json_t *errs = json_is_object(j) ? json_object_get(j, "errors") : NULL;
-    int has_errs = errs != NULL && !json_is_null(errs) &&
-                   !(json_is_array(errs) && json_array_size(errs) == 0);
+    int has_errs =
+        errs != NULL && !json_is_null(errs) && !(json_is_array(errs) && json_array_size(errs) == 0);
     int again = pl_http_status_retryable(r);
     char etext[700], excerpt[160];
     int rc = 0;
@@ -89,13 +89,15 @@ static int wb_check_reply(struct wb_collect *c, const char *op, const relhost_ht
          * every HTTP plugin, pl_http.h; a reply cut short is the host's RELHOST_ERETRY). */
         char is[256], line[1024];
         if (j == NULL)
-            snprintf(is, sizeof(is), "is not valid JSON: %s at byte %d", jerr.text,
-                     jerr.position);
+            snprintf(is, sizeof(is), "is not valid JSON: %s at byte %d", jerr.text, jerr.position);
         else
             snprintf(is, sizeof(is), "has no data object");
         pl_http_unreadable(line, sizeof(line), "POST", url, r, is, "a GraphQL reply");
-        pl_host->fail(c->ctx, "W&B's reply to the %s query for run %s is unreadable: %s; "
-                      PL_HTTP_UNREADABLE_ADVICE ": %s", op, c->run_path, line, c->inst->base_from);
+        pl_host->fail(
+            c->ctx,
+            "W&B's reply to the %s query for run %s is unreadable: %s; " PL_HTTP_UNREADABLE_ADVICE
+            ": %s",
+            op, c->run_path, line, c->inst->base_from);
         rc = RELHOST_EINVAL;
     }
     if (rc != 0) {
@@ -188,21 +190,26 @@ static int wb_reply_run(struct wb_collect *c, const json_t *root, const json_t *
     const json_t *project = json_object_get(json_object_get(root, "data"), "project");
     *run = NULL;
     if (project == NULL || json_is_null(project)) {
-        pl_host->fail(c->ctx, "W&B project %s/%s not found (project: null) at %s, looking for run "
+        pl_host->fail(c->ctx,
+                      "W&B project %s/%s not found (project: null) at %s, looking for run "
                       "%s (from %s); check entity and project, and that the API key's user can see "
-                      "them", c->entity, c->project, c->inst->base, c->run_id, c->run_id_from);
+                      "them",
+                      c->entity, c->project, c->inst->base, c->run_id, c->run_id_from);
         return RELHOST_ENOTFOUND;
     }
     const json_t *run_j = json_object_get(project, "run");
     if (run_j == NULL || json_is_null(run_j)) {
-        pl_host->fail(c->ctx, "W&B run %s not found (run: null) in project %s/%s at %s; the run id "
-                      "came from %s", c->run_id, c->entity, c->project, c->inst->base,
-                      c->run_id_from);
+        pl_host->fail(c->ctx,
+                      "W&B run %s not found (run: null) in project %s/%s at %s; the run id "
+                      "came from %s",
+                      c->run_id, c->entity, c->project, c->inst->base, c->run_id_from);
         return RELHOST_ENOTFOUND;
     }
     if (!json_is_object(run_j)) {
-        pl_host->fail(c->ctx, "W&B's reply for run %s is malformed: data.project.run is not an "
-                      "object", c->run_path);
+        pl_host->fail(c->ctx,
+                      "W&B's reply for run %s is malformed: data.project.run is not an "
+                      "object",
+                      c->run_path);
         return RELHOST_EINVAL;
     }
     *run = run_j;
@@ -240,8 +247,8 @@ int wb_fetch_run(struct wb_collect *c)
 {
     json_t *root = NULL;
     const json_t *run = NULL;
-    json_t *vars = json_pack("{s:s, s:s, s:s}", "project", c->project, "entity", c->entity,
-                             "name", c->run_id);
+    json_t *vars =
+        json_pack("{s:s, s:s, s:s}", "project", c->project, "entity", c->entity, "name", c->run_id);
     int rc = wb_query_run(c, "Run", WB_QUERY_RUN, vars, &root, &run);
     if (rc != 0)
         return rc;
@@ -323,11 +330,11 @@ int wb_fetch_history(struct wb_collect *c)
     json_t *specs = json_array();
     for (size_t s = 0; specs != NULL && s < n_specs; s++) {
         const struct metrics_wandb_metric *m = wb_row(c->conf, spec_metric[s]);
-        json_t *spec = strcmp(m->key, "_step") == 0
-                           ? json_pack("{s:[s], s:I}", "keys", "_step", "samples",
-                                       (json_int_t)m->samples)
-                           : json_pack("{s:[s,s], s:I}", "keys", "_step", m->key, "samples",
-                                       (json_int_t)m->samples);
+        json_t *spec =
+            strcmp(m->key, "_step") == 0
+                ? json_pack("{s:[s], s:I}", "keys", "_step", "samples", (json_int_t)m->samples)
+                : json_pack("{s:[s,s], s:I}", "keys", "_step", m->key, "samples",
+                            (json_int_t)m->samples);
         char *txt = spec != NULL ? json_dumps(spec, JSON_COMPACT) : NULL;
         json_decref(spec);
         if (txt == NULL || json_array_append_new(specs, json_string(txt)) != 0) {
@@ -355,8 +362,10 @@ int wb_fetch_history(struct wb_collect *c)
         ok = json_is_array(rows) || json_is_null(rows);
     }
     if (!ok) {
-        pl_host->fail(c->ctx, "W&B's sampledHistory for run %s is not a list of %zu row lists (one "
-                      "per spec)", c->run_path, n_specs);
+        pl_host->fail(c->ctx,
+                      "W&B's sampledHistory for run %s is not a list of %zu row lists (one "
+                      "per spec)",
+                      c->run_path, n_specs);
         json_decref(root);
         return RELHOST_EINVAL;
     }

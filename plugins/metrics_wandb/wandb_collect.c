@@ -44,8 +44,10 @@ int wb_expand(struct wb_collect *c, const char *tmpl, const char *option, char *
     }
     if (pl_host->expand == NULL) {
         if (strchr(tmpl, '{') != NULL) {
-            pl_host->fail(c->ctx, "%s \"%s\" has placeholders but this host offers no template "
-                          "service", option, tmpl);
+            pl_host->fail(c->ctx,
+                          "%s \"%s\" has placeholders but this host offers no template "
+                          "service",
+                          option, tmpl);
             return RELHOST_ENOTSUP;
         }
         *out = wb_strdup(tmpl);
@@ -63,10 +65,7 @@ int wb_expand(struct wb_collect *c, const char *tmpl, const char *option, char *
 
 /* ---- The run ------------------------------------------------------------------------------- */
 
-int wb_needs_history(const struct metrics_wandb_metric *m)
-{
-    return m->reducer != WB_LAST;
-}
+int wb_needs_history(const struct metrics_wandb_metric *m) { return m->reducer != WB_LAST; }
 
 /* Choose the run id, entity and project. need_api: all three are required. */
 static int wb_resolve(struct wb_collect *c, int need_api)
@@ -108,19 +107,22 @@ static int wb_resolve(struct wb_collect *c, int need_api)
         else
             wb_cat(why, sizeof(why), &len, "$%s is %s the job's environment; ", conf->run_id_env,
                    job->env_run_id != NULL ? "empty in" : "not in");
-        wb_cat(why, sizeof(why), &len, "the log printed no W&B run URL "
+        wb_cat(why, sizeof(why), &len,
+               "the log printed no W&B run URL "
                "(https://wandb.ai/<entity>/<project>/runs/<id>");
         if (!wb_public_cloud(c->inst->auth))
             wb_cat(why, sizeof(why), &len, " or on %s", c->inst->auth);
         wb_cat(why, sizeof(why), &len, ")");
         if (job->long_lines > 0)
-            wb_cat(why, sizeof(why), &len, " in the lines it searched (%llu line%s longer than "
-                   "%d bytes were skipped)", (unsigned long long)job->long_lines,
-                   job->long_lines == 1 ? "" : "s", WB_LINE_MAX);
+            wb_cat(why, sizeof(why), &len,
+                   " in the lines it searched (%llu line%s longer than "
+                   "%d bytes were skipped)",
+                   (unsigned long long)job->long_lines, job->long_lines == 1 ? "" : "s",
+                   WB_LINE_MAX);
         if (c->run_dir != NULL)
-            wb_cat(why, sizeof(why), &len, "; run_dir %s is not named run-<date>-<id>",
-                   c->run_dir);
-        wb_cat(why, sizeof(why), &len, ". Let the job print its run URL (wandb does unless "
+            wb_cat(why, sizeof(why), &len, "; run_dir %s is not named run-<date>-<id>", c->run_dir);
+        wb_cat(why, sizeof(why), &len,
+               ". Let the job print its run URL (wandb does unless "
                "silenced), or set run_id or run_id_env");
         pl_host->fail(c->ctx, "%s", why);
         return RELHOST_ENOTFOUND;
@@ -210,8 +212,8 @@ static void wb_evidence(struct wb_collect *c)
     if (c->state[0] && strcmp(c->state, "finished") != 0)
         pl_host->note_add(c->ctx, "W&B run %s is %s, not finished: its summary may not be final",
                           c->run_path, c->state);
-    if (job->n_urls > 0 && (strcmp(job->last.entity, c->entity) != 0 ||
-                            strcmp(job->last.project, c->project) != 0))
+    if (job->n_urls > 0 &&
+        (strcmp(job->last.entity, c->entity) != 0 || strcmp(job->last.project, c->project) != 0))
         pl_host->note_add(c->ctx,
                           "the log's run URL names %s/%s but the plan says %s/%s; the plan's "
                           "entity and project were used",
@@ -221,8 +223,8 @@ static void wb_evidence(struct wb_collect *c)
 int metrics_wandb_collect(const relhost_ctx *ctx, void *jobp)
 {
     struct metrics_wandb_job *job = jobp;
-    struct wb_collect c = {.ctx = ctx, .job = job, .inst = job->inst, .conf = job->inst->conf,
-                           .history_lines = -1};
+    struct wb_collect c = {
+        .ctx = ctx, .job = job, .inst = job->inst, .conf = job->inst->conf, .history_lines = -1};
     int rc = 0, any_history = 0;
 
     /* A log cut off without its last line end still ends in a line. */

@@ -95,7 +95,7 @@ enum wb_num wb_number(const json_t *j, double *v)
     }
     if (json_is_string(j)) {
         static const char *const words[] = {"nan", "infinity", "-infinity", "+infinity",
-                                            "inf", "-inf", "+inf", NULL};
+                                            "inf", "-inf",     "+inf",      NULL};
         for (size_t i = 0; words[i] != NULL; i++)
             if (strcasecmp(json_string_value(j), words[i]) == 0)
                 return WB_NONFINITE;
@@ -136,7 +136,8 @@ void wb_keys_text(const json_t *obj, char *buf, size_t cap)
     json_t *v;
     buf[0] = '\0';
     if (json_is_object(obj)) {
-        json_object_foreach((json_t *)obj, k, v) {
+        json_object_foreach((json_t *)obj, k, v)
+        {
             (void)v;
             if (k[0] == '_')
                 continue;

@@ -107,8 +107,10 @@ int wb_open_run_dir(struct wb_collect *c)
                 c->run_dir, c->run_dir);
             return RELHOST_ENOTFOUND;
         }
-        pl_host->note_add(c->ctx, "W&B run_dir %s has no files/wandb-summary.json; reading the run "
-                          "from the W&B API", c->run_dir);
+        pl_host->note_add(c->ctx,
+                          "W&B run_dir %s has no files/wandb-summary.json; reading the run "
+                          "from the W&B API",
+                          c->run_dir);
         return 0;
     }
     if (e != 0) {

@@ -66,9 +66,7 @@ static double wb_reduce(const struct metrics_wandb_metric *m, const struct wb_va
     size_t n = vals->n, from = 0;
     double r = vals->v[n - 1].v, sum = 0;
     switch (m->reducer) {
-    case WB_LAST:
-        *used = 1;
-        return r;
+    case WB_LAST: *used = 1; return r;
     case WB_MAX:
     case WB_MIN:
         for (size_t i = 0; i < n; i++)
@@ -102,7 +100,7 @@ static int wb_post(struct wb_collect *c, const struct metrics_wandb_metric *m, d
         .samples = samples,
     };
     int r = pl_host->metric_set != NULL ? pl_host->metric_set(c->ctx, m->name, v, &info)
-                                     : RELHOST_ENOTSUP;
+                                        : RELHOST_ENOTSUP;
     if (r < 0)
         pl_host->fail(c->ctx, "the host refused metric \"%s\" (error %d)", m->name, r);
     return r < 0 ? r : 0;
@@ -172,17 +170,20 @@ int wb_metric(struct wb_collect *c, size_t i)
         else if (vals.nonfinite == 0) {
             wb_keys_text(c->history_keys != NULL ? c->history_keys : c->summary, keys,
                          sizeof(keys));
-            pl_host->note_add(c->ctx, "W&B key %s not in run %s (sampled history: %zu rows; keys "
-                              "present: %s)", m->key, c->run_path,
+            pl_host->note_add(c->ctx,
+                              "W&B key %s not in run %s (sampled history: %zu rows; keys "
+                              "present: %s)",
+                              m->key, c->run_path,
                               json_is_array(rows) ? json_array_size(rows) : (size_t)0, keys);
         }
     } else {
         uint64_t used = 0;
         double v = wb_reduce(m, &vals, &used);
         if (!isfinite(v))
-            pl_host->note_add(c->ctx, "W&B key %s of run %s: the %s of the sampled history is not "
-                              "finite; %s not posted", m->key, c->run_path,
-                              metrics_wandb_reducers[m->reducer], m->name);
+            pl_host->note_add(c->ctx,
+                              "W&B key %s of run %s: the %s of the sampled history is not "
+                              "finite; %s not posted",
+                              m->key, c->run_path, metrics_wandb_reducers[m->reducer], m->name);
         else
             rc = wb_post(c, m, v, used, metrics_wandb_reducers[m->reducer]);
         if (m->reducer != WB_LAST && c->history_lines > m->samples)
@@ -195,4 +196,3 @@ int wb_metric(struct wb_collect *c, size_t i)
     free(vals.v);
     return rc;
 }
-

@@ -30,10 +30,7 @@ int wb_ieq(const char *a, const char *b, size_t n)
 
 /* A byte of an entity, project or run id in a URL. W&B forbids / \ # ? % : in them; we accept
  * the characters its own ids and names use, which also ends a URL at ANSI colour escapes. */
-int wb_name_char(unsigned char c)
-{
-    return wb_alnum(c) || c == '_' || c == '-' || c == '.';
-}
+int wb_name_char(unsigned char c) { return wb_alnum(c) || c == '_' || c == '-' || c == '.'; }
 
 int wb_valid_name(const char *s)
 {
@@ -45,10 +42,7 @@ int wb_valid_name(const char *s)
 }
 
 /* Plan-chosen metric names become report columns: keep them to a safe alphabet. */
-int wb_valid_metric(const char *s)
-{
-    return s != NULL && wb_valid_name(s);
-}
+int wb_valid_metric(const char *s) { return s != NULL && wb_valid_name(s); }
 
 int wb_valid_env_name(const char *s)
 {

@@ -83,10 +83,7 @@ static const relhost_option notify_options[] = {
 
 /* Bytes of the UTF-8 character starting with lead byte c (the text is valid UTF-8: jansson
  * accepted it at open). */
-static size_t utf8_len(unsigned char c)
-{
-    return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-}
+static size_t utf8_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
 
 /*
  * The message as Discord takes it: at most DISCORD_MAX_CHARS UTF-16 units; a longer one is cut
@@ -156,15 +153,16 @@ static int parse_targets(const relhost_ctx *ctx, const relhost_strlist *l, const
             size_t len = strcspn(p, ", ");
             int found = len == 0;
             for (int t = 0; t < NTARGETS && !found; t++)
-                if (strlen(notify_target_names[t]) == len && strncmp(p, notify_target_names[t], len) == 0) {
+                if (strlen(notify_target_names[t]) == len &&
+                    strncmp(p, notify_target_names[t], len) == 0) {
                     want[t] = 1;
                     found = 1;
                 }
             if (!found) {
-                pl_host->fail(ctx, "%s: %s: \"%.*s\" is not a target of this step; the targets "
-                                   "are discord and slack",
-                              pl_where(ctx, l), opt,
-                              (int)(len > 64 ? 64 : len), p);
+                pl_host->fail(ctx,
+                              "%s: %s: \"%.*s\" is not a target of this step; the targets "
+                              "are discord and slack",
+                              pl_where(ctx, l), opt, (int)(len > 64 ? 64 : len), p);
                 return RELHOST_EINVAL;
             }
             p += len;
@@ -182,8 +180,9 @@ static int notify_open(const relhost_ctx *ctx, const void *conf, void **inst)
     json_t *probe;
 
     if (c->message == NULL || c->message[0] == '\0') {
-        pl_host->fail(ctx, "%s: message is empty: Discord and Slack refuse an empty post; write "
-                           "the announcement, e.g. message = \"Released v{version}\"",
+        pl_host->fail(ctx,
+                      "%s: message is empty: Discord and Slack refuse an empty post; write "
+                      "the announcement, e.g. message = \"Released v{version}\"",
                       w);
         return RELHOST_EINVAL;
     }
@@ -206,10 +205,10 @@ static int notify_open(const relhost_ctx *ctx, const void *conf, void **inst)
     }
     for (int t = 0; t < NTARGETS; t++)
         if (n->resend[t] && n->delivered[t]) {
-            pl_host->fail(ctx, "%s: %s is named by both resend and delivered: say either that it "
-                               "arrived (delivered) or that it should be posted again (resend)",
-                          pl_where(ctx, &c->resend),
-                          notify_target_names[t]);
+            pl_host->fail(ctx,
+                          "%s: %s is named by both resend and delivered: say either that it "
+                          "arrived (delivered) or that it should be posted again (resend)",
+                          pl_where(ctx, &c->resend), notify_target_names[t]);
             notify_free(n);
             return RELHOST_EINVAL;
         }
@@ -227,19 +226,17 @@ oom:
     return pl_oom(ctx);
 }
 
-static void notify_close(void *inst)
-{
-    notify_free(inst);
-}
+static void notify_close(void *inst) { notify_free(inst); }
 
 /* ---- describe / run ---------------------------------------------------------------------- */
 
 static void note_truncation(const relhost_ctx *ctx, const struct notify *n)
 {
     if (n->truncated)
-        pl_host->note_add(ctx, "the message is %zu characters long (in UTF-16 units, as Discord "
-                               "counts) and Discord takes %d: Discord gets it cut at a character "
-                               "boundary, with an ellipsis (Slack gets all of it)",
+        pl_host->note_add(ctx,
+                          "the message is %zu characters long (in UTF-16 units, as Discord "
+                          "counts) and Discord takes %d: Discord gets it cut at a character "
+                          "boundary, with an ellipsis (Slack gets all of it)",
                           n->units, DISCORD_MAX_CHARS);
 }
 
@@ -259,15 +256,17 @@ static int notify_describe(const relhost_ctx *ctx, void *inst)
     for (int i = 0; i < 2; i++) {
         const char *rec = has_records() ? pl_host->record_get(ctx, notify_target_names[i]) : NULL;
         if (pl_host->secret(ctx, envs[i]) == NULL) {
-            pl_host->note_add(ctx, "%s: not configured ($%s is not set): nothing would be posted "
-                                   "there",
+            pl_host->note_add(ctx,
+                              "%s: not configured ($%s is not set): nothing would be posted "
+                              "there",
                               svcs[i]->name, envs[i]);
             continue;
         }
         any = 1;
         if (notify_delivery_of(rec) == D_POSTED) {
-            pl_host->note_add(ctx, "%s: already posted in an earlier run (%s): would not post "
-                                   "again",
+            pl_host->note_add(ctx,
+                              "%s: already posted in an earlier run (%s): would not post "
+                              "again",
                               svcs[i]->name, rec);
             continue;
         }
@@ -275,8 +274,9 @@ static int notify_describe(const relhost_ctx *ctx, void *inst)
                           envs[i], i == 0 ? n->discord_text : n->conf->message);
     }
     if (!any)
-        pl_host->note_add(ctx, "neither webhook is configured: the step would be SKIPPED "
-                               "(not_configured); the message would be:\n%s",
+        pl_host->note_add(ctx,
+                          "neither webhook is configured: the step would be SKIPPED "
+                          "(not_configured); the message would be:\n%s",
                           n->conf->message);
     else if (pl_host->secret(ctx, envs[0]) != NULL)
         note_truncation(ctx, n);
@@ -325,8 +325,9 @@ static void note_ignored(const relhost_ctx *ctx, const struct notify *n, int i,
                          const struct service *svc)
 {
     if (n->resend[i] || n->delivered[i])
-        pl_host->note_add(ctx, "%s: %s = %s ignored: it applies only to a target whose delivery "
-                               "is unknown",
+        pl_host->note_add(ctx,
+                          "%s: %s = %s ignored: it applies only to a target whose delivery "
+                          "is unknown",
                           svc->name, n->resend[i] ? "resend" : "delivered", notify_target_names[i]);
 }
 
@@ -352,17 +353,19 @@ static int settled_earlier(const relhost_ctx *ctx, const struct notify *n, int i
         if (n->delivered[i]) {
             if ((rc = notify_record(ctx, i, "posted", "confirmed by a person (delivered)")) < 0)
                 return rc;
-            pl_host->note_add(ctx, "%s: recorded as posted, as delivered = %s says (the earlier "
-                                   "record: %s); not posted again",
+            pl_host->note_add(ctx,
+                              "%s: recorded as posted, as delivered = %s says (the earlier "
+                              "record: %s); not posted again",
                               svc->name, notify_target_names[i], rec);
             notify_label(ctx, svc->label, "posted");
             tl->posted++;
             return 1;
         }
         if (!n->resend[i]) {
-            pl_host->note_add(ctx, "%s: delivery unknown since an earlier run (%s): not posted "
-                                   "again until a person checks the channel (resend or "
-                                   "delivered)",
+            pl_host->note_add(ctx,
+                              "%s: delivery unknown since an earlier run (%s): not posted "
+                              "again until a person checks the channel (resend or "
+                              "delivered)",
                               svc->name, rec);
             notify_label(ctx, svc->label, "unknown");
             tl->unknown[i] = 1;
@@ -372,9 +375,7 @@ static int settled_earlier(const relhost_ctx *ctx, const struct notify *n, int i
         pl_host->note_add(ctx, "%s: posting again, as resend = %s asks (the earlier record: %s)",
                           svc->name, notify_target_names[i], rec);
         return 0;
-    case D_NONE:
-        note_ignored(ctx, n, i, svc);
-        return 0;
+    case D_NONE: note_ignored(ctx, n, i, svc); return 0;
     }
     return 0;
 }
@@ -391,8 +392,8 @@ static void copy_record(const relhost_ctx *ctx, int i, struct tally *tl)
 }
 
 /* Post to target i and count how it ended; negative: notify_post()'s. */
-static int deliver(const relhost_ctx *ctx, const struct notify *n, int i,
-                   const struct service *svc, const char *env, const char *body, struct tally *tl)
+static int deliver(const relhost_ctx *ctx, const struct notify *n, int i, const struct service *svc,
+                   const char *env, const char *body, struct tally *tl)
 {
     int retryable = 0;
     int rc = notify_post(ctx, n, i, svc, env, body, &retryable);
@@ -435,8 +436,9 @@ static void judge(const relhost_ctx *ctx, const struct notify *n, const struct t
         out->retryable = tl->all_retryable;
     }
     if (tl->failed > 0 && tl->posted > 0)
-        pl_host->note_add(ctx, "%d of %d webhooks have the message; a re-run posts only to the "
-                               "other%s",
+        pl_host->note_add(ctx,
+                          "%d of %d webhooks have the message; a re-run posts only to the "
+                          "other%s",
                           tl->posted, tl->posted + tl->failed + tl->nunknown,
                           tl->failed == 1 ? "" : "s");
 }
@@ -501,7 +503,9 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("notify", "1.1.0", notify_options, struct notify_conf),
     .description = "announce the release on Discord and/or Slack webhooks",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), .open = notify_open,
-                                      .describe = notify_describe, .run = notify_run,
+    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
+                                      .open = notify_open,
+                                      .describe = notify_describe,
+                                      .run = notify_run,
                                       .close = notify_close},
 };

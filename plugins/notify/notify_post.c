@@ -81,17 +81,19 @@ static void slack_error_text(const relhost_http_response *r, char *buf, size_t c
         snprintf(buf, cap, "%s", m);
 }
 
-const struct service notify_discord = {"Discord", "discord", discord_accepted,
-                                      discord_error_text};
+const struct service notify_discord = {"Discord", "discord", discord_accepted, discord_error_text};
 const struct service notify_slack = {"Slack", "slack", slack_accepted, slack_error_text};
 
 /* The value is a URL the host may send to; https only, except to a loopback test server.
  * Nothing of the value is quoted: it is the credential. */
 static const char *bad_url(const char *url)
 {
-    static const char *const loopback[] = {"http://127.0.0.1:", "http://127.0.0.1/",
-                                           "http://localhost:", "http://localhost/",
-                                           "http://[::1]:",     "http://[::1]/",
+    static const char *const loopback[] = {"http://127.0.0.1:",
+                                           "http://127.0.0.1/",
+                                           "http://localhost:",
+                                           "http://localhost/",
+                                           "http://[::1]:",
+                                           "http://[::1]/",
                                            NULL};
 
     if (strncmp(url, "https://", 8) == 0 && url[8] != '\0' && url[8] != '/')
@@ -171,8 +173,9 @@ static int post_lost(const relhost_ctx *ctx, int t, const struct service *svc, c
                           svc->name, env);
         return post_ended(ctx, t, svc, NOT_DELIVERED, "the request did not reach the server");
     }
-    pl_host->note_add(ctx, "%s: delivery unknown: the request was sent to the webhook in $%s, "
-                           "and no reply came back (timeout, reset or cut reply)",
+    pl_host->note_add(ctx,
+                      "%s: delivery unknown: the request was sent to the webhook in $%s, "
+                      "and no reply came back (timeout, reset or cut reply)",
                       svc->name, env);
     return post_ended(ctx, t, svc, UNKNOWN, "sent, no usable reply");
 }
@@ -201,8 +204,9 @@ static int post_refused(const relhost_ctx *ctx, int t, const struct service *svc
     /* 408, 429 (after the host's waits) and other 4xx: the service did not take the message. */
     *retryable = resp->status == 429 || resp->status == 408;
     if (*retryable) {
-        pl_host->fail(ctx, "notify: the %s webhook answered HTTP %ld after %d attempt%s: %s; the "
-                           "step is retried on the next run",
+        pl_host->fail(ctx,
+                      "notify: the %s webhook answered HTTP %ld after %d attempt%s: %s; the "
+                      "step is retried on the next run",
                       svc->name, resp->status, attempts, attempts == 1 ? "" : "s", detail);
     } else {
         /* 401/403/404/410: the webhook was deleted or the URL is wrong, not the message; a
@@ -214,7 +218,7 @@ static int post_refused(const relhost_ctx *ctx, int t, const struct service *svc
                       svc->name, resp->status, detail,
                       gone    ? "; check the webhook URL in $"
                       : moved ? "; relhost follows no redirect: put the final URL in $"
-                           : "",
+                              : "",
                       gone || moved ? env : "");
     }
     pl_host->note_add(ctx, "%s: not posted: HTTP %ld: %s", svc->name, resp->status, detail);
@@ -242,8 +246,9 @@ int notify_post(const relhost_ctx *ctx, const struct notify *n, int t, const str
         return NOT_DELIVERED;
     }
     if ((why = bad_url(url)) != NULL) {
-        pl_host->fail(ctx, "notify: $%s does not hold a usable %s webhook URL: %s (its value is "
-                           "not shown: a webhook URL is a credential)",
+        pl_host->fail(ctx,
+                      "notify: $%s does not hold a usable %s webhook URL: %s (its value is "
+                      "not shown: a webhook URL is a credential)",
                       env, svc->name, why);
         pl_host->note_add(ctx, "%s: not posted: $%s does not hold a usable webhook URL", svc->name,
                           env);
@@ -273,8 +278,9 @@ int notify_post(const relhost_ctx *ctx, const struct notify *n, int t, const str
     if (rc < 0)
         return post_lost(ctx, t, svc, env, rc, retryable);
     if (resp == NULL) {
-        pl_host->fail(ctx, "notify: the HTTP service returned neither a reply nor an error for the "
-                           "%s webhook (a relhost bug)",
+        pl_host->fail(ctx,
+                      "notify: the HTTP service returned neither a reply nor an error for the "
+                      "%s webhook (a relhost bug)",
                       svc->name);
         return post_ended(ctx, t, svc, UNKNOWN, "no reply from the HTTP service");
     }

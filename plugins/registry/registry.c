@@ -91,11 +91,12 @@ static int registry_describe(const relhost_ctx *ctx, void *inst)
                               ctx->version);
         break;
     case ACT_PROMOTE:
-        pl_host->note_add(ctx, "would re-check the staged sha256s of %s and make it last green, "
-                               "writing the baseline", ctx->version);
+        pl_host->note_add(ctx,
+                          "would re-check the staged sha256s of %s and make it last green, "
+                          "writing the baseline",
+                          ctx->version);
         break;
-    default:
-        pl_host->note_add(ctx, "would quarantine %s when the release fails", ctx->version);
+    default: pl_host->note_add(ctx, "would quarantine %s when the release fails", ctx->version);
     }
     return 0;
 }
@@ -121,11 +122,12 @@ static int registry_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
     return 0;
 }
 
-
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("registry", "1.0.0", registry_options, struct registry_conf),
     .description = "stage, promote or quarantine the release in the host's release registry",
     .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = registry_open, .describe = registry_describe,
-                                      .run = registry_run, .close = pl_close_conf},
+                                      .open = registry_open,
+                                      .describe = registry_describe,
+                                      .run = registry_run,
+                                      .close = pl_close_conf},
 };

@@ -23,8 +23,12 @@ struct runner_local_conf {
 };
 
 static const relhost_option runner_local_options[] = {
-    {.name = "grace", .type = RELHOST_OPT_DURATION, .def = "10s",
-     .offset = offsetof(struct runner_local_conf, grace), .min = 0, .max = 3600,
+    {.name = "grace",
+     .type = RELHOST_OPT_DURATION,
+     .def = "10s",
+     .offset = offsetof(struct runner_local_conf, grace),
+     .min = 0,
+     .max = 3600,
      .doc = "time between SIGTERM and SIGKILL when a job times out or is cancelled"},
     {0}};
 
@@ -55,8 +59,8 @@ static int runner_local_submit(const relhost_ctx *ctx, void *inst, const relhost
     return 0;
 }
 
-static int runner_local_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs,
-                             size_t n, size_t elem_size, double *next_poll_s)
+static int runner_local_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs, size_t n,
+                             size_t elem_size, double *next_poll_s)
 {
     (void)inst;
     for (size_t i = 0; i < n; i++) {
@@ -114,13 +118,14 @@ static void runner_local_release(void *inst, void *handle)
         pl_host->proc_release(NULL, handle);
 }
 
-
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_local", "1.0.0", runner_local_options, struct runner_local_conf),
     .description = "run validation jobs as local process groups with tree-kill timeouts",
     .runner = &(const relhost_runner_ops){.struct_size = sizeof(relhost_runner_ops),
-                                          .open = runner_local_open, .submit = runner_local_submit,
-                                          .poll = runner_local_poll, .cancel = runner_local_cancel,
+                                          .open = runner_local_open,
+                                          .submit = runner_local_submit,
+                                          .poll = runner_local_poll,
+                                          .cancel = runner_local_cancel,
                                           .release = runner_local_release,
                                           .close = pl_close_conf},
 };

@@ -119,19 +119,19 @@ int sky_yaml_filter(const char *text, const char *const *drop, sky_buf *out, cha
 
 /* What a job's task is built from: the job spec and the runner's defaults. Borrowed. */
 typedef struct sky_task_in {
-    const char *key;             /* the idempotency key: the managed job's name */
+    const char *key; /* the idempotency key: the managed job's name */
     const char *const *argv;
-    const char *const *env;      /* NAME=VALUE (values may be secrets), or NAME: unset */
-    const char *cwd;             /* synced as SkyPilot's workdir when sync_workdir */
-    double timeout_s;            /* > 0 with remote_timeout: the command runs under timeout(1) */
+    const char *const *env; /* NAME=VALUE (values may be secrets), or NAME: unset */
+    const char *cwd;        /* synced as SkyPilot's workdir when sync_workdir */
+    double timeout_s;       /* > 0 with remote_timeout: the command runs under timeout(1) */
     int nodes, gpus;
     const relhost_map *runner_args;
-    const char *accelerators;    /* runner default, or NULL */
+    const char *accelerators; /* runner default, or NULL */
     int use_spot;
     int max_restarts;
     int sync_workdir;
     int remote_timeout;
-    const char *tmpl;            /* task template text, or NULL */
+    const char *tmpl; /* task template text, or NULL */
 } sky_task_in;
 
 /* The task file, the flags that go between `--name KEY` and the file, and NAME=VALUE entries for

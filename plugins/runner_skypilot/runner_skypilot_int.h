@@ -40,11 +40,11 @@ struct sky_rec {
     char id[32];
     /* launch */
     relhost_proc *launch;
-    char *launch_out;          /* the launch's output file, next to the job's log */
-    int id_new;                /* the id came with this poll: no queue has listed it yet */
-    int id_unreported;         /* cancel() found the id of a launch it stopped: tell the host */
-    int launch_cancelled;      /* cancel() stopped the launch before SkyPilot had the job */
-    int launch_failed;         /* ended without an id: ENDED unless the queue lists the key */
+    char *launch_out;     /* the launch's output file, next to the job's log */
+    int id_new;           /* the id came with this poll: no queue has listed it yet */
+    int id_unreported;    /* cancel() found the id of a launch it stopped: tell the host */
+    int launch_cancelled; /* cancel() stopped the launch before SkyPilot had the job */
+    int launch_failed;    /* ended without an id: ENDED unless the queue lists the key */
     relhost_job_end launch_end;
     char launch_why[128];
     /* last known state, reported when no queue is due */
@@ -56,15 +56,15 @@ struct sky_rec {
     size_t log_len;
     uint64_t log_base;
     double next_fetch;
-    int final;                 /* the job ended and its whole log was fetched */
+    int final; /* the job ended and its whole log was fetched */
     int warned_trunc;
 };
 
 struct runner_skypilot {
     const struct runner_skypilot_conf *conf;
-    char *sky;                 /* conf->sky, a relative path made absolute */
-    char *tmpl;                /* task_template's text */
-    char **cli_env;            /* NAME=VALUE of conf->pass_env, for the CLI only; NULL-ended */
+    char *sky;      /* conf->sky, a relative path made absolute */
+    char *tmpl;     /* task_template's text */
+    char **cli_env; /* NAME=VALUE of conf->pass_env, for the CLI only; NULL-ended */
     size_t ncli_env;
     struct sky_rec *recs;
     double next_queue;
@@ -72,14 +72,13 @@ struct runner_skypilot {
 
 /* What one `sky jobs logs` fetch learnt. */
 struct sky_fetch {
-    int ran;          /* the CLI ran and printed a log */
+    int ran; /* the CLI ran and printed a log */
     int exit_code;
     int has_summary, summary;
     int timed_out;    /* the run script's last word: timeout(1) stopped the command */
     char trailer[32]; /* status of the "Managed job finished" trailer, or "" */
     char last[128];   /* the line that best explains a failure */
 };
-
 
 /* ---- sky_cli.c ------------------------------------------------------------------------------ */
 

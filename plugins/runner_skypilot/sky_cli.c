@@ -80,7 +80,7 @@ struct sky_rec *sky_rec_find(struct runner_skypilot *r, void *handle, const char
 /* Runs `sky ARGS...` to completion. Returns 0 when it ran (*res holds its exit code and its
  * ANSI-stripped output), else a failure explained through pl_host->fail(). */
 int sky_cli_run(const relhost_ctx *ctx, struct runner_skypilot *r, const char *const *args,
-                   size_t capture, relhost_proc_result *res)
+                size_t capture, relhost_proc_result *res)
 {
     const char *argv[12];
     relhost_proc_spec ps;
@@ -104,8 +104,10 @@ int sky_cli_run(const relhost_ctx *ctx, struct runner_skypilot *r, const char *c
     res->out_len = sky_strip_ansi(res->out, res->out_len);
     res->err_len = sky_strip_ansi(res->err, res->err_len);
     if (res->exec_failed) {
-        pl_host->fail(ctx, "cannot run the SkyPilot CLI \"%s\" (exit %d): set the runner's sky "
-                           "option to its path, or put sky on PATH", r->sky, res->exit_code);
+        pl_host->fail(ctx,
+                      "cannot run the SkyPilot CLI \"%s\" (exit %d): set the runner's sky "
+                      "option to its path, or put sky on PATH",
+                      r->sky, res->exit_code);
         return RELHOST_EIO;
     }
     if (res->timed_out) {
@@ -171,7 +173,7 @@ const sky_row *sky_row_by_name(const sky_queue *q, const char *key)
 
 /* Fetches the job's whole log so far and keeps what the host has not read yet. */
 int sky_fetch_log(const relhost_ctx *ctx, struct runner_skypilot *r, struct sky_rec *rec,
-                     struct sky_fetch *f)
+                  struct sky_fetch *f)
 {
     const char *args[] = {"jobs", "logs", "--no-follow", rec->id, NULL};
     relhost_proc_result res;
@@ -193,8 +195,10 @@ int sky_fetch_log(const relhost_ctx *ctx, struct runner_skypilot *r, struct sky_
     sky_why(&res, f->last, sizeof f->last);
     if (res.truncated && !rec->warned_trunc) {
         rec->warned_trunc = 1;
-        pl_host->log(ctx, RELHOST_LOG_WARN, "job %s: its log is longer than log_max (%llu bytes); "
-                     "the rest is not read", rec->id, (unsigned long long)r->conf->log_max);
+        pl_host->log(ctx, RELHOST_LOG_WARN,
+                     "job %s: its log is longer than log_max (%llu bytes); "
+                     "the rest is not read",
+                     rec->id, (unsigned long long)r->conf->log_max);
     }
     /* The CLI prints the log from its start each time: keep the part past what the host has.
      * Only exit codes that come with the log count (0 running or succeeded, 100 failed, 103

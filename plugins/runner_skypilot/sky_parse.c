@@ -232,8 +232,7 @@ static int col_index(const struct header *h, const char *name)
     return -1;
 }
 
-static void cell(const struct header *h, int col, const char *s, size_t len, char *out,
-                 size_t cap)
+static void cell(const struct header *h, int col, const char *s, size_t len, char *out, size_t cap)
 {
     size_t b, e;
     if (col < 0) {
@@ -332,8 +331,9 @@ int sky_parse_queue(const char *text, sky_queue *q, char *err, size_t errcap)
         while (*first == '\n' || *first == ' ')
             first++;
         n = strcspn(first, "\n");
-        snprintf(err, errcap, "no table with ID and STATUS columns and no \"No in-progress "
-                              "managed jobs.\" in its output (it began \"%.*s\")",
+        snprintf(err, errcap,
+                 "no table with ID and STATUS columns and no \"No in-progress "
+                 "managed jobs.\" in its output (it began \"%.*s\")",
                  (int)(n > 120 ? 120 : n), first);
         return -1;
     }
@@ -517,8 +517,7 @@ int sky_map_status(const char *s, relhost_job_state *state, relhost_job_end *end
     return -1;
 }
 
-int sky_map_logs_exit(int code, relhost_job_state *state, relhost_job_end *end,
-                      const char **status)
+int sky_map_logs_exit(int code, relhost_job_state *state, relhost_job_end *end, const char **status)
 {
     switch (code) {
     case 0:
@@ -631,8 +630,7 @@ static int top_key(const char *s, size_t len, char *key, size_t cap)
         return 0;
     if (s[0] == '"' || s[0] == '\'')
         q = s[i++];
-    while (i < len && (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' ||
-                       s[i] == '.'))
+    while (i < len && (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.'))
         i++;
     if (q) {
         if (i >= len || s[i] != q)
@@ -702,9 +700,10 @@ int sky_yaml_filter(const char *text, const char *const *drop, sky_buf *out, cha
             } else if (p[0] == '-' && seen_content) {
                 /* a block sequence under the previous key, at its own indentation */
             } else {
-                snprintf(err, errcap, "line %d: the top level must be a block mapping of "
-                                      "`key: value` lines (flow style `{...}` and anchors are "
-                                      "not supported)",
+                snprintf(err, errcap,
+                         "line %d: the top level must be a block mapping of "
+                         "`key: value` lines (flow style `{...}` and anchors are "
+                         "not supported)",
                          lineno);
                 return -1;
             }

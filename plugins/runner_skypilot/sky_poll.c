@@ -57,8 +57,9 @@ static void ended(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_job
              * same end as the host's own deadline or Slurm's TIMEOUT: exit 124, timeout. */
             end = RELHOST_END_TIMEOUT;
             code = 124;
-            snprintf(reason, sizeof reason, "timeout_s reached on the cluster: timeout(1) "
-                                            "stopped the command");
+            snprintf(reason, sizeof reason,
+                     "timeout_s reached on the cluster: timeout(1) "
+                     "stopped the command");
         } else if (f.has_summary && f.summary != 0) {
             code = f.summary; /* the job's own last word, as metrics_regex reads it */
         } else {
@@ -92,16 +93,22 @@ static void launch_done(const relhost_ctx *ctx, struct runner_skypilot *r, relho
         rec->launch_failed = 1;
         rec->launch_end = res->exec_failed ? RELHOST_END_EXEC_FAILED : RELHOST_END_INFRA;
         if (res->exec_failed)
-            snprintf(rec->launch_why, sizeof rec->launch_why, "cannot run the SkyPilot CLI "
-                     "\"%s\" (exit %d)", r->sky, res->exit_code);
+            snprintf(rec->launch_why, sizeof rec->launch_why,
+                     "cannot run the SkyPilot CLI "
+                     "\"%s\" (exit %d)",
+                     r->sky, res->exit_code);
         else if (res->timed_out)
-            snprintf(rec->launch_why, sizeof rec->launch_why, "`sky jobs launch` did not "
-                     "finish within launch_timeout (%.0f s)", r->conf->launch_timeout);
+            snprintf(rec->launch_why, sizeof rec->launch_why,
+                     "`sky jobs launch` did not "
+                     "finish within launch_timeout (%.0f s)",
+                     r->conf->launch_timeout);
         else if (out)
             sky_error_line(out, rec->launch_why, sizeof rec->launch_why);
         if (!rec->launch_why[0])
-            snprintf(rec->launch_why, sizeof rec->launch_why, "`sky jobs launch` exited with %d "
-                     "and printed no job id", res->exit_code);
+            snprintf(rec->launch_why, sizeof rec->launch_why,
+                     "`sky jobs launch` exited with %d "
+                     "and printed no job id",
+                     res->exit_code);
     }
     free(out);
     pl_host->proc_release(ctx, rec->launch);
@@ -138,8 +145,10 @@ static void ask_logs(const relhost_ctx *ctx, struct runner_skypilot *r, relhost_
     relhost_job_end end;
     const char *word;
     if (sky_fetch_log(ctx, r, rec, &f) != 0 || !f.ran) {
-        pl_host->log(ctx, RELHOST_LOG_WARN, "job %s is not in `sky jobs queue` and `sky jobs logs` "
-                     "failed; asking again at the next poll", rec->id);
+        pl_host->log(ctx, RELHOST_LOG_WARN,
+                     "job %s is not in `sky jobs queue` and `sky jobs logs` "
+                     "failed; asking again at the next poll",
+                     rec->id);
         return;
     }
     if (f.trailer[0] && sky_map_status(f.trailer, &state, &end) == 0 &&
@@ -219,9 +228,10 @@ static void poll_news(const relhost_ctx *ctx, struct runner_skypilot *r, relhost
         snprintf(rec->id, sizeof rec->id, "%lld", row->id);
         snprintf(st->new_external_id, sizeof st->new_external_id, "%s", rec->id);
         rec->id_new = 1;
-        pl_host->log(ctx, RELHOST_LOG_WARN, "`sky jobs launch` of %s failed (%s), but SkyPilot "
-                     "lists it as job %s: following that job", rec->key, rec->launch_why,
-                     rec->id);
+        pl_host->log(ctx, RELHOST_LOG_WARN,
+                     "`sky jobs launch` of %s failed (%s), but SkyPilot "
+                     "lists it as job %s: following that job",
+                     rec->key, rec->launch_why, rec->id);
     }
     if (!rec->id[0] || rec->final)
         return;
@@ -244,8 +254,8 @@ static void poll_news(const relhost_ctx *ctx, struct runner_skypilot *r, relhost
         ask_logs(ctx, r, st, rec);
 }
 
-int runner_skypilot_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs,
-                                size_t n, size_t elem_size, double *next_poll_s)
+int runner_skypilot_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs, size_t n,
+                         size_t elem_size, double *next_poll_s)
 {
     struct runner_skypilot *r = inst;
     struct sky_rec **recs = calloc(n + 1, sizeof *recs);

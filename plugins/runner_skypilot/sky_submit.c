@@ -53,7 +53,7 @@ static void launch_argv(const char **argv, const struct runner_skypilot *r,
 }
 
 int runner_skypilot_submit(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
-                                  char id[257], void **handle)
+                           char id[257], void **handle)
 {
     struct runner_skypilot *r = inst;
     const struct runner_skypilot_conf *c = r->conf;

@@ -139,8 +139,8 @@ static const struct res_key {
     const char *name, *flag;
     int whole_number;
 } res_keys[] = {
-    {"cpus", "--cpus", 0},     {"memory", "--memory", 0},     {"disk_size", "--disk-size", 1},
-    {"cloud", "--cloud", 0},   {"region", "--region", 0},     {"image_id", "--image-id", 0},
+    {"cpus", "--cpus", 0},   {"memory", "--memory", 0}, {"disk_size", "--disk-size", 1},
+    {"cloud", "--cloud", 0}, {"region", "--region", 0}, {"image_id", "--image-id", 0},
 };
 #define N_RES (sizeof res_keys / sizeof *res_keys)
 
@@ -174,8 +174,10 @@ static int read_runner_args(const sky_task_in *in, struct resources *rs, char *e
         }
         if (!strcmp(k, "max_restarts")) {
             if (!sky_all_digits(v) || strlen(v) > 4) {
-                snprintf(err, cap, "runner_args.max_restarts is \"%s\"; use a whole number "
-                                   "0..9999", v);
+                snprintf(err, cap,
+                         "runner_args.max_restarts is \"%s\"; use a whole number "
+                         "0..9999",
+                         v);
                 return RELHOST_EINVAL;
             }
             rs->restarts = atoi(v);
@@ -186,9 +188,11 @@ static int read_runner_args(const sky_task_in *in, struct resources *rs, char *e
             if (!strcmp(k, res_keys[r].name))
                 break;
         if (r == N_RES) {
-            snprintf(err, cap, "runner_args.%s is not a runner_skypilot setting; known: "
-                               "accelerators, use_spot, max_restarts, cpus, memory, disk_size, "
-                               "cloud, region, image_id", k);
+            snprintf(err, cap,
+                     "runner_args.%s is not a runner_skypilot setting; known: "
+                     "accelerators, use_spot, max_restarts, cpus, memory, disk_size, "
+                     "cloud, region, image_id",
+                     k);
             return RELHOST_EINVAL;
         }
         if (res_keys[r].whole_number && !sky_all_digits(v)) {
@@ -205,15 +209,19 @@ static int read_runner_args(const sky_task_in *in, struct resources *rs, char *e
         } else if (!colon) {
             snprintf(rs->accel, sizeof rs->accel, "%s:%d", acc, in->gpus);
         } else if (atoi(colon + 1) != in->gpus) {
-            snprintf(err, cap, "gpus = %d contradicts accelerators \"%s\"; give the count in one "
-                               "place", in->gpus, acc);
+            snprintf(err, cap,
+                     "gpus = %d contradicts accelerators \"%s\"; give the count in one "
+                     "place",
+                     in->gpus, acc);
             return RELHOST_EINVAL;
         } else {
             snprintf(rs->accel, sizeof rs->accel, "%s", acc);
         }
     } else if (in->gpus > 0) {
-        snprintf(err, cap, "gpus = %d needs an accelerator type: set runner_args.accelerators "
-                           "(e.g. \"H100\") or the runner's accelerators option", in->gpus);
+        snprintf(err, cap,
+                 "gpus = %d needs an accelerator type: set runner_args.accelerators "
+                 "(e.g. \"H100\") or the runner's accelerators option",
+                 in->gpus);
         return RELHOST_EINVAL;
     }
     return 0;
@@ -249,14 +257,15 @@ int sky_run_script(const sky_task_in *in, sky_buf *b)
         sky_shell_quote(b, in->argv[i]);
     }
     if (in->remote_timeout && in->timeout_s > 0)
-        sky_buf_printf(b, "; relhost_rc=$?; "
-                          "if [ \"$relhost_rc\" -eq 124 ] || { [ \"$relhost_rc\" -eq 137 ] && "
-                          "[ $(($(date +%%s) - relhost_t0)) -ge %.0f ]; }; then "
-                          "echo \"" SKY_MARK_TIMEOUT " (%.0f s): timeout(1) stopped the "
-                          "command, exit $relhost_rc\"; "
-                          "elif [ \"$relhost_rc\" -ne 0 ]; then "
-                          "echo \"" SKY_MARK_EXIT " $relhost_rc\"; fi; "
-                          "exit \"$relhost_rc\"",
+        sky_buf_printf(b,
+                       "; relhost_rc=$?; "
+                       "if [ \"$relhost_rc\" -eq 124 ] || { [ \"$relhost_rc\" -eq 137 ] && "
+                       "[ $(($(date +%%s) - relhost_t0)) -ge %.0f ]; }; then "
+                       "echo \"" SKY_MARK_TIMEOUT " (%.0f s): timeout(1) stopped the "
+                       "command, exit $relhost_rc\"; "
+                       "elif [ \"$relhost_rc\" -ne 0 ]; then "
+                       "echo \"" SKY_MARK_EXIT " $relhost_rc\"; fi; "
+                       "exit \"$relhost_rc\"",
                        limit, limit);
     return b->oom ? RELHOST_ENOMEM : 0;
 }
@@ -314,8 +323,10 @@ static int put_envs(const sky_task_in *in, sky_task_out *out, int t_envs, char *
         const char *e = in->env[i], *eq = strchr(e, '=');
         size_t n = eq ? (size_t)(eq - e) : strlen(e);
         if (!valid_env_name(e, n)) {
-            snprintf(err, cap, "environment entry \"%.*s\" does not start with a shell variable "
-                               "name", (int)n, e);
+            snprintf(err, cap,
+                     "environment entry \"%.*s\" does not start with a shell variable "
+                     "name",
+                     (int)n, e);
             return RELHOST_EINVAL;
         }
         /* "NAME" alone unsets NAME for the job: a cluster inherits nothing from relhost's
@@ -366,8 +377,9 @@ int sky_task_build(const sky_task_in *in, sky_task_out *out, char *err, size_t c
         if (in->nodes > 0)
             drop[2] = "num_nodes";
         if (t_res && rs.restarts_given) {
-            snprintf(err, cap, "runner_args.max_restarts cannot be applied to a task template "
-                               "with its own resources: set resources.job_recovery there");
+            snprintf(err, cap,
+                     "runner_args.max_restarts cannot be applied to a task template "
+                     "with its own resources: set resources.job_recovery there");
             return RELHOST_EINVAL;
         }
         sky_buf_printf(y, "# relhost runner_skypilot: job %s, from the task template\n", in->key);

@@ -28,45 +28,78 @@
 
 #define C(f) offsetof(struct runner_slurm_conf, f)
 static const relhost_option runner_slurm_options[] = {
-    {.name = "partition", .type = RELHOST_OPT_STRING, .offset = C(partition),
+    {.name = "partition",
+     .type = RELHOST_OPT_STRING,
+     .offset = C(partition),
      .doc = "Slurm partition (sbatch --partition); unset: the cluster's default"},
-    {.name = "account", .type = RELHOST_OPT_STRING, .offset = C(account),
+    {.name = "account",
+     .type = RELHOST_OPT_STRING,
+     .offset = C(account),
      .doc = "account charged for the jobs (sbatch --account)"},
-    {.name = "qos", .type = RELHOST_OPT_STRING, .offset = C(qos),
+    {.name = "qos",
+     .type = RELHOST_OPT_STRING,
+     .offset = C(qos),
      .doc = "quality of service (sbatch --qos)"},
-    {.name = "extra_args", .type = RELHOST_OPT_STRLIST, .offset = C(extra_args),
+    {.name = "extra_args",
+     .type = RELHOST_OPT_STRLIST,
+     .offset = C(extra_args),
      .doc = "more sbatch arguments, one per item, e.g. [\"--mem=16G\", \"--exclusive\"]"},
-    {.name = "poll_interval", .type = RELHOST_OPT_DURATION, .def = "10s",
-     .offset = C(poll_interval), .min = 0.1, .max = 3600,
+    {.name = "poll_interval",
+     .type = RELHOST_OPT_DURATION,
+     .def = "10s",
+     .offset = C(poll_interval),
+     .min = 0.1,
+     .max = 3600,
      .doc = "time between two polls (one squeue for all of the runner's jobs)"},
-    {.name = "time_slack", .type = RELHOST_OPT_DURATION, .def = "2m", .offset = C(time_slack),
-     .min = 0, .max = 86400,
+    {.name = "time_slack",
+     .type = RELHOST_OPT_DURATION,
+     .def = "2m",
+     .offset = C(time_slack),
+     .min = 0,
+     .max = 86400,
      .doc = "added to a validation's timeout_s for sbatch --time: relhost's own deadline ends "
             "the job first, Slurm's time limit is the backstop while relhost is not running"},
-    {.name = "command_timeout", .type = RELHOST_OPT_DURATION, .def = "60s",
-     .offset = C(command_timeout), .min = 1, .max = 3600,
+    {.name = "command_timeout",
+     .type = RELHOST_OPT_DURATION,
+     .def = "60s",
+     .offset = C(command_timeout),
+     .min = 1,
+     .max = 3600,
      .doc = "kill a Slurm command (sbatch, squeue, scontrol, scancel) that runs longer"},
-    {.name = "export_env", .type = RELHOST_OPT_STRLIST,
+    {.name = "export_env",
+     .type = RELHOST_OPT_STRLIST,
      .def = "USER,LOGNAME,SHELL,LANG,LC_*,TZ",
      .offset = C(export_env),
      .doc = "variables of relhost's environment every job gets besides PATH, HOME, SLURM_*, "
             "SBATCH_*, the validation's env and pass_env; NAME, PREFIX* or \"*\" (all of it); "
             "never a sealed variable (a secret): only pass_env hands one over"},
-    {.name = "sbatch", .type = RELHOST_OPT_STRING, .def = "sbatch", .offset = C(sbatch),
+    {.name = "sbatch",
+     .type = RELHOST_OPT_STRING,
+     .def = "sbatch",
+     .offset = C(sbatch),
      .doc = "the sbatch program (looked up in PATH)"},
-    {.name = "squeue", .type = RELHOST_OPT_STRING, .def = "squeue", .offset = C(squeue),
+    {.name = "squeue",
+     .type = RELHOST_OPT_STRING,
+     .def = "squeue",
+     .offset = C(squeue),
      .doc = "the squeue program (looked up in PATH)"},
-    {.name = "scontrol", .type = RELHOST_OPT_STRING, .def = "scontrol", .offset = C(scontrol),
+    {.name = "scontrol",
+     .type = RELHOST_OPT_STRING,
+     .def = "scontrol",
+     .offset = C(scontrol),
      .doc = "the scontrol program (looked up in PATH)"},
-    {.name = "scancel", .type = RELHOST_OPT_STRING, .def = "scancel", .offset = C(scancel),
+    {.name = "scancel",
+     .type = RELHOST_OPT_STRING,
+     .def = "scancel",
+     .offset = C(scancel),
      .doc = "the scancel program (looked up in PATH)"},
     {0}};
 #undef C
 
 /* Per-validation runner_args this runner understands, and the sbatch option each becomes. */
 static const char *const arg_keys[] = {"partition", "account", "qos", "constraint", "gres", NULL};
-static const char *const arg_flags[] = {"--partition", "--account", "--qos", "--constraint",
-                                        "--gres", NULL};
+static const char *const arg_flags[] = {"--partition",  "--account", "--qos",
+                                        "--constraint", "--gres",    NULL};
 
 struct runner_slurm {
     const struct runner_slurm_conf *conf;
@@ -129,8 +162,10 @@ static int runner_slurm_open(const relhost_ctx *ctx, const void *conf, void **in
     const char *const *progs[] = {&c->sbatch, &c->squeue, &c->scontrol, &c->scancel};
     for (size_t i = 0; i < 4; i++)
         if (!*progs[i] || !(*progs[i])[0]) {
-            pl_host->fail(ctx, "%s: the Slurm program paths (sbatch, squeue, scontrol, scancel) "
-                               "must not be empty", pl_where(ctx, progs[i]));
+            pl_host->fail(ctx,
+                          "%s: the Slurm program paths (sbatch, squeue, scontrol, scancel) "
+                          "must not be empty",
+                          pl_where(ctx, progs[i]));
             return RELHOST_EINVAL;
         }
     r = calloc(1, sizeof *r);
@@ -187,8 +222,8 @@ static int arg_values(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
 
 /* sbatch's command line for the job: its options, then the script. */
 static int sbatch_argv(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
-                       const relhost_job_spec *spec, const char *const vals[5],
-                       const char *script, struct strv *argv)
+                       const relhost_job_spec *spec, const char *const vals[5], const char *script,
+                       struct strv *argv)
 {
     int rc;
 
@@ -242,8 +277,10 @@ static int sbatch_answer(const relhost_ctx *ctx, void *inst, const relhost_job_s
         snprintf(msg, sizeof msg, "unexpected answer \"%.200s\"", res->out ? res->out : "");
     /* A submission that timed out may still have been accepted: look before retrying. */
     if (again && runner_slurm_find(ctx, inst, spec->key, id) == 0) {
-        pl_host->log(ctx, RELHOST_LOG_WARN, "sbatch for %s failed (%s) but Slurm has the job "
-                     "as %s", spec->key, msg, id);
+        pl_host->log(ctx, RELHOST_LOG_WARN,
+                     "sbatch for %s failed (%s) but Slurm has the job "
+                     "as %s",
+                     spec->key, msg, id);
         return 0;
     }
     rc = again && !accepted ? RELHOST_ERETRY : RELHOST_EFAIL;
@@ -467,11 +504,11 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int runner_slurm_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs,
-                             size_t n, size_t elem_size, double *next_poll_s)
+static int runner_slurm_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *jobs, size_t n,
+                             size_t elem_size, double *next_poll_s)
 {
     struct runner_slurm *r = inst;
-    char (*nums)[32], (*clusters)[200];
+    char(*nums)[32], (*clusters)[200];
     size_t *idx;
     unsigned char *done;
     double now = mono_now();
@@ -621,8 +658,10 @@ const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_slurm", "1.0.0", runner_slurm_options, struct runner_slurm_conf),
     .description = "run validation jobs as Slurm batch jobs (sbatch, one squeue per poll)",
     .runner = &(const relhost_runner_ops){.struct_size = sizeof(relhost_runner_ops),
-                                          .open = runner_slurm_open, .submit = runner_slurm_submit,
-                                          .poll = runner_slurm_poll, .find = runner_slurm_find,
+                                          .open = runner_slurm_open,
+                                          .submit = runner_slurm_submit,
+                                          .poll = runner_slurm_poll,
+                                          .find = runner_slurm_find,
                                           .cancel = runner_slurm_cancel,
                                           .close = runner_slurm_close},
 };

@@ -57,20 +57,17 @@ void sv_free(struct strv *a);
 /* Writes spec's batch script to path (mode 0700, temp file renamed into place): the
  * environment that is not handed over, cd to spec->cwd, exec of spec->argv, every value
  * single-quoted. 0, or a RELHOST_E* code explained through pl_host->fail. */
-int slurm_write_script(const relhost_ctx *ctx,
-                       const relhost_job_spec *spec, const char *path);
+int slurm_write_script(const relhost_ctx *ctx, const relhost_job_spec *spec, const char *path);
 
 /* Adds to env what sbatch runs with besides PATH and HOME: SLURM_* and SBATCH_*, the export_env
  * names of relhost's environment except sealed ones (pl_host->sealed: secrets), and spec's
  * variables handed over from relhost's environment (pass_env), which never go into the script. */
-void slurm_sbatch_env(const relhost_ctx *ctx,
-                      const struct runner_slurm_conf *c, const relhost_job_spec *spec,
-                      struct strv *env);
+void slurm_sbatch_env(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
+                      const relhost_job_spec *spec, struct strv *env);
 
 /* Adds "--output=<log_path>" to argv, with '%' written "%%" (sbatch expands %j and friends).
  * RELHOST_EINVAL (explained) for a path with a backslash, which sbatch would drop. */
-int slurm_output_arg(const relhost_ctx *ctx, const char *log_path,
-                     struct strv *argv);
+int slurm_output_arg(const relhost_ctx *ctx, const char *log_path, struct strv *argv);
 
 /* ---- what Slurm says (slurm_parse.c) ---- */
 

@@ -139,16 +139,16 @@ static int word_in(const char *w, const char *const *t)
 
 int slurm_terminal_state(const char *word)
 {
-    static const char *const t[] = {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL",
-                                    "PREEMPTED", "BOOT_FAIL", "OUT_OF_MEMORY", "DEADLINE",
-                                    "SPECIAL_EXIT", "REVOKED", NULL};
+    static const char *const t[] = {"COMPLETED", "FAILED",       "TIMEOUT",   "CANCELLED",
+                                    "NODE_FAIL", "PREEMPTED",    "BOOT_FAIL", "OUT_OF_MEMORY",
+                                    "DEADLINE",  "SPECIAL_EXIT", "REVOKED",   NULL};
     return word_in(word, t);
 }
 
 int slurm_pending_state(const char *word)
 {
-    static const char *const t[] = {"PENDING", "CONFIGURING", "REQUEUE_HOLD", "REQUEUE_FED",
-                                    "RESV_DEL_HOLD", NULL};
+    static const char *const t[] = {"PENDING",     "CONFIGURING",   "REQUEUE_HOLD",
+                                    "REQUEUE_FED", "RESV_DEL_HOLD", NULL};
     return word_in(word, t);
 }
 

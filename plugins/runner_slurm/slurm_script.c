@@ -177,9 +177,8 @@ static int sealed(const relhost_ctx *ctx, const char *entry)
     return pl_host->sealed(ctx, name);
 }
 
-void slurm_sbatch_env(const relhost_ctx *ctx,
-                      const struct runner_slurm_conf *c, const relhost_job_spec *spec,
-                      struct strv *env)
+void slurm_sbatch_env(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
+                      const relhost_job_spec *spec, struct strv *env)
 {
     for (char **e = environ; e && *e; e++)
         if (exported(c, *e) && !sealed(ctx, *e))
@@ -193,8 +192,7 @@ void slurm_sbatch_env(const relhost_ctx *ctx,
 
 /* ---- the script ---- */
 
-static int write_all(const relhost_ctx *ctx, const char *path,
-                     const struct sbuf *b)
+static int write_all(const relhost_ctx *ctx, const char *path, const struct sbuf *b)
 {
     int fd, rc = 0;
     size_t off = 0;
@@ -224,8 +222,7 @@ static int write_all(const relhost_ctx *ctx, const char *path,
     return rc;
 }
 
-int slurm_write_script(const relhost_ctx *ctx,
-                       const relhost_job_spec *spec, const char *path)
+int slurm_write_script(const relhost_ctx *ctx, const relhost_job_spec *spec, const char *path)
 {
     struct sbuf b = {0};
     char tmp[4200];
@@ -280,13 +277,14 @@ int slurm_write_script(const relhost_ctx *ctx,
     return rc;
 }
 
-int slurm_output_arg(const relhost_ctx *ctx, const char *log_path,
-                     struct strv *argv)
+int slurm_output_arg(const relhost_ctx *ctx, const char *log_path, struct strv *argv)
 {
     struct sbuf b = {0};
     if (strchr(log_path, '\\')) {
-        pl_host->fail(ctx, "the log path %s holds a backslash, which sbatch --output would drop: "
-                      "choose a log_dir without one", log_path);
+        pl_host->fail(ctx,
+                      "the log path %s holds a backslash, which sbatch --output would drop: "
+                      "choose a log_dir without one",
+                      log_path);
         return RELHOST_EINVAL;
     }
     sb_str(&b, "--output=");

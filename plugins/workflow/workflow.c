@@ -15,35 +15,46 @@
 #include <string.h>
 
 static const relhost_option workflow_expect_options[] = {
-    {.name = "exit", .type = RELHOST_OPT_STRLIST,
+    {.name = "exit",
+     .type = RELHOST_OPT_STRLIST,
      .offset = offsetof(struct workflow_expect, exit),
      .doc = "exit codes that count as success (default: 0 only), e.g. [\"0\", \"1\"]"},
-    {.name = "termination_reason", .type = RELHOST_OPT_STRING,
+    {.name = "termination_reason",
+     .type = RELHOST_OPT_STRING,
      .offset = offsetof(struct workflow_expect, termination_reason),
      .doc = "the [SUMMARY] Termination reason the job must end with (e.g. heartbeat_timeout)"},
     {0}};
 
 static const relhost_option workflow_condition_options[] = {
-    {.name = "name", .type = RELHOST_OPT_STRING, .required = 1,
+    {.name = "name",
+     .type = RELHOST_OPT_STRING,
+     .required = 1,
      .offset = offsetof(struct workflow_condition, name),
      .doc = "condition name, the last part of the expanded validation's name"},
-    {.name = "args", .type = RELHOST_OPT_STRLIST, .flags = RELHOST_OPTF_TEMPLATE,
+    {.name = "args",
+     .type = RELHOST_OPT_STRLIST,
+     .flags = RELHOST_OPTF_TEMPLATE,
      .offset = offsetof(struct workflow_condition, args),
      .doc = "arguments appended to cmd for this condition"},
-    {.name = "termination_reason", .type = RELHOST_OPT_STRING,
+    {.name = "termination_reason",
+     .type = RELHOST_OPT_STRING,
      .offset = offsetof(struct workflow_condition, termination_reason),
      .doc = "the termination reason this condition must end with (any exit code then counts)"},
-    {.name = "exit", .type = RELHOST_OPT_STRLIST,
+    {.name = "exit",
+     .type = RELHOST_OPT_STRLIST,
      .offset = offsetof(struct workflow_condition, exit),
      .doc = "exit codes that count as success for this condition"},
     {0}};
 
 static const relhost_option workflow_matrix_options[] = {
-    {.name = "nodes", .type = RELHOST_OPT_STRLIST,
+    {.name = "nodes",
+     .type = RELHOST_OPT_STRLIST,
      .offset = offsetof(struct workflow_matrix, nodes),
      .doc = "node counts, e.g. [1, 2, 4]: one validation per count ({nodes} in cmd)"},
-    {.name = "conditions", .type = RELHOST_OPT_GROUP_LIST,
-     .offset = offsetof(struct workflow_matrix, conditions), .sub = workflow_condition_options,
+    {.name = "conditions",
+     .type = RELHOST_OPT_GROUP_LIST,
+     .offset = offsetof(struct workflow_matrix, conditions),
+     .sub = workflow_condition_options,
      .item_size = sizeof(struct workflow_condition),
      .doc = "conditions ({condition} in cmd): ( { name = \"normal\"; }, { name = ...; args = "
             "[...]; termination_reason = ...; } )"},
@@ -51,54 +62,111 @@ static const relhost_option workflow_matrix_options[] = {
 
 #define V(field) offsetof(struct workflow_validation, field)
 static const relhost_option workflow_validation_options[] = {
-    {.name = "name", .type = RELHOST_OPT_STRING, .required = 1, .offset = V(name),
+    {.name = "name",
+     .type = RELHOST_OPT_STRING,
+     .required = 1,
+     .offset = V(name),
      .doc = "unique validation name (letters, digits, '-', '_', '.'; at most 160 bytes with "
             "its matrix cell)"},
-    {.name = "description", .type = RELHOST_OPT_STRING, .offset = V(description),
+    {.name = "description",
+     .type = RELHOST_OPT_STRING,
+     .offset = V(description),
      .doc = "one line shown by --check"},
-    {.name = "runner", .type = RELHOST_OPT_REF, .ref_kind = RELHOST_REF_RUNNER,
-     .offset = V(runner), .doc = "runner to use (a name under the plan's runners); default: the "
-                                 "gate's runner"},
-    {.name = "cmd", .type = RELHOST_OPT_STRLIST, .required = 1, .offset = V(cmd),
+    {.name = "runner",
+     .type = RELHOST_OPT_REF,
+     .ref_kind = RELHOST_REF_RUNNER,
+     .offset = V(runner),
+     .doc = "runner to use (a name under the plan's runners); default: the "
+            "gate's runner"},
+    {.name = "cmd",
+     .type = RELHOST_OPT_STRLIST,
+     .required = 1,
+     .offset = V(cmd),
      .flags = RELHOST_OPTF_TEMPLATE,
      .doc = "program and arguments; no shell unless shell = true (then one command string)"},
-    {.name = "shell", .type = RELHOST_OPT_BOOL, .def = "false", .offset = V(shell),
+    {.name = "shell",
+     .type = RELHOST_OPT_BOOL,
+     .def = "false",
+     .offset = V(shell),
      .doc = "run cmd with /bin/sh -c (explicit opt-in)"},
-    {.name = "env", .type = RELHOST_OPT_MAP, .offset = V(env), .flags = RELHOST_OPTF_TEMPLATE,
+    {.name = "env",
+     .type = RELHOST_OPT_MAP,
+     .offset = V(env),
+     .flags = RELHOST_OPTF_TEMPLATE,
      .doc = "environment variables for the job (never secrets: use pass_env)"},
-    {.name = "pass_env", .type = RELHOST_OPT_STRLIST, .offset = V(pass_env),
+    {.name = "pass_env",
+     .type = RELHOST_OPT_STRLIST,
+     .offset = V(pass_env),
      .doc = "names of relhost's environment variables handed to the job (secrets go here)"},
-    {.name = "cwd", .type = RELHOST_OPT_STRING, .offset = V(cwd),
+    {.name = "cwd",
+     .type = RELHOST_OPT_STRING,
+     .offset = V(cwd),
      .flags = RELHOST_OPTF_TEMPLATE | RELHOST_OPTF_PATH,
      .doc = "working directory (default: the plan's folder)"},
-    {.name = "timeout_s", .type = RELHOST_OPT_DURATION, .def = "1h", .offset = V(timeout_s),
-     .min = 0, .max = 30 * 86400,
+    {.name = "timeout_s",
+     .type = RELHOST_OPT_DURATION,
+     .def = "1h",
+     .offset = V(timeout_s),
+     .min = 0,
+     .max = 30 * 86400,
      .doc = "kill the job after this long (seconds, or \"10m\"); it then FAILS with exit 124"},
-    {.name = "retries", .type = RELHOST_OPT_INT, .def = "0", .offset = V(retries), .min = 0,
-     .max = 20, .doc = "extra attempts after a retryable tool error (never after a verdict)"},
-    {.name = "nodes", .type = RELHOST_OPT_INT, .def = "0", .offset = V(nodes), .min = 0,
-     .max = 100000, .doc = "nodes for remote runners (0: runner default)"},
-    {.name = "gpus", .type = RELHOST_OPT_INT, .def = "0", .offset = V(gpus), .min = 0,
-     .max = 1024, .doc = "GPUs per node for remote runners"},
-    {.name = "runner_args", .type = RELHOST_OPT_MAP, .offset = V(runner_args),
+    {.name = "retries",
+     .type = RELHOST_OPT_INT,
+     .def = "0",
+     .offset = V(retries),
+     .min = 0,
+     .max = 20,
+     .doc = "extra attempts after a retryable tool error (never after a verdict)"},
+    {.name = "nodes",
+     .type = RELHOST_OPT_INT,
+     .def = "0",
+     .offset = V(nodes),
+     .min = 0,
+     .max = 100000,
+     .doc = "nodes for remote runners (0: runner default)"},
+    {.name = "gpus",
+     .type = RELHOST_OPT_INT,
+     .def = "0",
+     .offset = V(gpus),
+     .min = 0,
+     .max = 1024,
+     .doc = "GPUs per node for remote runners"},
+    {.name = "runner_args",
+     .type = RELHOST_OPT_MAP,
+     .offset = V(runner_args),
      .doc = "runner-specific settings for this validation (partition, accelerators...)"},
-    {.name = "metrics", .type = RELHOST_OPT_REF_LIST, .ref_kind = RELHOST_REF_METRICS,
-     .offset = V(metrics), .doc = "metrics sources fed this job's log (default: the gate's)"},
-    {.name = "acceptance", .type = RELHOST_OPT_CHECKS, .offset = V(acceptance),
+    {.name = "metrics",
+     .type = RELHOST_OPT_REF_LIST,
+     .ref_kind = RELHOST_REF_METRICS,
+     .offset = V(metrics),
+     .doc = "metrics sources fed this job's log (default: the gate's)"},
+    {.name = "acceptance",
+     .type = RELHOST_OPT_CHECKS,
+     .offset = V(acceptance),
      .doc = "checks on the job's metrics: thresholds ( (\"sps_max\", \">=\", 30000.0) ) or "
             "groups { metric = \"sps_max\"; op = \">=\"; value = 30000.0; baseline = "
             "\"higher\"; rel = 0.2; abs = 100.0; stat = \"median\"; } (see relhost.cfg(5) "
             "ACCEPTANCE CHECKS)"},
-    {.name = "depends_on", .type = RELHOST_OPT_STRLIST, .offset = V(depends_on),
+    {.name = "depends_on",
+     .type = RELHOST_OPT_STRLIST,
+     .offset = V(depends_on),
      .doc = "validations that must pass first (in this run or an earlier one of the release; "
             "selecting this one runs them too); otherwise this one is SKIPPED"},
-    {.name = "expect", .type = RELHOST_OPT_GROUP, .offset = V(expect),
+    {.name = "expect",
+     .type = RELHOST_OPT_GROUP,
+     .offset = V(expect),
      .sub = workflow_expect_options,
      .doc = "what counts as a successful end (exit codes, termination reason)"},
-    {.name = "matrix", .type = RELHOST_OPT_GROUP, .offset = V(matrix),
+    {.name = "matrix",
+     .type = RELHOST_OPT_GROUP,
+     .offset = V(matrix),
      .sub = workflow_matrix_options,
      .doc = "expand into <name>.<nodes>n.<condition> validations (seed 002's cluster matrix)"},
-    {.name = "repeats", .type = RELHOST_OPT_INT, .def = "1", .offset = V(repeats), .min = 1,
+    {.name = "repeats",
+     .type = RELHOST_OPT_INT,
+     .def = "1",
+     .offset = V(repeats),
+     .min = 1,
      .max = 100,
      .doc = "run the validation (each matrix cell) this many times, as jobs <name>.r1.. "
             "<name>.rN within the runner's max_parallel ({repeat} in cmd); checks judge each "
@@ -107,14 +175,22 @@ static const relhost_option workflow_validation_options[] = {
 #undef V
 
 static const relhost_option workflow_options[] = {
-    {.name = "validations", .type = RELHOST_OPT_GROUP_LIST, .required = 1,
-     .offset = offsetof(struct workflow_conf, validations), .sub = workflow_validation_options,
+    {.name = "validations",
+     .type = RELHOST_OPT_GROUP_LIST,
+     .required = 1,
+     .offset = offsetof(struct workflow_conf, validations),
+     .sub = workflow_validation_options,
      .item_size = sizeof(struct workflow_validation),
      .doc = "the validations: ( { name = ...; cmd = [...]; acceptance = (...); }, ... )"},
-    {.name = "metrics", .type = RELHOST_OPT_REF_LIST, .ref_kind = RELHOST_REF_METRICS,
+    {.name = "metrics",
+     .type = RELHOST_OPT_REF_LIST,
+     .ref_kind = RELHOST_REF_METRICS,
      .offset = offsetof(struct workflow_conf, metrics),
      .doc = "metrics sources for every validation that names none"},
-    {.name = "runner", .type = RELHOST_OPT_REF, .ref_kind = RELHOST_REF_RUNNER, .def = "local",
+    {.name = "runner",
+     .type = RELHOST_OPT_REF,
+     .ref_kind = RELHOST_REF_RUNNER,
+     .def = "local",
      .offset = offsetof(struct workflow_conf, runner),
      .doc = "runner for every validation that names none"},
     {0}};
@@ -225,8 +301,10 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
         len = snprintf(r->name, sizeof r->name, "%s", v->name);
     if (len < 0 || len > RELHOST_JOB_NAME_MAX) {
         /* never cut: two long names would collide as one */
-        pl_host->fail(ctx, "%s: validation name \"%.40s...\"%s is %d bytes, more than the %d a job "
-                           "name may hold; shorten it", pl_where(ctx, &v->name), v->name,
+        pl_host->fail(ctx,
+                      "%s: validation name \"%.40s...\"%s is %d bytes, more than the %d a job "
+                      "name may hold; shorten it",
+                      pl_where(ctx, &v->name), v->name,
                       nodes_s || c ? " (with its matrix cell)" : "", len, RELHOST_JOB_NAME_MAX);
         return RELHOST_EINVAL;
     }
@@ -251,8 +329,8 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
         }
         r->nodes = (int)nn;
     }
-    r->expect_term = c && c->termination_reason ? c->termination_reason
-                                                : v->expect.termination_reason;
+    r->expect_term =
+        c && c->termination_reason ? c->termination_reason : v->expect.termination_reason;
     if (c && c->exit.n)
         rc = parse_exits(ctx, &c->exit, &c->exit, r->name, &r->expect_exit, &r->n_expect_exit);
     else
@@ -317,8 +395,9 @@ static int open_checked(const relhost_ctx *ctx, struct workflow *w)
         for (const char *p = v->name; *p; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
-                pl_host->fail(ctx, "%s: validation name \"%s\" may hold only letters, digits, '-', "
-                                   "'_' and '.' (it names log files and job keys)",
+                pl_host->fail(ctx,
+                              "%s: validation name \"%s\" may hold only letters, digits, '-', "
+                              "'_' and '.' (it names log files and job keys)",
                               pl_where(ctx, &v->name), v->name);
                 return RELHOST_EINVAL;
             }
@@ -328,8 +407,9 @@ static int open_checked(const relhost_ctx *ctx, struct workflow *w)
             return RELHOST_EINVAL;
         }
         if (v->shell && v->matrix.conditions.n) {
-            pl_host->fail(ctx, "%s: validation %s: a matrix appends arguments, which a shell "
-                               "command string cannot take; use {condition} in the string instead",
+            pl_host->fail(ctx,
+                          "%s: validation %s: a matrix appends arguments, which a shell "
+                          "command string cannot take; use {condition} in the string instead",
                           pl_where(ctx, &v->matrix), v->name);
             return RELHOST_EINVAL;
         }
@@ -344,10 +424,10 @@ static int open_checked(const relhost_ctx *ctx, struct workflow *w)
                 return RELHOST_EINVAL;
             }
             if (k != i && is_repeat_of(&w->runs[k], &w->runs[i])) {
-                pl_host->fail(ctx, "%s: validation name \"%s\" is also the name of a run of the "
-                                   "repeated validation %s; rename one",
-                              pl_where(ctx, &w->runs[i].v->name), w->runs[i].name,
-                              w->runs[k].name);
+                pl_host->fail(ctx,
+                              "%s: validation name \"%s\" is also the name of a run of the "
+                              "repeated validation %s; rename one",
+                              pl_where(ctx, &w->runs[i].v->name), w->runs[i].name, w->runs[k].name);
                 return RELHOST_EINVAL;
             }
         }
@@ -503,9 +583,11 @@ static int workflow_describe(const relhost_ctx *ctx, void *inst)
             v->depends_on.n ? " (after its dependencies)" : "",
             r->expect_term ? "; must end with " : "", r->expect_term ? r->expect_term : "");
         for (size_t k = 0; k < v->acceptance.n; k++)
-            describe_check(ctx, (const relhost_check_spec *)(const void *)(
-                                    (const char *)v->acceptance.v + k * v->acceptance.elem_size),
-                           v->repeats > 1);
+            describe_check(
+                ctx,
+                (const relhost_check_spec *)(const void *)((const char *)v->acceptance.v +
+                                                           k * v->acceptance.elem_size),
+                v->repeats > 1);
     }
     return 0;
 }
@@ -514,6 +596,8 @@ const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("workflow", "1.2.0", workflow_options, struct workflow_conf),
     .description = "run validation jobs and hold their metrics against acceptance checks",
     .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = workflow_open, .describe = workflow_describe,
-                                      .run = workflow_run, .close = workflow_close},
+                                      .open = workflow_open,
+                                      .describe = workflow_describe,
+                                      .run = workflow_run,
+                                      .close = workflow_close},
 };

@@ -12,20 +12,20 @@
 #include <stdint.h>
 
 struct workflow_expect {
-    relhost_strlist exit;        /* exit codes that count as success */
+    relhost_strlist exit; /* exit codes that count as success */
     const char *termination_reason;
 };
 
 struct workflow_condition {
     const char *name;
-    relhost_strlist args;        /* appended to cmd */
+    relhost_strlist args; /* appended to cmd */
     const char *termination_reason;
     relhost_strlist exit;
 };
 
 struct workflow_matrix {
-    relhost_strlist nodes;       /* node counts, e.g. ["1", "2", "4"] */
-    relhost_list conditions;     /* struct workflow_condition */
+    relhost_strlist nodes;   /* node counts, e.g. ["1", "2", "4"] */
+    relhost_list conditions; /* struct workflow_condition */
 };
 
 struct workflow_validation {
@@ -60,9 +60,9 @@ enum vstate { V_WAITING = 0, V_SUBMITTED, V_DONE, V_SKIPPED, V_UNSELECTED };
 /* One validation to run: a plan validation, or one cell of its matrix. */
 struct vrun {
     const struct workflow_validation *v;
-    char name[192];              /* v->name, or <name>.<nodes>n.<condition> */
-    const char **argv;           /* cmd, plus the condition's args; NULL-terminated */
-    const char *nodes_s;         /* matrix cell, or NULL */
+    char name[192];      /* v->name, or <name>.<nodes>n.<condition> */
+    const char **argv;   /* cmd, plus the condition's args; NULL-terminated */
+    const char *nodes_s; /* matrix cell, or NULL */
     const char *condition;
     int nodes;
     const char *expect_term;

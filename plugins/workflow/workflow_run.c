@@ -175,12 +175,13 @@ static void judge_launch(const relhost_ctx *ctx, const struct workflow *w, size_
 {
     size_t launched = 0;
     for (size_t i = 0; i < w->n; i++)
-        launched += w->runs[i].state == V_DONE && w->runs[i].res.external_id &&
-                    !w->runs[i].res.finished;
+        launched +=
+            w->runs[i].state == V_DONE && w->runs[i].res.external_id && !w->runs[i].res.finished;
     out->outcome = RELHOST_INCONCLUSIVE;
     out->reason = "launched";
-    pl_host->note_add(ctx, "%zu of %zu validation(s) running remotely; the others wait for "
-                           "`relhost -c` (local runners, full runners, dependencies, or done)",
+    pl_host->note_add(ctx,
+                      "%zu of %zu validation(s) running remotely; the others wait for "
+                      "`relhost -c` (local runners, full runners, dependencies, or done)",
                       launched, nsel);
 }
 

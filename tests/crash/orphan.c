@@ -106,7 +106,7 @@ static void test_crash_orphan__a_process_whose_start_time_or_cookie_differs_is_n
 
     assert_int_equal(proc_stop_orphan(&id), 1);
     r = wait_end(p);
-    assert_int_equal(r.signal, SIGTERM); /* asked first; SIGKILL only after the grace */
+    assert_int_equal(r.signal, SIGTERM);        /* asked first; SIGKILL only after the grace */
     assert_int_equal(proc_stop_orphan(&id), 0); /* gone now: nothing to stop, nothing signalled */
     proc_release(p);
 }
@@ -115,7 +115,8 @@ static void test_crash_orphan__its_group_and_what_escaped_with_setsid_are_stoppe
 {
     char *pidfile = xasprintf("%s/escaped.pid", tmp);
     char *script = xasprintf("setsid sh -c 'echo $$ > %s.tmp; mv %s.tmp %s; exec sleep 30' & "
-                             "sleep 30 & wait", pidfile, pidfile, pidfile);
+                             "sleep 30 & wait",
+                             pidfile, pidfile, pidfile);
     proc_ident id;
     relhost_proc *p;
     pid_t escaped;
@@ -140,8 +141,8 @@ static void test_crash_orphan__its_group_and_what_escaped_with_setsid_are_stoppe
 static void test_crash_orphan__one_that_ignores_sigterm_gets_sigkill_after_the_grace(void **state)
 {
     char *pidfile = xasprintf("%s/stubborn.pid", tmp);
-    char *script = xasprintf("trap '' TERM; echo $$ > %s.tmp; mv %s.tmp %s; exec sleep 30",
-                             pidfile, pidfile, pidfile);
+    char *script = xasprintf("trap '' TERM; echo $$ > %s.tmp; mv %s.tmp %s; exec sleep 30", pidfile,
+                             pidfile, pidfile);
     proc_ident id;
     relhost_proc *p;
     relhost_proc_result r;

@@ -49,8 +49,8 @@ static int crash_restarts_submit(const relhost_ctx *ctx, void *inst, const relho
         host->fail(ctx, "out of memory");
         return RELHOST_ENOMEM;
     }
-    for (const char *s = counts ? counts : "0"; *s && j->n < MAX_POLLS; s += strcspn(s, ","),
-                    s += *s == ',')
+    for (const char *s = counts ? counts : "0"; *s && j->n < MAX_POLLS;
+         s += strcspn(s, ","), s += *s == ',')
         j->restarts[j->n++] = atoi(s);
     if (log) {
         FILE *f = fopen(spec->log_path, "ae");

@@ -15,14 +15,13 @@ static struct {
     mock_host *m;
 } script;
 
-static const long STATUSES[] = {200, 200, 201, 200, 404, 422, 429, 500, 401, 403, 502, 204,
-                                302, 410, 400, 503};
+static const long STATUSES[] = {200, 200, 201, 200, 404, 422, 429, 500,
+                                401, 403, 502, 204, 302, 410, 400, 503};
 
 /* Header sets, chosen by the envelope byte's high nibble (bits 4-7, modulo the count). */
 static const char *const H_NONE[] = {NULL};
 static const char *const H_RETRY[] = {"retry-after: 1", NULL};
-static const char *const H_PRIMARY[] = {"x-ratelimit-remaining: 0", "x-ratelimit-reset: 1",
-                                        NULL};
+static const char *const H_PRIMARY[] = {"x-ratelimit-remaining: 0", "x-ratelimit-reset: 1", NULL};
 static const char *const H_JSON[] = {"content-type: application/json; charset=utf-8", NULL};
 static const char *const H_BAD[] = {"x-ratelimit-remaining: x", "retry-after: -5",
                                     "link: <>; rel=\"next\"", NULL};
@@ -123,12 +122,31 @@ static int scripted_proc_run(const relhost_ctx *ctx, const relhost_proc_spec *sp
     res->err = us ? dup_n(us + 1, blen - olen - 1) : dup_n(body, 0);
     res->err_len = us ? blen - olen - 1 : 0;
     switch (env % 8) {
-    case 0: case 1: case 2: res->exited = 1; res->exit_code = 0; break;
-    case 3: res->exited = 1; res->exit_code = 1; break;
-    case 4: res->exited = 1; res->exit_code = (int)(env >> 3); break;
+    case 0:
+    case 1:
+    case 2:
+        res->exited = 1;
+        res->exit_code = 0;
+        break;
+    case 3:
+        res->exited = 1;
+        res->exit_code = 1;
+        break;
+    case 4:
+        res->exited = 1;
+        res->exit_code = (int)(env >> 3);
+        break;
     case 5: res->signal = 9; break;
-    case 6: res->exited = 1; res->exit_code = 124; res->timed_out = 1; break;
-    default: res->exited = 1; res->exit_code = 127; res->exec_failed = 1; break;
+    case 6:
+        res->exited = 1;
+        res->exit_code = 124;
+        res->timed_out = 1;
+        break;
+    default:
+        res->exited = 1;
+        res->exit_code = 127;
+        res->exec_failed = 1;
+        break;
     }
     res->truncated = (env >> 7) & 1;
     return 0;

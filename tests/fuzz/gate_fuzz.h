@@ -33,8 +33,8 @@ static mock_host gate_m;
 static struct gate_instance gate_instances[N_GATE_CONFS];
 
 /* The host's template service for {version} (the defaults use nothing else). */
-static int gate_expand(const relhost_ctx *ctx, const char *tmpl, const char *const *vars,
-                       size_t n, char **out)
+static int gate_expand(const relhost_ctx *ctx, const char *tmpl, const char *const *vars, size_t n,
+                       char **out)
 {
     const char *at = strstr(tmpl, "{version}");
     (void)vars;

@@ -71,8 +71,13 @@ static void parse_direct(const uint8_t *data, size_t size)
         slurm_map_end(v, code, sig, restarts[0] ? atoi(restarts) : 0, &st);
         slurm_set_word(st.engine_state, sizeof st.engine_state, v);
     }
-    relhost_proc_result res = {.struct_size = sizeof res, .exited = 1, .exit_code = 1,
-                               .out = text, .out_len = n, .err = text, .err_len = n};
+    relhost_proc_result res = {.struct_size = sizeof res,
+                               .exited = 1,
+                               .exit_code = 1,
+                               .out = text,
+                               .out_len = n,
+                               .err = text,
+                               .err_len = n};
     slurm_tool_message(&res, msg, sizeof msg);
     slurm_transient(&res);
     res.err = NULL;

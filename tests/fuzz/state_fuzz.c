@@ -56,8 +56,7 @@ static void has_store_keys(state *st, const char *how)
     json_t *root = state_root(st);
     if (!json_is_object(root))
         fuzz_die("%s: the root is not an object", how);
-    if (!json_is_integer(json_object_get(root, "seq")) ||
-        json_object_get(root, "schema") == NULL ||
+    if (!json_is_integer(json_object_get(root, "seq")) || json_object_get(root, "schema") == NULL ||
         !json_is_string(json_object_get(root, "version")))
         fuzz_die("%s: the root lacks schema, version or seq", how);
     release_record rec;
@@ -95,8 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = state_open(dir, VERSION, STATE_READONLY, &st);
     if (rc != 0) {
         if (st != NULL || rc > 0 || error_last()[0] == '\0')
-            fuzz_die("read-only open: %d, store %p, message \"%s\"", rc, (void *)st,
-                     error_last());
+            fuzz_die("read-only open: %d, store %p, message \"%s\"", rc, (void *)st, error_last());
     } else {
         has_store_keys(st, "read-only open");
         state_close(st);

@@ -26,21 +26,22 @@
 #include "plan/options.h"
 
 #define BASE "http://127.0.0.1:9"
-#define RUN "run_id = \"abc123\"; entity = \"metta\"; project = \"stable\"; base_url = \"" BASE "\"; "
+#define RUN \
+    "run_id = \"abc123\"; entity = \"metta\"; project = \"stable\"; base_url = \"" BASE "\"; "
 static const char *const CONFS[] = {
     RUN "metrics = ( { name = \"sps\"; key = \"overview/sps\"; },"
-    "            { name = \"success\"; key = \"eval/success_rate\"; } );",
+        "            { name = \"success\"; key = \"eval/success_rate\"; } );",
     RUN "metrics = ( { name = \"sps\"; key = \"overview/sps\"; },"
-    "            { name = \"sps_max\"; key = \"overview/sps\"; reducer = \"max\"; },"
-    "            { name = \"sps_min\"; key = \"overview/sps\"; reducer = \"min\"; },"
-    "            { name = \"sps_mean\"; key = \"overview/sps\"; reducer = \"mean\"; },"
-    "            { name = \"sps_tail\"; key = \"overview/sps\"; reducer = \"mean_last_pct\"; },"
-    "            { name = \"loss_last\"; key = \"losses/loss\"; reducer = \"last\"; },"
-    "            { name = \"success\"; key = \"eval/success_rate\"; } );",
+        "            { name = \"sps_max\"; key = \"overview/sps\"; reducer = \"max\"; },"
+        "            { name = \"sps_min\"; key = \"overview/sps\"; reducer = \"min\"; },"
+        "            { name = \"sps_mean\"; key = \"overview/sps\"; reducer = \"mean\"; },"
+        "            { name = \"sps_tail\"; key = \"overview/sps\"; reducer = \"mean_last_pct\"; },"
+        "            { name = \"loss_last\"; key = \"losses/loss\"; reducer = \"last\"; },"
+        "            { name = \"success\"; key = \"eval/success_rate\"; } );",
 };
 #define N_CONFS (sizeof(CONFS) / sizeof(CONFS[0]))
-static const char *const NAMES[] = {"sps", "sps_max", "sps_min", "sps_mean", "sps_tail",
-                                    "loss_last", "success", NULL};
+static const char *const NAMES[] = {"sps",      "sps_max",   "sps_min", "sps_mean",
+                                    "sps_tail", "loss_last", "success", NULL};
 static const char *const SECRETS[] = {"WANDB_API_KEY=fuzz-key-0123456789abcdef", NULL};
 
 struct instance {
@@ -79,8 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t c = size ? data[0] % N_CONFS : 0;
     struct instance *r = instance_of(c);
     const char *env[] = {"RELHOST_ATTEMPT=1", NULL};
-    relhost_job_spec spec = {.struct_size = sizeof spec, .key = "rh-fuzz-train-a1",
-                             .validation = "train", .env = env};
+    relhost_job_spec spec = {
+        .struct_size = sizeof spec, .key = "rh-fuzz-train-a1", .validation = "train", .env = env};
     void *job = NULL;
     if (size) {
         data++;

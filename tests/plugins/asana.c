@@ -25,7 +25,7 @@
 /* ---- a scripted HTTP service  ---------------------------------------------------------------- */
 
 struct reply {
-    int rc;             /* what http_request returns; 0: a response */
+    int rc; /* what http_request returns; 0: a response */
     long status;
     const char *body;
 };
@@ -39,7 +39,7 @@ static struct {
 } http;
 
 static int scripted_http(const relhost_ctx *ctx, const relhost_http_request *req,
-                     relhost_http_response **out)
+                         relhost_http_response **out)
 {
     const struct reply *r;
     relhost_http_response *resp;
@@ -115,10 +115,7 @@ static void fx_free(struct fx *f)
     free(f);
 }
 
-static int fx_run(struct fx *f)
-{
-    return f->pl->gate->run(&f->m.ctx, f->inst, &f->v);
-}
+static int fx_run(struct fx *f) { return f->pl->gate->run(&f->m.ctx, f->inst, &f->v); }
 
 #define SECTIONS "{\"data\":[{\"gid\":\"11\",\"name\":\"Active\"}],\"next_page\":null}"
 #define BASE "https://asana.test/api/1.0"
@@ -156,8 +153,9 @@ static void test_plugins_asana__not_configured_without_a_terminal_is_skipped(voi
 static void test_plugins_asana__offset_is_encoded_and_sent_to_the_configured_base(void **state)
 {
     static const struct reply script[] = {
-        {0, 200, "{\"data\":[],\"next_page\":{\"offset\":\"a+b/c=d\",\"path\":\"/x\","
-                 "\"uri\":\"https://elsewhere.example/api/1.0/projects/1201/sections?offset=z\"}}"},
+        {0, 200,
+         "{\"data\":[],\"next_page\":{\"offset\":\"a+b/c=d\",\"path\":\"/x\","
+         "\"uri\":\"https://elsewhere.example/api/1.0/projects/1201/sections?offset=z\"}}"},
         {0, 200, SECTIONS},
         {0, 200, "{\"data\":[],\"next_page\":null}"},
     };
@@ -192,8 +190,9 @@ static void test_plugins_asana__a_completed_task_is_no_blocker_even_if_sent(void
 {
     static const struct reply script[] = {
         {0, 200, SECTIONS},
-        {0, 200, "{\"data\":[{\"gid\":\"1\",\"name\":\"done\",\"completed\":true}],"
-                 "\"next_page\":null}"},
+        {0, 200,
+         "{\"data\":[{\"gid\":\"1\",\"name\":\"done\",\"completed\":true}],"
+         "\"next_page\":null}"},
     };
     (void)state;
     struct fx *f = fx_new("project = \"1201\";", script, 2);
@@ -208,8 +207,9 @@ static void test_plugins_asana__a_task_without_tags_fails_closed_when_narrowing(
 {
     static const struct reply script[] = {
         {0, 200, SECTIONS},
-        {0, 200, "{\"data\":[{\"gid\":\"1\",\"name\":\"x\",\"completed\":false}],"
-                 "\"next_page\":null}"},
+        {0, 200,
+         "{\"data\":[{\"gid\":\"1\",\"name\":\"x\",\"completed\":false}],"
+         "\"next_page\":null}"},
     };
     (void)state;
     struct fx *f = fx_new("project = \"1201\"; tag = \"release-blocker\";", script, 2);
@@ -238,11 +238,13 @@ static void test_plugins_asana__only_the_hosts_eretry_is_retryable(void **state)
         int retryable;
         const char *note;
     } cases[] = {
-        {RELHOST_ERETRY, 1, "listing the sections of project 1201: no usable reply (a transient "
-                            "failure); the next run tries again"},
+        {RELHOST_ERETRY, 1,
+         "listing the sections of project 1201: no usable reply (a transient "
+         "failure); the next run tries again"},
         /* a TLS or certificate error, an unresolved name, a failure the table does not know */
-        {RELHOST_EIO, 0, "listing the sections of project 1201: no usable reply (a failure "
-                         "retrying won't fix): not retryable"},
+        {RELHOST_EIO, 0,
+         "listing the sections of project 1201: no usable reply (a failure "
+         "retrying won't fix): not retryable"},
         /* refused before sending, e.g. the token over plain http to another host */
         {RELHOST_EINVAL, 0, "listing the sections of project 1201: relhost refused to send GET "},
         /* an older host's code is not the table's retryable one: fail closed */

@@ -48,7 +48,7 @@ static struct {
 static const char *const no_headers[] = {NULL};
 
 static int scripted_http(const relhost_ctx *ctx, const relhost_http_request *req,
-                     relhost_http_response **out)
+                         relhost_http_response **out)
 {
     const struct reply *r;
     relhost_http_response *resp;
@@ -91,8 +91,8 @@ static void scripted_free(relhost_http_response *resp)
 }
 
 /* The host's template service, for {version} only (the defaults use nothing else). */
-static int scripted_expand(const relhost_ctx *ctx, const char *tmpl, const char *const *vars, size_t n,
-                       char **out)
+static int scripted_expand(const relhost_ctx *ctx, const char *tmpl, const char *const *vars,
+                           size_t n, char **out)
 {
     const char *at = strstr(tmpl, "{version}");
     size_t len;
@@ -125,9 +125,8 @@ static const char *const token_set_env[] = {"GITHUB_TOKEN=unit-test-token-012345
 
 #define BASE "https://ghe.example.com/api/v3"
 #define REPO BASE "/repos/octo-org/octo-repo"
-#define PLAN(action, extra)                                                                        \
-    "action = \"" action "\"; repository = \"octo-org/octo-repo\"; base_url = \"" BASE "\"; "     \
-    extra
+#define PLAN(action, extra) \
+    "action = \"" action "\"; repository = \"octo-org/octo-repo\"; base_url = \"" BASE "\"; " extra
 
 static struct fx *fx_new(const char *text, const struct reply *script, size_t n)
 {
@@ -161,10 +160,7 @@ static void fx_free(struct fx *f)
     free(f);
 }
 
-static int fx_run(struct fx *f)
-{
-    return f->pl->gate->run(&f->m.ctx, f->inst, &f->v);
-}
+static int fx_run(struct fx *f) { return f->pl->gate->run(&f->m.ctx, f->inst, &f->v); }
 
 static void assert_fail_has(const struct fx *f, const char *needle)
 {
@@ -297,12 +293,9 @@ static void test_plugins_github__a_lost_issue_reply_is_looked_for_before_posting
 static void test_plugins_github__three_lost_replies_are_a_retryable_error(void **state)
 {
     static const struct reply script[] = {
-        {0, 200, "[]", NULL},
-        {0, 502, "{\"message\":\"Server Error\"}", NULL},
-        {0, 200, "[]", NULL},
-        {0, 502, "{\"message\":\"Server Error\"}", NULL},
-        {0, 200, "[]", NULL},
-        {0, 503, "{\"message\":\"Unavailable\"}", NULL},
+        {0, 200, "[]", NULL}, {0, 502, "{\"message\":\"Server Error\"}", NULL},
+        {0, 200, "[]", NULL}, {0, 502, "{\"message\":\"Server Error\"}", NULL},
+        {0, 200, "[]", NULL}, {0, 503, "{\"message\":\"Unavailable\"}", NULL},
     };
     (void)state;
     struct fx *f = fx_new(PLAN("issue", ""), script, 6);
@@ -364,8 +357,7 @@ static void test_plugins_github__a_408_is_retryable_an_unreadable_reply_is_not(v
     fx_free(f);
 }
 
-static void test_plugins_github__a_marker_found_after_a_lost_reply_is_not_posted_again(
-    void **state)
+static void test_plugins_github__a_marker_found_after_a_lost_reply_is_not_posted_again(void **state)
 {
     /* The second list must show the issue with this run's marker, which is random: the scripted HTTP service
      * script is built after open(), from the instance's nonce. */

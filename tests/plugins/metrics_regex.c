@@ -36,10 +36,7 @@ struct fx {
     int open_rc;
 };
 
-static const char *fx_where(void *arg, const void *field)
-{
-    return optstore_where(arg, field);
-}
+static const char *fx_where(void *arg, const void *field) { return optstore_where(arg, field); }
 
 /* Fill the conf from plan text and open an instance; the open's return is kept in open_rc. */
 static struct fx *fx_new(const char *text)
@@ -100,10 +97,7 @@ static void fx_run_cut(struct fx *f, const char *log, size_t len, enum cut how, 
     ops->job_close(job);
 }
 
-static void fx_run(struct fx *f, const char *log)
-{
-    fx_run_cut(f, log, strlen(log), CUT_WHOLE, 0);
-}
+static void fx_run(struct fx *f, const char *log) { fx_run_cut(f, log, strlen(log), CUT_WHOLE, 0); }
 
 /* Everything the plugin told the host, as text, to compare runs. */
 static char *fx_dump(const mock_host *m)
@@ -116,8 +110,8 @@ static char *fx_dump(const mock_host *m)
                               m->metrics[i].value, m->metrics[i].reducer, m->metrics[i].pattern,
                               (unsigned long long)m->metrics[i].samples);
     for (size_t i = 0; i < m->n_labels; i++)
-        n += (size_t)snprintf(s + n, cap - n, "label %s=%s\n", m->labels[i].key,
-                              m->labels[i].value);
+        n +=
+            (size_t)snprintf(s + n, cap - n, "label %s=%s\n", m->labels[i].key, m->labels[i].value);
     for (size_t i = 0; i < m->n_notes; i++)
         n += (size_t)snprintf(s + n, cap - n, "note %s\n", m->notes[i]);
     for (size_t i = 0; i < m->n_fails; i++)
@@ -186,14 +180,14 @@ static void test_plugins_metrics_regex__where_the_seed_misread_no_wrong_value_is
 {
     /* Each line alone: either no metric, or the correct one; never the seed's misreading. */
     static const char *const no_match[] = {
-        "eval_success_rate: 1.5",   /* out of range: the seed said 1.0 */
+        "eval_success_rate: 1.5", /* out of range: the seed said 1.0 */
         "eval_success_rate: 2",
         "eval_success_rate: 0.5.3", /* ambiguous */
         "SPS:\n31000",              /* the number is on the next line */
         "SPS: 31,0000",             /* not a thousands grouping: the seed said 31 */
         "SPS: 1,2,3",
         "SPS: nan",
-        "sps_max: 31000",           /* another word */
+        "sps_max: 31000", /* another word */
     };
     (void)state;
     for (size_t i = 0; i < sizeof(no_match) / sizeof(no_match[0]); i++) {
@@ -374,15 +368,19 @@ static void test_plugins_metrics_regex__inconsistent_patterns_are_refused_with_a
 {
     static const struct bad_conf cases[] = {
         {"defaults = false; patterns = ( { name = \"a\"; regex = \"a=(\\\\d+)\"; "
-         "reducers = [\"max\", \"median\"]; } );", "unknown reducer \"median\""},
+         "reducers = [\"max\", \"median\"]; } );",
+         "unknown reducer \"median\""},
         {"defaults = false; patterns = ( { name = \"a\"; regex = \"a=(\\\\d+)\"; "
-         "reducers = [\"max\", \"min\"]; metric = \"x\"; } );", "metric names one metric"},
+         "reducers = [\"max\", \"min\"]; metric = \"x\"; } );",
+         "metric names one metric"},
         {"defaults = false; patterns = ( { name = \"a\"; regex = \"a=(\\\\w+)\"; "
-         "label = true; reducers = \"max\"; } );", "a label keeps one value"},
+         "label = true; reducers = \"max\"; } );",
+         "a label keeps one value"},
         {"defaults = false; patterns = ( { name = \"a\"; regex = \"a=\\\\d+\"; } );",
          "no capture group"},
         {"defaults = false; patterns = ( { name = \"a\"; regex = \"a=(\\\\d+)\"; },"
-         " { name = \"a\"; regex = \"b=(\\\\d+)\"; } );", "defined twice"},
+         " { name = \"a\"; regex = \"b=(\\\\d+)\"; } );",
+         "defined twice"},
         {"patterns = ( { name = \"x\"; regex = \"a=(\\\\d+)\"; metric = \"sps_max\"; } );",
          "both post \"sps_max\""},
         {"defaults = false; patterns = ( { name = \"a b\"; regex = \"a=(\\\\d+)\"; } );",
@@ -504,8 +502,7 @@ static void test_plugins_metrics_regex__nul_bytes_invalid_utf8_and_crlf_are_read
     fx_free(f);
 }
 
-static void test_plugins_metrics_regex__any_cutting_of_the_log_gives_identical_results(
-    void **state)
+static void test_plugins_metrics_regex__any_cutting_of_the_log_gives_identical_results(void **state)
 {
     char log[8192];
     (void)state;
@@ -714,8 +711,9 @@ static void test_plugins_metrics_regex__numbers_are_read_strictly(void **state)
     assert_true(v == 0.5);
     assert_int_equal(mr_parse_number(c, "7.", 2, &v), 0);
     assert_true(v == 7);
-    static const char *const bad[] = {"31,0000", "1,23", "1234,567", ",123", "1e", "nan", "inf",
-                                      "1e999", "0x10", "", ".", "-", "1.2.3", "12a", "1 2"};
+    static const char *const bad[] = {"31,0000", "1,23", "1234,567", ",123", "1e",
+                                      "nan",     "inf",  "1e999",    "0x10", "",
+                                      ".",       "-",    "1.2.3",    "12a",  "1 2"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (mr_parse_number(c, bad[i], strlen(bad[i]), &v) == 0)
             fail_msg("\"%s\" read as %g", bad[i], v);
@@ -764,12 +762,41 @@ static void test_plugins_metrics_regex__search_shortcuts_give_what_every_line_ma
 {
     /* Fragments around the literals: numbers before, after, glued, units, labels, near misses. */
     static const char *const frags[] = {
-        "SPS: 31000", "sps=12", "950 sps", "87.75 ksps", "1.23 Msps", "87,750 SPS", "12 SPS:",
-        "x1 sps", "1.5e4 sps", "SPS: 1,2,3", "sps", "ksps", "SPS:", "step 12", "| 7 |", "3sps",
-        "eval_success_rate: 0.5", "eval success rate=1", "success", "evalsuccessrate: .25",
-        "[SUMMARY] Exit code: 3", "[SUMMARY] Restart Count: 2", "[summary]", "0.93", "1,000",
+        "SPS: 31000",
+        "sps=12",
+        "950 sps",
+        "87.75 ksps",
+        "1.23 Msps",
+        "87,750 SPS",
+        "12 SPS:",
+        "x1 sps",
+        "1.5e4 sps",
+        "SPS: 1,2,3",
+        "sps",
+        "ksps",
+        "SPS:",
+        "step 12",
+        "| 7 |",
+        "3sps",
+        "eval_success_rate: 0.5",
+        "eval success rate=1",
+        "success",
+        "evalsuccessrate: .25",
+        "[SUMMARY] Exit code: 3",
+        "[SUMMARY] Restart Count: 2",
+        "[summary]",
+        "0.93",
+        "1,000",
         /* "-5 sps" is refused by the default's range (sps >= 0), which the twin has not */
-        "+5 sps", "SPS = 4", "\t", "  ", "e", "k", "5 k sps", "SPS:5k", "SPS: 2 msps",
+        "+5 sps",
+        "SPS = 4",
+        "\t",
+        "  ",
+        "e",
+        "k",
+        "5 k sps",
+        "SPS:5k",
+        "SPS: 2 msps",
     };
     char log[64 * 1024];
     size_t n = 0;

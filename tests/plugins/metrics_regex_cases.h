@@ -29,8 +29,8 @@ static char *dump(const mock_host *m)
                               m->metrics[i].value, m->metrics[i].reducer,
                               (unsigned long long)m->metrics[i].samples);
     for (size_t i = 0; i < m->n_labels; i++)
-        n += (size_t)snprintf(s + n, cap - n, "label %s=%s\n", m->labels[i].key,
-                              m->labels[i].value);
+        n +=
+            (size_t)snprintf(s + n, cap - n, "label %s=%s\n", m->labels[i].key, m->labels[i].value);
     for (size_t i = 0; i < m->n_notes; i++)
         n += (size_t)snprintf(s + n, cap - n, "note %s\n", m->notes[i]);
     for (size_t i = 0; i < m->n_fails; i++)
@@ -217,8 +217,8 @@ static void run_cases(const struct tcase *cases, size_t n_cases)
             char *got = run(&r, tc->log, len, k, len);
             runs++;
             if (strcmp(got, whole) != 0) {
-                print_message("case %zu \"%s\": cut at %zu gives\n%sbut whole gives\n%s", c,
-                              shown, k, got, whole);
+                print_message("case %zu \"%s\": cut at %zu gives\n%sbut whole gives\n%s", c, shown,
+                              k, got, whole);
                 differs = 1;
             }
             free(got);

@@ -38,11 +38,11 @@
 #include "metrics_regex_cases.h"
 
 #define E "\033"
-#define BAR10 "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+#define BAR10 \
+    "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
 #define BAR1 "\xe2\x96\x88"
 #define RICH "\xe2\x94\x81\xe2\x94\x81\xe2\x94\x81\xe2\x94\x81\xe2\x94\x81\xe2\x94\x81"
 #define DOT "\xe2\x80\xa2"
-
 
 static const char *const SB3 = "presets = [\"sb3\"];";
 static const char *const SF = "presets = [\"sample_factory\"];";
@@ -54,42 +54,42 @@ static const char *const HF_TQDM = "presets = [\"hf_trainer\", \"tqdm\"];";
 static const char *const TQDM_ONLY = "defaults = false; presets = [\"tqdm\"];";
 
 /* Stable-Baselines3's HumanOutputFormat (PPO, verbose=1), an EvalCallback table and its prints. */
-#define SB3_PPO(fps, ts)                                                                           \
-    "-----------------------------------------\n"                                                 \
-    "| rollout/                |             |\n"                                                 \
-    "|    ep_len_mean          | 22.4        |\n"                                                 \
-    "|    ep_rew_mean          | 22.4        |\n"                                                 \
-    "| time/                   |             |\n"                                                 \
-    "|    fps                  | " fps "        |\n"                                            \
-    "|    iterations           | 2           |\n"                                                 \
-    "|    time_elapsed         | 2           |\n"                                                 \
-    "|    total_timesteps      | " ts "        |\n"                                             \
-    "| train/                  |             |\n"                                                 \
-    "|    approx_kl            | 0.008773518 |\n"                                                 \
-    "|    clip_fraction        | 0.102       |\n"                                                 \
-    "|    entropy_loss         | -0.686      |\n"                                                 \
-    "|    explained_variance   | -0.00337    |\n"                                                 \
-    "|    learning_rate        | 0.0003      |\n"                                                 \
-    "|    loss                 | 6.72        |\n"                                                 \
+#define SB3_PPO(fps, ts)                             \
+    "-----------------------------------------\n"    \
+    "| rollout/                |             |\n"    \
+    "|    ep_len_mean          | 22.4        |\n"    \
+    "|    ep_rew_mean          | 22.4        |\n"    \
+    "| time/                   |             |\n"    \
+    "|    fps                  | " fps "        |\n" \
+    "|    iterations           | 2           |\n"    \
+    "|    time_elapsed         | 2           |\n"    \
+    "|    total_timesteps      | " ts "        |\n"  \
+    "| train/                  |             |\n"    \
+    "|    approx_kl            | 0.008773518 |\n"    \
+    "|    clip_fraction        | 0.102       |\n"    \
+    "|    entropy_loss         | -0.686      |\n"    \
+    "|    explained_variance   | -0.00337    |\n"    \
+    "|    learning_rate        | 0.0003      |\n"    \
+    "|    loss                 | 6.72        |\n"    \
     "-----------------------------------------\n"
-#define SB3_EVAL(rew, rate, table_rate)                                                           \
-    "Eval num_timesteps=5000, episode_reward=" rew " +/- 12.34\n"                                 \
-    "Episode length: 200.00 +/- 0.00\n"                                                           \
-    "Success rate: " rate "\n"                                                                    \
-    "New best mean reward!\n"                                                                     \
-    "---------------------------------\n"                                                         \
-    "| eval/              |          |\n"                                                         \
-    "|    mean_ep_length  | 200      |\n"                                                         \
-    "|    mean_reward     | " rew "  |\n"                                                         \
-    "|    success_rate    | " table_rate "      |\n"                                              \
-    "| time/              |          |\n"                                                         \
-    "|    total_timesteps | 5000     |\n"                                                         \
+#define SB3_EVAL(rew, rate, table_rate)                           \
+    "Eval num_timesteps=5000, episode_reward=" rew " +/- 12.34\n" \
+    "Episode length: 200.00 +/- 0.00\n"                           \
+    "Success rate: " rate "\n"                                    \
+    "New best mean reward!\n"                                     \
+    "---------------------------------\n"                         \
+    "| eval/              |          |\n"                         \
+    "|    mean_ep_length  | 200      |\n"                         \
+    "|    mean_reward     | " rew "  |\n"                         \
+    "|    success_rate    | " table_rate "      |\n"              \
+    "| time/              |          |\n"                         \
+    "|    total_timesteps | 5000     |\n"                         \
     "---------------------------------\n"
 
 /* Sample Factory's runner (the colour is colorlog's DEBUG cyan). */
-#define SF_LINE(t, a, b, c, frames)                                                                \
-    "[2023-05-01 10:00:" t ",123][01234] Fps is (10 sec: " a ", 60 sec: " b ", 300 sec: " c      \
-    "). Total num frames: " frames ". Throughput: 0: " a ". Samples: " frames                    \
+#define SF_LINE(t, a, b, c, frames)                                                         \
+    "[2023-05-01 10:00:" t ",123][01234] Fps is (10 sec: " a ", 60 sec: " b ", 300 sec: " c \
+    "). Total num frames: " frames ". Throughput: 0: " a ". Samples: " frames               \
     ". Policy #0 lag: (min: 0.0, avg: 1.3, max: 3.0)\n"
 
 static const struct tcase cases[] = {
@@ -103,8 +103,9 @@ static const struct tcase cases[] = {
      "sb3_eval_mean_reward=-150.23;sb3_eval_success_rate=0;sb3_table_success_rate=0"},
     /* the rollout/ table of an off-policy algorithm has a success_rate row too: the table's key
      * says "the last row", whichever section; EvalCallback's line is the evaluation's */
-    {L(SB3_EVAL("-150.23", "75.00%", "0.75") "| rollout/           |          |\n"
-       "|    ep_len_mean     | 50       |\n|    success_rate    | 0.2      |\n"),
+    {L(SB3_EVAL("-150.23", "75.00%",
+                "0.75") "| rollout/           |          |\n"
+                        "|    ep_len_mean     | 50       |\n|    success_rate    | 0.2      |\n"),
      SB3, "sb3_eval_mean_reward=-150.23;sb3_eval_success_rate=0.75;sb3_table_success_rate=0.2"},
     /* progress_bar=True: tqdm.rich redraws its bar with \r and erase codes around the table */
     {L("\r" E "[2K" E "[35m  20%" E "[0m " RICH " " E "[32m4,096/20,000 " E "[0m [ 0:00:02 < "
@@ -126,9 +127,9 @@ static const struct tcase cases[] = {
      "sample_factory_fps_300s_max=20480;sample_factory_fps_300s_last=20480;"
      "sample_factory_total_frames=102400"},
     /* the first report of a run has nan windows: refused with a note, never guessed */
-    {L(SF_LINE("00", "nan", "nan", "nan", "0") SF_LINE("05", "20480.0", "20480.0", "20480.0",
-                                                       "102400")
-           SF_LINE("10", "21504.3", "20992.1", "20992.1", "209920")),
+    {L(SF_LINE("00", "nan", "nan", "nan", "0")
+           SF_LINE("05", "20480.0", "20480.0", "20480.0", "102400")
+               SF_LINE("10", "21504.3", "20992.1", "20992.1", "209920")),
      SF,
      "sample_factory_fps_10s_max=21504.3;sample_factory_fps_10s_last=21504.3;"
      "sample_factory_fps_60s_max=20992.1;sample_factory_fps_60s_last=20992.1;"
@@ -136,8 +137,9 @@ static const struct tcase cases[] = {
      "sample_factory_total_frames=209920;~sample_factory_fps_10s\": 1 match skipped;"
      "~not a finite number;~first on line 1"},
     /* colorlog colours the whole record */
-    {L(E "[36m" SF_LINE("15", "19000.5", "20500.0", "20800.9", "307200") E "[0m"
-       E "[36m[2023-05-01 10:00:20,123][01234] Fps is (10 sec: " E "[1m18000.0" E "[0m, 60 sec: "
+    {L(E "[36m" SF_LINE("15", "19000.5", "20500.0", "20800.9", "307200") E
+       "[0m" E "[36m[2023-05-01 10:00:20,123][01234] Fps is (10 sec: " E "[1m18000.0" E
+       "[0m, 60 sec: "
        "20000.0, 300 sec: 20700.0). Total num frames: 409600. Throughput: 0: 18000.0. Samples: "
        "409600. Policy #0 lag: (min: 0.0, avg: 1.0, max: 2.0)" E "[0m\r\n"),
      SF,
@@ -257,12 +259,12 @@ static const struct tcase cases[] = {
        "99.01it/s, v_num=0, train_loss=0.498]\n"),
      TQDM, "tqdm_it_per_s_max=99.01;tqdm_it_per_s_last=99.01"},
     /* Lightning's RichProgressBar and tqdm.rich (a space, a comma, K for thousands) */
-    {L(E "[37mEpoch 1/9" E "[0m " E "[38;2;98;6;224m" RICH E "[0m " E "[37m1000/1000" E "[0m "
-       E "[38;5;245m0:00:10 " DOT " 0:00:00" E "[0m " E "[38;5;249m98.76it/s" E "[0m " E
-       "[37mv_num: 0" E "[0m\r\n"),
+    {L(E "[37mEpoch 1/9" E "[0m " E "[38;2;98;6;224m" RICH E "[0m " E "[37m1000/1000" E "[0m " E
+         "[38;5;245m0:00:10 " DOT " 0:00:00" E "[0m " E "[38;5;249m98.76it/s" E "[0m " E
+         "[37mv_num: 0" E "[0m\r\n"),
      TQDM, "tqdm_it_per_s_max=98.76;tqdm_it_per_s_last=98.76"},
-    {L(E "[35m 20%" E "[0m " RICH " 4,096/20,000 [ 0:00:02 < 0:00:09 , 1,398.2 it/s ]\r"
-       E "[35m 30%" E "[0m " RICH " 6,144/20,000 [ 0:00:03 < 0:00:08 , 1.4 Kit/s ]\r\n"),
+    {L(E "[35m 20%" E "[0m " RICH " 4,096/20,000 [ 0:00:02 < 0:00:09 , 1,398.2 it/s ]\r" E
+         "[35m 30%" E "[0m " RICH " 6,144/20,000 [ 0:00:03 < 0:00:08 , 1.4 Kit/s ]\r\n"),
      TQDM, "tqdm_it_per_s_max=1400;tqdm_it_per_s_last=1400"},
     /* the default patterns still read the bar's SPS postfix: two keys, each for what it counts */
     {L(" 10%|#         | 1/10 [00:01<00:09, 950.00it/s, SPS=31000]\n"), TQDM,
@@ -341,19 +343,44 @@ static void keys_match_open(const char *conf, struct keyset *ks)
 static void test_plugins_metrics_regex_presets__keys_declare_every_preset_key(void **state)
 {
     (void)state;
-    static const char *const want[] = {
-        "sb3_fps_max", "sb3_fps_last", "sb3_table_success_rate", "sb3_eval_success_rate",
-        "sb3_eval_mean_reward", "sample_factory_fps_10s_max", "sample_factory_fps_10s_last",
-        "sample_factory_fps_60s_max", "sample_factory_fps_60s_last",
-        "sample_factory_fps_300s_max", "sample_factory_fps_300s_last",
-        "sample_factory_total_frames", "rl_games_fps_step_max", "rl_games_fps_step_last",
-        "rl_games_fps_step_inference_max", "rl_games_fps_step_inference_last",
-        "rl_games_fps_total_max", "rl_games_fps_total_last", "rllib_sample_throughput_max",
-        "rllib_sample_throughput_last", "rllib_env_steps_sampled_per_s_max",
-        "rllib_env_steps_sampled_per_s_last", "hf_loss_min", "hf_loss_last", "hf_eval_loss",
-        "hf_train_loss", "hf_epoch", "hf_train_samples_per_second", "hf_train_steps_per_second",
-        "tqdm_it_per_s_max", "tqdm_it_per_s_last", "sps_max", "sps_last", "eval_success_rate",
-        "exit_code", "termination_reason", "restart_count", NULL};
+    static const char *const want[] = {"sb3_fps_max",
+                                       "sb3_fps_last",
+                                       "sb3_table_success_rate",
+                                       "sb3_eval_success_rate",
+                                       "sb3_eval_mean_reward",
+                                       "sample_factory_fps_10s_max",
+                                       "sample_factory_fps_10s_last",
+                                       "sample_factory_fps_60s_max",
+                                       "sample_factory_fps_60s_last",
+                                       "sample_factory_fps_300s_max",
+                                       "sample_factory_fps_300s_last",
+                                       "sample_factory_total_frames",
+                                       "rl_games_fps_step_max",
+                                       "rl_games_fps_step_last",
+                                       "rl_games_fps_step_inference_max",
+                                       "rl_games_fps_step_inference_last",
+                                       "rl_games_fps_total_max",
+                                       "rl_games_fps_total_last",
+                                       "rllib_sample_throughput_max",
+                                       "rllib_sample_throughput_last",
+                                       "rllib_env_steps_sampled_per_s_max",
+                                       "rllib_env_steps_sampled_per_s_last",
+                                       "hf_loss_min",
+                                       "hf_loss_last",
+                                       "hf_eval_loss",
+                                       "hf_train_loss",
+                                       "hf_epoch",
+                                       "hf_train_samples_per_second",
+                                       "hf_train_steps_per_second",
+                                       "tqdm_it_per_s_max",
+                                       "tqdm_it_per_s_last",
+                                       "sps_max",
+                                       "sps_last",
+                                       "eval_success_rate",
+                                       "exit_code",
+                                       "termination_reason",
+                                       "restart_count",
+                                       NULL};
     struct keyset ks;
     keys_match_open("presets = [\"sb3\", \"sample_factory\", \"rl_games\", \"rllib\", "
                     "\"hf_trainer\", \"tqdm\"];",
@@ -426,9 +453,10 @@ static void test_plugins_metrics_regex_presets__bad_preset_lists_are_refused(voi
     (void)state;
     expect_open_fails("presets = [\"stable_baselines\"];", "unknown preset \"stable_baselines\"");
     expect_open_fails("presets = [\"tqdm\", \"tqdm\"];", "\"tqdm\" is listed twice");
-    expect_open_fails("presets = [\"sb3\"]; patterns = ( { name = \"evals\"; regex = \"e=(\\\\d)\"; "
-                      "metric = \"sb3_eval_success_rate\"; } );",
-                      "preset \"sb3\"");
+    expect_open_fails(
+        "presets = [\"sb3\"]; patterns = ( { name = \"evals\"; regex = \"e=(\\\\d)\"; "
+        "metric = \"sb3_eval_success_rate\"; } );",
+        "preset \"sb3\"");
     expect_open_fails("defaults = false; presets = [];", "add presets or patterns");
 }
 

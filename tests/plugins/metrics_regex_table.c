@@ -37,7 +37,6 @@
 #define E "\033"
 #define UMINUS "\xe2\x88\x92" /* U+2212 MINUS SIGN */
 
-
 static const char *const LOSS_CONF =
     "defaults = false; patterns = ( { name = \"loss\"; regex = \"loss=(\\\\S+)\"; "
     "reducers = [\"max\", \"last\"]; } );";
@@ -163,8 +162,8 @@ static const struct tcase cases[] = {
     {L("Successes: 35/40 (87.5%)\n"), NULL, "eval_success_rate=0.875"},
     {L("{'eval_success_rate': 0.93, 'epoch': 1.0}\n"), NULL, "eval_success_rate=0.93"},
     {L("{\"eval_success_rate\": 0.25}\n"), NULL, "eval_success_rate=0.25"},
-    {L(E "[32m2025-01-01 12:00:00" E "[0m | " E "[1mINFO" E "[0m | eval_success_rate: " E
-       "[1m0.9" E "[0m\n"),
+    {L(E "[32m2025-01-01 12:00:00" E "[0m | " E "[1mINFO" E "[0m | eval_success_rate: " E "[1m0.9" E
+         "[0m\n"),
      NULL, "eval_success_rate=0.9"},
     {L("eval_success_rate: 0.5\reval_success_rate: 0.93\n"), NULL, "eval_success_rate=0.93"},
     /* ---- [SUMMARY] markers: exact, fresh blocks ---- */
@@ -237,7 +236,8 @@ static void test_plugins_metrics_regex_table__every_case_at_every_chunking(void 
 
 /* The fused prefilter (one pass for every literal, on CPUs with AVX2) finds what one pass per
  * literal finds: each case, whole and in 7-byte chunks, posts the same either way. */
-static void test_plugins_metrics_regex_table__the_fused_prefilter_posts_what_one_pass_per_literal_posts(
+static void
+test_plugins_metrics_regex_table__the_fused_prefilter_posts_what_one_pass_per_literal_posts(
     void **state)
 {
     (void)state;
@@ -301,7 +301,8 @@ int main(void)
     big_digits[10006] = '\0';
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugins_metrics_regex_table__every_case_at_every_chunking),
-        cmocka_unit_test(test_plugins_metrics_regex_table__a_100mb_line_is_skipped_in_bounded_memory),
+        cmocka_unit_test(
+            test_plugins_metrics_regex_table__a_100mb_line_is_skipped_in_bounded_memory),
         cmocka_unit_test(
             test_plugins_metrics_regex_table__the_fused_prefilter_posts_what_one_pass_per_literal_posts),
     };

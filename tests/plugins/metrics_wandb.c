@@ -66,15 +66,9 @@ struct fx {
     const char *env[8]; /* the job's environment */
 };
 
-static const char *fx_where(void *arg, const void *field)
-{
-    return optstore_where(arg, field);
-}
+static const char *fx_where(void *arg, const void *field) { return optstore_where(arg, field); }
 
-static char *xdup(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
+static char *xdup(const char *s) { return s != NULL ? strdup(s) : NULL; }
 
 static int http_script(const relhost_ctx *ctx, const relhost_http_request *req,
                        relhost_http_response **out)
@@ -172,13 +166,13 @@ static struct fx *fx_new(const char *text)
     return f;
 }
 
-#define SRC_API                                                                                    \
-    "base_url = \"http://127.0.0.1:8080/\"; "                                                     \
-    "metrics = ( { name = \"sps\"; key = \"overview/sps\"; },"                                    \
-    "            { name = \"sps_max\"; key = \"overview/sps\"; reducer = \"max\"; },"             \
-    "            { name = \"sps_min\"; key = \"overview/sps\"; reducer = \"min\"; },"             \
-    "            { name = \"sps_mean\"; key = \"overview/sps\"; reducer = \"mean\"; },"           \
-    "            { name = \"sps_tail\"; key = \"overview/sps\"; reducer = \"mean_last_pct\"; },"  \
+#define SRC_API                                                                                  \
+    "base_url = \"http://127.0.0.1:8080/\"; "                                                    \
+    "metrics = ( { name = \"sps\"; key = \"overview/sps\"; },"                                   \
+    "            { name = \"sps_max\"; key = \"overview/sps\"; reducer = \"max\"; },"            \
+    "            { name = \"sps_min\"; key = \"overview/sps\"; reducer = \"min\"; },"            \
+    "            { name = \"sps_mean\"; key = \"overview/sps\"; reducer = \"mean\"; },"          \
+    "            { name = \"sps_tail\"; key = \"overview/sps\"; reducer = \"mean_last_pct\"; }," \
     "            { name = \"success\"; key = \"eval/success_rate\"; } );"
 
 static void fx_reply(struct fx *f, long status, const char *body)
@@ -214,8 +208,8 @@ static void *fx_job(struct fx *f)
     size_t n = 1;
     for (size_t i = 0; f->env[i] != NULL && n < 9; i++)
         env[n++] = f->env[i];
-    relhost_job_spec spec = {.struct_size = sizeof(spec), .key = "rh-test-train-a1",
-                             .validation = "train", .env = env};
+    relhost_job_spec spec = {
+        .struct_size = sizeof(spec), .key = "rh-test-train-a1", .validation = "train", .env = env};
     void *job = NULL;
     assert_int_equal(f->open_rc, 0);
     assert_int_equal(f->pl->metrics->job_open(&f->m.ctx, f->inst, &spec, &job), 0);
@@ -280,22 +274,22 @@ static void assert_no_secret(const struct fx *f)
 /* ---- Replies shaped like W&B's --------------------------------------------------------------- */
 
 /* summaryMetrics is a JSON-encoded string inside the JSON reply. */
-#define RUN_REPLY                                                                                  \
-    "{\"data\":{\"project\":{\"run\":{\"id\":\"UnVuOnYxOmFiYw==\",\"name\":\"abc\","               \
-    "\"displayName\":\"bright-sun-7\",\"state\":\"finished\","                                     \
-    "\"summaryMetrics\":\"{\\\"overview/sps\\\": 812.5, \\\"eval/success_rate\\\": 0.875, "        \
-    "\\\"_step\\\": 7, \\\"_runtime\\\": 31.5, \\\"train/loss\\\": 0.25}\","                       \
-    "\"historyKeys\":{\"lastStep\":7,\"keys\":{\"_step\":{},\"overview/sps\":{},"                  \
+#define RUN_REPLY                                                                           \
+    "{\"data\":{\"project\":{\"run\":{\"id\":\"UnVuOnYxOmFiYw==\",\"name\":\"abc\","        \
+    "\"displayName\":\"bright-sun-7\",\"state\":\"finished\","                              \
+    "\"summaryMetrics\":\"{\\\"overview/sps\\\": 812.5, \\\"eval/success_rate\\\": 0.875, " \
+    "\\\"_step\\\": 7, \\\"_runtime\\\": 31.5, \\\"train/loss\\\": 0.25}\","                \
+    "\"historyKeys\":{\"lastStep\":7,\"keys\":{\"_step\":{},\"overview/sps\":{},"           \
     "\"train/loss\":{}}},\"historyLineCount\":9}}}}"
 
 /* One list per spec; rows out of step order, one without the key, one non-numeric, one NaN. */
 #define HISTORY_REPLY                                                                              \
     "{\"data\":{\"project\":{\"run\":{\"sampledHistory\":[["                                       \
-    "{\"_step\":3,\"overview/sps\":400},{\"_step\":0,\"overview/sps\":100},"                      \
-    "{\"_step\":1,\"overview/sps\":200},{\"_step\":2,\"overview/sps\":300},"                      \
-    "{\"_step\":4,\"overview/sps\":500},{\"_step\":5,\"overview/sps\":600},"                      \
-    "{\"_step\":6,\"overview/sps\":700},{\"_step\":7,\"overview/sps\":800},"                      \
-    "{\"_step\":8},{\"_step\":9,\"overview/sps\":\"n/a\"},{\"_step\":10,\"overview/sps\":\"NaN\"}"\
+    "{\"_step\":3,\"overview/sps\":400},{\"_step\":0,\"overview/sps\":100},"                       \
+    "{\"_step\":1,\"overview/sps\":200},{\"_step\":2,\"overview/sps\":300},"                       \
+    "{\"_step\":4,\"overview/sps\":500},{\"_step\":5,\"overview/sps\":600},"                       \
+    "{\"_step\":6,\"overview/sps\":700},{\"_step\":7,\"overview/sps\":800},"                       \
+    "{\"_step\":8},{\"_step\":9,\"overview/sps\":\"n/a\"},{\"_step\":10,\"overview/sps\":\"NaN\"}" \
     "]]}}}}"
 
 /* ---- Options --------------------------------------------------------------------------------- */
@@ -394,8 +388,7 @@ static void feed_cut(struct fx *f, void *job, const char *log, size_t len, size_
     assert_int_equal(ops->feed(&f->m.ctx, job, log + cut, len - cut), 0);
 }
 
-static void test_plugins_metrics_wandb__the_last_run_url_wins_however_the_log_is_cut(
-    void **state)
+static void test_plugins_metrics_wandb__the_last_run_url_wins_however_the_log_is_cut(void **state)
 {
     (void)state;
     struct fx *f = fx_new(SRC_API);
@@ -432,19 +425,19 @@ static void test_plugins_metrics_wandb__only_wandb_and_the_configured_server_are
         {"HTTPS://WANDB.AI/e/p/runs/Ab_c-1/overview?nw=1\n", "Ab_c-1"},
         {"(http://127.0.0.1:8080/e/p/runs/selfhosted)\n", "selfhosted"},
         {"https://app.wandb.ai/e/p/runs/old\n", "old"},
-        {"https://example.com/e/p/runs/nope\n", NULL},     /* someone else's URL */
-        {"http://127.0.0.1:9090/e/p/runs/nope\n", NULL},   /* another port */
-        {"https://wandb.ai/e/p/sweeps/nope\n", NULL},      /* not a run */
-        {"https://wandb.ai/e/runs/nope\n", NULL},          /* no project */
-        {"https://wandb.ai/e/p/runs/\n", NULL},            /* no id */
-        {"wandb.ai/e/p/runs/nope\n", NULL},                /* no scheme */
+        {"https://example.com/e/p/runs/nope\n", NULL},   /* someone else's URL */
+        {"http://127.0.0.1:9090/e/p/runs/nope\n", NULL}, /* another port */
+        {"https://wandb.ai/e/p/sweeps/nope\n", NULL},    /* not a run */
+        {"https://wandb.ai/e/runs/nope\n", NULL},        /* no project */
+        {"https://wandb.ai/e/p/runs/\n", NULL},          /* no id */
+        {"wandb.ai/e/p/runs/nope\n", NULL},              /* no scheme */
     };
     (void)state;
     struct fx *f = fx_new(SRC_API);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct metrics_wandb_job *job = fx_job(f);
-        assert_int_equal(f->pl->metrics->feed(&f->m.ctx, job, cases[i].line,
-                                              strlen(cases[i].line)), 0);
+        assert_int_equal(f->pl->metrics->feed(&f->m.ctx, job, cases[i].line, strlen(cases[i].line)),
+                         0);
         if (cases[i].id == NULL) {
             if (job->n_urls != 0)
                 fail_msg("%s: took run %s", cases[i].line, job->last.id);
@@ -472,8 +465,14 @@ static void test_plugins_metrics_wandb__long_lines_are_skipped_in_constant_memor
     assert_non_null(log);
     memset(log, 'x', big);
     snprintf(log + big, len + 1 - big, "%s%s", url1, url2);
-    static const size_t cuts[] = {0, 1, 100, WB_LINE_MAX - 1, WB_LINE_MAX, WB_LINE_MAX + 1,
-                                  WB_LINE_MAX + 120, WB_LINE_MAX + 140};
+    static const size_t cuts[] = {0,
+                                  1,
+                                  100,
+                                  WB_LINE_MAX - 1,
+                                  WB_LINE_MAX,
+                                  WB_LINE_MAX + 1,
+                                  WB_LINE_MAX + 120,
+                                  WB_LINE_MAX + 140};
     for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
         struct metrics_wandb_job *job = fx_job(f);
         feed_cut(f, job, log, len, cuts[c]);
@@ -515,14 +514,13 @@ static void test_plugins_metrics_wandb__no_run_id_fails_naming_everything_looked
     fx_free(f);
 }
 
-static void test_plugins_metrics_wandb__run_id_option_beats_env_beats_log_and_expands(
-    void **state)
+static void test_plugins_metrics_wandb__run_id_option_beats_env_beats_log_and_expands(void **state)
 {
     (void)state;
     static const char *log = "https://wandb.ai/logent/logproj/runs/fromlog\n";
     /* option (a template) > env > log; entity/project from the URL when not configured */
-    struct fx *f = fx_new("run_id = \"rh-{validation}-a{attempt}\"; run_id_env = \"WANDB_RUN_ID\"; "
-                          SRC_API);
+    struct fx *f =
+        fx_new("run_id = \"rh-{validation}-a{attempt}\"; run_id_env = \"WANDB_RUN_ID\"; " SRC_API);
     f->env[0] = "WANDB_RUN_ID=fromenv";
     f->m.host.http_request = NULL;
     assert_true(fx_run(f, log) < 0);
@@ -665,8 +663,7 @@ static void test_plugins_metrics_wandb__a_key_the_run_lacks_is_a_note_not_a_fail
                                           "train/loss)"));
     /* a last key absent from summary and history keys needs no history query */
     json_t *b = json_loads(f->sent[1].body, 0, NULL);
-    assert_int_equal(json_array_size(json_object_get(json_object_get(b, "variables"), "specs")),
-                     1);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(b, "variables"), "specs")), 1);
     json_decref(b);
     fx_free(f);
 }
@@ -676,11 +673,13 @@ static void test_plugins_metrics_wandb__last_falls_back_to_the_last_history_row(
     (void)state;
     struct fx *f =
         fx_new("metrics = ( { name = \"sps\"; key = \"overview/sps\"; samples = 50; } );");
-    fx_reply(f, 200, "{\"data\":{\"project\":{\"run\":{\"name\":\"abc\",\"state\":\"running\","
-                     "\"summaryMetrics\":\"{}\",\"historyKeys\":\"{\\\"keys\\\":"
-                     "{\\\"overview/sps\\\":{}}}\",\"historyLineCount\":3}}}}");
-    fx_reply(f, 200, "{\"data\":{\"project\":{\"run\":{\"sampledHistory\":[[{\"_step\":2,"
-                     "\"overview/sps\":9.5},{\"_step\":0,\"overview/sps\":1}]]}}}}");
+    fx_reply(f, 200,
+             "{\"data\":{\"project\":{\"run\":{\"name\":\"abc\",\"state\":\"running\","
+             "\"summaryMetrics\":\"{}\",\"historyKeys\":\"{\\\"keys\\\":"
+             "{\\\"overview/sps\\\":{}}}\",\"historyLineCount\":3}}}}");
+    fx_reply(f, 200,
+             "{\"data\":{\"project\":{\"run\":{\"sampledHistory\":[[{\"_step\":2,"
+             "\"overview/sps\":9.5},{\"_step\":0,\"overview/sps\":1}]]}}}}");
     assert_int_equal(fx_run(f, "https://wandb.ai/ent/proj/runs/abc\n"), 0);
     assert_true(metric_value(&f->m, "sps") == 9.5);
     assert_non_null(mock_host_note(&f->m, "W&B run ent/proj/abc is running, not finished"));
@@ -733,7 +732,8 @@ static void test_plugins_metrics_wandb__graphql_errors_fail_with_their_messages(
          "[\"project\",\"run\"],\"extensions\":{\"code\":\"INTERNAL\"}}],"
          "\"data\":{\"project\":null}}",
          "W&B answered the Run query for run ent/proj/abc with an error (HTTP 200): run history is "
-         "temporarily unavailable [INTERNAL] (at project.run)", RELHOST_EINVAL},
+         "temporarily unavailable [INTERNAL] (at project.run)",
+         RELHOST_EINVAL},
         {500, "{\"errors\":[\"Server down\"]}",
          "W&B answered the Run query for run ent/proj/abc with an error (HTTP 500): Server down",
          RELHOST_ERETRY},
@@ -741,15 +741,18 @@ static void test_plugins_metrics_wandb__graphql_errors_fail_with_their_messages(
          "with errors (HTTP 400): a; b; 7", RELHOST_EINVAL},
         {502, "<html>Bad Gateway</html>",
          "W&B answered HTTP 502 to the Run query for run ent/proj/abc at "
-         "http://127.0.0.1:8080/graphql: \"<html>Bad Gateway</html>\"", RELHOST_ERETRY},
+         "http://127.0.0.1:8080/graphql: \"<html>Bad Gateway</html>\"",
+         RELHOST_ERETRY},
         /* an unreadable reply: not retryable, as in every HTTP plugin (pl_http.h) */
         {200, "{\"data\":{\"project\":{\"run\":{\"summaryMetrics\":",
          "W&B's reply to the Run query for run ent/proj/abc is unreadable: the reply to POST "
          "http://127.0.0.1:8080/graphql (HTTP 200, 44 bytes) is not valid JSON: ",
          RELHOST_EINVAL},
-        {200, "", "W&B's reply to the Run query for run ent/proj/abc is unreadable: the reply to "
+        {200, "",
+         "W&B's reply to the Run query for run ent/proj/abc is unreadable: the reply to "
          "POST http://127.0.0.1:8080/graphql (HTTP 200) is empty where a GraphQL reply was "
-         "expected; not retried (the same reply would come again)", RELHOST_EINVAL},
+         "expected; not retried (the same reply would come again)",
+         RELHOST_EINVAL},
         {408, "", "W&B answered HTTP 408 to the Run query", RELHOST_ERETRY},
         {429, "{}", "W&B answered HTTP 429 to the Run query", RELHOST_ERETRY},
         {200, "{\"data\":{\"project\":{\"run\":{\"summaryMetrics\":\"[1,2\"}}}}",
@@ -850,9 +853,10 @@ static void test_plugins_metrics_wandb__non_finite_values_are_skipped_with_a_not
                           "{ name = \"c\"; key = \"c\"; }, "
                           "{ name = \"d\"; key = \"nested.d\"; } );");
     /* a Python-written summary: bare NaN / Infinity are not JSON, and still read */
-    fx_reply(f, 200, "{\"data\":{\"project\":{\"run\":{\"state\":\"finished\",\"summaryMetrics\":"
-                     "\"{\\\"a\\\": NaN, \\\"b\\\": -Infinity, \\\"c\\\": \\\"text\\\", "
-                     "\\\"nested\\\": {\\\"d\\\": 4}}\"}}}}");
+    fx_reply(f, 200,
+             "{\"data\":{\"project\":{\"run\":{\"state\":\"finished\",\"summaryMetrics\":"
+             "\"{\\\"a\\\": NaN, \\\"b\\\": -Infinity, \\\"c\\\": \\\"text\\\", "
+             "\\\"nested\\\": {\\\"d\\\": 4}}\"}}}}");
     assert_int_equal(fx_run(f, "https://wandb.ai/ent/proj/runs/abc\n"), 0);
     assert_null(mock_host_metric(&f->m, "a"));
     assert_null(mock_host_metric(&f->m, "b"));
@@ -871,8 +875,9 @@ static void test_plugins_metrics_wandb__a_long_history_says_it_was_sampled(void 
     struct fx *f = fx_new("metrics = ( { name = \"m\"; key = \"overview/sps\"; reducer = \"max\"; "
                           "samples = 2; } );");
     fx_reply(f, 200, RUN_REPLY);
-    fx_reply(f, 200, "{\"data\":{\"project\":{\"run\":{\"sampledHistory\":[[{\"_step\":0,"
-                     "\"overview/sps\":1},{\"_step\":8,\"overview/sps\":3}]]}}}}");
+    fx_reply(f, 200,
+             "{\"data\":{\"project\":{\"run\":{\"sampledHistory\":[[{\"_step\":0,"
+             "\"overview/sps\":1},{\"_step\":8,\"overview/sps\":3}]]}}}}");
     assert_int_equal(fx_run(f, "https://wandb.ai/ent/proj/runs/abc\n"), 0);
     assert_true(metric_value(&f->m, "m") == 3);
     assert_non_null(mock_host_note(&f->m, "W&B run ent/proj/abc has 9 history rows; max of "
@@ -880,8 +885,7 @@ static void test_plugins_metrics_wandb__a_long_history_says_it_was_sampled(void 
     fx_free(f);
 }
 
-static void test_plugins_metrics_wandb__several_runs_and_a_plan_url_mismatch_are_noted(
-    void **state)
+static void test_plugins_metrics_wandb__several_runs_and_a_plan_url_mismatch_are_noted(void **state)
 {
     (void)state;
     struct fx *f = fx_new("entity = \"ent\"; project = \"proj\"; metrics = ( { name = \"sps\"; "
@@ -950,10 +954,12 @@ static void test_plugins_metrics_wandb__a_run_folder_summary_needs_no_http(void 
     run_dir_make(dir, sizeof(dir), "run-20251002_120000-abc123",
                  "{\"overview/sps\": 31250.5, \"eval\": {\"success_rate\": 0.75}, \"lr\": NaN, "
                  "\"_step\": 99, \"_wandb\": {\"runtime\": 3}}");
-    snprintf(conf, sizeof(conf), "run_dir = \"%s\"; entity = \"ent\"; project = \"proj\"; "
+    snprintf(conf, sizeof(conf),
+             "run_dir = \"%s\"; entity = \"ent\"; project = \"proj\"; "
              "metrics = ( { name = \"sps\"; key = \"overview/sps\"; }, { name = \"succ\"; "
              "key = \"eval.success_rate\"; }, { name = \"lr\"; key = \"lr\"; }, "
-             "{ name = \"loss\"; key = \"train/loss\"; } );", dir);
+             "{ name = \"loss\"; key = \"train/loss\"; } );",
+             dir);
     struct fx *f = fx_new(conf);
     f->m.host.http_request = NULL; /* proves that no request is made */
     /* the folder the plan names outranks a URL seen in the log, and the disagreement is noted */
@@ -965,8 +971,10 @@ static void test_plugins_metrics_wandb__a_run_folder_summary_needs_no_http(void 
     assert_null(mock_host_metric(&f->m, "lr"));
     assert_non_null(mock_host_note(&f->m, "W&B key lr of run ent/proj/abc123 is not finite"));
     char want[1600];
-    snprintf(want, sizeof(want), "W&B key train/loss not in run ent/proj/abc123 (%s/files/"
-             "wandb-summary.json; keys present: overview/sps, eval, lr)", dir);
+    snprintf(want, sizeof(want),
+             "W&B key train/loss not in run ent/proj/abc123 (%s/files/"
+             "wandb-summary.json; keys present: overview/sps, eval, lr)",
+             dir);
     assert_non_null(mock_host_note(&f->m, want));
     assert_string_equal(mock_host_label(&f->m, "wandb_run"), "ent/proj/abc123");
     /* the run read, on the public cloud's pages (not the log's other run) */
@@ -983,20 +991,26 @@ static void test_plugins_metrics_wandb__an_offline_run_folder_without_summary_is
     (void)state;
     char conf[1600], dir[512];
     run_dir_make(dir, sizeof(dir), "offline-run-20251002_120000-off1", NULL);
-    snprintf(conf, sizeof(conf), "run_dir = \"%s\"; metrics = ( { name = \"sps\"; "
-             "key = \"overview/sps\"; } );", dir);
+    snprintf(conf, sizeof(conf),
+             "run_dir = \"%s\"; metrics = ( { name = \"sps\"; "
+             "key = \"overview/sps\"; } );",
+             dir);
     struct fx *f = fx_new(conf);
     assert_int_equal(fx_run(f, NULL), RELHOST_ENOTFOUND);
     char want[1600];
-    snprintf(want, sizeof(want), "offline W&B run %s has no files/wandb-summary.json (offline "
-             "runs may not write it); sync the run (wandb sync %s)", dir, dir);
+    snprintf(want, sizeof(want),
+             "offline W&B run %s has no files/wandb-summary.json (offline "
+             "runs may not write it); sync the run (wandb sync %s)",
+             dir, dir);
     assert_contains(last_fail(f), want);
     assert_int_equal(f->n_sent, 0);
     fx_free(f);
 
     /* a folder that does not exist */
-    snprintf(conf, sizeof(conf), "run_dir = \"%s/nope-{validation}\"; metrics = ( { name = "
-             "\"sps\"; key = \"overview/sps\"; } );", dir);
+    snprintf(conf, sizeof(conf),
+             "run_dir = \"%s/nope-{validation}\"; metrics = ( { name = "
+             "\"sps\"; key = \"overview/sps\"; } );",
+             dir);
     f = fx_new(conf);
     assert_int_equal(fx_run(f, NULL), RELHOST_ENOTFOUND);
     snprintf(want, sizeof(want), "W&B run_dir %s/nope-train does not exist", dir);
@@ -1011,8 +1025,10 @@ static void test_plugins_metrics_wandb__an_online_run_folder_without_summary_ask
     (void)state;
     char conf[1600], dir[512];
     run_dir_make(dir, sizeof(dir), "run-20251002_120000-abc", NULL);
-    snprintf(conf, sizeof(conf), "run_dir = \"%s\"; entity = \"ent\"; project = \"proj\"; "
-             "metrics = ( { name = \"sps\"; key = \"overview/sps\"; } );", dir);
+    snprintf(conf, sizeof(conf),
+             "run_dir = \"%s\"; entity = \"ent\"; project = \"proj\"; "
+             "metrics = ( { name = \"sps\"; key = \"overview/sps\"; } );",
+             dir);
     struct fx *f = fx_new(conf);
     fx_reply(f, 200, RUN_REPLY);
     assert_int_equal(fx_run(f, NULL), 0);
@@ -1029,10 +1045,13 @@ int main(void)
     unsetenv("WANDB_BASE_URL");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugins_metrics_wandb__option_defaults_are_the_documented_ones),
-        cmocka_unit_test(test_plugins_metrics_wandb__open_refuses_bad_names_duplicates_and_base_urls),
-        cmocka_unit_test(test_plugins_metrics_wandb__base_url_defaults_to_WANDB_BASE_URL_then_the_cloud),
+        cmocka_unit_test(
+            test_plugins_metrics_wandb__open_refuses_bad_names_duplicates_and_base_urls),
+        cmocka_unit_test(
+            test_plugins_metrics_wandb__base_url_defaults_to_WANDB_BASE_URL_then_the_cloud),
         cmocka_unit_test(test_plugins_metrics_wandb__the_last_run_url_wins_however_the_log_is_cut),
-        cmocka_unit_test(test_plugins_metrics_wandb__only_wandb_and_the_configured_server_are_run_urls),
+        cmocka_unit_test(
+            test_plugins_metrics_wandb__only_wandb_and_the_configured_server_are_run_urls),
         cmocka_unit_test(test_plugins_metrics_wandb__long_lines_are_skipped_in_constant_memory),
         cmocka_unit_test(test_plugins_metrics_wandb__no_run_id_fails_naming_everything_looked_at),
         cmocka_unit_test(test_plugins_metrics_wandb__run_id_option_beats_env_beats_log_and_expands),
@@ -1045,10 +1064,13 @@ int main(void)
         cmocka_unit_test(test_plugins_metrics_wandb__a_transport_failure_keeps_the_hosts_message),
         cmocka_unit_test(test_plugins_metrics_wandb__non_finite_values_are_skipped_with_a_note),
         cmocka_unit_test(test_plugins_metrics_wandb__a_long_history_says_it_was_sampled),
-        cmocka_unit_test(test_plugins_metrics_wandb__several_runs_and_a_plan_url_mismatch_are_noted),
+        cmocka_unit_test(
+            test_plugins_metrics_wandb__several_runs_and_a_plan_url_mismatch_are_noted),
         cmocka_unit_test(test_plugins_metrics_wandb__a_run_folder_summary_needs_no_http),
-        cmocka_unit_test(test_plugins_metrics_wandb__an_offline_run_folder_without_summary_is_an_error),
-        cmocka_unit_test(test_plugins_metrics_wandb__an_online_run_folder_without_summary_asks_the_api),
+        cmocka_unit_test(
+            test_plugins_metrics_wandb__an_offline_run_folder_without_summary_is_an_error),
+        cmocka_unit_test(
+            test_plugins_metrics_wandb__an_online_run_folder_without_summary_asks_the_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

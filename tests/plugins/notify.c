@@ -79,7 +79,7 @@ static void seed_record(const char *key, const char *value)
 }
 
 static int scripted_http(const relhost_ctx *ctx, const relhost_http_request *req,
-                     relhost_http_response **out)
+                         relhost_http_response **out)
 {
     const struct reply *r;
     relhost_http_response *resp;
@@ -95,8 +95,7 @@ static int scripted_http(const relhost_ctx *ctx, const relhost_http_request *req
         assert_non_null(rec);
         assert_memory_equal(rec, "sending ", 8);
     }
-    snprintf(http.bodies[http.next], sizeof http.bodies[0], "%.*s", (int)req->body_len,
-             req->body);
+    snprintf(http.bodies[http.next], sizeof http.bodies[0], "%.*s", (int)req->body_len, req->body);
     r = &http.script[http.next++];
     if (r->rc != 0)
         return r->rc;
@@ -161,10 +160,7 @@ static void fx_free(struct fx *f)
     free(f);
 }
 
-static int fx_run(struct fx *f)
-{
-    return f->pl->gate->run(&f->m.ctx, f->inst, &f->v);
-}
+static int fx_run(struct fx *f) { return f->pl->gate->run(&f->m.ctx, f->inst, &f->v); }
 
 static const char *const discord_only[] = {
     "DISCORD_WEBHOOK_URL=https://discord.test/api/webhooks/1/tok-0123456789abcdefghij", NULL};
@@ -404,8 +400,8 @@ static void test_plugins_notify__resend_and_delivered_settle_unknown_targets(voi
 {
     static const struct reply script[] = {{0, 200, "ok"}};
     (void)state;
-    struct fx *f = fx_new("message = \"hi\"; resend = \"slack\"; delivered = [\"discord\"];", both,
-                          script, 1);
+    struct fx *f =
+        fx_new("message = \"hi\"; resend = \"slack\"; delivered = [\"discord\"];", both, script, 1);
     seed_record("discord", "unknown 2026-01-01T00:00:00Z: HTTP 502");
     seed_record("slack", "sending 2026-01-01T00:00:00Z");
     assert_int_equal(fx_run(f), 0);
@@ -418,8 +414,7 @@ static void test_plugins_notify__resend_and_delivered_settle_unknown_targets(voi
     fx_free(f);
 }
 
-static void test_plugins_notify__a_record_that_cannot_be_written_stops_before_posting(
-    void **state)
+static void test_plugins_notify__a_record_that_cannot_be_written_stops_before_posting(void **state)
 {
     static const struct reply script[] = {{0, 204, ""}};
     (void)state;
@@ -445,7 +440,7 @@ static void test_plugins_notify__resend_names_only_targets(void **state)
         fail_msg("options_fill_text: %s", error_last());
     assert_int_equal(pl->gate->open(&m.ctx, &conf, &inst), RELHOST_EINVAL);
     assert_non_null(strstr(mock_host_last_fail(&m), "resend: \"teams\" is not a target of this "
-                                                     "step; the targets are discord and slack"));
+                                                    "step; the targets are discord and slack"));
     optstore_free(st);
     memset(&conf, 0, sizeof conf);
     assert_int_equal(options_fill_text(pl, &conf,
@@ -455,7 +450,7 @@ static void test_plugins_notify__resend_names_only_targets(void **state)
                      0);
     assert_int_equal(pl->gate->open(&m.ctx, &conf, &inst), RELHOST_EINVAL);
     assert_non_null(strstr(mock_host_last_fail(&m), "slack is named by both resend and "
-                                                     "delivered"));
+                                                    "delivered"));
     optstore_free(st);
     mock_host_free(&m);
 }

@@ -125,8 +125,8 @@ static json_t *evidence_of(json_t *obj)
 {
     json_t *ev = json_object_get(obj, "evidence");
     if (!ev) {
-        ev = json_pack("{s:{}, s:[], s:{}, s:[], s:[]}", "metrics", "checks", "labels",
-                       "artifacts", "notes");
+        ev = json_pack("{s:{}, s:[], s:{}, s:[], s:[]}", "metrics", "checks", "labels", "artifacts",
+                       "notes");
         json_object_set_new(obj, "evidence", ev);
     }
     return ev;
@@ -171,10 +171,10 @@ static void assert_entities(const char *s)
 }
 
 /* strstr with the text shown when the needle is missing: a failure says what was there. */
-#define assert_contains(hay, needle)                                                               \
-    do {                                                                                           \
-        if (!strstr((hay), (needle)))                                                              \
-            fail_msg("missing: %s\n--- in ---\n%s", (needle), (hay));                             \
+#define assert_contains(hay, needle)                                  \
+    do {                                                              \
+        if (!strstr((hay), (needle)))                                 \
+            fail_msg("missing: %s\n--- in ---\n%s", (needle), (hay)); \
     } while (0)
 
 static void clean_is(const char *in, size_t n, const char *want)
@@ -192,18 +192,20 @@ static void test_reports__text_clean_leaves_valid_utf8_without_controls(void **s
 {
     (void)state;
     CLEAN_IS("plain ✓ 日本", "plain ✓ 日本");
-    CLEAN_IS("a\0b", "a\xEF\xBF\xBD" "b");
+    CLEAN_IS("a\0b", "a\xEF\xBF\xBD"
+                     "b");
     CLEAN_IS("\xff|\xc3\x28|\xed\xa0\x80|\xc0\xaf|\xf4\x90\x80\x80|\xe2\x82",
              "\xEF\xBF\xBD|\xEF\xBF\xBD(|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|"
              "\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|"
              "\xEF\xBF\xBD\xEF\xBF\xBD");
-    CLEAN_IS("\x1b[31;1mred\x1b[0m \x1b]0;title\x07" "after \x1b]8;;u\x1b\\" "x",
+    CLEAN_IS("\x1b[31;1mred\x1b[0m \x1b]0;title\x07"
+             "after \x1b]8;;u\x1b\\"
+             "x",
              "red after x");
     CLEAN_IS("a\r\nb\rc\n", "a\nb\nc\n");
     CLEAN_IS("\x01\x08\x0b\x0c\x1b\x7f\ttab",
              "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\x7f\ttab");
-    CLEAN_IS("\xef\xbf\xbe\xef\xbf\xbf\xef\xbb\xbf",
-             "\xEF\xBF\xBD\xEF\xBF\xBD\xef\xbb\xbf");
+    CLEAN_IS("\xef\xbf\xbe\xef\xbf\xbf\xef\xbb\xbf", "\xEF\xBF\xBD\xEF\xBF\xBD\xef\xbb\xbf");
 }
 
 static void num_is(double v, const char *want)
@@ -284,9 +286,9 @@ static void test_reports__junit_escapes_hostile_strings(void **state)
     assert_contains(xml, "name=\"v&quot;&lt;&amp;&gt;']]&gt;\"");
     assert_contains(xml, "classname=\"tests.v&quot;&lt;&amp;&gt;']]&gt;\"");
     assert_contains(xml, "note ]]&gt; &lt;script&gt;alert('x')&lt;/script&gt; &amp; "
-                                "\xEF\xBF\xBD b\n");
+                         "\xEF\xBF\xBD b\n");
     assert_contains(xml, "ok\xEF\xBF\xBDNUL ]]&gt; &lt;x&gt; &amp; \xEF\xBF\xBD\xEF\xBF\xBD "
-                                "red\nend\n");
+                         "red\nend\n");
     assert_contains(xml, "note: before\n");
     assert_null(strstr(xml, "bad "));
     assert_contains(xml, "k&lt;&amp;&gt;\" has no value, expected &gt;= 1: ]]&gt;\"'");
@@ -327,8 +329,9 @@ static void test_reports__markdown_cells_stay_in_their_column(void **state)
     (void)state;
     job = job_of(root, "a|b");
     step = json_object_get(json_object_get(root, "steps"), "tests");
-    json_object_set_new(step, "message", json_string("pipe | here\nnew row? | no\r\n`code` <b>x</b>"
-                                                     " $a$ *s* _u_ snake_case [l](u) ~~d~~"));
+    json_object_set_new(step, "message",
+                        json_string("pipe | here\nnew row? | no\r\n`code` <b>x</b>"
+                                    " $a$ *s* _u_ snake_case [l](u) ~~d~~"));
     json_object_set_new(job, "log_path", json_string("/logs/a|b`c.log"));
     json_array_append_new(json_object_get(evidence_of(job), "checks"),
                           json_pack("{s:s, s:s, s:f, s:f, s:f, s:b, s:s}", "key", "m|x", "op",
@@ -347,7 +350,7 @@ static void test_reports__markdown_cells_stay_in_their_column(void **state)
         l += n + (l[n] == '\n');
     }
     assert_contains(md, "pipe \\| here<br>new row? \\| no<br>\\`code\\` \\<b>x\\</b> "
-                               "\\$a\\$ \\*s\\* \\_u\\_ snake_case \\[l\\](u) \\~\\~d\\~\\~ |");
+                        "\\$a\\$ \\*s\\* \\_u\\_ snake_case \\[l\\](u) \\~\\~d\\~\\~ |");
     assert_contains(md, "| tests | a\\|b | FAILED |");
     assert_contains(md, "``/logs/a\\|b`c.log``");
     assert_contains(md, "| tests/a\\|b | m\\|x | 2 | in \\[0.5, 1\\] | FAIL | n\\|o<br>te |");
@@ -418,7 +421,7 @@ static void test_reports__log_tails_are_bounded(void **state)
     json_object_set_new(job, "log_path", json_string("/nonexistent/relhost.log"));
     xml = render(report_junit, root);
     assert_contains(xml, "log /nonexistent/relhost.log cannot be read: No such file or "
-                                "directory\n");
+                         "directory\n");
     free(xml);
     json_object_set_new(job, "log_path", json_string(tmp));
     xml = render(report_junit, root);
@@ -449,8 +452,8 @@ static void test_reports__steps_order_by_position_then_start_then_name(void **st
     json_object_set_new(root, "steps", steps);
     json_object_set_new(root, "jobs",
                         json_pack("{s:{s:s,s:s}, s:{s:s,s:s}, s:{s:s,s:s}, s:{}}", "a1/v", "step",
-                                  "a1", "validation", "v", "z1/w", "step", "z1", "validation",
-                                  "w", "z1/a", "step", "z1", "validation", "a", "b/old"));
+                                  "a1", "validation", "v", "z1/w", "step", "z1", "validation", "w",
+                                  "z1/a", "step", "z1", "validation", "a", "b/old"));
     m = report_model(root);
     assert_non_null(m);
     arr = json_object_get(m, "steps");
@@ -491,19 +494,19 @@ static void test_reports__wrong_types_read_as_null_and_unknown_outcomes_as_error
     (void)state;
     root = json_pack("{s:s, s:s, s:f, s:[], s:{s:{s:i, s:s, s:s, s:i, s:[i]}},"
                      " s:{s:{s:s, s:s, s:s, s:f, s:{s:s, s:[i,{s:s,s:s}], s:[s], s:{s:i}}}}}",
-                     "version", "1", "finished", "yes", "exit_code", 1.0, "candidate", "steps",
-                     "s", "outcome", 5, "required", "true", "started_at", "2025-01-01T00:00:00Z",
-                     "duration_s", 3, "evidence", 1, "jobs", "s/v", "outcome", "MAYBE",
-                     "attempt", "two", "exit_code", "0", "restarts", 1.5, "evidence", "metrics",
-                     "x", "checks", 7, "key", "k", "actual", "3", "notes", "ok", "labels", "n", 1);
+                     "version", "1", "finished", "yes", "exit_code", 1.0, "candidate", "steps", "s",
+                     "outcome", 5, "required", "true", "started_at", "2025-01-01T00:00:00Z",
+                     "duration_s", 3, "evidence", 1, "jobs", "s/v", "outcome", "MAYBE", "attempt",
+                     "two", "exit_code", "0", "restarts", 1.5, "evidence", "metrics", "x", "checks",
+                     7, "key", "k", "actual", "3", "notes", "ok", "labels", "n", 1);
     assert_non_null(root);
     m = report_model(root);
     assert_non_null(m);
     assert_true(json_is_null(json_object_get(json_object_get(m, "release"), "candidate")));
     assert_true(json_is_false(json_object_get(json_object_get(m, "release"), "finished")));
     /* An integral real is an integer; "yes" is not true. */
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "release"),
-                                                        "exit_code")), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(m, "release"), "exit_code")), 1);
     step = json_array_get(json_object_get(m, "steps"), 0);
     assert_true(json_is_null(json_object_get(step, "outcome")));
     assert_true(json_is_false(json_object_get(step, "required")));
@@ -536,9 +539,9 @@ static void test_reports__a_red_step_never_renders_as_a_green_suite(void **state
                         json_string("tool_error"));
     xml = render(report_junit, root);
     assert_contains(xml, "<testsuite name=\"tests\" tests=\"2\" failures=\"0\" "
-                                "errors=\"1\" skipped=\"0\"");
+                         "errors=\"1\" skipped=\"0\"");
     assert_contains(xml, "<testcase name=\"tests\" classname=\"tests\" time=\"1.500\">\n"
-                                "      <error message=\"ERROR (tool_error)\"");
+                         "      <error message=\"ERROR (tool_error)\"");
     free(xml);
     /* A FAILED step whose job failed: the job says it, no second testcase for the step. */
     json_object_set_new(job_of(root, "v"), "outcome", json_string("FAILED"));

@@ -156,7 +156,9 @@ static void test_skypilot_sky_unit__no_in_progress_jobs_is_an_empty_queue(void *
     sky_queue q;
     (void)state;
     assert_int_equal(sky_parse_queue("Fetching managed job statuses...\nManaged jobs\n"
-                                     "No in-progress managed jobs.\n", &q, err, sizeof err), 0);
+                                     "No in-progress managed jobs.\n",
+                                     &q, err, sizeof err),
+                     0);
     assert_true(q.empty_message);
     assert_false(q.has_table);
     assert_int_equal(q.n, 0);
@@ -169,7 +171,8 @@ static void test_skypilot_sky_unit__output_without_a_table_is_an_error(void **st
     sky_queue q;
     (void)state;
     assert_int_equal(sky_parse_queue("\nsky.exceptions.ClusterNotUpError: controller down\n", &q,
-                                     err, sizeof err), -1);
+                                     err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "no table with ID and STATUS"));
     assert_non_null(strstr(err, "ClusterNotUpError"));
     sky_queue_free(&q);
@@ -181,8 +184,8 @@ static void test_skypilot_sky_unit__launch_id_comes_from_either_line(void **stat
     (void)state;
     assert_true(sky_launch_id("x\n⚙︎ Job submitted, ID: 152\n", id, sizeof id));
     assert_string_equal(id, "152");
-    assert_true(sky_launch_id("📋 Useful Commands\nManaged Job ID: 7\n├── To cancel", id,
-                              sizeof id));
+    assert_true(
+        sky_launch_id("📋 Useful Commands\nManaged Job ID: 7\n├── To cancel", id, sizeof id));
     assert_string_equal(id, "7");
     assert_false(sky_launch_id("Managed Job ID: pending\nJob submitted, ID:\n", id, sizeof id));
     assert_false(sky_launch_id("", id, sizeof id));
@@ -364,10 +367,16 @@ static void test_skypilot_sky_unit__secrets_go_by_name_never_into_yaml_or_argv(v
 {
     static const char *const argv[] = {"python", "train.py", "lr=1e-3", NULL};
     /* "NAME" alone: the host unsets a secret the job did not ask for; a later entry wins. */
-    static const char *const env[] = {"WANDB_API_KEY=s3cr3t-value-123", "RELHOST_JOB=rh-1-v-a1",
-                                      "RELHOST_LOG=/local/v.log", "PYTHONPATH=src",
-                                      "MODE=fast", "MODE=slow", "GH_TOKEN=ghp-in-plan-env",
-                                      "GH_TOKEN", "SLACK_URL", NULL};
+    static const char *const env[] = {"WANDB_API_KEY=s3cr3t-value-123",
+                                      "RELHOST_JOB=rh-1-v-a1",
+                                      "RELHOST_LOG=/local/v.log",
+                                      "PYTHONPATH=src",
+                                      "MODE=fast",
+                                      "MODE=slow",
+                                      "GH_TOKEN=ghp-in-plan-env",
+                                      "GH_TOKEN",
+                                      "SLACK_URL",
+                                      NULL};
     sky_task_in in = task_in(argv, env);
     sky_task_out o;
     char err[256];

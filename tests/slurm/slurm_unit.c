@@ -53,8 +53,8 @@ static void test_slurm_unit__every_time_limit_end_is_a_timeout(void **state)
         const char *word;
         int code, sig;
     } ends[] = {
-        {"TIMEOUT", 0, 15}, {"TIMEOUT", 0, 0}, {"TIMEOUT", 0, 9},
-        {"TIMEOUT", -1, 0}, /* purged before scontrol: squeue's word only */
+        {"TIMEOUT", 0, 15}, {"TIMEOUT", 0, 0},
+        {"TIMEOUT", 0, 9},  {"TIMEOUT", -1, 0}, /* purged before scontrol: squeue's word only */
         {"DEADLINE", 0, 0},
     };
     (void)state;
@@ -70,9 +70,9 @@ static void test_slurm_unit__every_time_limit_end_is_a_timeout(void **state)
 
 static void test_slurm_unit__every_end_keeps_the_restart_count(void **state)
 {
-    static const char *const words[] = {"COMPLETED", "FAILED",        "TIMEOUT",   "CANCELLED",
-                                        "NODE_FAIL", "PREEMPTED",     "BOOT_FAIL", "OUT_OF_MEMORY",
-                                        "DEADLINE",  "SPECIAL_EXIT",  "REVOKED",   NULL};
+    static const char *const words[] = {"COMPLETED", "FAILED",       "TIMEOUT",   "CANCELLED",
+                                        "NODE_FAIL", "PREEMPTED",    "BOOT_FAIL", "OUT_OF_MEMORY",
+                                        "DEADLINE",  "SPECIAL_EXIT", "REVOKED",   NULL};
     (void)state;
     for (size_t i = 0; words[i]; i++) {
         relhost_job_status st;

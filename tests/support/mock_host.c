@@ -164,10 +164,7 @@ static int mock_note_add(const relhost_ctx *ctx, const char *fmt, ...)
     return 0;
 }
 
-static void mock_free_fn(void *p)
-{
-    free(p);
-}
+static void mock_free_fn(void *p) { free(p); }
 
 /* The real host's words (core/run/host.c) for the codes plugins name in their messages. */
 static const char *mock_strerror(int code)
@@ -252,10 +249,7 @@ void mock_host_reset(mock_host *m)
     m->n_checks = m->n_artifacts = 0;
 }
 
-void mock_host_free(mock_host *m)
-{
-    mock_host_reset(m);
-}
+void mock_host_free(mock_host *m) { mock_host_reset(m); }
 
 const mock_metric *mock_host_metric(const mock_host *m, const char *key)
 {

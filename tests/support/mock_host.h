@@ -30,7 +30,7 @@ typedef struct mock_metric {
     char *key;
     double value;
     int has_info;
-    char *source;  /* NULL when the plugin left it NULL */
+    char *source; /* NULL when the plugin left it NULL */
     char *pattern;
     char *reducer;
     uint64_t samples;

@@ -165,18 +165,18 @@ static json_t *release_state(void)
 
 static void test_unit_baseline_baseline__next_records_every_passed_validations_metrics(void **st)
 {
-    json_t *cur = json_pack("{s:i, s:{s:{s:f}, s:{s:f}}}", "schema", 1, "metrics",
-                            "slow::sps_max", "value", 20000.0, "smoke::sps_max", "value", 1.0);
+    json_t *cur = json_pack("{s:i, s:{s:{s:f}, s:{s:f}}}", "schema", 1, "metrics", "slow::sps_max",
+                            "value", 20000.0, "smoke::sps_max", "value", 1.0);
     json_t *root = release_state(), *next, *e;
     (void)st;
     next = baseline_next(cur, root, "2025.10.02", "abc123", "2025-10-02T10:00:00Z");
     assert_non_null(next);
     assert_ptr_not_equal(next, cur);
     /* cur is not changed */
-    assert_float_equal(json_number_value(json_object_get(
-                           json_object_get(json_object_get(cur, "metrics"), "smoke::sps_max"),
-                           "value")),
-                       1.0, 0);
+    assert_float_equal(
+        json_number_value(json_object_get(
+            json_object_get(json_object_get(cur, "metrics"), "smoke::sps_max"), "value")),
+        1.0, 0);
     e = json_object_get(json_object_get(next, "metrics"), "smoke::sps_max");
     assert_float_equal(json_number_value(json_object_get(e, "value")), 41000, 0);
     assert_int_equal(json_array_size(json_object_get(e, "samples")), 1);
@@ -218,8 +218,8 @@ static void test_unit_baseline_baseline__the_dump_is_stable_and_reads_back(void 
     (void)st;
     a = baseline_next(NULL, root, "1", "c", "2025-10-02T10:00:00Z");
     /* the same store built in another key order dumps to the same bytes */
-    b = json_pack("{s:o, s:i}", "metrics", json_deep_copy(json_object_get(a, "metrics")),
-                  "schema", 1);
+    b = json_pack("{s:o, s:i}", "metrics", json_deep_copy(json_object_get(a, "metrics")), "schema",
+                  1);
     t1 = baseline_dump(a);
     t2 = baseline_dump(b);
     assert_non_null(t1);
@@ -245,8 +245,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unit_baseline_baseline__a_missing_file_is_an_empty_store),
         cmocka_unit_test(test_unit_baseline_baseline__a_bad_store_is_refused_and_left_untouched),
-        cmocka_unit_test(test_unit_baseline_baseline__a_good_store_loads_and_unknown_members_are_kept),
-        cmocka_unit_test(test_unit_baseline_baseline__next_records_every_passed_validations_metrics),
+        cmocka_unit_test(
+            test_unit_baseline_baseline__a_good_store_loads_and_unknown_members_are_kept),
+        cmocka_unit_test(
+            test_unit_baseline_baseline__next_records_every_passed_validations_metrics),
         cmocka_unit_test(test_unit_baseline_baseline__the_dump_is_stable_and_reads_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,8 +14,8 @@
 
 static relhost_check_spec spec(const char *key, relhost_op op, double e, double hi)
 {
-    relhost_check_spec s = {.struct_size = sizeof s, .key = key, .op = op, .expected = e,
-                            .expected_hi = hi};
+    relhost_check_spec s = {
+        .struct_size = sizeof s, .key = key, .op = op, .expected = e, .expected_hi = hi};
     return s;
 }
 
@@ -133,13 +133,16 @@ static void test_unit_checks_checks__all_checks_passing_is_passed(void **st)
     evidence_free(&ev);
 }
 
-
 /* ---- baseline rules and statistics (ABI 1.2) ---- */
 
 static relhost_check_spec rule(const char *key, relhost_baseline_dir dir, double rel, double abs_)
 {
-    relhost_check_spec s = {.struct_size = sizeof s, .key = key, .op = RELHOST_OP_NONE,
-                            .baseline = dir, .rel_tol = rel, .abs_tol = abs_};
+    relhost_check_spec s = {.struct_size = sizeof s,
+                            .key = key,
+                            .op = RELHOST_OP_NONE,
+                            .baseline = dir,
+                            .rel_tol = rel,
+                            .abs_tol = abs_};
     return s;
 }
 
@@ -160,7 +163,8 @@ static relhost_verdict eval1(evidence *ev, relhost_check_spec sp, const json_t *
     return out;
 }
 
-static void test_unit_checks_checks__a_drop_beyond_the_relative_tolerance_fails_with_the_bound(void **st)
+static void test_unit_checks_checks__a_drop_beyond_the_relative_tolerance_fails_with_the_bound(
+    void **st)
 {
     evidence ev = {0};
     json_t *b = store1("smoke::sps_max", 35000);
@@ -271,7 +275,7 @@ static void test_unit_checks_checks__a_threshold_and_a_baseline_rule_must_both_h
     assert_float_equal(ev.checks[0].bound, 28000, 1e-9);
     evidence_free(&ev);
     json_decref(b);
-    b = store1("smoke::sps_max", 50000); /* bound 40000 */
+    b = store1("smoke::sps_max", 50000);                         /* bound 40000 */
     evidence_metric(&ev, "sps_max", 35000, NULL, NULL, NULL, 1); /* above 30000, below the bound */
     out = eval1(&ev, sp, b, 0);
     assert_int_equal(out.outcome, RELHOST_FAILED);
@@ -337,8 +341,10 @@ static void test_unit_checks_checks__repeats_are_judged_on_the_checks_statistic(
     static const struct {
         relhost_stat stat;
         double want;
-    } cases[] = {{RELHOST_STAT_MEDIAN, 30000}, {RELHOST_STAT_MIN, 24000},
-                 {RELHOST_STAT_MAX, 31000}, {RELHOST_STAT_MEAN, 85000.0 / 3}};
+    } cases[] = {{RELHOST_STAT_MEDIAN, 30000},
+                 {RELHOST_STAT_MIN, 24000},
+                 {RELHOST_STAT_MAX, 31000},
+                 {RELHOST_STAT_MEAN, 85000.0 / 3}};
     double runs[] = {24000, 31000, 30000};
     (void)st;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -385,9 +391,8 @@ static void test_unit_checks_checks__a_run_without_the_metric_fails_as_missing(v
 static void test_unit_checks_checks__a_baseline_rule_compares_like_with_like(void **st)
 {
     evidence ev = {0};
-    json_t *b = json_pack("{s:i, s:{s:{s:f, s:[f,f,f]}}}", "schema", 1, "metrics",
-                          "smoke::sps_max", "value", 35000.0, "samples", 30000.0, 35000.0,
-                          36000.0);
+    json_t *b = json_pack("{s:i, s:{s:{s:f, s:[f,f,f]}}}", "schema", 1, "metrics", "smoke::sps_max",
+                          "value", 35000.0, "samples", 30000.0, 35000.0, 36000.0);
     relhost_check_spec sp = rule("sps_max", RELHOST_BASELINE_HIGHER, 0.1, 0);
     double runs[] = {27500, 33000, 34000};
     relhost_verdict out;
@@ -403,7 +408,8 @@ static void test_unit_checks_checks__a_baseline_rule_compares_like_with_like(voi
     json_decref(b);
 }
 
-static void test_unit_checks_checks__a_spec_from_an_older_plugin_reads_as_median_without_rule(void **st)
+static void test_unit_checks_checks__a_spec_from_an_older_plugin_reads_as_median_without_rule(
+    void **st)
 {
     relhost_check_spec in, out;
     (void)st;
@@ -499,8 +505,8 @@ static void test_unit_checks_jobs__a_bad_termination_reason_fails_even_with_exit
 static void test_unit_checks_jobs__expect_overrides_exit_codes_and_termination(void **st)
 {
     int codes[] = {0, 3};
-    job_end_facts f = {.end = RELHOST_END_EXITED, .exit_code = 3, .expect_exit = codes,
-                       .n_expect_exit = 2};
+    job_end_facts f = {
+        .end = RELHOST_END_EXITED, .exit_code = 3, .expect_exit = codes, .n_expect_exit = 2};
     job_end_verdict v = jobs_map_end(&f);
     (void)st;
     assert_int_equal(v.outcome, RELHOST_PASSED);
@@ -527,11 +533,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unit_checks_checks__every_operator_compares_as_written),
         cmocka_unit_test(test_unit_checks_checks__a_non_finite_value_fails_every_operator),
-        cmocka_unit_test(test_unit_checks_checks__a_missing_metric_fails_with_the_note_metric_missing),
+        cmocka_unit_test(
+            test_unit_checks_checks__a_missing_metric_fails_with_the_note_metric_missing),
         cmocka_unit_test(test_unit_checks_checks__a_threshold_miss_is_failed_threshold),
         cmocka_unit_test(test_unit_checks_checks__a_nan_metric_is_stored_as_null_and_fails),
         cmocka_unit_test(test_unit_checks_checks__all_checks_passing_is_passed),
-        cmocka_unit_test(test_unit_checks_checks__a_drop_beyond_the_relative_tolerance_fails_with_the_bound),
+        cmocka_unit_test(
+            test_unit_checks_checks__a_drop_beyond_the_relative_tolerance_fails_with_the_bound),
         cmocka_unit_test(test_unit_checks_checks__an_absolute_tolerance_is_in_the_metrics_unit),
         cmocka_unit_test(test_unit_checks_checks__lower_is_better_bounds_from_above),
         cmocka_unit_test(test_unit_checks_checks__with_rel_and_abs_the_looser_bound_applies),
@@ -541,12 +549,15 @@ int main(void)
         cmocka_unit_test(test_unit_checks_checks__repeats_are_judged_on_the_checks_statistic),
         cmocka_unit_test(test_unit_checks_checks__a_run_without_the_metric_fails_as_missing),
         cmocka_unit_test(test_unit_checks_checks__a_baseline_rule_compares_like_with_like),
-        cmocka_unit_test(test_unit_checks_checks__a_spec_from_an_older_plugin_reads_as_median_without_rule),
+        cmocka_unit_test(
+            test_unit_checks_checks__a_spec_from_an_older_plugin_reads_as_median_without_rule),
         cmocka_unit_test(test_unit_checks_jobs__exit_zero_runs_the_checks),
-        cmocka_unit_test(test_unit_checks_jobs__exit_124_and_engine_timeouts_fail_with_reason_timeout),
+        cmocka_unit_test(
+            test_unit_checks_jobs__exit_124_and_engine_timeouts_fail_with_reason_timeout),
         cmocka_unit_test(test_unit_checks_jobs__exec_failures_are_errors_not_retried),
         cmocka_unit_test(test_unit_checks_jobs__infrastructure_failures_are_retryable_errors),
-        cmocka_unit_test(test_unit_checks_jobs__a_signal_is_a_failure_and_host_stops_have_no_outcome),
+        cmocka_unit_test(
+            test_unit_checks_jobs__a_signal_is_a_failure_and_host_stops_have_no_outcome),
         cmocka_unit_test(test_unit_checks_jobs__max_runtime_reached_counts_as_success),
         cmocka_unit_test(test_unit_checks_jobs__a_bad_termination_reason_fails_even_with_exit_zero),
         cmocka_unit_test(test_unit_checks_jobs__expect_overrides_exit_codes_and_termination),

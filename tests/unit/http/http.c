@@ -107,8 +107,8 @@ static size_t count_requests(const char *path)
 static char *seen_header(const char *path, size_t i, const char *name)
 {
     json_t *a = requests_for(path);
-    const char *v = json_string_value(json_object_get(json_object_get(json_array_get(a, i),
-                                                                      "headers"), name));
+    const char *v =
+        json_string_value(json_object_get(json_object_get(json_array_get(a, i), "headers"), name));
     char *out = xstrdup(v ? v : "");
     json_decref(a);
     return out;
@@ -352,7 +352,8 @@ static void test_unit_http_http__redirects_are_returned_not_followed(void **stat
     (void)state;
     setenv("RH_HTTP_TOKEN", "tok-1234567890abcdef", 1);
     json = xasprintf("{\"routes\": {\"/moved\": [{\"status\": 302, \"headers\": {\"Location\":"
-                     " \"http://127.0.0.1:%d/elsewhere\"}}]}}", port);
+                     " \"http://127.0.0.1:%d/elsewhere\"}}]}}",
+                     port);
     set_script(json);
     r.bearer_env = "RH_HTTP_TOKEN";
     assert_int_equal(http_request(&r, "t", &resp), 0);
@@ -835,16 +836,25 @@ static void test_unit_http_http__credentials_over_plain_http_go_only_to_loopback
 static void test_unit_http_http__loopback_means_127_0_0_0_8_localhost_and_ipv6_1(void **state)
 {
     static const char *const yes[] = {
-        "http://127.0.0.1/", "http://127.0.0.1:8080/x", "http://127.255.3.4", "http://localhost",
-        "http://LocalHost:9/a?b", "http://[::1]:8080/", "http://[::1]", "http://u:p@127.0.0.1/",
-        "https://example.com/"};
-    static const char *const no[] = {
-        "http://127.0.0.1.example.com/", "http://localhost.example.com:80/",
-        "http://example.com/127.0.0.1", "http://example.com?x=127.0.0.1",
-        "http://example.com#127.0.0.1", "http://127.0.0.1@example.com/",
-        "http://localhost:pw@example.com/", "http://[::2]/", "http://[::ffff:127.0.0.1]/",
-        "http://2130706433/", "http://127.1/", "http://128.0.0.1/", "http://0.0.0.0/",
-        "http://[::1/", "http:///x", "http://"};
+        "http://127.0.0.1/", "http://127.0.0.1:8080/x", "http://127.255.3.4",
+        "http://localhost",  "http://LocalHost:9/a?b",  "http://[::1]:8080/",
+        "http://[::1]",      "http://u:p@127.0.0.1/",   "https://example.com/"};
+    static const char *const no[] = {"http://127.0.0.1.example.com/",
+                                     "http://localhost.example.com:80/",
+                                     "http://example.com/127.0.0.1",
+                                     "http://example.com?x=127.0.0.1",
+                                     "http://example.com#127.0.0.1",
+                                     "http://127.0.0.1@example.com/",
+                                     "http://localhost:pw@example.com/",
+                                     "http://[::2]/",
+                                     "http://[::ffff:127.0.0.1]/",
+                                     "http://2130706433/",
+                                     "http://127.1/",
+                                     "http://128.0.0.1/",
+                                     "http://0.0.0.0/",
+                                     "http://[::1/",
+                                     "http:///x",
+                                     "http://"};
     (void)state;
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
         if (!http_plain_ok(yes[i]))
@@ -1159,11 +1169,24 @@ static void test_unit_http_http__secrets_cut_multiline_and_json_forms_are_masked
 
 static void test_unit_http_http__names_that_look_secret(void **state)
 {
-    static const char *const yes[] = {"HF_TOKEN", "GH_TOKEN2", "PGPASSWORD", "db_password",
-                                      "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS",
-                                      "SLACK_WEBHOOK_URL", "OPENAI_APIKEY", "TOKENS", NULL};
-    static const char *const no[] = {"TOKENIZERS_PARALLELISM", "PATH", "HOME", "KEYBOARD",
-                                     "PASSAGE", "SECRETARY", "TOKENX", NULL};
+    static const char *const yes[] = {"HF_TOKEN",
+                                      "GH_TOKEN2",
+                                      "PGPASSWORD",
+                                      "db_password",
+                                      "AWS_SECRET_ACCESS_KEY",
+                                      "GOOGLE_APPLICATION_CREDENTIALS",
+                                      "SLACK_WEBHOOK_URL",
+                                      "OPENAI_APIKEY",
+                                      "TOKENS",
+                                      NULL};
+    static const char *const no[] = {"TOKENIZERS_PARALLELISM",
+                                     "PATH",
+                                     "HOME",
+                                     "KEYBOARD",
+                                     "PASSAGE",
+                                     "SECRETARY",
+                                     "TOKENX",
+                                     NULL};
     (void)state;
     for (size_t i = 0; yes[i]; i++)
         if (!secrets_name_looks_secret(yes[i]))

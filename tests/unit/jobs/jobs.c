@@ -35,11 +35,11 @@
 
 /* How one attempt of a validation ends on the fake engine. */
 typedef struct fake_end {
-    int polls;          /* ENDED at the first poll after this many polls as RUNNING; -1: never
+    int polls; /* ENDED at the first poll after this many polls as RUNNING; -1: never
                          * on its own (only a cancel ends it) */
     relhost_job_end end;
     int exit_code;
-    int after_cancel;   /* does not end before the runner was asked to cancel some other job */
+    int after_cancel; /* does not end before the runner was asked to cancel some other job */
 } fake_end;
 
 typedef struct fake_job {
@@ -60,11 +60,11 @@ static struct {
     size_t n;
     int running, max_running; /* submitted and not yet reported ENDED */
     int cancels;
-    int running_at_cancel;    /* jobs running on the engine when the first cancel came */
-    int in_wait;              /* the case is inside jobs_wait (set around the call) */
-    int cancels_in_wait;      /* cancels that came while it was */
-    int npolls;               /* poll calls so far */
-    int interrupt_at_poll;    /* >0: a SIGTERM "arrives" during the poll with this number */
+    int running_at_cancel; /* jobs running on the engine when the first cancel came */
+    int in_wait;           /* the case is inside jobs_wait (set around the call) */
+    int cancels_in_wait;   /* cancels that came while it was */
+    int npolls;            /* poll calls so far */
+    int interrupt_at_poll; /* >0: a SIGTERM "arrives" during the poll with this number */
     const fake_script *script;
     size_t nscript;
     /* shorten_deadline: the job whose host deadline is brought in once it is armed */
@@ -188,8 +188,7 @@ static int fake_poll(const relhost_ctx *ctx, void *inst, relhost_job_status *sv,
     return 0;
 }
 
-static int fake_cancel(const relhost_ctx *ctx, void *inst, const char *external_id,
-                       void *handle)
+static int fake_cancel(const relhost_ctx *ctx, void *inst, const char *external_id, void *handle)
 {
     fake_job *fj = fake_find(external_id);
     (void)ctx;
@@ -215,7 +214,7 @@ static const relhost_runner_ops fake_ops = {
 
 /* ---- one run of the job layer: a plan with the fake runner, a state, the jobs ---- */
 
-static char *dir;        /* a fresh folder per case, removed by teardown */
+static char *dir; /* a fresh folder per case, removed by teardown */
 static plan P;
 static loaded_plugin PL;
 static plan_instance RI;
@@ -290,8 +289,7 @@ static int teardown(void **unused)
     return 0;
 }
 
-static relhost_job *submit(const char *validation, const char *arg, double timeout_s,
-                           int retries)
+static relhost_job *submit(const char *validation, const char *arg, double timeout_s, int retries)
 {
     const char *argv[] = {"train", arg, NULL};
     relhost_job_request rq;
@@ -671,10 +669,11 @@ static void test_unit_jobs__an_interrupt_cancels_a_running_job_which_runs_again_
 static void test_unit_jobs__a_runner_never_has_more_than_max_parallel_jobs_running(void **unused)
 {
     static const char *const names[] = {"m1", "m2", "m3", "m4", "m5"};
-    static const fake_script script[] = {
-        {"m1", {{3, RELHOST_END_EXITED, 0, 0}}, 1}, {"m2", {{1, RELHOST_END_EXITED, 0, 0}}, 1},
-        {"m3", {{4, RELHOST_END_EXITED, 0, 0}}, 1}, {"m4", {{2, RELHOST_END_EXITED, 0, 0}}, 1},
-        {"m5", {{1, RELHOST_END_EXITED, 0, 0}}, 1}};
+    static const fake_script script[] = {{"m1", {{3, RELHOST_END_EXITED, 0, 0}}, 1},
+                                         {"m2", {{1, RELHOST_END_EXITED, 0, 0}}, 1},
+                                         {"m3", {{4, RELHOST_END_EXITED, 0, 0}}, 1},
+                                         {"m4", {{2, RELHOST_END_EXITED, 0, 0}}, 1},
+                                         {"m5", {{1, RELHOST_END_EXITED, 0, 0}}, 1}};
     relhost_job *v[5];
     job_entry e;
     (void)unused;
@@ -723,8 +722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unit_jobs__retries_stop_when_the_attempts_are_spent,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
-            test_unit_jobs__a_finished_job_in_the_state_is_resumed_not_run_again, setup,
-            teardown),
+            test_unit_jobs__a_finished_job_in_the_state_is_resumed_not_run_again, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_unit_jobs__an_interrupt_cancels_a_running_job_which_runs_again_in_the_next_run,
             setup, teardown),

@@ -30,21 +30,25 @@ struct fake_conf {
     const char *plain_env; /* declared by credentials() but no option of the table */
 };
 
-static const relhost_option fake_item_options[] = {
-    {.name = "item_env", .type = RELHOST_OPT_SECRET_ENV,
-     .offset = offsetof(struct fake_item, item_env)},
-    {0}};
+static const relhost_option fake_item_options[] = {{.name = "item_env",
+                                                    .type = RELHOST_OPT_SECRET_ENV,
+                                                    .offset = offsetof(struct fake_item, item_env)},
+                                                   {0}};
 static const relhost_option fake_grp_options[] = {
-    {.name = "inner_env", .type = RELHOST_OPT_SECRET_ENV, .offset = 0},
-    {0}};
-static const relhost_option fake_options[] = {
-    {.name = "token_env", .type = RELHOST_OPT_SECRET_ENV,
-     .offset = offsetof(struct fake_conf, token_env)},
-    {.name = "grp", .type = RELHOST_OPT_GROUP, .offset = offsetof(struct fake_conf, grp),
-     .sub = fake_grp_options},
-    {.name = "items", .type = RELHOST_OPT_GROUP_LIST, .offset = offsetof(struct fake_conf, items),
-     .sub = fake_item_options, .item_size = sizeof(struct fake_item)},
-    {0}};
+    {.name = "inner_env", .type = RELHOST_OPT_SECRET_ENV, .offset = 0}, {0}};
+static const relhost_option fake_options[] = {{.name = "token_env",
+                                               .type = RELHOST_OPT_SECRET_ENV,
+                                               .offset = offsetof(struct fake_conf, token_env)},
+                                              {.name = "grp",
+                                               .type = RELHOST_OPT_GROUP,
+                                               .offset = offsetof(struct fake_conf, grp),
+                                               .sub = fake_grp_options},
+                                              {.name = "items",
+                                               .type = RELHOST_OPT_GROUP_LIST,
+                                               .offset = offsetof(struct fake_conf, items),
+                                               .sub = fake_item_options,
+                                               .item_size = sizeof(struct fake_item)},
+                                              {0}};
 
 static const char *const fake_keys_v[] = {"acc", "loss_*", "eval_success_rate", NULL};
 
@@ -93,9 +97,8 @@ static int fake_credentials(const void *confp, void (*add)(void *payload, const 
     return 0;
 }
 
-static const relhost_metrics_ops ops_keys = {.struct_size = sizeof(relhost_metrics_ops),
-                                             .keys = fake_keys,
-                                             .credentials = fake_credentials};
+static const relhost_metrics_ops ops_keys = {
+    .struct_size = sizeof(relhost_metrics_ops), .keys = fake_keys, .credentials = fake_credentials};
 static const relhost_metrics_ops ops_nokeys = {.struct_size = sizeof(relhost_metrics_ops)};
 /* Built against ABI 1.2: its struct ends before keys (whatever lies past it is not read). */
 static const relhost_metrics_ops ops_old = {.struct_size = offsetof(relhost_metrics_ops, keys),
@@ -105,10 +108,10 @@ static const relhost_metrics_ops ops_old = {.struct_size = offsetof(relhost_metr
 static const relhost_metrics_ops ops_keys_only = {.struct_size = sizeof(relhost_metrics_ops),
                                                   .keys = fake_keys};
 /* A struct that ends before credentials: the member past its end is never read. */
-static const relhost_metrics_ops ops_short = {
-    .struct_size = offsetof(relhost_metrics_ops, credentials),
-    .keys = fake_keys,
-    .credentials = fake_credentials};
+static const relhost_metrics_ops ops_short = {.struct_size =
+                                                  offsetof(relhost_metrics_ops, credentials),
+                                              .keys = fake_keys,
+                                              .credentials = fake_credentials};
 
 /* ---- fixture: a plan with sources a (keys, credentials), b (neither), c (old ABI) -------- */
 
@@ -158,8 +161,8 @@ static void fx_free(struct fx *f)
 
 static relhost_check_spec spec(const char *key)
 {
-    relhost_check_spec s = {.struct_size = sizeof s, .key = key, .op = RELHOST_OP_GE,
-                            .where = "plan.cfg:12"};
+    relhost_check_spec s = {
+        .struct_size = sizeof s, .key = key, .op = RELHOST_OP_GE, .where = "plan.cfg:12"};
     return s;
 }
 
@@ -349,8 +352,7 @@ static void test_unit_keycheck_keycheck__only_declared_credentials_are_judged(vo
     unsetenv("KC_TOP");
 }
 
-static void test_unit_keycheck_keycheck__a_source_without_credentials_is_not_refused(
-    void **state)
+static void test_unit_keycheck_keycheck__a_source_without_credentials_is_not_refused(void **state)
 {
     static const char *const a[] = {"a", NULL};
     static const char *const b[] = {"b", NULL};

@@ -121,8 +121,8 @@ static void assert_keys_are_the_instance_keys(const struct fx *f)
 
 static void test_keycheck_regex_keys__defaults_declare_every_key_they_post(void **state)
 {
-    static const char *const want[] = {"sps_max", "sps_last", "eval_success_rate", "exit_code",
-                                       "termination_reason", "restart_count"};
+    static const char *const want[] = {"sps_max",   "sps_last",           "eval_success_rate",
+                                       "exit_code", "termination_reason", "restart_count"};
     struct fx *f = fx_new("");
     void *job = NULL;
     static const char log[] = "step 1 SPS: 31,000\nstep 2 87.75 ksps\neval_success_rate: 0.9\n"

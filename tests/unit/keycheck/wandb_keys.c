@@ -75,9 +75,9 @@ static void fx_fini(struct fx *f)
     mock_host_free(&f->m);
 }
 
-#define WB_METRICS                                                                                \
-    "metrics = ( { name = \"sps\"; key = \"overview/sps\"; },\n"                                  \
-    "  { name = \"sps_tail\"; key = \"overview/sps\"; reducer = \"mean_last_pct\"; },\n"          \
+#define WB_METRICS                                                                       \
+    "metrics = ( { name = \"sps\"; key = \"overview/sps\"; },\n"                         \
+    "  { name = \"sps_tail\"; key = \"overview/sps\"; reducer = \"mean_last_pct\"; },\n" \
     "  { name = \"success_rate\"; key = \"eval.success\"; } );"
 
 static void test_keycheck_wandb_keys__every_configured_name_and_the_run_label(void **state)

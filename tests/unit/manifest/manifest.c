@@ -24,10 +24,7 @@ static int read_text(const char *text, manifest_check check, manifest *m)
 }
 
 /* The manifest written back, compact, for comparing with an expected text. */
-static char *compact(const manifest *m)
-{
-    return json_dumps(manifest_json(m), JSON_COMPACT);
-}
+static char *compact(const manifest *m) { return json_dumps(manifest_json(m), JSON_COMPACT); }
 
 static void test_unit_manifest__wrong_types_read_as_absent_and_are_written_back_as_they_were(
     void **state)
@@ -101,8 +98,7 @@ static void test_unit_manifest__changes_keep_member_order_and_add_missing_member
     manifest_free(&m);
 }
 
-static void test_unit_manifest__a_new_release_has_every_member_in_the_documented_order(
-    void **state)
+static void test_unit_manifest__a_new_release_has_every_member_in_the_documented_order(void **state)
 {
     manifest m;
     manifest_release *e;
@@ -172,7 +168,8 @@ static void test_unit_manifest__the_registry_and_the_page_each_refuse_with_their
                      0);
     manifest_free(&m);
     assert_int_equal(read_text("{\"schema\":1,\"releases\":[{\"version\":\"a\",\"status\":"
-                               "\"weird\"}]}", MANIFEST_CHECK_PAGE, &m),
+                               "\"weird\"}]}",
+                               MANIFEST_CHECK_PAGE, &m),
                      0);
     assert_int_equal(m.releases[0].status, MANIFEST_UNKNOWN);
     assert_string_equal(m.releases[0].status_raw, "weird");

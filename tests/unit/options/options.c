@@ -58,17 +58,27 @@ typedef struct conf {
 static const char *const colours[] = {"red", "green", "blue", NULL};
 
 static const relhost_option sub_rows[] = {
-    {.name = "host", .type = RELHOST_OPT_STRING, .def = "localhost", 
+    {.name = "host",
+     .type = RELHOST_OPT_STRING,
+     .def = "localhost",
      .offset = offsetof(sub_conf, host)},
-    {.name = "port", .type = RELHOST_OPT_INT, .def = "80", .offset = offsetof(sub_conf, port),
-     .min = 1, .max = 65535},
+    {.name = "port",
+     .type = RELHOST_OPT_INT,
+     .def = "80",
+     .offset = offsetof(sub_conf, port),
+     .min = 1,
+     .max = 65535},
     {0},
 };
 
 static const relhost_option item_rows[] = {
-    {.name = "name", .type = RELHOST_OPT_STRING, .required = 1,
+    {.name = "name",
+     .type = RELHOST_OPT_STRING,
+     .required = 1,
      .offset = offsetof(item_conf, name)},
-    {.name = "weight", .type = RELHOST_OPT_DOUBLE, .def = "1.5",
+    {.name = "weight",
+     .type = RELHOST_OPT_DOUBLE,
+     .def = "1.5",
      .offset = offsetof(item_conf, weight)},
     {0},
 };
@@ -84,7 +94,10 @@ static const relhost_option rows[] = {
     {.name = "list", .type = RELHOST_OPT_STRLIST, .def = "max,last", .offset = O(list)},
     {.name = "secret", .type = RELHOST_OPT_SECRET_ENV, .offset = O(secret)},
     {.name = "grp", .type = RELHOST_OPT_GROUP, .offset = O(grp), .sub = sub_rows},
-    {.name = "items", .type = RELHOST_OPT_GROUP_LIST, .offset = O(items), .sub = item_rows,
+    {.name = "items",
+     .type = RELHOST_OPT_GROUP_LIST,
+     .offset = O(items),
+     .sub = item_rows,
      .item_size = sizeof(item_conf)},
     {.name = "env", .type = RELHOST_OPT_MAP, .offset = O(env)},
     {.name = "pass_env", .type = RELHOST_OPT_STRLIST, .offset = O(pass_env)},
@@ -93,7 +106,10 @@ static const relhost_option rows[] = {
 };
 
 static const relhost_option req_rows[] = {
-    {.name = "req", .type = RELHOST_OPT_STRING, .required = 1, .offset = O(req),
+    {.name = "req",
+     .type = RELHOST_OPT_STRING,
+     .required = 1,
+     .offset = O(req),
      .doc = "must be given"},
     {0},
 };
@@ -591,9 +607,10 @@ static void test_unit_options_options__parse_size_accepts_units_and_refuses_junk
         const char *s;
         uint64_t v;
     } ok[] = {
-        {"0", 0}, {"512", 512}, {"1K", 1024}, {"1k", 1024}, {"64M", 64ull << 20},
-        {"2G", 2ull << 30}, {"1T", 1ull << 40}, {"1KiB", 1024}, {"1MB", 1ull << 20},
-        {"1.5K", 1536}, {"10 M", 10ull << 20}, {"7B", 7},
+        {"0", 0},           {"512", 512},          {"1K", 1024},
+        {"1k", 1024},       {"64M", 64ull << 20},  {"2G", 2ull << 30},
+        {"1T", 1ull << 40}, {"1KiB", 1024},        {"1MB", 1ull << 20},
+        {"1.5K", 1536},     {"10 M", 10ull << 20}, {"7B", 7},
     };
     static const char *const bad[] = {"", "x", "-1", "1Q", "1Kx", "inf", "nan", "1e30", "M"};
     (void)state;
@@ -615,8 +632,9 @@ static void test_unit_options_options__parse_duration_adds_parts_and_refuses_jun
         const char *s;
         double v;
     } ok[] = {
-        {"0", 0}, {"90", 90}, {"90s", 90}, {"10m", 600}, {"2h", 7200}, {"1d", 86400},
-        {"1h30m", 5400}, {"1d2h3m4s", 93784}, {"250ms", 0.25}, {"1.5h", 5400}, {"1m30", -1},
+        {"0", 0},        {"90", 90},     {"90s", 90},     {"10m", 600},
+        {"2h", 7200},    {"1d", 86400},  {"1h30m", 5400}, {"1d2h3m4s", 93784},
+        {"250ms", 0.25}, {"1.5h", 5400}, {"1m30", -1},
     };
     static const char *const bad[] = {"", "x", "-1s", "10q", "1h-30m", "10mm", "inf", "h"};
     (void)state;

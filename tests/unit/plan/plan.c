@@ -395,10 +395,10 @@ static void test_unit_plan_plan__a_line_count_survives_strings_and_block_comment
 
 static void test_unit_plan_plan__version_valid_edge_cases(void **state)
 {
-    static const char *const ok[] = {"1", "a", "1.0", "2025.01.02-0304", "v1_rc-2", "Z.z",
-                                     "lock", "1.locked", "a.lockx"};
-    static const char *const bad[] = {"", ".1", "-1", "_1", "1..2", "1.lock", "a/b", "a b",
-                                      "1.0~", "rel\n", "é"};
+    static const char *const ok[] = {"1",   "a",    "1.0",      "2025.01.02-0304", "v1_rc-2",
+                                     "Z.z", "lock", "1.locked", "a.lockx"};
+    static const char *const bad[] = {"",    ".1",  "-1",   "_1",    "1..2", "1.lock",
+                                      "a/b", "a b", "1.0~", "rel\n", "é"};
     char longest[65], toolong[66];
     (void)state;
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)

@@ -44,10 +44,7 @@ static const char escape_sh[] =
 /* Ignores SIGTERM (as do the sleeps it starts), then writes its pid into $0. */
 #define STUBBORN_SH "trap '' TERM; echo $$ > \"$0\"; while :; do sleep 0.05; done"
 
-static char *path_in_tmp(const char *name)
-{
-    return xasprintf("%s/%s", tmp, name);
-}
+static char *path_in_tmp(const char *name) { return xasprintf("%s/%s", tmp, name); }
 
 static char *slurp(const char *path)
 {
@@ -449,8 +446,7 @@ static void test_unit_proc__fds_above_2_are_closed_in_the_child(void **state)
     check_only_std_fds();
 }
 
-static void test_unit_proc__fds_above_2_are_closed_by_the_fallback_without_close_range(
-    void **state)
+static void test_unit_proc__fds_above_2_are_closed_by_the_fallback_without_close_range(void **state)
 {
     (void)state;
     proc_test_force_fd_fallback(1);
@@ -884,8 +880,7 @@ static void test_unit_proc__spawn_timeout_escalates_to_sigkill_after_the_grace(v
     free(log);
 }
 
-static void test_unit_proc__proc_kill_kills_an_escaped_grandchild_that_ignores_sigterm(
-    void **state)
+static void test_unit_proc__proc_kill_kills_an_escaped_grandchild_that_ignores_sigterm(void **state)
 {
     char *script = path_in_tmp("escape.sh"), *report = path_in_tmp("spawn-escapee");
     char *log = path_in_tmp("spawn/escape.log");

@@ -69,8 +69,14 @@ static record_real a_real(double v)
 static void fill_evidence(evidence *ev)
 {
     const double runs[3] = {10.0, NAN, 12.5};
-    relhost_check c = {.struct_size = sizeof c, .key = "sps", .op = ">=", .expected = 9.0,
-                       .has_actual = 1, .actual = 11.0, .passed = 1, .note = "ok"};
+    relhost_check c = {.struct_size = sizeof c,
+                       .key = "sps",
+                       .op = ">=",
+                       .expected = 9.0,
+                       .has_actual = 1,
+                       .actual = 11.0,
+                       .passed = 1,
+                       .note = "ok"};
     ev_check *k;
     evidence_metric(ev, "sps", 11.0, "log", "sps=(\\S+)", "last", 4);
     evidence_metric_runs(ev, "sps", runs, 3);
@@ -394,8 +400,7 @@ int main(void)
             test_unit_record_record_job__a_running_job_has_no_result_and_nulls_read_as_absent,
             setup, teardown),
         cmocka_unit_test_setup_teardown(
-            test_unit_record_record_job__a_hand_edited_wrong_type_reads_as_absent, setup,
-            teardown),
+            test_unit_record_record_job__a_hand_edited_wrong_type_reads_as_absent, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

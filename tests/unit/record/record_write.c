@@ -173,8 +173,8 @@ static void test_unit_record_record_write__a_new_candidate_drops_steps_jobs_and_
     void **unused)
 {
     step_write w;
-    waiver_record wv = {.step = "tests", .reason = "known", .by = "ann", .host = "h",
-                        .at = "2026-12-06T10:00:00Z"};
+    waiver_record wv = {
+        .step = "tests", .reason = "known", .by = "ann", .host = "h", .at = "2026-12-06T10:00:00Z"};
     candidate_record c = {.commit = "c2", .repo = "/r", .ref = "HEAD", .checkout = "head"};
     release_record h;
     step_record r;
@@ -197,10 +197,17 @@ static void test_unit_record_record_write__a_new_candidate_drops_steps_jobs_and_
 static void test_unit_record_record_write__waivers_are_appended_and_the_rule_answers_with_one(
     void **unused)
 {
-    waiver_record a = {.step = "tests", .reason = "flaky infra", .by = "ann", .host = "h",
+    waiver_record a = {.step = "tests",
+                       .reason = "flaky infra",
+                       .by = "ann",
+                       .host = "h",
                        .at = "2026-12-06T10:00:00Z"};
-    waiver_record b = {.step = "lint", .validation = "style", .reason = "later", .by = "bob",
-                       .host = "h", .at = "2026-12-06T11:00:00Z",
+    waiver_record b = {.step = "lint",
+                       .validation = "style",
+                       .reason = "later",
+                       .by = "bob",
+                       .host = "h",
+                       .at = "2026-12-06T11:00:00Z",
                        .expires = "2000-01-01T00:00:00Z"};
     waiver_record got;
     release_record h;
@@ -240,7 +247,7 @@ static void test_unit_record_record_write__sealed_env_is_written_as_given(void *
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name)                                                                              \
+#define T(name) \
     cmocka_unit_test_setup_teardown(test_unit_record_record_write__##name, setup, teardown)
         T(a_step_reads_back_as_written),
         T(a_step_keeps_the_member_order_the_state_always_had),

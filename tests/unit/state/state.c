@@ -238,12 +238,15 @@ static void test_unit_state_state__set_flush_reopen_gives_the_same_json(void **u
     (void)unused;
     assert_int_equal(state_is_new(st), 1);
     assert_true(exists("release_" V ".json")); /* the snapshot is written at creation */
-    assert_int_equal(set(st, "stages.build", json_pack("{s:s, s:i, s:f}", "outcome", "PASSED",
-                                                       "restarts", 2, "loss", 0.1)), 0);
+    assert_int_equal(
+        set(st, "stages.build",
+            json_pack("{s:s, s:i, s:f}", "outcome", "PASSED", "restarts", 2, "loss", 0.1)),
+        0);
     assert_int_equal(set(st, "tasks.rh-1.0-train-a1", json_string("SUBMITTING")), 0);
-    assert_int_equal(set(st, "candidate", json_pack("{s:s, s:[s,s], s:n, s:b}", "commit",
-                                                     "abc123", "digests", "sha256:1", "h\xc3\xa9",
-                                                     "note", "pinned", 0)), 0);
+    assert_int_equal(set(st, "candidate",
+                         json_pack("{s:s, s:[s,s], s:n, s:b}", "commit", "abc123", "digests",
+                                   "sha256:1", "h\xc3\xa9", "note", "pinned", 0)),
+                     0);
     assert_int_equal(set(st, "stages.build.outcome", json_string("WAIVED")), 0);
     assert_int_equal(state_flush(st), 0);
     want = json_deep_copy(state_root(st));
@@ -539,9 +542,11 @@ static void test_unit_state_state__a_torn_tail_is_cut_with_a_warning_and_earlier
     free(after);
 
     st = open_ok(0);
-    snprintf(want, sizeof want, "state journal %s/release_1.0.journal: cut a torn tail of 18 bytes "
+    snprintf(want, sizeof want,
+             "state journal %s/release_1.0.journal: cut a torn tail of 18 bytes "
              "at byte %zu (a record shorter than its length), left by an interrupted write; "
-             "changes after the last flush were lost", dir, ends[2]);
+             "changes after the last flush were lost",
+             dir, ends[2]);
     assert_string_equal(state_warning(st), want);
     assert_int_equal(file_size("release_" V ".journal"), (off_t)ends[2]);
     assert_int_equal(json_integer_value(get(st, "a")), 1);
@@ -658,8 +663,10 @@ static void test_unit_state_state__damage_in_the_middle_is_an_error_and_no_file_
             assert_int_equal(state_open(dir, V, flags, &st), RELHOST_EINVAL);
             assert_null(st);
             assert_error_contains("release_1.0.journal is damaged at byte");
-            snprintf(want, sizeof want, "at byte %zu (a CRC mismatch) but a valid record follows "
-                     "at byte %zu", ends[0], ends[1]);
+            snprintf(want, sizeof want,
+                     "at byte %zu (a CRC mismatch) but a valid record follows "
+                     "at byte %zu",
+                     ends[0], ends[1]);
             assert_error_contains(want);
             assert_error_contains("left untouched");
             files_assert_same(&f);
@@ -698,9 +705,11 @@ static void test_unit_state_state__a_newer_schema_is_refused_and_left_untouched(
     put_file("release_" V ".json", snap, strlen(snap), 0);
     append_frame("release_" V ".journal", "{\"seq\":2,\"path\":[\"x\",\"y\"],\"value\":1}");
     f = files_take();
-    snprintf(want, sizeof want, "state snapshot %s/release_1.0.json has schema 2, newer than "
+    snprintf(want, sizeof want,
+             "state snapshot %s/release_1.0.json has schema 2, newer than "
              "schema 1 that this relhost understands; it was left untouched: run release 1.0 "
-             "with a newer relhost", dir);
+             "with a newer relhost",
+             dir);
     for (int flags = 0; flags <= (STATE_READONLY | STATE_CREATE); flags++) {
         assert_int_equal(state_open(dir, V, flags, &st), RELHOST_EINVAL);
         assert_null(st);
@@ -747,8 +756,8 @@ static void write_old_state(void)
 
 static json_t *old_state_migrated(void)
 {
-    return json_pack("{s:i, s:s, s:i, s:{s:{s:s}, s:{s:s}}}", "schema", 1, "version", V, "seq",
-                     1, "steps", "build", "outcome", "PASSED", "test", "outcome", "FAILED");
+    return json_pack("{s:i, s:s, s:i, s:{s:{s:s}, s:{s:s}}}", "schema", 1, "version", V, "seq", 1,
+                     "steps", "build", "outcome", "PASSED", "test", "outcome", "FAILED");
 }
 
 static void test_unit_state_state__an_older_schema_is_migrated_and_the_original_kept_as_bak(
@@ -793,8 +802,7 @@ static void test_unit_state_state__an_older_schema_is_migrated_and_the_original_
     json_decref(want);
 }
 
-static void test_unit_state_state__migration_refuses_to_overwrite_a_different_backup(
-    void **unused)
+static void test_unit_state_state__migration_refuses_to_overwrite_a_different_backup(void **unused)
 {
     files f;
     state *st = NULL;
@@ -845,8 +853,10 @@ static void test_unit_state_state__a_lock_held_by_another_process_refuses_open_n
 
     assert_int_equal(state_open(dir, V, 0, &st), RELHOST_EINVAL);
     assert_null(st);
-    snprintf(want, sizeof want, "release 1.0 is locked by pid %ld (another relhost is running it); "
-             "wait for it or stop it", (long)pid);
+    snprintf(want, sizeof want,
+             "release 1.0 is locked by pid %ld (another relhost is running it); "
+             "wait for it or stop it",
+             (long)pid);
     assert_string_equal(error_last(), want);
     assert_int_equal(state_open(dir, V, STATE_CREATE, &st), RELHOST_EINVAL);
     /* Status and --check still read it. */
@@ -885,9 +895,7 @@ static int life(int fd, json_t *expect)
         if (fd >= 0 && write(fd, m, 2) != 2)
             return 99;
         switch (k) {
-        case 0:
-            rc = state_open(dir, V, STATE_CREATE, &st);
-            break;
+        case 0: rc = state_open(dir, V, STATE_CREATE, &st); break;
         case 1:
             rc = set(st, "stages.build", json_pack("{s:s}", "outcome", "RUNNING")) ||
                  set(st, "tasks.k1", json_string("SUBMITTING")) || state_flush(st);
@@ -896,9 +904,7 @@ static int life(int fd, json_t *expect)
             rc = set(st, "tasks.k1", json_string("RUNNING")) ||
                  set(st, "stages.build.outcome", json_string("PASSED")) || state_flush(st);
             break;
-        case 3:
-            rc = state_snapshot(st);
-            break;
+        case 3: rc = state_snapshot(st); break;
         case 4:
             rc = set(st, "tasks.k2", json_string("SUBMITTING")) || set(st, "tasks.k1", NULL) ||
                  state_flush(st);
@@ -907,9 +913,7 @@ static int life(int fd, json_t *expect)
             rc = set(st, "stages.test", json_pack("{s:s}", "outcome", "FAILED")) ||
                  state_snapshot(st);
             break;
-        case 6:
-            rc = set(st, "finished", json_true()) || state_flush(st);
-            break;
+        case 6: rc = set(st, "finished", json_true()) || state_flush(st); break;
         case 7: /* close flushes */
             rc = set(st, "note", json_string("closed"));
             if (!rc && expect)
@@ -1148,8 +1152,10 @@ static void test_unit_state_state__ten_thousand_changes_append_and_replay_to_the
         snprintf(key, sizeof key, "rh-1.0-v%d-a1", i % 2500);
         {
             const char *path[2] = {"jobs", key};
-            assert_int_equal(state_set(st, path, 2, json_pack("{s:s, s:i, s:f}", "state", "DONE",
-                                                              "exit", i, "loss", i * 0.001)), 0);
+            assert_int_equal(state_set(st, path, 2,
+                                       json_pack("{s:s, s:i, s:f}", "state", "DONE", "exit", i,
+                                                 "loss", i * 0.001)),
+                             0);
         }
         if (i % TICK == TICK - 1)
             assert_int_equal(state_flush(st), 0);

@@ -88,9 +88,9 @@ static void test_unit_template_template__the_name_is_copied(void **state)
 static void test_unit_template_template__known_names_are_run_job_and_extra(void **state)
 {
     static const char *const extra[] = {"gpu", "shard"};
-    static const char *const run[] = {"version", "rc", "commit", "step", "staged_dir",
-                                      "worktree", "rollback_from", "rollback_to",
-                                      "rollback_reason"};
+    static const char *const run[] = {"version",       "rc",          "commit",
+                                      "step",          "staged_dir",  "worktree",
+                                      "rollback_from", "rollback_to", "rollback_reason"};
     static const char *const job[] = {"validation", "attempt", "repeat", "nodes", "condition"};
     (void)state;
     for (size_t i = 0; i < sizeof run / sizeof *run; i++)
