@@ -44,7 +44,11 @@ static int is_orphan(int procfd, const struct pin *pn, const proc_ident *id)
         ps.starttime != id->starttime)
         return 0;
     snprintf(name, sizeof name, "%d", (int)pn->pid);
-    n = proc_read_environ(procfd, name, &buf, &cap);
+    /* While the process execs (sh running the job's command), its environ reads empty for an
+     * instant: read again before calling it someone else's. */
+    for (int tries = 0; (n = proc_read_environ(procfd, name, &buf, &cap)) <= 0 && tries < 20;
+         tries++)
+        loop_once(0.005); /* the loop's timers are served meanwhile */
     wlen = (size_t)snprintf(want, sizeof want, "RELHOST_JOB=%s", id->job);
     ok = n > 0 && proc_environ_has(buf, (size_t)n, want, wlen);
     if (ok && id->cookie[0]) {
