@@ -500,21 +500,13 @@ static void reports_on_plugin_exit(void *data)
 /* relhost report: one report of a release, from its state (read-only, no lock). */
 static int cmd_report(const cli *c, const plan *p)
 {
-    state *st = NULL;
+    state *st = state_open_recorded(p->state_dir, p->version, "was run");
     char *err = NULL;
     int code = 0;
-    if (state_open(p->state_dir, p->version, STATE_READONLY, &st) != 0) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", p->version, error_last());
+    if (!st)
         return EXIT_USAGE;
-    }
-    if (state_is_new(st)) {
-        log_msg(RELHOST_LOG_ERROR, NULL,
-                "no state for release %s in %s: nothing was run; pass "
-                "--version V (see the release_*.json files there)",
-                p->version, p->state_dir);
-        code = EXIT_USAGE;
-    } else if (report_write(report_format_parse(c->format), state_root(st), p->repo, c->output, 0,
-                            &err) != 0) {
+    if (report_write(report_format_parse(c->format), state_root(st), p->repo, c->output, 0, &err) !=
+        0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", err ? err : error_last());
         code = EXIT_USAGE;
     }

@@ -109,6 +109,13 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value);
  */
 int state_flush(state *st);
 
+/**
+ * Open release `version` of folder `dir` read-only for a command that shows it (report,
+ * explain): NULL, with the reason logged, when it cannot be read or nothing was recorded for it
+ * ("no state for release V in DIR: nothing <what>; pass --version V").
+ */
+state *state_open_recorded(const char *dir, const char *version, const char *what);
+
 /** Called once each time a state becomes unable to save (a full disk, an I/O error: every
  *  later save fails), with the message that names the file and the cause; the run layer
  *  stops the run there (core/cli/cli.c: exit 75). NULL: none. */

@@ -7,6 +7,7 @@
 #include "record/state_int.h"
 
 #include "base/error.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #include <relhost/plugin.h>
@@ -132,4 +133,21 @@ void state_list_free(state_entry *entries, size_t n)
         free(entries[i].plan);
     }
     free(entries);
+}
+
+state *state_open_recorded(const char *dir, const char *version, const char *what)
+{
+    state *st = NULL;
+    if (state_open(dir, version, STATE_READONLY, &st) != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", version, error_last());
+        return NULL;
+    }
+    if (!state_is_new(st))
+        return st;
+    log_msg(RELHOST_LOG_ERROR, NULL,
+            "no state for release %s in %s: nothing %s; pass --version V (see the "
+            "release_*.json files there)",
+            version, dir, what);
+    state_close(st);
+    return NULL;
 }

@@ -571,17 +571,7 @@ int explain_release(plan *p, int json)
     char *frz_err = NULL;
     json_t *x;
     int code = 0, frc;
-    if (state_open(p->state_dir, p->version, STATE_READONLY, &st) != 0) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", p->version, error_last());
-        free(manifest);
-        return EXIT_USAGE;
-    }
-    if (state_is_new(st)) {
-        log_msg(RELHOST_LOG_ERROR, NULL,
-                "no state for release %s in %s: nothing to explain; "
-                "pass --version V (see the release_*.json files there)",
-                p->version, p->state_dir);
-        state_close(st);
+    if (!(st = state_open_recorded(p->state_dir, p->version, "to explain"))) {
         free(manifest);
         return EXIT_USAGE;
     }

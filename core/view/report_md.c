@@ -242,18 +242,18 @@ static void wandb_cell(strbuf *b, const job_record *j)
 
 static const char *decision_text(const char *d)
 {
-    if (strcmp(d, "passed") == 0)
-        return "passed: every required step passed";
-    if (strcmp(d, "failed") == 0)
-        return "failed: a required step failed";
-    if (strcmp(d, "frozen") == 0)
-        return "frozen: the gates passed but publishing is frozen";
-    if (strcmp(d, "deferred") == 0)
-        return "deferred: a required step hit a retryable tool error; the next run retries it";
-    if (strcmp(d, "interrupted") == 0)
-        return "interrupted: the next run resumes it";
-    if (strcmp(d, "in_progress") == 0)
-        return "in progress: no decision recorded yet";
+    static const char *const words[][2] = {
+        {"passed", "passed: every required step passed"},
+        {"failed", "failed: a required step failed"},
+        {"frozen", "frozen: the gates passed but publishing is frozen"},
+        {"deferred",
+         "deferred: a required step hit a retryable tool error; the next run retries it"},
+        {"interrupted", "interrupted: the next run resumes it"},
+        {"in_progress", "in progress: no decision recorded yet"},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(d, words[i][0]) == 0)
+            return words[i][1];
     return "undecided: a required step could not decide";
 }
 
