@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+static void usage_options(FILE *out);
+
 void cli_usage(FILE *out)
 {
     fprintf(
@@ -59,7 +61,15 @@ void cli_usage(FILE *out)
         "                                               (default DIR: <registry_dir>/site)\n"
         "       relhost plugins [-c PLAN] [--describe NAME]   list plugins, or one plugin's options\n"
         "       relhost -V | --help\n"
-        "\n"
+        "\n");
+    usage_options(out);
+}
+
+/* The options, the secrets and the exit codes of --help. */
+static void usage_options(FILE *out)
+{
+    fprintf(
+        out,
         "options:\n"
         "  -c, --config PLAN      the release plan (libconfig; see relhost.cfg(5))\n"
         "      --step NAME        run only this step (repeatable) of the release; others are left as\n"

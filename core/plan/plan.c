@@ -90,41 +90,52 @@ int plan_name_valid(const char *s)
 
 /* ---- integers libconfig would silently wrap ---- */
 
-/* libconfig 1.5 reads an integer literal without the L suffix into 32 bits and wraps it
- * (4294967299 becomes 3), so a plan value could mean something else than it says. Scan the
- * text (and its @includes) for such literals before libconfig sees them. */
-static int check_int_literals(const char *path, const char *dir, int depth)
+/* The text of plan file path into *text (NUL-terminated, *len bytes; NULL when it cannot be
+ * opened: libconfig reports that itself, in its own words). Not a regular file is an error:
+ * libconfig's scanner exit()s on a folder ("input in flex scanner failed"), and a device or
+ * FIFO would be read here without end. */
+static int read_plan_text(const char *path, char **text, size_t *len)
 {
-    FILE *f;
-    char *text = NULL;
-    size_t cap = 0, len = 0;
-    unsigned line = 1;
-    int rc = 0;
-    if (depth > 16)
-        return 0;
-    f = fopen(path, "re");
-    if (!f)
-        return 0; /* libconfig reports unreadable files itself, with its own words */
-    /* libconfig's scanner exit()s on a folder ("input in flex scanner failed"), and a device
-     * or FIFO would be read here without end. */
+    FILE *f = fopen(path, "re");
     struct stat sb;
+    size_t cap = 0;
+    *text = NULL;
+    *len = 0;
+    if (!f)
+        return 0;
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fclose(f);
         return error_set(RELHOST_EINVAL, "plan %s is not a regular file", path);
     }
     for (;;) {
         size_t n;
-        if (len + 4096 + 1 > cap) {
+        if (*len + 4096 + 1 > cap) {
             cap = cap ? cap * 2 : 8192;
-            text = xrealloc(text, cap);
+            *text = xrealloc(*text, cap);
         }
-        n = fread(text + len, 1, 4096, f);
-        len += n;
+        n = fread(*text + *len, 1, 4096, f);
+        *len += n;
         if (n == 0)
             break;
     }
     fclose(f);
-    text[len] = '\0';
+    (*text)[*len] = '\0';
+    return 0;
+}
+
+/* libconfig 1.5 reads an integer literal without the L suffix into 32 bits and wraps it
+ * (4294967299 becomes 3), so a plan value could mean something else than it says. Scan the
+ * text (and its @includes) for such literals before libconfig sees them. */
+static int check_int_literals(const char *path, const char *dir, int depth)
+{
+    char *text = NULL;
+    size_t len = 0;
+    unsigned line = 1;
+    int rc;
+    if (depth > 16)
+        return 0;
+    if ((rc = read_plan_text(path, &text, &len)) != 0 || !text)
+        return rc;
     for (size_t i = 0; i < len && rc == 0; i++) {
         char c = text[i];
         if (c == '\n') {

@@ -535,6 +535,25 @@ static void caption(strbuf *b, const site_data *d, const char *key, json_t *entr
               npts, d->nrel, d->nrel == 1 ? "" : "s", d->nrel == 1 ? "s" : "ve");
 }
 
+/* The axes of a plot, with the value range at the ends of the y axis. */
+static void axes(strbuf *b, double y0, double y1, double lo, double hi)
+{
+    svg_line(b, "grid", PLOT_ML, y0, PLOT_W - PLOT_MR, y0);
+    sb_puts(b, "/>\n");
+    svg_line(b, "axis", PLOT_ML, PLOT_MT, PLOT_ML, PLOT_H - PLOT_MB);
+    sb_puts(b, "/>\n");
+    svg_line(b, "axis", PLOT_ML, PLOT_H - PLOT_MB, PLOT_W - PLOT_MR, PLOT_H - PLOT_MB);
+    sb_puts(b, "/>\n");
+    sb_printf(b, "<text class=\"y-label y-max\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">",
+              PLOT_ML - 6, y0 + 4);
+    num(b, hi);
+    sb_printf(b,
+              "</text>\n<text class=\"y-label y-min\" x=\"%.1f\" y=\"%.1f\" "
+              "text-anchor=\"end\">",
+              PLOT_ML - 6, y1 + 4);
+    num(b, lo);
+    sb_puts(b, "</text>\n");
+}
 static void trend(strbuf *b, const site_data *d, const char *key, json_t *entry)
 {
     json_t *bv = json_object_get(entry, "value");
@@ -579,22 +598,7 @@ static void trend(strbuf *b, const site_data *d, const char *key, json_t *entry)
     sb_puts(b, " across releases\">\n<title>");
     text(b, key);
     sb_puts(b, "</title>\n");
-    /* Axes, with the value range at the ends of the y axis. */
-    svg_line(b, "grid", PLOT_ML, y0, PLOT_W - PLOT_MR, y0);
-    sb_puts(b, "/>\n");
-    svg_line(b, "axis", PLOT_ML, PLOT_MT, PLOT_ML, PLOT_H - PLOT_MB);
-    sb_puts(b, "/>\n");
-    svg_line(b, "axis", PLOT_ML, PLOT_H - PLOT_MB, PLOT_W - PLOT_MR, PLOT_H - PLOT_MB);
-    sb_puts(b, "/>\n");
-    sb_printf(b, "<text class=\"y-label y-max\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">",
-              PLOT_ML - 6, y0 + 4);
-    num(b, hi);
-    sb_printf(b,
-              "</text>\n<text class=\"y-label y-min\" x=\"%.1f\" y=\"%.1f\" "
-              "text-anchor=\"end\">",
-              PLOT_ML - 6, y1 + 4);
-    num(b, lo);
-    sb_puts(b, "</text>\n");
+    axes(b, y0, y1, lo, hi);
     if (has_base) {
         svg_line(b, "baseline", PLOT_ML, Y(base), PLOT_W - PLOT_MR, Y(base));
         sb_puts(b, " data-value=\"");
