@@ -264,22 +264,28 @@ void guard_set_exit_hook(void (*fn)(void *data), void *data)
     G.hook_data = data;
 }
 
+/* While the outermost call runs: the stop signals reach on_stop(). Afterwards the signal mask
+ * and the actions are what they were (the loop's signalfd reads them again, or, outside the
+ * loop, they act as before). */
 static void catch_stops(int on)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on ? on_stop : SIG_DFL;
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGALRM};
+    static struct sigaction old[4];
+    static sigset_t old_mask;
     if (on) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop;
         sa.sa_mask = G.stops;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        sigaction(SIGALRM, &sa, NULL);
-        sigprocmask(SIG_UNBLOCK, &G.stops, NULL);
+        for (size_t i = 0; i < 4; i++)
+            sigaction(sigs[i], &sa, &old[i]);
+        sigprocmask(SIG_UNBLOCK, &G.stops, &old_mask);
     } else {
-        /* Blocked again first, so the loop's signalfd sees what comes next. */
+        /* Blocked first, so nothing arrives between the two. */
         sigprocmask(SIG_BLOCK, &G.stops, NULL);
+        for (size_t i = 0; i < 4; i++)
+            sigaction(sigs[i], &old[i], NULL);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
     }
 }
 
