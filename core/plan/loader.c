@@ -107,19 +107,16 @@ static const char *usable_name(const loaded_plugin *lp)
     return lp->opened && !lp->error ? lp->desc.name : NULL;
 }
 
-/* Duplicates within a folder; shadowing by earlier folders (entries are in folder order). */
+/* Shadowing by earlier folders (entries are in folder order). One folder cannot hold two
+ * plugins of one name: a plugin's file is named after it. */
 static void mark_names(loader *ld)
 {
     for (size_t a = 0; a < ld->n; a++) {
         const char *na = usable_name(&ld->v[a]);
-        ld->v[a].duplicate = ld->v[a].shadowed = 0;
-        for (size_t b = 0; na && b < ld->n; b++) {
+        ld->v[a].shadowed = 0;
+        for (size_t b = 0; na && b < a; b++) {
             const char *nb = usable_name(&ld->v[b]);
-            if (a == b || !nb || strcmp(na, nb) != 0)
-                continue;
-            if (strcmp(ld->v[a].dir, ld->v[b].dir) == 0)
-                ld->v[a].duplicate = 1;
-            else if (b < a)
+            if (nb && strcmp(na, nb) == 0 && strcmp(ld->v[a].dir, ld->v[b].dir) != 0)
                 ld->v[a].shadowed = 1;
         }
     }
@@ -225,19 +222,6 @@ const loaded_plugin *loader_find(loader *ld, const char *name)
             continue;
         if (broken) /* a file named <name>.so in an earlier folder is broken: say so */
             break;
-        if (lp->duplicate) {
-            strbuf b;
-            sb_init(&b);
-            for (size_t k = 0; k < ld->n; k++)
-                if (!ld->v[k].error && strcmp(ld->v[k].dir, lp->dir) == 0 &&
-                    strcmp(ld->v[k].desc.name, name) == 0)
-                    sb_printf(&b, " %s", ld->v[k].path);
-            error_set(RELHOST_EINVAL,
-                      "plugin \"%s\" is declared by two files in one folder:%s; remove one", name,
-                      b.s);
-            sb_free(&b);
-            return NULL;
-        }
         return lp;
     }
     if (broken) {

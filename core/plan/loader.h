@@ -29,7 +29,6 @@ typedef struct loaded_plugin {
     relhost_plugin desc; /**< copied, zero-padded past the plugin's struct_size */
     char *error;         /**< non-NULL: this file could not be used, and why */
     int shadowed;        /**< an earlier folder has a plugin of the same name */
-    int duplicate;       /**< another file in the same folder declares the same name */
     int opened;          /**< dlopen()ed (or refused): desc is valid when error is NULL */
 } loaded_plugin;
 
@@ -48,7 +47,7 @@ void loader_open_all(loader *ld);
 
 /**
  * The plugin called `name`, or NULL with error_last() set to one clear line: not found (naming
- * the folders searched), not a relhost plugin, ABI mismatch, duplicate name, unsafe permissions.
+ * the folders searched), not a relhost plugin, ABI mismatch, a file declaring another name, unsafe permissions.
  */
 const loaded_plugin *loader_find(loader *ld, const char *name);
 

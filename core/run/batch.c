@@ -23,7 +23,6 @@
 typedef struct bjob {
     const char *id, *validation, *runner, *lifecycle, *ext;
     const job_entry *e;
-    json_t *rec;             /* the record itself, for the status row of core/view/report.h */
     relhost_job_status live; /* filled by a poll when the job is remote and unfinished */
     int polled;
 } bjob;
@@ -66,11 +65,9 @@ static size_t collect(state *st, const batch_options *o, bjob **out, job_entry *
     *out = xcalloc(*nrecs + 1, sizeof **out);
     for (size_t i = 0; i < *nrecs; i++) {
         const job_entry *e = &(*recs)[i];
-        const char *path[2] = {"jobs", e->job.id};
         bjob *b = &(*out)[n];
         b->id = e->job.id;
         b->e = e;
-        b->rec = state_get(st, path, 2);
         b->validation = e->job.validation_given ? e->job.validation : NULL;
         b->runner = e->job.runner;
         b->lifecycle = e->job.lifecycle_raw;
@@ -155,10 +152,10 @@ static json_t *live_json(const bjob *v, size_t n)
     return o;
 }
 
-static void print_row(json_t *root, const bjob *b, json_t *live, int tail)
+static void print_row(const release_record *rel, const bjob *b, json_t *live, int tail)
 {
     json_t *l = json_object_get(live, b->id);
-    report_status_row(root, b->rec, json_string_value(json_object_get(l, "state")),
+    report_status_row(rel, &b->e->job, json_string_value(json_object_get(l, "state")),
                       (int)json_integer_value(json_object_get(l, "restarts")), tail);
 }
 
@@ -215,7 +212,7 @@ int batch_status(plan *p, const batch_options *o)
         record_read(state_root(st), &rel);
         print_header(p, &rel, n);
         for (size_t i = 0; i < n; i++)
-            print_row(state_root(st), &v[i], live, o->logs ? o->tail : 0);
+            print_row(&rel, &v[i], live, o->logs ? o->tail : 0);
         record_free(&rel);
     }
     json_decref(live);
@@ -281,7 +278,7 @@ static void stream_changes(plan *p, json_t *root, const release_record *rel, con
     for (size_t i = 0; i < n; i++)
         if (changed(seen, v[i].id, job_sig(&v[i], live))) {
             stamp();
-            print_row(root, &v[i], live, 0);
+            print_row(NULL, &v[i], live, 0);
         }
     /* the steps in the state's order, each as its record says (none: not an object) */
     for (size_t i = 0; i < nsteps; i++) {
@@ -319,7 +316,7 @@ static void draw_frame(plan *p, json_t *root, const release_record *rel, const b
                rec, counts[RELHOST_PASSED], counts[RELHOST_FAILED], counts[RELHOST_ERROR],
                counts[RELHOST_INCONCLUSIVE], counts[RELHOST_SKIPPED]);
     for (size_t i = 0; i < n; i++)
-        print_row(root, &v[i], live, 0);
+        print_row(NULL, &v[i], live, 0);
     stamp();
     out_printf(" refreshing every %.0f s until the release ends; Ctrl-C stops\n", FOLLOW_REFRESH_S);
 }

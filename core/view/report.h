@@ -3,6 +3,7 @@
 #ifndef RELHOST_REPORT_H
 #define RELHOST_REPORT_H
 
+#include "record/record.h"
 #include "run/pipeline.h"
 
 #include <jansson.h>
@@ -17,10 +18,11 @@ void report_jobs(const plan *p, const step_result *r, json_t *state_root, const 
                  const int *resumed);
 /** --check: the plan as loaded (steps, plugins, options, what each step would do). */
 void report_check(const plan *p, const run_result *r);
-/** One row of `relhost status`: the job record from state, the engine's live word (or NULL),
- *  and with tail > 0 the last `tail` lines of its log, withheld when a secret variable the
- *  release's runs stored in root["sealed_env"] is not set now (core/view/logview.h). */
-void report_status_row(json_t *root, json_t *rec, const char *live, int live_restarts, int tail);
+/** One row of `relhost status`: the job's record, the engine's live word (or NULL), and with
+ *  tail > 0 the last `tail` lines of its log, withheld when a secret variable the release's runs
+ *  used (rel->sealed_env; rel may be NULL when tail is 0) is not set now (core/view/logview.h). */
+void report_status_row(const release_record *rel, const job_record *j, const char *live,
+                       int live_restarts, int tail);
 /** `relhost plugins`: every plugin found on the search path. */
 void report_plugins(const loader *ld);
 

@@ -240,10 +240,9 @@ void report_plugins(const loader *ld)
                  lp->desc.gate && (lp->desc.metrics || lp->desc.runner) ? "," : "",
                  lp->desc.metrics ? "metrics" : "", lp->desc.metrics && lp->desc.runner ? "," : "",
                  lp->desc.runner ? "runner" : "");
-        out_printf("%-18s %-8s %-14s %s%s%s\n", lp->desc.name,
+        out_printf("%-18s %-8s %-14s %s%s\n", lp->desc.name,
                    lp->desc.version ? lp->desc.version : "?", caps, lp->path,
-                   lp->shadowed ? "  (shadowed by an earlier folder)" : "",
-                   lp->duplicate ? "  (DUPLICATE name in this folder)" : "");
+                   lp->shadowed ? "  (shadowed by an earlier folder)" : "");
     }
     if (ld->n == 0)
         out_printf("no plugins found\n");
@@ -415,20 +414,16 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
     record_free(&rec);
 }
 
-void report_status_row(json_t *root, json_t *job, const char *live, int live_restarts, int tail)
+void report_status_row(const release_record *rel, const job_record *j, const char *live,
+                       int live_restarts, int tail)
 {
-    job_record j;
-    const char *oc, *life, *term, *reason, *ext;
-    relhost_outcome o;
-    long long restarts;
+    const char *oc = j->outcome_raw, *life = j->lifecycle_raw, *term = j->termination_reason;
+    const char *reason = j->reason, *ext = j->external_id;
+    relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
+    long long restarts = int_or_0(j->restarts);
     char exitbuf[16] = "-", what[80];
-    record_read_job(job, NULL, &j);
-    oc = j.outcome_raw, life = j.lifecycle_raw, term = j.termination_reason;
-    reason = j.reason, ext = j.external_id;
-    o = oc ? outcome_parse(oc) : RELHOST_NONE;
-    restarts = int_or_0(j.restarts);
-    if (j.exit_code.set && !j.exit_code.from_real)
-        snprintf(exitbuf, sizeof exitbuf, "%lld", j.exit_code.v);
+    if (j->exit_code.set && !j->exit_code.from_real)
+        snprintf(exitbuf, sizeof exitbuf, "%lld", j->exit_code.v);
     if (oc && life && strcmp(life, "completed") == 0)
         snprintf(what, sizeof what, "%s", oc);
     else
@@ -436,19 +431,13 @@ void report_status_row(json_t *root, json_t *job, const char *live, int live_res
     if (live && live_restarts > restarts)
         restarts = live_restarts;
     out_printf("  %-30s %s%-22s%s %5s  %s%-20s%s %3lld  %-12s %s%s%s\n",
-               j.validation_given ? j.validation : "(null)", outcome_color(o), what, col_reset(),
+               j->validation_given ? j->validation : "(null)", outcome_color(o), what, col_reset(),
                exitbuf, term_color(term), term ? term : "-", col_reset(), restarts, ext ? ext : "-",
-               j.runner, reason && o != RELHOST_PASSED ? "  reason: " : "",
+               j->runner, reason && o != RELHOST_PASSED ? "  reason: " : "",
                reason && o != RELHOST_PASSED ? reason : "");
-    if (tail > 0 && j.log_path) {
-        release_record rec;
-        char *withheld = NULL;
-        if (record_read(root, &rec) == 0) {
-            withheld = withheld_of(&rec);
-            record_free(&rec);
-        }
-        print_log_tail(withheld, j.log_path, "      ", tail);
+    if (tail > 0 && j->log_path) {
+        char *withheld = rel ? withheld_of(rel) : NULL;
+        print_log_tail(withheld, j->log_path, "      ", tail);
         free(withheld);
     }
-    record_job_free(&j);
 }
