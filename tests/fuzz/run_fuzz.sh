@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# run_fuzz.sh BINARY CORPUS WORKDIR SECONDS [CRASHES]: the ctest entry of a libFuzzer harness
-# (fuzz.cmake). First replays every saved reproducer in CRASHES (a bug found once stays a test),
-# then fuzzes a fresh copy of the checked-in CORPUS for SECONDS (RELHOST_FUZZ_SECONDS in the
-# environment overrides it) and exits non-zero on any crash, sanitizer report or oracle abort; the
+# run_fuzz.sh BINARY CORPUS WORKDIR SECONDS [CRASHES [TIMES]]: the ctest entry of a libFuzzer
+# harness (fuzz.cmake). First replays every saved reproducer in CRASHES (a bug found once stays a
+# test), then fuzzes a fresh copy of the checked-in CORPUS for TIMES (default 1) times SECONDS
+# (RELHOST_FUZZ_SECONDS in the environment overrides SECONDS) and exits non-zero on any crash, sanitizer report or oracle abort; the
 # input that did it is left in WORKDIR/artifacts/. Extra libFuzzer flags: RELHOST_FUZZ_ARGS
 # (e.g. "-jobs=8 -workers=8"). The mutation seed is fixed (RELHOST_FUZZ_SEED, default 1) so that
 # a CI run explores a prefix of one reproducible sequence: a red CI is the same red on any machine
@@ -15,8 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/../lsan.supp:print_suppressions=0}
 export LSAN_OPTIONS
 bin=$1 corpus=$2 work=$3
-secs=${RELHOST_FUZZ_SECONDS:-$4}
 crashes=${5:-}
+secs=$((${RELHOST_FUZZ_SECONDS:-$4} * ${6:-1}))
 rm -rf "$work"
 mkdir -p "$work/corpus" "$work/artifacts"
 # absolute paths: the fuzzer runs in $work (where -jobs writes its fuzz-N.log files)
