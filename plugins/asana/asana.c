@@ -43,46 +43,26 @@
 #include <strings.h>
 #include <unistd.h>
 
+#define OPT(f, t, ...) PL_OPT(struct asana_conf, f, t, __VA_ARGS__)
 static const relhost_option asana_options[] = {
-    {.name = "token_env",
-     .type = RELHOST_OPT_SECRET_ENV,
-     .def = "ASANA_TOKEN",
-     .offset = offsetof(struct asana_conf, token_env),
-     .doc = "environment variable holding the Asana personal access token"},
-    {.name = "project",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct asana_conf, project),
-     .doc = "project gid (default: $" ASANA_PROJECT_ENV ", read as plain, non-secret text)"},
-    {.name = "section",
-     .type = RELHOST_OPT_STRING,
-     .def = "Active",
-     .offset = offsetof(struct asana_conf, section),
-     .doc = "name of the section whose open tasks block the release"},
-    {.name = "base_url",
-     .type = RELHOST_OPT_STRING,
-     .def = "https://app.asana.com/api/1.0",
-     .offset = offsetof(struct asana_conf, base_url),
-     .doc = "API base URL (https; plain http only to a loopback address)"},
-    {.name = "tag",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct asana_conf, tag),
-     .doc = "count only open tasks carrying this tag (exact name)"},
-    {.name = "custom_field",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct asana_conf, custom_field),
-     .doc = "count only open tasks whose custom field of this name is set (see custom_value)"},
-    {.name = "custom_value",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct asana_conf, custom_value),
-     .doc = "with custom_field: count only tasks whose field shows exactly this value"},
+    OPT(token_env, SECRET_ENV, .def = "ASANA_TOKEN",
+        .doc = "environment variable holding the Asana personal access token"),
+    OPT(project, STRING,
+        .doc = "project gid (default: $" ASANA_PROJECT_ENV ", read as plain, non-secret text)"),
+    OPT(section, STRING, .def = "Active",
+        .doc = "name of the section whose open tasks block the release"),
+    OPT(base_url, STRING, .def = "https://app.asana.com/api/1.0",
+        .doc = "API base URL (https; plain http only to a loopback address)"),
+    OPT(tag, STRING, .doc = "count only open tasks carrying this tag (exact name)"),
+    OPT(custom_field, STRING,
+        .doc = "count only open tasks whose custom field of this name is set (see custom_value)"),
+    OPT(custom_value, STRING,
+        .doc = "with custom_field: count only tasks whose field shows exactly this value"),
     RELHOST_HTTP_OPTION_ROWS(struct asana_conf, http),
-    {.name = "manual_fallback",
-     .type = RELHOST_OPT_BOOL,
-     .def = "true",
-     .offset = offsetof(struct asana_conf, manual_fallback),
-     .doc = "when Asana is not configured and a person is at the terminal, ask them instead"},
-    {0},
-};
+    OPT(manual_fallback, BOOL, .def = "true",
+        .doc = "when Asana is not configured and a person is at the terminal, ask them instead"),
+    {0}};
+#undef OPT
 
 /* ---- small text helpers (the shared ones: ../common/pl_text.h) ---------------------------- */
 
@@ -400,9 +380,5 @@ done:
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("asana", "1.0.0", asana_options, struct asana_conf),
     .description = "FAILED while an Asana section holds open tasks (release blockers)",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = asana_open,
-                                      .describe = asana_describe,
-                                      .run = asana_run,
-                                      .close = asana_close},
+    .gate = PL_GATE_OPS(asana, .close = asana_close),
 };

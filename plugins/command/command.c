@@ -51,54 +51,29 @@ struct command {
     size_t n_expect;
 };
 
+#define OPT(f, t, ...) PL_OPT(struct command_conf, f, t, __VA_ARGS__)
 static const relhost_option command_options[] = {
-    {.name = "cmd",
-     .type = RELHOST_OPT_STRLIST,
-     .required = 1,
-     .offset = offsetof(struct command_conf, cmd),
-     .doc = "the program and its arguments, e.g. [\"make\", \"test\"] (one string with shell)",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "env",
-     .type = RELHOST_OPT_MAP,
-     .offset = offsetof(struct command_conf, env),
-     .doc = "environment variables added for the command",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "pass_env",
-     .type = RELHOST_OPT_STRLIST,
-     .offset = offsetof(struct command_conf, pass_env),
-     .doc = "variables of relhost's environment handed to the command by name, the only way a "
-            "sealed one (a secret) reaches it; each must be set"},
-    {.name = "cwd",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct command_conf, cwd),
-     .doc = "working directory, relative to the plan's folder (default: relhost's)",
-     .flags = RELHOST_OPTF_PATH},
-    {.name = "timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "10m",
-     .offset = offsetof(struct command_conf, timeout),
-     .doc = "kill the command's process group after this long (0: never)",
-     .min = 0,
-     .max = 7 * 86400},
-    {.name = "shell",
-     .type = RELHOST_OPT_BOOL,
-     .def = "false",
-     .offset = offsetof(struct command_conf, shell),
-     .doc = "run cmd, one string, with /bin/sh -c"},
-    {.name = "expect_exit",
-     .type = RELHOST_OPT_STRLIST,
-     .def = "0",
-     .offset = offsetof(struct command_conf, expect_exit),
-     .doc = "exit codes (0-255, as strings) that count as success"},
-    {.name = "tail_lines",
-     .type = RELHOST_OPT_INT,
-     .def = "20",
-     .offset = offsetof(struct command_conf, tail_lines),
-     .doc = "lines of output shown in the note when the command does not pass",
-     .min = 0,
-     .max = 1000},
-    {0},
-};
+    OPT(cmd, STRLIST, .required = 1,
+        .doc = "the program and its arguments, e.g. [\"make\", \"test\"] (one string with shell)",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(env, MAP, .doc = "environment variables added for the command",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(pass_env, STRLIST,
+        .doc = "variables of relhost's environment handed to the command by name, the only way a "
+               "sealed one (a secret) reaches it; each must be set"),
+    OPT(cwd, STRING, .doc = "working directory, relative to the plan's folder (default: relhost's)",
+        .flags = RELHOST_OPTF_PATH),
+    OPT(timeout, DURATION, .def = "10m",
+        .doc = "kill the command's process group after this long (0: never)", .min = 0,
+        .max = 7 * 86400),
+    OPT(shell, BOOL, .def = "false", .doc = "run cmd, one string, with /bin/sh -c"),
+    OPT(expect_exit, STRLIST, .def = "0",
+        .doc = "exit codes (0-255, as strings) that count as success"),
+    OPT(tail_lines, INT, .def = "20",
+        .doc = "lines of output shown in the note when the command does not pass", .min = 0,
+        .max = 1000),
+    {0}};
+#undef OPT
 
 /* A bounded text buffer for notes; an overlong text ends in "...". */
 struct text {
@@ -509,9 +484,5 @@ static void command_close(void *inst) { command_free(inst); }
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("command", "1.0.0", command_options, struct command_conf),
     .description = "run a command (argv, no shell unless asked) and judge its exit code",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = command_open,
-                                      .describe = command_describe,
-                                      .run = command_run,
-                                      .close = command_close},
+    .gate = PL_GATE_OPS(command, .close = command_close),
 };

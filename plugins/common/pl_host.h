@@ -11,6 +11,8 @@
 #ifndef RELHOST_PL_HOST_H
 #define RELHOST_PL_HOST_H
 
+#include <stddef.h>
+
 #include <relhost/plugin.h>
 
 /* The host's services, kept by the entry: valid while the plugin is loaded. Plugins and their
@@ -22,7 +24,7 @@ extern const relhost_host *pl_host;
  *   const relhost_plugin pl_plugin = {
  *       PL_PLUGIN_BASE("foo", "1.0.0", foo_options, struct foo_conf),
  *       .description = "...",
- *       .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops), ...},
+ *       .gate = PL_GATE_OPS(foo, .close = foo_close),
  *   };
  * (a file-scope compound literal is static: the ops live as long as the descriptor). */
 extern const relhost_plugin pl_plugin;
@@ -32,6 +34,44 @@ extern const relhost_plugin pl_plugin;
 #define PL_PLUGIN_BASE(name_, version_, options_, conf_type)                              \
     RELHOST_PLUGIN_HEADER, .name = (name_), .version = (version_), .options = (options_), \
                            .option_size = sizeof(relhost_option), .conf_size = sizeof(conf_type)
+
+/* One row of an option table whose plan key is the name of the field it fills in `conf` (the
+ * struct type): the option type without its RELHOST_OPT_ prefix, then the row's other members
+ * by name. A file wraps it for each table, e.g.
+ *   #define OPT(f, t, ...) PL_OPT(struct foo_conf, f, t, __VA_ARGS__)
+ *   OPT(timeout, DURATION, .def = "10m", .min = 1, .doc = "..."),
+ * so a key can never name one field and fill another; a key spelled unlike its field is
+ * written out as a plain relhost_option row. Needs <stddef.h> (offsetof). */
+#define PL_OPT(conf, field, type_, ...)                                                           \
+    {                                                                                             \
+        .name = #field, .type = RELHOST_OPT_##type_, .offset = offsetof(conf, field), __VA_ARGS__ \
+    }
+
+/* A capability's ops table from the functions named after the plugin: the ops every plugin of
+ * that kind has come from the prefix (PL_GATE_OPS(foo) takes foo_open, foo_describe, foo_run),
+ * the ones that vary are given by name after it (.close = pl_close_conf, .find = foo_find...).
+ * An op left out is NULL, which the ABI reads as "not offered" for optional ops. */
+#define PL_GATE_OPS(p, ...)                                                                  \
+    &(const relhost_gate_ops)                                                                \
+    {                                                                                        \
+        .struct_size = sizeof(relhost_gate_ops), .open = p##_open, .describe = p##_describe, \
+        .run = p##_run, __VA_ARGS__                                                          \
+    }
+/* Metrics sources: open, job_open, feed, collect, job_close and close from the prefix. */
+#define PL_METRICS_OPS(p, ...)                                                                    \
+    &(const relhost_metrics_ops)                                                                  \
+    {                                                                                             \
+        .struct_size = sizeof(relhost_metrics_ops), .open = p##_open, .job_open = p##_job_open,   \
+        .feed = p##_feed, .collect = p##_collect, .job_close = p##_job_close, .close = p##_close, \
+        __VA_ARGS__                                                                               \
+    }
+/* Runners: open, submit, poll and cancel from the prefix. */
+#define PL_RUNNER_OPS(p, ...)                                                              \
+    &(const relhost_runner_ops)                                                            \
+    {                                                                                      \
+        .struct_size = sizeof(relhost_runner_ops), .open = p##_open, .submit = p##_submit, \
+        .poll = p##_poll, .cancel = p##_cancel, __VA_ARGS__                                \
+    }
 
 /* "file:line" of the plan setting stored at conf_field, or "the plan" (a host without the
  * where service still gets a message). Borrowed from the host: valid until the instance closes. */

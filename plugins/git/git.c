@@ -39,80 +39,44 @@
 
 static const char *const git_actions[] = {"prepare_branch", "tag", NULL};
 
+#define OPT(f, t, ...) PL_OPT(struct git_conf, f, t, __VA_ARGS__)
 static const relhost_option git_options[] = {
-    {.name = "action",
-     .type = RELHOST_OPT_ENUM,
-     .required = 1,
-     .offset = offsetof(struct git_conf, action),
-     .doc = "prepare_branch: create (and push) the release branch at the candidate; tag: an "
-            "annotated tag on it, pushed atomically with the branch",
-     .choices = git_actions},
-    {.name = "repo",
-     .type = RELHOST_OPT_STRING,
-     .def = ".",
-     .offset = offsetof(struct git_conf, repo),
-     .doc = "a folder inside the repository (relative to the plan's folder); it must hold the "
-            "plan's candidate commit",
-     .flags = RELHOST_OPTF_PATH},
-    {.name = "branch",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct git_conf, branch),
-     .doc = "the release branch, e.g. \"release/{version}\" (prepare_branch: required; tag: "
-            "pushed with the tag, unset: the tag alone)",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "tag",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct git_conf, tag),
-     .doc = "the tag, e.g. \"v{version}\" (action tag: required)",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "remote",
-     .type = RELHOST_OPT_STRING,
-     .def = "origin",
-     .offset = offsetof(struct git_conf, remote),
-     .doc = "the remote pushed to: a configured remote's name, or a URL"},
-    {.name = "push",
-     .type = RELHOST_OPT_BOOL,
-     .def = "true",
-     .offset = offsetof(struct git_conf, push),
-     .doc = "push to the remote (false: create locally only)"},
-    {.name = "require_clean",
-     .type = RELHOST_OPT_BOOL,
-     .def = "true",
-     .offset = offsetof(struct git_conf, require_clean),
-     .doc = "refuse when tracked files have uncommitted changes"},
-    {.name = "ref",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct git_conf, ref),
-     .doc = "only for plans that name no repo: the commit to release (default HEAD, which must "
-            "be on a branch)"},
-    {.name = "timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "5m",
-     .offset = offsetof(struct git_conf, timeout),
-     .doc = "stop any one git command after this long (0: never)",
-     .min = 0,
-     .max = 86400},
-    {.name = "git",
-     .type = RELHOST_OPT_STRING,
-     .def = "git",
-     .offset = offsetof(struct git_conf, git),
-     .doc = "the git program (looked up in PATH unless it holds a '/')"},
-    {.name = "commit_notes",
-     .type = RELHOST_OPT_BOOL,
-     .def = "false",
-     .offset = offsetof(struct git_conf, commit_notes),
-     .doc = "action tag: also commit the release notes onto the branch, as one commit over the "
-            "candidate (author relhost), so a pull request from the branch carries them; the "
-            "tag stays on the candidate"},
-    {.name = "notes_path",
-     .type = RELHOST_OPT_STRING,
-     .def = "RELEASE_NOTES.md",
-     .offset = offsetof(struct git_conf, notes_path),
-     .doc = "with commit_notes: the notes' file in the repository, relative to its top folder "
-            "(no \"..\", not absolute)",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {0},
-};
+    OPT(action, ENUM, .required = 1,
+        .doc = "prepare_branch: create (and push) the release branch at the candidate; tag: an "
+               "annotated tag on it, pushed atomically with the branch",
+        .choices = git_actions),
+    OPT(repo, STRING, .def = ".",
+        .doc = "a folder inside the repository (relative to the plan's folder); it must hold the "
+               "plan's candidate commit",
+        .flags = RELHOST_OPTF_PATH),
+    OPT(branch, STRING,
+        .doc = "the release branch, e.g. \"release/{version}\" (prepare_branch: required; tag: "
+               "pushed with the tag, unset: the tag alone)",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(tag, STRING, .doc = "the tag, e.g. \"v{version}\" (action tag: required)",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(remote, STRING, .def = "origin",
+        .doc = "the remote pushed to: a configured remote's name, or a URL"),
+    OPT(push, BOOL, .def = "true", .doc = "push to the remote (false: create locally only)"),
+    OPT(require_clean, BOOL, .def = "true",
+        .doc = "refuse when tracked files have uncommitted changes"),
+    OPT(ref, STRING,
+        .doc = "only for plans that name no repo: the commit to release (default HEAD, which must "
+               "be on a branch)"),
+    OPT(timeout, DURATION, .def = "5m",
+        .doc = "stop any one git command after this long (0: never)", .min = 0, .max = 86400),
+    OPT(git, STRING, .def = "git",
+        .doc = "the git program (looked up in PATH unless it holds a '/')"),
+    OPT(commit_notes, BOOL, .def = "false",
+        .doc = "action tag: also commit the release notes onto the branch, as one commit over the "
+               "candidate (author relhost), so a pull request from the branch carries them; the "
+               "tag stays on the candidate"),
+    OPT(notes_path, STRING, .def = "RELEASE_NOTES.md",
+        .doc = "with commit_notes: the notes' file in the repository, relative to its top folder "
+               "(no \"..\", not absolute)",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    {0}};
+#undef OPT
 
 /* A verdict other than PASSED, explained once (the host shows it as the step's message). */
 static void verdict(const struct gitrun *g, relhost_verdict *out, relhost_outcome oc,
@@ -710,9 +674,5 @@ const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("git", "1.1.0", git_options, struct git_conf),
     .description = "release branch and annotated tag on the candidate commit (and the release "
                    "notes committed onto the branch), pushed with the git CLI",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = git_open,
-                                      .describe = git_describe,
-                                      .run = git_run,
-                                      .close = pl_close_conf},
+    .gate = PL_GATE_OPS(git, .close = pl_close_conf),
 };

@@ -33,96 +33,58 @@
 
 static const char *const action_names[] = {"pull_request", "release", "issue", NULL};
 
+#define OPT(f, t, ...) PL_OPT(struct github_conf, f, t, __VA_ARGS__)
 static const relhost_option github_options[] = {
-    {.name = "action",
-     .type = RELHOST_OPT_ENUM,
-     .required = 1,
-     .offset = offsetof(struct github_conf, action),
-     .doc = "what the step does: pull_request (open the release pull request, or reuse the "
-            "open one), release (create the GitHub release of the tag, or update it), issue "
-            "(open an issue, or comment on the open one of the same title)",
-     .choices = action_names},
-    {.name = "repository",
-     .type = RELHOST_OPT_STRING,
-     .required = 1,
-     .offset = offsetof(struct github_conf, repository),
-     .doc = "the repository, as owner/name"},
-    {.name = "token_env",
-     .type = RELHOST_OPT_SECRET_ENV,
-     .def = "GITHUB_TOKEN",
-     .offset = offsetof(struct github_conf, token_env),
-     .doc = "environment variable holding the GitHub token (unset: the step is SKIPPED, "
-            "not_configured)"},
-    {.name = "base_url",
-     .type = RELHOST_OPT_STRING,
-     .def = "https://api.github.com",
-     .offset = offsetof(struct github_conf, base_url),
-     .doc = "API base URL: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise "
-            "Server (https; plain http only to a loopback address)"},
+    OPT(action, ENUM, .required = 1,
+        .doc = "what the step does: pull_request (open the release pull request, or reuse the "
+               "open one), release (create the GitHub release of the tag, or update it), issue "
+               "(open an issue, or comment on the open one of the same title)",
+        .choices = action_names),
+    OPT(repository, STRING, .required = 1, .doc = "the repository, as owner/name"),
+    OPT(token_env, SECRET_ENV, .def = "GITHUB_TOKEN",
+        .doc = "environment variable holding the GitHub token (unset: the step is SKIPPED, "
+               "not_configured)"),
+    OPT(base_url, STRING, .def = "https://api.github.com",
+        .doc = "API base URL: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise "
+               "Server (https; plain http only to a loopback address)"),
     RELHOST_HTTP_OPTION_ROWS(struct github_conf, http),
-    {.name = "title",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct github_conf, title),
-     .doc = "pull_request, issue: the title (default \"Release {version}\"; for an issue "
+    OPT(title, STRING,
+        .doc =
+            "pull_request, issue: the title (default \"Release {version}\"; for an issue "
             "\"Release {version} did not qualify\"); an issue is found again by this exact title",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "body",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct github_conf, body),
-     .doc = "the text posted (pull request, release or issue body, or comment) when the release "
-            "notes file is not used (default: a line naming the release and its commit)",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "body_from_notes",
-     .type = RELHOST_OPT_BOOL,
-     .def = "true",
-     .offset = offsetof(struct github_conf, body_from_notes),
-     .doc = "post the release notes file <state_dir>/release_<version>.md as the body when it "
-            "exists (then `body` is the fallback)"},
-    {.name = "draft",
-     .type = RELHOST_OPT_BOOL,
-     .def = "false",
-     .offset = offsetof(struct github_conf, draft),
-     .doc = "pull_request, release: create it as a draft (an existing release is never turned "
-            "back into a draft)"},
-    {.name = "head",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct github_conf, head),
-     .doc = "pull_request: the branch to merge (default \"release/{version}\"; \"owner:branch\" "
-            "for a fork)",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "base",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct github_conf, base),
-     .doc = "pull_request: the branch merged into (default \"main\")",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "tag",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct github_conf, tag),
-     .doc = "release: the tag the release belongs to (default \"v{version}\")",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "target_commitish",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct github_conf, target_commitish),
-     .doc = "release: where GitHub creates the tag when it does not exist yet (default: the "
-            "candidate commit; without one, the tag must exist)",
-     .flags = RELHOST_OPTF_TEMPLATE},
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(body, STRING,
+        .doc = "the text posted (pull request, release or issue body, or comment) when the release "
+               "notes file is not used (default: a line naming the release and its commit)",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(body_from_notes, BOOL, .def = "true",
+        .doc = "post the release notes file <state_dir>/release_<version>.md as the body when it "
+               "exists (then `body` is the fallback)"),
+    OPT(draft, BOOL, .def = "false",
+        .doc = "pull_request, release: create it as a draft (an existing release is never turned "
+               "back into a draft)"),
+    OPT(head, STRING,
+        .doc = "pull_request: the branch to merge (default \"release/{version}\"; \"owner:branch\" "
+               "for a fork)",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(base, STRING, .doc = "pull_request: the branch merged into (default \"main\")",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(tag, STRING, .doc = "release: the tag the release belongs to (default \"v{version}\")",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(target_commitish, STRING,
+        .doc = "release: where GitHub creates the tag when it does not exist yet (default: the "
+               "candidate commit; without one, the tag must exist)",
+        .flags = RELHOST_OPTF_TEMPLATE),
     {.name = "release_name",
      .type = RELHOST_OPT_STRING,
      .offset = offsetof(struct github_conf, name),
      .doc = "release: the release's title (default: the tag); `name` is the step's own",
      .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "prerelease",
-     .type = RELHOST_OPT_BOOL,
-     .def = "false",
-     .offset = offsetof(struct github_conf, prerelease),
-     .doc = "release: mark it as a pre-release"},
-    {.name = "labels",
-     .type = RELHOST_OPT_STRLIST,
-     .offset = offsetof(struct github_conf, labels),
-     .doc = "issue: labels of a new issue (GitHub creates missing ones)",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {0},
-};
+    OPT(prerelease, BOOL, .def = "false", .doc = "release: mark it as a pre-release"),
+    OPT(labels, STRLIST, .doc = "issue: labels of a new issue (GitHub creates missing ones)",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    {0}};
+#undef OPT
 
 /* ---- checks of the plan's values ------------------------------------------------------------- */
 
@@ -701,9 +663,5 @@ const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("github", "1.0.0", github_options, struct github_conf),
     .description = "opens the release pull request, creates or updates the GitHub release, or "
                    "raises an issue; idempotent on re-runs",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = github_open,
-                                      .describe = github_describe,
-                                      .run = github_run,
-                                      .close = github_close},
+    .gate = PL_GATE_OPS(github, .close = github_close),
 };

@@ -21,15 +21,12 @@ struct manual_conf {
     const char *question;
 };
 
+#define OPT(f, t, ...) PL_OPT(struct manual_conf, f, t, __VA_ARGS__)
 static const relhost_option manual_options[] = {
-    {.name = "question",
-     .type = RELHOST_OPT_STRING,
-     .def = "Proceed with the release?",
-     .offset = offsetof(struct manual_conf, question),
-     .doc = "the yes/no question asked on the terminal",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {0},
-};
+    OPT(question, STRING, .def = "Proceed with the release?",
+        .doc = "the yes/no question asked on the terminal", .flags = RELHOST_OPTF_TEMPLATE),
+    {0}};
+#undef OPT
 
 static int manual_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
@@ -114,9 +111,5 @@ static int manual_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("manual", "1.0.0", manual_options, struct manual_conf),
     .description = "ask a person a yes/no question; INCONCLUSIVE when nobody can answer",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = manual_open,
-                                      .describe = manual_describe,
-                                      .run = manual_run,
-                                      .close = pl_close_conf},
+    .gate = PL_GATE_OPS(manual, .close = pl_close_conf),
 };

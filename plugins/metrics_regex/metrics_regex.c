@@ -25,64 +25,36 @@ static const char *const metrics_regex_preset_names[] = {
 const char *const metrics_regex_reducer_names[] = {"max",  "min",   "last", "first",
                                                    "mean", "count", NULL};
 
+#define OPT(f, t, ...) PL_OPT(struct metrics_regex_pattern, f, t, __VA_ARGS__)
 static const relhost_option metrics_regex_pattern_options[] = {
-    {.name = "name",
-     .type = RELHOST_OPT_STRING,
-     .required = 1,
-     .offset = offsetof(struct metrics_regex_pattern, name),
-     .doc = "metric base name ([A-Za-z0-9_.-]); a pattern named like a default replaces it"},
-    {.name = "regex",
-     .type = RELHOST_OPT_STRING,
-     .required = 1,
-     .offset = offsetof(struct metrics_regex_pattern, regex),
-     .doc = "PCRE2 regex run on each line (never templated); the value is the group named value, "
+    OPT(name, STRING, .required = 1,
+        .doc = "metric base name ([A-Za-z0-9_.-]); a pattern named like a default replaces it"),
+    OPT(regex, STRING, .required = 1,
+        .doc =
+            "PCRE2 regex run on each line (never templated); the value is the group named value, "
             "else the first capture group that took part; a group named unit scales it "
-            "(k/K 1e3, m/M 1e6, g/G 1e9)"},
-    {.name = "reducers",
-     .type = RELHOST_OPT_STRLIST,
-     .def = "last",
-     .offset = offsetof(struct metrics_regex_pattern, reducers),
-     .choices = metrics_regex_reducer_names,
-     .doc = "max, min, last, first, mean, count; each posts the metric <name>_<reducer>"},
-    {.name = "metric",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct metrics_regex_pattern, metric),
-     .doc = "exact metric (or label) name, for a pattern with a single reducer"},
-    {.name = "scale",
-     .type = RELHOST_OPT_DOUBLE,
-     .def = "1",
-     .offset = offsetof(struct metrics_regex_pattern, scale),
-     .doc = "multiplies every value (after the unit)"},
-    {.name = "case_insensitive",
-     .type = RELHOST_OPT_BOOL,
-     .def = "true",
-     .offset = offsetof(struct metrics_regex_pattern, case_insensitive),
-     .doc = "match letters in either case"},
-    {.name = "prefilter",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct metrics_regex_pattern, prefilter),
-     .doc = "a literal that every match contains (searched case-insensitively before the regex "
-            "runs); absent: derived from the regex; \"\": run the regex on every line"},
-    {.name = "label",
-     .type = RELHOST_OPT_BOOL,
-     .def = "false",
-     .offset = offsetof(struct metrics_regex_pattern, label),
-     .doc = "the capture is a string label (reducer first or last), not a number"},
+            "(k/K 1e3, m/M 1e6, g/G 1e9)"),
+    OPT(reducers, STRLIST, .def = "last", .choices = metrics_regex_reducer_names,
+        .doc = "max, min, last, first, mean, count; each posts the metric <name>_<reducer>"),
+    OPT(metric, STRING, .doc = "exact metric (or label) name, for a pattern with a single reducer"),
+    OPT(scale, DOUBLE, .def = "1", .doc = "multiplies every value (after the unit)"),
+    OPT(case_insensitive, BOOL, .def = "true", .doc = "match letters in either case"),
+    OPT(prefilter, STRING,
+        .doc = "a literal that every match contains (searched case-insensitively before the regex "
+               "runs); absent: derived from the regex; \"\": run the regex on every line"),
+    OPT(label, BOOL, .def = "false",
+        .doc = "the capture is a string label (reducer first or last), not a number"),
     {0}};
+#undef OPT
 
+#define OPT(f, t, ...) PL_OPT(struct metrics_regex_conf, f, t, __VA_ARGS__)
 static const relhost_option metrics_regex_options[] = {
-    {.name = "defaults",
-     .type = RELHOST_OPT_BOOL,
-     .def = "true",
-     .offset = offsetof(struct metrics_regex_conf, defaults),
-     .doc = "include the default patterns: sps (sps_max, sps_last), eval_success_rate, and the "
-            "[SUMMARY] markers exit_code, termination_reason, restart_count"},
-    {.name = "patterns",
-     .type = RELHOST_OPT_GROUP_LIST,
-     .offset = offsetof(struct metrics_regex_conf, patterns),
-     .sub = metrics_regex_pattern_options,
-     .item_size = sizeof(struct metrics_regex_pattern),
-     .doc = "more patterns: ( { name = \"loss\"; regex = \"loss[:=]\\\\s*([0-9.]+)\"; }, ... )"},
+    OPT(defaults, BOOL, .def = "true",
+        .doc = "include the default patterns: sps (sps_max, sps_last), eval_success_rate, and the "
+               "[SUMMARY] markers exit_code, termination_reason, restart_count"),
+    OPT(patterns, GROUP_LIST, .sub = metrics_regex_pattern_options,
+        .item_size = sizeof(struct metrics_regex_pattern),
+        .doc = "more patterns: ( { name = \"loss\"; regex = \"loss[:=]\\\\s*([0-9.]+)\"; }, ... )"),
     {.name = "max_line",
      .type = RELHOST_OPT_SIZE,
      .def = "1M",
@@ -91,11 +63,9 @@ static const relhost_option metrics_regex_options[] = {
      .max = 268435456.0, /* 256 MiB: the carry buffer of a job is at most this */
      .doc = "longest line read, in bytes before the newline; longer lines are skipped and counted "
             "(a job's memory is bounded by it)"},
-    {.name = "presets",
-     .type = RELHOST_OPT_STRLIST,
-     .offset = offsetof(struct metrics_regex_conf, presets),
-     .choices = metrics_regex_preset_names,
-     .doc = "format presets of other trainers, each posting its own keys named for what the number "
+    OPT(presets, STRLIST, .choices = metrics_regex_preset_names,
+        .doc =
+            "format presets of other trainers, each posting its own keys named for what the number "
             "counts (never sps_*): "
             "sb3 (Stable-Baselines3's table: sb3_fps_max/_last env steps/s over all envs since "
             "learn() began; sb3_table_success_rate, the last success_rate row, eval/ or "
@@ -113,8 +83,9 @@ static const relhost_option metrics_regex_options[] = {
             "hf_train_steps_per_second (optimizer steps/s)); "
             "tqdm (tqdm and Lightning bars: tqdm_it_per_s_max/_last iterations/s of every bar in "
             "the log; 2.50s/it is read as 1/2.50 it/s); every value goes through the one number "
-            "grammar and its refusals"},
+            "grammar and its refusals"),
     {0}};
+#undef OPT
 
 /* ---- Instance -------------------------------------------------------------------------------- */
 
@@ -680,15 +651,5 @@ static int metrics_regex_keys(const void *confp, void (*add)(void *payload, cons
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("metrics_regex", "1.0.0", metrics_regex_options, struct metrics_regex_conf),
     .description = "metrics from log lines: PCRE2 patterns with reducers, units and prefilters",
-    .metrics =
-        &(const relhost_metrics_ops){
-            .struct_size = sizeof(relhost_metrics_ops),
-            .open = metrics_regex_open,
-            .job_open = metrics_regex_job_open,
-            .feed = metrics_regex_feed,
-            .collect = metrics_regex_collect,
-            .job_close = metrics_regex_job_close,
-            .close = metrics_regex_close,
-            .keys = metrics_regex_keys,
-        },
+    .metrics = PL_METRICS_OPS(metrics_regex, .keys = metrics_regex_keys),
 };

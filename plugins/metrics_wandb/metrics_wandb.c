@@ -36,92 +36,52 @@
 
 const char *const metrics_wandb_reducers[] = {"last", "max", "min", "mean", "mean_last_pct", NULL};
 
+#define OPT(f, t, ...) PL_OPT(struct metrics_wandb_metric, f, t, __VA_ARGS__)
 static const relhost_option metrics_wandb_metric_options[] = {
-    {.name = "name",
-     .type = RELHOST_OPT_STRING,
-     .required = 1,
-     .offset = offsetof(struct metrics_wandb_metric, name),
-     .doc = "metric name posted to the host, as acceptance checks name it ([A-Za-z0-9_.-])"},
-    {.name = "key",
-     .type = RELHOST_OPT_STRING,
-     .required = 1,
-     .offset = offsetof(struct metrics_wandb_metric, key),
-     .doc = "W&B key, e.g. \"overview/sps\"; a nested summary value may be named with dots"},
-    {.name = "reducer",
-     .type = RELHOST_OPT_ENUM,
-     .def = "last",
-     .offset = offsetof(struct metrics_wandb_metric, reducer),
-     .choices = metrics_wandb_reducers,
-     .doc = "last: the run summary's value (else the last history row); max, min, mean, "
-            "mean_last_pct: over the sampled history"},
-    {.name = "last_pct",
-     .type = RELHOST_OPT_DOUBLE,
-     .def = "25",
-     .offset = offsetof(struct metrics_wandb_metric, last_pct),
-     .min = 0.01,
-     .max = 100,
-     .doc = "mean_last_pct: the mean of the last this-many percent of the sampled rows (at least "
-            "one row)"},
-    {.name = "samples",
-     .type = RELHOST_OPT_INT,
-     .def = "500",
-     .offset = offsetof(struct metrics_wandb_metric, samples),
-     .min = 1,
-     .max = 100000,
-     .doc = "history rows W&B is asked to sample for this key (it returns at most this many)"},
+    OPT(name, STRING, .required = 1,
+        .doc = "metric name posted to the host, as acceptance checks name it ([A-Za-z0-9_.-])"),
+    OPT(key, STRING, .required = 1,
+        .doc = "W&B key, e.g. \"overview/sps\"; a nested summary value may be named with dots"),
+    OPT(reducer, ENUM, .def = "last", .choices = metrics_wandb_reducers,
+        .doc = "last: the run summary's value (else the last history row); max, min, mean, "
+               "mean_last_pct: over the sampled history"),
+    OPT(last_pct, DOUBLE, .def = "25", .min = 0.01, .max = 100,
+        .doc =
+            "mean_last_pct: the mean of the last this-many percent of the sampled rows (at least "
+            "one row)"),
+    OPT(samples, INT, .def = "500", .min = 1, .max = 100000,
+        .doc = "history rows W&B is asked to sample for this key (it returns at most this many)"),
     {0}};
+#undef OPT
 
+#define OPT(f, t, ...) PL_OPT(struct metrics_wandb_conf, f, t, __VA_ARGS__)
 static const relhost_option metrics_wandb_options[] = {
-    {.name = "entity",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct metrics_wandb_conf, entity),
-     .doc = "W&B entity (user or team); default: from the run URL in the log, else the job's "
-            "WANDB_ENTITY"},
-    {.name = "project",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct metrics_wandb_conf, project),
-     .doc = "W&B project; default: from the run URL in the log, else the job's WANDB_PROJECT"},
-    {.name = "base_url",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct metrics_wandb_conf, base_url),
-     .doc = "W&B API address; default: relhost's $WANDB_BASE_URL, else https://api.wandb.ai"},
-    {.name = "api_key_env",
-     .type = RELHOST_OPT_SECRET_ENV,
-     .def = "WANDB_API_KEY",
-     .offset = offsetof(struct metrics_wandb_conf, api_key_env),
-     .doc = "environment variable holding the W&B API key (sent as HTTP basic auth api:KEY)"},
-    {.name = "run_id",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct metrics_wandb_conf, run_id),
-     .flags = RELHOST_OPTF_TEMPLATE,
-     .doc = "the run id, e.g. \"rh-{version}-{validation}\"; wins over run_id_env and the log"},
-    {.name = "run_id_env",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct metrics_wandb_conf, run_id_env),
-     .doc = "name of a variable in the job's environment holding the run id (e.g. WANDB_RUN_ID); "
-            "wins over the log"},
-    {.name = "run_dir",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct metrics_wandb_conf, run_dir),
-     .flags = RELHOST_OPTF_TEMPLATE | RELHOST_OPTF_PATH,
-     .doc = "a local wandb run folder (wandb/run-<date>-<id>, or wandb/latest-run): the summary "
-            "is read from its files/wandb-summary.json instead of the API"},
-    {.name = "metrics",
-     .type = RELHOST_OPT_GROUP_LIST,
-     .required = 1,
-     .offset = offsetof(struct metrics_wandb_conf, metrics),
-     .sub = metrics_wandb_metric_options,
-     .item_size = sizeof(struct metrics_wandb_metric),
-     .doc = "what to post: ( { name = \"sps\"; key = \"overview/sps\"; reducer = \"max\"; }, "
-            "... )"},
-    {.name = "timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "30s",
-     .offset = offsetof(struct metrics_wandb_conf, timeout),
-     .min = 1,
-     .max = 600,
-     .doc = "per HTTP attempt; one query, retries and waits included, takes at most 4x this"},
+    OPT(entity, STRING,
+        .doc = "W&B entity (user or team); default: from the run URL in the log, else the job's "
+               "WANDB_ENTITY"),
+    OPT(project, STRING,
+        .doc = "W&B project; default: from the run URL in the log, else the job's WANDB_PROJECT"),
+    OPT(base_url, STRING,
+        .doc = "W&B API address; default: relhost's $WANDB_BASE_URL, else https://api.wandb.ai"),
+    OPT(api_key_env, SECRET_ENV, .def = "WANDB_API_KEY",
+        .doc = "environment variable holding the W&B API key (sent as HTTP basic auth api:KEY)"),
+    OPT(run_id, STRING, .flags = RELHOST_OPTF_TEMPLATE,
+        .doc = "the run id, e.g. \"rh-{version}-{validation}\"; wins over run_id_env and the log"),
+    OPT(run_id_env, STRING,
+        .doc =
+            "name of a variable in the job's environment holding the run id (e.g. WANDB_RUN_ID); "
+            "wins over the log"),
+    OPT(run_dir, STRING, .flags = RELHOST_OPTF_TEMPLATE | RELHOST_OPTF_PATH,
+        .doc = "a local wandb run folder (wandb/run-<date>-<id>, or wandb/latest-run): the summary "
+               "is read from its files/wandb-summary.json instead of the API"),
+    OPT(metrics, GROUP_LIST, .required = 1, .sub = metrics_wandb_metric_options,
+        .item_size = sizeof(struct metrics_wandb_metric),
+        .doc = "what to post: ( { name = \"sps\"; key = \"overview/sps\"; reducer = \"max\"; }, "
+               "... )"),
+    OPT(timeout, DURATION, .def = "30s", .min = 1, .max = 600,
+        .doc = "per HTTP attempt; one query, retries and waits included, takes at most 4x this"),
     {0}};
+#undef OPT
 
 /* ---- Instances and jobs ---------------------------------------------------------------------- */
 
@@ -345,13 +305,6 @@ static int metrics_wandb_credentials(const void *confp,
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("metrics_wandb", "1.0.0", metrics_wandb_options, struct metrics_wandb_conf),
     .description = "metrics from a job's Weights & Biases run: summary and sampled history",
-    .metrics = &(const relhost_metrics_ops){.struct_size = sizeof(relhost_metrics_ops),
-                                            .open = metrics_wandb_open,
-                                            .job_open = metrics_wandb_job_open,
-                                            .feed = metrics_wandb_feed,
-                                            .collect = metrics_wandb_collect,
-                                            .job_close = metrics_wandb_job_close,
-                                            .close = metrics_wandb_close,
-                                            .keys = metrics_wandb_keys,
-                                            .credentials = metrics_wandb_credentials},
+    .metrics = PL_METRICS_OPS(metrics_wandb, .keys = metrics_wandb_keys,
+                              .credentials = metrics_wandb_credentials),
 };

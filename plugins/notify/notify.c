@@ -47,37 +47,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define OPT(f, t, ...) PL_OPT(struct notify_conf, f, t, __VA_ARGS__)
 static const relhost_option notify_options[] = {
-    {.name = "discord_url_env",
-     .type = RELHOST_OPT_SECRET_ENV,
-     .def = "DISCORD_WEBHOOK_URL",
-     .offset = offsetof(struct notify_conf, discord_url_env),
-     .doc = "environment variable holding the Discord webhook URL (unset: no Discord post)"},
-    {.name = "slack_url_env",
-     .type = RELHOST_OPT_SECRET_ENV,
-     .def = "SLACK_WEBHOOK_URL",
-     .offset = offsetof(struct notify_conf, slack_url_env),
-     .doc = "environment variable holding the Slack webhook URL (unset: no Slack post)"},
-    {.name = "message",
-     .type = RELHOST_OPT_STRING,
-     .def = "Released stable version v{version} \xF0\x9F\x8E\x89\n"
-            "Release notes: devops/stable/release-notes/v{version}.md",
-     .offset = offsetof(struct notify_conf, message),
-     .doc = "the announcement (Discord cuts it to 2000 characters)",
-     .flags = RELHOST_OPTF_TEMPLATE},
+    OPT(discord_url_env, SECRET_ENV, .def = "DISCORD_WEBHOOK_URL",
+        .doc = "environment variable holding the Discord webhook URL (unset: no Discord post)"),
+    OPT(slack_url_env, SECRET_ENV, .def = "SLACK_WEBHOOK_URL",
+        .doc = "environment variable holding the Slack webhook URL (unset: no Slack post)"),
+    OPT(message, STRING,
+        .def = "Released stable version v{version} \xF0\x9F\x8E\x89\n"
+               "Release notes: devops/stable/release-notes/v{version}.md",
+        .doc = "the announcement (Discord cuts it to 2000 characters)",
+        .flags = RELHOST_OPTF_TEMPLATE),
     RELHOST_HTTP_OPTION_ROWS(struct notify_conf, http),
-    {.name = "resend",
-     .type = RELHOST_OPT_STRLIST,
-     .offset = offsetof(struct notify_conf, resend),
-     .doc = "targets (discord, slack) whose delivery is unknown to post to again, after checking "
-            "the channel: give it for one run, --set steps.STEP.resend=slack"},
-    {.name = "delivered",
-     .type = RELHOST_OPT_STRLIST,
-     .offset = offsetof(struct notify_conf, delivered),
-     .doc = "targets (discord, slack) whose delivery is unknown but whose channel has the "
-            "message: recorded as posted, not posted again (--set steps.STEP.delivered=slack)"},
-    {0},
-};
+    OPT(resend, STRLIST,
+        .doc =
+            "targets (discord, slack) whose delivery is unknown to post to again, after checking "
+            "the channel: give it for one run, --set steps.STEP.resend=slack"),
+    OPT(delivered, STRLIST,
+        .doc = "targets (discord, slack) whose delivery is unknown but whose channel has the "
+               "message: recorded as posted, not posted again (--set steps.STEP.delivered=slack)"),
+    {0}};
+#undef OPT
 
 /* ---- text ------------------------------------------------------------------------------- */
 
@@ -503,9 +493,5 @@ static int notify_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("notify", "1.1.0", notify_options, struct notify_conf),
     .description = "announce the release on Discord and/or Slack webhooks",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = notify_open,
-                                      .describe = notify_describe,
-                                      .run = notify_run,
-                                      .close = notify_close},
+    .gate = PL_GATE_OPS(notify, .close = notify_close),
 };

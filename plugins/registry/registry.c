@@ -31,28 +31,22 @@ struct registry_conf {
 
 static const char *const actions[] = {"stage", "promote", "quarantine", NULL};
 
+#define OPT(f, t, ...) PL_OPT(struct registry_conf, f, t, __VA_ARGS__)
 static const relhost_option registry_options[] = {
-    {.name = "action",
-     .type = RELHOST_OPT_ENUM,
-     .required = 1,
-     .offset = offsetof(struct registry_conf, action),
-     .doc = "stage: copy the artifacts into the registry; promote: make the release last green "
-            "(publishes); quarantine: mark it never promotable",
-     .choices = actions},
-    {.name = "artifacts",
-     .type = RELHOST_OPT_STRLIST,
-     .offset = offsetof(struct registry_conf, artifacts),
-     .doc = "stage: files or globs to stage, e.g. [\"dist/*.whl\", \"model/{version}.pt\"]; "
-            "relative to the candidate's worktree, else the plan's repo, else the plan's folder",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {.name = "reason",
-     .type = RELHOST_OPT_STRING,
-     .offset = offsetof(struct registry_conf, reason),
-     .doc = "quarantine: the reason recorded (default: the first failing required step and its "
-            "failing checks)",
-     .flags = RELHOST_OPTF_TEMPLATE},
-    {0},
-};
+    OPT(action, ENUM, .required = 1,
+        .doc = "stage: copy the artifacts into the registry; promote: make the release last green "
+               "(publishes); quarantine: mark it never promotable",
+        .choices = actions),
+    OPT(artifacts, STRLIST,
+        .doc = "stage: files or globs to stage, e.g. [\"dist/*.whl\", \"model/{version}.pt\"]; "
+               "relative to the candidate's worktree, else the plan's repo, else the plan's folder",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    OPT(reason, STRING,
+        .doc = "quarantine: the reason recorded (default: the first failing required step and its "
+               "failing checks)",
+        .flags = RELHOST_OPTF_TEMPLATE),
+    {0}};
+#undef OPT
 
 static int registry_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
@@ -125,9 +119,5 @@ static int registry_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("registry", "1.0.0", registry_options, struct registry_conf),
     .description = "stage, promote or quarantine the release in the host's release registry",
-    .gate = &(const relhost_gate_ops){.struct_size = sizeof(relhost_gate_ops),
-                                      .open = registry_open,
-                                      .describe = registry_describe,
-                                      .run = registry_run,
-                                      .close = pl_close_conf},
+    .gate = PL_GATE_OPS(registry, .close = pl_close_conf),
 };

@@ -22,15 +22,12 @@ struct runner_local_conf {
     double grace;
 };
 
+#define OPT(f, t, ...) PL_OPT(struct runner_local_conf, f, t, __VA_ARGS__)
 static const relhost_option runner_local_options[] = {
-    {.name = "grace",
-     .type = RELHOST_OPT_DURATION,
-     .def = "10s",
-     .offset = offsetof(struct runner_local_conf, grace),
-     .min = 0,
-     .max = 3600,
-     .doc = "time between SIGTERM and SIGKILL when a job times out or is cancelled"},
+    OPT(grace, DURATION, .def = "10s", .min = 0, .max = 3600,
+        .doc = "time between SIGTERM and SIGKILL when a job times out or is cancelled"),
     {0}};
+#undef OPT
 
 static int runner_local_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
@@ -121,11 +118,5 @@ static void runner_local_release(void *inst, void *handle)
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_local", "1.0.0", runner_local_options, struct runner_local_conf),
     .description = "run validation jobs as local process groups with tree-kill timeouts",
-    .runner = &(const relhost_runner_ops){.struct_size = sizeof(relhost_runner_ops),
-                                          .open = runner_local_open,
-                                          .submit = runner_local_submit,
-                                          .poll = runner_local_poll,
-                                          .cancel = runner_local_cancel,
-                                          .release = runner_local_release,
-                                          .close = pl_close_conf},
+    .runner = PL_RUNNER_OPS(runner_local, .release = runner_local_release, .close = pl_close_conf),
 };

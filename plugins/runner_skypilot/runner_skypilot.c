@@ -28,95 +28,51 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define C(m) offsetof(struct runner_skypilot_conf, m)
+#define OPT(f, t, ...) PL_OPT(struct runner_skypilot_conf, f, t, __VA_ARGS__)
 static const relhost_option runner_skypilot_options[] = {
-    {.name = "sky",
-     .type = RELHOST_OPT_STRING,
-     .def = "sky",
-     .offset = C(sky),
-     .doc = "the SkyPilot CLI: a name looked up in PATH, or a path (relative to the plan's "
-            "folder)"},
-    {.name = "task_template",
-     .type = RELHOST_OPT_STRING,
-     .offset = C(task_template),
-     .flags = RELHOST_OPTF_PATH,
-     .doc = "a task YAML used as the base of every job's task (setup, file_mounts, resources...); "
-            "relhost sets name and run, and num_nodes/workdir/resources/envs where it has none"},
-    {.name = "accelerators",
-     .type = RELHOST_OPT_STRING,
-     .offset = C(accelerators),
-     .doc = "default accelerators, e.g. \"H100:8\", or \"H100\" with the validation's gpus as the "
-            "count; a validation's runner_args.accelerators overrides it"},
-    {.name = "use_spot",
-     .type = RELHOST_OPT_BOOL,
-     .def = "false",
-     .offset = C(use_spot),
-     .doc = "default for resources.use_spot (runner_args.use_spot overrides it)"},
-    {.name = "max_restarts",
-     .type = RELHOST_OPT_INT,
-     .def = "3",
-     .offset = C(max_restarts),
-     .min = 0,
-     .max = 9999,
-     .doc = "resources.job_recovery.max_restarts_on_errors: SkyPilot's own restarts of a job that "
-            "failed on the cluster (runner_args.max_restarts overrides it)"},
-    {.name = "sync_workdir",
-     .type = RELHOST_OPT_BOOL,
-     .def = "true",
-     .offset = C(sync_workdir),
-     .doc = "upload the job's folder (its cwd: the candidate's worktree or the plan's folder) as "
-            "SkyPilot's workdir, where the command runs"},
-    {.name = "remote_timeout",
-     .type = RELHOST_OPT_BOOL,
-     .def = "true",
-     .offset = C(remote_timeout),
-     .doc = "run the command under timeout(1) with the validation's timeout_s, so a job that no "
-            "relhost watches (relhost launch) still ends; exit 124 means timeout"},
-    {.name = "poll_interval",
-     .type = RELHOST_OPT_DURATION,
-     .def = "30s",
-     .offset = C(poll_interval),
-     .min = 0.1,
-     .max = 3600,
-     .doc = "time between two `sky jobs queue` calls (one call covers every job of the runner)"},
-    {.name = "log_interval",
-     .type = RELHOST_OPT_DURATION,
-     .def = "0",
-     .offset = C(log_interval),
-     .min = 0,
-     .max = 86400,
-     .doc = "time between two `sky jobs logs` fetches of one running job; 0 = poll_interval"},
-    {.name = "launch_timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "30m",
-     .offset = C(launch_timeout),
-     .min = 1,
-     .max = 86400,
-     .doc = "how long `sky jobs launch` may take before it is killed and the attempt counts as a "
-            "retryable infrastructure error"},
-    {.name = "cli_timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "5m",
-     .offset = C(cli_timeout),
-     .min = 1,
-     .max = 86400,
-     .doc = "time limit of one short CLI call (queue, logs, cancel)"},
-    {.name = "pass_env",
-     .type = RELHOST_OPT_STRLIST,
-     .offset = C(pass_env),
-     .doc = "variables of relhost's environment the sky CLI itself gets (cloud credentials such "
-            "as AWS_SECRET_ACCESS_KEY, sealed from every child otherwise), never the job: a "
-            "job's variables are its validation's env and pass_env"},
-    {.name = "log_max",
-     .type = RELHOST_OPT_SIZE,
-     .def = "256M",
-     .offset = C(log_max),
-     .min = 65536,
-     .max = 4294967296.0,
-     .doc = "largest job log read from `sky jobs logs` (it prints the whole log each time); "
-            "output past it is not read, and a note says so"},
+    OPT(sky, STRING, .def = "sky",
+        .doc = "the SkyPilot CLI: a name looked up in PATH, or a path (relative to the plan's "
+               "folder)"),
+    OPT(task_template, STRING, .flags = RELHOST_OPTF_PATH,
+        .doc =
+            "a task YAML used as the base of every job's task (setup, file_mounts, resources...); "
+            "relhost sets name and run, and num_nodes/workdir/resources/envs where it has none"),
+    OPT(accelerators, STRING,
+        .doc =
+            "default accelerators, e.g. \"H100:8\", or \"H100\" with the validation's gpus as the "
+            "count; a validation's runner_args.accelerators overrides it"),
+    OPT(use_spot, BOOL, .def = "false",
+        .doc = "default for resources.use_spot (runner_args.use_spot overrides it)"),
+    OPT(max_restarts, INT, .def = "3", .min = 0, .max = 9999,
+        .doc =
+            "resources.job_recovery.max_restarts_on_errors: SkyPilot's own restarts of a job that "
+            "failed on the cluster (runner_args.max_restarts overrides it)"),
+    OPT(sync_workdir, BOOL, .def = "true",
+        .doc =
+            "upload the job's folder (its cwd: the candidate's worktree or the plan's folder) as "
+            "SkyPilot's workdir, where the command runs"),
+    OPT(remote_timeout, BOOL, .def = "true",
+        .doc = "run the command under timeout(1) with the validation's timeout_s, so a job that no "
+               "relhost watches (relhost launch) still ends; exit 124 means timeout"),
+    OPT(poll_interval, DURATION, .def = "30s", .min = 0.1, .max = 3600,
+        .doc = "time between two `sky jobs queue` calls (one call covers every job of the runner)"),
+    OPT(log_interval, DURATION, .def = "0", .min = 0, .max = 86400,
+        .doc = "time between two `sky jobs logs` fetches of one running job; 0 = poll_interval"),
+    OPT(launch_timeout, DURATION, .def = "30m", .min = 1, .max = 86400,
+        .doc =
+            "how long `sky jobs launch` may take before it is killed and the attempt counts as a "
+            "retryable infrastructure error"),
+    OPT(cli_timeout, DURATION, .def = "5m", .min = 1, .max = 86400,
+        .doc = "time limit of one short CLI call (queue, logs, cancel)"),
+    OPT(pass_env, STRLIST,
+        .doc = "variables of relhost's environment the sky CLI itself gets (cloud credentials such "
+               "as AWS_SECRET_ACCESS_KEY, sealed from every child otherwise), never the job: a "
+               "job's variables are its validation's env and pass_env"),
+    OPT(log_max, SIZE, .def = "256M", .min = 65536, .max = 4294967296.0,
+        .doc = "largest job log read from `sky jobs logs` (it prints the whole log each time); "
+               "output past it is not read, and a note says so"),
     {0}};
-#undef C
+#undef OPT
 
 /* ---- find --------------------------------------------------------------------------------- */
 
@@ -379,13 +335,7 @@ const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_skypilot", "1.0.0", runner_skypilot_options,
                    struct runner_skypilot_conf),
     .description = "run validation jobs as SkyPilot managed jobs through the sky CLI",
-    .runner = &(const relhost_runner_ops){.struct_size = sizeof(relhost_runner_ops),
-                                          .open = runner_skypilot_open,
-                                          .submit = runner_skypilot_submit,
-                                          .poll = runner_skypilot_poll,
-                                          .find = runner_skypilot_find,
-                                          .read_log = runner_skypilot_read_log,
-                                          .cancel = runner_skypilot_cancel,
-                                          .release = runner_skypilot_release,
-                                          .close = runner_skypilot_close},
+    .runner = PL_RUNNER_OPS(runner_skypilot, .find = runner_skypilot_find,
+                            .read_log = runner_skypilot_read_log,
+                            .release = runner_skypilot_release, .close = runner_skypilot_close),
 };

@@ -26,75 +26,31 @@
 #include <string.h>
 #include <time.h>
 
-#define C(f) offsetof(struct runner_slurm_conf, f)
+#define OPT(f, t, ...) PL_OPT(struct runner_slurm_conf, f, t, __VA_ARGS__)
 static const relhost_option runner_slurm_options[] = {
-    {.name = "partition",
-     .type = RELHOST_OPT_STRING,
-     .offset = C(partition),
-     .doc = "Slurm partition (sbatch --partition); unset: the cluster's default"},
-    {.name = "account",
-     .type = RELHOST_OPT_STRING,
-     .offset = C(account),
-     .doc = "account charged for the jobs (sbatch --account)"},
-    {.name = "qos",
-     .type = RELHOST_OPT_STRING,
-     .offset = C(qos),
-     .doc = "quality of service (sbatch --qos)"},
-    {.name = "extra_args",
-     .type = RELHOST_OPT_STRLIST,
-     .offset = C(extra_args),
-     .doc = "more sbatch arguments, one per item, e.g. [\"--mem=16G\", \"--exclusive\"]"},
-    {.name = "poll_interval",
-     .type = RELHOST_OPT_DURATION,
-     .def = "10s",
-     .offset = C(poll_interval),
-     .min = 0.1,
-     .max = 3600,
-     .doc = "time between two polls (one squeue for all of the runner's jobs)"},
-    {.name = "time_slack",
-     .type = RELHOST_OPT_DURATION,
-     .def = "2m",
-     .offset = C(time_slack),
-     .min = 0,
-     .max = 86400,
-     .doc = "added to a validation's timeout_s for sbatch --time: relhost's own deadline ends "
-            "the job first, Slurm's time limit is the backstop while relhost is not running"},
-    {.name = "command_timeout",
-     .type = RELHOST_OPT_DURATION,
-     .def = "60s",
-     .offset = C(command_timeout),
-     .min = 1,
-     .max = 3600,
-     .doc = "kill a Slurm command (sbatch, squeue, scontrol, scancel) that runs longer"},
-    {.name = "export_env",
-     .type = RELHOST_OPT_STRLIST,
-     .def = "USER,LOGNAME,SHELL,LANG,LC_*,TZ",
-     .offset = C(export_env),
-     .doc = "variables of relhost's environment every job gets besides PATH, HOME, SLURM_*, "
-            "SBATCH_*, the validation's env and pass_env; NAME, PREFIX* or \"*\" (all of it); "
-            "never a sealed variable (a secret): only pass_env hands one over"},
-    {.name = "sbatch",
-     .type = RELHOST_OPT_STRING,
-     .def = "sbatch",
-     .offset = C(sbatch),
-     .doc = "the sbatch program (looked up in PATH)"},
-    {.name = "squeue",
-     .type = RELHOST_OPT_STRING,
-     .def = "squeue",
-     .offset = C(squeue),
-     .doc = "the squeue program (looked up in PATH)"},
-    {.name = "scontrol",
-     .type = RELHOST_OPT_STRING,
-     .def = "scontrol",
-     .offset = C(scontrol),
-     .doc = "the scontrol program (looked up in PATH)"},
-    {.name = "scancel",
-     .type = RELHOST_OPT_STRING,
-     .def = "scancel",
-     .offset = C(scancel),
-     .doc = "the scancel program (looked up in PATH)"},
+    OPT(partition, STRING,
+        .doc = "Slurm partition (sbatch --partition); unset: the cluster's default"),
+    OPT(account, STRING, .doc = "account charged for the jobs (sbatch --account)"),
+    OPT(qos, STRING, .doc = "quality of service (sbatch --qos)"),
+    OPT(extra_args, STRLIST,
+        .doc = "more sbatch arguments, one per item, e.g. [\"--mem=16G\", \"--exclusive\"]"),
+    OPT(poll_interval, DURATION, .def = "10s", .min = 0.1, .max = 3600,
+        .doc = "time between two polls (one squeue for all of the runner's jobs)"),
+    OPT(time_slack, DURATION, .def = "2m", .min = 0, .max = 86400,
+        .doc = "added to a validation's timeout_s for sbatch --time: relhost's own deadline ends "
+               "the job first, Slurm's time limit is the backstop while relhost is not running"),
+    OPT(command_timeout, DURATION, .def = "60s", .min = 1, .max = 3600,
+        .doc = "kill a Slurm command (sbatch, squeue, scontrol, scancel) that runs longer"),
+    OPT(export_env, STRLIST, .def = "USER,LOGNAME,SHELL,LANG,LC_*,TZ",
+        .doc = "variables of relhost's environment every job gets besides PATH, HOME, SLURM_*, "
+               "SBATCH_*, the validation's env and pass_env; NAME, PREFIX* or \"*\" (all of it); "
+               "never a sealed variable (a secret): only pass_env hands one over"),
+    OPT(sbatch, STRING, .def = "sbatch", .doc = "the sbatch program (looked up in PATH)"),
+    OPT(squeue, STRING, .def = "squeue", .doc = "the squeue program (looked up in PATH)"),
+    OPT(scontrol, STRING, .def = "scontrol", .doc = "the scontrol program (looked up in PATH)"),
+    OPT(scancel, STRING, .def = "scancel", .doc = "the scancel program (looked up in PATH)"),
     {0}};
-#undef C
+#undef OPT
 
 /* Per-validation runner_args this runner understands, and the sbatch option each becomes. */
 static const char *const arg_keys[] = {"partition", "account", "qos", "constraint", "gres", NULL};
@@ -657,11 +613,5 @@ static int runner_slurm_cancel(const relhost_ctx *ctx, void *inst, const char *e
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_slurm", "1.0.0", runner_slurm_options, struct runner_slurm_conf),
     .description = "run validation jobs as Slurm batch jobs (sbatch, one squeue per poll)",
-    .runner = &(const relhost_runner_ops){.struct_size = sizeof(relhost_runner_ops),
-                                          .open = runner_slurm_open,
-                                          .submit = runner_slurm_submit,
-                                          .poll = runner_slurm_poll,
-                                          .find = runner_slurm_find,
-                                          .cancel = runner_slurm_cancel,
-                                          .close = runner_slurm_close},
+    .runner = PL_RUNNER_OPS(runner_slurm, .find = runner_slurm_find, .close = runner_slurm_close),
 };
