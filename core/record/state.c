@@ -313,6 +313,7 @@ static int open_writable(state *st)
     if ((rc = journal_open_append(st)) != 0)
         goto out;
     st->journal_size = (off_t)li.journal_len;
+    st->snap_len = li.have_snapshot ? (size_t)li.snap_st.st_size : 0;
     if (li.torn) {
         crash_point("state.recover.before_truncate");
         if (ftruncate(st->journal_fd, (off_t)li.torn_at) != 0 || fdatasync(st->journal_fd) != 0) {

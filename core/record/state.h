@@ -149,6 +149,16 @@ void state_emergency_write(state *st, const state_emergency *em);
 int state_snapshot(state *st);
 
 /**
+ * A checkpoint at a point of the run (a step's end): the changes made durable as by
+ * state_flush(), then a snapshot only once the journal has grown at least as large as the
+ * snapshot (and STATE_CHECKPOINT_MIN bytes), so that the cost of a checkpoint stays constant
+ * however large the state grows, and a load never replays more than about the snapshot's size.
+ * Returns what state_flush() or state_snapshot() returns.
+ */
+#define STATE_CHECKPOINT_MIN ((size_t)64 << 10)
+int state_checkpoint(state *st);
+
+/**
  * Flush, release the lock and free everything; st may be NULL. Returns the flush's result:
  * the store is freed and the lock released either way.
  */

@@ -118,6 +118,8 @@ int state_snapshot(state *st)
     }
     sb_putc(&out, '\n');
     rc = write_atomic(st, st->snap_name, out.s, out.len, "state.snapshot");
+    if (rc == 0)
+        st->snap_len = out.len;
     sb_free(&out);
     if (rc && (errno == ENOSPC || errno == EDQUOT || errno == EIO || errno == EROFS)) {
         /* The disk will not take more within this run: keep what the journal still takes,
@@ -140,6 +142,19 @@ int state_snapshot(state *st)
     st->journal_size = 0;
     crash_point("state.snapshot.after_truncate");
     return 0;
+}
+
+int state_checkpoint(state *st)
+{
+    int rc = state_flush(st);
+    if (rc)
+        return rc;
+    /* Rewriting the whole state at every checkpoint made a run's cost grow with the square of
+     * its length; replaying a journal at most as long as the snapshot costs at most the
+     * snapshot's own read again. */
+    if ((size_t)st->journal_size < STATE_CHECKPOINT_MIN || (size_t)st->journal_size < st->snap_len)
+        return 0;
+    return state_snapshot(st);
 }
 
 int state_backup_write(state *st, const load_info *li)

@@ -26,15 +26,17 @@ typedef struct hostctx {
     /* The registry services (host_registry.c) need the run around the step: */
     const struct plan *plan;
     struct state *state;
-    const char *worktree;    /* the candidate's worktree, or NULL */
-    const char *failure;     /* why the release failed (first failing required step and checks),
+    const char *worktree; /* the candidate's worktree, or NULL */
+    const char *failure;  /* why the release failed (first failing required step and checks),
                              * or NULL while it has not */
-    int failure_code;        /* the run's exit code so far: 1 a verdict (FAILED), 3 undecided */
-    const char *unqualified; /* why the release may not be promoted now (a required step before
-                              * this one did not pass), or NULL */
-    int *promoted;           /* set to 1 when a promote succeeds (the pipeline then runs
+    int failure_code;     /* the run's exit code so far: 1 a verdict (FAILED), 3 undecided */
+    /* Why the release may not be promoted now (a required step before this one did not pass),
+     * asked when a promotion happens: an allocated message (the caller frees it), or NULL. */
+    char *(*unqualified)(void *arg);
+    void *unqualified_arg;
+    int *promoted;      /* set to 1 when a promote succeeds (the pipeline then runs
                              * on_promote) */
-    int no_release_tag;      /* a runner that hands jobs to a remote engine: its processes carry
+    int no_release_tag; /* a runner that hands jobs to a remote engine: its processes carry
                              * no release tag (proc_tag_suspend) */
     /* Only while a gate's open() runs (NULL otherwise): */
     strvec *requires;  /* job_require(): the jobs the step needs (copied names) */

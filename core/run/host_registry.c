@@ -136,13 +136,17 @@ int host_registry_promote(const relhost_ctx *ctx)
     json_t *cur = NULL, *next = NULL;
     char *refusal = NULL, *dump = NULL, ts[32];
     int rc;
-    if (hc->unqualified)
-        /* The pipeline's publishing guard, again where the promotion happens: whatever the
-         * plan now says about the step, an unqualified release is never made last green. */
-        return fail(hc, RELHOST_EINVAL,
-                    "not promoted: %s; a release is promoted only when "
-                    "every required step before the promote step passed for its candidate",
-                    hc->unqualified);
+    /* The pipeline's publishing guard, again where the promotion happens: whatever the plan
+     * now says about the step, an unqualified release is never made last green. */
+    char *why = hc->unqualified ? hc->unqualified(hc->unqualified_arg) : NULL;
+    if (why) {
+        rc = fail(hc, RELHOST_EINVAL,
+                  "not promoted: %s; a release is promoted only when "
+                  "every required step before the promote step passed for its candidate",
+                  why);
+        free(why);
+        return rc;
+    }
     if ((rc = open_for(hc, "promote", &r)) != 0) {
         registry_close(r);
         return rc;

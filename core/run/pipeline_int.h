@@ -30,6 +30,9 @@ struct walk {
     const relhost_ctx *base;
     jobs *jb;
     const char *worktree; /* the candidate's checkout, or NULL */
+    double notes_at;      /* loop_now() of the last notes written; 0: never */
+    double notes_gap;     /* the least time between two rewrites at step ends */
+    int notes_stale;      /* a step ended since */
 };
 
 typedef enum { GO_RUN, GO_SKIP, GO_SKIP_UNRECORDED, GO_BREAK } step_go;
@@ -61,7 +64,9 @@ void pipeline_account_step(struct walk *w, size_t i);
 int pipeline_check_dirs(const struct walk *w);
 int pipeline_open_release(const struct walk *w, const plan_profile *prof, const struct reqset *rs,
                           relhost_ctx *base, state **sto, candidate *cand, jobs **jb);
-void pipeline_record_step(const struct walk *w, const step_result *r);
+void pipeline_record_step(struct walk *w, const step_result *r);
+/* Write the release notes now when a step ended since they were last written. */
+void pipeline_notes_current(struct walk *w);
 void pipeline_finish_walk(struct walk *w);
 
 #endif

@@ -54,21 +54,37 @@ static void record_run_start(const plan *p, state *st)
         log_msg(RELHOST_LOG_ERROR, "state", "%s", error_last());
 }
 
-/* The release notes, <state_dir>/release_<version>.md, kept current at every step's end: a
- * later step of the same run (the tag's message, the GitHub release body, the announcement)
- * reads them. */
-static void write_notes(const struct walk *w)
+/* The release notes, <state_dir>/release_<version>.md: rewritten whole, so at step ends at most
+ * once per NOTES_INTERVAL_S, or per ten times the last rewrite's own time when that is longer
+ * (a run of many short steps would otherwise rewrite them at every one: its cost would grow with
+ * the square of its length), always at the run's end, and before any step that may read them
+ * (a publishing step: the tag's message, the GitHub release body, the announcement; an alert or
+ * a hook). */
+#define NOTES_INTERVAL_S 1.0
+static void write_notes(struct walk *w)
 {
     char *path = xasprintf("%s/release_%s.md", w->state_dir, w->record);
     char *err = NULL;
+    double t0 = loop_now();
     if (report_write(REPORT_MD, state_root(w->sto), w->p->repo, path, 0, &err) != 0)
         log_msg(RELHOST_LOG_WARN, "report", "release notes %s not written: %s", path,
                 err ? err : "?");
     free(err);
     free(path);
+    w->notes_at = loop_now();
+    w->notes_gap = 10 * (w->notes_at - t0);
+    if (w->notes_gap < NOTES_INTERVAL_S)
+        w->notes_gap = NOTES_INTERVAL_S;
+    w->notes_stale = 0;
 }
 
-void pipeline_record_step(const struct walk *w, const step_result *r)
+void pipeline_notes_current(struct walk *w)
+{
+    if (w->sto && w->notes_stale)
+        write_notes(w);
+}
+
+void pipeline_record_step(struct walk *w, const step_result *r)
 {
     state *st = w->sto;
     step_record prev;
@@ -105,10 +121,13 @@ void pipeline_record_step(const struct walk *w, const step_result *r)
     if (pipeline_step_publishes(st, r->step) && r->step->when == WHEN_SUCCESS &&
         r->outcome == RELHOST_PASSED)
         record_write_published(st);
-    /* A step's end is a snapshot point: the whole state is rewritten once per step. */
-    if (state_snapshot(st) != 0)
+    /* A step's end is a checkpoint: durable at once, the whole state rewritten only once the
+     * journal outgrew it (state_checkpoint). */
+    if (state_checkpoint(st) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
-    write_notes(w);
+    w->notes_stale = 1;
+    if (w->notes_at == 0 || loop_now() - w->notes_at >= w->notes_gap)
+        write_notes(w);
 }
 
 /*
@@ -140,7 +159,7 @@ static int release_verdict(const plan *p, state *st, int *decided)
     return code;
 }
 
-static void record_run_end(const struct walk *w, const run_result *rr)
+static void record_run_end(struct walk *w, const run_result *rr)
 {
     char ts[32];
     int decided = 0, code;
@@ -233,6 +252,8 @@ void pipeline_finish_walk(struct walk *w)
                    jobs_detached(w->jb), p->path, p->version);
     if (out->launch && w->sto && state_snapshot(w->sto) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
+    if (out->launch)
+        pipeline_notes_current(w);
     if (out->launch)
         out_printf("launched: remote jobs run on; follow them with `relhost status -c %s "
                    "--version %s`; `relhost -c %s --version %s` waits for them and decides "

@@ -399,6 +399,24 @@ static int defers_so_far(state *sto, const char *name)
     return n;
 }
 
+/* Step i of a walk, for hostctx.unqualified: asked only when the step promotes (walking every
+ * earlier step at each step's start made a run of many steps quadratic). */
+struct step_at {
+    struct walk *w;
+    size_t i;
+};
+
+static char *unqualified_at(void *arg)
+{
+    const struct step_at *at = arg;
+    relhost_outcome bo = RELHOST_NONE;
+    int b = publish_blocker(at->w->p, at->w->out, at->i, at->w->sto, &bo);
+    if (b < 0)
+        return NULL;
+    return xasprintf("required step \"%s\" is %s for this candidate", at->w->p->steps[b].inst.name,
+                     bo == RELHOST_NONE ? "not run" : outcome_name(bo));
+}
+
 /* Run step i's gate, then complete, waive, record and report its result. */
 void pipeline_run_gate(struct walk *w, size_t i, int is_hook, void *inst)
 {
@@ -406,7 +424,8 @@ void pipeline_run_gate(struct walk *w, size_t i, int is_hook, void *inst)
     const run_options *o = w->o;
     step_result *r = &w->out->steps[i];
     relhost_verdict v = {.struct_size = sizeof v};
-    char *unqualified = NULL, *m;
+    struct step_at at = {w, i};
+    char *m;
     hostctx hc;
     int orc;
     r->defers = defers_so_far(w->sto, st->inst.name);
@@ -418,15 +437,14 @@ void pipeline_run_gate(struct walk *w, size_t i, int is_hook, void *inst)
     hc.failure = w->out->failure;
     hc.failure_code = w->code;
     if (!is_hook && o->mode == RELHOST_MODE_RUN) {
-        relhost_outcome bo = RELHOST_NONE;
-        int b = publish_blocker(w->p, w->out, i, w->sto, &bo);
-        if (b >= 0)
-            unqualified =
-                xasprintf("required step \"%s\" is %s for this candidate", w->p->steps[b].inst.name,
-                          bo == RELHOST_NONE ? "not run" : outcome_name(bo));
-        hc.unqualified = unqualified;
+        hc.unqualified = unqualified_at;
+        hc.unqualified_arg = &at;
     }
     hc.promoted = &w->out->promoted;
+    /* a step that may read the release notes (they are rewritten at most once a second while
+     * steps end) sees them as of now */
+    if (pipeline_step_publishes(w->sto, st) || st->when != WHEN_SUCCESS)
+        pipeline_notes_current(w);
     template_set("step", st->inst.name);
     r->started = time_wall();
     r->ran = 1;
@@ -443,7 +461,6 @@ void pipeline_run_gate(struct walk *w, size_t i, int is_hook, void *inst)
     gate_result(w, st, r, orc, &v, m);
     free(m);
     hostctx_fini(&hc);
-    free(unqualified);
     if (o->mode == RELHOST_MODE_RUN && w->sto && !w->out->interrupted && !is_hook && !o->hooks)
         complete_from_record(w->sto, r);
     if (o->mode == RELHOST_MODE_RUN && w->sto && !w->out->interrupted)

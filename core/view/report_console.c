@@ -340,14 +340,6 @@ static const char *term_color(const char *t)
     return col_red();
 }
 
-static const job_record *job_by_id(const release_record *rec, const char *id)
-{
-    for (size_t i = 0; i < rec->njobs; i++)
-        if (strcmp(rec->jobs[i].id, id) == 0)
-            return &rec->jobs[i];
-    return NULL;
-}
-
 /* The log withheld line of a release (core/view/logview.h), or NULL; the caller frees it. */
 static char *withheld_of(const release_record *rec)
 {
@@ -379,39 +371,49 @@ static void job_line(const job_record *j, int resumed)
 void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec *ids,
                  const int *resumed)
 {
-    release_record rec;
+    release_record head;
+    json_t *jobs = json_object_get(root, "jobs");
     int header = 0;
     (void)p;
-    if (record_read(root, &rec) != 0)
+    /* the step's own jobs, each read by its id: never the whole release (a run of many steps
+     * would read every earlier one again at each step's end) */
+    if (ids->n == 0 || record_read_head(root, &head) != 0)
         return;
     for (size_t k = 0; k < ids->n; k++) {
-        const job_record *j = job_by_id(&rec, ids->v[k]);
+        json_t *jv = json_object_get(jobs, ids->v[k]);
+        job_record j;
         relhost_outcome o;
         size_t i;
-        /* a record whose "step" is not a string has none here */
-        if (!j || !j->step_given || strcmp(j->step, r->step->inst.name) != 0)
+        if (!json_is_object(jv))
             continue;
-        o = j->outcome_raw ? outcome_parse(j->outcome_raw) : RELHOST_NONE;
+        record_read_job(jv, ids->v[k], &j);
+        /* a record whose "step" is not a string has none here */
+        if (!j.step_given || strcmp(j.step, r->step->inst.name) != 0) {
+            record_job_free(&j);
+            continue;
+        }
+        o = j.outcome_raw ? outcome_parse(j.outcome_raw) : RELHOST_NONE;
         if (!header) {
             out_printf("      %s%-28s %-12s %8s %5s  %-20s %s%s\n", col_dim(), "validation",
                        "outcome", "time", "exit", "termination", "restarts", col_reset());
             header = 1;
         }
-        job_line(j, resumed[k]);
-        print_spread(&j->evidence, "        ");
-        for (i = 0; i < j->evidence.nchecks; i++)
-            print_check(&j->evidence.checks[i], "        ");
+        job_line(&j, resumed[k]);
+        print_spread(&j.evidence, "        ");
+        for (i = 0; i < j.evidence.nchecks; i++)
+            print_check(&j.evidence.checks[i], "        ");
         if (o != RELHOST_PASSED && o != RELHOST_NONE) {
-            for (i = 0; i < j->evidence.nnotes; i++)
-                print_lines("        ", "", j->evidence.notes[i], strlen(j->evidence.notes[i]));
-            if (j->log_path) {
-                char *withheld = withheld_of(&rec);
-                print_log_tail(withheld, j->log_path, "        ", TAIL_LINES);
+            for (i = 0; i < j.evidence.nnotes; i++)
+                print_lines("        ", "", j.evidence.notes[i], strlen(j.evidence.notes[i]));
+            if (j.log_path) {
+                char *withheld = withheld_of(&head);
+                print_log_tail(withheld, j.log_path, "        ", TAIL_LINES);
                 free(withheld);
             }
         }
+        record_job_free(&j);
     }
-    record_free(&rec);
+    record_free(&head);
 }
 
 void report_status_row(const release_record *rel, const job_record *j, const char *live,

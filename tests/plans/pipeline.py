@@ -85,6 +85,26 @@ def case_steps_run_in_plan_order():
                    exit_code=0, finished=True)
 
 
+def case_release_notes_are_current_for_a_publishing_step():
+    """The notes are rewritten at most once a second while steps end, but a publishing step
+    (the one that reads them: tag message, release body) sees every step before it."""
+    def steps(d):
+        notes = os.path.join(d, ".relhost", "state", f"release_{VERSION}.md")
+        seen = os.path.join(d, "seen.md")
+        return ([appender(d, f"s{i}") for i in range(30)] +
+                [f'  {{ name = "pub"; plugin = "command"; publishes = true; '
+                 f'cmd = ["cp", "{notes}", "{seen}"]; }}'])
+    p = Plan(steps)
+    r = rh.expect(p.run(), 0, out=[r"^result: PASSED \(exit 0\): 31 PASSED$"])
+    seen = rh.read(os.path.join(p.dir, "seen.md"))
+    for i in range(30):
+        rh.check(f"| s{i} | command | yes | PASSED |" in seen,
+                 f"the notes the publishing step read lack step s{i}:\n{seen}", r)
+    final = rh.read(os.path.join(p.dir, ".relhost", "state", f"release_{VERSION}.md"))
+    rh.check("| pub | command | yes, publishes | PASSED |" in final,
+             f"the notes at the run's end lack the publishing step:\n{final}", r)
+
+
 def case_required_failed_stops_the_run():
     p = Plan(lambda d: [appender(d, "before"), gate("verdict", 'outcome = "failed"; '
                                                                'reason = "threshold";'),
