@@ -403,18 +403,22 @@ __attribute__((target("avx2"))) static inline __m256i mr_fuse_step(const char *p
 
 #define MR_BCAST16(a) _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)(a)))
 
+_Static_assert(MR_FUSE_WINDOW / 64 <= 64, "a window's any[] words are summarised in one word");
+
 /* For the w positions from p + a (w <= MR_FUSE_WINDOW, a + w <= n): res[i], the groups whose
- * fingerprint may start at a + i, and any[], a bit per nonzero res[i]. Reads nothing past
- * p[n - 1]. */
-__attribute__((target("avx2"))) static void mr_fuse_pass(const struct mr_fuse *f, const char *p,
-                                                         size_t n, size_t a, size_t w, uint8_t *res,
-                                                         uint64_t *any)
+ * fingerprint may start at a + i, and any[], a bit per nonzero res[i]. Returns a bit per
+ * nonzero any[k], so that the scan skips the (many) empty words without a branch on each.
+ * Reads nothing past p[n - 1]. */
+__attribute__((target("avx2"))) static uint64_t mr_fuse_pass(const struct mr_fuse *f, const char *p,
+                                                             size_t n, size_t a, size_t w,
+                                                             uint8_t *res, uint64_t *any)
 {
     const struct mr_fuse_tab t = {MR_BCAST16(f->lo[0]), MR_BCAST16(f->hi[0]), MR_BCAST16(f->lo[1]),
                                   MR_BCAST16(f->hi[1]), MR_BCAST16(f->lo[2]), MR_BCAST16(f->hi[2])};
     const __m256i zero = _mm256_setzero_si256();
     const char *q = p + a;
     size_t i = 0;
+    uint64_t sum = 0;
     /* the last load of a step ends at q[i + 65] */
     for (; i + 64 <= w && a + i + 66 <= n; i += 64) {
         __m256i r0 = mr_fuse_step(q + i, &t);
@@ -424,6 +428,7 @@ __attribute__((target("avx2"))) static void mr_fuse_pass(const struct mr_fuse *f
         uint64_t z = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r0, zero)) |
                      (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r1, zero)) << 32;
         any[i / 64] = ~z;
+        sum |= (uint64_t)(z != ~0ull) << (i / 64);
     }
     for (size_t k = i / 64; k <= (w - 1) / 64; k++)
         any[k] = 0;
@@ -434,9 +439,12 @@ __attribute__((target("avx2"))) static void mr_fuse_pass(const struct mr_fuse *f
             r &= f->lo[j][x & 15] & f->hi[j][x >> 4];
         }
         res[i] = r;
-        if (r != 0)
+        if (r != 0) {
             any[i / 64] |= 1ull << (i % 64);
+            sum |= 1ull << (i / 64);
+        }
     }
+    return sum;
 }
 
 /*
@@ -455,8 +463,9 @@ static void mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n
     uint64_t any[MR_FUSE_WINDOW / 64];
     for (size_t a = 0; a < n; a += MR_FUSE_WINDOW) {
         size_t w = n - a < MR_FUSE_WINDOW ? n - a : MR_FUSE_WINDOW;
-        mr_fuse_pass(f, p, n, a, w, res, any);
-        for (size_t blk = 0; blk < (w + 63) / 64; blk++) {
+        uint64_t sum = mr_fuse_pass(f, p, n, a, w, res, any);
+        for (; sum != 0; sum &= sum - 1) {
+            size_t blk = (size_t)__builtin_ctzll(sum);
             for (uint64_t m = any[blk]; m != 0; m &= m - 1) {
                 size_t i = blk * 64 + (size_t)__builtin_ctzll(m), fp = a + i;
                 for (unsigned r = res[i]; r != 0; r &= r - 1) {
