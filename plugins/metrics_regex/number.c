@@ -39,6 +39,7 @@ int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
 {
     char buf[MR_NUM_MAX + 8];
     size_t k = 0, i = 0, int_digits = 0, frac_digits = 0;
+    uint64_t mant = 0; /* the digits read as one integer; exact while there are at most 15 */
     int pct = 0;
 
     while (n > 0 && (s[0] == ' ' || s[0] == '\t'))
@@ -58,6 +59,7 @@ int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
     if (s[i] == '+' || s[i] == '-')
         buf[k++] = s[i++];
     while (i < n && mr_is_digit((unsigned char)s[i])) {
+        mant = mant * 10 + (uint64_t)(s[i] - '0');
         buf[k++] = s[i++];
         int_digits++;
     }
@@ -71,6 +73,8 @@ int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
             if (i + 4 < n && mr_is_digit((unsigned char)s[i + 4]))
                 return MR_C_NAN;
             memcpy(buf + k, s + i + 1, 3);
+            mant = mant * 1000 + (uint64_t)(s[i + 1] - '0') * 100 +
+                   (uint64_t)(s[i + 2] - '0') * 10 + (uint64_t)(s[i + 3] - '0');
             k += 3;
             int_digits += 3;
             i += 4;
@@ -79,6 +83,7 @@ int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
     if (i < n && s[i] == '.') {
         buf[k++] = s[i++];
         while (i < n && mr_is_digit((unsigned char)s[i])) {
+            mant = mant * 10 + (uint64_t)(s[i] - '0');
             buf[k++] = s[i++];
             frac_digits++;
         }
@@ -108,10 +113,6 @@ int mr_parse_number(locale_t loc, const char *s, size_t n, double *out)
     if (int_digits + frac_digits <= 15 && !has_exp) {
         static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                        1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-        uint64_t mant = 0;
-        for (size_t j = 0; j < k; j++)
-            if (mr_is_digit((unsigned char)buf[j]))
-                mant = mant * 10 + (uint64_t)(buf[j] - '0');
         v = (double)mant / pow10[frac_digits];
         if (buf[0] == '-')
             v = -v;

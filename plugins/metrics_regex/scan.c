@@ -374,52 +374,61 @@ static void mr_scan_group(struct metrics_regex_job *job, const struct mr_group *
 /* ---- The fused prefilter ------------------------------------------------------------------- */
 
 #if defined(MR_HAVE_AVX2)
-/* One lookup of 32 bytes in a pair of nibble tables. */
-__attribute__((target("avx2"))) static inline __m256i mr_fuse_look(__m256i x, __m256i lo,
-                                                                   __m256i hi)
-{
-    const __m256i nib = _mm256_set1_epi8(0x0f);
-    __m256i l = _mm256_shuffle_epi8(lo, _mm256_and_si256(x, nib));
-    __m256i h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib));
-    return _mm256_and_si256(l, h);
-}
+/* The fused prefilter's nibble tables, held in registers through a pass. */
+struct mr_fuse_tab {
+    __m256i lo0, hi0, lo1, hi1, lo2, hi2;
+};
 
 /* The candidates of 32 positions from p: bit g of byte i when bytes i, i+1, i+2 may be group g's
- * fingerprint. Reads p[0..33]. */
-__attribute__((target("avx2"))) static inline __m256i mr_fuse_step(const char *p, const __m256i *t)
+ * fingerprint. Reads p[0..33]. Written out for each byte, so that the six tables stay in
+ * registers (a loop over them was compiled to reloads from the stack). */
+__attribute__((target("avx2"))) static inline __m256i mr_fuse_step(const char *p,
+                                                                   const struct mr_fuse_tab *t)
 {
-    __m256i r = _mm256_set1_epi8(-1);
-    for (int j = 0; j < 3; j++) {
-        __m256i x = _mm256_loadu_si256((const void *)(p + j));
-        r = _mm256_and_si256(r, mr_fuse_look(x, t[2 * j], t[2 * j + 1]));
-    }
-    return r;
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    __m256i x0 = _mm256_loadu_si256((const void *)p);
+    __m256i x1 = _mm256_loadu_si256((const void *)(p + 1));
+    __m256i x2 = _mm256_loadu_si256((const void *)(p + 2));
+    __m256i r0 = _mm256_and_si256(
+        _mm256_shuffle_epi8(t->lo0, _mm256_and_si256(x0, nib)),
+        _mm256_shuffle_epi8(t->hi0, _mm256_and_si256(_mm256_srli_epi16(x0, 4), nib)));
+    __m256i r1 = _mm256_and_si256(
+        _mm256_shuffle_epi8(t->lo1, _mm256_and_si256(x1, nib)),
+        _mm256_shuffle_epi8(t->hi1, _mm256_and_si256(_mm256_srli_epi16(x1, 4), nib)));
+    __m256i r2 = _mm256_and_si256(
+        _mm256_shuffle_epi8(t->lo2, _mm256_and_si256(x2, nib)),
+        _mm256_shuffle_epi8(t->hi2, _mm256_and_si256(_mm256_srli_epi16(x2, 4), nib)));
+    return _mm256_and_si256(_mm256_and_si256(r0, r1), r2);
 }
 
+#define MR_BCAST16(a) _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)(a)))
+
+_Static_assert(MR_FUSE_WINDOW / 64 <= 64, "a window's any[] words are summarised in one word");
+
 /* For the w positions from p + a (w <= MR_FUSE_WINDOW, a + w <= n): res[i], the groups whose
- * fingerprint may start at a + i, and any[], a bit per nonzero res[i]. Reads nothing past
- * p[n - 1]. */
-__attribute__((target("avx2"))) static void mr_fuse_pass(const struct mr_fuse *f, const char *p,
-                                                         size_t n, size_t a, size_t w, uint8_t *res,
-                                                         uint64_t *any)
+ * fingerprint may start at a + i, and any[], a bit per nonzero res[i]. Returns a bit per
+ * nonzero any[k], so that the scan skips the (many) empty words without a branch on each.
+ * Reads nothing past p[n - 1]. */
+__attribute__((target("avx2"))) static uint64_t mr_fuse_pass(const struct mr_fuse *f, const char *p,
+                                                             size_t n, size_t a, size_t w,
+                                                             uint8_t *res, uint64_t *any)
 {
-    __m256i t[6];
-    for (int j = 0; j < 3; j++) {
-        t[2 * j] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)f->lo[j]));
-        t[2 * j + 1] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)f->hi[j]));
-    }
+    const struct mr_fuse_tab t = {MR_BCAST16(f->lo[0]), MR_BCAST16(f->hi[0]), MR_BCAST16(f->lo[1]),
+                                  MR_BCAST16(f->hi[1]), MR_BCAST16(f->lo[2]), MR_BCAST16(f->hi[2])};
     const __m256i zero = _mm256_setzero_si256();
     const char *q = p + a;
     size_t i = 0;
+    uint64_t sum = 0;
     /* the last load of a step ends at q[i + 65] */
     for (; i + 64 <= w && a + i + 66 <= n; i += 64) {
-        __m256i r0 = mr_fuse_step(q + i, t);
-        __m256i r1 = mr_fuse_step(q + i + 32, t);
+        __m256i r0 = mr_fuse_step(q + i, &t);
+        __m256i r1 = mr_fuse_step(q + i + 32, &t);
         _mm256_storeu_si256((void *)(res + i), r0);
         _mm256_storeu_si256((void *)(res + i + 32), r1);
         uint64_t z = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r0, zero)) |
                      (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r1, zero)) << 32;
         any[i / 64] = ~z;
+        sum |= (uint64_t)(z != ~0ull) << (i / 64);
     }
     for (size_t k = i / 64; k <= (w - 1) / 64; k++)
         any[k] = 0;
@@ -430,9 +439,12 @@ __attribute__((target("avx2"))) static void mr_fuse_pass(const struct mr_fuse *f
             r &= f->lo[j][x & 15] & f->hi[j][x >> 4];
         }
         res[i] = r;
-        if (r != 0)
+        if (r != 0) {
             any[i / 64] |= 1ull << (i % 64);
+            sum |= 1ull << (i / 64);
+        }
     }
+    return sum;
 }
 
 /*
@@ -451,8 +463,9 @@ static void mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n
     uint64_t any[MR_FUSE_WINDOW / 64];
     for (size_t a = 0; a < n; a += MR_FUSE_WINDOW) {
         size_t w = n - a < MR_FUSE_WINDOW ? n - a : MR_FUSE_WINDOW;
-        mr_fuse_pass(f, p, n, a, w, res, any);
-        for (size_t blk = 0; blk < (w + 63) / 64; blk++) {
+        uint64_t sum = mr_fuse_pass(f, p, n, a, w, res, any);
+        for (; sum != 0; sum &= sum - 1) {
+            size_t blk = (size_t)__builtin_ctzll(sum);
             for (uint64_t m = any[blk]; m != 0; m &= m - 1) {
                 size_t i = blk * 64 + (size_t)__builtin_ctzll(m), fp = a + i;
                 for (unsigned r = res[i]; r != 0; r &= r - 1) {
