@@ -18,6 +18,7 @@
 #include "plan/options.h"
 #include "plan/plan.h"
 #include "run/host.h"
+#include "run/guard.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -185,8 +186,13 @@ static int missing_credential(hostctx *hc, const plan_instance *pi, const char *
     const relhost_metrics_ops *ops = pi && pi->pl ? pi->pl->desc.metrics : NULL;
     strvec need = {0};
     int found = 0;
-    if (!pi || !pi->conf || !RELHOST_HAS(ops, credentials) || !ops->credentials ||
-        ops->credentials(pi->conf, add_to, &need) != 0) {
+    int g, rc;
+    if (!pi || !pi->conf || !RELHOST_HAS(ops, credentials) || !ops->credentials)
+        return 0;
+    g = guard_enter(pi->plugin_name, "credentials", NULL);
+    rc = ops->credentials(pi->conf, add_to, &need);
+    guard_leave(g);
+    if (rc != 0) {
         sv_free(&need);
         return 0;
     }
@@ -264,7 +270,11 @@ static int collect_keys(hostctx *hc, const plan *p, const char *where,
             ks->any = 1;
             continue;
         }
-        rc = ops->keys(pi->conf, add_to, &ks->keys);
+        {
+            int g = guard_enter(pi->plugin_name, "keys", NULL);
+            rc = ops->keys(pi->conf, add_to, &ks->keys);
+            guard_leave(g);
+        }
         if (rc != 0) {
             /* Cannot tell what it posts: judging its checks could refuse a valid plan. */
             log_msg(RELHOST_LOG_WARN, hc->prefix,

@@ -6,6 +6,7 @@
 #include "base/secrets.h"
 #include "base/trust.h"
 #include "plan/options.h"
+#include "run/guard.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -16,7 +17,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void load_one_unguarded(loaded_plugin *lp, const relhost_host *host);
+
+/* Loading runs the plugin's code (its constructors, its entry point): guarded like every call
+ * into it, so an exit() or a crash there is named, never a silent exit 0. */
 static void load_one(loaded_plugin *lp, const relhost_host *host)
+{
+    int g = guard_enter(lp->stem, "load", NULL);
+    load_one_unguarded(lp, host);
+    guard_leave(g);
+}
+
+static void load_one_unguarded(loaded_plugin *lp, const relhost_host *host)
 {
     relhost_plugin_entry_fn entry;
     const relhost_plugin *d = NULL;

@@ -6,6 +6,7 @@
  * times out"), its end jobs_end.c, its state record jobs_persist.c, its resume jobs_resume.c.
  */
 #include "run/jobs_int.h"
+#include "run/guard.h"
 
 #include "base/error.h"
 #include "base/log.h"
@@ -78,12 +79,39 @@ int jobs_runner_rt_open(struct runner_rt *r, const relhost_ctx *ctx, int run, ch
     /* a runner that can find its jobs again hands them to an engine they outlive relhost in */
     if (run)
         r->hc.no_release_tag = r->ops->find != NULL;
-    if (!r->ops->open || r->ops->open(&r->hc.pub, r->pi->conf, &r->inst) != 0) {
-        *why = hostctx_take_fail(&r->hc);
-        return RELHOST_EINVAL;
+    if (r->ops->open) {
+        int g = guard_enter(r->pi->plugin_name, "open", NULL);
+        int orc = r->ops->open(&r->hc.pub, r->pi->conf, &r->inst);
+        guard_leave(g);
+        if (orc == 0) {
+            r->opened = 1;
+            return 0;
+        }
     }
-    r->opened = 1;
-    return 0;
+    *why = hostctx_take_fail(&r->hc);
+    return RELHOST_EINVAL;
+}
+
+static void runner_close_guarded(struct runner_rt *r)
+{
+    if (r->opened && r->ops->close) {
+        int g = guard_enter(r->pi->plugin_name, "close", NULL);
+        r->ops->close(r->inst);
+        guard_leave(g);
+    }
+}
+
+/* A runner's cancel, guarded like every plugin call (a crash or exit in it is named). */
+void jobs_cancel_guarded(relhost_job *jb)
+{
+    int g;
+    if (!jb->rt->ops->cancel)
+        return;
+    g = guard_enter(jb->rt->pi->plugin_name, "cancel", jb->step);
+    jb->rt->busy++;
+    jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+    jb->rt->busy--;
+    guard_leave(g);
 }
 
 int jobs_runner_ensure_open(jobs *j, struct runner_rt *r, const relhost_ctx *ctx)
@@ -110,7 +138,12 @@ static int source_open(struct source_rt *s, const relhost_ctx *ctx)
     if (s->opened)
         return 0;
     hostctx_init(&hc, ctx, s->pi->plugin_name, s->pi->name, NULL, s->pi->store);
-    if (!s->ops->open || s->ops->open(&hc.pub, s->pi->conf, &s->inst) != 0) {
+    if (s->ops->open) {
+        int g = guard_enter(s->pi->plugin_name, "open", NULL);
+        rc = s->ops->open(&hc.pub, s->pi->conf, &s->inst);
+        guard_leave(g);
+    }
+    if (!s->ops->open || rc != 0) {
         m = hostctx_take_fail(&hc);
         rc = error_set(RELHOST_EINVAL,
                        "%s: metrics source \"%s\" (plugin %s) refused its configuration: %s",
@@ -394,8 +427,7 @@ void jobs_stop(jobs *j)
             continue;
         }
         jb->host_cancelled = 1;
-        if (jb->rt->ops->cancel)
-            jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+        jobs_cancel_guarded(jb);
         jb->phase = PH_QUEUED;
         jb->rt->running--;
         jobs_close_sources(jb);
@@ -507,21 +539,22 @@ void jobs_free(jobs *j)
     }
     for (size_t i = 0; i < j->n; i++) {
         relhost_job *jb = j->all[i];
-        if ((jb->phase == PH_RUNNING || jb->phase == PH_SUBMITTING) && !jb->rt->ops->find &&
-            jb->rt->ops->cancel)
-            jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+        if ((jb->phase == PH_RUNNING || jb->phase == PH_SUBMITTING) && !jb->rt->ops->find)
+            jobs_cancel_guarded(jb);
         job_free(jb);
     }
     free(j->all);
     for (size_t i = 0; i < j->p->nrunners; i++) {
-        if (j->runners[i].opened && j->runners[i].ops->close)
-            j->runners[i].ops->close(j->runners[i].inst);
+        runner_close_guarded(&j->runners[i]);
         if (j->runners[i].opened)
             hostctx_fini(&j->runners[i].hc);
     }
     for (size_t i = 0; i < j->p->nmetrics; i++)
-        if (j->sources[i].opened && j->sources[i].ops->close)
+        if (j->sources[i].opened && j->sources[i].ops->close) {
+            int g = guard_enter(j->sources[i].pi->plugin_name, "close", NULL);
             j->sources[i].ops->close(j->sources[i].inst);
+            guard_leave(g);
+        }
     free(j->runners);
     free(j->sources);
     free(j);

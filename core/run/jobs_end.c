@@ -145,8 +145,11 @@ void jobs_evaluate_checks(relhost_job *jb)
 
 void jobs_release_handle(relhost_job *jb)
 {
-    if (jb->handle && jb->rt->ops->release)
+    if (jb->handle && jb->rt->ops->release) {
+        int g = guard_enter(jb->rt->pi->plugin_name, "release", jb->step);
         jb->rt->ops->release(jb->rt->inst, jb->handle);
+        guard_leave(g);
+    }
     jb->handle = NULL;
 }
 

@@ -35,8 +35,11 @@ void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
         jb->src_jobs = xcalloc(jb->nsrc, sizeof *jb->src_jobs);
     for (size_t i = 0; i < jb->nsrc; i++) {
         struct source_rt *s = jb->src[i];
-        if (jb->src_jobs[i] && s->ops->job_close)
+        if (jb->src_jobs[i] && s->ops->job_close) {
+            int g = guard_enter(s->pi->plugin_name, "job_close", jb->step);
             s->ops->job_close(jb->src_jobs[i]);
+            guard_leave(g);
+        }
         jb->src_jobs[i] = NULL;
         if (s->ops->job_open) {
             int g = guard_enter(s->pi->plugin_name, "job_open", jb->step);
@@ -165,11 +168,12 @@ void jobs_tail_log(relhost_job *jb)
         size_t got = 0;
         if (ops->read_log) {
             /* The runner fetches the log (e.g. from a remote engine); keep a local copy. */
-            int rrc;
+            int rrc, g = guard_enter(jb->rt->pi->plugin_name, "read_log", jb->step);
             jb->rt->busy++;
             rrc = ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle, jb->log_off,
                                 buf, sizeof buf, &got);
             jb->rt->busy--;
+            guard_leave(g);
             if (rrc != 0 || got == 0)
                 return;
             n = (ssize_t)got;
@@ -203,7 +207,9 @@ void jobs_close_sources(relhost_job *jb)
 {
     for (size_t i = 0; jb->src_jobs && i < jb->nsrc; i++)
         if (jb->src_jobs[i] && jb->src[i]->ops->job_close) {
+            int g = guard_enter(jb->src[i]->pi->plugin_name, "job_close", jb->step);
             jb->src[i]->ops->job_close(jb->src_jobs[i]);
+            guard_leave(g);
             jb->src_jobs[i] = NULL;
         }
 }

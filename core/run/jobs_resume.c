@@ -4,6 +4,7 @@
  * re-attach to a job its engine still runs, or stop an orphaned local attempt.
  */
 #include "run/jobs_int.h"
+#include "run/guard.h"
 
 #include "base/error.h"
 #include "base/log.h"
@@ -225,8 +226,11 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
         if (!jb->ext_id[0]) {
             char id[257] = "";
             int frc = jobs_runner_ensure_open(j, jb->rt, ctx);
-            if (frc == 0)
+            if (frc == 0) {
+                int g = guard_enter(jb->rt->pi->plugin_name, "find", jb->step);
                 frc = jb->rt->ops->find(&jb->rt->hc.pub, jb->rt->inst, jb->key, id);
+                guard_leave(g);
+            }
             if (frc == 0) {
                 snprintf(jb->ext_id, sizeof jb->ext_id, "%s", id);
             } else if (frc != RELHOST_ENOTFOUND) {

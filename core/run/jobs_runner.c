@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "run/guard.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,11 @@ int jobs_runner_remote(const jobs_runner *r) { return r->rt.ops->find != NULL; }
 int jobs_runner_poll(jobs_runner *r, relhost_job_status *st, size_t n)
 {
     double next = 0;
-    return r->rt.ops->poll(&r->rt.hc.pub, r->rt.inst, st, n, sizeof *st, &next);
+    /* guarded as in a run: a runner that crashes or exits here is named, never silent */
+    int g = guard_enter(r->rt.pi->plugin_name, "poll", NULL);
+    int rc = r->rt.ops->poll(&r->rt.hc.pub, r->rt.inst, st, n, sizeof *st, &next);
+    guard_leave(g);
+    return rc;
 }
 
 int jobs_runner_cancel(jobs_runner *r, const char *external_id, char **why)
@@ -60,7 +65,11 @@ int jobs_runner_cancel(jobs_runner *r, const char *external_id, char **why)
     *why = NULL;
     if (!r->rt.ops->cancel)
         return RELHOST_ENOTSUP;
-    rc = r->rt.ops->cancel(&r->rt.hc.pub, r->rt.inst, external_id, NULL);
+    {
+        int g = guard_enter(r->rt.pi->plugin_name, "cancel", NULL);
+        rc = r->rt.ops->cancel(&r->rt.hc.pub, r->rt.inst, external_id, NULL);
+        guard_leave(g);
+    }
     if (rc != 0) {
         *why = hostctx_take_fail(&r->rt.hc);
         if (rc == RELHOST_ENOTSUP)
@@ -73,8 +82,11 @@ void jobs_runner_close(jobs_runner *r)
 {
     if (!r)
         return;
-    if (r->rt.ops->close)
+    if (r->rt.ops->close) {
+        int g = guard_enter(r->rt.pi->plugin_name, "close", NULL);
         r->rt.ops->close(r->rt.inst);
+        guard_leave(g);
+    }
     hostctx_fini(&r->rt.hc);
     free(r);
 }

@@ -103,11 +103,7 @@ static void job_deadline(relhost_job *jb)
     log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s", jb->rt->pi->name,
             jb->ext_id);
     jb->deadline_hit = jb->host_cancelled = 1;
-    if (jb->rt->ops->cancel) {
-        jb->rt->busy++;
-        jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
-        jb->rt->busy--;
-    }
+    jobs_cancel_guarded(jb);
 }
 
 static void on_deadline(void *arg)

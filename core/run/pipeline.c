@@ -147,7 +147,10 @@ static void describe_steps(const plan *p, const relhost_ctx *base, const opened 
             continue;
         hostctx_init(&hc, base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
                      st->inst.store);
-        if (g->describe(&hc.pub, gates[i].inst) != 0) {
+        int gd = guard_enter(st->inst.plugin_name, "describe", NULL);
+        int drc = g->describe(&hc.pub, gates[i].inst);
+        guard_leave(gd);
+        if (drc != 0) {
             char *m = hostctx_take_fail(&hc);
             evidence_note(&out->steps[i].ev, m ? m : "describe() failed");
             free(m);

@@ -230,8 +230,7 @@ class Model:
         self.promoted_seen |= promoted
 
     def required_of(self, v):
-        with open(self.p(".relhost", "state", f"release_{v}.json")) as f:
-            st = json.load(f)
+        st = rh.load_state(self.p(".relhost", "state", f"release_{v}.json"))
         req = st.get("requirements")
         if not req:
             self.fail(f"release {v} was published but records no requirements")

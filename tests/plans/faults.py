@@ -128,6 +128,23 @@ def case_gate_exit1_is_exit_3():
     exit_case("exit1", 1)
 
 
+def case_exit0_in_describe_under_check_is_exit_3_not_green():
+    """--check runs each gate's describe(): an exit(0) there must not pass the check."""
+    d, p, _ = gate_plan("exit0", at="describe")
+    r = rh.run(["-c", p, "--check"], cwd=d)
+    rh.expect(r, 3, err=[rh.q("plugin faulty called exit(0) during its describe() call")])
+
+
+def case_exit0_while_loading_a_plugin_is_exit_3_not_green():
+    """A plugin's loading runs its code (constructors, the entry point): an exit(0) there
+    ends relhost with 3 and names the plugin, for a run and for --check."""
+    d, p, _ = gate_plan("none")
+    env = dict(os.environ, FAULTY_ENTRY_EXIT="1")
+    for extra in ([], ["--check"]):
+        r = rh.run(["-c", p] + extra, cwd=d, env=env)
+        rh.expect(r, 3, err=[rh.q("plugin faulty called exit(0) during its load() call")])
+
+
 def case_gate_in_a_loop_still_hears_sigterm():
     d, p, marker = gate_plan("loop")
     out = open(os.path.join(d, "out"), "w+")

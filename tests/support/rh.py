@@ -411,6 +411,40 @@ def read(path):
         return f.read()
 
 
+def load_state(snapshot_path):
+    """A release's durable state as relhost loads it: the snapshot release_V.json, then every
+    intact record of release_V.journal beside it with a seq past the snapshot's (frames of
+    [length LE32][CRC-32 LE32][{"seq", "path", "value"}]; no value: the member is removed).
+    A step's end makes its changes durable in the journal only; the snapshot is rewritten once
+    the journal outgrew it, so a test that reads the snapshot alone after a kill reads the past."""
+    import json
+    import struct
+    import zlib
+    with open(snapshot_path, encoding="utf-8") as f:
+        st = json.load(f)
+    journal = snapshot_path[:-len(".json")] + ".journal"
+    data = open(journal, "rb").read() if os.path.exists(journal) else b""
+    off, seq = 0, st.get("seq", 0)
+    while off + 8 <= len(data):
+        n, crc = struct.unpack_from("<II", data, off)
+        body = data[off + 8:off + 8 + n]
+        if n == 0 or len(body) < n or zlib.crc32(body) != crc:
+            break  # a torn tail: relhost cuts it too
+        off += 8 + n
+        rec = json.loads(body)
+        if rec["seq"] <= seq:
+            continue
+        node = st
+        for k in rec["path"][:-1]:
+            node = node.setdefault(k, {})
+        if "value" in rec:
+            node[rec["path"][-1]] = rec["value"]
+        else:
+            node.pop(rec["path"][-1], None)
+        st["seq"] = seq = rec["seq"]
+    return st
+
+
 # ---- the case runner ----------------------------------------------------------------------------
 
 def cases_of(ns):
