@@ -59,7 +59,8 @@ char *xvasprintf(const char *fmt, va_list ap)
     strbuf b;
     sb_init(&b);
     sb_vprintf(&b, fmt, ap);
-    return sb_take(&b);
+    /* no more than it holds: callers keep many (a "file:line" per step of a big plan) */
+    return xrealloc(b.s, b.len + 1);
 }
 
 char *xasprintf(const char *fmt, ...)
