@@ -147,7 +147,8 @@ char *sb_take(strbuf *b)
 void sv_push_take(strvec *sv, char *s)
 {
     if (sv->n + 2 > sv->cap) {
-        sv->cap = sv->cap ? sv->cap * 2 : 8;
+        /* small at first: a big plan keeps a few per step (a --check's notes) */
+        sv->cap = sv->cap ? sv->cap * 2 : 4;
         sv->v = xrealloc(sv->v, sv->cap * sizeof *sv->v);
     }
     sv->v[sv->n++] = s;

@@ -13,12 +13,12 @@
 
 struct opt_block {
     struct opt_block *next;
-    size_t used, cap;
-    max_align_t data[];
+    uint32_t used, cap;
+    char data[]; /* at offset 16: as aligned as malloc's blocks are, at least OPT_ALIGN */
 };
 
 /* A store's first block comes with it (one allocation): room for a small step's few values. */
-#define OPT_BLOCK_FIRST 96u
+#define OPT_BLOCK_FIRST 80u
 #define OPT_BLOCK_MAX (64u << 10)
 /* Values are pointers, integers, doubles and structs of them (no long double in a conf). */
 #define OPT_ALIGN 8u
@@ -40,12 +40,14 @@ static void *block_take(optstore *st, size_t bytes, size_t align)
 {
     struct opt_block *b = st->blocks;
     size_t at = (b->used + align - 1) / align * align;
+    if (bytes > UINT32_MAX - OPT_BLOCK_MAX)
+        return xmalloc((size_t)-1); /* the out-of-memory abort: no plan value is that big */
     if (at + bytes > b->cap) {
         size_t cap = b->cap * 2 > OPT_BLOCK_MAX ? OPT_BLOCK_MAX : b->cap * 2;
         if (cap < bytes)
             cap = bytes;
         b = xmalloc(sizeof *b + cap);
-        b->cap = cap;
+        b->cap = (uint32_t)cap;
         b->used = 0;
         /* a block made for one big value goes behind the current one, which keeps filling */
         if (cap == bytes && bytes > OPT_BLOCK_FIRST) {
@@ -57,8 +59,8 @@ static void *block_take(optstore *st, size_t bytes, size_t align)
         }
         at = 0;
     }
-    b->used = at + bytes;
-    return (char *)b->data + at;
+    b->used = (uint32_t)(at + bytes);
+    return b->data + at;
 }
 
 void *opt_alloc(optstore *st, size_t n, size_t size)

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* A slice ends after this many bytes of text or this many elements, whichever comes first:
  * its tree is then at most about a MiB. */
@@ -268,6 +270,10 @@ int plan_slices_read(config_t *cfg, const char *path, const char *const *sets, p
         plan_slices_free(sl);
         return 0;
     }
+    /* The slices are read again from the file as the steps are filled: a plan with a huge
+     * value is not held as text beside its tree. */
+    free(sl->text);
+    sl->text = NULL;
     *out = sl;
     return 1;
 }
@@ -303,11 +309,37 @@ void plan_slice_begin(plan_slice_walk *w, const plan_slices *sl, const char *key
             w->list = (int)k;
 }
 
+/* Elements a..b-1 of list l as text libconfig reads with the file's line numbers: as many
+ * newlines as lines before the first one, then the elements as a list. From the text while the
+ * slices keep it, else from the file. NULL when the file no longer holds them. */
+static char *slice_text(const plan_slices *sl, const struct cut_list *l, size_t a, size_t b)
+{
+    size_t pad = l->line[a] - 1, bytes = l->sep[b] - l->sep[a] - 1;
+    char *t = xmalloc(pad + 3 + bytes + 3);
+    char *body = t + pad + 3;
+    memset(t, '\n', pad);
+    memcpy(t + pad, "x=(", 3);
+    if (sl->text) {
+        memcpy(body, sl->text + l->sep[a] + 1, bytes);
+    } else {
+        int fd = open(sl->path, O_RDONLY | O_CLOEXEC);
+        ssize_t got = fd < 0 ? -1 : pread(fd, body, bytes, (off_t)(l->sep[a] + 1));
+        if (fd >= 0)
+            close(fd);
+        if (got != (ssize_t)bytes) {
+            free(t);
+            return NULL;
+        }
+    }
+    memcpy(body + bytes, ");", 3);
+    return t;
+}
+
 config_setting_t *plan_slice_next(plan_slice_walk *w)
 {
     const struct cut_list *l;
-    size_t a, b, bytes;
-    strbuf t;
+    size_t a, b;
+    char *t;
     int ok;
     if (w->parsed)
         config_destroy(&w->cfg);
@@ -318,21 +350,19 @@ config_setting_t *plan_slice_next(plan_slice_walk *w)
     a = w->next;
     for (b = a + 1; b < l->n && b - a < SLICE_ELEMS && l->sep[b] - l->sep[a] < SLICE_BYTES; b++)
         ;
-    /* Elements a..b-1 on their own lines: as many newlines as lines before the first one. */
-    bytes = l->sep[b] - l->sep[a] - 1;
-    sb_init(&t);
-    for (unsigned i = 1; i < l->line[a]; i++)
-        sb_putc(&t, '\n');
-    sb_puts(&t, "x=(");
-    sb_add(&t, w->sl->text + l->sep[a] + 1, bytes);
-    sb_puts(&t, ");");
+    if (!(t = slice_text(w->sl, l, a, b))) {
+        w->failed = 1;
+        return NULL;
+    }
     slice_cfg_init(&w->cfg, w->sl);
-    ok = config_read_string(&w->cfg, t.s);
-    sb_free(&t);
+    ok = config_read_string(&w->cfg, t);
+    free(t);
     w->parsed = 1;
     if (!ok || !config_lookup(&w->cfg, "x") ||
-        config_setting_length(config_lookup(&w->cfg, "x")) != (int)(b - a))
+        config_setting_length(config_lookup(&w->cfg, "x")) != (int)(b - a)) {
+        w->failed = 1;
         return NULL;
+    }
     config_setting_set_hook(config_root_setting(&w->cfg), (void *)w->sl->path);
     w->next = b;
     return config_lookup(&w->cfg, "x");

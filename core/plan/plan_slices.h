@@ -37,13 +37,15 @@ typedef struct plan_slice_walk {
     int list;     /* which list, or -1 */
     size_t next;  /* its next element */
     int parsed;   /* cfg holds a slice */
+    int failed;   /* a slice could not be read again: the file changed since */
     config_t cfg; /* the current slice */
 } plan_slice_walk;
 
 /** Start a walk over list key (plan_slices_count() >= 0). */
 void plan_slice_begin(plan_slice_walk *w, const plan_slices *sl, const char *key);
 /** The next slice as a list setting (its elements in order), valid until the next call or
- *  plan_slice_end(); NULL after the last. */
+ *  plan_slice_end(); NULL after the last, or with w->failed set when the file no longer reads
+ *  as it did (it changed since plan_slices_read()). */
 config_setting_t *plan_slice_next(plan_slice_walk *w);
 void plan_slice_end(plan_slice_walk *w);
 

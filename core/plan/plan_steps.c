@@ -147,6 +147,8 @@ static int load_step_list(plan *p, struct step_names *names, const char *key, st
         for (int k = 0; rc == 0 && k < config_setting_length(s); k++)
             rc = load_step(p, names, key, list_when, config_setting_get_elem(s, (unsigned)k), i++);
     plan_slice_end(&w);
+    if (rc == 0 && w.failed)
+        rc = error_set(RELHOST_EINVAL, "%s changed while it was read; run relhost again", p->path);
     return rc;
 }
 
