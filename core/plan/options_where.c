@@ -147,7 +147,11 @@ static uint32_t src_intern(const char *name)
     return last = nsrcs++;
 }
 
-const char *options_intern(const char *s) { return srcs[src_intern(s)]; }
+const char *options_intern(const char *s)
+{
+    uint32_t i = src_intern(s); /* first: it may move srcs */
+    return srcs[i];
+}
 
 /* A setting parsed from a slice of the plan's text (core/plan/plan_slices.c) has no file of its
  * own in libconfig: the root of its config holds the plan's path as its hook. */
