@@ -59,7 +59,8 @@ char *xvasprintf(const char *fmt, va_list ap)
     strbuf b;
     sb_init(&b);
     sb_vprintf(&b, fmt, ap);
-    return sb_take(&b);
+    /* no more than it holds: callers keep many (a "file:line" per step of a big plan) */
+    return xrealloc(b.s, b.len + 1);
 }
 
 char *xasprintf(const char *fmt, ...)
@@ -146,7 +147,8 @@ char *sb_take(strbuf *b)
 void sv_push_take(strvec *sv, char *s)
 {
     if (sv->n + 2 > sv->cap) {
-        sv->cap = sv->cap ? sv->cap * 2 : 8;
+        /* small at first: a big plan keeps a few per step (a --check's notes) */
+        sv->cap = sv->cap ? sv->cap * 2 : 4;
         sv->v = xrealloc(sv->v, sv->cap * sizeof *sv->v);
     }
     sv->v[sv->n++] = s;

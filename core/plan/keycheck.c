@@ -208,9 +208,8 @@ static int missing_credential(hostctx *hc, const plan_instance *pi, const char *
         sb_printf(msg,
                   "%s: metrics source %s needs $%s%s%s%s for required step %s; set it, or "
                   "make the step optional",
-                  w ? w : (pi->where ? pi->where : "the plan"), pi->name, need.v[i],
-                  opt ? " (its option " : "", opt ? opt : "", opt ? ")" : "",
-                  step ? step : "(unnamed)");
+                  w ? w : plan_where(pi), pi->name, need.v[i], opt ? " (its option " : "",
+                  opt ? opt : "", opt ? ")" : "", step ? step : "(unnamed)");
         free(opt);
         found = 1;
     }

@@ -199,7 +199,7 @@ static int fill_group_list(const struct fillctx *c, const relhost_option *r,
     if (config_setting_type(s) != CONFIG_TYPE_LIST)
         return opt_bad(c, s, r->name, "must be a list of groups: ( { ... }, { ... } )");
     n = config_setting_length(s);
-    items = opt_own(c->st, xcalloc((size_t)n + 1, r->item_size));
+    items = opt_alloc(c->st, (size_t)n + 1, r->item_size);
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         if (config_setting_type(e) != CONFIG_TYPE_GROUP)
@@ -308,7 +308,7 @@ int options_fill(const relhost_plugin *pl, void *conf, const config_setting_t *g
                  optstore_reserved reserved, const char *what, const char *plan_dir, optstore **out)
 {
     struct fillctx c;
-    optstore *st = xcalloc(1, sizeof *st);
+    optstore *st = opt_store_new();
     *out = st;
     st->plan_dir = plan_dir;
     c.st = st;
@@ -331,7 +331,7 @@ int options_fill_text(const relhost_plugin *pl, void *conf, const char *text, op
         rc = error_set(RELHOST_EINVAL, "line %d: %s", config_error_line(&cfg),
                        config_error_text(&cfg));
         config_destroy(&cfg);
-        *out = xcalloc(1, sizeof **out);
+        *out = opt_store_new();
         return rc;
     }
     rc = options_fill(pl, conf, config_root_setting(&cfg), NULL, pl->name, NULL, out);

@@ -11,6 +11,7 @@
 
 #include <libconfig.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include "base/util.h"
 
 #include <relhost/plugin.h>
@@ -47,6 +48,16 @@ int options_fill_text(const relhost_plugin *pl, void *conf, const char *text, op
  * the plan folder given to options_set_plan_dir(); a setting made by --set names that argument.
  */
 char *options_where_of(const config_setting_t *s);
+/** Where a setting came from, compactly: a source (file, "--set ARG", "the plan") kept once for
+ *  the process, and a line. src 0: nowhere (a zeroed loc). */
+typedef struct options_loc {
+    uint32_t src, line;
+} options_loc;
+options_loc options_loc_of(const config_setting_t *s);
+/** "file:line" of l as a heap string; "the plan" for a zeroed loc. */
+char *options_loc_text(options_loc l);
+/** s kept for the process, once: the same pointer for the same text (few distinct ones). */
+const char *options_intern(const char *s);
 /** Set the error "<file:line of s>: <lead><fmt...>" (no location when s is NULL); returns
  *  RELHOST_EINVAL. */
 int options_fail_at(const config_setting_t *s, const char *lead, const char *fmt, va_list ap)

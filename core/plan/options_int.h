@@ -17,10 +17,14 @@
 
 #include <libconfig.h>
 #include <relhost/plugin.h>
+#include <stdint.h>
 
+/* Where one value came from: an interned source (a file, "--set ARG" or "the plan") and a line
+ * (0: the source alone). The "file:line" text is made when first asked for. */
 struct where_ent {
     const void *field;
-    char *where;
+    options_loc loc;
+    char *text;
 };
 
 struct ref_ent {
@@ -29,13 +33,16 @@ struct ref_ent {
     char *where;
 };
 
+/* The store's values live in blocks it owns, many to a block: a plan of many small steps pays
+ * for its values, not for one heap allocation each. */
+struct opt_block;
+
 struct optstore {
-    void **allocs;
-    size_t nalloc, capalloc;
+    struct opt_block *blocks;
     struct where_ent *w;
-    size_t nw, capw;
+    uint32_t nw, capw;
     struct ref_ent *refs;
-    size_t nrefs, caprefs;
+    uint32_t nrefs, caprefs;
     const char *plan_dir;
 };
 
@@ -59,9 +66,14 @@ int opt_check_pass_env(const struct fillctx *c, const config_setting_t *s, const
 
 /* ---- options_where.c ---- */
 
-/* Hand p (heap) to the store, which frees it in optstore_free(); returns p. */
-void *opt_own(optstore *st, void *p);
+/* An empty store. */
+optstore *opt_store_new(void);
+/* n zeroed items of size bytes, owned by the store until optstore_free(). */
+void *opt_alloc(optstore *st, size_t n, size_t size);
+/* A copy of s owned by the store. */
 char *opt_own_str(optstore *st, const char *s);
+/* The store's copy of heap string s, which is freed. */
+char *opt_keep(optstore *st, char *s);
 /* Remember the file:line of setting s (NULL: nothing) as where the value at field came from. */
 void opt_remember(optstore *st, const void *field, const config_setting_t *s);
 /* Record a reference for the plan to resolve. */

@@ -146,7 +146,7 @@ static int store_string(const struct fillctx *c, const relhost_option *r, const 
         free(val);
         val = abs;
     }
-    *field = opt_own(c->st, val);
+    *field = opt_keep(c->st, val);
     return 0;
 }
 
@@ -156,7 +156,7 @@ static int fill_strlist(const struct fillctx *c, const relhost_option *r, const 
     int n, type = config_setting_type(s);
     const char **v;
     if (type == CONFIG_TYPE_STRING) {
-        v = opt_own(c->st, xcalloc(2, sizeof *v));
+        v = opt_alloc(c->st, 2, sizeof *v);
         if (store_string(c, r, s, config_setting_get_string(s), &v[0]) != 0)
             return RELHOST_EINVAL;
         out->n = 1;
@@ -166,7 +166,7 @@ static int fill_strlist(const struct fillctx *c, const relhost_option *r, const 
     if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
         return opt_bad(c, s, r->name, "must be a list of strings, e.g. [\"a\", \"b\"]");
     n = config_setting_length(s);
-    v = opt_own(c->st, xcalloc((size_t)n + 1, sizeof *v));
+    v = opt_alloc(c->st, (size_t)n + 1, sizeof *v);
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         char num[64];
@@ -344,7 +344,7 @@ static int fill_check(const struct fillctx *c, const relhost_option *r, const co
         (o && config_setting_type(o) != CONFIG_TYPE_STRING))
         return opt_bad(c, e, r->name, "check's metric and operator must be strings");
     cs->key = opt_own_str(c->st, config_setting_get_string(k));
-    cs->where = opt_own(c->st, where_of(e));
+    cs->where = opt_keep(c->st, where_of(e));
     if (group && fill_check_rule(c, r, e, cs) != 0)
         return RELHOST_EINVAL;
     if (!o) {
@@ -392,12 +392,12 @@ int opt_fill_checks(const struct fillctx *c, const relhost_option *r, const conf
     n = config_setting_length(s);
     /* A single tuple written without the outer list: ("sps_max", ">=", 1.0). */
     if (n > 0 && config_setting_type(config_setting_get_elem(s, 0)) == CONFIG_TYPE_STRING) {
-        v = opt_own(c->st, xcalloc(1, sizeof *v));
+        v = opt_alloc(c->st, 1, sizeof *v);
         if (fill_check(c, r, s, &v[0]) != 0)
             return RELHOST_EINVAL;
         n = 1;
     } else {
-        v = opt_own(c->st, xcalloc((size_t)n + 1, sizeof *v));
+        v = opt_alloc(c->st, (size_t)n + 1, sizeof *v);
         for (int i = 0; i < n; i++)
             if (fill_check(c, r, config_setting_get_elem(s, (unsigned)i), &v[i]) != 0)
                 return RELHOST_EINVAL;
@@ -416,8 +416,8 @@ int opt_fill_map(const struct fillctx *c, const relhost_option *r, const config_
     if (config_setting_type(s) != CONFIG_TYPE_GROUP)
         return opt_bad(c, s, r->name, "must be a group like { NAME = \"value\"; }");
     n = config_setting_length(s);
-    k = opt_own(c->st, xcalloc((size_t)n + 1, sizeof *k));
-    v = opt_own(c->st, xcalloc((size_t)n + 1, sizeof *v));
+    k = opt_alloc(c->st, (size_t)n + 1, sizeof *k);
+    v = opt_alloc(c->st, (size_t)n + 1, sizeof *v);
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         char num[64];
@@ -636,7 +636,7 @@ int opt_fill_list(const struct fillctx *c, const relhost_option *r, const config
             sv_push_take(&parts, xstrndup(p, n));
             p += n + (p[n] == ',');
         }
-        v = opt_own(c->st, xcalloc(parts.n + 1, sizeof *v));
+        v = opt_alloc(c->st, parts.n + 1, sizeof *v);
         for (size_t i = 0; i < parts.n; i++)
             v[i] = opt_own_str(c->st, parts.v[i]);
         l->n = parts.n;

@@ -7,20 +7,84 @@
 
 #include "base/util.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-void *opt_own(optstore *st, void *p)
+struct opt_block {
+    struct opt_block *next;
+    uint32_t used, cap;
+    char data[]; /* at offset 16: as aligned as malloc's blocks are, at least OPT_ALIGN */
+};
+
+/* A store's first block comes with it (one allocation): room for a small step's few values. */
+#define OPT_BLOCK_FIRST 80u
+#define OPT_BLOCK_MAX (64u << 10)
+/* Values are pointers, integers, doubles and structs of them (no long double in a conf). */
+#define OPT_ALIGN 8u
+
+struct optstore_first {
+    optstore st;
+    struct opt_block b;
+};
+
+optstore *opt_store_new(void)
 {
-    if (st->nalloc == st->capalloc) {
-        st->capalloc = st->capalloc ? st->capalloc * 2 : 16;
-        st->allocs = xrealloc(st->allocs, st->capalloc * sizeof *st->allocs);
+    struct optstore_first *f = xcalloc(1, sizeof *f + OPT_BLOCK_FIRST);
+    f->b.cap = OPT_BLOCK_FIRST;
+    f->st.blocks = &f->b;
+    return &f->st;
+}
+
+static void *block_take(optstore *st, size_t bytes, size_t align)
+{
+    struct opt_block *b = st->blocks;
+    size_t at = (b->used + align - 1) / align * align;
+    if (bytes > UINT32_MAX - OPT_BLOCK_MAX)
+        return xmalloc((size_t)-1); /* the out-of-memory abort: no plan value is that big */
+    if (at + bytes > b->cap) {
+        size_t cap = b->cap * 2 > OPT_BLOCK_MAX ? OPT_BLOCK_MAX : b->cap * 2;
+        if (cap < bytes)
+            cap = bytes;
+        b = xmalloc(sizeof *b + cap);
+        b->cap = (uint32_t)cap;
+        b->used = 0;
+        /* a block made for one big value goes behind the current one, which keeps filling */
+        if (cap == bytes && bytes > OPT_BLOCK_FIRST) {
+            b->next = st->blocks->next;
+            st->blocks->next = b;
+        } else {
+            b->next = st->blocks;
+            st->blocks = b;
+        }
+        at = 0;
     }
-    st->allocs[st->nalloc++] = p;
+    b->used = (uint32_t)(at + bytes);
+    return b->data + at;
+}
+
+void *opt_alloc(optstore *st, size_t n, size_t size)
+{
+    void *p;
+    if (size && n > ((size_t)-1 - 64) / size)
+        return xmalloc((size_t)-1); /* the out-of-memory abort, as for any allocation */
+    p = block_take(st, n * size > 0 ? n * size : 1, OPT_ALIGN);
+    memset(p, 0, n * size);
     return p;
 }
 
-char *opt_own_str(optstore *st, const char *s) { return opt_own(st, xstrdup(s)); }
+char *opt_own_str(optstore *st, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(block_take(st, n, 1), s, n);
+}
+
+char *opt_keep(optstore *st, char *s)
+{
+    char *c = opt_own_str(st, s);
+    free(s);
+    return c;
+}
 
 static char *plan_dir_for_where;
 static struct set_mark {
@@ -61,34 +125,96 @@ void options_forget_marks(void)
     options_set_plan_dir(NULL);
 }
 
-char *options_where_of(const config_setting_t *s)
+/* The sources of every location remembered (files, "--set ARG", "the plan"), each once: a
+ * value's location is an index here and a line, not a string of its own. Kept for the process:
+ * a plan names few files. Index 0 is no source. */
+static char **srcs;
+static uint32_t nsrcs = 1, capsrcs;
+
+static uint32_t src_intern(const char *name)
 {
+    static uint32_t last;
+    if (last && strcmp(srcs[last], name) == 0)
+        return last;
+    for (uint32_t i = 1; i < nsrcs; i++)
+        if (strcmp(srcs[i], name) == 0)
+            return last = i;
+    if (nsrcs >= capsrcs) {
+        capsrcs = capsrcs ? capsrcs * 2 : 8;
+        srcs = xrealloc(srcs, capsrcs * sizeof *srcs);
+    }
+    srcs[nsrcs] = xstrdup(name);
+    return last = nsrcs++;
+}
+
+const char *options_intern(const char *s)
+{
+    uint32_t i = src_intern(s); /* first: it may move srcs */
+    return srcs[i];
+}
+
+/* A setting parsed from a slice of the plan's text (core/plan/plan_slices.c) has no file of its
+ * own in libconfig: the root of its config holds the plan's path as its hook. */
+static const char *setting_file(const config_setting_t *s)
+{
+    const char *f = config_setting_source_file(s);
+    if (!f && s->config && s->config->root)
+        f = config_setting_get_hook(s->config->root);
+    return f;
+}
+
+options_loc options_loc_of(const config_setting_t *s)
+{
+    options_loc l = {0, 0};
     const char *f;
     for (size_t i = 0; i < nmarks; i++)
-        if (marks[i].s == s)
-            return xasprintf("--set %s", marks[i].arg);
-    f = config_setting_source_file(s);
-    if (!f)
-        return xstrdup("the plan");
+        if (marks[i].s == s) {
+            char *w = xasprintf("--set %s", marks[i].arg);
+            l.src = src_intern(w);
+            free(w);
+            return l;
+        }
+    f = setting_file(s);
+    if (!f) {
+        l.src = src_intern("the plan");
+        return l;
+    }
+    l.line = config_setting_source_line(s);
     if (f[0] != '/' && plan_dir_for_where) {
         char *abs = path_absolute(f, plan_dir_for_where);
-        char *w = xasprintf("%s:%u", abs, config_setting_source_line(s));
+        l.src = src_intern(abs);
         free(abs);
-        return w;
+    } else {
+        l.src = src_intern(f);
     }
-    return xasprintf("%s:%u", f, config_setting_source_line(s));
+    return l;
 }
+
+char *options_loc_text(options_loc l)
+{
+    if (!l.src)
+        return xstrdup("the plan");
+    return l.line ? xasprintf("%s:%u", srcs[l.src], l.line) : xstrdup(srcs[l.src]);
+}
+
+char *options_where_of(const config_setting_t *s) { return options_loc_text(options_loc_of(s)); }
 
 void opt_remember(optstore *st, const void *field, const config_setting_t *s)
 {
     if (!s)
         return;
     if (st->nw == st->capw) {
-        st->capw = st->capw ? st->capw * 2 : 32;
-        st->w = xrealloc(st->w, st->capw * sizeof *st->w);
+        /* in the store's blocks too: the outgrown array stays there, unused (at most as much
+         * again as the final one) */
+        struct where_ent *w = opt_alloc(st, st->capw ? st->capw * 2 : 1, sizeof *w);
+        if (st->nw)
+            memcpy(w, st->w, st->nw * sizeof *w);
+        st->capw = st->capw ? st->capw * 2 : 1;
+        st->w = w;
     }
     st->w[st->nw].field = field;
-    st->w[st->nw].where = where_of(s);
+    st->w[st->nw].loc = options_loc_of(s);
+    st->w[st->nw].text = NULL;
     st->nw++;
 }
 
@@ -109,8 +235,12 @@ const char *optstore_where(const optstore *st, const void *field)
     if (!st)
         return NULL;
     for (size_t i = 0; i < st->nw; i++)
-        if (st->w[i].field == field)
-            return st->w[i].where;
+        if (st->w[i].field == field) {
+            /* made once, kept by the store: callers hold it until optstore_free() */
+            if (!st->w[i].text)
+                st->w[i].text = options_loc_text(st->w[i].loc);
+            return st->w[i].text;
+        }
     return NULL;
 }
 
@@ -128,17 +258,19 @@ void optstore_free(optstore *st)
 {
     if (!st)
         return;
-    for (size_t i = 0; i < st->nalloc; i++)
-        free(st->allocs[i]);
     for (size_t i = 0; i < st->nw; i++)
-        free(st->w[i].where);
+        free(st->w[i].text);
     for (size_t i = 0; i < st->nrefs; i++) {
         free(st->refs[i].name);
         free(st->refs[i].where);
     }
-    free(st->allocs);
-    free(st->w);
     free(st->refs);
+    while (st->blocks) {
+        struct opt_block *b = st->blocks;
+        st->blocks = b->next;
+        if (b != &((struct optstore_first *)(void *)st)->b) /* that one is st's own */
+            free(b);
+    }
     free(st);
 }
 

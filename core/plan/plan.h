@@ -23,11 +23,12 @@
 
 typedef struct plan_instance {
     char *name;
-    char *plugin_name;
+    const char *plugin_name; /* kept for the process (options_intern) */
     const loaded_plugin *pl;
     void *conf; /* pl->desc.conf_size bytes, filled from the plan */
     optstore *store;
-    char *where;      /* file:line of the instance's group */
+    options_loc loc;  /* where the instance's group is: read it with plan_where() */
+    char *where;      /* its "file:line", made when first asked for, or set by a test */
     int max_parallel; /* runners: jobs at once (host-level key, default 4) */
     int priority;     /* metrics sources: which wins when two post one key (default 0) */
     uint64_t max_log; /* runners: bytes of a job's log kept on disk, head and tail (host-level
@@ -88,7 +89,8 @@ typedef struct plan {
     char *hash;     /* sha-like hash of the plan file's bytes (after --set) */
     plan_keys keys; /* the core's own top-level keys, as filled (core/plan/plan_keys.h) */
     optstore *keys_store;
-    config_t cfg;
+    config_t cfg;               /* the parsed plan, until plan_open() has filled everything */
+    struct plan_slices *slices; /* the step lists cut out of cfg (plan_slices.h), or NULL */
 } plan;
 
 typedef struct plan_options {
@@ -119,6 +121,10 @@ void plan_free(plan *p);
 int plan_version_valid(const char *v);
 /** UTC now as YYYY.MM.DD-HHMM into buf. */
 void plan_auto_version(char *buf, size_t cap);
+
+/** "file:line" of the instance's group, valid until plan_free() ("the plan" when unknown). A
+ *  big plan keeps a compact location per step and makes the text only when it is needed. */
+const char *plan_where(const plan_instance *in);
 
 const plan_step *plan_find_step(const plan *p, const char *name);
 const plan_instance *plan_find_runner(const plan *p, const char *name);

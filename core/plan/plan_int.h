@@ -16,5 +16,8 @@ int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, co
 /** steps, on_promote and on_rollback, into p->steps in that order. */
 int plan_load_steps(plan *p);
 int plan_load_profiles(plan *p);
+/** The plan file at path and its @includes (resolved against dir) hold no integer literal that
+ *  libconfig would wrap to 32 bits; 0 or RELHOST_EINVAL with file:line. depth: 0. */
+int plan_check_int_literals(const char *path, const char *dir, int depth);
 
 #endif

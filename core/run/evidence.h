@@ -45,14 +45,15 @@ typedef struct ev_artifact {
 } ev_artifact;
 
 typedef struct evidence {
+    /* 32-bit counts: a --check of a big plan keeps one of these per step */
     ev_metric *metrics;
-    size_t nmetrics, capmetrics;
+    uint32_t nmetrics, capmetrics;
     ev_check *checks;
-    size_t nchecks, capchecks;
+    uint32_t nchecks, capchecks;
     ev_label *labels;
-    size_t nlabels, caplabels;
+    uint32_t nlabels, caplabels;
     ev_artifact *artifacts;
-    size_t nartifacts, capartifacts;
+    uint32_t nartifacts, capartifacts;
     strvec notes;
 } evidence;
 

@@ -123,7 +123,7 @@ int jobs_runner_ensure_open(jobs *j, struct runner_rt *r, const relhost_ctx *ctx
     snprintf(r->prefix, sizeof r->prefix, "runner %s", r->pi->name);
     if (jobs_runner_rt_open(r, ctx, 1, &m) != 0) {
         error_set(RELHOST_EINVAL, "%s: runner \"%s\" (plugin %s) refused its configuration: %s",
-                  r->pi->where, r->pi->name, r->pi->plugin_name, m ? m : "no reason given");
+                  plan_where(r->pi), r->pi->name, r->pi->plugin_name, m ? m : "no reason given");
         free(m);
         return RELHOST_EINVAL;
     }
@@ -145,9 +145,9 @@ static int source_open(struct source_rt *s, const relhost_ctx *ctx)
     }
     if (!s->ops->open || rc != 0) {
         m = hostctx_take_fail(&hc);
-        rc = error_set(RELHOST_EINVAL,
-                       "%s: metrics source \"%s\" (plugin %s) refused its configuration: %s",
-                       s->pi->where, s->pi->name, s->pi->plugin_name, m ? m : "no reason given");
+        rc = error_set(
+            RELHOST_EINVAL, "%s: metrics source \"%s\" (plugin %s) refused its configuration: %s",
+            plan_where(s->pi), s->pi->name, s->pi->plugin_name, m ? m : "no reason given");
         free(m);
     } else {
         s->opened = 1;

@@ -234,10 +234,10 @@ static int open_gates(plan *p, const run_options *o, const relhost_ctx *base, ru
         template_set("step", st->inst.name);
         if (!g->open) {
             rc = error_set(RELHOST_EINVAL, "%s: step \"%s\": plugin %s has no open()",
-                           st->inst.where, st->inst.name, st->inst.plugin_name);
+                           plan_where(&st->inst), st->inst.name, st->inst.plugin_name);
         } else if ((rc = guarded_open(g, &hc, st, &gates[i].inst)) != 0) {
             char *m = hostctx_take_fail(&hc);
-            rc = error_set(RELHOST_EINVAL, "%s: step \"%s\" (plugin %s): %s", st->inst.where,
+            rc = error_set(RELHOST_EINVAL, "%s: step \"%s\" (plugin %s): %s", plan_where(&st->inst),
                            st->inst.name, st->inst.plugin_name,
                            m ? m : "its configuration was refused (no reason given)");
             free(m);

@@ -36,8 +36,8 @@ typedef struct step_result {
     int selected; /* chosen by --step (or no --step given) */
     int ran;      /* run() was called */
     relhost_outcome outcome;
-    char *reason;
     int retryable;
+    char *reason;
     char *message;               /* the plugin's fail() text or the host's explanation */
     double started, ended;       /* wall clock; 0 when not run */
     int defers;                  /* how often this release deferred on this step so far */
