@@ -155,9 +155,9 @@ struct child_plan {
     char *const *argv;
     char *const *envp;
     const char *cwd;
-    const char *path; /* the PATH of the child's environment, searched for argv[0] */
-    int fd[3];        /* become 0, 1, 2 */
-    int stage, err;   /* set by the child when a step failed: STAGE_*, errno */
+    const char *path;        /* the PATH of the child's environment, searched for argv[0] */
+    int fd[3];               /* become 0, 1, 2 */
+    volatile int stage, err; /* set by the child when a step failed: STAGE_*, errno */
 };
 
 /* Functions that run in the child get no ASan instrumentation: the child runs on its own small
