@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * proc.h - the only place relhost forks, signals and reaps.
+ * proc.h - the only place relhost starts, signals and reaps processes.
  *
  * Every child: its own process group (setpgid(0,0)); default signal dispositions and an EMPTY
  * signal mask (the loop's signalfd mask survives exec and would make SIGTERM a no-op); stdin from
  * /dev/null unless stdin_data is given; every fd above 2 closed (close_range(3, ~0U, 0), with a
  * fallback loop); the environment cookie RELHOST_PROC=<unique id> so that processes which escaped
  * the group with setsid() are still found through /proc/<pid>/environ (Jenkins'
- * ProcessTreeKiller). exec failure is reported through a CLOEXEC pipe: 127 not found, 126 not
- * executable, with errno text.
+ * ProcessTreeKiller). The child is started with clone(CLONE_VM | CLONE_VFORK) on a stack of its
+ * own, so its cost does not grow with relhost's memory; argv[0] is searched in the PATH of the
+ * child's environment. A failed setup or exec is reported back through memory the child shares
+ * until then: 127 not found, 126 not executable, with errno text.
  *
  * Tree kill: SIGTERM to the group and to every process carrying the cookie, wait grace_s (serving
  * the loop), then SIGKILL to all of them. relhost is a subreaper (loop_init), so orphans are
@@ -31,7 +33,8 @@ void proc_init(void);
  * is read and dropped, and res->truncated set). Waits through loop_once(). On timeout: tree kill,
  * res->timed_out = 1, exit_code 124. Returns 0 when the command ran or failed to exec (see
  * res->exec_failed), RELHOST_EINTR when an interrupt arrived while waiting (the child tree is
- * killed first), another RELHOST_E* when it could not even try (fork failed, bad spec).
+ * killed first), another RELHOST_E* when it could not even try (no process could be started, bad
+ * spec).
  * Only an interrupt counted after the call began stops it, so the interrupt path can still run
  * commands (scancel). When the main child has exited but a process it left keeps the pipes
  * open, reading stops after a short drain and the rest of the tree is killed.

@@ -3,7 +3,7 @@
  * proc_int.h - internals shared by the core/run/proc*.c files; not for callers (they use proc.h).
  *
  * proc.c: the process table and the public API over it; proc_scan.c: reading /proc and pinning;
- * proc_kill.c: tree kill with grace; proc_spawn.c: environment, fork and exec; proc_run.c:
+ * proc_kill.c: tree kill with grace; proc_spawn.c: environment, clone and exec; proc_run.c:
  * proc_run(); proc_orphan.c: proc_stop_orphan(); proc_release.c: release tags and their sweep.
  */
 #ifndef RELHOST_PROC_INT_H

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* proc_spawn.c - starting a child: its environment (secrets sealed), fork, fds, exec. */
+/* proc_spawn.c - starting a child: its environment (secrets sealed), clone, fds, exec. */
 #include "run/proc_int.h"
 
 #include "base/error.h"
@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -28,7 +31,7 @@
 
 extern char **environ;
 
-/* Where child setup failed, as reported through the exec-report pipe. */
+/* Where child setup failed, as the child reports it (struct child_plan). */
 enum { STAGE_EXEC = 1, STAGE_CHDIR, STAGE_FDS };
 
 static int force_fd_fallback;
@@ -144,19 +147,42 @@ int proc_spec_copy(const relhost_proc_spec *in, relhost_proc_spec *s, const char
     return 0;
 }
 
+/* The child shares relhost's memory until exec (CLONE_VM): the parent fills this on its stack
+ * and reads stage and err back once clone() returns, which is when the child has exec'd or
+ * exited (CLONE_VFORK). Everything the child needs is prepared here, so that it allocates
+ * nothing and takes no lock. */
 struct child_plan {
     char *const *argv;
-    char **envp;
+    char *const *envp;
     const char *cwd;
-    int fd[3];  /* become 0, 1, 2 */
-    int report; /* write end of the exec-report pipe, CLOEXEC */
+    const char *path;        /* the PATH of the child's environment, searched for argv[0] */
+    int fd[3];               /* become 0, 1, 2 */
+    volatile int stage, err; /* set by the child when a step failed: STAGE_*, errno */
 };
 
-static void child_fail(int report, int stage, int err)
+/* Functions that run in the child get no ASan instrumentation: the child runs on its own small
+ * stack in relhost's memory, which the sanitizer's stack bookkeeping of the parent thread knows
+ * nothing about, and a frame that never returns (exec) would leave poisoned redzones behind. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_FN __attribute__((no_sanitize_address))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHILD_FN __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef CHILD_FN
+#define CHILD_FN
+#endif
+
+/* The child's own stack: room for execvp()'s work, the fd listing and a script's argv. */
+#define CHILD_STACK ((size_t)64 << 10)
+/* execvp()'s search path when the environment has no PATH (glibc's confstr(_CS_PATH)). */
+#define DEFAULT_PATH "/bin:/usr/bin"
+
+CHILD_FN static void child_fail(struct child_plan *c, int stage, int err)
 {
-    int msg[2] = {stage, err};
-    ssize_t r = write(report, msg, sizeof msg);
-    (void)r;
+    c->err = err;
+    c->stage = stage;
     _exit(stage == STAGE_EXEC && err == ENOENT ? 127 : 126);
 }
 
@@ -168,8 +194,8 @@ struct raw_dirent64 {
     char d_name[];
 };
 
-/* Closes every fd >= 3 except keep. Runs between fork and exec: system calls only, no malloc. */
-static void close_fds(int keep)
+/* Closes every fd >= 3. Runs between clone and exec: system calls only, no malloc. */
+CHILD_FN static void close_fds(void)
 {
     union {
         char b[4096];
@@ -178,11 +204,8 @@ static void close_fds(int keep)
     struct rlimit rl;
     int dfd;
 
-    if (!force_fd_fallback) {
-        int ok = keep > 3 ? close_range(3, (unsigned)keep - 1, 0) == 0 : 1;
-        if (ok && close_range((unsigned)keep + 1, ~0U, 0) == 0)
-            return;
-    }
+    if (!force_fd_fallback && close_range(3, ~0U, 0) == 0)
+        return;
     /* Older kernels (< 5.9) or seccomp filters refuse close_range(): list /proc/self/fd. */
     dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
@@ -197,7 +220,7 @@ static void close_fds(int keep)
                     else
                         fd = fd * 10 + (*c - '0');
                 }
-                if (num && fd >= 3 && fd != keep && fd != dfd)
+                if (num && fd >= 3 && fd != dfd)
                     close(fd);
                 off += d->d_reclen;
             }
@@ -209,20 +232,102 @@ static void close_fds(int keep)
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20)
         rl.rlim_cur = 1 << 20;
     for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
-        if (fd != keep)
-            close(fd);
+        close(fd);
 }
 
-/* The child between fork and exec: async-signal-safe calls only. Never returns. */
-static void child_main(const struct child_plan *c)
+/* execve(), and for a file the kernel cannot run (ENOEXEC: a script without "#!") the shell on
+ * it, as execvp() does. */
+CHILD_FN static void exec_file(const char *file, char *const *argv, char *const *envp)
 {
+    size_t argc = 0;
+
+    execve(file, argv, envp);
+    if (errno != ENOEXEC)
+        return;
+    while (argv[argc])
+        argc++;
+    {
+        char *sh[argc > 1 ? argc + 2 : 3];
+        sh[0] = (char *)"/bin/sh";
+        sh[1] = (char *)file;
+        for (size_t i = 1; i <= argc; i++)
+            sh[i + 1] = argv[i];
+        if (argc <= 1)
+            sh[2] = NULL;
+        execve(sh[0], sh, envp);
+    }
+}
+
+/* execvp() with the PATH of the child's environment instead of relhost's, and without touching
+ * environ, which the child shares with relhost. Returns only on failure, errno set. */
+CHILD_FN static void child_execvp(const struct child_plan *c)
+{
+    const char *file = c->argv[0], *p = c->path;
+    char buf[PATH_MAX + NAME_MAX + 2];
+    size_t flen = 0;
+    int eacces = 0;
+
+    if (!file[0]) {
+        errno = ENOENT;
+        return;
+    }
+    for (const char *f = file; *f; f++)
+        if (*f == '/') {
+            exec_file(file, c->argv, c->envp);
+            return;
+        }
+    while (file[flen])
+        flen++;
+    if (flen > NAME_MAX) {
+        errno = ENAMETOOLONG;
+        return;
+    }
+    for (;;) {
+        const char *e = p;
+        size_t n = 0;
+        while (*e && *e != ':')
+            e++;
+        if ((size_t)(e - p) < PATH_MAX) {
+            /* An empty entry is the current folder: the name alone. */
+            for (const char *d = p; d < e; d++)
+                buf[n++] = *d;
+            if (n)
+                buf[n++] = '/';
+            for (size_t i = 0; i <= flen; i++)
+                buf[n + i] = file[i];
+            exec_file(buf, c->argv, c->envp);
+            switch (errno) {
+            case EACCES: eacces = 1; break;
+            case ENOENT:
+            case ESTALE:
+            case ENOTDIR:
+            case ENODEV:
+            case ETIMEDOUT: break;
+            default: return;
+            }
+        }
+        if (!*e)
+            break;
+        p = e + 1;
+    }
+    if (eacces)
+        errno = EACCES;
+}
+
+/* The child between clone and exec: it runs in relhost's memory with every signal blocked (the
+ * parent blocked them around clone), so first every disposition goes back to the default, and
+ * only then the mask is emptied: no handler of relhost's can ever run here. System calls only,
+ * nothing that allocates or locks. Never returns. */
+CHILD_FN static int child_main(void *arg)
+{
+    struct child_plan *c = arg;
     struct sigaction dfl;
     sigset_t none;
-    int fd[3], report = c->report;
+    int fd[3];
 
     setpgid(0, 0);
-    /* Ignored signals survive exec (SIGPIPE is ignored in relhost); handlers do not, but reset
-     * them before unblocking anyway. */
+    /* Ignored signals survive exec (SIGPIPE is ignored in relhost); handlers do not, but they
+     * must not run between clone and exec either. */
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
@@ -235,11 +340,6 @@ static void child_main(const struct child_plan *c)
 
     /* Lift every fd still needed above 2 first, so a dup2() onto 0-2 cannot clobber one (relhost
      * may have been started with a standard fd closed). */
-    if (report < 3) {
-        report = fcntl(report, F_DUPFD_CLOEXEC, 3);
-        if (report < 0)
-            _exit(126);
-    }
     for (int i = 0; i < 3; i++) {
         int same = -1;
         for (int j = 0; j < i; j++)
@@ -250,73 +350,105 @@ static void child_main(const struct child_plan *c)
         } else if (c->fd[i] < 3) {
             fd[i] = fcntl(c->fd[i], F_DUPFD_CLOEXEC, 3);
             if (fd[i] < 0)
-                child_fail(report, STAGE_FDS, errno);
+                child_fail(c, STAGE_FDS, errno);
         } else {
             fd[i] = c->fd[i];
         }
     }
     for (int i = 0; i < 3; i++)
         if (dup2(fd[i], i) < 0)
-            child_fail(report, STAGE_FDS, errno);
-    close_fds(report);
+            child_fail(c, STAGE_FDS, errno);
+    close_fds();
     if (c->cwd && chdir(c->cwd) != 0)
-        child_fail(report, STAGE_CHDIR, errno);
-    /* execvp() searches the PATH of the child's environment, not relhost's. */
-    environ = c->envp;
-    execvp(c->argv[0], c->argv);
-    child_fail(report, STAGE_EXEC, errno);
+        child_fail(c, STAGE_CHDIR, errno);
+    child_execvp(c);
+    child_fail(c, STAGE_EXEC, errno);
+    return 126;
 }
 
-/* Forks and execs. On return p is listed (so the SIGCHLD hook knows it) and either exec'd or
- * marked exec_failed with a message: the blocking read of the report pipe ends at exec. */
+/* The value of PATH in envp, or the default search path when there is none. */
+static const char *env_path(char *const *envp)
+{
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], "PATH=", 5) == 0)
+            return envp[i] + 5;
+    return DEFAULT_PATH;
+}
+
+/* Starts the child with clone(CLONE_VM | CLONE_VFORK) on a stack of its own: no copy of
+ * relhost's page tables, so the cost does not grow with what relhost holds (fork() copied them
+ * all, and the host grows with every job of a run). Returns the pid, or -1 with errno. */
+static pid_t clone_child(struct child_plan *c, size_t argc)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t size = (CHILD_STACK + (argc + 2) * sizeof(char *) + page - 1) / page * page;
+    sigset_t all, old;
+    char *stack;
+    pid_t pid;
+    int e;
+
+    /* A guard page below the stack: an overflow faults instead of writing into relhost. */
+    stack = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED)
+        return -1;
+    if (mprotect(stack, page, PROT_NONE) != 0) {
+        e = errno;
+        munmap(stack, size + page);
+        errno = e;
+        return -1;
+    }
+    /* Every signal blocked from before clone until the child has reset the dispositions: a
+     * handler of relhost's run in the child would work on relhost's own memory. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid = clone(child_main, stack + page + size, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+    e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, size + page);
+    errno = e;
+    return pid;
+}
+
+/* Starts the child. On return p is listed (so the SIGCHLD hook knows it) and either exec'd or
+ * marked exec_failed with a message: clone() returns once the child has exec'd or given up. */
 int proc_start_child(struct relhost_proc *p, const relhost_proc_spec *spec, char **envp, int in,
                      int out, int err)
 {
     struct child_plan c;
-    int rp[2], msg[2];
-    ssize_t n;
+    size_t argc = 0;
     pid_t pid;
 
-    if (pipe2(rp, O_CLOEXEC) != 0)
-        return error_set(RELHOST_EIO, "cannot create a pipe for '%s': %s", spec->argv[0],
-                         strerror(errno));
+    memset(&c, 0, sizeof c);
     c.argv = (char *const *)spec->argv;
     c.envp = envp;
     c.cwd = spec->cwd;
+    c.path = env_path(envp);
     c.fd[0] = in;
     c.fd[1] = out;
     c.fd[2] = err;
-    c.report = rp[1];
+    while (spec->argv[argc])
+        argc++;
     p->started = loop_now();
-    pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(rp[0]);
-        close(rp[1]);
-        return error_set(RELHOST_EIO, "cannot fork to run '%s': %s", spec->argv[0], strerror(e));
-    }
-    if (pid == 0)
-        child_main(&c);
-    close(rp[1]);
+    pid = clone_child(&c, argc);
+    if (pid < 0)
+        return error_set(RELHOST_EIO, "cannot start a process to run '%s': %s", spec->argv[0],
+                         strerror(errno));
     p->pid = pid;
     p->deadline = p->timeout_s > 0 ? p->started + p->timeout_s : 0;
     proc_list_add(p);
-    do
-        n = read(rp[0], msg, sizeof msg);
-    while (n < 0 && errno == EINTR);
-    close(rp[0]);
-    if (n == (ssize_t)sizeof msg) {
+    if (c.stage) {
         p->exec_failed = 1;
-        p->exec_code = msg[0] == STAGE_EXEC && msg[1] == ENOENT ? 127 : 126;
-        if (msg[0] == STAGE_CHDIR)
+        p->exec_code = c.stage == STAGE_EXEC && c.err == ENOENT ? 127 : 126;
+        if (c.stage == STAGE_CHDIR)
             snprintf(p->exec_msg, sizeof p->exec_msg, "cannot run '%s' in folder '%s': %s",
-                     spec->argv[0], spec->cwd, strerror(msg[1]));
-        else if (msg[0] == STAGE_FDS)
+                     spec->argv[0], spec->cwd, strerror(c.err));
+        else if (c.stage == STAGE_FDS)
             snprintf(p->exec_msg, sizeof p->exec_msg, "cannot set up the standard fds of '%s': %s",
-                     spec->argv[0], strerror(msg[1]));
+                     spec->argv[0], strerror(c.err));
         else
             snprintf(p->exec_msg, sizeof p->exec_msg, "cannot execute '%s': %s", spec->argv[0],
-                     strerror(msg[1]));
+                     strerror(c.err));
     }
     return 0;
 }

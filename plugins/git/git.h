@@ -82,7 +82,8 @@ struct git_pushed {
  * to cap), or NULL to drop it. *code: git's exit code. g->err gets stderr on one line. Returns 0
  * when git ran to an exit, whatever its code. Otherwise the failure is explained with
  * pl_host->fail() and returned: RELHOST_ENOTFOUND git is missing, RELHOST_ERETRY timed out,
- * RELHOST_EINTR relhost is being interrupted, another negative code for the rest.
+ * RELHOST_EINTR relhost is being interrupted, another negative code for the rest. Under --check
+ * (g->check) a command without input runs once per relhost: a repeat gets the first answer.
  */
 int git_cmd(struct gitrun *g, const char *const *args, const char *input, char *out, size_t cap,
             int *code);
@@ -101,6 +102,9 @@ int git_failed(struct gitrun *g, const char *cmd, int code, const char *advice, 
  * temporary index, the notes commit's identity). Borrowed for the call. */
 int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *env,
                 const char *input, char *out, size_t cap, int *code);
+
+/* Is s a full object name: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits? */
+int git_is_oid(const char *s);
 
 /* Full object name of `spec` into oid: 0, RELHOST_ENOTFOUND when it does not resolve, or a
  * failure explained with pl_host->fail() (not a repository, git missing...). */

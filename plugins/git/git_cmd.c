@@ -171,6 +171,90 @@ static int not_exited(struct gitrun *g, const char *const *args, int rc,
     return 0;
 }
 
+/* --check reads and changes nothing, and nothing else runs while it looks: the same git
+ * command in the same folder gives the same answer, so each is run once per relhost. Steps on
+ * one repository then share its top folder, status, remote URL and the refs they both read. */
+#define GIT_MEMO_MAX 32
+#define GIT_MEMO_OUT ((size_t)64 << 10)
+
+struct git_memo {
+    char *key; /* git, folder and args, each ended by a NUL */
+    size_t klen;
+    char *out; /* stdout, trailing white space removed */
+    size_t olen;
+    char err[GIT_ERR_MAX];
+    int code;
+};
+
+static struct git_memo memo[GIT_MEMO_MAX];
+static size_t memo_next;
+
+/* The key of argv (NULL-terminated) into *key (malloc'd), or NULL when out of memory. */
+static char *memo_key(const char *const *argv, size_t *klen)
+{
+    size_t n = 0;
+    char *key;
+
+    for (size_t i = 0; argv[i] != NULL; i++)
+        n += strlen(argv[i]) + 1;
+    key = malloc(n > 0 ? n : 1);
+    if (key == NULL)
+        return NULL;
+    n = 0;
+    for (size_t i = 0; argv[i] != NULL; i++) {
+        size_t l = strlen(argv[i]) + 1;
+        memcpy(key + n, argv[i], l);
+        n += l;
+    }
+    *klen = n;
+    return key;
+}
+
+static const struct git_memo *memo_find(const char *key, size_t klen)
+{
+    for (size_t i = 0; i < GIT_MEMO_MAX; i++)
+        if (memo[i].key != NULL && memo[i].klen == klen && memcmp(memo[i].key, key, klen) == 0)
+            return &memo[i];
+    return NULL;
+}
+
+/* Keeps the answer under key (taking it), replacing the oldest when full; drops it when too
+ * large or out of memory (the command then simply runs again). */
+static void memo_put(char *key, size_t klen, const char *out, size_t olen, const char *err,
+                     int code)
+{
+    struct git_memo *m = &memo[memo_next];
+    char *copy = olen <= GIT_MEMO_OUT ? malloc(olen + 1) : NULL;
+
+    if (copy == NULL) {
+        free(key);
+        return;
+    }
+    memcpy(copy, out, olen);
+    copy[olen] = '\0';
+    free(m->key);
+    free(m->out);
+    m->key = key;
+    m->klen = klen;
+    m->out = copy;
+    m->olen = olen;
+    snprintf(m->err, sizeof m->err, "%s", err);
+    m->code = code;
+    memo_next = (memo_next + 1) % GIT_MEMO_MAX;
+}
+
+/* stdout without its trailing white space into out (cut to cap), as the caller wants it. */
+static void copy_out(char *out, size_t cap, const char *text, size_t len)
+{
+    if (out == NULL || cap == 0)
+        return;
+    if (len >= cap)
+        len = cap - 1;
+    if (len > 0)
+        memcpy(out, text, len);
+    out[len] = '\0';
+}
+
 int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *env,
                 const char *input, char *out, size_t cap, int *code)
 {
@@ -178,7 +262,8 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
     const char *envv[sizeof git_env / sizeof git_env[0] + GIT_ENV_EXTRA];
     relhost_proc_spec spec;
     relhost_proc_result res;
-    size_t n = 0, ne = 0;
+    size_t n = 0, ne = 0, klen = 0, len;
+    char *key = NULL;
     int rc;
 
     g->err[0] = '\0';
@@ -223,28 +308,37 @@ int git_cmd_env(struct gitrun *g, const char *const *args, const char *const *en
     memset(&res, 0, sizeof res);
     res.struct_size = sizeof res;
 
+    if (g->check && env == NULL && input == NULL && (key = memo_key(argv, &klen)) != NULL) {
+        const struct git_memo *m = memo_find(key, klen);
+        if (m != NULL) {
+            free(key);
+            *code = m->code;
+            snprintf(g->err, sizeof g->err, "%s", m->err);
+            g->transient = m->code != 0 && git_err_transient(g->err);
+            copy_out(out, cap, m->out, m->olen);
+            return 0;
+        }
+    }
     rc = not_exited(g, args, pl_host->proc_run(g->ctx, &spec, &res), &res);
     if (rc != 0) {
         pl_host->proc_result_free(&res);
+        free(key);
         return rc;
     }
     *code = res.exit_code;
     squash_err(g, res.err, res.err_len);
     g->transient = res.exit_code != 0 && git_err_transient(g->err);
-    if (out != NULL && cap > 0 && res.out != NULL) {
-        size_t len = res.out_len;
-        while (len > 0 && is_space(res.out[len - 1]))
-            len--;
-        if (len >= cap)
-            len = cap - 1;
-        memcpy(out, res.out, len);
-        out[len] = '\0';
-    }
+    len = res.out != NULL ? res.out_len : 0;
+    while (len > 0 && is_space(res.out[len - 1]))
+        len--;
+    copy_out(out, cap, res.out, len);
+    if (key != NULL)
+        memo_put(key, klen, len > 0 ? res.out : "", len, g->err, res.exit_code);
     pl_host->proc_result_free(&res);
     return 0;
 }
 
-static int is_oid(const char *s)
+int git_is_oid(const char *s)
 {
     size_t n = strspn(s, "0123456789abcdef");
     return s[n] == '\0' && (n == 40 || n == 64);
@@ -258,7 +352,7 @@ int git_resolve(struct gitrun *g, const char *spec, char oid[GIT_OID_MAX])
 
     if (rc != 0)
         return rc;
-    if (code == 0 && is_oid(oid))
+    if (code == 0 && git_is_oid(oid))
         return 0;
     oid[0] = '\0';
     if (code == 1) /* --verify --quiet: "does not resolve", and nothing else, is a silent 1 */

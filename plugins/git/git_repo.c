@@ -44,6 +44,19 @@ static int head_branch(struct gitrun *g, char *head, size_t cap)
     return 0;
 }
 
+/* Where the commit came from, for notes: the plan's candidate, or the step's ref (head: the
+ * branch HEAD is on, when ref is HEAD). */
+static void set_source(struct gitrun *g, const char *ref, const char *head)
+{
+    if (g->ctx->commit != NULL)
+        snprintf(g->source, sizeof g->source, "the release candidate");
+    else
+        snprintf(g->source, sizeof g->source,
+                 "%s%s%s of %s; the plan names no repo, so the step resolved it",
+                 head != NULL ? "HEAD (" : "ref ", head != NULL ? head : ref,
+                 head != NULL ? ")" : "", g->top);
+}
+
 /* The commit when the plan names no repo: the step's ref, by default HEAD, which must be on a
  * branch with a commit (a detached HEAD is whatever someone last checked out). */
 static int commit_from_ref(struct gitrun *g)
@@ -73,19 +86,74 @@ static int commit_from_ref(struct gitrun *g)
     }
     if (rc != 0)
         return rc;
-    snprintf(g->source, sizeof g->source,
-             "%s%s%s of %s; the plan names no repo, so the step resolved it",
-             is_head ? "HEAD (" : "ref ", is_head ? head : ref, is_head ? ")" : "", g->top);
+    set_source(g, ref, is_head ? head : NULL);
     return 0;
+}
+
+/* The top folder, the commit of spec and (head != NULL) the branch HEAD is on, from one
+ * `git rev-parse` instead of three: 1 when it answered all of them, 0 when it did not (a
+ * detached or unborn HEAD, no such commit, not a repository: each question is then asked on
+ * its own, for the exact answer and message), or a failure of git itself. */
+static int locate_at_once(struct gitrun *g, const char *spec, char *head, size_t hcap)
+{
+    const char *args[] = {
+        "rev-parse", "--show-toplevel", spec, "--symbolic-full-name", "HEAD", "--", NULL};
+    char out[sizeof g->top + GIT_OID_MAX + 600];
+    char *line[4];
+    size_t n = 0, want = head != NULL ? 4 : 3;
+    int code = 0;
+    int rc;
+
+    if (spec[0] == '-')
+        return 0; /* would read as an option: only --verify --end-of-options takes it */
+    if (head == NULL) {
+        args[3] = "--";
+        args[4] = NULL;
+    }
+    if ((rc = git_cmd(g, args, NULL, out, sizeof out, &code)) != 0)
+        return rc;
+    if (code != 0)
+        return 0;
+    /* Exactly: top, the commit, [HEAD's ref,] "--". Anything else (a range, a truncated top)
+     * is left to the questions one by one. */
+    for (char *p = out;;) {
+        if (n == want)
+            return 0; /* more lines than asked for */
+        line[n++] = p;
+        p = strchr(p, '\n');
+        if (p == NULL)
+            break;
+        *p++ = '\0';
+    }
+    if (n != want || strcmp(line[n - 1], "--") != 0 || line[0][0] == '\0' ||
+        strlen(line[0]) >= sizeof g->top || !git_is_oid(line[1]))
+        return 0;
+    if (head != NULL && (strncmp(line[2], "refs/", 5) != 0 || strlen(line[2]) >= hcap))
+        return 0; /* "HEAD": detached */
+    snprintf(g->top, sizeof g->top, "%s", line[0]);
+    snprintf(g->commit, sizeof g->commit, "%s", line[1]);
+    if (head != NULL)
+        snprintf(head, hcap, "%s", line[2]);
+    return 1;
 }
 
 int git_locate(struct gitrun *g)
 {
     const char *top[] = {"rev-parse", "--show-toplevel", NULL};
-    char spec[GIT_OID_MAX + 16];
+    const char *ref = g->conf->ref != NULL ? g->conf->ref : "HEAD";
+    int is_head = g->ctx->commit == NULL && strcmp(ref, "HEAD") == 0;
+    char spec[GIT_NAME_MAX + GIT_OID_MAX + 16], head[512];
     int code = 0;
     int rc;
 
+    snprintf(spec, sizeof spec, "%s^{commit}", g->ctx->commit != NULL ? g->ctx->commit : ref);
+    if ((rc = locate_at_once(g, spec, is_head ? head : NULL, sizeof head)) < 0)
+        return rc;
+    if (rc == 1) {
+        g->dir = g->top;
+        set_source(g, ref, is_head ? head : NULL);
+        return 0;
+    }
     if ((rc = git_cmd(g, top, NULL, g->top, sizeof g->top, &code)) != 0)
         return rc;
     if (code != 0 || g->top[0] == '\0') {
@@ -98,7 +166,6 @@ int git_locate(struct gitrun *g)
     g->dir = g->top;
     if (g->ctx->commit == NULL)
         return commit_from_ref(g);
-    snprintf(spec, sizeof spec, "%s^{commit}", g->ctx->commit);
     rc = git_resolve(g, spec, g->commit);
     if (rc == RELHOST_ENOTFOUND) {
         pl_host->fail(g->ctx,
@@ -109,7 +176,7 @@ int git_locate(struct gitrun *g)
     }
     if (rc != 0)
         return rc;
-    snprintf(g->source, sizeof g->source, "the release candidate");
+    set_source(g, ref, NULL);
     return 0;
 }
 

@@ -4,7 +4,8 @@ foreach(_case branch_and_tag_are_created_and_pushed rerun_passes_and_changes_not
               remote_branch_at_another_commit_fails tag_at_another_commit_fails
               rejected_push_is_an_error_with_the_hooks_message atomic_push_pushes_neither_ref
               dirty_tree_is_refused require_clean_false_and_no_plan_repo_uses_head
-              check_says_what_it_would_do_and_changes_nothing git_missing_is_an_error
+              check_says_what_it_would_do_and_changes_nothing check_runs_each_git_command_once
+              git_missing_is_an_error
               unreachable_remote_is_a_retryable_error
               unborn_head_is_an_error detached_head_is_an_error bad_repo_and_ref_are_errors
               plan_errors_name_the_setting launch_does_nothing

@@ -378,6 +378,26 @@ def case_check_says_what_it_would_do_and_changes_nothing():
           in out, "--check does not predict the failure", out)
 
 
+def case_check_runs_each_git_command_once():
+    """--check of two steps on one repository: each git command runs once (the second step
+    reuses the top folder, commit, status, remote URL and branch the first one read), and the
+    top folder, the commit and the branch HEAD is on come from one rev-parse."""
+    sc = Scene("check-once")
+    sc.write_plan(prep_step(), tag_step(), plan_repo=False)
+    rc, out = sc.run("--check", "-v")
+    check(rc == 0, f"exit {rc}, want 0", out)
+    check(f"commit {sc.head}: HEAD (refs/heads/main) of {sc.work}; the plan names no repo" in out,
+          "commit and where it came from not described", out)
+    check(f"would create branch release/1 at {sc.head} in {sc.work}" in out,
+          "branch not described", out)
+    ran = re.findall(r"run: (\S*git -C .*)", out)
+    dup = sorted({r for r in ran if ran.count(r) > 1})
+    check(not dup, f"--check ran the same git command twice: {dup}", out)
+    # rev-parse (top, commit, HEAD's branch), status, remote get-url, the branch, the tag.
+    check(len(ran) == 5, f"--check ran {len(ran)} git commands, want 5: {ran}", out)
+    check(not any(" symbolic-ref " in r for r in ran), "HEAD's branch asked on its own", out)
+
+
 def case_git_missing_is_an_error():
     sc = Scene("nogit")
     sc.write_plan(prep_step('git = "/nonexistent/bin/git";'))

@@ -361,6 +361,12 @@ static void test_unit_proc__the_child_has_an_empty_signal_mask_and_no_ignored_si
     free(ours);
 
     assert_int_equal(proc_run(&s, &r), 0);
+    /* The child shares relhost's memory until exec: what it reset is its own, not relhost's. */
+    ours = slurp("/proc/self/status");
+    assert_non_null(ours);
+    assert_true(status_field(ours, "SigBlk", 16) & (1L << (SIGUSR2 - 1)));
+    assert_true(status_field(ours, "SigIgn", 16) & (1L << (SIGUSR1 - 1)));
+    free(ours);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     sigaction(SIGUSR1, &old_usr1, NULL);
     assert_int_equal(r.exit_code, 0);

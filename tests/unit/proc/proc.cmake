@@ -1,2 +1,3 @@
 # SPDX-License-Identifier: MIT
 relhost_unit_test(test_unit_proc SOURCES ${CMAKE_CURRENT_LIST_DIR}/proc.c)
+relhost_unit_test(test_unit_proc_spawn SOURCES ${CMAKE_CURRENT_LIST_DIR}/spawn.c)
