@@ -19,6 +19,7 @@
 
 #define TAIL_INTERVAL 0.25  /* seconds between log reads of a running job */
 #define DEADLINE_SLACK 30.0 /* the host's deadline trails the runner's own time limit */
+#define LOG_SEEN 256        /* bytes of a log's head and of its last read kept to compare */
 
 enum phase { PH_QUEUED = 0, PH_SUBMITTING, PH_RUNNING, PH_DONE };
 
@@ -89,7 +90,11 @@ struct relhost_job {
     int restarts;        /* the most the runner or the log ever reported for this attempt */
     int log_restarts;    /* times the job truncated or replaced its own log this attempt */
     uint64_t log_cut_to; /* max_log: the log's bytes up to here past its head were dropped */
-    int log_errno;       /* the log could not be written (the host's copy of a remote log) */
+    /* The first and the last LOG_SEEN bytes fed (the last ones end at log_off): a log written
+     * again from the top that grew past log_off before the next read no longer holds them. */
+    unsigned char log_head[LOG_SEEN], log_tail[LOG_SEEN];
+    size_t log_head_len, log_tail_len;
+    int log_errno; /* the log could not be written (the host's copy of a remote log) */
     /* A runner without find() runs jobs as relhost's own children: what identifies the
      * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
      * dies (jobs_resume.c stop_orphan). */

@@ -55,26 +55,69 @@ void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
  * sources were fed is no longer the log. Read it again from byte 0 into fresh source state, and
  * count the restart (a runner of relhost's own children cannot know of it). 1 when so.
  */
+/* 1 when the log no longer holds, at the same offsets, the bytes fed from it: its first ones
+ * and the last ones before log_off (a job that truncated its log and wrote past the old length
+ * before this read; max_log's holes are never in either range). */
+static int log_rewritten(const relhost_job *jb)
+{
+    unsigned char now[LOG_SEEN];
+    if (jb->log_head_len &&
+        (pread(jb->log_fd, now, jb->log_head_len, 0) != (ssize_t)jb->log_head_len ||
+         memcmp(now, jb->log_head, jb->log_head_len) != 0))
+        return 1;
+    return jb->log_tail_len &&
+           (pread(jb->log_fd, now, jb->log_tail_len, (off_t)(jb->log_off - jb->log_tail_len)) !=
+                (ssize_t)jb->log_tail_len ||
+            memcmp(now, jb->log_tail, jb->log_tail_len) != 0);
+}
+
+/* Keep the first and the last LOG_SEEN bytes fed (buf: n bytes that ended at log_off). */
+static void log_remember(relhost_job *jb, const char *buf, size_t n)
+{
+    uint64_t start = jb->log_off - n;
+    if (start < LOG_SEEN && jb->log_head_len == start) {
+        size_t k = n < LOG_SEEN - start ? n : LOG_SEEN - (size_t)start;
+        memcpy(jb->log_head + start, buf, k);
+        jb->log_head_len += k;
+    }
+    if (n >= LOG_SEEN) {
+        memcpy(jb->log_tail, buf + n - LOG_SEEN, LOG_SEEN);
+        jb->log_tail_len = LOG_SEEN;
+    } else {
+        size_t keep = jb->log_tail_len + n > LOG_SEEN ? LOG_SEEN - n : jb->log_tail_len;
+        memmove(jb->log_tail, jb->log_tail + jb->log_tail_len - keep, keep);
+        memcpy(jb->log_tail + keep, buf, n);
+        jb->log_tail_len = keep + n;
+    }
+}
+
 static int log_started_over(relhost_job *jb)
 {
     struct stat fs, ps;
     relhost_job_spec spec;
     relhost_map ra;
-    int replaced, shrank;
+    int replaced, shrank, rewritten;
     char *n;
     if (jb->log_fd < 0 || fstat(jb->log_fd, &fs) != 0)
         return 0;
     replaced = stat(jb->log_path, &ps) == 0 && (ps.st_ino != fs.st_ino || ps.st_dev != fs.st_dev);
     shrank = !replaced && (uint64_t)fs.st_size < jb->log_off;
-    if (!replaced && !shrank)
+    rewritten = !replaced && !shrank && log_rewritten(jb);
+    if (!replaced && !shrank && !rewritten)
         return 0;
-    n = replaced ? xasprintf("the job replaced its log %s after %llu bytes: read again from byte "
-                             "0, counted as a restart",
-                             jb->log_path, (unsigned long long)jb->log_off)
-                 : xasprintf("the job's log %s shrank from %llu to %llu bytes (it started writing "
-                             "from the top): read again from byte 0, counted as a restart",
-                             jb->log_path, (unsigned long long)jb->log_off,
-                             (unsigned long long)fs.st_size);
+    if (replaced)
+        n = xasprintf("the job replaced its log %s after %llu bytes: read again from byte 0, "
+                      "counted as a restart",
+                      jb->log_path, (unsigned long long)jb->log_off);
+    else if (shrank)
+        n = xasprintf("the job's log %s shrank from %llu to %llu bytes (it started writing "
+                      "from the top): read again from byte 0, counted as a restart",
+                      jb->log_path, (unsigned long long)jb->log_off,
+                      (unsigned long long)fs.st_size);
+    else
+        n = xasprintf("the job's log %s was written again from the top (the bytes read before "
+                      "byte %llu changed): read again from byte 0, counted as a restart",
+                      jb->log_path, (unsigned long long)jb->log_off);
     log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
     evidence_note(&jb->ev, n);
     free(n);
@@ -84,6 +127,7 @@ static int log_started_over(relhost_job *jb)
     }
     jb->log_off = 0;
     jb->log_cut_to = 0;
+    jb->log_head_len = jb->log_tail_len = 0;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
     if (++jb->log_restarts > jb->restarts)
@@ -189,6 +233,7 @@ void jobs_tail_log(relhost_job *jb)
                 return;
         }
         jb->log_off += (uint64_t)n;
+        log_remember(jb, buf, (size_t)n);
         for (size_t i = 0; i < jb->nsrc; i++)
             if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed) {
                 jb->ev_hc.source = jb->src[i]->pi->name;

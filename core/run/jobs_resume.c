@@ -56,6 +56,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
             close(fd);
     }
     jb->log_off = 0;
+    jb->log_head_len = jb->log_tail_len = 0;
     jb->log_cut_to = 0;
     jb->log_fd = -1;
     jb->started = started > 0 ? started : time_wall();

@@ -138,6 +138,7 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
         close(jb->log_fd);
     jb->log_fd = -1;
     jb->log_off = 0;
+    jb->log_head_len = jb->log_tail_len = 0;
     jb->log_cut_to = 0;
     {
         int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 foreach(_case parallel_limit timeout_kills_tree interrupt_saves_state resume_and_retry_failed
               sigkill_resume command_not_found missing_metric_fails a_log_the_job_rewrites_is_read_again
-              a_refused_last_value_decides_nothing
+              a_log_rewritten_past_its_old_length_is_read_again a_refused_last_value_decides_nothing
               depends_on_skips
               changed_acceptance_reevaluates lock_held corrupt_state_refused
               candidate_commit_is_fixed checkout_head_refuses_a_dirty_tree

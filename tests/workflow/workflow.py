@@ -226,6 +226,25 @@ def case_a_log_the_job_rewrites_is_read_again():
     check("read again from byte 0" in notes, f"no note: {notes}", out)
 
 
+def case_a_log_rewritten_past_its_old_length_is_read_again():
+    """A job truncates its log and writes more than it held before the host's next read: the
+    size never looks smaller, but the bytes already fed are gone. Read again from byte 0: the
+    check judges the new run's 2000, not the stale 50000."""
+    pl = Plan("regrow")
+    script = ('echo "SPS: 50000"; sleep 1.5; : > "$RELHOST_LOG"; echo "SPS: 2000"; '
+              'echo "===== restarted attempt 2, loading checkpoint and warming up the '
+              'environments ====="; sleep 1.5')
+    pl.write('{ name = "regrow"; cmd = ["sh", "-c", ' + json.dumps(script) + '];'
+             ' acceptance = ( ("sps_last", ">=", 30000.0) ); }')
+    rc, out = pl.run("--version", "1")
+    check(rc == 1, f"exit {rc}, want 1 (the rewritten log holds SPS 2000 only)", out)
+    job = pl.state("1")["jobs"]["tests/regrow"]
+    check(job["outcome"] == "FAILED" and job["reason"] == "threshold", f"job {job}", out)
+    check(job["restarts"] >= 1, f"restart not counted: {job['restarts']}", out)
+    notes = " ".join(job["evidence"].get("notes", []))
+    check("written again from the top" in notes, f"no note: {notes}", out)
+
+
 def case_a_refused_last_value_decides_nothing():
     """The last eval rate the job printed is out of range (1.5): the earlier 0.9 is not judged
     (stale), and the check is INCONCLUSIVE (metric_refused), neither PASSED nor FAILED."""
