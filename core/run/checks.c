@@ -169,11 +169,17 @@ static void eval_one(evidence *ev, const relhost_check_spec *spec, const checks_
         t->missing++;
         ok = 0;
     } else if (!actual_of(m, s.stat, &actual, why, sizeof why)) {
-        snprintf(note, sizeof note, "%s", why);
-        if (m->nruns)
-            t->missing++;
-        else
-            t->failed++;
+        if (m->nruns && (why_refused = refused_label(ev, s.key)) != NULL) {
+            /* a repeat's value was refused: no decision either way, as for one job */
+            snprintf(note, sizeof note, "%.100s; metric refused %.200s", why, why_refused);
+            t->refused++;
+        } else {
+            snprintf(note, sizeof note, "%s", why);
+            if (m->nruns)
+                t->missing++;
+            else
+                t->failed++;
+        }
         ok = 0;
     } else {
         has_actual = 1;

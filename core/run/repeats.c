@@ -66,6 +66,20 @@ static void merge_metrics(relhost_job *g)
     }
     free(runs);
     free(fin);
+    /* A value a repeat's source refused stays refused in the aggregate: its check is then
+     * undecided (metric_refused), not failed as if the metric were missing. */
+    for (size_t k = 0; k < g->nkids; k++) {
+        const evidence *ev = &g->kids[k]->ev;
+        for (size_t i = 0; i < ev->nlabels; i++) {
+            const ev_label *l = &ev->labels[i];
+            if (strncmp(l->key, RELHOST_LABEL_REFUSED, strlen(RELHOST_LABEL_REFUSED)) == 0 &&
+                !evidence_find_label(&g->ev, l->key)) {
+                char *why = xasprintf("in repeat %zu: %s", k + 1, l->value);
+                evidence_label(&g->ev, l->key, why);
+                free(why);
+            }
+        }
+    }
 }
 
 /* Every repeat has its final result: decide the aggregate. */

@@ -208,6 +208,23 @@ def case_repeats_are_judged_on_the_median_of_their_runs():
         rh.check(f"run {k} (RELHOST_REPEAT={k})" in log, f"run {k} log: {log}", r)
 
 
+def case_a_value_refused_in_one_repeat_leaves_the_aggregate_undecided():
+    """Repeat 2's last SPS is `nan` (refused by the source): the aggregate's check is
+    INCONCLUSIVE metric_refused, as it is for one job, not FAILED as if the metric were missing."""
+    script = 'echo "SPS: 50000"; if [ "$0" = 2 ]; then echo "SPS: nan"; fi'
+    cmd = ", ".join(json.dumps(a) for a in ["sh", "-c", script, "{repeat}"])
+    pl = Plan([f'{{ name = "speed"; cmd = [{cmd}]; timeout_s = 60; repeats = 3;\n'
+               '   acceptance = ( ("sps_last", ">=", 30000.0) ); }'])
+    r = pl.run("--version", "1")
+    rh.expect(r, 3)
+    agg = pl.job("speed")
+    rh.check((agg["outcome"], agg["reason"]) == ("INCONCLUSIVE", "metric_refused"),
+             f"the aggregate: {agg['outcome']} {agg['reason']}", r)
+    c = check_rec(agg)
+    rh.check(not c["passed"] and "refused" in c.get("note", "") and "repeat 2" in c["note"],
+             f"the check: {c}", r)
+
+
 def case_a_checks_stat_picks_min_max_or_mean_of_the_runs():
     acc = ('{ metric = "sps_max"; op = ">="; value = 25000.0; stat = "min"; },'
            '{ metric = "sps_max"; op = "<="; value = 31000.0; stat = "max"; },'
