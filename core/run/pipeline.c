@@ -15,6 +15,7 @@
 #include "record/verdict.h"
 #include "run/freeze.h"
 #include "run/host.h"
+#include "run/loop.h"
 #include "run/jobs.h"
 #include "run/pipeline_int.h"
 #include "view/report.h"
@@ -256,6 +257,10 @@ static void report_step_jobs(struct walk *w, step_result *r)
     strvec ids = {0};
     int *resumed;
     jobs_ids(w->jb, r->step->inst.name, &ids);
+    if (ids.n && loop_stop_code(NULL) == EXIT_DEFERRED)
+        /* the state broke during the step: what follows is what ran, not what was kept */
+        out_printf("      NOT SAVED: the release state could not be written; the results "
+                   "below are not recorded and the next run does these jobs again\n");
     resumed = xcalloc(ids.n + 1, sizeof *resumed);
     for (size_t k = 0; k < ids.n; k++)
         resumed[k] = jobs_resumed(w->jb, ids.v[k]);

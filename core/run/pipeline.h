@@ -35,6 +35,7 @@ typedef struct step_result {
     const plan_step *step;
     int selected; /* chosen by --step (or no --step given) */
     int ran;      /* run() was called */
+    int unsaved;  /* its result could not be recorded (the state broke): shown, never counted */
     relhost_outcome outcome;
     int retryable;
     char *reason;

@@ -64,7 +64,7 @@ void pipeline_account_step(struct walk *w, size_t i);
 int pipeline_check_dirs(const struct walk *w);
 int pipeline_open_release(const struct walk *w, const plan_profile *prof, const struct reqset *rs,
                           relhost_ctx *base, state **sto, candidate *cand, jobs **jb);
-void pipeline_record_step(struct walk *w, const step_result *r);
+void pipeline_record_step(struct walk *w, step_result *r);
 /* Write the release notes now when a step ended since they were last written. */
 void pipeline_notes_current(struct walk *w);
 void pipeline_finish_walk(struct walk *w);

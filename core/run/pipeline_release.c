@@ -84,7 +84,7 @@ void pipeline_notes_current(struct walk *w)
         write_notes(w);
 }
 
-void pipeline_record_step(struct walk *w, const step_result *r)
+void pipeline_record_step(struct walk *w, step_result *r)
 {
     state *st = w->sto;
     step_record prev;
@@ -123,8 +123,10 @@ void pipeline_record_step(struct walk *w, const step_result *r)
         record_write_published(st);
     /* A step's end is a checkpoint: durable at once, the whole state rewritten only once the
      * journal outgrew it (state_checkpoint). */
-    if (state_checkpoint(st) != 0)
+    if (state_checkpoint(st) != 0) {
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
+        r->unsaved = 1;
+    }
     w->notes_stale = 1;
     if (w->notes_at == 0 || loop_now() - w->notes_at >= w->notes_gap)
         write_notes(w);

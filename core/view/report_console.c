@@ -150,9 +150,13 @@ void report_step(const plan *p, const step_result *r)
         out_printf("[%s] ", st->when == WHEN_ON_PROMOTE ? "on_promote" : "on_rollback");
     else
         out_printf("[%zu/%zu] ", idx, main_steps(p));
-    out_printf("%s%-12s%s %-20s %s(%s%s)%s", outcome_color(r->outcome), outcome_name(r->outcome),
-               col_reset(), st->inst.name, col_dim(), st->inst.plugin_name,
-               st->required ? "" : ", optional", col_reset());
+    if (r->unsaved)
+        out_printf("%s%-12s%s %-20s %s(%s%s)%s", col_red(), "NOT SAVED", col_reset(), st->inst.name,
+                   col_dim(), st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
+    else
+        out_printf("%s%-12s%s %-20s %s(%s%s)%s", outcome_color(r->outcome),
+                   outcome_name(r->outcome), col_reset(), st->inst.name, col_dim(),
+                   st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
     if (r->ran)
         out_printf(" %.1fs", r->ended - r->started);
     /* a PASSED step says why only when it did not run now: its result is the release's */
@@ -161,6 +165,10 @@ void report_step(const plan *p, const step_result *r)
     if (r->reason && said)
         out_printf("  reason: %s", r->reason);
     out_printf("\n");
+    if (r->unsaved)
+        out_printf("      it ended %s, but the release state could not record that: the next "
+                   "run does it again\n",
+                   outcome_name(r->outcome));
     if (r->message && said)
         out_printf("      %s\n", r->message);
     print_evidence(&r->ev, "      ");
@@ -171,7 +179,7 @@ void report_end(const plan *p, const run_result *r)
     size_t counts[RELHOST_WAIVED + 1] = {0};
     (void)p;
     for (size_t i = 0; i < r->nsteps; i++)
-        if (r->steps[i].selected && r->steps[i].outcome <= RELHOST_WAIVED)
+        if (r->steps[i].selected && !r->steps[i].unsaved && r->steps[i].outcome <= RELHOST_WAIVED)
             counts[r->steps[i].outcome]++;
     out_printf("result: ");
     if (r->not_saved)

@@ -14,6 +14,7 @@ Run one case: state_folder.py <case>; all: state_folder.py; names: state_folder.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -206,6 +207,15 @@ def case_a_manifest_planted_as_a_link_is_refused():
     rh.check(rh.read(foreign) == before, "the link's target is untouched", r)
 
 
+def unmount_keeping(folder):
+    """Unmount the tmpfs at folder, keeping its files: they are copied into the folder below."""
+    keep = folder + ".kept"
+    shutil.copytree(folder, keep)
+    subprocess.run(["umount", "-l", folder], check=False)
+    for f in os.listdir(keep):
+        shutil.copy2(os.path.join(keep, f), os.path.join(folder, f))
+
+
 def case_full_state_disk_stops_the_run_with_75():
     # The state folder is a 48 KiB tmpfs: the journal fills it part way through 400 steps. The
     # run must stop at once (no later step runs), end with 75 naming the journal and ENOSPC,
@@ -229,15 +239,51 @@ def case_full_state_disk_stops_the_run_with_75():
                   out=[r"^result: NOT SAVED \(exit 75\)"])
         ran = sorted(f for f in os.listdir(d) if f.startswith("ran-"))
         rh.check(0 < len(ran) < 400, f"the run stops part way ({len(ran)} of 400 ran)", r)
-        subprocess.run(["umount", "-l", st], check=False)
+        unmount_keeping(st)
         m = None
         done = re.findall(r"\] PASSED\s+(s\d{3}) ", r.out)
         s = rh.run(["status", "-c", p, "--version", "1.0", "--json"], cwd=d)
-        if s.rc == 0:
-            stored = {x["name"] for x in json.loads(s.out).get("steps", [])
-                      if x.get("outcome") == "PASSED"}
-            rh.check(set(done) <= stored, "nothing reported as done that the state lost", r)
+        rh.check(s.rc == 0, "the state kept before the disk filled reads back", s)
+        stored = {x["name"] for x in json.loads(s.out).get("steps", [])
+                  if x.get("outcome") == "PASSED"}
+        rh.check(set(done) <= stored, "nothing reported as done that the state lost", r)
         rh.check(len(ran) <= len(done) + 1, "no step starts after the state broke", r)
+    finally:
+        if m is not None:
+            subprocess.run(["umount", "-l", st], check=False)
+
+
+def case_full_state_disk_during_jobs_says_their_results_were_not_saved():
+    # 300 jobs of one workflow step on a 48 KiB state tmpfs: the state breaks while jobs end.
+    # Every job the console lists as PASSED without the NOT SAVED line above it must be in the
+    # state read back afterwards.
+    rh.need_root("mount a small tmpfs")
+    d = rh.scratch()
+    st = os.path.join(d, "st")
+    os.mkdir(st, 0o755)
+    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k,mode=0755", "tmpfs", st],
+                       capture_output=True, text=True)
+    if m.returncode != 0:
+        raise rh.Skip(f"cannot mount a tmpfs here: {m.stderr.strip()}")
+    try:
+        vals = ",\n".join(f'    {{ name = "v{i:03d}"; cmd = ["true"]; }}' for i in range(300))
+        p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                             'runners = { local = { plugin = "runner_local"; }; };\n'
+                             'steps = ( { name = "wf"; plugin = "workflow"; runner = "local";\n'
+                             f'  validations = (\n{vals}\n  ); }} );\n')
+        r = rh.run(["-c", p], cwd=d)
+        rh.expect(r, 75, out=[r"^result: NOT SAVED \(exit 75\)"])
+        unmount_keeping(st)
+        m = None
+        head, _, rows = r.out.partition("NOT SAVED: the release state could not be written")
+        listed = set(re.findall(r"^\s+(v\d{3})\s+PASSED", head, re.M))
+        s = rh.run(["status", "-c", p, "--version", "1.0", "--json"], cwd=d)
+        rh.check(s.rc == 0, "the state kept before the disk filled reads back", s)
+        stored = {x.get("validation", x.get("name", "")).split("/")[-1]
+                  for x in json.loads(s.out).get("jobs", []) if x.get("outcome") == "PASSED"}
+        rh.check(listed <= stored, f"listed PASSED without a NOT SAVED line but not stored: "
+                                   f"{sorted(listed - stored)[:5]}", r)
+        rh.check(rows != "" or not listed, "the jobs of the broken step are marked", r)
     finally:
         if m is not None:
             subprocess.run(["umount", "-l", st], check=False)
