@@ -16,5 +16,9 @@ int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, co
 /** steps, on_promote and on_rollback, into p->steps in that order. */
 int plan_load_steps(plan *p);
 int plan_load_profiles(plan *p);
+/** A runner's max_log (plan_hostkeys.c). */
+int plan_runner_max_log(const config_setting_t *e, plan_instance *in);
+/** The instance's isolate and call_timeout keys (plan_hostkeys.c), once its plugin is known. */
+int plan_isolation(plan_instance *in, const config_setting_t *g, const char *kind);
 
 #endif

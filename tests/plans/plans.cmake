@@ -21,7 +21,8 @@ relhost_script_test(test_plans_fixtures_built ${PYTHON3} ${_plans_dir}/plan_feat
 set_tests_properties(test_plans_fixtures_built PROPERTIES FIXTURES_SETUP relhost_plans_fixtures
                      LABELS "plans" TIMEOUT 60)
 
-foreach(_script plan_errors plan_features loader pipeline release_flow seal state_folder faults)
+foreach(_script plan_errors plan_features loader pipeline release_flow seal state_folder faults
+                isolate)
   set(_py ${_plans_dir}/${_script}.py)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_py})
   file(STRINGS ${_py} _defs REGEX "^def case_[A-Za-z0-9_]+\\(")
