@@ -213,9 +213,14 @@ static int load(int argc, char **argv)
 
 int isolate_server_main(int argc, char **argv)
 {
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
     int null;
     /* The host's death ends the server, even in the middle of a plugin's endless loop. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* A plugin's fatal signal kills the server, so the host sees the signal: no handler of a
+     * runtime (a sanitizer's) turns it into an exit status. */
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        signal(fatal[i], SIG_DFL);
     S.fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
     null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (S.fd < 0 || null < 0 || dup2(null, 0) < 0)
