@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,8 +45,7 @@ typedef struct iso_entry {
 typedef struct iso_job {
     iso_conn *c;
     uint32_t id;
-    strbuf batch; /* feed bytes not sent yet */
-    const relhost_ctx *ctx;
+    const relhost_ctx *ctx; /* of its last feed(): the batch's, when another job sends it */
 } iso_job;
 
 static iso_entry **entries;
@@ -210,8 +210,46 @@ static int call_rc(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *
     return rc;
 }
 
+/* The feed buffer shared with a metrics source's server: created here, its fd handed over with
+ * the first byte the server reads ('M'; 'N': none, as for a gate or when memfd fails). */
+static int send_shm(iso_conn *c)
+{
+    char byte = 'N', ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    size_t cap = ISOLATE_FEED_BATCH + FEED_SHORT;
+    int fd = -1;
+    ssize_t n;
+    if (strcmp(c->e->kind, "metrics") == 0 &&
+        (fd = memfd_create("relhost-feed", MFD_CLOEXEC)) >= 0 && ftruncate(fd, (off_t)cap) == 0) {
+        void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+            struct cmsghdr *cm;
+            c->shm = p;
+            c->shm_cap = cap;
+            byte = 'M';
+            memset(ctl, 0, sizeof ctl);
+            m.msg_control = ctl;
+            m.msg_controllen = sizeof ctl;
+            cm = CMSG_FIRSTHDR(&m);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+        }
+    }
+    do
+        n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (fd >= 0)
+        close(fd); /* the mapping and the server's copy keep it */
+    return n == 1 ? 0 : -1;
+}
+
 static void conn_free(iso_conn *c)
 {
+    if (c->shm)
+        munmap(c->shm, c->shm_cap);
     if (c->fd >= 0)
         close(c->fd);
     if (c->proc) {
@@ -267,6 +305,11 @@ static int conn_start(iso_entry *e, const relhost_ctx *ctx, const char *call, is
         return rc;
     }
     e->conn = c;
+    if (send_shm(c) != 0) {
+        rc = fault(c, ctx, call, 0);
+        conn_free(c);
+        return rc;
+    }
     if ((rc = wait_reply(c, ctx, call, &r, W_HELLO)) != 0) {
         conn_free(c);
         return rc;
@@ -426,37 +469,53 @@ static int pm_job_open(const relhost_ctx *ctx, void *inst, const relhost_job_spe
     j = xcalloc(1, sizeof *j);
     j->c = c;
     j->id = id;
-    sb_init(&j->batch);
     *job = j;
     return 0;
 }
 
-/* Send the job's gathered feed bytes as one feed() call. */
-static int flush(iso_job *j, const relhost_ctx *ctx)
+/* Send the feed batch gathered in the shared buffer (its owner's) as one feed() call. */
+static int flush(iso_conn *c)
 {
+    iso_job *j = c->shm_owner;
     wbuf w;
-    int rc;
-    if (!j->batch.len)
+    if (!j || !c->shm_len)
         return 0;
-    op_begin(&w, OP_M_FEED, ctx);
+    op_begin(&w, OP_M_FEED, j->ctx);
     w_u32(&w, j->id);
-    w_bytes(&w, j->batch.s, j->batch.len);
-    j->batch.len = 0;
-    rc = call_rc(j->c, ctx, "feed", &w);
-    return rc;
+    w_u32(&w, 1); /* the bytes are in the shared buffer */
+    w_u64(&w, c->shm_len);
+    c->shm_len = 0;
+    c->shm_owner = NULL;
+    return call_rc(c, j->ctx, "feed", &w);
 }
 
 static int pm_feed(const relhost_ctx *ctx, void *job, const char *buf, size_t len)
 {
     iso_job *j = job;
-    if (j->c->dead)
-        return dead_again(j->c, ctx);
-    if (!real_metrics(j->c)->feed)
+    iso_conn *c = j->c;
+    wbuf w;
+    int rc;
+    if (c->dead)
+        return dead_again(c, ctx);
+    if (!real_metrics(c)->feed)
         return 0;
-    sb_add(&j->batch, buf, len);
     j->ctx = ctx;
-    if (j->batch.len >= ISOLATE_FEED_BATCH || len < FEED_SHORT)
-        return flush(j, ctx);
+    /* another job's batch, or no room for this chunk: send what is gathered first */
+    if ((c->shm_owner && c->shm_owner != j) || c->shm_len + len > c->shm_cap)
+        if ((rc = flush(c)) != 0)
+            return rc;
+    if (len > c->shm_cap) {
+        op_begin(&w, OP_M_FEED, ctx);
+        w_u32(&w, j->id);
+        w_u32(&w, 0);
+        w_bytes(&w, buf, len);
+        return call_rc(c, ctx, "feed", &w);
+    }
+    memcpy(c->shm + c->shm_len, buf, len);
+    c->shm_len += len;
+    c->shm_owner = j;
+    if (c->shm_len >= ISOLATE_FEED_BATCH || len < FEED_SHORT)
+        return flush(c);
     return 0;
 }
 
@@ -464,7 +523,7 @@ static int pm_collect(const relhost_ctx *ctx, void *job)
 {
     iso_job *j = job;
     wbuf w;
-    int rc = flush(j, ctx);
+    int rc = j->c->shm_owner == j ? flush(j->c) : 0;
     if (rc != 0 || !real_metrics(j->c)->collect)
         return rc != 0 ? rc : (j->c->dead ? dead_again(j->c, ctx) : 0);
     op_begin(&w, OP_M_COLLECT, ctx);
@@ -478,13 +537,16 @@ static void pm_job_close(void *job)
     wbuf w;
     if (!j)
         return;
-    /* bytes never flushed belong to a job read again from the start, or to none */
+    /* bytes never sent belong to a job read again from the start, or to none */
+    if (j->c->shm_owner == j) {
+        j->c->shm_owner = NULL;
+        j->c->shm_len = 0;
+    }
     if (!j->c->dead) {
         op_begin(&w, OP_M_JOB_CLOSE, NULL);
         w_u32(&w, j->id);
         call_rc(j->c, NULL, "job_close", &w);
     }
-    sb_free(&j->batch);
     free(j);
 }
 

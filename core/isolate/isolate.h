@@ -20,8 +20,10 @@
  * with that reason; later calls to the instance fail the same way without a server.
  *
  * A metrics source's feed() chunks are gathered into batches of up to ISOLATE_FEED_BATCH bytes
- * (sent when a batch is full, when a read of the log comes to its current end, and before every
- * other call of that job), so a large log costs a few round trips, not one per chunk.
+ * in a buffer shared with the server (a memfd both map; its fd goes over the socket once, at
+ * start), sent as one feed() when a batch is full, when a read of the log comes to its current
+ * end, and before another job's bytes or any other call of that job: a large log costs a copy
+ * and a round trip per MiB, not a trip through the socket per chunk.
  * Runners cannot be isolated yet: the plan refuses `isolate = true` on one.
  */
 #ifndef RELHOST_ISOLATE_H

@@ -91,6 +91,11 @@ typedef struct iso_conn {
     uint64_t *jobs; /* job handles given to the plugin */
     size_t njobs, capjobs;
     strvec keep; /* strings handed to the host that live as long as the instance */
+    /* metrics sources: feed() batches go through a buffer shared with the server (a memfd
+     * mapped on both sides), so a log's bytes are copied once, not through the socket */
+    char *shm;
+    size_t shm_cap, shm_len;
+    struct iso_job *shm_owner; /* the job whose bytes shm holds */
 } iso_conn;
 
 /* Answer one service request of the plugin (r: after the kind) in ctx; reply sent. */

@@ -14,12 +14,16 @@
 #include "base/log.h"
 #include "plan/plan.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct {
@@ -29,6 +33,8 @@ static struct {
     void *inst;
     void **jobs; /* metrics sources: the plugin's job states, by the number the host holds */
     size_t njobs;
+    const char *shm; /* the feed buffer shared with the host (client.c: send_shm) */
+    size_t shm_len;
 } S = {.fd = -1};
 
 const char *iso_server_where(const void *field)
@@ -117,7 +123,13 @@ static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
         id = rc == 0 && job ? job_add(job) : WIRE_NULL;
         break;
     case OP_M_FEED:
-        buf = r_bytes(r, &len);
+        if (r_u32(r) == 1) {
+            len = (size_t)r_u64(r);
+            buf = len <= S.shm_len ? S.shm : NULL;
+            len = buf ? len : 0;
+        } else {
+            buf = r_bytes(r, &len);
+        }
         if (job_of(id) && m->feed && len)
             rc = m->feed(&ctx, job_of(id), buf, len);
         break;
@@ -175,6 +187,37 @@ void iso_server_svc(wbuf *w, rbuf *reply)
     }
 }
 
+/* The first byte from the host: 'M' with the feed buffer's fd, or 'N'. 0, or -1 (host gone). */
+static int recv_shm(void)
+{
+    char byte = 0, ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+    struct cmsghdr *cm;
+    struct stat st;
+    ssize_t n;
+    int fd = -1;
+    do
+        n = recvmsg(S.fd, &m, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        return -1;
+    cm = CMSG_FIRSTHDR(&m);
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    if (byte == 'M' && fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+            S.shm = p;
+            S.shm_len = (size_t)st.st_size;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 static int hello(int rc, const char *err)
 {
     wbuf w;
@@ -228,8 +271,8 @@ int isolate_server_main(int argc, char **argv)
     close(null);
     setvbuf(stdout, NULL, _IOLBF, 0); /* a crash loses no finished line */
     log_init(-1, 0);                  /* the host already said what the plan load says */
-    if (getppid() == 1)
-        return 2;
+    if (getppid() == 1 || recv_shm() != 0)
+        _exit(2);
     if (load(argc, argv) != 0) {
         hello(RELHOST_EINVAL, error_last());
         _exit(2);
