@@ -459,13 +459,20 @@ static int pm_job_open(const relhost_ctx *ctx, void *inst, const relhost_job_spe
     w_i32(&w, s.nodes);
     w_i32(&w, s.gpus);
     w_map(&w, &s.runner_args);
-    if ((rc = call(c, ctx, "job_open", &w, &r)) != 0)
+    if ((rc = call(c, ctx, "job_open", &w, &r)) != 0 && !c->dead)
         return rc;
-    rc = r_i32(&r);
-    id = r_u32(&r);
-    r_free(&r);
-    if (rc != 0 || id == WIRE_NULL)
-        return rc;
+    if (rc == 0) {
+        rc = r_i32(&r);
+        id = r_u32(&r);
+        r_free(&r);
+        if (rc != 0 || id == WIRE_NULL)
+            return rc;
+    } else {
+        /* A job of a source whose process is gone still gets a state: its collect() then
+         * fails with the fault, so the job is ERROR, never judged without the source's
+         * metrics (a missing metric would read as a FAILED verdict). */
+        id = WIRE_NULL;
+    }
     j = xcalloc(1, sizeof *j);
     j->c = c;
     j->id = id;

@@ -190,6 +190,27 @@ def case_source_child_is_killed_with_the_crashed_plugin():
     source_case("child_segv", "collect")
 
 
+def case_a_later_job_of_a_dead_source_is_an_error_not_a_verdict():
+    # one job at a time: the second job's source state is asked for after the server died;
+    # its acceptance check must not read the missing metric as FAILED
+    d = rh.scratch()
+    log = rh.write(os.path.join(d, "job.log"), "sps: 100\n" * 10)
+    p = rh.write_plan(d, f'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                         f'plugin_path = [{json.dumps(rh.fixture("faulty"))}];\n'
+                         'runners = { local = { plugin = "runner_local"; max_parallel = 1; }; };\n'
+                         'metrics = { bad = { plugin = "faulty"; fault = "segv"; at = "feed"; '
+                         '}; };\n'
+                         'steps = ( { name = "wf"; plugin = "workflow"; runner = "local"; '
+                         'metrics = ["bad"];\n  validations = (\n'
+                         f'   {{ name = "v"; cmd = ["cat", {json.dumps(log)}]; }},\n'
+                         f'   {{ name = "w"; cmd = ["cat", {json.dumps(log)}];\n'
+                         '      acceptance = ( ("sps_max", ">=", 1.0) ); } ); } );\n')
+    r = run(d, ["-c", p])
+    rh.expect(r, 3, out=[r"v +ERROR .*reason: plugin_crashed", r"w +ERROR .*reason: plugin_crashed"],
+              not_out=[r"w +FAILED"])
+    expect_nothing_left(d)
+
+
 def case_isolate_false_keeps_the_plugin_inside_relhost():
     d, p = gate_plan("segv", extra=" isolate = false;")
     r = run(d, ["-c", p])
