@@ -38,7 +38,7 @@ typedef struct iso_entry {
     const loaded_plugin *real;
     loaded_plugin proxy;
     iso_conn *conn;
-    char *path, *version, *commit;
+    char *path, *version, *commit, *hash;
     strvec sets;
 } iso_entry;
 
@@ -288,6 +288,7 @@ static int conn_start(iso_entry *e, const relhost_ctx *ctx, const char *call, is
     sv_push(&argv, e->path);
     sv_push(&argv, e->version);
     sv_push(&argv, e->commit ? e->commit : "");
+    sv_push(&argv, e->hash);
     for (size_t i = 0; i < e->sets.n; i++)
         sv_push(&argv, e->sets.v[i]);
     spec.argv = (const char *const *)argv.v;
@@ -612,6 +613,7 @@ static void add_entry(plan *p, plan_instance *in, const char *kind, const plan_o
     e->path = xstrdup(p->path);
     e->version = xstrdup(p->version);
     e->commit = p->commit ? xstrdup(p->commit) : NULL;
+    e->hash = xstrdup(p->hash ? p->hash : "");
     for (size_t i = 0; o->sets && o->sets[i]; i++)
         sv_push(&e->sets, o->sets[i]);
     in->pl = &e->proxy;
@@ -644,6 +646,7 @@ void isolate_forget(const plan *p)
         free(e->path);
         free(e->version);
         free(e->commit);
+        free(e->hash);
         sv_free(&e->sets);
         free(e);
     }

@@ -229,21 +229,27 @@ static int hello(int rc, const char *err)
     return rc;
 }
 
-/* argv: relhost ISOLATE_SERVER_ARG KIND NAME PLAN VERSION COMMIT [SET...]; the socket on fd 0. */
+/* argv: relhost ISOLATE_SERVER_ARG KIND NAME PLAN VERSION COMMIT HASH [SET...]; the socket on
+ * fd 0. HASH is the plan's (plan.h) as the host read it. */
 static int load(int argc, char **argv)
 {
     plan_options o = {0};
     const plan_step *st;
-    if (argc < 7)
+    if (argc < 8)
         return error_set(RELHOST_EINVAL, "plugin server: too few arguments");
     o.path = argv[4];
     o.version = argv[5];
     o.commit = argv[6][0] ? argv[6] : NULL;
-    o.sets = argc > 7 ? (const char *const *)&argv[7] : NULL;
+    o.sets = argc > 8 ? (const char *const *)&argv[8] : NULL;
     o.host = iso_server_host();
     o.in_server = 1;
     if (plan_load(&o, &S.p) != 0)
         return RELHOST_EINVAL;
+    if (!S.p.hash || strcmp(S.p.hash, argv[7]) != 0)
+        return error_set(RELHOST_EINVAL,
+                         "%s changed since relhost read it; run relhost again (the plan's "
+                         "isolated plugins read the plan as relhost did, or not at all)",
+                         argv[4]);
     if (strcmp(argv[2], "step") == 0 && (st = plan_find_step(&S.p, argv[3])))
         S.in = &st->inst;
     else if (strcmp(argv[2], "metrics") == 0)

@@ -211,6 +211,25 @@ def case_a_later_job_of_a_dead_source_is_an_error_not_a_verdict():
     expect_nothing_left(d)
 
 
+def case_a_plan_edited_during_the_run_is_refused_by_the_plugin_server():
+    # the source's server starts at its first job, after the first step edited the plan: it
+    # must not run the plugin on a configuration relhost never validated
+    d = rh.scratch()
+    p = os.path.join(d, "plan.cfg")
+    edit = json.dumps(["sh", "-c", 'echo "# edited" >> "$0"', p])
+    rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                     'runners = { local = { plugin = "runner_local"; }; };\n'
+                     'metrics = { logs = { plugin = "metrics_regex"; isolate = true; }; };\n'
+                     f'steps = (\n  {{ name = "edit"; plugin = "command"; cmd = {edit}; }},\n'
+                     '  { name = "wf"; plugin = "workflow"; runner = "local"; metrics = ["logs"];\n'
+                     '    validations = ( { name = "v"; cmd = ["echo", "sps: 100"];\n'
+                     '      acceptance = ( ("sps_max", ">=", 1.0) ); } ); }\n);\n')
+    r = run(d, ["-c", p])
+    rh.expect(r, 3, out=[rh.q(f"{p} changed since relhost read it"), r"v +ERROR"],
+              not_out=[r"v +PASSED"])
+    rh.check("# edited" in rh.read(p), "the first step edited the plan", r)
+
+
 def case_isolate_false_keeps_the_plugin_inside_relhost():
     d, p = gate_plan("segv", extra=" isolate = false;")
     r = run(d, ["-c", p])
