@@ -37,6 +37,7 @@ typedef struct iso_entry {
     const char *kind; /* "step" or "metrics": how the server finds the instance */
     const loaded_plugin *real;
     loaded_plugin proxy;
+    relhost_metrics_ops mops; /* proxy_metrics, less what the plugin does not offer */
     iso_conn *conn;
     char *path, *version, *commit, *hash;
     strvec sets;
@@ -340,7 +341,13 @@ static int proxy_open(int op, const relhost_ctx *ctx, const void *conf, void **i
                                 "set isolate = false to run the plugin inside relhost");
         return RELHOST_EINVAL;
     }
-    if ((rc = conn_start(e, ctx, "open", &c)) != 0)
+    /* a server keys() or credentials() started is the one the instance gets */
+    if (e->conn && e->conn->dead) {
+        rc = dead_again(e->conn, ctx);
+        conn_free(e->conn);
+        return rc;
+    }
+    if (!(c = e->conn) && (rc = conn_start(e, ctx, "open", &c)) != 0)
         return rc;
     op_begin(&w, op, ctx);
     if ((rc = call_rc(c, ctx, "open", &w)) != 0) {
@@ -560,24 +567,43 @@ static void pm_job_close(void *job)
 
 static void pm_close(void *inst) { proxy_close(OP_M_CLOSE, inst); }
 
-/* keys() and credentials() read the conf only, before any instance exists: answered by the
- * plugin inside relhost, as for --check. */
-static int pm_keys(const void *conf, void (*add)(void *, const char *), void *payload)
+/* keys() and credentials() read the conf only, before any instance exists (a gate's open()
+ * checks its acceptance keys): answered by the instance's server, started for them if need be
+ * and kept for the instance's open(). */
+static int names(int op, const void *conf, void (*add)(void *, const char *), void *payload)
 {
     iso_entry *e = entry_of_conf(conf);
-    const relhost_metrics_ops *m = e ? e->real->desc.metrics : NULL;
-    if (!m || !RELHOST_HAS(m, keys) || !m->keys)
-        return RELHOST_ENOTSUP;
-    return m->keys(conf, add, payload);
+    const char *const *v;
+    const char *what = op == OP_M_KEYS ? "keys" : "credentials";
+    rarena a = {0};
+    iso_conn *c;
+    wbuf w;
+    rbuf r;
+    int rc;
+    if (!e)
+        return RELHOST_EINVAL;
+    if (!(c = e->conn) && (rc = conn_start(e, NULL, what, &c)) != 0)
+        return rc;
+    op_begin(&w, op, NULL);
+    if ((rc = call(c, NULL, what, &w, &r)) != 0)
+        return rc;
+    rc = r_i32(&r);
+    v = r_strv(&r, &a);
+    for (size_t i = 0; rc == 0 && v && v[i]; i++)
+        add(payload, v[i]);
+    ra_free(&a);
+    r_free(&r);
+    return rc;
+}
+
+static int pm_keys(const void *conf, void (*add)(void *, const char *), void *payload)
+{
+    return names(OP_M_KEYS, conf, add, payload);
 }
 
 static int pm_credentials(const void *conf, void (*add)(void *, const char *), void *payload)
 {
-    iso_entry *e = entry_of_conf(conf);
-    const relhost_metrics_ops *m = e ? e->real->desc.metrics : NULL;
-    if (!m || !RELHOST_HAS(m, credentials) || !m->credentials)
-        return 0;
-    return m->credentials(conf, add, payload);
+    return names(OP_M_CREDENTIALS, conf, add, payload);
 }
 
 static const relhost_metrics_ops proxy_metrics = {
@@ -606,7 +632,13 @@ static void add_entry(plan *p, plan_instance *in, const char *kind, const plan_o
         e->proxy.desc.gate = &proxy_gate;
         e->proxy.desc.metrics = NULL;
     } else {
-        e->proxy.desc.metrics = &proxy_metrics;
+        const relhost_metrics_ops *m = in->pl->desc.metrics;
+        e->mops = proxy_metrics;
+        if (!RELHOST_HAS(m, keys) || !m->keys)
+            e->mops.keys = NULL;
+        if (!RELHOST_HAS(m, credentials) || !m->credentials)
+            e->mops.credentials = NULL;
+        e->proxy.desc.metrics = &e->mops;
         e->proxy.desc.gate = NULL;
     }
     e->proxy.desc.runner = NULL;

@@ -24,6 +24,8 @@
  * start), sent as one feed() when a batch is full, when a read of the log comes to its current
  * end, and before another job's bytes or any other call of that job: a large log costs a copy
  * and a round trip per MiB, not a trip through the socket per chunk.
+ * A source's keys() and credentials() (asked for by a gate's open(), before the source is open)
+ * start its server early; open() then takes that server over.
  * Runners cannot be isolated yet: the plan refuses `isolate = true` on one.
  */
 #ifndef RELHOST_ISOLATE_H

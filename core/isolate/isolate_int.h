@@ -22,7 +22,9 @@ enum iso_op {
     OP_M_FEED,
     OP_M_COLLECT,
     OP_M_JOB_CLOSE,
-    OP_M_CLOSE
+    OP_M_CLOSE,
+    OP_M_KEYS,       /* before any instance: the keys the conf lets the source post */
+    OP_M_CREDENTIALS /* likewise: the variables it needs */
 };
 
 /* Services: the plugin calls the host. Every reply starts with an i32 (rc or value). */

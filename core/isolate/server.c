@@ -101,6 +101,26 @@ static void gate_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
     }
 }
 
+static void add_name(void *payload, const char *name)
+{
+    if (name)
+        sv_push(payload, name);
+}
+
+/* keys() or credentials() of the conf: rc, then the names. */
+static void names_op(uint32_t op, const relhost_metrics_ops *m, wbuf *w)
+{
+    strvec names = {0};
+    int rc = RELHOST_ENOTSUP;
+    if (op == OP_M_KEYS && RELHOST_HAS(m, keys) && m->keys)
+        rc = m->keys(S.in->conf, add_name, &names);
+    else if (op == OP_M_CREDENTIALS && RELHOST_HAS(m, credentials) && m->credentials)
+        rc = m->credentials(S.in->conf, add_name, &names);
+    w_i32(w, rc);
+    w_strv(w, (const char *const *)names.v);
+    sv_free(&names);
+}
+
 static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
 {
     const relhost_metrics_ops *m = S.in->pl->desc.metrics;
@@ -111,6 +131,10 @@ static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
     void *job = NULL;
     uint32_t id = 0;
     int rc = 0;
+    if (op == OP_M_KEYS || op == OP_M_CREDENTIALS) {
+        names_op(op, m, w);
+        return;
+    }
     if (op != OP_M_JOB_CLOSE && op != OP_M_CLOSE)
         r_ctx(r, a, &ctx);
     if (op == OP_M_FEED || op == OP_M_COLLECT || op == OP_M_JOB_CLOSE)
@@ -159,7 +183,7 @@ static void dispatch(rbuf *r)
     w_init(&w, W_RET);
     if (op >= OP_GATE_OPEN && op <= OP_GATE_CLOSE && S.in->pl->desc.gate)
         gate_op(op, r, &a, &w);
-    else if (op >= OP_M_OPEN && op <= OP_M_CLOSE && S.in->pl->desc.metrics)
+    else if (op >= OP_M_OPEN && op <= OP_M_CREDENTIALS && S.in->pl->desc.metrics)
         metrics_op(op, r, &a, &w);
     else
         w_i32(&w, RELHOST_ENOTSUP);

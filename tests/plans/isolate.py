@@ -212,8 +212,9 @@ def case_a_later_job_of_a_dead_source_is_an_error_not_a_verdict():
 
 
 def case_a_plan_edited_during_the_run_is_refused_by_the_plugin_server():
-    # the source's server starts at its first job, after the first step edited the plan: it
-    # must not run the plugin on a configuration relhost never validated
+    # with no acceptance check to verify at the gates' open, the source's server starts at its
+    # first job, after the first step edited the plan: it must not run the plugin on a
+    # configuration relhost never validated
     d = rh.scratch()
     p = os.path.join(d, "plan.cfg")
     edit = json.dumps(["sh", "-c", 'echo "# edited" >> "$0"', p])
@@ -222,12 +223,32 @@ def case_a_plan_edited_during_the_run_is_refused_by_the_plugin_server():
                      'metrics = { logs = { plugin = "metrics_regex"; isolate = true; }; };\n'
                      f'steps = (\n  {{ name = "edit"; plugin = "command"; cmd = {edit}; }},\n'
                      '  { name = "wf"; plugin = "workflow"; runner = "local"; metrics = ["logs"];\n'
-                     '    validations = ( { name = "v"; cmd = ["echo", "sps: 100"];\n'
-                     '      acceptance = ( ("sps_max", ">=", 1.0) ); } ); }\n);\n')
+                     '    validations = ( { name = "v"; cmd = ["echo", "sps: 100"]; } ); }\n);\n')
     r = run(d, ["-c", p])
     rh.expect(r, 3, out=[rh.q(f"{p} changed since relhost read it"), r"v +ERROR"],
               not_out=[r"v +PASSED"])
     rh.check("# edited" in rh.read(p), "the first step edited the plan", r)
+
+
+def case_an_isolated_source_lists_its_keys_for_the_plan_check():
+    # keys() runs in the source's server: the gate's open still refuses an unknown key, with the
+    # same message as inside relhost, and no server outlives the refusal
+    msgs = []
+    for iso in ("true", "false"):
+        d = rh.scratch()
+        p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                             'runners = { local = { plugin = "runner_local"; }; };\n'
+                             f'metrics = {{ logs = {{ plugin = "metrics_regex"; isolate = {iso}; '
+                             '}; };\n'
+                             'steps = ( { name = "wf"; plugin = "workflow"; runner = "local"; '
+                             'metrics = ["logs"];\n  validations = ( { name = "v"; cmd = '
+                             '["true"];\n    acceptance = ( ("sps_maxx", ">=", 1.0) ); } ); } );\n')
+        r = run(d, ["-c", p])
+        rh.expect(r, 2, err=[rh.q('acceptance key "sps_maxx" is not posted by metrics source '
+                                  'logs (metrics_regex); did you mean "sps_max"?')])
+        msgs.append(r.err.replace(d, "<d>"))
+        expect_nothing_left(d)
+    rh.check(msgs[0] == msgs[1], f"the same message isolated and inside: {msgs}")
 
 
 def case_isolate_false_keeps_the_plugin_inside_relhost():
