@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include "base/error.h"
+#include "isolate/isolate.h"
 #include "base/log.h"
 #include "base/outcome.h"
 #include "net/http.h"
@@ -656,6 +657,8 @@ int cli_main(int argc, char **argv)
     const char *nc = getenv("NO_COLOR");
     strvec shorts = {0};
 
+    if (isolate_is_server(argc, argv))
+        return isolate_server_main(argc, argv); /* an isolated plugin's process (hidden) */
     secrets_seal_environ(&shorts); /* first: even a usage error never echoes a secret */
     code = cli_parse(&c, argc, argv);
     if (code != 0 || c.help || c.show_version)

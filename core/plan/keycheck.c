@@ -341,8 +341,15 @@ int host_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
                        const relhost_checks *acceptance, const void *where_field)
 {
     hostctx *hc = ctx ? (hostctx *)ctx->host_private : NULL;
+    return host_checks_verify_at(ctx, sources, acceptance,
+                                 hc ? optstore_where(hc->store, where_field) : NULL);
+}
+
+int host_checks_verify_at(const relhost_ctx *ctx, const relhost_strlist *sources,
+                          const relhost_checks *acceptance, const char *where)
+{
+    hostctx *hc = ctx ? (hostctx *)ctx->host_private : NULL;
     const plan *p;
-    const char *where;
     struct keyset ks;
     strbuf msg;
     relhost_checks none = {0, sizeof(relhost_check_spec), NULL};
@@ -354,7 +361,6 @@ int host_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
     p = hc->plan;
     if (!p)
         return 0; /* no plan around this call (tests, tools): nothing to check against */
-    where = optstore_where(hc->store, where_field);
     if (!where)
         where = "the plan";
     if (!sources || sources->n == 0)

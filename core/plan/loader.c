@@ -266,22 +266,12 @@ void loader_free(loader *ld)
     memset(ld, 0, sizeof *ld);
 }
 
-void loader_default_dirs(strvec *out)
+/* relhost's own plugin folders: the build's (when running from the build tree) or the one
+ * installed beside the binary, then the install folder. */
+static void own_dirs(strvec *out)
 {
-    const char *env = getenv("RELHOST_PLUGIN_PATH");
     char exe[PATH_MAX];
-    ssize_t n;
-    if (env && *env) {
-        const char *p = env;
-        while (*p) {
-            size_t l = strcspn(p, ":");
-            if (l)
-                sv_push_take(out, xstrndup(p, l));
-            p += l + (p[l] == ':');
-        }
-    }
-    /* Running from the build tree: the build's plugins folder comes before the install dir. */
-    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         char *d, *bd;
         exe[n] = '\0';
@@ -301,4 +291,37 @@ void loader_default_dirs(strvec *out)
         free(bd);
     }
     sv_push(out, RELHOST_INSTALL_PLUGIN_DIR);
+}
+
+void loader_default_dirs(strvec *out)
+{
+    const char *env = getenv("RELHOST_PLUGIN_PATH");
+    if (env && *env) {
+        const char *p = env;
+        while (*p) {
+            size_t l = strcspn(p, ":");
+            if (l)
+                sv_push_take(out, xstrndup(p, l));
+            p += l + (p[l] == ':');
+        }
+    }
+    own_dirs(out);
+}
+
+int loader_is_own(const loaded_plugin *lp)
+{
+    strvec own = {0};
+    char *dir, *d;
+    int hit = 0;
+    if (!lp || !lp->dir || !(dir = realpath(lp->dir, NULL)))
+        return 0;
+    own_dirs(&own);
+    for (size_t i = 0; i < own.n && !hit; i++)
+        if ((d = realpath(own.v[i], NULL))) {
+            hit = strcmp(d, dir) == 0;
+            free(d);
+        }
+    free(dir);
+    sv_free(&own);
+    return hit;
 }

@@ -53,6 +53,11 @@ const loaded_plugin *loader_find(loader *ld, const char *name);
 
 void loader_free(loader *ld);
 
+/** 1 when lp was found in relhost's own plugin folder (the build's or the installation's), not
+ *  in a folder of the plan's plugin_path or $RELHOST_PLUGIN_PATH: its instances run inside
+ *  relhost unless the plan says isolate = true (core/isolate/isolate.h). */
+int loader_is_own(const loaded_plugin *lp);
+
 /** The default folders after the plan's: $RELHOST_PLUGIN_PATH, build dir, install dir. */
 void loader_default_dirs(strvec *out);
 

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "isolate/isolate.h"
 #include "plan/plan_keys.h"
 #include "plan/plan_slices.h"
 #include "plan/template.h"
@@ -19,9 +20,11 @@
 
 #define perr plan_perr
 
-static const char *const inst_reserved[] = {"plugin", NULL};
-static const char *const runner_reserved[] = {"plugin", "max_parallel", "max_log", NULL};
-static const char *const metrics_reserved[] = {"plugin", "priority", NULL};
+static const char *const inst_reserved[] = {"plugin", "isolate", "call_timeout", NULL};
+static const char *const runner_reserved[] = {"plugin",  "max_parallel", "max_log",
+                                              "isolate", "call_timeout", NULL};
+static const char *const metrics_reserved[] = {"plugin", "priority", "isolate", "call_timeout",
+                                               NULL};
 
 #define where_of options_where_of
 
@@ -33,27 +36,6 @@ int plan_perr(const config_setting_t *s, const char *fmt, ...)
     rc = options_fail_at(s, NULL, fmt, ap);
     va_end(ap);
     return rc;
-}
-
-/* A runner's max_log: a size ("512M", "2G") or a byte count, at least PLAN_MAX_LOG_MIN. */
-static int runner_max_log(const config_setting_t *e, plan_instance *in)
-{
-    config_setting_t *ml = config_setting_get_member(e, "max_log");
-    uint64_t v = 0;
-    int t, ok;
-    in->max_log = PLAN_MAX_LOG;
-    if (!ml)
-        return 0;
-    t = config_setting_type(ml);
-    if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
-        ok = config_setting_get_int64(ml) > 0 && (v = (uint64_t)config_setting_get_int64(ml));
-    else
-        ok = t == CONFIG_TYPE_STRING && options_parse_size(config_setting_get_string(ml), &v) == 0;
-    if (!ok || v < PLAN_MAX_LOG_MIN)
-        return perr(ml, "runner \"%s\": max_log must be a size of at least 64K (e.g. \"512M\")",
-                    in->name);
-    in->max_log = v;
-    return 0;
 }
 
 int plan_version_valid(const char *v)
@@ -217,6 +199,8 @@ int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, co
     if (strcmp(kind, "metrics source") == 0 && !in->pl->desc.metrics)
         return perr(g, "metrics source \"%s\": plugin \"%s\" is not a metrics source", in->name,
                     pname);
+    if (plan_isolation(in, g, kind) != 0)
+        return RELHOST_EINVAL;
     in->conf = xcalloc(1, in->pl->desc.conf_size ? in->pl->desc.conf_size : 1);
     what = xasprintf("%s \"%s\"", kind, in->name);
     template_set("step", strcmp(kind, "step") == 0 ? in->name : NULL);
@@ -256,7 +240,7 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind, p
                                 in->name);
                 in->max_parallel = (int)config_setting_get_int64(mp);
             }
-            if (runner_max_log(e, in) != 0)
+            if (plan_runner_max_log(e, in) != 0)
                 return RELHOST_EINVAL;
         }
         if (strcmp(kind, "metrics source") == 0) {
@@ -591,6 +575,8 @@ int plan_open(const plan_options *o, plan *p)
     for (size_t i = 0; i < p->nsteps; i++)
         if ((rc = resolve_refs(p, &p->steps[i].inst)) != 0)
             return rc;
+    if (!o->in_server)
+        isolate_setup(p, o);
     /* Every value and its file:line is in the filled confs: the text and the tree go. */
     plan_slices_free(p->slices);
     p->slices = NULL;
@@ -615,6 +601,7 @@ static void instance_free(plan_instance *in)
 
 void plan_free(plan *p)
 {
+    isolate_forget(p);
     optstore_free(p->keys_store);
     for (size_t i = 0; i < p->nrunners; i++)
         instance_free(&p->runners[i]);

@@ -20,6 +20,8 @@
 /* A runner's max_log default: 256 MiB of a job's log kept on disk (its head and its tail). */
 #define PLAN_MAX_LOG (256ull << 20)
 #define PLAN_MAX_LOG_MIN (64ull << 10)
+/* An isolated instance's call_timeout default: 10 minutes of the plugin's own computing. */
+#define PLAN_CALL_TIMEOUT 600.0
 
 typedef struct plan_instance {
     char *name;
@@ -27,12 +29,15 @@ typedef struct plan_instance {
     const loaded_plugin *pl;
     void *conf; /* pl->desc.conf_size bytes, filled from the plan */
     optstore *store;
-    options_loc loc;  /* where the instance's group is: read it with plan_where() */
-    char *where;      /* its "file:line", made when first asked for, or set by a test */
-    int max_parallel; /* runners: jobs at once (host-level key, default 4) */
-    int priority;     /* metrics sources: which wins when two post one key (default 0) */
-    uint64_t max_log; /* runners: bytes of a job's log kept on disk, head and tail (host-level
+    options_loc loc;     /* where the instance's group is: read it with plan_where() */
+    char *where;         /* its "file:line", made when first asked for, or set by a test */
+    int max_parallel;    /* runners: jobs at once (host-level key, default 4) */
+    int priority;        /* metrics sources: which wins when two post one key (default 0) */
+    uint64_t max_log;    /* runners: bytes of a job's log kept on disk, head and tail (host-level
                        * key, default PLAN_MAX_LOG) */
+    int isolate;         /* run in a plugin server process (core/isolate/isolate.h) */
+    double call_timeout; /* isolated: seconds one call may compute (host services excluded); 0
+                          * none */
 } plan_instance;
 
 /* SUCCESS / ON_FAILURE / ALWAYS come from a step's `when`; ON_PROMOTE and ON_ROLLBACK mark the
@@ -103,6 +108,7 @@ typedef struct plan_options {
     int newest;              /* status: without --version, the newest release, finished
                                         or not */
     const relhost_host *host;
+    int in_server; /* loaded by an isolated plugin's server: no proxies (core/isolate) */
 } plan_options;
 
 /** Parse the plan file into *p: libconfig syntax, --set, the core's own keys (typed, checked,

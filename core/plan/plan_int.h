@@ -19,5 +19,9 @@ int plan_load_profiles(plan *p);
 /** The plan file at path and its @includes (resolved against dir) hold no integer literal that
  *  libconfig would wrap to 32 bits; 0 or RELHOST_EINVAL with file:line. depth: 0. */
 int plan_check_int_literals(const char *path, const char *dir, int depth);
+/** A runner's max_log (plan_hostkeys.c). */
+int plan_runner_max_log(const config_setting_t *e, plan_instance *in);
+/** The instance's isolate and call_timeout keys (plan_hostkeys.c), once its plugin is known. */
+int plan_isolation(plan_instance *in, const config_setting_t *g, const char *kind);
 
 #endif

@@ -14,8 +14,9 @@
 
 #define perr plan_perr
 
-static const char *const step_reserved[] = {"name",        "plugin", "required", "publishes",
-                                            "description", "when",   NULL};
+static const char *const step_reserved[] = {"name",      "plugin",       "required",
+                                            "publishes", "description",  "when",
+                                            "isolate",   "call_timeout", NULL};
 
 /* Count the groups of the list `key` (0 when absent); -1 with the error set when it is no list. */
 static int step_list_length(plan *p, const char *key)

@@ -41,6 +41,9 @@ typedef struct hostctx {
     /* Only while a gate's open() runs (NULL otherwise): */
     strvec *requires;  /* job_require(): the jobs the step needs (copied names) */
     int step_required; /* the step is required (checks_verify checks credentials) */
+    /* An isolated plugin's server died or hung in an op of this ctx: plugin_crashed,
+     * plugin_exited or plugin_hung (a job's source then makes the job ERROR with it). */
+    const char *plugin_fault;
 } hostctx;
 
 /** The table plugins receive (static, valid for the process). */
@@ -65,6 +68,9 @@ int host_record_put(const relhost_ctx *ctx, const char *key, const char *value);
 /* Plan-time checks of acceptance keys and source credentials (keycheck.c). */
 int host_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
                        const relhost_checks *acceptance, const void *where_field);
+/* The same with the checks' "file:line" already known (an isolated plugin's server resolved it). */
+int host_checks_verify_at(const relhost_ctx *ctx, const relhost_strlist *sources,
+                          const relhost_checks *acceptance, const char *where);
 /** Regenerate <registry_dir>/site (after a promotion or rollback); failure only warns. */
 void host_registry_site(const struct plan *p);
 

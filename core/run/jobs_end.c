@@ -294,7 +294,9 @@ void jobs_ended(jobs *j, relhost_job *jb)
         } else if (source_failed) {
             /* A missing metric is a verdict only when its source worked. */
             jb->outcome = RELHOST_ERROR;
-            jobs_set_str(&jb->reason, "source_failed");
+            /* an isolated source whose process died or hung names that (isolate.h) */
+            jobs_set_str(&jb->reason,
+                         jb->ev_hc.plugin_fault ? jb->ev_hc.plugin_fault : "source_failed");
             jb->retryable = source_failed == 2;
         } else {
             jobs_evaluate_checks(jb);

@@ -196,6 +196,32 @@ int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relh
     return 0;
 }
 
+int proc_spawn_fds(const relhost_proc_spec *spec_in, int in, int out, int err,
+                   struct relhost_proc **pp)
+{
+    relhost_proc_spec spec;
+    struct relhost_proc *p;
+    strvec env = {0};
+    int rc;
+    *pp = NULL;
+    if ((rc = proc_spec_copy(spec_in, &spec, "proc_spawn_fds")) != 0)
+        return rc;
+    p = xcalloc(1, sizeof *p);
+    proc_setup(p, &spec);
+    p->spawned = 1;
+    proc_build_env(&spec, p->cookie, NULL, 0, &env);
+    rc = proc_start_child(p, &spec, env.v, in, out, err);
+    sv_free(&env);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    p->starttime = proc_start_time(p->pid);
+    proc_arm(p);
+    *pp = p;
+    return 0;
+}
+
 static void proc_timer_cb(void *arg);
 
 /*

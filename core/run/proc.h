@@ -57,6 +57,11 @@ void proc_result_free(relhost_proc_result *res);
  * RELHOST_JOB=<cookie> in addition to the per-process cookie. Never blocks on the child.
  */
 int proc_spawn(const relhost_proc_spec *spec, const char *cookie, struct relhost_proc **out);
+/** proc_spawn() with the child's stdin, stdout and stderr given (in, out, err: the parent's fds,
+ *  inherited by the child only as its 0, 1 and 2) instead of a log: an isolated plugin's
+ *  server (core/isolate). Poll, kill and release it like any spawned process. */
+int proc_spawn_fds(const relhost_proc_spec *spec, int in, int out, int err,
+                   struct relhost_proc **out_proc);
 
 /**
  * Non-blocking. Advances the deadline state machine: past spec->timeout_s sends SIGTERM to the

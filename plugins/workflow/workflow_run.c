@@ -219,6 +219,13 @@ static void judge(const relhost_ctx *ctx, const struct workflow *w, size_t nsel,
         out->outcome = RELHOST_ERROR;
         out->reason = "tool_error";
         out->retryable = nerr == nerr_retry;
+        /* a plugin that crashed, exited or hung in its own process (plugin_crashed...) */
+        for (size_t i = 0; i < w->n; i++)
+            if (w->runs[i].state == V_DONE && w->runs[i].res.outcome == RELHOST_ERROR &&
+                w->runs[i].res.reason && strncmp(w->runs[i].res.reason, "plugin_", 7) == 0) {
+                out->reason = w->runs[i].res.reason;
+                break;
+            }
     } else if (npass == nsel) {
         out->outcome = RELHOST_PASSED;
         out->reason = NULL;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """faults.py - a plugin that crashes, aborts, exits or hangs inside a call never yields a verdict
-it did not earn (the faulty fixture: tests/fixtures/plugins/faulty.c).
+it did not earn (the faulty fixture: tests/fixtures/plugins/faulty.c), run inside relhost
+(isolate = false; isolate.py runs the same faults in the plugin's own process).
 
 For each fault: relhost's exit code (never 0), the message naming the plugin and the call, the
 console output that came before (never lost), the step recorded ERROR with the named reason, no
@@ -31,7 +32,7 @@ def gate_plan(fault, at="run"):
                          f'plugin_path = [{json.dumps(rh.fixture("faulty"))}];\n'
                          f"steps = (\n  {marker_text}\n"
                          f'  {{ name = "gate"; plugin = "faulty"; fault = "{fault}"; '
-                         f'at = "{at}"; }}\n);\n')
+                         f'at = "{at}"; isolate = false; }}\n);\n')
     return d, p, marker
 
 
@@ -42,7 +43,7 @@ def feed_plan(fault, at="feed"):
                          f'plugin_path = [{json.dumps(rh.fixture("faulty"))}];\n'
                          'runners = { local = { plugin = "runner_local"; }; };\n'
                          f'metrics = {{ bad = {{ plugin = "faulty"; fault = "{fault}"; '
-                         f'at = "{at}"; }}; }};\n'
+                         f'at = "{at}"; isolate = false; }}; }};\n'
                          'steps = (\n  { name = "wf"; plugin = "workflow"; runner = "local"; '
                          'metrics = ["bad"];\n    validations = ( { name = "v"; cmd = ["cat", '
                          f'{json.dumps(os.path.join(d, "job.log"))}]; }} ); }}\n);\n')

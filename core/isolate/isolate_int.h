@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * isolate_int.h - what the client (the host's side) and the server (the plugin's process) of an
+ * isolated plugin instance agree on: the op and service numbers. See isolate.h for the design.
+ */
+#ifndef RELHOST_ISOLATE_INT_H
+#define RELHOST_ISOLATE_INT_H
+
+#include "isolate/wire.h"
+
+/* The hidden argv[1] that turns relhost into a plugin server. */
+#define ISOLATE_SERVER_ARG "--plugin-server-internal"
+
+/* Ops: the client calls the plugin. */
+enum iso_op {
+    OP_GATE_OPEN = 1,
+    OP_GATE_DESCRIBE,
+    OP_GATE_RUN,
+    OP_GATE_CLOSE,
+    OP_M_OPEN,
+    OP_M_JOB_OPEN,
+    OP_M_FEED,
+    OP_M_COLLECT,
+    OP_M_JOB_CLOSE,
+    OP_M_CLOSE,
+    OP_M_KEYS,       /* before any instance: the keys the conf lets the source post */
+    OP_M_CREDENTIALS /* likewise: the variables it needs */
+};
+
+/* Services: the plugin calls the host. Every reply starts with an i32 (rc or value). */
+enum iso_svc {
+    S_LOG = 1,
+    S_FAIL,
+    S_SECRET,
+    S_SEALED,
+    S_CHECK_ADD,
+    S_METRIC_SET,
+    S_LABEL_SET,
+    S_ARTIFACT_ADD,
+    S_NOTE_ADD,
+    S_CHECKS_EVAL,
+    S_PROC_RUN,
+    S_PROC_SPAWN,
+    S_PROC_POLL,
+    S_PROC_KILL,
+    S_PROC_RELEASE,
+    S_JOB_SUBMIT,
+    S_JOB_WAIT,
+    S_JOB_RESULT,
+    S_HTTP,
+    S_PROMPT,
+    S_EXPAND,
+    S_REG_STAGE,
+    S_REG_PROMOTE,
+    S_REG_QUARANTINE,
+    S_JOB_REQUIRE,
+    S_CHECKS_VERIFY,
+    S_RECORD_GET,
+    S_RECORD_PUT
+};
+
+/* The plugin's view of a spawned process handle: the client's number for it. */
+#define ISO_PROC_PTR(id) ((relhost_proc *)(uintptr_t)(id))
+#define ISO_PROC_ID(p) ((uint32_t)(uintptr_t)(p))
+
+/* proc specs and proc results, both ways */
+void iso_w_proc_spec(wbuf *w, const relhost_proc_spec *s);
+void iso_r_proc_spec(rbuf *r, rarena *a, relhost_proc_spec *s);
+void iso_w_proc_result(wbuf *w, const relhost_proc_result *res, int with_output);
+/* out and err, when sent, are malloc()ed copies (proc_result_free releases them) */
+void iso_r_proc_result(rbuf *r, relhost_proc_result *res);
+
+/* server.c: the process's one server (answers nested ops while waiting for a service) */
+void iso_server_svc(wbuf *w, rbuf *reply);
+const relhost_host *iso_server_host(void);
+const char *iso_server_where(const void *field);
+
+#endif
+
+/* ---- the host's side (client.c, client_svc.c) ---- */
+struct relhost_proc;
+struct iso_entry;
+
+typedef struct iso_conn {
+    struct iso_entry *e;
+    int fd;
+    struct relhost_proc *proc; /* the server */
+    int dead;                  /* the server is gone: every call fails with dead_msg */
+    const char *dead_reason;   /* plugin_crashed, plugin_exited, plugin_hung */
+    char *dead_msg;
+    struct relhost_proc **procs; /* processes started for the plugin, by id - 1 */
+    size_t nprocs;
+    uint64_t *jobs; /* job handles given to the plugin */
+    size_t njobs, capjobs;
+    strvec keep; /* strings handed to the host that live as long as the instance */
+    /* metrics sources: feed() batches go through a buffer shared with the server (a memfd
+     * mapped on both sides), so a log's bytes are copied once, not through the socket */
+    char *shm;
+    size_t shm_cap, shm_len;
+    struct iso_job *shm_owner; /* the job whose bytes shm holds */
+} iso_conn;
+
+/* Answer one service request of the plugin (r: after the kind) in ctx; reply sent. */
+void iso_client_serve(iso_conn *c, const relhost_ctx *ctx, rbuf *r);
+/* Kill and release every process started for the plugin. */
+void iso_client_kill_procs(iso_conn *c);
