@@ -288,6 +288,24 @@ double time_wall(void)
 
 int glob_match(const char *pattern, const char *s) { return fnmatch(pattern, s, 0) == 0; }
 
+int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 size_t read_at(int fd, void *buf, size_t want, long long at)
 {
     size_t got = 0;

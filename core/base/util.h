@@ -16,6 +16,9 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** xasprintf() with a va_list (consumed); never NULL. */
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/** Write all n bytes to fd, continuing after a short write or a signal. 0, or -1 with errno
+ *  set (a write that takes nothing counts as an error, errno EIO when the system set none). */
+int write_all(int fd, const void *buf, size_t n);
 /** pread() until want bytes are in buf, the file ends or an error (EINTR retried); returns
  *  the bytes read. */
 size_t read_at(int fd, void *buf, size_t want, long long at);

@@ -5,6 +5,7 @@
  * in progress; strerror, free, where and the *_free services are answered here.
  */
 #include "isolate/isolate_int.h"
+#include "run/proc.h"
 
 #include "run/host.h"
 
@@ -48,47 +49,46 @@ static int simple(wbuf *w)
     return rc;
 }
 
-static void h_log(const relhost_ctx *ctx, relhost_level level, const char *fmt, ...)
+/* The services whose argument is a text the plugin formats (log after its level, fail,
+ * note_add): formatted here, sent whole. */
+static int text_call(int svc, const relhost_ctx *ctx, const int32_t *level, const char *fmt,
+                     va_list ap)
 {
     wbuf w;
-    va_list ap;
-    char *s;
-    va_start(ap, fmt);
-    s = xvasprintf(fmt, ap);
-    va_end(ap);
-    svc_begin(&w, S_LOG, ctx);
-    w_i32(&w, (int32_t)level);
+    char *s = xvasprintf(fmt, ap);
+    svc_begin(&w, svc, ctx);
+    if (level)
+        w_i32(&w, *level);
     w_str(&w, s);
     free(s);
-    simple(&w);
+    return simple(&w);
+}
+
+static void h_log(const relhost_ctx *ctx, relhost_level level, const char *fmt, ...)
+{
+    int32_t lv = (int32_t)level;
+    va_list ap;
+    va_start(ap, fmt);
+    text_call(S_LOG, ctx, &lv, fmt, ap);
+    va_end(ap);
 }
 
 static void h_fail(const relhost_ctx *ctx, const char *fmt, ...)
 {
-    wbuf w;
     va_list ap;
-    char *s;
     va_start(ap, fmt);
-    s = xvasprintf(fmt, ap);
+    text_call(S_FAIL, ctx, NULL, fmt, ap);
     va_end(ap);
-    svc_begin(&w, S_FAIL, ctx);
-    w_str(&w, s);
-    free(s);
-    simple(&w);
 }
 
 static int h_note_add(const relhost_ctx *ctx, const char *fmt, ...)
 {
-    wbuf w;
     va_list ap;
-    char *s;
+    int rc;
     va_start(ap, fmt);
-    s = xvasprintf(fmt, ap);
+    rc = text_call(S_NOTE_ADD, ctx, NULL, fmt, ap);
     va_end(ap);
-    svc_begin(&w, S_NOTE_ADD, ctx);
-    w_str(&w, s);
-    free(s);
-    return simple(&w);
+    return rc;
 }
 
 static const char *h_where(const relhost_ctx *ctx, const void *field)
@@ -241,16 +241,6 @@ static int h_proc_run(const relhost_ctx *ctx, const relhost_proc_spec *spec,
     iso_r_proc_result(&r, res);
     r_free(&r);
     return rc;
-}
-
-static void h_proc_result_free(relhost_proc_result *res)
-{
-    if (!res)
-        return;
-    free(res->out);
-    free(res->err);
-    res->out = res->err = NULL;
-    res->out_len = res->err_len = 0;
 }
 
 static int h_proc_spawn(const relhost_ctx *ctx, const relhost_proc_spec *spec, relhost_proc **out)
@@ -554,7 +544,7 @@ static const relhost_host server_host = {
     .note_add = h_note_add,
     .checks_eval = h_checks_eval,
     .proc_run = h_proc_run,
-    .proc_result_free = h_proc_result_free,
+    .proc_result_free = proc_result_free, /* what the server's own copy allocated */
     .proc_spawn = h_proc_spawn,
     .proc_poll = h_proc_poll,
     .proc_kill = h_proc_kill,

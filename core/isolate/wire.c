@@ -246,19 +246,8 @@ int r_checks(rbuf *r, rarena *a, relhost_checks *out)
 int w_send(int fd, wbuf *w)
 {
     uint32_t len = (uint32_t)(w->b.len - 4);
-    const char *p = w->b.s;
-    size_t left = w->b.len;
     memcpy(w->b.s, &len, sizeof len);
-    while (left) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        left -= (size_t)n;
-    }
-    return 0;
+    return write_all(fd, w->b.s, w->b.len);
 }
 
 static int read_full(int fd, void *buf, size_t n)

@@ -64,19 +64,7 @@ const char *state_strerror(int e)
     return strerror(e);
 }
 
-int state_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
+int state_write_all(int fd, const char *p, size_t n) { return write_all(fd, p, n); }
 
 int state_version_ok(const char *v)
 {

@@ -16,19 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all_fd(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 int fs_sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -56,7 +43,7 @@ int fs_write_atomic(const char *path, const char *data, size_t len)
      * refuses a link planted meanwhile instead of writing through it. */
     unlink(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0 || write_all_fd(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         rc = error_set(RELHOST_EIO,
                        "cannot write %s: %s (check that the folder is writable "
                        "and the disk not full)",
@@ -117,7 +104,7 @@ int fs_copy_sha256(const char *src, const char *dst, char sha[65], long long *si
     while ((n = read(in, buf, sizeof buf)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || write_all_fd(out, buf, (size_t)n) != 0) {
+        if (n < 0 || write_all(out, buf, (size_t)n) != 0) {
             rc = error_set(RELHOST_EIO, "cannot copy %s to %s: %s", src, dst, strerror(errno));
             break;
         }

@@ -142,17 +142,7 @@ static int copy_log(relhost_job *jb, const char *buf, size_t n)
     int rc = 0;
     if (fd < 0)
         return -1;
-    while (n > 0 && rc == 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            rc = -1;
-        else {
-            buf += w;
-            n -= (size_t)w;
-        }
-    }
+    rc = write_all(fd, buf, n);
     if (close(fd) != 0 && rc == 0)
         rc = -1;
     return rc;

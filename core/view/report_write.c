@@ -38,20 +38,6 @@ report_format report_format_parse(const char *name)
     return REPORT_NONE;
 }
 
-static int write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int report_write(report_format fmt, json_t *state_root, const char *repo, const char *path,
                  int flags, char **err)
 {
