@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # plugins/metrics_regex: unit tests (cmocka) and a differential test against the seed's regexes.
 relhost_unit_test(test_plugins_metrics_regex
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex.c ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_internals.c
+          ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_common.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
           ${METRICS_REGEX_SOURCES}
   LIBS PkgConfig::PCRE2)
 

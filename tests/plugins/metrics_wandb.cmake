@@ -2,7 +2,8 @@
 # plugins/metrics_wandb: unit tests (cmocka, a scripted HTTP service) and end-to-end tests through
 # the relhost binary against tests/fakes/wandb_fake.py (one ctest entry per case).
 relhost_unit_test(test_plugins_metrics_wandb
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_wandb.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_wandb.c ${CMAKE_CURRENT_LIST_DIR}/metrics_wandb_api.c
+          ${CMAKE_CURRENT_LIST_DIR}/metrics_wandb_common.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
           ${METRICS_WANDB_SOURCES}
   LIBS PkgConfig::JANSSON)
 add_dependencies(test_plugins_metrics_wandb metrics_wandb)
