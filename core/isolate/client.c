@@ -454,18 +454,9 @@ static int pm_job_open(const relhost_ctx *ctx, void *inst, const relhost_job_spe
     *job = NULL;
     if (!real_metrics(c)->job_open)
         return 0;
-    memset(&s, 0, sizeof s);
-    memcpy(&s, in, in->struct_size < sizeof s ? in->struct_size : sizeof s);
+    iso_copy_in(&s, sizeof s, in);
     op_begin(&w, OP_M_JOB_OPEN, ctx);
-    w_str(&w, s.key);
-    w_str(&w, s.validation);
-    w_strv(&w, s.argv);
-    w_strv(&w, s.env);
-    w_str(&w, s.cwd);
-    w_f64(&w, s.timeout_s);
-    w_str(&w, s.log_path);
-    w_i32(&w, s.nodes);
-    w_i32(&w, s.gpus);
+    w_fields(&w, &s, wf_job_spec, WF_COUNT(wf_job_spec));
     w_map(&w, &s.runner_args);
     if ((rc = call(c, ctx, "job_open", &w, &r)) != 0 && !c->dead)
         return rc;

@@ -134,19 +134,8 @@ static void svc_http(const relhost_ctx *ctx, rbuf *r, wbuf *w)
     relhost_http_response *resp = NULL;
     rarena a = {0};
     int rc;
-    q.method = r_str(r);
-    q.url = r_str(r);
-    q.headers = r_strv(r, &a);
+    r_fields(r, &a, &q, wf_http_request, WF_COUNT(wf_http_request));
     q.body = r_bytes(r, &q.body_len);
-    q.bearer_env = r_str(r);
-    q.basic_user = r_str(r);
-    q.basic_env = r_str(r);
-    q.connect_timeout_s = r_f64(r);
-    q.timeout_s = r_f64(r);
-    q.max_attempts = r_i32(r);
-    q.budget_s = r_f64(r);
-    q.max_response = (size_t)r_u64(r);
-    q.at_most_once = r_i32(r);
     rc = r->bad ? RELHOST_EINVAL : host_table()->http_request(ctx, &q, &resp);
     w_i32(w, rc);
     w_i32(w, resp != NULL);
@@ -182,7 +171,7 @@ static void svc_proc(int svc, const relhost_ctx *ctx, iso_conn *c, rbuf *r, wbuf
         if (svc == S_PROC_RUN)
             iso_w_proc_result(w, &res, 1);
         else
-            w_u32(w, rc == 0 ? (uint32_t)c->nprocs : 0);
+            w_u64(w, rc == 0 ? (uint64_t)c->nprocs : 0);
         h->proc_result_free(&res);
         ra_free(&a);
         return;
@@ -215,14 +204,7 @@ static void svc_evidence(int svc, const relhost_ctx *ctx, rbuf *r, wbuf *w)
     int rc = 0;
     if (svc == S_CHECK_ADD) {
         relhost_check k = {.struct_size = sizeof k};
-        k.key = r_str(r);
-        k.op = r_str(r);
-        k.expected = r_f64(r);
-        k.expected_hi = r_f64(r);
-        k.has_actual = r_i32(r);
-        k.actual = r_f64(r);
-        k.passed = r_i32(r);
-        k.note = r_str(r);
+        r_fields(r, NULL, &k, wf_check, WF_COUNT(wf_check));
         rc = r->bad ? RELHOST_EINVAL : h->check_add(ctx, &k);
     } else if (svc == S_METRIC_SET) {
         relhost_metric_info mi = {.struct_size = sizeof mi};
@@ -285,7 +267,7 @@ static void svc_misc(int svc, const relhost_ctx *ctx, rbuf *r, wbuf *w)
         s = r_str(r);
         rc = h->prompt_yesno(ctx, s, &yes);
         w_i32(w, rc);
-        w_i32(w, yes);
+        w_u64(w, (uint64_t)yes);
         break;
     case S_EXPAND: {
         uint32_t n;

@@ -62,15 +62,7 @@ static void r_job_spec(rbuf *r, rarena *a, relhost_job_spec *s)
 {
     memset(s, 0, sizeof *s);
     s->struct_size = sizeof *s;
-    s->key = r_str(r);
-    s->validation = r_str(r);
-    s->argv = r_strv(r, a);
-    s->env = r_strv(r, a);
-    s->cwd = r_str(r);
-    s->timeout_s = r_f64(r);
-    s->log_path = r_str(r);
-    s->nodes = r_i32(r);
-    s->gpus = r_i32(r);
+    r_fields(r, a, s, wf_job_spec, WF_COUNT(wf_job_spec));
     r_map(r, a, &s->runner_args);
 }
 

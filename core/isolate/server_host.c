@@ -34,6 +34,17 @@ static int call(wbuf *w, rbuf *r)
     return r_i32(r);
 }
 
+/* call() for a service whose answer is its return code and one 64-bit value (a handle, a
+ * flag): *v gets it whatever the code, the message is freed. */
+static int call_value(wbuf *w, uint64_t *v)
+{
+    rbuf r;
+    int rc = call(w, &r);
+    *v = r_u64(&r);
+    r_free(&r);
+    return rc;
+}
+
 static void svc_begin(wbuf *w, int svc, const relhost_ctx *ctx)
 {
     w_init(w, W_SVC);
@@ -97,6 +108,24 @@ static const char *h_where(const relhost_ctx *ctx, const void *field)
     return iso_server_where(field);
 }
 
+/* A service whose one argument is a string and whose answer is its return code. */
+static int str_simple(int svc, const relhost_ctx *ctx, const char *arg)
+{
+    wbuf w;
+    svc_begin(&w, svc, ctx);
+    w_str(&w, arg);
+    return simple(&w);
+}
+
+/* A service whose one argument is a string and whose answer is a code and a value. */
+static int str_value(int svc, const relhost_ctx *ctx, const char *arg, uint64_t *v)
+{
+    wbuf w;
+    svc_begin(&w, svc, ctx);
+    w_str(&w, arg);
+    return call_value(&w, v);
+}
+
 static const char *str_call(int svc, const relhost_ctx *ctx, const char *arg, int keep_it)
 {
     wbuf w;
@@ -129,10 +158,7 @@ static const char *h_record_get(const relhost_ctx *ctx, const char *key)
 
 static int h_sealed(const relhost_ctx *ctx, const char *name)
 {
-    wbuf w;
-    svc_begin(&w, S_SEALED, ctx);
-    w_str(&w, name);
-    return simple(&w);
+    return str_simple(S_SEALED, ctx, name);
 }
 
 static int h_check_add(const relhost_ctx *ctx, const relhost_check *c)
@@ -141,17 +167,9 @@ static int h_check_add(const relhost_ctx *ctx, const relhost_check *c)
     wbuf w;
     if (!c)
         return RELHOST_EINVAL;
-    memset(&k, 0, sizeof k);
-    memcpy(&k, c, c->struct_size < sizeof k ? c->struct_size : sizeof k);
+    iso_copy_in(&k, sizeof k, c);
     svc_begin(&w, S_CHECK_ADD, ctx);
-    w_str(&w, k.key);
-    w_str(&w, k.op);
-    w_f64(&w, k.expected);
-    w_f64(&w, k.expected_hi);
-    w_i32(&w, k.has_actual);
-    w_f64(&w, k.actual);
-    w_i32(&w, k.passed);
-    w_str(&w, k.note);
+    w_fields(&w, &k, wf_check, WF_COUNT(wf_check));
     return simple(&w);
 }
 
@@ -160,9 +178,7 @@ static int h_metric_set(const relhost_ctx *ctx, const char *key, double value,
 {
     relhost_metric_info mi;
     wbuf w;
-    memset(&mi, 0, sizeof mi);
-    if (info)
-        memcpy(&mi, info, info->struct_size < sizeof mi ? info->struct_size : sizeof mi);
+    iso_copy_in(&mi, sizeof mi, info);
     svc_begin(&w, S_METRIC_SET, ctx);
     w_str(&w, key);
     w_f64(&w, value);
@@ -246,16 +262,13 @@ static int h_proc_run(const relhost_ctx *ctx, const relhost_proc_spec *spec,
 static int h_proc_spawn(const relhost_ctx *ctx, const relhost_proc_spec *spec, relhost_proc **out)
 {
     wbuf w;
-    rbuf r;
+    uint64_t id;
     int rc;
-    uint32_t id;
     svc_begin(&w, S_PROC_SPAWN, ctx);
     iso_w_proc_spec(&w, spec);
-    rc = call(&w, &r);
-    id = r_u32(&r);
-    r_free(&r);
+    rc = call_value(&w, &id);
     if (out)
-        *out = rc == 0 ? ISO_PROC_PTR(id) : NULL;
+        *out = rc == 0 ? ISO_PROC_PTR((uint32_t)id) : NULL;
     return rc;
 }
 
@@ -296,13 +309,11 @@ static int h_job_submit(const relhost_ctx *ctx, const relhost_job_request *rq, r
 {
     relhost_job_request q;
     wbuf w;
-    rbuf r;
     int rc;
     uint64_t h;
     if (!rq)
         return RELHOST_EINVAL;
-    memset(&q, 0, sizeof q);
-    memcpy(&q, rq, rq->struct_size < sizeof q ? rq->struct_size : sizeof q);
+    iso_copy_in(&q, sizeof q, rq);
     svc_begin(&w, S_JOB_SUBMIT, ctx);
     w_str(&w, q.validation);
     w_str(&w, q.runner);
@@ -324,9 +335,7 @@ static int h_job_submit(const relhost_ctx *ctx, const relhost_job_request *rq, r
         w_i32(&w, q.expect_exit[i]);
     w_map(&w, q.vars);
     w_i32(&w, q.repeats);
-    rc = call(&w, &r);
-    h = r_u64(&r);
-    r_free(&r);
+    rc = call_value(&w, &h);
     if (out)
         *out = rc == 0 ? (relhost_job *)(uintptr_t)h : NULL;
     return rc;
@@ -391,25 +400,13 @@ static int h_http_request(const relhost_ctx *ctx, const relhost_http_request *rq
         *out = NULL;
     if (!rq)
         return RELHOST_EINVAL;
-    memset(&q, 0, sizeof q);
-    memcpy(&q, rq, rq->struct_size < sizeof q ? rq->struct_size : sizeof q);
+    iso_copy_in(&q, sizeof q, rq);
     svc_begin(&w, S_HTTP, ctx);
-    w_str(&w, q.method);
-    w_str(&w, q.url);
-    w_strv(&w, q.headers);
+    w_fields(&w, &q, wf_http_request, WF_COUNT(wf_http_request));
     if (q.body)
         w_bytes(&w, q.body, q.body_len);
     else
         w_str(&w, NULL);
-    w_str(&w, q.bearer_env);
-    w_str(&w, q.basic_user);
-    w_str(&w, q.basic_env);
-    w_f64(&w, q.connect_timeout_s);
-    w_f64(&w, q.timeout_s);
-    w_i32(&w, q.max_attempts);
-    w_f64(&w, q.budget_s);
-    w_u64(&w, q.max_response);
-    w_i32(&w, q.at_most_once);
     rc = call(&w, &r);
     if (r_i32(&r) && out) {
         size_t nh = 0;
@@ -450,16 +447,10 @@ static void h_http_response_free(relhost_http_response *resp)
 
 static int h_prompt_yesno(const relhost_ctx *ctx, const char *question, int *yes)
 {
-    wbuf w;
-    rbuf r;
-    int rc, y;
-    svc_begin(&w, S_PROMPT, ctx);
-    w_str(&w, question);
-    rc = call(&w, &r);
-    y = r_i32(&r);
-    r_free(&r);
+    uint64_t y = 0;
+    int rc = str_value(S_PROMPT, ctx, question, &y);
     if (yes)
-        *yes = y;
+        *yes = (int)y;
     return rc;
 }
 
@@ -502,18 +493,12 @@ static int h_registry_promote(const relhost_ctx *ctx)
 
 static int h_registry_quarantine(const relhost_ctx *ctx, const char *reason)
 {
-    wbuf w;
-    svc_begin(&w, S_REG_QUARANTINE, ctx);
-    w_str(&w, reason);
-    return simple(&w);
+    return str_simple(S_REG_QUARANTINE, ctx, reason);
 }
 
 static int h_job_require(const relhost_ctx *ctx, const char *validation)
 {
-    wbuf w;
-    svc_begin(&w, S_JOB_REQUIRE, ctx);
-    w_str(&w, validation);
-    return simple(&w);
+    return str_simple(S_JOB_REQUIRE, ctx, validation);
 }
 
 static int h_checks_verify(const relhost_ctx *ctx, const relhost_strlist *sources,
@@ -529,43 +514,10 @@ static int h_checks_verify(const relhost_ctx *ctx, const relhost_strlist *source
 
 static const char *h_strerror(int code) { return host_table()->strerror(code); }
 
-static const relhost_host server_host = {
-    .struct_size = sizeof(relhost_host),
-    .abi_major = RELHOST_ABI_MAJOR,
-    .abi_minor = RELHOST_ABI_MINOR,
-    .log = h_log,
-    .fail = h_fail,
-    .where = h_where,
-    .secret = h_secret,
-    .check_add = h_check_add,
-    .metric_set = h_metric_set,
-    .label_set = h_label_set,
-    .artifact_add = h_artifact_add,
-    .note_add = h_note_add,
-    .checks_eval = h_checks_eval,
-    .proc_run = h_proc_run,
-    .proc_result_free = proc_result_free, /* what the server's own copy allocated */
-    .proc_spawn = h_proc_spawn,
-    .proc_poll = h_proc_poll,
-    .proc_kill = h_proc_kill,
-    .proc_release = h_proc_release,
-    .job_submit = h_job_submit,
-    .job_wait = h_job_wait,
-    .job_result = h_job_result,
-    .http_request = h_http_request,
-    .http_response_free = h_http_response_free,
-    .prompt_yesno = h_prompt_yesno,
-    .expand = h_expand,
-    .free = h_free,
-    .registry_stage = h_registry_stage,
-    .registry_promote = h_registry_promote,
-    .registry_quarantine = h_registry_quarantine,
-    .job_require = h_job_require,
-    .checks_verify = h_checks_verify,
-    .sealed = h_sealed,
-    .record_get = h_record_get,
-    .record_put = h_record_put,
-    .strerror = h_strerror,
-};
+/* what the server's own copy allocated */
+#define h_proc_result_free proc_result_free
+#define H(m) HOST_TABLE_ENTRY_(h_, m)
+static const relhost_host server_host = HOST_TABLE(H);
+#undef H
 
 const relhost_host *iso_server_host(void) { return &server_host; }

@@ -52,28 +52,25 @@ void w_strv(wbuf *w, const char *const *v)
         w_str(w, v[i]);
 }
 
+/* n, then a[i] (and b[i] when b is given) for each i; absent: WIRE_NULL. */
+static void w_counted(wbuf *w, int absent, size_t n, const char *const *a, const char *const *b)
+{
+    w_u32(w, absent ? WIRE_NULL : (uint32_t)n);
+    for (size_t i = 0; !absent && i < n; i++) {
+        w_str(w, a[i]);
+        if (b)
+            w_str(w, b[i]);
+    }
+}
+
 void w_strlist(wbuf *w, const relhost_strlist *l)
 {
-    if (!l) {
-        w_u32(w, WIRE_NULL);
-        return;
-    }
-    w_u32(w, (uint32_t)l->n);
-    for (size_t i = 0; i < l->n; i++)
-        w_str(w, l->v[i]);
+    w_counted(w, !l, l ? l->n : 0, l ? l->v : NULL, NULL);
 }
 
 void w_map(wbuf *w, const relhost_map *m)
 {
-    if (!m) {
-        w_u32(w, WIRE_NULL);
-        return;
-    }
-    w_u32(w, (uint32_t)m->n);
-    for (size_t i = 0; i < m->n; i++) {
-        w_str(w, m->keys[i]);
-        w_str(w, m->values[i]);
-    }
+    w_counted(w, !m, m ? m->n : 0, m ? m->keys : NULL, m ? m->values : NULL);
 }
 
 void w_checks(wbuf *w, const relhost_checks *c)
@@ -333,47 +330,81 @@ void r_ctx(rbuf *r, rarena *a, relhost_ctx *c)
     c->plan_dir = r_str(r);
 }
 
+void w_fields(wbuf *w, const void *obj, const wfield *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *m = (const char *)obj + f[i].off;
+        switch (f[i].kind) {
+        case WF_STR: w_str(w, *(const char *const *)(const void *)m); break;
+        case WF_INT: w_i32(w, (int32_t) * (const int *)(const void *)m); break;
+        case WF_DBL: w_f64(w, *(const double *)(const void *)m); break;
+        case WF_SIZE: w_u64(w, (uint64_t) * (const size_t *)(const void *)m); break;
+        default: w_strv(w, *(const char *const *const *)(const void *)m); break;
+        }
+    }
+}
+
+void r_fields(rbuf *r, rarena *a, void *obj, const wfield *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *m = (char *)obj + f[i].off;
+        switch (f[i].kind) {
+        case WF_STR: *(const char **)(void *)m = r_str(r); break;
+        case WF_INT: *(int *)(void *)m = (int)r_i32(r); break;
+        case WF_DBL: *(double *)(void *)m = r_f64(r); break;
+        case WF_SIZE: *(size_t *)(void *)m = (size_t)r_u64(r); break;
+        default: *(const char *const **)(void *)m = r_strv(r, a); break;
+        }
+    }
+}
+
+/* WF(KIND, member) of the struct WF_T names for the table below it. */
+#define WF(kind, m) WF_##kind##_(WF_T, m)
+#define WF_T relhost_check
+const wfield wf_check[8] = {WF(STR, key),         WF(STR, op),         WF(DBL, expected),
+                            WF(DBL, expected_hi), WF(INT, has_actual), WF(DBL, actual),
+                            WF(INT, passed),      WF(STR, note)};
+#undef WF_T
+#define WF_T relhost_job_spec
+const wfield wf_job_spec[9] = {WF(STR, key),      WF(STR, validation), WF(STRV, argv),
+                               WF(STRV, env),     WF(STR, cwd),        WF(DBL, timeout_s),
+                               WF(STR, log_path), WF(INT, nodes),      WF(INT, gpus)};
+#undef WF_T
+#define WF_T relhost_proc_spec
+const wfield wf_proc_spec[9] = {WF(STRV, argv),     WF(STRV, env),       WF(STR, cwd),
+                                WF(DBL, timeout_s), WF(DBL, grace_s),    WF(SIZE, capture_max),
+                                WF(STR, log_path),  WF(STR, stdin_data), WF(INT, clear_env)};
+#undef WF_T
+#define WF_T relhost_proc_result
+const wfield wf_proc_result[7] = {WF(INT, exited),    WF(INT, exit_code),   WF(INT, signal),
+                                  WF(INT, timed_out), WF(INT, exec_failed), WF(INT, truncated),
+                                  WF(DBL, duration_s)};
+#undef WF_T
+#define WF_T relhost_http_request
+const wfield wf_http_request[12] = {
+    WF(STR, method),       WF(STR, url),       WF(STRV, headers),          WF(STR, bearer_env),
+    WF(STR, basic_user),   WF(STR, basic_env), WF(DBL, connect_timeout_s), WF(DBL, timeout_s),
+    WF(INT, max_attempts), WF(DBL, budget_s),  WF(SIZE, max_response),     WF(INT, at_most_once)};
+#undef WF_T
+#undef WF
+
 void iso_w_proc_spec(wbuf *w, const relhost_proc_spec *in)
 {
     relhost_proc_spec s;
-    memset(&s, 0, sizeof s);
-    if (in)
-        memcpy(&s, in, in->struct_size < sizeof s ? in->struct_size : sizeof s);
-    w_strv(w, s.argv);
-    w_strv(w, s.env);
-    w_str(w, s.cwd);
-    w_f64(w, s.timeout_s);
-    w_f64(w, s.grace_s);
-    w_u64(w, s.capture_max);
-    w_str(w, s.log_path);
-    w_str(w, s.stdin_data);
-    w_i32(w, s.clear_env);
+    iso_copy_in(&s, sizeof s, in);
+    w_fields(w, &s, wf_proc_spec, WF_COUNT(wf_proc_spec));
 }
 
 void iso_r_proc_spec(rbuf *r, rarena *a, relhost_proc_spec *s)
 {
     memset(s, 0, sizeof *s);
     s->struct_size = sizeof *s;
-    s->argv = r_strv(r, a);
-    s->env = r_strv(r, a);
-    s->cwd = r_str(r);
-    s->timeout_s = r_f64(r);
-    s->grace_s = r_f64(r);
-    s->capture_max = (size_t)r_u64(r);
-    s->log_path = r_str(r);
-    s->stdin_data = r_str(r);
-    s->clear_env = r_i32(r);
+    r_fields(r, a, s, wf_proc_spec, WF_COUNT(wf_proc_spec));
 }
 
 void iso_w_proc_result(wbuf *w, const relhost_proc_result *res, int with_output)
 {
-    w_i32(w, res->exited);
-    w_i32(w, res->exit_code);
-    w_i32(w, res->signal);
-    w_i32(w, res->timed_out);
-    w_i32(w, res->exec_failed);
-    w_i32(w, res->truncated);
-    w_f64(w, res->duration_s);
+    w_fields(w, res, wf_proc_result, WF_COUNT(wf_proc_result));
     w_i32(w, with_output);
     if (with_output) {
         w_bytes(w, res->out ? res->out : "", res->out ? res->out_len : 0);
@@ -394,13 +425,7 @@ void iso_r_proc_result(rbuf *r, relhost_proc_result *res)
     relhost_proc_result k;
     memset(&k, 0, sizeof k);
     k.struct_size = sizeof k;
-    k.exited = r_i32(r);
-    k.exit_code = r_i32(r);
-    k.signal = r_i32(r);
-    k.timed_out = r_i32(r);
-    k.exec_failed = r_i32(r);
-    k.truncated = r_i32(r);
-    k.duration_s = r_f64(r);
+    r_fields(r, NULL, &k, wf_proc_result, WF_COUNT(wf_proc_result));
     if (r_i32(r)) {
         const char *p = r_bytes(r, &k.out_len);
         k.out = dup_bytes(p, k.out_len);

@@ -15,6 +15,7 @@
 #include <relhost/plugin.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define WIRE_NULL 0xffffffffu
 /* A message larger than this is a broken peer, not data (feed batches stay far below). */
@@ -72,6 +73,46 @@ const char *const *r_strv(rbuf *r, rarena *a);
 int r_strlist(rbuf *r, rarena *a, relhost_strlist *out);
 int r_map(rbuf *r, rarena *a, relhost_map *out);
 int r_checks(rbuf *r, rarena *a, relhost_checks *out);
+
+/* A struct's plain members, described once for both ends: w_fields() writes them in table
+ * order, r_fields() reads them back into a struct of the same type (strings point into the
+ * message, arrays live in the arena a, which may be NULL for a table without WF_STRV). Each
+ * row checks at compile time that the member has the type its kind says, so an encoder and its
+ * decoder can no longer disagree. */
+enum wfield_kind { WF_STR, WF_INT, WF_DBL, WF_SIZE, WF_STRV };
+typedef struct wfield {
+    unsigned char kind;
+    unsigned short off;
+} wfield;
+#define WFIELD(kind, ctype, type, m)                                                              \
+    {                                                                                             \
+        kind,                                                                                     \
+            (unsigned short)(offsetof(type, m) + 0 * sizeof(_Generic(((type *)0)->m, ctype : 1))) \
+    }
+#define WF_STR_(type, m) WFIELD(WF_STR, const char *, type, m)
+#define WF_INT_(type, m) WFIELD(WF_INT, int, type, m)
+#define WF_DBL_(type, m) WFIELD(WF_DBL, double, type, m)
+#define WF_SIZE_(type, m) WFIELD(WF_SIZE, size_t, type, m)
+#define WF_STRV_(type, m) WFIELD(WF_STRV, const char *const *, type, m)
+#define WF_COUNT(t) (sizeof(t) / sizeof(t)[0])
+void w_fields(wbuf *w, const void *obj, const wfield *f, size_t n);
+void r_fields(rbuf *r, rarena *a, void *obj, const wfield *f, size_t n);
+
+/* *dst (size bytes) as the caller's ABI struct src (NULL: none) holds it: src was built at its
+ * own struct_size, its first member; what it lacks reads as zero. */
+static inline void iso_copy_in(void *dst, size_t size, const void *src)
+{
+    size_t have = 0;
+    memset(dst, 0, size);
+    if (!src)
+        return;
+    memcpy(&have, src, sizeof have);
+    memcpy(dst, src, have < size ? have : size);
+}
+
+/* The tables of the structs that cross (wire.c). */
+extern const wfield wf_check[8], wf_job_spec[9], wf_proc_spec[9], wf_proc_result[7],
+    wf_http_request[12];
 
 /* Send the message (the length is filled here). 0, or -1 with errno (EPIPE: the peer is gone). */
 int w_send(int fd, wbuf *w);

@@ -437,43 +437,16 @@ static const char *svc_strerror(int code)
     }
 }
 
-static const relhost_host table = {
-    .struct_size = sizeof(relhost_host),
-    .abi_major = RELHOST_ABI_MAJOR,
-    .abi_minor = RELHOST_ABI_MINOR,
-    .log = svc_log,
-    .fail = svc_fail,
-    .where = svc_where,
-    .secret = svc_secret,
-    .check_add = svc_check_add,
-    .metric_set = svc_metric_set,
-    .label_set = svc_label_set,
-    .artifact_add = svc_artifact_add,
-    .note_add = svc_note_add,
-    .checks_eval = svc_checks_eval,
-    .proc_run = svc_proc_run,
-    .proc_result_free = proc_result_free,
-    .proc_spawn = svc_proc_spawn,
-    .proc_poll = svc_proc_poll,
-    .proc_kill = svc_proc_kill,
-    .proc_release = svc_proc_release,
-    .job_submit = svc_job_submit,
-    .job_wait = svc_job_wait,
-    .job_result = svc_job_result,
-    .http_request = svc_http_request,
-    .http_response_free = svc_http_response_free,
-    .prompt_yesno = svc_prompt_yesno,
-    .expand = svc_expand,
-    .free = svc_free,
-    .registry_stage = host_registry_stage,
-    .registry_promote = host_registry_promote,
-    .registry_quarantine = host_registry_quarantine,
-    .job_require = svc_job_require,
-    .checks_verify = host_checks_verify,
-    .sealed = svc_sealed,
-    .record_get = host_record_get,
-    .record_put = host_record_put,
-    .strerror = svc_strerror,
-};
+/* The services named otherwise than svc_<member>. */
+#define svc_proc_result_free proc_result_free
+#define svc_registry_stage host_registry_stage
+#define svc_registry_promote host_registry_promote
+#define svc_registry_quarantine host_registry_quarantine
+#define svc_checks_verify host_checks_verify
+#define svc_record_get host_record_get
+#define svc_record_put host_record_put
+#define SVC(m) HOST_TABLE_ENTRY_(svc_, m)
+static const relhost_host table = HOST_TABLE(SVC);
+#undef SVC
 
 const relhost_host *host_table(void) { return &table; }
