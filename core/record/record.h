@@ -212,6 +212,9 @@ void record_evidence_free(evidence_record *ev);
 /** One JOB object of the state (borrowed for the call), whose id is id, into *out (zeroed
  *  first; free with record_job_free()). */
 void record_read_job(json_t *job, const char *id, job_record *out);
+/** The JOB record id of the state root (borrowed for the call) into *out (zeroed first; free
+ *  with record_job_free() when 1 is returned): 1 when the state has it (an object), else 0. */
+int record_read_job_id(json_t *root, const char *id, job_record *out);
 void record_job_free(job_record *j);
 
 /** The release root only (no steps, no jobs): its scalars, candidate, sealed_env and waivers,

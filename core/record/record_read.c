@@ -560,6 +560,16 @@ void record_read_job(json_t *job, const char *id, job_record *out)
     read_job(out, id ? id : "", job);
 }
 
+int record_read_job_id(json_t *root, const char *id, job_record *out)
+{
+    json_t *v = json_object_get(json_object_get(root, "jobs"), id);
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(v))
+        return 0;
+    read_job(out, id, v);
+    return 1;
+}
+
 void record_job_free(job_record *j)
 {
     if (j)

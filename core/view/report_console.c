@@ -380,7 +380,6 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
                  const int *resumed)
 {
     release_record head;
-    json_t *jobs = json_object_get(root, "jobs");
     int header = 0;
     (void)p;
     /* the step's own jobs, each read by its id: never the whole release (a run of many steps
@@ -388,13 +387,11 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
     if (ids->n == 0 || record_read_head(root, &head) != 0)
         return;
     for (size_t k = 0; k < ids->n; k++) {
-        json_t *jv = json_object_get(jobs, ids->v[k]);
         job_record j;
         relhost_outcome o;
         size_t i;
-        if (!json_is_object(jv))
+        if (!record_read_job_id(root, ids->v[k], &j))
             continue;
-        record_read_job(jv, ids->v[k], &j);
         /* a record whose "step" is not a string has none here */
         if (!j.step_given || strcmp(j.step, r->step->inst.name) != 0) {
             record_job_free(&j);
