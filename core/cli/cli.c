@@ -137,7 +137,8 @@ static void usage_options(FILE *out)
         "  1    a required step FAILED (a verdict: the candidate is bad)\n"
         "  2    usage error, invalid plan, missing or broken plugin, corrupt or locked state\n"
         "  3    a required step could not decide (INCONCLUSIVE, or an ERROR that retrying won't fix);\n"
-        "       also a plugin that called exit() inside a call (its step is ERROR plugin_exited)\n"
+        "       also a plugin that called exit() inside a call (its step is ERROR plugin_exited),\n"
+        "       and a passing run whose --report-* file could not be written\n"
         "  4    gates green but publishing is frozen\n"
         "  75   deferred: a required step hit a retryable tool error, or the state could not be\n"
         "       saved (a full disk: the run stopped at once); run again later\n"
@@ -457,9 +458,9 @@ static int cmd_plugins(const cli *c)
 
 /* After a run: the reports asked for with --report-*, and the Markdown appended to
  * $GITHUB_STEP_SUMMARY under GitHub Actions, all made from the state as the run saved it. A
- * report that cannot be written is an error on stderr; the exit code stays the release's
- * decision. */
-static void write_reports(const plan *p, const cli *c)
+ * report that cannot be written is an error on stderr; returns how many were not written (a
+ * passing run then exits 3: the CI that reads the report must not see a pass without it). */
+static int write_reports(const plan *p, const cli *c)
 {
     const char *gh = getenv("GITHUB_STEP_SUMMARY");
     const struct {
@@ -471,23 +472,26 @@ static void write_reports(const plan *p, const cli *c)
              {REPORT_MD, c->report_md, 0},
              {REPORT_MD, gh && *gh ? gh : NULL, REPORT_APPEND}};
     state *st = NULL;
-    int any = 0;
+    int any = 0, failed = 0;
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-        any |= w[i].path != NULL;
+        any += w[i].path != NULL;
     if (!any)
-        return;
+        return 0;
     if (state_open(p->state_dir, p->version, STATE_READONLY, &st) != 0) {
         log_msg(RELHOST_LOG_ERROR, "report", "release %s: %s", p->version, error_last());
-        return;
+        return any;
     }
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
         char *err = NULL;
         if (w[i].path &&
-            report_write(w[i].fmt, state_root(st), p->repo, w[i].path, w[i].flags, &err) != 0)
+            report_write(w[i].fmt, state_root(st), p->repo, w[i].path, w[i].flags, &err) != 0) {
             log_msg(RELHOST_LOG_ERROR, "report", "%s", err ? err : error_last());
+            failed++;
+        }
         free(err);
     }
     state_close(st);
+    return failed;
 }
 
 /* The state can no longer be saved (a full disk, an I/O error): the run stops at once, as on
@@ -505,7 +509,7 @@ typedef struct exit_reports {
 static void reports_on_plugin_exit(void *data)
 {
     const exit_reports *x = data;
-    write_reports(x->p, x->c);
+    (void)write_reports(x->p, x->c); /* relhost exits 3 anyway */
 }
 
 /* relhost report: one report of a release, from its state (read-only, no lock). */
@@ -620,8 +624,11 @@ static int cmd_run(const cli *c)
         code = EXIT_USAGE;
     } else {
         code = c->check ? EXIT_OK : rr.exit_code;
-        if (ro.mode == RELHOST_MODE_RUN)
-            write_reports(&p, c);
+        if (ro.mode == RELHOST_MODE_RUN && write_reports(&p, c) && code == EXIT_OK) {
+            log_msg(RELHOST_LOG_ERROR, "report",
+                    "the release passed, but a report asked for was not written: exit 3");
+            code = EXIT_UNDECIDED;
+        }
     }
     guard_set_exit_hook(NULL, NULL);
     {

@@ -366,6 +366,19 @@ def case_cli_writes_reports_after_a_run_and_on_demand():
     rh.expect(rh.run(["-c", plan, "--check", "--report-md", o], cwd=d), 2)
 
 
+def case_a_report_that_cannot_be_written_does_not_leave_a_pass():
+    """A passing run whose --report-json cannot be written (its folder is a file) says so and
+    exits 3, not 0: the CI that reads the report must not see a pass without it."""
+    d = rh.scratch()
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st";\n'
+                         'steps = ( { name = "ok"; plugin = "command"; cmd = ["true"]; } );\n')
+    rh.write(os.path.join(d, "afile"), "")
+    r = rh.run(["-c", p, "--report-json", os.path.join(d, "afile", "r.json")], cwd=d)
+    rh.expect(r, 3, out=[r"^result: PASSED"], err=[r"a report asked for was not written"])
+    r = rh.run(["-c", p, "--version", "1.1", "--report-json", os.path.join(d, "r.json")], cwd=d)
+    rh.expect(r, 0)
+
+
 def git(repo, *args):
     env = rh.base_env({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
