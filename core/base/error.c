@@ -6,15 +6,14 @@
 
 static char msg[4096];
 
-/* A message may quote input (a version, a name, a reply): its control characters are shown
- * as \xHH, so a message can neither drive the terminal nor forge a line of its own. Newlines
- * and tabs stay: some messages are several lines on purpose. */
-static void escape_controls(char *dst, size_t cap, const char *src)
+size_t error_escape(char *dst, size_t cap, const char *src)
 {
     size_t o = 0;
+    int quoted = 0;
     for (; *src && o + 1 < cap; src++) {
         unsigned char c = (unsigned char)*src;
-        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+        quoted ^= c == '"';
+        if ((c < 0x20 && ((c != '\n' && c != '\t') || quoted)) || c == 0x7f) {
             if (o + 5 >= cap)
                 break;
             snprintf(dst + o, cap - o, "\\x%02x", c);
@@ -24,13 +23,14 @@ static void escape_controls(char *dst, size_t cap, const char *src)
         }
     }
     dst[o] = '\0';
+    return o;
 }
 
 int error_setv(int code, const char *fmt, va_list ap)
 {
     char raw[sizeof msg];
     vsnprintf(raw, sizeof raw, fmt, ap);
-    escape_controls(msg, sizeof msg, raw);
+    error_escape(msg, sizeof msg, raw);
     return code;
 }
 
@@ -53,7 +53,7 @@ int error_wrap(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
-    escape_controls(msg, sizeof msg, raw);
+    error_escape(msg, sizeof msg, raw);
     n = (int)strlen(msg);
     if (n >= 0 && (size_t)n + 3 < sizeof msg) {
         size_t room = sizeof msg - (size_t)n - 3;

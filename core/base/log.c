@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "base/log.h"
 
+#include "base/error.h"
 #include "base/secrets.h"
 #include "base/util.h"
 
@@ -50,12 +51,13 @@ void log_vmsg(relhost_level level, const char *prefix, const char *fmt, va_list 
                   names[level], col_reset());
     sb_puts(&b, ": ");
     text = xvasprintf(fmt, ap);
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++)
-        /* Quoted input (a name, a reply) can neither drive the terminal nor forge a line. */
-        if ((*c < 0x20 && *c != '\n' && *c != '\t') || *c == 0x7f)
-            sb_printf(&b, "\\x%02x", *c);
-        else
-            sb_putc(&b, (char)*c);
+    {
+        /* quoted input can neither drive the terminal nor forge a line (error_escape) */
+        size_t cap = 4 * strlen(text) + 1;
+        char *esc = xmalloc(cap);
+        sb_add(&b, esc, error_escape(esc, cap, text));
+        free(esc);
+    }
     free(text);
     if (b.len == 0 || b.s[b.len - 1] != '\n')
         sb_putc(&b, '\n');

@@ -332,6 +332,10 @@ def case_control_characters_in_input_are_escaped_in_messages():
     r = p.reject(["--version", "1.0\x1b[31mred\rforged"],
                  err=[rh.q('release version "1.0\\x1b[31mred\\x0dforged" is not valid')])
     rh.check("\x1b" not in r.err and "\r" not in r.err, "no raw control byte in the message", r)
+    # a newline inside a quoted value would start a line of its own ("fake: PASSED")
+    r = p.reject(["--version", "1.0\nfake: PASSED"],
+                 err=[rh.q('release version "1.0\\x0afake: PASSED" is not valid')])
+    rh.check(not any(l.startswith("fake") for l in r.err.splitlines()), "no forged line", r)
 
 
 def case_a_jobs_control_sequences_never_reach_the_terminal():
