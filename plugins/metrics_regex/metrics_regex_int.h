@@ -146,6 +146,9 @@ struct mr_pat {
      * line's start (the many numbers before "SPS:" on a metric line are never tried). */
     int lead_known;
     uint8_t lead_set[32];
+    /* After the lead_set bytes, a token of any non-space bytes may also come first (the value
+     * of "nan ksps"): the search starts before it too. */
+    int lead_token;
     int has_range, integer; /* a default's valid range and whole-number rule */
     double lo, hi;
     int summary;            /* 1 + field of a [SUMMARY] block, 0 for other patterns */
@@ -253,6 +256,7 @@ static inline int mr_is_alpha(unsigned char c)
 }
 
 static inline int mr_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static inline int mr_is_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13); }
 
 static inline unsigned char mr_lower(unsigned char c)
 {

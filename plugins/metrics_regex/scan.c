@@ -313,6 +313,8 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
                                           ((unsigned char)line[from - 1] & 7) &
                                       1))
                     from--;
+                while (p->lead_token && from > off && !mr_is_space((unsigned char)line[from - 1]))
+                    from--;
             }
         }
         int rc = p->jit

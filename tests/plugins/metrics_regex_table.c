@@ -116,7 +116,8 @@ static const struct tcase cases[] = {
     {L("x\0y\0 SPS=950 \0tail\n"), NULL, "sps_max=950;sps_last=950"},
     {L(E "[1m\0SPS: 5\n"), NULL, "sps_max=5;sps_last=5"},
     {L("progress \xff\xfe\xc3 87.75 ksps \xe2\x82\n"), NULL, "sps_max=87750;sps_last=87750"},
-    {L("SPS: 5\xff\n"), NULL, "sps_max=5;sps_last=5"},
+    /* a number is read only when it ends at a token boundary: never a prefix of "5\xff" */
+    {L("SPS: 5\xff\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
     {L("\xc3\x28\xa0\xa1 eval_success_rate: 0.5 \xf0\x28\x8c\x28\n"), NULL,
      "eval_success_rate=0.5"},
     /* ---- SPS refused: a note, never a wrong value ---- */
@@ -133,7 +134,33 @@ static const struct tcase cases[] = {
     {L("SPS: 100\nSPS: -1\nSPS: -2\n"), NULL,
      "sps_max=100;~2 matches skipped;~first on line 2;~sps_last is not posted;!sps_last"},
     {L("sps_max: 31000\n"), NULL, ""},
-    {L("SPS:\n31000\n"), NULL, ""},
+    {L("SPS:\n31000\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
+    /* ---- the last occurrence unreadable in any default form: refused, never a stale last ---- */
+    {L("Successes: 35/40 (87.5%)\nSuccesses: 0/0 (nan%)\n"), NULL,
+     "~eval_success_rate is not posted;~line 2;~\"nan%\";!eval_success_rate"},
+    {L("total  40 evals 87.5% successful\ntotal  0 evals nan% successful\n"), NULL,
+     "~eval_success_rate is not posted;~line 2;!eval_success_rate"},
+    {L("50000 steps/sec\nnan steps/sec\n"), NULL,
+     "sps_max=50000;~sps_last is not posted;~\"nan\";!sps_last"},
+    {L("50.0 ksps\nnan ksps\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS   50.0k\nSPS   nan\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS   50.0k\nSPS   -\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("\xe2\x94\x82 50,000 SPS \xe2\x94\x82\n\xe2\x94\x82 nan SPS \xe2\x94\x82\n"), NULL,
+     "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS: 50000\nSPS:\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS: 50000\nSPS:    \n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS: 50000\nSPS=\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("eval_success_rate: 0.93\neval_success_rate:\n"), NULL,
+     "~eval_success_rate is not posted;!eval_success_rate"},
+    {L("{\"sps\": 50000}\n{\"sps\": \"nan\"}\n"), NULL,
+     "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("{'eval_success_rate': 0.93}\n{'eval_success_rate': 'nan'}\n"), NULL,
+     "~eval_success_rate is not posted;!eval_success_rate"},
+    {L("{'sps': '50000'}\n"), NULL, "sps_max=50000;sps_last=50000"},
+    /* prose around the names is not a value */
+    {L("SPS per env is logged\ncomputing sps now\n|  SPS  |\n"), NULL, ""},
+    {L("Steps 12 SPS nan\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
+    {L("SPS: 31000 / tmp\n"), NULL, "sps_max=31000;sps_last=31000"},
     {L(""), NULL, ""},
     {big_digits, 0, NULL, "~sps;~too long;!sps_max;!sps_last"},
     /* ---- eval_success_rate ---- */
@@ -293,6 +320,51 @@ static void test_plugins_metrics_regex_table__a_100mb_line_is_skipped_in_bounded
     runner_close(&r);
 }
 
+/* Values captured as whole tokens of any bytes ("nan ksps", "total 0 evals nan% successful"):
+ * the search shortcuts (literals, lead sets, the fused prefilter) must still start before the
+ * token, so the defaults post what they post with every shortcut off. */
+static void test_plugins_metrics_regex_table__shortcuts_find_whole_value_tokens_of_any_bytes(
+    void **state)
+{
+    static const char *const frags[] = {
+        "nan ksps", "1x sps",     "n/a steps/sec",      "--min-sps", "2k5 sps", "total 3 evals",
+        "nan%",     "successful", "Successes: 0/0 (",   ")",         "SPS:",    "50000",
+        "SPS",      "-",          "eval_success_rate:", "1/40",      "|",       "'nan'",
+    };
+    static char log[32 * 1024];
+    size_t n = 0;
+    unsigned seed = 7;
+    (void)state;
+    for (int line = 0; line < 800; line++) {
+        int parts = 1 + (int)(seed % 5);
+        for (int i = 0; i < parts; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *f = frags[(seed >> 8) % (sizeof(frags) / sizeof(frags[0]))];
+            n += (size_t)snprintf(log + n, sizeof(log) - n, "%s%s", f,
+                                  (seed >> 20) % 3 == 0 ? "" : " ");
+        }
+        n += (size_t)snprintf(log + n, sizeof(log) - n, "\n");
+        assert_true(n < sizeof(log) - 256);
+    }
+    struct runner r;
+    runner_open(&r, NULL);
+    char *got = run(&r, log, n, 0, 61);
+    struct metrics_regex *inst = r.inst;
+    for (size_t i = 0; i < inst->n_pats; i++) {
+        inst->pats[i].lit.len = 0;
+        inst->pats[i].lead_known = 0;
+    }
+    for (size_t i = 0; i < inst->n_groups; i++)
+        inst->groups[i].lit.len = 0;
+    inst->fuse.on = 0;
+    char *want = run(&r, log, n, 0, n);
+    assert_string_equal(got, want);
+    assert_non_null(strstr(want, "not a finite number")); /* the log is worth comparing */
+    free(want);
+    free(got);
+    runner_close(&r);
+}
+
 int main(void)
 {
     memcpy(big_digits, "SPS: ", 5);
@@ -305,6 +377,8 @@ int main(void)
             test_plugins_metrics_regex_table__a_100mb_line_is_skipped_in_bounded_memory),
         cmocka_unit_test(
             test_plugins_metrics_regex_table__the_fused_prefilter_posts_what_one_pass_per_literal_posts),
+        cmocka_unit_test(
+            test_plugins_metrics_regex_table__shortcuts_find_whole_value_tokens_of_any_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
