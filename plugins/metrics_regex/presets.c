@@ -66,8 +66,8 @@
 #define MR_EVAL_REGEX                                                                        \
     MR_NAME "eval[_\\s-]?success[_\\s-]?rate['\"]?\\s*[:=]\\s*(?:" MR_NUMPCT MR_GUARD MR_END \
             "|" MR_BAD ")"                                                                   \
-            "|\\btotal\\s+\\d+\\s+evals?\\s+(?<value>\\S+?)\\s*successful\\b"                \
-            "|\\bsuccesses\\s*:\\s*\\d+\\s*/\\s*\\d+\\s*\\((?<value>[^)]*)\\)"
+            "|" MR_NAME "total\\s+\\d+\\s+evals?\\s+(?<value>\\S+?)\\s*successful\\b"        \
+            "|" MR_NAME "successes\\s*:\\s*\\d+\\s*/\\s*\\d+\\s*\\((?<value>[^)]*)\\)"
 
 /* What may stand between a match's start and its literal: a value token, spaces and a unit
  * before "sps" (a lead holding a space also takes the value token before it: see scan.c);

@@ -195,6 +195,18 @@ static const struct tcase cases[] = {
      "sps_max=31000;sps_last=31000;eval_success_rate=1"},
     {L("SPS: 31000, eval_success_rate: 0.9; SPS=32000|\n"), NULL,
      "sps_max=32000;sps_last=32000;eval_success_rate=0.9"},
+    /* ---- a name preceded by - _ . / is an option or an identifier, not that metric ---- */
+    {L("Running: python train.py --min-sps 50000\n"), NULL, ""},
+    {L("SPS: 2000\nRunning: python train.py --min-sps 50000\n"), NULL,
+     "sps_max=2000;sps_last=2000"},
+    {L("SPS: 2000\nargs: --sps=50000 --min_sps: 50000 cfg.sps: 50000 train/sps: 50000\n"), NULL,
+     "sps_max=2000;sps_last=2000"},
+    {L("SPS: 2000\n--min-ksps 50 --target-sps 50000 x.sps 50000 a/sps 5\n"), NULL,
+     "sps_max=2000;sps_last=2000"},
+    {L("eval_success_rate: 0.5\n--min-eval-success-rate=0.9 cfg.eval_success_rate: 0.95\n"), NULL,
+     "eval_success_rate=0.5"},
+    {L("eval_success_rate: 0.5\n--total 40 evals 90% successful\n"), NULL, "eval_success_rate=0.5"},
+    {L("(SPS: 2000) [SPS=3000] {'sps': 4000} |SPS 5000|\n"), NULL, "sps_max=5000;sps_last=5000"},
     /* prose around the names is not a value */
     {L("SPS per env is logged\ncomputing sps now\n|  SPS  |\n"), NULL, ""},
     {L("Steps 12 SPS nan\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
