@@ -56,18 +56,29 @@
 /* A metric name is not preceded by a word byte or by - . / (an option, a path, a field). */
 #define MR_NAME "(?<![\\w./-])"
 #define MR_UNIT "(?:(?<unit>[kmgb])(?:sps)?\\b|\\s*(?<unit>[kmgb])sps\\b)?"
-#define MR_SPS_REGEX                                                                             \
-    MR_NAME "SPS['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|" MR_BAD ")"             \
-            "|" MR_NAME "SPS\\s+(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|(?<value>" MR_TSTART MR_TC \
-            "+))"                                                                                \
-            "|" MR_VLEFT MR_VTOK "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                          \
-            "(?!['\"]?\\s*[:=]|\\s+" MR_TSTART ")"
-#define MR_STEPS_REGEX MR_VLEFT MR_VTOK "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
-#define MR_EVAL_REGEX                                                                        \
-    MR_NAME "eval[_\\s-]?success[_\\s-]?rate['\"]?\\s*[:=]\\s*(?:" MR_NUMPCT MR_GUARD MR_END \
-            "|" MR_BAD ")"                                                                   \
-            "|" MR_NAME "total\\s+\\d+\\s+evals?\\s+(?<value>\\S+?)\\s*successful\\b"        \
-            "|" MR_NAME "successes\\s*:\\s*\\d+\\s*/\\s*\\d+\\s*\\((?<value>[^)]*)\\)"
+/* The remnant of a colour code whose ESC was lost ("[38;5;2mSPS[0m: 2000"): its digits and
+ * "m" must not read as "2 Msps". A remnant touching the name or the value token is captured
+ * as the value, and so refused: before the name, right after it, or inside a value-first token. */
+#define MR_SGR "\\[[0-9;]*m"
+#define MR_SGR_VAL(unit_word) "(?<value>" MR_SGR "\\S*?)\\s*+(?:[kmgb]\\s*+)?" unit_word
+#define MR_SPS_REGEX                                                                           \
+    MR_SGR_VAL("sps\\b")                                                                       \
+    "|" MR_NAME "SPS(?<value>" MR_SGR ")['\"]?\\s*[:=]"                                        \
+    "|" MR_NAME "SPS['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|" MR_BAD ")"       \
+    "|" MR_NAME "SPS\\s+(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|(?<value>" MR_TSTART MR_TC "+))" \
+    "|" MR_VLEFT MR_VTOK "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                                \
+    "(?!['\"]?\\s*[:=]|\\s+" MR_TSTART ")"
+#define MR_STEPS_REGEX                      \
+    MR_SGR_VAL("steps/s(?:ec(?:ond)?)?\\b") \
+    "|" MR_VLEFT MR_VTOK "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
+#define MR_EVAL_NAME "eval[_\\s-]?success[_\\s-]?rate"
+#define MR_EVAL_REGEX                                                                            \
+    "(?<value>" MR_SGR ")" MR_EVAL_NAME "|" MR_NAME MR_EVAL_NAME "(?<value>" MR_SGR              \
+    ")['\"]?\\s*[:=]"                                                                            \
+    "|" MR_NAME "eval[_\\s-]?success[_\\s-]?rate['\"]?\\s*[:=]\\s*(?:" MR_NUMPCT MR_GUARD MR_END \
+    "|" MR_BAD ")"                                                                               \
+    "|" MR_NAME "total\\s+\\d+\\s+evals?\\s+(?<value>\\S+?)\\s*successful\\b"                    \
+    "|" MR_NAME "successes\\s*:\\s*\\d+\\s*/\\s*\\d+\\s*\\((?<value>[^)]*)\\)"
 
 /* What may stand between a match's start and its literal: a value token, spaces and a unit
  * before "sps" (a lead holding a space also takes the value token before it: see scan.c);

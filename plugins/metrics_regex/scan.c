@@ -218,6 +218,12 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
         a->n++;
         return;
     }
+    /* A segment that text was written over (backspaces, cursor moves) shows something else
+     * than its bytes say: no value of it is read. */
+    if (job->region == NULL && job->rewritten) {
+        mr_refuse(job, p, a, MR_C_REWRITTEN, txt, len, key);
+        return;
+    }
     double v = 0.0, unit = 1.0;
     /* A minus sign the regex left out of the capture, if it is not ASCII: never read as +. */
     if (mr_minus_before((const unsigned char *)line, (size_t)(txt - line)) != 0) {

@@ -207,6 +207,49 @@ static const struct tcase cases[] = {
      "eval_success_rate=0.5"},
     {L("eval_success_rate: 0.5\n--total 40 evals 90% successful\n"), NULL, "eval_success_rate=0.5"},
     {L("(SPS: 2000) [SPS=3000] {'sps': 4000} |SPS 5000|\n"), NULL, "sps_max=5000;sps_last=5000"},
+    /* ---- 8-bit C1 controls, cursor moves, backspaces, colour codes that lost their ESC ---- */
+    {L("\x9b"
+       "31mSPS\x9b"
+       "0m: 2000\n"),
+     NULL, "sps_max=2000;sps_last=2000"},
+    {L("\xc2\x9b"
+       "31mSPS\xc2\x9b"
+       "0m: 2000\n"),
+     NULL, "sps_max=2000;sps_last=2000"},
+    {L("\x9d"
+       "0;title\x07SPS: 2000\n\xc2\x9d"
+       "0;t\x07SPS: 3000\n"),
+     NULL, "sps_max=3000;sps_last=3000"},
+    {L("\x9d"
+       "0;\xe2\x80\x9c"
+       "t\xe2\x80\x9d\x9cSPS: 2000\n"),
+     NULL, "sps_max=2000;sps_last=2000"},
+    {L("\xe2\x80\x9b SPS: 2000 \xe2\x80\x9d\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("\xe0\x9b"
+       "1mSPS: 2000\n"),
+     NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 50000" E "[2K" E "[1GSPS: 2000\n"), NULL, "sps_max=50000;sps_last=2000"},
+    {L("SPS: 50000" E "[GSPS: 2000\n"), NULL, "sps_max=50000;sps_last=2000"},
+    {L("SPS: 50000" E "[1;1HSPS: 2000\n"), NULL, "sps_max=50000;sps_last=2000"},
+    {L("SPS: 50000" E "[ASPS: 2000\n"), NULL, "sps_max=50000;sps_last=2000"},
+    {L("SPS: 2000" E "[K" E "[?25l\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 100\nSPS: 99999\b\b\b\b\b2000\n"), NULL,
+     "sps_max=100;~rewritten;~sps_last is not posted;~line 2;!sps_last"},
+    {L("SPS: 100\nSPS: 99999" E "[5D2000\n"), NULL,
+     "sps_max=100;~rewritten;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\nSPS: 99999" E "[6G2000\n"), NULL,
+     "sps_max=100;~rewritten;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\nSPS: 2000\b\b\b\b" E "[4C" E "[K\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 100\nSPS: 99\b\b\rSPS: 2000\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 100\n[38;5;2mSPS[0m: 2000\n"), NULL,
+     "sps_max=100;~sps_last is not posted;~\"[38;!sps_last"},
+    {L("SPS: 100\nSPS[0m: 2000\n"), NULL, "sps_max=100;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\n[1m2m[0m SPS\n"), NULL, "sps_max=100;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\n[1m50000[0m steps/sec\n"), NULL, "sps_max=100;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\nSPS: [1m2000[0m\n"), NULL, "sps_max=100;~sps_last is not posted;!sps_last"},
+    {L("eval_success_rate: 0.5\n[1meval_success_rate[0m: 0.9\n"), NULL,
+     "~eval_success_rate is not posted;!eval_success_rate"},
+    {L("[1] SPS: 2000 [done]\n"), NULL, "sps_max=2000;sps_last=2000"},
     /* prose around the names is not a value */
     {L("SPS per env is logged\ncomputing sps now\n|  SPS  |\n"), NULL, ""},
     {L("Steps 12 SPS nan\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
