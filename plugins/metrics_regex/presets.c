@@ -49,8 +49,16 @@
     "\\xef\\xbc\\x8d"
 #define MR_TSTART \
     "(?=[+\\-.\\d]|" MR_UMINUS "|(?:[+-]?(?:nan|inf(?:inity)?)|n/a|none|null)(?![a-z]))"
-/* A value token before its unit word; it may not end with - _ . / ("--min-sps" is an option). */
-#define MR_VTOK "(?<value>" MR_TSTART "(?:" MR_TC "*?[^\\s;|)}\\]'\"_./-]|-))"
+/* A value token before its unit word; it may not end with - _ . / ("--min-sps" is an option).
+ * Possessive, up to the unit word: no backtracking through a token that is not followed by one. */
+/* Its first byte is consumed by a class, not tested by a lookahead, so that PCRE2 knows which
+ * bytes can start a match and skips the others without trying the alternatives there. */
+#define MR_VFIRST                                                                                      \
+    "(?:[+\\-\\d]|\\.(?![\\s;|)}\\]'\"])|\\xe2(?=\\x88\\x92|\\x80[\\x90-\\x95]|\\x81\\xbb|\\x82\\x8b)" \
+    "|\\xef(?=\\xb9\\xa3|\\xbc\\x8d)|n(?=an(?![a-z])|/a|one(?![a-z])|ull(?![a-z]))"                    \
+    "|i(?=nf(?:inity)?(?![a-z])))"
+#define MR_VTOK(unit_word) \
+    "(?<value>" MR_VFIRST "(?:(?!(?:[kmgb]\\s*+)?" unit_word ")" MR_TC ")*+(?<![_./-])|-)"
 /* Where a value-first token may start: the line's start, a space, an opening delimiter. */
 #define MR_VLEFT "(?<![^\\s|(\\[{:=,;'\"\\x80-\\xff])"
 /* A metric name is not preceded by a word byte or by - . / (an option, a path, a field). */
@@ -66,11 +74,11 @@
     "|" MR_NAME "SPS(?<value>" MR_SGR ")['\"]?\\s*[:=]"                                        \
     "|" MR_NAME "SPS['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|" MR_BAD ")"       \
     "|" MR_NAME "SPS\\s+(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|(?<value>" MR_TSTART MR_TC "+))" \
-    "|" MR_VLEFT MR_VTOK "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                                \
-    "(?!['\"]?\\s*[:=]|\\s+" MR_TSTART ")"
+    "|" MR_VLEFT MR_VTOK("sps\\b") "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                      \
+                                   "(?!['\"]?\\s*[:=]|\\s+" MR_TSTART ")"
 #define MR_STEPS_REGEX                      \
     MR_SGR_VAL("steps/s(?:ec(?:ond)?)?\\b") \
-    "|" MR_VLEFT MR_VTOK "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
+    "|" MR_VLEFT MR_VTOK("steps/s") "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
 #define MR_EVAL_NAME "eval[_\\s-]?success[_\\s-]?rate"
 #define MR_EVAL_REGEX                                                                            \
     "(?<value>" MR_SGR ")" MR_EVAL_NAME "|" MR_NAME MR_EVAL_NAME "(?<value>" MR_SGR              \

@@ -193,7 +193,11 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
 {
     const char *txt = NULL;
     size_t len = 0;
-    uint64_t key = job->cur_abs + ov[0];
+    /* The match's place in the log, then its pattern: two patterns feeding one accumulator (a
+     * default and its alias) may match at one offset with different values, and which one is
+     * "first" or "last" must not depend on the order a chunking visits them in. */
+    size_t pi = (size_t)(p - job->inst->pats);
+    uint64_t key = (job->cur_abs + ov[0]) * 4096 + (pi < 4095 ? pi : 4095);
     for (size_t i = 0; i < p->n_value; i++) {
         uint32_t g = p->value_groups[i];
         if (ov[2 * g] != PCRE2_UNSET) {
