@@ -69,13 +69,16 @@
  * as the value, and so refused: before the name, right after it, or inside a value-first token. */
 #define MR_SGR "\\[[0-9;]*m"
 #define MR_SGR_VAL(unit_word) "(?<value>" MR_SGR "\\S*?)\\s*+(?:[kmgb]\\s*+)?" unit_word
-#define MR_SPS_REGEX                                                                           \
-    MR_SGR_VAL("sps\\b")                                                                       \
-    "|" MR_NAME "SPS(?<value>" MR_SGR ")['\"]?\\s*[:=]"                                        \
-    "|" MR_NAME "SPS['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|" MR_BAD ")"       \
-    "|" MR_NAME "SPS\\s+(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|(?<value>" MR_TSTART MR_TC "+))" \
-    "|" MR_VLEFT MR_VTOK("sps\\b") "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                      \
-                                   "(?!['\"]?\\s*[:=]|\\s+" MR_TSTART ")"
+/* The name once, then its three forms (a lost colour code, a separator, spaces); the remnant
+ * before a value-first token last: these forms cannot match at one start, so their order only
+ * decides how fast a start that matches none of them is given up. */
+#define MR_SPS_REGEX                                                                      \
+    MR_NAME "SPS(?:(?<value>" MR_SGR ")['\"]?\\s*[:=]"                                    \
+            "|['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|" MR_BAD ")"        \
+            "|\\s+(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|(?<value>" MR_TSTART MR_TC "+)))" \
+            "|" MR_VLEFT MR_VTOK("sps\\b") "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"         \
+                                           "(?!['\"]?\\s*[:=]|\\s+" MR_TSTART             \
+                                           ")|" MR_SGR_VAL("sps\\b")
 #define MR_STEPS_REGEX                      \
     MR_SGR_VAL("steps/s(?:ec(?:ond)?)?\\b") \
     "|" MR_VLEFT MR_VTOK("steps/s") "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
