@@ -432,6 +432,8 @@ static int pat_prefilter(const relhost_ctx *ctx, struct mr_pat *p, const char *p
             p->lead_known = 1;
             for (const unsigned char *b = (const unsigned char *)lead; *b != '\0'; b++)
                 p->lead_set[*b >> 3] |= (uint8_t)(1u << (*b & 7));
+            /* a space in the lead: a value token may stand before it, whatever its bytes */
+            p->lead_token = strchr(lead, ' ') != NULL;
         }
     } else {
         unsigned char lit[MR_LIT_MAX];

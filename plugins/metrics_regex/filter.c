@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * metrics_regex's byte filter: what the patterns see of the log. The host feeds the log as it
- * grows, cut anywhere; complete lines free of ESC and \r are scanned straight out of the host's
- * buffer (the fast path), and everything else goes through a byte state machine that removes
- * terminal escape sequences, ends a segment at each \r and \n, and keeps the unfinished segment
+ * grows, cut anywhere; complete lines free of ESC, \r, backspaces and 0x9B/0x9D (8-bit CSI/OSC)
+ * are scanned straight out of the host's buffer (the fast path), and everything else goes
+ * through a byte state machine that removes terminal escape sequences (7- and 8-bit), ends a
+ * segment at each \r and \n and at cursor moves that start the line afresh, marks a segment
+ * whose text was written over (its values are refused), and keeps the unfinished segment
  * in a carry buffer that never grows past max_line (a longer segment is skipped and counted).
  * Its state lives in the job, so a sequence or a line cut between chunks reads the same.
  */
@@ -41,22 +43,45 @@ static int mr_carry_append(struct metrics_regex_job *job, const char *s, size_t 
     return 0;
 }
 
+/*
+ * The bytes the fast path cannot take: ESC, \r, a backspace, and 0x9B / 0x9D, which are 8-bit
+ * CSI and OSC unless they continue a UTF-8 sequence (mr_slow decides). A nibble lookup: the low
+ * nibble table gives a bit per candidate high nibble set, the high nibble table the matching bit:
+ *   low 0xB: ESC 0x1B, CSI 0x9B (bit 0); low 0xD: \r 0x0D, OSC 0x9D (bit 1); low 0x8: \b 0x08
+ *   (bit 2).
+ */
+static inline int mr_special(unsigned char c)
+{
+    return c == 0x1b || c == '\r' || c == '\b' || c == 0x9b || c == 0x9d;
+}
+
+#if defined(MR_HAVE_AVX2)
+__attribute__((target("avx2"))) static inline __m256i mr_special_avx2(__m256i x)
+{
+    const __m256i lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 4, 0, 0, 1, 0, 2, 0, 0);
+    const __m256i hi = _mm256_setr_epi8(6, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 6, 1, 0, 0,
+                                        0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0);
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    __m256i l = _mm256_shuffle_epi8(lo, _mm256_and_si256(x, nib));
+    __m256i h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib));
+    return _mm256_and_si256(l, h);
+}
+#endif
+
 #if defined(MR_HAVE_AVX2)
 /* The AVX2 form of the loop below: 64 bytes a step, newlines counted with popcnt (every CPU
  * with AVX2 has it). Stops at the first 64-byte block holding an ESC or a \r (or too short). */
 __attribute__((target("avx2,popcnt"))) static size_t mr_plain_prefix_avx2(const char *p, size_t n,
                                                                           uint64_t *nl)
 {
-    const __m256i vnl = _mm256_set1_epi8('\n'), vesc = _mm256_set1_epi8(0x1b);
-    const __m256i vcr = _mm256_set1_epi8('\r');
+    const __m256i vnl = _mm256_set1_epi8('\n');
     size_t i = 0;
     uint64_t c = 0;
     for (; i + 64 <= n; i += 64) {
         __m256i x = _mm256_loadu_si256((const void *)(p + i));
         __m256i y = _mm256_loadu_si256((const void *)(p + i + 32));
-        __m256i sp =
-            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, vesc), _mm256_cmpeq_epi8(x, vcr)),
-                            _mm256_or_si256(_mm256_cmpeq_epi8(y, vesc), _mm256_cmpeq_epi8(y, vcr)));
+        __m256i sp = _mm256_or_si256(mr_special_avx2(x), mr_special_avx2(y));
         if (!_mm256_testz_si256(sp, sp))
             break;
         uint64_t bits = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, vnl)) |
@@ -69,7 +94,7 @@ __attribute__((target("avx2,popcnt"))) static size_t mr_plain_prefix_avx2(const 
 #endif
 
 /*
- * Length of the prefix of [p, p+n) holding no ESC and no \r (bytes the fast path cannot take),
+ * Length of the prefix of [p, p+n) holding none of the bytes the fast path cannot take,
  * and in *nl the newlines in it.
  */
 static size_t mr_plain_prefix(const char *p, size_t n, uint64_t *nl, int avx2)
@@ -92,14 +117,22 @@ static size_t mr_plain_prefix(const char *p, size_t n, uint64_t *nl, int avx2)
     /* Newlines are summed in byte lanes (each lane gains at most 2 per step, flushed every 127
      * steps), not with a popcount per block: no popcnt instruction is assumed. */
     const __m128i vnl = _mm_set1_epi8('\n'), vesc = _mm_set1_epi8(0x1b), vcr = _mm_set1_epi8('\r');
+    const __m128i vbs = _mm_set1_epi8('\b'), v7f = _mm_set1_epi8(0x7f),
+                  v9d = _mm_set1_epi8((char)0x9d);
     const __m128i zero = _mm_setzero_si128();
     __m128i acc = zero;
     unsigned steps = 0;
     for (; i + 32 <= n; i += 32) {
         __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
         __m128i y = _mm_loadu_si128((const __m128i *)(p + i + 16));
-        __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vesc), _mm_cmpeq_epi8(x, vcr)),
-                                  _mm_or_si128(_mm_cmpeq_epi8(y, vesc), _mm_cmpeq_epi8(y, vcr)));
+        /* (b & 0x7f) == 0x1b: ESC or 0x9B */
+        __m128i sx = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(x, v7f), vesc), _mm_cmpeq_epi8(x, vcr)),
+            _mm_or_si128(_mm_cmpeq_epi8(x, vbs), _mm_cmpeq_epi8(x, v9d)));
+        __m128i sy = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(y, v7f), vesc), _mm_cmpeq_epi8(y, vcr)),
+            _mm_or_si128(_mm_cmpeq_epi8(y, vbs), _mm_cmpeq_epi8(y, v9d)));
+        __m128i sp = _mm_or_si128(sx, sy);
         if (_mm_movemask_epi8(sp) != 0)
             break; /* the scalar loop finds it and counts this block's newlines */
         acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, vnl));
@@ -115,7 +148,7 @@ static size_t mr_plain_prefix(const char *p, size_t n, uint64_t *nl, int avx2)
     c += (uint64_t)_mm_cvtsi128_si32(sum) + (uint64_t)_mm_extract_epi16(sum, 4);
 #endif
     for (; i < n; i++) {
-        if (p[i] == 0x1b || p[i] == '\r')
+        if (mr_special((unsigned char)p[i]))
             break;
         c += p[i] == '\n';
     }
@@ -130,6 +163,159 @@ static void mr_end_segment(struct metrics_regex_job *job)
         mr_scan_segment(job, job->carry, job->carry_len);
     job->carry_len = 0;
     job->skipping = 0;
+    job->back = 0;
+    job->rewritten = 0;
+}
+
+/* Whether a continuation byte (0x80-0xBF) c after the carried text continues a valid UTF-8
+ * sequence there; if not, it stands alone (a C1 control such as 8-bit CSI 0x9B). */
+static int mr_utf8_continues(const struct metrics_regex_job *job, unsigned char c)
+{
+    const unsigned char *s = (const unsigned char *)job->carry;
+    size_t n = job->carry_len, k = 0;
+    while (k < 3 && k < n && (s[n - 1 - k] & 0xc0) == 0x80)
+        k++;
+    if (k == n)
+        return 0;
+    unsigned char l = s[n - 1 - k];
+    size_t need = l >= 0xc2 && l <= 0xdf   ? 1
+                  : l >= 0xe0 && l <= 0xef ? 2
+                  : l >= 0xf0 && l <= 0xf4 ? 3
+                                           : 0;
+    if (k >= need)
+        return 0;
+    unsigned char second = k == 0 ? c : s[n - k];
+    if ((l == 0xe0 && second < 0xa0) || (l == 0xed && second > 0x9f) ||
+        (l == 0xf0 && second < 0x90) || (l == 0xf4 && second > 0x8f))
+        return 0; /* overlong, surrogate or past U+10FFFF: not a valid sequence */
+    return 1;
+}
+
+/* The final byte c of a CSI sequence: cursor moves that start the line afresh end the segment
+ * as a \r does (erase line, cursor to column 1, cursor to a row); moves to the left make the
+ * next text write over the segment's own (see job->back). */
+static void mr_csi_final(struct metrics_regex_job *job, unsigned char c, uint64_t next_abs)
+{
+    unsigned n = job->csi_arg;
+    if (job->csi_priv & 1)
+        return;
+    switch (c) {
+    case 'K': /* erase to the line's start (1) or the whole line (2) */
+    case 'J': /* erase the screen */
+        if ((c == 'K' && (n == 1 || n == 2)) || (c == 'J' && (n == 2 || n == 3)))
+            break;
+        return;
+    case 'G': /* cursor to column n */
+    case '`':
+        if (n > 1) {
+            if (n - 1 < job->carry_len)
+                job->back = job->carry_len - (n - 1);
+            return;
+        }
+        break;
+    case 'D': /* cursor left */
+        job->back += n > 0 ? n : 1;
+        if (job->back > job->carry_len)
+            job->back = job->carry_len;
+        return;
+    case 'C': /* cursor right */
+        job->back -= job->back < (n > 0 ? n : 1) ? job->back : (n > 0 ? n : 1);
+        return;
+    case 'H': /* cursor to a row and column, up, down, to the next or previous line, to a row */
+    case 'f':
+    case 'A':
+    case 'B':
+    case 'E':
+    case 'F':
+    case 'd': break;
+    default: return;
+    }
+    mr_end_segment(job);
+    job->seg_abs = next_abs;
+}
+
+/* Whether byte c inside an OSC/DCS... string is the 8-bit string terminator ST: 0x9C alone or
+ * as U+009C (0xC2 0x9C), not inside another UTF-8 character (a title may hold any). */
+static int mr_str_st(struct metrics_regex_job *job, unsigned char c)
+{
+    int st = c == 0x9c && (job->str_need == 0 || job->str_prev == 0xc2);
+    if (job->str_need > 0 && (c & 0xc0) == 0x80)
+        job->str_need--;
+    else
+        job->str_need = c >= 0xc2 && c <= 0xdf   ? 1
+                        : c >= 0xe0 && c <= 0xef ? 2
+                        : c >= 0xf0 && c <= 0xf4 ? 3
+                                                 : 0;
+    job->str_prev = c;
+    return st;
+}
+
+/* A parameter or intermediate byte c of a CSI sequence: keep its first number. */
+static void mr_csi_param(struct metrics_regex_job *job, unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        if (job->csi_arg < 100000 && !(job->csi_priv & 2))
+            job->csi_arg = job->csi_arg * 10 + (unsigned)(c - '0');
+    } else if (c == ';' || c == ':') {
+        job->csi_priv |= 2; /* a later parameter: the first one is complete */
+    } else {
+        job->csi_priv |= 1; /* ? < = > or an intermediate byte */
+    }
+}
+
+/* Byte c (0x9B or 0x9D) in the text: the UTF-8 form of U+009B / U+009D (after 0xC2) or a lone
+ * byte is 8-bit CSI / OSC and starts a sequence (returns 1); inside a valid UTF-8 sequence it
+ * is text (returns 0). */
+static int mr_c1(struct metrics_regex_job *job, unsigned char c)
+{
+    if (job->carry_len > 0 && (unsigned char)job->carry[job->carry_len - 1] == 0xc2)
+        job->carry_len--; /* U+009B / U+009D: the 0xC2 belongs to the control */
+    else if (mr_utf8_continues(job, c))
+        return 0;
+    if (job->back > job->carry_len)
+        job->back = job->carry_len;
+    job->esc = c == 0x9b ? MR_CSI : MR_STR;
+    job->csi_arg = 0;
+    job->csi_priv = 0;
+    job->str_need = 0;
+    job->str_prev = 0;
+    return 1;
+}
+
+/* Byte buf[*ip] of the text (no sequence being removed): a run of text into the carry, or the
+ * control that starts a sequence or moves the cursor. */
+static int mr_ground(struct metrics_regex_job *job, const char *buf, size_t len, size_t *ip)
+{
+    size_t i = *ip;
+    unsigned char c = (unsigned char)buf[i];
+    *ip = i + 1;
+    if (c == 0x1b) {
+        job->esc = MR_ESC;
+        return 0;
+    }
+    if (c == '\b') { /* the cursor one column left: the next text writes over */
+        job->back += job->back < job->carry_len;
+        return 0;
+    }
+    if ((c == 0x9b || c == 0x9d) && mr_c1(job, c))
+        return 0;
+    size_t j = i + 1;
+    while (j < len && !mr_special((unsigned char)buf[j]) && buf[j] != '\n')
+        j++;
+    if (job->back > 0) { /* text over the segment's own text */
+        job->rewritten = 1;
+        job->back = 0;
+    }
+    if (job->carry_len + (j - i) > job->inst->max_line) {
+        job->long_lines++;
+        job->skipping = 1;
+        job->carry_len = 0;
+    } else if (mr_carry_append(job, buf + i, j - i) != 0) {
+        *ip = i;
+        return RELHOST_ENOMEM;
+    }
+    *ip = j;
+    return 0;
 }
 
 /*
@@ -141,7 +327,7 @@ static void mr_end_segment(struct metrics_regex_job *job)
  */
 static int mr_slow(struct metrics_regex_job *job, const char *buf, size_t len, size_t *used)
 {
-    size_t max = job->inst->max_line, i = 0;
+    size_t i = 0;
     uint64_t base = job->abs;
     while (i < len) {
         unsigned char c = (unsigned char)buf[i];
@@ -167,28 +353,18 @@ static int mr_slow(struct metrics_regex_job *job, const char *buf, size_t len, s
             continue;
         }
         switch (job->esc) {
-        case MR_GROUND: {
-            if (c == 0x1b) {
-                job->esc = MR_ESC;
-                i++;
-                break;
-            }
-            size_t j = i + 1;
-            while (j < len && buf[j] != '\n' && buf[j] != '\r' && buf[j] != 0x1b)
-                j++;
-            if (job->carry_len + (j - i) > max) {
-                job->long_lines++;
-                job->skipping = 1;
-                job->carry_len = 0;
-            } else if (mr_carry_append(job, buf + i, j - i) != 0) {
+        case MR_GROUND:
+            if (mr_ground(job, buf, len, &i) != 0) {
                 *used = i;
                 job->abs = base + i;
                 return RELHOST_ENOMEM;
             }
-            i = j;
             break;
-        }
         case MR_ESC:
+            job->csi_arg = 0;
+            job->csi_priv = 0;
+            job->str_need = 0;
+            job->str_prev = 0;
             if (c == '[')
                 job->esc = MR_CSI;
             else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_')
@@ -203,14 +379,19 @@ static int mr_slow(struct metrics_regex_job *job, const char *buf, size_t len, s
         case MR_INTER:
             /* CSI parameters run to 0x3f, intermediates to 0x2f; past them comes the final
              * byte, or an invalid one: dropped, with the sequence */
-            if (c == 0x1b)
+            if (c == 0x1b) {
                 job->esc = MR_ESC;
-            else if (c < 0x20 || c > (job->esc == MR_CSI ? 0x3f : 0x2f))
+            } else if (c < 0x20 || c > (job->esc == MR_CSI ? 0x3f : 0x2f)) {
+                if (job->esc == MR_CSI && c >= 0x40 && c <= 0x7e)
+                    mr_csi_final(job, c, base + i + 1);
                 job->esc = MR_GROUND;
+            } else if (job->esc == MR_CSI) {
+                mr_csi_param(job, c);
+            }
             i++;
             break;
         case MR_STR:
-            if (c == 0x07)
+            if (c == 0x07 || mr_str_st(job, c))
                 job->esc = MR_GROUND;
             else if (c == 0x1b)
                 job->esc = MR_STR_ESC;

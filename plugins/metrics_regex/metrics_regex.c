@@ -456,7 +456,9 @@ static void post_refusal_notes(const relhost_ctx *ctx, const struct mr_pat *p,
                                          "read as positive)"
                      : c == MR_C_INT   ? "not a whole number"
                      : c == MR_C_LONG  ? "too long to be a number (over 100 characters)"
-                                       : "in an unknown unit");
+                     : c == MR_C_UNIT  ? "in an unknown unit"
+                                       : "on a line rewritten in place by backspaces or cursor "
+                                         "moves (unreadable)");
         pl_host->note_add(ctx,
                           "pattern \"%s\": %llu match%s skipped, the value was %s (first: "
                           "\"%s\", first on line %llu)",
@@ -537,6 +539,8 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
         mr_scan_segment(job, job->carry, job->carry_len);
     job->carry_len = 0;
     job->esc = MR_GROUND;
+    job->back = 0;
+    job->rewritten = 0;
 
     for (size_t i = 0; i < inst->n_pats; i++)
         if (!inst->pats[i].alias) /* an alias's samples are in the pattern it adds to */

@@ -146,6 +146,9 @@ struct mr_pat {
      * line's start (the many numbers before "SPS:" on a metric line are never tried). */
     int lead_known;
     uint8_t lead_set[32];
+    /* After the lead_set bytes, a token of any non-space bytes may also come first (the value
+     * of "nan ksps"): the search starts before it too. */
+    int lead_token;
     int has_range, integer; /* a default's valid range and whole-number rule */
     double lo, hi;
     int summary;            /* 1 + field of a [SUMMARY] block, 0 for other patterns */
@@ -194,7 +197,16 @@ struct metrics_regex {
 };
 
 /* Why a matched value was refused. */
-enum mr_cause { MR_C_NAN = 1, MR_C_MINUS, MR_C_RANGE, MR_C_INT, MR_C_LONG, MR_C_UNIT, MR_N_CAUSES };
+enum mr_cause {
+    MR_C_NAN = 1,
+    MR_C_MINUS,
+    MR_C_RANGE,
+    MR_C_INT,
+    MR_C_LONG,
+    MR_C_UNIT,
+    MR_C_REWRITTEN, /* on a segment that backspaces or cursor moves wrote over */
+    MR_N_CAUSES
+};
 
 #define MR_NUM_MAX 100 /* longest number text read, in bytes */
 
@@ -228,6 +240,12 @@ struct metrics_regex_job {
     int slow;     /* bytes go through mr_slow() until the next newline */
     int prev_cr;  /* the last byte was a \r: a \n right after ends no second segment */
     enum mr_esc esc;
+    unsigned csi_arg;  /* the first parameter of the CSI sequence being removed (capped) */
+    int csi_priv;      /* 1: a private marker (ESC[?25l), no cursor meaning; 2: past the first */
+    unsigned str_need; /* continuation bytes a UTF-8 character in an OSC... string lacks */
+    unsigned char str_prev; /* the string's previous byte */
+    size_t back;            /* columns the cursor stands left of the segment's end (\b, ESC[nD) */
+    int rewritten;    /* text was written over the segment's own text: its values are refused */
     uint64_t abs;     /* log offset of the next byte fed */
     uint64_t seg_abs; /* log offset where the carried segment started */
     uint64_t line;    /* newlines before the current region or segment */
@@ -253,6 +271,7 @@ static inline int mr_is_alpha(unsigned char c)
 }
 
 static inline int mr_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static inline int mr_is_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13); }
 
 static inline unsigned char mr_lower(unsigned char c)
 {

@@ -22,34 +22,81 @@
  * atomic so that a longer number is never backtracked into a shorter one ("1.5e4" into 1.5) and
  * the many numbers on a metric line that are not SPS fail fast. The guard after a label-first
  * number refuses to cut a longer number short ("31,0000", "1.5.3"); a value-first number must
- * not be followed by a label ("step 12 SPS: 31000" is 31000, not 12).
+ * not be followed by a label ("step 12 SPS: 31000" is 31000, not 12). Every form captures the
+ * whole value token where a value is expected, so that the grammar refuses what is not a number.
  */
 #define MR_NUMBODY \
     "(?>\\d{1,3}+(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?|\\.\\d+(?:[eE][+-]?\\d+)?)"
 #define MR_NUM "(?<value>[+-]?" MR_NUMBODY ")"
 #define MR_NUMPCT "(?<value>[+-]?" MR_NUMBODY "%?)"
 #define MR_GUARD "(?![\\d.,]?\\d)"
-/* After "SPS:" or "eval_success_rate:", a token that is not a whole number is captured anyway so
- * that it is refused with a note (nan, 31,0000, a Unicode minus) rather than silently skipped. */
-#define MR_BAD "(?<value>[^\\s;|)}\\]'\"]+)"
+/* A number is read only when it ends at a token boundary (a space, the line's end, closing
+ * punctuation) and is not the first half of a ratio ("1 / 40"); otherwise the whole token is
+ * captured below and the grammar refuses it ("1/40", "1e-", "2k5", "1.5kk"): never a prefix. */
+#define MR_END "(?=[\\s,;|)\\]}'\"]|$)(?!\\s*/\\s*[+-]?\\.?\\d)"
+/* A byte of a value token: anything but a space or a delimiter. */
+#define MR_TC "[^\\s;|)}\\]'\"]"
+/* After "SPS:" or "eval_success_rate:", whatever stands where the value should be is captured,
+ * so that it is refused with a note (nan, 31,0000, a Unicode minus, nothing at all, a ratio)
+ * rather than silently skipped; a quoted value ({'sps': 'nan'}) is read inside its quotes. */
+#define MR_BAD \
+    "['\"](?<value>[^'\"]*)['\"]|(?<value>" MR_TC "*(?:\\s*/\\s*[+-]?\\.?\\d" MR_TC "*)?)"
+/* The start of a value token where no separator announces one ("SPS   nan", "nan ksps"): a
+ * digit, a sign, a dot, a non-ASCII minus, or a word that stands for no number. Anything else
+ * ("SPS per env", "computing sps") is prose, not a value. */
+#define MR_UMINUS                                                                              \
+    "\\xe2\\x88\\x92|\\xe2\\x80[\\x90-\\x95]|\\xe2\\x81\\xbb|\\xe2\\x82\\x8b|\\xef\\xb9\\xa3|" \
+    "\\xef\\xbc\\x8d"
+#define MR_TSTART \
+    "(?=[+\\-.\\d]|" MR_UMINUS "|(?:[+-]?(?:nan|inf(?:inity)?)|n/a|none|null)(?![a-z]))"
+/* A value token before its unit word; it may not end with - _ . / ("--min-sps" is an option).
+ * Possessive, up to the unit word: no backtracking through a token that is not followed by one. */
+/* Its first byte is consumed by a class, not tested by a lookahead, so that PCRE2 knows which
+ * bytes can start a match and skips the others without trying the alternatives there. */
+#define MR_VFIRST                                                                                      \
+    "(?:[+\\-\\d]|\\.(?![\\s;|)}\\]'\"])|\\xe2(?=\\x88\\x92|\\x80[\\x90-\\x95]|\\x81\\xbb|\\x82\\x8b)" \
+    "|\\xef(?=\\xb9\\xa3|\\xbc\\x8d)|n(?=an(?![a-z])|/a|one(?![a-z])|ull(?![a-z]))"                    \
+    "|i(?=nf(?:inity)?(?![a-z])))"
+#define MR_VTOK(unit_word) \
+    "(?<value>" MR_VFIRST "(?:(?!(?:[kmgb]\\s*+)?" unit_word ")" MR_TC ")*+(?<![_./-])|-)"
+/* Where a value-first token may start: the line's start, a space, an opening delimiter. */
+#define MR_VLEFT "(?<![^\\s|(\\[{:=,;'\"\\x80-\\xff])"
+/* A metric name is not preceded by a word byte or by - . / (an option, a path, a field). */
+#define MR_NAME "(?<![\\w./-])"
 #define MR_UNIT "(?:(?<unit>[kmgb])(?:sps)?\\b|\\s*(?<unit>[kmgb])sps\\b)?"
-#define MR_SPS_REGEX                                                     \
-    "\\bSPS['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT "|" MR_BAD ")" \
-    "|\\bSPS\\s+" MR_NUM MR_GUARD MR_UNIT "|(?<![\\w.,+-])" MR_NUM       \
-    "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"                               \
-    "(?!['\"]?\\s*[:=]|\\s+[+-]?\\.?\\d)"
-#define MR_STEPS_REGEX \
-    "(?<![\\w.,+-])" MR_NUM "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
-#define MR_EVAL_REGEX                                                                           \
-    "\\beval[_\\s-]?success[_\\s-]?rate['\"]?\\s*[:=]\\s*(?:" MR_NUMPCT MR_GUARD "|" MR_BAD ")" \
-    "|\\btotal\\s+\\d+\\s+evals?\\s+" MR_NUMPCT "\\s*successful\\b"                             \
-    "|\\bsuccesses\\s*:\\s*\\d+\\s*/\\s*\\d+\\s*\\(\\s*" MR_NUMPCT "\\s*\\)"
+/* The remnant of a colour code whose ESC was lost ("[38;5;2mSPS[0m: 2000"): its digits and
+ * "m" must not read as "2 Msps". A remnant touching the name or the value token is captured
+ * as the value, and so refused: before the name, right after it, or inside a value-first token. */
+#define MR_SGR "\\[[0-9;]*m"
+#define MR_SGR_VAL(unit_word) "(?<value>" MR_SGR "\\S*?)\\s*+(?:[kmgb]\\s*+)?" unit_word
+/* The name once, then its three forms (a lost colour code, a separator, spaces); the remnant
+ * before a value-first token last: these forms cannot match at one start, so their order only
+ * decides how fast a start that matches none of them is given up. */
+#define MR_SPS_REGEX                                                                      \
+    MR_NAME "SPS(?:(?<value>" MR_SGR ")['\"]?\\s*[:=]"                                    \
+            "|['\"]?\\s*[:=]\\s*(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|" MR_BAD ")"        \
+            "|\\s+(?:" MR_NUM MR_GUARD MR_UNIT MR_END "|(?<value>" MR_TSTART MR_TC "+)))" \
+            "|" MR_VLEFT MR_VTOK("sps\\b") "\\s*+(?:(?<unit>[kmgb])\\s*+)?sps\\b"         \
+                                           "(?!['\"]?\\s*[:=]|\\s+" MR_TSTART             \
+                                           ")|" MR_SGR_VAL("sps\\b")
+#define MR_STEPS_REGEX                      \
+    MR_SGR_VAL("steps/s(?:ec(?:ond)?)?\\b") \
+    "|" MR_VLEFT MR_VTOK("steps/s") "\\s*+(?:(?<unit>[kmgb])\\s*+)?steps/s(?:ec(?:ond)?)?\\b"
+#define MR_EVAL_NAME "eval[_\\s-]?success[_\\s-]?rate"
+#define MR_EVAL_REGEX                                                                            \
+    "(?<value>" MR_SGR ")" MR_EVAL_NAME "|" MR_NAME MR_EVAL_NAME "(?<value>" MR_SGR              \
+    ")['\"]?\\s*[:=]"                                                                            \
+    "|" MR_NAME "eval[_\\s-]?success[_\\s-]?rate['\"]?\\s*[:=]\\s*(?:" MR_NUMPCT MR_GUARD MR_END \
+    "|" MR_BAD ")"                                                                               \
+    "|" MR_NAME "total\\s+\\d+\\s+evals?\\s+(?<value>\\S+?)\\s*successful\\b"                    \
+    "|" MR_NAME "successes\\s*:\\s*\\d+\\s*/\\s*\\d+\\s*\\((?<value>[^)]*)\\)"
 
-/* What may stand between a match's start and its literal: a number, spaces and a unit before
- * "sps"; "eval" and a separator before "success"; nothing before "[SUMMARY]" or "SPS:". */
+/* What may stand between a match's start and its literal: a value token, spaces and a unit
+ * before "sps" (a lead holding a space also takes the value token before it: see scan.c);
+ * nothing before "[SUMMARY]" or "SPS:". The eval forms have none: "total 0 evals nan%
+ * successful" holds words and a token before its literal, so its search starts at the line. */
 #define MR_WS " \t\v\f\r"
 #define MR_SPS_LEAD "0123456789.,eE+-kKmMgGbB" MR_WS
-#define MR_EVAL_LEAD "evalEVAL_-totalsTOTALS0123456789.%" MR_WS
 
 const struct mr_default metrics_regex_defaults[] = {
     {"sps",
@@ -69,7 +116,7 @@ const struct mr_default metrics_regex_defaults[] = {
      MR_EVAL_REGEX,
      "eval_success_rate",
      "success",
-     MR_EVAL_LEAD,
+     NULL,
      {"last", NULL},
      0,
      0,

@@ -193,7 +193,11 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
 {
     const char *txt = NULL;
     size_t len = 0;
-    uint64_t key = job->cur_abs + ov[0];
+    /* The match's place in the log, then its pattern: two patterns feeding one accumulator (a
+     * default and its alias) may match at one offset with different values, and which one is
+     * "first" or "last" must not depend on the order a chunking visits them in. */
+    size_t pi = (size_t)(p - job->inst->pats);
+    uint64_t key = (job->cur_abs + ov[0]) * 4096 + (pi < 4095 ? pi : 4095);
     for (size_t i = 0; i < p->n_value; i++) {
         uint32_t g = p->value_groups[i];
         if (ov[2 * g] != PCRE2_UNSET) {
@@ -216,6 +220,12 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
         a->label_truncated = keep < len;
         a->last_key = key;
         a->n++;
+        return;
+    }
+    /* A segment that text was written over (backspaces, cursor moves) shows something else
+     * than its bytes say: no value of it is read. */
+    if (job->region == NULL && job->rewritten) {
+        mr_refuse(job, p, a, MR_C_REWRITTEN, txt, len, key);
         return;
     }
     double v = 0.0, unit = 1.0;
@@ -312,6 +322,8 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
                 while (from > off && (p->lead_set[(unsigned char)line[from - 1] >> 3] >>
                                           ((unsigned char)line[from - 1] & 7) &
                                       1))
+                    from--;
+                while (p->lead_token && from > off && !mr_is_space((unsigned char)line[from - 1]))
                     from--;
             }
         }

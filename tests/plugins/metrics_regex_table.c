@@ -116,7 +116,8 @@ static const struct tcase cases[] = {
     {L("x\0y\0 SPS=950 \0tail\n"), NULL, "sps_max=950;sps_last=950"},
     {L(E "[1m\0SPS: 5\n"), NULL, "sps_max=5;sps_last=5"},
     {L("progress \xff\xfe\xc3 87.75 ksps \xe2\x82\n"), NULL, "sps_max=87750;sps_last=87750"},
-    {L("SPS: 5\xff\n"), NULL, "sps_max=5;sps_last=5"},
+    /* a number is read only when it ends at a token boundary: never a prefix of "5\xff" */
+    {L("SPS: 5\xff\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
     {L("\xc3\x28\xa0\xa1 eval_success_rate: 0.5 \xf0\x28\x8c\x28\n"), NULL,
      "eval_success_rate=0.5"},
     /* ---- SPS refused: a note, never a wrong value ---- */
@@ -133,7 +134,126 @@ static const struct tcase cases[] = {
     {L("SPS: 100\nSPS: -1\nSPS: -2\n"), NULL,
      "sps_max=100;~2 matches skipped;~first on line 2;~sps_last is not posted;!sps_last"},
     {L("sps_max: 31000\n"), NULL, ""},
-    {L("SPS:\n31000\n"), NULL, ""},
+    {L("SPS:\n31000\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
+    /* ---- the last occurrence unreadable in any default form: refused, never a stale last ---- */
+    {L("Successes: 35/40 (87.5%)\nSuccesses: 0/0 (nan%)\n"), NULL,
+     "~eval_success_rate is not posted;~line 2;~\"nan%\";!eval_success_rate"},
+    {L("total  40 evals 87.5% successful\ntotal  0 evals nan% successful\n"), NULL,
+     "~eval_success_rate is not posted;~line 2;!eval_success_rate"},
+    {L("50000 steps/sec\nnan steps/sec\n"), NULL,
+     "sps_max=50000;~sps_last is not posted;~\"nan\";!sps_last"},
+    {L("50.0 ksps\nnan ksps\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS   50.0k\nSPS   nan\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS   50.0k\nSPS   -\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("\xe2\x94\x82 50,000 SPS \xe2\x94\x82\n\xe2\x94\x82 nan SPS \xe2\x94\x82\n"), NULL,
+     "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS: 50000\nSPS:\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS: 50000\nSPS:    \n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("SPS: 50000\nSPS=\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("eval_success_rate: 0.93\neval_success_rate:\n"), NULL,
+     "~eval_success_rate is not posted;!eval_success_rate"},
+    {L("{\"sps\": 50000}\n{\"sps\": \"nan\"}\n"), NULL,
+     "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("{'eval_success_rate': 0.93}\n{'eval_success_rate': 'nan'}\n"), NULL,
+     "~eval_success_rate is not posted;!eval_success_rate"},
+    {L("{'sps': '50000'}\n"), NULL, "sps_max=50000;sps_last=50000"},
+    /* ---- a value ends at a token boundary: a prefix of its token is refused ---- */
+    {L("eval_success_rate: 0.5\neval_success_rate: 1/40\n"), NULL,
+     "~eval_success_rate is not posted;~\"1/40\";!eval_success_rate"},
+    {L("eval_success_rate: 0.5\neval_success_rate: 1 / 40\n"), NULL,
+     "~eval_success_rate is not posted;~\"1 / 40\";!eval_success_rate"},
+    {L("eval_success_rate: 0.5\neval_success_rate: 1e\n"), NULL,
+     "~eval_success_rate is not posted;~\"1e\";!eval_success_rate"},
+    {L("eval_success_rate: 0.5\neval_success_rate: 1e-\n"), NULL,
+     "~eval_success_rate is not posted;~\"1e-\";!eval_success_rate"},
+    {L("eval_success_rate: 0.5\neval_success_rate: 1x\n"), NULL,
+     "~eval_success_rate is not posted;~\"1x\";!eval_success_rate"},
+    {L("eval_success_rate: 0.5\neval_success_rate: 1-05\n"), NULL,
+     "~eval_success_rate is not posted;~\"1-05\";!eval_success_rate"},
+    {L("eval_success_rate: 0.5\neval_success_rate: 1:05\n"), NULL,
+     "~eval_success_rate is not posted;~\"1:05\";!eval_success_rate"},
+    {L("eval_success_rate: 0.5\neval_success_rate: 1.5.3\n"), NULL,
+     "~eval_success_rate is not posted;~\"1.5.3\";!eval_success_rate"},
+    {L("eval_success_rate: 0.5\neval_success_rate: 0.9abc\n"), NULL,
+     "~eval_success_rate is not posted;~\"0.9abc\";!eval_success_rate"},
+    {L("SPS: 40000\nSPS: 2k5\n"), NULL, "sps_max=40000;~sps_last is not posted;~\"2k5\";!sps_last"},
+    {L("SPS: 40000\nSPS: 1.5kk\n"), NULL,
+     "sps_max=40000;~sps_last is not posted;~\"1.5kk\";!sps_last"},
+    {L("SPS: 40000\nSPS: 1e\n"), NULL, "sps_max=40000;~sps_last is not posted;~\"1e\";!sps_last"},
+    {L("SPS: 40000\nSPS: 1x\n"), NULL, "sps_max=40000;~sps_last is not posted;~\"1x\";!sps_last"},
+    {L("SPS: 40000\nSPS: 50000abc\n"), NULL,
+     "sps_max=40000;~sps_last is not posted;~\"50000abc\";!sps_last"},
+    {L("SPS: 40000\nSPS: 3:05\n"), NULL,
+     "sps_max=40000;~sps_last is not posted;~\"3:05\";!sps_last"},
+    {L("SPS   50.0k\nSPS   2k5\n"), NULL, "sps_max=50000;~sps_last is not posted;!sps_last"},
+    {L("40000 sps\n1.5kk sps\n"), NULL, "sps_max=40000;~sps_last is not posted;!sps_last"},
+    {L("40000 sps\n2x steps/sec\n"), NULL, "sps_max=40000;~sps_last is not posted;!sps_last"},
+    {L("{'sps': 40000}\n{'sps': 1e-, 'x': 1}\n"), NULL,
+     "sps_max=40000;~sps_last is not posted;!sps_last"},
+    /* a number then a space and a word is read: "SPS: 31000 (avg)", "1 of 40 episodes" */
+    {L("SPS: 31000 (avg)\neval_success_rate: 1 of 40 episodes\n"), NULL,
+     "sps_max=31000;sps_last=31000;eval_success_rate=1"},
+    {L("SPS: 31000, eval_success_rate: 0.9; SPS=32000|\n"), NULL,
+     "sps_max=32000;sps_last=32000;eval_success_rate=0.9"},
+    /* ---- a name preceded by - _ . / is an option or an identifier, not that metric ---- */
+    {L("Running: python train.py --min-sps 50000\n"), NULL, ""},
+    {L("SPS: 2000\nRunning: python train.py --min-sps 50000\n"), NULL,
+     "sps_max=2000;sps_last=2000"},
+    {L("SPS: 2000\nargs: --sps=50000 --min_sps: 50000 cfg.sps: 50000 train/sps: 50000\n"), NULL,
+     "sps_max=2000;sps_last=2000"},
+    {L("SPS: 2000\n--min-ksps 50 --target-sps 50000 x.sps 50000 a/sps 5\n"), NULL,
+     "sps_max=2000;sps_last=2000"},
+    {L("eval_success_rate: 0.5\n--min-eval-success-rate=0.9 cfg.eval_success_rate: 0.95\n"), NULL,
+     "eval_success_rate=0.5"},
+    {L("eval_success_rate: 0.5\n--total 40 evals 90% successful\n"), NULL, "eval_success_rate=0.5"},
+    {L("(SPS: 2000) [SPS=3000] {'sps': 4000} |SPS 5000|\n"), NULL, "sps_max=5000;sps_last=5000"},
+    /* ---- 8-bit C1 controls, cursor moves, backspaces, colour codes that lost their ESC ---- */
+    {L("\x9b"
+       "31mSPS\x9b"
+       "0m: 2000\n"),
+     NULL, "sps_max=2000;sps_last=2000"},
+    {L("\xc2\x9b"
+       "31mSPS\xc2\x9b"
+       "0m: 2000\n"),
+     NULL, "sps_max=2000;sps_last=2000"},
+    {L("\x9d"
+       "0;title\x07SPS: 2000\n\xc2\x9d"
+       "0;t\x07SPS: 3000\n"),
+     NULL, "sps_max=3000;sps_last=3000"},
+    {L("\x9d"
+       "0;\xe2\x80\x9c"
+       "t\xe2\x80\x9d\x9cSPS: 2000\n"),
+     NULL, "sps_max=2000;sps_last=2000"},
+    {L("\xe2\x80\x9b SPS: 2000 \xe2\x80\x9d\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("\xe0\x9b"
+       "1mSPS: 2000\n"),
+     NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 50000" E "[2K" E "[1GSPS: 2000\n"), NULL, "sps_max=50000;sps_last=2000"},
+    {L("SPS: 50000" E "[GSPS: 2000\n"), NULL, "sps_max=50000;sps_last=2000"},
+    {L("SPS: 50000" E "[1;1HSPS: 2000\n"), NULL, "sps_max=50000;sps_last=2000"},
+    {L("SPS: 50000" E "[ASPS: 2000\n"), NULL, "sps_max=50000;sps_last=2000"},
+    {L("SPS: 2000" E "[K" E "[?25l\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 100\nSPS: 99999\b\b\b\b\b2000\n"), NULL,
+     "sps_max=100;~rewritten;~sps_last is not posted;~line 2;!sps_last"},
+    {L("SPS: 100\nSPS: 99999" E "[5D2000\n"), NULL,
+     "sps_max=100;~rewritten;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\nSPS: 99999" E "[6G2000\n"), NULL,
+     "sps_max=100;~rewritten;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\nSPS: 2000\b\b\b\b" E "[4C" E "[K\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 100\nSPS: 99\b\b\rSPS: 2000\n"), NULL, "sps_max=2000;sps_last=2000"},
+    {L("SPS: 100\n[38;5;2mSPS[0m: 2000\n"), NULL,
+     "sps_max=100;~sps_last is not posted;~\"[38;!sps_last"},
+    {L("SPS: 100\nSPS[0m: 2000\n"), NULL, "sps_max=100;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\n[1m2m[0m SPS\n"), NULL, "sps_max=100;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\n[1m50000[0m steps/sec\n"), NULL, "sps_max=100;~sps_last is not posted;!sps_last"},
+    {L("SPS: 100\nSPS: [1m2000[0m\n"), NULL, "sps_max=100;~sps_last is not posted;!sps_last"},
+    {L("eval_success_rate: 0.5\n[1meval_success_rate[0m: 0.9\n"), NULL,
+     "~eval_success_rate is not posted;!eval_success_rate"},
+    {L("[1] SPS: 2000 [done]\n"), NULL, "sps_max=2000;sps_last=2000"},
+    /* prose around the names is not a value */
+    {L("SPS per env is logged\ncomputing sps now\n|  SPS  |\n"), NULL, ""},
+    {L("Steps 12 SPS nan\n"), NULL, "~sps;~not a finite number;!sps_max;!sps_last"},
+    {L("SPS: 31000 / tmp\n"), NULL, "sps_max=31000;sps_last=31000"},
     {L(""), NULL, ""},
     {big_digits, 0, NULL, "~sps;~too long;!sps_max;!sps_last"},
     /* ---- eval_success_rate ---- */
@@ -293,6 +413,51 @@ static void test_plugins_metrics_regex_table__a_100mb_line_is_skipped_in_bounded
     runner_close(&r);
 }
 
+/* Values captured as whole tokens of any bytes ("nan ksps", "total 0 evals nan% successful"):
+ * the search shortcuts (literals, lead sets, the fused prefilter) must still start before the
+ * token, so the defaults post what they post with every shortcut off. */
+static void test_plugins_metrics_regex_table__shortcuts_find_whole_value_tokens_of_any_bytes(
+    void **state)
+{
+    static const char *const frags[] = {
+        "nan ksps", "1x sps",     "n/a steps/sec",      "--min-sps", "2k5 sps", "total 3 evals",
+        "nan%",     "successful", "Successes: 0/0 (",   ")",         "SPS:",    "50000",
+        "SPS",      "-",          "eval_success_rate:", "1/40",      "|",       "'nan'",
+    };
+    static char log[32 * 1024];
+    size_t n = 0;
+    unsigned seed = 7;
+    (void)state;
+    for (int line = 0; line < 800; line++) {
+        int parts = 1 + (int)(seed % 5);
+        for (int i = 0; i < parts; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *f = frags[(seed >> 8) % (sizeof(frags) / sizeof(frags[0]))];
+            n += (size_t)snprintf(log + n, sizeof(log) - n, "%s%s", f,
+                                  (seed >> 20) % 3 == 0 ? "" : " ");
+        }
+        n += (size_t)snprintf(log + n, sizeof(log) - n, "\n");
+        assert_true(n < sizeof(log) - 256);
+    }
+    struct runner r;
+    runner_open(&r, NULL);
+    char *got = run(&r, log, n, 0, 61);
+    struct metrics_regex *inst = r.inst;
+    for (size_t i = 0; i < inst->n_pats; i++) {
+        inst->pats[i].lit.len = 0;
+        inst->pats[i].lead_known = 0;
+    }
+    for (size_t i = 0; i < inst->n_groups; i++)
+        inst->groups[i].lit.len = 0;
+    inst->fuse.on = 0;
+    char *want = run(&r, log, n, 0, n);
+    assert_string_equal(got, want);
+    assert_non_null(strstr(want, "not a finite number")); /* the log is worth comparing */
+    free(want);
+    free(got);
+    runner_close(&r);
+}
+
 int main(void)
 {
     memcpy(big_digits, "SPS: ", 5);
@@ -305,6 +470,8 @@ int main(void)
             test_plugins_metrics_regex_table__a_100mb_line_is_skipped_in_bounded_memory),
         cmocka_unit_test(
             test_plugins_metrics_regex_table__the_fused_prefilter_posts_what_one_pass_per_literal_posts),
+        cmocka_unit_test(
+            test_plugins_metrics_regex_table__shortcuts_find_whole_value_tokens_of_any_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
