@@ -92,7 +92,7 @@ int jobs_runner_rt_open(struct runner_rt *r, const relhost_ctx *ctx, int run, ch
     return RELHOST_EINVAL;
 }
 
-static void runner_close_guarded(struct runner_rt *r)
+void jobs_runner_rt_close(struct runner_rt *r)
 {
     if (r->opened && r->ops->close) {
         int g = guard_enter(r->pi->plugin_name, "close", NULL);
@@ -545,7 +545,7 @@ void jobs_free(jobs *j)
     }
     free(j->all);
     for (size_t i = 0; i < j->p->nrunners; i++) {
-        runner_close_guarded(&j->runners[i]);
+        jobs_runner_rt_close(&j->runners[i]);
         if (j->runners[i].opened)
             hostctx_fini(&j->runners[i].hc);
     }

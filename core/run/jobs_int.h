@@ -157,6 +157,8 @@ void jobs_checks_env(jobs *j, const char *validation, checks_env *env);
  *  and for relhost status / kill (jobs_runner.c, run = 0). 0, or RELHOST_EINVAL with *why the
  *  runner's message (owned by the caller; may be NULL). */
 int jobs_runner_rt_open(struct runner_rt *r, const relhost_ctx *ctx, int run, char **why);
+/* The runner's close op (when it was opened and has one), guarded like every plugin call. */
+void jobs_runner_rt_close(struct runner_rt *r);
 /* The job's runner cancel op (when it has one), guarded like every plugin call. */
 void jobs_cancel_guarded(relhost_job *jb);
 

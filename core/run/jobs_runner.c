@@ -82,11 +82,7 @@ void jobs_runner_close(jobs_runner *r)
 {
     if (!r)
         return;
-    if (r->rt.ops->close) {
-        int g = guard_enter(r->rt.pi->plugin_name, "close", NULL);
-        r->rt.ops->close(r->rt.inst);
-        guard_leave(g);
-    }
+    jobs_runner_rt_close(&r->rt);
     hostctx_fini(&r->rt.hc);
     free(r);
 }

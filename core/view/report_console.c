@@ -150,13 +150,9 @@ void report_step(const plan *p, const step_result *r)
         out_printf("[%s] ", st->when == WHEN_ON_PROMOTE ? "on_promote" : "on_rollback");
     else
         out_printf("[%zu/%zu] ", idx, main_steps(p));
-    if (r->unsaved)
-        out_printf("%s%-12s%s %-20s %s(%s%s)%s", col_red(), "NOT SAVED", col_reset(), st->inst.name,
-                   col_dim(), st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
-    else
-        out_printf("%s%-12s%s %-20s %s(%s%s)%s", outcome_color(r->outcome),
-                   outcome_name(r->outcome), col_reset(), st->inst.name, col_dim(),
-                   st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
+    out_printf("%s%-12s%s %-20s %s(%s%s)%s", r->unsaved ? col_red() : outcome_color(r->outcome),
+               r->unsaved ? "NOT SAVED" : outcome_name(r->outcome), col_reset(), st->inst.name,
+               col_dim(), st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
     if (r->ran)
         out_printf(" %.1fs", r->ended - r->started);
     /* a PASSED step says why only when it did not run now: its result is the release's */
