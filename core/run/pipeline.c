@@ -135,29 +135,41 @@ static void check_secrets_note(const plan_instance *in, evidence *ev)
     sv_free(&passes);
 }
 
-/* --check: what each step would do (its gate's describe()) and which secrets it passes. */
+/* --check: one step's describe() and secrets note into its evidence. */
+static void describe_step(const plan *p, size_t i, const relhost_ctx *base, const opened *gates,
+                          run_result *out)
+{
+    const plan_step *st = &p->steps[i];
+    const relhost_gate_ops *g = st->inst.pl->desc.gate;
+    hostctx hc;
+    check_secrets_note(&st->inst, &out->steps[i].ev);
+    if (!RELHOST_HAS(g, describe) || !g->describe)
+        return;
+    hostctx_init(&hc, base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev, st->inst.store);
+    int gd = guard_enter(st->inst.plugin_name, "describe", NULL);
+    int drc = g->describe(&hc.pub, gates[i].inst);
+    guard_leave(gd);
+    if (drc != 0) {
+        char *m = hostctx_take_fail(&hc);
+        evidence_note(&out->steps[i].ev, m ? m : "describe() failed");
+        free(m);
+    }
+    hostctx_fini(&hc);
+}
+
+/* --check: what each step would do (its gate's describe()) and which secrets it passes, each
+ * step printed once described and its notes then freed (a plan of 50,000 steps would otherwise
+ * hold 100,000 notes until the end). */
 static void describe_steps(const plan *p, const relhost_ctx *base, const opened *gates,
                            run_result *out)
 {
+    report_check_head(p);
     for (size_t i = 0; i < p->nsteps; i++) {
-        const plan_step *st = &p->steps[i];
-        const relhost_gate_ops *g = st->inst.pl->desc.gate;
-        hostctx hc;
-        check_secrets_note(&st->inst, &out->steps[i].ev);
-        if (!RELHOST_HAS(g, describe) || !g->describe)
-            continue;
-        hostctx_init(&hc, base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev,
-                     st->inst.store);
-        int gd = guard_enter(st->inst.plugin_name, "describe", NULL);
-        int drc = g->describe(&hc.pub, gates[i].inst);
-        guard_leave(gd);
-        if (drc != 0) {
-            char *m = hostctx_take_fail(&hc);
-            evidence_note(&out->steps[i].ev, m ? m : "describe() failed");
-            free(m);
-        }
-        hostctx_fini(&hc);
+        describe_step(p, i, base, gates, out);
+        report_check_step(p, i, &out->steps[i]);
+        evidence_free(&out->steps[i].ev);
     }
+    report_check_tail();
 }
 
 /* --rerun, --step and --profile name what the plan has; the profile (a plan profile named
@@ -347,7 +359,6 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         rc = pipeline_open_release(&w, prof, &rs, &base, &sto, &cand, &jb);
     if (rc == 0 && o->mode == RELHOST_MODE_CHECK) {
         describe_steps(p, &base, gates, out);
-        report_check(p, out);
     } else if (rc == 0) {
         w.sto = sto;
         w.base = &base;

@@ -16,8 +16,12 @@ void report_end(const plan *p, const run_result *r);
  *  one that did not pass, its log path and the last lines of its log. */
 void report_jobs(const plan *p, const step_result *r, json_t *state_root, const strvec *ids,
                  const int *resumed);
-/** --check: the plan as loaded (steps, plugins, options, what each step would do). */
-void report_check(const plan *p, const run_result *r);
+/** --check: the plan as loaded (steps, plugins, options, what each step would do), printed as
+ *  it is described: the head, then each step (its evidence may be freed once printed), then the
+ *  tail. A big plan's notes are never all held at once. */
+void report_check_head(const plan *p);
+void report_check_step(const plan *p, size_t i, const step_result *r);
+void report_check_tail(void);
 /** One row of `relhost status`: the job's record, the engine's live word (or NULL), and with
  *  tail > 0 the last `tail` lines of its log, withheld when a secret variable the release's runs
  *  used (rel->sealed_env; rel may be NULL when tail is 0) is not set now (core/view/logview.h). */

@@ -197,7 +197,7 @@ void report_end(const plan *p, const run_result *r)
     out_printf("\n");
 }
 
-void report_check(const plan *p, const run_result *r)
+void report_check_head(const plan *p)
 {
     out_printf("plan %s (%s)\n", p->name, p->path);
     out_printf("  version    %s%s\n", p->version, p->version_auto ? " (auto)" : "");
@@ -219,17 +219,20 @@ void report_check(const plan *p, const run_result *r)
         out_printf("\n");
     }
     out_printf("steps:\n");
-    for (size_t i = 0; i < p->nsteps; i++) {
-        const plan_step *st = &p->steps[i];
-        out_printf("  %zu. %-20s %s %s%s%s%s\n", i + 1, st->inst.name, st->inst.plugin_name,
-                   st->required ? "required" : "optional", st->publishes ? ", publishes" : "",
-                   r->steps[i].selected ? "" : ", not selected", st->description ? "" : "");
-        if (st->description)
-            out_printf("      %s\n", st->description);
-        print_evidence(&r->steps[i].ev, "      ");
-    }
-    out_printf("check: plan is valid; nothing was run\n");
 }
+
+void report_check_step(const plan *p, size_t i, const step_result *r)
+{
+    const plan_step *st = &p->steps[i];
+    out_printf("  %zu. %-20s %s %s%s%s\n", i + 1, st->inst.name, st->inst.plugin_name,
+               st->required ? "required" : "optional", st->publishes ? ", publishes" : "",
+               r->selected ? "" : ", not selected");
+    if (st->description)
+        out_printf("      %s\n", st->description);
+    print_evidence(&r->ev, "      ");
+}
+
+void report_check_tail(void) { out_printf("check: plan is valid; nothing was run\n"); }
 
 void report_plugins(const loader *ld)
 {
