@@ -123,7 +123,7 @@ static int log_started_over(relhost_job *jb)
     free(n);
     if (replaced) {
         close(jb->log_fd);
-        jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
+        jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     }
     jb->log_off = 0;
     jb->log_cut_to = 0;
@@ -215,7 +215,7 @@ void jobs_tail_log(relhost_job *jb)
                 jb->log_errno = errno ? errno : EIO;
         } else {
             if (jb->log_fd < 0)
-                jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC);
+                jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
             if (jb->log_fd < 0)
                 return;
             n = pread(jb->log_fd, buf, sizeof buf, (off_t)jb->log_off);

@@ -51,7 +51,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
     jobs_open_sources(jb, &spec);
     if (jb->rt->ops->read_log) {
         /* The runner serves the log again from byte 0: the local copy starts over. */
-        int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd >= 0)
             close(fd);
     }

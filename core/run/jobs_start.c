@@ -141,7 +141,7 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     jb->log_head_len = jb->log_tail_len = 0;
     jb->log_cut_to = 0;
     {
-        int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd >= 0)
             close(fd);
     }

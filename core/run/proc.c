@@ -106,7 +106,7 @@ static void log_note(struct relhost_proc *p, const char *fmt, ...)
     if (p->log_fd < 0)
         return;
     if (fstat(p->log_fd, &st) == 0 && st.st_size > 0 &&
-        (rfd = open(p->log_path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        (rfd = open(p->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
         if (pread(rfd, &last, 1, st.st_size - 1) != 1)
             last = '\n';
         close(rfd);
@@ -158,7 +158,12 @@ int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relh
     free(dir);
     if (rc)
         return error_wrap(rc, "log of '%s'", spec.argv[0]);
-    log_fd = open(spec.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    log_fd = open(spec.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (log_fd < 0 && errno == ELOOP)
+        return error_set(RELHOST_EIO,
+                         "cannot open log %s for '%s': it is a symbolic link, and relhost never "
+                         "writes a log through one; remove the link (its target was not touched)",
+                         spec.log_path, spec.argv[0]);
     if (log_fd < 0)
         return error_set(RELHOST_EIO, "cannot open log %s for '%s': %s", spec.log_path,
                          spec.argv[0], strerror(errno));

@@ -283,9 +283,10 @@ static void print_log_tail(const char *withheld, const char *path, const char *i
         out_printf("%s%s\n", indent, withheld);
         return;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
-        out_printf("%s(log %s cannot be read)\n", indent, path);
+        out_printf("%s(log %s cannot be read%s)\n", indent, path,
+                   errno == ELOOP ? ": it is a symbolic link, never read through" : "");
         return;
     }
     if (fstat(fd, &sb) != 0) {

@@ -160,7 +160,7 @@ static int log_end(strbuf *b, const char *path, strbuf *red, off_t *from)
     struct stat st;
     char *raw;
     size_t want, got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         int e = fd < 0 ? errno : (S_ISREG(st.st_mode) ? errno : EINVAL);
         sb_printf(b, "log %s cannot be read: %s\n", path,

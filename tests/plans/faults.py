@@ -262,4 +262,23 @@ def case_a_full_log_disk_is_an_error_not_a_verdict():
         subprocess.run(["umount", "-l", logs], check=False)
 
 
+def case_a_log_planted_as_a_link_is_never_written_through():
+    # Someone planted logs/1.0/v.log as a link to a file of theirs: relhost never truncates or
+    # appends to the target; the job is ERROR naming the link, never a verdict on no log.
+    d = rh.scratch()
+    os.makedirs(os.path.join(d, "logs", "1.0"))
+    victim = os.path.join(d, "victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    os.symlink(victim, os.path.join(d, "logs", "1.0", "v.log"))
+    p = log_plan(d, "print('sps: 50000')")
+    r = rh.run(["-c", p], cwd=d)
+    rh.check(rh.read(victim) == "precious\n", "the link's target keeps its bytes", r)
+    rh.check(r.rc not in (0, 1), f"no verdict on a log relhost could not write (exit {r.rc})", r)
+    job = job_of(d)
+    rh.check(job["outcome"] == "ERROR", f"the job is ERROR, not {job['outcome']}", r)
+    rh.check("symbolic link" in r.err + json.dumps(job), "the link is named", r)
+    rh.check("precious" not in r.out + r.err, "the target is not shown as the job's log", r)
+
+
 sys.exit(rh.main(globals()))
