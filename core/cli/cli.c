@@ -695,13 +695,7 @@ int cli_main(int argc, char **argv)
     }
     options_require_pass_env(c.command == CLI_RUN || c.command == CLI_LAUNCH ||
                              c.command == CLI_MONITOR);
-    proc_init();
-    if (http_init() != 0) {
-        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
-        loop_fini();
-        cli_free(&c);
-        return EXIT_USAGE;
-    }
+    proc_init(); /* the HTTP client starts with the first request (core/net/curl_load.c) */
     code = c.command == CLI_PLUGINS    ? cmd_plugins(&c)
            : c.command == CLI_RELEASES ? cli_releases(&c)
            : c.command == CLI_ROLLBACK ? cli_rollback(&c)

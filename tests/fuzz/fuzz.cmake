@@ -38,7 +38,8 @@ target_include_directories(relhost_core_fuzz PUBLIC
 target_compile_definitions(relhost_core_fuzz PUBLIC
   $<TARGET_PROPERTY:relhost_core,INTERFACE_COMPILE_DEFINITIONS>)
 target_link_libraries(relhost_core_fuzz PUBLIC PkgConfig::LIBCONFIG PkgConfig::JANSSON
-                      PkgConfig::PCRE2 PkgConfig::CURL ${CMAKE_DL_LIBS} m)
+                      PkgConfig::PCRE2 ${CMAKE_DL_LIBS} m)
+target_include_directories(relhost_core_fuzz PRIVATE ${CURL_INCLUDE_DIRS}) # loaded lazily, as in relhost_core
 target_compile_options(relhost_core_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                        -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
 

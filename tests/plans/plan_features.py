@@ -302,6 +302,19 @@ def case_version_flag():
     rh.expect(rh.run(["--version"]), 2, err=[r"--version needs a value"])
 
 
+def case_libcurl_is_loaded_only_when_http_is_spoken():
+    # Mapping libcurl and its thirty libraries cost about 5 ms of every start; a command that
+    # speaks no HTTP (-V, --check of a plan without HTTP) must not load it. The dynamic loader
+    # lists every file it maps under LD_DEBUG=files.
+    d = rh.scratch()
+    p = rh.write_plan(d, 'version = "1.0";\nsteps = ( { name = "s"; plugin = "command"; '
+                         'cmd = ["true"]; } );\n')
+    for args in (["-V"], ["-c", p, "--check"], ["-c", p]):
+        r = rh.run(args, cwd=d, env={"LD_DEBUG": "files"})
+        rh.expect(r, 0)
+        rh.check("libcurl" not in r.err, f"relhost {' '.join(args)} loaded libcurl", r)
+
+
 def _long_options():
     """The long options and short letters core/cli/cli.c accepts (its getopt tables)."""
     text = rh.read(os.path.join(rh.source_dir(), "core", "cli", "cli.c"))
