@@ -81,9 +81,20 @@ void out_vprintf(FILE *f, const char *fmt, va_list ap)
     free(s);
 }
 
+static int out_quiet;
+
+int out_set_quiet(int quiet)
+{
+    int was = out_quiet;
+    out_quiet = quiet;
+    return was;
+}
+
 void out_printf(const char *fmt, ...)
 {
     va_list ap;
+    if (out_quiet)
+        return;
     va_start(ap, fmt);
     out_vprintf(stdout, fmt, ap);
     va_end(ap);

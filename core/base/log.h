@@ -20,6 +20,9 @@ void log_vmsg(relhost_level level, const char *prefix, const char *fmt, va_list 
 
 /** Write report text to stdout, redacted. */
 void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** -q: out_printf() prints nothing until set back (the verdict line lifts it for itself).
+ *  Returns the setting it replaces. */
+int out_set_quiet(int quiet);
 /** out_printf() to stream f (stdout or stderr), masked the same way. */
 void out_vprintf(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void out_write(FILE *f, const char *s, size_t n);

@@ -116,7 +116,8 @@ static void usage_options(FILE *out)
         "                         (on a terminal in place, else a line per change); Ctrl-C stops\n"
         "      --no-interactive   never ask a human (manual gates become INCONCLUSIVE)\n"
         "      --no-color         no ANSI colours (also when NO_COLOR is set or stdout is no TTY)\n"
-        "  -q, --quiet            only errors on stderr\n"
+        "  -q, --quiet            run / launch / --check: only the verdict line on stdout;\n"
+        "                         only errors on stderr\n"
         "  -v, --verbose          more detail on stderr (repeatable): commands run, plugin debug\n"
         "  -V                     print relhost's own version\n"
         "  -h, --help             this text\n"
@@ -687,6 +688,9 @@ int cli_main(int argc, char **argv)
     }
     log_init(c.quiet ? -1 : c.verbose,
              !c.no_color && !(nc && *nc) && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO));
+    if (c.quiet && (c.command == CLI_RUN || c.command == CLI_LAUNCH))
+        out_set_quiet(1); /* the console report's verdict line lifts it for itself */
+    report_set_command(argc, argv);
     warn_short_secrets(&shorts);
     if (loop_init() != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());

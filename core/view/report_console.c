@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "view/report.h"
 
+#include "base/util.h"
 #include "base/log.h"
 #include "base/outcome.h"
 #include "base/secrets.h"
@@ -150,9 +151,13 @@ void report_step(const plan *p, const step_result *r)
         out_printf("[%s] ", st->when == WHEN_ON_PROMOTE ? "on_promote" : "on_rollback");
     else
         out_printf("[%zu/%zu] ", idx, main_steps(p));
-    out_printf("%s%-12s%s %-20s %s(%s%s)%s", r->unsaved ? col_red() : outcome_color(r->outcome),
-               r->unsaved ? "NOT SAVED" : outcome_name(r->outcome), col_reset(), st->inst.name,
-               col_dim(), st->inst.plugin_name, st->required ? "" : ", optional", col_reset());
+    /* a step the interrupt stopped before it decided: no outcome, and the resume runs it */
+    int stopped = r->outcome == RELHOST_NONE && r->reason && strcmp(r->reason, "interrupted") == 0;
+    out_printf("%s%-12s%s %-20s %s(%s%s)%s",
+               r->unsaved ? col_red() : (stopped ? col_yellow() : outcome_color(r->outcome)),
+               r->unsaved ? "NOT SAVED" : (stopped ? "STOPPED" : outcome_name(r->outcome)),
+               col_reset(), st->inst.name, col_dim(), st->inst.plugin_name,
+               st->required ? "" : ", optional", col_reset());
     if (r->ran)
         out_printf(" %.1fs", r->ended - r->started);
     /* a PASSED step says why only when it did not run now: its result is the release's */
@@ -165,9 +170,52 @@ void report_step(const plan *p, const step_result *r)
         out_printf("      it ended %s, but the release state could not record that: the next "
                    "run does it again\n",
                    outcome_name(r->outcome));
-    if (r->message && said)
+    if (stopped)
+        out_printf("      stopped before it decided: nothing of it is recorded as an outcome, "
+                   "and resuming runs it again\n");
+    else if (r->message && said)
         out_printf("      %s\n", r->message);
     print_evidence(&r->ev, "      ");
+}
+
+static char *resume_command; /* the command line that resumes this run, quoted for a shell */
+
+/* One word of a command line as a POSIX shell reads it back. */
+static void shell_word(strbuf *b, const char *w)
+{
+    if (*w &&
+        strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") ==
+            strlen(w)) {
+        sb_puts(b, w);
+        return;
+    }
+    sb_putc(b, '\'');
+    for (; *w; w++)
+        if (*w == '\'')
+            sb_puts(b, "'\\''");
+        else
+            sb_putc(b, *w);
+    sb_putc(b, '\'');
+}
+
+void report_set_command(int argc, char **argv)
+{
+    strbuf b;
+    sb_init(&b);
+    for (int i = 0; i < argc; i++) {
+        /* --rerun would run again what the interrupted run already decided */
+        if (strcmp(argv[i], "--rerun") == 0 && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--rerun=", 8) == 0)
+            continue;
+        if (b.len)
+            sb_putc(&b, ' ');
+        shell_word(&b, argv[i]);
+    }
+    free(resume_command);
+    resume_command = sb_take(&b);
 }
 
 void report_end(const plan *p, const run_result *r)
@@ -177,6 +225,7 @@ void report_end(const plan *p, const run_result *r)
     for (size_t i = 0; i < r->nsteps; i++)
         if (r->steps[i].selected && !r->steps[i].unsaved && r->steps[i].outcome <= RELHOST_WAIVED)
             counts[r->steps[i].outcome]++;
+    int quiet = out_set_quiet(0); /* -q keeps this line */
     out_printf("result: ");
     if (r->not_saved)
         out_printf("%sNOT SAVED%s", col_red(), col_reset());
@@ -195,6 +244,9 @@ void report_end(const plan *p, const run_result *r)
         if (counts[o])
             out_printf(" %zu %s", counts[o], outcome_name((relhost_outcome)o));
     out_printf("\n");
+    if (r->interrupted && resume_command)
+        out_printf("resume with: %s\n", resume_command);
+    out_set_quiet(quiet);
 }
 
 void report_check_head(const plan *p)
@@ -232,7 +284,12 @@ void report_check_step(const plan *p, size_t i, const step_result *r)
     print_evidence(&r->ev, "      ");
 }
 
-void report_check_tail(void) { out_printf("check: plan is valid; nothing was run\n"); }
+void report_check_tail(void)
+{
+    int quiet = out_set_quiet(0); /* -q keeps this line */
+    out_printf("check: plan is valid; nothing was run\n");
+    out_set_quiet(quiet);
+}
 
 void report_plugins(const loader *ld)
 {
@@ -357,20 +414,25 @@ static char *withheld_of(const release_record *rec)
 /* A JSON integer of the state, or 0 (an integral real is not one here). */
 static long long int_or_0(record_int v) { return v.set && !v.from_real ? v.v : 0; }
 
-static void job_line(const job_record *j, int resumed)
+static void job_line(const job_record *j, int resumed, int stopped)
 {
     const char *oc = j->outcome_raw, *reason = j->reason, *term = j->termination_reason;
     const char *life = j->lifecycle_raw;
     relhost_outcome o = oc ? outcome_parse(oc) : RELHOST_NONE;
+    double took = j->duration_s.set ? j->duration_s.v : 0.0;
     char exitbuf[16];
+    /* stopped by an interrupt while it ran: the record waits for the resume as "pending" */
+    if (stopped && !oc && j->started_at && time_parse_iso8601(j->started_at) > 0) {
+        life = "stopped";
+        took = time_wall() - time_parse_iso8601(j->started_at);
+    }
     snprintf(exitbuf, sizeof exitbuf, "%s", "-");
     if (j->exit_code.set && !j->exit_code.from_real)
         snprintf(exitbuf, sizeof exitbuf, "%lld", j->exit_code.v);
     out_printf("      %-28s %s%-12s%s %7.1fs %5s  %s%-20s%s %lld%s%s%s\n",
                j->validation_given ? j->validation : "(null)", outcome_color(o),
-               oc ? oc : (life ? life : "?"), col_reset(),
-               j->duration_s.set ? j->duration_s.v : 0.0, exitbuf, term_color(term),
-               term ? term : "-", col_reset(), int_or_0(j->restarts),
+               oc ? oc : (life ? life : "?"), col_reset(), took < 0 ? 0.0 : took, exitbuf,
+               term_color(term), term ? term : "-", col_reset(), int_or_0(j->restarts),
                reason && o != RELHOST_PASSED ? "  reason: " : "",
                reason && o != RELHOST_PASSED ? reason : "",
                resumed ? "  (resumed: result of an earlier run)" : "");
@@ -403,7 +465,7 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
                        "outcome", "time", "exit", "termination", "restarts", col_reset());
             header = 1;
         }
-        job_line(&j, resumed[k]);
+        job_line(&j, resumed[k], r->reason && strcmp(r->reason, "interrupted") == 0);
         print_spread(&j.evidence, "        ");
         for (i = 0; i < j.evidence.nchecks; i++)
             print_check(&j.evidence.checks[i], "        ");

@@ -11,8 +11,12 @@ Run one case: pipeline.py <case>; all: pipeline.py; names: pipeline.py --list.
 """
 import json
 import os
+import re
+import shlex
 import signal
+import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -272,6 +276,67 @@ def case_manual_pty_sigint():
     r = rh.run_pty(["-c", p.path], cwd=p.dir, script=[(QUESTION, b"y\n")])
     rh.expect(r, 0)
     rh.expect_outcomes(r, [("sign-off", "PASSED", None), ("after", "PASSED", None)])
+
+
+def sleeper_plan(d, secs):
+    """A command step, then a workflow of two local validations sleeping secs, then a step."""
+    return rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                            'runners = { local = { plugin = "runner_local"; }; };\n'
+                            'steps = ( { name = "first"; plugin = "command"; cmd = ["true"]; },\n'
+                            '  { name = "wf"; plugin = "workflow"; runner = "local"; validations = (\n'
+                            f'    {{ name = "v"; cmd = ["sleep", "{secs}"]; }},\n'
+                            f'    {{ name = "w"; cmd = ["sleep", "{secs}"]; }} ); }},\n'
+                            '  { name = "last"; plugin = "command"; cmd = ["true"]; } );\n')
+
+
+def interrupted_run(d, args):
+    """relhost args, SIGINT once both validations run; (exit code, stdout, stderr)."""
+    out, err = os.path.join(d, "out"), os.path.join(d, "err")
+    with open(out, "w") as fo, open(err, "w") as fe:
+        proc = subprocess.Popen([rh.relhost_bin()] + args, cwd=d, env=rh.base_env(),
+                                stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
+        try:
+            rh.wait_for(lambda: all(os.path.exists(os.path.join(d, "logs", "1.0", v + ".log"))
+                                    for v in ("v", "w")), "both validations to start")
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)
+            rc = proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return rc, rh.read(out), rh.read(err)
+
+
+def case_an_interrupt_says_what_stopped_and_how_to_resume():
+    # The summary after Ctrl-C uses documented words (no NONE outcome, no "pending 0.0s" for a
+    # job that ran), and ends with the command that resumes the release; that command works.
+    d = rh.scratch()
+    p = sleeper_plan(d, 2)
+    rc, out, err = interrupted_run(d, ["-c", p, "--rerun", "first"])
+    res = rh.Result(["relhost"], d, rc, out, err)
+    rh.expect(res, 130, out=[r"^\[2/3\] STOPPED\s+wf\s", r"stopped before it decided",
+                             r"^      v\s+stopped\s+[0-9.]+s", r"^result: INTERRUPTED \(exit 130\)"],
+              not_out=[r"\bNONE\b", r"pending\s+0\.0s"])
+    m = re.search(r"^resume with: (.*)$", out, re.M)
+    rh.check(m is not None, "the summary names the command that resumes", res)
+    words = shlex.split(m.group(1))
+    rh.check(words[1:] == ["-c", p], f"the same command, less --rerun: {words}", res)
+    r = rh.run(words[1:], cwd=d)
+    rh.expect(r, 0)
+    rh.expect_outcomes(r, [("first", "PASSED", "already_completed"), ("wf", "PASSED", None),
+                           ("last", "PASSED", None)])
+
+
+def case_quiet_prints_only_the_verdict_line():
+    d = rh.scratch()
+    p = sleeper_plan(d, 0)
+    r = rh.run(["-c", p, "-q"], cwd=d)
+    rh.expect(r, 0)
+    rh.check(r.out == "result: PASSED (exit 0): 3 PASSED\n", "-q prints the verdict line only", r)
+    r = rh.run(["-c", p, "-q", "--check"], cwd=d)
+    rh.expect(r, 0)
+    rh.check(r.out == "check: plan is valid; nothing was run\n", "-q --check: one line", r)
 
 
 # ---- console output ----------------------------------------------------------------------------
