@@ -10,6 +10,7 @@
 
 static int verbosity;
 static int color;
+static void (*before_write)(void); /* the live progress table makes room (core/view/progress.c) */
 
 void log_init(int v, int c)
 {
@@ -61,10 +62,14 @@ void log_vmsg(relhost_level level, const char *prefix, const char *fmt, va_list 
     free(text);
     if (b.len == 0 || b.s[b.len - 1] != '\n')
         sb_putc(&b, '\n');
+    if (before_write)
+        before_write();
     fflush(stdout);
     out_write(stderr, b.s, b.len);
     sb_free(&b);
 }
+
+void log_set_before_write(void (*fn)(void)) { before_write = fn; }
 
 void log_msg(relhost_level level, const char *prefix, const char *fmt, ...)
 {

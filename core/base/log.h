@@ -20,6 +20,9 @@ void log_vmsg(relhost_level level, const char *prefix, const char *fmt, va_list 
 
 /** Write report text to stdout, redacted. */
 void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** fn() is called before each log line is written to stderr (NULL: none): a live display on
+ *  the terminal erases itself first. */
+void log_set_before_write(void (*fn)(void));
 /** -q: out_printf() prints nothing until set back (the verdict line lifts it for itself).
  *  Returns the setting it replaces. */
 int out_set_quiet(int quiet);

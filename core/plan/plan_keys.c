@@ -72,6 +72,15 @@ static const relhost_option plan_key_rows[] = {
      .max = 365.0 * 86400,
      .doc = "time after the release's first run past which it no longer defers but fails "
             "closed (0: none)"},
+    {.name = "progress_interval",
+     .type = RELHOST_OPT_DURATION,
+     .def = "30s",
+     .offset = K(progress_interval),
+     .min = 0,
+     .max = 86400,
+     .doc = "when the output is not a terminal, how often a running step prints a line of its "
+            "jobs' progress (running, queued, passed, failed); each job's end is a line too "
+            "(0: no periodic line)"},
     {.name = "registry_dir",
      .type = RELHOST_OPT_STRING,
      .def = ".relhost/registry",

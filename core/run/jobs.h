@@ -73,6 +73,28 @@ int jobs_resumed(const jobs *j, const char *id);
  * runs again when the validation is next selected.
  */
 void jobs_stop_orphans(jobs *j);
+/** What the progress display shows of one job (core/run/jobs_progress.c); borrowed, valid until
+ *  the loop runs again. */
+typedef struct jobs_row {
+    const char *validation;
+    const char *state; /* queued, submitting, running, done */
+    double elapsed;    /* seconds since it started (to its end once done); 0: not started */
+    const evidence *ev;
+    relhost_outcome outcome; /* done: its outcome */
+    const char *reason;
+    int exit_code, attempt, resumed;
+} jobs_row;
+/** The jobs of `step` in this run by state (repeats counted one by one, not their aggregate). */
+typedef struct jobs_count {
+    size_t queued, running, passed, failed, other;
+} jobs_count;
+/** Count the jobs of step into *c and fill rows[0..max) with its running ones, oldest first;
+ *  returns how many rows were filled. */
+size_t jobs_progress(const jobs *j, const char *step, jobs_count *c, jobs_row *rows, size_t max);
+/** cb(arg, step, row) at each job's end (not at an attempt that is retried); NULL: none. */
+typedef void (*jobs_end_cb)(void *arg, const char *step, const jobs_row *r);
+void jobs_on_end(jobs *j, jobs_end_cb cb, void *arg);
+
 /** First interrupt: kill jobs that cannot outlive relhost, keep remote ones (re-attachable). */
 void jobs_stop(jobs *j);
 /** How many jobs were left running remotely by jobs_stop (for the `relhost kill` hint). */

@@ -333,6 +333,7 @@ void jobs_finish(jobs *j, relhost_job *jb)
     }
     jobs_persist(jb);
     crash_point("jobs.after_result");
+    jobs_tell_end(jb);
     if (jb->group)
         repeats_kid_done(j, jb->group);
 }

@@ -130,7 +130,12 @@ struct jobs {
     json_t *baseline; /* the baseline store, read once per run (jobs_load_baseline) */
     int baseline_loaded;
     char *baseline_error; /* why it could not be read, or NULL */
+    jobs_end_cb on_end;   /* the progress display's call at each job's end (jobs_progress.c) */
+    void *on_end_arg;
 };
+
+/** A job reached its end (not a retry): tell the progress display (jobs_progress.c). */
+void jobs_tell_end(const relhost_job *jb);
 
 /* jobs_create() flags. */
 #define JOB_AGGREGATE 0x1u /* the aggregate of repeats: never scheduled, never resumed by itself */

@@ -16,6 +16,7 @@
 #include "run/host.h"
 #include "run/loop.h"
 #include "run/pipeline_int.h"
+#include "view/progress.h"
 #include "view/report.h"
 
 #include <stdlib.h>
@@ -451,9 +452,11 @@ void pipeline_run_gate(struct walk *w, size_t i, int is_hook, void *inst)
     if (o->mode == RELHOST_MODE_RUN && !is_hook && pipeline_step_publishes(w->sto, st))
         mark_in_flight(w->sto, r);
     {
+        progress *pg = progress_start(w->jb, st->inst.name, w->p->keys.progress_interval);
         int g = guard_enter(st->inst.plugin_name, "run", st->inst.name);
         orc = st->inst.pl->desc.gate->run(&hc.pub, inst, &v);
         guard_leave(g);
+        progress_stop(pg);
     }
     r->ended = time_wall();
     template_set("step", NULL);

@@ -339,6 +339,77 @@ def case_quiet_prints_only_the_verdict_line():
     rh.check(r.out == "check: plan is valid; nothing was run\n", "-q --check: one line", r)
 
 
+def screen(raw):
+    """What a terminal shows at the end of raw output: text, CR, LF, cursor up (ESC [ n A),
+    erase to the end of the screen (ESC [ J) and of the line (ESC [ K); colours dropped."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", raw.decode(errors="replace") if isinstance(raw, bytes)
+                  else raw)
+    lines, row, col = [""], 0, 0
+    i = 0
+    while i < len(text):
+        m = re.match(r"\x1b\[(\d*)([AJK])", text[i:])
+        if m:
+            n = int(m.group(1) or 1)
+            if m.group(2) == "A":
+                row = max(0, row - n)
+            elif m.group(2) == "J":
+                lines[row] = lines[row][:col]
+                del lines[row + 1:]
+            else:
+                lines[row] = lines[row][:col]
+            i += m.end()
+            continue
+        ch = text[i]
+        i += 1
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            row += 1
+            col = 0
+            if row == len(lines):
+                lines.append("")
+        else:
+            line = lines[row].ljust(col)
+            lines[row] = line[:col] + ch + line[col + 1:]
+            col += 1
+    return "\n".join(lines)
+
+
+def case_progress_on_a_terminal_is_a_live_table_that_leaves_a_clean_report():
+    d = rh.scratch()
+    p = sleeper_plan(d, 1)
+    r = rh.run_pty(["-c", p], cwd=d)
+    rh.expect(r, 0)
+    rh.check(re.search(r"\[wf\] 2 running, 0 queued, 0 passed, 0 failed after", r.out) is not None,
+             "while the jobs ran, the table counted them", r)
+    rh.check(re.search(r"^    v\s+running\s+[0-9.]+s", r.out, re.M) is not None,
+             "and listed each running job with its time", r)
+    shown = screen(r.raw)
+    rh.check("running," not in shown and not re.search(r"^    v\s+running", shown, re.M),
+             "the table is gone from the final screen:\n" + shown, r)
+    rh.check(re.search(r"^\[2/3\] PASSED\s+wf", shown, re.M) is not None and
+             "result: PASSED (exit 0): 3 PASSED" in shown, "the report stays:\n" + shown, r)
+
+
+def case_progress_without_a_terminal_is_a_line_per_job_end_and_per_interval():
+    d = rh.scratch()
+    p = sleeper_plan(d, 2)
+    text = rh.read(p).replace('log_dir = "logs";', 'log_dir = "logs"; progress_interval = "1s";')
+    with open(p, "w") as f:
+        f.write(text)
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 0, out=[r"^  \[wf\] 2 running, 0 queued, 0 passed, 0 failed after 1\.\ds$",
+                         r"^  \[wf\] v PASSED after 2\.\ds \(exit 0\)$",
+                         r"^  \[wf\] w PASSED after 2\.\ds \(exit 0\)$"],
+              not_out=[r"\x1b"])
+    d = rh.scratch()
+    p = sleeper_plan(d, 2)
+    with open(p, "w") as f:
+        f.write(text.replace('progress_interval = "1s"', "progress_interval = 0"))
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 0, out=[r"^  \[wf\] v PASSED after"], not_out=[r"running, .* queued"])
+
+
 # ---- console output ----------------------------------------------------------------------------
 
 def case_no_color():
