@@ -243,6 +243,17 @@ def demo_copy(d):
     return os.path.join(d, "etc", "demo.cfg")
 
 
+def case_the_demo_asks_nothing_on_a_terminal():
+    # The README's first command runs the demo on a newcomer's terminal: it must end by itself
+    # (the bug gate without an Asana account is SKIPPED, never a question nobody expects).
+    d = rh.scratch()
+    p = demo_copy(d)
+    r = rh.run_pty(["-c", p], cwd=d, env=NO_ACCOUNTS, timeout=240)
+    rh.expect(r, 0, out=[r"^\[\d+/\d+\] SKIPPED\s+bug-check\s.*reason: not_configured",
+                         r"^result: PASSED \(exit 0\)"],
+              not_out=[r"\[y/n\]", r"\? "])
+
+
 def case_explain_names_the_demo_failing_threshold():
     d = rh.scratch()
     p = demo_copy(d)
