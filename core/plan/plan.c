@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -587,8 +588,22 @@ int plan_open(const plan_options *o, plan *p)
 
 int plan_load(const plan_options *o, plan *p)
 {
-    int rc = plan_parse(o, p);
-    return rc != 0 ? rc : plan_open(o, p);
+    /* A big plan takes seconds to read. Until it is read nothing needs a clean stop (no state
+     * is open, no job runs), so SIGINT, SIGTERM and SIGHUP end relhost at once, as before it
+     * started; the loop (core/run/loop.c) blocks them for its signalfd, which would make a
+     * Ctrl-C wait for the whole load. */
+    sigset_t stops, old;
+    int rc;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGHUP);
+    sigprocmask(SIG_UNBLOCK, &stops, &old);
+    rc = plan_parse(o, p);
+    if (rc == 0)
+        rc = plan_open(o, p);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }
 
 static void instance_free(plan_instance *in)

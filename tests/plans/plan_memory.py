@@ -21,8 +21,10 @@ Run one case: plan_memory.py <case>; all: plan_memory.py; names: plan_memory.py 
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -170,6 +172,32 @@ def case_a_bad_value_late_in_a_big_plan_names_its_line_and_set_still_reaches_it(
     refused(p, d, rh.at(p, "#HERE") + r"step \"late\": 'timeout' ")
     r = rh.run(["-c", p, "--check", "--set", "steps.late.timeout=5m"], cwd=d)
     rh.expect(r, 0, out=[r"late"])
+
+
+def case_sigint_during_a_long_plan_load_stops_at_once():
+    # Reading a plan of 100,000 steps takes seconds; a Ctrl-C meanwhile must end relhost then,
+    # not after the whole load. The plan ends in a syntax error: a relhost that finished the
+    # load would report it and exit 2.
+    d = rh.scratch()
+    lines = [f'  {{ name = "step-{i:06d}"; plugin = "command"; cmd = ["true"]; }},'
+             for i in range(100000)]
+    text = (HEAD.format(plugins=json.dumps([rh.plugin_dir()])) + "steps = (\n" +
+            "\n".join(lines) + "\n  { oops\n);\n")
+    p = rh.write_plan(d, text)
+    proc = subprocess.Popen([rh.relhost_bin(), "-c", p, "--check"], cwd=d, env=rh.base_env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    rh.check(proc.returncode in (-signal.SIGINT, 130),
+             f"SIGINT during the load ends relhost (exit {proc.returncode})\nstderr: {err[-500:]}")
+    rh.check("syntax error" not in err, "it stopped before the load was over: " + err[-500:])
 
 
 if __name__ == "__main__":

@@ -289,7 +289,7 @@ static void test_unit_plan_plan__an_unknown_top_level_key_lists_the_allowed_ones
     assert_error_at(2);
     assert_error_has("unknown plan key 'state_dri'; allowed at top level: name, version, "
                      "state_dir, log_dir, plugin_path, repo, ref, checkout, max_defers, "
-                     "defer_deadline, registry_dir, baseline, require_baseline, monitor_profile, "
+                     "defer_deadline, progress_interval, registry_dir, baseline, require_baseline, monitor_profile, "
                      "runners, metrics, steps, profiles, on_promote, on_rollback");
 }
 
