@@ -205,6 +205,9 @@ void jobs_release_handle(relhost_job *jb);
 void jobs_ended(jobs *j, relhost_job *jb);
 /** Record jb's result, or queue its retry. */
 void jobs_finish(jobs *j, relhost_job *jb);
+/** The runner's isolated plugin died or hung (r->hc.plugin_fault set; else nothing): every job
+ *  it runs is ERROR with that reason, msg (NULL: the runner's fail message) in its evidence. */
+void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg);
 
 /* jobs_persist.c: the state record */
 /** The local process the record e names ("process"; zeroed when it names none). */
