@@ -344,7 +344,8 @@ void jobs_finish(jobs *j, relhost_job *jb)
 void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg)
 {
     char *own = NULL;
-    if (!r->hc.plugin_fault)
+    const char *reason = jobs_runner_fault(r);
+    if (!reason)
         return;
     if (!msg)
         msg = own = hostctx_take_fail(&r->hc);
@@ -360,7 +361,7 @@ void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg)
         jb->phase = PH_DONE;
         jb->outcome = RELHOST_ERROR;
         jb->retryable = 0;
-        jobs_set_str(&jb->reason, r->hc.plugin_fault);
+        jobs_set_str(&jb->reason, reason);
         evidence_note(&jb->ev, msg ? msg : "the runner's plugin is gone");
         jb->ended = time_wall();
         jobs_finish(j, jb);

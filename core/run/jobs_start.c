@@ -193,10 +193,10 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
         char *m = hostctx_take_fail(&jb->rt->hc);
         jb->phase = PH_DONE;
         jb->outcome = RELHOST_ERROR;
-        jb->retryable = rc == RELHOST_ERETRY && !jb->rt->hc.plugin_fault;
+        jb->retryable = rc == RELHOST_ERETRY && !jobs_runner_fault(jb->rt);
         /* an isolated runner whose process died or hung names that (core/isolate) */
         jobs_set_str(&jb->reason,
-                     jb->rt->hc.plugin_fault ? jb->rt->hc.plugin_fault : "submit_failed");
+                     jobs_runner_fault(jb->rt) ? jobs_runner_fault(jb->rt) : "submit_failed");
         jobs_stop_timers(jb);
         evidence_note(&jb->ev, m ? m : "the runner could not submit the job");
         jb->ended = time_wall();

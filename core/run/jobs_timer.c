@@ -193,7 +193,7 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     r->busy--;
     if (prc != 0) {
         char *m = hostctx_take_fail(&r->hc);
-        if (r->hc.plugin_fault) {
+        if (jobs_runner_fault(r)) {
             /* its isolated process is gone: its jobs with it, no poll again */
             jobs_runner_faulted(j, r, m);
             free(m);
@@ -238,7 +238,7 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     }
     free(st);
     free(who);
-    if (r->hc.plugin_fault) {
+    if (jobs_runner_fault(r)) {
         /* a read_log() of an ending job found the runner's process gone */
         jobs_runner_faulted(j, r, NULL);
         return;

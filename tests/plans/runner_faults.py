@@ -208,6 +208,38 @@ def case_isolated_sigterm_while_the_runner_cancels_stops_cleanly():
     expect_nothing_left(d)
 
 
+def case_isolated_sigterm_while_the_runner_loops_stops_and_resumes():
+    # SIGTERM while the runner's process computes (no call_timeout yet): the run ends
+    # interrupted, not with a fault of the plugin; the jobs are stopped, not judged, and a
+    # resume runs them again
+    d, p = runner_plan("loop", "poll", timeout="1h")
+    out = open(os.path.join(d, "out"), "w+")
+    err = open(os.path.join(d, "err"), "w+")
+    proc = subprocess.Popen([rh.relhost_bin(), "-c", p], cwd=d,
+                            env=rh.base_env({"RH_CASE_FOLDER": d}),
+                            stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    rh.wait_for(lambda: "about to misbehave" in rh.read(os.path.join(d, "out")),
+                "the runner to start its loop")
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        rh.fail("relhost was deaf to SIGTERM while an isolated runner looped")
+    o = rh.read(os.path.join(d, "out")) + rh.read(os.path.join(d, "err"))
+    rh.check(rc == 130, f"an interrupted run (130), not {rc}: {o}")
+    expect_nothing_left(d)
+    for name, job in jobs_of(d).items():
+        rh.check(job.get("outcome") in (None, "NONE") and job.get("reason") != "interrupted",
+                 f"job {name} stopped, not judged: {job.get('outcome')} {job.get('reason')}")
+    rh.write_plan(d, rh.read(p).replace('fault = "loop"', 'fault = "none"')
+                  .replace(f'["sleep", "{CHILD_ARG}"]', '["echo", "w done"]'))
+    r = run(d, ["-c", p])
+    rh.expect(r, 0, out=[r"v +PASSED", r"w +PASSED"])
+    expect_nothing_left(d)
+
+
 # ---- inside relhost (isolate = false): the guards ---------------------------------------------
 
 def inprocess_crash_case(fault, at, sig):
