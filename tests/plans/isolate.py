@@ -3,13 +3,13 @@
 """isolate.py - plugin instances in a process of their own (isolate = true; core/isolate).
 
 The faulty fixture (tests/fixtures/plugins/faulty.c) as an isolated gate and metrics source (its
-runner: runner_faults.py): for
-each fault (segfault, abort, exit(0), exit(1), an endless loop, a child started through the
-process service then a segfault) relhost itself lives on: exit 3, the step ERROR with the named
-reason (plugin_crashed, plugin_exited, plugin_hung), a message naming the plugin, the call and
-the signal or status, the output before it kept, no process of the plugin left behind, and a
-plain resume that does not run the step again (--retry-failed does). The bundled plugins give
-the same report isolated as inside relhost; time inside host services is not the plugin's.
+runner: runner_faults.py): for each fault (segfault, abort, exit(0), exit(1), an endless loop, a
+child started through the process service then a segfault) relhost itself lives on: exit 3, the
+step ERROR with the named reason (plugin_crashed, plugin_exited, plugin_hung), a message naming the
+plugin, the call and the signal or status, the output before it kept, no process of the plugin left
+behind, and a plain resume that does not run the step again (--retry-failed does). The bundled
+plugins give the same report isolated as inside relhost (runner_local too); time inside host
+services is not the plugin's.
 
 Run one case: isolate.py <case>; all: isolate.py; names: isolate.py --list.
 """
