@@ -31,18 +31,6 @@
 /* A read of the log shorter than this reached the log's current end: send the batch. */
 #define FEED_SHORT ((size_t)65536)
 
-typedef struct iso_entry {
-    const plan *p;
-    plan_instance *in;
-    const char *kind; /* "step" or "metrics": how the server finds the instance */
-    const loaded_plugin *real;
-    loaded_plugin proxy;
-    relhost_metrics_ops mops; /* proxy_metrics, less what the plugin does not offer */
-    iso_conn *conn;
-    char *path, *version, *commit, *hash;
-    strvec sets;
-} iso_entry;
-
 typedef struct iso_job {
     iso_conn *c;
     uint32_t id;
@@ -81,7 +69,9 @@ static int fault(iso_conn *c, const relhost_ctx *ctx, const char *call, int hung
 {
     relhost_proc_result res = {.struct_size = sizeof res};
     const char *plugin = c->e->in->plugin_name;
-    const char *step = ctx && ctx->step ? ctx->step : NULL;
+    int runner = strcmp(c->e->kind, "runner") == 0;
+    /* a runner's ctx names the runner, not a step: its jobs' steps are told apart */
+    const char *step = ctx && ctx->step && !runner ? ctx->step : NULL;
     char *what;
     int done = 0;
     proc_kill(c->proc); /* the group and anything that escaped it; waits until gone */
@@ -104,9 +94,11 @@ static int fault(iso_conn *c, const relhost_ctx *ctx, const char *call, int hung
                          call, res.exit_code);
     }
     free(c->dead_msg);
-    c->dead_msg = xasprintf("plugin %s %s%s%s; relhost stopped the processes it had started; fix "
-                            "or remove the plugin, then resume with --retry-failed",
-                            plugin, what, step ? " for step " : "", step ? step : "");
+    c->dead_msg = xasprintf("plugin %s %s%s%s; relhost stopped the processes it had started%s; "
+                            "fix or remove the plugin, then resume with --retry-failed",
+                            plugin, what, step ? " for step " : (runner ? " as runner " : ""),
+                            step ? step : (runner ? c->e->in->name : ""),
+                            runner ? " (the runner's jobs)" : "");
     free(what);
     c->dead = 1;
     proc_result_free(&res);
@@ -177,7 +169,7 @@ static int wait_reply(iso_conn *c, const relhost_ctx *ctx, const char *call, rbu
 }
 
 /* Send op (freed) and wait for its results in *r: 0, or a negative code, explained. */
-static int call(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *op, rbuf *r)
+int iso_call(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *op, rbuf *r)
 {
     int rc;
     memset(r, 0, sizeof *r);
@@ -192,7 +184,7 @@ static int call(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *op,
     return wait_reply(c, ctx, name, r, W_RET);
 }
 
-static void op_begin(wbuf *w, int op, const relhost_ctx *ctx)
+void iso_op_begin(wbuf *w, int op, const relhost_ctx *ctx)
 {
     w_init(w, W_OP);
     w_u32(w, (uint32_t)op);
@@ -201,10 +193,10 @@ static void op_begin(wbuf *w, int op, const relhost_ctx *ctx)
 }
 
 /* An op whose only result is its rc. */
-static int call_rc(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *op)
+int iso_call_rc(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *op)
 {
     rbuf r;
-    int rc = call(c, ctx, name, op, &r);
+    int rc = iso_call(c, ctx, name, op, &r);
     if (rc == 0)
         rc = r_i32(&r);
     r_free(&r);
@@ -329,7 +321,7 @@ static int conn_start(iso_entry *e, const relhost_ctx *ctx, const char *call, is
     return 0;
 }
 
-static int proxy_open(int op, const relhost_ctx *ctx, const void *conf, void **inst)
+int iso_proxy_open(int op, const relhost_ctx *ctx, const void *conf, void **inst)
 {
     iso_entry *e = entry_of_conf(conf);
     iso_conn *c;
@@ -349,8 +341,8 @@ static int proxy_open(int op, const relhost_ctx *ctx, const void *conf, void **i
     }
     if (!(c = e->conn) && (rc = conn_start(e, ctx, "open", &c)) != 0)
         return rc;
-    op_begin(&w, op, ctx);
-    if ((rc = call_rc(c, ctx, "open", &w)) != 0) {
+    iso_op_begin(&w, op, ctx);
+    if ((rc = iso_call_rc(c, ctx, "open", &w)) != 0) {
         conn_free(c); /* no close() follows a failed open() */
         return rc;
     }
@@ -358,15 +350,15 @@ static int proxy_open(int op, const relhost_ctx *ctx, const void *conf, void **i
     return 0;
 }
 
-static void proxy_close(int op, void *inst)
+void iso_proxy_close(int op, void *inst)
 {
     iso_conn *c = inst;
     wbuf w;
     if (!c)
         return;
     if (!c->dead) {
-        op_begin(&w, op, NULL);
-        call_rc(c, NULL, "close", &w);
+        iso_op_begin(&w, op, NULL);
+        iso_call_rc(c, NULL, "close", &w);
     }
     conn_free(c);
 }
@@ -375,7 +367,7 @@ static void proxy_close(int op, void *inst)
 
 static int pg_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
-    return proxy_open(OP_GATE_OPEN, ctx, conf, inst);
+    return iso_proxy_open(OP_GATE_OPEN, ctx, conf, inst);
 }
 
 static int pg_describe(const relhost_ctx *ctx, void *inst)
@@ -385,8 +377,8 @@ static int pg_describe(const relhost_ctx *ctx, void *inst)
     wbuf w;
     if (!RELHOST_HAS(g, describe) || !g->describe)
         return 0;
-    op_begin(&w, OP_GATE_DESCRIBE, ctx);
-    return call_rc(c, ctx, "describe", &w);
+    iso_op_begin(&w, OP_GATE_DESCRIBE, ctx);
+    return iso_call_rc(c, ctx, "describe", &w);
 }
 
 static int pg_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
@@ -396,8 +388,8 @@ static int pg_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     rbuf r;
     int rc;
     const char *reason;
-    op_begin(&w, OP_GATE_RUN, ctx);
-    if ((rc = call(c, ctx, "run", &w, &r)) != 0) {
+    iso_op_begin(&w, OP_GATE_RUN, ctx);
+    if ((rc = iso_call(c, ctx, "run", &w, &r)) != 0) {
         if (rc == RELHOST_EINTR || !c->dead)
             return rc;
         /* the plugin's fault is the step's outcome, with its own reason */
@@ -420,7 +412,7 @@ static int pg_run(const relhost_ctx *ctx, void *inst, relhost_verdict *out)
     return rc;
 }
 
-static void pg_close(void *inst) { proxy_close(OP_GATE_CLOSE, inst); }
+static void pg_close(void *inst) { iso_proxy_close(OP_GATE_CLOSE, inst); }
 
 static const relhost_gate_ops proxy_gate = {
     .struct_size = sizeof(relhost_gate_ops),
@@ -439,7 +431,7 @@ static const relhost_metrics_ops *real_metrics(const iso_conn *c)
 
 static int pm_open(const relhost_ctx *ctx, const void *conf, void **inst)
 {
-    return proxy_open(OP_M_OPEN, ctx, conf, inst);
+    return iso_proxy_open(OP_M_OPEN, ctx, conf, inst);
 }
 
 static int pm_job_open(const relhost_ctx *ctx, void *inst, const relhost_job_spec *in, void **job)
@@ -455,10 +447,10 @@ static int pm_job_open(const relhost_ctx *ctx, void *inst, const relhost_job_spe
     if (!real_metrics(c)->job_open)
         return 0;
     iso_copy_in(&s, sizeof s, in);
-    op_begin(&w, OP_M_JOB_OPEN, ctx);
+    iso_op_begin(&w, OP_M_JOB_OPEN, ctx);
     w_fields(&w, &s, wf_job_spec, WF_COUNT(wf_job_spec));
     w_map(&w, &s.runner_args);
-    if ((rc = call(c, ctx, "job_open", &w, &r)) != 0 && !c->dead)
+    if ((rc = iso_call(c, ctx, "job_open", &w, &r)) != 0 && !c->dead)
         return rc;
     if (rc == 0) {
         rc = r_i32(&r);
@@ -486,13 +478,13 @@ static int flush(iso_conn *c)
     wbuf w;
     if (!j || !c->shm_len)
         return 0;
-    op_begin(&w, OP_M_FEED, j->ctx);
+    iso_op_begin(&w, OP_M_FEED, j->ctx);
     w_u32(&w, j->id);
     w_u32(&w, 1); /* the bytes are in the shared buffer */
     w_u64(&w, c->shm_len);
     c->shm_len = 0;
     c->shm_owner = NULL;
-    return call_rc(c, j->ctx, "feed", &w);
+    return iso_call_rc(c, j->ctx, "feed", &w);
 }
 
 static int pm_feed(const relhost_ctx *ctx, void *job, const char *buf, size_t len)
@@ -511,11 +503,11 @@ static int pm_feed(const relhost_ctx *ctx, void *job, const char *buf, size_t le
         if ((rc = flush(c)) != 0)
             return rc;
     if (len > c->shm_cap) {
-        op_begin(&w, OP_M_FEED, ctx);
+        iso_op_begin(&w, OP_M_FEED, ctx);
         w_u32(&w, j->id);
         w_u32(&w, 0);
         w_bytes(&w, buf, len);
-        return call_rc(c, ctx, "feed", &w);
+        return iso_call_rc(c, ctx, "feed", &w);
     }
     memcpy(c->shm + c->shm_len, buf, len);
     c->shm_len += len;
@@ -532,9 +524,9 @@ static int pm_collect(const relhost_ctx *ctx, void *job)
     int rc = j->c->shm_owner == j ? flush(j->c) : 0;
     if (rc != 0 || !real_metrics(j->c)->collect)
         return rc != 0 ? rc : (j->c->dead ? dead_again(j->c, ctx) : 0);
-    op_begin(&w, OP_M_COLLECT, ctx);
+    iso_op_begin(&w, OP_M_COLLECT, ctx);
     w_u32(&w, j->id);
-    return call_rc(j->c, ctx, "collect", &w);
+    return iso_call_rc(j->c, ctx, "collect", &w);
 }
 
 static void pm_job_close(void *job)
@@ -549,14 +541,14 @@ static void pm_job_close(void *job)
         j->c->shm_len = 0;
     }
     if (!j->c->dead) {
-        op_begin(&w, OP_M_JOB_CLOSE, NULL);
+        iso_op_begin(&w, OP_M_JOB_CLOSE, NULL);
         w_u32(&w, j->id);
-        call_rc(j->c, NULL, "job_close", &w);
+        iso_call_rc(j->c, NULL, "job_close", &w);
     }
     free(j);
 }
 
-static void pm_close(void *inst) { proxy_close(OP_M_CLOSE, inst); }
+static void pm_close(void *inst) { iso_proxy_close(OP_M_CLOSE, inst); }
 
 /* keys() and credentials() read the conf only, before any instance exists (a gate's open()
  * checks its acceptance keys): answered by the instance's server, started for them if need be
@@ -575,8 +567,8 @@ static int names(int op, const void *conf, void (*add)(void *, const char *), vo
         return RELHOST_EINVAL;
     if (!(c = e->conn) && (rc = conn_start(e, NULL, what, &c)) != 0)
         return rc;
-    op_begin(&w, op, NULL);
-    if ((rc = call(c, NULL, what, &w, &r)) != 0)
+    iso_op_begin(&w, op, NULL);
+    if ((rc = iso_call(c, NULL, what, &w, &r)) != 0)
         return rc;
     rc = r_i32(&r);
     v = r_strv(&r, &a);
@@ -622,6 +614,11 @@ static void add_entry(plan *p, plan_instance *in, const char *kind, const plan_o
     if (strcmp(kind, "step") == 0) {
         e->proxy.desc.gate = &proxy_gate;
         e->proxy.desc.metrics = NULL;
+    } else if (strcmp(kind, "runner") == 0) {
+        e->proxy.desc.gate = NULL;
+        e->proxy.desc.metrics = NULL;
+        iso_runner_proxy(e);
+        e->proxy.desc.runner = &e->rops;
     } else {
         const relhost_metrics_ops *m = in->pl->desc.metrics;
         e->mops = proxy_metrics;
@@ -632,7 +629,8 @@ static void add_entry(plan *p, plan_instance *in, const char *kind, const plan_o
         e->proxy.desc.metrics = &e->mops;
         e->proxy.desc.gate = NULL;
     }
-    e->proxy.desc.runner = NULL;
+    if (strcmp(kind, "runner") != 0)
+        e->proxy.desc.runner = NULL;
     e->path = xstrdup(p->path);
     e->version = xstrdup(p->version);
     e->commit = p->commit ? xstrdup(p->commit) : NULL;
@@ -652,6 +650,9 @@ void isolate_setup(plan *p, const plan_options *o)
     for (size_t i = 0; i < p->nmetrics; i++)
         if (p->metrics[i].isolate && p->metrics[i].pl)
             add_entry(p, &p->metrics[i], "metrics", o);
+    for (size_t i = 0; i < p->nrunners; i++)
+        if (p->runners[i].isolate && p->runners[i].pl)
+            add_entry(p, &p->runners[i], "runner", o);
 }
 
 void isolate_forget(const plan *p)

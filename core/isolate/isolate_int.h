@@ -7,6 +7,7 @@
 #define RELHOST_ISOLATE_INT_H
 
 #include "isolate/wire.h"
+#include "plan/plan.h"
 
 /* The hidden argv[1] that turns relhost into a plugin server. */
 #define ISOLATE_SERVER_ARG "--plugin-server-internal"
@@ -23,9 +24,30 @@ enum iso_op {
     OP_M_COLLECT,
     OP_M_JOB_CLOSE,
     OP_M_CLOSE,
-    OP_M_KEYS,       /* before any instance: the keys the conf lets the source post */
-    OP_M_CREDENTIALS /* likewise: the variables it needs */
+    OP_M_KEYS,        /* before any instance: the keys the conf lets the source post */
+    OP_M_CREDENTIALS, /* likewise: the variables it needs */
+    OP_R_OPEN,
+    OP_R_SUBMIT, /* the handle submit() stores stays in the server: the host gets its number */
+    OP_R_POLL,   /* every job of the poll in one message, both ways */
+    OP_R_FIND,
+    OP_R_READ_LOG,
+    OP_R_CANCEL,
+    OP_R_RELEASE,
+    OP_R_CLOSE
 };
+
+/* A runner's handle as the host holds it: the server's number for the plugin's pointer + 1
+ * (NULL: none), never the pointer itself. */
+static inline void *iso_handle_ptr(uint32_t id)
+{
+    return id == WIRE_NULL ? NULL : (void *)((uintptr_t)id + 1);
+}
+static inline uint32_t iso_handle_id(const void *h)
+{
+    return h ? (uint32_t)((uintptr_t)h - 1) : WIRE_NULL;
+}
+/* The most log bytes one read_log() asks the server for (a larger cap reads less: allowed). */
+#define ISO_READ_LOG_MAX ((size_t)4 << 20)
 
 /* Services: the plugin calls the host. Every reply starts with an i32 (rc or value). */
 enum iso_svc {
@@ -75,11 +97,21 @@ void iso_server_svc(wbuf *w, rbuf *reply);
 const relhost_host *iso_server_host(void);
 const char *iso_server_where(const void *field);
 
-#endif
-
-/* ---- the host's side (client.c, client_svc.c) ---- */
+/* ---- the host's side (client.c, client_svc.c, client_runner.c) ---- */
 struct relhost_proc;
-struct iso_entry;
+
+typedef struct iso_entry {
+    const plan *p;
+    plan_instance *in;
+    const char *kind; /* "step", "metrics" or "runner": how the server finds the instance */
+    const loaded_plugin *real;
+    loaded_plugin proxy;
+    relhost_metrics_ops mops; /* proxy_metrics, less what the plugin does not offer */
+    relhost_runner_ops rops;  /* likewise for a runner (client_runner.c) */
+    struct iso_conn *conn;
+    char *path, *version, *commit, *hash;
+    strvec sets;
+} iso_entry;
 
 typedef struct iso_conn {
     struct iso_entry *e;
@@ -100,7 +132,21 @@ typedef struct iso_conn {
     struct iso_job *shm_owner; /* the job whose bytes shm holds */
 } iso_conn;
 
+/* client.c, for the ops of client_runner.c: begin an op message (ctx NULL: none); send it
+ * (freed) and wait for its results in *r (0, or a negative code: the fault explained, c->dead
+ * set when the server is gone); the same when the only result is the rc. */
+void iso_op_begin(wbuf *w, int op, const relhost_ctx *ctx);
+int iso_call(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *op, rbuf *r);
+int iso_call_rc(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *op);
+/* open (the server started if need be) and close of an instance of any kind */
+int iso_proxy_open(int op, const relhost_ctx *ctx, const void *conf, void **inst);
+void iso_proxy_close(int op, void *inst);
+/* The proxy runner ops for entry e, less what its plugin does not offer (client_runner.c). */
+void iso_runner_proxy(iso_entry *e);
+
 /* Answer one service request of the plugin (r: after the kind) in ctx; reply sent. */
 void iso_client_serve(iso_conn *c, const relhost_ctx *ctx, rbuf *r);
 /* Kill and release every process started for the plugin. */
 void iso_client_kill_procs(iso_conn *c);
+
+#endif

@@ -31,7 +31,8 @@ static struct {
     plan p;
     const plan_instance *in;
     void *inst;
-    void **jobs; /* metrics sources: the plugin's job states, by the number the host holds */
+    void **jobs; /* the plugin's job states (a source) or handles (a runner), by the number the
+                  * host holds */
     size_t njobs;
     const char *shm; /* the feed buffer shared with the host (client.c: send_shm) */
     size_t shm_len;
@@ -166,6 +167,106 @@ static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
         w_u32(w, id);
 }
 
+/* A runner's poll(): every job in, every status out, in one message each way. */
+static void runner_poll(const relhost_runner_ops *ro, const relhost_ctx *ctx, rbuf *r, wbuf *w)
+{
+    uint32_t n = r_u32(r);
+    relhost_job_status *st;
+    double next = 1.0;
+    int rc;
+    /* each job takes at least 16 bytes of the message: a count past that is a broken peer */
+    if (r->bad || n > (r->n - r->off) / 16) {
+        w_i32(w, RELHOST_EINVAL);
+        w_f64(w, 5.0);
+        return;
+    }
+    st = xcalloc(n ? n : 1, sizeof *st);
+    for (uint32_t i = 0; i < n; i++) {
+        st[i].struct_size = sizeof st[i];
+        r_fields(r, NULL, &st[i], wf_job_status_in, WF_COUNT(wf_job_status_in));
+        st[i].runner_handle = job_of(r_u32(r));
+    }
+    rc = r->bad ? RELHOST_EINVAL : ro->poll(ctx, S.inst, st, n, sizeof *st, &next);
+    w_i32(w, rc);
+    w_f64(w, next);
+    for (uint32_t i = 0; i < n; i++)
+        w_fields(w, &st[i], wf_job_status_out, WF_COUNT(wf_job_status_out));
+    free(st);
+}
+
+/* A runner's read_log(): up to the cap asked (at most ISO_READ_LOG_MAX) bytes back. */
+static void runner_read_log(const relhost_runner_ops *ro, const relhost_ctx *ctx, rbuf *r, wbuf *w)
+{
+    const char *ext = r_str(r);
+    void *h = job_of(r_u32(r));
+    uint64_t off = r_u64(r), cap = r_u64(r);
+    size_t got = 0;
+    char *buf;
+    int rc;
+    if (cap > ISO_READ_LOG_MAX)
+        cap = ISO_READ_LOG_MAX;
+    buf = xmalloc((size_t)cap + 1);
+    rc = r->bad ? RELHOST_EINVAL : ro->read_log(ctx, S.inst, ext, h, off, buf, (size_t)cap, &got);
+    w_i32(w, rc);
+    w_bytes(w, buf, rc == 0 && got <= cap ? got : 0);
+    free(buf);
+}
+
+static void runner_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
+{
+    const relhost_runner_ops *ro = S.in->pl->desc.runner;
+    relhost_ctx ctx;
+    relhost_job_spec spec;
+    char id[257] = "";
+    void *h = NULL;
+    uint32_t hid;
+    int rc = 0;
+    if (op != OP_R_RELEASE && op != OP_R_CLOSE)
+        r_ctx(r, a, &ctx);
+    switch (op) {
+    case OP_R_OPEN: rc = ro->open ? ro->open(&ctx, S.in->conf, &S.inst) : 0; break;
+    case OP_R_SUBMIT:
+        r_job_spec(r, a, &spec);
+        rc = ro->submit(&ctx, S.inst, &spec, id, &h);
+        id[sizeof id - 1] = '\0';
+        w_i32(w, rc);
+        w_str(w, id);
+        w_u32(w, (rc == 0 || rc == RELHOST_EINPROGRESS) && h ? job_add(h) : WIRE_NULL);
+        return;
+    case OP_R_POLL: runner_poll(ro, &ctx, r, w); return;
+    case OP_R_FIND:
+        rc = ro->find ? ro->find(&ctx, S.inst, r_str(r), id) : RELHOST_ENOTSUP;
+        id[sizeof id - 1] = '\0';
+        w_i32(w, rc);
+        w_str(w, id);
+        return;
+    case OP_R_READ_LOG:
+        if (ro->read_log) {
+            runner_read_log(ro, &ctx, r, w);
+            return;
+        }
+        rc = RELHOST_ENOTSUP;
+        break;
+    case OP_R_CANCEL: {
+        const char *ext = r_str(r);
+        rc = ro->cancel ? ro->cancel(&ctx, S.inst, ext, job_of(r_u32(r))) : 0;
+        break;
+    }
+    case OP_R_RELEASE:
+        hid = r_u32(r);
+        if (job_of(hid) && ro->release)
+            ro->release(S.inst, job_of(hid));
+        if (hid < S.njobs)
+            S.jobs[hid] = NULL;
+        break;
+    default:
+        if (ro->close)
+            ro->close(S.inst);
+        S.inst = NULL;
+    }
+    w_i32(w, rc);
+}
+
 /* One op from the host: call the plugin, send the results. */
 static void dispatch(rbuf *r)
 {
@@ -177,6 +278,8 @@ static void dispatch(rbuf *r)
         gate_op(op, r, &a, &w);
     else if (op >= OP_M_OPEN && op <= OP_M_CREDENTIALS && S.in->pl->desc.metrics)
         metrics_op(op, r, &a, &w);
+    else if (op >= OP_R_OPEN && op <= OP_R_CLOSE && S.in->pl->desc.runner)
+        runner_op(op, r, &a, &w);
     else
         w_i32(&w, RELHOST_ENOTSUP);
     fflush(stdout);
@@ -270,6 +373,8 @@ static int load(int argc, char **argv)
         S.in = &st->inst;
     else if (strcmp(argv[2], "metrics") == 0)
         S.in = plan_find_metrics(&S.p, argv[3]);
+    else if (strcmp(argv[2], "runner") == 0)
+        S.in = plan_find_runner(&S.p, argv[3]);
     if (!S.in)
         return error_set(RELHOST_ENOTFOUND, "plugin server: no %s \"%s\" in %s", argv[2], argv[3],
                          argv[4]);

@@ -339,6 +339,7 @@ void w_fields(wbuf *w, const void *obj, const wfield *f, size_t n)
         case WF_INT: w_i32(w, (int32_t) * (const int *)(const void *)m); break;
         case WF_DBL: w_f64(w, *(const double *)(const void *)m); break;
         case WF_SIZE: w_u64(w, (uint64_t) * (const size_t *)(const void *)m); break;
+        case WF_CHARS: w_bytes(w, m, strnlen(m, f[i].size ? f[i].size - 1u : 0)); break;
         default: w_strv(w, *(const char *const *const *)(const void *)m); break;
         }
     }
@@ -353,6 +354,20 @@ void r_fields(rbuf *r, rarena *a, void *obj, const wfield *f, size_t n)
         case WF_INT: *(int *)(void *)m = (int)r_i32(r); break;
         case WF_DBL: *(double *)(void *)m = r_f64(r); break;
         case WF_SIZE: *(size_t *)(void *)m = (size_t)r_u64(r); break;
+        case WF_CHARS: {
+            size_t len;
+            const char *v = r_bytes(r, &len);
+            if (f[i].size == 0)
+                break;
+            if (!v || len >= f[i].size) {
+                r->bad |= v != NULL; /* longer than the array: a broken peer */
+                len = 0;
+            }
+            if (len)
+                memcpy(m, v, len);
+            m[len] = '\0';
+            break;
+        }
         default: *(const char *const **)(void *)m = r_strv(r, a); break;
         }
     }
@@ -385,6 +400,12 @@ const wfield wf_http_request[12] = {
     WF(STR, method),       WF(STR, url),       WF(STRV, headers),          WF(STR, bearer_env),
     WF(STR, basic_user),   WF(STR, basic_env), WF(DBL, connect_timeout_s), WF(DBL, timeout_s),
     WF(INT, max_attempts), WF(DBL, budget_s),  WF(SIZE, max_response),     WF(INT, at_most_once)};
+#undef WF_T
+#define WF_T relhost_job_status
+const wfield wf_job_status_in[3] = {WF(STR, key), WF(STR, external_id), WF(ENUM, state)};
+const wfield wf_job_status_out[8] = {
+    WF(ENUM, state), WF(CHARS, new_external_id), WF(ENUM, end),           WF(INT, exit_code),
+    WF(INT, signal), WF(INT, restarts),          WF(CHARS, engine_state), WF(CHARS, engine_reason)};
 #undef WF_T
 #undef WF
 

@@ -79,21 +79,40 @@ int r_checks(rbuf *r, rarena *a, relhost_checks *out);
  * message, arrays live in the arena a, which may be NULL for a table without WF_STRV). Each
  * row checks at compile time that the member has the type its kind says, so an encoder and its
  * decoder can no longer disagree. */
-enum wfield_kind { WF_STR, WF_INT, WF_DBL, WF_SIZE, WF_STRV };
+enum wfield_kind { WF_STR, WF_INT, WF_DBL, WF_SIZE, WF_STRV, WF_CHARS };
 typedef struct wfield {
     unsigned char kind;
     unsigned short off;
+    unsigned short size; /* WF_CHARS: the array's size (the string sent stops at its NUL) */
 } wfield;
-#define WFIELD(kind, ctype, type, m)                                                              \
-    {                                                                                             \
-        kind,                                                                                     \
-            (unsigned short)(offsetof(type, m) + 0 * sizeof(_Generic(((type *)0)->m, ctype : 1))) \
+#define WFIELD(kind, ctype, type, m)                                                               \
+    {                                                                                              \
+        kind,                                                                                      \
+            (unsigned short)(offsetof(type, m) + 0 * sizeof(_Generic(((type *)0)->m, ctype : 1))), \
+            0                                                                                      \
     }
 #define WF_STR_(type, m) WFIELD(WF_STR, const char *, type, m)
 #define WF_INT_(type, m) WFIELD(WF_INT, int, type, m)
 #define WF_DBL_(type, m) WFIELD(WF_DBL, double, type, m)
 #define WF_SIZE_(type, m) WFIELD(WF_SIZE, size_t, type, m)
 #define WF_STRV_(type, m) WFIELD(WF_STRV, const char *const *, type, m)
+/* an enum member travels as an int: it must have an int's size */
+#define WF_ENUM_(type, m)                                                                       \
+    {                                                                                           \
+        WF_INT,                                                                                 \
+            (unsigned short)(offsetof(type, m) +                                                \
+                             0 * sizeof(char[sizeof(((type *)0)->m) == sizeof(int) ? 1 : -1])), \
+            0                                                                                   \
+    }
+/* a char array member: a NUL-terminated string of at most its size - 1 bytes */
+#define WF_CHARS_(type, m)                                                               \
+    {                                                                                    \
+        WF_CHARS,                                                                        \
+            (unsigned short)(offsetof(type, m) +                                         \
+                             0 * sizeof(_Generic(&((type *)0)->m,                        \
+                                                 char(*)[sizeof(((type *)0)->m)] : 1))), \
+            (unsigned short)sizeof(((type *)0)->m)                                       \
+    }
 #define WF_COUNT(t) (sizeof(t) / sizeof(t)[0])
 void w_fields(wbuf *w, const void *obj, const wfield *f, size_t n);
 void r_fields(rbuf *r, rarena *a, void *obj, const wfield *f, size_t n);
@@ -113,6 +132,8 @@ static inline void iso_copy_in(void *dst, size_t size, const void *src)
 /* The tables of the structs that cross (wire.c). */
 extern const wfield wf_check[8], wf_job_spec[9], wf_proc_spec[9], wf_proc_result[7],
     wf_http_request[12];
+/* A runner's poll(): what the host fills in each relhost_job_status, what the runner fills. */
+extern const wfield wf_job_status_in[3], wf_job_status_out[8];
 
 /* Send the message (the length is filled here). 0, or -1 with errno (EPIPE: the peer is gone). */
 int w_send(int fd, wbuf *w);

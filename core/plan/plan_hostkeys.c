@@ -3,8 +3,6 @@
  * and isolate and call_timeout (core/isolate/isolate.h). */
 #include "plan/plan_int.h"
 
-#include <string.h>
-
 /* A runner's max_log: a size ("512M", "2G") or a byte count, at least PLAN_MAX_LOG_MIN. */
 int plan_runner_max_log(const config_setting_t *e, plan_instance *in)
 {
@@ -50,20 +48,13 @@ int plan_isolation(plan_instance *in, const config_setting_t *g, const char *kin
 {
     const config_setting_t *s = config_setting_get_member(g, "isolate");
     const config_setting_t *t = config_setting_get_member(g, "call_timeout");
-    int runner = strcmp(kind, "runner") == 0;
     /* relhost's own plugins run inside it; anyone else's in a process of its own */
-    in->isolate = !runner && !loader_is_own(in->pl);
+    in->isolate = !loader_is_own(in->pl);
     in->call_timeout = PLAN_CALL_TIMEOUT;
     if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
         return plan_perr(s, "%s \"%s\": isolate must be true or false", kind, in->name);
     if (s)
         in->isolate = config_setting_get_bool(s);
-    if (in->isolate && runner)
-        return plan_perr(s,
-                         "runner \"%s\": isolate = true is not supported for runners yet (only "
-                         "steps and metrics sources run in a process of their own); remove it or "
-                         "set isolate = false",
-                         in->name);
     if (t && call_timeout(t, in, kind) != 0)
         return RELHOST_EINVAL;
     return 0;

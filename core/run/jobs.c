@@ -122,8 +122,11 @@ int jobs_runner_ensure_open(jobs *j, struct runner_rt *r, const relhost_ctx *ctx
         return 0;
     snprintf(r->prefix, sizeof r->prefix, "runner %s", r->pi->name);
     if (jobs_runner_rt_open(r, ctx, 1, &m) != 0) {
-        error_set(RELHOST_EINVAL, "%s: runner \"%s\" (plugin %s) refused its configuration: %s",
-                  plan_where(r->pi), r->pi->name, r->pi->plugin_name, m ? m : "no reason given");
+        /* an isolated runner's process that died or hung in open() did not refuse anything */
+        error_set(RELHOST_EINVAL, "%s: runner \"%s\" (plugin %s) %s: %s", plan_where(r->pi),
+                  r->pi->name, r->pi->plugin_name,
+                  jobs_runner_fault(r) ? "could not be opened" : "refused its configuration",
+                  m ? m : "no reason given");
         free(m);
         return RELHOST_EINVAL;
     }

@@ -337,3 +337,37 @@ void jobs_finish(jobs *j, relhost_job *jb)
     if (jb->group)
         repeats_kid_done(j, jb->group);
 }
+
+/* The runner's plugin died or hung in its isolated process (core/isolate/client.c fault(): its
+ * processes, and so the jobs it ran through the host, are killed already): every job it still
+ * runs or submits is ERROR with the fault's reason and message, none is polled again. A job
+ * queued for it fails the same way at its submit (the dead runner answers every call so). */
+void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg)
+{
+    char *own = NULL;
+    const char *reason = jobs_runner_fault(r);
+    if (!reason)
+        return;
+    if (!msg)
+        msg = own = hostctx_take_fail(&r->hc);
+    for (size_t i = 0; i < j->n; i++) {
+        relhost_job *jb = j->all[i];
+        /* (one whose submit is still to come fails there, the same way) */
+        if (jb->rt != r || (jb->phase != PH_RUNNING && jb->phase != PH_SUBMITTING) ||
+            jb->submit_pending)
+            continue;
+        jobs_stop_timers(jb);
+        jobs_close_sources(jb);
+        jb->handle = NULL; /* it named a job of the dead server */
+        jb->phase = PH_DONE;
+        jb->outcome = RELHOST_ERROR;
+        jb->retryable = 0;
+        jobs_set_str(&jb->reason, reason);
+        evidence_note(&jb->ev, msg ? msg : "the runner's plugin is gone");
+        jb->ended = time_wall();
+        jobs_finish(j, jb);
+    }
+    loop_timer_cancel(r->poll_timer);
+    r->poll_timer = 0;
+    free(own);
+}

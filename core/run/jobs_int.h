@@ -16,6 +16,7 @@
 #include "run/proc.h"
 
 #include <jansson.h>
+#include <string.h>
 
 #define TAIL_INTERVAL 0.25  /* seconds between log reads of a running job */
 #define DEADLINE_SLACK 30.0 /* the host's deadline trails the runner's own time limit */
@@ -210,6 +211,16 @@ void jobs_release_handle(relhost_job *jb);
 void jobs_ended(jobs *j, relhost_job *jb);
 /** Record jb's result, or queue its retry. */
 void jobs_finish(jobs *j, relhost_job *jb);
+/** The runner's isolated plugin died or hung (r->hc.plugin_fault set; else nothing): every job
+ *  it runs is ERROR with that reason, msg (NULL: the runner's fail message) in its evidence. */
+void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg);
+/** The reason of r's isolated plugin fault (plugin_crashed, plugin_exited, plugin_hung), or
+ *  NULL (none; a call cut short because relhost was told to stop is no fault of the plugin). */
+static inline const char *jobs_runner_fault(const struct runner_rt *r)
+{
+    const char *f = r->hc.plugin_fault;
+    return f && strncmp(f, "plugin_", 7) == 0 ? f : NULL;
+}
 
 /* jobs_persist.c: the state record */
 /** The local process the record e names ("process"; zeroed when it names none). */

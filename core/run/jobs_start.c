@@ -193,14 +193,17 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
         char *m = hostctx_take_fail(&jb->rt->hc);
         jb->phase = PH_DONE;
         jb->outcome = RELHOST_ERROR;
-        jb->retryable = rc == RELHOST_ERETRY;
-        jobs_set_str(&jb->reason, "submit_failed");
+        jb->retryable = rc == RELHOST_ERETRY && !jobs_runner_fault(jb->rt);
+        /* an isolated runner whose process died or hung names that (core/isolate) */
+        jobs_set_str(&jb->reason,
+                     jobs_runner_fault(jb->rt) ? jobs_runner_fault(jb->rt) : "submit_failed");
         jobs_stop_timers(jb);
         evidence_note(&jb->ev, m ? m : "the runner could not submit the job");
-        free(m);
         jb->ended = time_wall();
         jobs_close_sources(jb);
         jobs_finish(j, jb);
+        jobs_runner_faulted(j, jb->rt, m); /* and the runner's other jobs with it */
+        free(m);
         return;
     }
     crash_point("jobs.after_submit");

@@ -126,6 +126,7 @@ static void on_tail(void *arg)
         return; /* overdue: jobs_wait's next tick reads it */
     j->serving = 0;
     jobs_tail_log(jb);
+    jobs_runner_faulted(j, jb->rt, NULL); /* read_log() found its process gone */
     j->serving = 1;
     if (jb->phase == PH_RUNNING)
         jobs_arm_tail(jb, loop_now() + TAIL_INTERVAL);
@@ -143,6 +144,15 @@ static void on_poll(void *arg)
     j->serving = 0;
     poll_runner(j, r);
     j->serving = 1;
+}
+
+/* The step all n jobs belong to, or NULL when they belong to several. */
+static const char *one_step(relhost_job *const *who, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (!who[i]->step || !who[0]->step || strcmp(who[i]->step, who[0]->step) != 0)
+            return NULL;
+    return n ? who[0]->step : NULL;
 }
 
 static void poll_runner(jobs *j, struct runner_rt *r)
@@ -174,14 +184,23 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     }
     r->busy++;
     {
-        /* A poll serves every job of the runner: a crash there is no one step's to record. */
-        int g = guard_enter(r->pi->plugin_name, "poll", NULL);
+        /* A poll serves every job of the runner: a crash there is recorded against their step
+         * when they all belong to one (steps run one at a time), else against none. */
+        int g = guard_enter(r->pi->plugin_name, "poll", one_step(who, n));
         prc = r->ops->poll(&r->hc.pub, r->inst, st, n, sizeof *st, &next);
         guard_leave(g);
     }
     r->busy--;
     if (prc != 0) {
         char *m = hostctx_take_fail(&r->hc);
+        if (jobs_runner_fault(r)) {
+            /* its isolated process is gone: its jobs with it, no poll again */
+            jobs_runner_faulted(j, r, m);
+            free(m);
+            free(st);
+            free(who);
+            return;
+        }
         log_msg(RELHOST_LOG_WARN, r->prefix, "poll failed: %s; trying again",
                 m ? m : "no reason given");
         free(m);
@@ -219,6 +238,11 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     }
     free(st);
     free(who);
+    if (jobs_runner_fault(r)) {
+        /* a read_log() of an ending job found the runner's process gone */
+        jobs_runner_faulted(j, r, NULL);
+        return;
+    }
     if (next < 0.01)
         next = 0.01;
     jobs_arm_poll(r, loop_now() + next);
@@ -254,6 +278,7 @@ void jobs_tend_running(jobs *j)
             continue;
         if (now >= jb->next_tail) {
             jobs_tail_log(jb);
+            jobs_runner_faulted(j, jb->rt, NULL);
             if (jb->phase == PH_RUNNING)
                 jobs_arm_tail(jb, now + TAIL_INTERVAL);
         }

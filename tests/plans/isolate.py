@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: MIT
 """isolate.py - plugin instances in a process of their own (isolate = true; core/isolate).
 
-The faulty fixture (tests/fixtures/plugins/faulty.c) as an isolated gate and metrics source: for
-each fault (segfault, abort, exit(0), exit(1), an endless loop, a child started through the
-process service then a segfault) relhost itself lives on: exit 3, the step ERROR with the named
-reason (plugin_crashed, plugin_exited, plugin_hung), a message naming the plugin, the call and
-the signal or status, the output before it kept, no process of the plugin left behind, and a
-plain resume that does not run the step again (--retry-failed does). The bundled plugins give
-the same report isolated as inside relhost; time inside host services is not the plugin's.
+The faulty fixture (tests/fixtures/plugins/faulty.c) as an isolated gate and metrics source (its
+runner: runner_faults.py): for each fault (segfault, abort, exit(0), exit(1), an endless loop, a
+child started through the process service then a segfault) relhost itself lives on: exit 3, the
+step ERROR with the named reason (plugin_crashed, plugin_exited, plugin_hung), a message naming the
+plugin, the call and the signal or status, the output before it kept, no process of the plugin left
+behind, and a plain resume that does not run the step again (--retry-failed does). The bundled
+plugins give the same report isolated as inside relhost (runner_local too); time inside host
+services is not the plugin's.
 
 Run one case: isolate.py <case>; all: isolate.py; names: isolate.py --list.
 """
@@ -257,14 +258,18 @@ def case_isolate_false_keeps_the_plugin_inside_relhost():
     rh.check(r.rc in (-signal.SIGSEGV, 128 + signal.SIGSEGV), "in-process: relhost dies of it", r)
 
 
-def case_an_isolated_runner_is_refused_with_file_and_line():
+def case_an_isolated_runner_is_accepted_and_runs_its_jobs():
+    # isolate = true on a runner: its ops go to its own process (once refused); the jobs run
+    # through the host's process service as before, and no process is left behind
     d = rh.scratch()
-    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st";\n'
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
                          'runners = { local = { plugin = "runner_local";\n isolate = true; }; };\n'
-                         'steps = ( { name = "c"; plugin = "command"; cmd = ["true"]; } );\n')
+                         'steps = ( { name = "wf"; plugin = "workflow"; runner = "local";\n'
+                         '  validations = ( { name = "v"; cmd = ["echo", "from the job"]; } ); } );\n')
     r = run(d, ["-c", p])
-    rh.expect(r, 2, err=[rh.q(f"{p}:{rh.line_of(p, 'isolate = true')}"),
-                         rh.q("isolate = true is not supported for runners yet")])
+    rh.expect(r, 0, out=[r"PASSED +wf", r"v +PASSED"])
+    rh.check("from the job" in rh.read(os.path.join(d, "logs", "1.0", "v.log")), "the job ran", r)
+    expect_nothing_left(d)
 
 
 def case_bad_isolate_and_call_timeout_values_are_plan_errors():
@@ -279,7 +284,7 @@ def case_bad_isolate_and_call_timeout_values_are_plan_errors():
 
 
 BUNDLED = '''version = "1.0"; state_dir = "st"; log_dir = "logs";
-runners = {{ local = {{ plugin = "runner_local"; }}; }};
+runners = {{ local = {{ plugin = "runner_local"; isolate = {runner_iso}; }}; }};
 metrics = {{ logs = {{ plugin = "metrics_regex"; isolate = {iso}; }}; }};
 steps = (
   {{ name = "pre"; plugin = "command"; cmd = ["echo", "hello {{version}}"]; isolate = {iso}; }},
@@ -294,9 +299,9 @@ steps = (
 '''
 
 
-def report_of(iso):
+def report_of(iso, runner_iso=None):
     d = rh.scratch()
-    p = rh.write_plan(d, BUNDLED.format(iso=iso))
+    p = rh.write_plan(d, BUNDLED.format(iso=iso, runner_iso=runner_iso or iso))
     rep = os.path.join(d, "report.json")
     r = run(d, ["-c", p, "--report-json", rep])
     rh.expect(r, 1, out=[r"FAILED +wf", r"slow +FAILED"])
@@ -326,6 +331,16 @@ def case_bundled_plugins_isolated_give_the_same_report():
     a, b = comparable(inside), comparable(isolated)
     rh.check(a == b, "the same report isolated as in-process:\n" + json.dumps(a, indent=1)[:3000]
              + "\n---\n" + json.dumps(b, indent=1)[:3000], r)
+
+
+def case_an_isolated_runner_local_gives_the_same_report():
+    # only the runner in its own process: submit, poll (every job in one message), cancel and
+    # release through it give the report runner_local gives inside relhost
+    inside, _ = report_of("false")
+    isolated, r = report_of("false", runner_iso="true")
+    a, b = comparable(inside), comparable(isolated)
+    rh.check(a == b, "the same report with an isolated runner:\n" +
+             json.dumps(a, indent=1)[:3000] + "\n---\n" + json.dumps(b, indent=1)[:3000], r)
 
 
 def case_sigterm_stops_an_isolated_loop():

@@ -10,6 +10,8 @@
 #   pipeline       step order, fail-fast, outcomes -> exit codes, the manual gate on a pty, output
 #   plan_memory    a big plan checks within a data limit of 10x its size (RLIMIT_DATA)
 #   isolate        plugins in their own process: faults, the proxied ABI, call_timeout
+#   runner_faults  a runner that crashes, exits or hangs in submit, poll, read_log or cancel,
+#                  isolated and inside relhost
 # They use the fixture plugins (target relhost_test_plugins, <build>/test-plugins/<case>/) and the
 # bundled plugins (<build>/plugins); ctest runs after a full build, which builds both.
 set(_plans_dir ${CMAKE_CURRENT_LIST_DIR})
@@ -24,7 +26,7 @@ set_tests_properties(test_plans_fixtures_built PROPERTIES FIXTURES_SETUP relhost
                      LABELS "plans" TIMEOUT 60)
 
 foreach(_script plan_errors plan_features loader pipeline release_flow seal state_folder faults
-                plan_memory isolate)
+                plan_memory isolate runner_faults)
   set(_py ${_plans_dir}/${_script}.py)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_py})
   file(STRINGS ${_py} _defs REGEX "^def case_[A-Za-z0-9_]+\\(")

@@ -501,7 +501,36 @@ def ended(name, end, extra=""):
 
 
 def case_fake_end_states_map_to_outcomes():
+    end_states(rh.scratch())
+
+
+def case_fake_isolated_runner_maps_the_same_end_states():
+    """runner_slurm in a process of its own (isolate = true): the same outcomes, restarts and
+    notes through the proxied submit and poll, and still one squeue for all jobs per poll."""
+    end_states(rh.scratch(), runner="isolate = true;")
+
+
+def case_fake_isolated_launch_status_kill():
+    """`relhost launch`, `status` and `kill` with an isolated runner_slurm: status polls the
+    engine through the runner's process, kill cancels through it."""
     d = rh.scratch()
+    b = fake_tools(d)
+    env = env_for(None, d, b)
+    p = plan(d, [val("long", [PY, JOB, "metrics"], 'env = { FAKE_END = "COMPLETED 0:0 0"; };')],
+             runner="isolate = true;", poll="0.1s")
+    r = run(["launch", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    rh.expect(r, 0)
+    rh.check(len(fake_calls(d, "sbatch")) == 1, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+    looks = len(fake_calls(d, "squeue"))
+    r = run(["status", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    rh.expect(r, 0, out=[r"^\s*long\s.*(PENDING|RUNNING)"])
+    rh.check(len(fake_calls(d, "squeue")) == looks + 1, "status polled the engine once", r)
+    r = run(["kill", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    rh.expect(r, 0, out=[r"long +cancelled"])
+    rh.check(len(fake_calls(d, "scancel")) == 1, f"scancel calls {fake_calls(d, 'scancel')}", r)
+
+
+def end_states(d, runner=""):
     cases = [  # name, FAKE_END, outcome, reason, exit_code, restarts
         ("completed", "COMPLETED 0:0 2", "PASSED", None, 0, 2),
         ("failed3", "FAILED 3:0 0", "FAILED", "exit_code", 3, 0),
@@ -518,7 +547,7 @@ def case_fake_end_states_map_to_outcomes():
     ]
     vals = [ended(n, e) for n, e, *_ in cases]
     vals.append(val("gone", [PY, JOB, "metrics"], 'env = { FAKE_GONE = "1"; };'))
-    _, r = fake_run(d, vals)
+    _, r = fake_run(d, vals, runner=runner)
     rh.expect(r, 1, out=[r"FAILED\s+tests", r"ended on slurm as NODE_FAIL: NodeDown",
                          r"killed by signal 9"])
     for name, _, outcome, reason, code, restarts in cases:

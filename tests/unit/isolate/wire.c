@@ -9,6 +9,7 @@
 
 #include "isolate/isolate_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -171,6 +172,65 @@ static void test_unit_isolate_wire__eof_reads_as_zero(void **state)
     close(sv[1]);
 }
 
+static void test_unit_isolate_wire__a_job_status_keeps_every_field(void **state)
+{
+    relhost_job_status in, got;
+    wbuf w;
+    rbuf r;
+    (void)state;
+    memset(&in, 0x55, sizeof in); /* nothing but the table's members may travel */
+    in.struct_size = sizeof in;
+    in.key = "rh-1-v-a1";
+    in.external_id = NULL;
+    in.state = RELHOST_JOB_ENDED;
+    snprintf(in.new_external_id, sizeof in.new_external_id, "%s", "4242");
+    in.end = RELHOST_END_SIGNALED;
+    in.exit_code = -3;
+    in.signal = 9;
+    in.restarts = 2;
+    memset(in.engine_state, 'S', sizeof in.engine_state); /* no NUL: cut at the array's end */
+    snprintf(in.engine_reason, sizeof in.engine_reason, "%s", "");
+    w_init(&w, W_RET);
+    w_fields(&w, &in, wf_job_status_in, WF_COUNT(wf_job_status_in));
+    w_fields(&w, &in, wf_job_status_out, WF_COUNT(wf_job_status_out));
+    assert_int_equal(roundtrip(&w, &r), W_RET);
+    memset(&got, 0, sizeof got);
+    r_fields(&r, NULL, &got, wf_job_status_in, WF_COUNT(wf_job_status_in));
+    r_fields(&r, NULL, &got, wf_job_status_out, WF_COUNT(wf_job_status_out));
+    assert_false(r.bad);
+    assert_string_equal(got.key, "rh-1-v-a1");
+    assert_null(got.external_id);
+    assert_null(got.runner_handle); /* a handle never travels as a pointer */
+    assert_int_equal(got.state, RELHOST_JOB_ENDED);
+    assert_string_equal(got.new_external_id, "4242");
+    assert_int_equal(got.end, RELHOST_END_SIGNALED);
+    assert_int_equal(got.exit_code, -3);
+    assert_int_equal(got.signal, 9);
+    assert_int_equal(got.restarts, 2);
+    assert_int_equal(strlen(got.engine_state), sizeof got.engine_state - 1);
+    assert_string_equal(got.engine_reason, "");
+    r_free(&r);
+}
+
+static void test_unit_isolate_wire__a_string_longer_than_its_array_is_refused(void **state)
+{
+    static char longer[300];
+    relhost_job_status got;
+    wbuf w;
+    rbuf r;
+    (void)state;
+    memset(longer, 'x', sizeof longer - 1);
+    w_init(&w, W_RET);
+    w_i32(&w, RELHOST_JOB_RUNNING);
+    w_str(&w, longer); /* 299 bytes for new_external_id[257] */
+    assert_int_equal(roundtrip(&w, &r), W_RET);
+    memset(&got, 0, sizeof got);
+    r_fields(&r, NULL, &got, wf_job_status_out, 2);
+    assert_true(r.bad);
+    assert_string_equal(got.new_external_id, "");
+    r_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +238,8 @@ int main(void)
         cmocka_unit_test(test_unit_isolate_wire__checks_and_ctx_keep_every_field),
         cmocka_unit_test(test_unit_isolate_wire__a_count_larger_than_the_message_is_refused),
         cmocka_unit_test(test_unit_isolate_wire__eof_reads_as_zero),
+        cmocka_unit_test(test_unit_isolate_wire__a_job_status_keeps_every_field),
+        cmocka_unit_test(test_unit_isolate_wire__a_string_longer_than_its_array_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
