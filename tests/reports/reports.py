@@ -85,7 +85,7 @@ def golden(fmt):
 # ---- a JSON Schema validator for the subset docs/report.schema.json uses ------------------------
 
 KNOWN = {"$schema", "$id", "title", "description", "type", "required", "properties",
-         "additionalProperties", "items", "enum", "const", "$ref", "$defs", "minimum"}
+         "additionalProperties", "items", "enum", "const", "$ref", "$defs", "minimum", "anyOf"}
 TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
 
 
@@ -109,6 +109,8 @@ def validate(v, schema, root, path="$"):
         if not ref.startswith("#/$defs/"):
             return [f"{path}: unsupported $ref {ref}"]
         errs += validate(v, root["$defs"][ref[len("#/$defs/"):]], root, path)
+    if "anyOf" in schema and not any(not validate(v, sub, root, path) for sub in schema["anyOf"]):
+        errs.append(f"{path}: {json.dumps(v)[:60]} matches none of anyOf")
     if "type" in schema:
         ts = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not any(is_type(v, t) for t in ts):
