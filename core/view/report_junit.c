@@ -593,7 +593,8 @@ static void suite_head(strbuf *b, const release_record *rec, const step_record *
 
 /* The <testsuite> start tag's attributes after the name. JUnit.xsd requires a timestamp without
  * a zone: the step's start (UTC, as the state writes it, its 'Z' dropped), else the release's
- * creation for a step that never started; time is 0 when the step has none; hostname is
+ * creation for a step that never started (neither readable: left out, as a made-up time would
+ * lie, and JUnit.xsd then refuses the suite); time is 0 when the step has none; hostname is
  * "localhost", the value JUnit.xsd prescribes when the host is not known (jobs run on many). */
 static void suite_attrs(strbuf *b, const suite_acc *sa, double t, const release_record *rec,
                         const step_record *step, size_t index, const char *name)
@@ -644,6 +645,8 @@ static void suite(strbuf *b, report_acc *ra, const release_record *rec, const ch
     /* The step's own duration when it has one: its jobs ran in parallel, their sum would lie. */
     if (step && step->duration_s.set && isfinite(step->duration_s.v) && step->duration_s.v >= 0)
         t = step->duration_s.v;
+    if (!isfinite(t)) /* a sum of absurd durations: "inf" is no time either schema reads */
+        t = 0;
     ra->total += t;
 
     sb_puts(b, "  <testsuite");

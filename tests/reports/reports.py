@@ -11,8 +11,11 @@ to them is deliberate. After a deliberate change, regenerate with
     RELHOST_UPDATE_GOLDEN=1 ctest -R test_reports__golden
 and review the diff like code (and bump REPORT_SCHEMA when the JSON shape changed).
 
-Also: JUnit against tests/reports/junit.xsd with xmllint (skipped, loudly, with 77 when xmllint
-is missing: apt-get install libxml2-utils), JSON against docs/report.schema.json, reports of a
+Also: JUnit against tests/reports/junit.xsd and the two CI readers' published schemas in
+tests/fixtures/junit/ (the Jenkins xunit plugin's junit-10.xsd, the Ant-style JUnit.xsd) with
+xmllint (skipped, loudly, with 77 when xmllint is missing: apt-get install libxml2-utils), for
+the fixture and real runs of passing, failing, optional-failing and erroring plans; optional
+failures as <skipped>, suites in step order; JSON against docs/report.schema.json, reports of a
 real relhost run, independence from the state's key order, and the commits since the previous
 tag in a real git repository.
 
