@@ -19,6 +19,7 @@
 #include "run/host.h"
 #include "run/pipeline.h"
 #include "run/waiver.h"
+#include "view/releases_json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +83,11 @@ int cli_releases(const cli *c)
     registry *r = NULL;
     int code = open_registry(c, &p, &r);
     if (code == 0 && c->json) {
-        char *s = manifest_text(registry_manifest(r));
+        json_t *doc = releases_json(registry_manifest(r));
+        char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         out_printf("%s\n", s);
         free(s);
+        json_decref(doc);
     } else if (code == 0) {
         list_releases(&p, registry_manifest(r));
     }

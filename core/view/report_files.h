@@ -55,14 +55,17 @@
 #define REPORT_MD_COMMITS 50
 
 /**
- * JUnit XML as Jenkins' junit plugin and GitLab read it: <testsuites> holding one <testsuite> per
- * step; in it one <testcase> per validation job (name = validation, classname = step) and one per
- * check (name "validation: key op expected", classname "step.validation"). FAILED renders as
- * <failure>, ERROR as <error>, SKIPPED, INCONCLUSIVE and unfinished jobs as <skipped>; each job's
- * <system-out> holds the last REPORT_TAIL_LINES lines (at most REPORT_TAIL_BYTES) of its log.
- * A step without jobs is one testcase; a step with jobs gets one more testcase of its own only
- * when it did not pass although none of its jobs' testcases failed, so that a red step never
- * shows as a green suite. Text is escaped, bytes XML 1.0 forbids are replaced by U+FFFD, terminal
+ * JUnit XML as Jenkins' junit plugin and GitLab read it, valid against both the xunit plugin's
+ * junit-10.xsd and the Ant-style JUnit.xsd (tests/fixtures/junit/): <testsuites> holding one
+ * <testsuite> per step, named "NN-step" (NN its position, zero-padded, so sorting keeps step
+ * order); in it one <testcase> per validation job (name = validation, classname = "NN-step") and
+ * one per check (name "validation: key op expected", classname "NN-step.validation"). FAILED
+ * renders as <failure>, ERROR as <error>, SKIPPED, INCONCLUSIVE and unfinished jobs as <skipped>,
+ * and so do FAILED and ERROR in an optional step (the message says it does not block); the
+ * suite's one <system-out> holds a block per case, a job's with the last REPORT_TAIL_LINES lines
+ * (at most REPORT_TAIL_BYTES) of its log. A step without jobs is one testcase; a step with jobs
+ * gets one more testcase of its own only when it did not pass although none of its jobs'
+ * testcases failed, so that a red step never shows as a green suite. Text is escaped, bytes XML 1.0 forbids are replaced by U+FFFD, terminal
  * escape sequences are removed. state_root is borrowed; out receives the whole document.
  */
 int report_junit(json_t *state_root, FILE *out, char **err);

@@ -4,8 +4,9 @@
 # custom_gate.sh - a third party can build a gate against the INSTALLED SDK and run it.
 #
 # Installs this build into a scratch prefix, builds examples/custom_gate out of tree with only
-# `pkg-config relhost-plugin` (CMake, and the Makefile alternative), puts the .so into a plugin
-# folder of its own, and runs the installed relhost on plans that use it:
+# `pkg-config relhost-plugin` (CMake with find_package switched off, and the Makefile
+# alternative), puts the .so into a plugin folder of its own, and runs the installed relhost on
+# plans that use it:
 #   the file contains the text  -> exit 0, a line with PASSED and the step name
 #   the file lacks the text     -> exit 1, a line with FAILED and the step name
 #   the file is missing         -> exit 1, a line with FAILED and the step name
@@ -54,7 +55,10 @@ incdir=$(pkg-config --variable=includedir relhost-plugin)
 
 # --- build the example out of tree, against the installed SDK only -----------------------------
 src=$RELHOST_SOURCE_DIR/examples/custom_gate
-if ! cmake -S "$src" -B "$tmp/build-gate" -DCMAKE_C_FLAGS="-Werror" >"$tmp/configure.log" 2>&1; then
+# The pkg-config way (the CMake package's way is tests/plans/sdk_install.sh): find_package is
+# switched off, so an SDK installed elsewhere on this machine cannot be picked up instead.
+if ! cmake -S "$src" -B "$tmp/build-gate" -DCMAKE_C_FLAGS="-Werror" \
+    -DCMAKE_DISABLE_FIND_PACKAGE_relhost-plugin=ON >"$tmp/configure.log" 2>&1; then
     show "configure examples/custom_gate" "$tmp/configure.log"
     die "configuring examples/custom_gate against the installed relhost-plugin failed"
 fi

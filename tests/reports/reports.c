@@ -284,7 +284,7 @@ static void test_reports__junit_escapes_hostile_strings(void **state)
     assert_null(strstr(xml, "<script"));
     assert_null(strstr(xml, "<x>"));
     assert_contains(xml, "name=\"v&quot;&lt;&amp;&gt;']]&gt;\"");
-    assert_contains(xml, "classname=\"tests.v&quot;&lt;&amp;&gt;']]&gt;\"");
+    assert_contains(xml, "classname=\"01-tests.v&quot;&lt;&amp;&gt;']]&gt;\"");
     assert_contains(xml, "note ]]&gt; &lt;script&gt;alert('x')&lt;/script&gt; &amp; "
                          "\xEF\xBF\xBD b\n");
     assert_contains(xml, "ok\xEF\xBF\xBDNUL ]]&gt; &lt;x&gt; &amp; \xEF\xBF\xBD\xEF\xBF\xBD "
@@ -538,9 +538,9 @@ static void test_reports__a_red_step_never_renders_as_a_green_suite(void **state
     json_object_set_new(json_object_get(json_object_get(root, "steps"), "tests"), "reason",
                         json_string("tool_error"));
     xml = render(report_junit, root);
-    assert_contains(xml, "<testsuite name=\"tests\" tests=\"2\" failures=\"0\" "
+    assert_contains(xml, "<testsuite name=\"01-tests\" tests=\"2\" failures=\"0\" "
                          "errors=\"1\" skipped=\"0\"");
-    assert_contains(xml, "<testcase name=\"tests\" classname=\"tests\" time=\"1.500\">\n"
+    assert_contains(xml, "<testcase name=\"tests\" classname=\"01-tests\" time=\"1.500\">\n"
                          "      <error message=\"ERROR (tool_error)\"");
     free(xml);
     /* A FAILED step whose job failed: the job says it, no second testcase for the step. */
@@ -550,6 +550,48 @@ static void test_reports__a_red_step_never_renders_as_a_green_suite(void **state
     xml = render(report_junit, root);
     assert_contains(xml, "tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\"");
     assert_null(strstr(xml, "<testcase name=\"tests\""));
+    free(xml);
+    json_decref(root);
+}
+
+/* An optional step's FAILED or ERROR does not block the release, so it must not turn a CI build
+ * red: its job, its checks and the step itself are <skipped>, saying what failed and why it does
+ * not block. The same step required: <failure> and <error>, as before. */
+static void test_reports__optional_failures_are_skipped_required_ones_are_not(void **state)
+{
+    json_t *root = state_with("FAILED", "v", "FAILED"), *job = job_of(root, "v");
+    json_t *step = json_object_get(json_object_get(root, "steps"), "tests");
+    char *xml;
+    (void)state;
+    json_array_append_new(json_object_get(evidence_of(job), "checks"),
+                          json_pack("{s:s, s:s, s:f, s:f, s:b}", "key", "sps", "op",
+                                    ">=", "expected", 10.0, "actual", 5.0, "passed", 0));
+    json_object_set_new(job, "reason", json_string("threshold"));
+    xml = render(report_junit, root);
+    assert_contains(xml, "tests=\"2\" failures=\"2\" errors=\"0\" skipped=\"0\"");
+    assert_contains(xml, "<failure message=\"FAILED (threshold): sps ");
+    free(xml);
+    json_object_set_new(step, "required", json_false());
+    xml = render(report_junit, root);
+    assert_null(strstr(xml, "<failure"));
+    assert_null(strstr(xml, "<error"));
+    assert_contains(xml, "tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"2\"");
+    assert_contains(xml, "<skipped message=\"FAILED (threshold; optional step, does not block "
+                         "the release): sps ");
+    assert_contains(xml, "<property name=\"step.required\" value=\"false\"/>");
+    free(xml);
+    /* An optional step that errored without a job: its own testcase, skipped. */
+    json_object_set_new(step, "outcome", json_string("ERROR"));
+    json_object_set_new(step, "reason", json_string("tool_error"));
+    json_object_del(json_object_get(root, "jobs"), "tests/v");
+    xml = render(report_junit, root);
+    assert_null(strstr(xml, "<error"));
+    assert_contains(xml, "<skipped message=\"ERROR (tool_error; optional step, does not block "
+                         "the release)\"");
+    free(xml);
+    json_object_set_new(step, "required", json_true());
+    xml = render(report_junit, root);
+    assert_contains(xml, "<error message=\"ERROR (tool_error)\" type=\"tool_error\"");
     free(xml);
     json_decref(root);
 }
@@ -649,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_reports__numbers_are_the_shortest_that_read_back),
         cmocka_unit_test(test_reports__decision_follows_finished_and_exit_code),
         cmocka_unit_test(test_reports__junit_escapes_hostile_strings),
+        cmocka_unit_test(test_reports__optional_failures_are_skipped_required_ones_are_not),
         cmocka_unit_test(test_reports__markdown_cells_stay_in_their_column),
         cmocka_unit_test(test_reports__log_tails_are_bounded),
         cmocka_unit_test(test_reports__steps_order_by_position_then_start_then_name),
