@@ -10,6 +10,8 @@
 #   pipeline       step order, fail-fast, outcomes -> exit codes, the manual gate on a pty, output
 #   plan_memory    a big plan checks within a data limit of 10x its size (RLIMIT_DATA)
 #   isolate        plugins in their own process: faults, the proxied ABI, call_timeout
+#   cli            command-line conventions: --version/--release, help, did you mean, default
+#                  plan, --color, SIGTERM, status, --set list items, completion scripts
 # They use the fixture plugins (target relhost_test_plugins, <build>/test-plugins/<case>/) and the
 # bundled plugins (<build>/plugins); ctest runs after a full build, which builds both.
 set(_plans_dir ${CMAKE_CURRENT_LIST_DIR})
@@ -23,7 +25,7 @@ relhost_script_test(test_plans_fixtures_built ${PYTHON3} ${_plans_dir}/plan_feat
 set_tests_properties(test_plans_fixtures_built PROPERTIES FIXTURES_SETUP relhost_plans_fixtures
                      LABELS "plans" TIMEOUT 60)
 
-foreach(_script plan_errors plan_features loader pipeline release_flow seal state_folder faults
+foreach(_script plan_errors plan_features loader pipeline release_flow seal state_folder faults cli
                 plan_memory isolate)
   set(_py ${_plans_dir}/${_script}.py)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_py})
