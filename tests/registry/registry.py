@@ -211,6 +211,32 @@ def case_rollback_restores_the_previous_green_and_is_audited():
     rh.check(g.entry("2.0")["status"] == "promoted", "status after --to", r)
 
 
+def case_rollback_dry_run_needs_no_reason():
+    g = Reg()
+    g.release("1.0")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    before = g.manifest()
+    g.run("rollback", "--dry-run", code=0,
+          out=[r"would roll back last_green 2\.0 -> 1\.0 \(reason: none given\); nothing changed"])
+    rh.check(g.manifest() == before, "a dry run changed the manifest")
+    # a real rollback still goes into the audit log with its reason
+    g.run("rollback", code=2, err=[r"rollback needs --reason TEXT"])
+
+
+def case_rollback_hooks_are_no_verdict_on_the_release():
+    """After a rollback the on_rollback steps run for the rolled-back release: their console
+    must not end in "result: PASSED", which reads as a verdict on that release."""
+    g = Reg()
+    g.release("1.0")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    g.run("rollback", "--reason", "regression", code=0,
+          out=[r"the on_rollback steps of plan plan, for release 2\.0 \(rolled back\)",
+               r"^on_rollback steps: PASSED \(exit 0\): 1 PASSED; release 2\.0 stays rolled back$"],
+          not_out=[r"^result:", r"release 2\.0 of plan"])
+
+
 def case_rollback_to_a_quarantined_release_is_refused():
     g = Reg()
     g.release("1.0")
