@@ -53,13 +53,22 @@ void report_begin(const plan *p, const run_options *o)
                main_steps(p), o->profile ? ", profile " : "", o->profile ? o->profile : "");
 }
 
-/* "ok  sps_max = 33000, expected >= baseline - 20% (baseline 35000, bound 28000)  - note",
- * from a check as the state records it (evidence.h, evidence_to_json). */
+/* "ok  sps_max = 33000, expected >= baseline - 20% (baseline 35000, bound 28000)  - note", or
+ * "FAIL sps_max 12833 < 30000 (needs >= 30000)  - note", from a check as the state records it
+ * (evidence.h, evidence_to_json). */
 static void print_check(const check_record *c, const char *indent)
 {
     char actual[48] = "null", extra[96] = "";
     strbuf e;
     sb_init(&e);
+    if (!c->passed) {
+        /* "FAIL sps_max 12833 < 30000 (needs >= 30000)": the value, what broke, the rule */
+        const char *note = text_check_failure(c, &e) ? NULL : c->note;
+        out_printf("%s%sFAIL%s %s%s%s\n", indent, col_red(), col_reset(), e.s, note ? "  - " : "",
+                   note ? note : "");
+        sb_free(&e);
+        return;
+    }
     if (c->actual.set)
         snprintf(actual, sizeof actual, "%g", c->actual.v);
     text_check_expected(c, &e);

@@ -83,13 +83,34 @@ def check_rec(job, i=0):
     return job["evidence"]["checks"][i]
 
 
+def case_failed_checks_say_actual_relation_and_requirement():
+    """A failed check reads as what it is everywhere: the value, the relation that broke the
+    rule, and the rule (never "sps_max 12833 >= 30000", as if it held, nor ">= 0 (baseline
+    48126)" for a baseline rule)."""
+    thr = '{ metric = "sps_max"; op = ">="; value = 30000.0; }'
+    pl = Plan([val("thr", ["--sps", "12833"], thr), val("base", ["--sps", "33154"], SPS_RULE)])
+    pl.store({"base::sps_max": 48126.0})
+    t, b = "sps_max 12833 < 30000 (needs >= 30000)", \
+        "sps_max 33154 < bound 38500.8 (baseline 48126, -20%)"
+    wrong = [r"sps_max 12833 >= 30000", r">= 0 \(baseline", r"may drop"]
+    r = pl.run("--release", "1")
+    rh.expect(r, 1, out=["FAIL " + rh.q(t) + "$", "FAIL " + rh.q(b) + "$"], not_out=wrong)
+    r = rh.run(["explain", "-c", pl.path], cwd=pl.dir)
+    rh.expect(r, 0, out=[r"^    tests/thr: " + rh.q(t) + "$", r"^    tests/base: " + rh.q(b) + "$"],
+              not_out=wrong)
+    r = rh.run(["report", "-c", pl.path, "--format", "junit"], cwd=pl.dir)
+    rh.expect(r, 0, out=[rh.q(t.replace("<", "&lt;").replace(">", "&gt;")),
+                         rh.q(b.replace("<", "&lt;"))], not_out=wrong)
+    rh.check(b in json.dumps(pl.state()), "the state's note says the bound")
+
+
 def case_an_sps_drop_beyond_the_tolerance_fails_and_one_within_passes():
     pl = Plan([val("slow", ["--sps", "24000"], SPS_RULE),
                val("steady", ["--sps", "30000"], SPS_RULE)])
     pl.store({"slow::sps_max": 35000.0, "steady::sps_max": 35000.0})
     before = rh.read(pl.baseline)
     r = pl.run("--release", "1")
-    rh.expect(r, 1, out=[rh.q("sps_max 24000 < bound 28000 (baseline 35000, may drop 20%)"),
+    rh.expect(r, 1, out=[rh.q("sps_max 24000 < bound 28000 (baseline 35000, -20%)"),
                          rh.q("expected >= baseline - 20% (baseline 35000, bound 28000)")])
     slow, steady = pl.job("slow"), pl.job("steady")
     rh.check((slow["outcome"], slow["reason"]) == ("FAILED", "threshold"), f"slow: {slow}", r)
@@ -109,8 +130,7 @@ def case_an_absolute_tolerance_bounds_a_rate_in_its_unit():
     pl = Plan([val("near", ["--eval", "0.949"], rule), val("below", ["--eval", "0.947"], rule)])
     pl.store({"near::eval_success_rate": 0.95, "below::eval_success_rate": 0.95})
     r = pl.run("--release", "1")
-    rh.expect(r, 1, out=rh.q("eval_success_rate 0.947 < bound 0.948 (baseline 0.95, may drop "
-                             "0.002)"))
+    rh.expect(r, 1, out=rh.q("eval_success_rate 0.947 < bound 0.948 (baseline 0.95, -0.002)"))
     rh.check(pl.job("near")["outcome"] == "PASSED", "0.949 is within 0.002 of 0.95", r)
     rh.check(pl.job("below")["outcome"] == "FAILED", "0.947 is not", r)
 
@@ -121,7 +141,7 @@ def case_lower_is_better_bounds_latency_from_above():
                val("faster", ["--latency", "20"], rule)])
     pl.store({"fast::latency_ms": 100.0, "slow::latency_ms": 100.0, "faster::latency_ms": 100.0})
     r = pl.run("--release", "1")
-    rh.expect(r, 1, out=[rh.q("latency_ms 130 > bound 120 (baseline 100, may rise 20%)"),
+    rh.expect(r, 1, out=[rh.q("latency_ms 130 > bound 120 (baseline 100, +20%)"),
                          rh.q("expected <= baseline + 20%")])
     rh.check(pl.job("fast")["outcome"] == "PASSED", "110 ms is within 20% of 100 ms", r)
     rh.check(pl.job("faster")["outcome"] == "PASSED", "an improvement is no regression", r)
@@ -135,7 +155,7 @@ def case_rel_and_abs_together_take_the_looser_bound():
     pl = Plan([val("ok", ["--eval", "0.16"], rule), val("bad", ["--eval", "0.14"], rule)])
     pl.store({"ok::eval_success_rate": 0.2, "bad::eval_success_rate": 0.2})
     r = pl.run("--release", "1")
-    rh.expect(r, 1, out=rh.q("may drop 10% or 0.05, whichever is more"))
+    rh.expect(r, 1, out=rh.q("-max(10%, 0.05)"))
     rh.check(pl.job("ok")["outcome"] == "PASSED", "within abs 0.05 though beyond rel 10%", r)
     rh.check(abs(check_rec(pl.job("bad"))["bound"] - 0.15) < 1e-12, "bound 0.15", r)
 
@@ -232,7 +252,8 @@ def case_a_checks_stat_picks_min_max_or_mean_of_the_runs():
     pl = Plan([val("speed", ["--sps", "24000,31000,30000", "--repeat", "{repeat}"], acc,
                    "repeats = 3;")])
     r = pl.run("--release", "1")
-    rh.expect(r, 1, out=rh.q("expected >= 25000 (min of the runs)"))
+    # the failed check: its value, what broke, the rule
+    rh.expect(r, 1, out=["FAIL " + rh.q("sps_max min 24000 < 25000 (needs >= 25000)") + "$"])
     got = [(c["stat"], round(c["actual"], 3), c["passed"])
            for c in pl.job("speed")["evidence"]["checks"]]
     rh.check(got == [("min", 24000, False), ("max", 31000, True), ("mean", 28333.333, True)],

@@ -291,7 +291,7 @@ static void test_reports__junit_escapes_hostile_strings(void **state)
                          "red\nend\n");
     assert_contains(xml, "note: before\n");
     assert_null(strstr(xml, "bad "));
-    assert_contains(xml, "k&lt;&amp;&gt;\" has no value, expected &gt;= 1: ]]&gt;\"'");
+    assert_contains(xml, "k&lt;&amp;&gt;\" has no value (needs &gt;= 1): ]]&gt;\"'");
     /* Attributes keep their newlines as references, not as spaces a parser would fold. */
     json_object_set_new(json_object_get(json_object_get(root, "steps"), "tests"), "message",
                         json_string("line one\nline\ttwo"));
