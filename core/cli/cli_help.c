@@ -229,22 +229,23 @@ static void zsh_script(FILE *out)
                  "  if [[ $PREFIX == -* ]]; then compadd -- $opts\n"
                  "  elif [[ -z $cmd ]]; then compadd -- $cmds; fi\n"
                  "}\n"
-                 "compdef _relhost relhost\n");
+                 "# autoloaded from fpath: complete now; sourced: register\n"
+                 "if [[ $zsh_eval_context[-1] == loadautofunc ]]; then _relhost \"$@\"\n"
+                 "else compdef _relhost relhost; fi\n");
 }
 
 static void fish_script(FILE *out)
 {
+    /* the conditions run at completion time: the command list is written into each */
     fprintf(out, "# fish completion for relhost (made by `relhost completion fish`)\n"
-                 "set -l relhost_cmds ");
-    words(out, 1, CLI_RUN);
-    fprintf(out, "\ncomplete -c relhost -f\n");
+                 "complete -c relhost -f\n");
     for (size_t i = 0; i < cli_ncmds; i++)
-        if (cli_cmds[i].summary)
-            fprintf(out,
-                    "complete -c relhost -n \"not __fish_seen_subcommand_from $relhost_cmds\" "
-                    "-a %s -d '%.*s'\n",
-                    cli_cmds[i].name, (int)strcspn(cli_cmds[i].summary, "';:("),
-                    cli_cmds[i].summary);
+        if (cli_cmds[i].summary) {
+            fprintf(out, "complete -c relhost -n \"not __fish_seen_subcommand_from ");
+            words(out, 1, CLI_RUN);
+            fprintf(out, "\" -a %s -d '%.*s'\n", cli_cmds[i].name,
+                    (int)strcspn(cli_cmds[i].summary, "';:("), cli_cmds[i].summary);
+        }
     for (size_t i = 0; i < cli_nopts; i++) {
         const cli_opt *o = &cli_opts[i];
         fprintf(out, "complete -c relhost");
@@ -253,8 +254,10 @@ static void fish_script(FILE *out)
             for (size_t k = 0; k < cli_ncmds; k++)
                 if (cli_cmds[k].summary && cli_opt_fits(o, cli_cmds[k].command))
                     fprintf(out, " %s", cli_cmds[k].name);
-            if (cli_opt_fits(o, CLI_RUN))
-                fprintf(out, "; or not __fish_seen_subcommand_from $relhost_cmds");
+            if (cli_opt_fits(o, CLI_RUN)) {
+                fprintf(out, "; or not __fish_seen_subcommand_from ");
+                words(out, 1, CLI_RUN);
+            }
             fprintf(out, "\"");
         }
         fprintf(out, " -l %s", o->name);

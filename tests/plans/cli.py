@@ -85,7 +85,8 @@ def case_bare_relhost_prints_short_help():
 def case_help_command():
     r = rh.expect(rh.run(["help"]), 0, out=[r"^usage: relhost", r"^exit status:"])
     rh.check(r.out == rh.run(["--help"]).out, "`relhost help` is `relhost --help`", r)
-    rh.expect(rh.run(["help", "stauts"]), 2, err=[r"no command 'stauts' \(did you mean 'status'\?\)"])
+    rh.expect(rh.run(["help", "stauts"]), 2,
+              err=[r"no command 'stauts' \(did you mean 'status'\?\)"])
 
 
 # ---- did you mean ------------------------------------------------------------------------------
@@ -96,7 +97,8 @@ def case_did_you_mean_commands_and_options():
     rh.expect(rh.run(["status", "--follw"]), 2,
               err=[r"unknown option --follw \(did you mean --follow\?\)"])
     rh.expect(rh.run(["--chekc"]), 2, err=[r"did you mean --check\?"])
-    rh.expect(rh.run(["--relase=1"]), 2, err=[r"unknown option --relase \(did you mean --release\?\)"])
+    rh.expect(rh.run(["--relase=1"]), 2,
+              err=[r"unknown option --relase \(did you mean --release\?\)"])
     # nothing near: no guess
     rh.expect(rh.run(["zzzzzz"]), 2, err=[r"unknown command 'zzzzzz'; try"],
               not_err=[r"did you mean"])

@@ -40,7 +40,8 @@ for f in share/bash-completion/completions/relhost share/zsh/site-functions/_rel
          share/fish/vendor_completions.d/relhost.fish; do
     [ -s "$prefix/$f" ] || die "the install has no $f"
 done
-"$prefix/bin/relhost" completion bash | cmp -s - "$prefix/share/bash-completion/completions/relhost" ||
+bashcomp=$prefix/share/bash-completion/completions/relhost
+"$prefix/bin/relhost" completion bash | cmp -s - "$bashcomp" ||
     die "the installed bash completion is not what the installed relhost makes"
 # shellcheck disable=SC1091
 got=$(bash --norc --noprofile -c 'source "$1"; COMP_WORDS=(relhost status --fol); COMP_CWORD=2

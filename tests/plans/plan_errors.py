@@ -82,13 +82,16 @@ def case_syntax_error():
 
 def case_unknown_top_level_key():
     p = Plan(fixture_step(""), top="statedir = \".relhost/s\";  #HERE\n")
-    r = p.reject(err=[p.at() + rh.q("unknown plan key 'statedir'; allowed at top level: ")])
+    # a typo gets the nearest key first, then the whole list
+    r = p.reject(err=[p.at() + rh.q("unknown plan key 'statedir' (did you mean 'state_dir'?); "
+                                    "allowed at top level: ")])
     all_listed(TOP_KEYS, r, "allowed at top level: ")
 
 
 def case_unknown_step_key():
     p = Plan(fixture_step('count = 4;\n    colour = "blue";  #HERE'))
-    r = p.reject(err=[p.at() + rh.q("step \"x\": 'colour' is not a known key; allowed: ")])
+    r = p.reject(err=[p.at() + rh.q("step \"x\": 'colour' is not a known key (did you mean "
+                                    "'color'?); allowed: ")])
     all_listed(STEP_KEYS + FIXTURE_KEYS, r, "allowed: ")
 
 

@@ -298,7 +298,7 @@ def case_version_flag():
     rh.expect(r, 0, out=["^" + rh.q(f"relhost {_project_version()} (plugin ABI {major}.{minor})")
                          + "$"])
     rh.check(r.err == "", "-V prints nothing on stderr", r)
-    # --release names the RELEASE: alone it needs a value, and never prints relhost's version.
+    # --release names the release: alone it needs a value (--version is relhost's: cli.py).
     rh.expect(rh.run(["--release"]), 2, err=[r"--release needs a value"])
 
 

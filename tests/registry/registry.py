@@ -218,7 +218,8 @@ def case_rollback_dry_run_needs_no_reason():
     g.release("2.0")
     before = g.manifest()
     g.run("rollback", "--dry-run", code=0,
-          out=[r"would roll back last_green 2\.0 -> 1\.0 \(reason: none given\); nothing changed"])
+          out=[r"would roll back last_green 2\.0 -> 1\.0 \(reason: none given\); "
+               r"nothing changed"])
     rh.check(g.manifest() == before, "a dry run changed the manifest")
     # a real rollback still goes into the audit log with its reason
     g.run("rollback", code=2, err=[r"rollback needs --reason TEXT"])
@@ -233,7 +234,8 @@ def case_rollback_hooks_are_no_verdict_on_the_release():
     g.release("2.0")
     g.run("rollback", "--reason", "regression", code=0,
           out=[r"the on_rollback steps of plan plan, for release 2\.0 \(rolled back\)",
-               r"^on_rollback steps: PASSED \(exit 0\): 1 PASSED; release 2\.0 stays rolled back$"],
+               r"^on_rollback steps: PASSED \(exit 0\): 1 PASSED; "
+               r"release 2\.0 stays rolled back$"],
           not_out=[r"^result:", r"release 2\.0 of plan"])
 
 
