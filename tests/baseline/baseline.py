@@ -101,6 +101,8 @@ def case_failed_checks_say_actual_relation_and_requirement():
     r = rh.run(["report", "-c", pl.path, "--format", "junit"], cwd=pl.dir)
     rh.expect(r, 0, out=[rh.q(t.replace("<", "&lt;").replace(">", "&gt;")),
                          rh.q(b.replace("<", "&lt;"))], not_out=wrong)
+    r = rh.run(["report", "-c", pl.path, "--format", "md"], cwd=pl.dir)  # the release notes
+    rh.expect(r, 0, out=[rh.q(t.replace("<", "\\<")), rh.q(b.replace("<", "\\<"))], not_out=wrong)
     rh.check(b in json.dumps(pl.state()), "the state's note says the bound")
 
 
