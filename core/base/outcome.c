@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "base/outcome.h"
 
+#include <signal.h>
 #include <strings.h>
 
 static const char *const names[] = {"NONE",         "PASSED",  "FAILED", "ERROR",
@@ -47,8 +48,11 @@ static int rank(int code)
     case EXIT_FAILED: return 4;
     case EXIT_USAGE: return 5;
     case EXIT_INTERRUPTED: return 6;
+    case EXIT_TERMINATED: return 6;
     default: return 3;
     }
 }
 
 int exit_code_worst(int a, int b) { return rank(a) >= rank(b) ? a : b; }
+
+int exit_code_interrupted(int sig) { return sig == SIGINT ? EXIT_INTERRUPTED : EXIT_TERMINATED; }

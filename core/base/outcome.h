@@ -6,14 +6,19 @@
 #include <relhost/plugin.h>
 
 enum {
-    EXIT_OK = 0,           /**< every required step passed (or was waived) */
-    EXIT_FAILED = 1,       /**< a required step FAILED */
-    EXIT_USAGE = 2,        /**< usage, plan, plugin, corrupt or locked state */
-    EXIT_UNDECIDED = 3,    /**< a required step INCONCLUSIVE or non-retryable ERROR */
-    EXIT_FROZEN = 4,       /**< gates green but publishing frozen */
-    EXIT_DEFERRED = 75,    /**< a retryable ERROR: run again later (EX_TEMPFAIL) */
-    EXIT_INTERRUPTED = 130 /**< SIGINT / SIGTERM */
+    EXIT_OK = 0,            /**< every required step passed (or was waived) */
+    EXIT_FAILED = 1,        /**< a required step FAILED */
+    EXIT_USAGE = 2,         /**< usage, plan, plugin, corrupt or locked state */
+    EXIT_UNDECIDED = 3,     /**< a required step INCONCLUSIVE or non-retryable ERROR */
+    EXIT_FROZEN = 4,        /**< gates green but publishing frozen */
+    EXIT_DEFERRED = 75,     /**< a retryable ERROR: run again later (EX_TEMPFAIL) */
+    EXIT_INTERRUPTED = 130, /**< SIGINT (128 + 2) */
+    EXIT_TERMINATED = 143   /**< SIGTERM or SIGHUP (128 + 15) */
 };
+
+/** The exit code of a run stopped by signal sig: 130 for SIGINT, else 143 (SIGTERM; SIGHUP
+ *  reads as SIGTERM). */
+int exit_code_interrupted(int sig);
 
 /** "PASSED"... ; unknown values (from a plugin) read as "ERROR". */
 const char *outcome_name(relhost_outcome o);

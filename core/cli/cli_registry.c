@@ -163,7 +163,7 @@ static int do_rollback(const cli *c, const plan *p, const char *to, const char *
     if (dry_run) {
         out_printf("would roll back last_green %s -> %s%s%s (reason: %s); nothing changed\n",
                    rp.from, rp.to, quarantine_from ? " and quarantine " : "",
-                   quarantine_from ? rp.from : "", reason);
+                   quarantine_from ? rp.from : "", reason ? reason : "none given");
         if (rp.baseline[0])
             out_printf("  %s\n", rp.baseline);
     } else {

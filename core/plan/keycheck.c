@@ -98,6 +98,22 @@ static int keyset_has(const struct keyset *ks, const char *key)
     return 0;
 }
 
+const char *keycheck_nearest(const char *word, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = SUGGEST_MAX + 1, len = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = names[i] ? keycheck_distance(word, names[i], SUGGEST_MAX) : best_d;
+        if (d == 0)
+            return NULL;
+        if (d < best_d && 2 * d < len) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best;
+}
+
 static const relhost_check_spec *spec_at(const relhost_checks *c, size_t i)
 {
     size_t esz = c->elem_size ? c->elem_size : sizeof(relhost_check_spec);

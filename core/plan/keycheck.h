@@ -14,5 +14,8 @@
  *  substitutions and swaps of two neighbours each cost 1), stopping early: any distance above
  *  `limit` is returned as limit + 1. */
 size_t keycheck_distance(const char *a, const char *b, size_t limit);
+/** The name of names[0..n) nearest to word for a "did you mean": within 2 edits and fewer than
+ *  half of word's length; NULL when none is that near (or word is one of them). */
+const char *keycheck_nearest(const char *word, const char *const *names, size_t n);
 
 #endif

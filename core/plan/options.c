@@ -2,6 +2,7 @@
 #include "base/secrets.h"
 #include "plan/options.h"
 #include "plan/options_int.h"
+#include "plan/keycheck.h"
 
 #include "base/error.h"
 #include "base/log.h"
@@ -281,14 +282,22 @@ static int fill_table(const struct fillctx *c, const relhost_option *opts, void 
                 known = 1;
         if (!known) {
             strbuf b;
+            strvec names = {0};
+            const char *near;
             int rc;
             sb_init(&b);
             for (size_t k = 0; reserved && reserved[k]; k++)
-                sb_printf(&b, "%s%s", b.len ? ", " : "", reserved[k]);
+                sv_push(&names, reserved[k]);
             for (size_t k = 0; k < nrows; k++)
-                sb_printf(&b, "%s%s", b.len ? ", " : "", options_row(c->pl, opts, k).name);
-            rc = opt_bad(c, e, nm, "is not a known key; allowed: %s", b.len ? b.s : "(none)");
+                sv_push(&names, options_row(c->pl, opts, k).name);
+            for (size_t k = 0; k < names.n; k++)
+                sb_printf(&b, "%s%s", k ? ", " : "", names.v[k]);
+            near = keycheck_nearest(nm, (const char *const *)names.v, names.n);
+            rc = opt_bad(c, e, nm, "is not a known key%s%s%s; allowed: %s",
+                         near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "",
+                         b.len ? b.s : "(none)");
             sb_free(&b);
+            sv_free(&names);
             return rc;
         }
     }

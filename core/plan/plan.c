@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "isolate/isolate.h"
+#include "plan/keycheck.h"
 #include "plan/plan_keys.h"
 #include "plan/plan_slices.h"
 #include "plan/template.h"
@@ -95,6 +96,67 @@ static config_setting_t *child_of(config_setting_t *parent, const char *seg)
     return NULL;
 }
 
+/* val into the scalar item of type (string, integer, float or boolean): 0, or -1 when val is
+ * not one of that type. */
+static int set_scalar(config_setting_t *item, int type, const char *val)
+{
+    char *end;
+    errno = 0;
+    switch (type) {
+    case CONFIG_TYPE_STRING: return config_setting_set_string(item, val) ? 0 : -1;
+    case CONFIG_TYPE_BOOL:
+        if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0)
+            return -1;
+        return config_setting_set_bool(item, val[0] == 't') ? 0 : -1;
+    case CONFIG_TYPE_FLOAT: {
+        double d = strtod(val, &end);
+        return *val && !*end && config_setting_set_float(item, d) ? 0 : -1;
+    }
+    default: {
+        long long v = strtoll(val, &end, 10);
+        if (!*val || *end || errno)
+            return -1;
+        return (type == CONFIG_TYPE_INT ? config_setting_set_int(item, (int)v)
+                                        : config_setting_set_int64(item, v))
+                   ? 0
+                   : -1;
+    }
+    }
+}
+
+/* --set steps.t.cmd.1=-x: item idx of list (or array) cur, replaced; idx == its length appends
+ * one. The item keeps its type (a string, or a number read as the list's other numbers). */
+static int set_item(config_setting_t *cur, const char *seg, const char *val, const char *arg)
+{
+    char *end;
+    long idx = strtol(seg, &end, 10);
+    int n = config_setting_length(cur), type;
+    config_setting_t *item;
+    if (*end || end == seg || idx < 0 || idx > n)
+        return error_set(RELHOST_EINVAL,
+                         "--set %s: '%s' is no index of that list (it has %d item(s): 0..%d, or %d "
+                         "to add one)",
+                         arg, seg, n, n - 1, n);
+    item = idx < n ? config_setting_get_elem(cur, (unsigned)idx) : NULL;
+    type = item ? config_setting_type(item)
+           : n  ? config_setting_type(config_setting_get_elem(cur, 0))
+                : CONFIG_TYPE_STRING;
+    if (type == CONFIG_TYPE_GROUP || type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY)
+        return error_set(RELHOST_EINVAL,
+                         "--set %s: item %s is a group or list; set one of its values", arg, seg);
+    if (!item && !(item = config_setting_add(cur, NULL, type)))
+        return error_set(RELHOST_EINVAL, "--set %s: cannot add an item to that list", arg);
+    if (set_scalar(item, type, val) != 0)
+        return error_set(RELHOST_EINVAL, "--set %s: the items of that list are %s; '%s' is none",
+                         arg,
+                         type == CONFIG_TYPE_BOOL     ? "true or false"
+                         : type == CONFIG_TYPE_STRING ? "strings"
+                                                      : "numbers",
+                         val);
+    options_mark_set(item, arg);
+    return 0;
+}
+
 static int apply_set(config_t *cfg, const char *arg)
 {
     const char *eq = strchr(arg, '=');
@@ -123,6 +185,12 @@ static int apply_set(config_t *cfg, const char *arg)
     if (!seg) { /* the path was only dots */
         rc = error_set(RELHOST_EINVAL, "--set %s: expected KEY.PATH=VALUE", arg);
         goto out;
+    }
+    if (config_setting_type(cur) == CONFIG_TYPE_LIST ||
+        config_setting_type(cur) == CONFIG_TYPE_ARRAY) {
+        rc = set_item(cur, seg, val, arg);
+        free(path);
+        return rc;
     }
     if (config_setting_type(cur) != CONFIG_TYPE_GROUP) {
         rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not inside a group", arg, seg);
@@ -305,7 +373,7 @@ static void set_registry_templates(const plan *p)
             template_set(rbn[i], "");
 }
 
-/* version = "auto" and no --version: continue the newest release of this plan unless it was
+/* version = "auto" and no --release: continue the newest release of this plan unless it was
  * published or quarantined (then, or with --new, make a new UTC-stamped version that no
  * existing release uses). A release that failed or stopped half-way is continued: what passed
  * stays passed, what is missing runs. */
@@ -336,7 +404,7 @@ static int pick_version(plan *p, int new_release, int newest, char **out)
             if (!e[i].error && e[i].plan && strcmp(e[i].plan, p->path) != 0)
                 continue;
             if (!e[i].error && e[i].created <= 0)
-                continue; /* only waived ahead (relhost waive): it starts with --version */
+                continue; /* only waived ahead (relhost waive): it starts with --release */
             ti = e[i].created > 0 ? e[i].created : e[i].mtime;
             tb = best < n ? (e[best].created > 0 ? e[best].created : e[best].mtime) : -1;
             if (best == n || ti > tb)
@@ -345,7 +413,7 @@ static int pick_version(plan *p, int new_release, int newest, char **out)
         if (best < n && e[best].error) {
             rc = error_set(RELHOST_EINVAL,
                            "release %s in %s cannot be read (%s); fix or move it, or pass "
-                           "--version V or --new",
+                           "--release V or --new",
                            e[best].version, p->state_dir, e[best].message ? e[best].message : "?");
             state_list_free(e, n);
             return rc;
@@ -423,13 +491,22 @@ static int check_root_keys(plan *p)
             known |= strcmp(PLAN_STRUCTURAL_KEYS[k], nm) == 0;
         if (known)
             continue;
-        sb_init(&b);
-        for (size_t k = 0; core->options[k].name; k++)
-            sb_printf(&b, "%s%s", k ? ", " : "", core->options[k].name);
-        for (size_t k = 0; PLAN_STRUCTURAL_KEYS[k]; k++)
-            sb_printf(&b, ", %s", PLAN_STRUCTURAL_KEYS[k]);
-        rc = perr(e, "unknown plan key '%s'; allowed at top level: %s", nm, b.s);
-        sb_free(&b);
+        {
+            strvec names = {0};
+            const char *near;
+            sb_init(&b);
+            for (size_t k = 0; core->options[k].name; k++)
+                sv_push(&names, core->options[k].name);
+            for (size_t k = 0; PLAN_STRUCTURAL_KEYS[k]; k++)
+                sv_push(&names, PLAN_STRUCTURAL_KEYS[k]);
+            for (size_t k = 0; k < names.n; k++)
+                sb_printf(&b, "%s%s", k ? ", " : "", names.v[k]);
+            near = keycheck_nearest(nm, (const char *const *)names.v, names.n);
+            rc = perr(e, "unknown plan key '%s'%s%s%s; allowed at top level: %s", nm,
+                      near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "", b.s);
+            sb_free(&b);
+            sv_free(&names);
+        }
         return rc;
     }
     return 0;
@@ -511,7 +588,7 @@ int plan_parse(const plan_options *o, plan *p)
     return 0;
 }
 
-/* The release: its version (--version, the plan's, or picked), template variables. */
+/* The release: its version (--release, the plan's, or picked), template variables. */
 static int open_version(const plan_options *o, plan *p)
 {
     int rc;
@@ -525,7 +602,7 @@ static int open_version(const plan_options *o, plan *p)
     p->version = v;
     if (!plan_version_valid(v)) {
         config_setting_t *vs = config_lookup(&p->cfg, "version");
-        char *w = !o->version && vs ? where_of(vs) : xstrdup("--version");
+        char *w = !o->version && vs ? where_of(vs) : xstrdup("--release");
         rc = error_set(RELHOST_EINVAL,
                        "%s: release version \"%s\" is not valid: use "
                        "[0-9A-Za-z][0-9A-Za-z._-]{0,63}, no \"..\", not ending in \".lock\" (it "

@@ -67,9 +67,9 @@ typedef struct plan {
     char *path;                /* absolute */
     char *dir;                 /* absolute folder of the plan */
     char *name;                /* plan's `name`, or the file's stem */
-    char *version;             /* decided: --version, the plan's version, or auto (UTC) */
+    char *version;             /* decided: --release, the plan's version, or auto (UTC) */
     int version_auto;          /* the version was generated */
-    int resumed;               /* no --version: the newest unfinished release was picked up */
+    int resumed;               /* no --release: the newest unfinished release was picked up */
     char *state_dir, *log_dir; /* absolute */
     char *state_dir_where, *log_dir_where; /* where the plan set them, for errors */
     char *repo, *ref;                      /* NULL when the plan names no repository */
@@ -100,12 +100,12 @@ typedef struct plan {
 
 typedef struct plan_options {
     const char *path;
-    const char *version;     /* --version, or NULL */
+    const char *version;     /* --release, or NULL */
     const char *const *sets; /* --set KEY.PATH=VALUE, NULL-terminated or NULL */
     int new_release;         /* --new: never resume an unfinished release */
     const char *commit;      /* the candidate commit is this one (monitor: the last
                                         green release's), not the plan's ref resolved */
-    int newest;              /* status: without --version, the newest release, finished
+    int newest;              /* status: without --release, the newest release, finished
                                         or not */
     const relhost_host *host;
     int in_server; /* loaded by an isolated plugin's server: no proxies (core/isolate) */

@@ -20,7 +20,7 @@ static const relhost_option plan_key_rows[] = {
      .offset = K(version),
      .doc = "the release version, or \"auto\": continue the newest release neither published "
             "nor quarantined, else a new one named by the UTC time (YYYY.MM.DD-HHMM); "
-            "--version overrides it"},
+            "--release overrides it"},
     {.name = "state_dir",
      .type = RELHOST_OPT_STRING,
      .def = ".relhost/state",

@@ -486,7 +486,7 @@ const char *record_decision(const release_record *rec)
     }
     if (c == 75)
         return "deferred";
-    if (c == 130)
+    if (c == 130 || c == 143) /* SIGINT, SIGTERM */
         return "interrupted";
     return "in_progress";
 }

@@ -112,7 +112,7 @@ int state_flush(state *st);
 /**
  * Open release `version` of folder `dir` read-only for a command that shows it (report,
  * explain): NULL, with the reason logged, when it cannot be read or nothing was recorded for it
- * ("no state for release V in DIR: nothing <what>; pass --version V").
+ * ("no state for release V in DIR: nothing <what>; pass --release V").
  */
 state *state_open_recorded(const char *dir, const char *version, const char *what);
 

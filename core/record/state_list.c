@@ -145,7 +145,7 @@ state *state_open_recorded(const char *dir, const char *version, const char *wha
     if (!state_is_new(st))
         return st;
     log_msg(RELHOST_LOG_ERROR, NULL,
-            "no state for release %s in %s: nothing %s; pass --version V (see the "
+            "no state for release %s in %s: nothing %s; pass --release V (see the "
             "release_*.json files there)",
             version, dir, what);
     state_close(st);

@@ -46,7 +46,7 @@ static int open_state(plan *p, state **st)
     }
     if (state_is_new(*st)) {
         log_msg(RELHOST_LOG_ERROR, NULL,
-                "no state for release %s in %s: nothing was launched or run; pass --version V "
+                "no state for release %s in %s: nothing was launched or run; pass --release V "
                 "(see the release_*.json files there)",
                 p->version, p->state_dir);
         state_close(*st);
@@ -211,6 +211,8 @@ int batch_status(plan *p, const batch_options *o)
         release_record rel;
         record_read(state_root(st), &rel);
         print_header(p, &rel, n);
+        if (n)
+            report_status_head();
         for (size_t i = 0; i < n; i++)
             print_row(&rel, &v[i], live, o->logs ? o->tail : 0);
         record_free(&rel);
@@ -315,6 +317,8 @@ static void draw_frame(plan *p, json_t *root, const release_record *rel, const b
                "%zu skipped)\n",
                rec, counts[RELHOST_PASSED], counts[RELHOST_FAILED], counts[RELHOST_ERROR],
                counts[RELHOST_INCONCLUSIVE], counts[RELHOST_SKIPPED]);
+    if (n)
+        report_status_head();
     for (size_t i = 0; i < n; i++)
         print_row(NULL, &v[i], live, 0);
     stamp();
@@ -322,7 +326,7 @@ static void draw_frame(plan *p, json_t *root, const release_record *rel, const b
 }
 
 /* A run of the release has ended once it recorded an exit code: finished, or deferred (75) or
- * interrupted (130) with nothing running any more. A launch records none: its jobs run on. */
+ * interrupted (130, 143) with nothing running any more. A launch records none: its jobs run on. */
 static int release_ended(const release_record *rel)
 {
     return rel->finished || (rel->exit_code.set && !rel->exit_code.from_real);
@@ -381,6 +385,11 @@ static int follow(plan *p, const batch_options *o)
             if (release_ended(&rel)) {
                 out_printf("release %s ended: %s (exit %lld)\n", p->version, report_decision(root),
                            rec_int(rel.exit_code));
+                /* the release's exit code is follow's: a script waits and learns the verdict */
+                code = rel.exit_code.set && !rel.exit_code.from_real && rel.exit_code.v >= 0 &&
+                               rel.exit_code.v <= 255
+                           ? (int)rel.exit_code.v
+                           : EXIT_UNDECIDED;
                 record_free(&rel);
                 state_close(st);
                 break;

@@ -21,7 +21,8 @@ typedef struct batch_options {
  *  (docs/status.schema.json), or with follow a table redrawn in place on a terminal (appended
  *  lines of what changed otherwise) until a run of the release records its end or SIGINT /
  *  SIGTERM arrives (through the event loop: loop_init() must have run). Exit code: 0, or 2
- *  when the state is missing or unreadable. */
+ *  when the state is missing or unreadable; with follow, the release's recorded exit code once
+ *  its run ended (3 when the state holds no readable one). */
 int batch_status(plan *p, const batch_options *o);
 /** Cancel the release's unfinished remote jobs. Exit code. */
 int batch_kill(plan *p, const batch_options *o);

@@ -77,11 +77,11 @@ void checks_spec_read(const relhost_check_spec *in, relhost_check_spec *out)
         out->stat = RELHOST_STAT_MEDIAN;
 }
 
-/* "20%", "0.002", or "20% or 0.002, whichever is more". */
+/* "20%", "0.002", or "max(20%, 0.002)": how far the bound may be from the baseline. */
 static void tolerance_text(const relhost_check_spec *s, char *buf, size_t cap)
 {
     if (s->rel_tol > 0 && s->abs_tol > 0)
-        snprintf(buf, cap, "%g%% or %g, whichever is more", s->rel_tol * 100, s->abs_tol);
+        snprintf(buf, cap, "max(%g%%, %g)", s->rel_tol * 100, s->abs_tol);
     else if (s->abs_tol > 0)
         snprintf(buf, cap, "%g", s->abs_tol);
     else
@@ -190,9 +190,9 @@ static void eval_one(evidence *ev, const relhost_check_spec *spec, const checks_
         if (s.baseline != RELHOST_BASELINE_NONE && has_base &&
             !(higher ? actual >= bound : actual <= bound)) {
             tolerance_text(&s, tol, sizeof tol);
-            snprintf(note, sizeof note, "%s %s%s%g %s bound %g (baseline %g, may %s %s)", s.key,
+            snprintf(note, sizeof note, "%s %s%s%g %s bound %g (baseline %g, %s%s)", s.key,
                      m->nruns ? checks_stat_name(s.stat) : "", m->nruns ? " " : "", actual,
-                     higher ? "<" : ">", bound, base, higher ? "drop" : "rise", tol);
+                     higher ? "<" : ">", bound, base, higher ? "-" : "+", tol);
             if (ok)
                 t->failed++;
             ok = 0;

@@ -15,7 +15,7 @@
  * repeats' values; a repeat without a finite value makes the check fail as missing.
  * The record each check leaves (evidence.h ev_check) carries actual, stat, and for a baseline
  * rule baseline and bound (null: no baseline yet), plus a note that says actual vs bound vs
- * baseline when it fails ("sps_max 24000 < bound 28000 (baseline 35000, may drop 20%)").
+ * baseline when it fails ("sps_max 24000 < bound 28000 (baseline 35000, -20%)").
  */
 #ifndef RELHOST_CHECKS_H
 #define RELHOST_CHECKS_H

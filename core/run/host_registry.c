@@ -202,7 +202,7 @@ int host_registry_quarantine(const relhost_ctx *ctx, const char *reason)
     if (rc == 0)
         evidence_note(hc->ev, why);
     if (rc == 0 && hc->state) {
-        /* a quarantined release is never resumed: the next run without --version starts anew */
+        /* a quarantined release is never resumed: the next run without --release starts anew */
         const char *k[1] = {"quarantined"};
         state_set(hc->state, k, 1, json_true());
     }

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/outcome.h"
 #include "base/secrets.h"
+#include "plan/keycheck.h"
 #include "plan/template.h"
 #include "record/state.h"
 #include "record/verdict.h"
@@ -191,11 +192,18 @@ static int check_selection(const plan *p, const run_options *o, const plan_profi
         if (!plan_find_step(p, o->steps[i])) {
             strbuf b;
             sb_init(&b);
-            for (size_t k = 0; k < p->nsteps; k++)
+            strvec names = {0};
+            const char *near;
+            for (size_t k = 0; k < p->nsteps; k++) {
                 sb_printf(&b, "%s%s", k ? ", " : "", p->steps[k].inst.name);
-            rc = error_set(RELHOST_EINVAL, "--step %s: no such step in %s; steps: %s", o->steps[i],
-                           p->path, b.s);
+                sv_push(&names, p->steps[k].inst.name);
+            }
+            near = keycheck_nearest(o->steps[i], (const char *const *)names.v, names.n);
+            rc = error_set(RELHOST_EINVAL, "--step %s: no such step in %s%s%s%s; steps: %s",
+                           o->steps[i], p->path, near ? " (did you mean '" : "", near ? near : "",
+                           near ? "'?)" : "", b.s);
             sb_free(&b);
+            sv_free(&names);
             return rc;
         }
     /* A plan profile named "default" applies when --profile names none. */
@@ -290,6 +298,7 @@ static void walk_steps(struct walk *w, const opened *gates)
     plan *p = w->p;
     const run_options *o = w->o;
     run_result *out = w->out;
+    out->rollback_hooks = o->hooks == WHEN_ON_ROLLBACK;
     report_begin(p, o);
     for (int pass = 0; pass < 2 && !out->interrupted; pass++)
         for (size_t i = 0; i < p->nsteps && !out->interrupted; i++) {

@@ -52,10 +52,11 @@ typedef struct run_result {
     size_t nsteps;
     int exit_code;
     int interrupted;
-    int not_saved; /* the state could not be saved: the run stopped (exit 75) */
-    int launch;    /* relhost launch: nothing was decided */
-    int promoted;  /* a promote step made this release last green */
-    char *failure; /* the first failing required step and its failing checks */
+    int not_saved;      /* the state could not be saved: the run stopped (exit 75) */
+    int launch;         /* relhost launch: nothing was decided */
+    int promoted;       /* a promote step made this release last green */
+    int rollback_hooks; /* only the on_rollback steps ran: the release was rolled back */
+    char *failure;      /* the first failing required step and its failing checks */
 } run_result;
 
 /** Run (or --check) the plan. Returns 0 or RELHOST_EINVAL when the plan cannot start (a gate's

@@ -117,7 +117,7 @@ void pipeline_record_step(struct walk *w, step_result *r)
     s.plan_hash = w->p->hash;
     record_write_step(st, &s);
     record_step_free(&prev);
-    /* a published release is never resumed: the next run without --version starts anew */
+    /* a published release is never resumed: the next run without --release starts anew */
     if (pipeline_step_publishes(st, r->step) && r->step->when == WHEN_SUCCESS &&
         r->outcome == RELHOST_PASSED)
         record_write_published(st);
@@ -246,11 +246,11 @@ void pipeline_finish_walk(struct walk *w)
     run_result *out = w->out;
     if (w->code == EXIT_OK && w->frozen_skips)
         w->code = EXIT_FROZEN; /* every gate green, but nothing was published */
-    out->exit_code = out->interrupted ? EXIT_INTERRUPTED : w->code;
+    out->exit_code = out->interrupted ? exit_code_interrupted(loop_interrupt_signal()) : w->code;
     out->launch = w->o->mode == RELHOST_MODE_LAUNCH;
     if (out->interrupted && w->jb && jobs_detached(w->jb))
         out_printf("%zu remote job(s) keep running; re-run to re-attach, or cancel them with: "
-                   "relhost kill -c %s --version %s\n",
+                   "relhost kill -c %s --release %s\n",
                    jobs_detached(w->jb), p->path, p->version);
     if (out->launch && w->sto && state_snapshot(w->sto) != 0)
         log_msg(RELHOST_LOG_ERROR, "state", "saving state failed: %s", error_last());
@@ -258,7 +258,7 @@ void pipeline_finish_walk(struct walk *w)
         pipeline_notes_current(w);
     if (out->launch)
         out_printf("launched: remote jobs run on; follow them with `relhost status -c %s "
-                   "--version %s`; `relhost -c %s --version %s` waits for them and decides "
+                   "--release %s`; `relhost -c %s --release %s` waits for them and decides "
                    "(and runs the local ones)\n",
                    p->path, p->version, p->path, p->version);
     else

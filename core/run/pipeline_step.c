@@ -18,6 +18,7 @@
 #include "run/pipeline_int.h"
 #include "view/progress.h"
 #include "view/report.h"
+#include "view/text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +114,7 @@ static int defer_or_exhaust(const plan *p, step_result *r, state *sto)
 }
 
 /* Why the release failed, for the quarantine reason and the alarm: the step, its message, and
- * each failing check of its jobs ("arena: sps_max 12000 >= 30000"). */
+ * each failing check of its jobs ("arena: sps_max 12000 < 30000 (needs >= 30000)"). */
 static char *failure_summary(const step_result *r, state *sto)
 {
     strbuf b;
@@ -133,15 +134,8 @@ static char *failure_summary(const step_result *r, state *sto)
             if (c->passed || n >= 8)
                 continue;
             n++;
-            sb_printf(&b, "; %s: %s ", j->validation_given ? j->validation : j->id,
-                      c->key ? c->key : "?");
-            if (c->actual.set)
-                sb_printf(&b, "%g", c->actual.v);
-            else
-                sb_puts(&b, "missing");
-            sb_printf(&b, " %s %g", c->op ? c->op : "?", c->expected.set ? c->expected.v : 0.0);
-            if (c->baseline.set)
-                sb_printf(&b, " (baseline %g)", c->baseline.v);
+            sb_printf(&b, "; %s: ", j->validation_given ? j->validation : j->id);
+            text_check_failure(c, &b);
         }
     }
     for (size_t k = 0; k < nj; k++)

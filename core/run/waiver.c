@@ -165,7 +165,7 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
                validation ? validation : step, p->version, ahead ? " before its first run" : "",
                user, reason, expires ? "; expires " : "", expires ? exp_s : "");
     if (ahead)
-        out_printf("its first run (relhost -c %s --version %s) finds it: the step counts as "
+        out_printf("its first run (relhost -c %s --release %s) finds it: the step counts as "
                    "passing for promotion if it does not pass%s\n",
                    p->path, p->version,
                    validation ? "; the validation's name is checked against the step's jobs "
@@ -173,7 +173,7 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
                               : "");
     else
         out_printf("it counts as passing for promotion: run the release again (relhost -c %s "
-                   "--version %s) to go on\n",
+                   "--release %s) to go on\n",
                    p->path, p->version);
     return 0;
 }

@@ -28,6 +28,8 @@ void report_check_tail(void);
 /** One row of `relhost status`: the job's record, the engine's live word (or NULL), and with
  *  tail > 0 the last `tail` lines of its log, withheld when a secret variable the release's runs
  *  used (rel->sealed_env; rel may be NULL when tail is 0) is not set now (core/view/logview.h). */
+/** The column headers over report_status_row()'s lines. */
+void report_status_head(void);
 void report_status_row(const release_record *rel, const job_record *j, const char *live,
                        int live_restarts, int tail);
 /** `relhost plugins`: every plugin found on the search path. */

@@ -42,18 +42,34 @@ static size_t main_steps(const plan *p)
 
 void report_begin(const plan *p, const run_options *o)
 {
+    if (o->hooks == WHEN_ON_ROLLBACK) {
+        out_printf("%srelhost%s %s: the on_rollback steps of plan %s, for release %s%s%s (rolled "
+                   "back)\n",
+                   col_bold(), col_reset(), RELHOST_VERSION, p->name, col_bold(), p->version,
+                   col_reset());
+        return;
+    }
     out_printf("%srelhost%s %s: release %s%s%s of plan %s (%zu steps)%s%s\n", col_bold(),
                col_reset(), RELHOST_VERSION, col_bold(), p->version, col_reset(), p->name,
                main_steps(p), o->profile ? ", profile " : "", o->profile ? o->profile : "");
 }
 
-/* "ok  sps_max = 33000, expected >= baseline - 20% (baseline 35000, bound 28000)  - note",
- * from a check as the state records it (evidence.h, evidence_to_json). */
+/* "ok  sps_max = 33000, expected >= baseline - 20% (baseline 35000, bound 28000)  - note", or
+ * "FAIL sps_max 12833 < 30000 (needs >= 30000)  - note", from a check as the state records it
+ * (evidence.h, evidence_to_json). */
 static void print_check(const check_record *c, const char *indent)
 {
     char actual[48] = "null", extra[96] = "";
     strbuf e;
     sb_init(&e);
+    if (!c->passed) {
+        /* "FAIL sps_max 12833 < 30000 (needs >= 30000)": the value, what broke, the rule */
+        const char *note = text_check_failure(c, &e) ? NULL : c->note;
+        out_printf("%s%sFAIL%s %s%s%s\n", indent, col_red(), col_reset(), e.s, note ? "  - " : "",
+                   note ? note : "");
+        sb_free(&e);
+        return;
+    }
     if (c->actual.set)
         snprintf(actual, sizeof actual, "%g", c->actual.v);
     text_check_expected(c, &e);
@@ -221,12 +237,12 @@ void report_set_command(int argc, char **argv)
 void report_end(const plan *p, const run_result *r)
 {
     size_t counts[RELHOST_WAIVED + 1] = {0};
-    (void)p;
     for (size_t i = 0; i < r->nsteps; i++)
         if (r->steps[i].selected && !r->steps[i].unsaved && r->steps[i].outcome <= RELHOST_WAIVED)
             counts[r->steps[i].outcome]++;
     int quiet = out_set_quiet(0); /* -q keeps this line */
-    out_printf("result: ");
+    /* after a rollback only its hooks ran: their result is no verdict on the release */
+    out_printf(r->rollback_hooks ? "on_rollback steps: " : "result: ");
     if (r->not_saved)
         out_printf("%sNOT SAVED%s", col_red(), col_reset());
     else if (r->interrupted)
@@ -243,6 +259,8 @@ void report_end(const plan *p, const run_result *r)
     for (int o = RELHOST_PASSED; o <= RELHOST_WAIVED; o++)
         if (counts[o])
             out_printf(" %zu %s", counts[o], outcome_name((relhost_outcome)o));
+    if (r->rollback_hooks)
+        out_printf("; release %s stays rolled back", p->version);
     out_printf("\n");
     if (r->interrupted && resume_command)
         out_printf("resume with: %s\n", resume_command);
@@ -481,6 +499,12 @@ void report_jobs(const plan *p, const step_result *r, json_t *root, const strvec
         record_job_free(&j);
     }
     record_free(&head);
+}
+
+void report_status_head(void)
+{
+    out_printf("  %-30s %-22s %5s  %-20s %3s  %-12s %s\n", "JOB", "STATE", "EXIT", "TERMINATION",
+               "RST", "EXTERNAL ID", "RUNNER");
 }
 
 void report_status_row(const release_record *rel, const job_record *j, const char *live,

@@ -135,5 +135,7 @@ const char *report_decision(json_t *state_root);
  *  statistic other than the median is named: "... (min of the runs)". The check is one of the
  *  report model's (expected and expected_hi may be null: shown as "?"). */
 void report_check_expected(json_t *check, strbuf *out);
+/** text_check_failure() of a check of the report model (or of explain's failing_checks). */
+int report_check_failure(json_t *check, strbuf *out);
 
 #endif

@@ -291,6 +291,25 @@ void report_check_expected(json_t *check, strbuf *out)
     text_check_expected(&c, out);
 }
 
+int report_check_failure(json_t *check, strbuf *out)
+{
+    check_record c = {
+        .key = (char *)json_string_value(json_object_get(check, "key")),
+        .note = (char *)json_string_value(json_object_get(check, "note")),
+        .op = (char *)json_string_value(json_object_get(check, "op")),
+        .direction = (char *)json_string_value(json_object_get(check, "direction")),
+        .stat = (char *)json_string_value(json_object_get(check, "stat")),
+        .expected = real_of(json_object_get(check, "expected")),
+        .expected_hi = real_of(json_object_get(check, "expected_hi")),
+        .actual = real_of(json_object_get(check, "actual")),
+        .rel = real_of(json_object_get(check, "rel")),
+        .abs = real_of(json_object_get(check, "abs")),
+        .baseline = real_of(json_object_get(check, "baseline")),
+        .bound = real_of(json_object_get(check, "bound")),
+    };
+    return text_check_failure(&c, out);
+}
+
 static int dump_cb(const char *buf, size_t size, void *data)
 {
     sb_add(data, buf, size);

@@ -138,11 +138,17 @@ static void spread_line(strbuf *b, const metric_record *m)
                   sp.n - sp.nvalues == 1 ? "" : "s");
 }
 
-/* "sps_max = 12833, expected >= 30000" (and the baseline and note when the check has them). */
+/* "sps_max = 12833, expected >= 30000" (and the baseline and note when the check has them); a
+ * failed one "sps_max 12833 < 30000 (needs >= 30000)" (text_check_failure) and its note. */
 static void check_line(strbuf *b, const check_record *c)
 {
     char num[40];
     const char *key = c->key;
+    if (!c->passed) {
+        if (!text_check_failure(c, b) && c->note)
+            sb_printf(b, ": %s", c->note);
+        return;
+    }
     if (c->actual.set) {
         text_num_format(c->actual.v, num, sizeof num);
         sb_printf(b, "%s = %s, expected ", key ? key : "?", num);

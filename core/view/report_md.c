@@ -440,7 +440,17 @@ static void check_rows(strbuf *b, const char *where, const evidence_record *ev, 
             num(b, c->bound);
         }
         sb_printf(b, " | %s | ", c->passed ? "pass" : failed);
-        md_text(b, c->note ? c->note : "-");
+        if (!c->passed) {
+            /* what broke the rule, in words: "sps_max 12833 < 30000 (needs >= 30000)" */
+            strbuf f;
+            sb_init(&f);
+            if (!text_check_failure(c, &f) && c->note)
+                sb_printf(&f, "; %s", c->note);
+            md_text(b, f.s);
+            sb_free(&f);
+        } else {
+            md_text(b, c->note ? c->note : "-");
+        }
         sb_puts(b, " |\n");
     }
 }

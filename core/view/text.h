@@ -31,6 +31,14 @@ void text_num_format(double v, char *buf, size_t cap);
  *  expected_hi is shown as "?". */
 void text_check_expected(const check_record *c, strbuf *out);
 
+/** A failed check in words that cannot be misread: the actual value, the relation that broke
+ *  the rule, and the rule: "sps_max 12833 < 30000 (needs >= 30000)", "x 7 outside [1, 5] (needs
+ *  in [1, 5])", a baseline rule by its bound: "sps_max 33154 < bound 38500.8 (baseline 48126,
+ *  -20%)", "sps_max has no value (needs >= 30000)"; a statistic other than the median follows
+ *  the name: "sps_max min 24000 < 25000 (needs >= 25000)". Returns 1 when the check's
+ *  note says no more than this (the note core/run/checks.c gives a broken baseline bound). */
+int text_check_failure(const check_record *c, strbuf *out);
+
 /** Write b to out through the redactor; RELHOST_EIO (with *err a heap copy of the message, when
  *  err is not NULL) when the stream failed. */
 int text_emit(FILE *out, const strbuf *b, char **err);

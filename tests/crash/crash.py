@@ -76,7 +76,7 @@ steps = (
                                              {json.dumps(flag)}]; timeout_s = 90; }} ); }}
 );
 """)
-    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--version", "1"]
+    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--release", "1"]
     with open(os.path.join(d, "first.out"), "w") as out:
         # A session of its own, so that killing it cannot touch the job by accident.
         first_relhost = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
@@ -167,7 +167,7 @@ steps = (
      ); }}
 );
 """)
-    r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--version", "1"], cwd=d,
+    r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--release", "1"], cwd=d,
                env=rh.base_env())
     rh.expect(r, 0)
     jobs = json.load(open(os.path.join(d, "state", "release_1.json")))["jobs"]

@@ -87,7 +87,7 @@ steps = (
 def case_a_step_left_running_by_a_killed_relhost_is_stopped_by_the_next_run():
     d = rh.scratch()
     plan = rh.write_plan(d, plan_text(d, STEP))
-    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--version", "1"]
+    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--release", "1"]
     pids = {}
     unrelated = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL,
                                  start_new_session=True, env=rh.base_env())
@@ -170,7 +170,7 @@ def case_a_tagged_process_of_a_live_relhost_is_never_signalled():
         procs["dead"] = start("dead", {"RELHOST_RELEASE": tag_of(d), "RELHOST_HOST": dead})
         rh.wait_for(lambda: all(environ(p.pid).get("RELHOST_HOST") or n == "nohost"
                              for n, p in procs.items()), "the processes to start")
-        r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--version", "1"], cwd=d,
+        r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--release", "1"], cwd=d,
                    env=rh.base_env(), timeout=60)
         rh.expect(r, 0)
         rh.check(procs["dead"].poll() is not None,

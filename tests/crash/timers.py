@@ -79,7 +79,7 @@ steps = (
 );
 """)
         env = rh.base_env({"WANDB_API_KEY": KEY})
-        r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--version", "1"], cwd=d,
+        r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--release", "1"], cwd=d,
                    env=env, timeout=180)
     finally:
         fake.stdin.close()

@@ -25,7 +25,7 @@ def main():
     for opt in sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", helptext))):
         if opt not in man1:
             bad.append(f"option {opt} is in --help but not in docs/relhost.1")
-    for code in ["0", "1", "2", "3", "4", "75", "130"]:
+    for code in ["0", "1", "2", "3", "4", "75", "130", "143"]:
         if not re.search(r"^\s*" + code + r"\s", helptext, re.M):
             bad.append(f"exit code {code} missing from --help")
         if not re.search(r"^\.B " + code + r"$", man1, re.M):

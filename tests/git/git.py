@@ -103,7 +103,7 @@ class Scene:
 
     def run(self, *args, env=None, cmd="run"):
         p = subprocess.run([BIN, cmd, "-c", self.plan, "--no-color", "--no-interactive",
-                            "--version", "1", "--rerun", "*", *args], stdout=subprocess.PIPE,
+                            "--release", "1", "--rerun", "*", *args], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=120, env=env or ENV)
         return p.returncode, p.stdout
 

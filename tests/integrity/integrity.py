@@ -197,14 +197,14 @@ def case_step_continues_the_same_release():
 def case_a_passed_step_runs_again_only_with_rerun():
     rel = Release([validation("a")], [appender("notify", "required = false;")])
     rel.ok("a")
-    rh.expect(rel.run("--version", "1"), 0)
-    r = rel.run("--version", "1")
+    rh.expect(rel.run("--release", "1"), 0)
+    r = rel.run("--release", "1")
     rh.expect(r, 0, out=[r"already completed"])
     rh.check(rel.ran() == ["notify"], f"ran {rel.ran()}", r)
-    r = rel.run("--version", "1", "--rerun", "notify")
+    r = rel.run("--release", "1", "--rerun", "notify")
     rh.expect(r, 0)
     rh.check(rel.ran() == ["notify", "notify"], f"ran {rel.ran()}", r)
-    rh.expect(rel.run("--version", "1", "--rerun", "nope"), 2, err=[r"--rerun nope: no such step"])
+    rh.expect(rel.run("--release", "1", "--rerun", "nope"), 2, err=[r"--rerun nope: no such step"])
 
 
 def case_after_a_quarantine_a_new_release_starts():
@@ -224,9 +224,9 @@ def case_a_profile_change_is_refused_and_changes_nothing():
     rel = Release([validation("a"), validation("b")], [PUBLISH],
                   profiles='profiles = { quick = ["a"]; };')
     rel.ok("a")
-    rh.expect(rel.run("--version", "1"), 1)
+    rh.expect(rel.run("--release", "1"), 1)
     before = rel.state_bytes()
-    r = rel.run("--version", "1", "--profile", "quick")
+    r = rel.run("--release", "1", "--profile", "quick")
     rh.expect(r, 2, err=[r"release 1 was started with no profile.*profile quick: pass --new"])
     rh.check(rel.state_bytes() == before, "the refused run changed the state", r)
     rh.check(rel.ran() == [], "published", r)
@@ -234,10 +234,10 @@ def case_a_profile_change_is_refused_and_changes_nothing():
 
 def case_a_resume_on_another_commit_is_refused_and_changes_nothing():
     rel, commit = release_on_a_repo()
-    rh.expect(rel.run("--version", "1"), 1)
+    rh.expect(rel.run("--release", "1"), 1)
     commit("two")
     before = rel.state_bytes()
-    r = rel.run("--version", "1")
+    r = rel.run("--release", "1")
     rh.expect(r, 2, err=[r"--new-candidate"])
     rh.check(rel.state_bytes() == before, "the refused run changed the state", r)
 
@@ -254,11 +254,11 @@ def case_a_waiver_completes_a_failed_release():
     original failure stays in the record as evidence."""
     rel = Release([validation("a"), validation("b")], [PUBLISH])
     rel.ok("a")
-    rh.expect(rel.run("--version", "1"), 1)
-    r = rel.cmd("waive", "--version", "1", "--step", "tests", "--validation", "b",
+    rh.expect(rel.run("--release", "1"), 1)
+    r = rel.cmd("waive", "--release", "1", "--step", "tests", "--validation", "b",
                 "--reason", "node lost, tracked in INFRA-1")
     rh.expect(r, 0)
-    r = rel.run("--version", "1")
+    r = rel.run("--release", "1")
     rh.expect(r, 0, out=[r"WAIVED\s+tests|PASSED\s+tests"])
     rh.check(rel.ran() == ["release"], f"ran {rel.ran()}", r)
     st = rel.state("1")
@@ -269,13 +269,13 @@ def case_waiving_the_failures_of_a_narrowed_run_does_not_waive_what_never_ran():
     """--only a (fails), waive a: validation c never ran, so the step is not WAIVED, and nothing
     is published; only a waiver of the whole step (a person's decision) would cover it."""
     rel = Release([validation("a"), validation("c")], [PUBLISH])
-    rh.expect(rel.run("--version", "1", "--only", "a"), 1)
-    rh.expect(rel.cmd("waive", "--version", "1", "--step", "tests", "--validation", "a",
+    rh.expect(rel.run("--release", "1", "--only", "a"), 1)
+    rh.expect(rel.cmd("waive", "--release", "1", "--step", "tests", "--validation", "a",
                       "--reason", "flaky node"), 0)
-    r = rel.run("--version", "1", "--only", "a")
+    r = rel.run("--release", "1", "--only", "a")
     rh.expect(r, 3, out=[r"INCONCLUSIVE\s+tests.*incomplete", r": c;"], not_out=[r"WAIVED\s+tests"])
     rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
-    r = rel.run("--version", "1", "--step", "release")
+    r = rel.run("--release", "1", "--step", "release")
     rh.expect(r, 3, out=[r"not_qualified"])
     rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
 
@@ -285,15 +285,15 @@ def case_a_step_once_required_stays_required_for_the_release():
     publish: the requirement set fixed at the first run holds (a new release follows the new
     plan)."""
     rel = Release([validation("a")], [PUBLISH])
-    rh.expect(rel.run("--version", "1"), 1)
+    rh.expect(rel.run("--release", "1"), 1)
     rh.write(rel.path, rh.read(rel.path).replace('plugin = "workflow";',
                                                  'plugin = "workflow"; required = false;'))
-    r = rel.run("--version", "1")
+    r = rel.run("--release", "1")
     rh.expect(r, 1, out=[r"FAILED\s+tests", r"SKIPPED\s+release"])
     rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
-    rh.expect(rel.run("--version", "1", "--step", "release"), 1, out=[r"not_qualified"])
+    rh.expect(rel.run("--release", "1", "--step", "release"), 1, out=[r"not_qualified"])
     rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
-    r = rel.run("--version", "2")
+    r = rel.run("--release", "2")
     rh.expect(r, 0)
     rh.check(rel.ran() == ["release"], f"ran {rel.ran()}", r)
 
@@ -322,14 +322,14 @@ def case_dropping_publishes_never_promotes_a_failed_release():
     """A step once publishing stays guarded for the release, and the registry's promotion
     refuses an unqualified release whatever the plan says about the step."""
     rel = registry_release()
-    rh.expect(rel.run("--version", "1"), 1)
-    r = rel.run("--version", "1", "--step", "promote", "--set", "steps.promote.publishes=false")
+    rh.expect(rel.run("--release", "1"), 1)
+    r = rel.run("--release", "1", "--step", "promote", "--set", "steps.promote.publishes=false")
     rh.check(r.rc != 0, "exit 0 for a failed release", r)
     rh.check(last_green(rel) is None, f"promoted: {last_green(rel)}", r)
     rel2 = registry_release()
     rh.write(rel2.path, rh.read(rel2.path).replace("publishes = true; }", "}"))
-    rh.expect(rel2.run("--version", "1"), 1)
-    r = rel2.run("--version", "1", "--step", "promote")
+    rh.expect(rel2.run("--release", "1"), 1)
+    r = rel2.run("--release", "1", "--step", "promote")
     rh.expect(r, 1, out=[r"not promoted: required step \"tests\" is FAILED"])
     rh.check(last_green(rel2) is None, f"promoted: {last_green(rel2)}", r)
 
@@ -341,7 +341,7 @@ def case_a_freeze_set_during_a_run_holds():
     rh.write(rel.path, text)
     import subprocess
     import time
-    p = subprocess.Popen([rh.relhost_bin(), "-c", rel.path, "--no-interactive", "--version", "1"],
+    p = subprocess.Popen([rh.relhost_bin(), "-c", rel.path, "--no-interactive", "--release", "1"],
                          cwd=rel.dir, env=rh.base_env(), stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
     time.sleep(0.7)
@@ -353,11 +353,11 @@ def case_a_freeze_set_during_a_run_holds():
 
 def case_new_candidate_drops_the_old_commits_waivers():
     rel, commit = release_on_a_repo()
-    rh.expect(rel.run("--version", "1"), 1)
-    rh.expect(rel.cmd("waive", "--version", "1", "--step", "tests", "--validation", "a",
+    rh.expect(rel.run("--release", "1"), 1)
+    rh.expect(rel.cmd("waive", "--release", "1", "--step", "tests", "--validation", "a",
                       "--reason", "infra on commit one"), 0)
     commit("two")
-    r = rel.run("--version", "1", "--new-candidate")
+    r = rel.run("--release", "1", "--new-candidate")
     rh.expect(r, 1, err=[r"earlier results and waivers are dropped"], not_out=[r"WAIVED"])
     rh.check(rel.ran() == [], f"published: {rel.ran()}", r)
 
@@ -368,11 +368,11 @@ def case_a_passed_publishing_step_never_repeats_after_a_plan_edit():
     rel.ok("a")
     text = rh.read(rel.path).replace('echo announce >> ran.log', 'test -e ann && echo announce >> ran.log')
     rh.write(rel.path, text)
-    rh.expect(rel.run("--version", "1"), 0)
+    rh.expect(rel.run("--release", "1"), 0)
     rh.check(rel.ran() == ["release"], f"ran {rel.ran()}")
     rh.write(rel.path, rh.read(rel.path) + "\n# an edit\n")
     rh.write(os.path.join(rel.dir, "ann"), "")
-    r = rel.run("--version", "1")
+    r = rel.run("--release", "1")
     rh.expect(r, 0, out=[r"PASSED\s+release.*already_completed"])
     rh.check(rel.ran() == ["release", "announce"], f"ran {rel.ran()}", r)
 
@@ -385,7 +385,7 @@ def case_a_publishing_step_cut_by_a_kill_is_not_run_again_blindly():
     rel.ok("a")
     rh.write(rel.path, rh.read(rel.path).replace('echo release >> ran.log',
                                                  'echo release >> ran.log; sleep 30'))
-    p = subprocess.Popen([rh.relhost_bin(), "-c", rel.path, "--no-interactive", "--version", "1"],
+    p = subprocess.Popen([rh.relhost_bin(), "-c", rel.path, "--no-interactive", "--release", "1"],
                          cwd=rel.dir, env=rh.base_env(), stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 30
@@ -394,10 +394,10 @@ def case_a_publishing_step_cut_by_a_kill_is_not_run_again_blindly():
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
     rh.write(rel.path, rh.read(rel.path).replace('; sleep 30', ''))
-    r = rel.run("--version", "1")
+    r = rel.run("--release", "1")
     rh.expect(r, 3, out=[r"INCONCLUSIVE\s+release.*interrupted_publish", r"--rerun release"])
     rh.check(rel.ran() == ["release"], f"ran again: {rel.ran()}", r)
-    r = rel.run("--version", "1", "--rerun", "release")
+    r = rel.run("--release", "1", "--rerun", "release")
     rh.expect(r, 0)
     rh.check(rel.ran() == ["release", "release"], f"ran {rel.ran()}", r)
 
@@ -410,7 +410,7 @@ def case_resume_continues_the_release_created_last():
     time.sleep(1.1)
     rh.expect(rel.run("--new"), 1)
     second = [v for v in rel.versions() if v != first][0]
-    rh.expect(rel.run("--version", first, "--step", "tests"), 1)  # touches the older one
+    rh.expect(rel.run("--release", first, "--step", "tests"), 1)  # touches the older one
     r = rel.run("--step", "tests")
     rh.expect(r, 1, err=[r"continuing release " + rh.q(second)])
 
@@ -418,7 +418,7 @@ def case_resume_continues_the_release_created_last():
 def case_a_release_only_waived_ahead_is_not_continued_by_a_plain_run():
     rel = Release([validation("a")], [PUBLISH], top='version = "auto";')
     rel.ok("a")
-    rh.expect(rel.cmd("waive", "--version", "9.9-typo", "--step", "tests", "--reason", "ahead"), 0)
+    rh.expect(rel.cmd("waive", "--release", "9.9-typo", "--step", "tests", "--reason", "ahead"), 0)
     r = rel.run()
     rh.expect(r, 0, not_err=[r"continuing release 9\.9-typo"])
     rh.check(len(rel.versions()) == 2, f"versions {rel.versions()}", r)
@@ -453,16 +453,16 @@ steps = (
         return rh.run(list(a[:1]) + ["-c", path] + list(a[1:]), cwd=d) if a and a[0] in (
             "waive", "explain", "releases") else rh.run(["-c", path, "--no-interactive"] +
                                                         list(a), cwd=d)
-    r = run("--version", "1")
+    r = run("--release", "1")
     rh.expect(r, 3, out=[r"not quarantined: the release is undecided"])
     with open(os.path.join(d, ".relhost", "registry", "manifest.json")) as f:
         man = json.load(f)
     entry = [e for e in man["releases"] if e["version"] == "1"]
     rh.check(not entry or entry[0]["status"] != "quarantined", f"quarantined: {entry}", r)
-    r = run("waive", "--version", "1", "--step", "tests", "--validation", "gpu_node",
+    r = run("waive", "--release", "1", "--step", "tests", "--validation", "gpu_node",
             "--reason", "node lost its driver, INFRA-7")
     rh.expect(r, 0)
-    r = run("--version", "1")
+    r = run("--release", "1")
     rh.expect(r, 0, out=[r"WAIVED\s+tests", r"PASSED\s+promote"])
     with open(os.path.join(d, ".relhost", "registry", "manifest.json")) as f:
         man = json.load(f)

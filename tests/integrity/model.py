@@ -131,7 +131,7 @@ class Model:
         with open(self.p(".relhost", "state", f"release_{v}.json")) as f:
             st = json.load(f)
         # the journal holds what happened after the snapshot: read through relhost instead
-        r = self.cmd("status", "--version", v, "--json")
+        r = self.cmd("status", "--release", v, "--json")
         return st, r
 
     def lines(self, name):
@@ -175,7 +175,7 @@ class Model:
             return f"touch {f}", None
         if k < 0.76 and newest:
             val = rng.choice(ALL)
-            r = self.cmd("waive", "--version", newest, "--step", "tests", "--validation", val,
+            r = self.cmd("waive", "--release", newest, "--step", "tests", "--validation", val,
                          "--reason", "model: infra")
             if r.rc == 0:
                 self.waived.add((newest, val))
@@ -245,15 +245,15 @@ class Model:
         return want
 
     def check_views(self, v):
-        s = self.cmd("status", "--version", v, "--json")
+        s = self.cmd("status", "--release", v, "--json")
         if s.rc != 0:
             self.fail("status --json failed", s)
         st = json.loads(s.out)
-        rep = self.cmd("report", "--version", v, "--format", "json", "-o", "-")
+        rep = self.cmd("report", "--release", v, "--format", "json", "-o", "-")
         if rep.rc != 0:
             self.fail("report failed", rep)
         rj = json.loads(rep.out)
-        ex = self.cmd("explain", "--version", v, "--json")
+        ex = self.cmd("explain", "--release", v, "--json")
         if ex.rc != 0:
             self.fail("explain --json failed", ex)
         xj = json.loads(ex.out)

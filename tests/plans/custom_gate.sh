@@ -36,6 +36,18 @@ fi
 [ -x "$prefix/bin/relhost" ] || die "the install has no executable bin/relhost"
 cmp -s "$prefix/include/relhost/plugin.h" "$RELHOST_SOURCE_DIR/include/relhost/plugin.h" ||
     die "the installed plugin.h differs from include/relhost/plugin.h"
+# the shell completions, made from the installed binary's own option tables
+for f in share/bash-completion/completions/relhost share/zsh/site-functions/_relhost \
+         share/fish/vendor_completions.d/relhost.fish; do
+    [ -s "$prefix/$f" ] || die "the install has no $f"
+done
+bashcomp=$prefix/share/bash-completion/completions/relhost
+"$prefix/bin/relhost" completion bash | cmp -s - "$bashcomp" ||
+    die "the installed bash completion is not what the installed relhost makes"
+# shellcheck disable=SC1091
+got=$(bash --norc --noprofile -c 'source "$1"; COMP_WORDS=(relhost status --fol); COMP_CWORD=2
+      _relhost; echo "${COMPREPLY[*]}"' _ "$prefix/share/bash-completion/completions/relhost")
+[ "$got" = "--follow" ] || die "the installed bash completion of 'relhost status --fol': '$got'"
 
 pcpath=
 for d in "$prefix/lib/pkgconfig" "$prefix/lib/x86_64-linux-gnu/pkgconfig" "$prefix/lib64/pkgconfig"

@@ -52,7 +52,7 @@ def feed_plan(fault, at="feed"):
 
 def step_record(d, step):
     snap = os.path.join(d, "st", "release_1.0.json")
-    r = rh.run(["status", "-c", os.path.join(d, "plan.cfg"), "--version", "1.0", "--json"], cwd=d)
+    r = rh.run(["status", "-c", os.path.join(d, "plan.cfg"), "--release", "1.0", "--json"], cwd=d)
     doc = json.loads(r.out) if r.rc == 0 and r.out.strip() else {}
     for s in doc.get("steps", []):
         if s.get("name") == step:

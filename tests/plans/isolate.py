@@ -55,7 +55,7 @@ def feed_plan(fault, at="feed"):
 
 
 def step_record(d, step):
-    r = rh.run(["status", "-c", os.path.join(d, "plan.cfg"), "--version", "1.0", "--json"], cwd=d)
+    r = rh.run(["status", "-c", os.path.join(d, "plan.cfg"), "--release", "1.0", "--json"], cwd=d)
     doc = json.loads(r.out) if r.rc == 0 and r.out.strip() else {}
     for s in doc.get("steps", []):
         if s.get("name") == step:
@@ -360,8 +360,8 @@ def case_sigterm_stops_an_isolated_loop():
         proc.kill()
         proc.wait()
         rh.fail("relhost was deaf to SIGTERM while an isolated plugin looped")
-    # the plugin's process is stopped, relhost is not: an interrupted run, resumable (130)
-    rh.check(rc == 130, f"exit 130 after SIGTERM, not {rc}")
+    # the plugin's process is stopped, relhost is not: a terminated run, resumable (143)
+    rh.check(rc == 143, f"exit 143 after SIGTERM, not {rc}")
     rh.check(time.time() - t0 < 25, "stopped within the grace")
     expect_nothing_left(d)
 

@@ -82,13 +82,16 @@ def case_syntax_error():
 
 def case_unknown_top_level_key():
     p = Plan(fixture_step(""), top="statedir = \".relhost/s\";  #HERE\n")
-    r = p.reject(err=[p.at() + rh.q("unknown plan key 'statedir'; allowed at top level: ")])
+    # a typo gets the nearest key first, then the whole list
+    r = p.reject(err=[p.at() + rh.q("unknown plan key 'statedir' (did you mean 'state_dir'?); "
+                                    "allowed at top level: ")])
     all_listed(TOP_KEYS, r, "allowed at top level: ")
 
 
 def case_unknown_step_key():
     p = Plan(fixture_step('count = 4;\n    colour = "blue";  #HERE'))
-    r = p.reject(err=[p.at() + rh.q("step \"x\": 'colour' is not a known key; allowed: ")])
+    r = p.reject(err=[p.at() + rh.q("step \"x\": 'colour' is not a known key (did you mean "
+                                    "'color'?); allowed: ")])
     all_listed(STEP_KEYS + FIXTURE_KEYS, r, "allowed: ")
 
 
@@ -266,8 +269,8 @@ def case_placeholder_without_value():
 def case_bad_release_version():
     p = Plan(fixture_step(""))
     for v in ("a..b", "x.lock", "-x", "a/b", ""):
-        p.reject(["--version", v], err=[rh.q(f'release version "{v}" is not valid')])
-    p.reject(["--version", "v" * 65], err=[r"release version \"v{65}\" is not valid"])
+        p.reject(["--release", v], err=[rh.q(f'release version "{v}" is not valid')])
+    p.reject(["--release", "v" * 65], err=[r"release version \"v{65}\" is not valid"])
 
 
 def case_bad_release_version_in_plan():
@@ -329,11 +332,11 @@ def case_control_characters_in_input_are_escaped_in_messages():
     # A version (or any quoted input) with a terminal escape and a carriage return: the message shows
     # them as \xHH; the raw bytes never reach the terminal, so no line can be forged.
     p = Plan(fixture_step(""))
-    r = p.reject(["--version", "1.0\x1b[31mred\rforged"],
+    r = p.reject(["--release", "1.0\x1b[31mred\rforged"],
                  err=[rh.q('release version "1.0\\x1b[31mred\\x0dforged" is not valid')])
     rh.check("\x1b" not in r.err and "\r" not in r.err, "no raw control byte in the message", r)
     # a newline inside a quoted value would start a line of its own ("fake: PASSED")
-    r = p.reject(["--version", "1.0\nfake: PASSED"],
+    r = p.reject(["--release", "1.0\nfake: PASSED"],
                  err=[rh.q('release version "1.0\\x0afake: PASSED" is not valid')])
     rh.check(not any(l.startswith("fake") for l in r.err.splitlines()), "no forged line", r)
 
@@ -351,12 +354,12 @@ def case_a_jobs_control_sequences_never_reach_the_terminal():
                          '"printf \'bad\\033[2Jlog\\n\' >&2; exit 3"]; } ); },\n'
                          '  { name = "c"; plugin = "command"; cmd = ["sh", "-c", '
                          '"printf \'out\\033]0;pwn\\007tail\\n\'; exit 3"]; }\n);\n')
-    for args in (["-c", p], ["status", "-c", p, "--version", "1.0", "--logs"],
-                 ["explain", "-c", p, "--version", "1.0"]):
+    for args in (["-c", p], ["status", "-c", p, "--release", "1.0", "--logs"],
+                 ["explain", "-c", p, "--release", "1.0"]):
         r = rh.run(args, cwd=d)
         rh.check("\x1b" not in r.out and "\x07" not in r.out,
                  f"relhost {args[0]}: a raw control byte reached the terminal", r)
-    r = rh.run(["-c", p, "--version", "1.0", "--rerun", "c"], cwd=d)
+    r = rh.run(["-c", p, "--release", "1.0", "--rerun", "c"], cwd=d)
     rh.check("outtail" in r.out.replace("\n", ""), "the text of the output stays", r)
 
 

@@ -183,7 +183,7 @@ def case_include_relative_to_plan():
     # From an unrelated folder, with the plan named absolutely and relatively.
     elsewhere = rh.scratch("cwd")
     for n, (cwd, arg) in enumerate(((elsewhere, p), (d, os.path.join("plans", "plan.cfg")))):
-        r = rh.expect(rh.run(["-c", arg, "--version", f"v{n}"], cwd=cwd), 0)
+        r = rh.expect(rh.run(["-c", arg, "--release", f"v{n}"], cwd=cwd), 0)
         rh.expect_outcomes(r, [("first", "PASSED", None), ("inc1", "PASSED", None),
                                ("inc2", "PASSED", None), ("last", "PASSED", None)])
         # Relative paths in an included file resolve against the TOP-LEVEL plan's folder.
@@ -238,7 +238,7 @@ def case_templates_expanded():
                 f'  {{ name = "tpl"; plugin = "fixture_gate"; text = "{{version}}/{{step}}";\n'
                 f'    tags = ["{{step}}", "{{{{step}}}}"]; env = {{ V = "{{version}}"; }}; }}',
              version='version = "1.0";')
-    r = rh.expect(rh.run(["-c", p, "--version", "3.1.4-rc1"], cwd=d), 0,
+    r = rh.expect(rh.run(["-c", p, "--release", "3.1.4-rc1"], cwd=d), 0,
                   out=[r"release 3\.1\.4-rc1 of plan"])
     rh.present(os.path.join(d, "out-3.1.4-rc1-mk"), r, "cmd templates expand {version} {step}")
     rh.expect_notes(r, "tpl", {"text": '"3.1.4-rc1/tpl"', "tags": '["tpl", "{step}"]',
@@ -298,8 +298,8 @@ def case_version_flag():
     rh.expect(r, 0, out=["^" + rh.q(f"relhost {_project_version()} (plugin ABI {major}.{minor})")
                          + "$"])
     rh.check(r.err == "", "-V prints nothing on stderr", r)
-    # --version names the RELEASE: alone it needs a value, and never prints relhost's version.
-    rh.expect(rh.run(["--version"]), 2, err=[r"--version needs a value"])
+    # --release names the release: alone it needs a value (--version is relhost's: cli.py).
+    rh.expect(rh.run(["--release"]), 2, err=[r"--release needs a value"])
 
 
 def case_libcurl_is_loaded_only_when_http_is_spoken():
@@ -316,13 +316,12 @@ def case_libcurl_is_loaded_only_when_http_is_spoken():
 
 
 def _long_options():
-    """The long options and short letters core/cli/cli.c accepts (its getopt tables)."""
-    text = rh.read(os.path.join(rh.source_dir(), "core", "cli", "cli.c"))
-    longs = re.findall(r'\{"([a-z][a-z-]*)", (?:no|required|optional)_argument', text)
-    m = re.search(r'getopt_long\([^"]*"([^"]*)"', text)
-    rh.check(longs and m, "cannot find the getopt tables in core/cli/cli.c")
-    shorts = [c for c in m.group(1) if c.isalnum()]
-    return longs, shorts
+    """The long options and short letters relhost accepts (the option table of
+    core/cli/cli_args.c, which getopt_long, the help and the completions are made from)."""
+    text = rh.read(os.path.join(rh.source_dir(), "core", "cli", "cli_args.c"))
+    rows = re.findall(r'^\s*\{"([a-z][a-z-]*)", (?:\'(\w)\'|0), ', text, re.M)
+    rh.check(len(rows) > 20, "cannot find the option table in core/cli/cli_args.c")
+    return [r[0] for r in rows], [r[1] for r in rows if r[1]]
 
 
 def case_help_mentions_everything():
@@ -331,7 +330,7 @@ def case_help_mentions_everything():
     longs, shorts = _long_options()
     missing = [f"--{o}" for o in longs if not re.search(rf"--{re.escape(o)}\b", r.out)]
     missing += [f"-{c}" for c in shorts if not re.search(rf"(^|[\s,|])-{c}\b", r.out, re.M)]
-    for code in ("0", "1", "2", "3", "4", "75", "130"):
+    for code in ("0", "1", "2", "3", "4", "75", "130", "143"):
         if not re.search(rf"^\s+{code}\s+\S", r.out, re.M):
             missing.append(f"exit status {code}")
     for word in ("RELHOST_PLUGIN_PATH", "NO_COLOR", "plugins"):

@@ -12,6 +12,8 @@
 #   isolate        plugins in their own process: faults, the proxied ABI, call_timeout
 #   runner_faults  a runner that crashes, exits or hangs in submit, poll, read_log or cancel,
 #                  isolated and inside relhost
+#   cli            command-line conventions: --version/--release, help, did you mean, default
+#                  plan, --color, SIGTERM, status, --set list items, completion scripts
 # They use the fixture plugins (target relhost_test_plugins, <build>/test-plugins/<case>/) and the
 # bundled plugins (<build>/plugins); ctest runs after a full build, which builds both.
 set(_plans_dir ${CMAKE_CURRENT_LIST_DIR})
@@ -25,7 +27,7 @@ relhost_script_test(test_plans_fixtures_built ${PYTHON3} ${_plans_dir}/plan_feat
 set_tests_properties(test_plans_fixtures_built PROPERTIES FIXTURES_SETUP relhost_plans_fixtures
                      LABELS "plans" TIMEOUT 60)
 
-foreach(_script plan_errors plan_features loader pipeline release_flow seal state_folder faults
+foreach(_script plan_errors plan_features loader pipeline release_flow seal state_folder faults cli
                 plan_memory isolate runner_faults)
   set(_py ${_plans_dir}/${_script}.py)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_py})

@@ -86,7 +86,7 @@ def expect_nothing_left(d):
 
 
 def status_of(d):
-    r = rh.run(["status", "-c", os.path.join(d, "plan.cfg"), "--version", "1.0", "--json"], cwd=d)
+    r = rh.run(["status", "-c", os.path.join(d, "plan.cfg"), "--release", "1.0", "--json"], cwd=d)
     rh.check(r.rc == 0 and r.out.strip(), "relhost status --json answers", r)
     return json.loads(r.out)
 

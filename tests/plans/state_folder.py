@@ -120,17 +120,17 @@ def case_snapshot_with_wrong_types_is_refused_as_corrupt_and_untouched():
     doc["jobs"] = True
     rh.write(snap, json.dumps(doc))
     before = rh.read(snap)
-    r = rh.run(["-c", p, "--version", "1.0", "--rerun", "marker"], cwd=d)
+    r = rh.run(["-c", p, "--release", "1.0", "--rerun", "marker"], cwd=d)
     rh.expect(r, 2, err=[rh.q("state of release 1.0 is corrupt: it has \"jobs\" as a boolean "
                               "where an object belongs"), rh.q(snap)])
     rh.check(rh.read(snap) == before, "a corrupt snapshot is left as it was", r)
-    r = rh.run(["status", "-c", p, "--version", "1.0"], cwd=d)
+    r = rh.run(["status", "-c", p, "--release", "1.0"], cwd=d)
     rh.check(r.rc != 0, "status must not show a corrupt release as if it were fine", r)
     rh.check("is corrupt" in r.err, "status names the corruption", r)
     doc["jobs"] = {}
     doc["steps"]["marker"]["outcome"] = 1
     rh.write(snap, json.dumps(doc))
-    r = rh.run(["-c", p, "--version", "1.0", "--rerun", "marker"], cwd=d)
+    r = rh.run(["-c", p, "--release", "1.0", "--rerun", "marker"], cwd=d)
     rh.expect(r, 2, err=[rh.q("it has steps \"marker\" with \"outcome\" as an integer where a "
                               "string belongs")])
     # members a verdict leans on, each refused rather than dropped and rewritten
@@ -146,7 +146,7 @@ def case_snapshot_with_wrong_types_is_refused_as_corrupt_and_untouched():
             node = node.setdefault(k, {})
         node[path[-1]] = value
         rh.write(snap, json.dumps(bad))
-        r = rh.run(["-c", p, "--version", "1.0", "--rerun", "marker"], cwd=d)
+        r = rh.run(["-c", p, "--release", "1.0", "--rerun", "marker"], cwd=d)
         rh.expect(r, 2, err=[rh.q("is corrupt"), rh.q(said)])
 
 
@@ -165,9 +165,9 @@ def case_a_step_once_required_stays_required_without_the_requirement_set():
     rh.write_plan(d, 'version = "1.0"; state_dir = "st";\n'
                      'steps = ( { name = "pre"; plugin = "command"; cmd = ["false"]; '
                      'required = false; } );\n')
-    r = rh.run(["-c", p, "--version", "1.0"], cwd=d)
+    r = rh.run(["-c", p, "--release", "1.0"], cwd=d)
     rh.check(r.rc == 1, f"once required, the FAILED step still fails the release (exit {r.rc})", r)
-    r = rh.run(["explain", "-c", p, "--version", "1.0", "--json"], cwd=d)
+    r = rh.run(["explain", "-c", p, "--release", "1.0", "--json"], cwd=d)
     x = json.loads(r.out)
     rh.check(x["verdict"] == "failed" and (x.get("blocking_step") or {}).get("name") == "pre",
              "explain names the required step that blocks the release", r)
@@ -242,7 +242,7 @@ def case_full_state_disk_stops_the_run_with_75():
         unmount_keeping(st)
         m = None
         done = re.findall(r"\] PASSED\s+(s\d{3}) ", r.out)
-        s = rh.run(["status", "-c", p, "--version", "1.0", "--json"], cwd=d)
+        s = rh.run(["status", "-c", p, "--release", "1.0", "--json"], cwd=d)
         rh.check(s.rc == 0, "the state kept before the disk filled reads back", s)
         stored = {x["name"] for x in json.loads(s.out).get("steps", [])
                   if x.get("outcome") == "PASSED"}
@@ -277,7 +277,7 @@ def case_full_state_disk_during_jobs_says_their_results_were_not_saved():
         m = None
         head, _, rows = r.out.partition("NOT SAVED: the release state could not be written")
         listed = set(re.findall(r"^\s+(v\d{3})\s+PASSED", head, re.M))
-        s = rh.run(["status", "-c", p, "--version", "1.0", "--json"], cwd=d)
+        s = rh.run(["status", "-c", p, "--release", "1.0", "--json"], cwd=d)
         rh.check(s.rc == 0, "the state kept before the disk filled reads back", s)
         stored = {x.get("validation", x.get("name", "")).split("/")[-1]
                   for x in json.loads(s.out).get("jobs", []) if x.get("outcome") == "PASSED"}

@@ -345,7 +345,7 @@ def case_every_table_case_through_the_host():
     os.makedirs(os.path.join(d, "logs-in"))
     cases = read_table(os.path.join(rh.source_dir(), TABLE))
     plan, jobs = build(d, cases)
-    r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--version", "1"], cwd=d,
+    r = rh.run(["-c", plan, "--no-color", "--no-interactive", "--release", "1"], cwd=d,
                timeout=300, env={"RELHOST_PLUGIN_PATH": None})
     state = os.path.join(d, "state", "release_1.json")
     rh.check(os.path.isfile(state) and r.rc in (0, 1, 3),

@@ -149,7 +149,7 @@ steps = (
         if key is not None:
             env["WANDB_API_KEY"] = key
         p = subprocess.run([BIN, "-c", self.path, "--no-color", "--no-interactive",
-                            "--version", "1", *args], stdout=subprocess.PIPE,
+                            "--release", "1", *args], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=timeout, env=env)
         out = p.stdout + p.stderr
         st = None

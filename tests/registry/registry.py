@@ -69,7 +69,7 @@ class Reg:
         return r
 
     def release(self, version, code=0, **kw):
-        return self.run("--version", version, "--no-interactive", code=code, **kw)
+        return self.run("--release", version, "--no-interactive", code=code, **kw)
 
     def manifest(self):
         with open(os.path.join(self.reg, "manifest.json")) as f:
@@ -148,10 +148,10 @@ def case_red_candidate_is_quarantined_and_never_promoted():
     rh.check(not os.path.exists(os.path.join(g.reg, "last_green")), "symlink made", r)
     rh.check(g.ran() == [], f"on_promote ran for a red release: {g.ran()}", r)
     # the publishes guard refuses --step promote ...
-    r = g.run("--version", "1.0", "--step", "promote", code=1,
+    r = g.run("--release", "1.0", "--step", "promote", code=1,
               out=[r'required step "tests" is FAILED'])
     # ... and even when the tests are made to pass, the registry refuses a quarantined release
-    r = g.run("--version", "1.0", "--set", 'steps.tests.outcome=passed', code=1,
+    r = g.run("--release", "1.0", "--set", 'steps.tests.outcome=passed', code=1,
               out=[r"quarantined"])
     rh.check(g.entry("1.0")["status"] == "quarantined", "quarantine lifted", r)
     rh.check(g.manifest()["pointers"]["last_green"] is None, "quarantined release promoted", r)
@@ -159,16 +159,16 @@ def case_red_candidate_is_quarantined_and_never_promoted():
 
 def case_changed_staged_artifact_blocks_promotion():
     g = Reg()
-    r = g.run("--version", "1.0", "--step", "stage", "--step", "tests", code=0)
+    r = g.run("--release", "1.0", "--step", "stage", "--step", "tests", code=0)
     staged = os.path.join(g.reg, "staged", "1.0", "model.bin")
     os.chmod(staged, 0o644)
     rh.write(staged, "tampered\n")
-    r = g.run("--version", "1.0", "--step", "promote", code=1,
+    r = g.run("--release", "1.0", "--step", "promote", code=1,
               out=[r"changed after staging: sha256 [0-9a-f]{64}, staged as [0-9a-f]{64}"])
     rh.check(g.manifest()["pointers"]["last_green"] is None, "tampered release promoted", r)
     rh.check(g.entry("1.0")["status"] == "staged", f"entry {g.entry('1.0')}", r)
     # staging again from the candidate repairs it, and then it is promoted
-    r = g.run("--version", "1.0", "--rerun", "stage", "--step", "promote", code=0)
+    r = g.run("--release", "1.0", "--rerun", "stage", "--step", "promote", code=0)
     rh.check(rh.read(staged) == "weights v1\n", "re-staging did not restore the bytes", r)
     rh.check(g.manifest()["pointers"]["last_green"] == "1.0", "not promoted after re-stage", r)
 
@@ -211,10 +211,71 @@ def case_rollback_restores_the_previous_green_and_is_audited():
     rh.check(g.entry("2.0")["status"] == "promoted", "status after --to", r)
 
 
+def case_rollback_dry_run_needs_no_reason():
+    g = Reg()
+    g.release("1.0")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    before = g.manifest()
+    g.run("rollback", "--dry-run", code=0,
+          out=[r"would roll back last_green 2\.0 -> 1\.0 \(reason: none given\); "
+               r"nothing changed"])
+    rh.check(g.manifest() == before, "a dry run changed the manifest")
+    # a real rollback still goes into the audit log with its reason
+    g.run("rollback", code=2, err=[r"rollback needs --reason TEXT"])
+
+
+def case_rollback_hooks_are_no_verdict_on_the_release():
+    """After a rollback the on_rollback steps run for the rolled-back release: their console
+    must not end in "result: PASSED", which reads as a verdict on that release."""
+    g = Reg()
+    g.release("1.0")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    g.run("rollback", "--reason", "regression", code=0,
+          out=[r"the on_rollback steps of plan plan, for release 2\.0 \(rolled back\)",
+               r"^on_rollback steps: PASSED \(exit 0\): 1 PASSED; "
+               r"release 2\.0 stays rolled back$"],
+          not_out=[r"^result:", r"release 2\.0 of plan"])
+
+
+def case_a_quarantined_releases_reason_says_actual_relation_and_requirement():
+    """`releases`, the status page and explain name a failed check by its value, the relation
+    that broke the rule and the rule: never "sps_max 12833 >= 30000", as if it held."""
+    d = rh.scratch()
+    os.makedirs(os.path.join(d, "dist"))
+    rh.write(os.path.join(d, "dist", "model.bin"), "w\n")
+    py = json.dumps(sys.executable)
+    p = rh.write_plan(d, f"""plugin_path = {json.dumps([rh.fixture('good')])};
+registry_dir = ".relhost/registry"; version = "1.0";
+runners = {{ local = {{ plugin = "runner_local"; }}; }};
+metrics = {{ logs = {{ plugin = "metrics_regex"; }}; }};
+steps = (
+  {{ name = "stage"; plugin = "registry"; action = "stage"; artifacts = ["dist/*.bin"]; }},
+  {{ name = "tests"; plugin = "workflow"; metrics = ["logs"]; validations = (
+     {{ name = "arena"; runner = "local"; cmd = [{py}, "-c", "print('step 1 SPS: 12833')"];
+        acceptance = ( {{ metric = "sps_max"; op = ">="; value = 30000.0; }} ); }} ); }},
+  {{ name = "promote"; plugin = "registry"; action = "promote"; publishes = true; }},
+  {{ name = "quarantine"; plugin = "registry"; action = "quarantine"; when = "on_failure";
+     required = false; }}
+);
+""")
+    want = rh.q("arena: sps_max 12833 < 30000 (needs >= 30000)")
+    wrong = [r"sps_max 12833 >= 30000"]
+    rh.expect(rh.run(["-c", p, "--no-interactive"], cwd=d), 1, not_out=wrong)
+    rh.expect(rh.run(["releases", "-c", p], cwd=d), 0, out=[r"^  1\.0\s+quarantined .*" + want],
+              not_out=wrong)
+    rh.expect(rh.run(["explain", "-c", p], cwd=d), 0, out=[want], not_out=wrong)
+    rh.expect(rh.run(["site", "-c", p], cwd=d), 0)
+    page = rh.read(os.path.join(d, ".relhost", "registry", "site", "index.html"))
+    rh.check("sps_max 12833 &lt; 30000 (needs &gt;= 30000)" in page and
+             "sps_max 12833 &gt;= 30000" not in page, "the status page's reason", None)
+
+
 def case_rollback_to_a_quarantined_release_is_refused():
     g = Reg()
     g.release("1.0")
-    g.run("--version", "1.5", "--no-interactive", "--set", 'steps.tests.outcome=failed',
+    g.run("--release", "1.5", "--no-interactive", "--set", 'steps.tests.outcome=failed',
           code=1)
     g.artifact("model.bin", "weights v2\n")
     g.release("2.0")
@@ -314,13 +375,13 @@ def case_waiver_lets_a_release_promote_and_shows_as_waived():
     # this plan quarantines nothing: a quarantined release stays unpromotable, waiver or not
     g = Reg("failed", quarantine=False)
     r = g.release("1.0", code=1)
-    g.run("waive", "--version", "1.0", "--step", "nosuch", "--reason", "x", code=2,
+    g.run("waive", "--release", "1.0", "--step", "nosuch", "--reason", "x", code=2,
           err=[r'no step "nosuch"'])
-    g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "x", "--expires",
+    g.run("waive", "--release", "1.0", "--step", "tests", "--reason", "x", "--expires",
           "2001-01-01T00:00:00Z", code=2, err=[r"in the past"])
-    g.run("waive", "--version", "../9.9", "--step", "tests", "--reason", "x", code=2,
+    g.run("waive", "--release", "../9.9", "--step", "tests", "--reason", "x", code=2,
           err=[r'release version "\.\./9\.9" is not valid'])
-    g.run("waive", "--version", "1.0", "--step", "tests", "--reason",
+    g.run("waive", "--release", "1.0", "--step", "tests", "--reason",
           "known flaky fixture, INC-7", "--expires", "7d", code=0,
           out=[r"waived step tests of release 1\.0"])
     r = g.release("1.0", code=0, out=[r"WAIVED\s+tests", r"known flaky fixture, INC-7"])
@@ -333,22 +394,22 @@ def case_waiver_lets_a_release_promote_and_shows_as_waived():
     rh.check(g.manifest()["pointers"]["last_green"] == "1.0", "a waived release not promoted", r)
     ops = [a["operation"] for a in g.audit()]
     rh.check("waive" in ops, f"waiver not audited: {ops}", r)
-    g.run("explain", "--version", "1.0", code=0,
+    g.run("explain", "--release", "1.0", code=0,
           out=[r"tests waived by \S+ until \S+: known flaky fixture, INC-7"])
     for fmt, pat in (("md", "WAIVED"), ("junit", "WAIVED"), ("json", '"WAIVED"')):
-        rep = rh.run(["report", "-c", g.path, "--version", "1.0", "--format", fmt], cwd=g.dir)
+        rep = rh.run(["report", "-c", g.path, "--release", "1.0", "--format", fmt], cwd=g.dir)
         rh.expect(rep, 0, out=[pat, "known flaky fixture"])
 
 
 def case_an_expired_waiver_waives_nothing():
     g = Reg("failed", quarantine=False)
     g.release("1.0", code=1)
-    g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "for a second",
+    g.run("waive", "--release", "1.0", "--step", "tests", "--reason", "for a second",
           "--expires", "1s", code=0)
     time.sleep(1.5)
     r = g.release("1.0", code=1, out=[r"FAILED\s+tests"])
     rh.check(g.manifest()["pointers"]["last_green"] is None, "an expired waiver promoted", r)
-    r = g.run("--version", "1.0", "--step", "promote", code=1, out=[r'"tests" is FAILED'])
+    r = g.run("--release", "1.0", "--step", "promote", code=1, out=[r'"tests" is FAILED'])
 
 
 POINTS = ["registry.stage.copied", "registry.intent", "registry.swap", "registry.manifest",
@@ -404,7 +465,7 @@ def case_a_reader_never_finds_the_symlink_ahead_of_the_manifest():
         g.release("1.0")
         g.artifact("model.bin", "weights v2\n")
         env = dict(os.environ, RELHOST_CRASH_AT=f"{point}:{hit}")
-        r = g.run("--version", "2.0", "--no-interactive", env=env)
+        r = g.run("--release", "2.0", "--no-interactive", env=env)
         if r.rc != -signal.SIGKILL:
             continue
         killed += 1
@@ -427,10 +488,10 @@ def case_a_kill_at_every_registry_point_leaves_it_consistent():
                 # stage is the first registry commit of a run, promote the second
                 env["RELHOST_CRASH_AT"] = f"{point}:{1 if op == 'stage' else 2}" \
                     if point != "registry.stage.copied" else point
-                r = g.run("--version", "1.0", "--no-interactive", env=env)
+                r = g.run("--release", "1.0", "--no-interactive", env=env)
             elif op == "quarantine":
                 g = Reg("failed")
-                r = g.run("--version", "1.0", "--no-interactive", env=env)
+                r = g.run("--release", "1.0", "--no-interactive", env=env)
             else:
                 g.release("1.0")
                 g.artifact("model.bin", "weights v2\n")
@@ -448,7 +509,7 @@ def case_a_kill_at_every_registry_point_leaves_it_consistent():
                     rh.check([a["operation"] for a in g.audit()].count("rollback") == 1,
                              f"{why}: rollback finished but not audited once", r)
             else:
-                r2 = g.run("--version", "1.0", "--no-interactive")
+                r2 = g.run("--release", "1.0", "--no-interactive")
                 consistent(g, why + ", then re-run")
                 e = g.entry("1.0")
                 want = "quarantined" if op == "quarantine" else "promoted"
@@ -481,7 +542,7 @@ def case_the_promoted_baseline_judges_the_next_release():
     rule = '{ metric = "sps_max"; baseline = "higher"; rel = 0.20; }'
 
     def run(version, sps, code):
-        return rh.expect(rh.run(["-c", trainer_plan(d, sps, rule), "--version", version,
+        return rh.expect(rh.run(["-c", trainer_plan(d, sps, rule), "--release", version,
                                  "--no-interactive"], cwd=d), code)
 
     r = run("1.0", 30000, 0)
@@ -489,7 +550,7 @@ def case_the_promoted_baseline_judges_the_next_release():
     with open(os.path.join(d, ".relhost", "state", "baseline.json")) as f:
         base = json.load(f)["metrics"]["smoke::sps_max"]["value"]
     r = run("2.0", 20000, 1)
-    rh.check(re.search(r"sps_max .*< bound [0-9.]+ \(baseline [0-9.]+, may drop 20%\)", r.out),
+    rh.check(re.search(r"sps_max .*< bound [0-9.]+ \(baseline [0-9.]+, -20%\)", r.out),
              "no actual vs baseline in the failure", r)
     with open(os.path.join(d, ".relhost", "registry", "manifest.json")) as f:
         m = json.load(f)
@@ -506,7 +567,7 @@ def case_monitor_runs_the_plans_monitor_profile_against_last_green():
     d = rh.scratch()
     top = 'monitor_profile = "nightly";\nprofiles = { nightly = ["smoke"]; };\n'
     path = trainer_plan(d, 30000, '("sps_max", ">=", 1000.0)', top)
-    rh.expect(rh.run(["-c", path, "--version", "1.0", "--no-interactive"], cwd=d), 0)
+    rh.expect(rh.run(["-c", path, "--release", "1.0", "--no-interactive"], cwd=d), 0)
     r = rh.expect(rh.run(["monitor", "-c", path], cwd=d), 0,
                   out=[r"monitoring last green release 1\.0", r"profile nightly"])
     recs = [f for f in os.listdir(os.path.join(d, ".relhost", "state", "monitor"))
@@ -526,7 +587,7 @@ def case_baseline_is_written_by_promotion_only():
         return trainer_plan(d, sps, '("sps_max", ">=", 1000.0)')
 
     path = plan(30000)
-    r = rh.expect(rh.run(["-c", path, "--version", "1.0", "--no-interactive"], cwd=d), 0)
+    r = rh.expect(rh.run(["-c", path, "--release", "1.0", "--no-interactive"], cwd=d), 0)
     with open(os.path.join(d, ".relhost", "state", "baseline.json")) as f:
         b = json.load(f)
     rh.check(b["schema"] == 1, f"schema {b}", r)
@@ -536,7 +597,7 @@ def case_baseline_is_written_by_promotion_only():
     # a failed release writes no baseline
     path = plan(10)
     before = rh.read(os.path.join(d, ".relhost", "state", "baseline.json"))
-    rh.expect(rh.run(["-c", path, "--version", "2.0", "--no-interactive"], cwd=d), 1)
+    rh.expect(rh.run(["-c", path, "--release", "2.0", "--no-interactive"], cwd=d), 1)
     rh.check(rh.read(os.path.join(d, ".relhost", "state", "baseline.json")) == before,
              "a failed release changed the baseline")
 
@@ -555,7 +616,7 @@ class Trained:
 
     def release(self, version, sps, code=0, **kw):
         self.path = trainer_plan(self.dir, sps, self.rule, self.top)
-        return rh.expect(rh.run(["-c", self.path, "--version", version, "--no-interactive"],
+        return rh.expect(rh.run(["-c", self.path, "--release", version, "--no-interactive"],
                                 cwd=self.dir), code, **kw)
 
     def run(self, *args, code=None, env=None, **kw):
@@ -728,11 +789,11 @@ def case_etc_plans_keep_their_own_state_logs_and_registry():
 # ---- waivers before the first run ------------------------------------------------------------
 
 def case_a_waiver_recorded_before_the_first_run_is_found_by_it():
-    """A known, accepted failure is waived for a named --version before that release ever ran:
+    """A known, accepted failure is waived for a named --release before that release ever ran:
     the waiver is recorded (audited) without a run, and the release's first run finds it: the
     failing step is WAIVED, the release promoted, never quarantined."""
     g = Reg("failed")
-    r = g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "known flaky fixture, INC-9",
+    r = g.run("waive", "--release", "1.0", "--step", "tests", "--reason", "known flaky fixture, INC-9",
               "--expires", "7d", code=0,
               out=[r"waived step tests of release 1\.0", r"before its first run"])
     a = [x for x in g.audit() if x["operation"] == "waive"]
@@ -745,7 +806,7 @@ def case_a_waiver_recorded_before_the_first_run_is_found_by_it():
              not any(e["version"] == "1.0" for e in g.manifest()["releases"]),
              "the waiver entered the release in the registry", r)
     # a second waiver ahead adds to the first
-    g.run("waive", "--version", "1.0", "--step", "promote", "--reason", "belt and braces",
+    g.run("waive", "--release", "1.0", "--step", "promote", "--reason", "belt and braces",
           code=0)
     r = g.release("1.0", code=0, out=[r"WAIVED\s+tests", r"known flaky fixture, INC-9"])
     e = g.entry("1.0")
@@ -755,14 +816,14 @@ def case_a_waiver_recorded_before_the_first_run_is_found_by_it():
     rh.check(st["steps"]["tests"]["outcome"] == "WAIVED" and
              st["steps"]["tests"]["waived_from"]["outcome"] == "FAILED" and
              len(st["waivers"]) == 2 and st.get("plan_hash"), f"state {st}", r)
-    g.run("explain", "--version", "1.0", code=0,
+    g.run("explain", "--release", "1.0", code=0,
           out=[r"tests waived by \S+ until \S+: known flaky fixture, INC-9"])
 
 
 def case_a_validation_waiver_before_the_first_run_is_found_by_it():
     """--validation N before the step ever ran: the job that fails on its first run is WAIVED."""
     t = Trained(rule='("sps_max", ">=", 90000.0)')
-    rh.expect(rh.run(["waive", "-c", t.path, "--version", "1.0", "--step", "tests",
+    rh.expect(rh.run(["waive", "-c", t.path, "--release", "1.0", "--step", "tests",
                       "--validation", "smoke", "--reason", "slow runner until INC-10"],
                      cwd=t.dir), 0, out=[r"waived validation smoke of release 1\.0"])
     r = t.release("1.0", 30000, code=0, out=[r"WAIVED\s+tests"])
@@ -775,7 +836,7 @@ def case_a_quarantined_release_is_not_waived():
     g.release("1.0", code=1)
     rh.check(g.entry("1.0")["status"] == "quarantined", "not quarantined")
     n = len(g.audit())
-    g.run("waive", "--version", "1.0", "--step", "tests", "--reason", "x", code=2,
+    g.run("waive", "--release", "1.0", "--step", "tests", "--reason", "x", code=2,
           err=[r"quarantined"])
     st = json.load(open(os.path.join(g.dir, ".relhost", "state", "release_1.0.json")))
     rh.check(not st.get("waivers") and len(g.audit()) == n, "a refused waiver was recorded")

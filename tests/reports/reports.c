@@ -291,7 +291,7 @@ static void test_reports__junit_escapes_hostile_strings(void **state)
                          "red\nend\n");
     assert_contains(xml, "note: before\n");
     assert_null(strstr(xml, "bad "));
-    assert_contains(xml, "k&lt;&amp;&gt;\" has no value, expected &gt;= 1: ]]&gt;\"'");
+    assert_contains(xml, "k&lt;&amp;&gt;\" has no value (needs &gt;= 1): ]]&gt;\"'");
     /* Attributes keep their newlines as references, not as spaces a parser would fold. */
     json_object_set_new(json_object_get(json_object_get(root, "steps"), "tests"), "message",
                         json_string("line one\nline\ttwo"));
@@ -353,7 +353,8 @@ static void test_reports__markdown_cells_stay_in_their_column(void **state)
                         "\\$a\\$ \\*s\\* \\_u\\_ snake_case \\[l\\](u) \\~\\~d\\~\\~ |");
     assert_contains(md, "| tests | a\\|b | FAILED |");
     assert_contains(md, "``/logs/a\\|b`c.log``");
-    assert_contains(md, "| tests/a\\|b | m\\|x | 2 | in \\[0.5, 1\\] | FAIL | n\\|o<br>te |");
+    assert_contains(md, "| tests/a\\|b | m\\|x | 2 | in \\[0.5, 1\\] | FAIL | m\\|x 2 outside "
+                        "\\[0.5, 1\\] (needs in \\[0.5, 1\\]); n\\|o<br>te |");
     /* No tag but the <br> the renderer writes: every other '<' is escaped. */
     for (const char *p = strchr(md, '<'); p; p = strchr(p + 1, '<'))
         if (strncmp(p, "<br>", 4) != 0 && (p == md || p[-1] != '\\'))

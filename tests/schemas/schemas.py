@@ -91,7 +91,7 @@ def outputs():
         for name, argv in (("status", ["status", "--json"]), ("explain", ["explain", "--json"]),
                            ("report", ["report", "--format", "json"]),
                            ("releases", ["releases", "--json"])):
-            r = rh.run([argv[0], "-c", p] + (["--version", ops.VERSION] if name != "releases"
+            r = rh.run([argv[0], "-c", p] + (["--release", ops.VERSION] if name != "releases"
                                               else []) + argv[1:], cwd=d, env=ops.NO_ACCOUNTS)
             rh.expect(r, 0)
             try:
@@ -156,7 +156,7 @@ def case_a_broken_schema_or_document_is_refused():
 
 def outputs_of_report(d):
     d2, p = ops.with_state("failed")
-    r = rh.expect(rh.run(["report", "-c", p, "--version", ops.VERSION, "--format", "json"],
+    r = rh.expect(rh.run(["report", "-c", p, "--release", ops.VERSION, "--format", "json"],
                          cwd=d2), 0)
     return json.loads(r.out)
 

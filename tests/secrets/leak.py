@@ -440,7 +440,7 @@ class Scene:
         self.run("site", *c, key="site")
         # A waiver and the freeze are audited: their reasons are text relhost writes.
         reason = "rotated after " + self.sec.env[UNRELATED] + " was seen"
-        self.run("waive", *c, "--version", VERSION, "--step", "jobs", "--validation",
+        self.run("waive", *c, "--release", VERSION, "--step", "jobs", "--validation",
                  "prints_and_fails", "--reason", reason, key="waive")
         self.run("freeze", *c, "--reason", reason, key="freeze")
         for sub in (["status", "--json"], ["explain"], ["explain", "--json"], ["releases"]):

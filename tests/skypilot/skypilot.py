@@ -171,7 +171,7 @@ def case_pass_streams_sps():
     pl = Plan("pass")
     gate = pl.p("gate")
     pl.write(val("smoke", [PY, JOB, "sps", "31000", gate]))
-    p = pl.start("--version", "1")
+    p = pl.start("--release", "1")
     log = pl.p("logs", "1", "smoke.log")
     try:
         # The metric line reaches relhost's log while the job still runs: streamed, not copied
@@ -206,7 +206,7 @@ def case_secrets_never_on_disk_or_argv():
     out_file = pl.p("secret.out")
     pl.write(val("s", [PY, JOB, "secret", out_file, "MY_TOKEN"], 'pass_env = ["MY_TOKEN"];'))
     try:
-        rc, out = pl.run("--version", "1", "-v", MY_TOKEN=token)
+        rc, out = pl.run("--release", "1", "-v", MY_TOKEN=token)
     finally:
         pl.cleanup()
     check(rc == 0, f"exit {rc}, want 0", out)
@@ -233,7 +233,7 @@ def case_argv_quoting_survives_the_task():
             "tab\there", "", "--flag=x y"]
     pl.write(val("q", [PY, JOB, "argv", out_file, *args], 'env = { PLAIN = "p l a i n"; };'))
     try:
-        rc, out = pl.run("--version", "1")
+        rc, out = pl.run("--release", "1")
     finally:
         pl.cleanup()
     check(rc == 0, f"exit {rc}, want 0", out)
@@ -253,7 +253,7 @@ def case_failure_keeps_the_exit_code():
     pl.write(val("summary", [PY, JOB, "fail", "7", "summary"]) + "," +
              val("plain", [PY, JOB, "fail", "5"]))
     try:
-        rc, out = pl.run("--version", "1")
+        rc, out = pl.run("--release", "1")
     finally:
         pl.cleanup()
     check(rc == 1, f"exit {rc}, want 1 (FAILED)", out)
@@ -273,7 +273,7 @@ def case_slow_launch_reports_the_id_later():
     slow_env = f'env = {{ FAKE_SKY_LAUNCH_GATE = "{gate}"; }};'
     pl.write(val("slow", [PY, JOB, "sps", "31000"], slow_env) + "," +
              val("fast", [PY, JOB, "sps", "32000"]))
-    p = pl.start("--version", "1", "-v")
+    p = pl.start("--release", "1", "-v")
     fast_log = pl.p("logs", "1", "fast.log")
     try:
         # `sky jobs launch` of slow hangs until the gate opens; relhost must meanwhile run fast
@@ -302,7 +302,7 @@ def case_no_resource_is_retried():
     pl = Plan("noresource")
     pl.write(val("smoke", [PY, JOB, "sps", "31000"], "retries = 1;"))
     try:
-        rc, out = pl.run("--version", "1", FAKE_SKY_NO_RESOURCE="1")
+        rc, out = pl.run("--release", "1", FAKE_SKY_NO_RESOURCE="1")
     finally:
         pl.cleanup()
     check(rc == 0, f"exit {rc}, want 0 (the retry passes)", out)
@@ -319,7 +319,7 @@ def case_no_resource_without_retries_defers():
     pl = Plan("defer")
     pl.write(val("smoke", [PY, JOB, "sps", "31000"]))
     try:
-        rc, out = pl.run("--version", "1", FAKE_SKY_NO_RESOURCE="1")
+        rc, out = pl.run("--release", "1", FAKE_SKY_NO_RESOURCE="1")
     finally:
         pl.cleanup()
     j = pl.job("smoke")
@@ -338,7 +338,7 @@ def case_engine_statuses_map_to_outcomes():
                       (("prechecks", "FAILED_PRECHECKS"), ("controller", "FAILED_CONTROLLER"),
                        ("setup", "FAILED_SETUP"), ("cancelled", "CANCELLED"))))
     try:
-        rc, out = pl.run("--version", "1")
+        rc, out = pl.run("--release", "1")
     finally:
         pl.cleanup()
     check(rc == 1, f"exit {rc}, want 1", out)
@@ -356,7 +356,7 @@ def case_restarts_come_from_recoveries():
     pl = Plan("recover")
     pl.write(val("r", [PY, JOB, "sleep", "2.5"]))
     try:
-        rc, out = pl.run("--version", "1", FAKE_SKY_RECOVER="1")
+        rc, out = pl.run("--release", "1", FAKE_SKY_RECOVER="1")
     finally:
         pl.cleanup()
     check(rc == 0, f"exit {rc}, want 0", out)
@@ -378,7 +378,7 @@ def case_remote_timeout_is_a_timeout():
              val("plain", [PY, JOB, "fail", "5"], accept=False))
     t0 = time.time()
     try:
-        rc, out = pl.run("--version", "1")
+        rc, out = pl.run("--release", "1")
     finally:
         pl.cleanup()
     took = time.time() - t0
@@ -411,7 +411,7 @@ def sigkill_while_running(pl, accept):
     runs relhost again; returns (exit code, output, log path)."""
     gate = pl.p("gate")
     pl.write(val("long", [PY, JOB, "sps", "31000", gate], accept=accept))
-    p = pl.start("--version", "1")
+    p = pl.start("--release", "1")
     log = pl.p("logs", "1", "long.log")
     try:
         wait_for(lambda: os.path.exists(log) and "waiting for the gate" in open(log).read(),
@@ -419,7 +419,7 @@ def sigkill_while_running(pl, accept):
         p.kill()  # SIGKILL: nothing saved beyond what was already durable
         p.wait()
         open(gate, "w").close()
-        rc, out = pl.run("--version", "1")
+        rc, out = pl.run("--release", "1")
     finally:
         if p.poll() is None:
             p.kill()
@@ -490,7 +490,7 @@ def case_sigkill_during_launch_waits_for_it():
     gate = pl.p("launch-gate")
     pl.write(val("v", [PY, JOB, "sps", "31000"], f'env = {{ FAKE_SKY_LAUNCH_GATE = "{gate}"; }};',
                  accept=False))
-    p = pl.start("--version", "1")
+    p = pl.start("--release", "1")
     p2 = None
     try:
         wait_for(lambda: pl.calls("launch") and procs_with("launch", within=pl.dir),
@@ -498,7 +498,7 @@ def case_sigkill_during_launch_waits_for_it():
         launch_pid = procs_with("launch", "--name", key("v"), within=pl.dir)[0]
         p.kill()  # relhost dies; `sky jobs launch` goes on, as it would
         p.wait()
-        p2 = pl.start("--version", "1")
+        p2 = pl.start("--release", "1")
         # The new relhost must wait for that launch (find(key) cannot see the job yet).
         wait_for(lambda: procs_with("tail", f"--pid={launch_pid}"), "the re-run to wait for the "
                  "earlier launch")
@@ -523,7 +523,7 @@ def case_interrupt_during_launch_relaunches_on_resume():
     gate = pl.p("launch-gate")
     pl.write(val("v", [PY, JOB, "sps", "31000"], f'env = {{ FAKE_SKY_LAUNCH_GATE = "{gate}"; }};',
                  accept=False))
-    p = pl.start("--version", "1")
+    p = pl.start("--release", "1")
     try:
         # calls.log: the fake has started its launch (a process alone may not have yet)
         wait_for(lambda: pl.calls("launch") and procs_with("launch", within=pl.dir),
@@ -539,7 +539,7 @@ def case_interrupt_during_launch_relaunches_on_resume():
     check(pl.fake_job(key("v")) is None, "SkyPilot got a job from a stopped launch", out)
     open(gate, "w").close()
     try:
-        rc, out = pl.run("--version", "1")
+        rc, out = pl.run("--release", "1")
     finally:
         pl.cleanup()
     check(rc == 0, f"resume exit {rc}, want 0", out)
@@ -551,7 +551,7 @@ def case_old_header_parses():
     pl = Plan("oldheader")
     pl.write(val("o", [PY, JOB, "sleep", "2.5"]))
     try:
-        rc, out = pl.run("--version", "1", FAKE_SKY_OLD_HEADER="1", FAKE_SKY_RECOVER="1")
+        rc, out = pl.run("--release", "1", FAKE_SKY_OLD_HEADER="1", FAKE_SKY_RECOVER="1")
     finally:
         pl.cleanup()
     check(rc == 0, f"exit {rc}, want 0", out)
@@ -567,7 +567,7 @@ def case_one_queue_per_interval_for_all_jobs():
     pl.write(",".join(val(f"v{i}", [PY, JOB, "sleep", "3"]) for i in range(4)))
     t0 = time.time()
     try:
-        rc, out = pl.run("--version", "1")
+        rc, out = pl.run("--release", "1")
     finally:
         pl.cleanup()
     elapsed = time.time() - t0
@@ -587,7 +587,7 @@ def case_launch_failure_is_retryable():
     pl = Plan("launchfail")
     pl.write(val("smoke", [PY, JOB, "sps", "31000"]))
     try:
-        rc, out = pl.run("--version", "1", FAKE_SKY_FAIL_LAUNCH="9")
+        rc, out = pl.run("--release", "1", FAKE_SKY_FAIL_LAUNCH="9")
     finally:
         pl.cleanup()
     j = pl.job("smoke")
@@ -600,7 +600,7 @@ def case_launch_failure_is_retryable():
     pl2 = Plan("launchfail-retry")
     pl2.write(val("smoke", [PY, JOB, "sps", "31000"], "retries = 1;"))
     try:
-        rc, out = pl2.run("--version", "1", FAKE_SKY_FAIL_LAUNCH="1")
+        rc, out = pl2.run("--release", "1", FAKE_SKY_FAIL_LAUNCH="1")
     finally:
         pl2.cleanup()
     check(rc == 0, f"retry exit {rc}, want 0", out)
@@ -611,7 +611,7 @@ def case_launch_failure_is_retryable():
 def case_missing_cli_is_not_retryable():
     pl = Plan("nocli")
     pl.write(val("smoke", [PY, JOB, "sps", "31000"]), sky="/nonexistent/bin/sky")
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     j = pl.job("smoke")
     check(j["outcome"] == "ERROR" and j["retryable"] is False and j["reason"] == "exec_failed",
           f"job {j}", out)
@@ -623,15 +623,15 @@ def case_kill_cancels_launched_jobs():
     pl = Plan("kill")
     pl.write(val("long", [PY, JOB, "sps", "31000", pl.p("never")]))
     try:
-        rc, out = pl.run("--version", "1", command="launch")
+        rc, out = pl.run("--release", "1", command="launch")
         if "unknown command" in out:
             fail("`relhost launch` does not exist yet in this build", out)
         wait_for(lambda: (pl.fake_job(key("long")) or {}).get("status") == "RUNNING",
                  "the launched job to run", out=out)
-        rc2, out2 = pl.run("--version", "1", command="status")
+        rc2, out2 = pl.run("--release", "1", command="status")
         check(rc2 == 0 and "long" in out2 and "RUNNING" in out2,
               "relhost status does not show the job RUNNING (one poll through the runner)", out2)
-        rc3, out3 = pl.run("--version", "1", command="kill")
+        rc3, out3 = pl.run("--release", "1", command="kill")
         check(rc3 == 0, f"relhost kill exit {rc3}", out3)
         wait_for(lambda: pl.fake_job(key("long"))["status"] == "CANCELLED", "the cancel",
                  out=out3)
@@ -653,7 +653,7 @@ def case_task_template_is_the_base():
     pl.write(val("t", [PY, JOB, "argv", out_file], 'runner_args = { accelerators = "H100:8"; };'),
              runner_extra='task_template = "task.yaml";')
     try:
-        rc, out = pl.run("--version", "1")
+        rc, out = pl.run("--release", "1")
     finally:
         pl.cleanup()
     check(rc == 0, f"exit {rc}, want 0", out)

@@ -206,7 +206,7 @@ def case_real_pass_reads_metrics_from_the_slurm_output():
         b = counting_shims(d)
         p = plan(d, [val("train", [PY, JOB, "metrics"],
                          'acceptance = ( ("sps_max", ">=", 30000.0) );')])
-        r = run(["-c", p, "--version", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
         rh.expect(r, 0, out=[r"PASSED\s+tests", r"sps_max = 87750"])
         job = job_of(d, "1", "train")
         expect_job(job, "PASSED", None, 0, r)
@@ -227,7 +227,7 @@ def case_real_exit_code_fails():
     with slurm() as c:
         b = counting_shims(d)
         p = plan(d, [val("broken", [PY, JOB, "exit", "3"])])
-        r = run(["-c", p, "--version", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
         rh.expect(r, 1, out=[r"FAILED\s+tests", r"exited with 3", r"about to exit with 3"])
         job = job_of(d, "1", "broken")
         expect_job(job, "FAILED", "exit_code", 3, r)
@@ -246,7 +246,7 @@ def case_real_environment_and_secrets():
         p = plan(d, [val("env", [PY, JOB, "env", out] + names,
                          f'env = {{ WEIRD = {json.dumps(weird)}; }}; '
                          f'pass_env = ["RH_TEST_TOKEN"]; cwd = {json.dumps(work)};')])
-        r = run(["-c", p, "--version", "1", "--no-color", "-v"], env=env_for(c, d, b), cwd=d)
+        r = run(["-c", p, "--release", "1", "--no-color", "-v"], env=env_for(c, d, b), cwd=d)
         rh.expect(r, 0, not_any=[re.escape(TOKEN), re.escape(UNLISTED)])
         got = json.loads(rh.read(out))
         rh.check(got["WEIRD"] == weird, f"WEIRD arrived as {got['WEIRD']!r}", r)
@@ -279,7 +279,7 @@ def case_real_host_deadline_cancels_the_job():
         # relhost's deadline is timeout_s plus its own 30 s slack; Slurm's --time is
         # ceil((2 s + time_slack 2m) / 60) = 3 minutes, so relhost's deadline comes first.
         p = plan(d, [val("hang", [PY, JOB, "sleep", "600"], timeout=2)])
-        r = run(["-c", p, "--version", "1", "--no-color"], env_for(c, d, b), d,
+        r = run(["-c", p, "--release", "1", "--no-color"], env_for(c, d, b), d,
                 timeout=120)
         rh.expect(r, 1, out=[r"FAILED\s+tests", r"timeout"])
         expect_job(job_of(d, "1", "hang"), "FAILED", "timeout", 124, r)
@@ -299,14 +299,14 @@ def case_real_slurm_time_limit_while_relhost_is_down():
         env = env_for(c, d, b)
         p = plan(d, [val("slow", [PY, JOB, "sleep", "600"], timeout=30)],
                  runner='time_slack = "0s";')
-        proc = start(["-c", p, "--version", "1", "--no-color"], env)
+        proc = start(["-c", p, "--release", "1", "--no-color"], env)
         wait_for(lambda: slurm_state(c, "rh-1-slow-a1") == "RUNNING", "the job to run", 30, proc)
         proc.kill()
         proc.wait()
         proc.stdout.close()
         rh.check("--time=1 " in calls(d, "sbatch")[0][1], f"argv {calls(d, 'sbatch')}")
         wait_for(lambda: slurm_state(c, "rh-1-slow-a1") == "TIMEOUT", "Slurm's TIMEOUT", 150)
-        r = run(["-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
         rh.expect(r, 1, out=[r"FAILED\s+tests"], any=[r"re-attached"])
         job = job_of(d, "1", "slow")
         expect_job(job, "FAILED", "timeout", 124, r)
@@ -320,7 +320,7 @@ def sigkill_and_rerun(d, c, acceptance):
     b = counting_shims(d)
     env = env_for(c, d, b)
     p = plan(d, [val("long", [PY, JOB, "wait", flag], acceptance)])
-    proc = start(["-c", p, "--version", "1", "--no-color"], env)
+    proc = start(["-c", p, "--release", "1", "--no-color"], env)
     log = os.path.join(d, "logs", "1", "long.log")
     wait_for(lambda: os.path.exists(log) and "waiting" in rh.read(log), "the job to run", 30, proc)
     proc.kill()  # SIGKILL: nothing is saved beyond what was already durable
@@ -328,7 +328,7 @@ def sigkill_and_rerun(d, c, acceptance):
     proc.stdout.close()
     rh.check(slurm_state(c, "rh-1-long-a1") == "RUNNING", "the job died with relhost")
     open(flag, "w").close()
-    r = run(["-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    r = run(["-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.check("re-attached to slurm job" in r.all, "the second run did not re-attach", r)
     rh.check(len(calls(d, "sbatch")) == 1, f"sbatch ran {len(calls(d, 'sbatch'))} times", r)
     rh.check(len(squeue_jobs(c)["rh-1-long-a1"]) == 1, f"{squeue_jobs(c)}", r)
@@ -364,15 +364,15 @@ def case_real_crash_around_sbatch_submits_once():
         b = counting_shims(d)
         env = env_for(c, d, b)
         p = plan(d, [val("a", [PY, JOB, "metrics"]), val("b", [PY, JOB, "metrics"])])
-        r = run(["-c", p, "--version", "1", "--no-color"],
+        r = run(["-c", p, "--release", "1", "--no-color"],
                    env=dict(env, RELHOST_CRASH_AT="jobs.after_submit"), cwd=d)
         rh.check(r.rc != 0 and "dying at jobs.after_submit" in r.err, "no crash", r)
         rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
-        r = run(["-c", p, "--version", "1", "--no-color"],
+        r = run(["-c", p, "--release", "1", "--no-color"],
                    env=dict(env, RELHOST_CRASH_AT="jobs.before_submit"), cwd=d)
         rh.check(r.rc != 0 and "dying at jobs.before_submit" in r.err, "no crash", r)
         rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
-        r = run(["-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
         rh.expect(r, 0, out=[r"PASSED\s+tests"])
         names = [re.search(r"--job-name=(\S+)", a).group(1) for _, a in calls(d, "sbatch")]
         rh.check(sorted(names) == ["rh-1-a-a1", "rh-1-b-a1"], f"sbatch calls {names}", r)
@@ -388,7 +388,7 @@ def case_real_one_squeue_per_poll_interval():
         p = plan(d, [val(f"j{i}", [PY, JOB, "sleep", "5"],
                          'acceptance = ( ("sps_max", ">=", 30000.0) );') for i in range(4)])
         t0 = time.monotonic()
-        r = run(["-c", p, "--version", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env_for(c, d, b), cwd=d)
         wall = time.monotonic() - t0
         rh.expect(r, 0, out=[r"PASSED\s+tests"])
         polls = [a for _, a in calls(d, "squeue") if " -j " in f" {a}"]
@@ -405,14 +405,14 @@ def case_real_one_squeue_per_poll_interval():
 
 def case_real_interrupt_detaches_then_kill_cancels():
     """The first SIGINT leaves the Slurm job running (re-attachable) and prints the command that
-    cancels it; `relhost kill -c PLAN --version V` then cancels it."""
+    cancels it; `relhost kill -c PLAN --release V` then cancels it."""
     d = rh.scratch()
     flag = os.path.join(d, "never")
     with slurm() as c:
         b = counting_shims(d)
         env = env_for(c, d, b)
         p = plan(d, [val("long", [PY, JOB, "wait", flag])])
-        proc = start(["-c", p, "--version", "1", "--no-color"], env)
+        proc = start(["-c", p, "--release", "1", "--no-color"], env)
         wait_for(lambda: slurm_state(c, "rh-1-long-a1") == "RUNNING", "the job to run", 30, proc)
         proc.send_signal(signal.SIGINT)
         try:
@@ -423,7 +423,7 @@ def case_real_interrupt_detaches_then_kill_cancels():
         rh.check(proc.returncode == 130, f"exit {proc.returncode}, want 130\n{out}")
         rh.check("relhost kill -c" in out, f"no `relhost kill -c PLAN` hint:\n{out}")
         rh.check(slurm_state(c, "rh-1-long-a1") == "RUNNING", "the first SIGINT cancelled it")
-        r = run(["kill", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        r = run(["kill", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
         rh.expect(r, 0)
         wait_for(lambda: slurm_state(c, "rh-1-long-a1") == "CANCELLED", "the job to be cancelled",
                  20)
@@ -438,15 +438,15 @@ def case_real_launch_status_kill():
         b = counting_shims(d)
         env = env_for(c, d, b)
         p = plan(d, [val("long", [PY, JOB, "wait", flag])])
-        r = run(["launch", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        r = run(["launch", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
         rh.expect(r, 0)
         rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
         rh.check(slurm_state(c, "rh-1-long-a1") in ("PENDING", "RUNNING"),
                  f"launched job: {squeue_jobs(c)}", r)
-        r = run(["status", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        r = run(["status", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
         # The engine's own word comes from runner_slurm's poll.
         rh.expect(r, 0, out=[r"^\s*long\s.*(PENDING|RUNNING)"])
-        r = run(["kill", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+        r = run(["kill", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
         rh.expect(r, 0)
         wait_for(lambda: slurm_state(c, "rh-1-long-a1") == "CANCELLED", "the job to be cancelled",
                  20)
@@ -465,15 +465,15 @@ def case_real_stable_plan_launch_status_kill():
                 "--set", "runners.slurm.partition=debug", "--set", "runners.slurm.poll_interval=1s",
                 "--profile", "cluster", "--only", "cluster.1n.*"]
         try:
-            r = run(["launch", "-c", stable, "--version", "st1", "--no-color"] + sets, env=env,
+            r = run(["launch", "-c", stable, "--release", "st1", "--no-color"] + sets, env=env,
                     cwd=d)
             rh.expect(r, 0, out=[r"LAUNCHED"])
             n = len(calls(d, "sbatch"))
             rh.check(n == 4, f"4 cells of cluster.1n.* launched, sbatch calls: {n}", r)
-            r = run(["status", "-c", stable, "--version", "st1", "--no-color"] + sets[:8], env=env,
+            r = run(["status", "-c", stable, "--release", "st1", "--no-color"] + sets[:8], env=env,
                     cwd=d)
             rh.expect(r, 0, out=[r"^\s*cluster\.1n\.normal\s", r"^\s*cluster\.1n\.cmd_fails\s"])
-            r = run(["kill", "-c", stable, "--version", "st1", "--no-color"] + sets[:8], env=env,
+            r = run(["kill", "-c", stable, "--release", "st1", "--no-color"] + sets[:8], env=env,
                     cwd=d)
             rh.expect(r, 0, out=[r"release st1: \d+ cancelled"])
             rh.check(len(calls(d, "sbatch")) == 4, "kill submitted something", r)
@@ -491,7 +491,7 @@ def case_real_stable_plan_launch_status_kill():
 def fake_run(d, validations, version="1", runner="", top="", args=()):
     b = fake_tools(d)
     p = plan(d, validations, runner=runner, poll="0.1s", top=top)
-    r = run(["-c", p, "--version", version, "--no-color"] + list(args),
+    r = run(["-c", p, "--release", version, "--no-color"] + list(args),
                env=env_for(None, d, b), cwd=d)
     return p, r
 
@@ -518,14 +518,14 @@ def case_fake_isolated_launch_status_kill():
     env = env_for(None, d, b)
     p = plan(d, [val("long", [PY, JOB, "metrics"], 'env = { FAKE_END = "COMPLETED 0:0 0"; };')],
              runner="isolate = true;", poll="0.1s")
-    r = run(["launch", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    r = run(["launch", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0)
     rh.check(len(fake_calls(d, "sbatch")) == 1, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
     looks = len(fake_calls(d, "squeue"))
-    r = run(["status", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    r = run(["status", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0, out=[r"^\s*long\s.*(PENDING|RUNNING)"])
     rh.check(len(fake_calls(d, "squeue")) == looks + 1, "status polled the engine once", r)
-    r = run(["kill", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    r = run(["kill", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0, out=[r"long +cancelled"])
     rh.check(len(fake_calls(d, "scancel")) == 1, f"scancel calls {fake_calls(d, 'scancel')}", r)
 
@@ -614,7 +614,7 @@ runners = {{ slurm = {{ plugin = "runner_slurm"; poll_interval = "0.1s"; }}; }};
 steps = ( {{ name = "tests"; plugin = "workflow"; runner = "slurm";
              validations = ( {val("p", [PY, JOB, "metrics"])} ); }} );
 """)
-    r = run(["-c", p, "--version", "1", "--no-color"], env=env_for(None, d2, b), cwd=d2)
+    r = run(["-c", p, "--release", "1", "--no-color"], env=env_for(None, d2, b), cwd=d2)
     rh.expect(r, 0)
     out = [x for x in fake_calls(d2, "sbatch")[0] if x.startswith("--output=")]
     rh.check(out == [f"--output={d2}/logs%%x/1/p.log"], f"{out}", r)

@@ -125,10 +125,12 @@ def q(s):
 
 def base_env(extra=None, drop=()):
     """The environment relhost runs in: ours, minus anything that would change its behaviour
-    behind a test's back (RELHOST_PLUGIN_PATH, NO_COLOR, RELHOST_CRASH_AT), plus extra; in the C
-    locale, so that system messages (strerror) read the same everywhere."""
+    behind a test's back (RELHOST_PLUGIN_PATH, NO_COLOR, FORCE_COLOR, RELHOST_CONFIG,
+    RELHOST_CRASH_AT), plus extra; in the C locale, so that system messages (strerror) read the
+    same everywhere."""
     env = dict(os.environ)
-    for k in ("RELHOST_PLUGIN_PATH", "NO_COLOR", "RELHOST_CRASH_AT", "LANGUAGE") + tuple(drop):
+    for k in ("RELHOST_PLUGIN_PATH", "NO_COLOR", "FORCE_COLOR", "RELHOST_CONFIG", "RELHOST_CRASH_AT",
+              "LANGUAGE") + tuple(drop):
         env.pop(k, None)
     env["LC_ALL"] = "C"
     if extra:

@@ -102,7 +102,7 @@ def case_parallel_limit():
     os.mkdir(d)
     pl.write(",".join(val(f"v{i}", [PY, PROBE, "concurrency", d, f"v{i}"]) for i in range(6)),
              max_parallel=2)
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 0, f"exit {rc}, want 0", out)
     mx = int(open(os.path.join(d, "max")).read())
     check(mx == 2, f"at most 2 jobs at once expected and 2 reached, saw {mx}", out)
@@ -112,7 +112,7 @@ def case_timeout_kills_tree():
     pl = Plan("timeout")
     pidfile = pl.p("grandchild.pid")
     pl.write(val("hang", [PY, PROBE, "escape", pidfile], timeout=2))
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 1, f"exit {rc}, want 1 (FAILED)", out)
     check("timeout" in out, "reason timeout not reported", out)
     st = pl.state("1")
@@ -131,7 +131,7 @@ def case_interrupt_saves_state():
     flag = pl.p("never")
     pl.write(val("quick", [PY, PROBE, "count", pl.p("count")]) + "," +
              val("slow", [PY, PROBE, "wait", flag], 'depends_on = ["quick"];'))
-    p = pl.start("--version", "1")
+    p = pl.start("--release", "1")
     log = pl.p("logs", "1", "slow.log")
     wait_for(lambda: os.path.exists(log) and "waiting" in open(log).read(), "slow job start")
     p.send_signal(signal.SIGINT)
@@ -146,7 +146,7 @@ def case_interrupt_saves_state():
     check(st["jobs"]["tests/slow"]["lifecycle"] == "pending",
           "interrupted job must be pending (run again on resume)", json.dumps(st))
     check(st.get("finished") is False, "an interrupted release is not finished", json.dumps(st))
-    # The next run without --version resumes it and does not re-run the finished job.
+    # The next run without --release resumes it and does not re-run the finished job.
     open(flag, "w").close()
     rc, out = pl.run()
     check(rc == 0, f"resume exit {rc}", out)
@@ -159,14 +159,14 @@ def case_resume_and_retry_failed():
     flag = pl.p("flag")
     pl.write(val("good", [PY, PROBE, "count", pl.p("good.count")]) + "," +
              val("flaky", [PY, PROBE, "fail-unless", flag]))
-    rc, out = pl.run("--version", "7")
+    rc, out = pl.run("--release", "7")
     check(rc == 1, f"first run exit {rc}, want 1", out)
-    rc, out = pl.run("--version", "7")
+    rc, out = pl.run("--release", "7")
     check(rc == 1, f"second run exit {rc}, want 1 (the failure stands)", out)
     check(len(open(pl.p("good.count")).read().split()) == 1, "completed validation re-ran", out)
     check("resumed" in out, "resumed results are not shown as such", out)
     open(flag, "w").close()
-    rc, out = pl.run("--version", "7", "--retry-failed")
+    rc, out = pl.run("--release", "7", "--retry-failed")
     check(rc == 0, f"--retry-failed exit {rc}, want 0", out)
     check(len(open(pl.p("good.count")).read().split()) == 1, "--retry-failed re-ran a pass", out)
 
@@ -176,13 +176,13 @@ def case_sigkill_resume():
     gate = pl.p("gate")
     pl.write(val("first", [PY, PROBE, "count", pl.p("first.count")]) + "," +
              val("second", [PY, PROBE, "wait", gate], 'depends_on = ["first"];'))
-    p = pl.start("--version", "9")
+    p = pl.start("--release", "9")
     log = pl.p("logs", "9", "second.log")
     wait_for(lambda: os.path.exists(log) and "waiting" in open(log).read(), "second job start")
     p.kill()  # SIGKILL: no chance to save anything beyond what was already durable
     p.wait()
     open(gate, "w").close()
-    rc, out = pl.run("--version", "9")
+    rc, out = pl.run("--release", "9")
     check(rc == 0, f"re-run exit {rc}, want 0", out)
     check(len(open(pl.p("first.count")).read().split()) == 1,
           "a validation completed before SIGKILL ran again", out)
@@ -191,7 +191,7 @@ def case_sigkill_resume():
 def case_command_not_found():
     pl = Plan("notfound")
     pl.write(val("missing", ["/nonexistent/trainer", "--x"]))
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 3, f"exit {rc}, want 3 (ERROR, not retryable)", out)
     st = pl.state("1")
     job = st["jobs"]["tests/missing"]
@@ -201,7 +201,7 @@ def case_command_not_found():
 def case_missing_metric_fails():
     pl = Plan("missing")
     pl.write('{ name = "quiet"; cmd = ["true"]; acceptance = ( ("sps_max", ">=", 1.0) ); }')
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 1, f"exit {rc}, want 1", out)
     check("metric missing" in out, "note 'metric missing' not shown", out)
     job = pl.state("1")["jobs"]["tests/quiet"]
@@ -218,7 +218,7 @@ def case_a_log_the_job_rewrites_is_read_again():
               'printf "SPS: 40000\\n" > "$RELHOST_LOG"; sleep 0.8')
     pl.write('{ name = "restarts"; cmd = ["sh", "-c", ' + json.dumps(script) + '];'
              ' acceptance = ( ("sps_last", ">=", 30000.0), ("sps_max", "<=", 40000.0) ); }')
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 0, f"exit {rc}, want 0 (the rewritten log passes)", out)
     job = pl.state("1")["jobs"]["tests/restarts"]
     check(job["restarts"] >= 1, f"restart not counted: {job['restarts']}", out)
@@ -236,7 +236,7 @@ def case_a_log_rewritten_past_its_old_length_is_read_again():
               'environments ====="; sleep 1.5')
     pl.write('{ name = "regrow"; cmd = ["sh", "-c", ' + json.dumps(script) + '];'
              ' acceptance = ( ("sps_last", ">=", 30000.0) ); }')
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 1, f"exit {rc}, want 1 (the rewritten log holds SPS 2000 only)", out)
     job = pl.state("1")["jobs"]["tests/regrow"]
     check(job["outcome"] == "FAILED" and job["reason"] == "threshold", f"job {job}", out)
@@ -252,7 +252,7 @@ def case_a_refused_last_value_decides_nothing():
     pl.write('{ name = "evalrate"; cmd = ["sh", "-c", "echo eval_success_rate: 0.9; '
              'echo eval_success_rate: 1.5"];'
              ' acceptance = ( ("eval_success_rate", ">=", 0.8) ); }')
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 3, f"exit {rc}, want 3 (INCONCLUSIVE)", out)
     job = pl.state("1")["jobs"]["tests/evalrate"]
     check(job["outcome"] == "INCONCLUSIVE" and job["reason"] == "metric_refused", f"{job}", out)
@@ -264,7 +264,7 @@ def case_depends_on_skips():
     pl = Plan("depends")
     pl.write('{ name = "broken"; cmd = ["false"]; },' +
              val("after", [PY, PROBE, "count", pl.p("after.count")], 'depends_on = ["broken"];'))
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 1, f"exit {rc}, want 1", out)
     check("after SKIPPED (upstream_failed)" in out, "dependent validation not SKIPPED", out)
     check(not os.path.exists(pl.p("after.count")), "dependent validation ran", out)
@@ -273,11 +273,11 @@ def case_depends_on_skips():
 def case_changed_acceptance_reevaluates():
     pl = Plan("accept")
     pl.write(val("v", [PY, PROBE, "count", pl.p("count")]))
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 0, f"first exit {rc}", out)
     text = open(pl.path).read().replace('("sps_max", ">=", 30000.0)', '("sps_max", ">=", 40000.0)')
     open(pl.path, "w").write(text)
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 1, f"tighter threshold exit {rc}, want 1", out)
     check(len(open(pl.p("count")).read().split()) == 1, "changed acceptance re-ran the job", out)
     check("re-evaluated" in out, "no note about re-evaluation", out)
@@ -287,10 +287,10 @@ def case_lock_held():
     pl = Plan("lock")
     gate = pl.p("gate")
     pl.write(val("w", [PY, PROBE, "wait", gate]))
-    p = pl.start("--version", "1")
+    p = pl.start("--release", "1")
     log = pl.p("logs", "1", "w.log")
     wait_for(lambda: os.path.exists(log) and "waiting" in open(log).read(), "job start")
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     open(gate, "w").close()
     p.communicate(timeout=20)
     check(rc == 2, f"second relhost on a locked release: exit {rc}, want 2", out)
@@ -304,7 +304,7 @@ def case_corrupt_state_refused():
     bad = pl.p("state", "release_1.json")
     open(bad, "w").write('{"schema": 1, "version": "1", "seq": 3, "jobs": {')
     before = open(bad).read()
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 2, f"exit {rc}, want 2", out)
     check(open(bad).read() == before, "a corrupt state file was modified", out)
     check(not os.path.exists(pl.p("count")), "ran despite corrupt state", out)
@@ -318,14 +318,14 @@ def case_a_name_over_the_limit_is_refused_never_cut():
     a, b = "v" * 169 + "a", "v" * 169 + "b"
     pl.write(val(a, [PY, PROBE, "count", pl.p("count")]) + ", " +
              val(b, [PY, PROBE, "count", pl.p("count")]))
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 2, f"exit {rc}, want 2", out)
     check("is 170 bytes, more than the 160 a job name may hold" in out, "the limit is named", out)
     check(re.search(r"plan\.cfg:\d+: validation name", out), "the plan line is named", out)
     check("duplicate" not in out, "a long name must not read as a duplicate", out)
     check(not os.path.exists(pl.p("count")), "nothing may run", out)
     pl.write(val("v" * 160, [PY, PROBE, "count", pl.p("count")]))
-    rc, out = pl.run("--version", "2")
+    rc, out = pl.run("--release", "2")
     check("more than the 160" not in out, "160 bytes is allowed", out)
 
 
@@ -339,7 +339,7 @@ def case_matrix_expands_and_checks_termination():
              ' { name = "wrong"; args = ["job_completed", "0", "{nodes}"];'
              '   termination_reason = "heartbeat_timeout"; } ); };'
              ' acceptance = ( ("sps_max", ">=", 1.0) ); }')
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 1, f"exit {rc}, want 1 (the 'wrong' cells fail)", out)
     jobs = pl.state("1")["jobs"]
     names = sorted(k.split("/", 1)[1] for k in jobs)
@@ -354,7 +354,7 @@ def case_matrix_expands_and_checks_termination():
         check(wr["outcome"] == "FAILED" and wr["reason"] == "termination_reason", f"{wr}", out)
         log = open(hb["log_path"]).read()
         check(f"nodes={n}" in log, "{nodes} did not expand in the cell's arguments", log)
-    rc, out = pl.run("--version", "2", "--only", "cluster.2n.normal")
+    rc, out = pl.run("--release", "2", "--only", "cluster.2n.normal")
     # one cell runs; the release still requires all six, so the step cannot pass yet
     check(rc == 3 and list(pl.state("2")["jobs"]) == ["tests/cluster.2n.normal"],
           "--only did not pick one matrix cell", out)
@@ -368,14 +368,14 @@ def case_two_sources_of_one_key_need_a_priority():
         'logs = { plugin = "metrics_regex"; };',
         'logs = { plugin = "metrics_regex"; }; more = { plugin = "metrics_regex"; };')
     open(pl.path, "w").write(text)
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 3, f"equal priority: exit {rc}, want 3 (ERROR metric_conflict)", out)
     job = pl.state("1")["jobs"]["tests/v"]
     check(job["reason"] == "metric_conflict", f"{job['reason']}", out)
     check("give one a higher `priority`" in out, "the note does not say what to do", out)
     open(pl.path, "w").write(text.replace('more = { plugin = "metrics_regex"; };',
                                           'more = { plugin = "metrics_regex"; priority = 1; };'))
-    rc, out = pl.run("--version", "2")
+    rc, out = pl.run("--release", "2")
     check(rc == 0, f"with a priority: exit {rc}, want 0", out)
     m = pl.state("2")["jobs"]["tests/v"]["evidence"]["metrics"]["sps_max"]
     check(m["source"] == "more", f"the higher priority did not win: {m}", out)
@@ -389,7 +389,7 @@ def case_jobs_get_secrets_only_through_pass_env():
              extra_steps=',\n  { name = "bugs"; plugin = "asana"; required = false; }')
     env = dict(os.environ, ASANA_TOKEN=token)
     env.pop("ASANA_PROJECT_ID", None)
-    rc, out = pl.run("--version", "1", env=env)
+    rc, out = pl.run("--release", "1", env=env)
     check(rc == 0, f"exit {rc}", out)
     plain = open(pl.p("logs", "1", "plain.log")).read()
     given = open(pl.p("logs", "1", "given.log")).read()
@@ -414,7 +414,7 @@ def case_a_kill_at_every_crash_point_loses_no_result():
             pl.write(",".join(val(f"v{i}", [PY, PROBE, "count", pl.p(f"c{i}")]) for i in range(3)),
                      max_parallel=1)
             env = dict(os.environ, RELHOST_CRASH_AT=f"{point}:{hit}")
-            rc, out = pl.run("--version", "1", env=env)
+            rc, out = pl.run("--release", "1", env=env)
             if rc == 0:
                 continue  # the point was not reached that many times: nothing to prove
             check(rc == -signal.SIGKILL, f"{point}:{hit}: exit {rc}, want death by SIGKILL", out)
@@ -422,7 +422,7 @@ def case_a_kill_at_every_crash_point_loses_no_result():
             snap = pl.p("state", "release_1.json")
             if os.path.exists(snap):
                 # what a reader sees now, journal included, through relhost's own status
-                st = subprocess.run([BIN, "status", "-c", pl.path, "--version", "1",
+                st = subprocess.run([BIN, "status", "-c", pl.path, "--release", "1",
                                      "--no-color"], capture_output=True, text=True)
                 check(st.returncode == 0, f"{point}:{hit}: status after crash failed",
                       st.stdout + st.stderr)
@@ -430,7 +430,7 @@ def case_a_kill_at_every_crash_point_loses_no_result():
                     parts = line.split()
                     if len(parts) > 1 and parts[1] == "PASSED":
                         durable.add(parts[0])
-            rc, out2 = pl.run("--version", "1")
+            rc, out2 = pl.run("--release", "1")
             check(rc == 0, f"{point}:{hit}: the run after the crash exit {rc}", out + out2)
             jobs = pl.state("1")["jobs"]
             for i in range(3):
@@ -464,17 +464,17 @@ def case_candidate_commit_is_fixed():
     text = open(pl.path).read().replace('state_dir = "state";',
                                         'state_dir = "state"; repo = "repo"; checkout = "worktree";')
     open(pl.path, "w").write(text)
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 0, f"first run exit {rc}", out)
     check(open(pl.p("seen")).read().strip() == first, "the job did not run on the candidate", out)
     check(open(pl.p("templ")).read().strip() == first, "{commit} did not expand", out)
     check(pl.state("1")["candidate"]["commit"] == first, "candidate not in state", out)
     git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty",
         "-m", "two")
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 2, f"resume on another commit: exit {rc}, want 2", out)
     check("--new-candidate" in out, "the refusal does not say what to do", out)
-    rc, out = pl.run("--version", "1", "--new-candidate")
+    rc, out = pl.run("--release", "1", "--new-candidate")
     check(rc == 0, f"--new-candidate exit {rc}", out)
     check(open(pl.p("seen")).read().strip() != first, "requalification ran the old commit", out)
     check(len(open(pl.p("count")).read().split()) == 2, "old results were reused", out)
@@ -492,7 +492,7 @@ def case_checkout_head_refuses_a_dirty_tree():
     pl.write(val("v", [PY, PROBE, "count", pl.p("count")]))
     text = open(pl.path).read().replace('state_dir = "state";', 'state_dir = "state"; repo = "repo";')
     open(pl.path, "w").write(text)
-    rc, out = pl.run("--version", "1")
+    rc, out = pl.run("--release", "1")
     check(rc == 2, f"exit {rc}, want 2", out)
     check("uncommitted changes" in out, "the refusal does not name the dirty tree", out)
     check(not os.path.exists(pl.p("count")), "a validation ran on a dirty tree", out)

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""cli.py - the command line's conventions on the real binary: --version is relhost's own
+version and the release is --release/-r (the old `--version V` is refused with a hint), help per
+command, `relhost` alone and `relhost help`, "did you mean" for commands, options, steps and plan
+keys, global options before or after the command, the default plan ($RELHOST_CONFIG, relhost.cfg
+at the repository root), --color with NO_COLOR/FORCE_COLOR, SIGTERM's exit 143, `status` (column
+headers, --follow's exit code), --set on a list item, the manual's quoting, and the completion
+scripts. Run one case: cli.py <case>."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import rh  # noqa: E402
+
+
+def plan(folder, steps, top="", version='version = "1.0";', name="plan.cfg"):
+    return rh.write_plan(folder, f"plugin_path = {json.dumps([rh.fixture('good')])};\n{version}\n"
+                                 f"{top}steps = (\n{steps}\n);\n", name)
+
+
+def marked(d):
+    text, marker = rh.marker_step(d)
+    return plan(d, "  " + text.rstrip(",")), marker
+
+
+# ---- --version and --release ------------------------------------------------------------------
+
+def case_version_prints_relhosts_own_version():
+    short = rh.expect(rh.run(["-V"]), 0, out=[r"^relhost \d+\.\d+\.\d+ \(plugin ABI \d+\.\d+\)$"])
+    r = rh.expect(rh.run(["--version"]), 0)
+    rh.check(r.out == short.out and r.err == "", "--version prints what -V prints", r)
+    # after a command too, as git and kubectl do
+    rh.check(rh.expect(rh.run(["status", "--version"]), 0).out == short.out, "status --version")
+
+
+def case_old_version_spelling_is_refused_with_a_hint():
+    d = rh.scratch()
+    p, marker = marked(d)
+    hint = r"--version prints relhost's own version .*the release version is --release V \(-r V\)"
+    for args in (["-c", p, "--version", "3.1"], ["--version", "3.1", "-c", p],
+                 ["-c", p, "--version=3.1"], ["status", "-c", p, "--version", "3.1"]):
+        rh.expect(rh.run(args, cwd=d), 2, err=[hint], not_out=[r"."])
+    rh.absent(marker, None, "a refused command line runs nothing")
+
+
+def case_release_option_names_the_release():
+    d = rh.scratch()
+    p, marker = marked(d)
+    rh.expect(rh.run(["-c", p, "--release", "3.1"], cwd=d), 0, out=[r"release 3\.1 of plan"])
+    rh.expect(rh.run(["-c", p, "-r", "3.2"], cwd=d), 0, out=[r"release 3\.2 of plan"])
+    rh.expect(rh.run(["status", "-c", p, "-r", "3.1"], cwd=d), 0,
+              out=[r"^release 3\.1 of plan plan"])
+
+
+# ---- help ---------------------------------------------------------------------------------------
+
+def case_command_help_is_the_commands_own():
+    full = rh.expect(rh.run(["--help"]), 0).out
+    for args in (["status", "--help"], ["help", "status"], ["status", "-h"], ["-h", "status"]):
+        r = rh.expect(rh.run(args), 0, out=[r"^usage: relhost status ", r"^\s+--follow\b",
+                                            r"^\s+--json\b", r"^\s+-c, --config PLAN"],
+                      not_out=[r"--describe", r"--report-junit", r"relhost rollback"])
+        rh.check(len(r.out.splitlines()) * 2 < len(full.splitlines()),
+                 f"{args}: {len(r.out.splitlines())} lines, the global help has "
+                 f"{len(full.splitlines())}", r)
+    rh.expect(rh.run(["help", "rollback"]), 0, out=[r"^\s+--dry-run\b", r"^\s+--to VERSION"],
+              not_out=[r"--follow"])
+
+
+def case_bare_relhost_prints_short_help():
+    r = rh.expect(rh.run([]), 0, out=[r"^usage: relhost", r"^  status\s+\S",
+                                      r"relhost help COMMAND"], not_out=[r"^exit status"])
+    rh.check(len(r.out.splitlines()) < 30, "short help is short", r)
+    rh.check("completion" not in r.out, "the hidden completion command is not listed", r)
+
+
+def case_help_command():
+    r = rh.expect(rh.run(["help"]), 0, out=[r"^usage: relhost", r"^exit status:"])
+    rh.check(r.out == rh.run(["--help"]).out, "`relhost help` is `relhost --help`", r)
+    rh.expect(rh.run(["help", "stauts"]), 2,
+              err=[r"no command 'stauts' \(did you mean 'status'\?\)"])
+
+
+# ---- did you mean ------------------------------------------------------------------------------
+
+def case_did_you_mean_commands_and_options():
+    rh.expect(rh.run(["stauts"]), 2, err=[r"unknown command 'stauts' \(did you mean 'status'\?\)"])
+    rh.expect(rh.run(["rolback", "--dry-run"]), 2, err=[r"did you mean 'rollback'\?"])
+    rh.expect(rh.run(["status", "--follw"]), 2,
+              err=[r"unknown option --follw \(did you mean --follow\?\)"])
+    rh.expect(rh.run(["--chekc"]), 2, err=[r"did you mean --check\?"])
+    rh.expect(rh.run(["--relase=1"]), 2,
+              err=[r"unknown option --relase \(did you mean --release\?\)"])
+    # nothing near: no guess
+    rh.expect(rh.run(["zzzzzz"]), 2, err=[r"unknown command 'zzzzzz'; try"],
+              not_err=[r"did you mean"])
+
+
+def case_did_you_mean_steps_and_plan_keys():
+    d = rh.scratch()
+    p = plan(d, '  { name = "smoke"; plugin = "fixture_gate"; }')
+    rh.expect(rh.run(["-c", p, "--step", "smok"], cwd=d), 2,
+              err=[r"--step smok: no such step .*did you mean 'smoke'\?"])
+    bad = plan(d, '  { name = "smoke"; plugin = "fixture_gate"; outcom = "passed"; }',
+               name="bad.cfg")
+    rh.expect(rh.run(["-c", bad, "--check"], cwd=d), 2,
+              err=[r"outcom.*is not a known key.*did you mean 'outcome'\?"])
+    top = rh.write_plan(d, f'plugin_pth = {json.dumps([rh.fixture("good")])};\n'
+                           'steps = ( { name = "x"; plugin = "command"; cmd = ["true"]; } );\n',
+                        "top.cfg")
+    rh.expect(rh.run(["-c", top, "--check"], cwd=d), 2,
+              err=[r"unknown plan key 'plugin_pth'.*did you mean 'plugin_path'\?"])
+
+
+# ---- global options anywhere, the default plan -----------------------------------------------
+
+def case_global_options_before_or_after_the_command():
+    d = rh.scratch()
+    p, _ = marked(d)
+    rh.expect(rh.run(["-c", p, "--release", "1.0"], cwd=d), 0)
+    for args in (["-c", p, "status"], ["--no-color", "-c", p, "explain"],
+                 ["-q", "-c", p, "status", "-r", "1.0"], ["status", "-c", p]):
+        rh.expect(rh.run(args, cwd=d), 0, not_err=[r"unexpected argument"])
+
+
+def case_default_plan_from_relhost_config():
+    d = rh.scratch()
+    p, marker = marked(d)
+    rh.expect(rh.run(["--check"], cwd=d, env={"RELHOST_CONFIG": p}), 0,
+              out=[r"^check: plan is valid"])
+    rh.expect(rh.run(["-r", "1.0"], cwd=d, env={"RELHOST_CONFIG": p}), 0)
+    rh.present(marker, None, "the plan of RELHOST_CONFIG ran")
+
+
+def case_default_plan_at_the_repository_root():
+    d = rh.scratch()
+    if not shutil.which("git"):
+        raise rh.Skip("needs git")
+    subprocess.run(["git", "init", "-q", d], check=True)
+    p, marker = marked(d)
+    os.rename(p, os.path.join(d, "relhost.cfg"))
+    sub = os.path.join(d, "src", "deep")
+    os.makedirs(sub)
+    rh.expect(rh.run(["--check"], cwd=sub), 0, out=[rh.q(os.path.join(d, "relhost.cfg"))])
+    # RELHOST_CONFIG comes first
+    other = plan(d, '  { name = "other"; plugin = "fixture_gate"; }', name="other.cfg")
+    rh.expect(rh.run(["--check"], cwd=sub, env={"RELHOST_CONFIG": other}), 0,
+              out=[r"^  1\. other\s"])
+
+
+def case_no_plan_names_both_defaults():
+    d = rh.scratch()
+    if not shutil.which("git"):
+        raise rh.Skip("needs git")
+    subprocess.run(["git", "init", "-q", d], check=True)
+    r = rh.expect(rh.run(["status"], cwd=d), 2,
+                  err=[r"no plan given: pass -c PLAN, set RELHOST_CONFIG, or add relhost\.cfg "
+                       r"at the repository root", rh.q(os.path.join(d, "relhost.cfg"))])
+    rh.check(r.out == "", "nothing on stdout", r)
+
+
+# ---- colour -----------------------------------------------------------------------------------
+
+def case_color_auto_always_never():
+    d = rh.scratch()
+    p, _ = marked(d)
+    esc = "\x1b["
+
+    def coloured(args, env=None):
+        r = rh.run(["-c", p, "--new"] + args, cwd=d, env=env)
+        rh.expect(r, 0)
+        return esc in r.out + r.err
+
+    rh.check(not coloured([]), "no colour into a pipe by default")
+    rh.check(coloured(["--color=always"]), "--color=always colours a pipe")
+    rh.check(coloured(["--color", "always"]), "--color always (a separate word)")
+    rh.check(coloured([], {"FORCE_COLOR": "1"}), "FORCE_COLOR colours a pipe")
+    rh.check(not coloured([], {"FORCE_COLOR": "1", "NO_COLOR": "1"}), "NO_COLOR wins over FORCE")
+    rh.check(not coloured(["--color=never"], {"FORCE_COLOR": "1"}), "--color=never wins")
+    rh.check(not coloured(["--no-color"], {"FORCE_COLOR": "1"}), "--no-color wins")
+    rh.check(coloured(["--color=always"], {"NO_COLOR": "1"}), "--color=always wins over NO_COLOR")
+    rh.expect(rh.run(["-c", p, "--color=sometimes"], cwd=d), 2,
+              err=[r"--color wants auto, always or never, got 'sometimes'"])
+
+
+# ---- signals, status ----------------------------------------------------------------------------
+
+def _stopped_by(sig):
+    d = rh.scratch()
+    started = os.path.join(d, "started")
+    p = plan(d, f'  {{ name = "slow"; plugin = "command"; '
+                f'cmd = ["sh", "-c", "touch {started}; exec sleep 60"]; }}')
+    proc = subprocess.Popen([rh.relhost_bin(), "-c", p, "--no-interactive"], cwd=d,
+                            env=rh.base_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            # a test run in the background inherits SIGINT ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        rh.wait_for(lambda: os.path.exists(started), "the step to start")
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    st = json.load(open(os.path.join(d, ".relhost", "state", "release_1.0.json")))
+    return proc.returncode, out.decode(), st
+
+
+def case_sigterm_exits_143_sigint_130():
+    rc, out, st = _stopped_by(signal.SIGTERM)
+    rh.check(rc == 143, f"exit {rc} after SIGTERM, want 143\n{out}")
+    rh.check(re.search(r"^result: INTERRUPTED \(exit 143\)", out, re.M), out)
+    rh.check(st.get("exit_code") == 143, f"the state records {st.get('exit_code')}")
+    rc, out, st = _stopped_by(signal.SIGINT)
+    rh.check(rc == 130, f"exit {rc} after SIGINT, want 130\n{out}")
+
+
+def case_status_has_column_headers():
+    d = rh.scratch()
+    p = plan(d, '  { name = "wf"; plugin = "workflow"; validations = (\n'
+                '    { name = "quick"; runner = "local"; cmd = ["true"]; } ); }',
+             top='runners = { local = { plugin = "runner_local"; }; };\n')
+    rh.expect(rh.run(["-c", p], cwd=d), 0)
+    r = rh.expect(rh.run(["status", "-c", p], cwd=d), 0,
+                  out=[r"^release 1\.0 of plan plan: 1 job\(s\)",
+                       r"^  JOB\s+STATE\s+EXIT\s+TERMINATION\s+RST\s+EXTERNAL ID\s+RUNNER$"])
+    lines = r.out.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("  JOB"))
+    rh.check(lines[head + 1].split()[1] == "PASSED", "a job row follows the header", r)
+
+
+def case_status_follow_exits_with_the_releases_code():
+    d = rh.scratch()
+    p = plan(d, '  { name = "t"; plugin = "command"; cmd = ["false"]; }')
+    rh.expect(rh.run(["-c", p], cwd=d), 1)
+    rh.expect(rh.run(["status", "-c", p, "--follow"], cwd=d), 1,
+              out=[r"^release 1\.0 ended: .*\(exit 1\)$"])
+    p2 = plan(d, '  { name = "t"; plugin = "command"; cmd = ["true"]; }', name="ok.cfg",
+              version='version = "2.0";')
+    rh.expect(rh.run(["-c", p2], cwd=d), 0)
+    rh.expect(rh.run(["status", "-c", p2, "--follow"], cwd=d), 0)
+
+
+# ---- --set on a list item; the manual's quoting -------------------------------------------------
+
+def case_set_a_list_item_by_index():
+    d = rh.scratch()
+    p = plan(d, '  { name = "t"; plugin = "command"; cmd = ["touch", "a"]; }')
+    rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.1=b", "--new"], cwd=d), 0)
+    rh.check(os.path.exists(os.path.join(d, "b")) and not os.path.exists(os.path.join(d, "a")),
+             f"cmd.1 replaced the second item: {sorted(os.listdir(d))}")
+    rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.2=c", "--new"], cwd=d), 0)
+    rh.check(os.path.exists(os.path.join(d, "c")), "cmd.2 (the length) appended an item")
+    rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.5=x", "--check"], cwd=d), 2,
+              err=[r"--set steps\.t\.cmd\.5=x: '5' is no index of that list \(it has 2 item\(s\)"])
+    rh.expect(rh.run(["-c", p, "--set", "steps.0.cmd.0=touch", "--check"], cwd=d), 0)
+
+
+def case_manuals_render_without_doubled_quotes():
+    groff = shutil.which("groff")
+    if not groff:
+        raise rh.Skip("needs groff")
+    for page in ("relhost.1", "relhost.cfg.5"):
+        r = subprocess.run([groff, "-man", "-Tutf8", "-P-c", "-P-b", "-P-u",
+                            os.path.join(rh.source_dir(), "docs", page)],
+                           capture_output=True, text=True, env=rh.base_env())
+        bad = [ln.strip() for ln in r.stdout.splitlines() if re.search(r'""\w|\w""', ln)]
+        rh.check(not bad, f"{page} renders doubled quotes: {bad}")
+
+
+# ---- completion ----------------------------------------------------------------------------------
+
+def _bash_complete(script, words):
+    line = " ".join(words)
+    prog = (f'source "{script}"\nCOMP_WORDS=({line})\nCOMP_CWORD={len(words) - 1}\n'
+            '_relhost\nprintf "%s\\n" "${COMPREPLY[@]}"\n')
+    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", prog], capture_output=True,
+                       text=True)
+    rh.check(r.returncode == 0 and r.stderr == "", f"bash: {r.stderr}")
+    return r.stdout.split()
+
+
+def case_completion_scripts():
+    if not shutil.which("bash"):
+        raise rh.Skip("needs bash")
+    d = rh.scratch()
+    r = rh.expect(rh.run(["completion", "bash"]), 0, out=[r"complete -F _relhost relhost"])
+    script = rh.write(os.path.join(d, "relhost.bash"), r.out)
+    got = _bash_complete(script, ["relhost", "sta"])
+    rh.check(got == ["status"], f"relhost sta<TAB>: {got}")
+    got = _bash_complete(script, ["relhost", "status", "--fo"])
+    rh.check(got == ["--follow"], f"relhost status --fo<TAB>: {got}")
+    got = _bash_complete(script, ["relhost", "-c", "x", "rollback", "--d"])
+    rh.check(got == ["--dry-run"], f"relhost -c x rollback --d<TAB>: {got}")
+    got = _bash_complete(script, ["relhost", "--re"])
+    rh.check("--release" in got and "--rerun" in got and "--reason" not in got,
+             f"relhost --re<TAB> (run's options): {got}")
+    got = _bash_complete(script, ["relhost", "report", "--format", ""])
+    rh.check(got == ["junit", "json", "md"], f"--format <TAB>: {got}")
+    # every long option of the tables is completed for some command
+    text = r.out
+    helptext = rh.run(["--help"]).out
+    for opt in set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", helptext, re.M)):
+        rh.check(re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", text),
+                 f"{opt} is in no completion")
+    for shell, check in (("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])):
+        r = rh.expect(rh.run(["completion", shell]), 0, out=[r"relhost"])
+        f = rh.write(os.path.join(d, "relhost." + shell), r.out)
+        if shutil.which(check[0]):
+            c = subprocess.run(check + [f], capture_output=True, text=True)
+            rh.check(c.returncode == 0, f"{shell} -n: {c.stderr}")
+    rh.expect(rh.run(["completion", "tcsh"]), 2, err=[r"completion wants bash, zsh or fish"])
+
+
+if __name__ == "__main__":
+    sys.exit(rh.main(globals()))
