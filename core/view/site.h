@@ -63,6 +63,16 @@ typedef struct site_release {
     unsigned pointers;             /* bit k set: manifest pointer k (manifest_pointer) names it */
 } site_release;
 
+/* The last promotion or rollback: from the registry's audit log (its newest "promote",
+ * "rollback" or "rollback+quarantine" line), else from the manifest's times (who did it is then
+ * unknown). Strings owned by site_data; NULL when unknown. */
+typedef struct site_change {
+    int known;
+    int from_audit;  /* 1: an audit line; 0: guessed from the manifest */
+    char *operation; /* "promote", "rollback", "rollback+quarantine" */
+    char *at, *user, *host, *from, *to, *reason;
+} site_change;
+
 typedef struct site_data {
     const char *plan_name; /* borrowed from the plan */
     int has_manifest;      /* 0 when the registry has no manifest.json */
@@ -72,9 +82,39 @@ typedef struct site_data {
     size_t nrel;
     const char *pointer[MANIFEST_NPOINTERS]; /* borrowed: the version each names, or NULL */
     char generated_at[32];                   /* UTC, ISO 8601 */
+    site_change last;                        /* the last promotion or rollback */
+    char *live_since;    /* owned: when last_green's release became live (a promotion or a
+                            rollback to it), or NULL when unknown */
+    size_t audit_bad;    /* lines of the audit log that did not parse (skipped) */
+    char *audit_note;    /* owned: why the audit log could not be read at all, or NULL */
+    int frozen;          /* the state folder's kill switch (frozen.json) is set */
+    char *freeze_reason; /* owned, with freeze_by and freeze_at, when frozen */
+    char *freeze_by, *freeze_at;
+    char *freeze_note; /* owned: the freeze file is unreadable (the page cannot say healthy) */
 } site_data;
 
 /** Render the page for d (borrowed) into out (appended). Cannot fail. */
 void site_render(const site_data *d, strbuf *out);
+
+/* Shared by the renderers (site_html.c, site_banner.c, site_plot.c). */
+/** s cleaned (valid UTF-8, no control bytes or terminal escapes, secrets masked) and escaped for
+ *  HTML text and double-quoted attributes alike; NULL appends nothing. */
+void site_text(strbuf *b, const char *s);
+/** s masked, then cut to at most max bytes on a character boundary (an ellipsis added). */
+void site_text_short(strbuf *b, const char *s, size_t max);
+/** A number in the shortest form that reads back. */
+void site_num(strbuf *b, double v);
+/** ` name="value"`, value cleaned and escaped. */
+void site_attr(strbuf *b, const char *name, const char *value);
+/** The CSS class word of a release's status ("promoted", ... "unknown"). */
+const char *site_status_class(const site_release *r);
+/** The release of version in d, or NULL. */
+const site_release *site_find(const site_data *d, const char *version);
+/** The banner: what is live, since when, healthy or not, the last promotion or rollback. */
+void site_banner(strbuf *b, const site_data *d);
+/** The trend plots' section. */
+void site_trends(strbuf *b, const site_data *d);
+/** CSS of the banner and the plots (site_html.c adds it to the page's). */
+extern const char site_banner_css[], site_plot_css[];
 
 #endif
