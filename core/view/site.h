@@ -13,17 +13,31 @@
  * A manifest or baseline store that does not parse, has the wrong shape or was written by a
  * newer relhost (a higher "schema") is an error, and nothing is written.
  *
- * The page: a table of releases, newest first (version, status, pointers, commit, times,
- * reason); per release its steps and checks; per baseline metric "<validation>::<metric>" an
- * SVG plot of its value in each release's state, the baseline value as a horizontal line.
+ *   <registry_dir>/audit.jsonl     the last promotion or rollback (who, when, why) and when the
+ *                                  live release became live; missing = the manifest's times
+ *   <state_dir>/frozen.json        the kill switch (relhost freeze), the file only
+ *
+ * The page, top down: a banner (site_banner.c: the live release = last_green, since when, its
+ * health - healthy only when promoted, its run passed, the kill switch off and readable and not
+ * live through a rollback - and the last change); a table of releases, newest first (version,
+ * status, pointers, commit, times, reason); per baseline metric "<validation>::<metric>" an SVG
+ * plot (site_plot.c) of its value in each release's state, the baseline and the thresholds of the
+ * newest release's checks on it as labelled lines, checked metrics first, metrics that never
+ * changed last and folded; per release its steps and checks. Tables sit in boxes that scroll;
+ * plots have a viewBox and take their box's width.
  * Stable hooks for tools and tests (documented in relhost(1), SITE):
+ *   <header id="banner" data-health="healthy|degraded|unhealthy|unknown" data-live="V"
+ *       data-since="T" data-frozen="true|false">, first in <body>, with <p id="last-change"
+ *       data-operation="promote|rollback|rollback+quarantine" data-at="T" data-by="USER">
  *   <tr class="release" data-version="V" data-status="S">  one per release, newest first
  *   <span class="pointer" data-pointer="latest|last_green|previous_green">  in that row
  *   <details class="release-checks" data-version="V">, rows <tr class="check"
  *       data-validation="..." data-metric="..." data-passed="true|false|unknown">, and
  *       <li class="step" data-step="..." data-outcome="PASSED|FAILED|...|unfinished">
- *   <figure class="trend" data-metric="K" data-points="N">, in its <svg> N elements of class
- *       "point" (data-version, data-status, data-value) and one <line class="baseline">
+ *   <figure class="trend" data-metric="K" data-points="N" data-checked="true|false"
+ *       data-flat="true|false" data-baseline-status="S">, in its <svg> N elements of class
+ *       "point" (data-version, data-status, data-value), one <line class="baseline">, one
+ *       <line class="threshold" data-value> per threshold, <text class="y-tick" data-value>
  *
  * Every string from the inputs is cleaned (view/text.h: text_clean, which also
  * masks registered secrets) and HTML-escaped (& < > " '). Nothing comes from the environment.

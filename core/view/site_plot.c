@@ -30,6 +30,8 @@
 #define PLOT_XLABEL_MAX 16
 /* cos 45 degrees: the x labels are turned by 45. */
 #define DIAG 0.7072
+/* At most this many checks of one metric are drawn (a plan has one or two). */
+#define PLOT_CHECKS 4
 
 const char site_plot_css[] =
     ".plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,22rem),1fr));"
@@ -62,9 +64,11 @@ typedef struct series {
     size_t npts;
     int has_base, flat;
     double base;
-    const check_record *chk; /* the newest check on the metric, or NULL (unchecked) */
-    double lo, hi, step;     /* the y axis: lo and hi are ticks, step apart */
-    double ml, mb, h;        /* left and bottom margins, the plot's height */
+    /* the checks on the metric of the newest release that has any; none: unchecked */
+    const check_record *chk[PLOT_CHECKS];
+    size_t nchk;
+    double lo, hi, step; /* the y axis: lo and hi are ticks, step apart */
+    double ml, mb, h;    /* left and bottom margins, the plot's height */
 } series;
 
 static const char *jstr(json_t *o, const char *key)
@@ -82,30 +86,33 @@ static int names(const char *key, const char *where, const char *metric)
            strcmp(key + n + 2, metric) == 0;
 }
 
-static const check_record *check_in(const evidence_record *ev, const char *key, const char *where)
+/* The checks on key of one evidence record (owned by where) appended to out[n..PLOT_CHECKS). */
+static size_t checks_in(const evidence_record *ev, const char *key, const char *where,
+                        const check_record **out, size_t n)
 {
-    for (size_t k = ev->nchecks; k-- > 0;)
+    for (size_t k = 0; k < ev->nchecks && n < PLOT_CHECKS; k++)
         if (names(key, where, ev->checks[k].key))
-            return &ev->checks[k];
-    return NULL;
+            out[n++] = &ev->checks[k];
+    return n;
 }
 
-/* The check of the newest release whose state checks key, or NULL. */
-static const check_record *newest_check(const site_data *d, const char *key)
+/* The checks on key of the newest release whose state checks it, into out; how many. */
+static size_t newest_checks(const site_data *d, const char *key, const check_record **out)
 {
     for (size_t i = d->nrel; i-- > 0;) {
         const release_record *rec = d->rel[i].record;
-        const check_record *c;
+        size_t n = 0;
         for (size_t j = 0; rec && j < rec->njobs; j++) {
             const job_record *jr = &rec->jobs[j];
-            if ((c = check_in(&jr->evidence, key, jr->validation_given ? jr->validation : jr->id)))
-                return c;
+            n = checks_in(&jr->evidence, key, jr->validation_given ? jr->validation : jr->id, out,
+                          n);
         }
         for (size_t j = 0; rec && j < rec->nsteps; j++)
-            if ((c = check_in(&rec->steps[j].evidence, key, rec->steps[j].name)))
-                return c;
+            n = checks_in(&rec->steps[j].evidence, key, rec->steps[j].name, out, n);
+        if (n)
+            return n;
     }
-    return NULL;
+    return 0;
 }
 
 static void series_read(series *s, const site_data *d, const char *key, json_t *entry)
@@ -124,8 +131,8 @@ static void series_read(series *s, const site_data *d, const char *key, json_t *
             s->has[i] = 1;
             s->npts++;
         }
-    s->chk = newest_check(d, key);
-    s->flat = s->npts > 0 && !s->chk;
+    s->nchk = newest_checks(d, key, s->chk);
+    s->flat = s->npts > 0 && !s->nchk;
     {
         double first = NAN;
         for (size_t i = 0; s->flat && i < d->nrel; i++)
@@ -140,7 +147,7 @@ static void series_read(series *s, const site_data *d, const char *key, json_t *
 }
 
 /* Checked first, then the rest, then the flat ones; by name within each group. */
-static int rank(const series *s) { return s->chk ? 0 : s->flat ? 2 : 1; }
+static int rank(const series *s) { return s->nchk ? 0 : s->flat ? 2 : 1; }
 
 static int cmp_series(const void *a, const void *b)
 {
@@ -175,10 +182,10 @@ static void scale(series *s, const site_data *d)
         if (s->has[i])
             widen(&lo, &hi, (record_real){1, s->val[i], 0});
     widen(&lo, &hi, (record_real){s->has_base, s->base, 0});
-    if (s->chk) {
-        widen(&lo, &hi, s->chk->expected);
-        widen(&lo, &hi, s->chk->expected_hi);
-        widen(&lo, &hi, s->chk->bound);
+    for (size_t k = 0; k < s->nchk; k++) {
+        widen(&lo, &hi, s->chk[k]->expected);
+        widen(&lo, &hi, s->chk[k]->expected_hi);
+        widen(&lo, &hi, s->chk[k]->bound);
     }
     if (!(lo <= hi)) {
         lo = 0;
@@ -393,9 +400,8 @@ static void hline(strbuf *b, const series *s, const char *cls, double v, int sta
               start ? X0(s) - PLOT_PAD + 4 : PLOT_W - PLOT_MR - 2, ly, start ? "start" : "end");
 }
 
-static void thresholds(strbuf *b, const series *s)
+static void threshold(strbuf *b, const series *s, const check_record *c)
 {
-    const check_record *c = s->chk;
     int range = c->op && strcmp(c->op, "range") == 0;
     if (c->expected.set) {
         hline(b, s, "threshold", c->expected.v, 1);
@@ -495,17 +501,18 @@ static void caption(strbuf *b, const site_data *d, const series *s)
     } else {
         sb_puts(b, "the baseline store holds no value");
     }
-    if (s->chk) {
-        sb_puts(b, "; checked: ");
-        site_text(b, s->chk->op ? s->chk->op : "?");
+    for (size_t k = 0; k < s->nchk; k++) {
+        const check_record *c = s->chk[k];
+        sb_puts(b, k ? ", " : "; checked: ");
+        site_text(b, c->op ? c->op : "?");
         sb_puts(b, " ");
-        if (s->chk->expected.set)
-            site_num(b, s->chk->expected.v);
+        if (c->expected.set)
+            site_num(b, c->expected.v);
         else
             sb_puts(b, "(baseline rule)");
-        if (s->chk->expected_hi.set && s->chk->op && strcmp(s->chk->op, "range") == 0) {
+        if (c->expected_hi.set && c->op && strcmp(c->op, "range") == 0) {
             sb_puts(b, " .. ");
-            site_num(b, s->chk->expected_hi.v);
+            site_num(b, c->expected_hi.v);
         }
     }
     sb_printf(b, "; %zu of %zu release%s ha%s a value.</figcaption>\n", s->npts, d->nrel,
@@ -518,7 +525,7 @@ static void trend(strbuf *b, const site_data *d, const series *s)
     sb_puts(b, "<figure class=\"trend\"");
     site_attr(b, "data-metric", s->key);
     sb_printf(b, " data-points=\"%zu\" data-checked=\"%s\" data-flat=\"%s\"", s->npts,
-              s->chk ? "true" : "false", s->flat ? "true" : "false");
+              s->nchk ? "true" : "false", s->flat ? "true" : "false");
     if (s->has_base && r)
         site_attr(b, "data-baseline-status", r->status);
     sb_puts(b, ">\n");
@@ -532,8 +539,8 @@ static void trend(strbuf *b, const site_data *d, const series *s)
     axes(b, s, d);
     if (s->has_base)
         baseline_line(b, s, d);
-    if (s->chk)
-        thresholds(b, s);
+    for (size_t k = 0; k < s->nchk; k++)
+        threshold(b, s, s->chk[k]);
     series_points(b, s, d);
     sb_puts(b, "</svg>\n</figure>\n");
 }

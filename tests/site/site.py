@@ -633,6 +633,19 @@ def case_plots_checked_first_flat_last_with_threshold_baseline_ticks_and_units()
     unit = by["smoke::epoch_time_s"].find("text", cls="y-title").text()
     rh.check("(s)" in unit, f"epoch_time_s: the axis title {unit!r} does not give its unit (s)")
 
+    # A baseline rule next to a fixed threshold: both drawn, the rule's bound labelled as one.
+    write_state(d, "1.3", [job("smoke", "FAILED",
+                               [check("sps_max", ">=", 32000.0, 31000.0, False),
+                                check("sps_max", ">=", None, 31000.0, True, baseline=34000.0,
+                                      bound=30600.0, direction="higher", rel=0.1)],
+                               {"sps_max": 31000.0})], outcome="FAILED")
+    _, page = site(d)
+    fig = dom(rh.read(page)).find("figure", cls="trend", data_metric="smoke::sps_max")
+    lines = sorted(float(t.attrs["data-value"]) for t in fig.find_all("line", cls="threshold"))
+    labels = [t.text() for t in fig.find_all("text", cls="threshold-label")]
+    rh.check(lines == [30600.0, 32000.0] and any("bound" in x and "30600" in x for x in labels),
+             f"sps_max with a baseline rule: threshold lines {lines}, labels {labels}")
+
 
 def case_baseline_from_a_rolled_back_release_is_labelled_as_such():
     d = rh.scratch()
@@ -728,6 +741,8 @@ def case_browser_hostile_strings_are_escaped():
     plan(d)
     fixture(d, extra_release=release(HOSTILE_VERSION, "quarantined", "<b>bold</b>",
                                      staged_at="<i>x</i>", reason=HOSTILE_REASON))
+    audit(d, {"at": "<u>t</u>", "operation": "rollback", "from": HOSTILE_VERSION, "to": "1.0",
+              "reason": HOSTILE_REASON, "user": "<b>mallory</b>", "host": "\"><svg onload=x>"})
     _, page = site(d)
     raw = rh.read(page)
     no_active_content(raw, page)
@@ -748,6 +763,11 @@ def case_browser_hostile_strings_are_escaped():
              == ["latest"], "the latest badge is not on the hostile release's row")
     rh.check(len(rows) == len(RELEASES) + 1 and all(len(r.find_all("td")) == 8 for r in rows),
              "the hostile reason broke the table's rows or cells")
+    last = banner_of(doc).find(id="last-change")
+    rh.check(last.attrs.get("data-by") == "<b>mallory</b>" and HOSTILE_REASON in last.text()
+             and HOSTILE_VERSION in last.text() and "\"><svg onload=x>" in last.text()
+             and not last.find_all("svg"),
+             f"the hostile audit line is not shown as text: {last.attrs} {last.text()!r}")
     sec = doc.find("details", cls="release-checks", data_version=HOSTILE_VERSION)
     rh.check(sec is not None and sec.find("p", cls="state-missing") is not None,
              "the hostile release has no section with a note about its unreadable state")
@@ -874,9 +894,8 @@ def case_site_takes_o_only_with_site_or_report():
     rh.expect(r, 2, err=[rh.q("-o with `report` or `site`")])
 
 
-def case_demo_plan_gives_a_readable_page():
-    """The demo, run in a copy of etc/ and examples/ (its state and registry go to
-    <copy>/.relhost/demo), then its status page: every release of its registry, with its state."""
+def demo_page():
+    """The demo run in a copy of etc/ and examples/, then its status page: (folder, www)."""
     d = rh.scratch()
     src = rh.source_dir()
     shutil.copytree(os.path.join(src, "etc"), os.path.join(d, "etc"))
@@ -889,6 +908,38 @@ def case_demo_plan_gives_a_readable_page():
     out = os.path.join(d, "www")
     r = rh.run(["site", "-c", demo, "-o", out], cwd=d)
     rh.expect(r, 0, out=[rh.q(os.path.join(out, "index.html"))], not_err=[r"."])
+    return d, out
+
+
+def case_browser_demo_page_fits_1280_and_390():
+    """The demo's page as on-call sees it: the banner first, the checked plots before the
+    others, nothing off screen at either width."""
+    d, out = demo_page()
+    page = os.path.join(out, "index.html")
+    for width in (1280, 390):
+        doc, m = measured(page, d, width)
+        fits(m, width, "the demo's page")
+        b = banner_of(doc)
+        rh.check(b.attrs.get("data-live") and b.attrs.get("data-health") in
+                 ("healthy", "degraded", "unhealthy", "unknown"), f"demo banner: {b.attrs}")
+        figs = figures_in_order(doc)
+        checked = [f.attrs.get("data-checked") for f in figs]
+        rh.check(checked and checked == sorted(checked, key=lambda c: c != "true")
+                 and checked[0] == "true", f"the demo's plots are not checked first: "
+                 f"{[(f.attrs.get('data-metric'), c) for f, c in zip(figs, checked)]}")
+        fold = doc.find("details", cls="flat-metrics")
+        folded = [f.attrs.get("data-metric") for f in fold.find_all("figure")] if fold else []
+        for f in figs:
+            k = f.attrs.get("data-metric")
+            if k.endswith(("::restart_count", "::exit_code")) and f.attrs.get(
+                    "data-checked") != "true":
+                rh.check(k in folded, f"the demo's flat {k} is not folded away")
+
+
+def case_demo_plan_gives_a_readable_page():
+    """The demo, run in a copy of etc/ and examples/ (its state and registry go to
+    <copy>/.relhost/demo), then its status page: every release of its registry, with its state."""
+    d, out = demo_page()
     raw = rh.read(os.path.join(out, "index.html"))
     no_active_content(raw, "the demo's page")
     doc = dom(raw)
