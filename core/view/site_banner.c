@@ -35,6 +35,47 @@ static int is_rollback(const site_change *c)
     return c->known && c->operation && strncmp(c->operation, "rollback", 8) == 0;
 }
 
+/* A required step of rec that ended and did not pass (nor was waived or skipped), or NULL. */
+static const step_record *required_not_passed(const release_record *rec)
+{
+    for (size_t i = 0; i < rec->nsteps; i++) {
+        const step_record *s = &rec->steps[i];
+        if (s->required && (s->outcome == RELHOST_FAILED || s->outcome == RELHOST_ERROR ||
+                            s->outcome == RELHOST_INCONCLUSIVE))
+            return s;
+    }
+    return NULL;
+}
+
+/* What the live release's recorded run says. A run still going (the registry writes this page
+ * from its promote step, before the run ends) is judged by its required steps so far: the
+ * promotion came after they passed, and one that ended otherwise is unhealthy. */
+static health run_health(const site_release *live, strbuf *why)
+{
+    const char *dec = record_decision(live->record);
+    const step_record *bad = required_not_passed(live->record);
+    sb_printf(why, "<li class=\"run\" data-decision=\"%s\">", dec);
+    if (strcmp(dec, "passed") == 0 && !bad) {
+        sb_puts(why, "Its run passed.</li>");
+        return H_HEALTHY;
+    }
+    if (strcmp(dec, "in_progress") == 0 && !bad && live->entry->status == MANIFEST_PROMOTED) {
+        sb_puts(why, "Its run was still going when this page was written; every required step "
+                     "that has ended passed.</li>");
+        return H_HEALTHY;
+    }
+    sb_printf(why, "Its run did not pass: %s", dec);
+    if (bad) {
+        sb_puts(why, " (required step <code>");
+        site_text(why, bad->name);
+        sb_puts(why, "</code> ");
+        site_text(why, bad->outcome_raw ? bad->outcome_raw : "did not pass");
+        sb_puts(why, ")");
+    }
+    sb_puts(why, ".</li>");
+    return H_UNHEALTHY;
+}
+
 /* The reasons for the verdict, one <li> each, into why; the verdict returned. Fails closed: only
  * a live release that is promoted, whose recorded run passed, with a readable kill switch that is
  * off and not live through a rollback, is healthy. */
@@ -63,14 +104,7 @@ static health assess(const site_data *d, const site_release *live, strbuf *why)
         sb_puts(why, ".</li>");
         worsen(&h, H_UNKNOWN);
     } else if (live) {
-        const char *dec = record_decision(live->record);
-        sb_printf(why, "<li class=\"run\" data-decision=\"%s\">Its run %s", dec,
-                  strcmp(dec, "passed") == 0 ? "passed" : "did not pass: ");
-        if (strcmp(dec, "passed") != 0) {
-            sb_puts(why, dec);
-            worsen(&h, H_UNHEALTHY);
-        }
-        sb_puts(why, ".</li>");
+        worsen(&h, run_health(live, why));
     }
     if (d->freeze_note) {
         sb_puts(why, "<li>The kill switch cannot be read: ");

@@ -510,6 +510,24 @@ def case_banner_says_what_is_live_since_when_and_the_last_change():
              and "incident 42" in txt and "dave" in txt, f"frozen banner: {b.attrs} {txt}")
     os.remove(os.path.join(d, "state", "frozen.json"))
 
+    # The registry writes the page from the promote step, before the run ends: a run still going
+    # is judged by the required steps that ended.
+    spath = os.path.join(d, "state", "release_1.1.json")
+    st = json.loads(rh.read(spath))
+    st.update(finished=False, exit_code=None)
+    st["steps"]["workflow-tests"]["required"] = True
+    rh.write(spath, json.dumps(st))
+    _, page = site(d)
+    b = banner_of(dom(rh.read(page)))
+    rh.check(b.attrs.get("data-health") == "healthy" and "still going" in b.text(),
+             f"a promoted release whose run is still going: {b.attrs} {b.text()}")
+    st["steps"]["workflow-tests"]["outcome"] = "ERROR"
+    rh.write(spath, json.dumps(st))
+    _, page = site(d)
+    b = banner_of(dom(rh.read(page)))
+    rh.check(b.attrs.get("data-health") == "unhealthy" and "workflow-tests" in b.text(),
+             f"a required step that ended in ERROR: {b.attrs} {b.text()}")
+
     # The live release's run failed: unhealthy, and a line of the log that does not parse is
     # skipped with a note.
     write_state(d, "1.1", [job("smoke", "FAILED", [], {})], outcome="FAILED")
