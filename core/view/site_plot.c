@@ -9,6 +9,7 @@
 
 #include "view/text.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,35 +196,50 @@ static void scale(series *s, const site_data *d)
         lo -= pad;
         hi += pad;
     }
-    if (!isfinite(hi - lo)) { /* beyond what a double spans: ends and middle */
-        s->lo = lo;
-        s->hi = hi;
-        s->step = hi / 2 - lo / 2;
-        return;
-    }
+    lo = fmax(lo, -DBL_MAX);
+    hi = fmin(hi, DBL_MAX);
     for (double parts = 4; parts <= 16; parts *= 2) {
         s->step = nice_step((hi - lo) / parts);
         s->lo = floor(lo / s->step) * s->step;
         s->hi = ceil(hi / s->step) * s->step;
-        if ((s->hi - s->lo) / s->step >= 1.5)
-            break;
+        if (isfinite(s->hi - s->lo) && s->step > 0 && (s->hi - s->lo) / s->step >= 1.5)
+            return;
     }
+    /* beyond what a double spans: the ends and the middle */
+    s->lo = lo;
+    s->hi = hi;
+    s->step = hi / 2 - lo / 2;
 }
 
-/* The i-th tick as the label and data-value show it: fixed decimals enough for the step. */
+/* How many ticks: lo, hi and those between, step apart. */
+static size_t nticks(const series *s)
+{
+    return isfinite(s->hi - s->lo) ? (size_t)llround((s->hi - s->lo) / s->step) + 1 : 3;
+}
+
+/* The i-th tick's value (the last is hi itself: no sum runs past the largest double). */
+static double tick_value(const series *s, size_t i)
+{
+    double v = i + 1 == nticks(s) ? s->hi : s->lo + s->step * (double)i;
+    return fabs(v) < s->step * 1e-9 ? 0.0 : v;
+}
+
+/* The i-th tick as the label and data-value show it: fixed decimals enough for the step, or, for
+ * very large or very fine scales, as many significant digits as tell the ticks apart. */
 static void tick_text(const series *s, size_t i, char *buf, size_t cap)
 {
-    double v = s->lo + s->step * (double)i + 0.0, e = floor(log10(s->step));
+    double v = tick_value(s, i), e = floor(log10(s->step));
+    double top = fmax(fabs(s->lo), fabs(s->hi));
     int dec = e < 0 ? (int)-e : 0;
     if (fabs(s->step / pow(10, e) - 2.5) < 1e-9 && e <= 0)
         dec++;
-    if (s->step < 1e-6 || fmax(fabs(s->lo), fabs(s->hi)) >= 1e9 || !isfinite(s->hi - s->lo))
-        snprintf(buf, cap, "%.6g", v);
-    else
-        snprintf(buf, cap, "%.*f", dec, fabs(v) < s->step * 1e-9 ? 0.0 : v);
+    if (s->step < 1e-6 || top >= 1e9 || !isfinite(s->hi - s->lo)) {
+        double p = floor(log10(top)) - e + 2;
+        snprintf(buf, cap, "%.*g", (int)fmin(17, fmax(2, p)), v);
+    } else {
+        snprintf(buf, cap, "%.*f", dec, v);
+    }
 }
-
-static size_t nticks(const series *s) { return (size_t)llround((s->hi - s->lo) / s->step) + 1; }
 
 /* Characters (not bytes) of s. */
 static size_t glyphs(const char *s)
@@ -291,7 +307,8 @@ static double xpos(const series *s, const site_data *d, size_t i)
 
 static double ypos(const series *s, double v)
 {
-    return PLOT_MT + PLOT_INNER_H * (s->hi - v) / (s->hi - s->lo);
+    /* halves: the differences of any two finite doubles stay finite */
+    return PLOT_MT + PLOT_INNER_H * ((s->hi / 2 - v / 2) / (s->hi / 2 - s->lo / 2));
 }
 
 /* An SVG line's opening, left open for more attributes. */
@@ -362,7 +379,7 @@ static void axes(strbuf *b, const series *s, const site_data *d)
     for (size_t i = 0; i < nticks(s); i++) {
         double y;
         tick_text(s, i, t, sizeof t);
-        y = ypos(s, strtod(t, NULL));
+        y = ypos(s, tick_value(s, i));
         svg_line(b, "grid", s->ml, y, PLOT_W - PLOT_MR, y);
         sb_printf(b,
                   "/>\n<text class=\"y-tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "

@@ -665,6 +665,44 @@ def case_plots_checked_first_flat_last_with_threshold_baseline_ticks_and_units()
              f"sps_max with a baseline rule: threshold lines {lines}, labels {labels}")
 
 
+def case_plot_ticks_stay_apart_for_tiny_changes_and_huge_values():
+    """Ticks are distinct round numbers whatever the scale: a metric that moves in the 7th
+    decimal, one near the largest double (no overflow, no crash), and one that never moves."""
+    d = rh.scratch()
+    plan(d)
+    cases = {"smoke::fine": [1.0000001, 1.0000003, 1.0000002],
+             "smoke::huge": [-1.7e308, 1.7e308, 0.0],
+             "smoke::big": [4.2e12, 4.2000001e12, 4.1999999e12],
+             "smoke::same": [3.0, 3.0, 3.0]}
+    versions = ["1.0", "1.1", "1.2"]
+    rh.write(os.path.join(d, "registry", "manifest.json"), json.dumps(
+        {"schema": 1, "pointers": {"latest": "1.2", "last_green": "1.2", "previous_green": None},
+         "releases": [release(v, "promoted", None, promoted_at=f"2026-01-0{i + 1}T00:00:00Z")
+                      for i, v in enumerate(versions)]}))
+    for i, v in enumerate(versions):
+        write_state(d, v, [job("smoke", "PASSED", [],
+                               {k.split("::")[1]: vals[i] for k, vals in cases.items()})])
+    rh.write(os.path.join(d, "state", "baseline.json"), json.dumps(
+        {"schema": 1, "metrics": {k: {"value": vals[2], "version": "1.2"}
+                                  for k, vals in cases.items()}}))
+    _, page = site(d)
+    doc = dom(rh.read(page))
+    for k, vals in cases.items():
+        fig = doc.find("figure", cls="trend", data_metric=k)
+        rh.check(fig is not None, f"no plot for {k}")
+        if k == "smoke::huge":
+            ticks = [float(t.attrs["data-value"]) for t in fig.find_all("text", cls="y-tick")]
+            rh.check(len(set(ticks)) == len(ticks) >= 3 and min(ticks) <= -1.7e308
+                     and max(ticks) >= 1.7e308, f"{k}: ticks {ticks}")
+        else:
+            y_ticks(fig)
+        for n in fig.iter():
+            for a in ("x1", "y1", "x2", "y2", "cx", "cy", "x", "y"):
+                if a in n.attrs:
+                    rh.check(n.attrs[a] not in ("nan", "-nan", "inf", "-inf"),
+                             f"{k}: <{n.tag} {a}={n.attrs[a]}>")
+
+
 def case_baseline_from_a_rolled_back_release_is_labelled_as_such():
     d = rh.scratch()
     plan(d)
