@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* site.c - the status page's inputs (manifest, baseline store, release states) and the atomic
- * write of index.html; the page itself is rendered by site_html.c, the manifest read by
+/* site.c - the status page's inputs (manifest, baseline store, release states, the audit log's
+ * last promotion or rollback, the kill switch) and the atomic write of index.html; the page
+ * itself is rendered by site_html.c (with site_banner.c and site_plot.c), the manifest read by
  * core/registry/manifest.c. */
 #include "view/site.h"
 

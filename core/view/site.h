@@ -65,7 +65,7 @@
  */
 int site_write(const plan *p, const char *outdir);
 
-/* ---- shared by site.c (inputs) and site_html.c (the page) ---------------------------------- */
+/* ---- shared by site.c (inputs) and the renderers (the page) -------------------------------- */
 
 typedef struct site_release {
     const manifest_release *entry; /* borrowed from site_data.manifest */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* site_html.c - the status page as HTML: the releases table, each release's checks, one SVG
- * trend plot per baseline metric. Every input string goes through site_text() (cleaned, secrets
- * masked, HTML-escaped); numbers through one formatter. No script, no external resource. */
+/* site_html.c - the status page as HTML: the page's frame, the releases table and each release's
+ * checks (the banner is site_banner.c's, the trend plots site_plot.c's), and the text helpers
+ * they share. Every input string goes through site_text() (cleaned, secrets masked,
+ * HTML-escaped); numbers through one formatter. No script, no external resource. */
 #include "view/site.h"
 
 #include "base/secrets.h"

@@ -508,6 +508,12 @@ def case_banner_says_what_is_live_since_when_and_the_last_change():
     txt = " ".join(b.text().split())
     rh.check(b.attrs.get("data-health") == "degraded" and b.attrs.get("data-frozen") == "true"
              and "incident 42" in txt and "dave" in txt, f"frozen banner: {b.attrs} {txt}")
+    # A kill switch that cannot be read: the page is still written, and says it cannot tell.
+    rh.write(os.path.join(d, "state", "frozen.json"), '{"reason": ')
+    _, page = site(d)
+    b = banner_of(dom(rh.read(page)))
+    rh.check(b.attrs.get("data-health") == "unknown" and "kill switch cannot be read" in
+             " ".join(b.text().split()), f"unreadable freeze file: {b.attrs} {b.text()}")
     os.remove(os.path.join(d, "state", "frozen.json"))
 
     # The registry writes the page from the promote step, before the run ends: a run still going
