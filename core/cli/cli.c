@@ -322,11 +322,13 @@ static int cmd_run(const cli *c)
                                           : freeze_clear(p.state_dir, p.registry_dir, c->reason);
         if (rc != 0)
             log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
-        else
+        else {
             out_printf("%s %s (audit: %s/audit.jsonl)\n",
                        c->command == CLI_FREEZE ? "publishing frozen for"
                                                 : "publishing unfrozen for",
                        p.state_dir, p.registry_dir);
+            host_registry_site_refresh(&p); /* its banner shows the kill switch */
+        }
         plan_free(&p);
         return rc ? EXIT_USAGE : 0;
     }

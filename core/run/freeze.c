@@ -19,17 +19,31 @@
 
 static char *freeze_path(const char *state_dir) { return path_join(state_dir, "frozen.json"); }
 
+/* The freeze file of state_dir into out (not cleared): frozen, reason, by, at. */
+static int freeze_file(const char *state_dir, freeze_info *out);
+
 int freeze_get(const char *state_dir, freeze_info *out)
 {
     const char *env = getenv("RELHOST_FREEZE");
-    char *path = freeze_path(state_dir);
-    json_error_t je;
-    json_t *j;
     memset(out, 0, sizeof *out);
     if (env && *env && strcmp(env, "0") != 0) {
         out->frozen = out->from_env = 1;
         snprintf(out->reason, sizeof out->reason, "RELHOST_FREEZE=%s in the environment", env);
     }
+    return freeze_file(state_dir, out);
+}
+
+int freeze_read_file(const char *state_dir, freeze_info *out)
+{
+    memset(out, 0, sizeof *out);
+    return freeze_file(state_dir, out);
+}
+
+static int freeze_file(const char *state_dir, freeze_info *out)
+{
+    char *path = freeze_path(state_dir);
+    json_error_t je;
+    json_t *j;
     if (access(path, F_OK) != 0) {
         free(path);
         return 0;

@@ -21,6 +21,9 @@ typedef struct freeze_info {
 /** Read the freeze of a state folder (and RELHOST_FREEZE). 0, or RELHOST_EINVAL on a corrupt
  *  freeze file (never ignored: a kill switch that silently fails open is worse than none). */
 int freeze_get(const char *state_dir, freeze_info *out);
+/** The freeze file of a state folder only, without RELHOST_FREEZE (the status page shows what
+ *  the folder says, not the environment of whoever wrote the page). As freeze_get(). */
+int freeze_read_file(const char *state_dir, freeze_info *out);
 /** Freeze (reason required) or unfreeze; both append to the audit log in audit_dir. */
 int freeze_set(const char *state_dir, const char *audit_dir, const char *reason);
 int freeze_clear(const char *state_dir, const char *audit_dir, const char *reason);

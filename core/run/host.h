@@ -95,5 +95,8 @@ int host_checks_verify_at(const relhost_ctx *ctx, const relhost_strlist *sources
                           const relhost_checks *acceptance, const char *where);
 /** Regenerate <registry_dir>/site (after a promotion or rollback); failure only warns. */
 void host_registry_site(const struct plan *p);
+/** The same when the page exists already (after a freeze or an unfreeze, whose state its banner
+ *  shows); a registry without a page gets none. */
+void host_registry_site_refresh(const struct plan *p);
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static hostctx *hc_of(const relhost_ctx *ctx) { return (hostctx *)ctx->host_private; }
 
@@ -75,6 +76,14 @@ void host_registry_site(const plan *p)
         log_msg(RELHOST_LOG_WARN, "registry", "status page %s not regenerated: %s", dir,
                 error_last());
     free(dir);
+}
+
+void host_registry_site_refresh(const plan *p)
+{
+    char *page = path_join(p->registry_dir, "site/index.html");
+    if (access(page, F_OK) == 0)
+        host_registry_site(p);
+    free(page);
 }
 
 int host_registry_stage(const relhost_ctx *ctx, const relhost_strlist *artifacts)

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* site.c - the status page's inputs (manifest, baseline store, release states) and the atomic
- * write of index.html; the page itself is rendered by site_html.c, the manifest read by
+/* site.c - the status page's inputs (manifest, baseline store, release states, the audit log's
+ * last promotion or rollback, the kill switch) and the atomic write of index.html; the page
+ * itself is rendered by site_html.c (with site_banner.c and site_plot.c), the manifest read by
  * core/registry/manifest.c. */
 #include "view/site.h"
 
 #include "base/error.h"
 #include "record/state.h"
 #include "registry/fsutil.h"
+#include "run/freeze.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,8 +118,153 @@ static void load_state(site_release *r, const char *state_dir)
     state_close(st);
 }
 
+/* ---- the banner's inputs: the audit log, the manifest's times, the kill switch ----------- */
+
+static void change_free(site_change *c)
+{
+    free(c->operation);
+    free(c->at);
+    free(c->user);
+    free(c->host);
+    free(c->from);
+    free(c->to);
+    free(c->reason);
+    memset(c, 0, sizeof *c);
+}
+
+static char *jdup(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? xstrdup(s) : NULL;
+}
+
+static int is_change(const char *op)
+{
+    return op && (strcmp(op, "promote") == 0 || strcmp(op, "rollback") == 0 ||
+                  strcmp(op, "rollback+quarantine") == 0);
+}
+
+/* One audit line that is a promotion or a rollback: the last change so far, and when it made
+ * the live release live. */
+static void audit_line(json_t *o, site_data *d)
+{
+    const char *live = d->pointer[MANIFEST_LAST_GREEN], *to, *at;
+    if (!is_change(json_string_value(json_object_get(o, "operation"))))
+        return;
+    change_free(&d->last);
+    d->last = (site_change){1,
+                            1,
+                            jdup(o, "operation"),
+                            jdup(o, "at"),
+                            jdup(o, "user"),
+                            jdup(o, "host"),
+                            jdup(o, "from"),
+                            jdup(o, "to"),
+                            jdup(o, "reason")};
+    to = json_string_value(json_object_get(o, "to"));
+    at = json_string_value(json_object_get(o, "at"));
+    if (live && to && at && strcmp(to, live) == 0) {
+        free(d->live_since);
+        d->live_since = xstrdup(at);
+    }
+}
+
+/* The registry's audit log, oldest line first; a line that does not parse is counted and
+ * skipped, a log that cannot be opened is a note (the page is still written). */
+static void audit_load(const char *registry_dir, site_data *d)
+{
+    char *path = path_join(registry_dir, "audit.jsonl"), *line = NULL;
+    FILE *f = fopen(path, "re");
+    size_t cap = 0;
+    ssize_t n;
+    if (!f) {
+        if (errno != ENOENT)
+            d->audit_note = xasprintf("cannot read the audit log %s: %s", path, strerror(errno));
+        free(path);
+        return;
+    }
+    while ((n = getline(&line, &cap, f)) > 0) {
+        json_t *o;
+        if (strspn(line, " \t\r\n") == (size_t)n)
+            continue;
+        o = json_loadb(line, (size_t)n, 0, NULL);
+        if (json_is_object(o))
+            audit_line(o, d);
+        else
+            d->audit_bad++;
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    free(path);
+}
+
+/* Without an audit line: the newest promotion or rollback time of the manifest (ISO 8601 UTC
+ * strings compare as times); a rollback's target is then the live release. */
+static void manifest_change(site_data *d)
+{
+    const char *best = NULL, *live = d->pointer[MANIFEST_LAST_GREEN];
+    const manifest_release *be = NULL;
+    int rb = 0;
+    for (size_t i = 0; i < d->manifest.nreleases; i++) {
+        const manifest_release *e = &d->manifest.releases[i];
+        if (e->promoted_at && (!best || strcmp(e->promoted_at, best) > 0)) {
+            best = e->promoted_at;
+            be = e;
+            rb = 0;
+        }
+        if (e->rolled_back_at && (!best || strcmp(e->rolled_back_at, best) >= 0)) {
+            best = e->rolled_back_at;
+            be = e;
+            rb = 1;
+        }
+    }
+    if (!be)
+        return;
+    d->last.known = 1;
+    d->last.operation = xstrdup(rb ? "rollback" : "promote");
+    d->last.at = xstrdup(best);
+    if (rb) {
+        d->last.from = xstrdup(be->version);
+        d->last.to = live ? xstrdup(live) : NULL;
+        d->last.reason = be->reason ? xstrdup(be->reason) : NULL;
+    } else {
+        d->last.to = xstrdup(be->version);
+    }
+    if (live && d->last.to && strcmp(d->last.to, live) == 0)
+        d->live_since = xstrdup(best);
+}
+
+static void banner_load(const plan *p, site_data *d)
+{
+    const char *live = d->pointer[MANIFEST_LAST_GREEN];
+    const manifest_release *le = live ? manifest_find(&d->manifest, live) : NULL;
+    freeze_info fi;
+    audit_load(p->registry_dir, d);
+    if (!d->last.known)
+        manifest_change(d);
+    if (!d->live_since && le && le->promoted_at)
+        d->live_since = xstrdup(le->promoted_at);
+    if (freeze_read_file(p->state_dir, &fi) != 0) {
+        d->freeze_note = xstrdup(error_last());
+        error_clear();
+    } else if (fi.frozen) {
+        d->frozen = 1;
+        d->freeze_reason = xstrdup(fi.reason);
+        d->freeze_by = xstrdup(fi.by);
+        d->freeze_at = xstrdup(fi.at);
+    }
+}
+
 static void data_free(site_data *d)
 {
+    change_free(&d->last);
+    free(d->live_since);
+    free(d->audit_note);
+    free(d->freeze_reason);
+    free(d->freeze_by);
+    free(d->freeze_at);
+    free(d->freeze_note);
     for (size_t i = 0; i < d->nrel; i++) {
         record_free(d->rel[i].record);
         free(d->rel[i].record);
@@ -167,6 +315,7 @@ static int data_load(const plan *p, site_data *d)
                 sr->pointers |= 1u << k;
         load_state(sr, p->state_dir);
     }
+    banner_load(p, d);
     return 0;
 }
 

@@ -211,6 +211,39 @@ def case_rollback_restores_the_previous_green_and_is_audited():
     rh.check(g.entry("2.0")["status"] == "promoted", "status after --to", r)
 
 
+def banner(g):
+    """The status page's banner tag and last-change tag, as the registry left them."""
+    page = rh.read(os.path.join(g.reg, "site", "index.html"))
+    b = re.search(r'<header id="banner"[^>]*>', page)
+    last = re.search(r'<p id="last-change"[^>]*>(.*?)</p>', page, re.S)
+    rh.check(b and last, "the status page has no banner with a last change")
+    return b.group(0), last.group(0)
+
+
+def case_status_page_says_what_is_live_who_rolled_back_and_why():
+    """After a real promotion, rollback and freeze, the registry's own page is current."""
+    g = Reg()
+    g.release("1.0")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    b, last = banner(g)
+    rh.check('data-live="2.0"' in b and 'data-health="healthy"' in b, f"after promoting: {b}")
+    rh.check('data-operation="promote"' in last, f"after promoting: {last}")
+    g.run("rollback", "--reason", "sps regression seen in prod", code=0)
+    user = g.audit()[-1]["user"]
+    b, last = banner(g)
+    rh.check('data-live="1.0"' in b and 'data-health="degraded"' in b, f"after rollback: {b}")
+    rh.check('data-operation="rollback"' in last and f'data-by="{user}"' in last
+             and "sps regression seen in prod" in last, f"after rollback: {last}")
+    # The kill switch shows at once: freeze and unfreeze rewrite an existing page.
+    rh.expect(rh.run(["freeze", "-c", g.path, "--reason", "incident 7"], cwd=g.dir), 0)
+    b, _ = banner(g)
+    rh.check('data-frozen="true"' in b, f"the page does not show the freeze: {b}")
+    rh.expect(rh.run(["unfreeze", "-c", g.path, "--reason", "over"], cwd=g.dir), 0)
+    b, _ = banner(g)
+    rh.check('data-frozen="false"' in b, f"the page does not show the unfreeze: {b}")
+
+
 def case_rollback_dry_run_needs_no_reason():
     g = Reg()
     g.release("1.0")
