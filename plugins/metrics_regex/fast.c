@@ -176,18 +176,23 @@ static int fs_label_first(const unsigned char *s, size_t len, size_t hit, PCRE2_
     return FS_MATCH;
 }
 
+/* The bytes B or C may start with: a digit, + - . \xe2 \xef n N i I (B), [ (C). */
+static const unsigned char fs_start[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,  ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['-'] = 1,  ['.'] = 1, ['n'] = 1,
+    ['N'] = 1, ['i'] = 1, ['I'] = 1, ['['] = 1, [0xe2] = 1, [0xef] = 1};
+
 int mr_fast_sps(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZE *m)
 {
     const unsigned char *s = (const unsigned char *)line;
     if (hit < from || hit - from > FS_RUN_MAX || hit + 3 > len)
         return 0;
     for (size_t p = from; p < hit; p++) {
-        unsigned char c = s[p], l = (unsigned char)(c | 0x20);
+        unsigned char c = s[p];
+        if (!fs_start[c])
+            continue; /* no value token starts with c, nor "[": neither B nor C starts at p */
         if (c == '[')
             return 0; /* C may start here */
-        if (!(mr_is_digit(c) || c == '+' || c == '-' || c == '.' || c == 0xe2 || c == 0xef ||
-              l == 'n' || l == 'i'))
-            continue; /* no value token starts with c: neither B nor C starts at p */
         if (!fs_vleft(s, p))
             continue; /* MR_VLEFT fails: B does not start at p */
         if (!mr_is_digit(c))
