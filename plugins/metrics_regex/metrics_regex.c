@@ -199,6 +199,7 @@ static int open_add_defaults(struct metrics_regex *inst, const relhost_ctx *ctx,
                               def->lead, !def->case_sensitive, NULL);
         if (rc == 0 && p->alias)
             drop_keys(p);
+        p->fast = rc == 0 && def->fast && p->n_value > 0 && p->n_unit > 0;
         if (rc != 0) {
             if (rc == RELHOST_ENOMEM)
                 pl_host->fail(ctx, "out of memory compiling default pattern \"%s\"", p->name);
@@ -380,6 +381,7 @@ static void metrics_regex_job_close(void *jobp)
     pcre2_match_data_free(job->md);
     pcre2_match_context_free(job->mctx);
     pcre2_jit_stack_free(job->jit_stack);
+    free(job->fast_ov);
     free(job->carry);
     free(job->acc);
     free(job);
@@ -399,8 +401,12 @@ static int metrics_regex_job_open(const relhost_ctx *ctx, void *instp, const rel
     job->mctx = pcre2_match_context_create(NULL);
     /* Room for user regexes that backtrack deeply; grown on demand, so it costs nothing here. */
     job->jit_stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
-    if (job->acc == NULL || job->md == NULL || job->mctx == NULL || job->jit_stack == NULL)
+    job->fast_ov = malloc(2 * (size_t)inst->max_pairs * sizeof(*job->fast_ov));
+    if (job->acc == NULL || job->md == NULL || job->mctx == NULL || job->jit_stack == NULL ||
+        job->fast_ov == NULL)
         goto oom;
+    for (size_t i = 0; i < 2 * (size_t)inst->max_pairs; i++)
+        job->fast_ov[i] = PCRE2_UNSET;
     pcre2_jit_stack_assign(job->mctx, NULL, job->jit_stack);
     *out = job;
     return 0;

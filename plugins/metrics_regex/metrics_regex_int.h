@@ -9,6 +9,8 @@
  *   scan.c           the scan: the pattern groups' literals found over the chunk (SIMD, one
  *                    fused pass for up to MR_FUSE_MAX literals), their lines matched with
  *                    PCRE2, every match reduced into its accumulator
+ *   fast.c           a hand matcher for the default SPS pattern's common forms, answering as
+ *                    PCRE2 would or not at all (tests check each answer against PCRE2)
  *   number.c         the one number grammar: sign, thousands, fraction, exponent, %, units
  *   compile.c        open()'s work on each pattern: PCRE2 compile, value/unit groups, reducers
  *                    and keys, the prefilter literal (given or derived), grouping by literal,
@@ -75,6 +77,7 @@ struct mr_default {
     double lo, hi;      /* valid range: a value outside is refused, never clamped */
     int integer;        /* a whole number */
     int summary;        /* 1 + field of a [SUMMARY] block (1 exit code, 2 reason, 3 restarts) */
+    int fast;           /* MR_SPS_REGEX: its common forms are matched by fast.c, not PCRE2 */
 };
 
 struct mr_preset_row {
@@ -156,6 +159,7 @@ struct mr_pat {
     int invert;             /* a preset's reciprocal form (tqdm's s/it): the value is 1/x */
     const char *where_text; /* "preset sb3" etc. for a preset's pattern, else NULL */
     size_t acc_id;          /* index of the accumulator in job->acc */
+    int fast;               /* the default SPS pattern: fast.c answers for its common forms */
 };
 
 /** Patterns sharing one prefilter literal: one search of the chunk serves them all. */
@@ -260,7 +264,9 @@ struct metrics_regex_job {
     uint64_t long_lines;
     uint64_t match_errors;
     int first_match_error;
-    struct mr_acc *acc; /* one per pattern */
+    struct mr_acc *acc;  /* one per pattern */
+    PCRE2_SIZE *fast_ov; /* max_pairs pairs, all unset but those of fast.c's current match */
+    uint64_t fast_hits;  /* matches fast.c gave (the tests check that it is used) */
 };
 
 /* ---- Small helpers --------------------------------------------------------------------------- */
@@ -316,6 +322,13 @@ const char *mr_lit_find(const struct mr_lit *l, const char *hay, size_t n, int a
 void mr_scan_complete(struct metrics_regex_job *job, const char *p, size_t n);
 /* One segment from the carry (no \r or \n, escape sequences removed). */
 void mr_scan_segment(struct metrics_regex_job *job, const char *p, size_t n);
+
+/* ---- fast.c -------------------------------------------------------------------------------- */
+
+/* The match pcre2_match() of the default SPS pattern would give on line [0, len) from `from`,
+ * hit being the first "sps" at or after from: 1 with m[0..1] the match, m[2..3] the value, m[4]
+ * the unit letter's offset (SIZE_MAX: none); 0 when unsure (then PCRE2 must run). */
+int mr_fast_sps(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZE *m);
 
 /* ---- filter.c -------------------------------------------------------------------------------- */
 

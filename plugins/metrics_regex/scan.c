@@ -11,6 +11,10 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(MR_FAST_CHECK)
+#include <stdio.h>
+#include <stdlib.h>
+#endif
 
 #include "metrics_regex_int.h"
 
@@ -296,6 +300,87 @@ static void mr_accept(struct mr_acc *a, double v, uint64_t key)
     a->n++;
 }
 
+static int mr_pcre2(struct metrics_regex_job *job, const struct mr_pat *p, const char *line,
+                    size_t len, PCRE2_SIZE from)
+{
+    return p->jit ? pcre2_jit_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md, job->mctx)
+                  : pcre2_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md, job->mctx);
+}
+
+#if defined(MR_FAST_CHECK)
+/* The first value group set in ov, and the first unit group set and not empty: what
+ * mr_sample() reads of a match. */
+static void mr_groups_read(const struct mr_pat *p, const PCRE2_SIZE *ov, PCRE2_SIZE out[4])
+{
+    out[0] = out[1] = out[2] = out[3] = PCRE2_UNSET;
+    for (size_t i = 0; i < p->n_value && out[0] == PCRE2_UNSET; i++)
+        if (ov[2 * p->value_groups[i]] != PCRE2_UNSET) {
+            out[0] = ov[2 * p->value_groups[i]];
+            out[1] = ov[2 * p->value_groups[i] + 1];
+        }
+    for (size_t i = 0; i < p->n_unit && out[2] == PCRE2_UNSET; i++) {
+        uint32_t g = p->unit_groups[i];
+        if (ov[2 * g] != PCRE2_UNSET && ov[2 * g + 1] != ov[2 * g]) {
+            out[2] = ov[2 * g];
+            out[3] = ov[2 * g + 1];
+        }
+    }
+}
+
+/* Test builds: PCRE2 must give what fast.c gave, or the process stops here. */
+static void mr_fast_check(struct metrics_regex_job *job, const struct mr_pat *p, const char *line,
+                          size_t len, PCRE2_SIZE from, const PCRE2_SIZE *fov)
+{
+    int rc = mr_pcre2(job, p, line, len, from);
+    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(job->md);
+    PCRE2_SIZE a[4], b[4];
+    mr_groups_read(p, fov, a);
+    if (rc > 0)
+        mr_groups_read(p, ov, b);
+    if (rc <= 0 || ov[0] != fov[0] || ov[1] != fov[1] || memcmp(a, b, sizeof a) != 0) {
+        fprintf(stderr,
+                "metrics_regex: fast.c and PCRE2 disagree on line \"%.*s\" from %zu: rc %d, "
+                "match %zu..%zu vs %zu..%zu\n",
+                (int)len, line, (size_t)from, rc, (size_t)fov[0], (size_t)fov[1],
+                rc > 0 ? (size_t)ov[0] : 0, rc > 0 ? (size_t)ov[1] : 0);
+        abort();
+    }
+}
+#endif
+
+/* fast.c's match of p on the line from `from` (hit: the first literal at or after it), as an
+ * ovector (job->fast_ov), or NULL. */
+static const PCRE2_SIZE *mr_fast_match(struct metrics_regex_job *job, const struct mr_pat *p,
+                                       const char *line, size_t len, PCRE2_SIZE from,
+                                       const char *hit)
+{
+    PCRE2_SIZE m[5], *ov = job->fast_ov;
+    if (!mr_fast_sps(line, len, from, (size_t)(hit - line), m))
+        return NULL;
+    ov[0] = m[0];
+    ov[1] = m[1];
+    ov[2 * p->value_groups[0]] = m[2];
+    ov[2 * p->value_groups[0] + 1] = m[3];
+    if (m[4] != SIZE_MAX) {
+        ov[2 * p->unit_groups[0]] = m[4];
+        ov[2 * p->unit_groups[0] + 1] = m[4] + 1;
+    }
+#if defined(MR_FAST_CHECK)
+    mr_fast_check(job, p, line, len, from, ov);
+#endif
+    job->fast_hits++;
+    return ov;
+}
+
+/* After mr_sample() read fast.c's match: unset its groups again; the offset to go on from. */
+static PCRE2_SIZE mr_fast_done(struct metrics_regex_job *job, const struct mr_pat *p)
+{
+    PCRE2_SIZE *ov = job->fast_ov, next = ov[1];
+    ov[2 * p->value_groups[0]] = ov[2 * p->value_groups[0] + 1] = PCRE2_UNSET;
+    ov[2 * p->unit_groups[0]] = ov[2 * p->unit_groups[0] + 1] = PCRE2_UNSET;
+    return next;
+}
+
 /*
  * Run pattern p over one line (no newline), taking every non-overlapping match like findall.
  * Every match holds the pattern's literal, so the search ends when no literal is left; and when
@@ -310,11 +395,12 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
     PCRE2_SIZE off = 0;
     for (;;) {
         PCRE2_SIZE from = off;
+        const char *o = NULL;
         if (p->lit.len > 0) {
             /* the scan's hit is the line's first literal; later ones are looked for here */
-            const char *o = off == 0 && hit != NULL
-                                ? hit
-                                : mr_lit_find(&p->lit, line + off, len - off, job->inst->avx2);
+            o = off == 0 && hit != NULL
+                    ? hit
+                    : mr_lit_find(&p->lit, line + off, len - off, job->inst->avx2);
             if (o == NULL)
                 return;
             if (p->lead_known) {
@@ -327,9 +413,17 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
                     from--;
             }
         }
-        int rc = p->jit
-                     ? pcre2_jit_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md, job->mctx)
-                     : pcre2_match(p->code, (PCRE2_SPTR)line, len, from, 0, job->md, job->mctx);
+        if (p->fast && o != NULL && p->lead_known) {
+            const PCRE2_SIZE *fov = mr_fast_match(job, p, line, len, from, o);
+            if (fov != NULL) {
+                mr_sample(job, p, a, line, fov);
+                off = mr_fast_done(job, p);
+                if (off > len)
+                    return;
+                continue;
+            }
+        }
+        int rc = mr_pcre2(job, p, line, len, from);
         if (rc == PCRE2_ERROR_NOMATCH)
             return;
         if (rc < 0) {

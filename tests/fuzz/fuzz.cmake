@@ -88,6 +88,8 @@ relhost_add_fuzz(metrics_regex_feed CORPUS feed CORE relhost_core TIMES 2
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/feed_fuzz.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
           ${METRICS_REGEX_SOURCES}
   LIBS PkgConfig::PCRE2)
+# and every answer of its hand matcher for the SPS pattern (fast.c) is checked against PCRE2
+target_compile_definitions(fuzz_metrics_regex_feed PRIVATE MR_FAST_CHECK=1)
 
 # core/plan: plan_parse() of any plan file and --set values.
 relhost_add_fuzz(plan_parse CORPUS plan

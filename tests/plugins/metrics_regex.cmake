@@ -34,3 +34,14 @@ relhost_unit_test(test_plugins_metrics_regex_presets
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_presets.c ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c
           ${METRICS_REGEX_SOURCES}
   LIBS PkgConfig::PCRE2)
+
+# fast.c (the hand matcher for the SPS pattern's common forms): every test that compiles the
+# plugin's files runs PCRE2 after each of its answers and aborts on any difference.
+relhost_unit_test(test_plugins_metrics_regex_fast
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_fast.c ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_common.c
+          ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c ${METRICS_REGEX_SOURCES}
+  LIBS PkgConfig::PCRE2)
+foreach(_t test_plugins_metrics_regex test_plugins_metrics_regex_table
+           test_plugins_metrics_regex_presets test_plugins_metrics_regex_fast)
+  target_compile_definitions(${_t} PRIVATE MR_FAST_CHECK=1)
+endforeach()

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics_regex's hand matcher for the commonest forms of the default SPS pattern (presets.c,
+ * MR_SPS_REGEX): "SPS: 31000", "sps=31,000", "87,750 SPS", "87.75 ksps", "1.23 Msps". It answers
+ * the question one pcre2_match() call on the line from `from` would: it either returns the same
+ * match (start, end, value group, unit group) or says it is unsure, and then PCRE2 runs. It never
+ * says "no match": that answer always comes from PCRE2.
+ *
+ * Why the answer is PCRE2's (the regex is compiled caseless, PCRE2_NEVER_UTF, no UCP: \s, \w,
+ * \b and case folding are ASCII). The regex has three top-level alternatives:
+ *   A  MR_NAME "SPS" (...)             starts with the literal "sps";
+ *   B  MR_VLEFT MR_VTOK ... sps\b ...  starts with a value token: a digit, + - . \xe2 \xef n i
+ *                                      (either case) after a byte MR_VLEFT allows;
+ *   C  MR_SGR_VAL                      starts with "[".
+ * The search starts at `from` and `hit` is the first "sps" at or after it (the scan's literal),
+ * so A cannot start before hit. Each position before hit is shown to start neither B nor C (or
+ * B's match there is computed, for a value-first line), then A is followed at hit. Every step
+ * that is not plainly determined (quotes, signs, exponents, units after a label-first number,
+ * words that could be nan/inf, a "/" after a number, long runs) answers "unsure".
+ *
+ * Builds that compile MR_FAST_CHECK (the unit, table and fuzz tests) run PCRE2 after every
+ * answer and abort on any difference (mr_fast_check in scan.c).
+ */
+#include "metrics_regex_int.h"
+
+#define FS_RUN_MAX 64 /* the longest run of bytes a step looks at before it answers "unsure" */
+
+enum { FS_UNSURE, FS_NO, FS_MATCH };
+
+static int fs_word(unsigned char c) { return mr_is_alpha(c) || mr_is_digit(c) || c == '_'; }
+
+/* MR_TC: a byte of a value token. */
+static int fs_tc(unsigned char c)
+{
+    return !mr_is_space(c) && c != ';' && c != '|' && c != ')' && c != '}' && c != ']' &&
+           c != '\'' && c != '"';
+}
+
+/* MR_VLEFT at p: the line's start, or a byte before p that may precede a value token. */
+static int fs_vleft(const unsigned char *s, size_t p)
+{
+    if (p == 0)
+        return 1;
+    unsigned char c = s[p - 1];
+    return mr_is_space(c) || c >= 0x80 || c == '|' || c == '(' || c == '[' || c == '{' ||
+           c == ':' || c == '=' || c == ',' || c == ';' || c == '\'' || c == '"';
+}
+
+/* Whether "sps" (either case) stands at p, followed by a \b. */
+static int fs_sps_b(const unsigned char *s, size_t len, size_t p)
+{
+    return p + 3 <= len && (s[p] | 0x20) == 's' && (s[p + 1] | 0x20) == 'p' &&
+           (s[p + 2] | 0x20) == 's' && (p + 3 == len || !fs_word(s[p + 3]));
+}
+
+static int fs_unit_letter(unsigned char c)
+{
+    c = (unsigned char)(c | 0x20);
+    return c == 'k' || c == 'm' || c == 'g' || c == 'b';
+}
+
+/* Skip \s from p, at most FS_RUN_MAX bytes; SIZE_MAX when longer. */
+static size_t fs_skip_space(const unsigned char *s, size_t len, size_t p)
+{
+    size_t q = p;
+    while (q < len && mr_is_space(s[q]))
+        if (++q - p > FS_RUN_MAX)
+            return SIZE_MAX;
+    return q;
+}
+
+/*
+ * Alternative B at p (s[p] a digit, MR_VLEFT true): MR_VTOK's possessive run of token bytes
+ * (none a letter or a non-ASCII byte here, so its "unit word ahead" stop cannot fire inside
+ * it), then \s*+, an optional unit letter and \s*+, "sps\b", and the negative lookahead.
+ */
+static int fs_value_first(const unsigned char *s, size_t len, size_t p, size_t hit, PCRE2_SIZE *m)
+{
+    size_t q = p + 1;
+    while (q < len && fs_tc(s[q])) {
+        if (mr_is_alpha(s[q]) || s[q] >= 0x80 || q - p > FS_RUN_MAX)
+            return FS_UNSURE;
+        q++;
+    }
+    unsigned char last = s[q - 1];
+    if (last == '_' || last == '.' || last == '/' || last == '-')
+        return FS_UNSURE; /* B fails here, but a later start could still match */
+    size_t r = fs_skip_space(s, len, q), unit = SIZE_MAX, at;
+    if (r == SIZE_MAX)
+        return FS_UNSURE;
+    if (r < len && fs_unit_letter(s[r])) {
+        at = fs_skip_space(s, len, r + 1);
+        if (at == SIZE_MAX)
+            return FS_UNSURE;
+        if (!fs_sps_b(s, len, at))
+            return FS_UNSURE; /* the unit letter given back cannot be "s" either: B fails */
+        unit = r;
+    } else if (r < len && (s[r] | 0x20) == 's') {
+        if (!fs_sps_b(s, len, r))
+            return FS_UNSURE;
+        at = r;
+    } else {
+        return FS_NO; /* neither a unit letter nor "sps" after the token: B fails at p */
+    }
+    if (at != hit)
+        return FS_UNSURE;
+    /* (?!['"]?\s*[:=]|\s+TSTART) after "sps" */
+    size_t u = at + 3, v = u;
+    if (v < len && (s[v] == '\'' || s[v] == '"'))
+        v++;
+    v = fs_skip_space(s, len, v);
+    if (v == SIZE_MAX || (v < len && (s[v] == ':' || s[v] == '=')))
+        return FS_UNSURE;
+    if (u < len && mr_is_space(s[u])) {
+        size_t w = fs_skip_space(s, len, u);
+        if (w == SIZE_MAX)
+            return FS_UNSURE;
+        unsigned char c = w < len ? (unsigned char)(s[w] | 0x20) : ' ';
+        if (w < len && (mr_is_digit(s[w]) || s[w] == '+' || s[w] == '-' || s[w] == '.' ||
+                        s[w] == 0xe2 || s[w] == 0xef || c == 'n' || c == 'i'))
+            return FS_UNSURE;
+    }
+    m[0] = p;
+    m[1] = u;
+    m[2] = p;
+    m[3] = q;
+    m[4] = unit;
+    return FS_MATCH;
+}
+
+/*
+ * Alternative A at hit, its "SPS" directly followed by ':' or '=': MR_NUM read as the atomic
+ * group does (thousands groups first, else digits and a fraction), then MR_GUARD, MR_UNIT
+ * (empty: no unit letter may follow) and MR_END.
+ */
+static int fs_label_first(const unsigned char *s, size_t len, size_t hit, PCRE2_SIZE *m)
+{
+    if (hit > 0 &&
+        (fs_word(s[hit - 1]) || s[hit - 1] == '.' || s[hit - 1] == '/' || s[hit - 1] == '-'))
+        return FS_UNSURE;
+    size_t c = hit + 3;
+    if (c >= len || (s[c] != ':' && s[c] != '='))
+        return FS_UNSURE;
+    size_t v = fs_skip_space(s, len, c + 1);
+    if (v == SIZE_MAX || v >= len || !mr_is_digit(s[v]))
+        return FS_UNSURE;
+    size_t d = v;
+    while (d < len && mr_is_digit(s[d]))
+        if (++d - v > FS_RUN_MAX)
+            return FS_UNSURE;
+    size_t e = d;
+    if (d - v <= 3 && d + 3 < len && s[d] == ',' && mr_is_digit(s[d + 1]) &&
+        mr_is_digit(s[d + 2]) && mr_is_digit(s[d + 3])) {
+        while (e + 3 < len && s[e] == ',' && mr_is_digit(s[e + 1]) && mr_is_digit(s[e + 2]) &&
+               mr_is_digit(s[e + 3]))
+            if ((e += 4) - v > FS_RUN_MAX)
+                return FS_UNSURE;
+    }
+    if (e + 1 < len && s[e] == '.' && mr_is_digit(s[e + 1])) {
+        e++;
+        while (e < len && mr_is_digit(s[e]))
+            if (++e - v > FS_RUN_MAX)
+                return FS_UNSURE;
+    }
+    if (e < len && s[e] != ' ' && s[e] != '\t' && s[e] != '|' && s[e] != ';' && s[e] != ')' &&
+        s[e] != ']' && s[e] != '}')
+        return FS_UNSURE;
+    size_t f = fs_skip_space(s, len, e);
+    if (f == SIZE_MAX || (f < len && (fs_unit_letter(s[f]) || s[f] == '/')))
+        return FS_UNSURE;
+    m[0] = hit;
+    m[1] = e;
+    m[2] = v;
+    m[3] = e;
+    m[4] = SIZE_MAX;
+    return FS_MATCH;
+}
+
+/* The bytes B or C may start with: a digit, + - . \xe2 \xef n N i I (B), [ (C). */
+static const unsigned char fs_start[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,  ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['-'] = 1,  ['.'] = 1, ['n'] = 1,
+    ['N'] = 1, ['i'] = 1, ['I'] = 1, ['['] = 1, [0xe2] = 1, [0xef] = 1};
+
+int mr_fast_sps(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZE *m)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    if (hit < from || hit - from > FS_RUN_MAX || hit + 3 > len)
+        return 0;
+    for (size_t p = from; p < hit; p++) {
+        unsigned char c = s[p];
+        if (!fs_start[c])
+            continue; /* no value token starts with c, nor "[": neither B nor C starts at p */
+        if (c == '[')
+            return 0; /* C may start here */
+        if (!fs_vleft(s, p))
+            continue; /* MR_VLEFT fails: B does not start at p */
+        if (!mr_is_digit(c))
+            return 0;
+        int r = fs_value_first(s, len, p, hit, m);
+        if (r == FS_MATCH)
+            return 1;
+        if (r == FS_UNSURE)
+            return 0;
+    }
+    return fs_label_first(s, len, hit, m) == FS_MATCH;
+}
