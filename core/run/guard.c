@@ -294,6 +294,11 @@ int guard_enter(const char *plugin, const char *call, const char *step)
     int token = G.depth;
     if (!G.installed || token >= GUARD_DEPTH)
         return token;
+    /* A call made for no step of its own inside a step's call (a runner's open() or a poll
+     * while a gate waits for its jobs) is that step's: its crash is recorded there, so a
+     * resume does not run into it again unasked. */
+    if (!step && token > 0)
+        step = G.frames[token - 1].step;
     G.frames[token] = (frame){.plugin = plugin ? plugin : "?", .call = call, .step = step};
     if (step)
         prepare_records(&G.frames[token]);

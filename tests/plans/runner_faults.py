@@ -203,7 +203,7 @@ def case_isolated_sigterm_while_the_runner_cancels_stops_cleanly():
         proc.wait()
         rh.fail("relhost did not stop within 30 s of SIGTERM")
     e = rh.read(os.path.join(d, "err"))
-    rh.check(rc == 130, f"an interrupted run (130), not {rc}: {e}")
+    rh.check(rc == 143, f"a run stopped by SIGTERM (143), not {rc}: {e}")
     rh.check("plugin faulty crashed during its cancel() call" in e, "the message names it: " + e)
     expect_nothing_left(d)
 
@@ -228,7 +228,7 @@ def case_isolated_sigterm_while_the_runner_loops_stops_and_resumes():
         proc.wait()
         rh.fail("relhost was deaf to SIGTERM while an isolated runner looped")
     o = rh.read(os.path.join(d, "out")) + rh.read(os.path.join(d, "err"))
-    rh.check(rc == 130, f"an interrupted run (130), not {rc}: {o}")
+    rh.check(rc == 143, f"a run stopped by SIGTERM (143), not {rc}: {o}")
     expect_nothing_left(d)
     for name, job in jobs_of(d).items():
         rh.check(job.get("outcome") in (None, "NONE") and job.get("reason") != "interrupted",
@@ -269,6 +269,11 @@ def case_inprocess_segfault_in_poll_is_recorded_and_not_repeated():
 
 def case_inprocess_abort_in_submit_is_recorded_and_not_repeated():
     inprocess_crash_case("abort", "submit", signal.SIGABRT)
+
+
+def case_inprocess_segfault_in_open_is_recorded_and_not_repeated():
+    # open() belongs to no step of its own: the step whose jobs needed the runner gets it
+    inprocess_crash_case("segv", "open", signal.SIGSEGV)
 
 
 def case_inprocess_segfault_in_read_log_is_recorded_and_not_repeated():
