@@ -151,13 +151,75 @@ static int sink_add(const char *p, size_t n, void *data)
     return 0;
 }
 
+/* v at depth `depth` of an object, as json_dump_callback(JSON_INDENT(2) | JSON_SORT_KEYS) writes
+ * it there: the same text as a whole dump, each line but the first indented 2 * depth more. A
+ * string in JSON text holds no raw newline, so every newline is the indentation's. */
+static int dump_at(const json_t *v, int depth, struct dump_sink *s)
+{
+    strbuf b = {0};
+    const char *p, *nl;
+    static const char pad[] = "        ";
+    int rc = json_dump_callback(v, state_dump_to_sb, &b,
+                                JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    for (p = b.s; rc == 0 && p && *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (!nl)
+            return rc = sink_add(p, strlen(p), s), sb_free(&b), rc;
+        rc = sink_add(p, (size_t)(nl - p + 1), s) || sink_add(pad, (size_t)(2 * depth), s);
+    }
+    sb_free(&b);
+    return rc;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Object o at depth `depth` as the dump writes it, keys sorted; each job record of a "jobs"
+ * object at depth 0 unpacked (state_journal.c), one at a time. */
+static int dump_object(const json_t *o, int depth, int jobs, struct dump_sink *s)
+{
+    size_t n = json_object_size(o), i = 0;
+    const char **keys, *k;
+    static const char pad[] = "          ";
+    json_t *v;
+    int rc = 0;
+    if (n == 0)
+        return sink_add("{}", 2, s);
+    keys = xcalloc(n, sizeof *keys);
+    json_object_foreach((json_t *)o, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof *keys, cmp_key);
+    rc = sink_add("{", 1, s);
+    for (i = 0; rc == 0 && i < n; i++) {
+        json_t *val = json_object_get(o, keys[i]), *rec = NULL;
+        json_t *key = json_string_nocheck(keys[i]);
+        rc = sink_add("\n", 1, s) || sink_add(pad, (size_t)(2 * (depth + 1)), s) ||
+             dump_at(key, depth + 1, s) || sink_add(": ", 2, s);
+        json_decref(key);
+        if (rc == 0 && depth == 0 && !jobs && strcmp(keys[i], "jobs") == 0 && json_is_object(val))
+            rc = dump_object(val, 1, 1, s);
+        else if (rc == 0 && jobs && (rec = state_job_value(val)) != NULL)
+            rc = dump_at(rec, depth + 1, s);
+        else if (rc == 0)
+            rc = dump_at(val, depth + 1, s);
+        json_decref(rec);
+        if (rc == 0 && i + 1 < n)
+            rc = sink_add(",", 1, s);
+    }
+    if (rc == 0)
+        rc = sink_add("\n", 1, s) || sink_add(pad, (size_t)(2 * depth), s) || sink_add("}", 1, s);
+    free(keys);
+    return rc;
+}
+
 static int write_root(int fd, const void *arg, size_t *len)
 {
     struct dump_sink *s = xcalloc(1, sizeof *s);
     int rc;
     s->fd = fd;
     /* Sorted keys: the same state always gives the same bytes (diffs, golden files). */
-    rc = json_dump_callback(arg, sink_add, s, JSON_INDENT(2) | JSON_SORT_KEYS);
+    rc = dump_object(arg, 0, 0, s);
     if (rc == 0)
         rc = sink_add("\n", 1, s);
     if (rc == 0)

@@ -67,4 +67,8 @@ void test_unit_state_state__ten_thousand_changes_append_and_replay_to_the_same_s
 void test_unit_state_state__list_orders_releases_newest_first_with_their_finished_flag(
     void **state);
 
+/* state_pack.c */
+void test_unit_state_state__a_snapshot_of_packed_records_is_the_dump_of_the_records(void **unused);
+void test_unit_state_state__a_finished_job_record_costs_its_text_not_a_tree(void **unused);
+
 #endif
