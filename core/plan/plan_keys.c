@@ -72,6 +72,17 @@ static const relhost_option plan_key_rows[] = {
      .max = 365.0 * 86400,
      .doc = "time after the release's first run past which it no longer defers but fails "
             "closed (0: none)"},
+    {.name = "state_commit_window",
+     .type = RELHOST_OPT_DURATION,
+     .def = "20ms",
+     .offset = K(state_commit_window),
+     .min = 0,
+     .max = 10,
+     .doc = "how long the result of an ended job may wait in memory so that one fdatasync of "
+            "the state journal serves every job that ends meanwhile (0: one per loop tick); a "
+            "SIGKILL or power loss loses at most the results of jobs that ended within it, and "
+            "those run again on resume. A job's start never waits: its intent is made durable "
+            "before it is submitted"},
     {.name = "registry_dir",
      .type = RELHOST_OPT_STRING,
      .def = ".relhost/registry",

@@ -475,3 +475,5 @@ const char *state_warning(const state *st) { return st->warning; }
 int state_is_new(const state *st) { return st->is_new; }
 
 uint64_t state_seq(const state *st) { return st->seq; }
+
+size_t state_pending(const state *st) { return st->pending.len; }

@@ -118,6 +118,9 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value);
  */
 int state_flush(state *st);
 
+/** Bytes of changes not yet made durable (0: every change is on disk). */
+size_t state_pending(const state *st);
+
 /**
  * Open release `version` of folder `dir` read-only for a command that shows it (report,
  * explain): NULL, with the reason logged, when it cannot be read or nothing was recorded for it

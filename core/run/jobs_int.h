@@ -130,6 +130,7 @@ struct jobs {
     json_t *baseline; /* the baseline store, read once per run (jobs_load_baseline) */
     int baseline_loaded;
     char *baseline_error; /* why it could not be read, or NULL */
+    double dirty_since;   /* when the oldest change not yet durable was made (0: none) */
 };
 
 /* jobs_create() flags. */
@@ -214,6 +215,12 @@ void jobs_process_from_entry(const job_entry *e, proc_ident *id);
 long long jobs_rec_int(record_int r);
 /** Make the state durable (an error is logged). */
 void jobs_flush_state(jobs *j);
+/** Group commit: make the state durable when `must` (a job's intent precedes its submission)
+ *  or once its oldest pending change is state_commit_window old; else leave the changes
+ *  pending, so that one fdatasync serves every job that ends within the window. */
+void jobs_commit(jobs *j, int must);
+/** How long the loop may sleep (at most `wait` seconds) before jobs_commit() is due. */
+double jobs_commit_wait(const jobs *j, double wait);
 /** jb's spec_hash and accept_hash. */
 void jobs_compute_hashes(relhost_job *jb);
 
