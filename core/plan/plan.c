@@ -579,6 +579,7 @@ int plan_parse(const plan_options *o, plan *p)
         return perr(config_lookup(&p->cfg, "checkout"), "'checkout' needs 'repo'");
     p->max_defers = (int)p->keys.max_defers;
     p->defer_deadline = p->keys.defer_deadline;
+    p->state_commit_window = p->keys.state_commit_window;
     p->registry_dir = xstrdup(p->keys.registry_dir);
     p->baseline_path =
         p->keys.baseline ? xstrdup(p->keys.baseline) : path_join(p->state_dir, "baseline.json");

@@ -76,6 +76,7 @@ typedef struct plan {
     char *commit;   /* the repo's ref resolved at load (git rev-parse), or NULL */
     int max_defers; /* a required step's retryable ERROR defers the release at most this often */
     double defer_deadline; /* seconds after the release's creation when deferring stops; 0: none */
+    double state_commit_window; /* seconds results of ended jobs may wait for one shared sync */
     int checkout_worktree; /* checkout = "worktree": validations run in a worktree of the commit */
     char *registry_dir;   /* absolute: the release registry (manifest.json, staged/, audit.jsonl) */
     char *baseline_path;  /* absolute: the baseline store (default <state_dir>/baseline.json) */

@@ -81,6 +81,17 @@ static const relhost_option plan_key_rows[] = {
      .doc = "when the output is not a terminal, how often a running step prints a line of its "
             "jobs' progress (running, queued, passed, failed); each job's end is a line too "
             "(0: no periodic line)"},
+    {.name = "state_commit_window",
+     .type = RELHOST_OPT_DURATION,
+     .def = "20ms",
+     .offset = K(state_commit_window),
+     .min = 0,
+     .max = 10,
+     .doc = "how long the result of an ended job may wait in memory so that one fdatasync of "
+            "the state journal serves every job that ends meanwhile (0: one per loop tick); a "
+            "SIGKILL or power loss loses at most the results of jobs that ended within it, and "
+            "those run again on resume. A job's start never waits: its intent is made durable "
+            "before it is submitted"},
     {.name = "registry_dir",
      .type = RELHOST_OPT_STRING,
      .def = ".relhost/registry",

@@ -22,8 +22,9 @@ typedef struct plan_keys {
     const char *repo, *ref;
     int checkout; /* PLAN_CHECKOUT_HEAD or PLAN_CHECKOUT_WORKTREE */
     int64_t max_defers;
-    double defer_deadline;    /* seconds; 0: none */
-    double progress_interval; /* seconds; 0: no periodic progress line */
+    double defer_deadline;      /* seconds; 0: none */
+    double progress_interval;   /* seconds; 0: no periodic progress line */
+    double state_commit_window; /* seconds an ended job's result may wait for a shared sync */
     const char *registry_dir;
     const char *baseline; /* NULL: <state_dir>/baseline.json */
     int require_baseline;

@@ -5,6 +5,7 @@
  */
 #include "record/record_job.h"
 #include "record/record_json.h"
+#include "record/state.h"
 
 #include "base/outcome.h"
 #include "base/util.h"
@@ -120,23 +121,29 @@ static void read_entry(job_entry *e, const char *id, json_t *rec)
 
 int record_job_get(json_t *root, const char *id, job_entry *out)
 {
-    json_t *rec = json_object_get(json_object_get(root, "jobs"), id);
+    json_t *rec = id ? state_job_value(json_object_get(json_object_get(root, "jobs"), id)) : NULL;
     memset(out, 0, sizeof *out);
-    if (!id || !json_is_object(rec))
+    if (!rec)
         return -1;
     read_entry(out, id, rec);
     record_evidence_from_json(&out->ev, json_object_get(rec, "evidence"));
+    json_decref(rec);
     return 0;
 }
 
 void record_job_list(json_t *root, job_entry **out, size_t *n)
 {
-    json_t *jobs = json_object_get(root, "jobs"), *rec;
+    json_t *jobs = json_object_get(root, "jobs"), *v;
     const char *id;
     *n = 0;
     *out = xcalloc(json_object_size(jobs) + 1, sizeof **out);
-    json_object_foreach(jobs, id, rec) if (json_is_object(rec))
-        read_entry(&(*out)[(*n)++], id, rec);
+    json_object_foreach(jobs, id, v)
+    {
+        json_t *rec = state_job_value(v);
+        if (rec)
+            read_entry(&(*out)[(*n)++], id, rec);
+        json_decref(rec);
+    }
 }
 
 void record_job_entry_free(job_entry *e)

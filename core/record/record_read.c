@@ -6,6 +6,7 @@
 #include "record/record.h"
 #include "record/record_job.h"
 #include "record/record_json.h"
+#include "record/state.h"
 #include "record/verdict.h"
 
 #include "base/error.h"
@@ -420,9 +421,10 @@ size_t record_read_step_jobs(json_t *root, const char *step, job_record **out)
     *out = xcalloc(json_object_size(json_is_object(jobs) ? jobs : NULL) + 1, sizeof **out);
     json_object_foreach(json_is_object(jobs) ? jobs : NULL, id, v)
     {
-        json_t *js = json_object_get(v, "step");
+        json_t *rec = state_job_value(v), *js = json_object_get(rec, "step");
         if (json_is_string(js) && strcmp(json_string_value(js), step) == 0)
-            read_job(&(*out)[n++], id, v);
+            read_job(&(*out)[n++], id, rec);
+        json_decref(rec);
     }
     return n;
 }
@@ -454,8 +456,13 @@ int record_read(json_t *root, release_record *out)
     out->jobs =
         xcalloc(json_object_size(json_is_object(jobs) ? jobs : NULL) + 1, sizeof *out->jobs);
     if (json_is_object(jobs))
-        json_object_foreach(jobs, key, v) if (json_is_object(v))
-            read_job(&out->jobs[out->njobs++], key, v);
+        json_object_foreach(jobs, key, v)
+        {
+            json_t *rec = state_job_value(v);
+            if (rec)
+                read_job(&out->jobs[out->njobs++], key, rec);
+            json_decref(rec);
+        }
     sort_rec = out;
     qsort(out->jobs, out->njobs, sizeof *out->jobs, cmp_job);
     sort_rec = NULL;
@@ -562,11 +569,12 @@ void record_read_job(json_t *job, const char *id, job_record *out)
 
 int record_read_job_id(json_t *root, const char *id, job_record *out)
 {
-    json_t *v = json_object_get(json_object_get(root, "jobs"), id);
+    json_t *v = state_job_value(json_object_get(json_object_get(root, "jobs"), id));
     memset(out, 0, sizeof *out);
-    if (!json_is_object(v))
+    if (!v)
         return 0;
     read_job(out, id, v);
+    json_decref(v);
     return 1;
 }
 

@@ -149,6 +149,23 @@ static void redact_in_place(json_t *v)
     }
 }
 
+/* Whether root holds path (inside a packed job record too). */
+static int path_exists(json_t *root, const char *const *path, size_t depth)
+{
+    json_t *o = root, *rec;
+    int found;
+    for (size_t i = 0; i < depth && o; i++) {
+        if (i == 2 && strcmp(path[0], "jobs") == 0 && state_is_packed(o)) {
+            rec = state_job_value(o);
+            found = rec && path_exists(rec, path + 2, depth - 2);
+            json_decref(rec);
+            return found;
+        }
+        o = json_object_get(o, path[i]);
+    }
+    return o != NULL;
+}
+
 int state_set(state *st, const char *const *path, size_t depth, json_t *value)
 {
     json_t *patharr;
@@ -188,7 +205,7 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
         json_decref(value);
         return RELHOST_EINVAL;
     }
-    if (!value && !state_get(st, path, depth))
+    if (!value && !path_exists(st->root, path, depth))
         return 0;
     if (value && value_shared(value)) {
         json_t *copy = json_deep_copy(value);
@@ -215,7 +232,7 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
         json_decref(value);
         return rc;
     }
-    if (state_path_apply(st->root, path, depth, value) < 0) {
+    if (state_path_apply(st->root, path, depth, value, 1) < 0) {
         state_sb_truncate(&st->pending, start);
         return error_set(RELHOST_ENOMEM, "out of memory changing the state of release %s",
                          st->version);
@@ -458,3 +475,5 @@ const char *state_warning(const state *st) { return st->warning; }
 int state_is_new(const state *st) { return st->is_new; }
 
 uint64_t state_seq(const state *st) { return st->seq; }
+
+size_t state_pending(const state *st) { return st->pending.len; }

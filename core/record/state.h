@@ -81,9 +81,18 @@ json_t *state_root(state *st);
 
 /**
  * The value at root[path[0]]...[path[depth-1]], borrowed like state_root(); NULL when a key on
- * the way is missing or a value on the way is not an object.
+ * the way is missing or a value on the way is not an object. A job record (root["jobs"][id]) is
+ * kept packed in memory: read it with state_job_value(), not below it with state_get().
  */
 json_t *state_get(state *st, const char *const *path, size_t depth);
+
+/**
+ * A job record as an object: v is root["jobs"][id] of a loaded state, which the store keeps
+ * packed in memory (its compact JSON text, a tenth of the tree's size), or an object (a root
+ * built by hand). A new reference (the caller decrefs it once done with everything it borrowed
+ * from it), or NULL when v is neither. The snapshot and the journal hold the objects themselves.
+ */
+json_t *state_job_value(const json_t *v);
 
 /**
  * Set root[path[0]]...[path[depth-1]] = value, creating missing intermediate objects; value NULL
@@ -108,6 +117,9 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value);
  * RELHOST_EIO.
  */
 int state_flush(state *st);
+
+/** Bytes of changes not yet made durable (0: every change is on disk). */
+size_t state_pending(const state *st);
 
 /**
  * Open release `version` of folder `dir` read-only for a command that shows it (report,

@@ -65,7 +65,11 @@ int state_refuse_readonly(state *st);
 int state_reserved_key(const char *k);
 char *state_path_text(const char *const *path, size_t depth);
 size_t state_path_blocked(json_t *root, const char *const *path, size_t depth);
-int state_path_apply(json_t *root, const char *const *path, size_t depth, json_t *value);
+int state_path_apply(json_t *root, const char *const *path, size_t depth, json_t *value, int pack);
+/* 1 when v is a packed job record (state_journal.c "packed job records") */
+int state_is_packed(const json_t *v);
+/* Pack every job record of root["jobs"] (a loaded state): 0, or -1 out of memory. */
+int state_jobs_pack(json_t *root);
 int state_record_encode(strbuf *b, uint64_t seq, json_t *patharr, json_t *value);
 int state_journal_replay(state *st, const unsigned char *buf, size_t len, load_info *li);
 

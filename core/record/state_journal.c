@@ -77,6 +77,78 @@ char *state_path_text(const char *const *path, size_t depth)
 
 /* ---- applying a change (shared by state_set and replay) -------------------------------------- */
 
+/* ---- packed job records ---------------------------------------------------------------------- */
+
+/* A job record is a few hundred bytes of JSON but seven kilobytes as a jansson tree, and a
+ * release keeps one per validation: in memory the store keeps each root["jobs"][id] object
+ * packed, as a string holding a NUL byte and then the record's compact JSON text (the order of
+ * its keys kept: metrics read back in the order they were posted). A NUL byte cannot start a record's text, and a state holding a job that is not
+ * an object is refused when it is loaded (record_shape.c), so a packed record is never mistaken
+ * for a value. Readers take records through state_job_value(); the snapshot writes them out as
+ * the objects they are (state_snapshot.c), so the files do not change. */
+
+int state_is_packed(const json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) > 1 && json_string_value(v)[0] == '\0';
+}
+
+json_t *state_job_value(const json_t *v)
+{
+    json_t *o;
+    if (json_is_object(v))
+        return json_incref((json_t *)v);
+    if (!state_is_packed(v))
+        return NULL;
+    o = json_loadb(json_string_value(v) + 1, json_string_length(v) - 1,
+                   JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (o && !json_is_object(o)) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+/* The packed form of object o (stolen), or o itself when it is not an object (NULL on failure). */
+static json_t *job_pack(json_t *o)
+{
+    strbuf b = {0};
+    json_t *p;
+    if (!json_is_object(o))
+        return o;
+    sb_putc(&b, '\0');
+    if (json_dump_callback(o, state_dump_to_sb, &b, JSON_COMPACT) != 0) {
+        sb_free(&b);
+        json_decref(o);
+        return NULL;
+    }
+    json_decref(o);
+    p = json_stringn_nocheck(b.s, b.len);
+    sb_free(&b);
+    return p;
+}
+
+int state_jobs_pack(json_t *root)
+{
+    json_t *jobs = json_object_get(root, "jobs"), *v;
+    const char *id;
+    json_object_foreach(jobs, id, v)
+    {
+        json_t *p;
+        if (!json_is_object(v))
+            continue;
+        if (!(p = job_pack(json_incref(v))) || json_object_set_new(jobs, id, p) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int under_a_job(const char *const *path, size_t depth)
+{
+    return depth >= 3 && strcmp(path[0], "jobs") == 0;
+}
+
+/* ---- applying a change (shared by state_set and replay) -------------------------------------- */
+
 /* 0 when the path can be set; else the index of the first value on the way that exists and is
  * not an object, plus one. */
 size_t state_path_blocked(json_t *root, const char *const *path, size_t depth)
@@ -86,17 +158,49 @@ size_t state_path_blocked(json_t *root, const char *const *path, size_t depth)
         o = json_object_get(o, path[i]);
         if (!o)
             return 0;
+        if (i == 1 && under_a_job(path, depth) && state_is_packed(o)) {
+            json_t *rec = state_job_value(o);
+            size_t b = rec ? state_path_blocked(rec, path + 2, depth - 2) : 0;
+            json_decref(rec);
+            return rec ? (b ? b + 2 : 0) : i + 1;
+        }
         if (!json_is_object(o))
             return i + 1;
     }
     return 0;
 }
 
+/* A change below a packed job record: unpacked, changed, packed again. */
+static int apply_in_job(json_t *jobs, const char *const *path, size_t depth, json_t *value)
+{
+    json_t *rec = state_job_value(json_object_get(jobs, path[1])), *p;
+    int rc;
+    if (!rec) { /* the path was checked: there is no record yet */
+        if (!value)
+            return 0;
+        rec = json_object();
+    }
+    rc = state_path_apply(rec, path + 2, depth - 2, value, 0);
+    if (rc <= 0) {
+        json_decref(rec);
+        return rc;
+    }
+    if (!(p = job_pack(rec)))
+        return -1;
+    return json_object_set_new(jobs, path[1], p) == 0 ? 1 : -1;
+}
+
 /* value is stolen; NULL deletes. The path was checked with state_path_blocked(). Returns 1 when
- * something changed, 0 when a delete found nothing, -1 when jansson failed (out of memory). */
-int state_path_apply(json_t *root, const char *const *path, size_t depth, json_t *value)
+ * something changed, 0 when a delete found nothing, -1 when jansson failed (out of memory).
+ * pack: job records are kept packed (every change once the state is loaded). */
+int state_path_apply(json_t *root, const char *const *path, size_t depth, json_t *value, int pack)
 {
     json_t *o = root;
+    if (pack && depth == 1 && value && strcmp(path[0], "jobs") == 0 && json_is_object(value) &&
+        state_jobs_pack(value) != 0) {
+        json_decref(value);
+        return -1;
+    }
     for (size_t i = 0; i + 1 < depth; i++) {
         json_t *next = json_object_get(o, path[i]);
         if (!next) {
@@ -108,10 +212,14 @@ int state_path_apply(json_t *root, const char *const *path, size_t depth, json_t
                 return -1;
             }
         }
+        if (pack && i == 0 && under_a_job(path, depth))
+            return apply_in_job(next, path, depth, value);
         o = next;
     }
     if (!value)
         return json_object_del(o, path[depth - 1]) == 0;
+    if (pack && depth == 2 && strcmp(path[0], "jobs") == 0 && !(value = job_pack(value)))
+        return -1;
     return json_object_set_new(o, path[depth - 1], value) == 0 ? 1 : -1;
 }
 
@@ -289,7 +397,7 @@ int state_journal_replay(state *st, const unsigned char *buf, size_t len, load_i
                 json_decref(r.obj);
                 return RELHOST_EINVAL;
             }
-            applied = state_path_apply(st->root, r.path, r.depth, json_incref(r.value));
+            applied = state_path_apply(st->root, r.path, r.depth, json_incref(r.value), 0);
             json_decref(r.obj);
             if (applied < 0)
                 return error_set(RELHOST_ENOMEM, "out of memory replaying state journal %s",

@@ -183,6 +183,9 @@ int state_load(state *st, load_info *li)
         free(bad);
         return rc;
     }
+    if (state_jobs_pack(st->root) != 0)
+        return error_set(RELHOST_ENOMEM, "out of memory loading the state of release %s",
+                         st->version);
     st->seq_node = json_object_get(st->root, "seq");
     json_integer_set(st->seq_node, (json_int_t)st->seq);
     return 0;

@@ -57,8 +57,12 @@ int state_fsync_dir(state *st)
 
 /* temp + fsync + rename + fsync(dir). Failures before the rename leave the target as it was
  * and may be retried; a failed folder fsync after it is fatal. */
-static int write_atomic(state *st, const char *name, const char *data, size_t len,
-                        const char *crash_prefix)
+/* What write_atomic() writes into the temp file: 0, or -1 with errno set (EINVAL: the content
+ * could not be encoded); *len the bytes written. */
+typedef int (*content_fn)(int fd, const void *arg, size_t *len);
+
+static int write_atomic(state *st, const char *name, content_fn content, const void *arg,
+                        size_t *len, const char *crash_prefix)
 {
     char *tmp = xasprintf("%s.tmp", name);
     char point[96];
@@ -73,7 +77,7 @@ static int write_atomic(state *st, const char *name, const char *data, size_t le
     }
     snprintf(point, sizeof point, "%s.before_write", crash_prefix);
     crash_point(point);
-    if (state_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (content(fd, arg, len) != 0 || fsync(fd) != 0) {
         e = errno;
         close(fd);
         unlinkat(st->dir_fd, tmp, 0);
@@ -102,25 +106,142 @@ fail:
     return RELHOST_EIO;
 }
 
+/* A buffer of bytes, written as they are (the .bak of a migration). */
+struct raw_content {
+    const char *data;
+    size_t len;
+};
+
+static int write_raw(int fd, const void *arg, size_t *len)
+{
+    const struct raw_content *r = arg;
+    *len = r->len;
+    return state_write_all(fd, r->data, r->len);
+}
+
+/* The root encoded straight into the file through a small buffer: a snapshot never needs a
+ * second copy of the whole state in memory (at 10,000 jobs the text is about 10 MB). */
+struct dump_sink {
+    int fd, err;
+    size_t len, total;
+    char buf[64 << 10];
+};
+
+static int sink_drain(struct dump_sink *s)
+{
+    if (s->len && !s->err && state_write_all(s->fd, s->buf, s->len) != 0)
+        s->err = errno ? errno : EIO;
+    s->total += s->len;
+    s->len = 0;
+    return s->err ? -1 : 0;
+}
+
+static int sink_add(const char *p, size_t n, void *data)
+{
+    struct dump_sink *s = data;
+    while (n) {
+        size_t k = sizeof s->buf - s->len < n ? sizeof s->buf - s->len : n;
+        memcpy(s->buf + s->len, p, k);
+        s->len += k;
+        p += k;
+        n -= k;
+        if (s->len == sizeof s->buf && sink_drain(s) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* v at depth `depth` of an object, as json_dump_callback(JSON_INDENT(2) | JSON_SORT_KEYS) writes
+ * it there: the same text as a whole dump, each line but the first indented 2 * depth more. A
+ * string in JSON text holds no raw newline, so every newline is the indentation's. */
+static int dump_at(const json_t *v, int depth, struct dump_sink *s)
+{
+    strbuf b = {0};
+    const char *p, *nl;
+    static const char pad[] = "        ";
+    int rc = json_dump_callback(v, state_dump_to_sb, &b,
+                                JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    for (p = b.s; rc == 0 && p && *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (!nl)
+            return rc = sink_add(p, strlen(p), s), sb_free(&b), rc;
+        rc = sink_add(p, (size_t)(nl - p + 1), s) || sink_add(pad, (size_t)(2 * depth), s);
+    }
+    sb_free(&b);
+    return rc;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Object o at depth `depth` as the dump writes it, keys sorted; each job record of a "jobs"
+ * object at depth 0 unpacked (state_journal.c), one at a time. */
+static int dump_object(const json_t *o, int depth, int jobs, struct dump_sink *s)
+{
+    size_t n = json_object_size(o), i = 0;
+    const char **keys, *k;
+    static const char pad[] = "          ";
+    json_t *v;
+    int rc = 0;
+    if (n == 0)
+        return sink_add("{}", 2, s);
+    keys = xcalloc(n, sizeof *keys);
+    json_object_foreach((json_t *)o, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof *keys, cmp_key);
+    rc = sink_add("{", 1, s);
+    for (i = 0; rc == 0 && i < n; i++) {
+        json_t *val = json_object_get(o, keys[i]), *rec = NULL;
+        json_t *key = json_string_nocheck(keys[i]);
+        rc = sink_add("\n", 1, s) || sink_add(pad, (size_t)(2 * (depth + 1)), s) ||
+             dump_at(key, depth + 1, s) || sink_add(": ", 2, s);
+        json_decref(key);
+        if (rc == 0 && depth == 0 && !jobs && strcmp(keys[i], "jobs") == 0 && json_is_object(val))
+            rc = dump_object(val, 1, 1, s);
+        else if (rc == 0 && jobs && (rec = state_job_value(val)) != NULL)
+            rc = dump_at(rec, depth + 1, s);
+        else if (rc == 0)
+            rc = dump_at(val, depth + 1, s);
+        json_decref(rec);
+        if (rc == 0 && i + 1 < n)
+            rc = sink_add(",", 1, s);
+    }
+    if (rc == 0)
+        rc = sink_add("\n", 1, s) || sink_add(pad, (size_t)(2 * depth), s) || sink_add("}", 1, s);
+    free(keys);
+    return rc;
+}
+
+static int write_root(int fd, const void *arg, size_t *len)
+{
+    struct dump_sink *s = xcalloc(1, sizeof *s);
+    int rc;
+    s->fd = fd;
+    /* Sorted keys: the same state always gives the same bytes (diffs, golden files). */
+    rc = dump_object(arg, 0, 0, s);
+    if (rc == 0)
+        rc = sink_add("\n", 1, s);
+    if (rc == 0)
+        rc = sink_drain(s);
+    if (rc != 0)
+        errno = s->err ? s->err : EINVAL;
+    *len = s->total;
+    free(s);
+    return rc;
+}
+
 int state_snapshot(state *st)
 {
-    strbuf out = {0};
+    size_t len = 0;
     int rc;
     if (st->flags & STATE_READONLY)
         return state_refuse_readonly(st);
     if (st->broken)
         return error_set(RELHOST_EIO, "%s", st->broken);
-    /* Sorted keys: the same state always gives the same bytes (diffs, golden files). */
-    if (json_dump_callback(st->root, state_dump_to_sb, &out, JSON_INDENT(2) | JSON_SORT_KEYS) !=
-        0) {
-        sb_free(&out);
-        return error_set(RELHOST_EIO, "cannot encode the state of release %s", st->version);
-    }
-    sb_putc(&out, '\n');
-    rc = write_atomic(st, st->snap_name, out.s, out.len, "state.snapshot");
+    rc = write_atomic(st, st->snap_name, write_root, st->root, &len, "state.snapshot");
     if (rc == 0)
-        st->snap_len = out.len;
-    sb_free(&out);
+        st->snap_len = len;
     if (rc && (errno == ENOSPC || errno == EDQUOT || errno == EIO || errno == EROFS)) {
         /* The disk will not take more within this run: keep what the journal still takes,
          * then stop saving (the run stops: state_on_broken). */
@@ -176,7 +297,9 @@ int state_backup_write(state *st, const load_info *li)
                            "already exists with other content; move that backup away and retry",
                            st->snap_path, st->dir, bak);
     } else {
-        rc = write_atomic(st, bak, li->snap_raw.s, li->snap_raw.len, "state.backup");
+        struct raw_content raw = {li->snap_raw.s, li->snap_raw.len};
+        size_t len = 0;
+        rc = write_atomic(st, bak, write_raw, &raw, &len, "state.backup");
     }
     free(bak);
     return rc;

@@ -6,6 +6,7 @@
  */
 #include "record/verdict.h"
 #include "record/record_json.h"
+#include "record/state.h"
 
 #include "base/error.h"
 #include "base/outcome.h"
@@ -43,20 +44,24 @@ static const json_t *waiver_covering(const json_t *root, const char *step, doubl
 {
     const json_t *w = waiver_find(root, step, NULL, now), *first = NULL;
     const char *id;
-    json_t *job;
+    json_t *packed;
     int failing = 0;
     if (w)
         return w;
-    json_object_foreach(json_object_get(root, "jobs"), id, job)
+    json_object_foreach(json_object_get(root, "jobs"), id, packed)
     {
+        json_t *job = state_job_value(packed);
         const char *js = rj_cstr(job, "step"), *oc = rj_cstr(job, "outcome");
         const json_t *vw;
         (void)id;
-        if (!js || strcmp(js, step) != 0 || !oc || strcmp(oc, "PASSED") == 0)
+        if (!js || strcmp(js, step) != 0 || !oc || strcmp(oc, "PASSED") == 0) {
+            json_decref(job);
             continue;
+        }
         failing++;
         vw = rj_cstr(job, "validation") ? waiver_find(root, step, rj_cstr(job, "validation"), now)
                                         : NULL;
+        json_decref(job);
         if (!vw)
             return NULL;
         if (!first)
@@ -152,11 +157,12 @@ void verdict_step(const json_t *root, const char *step, relhost_outcome oc, cons
         if (!name)
             continue;
         id = xasprintf("%s/%s", step, name);
-        rec = json_object_get(jobs, id);
+        rec = state_job_value(json_object_get(jobs, id));
         free(id);
         life = json_string_value(json_object_get(rec, "lifecycle"));
         jo = json_string_value(json_object_get(rec, "outcome"));
         o = life && strcmp(life, "completed") == 0 && jo ? outcome_parse(jo) : RELHOST_NONE;
+        json_decref((json_t *)rec);
         if (o == RELHOST_FAILED && !waiver_find(root, step, name, now)) {
             sb_printf(&failed, "%s%s", nfail++ ? ", " : "", name);
         } else if (!outcome_ok(o) && o != RELHOST_NONE && waiver_find(root, step, name, now)) {

@@ -400,7 +400,9 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
         jobs_poll_runners(j);
         jobs_tend_running(j);
         nstart = prepare_ready(j, ctx->mode);
-        jobs_flush_state(j);
+        /* One fdatasync for the tick's intents and results; results alone may wait for the
+         * next ones (state_commit_window), intents never: a submission follows them. */
+        jobs_commit(j, nstart > 0);
         submit_prepared(j);
         done = count_done(v, n, ctx->mode);
         if ((any && done > 0) || done == n || nstart)
@@ -408,10 +410,10 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
         /* Sleep until a timer of the job layer (a poll, a log read, a deadline, a retry) or a
          * child's exit wakes the loop; the timers' work is done right there (j->serving). */
         j->serving = 1;
-        loop_once(j->ended_count != ended_before ? 0 : 1.0);
+        loop_once(j->ended_count != ended_before ? 0 : jobs_commit_wait(j, 1.0));
         j->serving = serving;
     }
-    jobs_flush_state(j);
+    jobs_commit(j, 0);
     return 0;
 }
 

@@ -133,6 +133,7 @@ struct jobs {
     char *baseline_error; /* why it could not be read, or NULL */
     jobs_end_cb on_end;   /* the progress display's call at each job's end (jobs_progress.c) */
     void *on_end_arg;
+    double dirty_since; /* when the oldest change not yet durable was made (0: none) */
 };
 
 /** A job reached its end (not a retry): tell the progress display (jobs_progress.c). */
@@ -230,6 +231,12 @@ void jobs_process_from_entry(const job_entry *e, proc_ident *id);
 long long jobs_rec_int(record_int r);
 /** Make the state durable (an error is logged). */
 void jobs_flush_state(jobs *j);
+/** Group commit: make the state durable when `must` (a job's intent precedes its submission)
+ *  or once its oldest pending change is state_commit_window old; else leave the changes
+ *  pending, so that one fdatasync serves every job that ends within the window. */
+void jobs_commit(jobs *j, int must);
+/** How long the loop may sleep (at most `wait` seconds) before jobs_commit() is due. */
+double jobs_commit_wait(const jobs *j, double wait);
 /** jb's spec_hash and accept_hash. */
 void jobs_compute_hashes(relhost_job *jb);
 

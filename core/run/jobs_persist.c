@@ -136,6 +136,27 @@ void jobs_persist(relhost_job *jb)
         persist_one(jb->group);
 }
 
+void jobs_commit(jobs *j, int must)
+{
+    if (!j->st || state_pending(j->st) == 0) {
+        j->dirty_since = 0;
+        return;
+    }
+    if (j->dirty_since == 0)
+        j->dirty_since = loop_now();
+    if (must || loop_now() - j->dirty_since >= j->p->state_commit_window)
+        jobs_flush_state(j);
+}
+
+double jobs_commit_wait(const jobs *j, double wait)
+{
+    double left;
+    if (j->dirty_since == 0)
+        return wait;
+    left = j->dirty_since + j->p->state_commit_window - loop_now();
+    return left < 0 ? 0 : left < wait ? left : wait;
+}
+
 void jobs_flush_state(jobs *j)
 {
     if (j->st && state_flush(j->st) != 0)

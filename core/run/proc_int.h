@@ -92,6 +92,10 @@ void proc_pin_carrier(struct relhost_proc *p, int procfd, const char *name, pid_
 void proc_pin_member(struct relhost_proc *o, int procfd, pid_t pid, pid_t pgrp);
 int proc_read_stat(int procfd, pid_t pid, struct pstat *ps);
 void proc_scan_carriers(struct relhost_proc *p);
+/** Tables of relhost's descendants built so far, and the /proc files opened for them (the tests
+ *  hold a build to O(descendants): it never reads every process of the machine when the kernel
+ *  lists children). */
+void proc_scan_stats(unsigned long *builds, unsigned long *reads);
 unsigned long long proc_start_time(pid_t pid);
 
 /* proc_kill.c: signalling a tree */

@@ -162,11 +162,18 @@ static pid_t read_ppid(int procfd, pid_t pid, char *state)
     return ps.ppid;
 }
 
-/* relhost's descendants, from /proc/<pid>/stat of every process. Building it is the costly
- * part of a scan, so one table serves every scan within TABLE_TTL_S: a process forked since is
- * the child of a descendant in the table, whose environ is read live below; if that parent has
- * exited meanwhile its read fails, the scan is unsure, and the second look (TICK_S later, past
- * the TTL) builds a fresh table. */
+/* relhost's descendants. relhost is a child subreaper (core/run/loop.c), so everything a job
+ * started and left behind (a double fork, a setsid) is reparented to relhost, never to init:
+ * the tree below relhost is walked from /proc/<pid>/task/<tid>/children (every thread's
+ * children), which costs O(descendants) whatever else runs on the machine. A kernel without
+ * those files (CONFIG_PROC_CHILDREN off) falls back to reading /proc/<pid>/stat of every
+ * process. The walk races with the tree as it changes: a descendant that exits between the
+ * read of its parent's children and the read of its own lets its children be reparented to
+ * relhost after relhost's own list was read, so the walk says it was unsure (`racy`) and the
+ * scan looks again (TICK_S later). One table serves every scan within TABLE_TTL_S: a process
+ * forked since is the child of a descendant in the table, whose environ is read live below; if
+ * that parent has exited meanwhile its read fails, the scan is unsure, and the second look
+ * builds a fresh table. */
 #define TABLE_TTL_S 0.01
 
 struct ent {
@@ -179,28 +186,40 @@ static struct {
     struct ent *e;
     size_t n, cap;
     double at;
-    int valid;
+    int valid, racy;
+    unsigned long builds, reads; /* tables built, /proc files opened for them (proc_scan_stats) */
 } table;
 
-static void table_build(int procfd, DIR *d)
+void proc_scan_stats(unsigned long *builds, unsigned long *reads)
+{
+    *builds = table.builds;
+    *reads = table.reads;
+}
+
+static struct ent *table_add(pid_t pid)
+{
+    if (table.n == table.cap) {
+        table.cap = table.cap ? table.cap * 2 : 256;
+        table.e = xrealloc(table.e, table.cap * sizeof *table.e);
+    }
+    table.e[table.n] = (struct ent){.pid = pid, .state = '?'};
+    return &table.e[table.n++];
+}
+
+/* Every process's stat: the fallback without children files. */
+static void table_build_all(int procfd, DIR *d)
 {
     struct dirent *de;
     pid_t self = getpid();
     int changed;
-    table.n = 0;
     while ((de = readdir(d)) != NULL) {
         pid_t pid = proc_parse_pid(de->d_name);
         struct ent *x;
         if (pid <= 0 || pid == self)
             continue;
-        if (table.n == table.cap) {
-            table.cap = table.cap ? table.cap * 2 : 256;
-            table.e = xrealloc(table.e, table.cap * sizeof *table.e);
-        }
-        x = &table.e[table.n++];
-        x->pid = pid;
-        x->state = '?';
+        x = table_add(pid);
         x->ppid = read_ppid(procfd, pid, &x->state);
+        table.reads++;
         x->below = x->ppid == self;
     }
     do {
@@ -215,8 +234,114 @@ static void table_build(int procfd, DIR *d)
                 }
         }
     } while (changed);
+}
+
+/* Adds the children of one thread of pid ("<pid>/task/<tid>/children": pids separated by
+ * spaces). 0, or -1 when the file cannot be read. */
+static int add_thread_children(int taskfd, const char *tid, pid_t pid)
+{
+    char path[64], buf[4096], num[16];
+    size_t nl = 0;
+    ssize_t n;
+    int fd;
+    snprintf(path, sizeof path, "%s/children", tid);
+    fd = openat(taskfd, path, O_RDONLY | O_CLOEXEC);
+    table.reads++;
+    if (fd < 0)
+        return -1;
+    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9' && nl < sizeof num - 1) {
+                num[nl++] = buf[i];
+                continue;
+            }
+            num[nl] = '\0';
+            if (nl && proc_parse_pid(num) > 0)
+                table_add(proc_parse_pid(num))->ppid = pid;
+            nl = 0;
+        }
+    close(fd);
+    num[nl] = '\0';
+    if (nl && proc_parse_pid(num) > 0)
+        table_add(proc_parse_pid(num))->ppid = pid;
+    return n < 0 ? -1 : 0;
+}
+
+/* Adds the children of every thread of pid. 0, or -1 when pid's threads could not be listed
+ * (gone) or a children file could not be read; -2 when the kernel has no children files. */
+static int add_children(int procfd, pid_t pid)
+{
+    char path[32];
+    struct dirent *de;
+    int rc = 0, taskfd, dfd;
+    DIR *d;
+    snprintf(path, sizeof path, "%d/task", (int)pid);
+    taskfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    table.reads++;
+    if (taskfd < 0)
+        return -1;
+    dfd = fcntl(taskfd, F_DUPFD_CLOEXEC, 0);
+    d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        close(taskfd);
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL)
+        if (proc_parse_pid(de->d_name) > 0 && add_thread_children(taskfd, de->d_name, pid) != 0)
+            rc = errno == ENOENT && faccessat(taskfd, de->d_name, F_OK, 0) == 0 ? -2 : -1;
+    closedir(d);
+    close(taskfd);
+    return rc;
+}
+
+/* The walk from relhost down. 0, or -1 when the kernel has no children files. */
+static int table_walk(int procfd)
+{
+    pid_t self = getpid();
+    int rc = add_children(procfd, self);
+    if (rc == -2)
+        return -1;
+    if (rc != 0)
+        table.racy = 1;
+    for (size_t i = 0; i < table.n; i++) {
+        struct ent *x = &table.e[i];
+        x->below = 1;
+        table.reads++;
+        if (read_ppid(procfd, x->pid, &x->state) == 0) {
+            table.racy = 1; /* gone since its parent listed it */
+            continue;
+        }
+        if (x->state != 'Z' && x->state != 'X' && add_children(procfd, x->pid) != 0)
+            table.racy = 1;
+    }
+    return 0;
+}
+
+/* 0, or -1 when /proc could not be listed (the scan is unsure). */
+static int table_build(int procfd)
+{
+    int dfd;
+    DIR *d;
+    table.n = 0;
+    table.racy = 0;
+    table.builds++;
+    if (table_walk(procfd) != 0) {
+        table.n = 0;
+        dfd = fcntl(procfd, F_DUPFD_CLOEXEC, 0);
+        d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+            if (dfd >= 0)
+                close(dfd);
+            return -1;
+        }
+        table_build_all(procfd, d);
+        closedir(d);
+    }
     table.at = loop_now();
     table.valid = 1;
+    return 0;
 }
 
 /* Finds the processes carrying p's cookie: those that left the group with setsid() or setpgid()
@@ -231,7 +356,6 @@ void proc_scan_carriers(struct relhost_proc *p)
     char *buf = NULL;
     size_t cap = 0;
     int procfd;
-    DIR *d = NULL;
 
     wlen = (size_t)snprintf(want, sizeof want, "RELHOST_PROC=%s", p->cookie);
     procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -240,19 +364,13 @@ void proc_scan_carriers(struct relhost_proc *p)
     for (int pass = 0; pass < 2; pass++) {
         int fresh = 0, vanished = 0;
         if (pass > 0 || !table.valid || loop_now() - table.at > TABLE_TTL_S) {
-            int dfd = fcntl(procfd, F_DUPFD_CLOEXEC, 0);
-            d = dfd >= 0 ? fdopendir(dfd) : NULL;
-            if (!d) {
-                if (dfd >= 0)
-                    close(dfd);
+            if (table_build(procfd) != 0) {
                 p->scan_unsure = 1;
                 break;
             }
-            table_build(procfd, d);
-            closedir(d);
             fresh = 1;
         }
-        p->scan_unsure = 0;
+        p->scan_unsure = table.racy;
         for (size_t i = 0; i < table.n; i++) {
             const struct ent *x = &table.e[i];
             ssize_t len;

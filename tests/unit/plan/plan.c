@@ -287,11 +287,12 @@ static void test_unit_plan_plan__an_unknown_top_level_key_lists_the_allowed_ones
     (void)state;
     assert_int_equal(parse("name = \"x\";\nstate_dri = \"s\";\n"), RELHOST_EINVAL);
     assert_error_at(2);
-    assert_error_has("unknown plan key 'state_dri' (did you mean 'state_dir'?); allowed at top "
-                     "level: name, version, "
-                     "state_dir, log_dir, plugin_path, repo, ref, checkout, max_defers, "
-                     "defer_deadline, progress_interval, registry_dir, baseline, require_baseline, monitor_profile, "
-                     "runners, metrics, steps, profiles, on_promote, on_rollback");
+    assert_error_has(
+        "unknown plan key 'state_dri' (did you mean 'state_dir'?); allowed at top "
+        "level: name, version, "
+        "state_dir, log_dir, plugin_path, repo, ref, checkout, max_defers, "
+        "defer_deadline, progress_interval, state_commit_window, registry_dir, baseline, require_baseline, monitor_profile, "
+        "runners, metrics, steps, profiles, on_promote, on_rollback");
 }
 
 static void test_unit_plan_plan__wrong_types_are_named_with_file_and_line(void **state)

@@ -399,6 +399,7 @@ int main(void)
         T(test_unit_proc__the_command_runs_in_the_given_cwd),
         T(test_unit_proc__timeout_kills_the_command_and_reports_124),
         T(test_unit_proc__timeout_kills_an_escaped_grandchild_that_ignores_sigterm),
+        T(test_unit_proc__a_tree_scan_reads_only_the_descendants_however_many_processes_run),
         T(test_unit_proc__a_grandchild_holding_the_pipes_after_the_command_ended_is_killed),
         T(test_unit_proc__an_orphan_left_with_closed_pipes_is_adopted_and_reaped),
         T(test_unit_proc__an_interrupt_makes_run_return_eintr_and_kills_the_command),

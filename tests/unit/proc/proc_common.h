@@ -51,6 +51,8 @@ int env_count(const char *out);
 /* proc_trees.c */
 void test_unit_proc__timeout_kills_the_command_and_reports_124(void **state);
 void test_unit_proc__timeout_kills_an_escaped_grandchild_that_ignores_sigterm(void **state);
+void test_unit_proc__a_tree_scan_reads_only_the_descendants_however_many_processes_run(
+    void **state);
 void test_unit_proc__a_grandchild_holding_the_pipes_after_the_command_ended_is_killed(void **state);
 void test_unit_proc__an_orphan_left_with_closed_pipes_is_adopted_and_reaped(void **state);
 void test_unit_proc__an_interrupt_makes_run_return_eintr_and_kills_the_command(void **state);

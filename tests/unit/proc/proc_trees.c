@@ -5,6 +5,11 @@
 
 #include "proc_common.h"
 
+#include "run/proc_int.h"
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 /* ---- proc_run: deadlines, escaped processes, interrupts ------------------------------------- */
 
 void test_unit_proc__timeout_kills_the_command_and_reports_124(void **state)
@@ -47,6 +52,76 @@ void test_unit_proc__timeout_kills_an_escaped_grandchild_that_ignores_sigterm(vo
     g = check_escapee(text, -1);
     /* Dead and reaped (a zombie would still answer kill(pid, 0)). */
     assert_true(pid_gone(g));
+    free(text);
+    proc_result_free(&r);
+    free(script);
+    free(report);
+}
+
+/* n `sleep 60` that are not below this process (their parent exits while this process is no
+ * subreaper, so they go to an ancestor); their pids into pids[]. */
+static void start_strangers(pid_t *pids, int n)
+{
+    int fds[2], sub = 0;
+    pid_t a;
+    assert_int_equal(prctl(PR_GET_CHILD_SUBREAPER, &sub), 0);
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+    assert_int_equal(pipe(fds), 0);
+    a = fork();
+    assert_true(a >= 0);
+    if (a == 0) {
+        close(fds[0]);
+        for (int i = 0; i < n; i++) {
+            pid_t c = fork();
+            if (c == 0) {
+                execlp("sleep", "sleep", "60", (char *)NULL);
+                _exit(127);
+            }
+            if (write(fds[1], &c, sizeof c) != (ssize_t)sizeof c)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(read(fds[0], &pids[i], sizeof pids[i]), (ssize_t)sizeof pids[i]);
+    close(fds[0]);
+    assert_int_equal(waitpid(a, NULL, 0), a);
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, sub), 0);
+}
+
+/* Finding a dying tree's members reads /proc of relhost's descendants only (the children
+ * files), not of every process on the machine: it used to read /proc/<pid>/stat of each, at
+ * every job end. */
+void test_unit_proc__a_tree_scan_reads_only_the_descendants_however_many_processes_run(void **state)
+{
+    char *script = path_in_tmp("escape.sh"), *report = path_in_tmp("scan-escapee");
+    const char *argv[] = {script, report, "stay", NULL};
+    relhost_proc_spec s = spec_of(argv);
+    relhost_proc_result r;
+    pid_t strangers[120];
+    unsigned long b0, r0, b1, r1;
+    char *text;
+    (void)state;
+
+    start_strangers(strangers, 120);
+    unlink(report);
+    s.timeout_s = 1.0;
+    s.grace_s = 0.3;
+    proc_scan_stats(&b0, &r0);
+    assert_int_equal(proc_run(&s, &r), 0);
+    proc_scan_stats(&b1, &r1);
+    for (int i = 0; i < 120; i++)
+        kill(strangers[i], SIGKILL);
+    assert_int_equal(r.timed_out, 1);
+    text = slurp(report);
+    assert_non_null(text);
+    assert_true(pid_gone(check_escapee(text, -1))); /* the escaped grandchild was found */
+    assert_true(b1 > b0);
+    /* the tree: the script, its sleep, the escaped grandchild; a few files each */
+    if ((r1 - r0) / (b1 - b0) >= 40)
+        fail_msg("%lu /proc files per look at a tree of 3 (%lu looks)", (r1 - r0) / (b1 - b0),
+                 b1 - b0);
     free(text);
     proc_result_free(&r);
     free(script);

@@ -653,6 +653,9 @@ int main(void)
         T(a_kill_during_migration_never_loses_the_original_snapshot),
         T(ten_thousand_changes_append_and_replay_to_the_same_state),
         T(list_orders_releases_newest_first_with_their_finished_flag),
+        T(a_failed_fdatasync_breaks_the_store_and_refuses_every_later_save),
+        T(a_snapshot_of_packed_records_is_the_dump_of_the_records),
+        T(a_finished_job_record_costs_its_text_not_a_tree),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

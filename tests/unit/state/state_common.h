@@ -66,5 +66,11 @@ void test_unit_state_state__a_kill_during_migration_never_loses_the_original_sna
 void test_unit_state_state__ten_thousand_changes_append_and_replay_to_the_same_state(void **state);
 void test_unit_state_state__list_orders_releases_newest_first_with_their_finished_flag(
     void **state);
+void test_unit_state_state__a_failed_fdatasync_breaks_the_store_and_refuses_every_later_save(
+    void **unused);
+
+/* state_pack.c */
+void test_unit_state_state__a_snapshot_of_packed_records_is_the_dump_of_the_records(void **unused);
+void test_unit_state_state__a_finished_job_record_costs_its_text_not_a_tree(void **unused);
 
 #endif

@@ -5,6 +5,8 @@
 
 #include "state_common.h"
 
+#include "record/state_int.h"
+
 /* ---- crash safety -------------------------------------------------------------------------- */
 
 /* The release's life in durable steps. Before op k starts the child reports 's'+k on fd, after
@@ -365,4 +367,38 @@ void test_unit_state_state__list_orders_releases_newest_first_with_their_finishe
     assert_int_equal(n, 0);
     state_list_free(e, n);
     free(missing);
+}
+
+static char *broken_why;
+static void on_broken(const char *why)
+{
+    free(broken_why);
+    broken_why = xstrdup(why);
+}
+
+/* A journal whose fdatasync fails (here: a device that cannot sync) breaks the store for good:
+ * the flush says so naming the journal, the run's hook is told (the run stops: exit 75), and no
+ * later change or save is accepted, so nothing is reported as stored that was not. */
+void test_unit_state_state__a_failed_fdatasync_breaks_the_store_and_refuses_every_later_save(
+    void **unused)
+{
+    state *st = open_ok(STATE_CREATE);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    (void)unused;
+    assert_true(null >= 0);
+    state_on_broken(on_broken);
+    assert_int_equal(set(st, "jobs.s/v.outcome", json_string("PASSED")), 0);
+    assert_true(dup2(null, st->journal_fd) == st->journal_fd); /* writes pass, syncs fail */
+    close(null);
+    assert_int_equal(state_flush(st), RELHOST_EIO);
+    assert_error_contains("cannot fdatasync state journal");
+    assert_non_null(broken_why);
+    assert_non_null(strstr(broken_why, "can no longer be saved safely"));
+    assert_int_equal(set(st, "jobs.s/w.outcome", json_string("PASSED")), RELHOST_EIO);
+    assert_int_equal(state_flush(st), RELHOST_EIO);
+    assert_int_equal(state_snapshot(st), RELHOST_EIO);
+    state_on_broken(NULL);
+    free(broken_why);
+    broken_why = NULL;
+    assert_int_equal(state_close(st), RELHOST_EIO);
 }
