@@ -197,7 +197,11 @@ static int log_write_error(const relhost_job *jb)
     struct statvfs fs;
     if (jb->log_errno)
         return jb->log_errno;
-    if (jb->rt->ops->read_log || jb->log_fd < 0 || fstatvfs(jb->log_fd, &fs) != 0)
+    if (jb->rt->ops->read_log)
+        return 0;
+    /* a remote job's log is not held open between reads */
+    if (jb->log_fd >= 0 ? fstatvfs(jb->log_fd, &fs) != 0
+                        : !jb->log_path || statvfs(jb->log_path, &fs) != 0)
         return 0;
     if (fs.f_bavail == 0 && (geteuid() != 0 || fs.f_bfree == 0))
         return ENOSPC;

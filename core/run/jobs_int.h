@@ -75,7 +75,11 @@ struct relhost_job {
     void *handle;
     relhost_job_status status;
     uint64_t log_off;
-    int log_fd;
+    int log_fd; /* a remote job's log is open only while it is read (jobs_log.c) */
+    /* The file fed from (log_fd's once opened), to notice a replaced log across reopenings. */
+    dev_t log_dev;
+    ino_t log_ino;
+    int log_id_known;
     void **src_jobs;
     double started, ended, deadline, not_before, next_tail;
     /* loop timers (jobs_timer.c, "How a job times out"), 0: none */

@@ -59,6 +59,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
     jb->log_head_len = jb->log_tail_len = 0;
     jb->log_cut_to = 0;
     jb->log_fd = -1;
+    jb->log_id_known = 0;
     jb->started = started > 0 ? started : time_wall();
     jb->deadline = 0;
     if (jb->timeout_s > 0) {

@@ -137,6 +137,7 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     if (jb->log_fd >= 0)
         close(jb->log_fd);
     jb->log_fd = -1;
+    jb->log_id_known = 0;
     jb->log_off = 0;
     jb->log_head_len = jb->log_tail_len = 0;
     jb->log_cut_to = 0;

@@ -180,7 +180,17 @@ static void poll_runner(jobs *j, struct runner_rt *r)
         guard_leave(g);
     }
     r->busy--;
-    if (prc != 0) {
+    if (prc == RELHOST_ENOMEM) {
+        /* Out of descriptors or memory: another poll meets the same wall. A tool error that
+         * names the resource; the remote jobs run on and are re-attached by a re-run. */
+        char *m = hostctx_take_fail(&r->hc);
+        char *why = xasprintf("runner %s: poll failed: %s", r->pi->name, m ? m : "out of memory");
+        log_msg(RELHOST_LOG_ERROR, r->prefix, "%s", why);
+        loop_stop_failed(EXIT_DEFERRED, why);
+        free(why);
+        free(m);
+        next = 5;
+    } else if (prc != 0) {
         char *m = hostctx_take_fail(&r->hc);
         log_msg(RELHOST_LOG_WARN, r->prefix, "poll failed: %s; trying again",
                 m ? m : "no reason given");

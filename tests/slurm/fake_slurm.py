@@ -13,7 +13,9 @@ A job's fate comes from its batch script (the runner writes the validation's env
   FAKE_SBATCH_ERR='message'               sbatch prints "sbatch: error: message", exits 1
   FAKE_GONE=1                             squeue and scontrol never heard of the job
   FAKE_OUTPUT='text'                      written to the job's --output file
-squeue shows a job PENDING on its first look, RUNNING on its second and ended from the third.
+  FAKE_HOLD=N                             RUNNING (not counting looks) until N jobs were submitted
+squeue shows a job PENDING on its first look, RUNNING on its second and ended from the third
+(a look is a poll: an squeue that is not a search by name).
 Every output format is the real one, as printed by Slurm 22.05.8 (and ../shared/API_SHAPES.md).
 """
 import fcntl
@@ -74,7 +76,8 @@ def sbatch(args):
         state, ec, restarts = fate.get("FAKE_END", "COMPLETED 0:0 0").split()
         db.data["jobs"][jid] = {"name": opts.get("job-name", "?"), "end": state, "ec": ec,
                                 "restarts": int(restarts), "looks": 0,
-                                "gone": fate.get("FAKE_GONE") == "1"}
+                                "gone": fate.get("FAKE_GONE") == "1",
+                                "hold": int(fate.get("FAKE_HOLD", "0"))}
     out = opts.get("output", "").replace("%%", "%")
     if out:
         with open(out, "a") as f:
@@ -110,8 +113,10 @@ def squeue(args):
             if j["gone"] or (ids is not None and jid not in ids) or \
                (names is not None and j["name"] not in names):
                 continue
-            if ids is not None:
+            if names is None and j.get("hold", 0) <= len(jobs):
                 j["looks"] += 1
+            elif names is None and j["looks"] < 2:
+                j["looks"] = 2
             state = "PENDING" if j["looks"] <= 1 else "RUNNING" if j["looks"] == 2 else j["end"]
             if j.get("cancelled"):
                 state = "CANCELLED"

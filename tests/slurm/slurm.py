@@ -543,6 +543,34 @@ def case_fake_end_states_map_to_outcomes():
              f"scontrol calls {fake_calls(d, 'scontrol')}", r)
 
 
+def run_limited(args, env, cwd, nofile, timeout=rh.TIMEOUT):
+    """relhost under `ulimit -n nofile` (set in the child before exec, never through a shell)."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    argv = [rh.relhost_bin()] + list(args)
+    p = subprocess.run(argv, cwd=cwd, env=rh.base_env(env), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout, preexec_fn=limit)
+    return rh.Result(argv, cwd, p.returncode, rh._dec(p.stdout), rh._dec(p.stderr))
+
+
+def case_fake_many_running_jobs_under_a_low_descriptor_limit():
+    """80 Slurm jobs running at once under `ulimit -n 48`: a remote job's log is open only while
+    it is read, so relhost holds no descriptor per submitted job."""
+    d = rh.scratch()
+    n = 80
+    b = fake_tools(d)
+    p = plan(d, [ended(f"j{i}", "COMPLETED 0:0 0", f'FAKE_HOLD = "{n}";') for i in range(n)],
+             runner=f"max_parallel = {n};", poll="0.1s")
+    r = run_limited(["-c", p, "--version", "1", "--no-color"], env_for(None, d, b), d, 48,
+                    timeout=300)
+    rh.expect(r, 0, out=[r"PASSED\s+tests"], not_any=[r"Too many open files"])
+    for i in range(n):
+        expect_job(job_of(d, "1", f"j{i}"), "PASSED", None, 0, r)
+    rh.check(len(fake_calls(d, "sbatch")) == n, "one sbatch per job", r)
+
+
 def case_fake_a_single_vanished_job_is_lost():
     """squeue answers "Invalid job id specified" (exit 1) when ONE unknown id is asked for."""
     d = rh.scratch()
