@@ -126,22 +126,32 @@ def squeue(args):
 
 
 def scontrol(args):
-    jid = args[-1]
+    """`scontrol show job -o [ID]`: one job, or every job the controller holds."""
     with Db() as db:
-        j = db.data["jobs"].get(jid)
-        if not j or j["gone"]:
-            sys.stderr.write("slurm_load_jobs error: Invalid job id specified\n")
-            return 1
-        state = "CANCELLED" if j.get("cancelled") else j["end"] if j["looks"] > 2 else "RUNNING"
-        ec = "0:15" if j.get("cancelled") else j["ec"]
-        print(f"JobId={jid} JobName={j['name']} UserId=root(0) GroupId=root(0) MCS_label=N/A "
-              f"Priority=4294901759 Nice=0 Account=(null) QOS=(null) JobState={state} "
-              f"Reason={reason_of(j, state)} Dependency=(null) Requeue=1 Restarts={j['restarts']} "
-              f"BatchFlag=1 Reboot=0 ExitCode={ec} RunTime=00:00:01 TimeLimit=00:03:00 "
-              f"Partition=debug NodeList=localhost BatchHost=localhost NumNodes=1 NumCPUs=1 "
-              f"Command=/fake/script WorkDir=/tmp StdErr=/fake/out StdIn=/dev/null "
-              f"StdOut=/fake/out Power= ")
+        if args[-1] != "-o":
+            jid = args[-1]
+            j = db.data["jobs"].get(jid)
+            if not j or j["gone"]:
+                sys.stderr.write("slurm_load_jobs error: Invalid job id specified\n")
+                return 1
+            show_job(jid, j)
+        else:
+            for jid, j in db.data["jobs"].items():
+                if not j["gone"]:
+                    show_job(jid, j)
     return 0
+
+
+def show_job(jid, j):
+    state = "CANCELLED" if j.get("cancelled") else j["end"] if j["looks"] > 2 else "RUNNING"
+    ec = "0:15" if j.get("cancelled") else j["ec"]
+    print(f"JobId={jid} JobName={j['name']} UserId=root(0) GroupId=root(0) MCS_label=N/A "
+          f"Priority=4294901759 Nice=0 Account=(null) QOS=(null) JobState={state} "
+          f"Reason={reason_of(j, state)} Dependency=(null) Requeue=1 Restarts={j['restarts']} "
+          f"BatchFlag=1 Reboot=0 ExitCode={ec} RunTime=00:00:01 TimeLimit=00:03:00 "
+          f"Partition=debug NodeList=localhost BatchHost=localhost NumNodes=1 NumCPUs=1 "
+          f"Command=/fake/script WorkDir=/tmp StdErr=/fake/out StdIn=/dev/null "
+          f"StdOut=/fake/out Power= ")
 
 
 def scancel(args):
