@@ -453,8 +453,60 @@ static int runner_slurm_cancel(const relhost_ctx *ctx, void *inst, const char *e
     return rc;
 }
 
+/* One scancel per cluster for all of the jobs, in the order given (the host lists the pending
+ * ones first); `scancel` takes many ids, each its own argument. */
+static int runner_slurm_cancel_many(const relhost_ctx *ctx, void *inst, const char *const *ids,
+                                    size_t n)
+{
+    struct runner_slurm *r = inst;
+    char(*clusters)[200] = calloc(n ? n : 1, sizeof *clusters);
+    unsigned char *done = calloc(n ? n : 1, 1);
+    int rc = 0;
+    if (!clusters || !done) {
+        free(clusters), free(done);
+        return pl_oom(ctx);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char num[32];
+        if (!ids[i] || !ids[i][0])
+            done[i] = 1; /* never reached Slurm */
+        else if (slurm_split_id(ids[i], num, sizeof num, clusters[i], sizeof clusters[i]) != 0) {
+            pl_host->fail(ctx, "\"%s\" is not a Slurm job id", ids[i]);
+            free(clusters), free(done);
+            return RELHOST_EINVAL;
+        }
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct strv argv = {0};
+        relhost_proc_result res;
+        char msg[512];
+        if (done[i])
+            continue;
+        slurm_tool_head(&argv, r->conf->scancel, clusters[i]);
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && strcmp(clusters[j], clusters[i]) == 0) {
+                char num[32], cl[200];
+                slurm_split_id(ids[j], num, sizeof num, cl, sizeof cl);
+                sv_add(&argv, num);
+                done[j] = 1;
+            }
+        if ((rc = slurm_run_argv(ctx, r, &argv, &res)) != 0)
+            break;
+        if (!(res.exited && res.exit_code == 0)) {
+            /* scancel is silent and exits 0 for ended and unknown jobs: a real failure. */
+            slurm_tool_message(&res, msg, sizeof msg);
+            pl_host->fail(ctx, "scancel failed: %s", msg);
+            rc = RELHOST_EIO;
+        }
+        pl_host->proc_result_free(&res);
+    }
+    free(clusters), free(done);
+    return rc;
+}
+
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_slurm", "1.0.0", runner_slurm_options, struct runner_slurm_conf),
     .description = "run validation jobs as Slurm batch jobs (sbatch, one squeue per poll)",
-    .runner = PL_RUNNER_OPS(runner_slurm, .find = runner_slurm_find, .close = runner_slurm_close),
+    .runner = PL_RUNNER_OPS(runner_slurm, .find = runner_slurm_find, .close = runner_slurm_close,
+                            .cancel_many = runner_slurm_cancel_many),
 };

@@ -155,10 +155,13 @@ def show_job(jid, j):
 
 
 def scancel(args):
+    """`scancel [-M CLUSTER] ID...`: silent, exit 0, also for ended or unknown jobs."""
+    ids = [a for a in args if a.isdigit()]
     with Db() as db:
-        j = db.data["jobs"].get(args[-1])
-        if j:
-            j["cancelled"] = True
+        for jid in ids:
+            j = db.data["jobs"].get(jid)
+            if j:
+                j["cancelled"] = True
     return 0
 
 

@@ -574,6 +574,34 @@ def case_fake_many_running_jobs_under_a_low_descriptor_limit():
     rh.check(len(fake_calls(d, "sbatch")) == n, "one sbatch per job", r)
 
 
+def case_fake_kill_cancels_the_release_in_one_scancel_pending_first():
+    """`relhost kill` cancels every job of the release in one scancel, the jobs still waiting to
+    start listed first (so that Slurm starts none of them into the CPUs the others free)."""
+    d = rh.scratch()
+    b = fake_tools(d)
+    env = env_for(None, d, b)
+    # r*: running at the first look (held); w*: pending at the first look (the kill's poll)
+    vals = []
+    for i in range(3):
+        vals.append(ended(f"r{i}", "COMPLETED 0:0 0", 'FAKE_HOLD = "1000";'))
+        vals.append(ended(f"w{i}", "COMPLETED 0:0 0"))
+    p = plan(d, vals, runner="max_parallel = 10;", poll="0.1s")
+    r = run(["launch", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    rh.expect(r, 0)
+    rh.check(len(fake_calls(d, "sbatch")) == 6, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+    r = run(["kill", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    rh.expect(r, 0, out=[r"release 1: 6 cancelled"])
+    sc = fake_calls(d, "scancel")
+    rh.check(len(sc) == 1, f"one scancel for the release expected, got {sc}", r)
+    ids = {n: job_of(d, "1", n)["external_id"] for n in [f"{k}{i}" for k in "rw" for i in range(3)]}
+    waiting = sorted(ids[f"w{i}"] for i in range(3))
+    running = sorted(ids[f"r{i}"] for i in range(3))
+    rh.check(sorted(sc[0][:3]) == waiting and sorted(sc[0][3:]) == running,
+             f"scancel {sc[0]}: the pending jobs {waiting} first, then {running}", r)
+    jobs = json.load(open(os.path.join(d, "fake", "jobs.json")))["jobs"]
+    rh.check(all(j.get("cancelled") for j in jobs.values()), f"not all cancelled: {jobs}", r)
+
+
 def case_fake_a_single_vanished_job_is_lost():
     """squeue answers "Invalid job id specified" (exit 1) when ONE unknown id is asked for."""
     d = rh.scratch()
