@@ -574,6 +574,17 @@ def case_fake_many_running_jobs_under_a_low_descriptor_limit():
     rh.check(len(fake_calls(d, "sbatch")) == n, "one sbatch per job", r)
 
 
+def case_fake_default_parallelism_is_a_cluster_users():
+    """Without max_parallel a Slurm runner submits more than a handful of jobs at once: 12 jobs
+    that each run until all 12 were submitted all pass."""
+    d = rh.scratch()
+    vals = [ended(f"j{i}", "COMPLETED 0:0 0", 'FAKE_HOLD = "12";') for i in range(12)]
+    vals = [v.replace("timeout_s = 120", "timeout_s = 20") for v in vals]
+    _, r = fake_run(d, vals)
+    rh.expect(r, 0, out=[r"PASSED\s+tests"])
+    rh.check(len(fake_calls(d, "sbatch")) == 12, "one sbatch per job", r)
+
+
 def case_fake_kill_cancels_the_release_in_one_scancel_pending_first():
     """`relhost kill` cancels every job of the release in one scancel, the jobs still waiting to
     start listed first (so that Slurm starts none of them into the CPUs the others free)."""
