@@ -21,8 +21,8 @@
 #define perr plan_perr
 
 static const char *const inst_reserved[] = {"plugin", "isolate", "call_timeout", NULL};
-static const char *const runner_reserved[] = {"plugin",  "max_parallel", "max_log",
-                                              "isolate", "call_timeout", NULL};
+static const char *const runner_reserved[] = {"plugin",       "max_parallel",  "max_log", "isolate",
+                                              "call_timeout", "queue_timeout", NULL};
 static const char *const metrics_reserved[] = {"plugin", "priority", "isolate", "call_timeout",
                                                NULL};
 
@@ -240,7 +240,7 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind, p
                                 in->name);
                 in->max_parallel = (int)config_setting_get_int64(mp);
             }
-            if (plan_runner_max_log(e, in) != 0)
+            if (plan_runner_max_log(e, in) != 0 || plan_runner_queue_timeout(e, in) != 0)
                 return RELHOST_EINVAL;
         }
         if (strcmp(kind, "metrics source") == 0) {

@@ -233,9 +233,17 @@ void jobs_ended(jobs *j, relhost_job *jb)
     f.expect_exit = jb->expect_exit;
     f.n_expect_exit = jb->n_expect_exit;
     f.expect_termination = jb->expect_term;
-    f.host_cancelled = jb->host_cancelled && !jb->deadline_hit;
+    f.host_cancelled = jb->host_cancelled && !jb->deadline_hit && !jb->queue_hit;
     if (jb->deadline_hit) {
         f.end = RELHOST_END_TIMEOUT;
+    } else if (jb->queue_hit) {
+        /* It never ran: nothing was tested. A tool error, not a verdict. */
+        char *n = xasprintf("waited in %s's queue longer than its queue_timeout (%.0f s) "
+                            "without starting: cancelled; raise queue_timeout or free the queue",
+                            jb->rt->pi->name, jb->rt->pi->queue_timeout);
+        evidence_note(&jb->ev, n);
+        free(n);
+        f.end = RELHOST_END_INFRA;
     }
     if (f.end == RELHOST_END_EXITED && f.exit_code < 0 &&
         (m = evidence_find_metric(&jb->ev, "exit_code")))

@@ -85,6 +85,9 @@ struct relhost_job {
     /* loop timers (jobs_timer.c, "How a job times out"), 0: none */
     unsigned long deadline_timer, tail_timer, retry_timer;
     int host_cancelled, deadline_hit, in_wait;
+    /* A remote job not yet seen running: its deadline is the runner's queue_timeout; timeout_s
+     * counts from the poll that first sees it run. queue_hit: that deadline passed. */
+    int queued, queue_hit;
     int submit_pending; /* intent recorded, runner not asked yet */
     evidence ev;
     hostctx ev_hc;
@@ -195,6 +198,9 @@ void jobs_arm_deadline(relhost_job *jb);
 void jobs_arm_tail(relhost_job *jb, double when);
 void jobs_arm_retry(relhost_job *jb);
 void jobs_arm_poll(struct runner_rt *r, double when);
+/* A job handed to its runner: a remote one waits in its engine's queue (deadline: the runner's
+ * queue_timeout), a local one starts now (deadline: timeout_s). Arms the deadline timer. */
+void jobs_queue_deadline(relhost_job *jb);
 void jobs_stop_timers(relhost_job *jb);
 /** Poll every runner that has news or is due. */
 void jobs_poll_runners(jobs *j);

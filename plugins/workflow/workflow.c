@@ -65,7 +65,9 @@ static const relhost_option workflow_validation_options[] = {
     OPT(cwd, STRING, .flags = RELHOST_OPTF_TEMPLATE | RELHOST_OPTF_PATH,
         .doc = "working directory (default: the plan's folder)"),
     OPT(timeout_s, DURATION, .def = "1h", .min = 0, .max = 30 * 86400,
-        .doc = "kill the job after this long (seconds, or \"10m\"); it then FAILS with exit 124"),
+        .doc = "kill the job after this long (seconds, or \"10m\"); it then FAILS with exit 124. "
+               "Counted from the job's start: on a cluster runner, time waiting in the queue is "
+               "bounded by the runner's queue_timeout instead"),
     OPT(retries, INT, .def = "0", .min = 0, .max = 20,
         .doc = "extra attempts after a retryable tool error (never after a verdict)"),
     OPT(nodes, INT, .def = "0", .min = 0, .max = 100000,

@@ -14,6 +14,7 @@ A job's fate comes from its batch script (the runner writes the validation's env
   FAKE_GONE=1                             squeue and scontrol never heard of the job
   FAKE_OUTPUT='text'                      written to the job's --output file
   FAKE_HOLD=N                             RUNNING (not counting looks) until N jobs were submitted
+  FAKE_PEND_S=S                           PENDING (not counting looks) for S seconds after sbatch
 squeue shows a job PENDING on its first look, RUNNING on its second and ended from the third
 (a look is a poll: an squeue that is not a search by name).
 Every output format is the real one, as printed by Slurm 22.05.8 (and ../shared/API_SHAPES.md).
@@ -23,6 +24,7 @@ import json
 import os
 import re
 import sys
+import time
 
 
 def db_path(name):
@@ -77,7 +79,8 @@ def sbatch(args):
         db.data["jobs"][jid] = {"name": opts.get("job-name", "?"), "end": state, "ec": ec,
                                 "restarts": int(restarts), "looks": 0,
                                 "gone": fate.get("FAKE_GONE") == "1",
-                                "hold": int(fate.get("FAKE_HOLD", "0"))}
+                                "hold": int(fate.get("FAKE_HOLD", "0")),
+                                "t": time.time(), "pend": float(fate.get("FAKE_PEND_S", "0"))}
     out = opts.get("output", "").replace("%%", "%")
     if out:
         with open(out, "a") as f:
@@ -112,6 +115,11 @@ def squeue(args):
         for jid, j in jobs.items():
             if j["gone"] or (ids is not None and jid not in ids) or \
                (names is not None and j["name"] not in names):
+                continue
+            if time.time() - j.get("t", 0) < j.get("pend", 0):
+                state = "CANCELLED" if j.get("cancelled") else "PENDING"
+                print(fmt.replace("%i", jid).replace("%T", state)
+                      .replace("%r", reason_of(j, state)).replace("%j", j["name"]))
                 continue
             if names is None and j.get("hold", 0) <= len(jobs):
                 j["looks"] += 1

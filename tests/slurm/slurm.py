@@ -585,6 +585,31 @@ def case_fake_default_parallelism_is_a_cluster_users():
     rh.check(len(fake_calls(d, "sbatch")) == 12, "one sbatch per job", r)
 
 
+def case_fake_timeout_counts_from_the_start_not_the_queue():
+    """timeout_s = 1 for a job that waits 33 s in the queue (past timeout_s and the host's 30 s
+    slack) and then runs briefly: it passes, its time limit counts from its start."""
+    d = rh.scratch()
+    _, r = fake_run(d, [ended("queued", "COMPLETED 0:0 0", 'FAKE_PEND_S = "33";')
+                        .replace("timeout_s = 120", "timeout_s = 1")])
+    rh.expect(r, 0, out=[r"PASSED\s+tests"])
+    expect_job(job_of(d, "1", "queued"), "PASSED", None, 0, r)
+    rh.check(not fake_calls(d, "scancel"), "a queued job was cancelled", r)
+
+
+def case_fake_queue_timeout_cancels_a_job_that_never_starts():
+    """A job still pending after the runner's queue_timeout is cancelled: a tool error (nothing
+    was tested), never a verdict, and the note names queue_timeout."""
+    d = rh.scratch()
+    _, r = fake_run(d, [ended("stuck", "COMPLETED 0:0 0", 'FAKE_PEND_S = "1000";')],
+                    runner='queue_timeout = "2s";')
+    rh.check(r.rc in (3, 75), "a tool error: exit 3 or 75", r)
+    job = job_of(d, "1", "stuck")
+    expect_job(job, "ERROR", "infra", "any", r)
+    rh.check(any("queue_timeout" in n for n in job["evidence"]["notes"]),
+             f"no note names queue_timeout: {job['evidence']['notes']}", r)
+    rh.check(fake_calls(d, "scancel"), "the stuck job was not cancelled", r)
+
+
 def case_fake_kill_cancels_the_release_in_one_scancel_pending_first():
     """`relhost kill` cancels every job of the release in one scancel, the jobs still waiting to
     start listed first (so that Slurm starts none of them into the CPUs the others free)."""
