@@ -403,6 +403,32 @@ def case_real_one_squeue_per_poll_interval():
                  f"at most one scontrol per poll expected, got {ends}", r)
 
 
+def case_real_1200_jobs_under_ulimit_1024():
+    """1,200 validations of `true` on the real cluster under `ulimit -n 1024` (once: INTERRUPTED
+    with "Too many open files", a descriptor held per submitted job): all pass, with one squeue
+    per poll interval and at most one scontrol per poll. Submitted one sbatch each (no job
+    arrays yet); takes a few minutes on the single-node test cluster."""
+    d = rh.scratch()
+    n = 1200
+    with slurm() as c:
+        b = counting_shims(d)
+        p = plan(d, [val(f"t{i}", ["true"], timeout=600) for i in range(n)])
+        t0 = time.monotonic()
+        r = run_limited(["-c", p, "--version", "1", "--no-color", "-q"], env_for(c, d, b), d,
+                        1024, timeout=580)
+        wall = time.monotonic() - t0
+        rh.expect(r, 0, not_any=[r"Too many open files", r"INTERRUPTED"])
+        jobs = state(d, "1")["jobs"]
+        bad = [k for k, j in jobs.items() if j.get("outcome") != "PASSED"]
+        rh.check(len(jobs) == n and not bad, f"{len(jobs)} jobs, not passed: {bad[:5]}", r)
+        rh.check(len(calls(d, "sbatch")) == n, f"{len(calls(d, 'sbatch'))} sbatch calls", r)
+        polls = [a for _, a in calls(d, "squeue") if "--me" in a.split()]
+        rh.check(len(polls) <= wall + 2, f"{len(polls)} polls in {wall:.0f} s", r)
+        ends = calls(d, "scontrol")
+        rh.check(len(ends) <= len(polls), f"{len(ends)} scontrol for {len(polls)} polls", r)
+        print(f"1,200 jobs: {wall:.0f} s, {len(polls)} polls, {len(ends)} scontrol calls")
+
+
 def case_real_interrupt_detaches_then_kill_cancels():
     """The first SIGINT leaves the Slurm job running (re-attachable) and prints the command that
     cancels it; `relhost kill -c PLAN --version V` then cancels it."""
