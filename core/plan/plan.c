@@ -23,8 +23,8 @@
 #define perr plan_perr
 
 static const char *const inst_reserved[] = {"plugin", "isolate", "call_timeout", NULL};
-static const char *const runner_reserved[] = {"plugin",  "max_parallel", "max_log",
-                                              "isolate", "call_timeout", NULL};
+static const char *const runner_reserved[] = {"plugin",       "max_parallel",  "max_log", "isolate",
+                                              "call_timeout", "queue_timeout", NULL};
 static const char *const metrics_reserved[] = {"plugin", "priority", "isolate", "call_timeout",
                                                NULL};
 
@@ -298,7 +298,7 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind, p
         *nout = (size_t)i + 1;
         if (config_setting_type(e) != CONFIG_TYPE_GROUP)
             return perr(e, "%s \"%s\" must be a group { plugin = \"...\"; ... }", kind, in->name);
-        in->max_parallel = 4;
+        in->max_parallel = strcmp(kind, "runner") == 0 ? 0 : 4; /* runners: 0 until known */
         if (strcmp(kind, "runner") == 0) {
             config_setting_t *mp = config_setting_get_member(e, "max_parallel");
             if (mp) {
@@ -309,7 +309,7 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind, p
                                 in->name);
                 in->max_parallel = (int)config_setting_get_int64(mp);
             }
-            if (plan_runner_max_log(e, in) != 0)
+            if (plan_runner_max_log(e, in) != 0 || plan_runner_queue_timeout(e, in) != 0)
                 return RELHOST_EINVAL;
         }
         if (strcmp(kind, "metrics source") == 0) {
@@ -326,6 +326,12 @@ static int load_group_of_instances(plan *p, const char *key, const char *kind, p
                                : strcmp(kind, "metrics source") == 0 ? metrics_reserved
                                                                      : inst_reserved) != 0)
             return RELHOST_EINVAL;
+        /* A runner whose jobs wait in a cluster's queue (it can find them again: remote) runs
+         * as many at once as a cluster user submits; relhost's own children, a few. */
+        if (!in->max_parallel)
+            in->max_parallel = in->pl->desc.runner && in->pl->desc.runner->find
+                                   ? PLAN_REMOTE_MAX_PARALLEL
+                                   : PLAN_LOCAL_MAX_PARALLEL;
     }
     return 0;
 }

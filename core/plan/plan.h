@@ -17,6 +17,13 @@
 #include <stdint.h>
 
 /** One configured plugin instance: a step, a runner or a metrics source. */
+/* A runner's max_parallel default: relhost's own children / jobs queued on a cluster (a runner
+ * with a find op). */
+#define PLAN_LOCAL_MAX_PARALLEL 4
+#define PLAN_REMOTE_MAX_PARALLEL 1000
+/* A remote runner's queue_timeout default: a job may wait a day in its engine's queue. */
+#define PLAN_QUEUE_TIMEOUT 86400.0
+
 /* A runner's max_log default: 256 MiB of a job's log kept on disk (its head and its tail). */
 #define PLAN_MAX_LOG (256ull << 20)
 #define PLAN_MAX_LOG_MIN (64ull << 10)
@@ -29,14 +36,15 @@ typedef struct plan_instance {
     const loaded_plugin *pl;
     void *conf; /* pl->desc.conf_size bytes, filled from the plan */
     optstore *store;
-    options_loc loc;     /* where the instance's group is: read it with plan_where() */
-    char *where;         /* its "file:line", made when first asked for, or set by a test */
-    int max_parallel;    /* runners: jobs at once (host-level key, default 4) */
-    int priority;        /* metrics sources: which wins when two post one key (default 0) */
-    uint64_t max_log;    /* runners: bytes of a job's log kept on disk, head and tail (host-level
+    options_loc loc;      /* where the instance's group is: read it with plan_where() */
+    char *where;          /* its "file:line", made when first asked for, or set by a test */
+    int max_parallel;     /* runners: jobs at once (host-level key, default 4; remote: 1000) */
+    int priority;         /* metrics sources: which wins when two post one key (default 0) */
+    double queue_timeout; /* runners: seconds a remote job may wait to start (0: no limit) */
+    uint64_t max_log;     /* runners: bytes of a job's log kept on disk, head and tail (host-level
                        * key, default PLAN_MAX_LOG) */
-    int isolate;         /* run in a plugin server process (core/isolate/isolate.h) */
-    double call_timeout; /* isolated: seconds one call may compute (host services excluded); 0
+    int isolate;          /* run in a plugin server process (core/isolate/isolate.h) */
+    double call_timeout;  /* isolated: seconds one call may compute (host services excluded); 0
                           * none */
 } plan_instance;
 

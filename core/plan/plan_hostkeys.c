@@ -24,6 +24,32 @@ int plan_runner_max_log(const config_setting_t *e, plan_instance *in)
     return 0;
 }
 
+/* A runner's queue_timeout: how long a remote job may wait in its engine's queue before it starts
+ * (timeout_s counts from the start); a duration or seconds, 0 for no limit. */
+int plan_runner_queue_timeout(const config_setting_t *e, plan_instance *in)
+{
+    config_setting_t *t = config_setting_get_member(e, "queue_timeout");
+    int ty;
+    double v = -1;
+    in->queue_timeout = PLAN_QUEUE_TIMEOUT;
+    if (!t)
+        return 0;
+    ty = config_setting_type(t);
+    if (ty == CONFIG_TYPE_INT || ty == CONFIG_TYPE_INT64)
+        v = (double)config_setting_get_int64(t);
+    else if (ty == CONFIG_TYPE_FLOAT)
+        v = config_setting_get_float(t);
+    else if (ty == CONFIG_TYPE_STRING && options_parse_duration(config_setting_get_string(t), &v))
+        v = -1;
+    if (!(v >= 0 && v <= 30 * 86400.0))
+        return plan_perr(t,
+                         "runner \"%s\": queue_timeout must be a duration of at most 30d "
+                         "(\"2h\", \"1d\") or 0 for none",
+                         in->name);
+    in->queue_timeout = v;
+    return 0;
+}
+
 /* call_timeout: a duration ("90s", "10m") or a number of seconds; 0 means no deadline. */
 static int call_timeout(const config_setting_t *t, plan_instance *in, const char *kind)
 {

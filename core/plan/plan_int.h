@@ -21,6 +21,7 @@ int plan_load_profiles(plan *p);
 int plan_check_int_literals(const char *path, const char *dir, int depth);
 /** A runner's max_log (plan_hostkeys.c). */
 int plan_runner_max_log(const config_setting_t *e, plan_instance *in);
+int plan_runner_queue_timeout(const config_setting_t *e, plan_instance *in);
 /** The instance's isolate and call_timeout keys (plan_hostkeys.c), once its plugin is known. */
 int plan_isolation(plan_instance *in, const config_setting_t *g, const char *kind);
 

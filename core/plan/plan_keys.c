@@ -124,7 +124,7 @@ const char *const PLAN_STRUCTURAL_KEYS[] = {"runners",    "metrics",     "steps"
 
 static const char *const structural_docs[] = {
     "runners      group of groups: named runner instances, each { plugin = ...; max_parallel; "
-    "max_log; the plugin's options }",
+    "max_log; queue_timeout; the plugin's options }",
     "metrics      group of groups: named metrics sources, each { plugin = ...; priority; isolate; "
     "call_timeout; the plugin's options }",
     "steps        list of groups, required: the steps, run in this order (see STEP KEYS)",

@@ -410,49 +410,99 @@ static int follow(plan *p, const batch_options *o)
     return code;
 }
 
+/* What kill did with each job; printed once every runner was asked. */
+enum { K_DONE, K_LOCAL, K_CANCELLED, K_FAILED };
+
+/* The unfinished remote jobs of v[i]'s runner (pending ones first, as the poll saw them), in
+ * one cancel_many; 0 when the runner has none (then each job is cancelled on its own). */
+static int kill_together(jobs_runner *r, bjob *v, size_t n, size_t i, int *what, char **why)
+{
+    const char **ids = xcalloc(n + 1, sizeof *ids);
+    size_t *idx = xcalloc(n + 1, sizeof *idx), m = 0;
+    int rc;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = i; k < n; k++) {
+            int waiting = v[k].polled && v[k].live.struct_size &&
+                          (v[k].live.state == RELHOST_JOB_PENDING ||
+                           v[k].live.state == RELHOST_JOB_SUBMITTING);
+            if (what[k] != -1 || strcmp(v[k].runner, v[i].runner) || waiting != (pass == 0))
+                continue;
+            idx[m] = k;
+            ids[m++] = v[k].ext;
+        }
+    rc = jobs_runner_cancel_many(r, ids, m, why);
+    if (rc != RELHOST_ENOTSUP)
+        for (size_t k = 0; k < m; k++)
+            what[idx[k]] = rc == 0 ? K_CANCELLED : K_FAILED;
+    free(ids);
+    free(idx);
+    return rc != RELHOST_ENOTSUP;
+}
+
+static int kill_one(jobs_runner *r, const bjob *b, char **why)
+{
+    int crc = RELHOST_ENOTSUP;
+    if (jobs_runner_remote(r))
+        crc = jobs_runner_cancel(r, b->ext, why);
+    return crc == RELHOST_ENOTSUP ? K_LOCAL : crc == 0 ? K_CANCELLED : K_FAILED;
+}
+
 int batch_kill(plan *p, const batch_options *o)
 {
     state *st;
     bjob *v;
     job_entry *recs;
-    size_t n, nrecs, cancelled = 0, done = 0, local = 0, failed = 0;
-    int rc = open_state(p, &st);
+    size_t n, nrecs, count[4] = {0};
+    char **why;
+    int *what, rc = open_state(p, &st);
     if (rc)
         return rc;
     n = collect(st, o, &v, &recs, &nrecs);
+    what = xcalloc(n + 1, sizeof *what);
+    why = xcalloc(n + 1, sizeof *why);
+    for (size_t i = 0; i < n; i++)
+        what[i] = unfinished_remote(&v[i]) ? -1 : K_DONE;
+    /* One poll per runner: which jobs still wait to start (they are cancelled first, so that
+     * none starts into the resources the running ones free). */
+    refresh(p, v, n);
     for (size_t i = 0; i < n; i++) {
         jobs_runner *r;
         char *m = NULL;
-        int crc = RELHOST_ENOTSUP;
-        if (!unfinished_remote(&v[i])) {
-            done++;
+        if (what[i] != -1)
             continue;
-        }
         if (!(r = jobs_runner_open(p, v[i].runner))) {
-            failed++;
+            what[i] = K_FAILED;
             continue;
         }
-        if (jobs_runner_remote(r))
-            crc = jobs_runner_cancel(r, v[i].ext, &m);
-        if (crc == RELHOST_ENOTSUP) {
-            local++;
-            out_printf("%-28s local: it stops with the relhost running it (Ctrl-C there)\n",
-                       v[i].validation);
-        } else if (crc == 0) {
-            cancelled++;
-            out_printf("%-28s cancelled (%s job %s)\n", v[i].validation, v[i].runner, v[i].ext);
+        if (jobs_runner_remote(r) && kill_together(r, v, n, i, what, &m)) {
+            for (size_t k = i; k < n; k++)
+                if (what[k] == K_FAILED && !why[k] && !strcmp(v[k].runner, v[i].runner))
+                    why[k] = xstrdup(m ? m : "?");
         } else {
-            failed++;
-            out_printf("%-28s NOT cancelled: %s\n", v[i].validation, m ? m : "?");
+            what[i] = kill_one(r, &v[i], &m);
+            why[i] = m ? xstrdup(m) : NULL;
         }
         free(m);
         jobs_runner_close(r);
     }
+    for (size_t i = 0; i < n; i++) {
+        count[what[i]]++;
+        if (what[i] == K_LOCAL)
+            out_printf("%-28s local: it stops with the relhost running it (Ctrl-C there)\n",
+                       v[i].validation);
+        else if (what[i] == K_CANCELLED)
+            out_printf("%-28s cancelled (%s job %s)\n", v[i].validation, v[i].runner, v[i].ext);
+        else if (what[i] == K_FAILED)
+            out_printf("%-28s NOT cancelled: %s\n", v[i].validation, why[i] ? why[i] : "?");
+        free(why[i]);
+    }
     out_printf("release %s: %zu cancelled, %zu already finished or never started, %zu local, "
                "%zu failed\n",
-               p->version, cancelled, done, local, failed);
+               p->version, count[K_CANCELLED], count[K_DONE], count[K_LOCAL], count[K_FAILED]);
+    free(what);
+    free(why);
     free(v);
     record_job_list_free(recs, nrecs);
     state_close(st);
-    return failed ? EXIT_UNDECIDED : 0;
+    return count[K_FAILED] ? EXIT_UNDECIDED : 0;
 }

@@ -118,6 +118,10 @@ int jobs_runner_poll(jobs_runner *r, relhost_job_status *st, size_t n);
 /** Cancel job external_id. 0; RELHOST_ENOTSUP when the runner has no cancel op; another
  *  RELHOST_E* with *why the runner's message (caller frees; may be NULL). */
 int jobs_runner_cancel(jobs_runner *r, const char *external_id, char **why);
+/** Cancel n jobs in one call of the runner's cancel_many (ABI 1.5), in the order given (jobs
+ *  waiting to start first). RELHOST_ENOTSUP when the runner has no cancel_many (cancel one by
+ *  one); else as jobs_runner_cancel. */
+int jobs_runner_cancel_many(jobs_runner *r, const char *const *ids, size_t n, char **why);
 /** Close the runner (NULL allowed). */
 void jobs_runner_close(jobs_runner *r);
 

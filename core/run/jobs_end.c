@@ -197,11 +197,32 @@ static int log_write_error(const relhost_job *jb)
     struct statvfs fs;
     if (jb->log_errno)
         return jb->log_errno;
-    if (jb->rt->ops->read_log || jb->log_fd < 0 || fstatvfs(jb->log_fd, &fs) != 0)
+    if (jb->rt->ops->read_log)
+        return 0;
+    /* a remote job's log is not held open between reads */
+    if (jb->log_fd >= 0 ? fstatvfs(jb->log_fd, &fs) != 0
+                        : !jb->log_path || statvfs(jb->log_path, &fs) != 0)
         return 0;
     if (fs.f_bavail == 0 && (geteuid() != 0 || fs.f_bfree == 0))
         return ENOSPC;
     return 0;
+}
+
+/* A job the host's deadline cancelled: past timeout_s, a timeout; still queued past the runner's
+ * queue_timeout, it never ran and nothing was tested: a tool error, not a verdict. */
+static void host_deadline_end(relhost_job *jb, job_end_facts *f)
+{
+    f->host_cancelled = jb->host_cancelled && !jb->deadline_hit && !jb->queue_hit;
+    if (jb->deadline_hit) {
+        f->end = RELHOST_END_TIMEOUT;
+    } else if (jb->queue_hit) {
+        char *n = xasprintf("waited in %s's queue longer than its queue_timeout (%.0f s) "
+                            "without starting: cancelled; raise queue_timeout or free the queue",
+                            jb->rt->pi->name, jb->rt->pi->queue_timeout);
+        evidence_note(&jb->ev, n);
+        free(n);
+        f->end = RELHOST_END_INFRA;
+    }
 }
 
 void jobs_ended(jobs *j, relhost_job *jb)
@@ -229,10 +250,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
     f.expect_exit = jb->expect_exit;
     f.n_expect_exit = jb->n_expect_exit;
     f.expect_termination = jb->expect_term;
-    f.host_cancelled = jb->host_cancelled && !jb->deadline_hit;
-    if (jb->deadline_hit) {
-        f.end = RELHOST_END_TIMEOUT;
-    }
+    host_deadline_end(jb, &f);
     if (f.end == RELHOST_END_EXITED && f.exit_code < 0 &&
         (m = evidence_find_metric(&jb->ev, "exit_code")))
         f.exit_code = (int)m->value;

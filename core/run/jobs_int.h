@@ -76,12 +76,19 @@ struct relhost_job {
     void *handle;
     relhost_job_status status;
     uint64_t log_off;
-    int log_fd;
+    int log_fd; /* a remote job's log is open only while it is read (jobs_log.c) */
+    /* The file fed from (log_fd's once opened), to notice a replaced log across reopenings. */
+    dev_t log_dev;
+    ino_t log_ino;
+    int log_id_known;
     void **src_jobs;
     double started, ended, deadline, not_before, next_tail;
     /* loop timers (jobs_timer.c, "How a job times out"), 0: none */
     unsigned long deadline_timer, tail_timer, retry_timer;
     int host_cancelled, deadline_hit, in_wait;
+    /* A remote job not yet seen running: its deadline is the runner's queue_timeout; timeout_s
+     * counts from the poll that first sees it run. queue_hit: that deadline passed. */
+    int queued, queue_hit;
     int submit_pending; /* intent recorded, runner not asked yet */
     evidence ev;
     hostctx ev_hc;
@@ -198,6 +205,9 @@ void jobs_arm_deadline(relhost_job *jb);
 void jobs_arm_tail(relhost_job *jb, double when);
 void jobs_arm_retry(relhost_job *jb);
 void jobs_arm_poll(struct runner_rt *r, double when);
+/* A job handed to its runner: a remote one waits in its engine's queue (deadline: the runner's
+ * queue_timeout), a local one starts now (deadline: timeout_s). Arms the deadline timer. */
+void jobs_queue_deadline(relhost_job *jb);
 void jobs_stop_timers(relhost_job *jb);
 /** Poll every runner that has news or is due. */
 void jobs_poll_runners(jobs *j);

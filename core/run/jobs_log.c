@@ -91,6 +91,34 @@ static void log_remember(relhost_job *jb, const char *buf, size_t n)
     }
 }
 
+/* Open the log for a read, noting which file it is the first time. 0, or -1 (errno set). */
+static int log_open(relhost_job *jb)
+{
+    struct stat fs;
+    if (jb->log_fd >= 0)
+        return 0;
+    jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (jb->log_fd < 0)
+        return -1;
+    if (!jb->log_id_known && fstat(jb->log_fd, &fs) == 0) {
+        jb->log_dev = fs.st_dev;
+        jb->log_ino = fs.st_ino;
+        jb->log_id_known = 1;
+    }
+    return 0;
+}
+
+/* A remote job's log is open only while it is read: thousands of jobs may wait on a cluster,
+ * and a descriptor each would outgrow `ulimit -n`. Relhost's own children are bounded by
+ * max_parallel and keep theirs. */
+static void log_release(relhost_job *jb)
+{
+    if (jb->rt->ops->find && jb->log_fd >= 0) {
+        close(jb->log_fd);
+        jb->log_fd = -1;
+    }
+}
+
 static int log_started_over(relhost_job *jb)
 {
     struct stat fs, ps;
@@ -98,9 +126,15 @@ static int log_started_over(relhost_job *jb)
     relhost_map ra;
     int replaced, shrank, rewritten;
     char *n;
-    if (jb->log_fd < 0 || fstat(jb->log_fd, &fs) != 0)
+    if (jb->log_fd < 0 && (!jb->log_id_known || log_open(jb) != 0))
         return 0;
-    replaced = stat(jb->log_path, &ps) == 0 && (ps.st_ino != fs.st_ino || ps.st_dev != fs.st_dev);
+    if (fstat(jb->log_fd, &fs) != 0)
+        return 0;
+    /* Replaced: the path names another file than the one open, or (a log reopened for this
+     * read) the one open is not the file fed from. */
+    replaced =
+        (stat(jb->log_path, &ps) == 0 && (ps.st_ino != fs.st_ino || ps.st_dev != fs.st_dev)) ||
+        (jb->log_id_known && (fs.st_ino != jb->log_ino || fs.st_dev != jb->log_dev));
     shrank = !replaced && (uint64_t)fs.st_size < jb->log_off;
     rewritten = !replaced && !shrank && log_rewritten(jb);
     if (!replaced && !shrank && !rewritten)
@@ -123,7 +157,9 @@ static int log_started_over(relhost_job *jb)
     free(n);
     if (replaced) {
         close(jb->log_fd);
-        jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        jb->log_fd = -1;
+        jb->log_id_known = 0;
+        log_open(jb);
     }
     jb->log_off = 0;
     jb->log_cut_to = 0;
@@ -195,7 +231,7 @@ void jobs_tail_log(relhost_job *jb)
     char buf[LOG_CHUNK];
     const relhost_runner_ops *ops = jb->rt->ops;
     /* once per read, not per chunk: did the job start its own log over since the last one? */
-    if (!ops->read_log && jb->log_fd >= 0)
+    if (!ops->read_log && (jb->log_fd >= 0 || jb->log_id_known))
         log_started_over(jb);
     for (;;) {
         ssize_t n;
@@ -214,13 +250,11 @@ void jobs_tail_log(relhost_job *jb)
             if (!jb->log_errno && copy_log(jb, buf, got) != 0)
                 jb->log_errno = errno ? errno : EIO;
         } else {
-            if (jb->log_fd < 0)
-                jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            if (jb->log_fd < 0)
-                return;
+            if (log_open(jb) != 0)
+                break;
             n = pread(jb->log_fd, buf, sizeof buf, (off_t)jb->log_off);
             if (n <= 0)
-                return;
+                break;
         }
         jb->log_off += (uint64_t)n;
         log_remember(jb, buf, (size_t)n);
@@ -235,6 +269,7 @@ void jobs_tail_log(relhost_job *jb)
         if ((size_t)n < sizeof buf)
             break;
     }
+    log_release(jb);
     cap_log(jb);
 }
 

@@ -59,9 +59,15 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
     jb->log_head_len = jb->log_tail_len = 0;
     jb->log_cut_to = 0;
     jb->log_fd = -1;
+    jb->log_id_known = 0;
     jb->started = started > 0 ? started : time_wall();
     jb->deadline = 0;
-    if (jb->timeout_s > 0) {
+    if (jb->rt->ops->find) {
+        /* Whether it started meanwhile comes with the next poll: until then it is queued (the
+         * engine's own time limit, counted from the job's start, bounds it meanwhile). */
+        jb->queue_hit = 0;
+        jobs_queue_deadline(jb);
+    } else if (jb->timeout_s > 0) {
         double left = jb->started + jb->timeout_s + DEADLINE_SLACK - time_wall();
         jb->deadline = loop_now() + (left > 0 ? left : 0);
     }

@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "run/guard.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,28 @@ int jobs_runner_cancel(jobs_runner *r, const char *external_id, char **why)
         *why = hostctx_take_fail(&r->rt.hc);
         if (rc == RELHOST_ENOTSUP)
             rc = RELHOST_EFAIL; /* the op failed: not "no cancel op" */
+    }
+    return rc;
+}
+
+int jobs_runner_cancel_many(jobs_runner *r, const char *const *ids, size_t n, char **why)
+{
+    const relhost_runner_ops *ops = r->rt.ops;
+    int rc;
+    *why = NULL;
+    /* a runner built for ABI < 1.5 has no such member: its struct ends before it */
+    if (ops->struct_size < offsetof(relhost_runner_ops, cancel_many) + sizeof ops->cancel_many ||
+        !ops->cancel_many)
+        return RELHOST_ENOTSUP;
+    {
+        int g = guard_enter(r->rt.pi->plugin_name, "cancel_many", NULL);
+        rc = ops->cancel_many(&r->rt.hc.pub, r->rt.inst, ids, n);
+        guard_leave(g);
+    }
+    if (rc != 0) {
+        *why = hostctx_take_fail(&r->rt.hc);
+        if (rc == RELHOST_ENOTSUP)
+            rc = RELHOST_EFAIL;
     }
     return rc;
 }

@@ -137,6 +137,7 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     if (jb->log_fd >= 0)
         close(jb->log_fd);
     jb->log_fd = -1;
+    jb->log_id_known = 0;
     jb->log_off = 0;
     jb->log_head_len = jb->log_tail_len = 0;
     jb->log_cut_to = 0;
@@ -161,9 +162,8 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     memset(&jb->proc, 0, sizeof jb->proc);
     jb->ext_id[0] = '\0';
     jb->started = time_wall();
-    jb->host_cancelled = jb->deadline_hit = 0;
-    jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
-    jobs_arm_deadline(jb);
+    jb->host_cancelled = jb->deadline_hit = jb->queue_hit = 0;
+    jobs_queue_deadline(jb);
     jb->rt->running++;
     jb->submit_pending = 1;
     jobs_persist(jb);

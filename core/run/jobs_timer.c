@@ -94,11 +94,40 @@ void jobs_stop_timers(relhost_job *jb)
     jb->deadline_timer = jb->tail_timer = jb->retry_timer = 0;
 }
 
-/* Step 2: the host's deadline passed and the job still runs: cancel it on its runner. */
+void jobs_queue_deadline(relhost_job *jb)
+{
+    double qt = jb->rt->pi->queue_timeout;
+    jb->queued = jb->rt->ops->find != NULL;
+    if (jb->queued)
+        jb->deadline = qt > 0 ? loop_now() + qt : 0;
+    else
+        jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
+    jobs_arm_deadline(jb);
+}
+
+/* A queued job seen running: timeout_s counts from now. */
+static void job_started(relhost_job *jb)
+{
+    jb->queued = 0;
+    jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
+    jobs_arm_deadline(jb);
+}
+
+/* Step 2: the host's deadline passed and the job still runs (or, queued, never started): cancel
+ * it on its runner. */
 static void job_deadline(relhost_job *jb)
 {
-    if (jb->phase != PH_RUNNING || jb->deadline_hit)
+    if (jb->phase != PH_RUNNING || jb->deadline_hit || jb->queue_hit)
         return;
+    if (jb->queued) {
+        log_msg(RELHOST_LOG_WARN, jb->id,
+                "waited longer than runner %s's queue_timeout (%.0f s) without starting; "
+                "cancelling %s job %s",
+                jb->rt->pi->name, jb->rt->pi->queue_timeout, jb->rt->pi->name, jb->ext_id);
+        jb->queue_hit = jb->host_cancelled = 1;
+        jobs_cancel_guarded(jb);
+        return;
+    }
     /* The runner's own limit did not end it: the host's deadline does. */
     log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s", jb->rt->pi->name,
             jb->ext_id);
@@ -179,7 +208,10 @@ static void poll_runner(jobs *j, struct runner_rt *r)
         st[n].key = jb->key;
         st[n].external_id = jb->ext_id[0] ? jb->ext_id : NULL;
         st[n].runner_handle = jb->handle;
-        st[n].state = jb->phase == PH_SUBMITTING ? RELHOST_JOB_SUBMITTING : RELHOST_JOB_RUNNING;
+        /* a poll with no news of a job leaves this: a queued job is not taken for started */
+        st[n].state = jb->phase == PH_SUBMITTING ? RELHOST_JOB_SUBMITTING
+                      : jb->queued               ? RELHOST_JOB_PENDING
+                                                 : RELHOST_JOB_RUNNING;
         who[n++] = jb;
     }
     r->busy++;
@@ -191,7 +223,17 @@ static void poll_runner(jobs *j, struct runner_rt *r)
         guard_leave(g);
     }
     r->busy--;
-    if (prc != 0) {
+    if (prc == RELHOST_ENOMEM) {
+        /* Out of descriptors or memory: another poll meets the same wall. A tool error that
+         * names the resource; the remote jobs run on and are re-attached by a re-run. */
+        char *m = hostctx_take_fail(&r->hc);
+        char *why = xasprintf("runner %s: poll failed: %s", r->pi->name, m ? m : "out of memory");
+        log_msg(RELHOST_LOG_ERROR, r->prefix, "%s", why);
+        loop_stop_failed(EXIT_DEFERRED, why);
+        free(why);
+        free(m);
+        next = 5;
+    } else if (prc != 0) {
         char *m = hostctx_take_fail(&r->hc);
         if (jobs_runner_fault(r)) {
             /* its isolated process is gone: its jobs with it, no poll again */
@@ -228,6 +270,9 @@ static void poll_runner(jobs *j, struct runner_rt *r)
             st[i].end = RELHOST_END_INFRA;
             snprintf(st[i].engine_state, sizeof st[i].engine_state, "LOST");
         }
+        if (prc == 0 && jb->queued && st[i].state == RELHOST_JOB_RUNNING &&
+            jb->phase == PH_RUNNING && !jb->queue_hit)
+            job_started(jb);
         if (st[i].state == RELHOST_JOB_ENDED) {
             jb->status = st[i];
             jobs_ended(j, jb);

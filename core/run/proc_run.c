@@ -119,10 +119,30 @@ static char *capture_take(struct capture *c, size_t *len)
 }
 
 /* Pipe whose parent end (index `parent`) is non-blocking; both ends CLOEXEC. */
+/* A failed system call: running out of a resource (descriptors, memory) is RELHOST_ENOMEM and
+ * says which one, so the caller stops as a tool error instead of retrying into the same wall. */
+static int proc_resource_error(int e, const char *fmt, const char *what)
+{
+    char head[512];
+    struct rlimit rl;
+    snprintf(head, sizeof head, fmt, what);
+    if (e == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        return error_set(RELHOST_ENOMEM,
+                         "%s: %s (EMFILE: relhost reached its open file limit, ulimit -n %llu; "
+                         "raise it or lower the runners' max_parallel)",
+                         head, strerror(e), (unsigned long long)rl.rlim_cur);
+    if (e == EMFILE || e == ENFILE || e == ENOMEM)
+        return error_set(RELHOST_ENOMEM, "%s: %s (%s: out of a system resource)", head, strerror(e),
+                         e == ENOMEM   ? "ENOMEM"
+                         : e == ENFILE ? "ENFILE"
+                                       : "EMFILE");
+    return error_set(RELHOST_EIO, "%s: %s", head, strerror(e));
+}
+
 static int make_pipe(int fds[2], int parent, const char *what)
 {
     if (pipe2(fds, O_CLOEXEC) != 0)
-        return error_set(RELHOST_EIO, "cannot create a pipe for '%s': %s", what, strerror(errno));
+        return proc_resource_error(errno, "cannot create a pipe for '%s'", what);
     fcntl(fds[parent], F_SETFL, fcntl(fds[parent], F_GETFL) | O_NONBLOCK);
     return 0;
 }

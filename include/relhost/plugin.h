@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relhost/plugin.h - the relhost plugin ABI, version 1.4 (1.0; 1.1 added job template variables;
+ * relhost/plugin.h - the relhost plugin ABI, version 1.5 (1.0; 1.1 added job template variables;
  * 1.2 added baseline rules and statistics to acceptance checks, and repeated jobs; 1.3 added the
  * release's requirement set, plan-time checks of metric keys, and the keys a source can post;
  * 1.4 added sealed secrets, at-most-once HTTP requests, per-step delivery records, the reserved
- * metric and label keys, host->strerror() and the HTTP option group).
+ * metric and label keys, host->strerror() and the HTTP option group; 1.5 added a runner's
+ * cancel_many).
  *
  * This is the only header a relhost plugin includes. A plugin is a shared object exporting one
  * symbol, relhost_plugin_entry(); the host passes a const table of services and receives a
@@ -60,7 +61,7 @@ extern "C" {
 #endif
 
 #define RELHOST_ABI_MAJOR 1
-#define RELHOST_ABI_MINOR 4
+#define RELHOST_ABI_MINOR 5
 
 #if defined(__GNUC__)
 #define RELHOST_EXPORT __attribute__((visibility("default")))
@@ -815,6 +816,12 @@ typedef struct relhost_runner_ops {
     /** Forget a handle from submit() once the host no longer needs the job. */
     void (*release)(void *inst, void *handle);
     void (*close)(void *inst);
+    /** Added in ABI 1.5; optional (read it only when struct_size covers it). Cancel n jobs in
+     *  as few engine calls as the engine allows (one scancel per cluster), in the order given:
+     *  the host lists the jobs waiting to start first, so that none starts into resources the
+     *  others free. 0 when every job is cancelled (ended or unknown ones count as cancelled). */
+    int (*cancel_many)(const relhost_ctx *ctx, void *inst, const char *const *external_ids,
+                       size_t n);
 } relhost_runner_ops;
 
 /* ---- The descriptor ---------------------------------------------------------------------------- */

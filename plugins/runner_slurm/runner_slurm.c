@@ -10,8 +10,8 @@
  *   Variables whose value relhost hands over from its own environment (pass_env) are NOT written
  *   into the script: they reach the job through sbatch's environment (--export=ALL), so secrets
  *   never land in a file relhost writes nor in any argv (ps, squeue, scontrol).
- * - poll refreshes every job of the runner with ONE `squeue -t all -j id,id,...` per cluster, and
- *   one `scontrol show job -o ID` per job that has just ended (for ExitCode and Restarts).
+ * - poll refreshes every job of the runner with ONE `squeue --me -t all` per cluster and ONE
+ *   `scontrol show job -o` for the jobs that ended since the last poll (slurm_poll.c).
  * - find(key) asks squeue for a job named by the idempotency key, so a crash between the
  *   SUBMITTING record and sbatch's answer never submits twice.
  * - The job's output file is written by Slurm on the compute node and read by relhost here:
@@ -57,11 +57,6 @@ static const char *const arg_keys[] = {"partition", "account", "qos", "constrain
 static const char *const arg_flags[] = {"--partition",  "--account", "--qos",
                                         "--constraint", "--gres",    NULL};
 
-struct runner_slurm {
-    const struct runner_slurm_conf *conf;
-    double last_poll; /* CLOCK_MONOTONIC seconds of the last squeue, 0: none yet */
-};
-
 /* ---- running the Slurm tools ---- */
 
 /* Runs argv to completion. 0 when it ran (look at res), else the host's error (already
@@ -77,7 +72,9 @@ static int run_tool(const relhost_ctx *ctx, const struct runner_slurm *r, char *
     ps.clear_env = clear_env;
     ps.timeout_s = r->conf->command_timeout;
     ps.grace_s = 2;
-    ps.capture_max = 4u << 20;
+    /* a poll lists every job of the user's (about 60 bytes each in squeue, 1 KiB in scontrol):
+     * a bound against a runaway tool, never reached by a cluster's listing */
+    ps.capture_max = 512u << 20;
     memset(res, 0, sizeof *res);
     res->struct_size = sizeof *res;
     return pl_host->proc_run(ctx, &ps, res);
@@ -85,8 +82,8 @@ static int run_tool(const relhost_ctx *ctx, const struct runner_slurm *r, char *
 
 /* Run a tool's argv (freed here) without extra environment; on a failure nothing is left to
  * free. RELHOST_ENOMEM when building argv ran out of memory. */
-static int run_argv(const relhost_ctx *ctx, const struct runner_slurm *r, struct strv *argv,
-                    relhost_proc_result *res)
+int slurm_run_argv(const relhost_ctx *ctx, const struct runner_slurm *r, struct strv *argv,
+                   relhost_proc_result *res)
 {
     int rc = RELHOST_ENOMEM;
 
@@ -100,7 +97,7 @@ static int run_argv(const relhost_ctx *ctx, const struct runner_slurm *r, struct
 }
 
 /* argv head for a tool, with -M <cluster> when the job lives on a named cluster. */
-static void tool_head(struct strv *a, const char *prog, const char *cluster)
+void slurm_tool_head(struct strv *a, const char *prog, const char *cluster)
 {
     sv_add(a, prog);
     if (cluster && cluster[0]) {
@@ -299,160 +296,6 @@ static relhost_job_status *elem(relhost_job_status *jobs, size_t i, size_t elem_
     return (relhost_job_status *)(void *)((char *)jobs + i * elem_size);
 }
 
-/*
- * The end of a job: JobState, ExitCode=code:signal and Restarts from scontrol (squeue has no
- * exit code). Returns 0 when st says ENDED, 1 when the job turned out not to have ended (requeued
- * meanwhile: st says RUNNING), a negative code when scontrol failed (explained; ask again at the
- * next poll).
- */
-static int fill_end(const relhost_ctx *ctx, struct runner_slurm *r, const char *num,
-                    const char *cluster, const char *word, relhost_job_status *st)
-{
-    struct strv argv = {0};
-    relhost_proc_result res;
-    char state[64], reason[128] = "", ec[32] = "", restarts[16] = "";
-    int code = -1, sig = 0, rc;
-
-    snprintf(state, sizeof state, "%s", word);
-    tool_head(&argv, r->conf->scontrol, cluster);
-    sv_add(&argv, "show");
-    sv_add(&argv, "job");
-    sv_add(&argv, "-o");
-    sv_add(&argv, num);
-    if ((rc = run_argv(ctx, r, &argv, &res)) != 0)
-        return rc;
-    if (res.exited && res.exit_code == 0 && res.out &&
-        slurm_kv_get(res.out, "JobState", state, sizeof state) == 0) {
-        slurm_kv_get(res.out, "Reason", reason, sizeof reason);
-        slurm_kv_get(res.out, "Restarts", restarts, sizeof restarts);
-        if (slurm_kv_get(res.out, "ExitCode", ec, sizeof ec) != 0 ||
-            sscanf(ec, "%d:%d", &code, &sig) != 2) {
-            code = -1;
-            sig = 0;
-        }
-    } else if (!(res.err && strstr(res.err, "Invalid job id"))) {
-        char msg[512];
-        slurm_tool_message(&res, msg, sizeof msg);
-        pl_host->fail(ctx, "scontrol show job %s failed: %s", num, msg);
-        pl_host->proc_result_free(&res);
-        return RELHOST_EIO;
-    }
-    /* else: purged between squeue and scontrol; squeue's word is all there is. */
-    pl_host->proc_result_free(&res);
-    if (!slurm_terminal_state(state)) {
-        st->state = slurm_pending_state(state) ? RELHOST_JOB_PENDING : RELHOST_JOB_RUNNING;
-        st->restarts = restarts[0] ? atoi(restarts) : 0;
-        slurm_set_word(st->engine_state, sizeof st->engine_state, state);
-        return 1;
-    }
-
-    slurm_map_end(state, code, sig, restarts[0] ? atoi(restarts) : 0, st);
-    if (reason[0])
-        slurm_set_word(st->engine_reason, sizeof st->engine_reason, reason);
-    return 0;
-}
-
-/* One squeue for the jobs of one cluster: idx[0..k) index into jobs. */
-static int poll_cluster(const relhost_ctx *ctx, struct runner_slurm *r, relhost_job_status *jobs,
-                        size_t elem_size, const size_t *idx, size_t k, const char *cluster,
-                        char (*nums)[32])
-{
-    struct strv argv = {0};
-    struct sbuf ids = {0};
-    relhost_proc_result res;
-    const char *out = "";
-    int rc, failed = 0;
-
-    for (size_t i = 0; i < k; i++) {
-        if (i)
-            sb_add(&ids, ",", 1);
-        sb_str(&ids, nums[idx[i]]);
-    }
-    tool_head(&argv, r->conf->squeue, cluster);
-    sv_add(&argv, "-h");
-    sv_add(&argv, "-t");
-    sv_add(&argv, "all");
-    sv_add(&argv, "-j");
-    sv_add(&argv, ids.s ? ids.s : "");
-    /* The job name last: it is the only free-text field and may hold a '|'. */
-    sv_add(&argv, "-o");
-    sv_add(&argv, "%i|%T|%r|%j");
-    free(ids.s);
-    if (argv.oom || ids.oom) {
-        sv_free(&argv);
-        return pl_oom(ctx);
-    }
-    rc = run_tool(ctx, r, argv.v, NULL, 0, &res);
-    sv_free(&argv);
-    if (rc != 0) {
-        pl_host->proc_result_free(&res);
-        return rc;
-    }
-    if (res.exited && res.exit_code == 0) {
-        out = res.out ? res.out : "";
-    } else if (!(res.exited && res.err && strstr(res.err, "Invalid job id specified"))) {
-        /* squeue answers "Invalid job id" for ONE unknown id (with several it lists the known
-         * ones): that means gone. Anything else (controller down, timeout) tells nothing. */
-        char msg[512];
-        slurm_tool_message(&res, msg, sizeof msg);
-        pl_host->fail(ctx, "squeue failed: %s", msg);
-        pl_host->proc_result_free(&res);
-        return RELHOST_EIO;
-    }
-
-    for (size_t i = 0; i < k; i++) {
-        relhost_job_status *st = elem(jobs, idx[i], elem_size);
-        const char *num = nums[idx[i]];
-        size_t nl = strlen(num);
-        char word[64] = "", reason[128] = "";
-        int seen = 0;
-        for (const char *line = out; *line;) {
-            const char *end = strchr(line, '\n');
-            size_t len = end ? (size_t)(end - line) : strlen(line);
-            if (len > nl && memcmp(line, num, nl) == 0 && line[nl] == '|') {
-                const char *f = line + nl + 1, *bar = memchr(f, '|', len - nl - 1);
-                if (bar) {
-                    const char *bar2 = memchr(bar + 1, '|', (size_t)(line + len - bar - 1));
-                    snprintf(word, sizeof word, "%.*s", (int)(bar - f), f);
-                    if (bar2)
-                        snprintf(reason, sizeof reason, "%.*s", (int)(bar2 - bar - 1), bar + 1);
-                    seen = 1;
-                }
-            }
-            if (!end)
-                break;
-            line = end + 1;
-        }
-        if (!seen) {
-            st->state = RELHOST_JOB_LOST;
-            st->exit_code = -1;
-            snprintf(st->engine_state, sizeof st->engine_state, "GONE");
-            snprintf(st->engine_reason, sizeof st->engine_reason,
-                     "squeue -t all no longer lists job %s (older than MinJobAge?)", num);
-            continue;
-        }
-        slurm_set_word(st->engine_state, sizeof st->engine_state, word);
-        slurm_set_word(st->engine_reason, sizeof st->engine_reason, reason);
-        if (slurm_terminal_state(word)) {
-            int e = fill_end(ctx, r, num, cluster, word, st);
-            if (e < 0) {
-                failed = e; /* ask again at the next poll */
-                st->state = RELHOST_JOB_RUNNING;
-                if (e == RELHOST_EINTR)
-                    break;
-            }
-        } else if (slurm_pending_state(word)) {
-            st->state = RELHOST_JOB_PENDING;
-        } else {
-            /* RUNNING, COMPLETING, REQUEUED, SUSPENDED, STAGE_OUT, SIGNALING, RESIZING,
-             * STOPPED, and any word newer than 22.05: still in progress. */
-            st->state = RELHOST_JOB_RUNNING;
-        }
-    }
-    pl_host->proc_result_free(&res);
-    return failed;
-}
-
 static double mono_now(void)
 {
     struct timespec ts;
@@ -513,7 +356,7 @@ static int runner_slurm_poll(const relhost_ctx *ctx, void *inst, relhost_job_sta
                 idx[k++] = j;
                 done[j] = 1;
             }
-        e = poll_cluster(ctx, r, jobs, elem_size, idx, k, clusters[i], nums);
+        e = slurm_poll_cluster(ctx, r, jobs, elem_size, idx, k, clusters[i], nums);
         if (e != 0 && rc == 0)
             rc = e;
         if (e == RELHOST_EINTR)
@@ -538,7 +381,7 @@ static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key
         pl_host->fail(ctx, "job key \"%s\" cannot be looked up by name in Slurm", key);
         return RELHOST_EINVAL;
     }
-    tool_head(&argv, r->conf->squeue, NULL);
+    slurm_tool_head(&argv, r->conf->squeue, NULL);
     sv_add(&argv, "-h");
     sv_add(&argv, "-t");
     sv_add(&argv, "all");
@@ -546,7 +389,7 @@ static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key
     sv_add(&argv, key);
     sv_add(&argv, "-o");
     sv_add(&argv, "%i|%j");
-    if ((rc = run_argv(ctx, r, &argv, &res)) != 0)
+    if ((rc = slurm_run_argv(ctx, r, &argv, &res)) != 0)
         return rc;
     if (!res.exited || res.exit_code != 0) {
         char msg[512];
@@ -592,7 +435,7 @@ static int runner_slurm_cancel(const relhost_ctx *ctx, void *inst, const char *e
         pl_host->fail(ctx, "\"%s\" is not a Slurm job id", external_id);
         return RELHOST_EINVAL;
     }
-    tool_head(&argv, r->conf->scancel, cluster);
+    slurm_tool_head(&argv, r->conf->scancel, cluster);
     sv_add(&argv, num);
     if (argv.oom) {
         sv_free(&argv);
@@ -610,8 +453,60 @@ static int runner_slurm_cancel(const relhost_ctx *ctx, void *inst, const char *e
     return rc;
 }
 
+/* One scancel per cluster for all of the jobs, in the order given (the host lists the pending
+ * ones first); `scancel` takes many ids, each its own argument. */
+static int runner_slurm_cancel_many(const relhost_ctx *ctx, void *inst, const char *const *ids,
+                                    size_t n)
+{
+    struct runner_slurm *r = inst;
+    char(*clusters)[200] = calloc(n ? n : 1, sizeof *clusters);
+    unsigned char *done = calloc(n ? n : 1, 1);
+    int rc = 0;
+    if (!clusters || !done) {
+        free(clusters), free(done);
+        return pl_oom(ctx);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char num[32];
+        if (!ids[i] || !ids[i][0])
+            done[i] = 1; /* never reached Slurm */
+        else if (slurm_split_id(ids[i], num, sizeof num, clusters[i], sizeof clusters[i]) != 0) {
+            pl_host->fail(ctx, "\"%s\" is not a Slurm job id", ids[i]);
+            free(clusters), free(done);
+            return RELHOST_EINVAL;
+        }
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct strv argv = {0};
+        relhost_proc_result res;
+        char msg[512];
+        if (done[i])
+            continue;
+        slurm_tool_head(&argv, r->conf->scancel, clusters[i]);
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && strcmp(clusters[j], clusters[i]) == 0) {
+                char num[32], cl[200];
+                slurm_split_id(ids[j], num, sizeof num, cl, sizeof cl);
+                sv_add(&argv, num);
+                done[j] = 1;
+            }
+        if ((rc = slurm_run_argv(ctx, r, &argv, &res)) != 0)
+            break;
+        if (!(res.exited && res.exit_code == 0)) {
+            /* scancel is silent and exits 0 for ended and unknown jobs: a real failure. */
+            slurm_tool_message(&res, msg, sizeof msg);
+            pl_host->fail(ctx, "scancel failed: %s", msg);
+            rc = RELHOST_EIO;
+        }
+        pl_host->proc_result_free(&res);
+    }
+    free(clusters), free(done);
+    return rc;
+}
+
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_slurm", "1.0.0", runner_slurm_options, struct runner_slurm_conf),
     .description = "run validation jobs as Slurm batch jobs (sbatch, one squeue per poll)",
-    .runner = PL_RUNNER_OPS(runner_slurm, .find = runner_slurm_find, .close = runner_slurm_close),
+    .runner = PL_RUNNER_OPS(runner_slurm, .find = runner_slurm_find, .close = runner_slurm_close,
+                            .cancel_many = runner_slurm_cancel_many),
 };

@@ -5,6 +5,7 @@
  *   runner_slurm.c  options, the runner ops, running the Slurm tools
  *   slurm_script.c  what a job is made of: the batch script, sbatch's environment, owned buffers
  *   slurm_parse.c   what Slurm says: ids, messages, transient errors, job states and their ends
+ *   slurm_poll.c    one poll: one squeue and at most one scontrol per cluster, jobs matched by hash
  */
 #ifndef RUNNER_SLURM_H
 #define RUNNER_SLURM_H
@@ -26,6 +27,11 @@ struct runner_slurm_conf {
     const char *squeue;
     const char *scontrol;
     const char *scancel;
+};
+
+struct runner_slurm {
+    const struct runner_slurm_conf *conf;
+    double last_poll; /* CLOCK_MONOTONIC seconds of the last squeue, 0: none yet */
 };
 
 /* ---- owned buffers (slurm_script.c): an allocation failure sticks in oom, so callers check
@@ -99,5 +105,24 @@ void slurm_set_word(char *dst, size_t cap, const char *word);
 /* Fills st for a job that ended in Slurm state `state` with ExitCode code:sig (code -1 when
  * unknown) and `restarts`: the one place where Slurm's ends become relhost's. */
 void slurm_map_end(const char *state, int code, int sig, int restarts, relhost_job_status *st);
+
+/* ---- running the tools (runner_slurm.c) ---- */
+
+/* argv head for a tool, with -M <cluster> when the job lives on a named cluster. */
+void slurm_tool_head(struct strv *a, const char *prog, const char *cluster);
+
+/* Runs a tool's argv (freed here) without extra environment. 0 when it ran (look at res, free
+ * it with pl_host->proc_result_free), else the host's error (explained; nothing to free). */
+int slurm_run_argv(const relhost_ctx *ctx, const struct runner_slurm *r, struct strv *argv,
+                   relhost_proc_result *res);
+
+/* ---- one poll (slurm_poll.c) ---- */
+
+/* Refreshes the jobs idx[0..k) (positions in jobs, numbers in nums) of one cluster: one squeue
+ * for the user's jobs, at most one scontrol for the ones that ended. 0, or the error of a tool
+ * that told nothing (explained; the jobs it concerned stay as they were: ask again). */
+int slurm_poll_cluster(const relhost_ctx *ctx, struct runner_slurm *r, relhost_job_status *jobs,
+                       size_t elem_size, const size_t *idx, size_t k, const char *cluster,
+                       char (*nums)[32]);
 
 #endif /* RUNNER_SLURM_H */

@@ -13,7 +13,10 @@ A job's fate comes from its batch script (the runner writes the validation's env
   FAKE_SBATCH_ERR='message'               sbatch prints "sbatch: error: message", exits 1
   FAKE_GONE=1                             squeue and scontrol never heard of the job
   FAKE_OUTPUT='text'                      written to the job's --output file
-squeue shows a job PENDING on its first look, RUNNING on its second and ended from the third.
+  FAKE_HOLD=N                             RUNNING (not counting looks) until N jobs were submitted
+  FAKE_PEND_S=S                           PENDING (not counting looks) for S seconds after sbatch
+squeue shows a job PENDING on its first look, RUNNING on its second and ended from the third
+(a look is a poll: an squeue that is not a search by name).
 Every output format is the real one, as printed by Slurm 22.05.8 (and ../shared/API_SHAPES.md).
 """
 import fcntl
@@ -21,6 +24,7 @@ import json
 import os
 import re
 import sys
+import time
 
 
 def db_path(name):
@@ -74,7 +78,9 @@ def sbatch(args):
         state, ec, restarts = fate.get("FAKE_END", "COMPLETED 0:0 0").split()
         db.data["jobs"][jid] = {"name": opts.get("job-name", "?"), "end": state, "ec": ec,
                                 "restarts": int(restarts), "looks": 0,
-                                "gone": fate.get("FAKE_GONE") == "1"}
+                                "gone": fate.get("FAKE_GONE") == "1",
+                                "hold": int(fate.get("FAKE_HOLD", "0")),
+                                "t": time.time(), "pend": float(fate.get("FAKE_PEND_S", "0"))}
     out = opts.get("output", "").replace("%%", "%")
     if out:
         with open(out, "a") as f:
@@ -110,8 +116,15 @@ def squeue(args):
             if j["gone"] or (ids is not None and jid not in ids) or \
                (names is not None and j["name"] not in names):
                 continue
-            if ids is not None:
+            if time.time() - j.get("t", 0) < j.get("pend", 0):
+                state = "CANCELLED" if j.get("cancelled") else "PENDING"
+                print(fmt.replace("%i", jid).replace("%T", state)
+                      .replace("%r", reason_of(j, state)).replace("%j", j["name"]))
+                continue
+            if names is None and j.get("hold", 0) <= len(jobs):
                 j["looks"] += 1
+            elif names is None and j["looks"] < 2:
+                j["looks"] = 2
             state = "PENDING" if j["looks"] <= 1 else "RUNNING" if j["looks"] == 2 else j["end"]
             if j.get("cancelled"):
                 state = "CANCELLED"
@@ -121,29 +134,42 @@ def squeue(args):
 
 
 def scontrol(args):
-    jid = args[-1]
+    """`scontrol show job -o [ID]`: one job, or every job the controller holds."""
     with Db() as db:
-        j = db.data["jobs"].get(jid)
-        if not j or j["gone"]:
-            sys.stderr.write("slurm_load_jobs error: Invalid job id specified\n")
-            return 1
-        state = "CANCELLED" if j.get("cancelled") else j["end"] if j["looks"] > 2 else "RUNNING"
-        ec = "0:15" if j.get("cancelled") else j["ec"]
-        print(f"JobId={jid} JobName={j['name']} UserId=root(0) GroupId=root(0) MCS_label=N/A "
-              f"Priority=4294901759 Nice=0 Account=(null) QOS=(null) JobState={state} "
-              f"Reason={reason_of(j, state)} Dependency=(null) Requeue=1 Restarts={j['restarts']} "
-              f"BatchFlag=1 Reboot=0 ExitCode={ec} RunTime=00:00:01 TimeLimit=00:03:00 "
-              f"Partition=debug NodeList=localhost BatchHost=localhost NumNodes=1 NumCPUs=1 "
-              f"Command=/fake/script WorkDir=/tmp StdErr=/fake/out StdIn=/dev/null "
-              f"StdOut=/fake/out Power= ")
+        if args[-1] != "-o":
+            jid = args[-1]
+            j = db.data["jobs"].get(jid)
+            if not j or j["gone"]:
+                sys.stderr.write("slurm_load_jobs error: Invalid job id specified\n")
+                return 1
+            show_job(jid, j)
+        else:
+            for jid, j in db.data["jobs"].items():
+                if not j["gone"]:
+                    show_job(jid, j)
     return 0
 
 
+def show_job(jid, j):
+    state = "CANCELLED" if j.get("cancelled") else j["end"] if j["looks"] > 2 else "RUNNING"
+    ec = "0:15" if j.get("cancelled") else j["ec"]
+    print(f"JobId={jid} JobName={j['name']} UserId=root(0) GroupId=root(0) MCS_label=N/A "
+          f"Priority=4294901759 Nice=0 Account=(null) QOS=(null) JobState={state} "
+          f"Reason={reason_of(j, state)} Dependency=(null) Requeue=1 Restarts={j['restarts']} "
+          f"BatchFlag=1 Reboot=0 ExitCode={ec} RunTime=00:00:01 TimeLimit=00:03:00 "
+          f"Partition=debug NodeList=localhost BatchHost=localhost NumNodes=1 NumCPUs=1 "
+          f"Command=/fake/script WorkDir=/tmp StdErr=/fake/out StdIn=/dev/null "
+          f"StdOut=/fake/out Power= ")
+
+
 def scancel(args):
+    """`scancel [-M CLUSTER] ID...`: silent, exit 0, also for ended or unknown jobs."""
+    ids = [a for a in args if a.isdigit()]
     with Db() as db:
-        j = db.data["jobs"].get(args[-1])
-        if j:
-            j["cancelled"] = True
+        for jid in ids:
+            j = db.data["jobs"].get(jid)
+            if j:
+                j["cancelled"] = True
     return 0
 
 

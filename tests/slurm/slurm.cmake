@@ -29,3 +29,14 @@ relhost_unit_test(test_slurm_unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/slurm_unit.c
                   ${_slurm_src}/slurm_parse.c)
 target_include_directories(test_slurm_unit PRIVATE ${_slurm_src})
 set_tests_properties(test_slurm_unit PROPERTIES LABELS "slurm")
+
+# slurm_poll_unit.c  cmocka: one poll (slurm_poll.c) against a fake proc_run in Slurm's shapes:
+# the runner's own sources and the plugins' common helpers, without the core library (whose
+# string helpers share names with the plugin's).
+add_executable(test_slurm_poll_unit ${CMAKE_CURRENT_LIST_DIR}/slurm_poll_unit.c
+               ${_slurm_src}/slurm_poll.c ${_slurm_src}/slurm_parse.c ${_slurm_src}/slurm_script.c
+               ${_slurm_src}/runner_slurm.c ${PROJECT_SOURCE_DIR}/plugins/common/pl_host.c)
+target_include_directories(test_slurm_poll_unit PRIVATE ${_slurm_src} ${PROJECT_SOURCE_DIR}/include)
+target_link_libraries(test_slurm_poll_unit PRIVATE PkgConfig::CMOCKA m)
+add_test(NAME test_slurm_poll_unit COMMAND test_slurm_poll_unit)
+set_tests_properties(test_slurm_poll_unit PROPERTIES LABELS "slurm")

@@ -96,6 +96,26 @@ def pid_alive(pid):
         return False
 
 
+def case_validation_names_are_unique():
+    """A duplicate name, or a name that a repeated validation's runs use (<name>.r<k>), is a plan
+    error; 20,000 distinct names are checked at once (sorted, not each against each)."""
+    pl = Plan("names")
+    pl.write(",".join([val("a", ["true"]), val("b", ["true"]), val("a", ["true"])]))
+    rc, out = pl.run("--check")
+    check(rc == 2 and 'duplicate validation name "a"' in out, f"exit {rc}", out)
+    pl.write(",".join([val("x", ["true"], "repeats = 3;"), val("x.r2", ["true"])]))
+    rc, out = pl.run("--check")
+    check(rc == 2 and 'validation name "x.r2" is also the name of a run of the repeated '
+          'validation x' in out, f"exit {rc}", out)
+    pl.write(",".join([val("x", ["true"], "repeats = 3;"), val("x.r4", ["true"]),
+                       val("x.rr", ["true"]), val("x.", ["true"])]))
+    rc, out = pl.run("--check")
+    check(rc == 0, f"x.r4 is no run of x repeated 3 times: exit {rc}", out)
+    pl.write(",".join(f'{{ name = "v{i}"; cmd = ["true"]; }}' for i in range(20000)))
+    rc, out = pl.run("--check", timeout=300)
+    check(rc == 0, f"20,000 distinct names: exit {rc}", out[-2000:])
+
+
 def case_parallel_limit():
     pl = Plan("parallel")
     d = pl.p("probe")
