@@ -50,7 +50,7 @@ def case_a_sigkill_mid_run_loses_nothing_recorded_and_the_rest_runs_on_resume():
     d = rh.scratch()
     runs = os.path.join(d, "runs")
     plan = plan_of(d, runs, "500ms")
-    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--version", "1"]
+    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--release", "1"]
     with open(os.path.join(d, "first.out"), "w") as out:
         first = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, cwd=d, env=rh.base_env(),
@@ -96,7 +96,7 @@ def fdatasyncs(d, window):
     env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
     r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fdatasync", "-o", trace,
                         rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive",
-                        "--version", "1"], cwd=d, env=env, stdin=subprocess.DEVNULL,
+                        "--release", "1"], cwd=d, env=env, stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=120)
     rh.check(r.returncode == 0, f"relhost under strace exited {r.returncode}: {r.stderr}")
     rh.check(len(counts(runs)) == 8, "not every job ran")

@@ -414,7 +414,7 @@ def case_real_1200_jobs_under_ulimit_1024():
         b = counting_shims(d)
         p = plan(d, [val(f"t{i}", ["true"], timeout=600) for i in range(n)])
         t0 = time.monotonic()
-        r = run_limited(["-c", p, "--version", "1", "--no-color", "-q"], env_for(c, d, b), d,
+        r = run_limited(["-c", p, "--release", "1", "--no-color", "-q"], env_for(c, d, b), d,
                         1024, timeout=580)
         wall = time.monotonic() - t0
         rh.expect(r, 0, not_any=[r"Too many open files", r"INTERRUPTED"])
@@ -621,7 +621,7 @@ def case_fake_many_running_jobs_under_a_low_descriptor_limit():
     b = fake_tools(d)
     p = plan(d, [ended(f"j{i}", "COMPLETED 0:0 0", f'FAKE_HOLD = "{n}";') for i in range(n)],
              runner=f"max_parallel = {n};", poll="0.1s")
-    r = run_limited(["-c", p, "--version", "1", "--no-color"], env_for(None, d, b), d, 48,
+    r = run_limited(["-c", p, "--release", "1", "--no-color"], env_for(None, d, b), d, 48,
                     timeout=300)
     rh.expect(r, 0, out=[r"PASSED\s+tests"], not_any=[r"Too many open files"])
     for i in range(n):
@@ -677,10 +677,10 @@ def case_fake_kill_cancels_the_release_in_one_scancel_pending_first():
         vals.append(ended(f"r{i}", "COMPLETED 0:0 0", 'FAKE_HOLD = "1000";'))
         vals.append(ended(f"w{i}", "COMPLETED 0:0 0"))
     p = plan(d, vals, runner="max_parallel = 10;", poll="0.1s")
-    r = run(["launch", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    r = run(["launch", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0)
     rh.check(len(fake_calls(d, "sbatch")) == 6, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
-    r = run(["kill", "-c", p, "--version", "1", "--no-color"], env=env, cwd=d)
+    r = run(["kill", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0, out=[r"release 1: 6 cancelled"])
     sc = fake_calls(d, "scancel")
     rh.check(len(sc) == 1, f"one scancel for the release expected, got {sc}", r)
