@@ -77,6 +77,23 @@ static int fault(iso_conn *c, const relhost_ctx *ctx, const char *call, int hung
     proc_kill(c->proc); /* the group and anything that escaped it; waits until gone */
     proc_poll(c->proc, &done, &res);
     iso_client_kill_procs(c);
+    if (!hung && !res.timed_out &&
+        (res.signal == SIGTERM || res.signal == SIGINT || res.signal == SIGHUP)) {
+        /* Stopped from outside, not crashed: a service manager stopping the whole group (the
+         * default of `systemctl stop`) reaches the server too, maybe before relhost reads its
+         * own signal. The run stops as if relhost had been told; the step is resumable. */
+        loop_stop_on_behalf(res.signal);
+        log_msg(RELHOST_LOG_WARN, plugin,
+                "its isolated process got %s from outside during its %s() call: relhost stops "
+                "the run as if it had got it, and a resume runs the step again",
+                signame(res.signal), call);
+        c->dead = 1;
+        c->dead_reason = "interrupted";
+        free(c->dead_msg);
+        c->dead_msg = xasprintf("the plugin's process was stopped by %s", signame(res.signal));
+        proc_result_free(&res);
+        return RELHOST_EINTR;
+    }
     if (hung) {
         c->dead_reason = "plugin_hung";
         what = xasprintf("did not return from its %s() call within call_timeout %gs (in its "

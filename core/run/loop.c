@@ -44,6 +44,7 @@ static struct {
     void (*child_cb)(void *arg);
     void *child_arg;
     volatile sig_atomic_t interrupts;
+    volatile sig_atomic_t on_behalf; /* loop_stop_on_behalf() counted a request not yet seen */
     volatile sig_atomic_t first_sig;
     volatile sig_atomic_t rounds; /* loop_once() calls that began: a plugin serving the loop */
     int stop_code;                /* a tool failure stopped the run (loop_stop_failed) */
@@ -70,7 +71,19 @@ static void count_interrupt(int sig)
         sig = SIGTERM;
     if (L.interrupts == 0)
         L.first_sig = sig;
+    if (L.on_behalf) { /* the request loop_stop_on_behalf() made for it: not a second one */
+        L.on_behalf = 0;
+        return;
+    }
     L.interrupts++;
+}
+
+void loop_stop_on_behalf(int sig)
+{
+    if (L.interrupts)
+        return;
+    count_interrupt(sig);
+    L.on_behalf = 1;
 }
 
 /* Reads every queued signal; returns 1 when a SIGCHLD was among them. */

@@ -89,5 +89,9 @@ void loop_interrupt_from_handler(int sig);
 unsigned long loop_rounds(void);
 /** Tests only: pretend an interrupt arrived. */
 void loop_fake_interrupt(int sig);
+/** A stop signal reached a process of relhost's (an isolated plugin's server) from outside, as
+ *  when a service manager stops the whole group: stop as if relhost had got sig, unless it was
+ *  already told; relhost's own copy of that signal, when it comes, is not a second request. */
+void loop_stop_on_behalf(int sig);
 
 #endif

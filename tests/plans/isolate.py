@@ -366,4 +366,38 @@ def case_sigterm_stops_an_isolated_loop():
     expect_nothing_left(d)
 
 
+def case_sigterm_to_the_whole_group_is_an_interrupt_not_a_crash():
+    # `systemctl stop` sends SIGTERM to every process of the service at once: relhost, its
+    # plugin server and the step's own child. The server's death by SIGTERM is a stop from
+    # outside, never plugin_crashed: the run is interrupted (143) and a resume runs the step.
+    d = rh.scratch()
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                         f'steps = ( {{ name = "build"; plugin = "command"; isolate = true; '
+                         f'cmd = ["sleep", "{CHILD_ARG}"]; }} );\n')
+    out = open(os.path.join(d, "out"), "w+")
+    err = open(os.path.join(d, "err"), "w+")
+    proc = subprocess.Popen([rh.relhost_bin(), "-c", p], cwd=d,
+                            env=rh.base_env({"RH_CASE_FOLDER": d}),
+                            stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    try:
+        rh.wait_for(lambda: len(leftovers(d)) == 2, "the plugin server and its sleep")
+        for pid in [proc.pid] + leftovers(d):
+            os.kill(pid, signal.SIGTERM)
+        rc = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    e = rh.read(os.path.join(d, "err"))
+    rh.check(rc == 143, f"an interrupted run (143), not {rc}: {e}")
+    rh.check("plugin_crashed" not in e and "crashed" not in rh.read(os.path.join(d, "out")),
+             "a stop from outside is no crash: " + e)
+    expect_nothing_left(d)
+    s = step_record(d, "build")
+    rh.check(s.get("outcome") in (None, "NONE"), f"the step is not judged: {s}")
+    rh.write_plan(d, rh.read(p).replace(f'["sleep", "{CHILD_ARG}"]', '["true"]'))
+    r = run(d, ["-c", p])
+    rh.expect(r, 0, out=[r"PASSED +build"])
+
+
 sys.exit(rh.main(globals()))
