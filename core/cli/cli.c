@@ -364,7 +364,7 @@ static int cmd_run(const cli *c)
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         code = EXIT_USAGE;
     } else {
-        code = c->check ? EXIT_OK : rr.exit_code;
+        code = rr.exit_code; /* --check: 0, or 3 when a plugin died describing its step */
         if (ro.mode == RELHOST_MODE_RUN && write_reports(&p, c) && code == EXIT_OK) {
             log_msg(RELHOST_LOG_ERROR, "report",
                     "the release passed, but a report asked for was not written: exit 3");

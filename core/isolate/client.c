@@ -111,11 +111,12 @@ static int fault(iso_conn *c, const relhost_ctx *ctx, const char *call, int hung
                          call, res.exit_code);
     }
     free(c->dead_msg);
-    c->dead_msg = xasprintf("plugin %s %s%s%s; relhost stopped the processes it had started%s; "
-                            "fix or remove the plugin, then resume with --retry-failed",
-                            plugin, what, step ? " for step " : (runner ? " as runner " : ""),
-                            step ? step : (runner ? c->e->in->name : ""),
-                            runner ? " (the runner's jobs)" : "");
+    c->dead_msg = xasprintf(
+        "plugin %s %s%s%s; relhost stopped the processes it had started%s; "
+        "fix or remove the plugin, then %s",
+        plugin, what, step ? " for step " : (runner ? " as runner " : ""),
+        step ? step : (runner ? c->e->in->name : ""), runner ? " (the runner's jobs)" : "",
+        ctx && ctx->mode == RELHOST_MODE_CHECK ? "check again" : "resume with --retry-failed");
     free(what);
     c->dead = 1;
     proc_result_free(&res);

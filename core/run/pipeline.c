@@ -136,16 +136,18 @@ static void check_secrets_note(const plan_instance *in, evidence *ev)
     sv_free(&passes);
 }
 
-/* --check: one step's describe() and secrets note into its evidence. */
-static void describe_step(const plan *p, size_t i, const relhost_ctx *base, const opened *gates,
-                          run_result *out)
+/* --check: one step's describe() and secrets note into its evidence. 1 when its plugin died,
+ * exited or hung in describe() (an isolated one: inside relhost the guard ends the run). */
+static int describe_step(const plan *p, size_t i, const relhost_ctx *base, const opened *gates,
+                         run_result *out)
 {
     const plan_step *st = &p->steps[i];
     const relhost_gate_ops *g = st->inst.pl->desc.gate;
     hostctx hc;
+    int fault;
     check_secrets_note(&st->inst, &out->steps[i].ev);
     if (!RELHOST_HAS(g, describe) || !g->describe)
-        return;
+        return 0;
     hostctx_init(&hc, base, st->inst.plugin_name, st->inst.name, &out->steps[i].ev, st->inst.store);
     int gd = guard_enter(st->inst.plugin_name, "describe", NULL);
     int drc = g->describe(&hc.pub, gates[i].inst);
@@ -155,22 +157,26 @@ static void describe_step(const plan *p, size_t i, const relhost_ctx *base, cons
         evidence_note(&out->steps[i].ev, m ? m : "describe() failed");
         free(m);
     }
+    fault = hc.plugin_fault != NULL;
     hostctx_fini(&hc);
+    return fault;
 }
 
 /* --check: what each step would do (its gate's describe()) and which secrets it passes, each
  * step printed once described and its notes then freed (a plan of 50,000 steps would otherwise
- * hold 100,000 notes until the end). */
+ * hold 100,000 notes until the end). A plugin that dies in describe() fails the check: exit 3. */
 static void describe_steps(const plan *p, const relhost_ctx *base, const opened *gates,
                            run_result *out)
 {
+    size_t faults = 0;
     report_check_head(p);
     for (size_t i = 0; i < p->nsteps; i++) {
-        describe_step(p, i, base, gates, out);
+        faults += (size_t)describe_step(p, i, base, gates, out);
         report_check_step(p, i, &out->steps[i]);
         evidence_free(&out->steps[i].ev);
     }
-    report_check_tail();
+    out->exit_code = faults ? EXIT_UNDECIDED : EXIT_OK;
+    report_check_tail(faults);
 }
 
 /* --rerun, --step and --profile name what the plan has; the profile (a plan profile named

@@ -24,7 +24,7 @@ void report_jobs(const plan *p, const step_result *r, json_t *state_root, const 
  *  tail. A big plan's notes are never all held at once. */
 void report_check_head(const plan *p);
 void report_check_step(const plan *p, size_t i, const step_result *r);
-void report_check_tail(void);
+void report_check_tail(size_t faults); /* plugins that died in describe() */
 /** One row of `relhost status`: the job's record, the engine's live word (or NULL), and with
  *  tail > 0 the last `tail` lines of its log, withheld when a secret variable the release's runs
  *  used (rel->sealed_env; rel may be NULL when tail is 0) is not set now (core/view/logview.h). */

@@ -302,10 +302,15 @@ void report_check_step(const plan *p, size_t i, const step_result *r)
     print_evidence(&r->ev, "      ");
 }
 
-void report_check_tail(void)
+void report_check_tail(size_t faults)
 {
     int quiet = out_set_quiet(0); /* -q keeps this line */
-    out_printf("check: plan is valid; nothing was run\n");
+    if (faults)
+        out_printf("check: FAILED (exit 3): %zu plugin%s died, exited or hung while describing "
+                   "%s step (see above); nothing was run\n",
+                   faults, faults == 1 ? "" : "s", faults == 1 ? "its" : "their");
+    else
+        out_printf("check: plan is valid; nothing was run\n");
     out_set_quiet(quiet);
 }
 

@@ -400,4 +400,16 @@ def case_sigterm_to_the_whole_group_is_an_interrupt_not_a_crash():
     rh.expect(r, 0, out=[r"PASSED +build"])
 
 
+def case_check_fails_when_an_isolated_plugin_dies_describing_its_step():
+    # --check is a verdict on the plan: a plugin that crashes, exits or hangs in describe()
+    # (isolated, so relhost lives on) fails it, never "plan is valid" with exit 0.
+    for fault in ("segv", "exit0", "loop"):
+        d, p = gate_plan(fault, at="describe", timeout="2s")
+        r = run(d, ["-c", p, "--check"])
+        rh.expect(r, 3, out=[r"^check: FAILED \(exit 3\): 1 plugin died, exited or hung"],
+                  err=[rh.q("plugin faulty "), r"then check again"],
+                  not_out=[r"plan is valid"])
+        expect_nothing_left(d)
+
+
 sys.exit(rh.main(globals()))
