@@ -5,6 +5,7 @@
  * the release notes kept current.
  */
 #include "base/error.h"
+#include "base/trust.h"
 #include "base/log.h"
 #include "base/outcome.h"
 #include "plan/template.h"
@@ -21,7 +22,36 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <errno.h>
 #include <unistd.h>
+
+/* The job logs are what the metrics are read from: another user who may write the log folder
+ * could change a log while it is read. So log_dir is checked as the state folder is, and the
+ * release's own folder in it (log_dir/<version>) must be a folder of relhost's, never a link
+ * planted there to send the logs elsewhere. */
+static int check_log_folders(const plan *p)
+{
+    struct stat sb;
+    char *refusal, *rel;
+    int rc = 0;
+    if (stat(p->log_dir, &sb) != 0)
+        return error_set(RELHOST_EINVAL, "%s: cannot check log_dir %s: %s", p->log_dir_where,
+                         p->log_dir, strerror(errno));
+    if ((refusal = trust_own_folder(p->log_dir, &sb)) != NULL) {
+        error_set(RELHOST_EINVAL, "%s: log_dir %s", p->log_dir_where, refusal);
+        free(refusal);
+        return RELHOST_EINVAL;
+    }
+    rel = path_join(p->log_dir, p->version);
+    if (lstat(rel, &sb) == 0 && !S_ISDIR(sb.st_mode))
+        rc = error_set(RELHOST_EINVAL,
+                       "%s: the release's log folder %s is %s, not a folder: relhost writes "
+                       "no log through a link; remove it",
+                       p->log_dir_where, rel, S_ISLNK(sb.st_mode) ? "a symbolic link" : "a file");
+    free(rel);
+    return rc;
+}
 
 int pipeline_check_dirs(const struct walk *w)
 {
@@ -39,7 +69,7 @@ int pipeline_check_dirs(const struct walk *w)
                              where[i], i ? "log_dir" : "state_dir", dirs[i],
                              i ? "log_dir" : "state_dir");
     }
-    return 0;
+    return check_log_folders(p);
 }
 
 static void record_run_start(const plan *p, state *st)

@@ -289,4 +289,38 @@ def case_full_state_disk_during_jobs_says_their_results_were_not_saved():
             subprocess.run(["umount", "-l", st], check=False)
 
 
+def log_plan(make):
+    """A one-step plan (its marker) with log_dir = "logs", after make(d)."""
+    d = rh.scratch()
+    marker_text, marker = rh.marker_step(d)
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";  #LOGS\n'
+                         f"steps = (\n  {marker_text[:-1]}\n);\n")
+    make(d)
+    return d, p, marker
+
+
+def case_a_log_folder_others_may_write_is_refused_with_the_fix():
+    # the metrics are read from the logs: a log folder another user may write is refused
+    def make(d):
+        os.mkdir(os.path.join(d, "logs"), 0o700)
+        os.chmod(os.path.join(d, "logs"), 0o777)
+    d, p, marker = log_plan(make)
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 2, err=[rh.q("log_dir "), rh.q("chmod go-w ")])
+    rh.absent(marker, r, "a refused log folder is found before anything runs")
+
+
+def case_a_release_log_folder_planted_as_a_link_is_refused():
+    # logs/1.0 -> a folder elsewhere: no log is written there
+    def make(d):
+        os.mkdir(os.path.join(d, "logs"), 0o755)
+        os.mkdir(os.path.join(d, "elsewhere"), 0o755)
+        os.symlink(os.path.join(d, "elsewhere"), os.path.join(d, "logs", "1.0"))
+    d, p, marker = log_plan(make)
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 2, err=[rh.q("logs/1.0 is a symbolic link, not a folder")])
+    rh.absent(marker, r, "nothing runs")
+    rh.check(os.listdir(os.path.join(d, "elsewhere")) == [], "nothing lands through the link", r)
+
+
 sys.exit(rh.main(globals()))
