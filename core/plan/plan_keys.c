@@ -34,7 +34,9 @@ static const relhost_option plan_key_rows[] = {
      .def = ".relhost/logs",
      .offset = K(log_dir),
      .flags = RELHOST_OPTF_PATH,
-     .doc = "where job logs go"},
+     .doc = "where job logs go (the metrics are read from them): like state_dir, it must be "
+            "owned by the user running relhost and not writable by others, and its release "
+            "folders are never links"},
     {.name = "plugin_path",
      .type = RELHOST_OPT_STRLIST,
      .offset = K(plugin_path),
