@@ -627,6 +627,9 @@ int plan_open(const plan_options *o, plan *p)
     int rc;
     if ((rc = open_version(o, p)) != 0)
         return rc;
+    if (o->no_plugins)
+        return 0; /* the commands that only read a release need nothing below (issue: a broken
+                     plugin must not make a past release unreadable) */
     /* The candidate commit is known before any option is filled, so {commit} expands. */
     if (o->commit) {
         p->commit = xstrdup(o->commit); /* monitor: the last green release's commit */

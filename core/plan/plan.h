@@ -118,6 +118,9 @@ typedef struct plan_options {
                                         or not */
     const relhost_host *host;
     int in_server; /* loaded by an isolated plugin's server: no proxies (core/isolate) */
+    int no_plugins; /* a command that only reads what a release recorded (explain, report,
+                       site, releases): the release is named, no plugin is loaded, no step or
+                       instance is filled, no git process runs */
 } plan_options;
 
 /** Parse the plan file into *p: libconfig syntax, --set, the core's own keys (typed, checked,

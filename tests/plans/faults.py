@@ -146,6 +146,20 @@ def case_exit0_while_loading_a_plugin_is_exit_3_not_green():
         rh.expect(r, 3, err=[rh.q("plugin faulty called exit(0) during its load() call")])
 
 
+def case_commands_that_only_read_a_release_load_no_plugin():
+    """explain, report and site read what a release recorded: a plugin broken since (its entry
+    point now exits) must not make a past release unreadable; they load no plugin at all."""
+    d, p, _ = gate_plan("none")
+    rh.expect(rh.run(["-c", p], cwd=d), 0)
+    env = dict(os.environ, FAULTY_ENTRY_EXIT="1")
+    rh.expect(rh.run(["explain", "-c", p], cwd=d, env=env), 0, out=[r"PASSED"])
+    for fmt in ("json", "junit", "md"):
+        rh.expect(rh.run(["report", "-c", p, "--format", fmt], cwd=d, env=env), 0)
+    rh.expect(rh.run(["site", "-c", p, "-o", os.path.join(d, "site")], cwd=d, env=env), 0)
+    r = rh.run(["explain", "-c", p], cwd=d, env={"LD_DEBUG": "files"})
+    rh.check("faulty.so" not in r.err, "explain dlopened the plan's plugin", r)
+
+
 def case_gate_in_a_loop_still_hears_sigterm():
     d, p, marker = gate_plan("loop")
     out = open(os.path.join(d, "out"), "w+")
