@@ -27,7 +27,7 @@ char *trust_own_folder(const char *path, const struct stat *st)
         return xasprintf("refused: %s is not a folder", path);
     if (stat("/", &root) == 0 && root.st_dev == st->st_dev && root.st_ino == st->st_ino)
         return xasprintf("refused: %s is the root folder \"/\"; give relhost a folder of its "
-                         "own (e.g. state_dir = \"/var/lib/relhost/state\")",
+                         "own (e.g. one under /var/lib/relhost)",
                          path);
     if (st->st_uid != geteuid())
         return xasprintf("refused: folder %s is owned by uid %u, not by uid %u running relhost; "

@@ -366,6 +366,8 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
 
     /* Open every gate first: all configuration errors surface before anything runs. */
     rc = open_gates(p, o, &base, out, gates, &rs);
+    if (rc == 0)
+        rc = pipeline_check_registry(p);
     if (rc == 0 && o->mode != RELHOST_MODE_CHECK)
         rc = pipeline_check_dirs(&w);
     if (rc == 0)

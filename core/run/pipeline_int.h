@@ -60,6 +60,10 @@ step_go pipeline_step_decide(struct walk *w, size_t i, int is_hook);
 void pipeline_run_gate(struct walk *w, size_t i, int is_hook, void *inst);
 void pipeline_account_step(struct walk *w, size_t i);
 
+/* The registry folder, when it exists, is trusted as the state folder is (core/base/trust.h):
+ * refused before any step runs, --check included, not at the promote step. 0 or EINVAL. */
+int pipeline_check_registry(const plan *p);
+
 /* pipeline_release.c */
 int pipeline_check_dirs(const struct walk *w);
 int pipeline_open_release(const struct walk *w, const plan_profile *prof, const struct reqset *rs,

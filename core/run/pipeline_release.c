@@ -53,6 +53,20 @@ static int check_log_folders(const plan *p)
     return rc;
 }
 
+int pipeline_check_registry(const plan *p)
+{
+    struct stat sb;
+    char *refusal;
+    /* not there yet: the first stage or promote makes it, as a folder of relhost's own */
+    if (stat(p->registry_dir, &sb) != 0)
+        return 0;
+    if (!(refusal = trust_own_folder(p->registry_dir, &sb)))
+        return 0;
+    error_set(RELHOST_EINVAL, "%s: registry_dir %s (found before any step ran)", p->path, refusal);
+    free(refusal);
+    return RELHOST_EINVAL;
+}
+
 int pipeline_check_dirs(const struct walk *w)
 {
     const plan *p = w->p;

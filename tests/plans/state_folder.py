@@ -323,4 +323,20 @@ def case_a_release_log_folder_planted_as_a_link_is_refused():
     rh.check(os.listdir(os.path.join(d, "elsewhere")) == [], "nothing lands through the link", r)
 
 
+def case_a_registry_folder_others_may_write_is_refused_before_any_step_runs():
+    # not at the promote step after every gate ran: before the first step, --check included
+    d = rh.scratch()
+    marker_text, marker = rh.marker_step(d)
+    reg = os.path.join(d, "reg")
+    os.mkdir(reg, 0o700)
+    os.chmod(reg, 0o777)
+    p = rh.write_plan(d, 'version = "1.0"; state_dir = "st"; registry_dir = "reg";\n'
+                         f"steps = (\n  {marker_text[:-1]}\n);\n")
+    for extra in (["--check"], []):
+        r = rh.run(["-c", p] + extra, cwd=d)
+        rh.expect(r, 2, err=[rh.q(f"registry_dir refused: folder {reg} is writable by others"),
+                             rh.q(f"chmod go-w {reg}")])
+        rh.absent(marker, r, "nothing runs")
+
+
 sys.exit(rh.main(globals()))

@@ -391,12 +391,14 @@ def case_corrupt_or_newer_manifest_is_refused_and_untouched():
 
 def case_unwritable_registry_is_an_error():
     if os.geteuid() == 0:
-        # root writes anyway: make the registry path a file instead
+        # root writes anyway: make the registry path a file instead; that is found before
+        # any step runs (exit 2), not at the stage step
         g = Reg()
         os.makedirs(os.path.join(g.dir, ".relhost"))
         rh.write(g.reg, "not a folder\n")
-        r = g.release("1.0", code=3)
-        rh.check("registry" in r.all, "no word about the registry", r)
+        r = g.release("1.0", code=2)
+        rh.check(f"registry_dir refused: {g.reg} is not a folder (found before any step ran)"
+                 in r.err, "the registry is named before anything runs", r)
         return
     g = Reg()
     os.makedirs(g.reg)
