@@ -35,6 +35,7 @@ typedef struct iso_job {
     iso_conn *c;
     uint32_t id;
     const relhost_ctx *ctx; /* of its last feed(): the batch's, when another job sends it */
+    int feed_rc;            /* a batch sent ahead failed (settle()): its next call says so */
 } iso_job;
 
 static iso_entry **entries;
@@ -187,10 +188,35 @@ static int wait_reply(iso_conn *c, const relhost_ctx *ctx, const char *call, rbu
 }
 
 /* Send op (freed) and wait for its results in *r: 0, or a negative code, explained. */
+/* The reply of the feed() batch sent last (the other half of the shared buffer): read before
+ * anything else is sent, so ops stay in order and each service call of the plugin is answered
+ * in the ctx of the feed that made it. A failed feed is kept for its job's next call. */
+static void settle(iso_conn *c)
+{
+    rbuf r;
+    int rc;
+    if (!c->feed_pending)
+        return;
+    c->feed_pending = 0;
+    if (c->dead) { /* gone meanwhile: its fault was said already */
+        c->pending_job = NULL;
+        return;
+    }
+    rc = wait_reply(c, c->pending_ctx, "feed", &r, W_RET);
+    if (rc == 0) {
+        rc = r_i32(&r);
+        r_free(&r);
+    }
+    if (rc != 0 && c->pending_job && !c->pending_job->feed_rc)
+        c->pending_job->feed_rc = rc;
+    c->pending_job = NULL;
+}
+
 int iso_call(iso_conn *c, const relhost_ctx *ctx, const char *name, wbuf *op, rbuf *r)
 {
     int rc;
     memset(r, 0, sizeof *r);
+    settle(c);
     if (c->dead) {
         w_free(op);
         return dead_again(c, ctx);
@@ -228,7 +254,7 @@ static int send_shm(iso_conn *c)
     char byte = 'N', ctl[CMSG_SPACE(sizeof(int))];
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-    size_t cap = ISOLATE_FEED_BATCH + FEED_SHORT;
+    size_t cap = 2 * (ISOLATE_FEED_BATCH + FEED_SHORT); /* two halves: one fills, one is fed */
     int fd = -1;
     ssize_t n;
     if (strcmp(c->e->kind, "metrics") == 0 &&
@@ -237,7 +263,7 @@ static int send_shm(iso_conn *c)
         if (p != MAP_FAILED) {
             struct cmsghdr *cm;
             c->shm = p;
-            c->shm_cap = cap;
+            c->shm_cap = cap / 2;
             byte = 'M';
             memset(ctl, 0, sizeof ctl);
             m.msg_control = ctl;
@@ -260,7 +286,7 @@ static int send_shm(iso_conn *c)
 static void conn_free(iso_conn *c)
 {
     if (c->shm)
-        munmap(c->shm, c->shm_cap);
+        munmap(c->shm, 2 * c->shm_cap);
     if (c->fd >= 0)
         close(c->fd);
     if (c->proc) {
@@ -489,20 +515,35 @@ static int pm_job_open(const relhost_ctx *ctx, void *inst, const relhost_job_spe
     return 0;
 }
 
-/* Send the feed batch gathered in the shared buffer (its owner's) as one feed() call. */
+/* Send the feed batch gathered in the half being filled (its owner's) as one feed() call, and
+ * go on filling the other half while the server works: its reply is read by the next op
+ * (settle()), so reading the log and feeding it overlap. */
 static int flush(iso_conn *c)
 {
     iso_job *j = c->shm_owner;
     wbuf w;
+    int rc;
     if (!j || !c->shm_len)
         return 0;
+    settle(c); /* the other half is free once its batch was fed */
+    if (c->dead)
+        return dead_again(c, j->ctx);
     iso_op_begin(&w, OP_M_FEED, j->ctx);
     w_u32(&w, j->id);
-    w_u32(&w, 1); /* the bytes are in the shared buffer */
+    w_u32(&w, 2); /* the bytes are in the shared buffer, at this offset */
+    w_u64(&w, (uint64_t)c->shm_half * c->shm_cap);
     w_u64(&w, c->shm_len);
     c->shm_len = 0;
     c->shm_owner = NULL;
-    return iso_call_rc(c, j->ctx, "feed", &w);
+    rc = w_send(c->fd, &w);
+    w_free(&w);
+    if (rc != 0)
+        return fault(c, j->ctx, "feed", 0);
+    c->feed_pending = 1;
+    c->pending_ctx = j->ctx;
+    c->pending_job = j;
+    c->shm_half ^= 1;
+    return 0;
 }
 
 static int pm_feed(const relhost_ctx *ctx, void *job, const char *buf, size_t len)
@@ -516,6 +557,8 @@ static int pm_feed(const relhost_ctx *ctx, void *job, const char *buf, size_t le
     if (!real_metrics(c)->feed)
         return 0;
     j->ctx = ctx;
+    if (j->feed_rc) /* an earlier batch of this job failed: say so now */
+        return j->feed_rc;
     /* another job's batch, or no room for this chunk: send what is gathered first */
     if ((c->shm_owner && c->shm_owner != j) || c->shm_len + len > c->shm_cap)
         if ((rc = flush(c)) != 0)
@@ -527,7 +570,7 @@ static int pm_feed(const relhost_ctx *ctx, void *job, const char *buf, size_t le
         w_bytes(&w, buf, len);
         return iso_call_rc(c, ctx, "feed", &w);
     }
-    memcpy(c->shm + c->shm_len, buf, len);
+    memcpy(c->shm + (size_t)c->shm_half * c->shm_cap + c->shm_len, buf, len);
     c->shm_len += len;
     c->shm_owner = j;
     if (c->shm_len >= ISOLATE_FEED_BATCH || len < FEED_SHORT)
@@ -540,6 +583,9 @@ static int pm_collect(const relhost_ctx *ctx, void *job)
     iso_job *j = job;
     wbuf w;
     int rc = j->c->shm_owner == j ? flush(j->c) : 0;
+    settle(j->c);
+    if (rc == 0 && j->feed_rc)
+        rc = j->feed_rc;
     if (rc != 0 || !real_metrics(j->c)->collect)
         return rc != 0 ? rc : (j->c->dead ? dead_again(j->c, ctx) : 0);
     iso_op_begin(&w, OP_M_COLLECT, ctx);
@@ -553,6 +599,8 @@ static void pm_job_close(void *job)
     wbuf w;
     if (!j)
         return;
+    if (j->c->pending_job == j)
+        settle(j->c); /* its last batch is fed before it closes */
     /* bytes never sent belong to a job read again from the start, or to none */
     if (j->c->shm_owner == j) {
         j->c->shm_owner = NULL;

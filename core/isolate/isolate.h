@@ -24,7 +24,9 @@
  * in a buffer shared with the server (a memfd both map; its fd goes over the socket once, at
  * start), sent as one feed() when a batch is full, when a read of the log comes to its current
  * end, and before another job's bytes or any other call of that job: a large log costs a copy
- * and a round trip per MiB, not a trip through the socket per chunk.
+ * and a round trip per MiB, not a trip through the socket per chunk. The buffer has two halves:
+ * a batch is sent without waiting, the host fills the other half meanwhile, and the reply is
+ * read before the next op (client.c settle()), so reading the log and feeding it overlap.
  * A source's keys() and credentials() (asked for by a gate's open(), before the source is open)
  * start its server early; open() then takes that server over.
  *

@@ -128,8 +128,14 @@ typedef struct iso_conn {
     /* metrics sources: feed() batches go through a buffer shared with the server (a memfd
      * mapped on both sides), so a log's bytes are copied once, not through the socket */
     char *shm;
-    size_t shm_cap, shm_len;
-    struct iso_job *shm_owner; /* the job whose bytes shm holds */
+    size_t shm_cap, shm_len;   /* shm_cap: one half of the mapping */
+    int shm_half;              /* the half being filled (0 or 1) */
+    struct iso_job *shm_owner; /* the job whose bytes the half being filled holds */
+    /* The other half's batch was sent and its feed() runs in the server while this half fills:
+     * its reply is read before the next op (client.c settle()). */
+    int feed_pending;
+    const relhost_ctx *pending_ctx;
+    struct iso_job *pending_job;
 } iso_conn;
 
 /* client.c, for the ops of client_runner.c: begin an op message (ctx NULL: none); send it

@@ -122,7 +122,7 @@ static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
     const char *buf;
     size_t len;
     void *job = NULL;
-    uint32_t id = 0;
+    uint32_t id = 0, k;
     int rc = 0;
     if (op == OP_M_KEYS || op == OP_M_CREDENTIALS) {
         names_op(op, m, w);
@@ -140,9 +140,11 @@ static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
         id = rc == 0 && job ? job_add(job) : WIRE_NULL;
         break;
     case OP_M_FEED:
-        if (r_u32(r) == 1) {
+        if ((k = r_u32(r)) == 1 || k == 2) {
+            /* in the shared buffer: 1 at its start, 2 at the offset given (a half of it) */
+            size_t off = k == 2 ? (size_t)r_u64(r) : 0;
             len = (size_t)r_u64(r);
-            buf = len <= S.shm_len ? S.shm : NULL;
+            buf = off <= S.shm_len && len <= S.shm_len - off ? S.shm + off : NULL;
             len = buf ? len : 0;
         } else {
             buf = r_bytes(r, &len);
