@@ -117,7 +117,7 @@ typedef struct plan_options {
     int newest;              /* status: without --release, the newest release, finished
                                         or not */
     const relhost_host *host;
-    int in_server; /* loaded by an isolated plugin's server: no proxies (core/isolate) */
+    int in_server;  /* loaded by an isolated plugin's server: no proxies (core/isolate) */
     int no_plugins; /* a command that only reads what a release recorded (explain, report,
                        site, releases): the release is named, no plugin is loaded, no step or
                        instance is filled, no git process runs */
