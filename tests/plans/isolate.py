@@ -64,32 +64,7 @@ def step_record(d, step):
 
 
 def leftovers(d):
-    """pids of processes of the case in folder d still alive: the fixture's `sleep 987.25` (its
-    environment carries the case's mark, as every process relhost starts inherits it) and plugin
-    servers of d's plan (cases run in parallel: only this case's count)."""
-    left = []
-    mark = ("RH_CASE_FOLDER=" + d).encode()
-    plan = os.path.join(d, "plan.cfg").encode()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-        except (OSError, IndexError):
-            continue
-        if zombie:
-            continue
-        if len(argv) >= 2 and argv[0].endswith(b"sleep") and argv[1] == CHILD_ARG.encode() \
-                and mark in env:
-            left.append(int(pid))
-        if len(argv) >= 5 and argv[1] == SERVER_ARG and argv[4] == plan:
-            left.append(int(pid))
-    return left
+    return rh.case_leftovers(d, CHILD_ARG, SERVER_ARG)
 
 
 def run(d, args):

@@ -413,6 +413,35 @@ def read(path):
         return f.read()
 
 
+
+def case_leftovers(d, child_arg, server_arg=b"--plugin-server-internal"):
+    """pids still alive of the case in folder d: its `sleep <child_arg>` processes (jobs and
+    fixtures started for the case carry RH_CASE_FOLDER=d in their environment) and the plugin
+    servers of d's plan.cfg. Cases run in parallel: only this case's count. Zombies do not."""
+    left = []
+    mark = ("RH_CASE_FOLDER=" + d).encode()
+    plan = os.path.join(d, "plan.cfg").encode()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if zombie:
+            continue
+        if len(argv) >= 2 and argv[0].endswith(b"sleep") and argv[1] == child_arg.encode() \
+                and mark in env:
+            left.append(int(pid))
+        if len(argv) >= 5 and argv[1] == server_arg and argv[4] == plan:
+            left.append(int(pid))
+    return left
+
 def load_state(snapshot_path):
     """A release's durable state as relhost loads it: the snapshot release_V.json, then every
     intact record of release_V.journal beside it with a seq past the snapshot's (frames of
