@@ -298,13 +298,34 @@ static void header_commit(strbuf *b, const release_record *rec)
     }
 }
 
+/* 1 when every step recorded so far that is required PASSED or was WAIVED (and one is): what a
+ * publishing step reading the notes mid-run may say of the release. */
+static int required_so_far_passed(const release_record *rec)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rec->nsteps; i++) {
+        const step_record *s = &rec->steps[i];
+        if (!s->required || s->outcome == RELHOST_NONE) /* not decided yet: a step running now */
+            continue;
+        if (s->outcome != RELHOST_PASSED && s->outcome != RELHOST_WAIVED)
+            return 0;
+        n++;
+    }
+    return n > 0;
+}
+
 static void header(strbuf *b, const release_record *rec, const record_summary *sum)
 {
     const char *d = record_decision(rec);
     sb_puts(b, "# Release ");
     md_text(b, rec->version ? rec->version : "(unnamed)");
     sb_printf(b, ": %s\n\n", d);
-    sb_printf(b, "- **Decision:** %s", decision_text(d));
+    if (strcmp(d, "in_progress") == 0 && required_so_far_passed(rec))
+        /* the notes a tag or a release body takes while its publishing steps run */
+        sb_puts(b, "- **Decision:** in progress: every required step recorded so far passed; "
+                   "the publishing steps run now");
+    else
+        sb_printf(b, "- **Decision:** %s", decision_text(d));
     if (rec->exit_code.set)
         sb_printf(b, " (exit code %lld)", rec->exit_code.v);
     sb_puts(b, "\n- **Plan:** ");
@@ -363,6 +384,19 @@ static void steps_table(strbuf *b, const release_record *rec)
     }
 }
 
+/* A path as the notes show it: relative to the candidate's repository when it lies in it (the
+ * notes become a release's body and a tag's message, read far from the runner's disk). */
+static const char *in_repo(const release_record *rec, const char *path)
+{
+    const char *repo = rec->candidate.repo;
+    size_t n = repo ? strlen(repo) : 0;
+    while (n > 1 && repo[n - 1] == '/')
+        n--;
+    if (n && path[0] == '/' && strncmp(path, repo, n) == 0 && path[n] == '/' && path[n + 1])
+        return path + n + 1;
+    return path;
+}
+
 static void jobs_table(strbuf *b, const release_record *rec)
 {
     size_t i;
@@ -394,7 +428,7 @@ static void jobs_table(strbuf *b, const release_record *rec)
         num_int(b, j->exit_code);
         sb_puts(b, " | ");
         if (j->log_path)
-            md_code(b, j->log_path, 1);
+            md_code(b, in_repo(rec, j->log_path), 1);
         else
             sb_puts(b, "-");
         sb_puts(b, " | ");

@@ -53,9 +53,7 @@ static const relhost_option notify_options[] = {
         .doc = "environment variable holding the Discord webhook URL (unset: no Discord post)"),
     OPT(slack_url_env, SECRET_ENV, .def = "SLACK_WEBHOOK_URL",
         .doc = "environment variable holding the Slack webhook URL (unset: no Slack post)"),
-    OPT(message, STRING,
-        .def = "Released stable version v{version} \xF0\x9F\x8E\x89\n"
-               "Release notes: devops/stable/release-notes/v{version}.md",
+    OPT(message, STRING, .def = "Released stable version v{version} \xF0\x9F\x8E\x89",
         .doc = "the announcement (Discord cuts it to 2000 characters)",
         .flags = RELHOST_OPTF_TEMPLATE),
     RELHOST_HTTP_OPTION_ROWS(struct notify_conf, http),

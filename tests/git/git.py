@@ -146,6 +146,9 @@ def case_branch_and_tag_are_created_and_pushed():
     msg = bare(sc.origin, "cat-file", "tag", obj).split("\n\n", 1)[1].strip()
     check(msg.startswith("# Release 1") and 3 <= len(msg.splitlines()) <= 20,
           f"tag message:\n{msg}", out)
+    # ...as of the decision to publish, not "no decision recorded yet"
+    check("every required step recorded so far passed" in msg and "no decision" not in msg,
+          f"tag message:\n{msg}", out)
     # Evidence: labels and notes naming branch, tag and SHA.
     prep, tag = sc.step("prepare"), sc.step("tag")
     check(prep["evidence"]["labels"] == {"branch": "release/1", "commit": sc.head},

@@ -410,6 +410,24 @@ def case_progress_without_a_terminal_is_a_line_per_job_end_and_per_interval():
     rh.expect(r, 0, out=[r"^  \[wf\] v PASSED after"], not_out=[r"running, .* queued"])
 
 
+def case_release_notes_show_log_paths_relative_to_the_repository():
+    # The notes become a release's body and a tag's message, read far from this disk.
+    d = rh.scratch()
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty",
+                  "-m", "c"]):
+        subprocess.run(["git", "-C", d] + args, check=True, capture_output=True)
+    with open(os.path.join(d, ".gitignore"), "w") as f:
+        f.write("*\n")
+    p = sleeper_plan(d, 0)
+    rh.write_plan(d, 'repo = ".";\n' + rh.read(p))
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 0)
+    notes = rh.read(os.path.join(d, "st", "release_1.0.md"))
+    rh.check("`logs/1.0/v.log`" in notes and d + "/logs" not in notes,
+             "log paths in the notes are the repository's:\n" + notes, r)
+
+
 # ---- console output ----------------------------------------------------------------------------
 
 def case_no_color():
