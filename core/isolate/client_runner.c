@@ -168,6 +168,18 @@ static int pr_cancel(const relhost_ctx *ctx, void *inst, const char *external_id
     return iso_call_rc(c, ctx, "cancel", &w);
 }
 
+static int pr_cancel_many(const relhost_ctx *ctx, void *inst, const char *const *external_ids,
+                          size_t n)
+{
+    iso_conn *c = inst;
+    wbuf w;
+    iso_op_begin(&w, OP_R_CANCEL_MANY, ctx);
+    w_u32(&w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        w_str(&w, external_ids[i]);
+    return iso_call_rc(c, ctx, "cancel_many", &w);
+}
+
 static void pr_release(void *inst, void *handle)
 {
     iso_conn *c = inst;
@@ -199,4 +211,6 @@ void iso_runner_proxy(iso_entry *e)
         e->rops.cancel = pr_cancel;
     if (RELHOST_HAS(real, release) && real->release)
         e->rops.release = pr_release;
+    if (RELHOST_HAS(real, cancel_many) && real->cancel_many)
+        e->rops.cancel_many = pr_cancel_many;
 }

@@ -254,6 +254,17 @@ static void runner_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
         rc = ro->cancel ? ro->cancel(&ctx, S.inst, ext, job_of(r_u32(r))) : 0;
         break;
     }
+    case OP_R_CANCEL_MANY: {
+        const char *const *ids = r_strv(r, a); /* the count, then each id */
+        size_t n = 0;
+        while (ids && ids[n])
+            n++;
+        rc = !ids ? RELHOST_EINVAL
+             : RELHOST_HAS(ro, cancel_many) && ro->cancel_many
+                 ? ro->cancel_many(&ctx, S.inst, ids, n)
+                 : RELHOST_ENOTSUP;
+        break;
+    }
     case OP_R_RELEASE:
         hid = r_u32(r);
         if (job_of(hid) && ro->release)
@@ -280,7 +291,7 @@ static void dispatch(rbuf *r)
         gate_op(op, r, &a, &w);
     else if (op >= OP_M_OPEN && op <= OP_M_CREDENTIALS && S.in->pl->desc.metrics)
         metrics_op(op, r, &a, &w);
-    else if (op >= OP_R_OPEN && op <= OP_R_CLOSE && S.in->pl->desc.runner)
+    else if (op >= OP_R_OPEN && op <= OP_R_CANCEL_MANY && S.in->pl->desc.runner)
         runner_op(op, r, &a, &w);
     else
         w_i32(&w, RELHOST_ENOTSUP);

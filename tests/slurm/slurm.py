@@ -542,17 +542,19 @@ def case_fake_isolated_launch_status_kill():
     d = rh.scratch()
     b = fake_tools(d)
     env = env_for(None, d, b)
-    p = plan(d, [val("long", [PY, JOB, "metrics"], 'env = { FAKE_END = "COMPLETED 0:0 0"; };')],
+    p = plan(d, [val("long", [PY, JOB, "metrics"], 'env = { FAKE_END = "COMPLETED 0:0 0"; };'),
+                 val("long2", [PY, JOB, "metrics"], 'env = { FAKE_END = "COMPLETED 0:0 0"; };')],
              runner="isolate = true;", poll="0.1s")
     r = run(["launch", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0)
-    rh.check(len(fake_calls(d, "sbatch")) == 1, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+    rh.check(len(fake_calls(d, "sbatch")) == 2, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
     looks = len(fake_calls(d, "squeue"))
     r = run(["status", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0, out=[r"^\s*long\s.*(PENDING|RUNNING)"])
     rh.check(len(fake_calls(d, "squeue")) == looks + 1, "status polled the engine once", r)
     r = run(["kill", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
-    rh.expect(r, 0, out=[r"long +cancelled"])
+    rh.expect(r, 0, out=[r"long +cancelled", r"long2 +cancelled"])
+    # both in one scancel: cancel_many goes through the runner's process too
     rh.check(len(fake_calls(d, "scancel")) == 1, f"scancel calls {fake_calls(d, 'scancel')}", r)
 
 
