@@ -282,6 +282,22 @@ static int cmd_site(const cli *c, const plan *p)
     return rc ? EXIT_USAGE : 0;
 }
 
+/* relhost freeze / unfreeze: the kill switch, audited; the status page shows it. */
+static int cmd_freeze(const cli *c, plan *p)
+{
+    int rc = c->command == CLI_FREEZE ? freeze_set(p->state_dir, p->registry_dir, c->reason)
+                                      : freeze_clear(p->state_dir, p->registry_dir, c->reason);
+    if (rc != 0) {
+        log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+        return EXIT_USAGE;
+    }
+    out_printf("%s %s (audit: %s/audit.jsonl)\n",
+               c->command == CLI_FREEZE ? "publishing frozen for" : "publishing unfrozen for",
+               p->state_dir, p->registry_dir);
+    host_registry_site_refresh(p); /* its banner shows the kill switch */
+    return 0;
+}
+
 static int cmd_run(const cli *c)
 {
     plan p;
@@ -320,19 +336,9 @@ static int cmd_run(const cli *c)
                 "quarantined; --new starts a new one)",
                 c->command == CLI_KILL ? "cancelling the jobs of" : "continuing", p.version);
     if (c->command == CLI_FREEZE || c->command == CLI_UNFREEZE) {
-        int rc = c->command == CLI_FREEZE ? freeze_set(p.state_dir, p.registry_dir, c->reason)
-                                          : freeze_clear(p.state_dir, p.registry_dir, c->reason);
-        if (rc != 0)
-            log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
-        else {
-            out_printf("%s %s (audit: %s/audit.jsonl)\n",
-                       c->command == CLI_FREEZE ? "publishing frozen for"
-                                                : "publishing unfrozen for",
-                       p.state_dir, p.registry_dir);
-            host_registry_site_refresh(&p); /* its banner shows the kill switch */
-        }
+        code = cmd_freeze(c, &p);
         plan_free(&p);
-        return rc ? EXIT_USAGE : 0;
+        return code;
     }
     if (c->command == CLI_KILL && !p.resumed && !c->version) {
         out_printf("no unfinished release in %s: nothing to cancel\n", p.state_dir);

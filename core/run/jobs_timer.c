@@ -161,6 +161,44 @@ static void on_tail(void *arg)
         jobs_arm_tail(jb, loop_now() + TAIL_INTERVAL);
 }
 
+/* What one poll said of each job: new ids, restarts, a start seen, an end. */
+static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, size_t n, int prc)
+{
+    /* A job known to have ended is not timed out while others' ends are being processed. */
+    for (size_t i = 0; i < n; i++)
+        if (st[i].state == RELHOST_JOB_ENDED || st[i].state == RELHOST_JOB_LOST)
+            jobs_stop_timers(who[i]);
+    for (size_t i = 0; i < n; i++) {
+        relhost_job *jb = who[i];
+        if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
+            snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
+            jb->phase = PH_RUNNING;
+            jobs_persist(jb);
+        }
+        /* A count once reported is never lowered: a later status may carry none (a poll with
+         * no news of this job) or a smaller one (the engine's count restarts, a LOST job). */
+        if (st[i].restarts > jb->restarts) {
+            jb->restarts = st[i].restarts;
+            jobs_persist(jb);
+        }
+        if (st[i].state == RELHOST_JOB_LOST) {
+            st[i].state = RELHOST_JOB_ENDED;
+            st[i].end = RELHOST_END_INFRA;
+            snprintf(st[i].engine_state, sizeof st[i].engine_state, "LOST");
+        }
+        if (prc == 0 && jb->queued && st[i].state == RELHOST_JOB_RUNNING &&
+            jb->phase == PH_RUNNING && !jb->queue_hit)
+            job_started(jb);
+        if (st[i].state == RELHOST_JOB_ENDED) {
+            jb->status = st[i];
+            jobs_ended(j, jb);
+        } else if (st[i].state != jb->status.state) {
+            jb->status.state = st[i].state;
+            jb->status.restarts = st[i].restarts;
+        }
+    }
+}
+
 static void poll_runner(jobs *j, struct runner_rt *r);
 
 static void on_poll(void *arg)
@@ -248,39 +286,7 @@ static void poll_runner(jobs *j, struct runner_rt *r)
         free(m);
         next = 5;
     }
-    /* A job known to have ended is not timed out while others' ends are being processed. */
-    for (size_t i = 0; i < n; i++)
-        if (st[i].state == RELHOST_JOB_ENDED || st[i].state == RELHOST_JOB_LOST)
-            jobs_stop_timers(who[i]);
-    for (size_t i = 0; i < n; i++) {
-        relhost_job *jb = who[i];
-        if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
-            snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
-            jb->phase = PH_RUNNING;
-            jobs_persist(jb);
-        }
-        /* A count once reported is never lowered: a later status may carry none (a poll with
-         * no news of this job) or a smaller one (the engine's count restarts, a LOST job). */
-        if (st[i].restarts > jb->restarts) {
-            jb->restarts = st[i].restarts;
-            jobs_persist(jb);
-        }
-        if (st[i].state == RELHOST_JOB_LOST) {
-            st[i].state = RELHOST_JOB_ENDED;
-            st[i].end = RELHOST_END_INFRA;
-            snprintf(st[i].engine_state, sizeof st[i].engine_state, "LOST");
-        }
-        if (prc == 0 && jb->queued && st[i].state == RELHOST_JOB_RUNNING &&
-            jb->phase == PH_RUNNING && !jb->queue_hit)
-            job_started(jb);
-        if (st[i].state == RELHOST_JOB_ENDED) {
-            jb->status = st[i];
-            jobs_ended(j, jb);
-        } else if (st[i].state != jb->status.state) {
-            jb->status.state = st[i].state;
-            jb->status.restarts = st[i].restarts;
-        }
-    }
+    apply_statuses(j, st, who, n, prc);
     free(st);
     free(who);
     if (jobs_runner_fault(r)) {
