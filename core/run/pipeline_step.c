@@ -350,10 +350,33 @@ step_go pipeline_step_decide(struct walk *w, size_t i, int is_hook)
 }
 
 /* The step's result from what its gate's run() returned (orc, v) and said (m). */
+/* A step whose jobs' plugin (an isolated runner or metrics source) died says so only in those
+ * jobs: the first such job's note (plugin, call, signal or status) becomes the step's message,
+ * so explain, JUnit and the notes name what failed, not just plugin_crashed. NULL: none. */
+static char *job_fault_message(state *sto, const plan_step *st, const char *reason)
+{
+    job_record *jr = NULL;
+    size_t nj;
+    char *m = NULL;
+    if (!sto || !reason || strncmp(reason, "plugin_", 7) != 0)
+        return NULL;
+    nj = record_read_step_jobs(state_root(sto), st->inst.name, &jr);
+    for (size_t k = 0; k < nj; k++) {
+        const job_record *j = &jr[k];
+        if (!m && j->reason && strcmp(j->reason, reason) == 0 && j->evidence.nnotes)
+            m = xasprintf("validation %s: %s", j->validation_given ? j->validation : "?",
+                          j->evidence.notes[0]);
+        record_job_free(&jr[k]);
+    }
+    free(jr);
+    return m;
+}
+
 static void gate_result(struct walk *w, const plan_step *st, step_result *r, int orc,
                         relhost_verdict *v, const char *m)
 {
     relhost_outcome oc;
+    char *jm;
     if (orc != 0 && loop_interrupted()) {
         w->out->interrupted = 1;
         pipeline_set_result(r, RELHOST_NONE, "interrupted", m ? m : "interrupted");
@@ -376,7 +399,9 @@ static void gate_result(struct walk *w, const plan_step *st, step_result *r, int
     if (oc == RELHOST_SKIPPED && pipeline_step_required(w->sto, st) &&
         w->o->mode == RELHOST_MODE_RUN)
         oc = RELHOST_INCONCLUSIVE;
-    pipeline_set_result(r, oc, v->reason, m);
+    jm = oc == RELHOST_ERROR && !m ? job_fault_message(w->sto, st, v->reason) : NULL;
+    pipeline_set_result(r, oc, v->reason, m ? m : jm);
+    free(jm);
     r->retryable = oc == RELHOST_ERROR && v->retryable;
 }
 

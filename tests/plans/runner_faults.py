@@ -105,6 +105,8 @@ def isolated_case(fault, at):
     s = step_record(d, "wf")
     rh.check(s.get("outcome") == "ERROR" and s.get("reason") == reason,
              f"the step is recorded ERROR ({reason}), not {s.get('outcome')} {s.get('reason')}", r)
+    rh.check("plugin faulty" in (s.get("message") or "") and "as runner f" in s["message"],
+             f"the step's message names the plugin and the runner: {s.get('message')}", r)
     jobs = jobs_of(d)
     for name in ("wf/v", "wf/w"):
         job = jobs.get(name, {})
