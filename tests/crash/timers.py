@@ -24,10 +24,12 @@ FAKE = os.path.join(HERE, "..", "fakes", "wandb_fake.py")
 KEY = "wbk-0123456789abcdef0123456789abcdef01234567"
 STALL_S = 20
 
-STUCK = r"""#!/bin/sh
+# bash's $EPOCHREALTIME, not $(date): a `date` started by the trap could itself be killed when
+# the grace ends on a slow (sanitizer) build, leaving "term" without its time.
+STUCK = r"""#!/bin/bash
 M="$1"
-trap 'echo "term $(date +%s.%N)" >> "$M"; exit 143' TERM
-echo "start $(date +%s.%N)" >> "$M"
+trap 'echo "term $EPOCHREALTIME" >> "$M"; exit 143' TERM
+echo "start $EPOCHREALTIME" >> "$M"
 sleep 600 &
 wait $!
 """
@@ -51,9 +53,13 @@ def marks(path):
     out = {}
     if os.path.exists(path):
         for ln in open(path).read().split("\n"):
-            if ln.strip():
-                word, t = ln.split()
-                out.setdefault(word, float(t))
+            parts = ln.split()
+            # a line the job was writing when it was killed is cut: the word it got to counts
+            if len(parts) == 2:
+                try:
+                    out.setdefault(parts[0], float(parts[1]))
+                except ValueError:
+                    pass
     return out
 
 
@@ -72,7 +78,7 @@ metrics = {{ wandb = {{ plugin = "metrics_wandb"; base_url = "http://127.0.0.1:{
 steps = (
   {{ name = "tests"; plugin = "workflow"; runner = "local"; metrics = ["wandb"];
      validations = (
-       {{ name = "stuck"; cmd = ["sh", {json.dumps(job)}, {json.dumps(marker)}];
+       {{ name = "stuck"; cmd = ["bash", {json.dumps(job)}, {json.dumps(marker)}];
           timeout_s = 2; }},
        {{ name = "quick"; cmd = ["true"]; timeout_s = 120; }}
      ); }}
