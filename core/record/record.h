@@ -188,6 +188,10 @@ typedef struct release_record {
     candidate_record candidate;
     int finished, published, quarantined;
     record_int exit_code, schema, seq;
+    /* the first step of requirements.required_steps whose record does not allow a pass (none,
+     * no outcome, or an outcome whose exit code is not 0), NULL when each does: a state saying
+     * "finished, exit 0" beside one is not passed (record_decision() says "undecided") */
+    char *unmet_required;
     size_t nsteps, njobs, nsealed, nwaivers;
     step_record *steps;
     job_record *jobs;
@@ -245,7 +249,8 @@ const char *record_lifecycle_name(record_lifecycle l);
 const step_record *record_step_find(const release_record *rec, const char *name);
 
 /** release.decision: "passed", "failed", "frozen", "undecided", "deferred", "interrupted" or
- *  "in_progress" (a static string), from finished and exit_code (core/view/report_files.h). */
+ *  "in_progress" (a static string), from finished and exit_code, "undecided" for a
+ *  finished exit 0 beside a required step without a passing record (core/view/report_files.h). */
 const char *record_decision(const release_record *rec);
 
 /** Outcome counts: [0] unused, [RELHOST_PASSED..RELHOST_WAIVED] by outcome, [7] without one. */

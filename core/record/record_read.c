@@ -303,6 +303,27 @@ static int cmp_job(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+/* The first step of the release's requirement set whose record does not allow a pass: none, no
+ * outcome, or one whose exit code is not 0 (as the run's own verdict reads them). A state that
+ * says "finished, exit 0" beside it was edited by hand or forged, and is not read as passed. */
+static char *unmet_required(json_t *root)
+{
+    json_t *req = json_object_get(json_object_get(root, "requirements"), "required_steps");
+    json_t *steps = json_object_get(root, "steps"), *v;
+    size_t i;
+    json_array_foreach(req, i, v)
+    {
+        json_t *st = json_object_get(steps, json_string_value(v));
+        const char *oc = json_string_value(json_object_get(st, "outcome"));
+        if (!json_is_string(v))
+            return xstrdup("(a requirement that is not a step name)");
+        if (!oc || outcome_exit_code(outcome_parse(oc),
+                                     json_is_true(json_object_get(st, "retryable"))) != EXIT_OK)
+            return xstrdup(json_string_value(v));
+    }
+    return NULL;
+}
+
 static void read_release(release_record *r, json_t *root)
 {
     json_t *cand = json_object_get(root, "candidate"), *v;
@@ -324,6 +345,7 @@ static void read_release(release_record *r, json_t *root)
     r->published = r_bool(root, "published");
     r->quarantined = r_bool(root, "quarantined");
     r->exit_code = rj_int(root, "exit_code");
+    r->unmet_required = unmet_required(root);
     r->schema = rj_int(root, "schema");
     r->seq = rj_int(root, "seq");
     v = json_object_get(root, "sealed_env");
@@ -485,7 +507,7 @@ const char *record_decision(const release_record *rec)
     c = rec->exit_code.v;
     if (rec->finished) {
         switch (c) {
-        case 0: return "passed";
+        case 0: return rec->unmet_required ? "undecided" : "passed";
         case 1: return "failed";
         case 4: return "frozen";
         default: return "undecided";
@@ -590,7 +612,7 @@ void record_free(release_record *rec)
     if (!rec)
         return;
     free(rec->version), free(rec->plan_name), free(rec->plan), free(rec->plan_hash);
-    free(rec->created_at), free(rec->updated_at);
+    free(rec->created_at), free(rec->updated_at), free(rec->unmet_required);
     free(rec->candidate.commit), free(rec->candidate.repo), free(rec->candidate.ref);
     free(rec->candidate.checkout);
     for (i = 0; i < rec->nsteps; i++)

@@ -348,6 +348,15 @@ json_t *explain_model(json_t *root, const explain_context *ctx)
         free(head);
         head = h;
     }
+    if (rec.unmet_required && strcmp(decision, "undecided") == 0) {
+        /* finished with exit 0 beside a required step without a passing record: say which */
+        char *h = xasprintf("%s; the state says exit 0, but required step %s has no passing "
+                            "record (was the state edited by hand? run the release again to "
+                            "decide it)",
+                            head, rec.unmet_required);
+        free(head);
+        head = h;
+    }
     x = explain_assemble(parts, verdict, head, m, reg, blocking, checks, defers, waivers_of(&rec),
                          ctx);
     free(head);

@@ -104,6 +104,40 @@ def release_on_a_repo():
     return rel, commit
 
 
+def case_a_record_claiming_a_pass_without_a_required_steps_record_is_not_passed():
+    """A hand-edited (or forged) state that says finished, exit 0, while a required step has no
+    record (or a FAILED one under a passing exit code) is not read as a passed release: explain,
+    the reports and the releases list say undecided, and a run continues it instead of treating
+    it as decided."""
+    rel = Release([validation("a")], [appender("notify")])
+    rel.ok("a")
+    rh.expect(rel.run("--release", "1"), 0)
+    snap = os.path.join(rel.dir, ".relhost", "state", "release_1.json")
+    st = rh.load_state(snap)
+    rh.check(st.get("finished") is True and st.get("exit_code") == 0, f"state {st}")
+    rh.check("tests" in st["requirements"]["required_steps"], f"requirements {st}")
+    for edit in ("drop", "fail"):
+        forged = json.loads(json.dumps(st))
+        if edit == "drop":
+            del forged["steps"]["tests"]
+        else:
+            forged["steps"]["tests"]["outcome"] = "FAILED"
+        rh.write(snap, json.dumps(forged))
+        journal = snap[:-len(".json")] + ".journal"
+        if os.path.exists(journal):
+            os.unlink(journal)
+        r = rel.cmd("explain", "--release", "1")
+        rh.check(not rh.re.search(r"\bPASSED\b.*\(exit 0\)|decision:\s*passed|result: PASSED",
+                                  r.out), f"{edit}: explain calls it passed", r)
+        rh.expect(r, 0, out=[r"^UNDECIDED: .*required step tests has no passing record"])
+        r = rel.cmd("releases", "--json")
+        rh.check('"passed"' not in r.out, f"{edit}: releases --json calls it passed", r)
+    # the run decides it again: the step without a passing record runs
+    r = rel.run("--release", "1")
+    rh.expect(r, 0, out=[r"PASSED\s+tests"])
+    rh.expect(rel.cmd("explain", "--release", "1"), 0, out=[r"^PASSED"])
+
+
 def case_only_after_a_failure_never_publishes():
     """A FAILED release re-run with --only naming a passing validation stays FAILED: the
     publishing step does not run, and explain does not say PASSED."""
