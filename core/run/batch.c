@@ -390,6 +390,8 @@ static int follow(plan *p, const batch_options *o)
                                rel.exit_code.v <= 255
                            ? (int)rel.exit_code.v
                            : EXIT_UNDECIDED;
+                if (code == EXIT_OK && rel.unmet_required)
+                    code = EXIT_UNDECIDED; /* exit 0 beside a required step that never passed */
                 record_free(&rel);
                 state_close(st);
                 break;

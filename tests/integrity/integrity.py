@@ -132,6 +132,8 @@ def case_a_record_claiming_a_pass_without_a_required_steps_record_is_not_passed(
         rh.expect(r, 0, out=[r"^UNDECIDED: .*required step tests has no passing record"])
         r = rel.cmd("releases", "--json")
         rh.check('"passed"' not in r.out, f"{edit}: releases --json calls it passed", r)
+        # a script waiting on the release learns it was not decided, not exit 0
+        rh.expect(rel.cmd("status", "--release", "1", "--follow"), 3, out=[r"undecided"])
     # the run decides it again: the step without a passing record runs
     r = rel.run("--release", "1")
     rh.expect(r, 0, out=[r"PASSED\s+tests"])
