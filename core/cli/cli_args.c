@@ -29,7 +29,7 @@ const cli_cmd cli_cmds[] = {
      "refresh and show the release's jobs; --follow exits with the release's exit code"},
     {"explain", CLI_EXPLAIN, "[-c PLAN] [-r V] [--json]",
      "why a release is where it is, from its state"},
-    {"kill", CLI_KILL, "[-c PLAN] [-r V] [--only GLOB]", "cancel its unfinished remote jobs"},
+    {"kill", CLI_KILL, "[-c PLAN] [-r V] [--only GLOB]", "cancel its unfinished jobs"},
     {"freeze", CLI_FREEZE, "[-c PLAN] --reason TEXT", "stop publishing (gates still run; exit 4)"},
     {"unfreeze", CLI_UNFREEZE, "[-c PLAN] [--reason TEXT]", "publish again"},
     {"releases", CLI_RELEASES, "[-c PLAN] [--json]", "the registry: releases, status, pointers"},

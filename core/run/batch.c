@@ -413,7 +413,35 @@ static int follow(plan *p, const batch_options *o)
 }
 
 /* What kill did with each job; printed once every runner was asked. */
-enum { K_DONE, K_LOCAL, K_CANCELLED, K_FAILED };
+enum { K_DONE, K_LOCAL, K_CANCELLED, K_FAILED, K_STOPPED };
+
+/* The local jobs of a release no relhost runs any more (its lock is free: the one running it was
+ * killed): orphans, stopped here (core/run/jobs_resume.c), so that `relhost kill` leaves nothing
+ * running. While a relhost holds the lock, its jobs stop with it. */
+static void stop_local_orphans(plan *p, bjob *v, size_t n, int *what, char **why)
+{
+    state *w = NULL;
+    size_t i, local = 0;
+    for (i = 0; i < n; i++)
+        local += what[i] == K_LOCAL;
+    if (!local || state_open(p->state_dir, p->version, 0, &w) != 0)
+        return; /* locked: a live relhost runs them */
+    for (i = 0; i < n; i++) {
+        long long pid;
+        if (what[i] != K_LOCAL)
+            continue;
+        pid = jobs_stop_orphan_of(w, v[i].e);
+        what[i] = pid > 0 ? K_STOPPED : pid == 0 ? K_DONE : K_FAILED;
+        why[i] = pid > 0   ? xasprintf("%lld", pid)
+                 : pid < 0 ? xasprintf("pid %lld, left running by a relhost that is gone, "
+                                       "could not be stopped: %s",
+                                       -pid, error_last())
+                           : NULL;
+    }
+    if (state_close(w) != 0)
+        log_msg(RELHOST_LOG_ERROR, "state", "release %s: noting the stopped jobs failed: %s",
+                p->version, error_last());
+}
 
 /* The unfinished remote jobs of v[i]'s runner (pending ones first, as the poll saw them), in
  * one cancel_many; 0 when the runner has none (then each job is cancelled on its own). */
@@ -454,7 +482,7 @@ int batch_kill(plan *p, const batch_options *o)
     state *st;
     bjob *v;
     job_entry *recs;
-    size_t n, nrecs, count[4] = {0};
+    size_t n, nrecs, count[5] = {0};
     char **why;
     int *what, rc = open_state(p, &st);
     if (rc)
@@ -487,9 +515,13 @@ int batch_kill(plan *p, const batch_options *o)
         free(m);
         jobs_runner_close(r);
     }
+    stop_local_orphans(p, v, n, what, why);
     for (size_t i = 0; i < n; i++) {
         count[what[i]]++;
-        if (what[i] == K_LOCAL)
+        if (what[i] == K_STOPPED)
+            out_printf("%-28s stopped (pid %s, left running by a relhost that is gone)\n",
+                       v[i].validation, why[i]);
+        else if (what[i] == K_LOCAL)
             out_printf("%-28s local: it stops with the relhost running it (Ctrl-C there)\n",
                        v[i].validation);
         else if (what[i] == K_CANCELLED)
@@ -498,9 +530,10 @@ int batch_kill(plan *p, const batch_options *o)
             out_printf("%-28s NOT cancelled: %s\n", v[i].validation, why[i] ? why[i] : "?");
         free(why[i]);
     }
-    out_printf("release %s: %zu cancelled, %zu already finished or never started, %zu local, "
-               "%zu failed\n",
-               p->version, count[K_CANCELLED], count[K_DONE], count[K_LOCAL], count[K_FAILED]);
+    out_printf("release %s: %zu cancelled, %zu stopped, %zu already finished or never started, "
+               "%zu local, %zu failed\n",
+               p->version, count[K_CANCELLED], count[K_STOPPED], count[K_DONE], count[K_LOCAL],
+               count[K_FAILED]);
     free(what);
     free(why);
     free(v);

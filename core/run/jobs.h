@@ -18,6 +18,8 @@
 
 struct state;
 typedef struct jobs jobs;
+struct state;
+struct job_entry;
 
 /** Create the job layer of one run. st may be NULL (--check: nothing is submitted). */
 jobs *jobs_new(plan *p, struct state *st, const relhost_ctx *base);
@@ -73,6 +75,15 @@ int jobs_resumed(const jobs *j, const char *id);
  * runs again when the validation is next selected.
  */
 void jobs_stop_orphans(jobs *j);
+/**
+ * Stop the local process job record e (of the release whose writable state st is) names, when
+ * its recorded pid, start time and cookie prove it is that job's and it still runs: its group
+ * and what escaped it (proc_stop_orphan), noting in the record that it was stopped. For a
+ * caller that holds the release's lock, so no live relhost runs the job. Returns the pid
+ * stopped, 0 when nothing of it runs (or the record names no process), -pid on an error
+ * (error_last() says which).
+ */
+long long jobs_stop_orphan_of(struct state *st, const struct job_entry *e);
 /** What the progress display shows of one job (core/run/jobs_progress.c); borrowed, valid until
  *  the loop runs again. */
 typedef struct jobs_row {

@@ -144,31 +144,41 @@ void jobs_stop_orphans(jobs *j)
     record_job_list(state_root(j->st), &v, &n);
     for (size_t i = 0; i < n; i++) {
         const job_record *rec = &v[i].job;
-        const char *life = rec->lifecycle_raw, *key = rec->key, *id = rec->id;
+        const char *life = rec->lifecycle_raw, *id = rec->id;
         struct runner_rt *rt = jobs_runner_find(j, rec->runner ? rec->runner : "");
-        proc_ident pi;
-        int rc;
+        long long pid;
         if (!life || (strcmp(life, "running") != 0 && strcmp(life, "submitting") != 0) || !rt ||
-            rt->ops->find || !key)
+            rt->ops->find)
             continue;
-        jobs_process_from_entry(&v[i], &pi);
-        if (pi.pid <= 0 || strcmp(pi.job, key) != 0)
-            continue;
-        rc = proc_stop_orphan(&pi);
-        if (rc > 0) {
+        pid = jobs_stop_orphan_of(j->st, &v[i]);
+        if (pid > 0)
             log_msg(RELHOST_LOG_WARN, id,
-                    "stopped pid %d, left running by an earlier relhost "
+                    "stopped pid %lld, left running by an earlier relhost "
                     "(its attempt runs again when the validation is next selected)",
-                    (int)pi.pid);
-            /* the attempt's next resume says it was stopped, not that it was gone */
-            record_job_mark_orphan_stopped(j->st, id, pi.pid);
-        } else if (rc < 0)
+                    pid);
+        else if (pid < 0)
             log_msg(RELHOST_LOG_ERROR, id,
-                    "pid %d, left running by an earlier relhost, could not "
+                    "pid %lld, left running by an earlier relhost, could not "
                     "be stopped: %s",
-                    (int)pi.pid, error_last());
+                    -pid, error_last());
     }
     record_job_list_free(v, n);
+}
+
+long long jobs_stop_orphan_of(state *st, const job_entry *e)
+{
+    const job_record *rec = &e->job;
+    proc_ident pi;
+    int rc;
+    if (!rec->key || !rec->id)
+        return 0;
+    jobs_process_from_entry(e, &pi);
+    if (pi.pid <= 0 || strcmp(pi.job, rec->key) != 0)
+        return 0;
+    rc = proc_stop_orphan(&pi);
+    if (rc > 0) /* the attempt's next resume says it was stopped, not that it was gone */
+        record_job_mark_orphan_stopped(st, rec->id, pi.pid);
+    return rc > 0 ? (long long)pi.pid : rc < 0 ? -(long long)pi.pid : 0;
 }
 
 /* The stored record is a result of the same command: take it, unless it is to be run again

@@ -63,7 +63,10 @@ echo "end $$" >> "$M"
 """
 
 
-def case_a_job_left_running_by_a_killed_relhost_is_stopped_before_the_next_attempt():
+def orphaned_job():
+    """A release whose relhost was killed with SIGKILL while its local job ran: returns the
+    scratch folder, the marker and flag files, relhost's argv, and the pids of the orphaned
+    job, its sleeping child and its child that escaped with setsid (all still running)."""
     d = rh.scratch()
     marker, flag = os.path.join(d, "marker"), os.path.join(d, "flag")
     job = rh.write(os.path.join(d, "job.sh"), JOB, mode=0o755)
@@ -93,6 +96,11 @@ steps = (
         if first_relhost.poll() is None:
             first_relhost.kill()
             first_relhost.wait()
+    return d, marker, flag, argv, orphan, child, escaped
+
+
+def case_a_job_left_running_by_a_killed_relhost_is_stopped_before_the_next_attempt():
+    d, marker, flag, argv, orphan, child, escaped = orphaned_job()
     try:
         rh.check(rh.pid_alive(orphan) and rh.pid_alive(child) and rh.pid_alive(escaped),
                  "the job did not outlive the killed relhost: the test proves nothing")
@@ -139,6 +147,39 @@ steps = (
         rh.check(job_rec["log_path"] != log1 and
                  f"output of pid {second} attempt 2" in rh.read(job_rec["log_path"]),
                  f"the second attempt's log {job_rec['log_path']} is not its own", r)
+    finally:
+        for pid in (first(marker, "start"), first(marker, "sleeping"), first(marker, "escaped")):
+            if pid and rh.pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+
+def case_relhost_kill_stops_a_local_job_whose_relhost_died():
+    """`relhost kill` after the relhost running a release was killed with SIGKILL: nothing
+    holds the release any more, so the local job it left is an orphan that kill stops (group
+    and escaped children), saying so; the next run counts it as stopped and runs attempt 2.
+    While a relhost still runs the release, kill leaves its local jobs to it."""
+    d, marker, flag, argv, orphan, child, escaped = orphaned_job()
+    try:
+        rh.check(rh.pid_alive(orphan) and rh.pid_alive(child) and rh.pid_alive(escaped),
+                 "the job did not outlive the killed relhost: the test proves nothing")
+        r = rh.run(["kill"] + argv[1:3] + ["--release", "1"], cwd=d, env=rh.base_env(),
+                   timeout=90)
+        rh.expect(r, 0, out=[rf"slow\s+stopped \(pid {orphan}, left running by a relhost "
+                             r"that is gone\)", r"1 stopped"])
+        for pid, what in ((orphan, "the orphaned job"), (child, "its sleeping child"),
+                          (escaped, "its child that escaped with setsid")):
+            rh.wait_for(lambda: not rh.pid_alive(pid), f"{what} (pid {pid}) to end", timeout=10)
+        rh.write(flag, "")
+        r = rh.run(argv[1:], cwd=d, env=rh.base_env(), timeout=90)
+        rh.expect(r, 0)
+        st = rh.load_state(os.path.join(d, "state", "release_1.json"))
+        job_rec = st["jobs"]["tests/slow"]
+        rh.check(job_rec["outcome"] == "PASSED" and job_rec["attempt"] == 2,
+                 f"job record {json.dumps(job_rec)}", r)
+        notes = job_rec["evidence"]["notes"]
+        rh.check(any(f"pid {orphan}" in n and "stopped" in n for n in notes),
+                 f"no evidence note about the stopped attempt 1 (pid {orphan}): {notes}", r)
     finally:
         for pid in (first(marker, "start"), first(marker, "sleeping"), first(marker, "escaped")):
             if pid and rh.pid_alive(pid):
