@@ -251,6 +251,15 @@ static void reports_on_plugin_exit(void *data)
     (void)write_reports(x->p, x->c); /* relhost exits 3 anyway */
 }
 
+static int reports_at_end(void *data)
+{
+    const exit_reports *x = data;
+    int failed = write_reports(x->p, x->c);
+    if (failed)
+        log_msg(RELHOST_LOG_ERROR, "report", "a report asked for was not written: exit 3");
+    return failed;
+}
+
 /* relhost report: one report of a release, from its state (read-only, no lock). */
 static int cmd_report(const cli *c, const plan *p)
 {
@@ -366,18 +375,16 @@ static int cmd_run(const cli *c)
     ro.new_candidate = c->new_candidate;
     ro.interactive = !c->no_interactive && isatty(STDIN_FILENO);
     ro.verbose = c->verbose;
-    if (ro.mode == RELHOST_MODE_RUN)
+    if (ro.mode == RELHOST_MODE_RUN) {
         guard_set_exit_hook(reports_on_plugin_exit, &xr);
+        ro.write_reports = reports_at_end; /* before the verdict line, which says if one failed */
+        ro.reports_arg = &xr;
+    }
     if (pipeline_run(&p, &ro, &rr) != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
         code = EXIT_USAGE;
     } else {
         code = rr.exit_code; /* --check: 0, or 3 when a plugin died describing its step */
-        if (ro.mode == RELHOST_MODE_RUN && write_reports(&p, c) && code == EXIT_OK) {
-            log_msg(RELHOST_LOG_ERROR, "report",
-                    "the release passed, but a report asked for was not written: exit 3");
-            code = EXIT_UNDECIDED;
-        }
     }
     guard_set_exit_hook(NULL, NULL);
     {

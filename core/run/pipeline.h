@@ -29,6 +29,11 @@ typedef struct run_options {
     int monitor;
     const char *state_dir; /* where this run's state lives; NULL: the plan's state_dir */
     const char *record;    /* its name there; NULL: the version */
+    /* Called once the run's end is recorded, before the verdict line is printed: writes the
+     * reports asked for; nonzero when one was not written (a passing run then exits 3, and
+     * its verdict line says why). NULL: none. */
+    int (*write_reports)(void *arg);
+    void *reports_arg;
 } run_options;
 
 typedef struct step_result {
@@ -56,6 +61,7 @@ typedef struct run_result {
     int launch;         /* relhost launch: nothing was decided */
     int promoted;       /* a promote step made this release last green */
     int rollback_hooks; /* only the on_rollback steps ran: the release was rolled back */
+    int reports_failed; /* the release passed, but a report asked for was not written */
     char *failure;      /* the first failing required step and its failing checks */
 } run_result;
 

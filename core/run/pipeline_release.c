@@ -313,5 +313,10 @@ void pipeline_finish_walk(struct walk *w)
         out->not_saved = 1;
         out->exit_code = loop_stop_code(NULL);
     }
+    if (w->o->write_reports && w->o->write_reports(w->o->reports_arg) != 0 &&
+        out->exit_code == EXIT_OK) {
+        out->reports_failed = 1;
+        out->exit_code = EXIT_UNDECIDED;
+    }
     report_end(p, out);
 }

@@ -249,6 +249,8 @@ void report_end(const plan *p, const run_result *r)
         out_printf("%sINTERRUPTED%s", col_yellow(), col_reset());
     else if (r->launch)
         out_printf("%sLAUNCHED%s", col_bold(), col_reset());
+    else if (r->reports_failed)
+        out_printf("%sNOT DECIDED%s", col_yellow(), col_reset());
     else if (r->exit_code == 0)
         out_printf("%sPASSED%s", col_green(), col_reset());
     else if (r->exit_code == 1)
@@ -256,6 +258,8 @@ void report_end(const plan *p, const run_result *r)
     else
         out_printf("%sNOT DECIDED%s", col_yellow(), col_reset());
     out_printf(" (exit %d):", r->exit_code);
+    if (r->reports_failed)
+        out_printf(" the release passed, but a report asked for was not written;");
     for (int o = RELHOST_PASSED; o <= RELHOST_WAIVED; o++)
         if (counts[o])
             out_printf(" %zu %s", counts[o], outcome_name((relhost_outcome)o));

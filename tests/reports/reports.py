@@ -540,7 +540,11 @@ def case_a_report_that_cannot_be_written_does_not_leave_a_pass():
                          'steps = ( { name = "ok"; plugin = "command"; cmd = ["true"]; } );\n')
     rh.write(os.path.join(d, "afile"), "")
     r = rh.run(["-c", p, "--report-json", os.path.join(d, "afile", "r.json")], cwd=d)
-    rh.expect(r, 3, out=[r"^result: PASSED"], err=[r"a report asked for was not written"])
+    # the verdict line agrees with the exit code: a CI log that shows "PASSED (exit 0)" above
+    # a failed job misleads whoever reads it
+    rh.expect(r, 3, out=[r"^result: NOT DECIDED \(exit 3\): the release passed, but a report "
+                         r"asked for was not written"],
+              err=[r"a report asked for was not written"], not_out=[r"exit 0"])
     r = rh.run(["-c", p, "--release", "1.1", "--report-json", os.path.join(d, "r.json")], cwd=d)
     rh.expect(r, 0)
 
