@@ -25,6 +25,7 @@ typedef struct frame {
 
 static struct {
     int installed;
+    pid_t main_pid; /* relhost's own process: a plugin's forked child is none of the guard's */
     frame frames[GUARD_DEPTH];
     volatile sig_atomic_t depth;
     volatile sig_atomic_t stop_sig;        /* a stop request that came during a call */
@@ -57,7 +58,12 @@ static const char *signame(int sig)
     }
 }
 
-static const frame *innermost(void) { return G.depth > 0 ? &G.frames[G.depth - 1] : NULL; }
+/* The call that is open, in relhost's own process only: a child a plugin forked inherits the
+ * frames, but its exit or crash is the plugin's business (getpid() is async-signal-safe). */
+static const frame *innermost(void)
+{
+    return G.depth > 0 && getpid() == G.main_pid ? &G.frames[G.depth - 1] : NULL;
+}
 
 /* The message of a call that did not come back, for stderr and the step's record. */
 static char *message_of(const frame *f, const char *what)
@@ -110,6 +116,10 @@ static void prepare_records(const frame *f)
 static void on_fatal(int sig)
 {
     const frame *f = innermost();
+    if (getpid() != G.main_pid) {
+        raise(sig); /* a child a plugin forked: it dies of its signal, nothing of relhost's */
+        return;
+    }
     if (f) {
         say("relhost error: plugin ");
         say(f->plugin);
@@ -165,6 +175,7 @@ static void hung_exit(int sig)
             "killed\n");
     }
     proc_kill_all_now();
+    G.depth = 0; /* relhost's own exit, not the plugin's (core/cli/exits.c) */
     _exit(128 + sig);
 }
 
@@ -196,15 +207,12 @@ static void on_stop(int sig)
 
 /* ---- exit() during a call ------------------------------------------------------------------- */
 
-static void on_exit_guard(int status, void *unused)
+/* A plugin call ended the process (what: "called exit(0)"): record the step ERROR
+ * (plugin_exited), write the reports, name it, kill the jobs, exit 3. */
+static void die_in_call(const frame *f, const char *what)
 {
-    const frame *f = innermost();
-    char *msg, what[64];
-    (void)unused;
-    if (!f)
-        return;
+    char *msg;
     G.depth = 0; /* whatever runs from here is relhost's own */
-    snprintf(what, sizeof what, "called exit(%d)", status);
     msg = message_of(f, what);
     if (G.st && f->step) {
         const char *p[3] = {"steps", f->step, "outcome"};
@@ -224,6 +232,26 @@ static void on_exit_guard(int status, void *unused)
     _exit(3);
 }
 
+static void on_exit_guard(int status, void *unused)
+{
+    const frame *f = innermost();
+    char what[64];
+    (void)unused;
+    if (!f)
+        return;
+    snprintf(what, sizeof what, "called exit(%d)", status);
+    die_in_call(f, what);
+}
+
+int guard_in_call(void) { return G.installed && innermost() != NULL; }
+
+void guard_ended_in_call(const char *what)
+{
+    const frame *f = innermost();
+    if (f)
+        die_in_call(f, what);
+}
+
 /* ---- setup and the calls -------------------------------------------------------------------- */
 
 void guard_install(void)
@@ -235,6 +263,7 @@ void guard_install(void)
     if (G.installed)
         return;
     G.installed = 1;
+    G.main_pid = getpid();
     setvbuf(stdout, NULL, _IOLBF, 0);
     sigaltstack(&ss, NULL);
     memset(&sa, 0, sizeof sa);

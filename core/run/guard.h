@@ -9,7 +9,10 @@
  *
  *   exit(N)        the step is recorded ERROR (reason plugin_exited) through the state, the hook
  *                  writes the reports, a message names the plugin, the call and N, running jobs
- *                  are killed, and relhost exits 3 (a tool error, never a verdict).
+ *                  are killed, and relhost exits 3 (a tool error, never a verdict). The same for
+ *                  _exit(), _Exit(), quick_exit() and the exec family, which the relhost
+ *                  executable interposes for its plugins (core/cli/exits.c): they would end or
+ *                  replace relhost's process past every exit handler.
  *   fatal signal   (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS) the handler, on its own
  *                  stack, appends the records prepared at guard_enter() (ERROR, plugin_crashed)
  *                  to the journal, names the plugin, the call and the signal on stderr, kills the
@@ -22,6 +25,8 @@
  *                  one meanwhile) is hung: the step is recorded ERROR (plugin_hung), jobs are
  *                  killed and relhost exits 128 + the signal.
  *
+ * Only relhost's own process is guarded: a child a plugin forks inherits the open calls, but its
+ * exit() or crash records nothing and kills nothing of relhost's.
  * stdout is line-buffered once guard_install() ran, so no finished line is lost to a crash.
  * Outside a plugin call a fatal signal still kills the jobs' groups before relhost dies.
  */
@@ -48,5 +53,12 @@ void guard_set_exit_hook(void (*fn)(void *data), void *data);
  */
 int guard_enter(const char *plugin, const char *call, const char *step);
 void guard_leave(int token);
+
+/** 1 while a plugin call is open in relhost's own process (async-signal-safe). */
+int guard_in_call(void);
+
+/** A plugin call is about to end the process (what: "called _exit(0)"): when one is open in
+ *  relhost's own process, record and report it as for exit() and exit 3; otherwise return. */
+void guard_ended_in_call(const char *what);
 
 #endif

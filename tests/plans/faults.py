@@ -105,11 +105,11 @@ def case_gate_abort_is_recorded_and_not_repeated():
     crash_case("abort", signal.SIGABRT)
 
 
-def exit_case(fault, code):
+def exit_case(fault, code, call="exit"):
     d, p, marker = gate_plan(fault)
     rep = os.path.join(d, "report.json")
     r = rh.run(["-c", p, "--report-json", rep], cwd=d)
-    rh.expect(r, 3, err=[rh.q(f"plugin faulty called exit({code}) during its run() call "
+    rh.expect(r, 3, err=[rh.q(f"plugin faulty called {call}({code}) during its run() call "
                               "for step gate")])
     rh.check("faulty: about to misbehave" in r.out, "output before the exit survives", r)
     s = step_record(d, "gate")
@@ -127,6 +127,40 @@ def case_gate_exit0_is_exit_3_not_green():
 
 def case_gate_exit1_is_exit_3():
     exit_case("exit1", 1)
+
+
+def case_gate_raw_exit0_is_exit_3_not_green():
+    """_exit(0) skips every exit handler: relhost still ends 3, naming it, step recorded."""
+    exit_case("_exit0", 0, call="_exit")
+
+
+def case_gate_quick_exit0_is_exit_3_not_green():
+    exit_case("quick_exit0", 0, call="quick_exit")
+
+
+def case_gate_exec_is_exit_3_not_green():
+    """A plugin that replaces relhost's process (execlp("true")) would end it with true's 0."""
+    exit_case("exec", '"true"', call="execlp")
+
+
+def fork_case(fault):
+    """A child the plugin forked itself exits (exit(0): relhost's exit handlers run in it) or
+    crashes (relhost's fatal-signal handler runs in it): neither is the call's fault. The
+    child must neither record anything nor kill relhost's jobs; the gate passes."""
+    d, p, marker = gate_plan(fault)
+    r = rh.run(["-c", p], cwd=d)
+    rh.expect(r, 0, out=[r"faulty: the child ended, the call returns", r"PASSED\s+gate"],
+              not_any=[r"plugin_exited|plugin_crashed|crashed during|called exit"])
+    s = step_record(d, "gate")
+    rh.check(s.get("outcome") == "PASSED", f"the step is recorded {s.get('outcome')}", r)
+
+
+def case_gate_child_that_exits_is_not_a_fault():
+    fork_case("fork_exit0")
+
+
+def case_gate_child_that_crashes_is_not_a_fault():
+    fork_case("fork_segv")
 
 
 def case_exit0_in_describe_under_check_is_exit_3_not_green():
