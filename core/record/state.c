@@ -177,7 +177,7 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
     }
     if (st->broken) {
         json_decref(value);
-        return error_set(RELHOST_EIO, "%s", st->broken);
+        return state_refuse_broken(st);
     }
     if (!path || depth == 0 || depth > STATE_PATH_MAX) {
         json_decref(value);

@@ -80,6 +80,8 @@ int state_load_unlocked(state *st, load_info *li);
 
 /* state_snapshot.c: durable writes */
 int state_fail_fatal(state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* RELHOST_EIO for a change asked of a store broken by an earlier fatal error (st->broken). */
+int state_refuse_broken(const state *st);
 int state_fsync_dir(state *st);
 int state_backup_write(state *st, const load_info *li);
 

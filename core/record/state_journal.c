@@ -418,7 +418,7 @@ int state_flush(state *st)
     if (!st->pending.len)
         return 0;
     if (st->broken)
-        return error_set(RELHOST_EIO, "%s", st->broken);
+        return state_refuse_broken(st);
     crash_point("state.journal.before_write");
     if (state_write_all(st->journal_fd, st->pending.s, st->pending.len) != 0) {
         int e = errno;

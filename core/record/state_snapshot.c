@@ -46,6 +46,16 @@ int state_fail_fatal(state *st, const char *fmt, ...)
 
 void state_on_broken(void (*fn)(const char *why)) { broken_hook = fn; }
 
+int state_refuse_broken(const state *st)
+{
+    /* the cause was said once, when it happened (and goes to the broken hook): every later
+     * refusal points at it instead of repeating it */
+    return error_set(RELHOST_EIO,
+                     "the state of release %s can no longer be saved since an earlier error "
+                     "(above); nothing after it is recorded",
+                     st->version);
+}
+
 int state_fsync_dir(state *st)
 {
     if (fsync(st->dir_fd) != 0)
@@ -238,7 +248,7 @@ int state_snapshot(state *st)
     if (st->flags & STATE_READONLY)
         return state_refuse_readonly(st);
     if (st->broken)
-        return error_set(RELHOST_EIO, "%s", st->broken);
+        return state_refuse_broken(st);
     rc = write_atomic(st, st->snap_name, write_root, st->root, &len, "state.snapshot");
     if (rc == 0)
         st->snap_len = len;

@@ -182,10 +182,13 @@ void report_step(const plan *p, const step_result *r)
     if (r->reason && said)
         out_printf("  reason: %s", r->reason);
     out_printf("\n");
-    if (r->unsaved)
+    if (r->unsaved && r->outcome != RELHOST_NONE)
         out_printf("      it ended %s, but the release state could not record that: the next "
                    "run does it again\n",
                    outcome_name(r->outcome));
+    else if (r->unsaved)
+        out_printf("      the release state could not be written before it ended: the next run "
+                   "does it again\n");
     if (stopped)
         out_printf("      stopped before it decided: nothing of it is recorded as an outcome, "
                    "and resuming runs it again\n");

@@ -117,5 +117,41 @@ def case_one_fdatasync_serves_the_results_of_jobs_ending_within_the_window():
              "window over 8 job ends 0.25 s apart (want at least 5 fewer)")
 
 
+def case_a_disk_that_fails_fdatasync_stops_the_run_and_reports_nothing_unstored():
+    """fdatasync fails with EIO from its 4th call on (strace injects it): the kernel may have
+    dropped the pages, so the store is broken. The run stops with an error naming the journal
+    and the failure, exits 75 (NOT SAVED), and reports no verdict it could not store: no
+    "PASSED" result, no report claiming one."""
+    if not shutil.which("strace"):
+        raise rh.Skip("strace is not installed")
+    probe = subprocess.run(["strace", "-qq", "-e", "trace=none", "true"], capture_output=True)
+    if probe.returncode != 0:
+        raise rh.Skip("strace cannot trace here (ptrace refused)")
+    d = rh.scratch()
+    runs = os.path.join(d, "runs")
+    plan = plan_of(d, runs, "0", n=8,
+                   cmd=lambda i: ["sh", "-c", f"sleep {0.1 * i:.2f}; echo v{i} >> {runs}"])
+    env = rh.base_env()
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    rep = os.path.join(d, "report.json")
+    r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync",
+                        "-e", "inject=fdatasync:error=EIO:when=4+", rh.relhost_bin(), "-c", plan,
+                        "--no-color", "--no-interactive", "--release", "1",
+                        "--report-json", rep],
+                       cwd=d, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=120)
+    out, err = r.stdout, r.stderr
+    rh.check(r.returncode == 75, f"exit {r.returncode}, want 75 (not saved)\n{out}\n{err}")
+    rh.check(re.search(r"Input/output error|EIO", err) and re.search(r"journal|state", err),
+             f"the error names the failure and the store: {err}")
+    rh.check(not re.search(r"^result: PASSED", out, re.M), f"a verdict it could not store: {out}")
+    rh.check(re.search(r"^result: NOT SAVED", out, re.M), f"no NOT SAVED verdict line: {out}")
+    rh.check(not re.search(r"\bNONE\b", out), f"NONE is no outcome a reader knows: {out}")
+    if os.path.exists(rep):
+        doc = json.loads(rh.read(rep))
+        rh.check(doc.get("release", {}).get("decision") != "passed",
+                 f"the report claims a pass: {doc.get('release')}")
+
+
 if __name__ == "__main__":
     sys.exit(rh.main(globals()))
