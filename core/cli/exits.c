@@ -153,34 +153,35 @@ static void fill_argv(const char **argv, size_t n, const char *arg0, va_list *ap
     argv[n] = NULL;
 }
 
+/* execl and execlp: the list as an argv, then libc's execv or execvp (fn). */
+static int exec_list(execv_fn fn, const char *file, const char *arg, va_list *ap)
+{
+    size_t n = count_args(ap);
+    const char *argv[n + 1];
+    fill_argv(argv, n, arg, ap);
+    return fn ? fn(file, (char *const *)argv) : missing();
+}
+
 int execl(const char *path, const char *arg, ...)
 {
     va_list ap;
-    size_t n;
+    int rc;
     exec_call("execl", path);
     va_start(ap, arg);
-    n = count_args(&ap);
-    {
-        const char *argv[n + 1];
-        fill_argv(argv, n, arg, &ap);
-        va_end(ap);
-        return real.execv ? real.execv(path, (char *const *)argv) : missing();
-    }
+    rc = exec_list(real.execv, path, arg, &ap);
+    va_end(ap);
+    return rc;
 }
 
 int execlp(const char *file, const char *arg, ...)
 {
     va_list ap;
-    size_t n;
+    int rc;
     exec_call("execlp", file);
     va_start(ap, arg);
-    n = count_args(&ap);
-    {
-        const char *argv[n + 1];
-        fill_argv(argv, n, arg, &ap);
-        va_end(ap);
-        return real.execvp ? real.execvp(file, (char *const *)argv) : missing();
-    }
+    rc = exec_list(real.execvp, file, arg, &ap);
+    va_end(ap);
+    return rc;
 }
 
 int execle(const char *path, const char *arg, ...)
