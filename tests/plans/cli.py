@@ -312,13 +312,84 @@ def case_completion_scripts():
     for opt in set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", helptext, re.M)):
         rh.check(re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", text),
                  f"{opt} is in no completion")
-    for shell, check in (("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])):
-        r = rh.expect(rh.run(["completion", shell]), 0, out=[r"relhost"])
-        f = rh.write(os.path.join(d, "relhost." + shell), r.out)
-        if shutil.which(check[0]):
-            c = subprocess.run(check + [f], capture_output=True, text=True)
-            rh.check(c.returncode == 0, f"{shell} -n: {c.stderr}")
+    # bash registers it: `complete -p relhost` names the function
+    c = subprocess.run(["bash", "--norc", "--noprofile", "-c", f'source "{script}"; complete -p relhost'],
+                       capture_output=True, text=True)
+    rh.check(c.returncode == 0 and "complete -F _relhost relhost" in c.stdout,
+             f"complete -p relhost: {c.stdout} {c.stderr}")
     rh.expect(rh.run(["completion", "tcsh"]), 2, err=[r"completion wants bash, zsh or fish"])
+
+
+def _shell_or_skip(name):
+    path = shutil.which(name)
+    if not path:
+        raise rh.Skip(f"needs {name} on PATH to check `relhost completion {name}` "
+                      f"(.ci/setup installs it; apt-get install {name})")
+    return path
+
+
+def case_completion_zsh():
+    zsh = _shell_or_skip("zsh")
+    d = rh.scratch()
+    r = rh.expect(rh.run(["completion", "zsh"]), 0, out=[r"^#compdef relhost$"])
+    f = rh.write(os.path.join(d, "_relhost"), r.out)
+    c = subprocess.run([zsh, "-n", f], capture_output=True, text=True)
+    rh.check(c.returncode == 0, f"zsh -n: {c.stderr}")
+    # Installed in fpath and found by compinit, as a user's zsh finds it; compadd and _files are
+    # replaced by functions that print what the completion offers (zsh filters by PREFIX itself).
+    prog = f"""fpath=({d} $fpath)
+autoload -Uz compinit && compinit -u -D
+print -r -- "comp=${{_comps[relhost]}}"
+compadd() {{ print -r -- "ADD ${{@:#--}}"; }}
+_files() {{ print -r -- FILES; }}
+words=(relhost sta); CURRENT=2; PREFIX=sta; _relhost
+words=(relhost -c x status --fo); CURRENT=5; PREFIX=--fo; _relhost
+words=(relhost report --format ''); CURRENT=4; PREFIX=; _relhost
+words=(relhost -c ''); CURRENT=3; PREFIX=; _relhost
+"""
+    c = subprocess.run([zsh, "-f", "-c", prog], capture_output=True, text=True, cwd=d)
+    rh.check(c.returncode == 0 and c.stderr == "", f"zsh -f: {c.stderr}")
+    lines = c.stdout.splitlines()
+    rh.check(lines[:1] == ["comp=_relhost"], f"compinit did not register _relhost: {c.stdout}")
+    rh.check(len(lines) == 5, f"one answer per completion asked: {c.stdout}")
+    rh.check("status" in lines[1].split() and "--follow" not in lines[1].split(),
+             f"relhost sta<TAB> (the commands): {lines[1]}")
+    rh.check("--follow" in lines[2].split() and "--dry-run" not in lines[2].split(),
+             f"relhost -c x status --fo<TAB> (status's options): {lines[2]}")
+    rh.check(lines[3] == "ADD junit json md", f"--format <TAB>: {lines[3]}")
+    rh.check(lines[4] == "FILES", f"-c <TAB> completes files: {lines[4]}")
+
+
+def _fish_complete(fish, script, line):
+    c = subprocess.run([fish, "--no-config", "-c", f"source {script}; complete -C '{line}'"],
+                       capture_output=True, text=True, cwd=os.path.dirname(script))
+    rh.check(c.returncode == 0 and c.stderr == "", f"fish complete -C '{line}': {c.stderr}")
+    return [ln.split("\t") for ln in c.stdout.splitlines()]
+
+
+def case_completion_fish():
+    fish = _shell_or_skip("fish")
+    d = rh.scratch()
+    r = rh.expect(rh.run(["completion", "fish"]), 0, out=[r"complete -c relhost"])
+    f = rh.write(os.path.join(d, "relhost.fish"), r.out)
+    c = subprocess.run([fish, "--no-execute", f], capture_output=True, text=True)
+    rh.check(c.returncode == 0, f"fish --no-execute: {c.stderr}")
+    got = _fish_complete(fish, f, "relhost sta")
+    rh.check([g[0] for g in got] == ["status"], f"relhost sta<TAB>: {got}")
+    # the description is the summary's first clause, whole (an apostrophe does not cut it)
+    rh.check(got[0][1:] == ["refresh and show the release's jobs"], f"its description: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost -c x status --fo")]
+    rh.check(got == ["--follow"], f"relhost -c x status --fo<TAB>: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost rollback --")]
+    rh.check("--dry-run" in got and "--follow" not in got, f"rollback --<TAB>: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost report --format ")]
+    rh.check(sorted(got) == ["json", "junit", "md"], f"--format <TAB>: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost --color ")]
+    rh.check(sorted(got) == ["always", "auto", "never"], f"--color <TAB>: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost -c ")]
+    rh.check(got == ["relhost.fish"], f"-c <TAB> offers the folder's files: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost --release ")]
+    rh.check(got == [], f"--release <TAB> offers no files: {got}")
 
 
 if __name__ == "__main__":
