@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/outcome.h"
 #include "net/http.h"
+#include "plan/keycheck.h"
 #include "plan/options.h"
 #include "plan/plan.h"
 #include "plan/plan_keys.h"
@@ -179,8 +180,13 @@ static int cmd_plugins(const cli *c)
         plan_keys_describe(stdout); /* the plan's own top-level keys */
     } else if (c->describe) {
         const loaded_plugin *lp = loader_find(use, c->describe);
+        const char *const core[] = {"core"};
         if (!lp) {
-            log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+            /* "core" is no file: the loader cannot suggest it */
+            int near_core = !strstr(error_last(), "did you mean") &&
+                            keycheck_nearest(c->describe, core, 1) != NULL;
+            log_msg(RELHOST_LOG_ERROR, NULL, "%s%s", error_last(),
+                    near_core ? " (did you mean 'core'?)" : "");
             code = EXIT_USAGE;
         } else {
             options_describe(&lp->desc, stdout);

@@ -157,6 +157,25 @@ static int set_item(config_setting_t *cur, const char *seg, const char *val, con
     return 0;
 }
 
+/* " (did you mean 'x'?)" for seg among the names under parent: a group's members, a list's
+ * named items; freed by the caller. */
+static char *child_hint(const config_setting_t *parent, const char *seg)
+{
+    strvec names = {0};
+    char *hint;
+    for (int i = 0; i < config_setting_length(parent); i++) {
+        config_setting_t *e = config_setting_get_elem(parent, (unsigned)i);
+        const char *nm = config_setting_name(e);
+        if (!nm && config_setting_type(e) == CONFIG_TYPE_GROUP)
+            config_setting_lookup_string(e, "name", &nm);
+        if (nm)
+            sv_push(&names, nm);
+    }
+    hint = keycheck_hint(seg, (const char *const *)names.v, names.n, NULL, NULL);
+    sv_free(&names);
+    return hint;
+}
+
 static int apply_set(config_t *cfg, const char *arg)
 {
     const char *eq = strchr(arg, '=');
@@ -175,11 +194,16 @@ static int apply_set(config_t *cfg, const char *arg)
         next = strtok_r(NULL, ".", &save);
         if (!next)
             break;
-        cur = child_of(cur, seg);
-        if (!cur) {
-            rc = error_set(RELHOST_EINVAL, "--set %s: the plan has no '%s' on that path", arg, seg);
+        config_setting_t *child = child_of(cur, seg);
+        if (!child) {
+            char *hint = child_hint(cur, seg);
+            rc = error_set(RELHOST_EINVAL, "--set %s: the plan has no '%s' on that path%s", arg,
+                           seg, hint);
+            free(hint);
+            cur = NULL;
             goto out;
         }
+        cur = child;
         seg = next;
     }
     if (!seg) { /* the path was only dots */
@@ -359,9 +383,23 @@ static int resolve_refs(plan *p, const plan_instance *in)
             break;
         default: ok = 1;
         }
-        if (!ok)
-            return error_set(RELHOST_EINVAL, "%s: %s \"%s\" refers to unknown %s \"%s\"", where,
-                             "instance", in->name, what, name);
+        if (!ok) {
+            strvec names = {0};
+            char *hint;
+            int rc;
+            for (size_t k = 0; kind == RELHOST_REF_RUNNER && k < p->nrunners; k++)
+                sv_push(&names, p->runners[k].name);
+            for (size_t k = 0; kind == RELHOST_REF_METRICS && k < p->nmetrics; k++)
+                sv_push(&names, p->metrics[k].name);
+            for (size_t k = 0; kind == RELHOST_REF_STEP && k < p->nsteps; k++)
+                sv_push(&names, p->steps[k].inst.name);
+            hint = keycheck_hint(name, (const char *const *)names.v, names.n, NULL, NULL);
+            rc = error_set(RELHOST_EINVAL, "%s: %s \"%s\" refers to unknown %s \"%s\"%s", where,
+                           "instance", in->name, what, name, hint);
+            free(hint);
+            sv_free(&names);
+            return rc;
+        }
     }
     return 0;
 }

@@ -91,6 +91,60 @@ def case_help_command():
 
 # ---- did you mean ------------------------------------------------------------------------------
 
+def _named_plan(d):
+    """A plan with a profile, a runner, a metrics source, two steps and a validation: the names
+    a user may mistype."""
+    return rh.write_plan(d, f"""plugin_path = {json.dumps([rh.plugin_dir()])};
+version = "1.0";
+runners = {{ local = {{ plugin = "runner_local"; }}; }};
+metrics = {{ logs = {{ plugin = "metrics_regex"; }}; }};
+profiles = {{ quick = ["train"]; }};
+steps = (
+  {{ name = "smoke"; plugin = "command"; cmd = ["true"]; }},
+  {{ name = "wf"; plugin = "workflow"; metrics = ["logs"];
+     validations = ( {{ name = "train"; cmd = ["echo", "sps: 5"]; runner = "local";
+                        acceptance = ( ("sps_max", ">=", 1.0) ); }} ); }}
+);
+""")
+
+
+def case_did_you_mean_every_name_looked_up():
+    d = rh.scratch()
+    p = _named_plan(d)
+    dym = r"\(did you mean '{}'\?\)"
+    for args, err in (
+            (["--rerun", "smok"], r"--rerun smok: no such step .*" + dym.format("smoke")),
+            (["--profile", "quik"], r"--profile quik: no such profile .*" + dym.format("quick")),
+            (["--set", "steps.smok.timeout=5"], r"no 'smok' on that path " + dym.format("smoke")),
+            (["--set", "runnrs.local.max_parallel=2"], r"no 'runnrs' .*" + dym.format("runners")),
+            (["--set", "steps.wf.validations.trian.timeout_s=5"],
+             r"no 'trian' on that path " + dym.format("train")),
+            (["--set", "steps.wf.metrics.0=log"],
+             r"unknown metrics source .*\"log\" " + dym.format("logs")),
+            (["--set", "steps.wf.validations.train.runner=locl"],
+             r"unknown runner .*\"locl\" " + dym.format("local")),
+            (["--set", "steps.smoke.cmd.0={versoin}"],
+             r"unknown placeholder \{versoin\} .*" + dym.format("{version}")),
+            (["--set", "steps.smoke.plugin=comand"],
+             r"plugin \"comand\" not found.*" + dym.format("command")),
+            (["--set", "steps.wf.validations.train.acceptance.0.0=sps_mx"],
+             r"acceptance key \"sps_mx\" .*did you mean \"sps_max\"\?")):
+        rh.expect(rh.run(["-c", p, "--check"] + args, cwd=d), 2, err=[err])
+    # a glob that matches nothing gets no guess; a name far from every step neither
+    rh.expect(rh.run(["-c", p, "--check", "--rerun", "zz*"], cwd=d), 2,
+              err=[r"--rerun zz\*: no such step"], not_err=[r"did you mean"])
+    rh.expect(rh.run(["-c", p, "--check", "--profile", "zzzzzz"], cwd=d), 2,
+              not_err=[r"did you mean"])
+    # plugins --describe, with and without a plan
+    rh.expect(rh.run(["-c", p, "plugins", "--describe", "runner_locl"], cwd=d), 2,
+              err=[r"plugin \"runner_locl\" not found.*" + dym.format("runner_local")])
+    rh.expect(rh.run(["plugins", "--describe", "comand"], cwd=d,
+                     env={"RELHOST_PLUGIN_PATH": rh.plugin_dir()}), 2,
+              err=[r"plugin \"comand\" not found.*" + dym.format("command")])
+    rh.expect(rh.run(["-c", p, "plugins", "--describe", "cor"], cwd=d), 2,
+              err=[dym.format("core")])
+
+
 def case_did_you_mean_commands_and_options():
     rh.expect(rh.run(["stauts"]), 2, err=[r"unknown command 'stauts' \(did you mean 'status'\?\)"])
     rh.expect(rh.run(["rolback", "--dry-run"]), 2, err=[r"did you mean 'rollback'\?"])
