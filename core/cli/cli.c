@@ -111,9 +111,12 @@ static int options_fit(cli *c)
         return EXIT_USAGE;
     }
     if (c->command == CLI_REPORT && report_format_parse(c->format) == REPORT_NONE) {
-        cli_usage_error("relhost: report needs --format junit, json or md%s%s%s\n",
+        const char *const formats[] = {"junit", "json", "md"};
+        char *hint = c->format ? keycheck_hint(c->format, formats, 3, NULL, NULL) : xstrdup("");
+        cli_usage_error("relhost: report needs --format junit, json or md%s%s%s%s\n",
                         c->format ? " (not '" : "", c->format ? c->format : "",
-                        c->format ? "')" : "");
+                        c->format ? "')" : "", hint);
+        free(hint);
         return EXIT_USAGE;
     }
     if ((c->report_junit || c->report_json || c->report_md) &&

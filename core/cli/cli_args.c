@@ -242,7 +242,11 @@ static int take(cli *c, int opt, const char *arg, char **argv)
         else if (strcmp(arg, "never") == 0)
             c->color = CLI_COLOR_NEVER;
         else {
-            cli_usage_error("relhost: --color wants auto, always or never, got '%s'\n", arg);
+            const char *const whens[] = {"auto", "always", "never"};
+            char *hint = keycheck_hint(arg, whens, 3, NULL, NULL);
+            cli_usage_error("relhost: --color wants auto, always or never, got '%s'%s\n", arg,
+                            hint);
+            free(hint);
             return EXIT_USAGE;
         }
         break;

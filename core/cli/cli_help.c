@@ -7,8 +7,11 @@
 #include "cli/cli_int.h"
 
 #include "base/outcome.h"
+#include "base/util.h"
+#include "plan/keycheck.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define COL 25 /* where an option's text starts */
@@ -301,8 +304,11 @@ int cli_completion(const char *shell)
     else if (shell && strcmp(shell, "fish") == 0)
         fish_script(stdout);
     else {
-        cli_usage_error("relhost: completion wants bash, zsh or fish%s%s%s\n",
-                        shell ? " (not '" : "", shell ? shell : "", shell ? "')" : "");
+        const char *const shells[] = {"bash", "zsh", "fish"};
+        char *hint = shell ? keycheck_hint(shell, shells, 3, NULL, NULL) : xstrdup("");
+        cli_usage_error("relhost: completion wants bash, zsh or fish%s%s%s%s\n",
+                        shell ? " (not '" : "", shell ? shell : "", shell ? "')" : "", hint);
+        free(hint);
         return EXIT_USAGE;
     }
     return 0;

@@ -45,11 +45,14 @@ static int open_state(plan *p, state **st)
         return EXIT_USAGE;
     }
     if (state_is_new(*st)) {
-        log_msg(RELHOST_LOG_ERROR, NULL,
-                "no state for release %s in %s: nothing was launched or run; pass --release V "
-                "(see the release_*.json files there)",
-                p->version, p->state_dir);
+        char *hint;
         state_close(*st);
+        *st = NULL;
+        hint = state_list_hint(p->state_dir, p->version);
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "no state for release %s in %s: nothing was launched or run; %s; pass --release V",
+                p->version, p->state_dir, hint);
+        free(hint);
         return EXIT_USAGE;
     }
     return 0;

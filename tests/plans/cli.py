@@ -145,6 +145,29 @@ def case_did_you_mean_every_name_looked_up():
               err=[dym.format("core")])
 
 
+def case_did_you_mean_releases_validations_and_values():
+    d = rh.scratch()
+    p = _named_plan(d)
+    rh.expect(rh.run(["-c", p, "--no-interactive"], cwd=d), 0)
+    dym = r"\(did you mean '{}'\?\)"
+    for args, err in (
+            (["waive", "-r", "1.0", "--step", "smok", "--reason", "x"],
+             r'no step "smok" .*' + dym.format("smoke")),
+            (["waive", "-r", "1.0", "--step", "wf", "--validation", "trian", "--reason", "x"],
+             r'has no validation "trian" ' + dym.format("train")),
+            (["explain", "-r", "1.O"], r"no state for release 1\.O .*releases there: 1\.0 "
+                                       + dym.format("1.0")),
+            (["status", "-r", "1.1"], r"no state for release 1\.1 .*" + dym.format("1.0")),
+            (["report", "-r", "1.O", "--format", "json"], r"no state .*" + dym.format("1.0")),
+            (["report", "--format", "jsn"], r"not 'jsn'.*" + dym.format("json")),
+            (["--color", "alwyas", "status"], r"got 'alwyas'.*" + dym.format("always")),
+            (["completion", "bsh"], r"not 'bsh'.*" + dym.format("bash"))):
+        rh.expect(rh.run(["-c", p] + args, cwd=d), 2, err=[err])
+    # a release far from every one gets the list and no guess
+    rh.expect(rh.run(["-c", p, "explain", "-r", "zzzzzz"], cwd=d), 2,
+              err=[r"releases there: 1\.0"], not_err=[r"did you mean"])
+
+
 def case_did_you_mean_commands_and_options():
     rh.expect(rh.run(["stauts"]), 2, err=[r"unknown command 'stauts' \(did you mean 'status'\?\)"])
     rh.expect(rh.run(["rolback", "--dry-run"]), 2, err=[r"did you mean 'rollback'\?"])
