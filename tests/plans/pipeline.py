@@ -278,15 +278,19 @@ def case_manual_pty_sigint():
     rh.expect_outcomes(r, [("sign-off", "PASSED", None), ("after", "PASSED", None)])
 
 
+def sleeper_plan_text(secs):
+    return ('version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+            'runners = { local = { plugin = "runner_local"; }; };\n'
+            'steps = ( { name = "first"; plugin = "command"; cmd = ["true"]; },\n'
+            '  { name = "wf"; plugin = "workflow"; runner = "local"; validations = (\n'
+            f'    {{ name = "v"; cmd = ["sleep", "{secs}"]; }},\n'
+            f'    {{ name = "w"; cmd = ["sleep", "{secs}"]; }} ); }},\n'
+            '  { name = "last"; plugin = "command"; cmd = ["true"]; } );\n')
+
+
 def sleeper_plan(d, secs):
     """A command step, then a workflow of two local validations sleeping secs, then a step."""
-    return rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
-                            'runners = { local = { plugin = "runner_local"; }; };\n'
-                            'steps = ( { name = "first"; plugin = "command"; cmd = ["true"]; },\n'
-                            '  { name = "wf"; plugin = "workflow"; runner = "local"; validations = (\n'
-                            f'    {{ name = "v"; cmd = ["sleep", "{secs}"]; }},\n'
-                            f'    {{ name = "w"; cmd = ["sleep", "{secs}"]; }} ); }},\n'
-                            '  { name = "last"; plugin = "command"; cmd = ["true"]; } );\n')
+    return rh.write_plan(d, sleeper_plan_text(secs))
 
 
 def interrupted_run(d, args):
@@ -389,6 +393,22 @@ def case_progress_on_a_terminal_is_a_live_table_that_leaves_a_clean_report():
              "the table is gone from the final screen:\n" + shown, r)
     rh.check(re.search(r"^\[2/3\] PASSED\s+wf", shown, re.M) is not None and
              "result: PASSED (exit 0): 3 PASSED" in shown, "the report stays:\n" + shown, r)
+
+
+def case_progress_table_fits_a_narrow_terminal():
+    # A long validation name must not push a running job's state and time off a 50-column
+    # terminal (the table cuts lines at the width, so the name is what gives way).
+    d = rh.scratch()
+    long = "a_validation_whose_name_runs_on_and_on_past_any_column"
+    p = rh.write_plan(d, sleeper_plan_text(1).replace('name = "v";', f'name = "{long}";'))
+    r = rh.run_pty(["-c", p], cwd=d, cols=50)
+    rh.expect(r, 0)
+    rows = [re.sub(r"\x1b\[K", "", ln) for ln in r.out.splitlines()
+            if ln.startswith("    a_validation")]
+    rh.check(rows, "the table listed the long-named job", r)
+    for ln in rows:
+        rh.check(len(ln) <= 49 and re.search(r"\brunning\s+[0-9.]+s$", ln),
+                 f"a table row wider than the terminal or without state and time: {ln!r}", r)
 
 
 def case_progress_without_a_terminal_is_a_line_per_job_end_and_per_interval():
