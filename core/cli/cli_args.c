@@ -129,8 +129,9 @@ const cli_opt cli_opts[] = {
     {"no-interactive", 0, O_NOINT, NULL, ALL,
      "never ask a human (manual gates become INCONCLUSIVE)"},
     {"color", 0, O_COLOR, "WHEN", ALL,
-     "auto (the default: colours on a terminal, or when FORCE_COLOR is\n"
-     "set; never when NO_COLOR is set), always, never"},
+     "auto (the default: colours on a terminal that is not TERM=dumb,\n"
+     "or when FORCE_COLOR is set; never when NO_COLOR is set), always,\n"
+     "never"},
     {"no-color", 0, O_NOCOLOR, NULL, ALL, "the same as --color=never"},
     {"quiet", 'q', 'q', NULL, ALL,
      "only errors on stderr; with run, launch and --check only the verdict line on stdout"},
@@ -359,13 +360,15 @@ int cli_read_args(cli *c, int argc, char **argv)
 
 int cli_use_color(const cli *c)
 {
-    const char *no = getenv("NO_COLOR"), *force = getenv("FORCE_COLOR");
+    const char *no = getenv("NO_COLOR"), *force = getenv("FORCE_COLOR"), *term = getenv("TERM");
     if (c->color != CLI_COLOR_AUTO)
         return c->color == CLI_COLOR_ALWAYS;
     if (no && *no)
         return 0;
     if (force && *force && strcmp(force, "0") != 0 && strcmp(force, "false") != 0)
         return 1;
+    if (term && strcmp(term, "dumb") == 0)
+        return 0; /* it shows escapes as text (the live table is off there too) */
     return isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
 }
 

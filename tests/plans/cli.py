@@ -268,6 +268,20 @@ def case_color_auto_always_never():
               err=[r"--color wants auto, always or never, got 'sometimes'"])
 
 
+def case_color_auto_is_plain_on_a_dumb_terminal():
+    # A terminal that says TERM=dumb (an editor's shell buffer) shows escapes as text.
+    d = rh.scratch()
+    p, _ = marked(d)
+    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "xterm"})
+    rh.check("\x1b[" in r.raw, "a capable terminal gets colours", r)
+    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "dumb"})
+    rh.check("\x1b[" not in r.raw, "TERM=dumb: no escape sequence at all", r)
+    r = rh.run_pty(["-c", p, "--new", "--color=always"], cwd=d, env={"TERM": "dumb"})
+    rh.check("\x1b[" in r.raw, "--color=always wins over TERM=dumb", r)
+    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "dumb", "FORCE_COLOR": "1"})
+    rh.check("\x1b[" in r.raw, "FORCE_COLOR wins over TERM=dumb", r)
+
+
 # ---- signals, status ----------------------------------------------------------------------------
 
 def _stopped_by(sig):
