@@ -452,7 +452,13 @@ int cli_main(int argc, char **argv)
     log_init(c.quiet ? -1 : c.verbose, cli_use_color(&c));
     if (c.quiet && (c.command == CLI_RUN || c.command == CLI_LAUNCH))
         out_set_quiet(1); /* the console report's verdict line lifts it for itself */
-    report_set_command(argc, argv);
+    {
+        strvec words = {0};
+        int names_release;
+        cli_resume_words(argc, argv, &words, &names_release);
+        report_set_command((int)words.n, words.v, names_release);
+        sv_free(&words);
+    }
     warn_short_secrets(&shorts);
     if (loop_init() != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());

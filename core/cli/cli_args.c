@@ -336,6 +336,62 @@ static int operands(cli *c, int argc, char **argv, int first)
     return 0;
 }
 
+/* The row of a long option word ("--name" or "--name=v"): its exact name, else the only one it
+ * abbreviates (as getopt_long reads it); NULL for none or several. */
+static const cli_opt *long_row(const char *word)
+{
+    size_t n = strcspn(word + 2, "=");
+    const cli_opt *hit = NULL;
+    for (size_t i = 0; i < cli_nopts; i++) {
+        if (strncmp(cli_opts[i].name, word + 2, n) != 0)
+            continue;
+        if (strlen(cli_opts[i].name) == n)
+            return &cli_opts[i];
+        hit = hit ? (const cli_opt *)-1 : &cli_opts[i];
+    }
+    return hit == (const cli_opt *)-1 ? NULL : hit;
+}
+
+void cli_resume_words(int argc, char **argv, strvec *out, int *names_release)
+{
+    *names_release = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *w = argv[i];
+        int drop = 0, takes_next = 0;
+        if (i > 0 && strcmp(w, "--") == 0) { /* operands only from here */
+            for (; i < argc; i++)
+                sv_push(out, argv[i]);
+            break;
+        }
+        if (i > 0 && strncmp(w, "--", 2) == 0) {
+            const cli_opt *o = long_row(w);
+            drop = o && (o->id == O_NEW || o->id == O_RERUN);
+            takes_next = o && o->arg && !strchr(w, '=');
+            *names_release |= o && o->id == 'r';
+        } else if (i > 0 && w[0] == '-' && w[1]) {
+            /* letters: the first that takes a value takes the rest of the word, or the next */
+            for (const char *l = w + 1; *l; l++) {
+                const cli_opt *o = NULL;
+                for (size_t k = 0; k < cli_nopts && !o; k++)
+                    if (cli_opts[k].letter == *l)
+                        o = &cli_opts[k];
+                *names_release |= *l == 'r';
+                if (o && o->arg) {
+                    takes_next = l[1] == '\0';
+                    break;
+                }
+            }
+        }
+        if (!drop)
+            sv_push(out, w);
+        if (takes_next && i + 1 < argc) {
+            i++;
+            if (!drop)
+                sv_push(out, argv[i]);
+        }
+    }
+}
+
 int cli_read_args(cli *c, int argc, char **argv)
 {
     int opt, rc;

@@ -9,6 +9,7 @@ terminal, reads until the question appears and answers as a person would.
 
 Run one case: pipeline.py <case>; all: pipeline.py; names: pipeline.py --list.
 """
+import glob
 import json
 import os
 import re
@@ -293,14 +294,14 @@ def sleeper_plan(d, secs):
     return rh.write_plan(d, sleeper_plan_text(secs))
 
 
-def interrupted_run(d, args):
+def interrupted_run(d, args, version="1.0"):
     """relhost args, SIGINT once both validations run; (exit code, stdout, stderr)."""
     out, err = os.path.join(d, "out"), os.path.join(d, "err")
     with open(out, "w") as fo, open(err, "w") as fe:
         proc = subprocess.Popen([rh.relhost_bin()] + args, cwd=d, env=rh.base_env(),
                                 stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
         try:
-            rh.wait_for(lambda: all(os.path.exists(os.path.join(d, "logs", "1.0", v + ".log"))
+            rh.wait_for(lambda: all(glob.glob(os.path.join(d, "logs", version, v + ".log"))
                                     for v in ("v", "w")), "both validations to start")
             time.sleep(0.3)
             proc.send_signal(signal.SIGINT)
@@ -325,11 +326,36 @@ def case_an_interrupt_says_what_stopped_and_how_to_resume():
     m = re.search(r"^resume with: (.*)$", out, re.M)
     rh.check(m is not None, "the summary names the command that resumes", res)
     words = shlex.split(m.group(1))
-    rh.check(words[1:] == ["-c", p], f"the same command, less --rerun: {words}", res)
+    rh.check(words[1:] == ["-c", p, "--release", "1.0"],
+             f"the same command, less --rerun, naming the release: {words}", res)
     r = rh.run(words[1:], cwd=d)
     rh.expect(r, 0)
     rh.expect_outcomes(r, [("first", "PASSED", "already_completed"), ("wf", "PASSED", None),
                            ("last", "PASSED", None)])
+
+
+def case_the_resume_command_resumes_that_release_not_a_new_one():
+    # --new (and --rerun, also abbreviated as getopt allows) would not resume: the command drops
+    # them and names the release, so that a release started meanwhile is not the one continued.
+    d = rh.scratch()
+    p = rh.write_plan(d, sleeper_plan_text(2).replace('version = "1.0";', 'version = "auto";'))
+    rh.expect(rh.run(["-c", p, "--step", "first"], cwd=d), 0)
+    rc, out, err = interrupted_run(d, ["-c", p, "--new", "--rer", "first", "--only=*", "--"],
+                                   version="*")
+    res = rh.Result(["relhost"], d, rc, out, err)
+    rh.expect(res, 130)
+    releases = sorted(os.path.basename(f)[8:-5] for f in glob.glob(os.path.join(d, "st", "release_*.json")))
+    m = re.search(r"^relhost 0\S*: release (\S+) of plan", out, re.M)
+    rh.check(len(releases) == 2 and m and m.group(1) in releases, f"two releases {releases}", res)
+    words = shlex.split(re.search(r"^resume with: (.*)$", out, re.M).group(1))
+    rh.check(words[1:] == ["-c", p, "--only=*", "--release", m.group(1), "--"],
+             f"resume command: {words}", res)
+    r = rh.run(words[1:], cwd=d)
+    rh.expect(r, 0, out=[r"release " + re.escape(m.group(1)) + " of plan"])
+    rh.expect_outcomes(r, [("first", "PASSED", "already_completed"), ("wf", "PASSED", None),
+                           ("last", "PASSED", None)])
+    after = glob.glob(os.path.join(d, "st", "release_*.json"))
+    rh.check(len(after) == 2, f"resuming made no third release: {after}", r)
 
 
 def case_quiet_prints_only_the_verdict_line():
