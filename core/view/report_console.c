@@ -533,6 +533,9 @@ void report_status_row(const release_record *rel, const job_record *j, const cha
         snprintf(exitbuf, sizeof exitbuf, "%lld", j->exit_code.v);
     if (oc && life && strcmp(life, "completed") == 0)
         snprintf(what, sizeof what, "%s", oc);
+    else if (!oc && !live && life && strcmp(life, "pending") == 0 && j->started_at && rel &&
+             strcmp(record_decision(rel), "interrupted") == 0)
+        snprintf(what, sizeof what, "stopped"); /* it ran; the record waits for the resume */
     else
         snprintf(what, sizeof what, "%s%s%s", life ? life : "?", live ? "/" : "", live ? live : "");
     if (live && live_restarts > restarts)

@@ -334,6 +334,24 @@ def case_an_interrupt_says_what_stopped_and_how_to_resume():
                            ("last", "PASSED", None)])
 
 
+def case_status_and_explain_call_an_interrupted_runs_jobs_stopped():
+    # The state keeps a job an interrupt stopped as "pending" (it runs again on resume); read as
+    # text, "pending" says it never started. status and explain say "stopped", as the summary.
+    d = rh.scratch()
+    p = sleeper_plan(d, 5)
+    rc, out, err = interrupted_run(d, ["-c", p])
+    rh.check(rc == 130, f"exit {rc}\n{out}{err}")
+    r = rh.expect(rh.run(["status", "-c", p], cwd=d), 0,
+                  out=[r"^release 1\.0 of plan plan: 2 job\(s\) \(interrupted: run it again to resume\)$",
+                       r"^  v\s+stopped\s", r"^  w\s+stopped\s"], not_out=[r"pending"])
+    rh.expect(rh.run(["explain", "-c", p], cwd=d), 0,
+              out=[r"^    wf/v: stopped, attempt 1", r"^    wf/w: stopped, attempt 1"],
+              not_out=[r"pending"])
+    # the JSON keeps the state's word (docs/status.schema.json)
+    j = json.loads(rh.expect(rh.run(["status", "-c", p, "--json"], cwd=d), 0).out)
+    rh.check(all(x["lifecycle"] == "pending" for x in j["jobs"]), f"{j['jobs']}")
+
+
 def case_the_resume_command_resumes_that_release_not_a_new_one():
     # --new (and --rerun, also abbreviated as getopt allows) would not resume: the command drops
     # them and names the release, so that a release started meanwhile is not the one continued.
