@@ -127,6 +127,11 @@ int plan_apply_set(config_t *cfg, const char *arg)
         return error_set(RELHOST_EINVAL, "--set %s: expected KEY.PATH=VALUE", arg);
     path = xstrndup(arg, (size_t)(eq - arg));
     val = eq + 1;
+    if (path[0] == '.' || strstr(path, "..") || path[strlen(path) - 1] == '.') {
+        free(path); /* strtok_r would skip the empty name and read another path */
+        return error_set(RELHOST_EINVAL,
+                         "--set %s: an empty name between dots; expected KEY.PATH=VALUE", arg);
+    }
     seg = strtok_r(path, ".", &save);
     while (seg) {
         next = strtok_r(NULL, ".", &save);

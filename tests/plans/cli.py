@@ -354,6 +354,10 @@ def case_set_a_list_item_by_index():
     rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.5=x", "--check"], cwd=d), 2,
               err=[r"--set steps\.t\.cmd\.5=x: '5' is no index of that list \(it has 2 item\(s\)"])
     rh.expect(rh.run(["-c", p, "--set", "steps.0.cmd.0=touch", "--check"], cwd=d), 0)
+    # an empty name between dots is a typo, not a path to guess at
+    for bad in ("steps..cmd=x", ".steps.t.cmd.0=x", "steps.t.cmd.=x"):
+        rh.expect(rh.run(["-c", p, "--set", bad, "--check"], cwd=d), 2,
+                  err=[rf"--set {re.escape(bad)}: an empty name between dots"])
 
 
 def case_manuals_render_without_doubled_quotes():
