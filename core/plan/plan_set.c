@@ -130,7 +130,7 @@ int plan_apply_set(config_t *cfg, const char *arg)
     if (path[0] == '.' || strstr(path, "..") || path[strlen(path) - 1] == '.') {
         free(path); /* strtok_r would skip the empty name and read another path */
         return error_set(RELHOST_EINVAL,
-                         "--set %s: an empty name between dots; expected KEY.PATH=VALUE", arg);
+                         "--set %s: expected KEY.PATH=VALUE (an empty name between dots)", arg);
     }
     seg = strtok_r(path, ".", &save);
     while (seg) {

@@ -357,7 +357,8 @@ def case_set_a_list_item_by_index():
     # an empty name between dots is a typo, not a path to guess at
     for bad in ("steps..cmd=x", ".steps.t.cmd.0=x", "steps.t.cmd.=x"):
         rh.expect(rh.run(["-c", p, "--set", bad, "--check"], cwd=d), 2,
-                  err=[rf"--set {re.escape(bad)}: an empty name between dots"])
+                  err=[rf"--set {re.escape(bad)}: expected KEY.PATH=VALUE "
+                       r"\(an empty name between dots\)"])
 
 
 def case_manuals_render_without_doubled_quotes():
