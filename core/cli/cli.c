@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/outcome.h"
 #include "net/http.h"
+#include "plan/keycheck.h"
 #include "plan/options.h"
 #include "plan/plan.h"
 #include "plan/plan_keys.h"
@@ -110,9 +111,12 @@ static int options_fit(cli *c)
         return EXIT_USAGE;
     }
     if (c->command == CLI_REPORT && report_format_parse(c->format) == REPORT_NONE) {
-        cli_usage_error("relhost: report needs --format junit, json or md%s%s%s\n",
+        const char *const formats[] = {"junit", "json", "md"};
+        char *hint = c->format ? keycheck_hint(c->format, formats, 3, NULL, NULL) : xstrdup("");
+        cli_usage_error("relhost: report needs --format junit, json or md%s%s%s%s\n",
                         c->format ? " (not '" : "", c->format ? c->format : "",
-                        c->format ? "')" : "");
+                        c->format ? "')" : "", hint);
+        free(hint);
         return EXIT_USAGE;
     }
     if ((c->report_junit || c->report_json || c->report_md) &&
@@ -179,8 +183,13 @@ static int cmd_plugins(const cli *c)
         plan_keys_describe(stdout); /* the plan's own top-level keys */
     } else if (c->describe) {
         const loaded_plugin *lp = loader_find(use, c->describe);
+        const char *const core[] = {"core"};
         if (!lp) {
-            log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());
+            /* "core" is no file: the loader cannot suggest it */
+            int near_core = !strstr(error_last(), "did you mean") &&
+                            keycheck_nearest(c->describe, core, 1) != NULL;
+            log_msg(RELHOST_LOG_ERROR, NULL, "%s%s", error_last(),
+                    near_core ? " (did you mean 'core'?)" : "");
             code = EXIT_USAGE;
         } else {
             options_describe(&lp->desc, stdout);
@@ -450,7 +459,13 @@ int cli_main(int argc, char **argv)
     log_init(c.quiet ? -1 : c.verbose, cli_use_color(&c));
     if (c.quiet && (c.command == CLI_RUN || c.command == CLI_LAUNCH))
         out_set_quiet(1); /* the console report's verdict line lifts it for itself */
-    report_set_command(argc, argv);
+    {
+        strvec words = {0};
+        int names_release;
+        cli_resume_words(argc, argv, &words, &names_release);
+        report_set_command((int)words.n, words.v, names_release);
+        sv_free(&words);
+    }
     warn_short_secrets(&shorts);
     if (loop_init() != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "%s", error_last());

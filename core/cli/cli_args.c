@@ -129,8 +129,9 @@ const cli_opt cli_opts[] = {
     {"no-interactive", 0, O_NOINT, NULL, ALL,
      "never ask a human (manual gates become INCONCLUSIVE)"},
     {"color", 0, O_COLOR, "WHEN", ALL,
-     "auto (the default: colours on a terminal, or when FORCE_COLOR is\n"
-     "set; never when NO_COLOR is set), always, never"},
+     "auto (the default: colours on a terminal that is not TERM=dumb,\n"
+     "or when FORCE_COLOR is set; never when NO_COLOR is set), always,\n"
+     "never"},
     {"no-color", 0, O_NOCOLOR, NULL, ALL, "the same as --color=never"},
     {"quiet", 'q', 'q', NULL, ALL,
      "only errors on stderr; with run, launch and --check only the verdict line on stdout"},
@@ -242,7 +243,11 @@ static int take(cli *c, int opt, const char *arg, char **argv)
         else if (strcmp(arg, "never") == 0)
             c->color = CLI_COLOR_NEVER;
         else {
-            cli_usage_error("relhost: --color wants auto, always or never, got '%s'\n", arg);
+            const char *const whens[] = {"auto", "always", "never"};
+            char *hint = keycheck_hint(arg, whens, 3, NULL, NULL);
+            cli_usage_error("relhost: --color wants auto, always or never, got '%s'%s\n", arg,
+                            hint);
+            free(hint);
             return EXIT_USAGE;
         }
         break;
@@ -331,6 +336,62 @@ static int operands(cli *c, int argc, char **argv, int first)
     return 0;
 }
 
+/* The row of a long option word ("--name" or "--name=v"): its exact name, else the only one it
+ * abbreviates (as getopt_long reads it); NULL for none or several. */
+static const cli_opt *long_row(const char *word)
+{
+    size_t n = strcspn(word + 2, "=");
+    const cli_opt *hit = NULL;
+    for (size_t i = 0; i < cli_nopts; i++) {
+        if (strncmp(cli_opts[i].name, word + 2, n) != 0)
+            continue;
+        if (strlen(cli_opts[i].name) == n)
+            return &cli_opts[i];
+        hit = hit ? (const cli_opt *)-1 : &cli_opts[i];
+    }
+    return hit == (const cli_opt *)-1 ? NULL : hit;
+}
+
+void cli_resume_words(int argc, char **argv, strvec *out, int *names_release)
+{
+    *names_release = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *w = argv[i];
+        int drop = 0, takes_next = 0;
+        if (i > 0 && strcmp(w, "--") == 0) { /* operands only from here */
+            for (; i < argc; i++)
+                sv_push(out, argv[i]);
+            break;
+        }
+        if (i > 0 && strncmp(w, "--", 2) == 0) {
+            const cli_opt *o = long_row(w);
+            drop = o && (o->id == O_NEW || o->id == O_RERUN);
+            takes_next = o && o->arg && !strchr(w, '=');
+            *names_release |= o && o->id == 'r';
+        } else if (i > 0 && w[0] == '-' && w[1]) {
+            /* letters: the first that takes a value takes the rest of the word, or the next */
+            for (const char *l = w + 1; *l; l++) {
+                const cli_opt *o = NULL;
+                for (size_t k = 0; k < cli_nopts && !o; k++)
+                    if (cli_opts[k].letter == *l)
+                        o = &cli_opts[k];
+                *names_release |= *l == 'r';
+                if (o && o->arg) {
+                    takes_next = l[1] == '\0';
+                    break;
+                }
+            }
+        }
+        if (!drop)
+            sv_push(out, w);
+        if (takes_next && i + 1 < argc) {
+            i++;
+            if (!drop)
+                sv_push(out, argv[i]);
+        }
+    }
+}
+
 int cli_read_args(cli *c, int argc, char **argv)
 {
     int opt, rc;
@@ -355,13 +416,15 @@ int cli_read_args(cli *c, int argc, char **argv)
 
 int cli_use_color(const cli *c)
 {
-    const char *no = getenv("NO_COLOR"), *force = getenv("FORCE_COLOR");
+    const char *no = getenv("NO_COLOR"), *force = getenv("FORCE_COLOR"), *term = getenv("TERM");
     if (c->color != CLI_COLOR_AUTO)
         return c->color == CLI_COLOR_ALWAYS;
     if (no && *no)
         return 0;
     if (force && *force && strcmp(force, "0") != 0 && strcmp(force, "false") != 0)
         return 1;
+    if (term && strcmp(term, "dumb") == 0)
+        return 0; /* it shows escapes as text (the live table is off there too) */
     return isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
 }
 

@@ -7,8 +7,11 @@
 #include "cli/cli_int.h"
 
 #include "base/outcome.h"
+#include "base/util.h"
+#include "plan/keycheck.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define COL 25 /* where an option's text starts */
@@ -234,6 +237,22 @@ static void zsh_script(FILE *out)
                  "else compdef _relhost relhost; fi\n");
 }
 
+/* A fish description in single quotes: text up to the first of stop (or its end), its quotes
+ * and backslashes escaped. */
+static void fish_desc(FILE *out, const char *text, const char *stop)
+{
+    size_t n = strcspn(text, stop);
+    while (n > 0 && text[n - 1] == ' ')
+        n--;
+    fputs(" -d '", out);
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '\'' || text[i] == '\\')
+            fputc('\\', out);
+        fputc(text[i], out);
+    }
+    fputs("'\n", out);
+}
+
 static void fish_script(FILE *out)
 {
     /* the conditions run at completion time: the command list is written into each */
@@ -243,8 +262,8 @@ static void fish_script(FILE *out)
         if (cli_cmds[i].summary) {
             fprintf(out, "complete -c relhost -n \"not __fish_seen_subcommand_from ");
             words(out, 1, CLI_RUN);
-            fprintf(out, "\" -a %s -d '%.*s'\n", cli_cmds[i].name,
-                    (int)strcspn(cli_cmds[i].summary, "';:("), cli_cmds[i].summary);
+            fprintf(out, "\" -a %s", cli_cmds[i].name);
+            fish_desc(out, cli_cmds[i].summary, ";:(");
         }
     for (size_t i = 0; i < cli_nopts; i++) {
         const cli_opt *o = &cli_opts[i];
@@ -263,11 +282,16 @@ static void fish_script(FILE *out)
         fprintf(out, " -l %s", o->name);
         if (o->letter)
             fprintf(out, " -s %c", o->letter);
-        if (o->arg)
-            fprintf(out, " -r");
+        /* -r -F: a file; -x: a value that is no file (-r alone offers the folder's files) */
         if (o->id == 'c' || o->id == 'o' || strncmp(o->name, "report-", 7) == 0)
-            fprintf(out, " -F");
-        fprintf(out, " -d '%.*s'\n", (int)strcspn(o->help, "\n'(;:"), o->help);
+            fprintf(out, " -r -F");
+        else if (o->arg)
+            fprintf(out, " -x");
+        if (o->id == O_FORMAT) /* the same value lists as bash's and zsh's */
+            fprintf(out, " -a 'junit json md'");
+        else if (o->id == O_COLOR)
+            fprintf(out, " -a 'auto always never'");
+        fish_desc(out, o->help, "\n(;:");
     }
 }
 
@@ -280,8 +304,11 @@ int cli_completion(const char *shell)
     else if (shell && strcmp(shell, "fish") == 0)
         fish_script(stdout);
     else {
-        cli_usage_error("relhost: completion wants bash, zsh or fish%s%s%s\n",
-                        shell ? " (not '" : "", shell ? shell : "", shell ? "')" : "");
+        const char *const shells[] = {"bash", "zsh", "fish"};
+        char *hint = shell ? keycheck_hint(shell, shells, 3, NULL, NULL) : xstrdup("");
+        cli_usage_error("relhost: completion wants bash, zsh or fish%s%s%s%s\n",
+                        shell ? " (not '" : "", shell ? shell : "", shell ? "')" : "", hint);
+        free(hint);
         return EXIT_USAGE;
     }
     return 0;

@@ -4,6 +4,7 @@
 #ifndef RELHOST_CLI_INT_H
 #define RELHOST_CLI_INT_H
 
+#include "base/util.h"
 #include "cli/cli.h"
 
 #include <stddef.h>
@@ -62,6 +63,10 @@ extern const size_t cli_nopts;
 int cli_opt_fits(const cli_opt *o, cli_command cmd);
 /** The table row of cmd. */
 const cli_cmd *cli_cmd_of(cli_command cmd);
+/** The words of argv[0..argc) that resume an interrupted run, into *out (copies):
+ *  all but --new and --rerun STEP (also as getopt's abbreviations, --opt=V or -xV); *names_release
+ *  is 1 when they name the release (-r, --release), so the caller need not add it. */
+void cli_resume_words(int argc, char **argv, strvec *out, int *names_release);
 /** Options and operands of argv into c (memset and defaults by the caller). 0 or EXIT_USAGE. */
 int cli_read_args(cli *c, int argc, char **argv);
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -114,6 +114,14 @@ const char *keycheck_nearest(const char *word, const char *const *names, size_t 
     return best;
 }
 
+char *keycheck_hint(const char *word, const char *const *names, size_t n, const char *pre,
+                    const char *post)
+{
+    const char *near = keycheck_nearest(word, names, n);
+    return near ? xasprintf(" (did you mean '%s%s%s'?)", pre ? pre : "", near, post ? post : "")
+                : xstrdup("");
+}
+
 static const relhost_check_spec *spec_at(const relhost_checks *c, size_t i)
 {
     size_t esz = c->elem_size ? c->elem_size : sizeof(relhost_check_spec);

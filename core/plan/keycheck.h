@@ -17,5 +17,10 @@ size_t keycheck_distance(const char *a, const char *b, size_t limit);
 /** The name of names[0..n) nearest to word for a "did you mean": within 2 edits and fewer than
  *  half of word's length; NULL when none is that near (or word is one of them). */
 const char *keycheck_nearest(const char *word, const char *const *names, size_t n);
+/** " (did you mean 'x'?)" for the name x of names[0..n) nearest to word (keycheck_nearest()),
+ *  written between pre and post ("{" and "}" for a placeholder; NULL: nothing); "" when none
+ *  is that near. Never NULL; the caller frees it. */
+char *keycheck_hint(const char *word, const char *const *names, size_t n, const char *pre,
+                    const char *post);
 
 #endif

@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/secrets.h"
 #include "base/trust.h"
+#include "plan/keycheck.h"
 #include "plan/options.h"
 #include "run/guard.h"
 
@@ -243,10 +244,20 @@ const loaded_plugin *loader_find(loader *ld, const char *name)
     sb_init(&searched);
     for (size_t i = 0; i < ld->dirs.n; i++)
         sb_printf(&searched, "%s%s", i ? ", " : "", ld->dirs.v[i]);
-    error_set(RELHOST_ENOTFOUND,
-              "plugin \"%s\" not found; searched: %s for %s.so (add its folder to plugin_path "
-              "or RELHOST_PLUGIN_PATH; `relhost plugins` lists what is found)",
-              name, searched.len ? searched.s : "(no folders)", name);
+    {
+        /* the nearest of the files found, by their names (a descriptor's name is its file's) */
+        strvec stems = {0};
+        char *hint;
+        for (size_t i = 0; i < ld->n; i++)
+            sv_push(&stems, ld->v[i].stem);
+        hint = keycheck_hint(name, (const char *const *)stems.v, stems.n, NULL, NULL);
+        error_set(RELHOST_ENOTFOUND,
+                  "plugin \"%s\" not found%s; searched: %s for %s.so (add its folder to "
+                  "plugin_path or RELHOST_PLUGIN_PATH; `relhost plugins` lists what is found)",
+                  name, hint, searched.len ? searched.s : "(no folders)", name);
+        free(hint);
+        sv_free(&stems);
+    }
     sb_free(&searched);
     return NULL;
 }

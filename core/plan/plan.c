@@ -73,178 +73,6 @@ int plan_name_valid(const char *s)
     return 1;
 }
 
-/* ---- --set KEY.PATH=VALUE ---- */
-
-static config_setting_t *child_of(config_setting_t *parent, const char *seg)
-{
-    int t = config_setting_type(parent);
-    if (t == CONFIG_TYPE_GROUP)
-        return config_setting_get_member(parent, seg);
-    if (t == CONFIG_TYPE_LIST || t == CONFIG_TYPE_ARRAY) {
-        char *end;
-        long idx = strtol(seg, &end, 10);
-        if (*end == '\0' && end != seg)
-            return config_setting_get_elem(parent, (unsigned)idx);
-        for (int i = 0; i < config_setting_length(parent); i++) {
-            config_setting_t *e = config_setting_get_elem(parent, (unsigned)i);
-            const char *nm;
-            if (config_setting_type(e) == CONFIG_TYPE_GROUP &&
-                config_setting_lookup_string(e, "name", &nm) && strcmp(nm, seg) == 0)
-                return e;
-        }
-    }
-    return NULL;
-}
-
-/* val into the scalar item of type (string, integer, float or boolean): 0, or -1 when val is
- * not one of that type. */
-static int set_scalar(config_setting_t *item, int type, const char *val)
-{
-    char *end;
-    errno = 0;
-    switch (type) {
-    case CONFIG_TYPE_STRING: return config_setting_set_string(item, val) ? 0 : -1;
-    case CONFIG_TYPE_BOOL:
-        if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0)
-            return -1;
-        return config_setting_set_bool(item, val[0] == 't') ? 0 : -1;
-    case CONFIG_TYPE_FLOAT: {
-        double d = strtod(val, &end);
-        return *val && !*end && config_setting_set_float(item, d) ? 0 : -1;
-    }
-    default: {
-        long long v = strtoll(val, &end, 10);
-        if (!*val || *end || errno)
-            return -1;
-        return (type == CONFIG_TYPE_INT ? config_setting_set_int(item, (int)v)
-                                        : config_setting_set_int64(item, v))
-                   ? 0
-                   : -1;
-    }
-    }
-}
-
-/* --set steps.t.cmd.1=-x: item idx of list (or array) cur, replaced; idx == its length appends
- * one. The item keeps its type (a string, or a number read as the list's other numbers). */
-static int set_item(config_setting_t *cur, const char *seg, const char *val, const char *arg)
-{
-    char *end;
-    long idx = strtol(seg, &end, 10);
-    int n = config_setting_length(cur), type;
-    config_setting_t *item;
-    if (*end || end == seg || idx < 0 || idx > n)
-        return error_set(RELHOST_EINVAL,
-                         "--set %s: '%s' is no index of that list (it has %d item(s): 0..%d, or %d "
-                         "to add one)",
-                         arg, seg, n, n - 1, n);
-    item = idx < n ? config_setting_get_elem(cur, (unsigned)idx) : NULL;
-    type = item ? config_setting_type(item)
-           : n  ? config_setting_type(config_setting_get_elem(cur, 0))
-                : CONFIG_TYPE_STRING;
-    if (type == CONFIG_TYPE_GROUP || type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY)
-        return error_set(RELHOST_EINVAL,
-                         "--set %s: item %s is a group or list; set one of its values", arg, seg);
-    if (!item && !(item = config_setting_add(cur, NULL, type)))
-        return error_set(RELHOST_EINVAL, "--set %s: cannot add an item to that list", arg);
-    if (set_scalar(item, type, val) != 0)
-        return error_set(RELHOST_EINVAL, "--set %s: the items of that list are %s; '%s' is none",
-                         arg,
-                         type == CONFIG_TYPE_BOOL     ? "true or false"
-                         : type == CONFIG_TYPE_STRING ? "strings"
-                                                      : "numbers",
-                         val);
-    options_mark_set(item, arg);
-    return 0;
-}
-
-static int apply_set(config_t *cfg, const char *arg)
-{
-    const char *eq = strchr(arg, '=');
-    char *path, *seg, *save = NULL, *next;
-    config_setting_t *cur = config_root_setting(cfg), *target;
-    const char *val;
-    int type, rc = 0;
-    char *end;
-
-    if (!eq || eq == arg)
-        return error_set(RELHOST_EINVAL, "--set %s: expected KEY.PATH=VALUE", arg);
-    path = xstrndup(arg, (size_t)(eq - arg));
-    val = eq + 1;
-    seg = strtok_r(path, ".", &save);
-    while (seg) {
-        next = strtok_r(NULL, ".", &save);
-        if (!next)
-            break;
-        cur = child_of(cur, seg);
-        if (!cur) {
-            rc = error_set(RELHOST_EINVAL, "--set %s: the plan has no '%s' on that path", arg, seg);
-            goto out;
-        }
-        seg = next;
-    }
-    if (!seg) { /* the path was only dots */
-        rc = error_set(RELHOST_EINVAL, "--set %s: expected KEY.PATH=VALUE", arg);
-        goto out;
-    }
-    if (config_setting_type(cur) == CONFIG_TYPE_LIST ||
-        config_setting_type(cur) == CONFIG_TYPE_ARRAY) {
-        rc = set_item(cur, seg, val, arg);
-        free(path);
-        return rc;
-    }
-    if (config_setting_type(cur) != CONFIG_TYPE_GROUP) {
-        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is not inside a group", arg, seg);
-        goto out;
-    }
-    target = config_setting_get_member(cur, seg);
-    type = target ? config_setting_type(target) : CONFIG_TYPE_NONE;
-    if (type == CONFIG_TYPE_GROUP || type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY) {
-        rc = error_set(RELHOST_EINVAL, "--set %s: '%s' is a group or list; set one of its values",
-                       arg, seg);
-        goto out;
-    }
-    if (type != CONFIG_TYPE_STRING) {
-        /* Infer the type the way the plan file would have written it. */
-        long long iv;
-        double dv;
-        if (target)
-            config_setting_remove(cur, seg);
-        errno = 0;
-        iv = strtoll(val, &end, 10);
-        if (*val && *end == '\0' && errno == 0) {
-            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_INT64)) != NULL)
-                config_setting_set_int64(target, iv);
-            goto added;
-        }
-        dv = strtod(val, &end);
-        if (*val && *end == '\0') {
-            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_FLOAT)) != NULL)
-                config_setting_set_float(target, dv);
-            goto added;
-        }
-        if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
-            if ((target = config_setting_add(cur, seg, CONFIG_TYPE_BOOL)) != NULL)
-                config_setting_set_bool(target, val[0] == 't');
-            goto added;
-        }
-        target = config_setting_add(cur, seg, CONFIG_TYPE_STRING);
-    }
-    if (target && !config_setting_set_string(target, val))
-        rc = error_set(RELHOST_EINVAL, "--set %s: cannot set '%s'", arg, seg);
-added:
-    /* libconfig adds no member whose name it would not parse in a file. */
-    if (!target)
-        rc = error_set(RELHOST_EINVAL,
-                       "--set %s: '%s' is not a valid key name (a letter or '*', "
-                       "then letters, digits, '_', '-' or '*')",
-                       arg, seg);
-out:
-    if (rc == 0 && (target = config_setting_get_member(cur, seg)) != NULL)
-        options_mark_set(target, arg);
-    free(path);
-    return rc;
-}
-
 /* ---- instances ---- */
 
 int plan_fill_instance(plan *p, plan_instance *in, const config_setting_t *g, const char *kind,
@@ -359,9 +187,23 @@ static int resolve_refs(plan *p, const plan_instance *in)
             break;
         default: ok = 1;
         }
-        if (!ok)
-            return error_set(RELHOST_EINVAL, "%s: %s \"%s\" refers to unknown %s \"%s\"", where,
-                             "instance", in->name, what, name);
+        if (!ok) {
+            strvec names = {0};
+            char *hint;
+            int rc;
+            for (size_t k = 0; kind == RELHOST_REF_RUNNER && k < p->nrunners; k++)
+                sv_push(&names, p->runners[k].name);
+            for (size_t k = 0; kind == RELHOST_REF_METRICS && k < p->nmetrics; k++)
+                sv_push(&names, p->metrics[k].name);
+            for (size_t k = 0; kind == RELHOST_REF_STEP && k < p->nsteps; k++)
+                sv_push(&names, p->steps[k].inst.name);
+            hint = keycheck_hint(name, (const char *const *)names.v, names.n, NULL, NULL);
+            rc = error_set(RELHOST_EINVAL, "%s: %s \"%s\" refers to unknown %s \"%s\"%s", where,
+                           "instance", in->name, what, name, hint);
+            free(hint);
+            sv_free(&names);
+            return rc;
+        }
     }
     return 0;
 }
@@ -559,7 +401,7 @@ int plan_parse(const plan_options *o, plan *p)
                          config_error_text(&p->cfg));
     }
     for (size_t i = 0; o->sets && o->sets[i]; i++)
-        if ((rc = apply_set(&p->cfg, o->sets[i])) != 0)
+        if ((rc = plan_apply_set(&p->cfg, o->sets[i])) != 0)
             return rc;
     p->hash = hash_file(p->path, o->sets);
     if ((rc = check_root_keys(p)) != 0)

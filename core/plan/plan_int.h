@@ -19,6 +19,8 @@ int plan_load_profiles(plan *p);
 /** The plan file at path and its @includes (resolved against dir) hold no integer literal that
  *  libconfig would wrap to 32 bits; 0 or RELHOST_EINVAL with file:line. depth: 0. */
 int plan_check_int_literals(const char *path, const char *dir, int depth);
+/** --set KEY.PATH=VALUE (plan_set.c) applied to cfg: 0, or RELHOST_EINVAL naming arg. */
+int plan_apply_set(config_t *cfg, const char *arg);
 /** A runner's max_log (plan_hostkeys.c). */
 int plan_runner_max_log(const config_setting_t *e, plan_instance *in);
 int plan_runner_queue_timeout(const config_setting_t *e, plan_instance *in);

@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
+#include "plan/keycheck.h"
 
 #include <relhost/plugin.h>
 #include <stdlib.h>
@@ -126,16 +127,23 @@ static int on_check(const char *name, strbuf *out, void *arg)
         return 0;
     {
         strbuf legal;
+        strvec known = {0};
+        char *hint;
         sb_init(&legal);
         for (size_t i = 0; run_names[i]; i++)
-            sb_printf(&legal, "{%s} ", run_names[i]);
+            sv_push(&known, run_names[i]);
         for (size_t i = 0; job_names[i]; i++)
-            sb_printf(&legal, "{%s} ", job_names[i]);
+            sv_push(&known, job_names[i]);
         for (size_t i = 0; i < a->n_extra; i++)
-            sb_printf(&legal, "{%s} ", a->extra[i]);
+            sv_push(&known, a->extra[i]);
+        for (size_t i = 0; i < known.n; i++)
+            sb_printf(&legal, "{%s} ", known.v[i]);
+        hint = keycheck_hint(name, (const char *const *)known.v, known.n, "{", "}");
         error_set(RELHOST_EINVAL,
-                  "unknown placeholder {%s} in \"%s\"; known: %s(write {{ for a literal brace)",
-                  name, a->tmpl, legal.s);
+                  "unknown placeholder {%s} in \"%s\"%s; known: %s(write {{ for a literal brace)",
+                  name, a->tmpl, hint, legal.s);
+        free(hint);
+        sv_free(&known);
         sb_free(&legal);
     }
     return RELHOST_EINVAL;

@@ -208,6 +208,10 @@ typedef struct state_entry {
  */
 int state_list(const char *dir, state_entry **out, size_t *n);
 void state_list_free(state_entry *entries, size_t n);
+/** For a message that release `version` has no state in dir: "releases there: a, b, ..." (the
+ *  newest 10 of state_list()), with " (did you mean 'x'?)" for the nearest version, or "no
+ *  release has state there". Never NULL; the caller frees it. */
+char *state_list_hint(const char *dir, const char *version);
 
 /** The IEEE CRC-32 the journal frames use (zlib's crc32(0, buf, len)). */
 uint32_t state_crc32(const void *buf, size_t len);

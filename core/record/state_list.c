@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "plan/keycheck.h"
 
 #include <relhost/plugin.h>
 
@@ -135,19 +136,51 @@ void state_list_free(state_entry *entries, size_t n)
     free(entries);
 }
 
+#define HINT_SHOWN 10 /* versions named by state_list_hint() */
+
+char *state_list_hint(const char *dir, const char *version)
+{
+    state_entry *e = NULL;
+    size_t n = 0;
+    strvec names = {0};
+    strbuf b;
+    char *hint;
+    if (state_list(dir, &e, &n) != 0 || n == 0) {
+        state_list_free(e, n);
+        return xstrdup("no release has state there");
+    }
+    sb_init(&b);
+    sb_puts(&b, "releases there: ");
+    for (size_t i = 0; i < n; i++) {
+        sv_push(&names, e[i].version);
+        if (i < HINT_SHOWN)
+            sb_printf(&b, "%s%s", i ? ", " : "", e[i].version);
+    }
+    if (n > HINT_SHOWN)
+        sb_printf(&b, " and %zu older", n - HINT_SHOWN);
+    hint = keycheck_hint(version, (const char *const *)names.v, names.n, NULL, NULL);
+    sb_puts(&b, hint);
+    free(hint);
+    sv_free(&names);
+    state_list_free(e, n);
+    return b.s;
+}
+
 state *state_open_recorded(const char *dir, const char *version, const char *what)
 {
     state *st = NULL;
+    char *hint;
     if (state_open(dir, version, STATE_READONLY, &st) != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", version, error_last());
         return NULL;
     }
     if (!state_is_new(st))
         return st;
-    log_msg(RELHOST_LOG_ERROR, NULL,
-            "no state for release %s in %s: nothing %s; pass --release V (see the "
-            "release_*.json files there)",
-            version, dir, what);
     state_close(st);
+    hint = state_list_hint(dir, version);
+    log_msg(RELHOST_LOG_ERROR, NULL,
+            "no state for release %s in %s: nothing %s; %s; pass --release V", version, dir, what,
+            hint);
+    free(hint);
     return NULL;
 }

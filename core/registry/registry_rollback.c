@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
+#include "plan/keycheck.h"
 #include "registry/fsutil.h"
 #include "run/baseline.h"
 
@@ -86,11 +87,21 @@ static int rollback_target(const registry *r, const char *from, const char **to,
                                    from);
     }
     te = registry_entry(r, *to);
-    if (!te)
-        return registry_refuse(refusal,
-                               "--to %s: no such release in registry %s (`relhost "
-                               "releases` lists them)",
-                               *to, r->dir);
+    if (!te) {
+        strvec names = {0};
+        char *hint;
+        int rc;
+        for (size_t i = 0; i < r->m.nreleases; i++)
+            sv_push(&names, r->m.releases[i].version);
+        hint = keycheck_hint(*to, (const char *const *)names.v, names.n, NULL, NULL);
+        rc = registry_refuse(refusal,
+                             "--to %s: no such release in registry %s%s (`relhost releases` "
+                             "lists them)",
+                             *to, r->dir, hint);
+        free(hint);
+        sv_free(&names);
+        return rc;
+    }
     if (te->status == MANIFEST_QUARANTINED)
         return registry_refuse(refusal,
                                "--to %s: that release is quarantined (%s) and is never "

@@ -45,11 +45,14 @@ static int open_state(plan *p, state **st)
         return EXIT_USAGE;
     }
     if (state_is_new(*st)) {
-        log_msg(RELHOST_LOG_ERROR, NULL,
-                "no state for release %s in %s: nothing was launched or run; pass --release V "
-                "(see the release_*.json files there)",
-                p->version, p->state_dir);
+        char *hint;
         state_close(*st);
+        *st = NULL;
+        hint = state_list_hint(p->state_dir, p->version);
+        log_msg(RELHOST_LOG_ERROR, NULL,
+                "no state for release %s in %s: nothing was launched or run; %s; pass --release V",
+                p->version, p->state_dir, hint);
+        free(hint);
         return EXIT_USAGE;
     }
     return 0;
@@ -161,8 +164,11 @@ static void print_row(const release_record *rel, const bjob *b, json_t *live, in
 
 static void print_header(plan *p, const release_record *rel, size_t n)
 {
+    int stopped = strcmp(record_decision(rel), "interrupted") == 0;
     out_printf("release %s of plan %s: %zu job(s)%s\n", p->version, p->name, n,
-               rel->finished ? " (finished)" : "");
+               stopped         ? " (interrupted: run it again to resume)"
+               : rel->finished ? " (finished)"
+                               : "");
 }
 
 /* The JSON status (docs/status.schema.json); --only narrows the jobs listed, not the summary. */
@@ -280,7 +286,7 @@ static void stream_changes(plan *p, json_t *root, const release_record *rel, con
     for (size_t i = 0; i < n; i++)
         if (changed(seen, v[i].id, job_sig(&v[i], live))) {
             stamp();
-            print_row(NULL, &v[i], live, 0);
+            print_row(rel, &v[i], live, 0);
         }
     /* the steps in the state's order, each as its record says (none: not an object) */
     for (size_t i = 0; i < nsteps; i++) {

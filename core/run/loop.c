@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -35,6 +36,10 @@ struct timer {
 
 static struct {
     int sigfd; /* -1 outside loop_init() .. loop_fini() */
+    /* A byte written by loop_interrupt_from_handler(): the guard's handler counts a stop while
+     * the signals are unblocked (core/run/guard.c), and one that lands after a round checked
+     * the count but before its ppoll() would otherwise sleep until the next event. */
+    int wake[2];
     sigset_t old_mask;
     struct sigaction old_pipe;
     int old_subreaper;
@@ -53,7 +58,7 @@ static struct {
     struct timer *t; /* pending timers, unordered (a handful: one per job and runner) */
     size_t nt, capt;
     unsigned long next_timer;
-} L = {.sigfd = -1};
+} L = {.sigfd = -1, .wake = {-1, -1}};
 
 static void loop_signals(sigset_t *set)
 {
@@ -140,6 +145,14 @@ int loop_init(void)
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &L.old_pipe);
 
+    if (pipe2(L.wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        sigaction(SIGPIPE, &L.old_pipe, NULL);
+        prctl(PR_SET_CHILD_SUBREAPER, L.old_subreaper);
+        sigprocmask(SIG_SETMASK, &L.old_mask, NULL);
+        return error_set(RELHOST_EIO, "cannot create the loop's wake-up pipe: %s", strerror(e));
+    }
     L.sigfd = fd;
     L.interrupts = L.stop_code ? 1 : 0; /* a tool failure before the loop still stops it */
     L.first_sig = L.stop_code ? SIGTERM : 0;
@@ -155,6 +168,9 @@ void loop_fini(void)
     drain_signals();
     close(L.sigfd);
     L.sigfd = -1;
+    close(L.wake[0]);
+    close(L.wake[1]);
+    L.wake[0] = L.wake[1] = -1;
     sigprocmask(SIG_SETMASK, &L.old_mask, NULL);
     sigaction(SIGPIPE, &L.old_pipe, NULL);
     prctl(PR_SET_CHILD_SUBREAPER, L.old_subreaper);
@@ -291,7 +307,7 @@ int loop_once(double timeout_s)
     unsigned long id_small[16];
     struct pollfd *pfd = pfd_small;
     unsigned long *ids = id_small;
-    size_t n = L.n + 1;
+    size_t n = L.n + 2;
     struct timespec ts, *tsp = NULL;
     unsigned long last_timer = L.next_timer;
     double next_timer = loop_timer_next();
@@ -306,11 +322,15 @@ int loop_once(double timeout_s)
     pfd[0].events = POLLIN;
     pfd[0].revents = 0;
     ids[0] = 0;
+    pfd[1].fd = L.wake[0];
+    pfd[1].events = POLLIN;
+    pfd[1].revents = 0;
+    ids[1] = 0;
     for (size_t i = 0; i < L.n; i++) {
-        pfd[i + 1].fd = L.w[i].fd;
-        pfd[i + 1].events = L.w[i].events;
-        pfd[i + 1].revents = 0;
-        ids[i + 1] = L.w[i].id;
+        pfd[i + 2].fd = L.w[i].fd;
+        pfd[i + 2].events = L.w[i].events;
+        pfd[i + 2].revents = 0;
+        ids[i + 2] = L.w[i].id;
     }
     if (isnan(timeout_s))
         timeout_s = 0;
@@ -337,7 +357,12 @@ int loop_once(double timeout_s)
             if (L.child_cb)
                 L.child_cb(L.child_arg);
         }
-        for (size_t i = 1; i < n; i++) {
+        if (pfd[1].revents) { /* the handler's byte(s): the count is already taken */
+            char buf[64];
+            while (read(L.wake[0], buf, sizeof buf) > 0)
+                ;
+        }
+        for (size_t i = 2; i < n; i++) {
             struct watcher *w;
             if (!pfd[i].revents)
                 continue;
@@ -360,7 +385,15 @@ int loop_interrupt_signal(void) { return L.first_sig; }
 
 void loop_fake_interrupt(int sig) { count_interrupt(sig); }
 
-void loop_interrupt_from_handler(int sig) { count_interrupt(sig); }
+void loop_interrupt_from_handler(int sig)
+{
+    int e = errno; /* a signal handler: write() only, errno kept */
+    count_interrupt(sig);
+    if (L.wake[1] >= 0 && write(L.wake[1], "!", 1) < 0) {
+        /* full (a wake-up is pending anyway) */
+    }
+    errno = e;
+}
 
 unsigned long loop_rounds(void) { return (unsigned long)L.rounds; }
 

@@ -184,45 +184,59 @@ static void describe_steps(const plan *p, const relhost_ctx *base, const opened 
 static int check_selection(const plan *p, const run_options *o, const plan_profile **prof)
 {
     int rc;
+    strvec names = {0};
+    char *hint;
+    for (size_t k = 0; k < p->nsteps; k++)
+        sv_push(&names, p->steps[k].inst.name);
     for (size_t i = 0; o->rerun && o->rerun[i]; i++) {
         size_t k = 0;
         while (k < p->nsteps && fnmatch(o->rerun[i], p->steps[k].inst.name, 0) != 0)
             k++;
-        if (k == p->nsteps)
-            return error_set(RELHOST_EINVAL,
-                             "--rerun %s: no such step in %s (a step name or a "
-                             "glob: --rerun '*' runs every step again)",
-                             o->rerun[i], p->path);
+        if (k < p->nsteps)
+            continue;
+        /* a glob that matches nothing is no misspelt name */
+        hint = strpbrk(o->rerun[i], "*?[")
+                   ? xstrdup("")
+                   : keycheck_hint(o->rerun[i], (const char *const *)names.v, names.n, NULL, NULL);
+        rc = error_set(RELHOST_EINVAL,
+                       "--rerun %s: no such step in %s%s (a step name or a glob: --rerun '*' "
+                       "runs every step again)",
+                       o->rerun[i], p->path, hint);
+        free(hint);
+        sv_free(&names);
+        return rc;
     }
     for (size_t i = 0; o->steps && o->steps[i]; i++)
         if (!plan_find_step(p, o->steps[i])) {
             strbuf b;
             sb_init(&b);
-            strvec names = {0};
-            const char *near;
-            for (size_t k = 0; k < p->nsteps; k++) {
-                sb_printf(&b, "%s%s", k ? ", " : "", p->steps[k].inst.name);
-                sv_push(&names, p->steps[k].inst.name);
-            }
-            near = keycheck_nearest(o->steps[i], (const char *const *)names.v, names.n);
-            rc = error_set(RELHOST_EINVAL, "--step %s: no such step in %s%s%s%s; steps: %s",
-                           o->steps[i], p->path, near ? " (did you mean '" : "", near ? near : "",
-                           near ? "'?)" : "", b.s);
+            for (size_t k = 0; k < names.n; k++)
+                sb_printf(&b, "%s%s", k ? ", " : "", names.v[k]);
+            hint = keycheck_hint(o->steps[i], (const char *const *)names.v, names.n, NULL, NULL);
+            rc = error_set(RELHOST_EINVAL, "--step %s: no such step in %s%s; steps: %s",
+                           o->steps[i], p->path, hint, b.s);
+            free(hint);
             sb_free(&b);
             sv_free(&names);
             return rc;
         }
+    sv_free(&names);
     /* A plan profile named "default" applies when --profile names none. */
     if (!o->profile)
         *prof = plan_find_profile(p, "default");
     if (o->profile && !(*prof = plan_find_profile(p, o->profile))) {
         strbuf b;
         sb_init(&b);
-        for (size_t k = 0; k < p->nprofiles; k++)
+        for (size_t k = 0; k < p->nprofiles; k++) {
             sb_printf(&b, "%s%s", k ? ", " : "", p->profiles[k].name);
-        rc = error_set(RELHOST_EINVAL, "--profile %s: no such profile in %s; profiles: %s",
-                       o->profile, p->path, b.len ? b.s : "(none)");
+            sv_push(&names, p->profiles[k].name);
+        }
+        hint = keycheck_hint(o->profile, (const char *const *)names.v, names.n, NULL, NULL);
+        rc = error_set(RELHOST_EINVAL, "--profile %s: no such profile in %s%s; profiles: %s",
+                       o->profile, p->path, hint, b.len ? b.s : "(none)");
+        free(hint);
         sb_free(&b);
+        sv_free(&names);
         return rc;
     }
     return 0;

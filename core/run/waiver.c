@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/outcome.h"
 #include "base/util.h"
+#include "plan/keycheck.h"
 #include "plan/options.h"
 #include "record/record.h"
 #include "record/record_write.h"
@@ -36,6 +37,8 @@ static int known_validation(state *st, const plan *p, const char *step, const ch
     size_t n;
     int ran = record_read_step(state_root(st), step, &sr), found = 0;
     strbuf names;
+    strvec seen = {0};
+    char *hint;
     record_step_free(&sr);
     if (!ran)
         return 1;
@@ -45,17 +48,21 @@ static int known_validation(state *st, const plan *p, const char *step, const ch
         if (jr[i].validation_given) {
             found |= strcmp(jr[i].validation, validation) == 0;
             sb_printf(&names, "%s%s", names.len ? ", " : "", jr[i].validation);
+            sv_push(&seen, jr[i].validation);
         }
         record_job_free(&jr[i]);
     }
     free(jr);
+    hint = keycheck_hint(validation, (const char *const *)seen.v, seen.n, NULL, NULL);
     if (!found) {
         log_msg(RELHOST_LOG_ERROR, NULL,
                 "waive: step \"%s\" of release %s has no validation "
-                "\"%s\"; it has: %s",
-                step, p->version, validation, names.len ? names.s : "(none)");
+                "\"%s\"%s; it has: %s",
+                step, p->version, validation, hint, names.len ? names.s : "(none)");
         state_close(st);
     }
+    free(hint);
+    sv_free(&seen);
     sb_free(&names);
     return found;
 }
@@ -98,11 +105,18 @@ int waiver_add(const plan *p, const char *step, const char *validation, const ch
     int rc, ahead;
     if (!plan_find_step(p, step)) {
         strbuf b;
+        strvec names = {0};
+        char *hint;
         sb_init(&b);
-        for (size_t i = 0; i < p->nsteps; i++)
+        for (size_t i = 0; i < p->nsteps; i++) {
             sb_printf(&b, "%s%s", i ? ", " : "", p->steps[i].inst.name);
-        log_msg(RELHOST_LOG_ERROR, NULL, "waive: no step \"%s\" in %s; steps: %s", step, p->path,
-                b.s);
+            sv_push(&names, p->steps[i].inst.name);
+        }
+        hint = keycheck_hint(step, (const char *const *)names.v, names.n, NULL, NULL);
+        log_msg(RELHOST_LOG_ERROR, NULL, "waive: no step \"%s\" in %s%s; steps: %s", step, p->path,
+                hint, b.s);
+        free(hint);
+        sv_free(&names);
         sb_free(&b);
         return EXIT_USAGE;
     }

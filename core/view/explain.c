@@ -405,13 +405,34 @@ static void print_check(json_t *c)
     sb_free(&e);
 }
 
-static void print_job(json_t *j, int failing)
+/* For the text only (the JSON's key set is fixed): each unfinished job's "started_at" from the
+ * state, so that one an interrupt stopped while it ran reads "stopped", not "pending". */
+static void mark_started(json_t *x, json_t *root)
+{
+    release_record rec;
+    json_t *v;
+    size_t i;
+    record_read(root, &rec);
+    json_array_foreach(json_object_get(x, "unfinished_jobs"), i, v)
+    {
+        for (size_t k = 0; k < rec.njobs; k++)
+            if (str(v, "id") && strcmp(rec.jobs[k].id, str(v, "id")) == 0 && rec.jobs[k].started_at)
+                json_object_set_new(v, "started_at", json_string(rec.jobs[k].started_at));
+    }
+    record_free(&rec);
+}
+
+/* stopped: the release was interrupted (a job it stopped waits as "pending" for the resume) */
+static void print_job(json_t *j, int failing, int stopped)
 {
     const char *oc = str(j, "outcome"), *reason = str(j, "reason"), *log = str(j, "log_path");
     const char *term = str(j, "termination_reason"), *ext = str(j, "external_id");
+    const char *life = str(j, "lifecycle");
     json_t *ex = json_object_get(j, "exit_code");
+    if (stopped && life && strcmp(life, "pending") == 0 && str(j, "started_at"))
+        life = "stopped";
     out_printf("    %s: %s", str(j, "id") ? str(j, "id") : "?",
-               failing ? (oc ? oc : "?") : (str(j, "lifecycle") ? str(j, "lifecycle") : "?"));
+               failing ? (oc ? oc : "?") : (life ? life : "?"));
     if (failing && reason)
         out_printf(" (%s)", reason);
     if (json_is_integer(json_object_get(j, "attempt")))
@@ -471,6 +492,8 @@ static void print_text(json_t *x)
     json_t *frz = json_object_get(x, "freeze"), *def = json_object_get(x, "defers");
     json_t *ret = json_object_get(x, "retries");
     size_t i;
+    const char *dec = str(json_object_get(x, "release"), "decision");
+    int stopped = dec && strcmp(dec, "interrupted") == 0;
     out_printf("%s\n", str(x, "headline"));
     if ((v = json_object_get(json_object_get(x, "release"), "candidate")) && str(v, "commit"))
         out_printf("  candidate: %.12s (%s of %s)\n", str(v, "commit"),
@@ -488,11 +511,11 @@ static void print_text(json_t *x)
     }
     if (json_array_size(json_object_get(x, "failing_jobs"))) {
         out_printf("  jobs that did not pass:\n");
-        json_array_foreach(json_object_get(x, "failing_jobs"), i, v) print_job(v, 1);
+        json_array_foreach(json_object_get(x, "failing_jobs"), i, v) print_job(v, 1, 0);
     }
     if (json_array_size(json_object_get(x, "unfinished_jobs"))) {
         out_printf("  unfinished jobs:\n");
-        json_array_foreach(json_object_get(x, "unfinished_jobs"), i, v) print_job(v, 0);
+        json_array_foreach(json_object_get(x, "unfinished_jobs"), i, v) print_job(v, 0, stopped);
     }
     print_steps("optional steps that did not pass", json_object_get(x, "optional_failures"));
     print_steps("skipped", json_object_get(x, "skipped"));
@@ -573,6 +596,8 @@ int explain_release(plan *p, int json)
                                .max_defers = p->max_defers};
         x = explain_model(state_root(st), &ctx);
     }
+    if (x && !json)
+        mark_started(x, state_root(st));
     if (!x || explain_print(x, json) != 0) {
         log_msg(RELHOST_LOG_ERROR, NULL, "release %s: %s", p->version, error_last());
         code = EXIT_USAGE;

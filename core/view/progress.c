@@ -81,6 +81,22 @@ static void put_line(strbuf *b, const char *line, int width)
     sb_puts(b, "\033[K\n");
 }
 
+/* One running job's row: its name cut (ending "...") where the whole row would not fit width,
+ * so that its state, time and metrics stay in view. */
+static void job_line(strbuf *line, const jobs_row *r, int width)
+{
+    char t[32];
+    int room = width - 1 - 4 - 20, n = (int)strlen(r->validation); /* " %-10s %8s" is 20 */
+    fmt_time(t, sizeof t, r->elapsed);
+    if (room < 8)
+        room = 8;
+    if (n <= room)
+        sb_printf(line, "    %-*s %-10s %8s", room < 24 ? room : 24, r->validation, r->state, t);
+    else
+        sb_printf(line, "    %.*s... %-10s %8s", room - 3, r->validation, r->state, t);
+    metrics_of(line, r->ev);
+}
+
 static void draw(progress *pg)
 {
     jobs_row rows[ROWS_MAX];
@@ -95,12 +111,9 @@ static void draw(progress *pg)
     counts_line(&line, pg, &c);
     put_line(&b, line.s, width);
     for (size_t i = 0; i < n; i++) {
-        char t[32];
-        fmt_time(t, sizeof t, rows[i].elapsed);
         line.len = 0;
         line.s[0] = '\0';
-        sb_printf(&line, "    %-24s %-10s %8s", rows[i].validation, rows[i].state, t);
-        metrics_of(&line, rows[i].ev);
+        job_line(&line, &rows[i], width);
         put_line(&b, line.s, width);
     }
     if (c.running > n) {

@@ -11,9 +11,10 @@
 void report_begin(const plan *p, const run_options *o);
 void report_step(const plan *p, const step_result *r);
 void report_end(const plan *p, const run_result *r);
-/** The command line (as main() got it) that report_end() prints after an interrupt as the way
- *  to resume: the same words, quoted for a shell, less any --rerun. */
-void report_set_command(int argc, char **argv);
+/** The command line that report_end() prints after an interrupt as the way to resume: words
+ *  (cli_resume_words(): main()'s, less --new and --rerun), quoted for a shell, then --release V
+ *  unless names_release. */
+void report_set_command(int argc, char **argv, int names_release);
 /** The validation jobs `ids` of step r, from the release state (root["jobs"]): a table of outcome,
  *  duration, exit code, termination reason, restarts and checks (actual vs expected); for each
  *  one that did not pass, its log path and the last lines of its log. */

@@ -197,7 +197,9 @@ void report_step(const plan *p, const step_result *r)
     print_evidence(&r->ev, "      ");
 }
 
-static char *resume_command; /* the command line that resumes this run, quoted for a shell */
+static char *resume_command;     /* the command line that resumes this run, quoted for a shell */
+static int resume_names_release; /* it has --release V (else report_end() adds it) */
+static char *resume_operands;    /* " -- ...": the words from a "--" on, or "" */
 
 /* One word of a command line as a POSIX shell reads it back. */
 static void shell_word(strbuf *b, const char *w)
@@ -217,24 +219,22 @@ static void shell_word(strbuf *b, const char *w)
     sb_putc(b, '\'');
 }
 
-void report_set_command(int argc, char **argv)
+void report_set_command(int argc, char **argv, int names_release)
 {
-    strbuf b;
+    strbuf b, ops;
     sb_init(&b);
+    sb_init(&ops);
     for (int i = 0; i < argc; i++) {
-        /* --rerun would run again what the interrupted run already decided */
-        if (strcmp(argv[i], "--rerun") == 0 && i + 1 < argc) {
-            i++;
-            continue;
-        }
-        if (strncmp(argv[i], "--rerun=", 8) == 0)
-            continue;
-        if (b.len)
-            sb_putc(&b, ' ');
-        shell_word(&b, argv[i]);
+        strbuf *to = i > 0 && (ops.len || strcmp(argv[i], "--") == 0) ? &ops : &b;
+        if (to->len || to == &ops)
+            sb_putc(to, ' ');
+        shell_word(to, argv[i]);
     }
     free(resume_command);
+    free(resume_operands);
     resume_command = sb_take(&b);
+    resume_operands = sb_take(&ops);
+    resume_names_release = names_release;
 }
 
 void report_end(const plan *p, const run_result *r)
@@ -269,8 +269,17 @@ void report_end(const plan *p, const run_result *r)
     if (r->rollback_hooks)
         out_printf("; release %s stays rolled back", p->version);
     out_printf("\n");
-    if (r->interrupted && resume_command)
-        out_printf("resume with: %s\n", resume_command);
+    if (r->interrupted && resume_command) {
+        /* the release by name: a run started meanwhile is not the one continued */
+        strbuf v;
+        sb_init(&v);
+        if (!resume_names_release) {
+            sb_puts(&v, " --release ");
+            shell_word(&v, p->version);
+        }
+        out_printf("resume with: %s%s%s\n", resume_command, v.len ? v.s : "", resume_operands);
+        sb_free(&v);
+    }
     out_set_quiet(quiet);
 }
 
@@ -531,6 +540,9 @@ void report_status_row(const release_record *rel, const job_record *j, const cha
         snprintf(exitbuf, sizeof exitbuf, "%lld", j->exit_code.v);
     if (oc && life && strcmp(life, "completed") == 0)
         snprintf(what, sizeof what, "%s", oc);
+    else if (!oc && !live && life && strcmp(life, "pending") == 0 && j->started_at && rel &&
+             strcmp(record_decision(rel), "interrupted") == 0)
+        snprintf(what, sizeof what, "stopped"); /* it ran; the record waits for the resume */
     else
         snprintf(what, sizeof what, "%s%s%s", life ? life : "?", live ? "/" : "", live ? live : "");
     if (live && live_restarts > restarts)

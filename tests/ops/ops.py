@@ -386,7 +386,7 @@ def case_explain_without_state_is_a_usage_error():
     p = fixture_plan(d)
     r = explain(p)
     rh.expect(r, 2, err=[r"no state for release 1\.0 in " + rh.q(os.path.join(d, "state")) +
-                         r": nothing to explain; pass --release V"])
+                         r": nothing to explain; no release has state there; pass --release V"])
     rh.check(r.out == "", "explain printed something without a state", r)
     r = rh.run(["explain", "-c", p, "--follow"])
     rh.expect(r, 2, err=[r"--follow goes with `relhost status`"])

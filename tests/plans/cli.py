@@ -91,6 +91,83 @@ def case_help_command():
 
 # ---- did you mean ------------------------------------------------------------------------------
 
+def _named_plan(d):
+    """A plan with a profile, a runner, a metrics source, two steps and a validation: the names
+    a user may mistype."""
+    return rh.write_plan(d, f"""plugin_path = {json.dumps([rh.plugin_dir()])};
+version = "1.0";
+runners = {{ local = {{ plugin = "runner_local"; }}; }};
+metrics = {{ logs = {{ plugin = "metrics_regex"; }}; }};
+profiles = {{ quick = ["train"]; }};
+steps = (
+  {{ name = "smoke"; plugin = "command"; cmd = ["true"]; }},
+  {{ name = "wf"; plugin = "workflow"; metrics = ["logs"];
+     validations = ( {{ name = "train"; cmd = ["echo", "sps: 5"]; runner = "local";
+                        acceptance = ( ("sps_max", ">=", 1.0) ); }} ); }}
+);
+""")
+
+
+def case_did_you_mean_every_name_looked_up():
+    d = rh.scratch()
+    p = _named_plan(d)
+    dym = r"\(did you mean '{}'\?\)"
+    for args, err in (
+            (["--rerun", "smok"], r"--rerun smok: no such step .*" + dym.format("smoke")),
+            (["--profile", "quik"], r"--profile quik: no such profile .*" + dym.format("quick")),
+            (["--set", "steps.smok.timeout=5"], r"no 'smok' on that path " + dym.format("smoke")),
+            (["--set", "runnrs.local.max_parallel=2"], r"no 'runnrs' .*" + dym.format("runners")),
+            (["--set", "steps.wf.validations.trian.timeout_s=5"],
+             r"no 'trian' on that path " + dym.format("train")),
+            (["--set", "steps.wf.metrics.0=log"],
+             r"unknown metrics source .*\"log\" " + dym.format("logs")),
+            (["--set", "steps.wf.validations.train.runner=locl"],
+             r"unknown runner .*\"locl\" " + dym.format("local")),
+            (["--set", "steps.smoke.cmd.0={versoin}"],
+             r"unknown placeholder \{versoin\} .*" + dym.format("{version}")),
+            (["--set", "steps.smoke.plugin=comand"],
+             r"plugin \"comand\" not found.*" + dym.format("command")),
+            (["--set", "steps.wf.validations.train.acceptance.0.0=sps_mx"],
+             r"acceptance key \"sps_mx\" .*did you mean \"sps_max\"\?")):
+        rh.expect(rh.run(["-c", p, "--check"] + args, cwd=d), 2, err=[err])
+    # a glob that matches nothing gets no guess; a name far from every step neither
+    rh.expect(rh.run(["-c", p, "--check", "--rerun", "zz*"], cwd=d), 2,
+              err=[r"--rerun zz\*: no such step"], not_err=[r"did you mean"])
+    rh.expect(rh.run(["-c", p, "--check", "--profile", "zzzzzz"], cwd=d), 2,
+              not_err=[r"did you mean"])
+    # plugins --describe, with and without a plan
+    rh.expect(rh.run(["-c", p, "plugins", "--describe", "runner_locl"], cwd=d), 2,
+              err=[r"plugin \"runner_locl\" not found.*" + dym.format("runner_local")])
+    rh.expect(rh.run(["plugins", "--describe", "comand"], cwd=d,
+                     env={"RELHOST_PLUGIN_PATH": rh.plugin_dir()}), 2,
+              err=[r"plugin \"comand\" not found.*" + dym.format("command")])
+    rh.expect(rh.run(["-c", p, "plugins", "--describe", "cor"], cwd=d), 2,
+              err=[dym.format("core")])
+
+
+def case_did_you_mean_releases_validations_and_values():
+    d = rh.scratch()
+    p = _named_plan(d)
+    rh.expect(rh.run(["-c", p, "--no-interactive"], cwd=d), 0)
+    dym = r"\(did you mean '{}'\?\)"
+    for args, err in (
+            (["waive", "-r", "1.0", "--step", "smok", "--reason", "x"],
+             r'no step "smok" .*' + dym.format("smoke")),
+            (["waive", "-r", "1.0", "--step", "wf", "--validation", "trian", "--reason", "x"],
+             r'has no validation "trian" ' + dym.format("train")),
+            (["explain", "-r", "1.O"], r"no state for release 1\.O .*releases there: 1\.0 "
+                                       + dym.format("1.0")),
+            (["status", "-r", "1.1"], r"no state for release 1\.1 .*" + dym.format("1.0")),
+            (["report", "-r", "1.O", "--format", "json"], r"no state .*" + dym.format("1.0")),
+            (["report", "--format", "jsn"], r"not 'jsn'.*" + dym.format("json")),
+            (["--color", "alwyas", "status"], r"got 'alwyas'.*" + dym.format("always")),
+            (["completion", "bsh"], r"not 'bsh'.*" + dym.format("bash"))):
+        rh.expect(rh.run(["-c", p] + args, cwd=d), 2, err=[err])
+    # a release far from every one gets the list and no guess
+    rh.expect(rh.run(["-c", p, "explain", "-r", "zzzzzz"], cwd=d), 2,
+              err=[r"releases there: 1\.0"], not_err=[r"did you mean"])
+
+
 def case_did_you_mean_commands_and_options():
     rh.expect(rh.run(["stauts"]), 2, err=[r"unknown command 'stauts' \(did you mean 'status'\?\)"])
     rh.expect(rh.run(["rolback", "--dry-run"]), 2, err=[r"did you mean 'rollback'\?"])
@@ -191,6 +268,20 @@ def case_color_auto_always_never():
               err=[r"--color wants auto, always or never, got 'sometimes'"])
 
 
+def case_color_auto_is_plain_on_a_dumb_terminal():
+    # A terminal that says TERM=dumb (an editor's shell buffer) shows escapes as text.
+    d = rh.scratch()
+    p, _ = marked(d)
+    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "xterm"})
+    rh.check("\x1b[" in r.raw, "a capable terminal gets colours", r)
+    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "dumb"})
+    rh.check("\x1b[" not in r.raw, "TERM=dumb: no escape sequence at all", r)
+    r = rh.run_pty(["-c", p, "--new", "--color=always"], cwd=d, env={"TERM": "dumb"})
+    rh.check("\x1b[" in r.raw, "--color=always wins over TERM=dumb", r)
+    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "dumb", "FORCE_COLOR": "1"})
+    rh.check("\x1b[" in r.raw, "FORCE_COLOR wins over TERM=dumb", r)
+
+
 # ---- signals, status ----------------------------------------------------------------------------
 
 def _stopped_by(sig):
@@ -263,6 +354,11 @@ def case_set_a_list_item_by_index():
     rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.5=x", "--check"], cwd=d), 2,
               err=[r"--set steps\.t\.cmd\.5=x: '5' is no index of that list \(it has 2 item\(s\)"])
     rh.expect(rh.run(["-c", p, "--set", "steps.0.cmd.0=touch", "--check"], cwd=d), 0)
+    # an empty name between dots is a typo, not a path to guess at
+    for bad in ("steps..cmd=x", ".steps.t.cmd.0=x", "steps.t.cmd.=x"):
+        rh.expect(rh.run(["-c", p, "--set", bad, "--check"], cwd=d), 2,
+                  err=[rf"--set {re.escape(bad)}: expected KEY.PATH=VALUE "
+                       r"\(an empty name between dots\)"])
 
 
 def case_manuals_render_without_doubled_quotes():
@@ -312,13 +408,84 @@ def case_completion_scripts():
     for opt in set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", helptext, re.M)):
         rh.check(re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", text),
                  f"{opt} is in no completion")
-    for shell, check in (("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])):
-        r = rh.expect(rh.run(["completion", shell]), 0, out=[r"relhost"])
-        f = rh.write(os.path.join(d, "relhost." + shell), r.out)
-        if shutil.which(check[0]):
-            c = subprocess.run(check + [f], capture_output=True, text=True)
-            rh.check(c.returncode == 0, f"{shell} -n: {c.stderr}")
+    # bash registers it: `complete -p relhost` names the function
+    c = subprocess.run(["bash", "--norc", "--noprofile", "-c", f'source "{script}"; complete -p relhost'],
+                       capture_output=True, text=True)
+    rh.check(c.returncode == 0 and "complete -F _relhost relhost" in c.stdout,
+             f"complete -p relhost: {c.stdout} {c.stderr}")
     rh.expect(rh.run(["completion", "tcsh"]), 2, err=[r"completion wants bash, zsh or fish"])
+
+
+def _shell_or_skip(name):
+    path = shutil.which(name)
+    if not path:
+        raise rh.Skip(f"needs {name} on PATH to check `relhost completion {name}` "
+                      f"(.ci/setup installs it; apt-get install {name})")
+    return path
+
+
+def case_completion_zsh():
+    zsh = _shell_or_skip("zsh")
+    d = rh.scratch()
+    r = rh.expect(rh.run(["completion", "zsh"]), 0, out=[r"^#compdef relhost$"])
+    f = rh.write(os.path.join(d, "_relhost"), r.out)
+    c = subprocess.run([zsh, "-n", f], capture_output=True, text=True)
+    rh.check(c.returncode == 0, f"zsh -n: {c.stderr}")
+    # Installed in fpath and found by compinit, as a user's zsh finds it; compadd and _files are
+    # replaced by functions that print what the completion offers (zsh filters by PREFIX itself).
+    prog = f"""fpath=({d} $fpath)
+autoload -Uz compinit && compinit -u -D
+print -r -- "comp=${{_comps[relhost]}}"
+compadd() {{ print -r -- "ADD ${{@:#--}}"; }}
+_files() {{ print -r -- FILES; }}
+words=(relhost sta); CURRENT=2; PREFIX=sta; _relhost
+words=(relhost -c x status --fo); CURRENT=5; PREFIX=--fo; _relhost
+words=(relhost report --format ''); CURRENT=4; PREFIX=; _relhost
+words=(relhost -c ''); CURRENT=3; PREFIX=; _relhost
+"""
+    c = subprocess.run([zsh, "-f", "-c", prog], capture_output=True, text=True, cwd=d)
+    rh.check(c.returncode == 0 and c.stderr == "", f"zsh -f: {c.stderr}")
+    lines = c.stdout.splitlines()
+    rh.check(lines[:1] == ["comp=_relhost"], f"compinit did not register _relhost: {c.stdout}")
+    rh.check(len(lines) == 5, f"one answer per completion asked: {c.stdout}")
+    rh.check("status" in lines[1].split() and "--follow" not in lines[1].split(),
+             f"relhost sta<TAB> (the commands): {lines[1]}")
+    rh.check("--follow" in lines[2].split() and "--dry-run" not in lines[2].split(),
+             f"relhost -c x status --fo<TAB> (status's options): {lines[2]}")
+    rh.check(lines[3] == "ADD junit json md", f"--format <TAB>: {lines[3]}")
+    rh.check(lines[4] == "FILES", f"-c <TAB> completes files: {lines[4]}")
+
+
+def _fish_complete(fish, script, line):
+    c = subprocess.run([fish, "--no-config", "-c", f"source {script}; complete -C '{line}'"],
+                       capture_output=True, text=True, cwd=os.path.dirname(script))
+    rh.check(c.returncode == 0 and c.stderr == "", f"fish complete -C '{line}': {c.stderr}")
+    return [ln.split("\t") for ln in c.stdout.splitlines()]
+
+
+def case_completion_fish():
+    fish = _shell_or_skip("fish")
+    d = rh.scratch()
+    r = rh.expect(rh.run(["completion", "fish"]), 0, out=[r"complete -c relhost"])
+    f = rh.write(os.path.join(d, "relhost.fish"), r.out)
+    c = subprocess.run([fish, "--no-execute", f], capture_output=True, text=True)
+    rh.check(c.returncode == 0, f"fish --no-execute: {c.stderr}")
+    got = _fish_complete(fish, f, "relhost sta")
+    rh.check([g[0] for g in got] == ["status"], f"relhost sta<TAB>: {got}")
+    # the description is the summary's first clause, whole (an apostrophe does not cut it)
+    rh.check(got[0][1:] == ["refresh and show the release's jobs"], f"its description: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost -c x status --fo")]
+    rh.check(got == ["--follow"], f"relhost -c x status --fo<TAB>: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost rollback --")]
+    rh.check("--dry-run" in got and "--follow" not in got, f"rollback --<TAB>: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost report --format ")]
+    rh.check(sorted(got) == ["json", "junit", "md"], f"--format <TAB>: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost --color ")]
+    rh.check(sorted(got) == ["always", "auto", "never"], f"--color <TAB>: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost -c ")]
+    rh.check(got == ["relhost.fish"], f"-c <TAB> offers the folder's files: {got}")
+    got = [g[0] for g in _fish_complete(fish, f, "relhost --release ")]
+    rh.check(got == [], f"--release <TAB> offers no files: {got}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ terminal, reads until the question appears and answers as a person would.
 
 Run one case: pipeline.py <case>; all: pipeline.py; names: pipeline.py --list.
 """
+import glob
 import json
 import os
 import re
@@ -278,25 +279,29 @@ def case_manual_pty_sigint():
     rh.expect_outcomes(r, [("sign-off", "PASSED", None), ("after", "PASSED", None)])
 
 
+def sleeper_plan_text(secs):
+    return ('version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+            'runners = { local = { plugin = "runner_local"; }; };\n'
+            'steps = ( { name = "first"; plugin = "command"; cmd = ["true"]; },\n'
+            '  { name = "wf"; plugin = "workflow"; runner = "local"; validations = (\n'
+            f'    {{ name = "v"; cmd = ["sleep", "{secs}"]; }},\n'
+            f'    {{ name = "w"; cmd = ["sleep", "{secs}"]; }} ); }},\n'
+            '  { name = "last"; plugin = "command"; cmd = ["true"]; } );\n')
+
+
 def sleeper_plan(d, secs):
     """A command step, then a workflow of two local validations sleeping secs, then a step."""
-    return rh.write_plan(d, 'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
-                            'runners = { local = { plugin = "runner_local"; }; };\n'
-                            'steps = ( { name = "first"; plugin = "command"; cmd = ["true"]; },\n'
-                            '  { name = "wf"; plugin = "workflow"; runner = "local"; validations = (\n'
-                            f'    {{ name = "v"; cmd = ["sleep", "{secs}"]; }},\n'
-                            f'    {{ name = "w"; cmd = ["sleep", "{secs}"]; }} ); }},\n'
-                            '  { name = "last"; plugin = "command"; cmd = ["true"]; } );\n')
+    return rh.write_plan(d, sleeper_plan_text(secs))
 
 
-def interrupted_run(d, args):
+def interrupted_run(d, args, version="1.0"):
     """relhost args, SIGINT once both validations run; (exit code, stdout, stderr)."""
     out, err = os.path.join(d, "out"), os.path.join(d, "err")
     with open(out, "w") as fo, open(err, "w") as fe:
         proc = subprocess.Popen([rh.relhost_bin()] + args, cwd=d, env=rh.base_env(),
                                 stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
         try:
-            rh.wait_for(lambda: all(os.path.exists(os.path.join(d, "logs", "1.0", v + ".log"))
+            rh.wait_for(lambda: all(glob.glob(os.path.join(d, "logs", version, v + ".log"))
                                     for v in ("v", "w")), "both validations to start")
             time.sleep(0.3)
             proc.send_signal(signal.SIGINT)
@@ -321,11 +326,54 @@ def case_an_interrupt_says_what_stopped_and_how_to_resume():
     m = re.search(r"^resume with: (.*)$", out, re.M)
     rh.check(m is not None, "the summary names the command that resumes", res)
     words = shlex.split(m.group(1))
-    rh.check(words[1:] == ["-c", p], f"the same command, less --rerun: {words}", res)
+    rh.check(words[1:] == ["-c", p, "--release", "1.0"],
+             f"the same command, less --rerun, naming the release: {words}", res)
     r = rh.run(words[1:], cwd=d)
     rh.expect(r, 0)
     rh.expect_outcomes(r, [("first", "PASSED", "already_completed"), ("wf", "PASSED", None),
                            ("last", "PASSED", None)])
+
+
+def case_status_and_explain_call_an_interrupted_runs_jobs_stopped():
+    # The state keeps a job an interrupt stopped as "pending" (it runs again on resume); read as
+    # text, "pending" says it never started. status and explain say "stopped", as the summary.
+    d = rh.scratch()
+    p = sleeper_plan(d, 5)
+    rc, out, err = interrupted_run(d, ["-c", p])
+    rh.check(rc == 130, f"exit {rc}\n{out}{err}")
+    r = rh.expect(rh.run(["status", "-c", p], cwd=d), 0,
+                  out=[r"^release 1\.0 of plan plan: 2 job\(s\) \(interrupted: run it again to resume\)$",
+                       r"^  v\s+stopped\s", r"^  w\s+stopped\s"], not_out=[r"pending"])
+    rh.expect(rh.run(["explain", "-c", p], cwd=d), 0,
+              out=[r"^    wf/v: stopped, attempt 1", r"^    wf/w: stopped, attempt 1"],
+              not_out=[r"pending"])
+    # the JSON keeps the state's word (docs/status.schema.json)
+    j = json.loads(rh.expect(rh.run(["status", "-c", p, "--json"], cwd=d), 0).out)
+    rh.check(all(x["lifecycle"] == "pending" for x in j["jobs"]), f"{j['jobs']}")
+
+
+def case_the_resume_command_resumes_that_release_not_a_new_one():
+    # --new (and --rerun, also abbreviated as getopt allows) would not resume: the command drops
+    # them and names the release, so that a release started meanwhile is not the one continued.
+    d = rh.scratch()
+    p = rh.write_plan(d, sleeper_plan_text(2).replace('version = "1.0";', 'version = "auto";'))
+    rh.expect(rh.run(["-c", p, "--step", "first"], cwd=d), 0)
+    rc, out, err = interrupted_run(d, ["-c", p, "--new", "--rer", "first", "--only=*", "--"],
+                                   version="*")
+    res = rh.Result(["relhost"], d, rc, out, err)
+    rh.expect(res, 130)
+    releases = sorted(os.path.basename(f)[8:-5] for f in glob.glob(os.path.join(d, "st", "release_*.json")))
+    m = re.search(r"^relhost 0\S*: release (\S+) of plan", out, re.M)
+    rh.check(len(releases) == 2 and m and m.group(1) in releases, f"two releases {releases}", res)
+    words = shlex.split(re.search(r"^resume with: (.*)$", out, re.M).group(1))
+    rh.check(words[1:] == ["-c", p, "--only=*", "--release", m.group(1), "--"],
+             f"resume command: {words}", res)
+    r = rh.run(words[1:], cwd=d)
+    rh.expect(r, 0, out=[r"release " + re.escape(m.group(1)) + " of plan"])
+    rh.expect_outcomes(r, [("first", "PASSED", "already_completed"), ("wf", "PASSED", None),
+                           ("last", "PASSED", None)])
+    after = glob.glob(os.path.join(d, "st", "release_*.json"))
+    rh.check(len(after) == 2, f"resuming made no third release: {after}", r)
 
 
 def case_quiet_prints_only_the_verdict_line():
@@ -389,6 +437,22 @@ def case_progress_on_a_terminal_is_a_live_table_that_leaves_a_clean_report():
              "the table is gone from the final screen:\n" + shown, r)
     rh.check(re.search(r"^\[2/3\] PASSED\s+wf", shown, re.M) is not None and
              "result: PASSED (exit 0): 3 PASSED" in shown, "the report stays:\n" + shown, r)
+
+
+def case_progress_table_fits_a_narrow_terminal():
+    # A long validation name must not push a running job's state and time off a 50-column
+    # terminal (the table cuts lines at the width, so the name is what gives way).
+    d = rh.scratch()
+    long = "a_validation_whose_name_runs_on_and_on_past_any_column"
+    p = rh.write_plan(d, sleeper_plan_text(1).replace('name = "v";', f'name = "{long}";'))
+    r = rh.run_pty(["-c", p], cwd=d, cols=50)
+    rh.expect(r, 0)
+    rows = [re.sub(r"\x1b\[K", "", ln) for ln in r.out.splitlines()
+            if ln.startswith("    a_validation")]
+    rh.check(rows, "the table listed the long-named job", r)
+    for ln in rows:
+        rh.check(len(ln) <= 49 and re.search(r"\brunning\s+[0-9.]+s$", ln),
+                 f"a table row wider than the terminal or without state and time: {ln!r}", r)
 
 
 def case_progress_without_a_terminal_is_a_line_per_job_end_and_per_interval():

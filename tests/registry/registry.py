@@ -205,7 +205,10 @@ def case_rollback_restores_the_previous_green_and_is_audited():
     # nothing earlier than 1.0 is green: a second rollback has nowhere to go
     g.run("rollback", "--reason", "again", code=2, out=[], err=[r"no earlier promoted release"])
     # --to back to 2.0 works (it was promoted once), unknown versions are refused
-    g.run("rollback", "--reason", "false alarm", "--to", "9.9", code=2, err=[r"no such release"])
+    g.run("rollback", "--reason", "false alarm", "--to", "9.9", code=2, err=[r"no such release"],
+          not_err=[r"did you mean"])
+    g.run("rollback", "--reason", "false alarm", "--to", "2.O", code=2,
+          err=[r"--to 2\.O: no such release .*\(did you mean '2\.0'\?\)"])
     g.run("rollback", "--reason", "false alarm", "--to", "2.0", code=0)
     rh.check(g.manifest()["pointers"]["last_green"] == "2.0", "--to 2.0", r)
     rh.check(g.entry("2.0")["status"] == "promoted", "status after --to", r)

@@ -17,6 +17,7 @@ import os
 import re
 import select
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -234,17 +235,20 @@ def _dec(b):
     return b.decode("utf-8", "replace") if isinstance(b, bytes) else b
 
 
-def run_pty(args, env=None, cwd=None, timeout=TIMEOUT, script=()):
+def run_pty(args, env=None, cwd=None, timeout=TIMEOUT, script=(), cols=None):
     """Run relhost on a new pseudo-terminal that is its controlling terminal (stdin, stdout and
     stderr on the pty slave, in a session of its own, so /dev/tty is the pty).
 
     script: (regex, action) pairs, in order: once regex appears in the output read since the
     previous action, action runs: bytes are typed on the terminal; a callable gets the Popen.
     Returns a Result whose out is everything the terminal showed (stderr merged into it) without
-    colour escapes and with \\n line ends; .raw is what the terminal got, byte for byte."""
+    colour escapes and with \\n line ends; .raw is what the terminal got, byte for byte.
+    cols: the terminal's width (default: what openpty gives, 0, which programs take as 80)."""
     argv = [relhost_bin()] + list(args)
     cwd = cwd or os.getcwd()
     master, slave = os.openpty()
+    if cols:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
 
     def make_ctty():
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
