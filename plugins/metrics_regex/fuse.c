@@ -240,6 +240,26 @@ static size_t mr_fuse_limit(const struct mr_fuse *f, const char *p, size_t n, si
     return lim;
 }
 
+/* Whether no window position in (i, e) may start group `bit`'s fingerprint: a literal of the
+ * group after the one whose fingerprint is at i, ending by e, would have one there. */
+static int mr_fuse_sole(const uint8_t *res, const uint64_t *any, size_t i, size_t e, unsigned bit)
+{
+    for (size_t j = i + 1; j < e;) {
+        uint64_t m = any[j / 64] >> (j % 64);
+        if (m == 0) {
+            j = (j | 63) + 1;
+            continue;
+        }
+        j += (size_t)__builtin_ctzll(m);
+        if (j >= e)
+            break;
+        if (res[j] & bit)
+            return 0;
+        j++;
+    }
+    return 1;
+}
+
 /*
  * Scan the whole lines [p, p+n) (p at a line start, p[n-1] a newline) with the fused pass: a
  * window of candidates at a time (kept in L1), read in position order, each verified against
@@ -289,7 +309,11 @@ size_t mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n, int
                         lim = (size_t)(ls - p); /* later candidates lie on or after it */
                         continue;
                     }
+                    /* no other candidate of g up to the line's end: no other literal */
+                    job->sole_hit =
+                        le <= wend && mr_fuse_sole(res, any, i, (size_t)(le - p) - a, 1u << g);
                     mr_run_group_line(job, &inst->groups[g], ls, le, hit);
+                    job->sole_hit = 0;
                     next[g] = le == end ? lim : (size_t)(le + 1 - p);
                 }
             }

@@ -278,6 +278,7 @@ struct metrics_regex_job {
     struct mr_acc *acc;  /* one per pattern */
     PCRE2_SIZE *fast_ov; /* max_pairs pairs, all unset but those of fast.c's current match */
     uint64_t fast_hits;  /* matches fast.c gave (the tests check that it is used) */
+    int sole_hit; /* the line being matched holds its group's literal at the hit only (fuse.c) */
 };
 
 /* ---- Small helpers --------------------------------------------------------------------------- */

@@ -397,10 +397,12 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
         PCRE2_SIZE from = off;
         const char *o = NULL;
         if (p->lit.len > 0) {
-            /* the scan's hit is the line's first literal; later ones are looked for here */
-            o = off == 0 && hit != NULL
-                    ? hit
-                    : mr_lit_find(&p->lit, line + off, len - off, job->inst->avx2);
+            /* the scan's hit is the line's first literal; later ones are looked for here,
+             * unless the fused pass showed there are none (job->sole_hit) */
+            if (off == 0 && hit != NULL)
+                o = hit;
+            else if (!(job->sole_hit && hit != NULL && line + off > hit))
+                o = mr_lit_find(&p->lit, line + off, len - off, job->inst->avx2);
             if (o == NULL)
                 return;
             if (p->lead_known) {

@@ -38,7 +38,7 @@ static size_t make_log(char *buf, size_t cap, unsigned seed, size_t lines)
     buf[0] = '\0';
     for (size_t i = 0; i < lines; i++) {
         seed = seed * 1103515245u + 12345u;
-        unsigned r = (seed >> 8) % 24, v = (seed >> 4) % 90000 + 1000;
+        unsigned r = (seed >> 8) % 26, v = (seed >> 4) % 90000 + 1000;
         size_t longpad = 3000 + (seed >> 3) % 6000;
         switch (r) {
         case 0: n = put(buf, cap, n, "step %zu | SPS: %u | loss 0.1\n", i, v); break;
@@ -77,6 +77,10 @@ static size_t make_log(char *buf, size_t cap, unsigned seed, size_t lines)
             n = put(buf, cap, n, "SPS: %u ", v);
             n = pad(buf, cap, n, 'w', longpad);
             n = put(buf, cap, n, " SPS: %u\n", v + 2);
+            break;
+        case 17: n = put(buf, cap, n, "SPS: %u then sps: %u\n", v, v + 3); break; /* two */
+        case 18:
+            n = put(buf, cap, n, "[SUMMARY] Exit code: 0 [SUMMARY] Exit code: %u\n", v % 5);
             break;
         default:
             n = put(buf, cap, n, "[2025-10-02 12:00:%02u] INFO rollout %zu collected %u steps\n",
