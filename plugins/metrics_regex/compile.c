@@ -561,4 +561,21 @@ void mr_fuse_build(struct metrics_regex *inst)
                 f->hi[j][(b & 0xdf) >> 4] |= bit;
         }
     }
+    f->gmask = (uint8_t)((1u << f->n) - 1);
+    f->packed = f->on && f->n <= MR_FUSE_PACKED;
+    if (!f->packed)
+        return;
+    /* the class bits: set for any second and third byte, and for the first byte's nibbles */
+    for (size_t v = 0; v < 16; v++)
+        for (size_t j = 1; j < 3; j++) {
+            f->lo[j][v] |= MR_FUSE_NL | MR_FUSE_STOP;
+            f->hi[j][v] |= MR_FUSE_NL | MR_FUSE_STOP;
+        }
+    f->lo[0][0xa] |= MR_FUSE_NL; /* 0x0A */
+    f->hi[0][0x0] |= MR_FUSE_NL | 0x80;
+    f->lo[0][0x8] |= 0x80; /* 0x08 0x0D */
+    f->lo[0][0xd] |= 0x80 | 0x40;
+    f->lo[0][0xb] |= 0x40; /* 0x1B 0x1D 0x9B 0x9D */
+    f->hi[0][0x1] |= 0x40;
+    f->hi[0][0x9] |= 0x40;
 }

@@ -43,45 +43,23 @@ static int mr_carry_append(struct metrics_regex_job *job, const char *s, size_t 
     return 0;
 }
 
-/*
- * The bytes the fast path cannot take: ESC, \r, a backspace, and 0x9B / 0x9D, which are 8-bit
- * CSI and OSC unless they continue a UTF-8 sequence (mr_slow decides). A nibble lookup: the low
- * nibble table gives a bit per candidate high nibble set, the high nibble table the matching bit:
- *   low 0xB: ESC 0x1B, CSI 0x9B (bit 0); low 0xD: \r 0x0D, OSC 0x9D (bit 1); low 0x8: \b 0x08
- *   (bit 2).
- */
-static inline int mr_special(unsigned char c)
-{
-    return c == 0x1b || c == '\r' || c == '\b' || c == 0x9b || c == 0x9d;
-}
-
-#if defined(MR_HAVE_AVX2)
-__attribute__((target("avx2"))) static inline __m256i mr_special_avx2(__m256i x)
-{
-    const __m256i lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0,
-                                        0, 0, 0, 0, 4, 0, 0, 1, 0, 2, 0, 0);
-    const __m256i hi = _mm256_setr_epi8(6, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 6, 1, 0, 0,
-                                        0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0);
-    const __m256i nib = _mm256_set1_epi8(0x0f);
-    __m256i l = _mm256_shuffle_epi8(lo, _mm256_and_si256(x, nib));
-    __m256i h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib));
-    return _mm256_and_si256(l, h);
-}
-#endif
-
 #if defined(MR_HAVE_AVX2)
 /* The AVX2 form of the loop below: 64 bytes a step, newlines counted with popcnt (every CPU
  * with AVX2 has it). Stops at the first 64-byte block holding an ESC or a \r (or too short). */
 __attribute__((target("avx2,popcnt"))) static size_t mr_plain_prefix_avx2(const char *p, size_t n,
                                                                           uint64_t *nl)
 {
-    const __m256i vnl = _mm256_set1_epi8('\n');
+    const __m256i vnl = _mm256_set1_epi8('\n'), nib = _mm256_set1_epi8(0x0f);
     size_t i = 0;
     uint64_t c = 0;
     for (; i + 64 <= n; i += 64) {
         __m256i x = _mm256_loadu_si256((const void *)(p + i));
         __m256i y = _mm256_loadu_si256((const void *)(p + i + 32));
-        __m256i sp = _mm256_or_si256(mr_special_avx2(x), mr_special_avx2(y));
+        __m256i sp =
+            _mm256_or_si256(mr_special_nibbles(_mm256_and_si256(x, nib),
+                                               _mm256_and_si256(_mm256_srli_epi16(x, 4), nib)),
+                            mr_special_nibbles(_mm256_and_si256(y, nib),
+                                               _mm256_and_si256(_mm256_srli_epi16(y, 4), nib)));
         if (!_mm256_testz_si256(sp, sp))
             break;
         uint64_t bits = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, vnl)) |
@@ -412,6 +390,44 @@ static int mr_slow(struct metrics_regex_job *job, const char *buf, size_t len, s
     return 0;
 }
 
+/*
+ * At a line start with nothing carried: match the whole lines at the start of [buf, buf+len)
+ * that hold no byte only the careful path reads (mr_special), straight out of the host's
+ * buffer; returns the bytes taken. With the fused pass, one pass over the bytes finds both the
+ * candidates and where those lines end; else a first pass finds where they end.
+ */
+static size_t mr_fast_lines(struct metrics_regex_job *job, const char *buf, size_t len)
+{
+    job->region = buf;
+    job->region_abs = job->abs;
+    job->count_ptr = NULL;
+#if defined(MR_HAVE_AVX2)
+    if (job->inst->fuse.on) {
+        const char *last = memrchr(buf, '\n', len);
+        size_t whole = last != NULL ? (size_t)(last + 1 - buf) : 0;
+        if (whole > 0 && whole <= job->inst->max_line + 1) { /* no line here is too long */
+            uint64_t nl = 0;
+            size_t used = mr_scan_fused(job, buf, whole, 1, &nl);
+            job->region = NULL;
+            job->line += nl;
+            job->abs += used;
+            return used;
+        }
+    }
+#endif
+    uint64_t nl = 0;
+    size_t q = mr_plain_prefix(buf, len, &nl, job->inst->avx2);
+    const char *last = q > 0 ? memrchr(buf, '\n', q) : NULL;
+    size_t whole = last != NULL ? (size_t)(last + 1 - buf) : 0;
+    if (whole > 0) {
+        mr_scan_complete(job, buf, whole);
+        job->line += nl;
+        job->abs += whole;
+    }
+    job->region = NULL;
+    return whole;
+}
+
 int metrics_regex_feed(const relhost_ctx *ctx, void *jobp, const char *buf, size_t len)
 {
     struct metrics_regex_job *job = jobp;
@@ -427,21 +443,9 @@ int metrics_regex_feed(const relhost_ctx *ctx, void *jobp, const char *buf, size
         }
         /* At a line start with nothing carried: whole lines free of ESC and \r are matched
          * straight out of the host's buffer. */
-        uint64_t nl = 0;
-        size_t q = mr_plain_prefix(buf, len, &nl, job->inst->avx2);
-        const char *last = q > 0 ? memrchr(buf, '\n', q) : NULL;
-        size_t whole = last != NULL ? (size_t)(last + 1 - buf) : 0;
-        if (whole > 0) {
-            job->region = buf;
-            job->region_abs = job->abs;
-            job->count_ptr = NULL;
-            mr_scan_complete(job, buf, whole);
-            job->region = NULL;
-            job->line += nl;
-            job->abs += whole;
-            buf += whole;
-            len -= whole;
-        }
+        size_t used = mr_fast_lines(job, buf, len);
+        buf += used;
+        len -= used;
         if (len > 0) {
             job->slow = 1;
             job->seg_abs = job->abs;

@@ -6,9 +6,10 @@
  * The plugin reads a job's log as the host feeds it, in constant memory. One job per file:
  *   filter.c         the byte filter: terminal escape sequences removed, \r and \n end a
  *                    segment, the unfinished segment carried between feed() calls (max_line)
- *   scan.c           the scan: the pattern groups' literals found over the chunk (SIMD, one
- *                    fused pass for up to MR_FUSE_MAX literals), their lines matched with
- *                    PCRE2, every match reduced into its accumulator
+ *   scan.c           the scan: the pattern groups' literals found over the chunk (SIMD), their
+ *                    lines matched with PCRE2, every match reduced into its accumulator
+ *   fuse.c           the fused pass (AVX2): every literal group's candidates, the bytes only
+ *                    filter.c's careful path reads, and the newlines, in one load of each byte
  *   fast.c           a hand matcher for the default SPS pattern's common forms, answering as
  *                    PCRE2 would or not at all (tests check each answer against PCRE2)
  *   number.c         the one number grammar: sign, thousands, fraction, exponent, %, units
@@ -173,7 +174,7 @@ struct mr_group {
 #define MR_FUSE_WINDOW 4096 /* bytes the fused pass looks at before their candidates are read */
 
 /*
- * The fused prefilter (scan.c): one pass over the lines to scan finds the candidates of
+ * The fused prefilter (fuse.c): one pass over the lines to scan finds the candidates of
  * every literal group at once, Teddy-style (as ripgrep's aho-corasick does): each group has a
  * fingerprint, the three adjacent bytes of its literal that are rarest in logs, and nibble
  * tables say which groups' fingerprints three bytes could be. The candidates are
@@ -185,7 +186,17 @@ struct mr_fuse {
     size_t n;                     /* the literal groups, groups[0..n) (they are sorted first) */
     size_t k[MR_FUSE_MAX];        /* where group i's fingerprint starts in its literal */
     uint8_t lo[3][16], hi[3][16]; /* bit i: a low/high nibble of group i's j-th fingerprint byte */
+    uint8_t gmask;                /* the bits of groups 0..n) */
+    /* At most MR_FUSE_PACKED groups: the tables' top bits also say, for the first byte of
+     * three, whether it is a newline (MR_FUSE_NL) or a byte the pass stops before
+     * (MR_FUSE_STOP: ESC, \r, \b, 0x9B, 0x9D, and 0x1D, which shares ESC's nibble classes). */
+    int packed;
 };
+
+#define MR_FUSE_PACKED 5
+#define MR_FUSE_NL_BIT 5
+#define MR_FUSE_NL (1u << MR_FUSE_NL_BIT)
+#define MR_FUSE_STOP 0xc0u /* bit 6: 0x1B 0x1D 0x9B 0x9D; bit 7: 0x08 0x0D */
 
 struct metrics_regex {
     const void *conf;    /* the host's, valid until close */
@@ -267,6 +278,7 @@ struct metrics_regex_job {
     struct mr_acc *acc;  /* one per pattern */
     PCRE2_SIZE *fast_ov; /* max_pairs pairs, all unset but those of fast.c's current match */
     uint64_t fast_hits;  /* matches fast.c gave (the tests check that it is used) */
+    int sole_hit; /* the line being matched holds its group's literal at the hit only (fuse.c) */
 };
 
 /* ---- Small helpers --------------------------------------------------------------------------- */
@@ -283,6 +295,34 @@ static inline unsigned char mr_lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
+
+/*
+ * The bytes the fast path cannot take (filter.c reads them): ESC, \r, a backspace, and
+ * 0x9B / 0x9D, which are 8-bit CSI and OSC unless they continue a UTF-8 sequence (mr_slow
+ * decides). The vector form is a nibble lookup: the low nibble table gives a bit per candidate
+ * high nibble set, the high nibble table the matching bit:
+ *   low 0xB: ESC 0x1B, CSI 0x9B (bit 0); low 0xD: \r 0x0D, OSC 0x9D (bit 1); low 0x8: \b 0x08
+ *   (bit 2).
+ */
+static inline int mr_special(unsigned char c)
+{
+    return c == 0x1b || c == '\r' || c == '\b' || c == 0x9b || c == 0x9d;
+}
+
+#if defined(MR_HAVE_AVX2)
+#include <immintrin.h>
+
+/* Nonzero lanes where a byte is one mr_special() takes, from its low and high nibbles. */
+__attribute__((target("avx2"))) static inline __m256i mr_special_nibbles(__m256i lo_nib,
+                                                                         __m256i hi_nib)
+{
+    const __m256i lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 4, 0, 0, 1, 0, 2, 0, 0);
+    const __m256i hi = _mm256_setr_epi8(6, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 6, 1, 0, 0,
+                                        0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0);
+    return _mm256_and_si256(_mm256_shuffle_epi8(lo, lo_nib), _mm256_shuffle_epi8(hi, hi_nib));
+}
+#endif
 
 /* ---- compile.c ------------------------------------------------------------------------------- */
 
@@ -322,6 +362,24 @@ const char *mr_lit_find(const struct mr_lit *l, const char *hay, size_t n, int a
 void mr_scan_complete(struct metrics_regex_job *job, const char *p, size_t n);
 /* One segment from the carry (no \r or \n, escape sequences removed). */
 void mr_scan_segment(struct metrics_regex_job *job, const char *p, size_t n);
+/* Whether the literal (either case) stands at s; s has l->len bytes. */
+int mr_lit_verify(const struct mr_lit *l, const unsigned char *s);
+/* Line [ls, le) for every pattern of group g; hit: the line's first literal, or NULL. */
+void mr_run_group_line(struct metrics_regex_job *job, const struct mr_group *g, const char *ls,
+                       const char *le, const char *hit);
+/* Run group g over the lines of [pos, end) that hold its literal (or over every line). */
+void mr_scan_group(struct metrics_regex_job *job, const struct mr_group *g, const char *pos,
+                   const char *end);
+
+/* ---- fuse.c (AVX2) --------------------------------------------------------------------------- */
+
+#if defined(MR_HAVE_AVX2)
+/* The whole lines [p, p+n) (p[n-1] a newline) with the fused pass (inst->fuse.on); with check,
+ * only those before the first line holding a byte mr_special() takes: returns the bytes
+ * scanned and in *nl their newlines. */
+size_t mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n, int check,
+                     uint64_t *nl);
+#endif
 
 /* ---- fast.c -------------------------------------------------------------------------------- */
 

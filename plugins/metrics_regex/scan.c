@@ -38,7 +38,7 @@ static void mr_example(char *dst, size_t cap, const char *s, size_t n)
 
 /* ---- Prefilter literals ---------------------------------------------------------------------- */
 
-static int mr_lit_verify(const struct mr_lit *l, const unsigned char *s)
+int mr_lit_verify(const struct mr_lit *l, const unsigned char *s)
 {
     for (size_t i = 0; i < l->len; i++)
         if ((unsigned char)(s[i] | l->mask[i]) != l->fold[i])
@@ -397,10 +397,12 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
         PCRE2_SIZE from = off;
         const char *o = NULL;
         if (p->lit.len > 0) {
-            /* the scan's hit is the line's first literal; later ones are looked for here */
-            o = off == 0 && hit != NULL
-                    ? hit
-                    : mr_lit_find(&p->lit, line + off, len - off, job->inst->avx2);
+            /* the scan's hit is the line's first literal; later ones are looked for here,
+             * unless the fused pass showed there are none (job->sole_hit) */
+            if (off == 0 && hit != NULL)
+                o = hit;
+            else if (!(job->sole_hit && hit != NULL && line + off > hit))
+                o = mr_lit_find(&p->lit, line + off, len - off, job->inst->avx2);
             if (o == NULL)
                 return;
             if (p->lead_known) {
@@ -444,8 +446,8 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
 }
 
 /* Line [ls, le) for every pattern of g; hit: the line's first literal, or NULL. */
-static void mr_run_group_line(struct metrics_regex_job *job, const struct mr_group *g,
-                              const char *ls, const char *le, const char *hit)
+void mr_run_group_line(struct metrics_regex_job *job, const struct mr_group *g, const char *ls,
+                       const char *le, const char *hit)
 {
     job->cur_ls = ls;
     job->cur_abs =
@@ -455,8 +457,8 @@ static void mr_run_group_line(struct metrics_regex_job *job, const struct mr_gro
 }
 
 /* Run group g over the lines of [pos, end) that hold its literal (or over every line). */
-static void mr_scan_group(struct metrics_regex_job *job, const struct mr_group *g, const char *pos,
-                          const char *end)
+void mr_scan_group(struct metrics_regex_job *job, const struct mr_group *g, const char *pos,
+                   const char *end)
 {
     while (pos < end) {
         const char *ls = pos, *le, *hit = NULL;
@@ -477,125 +479,6 @@ static void mr_scan_group(struct metrics_regex_job *job, const struct mr_group *
     }
 }
 
-/* ---- The fused prefilter ------------------------------------------------------------------- */
-
-#if defined(MR_HAVE_AVX2)
-/* The fused prefilter's nibble tables, held in registers through a pass. */
-struct mr_fuse_tab {
-    __m256i lo0, hi0, lo1, hi1, lo2, hi2;
-};
-
-/* The candidates of 32 positions from p: bit g of byte i when bytes i, i+1, i+2 may be group g's
- * fingerprint. Reads p[0..33]. Written out for each byte, so that the six tables stay in
- * registers (a loop over them was compiled to reloads from the stack). */
-__attribute__((target("avx2"))) static inline __m256i mr_fuse_step(const char *p,
-                                                                   const struct mr_fuse_tab *t)
-{
-    const __m256i nib = _mm256_set1_epi8(0x0f);
-    __m256i x0 = _mm256_loadu_si256((const void *)p);
-    __m256i x1 = _mm256_loadu_si256((const void *)(p + 1));
-    __m256i x2 = _mm256_loadu_si256((const void *)(p + 2));
-    __m256i r0 = _mm256_and_si256(
-        _mm256_shuffle_epi8(t->lo0, _mm256_and_si256(x0, nib)),
-        _mm256_shuffle_epi8(t->hi0, _mm256_and_si256(_mm256_srli_epi16(x0, 4), nib)));
-    __m256i r1 = _mm256_and_si256(
-        _mm256_shuffle_epi8(t->lo1, _mm256_and_si256(x1, nib)),
-        _mm256_shuffle_epi8(t->hi1, _mm256_and_si256(_mm256_srli_epi16(x1, 4), nib)));
-    __m256i r2 = _mm256_and_si256(
-        _mm256_shuffle_epi8(t->lo2, _mm256_and_si256(x2, nib)),
-        _mm256_shuffle_epi8(t->hi2, _mm256_and_si256(_mm256_srli_epi16(x2, 4), nib)));
-    return _mm256_and_si256(_mm256_and_si256(r0, r1), r2);
-}
-
-#define MR_BCAST16(a) _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)(a)))
-
-_Static_assert(MR_FUSE_WINDOW / 64 <= 64, "a window's any[] words are summarised in one word");
-
-/* For the w positions from p + a (w <= MR_FUSE_WINDOW, a + w <= n): res[i], the groups whose
- * fingerprint may start at a + i, and any[], a bit per nonzero res[i]. Returns a bit per
- * nonzero any[k], so that the scan skips the (many) empty words without a branch on each.
- * Reads nothing past p[n - 1]. */
-__attribute__((target("avx2"))) static uint64_t mr_fuse_pass(const struct mr_fuse *f, const char *p,
-                                                             size_t n, size_t a, size_t w,
-                                                             uint8_t *res, uint64_t *any)
-{
-    const struct mr_fuse_tab t = {MR_BCAST16(f->lo[0]), MR_BCAST16(f->hi[0]), MR_BCAST16(f->lo[1]),
-                                  MR_BCAST16(f->hi[1]), MR_BCAST16(f->lo[2]), MR_BCAST16(f->hi[2])};
-    const __m256i zero = _mm256_setzero_si256();
-    const char *q = p + a;
-    size_t i = 0;
-    uint64_t sum = 0;
-    /* the last load of a step ends at q[i + 65] */
-    for (; i + 64 <= w && a + i + 66 <= n; i += 64) {
-        __m256i r0 = mr_fuse_step(q + i, &t);
-        __m256i r1 = mr_fuse_step(q + i + 32, &t);
-        _mm256_storeu_si256((void *)(res + i), r0);
-        _mm256_storeu_si256((void *)(res + i + 32), r1);
-        uint64_t z = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r0, zero)) |
-                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r1, zero)) << 32;
-        any[i / 64] = ~z;
-        sum |= (uint64_t)(z != ~0ull) << (i / 64);
-    }
-    for (size_t k = i / 64; k <= (w - 1) / 64; k++)
-        any[k] = 0;
-    for (; i < w; i++) {
-        uint8_t r = 0xff;
-        for (size_t j = 0; j < 3; j++) {
-            unsigned char x = (unsigned char)(a + i + j < n ? q[i + j] : 0);
-            r &= f->lo[j][x & 15] & f->hi[j][x >> 4];
-        }
-        res[i] = r;
-        if (r != 0) {
-            any[i / 64] |= 1ull << (i % 64);
-            sum |= 1ull << (i / 64);
-        }
-    }
-    return sum;
-}
-
-/*
- * Scan [p, p+n) with the fused prefilter: a window of candidates at a time (kept in L1), read in
- * position order, each verified against its group's literal. Each literal group sees the same
- * hits, in the same order, as mr_scan_group() would give it: the first hit at or after the end
- * of the line its last hit was on. Groups are interleaved line by line, as when the log comes
- * in small chunks: no result depends on the order of two groups (the fuzz oracle checks it).
- */
-static void mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n)
-{
-    const struct metrics_regex *inst = job->inst;
-    const struct mr_fuse *f = &inst->fuse;
-    size_t next[MR_FUSE_MAX] = {0}; /* group g has read every line before p + next[g] */
-    uint8_t res[MR_FUSE_WINDOW];
-    uint64_t any[MR_FUSE_WINDOW / 64];
-    for (size_t a = 0; a < n; a += MR_FUSE_WINDOW) {
-        size_t w = n - a < MR_FUSE_WINDOW ? n - a : MR_FUSE_WINDOW;
-        uint64_t sum = mr_fuse_pass(f, p, n, a, w, res, any);
-        for (; sum != 0; sum &= sum - 1) {
-            size_t blk = (size_t)__builtin_ctzll(sum);
-            for (uint64_t m = any[blk]; m != 0; m &= m - 1) {
-                size_t i = blk * 64 + (size_t)__builtin_ctzll(m), fp = a + i;
-                for (unsigned r = res[i]; r != 0; r &= r - 1) {
-                    size_t g = (size_t)__builtin_ctz(r), s = fp - f->k[g];
-                    const struct mr_lit *l = &inst->groups[g].lit;
-                    if (fp < f->k[g] || s < next[g] || s + l->len > n ||
-                        !mr_lit_verify(l, (const unsigned char *)p + s))
-                        continue;
-                    const char *pos = p + next[g], *hit = p + s, *end = p + n;
-                    const char *nl = memrchr(pos, '\n', (size_t)(hit - pos));
-                    const char *le = memchr(hit, '\n', (size_t)(end - hit));
-                    if (le == NULL)
-                        le = end;
-                    mr_run_group_line(job, &inst->groups[g], nl != NULL ? nl + 1 : pos, le, hit);
-                    next[g] = le == end ? n : (size_t)(le + 1 - p);
-                }
-            }
-        }
-    }
-    for (size_t gi = f->n; gi < inst->n_groups; gi++)
-        mr_scan_group(job, &inst->groups[gi], p, p + n);
-}
-#endif
-
 /*
  * Scan [p, p+n): whole lines, p at a line start; the last line may lack its newline (the carry
  * or the log's unterminated end). No line here is longer than max_line. One fused pass for
@@ -605,7 +488,8 @@ static void mr_scan(struct metrics_regex_job *job, const char *p, size_t n)
 {
 #if defined(MR_HAVE_AVX2)
     if (job->inst->fuse.on && n > 0) {
-        mr_scan_fused(job, p, n);
+        uint64_t nl;
+        mr_scan_fused(job, p, n, 0, &nl); /* [p, p+n) holds no byte the careful path reads */
         return;
     }
 #endif

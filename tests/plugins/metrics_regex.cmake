@@ -41,7 +41,14 @@ relhost_unit_test(test_plugins_metrics_regex_fast
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_fast.c ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_common.c
           ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c ${METRICS_REGEX_SOURCES}
   LIBS PkgConfig::PCRE2)
+# fuse.c (the fused pass over the host's buffer): logs fed whole and one byte at a time (every
+# byte then takes the careful path) post the same, with the packed and the wide tables.
+relhost_unit_test(test_plugins_metrics_regex_fuse
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_fuse.c ${CMAKE_CURRENT_LIST_DIR}/metrics_regex_common.c
+          ${PROJECT_SOURCE_DIR}/tests/support/mock_host.c ${METRICS_REGEX_SOURCES}
+  LIBS PkgConfig::PCRE2)
 foreach(_t test_plugins_metrics_regex test_plugins_metrics_regex_table
-           test_plugins_metrics_regex_presets test_plugins_metrics_regex_fast)
+           test_plugins_metrics_regex_presets test_plugins_metrics_regex_fast
+           test_plugins_metrics_regex_fuse)
   target_compile_definitions(${_t} PRIVATE MR_FAST_CHECK=1)
 endforeach()
