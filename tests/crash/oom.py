@@ -5,11 +5,16 @@ error that names it). An allocation that fails aborts relhost; the fatal-signal 
 name the exhausted memory and exit 75 (run again later), never report a crash of relhost or of
 the plugin whose call was open (plugin_crashed, recorded ERROR against the step: a resume would
 not run it again), and never a verdict. The resume, with memory back, runs what was not saved.
+Out of descriptors at a job's start the same: the job is not at fault, so it is a retryable
+tool error that names the limit (the release defers, exit 75), never a final ERROR that keeps
+the release NOT DECIDED after the limit was raised.
 One case per process: oom.py CASE (ctest: test_crash_oom__<case>).
 """
 import json
 import os
 import re
+import resource
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -61,6 +66,37 @@ steps = ( {{ name = "s"; plugin = "workflow"; runner = "local"; validations = ( 
             if rec.get("lifecycle") == "completed" and rec.get("outcome") == "PASSED"}
     rh.check(done == {f"v{i}" for i in range(N)}, f"not every validation PASSED after the "
              f"resume: {sorted({f'v{i}' for i in range(N)} - done)}", r2)
+
+
+
+def case_out_of_descriptors_at_job_start_defers_the_release_and_the_resume_runs_the_rest():
+    d = rh.scratch()
+    n = 60
+    vals = ",\n".join(f'{{ name = "v{i}"; cmd = ["sh", "-c", "sleep 0.2"]; }}' for i in range(n))
+    plan = rh.write_plan(d, f"""
+state_dir = "state"; log_dir = "logs";
+runners = {{ local = {{ plugin = "runner_local"; max_parallel = 40; }}; }};
+steps = ( {{ name = "s"; plugin = "workflow"; runner = "local"; validations = ( {vals} ); }} );
+""")
+    argv = ["-c", plan, "--no-color", "--no-interactive", "--release", "1"]
+
+    def few_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (20, 20))
+
+    p = subprocess.run([rh.relhost_bin()] + argv, cwd=d, env=rh.base_env(), preexec_fn=few_fds,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    r = rh.Result([rh.relhost_bin()] + argv, d, p.returncode, p.stdout, p.stderr)
+    rh.check(re.search(r"EMFILE.*ulimit -n 20", r.all), "no error names the open file limit "
+             "(did 40 jobs at once fit in 20 descriptors?)", r)
+    rh.check(r.rc == 75, f"exit {r.rc}, want 75 (a retryable tool error: the release defers)", r)
+    rh.check(not re.search(r"^result: (PASSED|FAILED)", r.out, re.M), "a verdict", r)
+    r2 = rh.run(argv, cwd=d, env=rh.base_env(), timeout=120)
+    rh.expect(r2, 0)
+    st = rh.load_state(os.path.join(d, "state", "release_1.json"))
+    done = {rec["validation"] for rec in st.get("jobs", {}).values()
+            if rec.get("lifecycle") == "completed" and rec.get("outcome") == "PASSED"}
+    rh.check(done == {f"v{i}" for i in range(n)}, f"not every validation PASSED after the "
+             f"resume: {sorted({f'v{i}' for i in range(n)} - done)}", r2)
 
 
 if __name__ == "__main__":
