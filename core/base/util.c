@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <signal.h>
 #include <relhost/plugin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+static volatile sig_atomic_t oom_hit;
+
+int util_out_of_memory(void) { return oom_hit != 0; }
+
 static void oom(size_t n)
 {
-    fprintf(stderr, "relhost: out of memory allocating %zu bytes\n", n);
+    oom_hit = 1;
+    fprintf(stderr, "relhost: out of memory allocating %zu bytes (ENOMEM)\n", n);
     abort();
 }
 

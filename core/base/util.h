@@ -9,6 +9,10 @@
 /* Allocation that cannot fail quietly: relhost aborts with a message on out-of-memory, because
  * every caller would otherwise have to unwind a half-built result it could not report anyway. */
 void *xmalloc(size_t n);
+/* 1 once an allocation failed, set just before that abort: the fatal-signal handler then names
+ * the exhausted memory (a tool error, run again later) instead of a crash of relhost or of the
+ * plugin whose call was open. Async-signal-safe. */
+int util_out_of_memory(void);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);

@@ -94,7 +94,8 @@ static const char exit_status[] =
     "       and a passing run whose --report-* file could not be written\n"
     "  4    gates green but publishing is frozen\n"
     "  75   deferred: a required step hit a retryable tool error, or the state could not be\n"
-    "       saved (a full disk: the run stopped at once); run again later\n"
+    "       saved (a full disk: the run stopped at once), or relhost ran out of memory or\n"
+    "       descriptors (ENOMEM, EMFILE: named on stderr); run again later\n"
     "  130  interrupted (SIGINT); state is saved, run again to resume\n"
     "  143  terminated (SIGTERM or SIGHUP); state is saved, run again to resume\n";
 

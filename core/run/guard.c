@@ -3,6 +3,7 @@
 #include "run/guard.h"
 
 #include "base/log.h"
+#include "base/outcome.h"
 #include "base/util.h"
 #include "record/state.h"
 #include "run/loop.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -113,6 +115,29 @@ static void prepare_records(const frame *f)
 
 /* ---- fatal signals ---------------------------------------------------------------------------- */
 
+/* An allocation failed (util.c aborted): no crash of relhost nor of the plugin whose call was
+ * open, but a machine out of memory. Nothing is recorded against the step (a resume runs it and
+ * every result not yet saved again); relhost exits 75, a tool error to retry, never a verdict. */
+static void out_of_memory(const frame *f)
+{
+    say("relhost error: out of memory (ENOMEM)");
+    if (f) {
+        say(" during the ");
+        say(f->call);
+        say("() call of plugin ");
+        say(f->plugin);
+        if (f->step) {
+            say(" for step ");
+            say(f->step);
+        }
+    }
+    say("; nothing is recorded against it, running jobs were killed; free memory or raise the "
+        "limit (ulimit -v), lower the runners' max_parallel, then resume: what was not saved "
+        "runs again\n");
+    proc_kill_all_now();
+    syscall(SYS_exit_group, EXIT_DEFERRED);
+}
+
 static void on_fatal(int sig)
 {
     const frame *f = innermost();
@@ -120,6 +145,8 @@ static void on_fatal(int sig)
         raise(sig); /* a child a plugin forked: it dies of its signal, nothing of relhost's */
         return;
     }
+    if (sig == SIGABRT && util_out_of_memory())
+        out_of_memory(f);
     if (f) {
         say("relhost error: plugin ");
         say(f->plugin);

@@ -136,6 +136,32 @@ static const char *job_of_env(const char *const *env)
 
 static void proc_arm(struct relhost_proc *p);
 
+/* A job that cannot start because relhost ran out of descriptors or memory: nothing is wrong
+ * with the job, so the error names the resource and is retryable (the release defers, exit 75,
+ * and a run with the resource back starts it); any other failure is an I/O error. fmt takes
+ * the strings a and b. */
+static int spawn_error(int e, const char *fmt, const char *a, const char *b)
+{
+    char head[PATH_MAX + 256];
+    struct rlimit rl;
+    snprintf(head, sizeof head, fmt, a, b);
+    if (e == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        return error_set(RELHOST_ERETRY,
+                         "%s: %s (EMFILE: relhost reached its open file limit, ulimit -n %llu; "
+                         "raise it or lower the runners' max_parallel, then run again)",
+                         head, strerror(e), (unsigned long long)rl.rlim_cur);
+    if (e == ENFILE || e == ENOMEM)
+        return error_set(RELHOST_ERETRY,
+                         "%s: %s (%s: the system ran out of a resource; free it or lower the "
+                         "runners' max_parallel, then run again)",
+                         head, strerror(e), e == ENOMEM ? "ENOMEM" : "ENFILE");
+    if (e == ENOSPC || e == EDQUOT)
+        return error_set(RELHOST_ERETRY,
+                         "%s: %s (%s: the disk is full; free space on it, then run again)", head,
+                         strerror(e), e == ENOSPC ? "ENOSPC" : "EDQUOT");
+    return error_set(RELHOST_EIO, "%s: %s", head, strerror(e));
+}
+
 int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relhost_proc **out)
 {
     relhost_proc_spec spec;
@@ -165,11 +191,10 @@ int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relh
                          "writes a log through one; remove the link (its target was not touched)",
                          spec.log_path, spec.argv[0]);
     if (log_fd < 0)
-        return error_set(RELHOST_EIO, "cannot open log %s for '%s': %s", spec.log_path,
-                         spec.argv[0], strerror(errno));
+        return spawn_error(errno, "cannot open log %s for '%s'", spec.log_path, spec.argv[0]);
     devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0) {
-        rc = error_set(RELHOST_EIO, "cannot open /dev/null: %s", strerror(errno));
+        rc = spawn_error(errno, "cannot open /dev/null for '%s'", spec.argv[0], NULL);
         close(log_fd);
         return rc;
     }

@@ -41,3 +41,16 @@ foreach(_case a_sigkill_mid_run_loses_nothing_recorded_and_the_rest_runs_on_resu
                       ${_case})
   set_tests_properties(test_crash_commit__${_case} PROPERTIES TIMEOUT 240 LABELS "crash")
 endforeach()
+# oom.py: relhost out of memory mid-run (oom_preload.c, an LD_PRELOAD library that fails large
+# allocations once a job made a marker): a named tool error, exit 75, never a crash nor a verdict;
+# out of descriptors at a job's start (ulimit -n 20): retryable, the release defers
+# (test_crash_oom__<case>)
+add_library(crash_oom_preload MODULE ${CMAKE_CURRENT_LIST_DIR}/oom_preload.c)
+set_target_properties(crash_oom_preload PROPERTIES LIBRARY_OUTPUT_DIRECTORY
+                                                   ${CMAKE_BINARY_DIR}/test-plugins/crash)
+foreach(_case running_out_of_memory_mid_run_is_a_named_tool_error_and_the_resume_runs_the_rest
+              out_of_descriptors_at_job_start_defers_the_release_and_the_resume_runs_the_rest)
+  relhost_script_test(test_crash_oom__${_case} ${PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/oom.py ${_case})
+  set_tests_properties(test_crash_oom__${_case} PROPERTIES TIMEOUT 120 LABELS "crash"
+                       SKIP_RETURN_CODE 77)
+endforeach()
