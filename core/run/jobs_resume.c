@@ -117,12 +117,13 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
                       "before attempt %d started",
                       jb->attempt, (int)id.pid, jb->attempt + 1);
     else if (id.pid > 0)
-        n = xasprintf("attempt %d did not finish: the relhost running it died, and its process "
-                      "(pid %d) is gone; attempt %d runs it again",
+        n = xasprintf("attempt %d did not finish: the run that started it ended (it died, or "
+                      "stopped) before recording its end, and its process (pid %d) is gone; "
+                      "attempt %d runs it again",
                       jb->attempt, (int)id.pid, jb->attempt + 1);
     else /* it died before the process was recorded: nothing identifies it, nothing is signalled */
-        n = xasprintf("attempt %d did not finish: the relhost running it died before its process "
-                      "was recorded; attempt %d runs it again",
+        n = xasprintf("attempt %d did not finish: the run that started it ended (it died, or "
+                      "stopped) before its process was recorded; attempt %d runs it again",
                       jb->attempt, jb->attempt + 1);
     jb->attempt++;
     jb->lost++; /* lost to the crash, not to the validation: not counted against its retries */

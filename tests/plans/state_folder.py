@@ -284,6 +284,12 @@ def case_full_state_disk_during_jobs_says_their_results_were_not_saved():
         rh.check(listed <= stored, f"listed PASSED without a NOT SAVED line but not stored: "
                                    f"{sorted(listed - stored)[:5]}", r)
         rh.check(rows != "" or not listed, "the jobs of the broken step are marked", r)
+        # the resume finishes the release; its notes on the cut attempts say what happened
+        # (the run stopped), never that a relhost died
+        r = rh.run(["-c", p], cwd=d)
+        rh.expect(r, 0, not_any=[r"relhost running it died"])
+        s = rh.run(["status", "-c", p, "--release", "1.0", "--json"], cwd=d)
+        rh.check("running it died" not in s.out, "a resume note says relhost died", s)
     finally:
         if m is not None:
             subprocess.run(["umount", "-l", st], check=False)
