@@ -129,7 +129,7 @@ static int baseline_check(json_t *b, const char *path)
 static void load_state(site_release *r, const char *state_dir, site_index *ix)
 {
     state *st = NULL;
-    char *key = site_index_key(state_dir, r->version);
+    char *key = site_index_key(ix, r->version);
     int rc;
     if (site_index_lookup(ix, r->version, key, (r->record = xcalloc(1, sizeof *r->record)))) {
         free(key);

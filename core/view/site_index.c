@@ -25,6 +25,7 @@ struct site_index {
     const char *registry_dir, *state_dir;
     json_t *entries; /* version -> {"version", "key", "state"} */
     size_t loaded;   /* entries read from the file */
+    int dir_fd;      /* the state folder, for the keys; -1 when it cannot be opened */
     int dirty;       /* an entry was added, replaced or dropped */
     char *damage;    /* why the file was not used, or NULL */
 };
@@ -71,18 +72,45 @@ static const char *header_bad(const site_index *ix, json_t *h, const char *body,
     return NULL;
 }
 
-/* One entry line, or why it is not one. */
+/* The characters of versions (state file names: record/state.h) and of keys. */
+static const char version_chars[] =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-";
+static const char key_chars[] = "0123456789abcdef.;-";
+
+/* An entry line ["V","K",{state}]: *vlen, the key at *k (*klen bytes), the state's offset
+ * *soff (it ends before the closing bracket); 0, or -1 when the line is not one. V and K hold
+ * plain characters only, so their JSON strings are their bytes. */
+static int entry_head(const char *l, size_t len, size_t *vlen, const char **k, size_t *klen,
+                      size_t *soff)
+{
+    size_t i;
+    if (len < 8 || memcmp(l, "[\"", 2) != 0 || l[len - 1] != ']')
+        return -1;
+    for (i = 2; i < len && l[i] && strchr(version_chars, l[i]); i++)
+        ;
+    *vlen = i - 2;
+    if (*vlen == 0 || len - i < 4 || memcmp(l + i, "\",\"", 3) != 0)
+        return -1;
+    *k = l + i + 3;
+    for (i += 3; i < len && l[i] && strchr(key_chars, l[i]); i++)
+        ;
+    *klen = (size_t)(l + i - *k);
+    if (len - i < 3 || memcmp(l + i, "\",{", 3) != 0)
+        return -1;
+    *soff = i + 2;
+    return 0;
+}
+
+/* One entry line, or why it is not one. Its state is parsed only when it is used. */
 static const char *entry_add(site_index *ix, const char *line, size_t len)
 {
-    json_t *e = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *v = json_object_get(e, "version");
-    if (!json_is_string(v) || !json_is_string(json_object_get(e, "key")) ||
-        !json_is_object(json_object_get(e, "state")) ||
-        json_object_getn(ix->entries, json_string_value(v), json_string_length(v))) {
-        json_decref(e);
-        return "an entry does not parse or repeats a release";
-    }
-    json_object_setn_new(ix->entries, json_string_value(v), json_string_length(v), e);
+    size_t vlen, klen, soff;
+    const char *k;
+    if (entry_head(line, len, &vlen, &k, &klen, &soff) != 0)
+        return "an entry is not [version, key, state]";
+    if (json_object_getn(ix->entries, line + 2, vlen))
+        return "two entries are of one release";
+    json_object_setn_new(ix->entries, line + 2, vlen, json_stringn_nocheck(line, len));
     return NULL;
 }
 
@@ -121,6 +149,7 @@ site_index *site_index_open(const char *registry_dir, const char *state_dir)
     ix->registry_dir = registry_dir;
     ix->state_dir = state_dir;
     ix->entries = json_object();
+    ix->dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     sb_init(&b);
     if (read_all(path, &b) != 0) {
         if (errno != ENOENT)
@@ -145,6 +174,8 @@ void site_index_free(site_index *ix)
     if (!ix)
         return;
     json_decref(ix->entries);
+    if (ix->dir_fd >= 0)
+        close(ix->dir_fd);
     free(ix->damage);
     free(ix);
 }
@@ -152,13 +183,10 @@ void site_index_free(site_index *ix)
 /* ---- keys and entries ---------------------------------------------------------------------- */
 
 /* One file's part of a key: "-" when missing; -1 when it cannot be stat()ed. */
-static int file_key(strbuf *k, const char *dir, const char *name)
+static int file_key(strbuf *k, int dfd, const char *name)
 {
-    char *path = path_join(dir, name);
     struct stat sb;
-    int rc = lstat(path, &sb);
-    free(path);
-    if (rc != 0) {
+    if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno != ENOENT)
             return -1;
         sb_puts(k, "-;");
@@ -170,21 +198,19 @@ static int file_key(strbuf *k, const char *dir, const char *name)
     return 0;
 }
 
-char *site_index_key(const char *state_dir, const char *version)
+char *site_index_key(const site_index *ix, const char *version)
 {
-    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-";
+    char name[96];
     strbuf k;
-    char *snap, *journal;
     int rc;
-    if (!version[0] || version[0] == '.' || version[0] == '-' ||
-        version[strspn(version, ok)] != '\0')
+    if (ix->dir_fd < 0 || !version[0] || version[0] == '.' || version[0] == '-' ||
+        strlen(version) > 64 || version[strspn(version, version_chars)] != '\0')
         return NULL;
-    snap = xasprintf("release_%s.json", version);
-    journal = xasprintf("release_%s.journal", version);
     sb_init(&k);
-    rc = file_key(&k, state_dir, snap) | file_key(&k, state_dir, journal);
-    free(snap);
-    free(journal);
+    snprintf(name, sizeof name, "release_%s.json", version);
+    rc = file_key(&k, ix->dir_fd, name);
+    snprintf(name, sizeof name, "release_%s.journal", version);
+    rc |= file_key(&k, ix->dir_fd, name);
     if (rc != 0 || (k.s && strcmp(k.s, "-;-;") == 0)) {
         sb_free(&k);
         return NULL;
@@ -194,15 +220,22 @@ char *site_index_key(const char *state_dir, const char *version)
 
 int site_index_lookup(site_index *ix, const char *version, const char *key, release_record *out)
 {
-    json_t *e = json_object_get(ix->entries, version);
+    json_t *e = json_object_get(ix->entries, version), *st = NULL;
+    const char *line = json_string_value(e), *k;
+    size_t vlen, klen, soff, len = json_string_length(e);
     if (!e)
         return 0;
-    if (!key || strcmp(json_string_value(json_object_get(e, "key")), key) != 0) {
-        json_object_del(ix->entries, version); /* the state moved on: read it again */
+    /* the entry of the state files as they are now, whose state parses: else read them */
+    if (!key || entry_head(line, len, &vlen, &k, &klen, &soff) != 0 || strlen(key) != klen ||
+        memcmp(key, k, klen) != 0 ||
+        !json_is_object(st = json_loadb(line + soff, len - soff - 1, 0, NULL))) {
+        json_decref(st);
+        json_object_del(ix->entries, version);
         ix->dirty = 1;
         return 0;
     }
-    record_read(json_object_get(e, "state"), out);
+    record_read(st, out);
+    json_decref(st);
     return 1;
 }
 
@@ -214,8 +247,26 @@ static void keep(json_t *to, json_t *from, const char *key)
         json_object_set_new(to, key, json_deep_copy(v));
 }
 
-/* A job record as the page reads it: its step and validation, its evidence's metrics and
- * checks (the values of the trend plots and the check tables). */
+/* The metrics of an evidence as the page reads them (record_metric_value()): their values. */
+static json_t *prune_metrics(json_t *m)
+{
+    json_t *o, *v;
+    const char *key;
+    if (!json_is_object(m))
+        return json_deep_copy(m);
+    o = json_object();
+    json_object_foreach(m, key, v)
+    {
+        json_t *p = json_is_object(v) ? json_object() : json_deep_copy(v);
+        if (json_is_object(v))
+            keep(p, v, "value");
+        json_object_set_new(o, key, p);
+    }
+    return o;
+}
+
+/* A job record as the page reads it: its step and validation, its evidence's metrics' values
+ * and checks (the values of the trend plots and the check tables). */
 static json_t *prune_job(json_t *packed)
 {
     json_t *j = state_job_value(packed), *o = json_object(), *ev, *pev;
@@ -225,7 +276,8 @@ static json_t *prune_job(json_t *packed)
     keep(o, j, "validation");
     if ((ev = json_object_get(j, "evidence")) != NULL && json_is_object(ev)) {
         pev = json_object();
-        keep(pev, ev, "metrics");
+        if (json_object_get(ev, "metrics"))
+            json_object_set_new(pev, "metrics", prune_metrics(json_object_get(ev, "metrics")));
         keep(pev, ev, "checks");
         json_object_set_new(o, "evidence", pev);
     } else if (ev) {
@@ -255,11 +307,17 @@ json_t *site_index_prune(json_t *root)
 
 void site_index_store(site_index *ix, const char *version, const char *key, json_t *root)
 {
-    json_t *e = json_object();
-    json_object_set_new(e, "version", json_string(version));
-    json_object_set_new(e, "key", json_string(key));
-    json_object_set_new(e, "state", site_index_prune(root));
-    json_object_set_new(ix->entries, version, e);
+    json_t *pruned = site_index_prune(root);
+    char *text = json_dumps(pruned, JSON_COMPACT | JSON_SORT_KEYS);
+    char *line;
+    json_decref(pruned);
+    if (!text)
+        return; /* out of memory: no entry, the next page reads the state again */
+    /* version and key are of plain characters (site_index_key() checked) */
+    line = xasprintf("[\"%s\",\"%s\",%s]", version, key, text);
+    json_object_set_new(ix->entries, version, json_string_nocheck(line));
+    free(text);
+    free(line);
     ix->dirty = 1;
 }
 
@@ -307,12 +365,10 @@ int site_index_save(site_index *ix, const char *const *versions, size_t n)
     sb_init(&body);
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_object_get(ix->entries, versions[i]);
-        char *line = e ? json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        if (!line)
+        if (!e)
             continue;
-        sb_puts(&body, line);
+        sb_add(&body, json_string_value(e), json_string_length(e));
         sb_putc(&body, '\n');
-        free(line);
     }
     h = json_pack("{s:i, s:s, s:I, s:I, s:s}", "relhost_site_index", SITE_INDEX_SCHEMA, "state_dir",
                   ix->state_dir, "releases", (json_int_t)count, "bytes", (json_int_t)body.len,

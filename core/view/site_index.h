@@ -13,7 +13,8 @@
  *
  *   line 1   {"relhost_site_index": 1, "state_dir": DIR, "releases": N, "bytes": B,
  *             "crc32": "xxxxxxxx"}   (B bytes follow, whose CRC-32 is crc32)
- *   lines    {"version": V, "key": K, "state": {...}}   one per release, in manifest order
+ *   lines    ["V", "K", {...state}]   one per release, in manifest order (V, a version, and K,
+ *            a key, are of plain characters; the state is parsed only when it is used)
  *
  * The state files stay the authority: an entry is used only when its key is the files' key now
  * (a snapshot is replaced by a rename, a new inode; a journal grows); any other entry is read
@@ -47,7 +48,7 @@ const char *site_index_damage(const site_index *ix);
 
 /** The key of version's state files now (caller frees), or NULL when it has none an index can
  *  hold: neither file exists, one cannot be stat()ed, or version is no state file name. */
-char *site_index_key(const char *state_dir, const char *version);
+char *site_index_key(const site_index *ix, const char *version);
 
 /** version's entry as a record into *out (free with record_free()) when the index has one with
  *  this key: 1; else 0, and an entry with another key (or any, when key is NULL) is dropped. */

@@ -882,7 +882,7 @@ def site_index(g):
     path = os.path.join(g.reg, "site_index.jsonl")
     rh.check(os.path.exists(path), "the registry has no site_index.jsonl")
     lines = rh.read(path).splitlines()
-    return {e["version"]: e for e in map(json.loads, lines[1:])}
+    return {v: {"version": v, "key": k, "state": st} for v, k, st in map(json.loads, lines[1:])}
 
 
 def timeless_page(path):

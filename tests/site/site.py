@@ -1042,7 +1042,8 @@ def index_entries(d):
     body = "\n".join(lines[1:])
     rh.check(head["bytes"] == len(body.encode()), f"index header {head} vs {len(body)} bytes")
     rh.check(head["crc32"] == "%08x" % zlib.crc32(body.encode()), f"index CRC, header {head}")
-    entries = {e["version"]: e for e in map(json.loads, lines[1:-1])}
+    entries = {v: {"version": v, "key": k, "state": st}
+               for v, k, st in map(json.loads, lines[1:-1])}
     rh.check(head["releases"] == len(entries), f"index header {head} vs {len(entries)} entries")
     return head, entries
 
@@ -1087,8 +1088,23 @@ def case_index_is_rebuilt_when_missing_or_damaged_and_gives_the_same_page():
         "no header": ("", "no header line"),
         "another folder": (good.replace('"state_dir":"', '"state_dir":"/elsewhere'),
                            "another state folder"),
+
         "newer": (good.replace('"relhost_site_index":1', '"relhost_site_index":9'), "newer"),
     }
+    # damage a CRC cannot see (the header made to fit the body): entries that are not entries
+    head = json.loads(good.split("\n")[0])
+    lines = good.split("\n")[1:-1]
+
+    def resealed(body_lines, count=None):
+        body = "".join(x + "\n" for x in body_lines)
+        h = dict(head, bytes=len(body.encode()), crc32="%08x" % zlib.crc32(body.encode()),
+                 releases=len(body_lines) if count is None else count)
+        return json.dumps(h, separators=(",", ":"), sort_keys=True) + "\n" + body
+
+    damages["not an entry"] = (resealed(lines[:1] + ['{"version":"1.0"}'] + lines[2:]),
+                               "an entry is not [version, key, state]")
+    damages["a release twice"] = (resealed(lines + lines[:1]), "two entries are of one release")
+    damages["miscounted"] = (resealed(lines, count=len(lines) + 1), "another number of entries")
     for what, (text, why) in damages.items():
         rh.check(text != good, f"the damage '{what}' changed nothing")
         rh.write(index_path(d), text)
@@ -1099,6 +1115,26 @@ def case_index_is_rebuilt_when_missing_or_damaged_and_gives_the_same_page():
         rh.check(sorted(entries) == ["0.9", "1.0", "1.1", "1.3"], f"rebuilt after {what}")
         r, _ = site(d, os.path.join(d, "after"))
         rh.check("not used" not in r.err, f"the rebuilt index after {what} is not used", r)
+
+
+def case_index_entry_whose_state_does_not_parse_is_read_from_the_state():
+    d = rh.scratch()
+    plan(d)
+    fixture(d)
+    _, page = site(d, os.path.join(d, "first"))
+    want = timeless(page)
+    text = rh.read(index_path(d))
+    head, body = text.split("\n", 1)
+    lines = body.split("\n")[:-1]
+    k = next(i for i, x in enumerate(lines) if x.startswith('["1.3",'))
+    lines[k] = lines[k].replace('"jobs":{', '"jobs":{{', 1)  # the state is no JSON any more
+    body = "".join(x + "\n" for x in lines)
+    h = dict(json.loads(head), bytes=len(body.encode()), crc32="%08x" % zlib.crc32(body.encode()))
+    rh.write(index_path(d), json.dumps(h, separators=(",", ":"), sort_keys=True) + "\n" + body)
+    r, page = site(d, os.path.join(d, "second"))
+    rh.check(timeless(page) == want, "an entry whose state does not parse changed the page", r)
+    _, entries = index_entries(d)
+    rh.check(sorted(entries) == ["0.9", "1.0", "1.1", "1.3"], "the entry was not replaced", r)
 
 
 def case_index_entry_is_read_again_when_the_state_changed():
