@@ -225,10 +225,12 @@ int site_index_lookup(site_index *ix, const char *version, const char *key, rele
     size_t vlen, klen, soff, len = json_string_length(e);
     if (!e)
         return 0;
-    /* the entry of the state files as they are now, whose state parses: else read them */
-    if (!key || entry_head(line, len, &vlen, &k, &klen, &soff) != 0 || strlen(key) != klen ||
-        memcmp(key, k, klen) != 0 ||
-        !json_is_object(st = json_loadb(line + soff, len - soff - 1, 0, NULL))) {
+    /* the entry of the state files as they are now, whose state parses: else read them
+     * (json_is_object() evaluates its argument twice: the parse is its own statement) */
+    if (key && entry_head(line, len, &vlen, &k, &klen, &soff) == 0 && strlen(key) == klen &&
+        memcmp(key, k, klen) == 0)
+        st = json_loadb(line + soff, len - soff - 1, 0, NULL);
+    if (!json_is_object(st)) {
         json_decref(st);
         json_object_del(ix->entries, version);
         ix->dirty = 1;
