@@ -23,7 +23,7 @@
 
 struct site_index {
     const char *registry_dir, *state_dir;
-    json_t *entries; /* version -> {"version", "key", "state"} */
+    json_t *entries; /* version -> its entry line ["V","K",{state}], a JSON string */
     size_t loaded;   /* entries read from the file */
     int dir_fd;      /* the state folder, for the keys; -1 when it cannot be opened */
     int dirty;       /* an entry was added, replaced or dropped */
@@ -338,7 +338,10 @@ static int lock_registry(const char *dir)
     }
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK || ++tries >= LOCK_TRIES) {
-            error_set(RELHOST_EIO, "the registry lock %s stayed busy", p);
+            error_set(RELHOST_EIO,
+                      "the registry lock %s stayed busy for %d s; the next `relhost site` "
+                      "updates the index",
+                      p, LOCK_TRIES / 100);
             close(fd);
             free(p);
             return -1;
@@ -372,19 +375,30 @@ int site_index_save(site_index *ix, const char *const *versions, size_t n)
         sb_add(&body, json_string_value(e), json_string_length(e));
         sb_putc(&body, '\n');
     }
-    h = json_pack("{s:i, s:s, s:I, s:I, s:s}", "relhost_site_index", SITE_INDEX_SCHEMA, "state_dir",
-                  ix->state_dir, "releases", (json_int_t)count, "bytes", (json_int_t)body.len,
-                  "crc32", "");
+    sb_init(&all);
     {
         char crc[16], *head;
         snprintf(crc, sizeof crc, "%08" PRIx32, state_crc32(body.s ? body.s : "", body.len));
-        json_object_set_new(h, "crc32", json_string(crc));
-        head = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
-        sb_init(&all);
-        sb_puts(&all, head);
-        sb_putc(&all, '\n');
-        sb_add(&all, body.s ? body.s : "", body.len);
+        h = json_pack("{s:i, s:s, s:I, s:I, s:s}", "relhost_site_index", SITE_INDEX_SCHEMA,
+                      "state_dir", ix->state_dir, "releases", (json_int_t)count, "bytes",
+                      (json_int_t)body.len, "crc32", crc);
+        head = h ? json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (head) {
+            sb_puts(&all, head);
+            sb_putc(&all, '\n');
+            sb_add(&all, body.s ? body.s : "", body.len);
+        }
         free(head);
+    }
+    if (!all.len) { /* a state folder whose name is no UTF-8 cannot be named in the header */
+        json_decref(h);
+        close(fd);
+        sb_free(&all);
+        sb_free(&body);
+        return error_set(RELHOST_EINVAL,
+                         "the state folder's name %s is not UTF-8, which the index's header "
+                         "cannot hold; rename the folder for a faster page",
+                         ix->state_dir);
     }
     json_decref(h);
     path = path_join(ix->registry_dir, INDEX_NAME);
