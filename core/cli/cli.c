@@ -327,7 +327,8 @@ static int cmd_run(const cli *c)
                        .newest = c->command == CLI_STATUS || c->command == CLI_REPORT ||
                                  c->command == CLI_EXPLAIN || c->command == CLI_SITE,
                        .no_plugins = c->command == CLI_REPORT || c->command == CLI_EXPLAIN ||
-                                     c->command == CLI_SITE};
+                                     c->command == CLI_SITE,
+                       .any_release = c->command == CLI_SITE};
     run_options ro;
     run_result rr;
     exit_reports xr = {.p = &p, .c = c};

@@ -442,7 +442,7 @@ static int open_version(const plan_options *o, plan *p)
 {
     int rc;
     char *v = xstrdup(o->version ? o->version : p->keys.version);
-    if (strcmp(v, "auto") == 0) {
+    if (strcmp(v, "auto") == 0 && !o->any_release) {
         free(v);
         v = NULL;
         if ((rc = pick_version(p, o->new_release, o->newest, &v)) != 0)

@@ -117,10 +117,12 @@ typedef struct plan_options {
     int newest;              /* status: without --release, the newest release, finished
                                         or not */
     const relhost_host *host;
-    int in_server;  /* loaded by an isolated plugin's server: no proxies (core/isolate) */
-    int no_plugins; /* a command that only reads what a release recorded (explain, report,
+    int in_server;   /* loaded by an isolated plugin's server: no proxies (core/isolate) */
+    int no_plugins;  /* a command that only reads what a release recorded (explain, report,
                        site, releases): the release is named, no plugin is loaded, no step or
                        instance is filled, no git process runs */
+    int any_release; /* a command over every release (site): "auto" is not resolved (no
+                        state of the folder is read to pick one); p->version stays "auto" */
 } plan_options;
 
 /** Parse the plan file into *p: libconfig syntax, --set, the core's own keys (typed, checked,

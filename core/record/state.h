@@ -46,7 +46,9 @@
 
 enum {
     /** For --check and status: no lock, no write, no folder created. A missing state reads as
-     *  a root holding only the store's keys; a torn journal tail is ignored, not cut. */
+     *  a root holding only the store's keys; a torn journal tail is ignored, not cut. Job
+     *  records stay objects (a view reads each once; packing is for a run's memory), so
+     *  state_job_value() returns them as they are. */
     STATE_READONLY = 1 << 0,
     /** Create the folder and a new state (snapshot written at once) when none exists. Without
      *  it, opening a release that has no state is RELHOST_ENOTFOUND. */

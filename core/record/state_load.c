@@ -183,7 +183,9 @@ int state_load(state *st, load_info *li)
         free(bad);
         return rc;
     }
-    if (state_jobs_pack(st->root) != 0)
+    /* Packed job records save memory for the life of a run; a read-only open (a view) would
+     * only unpack each again, so it keeps the objects the snapshot parsed. */
+    if (!(st->flags & STATE_READONLY) && state_jobs_pack(st->root) != 0)
         return error_set(RELHOST_ENOMEM, "out of memory loading the state of release %s",
                          st->version);
     st->seq_node = json_object_get(st->root, "seq");

@@ -137,11 +137,50 @@ static int page_schema(const json_t *m, const char *path)
     return 0;
 }
 
+/* Release #i's version v (a non-empty string) entered in seen (an object: version -> its
+ * release's index), or an error naming the two releases that share it. One hashed lookup per
+ * release, so that a registry of 10,000 releases is not checked in 50 million comparisons. */
+static int page_distinct(const char *path, json_t *seen, const json_t *v, size_t i)
+{
+    json_t *was = json_object_getn(seen, json_string_value(v), json_string_length(v));
+    if (was)
+        return page_bad(path, "is corrupt: releases #%zu and #%zu have the same version",
+                        (size_t)json_integer_value(was) + 1, i + 1);
+    json_object_setn_new(seen, json_string_value(v), json_string_length(v),
+                         json_integer((json_int_t)i));
+    return 0;
+}
+
+/* Release #i (r) of the manifest, checked so that the page can trust every type it reads. */
+static int check_page_release(const char *path, const json_t *r, size_t i)
+{
+    json_t *v = json_object_get(r, "version"), *a = json_object_get(r, "artifacts");
+    if (!json_is_object(r))
+        return page_bad(path, "is corrupt: release #%zu is not an object", i + 1);
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return page_bad(path, "is corrupt: release #%zu has no \"version\" string", i + 1);
+    if (!json_is_string(json_object_get(r, "status")))
+        return page_bad(path,
+                        "is corrupt: release #%zu has no \"status\" string (staged, "
+                        "promoted, quarantined or rolled_back)",
+                        i + 1);
+    for (size_t k = 0; release_strings[k].key; k++) {
+        json_t *s = json_object_get(r, release_strings[k].key);
+        if (s && !json_is_null(s) && !json_is_string(s))
+            return page_bad(path, "is corrupt: release #%zu: \"%s\" must be a string or null",
+                            i + 1, release_strings[k].key);
+    }
+    if (a && !json_is_array(a))
+        return page_bad(path, "is corrupt: release #%zu: \"artifacts\" must be an array", i + 1);
+    return 0;
+}
+
 /* So that the page can trust every type it reads. Versions are not formatted into messages:
  * they came from users and may hold terminal escapes. */
 static int check_page(const char *path, const json_t *m)
 {
     json_t *ptrs = json_object_get(m, "pointers"), *rels = json_object_get(m, "releases"), *r;
+    json_t *seen;
     size_t i, k;
     int rc;
     if ((rc = page_schema(m, path)) != 0)
@@ -156,33 +195,15 @@ static int check_page(const char *path, const json_t *m)
     }
     if (rels && !json_is_array(rels))
         return page_bad(path, "is corrupt: \"releases\" must be an array");
+    seen = json_object();
     json_array_foreach(rels, i, r)
     {
-        json_t *v = json_object_get(r, "version"), *a = json_object_get(r, "artifacts");
-        if (!json_is_object(r))
-            return page_bad(path, "is corrupt: release #%zu is not an object", i + 1);
-        if (!json_is_string(v) || json_string_length(v) == 0)
-            return page_bad(path, "is corrupt: release #%zu has no \"version\" string", i + 1);
-        if (!json_is_string(json_object_get(r, "status")))
-            return page_bad(path,
-                            "is corrupt: release #%zu has no \"status\" string (staged, "
-                            "promoted, quarantined or rolled_back)",
-                            i + 1);
-        for (k = 0; release_strings[k].key; k++) {
-            json_t *s = json_object_get(r, release_strings[k].key);
-            if (s && !json_is_null(s) && !json_is_string(s))
-                return page_bad(path, "is corrupt: release #%zu: \"%s\" must be a string or null",
-                                i + 1, release_strings[k].key);
-        }
-        if (a && !json_is_array(a))
-            return page_bad(path, "is corrupt: release #%zu: \"artifacts\" must be an array",
-                            i + 1);
-        for (k = 0; k < i; k++)
-            if (json_equal(v, json_object_get(json_array_get(rels, k), "version")))
-                return page_bad(path, "is corrupt: releases #%zu and #%zu have the same version",
-                                k + 1, i + 1);
+        if ((rc = check_page_release(path, r, i)) != 0 ||
+            (rc = page_distinct(path, seen, json_object_get(r, "version"), i)) != 0)
+            break;
     }
-    return 0;
+    json_decref(seen);
+    return rc;
 }
 
 /* ---- reading ------------------------------------------------------------------------------- */

@@ -214,8 +214,10 @@ int batch_status(plan *p, const batch_options *o)
     if (o->json) {
         rc = print_json(p, o, state_root(st), live);
     } else {
+        /* the head only (finished, the sealed names a log tail withholds): the jobs' rows come
+         * from their records above, not from a second read of every job */
         release_record rel;
-        record_read(state_root(st), &rel);
+        record_read_head(state_root(st), &rel);
         print_header(p, &rel, n);
         if (n)
             report_status_head();

@@ -6,9 +6,11 @@
 #include "view/site.h"
 
 #include "base/error.h"
+#include "base/log.h"
 #include "record/state.h"
 #include "registry/fsutil.h"
 #include "run/freeze.h"
+#include "view/site_index.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,6 +25,29 @@
 static const char manifest_fix[] = "fix it or restore it from a backup";
 static const char baseline_fix[] = "fix it, restore it from a backup, or move it away (the page "
                                    "then has no trend plots)";
+
+/* The JSON document in path, read in one piece (json_load_file() reads a byte at a time: slow
+ * for the manifest of 10,000 releases); NULL with *je set. */
+static json_t *load_whole(const char *path, json_error_t *je)
+{
+    FILE *f = fopen(path, "re");
+    strbuf b;
+    char buf[65536];
+    size_t n;
+    json_t *j;
+    if (!f) {
+        snprintf(je->text, sizeof je->text, "%s", strerror(errno));
+        je->line = je->column = 0;
+        return NULL;
+    }
+    sb_init(&b);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_add(&b, buf, n);
+    fclose(f);
+    j = json_loadb(b.s ? b.s : "", b.len, JSON_REJECT_DUPLICATES, je);
+    sb_free(&b);
+    return j;
+}
 
 /* A JSON document, or *out NULL when the file does not exist. `what` names it in errors
  * ("registry manifest"), `fix` says what to do about a damaged one. */
@@ -44,7 +69,7 @@ static int load_json(const char *path, const char *what, const char *fix, json_t
                          "the %s %s is not a regular file; %s; nothing was "
                          "written",
                          what, path, fix);
-    *out = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    *out = load_whole(path, &je);
     if (!*out)
         return error_set(RELHOST_EINVAL,
                          "the %s %s is not valid JSON (line %d, column %d: %s); "
@@ -98,14 +123,25 @@ static int baseline_check(json_t *b, const char *path)
     return 0;
 }
 
-/* The state of one release, read-only; a release without a readable state gets a note. */
-static void load_state(site_release *r, const char *state_dir)
+/* The state of one release, read-only; a release without a readable state gets a note. From
+ * the index when its entry still matches the state's files (key: site_index.h), else read whole
+ * and entered into the index. */
+static void load_state(site_release *r, const char *state_dir, site_index *ix)
 {
     state *st = NULL;
-    int rc = state_open(state_dir, r->version, STATE_READONLY, &st);
+    char *key = site_index_key(ix, r->version);
+    int rc;
+    if (site_index_lookup(ix, r->version, key, (r->record = xcalloc(1, sizeof *r->record)))) {
+        free(key);
+        return;
+    }
+    free(r->record);
+    r->record = NULL;
+    rc = state_open(state_dir, r->version, STATE_READONLY, &st);
     if (rc != 0) {
         r->state_note = xasprintf("its state could not be read: %s", error_last());
         error_clear();
+        free(key);
         return;
     }
     if (state_is_new(st))
@@ -114,8 +150,11 @@ static void load_state(site_release *r, const char *state_dir)
     else {
         r->record = xcalloc(1, sizeof *r->record);
         record_read(state_root(st), r->record);
+        if (key) /* the key was taken before the read: a later change makes it stale */
+            site_index_store(ix, r->version, key, state_root(st));
     }
     state_close(st);
+    free(key);
 }
 
 /* ---- the banner's inputs: the audit log, the manifest's times, the kill switch ----------- */
@@ -290,6 +329,8 @@ static int manifest_load_page(const char *path, site_data *d)
 static int data_load(const plan *p, site_data *d)
 {
     char *mpath = path_join(p->registry_dir, "manifest.json");
+    const char **versions;
+    site_index *ix;
     int rc;
     memset(d, 0, sizeof *d);
     d->plan_name = p->name;
@@ -305,16 +346,28 @@ static int data_load(const plan *p, site_data *d)
     d->rel = xcalloc(d->nrel ? d->nrel : 1, sizeof *d->rel);
     for (size_t k = 0; k < MANIFEST_NPOINTERS; k++)
         d->pointer[k] = d->manifest.pointer[k];
+    ix = site_index_open(p->registry_dir, p->state_dir);
+    if (site_index_damage(ix))
+        log_msg(RELHOST_LOG_WARN, NULL, "%s; it is rebuilt from the release states",
+                site_index_damage(ix));
+    versions = xcalloc(d->nrel + 1, sizeof *versions);
     for (size_t i = 0; i < d->nrel; i++) {
         site_release *sr = &d->rel[i];
         sr->entry = &d->manifest.releases[i];
-        sr->version = sr->entry->version;
+        sr->version = versions[i] = sr->entry->version;
         sr->status = sr->entry->status_raw;
         for (size_t k = 0; k < MANIFEST_NPOINTERS; k++)
             if (d->pointer[k] && strcmp(d->pointer[k], sr->version) == 0)
                 sr->pointers |= 1u << k;
-        load_state(sr, p->state_dir);
+        load_state(sr, p->state_dir, ix);
     }
+    if (site_index_save(ix, versions, d->nrel) != 0) {
+        log_msg(RELHOST_LOG_INFO, NULL, "the status page's index was not updated: %s",
+                error_last());
+        error_clear();
+    }
+    free(versions);
+    site_index_free(ix);
     banner_load(p, d);
     return 0;
 }

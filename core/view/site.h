@@ -3,11 +3,14 @@
  * site.h - the static status page of a release registry: <outdir>/index.html, one
  * self-contained HTML file (inline CSS and SVG; no JavaScript, no fonts, nothing fetched).
  *
- * Inputs, all read-only, no lock taken:
+ * Inputs, all read-only, no lock taken (only the index below is written, under the registry's
+ * lock: core/view/site_index.h):
  *   <registry_dir>/manifest.json   the releases and the pointers (latest, last_green,
  *                                  previous_green); missing = an empty registry
  *   <state_dir>/release_<v>.json   each release's state (+ journal): its steps and checks;
- *                                  missing or unreadable = the release is listed with a note
+ *                                  missing or unreadable = the release is listed with a note;
+ *                                  read through <registry_dir>/site_index.jsonl while its entry
+ *                                  matches the files (site_index.h)
  *   baseline_path                  the baseline store: one trend plot per metric; missing = no
  *                                  plots, and the page says so
  * A manifest or baseline store that does not parse, has the wrong shape or was written by a

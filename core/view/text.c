@@ -146,11 +146,25 @@ void text_num_format(double v, char *buf, size_t cap)
         snprintf(buf, cap, "0");
         return;
     }
-    /* The fewest significant digits that read back as the same double. */
-    for (p = 1; p < 17; p++) {
-        snprintf(e, sizeof e, "%.*e", p - 1, v);
-        if (strtod(e, NULL) == v)
-            break;
+    /* An integer below 1e15 reads back from its own digits: what the search below finds. */
+    if (fabs(v) < 1e15 && v == trunc(v)) {
+        snprintf(buf, cap, "%.0f", v);
+        return;
+    }
+    /* The fewest significant digits that read back as the same double (at most 17). Reading
+     * back is monotone in the digits (the nearest p+1-digit decimal is at least as close as
+     * the nearest p-digit one), so a binary search finds the same count as trying 1, 2, ... */
+    {
+        int lo = 1, hi = 17;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            snprintf(e, sizeof e, "%.*e", mid - 1, v);
+            if (strtod(e, NULL) == v)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        p = lo;
     }
     snprintf(e, sizeof e, "%.*e", p - 1, v);
     x = atoi(strchr(e, 'e') + 1);

@@ -880,5 +880,43 @@ def case_a_quarantined_release_is_not_waived():
     rh.check(not st.get("waivers") and len(g.audit()) == n, "a refused waiver was recorded")
 
 
+def site_index(g):
+    """The status page's index of release states, by version (core/view/site_index.h)."""
+    path = os.path.join(g.reg, "site_index.jsonl")
+    rh.check(os.path.exists(path), "the registry has no site_index.jsonl")
+    lines = rh.read(path).splitlines()
+    return {v: {"version": v, "key": k, "state": st} for v, k, st in map(json.loads, lines[1:])}
+
+
+def timeless_page(path):
+    return re.sub(r'Generated <time datetime="[^"]*">[^<]*</time>', "", rh.read(path))
+
+
+def case_promotion_and_rollback_update_the_status_page_index():
+    g = Reg()
+    g.release("1.0")
+    ix = site_index(g)
+    rh.check(sorted(ix) == ["1.0"], f"after promoting 1.0 the index holds {sorted(ix)}")
+    g.artifact("model.bin", "weights v2\n")
+    g.release("2.0")
+    ix = site_index(g)
+    rh.check(sorted(ix) == ["1.0", "2.0"], f"after promoting 2.0 the index holds {sorted(ix)}")
+    # the promote step wrote the page while 2.0's run went on: that entry is of an unfinished
+    # run, and the rollback's page reads 2.0's finished state instead of it
+    rh.check(ix["2.0"]["state"].get("finished") is not True, f"2.0's entry {ix['2.0']}")
+    g.run("rollback", "--reason", "sps regression seen in prod", code=0)
+    ix = site_index(g)
+    rh.check(ix["2.0"]["state"].get("finished") is True and ix["2.0"]["state"]["exit_code"] == 0,
+             f"after the rollback 2.0's entry is still the unfinished run's: {ix['2.0']}")
+    page = os.path.join(g.reg, "site", "index.html")
+    rh.check('data-operation="rollback"' in rh.read(page), "the page does not show the rollback")
+    # the page the rollback wrote is the one the states give without any index
+    os.unlink(os.path.join(g.reg, "site_index.jsonl"))
+    out = os.path.join(g.dir, "full")
+    rh.expect(rh.run(["site", "-c", g.path, "-o", out], cwd=g.dir), 0)
+    rh.check(timeless_page(page) == timeless_page(os.path.join(out, "index.html")),
+             "the rollback's page differs from the one drawn from the release states")
+
+
 if __name__ == "__main__":
     sys.exit(rh.main(globals()))

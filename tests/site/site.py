@@ -13,9 +13,11 @@ import html
 import html.parser
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import rh  # noqa: E402
@@ -1019,6 +1021,186 @@ def case_demo_plan_gives_a_readable_page():
         rh.check(sec.find("p", cls="state-missing") is None,
                  f"release {sec.attrs.get('data-version')} of the demo has a state, but the "
                  f"page says it could not be read: {sec.text()}")
+
+
+# ---- the index of release states (core/view/site_index.h) -------------------------------------
+
+def index_path(d):
+    return os.path.join(d, "registry", "site_index.jsonl")
+
+
+def timeless(page):
+    """The page without its generation time (two runs differ only there)."""
+    return re.sub(r'Generated <time datetime="[^"]*">[^<]*</time>', "Generated", rh.read(page))
+
+
+def index_entries(d):
+    """The index's header and its entries by version; fails when the file is not whole."""
+    lines = rh.read(index_path(d)).split("\n")
+    rh.check(lines[-1] == "", "the index does not end with a line end")
+    head = json.loads(lines[0])
+    body = "\n".join(lines[1:])
+    rh.check(head["bytes"] == len(body.encode()), f"index header {head} vs {len(body)} bytes")
+    rh.check(head["crc32"] == "%08x" % zlib.crc32(body.encode()), f"index CRC, header {head}")
+    entries = {v: {"version": v, "key": k, "state": st}
+               for v, k, st in map(json.loads, lines[1:-1])}
+    rh.check(head["releases"] == len(entries), f"index header {head} vs {len(entries)} entries")
+    return head, entries
+
+
+def full_read_page(d, tag):
+    """The page drawn from the release states themselves: the index moved away for the run and
+    put back after (the run rebuilds one; that one is dropped)."""
+    kept = index_path(d) + ".kept"
+    had = os.path.exists(index_path(d))
+    if had:
+        os.rename(index_path(d), kept)
+    _, page = site(d, os.path.join(d, tag))
+    if had:
+        os.replace(kept, index_path(d))
+    return timeless(page)
+
+
+def case_index_is_rebuilt_when_missing_or_damaged_and_gives_the_same_page():
+    d = rh.scratch()
+    plan(d)
+    fixture(d, more=True)
+    rh.check(not os.path.exists(index_path(d)), "the fixture has no index")
+    r, page = site(d, os.path.join(d, "first"))
+    want = timeless(page)
+    _, entries = index_entries(d)
+    # 1.2 has no state file: no entry, its note comes from the folder every time
+    rh.check(sorted(entries) == ["0.9", "1.0", "1.1", "1.3"], f"index entries {sorted(entries)}")
+    rh.check(entries["1.3"]["state"]["jobs"]["workflow-tests/smoke"]["evidence"]["metrics"]
+             ["sps_max"]["value"] == 31000.0, f"1.3's entry {entries['1.3']}")
+    _, page = site(d, os.path.join(d, "again"))
+    rh.check(timeless(page) == want, "the page drawn from the index differs from the first")
+    rh.check(full_read_page(d, "full") == want, "the page from the states differs")
+    # deleted: rebuilt, same page
+    os.unlink(index_path(d))
+    _, page = site(d, os.path.join(d, "deleted"))
+    rh.check(timeless(page) == want and os.path.exists(index_path(d)), "deleted index")
+    good = rh.read(index_path(d))
+    damages = {
+        "a value changed": (good.replace("31000.0", "99999.0"), "CRC-32"),
+        "cut short": (good[:len(good) // 2], "cut short"),
+        "garbage": ("not json\n" + good, "not an index header"),
+        "no header": ("", "no header line"),
+        "another folder": (good.replace('"state_dir":"', '"state_dir":"/elsewhere'),
+                           "another state folder"),
+
+        "newer": (good.replace('"relhost_site_index":1', '"relhost_site_index":9'), "newer"),
+    }
+    # damage a CRC cannot see (the header made to fit the body): entries that are not entries
+    head = json.loads(good.split("\n")[0])
+    lines = good.split("\n")[1:-1]
+
+    def resealed(body_lines, count=None):
+        body = "".join(x + "\n" for x in body_lines)
+        h = dict(head, bytes=len(body.encode()), crc32="%08x" % zlib.crc32(body.encode()),
+                 releases=len(body_lines) if count is None else count)
+        return json.dumps(h, separators=(",", ":"), sort_keys=True) + "\n" + body
+
+    damages["not an entry"] = (resealed(lines[:1] + ['{"version":"1.0"}'] + lines[2:]),
+                               "an entry is not [version, key, state]")
+    damages["a release twice"] = (resealed(lines + lines[:1]), "two entries are of one release")
+    damages["miscounted"] = (resealed(lines, count=len(lines) + 1), "another number of entries")
+    for what, (text, why) in damages.items():
+        rh.check(text != good, f"the damage '{what}' changed nothing")
+        rh.write(index_path(d), text)
+        r, page = site(d, os.path.join(d, "damaged"), err=[rh.q(why), "rebuilt from the release"])
+        rh.check(timeless(page) == want, f"index {what}: the page differs", r)
+        rh.check("99999" not in rh.read(page), f"index {what}: a damaged value was used", r)
+        _, entries = index_entries(d)
+        rh.check(sorted(entries) == ["0.9", "1.0", "1.1", "1.3"], f"rebuilt after {what}")
+        r, _ = site(d, os.path.join(d, "after"))
+        rh.check("not used" not in r.err, f"the rebuilt index after {what} is not used", r)
+
+
+def case_index_entry_whose_state_does_not_parse_is_read_from_the_state():
+    d = rh.scratch()
+    plan(d)
+    fixture(d)
+    _, page = site(d, os.path.join(d, "first"))
+    want = timeless(page)
+    text = rh.read(index_path(d))
+    head, body = text.split("\n", 1)
+    lines = body.split("\n")[:-1]
+    k = next(i for i, x in enumerate(lines) if x.startswith('["1.3",'))
+    lines[k] = lines[k].replace('"jobs":{', '"jobs":{{', 1)  # the state is no JSON any more
+    body = "".join(x + "\n" for x in lines)
+    h = dict(json.loads(head), bytes=len(body.encode()), crc32="%08x" % zlib.crc32(body.encode()))
+    rh.write(index_path(d), json.dumps(h, separators=(",", ":"), sort_keys=True) + "\n" + body)
+    r, page = site(d, os.path.join(d, "second"))
+    rh.check(timeless(page) == want, "an entry whose state does not parse changed the page", r)
+    _, entries = index_entries(d)
+    rh.check(sorted(entries) == ["0.9", "1.0", "1.1", "1.3"], "the entry was not replaced", r)
+
+
+def case_index_entry_is_read_again_when_the_state_changed():
+    """The state files are the authority: a release whose state changed after the index was
+    written is drawn from its state, and its entry replaced."""
+    d = rh.scratch()
+    plan(d)
+    fixture(d)
+    site(d)
+    # 1.3 runs again: its snapshot is replaced by a rename (a new file), as the store does
+    snap = os.path.join(d, "state", "release_1.3.json")
+    root = json.loads(rh.read(snap))
+    root["jobs"]["workflow-tests/smoke"]["evidence"]["metrics"]["sps_max"]["value"] = 33333.0
+    rh.write(snap + ".tmp", json.dumps(root, indent=2))
+    os.rename(snap + ".tmp", snap)
+    # 1.1 gets a journal record (appended, as a run does)
+    rh.write(os.path.join(d, "state", "release_1.1.journal"), "")
+    r, page = site(d, os.path.join(d, "changed"))
+    text = rh.read(page)
+    rh.check('data-value="33333"' in text, "the changed 1.3 state is not on the page", r)
+    rh.check(timeless(page) == full_read_page(d, "full"), "the page differs from the states'")
+    _, entries = index_entries(d)
+    rh.check(entries["1.3"]["state"]["jobs"]["workflow-tests/smoke"]["evidence"]["metrics"]
+             ["sps_max"]["value"] == 33333.0, "1.3's entry was not replaced")
+    # a state that becomes unreadable loses its entry: the page says so, as without an index
+    rh.write(snap, "{ not json")
+    r, page = site(d, os.path.join(d, "broken"))
+    rh.check("its state could not be read" in rh.read(page), "a broken state was drawn from the "
+             "index", r)
+    _, entries = index_entries(d)
+    rh.check("1.3" not in entries, "the broken release keeps its entry")
+    # a state that is removed loses its entry too
+    os.unlink(os.path.join(d, "state", "release_1.0.json"))
+    r, page = site(d, os.path.join(d, "removed"))
+    _, entries = index_entries(d)
+    rh.check("1.0" not in entries and timeless(page) == full_read_page(d, "full2"),
+             "a removed state is still drawn from the index", r)
+
+
+def case_index_writers_at_once_leave_a_whole_index():
+    """Many `relhost site` at once, while states change: every write is whole (the registry's
+    lock, temp and rename), and the last page equals the one drawn from the states."""
+    d = rh.scratch()
+    plan(d)
+    fixture(d)
+    argv = [rh.relhost_bin(), "site", "-c", os.path.join(d, "plan.cfg")]
+    for rnd in range(3):
+        if os.path.exists(index_path(d)):
+            os.unlink(index_path(d))
+        snap = os.path.join(d, "state", "release_0.9.json")
+        root = json.loads(rh.read(snap))
+        root["seq"] = 10 + rnd
+        rh.write(snap + ".tmp", json.dumps(root, indent=1 + rnd))
+        os.rename(snap + ".tmp", snap)
+        procs = [subprocess.Popen(argv + ["-o", os.path.join(d, f"w{rnd}-{k}")], cwd=d,
+                                  env=rh.base_env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for k in range(8)]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            rh.check(p.returncode == 0 and b"not used" not in err,
+                     f"a concurrent site run: exit {p.returncode}, {err.decode()}")
+        head, entries = index_entries(d)
+        rh.check(sorted(entries) == ["0.9", "1.0", "1.1", "1.3"], f"round {rnd}: {head}")
+    r, page = site(d, os.path.join(d, "last"))
+    rh.check("not used" not in r.err, "the index left by the writers is not used", r)
+    rh.check(timeless(page) == full_read_page(d, "full"), "the page differs from the states'")
 
 
 if __name__ == "__main__":

@@ -161,6 +161,12 @@ static void test_unit_manifest__the_registry_and_the_page_each_refuse_with_their
     refused("{\"schema\":1,\"releases\":[{\"version\":\"a\",\"status\":\"x\"},"
             "{\"version\":\"a\",\"status\":\"y\"}]}",
             MANIFEST_CHECK_PAGE, "releases #1 and #2 have the same version");
+    /* the first two that share a version are named, however far apart */
+    refused("{\"schema\":1,\"releases\":[{\"version\":\"b\",\"status\":\"x\"},"
+            "{\"version\":\"a\",\"status\":\"x\"},{\"version\":\"aa\",\"status\":\"x\"},"
+            "{\"version\":\"c\",\"status\":\"x\"},{\"version\":\"a\",\"status\":\"y\"},"
+            "{\"version\":\"b\",\"status\":\"y\"}]}",
+            MANIFEST_CHECK_PAGE, "releases #2 and #5 have the same version");
     /* what only the page refuses, the registry reads (and the other way round) */
     assert_int_equal(read_text("{\"schema\":0,\"pointers\":{},\"releases\":[{\"version\":\"a\","
                                "\"status\":\"staged\",\"reason\":7}]}",

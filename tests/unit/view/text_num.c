@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of core/view/text.c text_num_format(): the shortest form of a number that reads
+ * back, as every report and the status page print numbers. The oracle is the plain search it
+ * replaced (1, 2, ... significant digits until one reads back), over numbers of every kind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "view/text.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oracle(double v, char *buf, size_t cap)
+{
+    char e[40];
+    int p, x;
+    if (isnan(v)) {
+        snprintf(buf, cap, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, cap, "%s", v < 0 ? "-inf" : "inf");
+        return;
+    }
+    if (v == 0) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    for (p = 1; p < 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    snprintf(e, sizeof e, "%.*e", p - 1, v);
+    x = atoi(strchr(e, 'e') + 1);
+    if (x >= -5 && x < 15)
+        snprintf(buf, cap, "%.*f", p - 1 - x > 0 ? p - 1 - x : 0, v);
+    else
+        snprintf(buf, cap, "%s", e);
+}
+
+static void same(double v)
+{
+    char got[64], want[64];
+    text_num_format(v, got, sizeof got);
+    oracle(v, want, sizeof want);
+    if (strcmp(got, want) != 0)
+        fail_msg("%.17g: text_num_format gives %s, the digit-by-digit search %s", v, got, want);
+}
+
+static void test_unit_text_num__the_shortest_form_that_reads_back(void **state)
+{
+    static const double fixed[] = {0.0,
+                                   -0.0,
+                                   1.0,
+                                   -1.0,
+                                   0.1,
+                                   0.8,
+                                   1.0 / 3,
+                                   30000.0,
+                                   36500,
+                                   0.93,
+                                   1e15,
+                                   1e15 - 1,
+                                   1e16,
+                                   123456789012345.0,
+                                   1e-5,
+                                   1e-6,
+                                   9.5e-6,
+                                   2.5,
+                                   -2.5e22,
+                                   1e308,
+                                   4.9e-324,
+                                   NAN,
+                                   INFINITY,
+                                   -INFINITY,
+                                   0.30000000000000004,
+                                   1e21,
+                                   99999.99};
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    (void)state;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        same(fixed[i]);
+    for (int i = 0; i < 200000; i++) {
+        double v;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (i % 4 == 0) { /* any bit pattern */
+            memcpy(&v, &x, sizeof v);
+        } else if (i % 4 == 1) { /* plot coordinates and metric values */
+            v = (double)(x % 100000000) / 1000.0;
+        } else if (i % 4 == 2) { /* integers, near the 1e15 edge too */
+            v = (double)(int64_t)(x % 4000000000000000u) - 2e15;
+        } else { /* short decimals */
+            v = (double)(x % 100000) / 100.0 * ((x >> 40) % 2 ? -1 : 1);
+        }
+        same(v);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unit_text_num__the_shortest_form_that_reads_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
