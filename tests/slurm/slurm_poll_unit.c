@@ -121,7 +121,7 @@ static void test_slurm_poll__one_squeue_one_scontrol_matched_by_id(void **state)
         SCONTROL("103", "FAILED", "3:0") SCONTROL("1010", "RUNNING", "0:0");
     assert_int_equal(poll(st, 5, nums), 0);
     assert_int_equal(T.ncalls, 2);
-    assert_non_null(strstr(T.argv[0], "squeue --me -h -t all"));
+    assert_non_null(strstr(T.argv[0], "squeue --me -r -h -t all"));
     assert_null(strstr(T.argv[0], "-j"));
     assert_string_equal(T.argv[1], "scontrol show job -o"); /* two ended: all jobs at once */
     assert_int_equal(st[0].state, RELHOST_JOB_RUNNING);
