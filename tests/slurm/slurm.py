@@ -42,8 +42,8 @@ UNLISTED = "rh-unlisted-Secret-0b1d2e3f"  # in relhost's environment, never hand
 # ---- the cluster and the counting shims ---------------------------------------------------------
 
 @contextlib.contextmanager
-def slurm():
-    c = cluster.Cluster()
+def slurm(**kw):
+    c = cluster.Cluster(**kw)
     try:
         c.start()
     except cluster.NotStarted as e:
@@ -57,16 +57,22 @@ def slurm():
         c.stop()
 
 
-def counting_shims(folder):
-    """folder/bin/{sbatch,...}: log "<time> <args>" to folder/calls.<tool>, exec the real one."""
+def counting_shims(folder, kill_after_sbatch=False):
+    """folder/bin/{sbatch,...}: log "<time> <args>" to folder/calls.<tool>, exec the real one.
+    kill_after_sbatch: sbatch SIGKILLs its caller (relhost) once the real one answered."""
     b = os.path.join(folder, "bin")
     os.makedirs(b, exist_ok=True)
     for t in TOOLS:
         real = shutil.which(t, path="/usr/bin:/bin:/usr/sbin:/sbin")
         rh.check(real is not None, f"{t} is not installed")
         log = shlex.quote(os.path.join(folder, "calls." + t))
-        rh.write(os.path.join(b, t), f'#!/bin/sh\necho "$(date +%s.%N) $*" >> {log}\n'
-                                     f'exec {shlex.quote(real)} "$@"\n', mode=0o755)
+        run_it = f'exec {shlex.quote(real)} "$@"\n'
+        if kill_after_sbatch and t == "sbatch":
+            run_it = f'{shlex.quote(real)} "$@"\nrc=$?\nkill -9 $PPID\nexit $rc\n'
+        path = os.path.join(b, t)
+        if os.path.exists(path):
+            os.unlink(path)
+        rh.write(path, f'#!/bin/sh\necho "$(date +%s.%N) $*" >> {log}\n' + run_it, mode=0o755)
     return b
 
 
@@ -404,30 +410,65 @@ def case_real_one_squeue_per_poll_interval():
                  f"at most one scontrol per poll expected, got {ends}", r)
 
 
-def case_real_1200_jobs_under_ulimit_1024():
+def case_real_1200_tasks_as_arrays_under_ulimit_1024():
     """1,200 validations of `true` on the real cluster under `ulimit -n 1024` (once: INTERRUPTED
-    with "Too many open files", a descriptor held per submitted job): all pass, with one squeue
-    per poll interval and at most one scontrol per poll. Submitted one sbatch each (no job
-    arrays yet); takes a few minutes on the single-node test cluster."""
+    with "Too many open files", a descriptor held per submitted job): all pass, submitted as job
+    arrays (a handful of sbatch calls, not 1,200), with one squeue per poll interval and at most
+    one scontrol per poll (besides the one `scontrol show config`)."""
     d = rh.scratch()
     n = 1200
-    with slurm() as c:
+    with slurm(cpus=64) as c:
         b = counting_shims(d)
-        p = plan(d, [val(f"t{i}", ["true"], timeout=600) for i in range(n)])
+        # all at once (the remote default max_parallel is 1000): ONE array of 1,200 tasks
+        p = plan(d, [val(f"t{i}", ["true"], timeout=600) for i in range(n)],
+                 runner=f"max_parallel = {n};")
         t0 = time.monotonic()
         r = run_limited(["-c", p, "--release", "1", "--no-color", "-q"], env_for(c, d, b), d,
                         1024, timeout=580)
         wall = time.monotonic() - t0
-        rh.expect(r, 0, not_any=[r"Too many open files", r"INTERRUPTED"])
+        rh.expect(r, 0, not_any=[r"Too many open files", r"INTERRUPTED", r"no job arrays"])
         jobs = state(d, "1")["jobs"]
         bad = [k for k, j in jobs.items() if j.get("outcome") != "PASSED"]
         rh.check(len(jobs) == n and not bad, f"{len(jobs)} jobs, not passed: {bad[:5]}", r)
-        rh.check(len(calls(d, "sbatch")) == n, f"{len(calls(d, 'sbatch'))} sbatch calls", r)
+        sb = calls(d, "sbatch")
+        rh.check(len(sb) == 1 and all(f"--array=0-{n - 1}" in a for _, a in sb),
+                 f"{len(sb)} sbatch calls: {[a[:120] for _, a in sb[:3]]}", r)
+        tasks = [j["external_id"] for j in jobs.values()]
+        rh.check(all(re.fullmatch(r"\d+_\d+", t) for t in tasks), f"ids {tasks[:5]}", r)
         polls = [a for _, a in calls(d, "squeue") if "--me" in a.split()]
         rh.check(len(polls) <= wall + 2, f"{len(polls)} polls in {wall:.0f} s", r)
-        ends = calls(d, "scontrol")
+        ends = [a for _, a in calls(d, "scontrol") if not a.startswith("show config")]
         rh.check(len(ends) <= len(polls), f"{len(ends)} scontrol for {len(polls)} polls", r)
-        print(f"1,200 jobs: {wall:.0f} s, {len(polls)} polls, {len(ends)} scontrol calls")
+        print(f"1,200 tasks: {wall:.0f} s, {len(sb)} sbatch, {len(polls)} polls, "
+              f"{len(ends)} scontrol calls")
+
+
+def case_real_array_reattach_by_key_and_task_exit_codes():
+    """relhost SIGKILLed as soon as sbatch accepted the array (no task id recorded yet): the
+    array runs on, the next run finds each task by its key and submits nothing again; the task
+    that exits 3 fails alone."""
+    d = rh.scratch()
+    flag = os.path.join(d, "go")
+    with slurm() as c:
+        env = env_for(c, d, counting_shims(d, kill_after_sbatch=True))
+        p = plan(d, [val(f"w{i}", [PY, JOB, "wait", flag]) for i in range(3)] +
+                 [val("bad", [PY, JOB, "exit", "3"])])
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
+        rh.check(r.rc == -9, f"relhost was not killed after sbatch: exit {r.rc}", r)
+        sb = calls(d, "sbatch")
+        rh.check(len(sb) == 1 and "--array=0-3" in sb[0][1], f"sbatch calls {sb}", r)
+        counting_shims(d)
+        open(flag, "w").close()
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
+        rh.expect(r, 1, out=[r"FAILED\s+tests"])
+        rh.check(r.all.count("re-attached to slurm job") == 4, "not every task re-attached", r)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
+        for i in range(3):
+            job = job_of(d, "1", f"w{i}")
+            expect_job(job, "PASSED", None, 0, r)
+            rh.check("environment" in rh.read(job["log_path"]) or
+                     "waiting" in rh.read(job["log_path"]), f"w{i}: its log is empty", r)
+        expect_job(job_of(d, "1", "bad"), "FAILED", "exit_code", 3, r)
 
 
 def case_real_interrupt_detaches_then_kill_cancels():
