@@ -164,6 +164,22 @@ static void no_arrays(const relhost_ctx *ctx, struct runner_slurm *r, const char
                  why);
 }
 
+/* The value of a `scontrol show config` line "Key   = value", or NULL. */
+static const char *config_value(const char *out, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *line = out; line && *line;) {
+        if (strncmp(line, key, kl) == 0 && (line[kl] == ' ' || line[kl] == '=')) {
+            const char *eq = strchr(line, '=');
+            const char *nl = strchr(line, '\n');
+            return eq && (!nl || eq < nl) ? eq + 1 : NULL;
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return NULL;
+}
+
 static void read_max_array(const relhost_ctx *ctx, struct runner_slurm *r)
 {
     struct strv argv = {0};
@@ -182,9 +198,8 @@ static void read_max_array(const relhost_ctx *ctx, struct runner_slurm *r)
         char why[600];
         snprintf(why, sizeof why, "scontrol show config failed: %s", msg);
         no_arrays(ctx, r, why);
-    } else if ((p = res.out ? strstr(res.out, "\nMaxArraySize") : NULL) != NULL &&
-               (p = strchr(p + 1, '=')) != NULL && strchr(p, '\n') > p) {
-        long v = strtol(p + 1, NULL, 10);
+    } else if ((p = config_value(res.out, "MaxArraySize")) != NULL) {
+        long v = strtol(p, NULL, 10);
         r->max_array = v > 1 ? v : 0; /* MaxArraySize is the largest index + 1 */
         if (v <= 1)
             no_arrays(ctx, r, "its MaxArraySize is 0 or 1");
