@@ -470,7 +470,8 @@ static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key
 {
     struct runner_slurm *r = inst;
     int rc = slurm_find_plain(ctx, r, key, id);
-    if (rc == RELHOST_ENOTFOUND && r->conf->arrays)
+    /* whatever `arrays` says now: a job array may hold it since before the plan changed */
+    if (rc == RELHOST_ENOTFOUND)
         rc = slurm_array_find(ctx, r, key, id);
     return rc;
 }

@@ -131,6 +131,15 @@ int slurm_task_news(const struct slurm_task *t, relhost_job_status *st)
         st->state = RELHOST_JOB_PENDING;
         return 1;
     }
+    if (t->state == T_CANCELLED) {
+        /* cancelled while queued: it never reached Slurm */
+        st->state = RELHOST_JOB_ENDED;
+        st->end = RELHOST_END_CANCELLED;
+        st->exit_code = -1;
+        snprintf(st->engine_state, sizeof st->engine_state, "CANCELLED");
+        snprintf(st->engine_reason, sizeof st->engine_reason, "cancelled before submission");
+        return 1;
+    }
     if (t->state != T_FAILED)
         return 0;
     /* sbatch refused it: a tool error naming sbatch's message (retryable when transient) */
@@ -313,7 +322,9 @@ static int submit_array(const relhost_ctx *ctx, struct runner_slurm *r, struct s
 
     if (snprintf(path, sizeof path, "%s.array.sbatch", t[0]->log) >= (int)sizeof path ||
         write_array_script(ctx, t, k, path) != 0) {
-        fail_all(t, k, RELHOST_END_EXEC_FAILED, "cannot write the job array's script");
+        snprintf(msg, sizeof msg, "cannot write the job array's script %.900s (see the log)", path);
+        pl_host->log(ctx, RELHOST_LOG_ERROR, "runner_slurm: %s", msg);
+        fail_all(t, k, RELHOST_END_EXEC_FAILED, msg);
         return 0;
     }
     abs = realpath(path, NULL);
