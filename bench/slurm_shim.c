@@ -4,12 +4,15 @@
  * bench/slurm_scale (never a test: it stands in for a controller that is not there). Chosen by
  * the name it runs under; state in the folder $SLURM_SHIM_DIR:
  *   calls   one line per call: the tool's name (what the bench counts)
- *   jobs    one line per submitted job: "<id> <submit time> <name>"
+ *   jobs    one line per sbatch: "<id> <submit time> <tasks> <name>" (tasks 0: a plain job,
+ *           N: a job array of tasks id_0..id_(N-1), sbatch --array=0-(N-1))
  *   next    the next job id (under flock)
  * A job is PENDING for its first $SLURM_SHIM_PEND seconds (default 1), RUNNING for the next
  * $SLURM_SHIM_RUN (default 1), then COMPLETED 0:0. Output shapes are Slurm 22.05's
- * (docs: ../../shared API_SHAPES.md): sbatch --parsable prints the id; squeue -h -o "%i|%T|%r|%j";
- * scontrol show job -o [ID] prints JobId=... JobState=... ExitCode=c:s Restarts=n lines.
+ * (docs: ../../shared API_SHAPES.md): sbatch --parsable prints the id; squeue -h -o "%i|%T|%r|%j"
+ * (-r: one line per array task "id_i"); scontrol show job -o [ID] prints JobId=... [ArrayJobId=
+ * ArrayTaskId=] JobState=... ExitCode=c:s Restarts=n lines; scontrol show config prints
+ * MaxArraySize ($SLURM_SHIM_MAX_ARRAY, default 1001).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -51,7 +54,7 @@ static const char *state_of(double submitted, double t)
 static int sbatch(int argc, char **argv)
 {
     const char *name = "?", *out = NULL;
-    unsigned long id = 100;
+    unsigned long id = 100, tasks = 0;
     FILE *f;
     int lock;
     char p[4200];
@@ -60,6 +63,8 @@ static int sbatch(int argc, char **argv)
             name = argv[i] + 11;
         else if (!strncmp(argv[i], "--output=", 9))
             out = argv[i] + 9;
+        else if (!strncmp(argv[i], "--array=0-", 10))
+            tasks = strtoul(argv[i] + 10, NULL, 10) + 1;
     }
     snprintf(p, sizeof p, "%s/next", dir);
     lock = open(p, O_RDWR | O_CREAT, 0644);
@@ -75,10 +80,10 @@ static int sbatch(int argc, char **argv)
             return 1;
     }
     f = at("jobs", "a");
-    fprintf(f, "%lu %.3f %s\n", id, now(), name);
+    fprintf(f, "%lu %.3f %lu %s\n", id, now(), tasks, name);
     fclose(f);
     close(lock);
-    if (out) { /* "%%" is sbatch's "%" */
+    if (out && !tasks) { /* "%%" is sbatch's "%" */
         char path[4200];
         size_t k = 0;
         for (const char *s = out; *s && k + 1 < sizeof path; s++) {
@@ -96,39 +101,54 @@ static int sbatch(int argc, char **argv)
     return 0;
 }
 
-/* Every job, or the one numbered `only` (0: all): fn(id, state, name). */
-static int each_job(unsigned long only, void (*fn)(unsigned long, const char *, const char *))
+/* Every job (array tasks one by one), or the one named `only` ("123", "123_4"; NULL: all):
+ * fn(id, task (-1: a plain job), state, name). */
+static int each_job(const char *only, void (*fn)(unsigned long, long, const char *, const char *))
 {
     FILE *f = at("jobs", "r");
     char line[1024], name[900];
     double t = now(), sub;
-    unsigned long id;
+    unsigned long id, tasks, oid = only ? strtoul(only, NULL, 10) : 0;
+    long otask = only && strchr(only, '_') ? strtol(strchr(only, '_') + 1, NULL, 10) : -1;
     int found = 0;
     if (!f)
         return 0;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "%lu %lf %899s", &id, &sub, name) == 3 && (!only || id == only)) {
-            fn(id, state_of(sub, t), name);
-            found = 1;
+        if (sscanf(line, "%lu %lf %lu %899s", &id, &sub, &tasks, name) == 4 &&
+            (!only || id == oid)) {
+            for (long i = tasks ? 0 : -1; i < (long)tasks; i++)
+                if (!only || otask == i) {
+                    fn(id, i, state_of(sub, t), name);
+                    found = 1;
+                }
         }
     fclose(f);
     return found;
 }
 
-static void squeue_line(unsigned long id, const char *st, const char *name)
+static void squeue_line(unsigned long id, long task, const char *st, const char *name)
 {
-    printf("%lu|%s|%s|%s\n", id, st, strcmp(st, "PENDING") ? "None" : "Priority", name);
+    const char *why = strcmp(st, "PENDING") ? "None" : "Priority";
+    if (task >= 0)
+        printf("%lu_%ld|%s|%s|%s\n", id, task, st, why, name);
+    else
+        printf("%lu|%s|%s|%s\n", id, st, why, name);
 }
 
-static void scontrol_line(unsigned long id, const char *st, const char *name)
+static void scontrol_line(unsigned long id, long task, const char *st, const char *name)
 {
-    printf("JobId=%lu JobName=%s UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=1 Nice=0 "
+    if (task >= 0)
+        printf("JobId=%lu ArrayJobId=%lu ArrayTaskId=%ld ", id * 100000 + (unsigned long)task, id,
+               task);
+    else
+        printf("JobId=%lu ", id);
+    printf("JobName=%s UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=1 Nice=0 "
            "Account=(null) QOS=(null) JobState=%s Reason=None Dependency=(null) Requeue=1 "
            "Restarts=0 BatchFlag=1 Reboot=0 ExitCode=0:0 RunTime=00:00:01 TimeLimit=00:03:00 "
            "Partition=debug NodeList=localhost BatchHost=localhost NumNodes=1 NumCPUs=1 "
            "Command=/shim/script WorkDir=/tmp StdErr=/shim/out StdIn=/dev/null StdOut=/shim/out "
            "Power=\n",
-           id, name, st);
+           name, st);
 }
 
 int main(int argc, char **argv)
@@ -149,12 +169,18 @@ int main(int argc, char **argv)
         for (int i = 1; i < argc; i++)
             if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "-j"))
                 return 0; /* lookups by name: nothing was lost in a bench */
-        each_job(0, squeue_line);
+        each_job(NULL, squeue_line);
         return 0;
     }
     if (!strcmp(tool, "scontrol")) {
         const char *last = argv[argc - 1];
-        unsigned long only = strcmp(last, "-o") ? strtoul(last, NULL, 10) : 0;
+        const char *only = strcmp(last, "-o") ? last : NULL;
+        if (!strcmp(last, "config")) {
+            const char *m = getenv("SLURM_SHIM_MAX_ARRAY");
+            printf("MaxArraySize            = %s\nMaxJobCount             = 1000000\n",
+                   m && *m ? m : "1001");
+            return 0;
+        }
         if (!each_job(only, scontrol_line) && only) {
             fprintf(stderr, "slurm_load_jobs error: Invalid job id specified\n");
             return 1;

@@ -255,6 +255,8 @@ void jobs_ended(jobs *j, relhost_job *jb)
         (m = evidence_find_metric(&jb->ev, "exit_code")))
         f.exit_code = (int)m->value;
     v = jobs_map_end(&f);
+    if (v.outcome == RELHOST_ERROR && strcmp(jb->status.engine_state, "SUBMIT_FAILED") == 0)
+        v.reason = "submit_failed"; /* a deferred submission the engine refused (plugin.h) */
     if (v.outcome != RELHOST_NONE && (log_err = log_write_error(jb)) != 0) {
         /* A log cut short by a full disk may lack the very lines that would fail the job:
          * no verdict on it, whatever the exit code says. */

@@ -437,7 +437,12 @@ typedef struct relhost_job_status {
     int exit_code;
     int signal;
     int restarts;
-    char engine_state[64];   /**< the engine's own word: COMPLETED, NODE_FAIL, SUCCEEDED... */
+    char engine_state[64];   /**< the engine's own word: COMPLETED, NODE_FAIL, SUCCEEDED...
+                              *   "SUBMIT_FAILED" with state ENDED for a SUBMITTING job: the
+                              *   submission that submit() deferred (EINPROGRESS) was refused;
+                              *   recorded as ERROR submit_failed (retryable when end is
+                              *   RELHOST_END_INFRA), engine_reason saying why. An older host
+                              *   records it as the end says (infra, exec_failed). */
     char engine_reason[128]; /**< free text from the engine, or "" */
 } relhost_job_status;
 

@@ -49,6 +49,10 @@ static const relhost_option runner_slurm_options[] = {
     OPT(squeue, STRING, .def = "squeue", .doc = "the squeue program (looked up in PATH)"),
     OPT(scontrol, STRING, .def = "scontrol", .doc = "the scontrol program (looked up in PATH)"),
     OPT(scancel, STRING, .def = "scancel", .doc = "the scancel program (looked up in PATH)"),
+    OPT(arrays, BOOL, .def = "true",
+        .doc = "submit validations that share a submission shape (a matrix, repeats) as Slurm job "
+               "arrays, one sbatch --array per chunk of up to the cluster's MaxArraySize; false: "
+               "one sbatch per validation"),
     {0}};
 #undef OPT
 
@@ -96,6 +100,20 @@ int slurm_run_argv(const relhost_ctx *ctx, const struct runner_slurm *r, struct 
     return rc;
 }
 
+int slurm_run_env(const relhost_ctx *ctx, const struct runner_slurm *r, struct strv *argv,
+                  const struct strv *env, relhost_proc_result *res)
+{
+    int rc = RELHOST_ENOMEM;
+
+    memset(res, 0, sizeof *res);
+    if (!argv->oom && !env->oom)
+        rc = run_tool(ctx, r, argv->v, (const char *const *)env->v, 1, res);
+    sv_free(argv);
+    if (rc != 0)
+        pl_host->proc_result_free(res);
+    return rc;
+}
+
 /* argv head for a tool, with -M <cluster> when the job lives on a named cluster. */
 void slurm_tool_head(struct strv *a, const char *prog, const char *cluster)
 {
@@ -125,11 +143,16 @@ static int runner_slurm_open(const relhost_ctx *ctx, const void *conf, void **in
     if (!r)
         return pl_oom(ctx);
     r->conf = c;
+    r->max_array = -1;
     *inst = r;
     return 0;
 }
 
-static void runner_slurm_close(void *inst) { free(inst); }
+static void runner_slurm_close(void *inst)
+{
+    slurm_tasks_free(inst);
+    free(inst);
+}
 
 /* ---- submit ---- */
 
@@ -140,8 +163,6 @@ static const char *arg_value(const relhost_job_spec *spec, const char *key)
             return spec->runner_args.values[i];
     return NULL;
 }
-
-static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key, char id[257]);
 
 /* vals[k] for arg_keys[k]: the step's runner_args over the runner's partition, account and
  * qos. An unknown runner_args key is refused. */
@@ -173,19 +194,14 @@ static int arg_values(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
     return 0;
 }
 
-/* sbatch's command line for the job: its options, then the script. */
-static int sbatch_argv(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
-                       const relhost_job_spec *spec, const char *const vals[5], const char *script,
-                       struct strv *argv)
+int slurm_shape_args(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
+                     const relhost_job_spec *spec, struct strv *argv)
 {
+    const char *vals[5];
     int rc;
 
-    sv_add(argv, c->sbatch);
-    sv_add(argv, "--parsable");
-    sv_fmt(argv, "--job-name=%s", spec->key);
-    if ((rc = slurm_output_arg(ctx, spec->log_path, argv)) != 0)
+    if ((rc = arg_values(ctx, c, spec, vals)) != 0)
         return rc;
-    sv_add(argv, "--open-mode=append");
     sv_add(argv, "--export=ALL");
     sv_fmt(argv, "--nodes=%d", spec->nodes > 0 ? spec->nodes : 1);
     if (spec->gpus > 0)
@@ -203,21 +219,19 @@ static int sbatch_argv(const relhost_ctx *ctx, const struct runner_slurm_conf *c
     }
     for (size_t i = 0; i < c->extra_args.n; i++)
         sv_add(argv, c->extra_args.v[i]);
-    sv_add(argv, script);
     return 0;
 }
 
-/* What sbatch's run (res) says: the job's id into id (0), or why not. */
-static int sbatch_answer(const relhost_ctx *ctx, void *inst, const relhost_job_spec *spec,
-                         const relhost_proc_result *res, char id[257])
+/* What sbatch's run (res) for the job `key` says: the job's id into id (0), or why not. */
+static int sbatch_answer(const relhost_ctx *ctx, struct runner_slurm *r, const char *key,
+                         const relhost_proc_result *res, char id[257], char *out, size_t cap)
 {
-    const struct runner_slurm_conf *c = ((const struct runner_slurm *)inst)->conf;
     char msg[1024];
     int rc;
 
     if (res->exec_failed) {
-        pl_host->fail(ctx, "cannot run %s (runner option sbatch): %s", c->sbatch,
-                      res->err ? res->err : "not found");
+        snprintf(out, cap, "cannot run %s (runner option sbatch): %s", r->conf->sbatch,
+                 res->err ? res->err : "not found");
         return RELHOST_EFAIL;
     }
     if (res->exited && res->exit_code == 0 && res->out && slurm_parse_submit(res->out, id) == 0)
@@ -229,16 +243,41 @@ static int sbatch_answer(const relhost_ctx *ctx, void *inst, const relhost_job_s
     if (accepted)
         snprintf(msg, sizeof msg, "unexpected answer \"%.200s\"", res->out ? res->out : "");
     /* A submission that timed out may still have been accepted: look before retrying. */
-    if (again && runner_slurm_find(ctx, inst, spec->key, id) == 0) {
-        pl_host->log(ctx, RELHOST_LOG_WARN,
-                     "sbatch for %s failed (%s) but Slurm has the job "
-                     "as %s",
-                     spec->key, msg, id);
+    if (again && slurm_find_plain(ctx, r, key, id) == 0) {
+        pl_host->log(ctx, RELHOST_LOG_WARN, "sbatch for %s failed (%s) but Slurm has the job as %s",
+                     key, msg, id);
         return 0;
     }
     rc = again && !accepted ? RELHOST_ERETRY : RELHOST_EFAIL;
-    pl_host->fail(ctx, "sbatch failed for %s: %s%s", spec->key, msg,
-                  rc == RELHOST_ERETRY ? " (transient: may be retried)" : "");
+    snprintf(out, cap, "sbatch failed for %s: %s%s", key, msg,
+             rc == RELHOST_ERETRY ? " (transient: may be retried)" : "");
+    return rc;
+}
+
+int slurm_submit_one(const relhost_ctx *ctx, struct runner_slurm *r, const char *key,
+                     const char *log, const char *script, const struct strv *shape,
+                     const struct strv *env, char id[257], char *msg, size_t cap)
+{
+    struct strv argv = {0};
+    relhost_proc_result res;
+    int rc;
+
+    msg[0] = '\0';
+    sv_add(&argv, r->conf->sbatch);
+    sv_add(&argv, "--parsable");
+    sv_fmt(&argv, "--job-name=%s", key);
+    if ((rc = slurm_output_arg(ctx, log, &argv)) != 0) {
+        sv_free(&argv);
+        return rc;
+    }
+    sv_add(&argv, "--open-mode=append");
+    for (size_t i = 0; i < shape->n; i++)
+        sv_add(&argv, shape->v[i]);
+    sv_add(&argv, script);
+    if ((rc = slurm_run_env(ctx, r, &argv, env, &res)) != 0)
+        return rc; /* the host explained it (interrupted, or out of memory) */
+    rc = sbatch_answer(ctx, r, key, &res, id, msg, cap);
+    pl_host->proc_result_free(&res);
     return rc;
 }
 
@@ -247,10 +286,8 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
 {
     struct runner_slurm *r = inst;
     const struct runner_slurm_conf *c = r->conf;
-    struct strv argv = {0}, env = {0};
-    relhost_proc_result res;
-    char script[4200];
-    const char *vals[5];
+    struct strv shape = {0}, env = {0}, probe = {0};
+    char script[4200], msg[1300];
     int rc;
 
     *handle = NULL;
@@ -258,34 +295,34 @@ static int runner_slurm_submit(const relhost_ctx *ctx, void *inst, const relhost
         pl_host->fail(ctx, "job %s: no log path or no command", spec->key);
         return RELHOST_EINVAL;
     }
-    if ((rc = arg_values(ctx, c, spec, vals)) != 0)
-        return rc;
+    if ((rc = slurm_shape_args(ctx, c, spec, &shape)) != 0 ||
+        (rc = slurm_output_arg(ctx, spec->log_path, &probe)) != 0)
+        goto out;
     if (snprintf(script, sizeof script, "%s.sbatch", spec->log_path) >= (int)sizeof script) {
         pl_host->fail(ctx, "log path too long: %s", spec->log_path);
-        return RELHOST_EINVAL;
+        rc = RELHOST_EINVAL;
+        goto out;
     }
-    rc = slurm_write_script(ctx, spec, script);
-    if (rc != 0)
-        return rc;
-    if ((rc = sbatch_argv(ctx, c, spec, vals, script, &argv)) != 0)
+    if ((rc = slurm_write_script(ctx, spec, script)) != 0)
         goto out;
     slurm_sbatch_env(ctx, c, spec, &env);
-    if (argv.oom || env.oom) {
-        pl_host->fail(ctx, "out of memory");
-        rc = RELHOST_ENOMEM;
+    if (shape.oom || env.oom || probe.oom) {
+        rc = pl_oom(ctx);
         goto out;
     }
-
-    rc = run_tool(ctx, r, argv.v, (const char *const *)env.v, 1, &res);
-    if (rc != 0) {
-        pl_host->proc_result_free(&res);
-        goto out; /* the host explained it (interrupted, or sbatch could not be run) */
+    if (c->arrays && r->max_array != 0) {
+        /* Queued: it goes out with the others of its shape at the next poll (slurm_array.c). */
+        rc = slurm_task_queue(ctx, r, spec, script, &shape, &env, handle);
+        goto out;
     }
-    rc = sbatch_answer(ctx, inst, spec, &res, id);
-    pl_host->proc_result_free(&res);
+    rc = slurm_submit_one(ctx, r, spec->key, spec->log_path, script, &shape, &env, id, msg,
+                          sizeof msg);
+    if (rc != 0 && msg[0])
+        pl_host->fail(ctx, "%s", msg);
 out:
-    sv_free(&argv);
+    sv_free(&shape);
     sv_free(&env);
+    sv_free(&probe);
     return rc;
 }
 
@@ -315,6 +352,14 @@ static int runner_slurm_poll(const relhost_ctx *ctx, void *inst, relhost_job_sta
 
     /* The controller's load is this runner's business: whoever asks early (the host also polls
      * whenever any child process exits, squeue's own included) gets no news, not a squeue. */
+    /* Jobs queued by submit go out first (one sbatch --array per shape and chunk), and the
+     * SUBMITTING jobs learn their ids, or why sbatch refused them. */
+    slurm_flush(ctx, r);
+    for (size_t i = 0; i < n; i++) {
+        relhost_job_status *st = elem(jobs, i, elem_size);
+        if (st->state == RELHOST_JOB_SUBMITTING && !st->external_id && st->runner_handle)
+            slurm_task_news(st->runner_handle, st);
+    }
     if (r->last_poll > 0 && now - r->last_poll < r->conf->poll_interval) {
         *next_poll_s = r->conf->poll_interval - (now - r->last_poll);
         return 0;
@@ -368,9 +413,8 @@ static int runner_slurm_poll(const relhost_ctx *ctx, void *inst, relhost_job_sta
 
 /* ---- find / cancel ---- */
 
-static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key, char id[257])
+int slurm_find_plain(const relhost_ctx *ctx, struct runner_slurm *r, const char *key, char id[257])
 {
-    struct runner_slurm *r = inst;
     struct strv argv = {0};
     relhost_proc_result res;
     unsigned long long best = 0;
@@ -420,16 +464,34 @@ static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key
     return 0;
 }
 
+/* A job submitted on its own is named by its key; an array task is found through its array
+ * (slurm_array.c). */
+static int runner_slurm_find(const relhost_ctx *ctx, void *inst, const char *key, char id[257])
+{
+    struct runner_slurm *r = inst;
+    int rc = slurm_find_plain(ctx, r, key, id);
+    /* whatever `arrays` says now: a job array may hold it since before the plan changed */
+    if (rc == RELHOST_ENOTFOUND)
+        rc = slurm_array_find(ctx, r, key, id);
+    return rc;
+}
+
+static void runner_slurm_release(void *inst, void *handle) { slurm_task_release(inst, handle); }
+
 static int runner_slurm_cancel(const relhost_ctx *ctx, void *inst, const char *external_id,
                                void *handle)
 {
     struct runner_slurm *r = inst;
     struct strv argv = {0};
     relhost_proc_result res;
-    char num[32], cluster[200], msg[512];
+    char num[32], cluster[200], msg[512], queued_id[257] = "";
     int rc;
-    (void)handle;
-    if (!external_id || !external_id[0])
+    /* still queued in this runner: dropped, never submitted */
+    if (handle && !(external_id && external_id[0]) && slurm_task_cancel(handle, queued_id))
+        return 0;
+    if (!(external_id && external_id[0]))
+        external_id = queued_id; /* went out at a poll whose news the host has not seen yet */
+    if (!external_id[0])
         return 0; /* never reached Slurm */
     if (slurm_split_id(external_id, num, sizeof num, cluster, sizeof cluster) != 0) {
         pl_host->fail(ctx, "\"%s\" is not a Slurm job id", external_id);
@@ -487,7 +549,16 @@ static int runner_slurm_cancel_many(const relhost_ctx *ctx, void *inst, const ch
             if (!done[j] && strcmp(clusters[j], clusters[i]) == 0) {
                 char num[32], cl[200];
                 slurm_split_id(ids[j], num, sizeof num, cl, sizeof cl);
-                sv_add(&argv, num);
+                /* An array task "123_4": the whole array "123", once (an array holds jobs of
+                 * one release only), where its first task comes in the order given. */
+                size_t u = strcspn(num, "_");
+                int task = num[u] != '\0';
+                num[u] = '\0';
+                for (size_t a = 1; task && a < argv.n && num[0]; a++)
+                    if (strcmp(argv.v[a], num) == 0)
+                        num[0] = '\0';
+                if (num[0])
+                    sv_add(&argv, num);
                 done[j] = 1;
             }
         if ((rc = slurm_run_argv(ctx, r, &argv, &res)) != 0)
@@ -507,6 +578,7 @@ static int runner_slurm_cancel_many(const relhost_ctx *ctx, void *inst, const ch
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("runner_slurm", "1.0.0", runner_slurm_options, struct runner_slurm_conf),
     .description = "run validation jobs as Slurm batch jobs (sbatch, one squeue per poll)",
-    .runner = PL_RUNNER_OPS(runner_slurm, .find = runner_slurm_find, .close = runner_slurm_close,
-                            .cancel_many = runner_slurm_cancel_many),
+    .runner =
+        PL_RUNNER_OPS(runner_slurm, .find = runner_slurm_find, .close = runner_slurm_close,
+                      .cancel_many = runner_slurm_cancel_many, .release = runner_slurm_release),
 };

@@ -6,6 +6,7 @@
  *   slurm_script.c  what a job is made of: the batch script, sbatch's environment, owned buffers
  *   slurm_parse.c   what Slurm says: ids, messages, transient errors, job states and their ends
  *   slurm_poll.c    one poll: one squeue and at most one scontrol per cluster, jobs matched by hash
+ *   slurm_array.c   job arrays: submissions queued by submit, sent as sbatch --array at the poll
  */
 #ifndef RUNNER_SLURM_H
 #define RUNNER_SLURM_H
@@ -27,11 +28,19 @@ struct runner_slurm_conf {
     const char *squeue;
     const char *scontrol;
     const char *scancel;
+    int arrays;
 };
+
+struct slurm_task;
 
 struct runner_slurm {
     const struct runner_slurm_conf *conf;
-    double last_poll; /* CLOCK_MONOTONIC seconds of the last squeue, 0: none yet */
+    double last_poll;         /* CLOCK_MONOTONIC seconds of the last squeue, 0: none yet */
+    struct slurm_task *tasks; /* the records whose handles the host holds (slurm_array.c) */
+    long max_array;           /* MaxArraySize (tasks per array); -1: not read yet, 0: refused */
+    char *find_list;          /* find's cached listing of the user's arrays, and its time */
+    double find_list_t;
+    char *disp_path, *disp_text; /* the last array script find read */
 };
 
 /* ---- owned buffers (slurm_script.c): an allocation failure sticks in oom, so callers check
@@ -45,6 +54,7 @@ struct sbuf {
 
 void sb_add(struct sbuf *b, const char *s, size_t n);
 void sb_str(struct sbuf *b, const char *s);
+void sb_shq(struct sbuf *b, const char *s); /* a word for sh: single-quoted, ' as '\'' */
 
 /* A NULL-terminated list of owned strings (argv, env); v is NULL while empty. */
 struct strv {
@@ -64,6 +74,9 @@ void sv_free(struct strv *a);
  * environment that is not handed over, cd to spec->cwd, exec of spec->argv, every value
  * single-quoted. 0, or a RELHOST_E* code explained through pl_host->fail. */
 int slurm_write_script(const relhost_ctx *ctx, const relhost_job_spec *spec, const char *path);
+
+/* Writes b to path (mode 0700, temp file renamed into place); 0 or RELHOST_E* (explained). */
+int slurm_write_file(const relhost_ctx *ctx, const char *path, const struct sbuf *b);
 
 /* Adds to env what sbatch runs with besides PATH and HOME: SLURM_* and SBATCH_*, the export_env
  * names of relhost's environment except sealed ones (pl_host->sealed: secrets), and spec's
@@ -115,6 +128,49 @@ void slurm_tool_head(struct strv *a, const char *prog, const char *cluster);
  * it with pl_host->proc_result_free), else the host's error (explained; nothing to free). */
 int slurm_run_argv(const relhost_ctx *ctx, const struct runner_slurm *r, struct strv *argv,
                    relhost_proc_result *res);
+
+/* A job id ("123", or an array task "123_4") up to `stop` as one number: the array id shifted
+ * left 23 bits plus the task index + 1 (0 for a plain job); 0 when [s, end) holds none. */
+unsigned long long slurm_id_key(const char *s, const char *end, char stop);
+
+/* sbatch's options that every job of one submission shape shares (all but its name, output and
+ * script): --export=ALL, --nodes, --gpus-per-node, the runner_args, --time, extra_args. */
+int slurm_shape_args(const relhost_ctx *ctx, const struct runner_slurm_conf *c,
+                     const relhost_job_spec *spec, struct strv *argv);
+
+/* Runs argv (freed here) with env as sbatch's whole environment; like slurm_run_argv. */
+int slurm_run_env(const relhost_ctx *ctx, const struct runner_slurm *r, struct strv *argv,
+                  const struct strv *env, relhost_proc_result *res);
+
+/* One job submitted on its own: sbatch --job-name=key --output=log shape... script. 0 and id,
+ * else a RELHOST_E* code and why in msg (RELHOST_ERETRY: the same call may work later). */
+int slurm_submit_one(const relhost_ctx *ctx, struct runner_slurm *r, const char *key,
+                     const char *log, const char *script, const struct strv *shape,
+                     const struct strv *env, char id[257], char *msg, size_t cap);
+
+int slurm_find_plain(const relhost_ctx *ctx, struct runner_slurm *r, const char *key, char id[257]);
+
+/* ---- job arrays (slurm_array.c) ---- */
+
+/* Queues a job for the next flush, taking shape and env: RELHOST_EINPROGRESS and *handle. */
+int slurm_task_queue(const relhost_ctx *ctx, struct runner_slurm *r, const relhost_job_spec *spec,
+                     const char *script, struct strv *shape, struct strv *env, void **handle);
+
+/* Submits every queued job: one sbatch --array per chunk of jobs of one shape. */
+void slurm_flush(const relhost_ctx *ctx, struct runner_slurm *r);
+
+/* What became of a queued job (SUBMITTING jobs' status); 0 when it is still queued. */
+int slurm_task_news(const struct slurm_task *t, relhost_job_status *st);
+
+/* A queued job is dropped (never submitted): 1; 0 when it already went out (id in id). */
+int slurm_task_cancel(struct slurm_task *t, char id[257]);
+
+void slurm_task_release(struct runner_slurm *r, struct slurm_task *t);
+void slurm_tasks_free(struct runner_slurm *r);
+
+/* Finds the array task that runs key (see README "Job arrays"): 0 and "ARRAY_INDEX" in id,
+ * RELHOST_ENOTFOUND, or the error of squeue (explained). */
+int slurm_array_find(const relhost_ctx *ctx, struct runner_slurm *r, const char *key, char id[257]);
 
 /* ---- one poll (slurm_poll.c) ---- */
 

@@ -14,6 +14,11 @@ int slurm_split_id(const char *ext, char *num, size_t ncap, char *cluster, size_
     size_t n = 0;
     while (ext[n] >= '0' && ext[n] <= '9')
         n++;
+    if (n > 0 && ext[n] == '_' && ext[n + 1] >= '0' && ext[n + 1] <= '9') {
+        n++; /* an array task: "123_4" */
+        while (ext[n] >= '0' && ext[n] <= '9')
+            n++;
+    }
     if (n == 0 || n >= ncap || (ext[n] && ext[n] != ';'))
         return -1;
     memcpy(num, ext, n);
@@ -24,6 +29,27 @@ int slurm_split_id(const char *ext, char *num, size_t ncap, char *cluster, size_
     if ((ext[n] == ';' && !cluster[0]) || strpbrk(cluster, " \t\r\n,"))
         return -1;
     return 0;
+}
+
+unsigned long long slurm_id_key(const char *s, const char *end, char stop)
+{
+    unsigned long long v = 0, t = 0;
+    const char *p = s;
+    while (p < end && *p >= '0' && *p <= '9' && v < (1ull << 40))
+        v = v * 10 + (unsigned long long)(*p++ - '0');
+    if (p == s || v >= (1ull << 40))
+        return 0;
+    if (p < end && *p == '_') {
+        const char *q = ++p;
+        while (p < end && *p >= '0' && *p <= '9' && t < (1ull << 22))
+            t = t * 10 + (unsigned long long)(*p++ - '0');
+        if (p == q || t >= (1ull << 22))
+            return 0; /* "123_[4-9]": pending tasks squeue -r would list one by one */
+        t++;
+    }
+    if (stop ? (p >= end || *p != stop) : p != end)
+        return 0;
+    return (v << 23) | t;
 }
 
 int slurm_parse_submit(const char *out, char id[257])

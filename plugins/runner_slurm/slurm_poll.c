@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * slurm_poll.c - one poll of a cluster's jobs at a cost that does not grow with the calls:
- *   - ONE `squeue --me -h -t all -o %i|%T|%r|%j` lists the user's jobs (no argument grows with
+ *   - ONE `squeue --me -r -h -t all -o %i|%T|%r|%j` lists the user's jobs (array tasks one
+ *     per line as "123_4") (no argument grows with
  *     the number of jobs: Linux caps one argument at 128 KiB, about 16,000 ids), matched to the
  *     runner's jobs through a hash of their ids (O(N), not every job against every line);
  *   - ONE `scontrol show job -o` for the jobs that ended since the last poll (ExitCode and
@@ -57,16 +58,6 @@ static size_t idmap_get(const struct idmap *m, unsigned long long id)
     return m->key[h] ? m->pos[h] : SIZE_MAX;
 }
 
-/* The job number a line starts with (up to `stop`), 0 when none. */
-static unsigned long long line_id(const char *line, const char *end, char stop)
-{
-    unsigned long long v = 0;
-    const char *p = line;
-    while (p < end && *p >= '0' && *p <= '9' && v < (1ull << 60))
-        v = v * 10 + (unsigned long long)(*p++ - '0');
-    return p > line && p < end && *p == stop ? v : 0;
-}
-
 /* ---- the poll ---- */
 
 struct pollset {
@@ -100,7 +91,7 @@ static int tool_failed(const relhost_ctx *ctx, relhost_proc_result *res, const c
 /* One squeue line "id|STATE|reason|name" into its job's status. */
 static void squeue_line(struct pollset *ps, const char *line, const char *end)
 {
-    size_t i = idmap_get(&ps->map, line_id(line, end, '|'));
+    size_t i = idmap_get(&ps->map, slurm_id_key(line, end, '|'));
     const char *f, *bar, *bar2;
     relhost_job_status *st;
     char word[64], reason[128] = "";
@@ -134,16 +125,25 @@ static void squeue_line(struct pollset *ps, const char *line, const char *end)
 static void scontrol_line(struct pollset *ps, const char *line, const char *end)
 {
     char one[8192], state[64], reason[128] = "", ec[32] = "", restarts[16] = "";
-    const char *id = line + 6;
+    char aj[32], at[32], task[80];
     size_t i;
     int code = -1, sig = 0;
     relhost_job_status *st;
     if ((size_t)(end - line) < 7 || memcmp(line, "JobId=", 6) != 0)
         return;
-    i = idmap_get(&ps->map, line_id(id, end, ' '));
+    snprintf(one, sizeof one, "%.*s", (int)(end - line), line);
+    if (slurm_kv_get(one, "ArrayJobId", aj, sizeof aj) == 0) {
+        /* an array task: its own JobId, known to relhost as ArrayJobId_ArrayTaskId (a line
+         * with ArrayTaskId=5-9 stands for tasks not started yet, none of them ended) */
+        if (slurm_kv_get(one, "ArrayTaskId", at, sizeof at) != 0)
+            return;
+        snprintf(task, sizeof task, "%s_%s", aj, at);
+        i = idmap_get(&ps->map, slurm_id_key(task, task + strlen(task), 0));
+    } else {
+        i = idmap_get(&ps->map, slurm_id_key(line + 6, end, ' '));
+    }
     if (i == SIZE_MAX || !ps->end[i])
         return;
-    snprintf(one, sizeof one, "%.*s", (int)(end - line), line);
     if (slurm_kv_get(one, "JobState", state, sizeof state) != 0)
         return;
     ps->end[i] = 0;
@@ -227,6 +227,7 @@ static int poll_run(const relhost_ctx *ctx, struct runner_slurm *r, struct polls
 
     slurm_tool_head(&argv, r->conf->squeue, ps->cluster);
     sv_add(&argv, "--me");
+    sv_add(&argv, "-r"); /* one line per array task, "123_4", pending ones included */
     sv_add(&argv, "-h");
     sv_add(&argv, "-t");
     sv_add(&argv, "all");
@@ -268,7 +269,7 @@ int slurm_poll_cluster(const relhost_ctx *ctx, struct runner_slurm *r, relhost_j
         goto out;
     }
     for (size_t i = 0; i < k; i++) {
-        unsigned long long id = strtoull(nums[idx[i]], NULL, 10);
+        unsigned long long id = slurm_id_key(nums[idx[i]], nums[idx[i]] + strlen(nums[idx[i]]), 0);
         size_t h = id_slot(&ps.map, id);
         ps.map.key[h] = id;
         ps.map.pos[h] = i;

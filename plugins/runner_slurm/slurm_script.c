@@ -49,7 +49,7 @@ void sb_add(struct sbuf *b, const char *s, size_t n)
 void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 
 /* A word for sh: single quotes, each ' written as '\'' (nothing inside '' is special). */
-static void sb_shq(struct sbuf *b, const char *s)
+void sb_shq(struct sbuf *b, const char *s)
 {
     sb_add(b, "'", 1);
     for (const char *p = s; *p; p++) {
@@ -225,7 +225,6 @@ static int write_all(const relhost_ctx *ctx, const char *path, const struct sbuf
 int slurm_write_script(const relhost_ctx *ctx, const relhost_job_spec *spec, const char *path)
 {
     struct sbuf b = {0};
-    char tmp[4200];
     int rc;
 
     sb_str(&b, "#!/bin/sh\n# relhost runner_slurm: job ");
@@ -260,20 +259,27 @@ int slurm_write_script(const relhost_ctx *ctx, const relhost_job_spec *spec, con
         pl_host->fail(ctx, "out of memory writing the batch script of %s", spec->key);
         return RELHOST_ENOMEM;
     }
+    rc = slurm_write_file(ctx, path, &b);
+    free(b.s);
+    return rc;
+}
+
+int slurm_write_file(const relhost_ctx *ctx, const char *path, const struct sbuf *b)
+{
+    char tmp[4200];
+    int rc;
     if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        free(b.s);
         pl_host->fail(ctx, "log path too long for the batch script: %s", path);
         return RELHOST_EINVAL;
     }
     /* Written aside and renamed: sbatch never reads a half-written script. */
-    rc = write_all(ctx, tmp, &b);
+    rc = write_all(ctx, tmp, b);
     if (rc == 0 && rename(tmp, path) != 0) {
         pl_host->fail(ctx, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         rc = RELHOST_EIO;
     }
     if (rc != 0)
         unlink(tmp);
-    free(b.s);
     return rc;
 }
 

@@ -114,7 +114,7 @@ relhost_add_fuzz(metrics_wandb_reply CORPUS metrics_wandb
 relhost_add_fuzz(runner_slurm_output CORPUS runner_slurm CORE NONE LIBS m
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/slurm_fuzz.c ${_fuzz_support} ${_pl}/runner_slurm/runner_slurm.c
           ${_pl}/runner_slurm/slurm_script.c ${_pl}/runner_slurm/slurm_parse.c
-          ${_pl}/runner_slurm/slurm_poll.c
+          ${_pl}/runner_slurm/slurm_poll.c ${_pl}/runner_slurm/slurm_array.c
           ${_pl}/common/pl_host.c)
 relhost_add_fuzz(runner_skypilot_output CORPUS runner_skypilot CORE NONE
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/sky_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c

@@ -64,8 +64,9 @@ def _which(name):
 
 
 class Cluster:
-    def __init__(self, keep=False):
+    def __init__(self, keep=False, cpus=NODE_CPUS):
         self.keep = keep or bool(os.environ.get("RELHOST_KEEP_TMP"))
+        self.cpus = cpus  # declared: a node of `true` jobs is bound by launch latency, not CPU
         self.dir = None
         self.procs = []
         self.conf = None
@@ -116,7 +117,7 @@ class Cluster:
         self.ctld_port, self.slurmd_port = _free_port(), _free_port()
         while self.slurmd_port == self.ctld_port:
             self.slurmd_port = _free_port()
-        cpus = max(os.cpu_count() or 1, NODE_CPUS)
+        cpus = max(os.cpu_count() or 1, self.cpus)
         self.conf = os.path.join(d, "slurm.conf")
         with open(self.conf, "w") as f:
             f.write(f"""# relhost test cluster ({d})
@@ -147,6 +148,9 @@ SelectTypeParameters=CR_Core
 SlurmdParameters=config_overrides
 ReturnToService=2
 MinJobAge=600
+# room for the 1,200-task array of real_1200_tasks_as_arrays_under_ulimit_1024 (default 1001)
+MaxArraySize=2001
+SchedulerParameters=default_queue_depth=2000
 KillWait=2
 InactiveLimit=0
 NodeName=localhost CPUs={cpus} RealMemory=1024 State=UNKNOWN

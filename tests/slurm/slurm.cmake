@@ -35,6 +35,7 @@ set_tests_properties(test_slurm_unit PROPERTIES LABELS "slurm")
 # string helpers share names with the plugin's).
 add_executable(test_slurm_poll_unit ${CMAKE_CURRENT_LIST_DIR}/slurm_poll_unit.c
                ${_slurm_src}/slurm_poll.c ${_slurm_src}/slurm_parse.c ${_slurm_src}/slurm_script.c
+               ${_slurm_src}/slurm_array.c
                ${_slurm_src}/runner_slurm.c ${PROJECT_SOURCE_DIR}/plugins/common/pl_host.c)
 target_include_directories(test_slurm_poll_unit PRIVATE ${_slurm_src} ${PROJECT_SOURCE_DIR}/include)
 target_link_libraries(test_slurm_poll_unit PRIVATE PkgConfig::CMOCKA m)

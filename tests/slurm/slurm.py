@@ -42,8 +42,8 @@ UNLISTED = "rh-unlisted-Secret-0b1d2e3f"  # in relhost's environment, never hand
 # ---- the cluster and the counting shims ---------------------------------------------------------
 
 @contextlib.contextmanager
-def slurm():
-    c = cluster.Cluster()
+def slurm(**kw):
+    c = cluster.Cluster(**kw)
     try:
         c.start()
     except cluster.NotStarted as e:
@@ -57,16 +57,22 @@ def slurm():
         c.stop()
 
 
-def counting_shims(folder):
-    """folder/bin/{sbatch,...}: log "<time> <args>" to folder/calls.<tool>, exec the real one."""
+def counting_shims(folder, kill_after_sbatch=False):
+    """folder/bin/{sbatch,...}: log "<time> <args>" to folder/calls.<tool>, exec the real one.
+    kill_after_sbatch: sbatch SIGKILLs its caller (relhost) once the real one answered."""
     b = os.path.join(folder, "bin")
     os.makedirs(b, exist_ok=True)
     for t in TOOLS:
         real = shutil.which(t, path="/usr/bin:/bin:/usr/sbin:/sbin")
         rh.check(real is not None, f"{t} is not installed")
         log = shlex.quote(os.path.join(folder, "calls." + t))
-        rh.write(os.path.join(b, t), f'#!/bin/sh\necho "$(date +%s.%N) $*" >> {log}\n'
-                                     f'exec {shlex.quote(real)} "$@"\n', mode=0o755)
+        run_it = f'exec {shlex.quote(real)} "$@"\n'
+        if kill_after_sbatch and t == "sbatch":
+            run_it = f'{shlex.quote(real)} "$@"\nrc=$?\nkill -9 $PPID\nexit $rc\n'
+        path = os.path.join(b, t)
+        if os.path.exists(path):
+            os.unlink(path)
+        rh.write(path, f'#!/bin/sh\necho "$(date +%s.%N) $*" >> {log}\n' + run_it, mode=0o755)
     return b
 
 
@@ -363,7 +369,8 @@ def case_real_crash_around_sbatch_submits_once():
     with slurm() as c:
         b = counting_shims(d)
         env = env_for(c, d, b)
-        p = plan(d, [val("a", [PY, JOB, "metrics"]), val("b", [PY, JOB, "metrics"])])
+        p = plan(d, [val("a", [PY, JOB, "metrics"]), val("b", [PY, JOB, "metrics"])],
+                 runner="arrays = false;")
         r = run(["-c", p, "--release", "1", "--no-color"],
                    env=dict(env, RELHOST_CRASH_AT="jobs.after_submit"), cwd=d)
         rh.check(r.rc != 0 and "dying at jobs.after_submit" in r.err, "no crash", r)
@@ -403,30 +410,65 @@ def case_real_one_squeue_per_poll_interval():
                  f"at most one scontrol per poll expected, got {ends}", r)
 
 
-def case_real_1200_jobs_under_ulimit_1024():
+def case_real_1200_tasks_as_arrays_under_ulimit_1024():
     """1,200 validations of `true` on the real cluster under `ulimit -n 1024` (once: INTERRUPTED
-    with "Too many open files", a descriptor held per submitted job): all pass, with one squeue
-    per poll interval and at most one scontrol per poll. Submitted one sbatch each (no job
-    arrays yet); takes a few minutes on the single-node test cluster."""
+    with "Too many open files", a descriptor held per submitted job): all pass, submitted as job
+    arrays (a handful of sbatch calls, not 1,200), with one squeue per poll interval and at most
+    one scontrol per poll (besides the one `scontrol show config`)."""
     d = rh.scratch()
     n = 1200
-    with slurm() as c:
+    with slurm(cpus=64) as c:
         b = counting_shims(d)
-        p = plan(d, [val(f"t{i}", ["true"], timeout=600) for i in range(n)])
+        # all at once (the remote default max_parallel is 1000): ONE array of 1,200 tasks
+        p = plan(d, [val(f"t{i}", ["true"], timeout=600) for i in range(n)],
+                 runner=f"max_parallel = {n};")
         t0 = time.monotonic()
         r = run_limited(["-c", p, "--release", "1", "--no-color", "-q"], env_for(c, d, b), d,
                         1024, timeout=580)
         wall = time.monotonic() - t0
-        rh.expect(r, 0, not_any=[r"Too many open files", r"INTERRUPTED"])
+        rh.expect(r, 0, not_any=[r"Too many open files", r"INTERRUPTED", r"no job arrays"])
         jobs = state(d, "1")["jobs"]
         bad = [k for k, j in jobs.items() if j.get("outcome") != "PASSED"]
         rh.check(len(jobs) == n and not bad, f"{len(jobs)} jobs, not passed: {bad[:5]}", r)
-        rh.check(len(calls(d, "sbatch")) == n, f"{len(calls(d, 'sbatch'))} sbatch calls", r)
+        sb = calls(d, "sbatch")
+        rh.check(len(sb) == 1 and all(f"--array=0-{n - 1}" in a for _, a in sb),
+                 f"{len(sb)} sbatch calls: {[a[:120] for _, a in sb[:3]]}", r)
+        tasks = [j["external_id"] for j in jobs.values()]
+        rh.check(all(re.fullmatch(r"\d+_\d+", t) for t in tasks), f"ids {tasks[:5]}", r)
         polls = [a for _, a in calls(d, "squeue") if "--me" in a.split()]
         rh.check(len(polls) <= wall + 2, f"{len(polls)} polls in {wall:.0f} s", r)
-        ends = calls(d, "scontrol")
+        ends = [a for _, a in calls(d, "scontrol") if not a.startswith("show config")]
         rh.check(len(ends) <= len(polls), f"{len(ends)} scontrol for {len(polls)} polls", r)
-        print(f"1,200 jobs: {wall:.0f} s, {len(polls)} polls, {len(ends)} scontrol calls")
+        print(f"1,200 tasks: {wall:.0f} s, {len(sb)} sbatch, {len(polls)} polls, "
+              f"{len(ends)} scontrol calls")
+
+
+def case_real_array_reattach_by_key_and_task_exit_codes():
+    """relhost SIGKILLed as soon as sbatch accepted the array (no task id recorded yet): the
+    array runs on, the next run finds each task by its key and submits nothing again; the task
+    that exits 3 fails alone."""
+    d = rh.scratch()
+    flag = os.path.join(d, "go")
+    with slurm() as c:
+        env = env_for(c, d, counting_shims(d, kill_after_sbatch=True))
+        p = plan(d, [val(f"w{i}", [PY, JOB, "wait", flag]) for i in range(3)] +
+                 [val("bad", [PY, JOB, "exit", "3"])])
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
+        rh.check(r.rc == -9, f"relhost was not killed after sbatch: exit {r.rc}", r)
+        sb = calls(d, "sbatch")
+        rh.check(len(sb) == 1 and "--array=0-3" in sb[0][1], f"sbatch calls {sb}", r)
+        counting_shims(d)
+        open(flag, "w").close()
+        r = run(["-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
+        rh.expect(r, 1, out=[r"FAILED\s+tests"])
+        rh.check(r.all.count("re-attached to slurm job") == 4, "not every task re-attached", r)
+        rh.check(len(calls(d, "sbatch")) == 1, f"sbatch calls {calls(d, 'sbatch')}", r)
+        for i in range(3):
+            job = job_of(d, "1", f"w{i}")
+            expect_job(job, "PASSED", None, 0, r)
+            rh.check("environment" in rh.read(job["log_path"]) or
+                     "waiting" in rh.read(job["log_path"]), f"w{i}: its log is empty", r)
+        expect_job(job_of(d, "1", "bad"), "FAILED", "exit_code", 3, r)
 
 
 def case_real_interrupt_detaches_then_kill_cancels():
@@ -494,15 +536,17 @@ def case_real_stable_plan_launch_status_kill():
             r = run(["launch", "-c", stable, "--release", "st1", "--no-color"] + sets, env=env,
                     cwd=d)
             rh.expect(r, 0, out=[r"LAUNCHED"])
-            n = len(calls(d, "sbatch"))
-            rh.check(n == 4, f"4 cells of cluster.1n.* launched, sbatch calls: {n}", r)
+            sb = calls(d, "sbatch")
+            # the four cells share a submission shape: one job array of four tasks
+            rh.check(len(sb) == 1 and "--array=0-3" in sb[0][1],
+                     f"4 cells of cluster.1n.* launched as one array, sbatch calls: {sb}", r)
             r = run(["status", "-c", stable, "--release", "st1", "--no-color"] + sets[:8], env=env,
                     cwd=d)
             rh.expect(r, 0, out=[r"^\s*cluster\.1n\.normal\s", r"^\s*cluster\.1n\.cmd_fails\s"])
             r = run(["kill", "-c", stable, "--release", "st1", "--no-color"] + sets[:8], env=env,
                     cwd=d)
             rh.expect(r, 0, out=[r"release st1: \d+ cancelled"])
-            rh.check(len(calls(d, "sbatch")) == 4, "kill submitted something", r)
+            rh.check(len(calls(d, "sbatch")) == 1, "kill submitted something", r)
         finally:
             # the plan checks the candidate out in a worktree of this repository: remove it
             subprocess.run(["git", "-C", rh.source_dir(), "worktree", "remove", "--force",
@@ -547,7 +591,9 @@ def case_fake_isolated_launch_status_kill():
              runner="isolate = true;", poll="0.1s")
     r = run(["launch", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0)
-    rh.check(len(fake_calls(d, "sbatch")) == 2, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+    sb = fake_calls(d, "sbatch")
+    # one job array for both: submit queues them in the runner's process, its poll sends them
+    rh.check(len(sb) == 1 and "--array=0-1" in sb[0], f"sbatch calls {sb}", r)
     looks = len(fake_calls(d, "squeue"))
     r = run(["status", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0, out=[r"^\s*long\s.*(PENDING|RUNNING)"])
@@ -622,7 +668,7 @@ def case_fake_many_running_jobs_under_a_low_descriptor_limit():
     n = 80
     b = fake_tools(d)
     p = plan(d, [ended(f"j{i}", "COMPLETED 0:0 0", f'FAKE_HOLD = "{n}";') for i in range(n)],
-             runner=f"max_parallel = {n};", poll="0.1s")
+             runner=f"max_parallel = {n}; arrays = false;", poll="0.1s")
     r = run_limited(["-c", p, "--release", "1", "--no-color"], env_for(None, d, b), d, 48,
                     timeout=300)
     rh.expect(r, 0, out=[r"PASSED\s+tests"], not_any=[r"Too many open files"])
@@ -637,7 +683,7 @@ def case_fake_default_parallelism_is_a_cluster_users():
     d = rh.scratch()
     vals = [ended(f"j{i}", "COMPLETED 0:0 0", 'FAKE_HOLD = "12";') for i in range(12)]
     vals = [v.replace("timeout_s = 120", "timeout_s = 20") for v in vals]
-    _, r = fake_run(d, vals)
+    _, r = fake_run(d, vals, runner="arrays = false;")
     rh.expect(r, 0, out=[r"PASSED\s+tests"])
     rh.check(len(fake_calls(d, "sbatch")) == 12, "one sbatch per job", r)
 
@@ -678,7 +724,7 @@ def case_fake_kill_cancels_the_release_in_one_scancel_pending_first():
     for i in range(3):
         vals.append(ended(f"r{i}", "COMPLETED 0:0 0", 'FAKE_HOLD = "1000";'))
         vals.append(ended(f"w{i}", "COMPLETED 0:0 0"))
-    p = plan(d, vals, runner="max_parallel = 10;", poll="0.1s")
+    p = plan(d, vals, runner="max_parallel = 10; arrays = false;", poll="0.1s")
     r = run(["launch", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
     rh.expect(r, 0)
     rh.check(len(fake_calls(d, "sbatch")) == 6, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
@@ -753,7 +799,7 @@ def case_fake_sbatch_errors():
             'env = { FAKE_SBATCH_ERR = "Batch job submission failed: Socket timed out on '
             'send/recv operation"; };'),
         val("badarg", [PY, JOB, "metrics"], 'runner_args = { memory = "1G"; };'),
-    ])
+    ], runner="arrays = false;")
     rh.check(r.rc in (3, 75), "tool errors only: exit 3 (or 75 when deferred)", r)
     bad = job_of(d, "1", "badpart")
     expect_job(bad, "ERROR", "submit_failed", "any", r)
@@ -784,6 +830,166 @@ def case_fake_time_limit_and_defaults():
              f"timeout_s = 0 must leave Slurm's default: {by['untimed']}", r)
     rh.check("--nodes=1" in by["short"] and not any("gpus" in x for x in by["short"]),
              f"{by['short']}", r)
+
+
+# ---- job arrays -------------------------------------------------------------------------------
+
+def fake_env(d, **extra):
+    return env_for(None, d, fake_tools(d), {k: str(v) for k, v in extra.items()})
+
+
+def array_run(d, validations, runner="", args=(), cmd=None, **extra):
+    p = plan(d, validations, runner=runner, poll="0.1s")
+    env = fake_env(d, **extra)
+    argv = [p if a is None else a for a in (cmd or ["-c", None])]
+    r = run(argv + ["--release", "1", "--no-color"] + list(args), env=env, cwd=d)
+    return p, env, r
+
+
+def arrays_of(d):
+    """The --array ranges of the sbatch calls, None for a single submission."""
+    return [next((a[8:] for a in c if a.startswith("--array=")), None)
+            for c in fake_calls(d, "sbatch")]
+
+
+def case_fake_array_chunks_at_max_array_size():
+    """Seven validations of one shape on a cluster whose MaxArraySize is 3: arrays of 3, 3 and
+    the last one on its own; one `scontrol show config`; each task's output in its own log;
+    polls list tasks one by one (squeue -r)."""
+    d = rh.scratch()
+    vals = [ended(f"t{i}", "COMPLETED 0:0 0", f'FAKE_OUTPUT = "sps_max: {1000 + i}";')
+            for i in range(7)]
+    _, _, r = array_run(d, vals, SLURM_FAKE_MAX_ARRAY=3)
+    rh.expect(r, 0, out=[r"PASSED\s+tests"], not_any=[r"no job arrays"])
+    rh.check(arrays_of(d) == ["0-2", "0-2", None], f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+    sc = fake_calls(d, "scontrol")
+    rh.check([c for c in sc if c[:2] == ["show", "config"]] == [["show", "config"]],
+             f"MaxArraySize is read once: {sc}", r)
+    ids = {}
+    for i in range(7):
+        job = job_of(d, "1", f"t{i}")
+        expect_job(job, "PASSED", None, 0, r)
+        ids[i] = job["external_id"]
+        rh.check(f"sps_max: {1000 + i}" in rh.read(job["log_path"]),
+                 f"t{i}: its own output is not in its log {job['log_path']}", r)
+    rh.check(re.fullmatch(r"\d+_0", ids[0]) and ids[1] == ids[0][:-1] + "1", f"ids {ids}", r)
+    rh.check(re.fullmatch(r"\d+", ids[6]), f"the 7th went out on its own: {ids}", r)
+    first = fake_calls(d, "sbatch")[0]
+    name = next(a for a in first if a.startswith("--job-name="))
+    rh.check(name == "--job-name=rh-1-t*", f"the array's name is the keys' prefix: {first}", r)
+    script = first[-1]
+    text = rh.read(script)
+    rh.check("#rh-task 2 rh-1-t2-a1" in text and "SLURM_ARRAY_TASK_ID" in text, text, r)
+    rh.check(any(a == f"--comment=relhost-array:{script}" for a in first), f"{first}", r)
+    polls = [c for c in fake_calls(d, "squeue") if "--me" in c and "%i|%T|%r|%j" in c]
+    rh.check(polls and all("-r" in c for c in polls), f"polls without -r: {polls[:2]}", r)
+
+
+def case_fake_array_task_exit_codes_are_their_own():
+    """One array of four; the task that exits 3 fails its validation alone, and a task Slurm
+    could not start (127) is a tool error: Slurm's per-task ends map as for single jobs."""
+    d = rh.scratch()
+    vals = [ended("ok0", "COMPLETED 0:0 0"), ended("bad", "FAILED 3:0 0"),
+            ended("ok1", "COMPLETED 0:0 1"), ended("noexec", "FAILED 127:0 0")]
+    _, _, r = array_run(d, vals)
+    rh.expect(r, 1, out=[r"FAILED\s+tests"])
+    rh.check(arrays_of(d) == ["0-3"], f"one array: {fake_calls(d, 'sbatch')}", r)
+    expect_job(job_of(d, "1", "ok0"), "PASSED", None, 0, r)
+    expect_job(job_of(d, "1", "bad"), "FAILED", "exit_code", 3, r)
+    expect_job(job_of(d, "1", "noexec"), "ERROR", "exec_failed", 127, r)
+    ok1 = job_of(d, "1", "ok1")
+    expect_job(ok1, "PASSED", None, 0, r)
+    rh.check(ok1["restarts"] == 1, f"restarts of a task: {ok1['restarts']}", r)
+
+
+def case_fake_array_refused_falls_back_to_single_jobs():
+    """A cluster that refuses arrays (sbatch's "Invalid job array specification", or a
+    MaxArraySize of 0): one sbatch per validation, all pass, a warning says why."""
+    for extra, word in ((dict(SLURM_FAKE_ARRAY_ERR="Batch job submission failed: Invalid job "
+                                                   "array specification"),
+                         "Invalid job array specification"),
+                        (dict(SLURM_FAKE_MAX_ARRAY=0), "MaxArraySize is 0")):
+        d = rh.scratch()
+        _, _, r = array_run(d, [ended(f"t{i}", "COMPLETED 0:0 0") for i in range(4)], **extra)
+        rh.expect(r, 0, out=[r"PASSED\s+tests"])
+        rh.check("no job arrays on this cluster" in r.err and word in r.err,
+                 f"no warning naming {word!r}", r)
+        singles = [a for a in arrays_of(d) if a is None]
+        rh.check(len(singles) == 4, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+        for i in range(4):
+            expect_job(job_of(d, "1", f"t{i}"), "PASSED", None, 0, r)
+
+
+def case_fake_array_sbatch_failure_fails_each_task():
+    """An array sbatch refuses for another reason: each of its tasks is a tool error naming
+    sbatch's message (retryable when the controller was only busy); none was submitted."""
+    for msg, retryable in (("Batch job submission failed: Invalid partition name specified",
+                            False),
+                           ("Batch job submission failed: Socket timed out on send/recv "
+                            "operation", True)):
+        d = rh.scratch()
+        _, _, r = array_run(d, [ended(f"t{i}", "COMPLETED 0:0 0") for i in range(3)],
+                            SLURM_FAKE_ARRAY_ERR=msg)
+        rh.check(r.rc in (3, 75), "tool errors only: exit 3 (or 75 when deferred)", r)
+        for i in range(3):
+            job = job_of(d, "1", f"t{i}")
+            expect_job(job, "ERROR", "submit_failed", "any", r)
+            rh.check(job["retryable"] == retryable, f"retryable {job['retryable']}", r)
+            rh.check(any(msg.split(": ")[1][:40] in n for n in job["evidence"]["notes"]),
+                     f"sbatch's message is lost: {job['evidence']['notes']}", r)
+            rh.check(not job.get("external_id"), f"an id for a refused job: {job}", r)
+        rh.check(arrays_of(d) == ["0-2"], f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+
+
+def case_fake_array_kill_is_one_scancel_per_array():
+    """`relhost kill` of a release of two arrays names each array once (its id cancels all of
+    its tasks), in one scancel, instead of one id per task."""
+    d = rh.scratch()
+    vals = [ended(f"t{i}", "COMPLETED 0:0 0", 'FAKE_HOLD = "1000";') for i in range(6)]
+    p, env, r = array_run(d, vals, runner="max_parallel = 10;", cmd=["launch", "-c", None],
+                          SLURM_FAKE_MAX_ARRAY=3)
+    rh.expect(r, 0)
+    rh.check(arrays_of(d) == ["0-2", "0-2"], f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+    r = run(["kill", "-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
+    rh.expect(r, 0, out=[r"release 1: 6 cancelled"])
+    sc = fake_calls(d, "scancel")
+    arrays = sorted({job_of(d, "1", f"t{i}")["external_id"].split("_")[0] for i in range(6)})
+    rh.check(len(sc) == 1 and sorted(sc[0]) == arrays, f"scancel {sc}, arrays {arrays}", r)
+    jobs = json.load(open(os.path.join(d, "fake", "jobs.json")))["jobs"]
+    rh.check(len(jobs) == 6 and all(j.get("cancelled") for j in jobs.values()), f"{jobs}", r)
+
+
+def case_fake_array_sigkill_after_sbatch_reattaches_by_key():
+    """relhost SIGKILLed right after sbatch accepted the array, before any task's id was
+    recorded: the next run finds each task by its key (the array's name and script) and
+    submits nothing again."""
+    d = rh.scratch()
+    vals = [ended(f"t{i}", "COMPLETED 0:0 0", f'FAKE_OUTPUT = "step 1 SPS: {1000 + i}";')
+            for i in range(5)]
+    p, env, r = array_run(d, vals, SLURM_FAKE_KILL_PARENT=1)
+    rh.check(r.rc == -9, f"relhost was not killed by sbatch: {r.rc}", r)
+    rh.check(arrays_of(d) == ["0-4"], f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+    env.pop("SLURM_FAKE_KILL_PARENT")
+    r = run(["-c", p, "--release", "1", "--no-color"], env=env, cwd=d)
+    rh.expect(r, 0, out=[r"PASSED\s+tests"])
+    rh.check(len(fake_calls(d, "sbatch")) == 1, f"submitted twice: {fake_calls(d, 'sbatch')}", r)
+    base = json.load(open(os.path.join(d, "fake", "jobs.json")))["next"] - 5
+    for i in range(5):
+        job = job_of(d, "1", f"t{i}")
+        expect_job(job, "PASSED", None, 0, r)
+        rh.check(job["external_id"] == f"{base}_{i}", f"t{i} re-attached to {job}", r)
+        rh.check(metric(job, "sps_max") == 1000 + i, f"t{i}: {job['evidence']}", r)
+
+
+def case_fake_arrays_false_submits_one_job_each():
+    """arrays = false: one sbatch per validation, no --array, no `scontrol show config`."""
+    d = rh.scratch()
+    _, _, r = array_run(d, [ended(f"t{i}", "COMPLETED 0:0 0") for i in range(4)],
+                        runner="arrays = false;")
+    rh.expect(r, 0, out=[r"PASSED\s+tests"])
+    rh.check(arrays_of(d) == [None] * 4, f"sbatch calls {fake_calls(d, 'sbatch')}", r)
+    rh.check(not any(c[:2] == ["show", "config"] for c in fake_calls(d, "scontrol")),
+             "scontrol show config ran", r)
 
 
 if __name__ == "__main__":

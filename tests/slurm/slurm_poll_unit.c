@@ -121,7 +121,7 @@ static void test_slurm_poll__one_squeue_one_scontrol_matched_by_id(void **state)
         SCONTROL("103", "FAILED", "3:0") SCONTROL("1010", "RUNNING", "0:0");
     assert_int_equal(poll(st, 5, nums), 0);
     assert_int_equal(T.ncalls, 2);
-    assert_non_null(strstr(T.argv[0], "squeue --me -h -t all"));
+    assert_non_null(strstr(T.argv[0], "squeue --me -r -h -t all"));
     assert_null(strstr(T.argv[0], "-j"));
     assert_string_equal(T.argv[1], "scontrol show job -o"); /* two ended: all jobs at once */
     assert_int_equal(st[0].state, RELHOST_JOB_RUNNING);
@@ -186,6 +186,61 @@ static void test_slurm_poll__ten_thousand_jobs_in_one_squeue(void **state)
     free(st);
 }
 
+/* Array tasks: squeue -r lists them as "ARRAY_TASK", scontrol by their own JobId with
+ * ArrayJobId/ArrayTaskId; a plain job with the array's number, a task of another array and the
+ * record of tasks not started yet ("ArrayTaskId=2-9") match none of them. */
+#define SCONTROL_TASK(raw, array, task, state, ec)                                 \
+    "JobId=" raw " ArrayJobId=" array " ArrayTaskId=" task " ArrayTaskThrottle=0 " \
+    "JobName=rh-1-t* UserId=root(0) GroupId=root(0) Priority=1 JobState=" state    \
+    " Reason=None Requeue=1 Restarts=0 BatchFlag=1 ExitCode=" ec " StdOut=/tmp/rh/x.out\n"
+
+static void test_slurm_poll__array_tasks_matched_by_array_and_index(void **state)
+{
+    relhost_job_status st[4];
+    char nums[4][32] = {"300_0", "300_1", "300_2", "300_10"};
+    (void)state;
+    memset(st, 0, sizeof st);
+    T.squeue_out = "300_0|COMPLETED|None|rh-1-t*\n"
+                   "300_1|FAILED|NonZeroExitCode|rh-1-t*\n"
+                   "300_10|RUNNING|None|rh-1-t*\n"
+                   "301_2|COMPLETED|None|rh-1-u*\n"
+                   "300|COMPLETED|None|other\n"
+                   "300_2|PENDING|Priority|rh-1-t*\n";
+    T.scontrol_out = SCONTROL_TASK("303", "301", "2", "COMPLETED", "0:0")
+        SCONTROL_TASK("300", "300", "2-9", "PENDING", "0:0")
+            SCONTROL_TASK("302", "300", "1", "FAILED", "3:0")
+                SCONTROL_TASK("301", "300", "0", "COMPLETED", "0:0")
+                    SCONTROL("300", "COMPLETED", "7:0");
+    assert_int_equal(poll(st, 4, nums), 0);
+    assert_int_equal(T.ncalls, 2);
+    assert_non_null(strstr(T.argv[0], "squeue --me -r "));
+    assert_string_equal(T.argv[1], "scontrol show job -o");
+    assert_int_equal(st[0].state, RELHOST_JOB_ENDED);
+    assert_int_equal(st[0].end, RELHOST_END_EXITED);
+    assert_int_equal(st[0].exit_code, 0);
+    assert_int_equal(st[1].state, RELHOST_JOB_ENDED);
+    assert_int_equal(st[1].exit_code, 3);
+    assert_int_equal(st[2].state, RELHOST_JOB_PENDING);
+    assert_int_equal(st[3].state, RELHOST_JOB_RUNNING);
+}
+
+static void test_slurm_poll__ids_of_array_tasks(void **state)
+{
+    char num[32], cl[200];
+    const char *t = "123_4", *p = "123", *t0 = "123_0", *pend = "123_[4-9]|P";
+    (void)state;
+    assert_int_equal(slurm_split_id("123_4", num, sizeof num, cl, sizeof cl), 0);
+    assert_string_equal(num, "123_4");
+    assert_int_equal(slurm_split_id("123_4;east", num, sizeof num, cl, sizeof cl), 0);
+    assert_string_equal(cl, "east");
+    assert_int_equal(slurm_split_id("123_", num, sizeof num, cl, sizeof cl), -1);
+    assert_int_equal(slurm_split_id("123_[4-9]", num, sizeof num, cl, sizeof cl), -1);
+    assert_true(slurm_id_key(t, t + 5, 0) != slurm_id_key(p, p + 3, 0));
+    assert_true(slurm_id_key(t0, t0 + 5, 0) != slurm_id_key(p, p + 3, 0));
+    assert_true(slurm_id_key(t0, t0 + 5, 0) != 0);
+    assert_int_equal(slurm_id_key(pend, pend + strlen(pend), '|'), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +248,8 @@ int main(void)
         cmocka_unit_test_setup(test_slurm_poll__one_ended_job_is_asked_for_by_id, setup),
         cmocka_unit_test_setup(test_slurm_poll__a_listing_cut_short_loses_no_job, setup),
         cmocka_unit_test_setup(test_slurm_poll__ten_thousand_jobs_in_one_squeue, setup),
+        cmocka_unit_test_setup(test_slurm_poll__array_tasks_matched_by_array_and_index, setup),
+        cmocka_unit_test_setup(test_slurm_poll__ids_of_array_tasks, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
