@@ -191,12 +191,12 @@ static int take_sources(jobs *j, relhost_job *jb, const relhost_ctx *ctx,
                 /* freed by jobs_free via the list below */
                 error_set(RELHOST_EINVAL, "validation %s: unknown metrics source \"%s\"",
                           rq->validation, rq->metrics->v[i]);
-                jb->phase = PH_DONE;
+                jobs_set_phase(jb, PH_DONE);
                 jb->outcome = RELHOST_ERROR;
                 return -1;
             }
             if (source_open(s, ctx) != 0) {
-                jb->phase = PH_DONE;
+                jobs_set_phase(jb, PH_DONE);
                 jb->outcome = RELHOST_ERROR;
                 return -1;
             }
@@ -257,6 +257,7 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
         rq.acceptance = NULL; /* a repeat is judged only as part of its aggregate */
     jb = xcalloc(1, sizeof *jb);
     jb->owner = j;
+    jb->idx = j->n; /* appended below */
     jb->rt = rt;
     jb->repeat = repeat;
     jb->group = group;
@@ -345,21 +346,43 @@ static size_t count_done(relhost_job *const *v, size_t n, relhost_mode mode)
     return done;
 }
 
-/* Record the intent of every queued job that has a free slot; returns how many. */
+/* Runners that have room for one more job. */
+static size_t runners_with_room(const jobs *j)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->p->nrunners; i++)
+        n += j->runners[i].opened && j->runners[i].running < j->runners[i].pi->max_parallel;
+    return n;
+}
+
+/* Record the intent of every queued job that has a free slot, in submission order; returns how
+ * many. The walk starts at the first job that may still be queued (j->qfrom) and stops once no
+ * runner has room: a tick costs what it starts, not the length of the queue. */
 static size_t prepare_ready(jobs *j, relhost_mode mode)
 {
     double now = loop_now();
-    size_t nstart = 0;
-    for (size_t i = 0; i < j->n; i++) {
+    size_t nstart = 0, room = runners_with_room(j);
+    while (j->qfrom < j->n && (j->all[j->qfrom]->phase != PH_QUEUED || j->all[j->qfrom]->kids))
+        j->qfrom++; /* an aggregate runs nothing itself: its repeats do */
+    for (size_t i = j->qfrom; i < j->n && room > 0; i++) {
         relhost_job *jb = j->all[i];
         if (jb->kids)
-            continue; /* an aggregate runs nothing itself: its repeats do */
+            continue;
         if (mode == RELHOST_MODE_LAUNCH && !jb->rt->ops->find)
             continue; /* local jobs die with relhost: not launched, run by `relhost -c` */
         if (jb->phase == PH_QUEUED && jb->not_before <= now &&
             jb->rt->running < jb->rt->pi->max_parallel) {
             jobs_prepare_job(j, jb);
+            if (jb->submit_pending) {
+                if (j->nprepared == j->capprepared) {
+                    j->capprepared = j->capprepared ? j->capprepared * 2 : 16;
+                    j->prepared = xrealloc(j->prepared, j->capprepared * sizeof *j->prepared);
+                }
+                j->prepared[j->nprepared++] = jb;
+            }
             nstart++;
+            if (jb->rt->running >= jb->rt->pi->max_parallel)
+                room--;
         }
     }
     return nstart;
@@ -367,24 +390,38 @@ static size_t prepare_ready(jobs *j, relhost_mode mode)
 
 static void submit_prepared(jobs *j)
 {
-    for (size_t i = 0; i < j->n; i++)
-        if (j->all[i]->submit_pending) {
-            j->all[i]->submit_pending = 0;
-            jobs_submit_job(j, j->all[i]);
+    for (size_t i = 0; i < j->nprepared; i++)
+        if (j->prepared[i]->submit_pending) {
+            j->prepared[i]->submit_pending = 0;
+            jobs_submit_job(j, j->prepared[i]);
         }
+    j->nprepared = 0;
+}
+
+/* How many of the waited-for jobs count as done: in a run from the log of ends (a job counts
+ * once it is PH_DONE), in a launch by asking each (a launch ticks once or twice). */
+static size_t waited_done(jobs *j, jobs_waitset *ws, relhost_job *const *v, size_t n,
+                          relhost_mode mode)
+{
+    if (mode == RELHOST_MODE_LAUNCH)
+        return count_done(v, n, mode);
+    return jobs_waitset_update(ws, j, mode);
 }
 
 /*
  * One tick: poll runners, tail logs, record the intents of jobs that can start, make all of it
  * durable with ONE flush (results of ended jobs and intents alike), then submit. A tick that
  * ended or started something is followed at once by another; otherwise the loop sleeps until
- * the next poll, log read or retry is due, or a child exits.
+ * the next poll, log read or retry is due, or a child exits. A tick costs O(running + changed):
+ * it walks the running jobs, the jobs it starts and the ends since the last one, never all.
  */
 int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, int any)
 {
-    int ticked = 0;
+    int ticked = 0, rc = 0;
+    jobs_waitset ws;
+    jobs_waitset_init(&ws, j, v, n, ctx->mode);
     for (;;) {
-        size_t done = count_done(v, n, ctx->mode), nstart;
+        size_t done = waited_done(j, &ws, v, n, ctx->mode), nstart;
         unsigned long ended_before = j->ended_count;
         int serving = j->serving;
         /* A launch ticks once at least, so that its jobs get submitted. */
@@ -395,7 +432,8 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
         if (loop_interrupted()) {
             jobs_stop(j);
             jobs_flush_state(j);
-            return RELHOST_EINTR;
+            rc = RELHOST_EINTR;
+            break;
         }
         jobs_poll_runners(j);
         jobs_tend_running(j);
@@ -404,7 +442,7 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
          * next ones (state_commit_window), intents never: a submission follows them. */
         jobs_commit(j, nstart > 0);
         submit_prepared(j);
-        done = count_done(v, n, ctx->mode);
+        done = waited_done(j, &ws, v, n, ctx->mode);
         if ((any && done > 0) || done == n || nstart)
             continue;
         /* Sleep until a timer of the job layer (a poll, a log read, a deadline, a retry) or a
@@ -413,8 +451,10 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
         loop_once(j->ended_count != ended_before ? 0 : jobs_commit_wait(j, 1.0));
         j->serving = serving;
     }
-    jobs_commit(j, 0);
-    return 0;
+    jobs_waitset_free(&ws);
+    if (rc == 0)
+        jobs_commit(j, 0);
+    return rc;
 }
 
 void jobs_stop(jobs *j)
@@ -433,7 +473,7 @@ void jobs_stop(jobs *j)
         }
         jb->host_cancelled = 1;
         jobs_cancel_guarded(jb);
-        jb->phase = PH_QUEUED;
+        jobs_set_phase(jb, PH_QUEUED);
         jb->rt->running--;
         jobs_close_sources(jb);
         jobs_release_handle(jb);
@@ -453,9 +493,23 @@ int jobs_resumed(const jobs *j, const char *id)
 
 void jobs_ids(const jobs *j, const char *step, strvec *out)
 {
+    jobs_ids_resumed(j, step, out, NULL);
+}
+
+int *jobs_ids_resumed(const jobs *j, const char *step, strvec *out, int **resumed)
+{
+    size_t from = out->n, k;
     for (size_t i = 0; j && i < j->n; i++)
         if (strcmp(j->all[i]->step, step) == 0)
             sv_push(out, j->all[i]->id);
+    if (!resumed)
+        return NULL;
+    *resumed = xcalloc(out->n - from + 1, sizeof **resumed);
+    k = 0;
+    for (size_t i = 0; j && i < j->n; i++)
+        if (strcmp(j->all[i]->step, step) == 0)
+            (*resumed)[k++] = j->all[i]->resumed;
+    return *resumed;
 }
 
 int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
@@ -549,6 +603,9 @@ void jobs_free(jobs *j)
         job_free(jb);
     }
     free(j->all);
+    free(j->run);
+    free(j->ends);
+    free(j->prepared);
     for (size_t i = 0; i < j->p->nrunners; i++) {
         jobs_runner_rt_close(&j->runners[i]);
         if (j->runners[i].opened)

@@ -279,7 +279,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
         jb->restarts = (int)m->value;
     if (v.outcome == RELHOST_NONE) {
         /* Stopped by relhost: no outcome; the next run starts this attempt again. */
-        jb->phase = PH_QUEUED;
+        jobs_set_phase(jb, PH_QUEUED);
         jb->rt->running--;
         j->ended_count++;
         jobs_release_handle(jb);
@@ -320,7 +320,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
             jobs_evaluate_checks(jb);
         }
     }
-    jb->phase = PH_DONE;
+    jobs_set_phase(jb, PH_DONE);
     jobs_finish(j, jb);
 }
 
@@ -344,7 +344,7 @@ void jobs_finish(jobs *j, relhost_job *jb)
         free(n);
         jobs_persist(jb);
         jb->attempt++;
-        jb->phase = PH_QUEUED;
+        jobs_set_phase(jb, PH_QUEUED);
         jb->not_before = loop_now() + (backoff > 60 ? 60 : backoff);
         jobs_arm_retry(jb);
         return;
@@ -377,7 +377,7 @@ void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg)
         jobs_stop_timers(jb);
         jobs_close_sources(jb);
         jb->handle = NULL; /* it named a job of the dead server */
-        jb->phase = PH_DONE;
+        jobs_set_phase(jb, PH_DONE);
         jb->outcome = RELHOST_ERROR;
         jb->retryable = 0;
         jobs_set_str(&jb->reason, reason);

@@ -47,7 +47,9 @@ struct source_rt {
 
 struct relhost_job {
     jobs *owner;
-    char *id; /* "<step>/<validation>": the key in state */
+    size_t idx;     /* its place in owner->all (submission order) */
+    size_t run_pos; /* 1 + its place in owner->run while submitting or running; 0: not there */
+    char *id;       /* "<step>/<validation>": the key in state */
     char *step, *validation;
     struct runner_rt *rt;
     strvec argv_t, env_t; /* as written (templates) */
@@ -141,7 +143,37 @@ struct jobs {
     jobs_end_cb on_end;   /* the progress display's call at each job's end (jobs_progress.c) */
     void *on_end_arg;
     double dirty_since; /* when the oldest change not yet durable was made (0: none) */
+    /* What a tick walks instead of every job (jobs_set_phase() keeps them): */
+    relhost_job **run; /* the jobs submitting or running, in no order */
+    size_t nrun, caprun;
+    relhost_job **ends; /* each job every time it reaches PH_DONE, in that order */
+    size_t nends, capends;
+    size_t qfrom;           /* all[0..qfrom) holds no queued job that may start */
+    relhost_job **prepared; /* intents recorded this tick, to submit after the flush */
+    size_t nprepared, capprepared;
 };
+
+/** Move jb to phase ph (the one way a job's phase changes), keeping what a tick walks instead
+ *  of every job: the running set, the queue's start and the log of ends. */
+void jobs_set_phase(relhost_job *jb, enum phase ph);
+/** The jobs submitting or running on r (every runner: r NULL), in submission order; *n set.
+ *  The caller frees the array. */
+relhost_job **jobs_running(const jobs *j, const struct runner_rt *r, size_t *n);
+
+/* A wait's view of the jobs it waits for (jobs_wait in a run): how many count as done, kept up
+ * from the log of ends, so that a tick does not ask every job again. */
+typedef struct jobs_waitset {
+    relhost_job **v;        /* the jobs waited for, by address */
+    unsigned char *counted; /* v[i] is counted in done */
+    size_t n, done;
+    size_t seen; /* owner->ends[0..seen) are taken into account */
+} jobs_waitset;
+void jobs_waitset_init(jobs_waitset *w, jobs *j, relhost_job *const *v, size_t n,
+                       relhost_mode mode);
+/** Take the ends since the last call into account; returns how many of the jobs count as done
+ *  (valid in a run, where a job counts as done once it is PH_DONE: not in a launch). */
+size_t jobs_waitset_update(jobs_waitset *w, jobs *j, relhost_mode mode);
+void jobs_waitset_free(jobs_waitset *w);
 
 /** A job reached its end (not a retry): tell the progress display (jobs_progress.c). */
 void jobs_tell_end(const relhost_job *jb);

@@ -72,7 +72,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
         jb->deadline = loop_now() + (left > 0 ? left : 0);
     }
     jb->restarts = (int)jobs_rec_int(rec->job.restarts);
-    jb->phase = PH_RUNNING; /* re-attached: never submitted twice */
+    jobs_set_phase(jb, PH_RUNNING); /* re-attached: never submitted twice */
     jb->rt->running++;
     jobs_arm_deadline(jb);
     jobs_arm_tail(jb, loop_now());
@@ -106,7 +106,7 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
                       jb->attempt, (int)id.pid, error_last());
         evidence_note(&jb->ev, n);
         free(n);
-        jb->phase = PH_DONE;
+        jobs_set_phase(jb, PH_DONE);
         jb->outcome = RELHOST_ERROR;
         jobs_set_str(&jb->reason, "orphan_alive");
         jb->retryable = 1;
@@ -185,7 +185,7 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
         jb->lost = 0;
         return;
     }
-    jb->phase = PH_DONE;
+    jobs_set_phase(jb, PH_DONE);
     jb->resumed = 1;
     jb->outcome = o;
     jobs_set_str(&jb->reason, rec->reason);
@@ -250,7 +250,7 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
                 evidence_note(&jb->ev, n);
                 free(n);
                 free(m);
-                jb->phase = PH_DONE;
+                jobs_set_phase(jb, PH_DONE);
                 jb->outcome = RELHOST_ERROR;
                 jobs_set_str(&jb->reason, "find_failed");
                 jb->retryable = 1;

@@ -156,7 +156,7 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
 
-    jb->phase = PH_SUBMITTING;
+    jobs_set_phase(jb, PH_SUBMITTING);
     jb->restarts = 0;
     jb->log_restarts = 0;
     memset(&jb->proc, 0, sizeof jb->proc);
@@ -191,7 +191,7 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
     }
     if (rc != 0) {
         char *m = hostctx_take_fail(&jb->rt->hc);
-        jb->phase = PH_DONE;
+        jobs_set_phase(jb, PH_DONE);
         jb->outcome = RELHOST_ERROR;
         jb->retryable = rc == RELHOST_ERETRY && !jobs_runner_fault(jb->rt);
         /* an isolated runner whose process died or hung names that (core/isolate) */
@@ -211,7 +211,7 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
      * process service, which knows the job's process by its cookie (RELHOST_JOB=<key>). */
     if (!jb->rt->ops->find && proc_job_ident(jb->key, &jb->proc) != 0)
         memset(&jb->proc, 0, sizeof jb->proc);
-    jb->phase = PH_RUNNING;
+    jobs_set_phase(jb, PH_RUNNING);
     jobs_arm_tail(jb, loop_now() + TAIL_INTERVAL);
     log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,
             jb->ext_id, jb->attempt);

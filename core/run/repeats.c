@@ -140,7 +140,7 @@ static void judge(jobs *j, relhost_job *g)
         g->outcome = v.outcome;
         jobs_set_str(&g->reason, v.reason);
     }
-    g->phase = PH_DONE;
+    jobs_set_phase(g, PH_DONE);
     jobs_persist(g);
 }
 
@@ -170,7 +170,7 @@ static int restore(relhost_job *g, job_entry *prev)
     g->ev = prev->ev;
     memset(&prev->ev, 0, sizeof prev->ev);
     g->resumed = 1;
-    g->phase = PH_DONE;
+    jobs_set_phase(g, PH_DONE);
     return 1;
 }
 
@@ -215,7 +215,7 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
     }
     if (rc != 0) {
         g->nkids = made;
-        g->phase = PH_DONE;
+        jobs_set_phase(g, PH_DONE);
         g->outcome = RELHOST_ERROR;
         jobs_set_str(&g->reason, "tool_error");
         evidence_note(&g->ev, error_last());
