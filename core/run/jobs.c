@@ -29,6 +29,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void jobs_set_key(relhost_job *jb, const char *s)
+{
+    size_t n = strlen(s);
+    free(jb->key);
+    jb->key = xstrndup(s, n > JOBS_KEY_MAX ? JOBS_KEY_MAX : n);
+}
+
 void jobs_set_str(char **dst, const char *s)
 {
     free(*dst);
@@ -258,6 +265,8 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     jb = xcalloc(1, sizeof *jb);
     jb->owner = j;
     jb->idx = j->n; /* appended below */
+    jb->lv = xcalloc(1, sizeof *jb->lv);
+    jb->key = xstrdup("");
     jb->rt = rt;
     jb->repeat = repeat;
     jb->group = group;
@@ -317,8 +326,11 @@ add:
         jobs_set_str(&jb->reason, "tool_error");
         evidence_note(&jb->ev, error_last());
         jobs_persist(jb);
+        jobs_compact(jb, jb->group != NULL);
         return RELHOST_EINVAL;
     }
+    if (jb->phase == PH_DONE && !jb->kids)
+        jobs_compact(jb, jb->group != NULL); /* resumed: its result is in the state */
     return 0;
 }
 
@@ -362,10 +374,13 @@ static size_t prepare_ready(jobs *j, relhost_mode mode)
 {
     double now = loop_now();
     size_t nstart = 0, room = runners_with_room(j);
-    while (j->qfrom < j->n && (j->all[j->qfrom]->phase != PH_QUEUED || j->all[j->qfrom]->kids))
+    while (j->qfrom < j->n && (j->all[j->qfrom]->phase != PH_QUEUED || j->all[j->qfrom]->kids)) {
         j->qfrom++; /* an aggregate runs nothing itself: its repeats do */
+        j->visits++;
+    }
     for (size_t i = j->qfrom; i < j->n && room > 0; i++) {
         relhost_job *jb = j->all[i];
+        j->visits++;
         if (jb->kids)
             continue;
         if (mode == RELHOST_MODE_LAUNCH && !jb->rt->ops->find)
@@ -429,6 +444,7 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
             (ticked || ctx->mode != RELHOST_MODE_LAUNCH))
             break;
         ticked = 1;
+        j->ticks++;
         if (loop_interrupted()) {
             jobs_stop(j);
             jobs_flush_state(j);
@@ -452,6 +468,9 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
         j->serving = serving;
     }
     jobs_waitset_free(&ws);
+    log_msg(RELHOST_LOG_DEBUG, "jobs",
+            "waited for %zu job(s): %lu tick(s), %lu poll(s), %zu job(s) looked at so far", n,
+            j->ticks, j->polls, j->visits);
     if (rc == 0)
         jobs_commit(j, 0);
     return rc;
@@ -541,38 +560,75 @@ int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
 
 const evidence *jobs_evidence(const relhost_job *job) { return &job->ev; }
 
-static void job_free(relhost_job *jb)
+/* What a job holds only until its end (job_free and jobs_compact). */
+static void free_live(relhost_job *jb)
 {
-    jobs_stop_timers(jb);
-    jobs_close_sources(jb);
-    jobs_release_handle(jb);
     if (jb->log_fd >= 0)
         close(jb->log_fd);
+    jb->log_fd = -1;
     free(jb->src_jobs);
+    jb->src_jobs = NULL;
     free(jb->src);
-    free(jb->kids);
-    free(jb->id);
-    free(jb->step);
-    free(jb->validation);
+    jb->src = NULL;
+    jb->nsrc = 0;
     sv_free(&jb->argv_t);
     sv_free(&jb->env_t);
     sv_free(&jb->argv_x);
     sv_free(&jb->env_x);
     free(jb->cwd_t);
+    jb->cwd_t = NULL;
     free(jb->cwd_x);
+    jb->cwd_x = NULL;
     sv_free(&jb->rargs_k);
     sv_free(&jb->rargs_v);
     sv_free(&jb->vars);
     free(jb->checks);
+    jb->checks = NULL;
+    jb->nchecks = 0;
     sv_free(&jb->check_keys);
     free(jb->expect_exit);
+    jb->expect_exit = NULL;
+    jb->n_expect_exit = 0;
     free(jb->expect_term);
+    jb->expect_term = NULL;
+    free(jb->resume_note);
+    jb->resume_note = NULL;
+    if (jb->lv) {
+        hostctx_fini(&jb->lv->ev_hc);
+        free(jb->lv);
+        jb->lv = NULL;
+    }
+}
+
+void jobs_compact(relhost_job *jb, int keep_ev)
+{
+    jobs_stop_timers(jb);
+    if (jb->lv) {
+        jobs_close_sources(jb);
+        jobs_release_handle(jb);
+    }
+    free_live(jb);
+    if (!keep_ev)
+        evidence_free(&jb->ev);
+}
+
+static void job_free(relhost_job *jb)
+{
+    jobs_stop_timers(jb);
+    if (jb->lv) {
+        jobs_close_sources(jb);
+        jobs_release_handle(jb);
+    }
+    free_live(jb);
+    free(jb->kids);
+    free(jb->id);
+    free(jb->step);
+    free(jb->validation);
+    free(jb->key);
     free(jb->log_path);
     free(jb->reason);
     free(jb->term);
-    free(jb->resume_note);
     evidence_free(&jb->ev);
-    hostctx_fini(&jb->ev_hc);
     free(jb);
 }
 

@@ -52,6 +52,7 @@ static int by_idx(const void *a, const void *b)
 relhost_job **jobs_running(const jobs *j, const struct runner_rt *r, size_t *n)
 {
     relhost_job **v = xcalloc(j->nrun + 1, sizeof *v);
+    ((jobs *)j)->visits += j->nrun;
     *n = 0;
     for (size_t i = 0; i < j->nrun; i++)
         if (!r || j->run[i]->rt == r)
@@ -87,6 +88,7 @@ size_t jobs_waitset_update(jobs_waitset *w, jobs *j, relhost_mode mode)
 {
     for (; w->seen < j->nends; w->seen++) {
         const relhost_job *x = j->ends[w->seen];
+        j->visits++;
         size_t lo = 0, hi = w->n;
         while (lo < hi) { /* the first entry >= x */
             size_t mid = lo + (hi - lo) / 2;

@@ -190,11 +190,11 @@ static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, s
             jb->phase == PH_RUNNING && !jb->queue_hit)
             job_started(jb);
         if (st[i].state == RELHOST_JOB_ENDED) {
-            jb->status = st[i];
+            jb->lv->status = st[i];
             jobs_ended(j, jb);
-        } else if (st[i].state != jb->status.state) {
-            jb->status.state = st[i].state;
-            jb->status.restarts = st[i].restarts;
+        } else if (st[i].state != jb->lv->status.state) {
+            jb->lv->status.state = st[i].state;
+            jb->lv->status.restarts = st[i].restarts;
         }
     }
 }
@@ -230,6 +230,7 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     double next = 1.0;
     int prc;
     relhost_job **run = jobs_running(j, r, &n);
+    j->polls++;
     if (n == 0) {
         free(run);
         return;
