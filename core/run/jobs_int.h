@@ -3,7 +3,7 @@
  * jobs_int.h - the job layer's private structures, shared by core/run/jobs*.c (one job: submit
  * and queue in jobs.c, start jobs_start.c, log jobs_log.c, timers jobs_timer.c, end and retry
  * jobs_end.c, state jobs_persist.c, resume jobs_resume.c; runners for status / kill
- * jobs_runner.c) and core/run/repeats.c (a repeated validation: N jobs and their aggregate).
+ * jobs_runner.c; what a tick walks instead of every job jobs_index.c) and core/run/repeats.c (a repeated validation: N jobs and their aggregate).
  * Nothing else includes this header.
  */
 #ifndef RELHOST_JOBS_INT_H
