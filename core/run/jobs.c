@@ -29,6 +29,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void jobs_set_key(relhost_job *jb, const char *s)
+{
+    size_t n = strlen(s);
+    free(jb->key);
+    jb->key = xstrndup(s, n > JOBS_KEY_MAX ? JOBS_KEY_MAX : n);
+}
+
 void jobs_set_str(char **dst, const char *s)
 {
     free(*dst);
@@ -191,12 +198,12 @@ static int take_sources(jobs *j, relhost_job *jb, const relhost_ctx *ctx,
                 /* freed by jobs_free via the list below */
                 error_set(RELHOST_EINVAL, "validation %s: unknown metrics source \"%s\"",
                           rq->validation, rq->metrics->v[i]);
-                jb->phase = PH_DONE;
+                jobs_set_phase(jb, PH_DONE);
                 jb->outcome = RELHOST_ERROR;
                 return -1;
             }
             if (source_open(s, ctx) != 0) {
-                jb->phase = PH_DONE;
+                jobs_set_phase(jb, PH_DONE);
                 jb->outcome = RELHOST_ERROR;
                 return -1;
             }
@@ -257,6 +264,9 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
         rq.acceptance = NULL; /* a repeat is judged only as part of its aggregate */
     jb = xcalloc(1, sizeof *jb);
     jb->owner = j;
+    jb->idx = j->n; /* appended below */
+    jb->lv = xcalloc(1, sizeof *jb->lv);
+    jb->key = xstrdup("");
     jb->rt = rt;
     jb->repeat = repeat;
     jb->group = group;
@@ -316,8 +326,11 @@ add:
         jobs_set_str(&jb->reason, "tool_error");
         evidence_note(&jb->ev, error_last());
         jobs_persist(jb);
+        jobs_compact(jb, jb->group != NULL);
         return RELHOST_EINVAL;
     }
+    if (jb->phase == PH_DONE && !jb->kids)
+        jobs_compact(jb, jb->group != NULL); /* resumed: its result is in the state */
     return 0;
 }
 
@@ -345,21 +358,46 @@ static size_t count_done(relhost_job *const *v, size_t n, relhost_mode mode)
     return done;
 }
 
-/* Record the intent of every queued job that has a free slot; returns how many. */
+/* Runners that have room for one more job. */
+static size_t runners_with_room(const jobs *j)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->p->nrunners; i++)
+        n += j->runners[i].opened && j->runners[i].running < j->runners[i].pi->max_parallel;
+    return n;
+}
+
+/* Record the intent of every queued job that has a free slot, in submission order; returns how
+ * many. The walk starts at the first job that may still be queued (j->qfrom) and stops once no
+ * runner has room: a tick costs what it starts, not the length of the queue. */
 static size_t prepare_ready(jobs *j, relhost_mode mode)
 {
     double now = loop_now();
-    size_t nstart = 0;
-    for (size_t i = 0; i < j->n; i++) {
+    size_t nstart = 0, room = runners_with_room(j);
+    while (j->qfrom < j->n && (j->all[j->qfrom]->phase != PH_QUEUED || j->all[j->qfrom]->kids)) {
+        j->qfrom++; /* an aggregate runs nothing itself: its repeats do */
+        j->visits++;
+    }
+    for (size_t i = j->qfrom; i < j->n && room > 0; i++) {
         relhost_job *jb = j->all[i];
+        j->visits++;
         if (jb->kids)
-            continue; /* an aggregate runs nothing itself: its repeats do */
+            continue;
         if (mode == RELHOST_MODE_LAUNCH && !jb->rt->ops->find)
             continue; /* local jobs die with relhost: not launched, run by `relhost -c` */
         if (jb->phase == PH_QUEUED && jb->not_before <= now &&
             jb->rt->running < jb->rt->pi->max_parallel) {
             jobs_prepare_job(j, jb);
+            if (jb->submit_pending) {
+                if (j->nprepared == j->capprepared) {
+                    j->capprepared = j->capprepared ? j->capprepared * 2 : 16;
+                    j->prepared = xrealloc(j->prepared, j->capprepared * sizeof *j->prepared);
+                }
+                j->prepared[j->nprepared++] = jb;
+            }
             nstart++;
+            if (jb->rt->running >= jb->rt->pi->max_parallel)
+                room--;
         }
     }
     return nstart;
@@ -367,24 +405,38 @@ static size_t prepare_ready(jobs *j, relhost_mode mode)
 
 static void submit_prepared(jobs *j)
 {
-    for (size_t i = 0; i < j->n; i++)
-        if (j->all[i]->submit_pending) {
-            j->all[i]->submit_pending = 0;
-            jobs_submit_job(j, j->all[i]);
+    for (size_t i = 0; i < j->nprepared; i++)
+        if (j->prepared[i]->submit_pending) {
+            j->prepared[i]->submit_pending = 0;
+            jobs_submit_job(j, j->prepared[i]);
         }
+    j->nprepared = 0;
+}
+
+/* How many of the waited-for jobs count as done: in a run from the log of ends (a job counts
+ * once it is PH_DONE), in a launch by asking each (a launch ticks once or twice). */
+static size_t waited_done(jobs *j, jobs_waitset *ws, relhost_job *const *v, size_t n,
+                          relhost_mode mode)
+{
+    if (mode == RELHOST_MODE_LAUNCH)
+        return count_done(v, n, mode);
+    return jobs_waitset_update(ws, j, mode);
 }
 
 /*
  * One tick: poll runners, tail logs, record the intents of jobs that can start, make all of it
  * durable with ONE flush (results of ended jobs and intents alike), then submit. A tick that
  * ended or started something is followed at once by another; otherwise the loop sleeps until
- * the next poll, log read or retry is due, or a child exits.
+ * the next poll, log read or retry is due, or a child exits. A tick costs O(running + changed):
+ * it walks the running jobs, the jobs it starts and the ends since the last one, never all.
  */
 int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, int any)
 {
-    int ticked = 0;
+    int ticked = 0, rc = 0;
+    jobs_waitset ws;
+    jobs_waitset_init(&ws, j, v, n, ctx->mode);
     for (;;) {
-        size_t done = count_done(v, n, ctx->mode), nstart;
+        size_t done = waited_done(j, &ws, v, n, ctx->mode), nstart;
         unsigned long ended_before = j->ended_count;
         int serving = j->serving;
         /* A launch ticks once at least, so that its jobs get submitted. */
@@ -392,10 +444,12 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
             (ticked || ctx->mode != RELHOST_MODE_LAUNCH))
             break;
         ticked = 1;
+        j->ticks++;
         if (loop_interrupted()) {
             jobs_stop(j);
             jobs_flush_state(j);
-            return RELHOST_EINTR;
+            rc = RELHOST_EINTR;
+            break;
         }
         jobs_poll_runners(j);
         jobs_tend_running(j);
@@ -404,7 +458,7 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
          * next ones (state_commit_window), intents never: a submission follows them. */
         jobs_commit(j, nstart > 0);
         submit_prepared(j);
-        done = count_done(v, n, ctx->mode);
+        done = waited_done(j, &ws, v, n, ctx->mode);
         if ((any && done > 0) || done == n || nstart)
             continue;
         /* Sleep until a timer of the job layer (a poll, a log read, a deadline, a retry) or a
@@ -413,8 +467,13 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
         loop_once(j->ended_count != ended_before ? 0 : jobs_commit_wait(j, 1.0));
         j->serving = serving;
     }
-    jobs_commit(j, 0);
-    return 0;
+    jobs_waitset_free(&ws);
+    log_msg(RELHOST_LOG_DEBUG, "jobs",
+            "waited for %zu job(s): %lu tick(s), %lu poll(s), %zu job(s) looked at so far", n,
+            j->ticks, j->polls, j->visits);
+    if (rc == 0)
+        jobs_commit(j, 0);
+    return rc;
 }
 
 void jobs_stop(jobs *j)
@@ -433,7 +492,7 @@ void jobs_stop(jobs *j)
         }
         jb->host_cancelled = 1;
         jobs_cancel_guarded(jb);
-        jb->phase = PH_QUEUED;
+        jobs_set_phase(jb, PH_QUEUED);
         jb->rt->running--;
         jobs_close_sources(jb);
         jobs_release_handle(jb);
@@ -453,9 +512,23 @@ int jobs_resumed(const jobs *j, const char *id)
 
 void jobs_ids(const jobs *j, const char *step, strvec *out)
 {
+    jobs_ids_resumed(j, step, out, NULL);
+}
+
+int *jobs_ids_resumed(const jobs *j, const char *step, strvec *out, int **resumed)
+{
+    size_t from = out->n, k;
     for (size_t i = 0; j && i < j->n; i++)
         if (strcmp(j->all[i]->step, step) == 0)
             sv_push(out, j->all[i]->id);
+    if (!resumed)
+        return NULL;
+    *resumed = xcalloc(out->n - from + 1, sizeof **resumed);
+    k = 0;
+    for (size_t i = 0; j && i < j->n; i++)
+        if (strcmp(j->all[i]->step, step) == 0)
+            (*resumed)[k++] = j->all[i]->resumed;
+    return *resumed;
 }
 
 int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
@@ -487,38 +560,75 @@ int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
 
 const evidence *jobs_evidence(const relhost_job *job) { return &job->ev; }
 
-static void job_free(relhost_job *jb)
+/* What a job holds only until its end (job_free and jobs_compact). */
+static void free_live(relhost_job *jb)
 {
-    jobs_stop_timers(jb);
-    jobs_close_sources(jb);
-    jobs_release_handle(jb);
     if (jb->log_fd >= 0)
         close(jb->log_fd);
+    jb->log_fd = -1;
     free(jb->src_jobs);
+    jb->src_jobs = NULL;
     free(jb->src);
-    free(jb->kids);
-    free(jb->id);
-    free(jb->step);
-    free(jb->validation);
+    jb->src = NULL;
+    jb->nsrc = 0;
     sv_free(&jb->argv_t);
     sv_free(&jb->env_t);
     sv_free(&jb->argv_x);
     sv_free(&jb->env_x);
     free(jb->cwd_t);
+    jb->cwd_t = NULL;
     free(jb->cwd_x);
+    jb->cwd_x = NULL;
     sv_free(&jb->rargs_k);
     sv_free(&jb->rargs_v);
     sv_free(&jb->vars);
     free(jb->checks);
+    jb->checks = NULL;
+    jb->nchecks = 0;
     sv_free(&jb->check_keys);
     free(jb->expect_exit);
+    jb->expect_exit = NULL;
+    jb->n_expect_exit = 0;
     free(jb->expect_term);
+    jb->expect_term = NULL;
+    free(jb->resume_note);
+    jb->resume_note = NULL;
+    if (jb->lv) {
+        hostctx_fini(&jb->lv->ev_hc);
+        free(jb->lv);
+        jb->lv = NULL;
+    }
+}
+
+void jobs_compact(relhost_job *jb, int keep_ev)
+{
+    jobs_stop_timers(jb);
+    if (jb->lv) {
+        jobs_close_sources(jb);
+        jobs_release_handle(jb);
+    }
+    free_live(jb);
+    if (!keep_ev)
+        evidence_free(&jb->ev);
+}
+
+static void job_free(relhost_job *jb)
+{
+    jobs_stop_timers(jb);
+    if (jb->lv) {
+        jobs_close_sources(jb);
+        jobs_release_handle(jb);
+    }
+    free_live(jb);
+    free(jb->kids);
+    free(jb->id);
+    free(jb->step);
+    free(jb->validation);
+    free(jb->key);
     free(jb->log_path);
     free(jb->reason);
     free(jb->term);
-    free(jb->resume_note);
     evidence_free(&jb->ev);
-    hostctx_fini(&jb->ev_hc);
     free(jb);
 }
 
@@ -549,6 +659,9 @@ void jobs_free(jobs *j)
         job_free(jb);
     }
     free(j->all);
+    free(j->run);
+    free(j->ends);
+    free(j->prepared);
     for (size_t i = 0; i < j->p->nrunners; i++) {
         jobs_runner_rt_close(&j->runners[i]);
         if (j->runners[i].opened)

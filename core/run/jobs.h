@@ -65,6 +65,10 @@ const evidence *jobs_evidence(const relhost_job *job);
 /** The state keys ("<step>/<validation>") of the jobs submitted in this run for `step`, in
  *  submission order, appended to out. */
 void jobs_ids(const jobs *j, const char *step, strvec *out);
+/** jobs_ids(), and *resumed (a new array the caller frees, also returned; NULL: not wanted)
+ *  says of each id appended whether it took its result from an earlier run: one walk of the
+ *  jobs, where jobs_resumed() of each id would be one per id. */
+int *jobs_ids_resumed(const jobs *j, const char *step, strvec *out, int **resumed);
 /** 1 when the job with state key id took its result from an earlier run of this release. */
 int jobs_resumed(const jobs *j, const char *id);
 /**

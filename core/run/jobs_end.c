@@ -162,15 +162,15 @@ static int collect_sources(relhost_job *jb)
         if (!jb->src_jobs || !jb->src_jobs[i] || !jb->src[i]->ops->collect)
             continue;
         int crc;
-        jb->ev_hc.source = jb->src[i]->pi->name;
-        jb->ev_hc.source_priority = jb->src[i]->pi->priority;
+        jb->lv->ev_hc.source = jb->src[i]->pi->name;
+        jb->lv->ev_hc.source_priority = jb->src[i]->pi->priority;
         {
             int g = guard_enter(jb->src[i]->pi->plugin_name, "collect", jb->step);
-            crc = jb->src[i]->ops->collect(&jb->ev_hc.pub, jb->src_jobs[i]);
+            crc = jb->src[i]->ops->collect(&jb->lv->ev_hc.pub, jb->src_jobs[i]);
             guard_leave(g);
         }
         if (crc != 0) {
-            char *msg = hostctx_take_fail(&jb->ev_hc);
+            char *msg = hostctx_take_fail(&jb->lv->ev_hc);
             char *n = xasprintf("metrics source %s failed: %s", jb->src[i]->pi->name,
                                 msg ? msg : "no reason given");
             evidence_note(&jb->ev, n);
@@ -185,7 +185,7 @@ static int collect_sources(relhost_job *jb)
                 source_failed = 1;
         }
     }
-    jb->ev_hc.source = NULL;
+    jb->lv->ev_hc.source = NULL;
     return source_failed;
 }
 
@@ -239,13 +239,14 @@ void jobs_ended(jobs *j, relhost_job *jb)
     jobs_close_sources(jb);
     jb->ended = time_wall();
     memset(&f, 0, sizeof f);
-    f.end = jb->status.end;
-    f.exit_code = jb->status.exit_code;
-    f.signal = jb->status.signal;
+    f.end = jb->lv->status.end;
+    f.exit_code = jb->lv->status.exit_code;
+    f.signal = jb->lv->status.signal;
     /* What the runner knows wins over what the log says. */
-    term = jb->status.engine_reason[0] && strcmp(jb->status.engine_state, "TERMINATION") == 0
-               ? jb->status.engine_reason
-               : evidence_find_label(&jb->ev, "termination_reason");
+    term =
+        jb->lv->status.engine_reason[0] && strcmp(jb->lv->status.engine_state, "TERMINATION") == 0
+            ? jb->lv->status.engine_reason
+            : evidence_find_label(&jb->ev, "termination_reason");
     f.termination_reason = term;
     f.expect_exit = jb->expect_exit;
     f.n_expect_exit = jb->n_expect_exit;
@@ -255,7 +256,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
         (m = evidence_find_metric(&jb->ev, "exit_code")))
         f.exit_code = (int)m->value;
     v = jobs_map_end(&f);
-    if (v.outcome == RELHOST_ERROR && strcmp(jb->status.engine_state, "SUBMIT_FAILED") == 0)
+    if (v.outcome == RELHOST_ERROR && strcmp(jb->lv->status.engine_state, "SUBMIT_FAILED") == 0)
         v.reason = "submit_failed"; /* a deferred submission the engine refused (plugin.h) */
     if (v.outcome != RELHOST_NONE && (log_err = log_write_error(jb)) != 0) {
         /* A log cut short by a full disk may lack the very lines that would fail the job:
@@ -274,14 +275,14 @@ void jobs_ended(jobs *j, relhost_job *jb)
     if (f.end == RELHOST_END_SIGNALED)
         jb->exit_code = -1;
     jobs_set_str(&jb->term, term);
-    if (jb->status.restarts > jb->restarts)
-        jb->restarts = jb->status.restarts;
+    if (jb->lv->status.restarts > jb->restarts)
+        jb->restarts = jb->lv->status.restarts;
     if ((m = evidence_find_metric(&jb->ev, "restart_count")) && m->finite &&
         (int)m->value > jb->restarts)
         jb->restarts = (int)m->value;
     if (v.outcome == RELHOST_NONE) {
         /* Stopped by relhost: no outcome; the next run starts this attempt again. */
-        jb->phase = PH_QUEUED;
+        jobs_set_phase(jb, PH_QUEUED);
         jb->rt->running--;
         j->ended_count++;
         jobs_release_handle(jb);
@@ -300,13 +301,14 @@ void jobs_ended(jobs *j, relhost_job *jb)
                           term ? term : "");
         else
             n = xasprintf("ended on %s as %s%s%s", jb->rt->pi->name,
-                          jb->status.engine_state[0] ? jb->status.engine_state : "?",
-                          jb->status.engine_reason[0] ? ": " : "", jb->status.engine_reason);
+                          jb->lv->status.engine_state[0] ? jb->lv->status.engine_state : "?",
+                          jb->lv->status.engine_reason[0] ? ": " : "",
+                          jb->lv->status.engine_reason);
         evidence_note(&jb->ev, n);
         free(n);
     }
     if (v.run_checks) {
-        if (jb->ev_hc.conflicts) {
+        if (jb->lv->ev_hc.conflicts) {
             /* Two sources disagree on who owns a key: no verdict on an ambiguous metric. */
             jb->outcome = RELHOST_ERROR;
             jobs_set_str(&jb->reason, "metric_conflict");
@@ -316,13 +318,13 @@ void jobs_ended(jobs *j, relhost_job *jb)
             jb->outcome = RELHOST_ERROR;
             /* an isolated source whose process died or hung names that (isolate.h) */
             jobs_set_str(&jb->reason,
-                         jb->ev_hc.plugin_fault ? jb->ev_hc.plugin_fault : "source_failed");
+                         jb->lv->ev_hc.plugin_fault ? jb->lv->ev_hc.plugin_fault : "source_failed");
             jb->retryable = source_failed == 2;
         } else {
             jobs_evaluate_checks(jb);
         }
     }
-    jb->phase = PH_DONE;
+    jobs_set_phase(jb, PH_DONE);
     jobs_finish(j, jb);
 }
 
@@ -346,7 +348,7 @@ void jobs_finish(jobs *j, relhost_job *jb)
         free(n);
         jobs_persist(jb);
         jb->attempt++;
-        jb->phase = PH_QUEUED;
+        jobs_set_phase(jb, PH_QUEUED);
         jb->not_before = loop_now() + (backoff > 60 ? 60 : backoff);
         jobs_arm_retry(jb);
         return;
@@ -356,6 +358,9 @@ void jobs_finish(jobs *j, relhost_job *jb)
     jobs_tell_end(jb);
     if (jb->group)
         repeats_kid_done(j, jb->group);
+    /* its result is recorded: keep only what jobs_result() reads (a repeat keeps its evidence
+     * until its aggregate is judged) */
+    jobs_compact(jb, jb->group && jb->group->phase != PH_DONE);
 }
 
 /* The runner's plugin died or hung in its isolated process (core/isolate/client.c fault(): its
@@ -379,7 +384,7 @@ void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg)
         jobs_stop_timers(jb);
         jobs_close_sources(jb);
         jb->handle = NULL; /* it named a job of the dead server */
-        jb->phase = PH_DONE;
+        jobs_set_phase(jb, PH_DONE);
         jb->outcome = RELHOST_ERROR;
         jb->retryable = 0;
         jobs_set_str(&jb->reason, reason);

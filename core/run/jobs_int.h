@@ -3,7 +3,7 @@
  * jobs_int.h - the job layer's private structures, shared by core/run/jobs*.c (one job: submit
  * and queue in jobs.c, start jobs_start.c, log jobs_log.c, timers jobs_timer.c, end and retry
  * jobs_end.c, state jobs_persist.c, resume jobs_resume.c; runners for status / kill
- * jobs_runner.c) and core/run/repeats.c (a repeated validation: N jobs and their aggregate).
+ * jobs_runner.c; what a tick walks instead of every job jobs_index.c) and core/run/repeats.c (a repeated validation: N jobs and their aggregate).
  * Nothing else includes this header.
  */
 #ifndef RELHOST_JOBS_INT_H
@@ -45,9 +45,27 @@ struct source_rt {
     int opened;
 };
 
+/* What a job needs only until its end (jobs_compact() frees it): its engine's status, its
+ * process, the bytes of its log kept to compare, the context its metrics sources post to. */
+struct job_live {
+    relhost_job_status status;
+    /* A runner without find() runs jobs as relhost's own children: what identifies the
+     * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
+     * dies (jobs_resume.c stop_orphan). */
+    proc_ident proc;
+    /* The first and the last LOG_SEEN bytes fed (the last ones end at log_off): a log written
+     * again from the top that grew past log_off before the next read no longer holds them. */
+    unsigned char log_head[LOG_SEEN], log_tail[LOG_SEEN];
+    size_t log_head_len, log_tail_len;
+    hostctx ev_hc;
+};
+
 struct relhost_job {
     jobs *owner;
-    char *id; /* "<step>/<validation>": the key in state */
+    struct job_live *lv; /* until the job's end; NULL after (jobs_compact) */
+    size_t idx;          /* its place in owner->all (submission order) */
+    size_t run_pos;      /* 1 + its place in owner->run while submitting or running; 0: not there */
+    char *id;            /* "<step>/<validation>": the key in state */
     char *step, *validation;
     struct runner_rt *rt;
     strvec argv_t, env_t; /* as written (templates) */
@@ -70,11 +88,10 @@ struct relhost_job {
 
     enum phase phase;
     int attempt;
-    char key[256];
+    char *key; /* the attempt's idempotency key; "" before the first */
     char *log_path;
     char ext_id[257];
     void *handle;
-    relhost_job_status status;
     uint64_t log_off;
     int log_fd; /* a remote job's log is open only while it is read (jobs_log.c) */
     /* The file fed from (log_fd's once opened), to notice a replaced log across reopenings. */
@@ -91,24 +108,15 @@ struct relhost_job {
     int queued, queue_hit;
     int submit_pending; /* intent recorded, runner not asked yet */
     evidence ev;
-    hostctx ev_hc;
     relhost_outcome outcome;
     char *reason;
     int retryable, exit_code, resumed;
     int restarts;        /* the most the runner or the log ever reported for this attempt */
     int log_restarts;    /* times the job truncated or replaced its own log this attempt */
     uint64_t log_cut_to; /* max_log: the log's bytes up to here past its head were dropped */
-    /* The first and the last LOG_SEEN bytes fed (the last ones end at log_off): a log written
-     * again from the top that grew past log_off before the next read no longer holds them. */
-    unsigned char log_head[LOG_SEEN], log_tail[LOG_SEEN];
-    size_t log_head_len, log_tail_len;
-    int log_errno; /* the log could not be written (the host's copy of a remote log) */
-    /* A runner without find() runs jobs as relhost's own children: what identifies the
-     * attempt's process (pid 0: none known), so that a later relhost can stop it if this one
-     * dies (jobs_resume.c stop_orphan). */
-    proc_ident proc;
-    int lost;          /* attempts an earlier relhost died running: not counted as retries */
-    char *resume_note; /* what resuming found of such an attempt; in every later attempt's
+    int log_errno;       /* the log could not be written (the host's copy of a remote log) */
+    int lost;            /* attempts an earlier relhost died running: not counted as retries */
+    char *resume_note;   /* what resuming found of such an attempt; in every later attempt's
                            * evidence */
     char *term;
     strvec argv_x, env_x; /* expanded for the current attempt */
@@ -141,7 +149,47 @@ struct jobs {
     jobs_end_cb on_end;   /* the progress display's call at each job's end (jobs_progress.c) */
     void *on_end_arg;
     double dirty_since; /* when the oldest change not yet durable was made (0: none) */
+    /* What a tick walks instead of every job (jobs_set_phase() keeps them): */
+    relhost_job **run; /* the jobs submitting or running, in no order */
+    size_t nrun, caprun;
+    relhost_job **ends; /* each job every time it reaches PH_DONE, in that order */
+    size_t nends, capends;
+    size_t qfrom;           /* all[0..qfrom) holds no queued job that may start */
+    relhost_job **prepared; /* intents recorded this tick, to submit after the flush */
+    size_t nprepared, capprepared;
+    /* What the ticks cost, logged at the end of each wait (and read by tests/unit/jobs): ticks
+     * of the wait loop, runner polls, and jobs looked at by both. */
+    unsigned long ticks, polls;
+    size_t visits;
 };
+
+/** Move jb to phase ph (the one way a job's phase changes), keeping what a tick walks instead
+ *  of every job: the running set, the queue's start and the log of ends. */
+void jobs_set_phase(relhost_job *jb, enum phase ph);
+/** The jobs submitting or running on r (every runner: r NULL), in submission order; *n set.
+ *  The caller frees the array. */
+relhost_job **jobs_running(const jobs *j, const struct runner_rt *r, size_t *n);
+
+/* A wait's view of the jobs it waits for (jobs_wait in a run): how many count as done, kept up
+ * from the log of ends, so that a tick does not ask every job again. */
+typedef struct jobs_waitset {
+    relhost_job **v;        /* the jobs waited for, by address */
+    unsigned char *counted; /* v[i] is counted in done */
+    size_t n, done;
+    size_t seen; /* owner->ends[0..seen) are taken into account */
+} jobs_waitset;
+void jobs_waitset_init(jobs_waitset *w, jobs *j, relhost_job *const *v, size_t n,
+                       relhost_mode mode);
+/** Take the ends since the last call into account; returns how many of the jobs count as done
+ *  (valid in a run, where a job counts as done once it is PH_DONE: not in a launch). */
+size_t jobs_waitset_update(jobs_waitset *w, jobs *j, relhost_mode mode);
+void jobs_waitset_free(jobs_waitset *w);
+
+/** A job reached its final end (its record written, its end told): free what only a running
+ *  job needs (its live part, templates, expanded argv and env, sources, checks; its evidence
+ *  too unless keep_ev: a repeat's until its aggregate is judged). What stays is what
+ *  jobs_result() and the progress display read. */
+void jobs_compact(relhost_job *jb, int keep_ev);
 
 /** A job reached its end (not a retry): tell the progress display (jobs_progress.c). */
 void jobs_tell_end(const relhost_job *jb);
@@ -161,6 +209,9 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq, 
 void jobs_persist(relhost_job *jb);
 /** 1 when jb counts as done for a wait in `mode` (finished; in a launch: launched or held). */
 int jobs_counts_done(const relhost_job *jb, relhost_mode mode);
+/** Set jb's idempotency key to s, cut at JOBS_KEY_MAX bytes as the runners' keys are. */
+#define JOBS_KEY_MAX 255
+void jobs_set_key(relhost_job *jb, const char *s);
 /** Replace *dst by a copy of s (NULL allowed). */
 void jobs_set_str(char **dst, const char *s);
 /** What the checks of the job or step named `validation` need (baseline store, plan flags). */

@@ -44,9 +44,9 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
     }
     jobs_expand_for_attempt(j, jb);
     evidence_free(&jb->ev);
-    hostctx_fini(&jb->ev_hc);
-    hostctx_init(&jb->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
-    jb->ev_hc.pub.step = jb->step;
+    hostctx_fini(&jb->lv->ev_hc);
+    hostctx_init(&jb->lv->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    jb->lv->ev_hc.pub.step = jb->step;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
     if (jb->rt->ops->read_log) {
@@ -56,7 +56,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
             close(fd);
     }
     jb->log_off = 0;
-    jb->log_head_len = jb->log_tail_len = 0;
+    jb->lv->log_head_len = jb->lv->log_tail_len = 0;
     jb->log_cut_to = 0;
     jb->log_fd = -1;
     jb->log_id_known = 0;
@@ -72,7 +72,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
         jb->deadline = loop_now() + (left > 0 ? left : 0);
     }
     jb->restarts = (int)jobs_rec_int(rec->job.restarts);
-    jb->phase = PH_RUNNING; /* re-attached: never submitted twice */
+    jobs_set_phase(jb, PH_RUNNING); /* re-attached: never submitted twice */
     jb->rt->running++;
     jobs_arm_deadline(jb);
     jobs_arm_tail(jb, loop_now());
@@ -106,7 +106,7 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
                       jb->attempt, (int)id.pid, error_last());
         evidence_note(&jb->ev, n);
         free(n);
-        jb->phase = PH_DONE;
+        jobs_set_phase(jb, PH_DONE);
         jb->outcome = RELHOST_ERROR;
         jobs_set_str(&jb->reason, "orphan_alive");
         jb->retryable = 1;
@@ -196,7 +196,7 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
         jb->lost = 0;
         return;
     }
-    jb->phase = PH_DONE;
+    jobs_set_phase(jb, PH_DONE);
     jb->resumed = 1;
     jb->outcome = o;
     jobs_set_str(&jb->reason, rec->reason);
@@ -205,7 +205,7 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
     jobs_set_str(&jb->term, rec->termination_reason);
     jb->restarts = (int)jobs_rec_int(rec->restarts);
     jobs_set_str(&jb->log_path, rec->log_path);
-    snprintf(jb->key, sizeof jb->key, "%s", rec->key ? rec->key : "");
+    jobs_set_key(jb, rec->key ? rec->key : "");
     snprintf(jb->ext_id, sizeof jb->ext_id, "%s", rec->external_id ? rec->external_id : "");
     /* the job's evidence is still empty: the stored one becomes it */
     evidence_free(&jb->ev);
@@ -238,7 +238,7 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
 static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, const job_entry *rec)
 {
     const char *life = rec->job.lifecycle_raw;
-    snprintf(jb->key, sizeof jb->key, "%s", rec->job.key ? rec->job.key : "");
+    jobs_set_key(jb, rec->job.key ? rec->job.key : "");
     snprintf(jb->ext_id, sizeof jb->ext_id, "%s", rec->job.external_id ? rec->job.external_id : "");
     if (jb->rt->ops->find && (jb->ext_id[0] || jb->key[0])) {
         if (!jb->ext_id[0]) {
@@ -261,7 +261,7 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
                 evidence_note(&jb->ev, n);
                 free(n);
                 free(m);
-                jb->phase = PH_DONE;
+                jobs_set_phase(jb, PH_DONE);
                 jb->outcome = RELHOST_ERROR;
                 jobs_set_str(&jb->reason, "find_failed");
                 jb->retryable = 1;
@@ -280,7 +280,7 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
         stop_orphan(jb, rec) != 0)
         return;
     jb->ext_id[0] = '\0';
-    jb->key[0] = '\0';
+    jobs_set_key(jb, "");
 }
 
 /* An earlier run of this release may already hold this validation's result. */

@@ -121,7 +121,11 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     char *dir;
     char *folder = path_join(j->p->log_dir, j->base.version);
 
-    snprintf(jb->key, sizeof jb->key, "rh-%s-%s-a%d", j->base.version, jb->validation, jb->attempt);
+    {
+        char *k = xasprintf("rh-%s-%s-a%d", j->base.version, jb->validation, jb->attempt);
+        jobs_set_key(jb, k);
+        free(k);
+    }
     free(jb->log_path);
     jb->log_path = jb->attempt == 1
                        ? xasprintf("%s/%s.log", folder, jb->validation)
@@ -139,7 +143,7 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     jb->log_fd = -1;
     jb->log_id_known = 0;
     jb->log_off = 0;
-    jb->log_head_len = jb->log_tail_len = 0;
+    jb->lv->log_head_len = jb->lv->log_tail_len = 0;
     jb->log_cut_to = 0;
     {
         int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -150,16 +154,16 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     evidence_free(&jb->ev);
     if (jb->resume_note)
         evidence_note(&jb->ev, jb->resume_note);
-    hostctx_fini(&jb->ev_hc);
-    hostctx_init(&jb->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
-    jb->ev_hc.pub.step = jb->step;
+    hostctx_fini(&jb->lv->ev_hc);
+    hostctx_init(&jb->lv->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    jb->lv->ev_hc.pub.step = jb->step;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
 
-    jb->phase = PH_SUBMITTING;
+    jobs_set_phase(jb, PH_SUBMITTING);
     jb->restarts = 0;
     jb->log_restarts = 0;
-    memset(&jb->proc, 0, sizeof jb->proc);
+    memset(&jb->lv->proc, 0, sizeof jb->lv->proc);
     jb->ext_id[0] = '\0';
     jb->started = time_wall();
     jb->host_cancelled = jb->deadline_hit = jb->queue_hit = 0;
@@ -191,7 +195,7 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
     }
     if (rc != 0) {
         char *m = hostctx_take_fail(&jb->rt->hc);
-        jb->phase = PH_DONE;
+        jobs_set_phase(jb, PH_DONE);
         jb->outcome = RELHOST_ERROR;
         jb->retryable = rc == RELHOST_ERETRY && !jobs_runner_fault(jb->rt);
         /* an isolated runner whose process died or hung names that (core/isolate) */
@@ -209,9 +213,9 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
     crash_point("jobs.after_submit");
     /* A runner without find() runs its jobs as relhost's own children, through the host's
      * process service, which knows the job's process by its cookie (RELHOST_JOB=<key>). */
-    if (!jb->rt->ops->find && proc_job_ident(jb->key, &jb->proc) != 0)
-        memset(&jb->proc, 0, sizeof jb->proc);
-    jb->phase = PH_RUNNING;
+    if (!jb->rt->ops->find && proc_job_ident(jb->key, &jb->lv->proc) != 0)
+        memset(&jb->lv->proc, 0, sizeof jb->lv->proc);
+    jobs_set_phase(jb, PH_RUNNING);
     jobs_arm_tail(jb, loop_now() + TAIL_INTERVAL);
     log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,
             jb->ext_id, jb->attempt);

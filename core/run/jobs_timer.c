@@ -172,7 +172,7 @@ static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, s
         relhost_job *jb = who[i];
         if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
             snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
-            jb->phase = PH_RUNNING;
+            jobs_set_phase(jb, PH_RUNNING);
             jobs_persist(jb);
         }
         /* A count once reported is never lowered: a later status may carry none (a poll with
@@ -190,11 +190,11 @@ static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, s
             jb->phase == PH_RUNNING && !jb->queue_hit)
             job_started(jb);
         if (st[i].state == RELHOST_JOB_ENDED) {
-            jb->status = st[i];
+            jb->lv->status = st[i];
             jobs_ended(j, jb);
-        } else if (st[i].state != jb->status.state) {
-            jb->status.state = st[i].state;
-            jb->status.restarts = st[i].restarts;
+        } else if (st[i].state != jb->lv->status.state) {
+            jb->lv->status.state = st[i].state;
+            jb->lv->status.restarts = st[i].restarts;
         }
     }
 }
@@ -229,28 +229,24 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     size_t n = 0;
     double next = 1.0;
     int prc;
-    for (size_t i = 0; i < j->n; i++)
-        if (j->all[i]->rt == r &&
-            (j->all[i]->phase == PH_RUNNING || j->all[i]->phase == PH_SUBMITTING))
-            n++;
-    if (n == 0)
+    relhost_job **run = jobs_running(j, r, &n);
+    j->polls++;
+    if (n == 0) {
+        free(run);
         return;
+    }
     st = xcalloc(n, sizeof *st);
-    who = xcalloc(n, sizeof *who);
-    n = 0;
-    for (size_t i = 0; i < j->n; i++) {
-        relhost_job *jb = j->all[i];
-        if (jb->rt != r || (jb->phase != PH_RUNNING && jb->phase != PH_SUBMITTING))
-            continue;
-        st[n].struct_size = sizeof st[n];
-        st[n].key = jb->key;
-        st[n].external_id = jb->ext_id[0] ? jb->ext_id : NULL;
-        st[n].runner_handle = jb->handle;
+    who = run;
+    for (size_t i = 0; i < n; i++) {
+        relhost_job *jb = who[i];
+        st[i].struct_size = sizeof st[i];
+        st[i].key = jb->key;
+        st[i].external_id = jb->ext_id[0] ? jb->ext_id : NULL;
+        st[i].runner_handle = jb->handle;
         /* a poll with no news of a job leaves this: a queued job is not taken for started */
-        st[n].state = jb->phase == PH_SUBMITTING ? RELHOST_JOB_SUBMITTING
+        st[i].state = jb->phase == PH_SUBMITTING ? RELHOST_JOB_SUBMITTING
                       : jb->queued               ? RELHOST_JOB_PENDING
                                                  : RELHOST_JOB_RUNNING;
-        who[n++] = jb;
     }
     r->busy++;
     {
@@ -323,8 +319,10 @@ void jobs_poll_runners(jobs *j)
 void jobs_tend_running(jobs *j)
 {
     double now = loop_now();
-    for (size_t i = 0; i < j->n; i++) {
-        relhost_job *jb = j->all[i];
+    size_t n;
+    relhost_job **run = jobs_running(j, NULL, &n);
+    for (size_t i = 0; i < n; i++) {
+        relhost_job *jb = run[i];
         if (jb->phase != PH_RUNNING)
             continue;
         if (now >= jb->next_tail) {
@@ -336,4 +334,5 @@ void jobs_tend_running(jobs *j)
         if (jb->deadline > 0 && now >= jb->deadline && !jb->deadline_hit)
             job_deadline(jb);
     }
+    free(run);
 }

@@ -296,14 +296,11 @@ static void report_step_jobs(struct walk *w, step_result *r)
 {
     strvec ids = {0};
     int *resumed;
-    jobs_ids(w->jb, r->step->inst.name, &ids);
+    jobs_ids_resumed(w->jb, r->step->inst.name, &ids, &resumed);
     if (ids.n && loop_stop_code(NULL) == EXIT_DEFERRED)
         /* the state broke during the step: what follows is what ran, not what was kept */
         out_printf("      NOT SAVED: the release state could not be written; the results "
                    "below are not recorded and the next run does these jobs again\n");
-    resumed = xcalloc(ids.n + 1, sizeof *resumed);
-    for (size_t k = 0; k < ids.n; k++)
-        resumed[k] = jobs_resumed(w->jb, ids.v[k]);
     report_jobs(w->p, r, state_root(w->sto), &ids, resumed);
     free(resumed);
     sv_free(&ids);

@@ -179,12 +179,17 @@ int proc_spawn(const relhost_proc_spec *spec_in, const char *cookie, struct relh
         return rc;
     if (!spec.log_path || !*spec.log_path)
         return error_set(RELHOST_EINVAL, "proc_spawn: no log_path for '%s'", spec.argv[0]);
-    dir = path_dirname(spec.log_path);
-    rc = path_mkdirs(dir);
-    free(dir);
-    if (rc)
-        return error_wrap(rc, "log of '%s'", spec.argv[0]);
+    /* The log's folder is made when the log cannot be opened for want of it (once per folder,
+     * not once per job). */
     log_fd = open(spec.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (log_fd < 0 && errno == ENOENT) {
+        dir = path_dirname(spec.log_path);
+        rc = path_mkdirs(dir);
+        free(dir);
+        if (rc)
+            return error_wrap(rc, "log of '%s'", spec.argv[0]);
+        log_fd = open(spec.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    }
     if (log_fd < 0 && errno == ELOOP)
         return error_set(RELHOST_EIO,
                          "cannot open log %s for '%s': it is a symbolic link, and relhost never "

@@ -140,7 +140,7 @@ static void judge(jobs *j, relhost_job *g)
         g->outcome = v.outcome;
         jobs_set_str(&g->reason, v.reason);
     }
-    g->phase = PH_DONE;
+    jobs_set_phase(g, PH_DONE);
     jobs_persist(g);
 }
 
@@ -170,8 +170,17 @@ static int restore(relhost_job *g, job_entry *prev)
     g->ev = prev->ev;
     memset(&prev->ev, 0, sizeof prev->ev);
     g->resumed = 1;
-    g->phase = PH_DONE;
+    jobs_set_phase(g, PH_DONE);
     return 1;
+}
+
+/* g is judged and recorded: its repeats' evidence and its own are in the state. */
+static void compact_group(relhost_job *g)
+{
+    for (size_t k = 0; k < g->nkids; k++)
+        if (g->kids[k] && g->kids[k]->phase == PH_DONE)
+            jobs_compact(g->kids[k], 0);
+    jobs_compact(g, 0);
 }
 
 int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *rq,
@@ -215,7 +224,7 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
     }
     if (rc != 0) {
         g->nkids = made;
-        g->phase = PH_DONE;
+        jobs_set_phase(g, PH_DONE);
         g->outcome = RELHOST_ERROR;
         jobs_set_str(&g->reason, "tool_error");
         evidence_note(&g->ev, error_last());
@@ -235,6 +244,8 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
     }
     jobs_persist(g);
     record_job_entry_free(&prev);
+    if (g->phase == PH_DONE)
+        compact_group(g);
     return 0;
 }
 
@@ -246,6 +257,7 @@ void repeats_kid_done(jobs *j, relhost_job *g)
         if (!g->kids[k] || g->kids[k]->phase != PH_DONE)
             return;
     judge(j, g);
+    compact_group(g);
 }
 
 int repeats_done(const relhost_job *g, relhost_mode mode)

@@ -142,6 +142,15 @@ static void collect_results(const relhost_ctx *ctx, struct workflow *w)
     }
 }
 
+/* 1 when a validation still waits for its dependencies. */
+static int any_waiting(const struct workflow *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->runs[i].state == V_WAITING)
+            return 1;
+    return 0;
+}
+
 /* Submit and wait, round after round, until nothing is left to submit or wait for (under
  * launch: one round). wait holds w->n + 1 jobs. */
 static int run_rounds(const relhost_ctx *ctx, struct workflow *w, relhost_job **wait)
@@ -159,7 +168,10 @@ static int run_rounds(const relhost_ctx *ctx, struct workflow *w, relhost_job **
                 continue;
             break;
         }
-        rc = pl_host->job_wait(ctx, wait, nwait, ctx->mode != RELHOST_MODE_LAUNCH);
+        /* Woken at the first end only when a validation waits for others to end: otherwise
+         * every round would read every result again, once per job's end. */
+        rc =
+            pl_host->job_wait(ctx, wait, nwait, ctx->mode != RELHOST_MODE_LAUNCH && any_waiting(w));
         if (rc != 0)
             break;
         collect_results(ctx, w);

@@ -701,6 +701,65 @@ static void test_unit_jobs__a_runner_never_has_more_than_max_parallel_jobs_runni
     close_run();
 }
 
+/* A tick walks the running jobs, the jobs it starts and the ends since the last one, never all
+ * the jobs (issue 18): what the wait looks at stays linear in the jobs, where asking every job
+ * at every tick would be (ticks x jobs). */
+static void test_unit_jobs__a_tick_looks_at_the_running_jobs_not_at_every_job(void **unused)
+{
+    enum { N = 60, PAR = 2 };
+    relhost_job *v[N];
+    char name[N][16];
+    (void)unused;
+    open_run(PAR);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(name[i], sizeof name[i], "t%zu", i);
+        v[i] = submit(name[i], "--epochs=1", 0, 0);
+    }
+    assert_int_equal(wait_jobs(v, N, 0), 0);
+    assert_int_equal(F.n, N);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(result_of(v[i]).outcome, RELHOST_PASSED);
+    assert_true(J->ticks >= N / PAR); /* PAR start per tick at most */
+    /* each tick looks at its running jobs (and the one it cannot start), each poll at the
+     * runner's; each job is passed and counted as ended once */
+    assert_true(J->visits <= 3 * N + 3 * (J->ticks + J->polls) * (PAR + 1));
+    assert_true(J->visits < J->ticks * N / 2);
+    close_run();
+}
+
+/* A finished job keeps its result and nothing of its run (issue 18: at most 2 KiB retained per
+ * finished job): no live part, templates, argv, env or evidence; the evidence is in the state. */
+static void test_unit_jobs__a_finished_job_keeps_its_result_and_frees_what_it_ran_with(
+    void **unused)
+{
+    relhost_job *jb;
+    relhost_job_result r;
+    job_entry e;
+    size_t kept;
+    (void)unused;
+    open_run(2);
+    jb = submit("small", "--epochs=1", 0, 0);
+    assert_int_equal(wait_jobs(&jb, 1, 0), 0);
+    r = result_of(jb);
+    assert_int_equal(r.outcome, RELHOST_PASSED);
+    assert_int_equal(r.exit_code, 0);
+    assert_string_equal(r.external_id, "fake-1");
+    assert_non_null(strstr(r.log_path, "small.log"));
+    assert_true(r.duration_s > 0);
+    assert_null(jb->lv);
+    assert_int_equal(jb->argv_t.n + jb->argv_x.n + jb->env_t.n + jb->env_x.n, 0);
+    assert_int_equal(jobs_evidence(jb)->nartifacts + jobs_evidence(jb)->notes.n, 0);
+    kept = sizeof *jb + strlen(jb->id) + strlen(jb->step) + strlen(jb->validation) +
+           strlen(jb->key) + strlen(jb->log_path) + 5 * 16 /* allocation overheads */;
+    assert_true(kept <= 1536); /* and the state's packed record: under 2 KiB in all */
+    record_of("small", &e);    /* what reports read: the state */
+    assert_int_equal(e.job.outcome, RELHOST_PASSED);
+    assert_int_equal(e.ev.nartifacts, 1);
+    assert_string_equal(e.ev.artifacts[0].kind, "log");
+    record_job_entry_free(&e);
+    close_run();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,6 +787,11 @@ int main(void)
             setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_unit_jobs__a_runner_never_has_more_than_max_parallel_jobs_running, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unit_jobs__a_tick_looks_at_the_running_jobs_not_at_every_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unit_jobs__a_finished_job_keeps_its_result_and_frees_what_it_ran_with, setup,
             teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
