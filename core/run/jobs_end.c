@@ -225,12 +225,31 @@ static void host_deadline_end(relhost_job *jb, job_end_facts *f)
     }
 }
 
+/* A log cut short by a full disk may lack the very lines that would fail the job: no verdict
+ * on it, whatever the exit code says. */
+static void no_verdict_on_a_cut_log(relhost_job *jb, job_end_verdict *v)
+{
+    int log_err = log_write_error(jb);
+    char *n;
+    if (!log_err)
+        return;
+    n = xasprintf("the job's log %s could not be written in full: %s; free the disk and run the "
+                  "validation again",
+                  jb->log_path, strerror(log_err));
+    evidence_note(&jb->ev, n);
+    free(n);
+    v->outcome = RELHOST_ERROR;
+    v->reason = "log_write_failed";
+    v->retryable = 0;
+    v->run_checks = 0;
+}
+
 void jobs_ended(jobs *j, relhost_job *jb)
 {
     job_end_facts f;
     job_end_verdict v;
     const char *term;
-    int source_failed, log_err;
+    int source_failed;
     const ev_metric *m;
 
     jobs_stop_timers(jb); /* ended: no deadline, no log reads but the last one below */
@@ -258,19 +277,8 @@ void jobs_ended(jobs *j, relhost_job *jb)
     v = jobs_map_end(&f);
     if (v.outcome == RELHOST_ERROR && strcmp(jb->lv->status.engine_state, "SUBMIT_FAILED") == 0)
         v.reason = "submit_failed"; /* a deferred submission the engine refused (plugin.h) */
-    if (v.outcome != RELHOST_NONE && (log_err = log_write_error(jb)) != 0) {
-        /* A log cut short by a full disk may lack the very lines that would fail the job:
-         * no verdict on it, whatever the exit code says. */
-        char *n = xasprintf("the job's log %s could not be written in full: %s; free the disk "
-                            "and run the validation again",
-                            jb->log_path, strerror(log_err));
-        evidence_note(&jb->ev, n);
-        free(n);
-        v.outcome = RELHOST_ERROR;
-        v.reason = "log_write_failed";
-        v.retryable = 0;
-        v.run_checks = 0;
-    }
+    if (v.outcome != RELHOST_NONE)
+        no_verdict_on_a_cut_log(jb, &v);
     jb->exit_code = f.end == RELHOST_END_TIMEOUT ? 124 : f.exit_code;
     if (f.end == RELHOST_END_SIGNALED)
         jb->exit_code = -1;
