@@ -166,10 +166,6 @@ json_t *fs_load_json(const char *path, json_error_t *je)
      * another file's releases into the manifest. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-    strbuf b;
-    char buf[65536];
-    size_t n;
-    json_t *j;
     if (!f) {
         snprintf(je->text, sizeof je->text, "%s",
                  errno == ELOOP ? "it is a symbolic link, and relhost follows none in its "
@@ -180,6 +176,15 @@ json_t *fs_load_json(const char *path, json_error_t *je)
             close(fd);
         return NULL;
     }
+    return fs_read_json(f, je);
+}
+
+json_t *fs_read_json(FILE *f, json_error_t *je)
+{
+    strbuf b;
+    char buf[65536];
+    size_t n;
+    json_t *j;
     sb_init(&b);
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
         sb_add(&b, buf, n);

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /** Replace path with data: path.tmp, fsync, rename, fsync of the folder. On failure the old file
  *  is left as it was. 0, or RELHOST_EIO with the error set. */
@@ -26,6 +27,9 @@ int fs_remove_tree(const char *path);
  *  1,000-release manifest), duplicate keys refused; NULL with *je set (the open error's text
  *  and line 0 when it cannot be opened). */
 json_t *fs_load_json(const char *path, json_error_t *je);
+/** The JSON document f holds, read whole as fs_load_json() reads it; f is closed. For a file
+ *  outside the registry, which may be reached through a link. */
+json_t *fs_read_json(FILE *f, json_error_t *je);
 /** 1 when path exists (lstat). */
 int fs_exists(const char *path);
 

@@ -26,27 +26,17 @@ static const char manifest_fix[] = "fix it or restore it from a backup";
 static const char baseline_fix[] = "fix it, restore it from a backup, or move it away (the page "
                                    "then has no trend plots)";
 
-/* The JSON document in path, read in one piece (json_load_file() reads a byte at a time: slow
- * for the manifest of 10,000 releases); NULL with *je set. */
+/* The JSON document in path, read in one piece (fs_read_json); NULL with *je set. The baseline
+ * store may be a link, as the run reads it (core/run/baseline.c). */
 static json_t *load_whole(const char *path, json_error_t *je)
 {
     FILE *f = fopen(path, "re");
-    strbuf b;
-    char buf[65536];
-    size_t n;
-    json_t *j;
     if (!f) {
         snprintf(je->text, sizeof je->text, "%s", strerror(errno));
         je->line = je->column = 0;
         return NULL;
     }
-    sb_init(&b);
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_add(&b, buf, n);
-    fclose(f);
-    j = json_loadb(b.s ? b.s : "", b.len, JSON_REJECT_DUPLICATES, je);
-    sb_free(&b);
-    return j;
+    return fs_read_json(f, je);
 }
 
 /* A JSON document, or *out NULL when the file does not exist. `what` names it in errors
