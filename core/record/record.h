@@ -253,6 +253,12 @@ const step_record *record_step_find(const release_record *rec, const char *name)
  *  finished exit 0 beside a required step without a passing record (core/view/report_files.h). */
 const char *record_decision(const release_record *rec);
 
+/** The part of a state root (borrowed; job records may be packed, state.h) a view of many
+ *  releases reads, as a new root of the same shape that record_read() takes: "schema",
+ *  "version", "seq", "finished", "exit_code", "requirements", the steps, and of each job its
+ *  step, validation, its evidence's metric values and checks (core/record/record_prune.c). */
+json_t *record_prune_for_view(json_t *root);
+
 /** Outcome counts: [0] unused, [RELHOST_PASSED..RELHOST_WAIVED] by outcome, [7] without one. */
 typedef struct record_counts {
     long long total;

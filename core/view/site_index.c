@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
+#include "record/record.h"
 #include "record/state.h"
 #include "registry/fsutil.h"
 
@@ -62,6 +63,8 @@ static const char *header_bad(const site_index *ix, json_t *h, const char *body,
         return "its first line is not an index header";
     if (json_integer_value(s) > SITE_INDEX_SCHEMA)
         return "it was written by a newer relhost";
+    if (json_integer_value(s) < SITE_INDEX_SCHEMA)
+        return "it was written by an older relhost";
     if (!json_is_string(dir) || strcmp(json_string_value(dir), ix->state_dir) != 0)
         return "it indexes another state folder";
     if (json_integer_value(json_object_get(h, "bytes")) != (json_int_t)len)
@@ -241,75 +244,9 @@ int site_index_lookup(site_index *ix, const char *version, const char *key, rele
     return 1;
 }
 
-/* Copy of member key of from into to, when from has it. */
-static void keep(json_t *to, json_t *from, const char *key)
-{
-    json_t *v = json_object_get(from, key);
-    if (v)
-        json_object_set_new(to, key, json_deep_copy(v));
-}
-
-/* The metrics of an evidence as the page reads them (record_metric_value()): their values. */
-static json_t *prune_metrics(json_t *m)
-{
-    json_t *o, *v;
-    const char *key;
-    if (!json_is_object(m))
-        return json_deep_copy(m);
-    o = json_object();
-    json_object_foreach(m, key, v)
-    {
-        json_t *p = json_is_object(v) ? json_object() : json_deep_copy(v);
-        if (json_is_object(v))
-            keep(p, v, "value");
-        json_object_set_new(o, key, p);
-    }
-    return o;
-}
-
-/* A job record as the page reads it: its step and validation, its evidence's metrics' values
- * and checks (the values of the trend plots and the check tables). */
-static json_t *prune_job(json_t *packed)
-{
-    json_t *j = state_job_value(packed), *o = json_object(), *ev, *pev;
-    if (!j)
-        return o;
-    keep(o, j, "step");
-    keep(o, j, "validation");
-    if ((ev = json_object_get(j, "evidence")) != NULL && json_is_object(ev)) {
-        pev = json_object();
-        if (json_object_get(ev, "metrics"))
-            json_object_set_new(pev, "metrics", prune_metrics(json_object_get(ev, "metrics")));
-        keep(pev, ev, "checks");
-        json_object_set_new(o, "evidence", pev);
-    } else if (ev) {
-        json_object_set_new(o, "evidence", json_deep_copy(ev));
-    }
-    json_decref(j);
-    return o;
-}
-
-json_t *site_index_prune(json_t *root)
-{
-    static const char *const members[] = {"schema",    "version", "seq", "finished",
-                                          "exit_code", "steps",   NULL};
-    json_t *o = json_object(), *jobs = json_object_get(root, "jobs"), *v;
-    const char *id;
-    for (size_t i = 0; members[i]; i++)
-        keep(o, root, members[i]);
-    if (json_is_object(jobs)) {
-        json_t *pj = json_object();
-        json_object_foreach(jobs, id, v) json_object_set_new(pj, id, prune_job(v));
-        json_object_set_new(o, "jobs", pj);
-    } else if (jobs) {
-        json_object_set_new(o, "jobs", json_deep_copy(jobs));
-    }
-    return o;
-}
-
 void site_index_store(site_index *ix, const char *version, const char *key, json_t *root)
 {
-    json_t *pruned = site_index_prune(root);
+    json_t *pruned = record_prune_for_view(root);
     char *text = json_dumps(pruned, JSON_COMPACT | JSON_SORT_KEYS);
     char *line;
     json_decref(pruned);

@@ -5,13 +5,13 @@
  * replaying and checking 10,000 states.
  *
  * What it holds: for each release of the manifest whose state could be read, the part of its
- * state the page draws from (site_index_prune(): "finished", "exit_code", the steps, and of each
+ * state the page draws from (record_prune_for_view(), core/record: "finished", "exit_code", the steps, and of each
  * job its step, validation, and its evidence's metrics and checks), with the key of the state's
  * files when it was read: device, inode, size, mtime and ctime (to the nanosecond) of
  * release_<v>.json and release_<v>.journal. Everything else the page shows (statuses, pointers,
  * times, reasons) comes from the manifest, the audit log and the baseline store, read as before.
  *
- *   line 1   {"relhost_site_index": 1, "state_dir": DIR, "releases": N, "bytes": B,
+ *   line 1   {"relhost_site_index": 2, "state_dir": DIR, "releases": N, "bytes": B,
  *             "crc32": "xxxxxxxx"}   (B bytes follow, whose CRC-32 is crc32)
  *   lines    ["V", "K", {...state}]   one per release, in manifest order (V, a version, and K,
  *            a key, are of plain characters; the state is parsed only when it is used)
@@ -33,8 +33,9 @@
 
 #include <jansson.h>
 
-/** The index's format; a newer one is rebuilt, never read. */
-#define SITE_INDEX_SCHEMA 1
+/** The index's format; any other one is rebuilt, never read (an older one may lack what this
+ *  relhost reads: 2 added each release's requirement set). */
+#define SITE_INDEX_SCHEMA 2
 
 typedef struct site_index site_index;
 
@@ -56,9 +57,6 @@ int site_index_lookup(site_index *ix, const char *version, const char *key, rele
 
 /** Enter version's state (root, borrowed; read when the files had key) into the index. */
 void site_index_store(site_index *ix, const char *version, const char *key, json_t *root);
-
-/** What of root the page reads (a new object; job records may be packed, state.h). */
-json_t *site_index_prune(json_t *root);
 
 /** Write the index with the entries of versions (n, in that order) when anything changed.
  *  0; or an error (the index is left as it was) with error_last() set, which the caller only

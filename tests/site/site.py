@@ -1089,7 +1089,8 @@ def case_index_is_rebuilt_when_missing_or_damaged_and_gives_the_same_page():
         "another folder": (good.replace('"state_dir":"', '"state_dir":"/elsewhere'),
                            "another state folder"),
 
-        "newer": (good.replace('"relhost_site_index":1', '"relhost_site_index":9'), "newer"),
+        "newer": (good.replace('"relhost_site_index":2', '"relhost_site_index":9'), "newer"),
+        "older": (good.replace('"relhost_site_index":2', '"relhost_site_index":1'), "older"),
     }
     # damage a CRC cannot see (the header made to fit the body): entries that are not entries
     head = json.loads(good.split("\n")[0])
@@ -1172,6 +1173,27 @@ def case_index_entry_is_read_again_when_the_state_changed():
     _, entries = index_entries(d)
     rh.check("1.0" not in entries and timeless(page) == full_read_page(d, "full2"),
              "a removed state is still drawn from the index", r)
+
+
+def case_index_keeps_what_the_verdict_reads():
+    """A state saying finished, exit 0 beside a required step without a record is not a passed
+    run (record_decision()): the page drawn from the index says so as the states do; the index
+    keeps the release's requirement set, without which it would read as passed."""
+    d = rh.scratch()
+    plan(d)
+    fixture(d)
+    snap = os.path.join(d, "state", "release_1.0.json")
+    root = json.loads(rh.read(snap))
+    root["requirements"] = {"required_steps": ["workflow-tests", "gate"]}
+    rh.write(snap + ".tmp", json.dumps(root, indent=2))
+    os.rename(snap + ".tmp", snap)
+    site(d)  # builds the index
+    r, page = site(d, os.path.join(d, "from-index"))
+    _, entries = index_entries(d)
+    rh.check("requirements" in entries["1.0"]["state"], "the entry lost the requirement set", r)
+    text = rh.read(page)
+    rh.check(re.search(r'data-version="1\.0"[^<]*<summary>1\.0 .*? &#8212; run undecided;', text), "the page drawn from the index does not say undecided", r)
+    rh.check(timeless(page) == full_read_page(d, "full"), "the page differs from the states'")
 
 
 def case_index_writers_at_once_leave_a_whole_index():
