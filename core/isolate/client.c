@@ -645,6 +645,33 @@ static int names(int op, const void *conf, void (*add)(void *, const char *), vo
     return rc;
 }
 
+/* peek(): the server's values, each shown here in the order it showed them. A server gone
+ * shows nothing now; the job's collect() then fails with the fault. */
+static int pm_peek(void *job, void (*show)(void *, const char *, double), void *payload)
+{
+    iso_job *j = job;
+    wbuf w;
+    rbuf r;
+    int rc;
+    uint32_t n;
+    if (!j || j->c->dead || j->id == WIRE_NULL)
+        return RELHOST_EIO;
+    iso_op_begin(&w, OP_M_PEEK, NULL);
+    w_u32(&w, j->id);
+    if ((rc = iso_call(j->c, NULL, "peek", &w, &r)) != 0)
+        return rc;
+    rc = r_i32(&r);
+    n = r_u32(&r);
+    for (uint32_t i = 0; rc == 0 && i < n && !r.bad; i++) {
+        const char *key = r_str(&r);
+        double v = r_f64(&r);
+        if (!r.bad && key)
+            show(payload, key, v);
+    }
+    r_free(&r);
+    return rc;
+}
+
 static int pm_keys(const void *conf, void (*add)(void *, const char *), void *payload)
 {
     return names(OP_M_KEYS, conf, add, payload);
@@ -665,6 +692,7 @@ static const relhost_metrics_ops proxy_metrics = {
     .close = pm_close,
     .keys = pm_keys,
     .credentials = pm_credentials,
+    .peek = pm_peek,
 };
 
 /* ---- setup ---- */
@@ -692,6 +720,8 @@ static void add_entry(plan *p, plan_instance *in, const char *kind, const plan_o
             e->mops.keys = NULL;
         if (!RELHOST_HAS(m, credentials) || !m->credentials)
             e->mops.credentials = NULL;
+        if (!RELHOST_HAS(m, peek) || !m->peek)
+            e->mops.peek = NULL;
         e->proxy.desc.metrics = &e->mops;
         e->proxy.desc.gate = NULL;
     }

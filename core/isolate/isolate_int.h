@@ -34,7 +34,8 @@ enum iso_op {
     OP_R_CANCEL,
     OP_R_RELEASE,
     OP_R_CLOSE,
-    OP_R_CANCEL_MANY /* ABI 1.5: the external ids in one message, in the order given */
+    OP_R_CANCEL_MANY, /* ABI 1.5: the external ids in one message, in the order given */
+    OP_M_PEEK         /* ABI 1.6: a running job's values, for display: rc, count, key/value pairs */
 };
 
 /* A runner's handle as the host holds it: the server's number for the plugin's pointer + 1

@@ -114,6 +114,36 @@ static void names_op(uint32_t op, const relhost_metrics_ops *m, wbuf *w)
     sv_free(&names);
 }
 
+/* peek() of a job: rc, then the values shown, as count and key/value pairs (at most
+ * PEEK_MAX: a source that shows more shows no more here than the table can draw). */
+#define PEEK_MAX 64
+struct peek_buf {
+    strvec keys;
+    double v[PEEK_MAX];
+};
+
+static void peek_add(void *payload, const char *key, double value)
+{
+    struct peek_buf *b = payload;
+    if (key && b->keys.n < PEEK_MAX) {
+        b->v[b->keys.n] = value;
+        sv_push(&b->keys, key);
+    }
+}
+
+static void peek_op(const relhost_metrics_ops *m, void *job, wbuf *w)
+{
+    struct peek_buf b = {0};
+    int rc = job && RELHOST_HAS(m, peek) && m->peek ? m->peek(job, peek_add, &b) : RELHOST_ENOTSUP;
+    w_i32(w, rc);
+    w_u32(w, rc == 0 ? (uint32_t)b.keys.n : 0);
+    for (size_t i = 0; rc == 0 && i < b.keys.n; i++) {
+        w_str(w, b.keys.v[i]);
+        w_f64(w, b.v[i]);
+    }
+    sv_free(&b.keys);
+}
+
 static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
 {
     const relhost_metrics_ops *m = S.in->pl->desc.metrics;
@@ -126,6 +156,11 @@ static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)
     int rc = 0;
     if (op == OP_M_KEYS || op == OP_M_CREDENTIALS) {
         names_op(op, m, w);
+        return;
+    }
+    if (op == OP_M_PEEK) {
+        id = r_u32(r);
+        peek_op(m, job_of(id), w);
         return;
     }
     if (op != OP_M_JOB_CLOSE && op != OP_M_CLOSE)
@@ -289,7 +324,8 @@ static void dispatch(rbuf *r)
     w_init(&w, W_RET);
     if (op >= OP_GATE_OPEN && op <= OP_GATE_CLOSE && S.in->pl->desc.gate)
         gate_op(op, r, &a, &w);
-    else if (op >= OP_M_OPEN && op <= OP_M_CREDENTIALS && S.in->pl->desc.metrics)
+    else if (((op >= OP_M_OPEN && op <= OP_M_CREDENTIALS) || op == OP_M_PEEK) &&
+             S.in->pl->desc.metrics)
         metrics_op(op, r, &a, &w);
     else if (op >= OP_R_OPEN && op <= OP_R_CANCEL_MANY && S.in->pl->desc.runner)
         runner_op(op, r, &a, &w);

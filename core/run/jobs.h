@@ -90,6 +90,8 @@ void jobs_stop_orphans(jobs *j);
 long long jobs_stop_orphan_of(struct state *st, const struct job_entry *e);
 /** What the progress display shows of one job (core/run/jobs_progress.c); borrowed, valid until
  *  the loop runs again. */
+#define JOBS_LIVE_MAX 3      /* running values a row holds */
+#define JOBS_LIVE_KEY_MAX 40 /* bytes of a key kept, its NUL included ("..." ends a cut one) */
 typedef struct jobs_row {
     const char *validation;
     const char *state; /* queued, submitting, running, done */
@@ -98,6 +100,13 @@ typedef struct jobs_row {
     relhost_outcome outcome; /* done: its outcome */
     const char *reason;
     int exit_code, attempt, resumed;
+    /* A running job: the latest values its metrics sources read so far (their peek(), ABI
+     * 1.6), the keys its checks read first. For display only: never evidence, never checked. */
+    size_t nlive;
+    struct {
+        char key[JOBS_LIVE_KEY_MAX];
+        double value;
+    } live[JOBS_LIVE_MAX];
 } jobs_row;
 /** The jobs of `step` in this run by state (repeats counted one by one, not their aggregate). */
 typedef struct jobs_count {

@@ -2,13 +2,80 @@
 /*
  * jobs_progress.c - what the progress display (core/view/progress.h) reads of the job layer
  * while a step runs: the counts of its jobs by state, the running ones with their elapsed time
- * and latest metrics, and a call at each job's end. Reads only; decides nothing.
+ * and the latest values their metrics sources show (peek(): display only, never evidence),
+ * and a call at each job's end. Reads only; decides nothing.
  */
 #include "run/jobs.h"
 #include "run/jobs_int.h"
+#include "run/guard.h"
 #include "base/util.h"
 
 #include <string.h>
+
+/* What a row gathers of the values its sources show: the JOBS_LIVE_MAX of lowest rank, where
+ * a key the job's checks read ranks by its place among them and any other after them all, in
+ * the order shown. */
+struct peek_acc {
+    jobs_row *r;
+    const strvec *checked;
+    size_t seen;
+    size_t rank[JOBS_LIVE_MAX];
+};
+
+/* A key as the table may print it: printable ASCII only (a source's bytes never reach the
+ * terminal as control codes), cut with "..." past the room. */
+static void live_key(char *dst, const char *key)
+{
+    size_t n = 0, len = strlen(key);
+    for (; key[n] && n < JOBS_LIVE_KEY_MAX - 1; n++)
+        dst[n] = key[n] > 0x20 && key[n] < 0x7f ? key[n] : '?';
+    if (len > JOBS_LIVE_KEY_MAX - 1)
+        memcpy(dst + JOBS_LIVE_KEY_MAX - 4, "...", 3);
+    dst[n] = '\0';
+}
+
+static void peek_show(void *payload, const char *key, double value)
+{
+    struct peek_acc *a = payload;
+    jobs_row *r = a->r;
+    size_t rank = a->checked->n + a->seen++, at;
+    char k[JOBS_LIVE_KEY_MAX];
+    if (!key || !*key)
+        return;
+    live_key(k, key);
+    for (size_t i = 0; i < a->checked->n; i++)
+        if (strcmp(a->checked->v[i], key) == 0) {
+            rank = i;
+            break;
+        }
+    for (size_t i = 0; i < r->nlive; i++)
+        if (strcmp(r->live[i].key, k) == 0)
+            return; /* the first source that shows a key is the one shown */
+    if (r->nlive == JOBS_LIVE_MAX && rank >= a->rank[JOBS_LIVE_MAX - 1])
+        return;
+    at = r->nlive < JOBS_LIVE_MAX ? r->nlive++ : JOBS_LIVE_MAX - 1;
+    for (; at > 0 && a->rank[at - 1] > rank; at--) {
+        r->live[at] = r->live[at - 1];
+        a->rank[at] = a->rank[at - 1];
+    }
+    memcpy(r->live[at].key, k, sizeof k);
+    r->live[at].value = value;
+    a->rank[at] = rank;
+}
+
+/* The running job's latest values, from each source that offers peek() (ABI 1.6). */
+static void peek_row(const relhost_job *jb, jobs_row *r)
+{
+    struct peek_acc a = {.r = r, .checked = &jb->check_keys};
+    for (size_t i = 0; jb->src_jobs && i < jb->nsrc; i++) {
+        const relhost_metrics_ops *ops = jb->src[i]->ops;
+        if (!jb->src_jobs[i] || !RELHOST_HAS(ops, peek) || !ops->peek)
+            continue;
+        int g = guard_enter(jb->src[i]->pi->plugin_name, "peek", jb->step);
+        ops->peek(jb->src_jobs[i], peek_show, &a);
+        guard_leave(g);
+    }
+}
 
 static void row_of(const relhost_job *jb, jobs_row *r)
 {
@@ -44,8 +111,12 @@ size_t jobs_progress(const jobs *j, const char *step, jobs_count *c, jobs_row *r
         case PH_SUBMITTING:
         case PH_RUNNING:
             c->running++;
-            if (n < max)
-                row_of(jb, &rows[n++]);
+            if (n < max) {
+                row_of(jb, &rows[n]);
+                if (jb->phase == PH_RUNNING)
+                    peek_row(jb, &rows[n]);
+                n++;
+            }
             break;
         case PH_DONE:
             if (jb->outcome == RELHOST_PASSED)

@@ -50,9 +50,14 @@ static void counts_line(strbuf *b, const progress *pg, const jobs_count *c)
     sb_printf(b, " after %s", t);
 }
 
-static void metrics_of(strbuf *b, const evidence *ev)
+/* A running job's latest values as its sources show them (display only), else its posted
+ * metrics. */
+static void metrics_of(strbuf *b, const jobs_row *r)
 {
-    for (uint32_t i = 0; ev && i < ev->nmetrics && i < METRICS_MAX; i++)
+    const evidence *ev = r->ev;
+    for (size_t i = 0; i < r->nlive && i < METRICS_MAX; i++)
+        sb_printf(b, "  %s %.6g", r->live[i].key, r->live[i].value);
+    for (uint32_t i = 0; !r->nlive && ev && i < ev->nmetrics && i < METRICS_MAX; i++)
         sb_printf(b, "  %s %.6g", ev->metrics[i].key, ev->metrics[i].value);
 }
 
@@ -94,7 +99,7 @@ static void job_line(strbuf *line, const jobs_row *r, int width)
         sb_printf(line, "    %-*s %-10s %8s", room < 24 ? room : 24, r->validation, r->state, t);
     else
         sb_printf(line, "    %.*s... %-10s %8s", room - 3, r->validation, r->state, t);
-    metrics_of(line, r->ev);
+    metrics_of(line, r);
 }
 
 static void draw(progress *pg)

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relhost/plugin.h - the relhost plugin ABI, version 1.5 (1.0; 1.1 added job template variables;
+ * relhost/plugin.h - the relhost plugin ABI, version 1.6 (1.0; 1.1 added job template variables;
  * 1.2 added baseline rules and statistics to acceptance checks, and repeated jobs; 1.3 added the
  * release's requirement set, plan-time checks of metric keys, and the keys a source can post;
  * 1.4 added sealed secrets, at-most-once HTTP requests, per-step delivery records, the reserved
  * metric and label keys, host->strerror() and the HTTP option group; 1.5 added a runner's
- * cancel_many).
+ * cancel_many; 1.6 added a metrics source's peek, the running values the live view shows).
  *
  * This is the only header a relhost plugin includes. A plugin is a shared object exporting one
  * symbol, relhost_plugin_entry(); the host passes a const table of services and receives a
@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 #define RELHOST_ABI_MAJOR 1
-#define RELHOST_ABI_MINOR 5
+#define RELHOST_ABI_MINOR 6
 
 #if defined(__GNUC__)
 #define RELHOST_EXPORT __attribute__((visibility("default")))
@@ -794,6 +794,17 @@ typedef struct relhost_metrics_ops {
      *  never after hours of jobs. */
     int (*credentials)(const void *conf, void (*add)(void *payload, const char *env_name),
                        void *payload);
+    /* Added in ABI 1.6 */
+    /** Optional, for people watching only: the latest values read so far from a job that is
+     *  still running (e.g. the last sps seen). The source calls show(payload, key, value) once
+     *  per value, keys as keys() names them; the host copies what it keeps. The host draws them
+     *  in the live progress table and NOWHERE else: they are never a metric of the job, never
+     *  checked, reported or stored; collect() alone posts what is judged. Called between feed()
+     *  calls (never inside one, never after collect()), at most a few times a second per job;
+     *  it gets no ctx: it must not call the host's services, and must not change what collect()
+     *  will post. 0, or a negative RELHOST_E* (nothing is shown). */
+    int (*peek)(void *job, void (*show)(void *payload, const char *key, double value),
+                void *payload);
 } relhost_metrics_ops;
 
 /** A runner: where jobs execute (local processes, Slurm, SkyPilot). */

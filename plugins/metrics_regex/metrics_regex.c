@@ -570,6 +570,28 @@ static int metrics_regex_collect(const relhost_ctx *ctx, void *jobp)
     return rc;
 }
 
+/* ---- Peek (ABI 1.6): the running values, for the live table only ----------------------------- */
+
+/* Each pattern's value so far under each of its reducers (a `last` whose last match was refused
+ * is not shown: collect() would not post it). Reads the accumulators; changes nothing. */
+static int metrics_regex_peek(void *jobp, void (*show)(void *payload, const char *key, double v),
+                              void *payload)
+{
+    const struct metrics_regex_job *job = jobp;
+    const struct metrics_regex *inst = job->inst;
+    for (size_t i = 0; i < inst->n_pats; i++) {
+        const struct mr_pat *p = &inst->pats[i];
+        const struct mr_acc *a = &job->acc[i];
+        int last_refused = a->n_bad > 0 && a->last_bad_key > a->last_key;
+        if (p->alias || p->label || a->n == 0)
+            continue;
+        for (size_t k = 0; k < p->n_out; k++)
+            if (!(last_refused && p->reducers[k] == MR_LAST))
+                show(payload, p->keys[k], mr_reduce(a, p->reducers[k]));
+    }
+    return 0;
+}
+
 /* ---- Keys (ABI 1.3) -------------------------------------------------------------------------- */
 
 /*
@@ -661,5 +683,6 @@ static int metrics_regex_keys(const void *confp, void (*add)(void *payload, cons
 const relhost_plugin pl_plugin = {
     PL_PLUGIN_BASE("metrics_regex", "1.0.0", metrics_regex_options, struct metrics_regex_conf),
     .description = "metrics from log lines: PCRE2 patterns with reducers, units and prefilters",
-    .metrics = PL_METRICS_OPS(metrics_regex, .keys = metrics_regex_keys),
+    .metrics =
+        PL_METRICS_OPS(metrics_regex, .keys = metrics_regex_keys, .peek = metrics_regex_peek),
 };

@@ -12,6 +12,7 @@
 #   isolate        plugins in their own process: faults, the proxied ABI, call_timeout
 #   runner_faults  a runner that crashes, exits or hangs in submit, poll, read_log or cancel,
 #                  isolated and inside relhost
+#   peek           the live table's running values (a source's peek()): shown, never judged
 #   cli            command-line conventions: --version/--release, help, did you mean, default
 #                  plan, --color, SIGTERM, status, --set list items, completion scripts
 # They use the fixture plugins (target relhost_test_plugins, <build>/test-plugins/<case>/) and the
@@ -28,7 +29,7 @@ set_tests_properties(test_plans_fixtures_built PROPERTIES FIXTURES_SETUP relhost
                      LABELS "plans" TIMEOUT 60)
 
 foreach(_script plan_errors plan_features loader pipeline release_flow seal state_folder faults cli
-                plan_memory isolate runner_faults)
+                plan_memory isolate runner_faults peek)
   set(_py ${_plans_dir}/${_script}.py)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_py})
   file(STRINGS ${_py} _defs REGEX "^def case_[A-Za-z0-9_]+\\(")

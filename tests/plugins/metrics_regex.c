@@ -430,6 +430,58 @@ static void test_plugins_metrics_regex__memory_stays_flat_the_carry_never_exceed
     fx_free(f);
 }
 
+/* What peek() showed, as "key=value " text. */
+static void peek_add(void *payload, const char *key, double value)
+{
+    char *s = payload;
+    size_t n = strlen(s);
+    snprintf(s + n, 512 - n, "%s=%g ", key, value);
+}
+
+static void peek_into(const struct fx *f, void *job, char *out)
+{
+    out[0] = '\0';
+    assert_non_null(f->pl->metrics->peek);
+    assert_int_equal(f->pl->metrics->peek(job, peek_add, out), 0);
+}
+
+/* peek() (ABI 1.6, the live table's values): each numeric key under each reducer as it stands
+ * so far, no refused `last`, no label; and reading them changes nothing collect() posts. */
+static void test_plugins_metrics_regex__peek_shows_the_values_so_far_and_changes_nothing(
+    void **state)
+{
+    (void)state;
+    static const char *const parts[] = {"train sps: 100\n", "train sps: 300\ntrain sps: 200\n",
+                                        "train sps: nan\n", "termination reason: x\n"};
+    static const char *const want[] = {"sps_max=100 sps_last=100 ", "sps_max=300 sps_last=200 ",
+                                       "sps_max=300 ", "sps_max=300 "};
+    struct fx *f = fx_new(NULL), *plain = fx_new(NULL);
+    const relhost_metrics_ops *ops = f->pl->metrics;
+    char got[512], log[256] = "";
+    void *job = NULL;
+    assert_int_equal(ops->job_open(&f->m.ctx, f->inst, NULL, &job), 0);
+    peek_into(f, job, got);
+    assert_string_equal(got, ""); /* nothing read yet: nothing shown */
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        assert_int_equal(ops->feed(&f->m.ctx, job, parts[i], strlen(parts[i])), 0);
+        strcat(log, parts[i]);
+        peek_into(f, job, got);
+        if (strcmp(got, want[i]) != 0)
+            fail_msg("after \"%s\": peek showed \"%s\", wanted \"%s\"", parts[i], got, want[i]);
+    }
+    assert_int_equal(ops->collect(&f->m.ctx, job), 0);
+    ops->job_close(job);
+    fx_run(plain, log);
+    char *a = fx_dump(&f->m), *b = fx_dump(&plain->m);
+    assert_string_equal(a, b);
+    assert_null(mock_host_metric(&f->m, "sps_last")); /* the refused last is not posted */
+    assert_true(metric_value(&f->m, "sps_max") == 300);
+    free(a);
+    free(b);
+    fx_free(f);
+    fx_free(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +523,8 @@ int main(void)
             test_plugins_metrics_regex__search_shortcuts_give_what_every_line_matching_gives),
         cmocka_unit_test(
             test_plugins_metrics_regex__without_jit_the_interpreter_gives_the_same_results),
+        cmocka_unit_test(
+            test_plugins_metrics_regex__peek_shows_the_values_so_far_and_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
