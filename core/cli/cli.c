@@ -383,6 +383,7 @@ static int cmd_run(const cli *c)
     ro.profile = c->profile;
     ro.retry_failed = c->retry_failed;
     ro.new_candidate = c->new_candidate;
+    ro.new_release = c->new_release;
     ro.interactive = !c->no_interactive && isatty(STDIN_FILENO);
     ro.verbose = c->verbose;
     if (ro.mode == RELHOST_MODE_RUN) {

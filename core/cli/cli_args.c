@@ -79,7 +79,7 @@ const cli_opt cli_opts[] = {
      "write nothing"},
     {"new", 0, O_NEW, NULL, RUNS,
      "start a new release instead of continuing the newest one that was\n"
-     "neither published nor quarantined"},
+     "neither published nor quarantined (a fixed version that ran: exit 2)"},
     {"new-candidate", 0, O_NEWCAND, NULL, RUNS,
      "the plan's ref moved: requalify this release on the new commit\n"
      "(its earlier results are dropped; without it, exit 2)"},

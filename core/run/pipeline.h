@@ -19,6 +19,7 @@ typedef struct run_options {
     const char *const *only; /* --only globs, NULL-terminated, or NULL */
     int retry_failed;
     int new_candidate; /* --new-candidate: requalify the release on a new commit */
+    int new_release;   /* --new: a release of a version not generated that ran before is refused */
     int interactive;
     int verbose;
     /* Hooks: WHEN_ON_ROLLBACK runs only the plan's on_rollback steps (after `relhost rollback`);

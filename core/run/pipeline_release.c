@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/outcome.h"
 #include "plan/template.h"
+#include "record/record.h"
 #include "record/record_write.h"
 #include "record/verdict.h"
 #include "registry/registry.h"
@@ -227,6 +228,24 @@ static void record_run_end(struct walk *w, const run_result *rr)
     write_notes(w);
 }
 
+/* --new with a version that was not generated (the plan's, or --release's): a release of that
+ * version that ran before would otherwise be continued quietly, as if --new were not given. */
+static int refuse_new_of_existing(const plan *p, state *st)
+{
+    release_record rec;
+    int rc = 0;
+    memset(&rec, 0, sizeof rec);
+    record_read_head(state_root(st), &rec);
+    if (rec.created_at)
+        rc = error_set(RELHOST_EINVAL,
+                       "--new starts a new release, but release %s ran before (first run %s, "
+                       "state in %s): drop --new to continue it, or give another version "
+                       "(--release V, or version = \"auto\" in the plan, which --new makes anew)",
+                       p->version, rec.created_at, p->state_dir);
+    record_free(&rec);
+    return rc;
+}
+
 /* Open the release's state and everything a run needs before its first step: refusals first
  * (another profile, a changed candidate), so that a refused run changes nothing; then the run
  * record, the requirement set, the candidate's template variables, the job layer, orphans of a
@@ -244,6 +263,9 @@ int pipeline_open_release(const struct walk *w, const plan_profile *prof, const 
         log_msg(RELHOST_LOG_WARN, "state", "%s", state_warning(*sto));
     /* Refusals first, so that a refused run changes nothing in the state. Hooks act on a
      * release qualified before: no requirement or candidate checkout to check. */
+    if (!o->hooks && !o->monitor && o->new_release && !p->version_auto &&
+        (rc = refuse_new_of_existing(p, *sto)) != 0)
+        return rc;
     if (!o->hooks &&
         ((rc = verdict_check_profile(state_root(*sto), w->record, prof ? prof->name : NULL)) != 0 ||
          (rc = candidate_fix(p, *sto, o->new_candidate, cand)) != 0))

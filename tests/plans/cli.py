@@ -250,9 +250,11 @@ def case_color_auto_always_never():
     d = rh.scratch()
     p, _ = marked(d)
     esc = "\x1b["
+    runs = []
 
     def coloured(args, env=None):
-        r = rh.run(["-c", p, "--new"] + args, cwd=d, env=env)
+        runs.append(1)  # a release of its own each time: --new does not start 1.0 again
+        r = rh.run(["-c", p, "--release", f"1.{len(runs)}"] + args, cwd=d, env=env)
         rh.expect(r, 0)
         return esc in r.out + r.err
 
@@ -272,14 +274,44 @@ def case_color_auto_is_plain_on_a_dumb_terminal():
     # A terminal that says TERM=dumb (an editor's shell buffer) shows escapes as text.
     d = rh.scratch()
     p, _ = marked(d)
-    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "xterm"})
+    r = rh.run_pty(["-c", p, "--release", "1.1"], cwd=d, env={"TERM": "xterm"})
+    rh.expect(r, 0)
     rh.check("\x1b[" in r.raw, "a capable terminal gets colours", r)
-    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "dumb"})
+    r = rh.run_pty(["-c", p, "--release", "1.2"], cwd=d, env={"TERM": "dumb"})
+    rh.expect(r, 0)
     rh.check("\x1b[" not in r.raw, "TERM=dumb: no escape sequence at all", r)
-    r = rh.run_pty(["-c", p, "--new", "--color=always"], cwd=d, env={"TERM": "dumb"})
+    r = rh.run_pty(["-c", p, "--release", "1.3", "--color=always"], cwd=d, env={"TERM": "dumb"})
+    rh.expect(r, 0)
     rh.check("\x1b[" in r.raw, "--color=always wins over TERM=dumb", r)
-    r = rh.run_pty(["-c", p, "--new"], cwd=d, env={"TERM": "dumb", "FORCE_COLOR": "1"})
+    r = rh.run_pty(["-c", p, "--release", "1.4"], cwd=d, env={"TERM": "dumb", "FORCE_COLOR": "1"})
+    rh.expect(r, 0)
     rh.check("\x1b[" in r.raw, "FORCE_COLOR wins over TERM=dumb", r)
+
+
+def case_new_beside_a_release_that_ran_is_refused():
+    # --new with the plan's fixed version (or --release V) named a release that had run: it was
+    # continued quietly, as if --new had not been given (its PASSED steps "already completed").
+    d = rh.scratch()
+    p, marker = marked(d)
+    rh.expect(rh.run(["-c", p], cwd=d), 0)
+    os.remove(marker)
+    for args in ([], ["--release", "1.0"]):
+        r = rh.run(["-c", p, "--new"] + args, cwd=d)
+        rh.expect(r, 2, err=[r"--new starts a new release, but release 1\.0 ran before \(first "
+                             r"run 20\d\d-.*drop --new to continue it, or give another version"],
+                  not_out=[r"already completed", r"result:"])
+        rh.check(not os.path.exists(marker), "the refused run ran nothing", r)
+    r = rh.run(["-c", p, "--new", "--release", "2.0"], cwd=d)
+    rh.expect(r, 0)
+    rh.check(os.path.exists(marker), "--new with a version never run starts it", r)
+    auto = plan(d, "  " + rh.marker_step(d)[0].rstrip(","), version='version = "auto";',
+                name="auto.cfg")
+    first = rh.run(["-c", auto], cwd=d)
+    r = rh.run(["-c", auto, "--new"], cwd=d)
+    rh.expect(r, 0, not_out=[r"already completed"])
+    made = [re.search(r"release (\S+) of plan", x.out) for x in (first, r)]
+    rh.check(all(made) and made[0].group(1) != made[1].group(1),
+             "with version = \"auto\", --new makes another version", r)
 
 
 # ---- signals, status ----------------------------------------------------------------------------
@@ -349,7 +381,7 @@ def case_set_a_list_item_by_index():
     rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.1=b", "--new"], cwd=d), 0)
     rh.check(os.path.exists(os.path.join(d, "b")) and not os.path.exists(os.path.join(d, "a")),
              f"cmd.1 replaced the second item: {sorted(os.listdir(d))}")
-    rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.2=c", "--new"], cwd=d), 0)
+    rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.2=c", "--release", "1.1"], cwd=d), 0)
     rh.check(os.path.exists(os.path.join(d, "c")), "cmd.2 (the length) appended an item")
     rh.expect(rh.run(["-c", p, "--set", "steps.t.cmd.5=x", "--check"], cwd=d), 2,
               err=[r"--set steps\.t\.cmd\.5=x: '5' is no index of that list \(it has 2 item\(s\)"])
