@@ -89,8 +89,8 @@ int verdict_check_profile(const json_t *root, const char *version, const char *p
         char *now = profile ? xasprintf("profile %s", profile) : xstrdup("no profile");
         int rc = error_set(RELHOST_EINVAL,
                            "release %s was started with %s, and a release's requirements are "
-                           "fixed at its first run; this run asks for %s: pass --new to start a "
-                           "new release with it, or run %s",
+                           "fixed at its first run; this run asks for %s: start a new release "
+                           "with it (--new, or --release and another version), or run %s",
                            version, w, now, was ? "with that profile again" : "without --profile");
         free(w);
         free(now);

@@ -167,8 +167,9 @@ int candidate_fix(const plan *p, state *st, int new_candidate, candidate *out)
         if (!new_candidate) {
             rc = error_set(RELHOST_EINVAL,
                            "release %s qualifies commit %.12s, but %s now resolves to %.12s; "
-                           "results of one commit never count for another: pass --new for a "
-                           "new release, or --new-candidate to requalify %s on %.12s",
+                           "results of one commit never count for another: start a new "
+                           "release (--new, or --release and another version), or pass "
+                           "--new-candidate to requalify %s on %.12s",
                            p->version, was, p->ref ? p->ref : "HEAD", commit, p->version, commit);
             free(commit);
             record_free(&head);

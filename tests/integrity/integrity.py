@@ -263,7 +263,8 @@ def case_a_profile_change_is_refused_and_changes_nothing():
     rh.expect(rel.run("--release", "1"), 1)
     before = rel.state_bytes()
     r = rel.run("--release", "1", "--profile", "quick")
-    rh.expect(r, 2, err=[r"release 1 was started with no profile.*profile quick: pass --new"])
+    rh.expect(r, 2, err=[r"release 1 was started with no profile.*profile quick: start a new release "
+                         r"with it \(--new, or --release and another version\)"])
     rh.check(rel.state_bytes() == before, "the refused run changed the state", r)
     rh.check(rel.ran() == [], "published", r)
 
