@@ -72,13 +72,24 @@ static void test_unit_jarena__a_value_held_past_the_window_keeps_the_region(void
     json_decref(root);
     live = jarena_live();
     assert_true(live > 0); /* the held job and what it holds */
-    /* the region is not emptied under it: no new window, and the job reads as parsed */
-    assert_int_equal(jarena_begin(), 0);
-    {
-        char *s = malloc(64 * 1024); /* malloc's memory does not land on the held value */
+    /* the region is not emptied under it: windows after it, and malloc(), write elsewhere, and
+     * the job reads as parsed */
+    for (int i = 0; i < 8; i++) {
+        static char pad[4096];
+        json_t *c;
+        char *s;
+        memset(pad, 'x', sizeof pad);
+        begin_or_skip();
+        c = parse();
+        json_object_set_new(c, "pad", json_stringn(pad, sizeof pad));
+        jarena_end();
+        assert_false(c == held);
+        json_decref(c);
+        s = malloc(64 * 1024);
         memset(s, 0x5a, 64 * 1024);
         free(s);
     }
+    assert_int_equal(jarena_live(), live);
     assert_int_equal(json_integer_value(json_object_get(held, "exit_code")), 0);
     assert_string_equal(json_string_value(json_array_get(json_object_get(held, "argv"), 0)),
                         "true");
@@ -100,6 +111,29 @@ static void test_unit_jarena__one_window_at_a_time(void **unused)
     assert_true(jarena_owns(a));
     assert_true(jarena_live() > 0);
     json_decref(a);
+    assert_int_equal(jarena_live(), 0);
+}
+
+static void test_unit_jarena__a_second_window_while_the_first_values_live(void **unused)
+{
+    json_t *a, *b;
+    begin_or_skip();
+    a = parse();
+    jarena_end();
+    assert_int_equal(jarena_begin(), 1); /* another region: a's values are still held */
+    b = json_deep_copy(a);
+    jarena_end();
+    assert_true(jarena_owns(a));
+    assert_true(jarena_owns(b));
+    json_decref(a);
+    assert_true(jarena_live() > 0); /* b's region is not emptied by a's frees */
+    {
+        json_t *plain = parse();
+        assert_true(json_equal(b, plain));
+        json_decref(plain);
+    }
+    assert_string_equal(json_string_value(json_object_get(b, "name")), "caf\xc3\xa9");
+    json_decref(b);
     assert_int_equal(jarena_live(), 0);
 }
 
@@ -172,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_unit_jarena__values_parsed_in_a_window_are_the_same_values),
         cmocka_unit_test(test_unit_jarena__a_value_held_past_the_window_keeps_the_region),
         cmocka_unit_test(test_unit_jarena__one_window_at_a_time),
+        cmocka_unit_test(test_unit_jarena__a_second_window_while_the_first_values_live),
         cmocka_unit_test(test_unit_jarena__values_freed_on_another_thread),
         cmocka_unit_test(test_unit_jarena__a_read_only_state_is_parsed_into_it),
     };
