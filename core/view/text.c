@@ -174,6 +174,34 @@ void text_num_format(double v, char *buf, size_t cap)
         snprintf(buf, cap, "%s", e);
 }
 
+void text_fixed1(double v, char *buf, size_t cap)
+{
+    double a = fabs(v), t = a * 10, n = nearbyint(t);
+    unsigned long long u;
+    char tmp[32], *q = tmp + sizeof tmp;
+    /* Below 1e9 the product is within 1e-6 of 10|v|, so away from a tie (a fraction of .5,
+     * where printf rounds the exact value, maybe to even) n is the rounding printf makes of
+     * the exact value; the rest, and what is not finite, goes to printf. */
+    if (!(a < 1e9) || fabs(t - n) > 0.4999) {
+        snprintf(buf, cap, "%.1f", v);
+        return;
+    }
+    u = (unsigned long long)n;
+    *--q = '\0';
+    *--q = (char)('0' + u % 10);
+    *--q = '.';
+    u /= 10;
+    do
+        *--q = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (signbit(v))
+        *--q = '-';
+    if ((size_t)(tmp + sizeof tmp - q) <= cap)
+        memcpy(buf, q, (size_t)(tmp + sizeof tmp - q));
+    else
+        snprintf(buf, cap, "%s", q);
+}
+
 int text_emit(FILE *out, const strbuf *b, char **err)
 {
     out_write(out, b->s ? b->s : "", b->len);

@@ -104,10 +104,59 @@ static void test_unit_text_num__the_shortest_form_that_reads_back(void **state)
     }
 }
 
+static void same1(double v)
+{
+    char got[64], want[64];
+    text_fixed1(v, got, sizeof got);
+    snprintf(want, sizeof want, "%.1f", v);
+    if (strcmp(got, want) != 0)
+        fail_msg("%.17g: text_fixed1 gives %s, printf's %%.1f %s", v, got, want);
+}
+
+/* text_fixed1() writes what "%.1f" writes: the plot coordinates of the status page. */
+static void test_unit_text_num__one_decimal_as_printf_writes_it(void **state)
+{
+    static const double fixed[] = {0.0,       -0.0,
+                                   0.04,      -0.04,
+                                   0.05,      -0.05,
+                                   0.15,      0.25,
+                                   0.35,      2.5,
+                                   -4.5,      0.95,
+                                   9.95,      99.95,
+                                   1e9,       1e9 - 1,
+                                   -1e9,      999999999.95,
+                                   1e300,     4.9e-324,
+                                   -4.9e-324, NAN,
+                                   -NAN,      INFINITY,
+                                   -INFINITY, 47.3499999999999,
+                                   170.0,     12.0 + 158.0 * (0.5 / 0.75)};
+    uint64_t x = 0xD1B54A32D192ED03u;
+    (void)state;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        same1(fixed[i]);
+    for (int i = 0; i < 400000; i++) {
+        double v;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (i % 4 == 0) { /* any bit pattern */
+            memcpy(&v, &x, sizeof v);
+        } else if (i % 4 == 1) { /* coordinates as the plots compute them */
+            v = 40.0 + 348.0 * (double)(x % 10000) / 9999.0;
+        } else if (i % 4 == 2) { /* ties and near-ties: k/20, k/200 */
+            v = (double)(int64_t)(x % 2000000 - 1000000) / ((x >> 50) % 2 ? 20.0 : 200.0);
+        } else { /* any magnitude below 2e9, either sign */
+            v = (double)(x >> 11) / (double)(1ull << 53) * 2e9 * ((x >> 3) % 2 ? -1 : 1);
+        }
+        same1(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unit_text_num__the_shortest_form_that_reads_back),
+        cmocka_unit_test(test_unit_text_num__one_decimal_as_printf_writes_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
