@@ -200,7 +200,19 @@ void text_num_format(double v, char *buf, size_t cap)
     }
     /* An integer below 1e15 reads back from its own digits: what the search below finds. */
     if (fabs(v) < 1e15 && v == trunc(v)) {
-        snprintf(buf, cap, "%.0f", v);
+        /* its digits, as "%.0f" writes them */
+        unsigned long long u = (unsigned long long)fabs(v);
+        char dig[24], *q = dig + sizeof dig;
+        *--q = '\0';
+        do
+            *--q = (char)('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+            *--q = '-';
+        if ((size_t)(dig + sizeof dig - q) <= cap)
+            memcpy(buf, q, (size_t)(dig + sizeof dig - q));
+        else
+            snprintf(buf, cap, "%s", q);
         return;
     }
     if (num_decimals(v, buf, cap))
