@@ -24,8 +24,9 @@
  * A window that outgrows it goes on with malloc() for the rest. */
 #define JARENA_CAP ((size_t)1 << 30)
 /* Bytes kept when a region empties (the rest goes back to the system): a command that opens
- * many small states one after the other (`relhost releases`) reuses the same warm pages. */
-#define JARENA_KEEP ((size_t)4 << 20)
+ * many small states one after the other (`relhost releases`) reuses the same warm pages; one
+ * huge page, so that a long run keeps at most that per region it ever used. */
+#define JARENA_KEEP ((size_t)2 << 20)
 /* Every value is aligned as malloc() aligns. */
 #define JARENA_ALIGN 16
 
