@@ -10,6 +10,7 @@
 #include "record/state_int.h"
 
 #include "base/error.h"
+#include "base/jarena.h"
 #include "base/secrets.h"
 #include "base/trust.h"
 #include "base/util.h"
@@ -425,8 +426,13 @@ int state_open(const char *dir, const char *version, int flags, state **out)
     if (!(flags & STATE_READONLY) && (rc = folder_trusted(st)) != 0)
         goto fail;
     if (flags & STATE_READONLY) {
+        /* a read-only state is parsed once and freed once: its values from one region
+         * (base/jarena.h); the window holds nothing jansson hands out to be free()d */
         load_info li = {0};
+        int arena = jarena_begin();
         rc = state_load_unlocked(st, &li);
+        if (arena)
+            jarena_end();
         st->is_new = !li.have_snapshot && li.records == 0;
         state_load_info_free(&li);
         if (rc)

@@ -2,6 +2,7 @@
 #include "run/batch.h"
 
 #include "base/error.h"
+#include "base/jarena.h"
 #include "base/log.h"
 #include "base/outcome.h"
 #include "base/util.h"
@@ -182,7 +183,12 @@ static int print_json(plan *p, const batch_options *o, json_t *root, json_t *liv
                           .frz = frc ? NULL : &frz,
                           .frz_error = frz_err,
                           .live = live};
-    json_t *m = status_model(root, &ctx), *rows = json_object_get(m, "jobs");
+    /* the model (as many values as the state) from a region of its own: base/jarena.h */
+    int arena = jarena_begin();
+    json_t *m = status_model(root, &ctx), *rows;
+    if (arena)
+        jarena_end();
+    rows = json_object_get(m, "jobs");
     for (size_t i = json_array_size(rows); i-- > 0;)
         if (!selected(o, json_string_value(json_object_get(json_array_get(rows, i), "validation"))))
             json_array_remove(rows, i);

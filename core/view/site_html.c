@@ -43,16 +43,22 @@ static const char css[] =
 
 static void escape(strbuf *b, const char *s, size_t n)
 {
+    size_t run = 0; /* s[run..i) needs no escape: added in one piece */
     for (size_t i = 0; i < n; i++) {
+        const char *e;
         switch (s[i]) {
-        case '&': sb_puts(b, "&amp;"); break;
-        case '<': sb_puts(b, "&lt;"); break;
-        case '>': sb_puts(b, "&gt;"); break;
-        case '"': sb_puts(b, "&quot;"); break;
-        case '\'': sb_puts(b, "&#39;"); break;
-        default: sb_putc(b, s[i]);
+        case '&': e = "&amp;"; break;
+        case '<': e = "&lt;"; break;
+        case '>': e = "&gt;"; break;
+        case '"': e = "&quot;"; break;
+        case '\'': e = "&#39;"; break;
+        default: continue;
         }
+        sb_add(b, s + run, i - run);
+        sb_puts(b, e);
+        run = i + 1;
     }
+    sb_add(b, s + run, n - run);
 }
 
 /* s cleaned (valid UTF-8, no control bytes or terminal escapes, secrets masked) and escaped for
@@ -60,10 +66,19 @@ static void escape(strbuf *b, const char *s, size_t n)
 void site_text(strbuf *b, const char *s)
 {
     strbuf c;
+    size_t n, i = 0;
     if (!s)
         return;
+    n = strlen(s);
     sb_init(&c);
-    text_clean(&c, s, strlen(s));
+    /* Printable ASCII (most of the page: versions, names, statuses) is what text_clean()
+     * leaves of it once masked: only the mask, itself printable, can differ. */
+    while (i < n && s[i] >= 0x20 && s[i] < 0x7F)
+        i++;
+    if (i == n)
+        secrets_redact(&c, s, n);
+    else
+        text_clean(&c, s, n);
     escape(b, c.s ? c.s : "", c.len);
     sb_free(&c);
 }
@@ -100,7 +115,9 @@ void site_text_short(strbuf *b, const char *s, size_t max)
 /* An attribute, its value cleaned and escaped: ` name="value"`. */
 void site_attr(strbuf *b, const char *name, const char *value)
 {
-    sb_printf(b, " %s=\"", name);
+    sb_putc(b, ' ');
+    sb_puts(b, name);
+    sb_puts(b, "=\"");
     site_text(b, value);
     sb_putc(b, '"');
 }
@@ -138,14 +155,18 @@ const site_release *site_find(const site_data *d, const char *version)
 
 static void status_badge(strbuf *b, const site_release *r)
 {
-    sb_printf(b, "<span class=\"status-badge s-%s\">", site_status_class(r));
+    sb_puts(b, "<span class=\"status-badge s-");
+    sb_puts(b, site_status_class(r));
+    sb_puts(b, "\">");
     site_text(b, r->entry->status == MANIFEST_ROLLED_BACK ? "rolled back" : r->status);
     sb_puts(b, "</span>");
 }
 
 static void time_cell(strbuf *b, const char *cls, const char *t)
 {
-    sb_printf(b, "<td class=\"time %s\">", cls);
+    sb_puts(b, "<td class=\"time ");
+    sb_puts(b, cls);
+    sb_puts(b, "\">");
     if (t) {
         sb_puts(b, "<time datetime=\"");
         site_text(b, t);
@@ -383,7 +404,9 @@ static void checks_table(strbuf *b, const check_ref *cr, size_t n)
         sb_puts(b, "<tr class=\"check\"");
         site_attr(b, "data-validation", cr[i].where);
         site_attr(b, "data-metric", c->key);
-        sb_printf(b, " data-passed=\"%s\">", p);
+        sb_puts(b, " data-passed=\"");
+        sb_puts(b, p);
+        sb_puts(b, "\">");
         td(b, "<td>", cr[i].where, "</td>");
         td(b, "<td><code>", c->key, "</code></td>");
         td(b, "<td class=\"op\">", c->op, "</td>");
@@ -393,17 +416,15 @@ static void checks_table(strbuf *b, const check_ref *cr, size_t n)
         sb_puts(b, "</td>");
         for (size_t k = 0; extra_cols[k]; k++)
             if (has[k]) {
-                sb_printf(b, "<td class=\"%s\">", extra_cols[k]);
+                sb_puts(b, "<td class=\"");
+                sb_puts(b, extra_cols[k]);
+                sb_puts(b, "\">");
                 extra_cell(b, c, k);
                 sb_puts(b, "</td>");
             }
-        sb_printf(b, "<td class=\"passed %s\">%s</td><td class=\"note\">",
-                  *p == 't'   ? "pass"
-                  : *p == 'f' ? "fail"
-                              : "unknown",
-                  *p == 't'   ? "pass"
-                  : *p == 'f' ? "FAIL"
-                              : "&#8212;");
+        sb_puts(b, *p == 't'   ? "<td class=\"passed pass\">pass</td><td class=\"note\">"
+                   : *p == 'f' ? "<td class=\"passed fail\">FAIL</td><td class=\"note\">"
+                               : "<td class=\"passed unknown\">&#8212;</td><td class=\"note\">");
         str_cell(b, c->note);
         sb_puts(b, "</td></tr>\n");
     }

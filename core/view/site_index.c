@@ -3,6 +3,7 @@
 #include "view/site_index.h"
 
 #include "base/error.h"
+#include "base/jarena.h"
 #include "base/util.h"
 #include "record/record.h"
 #include "record/state.h"
@@ -231,8 +232,13 @@ int site_index_lookup(site_index *ix, const char *version, const char *key, rele
     /* the entry of the state files as they are now, whose state parses: else read them
      * (json_is_object() evaluates its argument twice: the parse is its own statement) */
     if (key && entry_head(line, len, &vlen, &k, &klen, &soff) == 0 && strlen(key) == klen &&
-        memcmp(key, k, klen) == 0)
+        memcmp(key, k, klen) == 0) {
+        /* parsed, read and freed here: each entry in the same warm region (base/jarena.h) */
+        int arena = jarena_begin();
         st = json_loadb(line + soff, len - soff - 1, 0, NULL);
+        if (arena)
+            jarena_end();
+    }
     if (!json_is_object(st)) {
         json_decref(st);
         json_object_del(ix->entries, version);

@@ -318,27 +318,50 @@ static void svg_line(strbuf *b, const char *cls, double x1, double y1, double x2
               x2, y2);
 }
 
+/* A coordinate as "%.1f" prints it (text_fixed1: the page has about ten per release and
+ * metric), after the text pre. */
+static void coord(strbuf *b, const char *pre, double v)
+{
+    char t[32];
+    text_fixed1(v, t, sizeof t);
+    sb_puts(b, pre);
+    sb_puts(b, t);
+}
+
 static void point(strbuf *b, const site_release *r, double x, double y, double v)
 {
     const char *cls = site_status_class(r);
     char val[48];
     if (strcmp(cls, "quarantined") == 0 || strcmp(cls, "rolled_back") == 0) {
         /* A square for a bad release (a diamond when quarantined): shape, not only colour. */
-        sb_printf(b, "<rect class=\"point s-%s\" x=\"%.1f\" y=\"%.1f\" width=\"9\" height=\"9\"",
-                  cls, x - 4.5, y - 4.5);
-        if (*cls == 'q')
-            sb_printf(b, " transform=\"rotate(45 %.1f %.1f)\"", x, y);
+        sb_printf(b, "<rect class=\"point s-%s\"", cls);
+        coord(b, " x=\"", x - 4.5);
+        coord(b, "\" y=\"", y - 4.5);
+        sb_puts(b, "\" width=\"9\" height=\"9\"");
+        if (*cls == 'q') {
+            coord(b, " transform=\"rotate(45 ", x);
+            coord(b, " ", y);
+            sb_puts(b, ")\"");
+        }
     } else {
-        sb_printf(b, "<circle class=\"point s-%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\"", cls, x, y);
+        sb_puts(b, "<circle class=\"point s-");
+        sb_puts(b, cls);
+        coord(b, "\" cx=\"", x);
+        coord(b, "\" cy=\"", y);
+        sb_puts(b, "\" r=\"5\"");
     }
     text_num_format(v, val, sizeof val);
     site_attr(b, "data-version", r->version);
     site_attr(b, "data-status", r->status);
-    sb_printf(b, " data-value=\"%s\"><title>", val);
+    sb_puts(b, " data-value=\"");
+    sb_puts(b, val);
+    sb_puts(b, "\"><title>");
     site_text(b, r->version);
-    sb_printf(b, ": %s (", val);
+    sb_puts(b, ": ");
+    sb_puts(b, val);
+    sb_puts(b, " (");
     site_text(b, r->status);
-    sb_printf(b, ")</title></%s>\n", *cls == 'q' || *cls == 'r' ? "rect" : "circle");
+    sb_puts(b, *cls == 'q' || *cls == 'r' ? ")</title></rect>\n" : ")</title></circle>\n");
 }
 
 /* The unit a metric's name gives by its last word, or NULL. */
@@ -469,7 +492,8 @@ static void series_points(strbuf *b, const series *s, const site_data *d)
         sb_puts(b, "<polyline class=\"series\" points=\"");
         for (size_t i = 0, first = 1; i < d->nrel; i++)
             if (s->has[i]) {
-                sb_printf(b, "%s%.1f,%.1f", first ? "" : " ", xpos(s, d, i), ypos(s, s->val[i]));
+                coord(b, first ? "" : " ", xpos(s, d, i));
+                coord(b, ",", ypos(s, s->val[i]));
                 first = 0;
             }
         sb_puts(b, "\"/>\n");
@@ -481,10 +505,11 @@ static void series_points(strbuf *b, const series *s, const site_data *d)
         double x = xpos(s, d, i), y = YAXIS + 14;
         if (!xlabel_shown(d, i))
             continue;
-        sb_printf(b,
-                  "<text class=\"x-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                  "transform=\"rotate(-45 %.1f %.1f)\">",
-                  x, y, x, y);
+        coord(b, "<text class=\"x-label\" x=\"", x);
+        coord(b, "\" y=\"", y);
+        coord(b, "\" text-anchor=\"end\" transform=\"rotate(-45 ", x);
+        coord(b, " ", y);
+        sb_puts(b, ")\">");
         site_text_short(b, d->rel[i].version, PLOT_XLABEL_MAX);
         sb_puts(b, "</text>\n");
     }

@@ -130,6 +130,58 @@ void text_clean(strbuf *out, const char *s, size_t n)
     sb_free(&red);
 }
 
+/* The fewest decimals d that read back as v, without printf: n = |v| 10^d rounded is the
+ * decimal "%.*f" writes when the product is not near a tie (its error is below |v| 10^d 2^-53),
+ * and n / 10^d, both exact doubles, rounds as strtod() reads the decimal back. For a number
+ * that is not an integer, of 1e-4 <= |v| < 1e14, the fewest decimals are the fewest significant
+ * digits the search below finds. 0 (and nothing written) when a product comes near a tie or
+ * past 2^50: the search decides. */
+static int num_decimals(double v, char *buf, size_t cap)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e14))
+        return 0;
+    for (int d = 1; d < (int)(sizeof p10 / sizeof *p10); d++) {
+        double t = a * p10[d], n = nearbyint(t);
+        char dig[24], *q = dig + sizeof dig, *o = buf;
+        unsigned long long u;
+        size_t len;
+        if (t >= 0x1p50 || fabs(t - n) >= 0.5 - t * 0x1p-52)
+            return 0;
+        if (n / p10[d] != a)
+            continue;
+        u = (unsigned long long)n;
+        do
+            *--q = (char)('0' + u % 10);
+        while ((u /= 10) > 0);
+        len = (size_t)(dig + sizeof dig - q);
+        if (cap < len + (size_t)d + 4)
+            return 0;
+        if (v < 0)
+            *o++ = '-';
+        if (len <= (size_t)d) {
+            *o++ = '0';
+            *o++ = '.';
+            memset(o, '0', (size_t)d - len);
+            o += (size_t)d - len;
+            memcpy(o, q, len);
+            o += len;
+        } else {
+            memcpy(o, q, len - (size_t)d);
+            o += len - (size_t)d;
+            *o++ = '.';
+            memcpy(o, q + len - d, (size_t)d);
+            o += d;
+        }
+        *o = '\0';
+        return 1;
+    }
+    return 0;
+}
+
 void text_num_format(double v, char *buf, size_t cap)
 {
     char e[40];
@@ -148,9 +200,23 @@ void text_num_format(double v, char *buf, size_t cap)
     }
     /* An integer below 1e15 reads back from its own digits: what the search below finds. */
     if (fabs(v) < 1e15 && v == trunc(v)) {
-        snprintf(buf, cap, "%.0f", v);
+        /* its digits, as "%.0f" writes them */
+        unsigned long long u = (unsigned long long)fabs(v);
+        char dig[24], *q = dig + sizeof dig;
+        *--q = '\0';
+        do
+            *--q = (char)('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+            *--q = '-';
+        if ((size_t)(dig + sizeof dig - q) <= cap)
+            memcpy(buf, q, (size_t)(dig + sizeof dig - q));
+        else
+            snprintf(buf, cap, "%s", q);
         return;
     }
+    if (num_decimals(v, buf, cap))
+        return;
     /* The fewest significant digits that read back as the same double (at most 17). Reading
      * back is monotone in the digits (the nearest p+1-digit decimal is at least as close as
      * the nearest p-digit one), so a binary search finds the same count as trying 1, 2, ... */
@@ -172,6 +238,34 @@ void text_num_format(double v, char *buf, size_t cap)
         snprintf(buf, cap, "%.*f", p - 1 - x > 0 ? p - 1 - x : 0, v);
     else
         snprintf(buf, cap, "%s", e);
+}
+
+void text_fixed1(double v, char *buf, size_t cap)
+{
+    double a = fabs(v), t = a * 10, n = nearbyint(t);
+    unsigned long long u;
+    char tmp[32], *q = tmp + sizeof tmp;
+    /* Below 1e9 the product is within 1e-6 of 10|v|, so away from a tie (a fraction of .5,
+     * where printf rounds the exact value, maybe to even) n is the rounding printf makes of
+     * the exact value; the rest, and what is not finite, goes to printf. */
+    if (!(a < 1e9) || fabs(t - n) > 0.4999) {
+        snprintf(buf, cap, "%.1f", v);
+        return;
+    }
+    u = (unsigned long long)n;
+    *--q = '\0';
+    *--q = (char)('0' + u % 10);
+    *--q = '.';
+    u /= 10;
+    do
+        *--q = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (signbit(v))
+        *--q = '-';
+    if ((size_t)(tmp + sizeof tmp - q) <= cap)
+        memcpy(buf, q, (size_t)(tmp + sizeof tmp - q));
+    else
+        snprintf(buf, cap, "%s", q);
 }
 
 int text_emit(FILE *out, const strbuf *b, char **err)

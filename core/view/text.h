@@ -24,6 +24,10 @@ void text_clean(strbuf *out, const char *s, size_t n);
  *  ("30000", "0.93", "12833.333333333334"); "NaN" / "inf" / "-inf" for non-finite values. */
 void text_num_format(double v, char *buf, size_t cap);
 
+/** v as snprintf(buf, cap, "%.1f", v) writes it, byte for byte (the sign of a negative that
+ *  rounds to zero kept: "-0.0"), without printf's cost for the plain cases; cap at least 32. */
+void text_fixed1(double v, char *buf, size_t cap);
+
 /** "op expected" as reports show a check: ">= 30000", "in [0.5, 1]" (op "range"); a baseline
  *  rule as written, never its bound (a JUnit case name stays the same while the baseline moves):
  *  ">= baseline - 20%", "<= baseline + max(10%, 5)", ">= 30000 and >= baseline - 0.002"; a

@@ -104,10 +104,113 @@ static void test_unit_text_num__the_shortest_form_that_reads_back(void **state)
     }
 }
 
+/* Where text_num_format() finds the decimals without printf (1e-4 <= |v| < 1e14, not an
+ * integer): decimals of every length, near-ties, and any double of that range. */
+static void test_unit_text_num__the_decimals_found_without_printf(void **state)
+{
+    static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12};
+    static const double fixed[] = {1e-4,
+                                   1.5e-4,
+                                   0.1,
+                                   0.2,
+                                   0.3,
+                                   0.7,
+                                   0.87,
+                                   0.93,
+                                   0.1 + 0.2,
+                                   1.0 / 3,
+                                   2.0 / 3,
+                                   99999999999999.9,
+                                   12345678.9,
+                                   0.0001234,
+                                   5e-5,
+                                   4503599627370495.5,
+                                   1125899906842623.5,
+                                   0.05,
+                                   0.15,
+                                   0.35,
+                                   100.005,
+                                   1.005,
+                                   2.675,
+                                   9.995,
+                                   0.999999999999999};
+    uint64_t x = 0x2545F4914F6CDD1Du;
+    (void)state;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        same(fixed[i]);
+        same(-fixed[i]);
+    }
+    for (int i = 0; i < 200000; i++) {
+        double v;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (i % 3 == 0) { /* k / 10^j: what a metric or a check's value usually is */
+            v = (double)(x % 10000000000000u) / p10[(x >> 44) % 13];
+        } else if (i % 3 == 1) { /* any double of the range */
+            v = 1e-4 * pow(1e18, (double)(x >> 11) / (double)(1ull << 53));
+        } else { /* near a tie: k + 0.5 at some decimal, off by an ulp or two */
+            v = ((double)(x % 1000000) + 0.5) / p10[(x >> 40) % 8];
+            v = nextafter(v, (x >> 60) % 2 ? INFINITY : 0);
+        }
+        same((x >> 63) ? -v : v);
+    }
+}
+
+static void same1(double v)
+{
+    char got[64], want[64];
+    text_fixed1(v, got, sizeof got);
+    snprintf(want, sizeof want, "%.1f", v);
+    if (strcmp(got, want) != 0)
+        fail_msg("%.17g: text_fixed1 gives %s, printf's %%.1f %s", v, got, want);
+}
+
+/* text_fixed1() writes what "%.1f" writes: the plot coordinates of the status page. */
+static void test_unit_text_num__one_decimal_as_printf_writes_it(void **state)
+{
+    static const double fixed[] = {0.0,       -0.0,
+                                   0.04,      -0.04,
+                                   0.05,      -0.05,
+                                   0.15,      0.25,
+                                   0.35,      2.5,
+                                   -4.5,      0.95,
+                                   9.95,      99.95,
+                                   1e9,       1e9 - 1,
+                                   -1e9,      999999999.95,
+                                   1e300,     4.9e-324,
+                                   -4.9e-324, NAN,
+                                   -NAN,      INFINITY,
+                                   -INFINITY, 47.3499999999999,
+                                   170.0,     12.0 + 158.0 * (0.5 / 0.75)};
+    uint64_t x = 0xD1B54A32D192ED03u;
+    (void)state;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        same1(fixed[i]);
+    for (int i = 0; i < 400000; i++) {
+        double v;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (i % 4 == 0) { /* any bit pattern */
+            memcpy(&v, &x, sizeof v);
+        } else if (i % 4 == 1) { /* coordinates as the plots compute them */
+            v = 40.0 + 348.0 * (double)(x % 10000) / 9999.0;
+        } else if (i % 4 == 2) { /* ties and near-ties: k/20, k/200 */
+            v = (double)(int64_t)(x % 2000000 - 1000000) / ((x >> 50) % 2 ? 20.0 : 200.0);
+        } else { /* any magnitude below 2e9, either sign */
+            v = (double)(x >> 11) / (double)(1ull << 53) * 2e9 * ((x >> 3) % 2 ? -1 : 1);
+        }
+        same1(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unit_text_num__the_shortest_form_that_reads_back),
+        cmocka_unit_test(test_unit_text_num__one_decimal_as_printf_writes_it),
+        cmocka_unit_test(test_unit_text_num__the_decimals_found_without_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
