@@ -36,6 +36,13 @@ void jobs_set_key(relhost_job *jb, const char *s)
     jb->key = xstrndup(s, n > JOBS_KEY_MAX ? JOBS_KEY_MAX : n);
 }
 
+void jobs_set_ext_id(relhost_job *jb, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    free(jb->ext_id);
+    jb->ext_id = xstrndup(s ? s : "", n > 256 ? 256 : n);
+}
+
 void jobs_set_str(char **dst, const char *s)
 {
     free(*dst);
@@ -267,6 +274,7 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     jb->idx = j->n; /* appended below */
     jb->lv = xcalloc(1, sizeof *jb->lv);
     jb->key = xstrdup("");
+    jb->ext_id = xstrdup("");
     jb->rt = rt;
     jb->repeat = repeat;
     jb->group = group;
@@ -625,6 +633,7 @@ static void job_free(relhost_job *jb)
     free(jb->step);
     free(jb->validation);
     free(jb->key);
+    free(jb->ext_id);
     free(jb->log_path);
     free(jb->reason);
     free(jb->term);

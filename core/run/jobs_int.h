@@ -90,7 +90,7 @@ struct relhost_job {
     int attempt;
     char *key; /* the attempt's idempotency key; "" before the first */
     char *log_path;
-    char ext_id[257];
+    char *ext_id; /* the engine's id, "" before one; at most 256 bytes */
     void *handle;
     uint64_t log_off;
     int log_fd; /* a remote job's log is open only while it is read (jobs_log.c) */
@@ -212,6 +212,8 @@ int jobs_counts_done(const relhost_job *jb, relhost_mode mode);
 /** Set jb's idempotency key to s, cut at JOBS_KEY_MAX bytes as the runners' keys are. */
 #define JOBS_KEY_MAX 255
 void jobs_set_key(relhost_job *jb, const char *s);
+/** The job's external id: s (NULL: none) cut to the 256 bytes a runner may give. */
+void jobs_set_ext_id(relhost_job *jb, const char *s);
 /** Replace *dst by a copy of s (NULL allowed). */
 void jobs_set_str(char **dst, const char *s);
 /** What the checks of the job or step named `validation` need (baseline store, plan flags). */

@@ -164,7 +164,7 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     jb->restarts = 0;
     jb->log_restarts = 0;
     memset(&jb->lv->proc, 0, sizeof jb->lv->proc);
-    jb->ext_id[0] = '\0';
+    jobs_set_ext_id(jb, NULL);
     jb->started = time_wall();
     jb->host_cancelled = jb->deadline_hit = jb->queue_hit = 0;
     jobs_queue_deadline(jb);
@@ -178,17 +178,19 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
 {
     relhost_job_spec spec;
     relhost_map ra;
+    char ext_id[257] = "";
     int rc;
     jobs_fill_spec(jb, &spec, &ra);
     crash_point("jobs.before_submit");
     jb->rt->busy++;
     {
         int g = guard_enter(jb->rt->pi->plugin_name, "submit", jb->step);
-        rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
+        rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, ext_id, &jb->handle);
         guard_leave(g);
     }
     jb->rt->busy--;
-    jb->ext_id[sizeof jb->ext_id - 1] = '\0';
+    ext_id[sizeof ext_id - 1] = '\0';
+    jobs_set_ext_id(jb, ext_id);
     if (rc == RELHOST_EINPROGRESS) {
         jobs_persist(jb);
         return;

@@ -171,7 +171,7 @@ static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, s
     for (size_t i = 0; i < n; i++) {
         relhost_job *jb = who[i];
         if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
-            snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
+            jobs_set_ext_id(jb, st[i].new_external_id);
             jobs_set_phase(jb, PH_RUNNING);
             jobs_persist(jb);
         }
