@@ -62,7 +62,7 @@ struct job_live {
 
 struct relhost_job {
     jobs *owner;
-    struct job_live *lv; /* until the job's end; NULL after (jobs_compact) */
+    struct job_live *lv; /* from its first use (jobs_live()) to the job's end (jobs_compact) */
     size_t idx;          /* its place in owner->all (submission order) */
     size_t run_pos;      /* 1 + its place in owner->run while submitting or running; 0: not there */
     char *id;            /* "<step>/<validation>": the key in state */
@@ -211,6 +211,9 @@ void jobs_persist(relhost_job *jb);
 int jobs_counts_done(const relhost_job *jb, relhost_mode mode);
 /** Set jb's idempotency key to s, cut at JOBS_KEY_MAX bytes as the runners' keys are. */
 #define JOBS_KEY_MAX 255
+/** The job's live part (struct job_live), allocated zeroed at its first use: a job waiting in
+ *  the queue holds none, and jobs_compact() frees it at the job's end. */
+struct job_live *jobs_live(relhost_job *jb);
 void jobs_set_key(relhost_job *jb, const char *s);
 /** The job's external id: s (NULL: none) cut to the 256 bytes a runner may give. */
 void jobs_set_ext_id(relhost_job *jb, const char *s);

@@ -44,9 +44,9 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
     }
     jobs_expand_for_attempt(j, jb);
     evidence_free(&jb->ev);
-    hostctx_fini(&jb->lv->ev_hc);
-    hostctx_init(&jb->lv->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
-    jb->lv->ev_hc.pub.step = jb->step;
+    hostctx_fini(&jobs_live(jb)->ev_hc);
+    hostctx_init(&jobs_live(jb)->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    jobs_live(jb)->ev_hc.pub.step = jb->step;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
     if (jb->rt->ops->read_log) {
@@ -56,7 +56,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
             close(fd);
     }
     jb->log_off = 0;
-    jb->lv->log_head_len = jb->lv->log_tail_len = 0;
+    jobs_live(jb)->log_head_len = jobs_live(jb)->log_tail_len = 0;
     jb->log_cut_to = 0;
     jb->log_fd = -1;
     jb->log_id_known = 0;

@@ -190,11 +190,11 @@ static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, s
             jb->phase == PH_RUNNING && !jb->queue_hit)
             job_started(jb);
         if (st[i].state == RELHOST_JOB_ENDED) {
-            jb->lv->status = st[i];
+            jobs_live(jb)->status = st[i];
             jobs_ended(j, jb);
-        } else if (st[i].state != jb->lv->status.state) {
-            jb->lv->status.state = st[i].state;
-            jb->lv->status.restarts = st[i].restarts;
+        } else if (st[i].state != jobs_live(jb)->status.state) {
+            jobs_live(jb)->status.state = st[i].state;
+            jobs_live(jb)->status.restarts = st[i].restarts;
         }
     }
 }
