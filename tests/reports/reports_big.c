@@ -74,7 +74,7 @@ static ssize_t sample_write(void *c, const char *buf, size_t n)
 
 static void test_reports_big__notes_of_many_jobs_keep_a_bounded_heap(void **unused)
 {
-    json_t *root = big_state();
+    json_t *root;
     struct sampler s = {0};
     cookie_io_functions_t io = {.write = sample_write};
     FILE *out;
@@ -82,6 +82,7 @@ static void test_reports_big__notes_of_many_jobs_keep_a_bounded_heap(void **unus
 #if defined(__SANITIZE_ADDRESS__)
     skip(); /* the sanitizer's allocator keeps its own books */
 #endif
+    root = big_state();
     assert_non_null(s.sink = tmpfile());
     assert_non_null(out = fopencookie(&s, "w", io));
     s.start = mallinfo2().uordblks;
