@@ -205,6 +205,35 @@ typedef struct release_record {
  */
 int record_read(json_t *root, release_record *out);
 
+/** A release's jobs in report order, to be read one at a time (a view of a big release never
+ *  holds every job's record): each names its job's record in the root it was read from
+ *  (borrowed: valid while that root does not change). */
+typedef struct record_job_ref {
+    const char *id;          /* the job's key in root["jobs"], borrowed */
+    char *step, *validation; /* as record_read() gives them, for the order */
+    size_t rank;             /* its step's place in the release's step order */
+    json_t *v;               /* root["jobs"][id], borrowed (packed or an object) */
+} record_job_ref;
+
+typedef struct record_jobs {
+    size_t n;
+    record_job_ref *refs;
+} record_jobs;
+
+/**
+ * record_read() without the jobs' records: out->njobs is 0 and *jobs lists the jobs in the order
+ * record_read() would have given them. Each job is read once on the way, handed to each (when
+ * not NULL; it may change the record, e.g. mask it, but not its id, step or validation) and freed.
+ * Read a job again with record_jobs_read(); free *jobs with record_jobs_free() before the root
+ * changes. Returns as record_read() (*jobs empty on error).
+ */
+int record_read_lazy(json_t *root, release_record *out, record_jobs *jobs,
+                     void (*each)(job_record *j, void *arg), void *arg);
+/** The i-th job of jobs into *out (zeroed first; free with record_job_free()): 1, or 0 when its
+ *  record can no longer be read (*out then names the job and holds nothing else). */
+int record_jobs_read(const record_jobs *jobs, size_t i, job_record *out);
+void record_jobs_free(record_jobs *jobs);
+
 /** Free everything rec owns (not rec itself); rec may be NULL. */
 void record_free(release_record *rec);
 
@@ -273,6 +302,8 @@ typedef struct record_summary {
 } record_summary;
 
 void record_summarize(const release_record *rec, record_summary *out);
+/** Add one job's counts to *sum (what record_summarize() does for each of rec->jobs). */
+void record_summarize_job(const job_record *j, record_summary *sum);
 
 /** The defers the release spent: the sum of its steps' positive integer "defers". */
 long record_defers_spent(const release_record *rec);

@@ -457,9 +457,10 @@ const char *record_step_delivery(json_t *root, const char *step, const char *key
         json_object_get(json_object_get(json_object_get(root, "steps"), step), "records"), key));
 }
 
-int record_read(json_t *root, release_record *out)
+/* The release's head and its steps in report order: record_read() but the jobs. */
+static int read_frame(json_t *root, release_record *out)
 {
-    json_t *steps, *jobs, *v;
+    json_t *steps, *v;
     const char *key;
 
     memset(out, 0, sizeof *out);
@@ -468,13 +469,23 @@ int record_read(json_t *root, release_record *out)
     read_release(out, root);
     read_waivers(out, json_object_get(root, "waivers"));
     steps = json_object_get(root, "steps");
-    jobs = json_object_get(root, "jobs");
     out->steps =
         xcalloc(json_object_size(json_is_object(steps) ? steps : NULL) + 1, sizeof *out->steps);
     if (json_is_object(steps))
         json_object_foreach(steps, key, v) if (json_is_object(v))
             read_step_of(root, &out->steps[out->nsteps++], key, v);
     qsort(out->steps, out->nsteps, sizeof *out->steps, cmp_step);
+    return 0;
+}
+
+int record_read(json_t *root, release_record *out)
+{
+    json_t *jobs, *v;
+    const char *key;
+
+    if (read_frame(root, out) != 0)
+        return RELHOST_EINVAL;
+    jobs = json_object_get(root, "jobs");
     out->jobs =
         xcalloc(json_object_size(json_is_object(jobs) ? jobs : NULL) + 1, sizeof *out->jobs);
     if (json_is_object(jobs))
@@ -489,6 +500,84 @@ int record_read(json_t *root, release_record *out)
     qsort(out->jobs, out->njobs, sizeof *out->jobs, cmp_job);
     sort_rec = NULL;
     return 0;
+}
+
+static void free_job(job_record *j);
+
+/* cmp_job() over references whose rank is known */
+static int cmp_ref(const void *a, const void *b)
+{
+    const record_job_ref *x = a, *y = b;
+    int c;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    if ((c = strcmp(x->step, y->step)) != 0)
+        return c;
+    if ((c = strcmp(x->validation, y->validation)) != 0)
+        return c;
+    return strcmp(x->id, y->id);
+}
+
+int record_read_lazy(json_t *root, release_record *out, record_jobs *jobs,
+                     void (*each)(job_record *j, void *arg), void *arg)
+{
+    json_t *all, *v;
+    const char *key;
+
+    memset(jobs, 0, sizeof *jobs);
+    if (read_frame(root, out) != 0)
+        return RELHOST_EINVAL;
+    out->jobs = xcalloc(1, sizeof *out->jobs);
+    all = json_object_get(root, "jobs");
+    jobs->refs =
+        xcalloc(json_object_size(json_is_object(all) ? all : NULL) + 1, sizeof *jobs->refs);
+    if (json_is_object(all))
+        json_object_foreach(all, key, v)
+        {
+            json_t *rec = state_job_value(v);
+            record_job_ref *r = &jobs->refs[jobs->n];
+            job_record j = {0};
+            if (!rec)
+                continue;
+            read_job(&j, key, rec);
+            json_decref(rec);
+            if (each)
+                each(&j, arg);
+            r->id = key;
+            r->v = v;
+            r->rank = job_rank(&j, out);
+            r->step = j.step, r->validation = j.validation;
+            j.step = j.validation = NULL;
+            free_job(&j);
+            jobs->n++;
+        }
+    qsort(jobs->refs, jobs->n, sizeof *jobs->refs, cmp_ref);
+    return 0;
+}
+
+int record_jobs_read(const record_jobs *jobs, size_t i, job_record *out)
+{
+    json_t *rec = state_job_value(jobs->refs[i].v);
+    memset(out, 0, sizeof *out);
+    if (!rec) {
+        json_t *none = json_object();
+        read_job(out, jobs->refs[i].id, none);
+        json_decref(none);
+        return 0;
+    }
+    read_job(out, jobs->refs[i].id, rec);
+    json_decref(rec);
+    return 1;
+}
+
+void record_jobs_free(record_jobs *jobs)
+{
+    for (size_t i = 0; jobs && i < jobs->n; i++)
+        free(jobs->refs[i].step), free(jobs->refs[i].validation);
+    if (jobs)
+        free(jobs->refs);
+    if (jobs)
+        memset(jobs, 0, sizeof *jobs);
 }
 
 const step_record *record_step_find(const release_record *rec, const char *name)

@@ -34,11 +34,15 @@ void record_summarize(const release_record *rec, record_summary *out)
         count(&out->steps, rec->steps[i].outcome);
         count_checks(&rec->steps[i].evidence, out);
     }
-    for (i = 0; i < rec->njobs; i++) {
-        if (!rec->jobs[i].repeat_of)
-            count(&out->jobs, rec->jobs[i].outcome);
-        count_checks(&rec->jobs[i].evidence, out);
-    }
+    for (i = 0; i < rec->njobs; i++)
+        record_summarize_job(&rec->jobs[i], out);
+}
+
+void record_summarize_job(const job_record *j, record_summary *sum)
+{
+    if (!j->repeat_of)
+        count(&sum->jobs, j->outcome);
+    count_checks(&j->evidence, sum);
 }
 
 static int cmp_dbl(const void *a, const void *b)

@@ -36,6 +36,20 @@ void jobs_set_key(relhost_job *jb, const char *s)
     jb->key = xstrndup(s, n > JOBS_KEY_MAX ? JOBS_KEY_MAX : n);
 }
 
+struct job_live *jobs_live(relhost_job *jb)
+{
+    if (!jb->lv)
+        jb->lv = xcalloc(1, sizeof *jb->lv);
+    return jb->lv;
+}
+
+void jobs_set_ext_id(relhost_job *jb, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    free(jb->ext_id);
+    jb->ext_id = xstrndup(s ? s : "", n > 256 ? 256 : n);
+}
+
 void jobs_set_str(char **dst, const char *s)
 {
     free(*dst);
@@ -265,8 +279,8 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     jb = xcalloc(1, sizeof *jb);
     jb->owner = j;
     jb->idx = j->n; /* appended below */
-    jb->lv = xcalloc(1, sizeof *jb->lv);
     jb->key = xstrdup("");
+    jb->ext_id = xstrdup("");
     jb->rt = rt;
     jb->repeat = repeat;
     jb->group = group;
@@ -603,10 +617,8 @@ static void free_live(relhost_job *jb)
 void jobs_compact(relhost_job *jb, int keep_ev)
 {
     jobs_stop_timers(jb);
-    if (jb->lv) {
-        jobs_close_sources(jb);
-        jobs_release_handle(jb);
-    }
+    jobs_close_sources(jb); /* each a no-op once done */
+    jobs_release_handle(jb);
     free_live(jb);
     if (!keep_ev)
         evidence_free(&jb->ev);
@@ -615,16 +627,15 @@ void jobs_compact(relhost_job *jb, int keep_ev)
 static void job_free(relhost_job *jb)
 {
     jobs_stop_timers(jb);
-    if (jb->lv) {
-        jobs_close_sources(jb);
-        jobs_release_handle(jb);
-    }
+    jobs_close_sources(jb); /* each a no-op once done */
+    jobs_release_handle(jb);
     free_live(jb);
     free(jb->kids);
     free(jb->id);
     free(jb->step);
     free(jb->validation);
     free(jb->key);
+    free(jb->ext_id);
     free(jb->log_path);
     free(jb->reason);
     free(jb->term);

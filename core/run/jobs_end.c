@@ -157,20 +157,21 @@ void jobs_release_handle(relhost_job *jb)
  * 2: one failed transiently (may pass when tried again); 1: one failed otherwise. */
 static int collect_sources(relhost_job *jb)
 {
+    struct job_live *lv = jobs_live(jb);
     int source_failed = 0;
     for (size_t i = 0; i < jb->nsrc; i++) {
         if (!jb->src_jobs || !jb->src_jobs[i] || !jb->src[i]->ops->collect)
             continue;
         int crc;
-        jb->lv->ev_hc.source = jb->src[i]->pi->name;
-        jb->lv->ev_hc.source_priority = jb->src[i]->pi->priority;
+        lv->ev_hc.source = jb->src[i]->pi->name;
+        lv->ev_hc.source_priority = jb->src[i]->pi->priority;
         {
             int g = guard_enter(jb->src[i]->pi->plugin_name, "collect", jb->step);
-            crc = jb->src[i]->ops->collect(&jb->lv->ev_hc.pub, jb->src_jobs[i]);
+            crc = jb->src[i]->ops->collect(&lv->ev_hc.pub, jb->src_jobs[i]);
             guard_leave(g);
         }
         if (crc != 0) {
-            char *msg = hostctx_take_fail(&jb->lv->ev_hc);
+            char *msg = hostctx_take_fail(&lv->ev_hc);
             char *n = xasprintf("metrics source %s failed: %s", jb->src[i]->pi->name,
                                 msg ? msg : "no reason given");
             evidence_note(&jb->ev, n);
@@ -185,7 +186,7 @@ static int collect_sources(relhost_job *jb)
                 source_failed = 1;
         }
     }
-    jb->lv->ev_hc.source = NULL;
+    lv->ev_hc.source = NULL;
     return source_failed;
 }
 
@@ -246,6 +247,7 @@ static void no_verdict_on_a_cut_log(relhost_job *jb, job_end_verdict *v)
 
 void jobs_ended(jobs *j, relhost_job *jb)
 {
+    struct job_live *lv = jobs_live(jb);
     job_end_facts f;
     job_end_verdict v;
     const char *term;
@@ -258,14 +260,13 @@ void jobs_ended(jobs *j, relhost_job *jb)
     jobs_close_sources(jb);
     jb->ended = time_wall();
     memset(&f, 0, sizeof f);
-    f.end = jb->lv->status.end;
-    f.exit_code = jb->lv->status.exit_code;
-    f.signal = jb->lv->status.signal;
+    f.end = lv->status.end;
+    f.exit_code = lv->status.exit_code;
+    f.signal = lv->status.signal;
     /* What the runner knows wins over what the log says. */
-    term =
-        jb->lv->status.engine_reason[0] && strcmp(jb->lv->status.engine_state, "TERMINATION") == 0
-            ? jb->lv->status.engine_reason
-            : evidence_find_label(&jb->ev, "termination_reason");
+    term = lv->status.engine_reason[0] && strcmp(lv->status.engine_state, "TERMINATION") == 0
+               ? lv->status.engine_reason
+               : evidence_find_label(&jb->ev, "termination_reason");
     f.termination_reason = term;
     f.expect_exit = jb->expect_exit;
     f.n_expect_exit = jb->n_expect_exit;
@@ -275,7 +276,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
         (m = evidence_find_metric(&jb->ev, "exit_code")))
         f.exit_code = (int)m->value;
     v = jobs_map_end(&f);
-    if (v.outcome == RELHOST_ERROR && strcmp(jb->lv->status.engine_state, "SUBMIT_FAILED") == 0)
+    if (v.outcome == RELHOST_ERROR && strcmp(lv->status.engine_state, "SUBMIT_FAILED") == 0)
         v.reason = "submit_failed"; /* a deferred submission the engine refused (plugin.h) */
     if (v.outcome != RELHOST_NONE)
         no_verdict_on_a_cut_log(jb, &v);
@@ -283,8 +284,8 @@ void jobs_ended(jobs *j, relhost_job *jb)
     if (f.end == RELHOST_END_SIGNALED)
         jb->exit_code = -1;
     jobs_set_str(&jb->term, term);
-    if (jb->lv->status.restarts > jb->restarts)
-        jb->restarts = jb->lv->status.restarts;
+    if (lv->status.restarts > jb->restarts)
+        jb->restarts = lv->status.restarts;
     if ((m = evidence_find_metric(&jb->ev, "restart_count")) && m->finite &&
         (int)m->value > jb->restarts)
         jb->restarts = (int)m->value;
@@ -309,14 +310,13 @@ void jobs_ended(jobs *j, relhost_job *jb)
                           term ? term : "");
         else
             n = xasprintf("ended on %s as %s%s%s", jb->rt->pi->name,
-                          jb->lv->status.engine_state[0] ? jb->lv->status.engine_state : "?",
-                          jb->lv->status.engine_reason[0] ? ": " : "",
-                          jb->lv->status.engine_reason);
+                          lv->status.engine_state[0] ? lv->status.engine_state : "?",
+                          lv->status.engine_reason[0] ? ": " : "", lv->status.engine_reason);
         evidence_note(&jb->ev, n);
         free(n);
     }
     if (v.run_checks) {
-        if (jb->lv->ev_hc.conflicts) {
+        if (lv->ev_hc.conflicts) {
             /* Two sources disagree on who owns a key: no verdict on an ambiguous metric. */
             jb->outcome = RELHOST_ERROR;
             jobs_set_str(&jb->reason, "metric_conflict");
@@ -326,7 +326,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
             jb->outcome = RELHOST_ERROR;
             /* an isolated source whose process died or hung names that (isolate.h) */
             jobs_set_str(&jb->reason,
-                         jb->lv->ev_hc.plugin_fault ? jb->lv->ev_hc.plugin_fault : "source_failed");
+                         lv->ev_hc.plugin_fault ? lv->ev_hc.plugin_fault : "source_failed");
             jb->retryable = source_failed == 2;
         } else {
             jobs_evaluate_checks(jb);

@@ -62,7 +62,7 @@ struct job_live {
 
 struct relhost_job {
     jobs *owner;
-    struct job_live *lv; /* until the job's end; NULL after (jobs_compact) */
+    struct job_live *lv; /* from its first use (jobs_live()) to the job's end (jobs_compact) */
     size_t idx;          /* its place in owner->all (submission order) */
     size_t run_pos;      /* 1 + its place in owner->run while submitting or running; 0: not there */
     char *id;            /* "<step>/<validation>": the key in state */
@@ -90,7 +90,7 @@ struct relhost_job {
     int attempt;
     char *key; /* the attempt's idempotency key; "" before the first */
     char *log_path;
-    char ext_id[257];
+    char *ext_id; /* the engine's id, "" before one; at most 256 bytes */
     void *handle;
     uint64_t log_off;
     int log_fd; /* a remote job's log is open only while it is read (jobs_log.c) */
@@ -211,7 +211,12 @@ void jobs_persist(relhost_job *jb);
 int jobs_counts_done(const relhost_job *jb, relhost_mode mode);
 /** Set jb's idempotency key to s, cut at JOBS_KEY_MAX bytes as the runners' keys are. */
 #define JOBS_KEY_MAX 255
+/** The job's live part (struct job_live), allocated zeroed at its first use: a job waiting in
+ *  the queue holds none, and jobs_compact() frees it at the job's end. */
+struct job_live *jobs_live(relhost_job *jb);
 void jobs_set_key(relhost_job *jb, const char *s);
+/** The job's external id: s (NULL: none) cut to the 256 bytes a runner may give. */
+void jobs_set_ext_id(relhost_job *jb, const char *s);
 /** Replace *dst by a copy of s (NULL allowed). */
 void jobs_set_str(char **dst, const char *s);
 /** What the checks of the job or step named `validation` need (baseline store, plan flags). */

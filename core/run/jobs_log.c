@@ -43,7 +43,7 @@ void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
         jb->src_jobs[i] = NULL;
         if (s->ops->job_open) {
             int g = guard_enter(s->pi->plugin_name, "job_open", jb->step);
-            if (s->ops->job_open(&jb->lv->ev_hc.pub, s->inst, spec, &jb->src_jobs[i]))
+            if (s->ops->job_open(&jobs_live(jb)->ev_hc.pub, s->inst, spec, &jb->src_jobs[i]))
                 jb->src_jobs[i] = NULL;
             guard_leave(g);
         }
@@ -60,34 +60,38 @@ void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
  * before this read; max_log's holes are never in either range). */
 static int log_rewritten(const relhost_job *jb)
 {
+    const struct job_live *lv = jb->lv; /* none: nothing was fed */
     unsigned char now[LOG_SEEN];
-    if (jb->lv->log_head_len &&
-        (pread(jb->log_fd, now, jb->lv->log_head_len, 0) != (ssize_t)jb->lv->log_head_len ||
-         memcmp(now, jb->lv->log_head, jb->lv->log_head_len) != 0))
+    if (!lv)
+        return 0;
+    if (lv->log_head_len &&
+        (pread(jb->log_fd, now, lv->log_head_len, 0) != (ssize_t)lv->log_head_len ||
+         memcmp(now, lv->log_head, lv->log_head_len) != 0))
         return 1;
-    return jb->lv->log_tail_len &&
-           (pread(jb->log_fd, now, jb->lv->log_tail_len,
-                  (off_t)(jb->log_off - jb->lv->log_tail_len)) != (ssize_t)jb->lv->log_tail_len ||
-            memcmp(now, jb->lv->log_tail, jb->lv->log_tail_len) != 0);
+    return lv->log_tail_len &&
+           (pread(jb->log_fd, now, lv->log_tail_len, (off_t)(jb->log_off - lv->log_tail_len)) !=
+                (ssize_t)lv->log_tail_len ||
+            memcmp(now, lv->log_tail, lv->log_tail_len) != 0);
 }
 
 /* Keep the first and the last LOG_SEEN bytes fed (buf: n bytes that ended at log_off). */
 static void log_remember(relhost_job *jb, const char *buf, size_t n)
 {
+    struct job_live *lv = jobs_live(jb);
     uint64_t start = jb->log_off - n;
-    if (start < LOG_SEEN && jb->lv->log_head_len == start) {
+    if (start < LOG_SEEN && lv->log_head_len == start) {
         size_t k = n < LOG_SEEN - start ? n : LOG_SEEN - (size_t)start;
-        memcpy(jb->lv->log_head + start, buf, k);
-        jb->lv->log_head_len += k;
+        memcpy(lv->log_head + start, buf, k);
+        lv->log_head_len += k;
     }
     if (n >= LOG_SEEN) {
-        memcpy(jb->lv->log_tail, buf + n - LOG_SEEN, LOG_SEEN);
-        jb->lv->log_tail_len = LOG_SEEN;
+        memcpy(lv->log_tail, buf + n - LOG_SEEN, LOG_SEEN);
+        lv->log_tail_len = LOG_SEEN;
     } else {
-        size_t keep = jb->lv->log_tail_len + n > LOG_SEEN ? LOG_SEEN - n : jb->lv->log_tail_len;
-        memmove(jb->lv->log_tail, jb->lv->log_tail + jb->lv->log_tail_len - keep, keep);
-        memcpy(jb->lv->log_tail + keep, buf, n);
-        jb->lv->log_tail_len = keep + n;
+        size_t keep = lv->log_tail_len + n > LOG_SEEN ? LOG_SEEN - n : lv->log_tail_len;
+        memmove(lv->log_tail, lv->log_tail + lv->log_tail_len - keep, keep);
+        memcpy(lv->log_tail + keep, buf, n);
+        lv->log_tail_len = keep + n;
     }
 }
 
@@ -163,7 +167,7 @@ static int log_started_over(relhost_job *jb)
     }
     jb->log_off = 0;
     jb->log_cut_to = 0;
-    jb->lv->log_head_len = jb->lv->log_tail_len = 0;
+    jobs_live(jb)->log_head_len = jobs_live(jb)->log_tail_len = 0;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
     if (++jb->log_restarts > jb->restarts)
@@ -260,10 +264,10 @@ void jobs_tail_log(relhost_job *jb)
         log_remember(jb, buf, (size_t)n);
         for (size_t i = 0; i < jb->nsrc; i++)
             if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed) {
-                jb->lv->ev_hc.source = jb->src[i]->pi->name;
-                jb->lv->ev_hc.source_priority = jb->src[i]->pi->priority;
+                jobs_live(jb)->ev_hc.source = jb->src[i]->pi->name;
+                jobs_live(jb)->ev_hc.source_priority = jb->src[i]->pi->priority;
                 int g = guard_enter(jb->src[i]->pi->plugin_name, "feed", jb->step);
-                jb->src[i]->ops->feed(&jb->lv->ev_hc.pub, jb->src_jobs[i], buf, (size_t)n);
+                jb->src[i]->ops->feed(&jobs_live(jb)->ev_hc.pub, jb->src_jobs[i], buf, (size_t)n);
                 guard_leave(g);
             }
         if ((size_t)n < sizeof buf)

@@ -95,7 +95,7 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
         r->duration_s.set = 1;
         r->duration_s.v = jb->ended - jb->started;
     }
-    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->lv->proc.pid > 0) {
+    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->lv && jb->lv->proc.pid > 0) {
         e->has_process = 1;
         e->process.pid = rec_int(jb->lv->proc.pid);
         e->process.starttime = rec_int((long long)jb->lv->proc.starttime);

@@ -44,9 +44,9 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
     }
     jobs_expand_for_attempt(j, jb);
     evidence_free(&jb->ev);
-    hostctx_fini(&jb->lv->ev_hc);
-    hostctx_init(&jb->lv->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
-    jb->lv->ev_hc.pub.step = jb->step;
+    hostctx_fini(&jobs_live(jb)->ev_hc);
+    hostctx_init(&jobs_live(jb)->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    jobs_live(jb)->ev_hc.pub.step = jb->step;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
     if (jb->rt->ops->read_log) {
@@ -56,7 +56,7 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
             close(fd);
     }
     jb->log_off = 0;
-    jb->lv->log_head_len = jb->lv->log_tail_len = 0;
+    jobs_live(jb)->log_head_len = jobs_live(jb)->log_tail_len = 0;
     jb->log_cut_to = 0;
     jb->log_fd = -1;
     jb->log_id_known = 0;
@@ -206,7 +206,7 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
     jb->restarts = (int)jobs_rec_int(rec->restarts);
     jobs_set_str(&jb->log_path, rec->log_path);
     jobs_set_key(jb, rec->key ? rec->key : "");
-    snprintf(jb->ext_id, sizeof jb->ext_id, "%s", rec->external_id ? rec->external_id : "");
+    jobs_set_ext_id(jb, rec->external_id);
     /* the job's evidence is still empty: the stored one becomes it */
     evidence_free(&jb->ev);
     jb->ev = e->ev;
@@ -239,7 +239,7 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
 {
     const char *life = rec->job.lifecycle_raw;
     jobs_set_key(jb, rec->job.key ? rec->job.key : "");
-    snprintf(jb->ext_id, sizeof jb->ext_id, "%s", rec->job.external_id ? rec->job.external_id : "");
+    jobs_set_ext_id(jb, rec->job.external_id);
     if (jb->rt->ops->find && (jb->ext_id[0] || jb->key[0])) {
         if (!jb->ext_id[0]) {
             char id[257] = "";
@@ -250,7 +250,7 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
                 guard_leave(g);
             }
             if (frc == 0) {
-                snprintf(jb->ext_id, sizeof jb->ext_id, "%s", id);
+                jobs_set_ext_id(jb, id);
             } else if (frc != RELHOST_ENOTFOUND) {
                 /* Not knowing whether the engine has the job is no licence to submit it again:
                  * a second copy would run. Defer instead. */
@@ -279,7 +279,7 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
         (strcmp(life, "running") == 0 || strcmp(life, "submitting") == 0) &&
         stop_orphan(jb, rec) != 0)
         return;
-    jb->ext_id[0] = '\0';
+    jobs_set_ext_id(jb, NULL);
     jobs_set_key(jb, "");
 }
 

@@ -143,7 +143,7 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     jb->log_fd = -1;
     jb->log_id_known = 0;
     jb->log_off = 0;
-    jb->lv->log_head_len = jb->lv->log_tail_len = 0;
+    jobs_live(jb)->log_head_len = jobs_live(jb)->log_tail_len = 0;
     jb->log_cut_to = 0;
     {
         int fd = open(jb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -154,17 +154,17 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
     evidence_free(&jb->ev);
     if (jb->resume_note)
         evidence_note(&jb->ev, jb->resume_note);
-    hostctx_fini(&jb->lv->ev_hc);
-    hostctx_init(&jb->lv->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
-    jb->lv->ev_hc.pub.step = jb->step;
+    hostctx_fini(&jobs_live(jb)->ev_hc);
+    hostctx_init(&jobs_live(jb)->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    jobs_live(jb)->ev_hc.pub.step = jb->step;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
 
     jobs_set_phase(jb, PH_SUBMITTING);
     jb->restarts = 0;
     jb->log_restarts = 0;
-    memset(&jb->lv->proc, 0, sizeof jb->lv->proc);
-    jb->ext_id[0] = '\0';
+    memset(&jobs_live(jb)->proc, 0, sizeof jobs_live(jb)->proc);
+    jobs_set_ext_id(jb, NULL);
     jb->started = time_wall();
     jb->host_cancelled = jb->deadline_hit = jb->queue_hit = 0;
     jobs_queue_deadline(jb);
@@ -178,17 +178,19 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
 {
     relhost_job_spec spec;
     relhost_map ra;
+    char ext_id[257] = "";
     int rc;
     jobs_fill_spec(jb, &spec, &ra);
     crash_point("jobs.before_submit");
     jb->rt->busy++;
     {
         int g = guard_enter(jb->rt->pi->plugin_name, "submit", jb->step);
-        rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, jb->ext_id, &jb->handle);
+        rc = jb->rt->ops->submit(&jb->rt->hc.pub, jb->rt->inst, &spec, ext_id, &jb->handle);
         guard_leave(g);
     }
     jb->rt->busy--;
-    jb->ext_id[sizeof jb->ext_id - 1] = '\0';
+    ext_id[sizeof ext_id - 1] = '\0';
+    jobs_set_ext_id(jb, ext_id);
     if (rc == RELHOST_EINPROGRESS) {
         jobs_persist(jb);
         return;
@@ -213,8 +215,8 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
     crash_point("jobs.after_submit");
     /* A runner without find() runs its jobs as relhost's own children, through the host's
      * process service, which knows the job's process by its cookie (RELHOST_JOB=<key>). */
-    if (!jb->rt->ops->find && proc_job_ident(jb->key, &jb->lv->proc) != 0)
-        memset(&jb->lv->proc, 0, sizeof jb->lv->proc);
+    if (!jb->rt->ops->find && proc_job_ident(jb->key, &jobs_live(jb)->proc) != 0)
+        memset(&jobs_live(jb)->proc, 0, sizeof jobs_live(jb)->proc);
     jobs_set_phase(jb, PH_RUNNING);
     jobs_arm_tail(jb, loop_now() + TAIL_INTERVAL);
     log_msg(RELHOST_LOG_DEBUG, jb->id, "submitted to %s as %s (attempt %d)", jb->rt->pi->name,

@@ -171,7 +171,7 @@ static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, s
     for (size_t i = 0; i < n; i++) {
         relhost_job *jb = who[i];
         if (jb->phase == PH_SUBMITTING && st[i].new_external_id[0]) {
-            snprintf(jb->ext_id, sizeof jb->ext_id, "%s", st[i].new_external_id);
+            jobs_set_ext_id(jb, st[i].new_external_id);
             jobs_set_phase(jb, PH_RUNNING);
             jobs_persist(jb);
         }
@@ -190,11 +190,11 @@ static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, s
             jb->phase == PH_RUNNING && !jb->queue_hit)
             job_started(jb);
         if (st[i].state == RELHOST_JOB_ENDED) {
-            jb->lv->status = st[i];
+            jobs_live(jb)->status = st[i];
             jobs_ended(j, jb);
-        } else if (st[i].state != jb->lv->status.state) {
-            jb->lv->status.state = st[i].state;
-            jb->lv->status.restarts = st[i].restarts;
+        } else if (st[i].state != jobs_live(jb)->status.state) {
+            jobs_live(jb)->status.state = st[i].state;
+            jobs_live(jb)->status.restarts = st[i].restarts;
         }
     }
 }

@@ -397,44 +397,42 @@ static const char *in_repo(const release_record *rec, const char *path)
     return path;
 }
 
-static void jobs_table(strbuf *b, const release_record *rec)
+static void jobs_head(strbuf *b)
 {
-    size_t i;
-    if (rec->njobs == 0)
-        return;
     sb_puts(b, "\n## Validations\n\n"
                "| Step | Validation | Outcome | Reason | Attempt | Duration | Exit | Log "
                "| W&B run |\n"
                "|------|------------|---------|--------|--------:|---------:|-----:|-----"
                "|---------|\n");
-    for (i = 0; i < rec->njobs; i++) {
-        const job_record *j = &rec->jobs[i];
-        sb_puts(b, "| ");
-        md_text(b, j->step);
-        sb_puts(b, " | ");
-        md_text(b, j->validation);
-        sb_puts(b, " | ");
-        if (j->outcome != RELHOST_NONE)
-            outcome_cell(b, j->outcome);
-        else
-            md_text(b, j->lifecycle_raw ? j->lifecycle_raw : "none");
-        sb_puts(b, " | ");
-        md_text(b, j->reason ? j->reason : "-");
-        sb_puts(b, " | ");
-        num_int(b, j->attempt);
-        sb_puts(b, " | ");
-        seconds(b, j->duration_s);
-        sb_puts(b, " | ");
-        num_int(b, j->exit_code);
-        sb_puts(b, " | ");
-        if (j->log_path)
-            md_code(b, in_repo(rec, j->log_path), 1);
-        else
-            sb_puts(b, "-");
-        sb_puts(b, " | ");
-        wandb_cell(b, j);
-        sb_puts(b, " |\n");
-    }
+}
+
+static void job_row(strbuf *b, const release_record *rec, const job_record *j)
+{
+    sb_puts(b, "| ");
+    md_text(b, j->step);
+    sb_puts(b, " | ");
+    md_text(b, j->validation);
+    sb_puts(b, " | ");
+    if (j->outcome != RELHOST_NONE)
+        outcome_cell(b, j->outcome);
+    else
+        md_text(b, j->lifecycle_raw ? j->lifecycle_raw : "none");
+    sb_puts(b, " | ");
+    md_text(b, j->reason ? j->reason : "-");
+    sb_puts(b, " | ");
+    num_int(b, j->attempt);
+    sb_puts(b, " | ");
+    seconds(b, j->duration_s);
+    sb_puts(b, " | ");
+    num_int(b, j->exit_code);
+    sb_puts(b, " | ");
+    if (j->log_path)
+        md_code(b, in_repo(rec, j->log_path), 1);
+    else
+        sb_puts(b, "-");
+    sb_puts(b, " | ");
+    wandb_cell(b, j);
+    sb_puts(b, " |\n");
 }
 
 static int any_baseline(const evidence_record *ev)
@@ -489,16 +487,10 @@ static void check_rows(strbuf *b, const char *where, const evidence_record *ev, 
     }
 }
 
-static void checks_table(strbuf *b, const release_record *rec, const record_summary *sum)
+/* The checks table's head and the steps' rows; the jobs' rows follow (check_rows()). */
+static void checks_head(strbuf *b, const release_record *rec, int baseline)
 {
-    int baseline = 0;
     size_t i;
-    if (sum->checks_passed + sum->checks_failed == 0)
-        return;
-    for (i = 0; i < rec->nsteps; i++)
-        baseline |= any_baseline(&rec->steps[i].evidence);
-    for (i = 0; i < rec->njobs; i++)
-        baseline |= any_baseline(&rec->jobs[i].evidence);
     sb_printf(b,
               "\n## Checks\n\n"
               "| Step / validation | Metric | Actual | Expected |%s Result | Note |\n"
@@ -506,8 +498,6 @@ static void checks_table(strbuf *b, const release_record *rec, const record_summ
               baseline ? " Baseline | Bound |" : "", baseline ? "---------:|------:|" : "");
     for (i = 0; i < rec->nsteps; i++)
         check_rows(b, rec->steps[i].name, &rec->steps[i].evidence, rec->steps[i].outcome, baseline);
-    for (i = 0; i < rec->njobs; i++)
-        check_rows(b, rec->jobs[i].id, &rec->jobs[i].evidence, rec->jobs[i].outcome, baseline);
 }
 
 static void notes_head(strbuf *b, int *any, const job_record *j)
@@ -549,21 +539,17 @@ static void spread_note(strbuf *b, int *any, const job_record *j, const metric_r
     sb_putc(b, '\n');
 }
 
-/* Notes of jobs (a step's notes are in its row): failures explained, W&B runs, retries, and
+/* Notes of a job (a step's notes are in its row): failures explained, W&B runs, retries, and
  * the spread of a repeated validation's metrics. */
-static void job_notes(strbuf *b, const release_record *rec)
+static void job_notes(strbuf *b, int *any, const job_record *j)
 {
-    size_t i, k;
-    int any = 0;
-    for (i = 0; i < rec->njobs; i++) {
-        const job_record *j = &rec->jobs[i];
-        for (k = 0; k < j->evidence.nmetrics; k++)
-            spread_note(b, &any, j, &j->evidence.metrics[k]);
-        for (k = 0; k < j->evidence.nnotes; k++) {
-            notes_head(b, &any, j);
-            md_text_n(b, j->evidence.notes[k], MD_CELL_MAX);
-            sb_putc(b, '\n');
-        }
+    size_t k;
+    for (k = 0; k < j->evidence.nmetrics; k++)
+        spread_note(b, any, j, &j->evidence.metrics[k]);
+    for (k = 0; k < j->evidence.nnotes; k++) {
+        notes_head(b, any, j);
+        md_text_n(b, j->evidence.notes[k], MD_CELL_MAX);
+        sb_putc(b, '\n');
     }
 }
 
@@ -700,28 +686,92 @@ out:
     free(range);
 }
 
+/* What the first read of every job gathers: the summary's job counts and whether any check of
+ * a job has a baseline (the checks table's columns). */
+struct first_read {
+    record_summary sum;
+    int baseline;
+};
+
+static void first_read(job_record *j, void *arg)
+{
+    struct first_read *f = arg;
+    text_redact_job(j);
+    record_summarize_job(j, &f->sum);
+    f->baseline |= any_baseline(&j->evidence);
+}
+
+/* Rendered text goes out once this much has gathered: the notes of a release of any size are
+ * never all in memory at once, and neither are its jobs' records. */
+#define MD_CHUNK (64 * 1024)
+
+/* The validations table, then the checks and the notes gathered on the way: every job is read,
+ * masked and rendered once, one at a time. */
+static int jobs_sections(strbuf *b, const release_record *rec, const record_jobs *jobs,
+                         const struct first_read *f, FILE *out, char **err)
+{
+    strbuf checks, notes;
+    int any = 0, rc = 0;
+    /* f: the whole release's summary and baseline flag, steps included */
+    int with_checks = f->sum.checks_passed + f->sum.checks_failed > 0;
+    sb_init(&checks);
+    sb_init(&notes);
+    if (jobs->n)
+        jobs_head(b);
+    if (with_checks)
+        checks_head(&checks, rec, f->baseline);
+    for (size_t i = 0; i < jobs->n && rc == 0; i++) {
+        job_record j;
+        record_jobs_read(jobs, i, &j);
+        text_redact_job(&j);
+        job_row(b, rec, &j);
+        if (with_checks)
+            check_rows(&checks, j.id, &j.evidence, j.outcome, f->baseline);
+        job_notes(&notes, &any, &j);
+        record_job_free(&j);
+        if (b->len >= MD_CHUNK) {
+            rc = text_emit(out, b, err);
+            b->len = 0;
+            b->s[0] = '\0';
+        }
+    }
+    sb_add(b, checks.s ? checks.s : "", checks.len);
+    sb_add(b, notes.s ? notes.s : "", notes.len);
+    sb_free(&checks);
+    sb_free(&notes);
+    return rc;
+}
+
 int report_md(json_t *state_root, const char *repo, FILE *out, char **err)
 {
     release_record rec;
     record_summary sum;
+    record_jobs jobs;
+    struct first_read f;
     strbuf b;
     int rc;
-    if (record_read(state_root, &rec) != 0) {
+    memset(&f, 0, sizeof f);
+    if (record_read_lazy(state_root, &rec, &jobs, first_read, &f) != 0) {
         if (err)
             *err = xstrdup(error_last());
         return RELHOST_EINVAL;
     }
     text_redact_record(&rec);
-    record_summarize(&rec, &sum);
+    record_summarize(&rec, &sum); /* the steps: rec holds no job */
+    f.sum.steps = sum.steps;
+    f.sum.checks_passed += sum.checks_passed;
+    f.sum.checks_failed += sum.checks_failed;
+    for (size_t i = 0; i < rec.nsteps; i++)
+        f.baseline |= any_baseline(&rec.steps[i].evidence);
     sb_init(&b);
-    header(&b, &rec, &sum);
+    header(&b, &rec, &f.sum);
     steps_table(&b, &rec);
-    jobs_table(&b, &rec);
-    checks_table(&b, &rec, &sum);
-    job_notes(&b, &rec);
-    if (repo)
+    rc = jobs_sections(&b, &rec, &jobs, &f, out, err);
+    record_jobs_free(&jobs);
+    if (rc == 0 && repo)
         changes(&b, &rec, repo);
-    rc = text_emit(out, &b, err);
+    if (rc == 0)
+        rc = text_emit(out, &b, err);
     sb_free(&b);
     record_free(&rec);
     return rc;

@@ -471,6 +471,8 @@ static void redact_job(job_record *j)
     redact_evidence(&j->evidence);
 }
 
+void text_redact_job(job_record *j) { redact_job(j); }
+
 void text_redact_record(release_record *rec)
 {
     size_t i;

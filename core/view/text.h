@@ -56,5 +56,7 @@ int text_emit(FILE *out, const strbuf *b, char **err);
  * record masked this way.
  */
 void text_redact_record(release_record *rec);
+/** The same for one job's record (a view that reads the jobs one at a time). */
+void text_redact_job(job_record *j);
 
 #endif

@@ -140,6 +140,7 @@ static void workflow_close(void *inst)
     for (size_t i = 0; i < w->n; i++) {
         free(w->runs[i].expect_exit);
         free(w->runs[i].argv);
+        free(w->runs[i].name_own);
     }
     free(w->runs);
     free(w);
@@ -204,14 +205,19 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
     r = &w->runs[w->n];
     memset(r, 0, sizeof *r);
     r->v = v;
-    if (nodes_s && c)
-        len = snprintf(r->name, sizeof r->name, "%s.%sn.%s", v->name, nodes_s, c->name);
-    else if (nodes_s)
-        len = snprintf(r->name, sizeof r->name, "%s.%sn", v->name, nodes_s);
-    else if (c)
-        len = snprintf(r->name, sizeof r->name, "%s.%s", v->name, c->name);
-    else
-        len = snprintf(r->name, sizeof r->name, "%s", v->name);
+    r->name = v->name; /* the plan's, for the gate's life */
+    len = (int)strlen(v->name);
+    if (nodes_s || c) {
+        char cell[RELHOST_JOB_NAME_MAX + 2];
+        if (nodes_s && c)
+            len = snprintf(cell, sizeof cell, "%s.%sn.%s", v->name, nodes_s, c->name);
+        else if (nodes_s)
+            len = snprintf(cell, sizeof cell, "%s.%sn", v->name, nodes_s);
+        else
+            len = snprintf(cell, sizeof cell, "%s.%s", v->name, c->name);
+        if (len >= 0 && len <= RELHOST_JOB_NAME_MAX && !(r->name = r->name_own = strdup(cell)))
+            return RELHOST_ENOMEM;
+    }
     if (len < 0 || len > RELHOST_JOB_NAME_MAX) {
         /* never cut: two long names would collide as one */
         pl_host->fail(ctx,
@@ -222,9 +228,9 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
         return RELHOST_EINVAL;
     }
     r->argv = calloc(nargs + 1, sizeof *r->argv);
+    w->n++; /* from here on, close() frees what this run holds */
     if (!r->argv)
         return RELHOST_ENOMEM;
-    w->n++; /* from here on, close() frees what this run holds */
     for (size_t i = 0; i < v->cmd.n; i++)
         r->argv[i] = v->cmd.v[i];
     for (size_t i = 0; c && i < c->args.n; i++)
@@ -387,6 +393,13 @@ static int open_checked(const relhost_ctx *ctx, struct workflow *w)
         }
         if ((rc = expand(ctx, w, v)) != 0)
             return rc;
+    }
+    if (w->n && w->n < w->cap) { /* the list is complete: no room kept for more */
+        struct vrun *fit = realloc(w->runs, w->n * sizeof *fit);
+        if (fit) {
+            w->runs = fit;
+            w->cap = w->n;
+        }
     }
     if ((rc = names_unique(ctx, w)) != 0)
         return rc;

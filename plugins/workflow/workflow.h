@@ -60,7 +60,8 @@ enum vstate { V_WAITING = 0, V_SUBMITTED, V_DONE, V_SKIPPED, V_UNSELECTED };
 /* One validation to run: a plan validation, or one cell of its matrix. */
 struct vrun {
     const struct workflow_validation *v;
-    char name[192];      /* v->name, or <name>.<nodes>n.<condition> */
+    const char *name; /* v->name (borrowed), or <name>.<nodes>n.<condition> (name_own) */
+    char *name_own;
     const char **argv;   /* cmd, plus the condition's args; NULL-terminated */
     const char *nodes_s; /* matrix cell, or NULL */
     const char *condition;
@@ -70,7 +71,12 @@ struct vrun {
     size_t n_expect_exit;
     enum vstate state;
     relhost_job *job;
-    relhost_job_result res;
+    /* what the gate reads of the job's result (host->job_result(); strings the host's) */
+    struct vrun_result {
+        int finished, retryable;
+        relhost_outcome outcome;
+        const char *reason, *external_id;
+    } res;
 };
 
 struct workflow {

@@ -134,9 +134,15 @@ static void collect_results(const relhost_ctx *ctx, struct workflow *w)
         struct vrun *r = &w->runs[i];
         if (r->state != V_SUBMITTED)
             continue;
-        memset(&r->res, 0, sizeof r->res);
-        r->res.struct_size = sizeof r->res;
-        pl_host->job_result(ctx, r->job, &r->res);
+        relhost_job_result res;
+        memset(&res, 0, sizeof res);
+        res.struct_size = sizeof res;
+        pl_host->job_result(ctx, r->job, &res);
+        r->res.finished = res.finished;
+        r->res.retryable = res.retryable;
+        r->res.outcome = res.outcome;
+        r->res.reason = res.reason;
+        r->res.external_id = res.external_id;
         if (r->res.finished || ctx->mode == RELHOST_MODE_LAUNCH)
             r->state = V_DONE;
     }

@@ -26,3 +26,7 @@ foreach(_def ${_defs})
   set_property(TEST test_reports__${_case} APPEND PROPERTY ENVIRONMENT
                "RELHOST_REPORT_RENDER=$<TARGET_FILE:report_render>")
 endforeach()
+
+# test_reports_big (reports_big.c): the Markdown notes of thousands of jobs, bounded heap, order.
+relhost_unit_test(test_reports_big SOURCES ${_rep_dir}/reports_big.c)
+set_tests_properties(test_reports_big PROPERTIES LABELS "reports" TIMEOUT 120)
