@@ -8,7 +8,7 @@
  * with the option table's defaults through the host's own options_fill_defaults() (or from
  * CONF_TEXT with options_fill_text()), and feeds the file through feed() as the host does
  * (core/run/jobs_log.c: the file's bytes through mapped windows of up to LOGMAP_WINDOW, fed in
- * 64 KiB pieces, a remainder under LOGMAP_MIN with 64 KiB pread()s; CHUNK_BYTES absent or
+ * LOGMAP_PIECE pieces, a remainder under LOGMAP_MIN with 64 KiB pread()s; CHUNK_BYTES absent or
  * "host"), or in plain reads of CHUNK_BYTES (a number), then collect(). Prints the metrics posted and one
  * line of figures: bytes, seconds, MB/s (10^6 bytes), peak RSS in KiB (getrusage ru_maxrss).
  */
@@ -157,12 +157,13 @@ int main(int argc, char **argv)
         size_t span;
         const char *p;
         /* the host's way (core/run/jobs_log.c): the already-written part through mapped windows,
-         * fed in 64 KiB pieces; a remainder under LOGMAP_MIN with pread() */
+         * fed in LOGMAP_PIECE pieces; a remainder under LOGMAP_MIN with pread() */
         if (host_way && fstat(fd, &fs) == 0 && S_ISREG(fs.st_mode) &&
             (span = logmap_span(total, (uint64_t)fs.st_size)) != 0 &&
             (p = logmap_map(fd, total, span)) != NULL) {
-            for (size_t o = 0; rc == 0 && o < span && !logmap_cut(); o += chunk)
-                rc = pl->metrics->feed(&ctx, job, p + o, span - o < chunk ? span - o : chunk);
+            for (size_t o = 0; rc == 0 && o < span && !logmap_cut(); o += LOGMAP_PIECE)
+                rc = pl->metrics->feed(&ctx, job, p + o,
+                                       span - o < LOGMAP_PIECE ? span - o : LOGMAP_PIECE);
             total += span;
             if (logmap_unmap()) {
                 fprintf(stderr, "extract_driver: %s shrank while it was read\n", argv[2]);

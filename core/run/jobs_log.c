@@ -252,7 +252,7 @@ static void log_feed(relhost_job *jb, const char *buf, size_t n)
 
 /*
  * The already-written part of a local log (below its size now) through a mapped window
- * (logmap.h), fed in LOG_CHUNK pieces as pread() would give them. 1 when a window was read, 0
+ * (logmap.h), fed in LOGMAP_PIECE pieces. 1 when a window was read, 0
  * when pread() is the way: a remainder under LOGMAP_MIN, a pipe or other non-regular file, a
  * failed mmap(). A window a truncation cut (its bytes from the cut on read as NUL bytes, never
  * SIGBUS: guard.c) fed the sources what is not the log: the log is started over, as when it is
@@ -268,8 +268,8 @@ static int log_mapped(relhost_job *jb)
         (span = logmap_span(jb->log_off, (uint64_t)fs.st_size)) == 0 ||
         (p = logmap_map(jb->log_fd, jb->log_off, span)) == NULL)
         return 0;
-    for (size_t o = 0; o < span && !logmap_cut(); o += LOG_CHUNK)
-        log_feed(jb, p + o, span - o < LOG_CHUNK ? span - o : LOG_CHUNK);
+    for (size_t o = 0; o < span && !logmap_cut(); o += LOGMAP_PIECE)
+        log_feed(jb, p + o, span - o < LOGMAP_PIECE ? span - o : LOGMAP_PIECE);
     if (logmap_unmap())
         log_restart(jb,
                     xasprintf("the job's log %s shrank while bytes %llu to %llu were read (it "

@@ -6,7 +6,9 @@
  * is a fifth of the host's time (bench/README.md, extract). For the part of a regular file below
  * its size at the time of reading, the host (jobs_log.c) and bench/extract_driver.c instead map
  * a window of up to LOGMAP_WINDOW bytes (MAP_POPULATE: the pages are mapped in one call, not
- * faulted in one by one), feed its bytes, and unmap it. A remainder under LOGMAP_MIN, a pipe or
+ * faulted in one by one), feed its bytes in LOGMAP_PIECE pieces (fewer feed() calls than 64 KiB
+ * reads, each small enough to stay in the cache for the matching that follows the pass over
+ * it, and under the isolated sources' batch size), and unmap it. A remainder under LOGMAP_MIN, a pipe or
  * other non-regular file, and a failed mmap() are read with pread() as before.
  *
  * A log truncated under the window: the job may truncate its log at any time (a restart writing
@@ -29,8 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LOGMAP_WINDOW ((size_t)4 << 20) /* window size; windows end on multiples of it */
-#define LOGMAP_MIN ((size_t)1 << 20)    /* fewer bytes than this left: pread() */
+#define LOGMAP_WINDOW ((size_t)4 << 20)  /* window size; windows end on multiples of it */
+#define LOGMAP_MIN ((size_t)1 << 20)     /* fewer bytes than this left: pread() */
+#define LOGMAP_PIECE ((size_t)256 << 10) /* a window is fed in pieces of this size */
 
 /** How many bytes from `off` to map in a file of `size` bytes: up to the next multiple of
  *  LOGMAP_WINDOW (or the end), 0 when that is under LOGMAP_MIN (then read with pread()). */
