@@ -252,11 +252,12 @@ static void log_feed(relhost_job *jb, const char *buf, size_t n)
 
 /*
  * The already-written part of a local log (below its size now) through a mapped window
- * (logmap.h), fed in LOGMAP_PIECE pieces. 1 when a window was read, 0
- * when pread() is the way: a remainder under LOGMAP_MIN, a pipe or other non-regular file, a
- * failed mmap(). A window a truncation cut (its bytes from the cut on read as NUL bytes, never
- * SIGBUS: guard.c) fed the sources what is not the log: the log is started over, as when it is
- * found shrunk between two reads.
+ * (logmap.h), fed in LOGMAP_PIECE pieces. 1 when a window was read, 0 when pread() is the way:
+ * a remainder under LOGMAP_MIN, a pipe or other non-regular file, a failed mmap(). A window a
+ * truncation cut (its bytes from the cut on read as NUL bytes, never SIGBUS: guard.c) fed the
+ * sources what is not the log: the log is started over, as when it is found shrunk between two
+ * reads. Why not prove the window stays in the file instead: nothing stops the job (or anyone)
+ * from truncating it, and a longjmp out of a plugin's feed() would leave its state half-updated.
  */
 static int log_mapped(relhost_job *jb)
 {
