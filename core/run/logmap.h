@@ -8,8 +8,8 @@
  * a window of up to LOGMAP_WINDOW bytes (MAP_POPULATE: the pages are mapped in one call, not
  * faulted in one by one), feed its bytes in LOGMAP_PIECE pieces (fewer feed() calls than 64 KiB
  * reads, each small enough to stay in the cache for the matching that follows the pass over
- * it, and under the isolated sources' batch size), and unmap it. A remainder under LOGMAP_MIN, a pipe or
- * other non-regular file, and a failed mmap() are read with pread() as before.
+ * it, and under the isolated sources' batch size), and unmap it. A remainder under LOGMAP_MIN,
+ * a pipe or other non-regular file, and a failed mmap() are read with pread() as before.
  *
  * A log truncated under the window: the job may truncate its log at any time (a restart writing
  * from the top), and nothing stops it, so the window cannot be proven to stay within the file.
