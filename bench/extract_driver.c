@@ -9,8 +9,9 @@
  * CONF_TEXT with options_fill_text()), and feeds the file through feed() as the host does
  * (core/run/jobs_log.c: the file's bytes through mapped windows of up to LOGMAP_WINDOW, fed in
  * LOGMAP_PIECE pieces, a remainder under LOGMAP_MIN with 64 KiB pread()s; CHUNK_BYTES absent or
- * "host"), or in plain reads of CHUNK_BYTES (a number), then collect(). Prints the metrics posted and one
- * line of figures: bytes, seconds, MB/s (10^6 bytes), peak RSS in KiB (getrusage ru_maxrss).
+ * "host"), or in plain reads of CHUNK_BYTES (a number), then collect(). Prints the metrics
+ * posted and one line of figures: bytes, seconds, MB/s (10^6 bytes), peak RSS in KiB
+ * (getrusage ru_maxrss).
  */
 #include <dlfcn.h>
 #include <fcntl.h>
