@@ -2,13 +2,16 @@
 /*
  * extract_driver - time the real metrics_regex.so on a log file, the way the host feeds it.
  *
- *   extract_driver PLUGIN.so LOG [CHUNK_BYTES] [CONF_TEXT]
+ *   extract_driver PLUGIN.so LOG [CHUNK_BYTES|host] [CONF_TEXT]
  *
  * Loads the plugin with dlopen, gets its descriptor from relhost_plugin_entry, fills the conf
  * with the option table's defaults through the host's own options_fill_defaults() (or from
- * CONF_TEXT with options_fill_text()), and feeds the file through feed() in CHUNK_BYTES reads
- * (default 64 KiB, the runner's chunk size), then collect(). Prints the metrics posted and one
- * line of figures: bytes, seconds, MB/s (10^6 bytes), peak RSS in KiB (getrusage ru_maxrss).
+ * CONF_TEXT with options_fill_text()), and feeds the file through feed() as the host does
+ * (core/run/jobs_log.c: the file's bytes through mapped windows of up to LOGMAP_WINDOW, fed in
+ * LOGMAP_PIECE pieces, a remainder under LOGMAP_MIN with 64 KiB pread()s; CHUNK_BYTES absent or
+ * "host"), or in plain reads of CHUNK_BYTES (a number), then collect(). Prints the metrics
+ * posted and one line of figures: bytes, seconds, MB/s (10^6 bytes), peak RSS in KiB
+ * (getrusage ru_maxrss).
  */
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -17,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "plan/options.h"
+#include "run/logmap.h"
 
 /* A minimal host: evidence is printed, not kept, so the driver's own memory stays flat. */
 static void drv_log(const relhost_ctx *ctx, relhost_level level, const char *fmt, ...)
@@ -92,12 +97,15 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
     if (argc < 3 || argc > 5) {
-        fprintf(stderr, "usage: extract_driver PLUGIN.so LOG [CHUNK_BYTES] [CONF_TEXT]\n");
+        fprintf(stderr, "usage: extract_driver PLUGIN.so LOG [CHUNK_BYTES|host] [CONF_TEXT]\n");
         return 2;
     }
-    size_t chunk = argc > 3 ? (size_t)strtoull(argv[3], NULL, 10) : 64 * 1024;
+    /* no CHUNK_BYTES, or "host": as the host reads; a number: plain reads of that size */
+    int host_way = argc <= 3 || strcmp(argv[3], "host") == 0;
+    size_t chunk = host_way ? 0 : (size_t)strtoull(argv[3], NULL, 10);
     if (chunk == 0)
         chunk = 64 * 1024;
+    logmap_catch();
 
     relhost_host host = {
         .struct_size = sizeof(host),
@@ -146,7 +154,25 @@ int main(int argc, char **argv)
         rc = pl->metrics->job_open(&ctx, inst, NULL, &job);
     unsigned long long total = 0;
     while (rc == 0 && buf != NULL) {
-        ssize_t got = read(fd, buf, chunk);
+        struct stat fs;
+        size_t span;
+        const char *p;
+        /* the host's way (core/run/jobs_log.c): the already-written part through mapped windows,
+         * fed in LOGMAP_PIECE pieces; a remainder under LOGMAP_MIN with pread() */
+        if (host_way && fstat(fd, &fs) == 0 && S_ISREG(fs.st_mode) &&
+            (span = logmap_span(total, (uint64_t)fs.st_size)) != 0 &&
+            (p = logmap_map(fd, total, span)) != NULL) {
+            for (size_t o = 0; rc == 0 && o < span && !logmap_cut(); o += LOGMAP_PIECE)
+                rc = pl->metrics->feed(&ctx, job, p + o,
+                                       span - o < LOGMAP_PIECE ? span - o : LOGMAP_PIECE);
+            total += span;
+            if (logmap_unmap()) {
+                fprintf(stderr, "extract_driver: %s shrank while it was read\n", argv[2]);
+                rc = 1;
+            }
+            continue;
+        }
+        ssize_t got = pread(fd, buf, chunk, (off_t)total);
         if (got <= 0)
             break;
         total += (unsigned long long)got;

@@ -6,6 +6,7 @@
 #include "base/outcome.h"
 #include "base/util.h"
 #include "record/state.h"
+#include "run/logmap.h"
 #include "run/loop.h"
 #include "run/proc.h"
 
@@ -177,6 +178,19 @@ static void on_fatal(int sig)
     raise(sig);
 }
 
+/* SIGBUS: a log truncated under the window the host maps to read it (logmap.h) is no crash;
+ * the window reads as NUL bytes and the log is read again. Any other is fatal. Installed without
+ * SA_RESETHAND, so that a second truncation is caught too: the default action is restored here
+ * before dying. */
+static void on_bus(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (si->si_code == BUS_ADRERR && logmap_fault(si->si_addr))
+        return;
+    signal(sig, SIG_DFL);
+    on_fatal(sig);
+}
+
 /* ---- stop requests during a call -------------------------------------------------------------- */
 
 static void arm_grace(void)
@@ -299,6 +313,9 @@ void guard_install(void)
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         sigaction(fatal[i], &sa, NULL);
+    sa.sa_sigaction = on_bus;
+    sa.sa_flags = SA_ONSTACK | SA_NODEFER | SA_SIGINFO;
+    sigaction(SIGBUS, &sa, NULL);
     sigemptyset(&G.stops);
     sigaddset(&G.stops, SIGINT);
     sigaddset(&G.stops, SIGTERM);

@@ -18,6 +18,7 @@
 #include "run/checks.h"
 #include "run/crash.h"
 #include "run/host.h"
+#include "run/logmap.h"
 #include "run/loop.h"
 
 #include <errno.h>
@@ -123,11 +124,11 @@ static void log_release(relhost_job *jb)
     }
 }
 
+static void log_restart(relhost_job *jb, char *n, int replaced);
+
 static int log_started_over(relhost_job *jb)
 {
     struct stat fs, ps;
-    relhost_job_spec spec;
-    relhost_map ra;
     int replaced, shrank, rewritten;
     char *n;
     if (jb->log_fd < 0 && (!jb->log_id_known || log_open(jb) != 0))
@@ -156,6 +157,16 @@ static int log_started_over(relhost_job *jb)
         n = xasprintf("the job's log %s was written again from the top (the bytes read before "
                       "byte %llu changed): read again from byte 0, counted as a restart",
                       jb->log_path, (unsigned long long)jb->log_off);
+    log_restart(jb, n, replaced);
+    return 1;
+}
+
+/* Start the log over (note `n`, freed here): fresh source state, read again from byte 0, one
+ * restart more. `replaced`: the path names another file, opened now. */
+static void log_restart(relhost_job *jb, char *n, int replaced)
+{
+    relhost_job_spec spec;
+    relhost_map ra;
     log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
     evidence_note(&jb->ev, n);
     free(n);
@@ -172,7 +183,6 @@ static int log_started_over(relhost_job *jb)
     jobs_open_sources(jb, &spec);
     if (++jb->log_restarts > jb->restarts)
         jb->restarts = jb->log_restarts;
-    return 1;
 }
 
 /* Append to the host's copy of a log a runner fetches. 0, or -1 with errno set. */
@@ -229,6 +239,53 @@ static void cap_log(relhost_job *jb)
         close(fd);
 }
 
+/* n log bytes read at log_off: past them, remembered, fed to every source. */
+static void log_feed(relhost_job *jb, const char *buf, size_t n)
+{
+    jb->log_off += (uint64_t)n;
+    log_remember(jb, buf, n);
+    for (size_t i = 0; i < jb->nsrc; i++)
+        if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed) {
+            jobs_live(jb)->ev_hc.source = jb->src[i]->pi->name;
+            jobs_live(jb)->ev_hc.source_priority = jb->src[i]->pi->priority;
+            int g = guard_enter(jb->src[i]->pi->plugin_name, "feed", jb->step);
+            jb->src[i]->ops->feed(&jobs_live(jb)->ev_hc.pub, jb->src_jobs[i], buf, n);
+            guard_leave(g);
+        }
+}
+
+/*
+ * The already-written part of a local log (below its size now) through a mapped window
+ * (logmap.h), fed in LOGMAP_PIECE pieces. 1 when a window was read, 0 when pread() is the way:
+ * a remainder under LOGMAP_MIN, a pipe or other non-regular file, a failed mmap(). A window a
+ * truncation cut (its bytes from the cut on read as NUL bytes, never SIGBUS: guard.c) fed the
+ * sources what is not the log: the log is started over, as when it is found shrunk between two
+ * reads. Why not prove the window stays in the file instead: nothing stops the job (or anyone)
+ * from truncating it, and a longjmp out of a plugin's feed() would leave its state half-updated.
+ */
+static int log_mapped(relhost_job *jb)
+{
+    struct stat fs;
+    size_t span;
+    const char *p;
+    uint64_t from = jb->log_off;
+    if (fstat(jb->log_fd, &fs) != 0 || !S_ISREG(fs.st_mode) ||
+        (span = logmap_span(jb->log_off, (uint64_t)fs.st_size)) == 0 ||
+        (p = logmap_map(jb->log_fd, jb->log_off, span)) == NULL)
+        return 0;
+    for (size_t o = 0; o < span && !logmap_cut(); o += LOGMAP_PIECE)
+        log_feed(jb, p + o, span - o < LOGMAP_PIECE ? span - o : LOGMAP_PIECE);
+    if (logmap_unmap())
+        log_restart(jb,
+                    xasprintf("the job's log %s shrank while bytes %llu to %llu were read (it "
+                              "started writing from the top): read again from byte 0, counted "
+                              "as a restart",
+                              jb->log_path, (unsigned long long)from,
+                              (unsigned long long)(from + span)),
+                    0);
+    return 1;
+}
+
 /* Feed new log bytes to the job's metrics sources. */
 void jobs_tail_log(relhost_job *jb)
 {
@@ -256,20 +313,13 @@ void jobs_tail_log(relhost_job *jb)
         } else {
             if (log_open(jb) != 0)
                 break;
+            if (log_mapped(jb))
+                continue;
             n = pread(jb->log_fd, buf, sizeof buf, (off_t)jb->log_off);
             if (n <= 0)
                 break;
         }
-        jb->log_off += (uint64_t)n;
-        log_remember(jb, buf, (size_t)n);
-        for (size_t i = 0; i < jb->nsrc; i++)
-            if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed) {
-                jobs_live(jb)->ev_hc.source = jb->src[i]->pi->name;
-                jobs_live(jb)->ev_hc.source_priority = jb->src[i]->pi->priority;
-                int g = guard_enter(jb->src[i]->pi->plugin_name, "feed", jb->step);
-                jb->src[i]->ops->feed(&jobs_live(jb)->ev_hc.pub, jb->src_jobs[i], buf, (size_t)n);
-                guard_leave(g);
-            }
+        log_feed(jb, buf, (size_t)n);
         if ((size_t)n < sizeof buf)
             break;
     }

@@ -238,6 +238,32 @@ def case_metrics_source_segfault_in_feed_names_it_and_kills_the_job():
              "the workflow step is recorded ERROR (plugin_crashed)", r)
 
 
+def case_a_log_truncated_under_the_hosts_mapped_window_is_read_again():
+    """The host reads a big log's written part through a mapped window (core/run/logmap.h); the
+    file truncated under it (here by the source itself, mid-read, so that the cut surely lands
+    in a window) makes the rest of the window read as NUL bytes instead of a SIGBUS that would end
+    relhost: the host notices, reads the log again from byte 0 and counts a restart."""
+    d = rh.scratch()
+    big = os.path.join(d, "big.log")
+    with open(big, "w") as f:
+        f.write(("sps: 100 " + "z" * 90 + "\n") * 80000)  # 8 MB
+    p = rh.write_plan(d, f'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                         f'plugin_path = [{json.dumps(rh.fixture("faulty"))}];\n'
+                         'runners = { local = { plugin = "runner_local"; }; };\n'
+                         'metrics = { bad = { plugin = "faulty"; fault = "truncate_log"; '
+                         'at = "feed"; isolate = false; }; };\n'
+                         'steps = (\n  { name = "wf"; plugin = "workflow"; runner = "local"; '
+                         'metrics = ["bad"];\n    validations = ( { name = "v"; cmd = ["sh", '
+                         f'"-c", {json.dumps("cat " + big + "; sleep 1")}]; }} ); }}\n);\n')
+    r = rh.run(["-c", p, "--release", "1.0"], cwd=d)
+    rh.expect(r, 0, any=["truncated the log under the host's read"], not_any=["crashed"])
+    with open(os.path.join(d, "st", "release_1.0.json")) as f:
+        job = json.load(f)["jobs"]["wf/v"]
+    notes = " ".join(job["evidence"].get("notes", []))
+    rh.check("shrank while bytes" in notes and job["restarts"] >= 1,
+              f"no restart for the cut window: restarts {job['restarts']}, notes {notes}", r)
+
+
 def case_metrics_source_exit0_in_collect_is_exit_3():
     d, p = feed_plan("exit0", "collect")
     r = rh.run(["-c", p], cwd=d)

@@ -2,6 +2,7 @@
 foreach(_case parallel_limit timeout_kills_tree interrupt_saves_state resume_and_retry_failed
               sigkill_resume command_not_found missing_metric_fails a_log_the_job_rewrites_is_read_again
               a_log_rewritten_past_its_old_length_is_read_again a_refused_last_value_decides_nothing
+              big_logs_read_through_mapped_windows a_log_truncated_while_read_is_read_again
               depends_on_skips
               changed_acceptance_reevaluates lock_held corrupt_state_refused
               candidate_commit_is_fixed checkout_head_refuses_a_dirty_tree

@@ -265,6 +265,88 @@ def case_a_log_rewritten_past_its_old_length_is_read_again():
     check("written again from the top" in notes, f"no note: {notes}", out)
 
 
+# A job writing a log of `size` bytes in `parts` bursts (0.3 s apart, then 0.5 s before its
+# end): filler lines of varying length with an "SPS: N" line every 7th, so that metric lines
+# straddle the host's 64 KiB pieces and its 1 MiB and 4 MiB mapped windows (core/run/logmap.h).
+BIG_LOG = r"""
+import sys, time
+size, parts = int(sys.argv[1]), int(sys.argv[2])
+out, n, k = [], 0, 0
+while n < size:
+    k += 1
+    line = ("SPS: %d\n" % (30000 + k % 9973)) if k % 7 == 0 else "x" * (k * 37 % 181) + "\n"
+    line = line[:size - n - 1] + "\n" if n + len(line) > size else line
+    out.append(line)
+    n += len(line)
+data = "".join(out).encode()
+for i in range(parts):
+    sys.stdout.buffer.write(data[len(data) * i // parts:len(data) * (i + 1) // parts])
+    sys.stdout.buffer.flush()
+    time.sleep(0.3)
+time.sleep(0.5)
+"""
+
+
+def big_log_sps(size):
+    """The SPS values BIG_LOG writes for `size` bytes, in order."""
+    vals, n, k = [], 0, 0
+    while n < size:
+        k += 1
+        line = ("SPS: %d\n" % (30000 + k % 9973)) if k % 7 == 0 else "x" * (k * 37 % 181) + "\n"
+        if n + len(line) > size:
+            line = line[:size - n - 1] + "\n"
+        if line.startswith("SPS: ") and line.endswith("\n") and len(line) > 6:
+            vals.append(float(line[5:-1]))
+        n += len(line)
+    return vals
+
+
+def case_big_logs_read_through_mapped_windows():
+    """The already-written part of a big log is read through mapped windows, not copies: the
+    metrics are those of every line, for a log of exactly one window, one past several windows,
+    and one growing while it is read."""
+    pl = Plan("bigmap")
+    sizes = {"window": (4 << 20, 1), "past": ((9 << 20) + 123, 1), "grow": ((11 << 20) + 5, 4)}
+    pl.write(", ".join(val(n, [PY, "-c", BIG_LOG, str(sz), str(parts)])
+                       for n, (sz, parts) in sizes.items()))
+    rc, out = pl.run("--release", "1")
+    check(rc == 0, f"exit {rc}, want 0", out)
+    st = pl.state("1")
+    for n, (sz, _) in sizes.items():
+        job = st["jobs"]["tests/" + n]
+        check(os.path.getsize(pl.p("logs", "1", n + ".log")) == sz, f"{n}: log size", out)
+        want = big_log_sps(sz)
+        got = job["evidence"]["metrics"]
+        check(got["sps_last"]["samples"] == len(want) and got["sps_last"]["value"] == want[-1] and
+              got["sps_max"]["value"] == max(want),
+              f"{n}: metrics {got['sps_last']} {got['sps_max']}, want {len(want)} samples, "
+              f"last {want[-1]}, max {max(want)}", out)
+        check(job["restarts"] == 0, f"{n}: a restart counted: {job}", out)
+
+
+def case_a_log_truncated_while_read_is_read_again():
+    """A job truncates its big log over and over while the host reads it (a window may be cut
+    under the host's mapping: SIGBUS must not end relhost): the host survives, and the verdict is
+    on the last run's value, 2000, never an earlier 50000."""
+    pl = Plan("truncmap")
+    script = ("import os, sys, time\n"
+              "path = os.environ['RELHOST_LOG']\n"
+              "chunk = (('SPS: 50000\\n' + 'y' * 200 + '\\n') * 40000).encode()\n"
+              "for i in range(6):\n"
+              "    sys.stdout.buffer.write(chunk * 3); sys.stdout.buffer.flush()\n"
+              "    time.sleep(0.01 * i)\n"
+              "    os.truncate(path, 0)\n"
+              "print('SPS: 2000', flush=True)\n"
+              "time.sleep(1.0)\n")
+    pl.write('{ name = "trunc"; cmd = ["' + PY + '", "-c", ' + json.dumps(script) + '];'
+             ' acceptance = ( ("sps_last", ">=", 30000.0) ); }')
+    rc, out = pl.run("--release", "1")
+    check(rc == 1, f"exit {rc}, want 1 (the last run's SPS is 2000)", out)
+    job = pl.state("1")["jobs"]["tests/trunc"]
+    check(job["outcome"] == "FAILED" and job["reason"] == "threshold", f"job {job}", out)
+    check(job["evidence"]["metrics"]["sps_last"]["value"] == 2000.0, f"job {job}", out)
+
+
 def case_a_refused_last_value_decides_nothing():
     """The last eval rate the job printed is out of range (1.5): the earlier 0.9 is not judged
     (stale), and the check is INCONCLUSIVE (metric_refused), neither PASSED nor FAILED."""
