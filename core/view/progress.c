@@ -61,10 +61,12 @@ static void metrics_of(strbuf *b, const jobs_row *r)
         sb_printf(b, "  %s %.6g", ev->metrics[i].key, ev->metrics[i].value);
 }
 
+/* The terminal's width now, however narrow (every line drawn stays within it: a line that
+ * wrapped would take rows the next redraw does not erase); 80 when it does not say. */
 static int columns(void)
 {
     struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         return ws.ws_col;
     return 80;
 }
