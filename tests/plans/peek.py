@@ -113,7 +113,8 @@ def case_a_running_jobs_row_shows_its_latest_values_checked_keys_first():
 
 def case_values_the_table_showed_are_never_judged():
     # The fixture's peek() shows peeked_only = 42; its collect() posts nothing. A check of
-    # peeked_only must find the metric missing, whatever the table showed.
+    # peeked_only must find the metric missing, whatever the table showed. It also shows a key
+    # holding ESC [2J, a bell and UTF-8: the terminal gets none of them.
     def body(isolate):
         d = rh.scratch()
         p = plan(d, 'plugin = "faulty";', '("peeked_only", ">=", 1.0)', isolate)
@@ -121,6 +122,10 @@ def case_values_the_table_showed_are_never_judged():
         rh.expect(r, 1, out=[r"result: FAILED \(exit 1\)"])
         rh.check(any(re.search(r"peeked_only 42(\s|$)", ln) for ln in rows(r)),
                  f"isolate={isolate}: the table showed the peeked value: {rows(r)!r}", r)
+        rh.check(any(re.search(r"\s{2}ctl\?\[2J\?\?\? -1(?!\d)", ln) for ln in rows(r)) and
+                 "\x1b[2J" not in r.raw and "\x07" not in r.raw and "\u00e9" not in r.raw,
+                 f"isolate={isolate}: a key's terminal code, bell and UTF-8 bytes were shown as "
+                 f"'?', never sent to the terminal: {rows(r)!r}", r)
         ex = rh.run(["explain", "-c", p, "--release", "1.0", "--json"], cwd=d)
         text = ex.out
         rh.check('"peeked_only"' in text and "missing" in text and "42" not in text,
@@ -245,6 +250,31 @@ def case_an_isolated_source_showing_hundreds_of_values_still_shows_the_checked_o
         rh.check(live and all(re.search(rf"\s\S+\s{{2}}k{n - 1:03d}_max {1000 + n - 1}\s", ln)
                               for ln in live),
                  f"isolate={isolate}: the checked key comes first: {live[-3:]!r}", r)
+    for_both(body)
+
+
+def case_long_keys_cut_for_the_row_stay_apart_and_the_checked_one_comes_first():
+    # Two keys longer than a row keeps (a 44-byte pattern name under max and last) differ only
+    # past the cut: the row keeps both apart, and shows the one the check reads (last) first,
+    # with its own value and the end of its name (no default patterns: these two keys only).
+    name = "throughput_of_the_environment_steps_per_sec"
+    script = ("import time\nprint('sps: 5000', flush=True)\nprint('sps: 1234', flush=True)\n"
+              "time.sleep(2.5)\n")
+
+    def body(isolate):
+        d = rh.scratch()
+        p = plan(d, f'plugin = "metrics_regex"; defaults = false; '
+                    f'patterns = ( {{ name = "{name}"; '
+                    'regex = "sps: (\\\\d+)"; reducers = ["max", "last"]; } );',
+                 f'("{name}_last", ">=", 1.0)', isolate)
+        rh.write(p, rh.read(p).replace(json.dumps(SCRIPT), json.dumps(script)))
+        r = rh.run_pty(["-c", p], cwd=d, cols=200)
+        rh.expect(r, 0)
+        live = [ln for ln in rows(r) if "throughput" in ln]
+        rh.check(live and all(re.search(r"\s{2}throughput\S*_last 1234\s{2}throughput\S*_max "
+                                        r"5000(?!\d)", ln) for ln in live),
+                 f"isolate={isolate}: the checked key first with its value, both keys apart: "
+                 f"{live[-2:]!r}", r)
     for_both(body)
 
 
