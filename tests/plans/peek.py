@@ -86,6 +86,16 @@ def wrapped_screen(raw, cols):
     return "\n".join(lines)
 
 
+def numbers(doc):
+    """Every number in a JSON document (a value 42 anywhere, not "42" inside a time or a
+    duration such as 2.9542)."""
+    if isinstance(doc, dict):
+        return [n for v in doc.values() for n in numbers(v)]
+    if isinstance(doc, list):
+        return [n for v in doc for n in numbers(v)]
+    return [doc] if isinstance(doc, (int, float)) and not isinstance(doc, bool) else []
+
+
 def for_both(body):
     for isolate in ("false", "true"):
         body(isolate)
@@ -128,7 +138,8 @@ def case_values_the_table_showed_are_never_judged():
                  f"'?', never sent to the terminal: {rows(r)!r}", r)
         ex = rh.run(["explain", "-c", p, "--release", "1.0", "--json"], cwd=d)
         text = ex.out
-        rh.check('"peeked_only"' in text and "missing" in text and "42" not in text,
+        rh.check('"peeked_only"' in text and "missing" in text and
+                 42 not in numbers(json.loads(text)),
                  f"isolate={isolate}: the check found the metric missing, no value 42 anywhere "
                  f"in the record: {text}", ex)
     for_both(body)
@@ -228,6 +239,26 @@ def case_a_narrow_terminal_keeps_each_row_on_one_line_and_a_clean_screen():
         rh.check("running" not in shown and "result: PASSED" in shown.replace("\n", ""),
                  f"cols={cols}: the table is gone from the final screen, the report stays:\n"
                  + shown, r)
+
+
+def case_a_low_terminal_keeps_the_table_within_its_height():
+    # Six jobs run at once on a terminal 6 rows high: a table taller than the screen scrolls
+    # its top into the scrollback, where no redraw erases it. The table lists the jobs that fit
+    # (one row for the counts, one for "... and N more", one for the cursor) and counts the rest.
+    d = rh.scratch()
+    p = plan(d, 'plugin = "metrics_regex";', '("sps_max", ">=", 1000.0)', "false")
+    v = rh.read(p).replace('plugin = "runner_local";', 'plugin = "runner_local"; max_parallel = 6;')
+    head, tail = v.split("validations = ( ", 1)
+    one = tail[:tail.rindex(" ); } );")]
+    rh.write(p, head + "validations = ( " + ", ".join(one.replace('name = "v"', f'name = "v{i}"')
+                                                      for i in range(6)) + " ); } );\n")
+    r = rh.run_pty(["-c", p], cwd=d, cols=120, rows=6)
+    rh.expect(r, 0)
+    ups = [int(n) for n in re.findall(r"\x1b\[(\d+)A", r.raw)]
+    rh.check(ups and max(ups) <= 5, f"each table drawn is at most 5 lines high: {sorted(set(ups))}",
+             r)
+    rh.check(re.search(r"^    \.\.\. and \d+ more running", r.out, re.M) is not None,
+             "the jobs that do not fit are counted", r)
 
 
 def case_an_isolated_source_showing_hundreds_of_values_still_shows_the_checked_one():
