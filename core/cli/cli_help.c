@@ -292,7 +292,8 @@ static void fish_script(FILE *out)
             fprintf(out, " -a 'junit json md'");
         else if (o->id == O_COLOR)
             fprintf(out, " -a 'auto always never'");
-        fish_desc(out, o->help, "\n(;:");
+        /* --color's help begins with its values ("auto (the default: ..."): not a description */
+        fish_desc(out, o->id == O_COLOR ? "when to use colours" : o->help, "\n(;:");
     }
 }
 

@@ -114,18 +114,22 @@ static void names_op(uint32_t op, const relhost_metrics_ops *m, wbuf *w)
     sv_free(&names);
 }
 
-/* peek() of a job: rc, then the values shown, as count and key/value pairs (at most
- * PEEK_MAX: a source that shows more shows no more here than the table can draw). */
-#define PEEK_MAX 64
+/* peek() of a job: rc, then the values shown, as count and key/value pairs, all of them up to
+ * PEEK_MAX: the host picks what its table draws (the keys the job's checks read first, wherever
+ * the source showed them), so a cut here would hide those past it, as it never does inside
+ * relhost. PEEK_MAX only bounds a source that shows without end. */
+#define PEEK_MAX 4096
 struct peek_buf {
     strvec keys;
-    double v[PEEK_MAX];
+    double *v;
 };
 
 static void peek_add(void *payload, const char *key, double value)
 {
     struct peek_buf *b = payload;
     if (key && b->keys.n < PEEK_MAX) {
+        if (!b->v)
+            b->v = xcalloc(PEEK_MAX, sizeof *b->v);
         b->v[b->keys.n] = value;
         sv_push(&b->keys, key);
     }
@@ -142,6 +146,7 @@ static void peek_op(const relhost_metrics_ops *m, void *job, wbuf *w)
         w_f64(w, b.v[i]);
     }
     sv_free(&b.keys);
+    free(b.v);
 }
 
 static void metrics_op(uint32_t op, rbuf *r, rarena *a, wbuf *w)

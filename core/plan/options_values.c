@@ -203,12 +203,13 @@ const char *options_op_name(relhost_op op)
     return "?";
 }
 
+/* The number a setting holds, or -1: a float that is not finite (1e400 reads as inf) is none. */
 static int number_of(const config_setting_t *e, double *out)
 {
     switch (config_setting_type(e)) {
     case CONFIG_TYPE_INT:
     case CONFIG_TYPE_INT64: *out = (double)config_setting_get_int64(e); return 0;
-    case CONFIG_TYPE_FLOAT: *out = config_setting_get_float(e); return 0;
+    case CONFIG_TYPE_FLOAT: *out = config_setting_get_float(e); return isfinite(*out) ? 0 : -1;
     default: return -1;
     }
 }
@@ -363,15 +364,16 @@ static int fill_check(const struct fillctx *c, const relhost_option *r, const co
         return opt_bad(c, o, r->name, "unknown operator \"%s\"; legal: >=, >, <=, <, ==, !=, range",
                        ops);
     if (number_of(v, &cs->expected) != 0)
-        return opt_bad(c, v, r->name, "check value for \"%s\" must be a number", cs->key);
+        return opt_bad(c, v, r->name, "check value for \"%s\" must be a finite number", cs->key);
     if (cs->op == RELHOST_OP_RANGE) {
         if (!hi || number_of(hi, &cs->expected_hi) != 0)
-            return group ? opt_bad(c, e, r->name, "range check on \"%s\" needs max = hi (a number)",
-                                   cs->key)
-                         : opt_bad(c, e, r->name,
-                                   "range check on \"%s\" needs (\"%s\", \"range\", "
-                                   "lo, hi)",
-                                   cs->key, cs->key);
+            return group
+                       ? opt_bad(c, e, r->name,
+                                 "range check on \"%s\" needs max = hi (a finite number)", cs->key)
+                       : opt_bad(c, e, r->name,
+                                 "range check on \"%s\" needs (\"%s\", \"range\", "
+                                 "lo, hi)",
+                                 cs->key, cs->key);
         if (cs->expected_hi < cs->expected)
             return opt_bad(c, e, r->name, "range check on \"%s\" has lo %g above hi %g", cs->key,
                            cs->expected, cs->expected_hi);
@@ -530,7 +532,8 @@ int opt_fill_double(const struct fillctx *c, const relhost_option *r, const conf
     double v;
     if (s) {
         if (number_of(s, &v) != 0)
-            return opt_bad(c, s, r->name, "must be a number");
+            return opt_bad(c, s, r->name, "must be a number%s",
+                           config_setting_type(s) == CONFIG_TYPE_FLOAT ? " (a finite one)" : "");
     } else {
         v = strtod(def, NULL);
     }

@@ -10,6 +10,7 @@
 #include "plan/options.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,8 +48,8 @@ static int set_scalar(config_setting_t *item, int type, const char *val)
             return -1;
         return config_setting_set_bool(item, val[0] == 't') ? 0 : -1;
     case CONFIG_TYPE_FLOAT: {
-        double d = strtod(val, &end);
-        return *val && !*end && config_setting_set_float(item, d) ? 0 : -1;
+        double d = strtod(val, &end); /* nan and inf are no number a plan holds */
+        return *val && !*end && isfinite(d) && config_setting_set_float(item, d) ? 0 : -1;
     }
     default: {
         long long v = strtoll(val, &end, 10);
@@ -184,7 +185,7 @@ int plan_apply_set(config_t *cfg, const char *arg)
             goto added;
         }
         dv = strtod(val, &end);
-        if (*val && *end == '\0') {
+        if (*val && *end == '\0' && isfinite(dv)) { /* "nan", "inf": a string, never a number */
             if ((target = config_setting_add(cur, seg, CONFIG_TYPE_FLOAT)) != NULL)
                 config_setting_set_float(target, dv);
             goto added;

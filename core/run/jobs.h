@@ -91,7 +91,7 @@ long long jobs_stop_orphan_of(struct state *st, const struct job_entry *e);
 /** What the progress display shows of one job (core/run/jobs_progress.c); borrowed, valid until
  *  the loop runs again. */
 #define JOBS_LIVE_MAX 3      /* running values a row holds */
-#define JOBS_LIVE_KEY_MAX 40 /* bytes of a key kept, its NUL included ("..." ends a cut one) */
+#define JOBS_LIVE_KEY_MAX 40 /* bytes of a key kept, its NUL included (a cut one: head...tail) */
 typedef struct jobs_row {
     const char *validation;
     const char *state; /* queued, submitting, running, done */

@@ -10,27 +10,47 @@
 #include "run/guard.h"
 #include "base/util.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* What a row gathers of the values its sources show: the JOBS_LIVE_MAX of lowest rank, where
  * a key the job's checks read ranks by its place among them and any other after them all, in
- * the order shown. */
+ * the order shown. A key is told apart by all of it (hash), not by the cut text the row keeps. */
 struct peek_acc {
     jobs_row *r;
     const strvec *checked;
     size_t seen;
     size_t rank[JOBS_LIVE_MAX];
+    uint64_t hash[JOBS_LIVE_MAX];
 };
 
+static uint64_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static char printable(char c) { return c > 0x20 && c < 0x7f ? c : '?'; }
+
 /* A key as the table may print it: printable ASCII only (a source's bytes never reach the
- * terminal as control codes), cut with "..." past the room. */
+ * terminal as control codes); one longer than the room keeps its head and its tail around
+ * "..." (the tail tells a key's reducers apart: ..._max, ..._last). */
 static void live_key(char *dst, const char *key)
 {
-    size_t n = 0, len = strlen(key);
-    for (; key[n] && n < JOBS_LIVE_KEY_MAX - 1; n++)
-        dst[n] = key[n] > 0x20 && key[n] < 0x7f ? key[n] : '?';
-    if (len > JOBS_LIVE_KEY_MAX - 1)
-        memcpy(dst + JOBS_LIVE_KEY_MAX - 4, "...", 3);
+    size_t len = strlen(key), keep = JOBS_LIVE_KEY_MAX - 1, head = (keep - 3) / 2, n = 0;
+    if (len <= keep) {
+        for (; n < len; n++)
+            dst[n] = printable(key[n]);
+    } else {
+        for (; n < head; n++)
+            dst[n] = printable(key[n]);
+        memcpy(dst + n, "...", 3);
+        n += 3;
+        for (const char *t = key + len - (keep - n); *t; t++)
+            dst[n++] = printable(*t);
+    }
     dst[n] = '\0';
 }
 
@@ -39,28 +59,30 @@ static void peek_show(void *payload, const char *key, double value)
     struct peek_acc *a = payload;
     jobs_row *r = a->r;
     size_t rank = a->checked->n + a->seen++, at;
-    char k[JOBS_LIVE_KEY_MAX];
+    uint64_t h;
     if (!key || !*key)
         return;
-    live_key(k, key);
+    h = key_hash(key);
+    for (size_t i = 0; i < r->nlive; i++)
+        if (a->hash[i] == h)
+            return; /* the first source that shows a key is the one shown */
     for (size_t i = 0; i < a->checked->n; i++)
         if (strcmp(a->checked->v[i], key) == 0) {
             rank = i;
             break;
         }
-    for (size_t i = 0; i < r->nlive; i++)
-        if (strcmp(r->live[i].key, k) == 0)
-            return; /* the first source that shows a key is the one shown */
     if (r->nlive == JOBS_LIVE_MAX && rank >= a->rank[JOBS_LIVE_MAX - 1])
         return;
     at = r->nlive < JOBS_LIVE_MAX ? r->nlive++ : JOBS_LIVE_MAX - 1;
     for (; at > 0 && a->rank[at - 1] > rank; at--) {
         r->live[at] = r->live[at - 1];
         a->rank[at] = a->rank[at - 1];
+        a->hash[at] = a->hash[at - 1];
     }
-    memcpy(r->live[at].key, k, sizeof k);
+    live_key(r->live[at].key, key);
     r->live[at].value = value;
     a->rank[at] = rank;
+    a->hash[at] = h;
 }
 
 /* The running job's latest values, from each source that offers peek() (ABI 1.6). */

@@ -61,12 +61,15 @@ static void metrics_of(strbuf *b, const jobs_row *r)
         sb_printf(b, "  %s %.6g", ev->metrics[i].key, ev->metrics[i].value);
 }
 
-static int columns(void)
+/* The terminal's size now, however small (every line drawn stays within its width: a line that
+ * wrapped would take rows the next redraw does not erase; and the table within its height: a
+ * row scrolled off the top is out of the redraw's reach); 80x24 when it does not say. */
+static void term_size(int *width, int *height)
 {
     struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
-        return ws.ws_col;
-    return 80;
+    int ok = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0;
+    *width = ok && ws.ws_col > 0 ? ws.ws_col : 80;
+    *height = ok && ws.ws_row > 0 ? ws.ws_row : 24;
 }
 
 /* Out with the table drawn last (cursor back to where it began). */
@@ -106,9 +109,13 @@ static void draw(progress *pg)
 {
     jobs_row rows[ROWS_MAX];
     jobs_count c;
-    size_t n = jobs_progress(pg->j, pg->step, &c, rows, ROWS_MAX);
-    int width = columns();
+    int width, height;
+    size_t n, fit;
     strbuf b, line;
+    term_size(&width, &height);
+    /* the counts, the jobs that fit, "... and N more", and the cursor's line below them all */
+    fit = height > 3 ? (size_t)height - 3 : 0;
+    n = jobs_progress(pg->j, pg->step, &c, rows, fit < ROWS_MAX ? fit : ROWS_MAX);
     if (c.running + c.queued + c.passed + c.failed + c.other == 0)
         return;
     sb_init(&b);

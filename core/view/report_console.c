@@ -239,10 +239,16 @@ void report_set_command(int argc, char **argv, int names_release)
 
 void report_end(const plan *p, const run_result *r)
 {
-    size_t counts[RELHOST_WAIVED + 1] = {0};
-    for (size_t i = 0; i < r->nsteps; i++)
-        if (r->steps[i].selected && !r->steps[i].unsaved && r->steps[i].outcome <= RELHOST_WAIVED)
-            counts[r->steps[i].outcome]++;
+    size_t counts[RELHOST_WAIVED + 1] = {0}, stopped = 0;
+    for (size_t i = 0; i < r->nsteps; i++) {
+        const step_result *sr = &r->steps[i];
+        if (sr->selected && !sr->unsaved && sr->outcome <= RELHOST_WAIVED)
+            counts[sr->outcome]++;
+        /* a step the interrupt stopped has no outcome; it is counted as the console shows it */
+        if (sr->selected && !sr->unsaved && sr->outcome == RELHOST_NONE && sr->reason &&
+            strcmp(sr->reason, "interrupted") == 0)
+            stopped++;
+    }
     int quiet = out_set_quiet(0); /* -q keeps this line */
     /* after a rollback only its hooks ran: their result is no verdict on the release */
     out_printf(r->rollback_hooks ? "on_rollback steps: " : "result: ");
@@ -266,6 +272,8 @@ void report_end(const plan *p, const run_result *r)
     for (int o = RELHOST_PASSED; o <= RELHOST_WAIVED; o++)
         if (counts[o])
             out_printf(" %zu %s", counts[o], outcome_name((relhost_outcome)o));
+    if (stopped)
+        out_printf(" %zu STOPPED", stopped);
     if (r->rollback_hooks)
         out_printf("; release %s stays rolled back", p->version);
     out_printf("\n");

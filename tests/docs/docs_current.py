@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The manuals keep up with the code: every option `relhost --help` lists is in relhost(1), every
-exit code is in both relhost(1) and --help, and every top-level plan key the loader accepts is
-in relhost.cfg(5)."""
+exit code is in both relhost(1) and --help, every top-level plan key the loader accepts is
+in relhost.cfg(5), and every manual renders with groff without a warning (when groff is here)."""
+import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -39,6 +41,15 @@ def main():
         if not re.search(r"^\.B " + key + r"$", man5, re.M):
             bad.append(f"plan key {key} is accepted by core/plan/plan.c but not in "
                        "docs/relhost.cfg.5")
+    if shutil.which("groff"):
+        pages = sorted(glob.glob(os.path.join(SRC, "docs", "*.[135]")))
+        g = subprocess.run(["groff", "-man", "-Tutf8", "-ww"] + pages, capture_output=True,
+                           text=True)
+        if g.returncode != 0 or g.stderr.strip():
+            bad.append(f"groff -man -Tutf8 -ww {' '.join(os.path.basename(x) for x in pages)} "
+                       f"warns (exit {g.returncode}):\n{g.stderr.strip()}")
+    else:
+        print("groff not found: the manuals' rendering is not checked")
     for b in bad:
         print("FAIL:", b)
     print("ok" if not bad else f"{len(bad)} problem(s)")

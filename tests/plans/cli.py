@@ -512,8 +512,11 @@ def case_completion_fish():
     rh.check("--dry-run" in got and "--follow" not in got, f"rollback --<TAB>: {got}")
     got = [g[0] for g in _fish_complete(fish, f, "relhost report --format ")]
     rh.check(sorted(got) == ["json", "junit", "md"], f"--format <TAB>: {got}")
-    got = [g[0] for g in _fish_complete(fish, f, "relhost --color ")]
+    full = _fish_complete(fish, f, "relhost --color ")
+    got = [g[0] for g in full]
     rh.check(sorted(got) == ["always", "auto", "never"], f"--color <TAB>: {got}")
+    # each value's description says what the option does (it read "auto" beside all three)
+    rh.check(all(len(g) == 2 and "colour" in g[1] for g in full), f"--color <TAB>: {full}")
     got = [g[0] for g in _fish_complete(fish, f, "relhost -c ")]
     rh.check(got == ["relhost.fish"], f"-c <TAB> offers the folder's files: {got}")
     got = [g[0] for g in _fish_complete(fish, f, "relhost --release ")]

@@ -317,6 +317,21 @@ def case_set_repeated_names_the_last_one():
              err=[rh.q("--set steps.x.count=5000: step \"x\": 'count' is 5000, outside")])
 
 
+def case_a_number_that_is_not_finite_is_refused():
+    # strtod reads "nan" and "inf" from --set, and libconfig reads 1e400 as inf: none is a
+    # number a plan may hold. A NaN passed every range (ratio 0..1, timeout 0..86400: every
+    # comparison with NaN is false), and a check ("m", "!=", nan) passed whatever m was.
+    p = Plan(fixture_step('ratio = 0.5; timeout = "10s"; acceptance = ( ("m", "!=", 1.0) );'))
+    for arg in ("steps.x.ratio=nan", "steps.x.ratio=-nan", "steps.x.timeout=nan",
+                "steps.x.acceptance.0.2=nan", "steps.x.acceptance.0.2=inf",
+                "steps.x.acceptance.0.2=-infinity"):
+        p.reject(["--set", arg], err=[rh.q(f"--set {arg}: ")])
+    q = Plan(fixture_step('acceptance = ( ("m", "<", 1e400) );'))
+    q.reject(err=[rh.q('step "x": \'acceptance\' check value for "m" must be a finite number')])
+    q = Plan(fixture_step('ratio = 1e400;'))
+    q.reject(err=[rh.q('step "x": \'ratio\' must be a number (a finite one)')])
+
+
 def case_state_dir_cannot_be_created():
     # state_dir lies under a regular file: it cannot be created; the error names the folder,
     # why, and where the plan sets it.

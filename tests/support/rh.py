@@ -235,7 +235,7 @@ def _dec(b):
     return b.decode("utf-8", "replace") if isinstance(b, bytes) else b
 
 
-def run_pty(args, env=None, cwd=None, timeout=TIMEOUT, script=(), cols=None):
+def run_pty(args, env=None, cwd=None, timeout=TIMEOUT, script=(), cols=None, rows=None):
     """Run relhost on a new pseudo-terminal that is its controlling terminal (stdin, stdout and
     stderr on the pty slave, in a session of its own, so /dev/tty is the pty).
 
@@ -243,12 +243,13 @@ def run_pty(args, env=None, cwd=None, timeout=TIMEOUT, script=(), cols=None):
     previous action, action runs: bytes are typed on the terminal; a callable gets the Popen.
     Returns a Result whose out is everything the terminal showed (stderr merged into it) without
     colour escapes and with \\n line ends; .raw is what the terminal got, byte for byte.
-    cols: the terminal's width (default: what openpty gives, 0, which programs take as 80)."""
+    cols: the terminal's width (default: what openpty gives, 0, which programs take as 80);
+    rows: its height (default 24, when cols is given)."""
     argv = [relhost_bin()] + list(args)
     cwd = cwd or os.getcwd()
     master, slave = os.openpty()
-    if cols:
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    if cols or rows:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows or 24, cols or 80, 0, 0))
 
     def make_ctty():
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
