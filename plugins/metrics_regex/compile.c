@@ -561,7 +561,7 @@ void mr_fuse_build(struct metrics_regex *inst)
                 f->hi[j][(b & 0xdf) >> 4] |= bit;
         }
     }
-    f->gmask = (uint8_t)((1u << f->n) - 1);
+    f->gmask = f->on ? (uint8_t)((1u << f->n) - 1) : 0; /* on: n <= MR_FUSE_MAX (8) groups */
     f->packed = f->on && f->n <= MR_FUSE_PACKED;
     if (!f->packed)
         return;

@@ -482,6 +482,31 @@ static void test_plugins_metrics_regex__peek_shows_the_values_so_far_and_changes
     fx_free(plain);
 }
 
+/* Many plan patterns, each its own literal (more literal groups than the fused pass takes, and
+ * more than a 32-bit mask's bits): every one is read; no shift past the mask's width. */
+static void test_plugins_metrics_regex__forty_patterns_each_with_its_own_literal_are_all_read(
+    void **state)
+{
+    (void)state;
+    char conf[8192] = "patterns = (", log[4096] = "", key[32];
+    size_t n = strlen(conf), m = 0;
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(conf + n, sizeof conf - n,
+                              "%s{ name = \"k%03d\"; regex = \"k%03d: (\\\\d+)\"; }",
+                              i ? ", " : " ", i, i);
+        m += (size_t)snprintf(log + m, sizeof log - m, "k%03d: %d\n", i, 1000 + i);
+    }
+    snprintf(conf + n, sizeof conf - n, " );");
+    struct fx *f = fx_new(conf);
+    assert_int_equal(f->open_rc, 0);
+    fx_run(f, log);
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "k%03d_last", i);
+        assert_true(metric_value(&f->m, key) == 1000 + i);
+    }
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +550,8 @@ int main(void)
             test_plugins_metrics_regex__without_jit_the_interpreter_gives_the_same_results),
         cmocka_unit_test(
             test_plugins_metrics_regex__peek_shows_the_values_so_far_and_changes_nothing),
+        cmocka_unit_test(
+            test_plugins_metrics_regex__forty_patterns_each_with_its_own_literal_are_all_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
