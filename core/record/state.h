@@ -215,6 +215,12 @@ void state_list_free(state_entry *entries, size_t n);
  *  release has state there". Never NULL; the caller frees it. */
 char *state_list_hint(const char *dir, const char *version);
 
+/** Who runs release `version` of dir now: the pid holding its lock (a writable open's flock on
+ *  release_<version>.lock), 0 when nobody does (the lock is free, or there is no lock file), -1
+ *  when that cannot be told (/proc/locks unreadable). Reads only: it takes no lock, so it never
+ *  makes a relhost starting the release at that moment find it locked. */
+long state_lock_holder(const char *dir, const char *version);
+
 /** The IEEE CRC-32 the journal frames use (zlib's crc32(0, buf, len)). */
 uint32_t state_crc32(const void *buf, size_t len);
 

@@ -16,9 +16,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* ---- listing --------------------------------------------------------------------------------- */
@@ -183,4 +185,39 @@ state *state_open_recorded(const char *dir, const char *version, const char *wha
             hint);
     free(hint);
     return NULL;
+}
+
+/* ---- who holds a release's lock ------------------------------------------------------------ */
+
+/* /proc/locks lists every lock held, one a line ("1: FLOCK  ADVISORY  WRITE 4711 08:01:1234 0
+ * EOF"; a waiter's line has "->" after its number): the holder is the FLOCK line of the lock
+ * file's device and inode. Read, never a lock of our own: a probe by flock(LOCK_SH|LOCK_NB),
+ * however short, could make a relhost starting the release then find it locked. */
+long state_lock_holder(const char *dir, const char *version)
+{
+    char *path = xasprintf("%s/release_%s.lock", dir, version), line[256];
+    struct stat sb;
+    long holder = 0;
+    FILE *f;
+    int rc = stat(path, &sb);
+    free(path);
+    if (rc != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!(f = fopen("/proc/locks", "re")))
+        return -1;
+    while (!holder && fgets(line, sizeof line, f)) {
+        char type[16], mode[16], kind[16];
+        unsigned maj, mnr;
+        unsigned long long ino;
+        long pid;
+        if (strstr(line, "->") != NULL)
+            continue;
+        if (sscanf(line, "%*[^:]: %15s %15s %15s %ld %x:%x:%llu", type, mode, kind, &pid, &maj,
+                   &mnr, &ino) == 7 &&
+            strcmp(type, "FLOCK") == 0 && maj == major(sb.st_dev) && mnr == minor(sb.st_dev) &&
+            ino == (unsigned long long)sb.st_ino)
+            holder = pid > 0 ? pid : 1;
+    }
+    fclose(f);
+    return holder;
 }

@@ -346,10 +346,38 @@ static int release_ended(const release_record *rel)
     return rel->finished || (rel->exit_code.set && !rel->exit_code.from_real);
 }
 
+/* No run of the release will record its end: no relhost holds its lock, yet a local job of it is
+ * recorded running (only the relhost running a release runs its local jobs: that one died or
+ * was killed without recording an end), and no engine runs a job of it. A launch leaves no
+ * local job running (the run that decides runs them), so following one still waits for that
+ * run. Asked right after a poll; a lock or a runner that cannot be asked keeps following.
+ * Returns the jobs left unfinished, or -1: the release may still be run. */
+static long run_gone(const plan *p, const bjob *v, size_t n)
+{
+    long left = 0, local_running = 0;
+    if (state_lock_holder(p->state_dir, p->version) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v[i].lifecycle, "completed") == 0)
+            continue;
+        left++;
+        if (!unfinished_remote(&v[i]))
+            continue;
+        if (!v[i].polled)
+            return -1; /* its runner could not be asked: cannot tell */
+        if (!v[i].live.struct_size)
+            local_running++; /* a local job: its relhost is gone */
+        else if (v[i].live.state != RELHOST_JOB_ENDED && v[i].live.state != RELHOST_JOB_LOST)
+            return -1; /* an engine still runs it */
+    }
+    return local_running ? left : -1;
+}
+
 static int follow(plan *p, const batch_options *o)
 {
     static char obuf[1 << 16];
     int tty = isatty(STDOUT_FILENO), fails = 0, first = 1, code = 0;
+    long gone = -1;
     json_t *live = json_object(), *seen = json_object();
     double next_poll = 0;
 
@@ -383,11 +411,13 @@ static int follow(plan *p, const batch_options *o)
             root = state_root(st);
             record_read(root, &rel);
             n = collect(st, o, &v, &recs, &nrecs);
+            gone = -1;
             if (loop_now() >= next_poll) {
                 refresh(p, v, n);
                 json_decref(live);
                 live = live_json(v, n);
                 next_poll = loop_now() + FOLLOW_POLL_S;
+                gone = release_ended(&rel) ? -1 : run_gone(p, v, n);
             }
             if (tty)
                 draw_frame(p, root, &rel, v, n, live);
@@ -412,6 +442,15 @@ static int follow(plan *p, const batch_options *o)
             }
             record_free(&rel);
             state_close(st);
+            if (gone >= 0) {
+                out_printf("release %s: no relhost runs it, and its run ended without recording an "
+                           "end (it died or was killed); %ld job(s) left unfinished; `relhost "
+                           "kill -c %s --release %s` stops what of them still runs, `relhost -c "
+                           "%s --release %s` resumes the release\n",
+                           p->version, gone, p->path, p->version, p->path, p->version);
+                code = EXIT_UNDECIDED;
+                break;
+            }
         }
         fflush(stdout);
         until = loop_now() + FOLLOW_REFRESH_S;

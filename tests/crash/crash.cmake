@@ -12,6 +12,7 @@ relhost_add_plugin(crash_restarts SOURCES ${CMAKE_CURRENT_LIST_DIR}/restarts_run
                    OUTPUT_DIR ${CMAKE_BINARY_DIR}/test-plugins/crash)
 foreach(_case a_job_left_running_by_a_killed_relhost_is_stopped_before_the_next_attempt
               relhost_kill_stops_a_local_job_whose_relhost_died
+              status_follow_ends_when_the_relhost_running_the_release_died
               restarts_reported_by_the_runner_are_never_lowered)
   relhost_script_test(test_crash__${_case} ${PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/crash.py ${_case})
   set_tests_properties(test_crash__${_case} PROPERTIES TIMEOUT 120 LABELS "crash")

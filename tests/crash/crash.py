@@ -186,6 +186,35 @@ def case_relhost_kill_stops_a_local_job_whose_relhost_died():
                 os.kill(pid, signal.SIGKILL)
 
 
+def case_status_follow_ends_when_the_relhost_running_the_release_died():
+    """`status --follow` after the relhost running a release was killed with SIGKILL: no run will
+    record the release's end, so following it would wait forever (a CI step waiting on it hung,
+    the job shown "running" after its relhost was gone). It says so, names the commands that
+    stop what is left and resume the release, and exits 3 (not decided). While the relhost
+    runs, --follow waits for it."""
+    d, marker, flag, argv, orphan, child, escaped = orphaned_job()
+    try:
+        r = rh.run(["status"] + argv[1:3] + ["--release", "1", "--follow"], cwd=d,
+                   env=rh.base_env(), timeout=90)
+        rh.expect(r, 3, out=[r"release 1: no relhost runs it, and its run ended without "
+                             r"recording an end \(it died or was killed\); 1 job\(s\) left "
+                             r"unfinished; `relhost kill -c .* --release 1` stops",
+                             r"`relhost -c .* --release 1` resumes the release"])
+        rh.write(flag, "")
+        r = rh.run(["kill"] + argv[1:3] + ["--release", "1"], cwd=d, env=rh.base_env(),
+                   timeout=90)
+        rh.expect(r, 0)
+        r = rh.run(argv[1:], cwd=d, env=rh.base_env(), timeout=90)
+        rh.expect(r, 0)
+        r = rh.run(["status"] + argv[1:3] + ["--release", "1", "--follow"], cwd=d,
+                   env=rh.base_env(), timeout=90)
+        rh.expect(r, 0, out=[r"release 1 ended: .*\(exit 0\)"], not_out=[r"no relhost runs it"])
+    finally:
+        for pid in (first(marker, "start"), first(marker, "sleeping"), first(marker, "escaped")):
+            if pid and rh.pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def case_restarts_reported_by_the_runner_are_never_lowered():
     """The runner reports restarts while a job runs and a lower count (or none) later; the log's
     [SUMMARY] marker may say less again: the job keeps the highest count it was ever told."""
