@@ -11,6 +11,8 @@ static strvec forms;
 static strvec sealed;
 /* The first bytes of the registered forms: the redactor compares only at those. */
 static unsigned char first_byte[256];
+/* The longest registered form: how far a decision at one byte looks ahead. */
+static size_t max_form;
 
 static void add_form(const char *f)
 {
@@ -21,6 +23,8 @@ static void add_form(const char *f)
             return;
     sv_push(&forms, f);
     first_byte[(unsigned char)f[0]] = 1;
+    if (strlen(f) > max_form)
+        max_form = strlen(f);
 }
 
 char *base64_encode(const unsigned char *p, size_t n)
@@ -204,14 +208,14 @@ static int cut_at(const char *s, size_t n)
            (n >= 3 && memcmp(s, "\xe2\x80\xa6", 3) == 0);
 }
 
-void secrets_redact(strbuf *out, const char *s, size_t n)
+/* Masks s (n bytes) into out. When `final` is 0 the text goes on after s: a byte is decided
+ * only when the longest form and a "..." after it fit before n (so every decision is the one the
+ * whole text would get); the bytes from the first undecided one on are left out. Returns how many
+ * bytes of s were decided and written. */
+static size_t redact_span(strbuf *out, const char *s, size_t n, int final)
 {
-    size_t i = 0, start = 0;
-    if (forms.n == 0) {
-        sb_add(out, s, n);
-        return;
-    }
-    while (i < n) {
+    size_t i = 0, start = 0, look = max_form + 3;
+    while (i < n && (final || n - i >= look)) {
         size_t hit = 0;
         if (!first_byte[(unsigned char)s[i]]) {
             i++;
@@ -238,7 +242,51 @@ void secrets_redact(strbuf *out, const char *s, size_t n)
             i++;
         }
     }
-    sb_add(out, s + start, n - start);
+    sb_add(out, s + start, i - start);
+    return i;
+}
+
+void secrets_redact(strbuf *out, const char *s, size_t n)
+{
+    if (forms.n == 0) {
+        sb_add(out, s, n);
+        return;
+    }
+    redact_span(out, s, n, 1);
+}
+
+void secrets_stream_init(secrets_stream *st)
+{
+    sb_init(&st->pend);
+    st->held_max = 0;
+}
+
+void secrets_stream_feed(secrets_stream *st, strbuf *out, const char *s, size_t n)
+{
+    size_t done;
+    if (forms.n == 0 && st->pend.len == 0) {
+        sb_add(out, s, n);
+        return;
+    }
+    if (st->pend.len == 0) {
+        done = redact_span(out, s, n, 0);
+        sb_add(&st->pend, s + done, n - done);
+    } else {
+        sb_add(&st->pend, s, n);
+        done = redact_span(out, st->pend.s, st->pend.len, 0);
+        memmove(st->pend.s, st->pend.s + done, st->pend.len - done);
+        st->pend.len -= done;
+        st->pend.s[st->pend.len] = '\0';
+    }
+    if (st->pend.len > st->held_max)
+        st->held_max = st->pend.len;
+}
+
+void secrets_stream_end(secrets_stream *st, strbuf *out)
+{
+    if (st->pend.len)
+        secrets_redact(out, st->pend.s, st->pend.len);
+    sb_free(&st->pend);
 }
 
 char *secrets_redact_dup(const char *s)
@@ -256,6 +304,7 @@ void secrets_clear(void)
     sv_free(&forms);
     sv_free(&sealed);
     memset(first_byte, 0, sizeof first_byte);
+    max_form = 0;
 }
 
 int secrets_name_looks_secret(const char *name)

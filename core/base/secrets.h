@@ -23,6 +23,19 @@ void secrets_add_derived(const char *value);
 const char *secrets_getenv(const char *name);
 /** Append s (n bytes) to out with every registered form replaced by SECRETS_MASK. */
 void secrets_redact(strbuf *out, const char *s, size_t n);
+/** The redactor over a text that comes in chunks (a report written as it is rendered): the
+ *  output is exactly secrets_redact() of the whole text, wherever the chunks are cut. It holds
+ *  back at most the longest registered form plus 3 bytes (a secret split across two chunks, or
+ *  shortened before "..."), never the whole text. */
+typedef struct secrets_stream {
+    strbuf pend;     /* bytes not decided yet: fewer than the longest form + 3 */
+    size_t held_max; /* the most bytes held back at once (tests) */
+} secrets_stream;
+void secrets_stream_init(secrets_stream *st);
+/** Append the masked, decided part of s (n bytes, after what was fed before) to out. */
+void secrets_stream_feed(secrets_stream *st, strbuf *out, const char *s, size_t n);
+/** The text's end: append the rest, masked, to out and free what the stream holds. */
+void secrets_stream_end(secrets_stream *st, strbuf *out);
 /** Redact in place into a new heap string. */
 char *secrets_redact_dup(const char *s);
 size_t secrets_count(void);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * report_write.c - the command line's way to a report: a format by name, rendered in memory,
- * masked once more, then written to a file (temp + rename, or appended) or stdout.
+ * report_write.c - the command line's way to a report: a format by name, rendered and masked
+ * once more chunk by chunk, written to a file as it goes (temp + rename), or held until rendered
+ * whole when appended or written to stdout.
  */
 #include "view/report_files.h"
 
@@ -38,77 +39,123 @@ report_format report_format_parse(const char *name)
     return REPORT_NONE;
 }
 
+/* Where the rendered text goes: masked chunk by chunk as the renderer writes it (the stream
+ * holds back only a secret's length between chunks), then written to fd at once, or kept in
+ * `out` when fd < 0 (stdout and appends: nothing goes out before the whole report rendered). */
+typedef struct sink {
+    secrets_stream st;
+    strbuf out;
+    int fd, err;
+} sink;
+
+static int sink_flush(sink *k)
+{
+    if (k->fd >= 0 && k->out.len) {
+        if (write_all(k->fd, k->out.s, k->out.len) != 0 && k->err == 0)
+            k->err = errno ? errno : EIO;
+        k->out.len = 0;
+        k->out.s[0] = '\0';
+    }
+    return k->err;
+}
+
+static ssize_t sink_write(void *cookie, const char *buf, size_t size)
+{
+    sink *k = cookie;
+    secrets_stream_feed(&k->st, &k->out, buf, size);
+    if (sink_flush(k) != 0) {
+        errno = k->err;
+        return -1;
+    }
+    return (ssize_t)size;
+}
+
+static int render(report_format fmt, json_t *state_root, const char *repo, sink *k, char **err)
+{
+    cookie_io_functions_t io = {.write = sink_write};
+    FILE *f = fopencookie(k, "w", io);
+    int rc;
+    if (!f)
+        return fail(err, RELHOST_EIO, "cannot render the report: out of memory");
+    setvbuf(f, NULL, _IOFBF, 64 * 1024);
+    switch (fmt) {
+    case REPORT_JUNIT: rc = report_junit(state_root, f, err); break;
+    case REPORT_JSON: rc = report_json(state_root, f, err); break;
+    case REPORT_MD: rc = report_md(state_root, repo, f, err); break;
+    default: rc = fail(err, RELHOST_EINVAL, "unknown report format; use junit, json or md");
+    }
+    if (fclose(f) != 0 && rc == 0 && k->err == 0)
+        rc = fail(err, RELHOST_EIO, "cannot render the report: out of memory");
+    /* The renderers mask every string before they escape it; the whole document is masked
+     * once more, so a renderer's slip (a raw link target, a value cut before it was masked) is
+     * caught here, before a byte leaves. */
+    secrets_stream_end(&k->st, &k->out);
+    sink_flush(k);
+    return rc;
+}
+
+static int write_stdout(report_format fmt, json_t *state_root, const char *repo, char **err)
+{
+    sink k = {.fd = -1};
+    int rc;
+    secrets_stream_init(&k.st);
+    sb_init(&k.out);
+    rc = render(fmt, state_root, repo, &k, err);
+    if (rc == 0 && (fwrite(k.out.s, 1, k.out.len, stdout) != k.out.len || fflush(stdout) != 0))
+        rc = fail(err, RELHOST_EIO, "cannot write the report to stdout");
+    sb_free(&k.out);
+    return rc;
+}
+
 int report_write(report_format fmt, json_t *state_root, const char *repo, const char *path,
                  int flags, char **err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    int rc, fd;
+    sink k = {.fd = -1};
+    int rc, e = 0;
     char *tmp = NULL;
 
     if (err)
         *err = NULL;
-    if (!mem)
-        return fail(err, RELHOST_EIO, "cannot render the report: out of memory");
-    switch (fmt) {
-    case REPORT_JUNIT: rc = report_junit(state_root, mem, err); break;
-    case REPORT_JSON: rc = report_json(state_root, mem, err); break;
-    case REPORT_MD: rc = report_md(state_root, repo, mem, err); break;
-    default: rc = fail(err, RELHOST_EINVAL, "unknown report format; use junit, json or md");
-    }
-    if (fclose(mem) != 0 && rc == 0)
-        rc = fail(err, RELHOST_EIO, "cannot render the report: out of memory");
-    if (rc != 0) {
-        free(text);
-        return rc;
-    }
-    {
-        /* The renderers mask every string before they escape it; the whole document is masked
-         * once more, so a renderer's slip (a raw link target, a value cut before it was
-         * masked) is caught here, before a byte leaves. */
-        strbuf red;
-        sb_init(&red);
-        secrets_redact(&red, text ? text : "", len);
-        free(text);
-        len = red.len;
-        text = sb_take(&red);
-    }
-    if (!path || strcmp(path, "-") == 0) {
-        rc = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0
-                 ? 0
-                 : fail(err, RELHOST_EIO, "cannot write the report to stdout");
-        free(text);
-        return rc;
-    }
+    if (!path || strcmp(path, "-") == 0)
+        return write_stdout(fmt, state_root, repo, err);
     if (flags & REPORT_APPEND) {
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        /* Appended only once rendered whole: a failed render leaves the file as it was. */
+        k.fd = -1;
     } else {
         tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    }
-    rc = 0;
-    if (fd < 0) {
-        rc = -errno;
-    } else {
-        int e = write_all(fd, text, len) != 0 ? errno : 0;
-        if (close(fd) != 0 && e == 0)
+        k.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (k.fd < 0)
             e = errno;
-        rc = -e;
     }
-    if (rc != 0) {
+    secrets_stream_init(&k.st);
+    sb_init(&k.out);
+    rc = e ? 0 : render(fmt, state_root, repo, &k, err);
+    if (rc == 0 && e == 0 && (flags & REPORT_APPEND)) {
+        k.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (k.fd < 0)
+            e = errno;
+        else if (write_all(k.fd, k.out.s, k.out.len) != 0)
+            e = errno ? errno : EIO;
+    }
+    if (e == 0)
+        e = k.err;
+    if (k.fd >= 0 && close(k.fd) != 0 && e == 0)
+        e = errno;
+    sb_free(&k.out);
+    if (rc == 0 && e != 0) {
         rc = error_set(RELHOST_EIO,
                        "cannot write the report to %s: %s; check that its folder "
                        "exists and is writable",
-                       path, strerror(-rc));
-    } else if (tmp && rename(tmp, path) != 0) {
+                       path, strerror(e));
+        if (err)
+            *err = xstrdup(error_last());
+    } else if (rc == 0 && tmp && rename(tmp, path) != 0) {
         rc = error_set(RELHOST_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        if (err)
+            *err = xstrdup(error_last());
     }
     if (rc != 0 && tmp)
         unlink(tmp);
-    if (rc != 0 && err)
-        *err = xstrdup(error_last());
     free(tmp);
-    free(text);
     return rc;
 }
