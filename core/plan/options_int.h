@@ -20,12 +20,23 @@
 #include <stdint.h>
 
 /* Where one value came from: an interned source (a file, "--set ARG" or "the plan") and a line
- * (0: the source alone). The "file:line" text is made when first asked for. */
+ * (0: the source alone). The "file:line" text is made when first asked for (struct where_text):
+ * few are, and a plan of 100,000 validations remembers several values of each. */
 struct where_ent {
     const void *field;
     options_loc loc;
+};
+
+struct where_text {
+    struct where_text *next;
+    const void *field;
     char *text;
 };
+
+/* Up to this many entries the store's where array lives in its blocks (a small step's few
+ * values, no allocation of their own); past it on the heap, grown in place by realloc, so the
+ * arrays it outgrows are not kept. */
+#define OPT_WHERE_IN_BLOCKS 16u
 
 struct ref_ent {
     relhost_ref_kind kind;
@@ -39,8 +50,9 @@ struct opt_block;
 
 struct optstore {
     struct opt_block *blocks;
-    struct where_ent *w;
+    struct where_ent *w; /* on the heap when capw > OPT_WHERE_IN_BLOCKS */
     uint32_t nw, capw;
+    struct where_text *texts;
     struct ref_ent *refs;
     uint32_t nrefs, caprefs;
     const char *plan_dir;

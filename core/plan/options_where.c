@@ -204,17 +204,23 @@ void opt_remember(optstore *st, const void *field, const config_setting_t *s)
     if (!s)
         return;
     if (st->nw == st->capw) {
-        /* in the store's blocks too: the outgrown array stays there, unused (at most as much
-         * again as the final one) */
-        struct where_ent *w = opt_alloc(st, st->capw ? st->capw * 2 : 1, sizeof *w);
-        if (st->nw)
-            memcpy(w, st->w, st->nw * sizeof *w);
-        st->capw = st->capw ? st->capw * 2 : 1;
+        uint32_t cap = st->capw ? st->capw * 2 : 1;
+        struct where_ent *w;
+        if (st->capw > OPT_WHERE_IN_BLOCKS) {
+            w = xrealloc(st->w, cap * sizeof *w); /* moves the entries itself */
+        } else {
+            /* up to OPT_WHERE_IN_BLOCKS in the store's blocks (the outgrown small arrays stay
+             * there, unused), then on the heap */
+            w = cap <= OPT_WHERE_IN_BLOCKS ? opt_alloc(st, cap, sizeof *w)
+                                           : xmalloc(cap * sizeof *w);
+            if (st->nw)
+                memcpy(w, st->w, st->nw * sizeof *w);
+        }
+        st->capw = cap;
         st->w = w;
     }
     st->w[st->nw].field = field;
     st->w[st->nw].loc = options_loc_of(s);
-    st->w[st->nw].text = NULL;
     st->nw++;
 }
 
@@ -234,12 +240,18 @@ const char *optstore_where(const optstore *st, const void *field)
 {
     if (!st)
         return NULL;
+    for (const struct where_text *t = st->texts; t; t = t->next)
+        if (t->field == field)
+            return t->text;
     for (size_t i = 0; i < st->nw; i++)
         if (st->w[i].field == field) {
             /* made once, kept by the store: callers hold it until optstore_free() */
-            if (!st->w[i].text)
-                st->w[i].text = options_loc_text(st->w[i].loc);
-            return st->w[i].text;
+            struct where_text *t = xmalloc(sizeof *t);
+            t->field = field;
+            t->text = options_loc_text(st->w[i].loc);
+            t->next = st->texts;
+            ((optstore *)st)->texts = t;
+            return t->text;
         }
     return NULL;
 }
@@ -258,8 +270,14 @@ void optstore_free(optstore *st)
 {
     if (!st)
         return;
-    for (size_t i = 0; i < st->nw; i++)
-        free(st->w[i].text);
+    while (st->texts) {
+        struct where_text *t = st->texts;
+        st->texts = t->next;
+        free(t->text);
+        free(t);
+    }
+    if (st->capw > OPT_WHERE_IN_BLOCKS)
+        free(st->w);
     for (size_t i = 0; i < st->nrefs; i++) {
         free(st->refs[i].name);
         free(st->refs[i].where);

@@ -528,6 +528,40 @@ static void test_unit_options_options__optstore_where_names_file_and_line(void *
     assert_int_equal(optstore_nrefs(NULL), 0);
 }
 
+/* Past OPT_WHERE_IN_BLOCKS values the store's where array moves to the heap and grows there:
+ * every value still names its own line, and a text asked twice is the same text. */
+static void test_unit_options_options__optstore_where_of_many_list_values(void **state)
+{
+    strbuf t;
+    const item_conf *it;
+    const char *first;
+    char *want;
+    (void)state;
+    sb_init(&t);
+    sb_puts(&t, "s = \"x\";\nitems = (\n");
+    for (int k = 0; k < 300; k++)
+        sb_printf(&t, "%s{ name = \"n%d\"; weight = 2.0; }\n", k ? "," : "", k);
+    sb_puts(&t, ");\ni = 4;\n");
+    assert_int_equal(fill(t.s), 0);
+    sb_free(&t);
+    assert_int_equal(c.items.n, 300);
+    it = c.items.items;
+    for (int k = 0; k < 300; k++) {
+        want = xasprintf("%s:%d", file, 3 + k);
+        assert_string_equal(optstore_where(st, &it[k].name), want);
+        assert_string_equal(optstore_where(st, &it[k].weight), want);
+        free(want);
+    }
+    want = xasprintf("%s:1", file);
+    first = optstore_where(st, &c.s);
+    assert_string_equal(first, want);
+    assert_ptr_equal(optstore_where(st, &c.s), first);
+    free(want);
+    want = xasprintf("%s:304", file);
+    assert_string_equal(optstore_where(st, &c.i), want);
+    free(want);
+}
+
 static void test_unit_options_options__where_of_prefers_a_set_mark_and_resolves_includes(
     void **state)
 {
@@ -678,6 +712,7 @@ int main(void)
         T(test_unit_options_options__pass_env_of_a_short_sealed_variable_is_refused),
         T(test_unit_options_options__a_secret_literal_in_a_map_is_masked),
         T(test_unit_options_options__optstore_where_names_file_and_line),
+        T(test_unit_options_options__optstore_where_of_many_list_values),
         T(test_unit_options_options__where_of_prefers_a_set_mark_and_resolves_includes),
         T(test_unit_options_options__where_of_a_setting_from_a_string_is_the_plan),
         T(test_unit_options_options__fill_defaults_and_fill_text),
