@@ -77,6 +77,7 @@ static int render(report_format fmt, json_t *state_root, const char *repo, sink 
     int rc;
     if (!f)
         return fail(err, RELHOST_EIO, "cannot render the report: out of memory");
+    secrets_stream_init(&k->st);
     setvbuf(f, NULL, _IOFBF, 64 * 1024);
     switch (fmt) {
     case REPORT_JUNIT: rc = report_junit(state_root, f, err); break;
@@ -98,7 +99,6 @@ static int write_stdout(report_format fmt, json_t *state_root, const char *repo,
 {
     sink k = {.fd = -1};
     int rc;
-    secrets_stream_init(&k.st);
     sb_init(&k.out);
     rc = render(fmt, state_root, repo, &k, err);
     if (rc == 0 && (fwrite(k.out.s, 1, k.out.len, stdout) != k.out.len || fflush(stdout) != 0))
@@ -127,7 +127,6 @@ int report_write(report_format fmt, json_t *state_root, const char *repo, const 
         if (k.fd < 0)
             e = errno;
     }
-    secrets_stream_init(&k.st);
     sb_init(&k.out);
     rc = e ? 0 : render(fmt, state_root, repo, &k, err);
     if (rc == 0 && e == 0 && (flags & REPORT_APPEND)) {
