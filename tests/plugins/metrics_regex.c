@@ -430,12 +430,13 @@ static void test_plugins_metrics_regex__memory_stays_flat_the_carry_never_exceed
     fx_free(f);
 }
 
-/* What peek() showed, as "key=value " text. */
+/* What peek() showed, as "key=value " text in PEEK_TEXT bytes. */
+#define PEEK_TEXT 512
 static void peek_add(void *payload, const char *key, double value)
 {
     char *s = payload;
     size_t n = strlen(s);
-    snprintf(s + n, 512 - n, "%s=%g ", key, value);
+    snprintf(s + n, PEEK_TEXT - n, "%s=%g ", key, value);
 }
 
 static void peek_into(const struct fx *f, void *job, char *out)
@@ -457,14 +458,16 @@ static void test_plugins_metrics_regex__peek_shows_the_values_so_far_and_changes
                                        "sps_max=300 ", "sps_max=300 "};
     struct fx *f = fx_new(NULL), *plain = fx_new(NULL);
     const relhost_metrics_ops *ops = f->pl->metrics;
-    char got[512], log[256] = "";
+    char got[PEEK_TEXT], log[256] = "";
+    size_t loglen = 0;
     void *job = NULL;
     assert_int_equal(ops->job_open(&f->m.ctx, f->inst, NULL, &job), 0);
     peek_into(f, job, got);
     assert_string_equal(got, ""); /* nothing read yet: nothing shown */
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         assert_int_equal(ops->feed(&f->m.ctx, job, parts[i], strlen(parts[i])), 0);
-        strcat(log, parts[i]);
+        loglen += (size_t)snprintf(log + loglen, sizeof log - loglen, "%s", parts[i]);
+        assert_true(loglen < sizeof log);
         peek_into(f, job, got);
         if (strcmp(got, want[i]) != 0)
             fail_msg("after \"%s\": peek showed \"%s\", wanted \"%s\"", parts[i], got, want[i]);

@@ -17,6 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The next value of a xorshift64 sequence (the inputs of the generated cases). */
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
 static void oracle(strbuf *b, const char *s)
 {
     strbuf c;
@@ -74,14 +83,10 @@ static void test_unit_site_text__as_cleaned_and_escaped_one_by_one(void **state)
             same(fixed[i]);
         for (int i = 0; i < 20000; i++) {
             size_t n;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            xorshift(&x);
             n = x % (sizeof s - 1);
             for (size_t k = 0; k < n; k++) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&x);
                 /* half the strings printable ASCII only, half from the whole alphabet */
                 s[k] = i % 2 ? alphabet[x % (sizeof alphabet - 1)] : (char)(0x20 + x % 0x5F);
             }

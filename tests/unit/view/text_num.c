@@ -15,6 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The next value of a xorshift64 sequence (the inputs of the generated cases). */
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
 static void oracle(double v, char *buf, size_t cap)
 {
     char e[40];
@@ -88,9 +97,7 @@ static void test_unit_text_num__the_shortest_form_that_reads_back(void **state)
         same(fixed[i]);
     for (int i = 0; i < 200000; i++) {
         double v;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        xorshift(&x);
         if (i % 4 == 0) { /* any bit pattern */
             memcpy(&v, &x, sizeof v);
         } else if (i % 4 == 1) { /* plot coordinates and metric values */
@@ -142,9 +149,7 @@ static void test_unit_text_num__the_decimals_found_without_printf(void **state)
     }
     for (int i = 0; i < 200000; i++) {
         double v;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        xorshift(&x);
         if (i % 3 == 0) { /* k / 10^j: what a metric or a check's value usually is */
             v = (double)(x % 10000000000000u) / p10[(x >> 44) % 13];
         } else if (i % 3 == 1) { /* any double of the range */
@@ -189,9 +194,7 @@ static void test_unit_text_num__one_decimal_as_printf_writes_it(void **state)
         same1(fixed[i]);
     for (int i = 0; i < 400000; i++) {
         double v;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        xorshift(&x);
         if (i % 4 == 0) { /* any bit pattern */
             memcpy(&v, &x, sizeof v);
         } else if (i % 4 == 1) { /* coordinates as the plots compute them */
