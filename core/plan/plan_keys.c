@@ -89,11 +89,14 @@ static const relhost_option plan_key_rows[] = {
      .offset = K(state_commit_window),
      .min = 0,
      .max = 10,
-     .doc = "how long the result of an ended job may wait in memory so that one fdatasync of "
-            "the state journal serves every job that ends meanwhile (0: one per loop tick); a "
-            "SIGKILL or power loss loses at most the results of jobs that ended within it, and "
-            "those run again on resume. A job's start never waits: its intent is made durable "
-            "before it is submitted"},
+     .doc = "how long the result of an ended job may wait for the fdatasync that makes it "
+            "durable, so that one fdatasync of the state journal serves every job that ends "
+            "meanwhile (0: one per loop tick). The result is written to the journal at once: a "
+            "SIGKILL of relhost loses none; a power loss or a crash of the machine loses at most "
+            "the results of jobs that ended within the window, and those run again on resume. "
+            "The intent of a job on a runner that finds its jobs again (a cluster's) is durable "
+            "before it is submitted; a local job's is written before it starts (its process "
+            "ends with the machine)"},
     {.name = "registry_dir",
      .type = RELHOST_OPT_STRING,
      .def = ".relhost/registry",

@@ -482,4 +482,6 @@ int state_is_new(const state *st) { return st->is_new; }
 
 uint64_t state_seq(const state *st) { return st->seq; }
 
-size_t state_pending(const state *st) { return st->pending.len; }
+size_t state_pending(const state *st) { return st->pending.len + st->unsynced; }
+
+size_t state_unwritten(const state *st) { return st->pending.len; }

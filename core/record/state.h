@@ -112,16 +112,26 @@ json_t *state_job_value(const json_t *v);
 int state_set(state *st, const char *const *path, size_t depth, json_t *value);
 
 /**
- * Make every change since the last flush durable: one write() and one fdatasync() on the
- * journal; nothing when no change is pending. On a failed write the journal is cut back to its
- * previous length and the changes stay pending, so a later call may succeed; a failed
- * fdatasync is fatal for the store (the kernel may have dropped the pages). Returns 0 or
- * RELHOST_EIO.
+ * Make every change since the last flush durable: the changes not yet written go out in one
+ * write(), then one fdatasync() on the journal serves them and whatever state_write() wrote
+ * since the last one; nothing when no change is pending. On a failed write the journal is cut
+ * back to its previous length and the store is broken; a failed fdatasync is fatal for the
+ * store (the kernel may have dropped the pages). Returns 0 or RELHOST_EIO.
  */
 int state_flush(state *st);
 
-/** Bytes of changes not yet made durable (0: every change is on disk). */
+/**
+ * Write the pending changes to the journal in one write(), without the fdatasync: from then on
+ * they survive the death of relhost (even by SIGKILL: the kernel holds them), not a power loss
+ * or a crash of the machine; the next state_flush() makes them durable. Errors as state_flush().
+ */
+int state_write(state *st);
+
+/** Bytes of changes not yet made durable (0: every change is on disk): written or not. */
 size_t state_pending(const state *st);
+
+/** Bytes of changes still only in relhost's memory (not yet written to the journal). */
+size_t state_unwritten(const state *st);
 
 /**
  * Open release `version` of folder `dir` read-only for a command that shows it (report,

@@ -31,6 +31,7 @@ struct state {
     uint64_t seq;
     strbuf pending;     /* framed records not yet written */
     off_t journal_size; /* bytes known good in the journal: a failed append is cut back to it */
+    size_t unsynced;    /* bytes of it written since its last fdatasync (state_write()) */
     size_t snap_len;    /* bytes of the snapshot on disk (loaded or last written) */
     char *warning;
     char *broken; /* set once durability can no longer be promised; every save fails */

@@ -413,7 +413,7 @@ int state_journal_replay(state *st, const unsigned char *buf, size_t len, load_i
 
 /* ---- flush ----------------------------------------------------------------------------------- */
 
-int state_flush(state *st)
+int state_write(state *st)
 {
     if (!st->pending.len)
         return 0;
@@ -436,12 +436,22 @@ int state_flush(state *st)
                                 st->journal_path, strerror(e));
     }
     crash_point("state.journal.after_write");
+    st->journal_size += (off_t)st->pending.len;
+    st->unsynced += st->pending.len;
+    state_sb_truncate(&st->pending, 0);
+    return 0;
+}
+
+int state_flush(state *st)
+{
+    int rc = state_write(st);
+    if (rc || !st->unsynced)
+        return rc;
     if (fdatasync(st->journal_fd) != 0)
         return state_fail_fatal(st, "cannot fdatasync state journal %s: %s", st->journal_path,
                                 strerror(errno));
     crash_point("state.journal.after_sync");
-    st->journal_size += (off_t)st->pending.len;
-    state_sb_truncate(&st->pending, 0);
+    st->unsynced = 0;
     return 0;
 }
 

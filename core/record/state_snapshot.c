@@ -271,6 +271,7 @@ int state_snapshot(state *st)
         return state_fail_fatal(st, "cannot empty state journal %s after a snapshot: %s",
                                 st->journal_path, strerror(errno));
     st->journal_size = 0;
+    st->unsynced = 0;
     crash_point("state.snapshot.after_truncate");
     return 0;
 }

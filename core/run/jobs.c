@@ -417,6 +417,16 @@ static size_t prepare_ready(jobs *j, relhost_mode mode)
     return nstart;
 }
 
+/* Whether a job about to be submitted runs where relhost's machine going down would not end it
+ * (its runner finds its jobs again: find()). */
+static int prepared_remote(const jobs *j)
+{
+    for (size_t i = 0; i < j->nprepared; i++)
+        if (j->prepared[i]->submit_pending && j->prepared[i]->rt->ops->find)
+            return 1;
+    return 0;
+}
+
 static void submit_prepared(jobs *j)
 {
     for (size_t i = 0; i < j->nprepared; i++)
@@ -468,10 +478,14 @@ int jobs_wait(jobs *j, const relhost_ctx *ctx, relhost_job *const *v, size_t n, 
         jobs_poll_runners(j);
         jobs_tend_running(j);
         nstart = prepare_ready(j, ctx->mode);
-        /* One fdatasync for the tick's intents and results; results alone may wait for the
-         * next ones (state_commit_window), intents never: a submission follows them. */
-        jobs_commit(j, nstart > 0);
+        /* One fdatasync for the tick's intents and results when a job that can outlive this
+         * machine (a runner with find(): a cluster's) is about to be submitted: its intent is
+         * durable first. Otherwise the tick's changes are written, not synced: a local job's
+         * intent then survives relhost's death, which its process may outlive, and a power
+         * loss, which ends the process too, loses at most the window's changes. */
+        jobs_commit(j, prepared_remote(j));
         submit_prepared(j);
+        jobs_commit(j, 0); /* the submissions' pids and external ids: written at once */
         done = waited_done(j, &ws, v, n, ctx->mode);
         if ((any && done > 0) || done == n || nstart)
             continue;

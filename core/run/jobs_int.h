@@ -297,9 +297,11 @@ void jobs_process_from_entry(const job_entry *e, proc_ident *id);
 long long jobs_rec_int(record_int r);
 /** Make the state durable (an error is logged). */
 void jobs_flush_state(jobs *j);
-/** Group commit: make the state durable when `must` (a job's intent precedes its submission)
- *  or once its oldest pending change is state_commit_window old; else leave the changes
- *  pending, so that one fdatasync serves every job that ends within the window. */
+/** Group commit: make the state durable when `must` (the intent of a job that can outlive
+ *  this machine precedes its submission) or once its oldest change not yet durable is
+ *  state_commit_window old; else write the changes to the journal without the fdatasync (a
+ *  SIGKILL of relhost loses none of them), so that one fdatasync serves every job that ends
+ *  within the window. */
 void jobs_commit(jobs *j, int must);
 /** How long the loop may sleep (at most `wait` seconds) before jobs_commit() is due. */
 double jobs_commit_wait(const jobs *j, double wait);

@@ -144,8 +144,12 @@ void jobs_commit(jobs *j, int must)
     }
     if (j->dirty_since == 0)
         j->dirty_since = loop_now();
-    if (must || loop_now() - j->dirty_since >= j->p->state_commit_window)
+    if (must || loop_now() - j->dirty_since >= j->p->state_commit_window) {
         jobs_flush_state(j);
+        j->dirty_since = 0;
+    } else if (state_unwritten(j->st) && state_write(j->st) != 0) {
+        log_msg(RELHOST_LOG_ERROR, "state", "cannot save state: %s", error_last());
+    }
 }
 
 double jobs_commit_wait(const jobs *j, double wait)

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: MIT
 """Group commit of the state (plan key state_commit_window, issue 18 item 3).
 
-The results of jobs that end within the window share one fdatasync of the journal; a job's
-start never waits for it (its intent is durable before it is submitted). The guarantee: a
-SIGKILL loses at most the results of jobs that ended within the window, and those run again on
-resume; nothing the state holds is lost, and nothing it holds runs again.
+The results of jobs that end within the window share one fdatasync of the journal; a local
+job's start never waits for one (its intent is written first; a cluster job's is durable before
+it is submitted). The guarantee: each result is written as its end is seen, so a SIGKILL loses
+none; a power loss loses at most the results of jobs that ended within the window, and those run
+again on resume; nothing the state holds is lost, and nothing it holds runs again.
 One case per process: commit.py CASE (ctest: test_crash_commit__<case>).
 """
 import json
@@ -15,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import rh  # noqa: E402
@@ -152,6 +154,78 @@ def case_a_disk_that_fails_fdatasync_stops_the_run_and_reports_nothing_unstored(
         rh.check(doc.get("release", {}).get("decision") != "passed",
                  f"the report claims a pass: {doc.get('release')}")
 
+
+
+def case_results_in_the_window_are_written_at_once_so_a_sigkill_loses_none():
+    """The window delays only the fdatasync: an ended job's result is written to the journal in
+    the tick that saw the end, so a SIGKILL of relhost (the kernel keeps what was written) loses
+    none of them, however long the window; only a power loss could."""
+    d = rh.scratch()
+    runs = os.path.join(d, "runs")
+    n = 8
+    plan = plan_of(d, runs, "10s", n=n,
+                   cmd=lambda i: ["sh", "-c", f"sleep {0.2 + 0.4 * i:.2f}; echo v{i} >> {runs}"])
+    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--release", "1"]
+    with open(os.path.join(d, "first.out"), "w") as out:
+        first = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, cwd=d, env=rh.base_env(),
+                                 start_new_session=True)
+    try:
+        rh.wait_for(lambda: len(counts(runs)) >= 3, "three jobs to end")
+        ended = set(counts(runs))
+        time.sleep(0.15)  # the host reaps an end within a tick; the next job ends 0.4 s later
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    rh.check(len(counts(runs)) < n, "every job ended before the kill: the test proves nothing")
+    recorded = completed(rh.load_state(os.path.join(d, "state", "release_1.json")))
+    rh.check(ended <= recorded, f"jobs {sorted(ended - recorded)} ended before the SIGKILL but "
+             f"their results were lost (recorded: {sorted(recorded)}); a 10 s window may delay "
+             "their fdatasync, not their write")
+    r = rh.run(argv[1:], cwd=d, env=rh.base_env(), timeout=120)
+    rh.expect(r, 0)
+    after = counts(runs)
+    for v in sorted(recorded):
+        rh.check(after.get(v) == 1, f"{v} was recorded before the kill but ran "
+                 f"{after.get(v)} times", r)
+
+
+def case_local_jobs_start_without_waiting_for_an_fdatasync_each():
+    """A local job's intent is written before it starts (it survives relhost's death, which the
+    job may outlive); a power loss would end the job too, so its start does not wait for an
+    fdatasync: 40 jobs started 4 at a time share the window's syncs instead of one per start."""
+    if not shutil.which("strace"):
+        raise rh.Skip("strace is not installed")
+    probe = subprocess.run(["strace", "-qq", "-e", "trace=none", "true"], capture_output=True)
+    if probe.returncode != 0:
+        raise rh.Skip("strace cannot trace here (ptrace refused)")
+    d = rh.scratch()
+    runs = os.path.join(d, "runs")
+    n = 40
+    vals = ",\n".join(f'{{ name = "v{i}"; cmd = ["sh", "-c", "echo v{i} >> {runs}"]; }}'
+                       for i in range(n))
+    plan = rh.write_plan(d, f"""
+state_dir = "state"; log_dir = "logs"; state_commit_window = "10s";
+runners = {{ local = {{ plugin = "runner_local"; max_parallel = 4; }}; }};
+steps = ( {{ name = "s"; plugin = "workflow"; runner = "local"; validations = ( {vals} ); }} );
+""")
+    trace = os.path.join(d, "trace")
+    env = rh.base_env()
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    r = subprocess.run(["strace", "-qq", "-e", "trace=fdatasync", "-o", trace,
+                        rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive",
+                        "--release", "1"], cwd=d, env=env, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=120)
+    rh.check(r.returncode == 0, f"relhost under strace exited {r.returncode}: {r.stderr}")
+    rh.check(len(counts(runs)) == n, "not every job ran")
+    syncs = len(re.findall(r"fdatasync\(", rh.read(trace)))
+    rh.check(syncs < 10, f"{syncs} fdatasync calls for {n} local jobs started 4 at a time "
+             "with a 10 s window: a start waited for one (want fewer than one per 4 starts)")
+    st = rh.load_state(os.path.join(d, "state", "release_1.json"))
+    rh.check(len(completed(st)) == n, f"not every result was stored: {sorted(completed(st))}")
 
 if __name__ == "__main__":
     sys.exit(rh.main(globals()))

@@ -34,9 +34,12 @@ foreach(_case a_deadline_fires_while_another_job_waits_on_http)
 endforeach()
 # commit.py: group commit of the state (state_commit_window): a SIGKILL loses no recorded result
 # and the unrecorded ones run on resume; one fdatasync serves the job ends of a window
-# and a disk whose fdatasync fails stops the run, NOT SAVED (test_crash_commit__<case>)
+# and a disk whose fdatasync fails stops the run, NOT SAVED; results are written at once (a
+# SIGKILL loses none) and local starts do not wait for an fdatasync (test_crash_commit__<case>)
 foreach(_case a_sigkill_mid_run_loses_nothing_recorded_and_the_rest_runs_on_resume
               one_fdatasync_serves_the_results_of_jobs_ending_within_the_window
+              results_in_the_window_are_written_at_once_so_a_sigkill_loses_none
+              local_jobs_start_without_waiting_for_an_fdatasync_each
               a_disk_that_fails_fdatasync_stops_the_run_and_reports_nothing_unstored)
   relhost_script_test(test_crash_commit__${_case} ${PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/commit.py
                       ${_case})

@@ -625,6 +625,47 @@ static void test_unit_state_state__a_lock_held_by_another_process_refuses_open_n
     close_ok(st);
 }
 
+/* state_write(): the changes reach the journal (a relhost killed right after loses none of them)
+ * while still counted as not durable; the next state_flush() only syncs them. */
+static void test_unit_state_state__written_changes_survive_a_kill_and_flush_only_syncs_them(
+    void **unused)
+{
+    pid_t pid;
+    int status;
+    state *st;
+    (void)unused;
+    close_ok(open_ok(STATE_CREATE));
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        state *c = NULL;
+        if (state_open(dir, V, 0, &c) != 0 || set(c, "tasks.a", json_string("running")) != 0 ||
+            state_write(c) != 0)
+            _exit(2);
+        _exit(state_pending(c) > 0 && state_unwritten(c) == 0 ? 0 : 3); /* no close, no flush */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    st = open_ok(0);
+    assert_string_equal(json_string_value(get(st, "tasks.a")), "running");
+    assert_int_equal(set(st, "tasks.b", json_string("done")), 0);
+    assert_int_equal(state_unwritten(st), state_pending(st));
+    assert_int_equal(state_write(st), 0);
+    {
+        off_t written = file_size("release_" V ".journal");
+        assert_int_equal(state_unwritten(st), 0);
+        assert_true(state_pending(st) > 0);
+        assert_int_equal(state_flush(st), 0);
+        assert_int_equal(state_pending(st), 0);
+        assert_int_equal(file_size("release_" V ".journal"), written); /* synced only */
+    }
+    close_ok(st);
+    st = open_ok(0);
+    assert_string_equal(json_string_value(get(st, "tasks.b")), "done");
+    close_ok(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +697,7 @@ int main(void)
         T(a_failed_fdatasync_breaks_the_store_and_refuses_every_later_save),
         T(a_snapshot_of_packed_records_is_the_dump_of_the_records),
         T(a_finished_job_record_costs_its_text_not_a_tree),
+        T(written_changes_survive_a_kill_and_flush_only_syncs_them),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
