@@ -90,6 +90,7 @@ int proc_pinned(const struct relhost_proc *p, pid_t pid);
 void proc_pin_carrier(struct relhost_proc *p, int procfd, const char *name, pid_t pid,
                       const char *want, size_t wlen, char **buf, size_t *cap);
 void proc_pin_member(struct relhost_proc *o, int procfd, pid_t pid, pid_t pgrp);
+/* procfd AT_FDCWD: reads /proc/<pid>/stat by its full path (one open instead of two). */
 int proc_read_stat(int procfd, pid_t pid, struct pstat *ps);
 void proc_scan_carriers(struct relhost_proc *p);
 /** Tables of relhost's descendants built so far, and the /proc files opened for them (the tests

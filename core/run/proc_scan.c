@@ -128,7 +128,7 @@ int proc_read_stat(int procfd, pid_t pid, struct pstat *ps)
     const char *rp;
     ssize_t n;
     int fd;
-    snprintf(path, sizeof path, "%d/stat", (int)pid);
+    snprintf(path, sizeof path, procfd == AT_FDCWD ? "/proc/%d/stat" : "%d/stat", (int)pid);
     fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -398,11 +398,7 @@ void proc_scan_carriers(struct relhost_proc *p)
 unsigned long long proc_start_time(pid_t pid)
 {
     struct pstat ps;
-    int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = procfd >= 0 ? proc_read_stat(procfd, pid, &ps) : -1;
-    if (procfd >= 0)
-        close(procfd);
-    return rc == 0 ? ps.starttime : 0;
+    return proc_read_stat(AT_FDCWD, pid, &ps) == 0 ? ps.starttime : 0;
 }
 
 /* Pins pid as a member of process group pgrp, if it still is one once pinned. */

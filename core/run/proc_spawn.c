@@ -156,6 +156,7 @@ struct child_plan {
     char *const *envp;
     const char *cwd;
     const char *path;        /* the PATH of the child's environment, searched for argv[0] */
+    const char *found;       /* argv[0] as the parent found it along path (NULL: search) */
     int fd[3];               /* become 0, 1, 2 */
     volatile int stage, err; /* set by the child when a step failed: STAGE_*, errno */
 };
@@ -361,6 +362,12 @@ CHILD_FN static int child_main(void *arg)
     close_fds();
     if (c->cwd && chdir(c->cwd) != 0)
         child_fail(c, STAGE_CHDIR, errno);
+    if (c->found) {
+        exec_file(c->found, c->argv, c->envp);
+        /* gone or changed since the parent found it: search as execvp() would */
+        if (errno != ENOENT && errno != ENOTDIR && errno != EACCES && errno != ESTALE)
+            child_fail(c, STAGE_EXEC, errno);
+    }
     child_execvp(c);
     child_fail(c, STAGE_EXEC, errno);
     return 126;
@@ -375,6 +382,96 @@ static const char *env_path(char *const *envp)
     return DEFAULT_PATH;
 }
 
+/* ---- finding the program along PATH once ---------------------------------------------------- */
+
+/* A program name found along a PATH: each start of the same name with the same PATH execs the
+ * file found the first time instead of trying every folder before it (a failed execve() each,
+ * in the child, while relhost waits for it). Only absolute PATH entries are searched here (a
+ * relative one depends on the child's folder: the child searches then). The child falls back
+ * to the whole search when the file is gone or no longer runnable. */
+struct path_hit {
+    char *path, *name, *found;
+};
+#define PATH_HITS 64
+static struct path_hit path_hits[PATH_HITS];
+static size_t path_hits_next;
+
+/* The first regular file along path named name that this process may execute (as execvp()
+ * would find it), in buf; 0 when found. */
+static int path_search(const char *path, const char *name, char *buf, size_t cap)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = path;;) {
+        const char *e = strchr(p, ':');
+        size_t dlen = e ? (size_t)(e - p) : strlen(p);
+        struct stat sb;
+        if (dlen == 0 || p[0] != '/' || dlen + 1 + nlen + 1 > cap)
+            return -1; /* the current folder, a relative entry, a long one: the child's search */
+        memcpy(buf, p, dlen);
+        buf[dlen] = '/';
+        memcpy(buf + dlen + 1, name, nlen + 1);
+        if (stat(buf, &sb) == 0 && S_ISREG(sb.st_mode) && access(buf, X_OK) == 0)
+            return 0;
+        if (!e)
+            return -1;
+        p = e + 1;
+    }
+}
+
+/* argv0's file along path, or NULL (a name with a '/', not found, or not decidable here). */
+static const char *path_find(const char *path, const char *argv0)
+{
+    char buf[PATH_MAX];
+    struct path_hit *h;
+    if (!argv0[0] || strchr(argv0, '/') || strlen(argv0) > NAME_MAX)
+        return NULL;
+    for (size_t i = 0; i < PATH_HITS && path_hits[i].name; i++)
+        if (strcmp(path_hits[i].name, argv0) == 0 && strcmp(path_hits[i].path, path) == 0)
+            return path_hits[i].found;
+    if (path_search(path, argv0, buf, sizeof buf) != 0)
+        return NULL;
+    h = &path_hits[path_hits_next];
+    path_hits_next = (path_hits_next + 1) % PATH_HITS;
+    free(h->path);
+    free(h->name);
+    free(h->found);
+    h->path = xstrdup(path);
+    h->name = xstrdup(argv0);
+    h->found = xstrdup(buf);
+    return h->found;
+}
+
+/* ---- clone ----------------------------------------------------------------------------------- */
+
+/* The child's stack, kept from one start to the next (clone() returns only once the child has
+ * exec'd or exited: the stack is free again), with a guard page below it. */
+static char *child_stack;
+static size_t child_stack_size;
+
+static char *stack_for(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *s;
+    if (child_stack && child_stack_size >= size)
+        return child_stack;
+    s = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (s == MAP_FAILED)
+        return NULL;
+    /* A guard page below the stack: an overflow faults instead of writing into relhost. */
+    if (mprotect(s, page, PROT_NONE) != 0) {
+        int e = errno;
+        munmap(s, size + page);
+        errno = e;
+        return NULL;
+    }
+    if (child_stack)
+        munmap(child_stack - page, child_stack_size + page);
+    child_stack = s + page;
+    child_stack_size = size;
+    return child_stack;
+}
+
 /* Starts the child with clone(CLONE_VM | CLONE_VFORK) on a stack of its own: no copy of
  * relhost's page tables, so the cost does not grow with what relhost holds (fork() copied them
  * all, and the host grows with every job of a run). Returns the pid, or -1 with errno. */
@@ -383,29 +480,19 @@ static pid_t clone_child(struct child_plan *c, size_t argc)
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t size = (CHILD_STACK + (argc + 2) * sizeof(char *) + page - 1) / page * page;
     sigset_t all, old;
-    char *stack;
+    char *stack = stack_for(size);
     pid_t pid;
     int e;
 
-    /* A guard page below the stack: an overflow faults instead of writing into relhost. */
-    stack = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-    if (stack == MAP_FAILED)
+    if (!stack)
         return -1;
-    if (mprotect(stack, page, PROT_NONE) != 0) {
-        e = errno;
-        munmap(stack, size + page);
-        errno = e;
-        return -1;
-    }
     /* Every signal blocked from before clone until the child has reset the dispositions: a
      * handler of relhost's run in the child would work on relhost's own memory. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid = clone(child_main, stack + page + size, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+    pid = clone(child_main, stack + child_stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
     e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    munmap(stack, size + page);
     errno = e;
     return pid;
 }
@@ -424,6 +511,7 @@ int proc_start_child(struct relhost_proc *p, const relhost_proc_spec *spec, char
     c.envp = envp;
     c.cwd = spec->cwd;
     c.path = env_path(envp);
+    c.found = path_find(c.path, spec->argv[0]);
     c.fd[0] = in;
     c.fd[1] = out;
     c.fd[2] = err;

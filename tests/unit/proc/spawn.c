@@ -96,6 +96,64 @@ static void test_unit_proc_spawn__the_command_is_found_in_the_path_of_its_own_en
     free(dir);
 }
 
+/* What the parent found along PATH is a shortcut, never another answer: once the program
+ * found is gone, or another folder of PATH gets one first... the child searches again as
+ * execvp() would; a script without "#!" found there runs under the shell. */
+static void run_expect(relhost_proc_spec *s, const char *out)
+{
+    relhost_proc_result r;
+    assert_int_equal(proc_run(s, &r), 0);
+    assert_int_equal(r.exec_failed, 0);
+    assert_int_equal(r.exit_code, 0);
+    assert_string_equal(r.out, out);
+    proc_result_free(&r);
+}
+
+static void test_unit_proc_spawn__a_program_found_before_is_searched_again_once_it_is_gone(
+    void **state)
+{
+    char *a = path_in_tmp("path-a"), *b = path_in_tmp("path-b"), *pa, *pb, *path_env;
+    const char *argv[] = {"relhost-found-once", NULL};
+    const char *env[2];
+    relhost_proc_spec s = spec_of(argv);
+    relhost_proc_result r;
+    (void)state;
+
+    assert_int_equal(path_mkdirs(a), 0);
+    assert_int_equal(path_mkdirs(b), 0);
+    pa = xasprintf("%s/relhost-found-once", a);
+    pb = xasprintf("%s/relhost-found-once", b);
+    write_file(pa, "echo a\n", 0755); /* no "#!": the shell runs it */
+    write_file(pb, "#!/bin/sh\necho b\n", 0755);
+    path_env = xasprintf("PATH=%s:%s", a, b);
+    env[0] = path_env;
+    env[1] = NULL;
+    s.env = env;
+    run_expect(&s, "a\n");
+    run_expect(&s, "a\n");
+    assert_int_equal(unlink(pa), 0);
+    run_expect(&s, "b\n"); /* the first one is gone: b's, as a fresh search finds */
+    write_file(pa, "#!/bin/sh\necho a again\n", 0644); /* not executable: skipped */
+    run_expect(&s, "b\n");
+    assert_int_equal(unlink(pb), 0);
+    assert_int_equal(proc_run(&s, &r), 0);
+    assert_int_equal(r.exit_code, 126); /* only a file it may not run: EACCES, as execvp() */
+    proc_result_free(&r);
+    assert_int_equal(chmod(pa, 0755), 0);
+    run_expect(&s, "a again\n");
+    /* Another PATH is another search, even for the same name. */
+    write_file(pb, "#!/bin/sh\necho b again\n", 0755);
+    free(path_env);
+    path_env = xasprintf("PATH=%s", b);
+    env[0] = path_env;
+    run_expect(&s, "b again\n");
+    free(path_env);
+    free(pa);
+    free(pb);
+    free(a);
+    free(b);
+}
+
 static void test_unit_proc_spawn__a_script_without_a_shebang_runs_under_the_shell(void **state)
 {
     char *path = path_in_tmp("no-shebang");
@@ -184,6 +242,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_unit_proc_spawn__the_command_is_found_in_the_path_of_its_own_environment),
         T(test_unit_proc_spawn__a_script_without_a_shebang_runs_under_the_shell),
+        T(test_unit_proc_spawn__a_program_found_before_is_searched_again_once_it_is_gone),
         T(test_unit_proc_spawn__a_long_argv_reaches_a_script_without_a_shebang),
 #undef T
     };
