@@ -170,7 +170,7 @@ static int path_exists(json_t *root, const char *const *path, size_t depth)
 int state_set(state *st, const char *const *path, size_t depth, json_t *value)
 {
     json_t *patharr;
-    size_t start, blocked;
+    size_t start, blocked, value_at;
     int rc;
     if (st->flags & STATE_READONLY) {
         json_decref(value);
@@ -227,11 +227,22 @@ int state_set(state *st, const char *const *path, size_t depth, json_t *value)
             return error_set(RELHOST_EINVAL, "key %zu of a state path is not valid UTF-8", i + 1);
         }
     start = st->pending.len;
-    rc = state_record_encode(&st->pending, st->seq + 1, patharr, value);
+    rc = state_record_encode_at(&st->pending, st->seq + 1, patharr, value, &value_at);
     json_decref(patharr);
     if (rc) {
         json_decref(value);
         return rc;
+    }
+    if (depth == 2 && json_is_object(value) && strcmp(path[0], "jobs") == 0) {
+        /* A whole job record: its packed form is the text just written, not a second dump. */
+        json_t *packed =
+            state_job_packed_text(st->pending.s + value_at, st->pending.len - 1 - value_at);
+        json_decref(value);
+        if (!(value = packed)) {
+            state_sb_truncate(&st->pending, start);
+            return error_set(RELHOST_ENOMEM, "out of memory changing the state of release %s",
+                             st->version);
+        }
     }
     if (state_path_apply(st->root, path, depth, value, 1) < 0) {
         state_sb_truncate(&st->pending, start);

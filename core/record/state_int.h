@@ -72,6 +72,12 @@ int state_is_packed(const json_t *v);
 /* Pack every job record of root["jobs"] (a loaded state): 0, or -1 out of memory. */
 int state_jobs_pack(json_t *root);
 int state_record_encode(strbuf *b, uint64_t seq, json_t *patharr, json_t *value);
+/* The same; *value_at: where value's JSON text starts in b (it ends before the record's last
+ * byte, '}'). */
+int state_record_encode_at(strbuf *b, uint64_t seq, json_t *patharr, json_t *value,
+                           size_t *value_at);
+/* The packed form of a job record from its compact JSON text (what job_pack() makes of it). */
+json_t *state_job_packed_text(const char *text, size_t len);
 int state_journal_replay(state *st, const unsigned char *buf, size_t len, load_info *li);
 
 /* state_load.c: loading */

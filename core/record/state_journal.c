@@ -127,6 +127,17 @@ static json_t *job_pack(json_t *o)
     return p;
 }
 
+json_t *state_job_packed_text(const char *text, size_t len)
+{
+    strbuf b = {0};
+    json_t *p;
+    sb_putc(&b, '\0');
+    sb_add(&b, text, len);
+    p = json_stringn_nocheck(b.s, b.len);
+    sb_free(&b);
+    return p;
+}
+
 int state_jobs_pack(json_t *root)
 {
     json_t *jobs = json_object_get(root, "jobs"), *v;
@@ -229,6 +240,13 @@ int state_path_apply(json_t *root, const char *const *path, size_t depth, json_t
  * unchanged. */
 int state_record_encode(strbuf *b, uint64_t seq, json_t *patharr, json_t *value)
 {
+    size_t at;
+    return state_record_encode_at(b, seq, patharr, value, &at);
+}
+
+int state_record_encode_at(strbuf *b, uint64_t seq, json_t *patharr, json_t *value,
+                           size_t *value_at)
+{
     static const char header[8] = {0};
     size_t start = b->len;
     size_t len;
@@ -236,8 +254,10 @@ int state_record_encode(strbuf *b, uint64_t seq, json_t *patharr, json_t *value)
     sb_printf(b, "{\"seq\":%" PRIu64 ",\"path\":", seq);
     if (json_dump_callback(patharr, state_dump_to_sb, b, JSON_COMPACT) != 0)
         goto bad;
+    *value_at = b->len;
     if (value) {
         sb_puts(b, ",\"value\":");
+        *value_at = b->len;
         if (json_dump_callback(value, state_dump_to_sb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
             goto bad;
     }

@@ -328,6 +328,7 @@ static void walk_steps(struct walk *w, const opened *gates)
                 continue;
             if (!r->selected)
                 continue;
+            pipeline_notes_due(w);
             go = pipeline_step_decide(w, i, is_hook);
             if (go == GO_BREAK) {
                 out->interrupted = 1;

@@ -33,6 +33,7 @@ struct walk {
     double notes_at;      /* loop_now() of the last notes written; 0: never */
     double notes_gap;     /* the least time between two rewrites at step ends */
     int notes_stale;      /* a step ended since */
+    int notes_due;        /* and the notes are due: written before the next step, or at the end */
 };
 
 typedef enum { GO_RUN, GO_SKIP, GO_SKIP_UNRECORDED, GO_BREAK } step_go;
@@ -69,6 +70,9 @@ int pipeline_check_dirs(const struct walk *w);
 int pipeline_open_release(const struct walk *w, const plan_profile *prof, const struct reqset *rs,
                           relhost_ctx *base, state **sto, candidate *cand, jobs **jb);
 void pipeline_record_step(struct walk *w, step_result *r);
+/* The notes a step's end made due, written before the next step starts (the run's end writes
+ * them anyway: the last step's are not written twice). */
+void pipeline_notes_due(struct walk *w);
 /* Write the release notes now when a step ended since they were last written. */
 void pipeline_notes_current(struct walk *w);
 void pipeline_finish_walk(struct walk *w);

@@ -121,6 +121,7 @@ static void write_notes(struct walk *w)
     if (w->notes_gap < NOTES_INTERVAL_S)
         w->notes_gap = NOTES_INTERVAL_S;
     w->notes_stale = 0;
+    w->notes_due = 0;
 }
 
 void pipeline_notes_current(struct walk *w)
@@ -174,6 +175,12 @@ void pipeline_record_step(struct walk *w, step_result *r)
     }
     w->notes_stale = 1;
     if (w->notes_at == 0 || loop_now() - w->notes_at >= w->notes_gap)
+        w->notes_due = 1;
+}
+
+void pipeline_notes_due(struct walk *w)
+{
+    if (w->sto && w->notes_due)
         write_notes(w);
 }
 
