@@ -163,6 +163,10 @@ typedef struct state_emergency {
 int state_emergency_prepare(state *st, state_emergency *em, const char *const *const *paths,
                             const size_t *depths, json_t **values, size_t n);
 void state_emergency_write(state *st, const state_emergency *em);
+/** Renumber what em holds to follow the state as it is now (the same changes, prepared before
+ *  other changes were made): cheaper than preparing them again. Returns 0, or -1 when em holds
+ *  nothing or what it holds cannot be renumbered (prepare it again). */
+int state_emergency_reseq(const state *st, state_emergency *em);
 
 /**
  * Write the whole root to release_<v>.json (temp, fsync, rename, fsync(dir)), then cut the

@@ -507,6 +507,43 @@ int state_emergency_prepare(state *st, state_emergency *em, const char *const *c
     return rc;
 }
 
+int state_emergency_reseq(const state *st, state_emergency *em)
+{
+    static const char head[] = "{\"seq\":";
+    unsigned char out[sizeof em->buf];
+    size_t o = 0, off = 0;
+    uint64_t seq = st->seq + 1;
+    if (!em->first_seq)
+        return -1;
+    if (em->first_seq == seq)
+        return 0;
+    while (off + 8 <= em->len) {
+        const unsigned char *body = (const unsigned char *)em->buf + off + 8;
+        size_t len = get_le32((const unsigned char *)em->buf + off), rest, hl;
+        const unsigned char *after;
+        char num[48];
+        if (off + 8 + len > em->len || len < sizeof head || memcmp(body, head, sizeof head - 1))
+            return -1;
+        after = memchr(body, ',', len); /* the end of the seq's digits */
+        if (!after)
+            return -1;
+        rest = len - (size_t)(after - body);
+        hl = (size_t)snprintf(num, sizeof num, "%s%" PRIu64, head, seq++);
+        if (o + 8 + hl + rest > sizeof out)
+            return -1;
+        memcpy(out + o + 8, num, hl);
+        memcpy(out + o + 8 + hl, after, rest);
+        put_le32(out + o, (uint32_t)(hl + rest));
+        put_le32(out + o + 4, state_crc32((const char *)out + o + 8, hl + rest));
+        o += 8 + hl + rest;
+        off += 8 + len;
+    }
+    memcpy(em->buf, out, o);
+    em->len = o;
+    em->first_seq = st->seq + 1;
+    return 0;
+}
+
 void state_emergency_write(state *st, const state_emergency *em)
 {
     if (!st || !em->first_seq || em->first_seq != st->seq + 1 || st->broken || st->journal_fd < 0)

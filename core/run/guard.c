@@ -104,8 +104,12 @@ static void prepare_records(const frame *f)
         return;
     }
     if (G.prep_plugin == f->plugin && G.prep_call == f->call && G.prep_step == f->step &&
-        G.prep_seq == state_seq(G.st) && G.crashed.first_seq)
+        G.crashed.first_seq &&
+        (G.prep_seq == state_seq(G.st) || (state_emergency_reseq(G.st, &G.crashed) == 0 &&
+                                           state_emergency_reseq(G.st, &G.hung) == 0))) {
+        G.prep_seq = state_seq(G.st);
         return;
+    }
     prepare(&G.crashed, f, "plugin_crashed", "crashed (a fatal signal)");
     prepare(&G.hung, f, "plugin_hung", "did not return after relhost was told to stop");
     G.prep_plugin = f->plugin;

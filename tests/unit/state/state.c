@@ -666,6 +666,43 @@ static void test_unit_state_state__written_changes_survive_a_kill_and_flush_only
     close_ok(st);
 }
 
+/* Records a crash would append, prepared before other changes and renumbered after them, are
+ * byte for byte what a fresh prepare gives (seq of 1 and of 2 digits alike). */
+static void prepare_two(state *st, state_emergency *em)
+{
+    const char *p1[] = {"steps", "s", "outcome"}, *p2[] = {"steps", "s", "message"};
+    const char *const *paths[] = {p1, p2};
+    size_t depths[] = {3, 3};
+    json_t *values[] = {json_string("ERROR"), json_string("plugin x crashed \"here\", 1,2")};
+    assert_int_equal(state_emergency_prepare(st, em, paths, depths, values, 2), 0);
+}
+
+static void test_unit_state_state__renumbered_crash_records_equal_freshly_prepared_ones(
+    void **unused)
+{
+    state *st = open_ok(STATE_CREATE);
+    state_emergency a, b;
+    (void)unused;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(state_emergency_reseq(st, &a), -1); /* nothing prepared */
+    prepare_two(st, &a);
+    assert_int_equal(state_emergency_reseq(st, &a), 0); /* nothing changed since */
+    for (int i = 0; i < 12; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "tasks.k%d", i);
+        assert_int_equal(set(st, key, json_integer(i)), 0);
+        assert_int_equal(state_emergency_reseq(st, &a), 0);
+        prepare_two(st, &b);
+        assert_int_equal(a.first_seq, b.first_seq);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.buf, b.buf, a.len);
+    }
+    a.buf[9] = 'X'; /* no longer a record that starts with its seq */
+    assert_int_equal(set(st, "tasks.last", json_true()), 0);
+    assert_int_equal(state_emergency_reseq(st, &a), -1);
+    close_ok(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -698,6 +735,7 @@ int main(void)
         T(a_snapshot_of_packed_records_is_the_dump_of_the_records),
         T(a_finished_job_record_costs_its_text_not_a_tree),
         T(written_changes_survive_a_kill_and_flush_only_syncs_them),
+        T(renumbered_crash_records_equal_freshly_prepared_ones),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
