@@ -39,9 +39,16 @@ static struct {
     void *hook_data;
     /* What a crash and a hang record, prepared for the innermost call with a step. */
     state_emergency crashed, hung;
-    const char *prep_plugin, *prep_call, *prep_step;
-    uint64_t prep_seq;
 } G;
+
+/* The records prepared for the last few (plugin, call, step): a job's calls take turns (submit,
+ * poll, feed, collect...), and records prepared before only need the state's new seq. */
+#define PREP_SLOTS 8
+static struct prep {
+    char *plugin, *call, *step;
+    state_emergency crashed, hung;
+} prep_slots[PREP_SLOTS];
+static unsigned prep_next;
 
 static void say(const char *s) { (void)!write(STDERR_FILENO, s, strlen(s)); }
 
@@ -95,27 +102,45 @@ static void prepare(state_emergency *em, const frame *f, const char *reason, con
         em->first_seq = 0;
 }
 
-/* Ahead of the call: the records its crash or hang would append. Redone only when the call,
- * the plugin, the step or the state changed (feed() is called once per chunk of a log). */
+static int same(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+
+static void copy_em(state_emergency *to, const state_emergency *from)
+{
+    to->first_seq = from->first_seq;
+    to->len = from->len;
+    memcpy(to->buf, from->buf, from->len);
+}
+
+/* Ahead of the call: the records its crash or hang would append. Prepared once per plugin,
+ * call and step among the last PREP_SLOTS, renumbered when only the state moved on (feed() is
+ * called once per chunk of a log, poll() once per tick). */
 static void prepare_records(const frame *f)
 {
+    struct prep *s = NULL;
     if (!G.st || !f->step) {
         G.crashed.first_seq = G.hung.first_seq = 0;
         return;
     }
-    if (G.prep_plugin == f->plugin && G.prep_call == f->call && G.prep_step == f->step &&
-        G.crashed.first_seq &&
-        (G.prep_seq == state_seq(G.st) || (state_emergency_reseq(G.st, &G.crashed) == 0 &&
-                                           state_emergency_reseq(G.st, &G.hung) == 0))) {
-        G.prep_seq = state_seq(G.st);
-        return;
+    for (size_t i = 0; i < PREP_SLOTS && !s; i++)
+        if (prep_slots[i].crashed.first_seq && same(prep_slots[i].plugin, f->plugin) &&
+            same(prep_slots[i].call, f->call) && same(prep_slots[i].step, f->step))
+            s = &prep_slots[i];
+    if (!s || state_emergency_reseq(G.st, &s->crashed) != 0 ||
+        state_emergency_reseq(G.st, &s->hung) != 0) {
+        if (!s) {
+            s = &prep_slots[prep_next++ % PREP_SLOTS];
+            free(s->plugin);
+            free(s->call);
+            free(s->step);
+            s->plugin = xstrdup(f->plugin);
+            s->call = xstrdup(f->call);
+            s->step = xstrdup(f->step);
+        }
+        prepare(&s->crashed, f, "plugin_crashed", "crashed (a fatal signal)");
+        prepare(&s->hung, f, "plugin_hung", "did not return after relhost was told to stop");
     }
-    prepare(&G.crashed, f, "plugin_crashed", "crashed (a fatal signal)");
-    prepare(&G.hung, f, "plugin_hung", "did not return after relhost was told to stop");
-    G.prep_plugin = f->plugin;
-    G.prep_call = f->call;
-    G.prep_step = f->step;
-    G.prep_seq = state_seq(G.st);
+    copy_em(&G.crashed, &s->crashed);
+    copy_em(&G.hung, &s->hung);
 }
 
 /* ---- fatal signals ---------------------------------------------------------------------------- */
@@ -331,7 +356,8 @@ void guard_install(void)
 void guard_set_state(struct state *st)
 {
     G.st = st;
-    G.prep_plugin = NULL;
+    for (size_t i = 0; i < PREP_SLOTS; i++)
+        prep_slots[i].crashed.first_seq = prep_slots[i].hung.first_seq = 0;
     G.crashed.first_seq = G.hung.first_seq = 0;
 }
 
