@@ -262,7 +262,8 @@ site_index *site_index_open(const char *registry_dir, const char *state_dir)
     }
     if (ix->damage) {
         ix->n = ix->live = 0;
-        memset(ix->slots, 0, ix->nslots * sizeof *ix->slots);
+        if (ix->slots)
+            memset(ix->slots, 0, ix->nslots * sizeof *ix->slots);
         ix->dirty = 1;
     }
     ix->loaded = ix->live;
