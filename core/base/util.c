@@ -94,7 +94,7 @@ void sb_free(strbuf *b)
     b->len = b->cap = 0;
 }
 
-static void sb_reserve(strbuf *b, size_t extra)
+void sb_reserve(strbuf *b, size_t extra)
 {
     if (!b->s)
         sb_init(b);
@@ -113,21 +113,26 @@ void sb_add(strbuf *b, const char *s, size_t n)
     b->s[b->len] = '\0';
 }
 
-void sb_puts(strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
 void sb_putc(strbuf *b, char c) { sb_add(b, &c, 1); }
 
 void sb_vprintf(strbuf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     int n;
+    if (!b->s)
+        sb_init(b);
+    /* into the room there is, formatted a second time only when it did not fit */
     va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
+    n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap2);
     va_end(ap2);
-    if (n < 0)
+    if (n < 0) {
+        b->s[b->len] = '\0';
         return;
-    sb_reserve(b, (size_t)n);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    }
+    if ((size_t)n >= b->cap - b->len) {
+        sb_reserve(b, (size_t)n);
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Allocation that cannot fail quietly: relhost aborts with a message on out-of-memory, because
  * every caller would otherwise have to unwind a half-built result it could not report anyway. */
@@ -35,8 +36,11 @@ typedef struct strbuf {
 
 void sb_init(strbuf *b);
 void sb_free(strbuf *b);
+/** Room for extra more bytes (and the NUL) without another allocation. */
+void sb_reserve(strbuf *b, size_t extra);
 void sb_add(strbuf *b, const char *s, size_t n);
-void sb_puts(strbuf *b, const char *s);
+/** Inline, so that the length of a literal is known when it is compiled. */
+static inline void sb_puts(strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 void sb_putc(strbuf *b, char c);
 void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(strbuf *b, const char *fmt, va_list ap);

@@ -43,16 +43,25 @@ int state_dump_to_sb(const char *buf, size_t size, void *data)
 
 int state_read_fd_all(int fd, strbuf *b)
 {
-    char chunk[65536];
+    struct stat sb;
+    /* read straight into the buffer, with room for the whole file at once: a 10 MB snapshot
+     * is neither copied from a chunk nor copied again each time the buffer doubles */
+    sb_reserve(b, fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0
+                      ? (size_t)sb.st_size + 1
+                      : 65536);
     for (;;) {
-        ssize_t r = read(fd, chunk, sizeof chunk);
+        ssize_t r;
+        if (b->cap - b->len - 1 < 4096)
+            sb_reserve(b, 65536);
+        r = read(fd, b->s + b->len, b->cap - b->len - 1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return -1;
         if (r == 0)
             return 0;
-        sb_add(b, chunk, (size_t)r);
+        b->len += (size_t)r;
+        b->s[b->len] = '\0';
     }
 }
 

@@ -125,6 +125,10 @@ json_t *report_model(json_t *state_root);
  *  text_redact_record() (view/text.h): what report_model() gives for the state it was read from. */
 struct release_record;
 json_t *report_model_of(const struct release_record *rec);
+/** report_model_of() without what `relhost status --json` does not show (core/view/
+ *  status_json.c): the steps' and jobs' evidence, and the jobs' argv, spec and acceptance
+ *  hashes and repeat members; every other member as report_model_of() gives it. */
+json_t *report_model_brief(const struct release_record *rec);
 
 /** release.decision for a state root: "passed", "failed", ... (a static string). */
 const char *report_decision(json_t *state_root);

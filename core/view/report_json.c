@@ -122,7 +122,8 @@ static json_t *model_evidence(const evidence_record *e)
     return o;
 }
 
-static json_t *model_step(const step_record *s)
+/* brief: without the evidence (the status model's steps, which do not show it). */
+static json_t *model_step(const step_record *s, int brief)
 {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(s->name));
@@ -137,13 +138,15 @@ static json_t *model_step(const step_record *s)
     json_object_set_new(o, "started_at", m_str(s->started_at));
     json_object_set_new(o, "ended_at", m_str(s->ended_at));
     json_object_set_new(o, "duration_s", m_real(s->duration_s));
-    json_object_set_new(o, "evidence", model_evidence(&s->evidence));
+    if (!brief)
+        json_object_set_new(o, "evidence", model_evidence(&s->evidence));
     return o;
 }
 
-static json_t *model_job(const job_record *j)
+/* brief: up to "log_path" (the status model's jobs: no argv, hashes, repeats, evidence). */
+static json_t *model_job(const job_record *j, int brief)
 {
-    json_t *o = json_object(), *argv = json_array();
+    json_t *o = json_object(), *argv;
     json_object_set_new(o, "id", json_string(j->id));
     json_object_set_new(o, "step", json_string(j->step));
     json_object_set_new(o, "validation", json_string(j->validation));
@@ -162,6 +165,9 @@ static json_t *model_job(const job_record *j)
     json_object_set_new(o, "ended_at", m_str(j->ended_at));
     json_object_set_new(o, "duration_s", m_real(j->duration_s));
     json_object_set_new(o, "log_path", m_str(j->log_path));
+    if (brief)
+        return o;
+    argv = json_array();
     for (size_t i = 0; i < j->nargv; i++)
         json_array_append_new(argv, m_str(j->argv[i]));
     json_object_set_new(o, "argv", argv);
@@ -225,7 +231,7 @@ static json_t *model_release(const release_record *r)
     return rel;
 }
 
-json_t *report_model_of(const release_record *r)
+static json_t *model_of(const release_record *r, int brief)
 {
     json_t *o = json_object(), *st = json_object(), *steps = json_array(), *jobs = json_array();
     size_t i;
@@ -236,14 +242,18 @@ json_t *report_model_of(const release_record *r)
     json_object_set_new(o, "state", st);
     /* Steps and jobs come ordered from record_read() (report_files.h). */
     for (i = 0; i < r->nsteps; i++)
-        json_array_append_new(steps, model_step(&r->steps[i]));
+        json_array_append_new(steps, model_step(&r->steps[i], brief));
     for (i = 0; i < r->njobs; i++)
-        json_array_append_new(jobs, model_job(&r->jobs[i]));
+        json_array_append_new(jobs, model_job(&r->jobs[i], brief));
     json_object_set_new(o, "summary", model_summary(r));
     json_object_set_new(o, "steps", steps);
     json_object_set_new(o, "jobs", jobs);
     return o;
 }
+
+json_t *report_model_of(const release_record *r) { return model_of(r, 0); }
+
+json_t *report_model_brief(const release_record *r) { return model_of(r, 1); }
 
 json_t *report_model(json_t *root)
 {

@@ -399,6 +399,9 @@ int site_write(const plan *p, const char *outdir)
         return rc;
     }
     sb_init(&page);
+    /* room for the whole page at once (about 2 KiB a release, a plot point each), so that it
+     * is not copied as it grows; what it does not use is never touched */
+    sb_reserve(&page, (size_t)65536 + d.nrel * 3072);
     site_render(&d, &page);
     rc = write_page(outdir, &page);
     sb_free(&page);

@@ -3,9 +3,9 @@
 #include "view/site_index.h"
 
 #include "base/error.h"
-#include "base/jarena.h"
 #include "base/util.h"
 #include "record/record.h"
+#include "record/record_codec.h"
 #include "record/state.h"
 #include "registry/fsutil.h"
 
@@ -23,34 +23,166 @@
 /* How long a writer waits for the registry's lock (10 ms steps) before it leaves the index. */
 #define LOCK_TRIES 200
 
+/* One entry: "V K N RECORD\n" (site_index.h), in the file's bytes or its own. */
+typedef struct entry {
+    const char *text;                   /* the whole entry, its line end included */
+    char *owned;                        /* text, when it is not the file's */
+    int gone;                           /* dropped: its version still holds its hash slot */
+    size_t len, vlen, klen, roff, rlen; /* lengths of it, V and K; offset and length of RECORD */
+} entry;
+
 struct site_index {
     const char *registry_dir, *state_dir;
-    json_t *entries; /* version -> its entry line ["V","K",{state}], a JSON string */
-    size_t loaded;   /* entries read from the file */
-    int dir_fd;      /* the state folder, for the keys; -1 when it cannot be opened */
-    int dirty;       /* an entry was added, replaced or dropped */
-    char *damage;    /* why the file was not used, or NULL */
+    char *file;          /* the index file's bytes, which the entries read from point into */
+    entry *e;            /* entries, in the file's order, then the ones entered */
+    size_t n, cap, live; /* entries (dropped ones included), room, entries not dropped */
+    size_t *slots;       /* open-addressing hash of versions: entry index + 1, 0 when empty */
+    size_t nslots;       /* a power of two, more than twice n */
+    size_t loaded;       /* entries read from the file */
+    int dir_fd;          /* the state folder, for the keys; -1 when it cannot be opened */
+    int dirty;           /* an entry was added, replaced or dropped */
+    char *damage;        /* why the file was not used, or NULL */
 };
+
+/* ---- entries ------------------------------------------------------------------------------- */
+
+/* The characters of versions (state file names: record/state.h) and of keys. */
+static const char version_chars[] =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-";
+static const char key_chars[] = "0123456789abcdef.;-";
+
+/* The length of the run of bytes at s (at most n) that are in set. */
+static size_t span(const char *s, size_t n, const char *set)
+{
+    size_t i = 0;
+    while (i < n && s[i] && strchr(set, s[i]))
+        i++;
+    return i;
+}
+
+/* The entry at l (at most avail bytes) into *e: its length, or 0 when it is not one. V and K
+ * are of plain characters, N is the decimal length of RECORD (record/record_codec.h). */
+static size_t entry_head(const char *l, size_t avail, entry *e)
+{
+    size_t i, nlen, n = 0;
+    memset(e, 0, sizeof *e);
+    e->vlen = span(l, avail, version_chars);
+    if (e->vlen == 0 || e->vlen >= avail || l[e->vlen] != ' ')
+        return 0;
+    i = e->vlen + 1;
+    e->klen = span(l + i, avail - i, key_chars);
+    if (e->klen == 0 || (i += e->klen) >= avail || l[i] != ' ')
+        return 0;
+    i++;
+    nlen = span(l + i, avail - i, "0123456789");
+    if (nlen == 0 || nlen > 12 || i + nlen >= avail || l[i + nlen] != ' ')
+        return 0;
+    for (size_t k = 0; k < nlen; k++)
+        n = n * 10 + (size_t)(l[i + k] - '0');
+    e->roff = i + nlen + 1;
+    if (n >= avail - e->roff || l[e->roff + n] != '\n')
+        return 0;
+    e->rlen = n;
+    e->text = l;
+    return e->len = e->roff + n + 1;
+}
+
+static size_t hash_of(const char *v, size_t n)
+{
+    size_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)v[i]) * 16777619u;
+    return h;
+}
+
+/* The hash slot of version v (vlen bytes): the one holding its entry, or the empty one where
+ * it goes. Entries are found by the bytes of their version, dropped ones too. */
+static size_t *slot_of(site_index *ix, const char *v, size_t vlen)
+{
+    size_t i = hash_of(v, vlen) & (ix->nslots - 1);
+    for (;; i = (i + 1) & (ix->nslots - 1)) {
+        size_t *s = &ix->slots[i];
+        const entry *e = *s ? &ix->e[*s - 1] : NULL;
+        if (!e || (e->vlen == vlen && memcmp(e->text, v, vlen) == 0))
+            return s;
+    }
+}
+
+/* Room for one more entry and its slot. */
+static void grow(site_index *ix)
+{
+    if (ix->n == ix->cap) {
+        ix->cap = ix->cap ? ix->cap * 2 : 64;
+        ix->e = xrealloc(ix->e, ix->cap * sizeof *ix->e);
+    }
+    if (2 * (ix->n + 1) < ix->nslots)
+        return;
+    free(ix->slots);
+    ix->nslots = ix->nslots ? ix->nslots * 2 : 128;
+    while (2 * (ix->n + 1) >= ix->nslots)
+        ix->nslots *= 2;
+    ix->slots = xcalloc(ix->nslots, sizeof *ix->slots);
+    for (size_t i = 0; i < ix->n; i++) {
+        const entry *e = &ix->e[i];
+        *slot_of(ix, e->text, e->vlen) = i + 1;
+    }
+}
+
+/* The live entry of version, or NULL. */
+static entry *find(site_index *ix, const char *version)
+{
+    size_t *s = ix->nslots ? slot_of(ix, version, strlen(version)) : NULL;
+    entry *e = s && *s ? &ix->e[*s - 1] : NULL;
+    return e && !e->gone ? e : NULL;
+}
+
+static void drop(site_index *ix, entry *e)
+{
+    e->gone = 1;
+    ix->live--;
+    ix->dirty = 1;
+}
 
 /* ---- reading ------------------------------------------------------------------------------- */
 
-static int read_all(const char *path, strbuf *out)
+/* The file at path, whole, into *out (NUL-terminated; *len bytes): 0, or -1 with errno. */
+static int read_all(const char *path, char **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    char buf[65536];
-    ssize_t n;
+    struct stat sb;
+    size_t got = 0, cap;
+    char *buf;
     if (fd < 0)
         return -1;
-    while ((n = read(fd, buf, sizeof buf)) != 0) {
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    cap = sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096;
+    buf = xmalloc(cap + 1);
+    for (;;) {
+        ssize_t n;
+        if (got == cap)
+            buf = xrealloc(buf, (cap *= 2) + 1);
+        if ((n = read(fd, buf + got, cap - got)) == 0)
+            break;
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            int e = errno;
+            free(buf);
             close(fd);
+            errno = e;
             return -1;
         }
-        sb_add(out, buf, (size_t)n);
+        got += (size_t)n;
     }
     close(fd);
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
     return 0;
 }
 
@@ -76,70 +208,39 @@ static const char *header_bad(const site_index *ix, json_t *h, const char *body,
     return NULL;
 }
 
-/* The characters of versions (state file names: record/state.h) and of keys. */
-static const char version_chars[] =
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-";
-static const char key_chars[] = "0123456789abcdef.;-";
-
-/* An entry line ["V","K",{state}]: *vlen, the key at *k (*klen bytes), the state's offset
- * *soff (it ends before the closing bracket); 0, or -1 when the line is not one. V and K hold
- * plain characters only, so their JSON strings are their bytes. */
-static int entry_head(const char *l, size_t len, size_t *vlen, const char **k, size_t *klen,
-                      size_t *soff)
+/* The entries of the body (len bytes at s), or why it does not hold them. Each entry's record
+ * is decoded only when it is used. */
+static const char *parse_entries(site_index *ix, const char *s, size_t len)
 {
-    size_t i;
-    if (len < 8 || memcmp(l, "[\"", 2) != 0 || l[len - 1] != ']')
-        return -1;
-    for (i = 2; i < len && l[i] && strchr(version_chars, l[i]); i++)
-        ;
-    *vlen = i - 2;
-    if (*vlen == 0 || len - i < 4 || memcmp(l + i, "\",\"", 3) != 0)
-        return -1;
-    *k = l + i + 3;
-    for (i += 3; i < len && l[i] && strchr(key_chars, l[i]); i++)
-        ;
-    *klen = (size_t)(l + i - *k);
-    if (len - i < 3 || memcmp(l + i, "\",{", 3) != 0)
-        return -1;
-    *soff = i + 2;
-    return 0;
-}
-
-/* One entry line, or why it is not one. Its state is parsed only when it is used. */
-static const char *entry_add(site_index *ix, const char *line, size_t len)
-{
-    size_t vlen, klen, soff;
-    const char *k;
-    if (entry_head(line, len, &vlen, &k, &klen, &soff) != 0)
-        return "an entry is not [version, key, state]";
-    if (json_object_getn(ix->entries, line + 2, vlen))
-        return "two entries are of one release";
-    json_object_setn_new(ix->entries, line + 2, vlen, json_stringn_nocheck(line, len));
+    for (size_t at = 0, n; at < len; at += n) {
+        entry e;
+        size_t *slot;
+        if ((n = entry_head(s + at, len - at, &e)) == 0)
+            return "an entry is not a version, a key, a length and a record";
+        grow(ix);
+        if (*(slot = slot_of(ix, e.text, e.vlen)) != 0)
+            return "two entries are of one release";
+        ix->e[ix->n++] = e;
+        *slot = ix->n;
+        ix->live++;
+    }
     return NULL;
 }
 
 static const char *parse(site_index *ix, const char *s, size_t len)
 {
-    const char *nl = memchr(s, '\n', len), *bad, *end = s + len;
+    const char *nl = memchr(s, '\n', len), *bad;
     json_t *h;
     size_t want;
     if (!nl)
         return "it has no header line";
     h = json_loadb(s, (size_t)(nl - s), JSON_REJECT_DUPLICATES, NULL);
-    bad = header_bad(ix, h, nl + 1, (size_t)(end - nl - 1));
+    bad = header_bad(ix, h, nl + 1, (size_t)(s + len - nl - 1));
     want = (size_t)json_integer_value(json_object_get(h, "releases"));
     json_decref(h);
-    if (bad)
+    if (bad || (bad = parse_entries(ix, nl + 1, (size_t)(s + len - nl - 1))) != NULL)
         return bad;
-    for (const char *p = nl + 1; p < end;) {
-        const char *e = memchr(p, '\n', (size_t)(end - p));
-        if (!e)
-            return "its last entry has no end of line";
-        if ((bad = entry_add(ix, p, (size_t)(e - p))) != NULL)
-            return bad;
-        p = e + 1;
-    }
-    if (json_object_size(ix->entries) != want)
+    if (ix->live != want)
         return "it holds another number of entries than its header says";
     return NULL;
 }
@@ -148,25 +249,24 @@ site_index *site_index_open(const char *registry_dir, const char *state_dir)
 {
     site_index *ix = xcalloc(1, sizeof *ix);
     char *path = path_join(registry_dir, INDEX_NAME);
-    strbuf b;
     const char *bad;
+    size_t len;
     ix->registry_dir = registry_dir;
     ix->state_dir = state_dir;
-    ix->entries = json_object();
     ix->dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    sb_init(&b);
-    if (read_all(path, &b) != 0) {
+    if (read_all(path, &ix->file, &len) != 0) {
         if (errno != ENOENT)
             ix->damage = xasprintf("%s cannot be read: %s", path, strerror(errno));
-    } else if ((bad = parse(ix, b.s ? b.s : "", b.len)) != NULL) {
+    } else if ((bad = parse(ix, ix->file, len)) != NULL) {
         ix->damage = xasprintf("%s is not used: %s", path, bad);
     }
     if (ix->damage) {
-        json_object_clear(ix->entries);
+        ix->n = ix->live = 0;
+        if (ix->slots)
+            memset(ix->slots, 0, ix->nslots * sizeof *ix->slots);
         ix->dirty = 1;
     }
-    ix->loaded = json_object_size(ix->entries);
-    sb_free(&b);
+    ix->loaded = ix->live;
     free(path);
     return ix;
 }
@@ -177,7 +277,11 @@ void site_index_free(site_index *ix)
 {
     if (!ix)
         return;
-    json_decref(ix->entries);
+    for (size_t i = 0; i < ix->n; i++)
+        free(ix->e[i].owned);
+    free(ix->e);
+    free(ix->slots);
+    free(ix->file);
     if (ix->dir_fd >= 0)
         close(ix->dir_fd);
     free(ix->damage);
@@ -224,45 +328,57 @@ char *site_index_key(const site_index *ix, const char *version)
 
 int site_index_lookup(site_index *ix, const char *version, const char *key, release_record *out)
 {
-    json_t *e = json_object_get(ix->entries, version), *st = NULL;
-    const char *line = json_string_value(e), *k;
-    size_t vlen, klen, soff, len = json_string_length(e);
+    entry *e = find(ix, version);
     if (!e)
         return 0;
-    /* the entry of the state files as they are now, whose state parses: else read them
-     * (json_is_object() evaluates its argument twice: the parse is its own statement) */
-    if (key && entry_head(line, len, &vlen, &k, &klen, &soff) == 0 && strlen(key) == klen &&
-        memcmp(key, k, klen) == 0) {
-        /* parsed, read and freed here: each entry in the same warm region (base/jarena.h) */
-        int arena = jarena_begin();
-        st = json_loadb(line + soff, len - soff - 1, 0, NULL);
-        if (arena)
-            jarena_end();
-    }
-    if (!json_is_object(st)) {
-        json_decref(st);
-        json_object_del(ix->entries, version);
-        ix->dirty = 1;
-        return 0;
-    }
-    record_read(st, out);
-    json_decref(st);
-    return 1;
+    /* the entry of the state files as they are now, whose record decodes: else read them */
+    if (key && strlen(key) == e->klen && memcmp(key, e->text + e->vlen + 1, e->klen) == 0 &&
+        record_decode(e->text + e->roff, e->rlen, out) == 0)
+        return 1;
+    drop(ix, e);
+    return 0;
 }
 
 void site_index_store(site_index *ix, const char *version, const char *key, json_t *root)
 {
     json_t *pruned = record_prune_for_view(root);
-    char *text = json_dumps(pruned, JSON_COMPACT | JSON_SORT_KEYS);
-    char *line;
+    release_record rec;
+    strbuf rs, line;
+    size_t *slot, vlen = strlen(version);
+    entry e;
+    int rc = record_read(pruned, &rec);
     json_decref(pruned);
-    if (!text)
-        return; /* out of memory: no entry, the next page reads the state again */
+    if (rc != 0) {
+        error_clear(); /* not an object: no entry, the next page reads the state again */
+        return;
+    }
+    sb_init(&rs);
+    record_encode(&rec, &rs);
+    record_free(&rec);
     /* version and key are of plain characters (site_index_key() checked) */
-    line = xasprintf("[\"%s\",\"%s\",%s]", version, key, text);
-    json_object_set_new(ix->entries, version, json_string_nocheck(line));
-    free(text);
-    free(line);
+    sb_init(&line);
+    sb_printf(&line, "%s %s %zu ", version, key, rs.len);
+    sb_add(&line, rs.s ? rs.s : "", rs.len);
+    sb_putc(&line, '\n');
+    sb_free(&rs);
+    if (entry_head(line.s, line.len, &e) != line.len) { /* cannot happen: never a bad entry */
+        sb_free(&line);
+        return;
+    }
+    e.owned = sb_take(&line);
+    e.text = e.owned;
+    grow(ix);
+    if (*(slot = slot_of(ix, version, vlen)) != 0) {
+        entry *old = &ix->e[*slot - 1];
+        if (!old->gone)
+            drop(ix, old);
+        free(old->owned);
+        *old = e;
+    } else {
+        ix->e[ix->n++] = e;
+        *slot = ix->n;
+    }
+    ix->live++;
     ix->dirty = 1;
 }
 
@@ -303,7 +419,7 @@ int site_index_save(site_index *ix, const char *const *versions, size_t n)
     int fd, rc;
     json_t *h;
     for (size_t i = 0; i < n; i++)
-        count += json_object_get(ix->entries, versions[i]) != NULL;
+        count += find(ix, versions[i]) != NULL;
     if (!ix->dirty && count == ix->loaded)
         return 0; /* every entry was used as it is, and none is left over */
     if (!fs_exists(ix->registry_dir))
@@ -312,11 +428,9 @@ int site_index_save(site_index *ix, const char *const *versions, size_t n)
         return RELHOST_EIO;
     sb_init(&body);
     for (size_t i = 0; i < n; i++) {
-        json_t *e = json_object_get(ix->entries, versions[i]);
-        if (!e)
-            continue;
-        sb_add(&body, json_string_value(e), json_string_length(e));
-        sb_putc(&body, '\n');
+        const entry *e = find(ix, versions[i]);
+        if (e)
+            sb_add(&body, e->text, e->len);
     }
     sb_init(&all);
     {

@@ -4,17 +4,21 @@
  * that `relhost site` over a registry of 10,000 releases reads one file instead of opening,
  * replaying and checking 10,000 states.
  *
- * What it holds: for each release of the manifest whose state could be read, the part of its
- * state the page draws from (record_prune_for_view(), core/record: "finished", "exit_code", the steps, and of each
- * job its step, validation, and its evidence's metrics and checks), with the key of the state's
- * files when it was read: device, inode, size, mtime and ctime (to the nanosecond) of
- * release_<v>.json and release_<v>.journal. Everything else the page shows (statuses, pointers,
- * times, reasons) comes from the manifest, the audit log and the baseline store, read as before.
+ * What it holds: for each release of the manifest whose state could be read, the release record
+ * (core/record/record.h) that record_read() gives of the part of its state the page draws from
+ * (record_prune_for_view(), core/record: "finished", "exit_code", the steps, the requirement
+ * set, and of each job its step, validation, and its evidence's metrics and checks), written
+ * by record_encode() (core/record/record_codec.h), with the key of the state's files when it
+ * was read: device, inode, size, mtime and ctime (to the nanosecond) of release_<v>.json and
+ * release_<v>.journal. Everything else the page shows (statuses, pointers, times, reasons)
+ * comes from the manifest, the audit log and the baseline store, read as before.
  *
- *   line 1   {"relhost_site_index": 2, "state_dir": DIR, "releases": N, "bytes": B,
+ *   line 1   {"relhost_site_index": 3, "state_dir": DIR, "releases": N, "bytes": B,
  *             "crc32": "xxxxxxxx"}   (B bytes follow, whose CRC-32 is crc32)
- *   lines    ["V", "K", {...state}]   one per release, in manifest order (V, a version, and K,
- *            a key, are of plain characters; the state is parsed only when it is used)
+ *   entries  V K L RECORD\n   one per release, in manifest order: V, a version, and K, a key,
+ *            are of plain characters, L is the length of RECORD in bytes (its strings may
+ *            hold line ends: entries are framed by L, not by lines); RECORD is decoded only
+ *            when it is used, and one that does not decode is read again from the state
  *
  * The state files stay the authority: an entry is used only when its key is the files' key now
  * (a snapshot is replaced by a rename, a new inode; a journal grows); any other entry is read
@@ -34,8 +38,8 @@
 #include <jansson.h>
 
 /** The index's format; any other one is rebuilt, never read (an older one may lack what this
- *  relhost reads: 2 added each release's requirement set). */
-#define SITE_INDEX_SCHEMA 2
+ *  relhost reads: 2 added each release's requirement set, 3 holds records, not JSON states). */
+#define SITE_INDEX_SCHEMA 3
 
 typedef struct site_index site_index;
 

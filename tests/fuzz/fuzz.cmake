@@ -99,6 +99,10 @@ relhost_add_fuzz(plan_parse CORPUS plan
 relhost_add_fuzz(state_open CORPUS state
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/state_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c)
 
+# core/record: record_decode() of any bytes (an entry of the status page's index).
+relhost_add_fuzz(record_decode CORPUS record
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/record_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/fuzz_util.c)
+
 # The plugins' reply and output parsers, each plugin's own files compiled in (instrumented).
 set(_pl ${PROJECT_SOURCE_DIR}/plugins)
 relhost_add_fuzz(asana_reply CORPUS asana

@@ -344,6 +344,38 @@ PLAN = [  # (name, plan text, --set values)
 ]
 
 
+# Records as record_codec.c writes them (an index entry after "V K L "): one of every kind of
+# member (tests/unit/record/record_codec.c's rich_state), a small one, an empty one, and an
+# entry of bench/status_site's registry.
+RECORD = [
+    ("rich", (
+    b"8:2.0-rc.1 1:p 5:a b\nc 1:h 20:2026-01-01T00:00:00Z 1:u 1 2:c0 1:r 4:main 4:/x y 1 1 0 100 1"
+    b"01 107 2:s2 2 2:s1 100 8:workflow 3:r 1 6:m\xc3\xa9 \t~ 1:a 1:b 6 6:WAIVED 1 0 1 10800000000"
+    b"0000000 113 2 1:x 1:f 2:ph 2 2:k1 3:v 1 2:k2 2:v2 2 1:a ~ ~ ~ 114008000000000000 1 0 0 0 1:b"
+    b" 4:logs 1:p 3:max 107e37e43c8800759c 0 4 1 3 103ff8000000000000 - 114000000000000000 2 1:b 5"
+    b":range 4:mean 6:higher 1:n 103fb999999999999a 103fd3333333333333 103fc999999999999a 103fa999"
+    b"999999999a 113ff0000000000000 - 104004000000000000 0 1 7 1:a ~ ~ ~ ~ - - - - - - - 0 0 0 1 4"
+    b":host 2:n1 1 4:file 3:u:1 2:ab 2 3:one 5:two 2 2:s2 101 ~ ~ ~ ~ ~ 3 10:NOT A WORD 1 0 0 - - "
+    b"0 ~ ~ ~ 0 0 0 0 0 0 2 5:s1/v1 2:s1 2:v1 1 1 5:local 1:k 2:42 ~ 6:exited 9:completed 4 1 6:PA"
+    b"SSED 0 102 10-9223372036854775807 101 103 - ~ 1:s 1:e 1:l 2:sh 2:ah 11404e000000000000 3 4:t"
+    b"rue 3:a b 0: 1 3:sps ~ ~ ~ 1040dd4c2000000000 0 0 0 0 0 0 0 0 5:s2/v2 2:s2 2:v2 0 0 ~ ~ ~ ~ "
+    b"~ 3:odd 0 0 ~ 0 - - - - 102 2:v1 ~ ~ ~ ~ ~ - 0 0 0 0 0 0 2 2:s1 ~ 2:me 6:why: 2 ~ 2:me 2:h1 "
+    b"1:t 2:s1 ~ 3:old ~ ~ ~ ~ ~ 2 5:TOKEN 1:~ ")),
+    ("small", (
+    b"1:1 ~ ~ ~ ~ ~ 0 ~ ~ ~ ~ 0 0 0 - - - ~ 1 1:s - ~ ~ ~ ~ ~ 1 6:PASSED 0 0 0 - - 0 ~ ~ ~ 0 0 0 0"
+    b" 0 0 1 3:s/v 1:s 1:v 1 1 ~ ~ ~ ~ ~ ~ 0 0 ~ 0 - - - - - ~ ~ ~ ~ ~ ~ - 0 0 0 0 0 0 0 0 ")),
+    ("empty", b'~ ~ ~ ~ ~ ~ 0 ~ ~ ~ ~ 0 0 0 - - - ~ 0 0 0 0 '),
+    ("bench_entry", (
+    b"5:1.0.0 ~ ~ ~ ~ ~ 0 ~ ~ ~ ~ 1 0 0 100 101 103 ~ 1 14:workflow-tests 100 8:workflow ~ ~ 20:20"
+    b"26-01-01T10:00:00Z 20:2026-01-01T10:00:00Z 1 6:PASSED 0 0 0 - - 0 ~ ~ ~ 0 0 0 0 0 0 1 20:wor"
+    b"kflow-tests/smoke 14:workflow-tests 5:smoke 1 1 ~ ~ ~ ~ ~ ~ 0 0 ~ 0 - - - - - ~ ~ ~ ~ ~ ~ - "
+    b"0 2 17:eval_success_rate ~ ~ ~ 103fe999999999999a 1 0 0 0 7:sps_max ~ ~ ~ 1040dd4c0000000000"
+    b" 0 0 0 0 2 7:sps_max 2:>= ~ ~ ~ 1040dd4c0000000000 - 1040dd4c0000000000 - - - - 1 1 0 17:eva"
+    b"l_success_rate 5:range ~ ~ ~ 103fe999999999999a 103ff0000000000000 103fe999999999999a - - - "
+    b"- 1 1 0 0 0 0 0 0 ")),
+]
+
+
 def write_all(folder, seeds):
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", folder)
     os.makedirs(out, exist_ok=True)
@@ -360,6 +392,7 @@ def main_others():
     write_all("runner_skypilot", [(n, bytes([c]) + t.encode("utf-8", "surrogatepass"))
                                   for n, c, t in SKY])
     write_all("state", STATE)
+    write_all("record", RECORD)
     write_all("plan", [(n, "\x1e".join([t] + sets).encode()) for n, t, sets in PLAN])
 
 

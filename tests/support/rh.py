@@ -553,3 +553,58 @@ def need_root(why):
     if os.geteuid() != 0:
         raise Skip(f"needs root ({why})")
 
+
+
+# ---- the status page's index (core/view/site_index.h, core/record/record_codec.h) ------------
+
+def site_index_entries(body):
+    """The entries of an index body (bytes after its header line): [(version, key, record
+    bytes, the entry's whole bytes)], in order. Entries are framed by their record's length
+    (a record's strings may hold line ends)."""
+    out, i = [], 0
+    while i < len(body):
+        v_end = body.index(b" ", i)
+        k_end = body.index(b" ", v_end + 1)
+        n_end = body.index(b" ", k_end + 1)
+        n = int(body[k_end + 1:n_end])
+        rec = body[n_end + 1:n_end + 1 + n]
+        end = n_end + 2 + n
+        check(body[end - 1:end] == b"\n", f"an index entry does not end with a line end: "
+              f"{body[i:end]!r}")
+        out.append((body[i:v_end].decode(), body[v_end + 1:k_end].decode(), rec, body[i:end]))
+        i = end
+    return out
+
+
+def record_tokens(rec):
+    """A record's text as its tokens, in the order record_codec.c writes them: a string as
+    str, NULL as None, anything else as its text."""
+    out, i = [], 0
+    while i < len(rec):
+        sp, colon = rec.index(b" ", i), rec.find(b":", i)
+        if rec[i:i + 2] == b"~ ":
+            out.append(None)
+            i += 2
+        elif 0 <= colon < sp and rec[i:colon].isdigit():
+            n = int(rec[i:colon])
+            out.append(rec[colon + 1:colon + 1 + n].decode("utf-8", "replace"))
+            i = colon + 2 + n
+        else:
+            out.append(rec[i:sp].decode())
+            i = sp + 1
+    return out
+
+
+def record_reals(tokens):
+    """The values of the record_real tokens (set ones) of a record's tokens."""
+    return [struct.unpack(">d", bytes.fromhex(t[2:]))[0] for t in tokens
+            if isinstance(t, str) and re.fullmatch(r"1[01][0-9a-f]{16}", t)]
+
+
+def real_token(x):
+    """x as record_codec.c writes a set real that was no JSON integer."""
+    return "10" + struct.pack(">d", x).hex()
+
+
+# a release record's first tokens (record_codec.c c_release())
+RECORD_FINISHED, RECORD_EXIT_CODE, RECORD_UNMET_REQUIRED = 11, 14, 17
