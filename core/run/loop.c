@@ -417,3 +417,5 @@ int loop_stop_code(const char **why)
 }
 
 unsigned loop_child_events(void) { return L.child_events; }
+
+void loop_child_news(void) { L.child_events++; }

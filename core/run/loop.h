@@ -34,6 +34,9 @@ void loop_unwatch_fd(int fd);
 /** How many SIGCHLD rounds the loop has dispatched: a caller that saw a different number last
  *  time knows a child changed state (the job layer polls local runners at once then). */
 unsigned loop_child_events(void);
+/** Counts a child's end the loop did not see as a signal (a process tree found settled by a
+ *  timer after its main process was reaped): whoever watches loop_child_events() looks again. */
+void loop_child_news(void);
 
 /** Called on every SIGCHLD (after the loop drained the signalfd); proc.c reaps there. */
 void loop_on_child(void (*cb)(void *arg), void *arg);

@@ -278,6 +278,8 @@ static void proc_arm(struct relhost_proc *p)
         when = p->deadline;
     else if (p->ks == KS_TERM)
         when = p->kill_at;
+    else if (p->reaped && p->empty_since > 0)
+        when = p->empty_since + TICK_S; /* the second look at a tree that seemed gone */
     if (when > 0)
         p->timer = loop_timer_add(when, proc_timer_cb, p);
 }
@@ -288,6 +290,8 @@ static void proc_timer_cb(void *arg)
     int done = 0;
     p->timer = 0;
     proc_poll(p, &done, NULL); /* re-arms for the next step (proc_arm) */
+    if (done)
+        loop_child_news(); /* its runner is polled at once, not at its next fallback poll */
 }
 
 static int proc_advance(struct relhost_proc *p, int *done, relhost_proc_result *res);

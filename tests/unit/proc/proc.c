@@ -406,6 +406,7 @@ int main(void)
         T(test_unit_proc__a_real_sigterm_to_relhost_interrupts_run),
         T(test_unit_proc__a_second_interrupt_during_the_grace_sends_sigkill_at_once),
         T(test_unit_proc__spawn_appends_to_a_log_in_new_folders_and_poll_reports_the_exit),
+        T(test_unit_proc__an_unsure_tree_is_looked_at_again_by_a_timer_and_told_as_child_news),
         T(test_unit_proc__spawn_exports_the_job_cookie_and_the_process_cookie),
         T(test_unit_proc__spawn_timeout_appends_the_timeout_line_and_reports_124),
         T(test_unit_proc__spawn_timeout_escalates_to_sigkill_after_the_grace),

@@ -67,5 +67,7 @@ void test_unit_proc__a_job_that_exits_leaving_an_escaped_process_ends_once_it_is
     void **state);
 void test_unit_proc__spawn_of_a_missing_command_logs_why_and_reports_127(void **state);
 void test_unit_proc__kill_all_and_release_stop_every_spawned_tree(void **state);
+void test_unit_proc__an_unsure_tree_is_looked_at_again_by_a_timer_and_told_as_child_news(
+    void **state);
 
 #endif

@@ -540,3 +540,64 @@ void test_unit_proc__kill_all_and_release_stop_every_spawned_tree(void **state)
     free(ready);
     free(log);
 }
+
+/* A tree whose first look was unsure (a descendant's environ could not be read: here a process
+ * started with an empty environment) gets its second look from a timer TICK_S later, and that
+ * look counts as child news, so the job layer polls the runner at once instead of at its
+ * fallback pace (a second or more: the end of `true` was noticed a second late). */
+void test_unit_proc__an_unsure_tree_is_looked_at_again_by_a_timer_and_told_as_child_news(
+    void **state)
+{
+    char *log = path_in_tmp("unsure/job.log"), *blog = path_in_tmp("unsure/blocker.log");
+    const char *ab[] = {"env", "-i", "sleep", "20", NULL};
+    const char *aj[] = {"true", NULL};
+    relhost_proc_spec s = spec_of(ab);
+    relhost_proc_result r;
+    relhost_proc *blocker, *job;
+    unsigned news;
+    int done = 0, rounds = 0;
+    (void)state;
+
+    s.log_path = blog;
+    assert_int_equal(proc_spawn(&s, NULL, &blocker), 0);
+    for (int i = 0; i < 200; i++) { /* until env -i has exec'd: no environ to read */
+        char path[64], *text;
+        snprintf(path, sizeof path, "/proc/%d/environ", (int)proc_pid(blocker));
+        text = slurp(path);
+        if (text && !text[0]) {
+            free(text);
+            break;
+        }
+        free(text);
+        loop_once(0.01);
+    }
+    loop_once(0.05); /* a table of relhost's descendants read before the blocker is stale now */
+    s = spec_of(aj);
+    s.log_path = log;
+    news = loop_child_events();
+    assert_int_equal(proc_spawn(&s, NULL, &job), 0);
+    /* its first look after its main process ended is unsure */
+    while (!done && rounds++ < 400) {
+        assert_int_equal(proc_poll(job, &done, NULL), 0);
+        if (!done && job->reaped)
+            break;
+        loop_once(0.05);
+    }
+    assert_false(done);
+    assert_true(job->empty_since > 0); /* seen empty once, but not sure of it */
+    /* from here on only the loop runs: the timer looks again, finds it gone and says so (its
+     * SIGCHLD is one child event, the timer's news another) */
+    for (rounds = 0; !job->finished && rounds < 5; rounds++)
+        loop_once(1.0);
+    assert_true(job->finished);
+    loop_once(0); /* the SIGCHLD, if it was still queued */
+    assert_true(loop_child_events() - news >= 2);
+    assert_int_equal(proc_poll(job, &done, &r), 0);
+    assert_true(done);
+    assert_int_equal(r.exit_code, 0);
+    proc_result_free(&r);
+    proc_release(job);
+    proc_release(blocker);
+    free(log);
+    free(blog);
+}
