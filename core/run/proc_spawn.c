@@ -388,7 +388,9 @@ static const char *env_path(char *const *envp)
  * file found the first time instead of trying every folder before it (a failed execve() each,
  * in the child, while relhost waits for it). Only absolute PATH entries are searched here (a
  * relative one depends on the child's folder: the child searches then). The child falls back
- * to the whole search when the file is gone or no longer runnable. */
+ * to the whole search when the file is gone or no longer runnable; a program put into an
+ * earlier folder of PATH while relhost runs is found once the one found first goes away, or by
+ * the next relhost: within a run, one name runs one file. */
 struct path_hit {
     char *path, *name, *found;
 };
