@@ -361,6 +361,8 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
 #if defined(MR_HAVE_AVX2)
     __builtin_cpu_init(); /* cheap, and required before the first query in some load orders */
     inst->avx2 = __builtin_cpu_supports("avx2") != 0;
+    inst->avx512 = inst->avx2 && __builtin_cpu_supports("avx512f") != 0 &&
+                   __builtin_cpu_supports("avx512bw") != 0;
 #endif
     int rc = open_patterns(inst, ctx, conf);
     if (rc != 0) {

@@ -191,6 +191,8 @@ struct mr_fuse {
      * three, whether it is a newline (MR_FUSE_NL) or a byte the pass stops before
      * (MR_FUSE_STOP: ESC, \r, \b, 0x9B, 0x9D, and 0x1D, which shares ESC's nibble classes). */
     int packed;
+    /* Packed, and the CPU has AVX-512BW: the pass reads 64 bytes a step (fuse.c). */
+    int avx512;
 };
 
 #define MR_FUSE_PACKED 5
@@ -208,6 +210,7 @@ struct metrics_regex {
     size_t max_line;
     locale_t c_locale; /* numbers are read the same whatever LC_NUMERIC the host runs with */
     int avx2;          /* the CPU has AVX2: the prefilter compares 32 bytes at a time */
+    int avx512;        /* and AVX-512BW: the fused pass reads 64 bytes at a time */
     struct mr_fuse fuse;
 };
 
