@@ -188,9 +188,11 @@ int mr_fast_sps(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZ
     if (hit < from || hit - from > FS_RUN_MAX || hit + 3 > len)
         return 0;
     for (size_t p = from; p < hit; p++) {
+        /* no value token starts with these bytes, nor "[": neither B nor C starts there */
+        while (!fs_start[s[p]])
+            if (++p == hit)
+                return fs_label_first(s, len, hit, m) == FS_MATCH;
         unsigned char c = s[p];
-        if (!fs_start[c])
-            continue; /* no value token starts with c, nor "[": neither B nor C starts at p */
         if (c == '[')
             return 0; /* C may start here */
         if (!fs_vleft(s, p))

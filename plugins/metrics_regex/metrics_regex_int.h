@@ -353,6 +353,8 @@ void mr_fuse_build(struct metrics_regex *inst);
 size_t mr_minus_before(const unsigned char *s, size_t n);
 /* Read a captured number; 0, or the enum mr_cause it is refused for. */
 int mr_parse_number(locale_t loc, const char *s, size_t n, double *out);
+/* The same reading without its fast path for plain digits (the tests compare the two). */
+int mr_parse_number_general(locale_t loc, const char *s, size_t n, double *out);
 /* The factor of a unit letter (k 1e3, m 1e6, g/b 1e9, either case), or 0 for any other. */
 double mr_unit_factor(char c);
 
