@@ -199,7 +199,9 @@ static int open_add_defaults(struct metrics_regex *inst, const relhost_ctx *ctx,
                               def->lead, !def->case_sensitive, NULL);
         if (rc == 0 && p->alias)
             drop_keys(p);
-        p->fast = rc == 0 && def->fast && p->n_value > 0 && p->n_unit > 0;
+        p->fast = rc == 0 && p->n_value > 0 && (def->fast == MR_FAST_EVAL || p->n_unit > 0)
+                      ? def->fast
+                      : 0;
         if (rc != 0) {
             if (rc == RELHOST_ENOMEM)
                 pl_host->fail(ctx, "out of memory compiling default pattern \"%s\"", p->name);

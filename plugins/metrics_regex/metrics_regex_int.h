@@ -10,7 +10,7 @@
  *                    lines matched with PCRE2, every match reduced into its accumulator
  *   fuse.c           the fused pass (AVX2): every literal group's candidates, the bytes only
  *                    filter.c's careful path reads, and the newlines, in one load of each byte
- *   fast.c           a hand matcher for the default SPS pattern's common forms, answering as
+ *   fast.c           hand matchers for the default SPS and eval patterns' common forms, answering as
  *                    PCRE2 would or not at all (tests check each answer against PCRE2)
  *   number.c         the one number grammar: sign, thousands, fraction, exponent, %, units
  *   compile.c        open()'s work on each pattern: PCRE2 compile, value/unit groups, reducers
@@ -78,7 +78,7 @@ struct mr_default {
     double lo, hi;      /* valid range: a value outside is refused, never clamped */
     int integer;        /* a whole number */
     int summary;        /* 1 + field of a [SUMMARY] block (1 exit code, 2 reason, 3 restarts) */
-    int fast;           /* MR_SPS_REGEX: its common forms are matched by fast.c, not PCRE2 */
+    int fast;           /* MR_FAST_SPS or MR_FAST_EVAL: fast.c matches its common forms */
 };
 
 struct mr_preset_row {
@@ -160,7 +160,8 @@ struct mr_pat {
     int invert;             /* a preset's reciprocal form (tqdm's s/it): the value is 1/x */
     const char *where_text; /* "preset sb3" etc. for a preset's pattern, else NULL */
     size_t acc_id;          /* index of the accumulator in job->acc */
-    int fast;               /* the default SPS pattern: fast.c answers for its common forms */
+    int fast; /* MR_FAST_SPS, MR_FAST_EVAL (the default patterns): fast.c answers for their
+               * common forms; 0: PCRE2 only */
 };
 
 /** Patterns sharing one prefilter literal: one search of the chunk serves them all. */
@@ -388,10 +389,15 @@ size_t mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n, int
 
 /* ---- fast.c -------------------------------------------------------------------------------- */
 
+enum { MR_FAST_SPS = 1, MR_FAST_EVAL = 2 }; /* which hand matcher answers for a default pattern */
+
 /* The match pcre2_match() of the default SPS pattern would give on line [0, len) from `from`,
  * hit being the first "sps" at or after from: 1 with m[0..1] the match, m[2..3] the value, m[4]
  * the unit letter's offset (SIZE_MAX: none); 0 when unsure (then PCRE2 must run). */
 int mr_fast_sps(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZE *m);
+/* The same for the default eval_success_rate pattern (MR_EVAL_REGEX), hit being the first
+ * "success" at or after from; m[4] is always SIZE_MAX (the pattern has no unit). */
+int mr_fast_eval(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZE *m);
 
 /* ---- filter.c -------------------------------------------------------------------------------- */
 

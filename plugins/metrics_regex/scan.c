@@ -355,7 +355,9 @@ static const PCRE2_SIZE *mr_fast_match(struct metrics_regex_job *job, const stru
                                        const char *hit)
 {
     PCRE2_SIZE m[5], *ov = job->fast_ov;
-    if (!mr_fast_sps(line, len, from, (size_t)(hit - line), m))
+    size_t at = (size_t)(hit - line);
+    if (!(p->fast == MR_FAST_EVAL ? mr_fast_eval(line, len, from, at, m)
+                                  : mr_fast_sps(line, len, from, at, m)))
         return NULL;
     ov[0] = m[0];
     ov[1] = m[1];
@@ -377,7 +379,8 @@ static PCRE2_SIZE mr_fast_done(struct metrics_regex_job *job, const struct mr_pa
 {
     PCRE2_SIZE *ov = job->fast_ov, next = ov[1];
     ov[2 * p->value_groups[0]] = ov[2 * p->value_groups[0] + 1] = PCRE2_UNSET;
-    ov[2 * p->unit_groups[0]] = ov[2 * p->unit_groups[0] + 1] = PCRE2_UNSET;
+    if (p->n_unit > 0)
+        ov[2 * p->unit_groups[0]] = ov[2 * p->unit_groups[0] + 1] = PCRE2_UNSET;
     return next;
 }
 
@@ -415,7 +418,8 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
                     from--;
             }
         }
-        if (p->fast && o != NULL && p->lead_known) {
+        /* the SPS matcher starts where the lead walk did; the eval one reads from `from` */
+        if (p->fast && o != NULL && (p->lead_known || p->fast == MR_FAST_EVAL)) {
             const PCRE2_SIZE *fov = mr_fast_match(job, p, line, len, from, o);
             if (fov != NULL) {
                 mr_sample(job, p, a, line, fov);
