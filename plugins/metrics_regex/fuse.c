@@ -156,11 +156,12 @@ __attribute__((target("avx512f,avx512bw"))) static inline void mr_fuse_look64(co
  * The packed loop with 64-byte vectors (AVX-512BW, chosen at run time: f->avx512): each 64
  * bytes are loaded and looked up once, the second and third bytes' lookups shifted into place
  * (Teddy's way) from the next 64 bytes', which the next step reuses; the candidate, newline and
- * stop masks come straight out of mask registers. Same answers as mr_fuse_packed().
+ * stop masks come straight out of mask registers. Same answers as mr_fuse_packed(), and the
+ * newline masks in nlw[] (a bit per newline, a word per 64 bytes) for the positions it returns.
  */
 __attribute__((target("avx512f,avx512bw,popcnt"))) static size_t mr_fuse_packed64(
     const struct mr_fuse *f, const char *q, size_t lim, size_t w, int check, uint8_t *res,
-    uint64_t *any, uint64_t *sum, uint64_t *nl, int *stopped)
+    uint64_t *any, uint64_t *nlw, uint64_t *sum, uint64_t *nl, int *stopped)
 {
     const __m512i g = _mm512_set1_epi8((char)f->gmask);
     __m512i tab[6], c[3], d[3];
@@ -183,7 +184,9 @@ __attribute__((target("avx512f,avx512bw,popcnt"))) static size_t mr_fuse_packed6
             *stopped = 1;
             break;
         }
-        lines += (uint64_t)__builtin_popcountll(_mm512_test_epi8_mask(c[0], vnl));
+        uint64_t nlm = _mm512_test_epi8_mask(c[0], vnl);
+        nlw[i / 64] = nlm;
+        lines += (uint64_t)__builtin_popcountll(nlm);
         /* a AND b AND c */
         __m512i r = _mm512_ternarylogic_epi64(c[0], MR_FUSE_SHIFT64(c[1], d[1], 1),
                                               MR_FUSE_SHIFT64(c[2], d[2], 2), 0x80);
@@ -234,6 +237,55 @@ __attribute__((target("avx2"))) static size_t mr_fuse_wide(const struct mr_fuse 
     return i;
 }
 
+/* The newlines of a window's first v bytes from p + a, as the AVX-512 pass found them: bit j of
+ * w[k] for p[a + 64k + j] (v is a multiple of 64; 0 when the pass kept none). */
+struct mr_fuse_nl {
+    uint64_t w[MR_FUSE_WINDOW / 64];
+    size_t a, v;
+};
+
+/* Where the line holding p[x] starts, not before pos (a line start <= x): what memrchr() over
+ * [pos, x) gives, read from the window's newline bits where they cover x. */
+static size_t mr_fuse_ls(const char *p, const struct mr_fuse_nl *nw, size_t pos, size_t x)
+{
+    if (x >= nw->a && x < nw->a + nw->v) {
+        size_t r = x - nw->a, k = r / 64;
+        uint64_t m = nw->w[k] & ((1ull << (r % 64)) - 1); /* the newlines before x in its word */
+        while (m == 0 && k > 0)
+            m = nw->w[--k];
+        if (m != 0) {
+            size_t at = nw->a + k * 64 + 63 - (size_t)__builtin_clzll(m);
+            return at + 1 > pos ? at + 1 : pos;
+        }
+        x = nw->a; /* none in the window before x: look before the window */
+    }
+    if (x <= pos)
+        return pos;
+    const char *ln = memrchr(p + pos, '\n', x - pos);
+    return ln != NULL ? (size_t)(ln + 1 - p) : pos;
+}
+
+/* The first newline at or after p[x] and before p[end], or end: what memchr() gives, read from
+ * the window's newline bits where they cover x. */
+static size_t mr_fuse_le(const char *p, const struct mr_fuse_nl *nw, size_t x, size_t end)
+{
+    if (x >= nw->a && x < nw->a + nw->v) {
+        size_t r = x - nw->a, k = r / 64;
+        uint64_t m = nw->w[k] & ~((1ull << (r % 64)) - 1); /* the newlines from x in its word */
+        while (m == 0 && (k + 1) * 64 < nw->v)
+            m = nw->w[++k];
+        if (m != 0) {
+            size_t at = nw->a + k * 64 + (size_t)__builtin_ctzll(m);
+            return at < end ? at : end;
+        }
+        x = nw->a + nw->v; /* none in the rest of the window's known bytes */
+    }
+    if (x >= end)
+        return end;
+    const char *le = memchr(p + x, '\n', end - x);
+    return le != NULL ? (size_t)(le - p) : end;
+}
+
 /*
  * For the w positions from p + a (w <= MR_FUSE_WINDOW, a + w <= n): res[i], the groups whose
  * fingerprint may start at a + i, and any[], a bit per nonzero res[i]. Returns a bit per
@@ -241,17 +293,24 @@ __attribute__((target("avx2"))) static size_t mr_fuse_wide(const struct mr_fuse 
  * With `check`, stops at the first 64-byte block (or, in the last 64 bytes, the first byte)
  * holding a byte mr_fuse_stops() takes: *stop is where, w if none; res[] and any[] hold the
  * positions before it. *nl gains the newlines before *stop. Reads nothing past p[n - 1].
+ * nw: where the window's newlines are known (struct mr_fuse_nl), when the pass kept them.
  */
 static uint64_t mr_fuse_pass(const struct mr_fuse *f, const char *p, size_t n, size_t a, size_t w,
-                             int check, uint8_t *res, uint64_t *any, size_t *stop, uint64_t *nl)
+                             int check, uint8_t *res, uint64_t *any, struct mr_fuse_nl *nw,
+                             size_t *stop, uint64_t *nl)
 {
     const char *q = p + a;
     uint64_t sum = 0;
     int stopped = 0;
-    /* the last load of a step ends at q[i + 65] */
-    size_t i = f->avx512   ? mr_fuse_packed64(f, q, n - a, w, check, res, any, &sum, nl, &stopped)
-               : f->packed ? mr_fuse_packed(f, q, n - a, w, check, res, any, &sum, nl, &stopped)
-                           : mr_fuse_wide(f, q, n - a, w, check, res, any, &sum, nl, &stopped);
+    size_t i;
+    nw->a = a;
+    nw->v = 0;
+    if (f->avx512)
+        nw->v = i = mr_fuse_packed64(f, q, n - a, w, check, res, any, nw->w, &sum, nl, &stopped);
+    else if (f->packed)
+        i = mr_fuse_packed(f, q, n - a, w, check, res, any, &sum, nl, &stopped);
+    else
+        i = mr_fuse_wide(f, q, n - a, w, check, res, any, &sum, nl, &stopped);
     for (size_t k = i / 64; k <= (w - 1) / 64; k++)
         any[k] = 0;
     *stop = w;
@@ -348,10 +407,11 @@ size_t mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n, int
     size_t lim = n;                 /* the lines before p + lim are the fast path's */
     uint8_t res[MR_FUSE_WINDOW];
     uint64_t any[MR_FUSE_WINDOW / 64];
+    struct mr_fuse_nl nw;
     *nl = 0;
     for (size_t a = 0; a < lim; a += MR_FUSE_WINDOW) {
         size_t w = n - a < MR_FUSE_WINDOW ? n - a : MR_FUSE_WINDOW, stop;
-        uint64_t sum = mr_fuse_pass(f, p, n, a, w, check, res, any, &stop, nl);
+        uint64_t sum = mr_fuse_pass(f, p, n, a, w, check, res, any, &nw, &stop, nl);
         if (stop < w)
             lim = mr_fuse_limit(f, p, n, a, w, stop, res, any, &sum, nl);
         const char *wend = p + a + w;
@@ -365,12 +425,9 @@ size_t mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n, int
                     if (fp < f->k[g] || s < next[g] || s + l->len > lim ||
                         !mr_lit_verify(l, (const unsigned char *)p + s))
                         continue;
-                    const char *pos = p + next[g], *hit = p + s, *end = p + lim;
-                    const char *ln = memrchr(pos, '\n', (size_t)(hit - pos));
-                    const char *ls = ln != NULL ? ln + 1 : pos;
-                    const char *le = memchr(hit, '\n', (size_t)(end - hit));
-                    if (le == NULL)
-                        le = end;
+                    const char *hit = p + s, *end = p + lim;
+                    const char *ls = p + mr_fuse_ls(p, &nw, next[g], s);
+                    const char *le = p + mr_fuse_le(p, &nw, s, lim);
                     /* a line running on past the window: the pass has not looked at its end */
                     if (check && le > wend && mr_has_special(wend, (size_t)(le - wend))) {
                         lim = (size_t)(ls - p); /* later candidates lie on or after it */
