@@ -301,7 +301,8 @@ static int open_check_keys(const struct metrics_regex *inst, const relhost_ctx *
     return 0;
 }
 
-/* An alias adds its samples to the default of the same name (sorting moved them). */
+/* An alias adds its samples to the default of the same name (sorting moved them). Each pattern
+ * learns whether its accumulator's mean is posted (the samples keep it only then). */
 static void open_link_aliases(struct metrics_regex *inst)
 {
     for (size_t i = 0; i < inst->n_pats; i++) {
@@ -313,6 +314,12 @@ static void open_link_aliases(struct metrics_regex *inst)
                 inst->pats[j].where_text == inst->pats[i].where_text &&
                 strcmp(inst->pats[j].name, inst->pats[i].name) == 0)
                 inst->pats[i].acc_id = j;
+    }
+    for (size_t i = 0; i < inst->n_pats; i++) {
+        const struct mr_pat *owner = &inst->pats[inst->pats[i].acc_id];
+        inst->pats[i].mean = 0;
+        for (size_t k = 0; k < owner->n_out; k++)
+            inst->pats[i].mean |= owner->reducers[k] == MR_MEAN;
     }
 }
 

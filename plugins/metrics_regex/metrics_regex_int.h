@@ -160,6 +160,7 @@ struct mr_pat {
     int invert;             /* a preset's reciprocal form (tqdm's s/it): the value is 1/x */
     const char *where_text; /* "preset sb3" etc. for a preset's pattern, else NULL */
     size_t acc_id;          /* index of the accumulator in job->acc */
+    int mean;               /* that accumulator's owner posts a mean: keep it */
     int fast; /* MR_FAST_SPS, MR_FAST_EVAL (the default patterns): fast.c answers for their
                * common forms; 0: PCRE2 only */
 };
@@ -368,8 +369,15 @@ const char *mr_lit_find(const struct mr_lit *l, const char *hay, size_t n, int a
 void mr_scan_complete(struct metrics_regex_job *job, const char *p, size_t n);
 /* One segment from the carry (no \r or \n, escape sequences removed). */
 void mr_scan_segment(struct metrics_regex_job *job, const char *p, size_t n);
-/* Whether the literal (either case) stands at s; s has l->len bytes. */
-int mr_lit_verify(const struct mr_lit *l, const unsigned char *s);
+/* Whether the literal (either case) stands at s; s has l->len bytes. Inline: the fused pass
+ * verifies every candidate with it. */
+static inline int mr_lit_verify(const struct mr_lit *l, const unsigned char *s)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if ((unsigned char)(s[i] | l->mask[i]) != l->fold[i])
+            return 0;
+    return 1;
+}
 /* Line [ls, le) for every pattern of group g; hit: the line's first literal, or NULL. */
 void mr_run_group_line(struct metrics_regex_job *job, const struct mr_group *g, const char *ls,
                        const char *le, const char *hit);
