@@ -578,4 +578,5 @@ void mr_fuse_build(struct metrics_regex *inst)
     f->lo[0][0xb] |= 0x40; /* 0x1B 0x1D 0x9B 0x9D */
     f->hi[0][0x1] |= 0x40;
     f->hi[0][0x9] |= 0x40;
+    f->avx512 = inst->avx512;
 }

@@ -188,9 +188,11 @@ int mr_fast_sps(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZ
     if (hit < from || hit - from > FS_RUN_MAX || hit + 3 > len)
         return 0;
     for (size_t p = from; p < hit; p++) {
+        /* no value token starts with these bytes, nor "[": neither B nor C starts there */
+        while (!fs_start[s[p]])
+            if (++p == hit)
+                return fs_label_first(s, len, hit, m) == FS_MATCH;
         unsigned char c = s[p];
-        if (!fs_start[c])
-            continue; /* no value token starts with c, nor "[": neither B nor C starts at p */
         if (c == '[')
             return 0; /* C may start here */
         if (!fs_vleft(s, p))
@@ -204,4 +206,110 @@ int mr_fast_sps(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZ
             return 0;
     }
     return fs_label_first(s, len, hit, m) == FS_MATCH;
+}
+
+/*
+ * The default eval pattern (presets.c, MR_EVAL_REGEX), compiled like the SPS one (caseless,
+ * ASCII \s \w \b), has five top-level alternatives:
+ *   1  (?<value>\[[0-9;]*m) NAME           a colour remnant right before the name;
+ *   2  MR_NAME NAME (?<value>\[[0-9;]*m)...  a colour remnant right after it;
+ *   3  MR_NAME NAME ['"]?\s*[:=]\s*(?:MR_NUMPCT MR_GUARD MR_END|MR_BAD);
+ *   4  MR_NAME total\s+\d+\s+evals?\s+...successful\b;
+ *   5  MR_NAME successes\s*:...
+ * with NAME = eval[_\s-]?success[_\s-]?rate. hit is the first "success" at or after `from`, and
+ * every match holds a "success". Only 3 is answered, with a plain number: its start e, "eval"
+ * and at most one separator before hit, is the leftmost start of any match when no "total"
+ * stands in [from, e) (4), the byte before e is no "m" (1: the remnant ends right before
+ * "eval"), and 2 fails at e (no "[" after "rate"); 5 starts at its own "success", after e. All
+ * else, and every step not plainly determined, answers "unsure".
+ */
+
+/* Whether the four letters of w (lower case) stand at s, either case. */
+static int fs_is4(const unsigned char *s, const char *w)
+{
+    for (size_t i = 0; i < 4; i++)
+        if ((s[i] | 0x20) != (unsigned char)w[i])
+            return 0;
+    return 1;
+}
+
+static int fs_evsep(unsigned char c) { return c == '_' || c == '-' || mr_is_space(c); }
+
+/* Whether "total" (either case) stands anywhere in [from, to). */
+static int fs_total_in(const unsigned char *s, size_t from, size_t to)
+{
+    for (size_t i = from; i + 5 <= to; i++)
+        if ((s[i] | 0x20) == 't' && fs_is4(s + i + 1, "otal"))
+            return 1;
+    return 0;
+}
+
+/* Alternative 3's value from v (after [:=]\s*): a plain number (digits, an optional fraction),
+ * not followed by a digit, ',', '.', '%', an exponent, a slash or a token byte. Its end, or 0. */
+static size_t fs_eval_number(const unsigned char *s, size_t len, size_t v)
+{
+    size_t e = v;
+    while (e < len && mr_is_digit(s[e]))
+        if (++e - v > FS_RUN_MAX)
+            return 0;
+    if (e == v || (e < len && s[e] == ','))
+        return 0; /* no digit, or thousands groups (the atomic group's first form) */
+    if (e + 1 < len && s[e] == '.' && mr_is_digit(s[e + 1])) {
+        e++;
+        while (e < len && mr_is_digit(s[e]))
+            if (++e - v > FS_RUN_MAX)
+                return 0;
+    }
+    /* MR_END's class, and nothing that could continue the number or make it a ratio */
+    if (e < len && s[e] != ' ' && s[e] != '\t' && s[e] != '|' && s[e] != ';' && s[e] != ')' &&
+        s[e] != ']' && s[e] != '}')
+        return 0;
+    size_t f = fs_skip_space(s, len, e);
+    if (f == SIZE_MAX || (f < len && s[f] == '/'))
+        return 0;
+    return e;
+}
+
+int mr_fast_eval(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZE *m)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    size_t e, r;
+    if (hit + 11 > len || hit - from > 16 * FS_RUN_MAX)
+        return 0;
+    if (hit >= from + 5 && fs_is4(s + hit - 5, "eval") && fs_evsep(s[hit - 1]))
+        e = hit - 5;
+    else if (hit >= from + 4 && fs_is4(s + hit - 4, "eval"))
+        e = hit - 4;
+    else
+        return 0;
+    /* MR_NAME at e; no colour remnant ending right before it (1); no "total" before it (4) */
+    if (e > 0 && (fs_word(s[e - 1]) || s[e - 1] == '.' || s[e - 1] == '/' || s[e - 1] == '-'))
+        return 0;
+    if ((e > from && (s[e - 1] | 0x20) == 'm') || fs_total_in(s, from, e))
+        return 0;
+    /* "success" is at hit (the scan verified it); then [_\s-]? and "rate" */
+    r = hit + 7;
+    if (fs_evsep(s[r]))
+        r++;
+    if (r + 4 > len || !fs_is4(s + r, "rate"))
+        return 0;
+    r += 4;
+    /* 2 needs "[" here; 3: no quote (left to PCRE2), \s*, [:=], \s* */
+    if (r < len && (s[r] == '[' || s[r] == '\'' || s[r] == '"'))
+        return 0;
+    size_t c = fs_skip_space(s, len, r);
+    if (c == SIZE_MAX || c >= len || (s[c] != ':' && s[c] != '='))
+        return 0;
+    size_t v = fs_skip_space(s, len, c + 1);
+    if (v == SIZE_MAX || v >= len)
+        return 0;
+    size_t end = fs_eval_number(s, len, v);
+    if (end == 0)
+        return 0;
+    m[0] = e;
+    m[1] = end;
+    m[2] = v;
+    m[3] = end;
+    m[4] = SIZE_MAX;
+    return 1;
 }

@@ -134,6 +134,75 @@ __attribute__((target("avx2,popcnt"))) static size_t mr_fuse_packed(
     return i;
 }
 
+/* The lookups of the 64 bytes at p, from one load (AVX-512BW): a[0], the groups whose
+ * fingerprint's first byte each byte may be, and its class bits; a[1] and a[2], as second and
+ * third byte (group bits only: those tables are masked). */
+__attribute__((target("avx512f,avx512bw"))) static inline void mr_fuse_look64(const char *p,
+                                                                              const __m512i tab[6],
+                                                                              __m512i a[3])
+{
+    const __m512i nib = _mm512_set1_epi8(0x0f);
+    __m512i x = _mm512_loadu_si512((const void *)p);
+    __m512i l = _mm512_and_si512(x, nib), h = _mm512_and_si512(_mm512_srli_epi16(x, 4), nib);
+    a[0] = _mm512_and_si512(_mm512_shuffle_epi8(tab[0], l), _mm512_shuffle_epi8(tab[1], h));
+    a[1] = _mm512_and_si512(_mm512_shuffle_epi8(tab[2], l), _mm512_shuffle_epi8(tab[3], h));
+    a[2] = _mm512_and_si512(_mm512_shuffle_epi8(tab[4], l), _mm512_shuffle_epi8(tab[5], h));
+}
+
+/* Bytes n..n+63 of the 128 bytes x then y (0 < n < 16). */
+#define MR_FUSE_SHIFT64(x, y, n) _mm512_alignr_epi8(_mm512_alignr_epi64(y, x, 2), x, n)
+
+/*
+ * The packed loop with 64-byte vectors (AVX-512BW, chosen at run time: f->avx512): each 64
+ * bytes are loaded and looked up once, the second and third bytes' lookups shifted into place
+ * (Teddy's way) from the next 64 bytes', which the next step reuses; the candidate, newline and
+ * stop masks come straight out of mask registers. Same answers as mr_fuse_packed(), and the
+ * newline masks in nlw[] (a bit per newline, a word per 64 bytes) for the positions it returns.
+ */
+__attribute__((target("avx512f,avx512bw,popcnt"))) static size_t mr_fuse_packed64(
+    const struct mr_fuse *f, const char *q, size_t lim, size_t w, int check, uint8_t *res,
+    uint64_t *any, uint64_t *nlw, uint64_t *sum, uint64_t *nl, int *stopped)
+{
+    const __m512i g = _mm512_set1_epi8((char)f->gmask);
+    __m512i tab[6], c[3], d[3];
+    for (size_t j = 0; j < 3; j++) {
+        __m512i lo = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)f->lo[j]));
+        __m512i hi = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)f->hi[j]));
+        tab[2 * j] = j == 0 ? lo : _mm512_and_si512(lo, g);
+        tab[2 * j + 1] = j == 0 ? hi : _mm512_and_si512(hi, g);
+    }
+    const __m512i stop = _mm512_set1_epi8((char)MR_FUSE_STOP),
+                  vnl = _mm512_set1_epi8((char)MR_FUSE_NL);
+    uint64_t s = 0, lines = 0;
+    size_t i = 0;
+    /* the last load of a step ends at q[i + 127] */
+    if (w >= 64 && lim >= 128)
+        mr_fuse_look64(q, tab, c);
+    for (; i + 64 <= w && i + 128 <= lim; i += 64) {
+        mr_fuse_look64(q + i + 64, tab, d);
+        if (check && _mm512_test_epi8_mask(c[0], stop) != 0) {
+            *stopped = 1;
+            break;
+        }
+        uint64_t nlm = _mm512_test_epi8_mask(c[0], vnl);
+        nlw[i / 64] = nlm;
+        lines += (uint64_t)__builtin_popcountll(nlm);
+        /* a AND b AND c */
+        __m512i r = _mm512_ternarylogic_epi64(c[0], MR_FUSE_SHIFT64(c[1], d[1], 1),
+                                              MR_FUSE_SHIFT64(c[2], d[2], 2), 0x80);
+        _mm512_storeu_si512((void *)(res + i), r);
+        uint64_t m = _mm512_test_epi8_mask(r, r);
+        any[i / 64] = m;
+        s |= (uint64_t)(m != 0) << (i / 64);
+        c[0] = d[0];
+        c[1] = d[1];
+        c[2] = d[2];
+    }
+    *sum |= s;
+    *nl += lines;
+    return i;
+}
+
 /* The vector loop with more groups than the packed tables leave bits for: the bytes to stop
  * before and the newlines are looked up apart. */
 __attribute__((target("avx2"))) static size_t mr_fuse_wide(const struct mr_fuse *f, const char *q,
@@ -168,6 +237,55 @@ __attribute__((target("avx2"))) static size_t mr_fuse_wide(const struct mr_fuse 
     return i;
 }
 
+/* The newlines of a window's first v bytes from p + a, as the AVX-512 pass found them: bit j of
+ * w[k] for p[a + 64k + j] (v is a multiple of 64; 0 when the pass kept none). */
+struct mr_fuse_nl {
+    uint64_t w[MR_FUSE_WINDOW / 64];
+    size_t a, v;
+};
+
+/* Where the line holding p[x] starts, not before pos (a line start <= x): what memrchr() over
+ * [pos, x) gives, read from the window's newline bits where they cover x. */
+static size_t mr_fuse_ls(const char *p, const struct mr_fuse_nl *nw, size_t pos, size_t x)
+{
+    if (x >= nw->a && x < nw->a + nw->v) {
+        size_t r = x - nw->a, k = r / 64;
+        uint64_t m = nw->w[k] & ((1ull << (r % 64)) - 1); /* the newlines before x in its word */
+        while (m == 0 && k > 0)
+            m = nw->w[--k];
+        if (m != 0) {
+            size_t at = nw->a + k * 64 + 63 - (size_t)__builtin_clzll(m);
+            return at + 1 > pos ? at + 1 : pos;
+        }
+        x = nw->a; /* none in the window before x: look before the window */
+    }
+    if (x <= pos)
+        return pos;
+    const char *ln = memrchr(p + pos, '\n', x - pos);
+    return ln != NULL ? (size_t)(ln + 1 - p) : pos;
+}
+
+/* The first newline at or after p[x] and before p[end], or end: what memchr() gives, read from
+ * the window's newline bits where they cover x. */
+static size_t mr_fuse_le(const char *p, const struct mr_fuse_nl *nw, size_t x, size_t end)
+{
+    if (x >= nw->a && x < nw->a + nw->v) {
+        size_t r = x - nw->a, k = r / 64;
+        uint64_t m = nw->w[k] & ~((1ull << (r % 64)) - 1); /* the newlines from x in its word */
+        while (m == 0 && (k + 1) * 64 < nw->v)
+            m = nw->w[++k];
+        if (m != 0) {
+            size_t at = nw->a + k * 64 + (size_t)__builtin_ctzll(m);
+            return at < end ? at : end;
+        }
+        x = nw->a + nw->v; /* none in the rest of the window's known bytes */
+    }
+    if (x >= end)
+        return end;
+    const char *le = memchr(p + x, '\n', end - x);
+    return le != NULL ? (size_t)(le - p) : end;
+}
+
 /*
  * For the w positions from p + a (w <= MR_FUSE_WINDOW, a + w <= n): res[i], the groups whose
  * fingerprint may start at a + i, and any[], a bit per nonzero res[i]. Returns a bit per
@@ -175,16 +293,24 @@ __attribute__((target("avx2"))) static size_t mr_fuse_wide(const struct mr_fuse 
  * With `check`, stops at the first 64-byte block (or, in the last 64 bytes, the first byte)
  * holding a byte mr_fuse_stops() takes: *stop is where, w if none; res[] and any[] hold the
  * positions before it. *nl gains the newlines before *stop. Reads nothing past p[n - 1].
+ * nw: where the window's newlines are known (struct mr_fuse_nl), when the pass kept them.
  */
 static uint64_t mr_fuse_pass(const struct mr_fuse *f, const char *p, size_t n, size_t a, size_t w,
-                             int check, uint8_t *res, uint64_t *any, size_t *stop, uint64_t *nl)
+                             int check, uint8_t *res, uint64_t *any, struct mr_fuse_nl *nw,
+                             size_t *stop, uint64_t *nl)
 {
     const char *q = p + a;
     uint64_t sum = 0;
     int stopped = 0;
-    /* the last load of a step ends at q[i + 65] */
-    size_t i = f->packed ? mr_fuse_packed(f, q, n - a, w, check, res, any, &sum, nl, &stopped)
-                         : mr_fuse_wide(f, q, n - a, w, check, res, any, &sum, nl, &stopped);
+    size_t i;
+    nw->a = a;
+    nw->v = 0;
+    if (f->avx512)
+        nw->v = i = mr_fuse_packed64(f, q, n - a, w, check, res, any, nw->w, &sum, nl, &stopped);
+    else if (f->packed)
+        i = mr_fuse_packed(f, q, n - a, w, check, res, any, &sum, nl, &stopped);
+    else
+        i = mr_fuse_wide(f, q, n - a, w, check, res, any, &sum, nl, &stopped);
     for (size_t k = i / 64; k <= (w - 1) / 64; k++)
         any[k] = 0;
     *stop = w;
@@ -281,10 +407,11 @@ size_t mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n, int
     size_t lim = n;                 /* the lines before p + lim are the fast path's */
     uint8_t res[MR_FUSE_WINDOW];
     uint64_t any[MR_FUSE_WINDOW / 64];
+    struct mr_fuse_nl nw;
     *nl = 0;
     for (size_t a = 0; a < lim; a += MR_FUSE_WINDOW) {
         size_t w = n - a < MR_FUSE_WINDOW ? n - a : MR_FUSE_WINDOW, stop;
-        uint64_t sum = mr_fuse_pass(f, p, n, a, w, check, res, any, &stop, nl);
+        uint64_t sum = mr_fuse_pass(f, p, n, a, w, check, res, any, &nw, &stop, nl);
         if (stop < w)
             lim = mr_fuse_limit(f, p, n, a, w, stop, res, any, &sum, nl);
         const char *wend = p + a + w;
@@ -298,12 +425,9 @@ size_t mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n, int
                     if (fp < f->k[g] || s < next[g] || s + l->len > lim ||
                         !mr_lit_verify(l, (const unsigned char *)p + s))
                         continue;
-                    const char *pos = p + next[g], *hit = p + s, *end = p + lim;
-                    const char *ln = memrchr(pos, '\n', (size_t)(hit - pos));
-                    const char *ls = ln != NULL ? ln + 1 : pos;
-                    const char *le = memchr(hit, '\n', (size_t)(end - hit));
-                    if (le == NULL)
-                        le = end;
+                    const char *hit = p + s, *end = p + lim;
+                    const char *ls = p + mr_fuse_ls(p, &nw, next[g], s);
+                    const char *le = p + mr_fuse_le(p, &nw, s, lim);
                     /* a line running on past the window: the pass has not looked at its end */
                     if (check && le > wend && mr_has_special(wend, (size_t)(le - wend))) {
                         lim = (size_t)(ls - p); /* later candidates lie on or after it */

@@ -199,7 +199,9 @@ static int open_add_defaults(struct metrics_regex *inst, const relhost_ctx *ctx,
                               def->lead, !def->case_sensitive, NULL);
         if (rc == 0 && p->alias)
             drop_keys(p);
-        p->fast = rc == 0 && def->fast && p->n_value > 0 && p->n_unit > 0;
+        p->fast = rc == 0 && p->n_value > 0 && (def->fast == MR_FAST_EVAL || p->n_unit > 0)
+                      ? def->fast
+                      : 0;
         if (rc != 0) {
             if (rc == RELHOST_ENOMEM)
                 pl_host->fail(ctx, "out of memory compiling default pattern \"%s\"", p->name);
@@ -299,7 +301,8 @@ static int open_check_keys(const struct metrics_regex *inst, const relhost_ctx *
     return 0;
 }
 
-/* An alias adds its samples to the default of the same name (sorting moved them). */
+/* An alias adds its samples to the default of the same name (sorting moved them). Each pattern
+ * learns whether its accumulator's mean is posted (the samples keep it only then). */
 static void open_link_aliases(struct metrics_regex *inst)
 {
     for (size_t i = 0; i < inst->n_pats; i++) {
@@ -311,6 +314,12 @@ static void open_link_aliases(struct metrics_regex *inst)
                 inst->pats[j].where_text == inst->pats[i].where_text &&
                 strcmp(inst->pats[j].name, inst->pats[i].name) == 0)
                 inst->pats[i].acc_id = j;
+    }
+    for (size_t i = 0; i < inst->n_pats; i++) {
+        const struct mr_pat *owner = &inst->pats[inst->pats[i].acc_id];
+        inst->pats[i].mean = 0;
+        for (size_t k = 0; k < owner->n_out; k++)
+            inst->pats[i].mean |= owner->reducers[k] == MR_MEAN;
     }
 }
 
@@ -361,6 +370,8 @@ static int metrics_regex_open(const relhost_ctx *ctx, const void *confp, void **
 #if defined(MR_HAVE_AVX2)
     __builtin_cpu_init(); /* cheap, and required before the first query in some load orders */
     inst->avx2 = __builtin_cpu_supports("avx2") != 0;
+    inst->avx512 = inst->avx2 && __builtin_cpu_supports("avx512f") != 0 &&
+                   __builtin_cpu_supports("avx512bw") != 0;
 #endif
     int rc = open_patterns(inst, ctx, conf);
     if (rc != 0) {

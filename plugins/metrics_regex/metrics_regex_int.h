@@ -10,7 +10,7 @@
  *                    lines matched with PCRE2, every match reduced into its accumulator
  *   fuse.c           the fused pass (AVX2): every literal group's candidates, the bytes only
  *                    filter.c's careful path reads, and the newlines, in one load of each byte
- *   fast.c           a hand matcher for the default SPS pattern's common forms, answering as
+ *   fast.c           hand matchers for the default SPS and eval patterns' common forms, answering as
  *                    PCRE2 would or not at all (tests check each answer against PCRE2)
  *   number.c         the one number grammar: sign, thousands, fraction, exponent, %, units
  *   compile.c        open()'s work on each pattern: PCRE2 compile, value/unit groups, reducers
@@ -78,7 +78,7 @@ struct mr_default {
     double lo, hi;      /* valid range: a value outside is refused, never clamped */
     int integer;        /* a whole number */
     int summary;        /* 1 + field of a [SUMMARY] block (1 exit code, 2 reason, 3 restarts) */
-    int fast;           /* MR_SPS_REGEX: its common forms are matched by fast.c, not PCRE2 */
+    int fast;           /* MR_FAST_SPS or MR_FAST_EVAL: fast.c matches its common forms */
 };
 
 struct mr_preset_row {
@@ -160,7 +160,9 @@ struct mr_pat {
     int invert;             /* a preset's reciprocal form (tqdm's s/it): the value is 1/x */
     const char *where_text; /* "preset sb3" etc. for a preset's pattern, else NULL */
     size_t acc_id;          /* index of the accumulator in job->acc */
-    int fast;               /* the default SPS pattern: fast.c answers for its common forms */
+    int mean;               /* that accumulator's owner posts a mean: keep it */
+    int fast; /* MR_FAST_SPS, MR_FAST_EVAL (the default patterns): fast.c answers for their
+               * common forms; 0: PCRE2 only */
 };
 
 /** Patterns sharing one prefilter literal: one search of the chunk serves them all. */
@@ -191,6 +193,8 @@ struct mr_fuse {
      * three, whether it is a newline (MR_FUSE_NL) or a byte the pass stops before
      * (MR_FUSE_STOP: ESC, \r, \b, 0x9B, 0x9D, and 0x1D, which shares ESC's nibble classes). */
     int packed;
+    /* Packed, and the CPU has AVX-512BW: the pass reads 64 bytes a step (fuse.c). */
+    int avx512;
 };
 
 #define MR_FUSE_PACKED 5
@@ -208,6 +212,7 @@ struct metrics_regex {
     size_t max_line;
     locale_t c_locale; /* numbers are read the same whatever LC_NUMERIC the host runs with */
     int avx2;          /* the CPU has AVX2: the prefilter compares 32 bytes at a time */
+    int avx512;        /* and AVX-512BW: the fused pass reads 64 bytes at a time */
     struct mr_fuse fuse;
 };
 
@@ -350,6 +355,8 @@ void mr_fuse_build(struct metrics_regex *inst);
 size_t mr_minus_before(const unsigned char *s, size_t n);
 /* Read a captured number; 0, or the enum mr_cause it is refused for. */
 int mr_parse_number(locale_t loc, const char *s, size_t n, double *out);
+/* The same reading without its fast path for plain digits (the tests compare the two). */
+int mr_parse_number_general(locale_t loc, const char *s, size_t n, double *out);
 /* The factor of a unit letter (k 1e3, m 1e6, g/b 1e9, either case), or 0 for any other. */
 double mr_unit_factor(char c);
 
@@ -362,8 +369,15 @@ const char *mr_lit_find(const struct mr_lit *l, const char *hay, size_t n, int a
 void mr_scan_complete(struct metrics_regex_job *job, const char *p, size_t n);
 /* One segment from the carry (no \r or \n, escape sequences removed). */
 void mr_scan_segment(struct metrics_regex_job *job, const char *p, size_t n);
-/* Whether the literal (either case) stands at s; s has l->len bytes. */
-int mr_lit_verify(const struct mr_lit *l, const unsigned char *s);
+/* Whether the literal (either case) stands at s; s has l->len bytes. Inline: the fused pass
+ * verifies every candidate with it. */
+static inline int mr_lit_verify(const struct mr_lit *l, const unsigned char *s)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if ((unsigned char)(s[i] | l->mask[i]) != l->fold[i])
+            return 0;
+    return 1;
+}
 /* Line [ls, le) for every pattern of group g; hit: the line's first literal, or NULL. */
 void mr_run_group_line(struct metrics_regex_job *job, const struct mr_group *g, const char *ls,
                        const char *le, const char *hit);
@@ -383,10 +397,15 @@ size_t mr_scan_fused(struct metrics_regex_job *job, const char *p, size_t n, int
 
 /* ---- fast.c -------------------------------------------------------------------------------- */
 
+enum { MR_FAST_SPS = 1, MR_FAST_EVAL = 2 }; /* which hand matcher answers for a default pattern */
+
 /* The match pcre2_match() of the default SPS pattern would give on line [0, len) from `from`,
  * hit being the first "sps" at or after from: 1 with m[0..1] the match, m[2..3] the value, m[4]
  * the unit letter's offset (SIZE_MAX: none); 0 when unsure (then PCRE2 must run). */
 int mr_fast_sps(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZE *m);
+/* The same for the default eval_success_rate pattern (MR_EVAL_REGEX), hit being the first
+ * "success" at or after from; m[4] is always SIZE_MAX (the pattern has no unit). */
+int mr_fast_eval(const char *line, size_t len, size_t from, size_t hit, PCRE2_SIZE *m);
 
 /* ---- filter.c -------------------------------------------------------------------------------- */
 

@@ -112,7 +112,7 @@ const struct mr_default metrics_regex_defaults[] = {
      HUGE_VAL,
      0,
      0,
-     1},
+     MR_FAST_SPS},
     {"eval_success_rate",
      MR_EVAL_REGEX,
      "eval_success_rate",
@@ -126,7 +126,7 @@ const struct mr_default metrics_regex_defaults[] = {
      1,
      0,
      0,
-     0},
+     MR_FAST_EVAL},
     /* The seed's runner took the FIRST marker and so reported a restarted job's failed attempt. */
     {"exit_code",
      "\\[SUMMARY\\] Exit code:[ \\t]*(\\S*)",

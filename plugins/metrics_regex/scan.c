@@ -38,14 +38,6 @@ static void mr_example(char *dst, size_t cap, const char *s, size_t n)
 
 /* ---- Prefilter literals ---------------------------------------------------------------------- */
 
-int mr_lit_verify(const struct mr_lit *l, const unsigned char *s)
-{
-    for (size_t i = 0; i < l->len; i++)
-        if ((unsigned char)(s[i] | l->mask[i]) != l->fold[i])
-            return 0;
-    return 1;
-}
-
 /*
  * First occurrence of the literal in [hay, hay+n), either case, or NULL; l->len > 0.
  * The vector loops compare the literal's two rarest bytes at their offsets for 16 or 32 starts
@@ -189,7 +181,7 @@ static void mr_refuse(struct metrics_regex_job *job, const struct mr_pat *p, str
     mr_summary(job, p, a);
 }
 
-static void mr_accept(struct mr_acc *a, double v, uint64_t key);
+static void mr_accept(struct mr_acc *a, double v, uint64_t key, int mean);
 
 /* One match of pattern p: reduce its value (or keep its label), or refuse it with a cause. */
 static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, struct mr_acc *a,
@@ -271,11 +263,12 @@ static void mr_sample(struct metrics_regex_job *job, const struct mr_pat *p, str
         return;
     }
     mr_summary(job, p, a);
-    mr_accept(a, v, key);
+    mr_accept(a, v, key, job->inst->pats[p->acc_id].mean);
 }
 
-/* Add an accepted value at log position key to accumulator a. */
-static void mr_accept(struct mr_acc *a, double v, uint64_t key)
+/* Add an accepted value at log position key to accumulator a; its running mean only when a
+ * reducer posts it (`mean`): the division is the costliest step of a sample. */
+static void mr_accept(struct mr_acc *a, double v, uint64_t key, int mean)
 {
     if (a->n == 0) {
         a->first = a->min = a->max = a->mean = a->last = v;
@@ -286,7 +279,8 @@ static void mr_accept(struct mr_acc *a, double v, uint64_t key)
         if (v > a->max)
             a->max = v;
         /* A running mean cannot overflow where a sum of large values would. */
-        a->mean += (v - a->mean) / (double)(a->n + 1);
+        if (mean)
+            a->mean += (v - a->mean) / (double)(a->n + 1);
         /* Two patterns may feed one accumulator (a default and its alias): order by position. */
         if (key >= a->last_key) {
             a->last = v;
@@ -355,7 +349,9 @@ static const PCRE2_SIZE *mr_fast_match(struct metrics_regex_job *job, const stru
                                        const char *hit)
 {
     PCRE2_SIZE m[5], *ov = job->fast_ov;
-    if (!mr_fast_sps(line, len, from, (size_t)(hit - line), m))
+    size_t at = (size_t)(hit - line);
+    if (!(p->fast == MR_FAST_EVAL ? mr_fast_eval(line, len, from, at, m)
+                                  : mr_fast_sps(line, len, from, at, m)))
         return NULL;
     ov[0] = m[0];
     ov[1] = m[1];
@@ -377,7 +373,8 @@ static PCRE2_SIZE mr_fast_done(struct metrics_regex_job *job, const struct mr_pa
 {
     PCRE2_SIZE *ov = job->fast_ov, next = ov[1];
     ov[2 * p->value_groups[0]] = ov[2 * p->value_groups[0] + 1] = PCRE2_UNSET;
-    ov[2 * p->unit_groups[0]] = ov[2 * p->unit_groups[0] + 1] = PCRE2_UNSET;
+    if (p->n_unit > 0)
+        ov[2 * p->unit_groups[0]] = ov[2 * p->unit_groups[0] + 1] = PCRE2_UNSET;
     return next;
 }
 
@@ -415,7 +412,8 @@ static void mr_match_line(struct metrics_regex_job *job, size_t pi, const char *
                     from--;
             }
         }
-        if (p->fast && o != NULL && p->lead_known) {
+        /* the SPS matcher starts where the lead walk did; the eval one reads from `from` */
+        if (p->fast && o != NULL && (p->lead_known || p->fast == MR_FAST_EVAL)) {
             const PCRE2_SIZE *fov = mr_fast_match(job, p, line, len, from, o);
             if (fov != NULL) {
                 mr_sample(job, p, a, line, fov);

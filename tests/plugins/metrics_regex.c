@@ -546,6 +546,8 @@ int main(void)
             test_plugins_metrics_regex__prefilter_finds_literals_in_either_case_anywhere),
         cmocka_unit_test(test_plugins_metrics_regex__numbers_are_read_strictly),
         cmocka_unit_test(
+            test_plugins_metrics_regex__the_plain_number_fast_path_reads_as_the_grammar),
+        cmocka_unit_test(
             test_plugins_metrics_regex__explicit_empty_prefilter_gives_the_same_results),
         cmocka_unit_test(
             test_plugins_metrics_regex__search_shortcuts_give_what_every_line_matching_gives),

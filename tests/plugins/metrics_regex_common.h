@@ -52,6 +52,7 @@ void check_sample_results(const mock_host *m);
 void test_plugins_metrics_regex__derived_prefilters_are_literals_every_match_contains(void **state);
 void test_plugins_metrics_regex__prefilter_finds_literals_in_either_case_anywhere(void **state);
 void test_plugins_metrics_regex__numbers_are_read_strictly(void **state);
+void test_plugins_metrics_regex__the_plain_number_fast_path_reads_as_the_grammar(void **state);
 void test_plugins_metrics_regex__explicit_empty_prefilter_gives_the_same_results(void **state);
 void test_plugins_metrics_regex__search_shortcuts_give_what_every_line_matching_gives(void **state);
 void test_plugins_metrics_regex__without_jit_the_interpreter_gives_the_same_results(void **state);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * plugins/metrics_regex/fast.c, the hand matcher for the default SPS pattern's common forms: it
- * must give exactly what PCRE2 gives. This file is compiled with MR_FAST_CHECK, so every answer
+ * plugins/metrics_regex/fast.c, the hand matchers for the default SPS and eval patterns' common
+ * forms: they must give exactly what PCRE2 gives. This file is compiled with MR_FAST_CHECK, so every answer
  * it gives is also checked against PCRE2 on the spot (the process aborts on a difference); on top
  * of that, each log here is read twice, with the hand matcher and with it switched off, and
  * everything posted (metrics, samples, labels, notes) must be the same. The tests also check that
@@ -80,6 +80,73 @@ static void test_plugins_metrics_regex_fast__the_trainer_forms_are_matched_by_ha
     fx_free(f);
 }
 
+static void test_plugins_metrics_regex_fast__the_eval_forms_are_matched_by_hand(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        double last;
+    } forms[] = {
+        {"[2025-10-02 12:00:01] INFO  eval_success_rate: 0.13\n", 0.13},
+        {"[2025-10-02 12:00:01] INFO  eval success rate: 0.5\n", 0.5},
+        {"Eval-Success-Rate=1 | step 4\n", 1},
+        {"evalsuccessrate : 0\n", 0},
+        {"(eval_success_rate: 0.75)\n", 0.75},
+    };
+    struct fx *f = fx_new(NULL);
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        size_t len = strlen(forms[i].line);
+        if (same_both_ways(f, forms[i].line, len, 0) != 1)
+            fail_msg("\"%s\" was not matched by hand", forms[i].line);
+        run_log(f, forms[i].line, len, 0, 1);
+        assert_true(metric_value(&f->m, "eval_success_rate") == forms[i].last);
+    }
+    fx_free(f);
+}
+
+/* Near misses of the eval forms: left to PCRE2, or answered exactly as it does. */
+static void test_plugins_metrics_regex_fast__eval_near_misses_read_as_pcre2_reads_them(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "eval_success_rate: 1.5\n",
+        "eval_success_rate: 87.5%\n",
+        "eval_success_rate: .5\n",
+        "eval_success_rate: -0.5\n",
+        "eval_success_rate: 0.5.1\n",
+        "eval_success_rate: 1,000\n",
+        "eval_success_rate: 1e-1\n",
+        "eval_success_rate: 1 / 2\n",
+        "eval_success_rate: 1/2\n",
+        "eval_success_rate: nan\n",
+        "eval_success_rate: '0.5'\n",
+        "eval_success_rate': 0.5\n",
+        "eval_success_rate[0m: 0.5\n",
+        "[1meval_success_rate: 0.5\n",
+        "[1;32meval_success_rate: 0.5\n",
+        "xeval_success_rate: 0.5\n",
+        "my.eval_success_rate: 0.5\n",
+        "--eval_success_rate: 0.5\n",
+        "eval__success_rate: 0.5\n",
+        "eval_successrate: 0.5\n",
+        "eval_success_rates: 0.5\n",
+        "eval_success_rate 0.5\n",
+        "eval_success_rate:\n",
+        "eval_success_rate: 0.5x\n",
+        "eval_success_rate: 0.5, 0.6\n",
+        "total 10 evals 50% successful eval_success_rate: 0.5\n",
+        "successes: 3/4 (75%) eval_success_rate: 0.5\n",
+        "eval_success_rate: 0.5 eval_success_rate: 0.25\n",
+        "eval_success eval_success_rate: 0.5\n",
+        "m eval_success_rate: 0.5\n",
+        "eval\tsuccess\vrate=0\n",
+    };
+    struct fx *f = fx_new(NULL);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        same_both_ways(f, lines[i], strlen(lines[i]), 0);
+    fx_free(f);
+}
+
 /* Near misses the hand matcher must leave to PCRE2 (or answer exactly as it does). */
 static void test_plugins_metrics_regex_fast__near_misses_read_as_pcre2_reads_them(void **state)
 {
@@ -134,6 +201,36 @@ static void test_plugins_metrics_regex_fast__near_misses_read_as_pcre2_reads_the
 
 /* Lines built from the bytes and words these forms are made of, in every order: PCRE2 is the
  * oracle for each answer (MR_FAST_CHECK), and the whole log must post the same both ways. */
+/* Lines of k random parts each, 40 logs of 1 MiB, every one read both ways; returns the hand
+ * matches. */
+static uint64_t generated_both_ways(const char *const *parts, size_t np, unsigned seed)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *log = malloc(cap);
+    assert_non_null(log);
+    struct fx *f = fx_new(NULL);
+    uint64_t hits = 0;
+    for (int round = 0; round < 40; round++) {
+        n = 0;
+        while (n + 512 < cap) {
+            seed = seed * 1103515245u + 12345u;
+            size_t k = 1 + (seed >> 8) % 12;
+            for (size_t j = 0; j < k; j++) {
+                seed = seed * 1103515245u + 12345u;
+                const char *s = parts[(seed >> 8) % np];
+                size_t l = strlen(s);
+                memcpy(log + n, s, l);
+                n += l;
+            }
+            log[n++] = '\n';
+        }
+        hits += same_both_ways(f, log, n, round % 2 ? 65536 : 0);
+    }
+    fx_free(f);
+    free(log);
+    return hits;
+}
+
 static void test_plugins_metrics_regex_fast__generated_lines_read_as_pcre2_reads_them(void **state)
 {
     (void)state;
@@ -172,42 +269,89 @@ static void test_plugins_metrics_regex_fast__generated_lines_read_as_pcre2_reads
         "m5",       "\v",
         "\f",
     };
-    const size_t np = sizeof(parts) / sizeof(parts[0]);
-    size_t cap = 1 << 20, n = 0;
-    char *log = malloc(cap);
-    assert_non_null(log);
-    unsigned seed = 20261206u;
-    struct fx *f = fx_new(NULL);
-    uint64_t hits = 0;
-    for (int round = 0; round < 40; round++) {
-        n = 0;
-        while (n + 512 < cap) {
-            seed = seed * 1103515245u + 12345u;
-            size_t k = 1 + (seed >> 8) % 12;
-            for (size_t j = 0; j < k; j++) {
-                seed = seed * 1103515245u + 12345u;
-                const char *s = parts[(seed >> 8) % np];
-                size_t l = strlen(s);
-                memcpy(log + n, s, l);
-                n += l;
-            }
-            log[n++] = '\n';
-        }
-        hits += same_both_ways(f, log, n, round % 2 ? 65536 : 0);
-    }
+    uint64_t hits = generated_both_ways(parts, sizeof(parts) / sizeof(parts[0]), 20261206u);
     /* the generator does produce lines the hand matcher answers for */
     if (hits < 1000)
         fail_msg("only %llu matches by hand in the generated lines", (unsigned long long)hits);
-    fx_free(f);
-    free(log);
+}
+
+/* The same for the eval forms, from the bytes and words they are made of. */
+static void test_plugins_metrics_regex_fast__generated_eval_lines_read_as_pcre2_reads_them(
+    void **state)
+{
+    (void)state;
+    static const char *const parts[] = {
+        "eval_success_rate",
+        "eval success rate",
+        "Eval-Success-Rate",
+        "evalsuccessrate",
+        "eval",
+        "Eval",
+        "success",
+        "successes",
+        "successful",
+        "rate",
+        "RATE",
+        "total",
+        "evals",
+        "_",
+        "-",
+        " ",
+        "  ",
+        "\t",
+        ":",
+        "=",
+        ": ",
+        "0",
+        "1",
+        "0.13",
+        "1.0",
+        ".5",
+        "1,000",
+        "1e-1",
+        "%",
+        "/",
+        " / ",
+        "nan",
+        "'",
+        "\"",
+        "[",
+        "[1m",
+        "[0;32m",
+        "m",
+        "x",
+        ".",
+        ",",
+        "|",
+        ")",
+        "(",
+        "]",
+        "}",
+        ";",
+        "+",
+        "\xe2\x88\x92",
+        "eval_success_rate: ",
+        "eval success rate=",
+        " 0.25 ",
+        "EVAL_SUCCESS_RATE:",
+        " 1 ",
+    };
+    uint64_t hits = generated_both_ways(parts, sizeof(parts) / sizeof(parts[0]), 20261207u);
+    if (hits < 1000)
+        fail_msg("only %llu eval matches by hand in the generated lines", (unsigned long long)hits);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugins_metrics_regex_fast__the_trainer_forms_are_matched_by_hand),
+        cmocka_unit_test(test_plugins_metrics_regex_fast__the_eval_forms_are_matched_by_hand),
+        cmocka_unit_test(
+            test_plugins_metrics_regex_fast__eval_near_misses_read_as_pcre2_reads_them),
         cmocka_unit_test(test_plugins_metrics_regex_fast__near_misses_read_as_pcre2_reads_them),
         cmocka_unit_test(test_plugins_metrics_regex_fast__generated_lines_read_as_pcre2_reads_them),
+        cmocka_unit_test(
+            test_plugins_metrics_regex_fast__generated_eval_lines_read_as_pcre2_reads_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

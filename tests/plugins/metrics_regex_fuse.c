@@ -5,8 +5,9 @@
  * of each byte, and stops before the first line holding such a byte. A log fed whole goes
  * through it; fed one byte at a time, no line is ever whole in the buffer, so every byte takes
  * the careful path. Both must post the same metrics, labels and notes (line numbers included),
- * with the packed tables (up to five literal groups) and the wide ones (more groups), on logs
- * whose lines cross the pass's 4 KiB windows with such bytes on the far side.
+ * with the packed tables (up to five literal groups; read 32 bytes a step with AVX2 and, where
+ * the CPU has AVX-512BW, 64 bytes a step) and the wide ones (more groups), on logs whose lines
+ * cross the pass's 4 KiB windows with such bytes on the far side.
  */
 #include "metrics_regex_common.h"
 
@@ -90,22 +91,27 @@ static size_t make_log(char *buf, size_t cap, unsigned seed, size_t lines)
     return n;
 }
 
-static void same_fed_whole_and_bytewise(const char *conf, int packed)
+/* avx2_only: the packed pass in its AVX2 form even where the CPU has AVX-512BW. */
+static void same_fed_whole_and_bytewise(const char *conf, int packed, int avx2_only)
 {
     size_t cap = 8u << 20;
     char *log = malloc(cap);
     assert_non_null(log);
     struct fx *f = fx_new(conf);
     assert_int_equal(f->open_rc, 0);
-    const struct metrics_regex *inst = f->inst;
+    struct metrics_regex *inst = f->inst;
 #if defined(MR_HAVE_AVX2)
     if (inst->avx2) { /* the pass under test runs, in the form asked for */
         assert_true(inst->fuse.on);
         assert_int_equal(inst->fuse.packed, packed);
+        assert_int_equal(inst->fuse.avx512, packed && inst->avx512);
+        if (avx2_only)
+            inst->fuse.avx512 = 0;
     }
 #else
     (void)inst;
     (void)packed;
+    (void)avx2_only;
 #endif
     for (unsigned seed = 1; seed <= 3; seed++) {
         size_t len = make_log(log, cap, seed, 3000);
@@ -133,7 +139,14 @@ static void test_plugins_metrics_regex_fuse__packed_pass_reads_what_the_careful_
     void **state)
 {
     (void)state;
-    same_fed_whole_and_bytewise(NULL, 1);
+    same_fed_whole_and_bytewise(NULL, 1, 0);
+}
+
+static void test_plugins_metrics_regex_fuse__packed_avx2_pass_reads_what_the_careful_path_reads(
+    void **state)
+{
+    (void)state;
+    same_fed_whole_and_bytewise(NULL, 1, 1);
 }
 
 static void test_plugins_metrics_regex_fuse__wide_pass_reads_what_the_careful_path_reads(
@@ -141,7 +154,7 @@ static void test_plugins_metrics_regex_fuse__wide_pass_reads_what_the_careful_pa
 {
     (void)state;
     /* sb3's four literals and the defaults' four: eight groups, too many for the packed bits */
-    same_fed_whole_and_bytewise("presets = [\"sb3\"];", 0);
+    same_fed_whole_and_bytewise("presets = [\"sb3\"];", 0, 0);
 }
 
 int main(void)
@@ -149,6 +162,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             test_plugins_metrics_regex_fuse__packed_pass_reads_what_the_careful_path_reads),
+        cmocka_unit_test(
+            test_plugins_metrics_regex_fuse__packed_avx2_pass_reads_what_the_careful_path_reads),
         cmocka_unit_test(
             test_plugins_metrics_regex_fuse__wide_pass_reads_what_the_careful_path_reads),
     };

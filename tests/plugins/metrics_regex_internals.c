@@ -112,6 +112,57 @@ void test_plugins_metrics_regex__numbers_are_read_strictly(void **state)
     freelocale(c);
 }
 
+void test_plugins_metrics_regex__the_plain_number_fast_path_reads_as_the_grammar(void **state)
+{
+    (void)state;
+    locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    /* mostly digits, some grouping and fraction marks, a few of every other kind */
+    static const char alpha[] = "0123456789012345678901234567890123456789,,,,.. e-+%";
+    static const char *const cases[] = {"0",
+                                        "00",
+                                        "000,000",
+                                        "1,234",
+                                        "1,2345",
+                                        "1234,567",
+                                        "31,0000",
+                                        "7.",
+                                        ".5",
+                                        "1,234.",
+                                        "1.2.3",
+                                        "123456789012345",
+                                        "1234567890123456",
+                                        "12345678901234.5",
+                                        "99,999,999,999,999",
+                                        "1,234,567.2500000000",
+                                        "18446744073709551616123"};
+    uint32_t x = 2463534242u;
+    char s[32];
+    for (size_t k = 0; k < 200000 + sizeof(cases) / sizeof(cases[0]); k++) {
+        size_t n;
+        if (k < sizeof(cases) / sizeof(cases[0])) {
+            n = strlen(cases[k]);
+            memcpy(s, cases[k], n);
+        } else {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            n = x % 24;
+            for (size_t i = 0; i < n; i++) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                s[i] = alpha[x % (sizeof(alpha) - 1)];
+            }
+        }
+        s[n] = '\0';
+        double a = -1.0, b = -1.0;
+        int ra = mr_parse_number(c, s, n, &a), rb = mr_parse_number_general(c, s, n, &b);
+        if (ra != rb || (ra == 0 && memcmp(&a, &b, sizeof a) != 0))
+            fail_msg("\"%s\": %d %.17g with the fast path, %d %.17g without", s, ra, a, rb, b);
+    }
+    freelocale(c);
+}
+
 void test_plugins_metrics_regex__explicit_empty_prefilter_gives_the_same_results(void **state)
 {
     char log[8192];
