@@ -365,8 +365,15 @@ CHILD_FN static int child_main(void *arg)
     if (c->found) {
         exec_file(c->found, c->argv, c->envp);
         /* gone or changed since the parent found it: search as execvp() would */
-        if (errno != ENOENT && errno != ENOTDIR && errno != EACCES && errno != ESTALE)
-            child_fail(c, STAGE_EXEC, errno);
+        switch (errno) {
+        case ENOENT:
+        case ENOTDIR:
+        case EACCES:
+        case ESTALE:
+        case ENODEV:
+        case ETIMEDOUT: break; /* what child_execvp() passes over too */
+        default: child_fail(c, STAGE_EXEC, errno);
+        }
     }
     child_execvp(c);
     child_fail(c, STAGE_EXEC, errno);
@@ -382,21 +389,16 @@ static const char *env_path(char *const *envp)
     return DEFAULT_PATH;
 }
 
-/* ---- finding the program along PATH once ---------------------------------------------------- */
+/* ---- finding the program along PATH in relhost ------------------------------------------- */
 
-/* A program name found along a PATH: each start of the same name with the same PATH execs the
- * file found the first time instead of trying every folder before it (a failed execve() each,
- * in the child, while relhost waits for it). Only absolute PATH entries are searched here (a
- * relative one depends on the child's folder: the child searches then). The child falls back
- * to the whole search when the file is gone or no longer runnable; a program put into an
- * earlier folder of PATH while relhost runs is found once the one found first goes away, or by
- * the next relhost: within a run, one name runs one file. */
-struct path_hit {
-    char *path, *name, *found;
-};
-#define PATH_HITS 64
-static struct path_hit path_hits[PATH_HITS];
-static size_t path_hits_next;
+/* The program's file along PATH, found in relhost before each start: the child then execs it
+ * instead of trying every folder before it (a failed execve() each, in the child, while relhost
+ * waits for it: an execve() that fails still sets up a new program's memory and copies argv and
+ * the environment, a stat() does not). Searched again at every start, never remembered: a
+ * program put in an earlier folder of PATH between two starts is the one execvp() would run.
+ * Only absolute PATH entries are searched here (a relative one depends on the child's folder:
+ * the child searches then). The child falls back to the whole search when the file is gone or
+ * no longer runnable by the time it execs it. */
 
 /* The first regular file along path named name that this process may execute (as execvp()
  * would find it), in buf; 0 when found. */
@@ -420,27 +422,13 @@ static int path_search(const char *path, const char *name, char *buf, size_t cap
     }
 }
 
-/* argv0's file along path, or NULL (a name with a '/', not found, or not decidable here). */
-static const char *path_find(const char *path, const char *argv0)
+/* argv0's file along path in buf (PATH_MAX bytes), or NULL (a name with a '/', not found, or
+ * not decidable here). */
+static const char *path_find(const char *path, const char *argv0, char *buf)
 {
-    char buf[PATH_MAX];
-    struct path_hit *h;
     if (!argv0[0] || strchr(argv0, '/') || strlen(argv0) > NAME_MAX)
         return NULL;
-    for (size_t i = 0; i < PATH_HITS && path_hits[i].name; i++)
-        if (strcmp(path_hits[i].name, argv0) == 0 && strcmp(path_hits[i].path, path) == 0)
-            return path_hits[i].found;
-    if (path_search(path, argv0, buf, sizeof buf) != 0)
-        return NULL;
-    h = &path_hits[path_hits_next];
-    path_hits_next = (path_hits_next + 1) % PATH_HITS;
-    free(h->path);
-    free(h->name);
-    free(h->found);
-    h->path = xstrdup(path);
-    h->name = xstrdup(argv0);
-    h->found = xstrdup(buf);
-    return h->found;
+    return path_search(path, argv0, buf, PATH_MAX) == 0 ? buf : NULL;
 }
 
 /* ---- clone ----------------------------------------------------------------------------------- */
@@ -505,6 +493,7 @@ int proc_start_child(struct relhost_proc *p, const relhost_proc_spec *spec, char
                      int out, int err)
 {
     struct child_plan c;
+    char found[PATH_MAX]; /* c.found: read by the child, which is done with it when clone returns */
     size_t argc = 0;
     pid_t pid;
 
@@ -513,7 +502,7 @@ int proc_start_child(struct relhost_proc *p, const relhost_proc_spec *spec, char
     c.envp = envp;
     c.cwd = spec->cwd;
     c.path = env_path(envp);
-    c.found = path_find(c.path, spec->argv[0]);
+    c.found = path_find(c.path, spec->argv[0], found);
     c.fd[0] = in;
     c.fd[1] = out;
     c.fd[2] = err;

@@ -281,6 +281,69 @@ def inprocess_exit_case(fault, at, code):
     expect_nothing_left(d)
 
 
+def strict_journal(d):
+    """Every frame of the release's journal whole, its CRC right and its seq one past the
+    previous one (relhost refuses a gap when it loads the state): the records a crash appended
+    follow the state as it was when the plugin crashed."""
+    import struct
+    import zlib
+    snap = json.loads(rh.read(os.path.join(d, "st", "release_1.0.json")))
+    data = open(os.path.join(d, "st", "release_1.0.journal"), "rb").read()
+    off, seqs = 0, []
+    while off < len(data):
+        rh.check(off + 8 <= len(data), f"a torn frame header at byte {off} of the journal")
+        n, crc = struct.unpack_from("<II", data, off)
+        body = data[off + 8:off + 8 + n]
+        rh.check(len(body) == n and zlib.crc32(body) == crc,
+                 f"the frame at byte {off} of the journal is torn or has a wrong CRC: {body[:80]}")
+        seqs.append(json.loads(body)["seq"])
+        off += 8 + n
+    for a, b in zip(seqs, seqs[1:]):
+        rh.check(b == a + 1 or (b <= snap.get("seq", 0)),
+                 f"journal seqs jump from {a} to {b} (records missing or repeated): {seqs}")
+    return seqs
+
+
+def case_inprocess_segfault_in_a_late_poll_is_recorded_and_the_state_reloads():
+    """The crash records are prepared before a call and renumbered as the state moves on: a
+    crash in the 40th poll, after many jobs ended and were recorded, appends them with the
+    seqs that follow, so the next run loads the state (no gap, no bad CRC) and finds the step
+    ERROR plugin_crashed; nothing recorded PASSED runs again."""
+    d = rh.scratch()
+    runs = os.path.join(d, "runs")
+    vals = ",\n".join(f'{{ name = "v{i}"; cmd = ["sh", "-c", "echo v{i} >> {runs}; sleep 0.{i % 3}"]; }}'
+                       for i in range(24))
+    p = rh.write_plan(d, f'version = "1.0"; state_dir = "st"; log_dir = "logs";\n'
+                         f'plugin_path = [{json.dumps(rh.fixture("faulty"))}];\n'
+                         'runners = { f = { plugin = "faulty"; fault = "segv"; at = "poll"; '
+                         'nth = 40; isolate = false; }; };\n'
+                         'steps = ( { name = "wf"; plugin = "workflow"; runner = "f";\n'
+                         f'    validations = ( {vals},\n'
+                         f'      {{ name = "w"; cmd = ["sleep", "{CHILD_ARG}"]; timeout_s = 60; }}'
+                         ' ); } );\n')
+    r = run(d, ["-c", p])
+    rh.check(r.rc in (-signal.SIGSEGV, 128 + signal.SIGSEGV),
+             f"relhost dies of SIGSEGV in the 40th poll, not {r.rc}", r)
+    rh.check("plugin faulty crashed during its poll() call for step wf" in r.err,
+             "the message names the plugin, the call and the step", r)
+    expect_nothing_left(d)
+    seqs = strict_journal(d)
+    rh.check(len(seqs) > 10, f"the state hardly moved before the crash: {seqs}", r)
+    st = rh.load_state(os.path.join(d, "st", "release_1.0.json"))
+    passed = {j["validation"] for j in st.get("jobs", {}).values()
+              if j.get("outcome") == "PASSED" and j.get("lifecycle") == "completed"}
+    rh.check(passed, "no job was recorded PASSED before the 40th poll: the test proves nothing", r)
+    wf = st.get("steps", {}).get("wf", {})
+    rh.check(wf.get("outcome") == "ERROR" and wf.get("reason") == "plugin_crashed",
+             f"the step is recorded ERROR plugin_crashed, not {wf.get('outcome')} "
+             f"{wf.get('reason')}", r)
+    ran = rh.read(runs).split()
+    r = run(d, ["-c", p])
+    rh.expect(r, 3, not_out=[rh.q("about to misbehave")], any=["plugin_crashed"])
+    rh.check(rh.read(runs).split() == ran, "a plain resume ran jobs of the ERROR step again", r)
+    expect_nothing_left(d)
+
+
 def case_inprocess_exit0_in_poll_is_exit_3_not_green():
     inprocess_exit_case("exit0", "poll", 0)
 

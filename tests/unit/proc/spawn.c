@@ -154,6 +154,43 @@ static void test_unit_proc_spawn__a_program_found_before_is_searched_again_once_
     free(b);
 }
 
+/* A program that appears in an earlier folder of PATH after a first start is the one the next
+ * start runs, as execvp() would pick it (a plan step that installs the candidate's build in a
+ * folder before the system's must not go on testing the system's copy). */
+static void test_unit_proc_spawn__a_program_put_earlier_in_path_is_the_one_run_next(void **state)
+{
+    char *a = path_in_tmp("early-a"), *b = path_in_tmp("early-b"), *pa, *pb, *path_env;
+    const char *argv[] = {"relhost-put-earlier", NULL};
+    const char *env[2];
+    relhost_proc_spec s = spec_of(argv);
+    (void)state;
+
+    assert_int_equal(path_mkdirs(a), 0);
+    assert_int_equal(path_mkdirs(b), 0);
+    pa = xasprintf("%s/relhost-put-earlier", a);
+    pb = xasprintf("%s/relhost-put-earlier", b);
+    write_file(pb, "#!/bin/sh\necho b\n", 0755);
+    path_env = xasprintf("PATH=%s:%s", a, b);
+    env[0] = path_env;
+    env[1] = NULL;
+    s.env = env;
+    run_expect(&s, "b\n");
+    run_expect(&s, "b\n");
+    write_file(pa, "#!/bin/sh\necho a\n", 0755); /* installed before b's: execvp() runs it */
+    run_expect(&s, "a\n");
+    assert_int_equal(unlink(pa), 0);
+    run_expect(&s, "b\n");
+    /* a directory named like the program earlier in PATH is skipped, as execvp() skips it */
+    assert_int_equal(mkdir(pa, 0755), 0);
+    run_expect(&s, "b\n");
+    assert_int_equal(rmdir(pa), 0);
+    free(path_env);
+    free(pa);
+    free(pb);
+    free(a);
+    free(b);
+}
+
 static void test_unit_proc_spawn__a_script_without_a_shebang_runs_under_the_shell(void **state)
 {
     char *path = path_in_tmp("no-shebang");
@@ -243,6 +280,7 @@ int main(void)
         T(test_unit_proc_spawn__the_command_is_found_in_the_path_of_its_own_environment),
         T(test_unit_proc_spawn__a_script_without_a_shebang_runs_under_the_shell),
         T(test_unit_proc_spawn__a_program_found_before_is_searched_again_once_it_is_gone),
+        T(test_unit_proc_spawn__a_program_put_earlier_in_path_is_the_one_run_next),
         T(test_unit_proc_spawn__a_long_argv_reaches_a_script_without_a_shebang),
 #undef T
     };
