@@ -83,8 +83,10 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
     r->log_path = jb->log_path;
     r->spec_hash = jb->spec_hash;
     r->accept_hash = jb->accept_hash;
-    r->nargv = jb->argv_x.n;
-    r->argv = jb->argv_x.v;
+    if (jb->w) { /* an ended job's (an aggregate recorded again for a late repeat) is gone */
+        r->nargv = jb->w->argv_x.n;
+        r->argv = jb->w->argv_x.v;
+    }
     if (jb->started > 0) {
         time_iso8601(jb->started, started, 32);
         r->started_at = started;
@@ -104,8 +106,8 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
         e->process.grace_s.set = 1;
         e->process.grace_s.v = jb->lv->proc.grace_s;
     }
-    if (jb->lost > 0)
-        e->lost_attempts = rec_int(jb->lost);
+    if (jb->w && jb->w->lost > 0)
+        e->lost_attempts = rec_int(jb->w->lost);
     if (jb->phase == PH_DONE || jb->restarts > 0)
         r->restarts = rec_int(jb->restarts);
     r->outcome = jb->outcome;
@@ -168,23 +170,23 @@ void jobs_flush_state(jobs *j)
 void jobs_compute_hashes(relhost_job *jb)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < jb->argv_t.n; i++)
-        h = fnv(h, jb->argv_t.v[i]);
+    for (size_t i = 0; i < jb->w->argv_t.n; i++)
+        h = fnv(h, jb->w->argv_t.v[i]);
     h = fnv(h, "|env");
-    for (size_t i = 0; i < jb->env_t.n; i++) {
-        if (i < jb->env_plan_n) {
-            h = fnv(h, jb->env_t.v[i]);
+    for (size_t i = 0; i < jb->w->env_t.n; i++) {
+        if (i < jb->w->env_plan_n) {
+            h = fnv(h, jb->w->env_t.v[i]);
         } else { /* pass_env: the name only; no hash of a secret is ever stored */
-            char *name = xstrndup(jb->env_t.v[i], strcspn(jb->env_t.v[i], "="));
+            char *name = xstrndup(jb->w->env_t.v[i], strcspn(jb->w->env_t.v[i], "="));
             h = fnv(fnv(h, "|pass "), name);
             free(name);
         }
     }
     h = fnv(h, jb->rt->pi->name);
-    h = fnv(h, jb->cwd_t ? jb->cwd_t : "");
-    h = fnv(h, jb->shell ? "shell" : "argv");
-    for (size_t i = 0; i < jb->vars.n; i++)
-        h = fnv(h, jb->vars.v[i]);
+    h = fnv(h, jb->w->cwd_t ? jb->w->cwd_t : "");
+    h = fnv(h, jb->w->shell ? "shell" : "argv");
+    for (size_t i = 0; i < jb->w->vars.n; i++)
+        h = fnv(h, jb->w->vars.v[i]);
     if (jb->repeat || jb->nkids) {
         /* a repeat is its own run ({repeat} may differ); an aggregate changes with its count */
         char buf[48];
@@ -193,8 +195,8 @@ void jobs_compute_hashes(relhost_job *jb)
     }
     hex16(h, jb->spec_hash);
     h = 1469598103934665603ULL;
-    for (size_t i = 0; i < jb->nchecks; i++) {
-        const relhost_check_spec *c = &jb->checks[i];
+    for (size_t i = 0; i < jb->w->nchecks; i++) {
+        const relhost_check_spec *c = &jb->w->checks[i];
         char buf[200];
         snprintf(buf, sizeof buf, "%d:%.17g:%.17g", (int)c->op, c->expected, c->expected_hi);
         h = fnv(fnv(h, c->key), buf);
@@ -205,11 +207,11 @@ void jobs_compute_hashes(relhost_job *jb)
             h = fnv(h, buf);
         }
     }
-    for (size_t i = 0; i < jb->n_expect_exit; i++) {
+    for (size_t i = 0; i < jb->w->n_expect_exit; i++) {
         char buf[32];
-        snprintf(buf, sizeof buf, "x%d", jb->expect_exit[i]);
+        snprintf(buf, sizeof buf, "x%d", jb->w->expect_exit[i]);
         h = fnv(h, buf);
     }
-    h = fnv(h, jb->expect_term ? jb->expect_term : "");
+    h = fnv(h, jb->w->expect_term ? jb->w->expect_term : "");
     hex16(h, jb->accept_hash);
 }

@@ -55,21 +55,21 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
         if (fd >= 0)
             close(fd);
     }
-    jb->log_off = 0;
+    jb->w->log_off = 0;
     jobs_live(jb)->log_head_len = jobs_live(jb)->log_tail_len = 0;
-    jb->log_cut_to = 0;
-    jb->log_fd = -1;
-    jb->log_id_known = 0;
+    jb->w->log_cut_to = 0;
+    jb->w->log_fd = -1;
+    jb->w->log_id_known = 0;
     jb->started = started > 0 ? started : time_wall();
-    jb->deadline = 0;
+    jb->w->deadline = 0;
     if (jb->rt->ops->find) {
         /* Whether it started meanwhile comes with the next poll: until then it is queued (the
          * engine's own time limit, counted from the job's start, bounds it meanwhile). */
-        jb->queue_hit = 0;
+        jb->w->queue_hit = 0;
         jobs_queue_deadline(jb);
-    } else if (jb->timeout_s > 0) {
-        double left = jb->started + jb->timeout_s + DEADLINE_SLACK - time_wall();
-        jb->deadline = loop_now() + (left > 0 ? left : 0);
+    } else if (jb->w->timeout_s > 0) {
+        double left = jb->started + jb->w->timeout_s + DEADLINE_SLACK - time_wall();
+        jb->w->deadline = loop_now() + (left > 0 ? left : 0);
     }
     jb->restarts = (int)jobs_rec_int(rec->job.restarts);
     jobs_set_phase(jb, PH_RUNNING); /* re-attached: never submitted twice */
@@ -126,10 +126,10 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
                       "stopped) before its process was recorded; attempt %d runs it again",
                       jb->attempt, jb->attempt + 1);
     jb->attempt++;
-    jb->lost++; /* lost to the crash, not to the validation: not counted against its retries */
+    jb->w->lost++; /* lost to the crash, not to the validation: not counted against its retries */
     if (n) {
         log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
-        jobs_set_str(&jb->resume_note, n);
+        jobs_set_str(&jb->w->resume_note, n);
         evidence_note(&jb->ev, n);
         free(n);
     }
@@ -193,7 +193,7 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
     if (o == RELHOST_NONE || (o == RELHOST_ERROR && retryable) ||
         (ctx->retry_failed && !outcome_ok(o) && o != RELHOST_SKIPPED)) {
         jb->attempt = 1;
-        jb->lost = 0;
+        jb->w->lost = 0;
         return;
     }
     jobs_set_phase(jb, PH_DONE);
@@ -293,12 +293,12 @@ void jobs_resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
     life = rec.job.lifecycle_raw;
     sh = rec.job.spec_hash;
     jb->attempt = (int)jobs_rec_int(rec.job.attempt);
-    jb->lost = (int)jobs_rec_int(rec.lost_attempts);
+    jb->w->lost = (int)jobs_rec_int(rec.lost_attempts);
     if (jb->attempt < 1)
         jb->attempt = 1;
     if (!sh || strcmp(sh, jb->spec_hash) != 0) {
         jb->attempt = 1; /* the command changed: a new validation as far as results go */
-        jb->lost = 0;
+        jb->w->lost = 0;
     } else if (life && strcmp(life, "completed") == 0) {
         resume_completed(jb, ctx, &rec);
     } else {

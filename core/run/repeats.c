@@ -134,7 +134,7 @@ static void judge(jobs *j, relhost_job *g)
         jobs_set_str(&g->reason, bad_err->reason ? bad_err->reason : "tool_error");
         g->retryable = nerr == nretry;
     } else {
-        relhost_checks cs = {g->nchecks, sizeof(relhost_check_spec), g->checks};
+        relhost_checks cs = {g->w->nchecks, sizeof(relhost_check_spec), g->w->checks};
         relhost_verdict v;
         jobs_checks_eval(j, g->validation, &g->ev, &cs, &v);
         g->outcome = v.outcome;
