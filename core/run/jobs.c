@@ -32,8 +32,8 @@
 void jobs_set_key(relhost_job *jb, const char *s)
 {
     size_t n = strlen(s);
-    free(jb->key);
-    jb->key = xstrndup(s, n > JOBS_KEY_MAX ? JOBS_KEY_MAX : n);
+    free(jb->w->key);
+    jb->w->key = xstrndup(s, n > JOBS_KEY_MAX ? JOBS_KEY_MAX : n);
 }
 
 struct job_live *jobs_live(relhost_job *jb)
@@ -287,16 +287,17 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     if (group)
         rq.acceptance = NULL; /* a repeat is judged only as part of its aggregate */
     jb = xcalloc(1, sizeof *jb);
+    jb->w = xcalloc(1, sizeof *jb->w);
+    jb->ev = xcalloc(1, sizeof *jb->ev);
     jb->owner = j;
     jb->idx = j->n; /* appended below */
-    jb->key = xstrdup("");
+    jb->w->key = xstrdup("");
     jb->ext_id = xstrdup("");
     jb->rt = rt;
     jb->repeat = repeat;
     jb->group = group;
     if (flags & JOB_AGGREGATE)
         jb->nkids = (size_t)rq.repeats; /* kids[] is filled by repeats_submit() */
-    jb->w = xcalloc(1, sizeof *jb->w);
     jb->step = step_name(j, ctx->step ? ctx->step : "");
     jb->id = xasprintf("%s/%s", jb->step, name);
     jb->validation = jb->id + strlen(jb->step) + 1;
@@ -349,7 +350,7 @@ add:
     *out = jb;
     if (jb->phase == PH_DONE && jb->outcome == RELHOST_ERROR && !jb->resumed) {
         jobs_set_str(&jb->reason, "tool_error");
-        evidence_note(&jb->ev, error_last());
+        evidence_note(jb->ev, error_last());
         jobs_persist(jb);
         jobs_compact(jb, jb->group != NULL);
         return RELHOST_EINVAL;
@@ -583,7 +584,19 @@ int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
     return 0;
 }
 
-const evidence *jobs_evidence(const relhost_job *job) { return &job->ev; }
+const evidence *jobs_evidence(const relhost_job *job)
+{
+    static const evidence none; /* an ended job's: its evidence is in the state */
+    return job->ev ? job->ev : &none;
+}
+
+static void free_ev(relhost_job *jb)
+{
+    if (jb->ev)
+        evidence_free(jb->ev);
+    free(jb->ev);
+    jb->ev = NULL;
+}
 
 /* What a job holds only until its end (job_free and jobs_compact): its work and live parts. */
 static void free_live(relhost_job *jb)
@@ -611,6 +624,7 @@ static void free_live(relhost_job *jb)
         free(w->expect_exit);
         free(w->expect_term);
         free(w->resume_note);
+        free(w->key);
         free(w);
         jb->w = NULL;
     }
@@ -625,7 +639,7 @@ void jobs_compact(relhost_job *jb, int keep_ev)
 {
     free_live(jb);
     if (!keep_ev)
-        evidence_free(&jb->ev);
+        free_ev(jb);
 }
 
 static void job_free(relhost_job *jb)
@@ -633,12 +647,11 @@ static void job_free(relhost_job *jb)
     free_live(jb);
     free(jb->kids);
     free(jb->id);
-    free(jb->key);
     free(jb->ext_id);
     free(jb->log_path);
     free(jb->reason);
     free(jb->term);
-    evidence_free(&jb->ev);
+    free_ev(jb);
     free(jb);
 }
 

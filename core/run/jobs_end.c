@@ -138,7 +138,7 @@ void jobs_evaluate_checks(relhost_job *jb)
 {
     relhost_checks cs = {jb->w->nchecks, sizeof(relhost_check_spec), jb->w->checks};
     relhost_verdict v;
-    jobs_checks_eval(jb->owner, jb->validation, &jb->ev, &cs, &v);
+    jobs_checks_eval(jb->owner, jb->validation, jb->ev, &cs, &v);
     jb->outcome = v.outcome;
     jobs_set_str(&jb->reason, v.reason);
 }
@@ -176,7 +176,7 @@ static int collect_sources(relhost_job *jb)
             char *msg = hostctx_take_fail(&lv->ev_hc);
             char *n = xasprintf("metrics source %s failed: %s", jb->w->src[i]->pi->name,
                                 msg ? msg : "no reason given");
-            evidence_note(&jb->ev, n);
+            evidence_note(jb->ev, n);
             free(n);
             free(msg);
             /* Only what the source itself calls transient (RELHOST_ERETRY: the host's retry
@@ -222,7 +222,7 @@ static void host_deadline_end(relhost_job *jb, job_end_facts *f)
         char *n = xasprintf("waited in %s's queue longer than its queue_timeout (%.0f s) "
                             "without starting: cancelled; raise queue_timeout or free the queue",
                             jb->rt->pi->name, jb->rt->pi->queue_timeout);
-        evidence_note(&jb->ev, n);
+        evidence_note(jb->ev, n);
         free(n);
         f->end = RELHOST_END_INFRA;
     }
@@ -239,7 +239,7 @@ static void no_verdict_on_a_cut_log(relhost_job *jb, job_end_verdict *v)
     n = xasprintf("the job's log %s could not be written in full: %s; free the disk and run the "
                   "validation again",
                   jb->log_path, strerror(log_err));
-    evidence_note(&jb->ev, n);
+    evidence_note(jb->ev, n);
     free(n);
     v->outcome = RELHOST_ERROR;
     v->reason = "log_write_failed";
@@ -268,14 +268,14 @@ void jobs_ended(jobs *j, relhost_job *jb)
     /* What the runner knows wins over what the log says. */
     term = lv->status.engine_reason[0] && strcmp(lv->status.engine_state, "TERMINATION") == 0
                ? lv->status.engine_reason
-               : evidence_find_label(&jb->ev, "termination_reason");
+               : evidence_find_label(jb->ev, "termination_reason");
     f.termination_reason = term;
     f.expect_exit = jb->w->expect_exit;
     f.n_expect_exit = jb->w->n_expect_exit;
     f.expect_termination = jb->w->expect_term;
     host_deadline_end(jb, &f);
     if (f.end == RELHOST_END_EXITED && f.exit_code < 0 &&
-        (m = evidence_find_metric(&jb->ev, "exit_code")))
+        (m = evidence_find_metric(jb->ev, "exit_code")))
         f.exit_code = (int)m->value;
     v = jobs_map_end(&f);
     if (v.outcome == RELHOST_ERROR && strcmp(lv->status.engine_state, "SUBMIT_FAILED") == 0)
@@ -288,7 +288,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
     jobs_set_str(&jb->term, term);
     if (lv->status.restarts > jb->restarts)
         jb->restarts = lv->status.restarts;
-    if ((m = evidence_find_metric(&jb->ev, "restart_count")) && m->finite &&
+    if ((m = evidence_find_metric(jb->ev, "restart_count")) && m->finite &&
         (int)m->value > jb->restarts)
         jb->restarts = (int)m->value;
     if (v.outcome == RELHOST_NONE) {
@@ -314,7 +314,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
             n = xasprintf("ended on %s as %s%s%s", jb->rt->pi->name,
                           lv->status.engine_state[0] ? lv->status.engine_state : "?",
                           lv->status.engine_reason[0] ? ": " : "", lv->status.engine_reason);
-        evidence_note(&jb->ev, n);
+        evidence_note(jb->ev, n);
         free(n);
     }
     if (v.run_checks) {
@@ -348,7 +348,7 @@ void jobs_finish(jobs *j, relhost_job *jb)
         jb->w->log_fd = -1;
     }
     if (jb->log_path)
-        evidence_artifact(&jb->ev, "log", jb->log_path, NULL);
+        evidence_artifact(jb->ev, "log", jb->log_path, NULL);
     if (jb->outcome == RELHOST_ERROR && jb->retryable &&
         jb->attempt - jb->w->lost <= jb->w->retries) {
         double backoff = pow(2.0, jb->attempt);
@@ -399,7 +399,7 @@ void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg)
         jb->outcome = RELHOST_ERROR;
         jb->retryable = 0;
         jobs_set_str(&jb->reason, reason);
-        evidence_note(&jb->ev, msg ? msg : "the runner's plugin is gone");
+        evidence_note(jb->ev, msg ? msg : "the runner's plugin is gone");
         jb->ended = time_wall();
         jobs_finish(j, jb);
     }

@@ -65,6 +65,8 @@ struct job_live {
  * the state of its attempts (log, handle, timers, flags). A finished job keeps only struct
  * relhost_job's own fields: what jobs_result(), the progress display and the reports read. */
 struct job_work {
+    char spec_hash[17], accept_hash[17];
+    char *key;            /* the attempt's idempotency key; "" before the first */
     strvec argv_t, env_t; /* as written (templates) */
     size_t env_plan_n;    /* env_t[0..env_plan_n) is the plan's env; the rest pass_env NAME=VALUE */
     char *cwd_t;
@@ -119,19 +121,17 @@ struct relhost_job {
     char *step;          /* the owner's copy of the step's name (in step_names), shared */
     char *validation;    /* in id, past "<step>/" */
     struct runner_rt *rt;
-    char spec_hash[17], accept_hash[17];
-    enum phase phase;
-    int attempt;
-    char *key; /* the attempt's idempotency key; "" before the first */
     char *log_path;
     char *ext_id; /* the engine's id, "" before one; at most 256 bytes */
+    char *reason;
+    char *term;
     double started, ended;
-    evidence ev;
+    evidence *ev; /* from its creation to its end (a repeat's: to its aggregate's verdict) */
+    enum phase phase;
+    int attempt;
     relhost_outcome outcome;
     int retryable, exit_code, resumed;
     int restarts; /* the most the runner or the log ever reported for this attempt */
-    char *reason;
-    char *term;
 
     /* repeats (core/run/repeats.c) */
     int repeat;                /* 1..n: this job is repeat `repeat` of `group`; 0: not a repeat */

@@ -168,7 +168,7 @@ static void log_restart(relhost_job *jb, char *n, int replaced)
     relhost_job_spec spec;
     relhost_map ra;
     log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
-    evidence_note(&jb->ev, n);
+    evidence_note(jb->ev, n);
     free(n);
     if (replaced) {
         close(jb->w->log_fd);
@@ -231,7 +231,7 @@ static void cap_log(relhost_job *jb)
                                 "keeps its head and its tail; the bytes between reached the "
                                 "metrics sources and now read as NUL bytes",
                                 jb->log_path, (unsigned long long)max);
-            evidence_note(&jb->ev, n);
+            evidence_note(jb->ev, n);
             free(n);
         }
         jb->w->log_cut_to = to;

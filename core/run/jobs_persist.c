@@ -78,12 +78,12 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
     r->runner = jb->rt->pi->name;
     r->lifecycle = life[jb->phase];
     r->attempt = rec_int(jb->attempt);
-    r->key = jb->key;
     r->external_id = jb->ext_id[0] ? jb->ext_id : NULL;
     r->log_path = jb->log_path;
-    r->spec_hash = jb->spec_hash;
-    r->accept_hash = jb->accept_hash;
     if (jb->w) { /* an ended job's (an aggregate recorded again for a late repeat) is gone */
+        r->key = jb->w->key;
+        r->spec_hash = jb->w->spec_hash;
+        r->accept_hash = jb->w->accept_hash;
         r->nargv = jb->w->argv_x.n;
         r->argv = jb->w->argv_x.v;
     }
@@ -116,7 +116,7 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
     if (jb->exit_code >= 0)
         r->exit_code = rec_int(jb->exit_code);
     r->termination_reason = jb->term;
-    e->ev = jb->ev;
+    e->ev = *jobs_evidence(jb);
     repeats_entry_members(jb, e);
 }
 
@@ -193,7 +193,7 @@ void jobs_compute_hashes(relhost_job *jb)
         snprintf(buf, sizeof buf, "|repeat %d of %zu", jb->repeat, jb->nkids);
         h = fnv(h, buf);
     }
-    hex16(h, jb->spec_hash);
+    hex16(h, jb->w->spec_hash);
     h = 1469598103934665603ULL;
     for (size_t i = 0; i < jb->w->nchecks; i++) {
         const relhost_check_spec *c = &jb->w->checks[i];
@@ -213,5 +213,5 @@ void jobs_compute_hashes(relhost_job *jb)
         h = fnv(h, buf);
     }
     h = fnv(h, jb->w->expect_term ? jb->w->expect_term : "");
-    hex16(h, jb->accept_hash);
+    hex16(h, jb->w->accept_hash);
 }

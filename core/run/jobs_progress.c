@@ -103,7 +103,7 @@ static void row_of(const relhost_job *jb, jobs_row *r)
 {
     memset(r, 0, sizeof *r);
     r->validation = jb->validation;
-    r->ev = &jb->ev;
+    r->ev = jobs_evidence(jb);
     r->outcome = jb->outcome;
     r->reason = jb->reason;
     r->exit_code = jb->exit_code;

@@ -73,7 +73,7 @@ void jobs_expand_for_attempt(jobs *j, relhost_job *jb)
             x = xstrdup(jb->w->env_t.v[i]);
         sv_push_take(&jb->w->env_x, x);
     }
-    sv_push_take(&jb->w->env_x, xasprintf("RELHOST_JOB=%s", jb->key));
+    sv_push_take(&jb->w->env_x, xasprintf("RELHOST_JOB=%s", jb->w->key));
     sv_push_take(&jb->w->env_x, xasprintf("RELHOST_VERSION=%s", j->base.version));
     sv_push_take(&jb->w->env_x, xasprintf("RELHOST_VALIDATION=%s", jb->validation));
     sv_push_take(&jb->w->env_x, xasprintf("RELHOST_ATTEMPT=%d", jb->attempt));
@@ -96,7 +96,7 @@ void jobs_fill_spec(relhost_job *jb, relhost_job_spec *spec, relhost_map *ra)
 {
     memset(spec, 0, sizeof *spec);
     spec->struct_size = sizeof *spec;
-    spec->key = jb->key;
+    spec->key = jb->w->key;
     spec->validation = jb->validation;
     spec->argv = (const char *const *)jb->w->argv_x.v;
     spec->env = (const char *const *)jb->w->env_x.v;
@@ -151,11 +151,11 @@ void jobs_prepare_job(jobs *j, relhost_job *jb)
             close(fd);
     }
     jobs_expand_for_attempt(j, jb);
-    evidence_free(&jb->ev);
+    evidence_free(jb->ev);
     if (jb->w->resume_note)
-        evidence_note(&jb->ev, jb->w->resume_note);
+        evidence_note(jb->ev, jb->w->resume_note);
     hostctx_fini(&jobs_live(jb)->ev_hc);
-    hostctx_init(&jobs_live(jb)->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    hostctx_init(&jobs_live(jb)->ev_hc, &j->base, "metrics", jb->id, jb->ev, NULL);
     jobs_live(jb)->ev_hc.pub.step = jb->step;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
@@ -204,7 +204,7 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
         jobs_set_str(&jb->reason,
                      jobs_runner_fault(jb->rt) ? jobs_runner_fault(jb->rt) : "submit_failed");
         jobs_stop_timers(jb);
-        evidence_note(&jb->ev, m ? m : "the runner could not submit the job");
+        evidence_note(jb->ev, m ? m : "the runner could not submit the job");
         jb->ended = time_wall();
         jobs_close_sources(jb);
         jobs_finish(j, jb);
@@ -215,7 +215,7 @@ void jobs_submit_job(jobs *j, relhost_job *jb)
     crash_point("jobs.after_submit");
     /* A runner without find() runs its jobs as relhost's own children, through the host's
      * process service, which knows the job's process by its cookie (RELHOST_JOB=<key>). */
-    if (!jb->rt->ops->find && proc_job_ident(jb->key, &jobs_live(jb)->proc) != 0)
+    if (!jb->rt->ops->find && proc_job_ident(jb->w->key, &jobs_live(jb)->proc) != 0)
         memset(&jobs_live(jb)->proc, 0, sizeof jobs_live(jb)->proc);
     jobs_set_phase(jb, PH_RUNNING);
     jobs_arm_tail(jb, loop_now() + TAIL_INTERVAL);

@@ -243,7 +243,7 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     for (size_t i = 0; i < n; i++) {
         relhost_job *jb = who[i];
         st[i].struct_size = sizeof st[i];
-        st[i].key = jb->key;
+        st[i].key = jb->w->key;
         st[i].external_id = jb->ext_id[0] ? jb->ext_id : NULL;
         st[i].runner_handle = jb->w->handle;
         /* a poll with no news of a job leaves this: a queued job is not taken for started */
