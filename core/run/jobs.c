@@ -38,9 +38,9 @@ void jobs_set_key(relhost_job *jb, const char *s)
 
 struct job_live *jobs_live(relhost_job *jb)
 {
-    if (!jb->lv)
-        jb->lv = xcalloc(1, sizeof *jb->lv);
-    return jb->lv;
+    if (!jb->w->lv)
+        jb->w->lv = xcalloc(1, sizeof *jb->w->lv);
+    return jb->w->lv;
 }
 
 void jobs_set_ext_id(relhost_job *jb, const char *s)
@@ -625,13 +625,12 @@ static void free_live(relhost_job *jb)
         free(w->expect_term);
         free(w->resume_note);
         free(w->key);
+        if (w->lv) {
+            hostctx_fini(&w->lv->ev_hc);
+            free(w->lv);
+        }
         free(w);
         jb->w = NULL;
-    }
-    if (jb->lv) {
-        hostctx_fini(&jb->lv->ev_hc);
-        free(jb->lv);
-        jb->lv = NULL;
     }
 }
 

@@ -65,6 +65,8 @@ struct job_live {
  * the state of its attempts (log, handle, timers, flags). A finished job keeps only struct
  * relhost_job's own fields: what jobs_result(), the progress display and the reports read. */
 struct job_work {
+    struct job_live *lv; /* from its first use (jobs_live()) to the job's end (jobs_compact) */
+    size_t run_pos;      /* 1 + its place in owner->run while submitting or running; 0: not there */
     char spec_hash[17], accept_hash[17];
     char *key;            /* the attempt's idempotency key; "" before the first */
     strvec argv_t, env_t; /* as written (templates) */
@@ -113,13 +115,11 @@ struct job_work {
  * rest is in its work part (w) and its live part (lv). */
 struct relhost_job {
     jobs *owner;
-    struct job_work *w;  /* from its creation to its final end (jobs_compact) */
-    struct job_live *lv; /* from its first use (jobs_live()) to the job's end (jobs_compact) */
-    size_t idx;          /* its place in owner->all (submission order) */
-    size_t run_pos;      /* 1 + its place in owner->run while submitting or running; 0: not there */
-    char *id;            /* "<step>/<validation>": the key in state */
-    char *step;          /* the owner's copy of the step's name (in step_names), shared */
-    char *validation;    /* in id, past "<step>/" */
+    struct job_work *w; /* from its creation to its final end (jobs_compact) */
+    size_t idx;         /* its place in owner->all (submission order) */
+    char *id;           /* "<step>/<validation>": the key in state */
+    char *step;         /* the owner's copy of the step's name (in step_names), shared */
+    char *validation;   /* in id, past "<step>/" */
     struct runner_rt *rt;
     char *log_path;
     char *ext_id; /* the engine's id, "" before one; at most 256 bytes */

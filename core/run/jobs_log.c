@@ -61,7 +61,7 @@ void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
  * before this read; max_log's holes are never in either range). */
 static int log_rewritten(const relhost_job *jb)
 {
-    const struct job_live *lv = jb->lv; /* none: nothing was fed */
+    const struct job_live *lv = jb->w->lv; /* none: nothing was fed */
     unsigned char now[LOG_SEEN];
     if (!lv)
         return 0;

@@ -97,14 +97,15 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
         r->duration_s.set = 1;
         r->duration_s.v = jb->ended - jb->started;
     }
-    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->lv && jb->lv->proc.pid > 0) {
+    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->w && jb->w->lv &&
+        jb->w->lv->proc.pid > 0) {
         e->has_process = 1;
-        e->process.pid = rec_int(jb->lv->proc.pid);
-        e->process.starttime = rec_int((long long)jb->lv->proc.starttime);
-        e->process.cookie = jb->lv->proc.job;
-        e->process.proc_cookie = jb->lv->proc.cookie;
+        e->process.pid = rec_int(jb->w->lv->proc.pid);
+        e->process.starttime = rec_int((long long)jb->w->lv->proc.starttime);
+        e->process.cookie = jb->w->lv->proc.job;
+        e->process.proc_cookie = jb->w->lv->proc.cookie;
         e->process.grace_s.set = 1;
-        e->process.grace_s.v = jb->lv->proc.grace_s;
+        e->process.grace_s.v = jb->w->lv->proc.grace_s;
     }
     if (jb->w && jb->w->lost > 0)
         e->lost_attempts = rec_int(jb->w->lost);
