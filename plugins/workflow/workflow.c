@@ -220,7 +220,6 @@ static int own_part(const relhost_ctx *ctx, struct vrun *r, const char *nodes_s,
             o->argv[i] = v->cmd.v[i];
         for (size_t i = 0; i < c->args.n; i++)
             o->argv[v->cmd.n + i] = c->args.v[i];
-        r->argv = o->argv;
     }
     o->nodes_s = nodes_s;
     o->condition = c ? c->name : NULL;
@@ -262,7 +261,6 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
     memset(r, 0, sizeof *r);
     r->v = v;
     r->name = v->name; /* the plan's, for the gate's life */
-    r->argv = v->cmd.v;
     if (nodes_s || c || v->expect.exit.n) {
         if (!(r->own = calloc(1, sizeof *r->own)))
             return RELHOST_ENOMEM;
@@ -537,8 +535,9 @@ static void cmd_text(const struct vrun *r, char *buf, size_t cap)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t i = 0; r->argv[i] && used < cap; i++) {
-        int n = snprintf(buf + used, cap - used, "%s%s", i ? " " : "", r->argv[i]);
+    const char *const *argv = vrun_argv(r);
+    for (size_t i = 0; argv[i] && used < cap; i++) {
+        int n = snprintf(buf + used, cap - used, "%s%s", i ? " " : "", argv[i]);
         if (n < 0)
             break;
         used += (size_t)n;

@@ -74,9 +74,8 @@ struct vrun_own {
  * life, one per validation: what it borrows from its validation is not copied. */
 struct vrun {
     const struct workflow_validation *v;
-    const char *name;        /* v->name (borrowed), or own->name */
-    const char *const *argv; /* v->cmd (borrowed), or own->argv; NULL-terminated */
-    struct vrun_own *own;    /* NULL: nothing of its own */
+    const char *name;     /* v->name (borrowed), or own->name */
+    struct vrun_own *own; /* NULL: nothing of its own */
     relhost_job *job;
     /* what the gate reads of the job's result (host->job_result(); strings the host's) */
     struct vrun_result {
@@ -87,7 +86,12 @@ struct vrun {
     enum vstate state;
 };
 
-/* The run's node count, termination reason and exit codes (its own, or its validation's). */
+/* The run's command (NULL-terminated), node count and termination reason: its own, or its
+ * validation's. */
+static inline const char *const *vrun_argv(const struct vrun *r)
+{
+    return r->own && r->own->argv ? r->own->argv : r->v->cmd.v;
+}
 static inline int vrun_nodes(const struct vrun *r)
 {
     return r->own ? r->own->nodes : (int)r->v->nodes;

@@ -30,7 +30,7 @@ static int submit(const relhost_ctx *ctx, struct workflow *w, struct vrun *r)
     rq.struct_size = sizeof rq;
     rq.validation = r->name;
     rq.runner = v->runner ? v->runner : w->conf->runner;
-    rq.argv = r->argv;
+    rq.argv = vrun_argv(r);
     rq.env = &v->env;
     rq.pass_env = &v->pass_env;
     rq.cwd = v->cwd;
