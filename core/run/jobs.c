@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -254,6 +255,42 @@ static void take_acceptance(relhost_job *jb, const relhost_job_request *rq)
     jb->w->expect_term = rq->expect_termination ? xstrdup(rq->expect_termination) : NULL;
 }
 
+/* The jobs and their ids live for the whole run: they are carved from blocks of their own,
+ * freed by jobs_free(). A job's parts it frees at its end (work part, live part, evidence) thus
+ * leave whole free runs the next allocations reuse, not holes between the jobs that stay. */
+#if defined(__SANITIZE_ADDRESS__)
+#define JOB_BLOCK 0 /* one block per piece: AddressSanitizer sees each one's bounds */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JOB_BLOCK 0
+#endif
+#endif
+#ifndef JOB_BLOCK
+#define JOB_BLOCK (64 * 1024)
+#endif
+struct job_block {
+    struct job_block *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+/* n zeroed bytes from j's blocks, aligned to align (a power of two, at most max_align_t's). */
+static void *jobs_carve(jobs *j, size_t n, size_t align)
+{
+    struct job_block *b = j->blocks;
+    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
+    if (!b || at > b->cap || b->cap - at < n) {
+        size_t cap = n > JOB_BLOCK ? n : JOB_BLOCK;
+        b = xcalloc(1, sizeof *b + cap);
+        b->cap = cap;
+        b->next = j->blocks;
+        j->blocks = b;
+        at = 0;
+    }
+    b->used = at + n;
+    return (char *)b->data + at;
+}
+
 /* The jobs' shared copy of step name s (a run has few steps: a walk finds it). */
 static char *step_name(jobs *j, const char *s)
 {
@@ -270,6 +307,7 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     relhost_job_request rq = *req;
     relhost_job *jb;
     struct runner_rt *rt;
+    size_t n;
 
     *out = NULL;
     if (strlen(name) > RELHOST_JOB_NAME_MAX)
@@ -286,7 +324,7 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
         return RELHOST_EINVAL;
     if (group)
         rq.acceptance = NULL; /* a repeat is judged only as part of its aggregate */
-    jb = xcalloc(1, sizeof *jb);
+    jb = jobs_carve(j, sizeof *jb, _Alignof(relhost_job));
     jb->w = xcalloc(1, sizeof *jb->w);
     jb->ev = xcalloc(1, sizeof *jb->ev);
     jb->owner = j;
@@ -299,7 +337,9 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     if (flags & JOB_AGGREGATE)
         jb->nkids = (size_t)rq.repeats; /* kids[] is filled by repeats_submit() */
     jb->step = step_name(j, ctx->step ? ctx->step : "");
-    jb->id = xasprintf("%s/%s", jb->step, name);
+    n = strlen(jb->step) + 1 + strlen(name) + 1;
+    jb->id = jobs_carve(j, n, 1);
+    snprintf(jb->id, n, "%s/%s", jb->step, name);
     jb->validation = jb->id + strlen(jb->step) + 1;
     jb->w->log_fd = -1;
     jb->exit_code = -1;
@@ -645,13 +685,11 @@ static void job_free(relhost_job *jb)
 {
     free_live(jb);
     free(jb->kids);
-    free(jb->id);
     free(jb->ext_id);
     free(jb->log_path);
     free(jb->reason);
     free(jb->term);
-    free_ev(jb);
-    free(jb);
+    free_ev(jb); /* jb and its id: with the blocks (jobs_free) */
 }
 
 void jobs_set_workdir(jobs *j, const char *dir)
@@ -685,6 +723,11 @@ void jobs_free(jobs *j)
     free(j->ends);
     free(j->prepared);
     sv_free(&j->step_names);
+    while (j->blocks) {
+        struct job_block *b = j->blocks;
+        j->blocks = b->next;
+        free(b);
+    }
     for (size_t i = 0; i < j->p->nrunners; i++) {
         jobs_runner_rt_close(&j->runners[i]);
         if (j->runners[i].opened)

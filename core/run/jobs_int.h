@@ -165,9 +165,10 @@ struct jobs {
     size_t nrun, caprun;
     relhost_job **ends; /* each job every time it reaches PH_DONE, in that order */
     size_t nends, capends;
-    size_t qfrom;           /* all[0..qfrom) holds no queued job that may start */
-    relhost_job **prepared; /* intents recorded this tick, to submit after the flush */
-    strvec step_names;      /* the steps' names the jobs point to (jobs_step_name) */
+    size_t qfrom;             /* all[0..qfrom) holds no queued job that may start */
+    relhost_job **prepared;   /* intents recorded this tick, to submit after the flush */
+    strvec step_names;        /* the steps' names the jobs point to (jobs_step_name) */
+    struct job_block *blocks; /* where the jobs and their ids are carved from (jobs_carve) */
     size_t nprepared, capprepared;
     /* What the ticks cost, logged at the end of each wait (and read by tests/unit/jobs): ticks
      * of the wait loop, runner polls, and jobs looked at by both. */
