@@ -209,10 +209,13 @@ int record_read(json_t *root, release_record *out);
  *  holds every job's record): each names its job's record in the root it was read from
  *  (borrowed: valid while that root does not change). */
 typedef struct record_job_ref {
-    const char *id;          /* the job's key in root["jobs"], borrowed */
-    char *step, *validation; /* as record_read() gives them, for the order */
-    size_t rank;             /* its step's place in the release's step order */
-    json_t *v;               /* root["jobs"][id], borrowed (packed or an object) */
+    const char *id; /* the job's key in root["jobs"], borrowed */
+    /* as record_read() gives them, for the order: borrowed from the release's step and from
+     * id when they are theirs (own_step, own_validation 0), else owned */
+    const char *step, *validation;
+    uint32_t rank; /* its step's place in the release's step order */
+    unsigned char own_step, own_validation;
+    json_t *v; /* root["jobs"][id], borrowed (packed or an object) */
 } record_job_ref;
 
 typedef struct record_jobs {

@@ -518,6 +518,28 @@ static int cmp_ref(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+/* r's step, validation and rank from its record j (what it keeps is taken from j): the step's
+ * name is the release's (out) when the step is one of its steps, the validation's in r->id when
+ * that is "<step>/<validation>"; else r owns a copy. */
+static void ref_order(record_job_ref *r, job_record *j, const release_record *out)
+{
+    size_t rank = job_rank(j, out), sl = strlen(j->step);
+    r->rank = (uint32_t)rank;
+    if (rank < out->nsteps) {
+        r->step = out->steps[rank].name;
+    } else {
+        r->step = j->step, r->own_step = 1;
+        j->step = NULL;
+    }
+    if (strncmp(r->id, r->step, sl) == 0 && r->id[sl] == '/' &&
+        strcmp(r->id + sl + 1, j->validation) == 0) {
+        r->validation = r->id + sl + 1;
+    } else {
+        r->validation = j->validation, r->own_validation = 1;
+        j->validation = NULL;
+    }
+}
+
 int record_read_lazy(json_t *root, release_record *out, record_jobs *jobs,
                      void (*each)(job_record *j, void *arg), void *arg)
 {
@@ -545,9 +567,7 @@ int record_read_lazy(json_t *root, release_record *out, record_jobs *jobs,
                 each(&j, arg);
             r->id = key;
             r->v = v;
-            r->rank = job_rank(&j, out);
-            r->step = j.step, r->validation = j.validation;
-            j.step = j.validation = NULL;
+            ref_order(r, &j, out);
             free_job(&j);
             jobs->n++;
         }
@@ -572,8 +592,12 @@ int record_jobs_read(const record_jobs *jobs, size_t i, job_record *out)
 
 void record_jobs_free(record_jobs *jobs)
 {
-    for (size_t i = 0; jobs && i < jobs->n; i++)
-        free(jobs->refs[i].step), free(jobs->refs[i].validation);
+    for (size_t i = 0; jobs && i < jobs->n; i++) {
+        if (jobs->refs[i].own_step)
+            free((char *)jobs->refs[i].step);
+        if (jobs->refs[i].own_validation)
+            free((char *)jobs->refs[i].validation);
+    }
     if (jobs)
         free(jobs->refs);
     if (jobs)

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,15 +33,15 @@
 void jobs_set_key(relhost_job *jb, const char *s)
 {
     size_t n = strlen(s);
-    free(jb->key);
-    jb->key = xstrndup(s, n > JOBS_KEY_MAX ? JOBS_KEY_MAX : n);
+    free(jb->w->key);
+    jb->w->key = xstrndup(s, n > JOBS_KEY_MAX ? JOBS_KEY_MAX : n);
 }
 
 struct job_live *jobs_live(relhost_job *jb)
 {
-    if (!jb->lv)
-        jb->lv = xcalloc(1, sizeof *jb->lv);
-    return jb->lv;
+    if (!jb->w->lv)
+        jb->w->lv = xcalloc(1, sizeof *jb->w->lv);
+    return jb->w->lv;
 }
 
 void jobs_set_ext_id(relhost_job *jb, const char *s)
@@ -130,7 +131,7 @@ void jobs_cancel_guarded(relhost_job *jb)
         return;
     g = guard_enter(jb->rt->pi->plugin_name, "cancel", jb->step);
     jb->rt->busy++;
-    jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle);
+    jb->rt->ops->cancel(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->w->handle);
     jb->rt->busy--;
     guard_leave(g);
 }
@@ -205,7 +206,7 @@ static int take_sources(jobs *j, relhost_job *jb, const relhost_ctx *ctx,
                         const relhost_job_request *rq)
 {
     if (rq->metrics && rq->metrics->n) {
-        jb->src = xcalloc(rq->metrics->n, sizeof *jb->src);
+        jb->w->src = xcalloc(rq->metrics->n, sizeof *jb->w->src);
         for (size_t i = 0; i < rq->metrics->n; i++) {
             struct source_rt *s = source_rt(j, rq->metrics->v[i]);
             if (!s) {
@@ -221,7 +222,7 @@ static int take_sources(jobs *j, relhost_job *jb, const relhost_ctx *ctx,
                 jb->outcome = RELHOST_ERROR;
                 return -1;
             }
-            jb->src[jb->nsrc++] = s;
+            jb->w->src[jb->w->nsrc++] = s;
         }
     }
     return 0;
@@ -233,25 +234,71 @@ static void take_acceptance(relhost_job *jb, const relhost_job_request *rq)
     if (rq->acceptance && rq->acceptance->n) {
         size_t esz =
             rq->acceptance->elem_size ? rq->acceptance->elem_size : sizeof(relhost_check_spec);
-        jb->checks = xcalloc(rq->acceptance->n, sizeof *jb->checks);
+        jb->w->checks = xcalloc(rq->acceptance->n, sizeof *jb->w->checks);
         for (size_t i = 0; i < rq->acceptance->n; i++) {
             const relhost_check_spec *s = (const void *)((const char *)rq->acceptance->v + i * esz);
-            memcpy(&jb->checks[i], s, s->struct_size < sizeof *s ? s->struct_size : sizeof *s);
-            sv_push(&jb->check_keys, s->key);
-            jb->checks[i].key = jb->check_keys.v[i];
-            jb->checks[i].where = NULL;
+            memcpy(&jb->w->checks[i], s, s->struct_size < sizeof *s ? s->struct_size : sizeof *s);
+            sv_push(&jb->w->check_keys, s->key);
+            jb->w->checks[i].key = jb->w->check_keys.v[i];
+            jb->w->checks[i].where = NULL;
         }
-        jb->nchecks = rq->acceptance->n;
+        jb->w->nchecks = rq->acceptance->n;
         /* check_keys may have been reallocated while pushing: fix the pointers up */
-        for (size_t i = 0; i < jb->nchecks; i++)
-            jb->checks[i].key = jb->check_keys.v[i];
+        for (size_t i = 0; i < jb->w->nchecks; i++)
+            jb->w->checks[i].key = jb->w->check_keys.v[i];
     }
     if (rq->expect_exit && rq->n_expect_exit) {
-        jb->expect_exit = xcalloc(rq->n_expect_exit, sizeof *jb->expect_exit);
-        memcpy(jb->expect_exit, rq->expect_exit, rq->n_expect_exit * sizeof *jb->expect_exit);
-        jb->n_expect_exit = rq->n_expect_exit;
+        jb->w->expect_exit = xcalloc(rq->n_expect_exit, sizeof *jb->w->expect_exit);
+        memcpy(jb->w->expect_exit, rq->expect_exit, rq->n_expect_exit * sizeof *jb->w->expect_exit);
+        jb->w->n_expect_exit = rq->n_expect_exit;
     }
-    jb->expect_term = rq->expect_termination ? xstrdup(rq->expect_termination) : NULL;
+    jb->w->expect_term = rq->expect_termination ? xstrdup(rq->expect_termination) : NULL;
+}
+
+/* The jobs and their ids live for the whole run: they are carved from blocks of their own,
+ * freed by jobs_free(). A job's parts it frees at its end (work part, live part, evidence) thus
+ * leave whole free runs the next allocations reuse, not holes between the jobs that stay. */
+#if defined(__SANITIZE_ADDRESS__)
+#define JOB_BLOCK 0 /* one block per piece: AddressSanitizer sees each one's bounds */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JOB_BLOCK 0
+#endif
+#endif
+#ifndef JOB_BLOCK
+#define JOB_BLOCK (64 * 1024)
+#endif
+struct job_block {
+    struct job_block *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+/* n zeroed bytes from j's blocks, aligned to align (a power of two, at most max_align_t's). */
+static void *jobs_carve(jobs *j, size_t n, size_t align)
+{
+    struct job_block *b = j->blocks;
+    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
+    if (!b || at > b->cap || b->cap - at < n) {
+        size_t cap = n > JOB_BLOCK ? n : JOB_BLOCK;
+        b = xcalloc(1, sizeof *b + cap);
+        b->cap = cap;
+        b->next = j->blocks;
+        j->blocks = b;
+        at = 0;
+    }
+    b->used = at + n;
+    return (char *)b->data + at;
+}
+
+/* The jobs' shared copy of step name s (a run has few steps: a walk finds it). */
+static char *step_name(jobs *j, const char *s)
+{
+    for (size_t i = j->step_names.n; i-- > 0;)
+        if (strcmp(j->step_names.v[i], s) == 0)
+            return j->step_names.v[i];
+    sv_push(&j->step_names, s);
+    return j->step_names.v[j->step_names.n - 1];
 }
 
 int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req, const char *name,
@@ -260,6 +307,7 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
     relhost_job_request rq = *req;
     relhost_job *jb;
     struct runner_rt *rt;
+    size_t n;
 
     *out = NULL;
     if (strlen(name) > RELHOST_JOB_NAME_MAX)
@@ -276,52 +324,56 @@ int jobs_create(jobs *j, const relhost_ctx *ctx, const relhost_job_request *req,
         return RELHOST_EINVAL;
     if (group)
         rq.acceptance = NULL; /* a repeat is judged only as part of its aggregate */
-    jb = xcalloc(1, sizeof *jb);
+    jb = jobs_carve(j, sizeof *jb, _Alignof(relhost_job));
+    jb->w = xcalloc(1, sizeof *jb->w);
+    jb->ev = xcalloc(1, sizeof *jb->ev);
     jb->owner = j;
     jb->idx = j->n; /* appended below */
-    jb->key = xstrdup("");
+    jb->w->key = xstrdup("");
     jb->ext_id = xstrdup("");
     jb->rt = rt;
     jb->repeat = repeat;
     jb->group = group;
     if (flags & JOB_AGGREGATE)
         jb->nkids = (size_t)rq.repeats; /* kids[] is filled by repeats_submit() */
-    jb->step = xstrdup(ctx->step ? ctx->step : "");
-    jb->validation = xstrdup(name);
-    jb->id = xasprintf("%s/%s", jb->step, jb->validation);
-    jb->log_fd = -1;
+    jb->step = step_name(j, ctx->step ? ctx->step : "");
+    n = strlen(jb->step) + 1 + strlen(name) + 1;
+    jb->id = jobs_carve(j, n, 1);
+    snprintf(jb->id, n, "%s/%s", jb->step, name);
+    jb->validation = jb->id + strlen(jb->step) + 1;
+    jb->w->log_fd = -1;
     jb->exit_code = -1;
     jb->attempt = 1;
-    jb->shell = rq.shell;
-    jb->timeout_s = rq.timeout_s;
-    jb->retries = rq.retries;
-    jb->nodes = rq.nodes;
-    jb->gpus = rq.gpus;
+    jb->w->shell = rq.shell;
+    jb->w->timeout_s = rq.timeout_s;
+    jb->w->retries = rq.retries;
+    jb->w->nodes = rq.nodes;
+    jb->w->gpus = rq.gpus;
     for (size_t i = 0; rq.argv[i]; i++)
-        sv_push(&jb->argv_t, rq.argv[i]);
+        sv_push(&jb->w->argv_t, rq.argv[i]);
     if (rq.env)
         for (size_t i = 0; i < rq.env->n; i++)
-            sv_push_take(&jb->env_t, xasprintf("%s=%s", rq.env->keys[i], rq.env->values[i]));
+            sv_push_take(&jb->w->env_t, xasprintf("%s=%s", rq.env->keys[i], rq.env->values[i]));
     /* DESIGN: jobs get secrets only through pass_env. No process relhost starts inherits a
      * sealed variable (core/run/proc.c); pass_env hands over those the validation asked for, as
      * explicit NAME=VALUE entries (the plan checked at load that each one is set). */
-    jb->env_plan_n = jb->env_t.n;
+    jb->w->env_plan_n = jb->w->env_t.n;
     if (rq.pass_env)
         for (size_t i = 0; i < rq.pass_env->n; i++) {
             const char *v = getenv(rq.pass_env->v[i]);
             if (v) /* the value is not hashed or stored: it may be a secret */
-                sv_push_take(&jb->env_t, xasprintf("%s=%s", rq.pass_env->v[i], v));
+                sv_push_take(&jb->w->env_t, xasprintf("%s=%s", rq.pass_env->v[i], v));
         }
-    jb->cwd_t = rq.cwd ? xstrdup(rq.cwd) : NULL;
+    jb->w->cwd_t = rq.cwd ? xstrdup(rq.cwd) : NULL;
     if (RELHOST_HAS(&rq, vars) && rq.vars)
         for (size_t i = 0; i < rq.vars->n; i++) {
-            sv_push(&jb->vars, rq.vars->keys[i]);
-            sv_push(&jb->vars, rq.vars->values[i]);
+            sv_push(&jb->w->vars, rq.vars->keys[i]);
+            sv_push(&jb->w->vars, rq.vars->values[i]);
         }
     if (rq.runner_args)
         for (size_t i = 0; i < rq.runner_args->n; i++) {
-            sv_push(&jb->rargs_k, rq.runner_args->keys[i]);
-            sv_push(&jb->rargs_v, rq.runner_args->values[i]);
+            sv_push(&jb->w->rargs_k, rq.runner_args->keys[i]);
+            sv_push(&jb->w->rargs_v, rq.runner_args->values[i]);
         }
     if (take_sources(j, jb, ctx, &rq) != 0)
         goto add;
@@ -338,7 +390,7 @@ add:
     *out = jb;
     if (jb->phase == PH_DONE && jb->outcome == RELHOST_ERROR && !jb->resumed) {
         jobs_set_str(&jb->reason, "tool_error");
-        evidence_note(&jb->ev, error_last());
+        evidence_note(jb->ev, error_last());
         jobs_persist(jb);
         jobs_compact(jb, jb->group != NULL);
         return RELHOST_EINVAL;
@@ -399,10 +451,10 @@ static size_t prepare_ready(jobs *j, relhost_mode mode)
             continue;
         if (mode == RELHOST_MODE_LAUNCH && !jb->rt->ops->find)
             continue; /* local jobs die with relhost: not launched, run by `relhost -c` */
-        if (jb->phase == PH_QUEUED && jb->not_before <= now &&
+        if (jb->phase == PH_QUEUED && jb->w->not_before <= now &&
             jb->rt->running < jb->rt->pi->max_parallel) {
             jobs_prepare_job(j, jb);
-            if (jb->submit_pending) {
+            if (jb->w->submit_pending) {
                 if (j->nprepared == j->capprepared) {
                     j->capprepared = j->capprepared ? j->capprepared * 2 : 16;
                     j->prepared = xrealloc(j->prepared, j->capprepared * sizeof *j->prepared);
@@ -430,8 +482,8 @@ static int prepared_remote(const jobs *j)
 static void submit_prepared(jobs *j)
 {
     for (size_t i = 0; i < j->nprepared; i++)
-        if (j->prepared[i]->submit_pending) {
-            j->prepared[i]->submit_pending = 0;
+        if (j->prepared[i]->w->submit_pending) {
+            j->prepared[i]->w->submit_pending = 0;
             jobs_submit_job(j, j->prepared[i]);
         }
     j->nprepared = 0;
@@ -518,7 +570,7 @@ void jobs_stop(jobs *j)
             j->detached++; /* re-attachable: leave it running, state keeps its id */
             continue;
         }
-        jb->host_cancelled = 1;
+        jb->w->host_cancelled = 1;
         jobs_cancel_guarded(jb);
         jobs_set_phase(jb, PH_QUEUED);
         jb->rt->running--;
@@ -586,75 +638,72 @@ int jobs_result(jobs *j, const relhost_job *jb, relhost_job_result *out)
     return 0;
 }
 
-const evidence *jobs_evidence(const relhost_job *job) { return &job->ev; }
+const evidence *jobs_evidence(const relhost_job *job)
+{
+    static const evidence none; /* an ended job's: its evidence is in the state */
+    return job->ev ? job->ev : &none;
+}
 
-/* What a job holds only until its end (job_free and jobs_compact). */
+static void free_ev(relhost_job *jb)
+{
+    if (jb->ev)
+        evidence_free(jb->ev);
+    free(jb->ev);
+    jb->ev = NULL;
+}
+
+/* What a job holds only until its end (job_free and jobs_compact): its work and live parts. */
 static void free_live(relhost_job *jb)
 {
-    if (jb->log_fd >= 0)
-        close(jb->log_fd);
-    jb->log_fd = -1;
-    free(jb->src_jobs);
-    jb->src_jobs = NULL;
-    free(jb->src);
-    jb->src = NULL;
-    jb->nsrc = 0;
-    sv_free(&jb->argv_t);
-    sv_free(&jb->env_t);
-    sv_free(&jb->argv_x);
-    sv_free(&jb->env_x);
-    free(jb->cwd_t);
-    jb->cwd_t = NULL;
-    free(jb->cwd_x);
-    jb->cwd_x = NULL;
-    sv_free(&jb->rargs_k);
-    sv_free(&jb->rargs_v);
-    sv_free(&jb->vars);
-    free(jb->checks);
-    jb->checks = NULL;
-    jb->nchecks = 0;
-    sv_free(&jb->check_keys);
-    free(jb->expect_exit);
-    jb->expect_exit = NULL;
-    jb->n_expect_exit = 0;
-    free(jb->expect_term);
-    jb->expect_term = NULL;
-    free(jb->resume_note);
-    jb->resume_note = NULL;
-    if (jb->lv) {
-        hostctx_fini(&jb->lv->ev_hc);
-        free(jb->lv);
-        jb->lv = NULL;
+    struct job_work *w = jb->w;
+    if (w) {
+        jobs_stop_timers(jb);
+        jobs_close_sources(jb);
+        jobs_release_handle(jb);
+        if (w->log_fd >= 0)
+            close(w->log_fd);
+        free(w->src_jobs);
+        free(w->src);
+        sv_free(&w->argv_t);
+        sv_free(&w->env_t);
+        sv_free(&w->argv_x);
+        sv_free(&w->env_x);
+        free(w->cwd_t);
+        free(w->cwd_x);
+        sv_free(&w->rargs_k);
+        sv_free(&w->rargs_v);
+        sv_free(&w->vars);
+        free(w->checks);
+        sv_free(&w->check_keys);
+        free(w->expect_exit);
+        free(w->expect_term);
+        free(w->resume_note);
+        free(w->key);
+        if (w->lv) {
+            hostctx_fini(&w->lv->ev_hc);
+            free(w->lv);
+        }
+        free(w);
+        jb->w = NULL;
     }
 }
 
 void jobs_compact(relhost_job *jb, int keep_ev)
 {
-    jobs_stop_timers(jb);
-    jobs_close_sources(jb); /* each a no-op once done */
-    jobs_release_handle(jb);
     free_live(jb);
     if (!keep_ev)
-        evidence_free(&jb->ev);
+        free_ev(jb);
 }
 
 static void job_free(relhost_job *jb)
 {
-    jobs_stop_timers(jb);
-    jobs_close_sources(jb); /* each a no-op once done */
-    jobs_release_handle(jb);
     free_live(jb);
     free(jb->kids);
-    free(jb->id);
-    free(jb->step);
-    free(jb->validation);
-    free(jb->key);
     free(jb->ext_id);
     free(jb->log_path);
     free(jb->reason);
     free(jb->term);
-    evidence_free(&jb->ev);
-    free(jb);
+    free_ev(jb); /* jb and its id: with the blocks (jobs_free) */
 }
 
 void jobs_set_workdir(jobs *j, const char *dir)
@@ -687,6 +736,12 @@ void jobs_free(jobs *j)
     free(j->run);
     free(j->ends);
     free(j->prepared);
+    sv_free(&j->step_names);
+    while (j->blocks) {
+        struct job_block *b = j->blocks;
+        j->blocks = b->next;
+        free(b);
+    }
     for (size_t i = 0; i < j->p->nrunners; i++) {
         jobs_runner_rt_close(&j->runners[i]);
         if (j->runners[i].opened)

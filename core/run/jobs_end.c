@@ -136,21 +136,23 @@ void jobs_checks_eval(jobs *j, const char *name, evidence *ev, const relhost_che
 
 void jobs_evaluate_checks(relhost_job *jb)
 {
-    relhost_checks cs = {jb->nchecks, sizeof(relhost_check_spec), jb->checks};
+    relhost_checks cs = {jb->w->nchecks, sizeof(relhost_check_spec), jb->w->checks};
     relhost_verdict v;
-    jobs_checks_eval(jb->owner, jb->validation, &jb->ev, &cs, &v);
+    jobs_checks_eval(jb->owner, jb->validation, jb->ev, &cs, &v);
     jb->outcome = v.outcome;
     jobs_set_str(&jb->reason, v.reason);
 }
 
 void jobs_release_handle(relhost_job *jb)
 {
-    if (jb->handle && jb->rt->ops->release) {
+    if (!jb->w)
+        return; /* ended: released then */
+    if (jb->w->handle && jb->rt->ops->release) {
         int g = guard_enter(jb->rt->pi->plugin_name, "release", jb->step);
-        jb->rt->ops->release(jb->rt->inst, jb->handle);
+        jb->rt->ops->release(jb->rt->inst, jb->w->handle);
         guard_leave(g);
     }
-    jb->handle = NULL;
+    jb->w->handle = NULL;
 }
 
 /* Ask each metrics source of an ended job for what it collects (e.g. over HTTP). 0: all did;
@@ -159,22 +161,22 @@ static int collect_sources(relhost_job *jb)
 {
     struct job_live *lv = jobs_live(jb);
     int source_failed = 0;
-    for (size_t i = 0; i < jb->nsrc; i++) {
-        if (!jb->src_jobs || !jb->src_jobs[i] || !jb->src[i]->ops->collect)
+    for (size_t i = 0; i < jb->w->nsrc; i++) {
+        if (!jb->w->src_jobs || !jb->w->src_jobs[i] || !jb->w->src[i]->ops->collect)
             continue;
         int crc;
-        lv->ev_hc.source = jb->src[i]->pi->name;
-        lv->ev_hc.source_priority = jb->src[i]->pi->priority;
+        lv->ev_hc.source = jb->w->src[i]->pi->name;
+        lv->ev_hc.source_priority = jb->w->src[i]->pi->priority;
         {
-            int g = guard_enter(jb->src[i]->pi->plugin_name, "collect", jb->step);
-            crc = jb->src[i]->ops->collect(&lv->ev_hc.pub, jb->src_jobs[i]);
+            int g = guard_enter(jb->w->src[i]->pi->plugin_name, "collect", jb->step);
+            crc = jb->w->src[i]->ops->collect(&lv->ev_hc.pub, jb->w->src_jobs[i]);
             guard_leave(g);
         }
         if (crc != 0) {
             char *msg = hostctx_take_fail(&lv->ev_hc);
-            char *n = xasprintf("metrics source %s failed: %s", jb->src[i]->pi->name,
+            char *n = xasprintf("metrics source %s failed: %s", jb->w->src[i]->pi->name,
                                 msg ? msg : "no reason given");
-            evidence_note(&jb->ev, n);
+            evidence_note(jb->ev, n);
             free(n);
             free(msg);
             /* Only what the source itself calls transient (RELHOST_ERETRY: the host's retry
@@ -196,13 +198,13 @@ static int collect_sources(relhost_job *jb)
 static int log_write_error(const relhost_job *jb)
 {
     struct statvfs fs;
-    if (jb->log_errno)
-        return jb->log_errno;
+    if (jb->w->log_errno)
+        return jb->w->log_errno;
     if (jb->rt->ops->read_log)
         return 0;
     /* a remote job's log is not held open between reads */
-    if (jb->log_fd >= 0 ? fstatvfs(jb->log_fd, &fs) != 0
-                        : !jb->log_path || statvfs(jb->log_path, &fs) != 0)
+    if (jb->w->log_fd >= 0 ? fstatvfs(jb->w->log_fd, &fs) != 0
+                           : !jb->log_path || statvfs(jb->log_path, &fs) != 0)
         return 0;
     if (fs.f_bavail == 0 && (geteuid() != 0 || fs.f_bfree == 0))
         return ENOSPC;
@@ -213,14 +215,14 @@ static int log_write_error(const relhost_job *jb)
  * queue_timeout, it never ran and nothing was tested: a tool error, not a verdict. */
 static void host_deadline_end(relhost_job *jb, job_end_facts *f)
 {
-    f->host_cancelled = jb->host_cancelled && !jb->deadline_hit && !jb->queue_hit;
-    if (jb->deadline_hit) {
+    f->host_cancelled = jb->w->host_cancelled && !jb->w->deadline_hit && !jb->w->queue_hit;
+    if (jb->w->deadline_hit) {
         f->end = RELHOST_END_TIMEOUT;
-    } else if (jb->queue_hit) {
+    } else if (jb->w->queue_hit) {
         char *n = xasprintf("waited in %s's queue longer than its queue_timeout (%.0f s) "
                             "without starting: cancelled; raise queue_timeout or free the queue",
                             jb->rt->pi->name, jb->rt->pi->queue_timeout);
-        evidence_note(&jb->ev, n);
+        evidence_note(jb->ev, n);
         free(n);
         f->end = RELHOST_END_INFRA;
     }
@@ -237,7 +239,7 @@ static void no_verdict_on_a_cut_log(relhost_job *jb, job_end_verdict *v)
     n = xasprintf("the job's log %s could not be written in full: %s; free the disk and run the "
                   "validation again",
                   jb->log_path, strerror(log_err));
-    evidence_note(&jb->ev, n);
+    evidence_note(jb->ev, n);
     free(n);
     v->outcome = RELHOST_ERROR;
     v->reason = "log_write_failed";
@@ -266,14 +268,14 @@ void jobs_ended(jobs *j, relhost_job *jb)
     /* What the runner knows wins over what the log says. */
     term = lv->status.engine_reason[0] && strcmp(lv->status.engine_state, "TERMINATION") == 0
                ? lv->status.engine_reason
-               : evidence_find_label(&jb->ev, "termination_reason");
+               : evidence_find_label(jb->ev, "termination_reason");
     f.termination_reason = term;
-    f.expect_exit = jb->expect_exit;
-    f.n_expect_exit = jb->n_expect_exit;
-    f.expect_termination = jb->expect_term;
+    f.expect_exit = jb->w->expect_exit;
+    f.n_expect_exit = jb->w->n_expect_exit;
+    f.expect_termination = jb->w->expect_term;
     host_deadline_end(jb, &f);
     if (f.end == RELHOST_END_EXITED && f.exit_code < 0 &&
-        (m = evidence_find_metric(&jb->ev, "exit_code")))
+        (m = evidence_find_metric(jb->ev, "exit_code")))
         f.exit_code = (int)m->value;
     v = jobs_map_end(&f);
     if (v.outcome == RELHOST_ERROR && strcmp(lv->status.engine_state, "SUBMIT_FAILED") == 0)
@@ -286,7 +288,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
     jobs_set_str(&jb->term, term);
     if (lv->status.restarts > jb->restarts)
         jb->restarts = lv->status.restarts;
-    if ((m = evidence_find_metric(&jb->ev, "restart_count")) && m->finite &&
+    if ((m = evidence_find_metric(jb->ev, "restart_count")) && m->finite &&
         (int)m->value > jb->restarts)
         jb->restarts = (int)m->value;
     if (v.outcome == RELHOST_NONE) {
@@ -312,7 +314,7 @@ void jobs_ended(jobs *j, relhost_job *jb)
             n = xasprintf("ended on %s as %s%s%s", jb->rt->pi->name,
                           lv->status.engine_state[0] ? lv->status.engine_state : "?",
                           lv->status.engine_reason[0] ? ": " : "", lv->status.engine_reason);
-        evidence_note(&jb->ev, n);
+        evidence_note(jb->ev, n);
         free(n);
     }
     if (v.run_checks) {
@@ -341,13 +343,14 @@ void jobs_finish(jobs *j, relhost_job *jb)
     j->ended_count++;
     jb->rt->running--;
     jobs_release_handle(jb);
-    if (jb->log_fd >= 0) {
-        close(jb->log_fd);
-        jb->log_fd = -1;
+    if (jb->w->log_fd >= 0) {
+        close(jb->w->log_fd);
+        jb->w->log_fd = -1;
     }
     if (jb->log_path)
-        evidence_artifact(&jb->ev, "log", jb->log_path, NULL);
-    if (jb->outcome == RELHOST_ERROR && jb->retryable && jb->attempt - jb->lost <= jb->retries) {
+        evidence_artifact(jb->ev, "log", jb->log_path, NULL);
+    if (jb->outcome == RELHOST_ERROR && jb->retryable &&
+        jb->attempt - jb->w->lost <= jb->w->retries) {
         double backoff = pow(2.0, jb->attempt);
         char *n = xasprintf("attempt %d: %s (%s); retrying in %.0f s", jb->attempt,
                             outcome_name(jb->outcome), jb->reason ? jb->reason : "?",
@@ -357,7 +360,7 @@ void jobs_finish(jobs *j, relhost_job *jb)
         jobs_persist(jb);
         jb->attempt++;
         jobs_set_phase(jb, PH_QUEUED);
-        jb->not_before = loop_now() + (backoff > 60 ? 60 : backoff);
+        jb->w->not_before = loop_now() + (backoff > 60 ? 60 : backoff);
         jobs_arm_retry(jb);
         return;
     }
@@ -387,16 +390,16 @@ void jobs_runner_faulted(jobs *j, struct runner_rt *r, const char *msg)
         relhost_job *jb = j->all[i];
         /* (one whose submit is still to come fails there, the same way) */
         if (jb->rt != r || (jb->phase != PH_RUNNING && jb->phase != PH_SUBMITTING) ||
-            jb->submit_pending)
+            jb->w->submit_pending)
             continue;
         jobs_stop_timers(jb);
         jobs_close_sources(jb);
-        jb->handle = NULL; /* it named a job of the dead server */
+        jb->w->handle = NULL; /* it named a job of the dead server */
         jobs_set_phase(jb, PH_DONE);
         jb->outcome = RELHOST_ERROR;
         jb->retryable = 0;
         jobs_set_str(&jb->reason, reason);
-        evidence_note(&jb->ev, msg ? msg : "the runner's plugin is gone");
+        evidence_note(jb->ev, msg ? msg : "the runner's plugin is gone");
         jb->ended = time_wall();
         jobs_finish(j, jb);
     }

@@ -15,7 +15,7 @@
 void jobs_set_phase(relhost_job *jb, enum phase ph)
 {
     jobs *j = jb->owner;
-    int was_running = jb->run_pos != 0;
+    int was_running = jb->w && jb->w->run_pos != 0; /* an ended job has no work part */
     int running = ph == PH_RUNNING || ph == PH_SUBMITTING;
     jb->phase = ph;
     if (running && !was_running) {
@@ -24,13 +24,13 @@ void jobs_set_phase(relhost_job *jb, enum phase ph)
             j->run = xrealloc(j->run, j->caprun * sizeof *j->run);
         }
         j->run[j->nrun++] = jb;
-        jb->run_pos = j->nrun;
+        jb->w->run_pos = j->nrun;
     } else if (!running && was_running) {
         /* swap the last one into its place */
         relhost_job *last = j->run[--j->nrun];
-        j->run[jb->run_pos - 1] = last;
-        last->run_pos = jb->run_pos;
-        jb->run_pos = 0;
+        j->run[jb->w->run_pos - 1] = last;
+        last->w->run_pos = jb->w->run_pos;
+        jb->w->run_pos = 0;
     }
     if (ph == PH_QUEUED && jb->idx < j->qfrom)
         j->qfrom = jb->idx; /* back in the queue (a retry, a stop): the queue starts there */

@@ -60,20 +60,20 @@ struct job_live {
     hostctx ev_hc;
 };
 
-struct relhost_job {
-    jobs *owner;
+/* What a job needs from its creation to its final end, and no longer (jobs_compact() frees it;
+ * NULL after): what it runs (templates, expanded attempt, sources, checks, expectations) and
+ * the state of its attempts (log, handle, timers, flags). A finished job keeps only struct
+ * relhost_job's own fields: what jobs_result(), the progress display and the reports read. */
+struct job_work {
     struct job_live *lv; /* from its first use (jobs_live()) to the job's end (jobs_compact) */
-    size_t idx;          /* its place in owner->all (submission order) */
     size_t run_pos;      /* 1 + its place in owner->run while submitting or running; 0: not there */
-    char *id;            /* "<step>/<validation>": the key in state */
-    char *step, *validation;
-    struct runner_rt *rt;
+    char spec_hash[17], accept_hash[17];
+    char *key;            /* the attempt's idempotency key; "" before the first */
     strvec argv_t, env_t; /* as written (templates) */
     size_t env_plan_n;    /* env_t[0..env_plan_n) is the plan's env; the rest pass_env NAME=VALUE */
     char *cwd_t;
-    int shell;
     double timeout_s;
-    int retries, nodes, gpus;
+    int shell, retries, nodes, gpus;
     strvec rargs_k, rargs_v;
     strvec vars; /* name, value pairs for templates (matrix keys) */
     struct source_rt **src;
@@ -84,43 +84,54 @@ struct relhost_job {
     int *expect_exit;
     size_t n_expect_exit;
     char *expect_term;
-    char spec_hash[17], accept_hash[17];
 
-    enum phase phase;
-    int attempt;
-    char *key; /* the attempt's idempotency key; "" before the first */
-    char *log_path;
-    char *ext_id; /* the engine's id, "" before one; at most 256 bytes */
     void *handle;
     uint64_t log_off;
     int log_fd; /* a remote job's log is open only while it is read (jobs_log.c) */
+    int log_id_known;
     /* The file fed from (log_fd's once opened), to notice a replaced log across reopenings. */
     dev_t log_dev;
     ino_t log_ino;
-    int log_id_known;
     void **src_jobs;
-    double started, ended, deadline, not_before, next_tail;
+    double deadline, not_before, next_tail;
     /* loop timers (jobs_timer.c, "How a job times out"), 0: none */
     unsigned long deadline_timer, tail_timer, retry_timer;
-    int host_cancelled, deadline_hit, in_wait;
+    int host_cancelled, deadline_hit;
     /* A remote job not yet seen running: its deadline is the runner's queue_timeout; timeout_s
      * counts from the poll that first sees it run. queue_hit: that deadline passed. */
     int queued, queue_hit;
-    int submit_pending; /* intent recorded, runner not asked yet */
-    evidence ev;
-    relhost_outcome outcome;
-    char *reason;
-    int retryable, exit_code, resumed;
-    int restarts;        /* the most the runner or the log ever reported for this attempt */
-    int log_restarts;    /* times the job truncated or replaced its own log this attempt */
-    uint64_t log_cut_to; /* max_log: the log's bytes up to here past its head were dropped */
-    int log_errno;       /* the log could not be written (the host's copy of a remote log) */
-    int lost;            /* attempts an earlier relhost died running: not counted as retries */
-    char *resume_note;   /* what resuming found of such an attempt; in every later attempt's
-                           * evidence */
-    char *term;
+    int submit_pending;   /* intent recorded, runner not asked yet */
+    int log_restarts;     /* times the job truncated or replaced its own log this attempt */
+    uint64_t log_cut_to;  /* max_log: the log's bytes up to here past its head were dropped */
+    int log_errno;        /* the log could not be written (the host's copy of a remote log) */
+    int lost;             /* attempts an earlier relhost died running: not counted as retries */
+    char *resume_note;    /* what resuming found of such an attempt; in every later attempt's
+                          * evidence */
     strvec argv_x, env_x; /* expanded for the current attempt */
     char *cwd_x;
+};
+
+/* A job. Kept for the whole run, so it holds only what is read once the job has ended; the
+ * rest is in its work part (w) and its live part (lv). */
+struct relhost_job {
+    jobs *owner;
+    struct job_work *w; /* from its creation to its final end (jobs_compact) */
+    size_t idx;         /* its place in owner->all (submission order) */
+    char *id;           /* "<step>/<validation>": the key in state */
+    char *step;         /* the owner's copy of the step's name (in step_names), shared */
+    char *validation;   /* in id, past "<step>/" */
+    struct runner_rt *rt;
+    char *log_path;
+    char *ext_id; /* the engine's id, "" before one; at most 256 bytes */
+    char *reason;
+    char *term;
+    double started, ended;
+    evidence *ev; /* from its creation to its end (a repeat's: to its aggregate's verdict) */
+    enum phase phase;
+    int attempt;
+    relhost_outcome outcome;
+    int retryable, exit_code, resumed;
+    int restarts; /* the most the runner or the log ever reported for this attempt */
 
     /* repeats (core/run/repeats.c) */
     int repeat;                /* 1..n: this job is repeat `repeat` of `group`; 0: not a repeat */
@@ -154,8 +165,10 @@ struct jobs {
     size_t nrun, caprun;
     relhost_job **ends; /* each job every time it reaches PH_DONE, in that order */
     size_t nends, capends;
-    size_t qfrom;           /* all[0..qfrom) holds no queued job that may start */
-    relhost_job **prepared; /* intents recorded this tick, to submit after the flush */
+    size_t qfrom;             /* all[0..qfrom) holds no queued job that may start */
+    relhost_job **prepared;   /* intents recorded this tick, to submit after the flush */
+    strvec step_names;        /* the steps' names the jobs point to (jobs_step_name) */
+    struct job_block *blocks; /* where the jobs and their ids are carved from (jobs_carve) */
     size_t nprepared, capprepared;
     /* What the ticks cost, logged at the end of each wait (and read by tests/unit/jobs): ticks
      * of the wait loop, runner polls, and jobs looked at by both. */

@@ -32,20 +32,20 @@
 
 void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
 {
-    if (!jb->src_jobs && jb->nsrc)
-        jb->src_jobs = xcalloc(jb->nsrc, sizeof *jb->src_jobs);
-    for (size_t i = 0; i < jb->nsrc; i++) {
-        struct source_rt *s = jb->src[i];
-        if (jb->src_jobs[i] && s->ops->job_close) {
+    if (!jb->w->src_jobs && jb->w->nsrc)
+        jb->w->src_jobs = xcalloc(jb->w->nsrc, sizeof *jb->w->src_jobs);
+    for (size_t i = 0; i < jb->w->nsrc; i++) {
+        struct source_rt *s = jb->w->src[i];
+        if (jb->w->src_jobs[i] && s->ops->job_close) {
             int g = guard_enter(s->pi->plugin_name, "job_close", jb->step);
-            s->ops->job_close(jb->src_jobs[i]);
+            s->ops->job_close(jb->w->src_jobs[i]);
             guard_leave(g);
         }
-        jb->src_jobs[i] = NULL;
+        jb->w->src_jobs[i] = NULL;
         if (s->ops->job_open) {
             int g = guard_enter(s->pi->plugin_name, "job_open", jb->step);
-            if (s->ops->job_open(&jobs_live(jb)->ev_hc.pub, s->inst, spec, &jb->src_jobs[i]))
-                jb->src_jobs[i] = NULL;
+            if (s->ops->job_open(&jobs_live(jb)->ev_hc.pub, s->inst, spec, &jb->w->src_jobs[i]))
+                jb->w->src_jobs[i] = NULL;
             guard_leave(g);
         }
     }
@@ -61,17 +61,17 @@ void jobs_open_sources(relhost_job *jb, const relhost_job_spec *spec)
  * before this read; max_log's holes are never in either range). */
 static int log_rewritten(const relhost_job *jb)
 {
-    const struct job_live *lv = jb->lv; /* none: nothing was fed */
+    const struct job_live *lv = jb->w->lv; /* none: nothing was fed */
     unsigned char now[LOG_SEEN];
     if (!lv)
         return 0;
     if (lv->log_head_len &&
-        (pread(jb->log_fd, now, lv->log_head_len, 0) != (ssize_t)lv->log_head_len ||
+        (pread(jb->w->log_fd, now, lv->log_head_len, 0) != (ssize_t)lv->log_head_len ||
          memcmp(now, lv->log_head, lv->log_head_len) != 0))
         return 1;
     return lv->log_tail_len &&
-           (pread(jb->log_fd, now, lv->log_tail_len, (off_t)(jb->log_off - lv->log_tail_len)) !=
-                (ssize_t)lv->log_tail_len ||
+           (pread(jb->w->log_fd, now, lv->log_tail_len,
+                  (off_t)(jb->w->log_off - lv->log_tail_len)) != (ssize_t)lv->log_tail_len ||
             memcmp(now, lv->log_tail, lv->log_tail_len) != 0);
 }
 
@@ -79,7 +79,7 @@ static int log_rewritten(const relhost_job *jb)
 static void log_remember(relhost_job *jb, const char *buf, size_t n)
 {
     struct job_live *lv = jobs_live(jb);
-    uint64_t start = jb->log_off - n;
+    uint64_t start = jb->w->log_off - n;
     if (start < LOG_SEEN && lv->log_head_len == start) {
         size_t k = n < LOG_SEEN - start ? n : LOG_SEEN - (size_t)start;
         memcpy(lv->log_head + start, buf, k);
@@ -100,15 +100,15 @@ static void log_remember(relhost_job *jb, const char *buf, size_t n)
 static int log_open(relhost_job *jb)
 {
     struct stat fs;
-    if (jb->log_fd >= 0)
+    if (jb->w->log_fd >= 0)
         return 0;
-    jb->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (jb->log_fd < 0)
+    jb->w->log_fd = open(jb->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (jb->w->log_fd < 0)
         return -1;
-    if (!jb->log_id_known && fstat(jb->log_fd, &fs) == 0) {
-        jb->log_dev = fs.st_dev;
-        jb->log_ino = fs.st_ino;
-        jb->log_id_known = 1;
+    if (!jb->w->log_id_known && fstat(jb->w->log_fd, &fs) == 0) {
+        jb->w->log_dev = fs.st_dev;
+        jb->w->log_ino = fs.st_ino;
+        jb->w->log_id_known = 1;
     }
     return 0;
 }
@@ -118,9 +118,9 @@ static int log_open(relhost_job *jb)
  * max_parallel and keep theirs. */
 static void log_release(relhost_job *jb)
 {
-    if (jb->rt->ops->find && jb->log_fd >= 0) {
-        close(jb->log_fd);
-        jb->log_fd = -1;
+    if (jb->rt->ops->find && jb->w->log_fd >= 0) {
+        close(jb->w->log_fd);
+        jb->w->log_fd = -1;
     }
 }
 
@@ -131,32 +131,32 @@ static int log_started_over(relhost_job *jb)
     struct stat fs, ps;
     int replaced, shrank, rewritten;
     char *n;
-    if (jb->log_fd < 0 && (!jb->log_id_known || log_open(jb) != 0))
+    if (jb->w->log_fd < 0 && (!jb->w->log_id_known || log_open(jb) != 0))
         return 0;
-    if (fstat(jb->log_fd, &fs) != 0)
+    if (fstat(jb->w->log_fd, &fs) != 0)
         return 0;
     /* Replaced: the path names another file than the one open, or (a log reopened for this
      * read) the one open is not the file fed from. */
     replaced =
         (stat(jb->log_path, &ps) == 0 && (ps.st_ino != fs.st_ino || ps.st_dev != fs.st_dev)) ||
-        (jb->log_id_known && (fs.st_ino != jb->log_ino || fs.st_dev != jb->log_dev));
-    shrank = !replaced && (uint64_t)fs.st_size < jb->log_off;
+        (jb->w->log_id_known && (fs.st_ino != jb->w->log_ino || fs.st_dev != jb->w->log_dev));
+    shrank = !replaced && (uint64_t)fs.st_size < jb->w->log_off;
     rewritten = !replaced && !shrank && log_rewritten(jb);
     if (!replaced && !shrank && !rewritten)
         return 0;
     if (replaced)
         n = xasprintf("the job replaced its log %s after %llu bytes: read again from byte 0, "
                       "counted as a restart",
-                      jb->log_path, (unsigned long long)jb->log_off);
+                      jb->log_path, (unsigned long long)jb->w->log_off);
     else if (shrank)
         n = xasprintf("the job's log %s shrank from %llu to %llu bytes (it started writing "
                       "from the top): read again from byte 0, counted as a restart",
-                      jb->log_path, (unsigned long long)jb->log_off,
+                      jb->log_path, (unsigned long long)jb->w->log_off,
                       (unsigned long long)fs.st_size);
     else
         n = xasprintf("the job's log %s was written again from the top (the bytes read before "
                       "byte %llu changed): read again from byte 0, counted as a restart",
-                      jb->log_path, (unsigned long long)jb->log_off);
+                      jb->log_path, (unsigned long long)jb->w->log_off);
     log_restart(jb, n, replaced);
     return 1;
 }
@@ -168,21 +168,21 @@ static void log_restart(relhost_job *jb, char *n, int replaced)
     relhost_job_spec spec;
     relhost_map ra;
     log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
-    evidence_note(&jb->ev, n);
+    evidence_note(jb->ev, n);
     free(n);
     if (replaced) {
-        close(jb->log_fd);
-        jb->log_fd = -1;
-        jb->log_id_known = 0;
+        close(jb->w->log_fd);
+        jb->w->log_fd = -1;
+        jb->w->log_id_known = 0;
         log_open(jb);
     }
-    jb->log_off = 0;
-    jb->log_cut_to = 0;
+    jb->w->log_off = 0;
+    jb->w->log_cut_to = 0;
     jobs_live(jb)->log_head_len = jobs_live(jb)->log_tail_len = 0;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
-    if (++jb->log_restarts > jb->restarts)
-        jb->restarts = jb->log_restarts;
+    if (++jb->w->log_restarts > jb->restarts)
+        jb->restarts = jb->w->log_restarts;
 }
 
 /* Append to the host's copy of a log a runner fetches. 0, or -1 with errno set. */
@@ -210,30 +210,31 @@ static void cap_log(relhost_job *jb)
     uint64_t max = jb->rt->pi->max_log ? jb->rt->pi->max_log : PLAN_MAX_LOG;
     uint64_t head = (max / 2 + 4095) & ~4095ull, to;
     int fd;
-    if (jb->log_off <= max || jb->log_cut_to == UINT64_MAX)
+    if (jb->w->log_off <= max || jb->w->log_cut_to == UINT64_MAX)
         return;
-    to = (jb->log_off - max / 2) & ~4095ull; /* only bytes already fed, whole blocks */
-    if (to <= head || to <= jb->log_cut_to)
+    to = (jb->w->log_off - max / 2) & ~4095ull; /* only bytes already fed, whole blocks */
+    if (to <= head || to <= jb->w->log_cut_to)
         return;
     fd = open(jb->log_path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                            (off_t)(jb->log_cut_to > head ? jb->log_cut_to : head),
-                            (off_t)(to - (jb->log_cut_to > head ? jb->log_cut_to : head))) != 0) {
+    if (fd < 0 ||
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)(jb->w->log_cut_to > head ? jb->w->log_cut_to : head),
+                  (off_t)(to - (jb->w->log_cut_to > head ? jb->w->log_cut_to : head))) != 0) {
         log_msg(RELHOST_LOG_WARN, jb->id,
                 "log %s is past max_log (%llu bytes) but its middle "
                 "cannot be dropped here (%s): it is kept whole",
                 jb->log_path, (unsigned long long)max, strerror(errno));
-        jb->log_cut_to = UINT64_MAX;
+        jb->w->log_cut_to = UINT64_MAX;
     } else {
-        if (!jb->log_cut_to) {
+        if (!jb->w->log_cut_to) {
             char *n = xasprintf("log %s is past its runner's max_log (%llu bytes): on disk it "
                                 "keeps its head and its tail; the bytes between reached the "
                                 "metrics sources and now read as NUL bytes",
                                 jb->log_path, (unsigned long long)max);
-            evidence_note(&jb->ev, n);
+            evidence_note(jb->ev, n);
             free(n);
         }
-        jb->log_cut_to = to;
+        jb->w->log_cut_to = to;
     }
     if (fd >= 0)
         close(fd);
@@ -242,14 +243,14 @@ static void cap_log(relhost_job *jb)
 /* n log bytes read at log_off: past them, remembered, fed to every source. */
 static void log_feed(relhost_job *jb, const char *buf, size_t n)
 {
-    jb->log_off += (uint64_t)n;
+    jb->w->log_off += (uint64_t)n;
     log_remember(jb, buf, n);
-    for (size_t i = 0; i < jb->nsrc; i++)
-        if (jb->src_jobs && jb->src_jobs[i] && jb->src[i]->ops->feed) {
-            jobs_live(jb)->ev_hc.source = jb->src[i]->pi->name;
-            jobs_live(jb)->ev_hc.source_priority = jb->src[i]->pi->priority;
-            int g = guard_enter(jb->src[i]->pi->plugin_name, "feed", jb->step);
-            jb->src[i]->ops->feed(&jobs_live(jb)->ev_hc.pub, jb->src_jobs[i], buf, n);
+    for (size_t i = 0; i < jb->w->nsrc; i++)
+        if (jb->w->src_jobs && jb->w->src_jobs[i] && jb->w->src[i]->ops->feed) {
+            jobs_live(jb)->ev_hc.source = jb->w->src[i]->pi->name;
+            jobs_live(jb)->ev_hc.source_priority = jb->w->src[i]->pi->priority;
+            int g = guard_enter(jb->w->src[i]->pi->plugin_name, "feed", jb->step);
+            jb->w->src[i]->ops->feed(&jobs_live(jb)->ev_hc.pub, jb->w->src_jobs[i], buf, n);
             guard_leave(g);
         }
 }
@@ -268,10 +269,10 @@ static int log_mapped(relhost_job *jb)
     struct stat fs;
     size_t span;
     const char *p;
-    uint64_t from = jb->log_off;
-    if (fstat(jb->log_fd, &fs) != 0 || !S_ISREG(fs.st_mode) ||
-        (span = logmap_span(jb->log_off, (uint64_t)fs.st_size)) == 0 ||
-        (p = logmap_map(jb->log_fd, jb->log_off, span)) == NULL)
+    uint64_t from = jb->w->log_off;
+    if (fstat(jb->w->log_fd, &fs) != 0 || !S_ISREG(fs.st_mode) ||
+        (span = logmap_span(jb->w->log_off, (uint64_t)fs.st_size)) == 0 ||
+        (p = logmap_map(jb->w->log_fd, jb->w->log_off, span)) == NULL)
         return 0;
     for (size_t o = 0; o < span && !logmap_cut(); o += LOGMAP_PIECE)
         log_feed(jb, p + o, span - o < LOGMAP_PIECE ? span - o : LOGMAP_PIECE);
@@ -292,7 +293,7 @@ void jobs_tail_log(relhost_job *jb)
     char buf[LOG_CHUNK];
     const relhost_runner_ops *ops = jb->rt->ops;
     /* once per read, not per chunk: did the job start its own log over since the last one? */
-    if (!ops->read_log && (jb->log_fd >= 0 || jb->log_id_known))
+    if (!ops->read_log && (jb->w->log_fd >= 0 || jb->w->log_id_known))
         log_started_over(jb);
     for (;;) {
         ssize_t n;
@@ -301,21 +302,21 @@ void jobs_tail_log(relhost_job *jb)
             /* The runner fetches the log (e.g. from a remote engine); keep a local copy. */
             int rrc, g = guard_enter(jb->rt->pi->plugin_name, "read_log", jb->step);
             jb->rt->busy++;
-            rrc = ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->handle, jb->log_off,
-                                buf, sizeof buf, &got);
+            rrc = ops->read_log(&jb->rt->hc.pub, jb->rt->inst, jb->ext_id, jb->w->handle,
+                                jb->w->log_off, buf, sizeof buf, &got);
             jb->rt->busy--;
             guard_leave(g);
             if (rrc != 0 || got == 0)
                 return;
             n = (ssize_t)got;
-            if (!jb->log_errno && copy_log(jb, buf, got) != 0)
-                jb->log_errno = errno ? errno : EIO;
+            if (!jb->w->log_errno && copy_log(jb, buf, got) != 0)
+                jb->w->log_errno = errno ? errno : EIO;
         } else {
             if (log_open(jb) != 0)
                 break;
             if (log_mapped(jb))
                 continue;
-            n = pread(jb->log_fd, buf, sizeof buf, (off_t)jb->log_off);
+            n = pread(jb->w->log_fd, buf, sizeof buf, (off_t)jb->w->log_off);
             if (n <= 0)
                 break;
         }
@@ -329,11 +330,11 @@ void jobs_tail_log(relhost_job *jb)
 
 void jobs_close_sources(relhost_job *jb)
 {
-    for (size_t i = 0; jb->src_jobs && i < jb->nsrc; i++)
-        if (jb->src_jobs[i] && jb->src[i]->ops->job_close) {
-            int g = guard_enter(jb->src[i]->pi->plugin_name, "job_close", jb->step);
-            jb->src[i]->ops->job_close(jb->src_jobs[i]);
+    for (size_t i = 0; jb->w && jb->w->src_jobs && i < jb->w->nsrc; i++)
+        if (jb->w->src_jobs[i] && jb->w->src[i]->ops->job_close) {
+            int g = guard_enter(jb->w->src[i]->pi->plugin_name, "job_close", jb->step);
+            jb->w->src[i]->ops->job_close(jb->w->src_jobs[i]);
             guard_leave(g);
-            jb->src_jobs[i] = NULL;
+            jb->w->src_jobs[i] = NULL;
         }
 }

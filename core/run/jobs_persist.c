@@ -78,13 +78,15 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
     r->runner = jb->rt->pi->name;
     r->lifecycle = life[jb->phase];
     r->attempt = rec_int(jb->attempt);
-    r->key = jb->key;
     r->external_id = jb->ext_id[0] ? jb->ext_id : NULL;
     r->log_path = jb->log_path;
-    r->spec_hash = jb->spec_hash;
-    r->accept_hash = jb->accept_hash;
-    r->nargv = jb->argv_x.n;
-    r->argv = jb->argv_x.v;
+    if (jb->w) { /* an ended job's (an aggregate recorded again for a late repeat) is gone */
+        r->key = jb->w->key;
+        r->spec_hash = jb->w->spec_hash;
+        r->accept_hash = jb->w->accept_hash;
+        r->nargv = jb->w->argv_x.n;
+        r->argv = jb->w->argv_x.v;
+    }
     if (jb->started > 0) {
         time_iso8601(jb->started, started, 32);
         r->started_at = started;
@@ -95,17 +97,18 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
         r->duration_s.set = 1;
         r->duration_s.v = jb->ended - jb->started;
     }
-    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->lv && jb->lv->proc.pid > 0) {
+    if ((jb->phase == PH_SUBMITTING || jb->phase == PH_RUNNING) && jb->w && jb->w->lv &&
+        jb->w->lv->proc.pid > 0) {
         e->has_process = 1;
-        e->process.pid = rec_int(jb->lv->proc.pid);
-        e->process.starttime = rec_int((long long)jb->lv->proc.starttime);
-        e->process.cookie = jb->lv->proc.job;
-        e->process.proc_cookie = jb->lv->proc.cookie;
+        e->process.pid = rec_int(jb->w->lv->proc.pid);
+        e->process.starttime = rec_int((long long)jb->w->lv->proc.starttime);
+        e->process.cookie = jb->w->lv->proc.job;
+        e->process.proc_cookie = jb->w->lv->proc.cookie;
         e->process.grace_s.set = 1;
-        e->process.grace_s.v = jb->lv->proc.grace_s;
+        e->process.grace_s.v = jb->w->lv->proc.grace_s;
     }
-    if (jb->lost > 0)
-        e->lost_attempts = rec_int(jb->lost);
+    if (jb->w && jb->w->lost > 0)
+        e->lost_attempts = rec_int(jb->w->lost);
     if (jb->phase == PH_DONE || jb->restarts > 0)
         r->restarts = rec_int(jb->restarts);
     r->outcome = jb->outcome;
@@ -114,7 +117,7 @@ static void entry_of(relhost_job *jb, job_entry *e, char started[32], char ended
     if (jb->exit_code >= 0)
         r->exit_code = rec_int(jb->exit_code);
     r->termination_reason = jb->term;
-    e->ev = jb->ev;
+    e->ev = *jobs_evidence(jb);
     repeats_entry_members(jb, e);
 }
 
@@ -172,33 +175,33 @@ void jobs_flush_state(jobs *j)
 void jobs_compute_hashes(relhost_job *jb)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < jb->argv_t.n; i++)
-        h = fnv(h, jb->argv_t.v[i]);
+    for (size_t i = 0; i < jb->w->argv_t.n; i++)
+        h = fnv(h, jb->w->argv_t.v[i]);
     h = fnv(h, "|env");
-    for (size_t i = 0; i < jb->env_t.n; i++) {
-        if (i < jb->env_plan_n) {
-            h = fnv(h, jb->env_t.v[i]);
+    for (size_t i = 0; i < jb->w->env_t.n; i++) {
+        if (i < jb->w->env_plan_n) {
+            h = fnv(h, jb->w->env_t.v[i]);
         } else { /* pass_env: the name only; no hash of a secret is ever stored */
-            char *name = xstrndup(jb->env_t.v[i], strcspn(jb->env_t.v[i], "="));
+            char *name = xstrndup(jb->w->env_t.v[i], strcspn(jb->w->env_t.v[i], "="));
             h = fnv(fnv(h, "|pass "), name);
             free(name);
         }
     }
     h = fnv(h, jb->rt->pi->name);
-    h = fnv(h, jb->cwd_t ? jb->cwd_t : "");
-    h = fnv(h, jb->shell ? "shell" : "argv");
-    for (size_t i = 0; i < jb->vars.n; i++)
-        h = fnv(h, jb->vars.v[i]);
+    h = fnv(h, jb->w->cwd_t ? jb->w->cwd_t : "");
+    h = fnv(h, jb->w->shell ? "shell" : "argv");
+    for (size_t i = 0; i < jb->w->vars.n; i++)
+        h = fnv(h, jb->w->vars.v[i]);
     if (jb->repeat || jb->nkids) {
         /* a repeat is its own run ({repeat} may differ); an aggregate changes with its count */
         char buf[48];
         snprintf(buf, sizeof buf, "|repeat %d of %zu", jb->repeat, jb->nkids);
         h = fnv(h, buf);
     }
-    hex16(h, jb->spec_hash);
+    hex16(h, jb->w->spec_hash);
     h = 1469598103934665603ULL;
-    for (size_t i = 0; i < jb->nchecks; i++) {
-        const relhost_check_spec *c = &jb->checks[i];
+    for (size_t i = 0; i < jb->w->nchecks; i++) {
+        const relhost_check_spec *c = &jb->w->checks[i];
         char buf[200];
         snprintf(buf, sizeof buf, "%d:%.17g:%.17g", (int)c->op, c->expected, c->expected_hi);
         h = fnv(fnv(h, c->key), buf);
@@ -209,11 +212,11 @@ void jobs_compute_hashes(relhost_job *jb)
             h = fnv(h, buf);
         }
     }
-    for (size_t i = 0; i < jb->n_expect_exit; i++) {
+    for (size_t i = 0; i < jb->w->n_expect_exit; i++) {
         char buf[32];
-        snprintf(buf, sizeof buf, "x%d", jb->expect_exit[i]);
+        snprintf(buf, sizeof buf, "x%d", jb->w->expect_exit[i]);
         h = fnv(h, buf);
     }
-    h = fnv(h, jb->expect_term ? jb->expect_term : "");
-    hex16(h, jb->accept_hash);
+    h = fnv(h, jb->w->expect_term ? jb->w->expect_term : "");
+    hex16(h, jb->w->accept_hash);
 }

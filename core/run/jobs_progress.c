@@ -88,13 +88,13 @@ static void peek_show(void *payload, const char *key, double value)
 /* The running job's latest values, from each source that offers peek() (ABI 1.6). */
 static void peek_row(const relhost_job *jb, jobs_row *r)
 {
-    struct peek_acc a = {.r = r, .checked = &jb->check_keys};
-    for (size_t i = 0; jb->src_jobs && i < jb->nsrc; i++) {
-        const relhost_metrics_ops *ops = jb->src[i]->ops;
-        if (!jb->src_jobs[i] || !RELHOST_HAS(ops, peek) || !ops->peek)
+    struct peek_acc a = {.r = r, .checked = &jb->w->check_keys};
+    for (size_t i = 0; jb->w->src_jobs && i < jb->w->nsrc; i++) {
+        const relhost_metrics_ops *ops = jb->w->src[i]->ops;
+        if (!jb->w->src_jobs[i] || !RELHOST_HAS(ops, peek) || !ops->peek)
             continue;
-        int g = guard_enter(jb->src[i]->pi->plugin_name, "peek", jb->step);
-        ops->peek(jb->src_jobs[i], peek_show, &a);
+        int g = guard_enter(jb->w->src[i]->pi->plugin_name, "peek", jb->step);
+        ops->peek(jb->w->src_jobs[i], peek_show, &a);
         guard_leave(g);
     }
 }
@@ -103,7 +103,7 @@ static void row_of(const relhost_job *jb, jobs_row *r)
 {
     memset(r, 0, sizeof *r);
     r->validation = jb->validation;
-    r->ev = &jb->ev;
+    r->ev = jobs_evidence(jb);
     r->outcome = jb->outcome;
     r->reason = jb->reason;
     r->exit_code = jb->exit_code;

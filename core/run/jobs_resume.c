@@ -43,9 +43,9 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
         free(folder);
     }
     jobs_expand_for_attempt(j, jb);
-    evidence_free(&jb->ev);
+    evidence_free(jb->ev);
     hostctx_fini(&jobs_live(jb)->ev_hc);
-    hostctx_init(&jobs_live(jb)->ev_hc, &j->base, "metrics", jb->id, &jb->ev, NULL);
+    hostctx_init(&jobs_live(jb)->ev_hc, &j->base, "metrics", jb->id, jb->ev, NULL);
     jobs_live(jb)->ev_hc.pub.step = jb->step;
     jobs_fill_spec(jb, &spec, &ra);
     jobs_open_sources(jb, &spec);
@@ -55,21 +55,21 @@ static void reattach(jobs *j, relhost_job *jb, const job_entry *rec)
         if (fd >= 0)
             close(fd);
     }
-    jb->log_off = 0;
+    jb->w->log_off = 0;
     jobs_live(jb)->log_head_len = jobs_live(jb)->log_tail_len = 0;
-    jb->log_cut_to = 0;
-    jb->log_fd = -1;
-    jb->log_id_known = 0;
+    jb->w->log_cut_to = 0;
+    jb->w->log_fd = -1;
+    jb->w->log_id_known = 0;
     jb->started = started > 0 ? started : time_wall();
-    jb->deadline = 0;
+    jb->w->deadline = 0;
     if (jb->rt->ops->find) {
         /* Whether it started meanwhile comes with the next poll: until then it is queued (the
          * engine's own time limit, counted from the job's start, bounds it meanwhile). */
-        jb->queue_hit = 0;
+        jb->w->queue_hit = 0;
         jobs_queue_deadline(jb);
-    } else if (jb->timeout_s > 0) {
-        double left = jb->started + jb->timeout_s + DEADLINE_SLACK - time_wall();
-        jb->deadline = loop_now() + (left > 0 ? left : 0);
+    } else if (jb->w->timeout_s > 0) {
+        double left = jb->started + jb->w->timeout_s + DEADLINE_SLACK - time_wall();
+        jb->w->deadline = loop_now() + (left > 0 ? left : 0);
     }
     jb->restarts = (int)jobs_rec_int(rec->job.restarts);
     jobs_set_phase(jb, PH_RUNNING); /* re-attached: never submitted twice */
@@ -96,7 +96,7 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
     int rc = 0;
 
     jobs_process_from_entry(rec, &id);
-    if (id.pid > 0 && jb->key[0] && strcmp(id.job, jb->key) == 0)
+    if (id.pid > 0 && jb->w->key[0] && strcmp(id.job, jb->w->key) == 0)
         rc = proc_stop_orphan(&id);
     if (rc == 0 && id.pid > 0 && jobs_rec_int(rec->orphan_stopped) == (long long)id.pid)
         rc = 1; /* stopped at the start of this run (jobs_stop_orphans) */
@@ -104,7 +104,7 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
         n = xasprintf("attempt %d (pid %d), left running by an earlier relhost, could not be "
                       "stopped (%s); not starting a second copy",
                       jb->attempt, (int)id.pid, error_last());
-        evidence_note(&jb->ev, n);
+        evidence_note(jb->ev, n);
         free(n);
         jobs_set_phase(jb, PH_DONE);
         jb->outcome = RELHOST_ERROR;
@@ -126,11 +126,11 @@ static int stop_orphan(relhost_job *jb, const job_entry *rec)
                       "stopped) before its process was recorded; attempt %d runs it again",
                       jb->attempt, jb->attempt + 1);
     jb->attempt++;
-    jb->lost++; /* lost to the crash, not to the validation: not counted against its retries */
+    jb->w->lost++; /* lost to the crash, not to the validation: not counted against its retries */
     if (n) {
         log_msg(RELHOST_LOG_WARN, jb->id, "%s", n);
-        jobs_set_str(&jb->resume_note, n);
-        evidence_note(&jb->ev, n);
+        jobs_set_str(&jb->w->resume_note, n);
+        evidence_note(jb->ev, n);
         free(n);
     }
     return 0;
@@ -193,7 +193,7 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
     if (o == RELHOST_NONE || (o == RELHOST_ERROR && retryable) ||
         (ctx->retry_failed && !outcome_ok(o) && o != RELHOST_SKIPPED)) {
         jb->attempt = 1;
-        jb->lost = 0;
+        jb->w->lost = 0;
         return;
     }
     jobs_set_phase(jb, PH_DONE);
@@ -208,28 +208,28 @@ static void resume_completed(relhost_job *jb, const relhost_ctx *ctx, job_entry 
     jobs_set_key(jb, rec->key ? rec->key : "");
     jobs_set_ext_id(jb, rec->external_id);
     /* the job's evidence is still empty: the stored one becomes it */
-    evidence_free(&jb->ev);
-    jb->ev = e->ev;
+    evidence_free(jb->ev);
+    *jb->ev = e->ev;
     memset(&e->ev, 0, sizeof e->ev);
-    if (!ah || strcmp(ah, jb->accept_hash) != 0) {
+    if (!ah || strcmp(ah, jb->w->accept_hash) != 0) {
         /* Acceptance changed, the command did not: judge the stored metrics again. */
         evidence ev2 = {0};
-        for (size_t i = 0; i < jb->ev.nmetrics; i++) {
-            ev_metric *m = &jb->ev.metrics[i];
+        for (size_t i = 0; i < jb->ev->nmetrics; i++) {
+            ev_metric *m = &jb->ev->metrics[i];
             evidence_metric(&ev2, m->key, m->finite ? m->value : NAN, m->source, m->pattern,
                             m->reducer, m->samples);
         }
-        for (size_t i = 0; i < jb->ev.nlabels; i++)
-            evidence_label(&ev2, jb->ev.labels[i].key, jb->ev.labels[i].value);
-        evidence_free(&jb->ev);
-        jb->ev = ev2;
+        for (size_t i = 0; i < jb->ev->nlabels; i++)
+            evidence_label(&ev2, jb->ev->labels[i].key, jb->ev->labels[i].value);
+        evidence_free(jb->ev);
+        *jb->ev = ev2;
         if (jb->outcome == RELHOST_PASSED ||
             (jb->reason &&
              (strcmp(jb->reason, "threshold") == 0 || strcmp(jb->reason, "metric_missing") == 0 ||
               strcmp(jb->reason, "no_baseline") == 0)))
             jobs_evaluate_checks(jb);
-        evidence_note(&jb->ev, "acceptance changed since the run: checks re-evaluated on "
-                               "the stored metrics");
+        evidence_note(jb->ev, "acceptance changed since the run: checks re-evaluated on "
+                              "the stored metrics");
         jobs_persist(jb);
     }
 }
@@ -240,13 +240,13 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
     const char *life = rec->job.lifecycle_raw;
     jobs_set_key(jb, rec->job.key ? rec->job.key : "");
     jobs_set_ext_id(jb, rec->job.external_id);
-    if (jb->rt->ops->find && (jb->ext_id[0] || jb->key[0])) {
+    if (jb->rt->ops->find && (jb->ext_id[0] || jb->w->key[0])) {
         if (!jb->ext_id[0]) {
             char id[257] = "";
             int frc = jobs_runner_ensure_open(j, jb->rt, ctx);
             if (frc == 0) {
                 int g = guard_enter(jb->rt->pi->plugin_name, "find", jb->step);
-                frc = jb->rt->ops->find(&jb->rt->hc.pub, jb->rt->inst, jb->key, id);
+                frc = jb->rt->ops->find(&jb->rt->hc.pub, jb->rt->inst, jb->w->key, id);
                 guard_leave(g);
             }
             if (frc == 0) {
@@ -257,8 +257,8 @@ static void resume_in_flight(jobs *j, relhost_job *jb, const relhost_ctx *ctx, c
                 char *m = hostctx_take_fail(&jb->rt->hc);
                 char *n = xasprintf("cannot tell whether %s already has job %s (%s); not "
                                     "submitting it twice",
-                                    jb->rt->pi->name, jb->key, m ? m : error_last());
-                evidence_note(&jb->ev, n);
+                                    jb->rt->pi->name, jb->w->key, m ? m : error_last());
+                evidence_note(jb->ev, n);
                 free(n);
                 free(m);
                 jobs_set_phase(jb, PH_DONE);
@@ -293,12 +293,12 @@ void jobs_resume_from_state(jobs *j, relhost_job *jb, const relhost_ctx *ctx)
     life = rec.job.lifecycle_raw;
     sh = rec.job.spec_hash;
     jb->attempt = (int)jobs_rec_int(rec.job.attempt);
-    jb->lost = (int)jobs_rec_int(rec.lost_attempts);
+    jb->w->lost = (int)jobs_rec_int(rec.lost_attempts);
     if (jb->attempt < 1)
         jb->attempt = 1;
-    if (!sh || strcmp(sh, jb->spec_hash) != 0) {
+    if (!sh || strcmp(sh, jb->w->spec_hash) != 0) {
         jb->attempt = 1; /* the command changed: a new validation as far as results go */
-        jb->lost = 0;
+        jb->w->lost = 0;
     } else if (life && strcmp(life, "completed") == 0) {
         resume_completed(jb, ctx, &rec);
     } else {

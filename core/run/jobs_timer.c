@@ -62,21 +62,22 @@ static void on_retry(void *arg) { (void)arg; /* only wakes jobs_wait: the job ma
 
 void jobs_arm_deadline(relhost_job *jb)
 {
-    loop_timer_cancel(jb->deadline_timer);
-    jb->deadline_timer = jb->deadline > 0 ? loop_timer_add(jb->deadline, on_deadline, jb) : 0;
+    loop_timer_cancel(jb->w->deadline_timer);
+    jb->w->deadline_timer =
+        jb->w->deadline > 0 ? loop_timer_add(jb->w->deadline, on_deadline, jb) : 0;
 }
 
 void jobs_arm_tail(relhost_job *jb, double when)
 {
-    loop_timer_cancel(jb->tail_timer);
-    jb->next_tail = when;
-    jb->tail_timer = loop_timer_add(when, on_tail, jb);
+    loop_timer_cancel(jb->w->tail_timer);
+    jb->w->next_tail = when;
+    jb->w->tail_timer = loop_timer_add(when, on_tail, jb);
 }
 
 void jobs_arm_retry(relhost_job *jb)
 {
-    loop_timer_cancel(jb->retry_timer);
-    jb->retry_timer = loop_timer_add(jb->not_before, on_retry, jb);
+    loop_timer_cancel(jb->w->retry_timer);
+    jb->w->retry_timer = loop_timer_add(jb->w->not_before, on_retry, jb);
 }
 
 void jobs_arm_poll(struct runner_rt *r, double when)
@@ -88,28 +89,30 @@ void jobs_arm_poll(struct runner_rt *r, double when)
 
 void jobs_stop_timers(relhost_job *jb)
 {
-    loop_timer_cancel(jb->deadline_timer);
-    loop_timer_cancel(jb->tail_timer);
-    loop_timer_cancel(jb->retry_timer);
-    jb->deadline_timer = jb->tail_timer = jb->retry_timer = 0;
+    if (!jb->w)
+        return; /* ended: its timers went with its work part */
+    loop_timer_cancel(jb->w->deadline_timer);
+    loop_timer_cancel(jb->w->tail_timer);
+    loop_timer_cancel(jb->w->retry_timer);
+    jb->w->deadline_timer = jb->w->tail_timer = jb->w->retry_timer = 0;
 }
 
 void jobs_queue_deadline(relhost_job *jb)
 {
     double qt = jb->rt->pi->queue_timeout;
-    jb->queued = jb->rt->ops->find != NULL;
-    if (jb->queued)
-        jb->deadline = qt > 0 ? loop_now() + qt : 0;
+    jb->w->queued = jb->rt->ops->find != NULL;
+    if (jb->w->queued)
+        jb->w->deadline = qt > 0 ? loop_now() + qt : 0;
     else
-        jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
+        jb->w->deadline = jb->w->timeout_s > 0 ? loop_now() + jb->w->timeout_s + DEADLINE_SLACK : 0;
     jobs_arm_deadline(jb);
 }
 
 /* A queued job seen running: timeout_s counts from now. */
 static void job_started(relhost_job *jb)
 {
-    jb->queued = 0;
-    jb->deadline = jb->timeout_s > 0 ? loop_now() + jb->timeout_s + DEADLINE_SLACK : 0;
+    jb->w->queued = 0;
+    jb->w->deadline = jb->w->timeout_s > 0 ? loop_now() + jb->w->timeout_s + DEADLINE_SLACK : 0;
     jobs_arm_deadline(jb);
 }
 
@@ -117,28 +120,28 @@ static void job_started(relhost_job *jb)
  * it on its runner. */
 static void job_deadline(relhost_job *jb)
 {
-    if (jb->phase != PH_RUNNING || jb->deadline_hit || jb->queue_hit)
+    if (jb->phase != PH_RUNNING || jb->w->deadline_hit || jb->w->queue_hit)
         return;
-    if (jb->queued) {
+    if (jb->w->queued) {
         log_msg(RELHOST_LOG_WARN, jb->id,
                 "waited longer than runner %s's queue_timeout (%.0f s) without starting; "
                 "cancelling %s job %s",
                 jb->rt->pi->name, jb->rt->pi->queue_timeout, jb->rt->pi->name, jb->ext_id);
-        jb->queue_hit = jb->host_cancelled = 1;
+        jb->w->queue_hit = jb->w->host_cancelled = 1;
         jobs_cancel_guarded(jb);
         return;
     }
     /* The runner's own limit did not end it: the host's deadline does. */
     log_msg(RELHOST_LOG_WARN, jb->id, "past its deadline; cancelling %s job %s", jb->rt->pi->name,
             jb->ext_id);
-    jb->deadline_hit = jb->host_cancelled = 1;
+    jb->w->deadline_hit = jb->w->host_cancelled = 1;
     jobs_cancel_guarded(jb);
 }
 
 static void on_deadline(void *arg)
 {
     relhost_job *jb = arg;
-    jb->deadline_timer = 0;
+    jb->w->deadline_timer = 0;
     /* Within jobs_wait's own wait, its tick comes at once and polls first, so that a job whose
      * end is already known is not called timed out; inside an op of the job's runner, the tick
      * is the next moment an op may start. Anywhere else (another job's HTTP call...): now. */
@@ -150,7 +153,7 @@ static void on_tail(void *arg)
 {
     relhost_job *jb = arg;
     jobs *j = jb->owner;
-    jb->tail_timer = 0;
+    jb->w->tail_timer = 0;
     if (!j->serving || jb->phase != PH_RUNNING || jb->rt->busy)
         return; /* overdue: jobs_wait's next tick reads it */
     j->serving = 0;
@@ -186,8 +189,8 @@ static void apply_statuses(jobs *j, relhost_job_status *st, relhost_job **who, s
             st[i].end = RELHOST_END_INFRA;
             snprintf(st[i].engine_state, sizeof st[i].engine_state, "LOST");
         }
-        if (prc == 0 && jb->queued && st[i].state == RELHOST_JOB_RUNNING &&
-            jb->phase == PH_RUNNING && !jb->queue_hit)
+        if (prc == 0 && jb->w->queued && st[i].state == RELHOST_JOB_RUNNING &&
+            jb->phase == PH_RUNNING && !jb->w->queue_hit)
             job_started(jb);
         if (st[i].state == RELHOST_JOB_ENDED) {
             jobs_live(jb)->status = st[i];
@@ -240,12 +243,12 @@ static void poll_runner(jobs *j, struct runner_rt *r)
     for (size_t i = 0; i < n; i++) {
         relhost_job *jb = who[i];
         st[i].struct_size = sizeof st[i];
-        st[i].key = jb->key;
+        st[i].key = jb->w->key;
         st[i].external_id = jb->ext_id[0] ? jb->ext_id : NULL;
-        st[i].runner_handle = jb->handle;
+        st[i].runner_handle = jb->w->handle;
         /* a poll with no news of a job leaves this: a queued job is not taken for started */
         st[i].state = jb->phase == PH_SUBMITTING ? RELHOST_JOB_SUBMITTING
-                      : jb->queued               ? RELHOST_JOB_PENDING
+                      : jb->w->queued            ? RELHOST_JOB_PENDING
                                                  : RELHOST_JOB_RUNNING;
     }
     r->busy++;
@@ -325,13 +328,13 @@ void jobs_tend_running(jobs *j)
         relhost_job *jb = run[i];
         if (jb->phase != PH_RUNNING)
             continue;
-        if (now >= jb->next_tail) {
+        if (now >= jb->w->next_tail) {
             jobs_tail_log(jb);
             jobs_runner_faulted(j, jb->rt, NULL);
             if (jb->phase == PH_RUNNING)
                 jobs_arm_tail(jb, now + TAIL_INTERVAL);
         }
-        if (jb->deadline > 0 && now >= jb->deadline && !jb->deadline_hit)
+        if (jb->w->deadline > 0 && now >= jb->w->deadline && !jb->w->deadline_hit)
             job_deadline(jb);
     }
     free(run);

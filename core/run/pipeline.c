@@ -386,6 +386,9 @@ int pipeline_run(plan *p, const run_options *o, run_result *out)
         rc = freeze_get(p->state_dir, &frz);
     if (rc == 0 && o->mode != RELHOST_MODE_CHECK)
         rc = pipeline_open_release(&w, prof, &rs, &base, &sto, &cand, &jb);
+    /* the gates' required validations are in the state now: not kept for the whole run */
+    for (size_t i = 0; i < p->nsteps; i++)
+        sv_free(&rs.reqs[i]);
     if (rc == 0 && o->mode == RELHOST_MODE_CHECK) {
         describe_steps(p, &base, gates, out);
     } else if (rc == 0) {

@@ -43,25 +43,24 @@ static void merge_metrics(relhost_job *g)
 {
     double *runs = xcalloc(g->nkids, sizeof *runs), *fin = xcalloc(g->nkids, sizeof *fin);
     for (size_t k = 0; k < g->nkids; k++) {
-        const evidence *ev = &g->kids[k]->ev;
+        const evidence *ev = g->kids[k]->ev;
         for (size_t i = 0; i < ev->nmetrics; i++) {
             const ev_metric *m = &ev->metrics[i], *first = m;
             uint64_t samples = 0;
             size_t nfin = 0;
-            if (evidence_find_metric(&g->ev, m->key))
+            if (evidence_find_metric(g->ev, m->key))
                 continue;
             for (size_t r = 0; r < g->nkids; r++) {
-                const ev_metric *x = evidence_find_metric(&g->kids[r]->ev, m->key);
+                const ev_metric *x = evidence_find_metric(g->kids[r]->ev, m->key);
                 runs[r] = x && x->finite ? x->value : NAN;
                 if (x && x->finite)
                     fin[nfin++] = x->value;
                 if (x)
                     samples += x->samples;
             }
-            evidence_metric(&g->ev, m->key,
-                            nfin ? checks_stat(RELHOST_STAT_MEDIAN, fin, nfin) : NAN, first->source,
-                            first->pattern, first->reducer, samples);
-            evidence_metric_runs(&g->ev, m->key, runs, g->nkids);
+            evidence_metric(g->ev, m->key, nfin ? checks_stat(RELHOST_STAT_MEDIAN, fin, nfin) : NAN,
+                            first->source, first->pattern, first->reducer, samples);
+            evidence_metric_runs(g->ev, m->key, runs, g->nkids);
         }
     }
     free(runs);
@@ -69,13 +68,13 @@ static void merge_metrics(relhost_job *g)
     /* A value a repeat's source refused stays refused in the aggregate: its check is then
      * undecided (metric_refused), not failed as if the metric were missing. */
     for (size_t k = 0; k < g->nkids; k++) {
-        const evidence *ev = &g->kids[k]->ev;
+        const evidence *ev = g->kids[k]->ev;
         for (size_t i = 0; i < ev->nlabels; i++) {
             const ev_label *l = &ev->labels[i];
             if (strncmp(l->key, RELHOST_LABEL_REFUSED, strlen(RELHOST_LABEL_REFUSED)) == 0 &&
-                !evidence_find_label(&g->ev, l->key)) {
+                !evidence_find_label(g->ev, l->key)) {
                 char *why = xasprintf("in repeat %zu: %s", k + 1, l->value);
-                evidence_label(&g->ev, l->key, why);
+                evidence_label(g->ev, l->key, why);
                 free(why);
             }
         }
@@ -89,7 +88,7 @@ static void judge(jobs *j, relhost_job *g)
     size_t nerr = 0, nretry = 0;
     int exit_code = -2;
 
-    evidence_free(&g->ev);
+    evidence_free(g->ev);
     merge_metrics(g);
     g->restarts = 0;
     g->started = g->ended = 0;
@@ -107,7 +106,7 @@ static void judge(jobs *j, relhost_job *g)
             char *n = xasprintf("repeat %d of %zu (%s): %s%s%s", kid->repeat, g->nkids,
                                 kid->validation, outcome_name(kid->outcome),
                                 kid->reason ? ", reason " : "", kid->reason ? kid->reason : "");
-            evidence_note(&g->ev, n);
+            evidence_note(g->ev, n);
             free(n);
         }
         if (kid->outcome == RELHOST_FAILED) {
@@ -134,9 +133,9 @@ static void judge(jobs *j, relhost_job *g)
         jobs_set_str(&g->reason, bad_err->reason ? bad_err->reason : "tool_error");
         g->retryable = nerr == nretry;
     } else {
-        relhost_checks cs = {g->nchecks, sizeof(relhost_check_spec), g->checks};
+        relhost_checks cs = {g->w->nchecks, sizeof(relhost_check_spec), g->w->checks};
         relhost_verdict v;
-        jobs_checks_eval(j, g->validation, &g->ev, &cs, &v);
+        jobs_checks_eval(j, g->validation, g->ev, &cs, &v);
         g->outcome = v.outcome;
         jobs_set_str(&g->reason, v.reason);
     }
@@ -154,8 +153,8 @@ static int restore(relhost_job *g, job_entry *prev)
     for (size_t k = 0; k < g->nkids; k++)
         if (!g->kids[k]->resumed)
             return 0;
-    if (o == RELHOST_NONE || o == RELHOST_ERROR || !same_str(r->spec_hash, g->spec_hash) ||
-        !same_str(r->accept_hash, g->accept_hash))
+    if (o == RELHOST_NONE || o == RELHOST_ERROR || !same_str(r->spec_hash, g->w->spec_hash) ||
+        !same_str(r->accept_hash, g->w->accept_hash))
         return 0;
     g->outcome = o;
     jobs_set_str(&g->reason, r->reason);
@@ -166,8 +165,8 @@ static int restore(relhost_job *g, job_entry *prev)
     /* the record is written again: keep its times */
     g->started = time_parse_iso8601(r->started_at);
     g->ended = g->started > 0 ? g->started + (r->duration_s.set ? r->duration_s.v : 0) : 0;
-    evidence_free(&g->ev);
-    g->ev = prev->ev;
+    evidence_free(g->ev);
+    *g->ev = prev->ev;
     memset(&prev->ev, 0, sizeof prev->ev);
     g->resumed = 1;
     jobs_set_phase(g, PH_DONE);
@@ -198,7 +197,7 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
         return rc;
     g->kids = xcalloc(g->nkids, sizeof *g->kids);
     prev_record(j, g, &prev);
-    if (ctx->retry_failed && same_str(prev.job.spec_hash, g->spec_hash)) {
+    if (ctx->retry_failed && same_str(prev.job.spec_hash, g->w->spec_hash)) {
         relhost_outcome o = rec_outcome(&prev);
         if (o != RELHOST_NONE && !outcome_ok(o) && o != RELHOST_SKIPPED)
             flags |= JOB_FRESH; /* --retry-failed: a new set of samples, not a patched one */
@@ -227,7 +226,7 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
         jobs_set_phase(g, PH_DONE);
         g->outcome = RELHOST_ERROR;
         jobs_set_str(&g->reason, "tool_error");
-        evidence_note(&g->ev, error_last());
+        evidence_note(g->ev, error_last());
         jobs_persist(g);
         record_job_entry_free(&prev);
         return rc;
@@ -237,9 +236,9 @@ int repeats_submit(jobs *j, const relhost_ctx *ctx, const relhost_job_request *r
     if (made == g->nkids && !restore(g, &prev)) {
         judge(j, g);
         if (rec_outcome(&prev) != RELHOST_NONE && g->kids[0]->resumed &&
-            !same_str(prev.job.accept_hash, g->accept_hash)) {
-            evidence_note(&g->ev, "acceptance changed since the run: checks re-evaluated on the "
-                                  "stored metrics");
+            !same_str(prev.job.accept_hash, g->w->accept_hash)) {
+            evidence_note(g->ev, "acceptance changed since the run: checks re-evaluated on the "
+                                 "stored metrics");
         }
     }
     jobs_persist(g);

@@ -137,11 +137,13 @@ static void workflow_close(void *inst)
     struct workflow *w = inst;
     if (!w)
         return;
-    for (size_t i = 0; i < w->n; i++) {
-        free(w->runs[i].expect_exit);
-        free(w->runs[i].argv);
-        free(w->runs[i].name_own);
-    }
+    for (size_t i = 0; i < w->n; i++)
+        if (w->runs[i].own) {
+            free(w->runs[i].own->expect_exit);
+            free(w->runs[i].own->argv);
+            free(w->runs[i].own->name);
+            free(w->runs[i].own);
+        }
     free(w->runs);
     free(w);
 }
@@ -187,13 +189,66 @@ static int parse_exits(const relhost_ctx *ctx, const relhost_strlist *l, const v
     return 0;
 }
 
-/* Append one run: v itself, or its matrix cell (nodes_s, c). */
+/* A matrix cell's name, "<name>.<nodes>n.<condition>" (its parts as given), in *out; its
+ * length (over RELHOST_JOB_NAME_MAX: too long, *out unset). */
+static int cell_name(const struct workflow_validation *v, const char *nodes_s,
+                     const struct workflow_condition *c, char **out)
+{
+    char cell[RELHOST_JOB_NAME_MAX + 2];
+    int len;
+    if (nodes_s && c)
+        len = snprintf(cell, sizeof cell, "%s.%sn.%s", v->name, nodes_s, c->name);
+    else if (nodes_s)
+        len = snprintf(cell, sizeof cell, "%s.%sn", v->name, nodes_s);
+    else
+        len = snprintf(cell, sizeof cell, "%s.%s", v->name, c->name);
+    if (len >= 0 && len <= RELHOST_JOB_NAME_MAX && !(*out = strdup(cell)))
+        return -2;
+    return len;
+}
+
+/* What run r of v holds of its own: a matrix cell (nodes_s, c), or v's parsed exit codes. */
+static int own_part(const relhost_ctx *ctx, struct vrun *r, const char *nodes_s,
+                    const struct workflow_condition *c)
+{
+    const struct workflow_validation *v = r->v;
+    struct vrun_own *o = r->own;
+    if (c && c->args.n) {
+        if (!(o->argv = calloc(v->cmd.n + c->args.n + 1, sizeof *o->argv)))
+            return RELHOST_ENOMEM;
+        for (size_t i = 0; i < v->cmd.n; i++)
+            o->argv[i] = v->cmd.v[i];
+        for (size_t i = 0; i < c->args.n; i++)
+            o->argv[v->cmd.n + i] = c->args.v[i];
+    }
+    o->nodes_s = nodes_s;
+    o->condition = c ? c->name : NULL;
+    o->nodes = (int)v->nodes;
+    if (nodes_s) {
+        char *end;
+        long nn = strtol(nodes_s, &end, 10);
+        if (*end || end == nodes_s || nn < 1 || nn > 100000) {
+            pl_host->fail(ctx, "%s: validation %s: matrix node count \"%s\" is not 1..100000",
+                          pl_where(ctx, &v->matrix.nodes), v->name, nodes_s);
+            return RELHOST_EINVAL;
+        }
+        o->nodes = (int)nn;
+    }
+    o->expect_term =
+        c && c->termination_reason ? c->termination_reason : v->expect.termination_reason;
+    if (c && c->exit.n)
+        return parse_exits(ctx, &c->exit, &c->exit, r->name, &o->expect_exit, &o->n_expect_exit);
+    return parse_exits(ctx, &v->expect.exit, &v->expect.exit, r->name, &o->expect_exit,
+                       &o->n_expect_exit);
+}
+
+/* Append one run: v itself, or its matrix cell (nodes_s, c). A run of a validation that is no
+ * matrix and names no exit codes borrows all it needs from the validation. */
 static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct workflow_validation *v,
                    const char *nodes_s, const struct workflow_condition *c)
 {
     struct vrun *r;
-    size_t nargs = v->cmd.n + (c ? c->args.n : 0);
-    int rc, len;
+    int len;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
         struct vrun *nr = realloc(w->runs, cap * sizeof *nr);
@@ -206,18 +261,16 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
     memset(r, 0, sizeof *r);
     r->v = v;
     r->name = v->name; /* the plan's, for the gate's life */
-    len = (int)strlen(v->name);
-    if (nodes_s || c) {
-        char cell[RELHOST_JOB_NAME_MAX + 2];
-        if (nodes_s && c)
-            len = snprintf(cell, sizeof cell, "%s.%sn.%s", v->name, nodes_s, c->name);
-        else if (nodes_s)
-            len = snprintf(cell, sizeof cell, "%s.%sn", v->name, nodes_s);
-        else
-            len = snprintf(cell, sizeof cell, "%s.%s", v->name, c->name);
-        if (len >= 0 && len <= RELHOST_JOB_NAME_MAX && !(r->name = r->name_own = strdup(cell)))
+    if (nodes_s || c || v->expect.exit.n) {
+        if (!(r->own = calloc(1, sizeof *r->own)))
             return RELHOST_ENOMEM;
+        w->n++; /* from here on, close() frees what this run holds */
     }
+    len = (int)strlen(v->name);
+    if ((nodes_s || c) && (len = cell_name(v, nodes_s, c, &r->own->name)) == -2)
+        return RELHOST_ENOMEM;
+    if (r->own && r->own->name)
+        r->name = r->own->name;
     if (len < 0 || len > RELHOST_JOB_NAME_MAX) {
         /* never cut: two long names would collide as one */
         pl_host->fail(ctx,
@@ -227,35 +280,11 @@ static int add_run(const relhost_ctx *ctx, struct workflow *w, const struct work
                       nodes_s || c ? " (with its matrix cell)" : "", len, RELHOST_JOB_NAME_MAX);
         return RELHOST_EINVAL;
     }
-    r->argv = calloc(nargs + 1, sizeof *r->argv);
-    w->n++; /* from here on, close() frees what this run holds */
-    if (!r->argv)
-        return RELHOST_ENOMEM;
-    for (size_t i = 0; i < v->cmd.n; i++)
-        r->argv[i] = v->cmd.v[i];
-    for (size_t i = 0; c && i < c->args.n; i++)
-        r->argv[v->cmd.n + i] = c->args.v[i];
-    r->nodes_s = nodes_s;
-    r->condition = c ? c->name : NULL;
-    r->nodes = (int)v->nodes;
-    if (nodes_s) {
-        char *end;
-        long nn = strtol(nodes_s, &end, 10);
-        if (*end || end == nodes_s || nn < 1 || nn > 100000) {
-            pl_host->fail(ctx, "%s: validation %s: matrix node count \"%s\" is not 1..100000",
-                          pl_where(ctx, &v->matrix.nodes), v->name, nodes_s);
-            return RELHOST_EINVAL;
-        }
-        r->nodes = (int)nn;
+    if (!r->own) {
+        w->n++;
+        return 0;
     }
-    r->expect_term =
-        c && c->termination_reason ? c->termination_reason : v->expect.termination_reason;
-    if (c && c->exit.n)
-        rc = parse_exits(ctx, &c->exit, &c->exit, r->name, &r->expect_exit, &r->n_expect_exit);
-    else
-        rc = parse_exits(ctx, &v->expect.exit, &v->expect.exit, r->name, &r->expect_exit,
-                         &r->n_expect_exit);
-    return rc;
+    return own_part(ctx, r, nodes_s, c);
 }
 
 static int expand(const relhost_ctx *ctx, struct workflow *w, const struct workflow_validation *v)
@@ -506,8 +535,9 @@ static void cmd_text(const struct vrun *r, char *buf, size_t cap)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t i = 0; r->argv[i] && used < cap; i++) {
-        int n = snprintf(buf + used, cap - used, "%s%s", i ? " " : "", r->argv[i]);
+    const char *const *argv = vrun_argv(r);
+    for (size_t i = 0; argv[i] && used < cap; i++) {
+        int n = snprintf(buf + used, cap - used, "%s%s", i ? " " : "", argv[i]);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -548,12 +578,13 @@ static int workflow_describe(const relhost_ctx *ctx, void *inst)
         char times[40] = "";
         if (v->repeats > 1)
             snprintf(times, sizeof times, ", %lld runs", (long long)v->repeats);
-        pl_host->note_add(
-            ctx, "validation %s%s: runner %s, timeout %.0f s%s%s: %s%s%s%s", r->name,
-            workflow_chosen(ctx, r) ? "" : " (not selected)", v->runner ? v->runner : c->runner,
-            v->timeout_s, times, v->shell ? ", shell" : "", cmd,
-            v->depends_on.n ? " (after its dependencies)" : "",
-            r->expect_term ? "; must end with " : "", r->expect_term ? r->expect_term : "");
+        pl_host->note_add(ctx, "validation %s%s: runner %s, timeout %.0f s%s%s: %s%s%s%s", r->name,
+                          workflow_chosen(ctx, r) ? "" : " (not selected)",
+                          v->runner ? v->runner : c->runner, v->timeout_s, times,
+                          v->shell ? ", shell" : "", cmd,
+                          v->depends_on.n ? " (after its dependencies)" : "",
+                          vrun_expect_term(r) ? "; must end with " : "",
+                          vrun_expect_term(r) ? vrun_expect_term(r) : "");
         for (size_t k = 0; k < v->acceptance.n; k++)
             describe_check(
                 ctx,

@@ -57,27 +57,49 @@ struct workflow_conf {
 
 enum vstate { V_WAITING = 0, V_SUBMITTED, V_DONE, V_SKIPPED, V_UNSELECTED };
 
-/* One validation to run: a plan validation, or one cell of its matrix. */
-struct vrun {
-    const struct workflow_validation *v;
-    const char *name; /* v->name (borrowed), or <name>.<nodes>n.<condition> (name_own) */
-    char *name_own;
-    const char **argv;   /* cmd, plus the condition's args; NULL-terminated */
+/* What a run holds of its own, when its validation is not all it needs: a matrix cell's name,
+ * command and values, the exit codes that count as success parsed. */
+struct vrun_own {
+    char *name;          /* <name>.<nodes>n.<condition>; NULL: the validation's */
+    const char **argv;   /* cmd plus the condition's args, NULL-terminated; NULL: cmd */
     const char *nodes_s; /* matrix cell, or NULL */
     const char *condition;
     int nodes;
     const char *expect_term;
     int *expect_exit;
     size_t n_expect_exit;
-    enum vstate state;
+};
+
+/* One validation to run: a plan validation, or one cell of its matrix. Kept for the gate's
+ * life, one per validation: what it borrows from its validation is not copied. */
+struct vrun {
+    const struct workflow_validation *v;
+    const char *name;     /* v->name (borrowed), or own->name */
+    struct vrun_own *own; /* NULL: nothing of its own */
     relhost_job *job;
     /* what the gate reads of the job's result (host->job_result(); strings the host's) */
     struct vrun_result {
-        int finished, retryable;
-        relhost_outcome outcome;
         const char *reason, *external_id;
+        relhost_outcome outcome;
+        unsigned char finished, retryable;
     } res;
+    enum vstate state;
 };
+
+/* The run's command (NULL-terminated), node count and termination reason: its own, or its
+ * validation's. */
+static inline const char *const *vrun_argv(const struct vrun *r)
+{
+    return r->own && r->own->argv ? r->own->argv : r->v->cmd.v;
+}
+static inline int vrun_nodes(const struct vrun *r)
+{
+    return r->own ? r->own->nodes : (int)r->v->nodes;
+}
+static inline const char *vrun_expect_term(const struct vrun *r)
+{
+    return r->own ? r->own->expect_term : r->v->expect.termination_reason;
+}
 
 struct workflow {
     const struct workflow_conf *conf;

@@ -18,33 +18,35 @@ static int submit(const relhost_ctx *ctx, struct workflow *w, struct vrun *r)
     const char *keys[2], *vals[2];
     relhost_map vars = {0, keys, vals};
     int rc;
-    if (r->nodes_s) {
+    if (r->own && r->own->nodes_s) {
         keys[vars.n] = "nodes";
-        vals[vars.n++] = r->nodes_s;
+        vals[vars.n++] = r->own->nodes_s;
     }
-    if (r->condition) {
+    if (r->own && r->own->condition) {
         keys[vars.n] = "condition";
-        vals[vars.n++] = r->condition;
+        vals[vars.n++] = r->own->condition;
     }
     memset(&rq, 0, sizeof rq);
     rq.struct_size = sizeof rq;
     rq.validation = r->name;
     rq.runner = v->runner ? v->runner : w->conf->runner;
-    rq.argv = r->argv;
+    rq.argv = vrun_argv(r);
     rq.env = &v->env;
     rq.pass_env = &v->pass_env;
     rq.cwd = v->cwd;
     rq.shell = v->shell;
     rq.timeout_s = v->timeout_s;
     rq.retries = (int)v->retries;
-    rq.nodes = r->nodes;
+    rq.nodes = vrun_nodes(r);
     rq.gpus = (int)v->gpus;
     rq.runner_args = &v->runner_args;
     rq.metrics = v->metrics.n ? &v->metrics : &w->conf->metrics;
     rq.acceptance = &v->acceptance;
-    rq.expect_termination = r->expect_term;
-    rq.expect_exit = r->expect_exit;
-    rq.n_expect_exit = r->n_expect_exit;
+    rq.expect_termination = vrun_expect_term(r);
+    if (r->own) {
+        rq.expect_exit = r->own->expect_exit;
+        rq.n_expect_exit = r->own->n_expect_exit;
+    }
     rq.vars = &vars;
     rq.repeats = (int)v->repeats;
     rc = pl_host->job_submit(ctx, &rq, &r->job);
@@ -138,8 +140,8 @@ static void collect_results(const relhost_ctx *ctx, struct workflow *w)
         memset(&res, 0, sizeof res);
         res.struct_size = sizeof res;
         pl_host->job_result(ctx, r->job, &res);
-        r->res.finished = res.finished;
-        r->res.retryable = res.retryable;
+        r->res.finished = res.finished != 0;
+        r->res.retryable = res.retryable != 0;
         r->res.outcome = res.outcome;
         r->res.reason = res.reason;
         r->res.external_id = res.external_id;
