@@ -474,7 +474,7 @@ static size_t prepare_ready(jobs *j, relhost_mode mode)
 static int prepared_remote(const jobs *j)
 {
     for (size_t i = 0; i < j->nprepared; i++)
-        if (j->prepared[i]->submit_pending && j->prepared[i]->rt->ops->find)
+        if (j->prepared[i]->w->submit_pending && j->prepared[i]->rt->ops->find)
             return 1;
     return 0;
 }
