@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,7 +50,13 @@ char *hostctx_take_fail(hostctx *hc)
     return m;
 }
 
-void hostctx_fini(hostctx *hc) { free(hc->fail_msg); }
+void hostctx_fini(hostctx *hc)
+{
+    free(hc->fail_msg);
+    free(hc->req_slots);
+    hc->req_slots = NULL;
+    hc->req_cap = 0;
+}
 
 static void svc_log(const relhost_ctx *ctx, relhost_level level, const char *fmt, ...)
 {
@@ -402,6 +409,46 @@ static int svc_http_request(const relhost_ctx *ctx, const relhost_http_request *
 
 static void svc_http_response_free(relhost_http_response *resp) { http_response_free(resp); }
 
+static size_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/* The slot of name in hc's index of requires: its own, or the free one it would take. */
+static size_t *req_slot(const hostctx *hc, const char *name)
+{
+    size_t mask = hc->req_cap - 1, i = name_hash(name) & mask;
+    while (hc->req_slots[i] && strcmp(hc->requires->v[hc->req_slots[i] - 1], name) != 0)
+        i = (i + 1) & mask;
+    return &hc->req_slots[i];
+}
+
+/* Whether name is required already; if not, it is indexed as the entry requires is about to
+ * get. A gate of 100,000 validations requires each once: a scan of the list per name made its
+ * open() quadratic. */
+static int req_add(hostctx *hc, const char *name)
+{
+    size_t *slot;
+    if (2 * (hc->requires->n + 1) > hc->req_cap) {
+        size_t cap = hc->req_cap ? hc->req_cap * 2 : 64;
+        while (2 * (hc->requires->n + 1) > cap)
+            cap *= 2;
+        free(hc->req_slots);
+        hc->req_slots = xcalloc(cap, sizeof *hc->req_slots);
+        hc->req_cap = cap;
+        for (size_t i = 0; i < hc->requires->n; i++)
+            *req_slot(hc, hc->requires->v[i]) = i + 1; /* names in requires are distinct */
+    }
+    slot = req_slot(hc, name);
+    if (*slot)
+        return 1;
+    *slot = hc->requires->n + 1;
+    return 0;
+}
+
 static int svc_job_require(const relhost_ctx *ctx, const char *validation)
 {
     hostctx *hc = hc_of(ctx);
@@ -410,10 +457,8 @@ static int svc_job_require(const relhost_ctx *ctx, const char *validation)
             svc_fail(ctx, "job_require() is a service of a gate's open(), with a validation name");
         return RELHOST_EINVAL;
     }
-    for (size_t i = 0; i < hc->requires->n; i++)
-        if (strcmp(hc->requires->v[i], validation) == 0)
-            return 0;
-    sv_push(hc->requires, validation);
+    if (!req_add(hc, validation))
+        sv_push(hc->requires, validation);
     return 0;
 }
 

@@ -40,6 +40,8 @@ typedef struct hostctx {
                              * no release tag (proc_tag_suspend) */
     /* Only while a gate's open() runs (NULL otherwise): */
     strvec *requires;  /* job_require(): the jobs the step needs (copied names) */
+    size_t *req_slots; /* an index of requires (entry + 1 per slot, 0: free): one lookup per */
+    size_t req_cap;    /* job_require() however many validations the gate has */
     int step_required; /* the step is required (checks_verify checks credentials) */
     /* An isolated plugin's server died or hung in an op of this ctx: plugin_crashed,
      * plugin_exited or plugin_hung (a job's source then makes the job ERROR with it). */

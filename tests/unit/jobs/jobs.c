@@ -17,6 +17,7 @@
 #include "record/state.h"
 #include "registry/fsutil.h"
 #include "run/jobs.h"
+#include "run/host.h"
 #include "run/jobs_int.h" /* DEADLINE_SLACK, and one job's deadline brought in: shorten_deadline */
 #include "run/loop.h"
 
@@ -766,6 +767,36 @@ static void test_unit_jobs__a_finished_job_keeps_its_result_and_frees_what_it_ra
     close_run();
 }
 
+/* job_require() keeps each name once, in the order first asked, for a gate of many
+ * validations: an index, not a scan of the list per name (quadratic at 100,000). */
+static void test_unit_jobs__job_require_keeps_each_name_once_in_first_order(void **unused)
+{
+    relhost_ctx base;
+    hostctx hc;
+    strvec req = {0};
+    const relhost_host *h = host_table();
+    char name[32];
+    (void)unused;
+    memset(&base, 0, sizeof base);
+    hostctx_init(&hc, &base, "workflow", "tests", NULL, NULL);
+    hc.requires = &req;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 5000; i++) {
+            snprintf(name, sizeof name, "v%d", round == 1 ? 4999 - i : i);
+            assert_int_equal(h->job_require(&hc.pub, name), 0);
+        }
+    assert_int_equal(h->job_require(&hc.pub, "late"), 0);
+    assert_int_equal(h->job_require(&hc.pub, "v17"), 0);
+    assert_int_equal(req.n, 5001);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "v%d", i);
+        assert_string_equal(req.v[i], name);
+    }
+    assert_string_equal(req.v[5000], "late");
+    hostctx_fini(&hc);
+    sv_free(&req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +830,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_unit_jobs__a_finished_job_keeps_its_result_and_frees_what_it_ran_with, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unit_jobs__job_require_keeps_each_name_once_in_first_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
