@@ -87,6 +87,15 @@ def case_a_sigkill_mid_run_loses_nothing_recorded_and_the_rest_runs_on_resume():
                      f"and {after.get(v, 0)} in all: the resume must run it once more", r)
 
 
+def need_strace():
+    """Skips the case when strace is absent or cannot trace here."""
+    if not shutil.which("strace"):
+        raise rh.Skip("strace is not installed")
+    probe = subprocess.run(["strace", "-qq", "-e", "trace=none", "true"], capture_output=True)
+    if probe.returncode != 0:
+        raise rh.Skip("strace cannot trace here (ptrace refused)")
+
+
 def fdatasyncs(d, window):
     """fdatasync calls of relhost running 8 jobs that end 0.25 s apart, under strace."""
     runs = os.path.join(d, "runs")
@@ -106,11 +115,7 @@ def fdatasyncs(d, window):
 
 
 def case_one_fdatasync_serves_the_results_of_jobs_ending_within_the_window():
-    if not shutil.which("strace"):
-        raise rh.Skip("strace is not installed")
-    probe = subprocess.run(["strace", "-qq", "-e", "trace=none", "true"], capture_output=True)
-    if probe.returncode != 0:
-        raise rh.Skip("strace cannot trace here (ptrace refused)")
+    need_strace()
     each = fdatasyncs(rh.scratch("each"), "0")
     shared = fdatasyncs(rh.scratch("shared"), "5s")
     # window 0: one sync per job end (8), besides the start and the step's end; a window longer
@@ -124,11 +129,7 @@ def case_a_disk_that_fails_fdatasync_stops_the_run_and_reports_nothing_unstored(
     dropped the pages, so the store is broken. The run stops with an error naming the journal
     and the failure, exits 75 (NOT SAVED), and reports no verdict it could not store: no
     "PASSED" result, no report claiming one."""
-    if not shutil.which("strace"):
-        raise rh.Skip("strace is not installed")
-    probe = subprocess.run(["strace", "-qq", "-e", "trace=none", "true"], capture_output=True)
-    if probe.returncode != 0:
-        raise rh.Skip("strace cannot trace here (ptrace refused)")
+    need_strace()
     d = rh.scratch()
     runs = os.path.join(d, "runs")
     plan = plan_of(d, runs, "0", n=8,
@@ -197,11 +198,7 @@ def case_local_jobs_start_without_waiting_for_an_fdatasync_each():
     """A local job's intent is written before it starts (it survives relhost's death, which the
     job may outlive); a power loss would end the job too, so its start does not wait for an
     fdatasync: 40 jobs started 4 at a time share the window's syncs instead of one per start."""
-    if not shutil.which("strace"):
-        raise rh.Skip("strace is not installed")
-    probe = subprocess.run(["strace", "-qq", "-e", "trace=none", "true"], capture_output=True)
-    if probe.returncode != 0:
-        raise rh.Skip("strace cannot trace here (ptrace refused)")
+    need_strace()
     d = rh.scratch()
     runs = os.path.join(d, "runs")
     n = 40
