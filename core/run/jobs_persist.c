@@ -134,8 +134,11 @@ void jobs_persist(relhost_job *jb)
 {
     if (!jb->owner->st)
         return;
-    persist_one(jb);
-    if (jb->group) /* the aggregate's lifecycle follows its repeats' */
+    /* A job whose work part is gone ended and was recorded whole (jobs_compact()): its record is
+     * final, and written again now it would lose its key, hashes and argv. */
+    if (jb->w)
+        persist_one(jb);
+    if (jb->group && jb->group->w) /* the aggregate's lifecycle follows its repeats' */
         persist_one(jb->group);
 }
 
