@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Allocation that cannot fail quietly: relhost aborts with a message on out-of-memory, because
@@ -21,6 +22,15 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** xasprintf() with a va_list (consumed); never NULL. */
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* FNV-1a of a NUL-terminated string: the hash of relhost's own name tables. */
+static inline uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
 /** Write all n bytes to fd, continuing after a short write or a signal. 0, or -1 with errno
  *  set (a write that takes nothing counts as an error, errno EIO when the system set none). */
 int write_all(int fd, const void *buf, size_t n);

@@ -53,18 +53,10 @@ struct step_names {
     size_t cap;   /* a power of two, at least twice the steps */
 };
 
-static size_t name_hash(const char *s)
-{
-    size_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* The index of the step called nm, or p->nsteps when none. */
 static size_t names_find(const struct step_names *t, const plan *p, const char *nm)
 {
-    for (size_t i = name_hash(nm) & (t->cap - 1); t->slot[i]; i = (i + 1) & (t->cap - 1))
+    for (size_t i = (size_t)str_hash(nm) & (t->cap - 1); t->slot[i]; i = (i + 1) & (t->cap - 1))
         if (strcmp(p->steps[t->slot[i] - 1].inst.name, nm) == 0)
             return t->slot[i] - 1;
     return p->nsteps;
@@ -72,7 +64,7 @@ static size_t names_find(const struct step_names *t, const plan *p, const char *
 
 static void names_add(struct step_names *t, const plan *p, size_t step)
 {
-    size_t i = name_hash(p->steps[step].inst.name) & (t->cap - 1);
+    size_t i = (size_t)str_hash(p->steps[step].inst.name) & (t->cap - 1);
     while (t->slot[i])
         i = (i + 1) & (t->cap - 1);
     t->slot[i] = step + 1;

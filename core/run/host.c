@@ -409,18 +409,10 @@ static int svc_http_request(const relhost_ctx *ctx, const relhost_http_request *
 
 static void svc_http_response_free(relhost_http_response *resp) { http_response_free(resp); }
 
-static size_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return (size_t)h;
-}
-
 /* The slot of name in hc's index of requires: its own, or the free one it would take. */
 static size_t *req_slot(const hostctx *hc, const char *name)
 {
-    size_t mask = hc->req_cap - 1, i = name_hash(name) & mask;
+    size_t mask = hc->req_cap - 1, i = (size_t)str_hash(name) & mask;
     while (hc->req_slots[i] && strcmp(hc->requires->v[hc->req_slots[i] - 1], name) != 0)
         i = (i + 1) & mask;
     return &hc->req_slots[i];

@@ -24,14 +24,6 @@ struct peek_acc {
     uint64_t hash[JOBS_LIVE_MAX];
 };
 
-static uint64_t key_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static char printable(char c) { return c > 0x20 && c < 0x7f ? c : '?'; }
 
 /* A key as the table may print it: printable ASCII only (a source's bytes never reach the
@@ -62,7 +54,7 @@ static void peek_show(void *payload, const char *key, double value)
     uint64_t h;
     if (!key || !*key)
         return;
-    h = key_hash(key);
+    h = str_hash(key);
     for (size_t i = 0; i < r->nlive; i++)
         if (a->hash[i] == h)
             return; /* the first source that shows a key is the one shown */
