@@ -48,23 +48,33 @@ def completed(st):
             if rec.get("lifecycle") == "completed" and rec.get("outcome") == "PASSED"}
 
 
-def case_a_sigkill_mid_run_loses_nothing_recorded_and_the_rest_runs_on_resume():
-    d = rh.scratch()
-    runs = os.path.join(d, "runs")
-    plan = plan_of(d, runs, "500ms")
-    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--release", "1"]
+def sigkill_when(argv, d, ready, what, seen=None, pause=0.0):
+    """Starts relhost (argv) in d and SIGKILLs it once ready() holds, pause seconds later;
+    returns what seen() gave when ready() first held (None without seen)."""
     with open(os.path.join(d, "first.out"), "w") as out:
         first = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, cwd=d, env=rh.base_env(),
                                  start_new_session=True)
     try:
-        rh.wait_for(lambda: sum(counts(runs).values()) >= N // 3, "a third of the jobs to run")
+        rh.wait_for(ready, what)
+        got = seen() if seen else None
+        time.sleep(pause)
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
     finally:
         if first.poll() is None:
             first.kill()
             first.wait()
+    return got
+
+
+def case_a_sigkill_mid_run_loses_nothing_recorded_and_the_rest_runs_on_resume():
+    d = rh.scratch()
+    runs = os.path.join(d, "runs")
+    plan = plan_of(d, runs, "500ms")
+    argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--release", "1"]
+    sigkill_when(argv, d, lambda: sum(counts(runs).values()) >= N // 3,
+                 "a third of the jobs to run")
     rh.check(sum(counts(runs).values()) < N, "every job ran before the kill: the test proves "
              "nothing")
     recorded = completed(rh.load_state(os.path.join(d, "state", "release_1.json")))
@@ -167,20 +177,9 @@ def case_results_in_the_window_are_written_at_once_so_a_sigkill_loses_none():
     plan = plan_of(d, runs, "10s", n=n,
                    cmd=lambda i: ["sh", "-c", f"sleep {0.2 + 0.4 * i:.2f}; echo v{i} >> {runs}"])
     argv = [rh.relhost_bin(), "-c", plan, "--no-color", "--no-interactive", "--release", "1"]
-    with open(os.path.join(d, "first.out"), "w") as out:
-        first = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, cwd=d, env=rh.base_env(),
-                                 start_new_session=True)
-    try:
-        rh.wait_for(lambda: len(counts(runs)) >= 3, "three jobs to end")
-        ended = set(counts(runs))
-        time.sleep(0.15)  # the host reaps an end within a tick; the next job ends 0.4 s later
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait()
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+    # the host reaps an end within a tick (0.15 s allowed); the next job ends 0.4 s later
+    ended = sigkill_when(argv, d, lambda: len(counts(runs)) >= 3, "three jobs to end",
+                         seen=lambda: set(counts(runs)), pause=0.15)
     rh.check(len(counts(runs)) < n, "every job ended before the kill: the test proves nothing")
     recorded = completed(rh.load_state(os.path.join(d, "state", "release_1.json")))
     rh.check(ended <= recorded, f"jobs {sorted(ended - recorded)} ended before the SIGKILL but "
