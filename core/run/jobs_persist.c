@@ -153,7 +153,7 @@ void jobs_commit(jobs *j, int must)
     if (must || loop_now() - j->dirty_since >= j->p->state_commit_window) {
         jobs_flush_state(j);
         j->dirty_since = 0;
-    } else if (state_unwritten(j->st) && state_write(j->st) != 0) {
+    } else if (state_write(j->st) != 0) { /* nothing to write: nothing done */
         log_msg(RELHOST_LOG_ERROR, "state", "cannot save state: %s", error_last());
     }
 }
